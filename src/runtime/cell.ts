@@ -1,0 +1,195 @@
+/**
+ * An actor cell: the stable identity behind a path, across the incarnations a supervisor restarts.
+ * Each incarnation is one nact actor; the cell holds messages while no incarnation can take them, so a
+ * restart loses nothing that was queued, and it answers a request whose handler crashed.
+ *
+ * This file and system.ts are the only places that touch nact.
+ */
+import { dispatch as nactDispatch, spawn as nactSpawn, stop as nactStop } from 'nact';
+import type { Ref } from 'nact';
+import type { ActorApi, ActorContext, Behavior } from './actor.js';
+import type { Clock } from './clock.js';
+import { deferred, type Deferred } from './deferred.js';
+import type { RuntimeFailureCode } from './failures.js';
+import type { Logger } from './logger.js';
+import type { ActorRef, Message } from './refs.js';
+
+/** Delivered first to every incarnation: waits out the restart backoff, then runs `init`. */
+class InitSignal {
+  constructor(readonly delayMs: number) {}
+}
+
+/** Queued behind the messages already in the mailbox: an orderly stop. */
+class TerminateSignal {}
+
+export type CellStatus = 'running' | 'stopping' | 'restarting' | 'stopped';
+
+export interface CellHost {
+  readonly api: ActorApi;
+  readonly clock: Clock;
+  readonly maxHeldMessages: number;
+  /** Answers a request message with a runtime failure (a no-op for messages that expect no answer). */
+  failRequest(message: unknown, code: RuntimeFailureCode, text: string): void;
+  /** An incarnation crashed; its supervisor decides what happens next. */
+  cellCrashed(cell: ActorCell, incarnation: number, reason: unknown): void;
+}
+
+export type AnyBehavior = Behavior<unknown, Message>;
+
+interface NactMailboxEntry {
+  readonly message: unknown;
+}
+
+export class ActorCell {
+  status: CellStatus = 'stopped';
+  incarnation = 0;
+  readonly ref: ActorRef<Message>;
+  readonly log: Logger;
+  private current: Ref<unknown> | undefined;
+  private held: unknown[] = [];
+  private started: Deferred<void> | undefined;
+  private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
+
+  constructor(
+    private readonly host: CellHost,
+    readonly path: string,
+    readonly name: string,
+    readonly behavior: AnyBehavior,
+    readonly parent: ActorCell | undefined,
+    logger: Logger,
+  ) {
+    this.ref = { node: host.api.node, path };
+    this.log = logger.child({ actor: path });
+  }
+
+  /** The nact actor of the running incarnation, to spawn children under. */
+  get nactRef(): Ref<unknown> | undefined {
+    return this.current;
+  }
+
+  /**
+   * Spawns a new incarnation under `parent`. Messages held since the last one are delivered after its
+   * init. Resolves when init has finished or the incarnation crashed, whichever comes first.
+   */
+  start(parent: Ref<unknown>, delayMs: number): Promise<void> {
+    const incarnation = ++this.incarnation;
+    const ctx: ActorContext<Message> = { self: this.ref, system: this.host.api, log: this.log, clock: this.host.clock };
+    this.started = deferred<void>();
+    this.current = nactSpawn(
+      parent,
+      (state: unknown, message: unknown) => this.handle(incarnation, ctx, state, message),
+      this.name,
+      { onCrash: (message, error, sctx) => this.crashed(incarnation, message, error, sctx.mailbox as unknown[], sctx.stop as symbol) },
+    );
+    this.status = 'running';
+    nactDispatch(this.current, new InitSignal(delayMs));
+    const held = this.held;
+    this.held = [];
+    for (const message of held) nactDispatch(this.current, message);
+    return this.started.promise;
+  }
+
+  deliver(message: unknown): void {
+    switch (this.status) {
+      case 'running':
+        nactDispatch(this.current!, message);
+        return;
+      case 'stopping':
+      case 'restarting':
+        if (this.held.length < this.host.maxHeldMessages) this.held.push(message);
+        else this.host.failRequest(message, 'Overloaded', `${this.path} is restarting and its queue is full`);
+        return;
+      case 'stopped':
+        this.host.failRequest(message, 'NoProc', `${this.path} is not running`);
+        return;
+    }
+  }
+
+  /**
+   * Orderly stop: the messages already queued are handled, then `terminate` runs. Messages that arrive
+   * meanwhile are kept for the next incarnation (`then: 'restarting'`) or refused (`then: 'stopped'`).
+   * An actor that does not stop within `timeoutMs` is stopped where it stands.
+   */
+  async terminate(then: 'stopped' | 'restarting', timeoutMs: number): Promise<void> {
+    if (this.status === 'running' && this.current) {
+      const done = deferred<void>();
+      this.stopping = { done, then };
+      this.status = 'stopping';
+      nactDispatch(this.current, new TerminateSignal());
+      const timer = this.host.clock.setTimeout(() => done.resolve(), timeoutMs);
+      await done.promise;
+      timer.cancel();
+      if (this.stopping?.done === done) {
+        this.log.warn('actor did not stop in time; stopped where it stood', { timeoutMs });
+        this.halt();
+      }
+    }
+    this.stopping = undefined;
+    this.status = then;
+    if (then === 'stopped') this.refuseHeld('NoProc');
+  }
+
+  private async handle(incarnation: number, ctx: ActorContext<Message>, state: unknown, message: unknown): Promise<unknown> {
+    if (message instanceof InitSignal) {
+      if (message.delayMs > 0) await sleep(this.host.clock, message.delayMs);
+      const initial = await this.behavior.init(ctx);
+      if (incarnation === this.incarnation) this.started?.resolve();
+      return initial;
+    }
+    if (message instanceof TerminateSignal) {
+      try {
+        await this.behavior.terminate?.(state, ctx);
+      } catch (error) {
+        this.log.warn('terminate failed', { error });
+      }
+      this.halt();
+      return state;
+    }
+    return this.behavior.receive(state, message as Message, ctx);
+  }
+
+  private halt(): void {
+    const current = this.current;
+    this.current = undefined;
+    if (current) nactStop(current);
+    this.stopping?.done.resolve();
+    this.stopping = undefined;
+  }
+
+  private crashed(incarnation: number, message: unknown, error: unknown, mailbox: unknown[], stop: symbol): symbol {
+    if (incarnation !== this.incarnation) return stop;
+    const phase = message instanceof InitSignal ? 'init' : message instanceof TerminateSignal ? 'terminate' : 'receive';
+    this.log.error('actor crashed', { phase, messageType: messageTypeOf(message), error });
+    this.host.failRequest(message, 'Crashed', `${this.path} crashed while handling the request`);
+    const pending = (mailbox as NactMailboxEntry[])
+      .map((entry) => entry.message)
+      .filter((queued) => !(queued instanceof InitSignal) && !(queued instanceof TerminateSignal));
+    this.held = [...pending, ...this.held];
+    this.current = undefined;
+    this.started?.resolve();
+    if (this.stopping) {
+      // A crash while being stopped on purpose completes the stop; the supervisor asked for it.
+      this.stopping.done.resolve();
+      this.stopping = undefined;
+      return stop;
+    }
+    this.status = 'restarting';
+    this.host.cellCrashed(this, incarnation, error);
+    return stop;
+  }
+
+  private refuseHeld(code: RuntimeFailureCode): void {
+    const held = this.held;
+    this.held = [];
+    for (const message of held) this.host.failRequest(message, code, `${this.path} is not running`);
+  }
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+function messageTypeOf(message: unknown): string | undefined {
+  if (typeof message === 'object' && message !== null && typeof (message as Message).type === 'string') return (message as Message).type;
+  return undefined;
+}

@@ -1,0 +1,99 @@
+/**
+ * Time as a collaborator: production code gets the system clock, tests a manual one they advance by hand.
+ * Every wait in the runtime goes through this interface so that timeouts are testable without sleeping.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  setInterval(callback: () => void, periodMs: number): TimerHandle;
+}
+
+class NodeTimer implements TimerHandle {
+  constructor(private readonly timer: NodeJS.Timeout, private readonly repeating: boolean) {}
+
+  cancel(): void {
+    if (this.repeating) clearInterval(this.timer);
+    else clearTimeout(this.timer);
+  }
+
+  /** Lets the process exit while this timer is pending. */
+  unref(): this {
+    this.timer.unref();
+    return this;
+  }
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, delayMs) => new NodeTimer(setTimeout(callback, delayMs), false),
+  setInterval: (callback, periodMs) => new NodeTimer(setInterval(callback, periodMs), true),
+};
+
+interface ManualTimer {
+  readonly id: number;
+  dueMs: number;
+  readonly periodMs: number | undefined;
+  readonly callback: () => void;
+  cancelled: boolean;
+}
+
+/** A clock that only moves when told to; timers fire in due order during `advance`. */
+export class ManualClock implements Clock {
+  private nowMs: number;
+  private nextId = 1;
+  private readonly timers = new Map<number, ManualTimer>();
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.nowMs = startMs;
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    return this.schedule(callback, delayMs, undefined);
+  }
+
+  setInterval(callback: () => void, periodMs: number): TimerHandle {
+    return this.schedule(callback, periodMs, Math.max(1, periodMs));
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due, in order. */
+  advance(ms: number): void {
+    const target = this.nowMs + ms;
+    for (;;) {
+      const next = this.nextDue(target);
+      if (!next) break;
+      this.nowMs = Math.max(this.nowMs, next.dueMs);
+      if (next.periodMs === undefined) this.timers.delete(next.id);
+      else next.dueMs += next.periodMs;
+      next.callback();
+    }
+    this.nowMs = target;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  private schedule(callback: () => void, delayMs: number, periodMs: number | undefined): TimerHandle {
+    const timer: ManualTimer = { id: this.nextId++, dueMs: this.nowMs + Math.max(0, delayMs), periodMs, callback, cancelled: false };
+    this.timers.set(timer.id, timer);
+    return { cancel: () => { timer.cancelled = true; this.timers.delete(timer.id); } };
+  }
+
+  private nextDue(limitMs: number): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const timer of this.timers.values()) {
+      if (timer.dueMs > limitMs) continue;
+      if (!best || timer.dueMs < best.dueMs || (timer.dueMs === best.dueMs && timer.id < best.id)) best = timer;
+    }
+    return best;
+  }
+}

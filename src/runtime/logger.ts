@@ -1,0 +1,101 @@
+/**
+ * Structured logging: one JSON object per line, so logs from many nodes can be merged and filtered.
+ * The level can be changed at run time (update-log-level); children share their parent's level.
+ */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `bindings` to every line. */
+  child(bindings: LogFields): Logger;
+  setLevel(level: LogLevel): void;
+  readonly level: LogLevel;
+}
+
+export type LogSink = (line: string) => void;
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+interface LevelCell {
+  level: LogLevel;
+}
+
+class JsonLogger implements Logger {
+  constructor(
+    private readonly cell: LevelCell,
+    private readonly bindings: LogFields,
+    private readonly sink: LogSink,
+    private readonly now: () => number,
+  ) {}
+
+  get level(): LogLevel {
+    return this.cell.level;
+  }
+
+  setLevel(level: LogLevel): void {
+    this.cell.level = level;
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.write('debug', message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.write('info', message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.write('warn', message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.write('error', message, fields);
+  }
+
+  child(bindings: LogFields): Logger {
+    return new JsonLogger(this.cell, { ...this.bindings, ...bindings }, this.sink, this.now);
+  }
+
+  private write(level: LogLevel, message: string, fields: LogFields | undefined): void {
+    if (RANK[level] < RANK[this.cell.level]) return;
+    const record: Record<string, unknown> = { t: new Date(this.now()).toISOString(), level, msg: message, ...this.bindings };
+    if (fields) for (const [name, value] of Object.entries(fields)) record[name] = serializable(value);
+    this.sink(JSON.stringify(record));
+  }
+}
+
+function serializable(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  return value;
+}
+
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  readonly bindings?: LogFields;
+  readonly sink?: LogSink;
+  readonly now?: () => number;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const sink = options.sink ?? ((line: string) => process.stderr.write(line + '\n'));
+  return new JsonLogger({ level: options.level ?? 'info' }, options.bindings ?? {}, sink, options.now ?? Date.now);
+}
+
+/** Collects lines in memory: for tests that assert on what was logged. */
+export function memoryLogger(level: LogLevel = 'debug'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({ level, sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
