@@ -1,0 +1,108 @@
+/**
+ * Every non-manager node's view of the cluster's members. It joins the manager whose address was given
+ * on the command line, learns every member's address from the answer and from later pushes, and hands
+ * them to the transport; it joins again whenever the manager comes back.
+ */
+import type { Behavior } from '../../runtime/actor.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import type { NodeEvent } from '../../runtime/system.js';
+import type { JoinReply, MembersMessage, MemberView } from '../manager/members.js';
+import { membersRef } from './paths.js';
+
+const JOIN_TIMEOUT_MS = 5_000;
+const JOIN_RETRY_INITIAL_MS = 200;
+const JOIN_RETRY_MAX_MS = 5_000;
+
+export type DirectoryMessage =
+  | { readonly type: 'members'; readonly members: readonly MemberView[] }
+  | { readonly type: 'join' }
+  | { readonly type: 'joined'; readonly manager: string; readonly members: readonly MemberView[] }
+  | { readonly type: 'join_failed'; readonly reason: string }
+  | { readonly type: 'node_event'; readonly event: NodeEvent };
+
+export interface DirectoryDeps {
+  readonly self: { readonly node: string; readonly role: string };
+  /** This node's own cluster address, once it listens. */
+  readonly address: () => string | null;
+  /** host:port of the manager; absent on the manager itself. */
+  readonly managerAddress: string | undefined;
+  readonly connect: (address: string) => Promise<string>;
+  readonly addPeer: (node: string, address: string) => void;
+  readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+}
+
+interface DirectoryState {
+  manager: string | undefined;
+  members: readonly MemberView[];
+  joining: boolean;
+  retryMs: number;
+  retryTimer: TimerHandle | undefined;
+  readonly unwatch: () => void;
+}
+
+export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState, DirectoryMessage> {
+  return {
+    accepts: ['members'],
+    init(ctx) {
+      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      if (deps.managerAddress) ctx.system.dispatch(ctx.self, { type: 'join' });
+      return { manager: undefined, members: [], joining: false, retryMs: 0, retryTimer: undefined, unwatch };
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'join': {
+          if (state.joining || !deps.managerAddress) return state;
+          state.joining = true;
+          state.retryTimer = undefined;
+          const managerAddress = deps.managerAddress;
+          void (async () => {
+            try {
+              const manager = await deps.connect(managerAddress);
+              const reply = await ctx.system.ask<MembersMessage, JoinReply>(
+                membersRef(manager),
+                (replyTo) => ({ type: 'join', node: deps.self.node, role: deps.self.role, address: deps.address(), replyTo }),
+                JOIN_TIMEOUT_MS,
+              );
+              if (!reply.ok) throw new Error(`${reply.code}: ${reply.message}`);
+              ctx.system.dispatch(ctx.self, { type: 'joined', manager, members: reply.members });
+            } catch (error) {
+              ctx.system.dispatch(ctx.self, { type: 'join_failed', reason: (error as Error).message });
+            }
+          })();
+          return state;
+        }
+        case 'joined':
+          state.joining = false;
+          state.retryMs = 0;
+          if (state.manager !== message.manager) ctx.log.info('joined the cluster', { manager: message.manager, members: message.members.length });
+          state.manager = message.manager;
+          learn(state, message.members);
+          return state;
+        case 'join_failed':
+          state.joining = false;
+          state.retryMs = Math.min(JOIN_RETRY_MAX_MS, state.retryMs === 0 ? JOIN_RETRY_INITIAL_MS : state.retryMs * 2);
+          ctx.log.warn('cannot join the manager yet; retrying', { manager: deps.managerAddress, reason: message.reason, retryMs: state.retryMs });
+          state.retryTimer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'join' }), state.retryMs);
+          return state;
+        case 'members':
+          learn(state, Array.isArray(message.members) ? message.members : []);
+          return state;
+        case 'node_event':
+          // A manager that comes back may have restarted: tell it we are here.
+          if (message.event.type === 'nodeup' && message.event.node === state.manager) ctx.system.dispatch(ctx.self, { type: 'join' });
+          return state;
+      }
+    },
+    terminate(state) {
+      state.retryTimer?.cancel();
+      state.unwatch();
+    },
+  };
+
+  function learn(state: DirectoryState, members: readonly MemberView[]): void {
+    state.members = members;
+    for (const member of members) {
+      if (member.node !== deps.self.node && typeof member.address === 'string') deps.addPeer(member.node, member.address);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The supervision tree every node starts, whatever its role:
+ *
+ *   /node                 one_for_one
+ *     /node/info          introspection (ping, peers, actors, log level)
+ *     /node/directory     cluster members and their addresses
+ *     /node/<role>        the role's own tree
+ */
+import type { LogLevel } from '../runtime/logger.js';
+import type { ClusterNode } from '../runtime/node.js';
+import { supervisor, worker, type ChildSpec, type SupervisorSpec } from '../runtime/supervisor.js';
+import { directoryBehavior } from './common/directory.js';
+import { nodeInfoBehavior } from './common/node-info.js';
+
+export const ROLES = ['manager', 'storage', 'gateway'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface NodeTreeOptions {
+  readonly role: Role;
+  readonly managerAddress: string | undefined;
+  readonly roleTree: SupervisorSpec;
+  readonly startedAtMs: number;
+}
+
+export function nodeTree(node: ClusterNode, options: NodeTreeOptions): SupervisorSpec {
+  const { system, transport } = node;
+  const children: ChildSpec[] = [
+    worker(
+      'info',
+      nodeInfoBehavior({
+        facts: () => ({ node: system.node, role: options.role, address: transport.address, startedAtMs: options.startedAtMs }),
+        peers: () => transport.peerInfo(),
+        actors: () => system.listActors(),
+        setLogLevel: (level: LogLevel) => node.logger.setLevel(level),
+      }),
+    ),
+    worker(
+      'directory',
+      directoryBehavior({
+        self: { node: system.node, role: options.role },
+        address: () => transport.address,
+        managerAddress: options.managerAddress,
+        connect: (address) => transport.connect(address),
+        addPeer: (peer, address) => transport.addPeer(peer, address),
+        watchNodes: (listener) => system.onNodeEvent(listener),
+      }),
+    ),
+    supervisor(options.role, options.roleTree),
+  ];
+  return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children };
+}

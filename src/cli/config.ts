@@ -1,0 +1,152 @@
+/**
+ * Node configuration: a JSON file (optional) overlaid by command-line flags, validated once at start-up
+ * with messages that say which setting is wrong and why, then frozen and passed down.
+ */
+import { readFileSync } from 'node:fs';
+import { isLogLevel, type LogLevel } from '../runtime/logger.js';
+import type { TransportLimits } from '../runtime/remote/transport.js';
+import { ROLES, type Role } from '../actors/node-tree.js';
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile?: string;
+}
+
+export interface NodeConfig {
+  readonly role: Role;
+  /** name@host; the host part is also where the cluster port listens unless clusterHost says otherwise. */
+  readonly name: string;
+  readonly clusterHost: string;
+  /** 0 picks a free port (logged at start-up). */
+  readonly clusterPort: number;
+  /** host:port of the manager's cluster port; required for storage and gateway nodes. */
+  readonly manager: string | undefined;
+  readonly dataDir: string;
+  readonly cookie: string;
+  readonly logLevel: LogLevel;
+  readonly tls: TlsFiles | undefined;
+  readonly transport: Partial<TransportLimits>;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Settings as they come from a file or flags: anything, checked below. */
+export type RawSettings = Readonly<Record<string, unknown>>;
+
+export function readConfigFile(path: string): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  return parsed as RawSettings;
+}
+
+/** Flags win over the file; undefined flags do not erase file settings. */
+export function overlay(file: RawSettings, flags: RawSettings): RawSettings {
+  const merged: Record<string, unknown> = { ...file };
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) merged[key] = value;
+  return merged;
+}
+
+const NODE_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.:-]{1,190}$/;
+const HOST_PORT = /^[A-Za-z0-9_.-]+:\d{1,5}$/;
+
+export function validateNodeConfig(raw: RawSettings): NodeConfig {
+  const role = raw.role;
+  if (!ROLES.includes(role as Role)) throw new ConfigError(`role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`);
+  const name = requireString(raw, 'name');
+  if (!NODE_NAME.test(name)) throw new ConfigError(`name must look like name@host, e.g. storage_0@127.0.0.1 (got ${JSON.stringify(name)})`);
+  const clusterHost = optionalString(raw, 'clusterHost') ?? name.slice(name.indexOf('@') + 1);
+  const clusterPort = port(raw.clusterPort, 'clusterPort');
+  const manager = optionalString(raw, 'manager');
+  if (manager !== undefined && !HOST_PORT.test(manager)) throw new ConfigError(`manager must be host:port (got ${JSON.stringify(manager)})`);
+  if (role !== 'manager' && manager === undefined) throw new ConfigError(`a ${String(role)} node needs --manager host:port to find the cluster`);
+  const cookie = optionalString(raw, 'cookie') ?? process.env.LEOFS_COOKIE;
+  if (!cookie) throw new ConfigError('a cluster cookie is required (--cookie, "cookie" in the config file, or LEOFS_COOKIE)');
+  if (cookie.length < 8) throw new ConfigError('the cluster cookie must be at least 8 characters');
+  const logLevel = raw.logLevel ?? 'info';
+  if (!isLogLevel(logLevel)) throw new ConfigError(`logLevel must be debug, info, warn or error (got ${JSON.stringify(logLevel)})`);
+  return Object.freeze({
+    role: role as Role,
+    name,
+    clusterHost,
+    clusterPort,
+    manager,
+    dataDir: optionalString(raw, 'data') ?? `./data/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
+    cookie,
+    logLevel,
+    tls: tlsFiles(raw.tls),
+    transport: Object.freeze(transportLimits(raw.transport)),
+  });
+}
+
+function requireString(raw: RawSettings, key: string): string {
+  const value = raw[key];
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${key} is required`);
+  return value;
+}
+
+function optionalString(raw: RawSettings, key: string): string | undefined {
+  const value = raw[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${key} must be a non-empty string`);
+  return value;
+}
+
+function port(value: unknown, key: string): number {
+  const number = typeof value === 'string' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 65535) {
+    throw new ConfigError(`${key} must be a port number between 0 and 65535 (got ${JSON.stringify(value)})`);
+  }
+  return number;
+}
+
+function tlsFiles(value: unknown): TlsFiles | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new ConfigError('tls must be an object with certFile and keyFile');
+  const record = value as RawSettings;
+  const certFile = requireString(record, 'certFile');
+  const keyFile = requireString(record, 'keyFile');
+  const caFile = optionalString(record, 'caFile');
+  return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
+}
+
+const LIMIT_KEYS: ReadonlyArray<keyof TransportLimits> = [
+  'maxFrameBytes',
+  'highWaterMarkBytes',
+  'maxBufferedBytes',
+  'maxQueuedWhileConnecting',
+  'maxHandshakingConnections',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'handshakeTimeoutMs',
+  'reconnectInitialMs',
+  'reconnectMaxMs',
+];
+
+function transportLimits(value: unknown): Partial<TransportLimits> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw new ConfigError('transport must be an object of limits');
+  const limits: Record<string, number> = {};
+  for (const [key, setting] of Object.entries(value)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(key)) throw new ConfigError(`transport.${key} is not a known setting (known: ${LIMIT_KEYS.join(', ')})`);
+    if (typeof setting !== 'number' || !Number.isInteger(setting) || setting <= 0) throw new ConfigError(`transport.${key} must be a positive integer`);
+    limits[key] = setting;
+  }
+  if (limits.maxFrameBytes !== undefined && limits.maxFrameBytes < 6 * 1024 * 1024) {
+    throw new ConfigError('transport.maxFrameBytes must be at least 6 MiB so that a 5 MiB chunk and its envelope fit');
+  }
+  return limits;
+}

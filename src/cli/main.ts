@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The `leofs` executable: one binary, the role chosen by a flag.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError } from './config.js';
+import { loadNodeConfig, nodeCommandOptions, runNode, type NodeFlags } from './node-command.js';
+
+function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`leofs: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`leofs: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('leofs')
+  .command(
+    'node',
+    'start one node of a cluster (manager, storage or gateway)',
+    (args) => nodeCommandOptions(args),
+    async (argv) => {
+      try {
+        await runNode(loadNodeConfig(argv as NodeFlags));
+      } catch (error) {
+        fail(error);
+      }
+    },
+  )
+  .demandCommand(1, 'name a command: node')
+  .strict()
+  .help()
+  .parseAsync();

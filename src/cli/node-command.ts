@@ -1,0 +1,97 @@
+/**
+ * `leofs node --role manager|storage|gateway ...`: starts one node of the cluster in this process.
+ */
+import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { ROOT_NAME } from '../actors/common/paths.js';
+import { gatewayTree } from '../actors/gateway/gateway-tree.js';
+import { managerTree } from '../actors/manager/manager-tree.js';
+import { nodeTree, ROLES } from '../actors/node-tree.js';
+import { storageTree } from '../actors/storage/storage-tree.js';
+import type { TlsOptions } from '../runtime/remote/transport.js';
+import { startClusterNode, type ClusterNode } from '../runtime/node.js';
+import type { SupervisorSpec } from '../runtime/supervisor.js';
+import { ConfigError, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type TlsFiles } from './config.js';
+import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
+
+export function nodeCommandOptions(yargs: Argv): Argv {
+  return yargs
+    .option('role', { choices: ROLES, describe: 'what this node does' })
+    .option('name', { type: 'string', describe: 'node name, name@host (e.g. storage_0@127.0.0.1)' })
+    .option('cluster-port', { type: 'number', describe: 'port of the cluster transport (0: any free port)' })
+    .option('cluster-host', { type: 'string', describe: 'address to listen on (default: the host part of --name)' })
+    .option('manager', { type: 'string', describe: 'host:port of the manager (storage and gateway nodes)' })
+    .option('data', { type: 'string', describe: 'data directory' })
+    .option('cookie', { type: 'string', describe: 'shared cluster secret (or LEOFS_COOKIE)' })
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] })
+    .option('config', { type: 'string', describe: 'JSON config file; flags override it' });
+}
+
+export interface NodeFlags {
+  readonly role?: string | undefined;
+  readonly name?: string | undefined;
+  readonly clusterPort?: number | undefined;
+  readonly clusterHost?: string | undefined;
+  readonly manager?: string | undefined;
+  readonly data?: string | undefined;
+  readonly cookie?: string | undefined;
+  readonly logLevel?: string | undefined;
+  readonly config?: string | undefined;
+}
+
+export function loadNodeConfig(flags: NodeFlags): NodeConfig {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  return validateNodeConfig(
+    overlay(file, {
+      role: flags.role,
+      name: flags.name,
+      clusterPort: flags.clusterPort,
+      clusterHost: flags.clusterHost,
+      manager: flags.manager,
+      data: flags.data,
+      cookie: flags.cookie,
+      logLevel: flags.logLevel,
+    }),
+  );
+}
+
+export async function runNode(config: NodeConfig): Promise<ClusterNode> {
+  const node = await startClusterNode({
+    node: config.name,
+    cookie: config.cookie,
+    listen: { host: config.clusterHost, port: config.clusterPort },
+    logLevel: config.logLevel,
+    transportLimits: config.transport,
+    ...(config.tls ? { tls: readTls(config.tls) } : {}),
+  });
+  handleProcessSignals(node.logger, () => node.stop());
+  await node.system.startRoot(
+    ROOT_NAME,
+    nodeTree(node, { role: config.role, managerAddress: config.manager, roleTree: roleTree(config, node), startedAtMs: node.clock.now() }),
+    (reason) => exitAfterGiveUp(node.logger, reason),
+  );
+  node.logger.info('node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
+  return node;
+}
+
+function roleTree(config: NodeConfig, node: ClusterNode): SupervisorSpec {
+  switch (config.role) {
+    case 'manager':
+      return managerTree(node);
+    case 'storage':
+      return storageTree();
+    case 'gateway':
+      return gatewayTree();
+  }
+}
+
+function readTls(files: TlsFiles): TlsOptions {
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read TLS file ${path}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
+}

@@ -1,0 +1,467 @@
+/**
+ * The cluster transport: one WebSocket server per node, links to peers opened on demand and reused,
+ * heartbeats, node up/down events, reconnection with capped exponential backoff, and the limits that
+ * keep a slow or hostile peer from growing our memory.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MESSAGE, REPLY } from '../../protocol/cluster/frame.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { RuntimeFailureCode } from '../failures.js';
+import type { Logger } from '../logger.js';
+import type { NodeEvent, RemoteLink, SendOutcome } from '../system.js';
+import { CLOSE, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
+
+export interface TransportLimits {
+  /** Largest WebSocket message accepted or sent; a 5 MiB chunk and its envelope must fit. */
+  readonly maxFrameBytes: number;
+  /** Above this many unsent bytes on a link, `whenWritable` makes large senders wait. */
+  readonly highWaterMarkBytes: number;
+  /** Above this many unsent bytes on a link, messages are refused as Overloaded. */
+  readonly maxBufferedBytes: number;
+  /** Envelopes kept for a peer while its link is being opened. */
+  readonly maxQueuedWhileConnecting: number;
+  /** Links still in their handshake at once (unauthenticated sockets are cheap to open). */
+  readonly maxHandshakingConnections: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+}
+
+export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
+  maxFrameBytes: 16 * 1024 * 1024,
+  highWaterMarkBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  maxQueuedWhileConnecting: 10_000,
+  maxHandshakingConnections: 256,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 5_000,
+  handshakeTimeoutMs: 5_000,
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 5_000,
+};
+
+export interface TlsOptions {
+  /** PEM certificate chain and key of this node's server. */
+  readonly cert: string;
+  readonly key: string;
+  /** PEM CA bundle that peers' certificates must chain to (defaults to the system store). */
+  readonly ca?: string;
+}
+
+export interface TransportOptions {
+  readonly node: string;
+  readonly cookie: string;
+  /** Where to accept connections; absent for a node that only dials out (the admin CLI). */
+  readonly listen?: { readonly host: string; readonly port: number };
+  readonly tls?: TlsOptions;
+  readonly limits?: Partial<TransportLimits>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** What the transport hands inbound traffic to; the actor system implements it. */
+export interface TransportSink {
+  deliverFromRemote(fromNode: string, path: string, message: unknown): void;
+  deliverReply(ask: number, value: unknown): void;
+  nodeEvent(event: NodeEvent): void;
+  failRequest(message: unknown, code: RuntimeFailureCode, text: string): void;
+}
+
+export interface PeerInfo {
+  readonly node: string;
+  readonly address: string | null;
+  readonly state: 'up' | 'connecting' | 'down';
+  readonly links: number;
+  readonly bufferedBytes: number;
+}
+
+/** Re-dialling a down peer on demand is allowed this often; the backoff timer covers the rest. */
+const MIN_DIAL_INTERVAL_MS = 200;
+/** How long a stopping node lets peers finish the close handshake before cutting links. */
+const SHUTDOWN_GRACE_MS = 500;
+/** A duplicate link is kept this long before closing, so the far end never sees a gap. */
+const DUPLICATE_GRACE_MS = 2_000;
+
+interface Dial {
+  readonly connection: Connection;
+  readonly address: string;
+  readonly expected: string | undefined;
+  readonly settle: (result: { ok: true; node: string } | { ok: false; reason: string }) => void;
+}
+
+class Peer {
+  address: string | null = null;
+  link: Connection | undefined;
+  readonly links = new Set<Connection>();
+  dial: Dial | undefined;
+  /** [kind, target, body] triples queued while the link is being opened. */
+  queue: unknown[] = [];
+  reconnectTimer: TimerHandle | undefined;
+  backoffMs = 0;
+  lastDialMs = 0;
+  forgotten = false;
+
+  constructor(readonly name: string) {}
+
+  get state(): PeerInfo['state'] {
+    return this.link ? 'up' : this.dial ? 'connecting' : 'down';
+  }
+}
+
+export class ClusterTransport implements RemoteLink, ConnectionOwner {
+  readonly clock: Clock;
+  readonly log: Logger;
+  private readonly limits: TransportLimits;
+  private readonly peers = new Map<string, Peer>();
+  private readonly dirty = new Set<Connection>();
+  private readonly handshaking = new Set<Connection>();
+  /** Outbound links still in their handshake, by connection. */
+  private readonly pendingDials = new Map<Connection, Dial>();
+  private flushScheduled = false;
+  private heartbeat: TimerHandle | undefined;
+  private httpServer: HttpServer | undefined;
+  private wss: WebSocketServer | undefined;
+  private listenAddress: string | null = null;
+  private sink: TransportSink | undefined;
+  private closing = false;
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    for (const connection of this.dirty) connection.flush();
+    this.dirty.clear();
+  };
+
+  constructor(private readonly options: TransportOptions) {
+    this.clock = options.clock;
+    this.log = options.logger.child({ component: 'transport' });
+    this.limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+  }
+
+  get node(): string {
+    return this.options.node;
+  }
+
+  /** host:port where this node accepts connections, once listening. */
+  get address(): string | null {
+    return this.listenAddress;
+  }
+
+  /** Starts listening (when configured) and heartbeating. Inbound traffic goes to `sink`. */
+  async start(sink: TransportSink): Promise<void> {
+    this.sink = sink;
+    if (this.options.listen) await this.listen(this.options.listen.host, this.options.listen.port);
+    this.heartbeat = this.clock.setInterval(() => this.beat(), this.limits.heartbeatIntervalMs);
+  }
+
+  /** Records where a node accepts connections; the link itself is opened on first use. */
+  addPeer(node: string, address: string): void {
+    if (node === this.node) return;
+    const peer = this.peerFor(node);
+    peer.forgotten = false;
+    peer.address = address;
+  }
+
+  /** Stops reconnecting to a node that left the cluster and closes its links. */
+  forgetPeer(node: string): void {
+    const peer = this.peers.get(node);
+    if (!peer) return;
+    peer.forgotten = true;
+    peer.reconnectTimer?.cancel();
+    for (const connection of peer.links) connection.close(CLOSE.shutdown, 'peer removed');
+    this.peers.delete(node);
+  }
+
+  /**
+   * Dials an address whose node name we may not know yet (the manager given on the command line) and
+   * resolves with the name it proved; rejects if the link cannot be opened.
+   */
+  connect(address: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.openDial(address, undefined, (result) => (result.ok ? resolve(result.node) : reject(new Error(`cannot connect to ${address}: ${result.reason}`))));
+    });
+  }
+
+  peerInfo(): PeerInfo[] {
+    return [...this.peers.values()].map((peer) => ({
+      node: peer.name,
+      address: peer.address,
+      state: peer.state,
+      links: peer.links.size,
+      bufferedBytes: peer.link?.bufferedAmount ?? 0,
+    }));
+  }
+
+  isUp(node: string): boolean {
+    return this.peers.get(node)?.link !== undefined;
+  }
+
+  // ---- RemoteLink ----
+
+  sendMessage(node: string, path: string, message: unknown): SendOutcome {
+    return this.send(node, MESSAGE, path, message);
+  }
+
+  sendReply(node: string, ask: number, value: unknown): SendOutcome {
+    return this.send(node, REPLY, ask, value);
+  }
+
+  whenWritable(node: string): Promise<void> {
+    const link = this.peers.get(node)?.link;
+    return link ? link.whenWritable() : Promise.resolve();
+  }
+
+  // ---- ConnectionOwner ----
+
+  deliver(from: string, path: string, body: unknown): void {
+    this.sink?.deliverFromRemote(from, path, body);
+  }
+
+  reply(ask: number, body: unknown): void {
+    this.sink?.deliverReply(ask, body);
+  }
+
+  markDirty(connection: Connection): void {
+    this.dirty.add(connection);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushAll);
+  }
+
+  undeliverable(bodies: unknown[], reason: 'too-large'): void {
+    for (const body of bodies) this.sink?.failRequest(body, 'TooLarge', `message exceeds the ${this.limits.maxFrameBytes}-byte frame limit (${reason})`);
+  }
+
+  established(connection: Connection): void {
+    this.handshaking.delete(connection);
+    const name = connection.peer!;
+    const peer = this.peerFor(name);
+    peer.forgotten = false;
+    const dial = this.pendingDials.get(connection);
+    if (dial?.expected !== undefined && dial.expected !== name) {
+      connection.fail(CLOSE.authFailed, `expected ${dial.expected} at ${dial.address}, found ${name}`);
+      return;
+    }
+    if (connection.peerAddress) peer.address = connection.peerAddress;
+    else if (dial) peer.address ??= dial.address;
+    if (peer.dial?.connection === connection) peer.dial = undefined;
+    this.pendingDials.delete(connection);
+    dial?.settle({ ok: true, node: name });
+
+    peer.links.add(connection);
+    peer.reconnectTimer?.cancel();
+    peer.reconnectTimer = undefined;
+    peer.backoffMs = 0;
+    const current = peer.link;
+    if (!current) {
+      peer.link = connection;
+      this.log.info('node up', { peer: name, address: peer.address, via: connection.role });
+      this.drainQueue(peer);
+      this.sink?.nodeEvent({ type: 'nodeup', node: name });
+      return;
+    }
+    const keep = preferredLink(current, connection);
+    const retire = keep === current ? connection : current;
+    peer.link = keep;
+    this.drainQueue(peer);
+    this.clock.setTimeout(() => retire.close(CLOSE.duplicate, 'duplicate link'), DUPLICATE_GRACE_MS);
+  }
+
+  closed(connection: Connection, reason: string, wasOpen: boolean): void {
+    this.handshaking.delete(connection);
+    this.dirty.delete(connection);
+    const dial = this.pendingDials.get(connection);
+    if (!wasOpen) {
+      if (dial) this.dialFailed(dial, reason);
+      return;
+    }
+    const peer = connection.peer ? this.peers.get(connection.peer) : undefined;
+    if (!peer) return;
+    peer.links.delete(connection);
+    if (peer.link !== connection) return;
+    peer.link = [...peer.links].find((link) => link.state === 'open');
+    if (peer.link) return;
+    this.log.warn('node down', { peer: peer.name, reason });
+    this.sink?.nodeEvent({ type: 'nodedown', node: peer.name });
+    this.scheduleReconnect(peer);
+  }
+
+  // ---- shutdown ----
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.heartbeat?.cancel();
+    for (const peer of this.peers.values()) {
+      peer.reconnectTimer?.cancel();
+      for (const connection of [...peer.links]) connection.close(CLOSE.shutdown, 'node stopping', SHUTDOWN_GRACE_MS);
+    }
+    for (const dial of this.pendingDials.values()) dial.connection.close(CLOSE.shutdown, 'node stopping', 0);
+    for (const connection of this.handshaking) connection.close(CLOSE.shutdown, 'node stopping', 0);
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()));
+  }
+
+  // ---- internals ----
+
+  private send(node: string, kind: typeof MESSAGE | typeof REPLY, target: string | number, body: unknown): SendOutcome {
+    const peer = this.peers.get(node);
+    if (!peer || this.closing) return 'unreachable';
+    const link = peer.link;
+    if (link) {
+      if (link.bufferedAmount > this.limits.maxBufferedBytes) return 'overloaded';
+      if (kind === MESSAGE) link.enqueueMessage(target as string, body);
+      else link.enqueueReply(target as number, body);
+      return 'sent';
+    }
+    if (!peer.dial) {
+      if (!peer.address || this.clock.now() - peer.lastDialMs < MIN_DIAL_INTERVAL_MS) return 'unreachable';
+      peer.reconnectTimer?.cancel();
+      peer.reconnectTimer = undefined;
+      this.openDial(peer.address, peer.name, () => {});
+    }
+    if (peer.queue.length / 3 >= this.limits.maxQueuedWhileConnecting) return 'overloaded';
+    peer.queue.push(kind, target, body);
+    return 'sent';
+  }
+
+  private drainQueue(peer: Peer): void {
+    const link = peer.link;
+    if (!link || peer.queue.length === 0) return;
+    const queue = peer.queue;
+    peer.queue = [];
+    for (let i = 0; i < queue.length; i += 3) {
+      if (queue[i] === MESSAGE) link.enqueueMessage(queue[i + 1] as string, queue[i + 2]);
+      else link.enqueueReply(queue[i + 1] as number, queue[i + 2]);
+    }
+  }
+
+  private openDial(address: string, expected: string | undefined, settle: Dial['settle']): void {
+    const { tls } = this.options;
+    const url = `${tls ? 'wss' : 'ws'}://${address}/cluster`;
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: this.limits.maxFrameBytes,
+      handshakeTimeout: this.limits.handshakeTimeoutMs,
+      // The link is authenticated by the cookie handshake and never crosses a browser or a caching
+      // proxy, which is what masking defends against; a zero mask lets ws skip the XOR pass.
+      generateMask: (mask: Buffer) => {
+        mask.fill(0);
+      },
+      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+    });
+    const connection = new Connection(ws, 'client', address, this.connectionSettings(), this);
+    const dial: Dial = { connection, address, expected, settle };
+    this.pendingDials.set(connection, dial);
+    if (expected !== undefined) {
+      const peer = this.peerFor(expected);
+      peer.dial = dial;
+      peer.lastDialMs = this.clock.now();
+    }
+  }
+
+  private dialFailed(dial: Dial, reason: string): void {
+    this.pendingDials.delete(dial.connection);
+    dial.settle({ ok: false, reason });
+    const peer = dial.expected !== undefined ? this.peers.get(dial.expected) : undefined;
+    if (!peer || peer.dial !== dial) return;
+    peer.dial = undefined;
+    const queue = peer.queue;
+    peer.queue = [];
+    for (let i = 0; i < queue.length; i += 3) {
+      if (queue[i] === MESSAGE) this.sink?.failRequest(queue[i + 2], 'NodeDown', `${peer.name} is unreachable: ${reason}`);
+    }
+    this.scheduleReconnect(peer);
+  }
+
+  private scheduleReconnect(peer: Peer): void {
+    if (this.closing || peer.forgotten || !peer.address || peer.reconnectTimer || peer.dial || peer.link) return;
+    peer.backoffMs = Math.min(this.limits.reconnectMaxMs, peer.backoffMs === 0 ? this.limits.reconnectInitialMs : peer.backoffMs * 2);
+    const jittered = peer.backoffMs * (0.8 + Math.random() * 0.4);
+    peer.reconnectTimer = this.clock.setTimeout(() => {
+      peer.reconnectTimer = undefined;
+      if (!peer.link && !peer.dial && !peer.forgotten && peer.address && !this.closing) this.openDial(peer.address, peer.name, () => {});
+    }, jittered);
+  }
+
+  private peerFor(node: string): Peer {
+    let peer = this.peers.get(node);
+    if (!peer) {
+      peer = new Peer(node);
+      this.peers.set(node, peer);
+    }
+    return peer;
+  }
+
+  private connectionSettings(): ConnectionSettings {
+    return {
+      node: this.options.node,
+      address: this.listenAddress,
+      cookie: this.options.cookie,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      maxFrameBytes: this.limits.maxFrameBytes,
+      highWaterMarkBytes: this.limits.highWaterMarkBytes,
+    };
+  }
+
+  private beat(): void {
+    const nowMs = this.clock.now();
+    for (const peer of this.peers.values()) {
+      for (const connection of peer.links) {
+        if (nowMs - connection.lastSeenMs > this.limits.heartbeatTimeoutMs) {
+          connection.fail(CLOSE.heartbeatTimeout, `no heartbeat for ${nowMs - connection.lastSeenMs} ms`);
+        } else {
+          connection.ping();
+        }
+      }
+    }
+  }
+
+  private async listen(host: string, port: number): Promise<void> {
+    const { tls } = this.options;
+    const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
+    server.on('request', (_request, response) => {
+      response.writeHead(426, { 'content-type': 'text/plain' }).end('cluster port: WebSocket only\n');
+    });
+    server.on('clientError', (error: Error, socket: Socket) => {
+      this.log.warn('bad request on the cluster port', { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message });
+      socket.destroy();
+    });
+    const wss = new WebSocketServer({ server, maxPayload: this.limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    wss.on('connection', (ws: WebSocket, request: IncomingMessage) => this.accepted(ws, request));
+    wss.on('error', (error) => this.log.error('cluster server error', { error }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = server.address() as AddressInfo;
+    this.listenAddress = `${host}:${bound.port}`;
+    this.httpServer = server;
+    this.wss = wss;
+    this.log.info('cluster port open', { address: this.listenAddress, tls: Boolean(tls) });
+  }
+
+  private accepted(ws: WebSocket, request: IncomingMessage): void {
+    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    if (this.closing || this.handshaking.size >= this.limits.maxHandshakingConnections) {
+      this.log.warn('refusing cluster connection', { peer: remote, reason: this.closing ? 'stopping' : 'too many handshakes in progress' });
+      ws.terminate();
+      return;
+    }
+    const connection = new Connection(ws, 'server', remote, this.connectionSettings(), this);
+    this.handshaking.add(connection);
+  }
+}
+
+/** Of two links to one peer, both ends keep the one dialled by the smaller node name (the newer on a tie). */
+function preferredLink(current: Connection, candidate: Connection): Connection {
+  const a = current.initiator();
+  const b = candidate.initiator();
+  if (a === b) return candidate;
+  return a < b ? current : candidate;
+}
