@@ -1,0 +1,274 @@
+/**
+ * The gateway's side of ListObjects (v1, v2) and ListObjectVersions: merge the sorted pages that the
+ * storage nodes return into one S3 page. It is a step function so that each round costs only the
+ * pages fetched: the gateway fetches from every node, calls `stepListing`, and fetches again from
+ * `state.fetch` until the state is done.
+ *
+ * Two rules keep the result exact. A node whose page was truncated may hold unseen keys after its
+ * last key, so nothing past the smallest such key is decided in that round. And once a common prefix
+ * is returned, the next fetch starts after every key under it instead of scanning them.
+ */
+import type { Hlc } from './hlc.js';
+import { compareKeys, keyAfter, prefixSuccessor } from './key-order.js';
+import { newerOf } from './object-meta.js';
+
+/** What the merge needs of an entry; the gateway's entries carry whatever else it renders. */
+export interface Listable {
+  readonly key: string;
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+}
+
+export interface ListingEntry extends Listable {
+  readonly sizeBytes: number;
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+}
+
+/** One storage node's answer to a `ListingFetch`. */
+export interface ListingPage<T extends Listable = ListingEntry> {
+  /**
+   * Entries under the prefix at or after `startAt`, tombstones included, keys strictly increasing in
+   * UTF-8 byte order (`compareKeys`), at most `limit` of them.
+   */
+  readonly entries: readonly T[];
+  /** More entries follow the last one on this node. */
+  readonly truncated: boolean;
+}
+
+export interface ListingRequest {
+  readonly prefix?: string;
+  /** Any string; empty means none, as in S3. */
+  readonly delimiter?: string;
+  /**
+   * Return only keys and common prefixes after this one: S3's marker, start-after, or a decoded
+   * continuation token. A common prefix that sorts at or before it is not returned again.
+   */
+  readonly marker?: string;
+  readonly maxKeys: number;
+  /** Return tombstones as entries rather than hide them (for repair and admin listings). */
+  readonly includeTombstones?: boolean;
+}
+
+/** What to ask every node for next. */
+export interface ListingFetch {
+  readonly prefix: string;
+  /** Inclusive lower bound of the keys to return. */
+  readonly startAt: string;
+  /** Enough for the keys still wanted plus one to learn whether more follow; larger is allowed. */
+  readonly limit: number;
+}
+
+export interface ListingResult<T extends Listable = ListingEntry> {
+  readonly contents: readonly T[];
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+  /** When truncated: the last key or common prefix returned, to be the next request's marker. */
+  readonly nextMarker?: string;
+}
+
+export interface ListingProgress<T extends Listable = ListingEntry> {
+  readonly prefix: string;
+  readonly delimiter?: string;
+  readonly maxKeys: number;
+  readonly includeTombstones: boolean;
+  readonly contents: readonly T[];
+  readonly commonPrefixes: readonly string[];
+  /** The last item returned so far, or the request's marker. */
+  readonly after?: string;
+}
+
+export type ListingState<T extends Listable = ListingEntry> =
+  | { readonly phase: 'fetch'; readonly fetch: ListingFetch; readonly progress: ListingProgress<T> }
+  | { readonly phase: 'done'; readonly result: ListingResult<T> };
+
+export function startListing<T extends Listable = ListingEntry>(request: ListingRequest): ListingState<T> {
+  const { maxKeys } = request;
+  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new RangeError(`maxKeys must be a non-negative integer, got ${maxKeys}`);
+  const prefix = request.prefix ?? '';
+  const progress: ListingProgress<T> = {
+    prefix,
+    ...(request.delimiter ? { delimiter: request.delimiter } : {}),
+    maxKeys,
+    includeTombstones: request.includeTombstones ?? false,
+    contents: [],
+    commonPrefixes: [],
+    ...(request.marker === undefined ? {} : { after: request.marker }),
+  };
+  if (maxKeys === 0) return finish(progress, false);
+  const afterMarker = request.marker === undefined ? prefix : keyAfter(request.marker);
+  return fetchFrom(progress, compareKeys(afterMarker, prefix) > 0 ? afterMarker : prefix);
+}
+
+/** Merges one round of pages (one per node, in any order) into the listing. */
+export function stepListing<T extends Listable>(
+  state: ListingState<T>,
+  pages: readonly ListingPage<T>[],
+): ListingState<T> {
+  if (state.phase === 'done') return state;
+  const { fetch, progress } = state;
+  const { prefix, delimiter, maxKeys, includeTombstones } = progress;
+
+  // Past the smallest last key of a truncated page, some node's keys are still unseen.
+  let bound: string | undefined;
+  for (const page of pages) {
+    checkSorted(page.entries);
+    // A page starting before the fetch could pull the next fetch backwards and never finish.
+    const first = page.entries[0];
+    if (first !== undefined && compareKeys(first.key, fetch.startAt) < 0) {
+      throw new RangeError(`listing page starts at ${JSON.stringify(first.key)}, before ${JSON.stringify(fetch.startAt)}`);
+    }
+    if (!page.truncated) continue;
+    const last = page.entries[page.entries.length - 1];
+    if (last === undefined) throw new RangeError('a truncated listing page must hold at least one entry');
+    if (bound === undefined || compareKeys(last.key, bound) < 0) bound = last.key;
+  }
+
+  const merge = kWayMerge(pages);
+  const contents = [...progress.contents];
+  const commonPrefixes = [...progress.commonPrefixes];
+  let after = progress.after;
+  let skipTo: string | undefined;
+  let moreFollow = false;
+  let nothingAfter = false;
+
+  for (;;) {
+    const key = merge.peekKey();
+    if (key === undefined || (bound !== undefined && compareKeys(key, bound) > 0)) break;
+    const newest = merge.takeNewest();
+    if (!key.startsWith(prefix) || (newest.deleted && !includeTombstones)) continue;
+    const rolledUp = delimiter === undefined ? undefined : commonPrefixOf(key, prefix, delimiter);
+    if (rolledUp !== undefined) {
+      // Every later key under this prefix rolls up into it too: jump past them all.
+      const successor = prefixSuccessor(rolledUp);
+      if (successor === undefined) nothingAfter = true;
+      else {
+        skipTo = successor;
+        merge.seek(successor);
+      }
+    }
+    const item = rolledUp ?? key;
+    if (after === undefined || compareKeys(item, after) > 0) {
+      if (contents.length + commonPrefixes.length >= maxKeys) {
+        moreFollow = true;
+        break;
+      }
+      if (rolledUp === undefined) contents.push(newest);
+      else commonPrefixes.push(rolledUp);
+      after = item;
+    }
+    if (nothingAfter) break;
+  }
+
+  const next: ListingProgress<T> = { ...progress, contents, commonPrefixes, ...(after === undefined ? {} : { after }) };
+  if (moreFollow) return finish(next, true);
+  if (nothingAfter || bound === undefined) return finish(next, false);
+  const resumeAt = keyAfter(bound);
+  return fetchFrom(next, skipTo !== undefined && compareKeys(skipTo, resumeAt) > 0 ? skipTo : resumeAt);
+}
+
+/** The common prefix `key` rolls up into: up to and including the first delimiter after the prefix. */
+export function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  const at = key.indexOf(delimiter, prefix.length);
+  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+}
+
+function fetchFrom<T extends Listable>(progress: ListingProgress<T>, startAt: string): ListingState<T> {
+  // A start past every key under the prefix means nothing is left to find.
+  if (!startAt.startsWith(progress.prefix) && compareKeys(startAt, progress.prefix) > 0) return finish(progress, false);
+  const returned = progress.contents.length + progress.commonPrefixes.length;
+  const limit = Math.max(progress.maxKeys - returned, 0) + 1;
+  return { phase: 'fetch', fetch: { prefix: progress.prefix, startAt, limit }, progress };
+}
+
+function finish<T extends Listable>(progress: ListingProgress<T>, isTruncated: boolean): ListingState<T> {
+  const result: ListingResult<T> = {
+    contents: progress.contents,
+    commonPrefixes: progress.commonPrefixes,
+    isTruncated,
+    ...(isTruncated && progress.after !== undefined ? { nextMarker: progress.after } : {}),
+  };
+  return { phase: 'done', result };
+}
+
+function checkSorted(entries: readonly Listable[]): void {
+  for (let i = 1; i < entries.length; i++) {
+    if (compareKeys(entries[i - 1]!.key, entries[i]!.key) >= 0) {
+      throw new RangeError(`listing page is not strictly sorted at ${JSON.stringify(entries[i]!.key)}`);
+    }
+  }
+}
+
+interface KWayMerge<T extends Listable> {
+  peekKey(): string | undefined;
+  /** Consumes the smallest key from every page that has it and returns its newest version. */
+  takeNewest(): T;
+  /** Drops every entry before `key` (binary search per page). */
+  seek(key: string): void;
+}
+
+/** A min-heap of page indices ordered by each page's current entry. */
+function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMerge<T> {
+  const heads = pages.map(() => 0);
+  let heap: number[] = [];
+  const keyOf = (page: number): string => pages[page]!.entries[heads[page]!]!.key;
+  const less = (a: number, b: number): boolean => compareKeys(keyOf(heap[a]!), keyOf(heap[b]!)) < 0;
+  const swap = (a: number, b: number): void => {
+    const t = heap[a]!;
+    heap[a] = heap[b]!;
+    heap[b] = t;
+  };
+  const siftDown = (from: number): void => {
+    for (let i = from; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < heap.length && less(l, min)) min = l;
+      if (r < heap.length && less(r, min)) min = r;
+      if (min === i) return;
+      swap(i, min);
+      i = min;
+    }
+  };
+  const rebuild = (): void => {
+    heap = [];
+    pages.forEach((page, p) => {
+      if (heads[p]! < page.entries.length) heap.push(p);
+    });
+    for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i);
+  };
+  const advanceTop = (): T => {
+    const page = heap[0]!;
+    const entry = pages[page]!.entries[heads[page]!]!;
+    heads[page] = heads[page]! + 1;
+    if (heads[page]! >= pages[page]!.entries.length) {
+      heap[0] = heap[heap.length - 1]!;
+      heap.pop();
+    }
+    if (heap.length > 0) siftDown(0);
+    return entry;
+  };
+  rebuild();
+  return {
+    peekKey: () => (heap.length === 0 ? undefined : keyOf(heap[0]!)),
+    takeNewest: () => {
+      const first = advanceTop();
+      let newest = first;
+      while (heap.length > 0 && keyOf(heap[0]!) === first.key) newest = newerOf(newest, advanceTop());
+      return newest;
+    },
+    seek: (key) => {
+      pages.forEach((page, p) => {
+        let low = heads[p]!;
+        let high = page.entries.length;
+        while (low < high) {
+          const mid = (low + high) >>> 1;
+          if (compareKeys(page.entries[mid]!.key, key) < 0) low = mid + 1;
+          else high = mid;
+        }
+        heads[p] = low;
+      });
+      rebuild();
+    },
+  };
+}

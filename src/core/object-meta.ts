@@ -1,0 +1,117 @@
+/**
+ * The metadata record kept per key on every replica. It is the unit that replicas compare and
+ * repair, so it carries everything a read needs besides the body, and the clock that decides which
+ * copy wins.
+ */
+import { createHash } from 'node:crypto';
+import { compareHlc, type Hlc } from './hlc.js';
+
+export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256';
+
+/** Base64 digests as S3 returns them in x-amz-checksum-*; only the algorithms the client asked for. */
+export type ObjectChecksums = { readonly [algorithm in ChecksumAlgorithm]?: string };
+
+/**
+ * Present when the body is stored as chunk objects. Sizes are listed one by one because a
+ * multipart object's chunks are its parts, and parts may differ in size.
+ */
+export interface ChunkLayout {
+  readonly chunkSizesBytes: readonly number[];
+}
+
+export interface MultipartPart {
+  readonly partNumber: number;
+  readonly sizeBytes: number;
+  /** MD5 hex of the part, without quotes. */
+  readonly etag: string;
+}
+
+export interface MultipartInfo {
+  readonly parts: readonly MultipartPart[];
+}
+
+export interface ObjectMeta {
+  readonly bucket: string;
+  readonly key: string;
+  readonly sizeBytes: number;
+  /** MD5 hex of the whole body, or `md5-of-part-md5s-N` for a completed multipart upload; no quotes. */
+  readonly etag: string;
+  readonly contentType: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly cacheControl?: string;
+  readonly expires?: string;
+  readonly contentLanguage?: string;
+  /** x-amz-meta-* headers, names lower-cased and without the prefix. */
+  readonly userMeta: Readonly<Record<string, string>>;
+  readonly checksums?: ObjectChecksums;
+  readonly clock: Hlc;
+  readonly lastModifiedMs: number;
+  /** Checksum of the ring the coordinator routed by: tells a rebalance which records predate it. */
+  readonly ringChecksum: number;
+  /** A tombstone: the key was deleted at `clock`; kept until every replica has it so the key stays deleted. */
+  readonly deleted: boolean;
+  readonly chunks?: ChunkLayout;
+  readonly multipart?: MultipartInfo;
+}
+
+/** S3 measures user metadata as the UTF-8 bytes of every name and value. */
+export const USER_META_LIMIT_BYTES = 2 * 1024;
+
+export function userMetaSizeBytes(userMeta: Readonly<Record<string, string>>): number {
+  let sizeBytes = 0;
+  for (const [name, value] of Object.entries(userMeta)) {
+    sizeBytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8');
+  }
+  return sizeBytes;
+}
+
+export function exceedsUserMetaLimit(userMeta: Readonly<Record<string, string>>): boolean {
+  return userMetaSizeBytes(userMeta) > USER_META_LIMIT_BYTES;
+}
+
+/** True when `a` was written after `b`; anything with a clock compares, so listing entries do too. */
+export function isNewer(a: { readonly clock: Hlc }, b: { readonly clock: Hlc }): boolean {
+  return compareHlc(a.clock, b.clock) > 0;
+}
+
+/** The version that wins under last-writer-wins; a missing copy loses to any version. */
+export function newerOf<T extends { readonly clock: Hlc }>(a: T, b: T): T;
+export function newerOf<T extends { readonly clock: Hlc }>(a: T | undefined, b: T | undefined): T | undefined;
+export function newerOf<T extends { readonly clock: Hlc }>(a: T | undefined, b: T | undefined): T | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return isNewer(b, a) ? b : a;
+}
+
+/** The record a delete writes: it must win over every older version, so it carries the delete's clock. */
+export function tombstoneOf(
+  target: { readonly bucket: string; readonly key: string },
+  clock: Hlc,
+  lastModifiedMs: number,
+  ringChecksum: number,
+): ObjectMeta {
+  return {
+    bucket: target.bucket,
+    key: target.key,
+    sizeBytes: 0,
+    etag: '',
+    contentType: '',
+    userMeta: {},
+    clock,
+    lastModifiedMs,
+    ringChecksum,
+    deleted: true,
+  };
+}
+
+/** The ETag AWS gives a completed multipart upload: MD5 of the parts' binary MD5s, then `-` and the part count. */
+export function multipartEtag(partEtags: readonly string[]): string {
+  const hash = createHash('md5');
+  for (const etag of partEtags) {
+    const hex = etag.replace(/^"|"$/g, '');
+    if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`part ETag is not an MD5 hex digest: ${etag}`);
+    hash.update(Buffer.from(hex, 'hex'));
+  }
+  return `${hash.digest('hex')}-${partEtags.length}`;
+}
