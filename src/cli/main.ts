@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from './config.js';
+import { devCommandOptions, runDev } from './dev-command.js';
 import { loadNodeConfig, nodeCommandOptions, runNode, type NodeFlags } from './node-command.js';
 
 function fail(error: unknown): never {
@@ -30,7 +31,24 @@ await yargs(hideBin(process.argv))
       }
     },
   )
-  .demandCommand(1, 'name a command: node')
+  .command(
+    'dev',
+    'run a whole cluster on this machine: a manager, storage nodes and a gateway on loopback',
+    (args) => devCommandOptions(args),
+    async (argv) => {
+      try {
+        await runDev({
+          dataDir: String(argv.data),
+          managerPort: Number(argv['manager-port']),
+          storageNodes: Number(argv['storage-nodes']),
+          logLevel: String(argv['log-level']),
+        });
+      } catch (error) {
+        fail(error);
+      }
+    },
+  )
+  .demandCommand(1, 'name a command: node or dev')
   .strict()
   .help()
   .parseAsync();

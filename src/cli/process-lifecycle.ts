@@ -35,6 +35,12 @@ export function handleProcessSignals(logger: Logger, stop: () => Promise<void>):
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (process.env.LEOFS_STOP_ON_STDIN_CLOSE === '1') {
+    // Started by a supervising parent (leofs dev): stop when it is gone.
+    process.stdin.on('close', () => onSignal('SIGHUP'));
+    process.stdin.on('error', () => onSignal('SIGHUP'));
+    process.stdin.resume();
+  }
   process.on('uncaughtException', (error) => {
     logger.error('uncaught exception; exiting', { error });
     process.exit(EXIT_CRASHED);

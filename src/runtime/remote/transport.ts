@@ -284,7 +284,8 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     if (peer.link !== connection) return;
     peer.link = [...peer.links].find((link) => link.state === 'open');
     if (peer.link) return;
-    this.log.warn('node down', { peer: peer.name, reason });
+    if (this.closing) this.log.debug('link closed on shutdown', { peer: peer.name });
+    else this.log.warn('node down', { peer: peer.name, reason });
     this.sink?.nodeEvent({ type: 'nodedown', node: peer.name });
     this.scheduleReconnect(peer);
   }

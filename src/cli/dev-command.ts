@@ -1,0 +1,215 @@
+/**
+ * `leofs dev`: the embedded default cluster on one machine. One manager, storage nodes and a gateway
+ * run as child processes on loopback, each supervised here: a child that dies is started again on the
+ * same port. Logs go to <data>/logs/<node>.log; warnings and errors are echoed to this terminal.
+ * Ctrl-C stops every child. A second start reuses the data and the cookie.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv } from 'yargs';
+
+const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
+const RESTART_INITIAL_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+const STABLE_AFTER_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+const START_TIMEOUT_MS = 30_000;
+
+export interface DevOptions {
+  readonly dataDir: string;
+  readonly managerPort: number;
+  readonly storageNodes: number;
+  readonly logLevel: string;
+}
+
+export function devCommandOptions(yargs: Argv): Argv {
+  return yargs
+    .option('data', { type: 'string', default: './data/dev', describe: 'where every node keeps its data and logs' })
+    .option('manager-port', { type: 'number', default: 4010, describe: 'cluster port of the manager (0: any free port)' })
+    .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' });
+}
+
+type Role = 'manager' | 'storage' | 'gateway';
+
+interface StartLine {
+  readonly address: string;
+}
+
+/** One supervised child node. */
+class ChildNode {
+  address = '';
+  private child: ChildProcess | undefined;
+  private restartMs = RESTART_INITIAL_MS;
+  private startedAtMs = 0;
+  private stopping = false;
+  private readonly log: WriteStream;
+
+  constructor(
+    readonly name: string,
+    readonly role: Role,
+    private readonly args: () => string[],
+    logDir: string,
+    private readonly echo: (line: string) => void,
+  ) {
+    this.log = createWriteStream(join(logDir, `${name.split('@')[0]}.log`), { flags: 'a' });
+  }
+
+  /** Starts the process and resolves once it logged its start line. */
+  start(port: number): Promise<StartLine> {
+    return new Promise((resolveStart, rejectStart) => {
+      // Own process group, so a Ctrl-C in the terminal reaches only us and we stop children in order;
+      // the stdin pipe is a lifeline: the child stops when we are gone, however we went.
+      const child = spawn(process.execPath, [CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), ...this.args()], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+        detached: true,
+        env: { ...process.env, LEOFS_STOP_ON_STDIN_CLOSE: '1' },
+      });
+      this.child = child;
+      this.startedAtMs = Date.now();
+      let pending = '';
+      let started = false;
+      const timer = setTimeout(() => rejectStart(new Error(`${this.name} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        this.log.write(chunk);
+        const lines = (pending + chunk).split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          const record = parse(line);
+          if (!record) {
+            if (line.trim()) this.echo(`[${this.name}] ${line}`);
+            continue;
+          }
+          if (!started && record.msg === 'node started' && typeof record.address === 'string') {
+            started = true;
+            clearTimeout(timer);
+            this.address = record.address;
+            resolveStart({ address: record.address });
+          }
+          if (record.level === 'warn' || record.level === 'error') this.echo(`[${this.name}] ${record.level}: ${String(record.msg)} ${details(record)}`);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (!started) rejectStart(new Error(`${this.name} exited during start-up (code ${code}, signal ${signal}); see its log`));
+        else this.exited(code, signal);
+      });
+    });
+  }
+
+  /** From now on an exit is expected, not a crash to restart. */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((done) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        this.log.end();
+        done();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  private exited(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping) return;
+    if (Date.now() - this.startedAtMs > STABLE_AFTER_MS) this.restartMs = RESTART_INITIAL_MS;
+    const delayMs = this.restartMs;
+    this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
+    this.echo(`[dev] ${this.name} exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`);
+    const port = Number(this.address.slice(this.address.lastIndexOf(':') + 1));
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.start(port).then(
+        () => this.echo(`[dev] ${this.name} is back on ${this.address}`),
+        (error: Error) => this.echo(`[dev] ${error.message}`),
+      );
+    }, delayMs);
+  }
+}
+
+function parse(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function details(record: Record<string, unknown>): string {
+  const { t: _t, level: _level, msg: _msg, node: _node, ...rest } = record;
+  return Object.keys(rest).length > 0 ? JSON.stringify(rest) : '';
+}
+
+/** The cookie of this dev cluster, made on first start and reused after. */
+function devCookie(dataDir: string): string {
+  const file = join(dataDir, 'cookie');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const cookie = randomBytes(18).toString('base64url');
+  writeFileSync(file, cookie + '\n', { mode: 0o600 });
+  return cookie;
+}
+
+export async function runDev(options: DevOptions): Promise<void> {
+  const dataDir = resolve(options.dataDir);
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const cookie = devCookie(dataDir);
+  const echo = (line: string): void => void process.stderr.write(line + '\n');
+  const common = (name: string): string[] => ['--cookie', cookie, '--data', join(dataDir, name.split('@')[0]!), '--log-level', options.logLevel];
+
+  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo);
+  const managerAddress = (await manager.start(options.managerPort)).address;
+  const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
+  const storage = Array.from({ length: options.storageNodes }, (_, i) => {
+    const name = `storage_${i}@127.0.0.1`;
+    return new ChildNode(name, 'storage', withManager(name), logDir, echo);
+  });
+  const gateway = new ChildNode('gateway_0@127.0.0.1', 'gateway', withManager('gateway_0@127.0.0.1'), logDir, echo);
+  const children = [manager, ...storage, gateway];
+
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    echo('[dev] stopping the cluster');
+    for (const child of children) child.markStopping();
+    for (const child of [...children].reverse()) await child.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stopAll());
+  process.on('SIGTERM', () => void stopAll());
+
+  try {
+    await Promise.all(storage.map((node) => node.start(0)));
+    await gateway.start(0);
+  } catch (error) {
+    echo(`[dev] ${(error as Error).message}`);
+    await stopAll();
+    return;
+  }
+
+  process.stdout.write(
+    [
+      'leofs dev cluster is running (Ctrl-C stops it)',
+      `  manager   ${manager.name}  cluster port ${managerAddress}`,
+      ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
+      `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
+      `  data      ${dataDir}`,
+      `  logs      ${logDir}`,
+      `  cookie    ${cookie}`,
+      '',
+    ].join('\n'),
+  );
+}
