@@ -3,6 +3,7 @@
  *
  *   /node                 one_for_one
  *     /node/info          introspection (ping, peers, actors, log level)
+ *     /node/ring          this node's durable copy of the ring
  *     /node/directory     cluster members and their addresses
  *     /node/<role>        the role's own tree
  */
@@ -11,6 +12,9 @@ import type { ClusterNode } from '../runtime/node.js';
 import { supervisor, worker, type ChildSpec, type SupervisorSpec } from '../runtime/supervisor.js';
 import { directoryBehavior } from './common/directory.js';
 import { nodeInfoBehavior } from './common/node-info.js';
+import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
+import type { RingView } from './common/ring-view.js';
+import type { NodeState } from '../store/node-state.js';
 
 export const ROLES = ['manager', 'storage', 'gateway'] as const;
 export type Role = (typeof ROLES)[number];
@@ -20,6 +24,8 @@ export interface NodeTreeOptions {
   readonly managerAddress: string | undefined;
   readonly roleTree: SupervisorSpec;
   readonly startedAtMs: number;
+  readonly nodeState: NodeState;
+  readonly ringView: RingView;
 }
 
 export function nodeTree(node: ClusterNode, options: NodeTreeOptions): SupervisorSpec {
@@ -34,6 +40,7 @@ export function nodeTree(node: ClusterNode, options: NodeTreeOptions): Superviso
         setLogLevel: (level: LogLevel) => node.logger.setLevel(level),
       }),
     ),
+    worker('ring', ringCacheBehavior({ view: options.ringView, table: options.nodeState.table('ring', isRingDocument) })),
     worker(
       'directory',
       directoryBehavior({

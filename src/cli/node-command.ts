@@ -8,6 +8,8 @@ import { gatewayTree } from '../actors/gateway/gateway-tree.js';
 import { managerTree } from '../actors/manager/manager-tree.js';
 import { nodeTree, ROLES } from '../actors/node-tree.js';
 import { storageTree } from '../actors/storage/storage-tree.js';
+import { RingView } from '../actors/common/ring-view.js';
+import { NodeState } from '../store/node-state.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
@@ -64,10 +66,22 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     transportLimits: config.transport,
     ...(config.tls ? { tls: readTls(config.tls) } : {}),
   });
-  handleProcessSignals(node.logger, () => node.stop());
+  const nodeState = NodeState.open(config.dataDir, node.logger);
+  const ringView = new RingView();
+  handleProcessSignals(node.logger, async () => {
+    await node.stop();
+    await nodeState.close();
+  });
   await node.system.startRoot(
     ROOT_NAME,
-    nodeTree(node, { role: config.role, managerAddress: config.manager, roleTree: roleTree(config, node), startedAtMs: node.clock.now() }),
+    nodeTree(node, {
+      role: config.role,
+      managerAddress: config.manager,
+      roleTree: roleTree(config, node),
+      startedAtMs: node.clock.now(),
+      nodeState,
+      ringView,
+    }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
   node.logger.info('node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
