@@ -1,0 +1,353 @@
+/**
+ * A storage node's objects in one LMDB environment (`<data>/objects`):
+ *
+ *   meta        one metadata record per object or chunk (the newest version this replica has)
+ *   data        bodies, one row per version, so a replaced version can be restored until settled
+ *   ring_index  (position, key) -> clock, so a vnode can walk and summarise its range of the ring
+ *   undo        the version a still-unsettled write replaced
+ *   queues      durable work (repairs), see durable-queue.ts
+ *
+ * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
+ * commit), and it is acknowledged only once flushed to disk.
+ */
+import { mkdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
+import type { ListingEntry, ListingFetch, ListingPage } from '../core/listing.js';
+import type { ObjectMeta } from '../core/object-meta.js';
+import { keyPosition, type RingPosition } from '../core/ring/position.js';
+import type { Logger } from '../runtime/logger.js';
+import { DurableQueue } from './durable-queue.js';
+import {
+  bucketScanEnd,
+  bucketScanStart,
+  dataKey,
+  metaKey,
+  parseMetaKey,
+  parseRingIndexKey,
+  positionAfter,
+  ringIndexKey,
+  type ObjectAddress,
+} from './store-keys.js';
+
+export type StoreFailureCode = 'InsufficientStorage' | 'StoreError';
+
+export class StoreFailure extends Error {
+  override readonly name = 'StoreFailure';
+  constructor(
+    readonly code: StoreFailureCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ObjectStoreOptions {
+  readonly path: string;
+  readonly logger: Logger;
+  /** Refuse writes once the store's file would grow past this; undefined for no limit. */
+  readonly capacityBytes?: number;
+  /** Refuse writes while the file system has less free space than this (the node turns read-only). */
+  readonly minFreeDiskBytes?: number;
+  /** Acknowledge writes only once flushed to disk (default). Tests of logic may turn it off. */
+  readonly durable?: boolean;
+}
+
+export interface ApplyRequest {
+  readonly address: ObjectAddress;
+  /** The version to store; a tombstone when `meta.deleted`. */
+  readonly meta: ObjectMeta;
+  readonly body?: Uint8Array;
+  /** Keep the replaced version until `settle` (or restore it on `revert`). */
+  readonly keepPrevious: boolean;
+}
+
+export interface VersionRef {
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+}
+
+export type ApplyResult =
+  | { readonly applied: true; readonly previous: VersionRef | undefined }
+  | { readonly applied: false; readonly current: Hlc };
+
+export interface RangeEntry {
+  readonly position: RingPosition;
+  readonly address: ObjectAddress;
+  readonly clock: Hlc;
+}
+
+interface UndoRecord {
+  readonly clock: Hlc;
+  readonly previous: ObjectMeta | null;
+}
+
+const FREE_SPACE_CACHE_MS = 1_000;
+
+export class ObjectStore {
+  private readonly metaDb: Database<unknown, Buffer>;
+  private readonly dataDb: Database<Uint8Array, Buffer>;
+  private readonly ringIndex: Database<string, Buffer>;
+  private readonly undoDb: Database<unknown, Buffer>;
+  private readonly queueDb: Database<unknown, Buffer>;
+  private readonly log: Logger;
+  private freeBytesCache: { atMs: number; freeBytes: number } | undefined;
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly options: ObjectStoreOptions,
+  ) {
+    this.log = options.logger.child({ component: 'object-store' });
+    this.metaDb = root.openDB({ name: 'meta', keyEncoding: 'binary' });
+    this.dataDb = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+    this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
+    this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
+    this.queueDb = root.openDB({ name: 'queues', keyEncoding: 'binary' });
+  }
+
+  static open(options: ObjectStoreOptions): ObjectStore {
+    const path = join(options.path, 'objects');
+    mkdirSync(path, { recursive: true });
+    const root = open({ path, maxDbs: 8, separateFlushed: true, noMemInit: true });
+    return new ObjectStore(root, options);
+  }
+
+  // ---- reads ----
+
+  getMeta(address: ObjectAddress): ObjectMeta | undefined {
+    return this.readMeta(metaKey(address));
+  }
+
+  /** The body of the version with `clock`, or undefined when this replica has no such version. */
+  getBody(address: ObjectAddress, clock: Hlc): Buffer | undefined {
+    return this.dataDb.getBinary(dataKey(address, clock));
+  }
+
+  /** One node's page of a listing: entries of `bucket` under the prefix from `startAt`, tombstones included. */
+  list(bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
+    const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
+    const entries: ListingEntry[] = [];
+    let truncated = false;
+    // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
+    const keys = this.metaDb.getKeys({ start: bucketScanStart('object', bucket, startKey), end: bucketScanEnd('object', bucket) });
+    for (const key of keys) {
+      const address = parseMetaKey(key);
+      if (!address) continue;
+      if (!address.key.startsWith(fetch.prefix)) break;
+      const meta = this.readMeta(key);
+      if (!meta) continue;
+      if (entries.length >= fetch.limit) {
+        truncated = true;
+        break;
+      }
+      entries.push({ key: address.key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs });
+    }
+    return { entries, truncated };
+  }
+
+  /** Keys of objects and chunks whose ring position is in (start, end], in position order, wrapping. */
+  *scanRange(start: RingPosition, end: RingPosition): Generator<RangeEntry> {
+    const segments: Array<{ from: Buffer | undefined; to: Buffer | undefined }> =
+      start < end
+        ? [{ from: positionAfter(start), to: positionAfter(end) }]
+        : [
+            { from: positionAfter(start), to: undefined },
+            { from: undefined, to: positionAfter(end) },
+          ];
+    for (const { from, to } of segments) {
+      if (from === undefined && start < end) continue;
+      const options: { start?: Buffer; end?: Buffer } = {};
+      if (from) options.start = from;
+      if (to) options.end = to;
+      for (const { key, value } of this.ringIndex.getRange(options)) {
+        const parsed = parseRingIndexKey(key);
+        const clock = typeof value === 'string' ? decodeHlc(value) : undefined;
+        if (!parsed || !clock) {
+          this.log.error('ring index entry does not decode; skipping it', { key: Buffer.from(key).toString('hex').slice(0, 80) });
+          continue;
+        }
+        yield { position: parsed.position, address: parsed.address, clock };
+      }
+    }
+  }
+
+  // ---- writes ----
+
+  /**
+   * Stores `meta` (and its body) unless this replica already has the same or a newer version; the
+   * comparison happens inside the write transaction, so concurrent writers cannot interleave.
+   */
+  async apply(request: ApplyRequest): Promise<ApplyResult> {
+    this.checkSpace(request.body?.length ?? 0);
+    const { address, meta, body, keepPrevious } = request;
+    const key = metaKey(address);
+    let result: ApplyResult | undefined;
+    await this.write(() => {
+      const current = this.readMeta(key);
+      if (current && compareHlc(current.clock, meta.clock) >= 0) {
+        result = { applied: false, current: current.clock };
+        return;
+      }
+      if (body && !meta.deleted) this.dataDb.put(dataKey(address, meta.clock), body);
+      this.metaDb.put(key, meta);
+      this.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
+      const undo = this.readUndo(key);
+      if (undo?.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
+      if (current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
+      else {
+        if (undo) this.undoDb.remove(key);
+        if (current) this.dataDb.remove(dataKey(address, current.clock));
+      }
+      if (!current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
+      result = { applied: true, previous: current ? { clock: current.clock, deleted: current.deleted } : undefined };
+    });
+    return result!;
+  }
+
+  /** The write at `clock` succeeded cluster-wide: the version it replaced can go. */
+  async settle(address: ObjectAddress, clock: Hlc): Promise<void> {
+    const key = metaKey(address);
+    await this.write(() => {
+      const undo = this.readUndo(key);
+      if (!undo || compareHlc(undo.clock, clock) !== 0) return;
+      if (undo.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
+      this.undoDb.remove(key);
+    });
+  }
+
+  /**
+   * The write at `clock` failed its quorum: put back what it replaced, if it is still the newest
+   * version here. Returns whether anything was restored.
+   */
+  async revert(address: ObjectAddress, clock: Hlc): Promise<boolean> {
+    const key = metaKey(address);
+    let reverted = false;
+    await this.write(() => {
+      const current = this.readMeta(key);
+      const undo = this.readUndo(key);
+      if (!current || !undo || compareHlc(current.clock, clock) !== 0 || compareHlc(undo.clock, clock) !== 0) return;
+      const indexKey = ringIndexKey(keyPosition(address.bucket, address.key), address);
+      if (undo.previous) {
+        this.metaDb.put(key, undo.previous);
+        this.ringIndex.put(indexKey, encodeHlc(undo.previous.clock));
+      } else {
+        this.metaDb.remove(key);
+        this.ringIndex.remove(indexKey);
+      }
+      this.dataDb.remove(dataKey(address, clock));
+      this.undoDb.remove(key);
+      reverted = true;
+    });
+    return reverted;
+  }
+
+  /** Settles writes left unsettled longer than `olderThanMs` (their coordinator never said). */
+  async settleStale(nowMs: number, olderThanMs: number): Promise<number> {
+    const stale: Array<{ address: ObjectAddress; clock: Hlc }> = [];
+    for (const { key, value } of this.undoDb.getRange({})) {
+      const undo = value as UndoRecord;
+      const address = parseMetaKey(key);
+      if (!address || !isHlc(undo?.clock)) continue;
+      if (nowMs - undo.clock.wallMs > olderThanMs) stale.push({ address, clock: undo.clock });
+    }
+    for (const { address, clock } of stale) await this.settle(address, clock);
+    return stale.length;
+  }
+
+  /** A durable queue of work items kept in this store. */
+  queue<T>(name: string, validate: (payload: unknown) => payload is T): DurableQueue<T> {
+    return new DurableQueue<T>(this.queueDb, name, validate, (action) => this.write(action), this.log);
+  }
+
+  // ---- space ----
+
+  /** Bytes the store's file occupies up to its last used page. */
+  usedBytes(): number {
+    const stats = this.root.getStats() as { lastPageNumber: number; pageSize: number };
+    return stats.lastPageNumber * stats.pageSize;
+  }
+
+  private checkSpace(incomingBytes: number): void {
+    const { capacityBytes, minFreeDiskBytes } = this.options;
+    if (capacityBytes !== undefined && this.usedBytes() + incomingBytes > capacityBytes) {
+      throw new StoreFailure('InsufficientStorage', `storage capacity of ${capacityBytes} bytes reached`);
+    }
+    if (minFreeDiskBytes !== undefined && this.freeDiskBytes() - incomingBytes < minFreeDiskBytes) {
+      throw new StoreFailure('InsufficientStorage', `less than ${minFreeDiskBytes} bytes free on the disk`);
+    }
+  }
+
+  private freeDiskBytes(): number {
+    const nowMs = Date.now();
+    if (!this.freeBytesCache || nowMs - this.freeBytesCache.atMs > FREE_SPACE_CACHE_MS) {
+      const stats = statfsSync(this.options.path);
+      this.freeBytesCache = { atMs: nowMs, freeBytes: stats.bavail * stats.bsize };
+    }
+    return this.freeBytesCache.freeBytes;
+  }
+
+  // ---- internals ----
+
+  private async write(action: () => void): Promise<void> {
+    let committed: Promise<unknown> & { flushed?: Promise<unknown> };
+    try {
+      committed = this.root.transaction(action) as Promise<unknown> & { flushed?: Promise<unknown> };
+      await committed;
+      if (this.options.durable !== false) await committed.flushed;
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  private readMeta(key: Buffer): ObjectMeta | undefined {
+    let value: unknown;
+    try {
+      value = this.metaDb.get(key);
+    } catch (error) {
+      this.log.error('metadata record does not decode; treating it as absent', { key: key.toString('hex').slice(0, 80), error });
+      return undefined;
+    }
+    return value === undefined ? undefined : this.checkMeta(key, value);
+  }
+
+  private checkMeta(key: Uint8Array, value: unknown): ObjectMeta | undefined {
+    if (isObjectMeta(value)) return value;
+    this.log.error('metadata record is malformed; treating it as absent', { key: Buffer.from(key).toString('hex').slice(0, 80) });
+    return undefined;
+  }
+
+  private readUndo(key: Buffer): UndoRecord | undefined {
+    try {
+      const value = this.undoDb.get(key) as UndoRecord | undefined;
+      return value && isHlc(value.clock) ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+export function isObjectMeta(value: unknown): value is ObjectMeta {
+  if (typeof value !== 'object' || value === null) return false;
+  const meta = value as Partial<ObjectMeta>;
+  return (
+    typeof meta.bucket === 'string' &&
+    typeof meta.key === 'string' &&
+    typeof meta.sizeBytes === 'number' &&
+    typeof meta.etag === 'string' &&
+    typeof meta.deleted === 'boolean' &&
+    typeof meta.lastModifiedMs === 'number' &&
+    isHlc(meta.clock)
+  );
+}
+
+function classify(error: unknown): StoreFailure {
+  if (error instanceof StoreFailure) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/MDB_MAP_FULL|ENOSPC|No space left|EDQUOT/i.test(message)) return new StoreFailure('InsufficientStorage', `the disk is full: ${message}`);
+  return new StoreFailure('StoreError', message);
+}

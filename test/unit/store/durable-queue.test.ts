@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { ObjectStore } from '../../../src/store/object-store.js';
+
+interface Repair {
+  readonly peer: string;
+}
+const isRepair = (value: unknown): value is Repair => typeof value === 'object' && value !== null && typeof (value as Repair).peer === 'string';
+
+describe('store/durable-queue', () => {
+  let dir: string;
+  let store: ObjectStore;
+  let logged: ReturnType<typeof memoryLogger>;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-queue-'));
+    logged = memoryLogger('debug');
+    store = ObjectStore.open({ path: dir, logger: logged.logger, durable: false });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands out due items earliest first and coalesces by item key', async () => {
+    const queue = store.queue('repair', isRepair);
+    await queue.enqueue('k3', { peer: 'c' }, 1000, 3000);
+    await queue.enqueue('k1', { peer: 'a' }, 1000, 1000);
+    await queue.enqueue('k2', { peer: 'b' }, 1000, 2000);
+    await queue.enqueue('k3', { peer: 'c2' }, 1500, 1500);
+    expect(queue.size).to.equal(3);
+    expect(queue.due(999, 10)).to.deep.equal([]);
+    expect(queue.due(2500, 10).map((i) => [i.itemKey, i.payload.peer])).to.deep.equal([['k1', 'a'], ['k3', 'c2'], ['k2', 'b']]);
+    expect(queue.due(5000, 2).length).to.equal(2);
+  });
+
+  it('backs off exponentially up to the cap, and completes items', async () => {
+    const queue = store.queue('repair', isRepair);
+    await queue.enqueue('k', { peer: 'x' }, 0);
+    const backoff = { initialMs: 100, maxMs: 1000 };
+    const dues: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      await queue.retry('k', 10_000, 'peer down', backoff);
+      dues.push(queue.due(100_000, 1)[0]!.dueMs - 10_000);
+    }
+    expect(dues).to.deep.equal([100, 200, 400, 800, 1000, 1000]);
+    expect(queue.due(100_000, 1)[0]).to.include({ attempts: 6, lastError: 'peer down' });
+    await queue.complete('k');
+    expect(queue.size).to.equal(0);
+    expect(queue.due(100_000, 10)).to.deep.equal([]);
+  });
+
+  it('wakes items for a target that came back', async () => {
+    const queue = store.queue('repair', isRepair);
+    await queue.enqueue('k1', { peer: 'a' }, 0, 60_000);
+    await queue.enqueue('k2', { peer: 'b' }, 0, 60_000);
+    expect(await queue.wake(10, (item) => item.payload.peer === 'a')).to.equal(1);
+    expect(queue.due(10, 10).map((i) => i.itemKey)).to.deep.equal(['k1']);
+  });
+
+  it('keeps items across a restart and keeps queues apart', async () => {
+    await store.queue('repair', isRepair).enqueue('k', { peer: 'a' }, 0);
+    await store.queue('other', isRepair).enqueue('k', { peer: 'z' }, 0);
+    await store.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger, durable: false });
+    expect(store.queue('repair', isRepair).due(1, 10).map((i) => i.payload.peer)).to.deep.equal(['a']);
+    expect(store.queue('other', isRepair).due(1, 10).map((i) => i.payload.peer)).to.deep.equal(['z']);
+  });
+
+  it('reports and drops an item that does not validate', async () => {
+    const loose = store.queue('repair', (value: unknown): value is unknown => true);
+    await loose.enqueue('bad', { not: 'a repair' }, 0);
+    await loose.enqueue('good', { peer: 'a' }, 0);
+    const strict = store.queue('repair', isRepair);
+    expect(strict.due(10, 10).map((i) => i.itemKey)).to.deep.equal(['good']);
+    expect(logged.lines.some((line) => line.msg === 'queue item does not decode; dropping it')).to.equal(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(strict.size).to.equal(1);
+  });
+});

@@ -1,0 +1,194 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import type { Hlc } from '../../../src/core/hlc.js';
+import type { ObjectMeta } from '../../../src/core/object-meta.js';
+import { keyPosition } from '../../../src/core/ring/position.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { ObjectStore, StoreFailure } from '../../../src/store/object-store.js';
+import { metaKey, type ObjectAddress } from '../../../src/store/store-keys.js';
+
+const clock = (wallMs: number, counter = 0, node = 'n1'): Hlc => ({ wallMs, counter, node });
+
+function meta(address: ObjectAddress, at: Hlc, body?: Buffer, deleted = false): ObjectMeta {
+  return {
+    bucket: address.bucket,
+    key: address.key,
+    sizeBytes: body?.length ?? 0,
+    etag: body ? `etag-${body.toString('hex').slice(0, 8)}` : '',
+    contentType: 'application/octet-stream',
+    userMeta: {},
+    clock: at,
+    lastModifiedMs: at.wallMs,
+    ringChecksum: 1,
+    deleted,
+  };
+}
+
+describe('store/object-store', () => {
+  let dir: string;
+  let store: ObjectStore;
+  let logged: ReturnType<typeof memoryLogger>;
+  const a: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'cat.jpg' };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-store-'));
+    logged = memoryLogger('debug');
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function put(address: ObjectAddress, at: Hlc, body?: Buffer, keepPrevious = false, deleted = false) {
+    return store.apply({ address, meta: meta(address, at, body, deleted), ...(body ? { body } : {}), keepPrevious });
+  }
+
+  it('keeps the newest version by clock and drops the body it replaced', async () => {
+    expect(await put(a, clock(10), Buffer.from('v10'))).to.deep.equal({ applied: true, previous: undefined });
+    expect(await put(a, clock(5), Buffer.from('v5'))).to.deep.include({ applied: false });
+    expect(await put(a, clock(10), Buffer.from('v10 again'))).to.deep.include({ applied: false });
+    const result = await put(a, clock(20), Buffer.from('v20'));
+    expect(result).to.deep.equal({ applied: true, previous: { clock: clock(10), deleted: false } });
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
+    expect(store.getBody(a, clock(20))?.toString()).to.equal('v20');
+    expect(store.getBody(a, clock(10))).to.equal(undefined);
+    // Ties on wall time are broken by counter, then node name.
+    expect(await put(a, clock(20, 0, 'n2'), Buffer.from('n2'))).to.deep.include({ applied: true });
+    expect(store.getBody(a, clock(20, 0, 'n2'))?.toString()).to.equal('n2');
+  });
+
+  it('stores tombstones as versions that hide older writes', async () => {
+    await put(a, clock(10), Buffer.from('alive'));
+    await put(a, clock(20), undefined, false, true);
+    expect(store.getMeta(a)).to.deep.include({ deleted: true });
+    expect(await put(a, clock(15), Buffer.from('late write'))).to.deep.include({ applied: false });
+    expect(store.getMeta(a)?.deleted).to.equal(true);
+  });
+
+  it('keeps the replaced version until settled, and restores it on revert', async () => {
+    await put(a, clock(10), Buffer.from('committed'));
+    await put(a, clock(20), Buffer.from('tentative'), true);
+    expect(store.getBody(a, clock(10))?.toString(), 'previous body kept').to.equal('committed');
+    expect(await store.revert(a, clock(20))).to.equal(true);
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(10));
+    expect(store.getBody(a, clock(10))?.toString()).to.equal('committed');
+    expect(store.getBody(a, clock(20))).to.equal(undefined);
+
+    await put(a, clock(30), Buffer.from('good'), true);
+    await store.settle(a, clock(30));
+    expect(store.getBody(a, clock(10)), 'settled: previous body dropped').to.equal(undefined);
+    expect(await store.revert(a, clock(30)), 'a settled write cannot be reverted').to.equal(false);
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(30));
+  });
+
+  it('reverts the first write of a key to nothing, and never reverts a newer write', async () => {
+    const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'new' };
+    await put(b, clock(10), Buffer.from('x'), true);
+    expect(await store.revert(b, clock(10))).to.equal(true);
+    expect(store.getMeta(b)).to.equal(undefined);
+    expect([...store.scanRange(keyPosition('photos', 'new'), keyPosition('photos', 'new'))].map((e) => e.address.key)).to.not.include('new');
+
+    await put(a, clock(10), Buffer.from('one'), true);
+    await put(a, clock(20), Buffer.from('two'), false);
+    expect(await store.revert(a, clock(10))).to.equal(false);
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
+  });
+
+  it('settles writes left unsettled past the grace period', async () => {
+    await put(a, clock(1_000), Buffer.from('old'));
+    await put(a, clock(2_000), Buffer.from('new'), true);
+    expect(await store.settleStale(2_500, 60_000)).to.equal(0);
+    expect(await store.settleStale(70_000, 60_000)).to.equal(1);
+    expect(store.getBody(a, clock(1_000))).to.equal(undefined);
+    expect(await store.revert(a, clock(2_000))).to.equal(false);
+  });
+
+  it('lists one bucket in UTF-8 byte order from startAt, tombstones included, chunks excluded', async () => {
+    const keys = ['a/1', 'a/2', 'a/3', 'b', 'z', '\u00e9', '\u{1F600}', 'a/\uFFFF'];
+    let t = 1;
+    for (const key of keys) await put({ kind: 'object', bucket: 'bk', key }, clock(t++), Buffer.from(key));
+    await put({ kind: 'object', bucket: 'bk', key: 'a/2' }, clock(t++), undefined, false, true);
+    await put({ kind: 'chunk', bucket: 'bk', key: 'a/1\nchunk' }, clock(t++), Buffer.from('c'));
+    await put({ kind: 'object', bucket: 'bk2', key: 'a/9' }, clock(t++), Buffer.from('other bucket'));
+    await put({ kind: 'object', bucket: 'b', key: 'k\u0000zero' }, clock(t++), Buffer.from('nul in key'));
+
+    const all = store.list('bk', { prefix: '', startAt: '', limit: 100 });
+    expect(all.entries.map((e) => e.key)).to.deep.equal(['a/1', 'a/2', 'a/3', 'a/\uFFFF', 'b', 'z', '\u00e9', '\u{1F600}']);
+    expect(all.truncated).to.equal(false);
+    expect(all.entries.find((e) => e.key === 'a/2')?.deleted).to.equal(true);
+
+    const page = store.list('bk', { prefix: 'a/', startAt: 'a/2', limit: 2 });
+    expect(page.entries.map((e) => e.key)).to.deep.equal(['a/2', 'a/3']);
+    expect(page.truncated).to.equal(true);
+    expect(store.list('bk', { prefix: 'a/', startAt: 'a/3', limit: 2 }).truncated).to.equal(false);
+    expect(store.list('b', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['k\u0000zero']);
+    expect(store.list('missing', { prefix: '', startAt: '', limit: 10 }).entries).to.deep.equal([]);
+  });
+
+  it('walks a ring range (start, end] in position order, wrapping past the top', async () => {
+    const addresses = Array.from({ length: 200 }, (_, i): ObjectAddress => ({ kind: i % 5 === 0 ? 'chunk' : 'object', bucket: 'r', key: `k${i}` }));
+    for (const address of addresses) await store.apply({ address, meta: meta(address, clock(1)), keepPrevious: false });
+    const positions = addresses.map((address) => ({ address, position: keyPosition(address.bucket, address.key) })).sort((x, y) => (x.position < y.position ? -1 : 1));
+    const start = positions[50]!.position;
+    const end = positions[120]!.position;
+    const inside = [...store.scanRange(start, end)].map((e) => e.position);
+    expect(inside).to.deep.equal(positions.slice(51, 121).map((p) => p.position));
+    const wrapped = [...store.scanRange(end, start)].map((e) => e.position);
+    expect(wrapped).to.deep.equal([...positions.slice(121), ...positions.slice(0, 51)].map((p) => p.position));
+    expect(new Set([...inside, ...wrapped]).size).to.equal(200);
+  });
+
+  it('refuses writes past its capacity with InsufficientStorage and stays readable', async () => {
+    await store.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger, capacityBytes: 2 * 1024 * 1024 });
+    const body = Buffer.alloc(256 * 1024, 1);
+    let refusedAt = -1;
+    for (let i = 0; i < 40; i++) {
+      try {
+        await put({ kind: 'object', bucket: 'full', key: `k${i}` }, clock(i + 1), body);
+      } catch (error) {
+        expect(error).to.be.instanceOf(StoreFailure);
+        expect((error as StoreFailure).code).to.equal('InsufficientStorage');
+        refusedAt = i;
+        break;
+      }
+    }
+    expect(refusedAt).to.be.within(1, 39);
+    for (let i = 0; i < refusedAt; i++) {
+      const address: ObjectAddress = { kind: 'object', bucket: 'full', key: `k${i}` };
+      expect(store.getBody(address, store.getMeta(address)!.clock)?.equals(body), `k${i}`).to.equal(true);
+    }
+    expect(store.getMeta({ kind: 'object', bucket: 'full', key: `k${refusedAt}` })).to.equal(undefined);
+  });
+
+  it('survives reopening with everything acknowledged', async () => {
+    for (let i = 0; i < 50; i++) await put({ kind: 'object', bucket: 'durable', key: `k${i}` }, clock(i + 1), Buffer.from(`body ${i}`));
+    await store.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    for (let i = 0; i < 50; i++) {
+      const address: ObjectAddress = { kind: 'object', bucket: 'durable', key: `k${i}` };
+      expect(store.getBody(address, clock(i + 1))?.toString()).to.equal(`body ${i}`);
+    }
+  });
+
+  it('reports and skips a metadata record that does not decode', async () => {
+    await put(a, clock(10), Buffer.from('fine'));
+    const broken: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'broken' };
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
+    const rawMeta = raw.openDB({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' });
+    await rawMeta.put(metaKey(broken), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    expect(store.getMeta(broken)).to.equal(undefined);
+    expect(store.list('photos', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['cat.jpg']);
+    expect(logged.lines.some((line) => String(line.msg).startsWith('metadata record'))).to.equal(true);
+    // A new version replaces the broken record.
+    expect(await put(broken, clock(30), Buffer.from('repaired'))).to.deep.include({ applied: true });
+    expect(store.getMeta(broken)?.clock).to.deep.equal(clock(30));
+  });
+});
