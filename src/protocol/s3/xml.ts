@@ -1,0 +1,783 @@
+/**
+ * S3's XML: builders for every response document and parsers for the request bodies the router's
+ * operations carry. Parsers accept only the expected root and shape and answer anything else with
+ * MalformedXML, so handlers receive plain typed values.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import {
+  CHECKSUM_ALGORITHMS, checksumXmlName, quoteEtag, unquoteEtag, type ChecksumAlgorithm,
+} from './checksums.js';
+import { escapeXmlText, s3UrlEncode } from './encoding.js';
+import { S3Error } from './errors.js';
+import { formatIsoDate } from './headers.js';
+import { MAX_PART_NUMBER, type EncodingType } from './router.js';
+
+export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+// ---------------------------------------------------------------------------------------------
+// A minimal element tree, so every text node goes through one escaping function
+
+type Content = string | number | boolean | readonly (XmlNode | undefined)[];
+interface XmlNode {
+  readonly name: string;
+  readonly content: Content;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+function el(name: string, content: Content, attributes?: Readonly<Record<string, string>>): XmlNode {
+  return attributes === undefined ? { name, content } : { name, content, attributes };
+}
+
+/** An element only when there is a value for it. */
+function opt(name: string, value: string | number | boolean | undefined): XmlNode | undefined {
+  return value === undefined ? undefined : el(name, value);
+}
+
+function render(node: XmlNode): string {
+  let attrs = '';
+  if (node.attributes !== undefined) {
+    for (const [name, value] of Object.entries(node.attributes)) attrs += ` ${name}="${escapeXmlText(value)}"`;
+  }
+  const { content } = node;
+  let inner: string;
+  if (typeof content === 'string') inner = escapeXmlText(content);
+  else if (typeof content === 'number' || typeof content === 'boolean') inner = String(content);
+  else inner = content.map((child) => (child === undefined ? '' : render(child))).join('');
+  return `<${node.name}${attrs}>${inner}</${node.name}>`;
+}
+
+function document(root: string, children: readonly (XmlNode | undefined)[]): string {
+  return DECLARATION + render(el(root, children, { xmlns: S3_XMLNS }));
+}
+
+type Time = Date | number;
+
+function checksumNodes(checksums: ChecksumValues | undefined): Array<XmlNode | undefined> {
+  if (checksums === undefined) return [];
+  return CHECKSUM_ALGORITHMS.map((a) => opt(checksumXmlName(a), checksums[a]));
+}
+
+function encoder(encodingType: EncodingType): (value: string | undefined) => string | undefined {
+  return (value) => (value === undefined || encodingType !== 'url' ? value : s3UrlEncode(value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response documents
+
+export interface Owner {
+  readonly id: string;
+  readonly displayName: string;
+}
+
+export type ChecksumValues = Partial<Readonly<Record<ChecksumAlgorithm, string>>>;
+
+function ownerNode(name: 'Owner' | 'Initiator', owner: Owner): XmlNode {
+  return el(name, [el('ID', owner.id), el('DisplayName', owner.displayName)]);
+}
+
+export interface BucketSummary {
+  readonly name: string;
+  readonly creationDate: Time;
+  readonly region?: string;
+}
+
+export function buildListAllMyBucketsResult(input: {
+  readonly owner: Owner;
+  readonly buckets: readonly BucketSummary[];
+  readonly prefix?: string | undefined;
+  readonly continuationToken?: string | undefined;
+}): string {
+  return document('ListAllMyBucketsResult', [
+    ownerNode('Owner', input.owner),
+    el(
+      'Buckets',
+      input.buckets.map((b) =>
+        el('Bucket', [el('Name', b.name), el('CreationDate', formatIsoDate(b.creationDate)), opt('BucketRegion', b.region)]),
+      ),
+    ),
+    opt('ContinuationToken', input.continuationToken),
+    opt('Prefix', input.prefix),
+  ]);
+}
+
+/** GetBucketLocation: empty for us-east-1, as S3 answers it. */
+export function buildLocationConstraint(region: string | undefined): string {
+  const value = region === undefined || region === 'us-east-1' ? '' : region;
+  return DECLARATION + render(el('LocationConstraint', value, { xmlns: S3_XMLNS }));
+}
+
+/** GetBucketVersioning: no Status at all for a bucket that never had versioning enabled. */
+export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | undefined): string {
+  return document('VersioningConfiguration', [opt('Status', status)]);
+}
+
+export interface ObjectSummary {
+  readonly key: string;
+  readonly lastModified: Time;
+  readonly etag: string;
+  readonly size: number;
+  readonly storageClass?: string;
+  readonly owner?: Owner;
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+}
+
+function contentsNode(o: ObjectSummary, encode: (v: string) => string | undefined, withOwner: boolean): XmlNode {
+  return el('Contents', [
+    el('Key', encode(o.key) ?? o.key),
+    el('LastModified', formatIsoDate(o.lastModified)),
+    el('ETag', quoteEtag(o.etag)),
+    opt('ChecksumAlgorithm', o.checksumAlgorithm),
+    el('Size', o.size),
+    withOwner && o.owner !== undefined ? ownerNode('Owner', o.owner) : undefined,
+    el('StorageClass', o.storageClass ?? 'STANDARD'),
+  ]);
+}
+
+function commonPrefixNodes(prefixes: readonly string[], encode: (v: string) => string | undefined): XmlNode[] {
+  return prefixes.map((p) => el('CommonPrefixes', [el('Prefix', encode(p) ?? p)]));
+}
+
+export interface ListObjectsV1Input {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly marker: string | undefined;
+  readonly delimiter: string | undefined;
+  readonly maxKeys: number;
+  readonly isTruncated: boolean;
+  /** Sent only when a delimiter was given and the listing is truncated, as S3 does. */
+  readonly nextMarker: string | undefined;
+  readonly encodingType: EncodingType;
+  readonly contents: readonly ObjectSummary[];
+  readonly commonPrefixes: readonly string[];
+}
+
+export function buildListObjectsResult(input: ListObjectsV1Input): string {
+  const encode = encoder(input.encodingType);
+  return document('ListBucketResult', [
+    el('Name', input.bucket),
+    el('Prefix', encode(input.prefix) ?? ''),
+    el('Marker', encode(input.marker) ?? ''),
+    el('MaxKeys', input.maxKeys),
+    opt('Delimiter', encode(input.delimiter)),
+    el('IsTruncated', input.isTruncated),
+    opt('EncodingType', input.encodingType),
+    opt('NextMarker', encode(input.nextMarker)),
+    ...input.contents.map((o) => contentsNode(o, encode, true)),
+    ...commonPrefixNodes(input.commonPrefixes, encode),
+  ]);
+}
+
+export interface ListObjectsV2Input {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter: string | undefined;
+  readonly maxKeys: number;
+  readonly isTruncated: boolean;
+  readonly continuationToken: string | undefined;
+  readonly nextContinuationToken: string | undefined;
+  readonly startAfter: string | undefined;
+  readonly encodingType: EncodingType;
+  readonly fetchOwner: boolean;
+  readonly contents: readonly ObjectSummary[];
+  readonly commonPrefixes: readonly string[];
+}
+
+export function buildListObjectsV2Result(input: ListObjectsV2Input): string {
+  const encode = encoder(input.encodingType);
+  return document('ListBucketResult', [
+    el('Name', input.bucket),
+    el('Prefix', encode(input.prefix) ?? ''),
+    opt('ContinuationToken', input.continuationToken),
+    opt('NextContinuationToken', input.nextContinuationToken),
+    el('KeyCount', input.contents.length + input.commonPrefixes.length),
+    el('MaxKeys', input.maxKeys),
+    opt('Delimiter', encode(input.delimiter)),
+    el('IsTruncated', input.isTruncated),
+    opt('StartAfter', encode(input.startAfter)),
+    opt('EncodingType', input.encodingType),
+    ...input.contents.map((o) => contentsNode(o, encode, input.fetchOwner)),
+    ...commonPrefixNodes(input.commonPrefixes, encode),
+  ]);
+}
+
+export type VersionEntry =
+  | {
+      readonly kind: 'version';
+      readonly key: string;
+      readonly versionId: string;
+      readonly isLatest: boolean;
+      readonly lastModified: Time;
+      readonly etag: string;
+      readonly size: number;
+      readonly storageClass?: string;
+      readonly owner?: Owner;
+    }
+  | {
+      readonly kind: 'delete-marker';
+      readonly key: string;
+      readonly versionId: string;
+      readonly isLatest: boolean;
+      readonly lastModified: Time;
+      readonly owner?: Owner;
+    };
+
+export interface ListVersionsInput {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly keyMarker: string | undefined;
+  readonly versionIdMarker: string | undefined;
+  readonly nextKeyMarker: string | undefined;
+  readonly nextVersionIdMarker: string | undefined;
+  readonly delimiter: string | undefined;
+  readonly maxKeys: number;
+  readonly isTruncated: boolean;
+  readonly encodingType: EncodingType;
+  /** Versions and delete markers in key order, as S3 interleaves them. */
+  readonly entries: readonly VersionEntry[];
+  readonly commonPrefixes: readonly string[];
+}
+
+export function buildListVersionsResult(input: ListVersionsInput): string {
+  const encode = encoder(input.encodingType);
+  return document('ListVersionsResult', [
+    el('Name', input.bucket),
+    el('Prefix', encode(input.prefix) ?? ''),
+    el('KeyMarker', encode(input.keyMarker) ?? ''),
+    el('VersionIdMarker', input.versionIdMarker ?? ''),
+    opt('NextKeyMarker', encode(input.nextKeyMarker)),
+    opt('NextVersionIdMarker', input.nextVersionIdMarker),
+    el('MaxKeys', input.maxKeys),
+    opt('Delimiter', encode(input.delimiter)),
+    el('IsTruncated', input.isTruncated),
+    opt('EncodingType', input.encodingType),
+    ...input.entries.map((e) =>
+      e.kind === 'version'
+        ? el('Version', [
+            el('Key', encode(e.key) ?? e.key),
+            el('VersionId', e.versionId),
+            el('IsLatest', e.isLatest),
+            el('LastModified', formatIsoDate(e.lastModified)),
+            el('ETag', quoteEtag(e.etag)),
+            el('Size', e.size),
+            e.owner === undefined ? undefined : ownerNode('Owner', e.owner),
+            el('StorageClass', e.storageClass ?? 'STANDARD'),
+          ])
+        : el('DeleteMarker', [
+            e.owner === undefined ? undefined : ownerNode('Owner', e.owner),
+            el('Key', encode(e.key) ?? e.key),
+            el('VersionId', e.versionId),
+            el('IsLatest', e.isLatest),
+            el('LastModified', formatIsoDate(e.lastModified)),
+          ]),
+    ),
+    ...commonPrefixNodes(input.commonPrefixes, encode),
+  ]);
+}
+
+export function buildInitiateMultipartUploadResult(input: {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+}): string {
+  return document('InitiateMultipartUploadResult', [
+    el('Bucket', input.bucket),
+    el('Key', input.key),
+    el('UploadId', input.uploadId),
+    opt('ChecksumAlgorithm', input.checksumAlgorithm),
+  ]);
+}
+
+export function buildCompleteMultipartUploadResult(input: {
+  readonly location: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly etag: string;
+  readonly checksums?: ChecksumValues;
+  readonly checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+}): string {
+  return document('CompleteMultipartUploadResult', [
+    el('Location', input.location),
+    el('Bucket', input.bucket),
+    el('Key', input.key),
+    el('ETag', quoteEtag(input.etag)),
+    ...checksumNodes(input.checksums),
+    opt('ChecksumType', input.checksumType),
+  ]);
+}
+
+export interface PartSummary {
+  readonly partNumber: number;
+  readonly lastModified: Time;
+  readonly etag: string;
+  readonly size: number;
+  readonly checksums?: ChecksumValues;
+}
+
+export function buildListPartsResult(input: {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly partNumberMarker: number;
+  readonly nextPartNumberMarker: number | undefined;
+  readonly maxParts: number;
+  readonly isTruncated: boolean;
+  readonly parts: readonly PartSummary[];
+  readonly initiator: Owner;
+  readonly owner: Owner;
+  readonly storageClass?: string;
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+}): string {
+  return document('ListPartsResult', [
+    el('Bucket', input.bucket),
+    el('Key', input.key),
+    el('UploadId', input.uploadId),
+    el('PartNumberMarker', input.partNumberMarker),
+    opt('NextPartNumberMarker', input.nextPartNumberMarker),
+    el('MaxParts', input.maxParts),
+    el('IsTruncated', input.isTruncated),
+    ...input.parts.map((p) =>
+      el('Part', [
+        el('PartNumber', p.partNumber),
+        el('LastModified', formatIsoDate(p.lastModified)),
+        el('ETag', quoteEtag(p.etag)),
+        el('Size', p.size),
+        ...checksumNodes(p.checksums),
+      ]),
+    ),
+    ownerNode('Initiator', input.initiator),
+    ownerNode('Owner', input.owner),
+    el('StorageClass', input.storageClass ?? 'STANDARD'),
+    opt('ChecksumAlgorithm', input.checksumAlgorithm),
+  ]);
+}
+
+export interface UploadSummary {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly initiator: Owner;
+  readonly owner: Owner;
+  readonly storageClass?: string;
+  readonly initiated: Time;
+}
+
+export function buildListMultipartUploadsResult(input: {
+  readonly bucket: string;
+  readonly keyMarker: string | undefined;
+  readonly uploadIdMarker: string | undefined;
+  readonly nextKeyMarker: string | undefined;
+  readonly nextUploadIdMarker: string | undefined;
+  readonly delimiter: string | undefined;
+  readonly prefix: string;
+  readonly maxUploads: number;
+  readonly isTruncated: boolean;
+  readonly encodingType: EncodingType;
+  readonly uploads: readonly UploadSummary[];
+  readonly commonPrefixes: readonly string[];
+}): string {
+  const encode = encoder(input.encodingType);
+  return document('ListMultipartUploadsResult', [
+    el('Bucket', input.bucket),
+    el('KeyMarker', encode(input.keyMarker) ?? ''),
+    el('UploadIdMarker', input.uploadIdMarker ?? ''),
+    opt('NextKeyMarker', encode(input.nextKeyMarker)),
+    opt('NextUploadIdMarker', input.nextUploadIdMarker),
+    opt('Delimiter', encode(input.delimiter)),
+    el('Prefix', encode(input.prefix) ?? ''),
+    el('MaxUploads', input.maxUploads),
+    el('IsTruncated', input.isTruncated),
+    opt('EncodingType', input.encodingType),
+    ...input.uploads.map((u) =>
+      el('Upload', [
+        el('Key', encode(u.key) ?? u.key),
+        el('UploadId', u.uploadId),
+        ownerNode('Initiator', u.initiator),
+        ownerNode('Owner', u.owner),
+        el('StorageClass', u.storageClass ?? 'STANDARD'),
+        el('Initiated', formatIsoDate(u.initiated)),
+      ]),
+    ),
+    ...commonPrefixNodes(input.commonPrefixes, encode),
+  ]);
+}
+
+export function buildCopyObjectResult(input: {
+  readonly etag: string;
+  readonly lastModified: Time;
+  readonly checksums?: ChecksumValues;
+}): string {
+  return document('CopyObjectResult', [
+    el('ETag', quoteEtag(input.etag)),
+    el('LastModified', formatIsoDate(input.lastModified)),
+    ...checksumNodes(input.checksums),
+  ]);
+}
+
+export function buildCopyPartResult(input: {
+  readonly etag: string;
+  readonly lastModified: Time;
+  readonly checksums?: ChecksumValues;
+}): string {
+  return document('CopyPartResult', [
+    el('ETag', quoteEtag(input.etag)),
+    el('LastModified', formatIsoDate(input.lastModified)),
+    ...checksumNodes(input.checksums),
+  ]);
+}
+
+export interface DeletedEntry {
+  readonly key: string;
+  readonly versionId?: string;
+  readonly deleteMarker?: boolean;
+  readonly deleteMarkerVersionId?: string;
+}
+
+export interface DeleteErrorEntry {
+  readonly key: string;
+  readonly versionId?: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** DeleteObjects' answer; in quiet mode only the failures are listed, as S3 does. */
+export function buildDeleteResult(input: {
+  readonly quiet: boolean;
+  readonly deleted: readonly DeletedEntry[];
+  readonly errors: readonly DeleteErrorEntry[];
+}): string {
+  const deleted = input.quiet
+    ? []
+    : input.deleted.map((d) =>
+        el('Deleted', [
+          el('Key', d.key),
+          opt('VersionId', d.versionId),
+          opt('DeleteMarker', d.deleteMarker),
+          opt('DeleteMarkerVersionId', d.deleteMarkerVersionId),
+        ]),
+      );
+  const errors = input.errors.map((e) =>
+    el('Error', [el('Key', e.key), opt('VersionId', e.versionId), el('Code', e.code), el('Message', e.message)]),
+  );
+  return document('DeleteResult', [...deleted, ...errors]);
+}
+
+export const ACL_PERMISSIONS = ['FULL_CONTROL', 'WRITE', 'WRITE_ACP', 'READ', 'READ_ACP'] as const;
+export type AclPermission = (typeof ACL_PERMISSIONS)[number];
+
+export type Grantee =
+  | { readonly type: 'CanonicalUser'; readonly id: string; readonly displayName?: string }
+  | { readonly type: 'Group'; readonly uri: string };
+
+export interface Grant {
+  readonly grantee: Grantee;
+  readonly permission: AclPermission;
+}
+
+export interface AccessControlPolicy {
+  readonly owner: Owner;
+  readonly grants: readonly Grant[];
+}
+
+export const ALL_USERS_GROUP = 'http://acs.amazonaws.com/groups/global/AllUsers';
+export const AUTHENTICATED_USERS_GROUP = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
+
+export function buildAccessControlPolicy(policy: AccessControlPolicy): string {
+  return document('AccessControlPolicy', [
+    ownerNode('Owner', policy.owner),
+    el(
+      'AccessControlList',
+      policy.grants.map((g) =>
+        el('Grant', [
+          el(
+            'Grantee',
+            g.grantee.type === 'CanonicalUser'
+              ? [el('ID', g.grantee.id), opt('DisplayName', g.grantee.displayName)]
+              : [el('URI', g.grantee.uri)],
+            { 'xmlns:xsi': XSI_NS, 'xsi:type': g.grantee.type },
+          ),
+          el('Permission', g.permission),
+        ]),
+      ),
+    ),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+
+/** Upper bounds on request documents; the gateway stops reading (MaxMessageLengthExceeded) past them. */
+export const MAX_XML_BODY_BYTES = {
+  createBucket: 64 * 1024,
+  acl: 64 * 1024,
+  /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
+  delete: 2 * 1024 * 1024,
+  /** 10 000 parts with an ETag and a checksum each. */
+  completeMultipartUpload: 4 * 1024 * 1024,
+} as const;
+
+export const MAX_DELETE_OBJECTS = 1000;
+
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: S3Error };
+
+/** One parsed element: its text, or its children by name in document order, or both. */
+interface Element {
+  readonly text: string;
+  readonly children: ReadonlyMap<string, readonly Element[]>;
+}
+
+class Malformed extends Error {}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: false,
+  htmlEntities: false,
+  cdataPropName: '#cdata',
+  commentPropName: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  isArray: () => true,
+});
+
+/**
+ * Validates and parses a small request document with root `root`. DOCTYPEs are refused outright:
+ * S3 documents never have one and entity declarations are an expansion attack.
+ */
+function parseDocument(body: Uint8Array | string, root: string, maxBytes: number): Element {
+  const byteLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  if (byteLength > maxBytes) throw new Malformed();
+  const text = bodyText(body);
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new Malformed();
+  if (XMLValidator.validate(text) !== true) throw new Malformed();
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text);
+  } catch {
+    throw new Malformed();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw new Malformed();
+  const names = Object.keys(parsed).filter((n) => n !== '#text');
+  if (names.length !== 1 || names[0] !== root) throw new Malformed();
+  const values = (parsed as Record<string, unknown>)[root];
+  if (!Array.isArray(values) || values.length !== 1) throw new Malformed();
+  return toElement(values[0]);
+}
+
+function toElement(raw: unknown): Element {
+  if (typeof raw === 'string') return { text: decodeEntities(raw), children: new Map() };
+  if (typeof raw !== 'object' || raw === null) throw new Malformed();
+  const children = new Map<string, Element[]>();
+  let text = '';
+  let cdata: string | undefined;
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (name === '#text') {
+      if (typeof value !== 'string') throw new Malformed();
+      text = decodeEntities(value);
+    } else if (name === '#cdata') {
+      if (!Array.isArray(value)) throw new Malformed();
+      cdata = value.map((v) => (typeof v === 'string' ? v : '')).join('');
+    } else {
+      if (!Array.isArray(value)) throw new Malformed();
+      children.set(name, value.map(toElement));
+    }
+  }
+  if (cdata !== undefined) {
+    // Text and CDATA mixed in one element lose their order in the parse; refuse rather than guess.
+    if (text !== '' || children.size > 0) throw new Malformed();
+    text = cdata;
+  }
+  return { text, children };
+}
+
+const ENTITY = /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));|&/g;
+const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeEntities(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(ENTITY, (_match, dec: string | undefined, hex: string | undefined, named: string | undefined) => {
+    if (named !== undefined) return NAMED[named]!;
+    if (dec === undefined && hex === undefined) throw new Malformed();
+    const code = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new Malformed();
+    return String.fromCodePoint(code);
+  });
+}
+
+/** Child elements named `name`; elements with other names are checked against `allowed`. */
+function only(element: Element, allowed: readonly string[]): void {
+  for (const name of element.children.keys()) if (!allowed.includes(name)) throw new Malformed();
+  if (element.children.size > 0 && element.text.trim() !== '') throw new Malformed();
+}
+
+function all(element: Element, name: string): readonly Element[] {
+  return element.children.get(name) ?? [];
+}
+
+/** The text of the single child `name`, undefined when absent; twice is malformed. */
+function leaf(element: Element, name: string): string | undefined {
+  const found = element.children.get(name);
+  if (found === undefined) return undefined;
+  if (found.length !== 1 || found[0]!.children.size > 0) throw new Malformed();
+  return found[0]!.text;
+}
+
+function run<T>(parse: () => T): ParseResult<T> {
+  try {
+    return { ok: true, value: parse() };
+  } catch (error) {
+    if (error instanceof Malformed) return { ok: false, error: new S3Error('MalformedXML') };
+    if (error instanceof S3Error) return { ok: false, error };
+    throw error;
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function bodyText(body: Uint8Array | string): string {
+  if (typeof body === 'string') return body;
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    throw new Malformed();
+  }
+}
+
+function isBlank(body: Uint8Array | string): boolean {
+  if (typeof body === 'string') return body.trim() === '';
+  return body.every((b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d);
+}
+
+/** CreateBucket's optional body; an empty body means no location constraint. */
+export function parseCreateBucketConfiguration(
+  body: Uint8Array | string,
+): ParseResult<{ readonly locationConstraint: string | undefined }> {
+  if (isBlank(body)) return { ok: true, value: { locationConstraint: undefined } };
+  return run(() => {
+    const root = parseDocument(body, 'CreateBucketConfiguration', MAX_XML_BODY_BYTES.createBucket);
+    only(root, ['LocationConstraint', 'Location', 'Bucket', 'Tags']);
+    const location = leaf(root, 'LocationConstraint')?.trim();
+    return { locationConstraint: location === '' ? undefined : location };
+  });
+}
+
+export interface DeleteRequest {
+  readonly quiet: boolean;
+  readonly objects: ReadonlyArray<{ readonly key: string; readonly versionId: string | undefined }>;
+}
+
+/** DeleteObjects' body: 1 to 1000 `Object` entries, each with a `Key`. */
+export function parseDeleteRequest(body: Uint8Array | string): ParseResult<DeleteRequest> {
+  return run(() => {
+    const root = parseDocument(body, 'Delete', MAX_XML_BODY_BYTES.delete);
+    only(root, ['Object', 'Quiet']);
+    const quietText = leaf(root, 'Quiet')?.trim().toLowerCase();
+    if (quietText !== undefined && quietText !== 'true' && quietText !== 'false') throw new Malformed();
+    const entries = all(root, 'Object');
+    if (entries.length === 0 || entries.length > MAX_DELETE_OBJECTS) throw new Malformed();
+    const objects = entries.map((entry) => {
+      only(entry, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size']);
+      const key = leaf(entry, 'Key');
+      if (key === undefined) throw new Malformed();
+      return { key, versionId: leaf(entry, 'VersionId') };
+    });
+    return { quiet: quietText === 'true', objects };
+  });
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  /** Without quotes. */
+  readonly etag: string;
+  readonly checksums: ChecksumValues;
+}
+
+/**
+ * CompleteMultipartUpload's body. Parts must be listed in strictly ascending part number order
+ * (InvalidPartOrder otherwise), each with a PartNumber in 1..10000 and an ETag.
+ */
+export function parseCompleteMultipartUpload(body: Uint8Array | string): ParseResult<{ readonly parts: readonly CompletedPart[] }> {
+  return run(() => {
+    const root = parseDocument(body, 'CompleteMultipartUpload', MAX_XML_BODY_BYTES.completeMultipartUpload);
+    only(root, ['Part']);
+    const entries = all(root, 'Part');
+    if (entries.length === 0 || entries.length > MAX_PART_NUMBER) throw new Malformed();
+    const checksumNames = CHECKSUM_ALGORITHMS.map(checksumXmlName);
+    const parts = entries.map((entry): CompletedPart => {
+      only(entry, ['PartNumber', 'ETag', ...checksumNames]);
+      const numberText = leaf(entry, 'PartNumber')?.trim();
+      const etag = leaf(entry, 'ETag');
+      if (numberText === undefined || etag === undefined || !/^\d{1,9}$/.test(numberText)) throw new Malformed();
+      const partNumber = Number(numberText);
+      if (partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+        throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, {
+          fields: { ArgumentName: 'partNumber', ArgumentValue: numberText },
+        });
+      }
+      const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+      for (const algorithm of CHECKSUM_ALGORITHMS) {
+        const value = leaf(entry, checksumXmlName(algorithm));
+        if (value !== undefined) checksums[algorithm] = value.trim();
+      }
+      return { partNumber, etag: unquoteEtag(etag), checksums };
+    });
+    for (let i = 1; i < parts.length; i++) {
+      if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder');
+    }
+    return { parts };
+  });
+}
+
+/**
+ * PutBucketAcl / PutObjectAcl's body. Grantees by e-mail address are not supported by S3 in most
+ * regions and not here: they are refused as NotImplemented.
+ */
+export function parseAccessControlPolicy(body: Uint8Array | string): ParseResult<AccessControlPolicy> {
+  const result = run(() => {
+    const root = parseDocument(body, 'AccessControlPolicy', MAX_XML_BODY_BYTES.acl);
+    only(root, ['Owner', 'AccessControlList']);
+    const ownerElements = all(root, 'Owner');
+    if (ownerElements.length !== 1) throw new Malformed();
+    const ownerElement = ownerElements[0]!;
+    only(ownerElement, ['ID', 'DisplayName']);
+    const ownerId = leaf(ownerElement, 'ID');
+    if (ownerId === undefined) throw new Malformed();
+    const owner: Owner = { id: ownerId.trim(), displayName: leaf(ownerElement, 'DisplayName') ?? '' };
+    const lists = all(root, 'AccessControlList');
+    if (lists.length > 1) throw new Malformed();
+    const list = lists[0];
+    const grants: Grant[] = [];
+    if (list !== undefined) {
+      only(list, ['Grant']);
+      for (const grant of all(list, 'Grant')) {
+        only(grant, ['Grantee', 'Permission']);
+        const permission = leaf(grant, 'Permission')?.trim();
+        const found = ACL_PERMISSIONS.find((p) => p === permission);
+        const grantees = all(grant, 'Grantee');
+        if (found === undefined || grantees.length !== 1) throw new Malformed();
+        const grantee = grantees[0]!;
+        only(grantee, ['ID', 'DisplayName', 'URI', 'EmailAddress']);
+        const id = leaf(grantee, 'ID');
+        const uri = leaf(grantee, 'URI');
+        if (leaf(grantee, 'EmailAddress') !== undefined) throw new S3Error('NotImplemented');
+        if (id !== undefined) {
+          const displayName = leaf(grantee, 'DisplayName');
+          grants.push({
+            grantee: displayName === undefined ? { type: 'CanonicalUser', id: id.trim() } : { type: 'CanonicalUser', id: id.trim(), displayName },
+            permission: found,
+          });
+        } else if (uri !== undefined) {
+          grants.push({ grantee: { type: 'Group', uri: uri.trim() }, permission: found });
+        } else {
+          throw new Malformed();
+        }
+      }
+    }
+    return { owner, grants };
+  });
+  if (!result.ok && result.error.code === 'MalformedXML') return { ok: false, error: new S3Error('MalformedACLError') };
+  return result;
+}
