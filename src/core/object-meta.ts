@@ -6,6 +6,14 @@
 import { createHash } from 'node:crypto';
 import { compareHlc, type Hlc } from './hlc.js';
 
+/**
+ * Objects are what S3 lists; chunks are the pieces of large objects and parts, ring objects of their
+ * own; uploads are the records of multipart uploads in progress and of their parts.
+ */
+export type ObjectKind = 'object' | 'chunk' | 'upload';
+
+export const OBJECT_KINDS: readonly ObjectKind[] = ['object', 'chunk', 'upload'];
+
 export type ChecksumAlgorithm = 'crc32' | 'crc32c' | 'crc64nvme' | 'sha1' | 'sha256';
 
 /** Base64 digests as S3 returns them in x-amz-checksum-*; only the algorithms the client asked for. */
@@ -17,6 +25,18 @@ export type ObjectChecksums = { readonly [algorithm in ChecksumAlgorithm]?: stri
  */
 export interface ChunkLayout {
   readonly chunkSizesBytes: readonly number[];
+  /**
+   * Which writes stored the chunks, in order: the first `chunkCount` chunks belong to the first run, and
+   * so on. A single upload is one run; a completed multipart upload has one run per part. Absent on
+   * layouts whose chunks are keyed by index alone (see chunk-layout.ts).
+   */
+  readonly runs?: readonly ChunkRun[];
+}
+
+/** Chunks written by one body upload, keyed under that upload's version id. */
+export interface ChunkRun {
+  readonly versionId: string;
+  readonly chunkCount: number;
 }
 
 export interface MultipartPart {
@@ -28,6 +48,10 @@ export interface MultipartPart {
 
 export interface MultipartInfo {
   readonly parts: readonly MultipartPart[];
+  /** On the record of an upload in progress: its id, who started it, and the checksum its parts carry. */
+  readonly uploadId?: string;
+  readonly initiator?: string;
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 export interface ObjectMeta {

@@ -18,6 +18,7 @@ import type { ListingEntry, ListingFetch, ListingPage } from '../core/listing.js
 import type { ObjectMeta } from '../core/object-meta.js';
 import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
+import type { ObjectKind } from '../core/object-meta.js';
 import { DurableQueue } from './durable-queue.js';
 import {
   bucketScanEnd,
@@ -124,13 +125,13 @@ export class ObjectStore {
     return this.dataDb.getBinary(dataKey(address, clock));
   }
 
-  /** One node's page of a listing: entries of `bucket` under the prefix from `startAt`, tombstones included. */
-  list(bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
+  /** One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`, tombstones included. */
+  list(kind: ObjectKind, bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
     const entries: ListingEntry[] = [];
     let truncated = false;
     // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
-    const keys = this.metaDb.getKeys({ start: bucketScanStart('object', bucket, startKey), end: bucketScanEnd('object', bucket) });
+    const keys = this.metaDb.getKeys({ start: bucketScanStart(kind, bucket, startKey), end: bucketScanEnd(kind, bucket) });
     for (const key of keys) {
       const address = parseMetaKey(key);
       if (!address) continue;

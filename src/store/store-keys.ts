@@ -10,9 +10,10 @@
  */
 import { encodeHlc, type Hlc } from '../core/hlc.js';
 import type { RingPosition } from '../core/ring/position.js';
-import type { ObjectKind } from '../actors/storage/router-messages.js';
+import type { ObjectKind } from '../core/object-meta.js';
 
-const KIND_BYTE: Record<ObjectKind, number> = { object: 0x6f /* o */, chunk: 0x63 /* c */ };
+const KIND_BYTE: Record<ObjectKind, number> = { object: 0x6f /* o */, chunk: 0x63 /* c */, upload: 0x75 /* u */ };
+const KIND_OF_BYTE = new Map<number, ObjectKind>(Object.entries(KIND_BYTE).map(([kind, byte]) => [byte, kind as ObjectKind]));
 const POSITION_BYTES = 16;
 
 export interface ObjectAddress {
@@ -33,7 +34,7 @@ export function metaKey(address: ObjectAddress): Buffer {
 }
 
 export function parseMetaKey(bytes: Uint8Array): ObjectAddress | undefined {
-  const kind = bytes[0] === KIND_BYTE.object ? 'object' : bytes[0] === KIND_BYTE.chunk ? 'chunk' : undefined;
+  const kind = KIND_OF_BYTE.get(bytes[0] ?? -1);
   const separator = bytes.indexOf(0, 1);
   if (!kind || separator < 0) return undefined;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);

@@ -1,23 +1,93 @@
 /**
  * What other nodes may ask a storage node's router (its well-known entry point): the replica
- * operations of replication and repair, and the local inspections used by `whereis` and listing.
+ * operations of replication and repair, and the local inspections used by `whereis`, listing and
+ * anti-entropy. Replies are result unions; runtime failures (NodeDown, Timeout, ...) come on top.
  */
-import type { ObjectMeta } from '../../core/object-meta.js';
+import type { Hlc } from '../../core/hlc.js';
+import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import type { RingPosition } from '../../core/ring/position.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
-/** Objects are what S3 lists; chunks are the pieces of large objects, ring objects of their own. */
-export type ObjectKind = 'object' | 'chunk';
+export { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 
-export type HeadLocalReply =
-  | { readonly ok: true; readonly meta: ObjectMeta | null }
-  | { readonly ok: false; readonly code: 'Unavailable'; readonly message: string };
+export type StorageErrorCode = 'InsufficientStorage' | 'StoreError' | 'Unavailable';
 
-export type HeadLocalMessage = {
-  readonly type: 'head_local';
+export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
+
+export type ReplicaPutReply = { readonly ok: true; readonly applied: boolean; readonly clock: Hlc } | StorageError;
+
+export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null } | StorageError;
+
+export type ReplicaGetReply =
+  | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array }
+  | StorageError;
+
+export type ListLocalReply = { readonly ok: true; readonly page: ListingPage<ListingEntry> } | StorageError;
+
+/** XOR digests of (key, clock) per summary bucket of a ring range; equal digests, equal contents. */
+export type RangeSummaryReply = { readonly ok: true; readonly digests: readonly number[] } | StorageError;
+
+export interface RangeKey {
+  readonly kind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string;
+  readonly clock: Hlc;
+}
+
+export type RangeKeysReply = { readonly ok: true; readonly keys: readonly RangeKey[] } | StorageError;
+
+interface Addressed {
   readonly objectKind: ObjectKind;
   readonly bucket: string;
   readonly key: string;
-  readonly replyTo: ReplyTo<HeadLocalReply>;
-};
+}
+
+export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readonly replyTo: ReplyTo<HeadLocalReply> };
+
+export type RouterMessage =
+  | HeadLocalMessage
+  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly replyTo: ReplyTo<ReplicaGetReply> })
+  | {
+      readonly type: 'replica_put';
+      readonly objectKind: ObjectKind;
+      readonly meta: ObjectMeta;
+      readonly body?: Uint8Array;
+      /** Keep the replaced version until the coordinator settles or reverts this write. */
+      readonly keepPrevious: boolean;
+      readonly replyTo: ReplyTo<ReplicaPutReply>;
+    }
+  | (Addressed & { readonly type: 'replica_settle'; readonly clock: Hlc })
+  /** Read repair found `peer` stale while this node holds the newer version: queue a repair here. */
+  | (Addressed & { readonly type: 'queue_repair'; readonly peer: string })
+  | (Addressed & { readonly type: 'replica_revert'; readonly clock: Hlc; readonly replyTo?: ReplyTo<{ ok: true; reverted: boolean } | StorageError> })
+  | { readonly type: 'list_local'; readonly objectKind: ObjectKind; readonly bucket: string; readonly fetch: ListingFetch; readonly replyTo: ReplyTo<ListLocalReply> }
+  | {
+      readonly type: 'range_summary';
+      readonly start: RingPosition;
+      readonly end: RingPosition;
+      /** The asker's ring: ranges only compare between nodes on the same ring. */
+      readonly ringChecksum: number;
+      readonly replyTo: ReplyTo<RangeSummaryReply>;
+    }
+  | {
+      readonly type: 'range_keys';
+      readonly start: RingPosition;
+      readonly end: RingPosition;
+      readonly buckets: readonly number[];
+      readonly replyTo: ReplyTo<RangeKeysReply>;
+    };
+
+export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
+  'head_local',
+  'replica_get',
+  'replica_put',
+  'replica_settle',
+  'queue_repair',
+  'replica_revert',
+  'list_local',
+  'range_summary',
+  'range_keys',
+];

@@ -1,8 +1,50 @@
 /**
- * The storage node's tree. Its workers (vnodes, replicator, recoverer, queues) hang here.
+ * The storage node's tree:
+ *
+ *   /node/storage                one_for_one
+ *     router                     entry point for other nodes (replica writes, reads, listings)
+ *     vnodes                     one vnode per range held, started by the keeper
+ *     vnode_keeper               follows the ring
+ *     replicator                 coordinates writes (W / D quorums)
+ *     reader                     coordinates reads (R quorum, read repair)
+ *     recoverer                  drains the durable repair and revert queues
+ *     anti_entropy               compares ranges with other replicas
+ *
+ * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
-import type { SupervisorSpec } from '../../runtime/supervisor.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { actorRef } from '../../runtime/refs.js';
+import { supervisor, worker, type SupervisorMessage, type SupervisorSpec } from '../../runtime/supervisor.js';
+import type { NodeEvent } from '../../runtime/system.js';
+import { antiEntropyBehavior } from './anti-entropy.js';
+import { readerBehavior } from './reader.js';
+import { recovererBehavior } from './recoverer.js';
+import { replicatorBehavior } from './replicator.js';
+import { routerBehavior } from './router.js';
+import type { StorageContext } from './storage-context.js';
+import { vnodeKeeperBehavior } from './vnode-keeper.js';
 
-export function storageTree(): SupervisorSpec {
-  return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children: [] };
+export const STORAGE_ROOT_PATH = '/node/storage';
+
+export interface StorageTreeDeps {
+  readonly system: ActorApi;
+  readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+}
+
+export function storageTree(context: StorageContext, deps: StorageTreeDeps): SupervisorSpec {
+  const vnodes = actorRef<SupervisorMessage>(deps.system.node, `${STORAGE_ROOT_PATH}/vnodes`);
+  return {
+    strategy: 'one_for_one',
+    maxRestarts: 20,
+    periodMs: 60_000,
+    children: [
+      worker('router', routerBehavior(context)),
+      supervisor('vnodes', { strategy: 'one_for_one', maxRestarts: 100, periodMs: 60_000, children: [] }),
+      worker('vnode_keeper', vnodeKeeperBehavior(context, vnodes)),
+      worker('replicator', replicatorBehavior(context)),
+      worker('reader', readerBehavior(context)),
+      worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
+      worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
+    ],
+  };
 }

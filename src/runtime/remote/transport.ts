@@ -104,6 +104,8 @@ class Peer {
   reconnectTimer: TimerHandle | undefined;
   backoffMs = 0;
   lastDialMs = 0;
+  /** When the last link was lost or the last dial failed; cleared once a link is up again. */
+  failedAtMs: number | undefined;
   forgotten = false;
 
   constructor(readonly name: string) {}
@@ -199,6 +201,17 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     return this.peers.get(node)?.link !== undefined;
   }
 
+  /**
+   * True when the node cannot be reached now: its link was lost or the last dial failed, and no link
+   * is up. A node never contacted yet is not known down: the first message will dial it.
+   */
+  isKnownDown(node: string): boolean {
+    if (node === this.node) return false;
+    const peer = this.peers.get(node);
+    if (!peer) return true;
+    return !peer.link && !peer.dial && peer.failedAtMs !== undefined;
+  }
+
   // ---- RemoteLink ----
 
   sendMessage(node: string, path: string, message: unknown): SendOutcome {
@@ -252,6 +265,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     dial?.settle({ ok: true, node: name });
 
     peer.links.add(connection);
+    peer.failedAtMs = undefined;
     peer.reconnectTimer?.cancel();
     peer.reconnectTimer = undefined;
     peer.backoffMs = 0;
@@ -284,6 +298,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     if (peer.link !== connection) return;
     peer.link = [...peer.links].find((link) => link.state === 'open');
     if (peer.link) return;
+    peer.failedAtMs = this.clock.now();
     if (this.closing) this.log.debug('link closed on shutdown', { peer: peer.name });
     else this.log.warn('node down', { peer: peer.name, reason });
     this.sink?.nodeEvent({ type: 'nodedown', node: peer.name });
@@ -369,6 +384,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     const peer = dial.expected !== undefined ? this.peers.get(dial.expected) : undefined;
     if (!peer || peer.dial !== dial) return;
     peer.dial = undefined;
+    peer.failedAtMs = this.clock.now();
     const queue = peer.queue;
     peer.queue = [];
     for (let i = 0; i < queue.length; i += 3) {

@@ -116,17 +116,17 @@ describe('store/object-store', () => {
     await put({ kind: 'object', bucket: 'bk2', key: 'a/9' }, clock(t++), Buffer.from('other bucket'));
     await put({ kind: 'object', bucket: 'b', key: 'k\u0000zero' }, clock(t++), Buffer.from('nul in key'));
 
-    const all = store.list('bk', { prefix: '', startAt: '', limit: 100 });
+    const all = store.list('object', 'bk', { prefix: '', startAt: '', limit: 100 });
     expect(all.entries.map((e) => e.key)).to.deep.equal(['a/1', 'a/2', 'a/3', 'a/\uFFFF', 'b', 'z', '\u00e9', '\u{1F600}']);
     expect(all.truncated).to.equal(false);
     expect(all.entries.find((e) => e.key === 'a/2')?.deleted).to.equal(true);
 
-    const page = store.list('bk', { prefix: 'a/', startAt: 'a/2', limit: 2 });
+    const page = store.list('object', 'bk', { prefix: 'a/', startAt: 'a/2', limit: 2 });
     expect(page.entries.map((e) => e.key)).to.deep.equal(['a/2', 'a/3']);
     expect(page.truncated).to.equal(true);
-    expect(store.list('bk', { prefix: 'a/', startAt: 'a/3', limit: 2 }).truncated).to.equal(false);
-    expect(store.list('b', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['k\u0000zero']);
-    expect(store.list('missing', { prefix: '', startAt: '', limit: 10 }).entries).to.deep.equal([]);
+    expect(store.list('object', 'bk', { prefix: 'a/', startAt: 'a/3', limit: 2 }).truncated).to.equal(false);
+    expect(store.list('object', 'b', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['k\u0000zero']);
+    expect(store.list('object', 'missing', { prefix: '', startAt: '', limit: 10 }).entries).to.deep.equal([]);
   });
 
   it('walks a ring range (start, end] in position order, wrapping past the top', async () => {
@@ -185,7 +185,7 @@ describe('store/object-store', () => {
     await raw.close();
     store = ObjectStore.open({ path: dir, logger: logged.logger });
     expect(store.getMeta(broken)).to.equal(undefined);
-    expect(store.list('photos', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['cat.jpg']);
+    expect(store.list('object', 'photos', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['cat.jpg']);
     expect(logged.lines.some((line) => String(line.msg).startsWith('metadata record'))).to.equal(true);
     // A new version replaces the broken record.
     expect(await put(broken, clock(30), Buffer.from('repaired'))).to.deep.include({ applied: true });

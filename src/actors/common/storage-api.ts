@@ -1,0 +1,46 @@
+/**
+ * The cluster's object API as the gateway (and tests, and benchmarks) use it: put, get, head, delete
+ * and list of ring objects, routed to the first available replica. Implemented by storage-client.ts
+ * over the cluster transport; a test may substitute an in-memory implementation.
+ */
+import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+
+/** What the writer decides; the coordinator adds the clock, ring checksum and modification time. */
+export type ObjectFields = Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'deleted' | 'lastModifiedMs'>;
+
+export type StorageFailureCode =
+  /** No such object, or its newest version is a tombstone. */
+  | 'NotFound'
+  /** Fewer than W (or D) replicas acknowledged; nothing of the write stays visible. */
+  | 'QuorumFailed'
+  /** No replica of the key could be reached, or the cluster has no ring yet. */
+  | 'Unavailable'
+  | 'Timeout'
+  /** A replica's disk is full or over its capacity. */
+  | 'InsufficientStorage'
+  /** The cluster refuses work for now (overload); retry later. */
+  | 'SlowDown'
+  | 'InternalError';
+
+export interface StorageFailure {
+  readonly ok: false;
+  readonly code: StorageFailureCode;
+  readonly message: string;
+}
+
+export type PutResult = { readonly ok: true; readonly meta: ObjectMeta } | StorageFailure;
+export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array } | StorageFailure;
+export type DeleteResult = { readonly ok: true } | StorageFailure;
+export type ListResult = { readonly ok: true; readonly result: ListingResult<ListingEntry> } | StorageFailure;
+
+export interface StorageApi {
+  /** Writes a new version with quorum W. A body larger than one chunk (5 MiB) must be cut by the caller. */
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult>;
+  /** The newest version among R replicas; `withBody` also fetches its bytes. */
+  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult>;
+  /** Writes a tombstone with quorum D. */
+  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult>;
+  /** One page of keys merged from every storage node (tombstones hidden unless asked for). */
+  list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult>;
+}

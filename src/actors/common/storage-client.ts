@@ -1,0 +1,132 @@
+/**
+ * StorageApi over the cluster transport. A write goes to the replicator of the first replica of its
+ * key that is not known to be down, a read to its reader; a coordinator that turns out unreachable is
+ * replaced by the next replica. A listing asks every storage node for a sorted page and merges them
+ * with the core listing step, so a page costs O(page) whatever the bucket's size.
+ */
+import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
+import type { ObjectKind } from '../../core/object-meta.js';
+import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
+import { keyPosition } from '../../core/ring/position.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
+import type { ReaderMessage } from '../storage/reader.js';
+import { readerRef } from '../storage/reader.js';
+import { replicatorRef, type ReplicatorMessage } from '../storage/replicator.js';
+import type { ListLocalReply, RouterMessage } from '../storage/router-messages.js';
+import { routerOf } from '../storage/write-coordinator.js';
+import type { RingView } from './ring-view.js';
+import type { DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from './storage-api.js';
+
+export interface StorageClientDeps {
+  readonly system: ActorApi;
+  readonly ringView: RingView;
+  readonly isKnownDown: (node: string) => boolean;
+  /** Deadline of one request to one coordinator. */
+  readonly requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Rounds of one listing page; each round makes progress, this only bounds a pathological case. */
+const MAX_LISTING_ROUNDS = 10_000;
+
+export class StorageClient implements StorageApi {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly deps: StorageClientDeps) {
+    this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+    return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node) =>
+      this.deps.system.askWhenWritable<ReplicatorMessage, PutResult>(
+        replicatorRef(node),
+        (replyTo) => ({ type: 'put', objectKind: kind, fields, replyTo, ...(body ? { body } : {}) }),
+        this.timeoutMs,
+      ),
+    );
+  }
+
+  get(kind: ObjectKind, bucket: string, key: string, options: { readonly withBody?: boolean } = {}): Promise<GetResult> {
+    return this.viaCoordinator(this.readers(bucket, key), (node) =>
+      this.deps.system.ask<ReaderMessage, GetResult>(readerRef(node), (replyTo) => ({ type: 'get', objectKind: kind, bucket, key, withBody: options.withBody === true, replyTo }), this.timeoutMs),
+    );
+  }
+
+  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+    return this.viaCoordinator(this.writers(bucket, key), (node) =>
+      this.deps.system.ask<ReplicatorMessage, DeleteResult>(replicatorRef(node), (replyTo) => ({ type: 'delete', objectKind: kind, bucket, key, replyTo }), this.timeoutMs),
+    );
+  }
+
+  async list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
+    const snapshot = this.deps.ringView.current;
+    if (!snapshot) return failure('Unavailable', 'no ring yet');
+    const nodes = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
+    const tolerated = snapshot.doc.settings.n - 1;
+    let state = startListing<ListingEntry>(request);
+    for (let round = 0; state.phase === 'fetch'; round++) {
+      if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
+      const { fetch } = state;
+      const replies = await Promise.all(
+        nodes.map((node) =>
+          this.deps.isKnownDown(node)
+            ? Promise.resolve<ListLocalReply | RuntimeFailure>({ ok: false, code: 'NodeDown', message: `${node} is down` })
+            : this.deps.system.ask<RouterMessage, ListLocalReply>(routerOf(node), (replyTo) => ({ type: 'list_local', objectKind: kind, bucket, fetch, replyTo }), this.timeoutMs),
+        ),
+      );
+      const pages: ListingPage<ListingEntry>[] = [];
+      const failed: string[] = [];
+      replies.forEach((reply, index) => (reply.ok ? pages.push(reply.page) : failed.push(`${nodes[index]}: ${reply.code}`)));
+      // Every key lives on N nodes, so a listing stays complete while at most N-1 nodes are missing.
+      if (failed.length > tolerated) return failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`);
+      state = stepListing(state, pages);
+    }
+    return { ok: true, result: state.result };
+  }
+
+  /** Replicas of the key in ring order, the ones known to be down last (they are tried only if all else fails). */
+  private writers(bucket: string, key: string): string[] {
+    const snapshot = this.deps.ringView.current;
+    if (!snapshot) return [];
+    return this.upFirst(preferenceList(snapshot.current, keyPosition(bucket, key), snapshot.doc.settings.n));
+  }
+
+  private readers(bucket: string, key: string): string[] {
+    const snapshot = this.deps.ringView.current;
+    if (!snapshot) return [];
+    return this.upFirst(readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), snapshot.doc.settings.n));
+  }
+
+  private upFirst(nodes: readonly string[]): string[] {
+    return [...nodes.filter((node) => !this.deps.isKnownDown(node)), ...nodes.filter((node) => this.deps.isKnownDown(node))];
+  }
+
+  private async viaCoordinator<R extends { ok: boolean }>(candidates: readonly string[], send: (node: string) => Promise<R | RuntimeFailure>): Promise<R | StorageFailure> {
+    if (candidates.length === 0) return failure('Unavailable', 'no ring yet');
+    let last = 'no replica reachable';
+    for (const node of candidates) {
+      const reply = await send(node);
+      if (!isRuntimeFailure(reply)) return reply;
+      switch (reply.code) {
+        case 'NodeDown':
+        case 'NoProc':
+          last = `${node}: ${reply.message}`;
+          continue;
+        case 'Timeout':
+          return failure('Timeout', reply.message);
+        case 'Overloaded':
+          return failure('SlowDown', reply.message);
+        case 'Crashed':
+        case 'BadMessage':
+        case 'TooLarge':
+          return failure('InternalError', reply.message);
+      }
+    }
+    return failure('Unavailable', last);
+  }
+}
+
+function failure(code: StorageFailure['code'], message: string): StorageFailure {
+  return { ok: false, code, message };
+}

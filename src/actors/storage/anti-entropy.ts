@@ -1,0 +1,136 @@
+/**
+ * Anti-entropy: walks the ranges this node holds, one every few milliseconds, and reconciles each
+ * with the range's other replicas. When a peer comes back up, the ranges shared with it are walked
+ * first, without pause, so a restarted node converges quickly.
+ */
+import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
+import type { Behavior } from '../../runtime/actor.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { NodeEvent } from '../../runtime/system.js';
+import { reconcileRange } from './range-reconcile.js';
+import type { StorageContext } from './storage-context.js';
+
+export const ANTI_ENTROPY_PATH = '/node/storage/anti_entropy';
+
+export interface AntiEntropyStats {
+  readonly ok: true;
+  readonly rangesHeld: number;
+  readonly roundsDone: number;
+  readonly keysSynced: number;
+  readonly urgentPending: number;
+}
+
+export type AntiEntropyMessage =
+  | { readonly type: 'tick' }
+  | { readonly type: 'round_done'; readonly synced: number }
+  | { readonly type: 'node_event'; readonly event: NodeEvent }
+  | { readonly type: 'stats'; readonly replyTo: ReplyTo<AntiEntropyStats> };
+
+export const antiEntropyRef = (node: string) => actorRef<AntiEntropyMessage>(node, ANTI_ENTROPY_PATH);
+
+interface Work {
+  readonly range: RingRange;
+  readonly peers: readonly string[];
+}
+
+interface AntiEntropyState {
+  ringChecksum: number;
+  ranges: RingRange[];
+  cursor: number;
+  /** Ranges to compare with a peer that just came back, ahead of the regular walk. */
+  urgent: Work[];
+  busy: boolean;
+  timer: TimerHandle | undefined;
+  roundsDone: number;
+  keysSynced: number;
+  readonly unwatch: () => void;
+}
+
+export interface AntiEntropyDeps {
+  readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+}
+
+export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDeps): Behavior<AntiEntropyState, AntiEntropyMessage> {
+  const refreshRanges = (state: AntiEntropyState): void => {
+    const snapshot = context.ringView.current;
+    if (!snapshot || snapshot.checksum === state.ringChecksum) return;
+    state.ringChecksum = snapshot.checksum;
+    state.ranges = rangesOfNode(snapshot.current, context.node, snapshot.doc.settings.n);
+    state.cursor = 0;
+    state.urgent = [];
+  };
+
+  return {
+    accepts: ['stats'],
+    init(ctx) {
+      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: undefined, roundsDone: 0, keysSynced: 0, unwatch };
+      state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), context.options.antiEntropyIntervalMs);
+      return state;
+    },
+    receive(state, message, ctx) {
+      const schedule = (delayMs: number): void => {
+        state.timer?.cancel();
+        state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), delayMs);
+      };
+      switch (message.type) {
+        case 'tick': {
+          state.timer = undefined;
+          if (state.busy) return state;
+          refreshRanges(state);
+          const work = state.urgent.shift() ?? nextRegular(state);
+          if (!work) {
+            schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
+            return state;
+          }
+          const peers = work.peers.filter((peer) => peer !== context.node && !context.isKnownDown(peer));
+          state.busy = true;
+          const checksum = state.ringChecksum;
+          void (async () => {
+            let synced = 0;
+            for (const peer of peers) {
+              try {
+                synced += (await reconcileRange(ctx.system, context, work.range, peer, checksum)).synced;
+              } catch (error) {
+                ctx.log.warn('anti-entropy round failed', { peer, error });
+              }
+            }
+            return synced;
+          })().then((synced) => ctx.system.dispatch(ctx.self, { type: 'round_done', synced }));
+          return state;
+        }
+        case 'round_done':
+          state.busy = false;
+          state.roundsDone++;
+          state.keysSynced += message.synced;
+          if (message.synced > 0) ctx.log.info('anti-entropy repaired keys', { keys: message.synced });
+          schedule(state.urgent.length > 0 ? 0 : context.options.antiEntropyIntervalMs);
+          return state;
+        case 'node_event': {
+          if (message.event.type !== 'nodeup') return state;
+          refreshRanges(state);
+          const peer = message.event.node;
+          const shared = state.ranges.filter((range) => range.nodes.includes(peer));
+          state.urgent.push(...shared.map((range) => ({ range, peers: [peer] })));
+          if (!state.busy) schedule(0);
+          return state;
+        }
+        case 'stats':
+          ctx.system.reply(message.replyTo, { ok: true, rangesHeld: state.ranges.length, roundsDone: state.roundsDone, keysSynced: state.keysSynced, urgentPending: state.urgent.length });
+          return state;
+      }
+    },
+    terminate(state) {
+      state.timer?.cancel();
+      state.unwatch();
+    },
+  };
+}
+
+function nextRegular(state: AntiEntropyState): Work | undefined {
+  if (state.ranges.length === 0) return undefined;
+  const range = state.ranges[state.cursor % state.ranges.length]!;
+  state.cursor++;
+  return { range, peers: range.nodes };
+}

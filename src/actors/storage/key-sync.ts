@@ -1,0 +1,47 @@
+/**
+ * Makes one key equal on this node and a peer: whichever holds the newer version gives it to the
+ * other. Used by the recoverer (queued repairs), read repair and anti-entropy alike.
+ */
+import { compareHlc } from '../../core/hlc.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import { applyReplicaWrite } from './replica-ops.js';
+import type { HeadLocalReply, ReplicaGetReply, ReplicaPutReply, RouterMessage } from './router-messages.js';
+import type { StorageContext } from './storage-context.js';
+import { routerOf } from './write-coordinator.js';
+
+export type SyncOutcome = 'in-sync' | 'pushed' | 'pulled';
+
+export class SyncFailed extends Error {
+  override readonly name = 'SyncFailed';
+}
+
+export async function syncKey(system: ActorApi, context: StorageContext, address: ObjectAddress, peer: string): Promise<SyncOutcome> {
+  const timeoutMs = context.options.replicaTimeoutMs;
+  const addressed = { objectKind: address.kind, bucket: address.bucket, key: address.key };
+  const remote = await system.ask<RouterMessage, HeadLocalReply>(routerOf(peer), (replyTo) => ({ type: 'head_local', ...addressed, replyTo }), timeoutMs);
+  if (!remote.ok) throw new SyncFailed(`${peer} did not answer: ${remote.code} ${remote.message}`);
+  const local = context.store.getMeta(address);
+  const theirs = remote.meta;
+  const order = local && theirs ? compareHlc(local.clock, theirs.clock) : local ? 1 : theirs ? -1 : 0;
+  if (order === 0) return 'in-sync';
+
+  if (order > 0) {
+    const body = local!.deleted ? undefined : context.store.getBody(address, local!.clock);
+    if (!local!.deleted && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here`);
+    const pushed = await system.askWhenWritable<RouterMessage, ReplicaPutReply>(
+      routerOf(peer),
+      (replyTo) => ({ type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, replyTo, ...(body ? { body } : {}) }),
+      timeoutMs,
+    );
+    if (!pushed.ok) throw new SyncFailed(`push to ${peer} failed: ${pushed.code} ${pushed.message}`);
+    return 'pushed';
+  }
+
+  const pulled = await system.ask<RouterMessage, ReplicaGetReply>(routerOf(peer), (replyTo) => ({ type: 'replica_get', ...addressed, withBody: true, replyTo }), timeoutMs);
+  if (!pulled.ok) throw new SyncFailed(`pull from ${peer} failed: ${pulled.code} ${pulled.message}`);
+  if (!pulled.meta) return 'in-sync';
+  const applied = await applyReplicaWrite(context, { objectKind: address.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });
+  if (!applied.ok) throw new SyncFailed(`storing the version from ${peer} failed: ${applied.code} ${applied.message}`);
+  return 'pulled';
+}

@@ -1,0 +1,60 @@
+/**
+ * One anti-entropy comparison: this node and a peer summarise a ring range as XOR digests; only the
+ * summary buckets that differ are listed key by key, and each key that differs is synchronised.
+ * Converges replicas even when a queued repair was lost.
+ */
+import { compareHlc, type Hlc } from '../../core/hlc.js';
+import { differingBuckets, emptyDigests, foldVersion, summaryBucketOf } from '../../core/range-summary.js';
+import type { RingRange } from '../../core/ring/ranges.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import { syncKey } from './key-sync.js';
+import { identityOf } from './router.js';
+import type { RangeKeysReply, RangeSummaryReply, RouterMessage } from './router-messages.js';
+import type { StorageContext } from './storage-context.js';
+import { routerOf } from './write-coordinator.js';
+
+export interface ReconcileOutcome {
+  readonly compared: boolean;
+  readonly synced: number;
+  readonly failed: number;
+}
+
+export async function reconcileRange(system: ActorApi, context: StorageContext, range: RingRange, peer: string, ringChecksum: number): Promise<ReconcileOutcome> {
+  const timeoutMs = context.options.replicaTimeoutMs;
+  const remote = await system.ask<RouterMessage, RangeSummaryReply>(routerOf(peer), (replyTo) => ({ type: 'range_summary', start: range.start, end: range.end, ringChecksum, replyTo }), timeoutMs);
+  if (!remote.ok) return { compared: false, synced: 0, failed: 0 };
+  const local = emptyDigests();
+  for (const entry of context.store.scanRange(range.start, range.end)) foldVersion(local, entry.position, identityOf(entry.address), entry.clock);
+  const buckets = differingBuckets(local, remote.digests);
+  if (buckets.length === 0) return { compared: true, synced: 0, failed: 0 };
+
+  const theirs = await system.ask<RouterMessage, RangeKeysReply>(routerOf(peer), (replyTo) => ({ type: 'range_keys', start: range.start, end: range.end, buckets, replyTo }), timeoutMs);
+  if (!theirs.ok) return { compared: false, synced: 0, failed: 0 };
+  const wanted = new Set(buckets);
+  const versions = new Map<string, { address: ObjectAddress; mine?: Hlc; theirs?: Hlc }>();
+  for (const entry of context.store.scanRange(range.start, range.end)) {
+    if (wanted.has(summaryBucketOf(entry.position))) versions.set(identityOf(entry.address), { address: entry.address, mine: entry.clock });
+  }
+  for (const key of theirs.keys) {
+    const address: ObjectAddress = { kind: key.kind, bucket: key.bucket, key: key.key };
+    const identity = identityOf(address);
+    const known = versions.get(identity);
+    if (known) versions.set(identity, { ...known, theirs: key.clock });
+    else versions.set(identity, { address, theirs: key.clock });
+  }
+
+  let synced = 0;
+  let failed = 0;
+  for (const { address, mine, theirs: their } of versions.values()) {
+    if (mine && their && compareHlc(mine, their) === 0) continue;
+    if (synced + failed >= context.options.antiEntropyMaxKeysPerRound) break;
+    try {
+      await syncKey(system, context, address, peer);
+      synced++;
+    } catch {
+      failed++;
+    }
+  }
+  return { compared: true, synced, failed };
+}

@@ -1,0 +1,39 @@
+/**
+ * The coordinator of reads on this node; see read-coordinator.ts. Reads run concurrently.
+ */
+import { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
+import type { Behavior } from '../../runtime/actor.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { GetResult } from '../common/storage-api.js';
+import { coordinateRead } from './read-coordinator.js';
+import type { StorageContext } from './storage-context.js';
+
+export const READER_PATH = '/node/storage/reader';
+
+export type ReaderMessage = {
+  readonly type: 'get';
+  readonly objectKind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string;
+  readonly withBody: boolean;
+  readonly replyTo: ReplyTo<GetResult>;
+};
+
+export const readerRef = (node: string) => actorRef<ReaderMessage>(node, READER_PATH);
+
+export function readerBehavior(context: StorageContext): Behavior<null, ReaderMessage> {
+  return {
+    accepts: ['get'],
+    init: () => null,
+    receive(state, message, ctx) {
+      if (!OBJECT_KINDS.includes(message.objectKind) || typeof message.bucket !== 'string' || typeof message.key !== 'string') {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed read request' });
+        return state;
+      }
+      void coordinateRead(ctx.system, context, ctx.log, { objectKind: message.objectKind, bucket: message.bucket, key: message.key, withBody: message.withBody === true }).then((result) =>
+        ctx.system.reply(message.replyTo, result),
+      );
+      return state;
+    },
+  };
+}

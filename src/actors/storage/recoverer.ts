@@ -1,0 +1,159 @@
+/**
+ * Drains the durable queues (LeoFS's leo_storage_mq consumers): repairs make one key equal on this
+ * node and a peer; reverts undo a write that failed its quorum. A batch runs every tick; an item that
+ * fails comes back after a capped exponential backoff, or at once when its peer comes back up.
+ * States as LeoFS shows them: idling (nothing due), running, suspended (mq-suspend).
+ */
+import type { Behavior } from '../../runtime/actor.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { NodeEvent } from '../../runtime/system.js';
+import type { QueueItem } from '../../store/durable-queue.js';
+import { syncKey } from './key-sync.js';
+import type { RouterMessage, StorageError } from './router-messages.js';
+import type { RepairItem, RevertItem, StorageContext } from './storage-context.js';
+import { routerOf } from './write-coordinator.js';
+
+export const RECOVERER_PATH = '/node/storage/recoverer';
+/** How often writes left unsettled past the grace period are settled. */
+const SETTLE_SWEEP_MS = 60_000;
+
+export type RecovererStatus = 'idling' | 'running' | 'suspended';
+
+export interface QueueStats {
+  readonly ok: true;
+  readonly status: RecovererStatus;
+  readonly queues: ReadonlyArray<{ readonly name: string; readonly size: number }>;
+}
+
+export type RecovererMessage =
+  | { readonly type: 'tick' }
+  | { readonly type: 'batch_done'; readonly full: boolean }
+  | { readonly type: 'node_event'; readonly event: NodeEvent }
+  | { readonly type: 'suspend'; readonly replyTo?: ReplyTo<QueueStats> }
+  | { readonly type: 'resume'; readonly replyTo?: ReplyTo<QueueStats> }
+  | { readonly type: 'stats'; readonly replyTo: ReplyTo<QueueStats> };
+
+export const recovererRef = (node: string) => actorRef<RecovererMessage>(node, RECOVERER_PATH);
+
+interface RecovererState {
+  status: RecovererStatus;
+  busy: boolean;
+  timer: TimerHandle | undefined;
+  lastSweepMs: number;
+  readonly unwatch: () => void;
+}
+
+export interface RecovererDeps {
+  readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+}
+
+export function recovererBehavior(context: StorageContext, deps: RecovererDeps): Behavior<RecovererState, RecovererMessage> {
+  const { repairs, reverts, options } = context;
+  const stats = (state: RecovererState): QueueStats => ({
+    ok: true,
+    status: state.status,
+    queues: [
+      { name: repairs.name, size: repairs.size },
+      { name: reverts.name, size: reverts.size },
+    ],
+  });
+
+  return {
+    accepts: ['suspend', 'resume', 'stats'],
+    init(ctx) {
+      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      const state: RecovererState = { status: 'idling', busy: false, timer: undefined, lastSweepMs: ctx.clock.now(), unwatch };
+      state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), options.recovererIntervalMs);
+      return state;
+    },
+    receive(state, message, ctx) {
+      const schedule = (delayMs: number): void => {
+        state.timer?.cancel();
+        state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), delayMs);
+      };
+      switch (message.type) {
+        case 'tick': {
+          state.timer = undefined;
+          const nowMs = ctx.clock.now();
+          if (nowMs - state.lastSweepMs > SETTLE_SWEEP_MS) {
+            state.lastSweepMs = nowMs;
+            void context.store.settleStale(nowMs, options.settleGraceMs).then(
+              (settled) => settled > 0 && ctx.log.info('settled writes whose coordinator went away', { settled }),
+              (error: unknown) => ctx.log.warn('settle sweep failed', { error }),
+            );
+          }
+          if (state.status === 'suspended' || state.busy) return state;
+          const batch = [...reverts.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'revert' as const, item })), ...repairs.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'repair' as const, item }))];
+          if (batch.length === 0) {
+            state.status = 'idling';
+            schedule(options.recovererIntervalMs);
+            return state;
+          }
+          state.status = 'running';
+          state.busy = true;
+          const full = batch.length >= options.recovererBatchSize;
+          void Promise.all(batch.map(({ queue, item }) => (queue === 'repair' ? runRepair(item as QueueItem<RepairItem>) : runRevert(item as QueueItem<RevertItem>)))).finally(() =>
+            ctx.system.dispatch(ctx.self, { type: 'batch_done', full }),
+          );
+          return state;
+
+          async function runRepair(item: QueueItem<RepairItem>): Promise<void> {
+            const { peer, objectKind, bucket, key } = item.payload;
+            try {
+              const outcome = await syncKey(ctx.system, context, { kind: objectKind, bucket, key }, peer);
+              ctx.log.debug('repaired', { peer, bucket, key, outcome });
+              await repairs.complete(item.itemKey);
+            } catch (error) {
+              await repairs.retry(item.itemKey, ctx.clock.now(), (error as Error).message).catch(() => undefined);
+            }
+          }
+
+          async function runRevert(item: QueueItem<RevertItem>): Promise<void> {
+            const { peer, objectKind, bucket, key, clock } = item.payload;
+            const reply = await ctx.system.ask<RouterMessage, { ok: true; reverted: boolean } | StorageError>(
+              routerOf(peer),
+              (replyTo) => ({ type: 'replica_revert', objectKind, bucket, key, clock, replyTo }),
+              options.replicaTimeoutMs,
+            );
+            if (reply.ok) await reverts.complete(item.itemKey).catch(() => undefined);
+            else await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(() => undefined);
+          }
+        }
+        case 'batch_done':
+          state.busy = false;
+          if (state.status !== 'suspended') schedule(message.full ? 0 : options.recovererIntervalMs);
+          return state;
+        case 'node_event':
+          if (message.event.type === 'nodeup') {
+            const peer = message.event.node;
+            const nowMs = ctx.clock.now();
+            void Promise.all([repairs.wake(nowMs, (item) => item.payload.peer === peer), reverts.wake(nowMs, (item) => item.payload.peer === peer)]).then(([a, b]) => {
+              if (a + b > 0) ctx.log.info('peer is back; its queued repairs are due now', { peer, items: a + b });
+            });
+          }
+          return state;
+        case 'suspend':
+          state.status = 'suspended';
+          state.timer?.cancel();
+          state.timer = undefined;
+          if (message.replyTo) ctx.system.reply(message.replyTo, stats(state));
+          return state;
+        case 'resume':
+          if (state.status === 'suspended') {
+            state.status = 'idling';
+            if (!state.busy) schedule(0);
+          }
+          if (message.replyTo) ctx.system.reply(message.replyTo, stats(state));
+          return state;
+        case 'stats':
+          ctx.system.reply(message.replyTo, stats(state));
+          return state;
+      }
+    },
+    terminate(state) {
+      state.timer?.cancel();
+      state.unwatch();
+    },
+  };
+}

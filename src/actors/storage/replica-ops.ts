@@ -1,0 +1,53 @@
+/**
+ * The replica side of replication, shared by the router and the vnodes: apply a version, settle or
+ * revert a write, and answer inspections. Store failures become error replies, never crashes.
+ */
+import type { Hlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { StoreFailure } from '../../store/object-store.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import type { ReplicaPutReply, StorageError, ObjectKind } from './router-messages.js';
+import type { StorageContext } from './storage-context.js';
+
+export interface ReplicaWrite {
+  readonly objectKind: ObjectKind;
+  readonly meta: ObjectMeta;
+  readonly body?: Uint8Array;
+  readonly keepPrevious: boolean;
+}
+
+export function addressOf(objectKind: ObjectKind, meta: { readonly bucket: string; readonly key: string }): ObjectAddress {
+  return { kind: objectKind, bucket: meta.bucket, key: meta.key };
+}
+
+export async function applyReplicaWrite(context: StorageContext, write: ReplicaWrite): Promise<ReplicaPutReply> {
+  context.hlc.observe(write.meta.clock);
+  try {
+    const result = await context.store.apply({
+      address: addressOf(write.objectKind, write.meta),
+      meta: write.meta,
+      ...(write.body ? { body: write.body } : {}),
+      keepPrevious: write.keepPrevious,
+    });
+    return { ok: true, applied: result.applied, clock: result.applied ? write.meta.clock : result.current };
+  } catch (error) {
+    return storageError(error);
+  }
+}
+
+export async function settleReplicaWrite(context: StorageContext, address: ObjectAddress, clock: Hlc): Promise<void> {
+  await context.store.settle(address, clock);
+}
+
+export async function revertReplicaWrite(context: StorageContext, address: ObjectAddress, clock: Hlc): Promise<{ ok: true; reverted: boolean } | StorageError> {
+  try {
+    return { ok: true, reverted: await context.store.revert(address, clock) };
+  } catch (error) {
+    return storageError(error);
+  }
+}
+
+export function storageError(error: unknown): StorageError {
+  if (error instanceof StoreFailure) return { ok: false, code: error.code, message: error.message };
+  return { ok: false, code: 'StoreError', message: error instanceof Error ? error.message : String(error) };
+}

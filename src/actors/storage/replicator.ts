@@ -1,0 +1,72 @@
+/**
+ * The coordinator of writes on this node: a client's put or delete is stamped with the node's hybrid
+ * logical clock and replicated by write-coordinator.ts. Many writes are in flight at once; the
+ * mailbox never waits for a quorum.
+ */
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import { OBJECT_KINDS } from '../../core/object-meta.js';
+import type { Behavior } from '../../runtime/actor.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import { isObjectMeta } from '../../store/object-store.js';
+import type { DeleteResult, ObjectFields, PutResult } from '../common/storage-api.js';
+import type { StorageContext } from './storage-context.js';
+import { coordinateWrite } from './write-coordinator.js';
+
+export const REPLICATOR_PATH = '/node/storage/replicator';
+/** Larger bodies are cut into chunks by the caller; this bounds what one message may carry. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export type ReplicatorMessage =
+  | { readonly type: 'put'; readonly objectKind: ObjectKind; readonly fields: ObjectFields; readonly body?: Uint8Array; readonly replyTo: ReplyTo<PutResult> }
+  | { readonly type: 'delete'; readonly objectKind: ObjectKind; readonly bucket: string; readonly key: string; readonly replyTo: ReplyTo<DeleteResult> };
+
+export const replicatorRef = (node: string) => actorRef<ReplicatorMessage>(node, REPLICATOR_PATH);
+
+/** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
+const FIELD_NAMES = [
+  'bucket', 'key', 'sizeBytes', 'etag', 'contentType', 'contentEncoding', 'contentDisposition', 'cacheControl',
+  'expires', 'contentLanguage', 'userMeta', 'checksums', 'chunks', 'multipart',
+] as const;
+
+export function replicatorBehavior(context: StorageContext): Behavior<null, ReplicatorMessage> {
+  return {
+    accepts: ['put', 'delete'],
+    init: () => null,
+    receive(state, message, ctx) {
+      const snapshot = context.ringView.current;
+      if (!snapshot) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node has no ring yet' });
+        return state;
+      }
+      if (!OBJECT_KINDS.includes(message.objectKind)) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'unknown object kind' });
+        return state;
+      }
+      const clock = context.hlc.stamp();
+      const common = { clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum };
+      if (message.type === 'delete') {
+        const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
+        void coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required: snapshot.doc.settings.d }).then((result) =>
+          ctx.system.reply(message.replyTo, result.ok ? { ok: true } : result),
+        );
+        return state;
+      }
+      const fields: Record<string, unknown> = {};
+      for (const name of FIELD_NAMES) if (message.fields?.[name] !== undefined) fields[name] = message.fields[name];
+      const meta = { ...fields, deleted: false, ...common };
+      const body = message.body;
+      if (!isObjectMeta(meta) || (body !== undefined && !(body instanceof Uint8Array))) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed object fields' });
+        return state;
+      }
+      if (body && body.length > MAX_BODY_BYTES) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` });
+        return state;
+      }
+      void coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required: snapshot.doc.settings.w, ...(body ? { body } : {}) }).then((result) =>
+        ctx.system.reply(message.replyTo, result),
+      );
+      return state;
+    },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The storage node's entry point for other nodes. Writes go to the vnode of the key's range, so writes
+ * to a range are applied in arrival order; reads, listings and range summaries are answered straight
+ * from the store (LMDB reads never wait for writers). Every field of a remote message is checked here.
+ */
+import { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
+import { emptyDigests, foldVersion, summaryBucketOf } from '../../core/range-summary.js';
+import { rangeIndexOf } from '../../core/ring/ranges.js';
+import { isRingPosition, keyPosition } from '../../core/ring/position.js';
+import { isHlc } from '../../core/hlc.js';
+import type { Behavior } from '../../runtime/actor.js';
+import { isObjectMeta } from '../../store/object-store.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import { applyReplicaWrite, revertReplicaWrite, settleReplicaWrite } from './replica-ops.js';
+import { ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
+import { repairItemKey, type StorageContext } from './storage-context.js';
+
+const MAX_LIST_LIMIT = 10_000;
+
+export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
+  return {
+    accepts: ROUTER_ACCEPTS,
+    init: () => null,
+    receive(state, message, ctx) {
+      const problem = validate(message);
+      if (problem) {
+        ctx.log.warn('refused a malformed storage request', { type: message.type, problem });
+        if ('replyTo' in message && message.replyTo) ctx.system.reply(message.replyTo, badRequest(problem));
+        return state;
+      }
+      switch (message.type) {
+        case 'replica_put': {
+          const vnode = vnodeFor(context, message.meta.bucket, message.meta.key);
+          if (vnode) ctx.system.dispatch(vnode, { type: 'put', objectKind: message.objectKind, meta: message.meta, keepPrevious: message.keepPrevious, replyTo: message.replyTo, ...(message.body ? { body: message.body } : {}) });
+          else void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+        }
+        case 'replica_settle': {
+          const address = addressOf(message);
+          const vnode = vnodeFor(context, message.bucket, message.key);
+          if (vnode) ctx.system.dispatch(vnode, { type: 'settle', address, clock: message.clock });
+          else void settleReplicaWrite(context, address, message.clock).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
+          return state;
+        }
+        case 'replica_revert': {
+          const address = addressOf(message);
+          const vnode = vnodeFor(context, message.bucket, message.key);
+          if (vnode) ctx.system.dispatch(vnode, { type: 'revert', address, clock: message.clock, ...(message.replyTo ? { replyTo: message.replyTo } : {}) });
+          else void revertReplicaWrite(context, address, message.clock).then((reply) => message.replyTo && ctx.system.reply(message.replyTo, reply));
+          return state;
+        }
+        case 'queue_repair': {
+          const item = { peer: message.peer, objectKind: message.objectKind, bucket: message.bucket, key: message.key };
+          void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => ctx.log.error('cannot queue a repair', { error }));
+          return state;
+        }
+        case 'head_local':
+          ctx.system.reply(message.replyTo, { ok: true, meta: context.store.getMeta(addressOf(message)) ?? null });
+          return state;
+        case 'replica_get': {
+          const address = addressOf(message);
+          const meta = context.store.getMeta(address);
+          if (!meta || meta.deleted || !message.withBody) {
+            ctx.system.reply(message.replyTo, { ok: true, meta: meta ?? null });
+            return state;
+          }
+          const body = context.store.getBody(address, meta.clock);
+          if (!body) {
+            ctx.log.error('metadata without its body', { bucket: meta.bucket, key: meta.key });
+            ctx.system.reply(message.replyTo, { ok: false, code: 'StoreError', message: 'the body of the newest version is missing on this replica' });
+            return state;
+          }
+          ctx.system.reply(message.replyTo, { ok: true, meta, body });
+          return state;
+        }
+        case 'list_local':
+          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch) });
+          return state;
+        case 'range_summary': {
+          if (context.ringView.current?.checksum !== message.ringChecksum) {
+            ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node is on another ring' });
+            return state;
+          }
+          const digests = emptyDigests();
+          for (const entry of context.store.scanRange(message.start, message.end)) {
+            foldVersion(digests, entry.position, identityOf(entry.address), entry.clock);
+          }
+          ctx.system.reply(message.replyTo, { ok: true, digests });
+          return state;
+        }
+        case 'range_keys': {
+          const wanted = new Set(message.buckets);
+          const keys: RangeKey[] = [];
+          for (const entry of context.store.scanRange(message.start, message.end)) {
+            if (wanted.has(summaryBucketOf(entry.position))) keys.push({ ...entry.address, clock: entry.clock });
+          }
+          ctx.system.reply(message.replyTo, { ok: true, keys });
+          return state;
+        }
+      }
+    },
+  };
+}
+
+/** The key's identity within a summary: kind, bucket and key, unambiguous because buckets hold no NUL. */
+export function identityOf(address: ObjectAddress): string {
+  return `${address.kind}\u0000${address.bucket}\u0000${address.key}`;
+}
+
+function vnodeFor(context: StorageContext, bucket: string, key: string) {
+  const snapshot = context.ringView.current;
+  if (!snapshot) return undefined;
+  const index = rangeIndexOf(snapshot.current, keyPosition(bucket, key));
+  const end = snapshot.current.positions[index];
+  return end === undefined ? undefined : context.vnodes.get(end);
+}
+
+function addressOf(message: { objectKind: ObjectKind; bucket: string; key: string }): ObjectAddress {
+  return { kind: message.objectKind, bucket: message.bucket, key: message.key };
+}
+
+function badRequest(problem: string): StorageError {
+  return { ok: false, code: 'StoreError', message: `malformed request: ${problem}` };
+}
+
+function validate(message: RouterMessage): string | undefined {
+  switch (message.type) {
+    case 'replica_put':
+      if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
+      if (!isObjectMeta(message.meta)) return 'meta';
+      if (message.body !== undefined && !(message.body instanceof Uint8Array)) return 'body';
+      if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
+      return undefined;
+    case 'queue_repair':
+      return addressProblem(message) ?? (typeof message.peer === 'string' && message.peer.length > 0 ? undefined : 'peer');
+    case 'replica_settle':
+    case 'replica_revert':
+      return addressProblem(message) ?? (isHlc(message.clock) ? undefined : 'clock');
+    case 'head_local':
+    case 'replica_get':
+      return addressProblem(message);
+    case 'list_local': {
+      const fetch = message.fetch as Partial<typeof message.fetch> | undefined;
+      if (!OBJECT_KINDS.includes(message.objectKind) || typeof message.bucket !== 'string') return 'bucket';
+      if (!fetch || typeof fetch.prefix !== 'string' || typeof fetch.startAt !== 'string') return 'fetch';
+      if (!Number.isInteger(fetch.limit) || (fetch.limit as number) < 0 || (fetch.limit as number) > MAX_LIST_LIMIT) return 'fetch.limit';
+      return undefined;
+    }
+    case 'range_summary':
+    case 'range_keys':
+      if (!isRingPosition(message.start) || !isRingPosition(message.end)) return 'range';
+      if (message.type === 'range_keys' && !(Array.isArray(message.buckets) && message.buckets.every((b) => Number.isInteger(b)))) return 'buckets';
+      return undefined;
+  }
+}
+
+function addressProblem(message: { objectKind: unknown; bucket: unknown; key: unknown }): string | undefined {
+  if (!OBJECT_KINDS.includes(message.objectKind as ObjectKind)) return 'objectKind';
+  if (typeof message.bucket !== 'string' || message.bucket.length === 0 || message.bucket.includes('\u0000')) return 'bucket';
+  if (typeof message.key !== 'string') return 'key';
+  return undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * What the storage node's actors share: the object store, the ring as this node sees it, the node's
+ * hybrid logical clock, which peers are known to be down, the durable repair queues, and the settings.
+ */
+import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import type { DurableQueue } from '../../store/durable-queue.js';
+import type { ActorRef } from '../../runtime/refs.js';
+import type { RingView } from '../common/ring-view.js';
+import type { HlcSource } from './hlc-source.js';
+import type { ObjectKind } from './router-messages.js';
+import type { VnodeMessage } from './vnode.js';
+
+export interface StorageOptions {
+  /** How long a coordinator waits for one replica's write. */
+  readonly replicaTimeoutMs: number;
+  /** How long a read waits for one replica. */
+  readonly readTimeoutMs: number;
+  /** Unsettled writes older than this are settled by the node itself (their coordinator went away). */
+  readonly settleGraceMs: number;
+  readonly recovererIntervalMs: number;
+  readonly recovererBatchSize: number;
+  /** Pause between two ranges of an anti-entropy sweep. */
+  readonly antiEntropyIntervalMs: number;
+  /** Keys repaired per range and peer in one anti-entropy round. */
+  readonly antiEntropyMaxKeysPerRound: number;
+}
+
+export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
+  replicaTimeoutMs: 30_000,
+  readTimeoutMs: 10_000,
+  settleGraceMs: 10 * 60_000,
+  recovererIntervalMs: 100,
+  recovererBatchSize: 32,
+  antiEntropyIntervalMs: 50,
+  antiEntropyMaxKeysPerRound: 1_000,
+};
+
+/** Make one key equal on this node and `peer` (push or pull the newer version). */
+export interface RepairItem {
+  readonly peer: string;
+  readonly objectKind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** Undo a write that failed its quorum on `peer`, if that write is still its newest version there. */
+export interface RevertItem extends RepairItem {
+  readonly clock: ObjectMeta['clock'];
+}
+
+export interface StorageContext {
+  readonly node: string;
+  readonly store: ObjectStore;
+  readonly ringView: RingView;
+  readonly hlc: HlcSource;
+  readonly isKnownDown: (node: string) => boolean;
+  /** The vnode currently responsible for the range ending at a ring point, when one runs. */
+  readonly vnodes: Map<string, ActorRef<VnodeMessage>>;
+  readonly repairs: DurableQueue<RepairItem>;
+  readonly reverts: DurableQueue<RevertItem>;
+  readonly options: StorageOptions;
+}
+
+export function repairItemKey(item: RepairItem): string {
+  return `${item.peer}\u0000${item.objectKind}\u0000${item.bucket}\u0000${item.key}`;
+}
+
+export function isRepairItem(value: unknown): value is RepairItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Partial<RepairItem>;
+  return typeof item.peer === 'string' && typeof item.bucket === 'string' && typeof item.key === 'string' && (item.objectKind === 'object' || item.objectKind === 'chunk' || item.objectKind === 'upload');
+}
+
+export function isRevertItem(value: unknown): value is RevertItem {
+  return isRepairItem(value) && typeof (value as Partial<RevertItem>).clock === 'object';
+}

@@ -1,0 +1,50 @@
+/**
+ * Everything a storage node needs besides the common tree: its object store (opened once, outliving
+ * actor restarts), the shared context of its actors, and their supervision tree.
+ */
+import type { ClusterNode } from '../../runtime/node.js';
+import type { SupervisorSpec } from '../../runtime/supervisor.js';
+import { ObjectStore } from '../../store/object-store.js';
+import type { RingView } from '../common/ring-view.js';
+import { HlcSource } from './hlc-source.js';
+import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, type StorageContext, type StorageOptions } from './storage-context.js';
+import { storageTree } from './storage-tree.js';
+
+export interface StorageRoleOptions {
+  readonly dataDir: string;
+  readonly ringView: RingView;
+  readonly capacityBytes?: number;
+  readonly minFreeDiskBytes?: number;
+  readonly tuning?: Partial<StorageOptions>;
+}
+
+export interface StorageRole {
+  readonly context: StorageContext;
+  readonly tree: SupervisorSpec;
+  close(): Promise<void>;
+}
+
+export function storageRole(node: ClusterNode, options: StorageRoleOptions): StorageRole {
+  const store = ObjectStore.open({
+    path: options.dataDir,
+    logger: node.logger,
+    ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
+    ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
+  });
+  const context: StorageContext = {
+    node: node.system.node,
+    store,
+    ringView: options.ringView,
+    hlc: new HlcSource(node.system.node, node.clock),
+    isKnownDown: (peer) => node.transport.isKnownDown(peer),
+    vnodes: new Map(),
+    repairs: store.queue('repair', isRepairItem),
+    reverts: store.queue('revert', isRevertItem),
+    options: { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning },
+  };
+  return {
+    context,
+    tree: storageTree(context, { system: node.system, watchNodes: (listener) => node.system.onNodeEvent(listener) }),
+    close: () => store.close(),
+  };
+}

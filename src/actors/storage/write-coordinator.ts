@@ -1,0 +1,126 @@
+/**
+ * Coordinating one write (LeoFS's leo_storage_replicator): send the version to the N replicas of its
+ * key in parallel and answer once W have acknowledged (D for a delete), or fail as soon as more than
+ * N-W have failed. Nothing is written when fewer than W replicas are reachable to begin with.
+ *
+ * What happens after the answer, replica by replica:
+ *   quorum met:    acknowledged replicas settle the write; failed ones become durable repair items.
+ *   quorum failed: replicas that took the write revert it, so it never surfaces later as the newest
+ *                  version; a revert that cannot be delivered becomes a durable revert item. The
+ *                  failure is answered once the reverts are done.
+ */
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { recordAck, recordFailure, startQuorum, type Quorum } from '../../core/quorum.js';
+import { preferenceList } from '../../core/ring/ring.js';
+import { keyPosition } from '../../core/ring/position.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import type { RuntimeFailure } from '../../runtime/failures.js';
+import type { Logger } from '../../runtime/logger.js';
+import { actorRef } from '../../runtime/refs.js';
+import type { PutResult, StorageFailure } from '../common/storage-api.js';
+import { STORAGE_ROUTER_PATH, type ObjectKind, type ReplicaPutReply, type RouterMessage, type StorageError } from './router-messages.js';
+import { repairItemKey, type StorageContext } from './storage-context.js';
+
+export interface WriteRequest {
+  readonly objectKind: ObjectKind;
+  readonly meta: ObjectMeta;
+  readonly body?: Uint8Array;
+  /** W for writes, D for deletes. */
+  readonly required: number;
+}
+
+type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
+
+export const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
+
+export function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
+  const snapshot = context.ringView.current;
+  if (!snapshot) return Promise.resolve(failure('Unavailable', 'this node has no ring yet'));
+  const { meta, objectKind, required } = request;
+  const replicas = preferenceList(snapshot.current, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
+  const reachable = replicas.filter((replica) => !context.isKnownDown(replica));
+  if (reachable.length < required) {
+    return Promise.resolve(failure('QuorumFailed', `${reachable.length} of ${replicas.length} replicas are reachable and ${required} must acknowledge; nothing was written`));
+  }
+
+  return new Promise<PutResult>((resolve) => {
+    let quorum: Quorum = startQuorum(replicas, required);
+    const outcomes = new Map<string, ReplicaOutcome>();
+    const reverts: Array<Promise<void>> = [];
+    let decided = false;
+    const address = { objectKind, bucket: meta.bucket, key: meta.key };
+
+    const followUp = (replica: string, outcome: ReplicaOutcome): void => {
+      if (quorum.state === 'met') {
+        if (outcome.ok) system.dispatch(routerOf(replica), { type: 'replica_settle', ...address, clock: meta.clock });
+        else if (replicas.includes(context.node)) {
+          const item = { peer: replica, ...address };
+          void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a repair', { error }));
+        }
+        return;
+      }
+      // Failed quorum: undo the write wherever it may have landed. A replica never sent to has nothing.
+      if (!outcome.ok && outcome.code === 'KnownDown') return;
+      reverts.push(revert(replica));
+    };
+
+    const revert = async (replica: string): Promise<void> => {
+      const reply = await system.ask<RouterMessage, { ok: true; reverted: boolean } | StorageError>(
+        routerOf(replica),
+        (replyTo) => ({ type: 'replica_revert', ...address, clock: meta.clock, replyTo }),
+        context.options.replicaTimeoutMs,
+      );
+      if (reply.ok) return;
+      const item = { peer: replica, ...address, clock: meta.clock };
+      await context.reverts.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a revert', { error }));
+    };
+
+    const settle = (replica: string, outcome: ReplicaOutcome): void => {
+      outcomes.set(replica, outcome);
+      quorum = outcome.ok ? recordAck(quorum, replica) : recordFailure(quorum, replica);
+      if (!decided && quorum.state === 'met') {
+        decided = true;
+        resolve({ ok: true, meta });
+        for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
+        return;
+      }
+      if (!decided && quorum.state === 'failed') {
+        decided = true;
+        for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
+      } else if (decided) {
+        followUp(replica, outcome);
+      }
+      // A failed write is answered only once every replica has answered and those that took it have
+      // undone it: after the error, readers see what was there before.
+      if (quorum.state === 'failed' && outcomes.size === replicas.length) {
+        void Promise.all(reverts).then(() => resolve(quorumFailure(outcomes, replicas.length, required)));
+      }
+    };
+
+    for (const replica of replicas) {
+      if (context.isKnownDown(replica)) {
+        settle(replica, { ok: false, code: 'KnownDown', message: `${replica} is down` });
+        continue;
+      }
+      const ask = replica === context.node ? system.ask.bind(system) : system.askWhenWritable.bind(system);
+      void ask<RouterMessage, ReplicaPutReply>(
+        routerOf(replica),
+        (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
+        context.options.replicaTimeoutMs,
+      ).then((outcome) => settle(replica, outcome));
+    }
+  });
+}
+
+function quorumFailure(outcomes: Map<string, ReplicaOutcome>, n: number, required: number): StorageFailure {
+  const failures = [...outcomes.entries()].filter(([, outcome]) => !outcome.ok) as Array<[string, Exclude<ReplicaOutcome, { ok: true }>]>;
+  const detail = failures.map(([replica, outcome]) => `${replica}: ${outcome.code}`).join(', ');
+  if (failures.length > 0 && failures.every(([, outcome]) => outcome.code === 'InsufficientStorage')) {
+    return failure('InsufficientStorage', `replicas are out of space (${detail})`);
+  }
+  return failure('QuorumFailed', `${n - failures.length} of ${n} replicas acknowledged, ${required} required (${detail})`);
+}
+
+function failure(code: StorageFailure['code'], message: string): StorageFailure {
+  return { ok: false, code, message };
+}

@@ -1,0 +1,36 @@
+/**
+ * Anti-entropy summaries: a ring range's contents folded into a few XOR digests of (key, clock), one
+ * per summary bucket. Two replicas with equal digests hold the same versions; a differing digest
+ * narrows the comparison to that bucket's keys. XOR makes the fold order-free.
+ */
+import { createHash } from 'node:crypto';
+import { encodeHlc, type Hlc } from './hlc.js';
+import type { RingPosition } from './ring/position.js';
+
+export const SUMMARY_BUCKETS = 64;
+
+/** Which summary bucket a key falls in: from its ring position, so every replica agrees. */
+export function summaryBucketOf(position: RingPosition): number {
+  return parseInt(position.slice(-2), 16) % SUMMARY_BUCKETS;
+}
+
+/** A 32-bit fingerprint of one version of one key. */
+export function versionFingerprint(identity: string, clock: Hlc): number {
+  return createHash('md5').update(identity).update('\0').update(encodeHlc(clock)).digest().readUInt32BE(0);
+}
+
+export function emptyDigests(): number[] {
+  return new Array<number>(SUMMARY_BUCKETS).fill(0);
+}
+
+export function foldVersion(digests: number[], position: RingPosition, identity: string, clock: Hlc): void {
+  const bucket = summaryBucketOf(position);
+  digests[bucket] = (digests[bucket]! ^ versionFingerprint(identity, clock)) >>> 0;
+}
+
+/** Indexes of the buckets whose digests differ. */
+export function differingBuckets(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < SUMMARY_BUCKETS; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) out.push(i);
+  return out;
+}

@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminRef, ringKeeperRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
+import { RingView } from '../../../src/actors/common/ring-view.js';
+import type { AdminMessage } from '../../../src/actors/manager/admin.js';
+import type { AdminCommand, AdminReply, AdminResult } from '../../../src/actors/manager/admin-commands.js';
+import { managerTree } from '../../../src/actors/manager/manager-tree.js';
+import type { JoinReply, RingKeeperMessage } from '../../../src/actors/manager/ring-keeper.js';
+import { nodeTree } from '../../../src/actors/node-tree.js';
+import { isRuntimeFailure } from '../../../src/runtime/failures.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
+import { NodeState } from '../../../src/store/node-state.js';
+
+const MANAGER = 'manager_0@127.0.0.1';
+
+describe('manager admin commands', () => {
+  let dir: string;
+  let node: ClusterNode;
+  let nodeState: NodeState;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-admin-'));
+    node = await startClusterNode({ node: MANAGER, cookie: 'admin-test-cookie', logger: memoryLogger('error').logger });
+    nodeState = NodeState.open(dir, node.logger);
+    await node.system.startRoot(
+      ROOT_NAME,
+      nodeTree(node, {
+        role: 'manager',
+        managerAddress: undefined,
+        roleTree: managerTree(node, { nodeState }),
+        startedAtMs: Date.now(),
+        nodeState,
+        ringView: new RingView(),
+      }),
+      () => {},
+    );
+  });
+
+  after(async () => {
+    await node.stop();
+    await nodeState.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Any answer of the admin actor; runtime failures never reach the tests as answers (none is expected). */
+  async function admin(command: unknown): Promise<AdminReply> {
+    const reply = await node.system.ask<AdminMessage, AdminReply>(adminRef(MANAGER), (replyTo) => ({ type: 'admin', command: command as AdminCommand, replyTo }), 10_000);
+    if (isRuntimeFailure(reply) && reply.code === 'Timeout') throw new Error(`the admin actor did not answer: ${reply.message}`);
+    return reply as AdminReply;
+  }
+
+  async function ok<K extends AdminResult['kind']>(command: AdminCommand, kind: K): Promise<Extract<AdminResult, { kind: K }>> {
+    const reply = await admin(command);
+    if (!reply.ok) throw new Error(`${command.command} refused: ${reply.code} ${reply.message}`);
+    expect(reply.result.kind).to.equal(kind);
+    return reply.result as Extract<AdminResult, { kind: K }>;
+  }
+
+  it('refuses malformed commands at the edge', async () => {
+    expect(await admin({ command: 'format_disk' })).to.include({ ok: false, code: 'BadCommand' });
+    expect(await admin({ command: 'start', n: '3', w: 2, r: 1, d: 2 })).to.include({ ok: false, code: 'BadCommand' });
+    expect(await admin({ command: 'update_acl', bucket: 'b', accessKeyId: 'K', acl: 'everyone' })).to.include({ ok: false, code: 'BadCommand' });
+  });
+
+  it('reports a cluster that is not started, and refuses whereis until it is', async () => {
+    const status = await ok({ command: 'status' }, 'cluster_status');
+    expect(status.settings).to.equal(null);
+    expect(status.members.map((m) => m.node)).to.deep.equal([MANAGER]);
+    expect(await admin({ command: 'whereis', bucket: 'b', key: 'k' })).to.include({ ok: false, code: 'NotStarted' });
+    expect((await ok({ command: 'dump_ring' }, 'ring')).doc).to.equal(null);
+    expect(await admin({ command: 'start', n: 1, w: 1, r: 1, d: 1, rackAware: false })).to.include({ ok: false, code: 'NotEnoughNodes' });
+  });
+
+  it('manages users and buckets by access key, as leofs-adm does', async () => {
+    const alice = (await ok({ command: 'create_user', userId: 'alice' }, 'user')).user;
+    const bob = (await ok({ command: 'create_user', userId: 'bob', accessKeyId: 'BOBKEY0001', secretAccessKey: 'bob-secret-123', role: 'admin' }, 'user')).user;
+    expect(bob).to.include({ accessKeyId: 'BOBKEY0001', secretAccessKey: 'bob-secret-123', role: 'admin' });
+    const users = (await ok({ command: 'get_users' }, 'users')).users;
+    expect(users.map((u) => u.userId)).to.deep.equal(['admin', 'alice', 'bob']);
+    expect(JSON.stringify(users)).to.not.include('bob-secret-123');
+
+    const bucket = (await ok({ command: 'add_bucket', bucket: 'photos', accessKeyId: alice.accessKeyId }, 'bucket')).bucket;
+    expect(bucket).to.include({ name: 'photos', owner: 'alice', acl: 'private' });
+    expect(await admin({ command: 'add_bucket', bucket: 'photos', accessKeyId: 'BOBKEY0001' })).to.include({ ok: false, code: 'BucketAlreadyExists' });
+    expect(await admin({ command: 'add_bucket', bucket: 'x1', accessKeyId: 'NOSUCHKEY' })).to.include({ ok: false, code: 'NoSuchUser' });
+    expect((await ok({ command: 'get_bucket', accessKeyId: alice.accessKeyId }, 'buckets')).buckets.map((b) => b.name)).to.deep.equal(['photos']);
+    expect(await admin({ command: 'update_acl', bucket: 'photos', accessKeyId: 'BOBKEY0001', acl: 'public-read' })).to.include({ ok: false, code: 'AccessDenied' });
+    expect((await ok({ command: 'update_acl', bucket: 'photos', accessKeyId: alice.accessKeyId, acl: 'public-read' }, 'bucket')).bucket.acl).to.equal('public-read');
+    expect((await ok({ command: 'chown_bucket', bucket: 'photos', accessKeyId: 'BOBKEY0001' }, 'bucket')).bucket.owner).to.equal('bob');
+    expect(await admin({ command: 'delete_bucket', bucket: 'photos', accessKeyId: alice.accessKeyId })).to.include({ ok: false, code: 'AccessDenied' });
+    await ok({ command: 'delete_bucket', bucket: 'photos', accessKeyId: 'BOBKEY0001' }, 'done');
+    expect((await ok({ command: 'get_buckets' }, 'buckets')).buckets).to.deep.equal([]);
+    await ok({ command: 'update_user_role', userId: 'alice', role: 'admin' }, 'done');
+    await ok({ command: 'delete_user', userId: 'bob' }, 'done');
+    expect(await admin({ command: 'delete_user', userId: 'bob' })).to.include({ ok: false, code: 'NoSuchUser' });
+  });
+
+  it('manages endpoints', async () => {
+    expect((await ok({ command: 'add_endpoint', host: 'S3.Example.com' }, 'endpoints')).endpoints.map((e) => e.host)).to.deep.equal(['s3.example.com']);
+    expect(await admin({ command: 'add_endpoint', host: 'not a host' })).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await admin({ command: 'delete_endpoint', host: 'other.example.com' })).to.include({ ok: false, code: 'NoSuchEndpoint' });
+    expect((await ok({ command: 'delete_endpoint', host: 's3.example.com' }, 'endpoints')).endpoints).to.deep.equal([]);
+  });
+
+  it("shows one node's details and changes its log level", async () => {
+    const details = await ok({ command: 'status', node: MANAGER }, 'node_status');
+    expect(details).to.include({ node: MANAGER, role: 'manager', state: 'running' });
+    await ok({ command: 'update_log_level', node: MANAGER, level: 'warn' }, 'done');
+    expect(node.logger.level).to.equal('warn');
+    node.logger.setLevel('error');
+    expect(await admin({ command: 'update_log_level', node: MANAGER, level: 'loud' })).to.include({ ok: false, code: 'BadLevel' });
+    const unknown = await admin({ command: 'status', node: 'ghost@127.0.0.1' });
+    expect(unknown).to.include({ ok: false, code: 'NodeUnavailable' });
+    expect(!unknown.ok && unknown.message).to.include('ghost@127.0.0.1');
+  });
+
+  it('starts the cluster and locates a key on its replicas, naming replicas that do not answer', async () => {
+    for (const name of ['storage_0@127.0.0.1', 'storage_1@127.0.0.1', 'storage_2@127.0.0.1']) {
+      const joined = await node.system.ask<RingKeeperMessage, JoinReply>(ringKeeperRef(MANAGER), (replyTo) => ({ type: 'join', node: name, role: 'storage', address: '127.0.0.1:1', replyTo }), 5_000);
+      expect(joined).to.include({ ok: true });
+    }
+    expect(await admin({ command: 'start', n: 2, w: 3, r: 1, d: 1, rackAware: false })).to.include({ ok: false, code: 'BadQuorum' });
+    const started = await ok({ command: 'start', n: 2, w: 2, r: 1, d: 1, rackAware: false }, 'started');
+    expect(started.members).to.have.length(3);
+    const where = await ok({ command: 'whereis', bucket: 'photos', key: 'cat.jpg' }, 'whereis');
+    expect(where.position).to.match(/^[0-9a-f]{32}$/);
+    expect(where.replicas).to.have.length(2);
+    for (const replica of where.replicas) {
+      expect(replica.ring).to.equal('current');
+      expect(replica.answer.ok, 'these storage nodes do not exist').to.equal(false);
+    }
+    const ring = await ok({ command: 'dump_ring' }, 'ring');
+    expect(ring.checksum).to.equal(started.checksum);
+    expect(ring.doc?.settings).to.deep.equal({ n: 2, w: 2, r: 1, d: 1, rackAware: false });
+  });
+});

@@ -1,0 +1,241 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AUTH_CACHE_TABLE, authCacheBehavior } from '../../../src/actors/common/auth-cache.js';
+import { AuthView } from '../../../src/actors/common/auth-view.js';
+import { authRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
+import { gatewayTree } from '../../../src/actors/gateway/gateway-tree.js';
+import { authBehavior, isAuthMeta, randomAccessKey, type AuthMessage } from '../../../src/actors/manager/auth.js';
+import { isAuthSnapshot, isBucketRecord, isEndpointRecord, isUserRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
+import { systemClock } from '../../../src/runtime/clock.js';
+import { isRuntimeFailure } from '../../../src/runtime/failures.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { supervisor, worker } from '../../../src/runtime/supervisor.js';
+import { ActorSystem } from '../../../src/runtime/system.js';
+import { NodeState } from '../../../src/store/node-state.js';
+import { eventually } from '../../support/eventually.js';
+
+const NODE = 'manager_0@127.0.0.1';
+
+/** The auth actor and, on the same node, a gateway's auth cache that it pushes its snapshot to. */
+class Harness {
+  readonly authView = new AuthView();
+  readonly lines: Array<Record<string, unknown>>;
+  readonly system: ActorSystem;
+
+  private constructor(readonly nodeState: NodeState, pushTo: readonly string[]) {
+    const { logger, lines } = memoryLogger('info');
+    this.lines = lines;
+    this.system = new ActorSystem({ node: NODE, clock: systemClock, logger });
+    this.pushTo = pushTo;
+  }
+
+  private readonly pushTo: readonly string[];
+
+  static async start(dir: string, options: { nodeState?: NodeState; pushTo?: readonly string[] } = {}): Promise<Harness> {
+    const harness = new Harness(options.nodeState ?? NodeState.open(dir, memoryLogger('error').logger), options.pushTo ?? [NODE]);
+    const { nodeState } = harness;
+    await harness.system.startRoot(
+      ROOT_NAME,
+      {
+        strategy: 'one_for_one',
+        maxRestarts: 3,
+        periodMs: 10_000,
+        children: [
+          supervisor('gateway', gatewayTree({ nodeState, authView: harness.authView })),
+          supervisor('manager', {
+            strategy: 'one_for_one',
+            maxRestarts: 3,
+            periodMs: 10_000,
+            children: [
+              worker(
+                'auth',
+                authBehavior({
+                  tables: {
+                    users: nodeState.table('users', isUserRecord),
+                    buckets: nodeState.table('buckets', isBucketRecord),
+                    endpoints: nodeState.table('endpoints', isEndpointRecord),
+                    meta: nodeState.table('auth_meta', isAuthMeta),
+                  },
+                  gatewayNodes: async () => harness.pushTo,
+                }),
+              ),
+            ],
+          }),
+        ],
+      },
+      () => {},
+    );
+    return harness;
+  }
+
+  async ask<R>(build: (replyTo: never) => AuthMessage): Promise<R> {
+    const reply = await this.system.ask<AuthMessage, R>(authRef(NODE), build as never, 5_000);
+    if (isRuntimeFailure(reply)) throw new Error(`ask failed: ${reply.code} ${reply.message}`);
+    return reply as R;
+  }
+
+  async users(): Promise<readonly UserView[]> {
+    return (await this.ask<{ ok: true; users: readonly UserView[] }>((replyTo) => ({ type: 'get_users', replyTo }))).users;
+  }
+
+  createUser(userId: string, keys: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ ok: true; user: UserRecord } | { ok: false; code: string }> {
+    return this.ask((replyTo) => ({ type: 'create_user', userId, ...keys, replyTo }));
+  }
+
+  createBucket(name: string, owner: string, acl?: string): Promise<{ ok: boolean; code?: string }> {
+    return this.ask((replyTo) => ({ type: 'create_bucket', name, owner, ...(acl ? { acl: acl as never } : {}), replyTo }));
+  }
+
+  async stop(closeState = true): Promise<void> {
+    await this.system.stop();
+    if (closeState) await this.nodeState.close();
+  }
+}
+
+describe('manager auth: users, keys, buckets, endpoints', () => {
+  let dir: string;
+  let harness: Harness | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-auth-'));
+  });
+
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the admin user on the first start only, and logs its keys that once', async () => {
+    harness = await Harness.start(dir);
+    const logged = harness.lines.filter((line) => line.msg === 'admin credentials');
+    expect(logged).to.have.length(1);
+    expect(logged[0]!.accessKeyId).to.match(/^[A-Z0-9]{20}$/);
+    expect(logged[0]!.secretAccessKey).to.be.a('string').with.length(40);
+    const users = await harness.users();
+    expect(users).to.have.length(1);
+    expect(users[0]).to.include({ userId: 'admin', role: 'admin', accessKeyId: logged[0]!.accessKeyId });
+    expect(users[0]).to.not.have.property('secretAccessKey');
+    const nodeState = harness.nodeState;
+    await harness.stop(false);
+
+    harness = await Harness.start(dir, { nodeState });
+    expect(harness.lines.filter((line) => line.msg === 'admin credentials')).to.have.length(0);
+    expect((await harness.users()).map((user) => user.accessKeyId)).to.deep.equal([logged[0]!.accessKeyId]);
+    await harness.stop();
+
+    harness = await Harness.start(dir);
+    expect(harness.lines.filter((line) => line.msg === 'admin credentials'), 'not after reopening the state either').to.have.length(0);
+    expect(await harness.users()).to.have.length(1);
+  });
+
+  it('generates AWS-shaped keys, imports given ones, and refuses duplicates', async () => {
+    harness = await Harness.start(dir);
+    const created = await harness.createUser('alice');
+    if (!created.ok) throw new Error(created.code);
+    expect(created.user.accessKeyId).to.match(/^[A-Z0-9]{20}$/);
+    expect(created.user.secretAccessKey).to.match(/^[A-Za-z0-9+/]{40}$/);
+    expect(created.user.role).to.equal('normal');
+    expect(await harness.createUser('bob', { accessKeyId: 'BOBKEY0001', secretAccessKey: 'bob-secret-123' })).to.deep.include({ ok: true });
+    expect(await harness.createUser('alice')).to.include({ ok: false, code: 'UserAlreadyExists' });
+    expect(await harness.createUser('carol', { accessKeyId: 'BOBKEY0001', secretAccessKey: 'other-secret' })).to.include({ ok: false, code: 'AccessKeyInUse' });
+    expect(await harness.createUser('dave', { accessKeyId: 'ONLYKEY123' })).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await harness.createUser('bad/name')).to.include({ ok: false, code: 'InvalidArgument' });
+    expect((await harness.users()).map((user) => user.userId)).to.deep.equal(['admin', 'alice', 'bob']);
+  });
+
+  it('draws access keys uniformly from letters and digits', () => {
+    let counter = 0;
+    const key = randomAccessKey((size) => Uint8Array.from({ length: size }, () => counter++ % 256));
+    expect(key).to.match(/^[A-Z0-9]{20}$/);
+    const biased = randomAccessKey((size) => new Uint8Array(size).fill(255).map((byte, i) => (i === 0 ? 0 : byte)));
+    expect(biased, 'bytes past the last whole alphabet are drawn again').to.equal('A'.repeat(20));
+  });
+
+  it('applies the bucket rules: owners, duplicates, names, ACLs', async () => {
+    harness = await Harness.start(dir);
+    await harness.createUser('alice');
+    await harness.createUser('bob');
+    expect(await harness.createBucket('photos', 'alice')).to.include({ ok: true });
+    expect(await harness.createBucket('photos', 'alice')).to.include({ ok: false, code: 'BucketAlreadyOwnedByYou' });
+    expect(await harness.createBucket('photos', 'bob')).to.include({ ok: false, code: 'BucketAlreadyExists' });
+    expect(await harness.createBucket('Bad_Name', 'alice')).to.include({ ok: false, code: 'InvalidBucketName' });
+    expect(await harness.createBucket('nobodys', 'nobody')).to.include({ ok: false, code: 'NoSuchUser' });
+    expect(await harness.createBucket('weird-acl', 'alice', 'everyone')).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await harness.createBucket('public', 'bob', 'public-read')).to.include({ ok: true });
+
+    const bucket = await harness.ask<{ ok: true; bucket: { acl: string; owner: string } }>((replyTo) => ({ type: 'get_bucket', name: 'photos', replyTo }));
+    expect(bucket.bucket).to.include({ acl: 'private', owner: 'alice' });
+    const mine = await harness.ask<{ ok: true; buckets: Array<{ name: string }> }>((replyTo) => ({ type: 'list_buckets', owner: 'bob', replyTo }));
+    expect(mine.buckets.map((b) => b.name)).to.deep.equal(['public']);
+
+    expect(await harness.ask((replyTo) => ({ type: 'update_acl', name: 'photos', requester: 'bob', acl: 'public-read', replyTo }))).to.include({ ok: false, code: 'AccessDenied' });
+    expect(await harness.ask((replyTo) => ({ type: 'update_acl', name: 'photos', requester: 'alice', acl: 'public-read', replyTo }))).to.include({ ok: true });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'bob', replyTo }))).to.include({ ok: false, code: 'AccessDenied' });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'alice', replyTo }))).to.include({ ok: false, code: 'UserOwnsBuckets' });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'alice', replyTo }))).to.include({ ok: true });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'alice', replyTo }))).to.include({ ok: false, code: 'NoSuchBucket' });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'alice', replyTo }))).to.include({ ok: true });
+    expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'admin', replyTo }))).to.include({ ok: false, code: 'LastAdmin' });
+    expect(await harness.ask((replyTo) => ({ type: 'update_user_role', userId: 'admin', role: 'normal', replyTo }))).to.include({ ok: false, code: 'LastAdmin' });
+  });
+
+  it('keeps users, buckets and endpoints across a reopening of the state', async () => {
+    harness = await Harness.start(dir);
+    await harness.createUser('alice', { accessKeyId: 'ALICEKEY01', secretAccessKey: 'alice-secret-1' });
+    await harness.createBucket('logs', 'alice', 'authenticated-read');
+    await harness.ask((replyTo) => ({ type: 'add_endpoint', host: 'S3.Example.COM', replyTo }));
+    await harness.stop();
+
+    harness = await Harness.start(dir);
+    expect((await harness.users()).map((user) => `${user.userId}:${user.role}`)).to.deep.equal(['admin:admin', 'alice:normal']);
+    const bucket = await harness.ask<{ ok: true; bucket: { owner: string; acl: string } }>((replyTo) => ({ type: 'get_bucket', name: 'logs', replyTo }));
+    expect(bucket.bucket).to.include({ owner: 'alice', acl: 'authenticated-read' });
+    const endpoints = await harness.ask<{ ok: true; endpoints: Array<{ host: string }> }>((replyTo) => ({ type: 'get_endpoints', replyTo }));
+    expect(endpoints.endpoints.map((e) => e.host)).to.deep.equal(['s3.example.com']);
+  });
+
+  it('pushes the whole snapshot to running gateways on every change, and the gateway keeps it durable', async () => {
+    harness = await Harness.start(dir);
+    const h = harness;
+    await eventually(() => h.authView.current !== undefined, 2_000, 'first snapshot');
+    const first = h.authView.current!.revision;
+    const created = await h.createUser('alice');
+    if (!created.ok) throw new Error(created.code);
+    await eventually(() => h.authView.userByAccessKey(created.user.accessKeyId) !== undefined, 2_000, 'user pushed');
+    expect(h.authView.userByAccessKey(created.user.accessKeyId)?.secretAccessKey, 'gateways need the secret').to.equal(created.user.secretAccessKey);
+    await h.createBucket('pics', 'alice', 'public-read');
+    await eventually(() => h.authView.bucket('pics')?.acl === 'public-read', 2_000, 'bucket pushed');
+    await h.ask((replyTo) => ({ type: 'add_endpoint', host: 's3.local', replyTo }));
+    await eventually(() => h.authView.endpoints().includes('s3.local'), 2_000, 'endpoint pushed');
+    expect(h.authView.current!.revision).to.be.greaterThan(first + 2);
+    expect(h.authView.bucketsOf('alice').map((b) => b.name)).to.deep.equal(['pics']);
+
+    // A gateway restarted without a manager: its cache alone, from its own state.
+    const view = new AuthView();
+    const gatewayOnly = new ActorSystem({ node: 'gateway_0@127.0.0.1', clock: systemClock, logger: memoryLogger('error').logger });
+    await gatewayOnly.startRoot(ROOT_NAME, { strategy: 'one_for_one', maxRestarts: 1, periodMs: 1000, children: [worker('auth', authCacheBehavior({ view, table: h.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot) }))] }, () => {});
+    try {
+      expect(view.bucket('pics')?.owner).to.equal('alice');
+      expect(view.userByAccessKey(created.user.accessKeyId)?.userId).to.equal('alice');
+    } finally {
+      await gatewayOnly.stop();
+    }
+  });
+
+  it('sends the snapshot to a gateway that joins, and a cache never goes back to an older revision', async () => {
+    harness = await Harness.start(dir, { pushTo: [] });
+    const h = harness;
+    await h.createUser('alice');
+    expect(h.authView.current, 'no running gateway to push to').to.equal(undefined);
+    h.system.dispatch(authRef(NODE), { type: 'gateway_joined', node: NODE });
+    await eventually(() => h.authView.user('alice') !== undefined, 2_000, 'snapshot on join');
+    const held = h.authView.current!;
+    h.system.dispatch({ node: NODE, path: '/node/gateway/auth' }, { type: 'auth_snapshot', snapshot: { ...held, revision: held.revision - 1, users: [] } });
+    h.system.dispatch({ node: NODE, path: '/node/gateway/auth' }, { type: 'auth_snapshot', snapshot: { ...held, revision: held.revision + 1, users: 'garbage' } as never });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.authView.current).to.equal(held);
+  });
+});

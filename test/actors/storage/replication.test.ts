@@ -1,0 +1,149 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ObjectFields } from '../../../src/actors/common/storage-api.js';
+import { preferenceList } from '../../../src/core/ring/ring.js';
+import { keyPosition } from '../../../src/core/ring/position.js';
+import { eventually, StorageCluster } from '../../support/storage-cluster.js';
+
+function fields(bucket: string, key: string, body: Buffer): ObjectFields {
+  return { bucket, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'application/octet-stream', userMeta: {} };
+}
+
+describe('storage replication (in-process cluster)', function () {
+  this.timeout(60_000);
+  let cluster: StorageCluster;
+  afterEach(async () => {
+    await cluster?.stop();
+  });
+
+  const replicasOf = (bucket: string, key: string): readonly string[] => preferenceList(cluster.clientRing.current!.current, keyPosition(bucket, key), cluster.doc.settings.n);
+  const localMeta = (node: string, bucket: string, key: string) => cluster.node(node).role?.context.store.getMeta({ kind: 'object', bucket, key });
+
+  it('writes to N replicas, reads back, deletes, and lists', async () => {
+    cluster = new StorageCluster(5, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    const bodies = new Map<string, Buffer>();
+    for (let i = 0; i < 40; i++) {
+      const key = `dir${i % 3}/obj-${String(i).padStart(3, '0')}`;
+      const body = randomBytes(i * 1000);
+      bodies.set(key, body);
+      const put = await cluster.client.put('object', fields('b1', key, body), body);
+      expect(put.ok, `${key}: ${JSON.stringify(put)}`).to.equal(true);
+    }
+    for (const [key, body] of bodies) {
+      const got = await cluster.client.get('object', 'b1', key, { withBody: true });
+      if (!got.ok) throw new Error(`${key}: ${got.code}`);
+      expect(Buffer.from(got.body ?? []).equals(body), key).to.equal(true);
+      await eventually(() => replicasOf('b1', key).every((node) => localMeta(node, 'b1', key)?.clock !== undefined), 5000, `${key} on 3 replicas`);
+    }
+    const listed = await cluster.client.list('object', 'b1', { prefix: 'dir1/', maxKeys: 5 });
+    if (!listed.ok) throw new Error(listed.code);
+    expect(listed.result.contents.map((e) => e.key)).to.deep.equal([...bodies.keys()].filter((k) => k.startsWith('dir1/')).sort().slice(0, 5));
+    expect(listed.result.isTruncated).to.equal(true);
+    const grouped = await cluster.client.list('object', 'b1', { delimiter: '/', maxKeys: 100 });
+    expect(grouped.ok && grouped.result.commonPrefixes).to.deep.equal(['dir0/', 'dir1/', 'dir2/']);
+
+    expect(await cluster.client.delete('object', 'b1', 'dir0/obj-000')).to.deep.equal({ ok: true });
+    expect(await cluster.client.get('object', 'b1', 'dir0/obj-000')).to.include({ ok: false, code: 'NotFound' });
+    const after = await cluster.client.list('object', 'b1', { prefix: 'dir0/', maxKeys: 1000 });
+    expect(after.ok && after.result.contents.map((e) => e.key)).to.not.include('dir0/obj-000');
+  });
+
+  it('refuses a write when fewer than W replicas are up, and nothing of it appears later', async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    const v1 = Buffer.from('version one');
+    expect((await cluster.client.put('object', fields('b', 'k', v1), v1)).ok).to.equal(true);
+    const [first, second] = replicasOf('b', 'k');
+    await cluster.node(first!).stop();
+    await cluster.node(second!).stop();
+    await eventually(() => cluster.clientNode.transport.isKnownDown(first!) || true);
+    const v2 = Buffer.from('version two');
+    const refused = await cluster.client.put('object', fields('b', 'k', v2), v2);
+    expect(refused).to.include({ ok: false, code: 'QuorumFailed' });
+    await cluster.restart(first!);
+    await cluster.restart(second!);
+    // Let repair and anti-entropy run a while: the refused version must never win.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const node of cluster.nodes) {
+      const got = await cluster.client.get('object', 'b', 'k', { withBody: true });
+      expect(got.ok && Buffer.from(got.body ?? []).toString(), node.name).to.equal('version one');
+      expect(localMeta(node.name, 'b', 'k')?.etag).to.equal(fields('b', 'k', v1).etag);
+    }
+  });
+
+  it('reverts a write that reached some replicas but failed its quorum', async () => {
+    // The third replica has no room: W = 3 cannot be met, and the two that took the write undo it.
+    cluster = new StorageCluster(3, { n: 3, w: 3, r: 1, d: 2, rackAware: false }, (i) => (i === 2 ? { capacityBytes: 1 } : {}));
+    await cluster.start();
+    const body = Buffer.from('never visible');
+    const put = await cluster.client.put('object', fields('b', 'k', body), body);
+    expect(put.ok).to.equal(false);
+    await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'k') === undefined), 5000, 'revert on every replica');
+    expect(await cluster.client.get('object', 'b', 'k')).to.include({ ok: false, code: 'NotFound' });
+  });
+
+  it('repairs a replica that was down during writes once it is back', async () => {
+    cluster = new StorageCluster(4, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    const victim = cluster.nodes[1]!.name;
+    await cluster.node(victim).stop();
+    const keys: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const key = `k${i}`;
+      const body = Buffer.from(`body ${i}`);
+      const put = await cluster.client.put('object', fields('b', key, body), body);
+      expect(put.ok, key).to.equal(true);
+      if (replicasOf('b', key).includes(victim)) keys.push(key);
+    }
+    expect(keys.length).to.be.greaterThan(3);
+    await cluster.restart(victim);
+    await eventually(() => keys.every((key) => localMeta(victim, 'b', key) !== undefined), 15_000, 'the restarted replica has every key');
+    for (const key of keys) {
+      const mine = localMeta(victim, 'b', key)!;
+      const others = replicasOf('b', key).filter((n) => n !== victim).map((n) => localMeta(n, 'b', key)!);
+      for (const other of others) expect(other.clock).to.deep.equal(mine.clock);
+    }
+  });
+
+  it('never resurrects a deleted key when a replica that missed the delete comes back', async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    const body = Buffer.from('short-lived');
+    expect((await cluster.client.put('object', fields('b', 'gone', body), body)).ok).to.equal(true);
+    await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'gone') !== undefined));
+    const laggard = cluster.nodes[0]!.name;
+    await cluster.node(laggard).stop();
+    expect(await cluster.client.delete('object', 'b', 'gone')).to.deep.equal({ ok: true });
+    await cluster.restart(laggard);
+    await eventually(() => localMeta(laggard, 'b', 'gone')?.deleted === true, 15_000, 'the tombstone reaches the laggard');
+    for (let i = 0; i < 10; i++) expect(await cluster.client.get('object', 'b', 'gone')).to.include({ ok: false, code: 'NotFound' });
+    const listed = await cluster.client.list('object', 'b', { maxKeys: 10 });
+    expect(listed.ok && listed.result.contents).to.deep.equal([]);
+  });
+
+  it('converges by anti-entropy when a replica diverged without a queued repair', async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    const body = Buffer.from('original');
+    const put = await cluster.client.put('object', fields('b', 'ae', body), body);
+    if (!put.ok) throw new Error(put.code);
+    await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'ae') !== undefined));
+    // Write a newer version straight into one replica's store, as if its other writes were lost.
+    const lone = cluster.nodes[2]!;
+    const newer = { ...put.meta, etag: 'newer', sizeBytes: 5, clock: { ...put.meta.clock, wallMs: put.meta.clock.wallMs + 1000 } };
+    await lone.role!.context.store.apply({ address: { kind: 'object', bucket: 'b', key: 'ae' }, meta: newer, body: Buffer.from('newer'), keepPrevious: false });
+    await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'ae')?.etag === 'newer'), 20_000, 'every replica has the newer version');
+  });
+
+  it('answers InsufficientStorage when replicas are out of space, and keeps serving reads', async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ capacityBytes: 3 * 1024 * 1024 }));
+    await cluster.start();
+    const small = Buffer.from('fits');
+    expect((await cluster.client.put('object', fields('b', 'small', small), small)).ok).to.equal(true);
+    const big = Buffer.alloc(4 * 1024 * 1024, 1);
+    expect(await cluster.client.put('object', fields('b', 'big', big), big)).to.include({ ok: false, code: 'InsufficientStorage' });
+    const got = await cluster.client.get('object', 'b', 'small', { withBody: true });
+    expect(got.ok && Buffer.from(got.body ?? []).toString()).to.equal('fits');
+  });
+});

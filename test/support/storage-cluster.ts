@@ -1,0 +1,145 @@
+/**
+ * Storage nodes in this process, each with its own LMDB directory and cluster port on loopback, and a
+ * client node with a StorageClient. The ring is installed directly (no manager). Nodes can be stopped
+ * and started again on the same port and data, which is how tests take replicas down and bring them back.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeInfoBehavior } from '../../src/actors/common/node-info.js';
+import { RingView } from '../../src/actors/common/ring-view.js';
+import { StorageClient } from '../../src/actors/common/storage-client.js';
+import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
+import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
+import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
+import { memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
+import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
+import { supervisor, worker } from '../../src/runtime/supervisor.js';
+
+const COOKIE = 'storage-cluster-cookie';
+
+export const FAST_TUNING: Partial<StorageOptions> = {
+  replicaTimeoutMs: 5_000,
+  readTimeoutMs: 5_000,
+  recovererIntervalMs: 20,
+  antiEntropyIntervalMs: 5,
+};
+
+export interface StorageNodeOptions {
+  readonly capacityBytes?: number;
+  readonly tuning?: Partial<StorageOptions>;
+}
+
+export class InProcessStorageNode {
+  node: ClusterNode | undefined;
+  role: StorageRole | undefined;
+  readonly ringView = new RingView();
+  address = '';
+  readonly logs: ReturnType<typeof memoryLogger>;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    private readonly options: StorageNodeOptions,
+    logLevel: LogLevel,
+  ) {
+    this.logs = memoryLogger(logLevel);
+  }
+
+  get running(): boolean {
+    return this.node !== undefined;
+  }
+
+  async start(doc: RingDocument | undefined, peers: ReadonlyMap<string, string>): Promise<void> {
+    const port = this.address ? Number(this.address.split(':')[1]) : 0;
+    const node = await startClusterNode({ node: this.name, cookie: COOKIE, listen: { host: '127.0.0.1', port }, logger: this.logs.logger.child({ node: this.name }) });
+    this.node = node;
+    this.address = node.transport.address!;
+    for (const [peer, address] of peers) if (peer !== this.name) node.transport.addPeer(peer, address);
+    if (doc) this.ringView.install(doc);
+    this.role = storageRole(node, {
+      dataDir: this.dir,
+      ringView: this.ringView,
+      tuning: { ...FAST_TUNING, ...this.options.tuning },
+      ...(this.options.capacityBytes !== undefined ? { capacityBytes: this.options.capacityBytes } : {}),
+    });
+    await node.system.startRoot(
+      'node',
+      {
+        strategy: 'one_for_one',
+        maxRestarts: 10,
+        periodMs: 10_000,
+        children: [
+          worker('info', nodeInfoBehavior({ facts: () => ({ node: this.name, role: 'storage', address: this.address, startedAtMs: 0 }), peers: () => node.transport.peerInfo(), actors: () => node.system.listActors(), setLogLevel: () => {} })),
+          supervisor('storage', this.role.tree),
+        ],
+      },
+      () => {},
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.node?.stop();
+    await this.role?.close();
+    this.node = undefined;
+    this.role = undefined;
+  }
+}
+
+export class StorageCluster {
+  readonly nodes: InProcessStorageNode[];
+  client!: StorageClient;
+  clientNode!: ClusterNode;
+  readonly clientRing = new RingView();
+  readonly root: string;
+  doc!: RingDocument;
+
+  constructor(count: number, private readonly settings: ClusterSettings, perNode: (index: number) => StorageNodeOptions = () => ({}), logLevel: LogLevel = 'error') {
+    this.root = mkdtempSync(join(tmpdir(), 'leofs-storage-cluster-'));
+    this.nodes = Array.from({ length: count }, (_, i) => new InProcessStorageNode(`storage_${i}@127.0.0.1`, join(this.root, `storage_${i}`), perNode(i), logLevel));
+  }
+
+  async start(): Promise<void> {
+    this.doc = {
+      epoch: 1,
+      settings: this.settings,
+      current: this.nodes.map((n, i) => ({ node: n.name, alias: `storage_${i}`, numOfVnodes: 32 })),
+      previous: null,
+    };
+    for (const node of this.nodes) await node.start(this.doc, this.addresses());
+    for (const node of this.nodes) for (const [peer, address] of this.addresses()) if (peer !== node.name) node.node!.transport.addPeer(peer, address);
+    this.clientNode = await startClusterNode({ node: 'client@127.0.0.1', cookie: COOKIE, logger: memoryLogger('error').logger });
+    for (const [peer, address] of this.addresses()) this.clientNode.transport.addPeer(peer, address);
+    this.clientRing.install(this.doc);
+    this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), requestTimeoutMs: 10_000 });
+  }
+
+  addresses(): Map<string, string> {
+    return new Map(this.nodes.filter((n) => n.address).map((n) => [n.name, n.address]));
+  }
+
+  node(name: string): InProcessStorageNode {
+    const found = this.nodes.find((n) => n.name === name);
+    if (!found) throw new Error(`no node ${name}`);
+    return found;
+  }
+
+  async restart(name: string): Promise<void> {
+    // A real node reloads its ring from local state; this one is handed the same document.
+    await this.node(name).start(this.doc, this.addresses());
+  }
+
+  async stop(): Promise<void> {
+    await this.clientNode?.stop();
+    for (const node of this.nodes) await node.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
