@@ -1,0 +1,159 @@
+/**
+ * S3 load generator; works against any S3 endpoint.
+ *
+ *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20]
+ *
+ * Phases: PutObject and GetObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
+ * ListObjectsV2 pages of 1000 keys in a bucket of --list-objects objects (populated once and reused:
+ * a marker object records that the bucket is full). Prints latencies per phase, then as last lines:
+ *   s3.put4k_per_s=  s3.get4k_per_s=  s3.put16m_mb_per_s=  s3.get16m_mb_per_s=  s3.list_ms_p50=
+ */
+import { randomBytes } from 'node:crypto';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .option('endpoint', { type: 'string', demandOption: true })
+  .option('access-key', { type: 'string', demandOption: true })
+  .option('secret-key', { type: 'string', demandOption: true })
+  .option('region', { type: 'string', default: 'us-east-1' })
+  .option('concurrency', { type: 'number', default: 32 })
+  .option('duration', { type: 'number', default: 20, describe: 'seconds per phase' })
+  .option('list-objects', { type: 'number', default: 100_000 })
+  .option('list-requests', { type: 'number', default: 50 })
+  .option('bucket-prefix', { type: 'string', default: 'bench' })
+  .strict()
+  .parseAsync();
+
+const concurrency = Math.max(1, argv.concurrency);
+const phaseMs = Math.max(1, argv.duration) * 1000;
+const client = new S3HttpClient(
+  { url: new URL(argv.endpoint), accessKey: argv['access-key'], secretKey: argv['secret-key'], region: argv.region },
+  concurrency + 4,
+);
+
+interface PhaseResult {
+  readonly ops: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+  readonly errors: number;
+}
+
+async function phase(name: string, lanes: number, op: (lane: number, n: number) => Promise<{ ok: boolean; bytes: number }>, limitOps = Infinity): Promise<PhaseResult> {
+  const latenciesMs: number[] = [];
+  let ops = 0;
+  let bytes = 0;
+  let errors = 0;
+  let started = 0;
+  const t0 = performance.now();
+  const deadline = t0 + phaseMs;
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let n = 0; performance.now() < deadline && started < limitOps; n++) {
+        started++;
+        const begin = performance.now();
+        try {
+          const result = await op(lane, n);
+          if (result.ok) {
+            ops++;
+            bytes += result.bytes;
+            latenciesMs.push(performance.now() - begin);
+          } else errors++;
+        } catch {
+          errors++;
+        }
+        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors})`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  latenciesMs.sort((a, b) => a - b);
+  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}\n`);
+  return { ops, bytes, seconds, latenciesMs, errors };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function ensureBucket(bucket: string): Promise<void> {
+  const response = await client.send('PUT', `/${bucket}`, '');
+  if (response.status !== 200 && !(response.status === 409 && response.body.toString().includes('BucketAlreadyOwnedByYou'))) {
+    throw new Error(`cannot create bucket ${bucket}: ${response.status} ${response.body.toString().slice(0, 300)}`);
+  }
+}
+
+const ok = (status: number): boolean => status >= 200 && status < 300;
+const runId = randomBytes(4).toString('hex');
+const workBucket = `${argv['bucket-prefix']}-${runId}`;
+await ensureBucket(workBucket);
+process.stdout.write(`bucket ${workBucket}, concurrency ${concurrency}, ${argv.duration} s per phase\n`);
+
+const small = randomBytes(4096);
+const put4k = await phase('put4k', concurrency, async (lane, n) => {
+  const response = await client.send('PUT', `/${workBucket}/small/${lane}/${n}`, '', small);
+  return { ok: ok(response.status), bytes: small.length };
+});
+const written4k = Math.max(1, Math.floor(put4k.ops / concurrency));
+const get4k = await phase('get4k', concurrency, async (lane, n) => {
+  const response = await client.send('GET', `/${workBucket}/small/${lane}/${n % written4k}`, '', undefined, true);
+  return { ok: response.status === 200 && response.body.length === small.length, bytes: response.bodyBytes };
+});
+
+const large = randomBytes(16 * 1024 * 1024);
+const largeLanes = Math.min(concurrency, 8);
+const put16m = await phase('put16m', largeLanes, async (lane, n) => {
+  const response = await client.send('PUT', `/${workBucket}/large/${lane}/${n}`, '', large);
+  return { ok: ok(response.status), bytes: large.length };
+});
+const written16m = Math.max(1, Math.floor(put16m.ops / largeLanes));
+const get16m = await phase('get16m', largeLanes, async (lane, n) => {
+  const response = await client.send('GET', `/${workBucket}/large/${lane}/${n % written16m}`, '', undefined, false);
+  return { ok: response.status === 200 && response.bodyBytes === large.length, bytes: response.bodyBytes };
+});
+
+const listCount = argv['list-objects'];
+const listBucket = `${argv['bucket-prefix']}-list-${listCount}`;
+await ensureBucket(listBucket);
+const marker = `_populated-${listCount}`;
+const keyOf = (i: number): string => `obj/${String(i).padStart(8, '0')}`;
+if ((await client.send('HEAD', `/${listBucket}/${marker}`, '')).status !== 200) {
+  process.stdout.write(`populating ${listBucket} with ${listCount} objects\n`);
+  let next = 0;
+  const begin = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < listCount; i = next++) {
+        for (let attempt = 0; ; attempt++) {
+          const response = await client.send('PUT', `/${listBucket}/${encodeKeyPath(keyOf(i))}`, '', Buffer.alloc(0));
+          if (ok(response.status)) break;
+          if (attempt >= 5) throw new Error(`populating failed at ${keyOf(i)}: ${response.status}`);
+        }
+      }
+    }),
+  );
+  await client.send('PUT', `/${listBucket}/${marker}`, '', Buffer.alloc(0));
+  process.stdout.write(`populated in ${((performance.now() - begin) / 1000).toFixed(1)} s\n`);
+}
+const listLatencies: number[] = [];
+for (let i = 0; i < argv['list-requests']; i++) {
+  const startAfter = keyOf(Math.floor(Math.random() * Math.max(1, listCount - 1000)));
+  const begin = performance.now();
+  const response = await client.send('GET', `/${listBucket}`, `list-type=2&max-keys=1000&start-after=${encodeURIComponent(startAfter)}`);
+  const elapsed = performance.now() - begin;
+  const keys = (response.body.toString().match(/<Key>/g) ?? []).length;
+  if (response.status !== 200 || keys !== 1000) throw new Error(`ListObjectsV2 returned ${response.status} with ${keys} keys`);
+  listLatencies.push(elapsed);
+}
+listLatencies.sort((a, b) => a - b);
+process.stdout.write(`list1000: ${listLatencies.length} requests, p50=${percentile(listLatencies, 50).toFixed(1)} ms p99=${percentile(listLatencies, 99).toFixed(1)} ms\n`);
+
+client.close();
+process.stdout.write(`s3.put4k_per_s=${Math.round(put4k.ops / put4k.seconds)}\n`);
+process.stdout.write(`s3.get4k_per_s=${Math.round(get4k.ops / get4k.seconds)}\n`);
+process.stdout.write(`s3.put16m_mb_per_s=${Math.round(put16m.bytes / put16m.seconds / 1e6)}\n`);
+process.stdout.write(`s3.get16m_mb_per_s=${Math.round(get16m.bytes / get16m.seconds / 1e6)}\n`);
+process.stdout.write(`s3.list_ms_p50=${percentile(listLatencies, 50).toFixed(1)}\n`);
