@@ -125,6 +125,15 @@ export class ObjectStore {
     return this.dataDb.getBinary(dataKey(address, clock));
   }
 
+  /**
+   * True while the write that produced the version at `clock` may still be reverted: its coordinator
+   * has not settled it. Such a version must not be copied to other replicas.
+   */
+  isUnsettled(address: ObjectAddress, clock: Hlc): boolean {
+    const undo = this.readUndo(metaKey(address));
+    return undo !== undefined && compareHlc(undo.clock, clock) === 0;
+  }
+
   /** One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`, tombstones included. */
   list(kind: ObjectKind, bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;

@@ -27,6 +27,10 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
   if (order === 0) return 'in-sync';
 
   if (order > 0) {
+    // A version whose write may still be reverted is not handed on; the sync comes back for it later.
+    if (context.store.isUnsettled(address, local!.clock) && Date.now() - local!.clock.wallMs < context.options.settleGraceMs) {
+      throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
+    }
     const body = local!.deleted ? undefined : context.store.getBody(address, local!.clock);
     if (!local!.deleted && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here`);
     const pushed = await system.askWhenWritable<RouterMessage, ReplicaPutReply>(

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectFields } from '../../../src/actors/common/storage-api.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
-import { eventually, StorageCluster } from '../../support/storage-cluster.js';
+import { SyncFailed, syncKey } from '../../../src/actors/storage/key-sync.js';
+import { eventually, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
 
 function fields(bucket: string, key: string, body: Buffer): ObjectFields {
   return { bucket, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'application/octet-stream', userMeta: {} };
@@ -134,6 +135,25 @@ describe('storage replication (in-process cluster)', function () {
     const newer = { ...put.meta, etag: 'newer', sizeBytes: 5, clock: { ...put.meta.clock, wallMs: put.meta.clock.wallMs + 1000 } };
     await lone.role!.context.store.apply({ address: { kind: 'object', bucket: 'b', key: 'ae' }, meta: newer, body: Buffer.from('newer'), keepPrevious: false });
     await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'ae')?.etag === 'newer'), 20_000, 'every replica has the newer version');
+  });
+
+  it('does not hand on a version whose write may still be reverted', async () => {
+    cluster = new StorageCluster(2, { n: 2, w: 1, r: 1, d: 1, rackAware: false });
+    await cluster.start();
+    const [a, b] = cluster.nodes as [InProcessStorageNode, InProcessStorageNode];
+    const address = { kind: 'object' as const, bucket: 'b', key: 'tentative' };
+    const clock = { wallMs: Date.now(), counter: 0, node: a.name };
+    const meta = { bucket: 'b', key: 'tentative', sizeBytes: 3, etag: 'e', contentType: 'x', userMeta: {}, clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: false };
+    await a.role!.context.store.apply({ address, meta, body: Buffer.from('abc'), keepPrevious: true });
+    const sync = () => syncKey(a.node!.system, a.role!.context, address, b.name);
+    await sync().then(
+      () => expect.fail('an unsettled version was pushed'),
+      (error: Error) => expect(error).to.be.instanceOf(SyncFailed),
+    );
+    expect(localMeta(b.name, 'b', 'tentative')).to.equal(undefined);
+    await a.role!.context.store.settle(address, clock);
+    expect(await sync()).to.equal('pushed');
+    expect(localMeta(b.name, 'b', 'tentative')?.clock).to.deep.equal(clock);
   });
 
   it('answers InsufficientStorage when replicas are out of space, and keeps serving reads', async () => {
