@@ -15,6 +15,7 @@ import { nodeInfoBehavior } from './common/node-info.js';
 import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
 import type { RingView } from './common/ring-view.js';
 import type { NodeState } from '../store/node-state.js';
+import type { StorageJoin } from './manager/ring-keeper.js';
 
 export const ROLES = ['manager', 'storage', 'gateway'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,6 +27,8 @@ export interface NodeTreeOptions {
   readonly startedAtMs: number;
   readonly nodeState: NodeState;
   readonly ringView: RingView;
+  /** A storage node's weight and rack, told to the manager when it joins. */
+  readonly storage?: StorageJoin;
 }
 
 export function nodeTree(node: ClusterNode, options: NodeTreeOptions): SupervisorSpec {
@@ -45,6 +48,7 @@ export function nodeTree(node: ClusterNode, options: NodeTreeOptions): Superviso
       'directory',
       directoryBehavior({
         self: { node: system.node, role: options.role },
+        ...(options.storage ? { storage: options.storage } : {}),
         address: () => transport.address,
         managerAddress: options.managerAddress,
         connect: (address) => transport.connect(address),

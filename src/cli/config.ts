@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { isLogLevel, type LogLevel } from '../runtime/logger.js';
 import type { TransportLimits } from '../runtime/remote/transport.js';
 import { ROLES, type Role } from '../actors/node-tree.js';
+import { storageJoinProblem } from '../actors/manager/ring-keeper.js';
+import { DEFAULT_NUM_OF_VNODES } from '../core/ring/ring.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -27,6 +29,15 @@ export interface NodeConfig {
   readonly logLevel: LogLevel;
   readonly tls: TlsFiles | undefined;
   readonly transport: Partial<TransportLimits>;
+  /** A storage node's place in the ring; told to the manager when the node joins. */
+  readonly storage: StorageSettings;
+}
+
+export interface StorageSettings {
+  /** The node's weight: how many points it has on the ring. */
+  readonly numOfVnodes: number;
+  /** Replicas are spread over racks first when the cluster is rack-aware. */
+  readonly rack?: string;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +100,7 @@ export function validateNodeConfig(raw: RawSettings): NodeConfig {
     logLevel,
     tls: tlsFiles(raw.tls),
     transport: Object.freeze(transportLimits(raw.transport)),
+    storage: Object.freeze(storageSettings(raw.storage)),
   });
 }
 
@@ -121,6 +133,21 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
   const keyFile = requireString(record, 'keyFile');
   const caFile = optionalString(record, 'caFile');
   return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
+}
+
+const STORAGE_KEYS = ['numOfVnodes', 'rack'];
+
+function storageSettings(value: unknown): StorageSettings {
+  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('storage must be an object, e.g. {"numOfVnodes": 168, "rack": "r1"}');
+  const record = value as RawSettings;
+  for (const key of Object.keys(record)) {
+    if (!STORAGE_KEYS.includes(key)) throw new ConfigError(`storage.${key} is not a known setting (known: ${STORAGE_KEYS.join(', ')})`);
+  }
+  const settings = { numOfVnodes: record.numOfVnodes ?? DEFAULT_NUM_OF_VNODES, ...(record.rack !== undefined ? { rack: record.rack } : {}) };
+  const problem = storageJoinProblem(settings);
+  if (problem) throw new ConfigError(`storage.${problem}`);
+  return settings as StorageSettings;
 }
 
 const LIMIT_KEYS: ReadonlyArray<keyof TransportLimits> = [

@@ -10,6 +10,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
+import { openAdminClient } from './admin-client.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const RESTART_INITIAL_MS = 1_000;
@@ -54,6 +55,7 @@ class ChildNode {
     private readonly args: () => string[],
     logDir: string,
     private readonly echo: (line: string) => void,
+    private readonly onRecord: (record: Record<string, unknown>) => void = () => {},
   ) {
     this.log = createWriteStream(join(logDir, `${name.split('@')[0]}.log`), { flags: 'a' });
   }
@@ -84,6 +86,7 @@ class ChildNode {
             if (line.trim()) this.echo(`[${this.name}] ${line}`);
             continue;
           }
+          this.onRecord(record);
           if (!started && record.msg === 'node started' && typeof record.address === 'string') {
             started = true;
             clearTimeout(timer);
@@ -138,6 +141,42 @@ class ChildNode {
   }
 }
 
+/**
+ * Creates the ring once every storage node has attached, on the first start; on later starts the
+ * cluster is already started and this only checks that the manager answers.
+ */
+async function startCluster(managerAddress: string, cookie: string, storageNodes: number, echo: (line: string) => void): Promise<void> {
+  const client = await openAdminClient({ manager: managerAddress, cookie, timeoutMs: 10_000 });
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const reply = await client.run({ command: 'status' });
+      if (!reply.ok || reply.result.kind !== 'cluster_status') throw new Error(`the manager does not answer: ${reply.ok ? reply.result.kind : reply.message}`);
+      if (reply.result.settings) return;
+      const attached = reply.result.members.filter((member) => member.role === 'storage' && member.state === 'attached').length;
+      if (attached >= storageNodes) break;
+      if (Date.now() > deadline) throw new Error(`only ${attached} of ${storageNodes} storage nodes attached within ${START_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const n = Math.min(3, storageNodes);
+    const majority = Math.floor(n / 2) + 1;
+    const started = await client.run({ command: 'start', n, w: majority, r: 1, d: majority, rackAware: false });
+    if (!started.ok) throw new Error(`cannot start the cluster: ${started.message}`);
+    echo(`[dev] cluster started with N=${n} W=${majority} R=1 D=${majority}`);
+  } finally {
+    await client.close();
+  }
+}
+
+function credentialLines(file: string): string[] {
+  try {
+    const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
+    return [`  admin     access key id ${String(accessKeyId)}`, `            secret access key ${String(secretAccessKey)}`];
+  } catch {
+    return ['  admin     credentials unknown (the manager printed them on its first start)'];
+  }
+}
+
 function parse(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
@@ -169,7 +208,12 @@ export async function runDev(options: DevOptions): Promise<void> {
   const echo = (line: string): void => void process.stderr.write(line + '\n');
   const common = (name: string): string[] => ['--cookie', cookie, '--data', join(dataDir, name.split('@')[0]!), '--log-level', options.logLevel];
 
-  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo);
+  const credentialsFile = join(dataDir, 'admin-credentials.json');
+  const keepCredentials = (record: Record<string, unknown>): void => {
+    // Logged once, on the manager's very first start; kept so that later starts can show them too.
+    if (record.msg === 'admin credentials') writeFileSync(credentialsFile, JSON.stringify({ accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey }) + '\n', { mode: 0o600 });
+  };
+  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo, keepCredentials);
   const managerAddress = (await manager.start(options.managerPort)).address;
   const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
   const storage = Array.from({ length: options.storageNodes }, (_, i) => {
@@ -194,6 +238,7 @@ export async function runDev(options: DevOptions): Promise<void> {
   try {
     await Promise.all(storage.map((node) => node.start(0)));
     await gateway.start(0);
+    await startCluster(managerAddress, cookie, storage.length, echo);
   } catch (error) {
     echo(`[dev] ${(error as Error).message}`);
     await stopAll();
@@ -209,6 +254,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,
       `  cookie    ${cookie}`,
+      ...credentialLines(credentialsFile),
       '',
     ].join('\n'),
   );

@@ -4,6 +4,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { admCommands } from './adm-command.js';
 import { ConfigError } from './config.js';
 import { devCommandOptions, runDev } from './dev-command.js';
 import { loadNodeConfig, nodeCommandOptions, runNode, type NodeFlags } from './node-command.js';
@@ -48,7 +49,8 @@ await yargs(hideBin(process.argv))
       }
     },
   )
-  .demandCommand(1, 'name a command: node or dev')
+  .command('adm', 'administer a running cluster (the commands of leofs-adm)', (args) => admCommands(args).demandCommand(1, 'name a command, e.g. leofs adm status'))
+  .demandCommand(1, 'name a command: node, dev or adm')
   .strict()
   .help()
   .parseAsync();

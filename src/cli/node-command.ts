@@ -7,7 +7,8 @@ import { ROOT_NAME } from '../actors/common/paths.js';
 import { gatewayTree } from '../actors/gateway/gateway-tree.js';
 import { managerTree } from '../actors/manager/manager-tree.js';
 import { nodeTree, ROLES } from '../actors/node-tree.js';
-import { storageTree } from '../actors/storage/storage-tree.js';
+import { storageRole } from '../actors/storage/storage-role.js';
+import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
 import { NodeState } from '../store/node-state.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
@@ -68,8 +69,10 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   });
   const nodeState = NodeState.open(config.dataDir, node.logger);
   const ringView = new RingView();
+  const storage = config.role === 'storage' ? storageRole(node, { dataDir: config.dataDir, ringView }) : undefined;
   handleProcessSignals(node.logger, async () => {
     await node.stop();
+    await storage?.close();
     await nodeState.close();
   });
   await node.system.startRoot(
@@ -77,10 +80,11 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     nodeTree(node, {
       role: config.role,
       managerAddress: config.manager,
-      roleTree: roleTree(config, node),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
+      ...(config.role === 'storage' ? { storage: config.storage } : {}),
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
@@ -88,14 +92,14 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   return node;
 }
 
-function roleTree(config: NodeConfig, node: ClusterNode): SupervisorSpec {
+function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState): SupervisorSpec {
   switch (config.role) {
     case 'manager':
-      return managerTree(node);
+      return managerTree(node, { nodeState });
     case 'storage':
-      return storageTree();
+      throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
-      return gatewayTree();
+      return gatewayTree({ nodeState, authView: new AuthView() });
   }
 }
 

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { nodeInfoRef, membersRef } from '../../src/actors/common/paths.js';
+import { nodeInfoRef, ringKeeperRef } from '../../src/actors/common/paths.js';
 import type { NodeInfoMessage, PingNodeReply, PingReply, NodeFacts } from '../../src/actors/common/node-info.js';
-import type { MembersMessage, MemberView } from '../../src/actors/manager/members.js';
+import type { MemberView, RingKeeperMessage } from '../../src/actors/manager/ring-keeper.js';
 import { encodeCbor } from '../../src/protocol/cluster/cbor.js';
 import { decodeHandshake, encodeHandshake, newNonce, proofOf } from '../../src/protocol/cluster/handshake.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/cluster/version.js';
@@ -22,11 +25,16 @@ describe('cluster transport between real processes', function () {
   let beta: NodeProcess;
   let tester: ClusterNode;
 
+  let root: string;
+
   before(async () => {
-    manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--cookie', COOKIE]);
+    // Managers keep their members across restarts, so every run starts from empty state of its own.
+    root = mkdtempSync(join(tmpdir(), 'leofs-transport-cluster-'));
+    const data = (name: string): string[] => ['--data', join(root, name)];
+    manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--cookie', COOKIE, ...data('manager_0')]);
     await manager.start();
-    alpha = new NodeProcess('storage_a@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address]);
-    beta = new NodeProcess('storage_b@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address]);
+    alpha = new NodeProcess('storage_a@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, ...data('storage_a')]);
+    beta = new NodeProcess('storage_b@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, ...data('storage_b')]);
     await Promise.all([alpha.start(), beta.start()]);
     tester = await startClusterNode({ node: 'tester@127.0.0.1', cookie: COOKIE, listen: { host: '127.0.0.1', port: 0 }, logger: memoryLogger('error').logger });
     const managerName = await tester.transport.connect(manager.address);
@@ -38,10 +46,11 @@ describe('cluster transport between real processes', function () {
   after(async () => {
     await tester?.stop();
     await Promise.all([alpha, beta, manager].map((node) => node?.kill('SIGTERM')));
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   async function members(managerName: string): Promise<readonly MemberView[]> {
-    const reply = await tester.system.ask<MembersMessage, { ok: true; members: readonly MemberView[] }>(membersRef(managerName), (replyTo) => ({ type: 'list', replyTo }), 2000);
+    const reply = await tester.system.ask<RingKeeperMessage, { ok: true; members: readonly MemberView[] }>(ringKeeperRef(managerName), (replyTo) => ({ type: 'list', replyTo }), 2000);
     return reply.ok ? reply.members : [];
   }
 

@@ -32,6 +32,8 @@ export class NodeProcess {
   /** Starts the process (on the port it had before, when restarted) and waits for its start line. */
   async start(timeoutMs = 15_000): Promise<void> {
     const port = this.address ? this.address.slice(this.address.lastIndexOf(':') + 1) : '0';
+    // Lines of an earlier run stay in `lines`; only this run's start line counts.
+    const firstLine = this.lines.length;
     const child = spawn(process.execPath, [CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -41,7 +43,7 @@ export class NodeProcess {
     child.on('exit', (code) => {
       for (const waiter of this.exitWaiters.splice(0)) waiter(code);
     });
-    const started = await this.waitFor((line) => line.msg === 'node started', timeoutMs);
+    const started = await this.waitFor((line) => line.msg === 'node started', timeoutMs, firstLine);
     this.address = String(started.address);
   }
 

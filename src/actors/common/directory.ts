@@ -6,8 +6,8 @@
 import type { Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { NodeEvent } from '../../runtime/system.js';
-import type { JoinReply, MembersMessage, MemberView } from '../manager/members.js';
-import { membersRef } from './paths.js';
+import type { JoinReply, MemberView, RingKeeperMessage, StorageJoin } from '../manager/ring-keeper.js';
+import { ringKeeperRef } from './paths.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
@@ -22,6 +22,8 @@ export type DirectoryMessage =
 
 export interface DirectoryDeps {
   readonly self: { readonly node: string; readonly role: string };
+  /** What a storage node tells the manager about its place in the ring. */
+  readonly storage?: StorageJoin;
   /** This node's own cluster address, once it listens. */
   readonly address: () => string | null;
   /** host:port of the manager; absent on the manager itself. */
@@ -58,9 +60,16 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           void (async () => {
             try {
               const manager = await deps.connect(managerAddress);
-              const reply = await ctx.system.ask<MembersMessage, JoinReply>(
-                membersRef(manager),
-                (replyTo) => ({ type: 'join', node: deps.self.node, role: deps.self.role, address: deps.address(), replyTo }),
+              const reply = await ctx.system.ask<RingKeeperMessage, JoinReply>(
+                ringKeeperRef(manager),
+                (replyTo) => ({
+                  type: 'join',
+                  node: deps.self.node,
+                  role: deps.self.role,
+                  address: deps.address(),
+                  ...(deps.storage ? { storage: deps.storage } : {}),
+                  replyTo,
+                }),
                 JOIN_TIMEOUT_MS,
               );
               if (!reply.ok) throw new Error(`${reply.code}: ${reply.message}`);

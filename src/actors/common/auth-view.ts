@@ -1,0 +1,54 @@
+/**
+ * Users, keys, buckets and endpoints as this gateway sees them right now, indexed for the lookups
+ * every request makes (access key → user, bucket → owner and ACL, Host → endpoint). Only the auth
+ * cache actor changes it; request handlers read.
+ */
+import type { AuthSnapshot, BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
+
+export class AuthView {
+  private snapshot: AuthSnapshot | undefined;
+  private usersByAccessKey = new Map<string, UserRecord>();
+  private usersById = new Map<string, UserRecord>();
+  private bucketsByName = new Map<string, BucketRecord>();
+  private readonly listeners = new Set<(snapshot: AuthSnapshot) => void>();
+
+  get current(): AuthSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  install(snapshot: AuthSnapshot): void {
+    this.snapshot = snapshot;
+    this.usersByAccessKey = new Map(snapshot.users.map((user) => [user.accessKeyId, user]));
+    this.usersById = new Map(snapshot.users.map((user) => [user.userId, user]));
+    this.bucketsByName = new Map(snapshot.buckets.map((bucket) => [bucket.name, bucket]));
+    for (const listener of this.listeners) listener(snapshot);
+  }
+
+  /** The user holding an access key: whose secret verifies a signature. */
+  userByAccessKey(accessKeyId: string): UserRecord | undefined {
+    return this.usersByAccessKey.get(accessKeyId);
+  }
+
+  user(userId: string): UserRecord | undefined {
+    return this.usersById.get(userId);
+  }
+
+  bucket(name: string): BucketRecord | undefined {
+    return this.bucketsByName.get(name);
+  }
+
+  /** The buckets a user owns, sorted by name (ListBuckets). */
+  bucketsOf(owner: string): BucketRecord[] {
+    return [...this.bucketsByName.values()].filter((bucket) => bucket.owner === owner).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Host names for virtual-host style addressing (suffixes of `<bucket>.<endpoint>`). */
+  endpoints(): readonly string[] {
+    return this.snapshot?.endpoints ?? [];
+  }
+
+  subscribe(listener: (snapshot: AuthSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

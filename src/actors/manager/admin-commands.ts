@@ -1,0 +1,170 @@
+/**
+ * The administration commands (LeoFS's leofs-adm set, as far as it is implemented) and their answers,
+ * as data: the CLI builds a command, the manager's admin actor runs it and answers with rows and
+ * fields that the CLI prints as a table or as JSON. Commands arrive from the wire, so they are checked
+ * here before anything runs.
+ */
+import type { BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
+import { isBucketAcl, isUserRole } from '../../core/auth-snapshot.js';
+import type { RingDocument } from '../../core/ring/ring-document.js';
+import type { PeerInfo } from '../../runtime/remote/transport.js';
+import type { ClusterStatus, MemberState } from './ring-keeper.js';
+
+export type AdminCommand =
+  | { readonly command: 'status'; readonly node?: string }
+  | { readonly command: 'start'; readonly n: number; readonly w: number; readonly r: number; readonly d: number; readonly rackAware: boolean }
+  | { readonly command: 'whereis'; readonly bucket: string; readonly key: string }
+  | { readonly command: 'create_user'; readonly userId: string; readonly role?: UserRole; readonly accessKeyId?: string; readonly secretAccessKey?: string }
+  | { readonly command: 'delete_user'; readonly userId: string }
+  | { readonly command: 'get_users' }
+  | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
+  | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
+  | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
+  | { readonly command: 'get_buckets' }
+  | { readonly command: 'get_bucket'; readonly accessKeyId: string }
+  | { readonly command: 'chown_bucket'; readonly bucket: string; readonly accessKeyId: string }
+  | { readonly command: 'update_acl'; readonly bucket: string; readonly accessKeyId: string; readonly acl: BucketAcl }
+  | { readonly command: 'add_endpoint'; readonly host: string }
+  | { readonly command: 'delete_endpoint'; readonly host: string }
+  | { readonly command: 'get_endpoints' }
+  | { readonly command: 'dump_ring'; readonly node?: string }
+  | { readonly command: 'update_log_level'; readonly node: string; readonly level: string };
+
+export type AdminCommandName = AdminCommand['command'];
+
+/** What one replica says about a key in `whereis`. */
+export type WhereisAnswer =
+  | { readonly ok: true; readonly exists: false }
+  | {
+      readonly ok: true;
+      readonly exists: true;
+      readonly sizeBytes: number;
+      readonly etag: string;
+      /** The version's hybrid logical clock as text: wall time, counter, stamping node. */
+      readonly clock: string;
+      readonly tombstone: boolean;
+      readonly lastModifiedMs: number;
+    }
+  | { readonly ok: false; readonly error: string };
+
+export interface WhereisRow {
+  readonly node: string;
+  /** `previous` rows are replicas of the ring before the last change, still read while data moves. */
+  readonly ring: 'current' | 'previous';
+  readonly state: MemberState | 'unknown';
+  readonly answer: WhereisAnswer;
+}
+
+export interface NodeDetails {
+  readonly node: string;
+  readonly role: string;
+  readonly address: string | null;
+  readonly state: MemberState | 'unknown';
+  readonly startedAtMs: number;
+  readonly uptimeMs: number;
+  readonly ring: { readonly epoch: number; readonly checksum: number } | null;
+  readonly peers: readonly PeerInfo[];
+}
+
+export type AdminResult =
+  | ({ readonly kind: 'cluster_status' } & Omit<ClusterStatus, 'ok'>)
+  | ({ readonly kind: 'node_status' } & NodeDetails)
+  | { readonly kind: 'started'; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
+  | { readonly kind: 'whereis'; readonly bucket: string; readonly key: string; readonly position: string; readonly replicas: readonly WhereisRow[] }
+  /** A created or imported user, with its secret: shown this once. */
+  | { readonly kind: 'user'; readonly user: UserRecord }
+  | { readonly kind: 'users'; readonly users: readonly UserView[] }
+  | { readonly kind: 'bucket'; readonly bucket: BucketRecord }
+  | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
+  | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
+  | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
+  | { readonly kind: 'done'; readonly message: string };
+
+export type AdminReply = { readonly ok: true; readonly result: AdminResult } | { readonly ok: false; readonly code: string; readonly message: string };
+
+type Fields = Readonly<Record<string, unknown>>;
+
+/** Checks a command from the wire; a string says what is wrong with it. */
+export function parseAdminCommand(value: unknown): AdminCommand | string {
+  if (typeof value !== 'object' || value === null) return 'the command is not an object';
+  const raw = value as Fields;
+  const text = (name: string): string | undefined => (typeof raw[name] === 'string' && (raw[name] as string).length > 0 ? (raw[name] as string) : undefined);
+  const need = (name: string): string => {
+    const found = text(name);
+    if (found === undefined) throw new CommandError(`${name} is required`);
+    return found;
+  };
+  const optional = (name: string): string | undefined => {
+    if (raw[name] === undefined) return undefined;
+    const found = text(name);
+    if (found === undefined) throw new CommandError(`${name} must be a non-empty string`);
+    return found;
+  };
+  const integer = (name: string): number => {
+    const found = raw[name];
+    if (typeof found !== 'number' || !Number.isInteger(found)) throw new CommandError(`${name} must be an integer (got ${JSON.stringify(found)})`);
+    return found;
+  };
+  const acl = (name: string): BucketAcl => {
+    const found = raw[name];
+    if (!isBucketAcl(found)) throw new CommandError(`${name} must be one of private, public-read, public-read-write, authenticated-read (got ${JSON.stringify(found)})`);
+    return found;
+  };
+  const role = (name: string): UserRole => {
+    const found = raw[name];
+    if (!isUserRole(found)) throw new CommandError(`${name} must be admin or normal (got ${JSON.stringify(found)})`);
+    return found;
+  };
+  const withOptional = <T extends object>(base: T, extra: Fields): T => {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [name, field] of Object.entries(extra)) if (field !== undefined) out[name] = field;
+    return out as T;
+  };
+  try {
+    const command = raw.command;
+    switch (command) {
+      case 'status':
+        return withOptional({ command }, { node: optional('node') });
+      case 'start':
+        return { command, n: integer('n'), w: integer('w'), r: integer('r'), d: integer('d'), rackAware: raw.rackAware === true };
+      case 'whereis':
+        return { command, bucket: need('bucket'), key: need('key') };
+      case 'create_user':
+        return withOptional(
+          { command, userId: need('userId') },
+          { role: raw.role === undefined ? undefined : role('role'), accessKeyId: optional('accessKeyId'), secretAccessKey: optional('secretAccessKey') },
+        );
+      case 'delete_user':
+        return { command, userId: need('userId') };
+      case 'get_users':
+      case 'get_buckets':
+      case 'get_endpoints':
+        return { command };
+      case 'update_user_role':
+        return { command, userId: need('userId'), role: role('role') };
+      case 'add_bucket':
+        return withOptional({ command, bucket: need('bucket'), accessKeyId: need('accessKeyId') }, { acl: raw.acl === undefined ? undefined : acl('acl') });
+      case 'delete_bucket':
+      case 'chown_bucket':
+        return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId') };
+      case 'get_bucket':
+        return { command, accessKeyId: need('accessKeyId') };
+      case 'update_acl':
+        return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId'), acl: acl('acl') };
+      case 'add_endpoint':
+      case 'delete_endpoint':
+        return { command, host: need('host') };
+      case 'dump_ring':
+        return withOptional({ command }, { node: optional('node') });
+      case 'update_log_level':
+        return { command, node: need('node'), level: need('level') };
+      default:
+        return `unknown command ${JSON.stringify(command)}`;
+    }
+  } catch (error) {
+    if (error instanceof CommandError) return error.message;
+    throw error;
+  }
+}
+
+class CommandError extends Error {}

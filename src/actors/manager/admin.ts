@@ -1,0 +1,268 @@
+/**
+ * The manager's administration entry point: runs one admin command (admin-commands.ts) by asking the
+ * ring keeper, the auth actor and other nodes, and answers with data for the CLI to print. It holds
+ * no state of its own, so each command runs on its own and a slow one (whereis asking replicas)
+ * does not hold up the others.
+ */
+import type { ActorContext, Behavior } from '../../runtime/actor.js';
+import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
+import { actorRef, type Message, type ReplyTo } from '../../runtime/refs.js';
+import type { PeerInfo } from '../../runtime/remote/transport.js';
+import { assertNever } from '../../core/assert-never.js';
+import type { Hlc } from '../../core/hlc.js';
+import { keyPosition } from '../../core/ring/position.js';
+import { preferenceList } from '../../core/ring/ring.js';
+import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js';
+import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../common/node-info.js';
+import { authRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../common/paths.js';
+import type { RingCacheMessage, RingStatus } from '../common/ring-cache.js';
+import { STORAGE_ROUTER_PATH, type HeadLocalMessage, type HeadLocalReply } from '../storage/router-messages.js';
+import { parseAdminCommand, type AdminCommand, type AdminReply, type AdminResult, type WhereisAnswer, type WhereisRow } from './admin-commands.js';
+import type {
+  AuthMessage,
+  ChownBucketReply,
+  CreateBucketReply,
+  CreateUserReply,
+  DeleteBucketReply,
+  DeleteUserReply,
+  EndpointReply,
+  GetUsersReply,
+  ListBucketsReply,
+  UpdateAclReply,
+  UpdateUserRoleReply,
+  UserByKeyReply,
+} from './auth.js';
+import type { ClusterStatus, RingKeeperMessage, StartReply } from './ring-keeper.js';
+
+export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
+
+export interface AdminOptions {
+  /** Limit on each ask to the manager's own actors. */
+  readonly localTimeoutMs?: number;
+  /** Limit on each ask to another node (status of a node, whereis replicas). */
+  readonly remoteTimeoutMs?: number;
+}
+
+const DEFAULT_LOCAL_TIMEOUT_MS = 10_000;
+const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
+
+type Failure = { readonly ok: false; readonly code: string; readonly message: string };
+
+/** Asks one of the manager's own actors; resolves with the success reply, rejects with a refusal. */
+type Asker<M extends Message> = <R>(build: (replyTo: ReplyTo<R>) => M) => Promise<Exclude<R, Failure>>;
+
+/** Thrown inside a command to answer with an error; never escapes the actor. */
+class Refused extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminMessage> {
+  const localTimeoutMs = options.localTimeoutMs ?? DEFAULT_LOCAL_TIMEOUT_MS;
+  const remoteTimeoutMs = options.remoteTimeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
+
+  return {
+    accepts: ['admin'],
+    init: () => null,
+    receive(state, message, ctx) {
+      const parsed = parseAdminCommand(message.command);
+      if (typeof parsed === 'string') {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'BadCommand', message: parsed });
+        return state;
+      }
+      void run(parsed, ctx).then(
+        (result) => ctx.system.reply(message.replyTo, { ok: true, result }),
+        (error: unknown) => {
+          if (error instanceof Refused) {
+            ctx.log.info('admin command refused', { command: parsed.command, code: error.code, reason: error.message });
+            ctx.system.reply(message.replyTo, { ok: false, code: error.code, message: error.message });
+          } else {
+            ctx.log.error('admin command failed', { command: parsed.command, error });
+            ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: error instanceof Error ? error.message : String(error) });
+          }
+        },
+      );
+      return state;
+    },
+  };
+
+  async function run(command: AdminCommand, ctx: ActorContext<AdminMessage>): Promise<AdminResult> {
+    const self = ctx.system.node;
+    const keeper = ringKeeperRef(self);
+    const auth = authRef(self);
+    const onKeeper: Asker<RingKeeperMessage> = (build) => expectOk(ctx.system.ask(keeper, build, localTimeoutMs));
+    const onAuth: Asker<AuthMessage> = (build) => expectOk(ctx.system.ask(auth, build, localTimeoutMs));
+    const userIdOf = async (accessKeyId: string): Promise<string> => (await onAuth<UserByKeyReply>((replyTo) => ({ type: 'user_by_key', accessKeyId, replyTo }))).user.userId;
+
+    switch (command.command) {
+      case 'status': {
+        const status = await onKeeper<ClusterStatus>((replyTo) => ({ type: 'status', replyTo }));
+        if (command.node === undefined) {
+          const { ok: _ok, ...rest } = status;
+          return { kind: 'cluster_status', ...rest };
+        }
+        return { kind: 'node_status', ...(await nodeDetails(command.node, status, ctx)) };
+      }
+      case 'start': {
+        const started = await onKeeper<StartReply>((replyTo) => ({
+          type: 'start',
+          settings: { n: command.n, w: command.w, r: command.r, d: command.d, rackAware: command.rackAware },
+          replyTo,
+        }));
+        return { kind: 'started', epoch: started.epoch, checksum: started.checksum, members: started.members };
+      }
+      case 'whereis':
+        return whereis(command.bucket, command.key, ctx, onKeeper);
+      case 'create_user': {
+        const { command: _name, ...fields } = command;
+        const created = await onAuth<CreateUserReply>((replyTo) => ({ type: 'create_user', ...fields, replyTo }));
+        return { kind: 'user', user: created.user };
+      }
+      case 'delete_user':
+        await onAuth<DeleteUserReply>((replyTo) => ({ type: 'delete_user', userId: command.userId, replyTo }));
+        return { kind: 'done', message: `deleted user ${command.userId}` };
+      case 'get_users':
+        return { kind: 'users', users: (await onAuth<GetUsersReply>((replyTo) => ({ type: 'get_users', replyTo }))).users };
+      case 'update_user_role': {
+        await onAuth<UpdateUserRoleReply>((replyTo) => ({ type: 'update_user_role', userId: command.userId, role: command.role, replyTo }));
+        return { kind: 'done', message: `${command.userId} is now ${command.role}` };
+      }
+      case 'add_bucket': {
+        const owner = await userIdOf(command.accessKeyId);
+        const created = await onAuth<CreateBucketReply>((replyTo) => ({
+          type: 'create_bucket',
+          name: command.bucket,
+          owner,
+          ...(command.acl ? { acl: command.acl } : {}),
+          replyTo,
+        }));
+        return { kind: 'bucket', bucket: created.bucket };
+      }
+      case 'delete_bucket': {
+        const requester = await userIdOf(command.accessKeyId);
+        await onAuth<DeleteBucketReply>((replyTo) => ({ type: 'delete_bucket', name: command.bucket, requester, replyTo }));
+        return { kind: 'done', message: `deleted bucket ${command.bucket}` };
+      }
+      case 'get_buckets':
+        return { kind: 'buckets', buckets: (await onAuth<ListBucketsReply>((replyTo) => ({ type: 'list_buckets', replyTo }))).buckets };
+      case 'get_bucket': {
+        const owner = await userIdOf(command.accessKeyId);
+        return { kind: 'buckets', buckets: (await onAuth<ListBucketsReply>((replyTo) => ({ type: 'list_buckets', owner, replyTo }))).buckets };
+      }
+      case 'chown_bucket': {
+        const owner = await userIdOf(command.accessKeyId);
+        const changed = await onAuth<ChownBucketReply>((replyTo) => ({ type: 'chown_bucket', name: command.bucket, owner, replyTo }));
+        return { kind: 'bucket', bucket: changed.bucket };
+      }
+      case 'update_acl': {
+        const requester = await userIdOf(command.accessKeyId);
+        const changed = await onAuth<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name: command.bucket, requester, acl: command.acl, replyTo }));
+        return { kind: 'bucket', bucket: changed.bucket };
+      }
+      case 'add_endpoint':
+      case 'delete_endpoint':
+      case 'get_endpoints': {
+        const type = command.command;
+        const reply = await onAuth<EndpointReply>((replyTo) =>
+          type === 'get_endpoints' ? { type, replyTo } : { type, host: (command as { host: string }).host, replyTo },
+        );
+        return { kind: 'endpoints', endpoints: reply.endpoints };
+      }
+      case 'dump_ring': {
+        if (command.node === undefined) {
+          const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+          return { kind: 'ring', node: self, checksum: doc ? snapshotOf(doc).checksum : 0, doc };
+        }
+        const node = command.node;
+        const reply = await expectOk(
+          ctx.system.ask<RingCacheMessage, { ok: true; doc: RingDocument | null }>(ringCacheRef(node), (replyTo) => ({ type: 'get', replyTo }), remoteTimeoutMs),
+          node,
+        );
+        return { kind: 'ring', node, checksum: reply.doc ? snapshotOf(reply.doc).checksum : 0, doc: reply.doc };
+      }
+      case 'update_log_level': {
+        const { node, level } = command;
+        await expectOk(ctx.system.ask<NodeInfoMessage, SetLogLevelReply>(nodeInfoRef(node), (replyTo) => ({ type: 'set_log_level', level, replyTo }), remoteTimeoutMs), node);
+        return { kind: 'done', message: `log level of ${node} is now ${level}` };
+      }
+      default:
+        return assertNever(command);
+    }
+  }
+
+  async function nodeDetails(node: string, status: ClusterStatus, ctx: ActorContext<AdminMessage>) {
+    const member = status.members.find((m) => m.node === node);
+    const [info, ring] = await Promise.all([
+      ctx.system.ask<NodeInfoMessage, { ok: true; facts: NodeFacts; peers: PeerInfo[] }>(nodeInfoRef(node), (replyTo) => ({ type: 'which_nodes', replyTo }), remoteTimeoutMs),
+      ctx.system.ask<RingCacheMessage, RingStatus>(ringCacheRef(node), (replyTo) => ({ type: 'status', replyTo }), remoteTimeoutMs),
+    ]);
+    if (!info.ok) {
+      const known = member ? ` (${member.role} node, ${member.state})` : ' (not a member of this cluster)';
+      throw new Refused('NodeUnavailable', `${node}${known} does not answer (${info.code}: ${info.message})`);
+    }
+    return {
+      node,
+      role: info.facts.role,
+      address: info.facts.address,
+      state: member?.state ?? ('unknown' as const),
+      startedAtMs: info.facts.startedAtMs,
+      uptimeMs: Math.max(0, ctx.clock.now() - info.facts.startedAtMs),
+      ring: ring.ok && ring.epoch > 0 ? { epoch: ring.epoch, checksum: ring.checksum } : null,
+      peers: info.peers,
+    };
+  }
+
+  async function whereis(
+    bucket: string,
+    key: string,
+    ctx: ActorContext<AdminMessage>,
+    onKeeper: Asker<RingKeeperMessage>,
+  ): Promise<AdminResult> {
+    const [{ doc }, status] = await Promise.all([
+      onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo })),
+      onKeeper<ClusterStatus>((replyTo) => ({ type: 'status', replyTo })),
+    ]);
+    if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+    const ring = snapshotOf(doc);
+    const position = keyPosition(bucket, key);
+    const current = preferenceList(ring.current, position, doc.settings.n);
+    const previous = ring.previous ? preferenceList(ring.previous, position, doc.settings.n).filter((node) => !current.includes(node)) : [];
+    const targets = [...current.map((node) => ({ node, ring: 'current' as const })), ...previous.map((node) => ({ node, ring: 'previous' as const }))];
+    const replicas = await Promise.all(
+      targets.map(async ({ node, ring: which }): Promise<WhereisRow> => {
+        const reply = await ctx.system.ask<HeadLocalMessage, HeadLocalReply>(
+          actorRef(node, STORAGE_ROUTER_PATH),
+          (replyTo) => ({ type: 'head_local', objectKind: 'object', bucket, key, replyTo }),
+          remoteTimeoutMs,
+        );
+        return { node, ring: which, state: status.members.find((m) => m.node === node)?.state ?? 'unknown', answer: answerOf(reply) };
+      }),
+    );
+    return { kind: 'whereis', bucket, key, position, replicas };
+  }
+}
+
+function answerOf(reply: HeadLocalReply | RuntimeFailure): WhereisAnswer {
+  if (!reply.ok) return { ok: false, error: `${reply.code}: ${reply.message}` };
+  const meta = reply.meta;
+  if (!meta) return { ok: true, exists: false };
+  return { ok: true, exists: true, sizeBytes: meta.sizeBytes, etag: meta.etag, clock: clockText(meta.clock), tombstone: meta.deleted, lastModifiedMs: meta.lastModifiedMs };
+}
+
+export function clockText(clock: Hlc): string {
+  return `${new Date(clock.wallMs).toISOString()} #${clock.counter} ${clock.node}`;
+}
+
+/** The reply when it is a success; a refusal (with the answering node named when remote) otherwise. */
+async function expectOk<R>(pending: Promise<R | RuntimeFailure>, node?: string): Promise<Exclude<R, Failure>> {
+  const reply = await pending;
+  if (isRuntimeFailure(reply)) {
+    // A node other than the manager failing is the answer, not a failure to reach the manager.
+    if (node) throw new Refused('NodeUnavailable', `${node} does not answer (${reply.code}: ${reply.message})`);
+    throw new Refused(reply.code, reply.message);
+  }
+  const result = reply as unknown as { ok: boolean; code?: string; message?: string };
+  if (result.ok === false) throw new Refused(String(result.code), String(result.message ?? result.code));
+  return reply as Exclude<R, Failure>;
+}

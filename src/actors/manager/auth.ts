@@ -1,0 +1,456 @@
+/**
+ * The manager's keeper of users, access keys, buckets and endpoints (LeoFS's leo_s3_user,
+ * leo_s3_bucket and leo_s3_endpoint on the manager). It is their single writer; every change is
+ * durable before it is answered, and then the whole snapshot goes to every running gateway, which
+ * authenticates and authorizes from its copy without asking here.
+ *
+ * The first start of a manager creates an admin user and logs its keys once.
+ */
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import type { ActorContext, Behavior } from '../../runtime/actor.js';
+import type { ReplyTo } from '../../runtime/refs.js';
+import { assertNever } from '../../core/assert-never.js';
+import {
+  AUTH_SNAPSHOT_VERSION,
+  accessKeyProblem,
+  endpointProblem,
+  isBucketAcl,
+  isUserRole,
+  locationProblem,
+  normalizeEndpoint,
+  secretProblem,
+  userIdProblem,
+  type AuthSnapshot,
+  type BucketAcl,
+  type BucketRecord,
+  type EndpointRecord,
+  type UserRecord,
+  type UserRole,
+  type UserView,
+} from '../../core/auth-snapshot.js';
+import { isValidBucketName } from '../../protocol/s3/router.js';
+import type { StateTable } from '../../store/node-state.js';
+import { authCacheRef } from '../common/paths.js';
+
+export const ADMIN_USER_ID = 'admin';
+const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const ACCESS_KEY_LENGTH = 20;
+const SECRET_BYTES = 30; // 40 base64 characters
+const META_KEY = 'meta';
+
+export interface AuthMeta {
+  readonly origin: string;
+  readonly revision: number;
+  readonly adminCreatedAtMs: number;
+}
+
+export interface AuthTables {
+  readonly users: StateTable<UserRecord>;
+  readonly buckets: StateTable<BucketRecord>;
+  readonly endpoints: StateTable<EndpointRecord>;
+  readonly meta: StateTable<AuthMeta>;
+}
+
+/** An error reply: a stable code for programs and a sentence for people. */
+export interface AuthError<C extends string> {
+  readonly ok: false;
+  readonly code: C;
+  readonly message: string;
+}
+
+export type CreateBucketReply =
+  | { readonly ok: true; readonly bucket: BucketRecord }
+  | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
+export type DeleteBucketReply = { readonly ok: true } | AuthError<'NoSuchBucket' | 'AccessDenied'>;
+export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument'>;
+export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
+export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
+export type GetSnapshotReply = { readonly ok: true; readonly snapshot: AuthSnapshot };
+
+export type CreateUserReply = { readonly ok: true; readonly user: UserRecord } | AuthError<'UserAlreadyExists' | 'AccessKeyInUse' | 'InvalidArgument'>;
+export type DeleteUserReply = { readonly ok: true } | AuthError<'NoSuchUser' | 'UserOwnsBuckets' | 'LastAdmin'>;
+export type UpdateUserRoleReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser' | 'LastAdmin' | 'InvalidArgument'>;
+export type GetUsersReply = { readonly ok: true; readonly users: readonly UserView[] };
+export type UserByKeyReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser'>;
+export type ChownBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'NoSuchUser'>;
+export type EndpointReply = { readonly ok: true; readonly endpoints: readonly EndpointRecord[] } | AuthError<'InvalidArgument' | 'NoSuchEndpoint'>;
+
+/** What the S3 gateway asks: bucket creation and deletion, ACL changes, lookups, the snapshot. */
+export type GatewayAuthMessage =
+  | {
+      readonly type: 'create_bucket';
+      readonly name: string;
+      /** The creating user's id. */
+      readonly owner: string;
+      readonly acl?: BucketAcl;
+      readonly location?: string;
+      readonly replyTo: ReplyTo<CreateBucketReply>;
+    }
+  /** The gateway checks that the bucket is empty before it asks. */
+  | { readonly type: 'delete_bucket'; readonly name: string; readonly requester: string; readonly replyTo: ReplyTo<DeleteBucketReply> }
+  | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
+  | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }
+  /** Every bucket when `owner` is absent. */
+  | { readonly type: 'list_buckets'; readonly owner?: string; readonly replyTo: ReplyTo<ListBucketsReply> }
+  | { readonly type: 'get_snapshot'; readonly replyTo: ReplyTo<GetSnapshotReply> };
+
+/** What only the manager's own actors send (the admin actor, the ring keeper). */
+export type AdminAuthMessage =
+  | {
+      readonly type: 'create_user';
+      readonly userId: string;
+      readonly role?: UserRole;
+      /** Both given: import a user with these keys; both absent: generate them. */
+      readonly accessKeyId?: string;
+      readonly secretAccessKey?: string;
+      readonly replyTo: ReplyTo<CreateUserReply>;
+    }
+  | { readonly type: 'delete_user'; readonly userId: string; readonly replyTo: ReplyTo<DeleteUserReply> }
+  | { readonly type: 'update_user_role'; readonly userId: string; readonly role: UserRole; readonly replyTo: ReplyTo<UpdateUserRoleReply> }
+  | { readonly type: 'get_users'; readonly replyTo: ReplyTo<GetUsersReply> }
+  | { readonly type: 'user_by_key'; readonly accessKeyId: string; readonly replyTo: ReplyTo<UserByKeyReply> }
+  | { readonly type: 'chown_bucket'; readonly name: string; readonly owner: string; readonly replyTo: ReplyTo<ChownBucketReply> }
+  | { readonly type: 'add_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'delete_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'get_endpoints'; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'gateway_joined'; readonly node: string };
+
+export type AuthMessage = GatewayAuthMessage | AdminAuthMessage;
+
+export interface AuthDeps {
+  readonly tables: AuthTables;
+  /** The gateways that are running now, to push snapshots to. */
+  readonly gatewayNodes: () => Promise<readonly string[]>;
+  readonly randomBytes?: (size: number) => Uint8Array;
+}
+
+interface AuthState {
+  readonly users: Map<string, UserRecord>;
+  readonly buckets: Map<string, BucketRecord>;
+  readonly endpoints: Map<string, EndpointRecord>;
+  meta: AuthMeta;
+}
+
+export function isAuthMeta(value: unknown): value is AuthMeta {
+  if (typeof value !== 'object' || value === null) return false;
+  const meta = value as Record<string, unknown>;
+  return typeof meta.origin === 'string' && Number.isSafeInteger(meta.revision) && Number.isSafeInteger(meta.adminCreatedAtMs);
+}
+
+export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
+  const random = deps.randomBytes ?? ((size: number) => cryptoRandomBytes(size));
+  const { tables } = deps;
+
+  return {
+    accepts: ['create_bucket', 'delete_bucket', 'update_acl', 'get_bucket', 'list_buckets', 'get_snapshot'],
+
+    async init(ctx) {
+      const state: AuthState = {
+        users: new Map(tables.users.entries()),
+        buckets: new Map(tables.buckets.entries()),
+        endpoints: new Map(tables.endpoints.entries()),
+        meta: { origin: '', revision: 0, adminCreatedAtMs: 0 },
+      };
+      const stored = tables.meta.get(META_KEY);
+      if (stored) {
+        // A change may have been stored without its revision bump before a crash; a new revision makes
+        // every gateway take the snapshot again.
+        state.meta = { ...stored, revision: stored.revision + 1 };
+        await tables.meta.put(META_KEY, state.meta);
+      } else {
+        const admin: UserRecord = { userId: ADMIN_USER_ID, ...newKeys(state), role: 'admin', createdAtMs: ctx.clock.now() };
+        await tables.users.put(admin.userId, admin);
+        state.users.set(admin.userId, admin);
+        state.meta = { origin: Buffer.from(random(8)).toString('hex'), revision: 1, adminCreatedAtMs: admin.createdAtMs };
+        await tables.meta.put(META_KEY, state.meta);
+        ctx.log.info('admin credentials', { userId: admin.userId, accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey });
+      }
+      pushToGateways(state, ctx);
+      return state;
+    },
+
+    async receive(state, message, ctx) {
+      switch (message.type) {
+        case 'create_bucket':
+          ctx.system.reply(message.replyTo, await createBucket(state, message, ctx));
+          return state;
+        case 'delete_bucket':
+          ctx.system.reply(message.replyTo, await deleteBucket(state, message, ctx));
+          return state;
+        case 'update_acl':
+          ctx.system.reply(message.replyTo, await updateAcl(state, message, ctx));
+          return state;
+        case 'get_bucket': {
+          const bucket = state.buckets.get(String(message.name));
+          ctx.system.reply(message.replyTo, bucket ? { ok: true, bucket } : noSuchBucket(String(message.name)));
+          return state;
+        }
+        case 'list_buckets': {
+          const all = [...state.buckets.values()].sort(byName);
+          ctx.system.reply(message.replyTo, { ok: true, buckets: message.owner === undefined ? all : all.filter((bucket) => bucket.owner === message.owner) });
+          return state;
+        }
+        case 'get_snapshot':
+          ctx.system.reply(message.replyTo, { ok: true, snapshot: snapshotOf(state) });
+          return state;
+        case 'create_user':
+          ctx.system.reply(message.replyTo, await createUser(state, message, ctx));
+          return state;
+        case 'delete_user':
+          ctx.system.reply(message.replyTo, await deleteUser(state, message.userId, ctx));
+          return state;
+        case 'update_user_role':
+          ctx.system.reply(message.replyTo, await updateUserRole(state, message.userId, message.role, ctx));
+          return state;
+        case 'get_users':
+          ctx.system.reply(message.replyTo, { ok: true, users: [...state.users.values()].sort(byUserId).map(viewOfUser) });
+          return state;
+        case 'user_by_key': {
+          const user = findByAccessKey(state, message.accessKeyId);
+          ctx.system.reply(message.replyTo, user ? { ok: true, user: viewOfUser(user) } : { ok: false, code: 'NoSuchUser', message: `no user has the access key ${message.accessKeyId}` });
+          return state;
+        }
+        case 'chown_bucket':
+          ctx.system.reply(message.replyTo, await chownBucket(state, message.name, message.owner, ctx));
+          return state;
+        case 'add_endpoint':
+          ctx.system.reply(message.replyTo, await addEndpoint(state, message.host, ctx));
+          return state;
+        case 'delete_endpoint':
+          ctx.system.reply(message.replyTo, await deleteEndpoint(state, message.host, ctx));
+          return state;
+        case 'get_endpoints':
+          ctx.system.reply(message.replyTo, { ok: true, endpoints: endpointList(state) });
+          return state;
+        case 'gateway_joined':
+          ctx.system.dispatch(authCacheRef(message.node), { type: 'auth_snapshot', snapshot: snapshotOf(state) });
+          return state;
+        default:
+          return assertNever(message);
+      }
+    },
+  };
+
+  // ---- buckets ----
+
+  async function createBucket(state: AuthState, message: Extract<AuthMessage, { type: 'create_bucket' }>, ctx: ActorContext<AuthMessage>): Promise<CreateBucketReply> {
+    const name = String(message.name);
+    const owner = String(message.owner);
+    if (!isValidBucketName(name)) return { ok: false, code: 'InvalidBucketName', message: `${JSON.stringify(name)} is not a valid bucket name` };
+    const existing = state.buckets.get(name);
+    if (existing) {
+      return existing.owner === owner
+        ? { ok: false, code: 'BucketAlreadyOwnedByYou', message: `you already own the bucket ${name}` }
+        : { ok: false, code: 'BucketAlreadyExists', message: `the bucket ${name} belongs to another user` };
+    }
+    if (!state.users.has(owner)) return { ok: false, code: 'NoSuchUser', message: `no user ${owner}` };
+    const acl = message.acl ?? 'private';
+    if (!isBucketAcl(acl)) return { ok: false, code: 'InvalidArgument', message: `unknown canned ACL ${JSON.stringify(acl)}` };
+    const problem = locationProblem(message.location);
+    if (problem) return { ok: false, code: 'InvalidArgument', message: problem };
+    const bucket: BucketRecord = { name, owner, acl, createdAtMs: ctx.clock.now(), ...(message.location ? { location: message.location } : {}) };
+    await tables.buckets.put(name, bucket);
+    state.buckets.set(name, bucket);
+    ctx.log.info('bucket created', { bucket: name, owner, acl });
+    await changed(state, ctx);
+    return { ok: true, bucket };
+  }
+
+  async function deleteBucket(state: AuthState, message: Extract<AuthMessage, { type: 'delete_bucket' }>, ctx: ActorContext<AuthMessage>): Promise<DeleteBucketReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may delete it` };
+    await tables.buckets.remove(name);
+    state.buckets.delete(name);
+    ctx.log.info('bucket deleted', { bucket: name, owner: bucket.owner });
+    await changed(state, ctx);
+    return { ok: true };
+  }
+
+  async function updateAcl(state: AuthState, message: Extract<AuthMessage, { type: 'update_acl' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its ACL` };
+    if (!isBucketAcl(message.acl)) return { ok: false, code: 'InvalidArgument', message: `unknown canned ACL ${JSON.stringify(message.acl)}; use one of private, public-read, public-read-write, authenticated-read` };
+    return { ok: true, bucket: await replaceBucket(state, { ...bucket, acl: message.acl }, ctx) };
+  }
+
+  async function chownBucket(state: AuthState, name: string, owner: string, ctx: ActorContext<AuthMessage>): Promise<ChownBucketReply> {
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (!state.users.has(owner)) return { ok: false, code: 'NoSuchUser', message: `no user ${owner}` };
+    return { ok: true, bucket: await replaceBucket(state, { ...bucket, owner }, ctx) };
+  }
+
+  async function replaceBucket(state: AuthState, bucket: BucketRecord, ctx: ActorContext<AuthMessage>): Promise<BucketRecord> {
+    await tables.buckets.put(bucket.name, bucket);
+    state.buckets.set(bucket.name, bucket);
+    ctx.log.info('bucket changed', { bucket: bucket.name, owner: bucket.owner, acl: bucket.acl });
+    await changed(state, ctx);
+    return bucket;
+  }
+
+  // ---- users ----
+
+  async function createUser(state: AuthState, message: Extract<AuthMessage, { type: 'create_user' }>, ctx: ActorContext<AuthMessage>): Promise<CreateUserReply> {
+    const invalid = (text: string): CreateUserReply => ({ ok: false, code: 'InvalidArgument', message: text });
+    const userId = message.userId;
+    const idProblem = userIdProblem(userId);
+    if (idProblem) return invalid(idProblem);
+    const role = message.role ?? 'normal';
+    if (!isUserRole(role)) return invalid(`role must be admin or normal (got ${JSON.stringify(role)})`);
+    if (state.users.has(userId)) return { ok: false, code: 'UserAlreadyExists', message: `the user ${userId} already exists` };
+    const imported = message.accessKeyId !== undefined || message.secretAccessKey !== undefined;
+    let keys: { accessKeyId: string; secretAccessKey: string };
+    if (imported) {
+      if (message.accessKeyId === undefined || message.secretAccessKey === undefined) return invalid('give both the access key id and the secret access key, or neither');
+      const keyProblem = accessKeyProblem(message.accessKeyId) ?? secretProblem(message.secretAccessKey);
+      if (keyProblem) return invalid(keyProblem);
+      if (findByAccessKey(state, message.accessKeyId)) return { ok: false, code: 'AccessKeyInUse', message: `the access key ${message.accessKeyId} belongs to another user` };
+      keys = { accessKeyId: message.accessKeyId, secretAccessKey: message.secretAccessKey };
+    } else {
+      keys = newKeys(state);
+    }
+    const user: UserRecord = { userId, ...keys, role, createdAtMs: ctx.clock.now() };
+    await tables.users.put(userId, user);
+    state.users.set(userId, user);
+    ctx.log.info(imported ? 'user imported' : 'user created', { userId, accessKeyId: user.accessKeyId, role });
+    await changed(state, ctx);
+    return { ok: true, user };
+  }
+
+  async function deleteUser(state: AuthState, userId: string, ctx: ActorContext<AuthMessage>): Promise<DeleteUserReply> {
+    const user = state.users.get(userId);
+    if (!user) return { ok: false, code: 'NoSuchUser', message: `no user ${userId}` };
+    const owned = [...state.buckets.values()].filter((bucket) => bucket.owner === userId).map((bucket) => bucket.name).sort();
+    if (owned.length > 0) {
+      return { ok: false, code: 'UserOwnsBuckets', message: `${userId} still owns ${owned.join(', ')}; delete those buckets or give them to another user first` };
+    }
+    if (user.role === 'admin' && adminCount(state) === 1) return { ok: false, code: 'LastAdmin', message: `${userId} is the last admin user` };
+    await tables.users.remove(userId);
+    state.users.delete(userId);
+    ctx.log.info('user deleted', { userId });
+    await changed(state, ctx);
+    return { ok: true };
+  }
+
+  async function updateUserRole(state: AuthState, userId: string, role: UserRole, ctx: ActorContext<AuthMessage>): Promise<UpdateUserRoleReply> {
+    const user = state.users.get(userId);
+    if (!user) return { ok: false, code: 'NoSuchUser', message: `no user ${userId}` };
+    if (!isUserRole(role)) return { ok: false, code: 'InvalidArgument', message: `role must be admin or normal (got ${JSON.stringify(role)})` };
+    if (user.role === 'admin' && role !== 'admin' && adminCount(state) === 1) return { ok: false, code: 'LastAdmin', message: `${userId} is the last admin user` };
+    if (user.role !== role) {
+      const next: UserRecord = { ...user, role };
+      await tables.users.put(userId, next);
+      state.users.set(userId, next);
+      ctx.log.info('user role changed', { userId, role });
+      await changed(state, ctx);
+    }
+    return { ok: true, user: viewOfUser(state.users.get(userId)!) };
+  }
+
+  function newKeys(state: AuthState): { accessKeyId: string; secretAccessKey: string } {
+    for (;;) {
+      const accessKeyId = randomAccessKey(random);
+      if (!findByAccessKey(state, accessKeyId)) return { accessKeyId, secretAccessKey: Buffer.from(random(SECRET_BYTES)).toString('base64') };
+    }
+  }
+
+  // ---- endpoints ----
+
+  async function addEndpoint(state: AuthState, host: string, ctx: ActorContext<AuthMessage>): Promise<EndpointReply> {
+    const normalized = normalizeEndpoint(String(host));
+    const problem = endpointProblem(normalized);
+    if (problem) return { ok: false, code: 'InvalidArgument', message: problem };
+    if (!state.endpoints.has(normalized)) {
+      const endpoint: EndpointRecord = { host: normalized, createdAtMs: ctx.clock.now() };
+      await tables.endpoints.put(normalized, endpoint);
+      state.endpoints.set(normalized, endpoint);
+      ctx.log.info('endpoint added', { host: normalized });
+      await changed(state, ctx);
+    }
+    return { ok: true, endpoints: endpointList(state) };
+  }
+
+  async function deleteEndpoint(state: AuthState, host: string, ctx: ActorContext<AuthMessage>): Promise<EndpointReply> {
+    const normalized = normalizeEndpoint(String(host));
+    if (!state.endpoints.has(normalized)) return { ok: false, code: 'NoSuchEndpoint', message: `no endpoint ${normalized}` };
+    await tables.endpoints.remove(normalized);
+    state.endpoints.delete(normalized);
+    ctx.log.info('endpoint deleted', { host: normalized });
+    await changed(state, ctx);
+    return { ok: true, endpoints: endpointList(state) };
+  }
+
+  // ---- distribution ----
+
+  async function changed(state: AuthState, ctx: ActorContext<AuthMessage>): Promise<void> {
+    state.meta = { ...state.meta, revision: state.meta.revision + 1 };
+    await tables.meta.put(META_KEY, state.meta);
+    pushToGateways(state, ctx);
+  }
+
+  function pushToGateways(state: AuthState, ctx: ActorContext<AuthMessage>): void {
+    const snapshot = snapshotOf(state);
+    void deps.gatewayNodes().then(
+      (nodes) => {
+        for (const node of nodes) ctx.system.dispatch(authCacheRef(node), { type: 'auth_snapshot', snapshot });
+      },
+      (error: unknown) => ctx.log.warn('cannot list gateways to push users and buckets to', { error }),
+    );
+  }
+}
+
+function snapshotOf(state: AuthState): AuthSnapshot {
+  return {
+    version: AUTH_SNAPSHOT_VERSION,
+    origin: state.meta.origin,
+    revision: state.meta.revision,
+    users: [...state.users.values()].sort(byUserId),
+    buckets: [...state.buckets.values()].sort(byName),
+    endpoints: endpointList(state).map((endpoint) => endpoint.host),
+  };
+}
+
+function endpointList(state: AuthState): EndpointRecord[] {
+  return [...state.endpoints.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
+function findByAccessKey(state: AuthState, accessKeyId: string): UserRecord | undefined {
+  for (const user of state.users.values()) if (user.accessKeyId === accessKeyId) return user;
+  return undefined;
+}
+
+function adminCount(state: AuthState): number {
+  return [...state.users.values()].filter((user) => user.role === 'admin').length;
+}
+
+function viewOfUser(user: UserRecord): UserView {
+  return { userId: user.userId, accessKeyId: user.accessKeyId, role: user.role, createdAtMs: user.createdAtMs };
+}
+
+function noSuchBucket(name: string): AuthError<'NoSuchBucket'> {
+  return { ok: false, code: 'NoSuchBucket', message: `no bucket ${name}` };
+}
+
+/** Uniform over the alphabet: bytes that would bias the modulo are drawn again. */
+export function randomAccessKey(random: (size: number) => Uint8Array): string {
+  const limit = 256 - (256 % ACCESS_KEY_ALPHABET.length);
+  let key = '';
+  while (key.length < ACCESS_KEY_LENGTH) {
+    for (const byte of random(ACCESS_KEY_LENGTH)) {
+      if (byte < limit && key.length < ACCESS_KEY_LENGTH) key += ACCESS_KEY_ALPHABET[byte % ACCESS_KEY_ALPHABET.length];
+    }
+  }
+  return key;
+}
+
+function byName(a: BucketRecord, b: BucketRecord): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function byUserId(a: UserRecord, b: UserRecord): number {
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
+}

@@ -1,0 +1,470 @@
+/**
+ * The manager's ring keeper: the single writer of the cluster's members, settings and ring (LeoFS's
+ * leo_manager_cluster_monitor and the manager half of leo_redundant_manager). Everything it decides is
+ * durable before it answers, so a manager killed at any point comes back with the same cluster.
+ *
+ * Members join through here and learn each other's addresses from it; the ring is pushed to every
+ * running member on each change and on join, and every few seconds each member's ring checksum is
+ * read back so that a node that missed a ring gets it again.
+ */
+import type { ActorApi, ActorContext, Behavior } from '../../runtime/actor.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import type { ReplyTo } from '../../runtime/refs.js';
+import type { NodeEvent } from '../../runtime/system.js';
+import { validateQuorums } from '../../core/quorum.js';
+import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, validateMembers, type RingMember } from '../../core/ring/ring.js';
+import { snapshotOf, validateRingDocument, type ClusterSettings, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
+import { assertNever } from '../../core/assert-never.js';
+import type { StateTable } from '../../store/node-state.js';
+import type { InstallReply, RingCacheMessage, RingStatus } from '../common/ring-cache.js';
+import { directoryRef, ringCacheRef } from '../common/paths.js';
+import { ROLES, type Role } from '../node-tree.js';
+
+export const DEFAULT_RING_CHECK_INTERVAL_MS = 2_000;
+const RING_ASK_TIMEOUT_MS = 5_000;
+const RING_KEY = 'ring';
+const MAX_RACK_LENGTH = 64;
+const ADDRESS = /^[A-Za-z0-9_.:[\]-]+:\d{1,5}$/;
+
+/**
+ * LeoFS's node states. Storage: `attached` (joined, not in the ring), `running` (in the ring, up),
+ * `stop` (in the ring, down), `suspend` and `detached` (set by later commands). Others: running, stop.
+ */
+export const MEMBER_STATES = ['attached', 'running', 'stop', 'suspend', 'detached'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+export interface StorageInfo {
+  readonly alias: string;
+  readonly numOfVnodes: number;
+  readonly rack?: string;
+}
+
+/** What a storage node says about itself when it joins (from its config). */
+export interface StorageJoin {
+  readonly numOfVnodes: number;
+  readonly rack?: string;
+  readonly alias?: string;
+}
+
+/** A member as stored: its liveness is not, since that is only known by watching it. */
+export interface MemberRecord {
+  readonly node: string;
+  readonly role: Role;
+  readonly address: string | null;
+  readonly joinedAtMs: number;
+  readonly storage?: StorageInfo;
+  /** Reserved for suspend and detach. */
+  readonly adminState?: 'suspend' | 'detached';
+}
+
+export interface MemberView {
+  readonly node: string;
+  readonly role: Role;
+  readonly address: string | null;
+  readonly state: MemberState;
+  readonly joinedAtMs: number;
+  readonly storage?: StorageInfo;
+}
+
+export interface RingReport {
+  readonly epoch: number;
+  readonly checksum: number;
+  readonly atMs: number;
+}
+
+export interface MemberStatus extends MemberView {
+  /** The ring the member last reported; null before it has. */
+  readonly ring: RingReport | null;
+}
+
+export interface ClusterStatus {
+  readonly ok: true;
+  /** Null until `start`. */
+  readonly settings: ClusterSettings | null;
+  readonly epoch: number;
+  readonly checksum: number;
+  readonly previousChecksum: number | null;
+  /** Whether every running member reported the current ring. */
+  readonly consistent: boolean;
+  readonly members: readonly MemberStatus[];
+}
+
+export interface StartSettings {
+  readonly n: number;
+  readonly w: number;
+  readonly r: number;
+  readonly d: number;
+  readonly rackAware?: boolean;
+}
+
+export type JoinReply =
+  | { readonly ok: true; readonly members: readonly MemberView[] }
+  | { readonly ok: false; readonly code: 'BadJoin' | 'RoleMismatch' | 'AliasInUse'; readonly message: string };
+
+export type StartReply =
+  | { readonly ok: true; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
+  | { readonly ok: false; readonly code: 'AlreadyStarted' | 'BadQuorum' | 'NotEnoughNodes' | 'BadMembers'; readonly message: string };
+
+export type RingKeeperMessage =
+  | {
+      readonly type: 'join';
+      readonly node: string;
+      readonly role: string;
+      readonly address: string | null;
+      readonly storage?: StorageJoin;
+      readonly replyTo: ReplyTo<JoinReply>;
+    }
+  | { readonly type: 'list'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly members: readonly MemberView[] }> }
+  | { readonly type: 'status'; readonly replyTo: ReplyTo<ClusterStatus> }
+  | { readonly type: 'get_ring'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly doc: RingDocument | null }> }
+  | { readonly type: 'start'; readonly settings: StartSettings; readonly replyTo: ReplyTo<StartReply> }
+  | { readonly type: 'node_event'; readonly event: NodeEvent }
+  | { readonly type: 'check_rings'; readonly timer: number }
+  | { readonly type: 'ring_reported'; readonly node: string; readonly epoch: number; readonly checksum: number; readonly fromCheck: boolean };
+
+export interface RingKeeperDeps {
+  readonly self: { readonly node: string; readonly address: () => string | null };
+  readonly members: StateTable<MemberRecord>;
+  readonly cluster: StateTable<RingDocument>;
+  readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+  /** Whether the link to a node is up right now (for a keeper restarted while the node runs). */
+  readonly isUp: (node: string) => boolean;
+  /** Tells the transport where a member listens, so the manager can reach it after a restart. */
+  readonly addPeer: (node: string, address: string) => void;
+  /** A gateway joined: it needs the users and buckets. */
+  readonly gatewayJoined: (node: string) => void;
+  readonly ringCheckIntervalMs?: number;
+}
+
+interface KeeperState {
+  readonly members: Map<string, MemberRecord>;
+  readonly up: Set<string>;
+  ring: RingSnapshot | undefined;
+  readonly reports: Map<string, RingReport>;
+  /** Nodes already warned about for holding a newer ring than ours, so the log is not flooded. */
+  readonly warnedNewer: Set<string>;
+  /** Ties timer messages to this incarnation: a crashed one's timer must not start a second chain. */
+  readonly timerId: number;
+  timer: TimerHandle | undefined;
+  readonly unwatch: () => void;
+}
+
+export function isMemberRecord(value: unknown): value is MemberRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    typeof record.node === 'string' &&
+    (ROLES as readonly unknown[]).includes(record.role) &&
+    (record.address === null || typeof record.address === 'string') &&
+    Number.isSafeInteger(record.joinedAtMs) &&
+    (record.storage === undefined || isStorageInfo(record.storage))
+  );
+}
+
+function isStorageInfo(value: unknown): value is StorageInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const info = value as Record<string, unknown>;
+  return typeof info.alias === 'string' && Number.isSafeInteger(info.numOfVnodes) && (info.rack === undefined || typeof info.rack === 'string');
+}
+
+export function isStoredRing(value: unknown): value is RingDocument {
+  return validateRingDocument(value) === undefined;
+}
+
+/** Storage settings a node may join with; undefined when they are fine. */
+export function storageJoinProblem(storage: unknown): string | undefined {
+  if (typeof storage !== 'object' || storage === null) return 'storage must be an object';
+  const { numOfVnodes, rack, alias } = storage as Record<string, unknown>;
+  if (!Number.isInteger(numOfVnodes) || (numOfVnodes as number) < 1 || (numOfVnodes as number) > MAX_NUM_OF_VNODES) {
+    return `numOfVnodes must be an integer from 1 to ${MAX_NUM_OF_VNODES} (got ${JSON.stringify(numOfVnodes)})`;
+  }
+  if (rack !== undefined && (typeof rack !== 'string' || rack.length === 0 || rack.length > MAX_RACK_LENGTH)) {
+    return `rack must be a non-empty string of at most ${MAX_RACK_LENGTH} characters`;
+  }
+  if (alias !== undefined && (typeof alias !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(alias))) return 'alias must be 1 to 64 letters, digits, _ . -';
+  return undefined;
+}
+
+export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, RingKeeperMessage> {
+  const intervalMs = deps.ringCheckIntervalMs ?? DEFAULT_RING_CHECK_INTERVAL_MS;
+  const self = deps.self.node;
+
+  return {
+    accepts: ['join', 'list', 'status', 'get_ring'],
+
+    async init(ctx) {
+      const members = new Map<string, MemberRecord>(deps.members.entries());
+      const doc = deps.cluster.get(RING_KEY);
+      const ring = doc ? snapshotOf(doc) : undefined;
+      const previousSelf = members.get(self);
+      const selfRecord: MemberRecord = { node: self, role: 'manager', address: deps.self.address(), joinedAtMs: previousSelf?.joinedAtMs ?? ctx.clock.now() };
+      if (!previousSelf || previousSelf.address !== selfRecord.address || previousSelf.role !== 'manager') {
+        await deps.members.put(self, selfRecord);
+      }
+      members.set(self, selfRecord);
+      const up = new Set<string>([self]);
+      for (const member of members.values()) {
+        if (member.node === self) continue;
+        if (member.address) deps.addPeer(member.node, member.address);
+        if (deps.isUp(member.node)) up.add(member.node);
+      }
+      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      const timerId = Math.floor(Math.random() * 2 ** 31);
+      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined, unwatch };
+      if (ring) {
+        ctx.log.info('cluster state loaded', { epoch: ring.doc.epoch, checksum: ring.checksum, members: members.size });
+        install(state, ctx, self);
+      }
+      // Reaching out opens the links, so members known from before a restart show up without waiting
+      // for their own reconnection backoff.
+      for (const member of members.values()) if (member.node !== self && member.address && !up.has(member.node)) askStatus(ctx, member.node);
+      arm(state, ctx);
+      return state;
+    },
+
+    async receive(state, message, ctx) {
+      switch (message.type) {
+        case 'join':
+          await join(state, message, ctx);
+          return state;
+        case 'list':
+          ctx.system.reply(message.replyTo, { ok: true, members: views(state) });
+          return state;
+        case 'status':
+          ctx.system.reply(message.replyTo, status(state));
+          return state;
+        case 'get_ring':
+          ctx.system.reply(message.replyTo, { ok: true, doc: state.ring?.doc ?? null });
+          return state;
+        case 'start':
+          ctx.system.reply(message.replyTo, await start(state, message.settings, ctx));
+          return state;
+        case 'node_event':
+          nodeEvent(state, message.event, ctx);
+          return state;
+        case 'check_rings':
+          if (message.timer !== state.timerId) return state;
+          for (const node of state.up) askStatus(ctx, node);
+          arm(state, ctx);
+          return state;
+        case 'ring_reported':
+          ringReported(state, message, ctx);
+          return state;
+        default:
+          return assertNever(message);
+      }
+    },
+
+    terminate(state) {
+      state.timer?.cancel();
+      state.unwatch();
+    },
+  };
+
+  function arm(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): void {
+    state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'check_rings', timer: state.timerId }), intervalMs);
+  }
+
+  async function join(state: KeeperState, message: Extract<RingKeeperMessage, { type: 'join' }>, ctx: ActorContext<RingKeeperMessage>): Promise<void> {
+    const refuse = (code: Extract<JoinReply, { ok: false }>['code'], text: string): void => {
+      ctx.log.warn('refused a join', { member: String(message.node), code, reason: text });
+      ctx.system.reply(message.replyTo, { ok: false, code, message: text });
+    };
+    const { node, role, address } = message;
+    if (typeof node !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(node) || node === self) return refuse('BadJoin', `bad node name ${JSON.stringify(node)}`);
+    if (!(ROLES as readonly unknown[]).includes(role) || role === 'manager') return refuse('BadJoin', `${node} cannot join as ${JSON.stringify(role)}`);
+    if (address !== null && (typeof address !== 'string' || !ADDRESS.test(address))) return refuse('BadJoin', `bad address ${JSON.stringify(address)}`);
+    const existing = state.members.get(node);
+    const inRing = isInRing(state, node);
+    if (existing && existing.role !== role && inRing) {
+      return refuse('RoleMismatch', `${node} is a ${existing.role} node in the ring and cannot join as ${String(role)}`);
+    }
+
+    let storage: StorageInfo | undefined;
+    if (role === 'storage') {
+      const offered: StorageJoin = message.storage ?? { numOfVnodes: DEFAULT_NUM_OF_VNODES };
+      const problem = storageJoinProblem(offered);
+      if (problem) return refuse('BadJoin', problem);
+      const ringMember = state.ring?.doc.current.find((member) => member.node === node);
+      if (ringMember) {
+        // The ring is what placed data; settings changed since then wait for a rebalance.
+        storage = { alias: ringMember.alias, numOfVnodes: ringMember.numOfVnodes, ...(ringMember.rack !== undefined ? { rack: ringMember.rack } : {}) };
+        if (ringMember.numOfVnodes !== offered.numOfVnodes || ringMember.rack !== offered.rack) {
+          ctx.log.warn('storage settings differ from the ring; the ring keeps its own until a rebalance', { member: node, ring: storage, offered });
+        }
+      } else {
+        storage = { alias: offered.alias ?? node.slice(0, node.indexOf('@')), numOfVnodes: offered.numOfVnodes, ...(offered.rack !== undefined ? { rack: offered.rack } : {}) };
+      }
+      const alias = storage.alias;
+      const holder = [...state.members.values()].find((member) => member.node !== node && member.storage?.alias === alias && member.adminState !== 'detached');
+      if (holder) return refuse('AliasInUse', `alias ${alias} is already used by ${holder.node}; give this node another name or alias`);
+    }
+
+    const record: MemberRecord = {
+      node,
+      role: role as Role,
+      address,
+      joinedAtMs: existing?.joinedAtMs ?? ctx.clock.now(),
+      ...(storage ? { storage } : {}),
+      ...(existing?.adminState ? { adminState: existing.adminState } : {}),
+    };
+    if (!existing || JSON.stringify(existing) !== JSON.stringify(record)) await deps.members.put(node, record);
+    state.members.set(node, record);
+    state.up.add(node);
+    if (address) deps.addPeer(node, address);
+    ctx.log.info(existing ? 'node rejoined' : 'node joined', { member: node, role, address, state: stateOf(state, record) });
+    ctx.system.reply(message.replyTo, { ok: true, members: views(state) });
+    broadcast(state, ctx.system, node);
+    if (state.ring) install(state, ctx, node);
+    if (role === 'gateway') deps.gatewayJoined(node);
+  }
+
+  async function start(state: KeeperState, settings: StartSettings, ctx: ActorContext<RingKeeperMessage>): Promise<StartReply> {
+    if (state.ring) {
+      return { ok: false, code: 'AlreadyStarted', message: `the cluster is already started (ring epoch ${state.ring.doc.epoch}, N=${state.ring.doc.settings.n})` };
+    }
+    const candidates = [...state.members.values()]
+      .filter((member) => member.role === 'storage' && member.storage && member.adminState === undefined && state.up.has(member.node))
+      .sort((a, b) => (a.node < b.node ? -1 : 1));
+    const quorums = { n: Number(settings.n), w: Number(settings.w), r: Number(settings.r), d: Number(settings.d) };
+    const problem = validateQuorums(quorums, candidates.length);
+    if (problem) {
+      const tooFew = Number.isInteger(quorums.n) && quorums.n > candidates.length;
+      const detail = tooFew ? `${problem} (attached and up: ${candidates.map((m) => m.node).join(', ') || 'none'})` : problem;
+      return { ok: false, code: tooFew ? 'NotEnoughNodes' : 'BadQuorum', message: detail };
+    }
+    const current: RingMember[] = candidates.map((member) => ({
+      node: member.node,
+      alias: member.storage!.alias,
+      numOfVnodes: member.storage!.numOfVnodes,
+      ...(member.storage!.rack !== undefined ? { rack: member.storage!.rack } : {}),
+    }));
+    const memberProblems = validateMembers(current);
+    if (memberProblems.length > 0) return { ok: false, code: 'BadMembers', message: memberProblems.join('; ') };
+    const doc: RingDocument = { epoch: 1, settings: { ...quorums, rackAware: settings.rackAware === true }, current, previous: null };
+    await deps.cluster.put(RING_KEY, doc);
+    state.ring = snapshotOf(doc);
+    ctx.log.info('cluster started', { epoch: doc.epoch, checksum: state.ring.checksum, settings: doc.settings, members: current.map((m) => m.node) });
+    for (const node of state.up) install(state, ctx, node);
+    broadcast(state, ctx.system, undefined);
+    return { ok: true, epoch: doc.epoch, checksum: state.ring.checksum, members: current.map((m) => m.node) };
+  }
+
+  function nodeEvent(state: KeeperState, event: NodeEvent, ctx: ActorContext<RingKeeperMessage>): void {
+    const member = state.members.get(event.node);
+    if (!member || member.node === self) return;
+    const wasUp = state.up.has(member.node);
+    if (event.type === 'nodeup') {
+      if (wasUp) return;
+      state.up.add(member.node);
+      askStatus(ctx, member.node);
+    } else {
+      if (!wasUp) return;
+      state.up.delete(member.node);
+    }
+    ctx.log.info('member state changed', { member: member.node, role: member.role, state: stateOf(state, member) });
+    broadcast(state, ctx.system, undefined);
+  }
+
+  function ringReported(state: KeeperState, report: Extract<RingKeeperMessage, { type: 'ring_reported' }>, ctx: ActorContext<RingKeeperMessage>): void {
+    if (!state.members.has(report.node)) return;
+    state.reports.set(report.node, { epoch: report.epoch, checksum: report.checksum, atMs: ctx.clock.now() });
+    const ring = state.ring;
+    if (!ring || !report.fromCheck || !state.up.has(report.node)) return;
+    if (report.epoch === ring.doc.epoch && report.checksum === ring.checksum) {
+      state.warnedNewer.delete(report.node);
+      return;
+    }
+    if (report.epoch > ring.doc.epoch) {
+      if (!state.warnedNewer.has(report.node)) {
+        state.warnedNewer.add(report.node);
+        ctx.log.warn('a member holds a newer ring than the manager; not overwriting it', { member: report.node, epoch: report.epoch, managerEpoch: ring.doc.epoch });
+      }
+      return;
+    }
+    ctx.log.info('member ring differs; sending it again', { member: report.node, epoch: report.epoch, checksum: report.checksum, expectedEpoch: ring.doc.epoch, expectedChecksum: ring.checksum });
+    install(state, ctx, report.node);
+  }
+
+  /** Sends the current ring; the answer is recorded like a status report, but never triggers a resend. */
+  function install(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, node: string): void {
+    const doc = state.ring?.doc;
+    if (!doc) return;
+    void ctx.system
+      .ask<RingCacheMessage, InstallReply>(ringCacheRef(node), (replyTo) => ({ type: 'install', doc, replyTo }), RING_ASK_TIMEOUT_MS)
+      .then((reply) => {
+        if (reply.ok) ctx.system.dispatch(ctx.self, { type: 'ring_reported', node, epoch: reply.epoch, checksum: reply.checksum, fromCheck: false });
+        else ctx.log.warn('ring not installed on a member', { member: node, code: reply.code, reason: reply.message });
+      });
+  }
+
+  function askStatus(ctx: ActorContext<RingKeeperMessage>, node: string): void {
+    void ctx.system
+      .ask<RingCacheMessage, RingStatus>(ringCacheRef(node), (replyTo) => ({ type: 'status', replyTo }), Math.min(RING_ASK_TIMEOUT_MS, intervalMs))
+      .then((reply) => {
+        if (reply.ok) ctx.system.dispatch(ctx.self, { type: 'ring_reported', node, epoch: reply.epoch, checksum: reply.checksum, fromCheck: true });
+      });
+  }
+
+  function isInRing(state: KeeperState, node: string): boolean {
+    return state.ring?.doc.current.some((member) => member.node === node) ?? false;
+  }
+
+  function stateOf(state: KeeperState, member: MemberRecord): MemberState {
+    const up = state.up.has(member.node);
+    if (member.role !== 'storage') return up ? 'running' : 'stop';
+    if (member.adminState) return member.adminState === 'suspend' ? 'suspend' : 'detached';
+    if (!isInRing(state, member.node)) return 'attached';
+    return up ? 'running' : 'stop';
+  }
+
+  function viewOf(state: KeeperState, member: MemberRecord): MemberView {
+    return {
+      node: member.node,
+      role: member.role,
+      address: member.address,
+      state: stateOf(state, member),
+      joinedAtMs: member.joinedAtMs,
+      ...(member.storage ? { storage: member.storage } : {}),
+    };
+  }
+
+  function views(state: KeeperState): MemberView[] {
+    return [...state.members.values()].sort(byRoleThenNode).map((member) => viewOf(state, member));
+  }
+
+  function status(state: KeeperState): ClusterStatus {
+    const ring = state.ring;
+    const members = [...state.members.values()].sort(byRoleThenNode).map((member) => ({ ...viewOf(state, member), ring: state.reports.get(member.node) ?? null }));
+    const consistent =
+      !ring ||
+      [...state.up].every((node) => {
+        const report = state.reports.get(node);
+        return report !== undefined && report.epoch === ring.doc.epoch && report.checksum === ring.checksum;
+      });
+    return {
+      ok: true,
+      settings: ring?.doc.settings ?? null,
+      epoch: ring?.doc.epoch ?? 0,
+      checksum: ring?.checksum ?? 0,
+      previousChecksum: ring?.previous?.checksum ?? null,
+      consistent,
+      members,
+    };
+  }
+
+  /** Tells every running member but `except` (which got the list in its reply) of the current members. */
+  function broadcast(state: KeeperState, system: ActorApi, except: string | undefined): void {
+    const members = views(state);
+    for (const node of state.up) {
+      if (node === self || node === except) continue;
+      system.dispatch(directoryRef(node), { type: 'members', members });
+    }
+  }
+}
+
+const ROLE_ORDER: Record<Role, number> = { manager: 0, storage: 1, gateway: 2 };
+
+function byRoleThenNode(a: MemberRecord, b: MemberRecord): number {
+  return ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
+}

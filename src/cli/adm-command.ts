@@ -1,0 +1,218 @@
+/**
+ * The commands of `leofs-adm` (also `leofs adm`), named as in LeoFS. Each turns its arguments into an
+ * admin command, sends it to the manager, and prints the answer: a table for people, or the answer
+ * itself with --json. Exit status: 0 done, 1 refused by the manager, 2 manager unreachable or silent.
+ */
+import type { Argv } from 'yargs';
+import type { AdminCommand } from '../actors/manager/admin-commands.js';
+import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
+import { ManagerUnreachable, openAdminClient } from './admin-client.js';
+import { formatResult } from './adm-format.js';
+import { createLogger } from '../runtime/logger.js';
+
+export const EXIT_REFUSED = 1;
+export const EXIT_UNREACHABLE = 2;
+const DEFAULT_MANAGER = '127.0.0.1:4010';
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+type Args = Record<string, unknown>;
+
+interface CommandSpec {
+  readonly usage: string;
+  readonly describe: string;
+  readonly options?: (yargs: Argv) => Argv;
+  /** The admin command, or a usage error to print. */
+  readonly build: (args: Args) => AdminCommand | string;
+}
+
+const str = (args: Args, name: string): string => String(args[name]);
+
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    usage: 'status [node]',
+    describe: 'cluster settings, ring and members; or one node in detail',
+    build: (args) => (args.node === undefined ? { command: 'status' } : { command: 'status', node: str(args, 'node') }),
+  },
+  {
+    usage: 'start',
+    describe: 'create the ring from the attached storage nodes and fix N, W, R, D',
+    options: (yargs) =>
+      yargs
+        .option('replicas', { alias: 'n', type: 'number', demandOption: true, describe: 'N: copies of each object' })
+        .option('write-quorum', { alias: 'w', type: 'number', describe: 'W: acks a write waits for (default: a majority of N)' })
+        .option('read-quorum', { alias: 'r', type: 'number', describe: 'R: replicas a read asks (default: 1)' })
+        .option('delete-quorum', { alias: 'd', type: 'number', describe: 'D: acks a delete waits for (default: a majority of N)' })
+        .option('rack-aware', { type: 'boolean', default: false, describe: 'place replicas on distinct racks first' }),
+    build: (args) => {
+      const n = Number(args.replicas);
+      const majority = Math.floor(n / 2) + 1;
+      const pick = (name: string, fallback: number): number => (args[name] === undefined ? fallback : Number(args[name]));
+      return { command: 'start', n, w: pick('write-quorum', majority), r: pick('read-quorum', 1), d: pick('delete-quorum', majority), rackAware: args['rack-aware'] === true };
+    },
+  },
+  {
+    usage: 'whereis <path>',
+    describe: 'where BUCKET/KEY lives: its replicas and what each holds',
+    build: (args) => {
+      const path = str(args, 'path');
+      const slash = path.indexOf('/');
+      if (slash <= 0 || slash === path.length - 1) return 'whereis needs BUCKET/KEY';
+      return { command: 'whereis', bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+    },
+  },
+  {
+    usage: 'create-user <user>',
+    describe: 'create a user; prints its access key id and secret (given keys import them)',
+    options: (yargs) =>
+      yargs
+        .option('access-key', { type: 'string', describe: 'use this access key id' })
+        .option('secret', { type: 'string', describe: 'use this secret access key' })
+        .option('role', { type: 'string', describe: 'admin or normal (default: normal)' }),
+    build: (args) => {
+      if ((args['access-key'] === undefined) !== (args.secret === undefined)) return 'give both --access-key and --secret, or neither';
+      const role = args.role === undefined ? undefined : parseRole(str(args, 'role'));
+      if (role === null) return `unknown role ${str(args, 'role')}; use admin or normal`;
+      return withDefined({ command: 'create_user', userId: str(args, 'user') }, { role, accessKeyId: args['access-key'], secretAccessKey: args.secret });
+    },
+  },
+  {
+    usage: 'import-user <user> <accessKeyId> <secretAccessKey>',
+    describe: 'add a user with the keys it already has',
+    options: (yargs) => yargs.option('role', { type: 'string', describe: 'admin or normal (default: normal)' }),
+    build: (args) => {
+      const role = args.role === undefined ? undefined : parseRole(str(args, 'role'));
+      if (role === null) return `unknown role ${str(args, 'role')}; use admin or normal`;
+      return withDefined(
+        { command: 'create_user', userId: str(args, 'user'), accessKeyId: str(args, 'accessKeyId'), secretAccessKey: str(args, 'secretAccessKey') },
+        { role },
+      );
+    },
+  },
+  { usage: 'delete-user <user>', describe: 'delete a user (it must own no bucket)', build: (args) => ({ command: 'delete_user', userId: str(args, 'user') }) },
+  { usage: 'get-users', describe: 'list users and their access key ids', build: () => ({ command: 'get_users' }) },
+  {
+    usage: 'update-user-role <user> <role>',
+    describe: 'make a user admin or normal (LeoFS role ids 9 and 1 work too)',
+    build: (args) => {
+      const role = parseRole(str(args, 'role'));
+      return role === null ? `unknown role ${str(args, 'role')}; use admin or normal` : { command: 'update_user_role', userId: str(args, 'user'), role };
+    },
+  },
+  {
+    usage: 'add-bucket <bucket> <accessKeyId>',
+    describe: 'create a bucket owned by the holder of the access key',
+    options: (yargs) => yargs.option('acl', { type: 'string', describe: 'private (default), public-read, public-read-write or authenticated-read' }),
+    build: (args) => {
+      if (args.acl !== undefined && !isBucketAcl(args.acl)) return `unknown ACL ${String(args.acl)}; use ${BUCKET_ACLS.join(', ')}`;
+      return withDefined({ command: 'add_bucket', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId') }, { acl: args.acl });
+    },
+  },
+  {
+    usage: 'delete-bucket <bucket> <accessKeyId>',
+    describe: "delete a bucket; the access key must be its owner's",
+    build: (args) => ({ command: 'delete_bucket', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId') }),
+  },
+  { usage: 'get-buckets', describe: 'list every bucket', build: () => ({ command: 'get_buckets' }) },
+  { usage: 'get-bucket <accessKeyId>', describe: 'list the buckets of the holder of the access key', build: (args) => ({ command: 'get_bucket', accessKeyId: str(args, 'accessKeyId') }) },
+  {
+    usage: 'chown-bucket <bucket> <accessKeyId>',
+    describe: 'give a bucket to the holder of the access key',
+    build: (args) => ({ command: 'chown_bucket', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId') }),
+  },
+  {
+    usage: 'update-acl <bucket> <accessKeyId> <acl>',
+    describe: "change a bucket's canned ACL (private, public-read, public-read-write, authenticated-read)",
+    build: (args) => {
+      const acl = str(args, 'acl');
+      if (!isBucketAcl(acl)) return `unknown ACL ${acl}; use ${BUCKET_ACLS.join(', ')}`;
+      return { command: 'update_acl', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId'), acl };
+    },
+  },
+  { usage: 'add-endpoint <host>', describe: 'serve buckets as <bucket>.<host> (virtual-host style)', build: (args) => ({ command: 'add_endpoint', host: str(args, 'host') }) },
+  { usage: 'delete-endpoint <host>', describe: 'stop serving buckets under a host name', build: (args) => ({ command: 'delete_endpoint', host: str(args, 'host') }) },
+  { usage: 'get-endpoints', describe: 'list the endpoints', build: () => ({ command: 'get_endpoints' }) },
+  {
+    usage: 'dump-ring [node]',
+    describe: "print the manager's ring document (or a node's copy) as JSON",
+    build: (args) => (args.node === undefined ? { command: 'dump_ring' } : { command: 'dump_ring', node: str(args, 'node') }),
+  },
+  {
+    usage: 'update-log-level <node> <level>',
+    describe: "change a node's log level (debug, info, warn, error)",
+    build: (args) => ({ command: 'update_log_level', node: str(args, 'node'), level: str(args, 'level') }),
+  },
+];
+
+/** Registers the global options and every command on `yargs`. */
+export function admCommands(yargs: Argv): Argv {
+  let out = yargs
+    .option('manager', { type: 'string', describe: `host:port of the manager's cluster port (or LEOFS_MANAGER; default ${DEFAULT_MANAGER})` })
+    .option('cookie', { type: 'string', describe: 'the cluster cookie (or LEOFS_COOKIE)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON' })
+    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for an answer' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'log the connection to stderr' });
+  for (const spec of COMMANDS) {
+    out = out.command(
+      spec.usage,
+      spec.describe,
+      (y) => (spec.options ? spec.options(y) : y),
+      async (argv) => process.exit(await execute(argv as Args, spec.build(argv as Args))),
+    );
+  }
+  return out;
+}
+
+async function execute(args: Args, command: AdminCommand | string): Promise<number> {
+  const fail = async (code: number, text: string): Promise<number> => {
+    await write(process.stderr, `leofs-adm: ${text}\n`);
+    return code;
+  };
+  if (typeof command === 'string') return fail(EXIT_REFUSED, command);
+  const manager = (args.manager as string | undefined) ?? process.env.LEOFS_MANAGER ?? DEFAULT_MANAGER;
+  const cookie = (args.cookie as string | undefined) ?? process.env.LEOFS_COOKIE;
+  if (!cookie) return fail(EXIT_REFUSED, 'the cluster cookie is required (--cookie or LEOFS_COOKIE)');
+  const timeoutMs = Number(args.timeout);
+  const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
+  let client;
+  try {
+    client = await openAdminClient({ manager, cookie, timeoutMs, ...(logger ? { logger } : {}) });
+  } catch (error) {
+    if (error instanceof ManagerUnreachable) return fail(EXIT_UNREACHABLE, error.message);
+    throw error;
+  }
+  try {
+    const reply = await client.run(command);
+    if (!reply.ok) {
+      const unreachable = reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc';
+      return fail(unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED, `${reply.message} (${reply.code})`);
+    }
+    await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+function parseRole(text: string): UserRole | null {
+  switch (text) {
+    case 'admin':
+    case '9':
+      return 'admin';
+    case 'normal':
+    case 'general':
+    case '1':
+      return 'normal';
+    default:
+      return null;
+  }
+}
+
+function withDefined<T extends AdminCommand>(base: T, extra: Args): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) out[name] = value;
+  return out as T;
+}

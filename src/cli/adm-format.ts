@@ -1,0 +1,119 @@
+/**
+ * How `leofs-adm` prints answers for people: aligned tables and key/value blocks in the manner of
+ * LeoFS's leofs-adm. (`--json` prints the answer itself.)
+ */
+import type { AdminResult, WhereisRow } from '../actors/manager/admin-commands.js';
+import type { MemberStatus } from '../actors/manager/ring-keeper.js';
+import { assertNever } from '../core/assert-never.js';
+
+/** Columns padded to their widest cell, separated by ` | `, with a rule under the header. */
+export function formatTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => ' ' + widths.map((width, column) => (cells[column] ?? '').padEnd(width)).join(' | ').trimEnd();
+  const rule = widths.map((width) => '-'.repeat(width + 2)).join('+');
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+/** A block of `label value` lines under a title in brackets. */
+export function formatFields(title: string, fields: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...fields.map(([label]) => label.length));
+  return [`[${title}]`, ...fields.map(([label, value]) => ` ${label.padEnd(width)}  ${value}`)].join('\n');
+}
+
+export function hexChecksum(checksum: number): string {
+  return (checksum >>> 0).toString(16).padStart(8, '0');
+}
+
+function time(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function duration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const parts = [[Math.floor(seconds / 86400), 'd'], [Math.floor(seconds / 3600) % 24, 'h'], [Math.floor(seconds / 60) % 60, 'm'], [seconds % 60, 's']] as const;
+  const shown = parts.filter(([value], index) => value > 0 || index === parts.length - 1);
+  return shown.map(([value, unit]) => `${value}${unit}`).join(' ');
+}
+
+const ROLE_LETTER: Record<string, string> = { manager: 'M', storage: 'S', gateway: 'G' };
+
+function memberRow(member: MemberStatus): string[] {
+  return [
+    ROLE_LETTER[member.role] ?? member.role,
+    member.node,
+    member.state,
+    member.address ?? '-',
+    member.ring && member.ring.epoch > 0 ? String(member.ring.epoch) : '-',
+    member.ring && member.ring.epoch > 0 ? hexChecksum(member.ring.checksum) : '-',
+    member.storage ? String(member.storage.numOfVnodes) : '',
+    member.storage?.rack ?? '',
+  ];
+}
+
+function whereisRow(row: WhereisRow): string[] {
+  const base = [row.node, row.ring, row.state];
+  const answer = row.answer;
+  if (!answer.ok) return ['', ...base, '', '', '', answer.error];
+  if (!answer.exists) return ['', ...base, '', '', '', 'not found'];
+  return [answer.tombstone ? '*' : '', ...base, String(answer.sizeBytes), answer.etag, answer.clock, time(answer.lastModifiedMs)];
+}
+
+export function formatResult(result: AdminResult): string {
+  switch (result.kind) {
+    case 'cluster_status': {
+      const settings = result.settings;
+      const config: Array<readonly [string, string]> = settings
+        ? [
+            ['replicas (N)', String(settings.n)],
+            ['write quorum (W)', String(settings.w)],
+            ['read quorum (R)', String(settings.r)],
+            ['delete quorum (D)', String(settings.d)],
+            ['rack-aware', settings.rackAware ? 'yes' : 'no'],
+            ['ring epoch', String(result.epoch)],
+            ['ring checksum', hexChecksum(result.checksum)],
+            ['previous ring', result.previousChecksum === null ? '-' : hexChecksum(result.previousChecksum)],
+            ['rings consistent', result.consistent ? 'yes' : 'no (a member has not reported the current ring yet)'],
+          ]
+        : [['cluster', 'not started (attach storage nodes, then run: leofs-adm start --replicas N ...)']];
+      const members = formatTable(['type', 'node', 'state', 'address', 'ring epoch', 'ring checksum', 'vnodes', 'rack'], result.members.map(memberRow));
+      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}`;
+    }
+    case 'node_status': {
+      const fields: Array<readonly [string, string]> = [
+        ['node', result.node],
+        ['role', result.role],
+        ['state', result.state],
+        ['address', result.address ?? '-'],
+        ['started', time(result.startedAtMs)],
+        ['uptime', duration(result.uptimeMs)],
+        ['ring epoch', result.ring ? String(result.ring.epoch) : '-'],
+        ['ring checksum', result.ring ? hexChecksum(result.ring.checksum) : '-'],
+      ];
+      const peers = formatTable(['peer', 'state', 'address', 'links', 'buffered bytes'], result.peers.map((peer) => [peer.node, peer.state, peer.address ?? '-', String(peer.links), String(peer.bufferedBytes)]));
+      return `${formatFields('Node', fields)}\n\n[Peers]\n${peers}`;
+    }
+    case 'started':
+      return `OK: cluster started (ring epoch ${result.epoch}, checksum ${hexChecksum(result.checksum)}; members: ${result.members.join(', ')})`;
+    case 'whereis': {
+      const header = `${result.bucket}/${result.key} at ring position ${result.position}`;
+      return `${header}\n${formatTable(['del?', 'node', 'ring', 'state', 'size', 'etag', 'clock', 'when'], result.replicas.map(whereisRow))}`;
+    }
+    case 'user':
+      return `user-id: ${result.user.userId}\nrole: ${result.user.role}\naccess-key-id: ${result.user.accessKeyId}\nsecret-access-key: ${result.user.secretAccessKey}`;
+    case 'users':
+      return formatTable(['user_id', 'role', 'access_key_id', 'created_at'], result.users.map((user) => [user.userId, user.role, user.accessKeyId, time(user.createdAtMs)]));
+    case 'bucket':
+    case 'buckets': {
+      const buckets = result.kind === 'bucket' ? [result.bucket] : result.buckets;
+      return formatTable(['bucket', 'owner', 'permissions', 'location', 'created_at'], buckets.map((b) => [b.name, b.owner, b.acl, b.location ?? '', time(b.createdAtMs)]));
+    }
+    case 'endpoints':
+      return formatTable(['endpoint', 'created_at'], result.endpoints.map((endpoint) => [endpoint.host, time(endpoint.createdAtMs)]));
+    case 'ring':
+      return JSON.stringify({ node: result.node, checksum: result.checksum, ring: result.doc }, null, 2);
+    case 'done':
+      return `OK: ${result.message}`;
+    default:
+      return assertNever(result);
+  }
+}

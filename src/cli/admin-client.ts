@@ -1,0 +1,50 @@
+/**
+ * A short-lived connection to a manager's admin actor, for `leofs-adm` and `leofs dev`: this process
+ * joins the cluster transport as a dial-only node (no port of its own), proves the cluster cookie in
+ * the handshake, which is what authorizes administration, and asks the admin actor.
+ */
+import { randomBytes } from 'node:crypto';
+import { adminRef } from '../actors/common/paths.js';
+import type { AdminMessage } from '../actors/manager/admin.js';
+import type { AdminCommand, AdminReply } from '../actors/manager/admin-commands.js';
+import type { RuntimeFailure } from '../runtime/failures.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
+import { startClusterNode, type ClusterNode } from '../runtime/node.js';
+
+export interface AdminClientOptions {
+  /** host:port of the manager's cluster port. */
+  readonly manager: string;
+  readonly cookie: string;
+  /** Limit on each command, including the time the manager spends asking other nodes. */
+  readonly timeoutMs: number;
+  readonly logger?: Logger;
+}
+
+export interface AdminClient {
+  /** The manager's node name, as it proved in the handshake. */
+  readonly managerNode: string;
+  run(command: AdminCommand): Promise<AdminReply | RuntimeFailure>;
+  close(): Promise<void>;
+}
+
+export class ManagerUnreachable extends Error {
+  override readonly name = 'ManagerUnreachable';
+}
+
+export async function openAdminClient(options: AdminClientOptions): Promise<AdminClient> {
+  const name = `adm_${process.pid}_${randomBytes(3).toString('hex')}@127.0.0.1`;
+  const logger = options.logger ?? createLogger({ level: 'error', sink: () => {} });
+  const node: ClusterNode = await startClusterNode({ node: name, cookie: options.cookie, logger });
+  let managerNode: string;
+  try {
+    managerNode = await node.transport.connect(options.manager);
+  } catch (error) {
+    await node.stop();
+    throw new ManagerUnreachable(`cannot reach the manager at ${options.manager}: ${(error as Error).message}`);
+  }
+  return {
+    managerNode,
+    run: (command) => node.system.ask<AdminMessage, AdminReply>(adminRef(managerNode), (replyTo) => ({ type: 'admin', command, replyTo }), options.timeoutMs),
+    close: () => node.stop(),
+  };
+}

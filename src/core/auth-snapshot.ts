@@ -1,0 +1,175 @@
+/**
+ * Users, their keys, buckets and endpoints: the records the manager keeps and the snapshot of them it
+ * pushes to every gateway. The snapshot is small (people, not objects), so gateways hold it whole and
+ * authenticate and authorize without asking anyone.
+ */
+
+export const USER_ROLES = ['admin', 'normal'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** The canned ACLs a bucket can carry (LeoFS's set); anything finer is not offered. */
+export const BUCKET_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
+export type BucketAcl = (typeof BUCKET_ACLS)[number];
+
+export interface UserRecord {
+  readonly userId: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly role: UserRole;
+  readonly createdAtMs: number;
+}
+
+/** A user as shown to administrators: never the secret. */
+export type UserView = Omit<UserRecord, 'secretAccessKey'>;
+
+export interface BucketRecord {
+  readonly name: string;
+  /** The owner's user id. */
+  readonly owner: string;
+  readonly acl: BucketAcl;
+  readonly createdAtMs: number;
+  /** The LocationConstraint given at creation, if any. */
+  readonly location?: string;
+}
+
+export interface EndpointRecord {
+  /** A host name under which buckets are addressed virtual-host style (`<bucket>.<host>`). */
+  readonly host: string;
+  readonly createdAtMs: number;
+}
+
+export const AUTH_SNAPSHOT_VERSION = 1;
+
+export interface AuthSnapshot {
+  readonly version: typeof AUTH_SNAPSHOT_VERSION;
+  /**
+   * Names the manager state the revisions count in; a cache takes any snapshot of another origin, so
+   * a manager rebuilt from scratch is not ignored for having a lower revision.
+   */
+  readonly origin: string;
+  /** Grows with every change; a cache never replaces a snapshot by an older one of the same origin. */
+  readonly revision: number;
+  readonly users: readonly UserRecord[];
+  readonly buckets: readonly BucketRecord[];
+  readonly endpoints: readonly string[];
+}
+
+const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+/** Access keys appear in SigV4 credential scopes and SigV2 headers, so no separators are allowed. */
+const ACCESS_KEY_ID = /^[A-Za-z0-9]{3,128}$/;
+const SECRET_ACCESS_KEY = /^[\x21-\x7e]{8,128}$/;
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const MAX_LOCATION_LENGTH = 64;
+
+export function userIdProblem(userId: unknown): string | undefined {
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) {
+    return `user id must be 1 to 64 characters of letters, digits and _ . @ + -, starting with a letter or digit (got ${JSON.stringify(userId)})`;
+  }
+  return undefined;
+}
+
+export function accessKeyProblem(accessKeyId: unknown): string | undefined {
+  if (typeof accessKeyId !== 'string' || !ACCESS_KEY_ID.test(accessKeyId)) {
+    return `an access key id must be 3 to 128 letters and digits (got ${JSON.stringify(accessKeyId)})`;
+  }
+  return undefined;
+}
+
+export function secretProblem(secret: unknown): string | undefined {
+  if (typeof secret !== 'string' || !SECRET_ACCESS_KEY.test(secret)) return 'a secret access key must be 8 to 128 printable ASCII characters without spaces';
+  return undefined;
+}
+
+export function isUserRole(value: unknown): value is UserRole {
+  return (USER_ROLES as readonly unknown[]).includes(value);
+}
+
+export function isBucketAcl(value: unknown): value is BucketAcl {
+  return (BUCKET_ACLS as readonly unknown[]).includes(value);
+}
+
+/** Endpoints are compared lower-case and without a port, as the Host header is matched. */
+export function normalizeEndpoint(host: string): string {
+  return host.trim().toLowerCase();
+}
+
+export function endpointProblem(host: unknown): string | undefined {
+  if (typeof host !== 'string' || !HOST_NAME.test(host)) return `an endpoint must be a DNS host name such as s3.example.com (got ${JSON.stringify(host)})`;
+  return undefined;
+}
+
+export function locationProblem(location: unknown): string | undefined {
+  if (location === undefined) return undefined;
+  if (typeof location !== 'string' || location.length > MAX_LOCATION_LENGTH || !/^[A-Za-z0-9_-]*$/.test(location)) {
+    return `a location constraint must be up to ${MAX_LOCATION_LENGTH} letters, digits, _ and - (got ${JSON.stringify(location)})`;
+  }
+  return undefined;
+}
+
+export function isUserRecord(value: unknown): value is UserRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const user = value as Record<string, unknown>;
+  return (
+    userIdProblem(user.userId) === undefined &&
+    accessKeyProblem(user.accessKeyId) === undefined &&
+    secretProblem(user.secretAccessKey) === undefined &&
+    isUserRole(user.role) &&
+    Number.isSafeInteger(user.createdAtMs)
+  );
+}
+
+/** Bucket names are checked where they are created; a stored record only needs the right shape. */
+export function isBucketRecord(value: unknown): value is BucketRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const bucket = value as Record<string, unknown>;
+  return (
+    typeof bucket.name === 'string' && bucket.name.length > 0 &&
+    typeof bucket.owner === 'string' &&
+    isBucketAcl(bucket.acl) &&
+    Number.isSafeInteger(bucket.createdAtMs) &&
+    locationProblem(bucket.location) === undefined
+  );
+}
+
+export function isEndpointRecord(value: unknown): value is EndpointRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const endpoint = value as Record<string, unknown>;
+  return endpointProblem(endpoint.host) === undefined && Number.isSafeInteger(endpoint.createdAtMs);
+}
+
+/** Checks a snapshot that arrived from the wire or from disk; undefined when it is usable. */
+export function authSnapshotProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const snapshot = value as Partial<Record<keyof AuthSnapshot, unknown>>;
+  if (snapshot.version !== AUTH_SNAPSHOT_VERSION) return `unsupported snapshot version ${JSON.stringify(snapshot.version)}`;
+  if (typeof snapshot.origin !== 'string' || snapshot.origin.length === 0) return 'missing origin';
+  if (!Number.isSafeInteger(snapshot.revision) || (snapshot.revision as number) < 0) return 'revision must be a non-negative integer';
+  if (!Array.isArray(snapshot.users) || !snapshot.users.every(isUserRecord)) return 'users are malformed';
+  if (!Array.isArray(snapshot.buckets) || !snapshot.buckets.every(isBucketRecord)) return 'buckets are malformed';
+  if (!Array.isArray(snapshot.endpoints) || !snapshot.endpoints.every((host) => endpointProblem(host) === undefined)) return 'endpoints are malformed';
+  return undefined;
+}
+
+export function isAuthSnapshot(value: unknown): value is AuthSnapshot {
+  return authSnapshotProblem(value) === undefined;
+}
+
+/** Whether a cache holding `held` should take `incoming`. */
+export function supersedes(incoming: AuthSnapshot, held: AuthSnapshot | undefined): boolean {
+  return held === undefined || incoming.origin !== held.origin || incoming.revision > held.revision;
+}
+
+/** What a user may do with a bucket under its canned ACL; owners may do everything. */
+export function bucketAllows(bucket: BucketRecord, requester: string | undefined, access: 'read' | 'write'): boolean {
+  if (requester !== undefined && requester === bucket.owner) return true;
+  switch (bucket.acl) {
+    case 'private':
+      return false;
+    case 'public-read':
+      return access === 'read';
+    case 'public-read-write':
+      return true;
+    case 'authenticated-read':
+      return access === 'read' && requester !== undefined;
+  }
+}

@@ -1,0 +1,22 @@
+import { expect } from 'chai';
+import { ConfigError, validateNodeConfig } from '../../../src/cli/config.js';
+
+const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
+
+describe('cli/config storage settings', () => {
+  it('defaults a storage node to 168 vnodes and no rack', () => {
+    expect(validateNodeConfig(base).storage).to.deep.equal({ numOfVnodes: 168 });
+  });
+
+  it('takes numOfVnodes and rack from the storage object', () => {
+    expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1' });
+  });
+
+  it('refuses bad storage settings with a message naming them', () => {
+    expect(() => validateNodeConfig({ ...base, storage: { numOfVnodes: 0 } })).to.throw(ConfigError, /numOfVnodes/);
+    expect(() => validateNodeConfig({ ...base, storage: { numOfVnodes: 5000 } })).to.throw(ConfigError, /numOfVnodes/);
+    expect(() => validateNodeConfig({ ...base, storage: { rack: '' } })).to.throw(ConfigError, /rack/);
+    expect(() => validateNodeConfig({ ...base, storage: { vnodes: 3 } })).to.throw(ConfigError, /storage\.vnodes is not a known setting/);
+    expect(() => validateNodeConfig({ ...base, storage: 'big' })).to.throw(ConfigError, /storage must be an object/);
+  });
+});

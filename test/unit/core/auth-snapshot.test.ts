@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import {
+  accessKeyProblem,
+  authSnapshotProblem,
+  bucketAllows,
+  endpointProblem,
+  supersedes,
+  userIdProblem,
+  type AuthSnapshot,
+  type BucketRecord,
+} from '../../../src/core/auth-snapshot.js';
+
+const snapshot: AuthSnapshot = {
+  version: 1,
+  origin: 'a1b2',
+  revision: 3,
+  users: [{ userId: 'alice', accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', role: 'normal', createdAtMs: 1 }],
+  buckets: [{ name: 'photos', owner: 'alice', acl: 'private', createdAtMs: 2 }],
+  endpoints: ['s3.example.com'],
+};
+
+describe('core/auth-snapshot', () => {
+  it('accepts a well-formed snapshot and names what is wrong with a bad one', () => {
+    expect(authSnapshotProblem(snapshot)).to.equal(undefined);
+    expect(authSnapshotProblem({ ...snapshot, version: 2 })).to.match(/version/);
+    expect(authSnapshotProblem({ ...snapshot, revision: -1 })).to.match(/revision/);
+    expect(authSnapshotProblem({ ...snapshot, users: [{ userId: 'x' }] })).to.match(/users/);
+    expect(authSnapshotProblem({ ...snapshot, buckets: [{ ...snapshot.buckets[0], acl: 'everyone' }] })).to.match(/buckets/);
+    expect(authSnapshotProblem({ ...snapshot, endpoints: ['Not A Host'] })).to.match(/endpoints/);
+    expect(authSnapshotProblem(null)).to.equal('not an object');
+  });
+
+  it('orders snapshots by revision within an origin, and takes any other origin', () => {
+    expect(supersedes(snapshot, undefined)).to.equal(true);
+    expect(supersedes({ ...snapshot, revision: 4 }, snapshot)).to.equal(true);
+    expect(supersedes({ ...snapshot, revision: 3 }, snapshot)).to.equal(false);
+    expect(supersedes({ ...snapshot, revision: 2 }, snapshot)).to.equal(false);
+    expect(supersedes({ ...snapshot, origin: 'ffff', revision: 1 }, snapshot)).to.equal(true);
+  });
+
+  it('grants by canned ACL, and owners everything', () => {
+    const bucket = (acl: BucketRecord['acl']): BucketRecord => ({ name: 'b', owner: 'alice', acl, createdAtMs: 0 });
+    expect(bucketAllows(bucket('private'), 'alice', 'write')).to.equal(true);
+    expect(bucketAllows(bucket('private'), 'bob', 'read')).to.equal(false);
+    expect(bucketAllows(bucket('private'), undefined, 'read')).to.equal(false);
+    expect(bucketAllows(bucket('public-read'), undefined, 'read')).to.equal(true);
+    expect(bucketAllows(bucket('public-read'), 'bob', 'write')).to.equal(false);
+    expect(bucketAllows(bucket('public-read-write'), undefined, 'write')).to.equal(true);
+    expect(bucketAllows(bucket('authenticated-read'), undefined, 'read')).to.equal(false);
+    expect(bucketAllows(bucket('authenticated-read'), 'bob', 'read')).to.equal(true);
+    expect(bucketAllows(bucket('authenticated-read'), 'bob', 'write')).to.equal(false);
+  });
+
+  it('checks user ids, access keys and endpoints', () => {
+    expect(userIdProblem('alice.smith@example')).to.equal(undefined);
+    expect(userIdProblem('')).to.be.a('string');
+    expect(userIdProblem('has space')).to.be.a('string');
+    expect(accessKeyProblem('05236')).to.equal(undefined);
+    expect(accessKeyProblem('with/slash')).to.be.a('string');
+    expect(accessKeyProblem('with:colon')).to.be.a('string');
+    expect(endpointProblem('s3.example.com')).to.equal(undefined);
+    expect(endpointProblem('localhost')).to.equal(undefined);
+    expect(endpointProblem('-bad.example.com')).to.be.a('string');
+    expect(endpointProblem('host:8080')).to.be.a('string');
+  });
+});
