@@ -22,7 +22,10 @@ export interface ActorContext<M extends Message> {
   readonly self: ActorRef<M>;
   readonly system: ActorApi;
   readonly log: Logger;
+  /** Timers set through this clock are cancelled when the incarnation ends (crash or stop). */
   readonly clock: Clock;
+  /** Runs `cleanup` when this incarnation ends, crash or stop: for subscriptions made in init. */
+  onEnd(cleanup: () => void): void;
 }
 
 export interface Behavior<S, M extends Message> {

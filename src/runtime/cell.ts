@@ -8,11 +8,64 @@
 import { dispatch as nactDispatch, spawn as nactSpawn, stop as nactStop } from 'nact';
 import type { Ref } from 'nact';
 import type { ActorApi, ActorContext, Behavior } from './actor.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { deferred, type Deferred } from './deferred.js';
 import type { RuntimeFailureCode } from './failures.js';
 import type { Logger } from './logger.js';
 import type { ActorRef, Message } from './refs.js';
+
+/**
+ * What one incarnation holds outside its state: timers set through its context's clock and cleanups
+ * registered with onEnd. All end with the incarnation, so a crashed actor leaves nothing firing.
+ */
+class IncarnationScope {
+  private readonly timers = new Set<TimerHandle>();
+  private readonly cleanups: Array<() => void> = [];
+  private ended = false;
+  readonly clock: Clock;
+
+  constructor(base: Clock, private readonly log: Logger) {
+    const track = (schedule: (callback: () => void) => TimerHandle, repeating: boolean): TimerHandle => {
+      const handle: TimerHandle = {
+        cancel: () => {
+          inner.cancel();
+          this.timers.delete(handle);
+        },
+      };
+      const inner = schedule(() => {
+        if (!repeating) this.timers.delete(handle);
+      });
+      if (this.ended) inner.cancel();
+      else this.timers.add(handle);
+      return handle;
+    };
+    this.clock = {
+      now: () => base.now(),
+      setTimeout: (callback, delayMs) => track((done) => base.setTimeout(() => (done(), callback()), delayMs), false),
+      setInterval: (callback, periodMs) => track(() => base.setInterval(callback, periodMs), true),
+    };
+  }
+
+  onEnd(cleanup: () => void): void {
+    if (this.ended) this.run(cleanup);
+    else this.cleanups.push(cleanup);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const timer of [...this.timers]) timer.cancel();
+    for (const cleanup of this.cleanups.splice(0)) this.run(cleanup);
+  }
+
+  private run(cleanup: () => void): void {
+    try {
+      cleanup();
+    } catch (error) {
+      this.log.warn('cleanup failed', { error });
+    }
+  }
+}
 
 /** Delivered first to every incarnation: waits out the restart backoff, then runs `init`. */
 class InitSignal {
@@ -48,6 +101,7 @@ export class ActorCell {
   private current: Ref<unknown> | undefined;
   private held: unknown[] = [];
   private started: Deferred<void> | undefined;
+  private scope: IncarnationScope | undefined;
   private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
 
   constructor(
@@ -73,7 +127,10 @@ export class ActorCell {
    */
   start(parent: Ref<unknown>, delayMs: number): Promise<void> {
     const incarnation = ++this.incarnation;
-    const ctx: ActorContext<Message> = { self: this.ref, system: this.host.api, log: this.log, clock: this.host.clock };
+    this.scope?.end();
+    const scope = new IncarnationScope(this.host.clock, this.log);
+    this.scope = scope;
+    const ctx: ActorContext<Message> = { self: this.ref, system: this.host.api, log: this.log, clock: scope.clock, onEnd: (cleanup) => scope.onEnd(cleanup) };
     this.started = deferred<void>();
     this.current = nactSpawn(
       parent,
@@ -149,6 +206,7 @@ export class ActorCell {
   }
 
   private halt(): void {
+    this.scope?.end();
     const current = this.current;
     this.current = undefined;
     if (current) nactStop(current);
@@ -165,6 +223,7 @@ export class ActorCell {
       .map((entry) => entry.message)
       .filter((queued) => !(queued instanceof InitSignal) && !(queued instanceof TerminateSignal));
     this.held = [...pending, ...this.held];
+    this.scope?.end();
     this.current = undefined;
     this.started?.resolve();
     if (this.stopping) {

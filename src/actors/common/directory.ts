@@ -39,16 +39,15 @@ interface DirectoryState {
   joining: boolean;
   retryMs: number;
   retryTimer: TimerHandle | undefined;
-  readonly unwatch: () => void;
 }
 
 export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState, DirectoryMessage> {
   return {
     accepts: ['members'],
     init(ctx) {
-      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
       if (deps.managerAddress) ctx.system.dispatch(ctx.self, { type: 'join' });
-      return { manager: undefined, members: [], joining: false, retryMs: 0, retryTimer: undefined, unwatch };
+      return { manager: undefined, members: [], joining: false, retryMs: 0, retryTimer: undefined };
     },
     receive(state, message, ctx) {
       switch (message.type) {
@@ -101,10 +100,6 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           if (message.event.type === 'nodeup' && message.event.node === state.manager) ctx.system.dispatch(ctx.self, { type: 'join' });
           return state;
       }
-    },
-    terminate(state) {
-      state.retryTimer?.cancel();
-      state.unwatch();
     },
   };
 

@@ -146,7 +146,6 @@ interface KeeperState {
   /** Ties timer messages to this incarnation: a crashed one's timer must not start a second chain. */
   readonly timerId: number;
   timer: TimerHandle | undefined;
-  readonly unwatch: () => void;
 }
 
 export function isMemberRecord(value: unknown): value is MemberRecord {
@@ -208,9 +207,9 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         if (member.address) deps.addPeer(member.node, member.address);
         if (deps.isUp(member.node)) up.add(member.node);
       }
-      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
+      ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
       const timerId = Math.floor(Math.random() * 2 ** 31);
-      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined, unwatch };
+      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined };
       if (ring) {
         ctx.log.info('cluster state loaded', { epoch: ring.doc.epoch, checksum: ring.checksum, members: members.size });
         install(state, ctx, self);
@@ -253,11 +252,6 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         default:
           return assertNever(message);
       }
-    },
-
-    terminate(state) {
-      state.timer?.cancel();
-      state.unwatch();
     },
   };
 

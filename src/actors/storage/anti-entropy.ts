@@ -44,7 +44,6 @@ interface AntiEntropyState {
   timer: TimerHandle | undefined;
   roundsDone: number;
   keysSynced: number;
-  readonly unwatch: () => void;
 }
 
 export interface AntiEntropyDeps {
@@ -64,8 +63,8 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
   return {
     accepts: ['stats'],
     init(ctx) {
-      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
-      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: undefined, roundsDone: 0, keysSynced: 0, unwatch };
+      ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
+      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: undefined, roundsDone: 0, keysSynced: 0 };
       state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -120,10 +119,6 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           ctx.system.reply(message.replyTo, { ok: true, rangesHeld: state.ranges.length, roundsDone: state.roundsDone, keysSynced: state.keysSynced, urgentPending: state.urgent.length });
           return state;
       }
-    },
-    terminate(state) {
-      state.timer?.cancel();
-      state.unwatch();
     },
   };
 }

@@ -41,7 +41,6 @@ interface RecovererState {
   busy: boolean;
   timer: TimerHandle | undefined;
   lastSweepMs: number;
-  readonly unwatch: () => void;
 }
 
 export interface RecovererDeps {
@@ -62,8 +61,8 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
   return {
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
-      const unwatch = deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event }));
-      const state: RecovererState = { status: 'idling', busy: false, timer: undefined, lastSweepMs: ctx.clock.now(), unwatch };
+      ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
+      const state: RecovererState = { status: 'idling', busy: false, timer: undefined, lastSweepMs: ctx.clock.now() };
       state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), options.recovererIntervalMs);
       return state;
     },
@@ -150,10 +149,6 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           ctx.system.reply(message.replyTo, stats(state));
           return state;
       }
-    },
-    terminate(state) {
-      state.timer?.cancel();
-      state.unwatch();
     },
   };
 }

@@ -16,16 +16,15 @@ export type VnodeKeeperMessage = { readonly type: 'ring_changed' };
 
 interface KeeperState {
   appliedChecksum: number;
-  readonly unsubscribe: () => void;
 }
 
 export function vnodeKeeperBehavior(context: StorageContext, vnodesSupervisor: ActorRef<SupervisorMessage>): Behavior<KeeperState, VnodeKeeperMessage> {
   return {
     accepts: [],
     init(ctx) {
-      const unsubscribe = context.ringView.subscribe(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' }));
+      ctx.onEnd(context.ringView.subscribe(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' })));
       if (context.ringView.current) ctx.system.dispatch(ctx.self, { type: 'ring_changed' });
-      return { appliedChecksum: 0, unsubscribe };
+      return { appliedChecksum: 0 };
     },
     async receive(state, _message, ctx) {
       const snapshot = context.ringView.current;
@@ -61,9 +60,6 @@ export function vnodeKeeperBehavior(context: StorageContext, vnodesSupervisor: A
         }
         return { started, stopped };
       }
-    },
-    terminate(state) {
-      state.unsubscribe();
     },
   };
 }

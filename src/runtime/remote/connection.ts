@@ -65,6 +65,8 @@ export class Connection {
   /** The node that dialled this link; used to pick one link when both ends dialled at once. */
   readonly initiator: () => string;
   lastSeenMs: number;
+  /** The peer closed this link on purpose (it is stopping), not by failing. */
+  closedByPeerOrderly = false;
   private readonly pending = new FrameBuilder();
   private dirty = false;
   private readonly ourNonce = newNonce();
@@ -92,7 +94,10 @@ export class Connection {
     ws.on('pong', () => {
       this.lastSeenMs = this.owner.clock.now();
     });
-    ws.on('close', (code, reason) => this.onClose(`closed by peer (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`));
+    ws.on('close', (code, reason) => {
+      this.closedByPeerOrderly = code === CLOSE.shutdown;
+      this.onClose(`closed by peer (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
+    });
     ws.on('error', (error) => this.fail(CLOSE.protocolError, `socket error: ${error.message}`));
     this.handshakeTimer = owner.clock.setTimeout(() => this.fail(CLOSE.handshakeTimeout, 'handshake timed out'), settings.handshakeTimeoutMs);
     if (role === 'server') {

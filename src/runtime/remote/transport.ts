@@ -300,6 +300,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     if (peer.link) return;
     peer.failedAtMs = this.clock.now();
     if (this.closing) this.log.debug('link closed on shutdown', { peer: peer.name });
+    else if (connection.closedByPeerOrderly) this.log.info('node left', { peer: peer.name, reason });
     else this.log.warn('node down', { peer: peer.name, reason });
     this.sink?.nodeEvent({ type: 'nodedown', node: peer.name });
     this.scheduleReconnect(peer);

@@ -209,6 +209,39 @@ describe('runtime/supervisor', () => {
     expect(delays[2]).to.be.within(250, 260);
   });
 
+  it('ends the timers and subscriptions of a crashed incarnation', async () => {
+    const clock = new ManualClock();
+    system = makeSystem(clock);
+    let cleanups = 0;
+    let ticks = 0;
+    const ticking: Behavior<null, { type: 'tick' } | { type: 'boom'; replyTo?: ReplyTo<unknown> }> = {
+      accepts: [],
+      init(ctx) {
+        ctx.clock.setInterval(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), 10);
+        ctx.onEnd(() => cleanups++);
+        return null;
+      },
+      receive(state, message) {
+        if (message.type === 'boom') throw new Error('boom');
+        ticks++;
+        return state;
+      },
+    };
+    await system.startRoot('root', { strategy: 'one_for_one', maxRestarts: 5, periodMs: 60_000, backoff: { initialMs: 0, maxMs: 0 }, children: [worker('t', ticking)] }, () => {});
+    expect(clock.pendingTimers).to.equal(1);
+    const ref = actorRef<{ type: 'boom'; replyTo?: ReplyTo<unknown> }>(system.node, '/root/t');
+    expect(await system.ask<{ type: 'boom'; replyTo?: ReplyTo<unknown> }, unknown>(ref, (replyTo) => ({ type: 'boom', replyTo }), 1000)).to.include({ code: 'Crashed' });
+    await eventually(() => incarnationOf('/root/t') === 2 && cleanups === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(clock.pendingTimers, 'only the new incarnation ticks').to.equal(1);
+    clock.advance(100);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ticks).to.equal(10);
+    await system.stop();
+    expect(cleanups).to.equal(2);
+    expect(clock.pendingTimers).to.equal(0);
+  });
+
   it('answers an ask whose handler crashed with an error, not a timeout', async () => {
     const inits = new Map<string, number>();
     system = makeSystem();
