@@ -8,6 +8,7 @@ import type { TransportLimits } from '../runtime/remote/transport.js';
 import { ROLES, type Role } from '../actors/node-tree.js';
 import { storageJoinProblem } from '../actors/manager/ring-keeper.js';
 import { DEFAULT_NUM_OF_VNODES } from '../core/ring/ring.js';
+import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gateway-config.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -31,6 +32,8 @@ export interface NodeConfig {
   readonly transport: Partial<TransportLimits>;
   /** A storage node's place in the ring; told to the manager when the node joins. */
   readonly storage: StorageSettings;
+  /** A gateway's S3 listener, cache and limits (defaults on other roles). */
+  readonly gateway: GatewayConfig;
 }
 
 export interface StorageSettings {
@@ -101,6 +104,7 @@ export function validateNodeConfig(raw: RawSettings): NodeConfig {
     tls: tlsFiles(raw.tls),
     transport: Object.freeze(transportLimits(raw.transport)),
     storage: Object.freeze(storageSettings(raw.storage)),
+    gateway: gatewaySettings(raw.gateway),
   });
 }
 
@@ -176,4 +180,10 @@ function transportLimits(value: unknown): Partial<TransportLimits> {
     throw new ConfigError('transport.maxFrameBytes must be at least 6 MiB so that a 5 MiB chunk and its envelope fit');
   }
   return limits;
+}
+
+function gatewaySettings(value: unknown): GatewayConfig {
+  const result = parseGatewayConfig(value);
+  if (!result.ok) throw new ConfigError(result.problem);
+  return result.config;
 }

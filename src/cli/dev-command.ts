@@ -24,14 +24,19 @@ export interface DevOptions {
   readonly managerPort: number;
   readonly storageNodes: number;
   readonly logLevel: string;
+  /** Port of the gateway's S3 API; 8080 when not given. */
+  readonly httpPort?: number;
 }
+
+const DEFAULT_HTTP_PORT = 8080;
 
 export function devCommandOptions(yargs: Argv): Argv {
   return yargs
     .option('data', { type: 'string', default: './data/dev', describe: 'where every node keeps its data and logs' })
     .option('manager-port', { type: 'number', default: 4010, describe: 'cluster port of the manager (0: any free port)' })
     .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
-    .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' });
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
+    .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' });
 }
 
 type Role = 'manager' | 'storage' | 'gateway';
@@ -177,6 +182,17 @@ function credentialLines(file: string): string[] {
   }
 }
 
+/** A command to paste, with the admin keys filled in, when they are known. */
+function exampleLines(file: string, endpoint: string): string[] {
+  try {
+    const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
+    if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') return [];
+    return ['', 'try it:', `  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws --endpoint-url ${endpoint} s3 ls`];
+  } catch {
+    return [];
+  }
+}
+
 function parse(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
@@ -220,7 +236,9 @@ export async function runDev(options: DevOptions): Promise<void> {
     const name = `storage_${i}@127.0.0.1`;
     return new ChildNode(name, 'storage', withManager(name), logDir, echo);
   });
-  const gateway = new ChildNode('gateway_0@127.0.0.1', 'gateway', withManager('gateway_0@127.0.0.1'), logDir, echo);
+  const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
+  const s3Endpoint = `http://127.0.0.1:${httpPort}`;
+  const gateway = new ChildNode('gateway_0@127.0.0.1', 'gateway', () => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(httpPort)], logDir, echo);
   const children = [manager, ...storage, gateway];
 
   let stopping = false;
@@ -251,10 +269,12 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  manager   ${manager.name}  cluster port ${managerAddress}`,
       ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
+      `  S3        ${s3Endpoint}`,
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,
       `  cookie    ${cookie}`,
       ...credentialLines(credentialsFile),
+      ...exampleLines(credentialsFile, s3Endpoint),
       '',
     ].join('\n'),
   );

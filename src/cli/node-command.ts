@@ -27,7 +27,9 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('data', { type: 'string', describe: 'data directory' })
     .option('cookie', { type: 'string', describe: 'shared cluster secret (or LEOFS_COOKIE)' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] })
-    .option('config', { type: 'string', describe: 'JSON config file; flags override it' });
+    .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
+    .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
+    .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' });
 }
 
 export interface NodeFlags {
@@ -40,6 +42,8 @@ export interface NodeFlags {
   readonly cookie?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly config?: string | undefined;
+  readonly httpHost?: string | undefined;
+  readonly httpPort?: number | undefined;
 }
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
@@ -54,6 +58,7 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       data: flags.data,
       cookie: flags.cookie,
       logLevel: flags.logLevel,
+      gateway: gatewayFlags(file.gateway, flags),
     }),
   );
 }
@@ -80,7 +85,7 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     nodeTree(node, {
       role: config.role,
       managerAddress: config.manager,
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, ringView),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -92,14 +97,14 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   return node;
 }
 
-function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState): SupervisorSpec {
+function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, ringView: RingView): SupervisorSpec {
   switch (config.role) {
     case 'manager':
       return managerTree(node, { nodeState });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
-      return gatewayTree({ nodeState, authView: new AuthView() });
+      return gatewayTree({ nodeState, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager } });
   }
 }
 
@@ -112,4 +117,11 @@ function readTls(files: TlsFiles): TlsOptions {
     }
   };
   return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
+}
+
+/** --http-host and --http-port win over the file's `gateway` settings, which they sit inside. */
+function gatewayFlags(file: unknown, flags: NodeFlags): unknown {
+  if (flags.httpHost === undefined && flags.httpPort === undefined) return undefined;
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? file : {};
+  return { ...base, ...(flags.httpHost === undefined ? {} : { httpHost: flags.httpHost }), ...(flags.httpPort === undefined ? {} : { httpPort: flags.httpPort }) };
 }

@@ -1,24 +1,76 @@
 /**
  * The gateway's tree. Its HTTP listener and request handlers hang here, next to the copy of users,
  * keys, buckets and endpoints they authenticate and authorize with.
+ *
+ *   /node/gateway          one_for_one
+ *     /node/gateway/auth   users, keys, buckets, endpoints pushed by the manager
+ *     /node/gateway/http   the S3 API (request handlers run in their own scopes, not in its mailbox)
  */
-import { worker, type SupervisorSpec } from '../../runtime/supervisor.js';
+import { worker, type ChildSpec, type SupervisorSpec } from '../../runtime/supervisor.js';
+import type { ClusterNode } from '../../runtime/node.js';
 import { isAuthSnapshot } from '../../core/auth-snapshot.js';
 import type { NodeState } from '../../store/node-state.js';
 import { AUTH_CACHE_TABLE, authCacheBehavior } from '../common/auth-cache.js';
 import type { AuthView } from '../common/auth-view.js';
+import type { RingView } from '../common/ring-view.js';
+import { StorageClient } from '../common/storage-client.js';
+import { managerBucketAdmin } from './bucket-admin.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { httpListenerBehavior, LISTENER_STOP_MARGIN_MS } from './http-listener.js';
+import { ObjectCache } from './object-cache.js';
+
+/** How long a bucket change may take at the manager. */
+const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
 
 export interface GatewayTreeOptions {
   readonly nodeState: NodeState;
   /** Read by request handlers; kept current by the auth cache. */
   readonly authView: AuthView;
+  /** The S3 API; without it the tree only keeps the auth cache (as tests of the manager use it). */
+  readonly s3?: GatewayS3Options;
+}
+
+export interface GatewayS3Options {
+  readonly node: ClusterNode;
+  readonly ringView: RingView;
+  readonly config: GatewayConfig;
+  /** host:port of the manager, which creates and deletes buckets. */
+  readonly managerAddress: string | undefined;
 }
 
 export function gatewayTree(options: GatewayTreeOptions): SupervisorSpec {
-  return {
-    strategy: 'one_for_one',
-    maxRestarts: 10,
-    periodMs: 60_000,
-    children: [worker('auth', authCacheBehavior({ view: options.authView, table: options.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot) }))],
+  const children: ChildSpec[] = [
+    worker('auth', authCacheBehavior({ view: options.authView, table: options.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot) })),
+  ];
+  if (options.s3 !== undefined) children.push(s3Listener(options.authView, options.s3));
+  return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children };
+}
+
+function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
+  const { node, config } = options;
+  const storage = new StorageClient({
+    system: node.system,
+    ringView: options.ringView,
+    isKnownDown: (peer) => node.transport.isKnownDown(peer),
+    requestTimeoutMs: config.storageTimeoutMs,
+  });
+  const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS });
+  const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
+  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache }), {
+    shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
+  });
+}
+
+/** The manager's node name, learned by dialling its address once; a failed dial is tried again next time. */
+function managerNodeOf(node: ClusterNode, address: string | undefined): () => Promise<string | undefined> {
+  let known: Promise<string | undefined> | undefined;
+  return () => {
+    if (address === undefined) return Promise.resolve(undefined);
+    known ??= node.transport.connect(address).catch((error: unknown) => {
+      node.logger.warn('cannot reach the manager for a bucket change', { manager: address, error });
+      known = undefined;
+      return undefined;
+    });
+    return known;
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * Reads a stored body: whole from its record, or chunk by chunk with a bounded read-ahead, fetching only
+ * the chunks a byte range touches. Used to answer GETs and as the source of copies.
+ */
+import { chunkKeysOf } from '../../core/chunk-layout.js';
+import { chunkReads, type ChunkRead } from '../../core/chunks.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ByteRange } from '../../protocol/s3/range.js';
+import type { StorageApi } from '../common/storage-api.js';
+import { storageFailureError } from './storage-errors.js';
+
+export interface ReadSource {
+  readonly storage: StorageApi;
+  /** The record whose body is read. */
+  readonly meta: ObjectMeta;
+  /** The body held in the record itself, for a body that is not chunked. */
+  readonly inline: Uint8Array | undefined;
+}
+
+/**
+ * The bytes of `range` (the whole body when undefined), in pieces. At most `readAhead` chunk fetches
+ * run ahead of the piece being consumed, so memory stays at a few chunks whatever the size.
+ */
+export function readBody(source: ReadSource, range: ByteRange | undefined, readAhead: number): AsyncGenerator<Buffer> {
+  // Everything that can be checked before a byte is sent is checked here, while an error can still
+  // be answered properly rather than by cutting the connection mid-body.
+  const { meta } = source;
+  if (meta.sizeBytes === 0) return pieces([]);
+  const first = range?.start ?? 0;
+  const last = range?.end ?? meta.sizeBytes - 1;
+  if (meta.chunks === undefined) {
+    const body = source.inline;
+    if (body === undefined || body.length !== meta.sizeBytes) {
+      throw new Error(`the stored body of ${meta.key} does not match its size`);
+    }
+    return pieces([Buffer.from(body.buffer, body.byteOffset + first, last - first + 1)]);
+  }
+  const keys = chunkKeysOf(meta.key, meta.chunks);
+  const reads = chunkReads(meta.chunks.chunkSizesBytes, first, last);
+  return readChunks(source, keys, meta.chunks.chunkSizesBytes, reads, readAhead);
+}
+
+async function* pieces(list: readonly Buffer[]): AsyncGenerator<Buffer> {
+  yield* list;
+}
+
+async function* readChunks(
+  source: ReadSource,
+  keys: readonly string[],
+  sizes: readonly number[],
+  reads: readonly ChunkRead[],
+  readAhead: number,
+): AsyncGenerator<Buffer> {
+  const { meta } = source;
+  // Never rejects: fetches still running when the reader stops early must not become unhandled. A
+  // storage failure is the client's S3 error; a missing or damaged chunk is an internal one, logged.
+  const fetch = async (index: number): Promise<Buffer | Error> => {
+    let result: Awaited<ReturnType<StorageApi['get']>>;
+    try {
+      result = await source.storage.get('chunk', meta.bucket, keys[index]!, { withBody: true });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (!result.ok) return result.code === 'NotFound' ? new Error(`chunk ${index} of ${meta.key} is missing`) : storageFailureError(result);
+    const body = result.body;
+    if (body === undefined || body.length !== sizes[index]) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
+    return Buffer.from(body.buffer, body.byteOffset, body.length);
+  };
+  const ahead: Array<Promise<Buffer | Error>> = [];
+  let started = 0;
+  const startNext = (): void => {
+    if (started < reads.length) ahead.push(fetch(reads[started++]!.chunkIndex));
+  };
+  for (let i = 0; i < Math.max(1, readAhead); i++) startNext();
+  for (const read of reads) {
+    const chunk = await ahead.shift()!;
+    if (chunk instanceof Error) throw chunk;
+    startNext();
+    yield chunk.subarray(read.offsetInChunk, read.offsetInChunk + read.lengthBytes);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Stores a body as it streams in. A body that fits in one chunk is kept whole for its parent record;
+ * a larger one is cut into chunk objects written while the rest still arrives, at most
+ * `maxChunksInFlight` at a time: the source is not read while the writes are behind, which is the
+ * backpressure that keeps a large upload's memory to a few chunks.
+ *
+ * A writer never leaves chunks behind when it fails: it waits for its writes to settle and deletes
+ * every chunk it started. After it succeeded, the caller owns the chunks and must delete them if it
+ * does not commit the parent (`deleteChunks`).
+ */
+import { chunkKeysOf, versionedChunkKey } from '../../core/chunk-layout.js';
+import type { ChunkLayout } from '../../core/object-meta.js';
+import type { Logger } from '../../runtime/logger.js';
+import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
+import type { StorageApi } from '../common/storage-api.js';
+import { storageFailureError } from './storage-errors.js';
+
+export interface BodyTarget {
+  readonly bucket: string;
+  /** The object key the chunks belong to. */
+  readonly key: string;
+  /** Names this write's chunks (see chunk-layout.ts). */
+  readonly versionId: string;
+}
+
+export interface BodyWriterOptions {
+  readonly chunkSizeBytes: number;
+  readonly maxChunksInFlight: number;
+  /** The exact size of the body to come. */
+  readonly expectedBytes: number;
+  /** Keep a body of at most one chunk whole instead of writing it as a chunk. */
+  readonly allowInline: boolean;
+}
+
+/**
+ * The body the record of a chunked object carries: empty, but present, because a read asks for the
+ * body of whatever version turns out newest and a record stored without one cannot answer that.
+ */
+export const CHUNKED_PARENT_BODY = new Uint8Array(0);
+
+/** What the object's record carries for a stored body. */
+export function recordBody(stored: StoredBody): Uint8Array {
+  return stored.inline ?? CHUNKED_PARENT_BODY;
+}
+
+export interface StoredBody {
+  readonly sizeBytes: number;
+  /** The whole body, when it is to live in the parent record. */
+  readonly inline: Buffer | undefined;
+  /** Where the chunks are, when the body was written as chunks. */
+  readonly layout: ChunkLayout | undefined;
+}
+
+export interface WriterDeps {
+  readonly storage: StorageApi;
+  readonly log: Logger;
+}
+
+export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
+  if (options.allowInline && options.expectedBytes <= options.chunkSizeBytes) {
+    const whole = Buffer.allocUnsafe(options.expectedBytes);
+    let filled = 0;
+    for await (const piece of source) {
+      if (filled + piece.length > whole.length) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
+      piece.copy(whole, filled);
+      filled += piece.length;
+    }
+    if (filled !== whole.length) throw new S3Error('IncompleteBody');
+    return { sizeBytes: filled, inline: whole, layout: undefined };
+  }
+  return new ChunkWriter(deps, target, options).write(source);
+}
+
+class ChunkWriter {
+  private readonly sizes: number[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Buffers whose writes have settled, reused so a long upload allocates only a few. */
+  private readonly spare: Buffer[] = [];
+  private failure: S3Error | undefined;
+
+  constructor(
+    private readonly deps: WriterDeps,
+    private readonly target: BodyTarget,
+    private readonly options: BodyWriterOptions,
+  ) {}
+
+  async write(source: AsyncIterable<Buffer>): Promise<StoredBody> {
+    const chunkSize = this.options.chunkSizeBytes;
+    let current = this.buffer();
+    let filled = 0;
+    let total = 0;
+    try {
+      for await (const piece of source) {
+        total += piece.length;
+        if (total > this.options.expectedBytes) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
+        let offset = 0;
+        while (offset < piece.length) {
+          const take = Math.min(chunkSize - filled, piece.length - offset);
+          piece.copy(current, filled, offset, offset + take);
+          filled += take;
+          offset += take;
+          if (filled === chunkSize) {
+            await this.launch(current, filled);
+            current = this.buffer();
+            filled = 0;
+          }
+        }
+      }
+      if (total !== this.options.expectedBytes) throw new S3Error('IncompleteBody');
+      if (filled > 0) await this.launch(current, filled);
+      await this.settle();
+      if (this.failure !== undefined) throw this.failure;
+    } catch (error) {
+      await this.settle();
+      await deleteChunks(this.deps, this.target.bucket, this.target.key, this.layout());
+      throw this.failure ?? toS3Error(error);
+    }
+    return { sizeBytes: total, inline: undefined, layout: this.layout() };
+  }
+
+  private layout(): ChunkLayout {
+    return { chunkSizesBytes: [...this.sizes], runs: [{ versionId: this.target.versionId, chunkCount: this.sizes.length }] };
+  }
+
+  private buffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(this.options.chunkSizeBytes);
+  }
+
+  private async launch(buffer: Buffer, length: number): Promise<void> {
+    while (this.inFlight.size >= this.options.maxChunksInFlight) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+    const index = this.sizes.length;
+    this.sizes.push(length);
+    const { bucket, key, versionId } = this.target;
+    const write: Promise<void> = this.deps.storage
+      .put('chunk', { bucket, key: versionedChunkKey(key, versionId, index), sizeBytes: length, etag: '', contentType: '', userMeta: {} }, buffer.subarray(0, length))
+      .then(
+        (result) => {
+          if (result.ok) {
+            this.spare.push(buffer);
+            return;
+          }
+          // A write that timed out may still be reading its buffer; it is not reused.
+          if (result.code !== 'Timeout') this.spare.push(buffer);
+          this.failure ??= storageFailureError(result);
+        },
+        (error: unknown) => {
+          this.failure ??= toS3Error(error);
+        },
+      )
+      .finally(() => this.inFlight.delete(write));
+    this.inFlight.add(write);
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+const DELETE_CONCURRENCY = 4;
+
+/**
+ * Deletes the chunks of `layout`, best effort: a chunk that cannot be deleted now is logged and left
+ * for an operator (it is unreachable, never wrong). Never throws.
+ */
+export async function deleteChunks(deps: WriterDeps, bucket: string, key: string, layout: ChunkLayout | undefined): Promise<void> {
+  if (layout === undefined || layout.chunkSizesBytes.length === 0) return;
+  let keys: string[];
+  try {
+    keys = chunkKeysOf(key, layout);
+  } catch (error) {
+    deps.log.error('cannot name the chunks of a layout to delete them', { bucket, key, error });
+    return;
+  }
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const chunk = keys[next++]!;
+      try {
+        const result = await deps.storage.delete('chunk', bucket, chunk);
+        if (!result.ok) failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
+  if (failed > 0) deps.log.warn('some chunks could not be deleted; they are unreachable', { bucket, key, chunks: keys.length, failed });
+}

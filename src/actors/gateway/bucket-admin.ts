@@ -1,0 +1,52 @@
+/**
+ * Bucket changes the gateway cannot make itself: creating, deleting and re-permissioning a bucket is
+ * the manager's, which then pushes the new snapshot to every gateway. Handlers see this small
+ * interface; `managerBucketAdmin` implements it over the cluster, tests with a fake.
+ */
+import type { BucketAcl } from '../../core/auth-snapshot.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
+import type { AuthMessage, CreateBucketReply, DeleteBucketReply, UpdateAclReply } from '../manager/auth.js';
+import { authRef } from '../common/paths.js';
+
+export interface CreateBucketRequest {
+  readonly name: string;
+  readonly owner: string;
+  readonly acl: BucketAcl;
+  readonly location: string | undefined;
+}
+
+export interface BucketAdmin {
+  create(request: CreateBucketRequest): Promise<CreateBucketReply | RuntimeFailure>;
+  /** The caller has checked that the bucket holds no object. */
+  delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
+  updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
+}
+
+export interface ManagerBucketAdminDeps {
+  readonly api: ActorApi;
+  /** The manager's node name, once known; undefined while no manager can be reached. */
+  readonly managerNode: () => Promise<string | undefined>;
+  readonly timeoutMs: number;
+}
+
+export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
+  async function ask<R>(build: (replyTo: Parameters<ActorApi['reply']>[0]) => AuthMessage): Promise<R | RuntimeFailure> {
+    const manager = await deps.managerNode();
+    if (manager === undefined) return runtimeFailure('NodeDown', 'no manager is reachable');
+    return deps.api.ask<AuthMessage, R>(authRef(manager), build as never, deps.timeoutMs);
+  }
+  return {
+    create: (request) =>
+      ask<CreateBucketReply>((replyTo) => ({
+        type: 'create_bucket',
+        name: request.name,
+        owner: request.owner,
+        acl: request.acl,
+        ...(request.location === undefined ? {} : { location: request.location }),
+        replyTo,
+      })),
+    delete: (name, requester) => ask<DeleteBucketReply>((replyTo) => ({ type: 'delete_bucket', name, requester, replyTo })),
+    updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
+  };
+}

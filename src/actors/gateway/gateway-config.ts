@@ -1,0 +1,135 @@
+/**
+ * The gateway's settings (`gateway: { ... }` in a gateway's config file), checked once at start-up and
+ * frozen. Every limit the request path relies on is here, with its unit in its name.
+ */
+import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
+
+export interface GatewayConfig {
+  readonly httpHost: string;
+  /** 0 picks a free port (logged at start-up). */
+  readonly httpPort: number;
+  /** Bytes of small objects the memory cache may hold; 0 turns the cache off. */
+  readonly cacheBytes: number;
+  /** Larger objects are never cached. */
+  readonly cacheMaxObjectBytes: number;
+  readonly maxHeaderBytes: number;
+  /** Time a client has to send the request line and headers. */
+  readonly headersTimeoutMs: number;
+  /** A body that stops arriving for this long fails with RequestTimeout. */
+  readonly bodyIdleTimeoutMs: number;
+  /** A connection that is idle between requests is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** Deadline of every single call to the storage cluster. */
+  readonly storageTimeoutMs: number;
+  /** Bodies above this are cut into chunks of this size. */
+  readonly chunkSizeBytes: number;
+  /** Chunk writes of one upload in flight at once; the request stream waits beyond that. */
+  readonly maxChunksInFlight: number;
+  /** Chunks a GET fetches ahead of the one it is sending. */
+  readonly readAheadChunks: number;
+  /** Smallest size of a multipart part that is not the last. */
+  readonly minPartSizeBytes: number;
+  /** Host names under which `<bucket>.<host>` addresses a bucket, besides the cluster's endpoints. */
+  readonly virtualHostSuffixes: readonly string[];
+  /** What HeadBucket and ListBuckets report for buckets created without a location. */
+  readonly region: string;
+  /** How long a stopping gateway waits for requests in progress. */
+  readonly shutdownTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  cacheBytes: 64 * MiB,
+  cacheMaxObjectBytes: 1 * MiB,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 60_000,
+  bodyIdleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  storageTimeoutMs: 30_000,
+  chunkSizeBytes: DEFAULT_CHUNK_SIZE_BYTES,
+  maxChunksInFlight: 2,
+  readAheadChunks: 2,
+  minPartSizeBytes: 5 * MiB,
+  virtualHostSuffixes: Object.freeze([]) as readonly string[],
+  region: 'us-east-1',
+  shutdownTimeoutMs: 10_000,
+});
+
+/** The storage transport refuses bodies over 8 MiB, so a chunk (and an inline body) must stay below. */
+export const MAX_CHUNK_SIZE_BYTES = 8 * MiB;
+
+export type GatewayConfigResult = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problem: string };
+
+type NumberKey = {
+  [K in keyof GatewayConfig]: GatewayConfig[K] extends number ? K : never;
+}[keyof GatewayConfig];
+
+/** Inclusive bounds of each numeric setting. */
+const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
+  httpPort: [0, 65535],
+  cacheBytes: [0, 64 * 1024 * MiB],
+  cacheMaxObjectBytes: [0, MAX_CHUNK_SIZE_BYTES],
+  maxHeaderBytes: [4096, 1024 * 1024],
+  headersTimeoutMs: [100, 3_600_000],
+  bodyIdleTimeoutMs: [100, 3_600_000],
+  keepAliveTimeoutMs: [100, 3_600_000],
+  storageTimeoutMs: [10, 3_600_000],
+  chunkSizeBytes: [1024, MAX_CHUNK_SIZE_BYTES],
+  maxChunksInFlight: [1, 64],
+  readAheadChunks: [1, 64],
+  minPartSizeBytes: [0, 5 * 1024 * MiB],
+  shutdownTimeoutMs: [0, 3_600_000],
+};
+
+const KNOWN_KEYS = Object.keys(DEFAULT_GATEWAY_CONFIG);
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
+
+/** Validates `gateway` settings from a file and flags; absent settings take their defaults. */
+export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
+  if (raw === undefined) return { ok: true, config: DEFAULT_GATEWAY_CONFIG };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('gateway must be an object of settings');
+  const record = raw as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(record)) {
+    if (!KNOWN_KEYS.includes(key)) return fail(`gateway.${key} is not a known setting (known: ${KNOWN_KEYS.join(', ')})`);
+  }
+  const numbers: Partial<Record<NumberKey, number>> = {};
+  for (const [key, [min, max]] of Object.entries(BOUNDS) as Array<[NumberKey, readonly [number, number]]>) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+      return fail(`gateway.${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+    numbers[key] = number;
+  }
+  const httpHost = record.httpHost ?? DEFAULT_GATEWAY_CONFIG.httpHost;
+  if (typeof httpHost !== 'string' || !(HOST_NAME.test(httpHost) || /^[0-9a-fA-F:]+$/.test(httpHost))) {
+    return fail(`gateway.httpHost must be a host name or IP address (got ${JSON.stringify(httpHost)})`);
+  }
+  const region = record.region ?? DEFAULT_GATEWAY_CONFIG.region;
+  if (typeof region !== 'string' || !/^[a-z0-9-]{1,64}$/.test(region)) {
+    return fail(`gateway.region must be a region name such as us-east-1 (got ${JSON.stringify(region)})`);
+  }
+  const suffixes = record.virtualHostSuffixes ?? [];
+  if (!Array.isArray(suffixes) || !suffixes.every((s): s is string => typeof s === 'string' && HOST_NAME.test(s))) {
+    return fail('gateway.virtualHostSuffixes must be a list of host names');
+  }
+  const config: GatewayConfig = Object.freeze({
+    ...DEFAULT_GATEWAY_CONFIG,
+    ...numbers,
+    httpHost,
+    region,
+    virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
+  });
+  if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {
+    return fail('gateway.cacheMaxObjectBytes cannot exceed gateway.chunkSizeBytes: only bodies stored whole are cached');
+  }
+  return { ok: true, config };
+}
+
+function fail(problem: string): GatewayConfigResult {
+  return { ok: false, problem };
+}

@@ -1,0 +1,167 @@
+/**
+ * The gateway's HTTP server: node:http with bounded header size, header and idle timeouts and
+ * keep-alive, S3 error documents even for requests node itself refuses, and a graceful close that lets
+ * requests in progress finish before connections are cut.
+ */
+import { createHash } from 'node:crypto';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../../runtime/clock.js';
+import type { Logger } from '../../runtime/logger.js';
+import { S3Error, errorXml } from '../../protocol/s3/errors.js';
+import { SigningKeyCache } from '../../protocol/s3/sigv4.js';
+import type { AuthView } from '../common/auth-view.js';
+import type { StorageApi } from '../common/storage-api.js';
+import { BackgroundWork } from './background-work.js';
+import type { BucketAdmin } from './bucket-admin.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { ObjectCache } from './object-cache.js';
+import type { GatewayDeps } from './request-context.js';
+import { createRequestHandler, newRequestId } from './request-handler.js';
+import { DeadlineStorage } from './storage-errors.js';
+
+export interface GatewayDepsInput {
+  readonly config: GatewayConfig;
+  readonly storage: StorageApi;
+  readonly authView: AuthView;
+  readonly bucketAdmin: BucketAdmin;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Names this gateway in x-amz-id-2. */
+  readonly node: string;
+  /** Kept across restarts of the listener when given. */
+  readonly cache?: ObjectCache;
+}
+
+export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
+  return {
+    config: input.config,
+    storage: new DeadlineStorage(input.storage, input.clock, input.config.storageTimeoutMs),
+    authView: input.authView,
+    bucketAdmin: input.bucketAdmin,
+    cache: input.cache ?? new ObjectCache(input.config.cacheBytes, input.config.cacheMaxObjectBytes),
+    clock: input.clock,
+    log: input.log,
+    hostId: createHash('sha256').update(input.node).digest('base64'),
+    keyCache: new SigningKeyCache(),
+    background: new BackgroundWork(input.log, input.clock),
+  };
+}
+
+export interface GatewayServer {
+  readonly host: string;
+  readonly port: number;
+  /** Requests being answered now. */
+  readonly inFlight: number;
+  /** Stops accepting, waits up to `timeoutMs` for requests in progress, then cuts what is left. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** A connection on which nothing moves either way for this long is closed. */
+const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+
+export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServer> {
+  const { config, log } = deps;
+  const handle = createRequestHandler(deps);
+  /** Connections with a request in progress, and what to tell them once it is answered. */
+  const busySockets = new Map<Duplex, { refusal: S3Error | undefined }>();
+  let inFlight = 0;
+  let idleWaiter: (() => void) | undefined;
+
+  const server: Server = createServer(
+    { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 0, headersTimeout: config.headersTimeoutMs },
+    (req: IncomingMessage, res: ServerResponse) => {
+      inFlight++;
+      const busy = { refusal: undefined as S3Error | undefined };
+      busySockets.set(req.socket, busy);
+      res.on('close', () => {
+        inFlight--;
+        busySockets.delete(req.socket);
+        if (busy.refusal !== undefined) refuse(req.socket, busy.refusal);
+        if (inFlight === 0) idleWaiter?.();
+      });
+      handle(req, res);
+    },
+  );
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.timeout = Math.max(IDLE_SOCKET_TIMEOUT_MS, config.bodyIdleTimeoutMs * 2);
+  const refuse = (socket: Duplex, s3: S3Error): void => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const requestId = newRequestId();
+    const body = errorXml(s3, { requestId, hostId: deps.hostId });
+    const head = [
+      `HTTP/1.1 ${s3.status} ${STATUS_CODES[s3.status] ?? 'Error'}`,
+      `x-amz-request-id: ${requestId}`,
+      `x-amz-id-2: ${deps.hostId}`,
+      'Content-Type: application/xml',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+    ];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  };
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const busy = busySockets.get(socket);
+    // A connection that ended mid-request cannot send the rest: cutting it fails that request's body.
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Garbage after a complete request: answer that request first, then refuse the rest.
+    if (busy !== undefined) busy.refusal = clientErrorOf(error);
+    else refuse(socket, clientErrorOf(error));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(config.httpPort, config.httpHost, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log.error('the S3 listener failed', { error }));
+  const address = server.address() as AddressInfo;
+
+  return {
+    host: address.address,
+    port: address.port,
+    get inFlight() {
+      return inFlight;
+    },
+    async close(timeoutMs) {
+      const startedMs = deps.clock.now();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = deps.clock.setTimeout(resolve, timeoutMs);
+          idleWaiter = () => {
+            timer.cancel();
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+      await deps.background.settle(Math.max(0, timeoutMs - (deps.clock.now() - startedMs)));
+    },
+  };
+}
+
+/** What node refused before a request reached us, as S3 says it. */
+function clientErrorOf(error: NodeJS.ErrnoException): S3Error {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new S3Error('RequestHeaderSectionTooLarge');
+    case 'HPE_HEADERS_TIMEOUT':
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new S3Error('RequestTimeout');
+    default:
+      return new S3Error('InvalidRequest', 'The request is not valid HTTP.');
+  }
+}
+

@@ -1,0 +1,229 @@
+/**
+ * Bucket operations. Creating, deleting and changing the ACL of a bucket go to the manager, the single
+ * writer of buckets; the answer is given once this gateway's copy shows the change (or after a short
+ * wait), so a client's next request here sees its own bucket. Reads come from that copy.
+ */
+import { isBucketAcl, locationProblem, type BucketAcl, type BucketRecord } from '../../../core/auth-snapshot.js';
+import { isRuntimeFailure, type RuntimeFailure } from '../../../runtime/failures.js';
+import { S3Error } from '../../../protocol/s3/errors.js';
+import { getHeader, parseCannedAcl } from '../../../protocol/s3/headers.js';
+import {
+  ALL_USERS_GROUP, AUTHENTICATED_USERS_GROUP, MAX_XML_BODY_BYTES, buildAccessControlPolicy, buildListAllMyBucketsResult,
+  buildLocationConstraint, buildVersioningConfiguration, parseAccessControlPolicy, parseCreateBucketConfiguration,
+  type AccessControlPolicy, type Grant,
+} from '../../../protocol/s3/xml.js';
+import type { AuthView } from '../../common/auth-view.js';
+import type { Clock } from '../../../runtime/clock.js';
+import { isOwnerOrAdmin } from '../authorization.js';
+import { currentObject } from '../object-versions.js';
+import { readSmallBody } from '../request-body.js';
+import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
+import { sendEmpty, sendXml } from '../responses.js';
+import { expectOk } from '../storage-errors.js';
+import { discardBucketUploads } from './multipart.js';
+
+/** How long an answer waits for the manager's change to reach this gateway. */
+const VIEW_WAIT_MS = 5_000;
+
+function signedIn(ctx: RequestContext): NonNullable<RequestContext['user']> {
+  if (ctx.user === undefined) throw new S3Error('AccessDenied');
+  return ctx.user;
+}
+
+export async function listBuckets(ctx: RequestContext, op: OperationOf<'ListBuckets'>): Promise<void> {
+  const user = signedIn(ctx);
+  const after = op.continuationToken === undefined ? undefined : Buffer.from(op.continuationToken, 'base64url').toString('utf8');
+  const all = ctx.deps.authView
+    .bucketsOf(user.userId)
+    .filter((bucket) => (op.prefix === undefined || bucket.name.startsWith(op.prefix)) && (after === undefined || bucket.name > after));
+  const page = all.slice(0, op.maxBuckets);
+  const more = all.length > page.length;
+  sendXml(ctx, 200, buildListAllMyBucketsResult({
+    owner: { id: user.userId, displayName: user.userId },
+    buckets: page.map((bucket) => ({ name: bucket.name, creationDate: bucket.createdAtMs, region: regionOf(ctx, bucket) })),
+    prefix: op.prefix,
+    continuationToken: more ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : undefined,
+  }));
+}
+
+export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateBucket'>): Promise<void> {
+  const user = signedIn(ctx);
+  const acl = cannedBucketAcl(ctx) ?? 'private';
+  const config = parseCreateBucketConfiguration(await readSmallBody(ctx, MAX_XML_BODY_BYTES.createBucket));
+  if (!config.ok) throw config.error;
+  const location = config.value.locationConstraint;
+  if (location !== undefined && locationProblem(location) !== undefined) throw new S3Error('InvalidLocationConstraint');
+  const existing = ctx.deps.authView.bucket(op.bucket);
+  if (existing !== undefined) throw new S3Error(existing.owner === user.userId ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
+  const reply = await ctx.deps.bucketAdmin.create({ name: op.bucket, owner: user.userId, acl, location });
+  if (!reply.ok) {
+    switch (reply.code) {
+      case 'BucketAlreadyOwnedByYou':
+      case 'BucketAlreadyExists':
+      case 'InvalidBucketName':
+        throw new S3Error(reply.code, undefined, { fields: { BucketName: op.bucket } });
+      case 'InvalidArgument':
+        throw new S3Error('InvalidArgument', reply.message);
+      case 'NoSuchUser':
+        throw new S3Error('InvalidAccessKeyId');
+      default:
+        throw managerUnavailable(ctx, reply);
+    }
+  }
+  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) !== undefined);
+  sendEmpty(ctx, 200, { Location: `/${op.bucket}` });
+}
+
+export async function deleteBucket(ctx: RequestContext, op: OperationOf<'DeleteBucket'>): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const listed = expectOk(await ctx.deps.storage.list('object', op.bucket, { maxKeys: 1 })).result;
+  if (listed.contents.length > 0 || listed.commonPrefixes.length > 0) throw new S3Error('BucketNotEmpty', undefined, { fields: { BucketName: op.bucket } });
+  const reply = await ctx.deps.bucketAdmin.delete(op.bucket, actingOwner(ctx, bucket));
+  if (!reply.ok) {
+    switch (reply.code) {
+      case 'NoSuchBucket':
+        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: op.bucket } });
+      case 'AccessDenied':
+        throw new S3Error('AccessDenied');
+      default:
+        throw managerUnavailable(ctx, reply);
+    }
+  }
+  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) === undefined);
+  void ctx.deps.background.start('discard the uploads of a deleted bucket', () => discardBucketUploads(ctx.deps, op.bucket));
+  sendEmpty(ctx, 204);
+}
+
+export function headBucket(ctx: RequestContext): void {
+  sendEmpty(ctx, 200, { 'x-amz-bucket-region': regionOf(ctx, bucketOf(ctx)) });
+}
+
+export function getBucketLocation(ctx: RequestContext): void {
+  const location = bucketOf(ctx).location ?? (ctx.deps.config.region === 'us-east-1' ? undefined : ctx.deps.config.region);
+  sendXml(ctx, 200, buildLocationConstraint(location));
+}
+
+export function getBucketVersioning(ctx: RequestContext): void {
+  sendXml(ctx, 200, buildVersioningConfiguration(undefined));
+}
+
+export function getBucketAcl(ctx: RequestContext): void {
+  sendXml(ctx, 200, buildAccessControlPolicy(policyOf(bucketOf(ctx))));
+}
+
+export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBucketAcl'>): Promise<void> {
+  const bucket = bucketOf(ctx);
+  if (['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'].some((h) => getHeader(ctx.headers, h) !== undefined)) {
+    throw new S3Error('NotImplemented', 'Only canned ACLs are supported.');
+  }
+  const canned = cannedBucketAcl(ctx);
+  const body = await readSmallBody(ctx, MAX_XML_BODY_BYTES.acl);
+  let acl: BucketAcl;
+  if (body.length > 0) {
+    if (canned !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
+    const policy = parseAccessControlPolicy(body);
+    if (!policy.ok) throw policy.error;
+    acl = cannedOf(policy.value, bucket);
+  } else {
+    if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
+    acl = canned;
+  }
+  const reply = await ctx.deps.bucketAdmin.updateAcl(op.bucket, actingOwner(ctx, bucket), acl);
+  if (!reply.ok) {
+    switch (reply.code) {
+      case 'NoSuchBucket':
+        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: op.bucket } });
+      case 'AccessDenied':
+        throw new S3Error('AccessDenied');
+      case 'InvalidArgument':
+        throw new S3Error('InvalidArgument', reply.message);
+      default:
+        throw managerUnavailable(ctx, reply);
+    }
+  }
+  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket)?.acl === acl);
+  sendEmpty(ctx, 200);
+}
+
+/** Objects have no ACL of their own: they show their bucket's. */
+export async function getObjectAcl(ctx: RequestContext, op: OperationOf<'GetObjectAcl'>): Promise<void> {
+  if ((await currentObject(ctx.deps, op.bucket, op.key)) === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: op.key } });
+  sendXml(ctx, 200, buildAccessControlPolicy(policyOf(bucketOf(ctx))));
+}
+
+export function putObjectAcl(): never {
+  throw new S3Error('NotImplemented', 'Objects take the ACL of their bucket; set it with PutBucketAcl.');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
+  return bucket.location ?? ctx.deps.config.region;
+}
+
+/** An admin acting on another user's bucket does so as its owner, which is what the manager checks. */
+function actingOwner(ctx: RequestContext, bucket: BucketRecord): string {
+  if (!isOwnerOrAdmin(bucket, ctx.user)) throw new S3Error('AccessDenied');
+  return bucket.owner;
+}
+
+/** x-amz-acl on a bucket: only the canned ACLs a bucket can carry. */
+function cannedBucketAcl(ctx: RequestContext): BucketAcl | undefined {
+  const parsed = parseCannedAcl(ctx.headers);
+  if (!parsed.ok) throw parsed.error;
+  if (parsed.value === undefined) return undefined;
+  if (!isBucketAcl(parsed.value)) throw new S3Error('NotImplemented', `The canned ACL ${parsed.value} is not supported on buckets.`);
+  return parsed.value;
+}
+
+function policyOf(bucket: BucketRecord): AccessControlPolicy {
+  const owner = { id: bucket.owner, displayName: bucket.owner };
+  const grants: Grant[] = [{ grantee: { type: 'CanonicalUser', id: owner.id, displayName: owner.displayName }, permission: 'FULL_CONTROL' }];
+  if (bucket.acl === 'public-read' || bucket.acl === 'public-read-write') grants.push({ grantee: { type: 'Group', uri: ALL_USERS_GROUP }, permission: 'READ' });
+  if (bucket.acl === 'public-read-write') grants.push({ grantee: { type: 'Group', uri: ALL_USERS_GROUP }, permission: 'WRITE' });
+  if (bucket.acl === 'authenticated-read') grants.push({ grantee: { type: 'Group', uri: AUTHENTICATED_USERS_GROUP }, permission: 'READ' });
+  return { owner, grants };
+}
+
+/** The canned ACL an access control policy amounts to; a policy no canned ACL expresses is not supported. */
+function cannedOf(policy: AccessControlPolicy, bucket: BucketRecord): BucketAcl {
+  const groups = new Set<string>();
+  for (const grant of policy.grants) {
+    if (grant.grantee.type === 'CanonicalUser') {
+      if (grant.grantee.id !== bucket.owner || grant.permission !== 'FULL_CONTROL') throw unsupportedPolicy();
+      continue;
+    }
+    groups.add(`${grant.grantee.uri} ${grant.permission}`);
+  }
+  const has = (uri: string, permission: string): boolean => groups.delete(`${uri} ${permission}`);
+  let acl: BucketAcl = 'private';
+  if (has(ALL_USERS_GROUP, 'READ')) acl = has(ALL_USERS_GROUP, 'WRITE') ? 'public-read-write' : 'public-read';
+  else if (has(AUTHENTICATED_USERS_GROUP, 'READ')) acl = 'authenticated-read';
+  if (groups.size > 0) throw unsupportedPolicy();
+  return acl;
+}
+
+function unsupportedPolicy(): S3Error {
+  return new S3Error('NotImplemented', 'Only ACLs that a canned ACL (private, public-read, public-read-write, authenticated-read) expresses are supported.');
+}
+
+function managerUnavailable(ctx: RequestContext, failure: RuntimeFailure | { readonly code: string; readonly message: string }): S3Error {
+  ctx.log.warn('the manager did not answer a bucket change', { code: failure.code, message: failure.message, runtime: isRuntimeFailure(failure) });
+  return new S3Error('ServiceUnavailable');
+}
+
+/** Resolves once `done()` holds for this gateway's copy of the buckets, or after a few seconds. */
+function waitForView(view: AuthView, clock: Clock, done: () => boolean): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      timer.cancel();
+      unsubscribe();
+      resolve();
+    };
+    const unsubscribe = view.subscribe(() => {
+      if (done()) finish();
+    });
+    const timer = clock.setTimeout(finish, VIEW_WAIT_MS);
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * CopyObject, and the copy source that UploadPartCopy shares. A copy writes the data again under the
+ * destination's own chunks (streamed, never whole in memory): sharing the source's chunks would let a
+ * delete of either object destroy the other's data.
+ */
+import { newVersionId } from '../../../core/chunk-layout.js';
+import { createHasher, type ChecksumAlgorithm, type Hasher } from '../../../protocol/s3/checksums.js';
+import { conditionError, evaluateCopySourceConditions } from '../../../protocol/s3/conditionals.js';
+import { S3Error } from '../../../protocol/s3/errors.js';
+import type { ByteRange } from '../../../protocol/s3/range.js';
+import type { CopySource } from '../../../protocol/s3/router.js';
+import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
+import type { ObjectFields } from '../../common/storage-api.js';
+import { authorizeBucket } from '../authorization.js';
+import { readBody } from '../body-reader.js';
+import { deleteChunks, recordBody, writeBody, type StoredBody } from '../body-writer.js';
+import {
+  descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
+} from '../object-headers.js';
+import { currentObject, loadObject, type LoadedObject } from '../object-versions.js';
+import type { OperationOf, RequestContext } from '../request-context.js';
+import { sendXml } from '../responses.js';
+import { expectOk } from '../storage-errors.js';
+import { afterObjectWrite, checkWriteConditions, checkWriteHeaders } from './put-object.js';
+
+/** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
+export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
+
+/** The source of a copy, readable by the requester, its x-amz-copy-source-if-* conditions met. */
+export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<LoadedObject> {
+  authorizeBucket(ctx.deps.authView, source.bucket, ctx.user, 'read');
+  const loaded = await loadObject(ctx.deps, source.bucket, source.key, true);
+  const outcome = evaluateCopySourceConditions(ctx.headers, { etag: loaded.meta.etag, lastModified: loaded.meta.lastModifiedMs });
+  if (outcome.type !== 'proceed') throw conditionError(outcome);
+  return loaded;
+}
+
+export interface CopiedBody {
+  readonly stored: StoredBody;
+  readonly md5Hex: string;
+  readonly checksum: { readonly algorithm: ChecksumAlgorithm; readonly base64: string } | undefined;
+}
+
+/** Writes `range` of the source (all of it when undefined) as a new body of `target`. */
+export async function copyBody(
+  ctx: RequestContext,
+  source: LoadedObject,
+  range: ByteRange | undefined,
+  target: { readonly bucket: string; readonly key: string; readonly allowInline: boolean },
+  checksumAlgorithm: ChecksumAlgorithm | undefined,
+): Promise<CopiedBody> {
+  const { deps } = ctx;
+  const md5 = createHasher('MD5');
+  const checksum = checksumAlgorithm === undefined ? undefined : createHasher(checksumAlgorithm);
+  const pieces = readBody({ storage: deps.storage, meta: source.meta, inline: source.body }, range, deps.config.readAheadChunks);
+  const stored = await writeBody(deps, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, md5, checksum), {
+    chunkSizeBytes: deps.config.chunkSizeBytes,
+    maxChunksInFlight: deps.config.maxChunksInFlight,
+    expectedBytes: range === undefined ? source.meta.sizeBytes : range.end - range.start + 1,
+    allowInline: target.allowInline,
+  });
+  return {
+    stored,
+    md5Hex: md5.digest().toString('hex'),
+    checksum: checksum === undefined || checksumAlgorithm === undefined ? undefined : { algorithm: checksumAlgorithm, base64: checksum.digest().toString('base64') },
+  };
+}
+
+async function* hashing(source: AsyncIterable<Buffer>, md5: Hasher, checksum: Hasher | undefined): AsyncGenerator<Buffer> {
+  for await (const piece of source) {
+    md5.update(piece);
+    checksum?.update(piece);
+    yield piece;
+  }
+}
+
+export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObject'>): Promise<void> {
+  const { deps, headers } = ctx;
+  checkWriteHeaders(headers);
+  const replaced = op.metadataDirective === 'REPLACE' ? descriptiveFields(headers) : undefined;
+  const requested = requestedChecksumAlgorithm(headers);
+  const source = await openCopySource(ctx, op.source);
+  if (source.meta.sizeBytes > MAX_COPY_BYTES) {
+    throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`);
+  }
+  // A full-object checksum carries over (recomputed over the copy); a composite one describes parts the copy does not have.
+  const sourceChecksum = storedChecksum(source.meta.checksums);
+  const algorithm = requested ?? (sourceChecksum !== undefined && !sourceChecksum.value.includes('-') ? sourceChecksum.algorithm : undefined);
+  const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: true }, algorithm);
+  let committed = false;
+  try {
+    const previous = await currentObject(deps, op.bucket, op.key);
+    checkWriteConditions(headers, previous);
+    const fields: ObjectFields = {
+      bucket: op.bucket,
+      key: op.key,
+      sizeBytes: copied.stored.sizeBytes,
+      etag: copied.md5Hex,
+      ...(replaced ?? descriptiveFieldsOf(source.meta)),
+      ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
+      ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
+    };
+    const written = expectOk(await deps.storage.put('object', fields, recordBody(copied.stored))).meta;
+    committed = true;
+    afterObjectWrite(ctx, previous, written, copied.stored.inline);
+    sendXml(ctx, 200, buildCopyObjectResult({
+      etag: written.etag,
+      lastModified: written.lastModifiedMs,
+      ...(copied.checksum === undefined ? {} : { checksums: { [copied.checksum.algorithm]: copied.checksum.base64 } }),
+    }));
+  } finally {
+    if (!committed) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
+  }
+}

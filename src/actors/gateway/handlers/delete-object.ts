@@ -1,0 +1,60 @@
+/**
+ * DeleteObject (idempotent: a missing key is deleted already) and DeleteObjects (up to 1000 keys, each
+ * answered on its own, only failures in quiet mode).
+ */
+import { MAX_KEY_BYTES } from '../../../protocol/s3/router.js';
+import { S3Error, toS3Error } from '../../../protocol/s3/errors.js';
+import {
+  MAX_XML_BODY_BYTES, buildDeleteResult, parseDeleteRequest, type DeleteErrorEntry, type DeletedEntry,
+} from '../../../protocol/s3/xml.js';
+import { currentObject, retireDeleted } from '../object-versions.js';
+import { readSmallBody } from '../request-body.js';
+import type { GatewayDeps, OperationOf, RequestContext } from '../request-context.js';
+import { sendEmpty, sendXml } from '../responses.js';
+import { storageFailureError } from '../storage-errors.js';
+
+export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteObject'>): Promise<void> {
+  await removeObject(ctx.deps, op.bucket, op.key);
+  sendEmpty(ctx, 204);
+}
+
+async function removeObject(deps: GatewayDeps, bucket: string, key: string): Promise<void> {
+  const previous = await currentObject(deps, bucket, key);
+  deps.cache.invalidate(bucket, key);
+  if (previous === undefined) return;
+  const result = await deps.storage.delete('object', bucket, key);
+  if (!result.ok && result.code !== 'NotFound') throw storageFailureError(result);
+  deps.cache.invalidate(bucket, key);
+  retireDeleted(deps, previous);
+}
+
+const DELETE_CONCURRENCY = 8;
+
+export async function deleteObjects(ctx: RequestContext, op: OperationOf<'DeleteObjects'>): Promise<void> {
+  const parsed = parseDeleteRequest(await readSmallBody(ctx, MAX_XML_BODY_BYTES.delete));
+  if (!parsed.ok) throw parsed.error;
+  const { objects, quiet } = parsed.value;
+  const outcomes: Array<DeletedEntry | DeleteErrorEntry> = new Array(objects.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objects.length) {
+      const index = next++;
+      const object = objects[index]!;
+      const versioned = object.versionId === undefined ? {} : { versionId: object.versionId };
+      try {
+        if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
+        if (object.versionId !== undefined && object.versionId !== 'null') throw new S3Error('NoSuchVersion');
+        await removeObject(ctx.deps, op.bucket, object.key);
+        outcomes[index] = { key: object.key, ...versioned };
+      } catch (error) {
+        const s3 = toS3Error(error);
+        if (s3.code === 'InternalError') ctx.log.error('a key of a batch delete failed', { key: object.key, error });
+        outcomes[index] = { key: object.key, ...versioned, code: s3.code, message: s3.message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, objects.length) }, worker));
+  const deleted = outcomes.filter((o): o is DeletedEntry => !('code' in o));
+  const errors = outcomes.filter((o): o is DeleteErrorEntry => 'code' in o);
+  sendXml(ctx, 200, buildDeleteResult({ quiet, deleted, errors }));
+}

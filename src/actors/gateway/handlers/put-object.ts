@@ -1,0 +1,85 @@
+/**
+ * PutObject: the body is stored as it arrives (whole, or as chunks), its digests are checked once it
+ * has all arrived, and only then is the object's record written, which is the moment it becomes
+ * visible. Any failure before that deletes what was stored.
+ */
+import { newVersionId } from '../../../core/chunk-layout.js';
+import type { ObjectMeta } from '../../../core/object-meta.js';
+import { quoteEtag } from '../../../protocol/s3/checksums.js';
+import { conditionError, evaluateWriteConditions } from '../../../protocol/s3/conditionals.js';
+import { S3Error } from '../../../protocol/s3/errors.js';
+import { getHeader, parseCannedAcl, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
+import type { ObjectFields } from '../../common/storage-api.js';
+import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
+import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
+import { currentObject, retireReplaced } from '../object-versions.js';
+import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
+import type { OperationOf, RequestContext } from '../request-context.js';
+import { sendEmpty } from '../responses.js';
+import { expectOk } from '../storage-errors.js';
+
+export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'>): Promise<void> {
+  const { deps, headers } = ctx;
+  checkWriteHeaders(headers);
+  const described = descriptiveFields(headers);
+  const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
+  if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
+
+  const stored = await writeBody(deps, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
+    chunkSizeBytes: deps.config.chunkSizeBytes,
+    maxChunksInFlight: deps.config.maxChunksInFlight,
+    expectedBytes: body.declaredBytes ?? 0,
+    allowInline: true,
+  });
+  let committed = false;
+  try {
+    const digests = body.finish();
+    const previous = await currentObject(deps, op.bucket, op.key);
+    checkWriteConditions(headers, previous);
+    const fields: ObjectFields = {
+      bucket: op.bucket,
+      key: op.key,
+      sizeBytes: stored.sizeBytes,
+      etag: digests.md5Hex,
+      ...described,
+      ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
+      ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
+    };
+    const written = expectOk(await deps.storage.put('object', fields, recordBody(stored))).meta;
+    committed = true;
+    afterObjectWrite(ctx, previous, written, stored.inline);
+    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
+  } finally {
+    if (!committed) await deleteChunks(deps, op.bucket, op.key, stored.layout);
+  }
+}
+
+/** What every write of an object's record is followed by: the cache learns, the old version goes. */
+export function afterObjectWrite(ctx: RequestContext, previous: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
+  const { cache } = ctx.deps;
+  cache.invalidate(written.bucket, written.key);
+  if (inline !== undefined) cache.offer(written, inline);
+  retireReplaced(ctx.deps, previous, written);
+}
+
+/** Headers of a write this store cannot honour are refused before any byte is stored. */
+export function checkWriteHeaders(headers: HeaderBag): void {
+  const storageClass = parseStorageClass(headers);
+  if (!storageClass.ok) throw storageClass.error;
+  const acl = parseCannedAcl(headers);
+  if (!acl.ok) throw acl.error;
+  const encryption = getHeader(headers, 'x-amz-server-side-encryption-customer-algorithm');
+  if (encryption !== undefined) throw new S3Error('NotImplemented', 'Server-side encryption with customer keys is not supported.');
+}
+
+function hasWriteConditions(headers: HeaderBag): boolean {
+  return getHeader(headers, 'if-none-match') !== undefined || getHeader(headers, 'if-match') !== undefined;
+}
+
+/** If-None-Match: * and If-Match on a write, against the version there now. */
+export function checkWriteConditions(headers: HeaderBag, current: ObjectMeta | undefined): void {
+  if (!hasWriteConditions(headers)) return;
+  const outcome = evaluateWriteConditions(headers, current === undefined ? undefined : { etag: current.etag, lastModified: current.lastModifiedMs });
+  if (outcome instanceof S3Error) throw outcome;
+  if (outcome.type !== 'proceed') throw conditionError(outcome);
+}

@@ -1,0 +1,94 @@
+/** Where the listener lives on every gateway: `purge-cache` and status reach it here. */
+export const HTTP_LISTENER_PATH = '/node/gateway/http';
+export const httpListenerRef = (gatewayNode: string): ActorRef<HttpListenerMessage> => actorRef(gatewayNode, HTTP_LISTENER_PATH);
+
+/** Time a stopping listener may take beyond its configured wait for requests in progress. */
+export const LISTENER_STOP_MARGIN_MS = 5_000;
+
+/**
+ * The gateway's HTTP listener as a supervised actor: its init opens the S3 port, its terminate closes it
+ * gracefully. Requests never pass through its mailbox (each runs in its own scope, see
+ * request-handler.ts); the mailbox only answers status and cache purges, so a slow request cannot
+ * delay them.
+ */
+import type { Behavior } from '../../runtime/actor.js';
+import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
+import { assertNever } from '../../core/assert-never.js';
+import type { AuthView } from '../common/auth-view.js';
+import type { StorageApi } from '../common/storage-api.js';
+import type { BucketAdmin } from './bucket-admin.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
+import type { ObjectCache, ObjectCacheStats } from './object-cache.js';
+
+export interface HttpListenerStatus {
+  readonly ok: true;
+  readonly host: string;
+  readonly port: number;
+  readonly inFlight: number;
+  readonly cache: ObjectCacheStats;
+}
+
+export type HttpListenerMessage =
+  | { readonly type: 'status'; readonly replyTo: ReplyTo<HttpListenerStatus> }
+  | { readonly type: 'purge_cache'; readonly replyTo?: ReplyTo<{ readonly ok: true }> };
+
+export interface HttpListenerDeps {
+  readonly config: GatewayConfig;
+  readonly storage: StorageApi;
+  readonly authView: AuthView;
+  readonly bucketAdmin: BucketAdmin;
+  /** Outlives restarts of the listener, so a restart does not empty it. */
+  readonly cache: ObjectCache;
+}
+
+interface ListenerState {
+  readonly server: GatewayServer;
+  readonly cache: ObjectCache;
+}
+
+export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerState, HttpListenerMessage> {
+  // A crashed incarnation is not terminated, so its server may still hold the port: the next one closes it.
+  let open: GatewayServer | undefined;
+  return {
+    accepts: ['status', 'purge_cache'],
+    async init(ctx) {
+      if (open !== undefined) {
+        await open.close(0);
+        open = undefined;
+      }
+      const gateway = createGatewayDeps({
+        config: deps.config,
+        storage: deps.storage,
+        authView: deps.authView,
+        bucketAdmin: deps.bucketAdmin,
+        clock: ctx.clock,
+        log: ctx.log,
+        node: ctx.system.node,
+        cache: deps.cache,
+      });
+      const server = await startGatewayServer(gateway);
+      open = server;
+      ctx.log.info('S3 API listening', { httpHost: server.host, httpPort: server.port });
+      return { server, cache: gateway.cache };
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'status':
+          ctx.system.reply(message.replyTo, { ok: true, host: state.server.host, port: state.server.port, inFlight: state.server.inFlight, cache: state.cache.stats });
+          return state;
+        case 'purge_cache':
+          state.cache.purge();
+          if (message.replyTo) ctx.system.reply(message.replyTo, { ok: true });
+          return state;
+        default:
+          return assertNever(message);
+      }
+    },
+    async terminate(state, ctx) {
+      await state.server.close(deps.config.shutdownTimeoutMs);
+      open = undefined;
+      ctx.log.info('S3 API closed');
+    },
+  };
+}

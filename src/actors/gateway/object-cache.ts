@@ -1,0 +1,100 @@
+/**
+ * The gateway's memory cache of small objects, least recently used first out, bounded in bytes. An
+ * entry is only a candidate: the reader checks it against the storage node's current version (etag and
+ * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
+ * through this gateway drop the entry at once.
+ */
+import { compareHlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+
+export interface CachedObject {
+  readonly meta: ObjectMeta;
+  readonly body: Uint8Array;
+}
+
+export interface ObjectCacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/** A record is charged its body plus this much, so many tiny objects cannot exceed the budget unseen. */
+const ENTRY_OVERHEAD_BYTES = 512;
+
+export class ObjectCache {
+  private readonly entries = new Map<string, CachedObject>();
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxObjectBytes: number,
+  ) {}
+
+  /** The entry for a key, marked as recently used; the caller validates it before use. */
+  get(bucket: string, key: string): CachedObject | undefined {
+    const id = cacheKey(bucket, key);
+    const found = this.entries.get(id);
+    if (found === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.entries.delete(id);
+    this.entries.set(id, found);
+    return found;
+  }
+
+  /** Keeps a body that was just read, if it is small enough to be worth it. */
+  offer(meta: ObjectMeta, body: Uint8Array): void {
+    if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return;
+    const id = cacheKey(meta.bucket, meta.key);
+    this.remove(id);
+    // A copy, so a cached body never pins a larger buffer it was sliced from.
+    const entry: CachedObject = { meta, body: Buffer.from(body) };
+    const cost = charge(entry);
+    if (cost > this.maxBytes) return;
+    this.entries.set(id, entry);
+    this.bytes += cost;
+    for (const [oldest] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.remove(oldest);
+    }
+  }
+
+  invalidate(bucket: string, key: string): void {
+    this.remove(cacheKey(bucket, key));
+  }
+
+  /** Drops everything (purge-cache). */
+  purge(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  get stats(): ObjectCacheStats {
+    return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
+  }
+
+  private remove(id: string): void {
+    const found = this.entries.get(id);
+    if (found === undefined) return;
+    this.entries.delete(id);
+    this.bytes -= charge(found);
+  }
+}
+
+/** Whether a cached record is still the current version: same content and same write. */
+export function sameVersion(a: ObjectMeta, b: ObjectMeta): boolean {
+  return a.etag === b.etag && a.sizeBytes === b.sizeBytes && compareHlc(a.clock, b.clock) === 0;
+}
+
+function cacheKey(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`;
+}
+
+function charge(entry: CachedObject): number {
+  return entry.body.length + ENTRY_OVERHEAD_BYTES;
+}

@@ -1,0 +1,82 @@
+/**
+ * Reading an object's current version (through the cache), and retiring the version a write or delete
+ * replaced: its chunks are deleted once the new record is in place, and only if the new record really
+ * won. Versions are ordered by their clocks, which different coordinators stamp, so "written after"
+ * is checked, never assumed: a write that lost deletes its own chunks instead.
+ */
+import { compareHlc } from '../../core/hlc.js';
+import { versionIdsOf } from '../../core/chunk-layout.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { deleteChunks } from './body-writer.js';
+import { sameVersion } from './object-cache.js';
+import type { GatewayDeps } from './request-context.js';
+import { expectOk, storageFailureError } from './storage-errors.js';
+
+/** The current record of a key, undefined when there is none; other failures throw their S3 error. */
+export async function currentObject(deps: GatewayDeps, bucket: string, key: string): Promise<ObjectMeta | undefined> {
+  const result = await deps.storage.get('object', bucket, key, { withBody: false });
+  if (result.ok) return result.meta;
+  if (result.code === 'NotFound') return undefined;
+  throw storageFailureError(result);
+}
+
+export interface LoadedObject {
+  readonly meta: ObjectMeta;
+  /** The body when it lives in the record and was asked for. */
+  readonly body: Uint8Array | undefined;
+}
+
+/**
+ * An object for a read. A cached copy is served only after the storage node confirms it is still the
+ * current version; that check carries no body, which is what the cache saves.
+ */
+export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean): Promise<LoadedObject> {
+  const cached = withBody ? deps.cache.get(bucket, key) : undefined;
+  if (cached !== undefined) {
+    const head = await deps.storage.get('object', bucket, key, { withBody: false });
+    if (!head.ok) {
+      deps.cache.invalidate(bucket, key);
+      throw storageFailureError(head, 'NoSuchKey');
+    }
+    if (sameVersion(head.meta, cached.meta)) return { meta: cached.meta, body: cached.body };
+    deps.cache.invalidate(bucket, key);
+    if (head.meta.chunks !== undefined) return { meta: head.meta, body: undefined };
+  }
+  const got = expectOk(await deps.storage.get('object', bucket, key, { withBody }), 'NoSuchKey');
+  if (withBody && got.body !== undefined && got.meta.chunks === undefined) deps.cache.offer(got.meta, got.body);
+  return { meta: got.meta, body: got.body };
+}
+
+/**
+ * After `written` was stored over `previous`: deletes the chunks of whichever of the two lost, in the
+ * background. Chunks shared by both (none today) are never deleted. Chunks are keyed under the object
+ * key, which for a part record is not the record's own key.
+ */
+export function retireReplaced(deps: GatewayDeps, previous: ObjectMeta | undefined, written: ObjectMeta, objectKey: string = written.key): void {
+  if (previous === undefined) return;
+  const writtenWon = compareHlc(written.clock, previous.clock) > 0;
+  const loser = writtenWon ? previous : written;
+  const winner = writtenWon ? written : previous;
+  if (loser.chunks === undefined) return;
+  const kept = versionIdsOf(winner.chunks);
+  if ((loser.chunks.runs ?? []).some((run) => kept.has(run.versionId))) return;
+  if (!writtenWon) deps.log.warn('a write lost to a newer version of its key; deleting its chunks', { bucket: written.bucket, key: written.key });
+  void deps.background.start('retire replaced chunks', () => deleteChunks(deps, loser.bucket, objectKey, loser.chunks));
+}
+
+/**
+ * After a delete of `previous`: deletes its chunks once the key is seen deleted or replaced. If the
+ * same version is still there, the tombstone lost to it and its chunks stay.
+ */
+export function retireDeleted(deps: GatewayDeps, previous: ObjectMeta | undefined): void {
+  if (previous?.chunks === undefined) return;
+  void deps.background.start('retire deleted chunks', async () => {
+    const now = await deps.storage.get('object', previous.bucket, previous.key, { withBody: false });
+    if (!now.ok && now.code !== 'NotFound') {
+      deps.log.warn('cannot confirm a delete; its chunks stay', { bucket: previous.bucket, key: previous.key, code: now.code });
+      return;
+    }
+    if (now.ok && sameVersion(now.meta, previous)) return;
+    await deleteChunks(deps, previous.bucket, previous.key, previous.chunks);
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * A request body as the handlers read it: aws-chunked framing removed (with its chunk signatures
+ * checked), every byte hashed for the digests the request declared, the declared length enforced, and
+ * a body that stops arriving failed with RequestTimeout. Nothing here stores anything: a handler reads
+ * the payload, then calls `finish`, and commits only if that succeeds.
+ *
+ * The request stream is piped into a stream of our own, so a failure ends only the reading: the
+ * socket stays up to carry the error response.
+ */
+import { PassThrough, type Transform } from 'node:stream';
+import { createChunkedDecoder } from '../../protocol/s3/aws-chunked.js';
+import { BodyDigester, parseBodyExpectations, type BodyDigests } from '../../protocol/s3/checksums.js';
+import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
+import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/headers.js';
+import type { RequestContext } from './request-context.js';
+
+export interface RequestBody {
+  /** The payload size the request declared, when it declared one. */
+  readonly declaredBytes: number | undefined;
+  /** The decoded payload, in pieces as they arrive; read it once. */
+  pieces(): AsyncGenerator<Buffer>;
+  /** After the payload was read to its end: the digests, or the S3 error a mismatch is. */
+  finish(): BodyDigests;
+}
+
+export interface BodyOptions {
+  /** A length must be declared (S3 requires it for uploads). */
+  readonly requireLength: boolean;
+  readonly maxBytes: number;
+  /** What a body over `maxBytes` is answered with. */
+  readonly tooLarge: S3ErrorCode;
+}
+
+/** S3's largest single upload (PutObject, UploadPart). */
+export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024 * 1024;
+
+export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody {
+  const { req, headers, auth, deps } = ctx;
+  const payload = auth.payload;
+  const lengths = parseBodyLength(headers, options.requireLength);
+  if (!lengths.ok) throw lengths.error;
+  const chunked = payload.type === 'streaming-signed' || payload.type === 'streaming-unsigned-trailer';
+  if (!chunked && hasAwsChunkedEncoding(headers) && lengths.value.decodedContentLength !== undefined) {
+    throw new S3Error('InvalidRequest', 'An aws-chunked body needs a STREAMING-* value in x-amz-content-sha256.');
+  }
+  const declaredBytes = chunked ? lengths.value.decodedContentLength : lengths.value.contentLength;
+  if (declaredBytes !== undefined && declaredBytes > options.maxBytes) throw tooLarge(options);
+  const expectations = parseBodyExpectations(headers, payload.type === 'sha256' ? payload.sha256 : undefined);
+  if (!expectations.ok) throw expectations.error;
+  const decoding = createChunkedDecoder(payload, headers);
+  if (!decoding.ok) throw decoding.error;
+  const decoder = decoding.decoder;
+  const digester = new BodyDigester(expectations.value);
+  let consumed = false;
+  let finished = false;
+
+  async function* pieces(): AsyncGenerator<Buffer> {
+    if (consumed) throw new Error('a request body is read once');
+    consumed = true;
+    const source: Transform = decoder ?? new PassThrough();
+    let failure: S3Error | undefined;
+    const fail = (error: S3Error): void => {
+      if (failure !== undefined) return;
+      failure = error;
+      req.unpipe(source);
+      source.destroy(error);
+    };
+    const onAborted = (): void => fail(new S3Error('IncompleteBody'));
+    const onClose = (): void => {
+      if (!req.complete) fail(new S3Error('IncompleteBody'));
+    };
+    req.on('aborted', onAborted);
+    req.on('error', onAborted);
+    req.on('close', onClose);
+    let idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
+    req.pipe(source);
+    let received = 0;
+    try {
+      for await (const piece of source as AsyncIterable<Buffer>) {
+        idle.cancel();
+        idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
+        received += piece.length;
+        if (received > options.maxBytes) throw tooLarge(options);
+        if (declaredBytes !== undefined && received > declaredBytes) {
+          throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
+        }
+        digester.update(piece);
+        yield piece;
+      }
+      if (failure !== undefined) throw failure;
+      if (declaredBytes !== undefined && received !== declaredBytes) throw new S3Error('IncompleteBody');
+      finished = true;
+    } catch (error) {
+      // The decoder reports its own failures as S3 errors; anything else is the request going away.
+      throw failure ?? (error instanceof S3Error ? error : new S3Error('IncompleteBody'));
+    } finally {
+      idle.cancel();
+      req.off('aborted', onAborted);
+      req.off('error', onAborted);
+      req.off('close', onClose);
+      if (!finished) {
+        req.unpipe(source);
+        source.destroy();
+      }
+    }
+  }
+
+  return {
+    declaredBytes,
+    pieces,
+    finish() {
+      if (!finished) throw new Error('the body was not read to its end');
+      const digests = digester.finish(decoder?.trailers);
+      if (!digests.ok) throw digests.error;
+      return digests.value;
+    },
+  };
+}
+
+function tooLarge(options: BodyOptions): S3Error {
+  return new S3Error(options.tooLarge, undefined, options.tooLarge === 'EntityTooLarge' ? { fields: { MaxSizeAllowed: String(options.maxBytes) } } : {});
+}
+
+/** A whole small body (an XML document), digests checked. */
+export async function readSmallBody(ctx: RequestContext, maxBytes: number): Promise<Buffer> {
+  const body = openBody(ctx, { requireLength: false, maxBytes, tooLarge: 'MaxMessageLengthExceeded' });
+  const parts: Buffer[] = [];
+  for await (const piece of body.pieces()) parts.push(piece);
+  body.finish();
+  return Buffer.concat(parts);
+}

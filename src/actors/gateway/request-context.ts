@@ -1,0 +1,62 @@
+/**
+ * What every request handler receives: the gateway's collaborators, and the request as the pipeline
+ * has established it (routed, authenticated, authorized).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Authentication } from '../../protocol/s3/auth.js';
+import type { HeaderBag } from '../../protocol/s3/headers.js';
+import type { Addressing, S3Operation } from '../../protocol/s3/router.js';
+import type { SigningKeyCache } from '../../protocol/s3/sigv4.js';
+import type { AuthView } from '../common/auth-view.js';
+import type { StorageApi } from '../common/storage-api.js';
+import type { BackgroundWork } from './background-work.js';
+import type { BucketAdmin } from './bucket-admin.js';
+import type { GatewayConfig } from './gateway-config.js';
+import type { ObjectCache } from './object-cache.js';
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  /** Every call already carries the configured deadline. */
+  readonly storage: StorageApi;
+  readonly authView: AuthView;
+  readonly bucketAdmin: BucketAdmin;
+  readonly cache: ObjectCache;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Sent as x-amz-id-2 and HostId: names this gateway in error reports. */
+  readonly hostId: string;
+  readonly keyCache: SigningKeyCache;
+  readonly background: BackgroundWork;
+}
+
+export interface RequestContext {
+  readonly deps: GatewayDeps;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly method: string;
+  readonly headers: HeaderBag;
+  readonly addressing: Addressing;
+  readonly auth: Authentication;
+  /** Undefined for an anonymous request. */
+  readonly user: UserRecord | undefined;
+  /** The bucket the operation addresses, when it exists (every operation but ListBuckets and CreateBucket). */
+  readonly bucket: BucketRecord | undefined;
+  readonly log: Logger;
+}
+
+export type OperationOf<T extends S3Operation['type']> = Extract<S3Operation, { readonly type: T }>;
+
+/** The bucket of a bucket-level request; the pipeline has already answered NoSuchBucket otherwise. */
+export function bucketOf(ctx: RequestContext): BucketRecord {
+  if (ctx.bucket === undefined) throw new Error('the pipeline passed a bucket request without its bucket');
+  return ctx.bucket;
+}
+
+/** The id objects and uploads record as their writer: the user, or `anonymous`. */
+export function requesterId(ctx: RequestContext): string {
+  return ctx.user?.userId ?? 'anonymous';
+}

@@ -1,0 +1,168 @@
+/**
+ * One request, start to end: route, authenticate, authorize, hand to the operation's handler. Each
+ * request runs in its own scope: whatever it throws ends as an S3 error response for that client
+ * alone (InternalError, with the request id, for anything unexpected, whose details go only to the
+ * log), and nothing it does can reject into the process.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { assertNever } from '../../core/assert-never.js';
+import { authenticate } from '../../protocol/s3/auth.js';
+import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
+import { parseQueryString } from '../../protocol/s3/headers.js';
+import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
+import { authorize } from './authorization.js';
+import {
+  createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, getObjectAcl, headBucket, listBuckets,
+  putBucketAcl, putObjectAcl,
+} from './handlers/buckets.js';
+import { copyObject } from './handlers/copy-object.js';
+import { deleteObject, deleteObjects } from './handlers/delete-object.js';
+import { getObject } from './handlers/get-object.js';
+import { listObjects, listObjectsV2, listObjectVersions } from './handlers/list-objects.js';
+import {
+  abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart,
+  uploadPartCopy,
+} from './handlers/multipart.js';
+import { putObject } from './handlers/put-object.js';
+import type { GatewayDeps, RequestContext } from './request-context.js';
+import { ClientGone, sendError } from './responses.js';
+
+/** Host names under which `<bucket>.<host>` always addresses a bucket, for local use. */
+const LOCAL_SUFFIXES = ['localhost', '127.0.0.1'];
+
+export function newRequestId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+/** The node:http request listener of a gateway. It never throws and its promise never rejects. */
+export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handleRequest(deps, req, res).catch((error: unknown) => {
+      deps.log.error('request handling failed outside its scope', { error });
+      res.destroy();
+    });
+  };
+}
+
+async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = newRequestId();
+  const startedMs = deps.clock.now();
+  const method = (req.method ?? 'GET').toUpperCase();
+  const log = deps.log.child({ requestId });
+  res.setHeader('x-amz-request-id', requestId);
+  res.setHeader('x-amz-id-2', deps.hostId);
+  res.setHeader('Server', 'LeoFS');
+  // A client that goes away mid-request must not become an unhandled 'error' event.
+  req.on('error', () => undefined);
+  res.on('error', () => undefined);
+  let resource: string | undefined;
+  let operation: S3Operation['type'] | undefined;
+  try {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    const query = parseQueryString(rawQuery);
+    if (query === undefined) throw new S3Error('InvalidURI');
+    const headers = req.headersDistinct;
+    const routed = routeS3Request(
+      { method, path, query, headers, host: req.headers.host },
+      { virtualHostSuffixes: [...deps.authView.endpoints(), ...deps.config.virtualHostSuffixes, ...LOCAL_SUFFIXES] },
+    );
+    resource = routed.addressing?.resource;
+    if (!routed.ok) throw routed.error;
+    operation = routed.operation.type;
+    const authenticated = await authenticate(
+      {
+        method,
+        path,
+        query: rawQuery,
+        headers,
+        virtualHostBucket: routed.addressing.style === 'virtual-host' ? routed.addressing.bucket : undefined,
+      },
+      {
+        lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
+        nowMs: deps.clock.now(),
+        keyCache: deps.keyCache,
+      },
+    );
+    if (!authenticated.ok) throw authenticated.error;
+    const auth = authenticated.auth;
+    const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
+    if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
+    const bucket = authorize(deps.authView, routed.operation, user);
+    const ctx: RequestContext = { deps, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    await dispatch(ctx, routed.operation);
+  } catch (error) {
+    if (error instanceof ClientGone) {
+      res.destroy();
+    } else {
+      const s3 = toS3Error(error);
+      if (!(error instanceof S3Error) || s3.status >= 500) {
+        log.error('request failed', { method, operation: operation ?? null, status: s3.status, code: s3.code, error });
+      }
+      sendError(req, res, s3, { requestId, hostId: deps.hostId, resource });
+    }
+  } finally {
+    log.debug('request', { method, operation: operation ?? null, status: res.statusCode, ms: deps.clock.now() - startedMs });
+  }
+}
+
+async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
+  switch (op.type) {
+    case 'ListBuckets':
+      return listBuckets(ctx, op);
+    case 'CreateBucket':
+      return createBucket(ctx, op);
+    case 'DeleteBucket':
+      return deleteBucket(ctx, op);
+    case 'HeadBucket':
+      return headBucket(ctx);
+    case 'GetBucketLocation':
+      return getBucketLocation(ctx);
+    case 'GetBucketVersioning':
+      return getBucketVersioning(ctx);
+    case 'GetBucketAcl':
+      return getBucketAcl(ctx);
+    case 'PutBucketAcl':
+      return putBucketAcl(ctx, op);
+    case 'GetObjectAcl':
+      return getObjectAcl(ctx, op);
+    case 'PutObjectAcl':
+      return putObjectAcl();
+    case 'ListObjects':
+      return listObjects(ctx, op);
+    case 'ListObjectsV2':
+      return listObjectsV2(ctx, op);
+    case 'ListObjectVersions':
+      return listObjectVersions(ctx, op);
+    case 'ListMultipartUploads':
+      return listMultipartUploads(ctx, op);
+    case 'DeleteObjects':
+      return deleteObjects(ctx, op);
+    case 'PutObject':
+      return putObject(ctx, op);
+    case 'CopyObject':
+      return copyObject(ctx, op);
+    case 'GetObject':
+    case 'HeadObject':
+      return getObject(ctx, op);
+    case 'DeleteObject':
+      return deleteObject(ctx, op);
+    case 'CreateMultipartUpload':
+      return createMultipartUpload(ctx, op);
+    case 'UploadPart':
+      return uploadPart(ctx, op);
+    case 'UploadPartCopy':
+      return uploadPartCopy(ctx, op);
+    case 'CompleteMultipartUpload':
+      return completeMultipartUpload(ctx, op);
+    case 'AbortMultipartUpload':
+      return abortMultipartUpload(ctx, op);
+    case 'ListParts':
+      return listParts(ctx, op);
+    default:
+      return assertNever(op);
+  }
+}

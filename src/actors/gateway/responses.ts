@@ -1,0 +1,89 @@
+/**
+ * Writing responses: XML documents, empty answers and S3 error documents, each with the request id.
+ * An error that happens after the headers went out cannot be reported in-band any more; the
+ * connection is cut so the client sees a truncated response rather than a wrong one.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { S3Error, errorHasBody, errorXml } from '../../protocol/s3/errors.js';
+import type { RequestContext } from './request-context.js';
+
+export type ResponseHeaders = Readonly<Record<string, string | number | readonly string[]>>;
+
+const XML_TYPE = 'application/xml';
+/** A rejected request body larger than this is not read to its end: the connection closes instead. */
+const MAX_DRAIN_BYTES = 1024 * 1024;
+
+export function sendXml(ctx: RequestContext, status: number, xml: string, headers: ResponseHeaders = {}): void {
+  const body = Buffer.from(xml, 'utf8');
+  ctx.res.writeHead(status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': body.length });
+  ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
+}
+
+export function sendEmpty(ctx: RequestContext, status: number, headers: ResponseHeaders = {}): void {
+  ctx.res.writeHead(status, { ...headers, 'Content-Length': 0 });
+  ctx.res.end();
+}
+
+export interface ErrorResponseInfo {
+  readonly requestId: string;
+  readonly hostId: string;
+  readonly resource: string | undefined;
+}
+
+/** Answers with `error` if nothing was sent yet; otherwise cuts the connection. */
+export function sendError(req: IncomingMessage, res: ServerResponse, error: S3Error, info: ErrorResponseInfo): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const method = req.method ?? 'GET';
+  const headers: Record<string, string | number> = { ...error.headers };
+  if (!req.complete && !drainable(req)) headers.Connection = 'close';
+  if (!errorHasBody(error, method)) {
+    res.writeHead(error.status, { ...headers, 'Content-Length': 0 });
+    res.end();
+  } else {
+    const body = Buffer.from(errorXml(error, { resource: info.resource, requestId: info.requestId, hostId: info.hostId }), 'utf8');
+    res.writeHead(error.status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': body.length });
+    res.end(body);
+  }
+  if (!req.complete) req.resume();
+}
+
+/** Whether what is left of the request body is small enough to read and discard, keeping the connection. */
+function drainable(req: IncomingMessage): boolean {
+  const length = Number(req.headers['content-length']);
+  return Number.isFinite(length) && length <= MAX_DRAIN_BYTES && req.headers['transfer-encoding'] === undefined;
+}
+
+/** Resolves when `res` can take more data, or rejects when the client went away. */
+export function whenWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed || res.writableEnded) {
+      reject(new ClientGone());
+      return;
+    }
+    const done = (): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve();
+    };
+    const onClose = (): void => {
+      done();
+      reject(new ClientGone());
+    };
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/** The client closed the connection while its response was being sent. */
+export class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+  constructor() {
+    super('the client closed the connection');
+  }
+}

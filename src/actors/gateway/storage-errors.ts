@@ -1,0 +1,97 @@
+/**
+ * The gateway's side of the storage cluster's failures: one function that turns each into the S3 error
+ * a client sees, and a wrapper that puts a deadline on every call so a request never hangs on storage.
+ */
+import type { ObjectKind } from '../../core/object-meta.js';
+import type { ListingRequest } from '../../core/listing.js';
+import type { Clock } from '../../runtime/clock.js';
+import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
+import type {
+  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
+} from '../common/storage-api.js';
+
+/**
+ * QuorumFailed, Unavailable and Timeout are 503 ServiceUnavailable, which every SDK retries with
+ * backoff. A full disk is 507 InsufficientStorage: SDKs do not retry it, which is right, since
+ * retrying cannot free space and would only hold the client for minutes before failing anyway.
+ */
+export function storageFailureError(failure: { readonly code: StorageFailureCode }, notFound: S3ErrorCode = 'NoSuchKey'): S3Error {
+  switch (failure.code) {
+    case 'NotFound':
+      return new S3Error(notFound);
+    case 'QuorumFailed':
+    case 'Unavailable':
+    case 'Timeout':
+      return new S3Error('ServiceUnavailable');
+    case 'SlowDown':
+      return new S3Error('SlowDown');
+    case 'InsufficientStorage':
+      return new S3Error('InsufficientStorage');
+    case 'InternalError':
+      return new S3Error('InternalError');
+  }
+}
+
+/** Throws the S3 error of a failed result, so handlers read as a straight line. */
+export function expectOk<T extends { readonly ok: true }>(result: T | StorageFailure, notFound?: S3ErrorCode): T {
+  if (result.ok) return result;
+  throw storageFailureError(result, notFound);
+}
+
+/**
+ * Every call to the wrapped storage either settles or fails with Timeout after `timeoutMs`. A call that
+ * settles later is ignored; a write that lands after its deadline is a version nobody points at, which
+ * the clean-up of the failed request deletes.
+ */
+export class DeadlineStorage implements StorageApi {
+  constructor(
+    private readonly inner: StorageApi,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+  ) {}
+
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+    return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body));
+  }
+
+  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
+    return this.bounded(`get ${kind}`, () => this.inner.get(kind, bucket, key, options));
+  }
+
+  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+    return this.bounded(`delete ${kind}`, () => this.inner.delete(kind, bucket, key));
+  }
+
+  list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
+    return this.bounded(`list ${kind}`, () => this.inner.list(kind, bucket, request));
+  }
+
+  private bounded<T>(what: string, call: () => Promise<T>): Promise<T | StorageFailure> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve({ ok: false, code: 'Timeout', message: `${what} did not answer within ${this.timeoutMs} ms` });
+      }, this.timeoutMs);
+      const finish = (value: T | StorageFailure): void => {
+        if (settled) return;
+        settled = true;
+        timer.cancel();
+        resolve(value);
+      };
+      let pending: Promise<T>;
+      try {
+        pending = call();
+      } catch (error) {
+        finish(internal(what, error));
+        return;
+      }
+      pending.then(finish, (error: unknown) => finish(internal(what, error)));
+    });
+  }
+}
+
+function internal(what: string, error: unknown): StorageFailure {
+  return { ok: false, code: 'InternalError', message: `${what} failed: ${error instanceof Error ? error.message : String(error)}` };
+}

@@ -1,0 +1,175 @@
+import {
+  CreateBucketCommand, DeleteBucketCommand, GetBucketAclCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectAclCommand,
+  GetObjectCommand, HeadBucketCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectCommand, S3Client,
+  CreateMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { eventually, rawRequest, signedRequest, startHarness, xmlValue, type Harness } from '../../support/gateway-harness.js';
+
+async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('the request succeeded');
+}
+
+describe('actors/gateway buckets and access', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let alice: S3Client;
+  let bob: S3Client;
+
+  beforeEach(async () => {
+    h = await startHarness();
+    alice = h.client('alice');
+    bob = h.client('bob');
+  });
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('creates a bucket through the manager and can use it at once', async () => {
+    const created = await alice.send(new CreateBucketCommand({ Bucket: 'fresh' }));
+    expect(created.Location).to.equal('/fresh');
+    await alice.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'k', Body: 'v' }));
+    expect(h.view.bucket('fresh')?.owner).to.equal('alice');
+    expect(await failure(alice.send(new CreateBucketCommand({ Bucket: 'fresh' })))).to.deep.equal({ name: 'BucketAlreadyOwnedByYou', status: 409 });
+    expect(await failure(bob.send(new CreateBucketCommand({ Bucket: 'fresh' })))).to.deep.equal({ name: 'BucketAlreadyExists', status: 409 });
+  });
+
+  it('keeps the location constraint and reports it', async () => {
+    await alice.send(new CreateBucketCommand({ Bucket: 'in-europe', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    expect((await alice.send(new GetBucketLocationCommand({ Bucket: 'in-europe' }))).LocationConstraint).to.equal('eu-west-1');
+    const head = await alice.send(new HeadBucketCommand({ Bucket: 'in-europe' }));
+    expect(head.BucketRegion).to.equal('eu-west-1');
+    await alice.send(new CreateBucketCommand({ Bucket: 'default-place' }));
+    expect((await alice.send(new GetBucketLocationCommand({ Bucket: 'default-place' }))).LocationConstraint ?? '').to.equal('');
+  });
+
+  it('lists the buckets of the requester only', async () => {
+    h.admin.addBucket('alice-1', 'alice');
+    h.admin.addBucket('alice-2', 'alice');
+    h.admin.addBucket('bob-1', 'bob');
+    const listed = await alice.send(new ListBucketsCommand({}));
+    expect(listed.Buckets?.map((b) => b.Name)).to.deep.equal(['alice-1', 'alice-2']);
+    expect(listed.Owner?.ID).to.equal('alice');
+    const paged = await alice.send(new ListBucketsCommand({ MaxBuckets: 1 }));
+    expect(paged.Buckets?.map((b) => b.Name)).to.deep.equal(['alice-1']);
+    const next = await alice.send(new ListBucketsCommand({ MaxBuckets: 1, ContinuationToken: paged.ContinuationToken }));
+    expect(next.Buckets?.map((b) => b.Name)).to.deep.equal(['alice-2']);
+    expect(await failure(h.client('alice', { credentials: { accessKeyId: 'NOSUCHKEY0000000', secretAccessKey: 'whatever-secret' } }).send(new ListBucketsCommand({}))))
+      .to.deep.equal({ name: 'InvalidAccessKeyId', status: 403 });
+    const anonymous = await rawRequest(h.endpoint, { method: 'GET', path: '/' });
+    expect(anonymous.status).to.equal(403);
+  });
+
+  it('deletes only empty buckets', async () => {
+    h.admin.addBucket('full', 'alice');
+    await alice.send(new PutObjectCommand({ Bucket: 'full', Key: 'deep/inside', Body: 'x' }));
+    expect(await failure(alice.send(new DeleteBucketCommand({ Bucket: 'full' })))).to.deep.equal({ name: 'BucketNotEmpty', status: 409 });
+    expect(await failure(bob.send(new DeleteBucketCommand({ Bucket: 'full' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    h.admin.addBucket('empty', 'alice');
+    await alice.send(new CreateMultipartUploadCommand({ Bucket: 'empty', Key: 'pending' }));
+    const deleted = await alice.send(new DeleteBucketCommand({ Bucket: 'empty' }));
+    expect(deleted.$metadata.httpStatusCode).to.equal(204);
+    expect(h.view.bucket('empty')).to.equal(undefined);
+    expect(await failure(alice.send(new HeadBucketCommand({ Bucket: 'empty' })))).to.deep.include({ status: 404 });
+    await eventually(() => h.storage.liveKeys('upload', 'empty').length === 0);
+  });
+
+  it('answers versioning, bucket ACLs and object ACLs', async () => {
+    h.admin.addBucket('acl', 'alice');
+    const versioning = await alice.send(new GetBucketVersioningCommand({ Bucket: 'acl' }));
+    expect(versioning.Status).to.equal(undefined);
+    let acl = await alice.send(new GetBucketAclCommand({ Bucket: 'acl' }));
+    expect(acl.Grants?.map((g) => g.Permission)).to.deep.equal(['FULL_CONTROL']);
+    await alice.send(new PutBucketAclCommand({ Bucket: 'acl', ACL: 'public-read' }));
+    expect(h.view.bucket('acl')?.acl).to.equal('public-read');
+    acl = await alice.send(new GetBucketAclCommand({ Bucket: 'acl' }));
+    expect(acl.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).to.deep.equal([
+      ['alice', 'FULL_CONTROL'],
+      ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+    ]);
+    await alice.send(new PutBucketAclCommand({
+      Bucket: 'acl',
+      AccessControlPolicy: {
+        Owner: { ID: 'alice' },
+        Grants: [
+          { Grantee: { Type: 'CanonicalUser', ID: 'alice' }, Permission: 'FULL_CONTROL' },
+          { Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers' }, Permission: 'READ' },
+        ],
+      },
+    }));
+    expect(h.view.bucket('acl')?.acl).to.equal('authenticated-read');
+    expect(await failure(alice.send(new PutBucketAclCommand({
+      Bucket: 'acl',
+      AccessControlPolicy: { Owner: { ID: 'alice' }, Grants: [{ Grantee: { Type: 'CanonicalUser', ID: 'bob' }, Permission: 'WRITE' }] },
+    })))).to.deep.include({ status: 501 });
+    expect(await failure(bob.send(new GetBucketAclCommand({ Bucket: 'acl' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    await alice.send(new PutObjectCommand({ Bucket: 'acl', Key: 'o', Body: 'x' }));
+    const objectAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'o' }));
+    expect(objectAcl.Owner?.ID).to.equal('alice');
+  });
+
+  it('lets another user in only as far as the bucket ACL allows', async () => {
+    h.admin.addBucket('private', 'alice', 'private');
+    h.admin.addBucket('readable', 'alice', 'authenticated-read');
+    await alice.send(new PutObjectCommand({ Bucket: 'private', Key: 'k', Body: 'secret' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'readable', Key: 'k', Body: 'shared' }));
+    expect(await failure(bob.send(new GetObjectCommand({ Bucket: 'private', Key: 'k' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: 'private', Key: 'k', Body: 'x' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    expect(await failure(bob.send(new ListObjectsV2Command({ Bucket: 'private' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    const shared = await bob.send(new GetObjectCommand({ Bucket: 'readable', Key: 'k' }));
+    expect(await shared.Body?.transformToString()).to.equal('shared');
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: 'readable', Key: 'k', Body: 'x' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    // The admin may do everything.
+    const admin = h.client('admin');
+    expect(await (await admin.send(new GetObjectCommand({ Bucket: 'private', Key: 'k' }))).Body?.transformToString()).to.equal('secret');
+    await admin.send(new PutBucketAclCommand({ Bucket: 'private', ACL: 'public-read' }));
+    expect(h.view.bucket('private')?.acl).to.equal('public-read');
+  });
+
+  it('lets anonymous requests read public-read buckets and write public-read-write ones', async () => {
+    h.admin.addBucket('public', 'alice', 'public-read');
+    h.admin.addBucket('open', 'alice', 'public-read-write');
+    h.admin.addBucket('closed', 'alice', 'private');
+    await alice.send(new PutObjectCommand({ Bucket: 'public', Key: 'page.html', Body: '<p>hi</p>', ContentType: 'text/html' }));
+    const get = await rawRequest(h.endpoint, { method: 'GET', path: '/public/page.html' });
+    expect(get.status).to.equal(200);
+    expect(get.text).to.equal('<p>hi</p>');
+    expect((await rawRequest(h.endpoint, { method: 'HEAD', path: '/public/page.html' })).status).to.equal(200);
+    const list = await rawRequest(h.endpoint, { method: 'GET', path: '/public?list-type=2' });
+    expect(xmlValue(list.text, 'Key')).to.equal('page.html');
+    expect((await rawRequest(h.endpoint, { method: 'PUT', path: '/public/new', body: 'x' })).status).to.equal(403);
+    expect((await rawRequest(h.endpoint, { method: 'DELETE', path: '/public/page.html' })).status).to.equal(403);
+    expect((await rawRequest(h.endpoint, { method: 'PUT', path: '/open/new', body: 'anonymous' })).status).to.equal(200);
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: '/open/new' })).text).to.equal('anonymous');
+    const denied = await rawRequest(h.endpoint, { method: 'GET', path: '/closed?list-type=2' });
+    expect(denied.status).to.equal(403);
+    expect(xmlValue(denied.text, 'Code')).to.equal('AccessDenied');
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: '/public?acl' })).status).to.equal(403);
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: '/missing-bucket/k' })).status).to.equal(404);
+  });
+
+  it('answers 503 when the manager cannot be reached for a bucket change', async () => {
+    h.admin.unavailable = true;
+    expect(await failure(alice.send(new CreateBucketCommand({ Bucket: 'later' })))).to.deep.equal({ name: 'ServiceUnavailable', status: 503 });
+  });
+
+  it('addresses buckets virtual-host style under the configured endpoints and localhost', async () => {
+    await h.close();
+    h = await startHarness({ endpoints: ['s3.example.test'] });
+    h.admin.addBucket('vhost', 'alice', 'public-read');
+    await h.client('alice').send(new PutObjectCommand({ Bucket: 'vhost', Key: 'a/b.txt', Body: 'virtual' }));
+    for (const host of ['vhost.s3.example.test', `vhost.localhost:${h.server.port}`]) {
+      const response = await rawRequest(h.endpoint, { method: 'GET', path: '/a/b.txt', headers: { host } });
+      expect(response.text, host).to.equal('virtual');
+    }
+    const signed = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: '/a/b.txt', headers: { host: 'vhost.s3.example.test' } });
+    expect(signed.status).to.equal(200);
+  });
+});

@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import { DEFAULT_GATEWAY_CONFIG, parseGatewayConfig } from '../../../src/actors/gateway/gateway-config.js';
+
+function problem(raw: unknown): string {
+  const result = parseGatewayConfig(raw);
+  if (result.ok) throw new Error('accepted');
+  return result.problem;
+}
+
+describe('actors/gateway/gateway-config', () => {
+  it('defaults every setting', () => {
+    const result = parseGatewayConfig(undefined);
+    expect(result.ok && result.config).to.deep.equal(DEFAULT_GATEWAY_CONFIG);
+    expect(DEFAULT_GATEWAY_CONFIG.httpHost).to.equal('127.0.0.1');
+    expect(DEFAULT_GATEWAY_CONFIG.httpPort).to.equal(8080);
+  });
+
+  it('takes settings from a file or flags, numbers as strings included, and freezes them', () => {
+    const result = parseGatewayConfig({ httpHost: '0.0.0.0', httpPort: '9000', cacheBytes: 0, virtualHostSuffixes: ['S3.Example.com'] });
+    if (!result.ok) throw new Error(result.problem);
+    expect(result.config.httpHost).to.equal('0.0.0.0');
+    expect(result.config.httpPort).to.equal(9000);
+    expect(result.config.cacheBytes).to.equal(0);
+    expect(result.config.virtualHostSuffixes).to.deep.equal(['s3.example.com']);
+    expect(Object.isFrozen(result.config)).to.equal(true);
+  });
+
+  it('says which setting is wrong and why', () => {
+    expect(problem({ httpPort: 70000 })).to.match(/gateway\.httpPort must be an integer from 0 to 65535/);
+    expect(problem({ chunkSizeBytes: 64 * 1024 * 1024 })).to.match(/gateway\.chunkSizeBytes/);
+    expect(problem({ cacheMaxObjectBytes: 6 * 1024 * 1024, chunkSizeBytes: 5 * 1024 * 1024 })).to.match(/cacheMaxObjectBytes cannot exceed/);
+    expect(problem({ httpHost: 'bad host!' })).to.match(/gateway\.httpHost/);
+    expect(problem({ region: 'Not A Region' })).to.match(/gateway\.region/);
+    expect(problem({ cacheSize: 1 })).to.match(/gateway\.cacheSize is not a known setting/);
+    expect(problem([])).to.match(/must be an object/);
+    expect(problem({ virtualHostSuffixes: 'x' })).to.match(/virtualHostSuffixes/);
+  });
+});

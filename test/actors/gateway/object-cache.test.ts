@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { ObjectCache, sameVersion } from '../../../src/actors/gateway/object-cache.js';
+import type { ObjectMeta } from '../../../src/core/object-meta.js';
+
+function meta(key: string, size: number, counter = 0): ObjectMeta {
+  return {
+    bucket: 'b', key, sizeBytes: size, etag: `etag-${key}-${counter}`, contentType: 'x', userMeta: {},
+    clock: { wallMs: 1, counter, node: 'n' }, lastModifiedMs: 1, ringChecksum: 0, deleted: false,
+  };
+}
+
+describe('actors/gateway/object-cache', () => {
+  it('keeps small bodies within its byte budget, evicting the least recently used', () => {
+    const cache = new ObjectCache(3 * (1000 + 512), 2000);
+    for (const key of ['a', 'b', 'c']) cache.offer(meta(key, 1000), Buffer.alloc(1000));
+    expect(cache.stats.entries).to.equal(3);
+    expect(cache.get('b', 'a')).not.to.equal(undefined);
+    cache.offer(meta('d', 1000), Buffer.alloc(1000));
+    expect(cache.get('b', 'b')).to.equal(undefined);
+    expect(cache.get('b', 'a')).not.to.equal(undefined);
+    expect(cache.stats.bytes).to.be.at.most(3 * 1512);
+  });
+
+  it('does not keep large, chunked or uncacheable bodies', () => {
+    const cache = new ObjectCache(1_000_000, 100);
+    cache.offer(meta('big', 101), Buffer.alloc(101));
+    cache.offer({ ...meta('chunked', 10), chunks: { chunkSizesBytes: [10] } }, Buffer.alloc(10));
+    expect(cache.stats.entries).to.equal(0);
+    const off = new ObjectCache(0, 100);
+    off.offer(meta('x', 1), Buffer.alloc(1));
+    expect(off.stats.entries).to.equal(0);
+  });
+
+  it('drops entries on invalidate and purge, and keeps the byte count exact', () => {
+    const cache = new ObjectCache(1_000_000, 100);
+    cache.offer(meta('a', 10), Buffer.alloc(10));
+    cache.offer(meta('a', 20, 1), Buffer.alloc(20));
+    expect(cache.stats).to.deep.include({ entries: 1, bytes: 20 + 512 });
+    cache.invalidate('b', 'a');
+    expect(cache.stats).to.deep.include({ entries: 0, bytes: 0 });
+    cache.offer(meta('z', 10), Buffer.alloc(10));
+    cache.purge();
+    expect(cache.stats).to.deep.include({ entries: 0, bytes: 0 });
+  });
+
+  it('tells versions apart by clock as well as by content', () => {
+    expect(sameVersion(meta('a', 1), meta('a', 1))).to.equal(true);
+    expect(sameVersion(meta('a', 1), { ...meta('a', 1), clock: { wallMs: 2, counter: 0, node: 'n' } })).to.equal(false);
+    expect(sameVersion(meta('a', 1), { ...meta('a', 1), etag: 'other' })).to.equal(false);
+  });
+});

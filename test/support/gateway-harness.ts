@@ -1,0 +1,268 @@
+/**
+ * A gateway in this process for tests: the real HTTP server and request pipeline on a loopback port
+ * chosen at run time, over the in-memory storage, a hand-made AuthView and a bucket admin that acts
+ * like the manager (it changes the snapshot and pushes it on a later turn). Clients: the AWS SDK with
+ * its defaults, and raw HTTP, signed with @smithy/signature-v4 or not at all.
+ */
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { AuthView } from '../../src/actors/common/auth-view.js';
+import type { BucketAdmin } from '../../src/actors/gateway/bucket-admin.js';
+import { DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from '../../src/actors/gateway/gateway-config.js';
+import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../../src/actors/gateway/gateway-server.js';
+import type { GatewayDeps } from '../../src/actors/gateway/request-context.js';
+import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRecord, type UserRecord } from '../../src/core/auth-snapshot.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { memoryLogger } from '../../src/runtime/logger.js';
+import { MemoryStorage } from './memory-storage.js';
+
+export const USERS: Readonly<Record<'admin' | 'alice' | 'bob', UserRecord>> = {
+  admin: { userId: 'admin', accessKeyId: 'ADMINACCESSKEY000001', secretAccessKey: 'admin/secret+key0000000000', role: 'admin', createdAtMs: 1 },
+  alice: { userId: 'alice', accessKeyId: 'ALICEACCESSKEY000001', secretAccessKey: 'alice/secret+key0000000000', role: 'normal', createdAtMs: 1 },
+  bob: { userId: 'bob', accessKeyId: 'BOBACCESSKEY00000001', secretAccessKey: 'bob/secret+key00000000000', role: 'normal', createdAtMs: 1 },
+};
+export type UserName = keyof typeof USERS;
+
+export const MiB = 1024 * 1024;
+
+/** Acts like the manager: checks, changes the snapshot, and pushes it to the view on a later turn. */
+export class FakeBucketAdmin implements BucketAdmin {
+  private revision = 1;
+  unavailable = false;
+
+  constructor(private readonly view: AuthView) {}
+
+  async create(request: { name: string; owner: string; acl: BucketAcl; location: string | undefined }) {
+    if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
+    const existing = this.view.bucket(request.name);
+    if (existing !== undefined) {
+      return existing.owner === request.owner
+        ? { ok: false as const, code: 'BucketAlreadyOwnedByYou' as const, message: 'yours' }
+        : { ok: false as const, code: 'BucketAlreadyExists' as const, message: 'taken' };
+    }
+    const bucket: BucketRecord = { name: request.name, owner: request.owner, acl: request.acl, createdAtMs: Date.now(), ...(request.location ? { location: request.location } : {}) };
+    this.push((snapshot) => ({ ...snapshot, buckets: [...snapshot.buckets, bucket] }));
+    return { ok: true as const, bucket };
+  }
+
+  async delete(name: string, requester: string) {
+    if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
+    const bucket = this.view.bucket(name);
+    if (bucket === undefined) return { ok: false as const, code: 'NoSuchBucket' as const, message: 'none' };
+    if (bucket.owner !== requester) return { ok: false as const, code: 'AccessDenied' as const, message: 'not yours' };
+    this.push((snapshot) => ({ ...snapshot, buckets: snapshot.buckets.filter((b) => b.name !== name) }));
+    return { ok: true as const };
+  }
+
+  async updateAcl(name: string, requester: string, acl: BucketAcl) {
+    if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
+    const bucket = this.view.bucket(name);
+    if (bucket === undefined) return { ok: false as const, code: 'NoSuchBucket' as const, message: 'none' };
+    if (bucket.owner !== requester) return { ok: false as const, code: 'AccessDenied' as const, message: 'not yours' };
+    const changed = { ...bucket, acl };
+    this.push((snapshot) => ({ ...snapshot, buckets: snapshot.buckets.map((b) => (b.name === name ? changed : b)) }));
+    return { ok: true as const, bucket: changed };
+  }
+
+  /** Installs a bucket directly, as if created long ago. */
+  addBucket(name: string, owner: UserName, acl: BucketAcl = 'private'): void {
+    const bucket: BucketRecord = { name, owner, acl, createdAtMs: Date.now() };
+    this.install({ ...this.view.current!, buckets: [...this.view.current!.buckets, bucket] });
+  }
+
+  private push(change: (snapshot: AuthSnapshot) => AuthSnapshot): void {
+    setImmediate(() => this.install(change(this.view.current!)));
+  }
+
+  private install(snapshot: AuthSnapshot): void {
+    this.view.install({ ...snapshot, revision: ++this.revision });
+  }
+}
+
+export interface Harness {
+  readonly storage: MemoryStorage;
+  readonly view: AuthView;
+  readonly admin: FakeBucketAdmin;
+  readonly deps: GatewayDeps;
+  readonly server: GatewayServer;
+  readonly endpoint: string;
+  readonly logs: Array<Record<string, unknown>>;
+  client(user?: UserName, config?: Partial<S3ClientConfig>): S3Client;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly config?: Partial<GatewayConfig>;
+  readonly storage?: MemoryStorage;
+  readonly endpoints?: readonly string[];
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const storage = options.storage ?? new MemoryStorage();
+  const view = new AuthView();
+  view.install({
+    version: AUTH_SNAPSHOT_VERSION,
+    origin: 'test',
+    revision: 1,
+    users: Object.values(USERS),
+    buckets: [],
+    endpoints: [...(options.endpoints ?? [])],
+  });
+  const admin = new FakeBucketAdmin(view);
+  const { logger, lines } = memoryLogger('debug');
+  const config: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG, httpPort: 0, ...options.config };
+  const deps = createGatewayDeps({ config, storage, authView: view, bucketAdmin: admin, clock: systemClock, log: logger, node: 'gateway_test@127.0.0.1' });
+  const server = await startGatewayServer(deps);
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const clients: S3Client[] = [];
+  return {
+    storage,
+    view,
+    admin,
+    deps,
+    server,
+    endpoint,
+    logs: lines,
+    client(user: UserName = 'alice', extra: Partial<S3ClientConfig> = {}) {
+      const client = new S3Client({
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        maxAttempts: 1,
+        credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
+        ...extra,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.destroy();
+      await server.close(2_000);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+}
+
+export interface RawRequest {
+  readonly method: string;
+  /** Path and query, already encoded. */
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: Buffer | string;
+}
+
+export function rawRequest(endpoint: string, request: RawRequest): Promise<RawResponse> {
+  const url = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers ?? {}, agent: false },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const body = Buffer.concat(parts);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+/** The hash constructor smithy's SignatureV4 wants, backed by node:crypto. */
+export class NodeSha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export interface SignOptions {
+  /** x-amz-content-sha256; the SHA-256 of the body by default. */
+  readonly payloadHash?: string;
+  readonly signingDate?: Date;
+}
+
+/** Headers signed with SigV4 as `user`, for a raw request to the harness. */
+export async function signedHeaders(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<Record<string, string>> {
+  const url = new URL(endpoint);
+  const q = request.path.indexOf('?');
+  const path = q === -1 ? request.path : request.path.slice(0, q);
+  const query: Record<string, string> = {};
+  if (q !== -1) {
+    for (const part of request.path.slice(q + 1).split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      query[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? '' : decodeURIComponent(part.slice(eq + 1));
+    }
+  }
+  const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
+  const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
+  const signer = new SignatureV4({
+    service: 's3', region: 'us-east-1', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
+    credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
+  });
+  const signed = await signer.sign(
+    {
+      method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query,
+      headers: { host: url.host, 'x-amz-content-sha256': payloadHash, ...(request.headers ?? {}) },
+    },
+    { signingDate: options.signingDate ?? new Date() },
+  );
+  return signed.headers as Record<string, string>;
+}
+
+export async function signedRequest(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<RawResponse> {
+  return rawRequest(endpoint, { ...request, headers: await signedHeaders(endpoint, user, request, options) });
+}
+
+/** The text of one element of an XML document, for quick assertions. */
+export function xmlValue(text: string, element: string): string | undefined {
+  const m = new RegExp(`<${element}>([\\s\\S]*?)</${element}>`).exec(text);
+  return m?.[1];
+}
+
+/** Polls until `check` holds. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Deterministic bytes, different for every offset and seed. */
+export function pattern(length: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = (seed * 2654435761) >>> 0;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}

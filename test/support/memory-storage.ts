@@ -1,0 +1,217 @@
+/**
+ * An in-memory StorageApi that behaves like the cluster as the gateway sees it: last writer wins by
+ * hybrid logical clock, deletes write tombstones that reads and listings hide, listings are sorted in
+ * UTF-8 order and merged by the same core listing code the cluster uses (from several simulated nodes,
+ * so the merge really runs), bodies over 8 MiB are refused as the replicator refuses them, and
+ * failures can be injected per call. Bodies are copied in and out, as a real transport would (a
+ * `BodyStore` of one's own decides how).
+ *
+ * Chunk bodies can live in a `BodyStore` of their own (the memory check keeps them on disk), so what
+ * is measured is the gateway, not this fake.
+ */
+import { compareKeys } from '../../src/core/key-order.js';
+import { tick, type Hlc } from '../../src/core/hlc.js';
+import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
+import type { ObjectKind, ObjectMeta } from '../../src/core/object-meta.js';
+import type {
+  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
+} from '../../src/actors/common/storage-api.js';
+
+export type StorageOperation = 'put' | 'get' | 'delete' | 'list';
+
+export interface CallInfo {
+  readonly op: StorageOperation;
+  readonly kind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string | undefined;
+}
+
+/** What an injected fault does to a call: fail it with a code, never answer, or throw. */
+export type Fault = StorageFailureCode | 'hang' | 'throw';
+
+export interface BodyStore {
+  write(id: string, body: Uint8Array): void;
+  read(id: string): Uint8Array | undefined;
+  remove(id: string): void;
+}
+
+/** The cluster's limit on a single body (replicator MAX_BODY_BYTES). */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Keys are spread over this many simulated nodes, whose pages the listing merges. */
+const LISTING_NODES = 3;
+
+interface Stored {
+  readonly meta: ObjectMeta;
+  readonly bodyId: string | undefined;
+}
+
+/** Copies in and out, as a transport would: nobody shares a buffer with the store. */
+class MemoryBodyStore implements BodyStore {
+  private readonly bodies = new Map<string, Uint8Array>();
+  write(id: string, body: Uint8Array): void {
+    this.bodies.set(id, Buffer.from(body));
+  }
+  read(id: string): Uint8Array | undefined {
+    const body = this.bodies.get(id);
+    return body === undefined ? undefined : Buffer.from(body);
+  }
+  remove(id: string): void {
+    this.bodies.delete(id);
+  }
+}
+
+export class MemoryStorage implements StorageApi {
+  private readonly records: Record<ObjectKind, Map<string, Stored>> = { object: new Map(), chunk: new Map(), upload: new Map() };
+  private last: Hlc | undefined;
+  private nextBody = 0;
+  private readonly faults: Array<{ readonly match: (call: CallInfo) => boolean; remaining: number; readonly fault: Fault }> = [];
+  readonly calls: CallInfo[] = [];
+  /** Calls that have not answered yet. */
+  pending = 0;
+
+  constructor(
+    private readonly options: { readonly chunkBodies?: BodyStore; readonly node?: string; readonly now?: () => number } = {},
+  ) {}
+
+  /** Makes the next `times` calls that `match` fail with `fault`. */
+  inject(match: (call: CallInfo) => boolean, fault: Fault, times = 1): void {
+    this.faults.push({ match, remaining: times, fault });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  // ---- StorageApi ----
+
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+    return this.call({ op: 'put', kind, bucket: fields.bucket, key: fields.key }, () => {
+      if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` };
+      const clock = this.stamp();
+      const meta: ObjectMeta = { ...structuredClone(fields), clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: false };
+      this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
+      return { ok: true, meta: structuredClone(meta) };
+    });
+  }
+
+  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
+    return this.call({ op: 'get', kind, bucket, key }, () => {
+      const stored = this.records[kind].get(recordId(bucket, key));
+      if (stored === undefined || stored.meta.deleted) return { ok: false, code: 'NotFound', message: `${bucket}/${key} not found` };
+      const meta = structuredClone(stored.meta);
+      if (options?.withBody !== true) return { ok: true, meta };
+      // As the cluster does: a version stored without a body cannot be read with one.
+      if (stored.bodyId === undefined) return { ok: false, code: 'Unavailable', message: `${bucket}/${key} has no body` };
+      const body = this.bodyStore(kind).read(stored.bodyId);
+      if (body === undefined) return { ok: false, code: 'InternalError', message: 'body lost' };
+      return { ok: true, meta, body };
+    });
+  }
+
+  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+    return this.call({ op: 'delete', kind, bucket, key }, () => {
+      const clock = this.stamp();
+      const tombstone: ObjectMeta = { bucket, key, sizeBytes: 0, etag: '', contentType: '', userMeta: {}, clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: true };
+      this.replace(kind, tombstone, undefined);
+      return { ok: true };
+    });
+  }
+
+  list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
+    return this.call({ op: 'list', kind, bucket, key: undefined }, () => {
+      const sorted = this.entries(kind, bucket);
+      let state = startListing<ListingEntry>(request);
+      let rounds = 0;
+      while (state.phase === 'fetch') {
+        if (++rounds > 100_000) throw new Error('listing does not converge');
+        const { fetch } = state;
+        const pages: ListingPage<ListingEntry>[] = [];
+        for (let node = 0; node < LISTING_NODES; node++) {
+          const mine = sorted.filter((entry, i) => i % LISTING_NODES === node && compareKeys(entry.key, fetch.startAt) >= 0 && entry.key.startsWith(fetch.prefix));
+          pages.push({ entries: mine.slice(0, fetch.limit), truncated: mine.length > fetch.limit });
+        }
+        state = stepListing(state, pages);
+      }
+      return { ok: true, result: state.result };
+    });
+  }
+
+  // ---- inspection for tests ----
+
+  /** Live (not deleted) keys of a kind in a bucket, sorted. */
+  liveKeys(kind: ObjectKind, bucket?: string): string[] {
+    const keys: string[] = [];
+    for (const stored of this.records[kind].values()) {
+      if (stored.meta.deleted || (bucket !== undefined && stored.meta.bucket !== bucket)) continue;
+      keys.push(stored.meta.key);
+    }
+    return keys.sort(compareKeys);
+  }
+
+  /** The record as stored, tombstones included. */
+  record(kind: ObjectKind, bucket: string, key: string): ObjectMeta | undefined {
+    return this.records[kind].get(recordId(bucket, key))?.meta;
+  }
+
+  /** Replaces a record without any checks, to plant a damaged one. */
+  plant(kind: ObjectKind, meta: ObjectMeta, body?: Uint8Array): void {
+    this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
+  }
+
+  // ---- internals ----
+
+  private async call<T>(info: CallInfo, run: () => T): Promise<T> {
+    this.calls.push(info);
+    const index = this.faults.findIndex((f) => f.remaining > 0 && f.match(info));
+    const fault = index >= 0 ? this.faults[index]! : undefined;
+    if (fault !== undefined) fault.remaining--;
+    this.pending++;
+    try {
+      // Answers come back on a later turn, as they would over a network.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fault?.fault === 'hang') return await new Promise<never>(() => undefined);
+      if (fault?.fault === 'throw') throw new Error(`injected exception in ${info.op}`);
+      if (fault !== undefined) return { ok: false, code: fault.fault, message: `injected ${fault.fault}` } as T;
+      return run();
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private stamp(): Hlc {
+    this.last = tick(this.last, this.options.now?.() ?? Date.now(), this.options.node ?? 'memory');
+    return this.last;
+  }
+
+  private bodyStore(kind: ObjectKind): BodyStore {
+    return kind === 'chunk' && this.options.chunkBodies !== undefined ? this.options.chunkBodies : this.memoryBodies;
+  }
+
+  private readonly memoryBodies = new MemoryBodyStore();
+
+  private storeBody(kind: ObjectKind, body: Uint8Array): string {
+    const id = String(this.nextBody++);
+    this.bodyStore(kind).write(id, body);
+    return id;
+  }
+
+  private replace(kind: ObjectKind, meta: ObjectMeta, bodyId: string | undefined): void {
+    const id = recordId(meta.bucket, meta.key);
+    const previous = this.records[kind].get(id);
+    if (previous?.bodyId !== undefined) this.bodyStore(kind).remove(previous.bodyId);
+    this.records[kind].set(id, { meta, bodyId });
+  }
+
+  private entries(kind: ObjectKind, bucket: string): ListingEntry[] {
+    const out: ListingEntry[] = [];
+    for (const { meta } of this.records[kind].values()) {
+      if (meta.bucket !== bucket) continue;
+      out.push({ key: meta.key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs });
+    }
+    return out.sort((a, b) => compareKeys(a.key, b.key));
+  }
+}
+
+function recordId(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`;
+}
