@@ -92,26 +92,31 @@ const workBucket = `${argv['bucket-prefix']}-${runId}`;
 await ensureBucket(workBucket);
 process.stdout.write(`bucket ${workBucket}, concurrency ${concurrency}, ${argv.duration} s per phase\n`);
 
+/** Keys a lane wrote, counted per lane: lanes do not all get through the same number. */
+const writtenPerLane = (lanes: number): number[] => new Array<number>(lanes).fill(0);
+
 const small = randomBytes(4096);
-const put4k = await phase('put4k', concurrency, async (lane, n) => {
-  const response = await client.send('PUT', `/${workBucket}/small/${lane}/${n}`, '', small);
+const written4k = writtenPerLane(concurrency);
+const put4k = await phase('put4k', concurrency, async (lane) => {
+  const response = await client.send('PUT', `/${workBucket}/small/${lane}/${written4k[lane]}`, '', small);
+  if (ok(response.status)) written4k[lane]!++;
   return { ok: ok(response.status), bytes: small.length };
 });
-const written4k = Math.max(1, Math.floor(put4k.ops / concurrency));
 const get4k = await phase('get4k', concurrency, async (lane, n) => {
-  const response = await client.send('GET', `/${workBucket}/small/${lane}/${n % written4k}`, '', undefined, true);
+  const response = await client.send('GET', `/${workBucket}/small/${lane}/${n % Math.max(1, written4k[lane]!)}`, '', undefined, true);
   return { ok: response.status === 200 && response.body.length === small.length, bytes: response.bodyBytes };
 });
 
 const large = randomBytes(16 * 1024 * 1024);
 const largeLanes = Math.min(concurrency, 8);
-const put16m = await phase('put16m', largeLanes, async (lane, n) => {
-  const response = await client.send('PUT', `/${workBucket}/large/${lane}/${n}`, '', large);
+const written16m = writtenPerLane(largeLanes);
+const put16m = await phase('put16m', largeLanes, async (lane) => {
+  const response = await client.send('PUT', `/${workBucket}/large/${lane}/${written16m[lane]}`, '', large);
+  if (ok(response.status)) written16m[lane]!++;
   return { ok: ok(response.status), bytes: large.length };
 });
-const written16m = Math.max(1, Math.floor(put16m.ops / largeLanes));
 const get16m = await phase('get16m', largeLanes, async (lane, n) => {
-  const response = await client.send('GET', `/${workBucket}/large/${lane}/${n % written16m}`, '', undefined, false);
+  const response = await client.send('GET', `/${workBucket}/large/${lane}/${n % Math.max(1, written16m[lane]!)}`, '', undefined, false);
   return { ok: response.status === 200 && response.bodyBytes === large.length, bytes: response.bodyBytes };
 });
 

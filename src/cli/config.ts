@@ -41,7 +41,13 @@ export interface StorageSettings {
   readonly numOfVnodes: number;
   /** Replicas are spread over racks first when the cluster is rack-aware. */
   readonly rack?: string;
+  /** Refuse writes (InsufficientStorage) once the object store would grow past this many bytes. */
+  readonly capacityBytes?: number;
+  /** Turn read-only while the file system has less free space than this (default 256 MiB). */
+  readonly minFreeDiskBytes: number;
 }
+
+export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -139,19 +145,27 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
   return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
 }
 
-const STORAGE_KEYS = ['numOfVnodes', 'rack'];
+const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes'];
 
 function storageSettings(value: unknown): StorageSettings {
-  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES };
+  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('storage must be an object, e.g. {"numOfVnodes": 168, "rack": "r1"}');
   const record = value as RawSettings;
   for (const key of Object.keys(record)) {
     if (!STORAGE_KEYS.includes(key)) throw new ConfigError(`storage.${key} is not a known setting (known: ${STORAGE_KEYS.join(', ')})`);
   }
-  const settings = { numOfVnodes: record.numOfVnodes ?? DEFAULT_NUM_OF_VNODES, ...(record.rack !== undefined ? { rack: record.rack } : {}) };
-  const problem = storageJoinProblem(settings);
+  const placement = { numOfVnodes: record.numOfVnodes ?? DEFAULT_NUM_OF_VNODES, ...(record.rack !== undefined ? { rack: record.rack } : {}) };
+  const problem = storageJoinProblem(placement);
   if (problem) throw new ConfigError(`storage.${problem}`);
-  return settings as StorageSettings;
+  for (const key of ['capacityBytes', 'minFreeDiskBytes'] as const) {
+    const bytes = record[key];
+    if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)) throw new ConfigError(`storage.${key} must be a number of bytes`);
+  }
+  return {
+    ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack'>),
+    ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
+    minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
+  };
 }
 
 const LIMIT_KEYS: ReadonlyArray<keyof TransportLimits> = [

@@ -43,6 +43,7 @@ await yargs(hideBin(process.argv))
           managerPort: Number(argv['manager-port']),
           storageNodes: Number(argv['storage-nodes']),
           logLevel: String(argv['log-level']),
+          httpPort: Number(argv['http-port']),
         });
       } catch (error) {
         fail(error);

@@ -74,7 +74,11 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   });
   const nodeState = NodeState.open(config.dataDir, node.logger);
   const ringView = new RingView();
-  const storage = config.role === 'storage' ? storageRole(node, { dataDir: config.dataDir, ringView }) : undefined;
+  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes } = config.storage;
+  const storage =
+    config.role === 'storage'
+      ? storageRole(node, { dataDir: config.dataDir, ringView, minFreeDiskBytes, ...(capacityBytes !== undefined ? { capacityBytes } : {}) })
+      : undefined;
   handleProcessSignals(node.logger, async () => {
     await node.stop();
     await storage?.close();
@@ -89,7 +93,7 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
-      ...(config.role === 'storage' ? { storage: config.storage } : {}),
+      ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}) } } : {}),
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );

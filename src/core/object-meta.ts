@@ -79,6 +79,14 @@ export interface ObjectMeta {
   readonly multipart?: MultipartInfo;
 }
 
+/**
+ * Whether a version has bytes stored with its record: not a tombstone, not empty, and not cut into
+ * chunks (those are ring objects of their own). A reader asks a replica for a body only then.
+ */
+export function carriesBody(meta: Pick<ObjectMeta, 'deleted' | 'sizeBytes' | 'chunks'>): boolean {
+  return !meta.deleted && meta.sizeBytes > 0 && meta.chunks === undefined;
+}
+
 /** S3 measures user metadata as the UTF-8 bytes of every name and value. */
 export const USER_META_LIMIT_BYTES = 2 * 1024;
 

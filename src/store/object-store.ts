@@ -64,14 +64,12 @@ export interface ApplyRequest {
   readonly keepPrevious: boolean;
 }
 
-export interface VersionRef {
-  readonly clock: Hlc;
-  readonly deleted: boolean;
-}
-
 export type ApplyResult =
-  | { readonly applied: true; readonly previous: VersionRef | undefined }
+  /** `previous`: the version this write replaced here, if any. */
+  | { readonly applied: true; readonly previous: ObjectMeta | undefined }
   | { readonly applied: false; readonly current: Hlc };
+
+export type RevertOutcome = { readonly reverted: false } | { readonly reverted: true; readonly restored: Hlc | undefined };
 
 export interface RangeEntry {
   readonly position: RingPosition;
@@ -210,29 +208,36 @@ export class ObjectStore {
         if (current) this.dataDb.remove(dataKey(address, current.clock));
       }
       if (!current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
-      result = { applied: true, previous: current ? { clock: current.clock, deleted: current.deleted } : undefined };
+      result = { applied: true, previous: current };
     });
     return result!;
   }
 
   /** The write at `clock` succeeded cluster-wide: the version it replaced can go. */
   async settle(address: ObjectAddress, clock: Hlc): Promise<void> {
-    const key = metaKey(address);
+    await this.settleMany([{ address, clock }]);
+  }
+
+  /** Settles many writes in one transaction. */
+  async settleMany(items: ReadonlyArray<{ readonly address: ObjectAddress; readonly clock: Hlc }>): Promise<void> {
     await this.write(() => {
-      const undo = this.readUndo(key);
-      if (!undo || compareHlc(undo.clock, clock) !== 0) return;
-      if (undo.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
-      this.undoDb.remove(key);
+      for (const { address, clock } of items) {
+        const key = metaKey(address);
+        const undo = this.readUndo(key);
+        if (!undo || compareHlc(undo.clock, clock) !== 0) continue;
+        if (undo.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
+        this.undoDb.remove(key);
+      }
     });
   }
 
   /**
    * The write at `clock` failed its quorum: put back what it replaced, if it is still the newest
-   * version here. Returns whether anything was restored.
+   * version here. Says whether it did, and which version is there now (none when the key is gone).
    */
-  async revert(address: ObjectAddress, clock: Hlc): Promise<boolean> {
+  async revert(address: ObjectAddress, clock: Hlc): Promise<RevertOutcome> {
     const key = metaKey(address);
-    let reverted = false;
+    let outcome: RevertOutcome = { reverted: false };
     await this.write(() => {
       const current = this.readMeta(key);
       const undo = this.readUndo(key);
@@ -247,9 +252,9 @@ export class ObjectStore {
       }
       this.dataDb.remove(dataKey(address, clock));
       this.undoDb.remove(key);
-      reverted = true;
+      outcome = { reverted: true, restored: undo.previous?.clock };
     });
-    return reverted;
+    return outcome;
   }
 
   /** Settles writes left unsettled longer than `olderThanMs` (their coordinator never said). */

@@ -12,7 +12,7 @@
 import { compareKeys } from '../../src/core/key-order.js';
 import { tick, type Hlc } from '../../src/core/hlc.js';
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
-import type { ObjectKind, ObjectMeta } from '../../src/core/object-meta.js';
+import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
 import type {
   DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
 } from '../../src/actors/common/storage-api.js';
@@ -89,8 +89,8 @@ export class MemoryStorage implements StorageApi {
       if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` };
       const clock = this.stamp();
       const meta: ObjectMeta = { ...structuredClone(fields), clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: false };
-      this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
-      return { ok: true, meta: structuredClone(meta) };
+      const replaced = this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
+      return { ok: true, meta: structuredClone(meta), ...(replaced ? { replaced } : {}) };
     });
   }
 
@@ -100,8 +100,9 @@ export class MemoryStorage implements StorageApi {
       if (stored === undefined || stored.meta.deleted) return { ok: false, code: 'NotFound', message: `${bucket}/${key} not found` };
       const meta = structuredClone(stored.meta);
       if (options?.withBody !== true) return { ok: true, meta };
-      // As the cluster does: a version stored without a body cannot be read with one.
-      if (stored.bodyId === undefined) return { ok: false, code: 'Unavailable', message: `${bucket}/${key} has no body` };
+      // As the cluster does: only a version that carries a body is read with one.
+      if (!carriesBody(stored.meta)) return { ok: true, meta };
+      if (stored.bodyId === undefined) return { ok: false, code: 'Unavailable', message: `${bucket}/${key} lost its body` };
       const body = this.bodyStore(kind).read(stored.bodyId);
       if (body === undefined) return { ok: false, code: 'InternalError', message: 'body lost' };
       return { ok: true, meta, body };
@@ -112,8 +113,8 @@ export class MemoryStorage implements StorageApi {
     return this.call({ op: 'delete', kind, bucket, key }, () => {
       const clock = this.stamp();
       const tombstone: ObjectMeta = { bucket, key, sizeBytes: 0, etag: '', contentType: '', userMeta: {}, clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: true };
-      this.replace(kind, tombstone, undefined);
-      return { ok: true };
+      const replaced = this.replace(kind, tombstone, undefined);
+      return { ok: true, ...(replaced ? { replaced } : {}) };
     });
   }
 
@@ -195,11 +196,13 @@ export class MemoryStorage implements StorageApi {
     return id;
   }
 
-  private replace(kind: ObjectKind, meta: ObjectMeta, bodyId: string | undefined): void {
+  /** Stores a version; returns the version it replaced, as the cluster's replicas report it. */
+  private replace(kind: ObjectKind, meta: ObjectMeta, bodyId: string | undefined): ObjectMeta | undefined {
     const id = recordId(meta.bucket, meta.key);
     const previous = this.records[kind].get(id);
     if (previous?.bodyId !== undefined) this.bodyStore(kind).remove(previous.bodyId);
     this.records[kind].set(id, { meta, bodyId });
+    return previous === undefined ? undefined : structuredClone(previous.meta);
   }
 
   private entries(kind: ObjectKind, bucket: string): ListingEntry[] {

@@ -29,9 +29,14 @@ export interface StorageFailure {
   readonly message: string;
 }
 
-export type PutResult = { readonly ok: true; readonly meta: ObjectMeta } | StorageFailure;
+/**
+ * `replaced`: the newest version the write replaced on the replicas that acknowledged it (none for a
+ * new key), so that the writer can retire what it referenced (the chunks of a large object) without
+ * reading the key first.
+ */
+export type PutResult = { readonly ok: true; readonly meta: ObjectMeta; readonly replaced?: ObjectMeta } | StorageFailure;
 export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array } | StorageFailure;
-export type DeleteResult = { readonly ok: true } | StorageFailure;
+export type DeleteResult = { readonly ok: true; readonly replaced?: ObjectMeta } | StorageFailure;
 export type ListResult = { readonly ok: true; readonly result: ListingResult<ListingEntry> } | StorageFailure;
 
 export interface StorageApi {

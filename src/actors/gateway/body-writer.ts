@@ -32,15 +32,9 @@ export interface BodyWriterOptions {
   readonly allowInline: boolean;
 }
 
-/**
- * The body the record of a chunked object carries: empty, but present, because a read asks for the
- * body of whatever version turns out newest and a record stored without one cannot answer that.
- */
-export const CHUNKED_PARENT_BODY = new Uint8Array(0);
-
-/** What the object's record carries for a stored body. */
-export function recordBody(stored: StoredBody): Uint8Array {
-  return stored.inline ?? CHUNKED_PARENT_BODY;
+/** What the object's record carries for a stored body: the body itself, or nothing when it is chunked. */
+export function recordBody(stored: StoredBody): Uint8Array | undefined {
+  return stored.inline;
 }
 
 export interface StoredBody {

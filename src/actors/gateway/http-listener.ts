@@ -1,10 +1,3 @@
-/** Where the listener lives on every gateway: `purge-cache` and status reach it here. */
-export const HTTP_LISTENER_PATH = '/node/gateway/http';
-export const httpListenerRef = (gatewayNode: string): ActorRef<HttpListenerMessage> => actorRef(gatewayNode, HTTP_LISTENER_PATH);
-
-/** Time a stopping listener may take beyond its configured wait for requests in progress. */
-export const LISTENER_STOP_MARGIN_MS = 5_000;
-
 /**
  * The gateway's HTTP listener as a supervised actor: its init opens the S3 port, its terminate closes it
  * gracefully. Requests never pass through its mailbox (each runs in its own scope, see
@@ -12,6 +5,8 @@ export const LISTENER_STOP_MARGIN_MS = 5_000;
  * delay them.
  */
 import type { Behavior } from '../../runtime/actor.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Logger } from '../../runtime/logger.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { AuthView } from '../common/auth-view.js';
@@ -20,6 +15,34 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
 import type { ObjectCache, ObjectCacheStats } from './object-cache.js';
+
+/** Where the listener lives on every gateway: `purge-cache` and status reach it here. */
+export const HTTP_LISTENER_PATH = '/node/gateway/http';
+export const httpListenerRef = (gatewayNode: string): ActorRef<HttpListenerMessage> => actorRef(gatewayNode, HTTP_LISTENER_PATH);
+
+/**
+ * How long start-up waits for the S3 port when another process (often a gateway still stopping) holds
+ * it: waiting here keeps the supervisor's restart allowance for real crashes.
+ */
+const PORT_WAIT_MS = 30_000;
+const PORT_RETRY_MS = 500;
+
+async function bindWhenFree<T>(start: () => Promise<T>, clock: Clock, log: Logger): Promise<T> {
+  const begunMs = clock.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (!busy || clock.now() - begunMs >= PORT_WAIT_MS) throw error;
+      if (attempt === 0) log.warn('the S3 port is in use; waiting for it', { waitMs: PORT_WAIT_MS });
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), PORT_RETRY_MS));
+    }
+  }
+}
+
+/** Time a stopping listener may take beyond its configured wait for requests in progress. */
+export const LISTENER_STOP_MARGIN_MS = 5_000;
 
 export interface HttpListenerStatus {
   readonly ok: true;
@@ -67,7 +90,7 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
         node: ctx.system.node,
         cache: deps.cache,
       });
-      const server = await startGatewayServer(gateway);
+      const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;
       ctx.log.info('S3 API listening', { httpHost: server.host, httpPort: server.port });
       return { server, cache: gateway.cache };

@@ -65,18 +65,10 @@ export function retireReplaced(deps: GatewayDeps, previous: ObjectMeta | undefin
 }
 
 /**
- * After a delete of `previous`: deletes its chunks once the key is seen deleted or replaced. If the
- * same version is still there, the tombstone lost to it and its chunks stay.
+ * After a delete: the version its tombstone replaced (reported by the replicas that took it, so the
+ * tombstone is newer) is gone for good, and its chunks with it.
  */
-export function retireDeleted(deps: GatewayDeps, previous: ObjectMeta | undefined): void {
-  if (previous?.chunks === undefined) return;
-  void deps.background.start('retire deleted chunks', async () => {
-    const now = await deps.storage.get('object', previous.bucket, previous.key, { withBody: false });
-    if (!now.ok && now.code !== 'NotFound') {
-      deps.log.warn('cannot confirm a delete; its chunks stay', { bucket: previous.bucket, key: previous.key, code: now.code });
-      return;
-    }
-    if (now.ok && sameVersion(now.meta, previous)) return;
-    await deleteChunks(deps, previous.bucket, previous.key, previous.chunks);
-  });
+export function retireDeleted(deps: GatewayDeps, replaced: ObjectMeta | undefined): void {
+  if (replaced?.chunks === undefined) return;
+  void deps.background.start('retire deleted chunks', () => deleteChunks(deps, replaced.bucket, replaced.key, replaced.chunks));
 }

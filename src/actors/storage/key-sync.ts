@@ -3,6 +3,7 @@
  * other. Used by the recoverer (queued repairs), read repair and anti-entropy alike.
  */
 import { compareHlc } from '../../core/hlc.js';
+import { carriesBody } from '../../core/object-meta.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { applyReplicaWrite } from './replica-ops.js';
@@ -31,8 +32,8 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
     if (context.store.isUnsettled(address, local!.clock) && Date.now() - local!.clock.wallMs < context.options.settleGraceMs) {
       throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
     }
-    const body = local!.deleted ? undefined : context.store.getBody(address, local!.clock);
-    if (!local!.deleted && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here`);
+    const body = carriesBody(local!) ? context.store.getBody(address, local!.clock) : undefined;
+    if (carriesBody(local!) && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here`);
     const pushed = await system.askWhenWritable<RouterMessage, ReplicaPutReply>(
       routerOf(peer),
       (replyTo) => ({ type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, replyTo, ...(body ? { body } : {}) }),

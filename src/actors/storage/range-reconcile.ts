@@ -4,12 +4,12 @@
  * Converges replicas even when a queued repair was lost.
  */
 import { compareHlc, type Hlc } from '../../core/hlc.js';
-import { differingBuckets, emptyDigests, foldVersion, summaryBucketOf } from '../../core/range-summary.js';
+import { differingBuckets } from '../../core/range-summary.js';
 import type { RingRange } from '../../core/ring/ranges.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { syncKey } from './key-sync.js';
-import { identityOf } from './router.js';
+import { identityOf } from './range-digests.js';
 import type { RangeKeysReply, RangeSummaryReply, RouterMessage } from './router-messages.js';
 import type { StorageContext } from './storage-context.js';
 import { routerOf } from './write-coordinator.js';
@@ -24,18 +24,13 @@ export async function reconcileRange(system: ActorApi, context: StorageContext, 
   const timeoutMs = context.options.replicaTimeoutMs;
   const remote = await system.ask<RouterMessage, RangeSummaryReply>(routerOf(peer), (replyTo) => ({ type: 'range_summary', start: range.start, end: range.end, ringChecksum, replyTo }), timeoutMs);
   if (!remote.ok) return { compared: false, synced: 0, failed: 0 };
-  const local = emptyDigests();
-  for (const entry of context.store.scanRange(range.start, range.end)) foldVersion(local, entry.position, identityOf(entry.address), entry.clock);
-  const buckets = differingBuckets(local, remote.digests);
+  const buckets = differingBuckets(context.digests.of(range.start, range.end), remote.digests);
   if (buckets.length === 0) return { compared: true, synced: 0, failed: 0 };
 
   const theirs = await system.ask<RouterMessage, RangeKeysReply>(routerOf(peer), (replyTo) => ({ type: 'range_keys', start: range.start, end: range.end, buckets, replyTo }), timeoutMs);
   if (!theirs.ok) return { compared: false, synced: 0, failed: 0 };
-  const wanted = new Set(buckets);
   const versions = new Map<string, { address: ObjectAddress; mine?: Hlc; theirs?: Hlc }>();
-  for (const entry of context.store.scanRange(range.start, range.end)) {
-    if (wanted.has(summaryBucketOf(entry.position))) versions.set(identityOf(entry.address), { address: entry.address, mine: entry.clock });
-  }
+  for (const entry of context.digests.keysIn(range.start, range.end, buckets)) versions.set(identityOf(entry.address), { address: entry.address, mine: entry.clock });
   for (const key of theirs.keys) {
     const address: ObjectAddress = { kind: key.kind, bucket: key.bucket, key: key.key };
     const identity = identityOf(address);

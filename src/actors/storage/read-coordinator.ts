@@ -5,7 +5,7 @@
  * replica that missed a write while it was down never hides an acknowledged object.
  */
 import { compareHlc } from '../../core/hlc.js';
-import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -59,7 +59,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   const newest = answers.reduce<Answer | undefined>((best, answer) => (answer.meta && (!best?.meta || compareHlc(answer.meta.clock, best.meta.clock) > 0) ? answer : best), undefined);
   if (newest?.meta) repairStale(system, context, log, request, answers, newest);
   if (!newest?.meta || newest.meta.deleted) return failure('NotFound', `${request.bucket}/${request.key} does not exist`);
-  if (!request.withBody || newest.meta.sizeBytes === 0 || newest.body) return { ok: true, meta: newest.meta, ...(newest.body ? { body: newest.body } : {}) };
+  if (!request.withBody || !carriesBody(newest.meta) || newest.body) return { ok: true, meta: newest.meta, ...(newest.body ? { body: newest.body } : {}) };
 
   const holder = newest.replica;
   const withBody = await askReplica(system, context, holder, request, true);

@@ -29,19 +29,19 @@ export async function applyReplicaWrite(context: StorageContext, write: ReplicaW
       ...(write.body ? { body: write.body } : {}),
       keepPrevious: write.keepPrevious,
     });
-    return { ok: true, applied: result.applied, clock: result.applied ? write.meta.clock : result.current };
+    if (!result.applied) return { ok: true, applied: false, clock: result.current };
+    context.digests.changed(addressOf(write.objectKind, write.meta), result.previous?.clock, write.meta.clock);
+    return { ok: true, applied: true, clock: write.meta.clock, ...(result.previous ? { replaced: result.previous } : {}) };
   } catch (error) {
     return storageError(error);
   }
 }
 
-export async function settleReplicaWrite(context: StorageContext, address: ObjectAddress, clock: Hlc): Promise<void> {
-  await context.store.settle(address, clock);
-}
-
 export async function revertReplicaWrite(context: StorageContext, address: ObjectAddress, clock: Hlc): Promise<{ ok: true; reverted: boolean } | StorageError> {
   try {
-    return { ok: true, reverted: await context.store.revert(address, clock) };
+    const outcome = await context.store.revert(address, clock);
+    if (outcome.reverted) context.digests.changed(address, clock, outcome.restored);
+    return { ok: true, reverted: outcome.reverted };
   } catch (error) {
     return storageError(error);
   }

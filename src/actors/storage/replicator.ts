@@ -47,7 +47,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       if (message.type === 'delete') {
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
         void coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required: snapshot.doc.settings.d }).then((result) =>
-          ctx.system.reply(message.replyTo, result.ok ? { ok: true } : result),
+          ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result),
         );
         return state;
       }

@@ -17,7 +17,10 @@ export type StorageErrorCode = 'InsufficientStorage' | 'StoreError' | 'Unavailab
 
 export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
 
-export type ReplicaPutReply = { readonly ok: true; readonly applied: boolean; readonly clock: Hlc } | StorageError;
+export type ReplicaPutReply =
+  /** `replaced`: the version the write replaced on this replica, so its chunks can be retired. */
+  | { readonly ok: true; readonly applied: boolean; readonly clock: Hlc; readonly replaced?: ObjectMeta }
+  | StorageError;
 
 export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null } | StorageError;
 
@@ -39,6 +42,13 @@ export interface RangeKey {
 
 export type RangeKeysReply = { readonly ok: true; readonly keys: readonly RangeKey[] } | StorageError;
 
+export interface SettleItem {
+  readonly objectKind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string;
+  readonly clock: Hlc;
+}
+
 interface Addressed {
   readonly objectKind: ObjectKind;
   readonly bucket: string;
@@ -59,7 +69,8 @@ export type RouterMessage =
       readonly keepPrevious: boolean;
       readonly replyTo: ReplyTo<ReplicaPutReply>;
     }
-  | (Addressed & { readonly type: 'replica_settle'; readonly clock: Hlc })
+  /** The writes at these clocks succeeded: the versions they replaced can go. */
+  | { readonly type: 'replica_settle_many'; readonly items: readonly SettleItem[] }
   /** Read repair found `peer` stale while this node holds the newer version: queue a repair here. */
   | (Addressed & { readonly type: 'queue_repair'; readonly peer: string })
   | (Addressed & { readonly type: 'replica_revert'; readonly clock: Hlc; readonly replyTo?: ReplyTo<{ ok: true; reverted: boolean } | StorageError> })
@@ -84,7 +95,7 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'head_local',
   'replica_get',
   'replica_put',
-  'replica_settle',
+  'replica_settle_many',
   'queue_repair',
   'replica_revert',
   'list_local',

@@ -3,19 +3,19 @@
  * to a range are applied in arrival order; reads, listings and range summaries are answered straight
  * from the store (LMDB reads never wait for writers). Every field of a remote message is checked here.
  */
-import { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
-import { emptyDigests, foldVersion, summaryBucketOf } from '../../core/range-summary.js';
+import { carriesBody, OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
 import { isHlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import { applyReplicaWrite, revertReplicaWrite, settleReplicaWrite } from './replica-ops.js';
+import { applyReplicaWrite, revertReplicaWrite } from './replica-ops.js';
 import { ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
+const MAX_SETTLE_ITEMS = 10_000;
 
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
   return {
@@ -35,11 +35,11 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           else void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         }
-        case 'replica_settle': {
-          const address = addressOf(message);
-          const vnode = vnodeFor(context, message.bucket, message.key);
-          if (vnode) ctx.system.dispatch(vnode, { type: 'settle', address, clock: message.clock });
-          else void settleReplicaWrite(context, address, message.clock).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
+        case 'replica_settle_many': {
+          // Settling only drops what an undo would need, conditionally inside one transaction: it
+          // needs no vnode's ordering.
+          const items = message.items.map((item) => ({ address: addressOf(item), clock: item.clock }));
+          void context.store.settleMany(items).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
           return state;
         }
         case 'replica_revert': {
@@ -60,7 +60,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'replica_get': {
           const address = addressOf(message);
           const meta = context.store.getMeta(address);
-          if (!meta || meta.deleted || !message.withBody) {
+          if (!meta || !carriesBody(meta) || !message.withBody) {
             ctx.system.reply(message.replyTo, { ok: true, meta: meta ?? null });
             return state;
           }
@@ -81,30 +81,17 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node is on another ring' });
             return state;
           }
-          const digests = emptyDigests();
-          for (const entry of context.store.scanRange(message.start, message.end)) {
-            foldVersion(digests, entry.position, identityOf(entry.address), entry.clock);
-          }
-          ctx.system.reply(message.replyTo, { ok: true, digests });
+          ctx.system.reply(message.replyTo, { ok: true, digests: context.digests.of(message.start, message.end) });
           return state;
         }
         case 'range_keys': {
-          const wanted = new Set(message.buckets);
-          const keys: RangeKey[] = [];
-          for (const entry of context.store.scanRange(message.start, message.end)) {
-            if (wanted.has(summaryBucketOf(entry.position))) keys.push({ ...entry.address, clock: entry.clock });
-          }
+          const keys: RangeKey[] = context.digests.keysIn(message.start, message.end, message.buckets).map((entry) => ({ ...entry.address, clock: entry.clock }));
           ctx.system.reply(message.replyTo, { ok: true, keys });
           return state;
         }
       }
     },
   };
-}
-
-/** The key's identity within a summary: kind, bucket and key, unambiguous because buckets hold no NUL. */
-export function identityOf(address: ObjectAddress): string {
-  return `${address.kind}\u0000${address.bucket}\u0000${address.key}`;
 }
 
 function vnodeFor(context: StorageContext, bucket: string, key: string) {
@@ -131,9 +118,15 @@ function validate(message: RouterMessage): string | undefined {
       if (message.body !== undefined && !(message.body instanceof Uint8Array)) return 'body';
       if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
       return undefined;
+    case 'replica_settle_many':
+      if (!Array.isArray(message.items) || message.items.length > MAX_SETTLE_ITEMS) return 'items';
+      for (const item of message.items) {
+        const problem = addressProblem(item) ?? (isHlc(item.clock) ? undefined : 'clock');
+        if (problem) return `items.${problem}`;
+      }
+      return undefined;
     case 'queue_repair':
       return addressProblem(message) ?? (typeof message.peer === 'string' && message.peer.length > 0 ? undefined : 'peer');
-    case 'replica_settle':
     case 'replica_revert':
       return addressProblem(message) ?? (isHlc(message.clock) ? undefined : 'clock');
     case 'head_local':

@@ -9,6 +9,8 @@ import type { ActorRef } from '../../runtime/refs.js';
 import type { RingView } from '../common/ring-view.js';
 import type { HlcSource } from './hlc-source.js';
 import type { ObjectKind } from './router-messages.js';
+import type { RangeDigests } from './range-digests.js';
+import type { SettleBatcher } from './settle-batcher.js';
 import type { VnodeMessage } from './vnode.js';
 
 export interface StorageOptions {
@@ -59,6 +61,10 @@ export interface StorageContext {
   readonly vnodes: Map<string, ActorRef<VnodeMessage>>;
   readonly repairs: DurableQueue<RepairItem>;
   readonly reverts: DurableQueue<RevertItem>;
+  /** Anti-entropy digests of the ranges held, kept current by every write. */
+  readonly digests: RangeDigests;
+  /** Settles owed to replicas, sent in batches. */
+  readonly settles: SettleBatcher;
   readonly options: StorageOptions;
 }
 

@@ -7,6 +7,8 @@ import type { SupervisorSpec } from '../../runtime/supervisor.js';
 import { ObjectStore } from '../../store/object-store.js';
 import type { RingView } from '../common/ring-view.js';
 import { HlcSource } from './hlc-source.js';
+import { RangeDigests } from './range-digests.js';
+import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, type StorageContext, type StorageOptions } from './storage-context.js';
 import { storageTree } from './storage-tree.js';
 
@@ -40,6 +42,8 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
     vnodes: new Map(),
     repairs: store.queue('repair', isRepairItem),
     reverts: store.queue('revert', isRevertItem),
+    digests: new RangeDigests(store, options.ringView),
+    settles: new SettleBatcher(node.system),
     options: { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning },
   };
   return {

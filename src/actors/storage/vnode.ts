@@ -9,7 +9,7 @@ import type { RingPosition } from '../../core/ring/position.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import { applyReplicaWrite, revertReplicaWrite, settleReplicaWrite } from './replica-ops.js';
+import { applyReplicaWrite, revertReplicaWrite } from './replica-ops.js';
 import type { ObjectKind, ReplicaPutReply, StorageError } from './router-messages.js';
 import type { StorageContext } from './storage-context.js';
 
@@ -22,7 +22,6 @@ export type VnodeMessage =
       readonly keepPrevious: boolean;
       readonly replyTo: ReplyTo<ReplicaPutReply>;
     }
-  | { readonly type: 'settle'; readonly address: ObjectAddress; readonly clock: Hlc }
   | { readonly type: 'revert'; readonly address: ObjectAddress; readonly clock: Hlc; readonly replyTo?: ReplyTo<{ ok: true; reverted: boolean } | StorageError> };
 
 export interface VnodeRange {
@@ -43,9 +42,6 @@ export function vnodeBehavior(context: StorageContext, range: VnodeRange): Behav
       switch (message.type) {
         case 'put':
           void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
-          return state;
-        case 'settle':
-          void settleReplicaWrite(context, message.address, message.clock).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
           return state;
         case 'revert':
           void revertReplicaWrite(context, message.address, message.clock).then((reply) => {

@@ -9,6 +9,7 @@
  *                  version; a revert that cannot be delivered becomes a durable revert item. The
  *                  failure is answered once the reverts are done.
  */
+import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import { recordAck, recordFailure, startQuorum, type Quorum } from '../../core/quorum.js';
 import { preferenceList } from '../../core/ring/ring.js';
@@ -52,7 +53,7 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
 
     const followUp = (replica: string, outcome: ReplicaOutcome): void => {
       if (quorum.state === 'met') {
-        if (outcome.ok) system.dispatch(routerOf(replica), { type: 'replica_settle', ...address, clock: meta.clock });
+        if (outcome.ok) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
         else if (replicas.includes(context.node)) {
           const item = { peer: replica, ...address };
           void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a repair', { error }));
@@ -80,7 +81,8 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
       quorum = outcome.ok ? recordAck(quorum, replica) : recordFailure(quorum, replica);
       if (!decided && quorum.state === 'met') {
         decided = true;
-        resolve({ ok: true, meta });
+        const replaced = newestReplaced(outcomes);
+        resolve({ ok: true, meta, ...(replaced ? { replaced } : {}) });
         for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
         return;
       }
@@ -110,6 +112,15 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
       ).then((outcome) => settle(replica, outcome));
     }
   });
+}
+
+function newestReplaced(outcomes: Map<string, ReplicaOutcome>): ObjectMeta | undefined {
+  let newest: ObjectMeta | undefined;
+  for (const outcome of outcomes.values()) {
+    const replaced = outcome.ok ? outcome.replaced : undefined;
+    if (replaced && (!newest || compareHlc(replaced.clock, newest.clock) > 0)) newest = replaced;
+  }
+  return newest;
 }
 
 function quorumFailure(outcomes: Map<string, ReplicaOutcome>, n: number, required: number): StorageFailure {

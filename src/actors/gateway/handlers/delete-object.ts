@@ -7,7 +7,7 @@ import { S3Error, toS3Error } from '../../../protocol/s3/errors.js';
 import {
   MAX_XML_BODY_BYTES, buildDeleteResult, parseDeleteRequest, type DeleteErrorEntry, type DeletedEntry,
 } from '../../../protocol/s3/xml.js';
-import { currentObject, retireDeleted } from '../object-versions.js';
+import { retireDeleted } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import type { GatewayDeps, OperationOf, RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
@@ -19,13 +19,11 @@ export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteO
 }
 
 async function removeObject(deps: GatewayDeps, bucket: string, key: string): Promise<void> {
-  const previous = await currentObject(deps, bucket, key);
   deps.cache.invalidate(bucket, key);
-  if (previous === undefined) return;
   const result = await deps.storage.delete('object', bucket, key);
   if (!result.ok && result.code !== 'NotFound') throw storageFailureError(result);
   deps.cache.invalidate(bucket, key);
-  retireDeleted(deps, previous);
+  if (result.ok) retireDeleted(deps, result.replaced);
 }
 
 const DELETE_CONCURRENCY = 8;

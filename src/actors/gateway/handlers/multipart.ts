@@ -17,7 +17,7 @@ import {
   type UploadSummary,
 } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../common/storage-api.js';
-import { CHUNKED_PARENT_BODY, deleteChunks, writeBody, type StoredBody } from '../body-writer.js';
+import { deleteChunks, writeBody, type StoredBody } from '../body-writer.js';
 import {
   checksumHeaders, descriptiveFields, descriptiveFieldsOf, fromMetaAlgorithm, requestedChecksumAlgorithm, storedChecksum,
   toMetaAlgorithm,
@@ -32,7 +32,7 @@ import {
   uploadRecordKey, uploadRecordPrefix,
 } from '../upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
-import { afterObjectWrite, checkWriteConditions, checkWriteHeaders } from './put-object.js';
+import { afterObjectWrite, checkWriteConditions, checkWriteHeaders, hasWriteConditions } from './put-object.js';
 
 /** Part records read at once when completing or discarding an upload. */
 const PART_READ_CONCURRENCY = 8;
@@ -137,7 +137,6 @@ async function commitPart(
     if (uploadAlgorithm !== undefined && digests.checksum !== undefined && toMetaAlgorithm(digests.checksum.algorithm) !== uploadAlgorithm) {
       throw new S3Error('InvalidRequest', `This upload's parts are checksummed with ${fromMetaAlgorithm(uploadAlgorithm)}.`);
     }
-    const previous = await readRecord(deps, op.bucket, recordKey);
     const fields: ObjectFields = {
       bucket: op.bucket,
       key: recordKey,
@@ -148,7 +147,7 @@ async function commitPart(
       chunks: stored.layout ?? { chunkSizesBytes: [], runs: [] },
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
     };
-    const written = expectOk(await deps.storage.put('upload', fields)).meta;
+    const { meta: written, replaced: previous } = expectOk(await deps.storage.put('upload', fields));
     committed = true;
     const still = await deps.storage.get('upload', op.bucket, uploadRecordKey(op.key, op.uploadId), { withBody: false });
     if (!still.ok && still.code === 'NotFound') {
@@ -196,8 +195,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
 
   const checksum = completedChecksum(upload, parts.map((p) => p.record));
   const layout = concatLayouts(parts.map((p) => p.record.chunks ?? { chunkSizesBytes: [], runs: [] }));
-  const previous = await currentObject(deps, op.bucket, op.key);
-  checkWriteConditions(headers, previous);
+  if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
   const fields: ObjectFields = {
     bucket: op.bucket,
     key: op.key,
@@ -208,8 +206,8 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     chunks: layout,
     multipart: { parts: parts.map((p) => ({ partNumber: p.partNumber, sizeBytes: p.record.sizeBytes, etag: p.record.etag })) },
   };
-  const written = expectOk(await deps.storage.put('object', fields, CHUNKED_PARENT_BODY)).meta;
-  afterObjectWrite(ctx, previous, written, undefined);
+  const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields));
+  afterObjectWrite(ctx, replaced, written, undefined);
   const closed = await deps.storage.delete('upload', op.bucket, uploadRecordKey(op.key, op.uploadId));
   if (!closed.ok) ctx.log.warn('a completed upload is still listed', { bucket: op.bucket, key: op.key, uploadId: op.uploadId, code: closed.code });
   void deps.background.start('discard the part records of a completed upload', () =>

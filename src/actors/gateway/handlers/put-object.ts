@@ -23,7 +23,6 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   checkWriteHeaders(headers);
   const described = descriptiveFields(headers);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
-  if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
 
   const stored = await writeBody(deps, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
@@ -34,8 +33,9 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   let committed = false;
   try {
     const digests = body.finish();
-    const previous = await currentObject(deps, op.bucket, op.key);
-    checkWriteConditions(headers, previous);
+    // Conditions are checked against the version there once the body is in; without them nothing is
+    // read: the write itself reports the version it replaced.
+    if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
     const fields: ObjectFields = {
       bucket: op.bucket,
       key: op.key,
@@ -45,21 +45,21 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
     };
-    const written = expectOk(await deps.storage.put('object', fields, recordBody(stored))).meta;
+    const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, recordBody(stored)));
     committed = true;
-    afterObjectWrite(ctx, previous, written, stored.inline);
+    afterObjectWrite(ctx, replaced, written, stored.inline);
     sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
   } finally {
     if (!committed) await deleteChunks(deps, op.bucket, op.key, stored.layout);
   }
 }
 
-/** What every write of an object's record is followed by: the cache learns, the old version goes. */
-export function afterObjectWrite(ctx: RequestContext, previous: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
+/** What every write of an object's record is followed by: the cache learns, the replaced version goes. */
+export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
   const { cache } = ctx.deps;
   cache.invalidate(written.bucket, written.key);
   if (inline !== undefined) cache.offer(written, inline);
-  retireReplaced(ctx.deps, previous, written);
+  retireReplaced(ctx.deps, replaced, written);
 }
 
 /** Headers of a write this store cannot honour are refused before any byte is stored. */
@@ -72,7 +72,7 @@ export function checkWriteHeaders(headers: HeaderBag): void {
   if (encryption !== undefined) throw new S3Error('NotImplemented', 'Server-side encryption with customer keys is not supported.');
 }
 
-function hasWriteConditions(headers: HeaderBag): boolean {
+export function hasWriteConditions(headers: HeaderBag): boolean {
   return getHeader(headers, 'if-none-match') !== undefined || getHeader(headers, 'if-match') !== undefined;
 }
 
