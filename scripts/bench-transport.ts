@@ -55,12 +55,12 @@ async function asks(): Promise<number> {
   return completed / ((performance.now() - started) / 1000);
 }
 
-async function oneWay(send: () => void, measure: (t: { notes: number; bytes: number }) => number, unitsPerSend: number): Promise<number> {
+async function oneWay(send: () => void, measure: (t: { notes: number; bytes: number }) => number, unitsPerSend: number, bytesPerSend: number): Promise<number> {
   const before = measure(await totals());
   const started = performance.now();
   let sent = 0;
   while (performance.now() - started < phaseMs) {
-    await transport.whenWritable(peerName);
+    await transport.whenWritable(peerName, bytesPerSend);
     send();
     sent += unitsPerSend;
     // Let the frame go out and replies come in before the next burst.
@@ -75,9 +75,9 @@ async function oneWay(send: () => void, measure: (t: { notes: number; bytes: num
 const askPerS = await asks();
 const msgPerS = await oneWay(() => {
   for (let i = 0; i < BURST; i++) system.dispatch(sink, { type: 'note', n: i });
-}, (t) => t.notes, BURST);
+}, (t) => t.notes, BURST, BURST * 16);
 const blob = Buffer.alloc(BLOB_BYTES, 0x5a);
-const bytesPerS = await oneWay(() => system.dispatch(sink, { type: 'blob', data: blob }), (t) => t.bytes, BLOB_BYTES);
+const bytesPerS = await oneWay(() => system.dispatch(sink, { type: 'blob', data: blob }), (t) => t.bytes, BLOB_BYTES, BLOB_BYTES);
 
 await node.stop();
 peer.kill('SIGTERM');

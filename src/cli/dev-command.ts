@@ -69,11 +69,11 @@ class ChildNode {
   start(port: number): Promise<StartLine> {
     return new Promise((resolveStart, rejectStart) => {
       // Own process group, so a Ctrl-C in the terminal reaches only us and we stop children in order;
-      // the stdin pipe is a lifeline: the child stops when we are gone, however we went.
+      // LEOFS_PARENT_PID makes a child stop once we are gone, however we went.
       const child = spawn(process.execPath, [CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), ...this.args()], {
-        stdio: ['pipe', 'ignore', 'pipe'],
+        stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
-        env: { ...process.env, LEOFS_STOP_ON_STDIN_CLOSE: '1' },
+        env: { ...process.env, LEOFS_PARENT_PID: String(process.pid) },
       });
       this.child = child;
       this.startedAtMs = Date.now();

@@ -5,6 +5,8 @@
  */
 import type { Logger } from '../runtime/logger.js';
 
+const PARENT_CHECK_MS = 1_000;
+
 /** EX_SOFTWARE: the node's own supervision gave up. */
 export const EXIT_GAVE_UP = 70;
 export const EXIT_CRASHED = 1;
@@ -35,11 +37,16 @@ export function handleProcessSignals(logger: Logger, stop: () => Promise<void>):
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  if (process.env.LEOFS_STOP_ON_STDIN_CLOSE === '1') {
-    // Started by a supervising parent (leofs dev): stop when it is gone.
-    process.stdin.on('close', () => onSignal('SIGHUP'));
-    process.stdin.on('error', () => onSignal('SIGHUP'));
-    process.stdin.resume();
+  const parent = Number(process.env.LEOFS_PARENT_PID);
+  if (Number.isInteger(parent) && parent > 1) {
+    // Started by a supervising parent (leofs dev): stop once it is gone, however it went.
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(watch);
+        onSignal('SIGHUP');
+      }
+    }, PARENT_CHECK_MS);
+    watch.unref();
   }
   process.on('uncaughtException', (error) => {
     logger.error('uncaught exception; exiting', { error });

@@ -8,15 +8,15 @@
  * metadata still points at, and a failed upload's clean-up would delete chunks of the version that
  * won. With the id, every write owns its chunks, and the parent metadata names the ids it uses.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-id.js';
 import { chunkKey } from './chunks.js';
 import type { ChunkLayout, ChunkRun } from './object-meta.js';
 
 const VERSION_ID = /^[0-9a-f]{24}$/;
 
 /** A fresh id for one body write: 96 random bits, hex, so it never holds a newline. */
-export function newVersionId(random: (size: number) => Uint8Array = randomBytes): string {
-  return Buffer.from(random(12)).toString('hex');
+export function newVersionId(): string {
+  return randomHex(12);
 }
 
 export function isVersionId(value: string): boolean {

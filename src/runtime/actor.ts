@@ -13,8 +13,11 @@ export interface ActorApi {
   readonly node: string;
   dispatch<M extends Message>(ref: ActorRef<M>, message: M): void;
   ask<M extends Message, R>(ref: ActorRef<M>, build: (replyTo: ReplyTo<R>) => M, timeoutMs: number): Promise<R | RuntimeFailure>;
-  /** `ask` that first waits until the link to the target's node drains below its high-water mark. */
-  askWhenWritable<M extends Message, R>(ref: ActorRef<M>, build: (replyTo: ReplyTo<R>) => M, timeoutMs: number): Promise<R | RuntimeFailure>;
+  /**
+   * `ask` for a large message (about `sizeBytes`): first waits until the link to the target's node has
+   * room for it below its high-water mark, so a slow peer makes the sender wait.
+   */
+  askWhenWritable<M extends Message, R>(ref: ActorRef<M>, build: (replyTo: ReplyTo<R>) => M, timeoutMs: number, sizeBytes: number): Promise<R | RuntimeFailure>;
   reply<R>(replyTo: ReplyTo<R>, value: R): void;
 }
 

@@ -24,8 +24,8 @@ export interface RemoteLink {
   sendMessage(node: string, path: string, message: unknown): SendOutcome;
   /** Queues the answer to an ask that came from another node. */
   sendReply(node: string, ask: number, value: unknown): SendOutcome;
-  /** Resolves once the link to `node` can take more data (backpressure for large transfers). */
-  whenWritable(node: string): Promise<void>;
+  /** Resolves once the link to `node` has room for `sizeBytes` more (backpressure for large transfers). */
+  whenWritable(node: string, sizeBytes: number): Promise<void>;
 }
 
 export type SendOutcome = 'sent' | 'unreachable' | 'too-large' | 'overloaded';
@@ -123,9 +123,9 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
     });
   }
 
-  /** Like `ask`, but first waits until the link to the target node can take more data. */
-  async askWhenWritable<M extends Message, R>(ref: ActorRef<M>, build: (replyTo: ReplyTo<R>) => M, timeoutMs: number): Promise<R | RuntimeFailure> {
-    if (ref.node !== this.node && this.remote) await this.remote.whenWritable(ref.node);
+  /** Like `ask`, but first waits until the link to the target node has room for `sizeBytes`. */
+  async askWhenWritable<M extends Message, R>(ref: ActorRef<M>, build: (replyTo: ReplyTo<R>) => M, timeoutMs: number, sizeBytes: number): Promise<R | RuntimeFailure> {
+    if (ref.node !== this.node && this.remote) await this.remote.whenWritable(ref.node, sizeBytes);
     return this.ask(ref, build, timeoutMs);
   }
 

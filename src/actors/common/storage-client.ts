@@ -43,6 +43,7 @@ export class StorageClient implements StorageApi {
         replicatorRef(node),
         (replyTo) => ({ type: 'put', objectKind: kind, fields, replyTo, ...(body ? { body } : {}) }),
         this.timeoutMs,
+        body?.length ?? 0,
       ),
     );
   }

@@ -4,7 +4,7 @@
  * alone (InternalError, with the request id, for anything unexpected, whose details go only to the
  * log), and nothing it does can reject into the process.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../core/random-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever } from '../../core/assert-never.js';
 import { authenticate } from '../../protocol/s3/auth.js';
@@ -32,7 +32,7 @@ import { ClientGone, sendError } from './responses.js';
 const LOCAL_SUFFIXES = ['localhost', '127.0.0.1'];
 
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  return randomHex(8).toUpperCase();
 }
 
 /** The node:http request listener of a gateway. It never throws and its promise never rejects. */

@@ -38,6 +38,7 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
       routerOf(peer),
       (replyTo) => ({ type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, replyTo, ...(body ? { body } : {}) }),
       timeoutMs,
+      body?.length ?? 0,
     );
     if (!pushed.ok) throw new SyncFailed(`push to ${peer} failed: ${pushed.code} ${pushed.message}`);
     return 'pushed';

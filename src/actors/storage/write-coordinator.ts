@@ -104,12 +104,14 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
         settle(replica, { ok: false, code: 'KnownDown', message: `${replica} is down` });
         continue;
       }
-      const ask = replica === context.node ? system.ask.bind(system) : system.askWhenWritable.bind(system);
-      void ask<RouterMessage, ReplicaPutReply>(
-        routerOf(replica),
-        (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
-        context.options.replicaTimeoutMs,
-      ).then((outcome) => settle(replica, outcome));
+      void system
+        .askWhenWritable<RouterMessage, ReplicaPutReply>(
+          routerOf(replica),
+          (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
+          context.options.replicaTimeoutMs,
+          request.body?.length ?? 0,
+        )
+        .then((outcome) => settle(replica, outcome));
     }
   });
 }

@@ -68,6 +68,8 @@ export class Connection {
   /** The peer closed this link on purpose (it is stopping), not by failing. */
   closedByPeerOrderly = false;
   private readonly pending = new FrameBuilder();
+  /** Bytes announced by senders of large messages since the last flush. */
+  private announcedBytes = 0;
   private dirty = false;
   private readonly ourNonce = newNonce();
   private theirNonce: Uint8Array | undefined;
@@ -127,17 +129,21 @@ export class Connection {
   /** Sends everything queued as one frame (or more, when one frame would exceed the limit). */
   flush(): void {
     this.dirty = false;
+    this.announcedBytes = 0;
     if (this.state !== 'open' || this.pending.envelopeCount === 0) return;
     this.sendFrames(this.pending.take());
   }
 
   /**
-   * Resolves when the socket's queue is below the high-water mark (or the link is gone). Envelopes
-   * still waiting for the end-of-turn flush are sent first, so they count.
+   * Resolves when the link has room for `sizeBytes` more below the high-water mark (or is gone). The
+   * sizes announced since the last flush count as queued, so a burst of large sends in one turn is
+   * flushed early and waited for; small messages keep riding in the end-of-turn batch.
    */
-  whenWritable(): Promise<void> {
+  whenWritable(sizeBytes = 0): Promise<void> {
+    this.announcedBytes += sizeBytes;
+    if (this.state !== 'open' || this.bufferedAmount + this.announcedBytes < this.settings.highWaterMarkBytes) return Promise.resolve();
     this.flush();
-    if (this.state !== 'open' || this.bufferedAmount < this.settings.highWaterMarkBytes) return Promise.resolve();
+    if (this.bufferedAmount < this.settings.highWaterMarkBytes) return Promise.resolve();
     return new Promise((resolve) => this.writableWaiters.push(resolve));
   }
 

@@ -222,9 +222,9 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     return this.send(node, REPLY, ask, value);
   }
 
-  whenWritable(node: string): Promise<void> {
+  whenWritable(node: string, sizeBytes = 0): Promise<void> {
     const link = this.peers.get(node)?.link;
-    return link ? link.whenWritable() : Promise.resolve();
+    return link ? link.whenWritable(sizeBytes) : Promise.resolve();
   }
 
   // ---- ConnectionOwner ----

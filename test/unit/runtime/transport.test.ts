@@ -143,7 +143,7 @@ describe('runtime/remote/transport (in process, loopback)', function () {
     const sends: Array<Promise<{ ok: boolean }>> = [];
     let blocked = false;
     for (let i = 0; i < 200 && !blocked; i++) {
-      const writable = a.node.transport.whenWritable('b@127.0.0.1').then(() => true);
+      const writable = a.node.transport.whenWritable('b@127.0.0.1', payload.length).then(() => true);
       blocked = !(await Promise.race([writable, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300))]));
       if (!blocked) sends.push(a.node.system.ask<EchoMessage, { ok: true }>(b.echoRef, (replyTo) => ({ type: 'echo', payload, replyTo }), 20_000));
     }
