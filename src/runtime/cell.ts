@@ -75,6 +75,18 @@ class InitSignal {
 /** Queued behind the messages already in the mailbox: an orderly stop. */
 class TerminateSignal {}
 
+/**
+ * Handed to nact while messages wait in the cell's queue. nact runs one mailbox item per turn of the
+ * event loop, so the cell lets one item handle a batch of messages in order: a busy actor then answers
+ * a burst in one turn, and the transport sends those answers in one frame instead of one each.
+ */
+class DrainSignal {}
+const DRAIN = new DrainSignal();
+/** Messages handled in one turn before the actor lets the rest of the node run. */
+const MAX_BATCH = 256;
+
+const isSignal = (message: unknown): boolean => message instanceof InitSignal || message instanceof TerminateSignal || message instanceof DrainSignal;
+
 export type CellStatus = 'running' | 'stopping' | 'restarting' | 'stopped';
 
 export interface CellHost {
@@ -100,6 +112,13 @@ export class ActorCell {
   readonly log: Logger;
   private current: Ref<unknown> | undefined;
   private held: unknown[] = [];
+  /** Messages for the running incarnation, handled by drain signals; `queueHead` is the next one. */
+  private queue: unknown[] = [];
+  private queueHead = 0;
+  /** A drain signal is in nact's mailbox or being handled. */
+  private draining = false;
+  /** The message being handled, so that a crash can answer it. */
+  private inFlight: { readonly message: unknown } | undefined;
   private started: Deferred<void> | undefined;
   private scope: IncarnationScope | undefined;
   private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
@@ -140,16 +159,19 @@ export class ActorCell {
     );
     this.status = 'running';
     nactDispatch(this.current, new InitSignal(delayMs));
-    const held = this.held;
+    this.queue = this.held;
+    this.queueHead = 0;
     this.held = [];
-    for (const message of held) nactDispatch(this.current, message);
+    this.draining = false;
+    this.scheduleDrain();
     return this.started.promise;
   }
 
   deliver(message: unknown): void {
     switch (this.status) {
       case 'running':
-        nactDispatch(this.current!, message);
+        this.queue.push(message);
+        this.scheduleDrain();
         return;
       case 'stopping':
       case 'restarting':
@@ -193,6 +215,7 @@ export class ActorCell {
       if (incarnation === this.incarnation) this.started?.resolve();
       return initial;
     }
+    if (message instanceof DrainSignal) return this.drain(ctx, state);
     if (message instanceof TerminateSignal) {
       try {
         await this.behavior.terminate?.(state, ctx);
@@ -205,7 +228,41 @@ export class ActorCell {
     return this.behavior.receive(state, message as Message, ctx);
   }
 
+  private scheduleDrain(): void {
+    if (this.draining || !this.current || this.queueHead >= this.queue.length) return;
+    this.draining = true;
+    nactDispatch(this.current, DRAIN);
+  }
+
+  private async drain(ctx: ActorContext<Message>, state: unknown): Promise<unknown> {
+    let next = state;
+    for (let handled = 0; handled < MAX_BATCH && this.queueHead < this.queue.length; handled++) {
+      const message = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined;
+      this.inFlight = { message };
+      next = await this.behavior.receive(next, message as Message, ctx);
+      this.inFlight = undefined;
+    }
+    if (this.queueHead >= this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    }
+    this.draining = false;
+    this.scheduleDrain();
+    return next;
+  }
+
+  /** Takes the messages not yet handled out of the queue (to hold them, or to refuse them). */
+  private takeQueued(): unknown[] {
+    const rest = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    this.draining = false;
+    return rest;
+  }
+
   private halt(): void {
+    this.held = [...this.takeQueued(), ...this.held];
     this.scope?.end();
     const current = this.current;
     this.current = undefined;
@@ -217,12 +274,12 @@ export class ActorCell {
   private crashed(incarnation: number, message: unknown, error: unknown, mailbox: unknown[], stop: symbol): symbol {
     if (incarnation !== this.incarnation) return stop;
     const phase = message instanceof InitSignal ? 'init' : message instanceof TerminateSignal ? 'terminate' : 'receive';
-    this.log.error('actor crashed', { phase, messageType: messageTypeOf(message), error });
-    this.host.failRequest(message, 'Crashed', `${this.path} crashed while handling the request`);
-    const pending = (mailbox as NactMailboxEntry[])
-      .map((entry) => entry.message)
-      .filter((queued) => !(queued instanceof InitSignal) && !(queued instanceof TerminateSignal));
-    this.held = [...pending, ...this.held];
+    const failing = message instanceof DrainSignal ? this.inFlight?.message : message;
+    this.inFlight = undefined;
+    this.log.error('actor crashed', { phase, messageType: messageTypeOf(failing), error });
+    this.host.failRequest(failing, 'Crashed', `${this.path} crashed while handling the request`);
+    const pending = (mailbox as NactMailboxEntry[]).map((entry) => entry.message).filter((queued) => !isSignal(queued));
+    this.held = [...pending, ...this.takeQueued(), ...this.held];
     this.scope?.end();
     this.current = undefined;
     this.started?.resolve();
