@@ -5,7 +5,7 @@
  */
 import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
 import type { Behavior } from '../../runtime/actor.js';
-import type { TimerHandle } from '../../runtime/clock.js';
+import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { reconcileRange } from './range-reconcile.js';
@@ -41,7 +41,7 @@ interface AntiEntropyState {
   /** Ranges to compare with a peer that just came back, ahead of the regular walk. */
   urgent: Work[];
   busy: boolean;
-  timer: TimerHandle | undefined;
+  readonly timer: SelfTimer<AntiEntropyMessage>;
   roundsDone: number;
   keysSynced: number;
 }
@@ -64,18 +64,14 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     accepts: ['stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: undefined, roundsDone: 0, keysSynced: 0 };
-      state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), context.options.antiEntropyIntervalMs);
+      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
+      state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
     receive(state, message, ctx) {
-      const schedule = (delayMs: number): void => {
-        state.timer?.cancel();
-        state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), delayMs);
-      };
+      const schedule = (delayMs: number): void => state.timer.schedule(delayMs);
       switch (message.type) {
         case 'tick': {
-          state.timer = undefined;
           if (state.busy) return state;
           refreshRanges(state);
           const work = state.urgent.shift() ?? nextRegular(state);

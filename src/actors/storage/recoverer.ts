@@ -5,7 +5,7 @@
  * States as LeoFS shows them: idling (nothing due), running, suspended (mq-suspend).
  */
 import type { Behavior } from '../../runtime/actor.js';
-import type { TimerHandle } from '../../runtime/clock.js';
+import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { QueueItem } from '../../store/durable-queue.js';
@@ -39,7 +39,7 @@ export const recovererRef = (node: string) => actorRef<RecovererMessage>(node, R
 interface RecovererState {
   status: RecovererStatus;
   busy: boolean;
-  timer: TimerHandle | undefined;
+  readonly timer: SelfTimer<RecovererMessage>;
   lastSweepMs: number;
 }
 
@@ -62,18 +62,14 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: RecovererState = { status: 'idling', busy: false, timer: undefined, lastSweepMs: ctx.clock.now() };
-      state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), options.recovererIntervalMs);
+      const state: RecovererState = { status: 'idling', busy: false, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.now() };
+      state.timer.schedule(options.recovererIntervalMs);
       return state;
     },
     receive(state, message, ctx) {
-      const schedule = (delayMs: number): void => {
-        state.timer?.cancel();
-        state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), delayMs);
-      };
+      const schedule = (delayMs: number): void => state.timer.schedule(delayMs);
       switch (message.type) {
         case 'tick': {
-          state.timer = undefined;
           const nowMs = ctx.clock.now();
           if (nowMs - state.lastSweepMs > SETTLE_SWEEP_MS) {
             state.lastSweepMs = nowMs;
@@ -134,8 +130,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           return state;
         case 'suspend':
           state.status = 'suspended';
-          state.timer?.cancel();
-          state.timer = undefined;
+          state.timer.cancel();
           if (message.replyTo) ctx.system.reply(message.replyTo, stats(state));
           return state;
         case 'resume':

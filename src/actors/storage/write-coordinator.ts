@@ -20,6 +20,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { actorRef } from '../../runtime/refs.js';
 import type { PutResult, StorageFailure } from '../common/storage-api.js';
 import { STORAGE_ROUTER_PATH, type ObjectKind, type ReplicaPutReply, type RouterMessage, type StorageError } from './router-messages.js';
+import { applyReplicaWrite } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 export interface WriteRequest {
@@ -104,14 +105,18 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
         settle(replica, { ok: false, code: 'KnownDown', message: `${replica} is down` });
         continue;
       }
-      void system
-        .askWhenWritable<RouterMessage, ReplicaPutReply>(
-          routerOf(replica),
-          (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
-          context.options.replicaTimeoutMs,
-          request.body?.length ?? 0,
-        )
-        .then((outcome) => settle(replica, outcome));
+      // This node's own copy is written in place: the store compares clocks inside its transaction,
+      // so it needs neither a message nor a trip through the vnode.
+      const written =
+        replica === context.node
+          ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
+          : system.askWhenWritable<RouterMessage, ReplicaPutReply>(
+              routerOf(replica),
+              (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
+              context.options.replicaTimeoutMs,
+              request.body?.length ?? 0,
+            );
+      void written.then((outcome) => settle(replica, outcome));
     }
   });
 }
