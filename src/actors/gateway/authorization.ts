@@ -12,7 +12,7 @@ import type { AuthView } from '../common/auth-view.js';
 
 export type Access = 'read' | 'write' | 'owner';
 
-export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' | 'CreateBucket' }>): Access {
+export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' | 'CreateBucket' | 'PreflightRequest' }>): Access {
   switch (operation.type) {
     case 'HeadBucket':
     case 'ListObjects':
@@ -20,6 +20,7 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'ListObjectVersions':
     case 'GetObject':
     case 'HeadObject':
+    case 'GetObjectAttributes':
       return 'read';
     case 'PutObject':
     case 'CopyObject':
@@ -61,12 +62,18 @@ export function authorizeBucket(view: AuthView, bucketName: string, user: UserRe
 
 /**
  * Authorizes a routed operation: the bucket it addresses (undefined for ListBuckets and CreateBucket,
- * which only need a signed-in user). A copy's source is authorized by its handler.
+ * which only need a signed-in user). A copy's source is authorized by its handler; a CORS preflight
+ * needs no permission, only an existing bucket.
  */
 export function authorize(view: AuthView, operation: S3Operation, user: UserRecord | undefined): BucketRecord | undefined {
   if (operation.type === 'ListBuckets' || operation.type === 'CreateBucket') {
     if (user === undefined) throw new S3Error('AccessDenied');
     return undefined;
+  }
+  if (operation.type === 'PreflightRequest') {
+    const bucket = view.bucket(operation.bucket);
+    if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: operation.bucket } });
+    return bucket;
   }
   return authorizeBucket(view, operation.bucket, user, accessOf(operation));
 }

@@ -26,8 +26,8 @@ export interface BodyTarget {
 export interface BodyWriterOptions {
   readonly chunkSizeBytes: number;
   readonly maxChunksInFlight: number;
-  /** The exact size of the body to come. */
-  readonly expectedBytes: number;
+  /** The exact size of the body to come; undefined when only its end will tell (chunked transfer). */
+  readonly expectedBytes: number | undefined;
   /** Keep a body of at most one chunk whole instead of writing it as a chunk. */
   readonly allowInline: boolean;
 }
@@ -51,6 +51,9 @@ export interface WriterDeps {
 }
 
 export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
+  if (options.expectedBytes === undefined) {
+    return options.allowInline ? writeUnsizedBody(deps, target, source, options) : new ChunkWriter(deps, target, options).write(source);
+  }
   if (options.allowInline && options.expectedBytes <= options.chunkSizeBytes) {
     const whole = Buffer.allocUnsafe(options.expectedBytes);
     let filled = 0;
@@ -63,6 +66,40 @@ export async function writeBody(deps: WriterDeps, target: BodyTarget, source: As
     return { sizeBytes: filled, inline: whole, layout: undefined };
   }
   return new ChunkWriter(deps, target, options).write(source);
+}
+
+/**
+ * A body of unknown size: up to one chunk is held back, and only a body that outgrows it is written as
+ * chunks, so a small body still ends up whole in its record.
+ */
+async function writeUnsizedBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
+  const head = Buffer.allocUnsafe(options.chunkSizeBytes);
+  let filled = 0;
+  const pieces = source[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await pieces.next();
+    if (next.done === true) return { sizeBytes: filled, inline: head.subarray(0, filled), layout: undefined };
+    const piece = next.value;
+    if (filled + piece.length > head.length) {
+      return new ChunkWriter(deps, target, options).write(resumed([head.subarray(0, filled), piece], pieces));
+    }
+    piece.copy(head, filled);
+    filled += piece.length;
+  }
+}
+
+/** `first`, then what is left of `rest`; stopping early stops `rest` too. */
+async function* resumed(first: readonly Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* first;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
 }
 
 class ChunkWriter {
@@ -86,7 +123,8 @@ class ChunkWriter {
     try {
       for await (const piece of source) {
         total += piece.length;
-        if (total > this.options.expectedBytes) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
+        const expected = this.options.expectedBytes;
+        if (expected !== undefined && total > expected) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
         let offset = 0;
         while (offset < piece.length) {
           const take = Math.min(chunkSize - filled, piece.length - offset);
@@ -100,7 +138,7 @@ class ChunkWriter {
           }
         }
       }
-      if (total !== this.options.expectedBytes) throw new S3Error('IncompleteBody');
+      if (this.options.expectedBytes !== undefined && total !== this.options.expectedBytes) throw new S3Error('IncompleteBody');
       if (filled > 0) await this.launch(current, filled);
       await this.settle();
       if (this.failure !== undefined) throw this.failure;

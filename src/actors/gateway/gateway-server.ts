@@ -69,21 +69,27 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
   let inFlight = 0;
   let idleWaiter: (() => void) | undefined;
 
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    const busy = { refusal: undefined as S3Error | undefined };
+    busySockets.set(req.socket, busy);
+    res.on('close', () => {
+      inFlight--;
+      busySockets.delete(req.socket);
+      if (busy.refusal !== undefined) refuse(req.socket, busy.refusal);
+      if (inFlight === 0) idleWaiter?.();
+    });
+    handle(req, res);
+  };
   const server: Server = createServer(
     { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 0, headersTimeout: config.headersTimeoutMs },
-    (req: IncomingMessage, res: ServerResponse) => {
-      inFlight++;
-      const busy = { refusal: undefined as S3Error | undefined };
-      busySockets.set(req.socket, busy);
-      res.on('close', () => {
-        inFlight--;
-        busySockets.delete(req.socket);
-        if (busy.refusal !== undefined) refuse(req.socket, busy.refusal);
-        if (inFlight === 0) idleWaiter?.();
-      });
-      handle(req, res);
-    },
+    onRequest,
   );
+  // `Expect: 100-continue` is answered only once the request has been authorized and its handler starts
+  // reading the body (request-body.ts), so a refused upload gets its error instead of an invitation to
+  // send. Any other expectation is ignored, as S3 does, rather than refused with 417.
+  server.on('checkContinue', onRequest);
+  server.on('checkExpectation', onRequest);
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.timeout = Math.max(IDLE_SOCKET_TIMEOUT_MS, config.bodyIdleTimeoutMs * 2);
   const refuse = (socket: Duplex, s3: S3Error): void => {

@@ -75,14 +75,16 @@ export function requestedChecksumAlgorithm(headers: HeaderBag): ChecksumAlgorith
   return algorithm;
 }
 
-/** The checksum headers of a stored checksum: composite ones (`...-N`) are marked as such. */
+/** A composite checksum (of a multipart object's parts) is stored as `...-N`. */
+export function checksumTypeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+  return /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+}
+
+/** The checksum headers of a stored checksum, with its type. */
 export function checksumHeaders(checksums: ObjectChecksums | undefined): Record<string, string> {
   const stored = storedChecksum(checksums);
   if (stored === undefined) return {};
-  return {
-    [checksumHeaderName(stored.algorithm)]: stored.value,
-    'x-amz-checksum-type': /-\d+$/.test(stored.value) ? 'COMPOSITE' : 'FULL_OBJECT',
-  };
+  return { [checksumHeaderName(stored.algorithm)]: stored.value, 'x-amz-checksum-type': checksumTypeOf(stored.value) };
 }
 
 export interface ReadHeaderOptions {

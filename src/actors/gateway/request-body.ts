@@ -13,6 +13,7 @@ import { BodyDigester, parseBodyExpectations, type BodyDigests } from '../../pro
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/headers.js';
 import type { RequestContext } from './request-context.js';
+import { sendContinue } from './responses.js';
 
 export interface RequestBody {
   /** The payload size the request declared, when it declared one. */
@@ -72,6 +73,7 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     req.on('aborted', onAborted);
     req.on('error', onAborted);
     req.on('close', onClose);
+    sendContinue(req, ctx.res);
     let idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
     req.pipe(source);
     let received = 0;

@@ -18,15 +18,19 @@ import {
 } from './handlers/buckets.js';
 import { copyObject } from './handlers/copy-object.js';
 import { deleteObject, deleteObjects } from './handlers/delete-object.js';
-import { getObject } from './handlers/get-object.js';
+import { getObject, getObjectAttributes } from './handlers/get-object.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/list-objects.js';
 import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart,
   uploadPartCopy,
 } from './handlers/multipart.js';
+import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
+
+/** A CORS preflight is sent by a browser without credentials, whatever its URL carries. */
+const PREFLIGHT = { ok: true, auth: { scheme: 'anonymous', payload: { type: 'unsigned' } } } as const;
 
 /** Host names under which `<bucket>.<host>` always addresses a bucket, for local use. */
 const LOCAL_SUFFIXES = ['localhost', '127.0.0.1'];
@@ -73,7 +77,7 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     resource = routed.addressing?.resource;
     if (!routed.ok) throw routed.error;
     operation = routed.operation.type;
-    const authenticated = await authenticate(
+    const authenticated = operation === 'PreflightRequest' ? PREFLIGHT : await authenticate(
       {
         method,
         path,
@@ -130,7 +134,7 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
     case 'GetObjectAcl':
       return getObjectAcl(ctx, op);
     case 'PutObjectAcl':
-      return putObjectAcl();
+      return putObjectAcl(ctx, op);
     case 'ListObjects':
       return listObjects(ctx, op);
     case 'ListObjectsV2':
@@ -148,6 +152,8 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
     case 'GetObject':
     case 'HeadObject':
       return getObject(ctx, op);
+    case 'GetObjectAttributes':
+      return getObjectAttributes(ctx, op);
     case 'DeleteObject':
       return deleteObject(ctx, op);
     case 'CreateMultipartUpload':
@@ -162,6 +168,8 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return abortMultipartUpload(ctx, op);
     case 'ListParts':
       return listParts(ctx, op);
+    case 'PreflightRequest':
+      return preflight(op);
     default:
       return assertNever(op);
   }

@@ -38,7 +38,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: S3Er
   }
   const method = req.method ?? 'GET';
   const headers: Record<string, string | number> = { ...error.headers };
-  if (!req.complete && !drainable(req)) headers.Connection = 'close';
+  // A client still waiting for 100 Continue never sends the body, so nothing it sends next could be told
+  // apart from that body: the connection ends with this answer.
+  if (!req.complete && (!drainable(req) || awaitsContinue(req, res))) headers.Connection = 'close';
   if (!errorHasBody(error, method)) {
     res.writeHead(error.status, { ...headers, 'Content-Length': 0 });
     res.end();
@@ -48,6 +50,24 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: S3Er
     res.end(body);
   }
   if (!req.complete) req.resume();
+}
+
+const continued = new WeakSet<ServerResponse>();
+
+/** Whether the client asked to be told before sending its body (`Expect: 100-continue`). */
+function expectsContinue(req: IncomingMessage): boolean {
+  return (req.headers.expect ?? '').trim().toLowerCase() === '100-continue';
+}
+
+function awaitsContinue(req: IncomingMessage, res: ServerResponse): boolean {
+  return expectsContinue(req) && !continued.has(res);
+}
+
+/** Invites the body of a request that waits for it; called when its handler starts reading the body. */
+export function sendContinue(req: IncomingMessage, res: ServerResponse): void {
+  if (!awaitsContinue(req, res) || res.headersSent || res.destroyed) return;
+  continued.add(res);
+  res.writeContinue();
 }
 
 /** Whether what is left of the request body is small enough to read and discard, keeping the connection. */

@@ -112,16 +112,14 @@ export function evaluateCopySourceConditions(headers: HeaderBag, source: ObjectV
 
 /**
  * Conditional writes on PutObject and CompleteMultipartUpload: `If-None-Match: *` refuses to
- * overwrite, `If-Match` requires the current ETag. `current` is undefined when the key is absent.
+ * overwrite, `If-None-Match: <etag>` refuses to overwrite that version, `If-Match` requires the current
+ * ETag. `current` is undefined when the key is absent.
  */
 export function evaluateWriteConditions(headers: HeaderBag, current: ObjectVersionInfo | undefined): ConditionOutcome | S3Error {
   const ifNoneMatch = getHeader(headers, 'if-none-match');
   const ifMatch = getHeader(headers, 'if-match');
-  if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() !== '*') {
-      return new S3Error('NotImplemented', 'If-None-Match on a write only supports *.');
-    }
-    if (current !== undefined) return { type: 'precondition-failed', condition: 'If-None-Match' };
+  if (ifNoneMatch !== undefined && current !== undefined && etagMatches(ifNoneMatch, current.etag)) {
+    return { type: 'precondition-failed', condition: 'If-None-Match' };
   }
   if (ifMatch !== undefined) {
     if (current === undefined) return new S3Error('NoSuchKey');

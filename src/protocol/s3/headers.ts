@@ -138,14 +138,17 @@ export function extractStoredHeaders(headers: HeaderBag): StoredHeaders {
   };
 }
 
-/** Content-Encoding without the `aws-chunked` token; undefined when nothing else remains. */
+/**
+ * Content-Encoding without the `aws-chunked` token, the rest exactly as the client wrote it (S3 returns
+ * `deflate, gzip` as sent); undefined when nothing else remains.
+ */
 export function stripAwsChunked(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const kept = value
     .split(',')
-    .map((token) => token.trim())
-    .filter((token) => token !== '' && token.toLowerCase() !== 'aws-chunked');
-  return kept.length === 0 ? undefined : kept.join(',');
+    .filter((token) => token.trim() !== '' && token.trim().toLowerCase() !== 'aws-chunked');
+  const joined = trimHeaderValue(kept.join(','));
+  return joined === '' ? undefined : joined;
 }
 
 /** Whether the body arrives in aws-chunked framing according to Content-Encoding. */
@@ -266,9 +269,16 @@ export interface BodyLength {
 
 const DECIMAL = /^[0-9]{1,16}$/;
 
+/** Whether the body arrives in HTTP/1.1 chunked framing, whose end marker tells a complete body from a cut one. */
+export function hasChunkedTransfer(headers: HeaderBag): boolean {
+  const value = getHeader(headers, 'transfer-encoding');
+  if (value === undefined) return false;
+  return value.split(',').some((token) => token.trim().toLowerCase() === 'chunked');
+}
+
 /**
- * The lengths a body upload declares. A PUT needs one of them (a chunked transfer without a
- * decoded length cannot be checked for truncation), which is MissingContentLength otherwise.
+ * The lengths a body upload declares. A PUT needs one of them, or HTTP chunked framing (whose end
+ * marker shows a truncated body), which is MissingContentLength otherwise.
  */
 export function parseBodyLength(headers: HeaderBag, requireLength: boolean): { ok: true; value: BodyLength } | { ok: false; error: S3Error } {
   const rawLength = getHeader(headers, 'content-length');
@@ -290,7 +300,7 @@ export function parseBodyLength(headers: HeaderBag, requireLength: boolean): { o
     }
     decodedContentLength = Number(rawDecoded.trim());
   }
-  if (requireLength && contentLength === undefined && decodedContentLength === undefined) {
+  if (requireLength && contentLength === undefined && decodedContentLength === undefined && !hasChunkedTransfer(headers)) {
     return { ok: false, error: new S3Error('MissingContentLength') };
   }
   return { ok: true, value: { contentLength, decodedContentLength } };

@@ -33,6 +33,9 @@ export interface CopySource {
 
 export type EncodingType = 'url' | undefined;
 
+export const OBJECT_ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
+export type ObjectAttribute = (typeof OBJECT_ATTRIBUTES)[number];
+
 export type S3Operation =
   | { readonly type: 'ListBuckets'; readonly prefix: string | undefined; readonly continuationToken: string | undefined; readonly maxBuckets: number }
   | (OnBucket & { readonly type: 'CreateBucket' })
@@ -56,6 +59,7 @@ export type S3Operation =
       readonly type: 'ListObjectsV2';
       readonly prefix: string;
       readonly delimiter: string | undefined;
+      /** As sent; an empty token continues nothing and lists from the start. */
       readonly continuationToken: string | undefined;
       readonly startAfter: string | undefined;
       readonly maxKeys: number;
@@ -81,6 +85,13 @@ export type S3Operation =
       readonly encodingType: EncodingType;
     })
   | (OnBucket & { readonly type: 'DeleteObjects' })
+  /** A browser's CORS preflight; it carries no credentials, so it is answered without any. */
+  | (OnBucket & {
+      readonly type: 'PreflightRequest';
+      readonly key: string | undefined;
+      readonly origin: string | undefined;
+      readonly requestMethod: string | undefined;
+    })
   | (OnObject & { readonly type: 'PutObject' })
   | (OnObject & { readonly type: 'CopyObject'; readonly source: CopySource; readonly metadataDirective: MetadataDirective })
   | (OnObject & {
@@ -94,6 +105,13 @@ export type S3Operation =
       readonly versionId: 'null' | undefined;
       readonly partNumber: number | undefined;
       readonly overrides: ResponseOverrides;
+    })
+  | (OnObject & {
+      readonly type: 'GetObjectAttributes';
+      readonly versionId: 'null' | undefined;
+      readonly attributes: ReadonlySet<ObjectAttribute>;
+      readonly maxParts: number;
+      readonly partNumberMarker: number | undefined;
     })
   | (OnObject & { readonly type: 'DeleteObject'; readonly versionId: 'null' | undefined })
   | (OnObject & { readonly type: 'CreateMultipartUpload' })
@@ -147,14 +165,14 @@ export interface RouterOptions {
 
 /** Sub-resources of real S3 that this store does not offer: 501 whatever the method. */
 const UNSUPPORTED_SUBRESOURCES = new Set([
-  'accelerate', 'analytics', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
+  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification', 'object-lock',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
   'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'website',
 ]);
 
 const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'uploads', 'versioning', 'versions'] as const;
-const OBJECT_SUBRESOURCES = ['acl', 'uploadId', 'uploads'] as const;
+const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Entry point
@@ -318,7 +336,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       // A POST to a bucket without ?delete is a browser form upload, which is not offered.
       throw new S3Error('NotImplemented');
     case 'OPTIONS':
-      throw new S3Error('NotImplemented');
+      return preflight(bucket, undefined, input.headers);
     default:
       throw methodNotAllowed(method, 'BUCKET');
   }
@@ -337,11 +355,6 @@ function routeListObjects(bucket: string, query: QueryInput): S3Operation {
     });
   }
   const continuationToken = getQuery(query, 'continuation-token');
-  if (continuationToken === '') {
-    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', {
-      fields: { ArgumentName: 'continuation-token' },
-    });
-  }
   return {
     type: 'ListObjectsV2',
     bucket,
@@ -392,6 +405,17 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
         };
       }
       if (method === 'GET' && has('acl')) return { type: 'GetObjectAcl', bucket, key, versionId: parseVersionId(query) };
+      if (method === 'GET' && has('attributes')) {
+        return {
+          type: 'GetObjectAttributes',
+          bucket,
+          key,
+          versionId: parseVersionId(query),
+          attributes: parseObjectAttributes(getHeader(headers, 'x-amz-object-attributes')),
+          maxParts: parseMaxKeys('x-amz-max-parts', getHeader(headers, 'x-amz-max-parts')),
+          partNumberMarker: parseOptionalNonNegative('x-amz-part-number-marker', getHeader(headers, 'x-amz-part-number-marker')),
+        };
+      }
       rejectUnsupported(query);
       if (OBJECT_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'OBJECT');
       const rawPart = getQuery(query, 'partNumber');
@@ -454,10 +478,14 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
       if (OBJECT_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'OBJECT');
       return { type: 'DeleteObject', bucket, key, versionId: parseVersionId(query) };
     case 'OPTIONS':
-      throw new S3Error('NotImplemented');
+      return preflight(bucket, key, headers);
     default:
       throw methodNotAllowed(method, 'OBJECT');
   }
+}
+
+function preflight(bucket: string, key: string | undefined, headers: HeaderBag): S3Operation {
+  return { type: 'PreflightRequest', bucket, key, origin: getHeader(headers, 'origin'), requestMethod: getHeader(headers, 'access-control-request-method') };
 }
 
 function rejectUnsupported(query: QueryInput): void {
@@ -521,6 +549,25 @@ function parseBounded(name: string, value: string, min: number, max: number): nu
 function parseOptionalNonNegative(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   return parseBounded(name, value, 0, 2_147_483_647);
+}
+
+/** x-amz-object-attributes: a comma-separated list of the attributes GetObjectAttributes returns. */
+export function parseObjectAttributes(header: string | undefined): ReadonlySet<ObjectAttribute> {
+  const names = (header ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) {
+    throw new S3Error('InvalidRequest', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
+  }
+  const attributes = new Set<ObjectAttribute>();
+  for (const name of names) {
+    const attribute = OBJECT_ATTRIBUTES.find((known) => known === name);
+    if (attribute === undefined) {
+      throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', {
+        fields: { ArgumentName: 'x-amz-object-attributes', ArgumentValue: name },
+      });
+    }
+    attributes.add(attribute);
+  }
+  return attributes;
 }
 
 export function parsePartNumber(value: string): number {

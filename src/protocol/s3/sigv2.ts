@@ -38,6 +38,15 @@ export interface SigV2Identity {
 
 /** `/bucket/key?sub-resources`: the raw path as sent, sub-resources sorted with decoded values. */
 export function canonicalizedResource(request: SigV2Request): string | undefined {
+  return canonicalizedResources(request)?.[0];
+}
+
+/**
+ * Every resource string a client may have signed, the one S3 itself signs first: a path-style request
+ * that names only a bucket is `/bucket/` (what SDKs sign however they spell the path) or, from clients
+ * that sign the path as sent, `/bucket`.
+ */
+export function canonicalizedResources(request: SigV2Request): string[] | undefined {
   const q = request.path.indexOf('?');
   const path = q === -1 ? request.path : request.path.slice(0, q);
   const pairs = parseQueryPairs(request.query);
@@ -47,7 +56,10 @@ export function canonicalizedResource(request: SigV2Request): string | undefined
     .filter(([name]) => SIGNED_SUBRESOURCES.has(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => (value === '' ? name : `${name}=${value}`));
-  return prefix + path + (subresources.length === 0 ? '' : `?${subresources.join('&')}`);
+  const query = subresources.length === 0 ? '' : `?${subresources.join('&')}`;
+  const bucketOnly = request.virtualHostBucket === undefined && /^\/[^/]+$/.test(path);
+  const paths = bucketOnly ? [`${path}/`, path] : [prefix + path];
+  return paths.map((p) => p + query);
 }
 
 /** `x-amz-*` headers, lower-case, sorted, repeated values comma-joined, folding whitespace unfolded. */
@@ -111,7 +123,8 @@ export async function verifySigV2Header(request: SigV2Request, options: SigV2Opt
   const date = getHeader(request.headers, 'date');
   const timeText = amzDate ?? date;
   const requestMs = timeText === undefined ? undefined : parseHttpDate(timeText);
-  if (requestMs === undefined) {
+  // A time before the epoch is no time S3 can compare; it is refused like an unreadable date.
+  if (requestMs === undefined || requestMs < 0) {
     return fail(new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header'));
   }
   const maxSkewMs = options.maxSkewMs ?? MAX_CLOCK_SKEW_MS;
@@ -125,8 +138,8 @@ export async function verifySigV2Header(request: SigV2Request, options: SigV2Opt
     }));
   }
 
-  const resource = canonicalizedResource(request);
-  if (resource === undefined) return fail(new S3Error('InvalidURI'));
+  const resources = canonicalizedResources(request);
+  if (resources === undefined) return fail(new S3Error('InvalidURI'));
   const secret = await lookup(options, accessKeyId);
   if (secret instanceof S3Error) return fail(secret);
 
@@ -134,10 +147,13 @@ export async function verifySigV2Header(request: SigV2Request, options: SigV2Opt
   // headers. Clients that set both sign the Date header's value instead, and the AWS
   // documentation's own DELETE example puts x-amz-date on the Date line; all three are accepted.
   const amzHeaders = canonicalizedAmzHeaders(request.headers);
-  const candidates = [stringToSignV2(request, amzDate === undefined ? (date ?? '').trim() : '', amzHeaders, resource)];
-  if (amzDate !== undefined) {
-    if (date !== undefined) candidates.push(stringToSignV2(request, date.trim(), amzHeaders, resource));
-    candidates.push(stringToSignV2(request, amzDate.trim(), canonicalizedAmzHeaders(request.headers, ['x-amz-date']), resource));
+  const candidates: string[] = [];
+  for (const resource of resources) {
+    candidates.push(stringToSignV2(request, amzDate === undefined ? (date ?? '').trim() : '', amzHeaders, resource));
+    if (amzDate !== undefined) {
+      if (date !== undefined) candidates.push(stringToSignV2(request, date.trim(), amzHeaders, resource));
+      candidates.push(stringToSignV2(request, amzDate.trim(), canonicalizedAmzHeaders(request.headers, ['x-amz-date']), resource));
+    }
   }
   for (const toSign of candidates) {
     if (equalBase64(signV2(secret, toSign), provided)) {
@@ -166,11 +182,11 @@ export async function verifySigV2Presigned(request: SigV2Request, options: SigV2
       fields: { Expires: new Date(expiresMs).toISOString(), ServerTime: new Date(options.nowMs).toISOString() },
     }));
   }
-  const resource = canonicalizedResource(request);
-  if (resource === undefined) return fail(new S3Error('InvalidURI'));
+  const resources = canonicalizedResources(request);
+  if (resources === undefined) return fail(new S3Error('InvalidURI'));
   const secret = await lookup(options, accessKeyId);
   if (secret instanceof S3Error) return fail(secret);
-  const toSign = stringToSignV2(request, expires, canonicalizedAmzHeaders(request.headers), resource);
-  if (!equalBase64(signV2(secret, toSign), provided)) return fail(mismatch(accessKeyId, toSign, provided));
+  const candidates = resources.map((resource) => stringToSignV2(request, expires, canonicalizedAmzHeaders(request.headers), resource));
+  if (!candidates.some((toSign) => equalBase64(signV2(secret, toSign), provided))) return fail(mismatch(accessKeyId, candidates[0]!, provided));
   return { ok: true, identity: { accessKeyId, presigned: true } };
 }

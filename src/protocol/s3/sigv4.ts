@@ -476,6 +476,7 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
   if (credential === undefined) return fail(queryError(`Error parsing the X-Amz-Credential parameter; ${CREDENTIAL_FORMAT}`));
   const requestMs = parseAmzDate(amzDate);
   if (requestMs === undefined) return fail(queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""));
+  if (/^-\d{1,10}$/.test(expiresText)) return fail(queryError('X-Amz-Expires must be non-negative'));
   if (!/^\d{1,10}$/.test(expiresText)) return fail(queryError('X-Amz-Expires should be a number'));
   const expiresSeconds = Number(expiresText);
   if (expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {

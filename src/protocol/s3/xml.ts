@@ -403,6 +403,43 @@ export function buildListMultipartUploadsResult(input: {
   ]);
 }
 
+export interface ObjectPartsPage {
+  readonly totalPartsCount: number;
+  readonly partNumberMarker: number;
+  readonly nextPartNumberMarker: number | undefined;
+  readonly maxParts: number;
+  readonly isTruncated: boolean;
+  readonly parts: ReadonlyArray<{ readonly partNumber: number; readonly size: number; readonly checksums?: ChecksumValues }>;
+}
+
+/** GetObjectAttributes: only the attributes asked for (the caller leaves the others undefined). */
+export function buildGetObjectAttributesResult(input: {
+  readonly etag?: string | undefined;
+  readonly checksum?: { readonly values: ChecksumValues; readonly type: 'COMPOSITE' | 'FULL_OBJECT' } | undefined;
+  readonly objectParts?: ObjectPartsPage | undefined;
+  readonly storageClass?: string | undefined;
+  readonly objectSize?: number | undefined;
+}): string {
+  const { checksum, objectParts } = input;
+  return document('GetObjectAttributesOutput', [
+    // Unlike everywhere else, S3 writes this ETag without quotes.
+    opt('ETag', input.etag === undefined ? undefined : unquoteEtag(input.etag)),
+    checksum === undefined ? undefined : el('Checksum', [...checksumNodes(checksum.values), el('ChecksumType', checksum.type)]),
+    objectParts === undefined
+      ? undefined
+      : el('ObjectParts', [
+          el('PartsCount', objectParts.totalPartsCount),
+          el('PartNumberMarker', objectParts.partNumberMarker),
+          opt('NextPartNumberMarker', objectParts.nextPartNumberMarker),
+          el('MaxParts', objectParts.maxParts),
+          el('IsTruncated', objectParts.isTruncated),
+          ...objectParts.parts.map((p) => el('Part', [el('PartNumber', p.partNumber), el('Size', p.size), ...checksumNodes(p.checksums)])),
+        ]),
+    opt('StorageClass', input.storageClass),
+    opt('ObjectSize', input.objectSize),
+  ]);
+}
+
 export function buildCopyObjectResult(input: {
   readonly etag: string;
   readonly lastModified: Time;

@@ -1,6 +1,6 @@
 import {
   CreateBucketCommand, DeleteBucketCommand, GetBucketAclCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectAclCommand,
-  GetObjectCommand, HeadBucketCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectCommand, S3Client,
+  GetObjectCommand, HeadBucketCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, S3Client,
   CreateMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
@@ -37,8 +37,30 @@ describe('actors/gateway buckets and access', function () {
     expect(created.Location).to.equal('/fresh');
     await alice.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'k', Body: 'v' }));
     expect(h.view.bucket('fresh')?.owner).to.equal('alice');
-    expect(await failure(alice.send(new CreateBucketCommand({ Bucket: 'fresh' })))).to.deep.equal({ name: 'BucketAlreadyOwnedByYou', status: 409 });
     expect(await failure(bob.send(new CreateBucketCommand({ Bucket: 'fresh' })))).to.deep.equal({ name: 'BucketAlreadyExists', status: 409 });
+  });
+
+  it('answers a second creation of an own bucket in us-east-1 with 200, keeping its objects and resetting its ACL', async () => {
+    await alice.send(new CreateBucketCommand({ Bucket: 'again', ACL: 'public-read' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'again', Key: 'kept', Body: 'v' }));
+    const again = await alice.send(new CreateBucketCommand({ Bucket: 'again' }));
+    expect(again.$metadata.httpStatusCode).to.equal(200);
+    expect(h.view.bucket('again')?.acl).to.equal('private');
+    const listed = await alice.send(new ListObjectsV2Command({ Bucket: 'again' }));
+    expect(listed.Contents?.map((o) => o.Key)).to.deep.equal(['kept']);
+    expect(await failure(bob.send(new CreateBucketCommand({ Bucket: 'again' })))).to.deep.equal({ name: 'BucketAlreadyExists', status: 409 });
+  });
+
+  it('answers a second creation of an own bucket elsewhere than us-east-1 with BucketAlreadyOwnedByYou', async () => {
+    const other = await startHarness({ config: { region: 'eu-west-1' } });
+    try {
+      const client = other.client('alice', { region: 'eu-west-1' });
+      await client.send(new CreateBucketCommand({ Bucket: 'mine', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      expect(await failure(client.send(new CreateBucketCommand({ Bucket: 'mine', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))))
+        .to.deep.equal({ name: 'BucketAlreadyOwnedByYou', status: 409 });
+    } finally {
+      await other.close();
+    }
   });
 
   it('keeps the location constraint and reports it', async () => {
@@ -153,6 +175,36 @@ describe('actors/gateway buckets and access', function () {
     expect(xmlValue(denied.text, 'Code')).to.equal('AccessDenied');
     expect((await rawRequest(h.endpoint, { method: 'GET', path: '/public?acl' })).status).to.equal(403);
     expect((await rawRequest(h.endpoint, { method: 'GET', path: '/missing-bucket/k' })).status).to.equal(404);
+  });
+
+  it('accepts PutObjectAcl restating the bucket ACL an object has, and nothing else', async () => {
+    h.admin.addBucket('objacl', 'alice');
+    await alice.send(new PutObjectCommand({ Bucket: 'objacl', Key: 'k', Body: 'v' }));
+    const same = await alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', ACL: 'private' }));
+    expect(same.$metadata.httpStatusCode).to.equal(200);
+    expect((await alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', ACL: 'bucket-owner-full-control' }))).$metadata.httpStatusCode).to.equal(200);
+    expect(await failure(alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', ACL: 'public-read' })))).to.deep.equal({ name: 'NotImplemented', status: 501 });
+    expect(await failure(alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'absent', ACL: 'private' })))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
+    expect(await failure(bob.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', ACL: 'private' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    const policy = await alice.send(new GetObjectAclCommand({ Bucket: 'objacl', Key: 'k' }));
+    const restated = await alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', AccessControlPolicy: { Owner: policy.Owner, Grants: policy.Grants } }));
+    expect(restated.$metadata.httpStatusCode).to.equal(200);
+  });
+
+  it('answers CORS preflights without credentials: 400 without an Origin, 403 as CORS is not enabled', async () => {
+    h.admin.addBucket('pre', 'alice');
+    const noOrigin = await rawRequest(h.endpoint, { method: 'OPTIONS', path: '/pre/k?X-Amz-Signature=ignored' });
+    expect(noOrigin.status).to.equal(400);
+    expect(xmlValue(noOrigin.text, 'Code')).to.equal('BadRequest');
+    expect(xmlValue(noOrigin.text, 'Message')).to.equal('Insufficient information. Origin request header needed.');
+    const badMethod = await rawRequest(h.endpoint, { method: 'OPTIONS', path: '/pre', headers: { origin: 'https://a.example', 'access-control-request-method': 'PATCH' } });
+    expect(badMethod.status).to.equal(400);
+    const refused = await rawRequest(h.endpoint, { method: 'OPTIONS', path: '/pre/k', headers: { origin: 'https://a.example', 'access-control-request-method': 'GET' } });
+    expect(refused.status).to.equal(403);
+    expect(xmlValue(refused.text, 'Code')).to.equal('AccessForbidden');
+    expect(xmlValue(refused.text, 'ResourceType')).to.equal('BUCKET');
+    const missing = await rawRequest(h.endpoint, { method: 'OPTIONS', path: '/nobucket', headers: { origin: 'https://a.example', 'access-control-request-method': 'GET' } });
+    expect(missing.status).to.equal(404);
   });
 
   it('answers 503 when the manager cannot be reached for a bucket change', async () => {

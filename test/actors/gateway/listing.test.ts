@@ -74,6 +74,14 @@ describe('actors/gateway listing', function () {
     expect(xmlValue(bad.text, 'Code')).to.equal('InvalidArgument');
   });
 
+  it('lists from the start for an empty continuation token and echoes it', async () => {
+    const res = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}?list-type=2&continuation-token=` });
+    expect(res.status).to.equal(200);
+    expect(res.text).to.include('<ContinuationToken></ContinuationToken>');
+    expect(xmlValue(res.text, 'IsTruncated')).to.equal('false');
+    expect(xmlValue(res.text, 'KeyCount')).to.equal(String(sorted.length));
+  });
+
   it('pages ListObjects v1 with markers, NextMarker only with a delimiter', async () => {
     const first = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 4 }));
     expect(first.IsTruncated).to.equal(true);

@@ -1,5 +1,5 @@
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectAttributesCommand, GetObjectCommand, HeadObjectCommand,
   ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
@@ -82,6 +82,9 @@ describe('actors/gateway multipart uploads', function () {
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'movie.mp4', PartNumber: 4 }));
     expect(head.ContentLength).to.equal(1);
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'movie.mp4', PartNumber: 5 })))).to.deep.include({ status: 416 });
+    const beyond = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}/movie.mp4?partNumber=5` });
+    expect([xmlValue(beyond.text, 'Code'), xmlValue(beyond.text, 'ActualPartCount'), xmlValue(beyond.text, 'PartNumberRequested')])
+      .to.deep.equal(['InvalidPartNumber', '4', '5']);
 
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).to.deep.equal([]);
     await eventually(() => h.storage.liveKeys('upload', BUCKET).length === 0);
@@ -102,6 +105,67 @@ describe('actors/gateway multipart uploads', function () {
     expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'small-parts' })))).equals(pattern(MiB, 1))).to.equal(true);
     // The part that was left out is discarded with its chunks.
     await eventually(() => h.storage.liveKeys('chunk', BUCKET).length === 1);
+  });
+
+  it('answers a repeated completion as the first one while the object is still the upload\'s', async () => {
+    const parts = [pattern(5 * MiB, 1), pattern(10, 2)];
+    const { uploadId, etags } = await upload('again', parts);
+    const list = { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) };
+    const first = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'again', UploadId: uploadId, MultipartUpload: list }));
+    const second = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'again', UploadId: uploadId, MultipartUpload: list }));
+    expect(second.ETag).to.equal(first.ETag);
+    expect(second.Key).to.equal('again');
+    const otherList = { Parts: [{ ETag: etags[0], PartNumber: 1 }] };
+    expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'again', UploadId: uploadId, MultipartUpload: otherList }))))
+      .to.deep.equal({ name: 'NoSuchUpload', status: 404 });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'again', Body: 'replaced' }));
+    expect(await failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'again', UploadId: uploadId, MultipartUpload: list }))))
+      .to.deep.equal({ name: 'NoSuchUpload', status: 404 });
+  });
+
+  it('applies If-None-Match and If-Match to the object a completion would replace', async () => {
+    let uploads = 0;
+    const complete = async (key: string, conditions: { IfNoneMatch?: string; IfMatch?: string }) => {
+      const { uploadId, etags } = await upload(key, [Buffer.from(`body ${++uploads}`)]);
+      return s3.send(new CompleteMultipartUploadCommand({
+        Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ ETag: etags[0], PartNumber: 1 }] }, ...conditions,
+      }));
+    };
+    const first = await complete('guarded', { IfNoneMatch: '*' });
+    expect(await failure(complete('guarded', { IfNoneMatch: '*' }))).to.deep.equal({ name: 'PreconditionFailed', status: 412 });
+    expect(await failure(complete('guarded', { IfNoneMatch: first.ETag! }))).to.deep.equal({ name: 'PreconditionFailed', status: 412 });
+    const second = await complete('guarded', { IfNoneMatch: '"badetag"' });
+    expect(await failure(complete('guarded', { IfMatch: first.ETag! }))).to.deep.equal({ name: 'PreconditionFailed', status: 412 });
+    await complete('guarded', { IfMatch: second.ETag! });
+    expect(await failure(complete('missing', { IfMatch: '*' }))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
+  });
+
+  it('answers GetObjectAttributes of a multipart object with its parts, paged by part number', async () => {
+    const parts = [pattern(5 * MiB, 1), pattern(5 * MiB, 2), pattern(5 * MiB, 3), pattern(100, 4)];
+    const { uploadId, etags } = await upload('attrs', parts);
+    const done = await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: BUCKET, Key: 'attrs', UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    }));
+    const all = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'attrs', ObjectAttributes: ['ETag', 'ObjectParts', 'ObjectSize', 'StorageClass'] }));
+    expect(all.ETag).to.equal(done.ETag!.replace(/"/g, ''));
+    expect(all.ObjectSize).to.equal(15 * MiB + 100);
+    expect(all.StorageClass).to.equal('STANDARD');
+    expect(all.ObjectParts?.TotalPartsCount).to.equal(4);
+    expect(all.ObjectParts?.IsTruncated).to.equal(false);
+    expect(all.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size])).to.deep.equal([[1, 5 * MiB], [2, 5 * MiB], [3, 5 * MiB], [4, 100]]);
+    const page = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'attrs', ObjectAttributes: ['ObjectParts'], MaxParts: 1, PartNumberMarker: '2' }));
+    expect(page.ObjectParts?.Parts?.map((p) => p.PartNumber)).to.deep.equal([3]);
+    expect(page.ObjectParts?.IsTruncated).to.equal(true);
+    expect(page.ObjectParts?.NextPartNumberMarker).to.equal('3');
+    expect(page.ETag).to.equal(undefined);
+    const single = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: 'foo' }));
+    const plain = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'plain', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'ObjectSize'] }));
+    expect(plain.ETag).to.equal(single.ETag!.replace(/"/g, ''));
+    expect(plain.ObjectSize).to.equal(3);
+    expect(plain.ObjectParts).to.equal(undefined);
+    expect(plain.Checksum?.ChecksumCRC32).to.equal(single.ChecksumCRC32);
+    expect(await failure(s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'absent', ObjectAttributes: ['ETag'] }))))
+      .to.deep.equal({ name: 'NoSuchKey', status: 404 });
   });
 
   it('refuses a malformed completion document', async () => {
@@ -178,6 +242,18 @@ describe('actors/gateway multipart uploads', function () {
     expect(still.Parts?.map((p) => p.ETag)).to.deep.equal([p2.ETag]);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'b', UploadId: second, MultipartUpload: { Parts: [{ ETag: p2.ETag!, PartNumber: 1 }] } }));
     expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'b' })))).toString()).to.equal('second upload');
+  });
+
+  it('lists each upload with the user who initiated it, and the bucket owner as owner', async () => {
+    await h.admin.updateAcl(BUCKET, 'alice', 'public-read-write');
+    await eventually(() => h.view.bucket(BUCKET)?.acl === 'public-read-write');
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'by-alice' }));
+    await h.client('bob').send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'by-bob' }));
+    const listed = await h.client('bob').send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    expect(listed.Uploads?.map((u) => [u.Key, u.Initiator?.ID, u.Owner?.ID])).to.deep.equal([
+      ['by-alice', 'alice', 'alice'],
+      ['by-bob', 'bob', 'alice'],
+    ]);
   });
 
   it('replaces a part uploaded twice and deletes the first upload of it', async () => {

@@ -168,6 +168,17 @@ describe('actors/gateway objects', function () {
     expect((await bodyOf(got)).toString()).to.equal('first');
   });
 
+  it('refuses to overwrite the version an If-None-Match ETag names on PutObject', async () => {
+    const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'guarded', Body: 'first' }));
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'guarded', Body: 'second', IfNoneMatch: first.ETag }))))
+      .to.deep.equal({ name: 'PreconditionFailed', status: 412 });
+    const second = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'guarded', Body: 'second', IfNoneMatch: '"0123456789abcdef0123456789abcdef"' }));
+    expect(second.$metadata.httpStatusCode).to.equal(200);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'guarded', Body: 'third', IfNoneMatch: first.ETag }));
+    expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'guarded' })))).toString()).to.equal('third');
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'absent', Body: 'x', IfMatch: '*' })))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
+  });
+
   it('copies objects with the COPY and REPLACE metadata directives and copy-source conditions', async () => {
     const source = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'src', Body: 'copy me', ContentType: 'text/plain', Metadata: { a: '1' } }));
     const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'dst', CopySource: `${BUCKET}/src` }));

@@ -22,6 +22,11 @@ import { sendEmpty, sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { discardBucketUploads } from './multipart.js';
 
+const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
+
+/** The region whose buckets keep S3's original semantics for creating a bucket twice. */
+const LEGACY_REGION = 'us-east-1';
+
 /** How long an answer waits for the manager's change to reach this gateway. */
 const VIEW_WAIT_MS = 5_000;
 
@@ -54,9 +59,14 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
   const location = config.value.locationConstraint;
   if (location !== undefined && locationProblem(location) !== undefined) throw new S3Error('InvalidLocationConstraint');
   const existing = ctx.deps.authView.bucket(op.bucket);
-  if (existing !== undefined) throw new S3Error(existing.owner === user.userId ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
+  if (existing !== undefined) {
+    if (existing.owner !== user.userId) throw new S3Error('BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
+    return recreateOwnBucket(ctx, existing, acl);
+  }
   const reply = await ctx.deps.bucketAdmin.create({ name: op.bucket, owner: user.userId, acl, location });
   if (!reply.ok) {
+    const raced = reply.code === 'BucketAlreadyOwnedByYou' ? ctx.deps.authView.bucket(op.bucket) : undefined;
+    if (raced !== undefined) return recreateOwnBucket(ctx, raced, acl);
     switch (reply.code) {
       case 'BucketAlreadyOwnedByYou':
       case 'BucketAlreadyExists':
@@ -72,6 +82,18 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
   }
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) !== undefined);
   sendEmpty(ctx, 200, { Location: `/${op.bucket}` });
+}
+
+/**
+ * Creating a bucket one already owns: in us-east-1 S3 keeps its legacy answer, 200 with the bucket's ACL
+ * reset to the one asked for (its objects untouched); every other region answers BucketAlreadyOwnedByYou.
+ */
+async function recreateOwnBucket(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
+  if (regionOf(ctx, bucket) !== LEGACY_REGION || ctx.deps.config.region !== LEGACY_REGION) {
+    throw new S3Error('BucketAlreadyOwnedByYou', undefined, { fields: { BucketName: bucket.name } });
+  }
+  if (bucket.acl !== acl) await changeAcl(ctx, bucket, acl);
+  sendEmpty(ctx, 200, { Location: `/${bucket.name}` });
 }
 
 export async function deleteBucket(ctx: RequestContext, op: OperationOf<'DeleteBucket'>): Promise<void> {
@@ -113,7 +135,7 @@ export function getBucketAcl(ctx: RequestContext): void {
 
 export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBucketAcl'>): Promise<void> {
   const bucket = bucketOf(ctx);
-  if (['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'].some((h) => getHeader(ctx.headers, h) !== undefined)) {
+  if (GRANT_HEADERS.some((h) => getHeader(ctx.headers, h) !== undefined)) {
     throw new S3Error('NotImplemented', 'Only canned ACLs are supported.');
   }
   const canned = cannedBucketAcl(ctx);
@@ -128,11 +150,17 @@ export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBuck
     if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
     acl = canned;
   }
-  const reply = await ctx.deps.bucketAdmin.updateAcl(op.bucket, actingOwner(ctx, bucket), acl);
+  await changeAcl(ctx, bucket, acl);
+  sendEmpty(ctx, 200);
+}
+
+/** Has the manager set a bucket's ACL, and waits until this gateway's copy shows it. */
+async function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
+  const reply = await ctx.deps.bucketAdmin.updateAcl(bucket.name, actingOwner(ctx, bucket), acl);
   if (!reply.ok) {
     switch (reply.code) {
       case 'NoSuchBucket':
-        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: op.bucket } });
+        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: bucket.name } });
       case 'AccessDenied':
         throw new S3Error('AccessDenied');
       case 'InvalidArgument':
@@ -141,8 +169,7 @@ export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBuck
         throw managerUnavailable(ctx, reply);
     }
   }
-  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket)?.acl === acl);
-  sendEmpty(ctx, 200);
+  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(bucket.name)?.acl === acl);
 }
 
 /** Objects have no ACL of their own: they show their bucket's. */
@@ -151,8 +178,34 @@ export async function getObjectAcl(ctx: RequestContext, op: OperationOf<'GetObje
   sendXml(ctx, 200, buildAccessControlPolicy(policyOf(bucketOf(ctx))));
 }
 
-export function putObjectAcl(): never {
-  throw new S3Error('NotImplemented', 'Objects take the ACL of their bucket; set it with PutBucketAcl.');
+/**
+ * Objects have no ACL of their own, so setting one succeeds only when it changes nothing: the bucket's
+ * ACL, which the object already has, or bucket-owner-full-control, which the bucket owner always has
+ * (as S3 accepts it where object ACLs are disabled). Any other is not supported.
+ */
+export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObjectAcl'>): Promise<void> {
+  const bucket = bucketOf(ctx);
+  if (GRANT_HEADERS.some((h) => getHeader(ctx.headers, h) !== undefined)) throw objectAclUnsupported();
+  const parsed = parseCannedAcl(ctx.headers);
+  if (!parsed.ok) throw parsed.error;
+  const body = await readSmallBody(ctx, MAX_XML_BODY_BYTES.acl);
+  let asked: string;
+  if (body.length > 0) {
+    if (parsed.value !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
+    const policy = parseAccessControlPolicy(body);
+    if (!policy.ok) throw policy.error;
+    asked = cannedOf(policy.value, bucket);
+  } else {
+    if (parsed.value === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
+    asked = parsed.value;
+  }
+  if ((await currentObject(ctx.deps, op.bucket, op.key)) === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: op.key } });
+  if (asked !== bucket.acl && asked !== 'bucket-owner-full-control') throw objectAclUnsupported();
+  sendEmpty(ctx, 200);
+}
+
+function objectAclUnsupported(): S3Error {
+  return new S3Error('NotImplemented', 'Objects take the ACL of their bucket; set it with PutBucketAcl.');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
  * GetObject and HeadObject: conditional requests (304/412), a single byte range or one part of a
  * multipart object, response-* overrides, and checksums on request. The body streams chunk by chunk
- * with a bounded read-ahead, fetching only the chunks the range touches.
+ * with a bounded read-ahead, fetching only the chunks the range touches. GetObjectAttributes answers
+ * the same questions as a document.
  */
 import type { ObjectMeta } from '../../../core/object-meta.js';
 import { conditionError, evaluateReadConditions } from '../../../protocol/s3/conditionals.js';
@@ -10,10 +11,12 @@ import { quoteEtag } from '../../../protocol/s3/checksums.js';
 import { formatHttpDate, getHeader } from '../../../protocol/s3/headers.js';
 import { contentRange, parseRange, rangeLength, type ByteRange } from '../../../protocol/s3/range.js';
 import { readBody } from '../body-reader.js';
-import { checksumModeEnabled, readHeaders } from '../object-headers.js';
+import type { ObjectAttribute } from '../../../protocol/s3/router.js';
+import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../protocol/s3/xml.js';
+import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
-import { whenWritable } from '../responses.js';
+import { sendXml, whenWritable } from '../responses.js';
 
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const { deps, headers, res } = ctx;
@@ -57,17 +60,57 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
   res.end();
 }
 
+/**
+ * GetObjectAttributes: what a HEAD would tell, as an XML document of the attributes asked for, with the
+ * parts of a multipart object paged by part number.
+ */
+export async function getObjectAttributes(ctx: RequestContext, op: OperationOf<'GetObjectAttributes'>): Promise<void> {
+  const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false);
+  const wants = (attribute: ObjectAttribute): boolean => op.attributes.has(attribute);
+  const checksum = storedChecksum(meta.checksums);
+  const parts = meta.multipart?.parts ?? [];
+  let objectParts: ObjectPartsPage | undefined;
+  if (wants('ObjectParts') && parts.length > 0) {
+    const marker = op.partNumberMarker ?? 0;
+    const after = parts.filter((part) => part.partNumber > marker);
+    const page = after.slice(0, op.maxParts);
+    const isTruncated = after.length > page.length;
+    objectParts = {
+      totalPartsCount: parts.length,
+      partNumberMarker: marker,
+      nextPartNumberMarker: isTruncated ? page[page.length - 1]?.partNumber : undefined,
+      maxParts: op.maxParts,
+      isTruncated,
+      parts: page.map((part) => ({ partNumber: part.partNumber, size: part.sizeBytes })),
+    };
+  }
+  sendXml(ctx, 200, buildGetObjectAttributesResult({
+    etag: wants('ETag') ? meta.etag : undefined,
+    checksum: wants('Checksum') && checksum !== undefined
+      ? { values: { [checksum.algorithm]: checksum.value }, type: checksumTypeOf(checksum.value) }
+      : undefined,
+    objectParts,
+    storageClass: wants('StorageClass') ? 'STANDARD' : undefined,
+    objectSize: wants('ObjectSize') ? meta.sizeBytes : undefined,
+  }), { 'Last-Modified': formatHttpDate(meta.lastModifiedMs) });
+}
+
 /** The bytes of part `partNumber`: of a multipart object its part, of any other object part 1 is all of it. */
 function partRange(meta: ObjectMeta, partNumber: number): { range: ByteRange | undefined; partsCount: number | undefined } {
   const parts = meta.multipart?.parts;
   if (parts === undefined || parts.length === 0) {
-    if (partNumber !== 1) throw new S3Error('InvalidPartNumber');
+    if (partNumber !== 1) throw invalidPartNumber(partNumber, 1);
     return { range: meta.sizeBytes === 0 ? undefined : { start: 0, end: meta.sizeBytes - 1 }, partsCount: undefined };
   }
-  if (partNumber > parts.length) throw new S3Error('InvalidPartNumber');
+  if (partNumber > parts.length) throw invalidPartNumber(partNumber, parts.length);
   let start = 0;
   for (let i = 0; i < partNumber - 1; i++) start += parts[i]!.sizeBytes;
   const size = parts[partNumber - 1]!.sizeBytes;
-  if (size === 0) throw new S3Error('InvalidPartNumber');
+  if (size === 0) throw invalidPartNumber(partNumber, parts.length);
   return { range: { start, end: start + size - 1 }, partsCount: parts.length };
+}
+
+/** S3 tells how many parts there are, so a client probing part by part knows where to stop. */
+function invalidPartNumber(requested: number, actual: number): S3Error {
+  return new S3Error('InvalidPartNumber', undefined, { fields: { ActualPartCount: String(actual), PartNumberRequested: String(requested) } });
 }

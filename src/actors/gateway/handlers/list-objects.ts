@@ -57,7 +57,8 @@ export async function listObjects(ctx: RequestContext, op: OperationOf<'ListObje
 
 export async function listObjectsV2(ctx: RequestContext, op: OperationOf<'ListObjectsV2'>): Promise<void> {
   const owner = bucketOwner(ctx);
-  const marker = op.continuationToken !== undefined ? decodeContinuationToken(op.continuationToken) : op.startAfter;
+  const resumes = op.continuationToken !== undefined && op.continuationToken !== '';
+  const marker = resumes ? decodeContinuationToken(op.continuationToken!) : op.startAfter;
   const page = await listPage(ctx, op.bucket, { prefix: op.prefix, delimiter: op.delimiter, marker, maxKeys: op.maxKeys });
   sendXml(ctx, 200, buildListObjectsV2Result({
     bucket: op.bucket,

@@ -14,7 +14,7 @@ import { parseCopySourceRange, type ByteRange } from '../../../protocol/s3/range
 import {
   MAX_XML_BODY_BYTES, buildCompleteMultipartUploadResult, buildCopyPartResult, buildInitiateMultipartUploadResult,
   buildListMultipartUploadsResult, buildListPartsResult, parseCompleteMultipartUpload, type ChecksumValues,
-  type UploadSummary,
+  type CompletedPart, type UploadSummary,
 } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../common/storage-api.js';
 import { deleteChunks, writeBody, type StoredBody } from '../body-writer.js';
@@ -78,7 +78,7 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
   const stored = await writeBody(deps, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
-    expectedBytes: body.declaredBytes ?? 0,
+    expectedBytes: body.declaredBytes,
     allowInline: false,
   });
   const written = await commitPart(ctx, op, upload, stored, () => {
@@ -164,10 +164,18 @@ async function commitPart(
 
 export async function completeMultipartUpload(ctx: RequestContext, op: OperationOf<'CompleteMultipartUpload'>): Promise<void> {
   const { deps, headers } = ctx;
-  const upload = await requireUpload(deps, op.bucket, op.key, op.uploadId);
+  const upload = await findUpload(deps, op.bucket, op.key, op.uploadId);
   const parsed = parseCompleteMultipartUpload(await readSmallBody(ctx, MAX_XML_BODY_BYTES.completeMultipartUpload));
   if (!parsed.ok) throw parsed.error;
   const requested = parsed.value.parts;
+  if (upload === undefined) {
+    // A client that lost the answer to its completion asks again; S3 answers it as before, as long as
+    // the object is still the one that upload made.
+    const current = await currentObject(deps, op.bucket, op.key);
+    if (current === undefined || !completedBy(current, op.uploadId, requested)) throw noSuchUpload(op.uploadId);
+    sendCompletion(ctx, op, current);
+    return;
+  }
 
   const records = await mapBounded(requested, PART_READ_CONCURRENCY, (part) =>
     readRecord(deps, op.bucket, partRecordKey(op.key, op.uploadId, part.partNumber)),
@@ -204,7 +212,10 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     ...descriptiveFieldsOf(upload),
     ...(checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(checksum.algorithm)]: checksum.value } }),
     chunks: layout,
-    multipart: { parts: parts.map((p) => ({ partNumber: p.partNumber, sizeBytes: p.record.sizeBytes, etag: p.record.etag })) },
+    multipart: {
+      parts: parts.map((p) => ({ partNumber: p.partNumber, sizeBytes: p.record.sizeBytes, etag: p.record.etag })),
+      uploadId: op.uploadId,
+    },
   };
   const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields));
   afterObjectWrite(ctx, replaced, written, undefined);
@@ -213,6 +224,18 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
   void deps.background.start('discard the part records of a completed upload', () =>
     discardParts(deps, op.bucket, op.key, op.uploadId, versionIdsOf(layout)),
   );
+  sendCompletion(ctx, op, written);
+}
+
+/** Whether `meta` is the object that completing `uploadId` with exactly these parts wrote. */
+function completedBy(meta: ObjectMeta, uploadId: string, requested: readonly CompletedPart[]): boolean {
+  const parts = meta.multipart?.parts;
+  if (meta.multipart?.uploadId !== uploadId || parts === undefined || parts.length !== requested.length) return false;
+  return requested.every((part, i) => parts[i]!.partNumber === part.partNumber && parts[i]!.etag === part.etag);
+}
+
+function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartUpload'>, written: ObjectMeta): void {
+  const checksum = storedChecksum(written.checksums);
   const checksumValues: ChecksumValues = checksum === undefined ? {} : { [checksum.algorithm]: checksum.value };
   sendXml(ctx, 200, buildCompleteMultipartUploadResult({
     location: `http://${ctx.req.headers.host ?? 'localhost'}/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`,
@@ -324,6 +347,7 @@ export async function listMultipartUploads(ctx: RequestContext, op: OperationOf<
     const jump = lastPrefix === undefined ? undefined : uploadRecordPrefix(lastPrefix) + AFTER_ALL;
     if (jump !== undefined && jump > marker) marker = jump;
   }
+  const initiators = await uploadInitiators(deps, op.bucket, items);
   const last = items[items.length - 1];
   sendXml(ctx, 200, buildListMultipartUploadsResult({
     bucket: op.bucket,
@@ -336,9 +360,28 @@ export async function listMultipartUploads(ctx: RequestContext, op: OperationOf<
     maxUploads: op.maxUploads,
     isTruncated: truncated,
     encodingType: op.encodingType,
-    uploads: items.flatMap((item) => (item.kind === 'upload' ? [item.summary] : [])),
+    uploads: items.flatMap((item) => {
+      if (item.kind !== 'upload') return [];
+      const initiator = initiators.get(item.summary.uploadId);
+      return [initiator === undefined ? item.summary : { ...item.summary, initiator: { id: initiator, displayName: initiator } }];
+    }),
     commonPrefixes: items.flatMap((item) => (item.kind === 'prefix' ? [item.prefix] : [])),
   }));
+}
+
+/**
+ * Who started each listed upload, from its record (the listing itself carries only sizes and dates);
+ * an upload whose record is gone by now keeps the bucket owner.
+ */
+async function uploadInitiators(deps: GatewayDeps, bucket: string, items: readonly UploadItem[]): Promise<Map<string, string>> {
+  const uploads = items.flatMap((item) => (item.kind === 'upload' ? [item.summary] : []));
+  const records = await mapBounded(uploads, PART_READ_CONCURRENCY, (upload) => readRecord(deps, bucket, uploadRecordKey(upload.key, upload.uploadId)));
+  const initiators = new Map<string, string>();
+  uploads.forEach((upload, i) => {
+    const initiator = records[i]?.multipart?.initiator;
+    if (initiator !== undefined) initiators.set(upload.uploadId, initiator);
+  });
+  return initiators;
 }
 
 function uploadSummary(parsed: { key: string; uploadId: string }, entry: ListingEntry, owner: { id: string; displayName: string }): UploadSummary {
@@ -349,10 +392,18 @@ function uploadSummary(parsed: { key: string; uploadId: string }, entry: Listing
 // Records
 
 async function requireUpload(deps: GatewayDeps, bucket: string, key: string, uploadId: string): Promise<ObjectMeta> {
-  if (!isUploadId(uploadId)) throw noSuchUpload(uploadId);
+  const upload = await findUpload(deps, bucket, key, uploadId);
+  if (upload === undefined) throw noSuchUpload(uploadId);
+  return upload;
+}
+
+/** The record of an upload in progress; undefined when there is none by that id. */
+async function findUpload(deps: GatewayDeps, bucket: string, key: string, uploadId: string): Promise<ObjectMeta | undefined> {
+  if (!isUploadId(uploadId)) return undefined;
   const result = await deps.storage.get('upload', bucket, uploadRecordKey(key, uploadId), { withBody: false });
-  if (!result.ok) throw result.code === 'NotFound' ? noSuchUpload(uploadId) : storageFailureError(result);
-  return result.meta;
+  if (result.ok) return result.meta;
+  if (result.code === 'NotFound') return undefined;
+  throw storageFailureError(result);
 }
 
 async function readRecord(deps: GatewayDeps, bucket: string, recordKey: string): Promise<ObjectMeta | undefined> {

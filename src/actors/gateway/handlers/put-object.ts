@@ -27,7 +27,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   const stored = await writeBody(deps, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
-    expectedBytes: body.declaredBytes ?? 0,
+    expectedBytes: body.declaredBytes,
     allowInline: true,
   });
   let committed = false;

@@ -96,8 +96,13 @@ describe('protocol/s3/conditionals', () => {
       expect(evaluateWriteConditions({ 'if-match': OTHER }, OBJECT)).to.deep.equal({ type: 'precondition-failed', condition: 'If-Match' });
       const missing = evaluateWriteConditions({ 'if-match': ETAG }, undefined);
       expect(missing instanceof S3Error && missing.code).to.equal('NoSuchKey');
-      const unsupported = evaluateWriteConditions({ 'if-none-match': ETAG }, OBJECT);
-      expect(unsupported instanceof S3Error && unsupported.code).to.equal('NotImplemented');
+    });
+
+    it('refuses to overwrite the version an If-None-Match ETag names, and only that one', () => {
+      expect(evaluateWriteConditions({ 'if-none-match': ETAG }, OBJECT)).to.deep.equal({ type: 'precondition-failed', condition: 'If-None-Match' });
+      expect(evaluateWriteConditions({ 'if-none-match': OTHER }, OBJECT)).to.deep.equal({ type: 'proceed' });
+      expect(evaluateWriteConditions({ 'if-none-match': ETAG }, undefined)).to.deep.equal({ type: 'proceed' });
+      expect(evaluateWriteConditions({ 'if-none-match': '"badetag"' }, undefined)).to.deep.equal({ type: 'proceed' });
     });
   });
 

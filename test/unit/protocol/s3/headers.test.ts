@@ -59,7 +59,10 @@ describe('protocol/s3/headers', () => {
       cacheControl: 'max-age=60', expires: 'Thu, 01 Dec 1994 16:00:00 GMT',
     });
     expect(stripAwsChunked('aws-chunked')).to.equal(undefined);
-    expect(stripAwsChunked('gzip, AWS-Chunked, br')).to.equal('gzip,br');
+    expect(stripAwsChunked('gzip, AWS-Chunked, br')).to.equal('gzip, br');
+    expect(stripAwsChunked('deflate, gzip')).to.equal('deflate, gzip');
+    expect(stripAwsChunked('aws-chunked, gzip')).to.equal('gzip');
+    expect(stripAwsChunked('aws-chunked, aws-chunked')).to.equal(undefined);
     expect(hasAwsChunkedEncoding({ 'content-encoding': 'gzip, aws-chunked' })).to.equal(true);
     expect(hasAwsChunkedEncoding({ 'content-encoding': 'gzip' })).to.equal(false);
   });

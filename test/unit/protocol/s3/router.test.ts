@@ -83,7 +83,7 @@ describe('protocol/s3/router', () => {
       }
       expect(err('GET', '/bucket?list-type=3').code).to.equal('InvalidArgument');
       expect(err('GET', '/bucket?encoding-type=base64').code).to.equal('InvalidArgument');
-      expect(err('GET', '/bucket?list-type=2&continuation-token=').code).to.equal('InvalidArgument');
+      expect(op('GET', '/bucket?list-type=2&continuation-token=')).to.include({ type: 'ListObjectsV2', continuationToken: '' });
       expect(err('GET', '/bucket?versions&version-id-marker=v').code).to.equal('InvalidArgument');
       expect(op('GET', '/bucket?max-keys=99999999999999999999')).to.include({ maxKeys: 1000 });
     });
@@ -96,7 +96,6 @@ describe('protocol/s3/router', () => {
       }
       expect(err('PUT', '/bucket?versioning').code).to.equal('NotImplemented');
       expect(err('POST', '/bucket').code).to.equal('NotImplemented');
-      expect(err('OPTIONS', '/bucket').code).to.equal('NotImplemented');
       const e = err('PUT', '/bucket?location');
       expect(e.code).to.equal('MethodNotAllowed');
       expect(e.status).to.equal(405);
@@ -189,6 +188,21 @@ describe('protocol/s3/router', () => {
       expect(err('DELETE', '/bucket/k?versionId=abc').code).to.equal('InvalidArgument');
     });
 
+    it('routes GetObjectAttributes with its attribute list and part paging from headers', () => {
+      expect(op('GET', '/bucket/k?attributes', {
+        'x-amz-object-attributes': 'ETag, ObjectParts,ObjectSize', 'x-amz-max-parts': '2', 'x-amz-part-number-marker': '3',
+      })).to.deep.equal({
+        type: 'GetObjectAttributes', bucket: 'bucket', key: 'k', versionId: undefined,
+        attributes: new Set(['ETag', 'ObjectParts', 'ObjectSize']), maxParts: 2, partNumberMarker: 3,
+      });
+      expect(op('GET', '/bucket/k?attributes', { 'x-amz-object-attributes': 'StorageClass' })).to.deep.include({ maxParts: 1000, partNumberMarker: undefined });
+      expect(err('GET', '/bucket/k?attributes').code).to.equal('InvalidRequest');
+      const unknown = err('GET', '/bucket/k?attributes', { 'x-amz-object-attributes': 'ETag,Owner' });
+      expect([unknown.code, unknown.fields['ArgumentValue']]).to.deep.equal(['InvalidArgument', 'Owner']);
+      expect(err('PUT', '/bucket/k?attributes').code).to.equal('MethodNotAllowed');
+      expect(err('DELETE', '/bucket/k?attributes').code).to.equal('MethodNotAllowed');
+    });
+
     it('passes response overrides of a GET through', () => {
       const o = op('GET', '/bucket/k?response-content-type=text%2Fplain&response-content-disposition=attachment%3B%20filename%3D%22a.txt%22&response-cache-control=no-cache');
       expect(o).to.deep.include({
@@ -196,8 +210,17 @@ describe('protocol/s3/router', () => {
       });
     });
 
+    it('routes OPTIONS on a bucket or an object as a CORS preflight, whatever else the URL carries', () => {
+      expect(op('OPTIONS', '/bucket', { origin: 'https://example.com', 'access-control-request-method': 'GET' })).to.deep.equal({
+        type: 'PreflightRequest', bucket: 'bucket', key: undefined, origin: 'https://example.com', requestMethod: 'GET',
+      });
+      expect(op('OPTIONS', '/bucket/a/b?X-Amz-Signature=abc')).to.deep.equal({
+        type: 'PreflightRequest', bucket: 'bucket', key: 'a/b', origin: undefined, requestMethod: undefined,
+      });
+    });
+
     it('answers unknown object sub-resources with NotImplemented', () => {
-      for (const [method, sub] of [['GET', 'tagging'], ['PUT', 'tagging'], ['DELETE', 'tagging'], ['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2'], ['GET', 'retention'], ['GET', 'attributes']] as const) {
+      for (const [method, sub] of [['GET', 'tagging'], ['PUT', 'tagging'], ['DELETE', 'tagging'], ['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2'], ['GET', 'retention']] as const) {
         expect(err(method, `/bucket/k?${sub}`).code, `${method} ${sub}`).to.equal('NotImplemented');
       }
       expect(err('POST', '/bucket/k').code).to.equal('MethodNotAllowed');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseHttpDate } from '../../../../src/protocol/s3/headers.js';
 import {
-  canonicalizedAmzHeaders, canonicalizedResource, signV2, stringToSignV2, verifySigV2Header, verifySigV2Presigned,
+  canonicalizedAmzHeaders, canonicalizedResource, canonicalizedResources, signV2, stringToSignV2, verifySigV2Header, verifySigV2Presigned,
   type SigV2Options, type SigV2Request,
 } from '../../../../src/protocol/s3/sigv2.js';
 import { DOC_ACCESS_KEY, DOC_SECRET, lookupDocSecret } from './signing-helpers.js';
@@ -123,6 +123,28 @@ describe('protocol/s3/sigv2', () => {
     };
     expect(canonicalizedResource(request)).to.equal('/bucket/key?partNumber=2&response-content-type=text/plain&uploadId=u+1&versionId=null');
     expect(canonicalizedResource({ ...request, query: 'uploads&delete' })).to.equal('/bucket/key?delete&uploads');
+  });
+
+  it('accepts a path-style bucket request signed with the bucket resource /bucket/', async () => {
+    const date = 'Tue, 27 Mar 2007 19:36:42 +0000';
+    const request: SigV2Request = { method: 'PUT', path: '/johnsmith', query: '', virtualHostBucket: undefined, headers: { date } };
+    expect(canonicalizedResources(request)).to.deep.equal(['/johnsmith/', '/johnsmith']);
+    expect(canonicalizedResources({ ...request, path: '/johnsmith/key' })).to.deep.equal(['/johnsmith/key']);
+    expect(canonicalizedResources({ ...request, path: '/', virtualHostBucket: 'johnsmith' })).to.deep.equal(['/johnsmith/']);
+    const withSlash = signV2(DOC_SECRET, `PUT\n\n\n${date}\n/johnsmith/`);
+    expect(await verifyExample(request, withSlash)).to.deep.equal({ ok: true });
+    expect(await verifyExample(request, signV2(DOC_SECRET, `PUT\n\n\n${date}\n/johnsmith`))).to.deep.equal({ ok: true });
+    expect(await verifyExample(request, signV2(DOC_SECRET, `PUT\n\n\n${date}\n/other/`))).to.deep.equal({ ok: false, code: 'SignatureDoesNotMatch' });
+    const presigned = { ...request, query: `AWSAccessKeyId=${DOC_ACCESS_KEY}&Expires=1175139620&Signature=${encodeURIComponent(signV2(DOC_SECRET, 'PUT\n\n\n1175139620\n/johnsmith/'))}` };
+    const result = await verifySigV2Presigned(presigned, { lookupSecret: lookupDocSecret, nowMs: 1175139600_000 });
+    expect(result.ok).to.equal(true);
+  });
+
+  it('refuses a date before the epoch as no valid date, not as clock skew', async () => {
+    const date = 'Tue, 07 Jul 1950 21:53:04 GMT';
+    const request = johnsmith('GET', '/photos/puppy.jpg', '', { 'x-amz-date': date, authorization: `AWS ${DOC_ACCESS_KEY}:abc=` });
+    const result = await verifySigV2Header(request, { lookupSecret: lookupDocSecret, nowMs: Date.UTC(2024, 0, 1) });
+    expect(result.ok ? 'ok' : result.error.code).to.equal('AccessDenied');
   });
 
   it('computes HMAC-SHA1 in base64', () => {

@@ -309,6 +309,8 @@ describe('protocol/s3/sigv4', () => {
         'AuthorizationQueryParametersError', 'X-Amz-Expires must be less than a week (in seconds) that is 604800');
       await expectError(verifySigV4Presigned(replace('X-Amz-Expires=86400', 'X-Amz-Expires=soon'), options),
         'AuthorizationQueryParametersError', 'X-Amz-Expires should be a number');
+      await expectError(verifySigV4Presigned(replace('X-Amz-Expires=86400', 'X-Amz-Expires=-7'), options),
+        'AuthorizationQueryParametersError', 'X-Amz-Expires must be non-negative');
       await expectError(verifySigV4Presigned(replace('&X-Amz-SignedHeaders=host', ''), options), 'AuthorizationQueryParametersError');
       await expectError(verifySigV4Presigned(replace('20130524%2Fus-east-1', '20130523%2Fus-east-1'), options), 'AuthorizationQueryParametersError');
       await expectError(verifySigV4Presigned(replace('%2Fs3%2F', '%2Fs4%2F'), options), 'AuthorizationQueryParametersError');

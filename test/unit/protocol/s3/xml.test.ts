@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { escapeXmlText } from '../../../../src/protocol/s3/encoding.js';
 import {
   ALL_USERS_GROUP, buildAccessControlPolicy, buildCompleteMultipartUploadResult, buildCopyObjectResult, buildCopyPartResult,
-  buildDeleteResult, buildInitiateMultipartUploadResult, buildListAllMyBucketsResult, buildListMultipartUploadsResult,
+  buildDeleteResult, buildGetObjectAttributesResult, buildInitiateMultipartUploadResult, buildListAllMyBucketsResult, buildListMultipartUploadsResult,
   buildListObjectsResult, buildListObjectsV2Result, buildListPartsResult, buildListVersionsResult, buildLocationConstraint,
   buildVersioningConfiguration, parseAccessControlPolicy, parseCompleteMultipartUpload, parseCreateBucketConfiguration,
   parseDeleteRequest, type ParseResult,
@@ -144,6 +144,24 @@ describe('protocol/s3/xml', () => {
       );
       expect(buildCopyPartResult({ etag: '"b"', lastModified: T })).to.equal(
         `${DECL}<CopyPartResult ${NS}><ETag>&quot;b&quot;</ETag><LastModified>2009-10-12T17:50:30.000Z</LastModified></CopyPartResult>`,
+      );
+    });
+
+    it('GetObjectAttributes, with only the attributes given and the ETag unquoted', () => {
+      expect(buildGetObjectAttributesResult({ etag: '"9b2cf535f27731c974343645a3985328"', objectSize: 3 })).to.equal(
+        `${DECL}<GetObjectAttributesOutput ${NS}><ETag>9b2cf535f27731c974343645a3985328</ETag><ObjectSize>3</ObjectSize></GetObjectAttributesOutput>`,
+      );
+      expect(buildGetObjectAttributesResult({
+        checksum: { values: { CRC32: 'AAAAAA==-2' }, type: 'COMPOSITE' },
+        objectParts: {
+          totalPartsCount: 2, partNumberMarker: 0, nextPartNumberMarker: 1, maxParts: 1, isTruncated: true, parts: [{ partNumber: 1, size: 5 }],
+        },
+        storageClass: 'STANDARD',
+      })).to.equal(
+        `${DECL}<GetObjectAttributesOutput ${NS}><Checksum><ChecksumCRC32>AAAAAA==-2</ChecksumCRC32><ChecksumType>COMPOSITE</ChecksumType></Checksum>` +
+          '<ObjectParts><PartsCount>2</PartsCount><PartNumberMarker>0</PartNumberMarker><NextPartNumberMarker>1</NextPartNumberMarker>' +
+          '<MaxParts>1</MaxParts><IsTruncated>true</IsTruncated><Part><PartNumber>1</PartNumber><Size>5</Size></Part></ObjectParts>' +
+          '<StorageClass>STANDARD</StorageClass></GetObjectAttributesOutput>',
       );
     });
 
