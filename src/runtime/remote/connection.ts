@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { RawData } from 'ws';
-import { FrameBuilder, readFrame, type FrameHandler } from '../../protocol/cluster/frame.js';
+import { deliverFrame, FrameBuilder, readFrame, type FrameHandler, type ReadFrame } from '../../protocol/cluster/frame.js';
 import {
   decodeHandshake,
   encodeHandshake,
@@ -70,6 +70,8 @@ export class Connection {
   private readonly pending = new FrameBuilder();
   /** Bytes announced by senders of large messages since the last flush. */
   private announcedBytes = 0;
+  /** A frame read but not delivered until its side payloads have arrived. */
+  private awaiting: { readonly frame: ReadFrame; readonly payloads: Uint8Array[] } | undefined;
   private dirty = false;
   private readonly ourNonce = newNonce();
   private theirNonce: Uint8Array | undefined;
@@ -178,13 +180,15 @@ export class Connection {
   }
 
   private sendFrames(frame: FrameBuilder): void {
-    const encoded = frame.encode();
-    if (encoded.length <= this.settings.maxFrameBytes) {
+    const { frame: encoded, sidePayloads } = frame.encode();
+    const largest = sidePayloads.reduce((max, payload) => Math.max(max, payload.length), encoded.length);
+    if (largest <= this.settings.maxFrameBytes) {
       this.sendRaw(encoded);
+      for (const payload of sidePayloads) this.sendRaw(payload);
       return;
     }
     if (frame.envelopeCount === 1) {
-      this.owner.log.warn('message exceeds the frame limit; not sent', { peer: this.label, bytes: encoded.length, maxFrameBytes: this.settings.maxFrameBytes });
+      this.owner.log.warn('message exceeds the frame limit; not sent', { peer: this.label, bytes: largest, maxFrameBytes: this.settings.maxFrameBytes });
       this.owner.undeliverable(frame.bodies(), 'too-large');
       return;
     }
@@ -193,9 +197,11 @@ export class Connection {
     this.sendFrames(second);
   }
 
-  private sendRaw(bytes: Buffer): void {
-    const over = this.ws.bufferedAmount + bytes.length > this.settings.highWaterMarkBytes;
-    if (over) this.ws.send(bytes, { binary: true }, this.onWritten);
+  private sendRaw(bytes: Uint8Array): void {
+    // Waiters are released once the queue falls below half the high-water mark, so every write that
+    // leaves it above that mark must report when it is done, or a waiter could wait for nothing.
+    const aboveLowMark = this.ws.bufferedAmount + bytes.length > this.settings.highWaterMarkBytes / 2;
+    if (aboveLowMark) this.ws.send(bytes, { binary: true }, this.onWritten);
     else this.ws.send(bytes, { binary: true });
   }
 
@@ -224,8 +230,18 @@ export class Connection {
       return;
     }
     if (this.state === 'open') {
-      const result = readFrame(data, this.frames);
+      const awaiting = this.awaiting;
+      if (awaiting) {
+        awaiting.payloads.push(data);
+        if (awaiting.payloads.length < awaiting.frame.sidePayloads) return;
+        this.awaiting = undefined;
+        deliverFrame(awaiting.frame, awaiting.payloads, this.frames);
+        return;
+      }
+      const result = readFrame(data);
       if (!result.ok) this.fail(CLOSE.protocolError, result.reason);
+      else if (result.frame.sidePayloads > 0) this.awaiting = { frame: result.frame, payloads: [] };
+      else deliverFrame(result.frame, [], this.frames);
       return;
     }
     if (this.state === 'handshaking') this.handshakeStep(data);
