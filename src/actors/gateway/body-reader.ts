@@ -7,10 +7,13 @@ import { chunkReads, type ChunkRead } from '../../core/chunks.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
 import type { StorageApi } from '../common/storage-api.js';
+import type { BodyMemory } from './body-memory.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface ReadSource {
   readonly storage: StorageApi;
+  /** Chunks held for the reader count against it. */
+  readonly memory: BodyMemory;
   /** The record whose body is read. */
   readonly meta: ObjectMeta;
   /** The body held in the record itself, for a body that is not chunked. */
@@ -66,16 +69,30 @@ async function* readChunks(
     if (body === undefined || body.length !== sizes[index]) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
     return Buffer.from(body.buffer, body.byteOffset, body.length);
   };
+  // Every chunk fetched is held until its piece has been consumed, and counts against the body memory
+  // meanwhile: the next chunk waits for room, chunks beyond it are fetched ahead only if there is room.
   const ahead: Array<Promise<Buffer | Error>> = [];
+  const held: number[] = [];
   let started = 0;
-  const startNext = (): void => {
-    if (started < reads.length) ahead.push(fetch(reads[started++]!.chunkIndex));
+  const start = (): void => {
+    const index = reads[started++]!.chunkIndex;
+    held.push(sizes[index]!);
+    ahead.push(fetch(index));
   };
-  for (let i = 0; i < Math.max(1, readAhead); i++) startNext();
-  for (const read of reads) {
-    const chunk = await ahead.shift()!;
-    if (chunk instanceof Error) throw chunk;
-    startNext();
-    yield chunk.subarray(read.offsetInChunk, read.offsetInChunk + read.lengthBytes);
+  try {
+    for (const read of reads) {
+      if (ahead.length === 0) {
+        await source.memory.acquire(sizes[reads[started]!.chunkIndex]!);
+        start();
+      }
+      while (ahead.length < Math.max(1, readAhead) && started < reads.length && source.memory.tryAcquire(sizes[reads[started]!.chunkIndex]!)) start();
+      const chunk = await ahead.shift()!;
+      if (chunk instanceof Error) throw chunk;
+      yield chunk.subarray(read.offsetInChunk, read.offsetInChunk + read.lengthBytes);
+      source.memory.release(held.shift()!);
+    }
+  } finally {
+    // A reader stopped early (the client went away) gives back what it held, fetches still running too.
+    for (const bytes of held) source.memory.release(bytes);
   }
 }

@@ -13,6 +13,7 @@ import type { ChunkLayout } from '../../core/object-meta.js';
 import type { Logger } from '../../runtime/logger.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import type { StorageApi } from '../common/storage-api.js';
+import type { BodyMemory } from './body-memory.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface BodyTarget {
@@ -48,6 +49,7 @@ export interface StoredBody {
 export interface WriterDeps {
   readonly storage: StorageApi;
   readonly log: Logger;
+  readonly bodyMemory: BodyMemory;
 }
 
 export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
@@ -55,15 +57,20 @@ export async function writeBody(deps: WriterDeps, target: BodyTarget, source: As
     return options.allowInline ? writeUnsizedBody(deps, target, source, options) : new ChunkWriter(deps, target, options).write(source);
   }
   if (options.allowInline && options.expectedBytes <= options.chunkSizeBytes) {
-    const whole = Buffer.allocUnsafe(options.expectedBytes);
-    let filled = 0;
-    for await (const piece of source) {
-      if (filled + piece.length > whole.length) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
-      piece.copy(whole, filled);
-      filled += piece.length;
+    await deps.bodyMemory.acquire(options.expectedBytes);
+    try {
+      const whole = Buffer.allocUnsafe(options.expectedBytes);
+      let filled = 0;
+      for await (const piece of source) {
+        if (filled + piece.length > whole.length) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
+        piece.copy(whole, filled);
+        filled += piece.length;
+      }
+      if (filled !== whole.length) throw new S3Error('IncompleteBody');
+      return { sizeBytes: filled, inline: whole, layout: undefined };
+    } finally {
+      deps.bodyMemory.release(options.expectedBytes);
     }
-    if (filled !== whole.length) throw new S3Error('IncompleteBody');
-    return { sizeBytes: filled, inline: whole, layout: undefined };
   }
   return new ChunkWriter(deps, target, options).write(source);
 }
@@ -107,6 +114,8 @@ class ChunkWriter {
   private readonly inFlight = new Set<Promise<void>>();
   /** Buffers whose writes have settled, reused so a long upload allocates only a few. */
   private readonly spare: Buffer[] = [];
+  /** Chunk buffers taken from the body memory, given back when the write ends. */
+  private granted = 0;
   private failure: S3Error | undefined;
 
   constructor(
@@ -116,8 +125,18 @@ class ChunkWriter {
   ) {}
 
   async write(source: AsyncIterable<Buffer>): Promise<StoredBody> {
+    try {
+      return await this.writeChunks(source);
+    } finally {
+      this.spare.length = 0;
+      this.deps.bodyMemory.release(this.granted * this.options.chunkSizeBytes);
+      this.granted = 0;
+    }
+  }
+
+  private async writeChunks(source: AsyncIterable<Buffer>): Promise<StoredBody> {
     const chunkSize = this.options.chunkSizeBytes;
-    let current = this.buffer();
+    let current = await this.buffer();
     let filled = 0;
     let total = 0;
     try {
@@ -133,7 +152,7 @@ class ChunkWriter {
           offset += take;
           if (filled === chunkSize) {
             await this.launch(current, filled);
-            current = this.buffer();
+            current = await this.buffer();
             filled = 0;
           }
         }
@@ -154,8 +173,25 @@ class ChunkWriter {
     return { chunkSizesBytes: [...this.sizes], runs: [{ versionId: this.target.versionId, chunkCount: this.sizes.length }] };
   }
 
-  private buffer(): Buffer {
-    return this.spare.pop() ?? Buffer.allocUnsafe(this.options.chunkSizeBytes);
+  /**
+   * A chunk buffer: a spare one, else a new one within the body memory. When the memory is spent, a
+   * writer with chunks in flight waits for one of its own to free a buffer, so it always progresses;
+   * only a writer that holds nothing waits for others.
+   */
+  private async buffer(): Promise<Buffer> {
+    const size = this.options.chunkSizeBytes;
+    for (;;) {
+      const spare = this.spare.pop();
+      if (spare) return spare;
+      if (this.deps.bodyMemory.tryAcquire(size)) break;
+      if (this.inFlight.size === 0) {
+        await this.deps.bodyMemory.acquire(size);
+        break;
+      }
+      await Promise.race(this.inFlight);
+    }
+    this.granted++;
+    return Buffer.allocUnsafe(size);
   }
 
   private async launch(buffer: Buffer, length: number): Promise<void> {

@@ -25,8 +25,10 @@ export interface GatewayConfig {
   readonly chunkSizeBytes: number;
   /** Chunk writes of one upload in flight at once; the request stream waits beyond that. */
   readonly maxChunksInFlight: number;
-  /** Chunks a GET fetches ahead of the one it is sending. */
+  /** Chunks a GET fetches ahead of the one it is sending, as far as the body memory allows. */
   readonly readAheadChunks: number;
+  /** Memory for bodies in flight across all requests (upload buffers, chunks read ahead); beyond it requests wait. */
+  readonly bodyMemoryBytes: number;
   /** Smallest size of a multipart part that is not the last. */
   readonly minPartSizeBytes: number;
   /** Host names under which `<bucket>.<host>` addresses a bucket, besides the cluster's endpoints. */
@@ -52,6 +54,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   chunkSizeBytes: DEFAULT_CHUNK_SIZE_BYTES,
   maxChunksInFlight: 2,
   readAheadChunks: 2,
+  bodyMemoryBytes: 64 * MiB,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
@@ -80,6 +83,7 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   chunkSizeBytes: [1024, MAX_CHUNK_SIZE_BYTES],
   maxChunksInFlight: [1, 64],
   readAheadChunks: [1, 64],
+  bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
   minPartSizeBytes: [0, 5 * 1024 * MiB],
   shutdownTimeoutMs: [0, 3_600_000],
 };

@@ -16,6 +16,7 @@ import type { StorageApi } from '../common/storage-api.js';
 import { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
+import { BodyMemory } from './body-memory.js';
 import { ObjectCache } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
 import { createRequestHandler, newRequestId } from './request-handler.js';
@@ -46,6 +47,7 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     hostId: createHash('sha256').update(input.node).digest('base64'),
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),
+    bodyMemory: new BodyMemory(input.config.bodyMemoryBytes),
   };
 }
 

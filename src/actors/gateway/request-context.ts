@@ -12,6 +12,7 @@ import type { Addressing, S3Operation } from '../../protocol/s3/router.js';
 import type { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../common/storage-api.js';
+import type { BodyMemory } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   readonly hostId: string;
   readonly keyCache: SigningKeyCache;
   readonly background: BackgroundWork;
+  /** The budget for bodies in flight, shared by all requests. */
+  readonly bodyMemory: BodyMemory;
 }
 
 export interface RequestContext {

@@ -1,0 +1,44 @@
+/**
+ * The gateway's budget for bodies in flight: chunk buffers of uploads and chunks read ahead for
+ * downloads, across all requests. A request that would go over it waits, which slows its client down
+ * through TCP, so the gateway's memory stays bounded however many large transfers run at once.
+ *
+ * A grant larger than the whole budget is given when nothing else is held, so one oversized request
+ * can never wait forever.
+ */
+export class BodyMemory {
+  private usedBytes = 0;
+  private readonly waiters: Array<{ readonly bytes: number; readonly grant: () => void }> = [];
+
+  constructor(readonly limitBytes: number) {}
+
+  get inUseBytes(): number {
+    return this.usedBytes;
+  }
+
+  /** Takes `bytes` now if they fit; returns whether it did. */
+  tryAcquire(bytes: number): boolean {
+    if (this.waiters.length > 0 || !this.fits(bytes)) return false;
+    this.usedBytes += bytes;
+    return true;
+  }
+
+  /** Takes `bytes`, waiting in line until they fit. */
+  acquire(bytes: number): Promise<void> {
+    if (this.tryAcquire(bytes)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ bytes, grant: resolve }));
+  }
+
+  release(bytes: number): void {
+    this.usedBytes = Math.max(0, this.usedBytes - bytes);
+    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
+      const next = this.waiters.shift()!;
+      this.usedBytes += next.bytes;
+      next.grant();
+    }
+  }
+
+  private fits(bytes: number): boolean {
+    return this.usedBytes + bytes <= this.limitBytes || this.usedBytes === 0;
+  }
+}
