@@ -6,7 +6,7 @@
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { AuthView } from '../../src/actors/common/auth-view.js';
 import type { BucketAdmin } from '../../src/actors/gateway/bucket-admin.js';
@@ -17,6 +17,8 @@ import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRe
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
+import { NodeSha256 } from './node-sha256.js';
+export { NodeSha256 };
 
 export const USERS: Readonly<Record<'admin' | 'alice' | 'bob', UserRecord>> = {
   admin: { userId: 'admin', accessKeyId: 'ADMINACCESSKEY000001', secretAccessKey: 'admin/secret+key0000000000', role: 'admin', createdAtMs: 1 },
@@ -182,25 +184,7 @@ export function rawRequest(endpoint: string, request: RawRequest): Promise<RawRe
   });
 }
 
-/** The hash constructor smithy's SignatureV4 wants, backed by node:crypto. */
-export class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
-function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
 
 export interface SignOptions {
   /** x-amz-content-sha256; the SHA-256 of the body by default. */
@@ -265,4 +249,21 @@ export function pattern(length: number, seed = 1): Buffer {
     out[i] = x >>> 24;
   }
   return out;
+}
+
+/** The body of an SDK GetObject answer, whole. */
+export async function bodyOf(output: { Body?: unknown }): Promise<Buffer> {
+  const body = output.Body as { transformToByteArray(): Promise<Uint8Array> };
+  return Buffer.from(await body.transformToByteArray());
+}
+
+/** The S3 error an SDK call failed with, by name and status; throws if it succeeded. */
+export async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('the request succeeded');
 }

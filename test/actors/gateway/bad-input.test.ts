@@ -4,19 +4,10 @@ import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { crc32 } from '../../../src/core/checksums/crc32.js';
-import { NodeSha256, rawRequest, signedHeaders, signedRequest, startHarness, USERS, xmlValue, type Harness } from '../../support/gateway-harness.js';
+import { failure, type Harness, NodeSha256, rawRequest, signedHeaders, signedRequest, startHarness, USERS, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'inputs';
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the request succeeded');
-}
 
 function crc32Base64(data: Buffer): string {
   const out = Buffer.alloc(4);

@@ -4,17 +4,8 @@ import {
   CreateMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { eventually, rawRequest, signedRequest, startHarness, xmlValue, type Harness } from '../../support/gateway-harness.js';
+import { eventually, failure, type Harness, rawRequest, signedRequest, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the request succeeded');
-}
 
 describe('actors/gateway buckets and access', function () {
   this.timeout(60_000);

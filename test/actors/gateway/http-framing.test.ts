@@ -2,15 +2,11 @@ import { CreateMultipartUploadCommand, GetObjectCommand, S3Client } from '@aws-s
 import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { pattern, signedHeaders, startHarness, xmlValue, type Harness, type RawResponse } from '../../support/gateway-harness.js';
+import { bodyOf, type Harness, pattern, type RawResponse, signedHeaders, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'framing';
 const CHUNK_BYTES = 4096;
 
-async function bodyOf(output: { Body?: unknown }): Promise<Buffer> {
-  const body = output.Body as { transformToByteArray(): Promise<Uint8Array> };
-  return Buffer.from(await body.transformToByteArray());
-}
 
 /** A raw connection that collects what the server sends, to look at the response as it arrives. */
 class Wire {

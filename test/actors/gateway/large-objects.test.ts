@@ -4,14 +4,10 @@ import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { parseVersionedChunkKey } from '../../../src/core/chunk-layout.js';
-import { eventually, MiB, pattern, signedHeaders, startHarness, xmlValue, type Harness } from '../../support/gateway-harness.js';
+import { bodyOf, eventually, type Harness, MiB, pattern, signedHeaders, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'big';
 
-async function bodyOf(output: { Body?: unknown }): Promise<Buffer> {
-  const body = output.Body as { transformToByteArray(): Promise<Uint8Array> };
-  return Buffer.from(await body.transformToByteArray());
-}
 
 /** Opens a connection and sends a signed PUT's head and the first `sendBytes` of a body of `declaredBytes`. */
 async function partialPut(h: Harness, key: string, declaredBytes: number, sendBytes: number): Promise<Socket> {

@@ -4,24 +4,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { eventually, MiB, pattern, signedRequest, startHarness, xmlValue, type Harness } from '../../support/gateway-harness.js';
+import { bodyOf, eventually, failure, type Harness, MiB, pattern, signedRequest, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'uploads';
 
-async function bodyOf(output: { Body?: unknown }): Promise<Buffer> {
-  const body = output.Body as { transformToByteArray(): Promise<Uint8Array> };
-  return Buffer.from(await body.transformToByteArray());
-}
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the request succeeded');
-}
 
 function md5(data: Buffer): Buffer {
   return createHash('md5').update(data).digest();

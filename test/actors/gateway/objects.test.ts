@@ -4,7 +4,7 @@ import {
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { MiB, pattern, signedRequest, startHarness, xmlValue, type Harness } from '../../support/gateway-harness.js';
+import { bodyOf, failure, type Harness, MiB, pattern, signedRequest, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'photos';
 
@@ -12,20 +12,7 @@ function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-async function bodyOf(output: { Body?: unknown }): Promise<Buffer> {
-  const body = output.Body as { transformToByteArray(): Promise<Uint8Array> };
-  return Buffer.from(await body.transformToByteArray());
-}
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('the request succeeded');
-}
 
 describe('actors/gateway objects', function () {
   this.timeout(60_000);

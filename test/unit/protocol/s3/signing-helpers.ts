@@ -1,5 +1,5 @@
 /** Shared by the signature tests: the AWS documentation's example credentials and a SHA-256 for smithy. */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+export { NodeSha256 } from '../../../support/node-sha256.js';
 
 export const DOC_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 export const DOC_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -8,25 +8,7 @@ export const DOC_TIME = Date.UTC(2013, 4, 24, 0, 0, 0);
 
 export const lookupDocSecret = (id: string): string | undefined => (id === DOC_ACCESS_KEY ? DOC_SECRET : undefined);
 
-function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
 
-/** The hash constructor smithy's SignatureV4 wants, backed by node:crypto. */
-export class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 /** Percent-encoding as the AWS SDKs apply it to each path segment and query component. */
 export function sdkEncode(value: string): string {
