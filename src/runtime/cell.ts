@@ -93,6 +93,7 @@ export interface CellHost {
   readonly api: ActorApi;
   readonly clock: Clock;
   readonly maxHeldMessages: number;
+  readonly maxMailboxMessages: number;
   /** Answers a request message with a runtime failure (a no-op for messages that expect no answer). */
   failRequest(message: unknown, code: RuntimeFailureCode, text: string): void;
   /** An incarnation crashed; its supervisor decides what happens next. */
@@ -117,6 +118,7 @@ export class ActorCell {
   private queueHead = 0;
   /** A drain signal is in nact's mailbox or being handled. */
   private draining = false;
+  private lastOverflowLogMs = 0;
   /** The message being handled, so that a crash can answer it. */
   private inFlight: { readonly message: unknown } | undefined;
   private started: Deferred<void> | undefined;
@@ -170,6 +172,10 @@ export class ActorCell {
   deliver(message: unknown): void {
     switch (this.status) {
       case 'running':
+        if (this.queue.length - this.queueHead >= this.host.maxMailboxMessages) {
+          this.refuseOverflow(message);
+          return;
+        }
         this.queue.push(message);
         this.scheduleDrain();
         return;
@@ -226,6 +232,16 @@ export class ActorCell {
       return state;
     }
     return this.behavior.receive(state, message as Message, ctx);
+  }
+
+  /** A full mailbox refuses: a request is answered Overloaded, a one-way message is dropped (and said so, now and then). */
+  private refuseOverflow(message: unknown): void {
+    this.host.failRequest(message, 'Overloaded', `${this.path} has ${this.host.maxMailboxMessages} messages waiting`);
+    const nowMs = this.host.clock.now();
+    if (nowMs - this.lastOverflowLogMs >= 1_000) {
+      this.lastOverflowLogMs = nowMs;
+      this.log.warn('mailbox full; refusing messages', { waiting: this.queue.length - this.queueHead });
+    }
   }
 
   private scheduleDrain(): void {

@@ -37,9 +37,11 @@ export interface SystemLimits {
   readonly maxPendingAsks: number;
   /** Messages a restarting actor keeps for its next incarnation. */
   readonly maxHeldMessages: number;
+  /** Messages waiting in one running actor's mailbox; more are refused with Overloaded. */
+  readonly maxMailboxMessages: number;
 }
 
-export const DEFAULT_SYSTEM_LIMITS: SystemLimits = { maxPendingAsks: 100_000, maxHeldMessages: 10_000 };
+export const DEFAULT_SYSTEM_LIMITS: SystemLimits = { maxPendingAsks: 100_000, maxHeldMessages: 10_000, maxMailboxMessages: 100_000 };
 
 export interface SystemOptions {
   readonly node: string;
@@ -80,6 +82,10 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
 
   get maxHeldMessages(): number {
     return this.limits.maxHeldMessages;
+  }
+
+  get maxMailboxMessages(): number {
+    return this.limits.maxMailboxMessages;
   }
 
   attachRemote(remote: RemoteLink): void {

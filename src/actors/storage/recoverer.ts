@@ -93,6 +93,11 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           );
           return state;
 
+          // The item stays queued as it was, so it comes back on a later tick.
+          function queueFailed(error: unknown): void {
+            ctx.log.warn('cannot update a queue item', { error });
+          }
+
           async function runRepair(item: QueueItem<RepairItem>): Promise<void> {
             const { peer, objectKind, bucket, key } = item.payload;
             try {
@@ -100,7 +105,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
               ctx.log.debug('repaired', { peer, bucket, key, outcome });
               await repairs.complete(item.itemKey);
             } catch (error) {
-              await repairs.retry(item.itemKey, ctx.clock.now(), (error as Error).message).catch(() => undefined);
+              await repairs.retry(item.itemKey, ctx.clock.now(), (error as Error).message).catch(queueFailed);
             }
           }
 
@@ -111,8 +116,8 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
               (replyTo) => ({ type: 'replica_revert', objectKind, bucket, key, clock, replyTo }),
               options.replicaTimeoutMs,
             );
-            if (reply.ok) await reverts.complete(item.itemKey).catch(() => undefined);
-            else await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(() => undefined);
+            if (reply.ok) await reverts.complete(item.itemKey).catch(queueFailed);
+            else await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(queueFailed);
           }
         }
         case 'batch_done':
