@@ -13,7 +13,7 @@ import { isBucketRecord, isEndpointRecord, isUserRecord } from '../../core/auth-
 import type { NodeState } from '../../store/node-state.js';
 import { authRef, ringKeeperRef } from '../common/paths.js';
 import { adminBehavior } from './admin.js';
-import { authBehavior, isAuthMeta } from './auth.js';
+import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberView, type RingKeeperMessage } from './ring-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
@@ -56,16 +56,21 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
       worker(
         'auth',
         authBehavior({
-          tables: {
-            users: nodeState.table('users', isUserRecord),
-            buckets: nodeState.table('buckets', isBucketRecord),
-            endpoints: nodeState.table('endpoints', isEndpointRecord),
-            meta: nodeState.table('auth_meta', isAuthMeta),
-          },
+          tables: authTables(nodeState),
           gatewayNodes: runningGateways,
         }),
       ),
       worker('admin', adminBehavior()),
     ],
+  };
+}
+
+/** The manager's durable tables of users, buckets and endpoints. */
+export function authTables(nodeState: NodeState): AuthTables {
+  return {
+    users: nodeState.table('users', isUserRecord),
+    buckets: nodeState.table('buckets', isBucketRecord),
+    endpoints: nodeState.table('endpoints', isEndpointRecord),
+    meta: nodeState.table('auth_meta', isAuthMeta),
   };
 }

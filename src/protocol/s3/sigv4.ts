@@ -169,6 +169,18 @@ export function canonicalRequest(input: {
   ].join('\n');
 }
 
+/** The signature a request should carry: header and presigned requests are checked the same way. */
+function expectedSignature(
+  key: Buffer,
+  timestamp: string,
+  scope: string,
+  input: Parameters<typeof canonicalRequest>[0],
+): { canonical: string; toSign: string; expected: string } {
+  const canonical = canonicalRequest(input);
+  const toSign = stringToSign(timestamp, scope, canonical);
+  return { canonical, toSign, expected: createHmac('sha256', key).update(toSign, 'utf8').digest('hex') };
+}
+
 export function stringToSign(timestamp: string, scope: string, canonical: string): string {
   return `${SIGV4_ALGORITHM}\n${timestamp}\n${scope}\n${sha256Hex(wireBytes(canonical))}`;
 }
@@ -394,16 +406,7 @@ export async function verifySigV4Header(request: SignedRequest, options: SigV4Op
   const key = await signingKeyFor(options, credential);
   if (key instanceof S3Error) return fail(key);
   const scope = scopeOf(credential);
-  const canonical = canonicalRequest({
-    method: request.method,
-    canonicalUri: uri,
-    canonicalQuery: query,
-    headers: request.headers,
-    signedHeaders,
-    payloadHash,
-  });
-  const toSign = stringToSign(time.timestamp, scope, canonical);
-  const expected = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+  const { canonical, toSign, expected } = expectedSignature(key, time.timestamp, scope, { method: request.method, canonicalUri: uri, canonicalQuery: query, headers: request.headers, signedHeaders, payloadHash });
   if (!signaturesEqual(expected, signature)) return fail(mismatch(credential.accessKeyId, toSign, signature, canonical));
 
   let mode: PayloadMode;
@@ -531,16 +534,7 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
 
   const key = await signingKeyFor(options, credential);
   if (key instanceof S3Error) return fail(key);
-  const canonical = canonicalRequest({
-    method: request.method,
-    canonicalUri: uri,
-    canonicalQuery: query,
-    headers: request.headers,
-    signedHeaders,
-    payloadHash,
-  });
-  const toSign = stringToSign(amzDate, scopeOf(credential), canonical);
-  const expected = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+  const { canonical, toSign, expected } = expectedSignature(key, amzDate, scopeOf(credential), { method: request.method, canonicalUri: uri, canonicalQuery: query, headers: request.headers, signedHeaders, payloadHash });
   if (!signaturesEqual(expected, signature)) return fail(mismatch(credential.accessKeyId, toSign, signature, canonical));
 
   return {

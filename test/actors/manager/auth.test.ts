@@ -6,8 +6,9 @@ import { AUTH_CACHE_TABLE, authCacheBehavior } from '../../../src/actors/common/
 import { AuthView } from '../../../src/actors/common/auth-view.js';
 import { authRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
 import { gatewayTree } from '../../../src/actors/gateway/gateway-tree.js';
-import { authBehavior, isAuthMeta, randomAccessKey, type AuthMessage } from '../../../src/actors/manager/auth.js';
-import { isAuthSnapshot, isBucketRecord, isEndpointRecord, isUserRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
+import { authBehavior, randomAccessKey, type AuthMessage } from '../../../src/actors/manager/auth.js';
+import { authTables } from '../../../src/actors/manager/manager-tree.js';
+import { isAuthSnapshot, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { isRuntimeFailure } from '../../../src/runtime/failures.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
@@ -52,12 +53,7 @@ class Harness {
               worker(
                 'auth',
                 authBehavior({
-                  tables: {
-                    users: nodeState.table('users', isUserRecord),
-                    buckets: nodeState.table('buckets', isBucketRecord),
-                    endpoints: nodeState.table('endpoints', isEndpointRecord),
-                    meta: nodeState.table('auth_meta', isAuthMeta),
-                  },
+                  tables: authTables(nodeState),
                   gatewayNodes: async () => harness.pushTo,
                 }),
               ),
