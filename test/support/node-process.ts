@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SERVER_V8_FLAGS } from '../../src/cli/server-v8-flags.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -34,7 +35,7 @@ export class NodeProcess {
     const port = this.address ? this.address.slice(this.address.lastIndexOf(':') + 1) : '0';
     // Lines of an earlier run stay in `lines`; only this run's start line counts.
     const firstLine = this.lines.length;
-    const child = spawn(process.execPath, [CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
+    const child = spawn(process.execPath, [...SERVER_V8_FLAGS, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
