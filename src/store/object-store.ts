@@ -13,6 +13,7 @@
 import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { sliceBounds, type BodySlice } from '../core/body-slice.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';
@@ -121,6 +122,18 @@ export class ObjectStore {
   /** The body of the version with `clock`, or undefined when this replica has no such version. */
   getBody(address: ObjectAddress, clock: Hlc): Buffer | undefined {
     return this.dataDb.getBinary(dataKey(address, clock));
+  }
+
+  /**
+   * Part of the body of the version with `clock`, copied out of the store; undefined when this replica
+   * has no such version, 'out-of-range' when the slice runs past the body's end.
+   */
+  getBodySlice(address: ObjectAddress, clock: Hlc, slice: BodySlice): Buffer | 'out-of-range' | undefined {
+    // The fast read lends a buffer that the next read reuses, so only the slice is copied, at once.
+    const body = this.dataDb.getBinaryFast(dataKey(address, clock));
+    if (body === undefined) return undefined;
+    const bounds = sliceBounds(slice, body.length);
+    return bounds ? Buffer.from(body.subarray(bounds.start, bounds.end)) : 'out-of-range';
   }
 
   /**

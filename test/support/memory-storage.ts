@@ -9,12 +9,13 @@
  * Chunk bodies can live in a `BodyStore` of their own (the memory check keeps them on disk), so what
  * is measured is the gateway, not this fake.
  */
+import { sliceBounds, type BodySlice } from '../../src/core/body-slice.js';
 import { compareKeys } from '../../src/core/key-order.js';
 import { tick, type Hlc } from '../../src/core/hlc.js';
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
 import type {
-  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
+  DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
 } from '../../src/actors/common/storage-api.js';
 
 export type StorageOperation = 'put' | 'get' | 'delete' | 'list';
@@ -24,6 +25,8 @@ export interface CallInfo {
   readonly kind: ObjectKind;
   readonly bucket: string;
   readonly key: string | undefined;
+  /** The part of the body a get asked for. */
+  readonly bodySlice?: BodySlice;
 }
 
 /** What an injected fault does to a call: fail it with a code, never answer, or throw. */
@@ -94,8 +97,8 @@ export class MemoryStorage implements StorageApi {
     });
   }
 
-  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
-    return this.call({ op: 'get', kind, bucket, key }, () => {
+  get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult> {
+    return this.call({ op: 'get', kind, bucket, key, ...(options?.bodySlice ? { bodySlice: options.bodySlice } : {}) }, () => {
       const stored = this.records[kind].get(recordId(bucket, key));
       if (stored === undefined || stored.meta.deleted) return { ok: false, code: 'NotFound', message: `${bucket}/${key} not found` };
       const meta = structuredClone(stored.meta);
@@ -105,7 +108,10 @@ export class MemoryStorage implements StorageApi {
       if (stored.bodyId === undefined) return { ok: false, code: 'Unavailable', message: `${bucket}/${key} lost its body` };
       const body = this.bodyStore(kind).read(stored.bodyId);
       if (body === undefined) return { ok: false, code: 'InternalError', message: 'body lost' };
-      return { ok: true, meta, body };
+      if (options.bodySlice === undefined) return { ok: true, meta, body };
+      const bounds = sliceBounds(options.bodySlice, body.length);
+      if (bounds === undefined) return { ok: false, code: 'InternalError', message: 'slice past the end of the body' };
+      return { ok: true, meta, body: body.subarray(bounds.start, bounds.end) };
     });
   }
 

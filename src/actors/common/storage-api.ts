@@ -3,6 +3,7 @@
  * and list of ring objects, routed to the first available replica. Implemented by storage-client.ts
  * over the cluster transport; a test may substitute an in-memory implementation.
  */
+import type { BodySlice } from '../../core/body-slice.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 
@@ -39,11 +40,18 @@ export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly
 export type DeleteResult = { readonly ok: true; readonly replaced?: ObjectMeta } | StorageFailure;
 export type ListResult = { readonly ok: true; readonly result: ListingResult<ListingEntry> } | StorageFailure;
 
+export interface GetOptions {
+  /** Fetch the body too. */
+  readonly withBody?: boolean;
+  /** With `withBody`: only these bytes of it. A slice past the body's end is an InternalError. */
+  readonly bodySlice?: BodySlice;
+}
+
 export interface StorageApi {
   /** Writes a new version with quorum W. A body larger than one chunk (5 MiB) must be cut by the caller. */
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult>;
-  /** The newest version among R replicas; `withBody` also fetches its bytes. */
-  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult>;
+  /** The newest version among R replicas, with its body (or part of it) when asked. */
+  get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
   /** Writes a tombstone with quorum D. */
   delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult>;
   /** One page of keys merged from every storage node (tombstones hidden unless asked for). */

@@ -16,7 +16,7 @@ import { replicatorRef, type ReplicatorMessage } from '../storage/replicator.js'
 import type { ListLocalReply, RouterMessage } from '../storage/router-messages.js';
 import { routerOf } from '../storage/write-coordinator.js';
 import type { RingView } from './ring-view.js';
-import type { DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from './storage-api.js';
+import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from './storage-api.js';
 
 export interface StorageClientDeps {
   readonly system: ActorApi;
@@ -48,9 +48,11 @@ export class StorageClient implements StorageApi {
     );
   }
 
-  get(kind: ObjectKind, bucket: string, key: string, options: { readonly withBody?: boolean } = {}): Promise<GetResult> {
+  get(kind: ObjectKind, bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
+    const withBody = options.withBody === true;
+    const slice = withBody && options.bodySlice ? { bodySlice: options.bodySlice } : {};
     return this.viaCoordinator(this.readers(bucket, key), (node) =>
-      this.deps.system.ask<ReaderMessage, GetResult>(readerRef(node), (replyTo) => ({ type: 'get', objectKind: kind, bucket, key, withBody: options.withBody === true, replyTo }), this.timeoutMs),
+      this.deps.system.ask<ReaderMessage, GetResult>(readerRef(node), (replyTo) => ({ type: 'get', objectKind: kind, bucket, key, withBody, ...slice, replyTo }), this.timeoutMs),
     );
   }
 

@@ -1,6 +1,6 @@
 /**
  * Reads a stored body: whole from its record, or chunk by chunk with a bounded read-ahead, fetching only
- * the chunks a byte range touches. Used to answer GETs and as the source of copies.
+ * the bytes a range needs from each chunk it touches. Used to answer GETs and as the source of copies.
  */
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { chunkReads, type ChunkRead } from '../../core/chunks.js';
@@ -57,38 +57,40 @@ async function* readChunks(
   const { meta } = source;
   // Never rejects: fetches still running when the reader stops early must not become unhandled. A
   // storage failure is the client's S3 error; a missing or damaged chunk is an internal one, logged.
-  const fetch = async (index: number): Promise<Buffer | Error> => {
+  const fetch = async ({ chunkIndex: index, offsetInChunk, lengthBytes }: ChunkRead): Promise<Buffer | Error> => {
+    const whole = offsetInChunk === 0 && lengthBytes === sizes[index];
+    const options = whole ? { withBody: true } : { withBody: true, bodySlice: { offsetBytes: offsetInChunk, lengthBytes } };
     let result: Awaited<ReturnType<StorageApi['get']>>;
     try {
-      result = await source.storage.get('chunk', meta.bucket, keys[index]!, { withBody: true });
+      result = await source.storage.get('chunk', meta.bucket, keys[index]!, options);
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
     if (!result.ok) return result.code === 'NotFound' ? new Error(`chunk ${index} of ${meta.key} is missing`) : storageFailureError(result);
     const body = result.body;
-    if (body === undefined || body.length !== sizes[index]) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
+    if (body === undefined || body.length !== lengthBytes) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
     return Buffer.from(body.buffer, body.byteOffset, body.length);
   };
-  // Every chunk fetched is held until its piece has been consumed, and counts against the body memory
-  // meanwhile: the next chunk waits for room, chunks beyond it are fetched ahead only if there is room.
+  // Every slice fetched is held until it has been consumed, and counts against the body memory
+  // meanwhile: the next one waits for room, those beyond it are fetched ahead only if there is room.
   const ahead: Array<Promise<Buffer | Error>> = [];
   const held: number[] = [];
   let started = 0;
   const start = (): void => {
-    const index = reads[started++]!.chunkIndex;
-    held.push(sizes[index]!);
-    ahead.push(fetch(index));
+    const read = reads[started++]!;
+    held.push(read.lengthBytes);
+    ahead.push(fetch(read));
   };
   try {
-    for (const read of reads) {
+    for (let i = 0; i < reads.length; i++) {
       if (ahead.length === 0) {
-        await source.memory.acquire(sizes[reads[started]!.chunkIndex]!);
+        await source.memory.acquire(reads[started]!.lengthBytes);
         start();
       }
-      while (ahead.length < Math.max(1, readAhead) && started < reads.length && source.memory.tryAcquire(sizes[reads[started]!.chunkIndex]!)) start();
-      const chunk = await ahead.shift()!;
-      if (chunk instanceof Error) throw chunk;
-      yield chunk.subarray(read.offsetInChunk, read.offsetInChunk + read.lengthBytes);
+      while (ahead.length < Math.max(1, readAhead) && started < reads.length && source.memory.tryAcquire(reads[started]!.lengthBytes)) start();
+      const piece = await ahead.shift()!;
+      if (piece instanceof Error) throw piece;
+      yield piece;
       source.memory.release(held.shift()!);
     }
   } finally {

@@ -4,6 +4,7 @@
  * the previous ring are asked too. A miss is confirmed with every replica before it is reported, so a
  * replica that missed a write while it was down never hides an acknowledged object.
  */
+import type { BodySlice } from '../../core/body-slice.js';
 import { compareHlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
@@ -20,6 +21,8 @@ export interface ReadRequest {
   readonly bucket: string;
   readonly key: string;
   readonly withBody: boolean;
+  /** With `withBody`: only these bytes of the body. */
+  readonly bodySlice?: BodySlice;
 }
 
 interface Answer {
@@ -73,7 +76,15 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
 async function askReplica(system: ActorApi, context: StorageContext, replica: string, request: ReadRequest, withBody: boolean): Promise<ReplicaGetReply | StorageFailure> {
   const reply = await system.ask<RouterMessage, ReplicaGetReply>(
     routerOf(replica),
-    (replyTo) => ({ type: 'replica_get', objectKind: request.objectKind, bucket: request.bucket, key: request.key, withBody, replyTo }),
+    (replyTo) => ({
+      type: 'replica_get',
+      objectKind: request.objectKind,
+      bucket: request.bucket,
+      key: request.key,
+      withBody,
+      ...(withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {}),
+      replyTo,
+    }),
     context.options.readTimeoutMs,
   );
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);

@@ -1,6 +1,7 @@
 /**
  * The coordinator of reads on this node; see read-coordinator.ts. Reads run concurrently.
  */
+import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
@@ -16,6 +17,8 @@ export type ReaderMessage = {
   readonly bucket: string;
   readonly key: string;
   readonly withBody: boolean;
+  /** With `withBody`: only these bytes of the body. */
+  readonly bodySlice?: BodySlice;
   readonly replyTo: ReplyTo<GetResult>;
 };
 
@@ -26,13 +29,14 @@ export function readerBehavior(context: StorageContext): Behavior<null, ReaderMe
     accepts: ['get'],
     init: () => null,
     receive(state, message, ctx) {
-      if (!OBJECT_KINDS.includes(message.objectKind) || typeof message.bucket !== 'string' || typeof message.key !== 'string') {
+      const { objectKind, bucket, key, bodySlice } = message;
+      const malformed = !OBJECT_KINDS.includes(objectKind) || typeof bucket !== 'string' || typeof key !== 'string' || (bodySlice !== undefined && !isBodySlice(bodySlice));
+      if (malformed) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed read request' });
         return state;
       }
-      void coordinateRead(ctx.system, context, ctx.log, { objectKind: message.objectKind, bucket: message.bucket, key: message.key, withBody: message.withBody === true }).then((result) =>
-        ctx.system.reply(message.replyTo, result),
-      );
+      const request = { objectKind, bucket, key, withBody: message.withBody === true, ...(bodySlice ? { bodySlice } : {}) };
+      void coordinateRead(ctx.system, context, ctx.log, request).then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },
   };

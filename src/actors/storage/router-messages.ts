@@ -3,6 +3,7 @@
  * operations of replication and repair, and the local inspections used by `whereis`, listing and
  * anti-entropy. Replies are result unions; runtime failures (NodeDown, Timeout, ...) come on top.
  */
+import type { BodySlice } from '../../core/body-slice.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
@@ -24,6 +25,7 @@ export type ReplicaPutReply =
 
 export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null } | StorageError;
 
+/** `body` is the part asked for when the request named a slice. */
 export type ReplicaGetReply =
   | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array }
   | StorageError;
@@ -59,7 +61,7 @@ export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readon
 
 export type RouterMessage =
   | HeadLocalMessage
-  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly replyTo: ReplyTo<ReplicaGetReply> })
+  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly bodySlice?: BodySlice; readonly replyTo: ReplyTo<ReplicaGetReply> })
   | {
       readonly type: 'replica_put';
       readonly objectKind: ObjectKind;

@@ -3,6 +3,7 @@
  * to a range are applied in arrival order; reads, listings and range summaries are answered straight
  * from the store (LMDB reads never wait for writers). Every field of a remote message is checked here.
  */
+import { isBodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
@@ -64,7 +65,11 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
             ctx.system.reply(message.replyTo, { ok: true, meta: meta ?? null });
             return state;
           }
-          const body = context.store.getBody(address, meta.clock);
+          const body = message.bodySlice ? context.store.getBodySlice(address, meta.clock, message.bodySlice) : context.store.getBody(address, meta.clock);
+          if (body === 'out-of-range') {
+            ctx.system.reply(message.replyTo, { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` });
+            return state;
+          }
           if (!body) {
             ctx.log.error('metadata without its body', { bucket: meta.bucket, key: meta.key });
             ctx.system.reply(message.replyTo, { ok: false, code: 'StoreError', message: 'the body of the newest version is missing on this replica' });
@@ -130,8 +135,9 @@ function validate(message: RouterMessage): string | undefined {
     case 'replica_revert':
       return addressProblem(message) ?? (isHlc(message.clock) ? undefined : 'clock');
     case 'head_local':
-    case 'replica_get':
       return addressProblem(message);
+    case 'replica_get':
+      return addressProblem(message) ?? (message.bodySlice === undefined || isBodySlice(message.bodySlice) ? undefined : 'bodySlice');
     case 'list_local': {
       const fetch = message.fetch as Partial<typeof message.fetch> | undefined;
       if (!OBJECT_KINDS.includes(message.objectKind) || typeof message.bucket !== 'string') return 'bucket';

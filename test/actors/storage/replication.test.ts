@@ -36,8 +36,15 @@ describe('storage replication (in-process cluster)', function () {
       const got = await cluster.client.get('object', 'b1', key, { withBody: true });
       if (!got.ok) throw new Error(`${key}: ${got.code}`);
       expect(Buffer.from(got.body ?? []).equals(body), key).to.equal(true);
+      const slice = { offsetBytes: Math.floor(body.length / 3), lengthBytes: Math.floor(body.length / 2) };
+      const part = await cluster.client.get('object', 'b1', key, { withBody: true, bodySlice: slice });
+      if (!part.ok) throw new Error(`${key} slice: ${part.code}`);
+      expect(part.meta.sizeBytes, 'the record still describes the whole body').to.equal(body.length);
+      expect(Buffer.from(part.body ?? []).equals(body.subarray(slice.offsetBytes, slice.offsetBytes + slice.lengthBytes)), `${key} slice`).to.equal(true);
       await eventually(() => replicasOf('b1', key).every((node) => localMeta(node, 'b1', key)?.clock !== undefined), 5000, `${key} on 3 replicas`);
     }
+    const pastTheEnd = await cluster.client.get('object', 'b1', 'dir0/obj-003', { withBody: true, bodySlice: { offsetBytes: 2990, lengthBytes: 20 } });
+    expect(pastTheEnd.ok, 'a slice past the end of the body is an error').to.equal(false);
     const listed = await cluster.client.list('object', 'b1', { prefix: 'dir1/', maxKeys: 5 });
     if (!listed.ok) throw new Error(listed.code);
     expect(listed.result.contents.map((e) => e.key)).to.deep.equal([...bodies.keys()].filter((k) => k.startsWith('dir1/')).sort().slice(0, 5));

@@ -62,6 +62,17 @@ describe('store/object-store', () => {
     expect(store.getBody(a, clock(20, 0, 'n2'))?.toString()).to.equal('n2');
   });
 
+  it('reads part of a body, and refuses a part past its end', async () => {
+    await put(a, clock(10), Buffer.from('0123456789'));
+    expect(store.getBodySlice(a, clock(10), { offsetBytes: 3, lengthBytes: 4 })?.toString()).to.equal('3456');
+    expect(store.getBodySlice(a, clock(10), { offsetBytes: 10, lengthBytes: 0 })?.toString()).to.equal('');
+    expect(store.getBodySlice(a, clock(10), { offsetBytes: 8, lengthBytes: 3 })).to.equal('out-of-range');
+    expect(store.getBodySlice(a, clock(9), { offsetBytes: 0, lengthBytes: 1 })).to.equal(undefined);
+    const first = store.getBodySlice(a, clock(10), { offsetBytes: 0, lengthBytes: 2 }) as Buffer;
+    store.getBodySlice(a, clock(10), { offsetBytes: 5, lengthBytes: 2 });
+    expect(first.toString(), 'a slice is a copy, not a view a later read reuses').to.equal('01');
+  });
+
   it('stores tombstones as versions that hide older writes', async () => {
     await put(a, clock(10), Buffer.from('alive'));
     await put(a, clock(20), undefined, false, true);
