@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=128
+#!/usr/bin/env node
 /**
  * The `leofs` executable: one binary, the role chosen by a flag.
  */

@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SERVER_V8_FLAGS } from '../../src/cli/server-v8-flags.js';
+import { v8FlagsFor } from '../../src/cli/role-v8-flags.js';
+import { ROLES, type Role } from '../../src/actors/node-tree.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -35,7 +36,9 @@ export class NodeProcess {
     const port = this.address ? this.address.slice(this.address.lastIndexOf(':') + 1) : '0';
     // Lines of an earlier run stay in `lines`; only this run's start line counts.
     const firstLine = this.lines.length;
-    const child = spawn(process.execPath, [...SERVER_V8_FLAGS, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
+    const role = this.args[this.args.indexOf('--role') + 1] as Role;
+    const flags = ROLES.includes(role) ? v8FlagsFor(role) : [];
+    const child = spawn(process.execPath, [...flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;

@@ -1,0 +1,16 @@
+import { expect } from 'chai';
+import { missingV8Flags, v8FlagsFor } from '../../../src/cli/role-v8-flags.js';
+
+describe('V8 flags by role', () => {
+  it('gives storage nodes a larger initial old space, and the other roles nothing', () => {
+    expect(v8FlagsFor('storage')).to.deep.equal(['--initial-old-space-size=128']);
+    expect(v8FlagsFor('gateway')).to.deep.equal([]);
+    expect(v8FlagsFor('manager')).to.deep.equal([]);
+  });
+
+  it('names the flags a process was started without', () => {
+    expect(missingV8Flags('storage', [])).to.deep.equal(['--initial-old-space-size=128']);
+    expect(missingV8Flags('storage', ['--inspect', '--initial-old-space-size=128'])).to.deep.equal([]);
+    expect(missingV8Flags('gateway', [])).to.deep.equal([]);
+  });
+});
