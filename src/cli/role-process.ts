@@ -1,7 +1,6 @@
 /**
- * How a node's process is started, by role: V8 flags and C library settings that measurably change
- * its CPU or memory. `leofs dev` starts its children with them; a node started by hand is told at
- * start what it lacks.
+ * V8 flags a node's process starts with, by role. `leofs dev` starts its children with them; a node
+ * started by hand is told at start what it lacks.
  *
  * Storage: V8 counts Buffer memory allocated since its last full collection against the
  * old-generation limit, and sizes that limit from the JS heap, which stays small (about 15 MiB) while
@@ -9,42 +8,29 @@
  * PUTs ran a full collection every 100 ms and spent a third of its CPU on them; a larger initial old
  * space moves that limit out of the way without raising the ceiling.
  *
- * Gateway: what it holds for long is small, and what it moves turns to garbage at once. A small young
- * generation keeps its heap at about 20 MiB instead of 50, and a fixed malloc mmap threshold makes
- * every large Buffer its own mapping, given back to the system when freed: glibc would otherwise keep
- * the freed chunks of bodies for later. Together they kept a gateway under parallel 1 GiB transfers
- * about 30 MiB smaller, for about a sixth of its GET throughput of large objects.
+ * Gateway: none. A small young generation (--max-semi-space-size=2) with a fixed malloc mmap
+ * threshold kept it about 30 MiB smaller under parallel 1 GiB transfers, but cost a tenth of its
+ * small-object and large-GET throughput and made listings 40% slower; the larger old space of storage
+ * nodes made it some 30 MiB larger for little CPU gained.
  */
 import type { Role } from '../actors/node-tree.js';
 
-export interface RoleProcess {
-  readonly v8Flags: readonly string[];
-  /** Environment variables, read by the C library when the process starts. */
-  readonly env: Readonly<Record<string, string>>;
-}
-
-const ROLE_PROCESS: Readonly<Record<Role, RoleProcess>> = {
-  storage: { v8Flags: ['--initial-old-space-size=128'], env: {} },
-  gateway: { v8Flags: ['--max-semi-space-size=2'], env: { MALLOC_MMAP_THRESHOLD_: '131072' } },
-  manager: { v8Flags: [], env: {} },
+const ROLE_V8_FLAGS: Readonly<Record<Role, readonly string[]>> = {
+  storage: ['--initial-old-space-size=128'],
+  gateway: [],
+  manager: [],
 };
 
-export function processFor(role: Role): RoleProcess {
-  return ROLE_PROCESS[role];
+export function v8FlagsFor(role: Role): readonly string[] {
+  return ROLE_V8_FLAGS[role];
 }
 
 /** How to start a node of `role` from `script` (the leofs executable), as a shell command line. */
 export function startCommand(role: Role, script: string): string {
-  const { v8Flags, env } = processFor(role);
-  const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-  return [...assignments, 'node', ...v8Flags, script, 'node', '--role', role, '...'].join(' ');
+  return ['node', ...v8FlagsFor(role), script, 'node', '--role', role, '...'].join(' ');
 }
 
-/** What of `role`'s process settings this process was started without, as `NAME=value` and flags. */
-export function missingProcessSettings(role: Role, execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): string[] {
-  const { v8Flags, env: wanted } = processFor(role);
-  const missingEnv = Object.entries(wanted)
-    .filter(([name, value]) => env[name] !== value)
-    .map(([name, value]) => `${name}=${value}`);
-  return [...missingEnv, ...v8Flags.filter((flag) => !execArgv.includes(flag))];
+/** The flags of `role` this process was started without. */
+export function missingV8Flags(role: Role, execArgv: readonly string[] = process.execArgv): string[] {
+  return v8FlagsFor(role).filter((flag) => !execArgv.includes(flag));
 }

@@ -1,23 +1,21 @@
 import { expect } from 'chai';
-import { missingProcessSettings, processFor, startCommand } from '../../../src/cli/role-process.js';
+import { missingV8Flags, startCommand, v8FlagsFor } from '../../../src/cli/role-process.js';
 
-describe('process settings by role', () => {
-  it('gives storage nodes a larger initial old space and gateways a small young generation and eager unmapping', () => {
-    expect(processFor('storage')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: {} });
-    expect(processFor('gateway')).to.deep.equal({ v8Flags: ['--max-semi-space-size=2'], env: { MALLOC_MMAP_THRESHOLD_: '131072' } });
-    expect(processFor('manager')).to.deep.equal({ v8Flags: [], env: {} });
+describe('V8 flags by role', () => {
+  it('gives storage nodes a larger initial old space, and the other roles the defaults', () => {
+    expect(v8FlagsFor('storage')).to.deep.equal(['--initial-old-space-size=128']);
+    expect(v8FlagsFor('gateway')).to.deep.equal([]);
+    expect(v8FlagsFor('manager')).to.deep.equal([]);
   });
 
-  it('names what a process was started without', () => {
-    expect(missingProcessSettings('storage', [], {})).to.deep.equal(['--initial-old-space-size=128']);
-    expect(missingProcessSettings('storage', ['--inspect', '--initial-old-space-size=128'], {})).to.deep.equal([]);
-    expect(missingProcessSettings('gateway', [], { MALLOC_MMAP_THRESHOLD_: '4096' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=131072', '--max-semi-space-size=2']);
-    expect(missingProcessSettings('gateway', ['--max-semi-space-size=2'], { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal([]);
-    expect(missingProcessSettings('manager', [], {})).to.deep.equal([]);
+  it('names the flags a process was started without', () => {
+    expect(missingV8Flags('storage', [])).to.deep.equal(['--initial-old-space-size=128']);
+    expect(missingV8Flags('storage', ['--inspect', '--initial-old-space-size=128'])).to.deep.equal([]);
+    expect(missingV8Flags('gateway', [])).to.deep.equal([]);
   });
 
   it('spells the command line that starts a node with them', () => {
-    expect(startCommand('gateway', 'bin/leofs')).to.equal('MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 bin/leofs node --role gateway ...');
+    expect(startCommand('storage', 'bin/leofs')).to.equal('node --initial-old-space-size=128 bin/leofs node --role storage ...');
     expect(startCommand('manager', 'bin/leofs')).to.equal('node bin/leofs node --role manager ...');
   });
 });
