@@ -84,6 +84,8 @@ interface UndoRecord {
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
+/** Stale writes settled per transaction, so a large backlog never makes one huge commit. */
+const STALE_SETTLE_BATCH = 4096;
 
 export class ObjectStore {
   private readonly metaDb: Database<unknown, Buffer>;
@@ -283,7 +285,7 @@ export class ObjectStore {
       if (!address || !isHlc(undo?.clock)) continue;
       if (nowMs - undo.clock.wallMs > olderThanMs) stale.push({ address, clock: undo.clock });
     }
-    for (const { address, clock } of stale) await this.settle(address, clock);
+    for (let i = 0; i < stale.length; i += STALE_SETTLE_BATCH) await this.settleMany(stale.slice(i, i + STALE_SETTLE_BATCH));
     return stale.length;
   }
 

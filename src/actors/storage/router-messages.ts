@@ -44,6 +44,9 @@ export interface RangeKey {
 
 export type RangeKeysReply = { readonly ok: true; readonly keys: readonly RangeKey[] } | StorageError;
 
+/** The most settles one replica_settle_many carries; a larger backlog goes out in several. */
+export const MAX_SETTLE_ITEMS = 4096;
+
 export interface SettleItem {
   readonly objectKind: ObjectKind;
   readonly bucket: string;

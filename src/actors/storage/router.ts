@@ -12,11 +12,10 @@ import type { Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { applyReplicaWrite, revertReplicaWrite } from './replica-ops.js';
-import { ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
+import { MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
-const MAX_SETTLE_ITEMS = 10_000;
 
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
   return {

@@ -6,11 +6,8 @@
 import type { Hlc } from '../../core/hlc.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { ActorApi } from '../../runtime/actor.js';
-import type { SettleItem } from './router-messages.js';
+import { MAX_SETTLE_ITEMS, type SettleItem } from './router-messages.js';
 import { routerOf } from './write-coordinator.js';
-
-/** Bounds one message; a larger backlog goes out in several. */
-const MAX_ITEMS_PER_MESSAGE = 4096;
 
 export class SettleBatcher {
   private pending = new Map<string, SettleItem[]>();
@@ -36,8 +33,8 @@ export class SettleBatcher {
     const pending = this.pending;
     this.pending = new Map();
     for (const [replica, items] of pending) {
-      for (let i = 0; i < items.length; i += MAX_ITEMS_PER_MESSAGE) {
-        this.system.dispatch(routerOf(replica), { type: 'replica_settle_many', items: items.slice(i, i + MAX_ITEMS_PER_MESSAGE) });
+      for (let i = 0; i < items.length; i += MAX_SETTLE_ITEMS) {
+        this.system.dispatch(routerOf(replica), { type: 'replica_settle_many', items: items.slice(i, i + MAX_SETTLE_ITEMS) });
       }
     }
   }

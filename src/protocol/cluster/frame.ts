@@ -87,30 +87,41 @@ export class FrameBuilder {
 
   /** Replaces the large byte strings at the top level of a body by side-payload tags. */
   private detach(body: unknown): unknown {
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) return body;
-    let detached: Record<string, unknown> | undefined;
-    for (const key in body) {
-      const value = (body as Record<string, unknown>)[key];
-      if (!(value instanceof Uint8Array) || value.length < SIDE_PAYLOAD_MIN_BYTES) continue;
-      detached ??= { ...(body as Record<string, unknown>) };
-      detached[key] = new Tag(this.sidePayloads.length, SIDE_PAYLOAD_TAG);
+    return replaceFields(body, (value) => {
+      if (!(value instanceof Uint8Array) || value.length < SIDE_PAYLOAD_MIN_BYTES) return undefined;
       this.sidePayloads.push(value);
-    }
-    return detached ?? body;
+      return new Tag(this.sidePayloads.length - 1, SIDE_PAYLOAD_TAG);
+    });
   }
 }
 
 /** The body with its side-payload tags replaced by the bytes they stand for. */
 function attach(body: unknown, sidePayloads: readonly Uint8Array[]): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) return body;
-  let attached: Record<string, unknown> | undefined;
-  for (const key in body) {
-    const value = (body as Record<string, unknown>)[key];
-    if (!(value instanceof Tag) || value.tag !== SIDE_PAYLOAD_TAG) continue;
-    attached ??= { ...(body as Record<string, unknown>) };
-    attached[key] = sidePayloads[value.value as number];
+  return replaceFields(body, (value) => (isSidePayloadTag(value) ? sidePayloads[value.value as number] : undefined));
+}
+
+/** Only the top-level fields of a plain object body can be side payloads (never a byte string's indices). */
+function fieldsOf(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) return undefined;
+  return body as Record<string, unknown>;
+}
+
+function isSidePayloadTag(value: unknown): value is Tag {
+  return value instanceof Tag && value.tag === SIDE_PAYLOAD_TAG;
+}
+
+/** A copy of the body with the fields `replacement` gives a value for replaced; the body itself when none. */
+function replaceFields(body: unknown, replacement: (value: unknown) => unknown): unknown {
+  const fields = fieldsOf(body);
+  if (!fields) return body;
+  let replaced: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    const value = replacement(fields[key]);
+    if (value === undefined) continue;
+    replaced ??= { ...fields };
+    replaced[key] = value;
   }
-  return attached ?? body;
+  return replaced ?? body;
 }
 
 export interface FrameHandler {
@@ -152,11 +163,10 @@ export function readFrame(bytes: Uint8Array): FrameResult {
     } else {
       return { ok: false, reason: `unknown envelope kind ${String(kind)}` };
     }
-    const body = items[i + 2];
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
-    for (const key in body) {
-      const value = (body as Record<string, unknown>)[key];
-      if (!(value instanceof Tag) || value.tag !== SIDE_PAYLOAD_TAG) continue;
+    const fields = fieldsOf(items[i + 2]);
+    for (const key in fields) {
+      const value = fields[key];
+      if (!isSidePayloadTag(value)) continue;
       if (value.value !== sidePayloads) return { ok: false, reason: 'side payloads out of order' };
       sidePayloads++;
     }
