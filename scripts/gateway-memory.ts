@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +32,20 @@ class DiskBodies implements BodyStore {
   write(id: string, body: Uint8Array): void {
     writeFileSync(join(this.dir, id), body);
   }
-  read(id: string): Uint8Array | undefined {
+  read(id: string, range?: { readonly start: number; readonly end: number }): Uint8Array | undefined {
+    if (range === undefined) return readFileSync(join(this.dir, id));
+    // Only the slice, as the cluster reads it: reading the whole chunk would be garbage of this fake.
+    const file = openSync(join(this.dir, id), 'r');
     try {
-      return readFileSync(join(this.dir, id));
+      const slice = Buffer.allocUnsafe(range.end - range.start);
+      return slice.subarray(0, readSync(file, slice, 0, slice.length, range.start));
+    } finally {
+      closeSync(file);
+    }
+  }
+  sizeOf(id: string): number | undefined {
+    try {
+      return statSync(join(this.dir, id)).size;
     } catch {
       return undefined;
     }

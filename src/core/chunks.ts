@@ -43,9 +43,10 @@ export interface ChunkRead {
 
 /**
  * The chunk slices that make up bytes `firstByte..lastByte` (inclusive, as in an HTTP Range) of an
- * object with the given chunk size table, in order.
+ * object with the given chunk size table, in order, none longer than `maxReadBytes`.
  */
-export function chunkReads(chunkSizesBytes: readonly number[], firstByte: number, lastByte: number): ChunkRead[] {
+export function chunkReads(chunkSizesBytes: readonly number[], firstByte: number, lastByte: number, maxReadBytes = Infinity): ChunkRead[] {
+  if (!(maxReadBytes >= 1)) throw new RangeError(`a read must be allowed at least one byte, got ${maxReadBytes}`);
   let totalBytes = 0;
   for (const size of chunkSizesBytes) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`chunk size must be a positive integer, got ${size}`);
@@ -60,9 +61,10 @@ export function chunkReads(chunkSizesBytes: readonly number[], firstByte: number
     const size = chunkSizesBytes[chunkIndex]!;
     const chunkEnd = chunkStart + size - 1;
     if (chunkEnd >= firstByte) {
-      const from = Math.max(firstByte, chunkStart);
       const to = Math.min(lastByte, chunkEnd);
-      reads.push({ chunkIndex, offsetInChunk: from - chunkStart, lengthBytes: to - from + 1 });
+      for (let from = Math.max(firstByte, chunkStart); from <= to; from += maxReadBytes) {
+        reads.push({ chunkIndex, offsetInChunk: from - chunkStart, lengthBytes: Math.min(maxReadBytes, to - from + 1) });
+      }
     }
     chunkStart += size;
   }

@@ -34,7 +34,9 @@ export type Fault = StorageFailureCode | 'hang' | 'throw';
 
 export interface BodyStore {
   write(id: string, body: Uint8Array): void;
-  read(id: string): Uint8Array | undefined;
+  /** The body, or bytes `start..end` (exclusive) of it, as a copy of its own. */
+  read(id: string, range?: { readonly start: number; readonly end: number }): Uint8Array | undefined;
+  sizeOf(id: string): number | undefined;
   remove(id: string): void;
 }
 
@@ -54,9 +56,12 @@ class MemoryBodyStore implements BodyStore {
   write(id: string, body: Uint8Array): void {
     this.bodies.set(id, Buffer.from(body));
   }
-  read(id: string): Uint8Array | undefined {
+  read(id: string, range?: { readonly start: number; readonly end: number }): Uint8Array | undefined {
     const body = this.bodies.get(id);
-    return body === undefined ? undefined : Buffer.from(body);
+    return body === undefined ? undefined : Buffer.from(range === undefined ? body : body.subarray(range.start, range.end));
+  }
+  sizeOf(id: string): number | undefined {
+    return this.bodies.get(id)?.length;
   }
   remove(id: string): void {
     this.bodies.delete(id);
@@ -106,12 +111,14 @@ export class MemoryStorage implements StorageApi {
       // As the cluster does: only a version that carries a body is read with one.
       if (!carriesBody(stored.meta)) return { ok: true, meta };
       if (stored.bodyId === undefined) return { ok: false, code: 'Unavailable', message: `${bucket}/${key} lost its body` };
-      const body = this.bodyStore(kind).read(stored.bodyId);
+      const bodies = this.bodyStore(kind);
+      const size = bodies.sizeOf(stored.bodyId);
+      if (size === undefined) return { ok: false, code: 'InternalError', message: 'body lost' };
+      const bounds = options.bodySlice === undefined ? undefined : sliceBounds(options.bodySlice, size);
+      if (options.bodySlice !== undefined && bounds === undefined) return { ok: false, code: 'InternalError', message: 'slice past the end of the body' };
+      const body = bodies.read(stored.bodyId, bounds);
       if (body === undefined) return { ok: false, code: 'InternalError', message: 'body lost' };
-      if (options.bodySlice === undefined) return { ok: true, meta, body };
-      const bounds = sliceBounds(options.bodySlice, body.length);
-      if (bounds === undefined) return { ok: false, code: 'InternalError', message: 'slice past the end of the body' };
-      return { ok: true, meta, body: body.subarray(bounds.start, bounds.end) };
+      return { ok: true, meta, body };
     });
   }
 

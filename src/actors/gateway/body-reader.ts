@@ -1,6 +1,10 @@
 /**
- * Reads a stored body: whole from its record, or chunk by chunk with a bounded read-ahead, fetching only
- * the bytes a range needs from each chunk it touches. Used to answer GETs and as the source of copies.
+ * Reads a stored body: whole from its record, or chunk by chunk in pieces with a bounded read-ahead,
+ * fetching only the bytes a range needs. Used to answer GETs and as the source of copies.
+ *
+ * Pieces are smaller than chunks because what a reader holds is what the gateway's memory is made of:
+ * ten parallel ranged GETs (as awscli sends) reading whole 5 MiB chunks two ahead hold 100 MiB, and
+ * every fetched piece is also received into a fresh buffer, garbage until V8 collects it.
  */
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { chunkReads, type ChunkRead } from '../../core/chunks.js';
@@ -8,6 +12,7 @@ import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
 import type { StorageApi } from '../common/storage-api.js';
 import type { BodyMemory } from './body-memory.js';
+import type { GatewayConfig } from './gateway-config.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface ReadSource {
@@ -20,11 +25,14 @@ export interface ReadSource {
   readonly inline: Uint8Array | undefined;
 }
 
+export type ReadSettings = Pick<GatewayConfig, 'readPieceBytes' | 'readAheadPieces'>;
+
 /**
- * The bytes of `range` (the whole body when undefined), in pieces. At most `readAhead` chunk fetches
- * run ahead of the piece being consumed, so memory stays at a few chunks whatever the size.
+ * The bytes of `range` (the whole body when undefined), in pieces of at most `readPieceBytes`. At most
+ * `readAheadPieces` fetches run ahead of the piece being consumed, so memory stays at a few pieces
+ * whatever the size.
  */
-export function readBody(source: ReadSource, range: ByteRange | undefined, readAhead: number): AsyncGenerator<Buffer> {
+export function readBody(source: ReadSource, range: ByteRange | undefined, settings: ReadSettings): AsyncGenerator<Buffer> {
   // Everything that can be checked before a byte is sent is checked here, while an error can still
   // be answered properly rather than by cutting the connection mid-body.
   const { meta } = source;
@@ -39,8 +47,8 @@ export function readBody(source: ReadSource, range: ByteRange | undefined, readA
     return pieces([Buffer.from(body.buffer, body.byteOffset + first, last - first + 1)]);
   }
   const keys = chunkKeysOf(meta.key, meta.chunks);
-  const reads = chunkReads(meta.chunks.chunkSizesBytes, first, last);
-  return readChunks(source, keys, meta.chunks.chunkSizesBytes, reads, readAhead);
+  const reads = chunkReads(meta.chunks.chunkSizesBytes, first, last, settings.readPieceBytes);
+  return readChunks(source, keys, meta.chunks.chunkSizesBytes, reads, settings.readAheadPieces);
 }
 
 async function* pieces(list: readonly Buffer[]): AsyncGenerator<Buffer> {

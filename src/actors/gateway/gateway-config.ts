@@ -25,8 +25,10 @@ export interface GatewayConfig {
   readonly chunkSizeBytes: number;
   /** Chunk writes of one upload in flight at once; the request stream waits beyond that. */
   readonly maxChunksInFlight: number;
-  /** Chunks a GET fetches ahead of the one it is sending, as far as the body memory allows. */
-  readonly readAheadChunks: number;
+  /** The most a GET fetches from storage at once; a chunk is read in pieces of this size. */
+  readonly readPieceBytes: number;
+  /** Pieces a GET fetches ahead of the one it is sending, as far as the body memory allows. */
+  readonly readAheadPieces: number;
   /** Memory for bodies in flight across all requests (upload buffers, chunks read ahead); beyond it requests wait. */
   readonly bodyMemoryBytes: number;
   /** Smallest size of a multipart part that is not the last. */
@@ -53,7 +55,8 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   storageTimeoutMs: 30_000,
   chunkSizeBytes: DEFAULT_CHUNK_SIZE_BYTES,
   maxChunksInFlight: 2,
-  readAheadChunks: 2,
+  readPieceBytes: 1 * MiB,
+  readAheadPieces: 2,
   bodyMemoryBytes: 64 * MiB,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
@@ -82,7 +85,8 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   storageTimeoutMs: [10, 3_600_000],
   chunkSizeBytes: [1024, MAX_CHUNK_SIZE_BYTES],
   maxChunksInFlight: [1, 64],
-  readAheadChunks: [1, 64],
+  readPieceBytes: [64 * 1024, MAX_CHUNK_SIZE_BYTES],
+  readAheadPieces: [1, 64],
   bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
   minPartSizeBytes: [0, 5 * 1024 * MiB],
   shutdownTimeoutMs: [0, 3_600_000],

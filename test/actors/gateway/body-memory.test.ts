@@ -52,7 +52,7 @@ describe('actors/gateway body memory', function () {
     let timer: NodeJS.Timeout;
 
     beforeEach(async () => {
-      h = await startHarness({ config: { chunkSizeBytes: 1 * MiB, bodyMemoryBytes: 8 * MiB, maxChunksInFlight: 2, readAheadChunks: 4, cacheBytes: 0 } });
+      h = await startHarness({ config: { chunkSizeBytes: 1 * MiB, bodyMemoryBytes: 8 * MiB, maxChunksInFlight: 2, readPieceBytes: 256 * 1024, readAheadPieces: 4, cacheBytes: 0 } });
       h.admin.addBucket('busy', 'alice');
       s3 = h.client('alice');
       peakBytes = 0;

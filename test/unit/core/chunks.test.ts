@@ -63,6 +63,7 @@ describe('core/chunks', () => {
       const next = seededRandom(5);
       for (let round = 0; round < 30; round++) {
         const sizes = Array.from({ length: 1 + randomInt(next, 5) }, () => 1 + randomInt(next, 6));
+        const maxReadBytes = round % 3 === 0 ? Infinity : 1 + randomInt(next, 4);
         const total = sizes.reduce((a, b) => a + b, 0);
         const body = Array.from({ length: total }, (_, i) => i);
         const chunks: number[][] = [];
@@ -73,8 +74,8 @@ describe('core/chunks', () => {
         }
         for (let first = 0; first < total; first++) {
           for (let last = first; last < total; last++) {
-            const read = chunkReads(sizes, first, last).flatMap((r) => {
-              expect(r.lengthBytes).to.be.greaterThan(0);
+            const read = chunkReads(sizes, first, last, maxReadBytes).flatMap((r) => {
+              expect(r.lengthBytes).to.be.within(1, maxReadBytes);
               return chunks[r.chunkIndex]!.slice(r.offsetInChunk, r.offsetInChunk + r.lengthBytes);
             });
             expect(read).to.deep.equal(body.slice(first, last + 1));
@@ -83,7 +84,19 @@ describe('core/chunks', () => {
       }
     });
 
+    it('cuts each chunk slice into reads of at most the given length', () => {
+      expect(chunkReads([5, 3, 7], 1, 13, 3)).to.deep.equal([
+        { chunkIndex: 0, offsetInChunk: 1, lengthBytes: 3 },
+        { chunkIndex: 0, offsetInChunk: 4, lengthBytes: 1 },
+        { chunkIndex: 1, offsetInChunk: 0, lengthBytes: 3 },
+        { chunkIndex: 2, offsetInChunk: 0, lengthBytes: 3 },
+        { chunkIndex: 2, offsetInChunk: 3, lengthBytes: 3 },
+      ]);
+      expect(chunkReads([5, 3, 7], 0, 14, 1)).to.have.length(15);
+    });
+
     it('refuses ranges outside the object and bad tables', () => {
+      expect(() => chunkReads([5, 3], 0, 2, 0)).to.throw(RangeError);
       expect(() => chunkReads([5, 3], 0, 8)).to.throw(RangeError);
       expect(() => chunkReads([5, 3], 4, 3)).to.throw(RangeError);
       expect(() => chunkReads([5, 3], -1, 3)).to.throw(RangeError);

@@ -52,7 +52,7 @@ export async function copyBody(
   const { deps } = ctx;
   const md5 = createHasher('MD5');
   const checksum = checksumAlgorithm === undefined ? undefined : createHasher(checksumAlgorithm);
-  const pieces = readBody({ storage: deps.storage, memory: deps.bodyMemory, meta: source.meta, inline: source.body }, range, deps.config.readAheadChunks);
+  const pieces = readBody({ storage: deps.storage, memory: deps.bodyMemory, meta: source.meta, inline: source.body }, range, deps.config);
   const stored = await writeBody(deps, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, md5, checksum), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
