@@ -57,7 +57,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   maxChunksInFlight: 2,
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
-  bodyMemoryBytes: 64 * MiB,
+  bodyMemoryBytes: 32 * MiB,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
