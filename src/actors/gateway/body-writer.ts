@@ -128,10 +128,8 @@ class ChunkWriter {
     try {
       return await this.writeChunks(source);
     } finally {
-      const spareCount = this.spare.length;
-      // Buffers whose writes are done go back with their grants, for the next upload to reuse.
-      for (const buffer of this.spare.splice(0)) this.deps.bodyMemory.keepBuffer(buffer);
-      this.deps.bodyMemory.release((this.granted - spareCount) * this.options.chunkSizeBytes);
+      this.spare.length = 0;
+      this.deps.bodyMemory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
     }
   }
@@ -177,20 +175,15 @@ class ChunkWriter {
   }
 
   /**
-   * A chunk buffer: a spare one of this writer's, else one the body memory kept, else a new one
-   * within it. When the memory is spent, a writer with chunks in flight waits for one of its own to
-   * free a buffer, so it always progresses; only a writer that holds nothing waits for others.
+   * A chunk buffer: a spare one of this writer's, else a new one within the body memory. When the
+   * memory is spent, a writer with chunks in flight waits for one of its own to free a buffer, so it
+   * always progresses; only a writer that holds nothing waits for others.
    */
   private async buffer(): Promise<Buffer> {
     const size = this.options.chunkSizeBytes;
     for (;;) {
       const spare = this.spare.pop();
       if (spare) return spare;
-      const kept = this.deps.bodyMemory.takeBuffer(size);
-      if (kept) {
-        this.granted++;
-        return kept;
-      }
       if (this.deps.bodyMemory.tryAcquire(size)) break;
       if (this.inFlight.size === 0) {
         await this.deps.bodyMemory.acquire(size);

@@ -24,27 +24,6 @@ describe('actors/gateway body memory', function () {
     expect(memory.inUseBytes, 'larger than the whole budget, granted when nothing else is held').to.equal(50);
   });
 
-  it('keeps returned buffers inside the budget, hands them out again, and drops them for room', async () => {
-    const memory = new BodyMemory(10);
-    await memory.acquire(4);
-    await memory.acquire(4);
-    const first = Buffer.alloc(4);
-    const second = Buffer.alloc(4);
-    memory.keepBuffer(first);
-    memory.keepBuffer(second);
-    expect([memory.inUseBytes, memory.idleBufferBytes]).to.deep.equal([0, 8]);
-    expect(memory.takeBuffer(3), 'only a buffer of the size asked for').to.equal(undefined);
-    expect(memory.takeBuffer(4)).to.equal(first);
-    expect([memory.inUseBytes, memory.idleBufferBytes], 'taking one takes its grant').to.deep.equal([4, 4]);
-    expect(memory.tryAcquire(4), 'the idle buffer is dropped to make room').to.equal(true);
-    expect([memory.inUseBytes, memory.idleBufferBytes]).to.deep.equal([8, 0]);
-    expect(memory.takeBuffer(4)).to.equal(undefined);
-    const waiting = memory.acquire(4);
-    memory.keepBuffer(first);
-    await waiting;
-    expect([memory.inUseBytes, memory.idleBufferBytes], 'a buffer given back while someone waits is not kept').to.deep.equal([8, 0]);
-  });
-
   describe('under concurrent large transfers', () => {
     let h: Harness;
     let s3: S3Client;
