@@ -29,7 +29,7 @@ export interface GatewayConfig {
   readonly readPieceBytes: number;
   /** Pieces a GET fetches ahead of the one it is sending, as far as the body memory allows. */
   readonly readAheadPieces: number;
-  /** Memory for bodies in flight across all requests (upload buffers, chunks read ahead); beyond it requests wait. */
+  /** Memory for bodies in flight across all requests (upload buffers, pieces read ahead); beyond it requests wait. */
   readonly bodyMemoryBytes: number;
   /** Smallest size of a multipart part that is not the last. */
   readonly minPartSizeBytes: number;
