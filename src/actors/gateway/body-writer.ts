@@ -128,7 +128,6 @@ class ChunkWriter {
     try {
       return await this.writeChunks(source);
     } finally {
-      this.spare.length = 0;
       this.deps.bodyMemory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
     }
@@ -159,7 +158,6 @@ class ChunkWriter {
       }
       if (this.options.expectedBytes !== undefined && total !== this.options.expectedBytes) throw new S3Error('IncompleteBody');
       if (filled > 0) await this.launch(current, filled);
-      else this.spare.push(current);
       await this.settle();
       if (this.failure !== undefined) throw this.failure;
     } catch (error) {
