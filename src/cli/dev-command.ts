@@ -5,11 +5,11 @@
  * Ctrl-C stops every child. A second start reuses the data and the cookie.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
+import { randomHex } from '../core/random-id.js';
 import { openAdminClient } from './admin-client.js';
 import { v8FlagsFor } from './role-process.js';
 
@@ -212,7 +212,8 @@ function details(record: Record<string, unknown>): string {
 function devCookie(dataDir: string): string {
   const file = join(dataDir, 'cookie');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const cookie = randomBytes(18).toString('base64url');
+  // Hex: a cookie that began with '-' would read as flags wherever it is pasted after --cookie.
+  const cookie = randomHex(18);
   writeFileSync(file, cookie + '\n', { mode: 0o600 });
   return cookie;
 }
@@ -223,7 +224,8 @@ export async function runDev(options: DevOptions): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   const cookie = devCookie(dataDir);
   const echo = (line: string): void => void process.stderr.write(line + '\n');
-  const common = (name: string): string[] => ['--cookie', cookie, '--data', join(dataDir, name.split('@')[0]!), '--log-level', options.logLevel];
+  // Joined to its flag, so that any kept cookie, even one starting with '-', stays one value.
+  const common = (name: string): string[] => [`--cookie=${cookie}`, '--data', join(dataDir, name.split('@')[0]!), '--log-level', options.logLevel];
 
   const credentialsFile = join(dataDir, 'admin-credentials.json');
   const keepCredentials = (record: Record<string, unknown>): void => {

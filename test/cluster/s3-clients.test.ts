@@ -78,6 +78,10 @@ describe('everyday S3 clients against leofs dev', function () {
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'leofs-clients-'));
+    // A cookie kept from an earlier start may begin with '-' (older ones were base64url); it must
+    // still reach every child as one value.
+    mkdirSync(join(root, 'dev'));
+    writeFileSync(join(root, 'dev', 'cookie'), '-17qCxcNSQ-kept-cookie\n', { mode: 0o600 });
     const httpPort = await freePort();
     dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'dev'), '--manager-port', '0', '--http-port', String(httpPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
