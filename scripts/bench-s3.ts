@@ -1,11 +1,13 @@
 /**
  * S3 load generator; works against any S3 endpoint.
  *
- *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20]
+ *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20] [--warmup 3]
  *
  * Phases: PutObject and GetObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
  * ListObjectsV2 pages of 1000 keys in a bucket of --list-objects objects (populated once and reused:
- * a marker object records that the bucket is full). Prints latencies per phase, then as last lines:
+ * a marker object records that the bucket is full). Each PUT and GET phase first runs its load for
+ * --warmup seconds uncounted (a server just started is still compiling its hot paths); that rate is
+ * printed too. Prints latencies per phase, then as last lines:
  *   s3.put4k_per_s=  s3.get4k_per_s=  s3.put16m_mb_per_s=  s3.get16m_mb_per_s=  s3.list_ms_p50=
  */
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('region', { type: 'string', default: 'us-east-1' })
   .option('concurrency', { type: 'number', default: 32 })
   .option('duration', { type: 'number', default: 20, describe: 'seconds per phase' })
+  .option('warmup', { type: 'number', default: 3, describe: 'seconds of uncounted load before each PUT and GET phase' })
   .option('list-objects', { type: 'number', default: 100_000 })
   .option('list-requests', { type: 'number', default: 50 })
   .option('bucket-prefix', { type: 'string', default: 'bench' })
@@ -28,6 +31,7 @@ const argv = await yargs(hideBin(process.argv))
 
 const concurrency = Math.max(1, argv.concurrency);
 const phaseMs = Math.max(1, argv.duration) * 1000;
+const warmupMs = Math.max(0, argv.warmup) * 1000;
 const client = new S3HttpClient(
   { url: new URL(argv.endpoint), accessKey: argv['access-key'], secretKey: argv['secret-key'], region: argv.region },
   concurrency + 4,
@@ -41,18 +45,19 @@ interface PhaseResult {
   readonly errors: number;
 }
 
-async function phase(name: string, lanes: number, op: (lane: number, n: number) => Promise<{ ok: boolean; bytes: number }>, limitOps = Infinity): Promise<PhaseResult> {
+type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number }>;
+
+/** Runs `op` on every lane for `durationMs` and measures it. */
+async function run(name: string, lanes: number, op: Operation, durationMs: number): Promise<PhaseResult> {
   const latenciesMs: number[] = [];
   let ops = 0;
   let bytes = 0;
   let errors = 0;
-  let started = 0;
   const t0 = performance.now();
-  const deadline = t0 + phaseMs;
+  const deadline = t0 + durationMs;
   await Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
-      for (let n = 0; performance.now() < deadline && started < limitOps; n++) {
-        started++;
+      for (let n = 0; performance.now() < deadline; n++) {
         const begin = performance.now();
         try {
           const result = await op(lane, n);
@@ -68,10 +73,20 @@ async function phase(name: string, lanes: number, op: (lane: number, n: number) 
       }
     }),
   );
-  const seconds = (performance.now() - t0) / 1000;
   latenciesMs.sort((a, b) => a - b);
+  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors };
+}
+
+/** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
+async function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
+  if (warmupMs > 0) {
+    const warmup = await run(`${name} warm-up`, lanes, op, warmupMs);
+    process.stdout.write(`${name} warm-up (not counted): ${warmup.ops} ops in ${warmup.seconds.toFixed(1)} s, ${(warmup.ops / warmup.seconds).toFixed(0)} ops/s, errors=${warmup.errors}\n`);
+  }
+  const result = await run(name, lanes, op, phaseMs);
+  const { ops, bytes, seconds, latenciesMs, errors } = result;
   process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}\n`);
-  return { ops, bytes, seconds, latenciesMs, errors };
+  return result;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -90,7 +105,7 @@ const ok = (status: number): boolean => status >= 200 && status < 300;
 const runId = randomBytes(4).toString('hex');
 const workBucket = `${argv['bucket-prefix']}-${runId}`;
 await ensureBucket(workBucket);
-process.stdout.write(`bucket ${workBucket}, concurrency ${concurrency}, ${argv.duration} s per phase\n`);
+process.stdout.write(`bucket ${workBucket}, concurrency ${concurrency}, ${argv.duration} s per phase after ${argv.warmup} s of warm-up\n`);
 
 /** Keys a lane wrote, counted per lane: lanes do not all get through the same number. */
 const writtenPerLane = (lanes: number): number[] => new Array<number>(lanes).fill(0);
