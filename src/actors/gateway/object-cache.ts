@@ -52,8 +52,7 @@ export class ObjectCache {
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return;
     const id = cacheKey(meta.bucket, meta.key);
     this.remove(id);
-    // A copy, so a cached body never pins a larger buffer it was sliced from.
-    const entry: CachedObject = { meta, body: Buffer.from(body) };
+    const entry: CachedObject = { meta, body: ownedCopy(body) };
     const cost = charge(entry);
     if (cost > this.maxBytes) return;
     this.entries.set(id, entry);
@@ -89,6 +88,18 @@ export class ObjectCache {
 /** Whether a cached record is still the current version: same content and same write. */
 export function sameVersion(a: ObjectMeta, b: ObjectMeta): boolean {
   return a.etag === b.etag && a.sizeBytes === b.sizeBytes && compareHlc(a.clock, b.clock) === 0;
+}
+
+/**
+ * The body itself when it is the whole of its memory (an upload's own buffer); otherwise a copy in
+ * memory of its own, so a cached body never pins a larger buffer it was sliced from (nor a slab of
+ * Node's shared pool). Bodies are never written to once stored.
+ */
+function ownedCopy(body: Uint8Array): Uint8Array {
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return body;
+  const copy = Buffer.allocUnsafeSlow(body.byteLength);
+  copy.set(body);
+  return copy;
 }
 
 function cacheKey(bucket: string, key: string): string {

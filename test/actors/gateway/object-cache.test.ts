@@ -43,6 +43,20 @@ describe('actors/gateway/object-cache', () => {
     expect(cache.stats).to.deep.include({ entries: 0, bytes: 0 });
   });
 
+  it('keeps a body that owns its memory as it is, and copies one sliced from a larger buffer', () => {
+    const cache = new ObjectCache(1_000_000, 100);
+    const owned = Buffer.alloc(64, 1);
+    cache.offer(meta('owned', 64), owned);
+    expect(cache.get('b', 'owned')?.body).to.equal(owned);
+    const frame = Buffer.alloc(1000, 2);
+    const slice = frame.subarray(100, 164);
+    cache.offer(meta('slice', 64), slice);
+    const kept = cache.get('b', 'slice')!.body;
+    expect(kept.buffer).not.to.equal(frame.buffer);
+    expect(kept.byteLength).to.equal(kept.buffer.byteLength);
+    expect(Buffer.from(kept).equals(slice)).to.equal(true);
+  });
+
   it('tells versions apart by clock as well as by content', () => {
     expect(sameVersion(meta('a', 1), meta('a', 1))).to.equal(true);
     expect(sameVersion(meta('a', 1), { ...meta('a', 1), clock: { wallMs: 2, counter: 0, node: 'n' } })).to.equal(false);
