@@ -3,6 +3,7 @@
  *
  *   meta        one metadata record per object or chunk (the newest version this replica has)
  *   data        bodies, one row per version, so a replaced version can be restored until settled
+ *   data_tails  the last bytes of bodies that would otherwise need an extra page (body-layout.ts)
  *   ring_index  (position, key) -> clock, so a vnode can walk and summarise its range of the ring
  *   undo        the version a still-unsettled write replaced
  *   queues      durable work (repairs), see durable-queue.ts
@@ -20,6 +21,7 @@ import type { ObjectMeta } from '../core/object-meta.js';
 import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
+import { bodyHeadBytes } from './body-layout.js';
 import { DurableQueue } from './durable-queue.js';
 import {
   bucketScanEnd,
@@ -90,6 +92,8 @@ const STALE_SETTLE_BATCH = 4096;
 export class ObjectStore {
   private readonly metaDb: Database<unknown, Buffer>;
   private readonly dataDb: Database<Uint8Array, Buffer>;
+  private readonly tailDb: Database<Uint8Array, Buffer>;
+  private readonly pageSize: number;
   private readonly ringIndex: Database<string, Buffer>;
   private readonly undoDb: Database<unknown, Buffer>;
   private readonly queueDb: Database<unknown, Buffer>;
@@ -103,6 +107,8 @@ export class ObjectStore {
     this.log = options.logger.child({ component: 'object-store' });
     this.metaDb = root.openDB({ name: 'meta', keyEncoding: 'binary' });
     this.dataDb = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+    this.tailDb = root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
+    this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
     this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
     this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
     this.queueDb = root.openDB({ name: 'queues', keyEncoding: 'binary' });
@@ -127,7 +133,11 @@ export class ObjectStore {
 
   /** The body of the version with `clock`, or undefined when this replica has no such version. */
   getBody(address: ObjectAddress, clock: Hlc): Buffer | undefined {
-    return this.dataDb.getBinary(dataKey(address, clock));
+    const key = dataKey(address, clock);
+    const head = this.dataDb.getBinary(key);
+    if (head === undefined) return undefined;
+    const tail = this.tailDb.getBinary(key);
+    return tail === undefined ? head : Buffer.concat([head, tail]);
   }
 
   /**
@@ -135,11 +145,18 @@ export class ObjectStore {
    * has no such version, 'out-of-range' when the slice runs past the body's end.
    */
   getBodySlice(address: ObjectAddress, clock: Hlc, slice: BodySlice): Buffer | 'out-of-range' | undefined {
-    // The fast read lends a buffer that the next read reuses, so only the slice is copied, at once.
-    const body = this.dataDb.getBinaryFast(dataKey(address, clock));
-    if (body === undefined) return undefined;
-    const bounds = sliceBounds(slice, body.length);
-    return bounds ? Buffer.from(body.subarray(bounds.start, bounds.end)) : 'out-of-range';
+    const key = dataKey(address, clock);
+    // The tail is read first: the fast read of the head lends a buffer that the next read reuses, so
+    // only the slice is copied out of it, at once.
+    const tail = this.tailDb.getBinary(key);
+    const head = this.dataDb.getBinaryFast(key);
+    if (head === undefined) return undefined;
+    const headBytes = head.length;
+    const bounds = sliceBounds(slice, headBytes + (tail?.length ?? 0));
+    if (!bounds) return 'out-of-range';
+    if (tail === undefined || bounds.end <= headBytes) return Buffer.from(head.subarray(bounds.start, bounds.end));
+    const fromHead = head.subarray(Math.min(bounds.start, headBytes));
+    return Buffer.concat([fromHead, tail.subarray(Math.max(0, bounds.start - headBytes), bounds.end - headBytes)]);
   }
 
   /**
@@ -216,15 +233,15 @@ export class ObjectStore {
         result = { applied: false, current: current.clock };
         return;
       }
-      if (body && !meta.deleted) this.dataDb.put(dataKey(address, meta.clock), body);
+      if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body);
       this.metaDb.put(key, meta);
       this.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
-      if (undo?.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
+      if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
       if (current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
       else {
         if (undo) this.undoDb.remove(key);
-        if (current) this.dataDb.remove(dataKey(address, current.clock));
+        if (current) this.removeBody(dataKey(address, current.clock));
       }
       if (!current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
       result = { applied: true, previous: current };
@@ -244,7 +261,7 @@ export class ObjectStore {
         const key = metaKey(address);
         const undo = this.readUndo(key);
         if (!undo || compareHlc(undo.clock, clock) !== 0) continue;
-        if (undo.previous) this.dataDb.remove(dataKey(address, undo.previous.clock));
+        if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
         this.undoDb.remove(key);
       }
     });
@@ -269,7 +286,7 @@ export class ObjectStore {
         this.metaDb.remove(key);
         this.ringIndex.remove(indexKey);
       }
-      this.dataDb.remove(dataKey(address, clock));
+      this.removeBody(dataKey(address, clock));
       this.undoDb.remove(key);
       outcome = { reverted: true, restored: undo.previous?.clock };
     });
@@ -322,6 +339,23 @@ export class ObjectStore {
   }
 
   // ---- internals ----
+
+  /** Inside a write transaction: stores a body as its head and, when that saves a page, a tail. */
+  private putBody(key: Buffer, body: Uint8Array): void {
+    const headBytes = bodyHeadBytes(body.length, this.pageSize);
+    if (headBytes === body.length) {
+      this.dataDb.put(key, body);
+      return;
+    }
+    this.dataDb.put(key, body.subarray(0, headBytes));
+    this.tailDb.put(key, body.subarray(headBytes));
+  }
+
+  /** Inside a write transaction: removes a body with its tail, if it has one. */
+  private removeBody(key: Buffer): void {
+    this.dataDb.remove(key);
+    this.tailDb.remove(key);
+  }
 
   private async write(action: () => void): Promise<void> {
     try {

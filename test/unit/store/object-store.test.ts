@@ -73,6 +73,61 @@ describe('store/object-store', () => {
     expect(first.toString(), 'a slice is a copy, not a view a later read reuses').to.equal('01');
   });
 
+  it('reads bodies of whole pages back whole and in any slice, the tail included', async () => {
+    const pageSize = 4096;
+    const sizes = [pageSize - 24, pageSize - 23, pageSize - 1, pageSize, 3 * pageSize, 3 * pageSize - 10, 5 * 1024 * 1024];
+    let seed = 7;
+    const random = (below: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % below);
+    for (const [index, size] of sizes.entries()) {
+      const address: ObjectAddress = { kind: 'chunk', bucket: 'pages', key: `k${index}` };
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) body[i] = (i * 31 + index) & 0xff;
+      await put(address, clock(10), body);
+      expect(store.getBody(address, clock(10))?.equals(body), `${size} bytes whole`).to.equal(true);
+      const slices = [
+        { offsetBytes: 0, lengthBytes: size },
+        { offsetBytes: size - 30, lengthBytes: 30 },
+        { offsetBytes: size - 1, lengthBytes: 1 },
+        { offsetBytes: size, lengthBytes: 0 },
+      ];
+      for (let n = 0; n < 40; n++) {
+        const offsetBytes = random(size + 1);
+        slices.push({ offsetBytes, lengthBytes: random(size - offsetBytes + 1) });
+      }
+      for (const slice of slices) {
+        const read = store.getBodySlice(address, clock(10), slice) as Buffer;
+        expect(read.equals(body.subarray(slice.offsetBytes, slice.offsetBytes + slice.lengthBytes)), `${size} bytes at ${slice.offsetBytes}+${slice.lengthBytes}`).to.equal(true);
+      }
+      expect(store.getBodySlice(address, clock(10), { offsetBytes: size - 1, lengthBytes: 2 })).to.equal('out-of-range');
+    }
+  });
+
+  it('stores a body of exactly one page on one page', async () => {
+    const before = store.usedBytes();
+    for (let i = 0; i < 200; i++) await put({ kind: 'object', bucket: 'pages', key: `page${i}` }, clock(10), Buffer.alloc(4096, i));
+    const perBody = (store.usedBytes() - before) / 200;
+    expect(perBody, 'bytes of store per 4 KiB body').to.be.below(1.5 * 4096);
+  });
+
+  it('removes the tail of a body with the body', async () => {
+    const body = (fill: number) => Buffer.alloc(4096, fill);
+    await put(a, clock(10), body(1));
+    await put(a, clock(20), body(2), true);
+    await store.settle(a, clock(20));
+    await put(a, clock(30), body(3), true);
+    await store.revert(a, clock(30));
+    await put(a, clock(40), body(4));
+    expect(store.getBody(a, clock(40))?.equals(body(4))).to.equal(true);
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
+    const tails = raw.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
+    const data = raw.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+    expect(tails.getKeysCount(), 'only the live version keeps a tail').to.equal(1);
+    expect(data.getKeysCount()).to.equal(1);
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+  });
+
   it('stores tombstones as versions that hide older writes', async () => {
     await put(a, clock(10), Buffer.from('alive'));
     await put(a, clock(20), undefined, false, true);
