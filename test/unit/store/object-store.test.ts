@@ -8,7 +8,7 @@ import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { ObjectStore, StoreFailure } from '../../../src/store/object-store.js';
-import { metaKey, type ObjectAddress } from '../../../src/store/store-keys.js';
+import { dataKey, metaKey, type ObjectAddress } from '../../../src/store/store-keys.js';
 
 const clock = (wallMs: number, counter = 0, node = 'n1'): Hlc => ({ wallMs, counter, node });
 
@@ -126,6 +126,18 @@ describe('store/object-store', () => {
     expect(data.getKeysCount()).to.equal(1);
     await raw.close();
     store = ObjectStore.open({ path: dir, logger: logged.logger });
+  });
+
+  it('reads a body of whole pages stored whole, without a tail, as it was written', async () => {
+    const body = Buffer.alloc(4096, 9);
+    body[4095] = 1;
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
+    await raw.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' }).put(dataKey(a, clock(10)), body);
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    expect(store.getBody(a, clock(10))?.equals(body)).to.equal(true);
+    expect(store.getBodySlice(a, clock(10), { offsetBytes: 4094, lengthBytes: 2 })).to.deep.equal(Buffer.from([9, 1]));
   });
 
   it('stores tombstones as versions that hide older writes', async () => {
