@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { v8FlagsFor } from '../../src/cli/role-process.js';
+import { envFor, v8FlagsFor } from '../../src/cli/role-process.js';
 import { ROLES, type Role } from '../../src/actors/node-tree.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -38,8 +38,10 @@ export class NodeProcess {
     const firstLine = this.lines.length;
     const role = this.args[this.args.indexOf('--role') + 1] as Role;
     const flags = ROLES.includes(role) ? v8FlagsFor(role) : [];
+    const env = ROLES.includes(role) ? envFor(role) : {};
     const child = spawn(process.execPath, [...flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
     });
     this.child = child;
     child.stderr!.setEncoding('utf8');
