@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { randomHex } from '../core/random-id.js';
 import { openAdminClient } from './admin-client.js';
-import { envFor, v8FlagsFor } from './role-process.js';
+import { processFor } from './role-process.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const RESTART_INITIAL_MS = 1_000;
@@ -71,10 +71,10 @@ class ChildNode {
     return new Promise((resolveStart, rejectStart) => {
       // Own process group, so a Ctrl-C in the terminal reaches only us and we stop children in order;
       // LEOFS_PARENT_PID makes a child stop once we are gone, however we went.
-      const child = spawn(process.execPath, [...v8FlagsFor(this.role), CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), ...this.args()], {
+      const child = spawn(process.execPath, [...processFor(this.role).v8Flags, CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), ...this.args()], {
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
-        env: { ...process.env, ...envFor(this.role), LEOFS_PARENT_PID: String(process.pid) },
+        env: { ...process.env, ...processFor(this.role).env, LEOFS_PARENT_PID: String(process.pid) },
       });
       this.child = child;
       this.startedAtMs = Date.now();

@@ -16,7 +16,7 @@ import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
 import { ConfigError, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type TlsFiles } from './config.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
-import { missingEnv, missingV8Flags, startCommand } from './role-process.js';
+import { missingProcessSettings, startCommand } from './role-process.js';
 
 export function nodeCommandOptions(yargs: Argv): Argv {
   return yargs
@@ -98,14 +98,10 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
-  const missing = missingV8Flags(config.role);
-  const hint = `start it as: ${startCommand(config.role, process.argv[1] ?? 'leofs')}`;
+  const missing = missingProcessSettings(config.role);
   if (missing.length > 0) {
-    node.logger.warn('node started without the V8 flags of its role; large writes will spend more CPU in garbage collection', { missing, hint });
-  }
-  const missingSettings = missingEnv(config.role);
-  if (missingSettings.length > 0) {
-    node.logger.warn('node started without the environment of its role; large transfers will keep more memory resident', { missing: missingSettings, hint });
+    const hint = `start it as: ${startCommand(config.role, process.argv[1] ?? 'leofs')}`;
+    node.logger.warn('node started without the process settings of its role; it will use more CPU or memory than it needs', { missing, hint });
   }
   node.logger.info('node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
   return node;

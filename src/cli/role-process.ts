@@ -1,6 +1,7 @@
 /**
- * What a node's process starts with, by role: V8 flags and environment. `leofs dev` starts its
- * children with them; a node started by hand is told at start what it lacks.
+ * How a node's process is started, by role: V8 flags and C library settings that measurably change
+ * its CPU or memory. `leofs dev` starts its children with them; a node started by hand is told at
+ * start what it lacks.
  *
  * Storage: V8 counts Buffer memory allocated since its last full collection against the
  * old-generation limit, and sizes that limit from the JS heap, which stays small (about 15 MiB) while
@@ -18,41 +19,34 @@
  */
 import type { Role } from '../actors/node-tree.js';
 
-const ROLE_V8_FLAGS: Readonly<Record<Role, readonly string[]>> = {
-  storage: ['--initial-old-space-size=128'],
-  gateway: [],
-  manager: [],
-};
-
-const ROLE_ENV: Readonly<Record<Role, Readonly<Record<string, string>>>> = {
-  storage: {},
-  gateway: { MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024) },
-  manager: {},
-};
-
-export function v8FlagsFor(role: Role): readonly string[] {
-  return ROLE_V8_FLAGS[role];
+export interface RoleProcess {
+  readonly v8Flags: readonly string[];
+  /** Environment variables, read by the C library when the process starts. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
-/** Environment variables a process of `role` needs from its start (the C library reads them then). */
-export function envFor(role: Role): Readonly<Record<string, string>> {
-  return ROLE_ENV[role];
+const ROLE_PROCESS: Readonly<Record<Role, RoleProcess>> = {
+  storage: { v8Flags: ['--initial-old-space-size=128'], env: {} },
+  gateway: { v8Flags: [], env: { MALLOC_MMAP_THRESHOLD_: String(4 * 1024 * 1024) } },
+  manager: { v8Flags: [], env: {} },
+};
+
+export function processFor(role: Role): RoleProcess {
+  return ROLE_PROCESS[role];
 }
 
 /** How to start a node of `role` from `script` (the leofs executable), as a shell command line. */
 export function startCommand(role: Role, script: string): string {
-  const env = Object.entries(envFor(role)).map(([name, value]) => `${name}=${value}`);
-  return [...env, 'node', ...v8FlagsFor(role), script, 'node', '--role', role, '...'].join(' ');
+  const { v8Flags, env } = processFor(role);
+  const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+  return [...assignments, 'node', ...v8Flags, script, 'node', '--role', role, '...'].join(' ');
 }
 
-/** The flags of `role` this process was started without. */
-export function missingV8Flags(role: Role, execArgv: readonly string[] = process.execArgv): string[] {
-  return v8FlagsFor(role).filter((flag) => !execArgv.includes(flag));
-}
-
-/** The environment settings of `role` this process was started without, as NAME=value. */
-export function missingEnv(role: Role, env: NodeJS.ProcessEnv = process.env): string[] {
-  return Object.entries(envFor(role))
+/** What of `role`'s process settings this process was started without, as `NAME=value` and flags. */
+export function missingProcessSettings(role: Role, execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): string[] {
+  const { v8Flags, env: wanted } = processFor(role);
+  const missingEnv = Object.entries(wanted)
     .filter(([name, value]) => env[name] !== value)
     .map(([name, value]) => `${name}=${value}`);
+  return [...missingEnv, ...v8Flags.filter((flag) => !execArgv.includes(flag))];
 }

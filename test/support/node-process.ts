@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { envFor, v8FlagsFor } from '../../src/cli/role-process.js';
+import { processFor } from '../../src/cli/role-process.js';
 import { ROLES, type Role } from '../../src/actors/node-tree.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -37,11 +37,10 @@ export class NodeProcess {
     // Lines of an earlier run stay in `lines`; only this run's start line counts.
     const firstLine = this.lines.length;
     const role = this.args[this.args.indexOf('--role') + 1] as Role;
-    const flags = ROLES.includes(role) ? v8FlagsFor(role) : [];
-    const env = ROLES.includes(role) ? envFor(role) : {};
-    const child = spawn(process.execPath, [...flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
+    const settings = ROLES.includes(role) ? processFor(role) : { v8Flags: [], env: {} };
+    const child = spawn(process.execPath, [...settings.v8Flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...settings.env },
     });
     this.child = child;
     child.stderr!.setEncoding('utf8');

@@ -1,26 +1,20 @@
 import { expect } from 'chai';
-import { envFor, missingEnv, missingV8Flags, startCommand, v8FlagsFor } from '../../../src/cli/role-process.js';
+import { missingProcessSettings, processFor, startCommand } from '../../../src/cli/role-process.js';
 
 describe('process settings by role', () => {
-  it('gives storage nodes a larger initial old space, and the other roles the defaults', () => {
-    expect(v8FlagsFor('storage')).to.deep.equal(['--initial-old-space-size=128']);
-    expect(v8FlagsFor('gateway')).to.deep.equal([]);
-    expect(v8FlagsFor('manager')).to.deep.equal([]);
+  it('gives storage nodes a larger initial old space, gateways a fixed malloc mmap threshold, managers the defaults', () => {
+    expect(processFor('storage')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: {} });
+    expect(processFor('gateway')).to.deep.equal({ v8Flags: [], env: { MALLOC_MMAP_THRESHOLD_: '4194304' } });
+    expect(processFor('manager')).to.deep.equal({ v8Flags: [], env: {} });
   });
 
-  it('names the flags a process was started without', () => {
-    expect(missingV8Flags('storage', [])).to.deep.equal(['--initial-old-space-size=128']);
-    expect(missingV8Flags('storage', ['--inspect', '--initial-old-space-size=128'])).to.deep.equal([]);
-    expect(missingV8Flags('gateway', [])).to.deep.equal([]);
-  });
-
-  it('gives gateways a fixed malloc mmap threshold, and names it when a process was started without it', () => {
-    expect(envFor('gateway')).to.deep.equal({ MALLOC_MMAP_THRESHOLD_: '4194304' });
-    expect(envFor('storage')).to.deep.equal({});
-    expect(missingEnv('gateway', {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
-    expect(missingEnv('gateway', { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
-    expect(missingEnv('gateway', { MALLOC_MMAP_THRESHOLD_: '4194304' })).to.deep.equal([]);
-    expect(missingEnv('manager', {})).to.deep.equal([]);
+  it('names what a process was started without', () => {
+    expect(missingProcessSettings('storage', [], {})).to.deep.equal(['--initial-old-space-size=128']);
+    expect(missingProcessSettings('storage', ['--inspect', '--initial-old-space-size=128'], {})).to.deep.equal([]);
+    expect(missingProcessSettings('gateway', [], {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
+    expect(missingProcessSettings('gateway', [], { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
+    expect(missingProcessSettings('gateway', [], { MALLOC_MMAP_THRESHOLD_: '4194304' })).to.deep.equal([]);
+    expect(missingProcessSettings('manager', [], {})).to.deep.equal([]);
   });
 
   it('spells the command line that starts a node with them', () => {
