@@ -109,8 +109,13 @@ const COMMANDS: readonly CommandSpec[] = [
   },
   {
     usage: 'delete-bucket <bucket> <accessKeyId>',
-    describe: "delete a bucket; the access key must be its owner's",
+    describe: "delete a bucket with everything in it (gone at once; storage nodes remove the data in the background); the access key must be its owner's",
     build: (args) => ({ command: 'delete_bucket', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId') }),
+  },
+  {
+    usage: 'delete-bucket-stats [bucket]',
+    describe: 'how far each storage node is with removing the data of deleted buckets',
+    build: (args) => (args.bucket === undefined ? { command: 'delete_bucket_stats' } : { command: 'delete_bucket_stats', bucket: str(args, 'bucket') }),
   },
   { usage: 'get-buckets', describe: 'list every bucket', build: () => ({ command: 'get_buckets' }) },
   { usage: 'get-bucket <accessKeyId>', describe: 'list the buckets of the holder of the access key', build: (args) => ({ command: 'get_bucket', accessKeyId: str(args, 'accessKeyId') }) },

@@ -109,6 +109,22 @@ export function formatResult(result: AdminResult): string {
     }
     case 'endpoints':
       return formatTable(['endpoint', 'created_at'], result.endpoints.map((endpoint) => [endpoint.host, time(endpoint.createdAtMs)]));
+    case 'delete_bucket_stats': {
+      if (result.buckets.length === 0) return 'no deleted bucket';
+      return result.buckets
+        .map((bucket) => {
+          const title = `- Bucket: ${bucket.name} (deleted ${time(bucket.deletedAtMs)}${bucket.withContent ? ' with its content' : ''})`;
+          const rows = bucket.nodes.map((node) => [
+            node.node,
+            node.state,
+            node.removedKeys === undefined ? '' : String(node.removedKeys),
+            node.removedBytes === undefined ? '' : String(node.removedBytes),
+            node.finishedAtMs === undefined ? '' : time(node.finishedAtMs),
+          ]);
+          return `${title}\n${formatTable(['node', 'state', 'records removed', 'bytes removed', 'finished'], rows)}`;
+        })
+        .join('\n\n');
+    }
     case 'ring':
       return JSON.stringify({ node: result.node, checksum: result.checksum, ring: result.doc }, null, 2);
     case 'done':

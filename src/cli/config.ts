@@ -45,9 +45,13 @@ export interface StorageSettings {
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
   readonly minFreeDiskBytes: number;
+  /** How fast the data of deleted buckets is removed, in records (objects, chunks, parts) per second. */
+  readonly purgeKeysPerSecond: number;
 }
 
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_PURGE_KEYS_PER_SECOND = 5_000;
+const MAX_PURGE_KEYS_PER_SECOND = 1_000_000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -145,10 +149,10 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
   return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
 }
 
-const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes'];
+const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond'];
 
 function storageSettings(value: unknown): StorageSettings {
-  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES };
+  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES, purgeKeysPerSecond: DEFAULT_PURGE_KEYS_PER_SECOND };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('storage must be an object, e.g. {"numOfVnodes": 168, "rack": "r1"}');
   const record = value as RawSettings;
   for (const key of Object.keys(record)) {
@@ -161,10 +165,15 @@ function storageSettings(value: unknown): StorageSettings {
     const bytes = record[key];
     if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)) throw new ConfigError(`storage.${key} must be a number of bytes`);
   }
+  const purgeRate = record.purgeKeysPerSecond ?? DEFAULT_PURGE_KEYS_PER_SECOND;
+  if (typeof purgeRate !== 'number' || !Number.isInteger(purgeRate) || purgeRate < 1 || purgeRate > MAX_PURGE_KEYS_PER_SECOND) {
+    throw new ConfigError(`storage.purgeKeysPerSecond must be an integer from 1 to ${MAX_PURGE_KEYS_PER_SECOND}`);
+  }
   return {
     ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack'>),
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
+    purgeKeysPerSecond: purgeRate,
   };
 }
 

@@ -75,10 +75,16 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   });
   const nodeState = NodeState.open(config.dataDir, node.logger);
   const ringView = new RingView();
-  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes } = config.storage;
+  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond } = config.storage;
   const storage =
     config.role === 'storage'
-      ? storageRole(node, { dataDir: config.dataDir, ringView, minFreeDiskBytes, ...(capacityBytes !== undefined ? { capacityBytes } : {}) })
+      ? storageRole(node, {
+          dataDir: config.dataDir,
+          ringView,
+          minFreeDiskBytes,
+          tuning: purgePace(purgeKeysPerSecond),
+          ...(capacityBytes !== undefined ? { capacityBytes } : {}),
+        })
       : undefined;
   handleProcessSignals(node.logger, async () => {
     await node.stop();
@@ -105,6 +111,12 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
   }
   node.logger.info('node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
   return node;
+}
+
+/** A purge rate as batches: small batches often, so a purge never holds the write lock for long. */
+function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeIntervalMs: number } {
+  const purgeBatchKeys = Math.max(1, Math.min(256, Math.ceil(keysPerSecond / 20)));
+  return { purgeBatchKeys, purgeIntervalMs: Math.round((purgeBatchKeys * 1000) / keysPerSecond) };
 }
 
 function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, ringView: RingView): SupervisorSpec {

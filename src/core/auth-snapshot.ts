@@ -3,6 +3,7 @@
  * pushes to every gateway. The snapshot is small (people, not objects), so gateways hold it whole and
  * authenticate and authorize without asking anyone.
  */
+import { isIncarnation } from './bucket-namespace.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -24,6 +25,11 @@ export type UserView = Omit<UserRecord, 'secretAccessKey'>;
 
 export interface BucketRecord {
   readonly name: string;
+  /**
+   * Fixed when the bucket is created; scopes every key stored for it (core/bucket-namespace.ts).
+   * Absent on buckets created before incarnations existed.
+   */
+  readonly incarnation?: string;
   /** The owner's user id. */
   readonly owner: string;
   readonly acl: BucketAcl;
@@ -124,6 +130,7 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
   const bucket = value as Record<string, unknown>;
   return (
     typeof bucket.name === 'string' && bucket.name.length > 0 &&
+    (bucket.incarnation === undefined || isIncarnation(bucket.incarnation)) &&
     typeof bucket.owner === 'string' &&
     isBucketAcl(bucket.acl) &&
     Number.isSafeInteger(bucket.createdAtMs) &&

@@ -7,9 +7,12 @@
  *   ring_index  (position, key) -> clock, so a vnode can walk and summarise its range of the ring
  *   undo        the version a still-unsettled write replaced
  *   queues      durable work (repairs), see durable-queue.ts
+ *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
- * commit), and it is acknowledged only once flushed to disk.
+ * commit), and it is acknowledged only once flushed to disk. A write to a sealed or deleted namespace
+ * is refused inside its transaction, so it is ordered against the seal: it either committed before
+ * the seal did (and a listing after the seal sees it) or it is refused.
  */
 import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +26,8 @@ import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
 import { DurableQueue } from './durable-queue.js';
+import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
+import { OBJECT_KINDS } from '../core/object-meta.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -70,7 +75,16 @@ export interface ApplyRequest {
 export type ApplyResult =
   /** `previous`: the version this write replaced here, if any. */
   | { readonly applied: true; readonly previous: ObjectMeta | undefined }
-  | { readonly applied: false; readonly current: Hlc };
+  | { readonly applied: false; readonly current: Hlc }
+  /** The key's namespace takes no writes: a deletion is checking its bucket, or the bucket is gone. */
+  | { readonly applied: false; readonly refused: 'sealed' | 'deleted' };
+
+export interface PurgeProgress {
+  readonly removedKeys: number;
+  readonly removedBytes: number;
+  /** Nothing of the namespace is left. */
+  readonly finished: boolean;
+}
 
 export type RevertOutcome = { readonly reverted: false } | { readonly reverted: true; readonly restored: Hlc | undefined };
 
@@ -97,6 +111,9 @@ export class ObjectStore {
   private readonly ringIndex: Database<string, Buffer>;
   private readonly undoDb: Database<unknown, Buffer>;
   private readonly queueDb: Database<unknown, Buffer>;
+  private readonly namespaceDb: Database<unknown, string>;
+  /** The namespaces table in memory, read inside write transactions and on every read. */
+  private readonly fenced = new Map<string, NamespaceRecord>();
   private readonly log: Logger;
   private freeBytesCache: { atMs: number; freeBytes: number } | undefined;
 
@@ -112,6 +129,8 @@ export class ObjectStore {
     this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
     this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
     this.queueDb = root.openDB({ name: 'queues', keyEncoding: 'binary' });
+    this.namespaceDb = root.openDB({ name: 'namespaces' });
+    this.loadFences();
   }
 
   static open(options: ObjectStoreOptions): ObjectStore {
@@ -121,13 +140,15 @@ export class ObjectStore {
     // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
     // and a tenth fewer page writes. A committed transaction is then one on disk.
     const sync = options.durable === false ? { noSync: true } : {};
-    const root = open({ path, maxDbs: 8, noMemInit: true, overlappingSync: false, ...sync });
+    const root = open({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync });
     return new ObjectStore(root, options);
   }
 
   // ---- reads ----
 
+  /** The newest version here; nothing for a key of a deleted namespace. */
   getMeta(address: ObjectAddress): ObjectMeta | undefined {
+    if (this.isDeleted(address.bucket)) return undefined;
     return this.readMeta(metaKey(address));
   }
 
@@ -170,6 +191,7 @@ export class ObjectStore {
 
   /** One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`, tombstones included. */
   list(kind: ObjectKind, bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
+    if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
     const entries: ListingEntry[] = [];
     let truncated = false;
@@ -211,6 +233,7 @@ export class ObjectStore {
           this.log.error('ring index entry does not decode; skipping it', { key: Buffer.from(key).toString('hex').slice(0, 80) });
           continue;
         }
+        if (this.isDeleted(parsed.address.bucket)) continue;
         yield { position: parsed.position, address: parsed.address, clock };
       }
     }
@@ -228,6 +251,11 @@ export class ObjectStore {
     const key = metaKey(address);
     let result: ApplyResult | undefined;
     await this.write(() => {
+      const fence = this.fenced.get(address.bucket);
+      if (fence !== undefined) {
+        result = { applied: false, refused: fence.state };
+        return;
+      }
       const current = this.readMeta(key);
       if (current && compareHlc(current.clock, meta.clock) >= 0) {
         result = { applied: false, current: current.clock };
@@ -275,6 +303,8 @@ export class ObjectStore {
     const key = metaKey(address);
     let outcome: RevertOutcome = { reverted: false };
     await this.write(() => {
+      // A deleted namespace is purged whole; restoring a version there would only leave it behind.
+      if (this.isDeleted(address.bucket)) return;
       const current = this.readMeta(key);
       const undo = this.readUndo(key);
       if (!current || !undo || compareHlc(current.clock, clock) !== 0 || compareHlc(undo.clock, clock) !== 0) return;
@@ -304,6 +334,145 @@ export class ObjectStore {
     }
     for (let i = 0; i < stale.length; i += STALE_SETTLE_BATCH) await this.settleMany(stale.slice(i, i + STALE_SETTLE_BATCH));
     return stale.length;
+  }
+
+  // ---- namespaces that take no writes ----
+
+  namespaceRecord(namespace: string): NamespaceRecord | undefined {
+    return this.fenced.get(namespace);
+  }
+
+  isDeleted(namespace: string): boolean {
+    return this.fenced.get(namespace)?.state === 'deleted';
+  }
+
+  /** Every deleted namespace with its purge progress. */
+  deletedNamespaces(): Array<[string, DeletedNamespaceRecord]> {
+    const out: Array<[string, DeletedNamespaceRecord]> = [];
+    for (const [namespace, record] of this.fenced) if (record.state === 'deleted') out.push([namespace, record]);
+    return out;
+  }
+
+  /** Every sealed namespace with its seal. */
+  sealedNamespaces(): Array<[string, Extract<NamespaceRecord, { state: 'sealed' }>]> {
+    const out: Array<[string, Extract<NamespaceRecord, { state: 'sealed' }>]> = [];
+    for (const [namespace, record] of this.fenced) if (record.state === 'sealed') out.push([namespace, record]);
+    return out;
+  }
+
+  /**
+   * Refuses writes to `namespace` from the moment this resolves until it is unsealed with the same
+   * id. Writes already committed stay, and a listing after this resolves sees them. A deleted
+   * namespace stays deleted, which fences it all the same.
+   */
+  async sealNamespace(namespace: string, sealId: string, nowMs: number): Promise<'sealed' | 'deleted'> {
+    let outcome: 'sealed' | 'deleted' = 'sealed';
+    await this.changeFences(() => {
+      if (this.isDeleted(namespace)) {
+        outcome = 'deleted';
+        return;
+      }
+      this.setFence(namespace, { state: 'sealed', sealId, sinceMs: nowMs });
+    });
+    return outcome;
+  }
+
+  /** Lifts the seal `sealId` put on; a later seal (another id) or a deletion stays. */
+  async unsealNamespace(namespace: string, sealId: string): Promise<void> {
+    await this.changeFences(() => {
+      const current = this.fenced.get(namespace);
+      if (current?.state !== 'sealed' || current.sealId !== sealId) return;
+      this.namespaceDb.remove(namespace);
+      this.fenced.delete(namespace);
+    });
+  }
+
+  /** Marks namespaces deleted (those already marked keep their progress); returns those newly marked. */
+  async markDeleted(namespaces: ReadonlyArray<{ readonly namespace: string; readonly deletedAtMs: number }>): Promise<string[]> {
+    const marked: string[] = [];
+    await this.changeFences(() => {
+      for (const { namespace, deletedAtMs } of namespaces) {
+        if (this.isDeleted(namespace)) continue;
+        this.setFence(namespace, { state: 'deleted', deletedAtMs, purge: 'pending', removedKeys: 0, removedBytes: 0 });
+        marked.push(namespace);
+      }
+    });
+    return marked;
+  }
+
+  /**
+   * Removes up to `maxKeys` records of a deleted namespace, each with every body, tail, undo record
+   * and ring index entry it has, in one transaction that also records the progress: a purge that
+   * stops anywhere resumes where it was.
+   */
+  async purgeNamespace(namespace: string, maxKeys: number, nowMs: number): Promise<PurgeProgress> {
+    let progress: PurgeProgress = { removedKeys: 0, removedBytes: 0, finished: true };
+    await this.write(() => {
+      const record = this.fenced.get(namespace);
+      if (record?.state !== 'deleted') return;
+      let removedKeys = 0;
+      let removedBytes = 0;
+      let removedRows = 0;
+      for (const kind of OBJECT_KINDS) {
+        const range = { start: bucketScanStart(kind, namespace, ''), end: bucketScanEnd(kind, namespace) };
+        for (const key of Array.from(this.metaDb.getKeys({ ...range, limit: maxKeys - removedKeys }))) {
+          const address = parseMetaKey(key);
+          if (address) this.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
+          this.metaDb.remove(key);
+          this.undoDb.remove(key);
+          removedKeys++;
+        }
+        // Bodies (every version), tails and undo records, found by range: whatever their record became.
+        for (const db of [this.dataDb, this.tailDb] as const) {
+          for (const key of Array.from(db.getKeys({ ...range, limit: maxKeys }))) {
+            removedBytes += db.getBinaryFast(key)?.length ?? 0;
+            db.remove(key);
+            removedRows++;
+          }
+        }
+        for (const key of Array.from(this.undoDb.getKeys({ ...range, limit: maxKeys }))) {
+          this.undoDb.remove(key);
+          removedRows++;
+        }
+        if (removedKeys >= maxKeys) break;
+      }
+      const finished = removedKeys === 0 && removedRows === 0;
+      const next: DeletedNamespaceRecord = {
+        ...record,
+        purge: finished ? 'finished' : 'purging',
+        removedKeys: record.removedKeys + removedKeys,
+        removedBytes: record.removedBytes + removedBytes,
+        startedAtMs: record.startedAtMs ?? nowMs,
+        ...(finished ? { finishedAtMs: record.finishedAtMs ?? nowMs } : {}),
+      };
+      this.setFence(namespace, next);
+      progress = { removedKeys, removedBytes, finished };
+    });
+    return progress;
+  }
+
+  /** Inside a write transaction: the record on disk and in memory alike. */
+  private setFence(namespace: string, record: NamespaceRecord): void {
+    this.namespaceDb.put(namespace, record);
+    this.fenced.set(namespace, record);
+  }
+
+  /** A fence change that fails to commit leaves memory as the disk has it. */
+  private async changeFences(action: () => void): Promise<void> {
+    try {
+      await this.write(action);
+    } catch (error) {
+      this.loadFences();
+      throw error;
+    }
+  }
+
+  private loadFences(): void {
+    this.fenced.clear();
+    for (const { key, value } of this.namespaceDb.getRange({})) {
+      if (typeof key === 'string' && isNamespaceRecord(value)) this.fenced.set(key, value);
+      else this.log.error('namespace record is malformed; ignoring it', { key: String(key).slice(0, 200) });
+    }
   }
 
   /** A durable queue of work items kept in this store. */

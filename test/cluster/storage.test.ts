@@ -13,7 +13,10 @@ import { ringKeeperRef } from '../../src/actors/common/paths.js';
 import { RingView } from '../../src/actors/common/ring-view.js';
 import { StorageClient } from '../../src/actors/common/storage-client.js';
 import type { ObjectFields } from '../../src/actors/common/storage-api.js';
-import type { AdminReply, WhereisRow } from '../../src/actors/manager/admin-commands.js';
+import type { WhereisRow } from '../../src/actors/manager/admin-commands.js';
+import { clockText } from '../../src/actors/manager/admin.js';
+import { STORAGE_ROUTER_PATH, type HeadLocalReply, type RouterMessage } from '../../src/actors/storage/router-messages.js';
+import { actorRef } from '../../src/runtime/refs.js';
 import type { RingKeeperMessage } from '../../src/actors/manager/ring-keeper.js';
 import type { RingDocument } from '../../src/core/ring/ring-document.js';
 import { preferenceList } from '../../src/core/ring/ring.js';
@@ -25,6 +28,7 @@ import { eventually } from '../support/storage-cluster.js';
 import { NodeProcess } from '../support/node-process.js';
 
 const COOKIE = 'storage-cluster-test-cookie';
+const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
 
 function fields(bucket: string, key: string, body: Buffer): ObjectFields {
@@ -66,10 +70,21 @@ describe('storage cluster with real processes (N=3, W=2, R=1, D=2)', function ()
   const byName = (name: string): NodeProcess => storage.find((node) => node.name === name)!;
   const replicasOf = (bucket: string, key: string): readonly string[] => preferenceList(ringView.current!.current, keyPosition(bucket, key), 3);
 
-  async function whereis(bucket: string, key: string): Promise<readonly WhereisRow[]> {
-    const reply = (await admin.run({ command: 'whereis', bucket, key })) as AdminReply;
-    if (!reply.ok || reply.result.kind !== 'whereis') throw new Error(`whereis failed: ${JSON.stringify(reply)}`);
-    return reply.result.replicas.filter((row) => row.ring === 'current');
+  /**
+   * What each current replica of a key holds, as `leofs-adm whereis` shows it. The objects here are
+   * written straight through the storage API, under namespaces no bucket record names, so the replicas
+   * are asked directly rather than through whereis, which resolves a bucket by its record.
+   */
+  async function whereis(bucket: string, key: string): Promise<readonly Pick<WhereisRow, 'node' | 'answer'>[]> {
+    return Promise.all(
+      replicasOf(bucket, key).map(async (node) => {
+        const reply = await client.system.ask<RouterMessage, HeadLocalReply>(routerOf(node), (replyTo) => ({ type: 'head_local', objectKind: 'object', bucket, key, replyTo }), 5_000);
+        if (!reply.ok) return { node, answer: { ok: false as const, error: reply.code } };
+        const meta = reply.meta;
+        if (!meta) return { node, answer: { ok: true as const, exists: false as const } };
+        return { node, answer: { ok: true as const, exists: true as const, sizeBytes: meta.sizeBytes, etag: meta.etag, clock: clockText(meta.clock), tombstone: meta.deleted, lastModifiedMs: meta.lastModifiedMs } };
+      }),
+    );
   }
 
   /** Every current replica answers, holds the key, and all hold the same version. */

@@ -6,9 +6,12 @@
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { AuthView } from '../../src/actors/common/auth-view.js';
+import type { StorageApi } from '../../src/actors/common/storage-api.js';
+import { namespaceOf } from '../../src/core/bucket-namespace.js';
+import { uploadRecordPrefix } from '../../src/core/upload-records.js';
 import type { BucketAdmin } from '../../src/actors/gateway/bucket-admin.js';
 import { DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from '../../src/actors/gateway/gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../../src/actors/gateway/gateway-server.js';
@@ -29,12 +32,18 @@ export type UserName = keyof typeof USERS;
 
 export const MiB = 1024 * 1024;
 
-/** Acts like the manager: checks, changes the snapshot, and pushes it to the view on a later turn. */
+/**
+ * Acts like the manager: checks, changes the snapshot, and pushes it to the view on a later turn. A
+ * deletion finds the bucket empty by listing `storage` (when given) as the manager lists storage nodes.
+ */
 export class FakeBucketAdmin implements BucketAdmin {
   private revision = 1;
   unavailable = false;
 
-  constructor(private readonly view: AuthView) {}
+  constructor(
+    private readonly view: AuthView,
+    private readonly storage?: StorageApi,
+  ) {}
 
   async create(request: { name: string; owner: string; acl: BucketAcl; location: string | undefined }) {
     if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
@@ -44,7 +53,14 @@ export class FakeBucketAdmin implements BucketAdmin {
         ? { ok: false as const, code: 'BucketAlreadyOwnedByYou' as const, message: 'yours' }
         : { ok: false as const, code: 'BucketAlreadyExists' as const, message: 'taken' };
     }
-    const bucket: BucketRecord = { name: request.name, owner: request.owner, acl: request.acl, createdAtMs: Date.now(), ...(request.location ? { location: request.location } : {}) };
+    const bucket: BucketRecord = {
+      name: request.name,
+      incarnation: randomBytes(8).toString('hex'),
+      owner: request.owner,
+      acl: request.acl,
+      createdAtMs: Date.now(),
+      ...(request.location ? { location: request.location } : {}),
+    };
     this.push((snapshot) => ({ ...snapshot, buckets: [...snapshot.buckets, bucket] }));
     return { ok: true as const, bucket };
   }
@@ -54,8 +70,15 @@ export class FakeBucketAdmin implements BucketAdmin {
     const bucket = this.view.bucket(name);
     if (bucket === undefined) return { ok: false as const, code: 'NoSuchBucket' as const, message: 'none' };
     if (bucket.owner !== requester) return { ok: false as const, code: 'AccessDenied' as const, message: 'not yours' };
+    if (this.storage !== undefined) {
+      const namespace = namespaceOf(bucket);
+      const objects = await this.storage.list('object', namespace, { maxKeys: 1 });
+      const uploads = await this.storage.list('upload', namespace, { prefix: uploadRecordPrefix(''), maxKeys: 1 });
+      if (!objects.ok || !uploads.ok) return { ok: false as const, code: 'Unavailable' as const, message: 'storage did not answer' };
+      if (objects.result.contents.length > 0 || uploads.result.contents.length > 0) return { ok: false as const, code: 'BucketNotEmpty' as const, message: 'not empty' };
+    }
     this.push((snapshot) => ({ ...snapshot, buckets: snapshot.buckets.filter((b) => b.name !== name) }));
-    return { ok: true as const };
+    return { ok: true as const, notified: 0, storageNodes: 0 };
   }
 
   async updateAcl(name: string, requester: string, acl: BucketAcl) {
@@ -68,9 +91,14 @@ export class FakeBucketAdmin implements BucketAdmin {
     return { ok: true as const, bucket: changed };
   }
 
+  /** Ends a bucket's incarnation whatever it holds, as `leofs-adm delete-bucket` has the manager do. */
+  forget(name: string): void {
+    this.push((snapshot) => ({ ...snapshot, buckets: snapshot.buckets.filter((b) => b.name !== name) }));
+  }
+
   /** Installs a bucket directly, as if created long ago. */
   addBucket(name: string, owner: UserName, acl: BucketAcl = 'private'): void {
-    const bucket: BucketRecord = { name, owner, acl, createdAtMs: Date.now() };
+    const bucket: BucketRecord = { name, incarnation: randomBytes(8).toString('hex'), owner, acl, createdAtMs: Date.now() };
     this.install({ ...this.view.current!, buckets: [...this.view.current!.buckets, bucket] });
   }
 
@@ -112,7 +140,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     buckets: [],
     endpoints: [...(options.endpoints ?? [])],
   });
-  const admin = new FakeBucketAdmin(view);
+  const admin = new FakeBucketAdmin(view, storage);
   const { logger, lines } = memoryLogger('debug');
   const config: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG, httpPort: 0, ...options.config };
   const deps = createGatewayDeps({ config, storage, authView: view, bucketAdmin: admin, clock: systemClock, log: logger, node: 'gateway_test@127.0.0.1' });

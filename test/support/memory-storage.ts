@@ -10,6 +10,7 @@
  * is measured is the gateway, not this fake.
  */
 import { sliceBounds, type BodySlice } from '../../src/core/body-slice.js';
+import { bucketNameOf } from '../../src/core/bucket-namespace.js';
 import { compareKeys } from '../../src/core/key-order.js';
 import { tick, type Hlc } from '../../src/core/hlc.js';
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
@@ -152,19 +153,25 @@ export class MemoryStorage implements StorageApi {
 
   // ---- inspection for tests ----
 
-  /** Live (not deleted) keys of a kind in a bucket, sorted. */
+  /**
+   * Live (not deleted) keys of a kind in a bucket, sorted. Records are kept under namespaces
+   * (core/bucket-namespace.ts); `bucket` names the bucket, so every incarnation of it counts.
+   */
   liveKeys(kind: ObjectKind, bucket?: string): string[] {
     const keys: string[] = [];
     for (const stored of this.records[kind].values()) {
-      if (stored.meta.deleted || (bucket !== undefined && stored.meta.bucket !== bucket)) continue;
+      if (stored.meta.deleted || (bucket !== undefined && bucketNameOf(stored.meta.bucket) !== bucket)) continue;
       keys.push(stored.meta.key);
     }
     return keys.sort(compareKeys);
   }
 
-  /** The record as stored, tombstones included. */
+  /** The record as stored, tombstones included, in whichever incarnation of the bucket holds the key. */
   record(kind: ObjectKind, bucket: string, key: string): ObjectMeta | undefined {
-    return this.records[kind].get(recordId(bucket, key))?.meta;
+    for (const stored of this.records[kind].values()) {
+      if (stored.meta.key === key && bucketNameOf(stored.meta.bucket) === bucket) return stored.meta;
+    }
+    return undefined;
   }
 
   /** Replaces a record without any checks, to plant a damaged one. */

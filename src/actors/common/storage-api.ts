@@ -22,6 +22,10 @@ export type StorageFailureCode =
   | 'InsufficientStorage'
   /** The cluster refuses work for now (overload); retry later. */
   | 'SlowDown'
+  /** The bucket the key belongs to was deleted (its incarnation ended). */
+  | 'NoSuchBucket'
+  /** The bucket is being deleted: writes are refused until that finishes or is given up. */
+  | 'BucketBusy'
   | 'InternalError';
 
 export interface StorageFailure {

@@ -6,7 +6,9 @@
 import type { BucketAcl } from '../../core/auth-snapshot.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import type { AuthMessage, CreateBucketReply, DeleteBucketReply, UpdateAclReply } from '../manager/auth.js';
+import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../manager/auth.js';
+import { bucketDeletionRef, type BucketDeletionMessage, type DeleteBucketReply } from '../manager/bucket-deletion.js';
+import type { ActorRef } from '../../runtime/refs.js';
 import { authRef } from '../common/paths.js';
 
 export interface CreateBucketRequest {
@@ -18,7 +20,7 @@ export interface CreateBucketRequest {
 
 export interface BucketAdmin {
   create(request: CreateBucketRequest): Promise<CreateBucketReply | RuntimeFailure>;
-  /** The caller has checked that the bucket holds no object. */
+  /** Deletes the bucket if it holds no object and no upload in progress (BucketNotEmpty otherwise). */
   delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
 }
@@ -28,14 +30,21 @@ export interface ManagerBucketAdminDeps {
   /** The manager's node name, once known; undefined while no manager can be reached. */
   readonly managerNode: () => Promise<string | undefined>;
   readonly timeoutMs: number;
+  /** Deleting a bucket asks every storage node, so it may take longer than other changes. */
+  readonly deleteTimeoutMs: number;
 }
 
 export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
-  async function ask<R>(build: (replyTo: Parameters<ActorApi['reply']>[0]) => AuthMessage): Promise<R | RuntimeFailure> {
+  async function askManager<M extends AuthMessage | BucketDeletionMessage, R>(
+    actor: (manager: string) => ActorRef<M>,
+    build: (replyTo: Parameters<ActorApi['reply']>[0]) => M,
+    timeoutMs: number,
+  ): Promise<R | RuntimeFailure> {
     const manager = await deps.managerNode();
     if (manager === undefined) return runtimeFailure('NodeDown', 'no manager is reachable');
-    return deps.api.ask<AuthMessage, R>(authRef(manager), build as never, deps.timeoutMs);
+    return deps.api.ask<M, R>(actor(manager), build as never, timeoutMs);
   }
+  const ask = <R>(build: (replyTo: Parameters<ActorApi['reply']>[0]) => AuthMessage): Promise<R | RuntimeFailure> => askManager<AuthMessage, R>(authRef, build, deps.timeoutMs);
   return {
     create: (request) =>
       ask<CreateBucketReply>((replyTo) => ({
@@ -46,7 +55,8 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
         ...(request.location === undefined ? {} : { location: request.location }),
         replyTo,
       })),
-    delete: (name, requester) => ask<DeleteBucketReply>((replyTo) => ({ type: 'delete_bucket', name, requester, replyTo })),
+    delete: (name, requester) =>
+      askManager<BucketDeletionMessage, DeleteBucketReply>(bucketDeletionRef, (replyTo) => ({ type: 'delete_bucket', name, requester, withContent: false, replyTo }), deps.deleteTimeoutMs),
     updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
   };
 }

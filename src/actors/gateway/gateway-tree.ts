@@ -21,6 +21,8 @@ import { ObjectCache } from './object-cache.js';
 
 /** How long a bucket change may take at the manager. */
 const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
+/** A deletion seals, lists and announces on every storage node, each within the manager's own deadlines. */
+const BUCKET_DELETE_TIMEOUT_MS = 30_000;
 
 export interface GatewayTreeOptions {
   readonly nodeState: NodeState;
@@ -54,7 +56,7 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
     isKnownDown: (peer) => node.transport.isKnownDown(peer),
     requestTimeoutMs: config.storageTimeoutMs,
   });
-  const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS });
+  const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,

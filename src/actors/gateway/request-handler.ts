@@ -12,6 +12,7 @@ import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
 import { authorize } from './authorization.js';
+import { BucketScopedStorage } from './bucket-scoped-storage.js';
 import {
   createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, getObjectAcl, headBucket, listBuckets,
   putBucketAcl, putObjectAcl,
@@ -96,7 +97,8 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const bucket = authorize(deps.authView, routed.operation, user);
-    const ctx: RequestContext = { deps, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
+    const ctx: RequestContext = { deps: scoped, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {

@@ -27,6 +27,10 @@ export function storageFailureError(failure: { readonly code: StorageFailureCode
       return new S3Error('SlowDown');
     case 'InsufficientStorage':
       return new S3Error('InsufficientStorage');
+    case 'NoSuchBucket':
+      return new S3Error('NoSuchBucket');
+    case 'BucketBusy':
+      return new S3Error('OperationAborted');
     case 'InternalError':
       return new S3Error('InternalError');
   }

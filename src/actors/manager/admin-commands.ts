@@ -9,6 +9,7 @@ import { isBucketAcl, isUserRole } from '../../core/auth-snapshot.js';
 import type { RingDocument } from '../../core/ring/ring-document.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { ClusterStatus, MemberState } from './ring-keeper.js';
+import type { DeletedBucketStats } from './bucket-deletion.js';
 
 export type AdminCommand =
   | { readonly command: 'status'; readonly node?: string }
@@ -20,6 +21,7 @@ export type AdminCommand =
   | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
   | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
   | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
+  | { readonly command: 'delete_bucket_stats'; readonly bucket?: string }
   | { readonly command: 'get_buckets' }
   | { readonly command: 'get_bucket'; readonly accessKeyId: string }
   | { readonly command: 'chown_bucket'; readonly bucket: string; readonly accessKeyId: string }
@@ -77,6 +79,7 @@ export type AdminResult =
   | { readonly kind: 'bucket'; readonly bucket: BucketRecord }
   | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
+  | { readonly kind: 'delete_bucket_stats'; readonly buckets: readonly DeletedBucketStats[] }
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
   | { readonly kind: 'done'; readonly message: string };
 
@@ -149,6 +152,8 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId') };
       case 'get_bucket':
         return { command, accessKeyId: need('accessKeyId') };
+      case 'delete_bucket_stats':
+        return withOptional({ command }, { bucket: optional('bucket') });
       case 'update_acl':
         return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId'), acl: acl('acl') };
       case 'add_endpoint':

@@ -23,8 +23,8 @@ import type {
   ChownBucketReply,
   CreateBucketReply,
   CreateUserReply,
-  DeleteBucketReply,
   DeleteUserReply,
+  GetBucketReply,
   EndpointReply,
   GetUsersReply,
   ListBucketsReply,
@@ -33,6 +33,8 @@ import type {
   UserByKeyReply,
 } from './auth.js';
 import type { ClusterStatus, RingKeeperMessage, StartReply } from './ring-keeper.js';
+import { bucketDeletionRef, type BucketDeletionMessage, type DeleteBucketReply, type DeleteBucketStatsReply } from './bucket-deletion.js';
+import { namespaceOf } from '../../core/bucket-namespace.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -93,6 +95,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     const auth = authRef(self);
     const onKeeper: Asker<RingKeeperMessage> = (build) => expectOk(ctx.system.ask(keeper, build, localTimeoutMs));
     const onAuth: Asker<AuthMessage> = (build) => expectOk(ctx.system.ask(auth, build, localTimeoutMs));
+    const onDeletion: Asker<BucketDeletionMessage> = (build) => expectOk(ctx.system.ask(bucketDeletionRef(self), build, localTimeoutMs + remoteTimeoutMs * 3));
     const userIdOf = async (accessKeyId: string): Promise<string> => (await onAuth<UserByKeyReply>((replyTo) => ({ type: 'user_by_key', accessKeyId, replyTo }))).user.userId;
 
     switch (command.command) {
@@ -112,8 +115,10 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         }));
         return { kind: 'started', epoch: started.epoch, checksum: started.checksum, members: started.members };
       }
-      case 'whereis':
-        return whereis(command.bucket, command.key, ctx, onKeeper);
+      case 'whereis': {
+        const found = await onAuth<GetBucketReply>((replyTo) => ({ type: 'get_bucket', name: command.bucket, replyTo }));
+        return whereis(command.bucket, namespaceOf(found.bucket), command.key, ctx, onKeeper);
+      }
       case 'create_user': {
         const { command: _name, ...fields } = command;
         const created = await onAuth<CreateUserReply>((replyTo) => ({ type: 'create_user', ...fields, replyTo }));
@@ -141,8 +146,15 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       }
       case 'delete_bucket': {
         const requester = await userIdOf(command.accessKeyId);
-        await onAuth<DeleteBucketReply>((replyTo) => ({ type: 'delete_bucket', name: command.bucket, requester, replyTo }));
-        return { kind: 'done', message: `deleted bucket ${command.bucket}` };
+        const deleted = await onDeletion<DeleteBucketReply>((replyTo) => ({ type: 'delete_bucket', name: command.bucket, requester, withContent: true, replyTo }));
+        const pending = deleted.storageNodes - deleted.notified;
+        const purge = pending === 0 ? 'its data is being removed (see delete-bucket-stats)' : `its data is being removed; ${pending} of ${deleted.storageNodes} storage nodes will be told when they are back`;
+        return { kind: 'done', message: `deleted bucket ${command.bucket}; ${purge}` };
+      }
+      case 'delete_bucket_stats': {
+        const bucket = command.bucket;
+        const reply = await onDeletion<DeleteBucketStatsReply>((replyTo) => (bucket === undefined ? { type: 'stats', replyTo } : { type: 'stats', name: bucket, replyTo }));
+        return { kind: 'delete_bucket_stats', buckets: reply.buckets };
       }
       case 'get_buckets':
         return { kind: 'buckets', buckets: (await onAuth<ListBucketsReply>((replyTo) => ({ type: 'list_buckets', replyTo }))).buckets };
@@ -215,6 +227,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
 
   async function whereis(
     bucket: string,
+    namespace: string,
     key: string,
     ctx: ActorContext<AdminMessage>,
     onKeeper: Asker<RingKeeperMessage>,
@@ -225,7 +238,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     ]);
     if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
     const ring = snapshotOf(doc);
-    const position = keyPosition(bucket, key);
+    const position = keyPosition(namespace, key);
     const current = preferenceList(ring.current, position, doc.settings.n);
     const previous = ring.previous ? preferenceList(ring.previous, position, doc.settings.n).filter((node) => !current.includes(node)) : [];
     const targets = [...current.map((node) => ({ node, ring: 'current' as const })), ...previous.map((node) => ({ node, ring: 'previous' as const }))];
@@ -233,7 +246,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       targets.map(async ({ node, ring: which }): Promise<WhereisRow> => {
         const reply = await ctx.system.ask<HeadLocalMessage, HeadLocalReply>(
           actorRef(node, STORAGE_ROUTER_PATH),
-          (replyTo) => ({ type: 'head_local', objectKind: 'object', bucket, key, replyTo }),
+          (replyTo) => ({ type: 'head_local', objectKind: 'object', bucket: namespace, key, replyTo }),
           remoteTimeoutMs,
         );
         return { node, ring: which, state: status.members.find((m) => m.node === node)?.state ?? 'unknown', answer: answerOf(reply) };

@@ -28,6 +28,7 @@ import {
   type UserRole,
   type UserView,
 } from '../../core/auth-snapshot.js';
+import { namespaceOf } from '../../core/bucket-namespace.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import { authCacheRef } from '../common/paths.js';
@@ -36,6 +37,8 @@ export const ADMIN_USER_ID = 'admin';
 const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const ACCESS_KEY_LENGTH = 20;
 const SECRET_BYTES = 30; // 40 base64 characters
+/** 64 bits: no bucket name sees the same incarnation twice. */
+const INCARNATION_BYTES = 8;
 const META_KEY = 'meta';
 
 export interface AuthMeta {
@@ -61,7 +64,7 @@ export interface AuthError<C extends string> {
 export type CreateBucketReply =
   | { readonly ok: true; readonly bucket: BucketRecord }
   | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
-export type DeleteBucketReply = { readonly ok: true } | AuthError<'NoSuchBucket' | 'AccessDenied'>;
+export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
 export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
@@ -75,7 +78,7 @@ export type UserByKeyReply = { readonly ok: true; readonly user: UserView } | Au
 export type ChownBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'NoSuchUser'>;
 export type EndpointReply = { readonly ok: true; readonly endpoints: readonly EndpointRecord[] } | AuthError<'InvalidArgument' | 'NoSuchEndpoint'>;
 
-/** What the S3 gateway asks: bucket creation and deletion, ACL changes, lookups, the snapshot. */
+/** What the S3 gateway asks: bucket creation, ACL changes, lookups, the snapshot (deletion: bucket-deletion.ts). */
 export type GatewayAuthMessage =
   | {
       readonly type: 'create_bucket';
@@ -86,16 +89,19 @@ export type GatewayAuthMessage =
       readonly location?: string;
       readonly replyTo: ReplyTo<CreateBucketReply>;
     }
-  /** The gateway checks that the bucket is empty before it asks. */
-  | { readonly type: 'delete_bucket'; readonly name: string; readonly requester: string; readonly replyTo: ReplyTo<DeleteBucketReply> }
   | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }
   /** Every bucket when `owner` is absent. */
   | { readonly type: 'list_buckets'; readonly owner?: string; readonly replyTo: ReplyTo<ListBucketsReply> }
   | { readonly type: 'get_snapshot'; readonly replyTo: ReplyTo<GetSnapshotReply> };
 
-/** What only the manager's own actors send (the admin actor, the ring keeper). */
+/** What only the manager's own actors send (the admin actor, the ring keeper, the bucket deletion). */
 export type AdminAuthMessage =
+  /**
+   * The bucket deletion decided that the incarnation `namespace` ends: the record goes, if it is still
+   * that incarnation's (a bucket created again since is not touched).
+   */
+  | { readonly type: 'remove_bucket'; readonly name: string; readonly namespace: string; readonly replyTo: ReplyTo<RemoveBucketReply> }
   | {
       readonly type: 'create_user';
       readonly userId: string;
@@ -142,7 +148,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'delete_bucket', 'update_acl', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -174,8 +180,8 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         case 'create_bucket':
           ctx.system.reply(message.replyTo, await createBucket(state, message, ctx));
           return state;
-        case 'delete_bucket':
-          ctx.system.reply(message.replyTo, await deleteBucket(state, message, ctx));
+        case 'remove_bucket':
+          ctx.system.reply(message.replyTo, await removeBucket(state, message, ctx));
           return state;
         case 'update_acl':
           ctx.system.reply(message.replyTo, await updateAcl(state, message, ctx));
@@ -248,24 +254,29 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     if (!isBucketAcl(acl)) return { ok: false, code: 'InvalidArgument', message: `unknown canned ACL ${JSON.stringify(acl)}` };
     const problem = locationProblem(message.location);
     if (problem) return { ok: false, code: 'InvalidArgument', message: problem };
-    const bucket: BucketRecord = { name, owner, acl, createdAtMs: ctx.clock.now(), ...(message.location ? { location: message.location } : {}) };
+    const bucket: BucketRecord = {
+      name,
+      incarnation: Buffer.from(random(INCARNATION_BYTES)).toString('hex'),
+      owner,
+      acl,
+      createdAtMs: ctx.clock.now(),
+      ...(message.location ? { location: message.location } : {}),
+    };
     await tables.buckets.put(name, bucket);
     state.buckets.set(name, bucket);
-    ctx.log.info('bucket created', { bucket: name, owner, acl });
+    ctx.log.info('bucket created', { bucket: name, incarnation: bucket.incarnation, owner, acl });
     await changed(state, ctx);
     return { ok: true, bucket };
   }
 
-  async function deleteBucket(state: AuthState, message: Extract<AuthMessage, { type: 'delete_bucket' }>, ctx: ActorContext<AuthMessage>): Promise<DeleteBucketReply> {
-    const name = String(message.name);
-    const bucket = state.buckets.get(name);
-    if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may delete it` };
-    await tables.buckets.remove(name);
-    state.buckets.delete(name);
-    ctx.log.info('bucket deleted', { bucket: name, owner: bucket.owner });
+  async function removeBucket(state: AuthState, message: Extract<AuthMessage, { type: 'remove_bucket' }>, ctx: ActorContext<AuthMessage>): Promise<RemoveBucketReply> {
+    const bucket = state.buckets.get(String(message.name));
+    if (!bucket || namespaceOf(bucket) !== message.namespace) return { ok: true, removed: false };
+    await tables.buckets.remove(bucket.name);
+    state.buckets.delete(bucket.name);
+    ctx.log.info('bucket deleted', { bucket: bucket.name, namespace: message.namespace, owner: bucket.owner });
     await changed(state, ctx);
-    return { ok: true };
+    return { ok: true, removed: true };
   }
 
   async function updateAcl(state: AuthState, message: Extract<AuthMessage, { type: 'update_acl' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {

@@ -4,16 +4,19 @@
  *   /node/manager               one_for_one
  *     /node/manager/ring_keeper  members, cluster settings, the ring and its distribution
  *     /node/manager/auth         users, keys, buckets, endpoints, pushed to gateways
+ *     /node/manager/bucket_deletion  ends buckets' incarnations and has storage nodes purge them
  *     /node/manager/admin        the leofs-adm entry point
  */
 import type { ClusterNode } from '../../runtime/node.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
 import { worker, type SupervisorSpec } from '../../runtime/supervisor.js';
 import { isBucketRecord, isEndpointRecord, isUserRecord } from '../../core/auth-snapshot.js';
+import { isDeletedBucketRecord, isDeletionIntent } from '../../core/bucket-deletion.js';
 import type { NodeState } from '../../store/node-state.js';
 import { authRef, ringKeeperRef } from '../common/paths.js';
 import { adminBehavior } from './admin.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
+import { bucketDeletionBehavior, bucketDeletionRef } from './bucket-deletion.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberView, type RingKeeperMessage } from './ring-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
@@ -50,6 +53,7 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
           isUp: (peer) => transport.isUp(peer),
           addPeer: (peer, address) => transport.addPeer(peer, address),
           gatewayJoined: (gateway) => system.dispatch(authRef(system.node), { type: 'gateway_joined', node: gateway }),
+          storageUp: (storage) => system.dispatch(bucketDeletionRef(system.node), { type: 'storage_up', node: storage }),
           ...(options.ringCheckIntervalMs !== undefined ? { ringCheckIntervalMs: options.ringCheckIntervalMs } : {}),
         }),
       ),
@@ -58,6 +62,14 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
         authBehavior({
           tables: authTables(nodeState),
           gatewayNodes: runningGateways,
+        }),
+      ),
+      worker(
+        'bucket_deletion',
+        bucketDeletionBehavior({
+          deleted: nodeState.table('deleted_buckets', isDeletedBucketRecord),
+          intents: nodeState.table('bucket_deletions', isDeletionIntent),
+          isKnownDown: (peer) => transport.isKnownDown(peer),
         }),
       ),
       worker('admin', adminBehavior()),

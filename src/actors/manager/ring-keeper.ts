@@ -133,6 +133,8 @@ export interface RingKeeperDeps {
   readonly addPeer: (node: string, address: string) => void;
   /** A gateway joined: it needs the users and buckets. */
   readonly gatewayJoined: (node: string) => void;
+  /** A storage node joined or came back: it needs the buckets deleted meanwhile. */
+  readonly storageUp?: (node: string) => void;
   readonly ringCheckIntervalMs?: number;
 }
 
@@ -311,6 +313,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     broadcast(state, ctx.system, node);
     if (state.ring) install(state, ctx, node);
     if (role === 'gateway') deps.gatewayJoined(node);
+    if (role === 'storage') deps.storageUp?.(node);
   }
 
   async function start(state: KeeperState, settings: StartSettings, ctx: ActorContext<RingKeeperMessage>): Promise<StartReply> {
@@ -352,6 +355,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       if (wasUp) return;
       state.up.add(member.node);
       askStatus(ctx, member.node);
+      if (member.role === 'storage') deps.storageUp?.(member.node);
     } else {
       if (!wasUp) return;
       state.up.delete(member.node);

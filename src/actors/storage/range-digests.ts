@@ -83,6 +83,11 @@ export class RangeDigests {
     if (after) digests[bucket] = (digests[bucket]! ^ versionFingerprint(identity, after)) >>> 0;
   }
 
+  /** Drops every digest; each is recomputed from the store when next asked for. */
+  forget(): void {
+    this.cache.clear();
+  }
+
   private followRing(): void {
     const checksum = this.ringView.current?.checksum ?? 0;
     if (checksum === this.ringChecksum) return;

@@ -29,7 +29,10 @@ export async function applyReplicaWrite(context: StorageContext, write: ReplicaW
       ...(write.body ? { body: write.body } : {}),
       keepPrevious: write.keepPrevious,
     });
-    if (!result.applied) return { ok: true, applied: false, clock: result.current };
+    if (!result.applied) {
+      if ('refused' in result) return result.refused === 'deleted' ? refusal('BucketDeleted', 'the bucket of this key was deleted') : refusal('BucketSealed', 'the bucket of this key is being deleted');
+      return { ok: true, applied: false, clock: result.current };
+    }
     context.digests.changed(addressOf(write.objectKind, write.meta), result.previous?.clock, write.meta.clock);
     return { ok: true, applied: true, clock: write.meta.clock, ...(result.previous ? { replaced: result.previous } : {}) };
   } catch (error) {
@@ -45,6 +48,10 @@ export async function revertReplicaWrite(context: StorageContext, address: Objec
   } catch (error) {
     return storageError(error);
   }
+}
+
+function refusal(code: 'BucketDeleted' | 'BucketSealed', message: string): StorageError {
+  return { ok: false, code, message };
 }
 
 export function storageError(error: unknown): StorageError {

@@ -9,12 +9,20 @@ import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
 import type { ReplyTo } from '../../runtime/refs.js';
+import type { PurgeState } from '../../store/namespace-records.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
 export { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 
-export type StorageErrorCode = 'InsufficientStorage' | 'StoreError' | 'Unavailable';
+export type StorageErrorCode =
+  | 'InsufficientStorage'
+  | 'StoreError'
+  | 'Unavailable'
+  /** The key's bucket namespace refuses writes while a deletion checks that the bucket is empty. */
+  | 'BucketSealed'
+  /** The key's bucket namespace was deleted. */
+  | 'BucketDeleted';
 
 export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
 
@@ -29,6 +37,27 @@ export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | nu
 export type ReplicaGetReply =
   | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array }
   | StorageError;
+
+/** `deleted`: the namespace was already deleted, which fences it just as well. */
+export type SealReply = { readonly ok: true; readonly state: 'sealed' | 'deleted' } | StorageError;
+
+export type MarkDeletedReply = { readonly ok: true; readonly marked: number } | StorageError;
+
+/** A deleted namespace as this node knows it, with the progress of its purge. */
+export interface PurgeStatus {
+  readonly namespace: string;
+  readonly deletedAtMs: number;
+  readonly purge: PurgeState;
+  readonly removedKeys: number;
+  readonly removedBytes: number;
+  readonly startedAtMs?: number;
+  readonly finishedAtMs?: number;
+}
+
+export type PurgeStatsReply = { readonly ok: true; readonly namespaces: readonly PurgeStatus[] } | StorageError;
+
+/** The most namespaces one namespaces_deleted carries. */
+export const MAX_DELETED_NAMESPACES = 1000;
 
 export type ListLocalReply = { readonly ok: true; readonly page: ListingPage<ListingEntry> } | StorageError;
 
@@ -80,6 +109,21 @@ export type RouterMessage =
   | (Addressed & { readonly type: 'queue_repair'; readonly peer: string })
   | (Addressed & { readonly type: 'replica_revert'; readonly clock: Hlc; readonly replyTo?: ReplyTo<{ ok: true; reverted: boolean } | StorageError> })
   | { readonly type: 'list_local'; readonly objectKind: ObjectKind; readonly bucket: string; readonly fetch: ListingFetch; readonly replyTo: ReplyTo<ListLocalReply> }
+  /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */
+  | { readonly type: 'seal_namespace'; readonly namespace: string; readonly sealId: string; readonly replyTo: ReplyTo<SealReply> }
+  | { readonly type: 'unseal_namespace'; readonly namespace: string; readonly sealId: string; readonly replyTo?: ReplyTo<{ readonly ok: true } | StorageError> }
+  /** These namespaces' buckets were deleted: refuse their writes, hide their keys, purge them. */
+  | {
+      readonly type: 'namespaces_deleted';
+      readonly namespaces: ReadonlyArray<{ readonly namespace: string; readonly deletedAtMs: number }>;
+      readonly replyTo?: ReplyTo<MarkDeletedReply>;
+    }
+  | { readonly type: 'purge_stats'; readonly replyTo: ReplyTo<PurgeStatsReply> }
+  /**
+   * The seals of the deletions still in progress, from the manager: any other seal on this node was
+   * left by a deletion that ended while this node could not be told, and is lifted.
+   */
+  | { readonly type: 'seals_in_force'; readonly seals: ReadonlyArray<{ readonly namespace: string; readonly sealId: string }> }
   | {
       readonly type: 'range_summary';
       readonly start: RingPosition;
@@ -104,6 +148,11 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'queue_repair',
   'replica_revert',
   'list_local',
+  'seal_namespace',
+  'unseal_namespace',
+  'namespaces_deleted',
+  'purge_stats',
+  'seals_in_force',
   'range_summary',
   'range_keys',
 ];

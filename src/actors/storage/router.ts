@@ -11,8 +11,9 @@ import { isHlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import { applyReplicaWrite, revertReplicaWrite } from './replica-ops.js';
-import { MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
+import { isNamespace } from '../../core/bucket-namespace.js';
+import { applyReplicaWrite, revertReplicaWrite, storageError } from './replica-ops.js';
+import { MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
@@ -80,6 +81,62 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'list_local':
           ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch) });
           return state;
+        case 'seal_namespace':
+          void context.store.sealNamespace(message.namespace, message.sealId, Date.now()).then(
+            (sealed) => {
+              ctx.log.info(sealed === 'sealed' ? 'bucket namespace sealed' : 'bucket namespace to seal is already deleted', { namespace: message.namespace });
+              ctx.system.reply(message.replyTo, { ok: true, state: sealed });
+            },
+            (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
+          );
+          return state;
+        case 'unseal_namespace':
+          void context.store.unsealNamespace(message.namespace, message.sealId).then(
+            () => {
+              ctx.log.info('bucket namespace unsealed', { namespace: message.namespace });
+              if (message.replyTo) ctx.system.reply(message.replyTo, { ok: true });
+            },
+            (error: unknown) => message.replyTo && ctx.system.reply(message.replyTo, storageError(error)),
+          );
+          return state;
+        case 'namespaces_deleted':
+          void context.store.markDeleted(message.namespaces).then(
+            (marked) => {
+              if (marked.length > 0) {
+                // Digests computed before counted the deleted keys; they are recomputed without them.
+                context.digests.forget();
+                ctx.log.info('bucket namespaces deleted; their keys will be purged', { namespaces: marked });
+              }
+              if (message.replyTo) ctx.system.reply(message.replyTo, { ok: true, marked: marked.length });
+            },
+            (error: unknown) => message.replyTo && ctx.system.reply(message.replyTo, storageError(error)),
+          );
+          return state;
+        case 'seals_in_force': {
+          const inForce = new Set(message.seals.map((seal) => `${seal.namespace}\u0000${seal.sealId}`));
+          for (const [namespace, record] of context.store.sealedNamespaces()) {
+            if (inForce.has(`${namespace}\u0000${record.sealId}`)) continue;
+            void context.store.unsealNamespace(namespace, record.sealId).then(
+              () => ctx.log.info('lifted the seal of a bucket deletion that has ended', { namespace }),
+              (error: unknown) => ctx.log.warn('cannot lift a stale seal', { namespace, error }),
+            );
+          }
+          return state;
+        }
+        case 'purge_stats':
+          ctx.system.reply(message.replyTo, {
+            ok: true,
+            namespaces: context.store.deletedNamespaces().map(([namespace, record]) => ({
+              namespace,
+              deletedAtMs: record.deletedAtMs,
+              purge: record.purge,
+              removedKeys: record.removedKeys,
+              removedBytes: record.removedBytes,
+              ...(record.startedAtMs === undefined ? {} : { startedAtMs: record.startedAtMs }),
+              ...(record.finishedAtMs === undefined ? {} : { finishedAtMs: record.finishedAtMs }),
+            })),
+          });
+          return state;
         case 'range_summary': {
           if (context.ringView.current?.checksum !== message.ringChecksum) {
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node is on another ring' });
@@ -144,6 +201,21 @@ function validate(message: RouterMessage): string | undefined {
       if (!Number.isInteger(fetch.limit) || (fetch.limit as number) < 0 || (fetch.limit as number) > MAX_LIST_LIMIT) return 'fetch.limit';
       return undefined;
     }
+    case 'seal_namespace':
+    case 'unseal_namespace':
+      if (!isNamespace(message.namespace)) return 'namespace';
+      return typeof message.sealId === 'string' && message.sealId.length > 0 && message.sealId.length <= 64 ? undefined : 'sealId';
+    case 'namespaces_deleted':
+      if (!Array.isArray(message.namespaces) || message.namespaces.length > MAX_DELETED_NAMESPACES) return 'namespaces';
+      for (const item of message.namespaces) {
+        if (typeof item !== 'object' || item === null || !isNamespace(item.namespace) || !Number.isFinite(item.deletedAtMs)) return 'namespaces';
+      }
+      return undefined;
+    case 'purge_stats':
+      return undefined;
+    case 'seals_in_force':
+      if (!Array.isArray(message.seals) || message.seals.length > MAX_DELETED_NAMESPACES) return 'seals';
+      return message.seals.every((seal) => typeof seal === 'object' && seal !== null && isNamespace(seal.namespace) && typeof seal.sealId === 'string') ? undefined : 'seals';
     case 'range_summary':
     case 'range_keys':
       if (!isRingPosition(message.start) || !isRingPosition(message.end)) return 'range';

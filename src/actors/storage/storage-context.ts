@@ -26,6 +26,10 @@ export interface StorageOptions {
   readonly antiEntropyIntervalMs: number;
   /** Keys repaired per range and peer in one anti-entropy round. */
   readonly antiEntropyMaxKeysPerRound: number;
+  /** Records of a deleted bucket removed per transaction. */
+  readonly purgeBatchKeys: number;
+  /** Pause between two purge transactions: with purgeBatchKeys, the rate at which deleted data goes. */
+  readonly purgeIntervalMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -36,6 +40,8 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   recovererBatchSize: 32,
   antiEntropyIntervalMs: 50,
   antiEntropyMaxKeysPerRound: 1_000,
+  purgeBatchKeys: 256,
+  purgeIntervalMs: 50,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */

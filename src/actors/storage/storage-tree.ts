@@ -9,6 +9,7 @@
  *     reader                     coordinates reads (R quorum, read repair)
  *     recoverer                  drains the durable repair and revert queues
  *     anti_entropy               compares ranges with other replicas
+ *     purger                     removes the data of deleted buckets
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -17,6 +18,7 @@ import { actorRef } from '../../runtime/refs.js';
 import { supervisor, worker, type SupervisorMessage, type SupervisorSpec } from '../../runtime/supervisor.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { antiEntropyBehavior } from './anti-entropy.js';
+import { bucketPurgerBehavior } from './bucket-purger.js';
 import { readerBehavior } from './reader.js';
 import { recovererBehavior } from './recoverer.js';
 import { replicatorBehavior } from './replicator.js';
@@ -45,6 +47,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('reader', readerBehavior(context)),
       worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
       worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
+      worker('purger', bucketPurgerBehavior(context)),
     ],
   };
 }

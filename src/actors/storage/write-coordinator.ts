@@ -136,6 +136,9 @@ function quorumFailure(outcomes: Map<string, ReplicaOutcome>, n: number, require
   if (failures.length > 0 && failures.every(([, outcome]) => outcome.code === 'InsufficientStorage')) {
     return failure('InsufficientStorage', `replicas are out of space (${detail})`);
   }
+  // A replica that refused for the bucket's sake speaks for the bucket, whatever the others said.
+  if (failures.some(([, outcome]) => outcome.code === 'BucketDeleted')) return failure('NoSuchBucket', `the bucket was deleted (${detail})`);
+  if (failures.some(([, outcome]) => outcome.code === 'BucketSealed')) return failure('BucketBusy', `the bucket is being deleted (${detail})`);
   return failure('QuorumFailed', `${n - failures.length} of ${n} replicas acknowledged, ${required} required (${detail})`);
 }
 

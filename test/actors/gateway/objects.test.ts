@@ -1,6 +1,7 @@
 import {
   CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
+import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -210,7 +211,7 @@ describe('actors/gateway objects', function () {
     const bodyReads = h.storage.calls.filter((c) => c.op === 'get' && c.kind === 'object' && c.key === 'hot');
     expect(h.deps.cache.stats.hits).to.be.greaterThan(0);
     // A write that bypasses this gateway is still seen: the hit is validated by clock and etag.
-    await h.storage.put('object', { bucket: BUCKET, key: 'hot', sizeBytes: 2, etag: md5(Buffer.from('v2')), contentType: 'text/plain', userMeta: {} }, Buffer.from('v2'));
+    await h.storage.put('object', { bucket: namespaceOf(h.view.bucket(BUCKET)!), key: 'hot', sizeBytes: 2, etag: md5(Buffer.from('v2')), contentType: 'text/plain', userMeta: {} }, Buffer.from('v2'));
     expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'hot' })))).toString()).to.equal('v2');
     expect(bodyReads.length).to.be.greaterThan(0);
   });

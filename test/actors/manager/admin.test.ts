@@ -69,7 +69,7 @@ describe('manager admin commands', () => {
     const status = await ok({ command: 'status' }, 'cluster_status');
     expect(status.settings).to.equal(null);
     expect(status.members.map((m) => m.node)).to.deep.equal([MANAGER]);
-    expect(await admin({ command: 'whereis', bucket: 'b', key: 'k' })).to.include({ ok: false, code: 'NotStarted' });
+    expect(await admin({ command: 'whereis', bucket: 'b', key: 'k' }), 'no such bucket').to.include({ ok: false, code: 'NoSuchBucket' });
     expect((await ok({ command: 'dump_ring' }, 'ring')).doc).to.equal(null);
     expect(await admin({ command: 'start', n: 1, w: 1, r: 1, d: 1, rackAware: false })).to.include({ ok: false, code: 'NotEnoughNodes' });
   });
@@ -122,10 +122,13 @@ describe('manager admin commands', () => {
       const joined = await node.system.ask<RingKeeperMessage, JoinReply>(ringKeeperRef(MANAGER), (replyTo) => ({ type: 'join', node: name, role: 'storage', address: '127.0.0.1:1', replyTo }), 5_000);
       expect(joined).to.include({ ok: true });
     }
+    const adminKey = (await ok({ command: 'get_users' }, 'users')).users.find((user) => user.userId === 'admin')!.accessKeyId;
+    await ok({ command: 'add_bucket', bucket: 'maps', accessKeyId: adminKey }, 'bucket');
+    expect(await admin({ command: 'whereis', bucket: 'maps', key: 'cat.jpg' })).to.include({ ok: false, code: 'NotStarted' });
     expect(await admin({ command: 'start', n: 2, w: 3, r: 1, d: 1, rackAware: false })).to.include({ ok: false, code: 'BadQuorum' });
     const started = await ok({ command: 'start', n: 2, w: 2, r: 1, d: 1, rackAware: false }, 'started');
     expect(started.members).to.have.length(3);
-    const where = await ok({ command: 'whereis', bucket: 'photos', key: 'cat.jpg' }, 'whereis');
+    const where = await ok({ command: 'whereis', bucket: 'maps', key: 'cat.jpg' }, 'whereis');
     expect(where.position).to.match(/^[0-9a-f]{32}$/);
     expect(where.replicas).to.have.length(2);
     for (const replica of where.replicas) {

@@ -8,7 +8,8 @@ import { authRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
 import { gatewayTree } from '../../../src/actors/gateway/gateway-tree.js';
 import { authBehavior, randomAccessKey, type AuthMessage } from '../../../src/actors/manager/auth.js';
 import { authTables } from '../../../src/actors/manager/manager-tree.js';
-import { isAuthSnapshot, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
+import { isAuthSnapshot, type BucketRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
+import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { isRuntimeFailure } from '../../../src/runtime/failures.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
@@ -162,17 +163,19 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     expect(await harness.createBucket('weird-acl', 'alice', 'everyone')).to.include({ ok: false, code: 'InvalidArgument' });
     expect(await harness.createBucket('public', 'bob', 'public-read')).to.include({ ok: true });
 
-    const bucket = await harness.ask<{ ok: true; bucket: { acl: string; owner: string } }>((replyTo) => ({ type: 'get_bucket', name: 'photos', replyTo }));
+    const bucket = await harness.ask<{ ok: true; bucket: { acl: string; owner: string; incarnation?: string } }>((replyTo) => ({ type: 'get_bucket', name: 'photos', replyTo }));
     expect(bucket.bucket).to.include({ acl: 'private', owner: 'alice' });
+    expect(bucket.bucket.incarnation, 'every new bucket has an incarnation').to.match(/^[0-9a-f]{16}$/);
     const mine = await harness.ask<{ ok: true; buckets: Array<{ name: string }> }>((replyTo) => ({ type: 'list_buckets', owner: 'bob', replyTo }));
     expect(mine.buckets.map((b) => b.name)).to.deep.equal(['public']);
 
     expect(await harness.ask((replyTo) => ({ type: 'update_acl', name: 'photos', requester: 'bob', acl: 'public-read', replyTo }))).to.include({ ok: false, code: 'AccessDenied' });
     expect(await harness.ask((replyTo) => ({ type: 'update_acl', name: 'photos', requester: 'alice', acl: 'public-read', replyTo }))).to.include({ ok: true });
-    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'bob', replyTo }))).to.include({ ok: false, code: 'AccessDenied' });
     expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'alice', replyTo }))).to.include({ ok: false, code: 'UserOwnsBuckets' });
-    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'alice', replyTo }))).to.include({ ok: true });
-    expect(await harness.ask((replyTo) => ({ type: 'delete_bucket', name: 'photos', requester: 'alice', replyTo }))).to.include({ ok: false, code: 'NoSuchBucket' });
+    expect(await harness.ask((replyTo) => ({ type: 'remove_bucket', name: 'photos', namespace: 'photos', replyTo })), 'not this incarnation').to.deep.equal({ ok: true, removed: false });
+    const namespace = namespaceOf(bucket.bucket as BucketRecord);
+    expect(await harness.ask((replyTo) => ({ type: 'remove_bucket', name: 'photos', namespace, replyTo }))).to.deep.equal({ ok: true, removed: true });
+    expect(await harness.ask((replyTo) => ({ type: 'get_bucket', name: 'photos', replyTo }))).to.include({ ok: false, code: 'NoSuchBucket' });
     expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'alice', replyTo }))).to.include({ ok: true });
     expect(await harness.ask((replyTo) => ({ type: 'delete_user', userId: 'admin', replyTo }))).to.include({ ok: false, code: 'LastAdmin' });
     expect(await harness.ask((replyTo) => ({ type: 'update_user_role', userId: 'admin', role: 'normal', replyTo }))).to.include({ ok: false, code: 'LastAdmin' });

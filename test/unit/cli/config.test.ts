@@ -5,15 +5,17 @@ const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, man
 
 describe('cli/config storage settings', () => {
   it('defaults a storage node to 168 vnodes and no rack', () => {
-    expect(validateNodeConfig(base).storage).to.deep.equal({ numOfVnodes: 168, minFreeDiskBytes: 256 * 1024 * 1024 });
+    expect(validateNodeConfig(base).storage).to.deep.equal({ numOfVnodes: 168, minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000 });
   });
 
   it('takes numOfVnodes and rack from the storage object', () => {
-    expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1', minFreeDiskBytes: 256 * 1024 * 1024 });
+    expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1', minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000 });
   });
 
   it('takes the capacity and free-disk limits', () => {
-    expect(validateNodeConfig({ ...base, storage: { capacityBytes: 1e9, minFreeDiskBytes: 0 } }).storage).to.deep.equal({ numOfVnodes: 168, capacityBytes: 1e9, minFreeDiskBytes: 0 });
+    expect(validateNodeConfig({ ...base, storage: { capacityBytes: 1e9, minFreeDiskBytes: 0 } }).storage).to.deep.equal({ numOfVnodes: 168, capacityBytes: 1e9, minFreeDiskBytes: 0, purgeKeysPerSecond: 5000 });
+    expect(validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 200 } }).storage.purgeKeysPerSecond).to.equal(200);
+    expect(() => validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 0 } })).to.throw(ConfigError, /storage\.purgeKeysPerSecond/);
     expect(() => validateNodeConfig({ ...base, storage: { capacityBytes: -1 } })).to.throw(ConfigError, /storage\.capacityBytes/);
     expect(() => validateNodeConfig({ ...base, storage: { minFreeDiskBytes: '1G' } })).to.throw(ConfigError, /storage\.minFreeDiskBytes/);
   });

@@ -19,8 +19,6 @@ import { currentObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { expectOk } from '../storage-errors.js';
-import { discardBucketUploads } from './multipart.js';
 
 const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
 
@@ -96,23 +94,27 @@ async function recreateOwnBucket(ctx: RequestContext, bucket: BucketRecord, acl:
   sendEmpty(ctx, 200, { Location: `/${bucket.name}` });
 }
 
+/**
+ * DeleteBucket: the manager checks that the bucket holds no object and no upload in progress, with
+ * writes to it fenced off on the storage nodes meanwhile, so a write through any gateway either lands
+ * before (and the bucket is not empty) or fails.
+ */
 export async function deleteBucket(ctx: RequestContext, op: OperationOf<'DeleteBucket'>): Promise<void> {
   const bucket = bucketOf(ctx);
-  const listed = expectOk(await ctx.deps.storage.list('object', op.bucket, { maxKeys: 1 })).result;
-  if (listed.contents.length > 0 || listed.commonPrefixes.length > 0) throw new S3Error('BucketNotEmpty', undefined, { fields: { BucketName: op.bucket } });
   const reply = await ctx.deps.bucketAdmin.delete(op.bucket, actingOwner(ctx, bucket));
   if (!reply.ok) {
     switch (reply.code) {
       case 'NoSuchBucket':
-        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: op.bucket } });
+      case 'BucketNotEmpty':
+        throw new S3Error(reply.code, undefined, { fields: { BucketName: op.bucket } });
       case 'AccessDenied':
-        throw new S3Error('AccessDenied');
+      case 'OperationAborted':
+        throw new S3Error(reply.code);
       default:
         throw managerUnavailable(ctx, reply);
     }
   }
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) === undefined);
-  void ctx.deps.background.start('discard the uploads of a deleted bucket', () => discardBucketUploads(ctx.deps, op.bucket));
   sendEmpty(ctx, 204);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Multipart uploads (record layout in upload-records.ts). Each part's body is written as chunks under
+ * Multipart uploads (record layout in core/upload-records.ts). Each part's body is written as chunks under
  * the object key with a version id of its own; completing the upload writes the object's record with
  * the parts' chunks concatenated, so no part is read or copied again. Concurrent uploads of one key,
  * and a part uploaded twice, never share a chunk.
@@ -30,7 +30,7 @@ import { expectOk, storageFailureError } from '../storage-errors.js';
 import {
   afterUploadsOf, isUploadId, newUploadId, parsePartRecordKey, parseUploadRecordKey, partRecordKey, partRecordPrefix,
   uploadRecordKey, uploadRecordPrefix,
-} from '../upload-records.js';
+} from '../../../core/upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
 import { afterObjectWrite, checkWriteConditions, checkWriteHeaders, hasWriteConditions } from './put-object.js';
 
@@ -451,23 +451,6 @@ async function discardParts(deps: GatewayDeps, bucket: string, key: string, uplo
 
 function isKept(layout: ChunkLayout | undefined, kept: ReadonlySet<string>): boolean {
   return (layout?.runs ?? []).some((run) => kept.has(run.versionId));
-}
-
-/** Discards every upload of a bucket (after the bucket was deleted). */
-export async function discardBucketUploads(deps: GatewayDeps, bucket: string): Promise<void> {
-  for (;;) {
-    const listed = await deps.storage.list('upload', bucket, { prefix: uploadRecordPrefix(''), maxKeys: LIST_PAGE_KEYS });
-    if (!listed.ok) {
-      deps.log.warn('cannot list the uploads of a deleted bucket', { bucket, code: listed.code });
-      return;
-    }
-    const uploads = listed.result.contents.flatMap((entry) => {
-      const parsed = parseUploadRecordKey(entry.key);
-      return parsed === undefined ? [] : [parsed];
-    });
-    if (uploads.length === 0) return;
-    for (const upload of uploads) await discardUpload(deps, bucket, upload.key, upload.uploadId);
-  }
 }
 
 async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {

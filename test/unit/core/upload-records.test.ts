@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import {
   afterUploadsOf, isUploadId, newUploadId, parsePartRecordKey, parseUploadRecordKey, partRecordKey, partRecordPrefix, uploadRecordKey,
   uploadRecordPrefix,
-} from '../../../src/actors/gateway/upload-records.js';
+} from '../../../src/core/upload-records.js';
 import { compareKeys } from '../../../src/core/key-order.js';
 
-describe('actors/gateway/upload-records', () => {
+describe('core/upload-records', () => {
   const id = newUploadId();
 
   it('makes url-safe upload ids and refuses anything else', () => {

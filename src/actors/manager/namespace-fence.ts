@@ -1,0 +1,135 @@
+/**
+ * What the manager asks storage nodes when a bucket is deleted: seal its namespace (refuse writes),
+ * check through a merged listing that it holds nothing, lift the seal, announce the namespace deleted,
+ * and read the progress of its purge. Each call goes to many nodes at once, each with its own
+ * deadline, and reports which nodes answered: whether that is enough is the caller's decision
+ * (core/ring/write-fence.ts).
+ */
+import { startListing, stepListing, type ListingEntry, type ListingPage } from '../../core/listing.js';
+import type { ObjectKind } from '../../core/object-meta.js';
+import { uploadRecordPrefix } from '../../core/upload-records.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { isRuntimeFailure } from '../../runtime/failures.js';
+import { actorRef } from '../../runtime/refs.js';
+import {
+  MAX_DELETED_NAMESPACES, STORAGE_ROUTER_PATH, type ListLocalReply, type MarkDeletedReply, type PurgeStatsReply, type PurgeStatus,
+  type RouterMessage, type SealReply,
+} from '../storage/router-messages.js';
+
+export interface FenceDeps {
+  readonly system: ActorApi;
+  readonly isKnownDown: (node: string) => boolean;
+  /** Deadline of each call to one node. */
+  readonly timeoutMs: number;
+}
+
+/** Keys fetched per node and round of the emptiness check. */
+const EMPTINESS_PAGE_KEYS = 100;
+/** Rounds of the emptiness check; each makes progress, this bounds a pathological case. */
+const MAX_EMPTINESS_ROUNDS = 100_000;
+
+const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
+
+/** The nodes (of `nodes`) that sealed the namespace, or had it deleted already. */
+export async function sealNamespace(deps: FenceDeps, nodes: readonly string[], namespace: string, sealId: string): Promise<Set<string>> {
+  const sealed = new Set<string>();
+  await Promise.all(
+    reachable(deps, nodes).map(async (node) => {
+      const reply = await deps.system.ask<RouterMessage, SealReply>(routerOf(node), (replyTo) => ({ type: 'seal_namespace', namespace, sealId, replyTo }), deps.timeoutMs);
+      if (!isRuntimeFailure(reply) && reply.ok) sealed.add(node);
+    }),
+  );
+  return sealed;
+}
+
+/** Lifts the seal everywhere it may be; a node that misses this is told by `seals_in_force` later. */
+export async function unsealNamespace(deps: FenceDeps, nodes: readonly string[], namespace: string, sealId: string): Promise<void> {
+  await Promise.all(
+    reachable(deps, nodes).map((node) =>
+      deps.system.ask<RouterMessage, { readonly ok: true } | { readonly ok: false }>(routerOf(node), (replyTo) => ({ type: 'unseal_namespace', namespace, sealId, replyTo }), deps.timeoutMs),
+    ),
+  );
+}
+
+export interface EmptinessCheck {
+  /** The nodes whose every page arrived; only their keys were seen. */
+  readonly answered: Set<string>;
+  readonly empty: boolean;
+}
+
+/**
+ * Whether the namespace holds no object and no upload in progress, as the newest versions on
+ * `nodes` say: a key deleted on one replica and still present on a stale one counts as deleted.
+ * Parts and chunks do not count: without an object or an upload nothing reaches them.
+ */
+export async function checkEmpty(deps: FenceDeps, nodes: readonly string[], namespace: string): Promise<EmptinessCheck> {
+  const answered = new Set(reachable(deps, nodes));
+  for (const [kind, prefix] of [['object', ''], ['upload', uploadRecordPrefix('')]] as const) {
+    if (!(await holdsNone(deps, answered, namespace, kind, prefix))) return { answered, empty: false };
+  }
+  return { answered, empty: true };
+}
+
+/** Drops from `answered` any node that fails to answer a round. */
+async function holdsNone(deps: FenceDeps, answered: Set<string>, namespace: string, kind: ObjectKind, prefix: string): Promise<boolean> {
+  let state = startListing<ListingEntry>({ prefix, maxKeys: 1 });
+  for (let round = 0; state.phase === 'fetch' && round < MAX_EMPTINESS_ROUNDS; round++) {
+    const fetch = { ...state.fetch, limit: Math.max(state.fetch.limit, EMPTINESS_PAGE_KEYS) };
+    const pages: ListingPage<ListingEntry>[] = [];
+    await Promise.all(
+      [...answered].map(async (node) => {
+        const reply = await deps.system.ask<RouterMessage, ListLocalReply>(routerOf(node), (replyTo) => ({ type: 'list_local', objectKind: kind, bucket: namespace, fetch, replyTo }), deps.timeoutMs);
+        if (!isRuntimeFailure(reply) && reply.ok) pages.push(reply.page);
+        else answered.delete(node);
+      }),
+    );
+    state = stepListing(state, pages);
+  }
+  // A listing that never finished proves nothing: it is treated as finding something.
+  return state.phase === 'done' && state.result.contents.length === 0;
+}
+
+/** Tells `nodes` of deleted namespaces; resolves with the nodes that stored every one of them. */
+export async function announceDeleted(
+  deps: FenceDeps,
+  nodes: readonly string[],
+  namespaces: ReadonlyArray<{ readonly namespace: string; readonly deletedAtMs: number }>,
+): Promise<Set<string>> {
+  const told = new Set<string>();
+  await Promise.all(
+    reachable(deps, nodes).map(async (node) => {
+      for (let i = 0; i < namespaces.length; i += MAX_DELETED_NAMESPACES) {
+        const batch = namespaces.slice(i, i + MAX_DELETED_NAMESPACES);
+        const reply = await deps.system.ask<RouterMessage, MarkDeletedReply>(routerOf(node), (replyTo) => ({ type: 'namespaces_deleted', namespaces: batch, replyTo }), deps.timeoutMs);
+        if (isRuntimeFailure(reply) || !reply.ok) return;
+      }
+      told.add(node);
+    }),
+  );
+  return told;
+}
+
+/** Tells a node which seals are still wanted, so that it lifts any other. */
+export function sendSealsInForce(deps: FenceDeps, node: string, seals: ReadonlyArray<{ readonly namespace: string; readonly sealId: string }>): void {
+  deps.system.dispatch(routerOf(node), { type: 'seals_in_force', seals: seals.slice(0, MAX_DELETED_NAMESPACES) });
+}
+
+/** Each node's purge progress, or why it did not say. */
+export async function purgeStats(deps: FenceDeps, nodes: readonly string[]): Promise<Map<string, readonly PurgeStatus[] | string>> {
+  const stats = new Map<string, readonly PurgeStatus[] | string>();
+  await Promise.all(
+    nodes.map(async (node) => {
+      if (deps.isKnownDown(node)) {
+        stats.set(node, 'down');
+        return;
+      }
+      const reply = await deps.system.ask<RouterMessage, PurgeStatsReply>(routerOf(node), (replyTo) => ({ type: 'purge_stats', replyTo }), deps.timeoutMs);
+      stats.set(node, isRuntimeFailure(reply) || !reply.ok ? `${reply.code}: ${reply.message}` : reply.namespaces);
+    }),
+  );
+  return stats;
+}
+
+function reachable(deps: FenceDeps, nodes: readonly string[]): string[] {
+  return nodes.filter((node) => !deps.isKnownDown(node));
+}
