@@ -12,6 +12,7 @@ import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
 import { authorize } from './authorization.js';
+import type { BodyFraming } from './body-framing.js';
 import {
   createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, getObjectAcl, headBucket, listBuckets,
   putBucketAcl, putObjectAcl,
@@ -39,17 +40,20 @@ export function newRequestId(): string {
   return randomHex(8).toUpperCase();
 }
 
-/** The node:http request listener of a gateway. It never throws and its promise never rejects. */
-export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    handleRequest(deps, req, res).catch((error: unknown) => {
+/**
+ * The node:http request listener of a gateway, given also where the server reports a body it could not
+ * parse. It never throws and its promise never rejects.
+ */
+export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse, framing: BodyFraming) => void {
+  return (req, res, framing) => {
+    handleRequest(deps, req, res, framing).catch((error: unknown) => {
       deps.log.error('request handling failed outside its scope', { error });
       res.destroy();
     });
   };
 }
 
-async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse, framing: BodyFraming): Promise<void> {
   const requestId = newRequestId();
   const startedMs = deps.clock.now();
   const method = (req.method ?? 'GET').toUpperCase();
@@ -96,7 +100,7 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const bucket = authorize(deps.authView, routed.operation, user);
-    const ctx: RequestContext = { deps, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    const ctx: RequestContext = { deps, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {
