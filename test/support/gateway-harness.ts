@@ -190,6 +190,8 @@ export interface SignOptions {
   /** x-amz-content-sha256; the SHA-256 of the body by default. */
   readonly payloadHash?: string;
   readonly signingDate?: Date;
+  /** The region of the credential scope; us-east-1 by default. */
+  readonly region?: string;
 }
 
 /** Headers signed with SigV4 as `user`, for a raw request to the harness. */
@@ -207,11 +209,7 @@ export async function signedHeaders(endpoint: string, user: UserName, request: R
   }
   const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
   const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
-  const signer = new SignatureV4({
-    service: 's3', region: 'us-east-1', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
-    credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
-  });
-  const signed = await signer.sign(
+  const signed = await signerFor(user, options.region).sign(
     {
       method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query,
       headers: { host: url.host, 'x-amz-content-sha256': payloadHash, ...(request.headers ?? {}) },
@@ -219,6 +217,25 @@ export async function signedHeaders(endpoint: string, user: UserName, request: R
     { signingDate: options.signingDate ?? new Date() },
   );
   return signed.headers as Record<string, string>;
+}
+
+function signerFor(user: UserName, region = 'us-east-1'): SignatureV4 {
+  return new SignatureV4({
+    service: 's3', region, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
+    credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
+  });
+}
+
+/** A presigned URL's path and query for `user`, signing only the host, valid for a minute. */
+export async function presignedPath(endpoint: string, user: UserName, request: { readonly method: string; readonly path: string }, options: Omit<SignOptions, 'payloadHash'> = {}): Promise<string> {
+  const url = new URL(endpoint);
+  const signed = await signerFor(user, options.region).presign(
+    // The payload hash header only tells the signer what to sign (a URL is signed as UNSIGNED-PAYLOAD); it is not sent.
+    { method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: request.path, query: {}, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    { signingDate: options.signingDate ?? new Date(), expiresIn: 60 },
+  );
+  const query = Object.entries(signed.query as Record<string, string>).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return `${request.path}?${query}`;
 }
 
 export async function signedRequest(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<RawResponse> {

@@ -249,10 +249,14 @@ function unsignedAmzHeaders(headers: HeaderBag, signed: readonly string[], exemp
     .filter((name) => name.startsWith('x-amz-') && !signed.includes(name) && !exempt.includes(name));
 }
 
-/** Interprets x-amz-content-sha256 (or a presigned URL's payload hash). */
-function parsePayloadHash(
-  value: string,
-): { ok: true; mode: 'sha256' | 'unsigned' | 'streaming' | 'streaming-trailer' | 'unsigned-trailer' } | { ok: false; error: S3Error } {
+/** What an x-amz-content-sha256 value says about the body: its hash, none, or one of the aws-chunked framings. */
+export type PayloadHashKind = 'sha256' | 'unsigned' | 'streaming' | 'streaming-trailer' | 'unsigned-trailer';
+
+/**
+ * Interprets x-amz-content-sha256 (or a presigned URL's payload hash): 64 hex digits or one of the values
+ * S3 defines; anything else is InvalidArgument, whether or not the request signs it.
+ */
+export function parsePayloadHash(value: string): { ok: true; mode: PayloadHashKind } | { ok: false; error: S3Error } {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return { ok: true, mode: 'sha256' };
   switch (value) {
     case UNSIGNED_PAYLOAD:
@@ -512,12 +516,15 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
   }
 
   // A presigned URL cannot know the body, so S3 signs it as UNSIGNED-PAYLOAD unless the URL or a
-  // signed header names a hash.
+  // signed header names a hash. A hash the header declares is checked against the body all the same.
   const headerHash = getHeader(request.headers, 'x-amz-content-sha256')?.trim();
   const payloadHash = param('X-Amz-Content-Sha256') ?? (signedHeaders.includes('x-amz-content-sha256') ? headerHash : undefined) ?? UNSIGNED_PAYLOAD;
   const payload = parsePayloadHash(payloadHash);
+  const declared = headerHash === undefined ? payload : parsePayloadHash(headerHash);
   if (!payload.ok) return fail(payload.error);
-  if (payload.mode !== 'sha256' && payload.mode !== 'unsigned') {
+  if (!declared.ok) return fail(declared.error);
+  const streaming = (mode: PayloadHashKind): boolean => mode !== 'sha256' && mode !== 'unsigned';
+  if (streaming(payload.mode) || streaming(declared.mode)) {
     return fail(new S3Error('InvalidRequest', 'Presigned requests cannot use a streaming payload.'));
   }
 
@@ -544,7 +551,9 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
       presigned: true,
       region: credential.region,
       signedHeaders,
-      payload: payload.mode === 'sha256' ? { type: 'sha256', sha256: payloadHash.toLowerCase() } : { type: 'unsigned' },
+      payload: payload.mode === 'sha256'
+        ? { type: 'sha256', sha256: payloadHash.toLowerCase() }
+        : declared.mode === 'sha256' && headerHash !== undefined ? { type: 'sha256', sha256: headerHash.toLowerCase() } : { type: 'unsigned' },
     },
   };
 }
