@@ -166,6 +166,26 @@ describe('actors/gateway HTTP framing: Expect and chunked transfer', function ()
     expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
   });
 
+  it('answers a transfer encoding other than chunked with 501 NotImplemented naming the header, and stores nothing', async () => {
+    for (const encoding of ['gzip, chunked', 'gzip', 'identity']) {
+      const path = `/${BUCKET}/encoded`;
+      const headers = await signedHeaders(h.endpoint, 'alice', { method: 'PUT', path }, { payloadHash: 'UNSIGNED-PAYLOAD' });
+      const wire = new Wire(h.server.port);
+      try {
+        wire.send(head('PUT', path, { ...headers, 'transfer-encoding': encoding }) + '3\r\nabc\r\n0\r\n\r\n');
+        const answer = await wire.received((t) => t.includes('</Error>'));
+        expect(answer, encoding).to.match(/^HTTP\/1\.1 501 /);
+        expect(xmlValue(answer, 'Code')).to.equal('NotImplemented');
+        expect(xmlValue(answer, 'Header')).to.equal('Transfer-Encoding');
+        expect(answer.toLowerCase()).to.include('connection: close');
+      } finally {
+        wire.close();
+      }
+    }
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+    expect((await chunkedPut(h, `/${BUCKET}/plain-chunked`, [Buffer.from('still fine')])).status).to.equal(200);
+  });
+
   it('stores an UploadPart body sent with chunked transfer encoding', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp' }));
     const data = pattern(CHUNK_BYTES + 10, 3);
