@@ -198,9 +198,22 @@ describe('actors/gateway buckets and access', function () {
     expect(missing.status).to.equal(404);
   });
 
-  it('answers 503 when the manager cannot be reached for a bucket change', async () => {
+  it('answers 503 when the manager cannot be reached for a bucket change, saying so', async () => {
+    h.admin.addBucket('standing', 'alice');
     h.admin.unavailable = true;
     expect(await failure(alice.send(new CreateBucketCommand({ Bucket: 'later' })))).to.deep.equal({ name: 'ServiceUnavailable', status: 503 });
+    for (const request of [
+      { method: 'PUT', path: '/later' },
+      { method: 'DELETE', path: '/standing' },
+      { method: 'PUT', path: '/standing?acl', headers: { 'x-amz-acl': 'public-read' } },
+    ]) {
+      const answer = await signedRequest(h.endpoint, 'alice', request);
+      expect(answer.status, request.path).to.equal(503);
+      expect(xmlValue(answer.text, 'Code')).to.equal('ServiceUnavailable');
+      const message = xmlValue(answer.text, 'Message') ?? '';
+      expect(message).to.match(/manager/).and.to.match(/try again later/i);
+      expect(message).to.not.match(/request rate/i);
+    }
   });
 
   it('addresses buckets virtual-host style under the configured endpoints and localhost', async () => {

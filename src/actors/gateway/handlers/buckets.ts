@@ -262,7 +262,7 @@ function unsupportedPolicy(): S3Error {
 
 function managerUnavailable(ctx: RequestContext, failure: RuntimeFailure | { readonly code: string; readonly message: string }): S3Error {
   ctx.log.warn('the manager did not answer a bucket change', { code: failure.code, message: failure.message, runtime: isRuntimeFailure(failure) });
-  return new S3Error('ServiceUnavailable');
+  return new S3Error('ServiceUnavailable', "The cluster's manager cannot be reached now, so buckets cannot be changed. Please try again later.");
 }
 
 /** Resolves once `done()` holds for this gateway's copy of the buckets, or after a few seconds. */
