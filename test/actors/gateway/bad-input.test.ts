@@ -119,6 +119,19 @@ describe('actors/gateway bad input', function () {
     await expectError(expired, 403, 'AccessDenied');
   });
 
+  it('answers any SigV4 signature that does not match with 403 SignatureDoesNotMatch, malformed or not', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'signed.txt', Body: 'x' }));
+    const presigned = await presignedPath(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}/signed.txt` });
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: presigned })).status).to.equal(200);
+    const headers = await signedHeaders(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}/signed.txt` });
+    for (const tampered of ['not-hex-at-all', '0'.repeat(63), 'Z'.repeat(64), `${'0'.repeat(64)}00`, '']) {
+      const url = presigned.replace(/X-Amz-Signature=[0-9a-f]{64}/, `X-Amz-Signature=${tampered}`);
+      await expectError(await rawRequest(h.endpoint, { method: 'GET', path: url }), 403, 'SignatureDoesNotMatch');
+      const authorization = headers.authorization!.replace(/Signature=[0-9a-f]{64}$/, `Signature=${tampered}`);
+      await expectError(await rawRequest(h.endpoint, { method: 'GET', path: `/${BUCKET}/signed.txt`, headers: { ...headers, authorization } }), 403, 'SignatureDoesNotMatch');
+    }
+  });
+
   it('accepts Signature Version 2 requests', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'v2.txt', Body: 'old client' }));
     const date = new Date().toUTCString();
