@@ -197,16 +197,7 @@ export interface SignOptions {
 /** Headers signed with SigV4 as `user`, for a raw request to the harness. */
 export async function signedHeaders(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<Record<string, string>> {
   const url = new URL(endpoint);
-  const q = request.path.indexOf('?');
-  const path = q === -1 ? request.path : request.path.slice(0, q);
-  const query: Record<string, string> = {};
-  if (q !== -1) {
-    for (const part of request.path.slice(q + 1).split('&')) {
-      if (part === '') continue;
-      const eq = part.indexOf('=');
-      query[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? '' : decodeURIComponent(part.slice(eq + 1));
-    }
-  }
+  const { path, query } = splitPath(request.path);
   const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
   const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
   const signed = await signerFor(user, options.region).sign(
@@ -219,6 +210,19 @@ export async function signedHeaders(endpoint: string, user: UserName, request: R
   return signed.headers as Record<string, string>;
 }
 
+function splitPath(pathAndQuery: string): { path: string; query: Record<string, string> } {
+  const q = pathAndQuery.indexOf('?');
+  const query: Record<string, string> = {};
+  if (q !== -1) {
+    for (const part of pathAndQuery.slice(q + 1).split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      query[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? '' : decodeURIComponent(part.slice(eq + 1));
+    }
+  }
+  return { path: q === -1 ? pathAndQuery : pathAndQuery.slice(0, q), query };
+}
+
 function signerFor(user: UserName, region = 'us-east-1'): SignatureV4 {
   return new SignatureV4({
     service: 's3', region, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
@@ -229,13 +233,14 @@ function signerFor(user: UserName, region = 'us-east-1'): SignatureV4 {
 /** A presigned URL's path and query for `user`, signing only the host, valid for a minute. */
 export async function presignedPath(endpoint: string, user: UserName, request: { readonly method: string; readonly path: string }, options: Omit<SignOptions, 'payloadHash'> = {}): Promise<string> {
   const url = new URL(endpoint);
+  const { path, query } = splitPath(request.path);
   const signed = await signerFor(user, options.region).presign(
     // The payload hash header only tells the signer what to sign (a URL is signed as UNSIGNED-PAYLOAD); it is not sent.
-    { method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: request.path, query: {}, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    { method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
     { signingDate: options.signingDate ?? new Date(), expiresIn: 60 },
   );
-  const query = Object.entries(signed.query as Record<string, string>).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
-  return `${request.path}?${query}`;
+  const signedQuery = Object.entries(signed.query as Record<string, string>).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return `${path}?${signedQuery}`;
 }
 
 export async function signedRequest(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<RawResponse> {

@@ -29,6 +29,7 @@ import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
+import { signingRegionsOf } from './signing-region.js';
 
 /** A CORS preflight is sent by a browser without credentials, whatever its URL carries. */
 const PREFLIGHT = { ok: true, auth: { scheme: 'anonymous', payload: { type: 'unsigned' } } } as const;
@@ -81,6 +82,7 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     resource = routed.addressing?.resource;
     if (!routed.ok) throw routed.error;
     operation = routed.operation.type;
+    const regions = signingRegionsOf(deps.authView, deps.config.region, routed.operation);
     const authenticated = operation === 'PreflightRequest' ? PREFLIGHT : await authenticate(
       {
         method,
@@ -93,6 +95,8 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
         lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
         nowMs: deps.clock.now(),
         keyCache: deps.keyCache,
+        region: regions?.expected,
+        alsoAcceptedRegions: regions?.alsoAccepted,
       },
     );
     if (!authenticated.ok) throw authenticated.error;

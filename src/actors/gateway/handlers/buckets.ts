@@ -19,6 +19,7 @@ import { currentObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
+import { bucketRegion, createBucketRegionProblem } from '../signing-region.js';
 import { expectOk } from '../storage-errors.js';
 import { discardBucketUploads } from './multipart.js';
 
@@ -58,6 +59,8 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
   if (!config.ok) throw config.error;
   const location = config.value.locationConstraint;
   if (location !== undefined && locationProblem(location) !== undefined) throw new S3Error('InvalidLocationConstraint');
+  const wrongRegion = createBucketRegionProblem(ctx.auth, ctx.deps.config.region, location);
+  if (wrongRegion !== undefined) throw wrongRegion;
   const existing = ctx.deps.authView.bucket(op.bucket);
   if (existing !== undefined) {
     if (existing.owner !== user.userId) throw new S3Error('BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
@@ -211,7 +214,7 @@ function objectAclUnsupported(): S3Error {
 // ---------------------------------------------------------------------------------------------
 
 function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
-  return bucket.location ?? ctx.deps.config.region;
+  return bucketRegion(bucket, ctx.deps.config.region);
 }
 
 /** An admin acting on another user's bucket does so as its owner, which is what the manager checks. */

@@ -279,6 +279,9 @@ describe('protocol/s3/sigv4', () => {
       await expectError(verifySigV4Header(docGetObject(), { ...options, region: 'eu-west-1' }),
         'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
       expect((await verifySigV4Header(docGetObject(), { ...options, region: 'us-east-1' })).ok).to.equal(true);
+      expect((await verifySigV4Header(docGetObject(), { ...options, region: 'eu-west-1', alsoAcceptedRegions: ['us-east-1'] })).ok).to.equal(true);
+      await expectError(verifySigV4Presigned(docPresigned(), { ...options, region: 'eu-west-1', alsoAcceptedRegions: ['ap-south-1'] }),
+        'AuthorizationQueryParametersError', "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
     });
 
     it('refuses malformed Authorization headers', async () => {
