@@ -1,12 +1,13 @@
 /**
  * The commands of `leofs-adm` (also `leofs adm`), named as in LeoFS. Each turns its arguments into an
  * admin command, sends it to the manager, and prints the answer: a table for people, or the answer
- * itself with --json. Exit status: 0 done, 1 refused by the manager, 2 manager unreachable or silent.
+ * itself with --json. Exit status: 0 done, 1 refused by the manager (the cookie included), 2 manager
+ * unreachable or silent.
  */
 import type { Argv } from 'yargs';
 import type { AdminCommand } from '../actors/manager/admin-commands.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
-import { ManagerUnreachable, openAdminClient } from './admin-client.js';
+import { CookieRefused, ManagerUnreachable, openAdminClient } from './admin-client.js';
 import { formatResult } from './adm-format.js';
 import { createLogger } from '../runtime/logger.js';
 
@@ -183,6 +184,7 @@ async function execute(args: Args, command: AdminCommand | string): Promise<numb
     client = await openAdminClient({ manager, cookie, timeoutMs, ...(logger ? { logger } : {}) });
   } catch (error) {
     if (error instanceof ManagerUnreachable) return fail(EXIT_UNREACHABLE, error.message);
+    if (error instanceof CookieRefused) return fail(EXIT_REFUSED, error.message);
     throw error;
   }
   try {

@@ -10,6 +10,7 @@ import type { AdminCommand, AdminReply } from '../actors/manager/admin-commands.
 import type { RuntimeFailure } from '../runtime/failures.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
+import { HandshakeRefused } from '../runtime/remote/transport.js';
 
 export interface AdminClientOptions {
   /** host:port of the manager's cluster port. */
@@ -31,6 +32,11 @@ export class ManagerUnreachable extends Error {
   override readonly name = 'ManagerUnreachable';
 }
 
+/** The manager answered but refused the cookie this client proved. */
+export class CookieRefused extends Error {
+  override readonly name = 'CookieRefused';
+}
+
 export async function openAdminClient(options: AdminClientOptions): Promise<AdminClient> {
   const name = `adm_${process.pid}_${randomBytes(3).toString('hex')}@127.0.0.1`;
   const logger = options.logger ?? createLogger({ level: 'error', sink: () => {} });
@@ -40,6 +46,9 @@ export async function openAdminClient(options: AdminClientOptions): Promise<Admi
     managerNode = await node.transport.connect(options.manager);
   } catch (error) {
     await node.stop();
+    if (error instanceof HandshakeRefused) {
+      throw new CookieRefused(`the manager at ${options.manager} refused the cluster cookie; check --cookie or LEOFS_COOKIE`);
+    }
     throw new ManagerUnreachable(`cannot reach the manager at ${options.manager}: ${(error as Error).message}`);
   }
   return {

@@ -115,7 +115,9 @@ describe('manager: membership, ring distribution and leofs-adm with real process
     expect(unreachable.stderr.trim().split('\n')).to.have.length(1);
     expect(unreachable.stderr).to.include('cannot reach the manager at 127.0.0.1:1');
     const wrongCookie = await admAt(manager.address, 'not-the-cookie', 'status');
-    expect(wrongCookie.code).to.equal(2);
+    expect(wrongCookie.code, wrongCookie.stderr).to.equal(1);
+    expect(wrongCookie.stderr.trim().split('\n')).to.have.length(1);
+    expect(wrongCookie.stderr).to.include(`the manager at ${manager.address} refused the cluster cookie`);
   });
 
   it('runs every storage node on the ring the manager holds', async () => {

@@ -218,28 +218,17 @@ export interface SignOptions {
   /** x-amz-content-sha256; the SHA-256 of the body by default. */
   readonly payloadHash?: string;
   readonly signingDate?: Date;
+  /** The region of the credential scope; us-east-1 by default. */
+  readonly region?: string;
 }
 
 /** Headers signed with SigV4 as `user`, for a raw request to the harness. */
 export async function signedHeaders(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<Record<string, string>> {
   const url = new URL(endpoint);
-  const q = request.path.indexOf('?');
-  const path = q === -1 ? request.path : request.path.slice(0, q);
-  const query: Record<string, string> = {};
-  if (q !== -1) {
-    for (const part of request.path.slice(q + 1).split('&')) {
-      if (part === '') continue;
-      const eq = part.indexOf('=');
-      query[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? '' : decodeURIComponent(part.slice(eq + 1));
-    }
-  }
+  const { path, query } = splitPath(request.path);
   const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body);
   const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
-  const signer = new SignatureV4({
-    service: 's3', region: 'us-east-1', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
-    credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
-  });
-  const signed = await signer.sign(
+  const signed = await signerFor(user, options.region).sign(
     {
       method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query,
       headers: { host: url.host, 'x-amz-content-sha256': payloadHash, ...(request.headers ?? {}) },
@@ -247,6 +236,39 @@ export async function signedHeaders(endpoint: string, user: UserName, request: R
     { signingDate: options.signingDate ?? new Date() },
   );
   return signed.headers as Record<string, string>;
+}
+
+function splitPath(pathAndQuery: string): { path: string; query: Record<string, string> } {
+  const q = pathAndQuery.indexOf('?');
+  const query: Record<string, string> = {};
+  if (q !== -1) {
+    for (const part of pathAndQuery.slice(q + 1).split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      query[decodeURIComponent(eq === -1 ? part : part.slice(0, eq))] = eq === -1 ? '' : decodeURIComponent(part.slice(eq + 1));
+    }
+  }
+  return { path: q === -1 ? pathAndQuery : pathAndQuery.slice(0, q), query };
+}
+
+function signerFor(user: UserName, region = 'us-east-1'): SignatureV4 {
+  return new SignatureV4({
+    service: 's3', region, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false,
+    credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
+  });
+}
+
+/** A presigned URL's path and query for `user`, signing only the host, valid for a minute. */
+export async function presignedPath(endpoint: string, user: UserName, request: { readonly method: string; readonly path: string }, options: Omit<SignOptions, 'payloadHash'> = {}): Promise<string> {
+  const url = new URL(endpoint);
+  const { path, query } = splitPath(request.path);
+  const signed = await signerFor(user, options.region).presign(
+    // The payload hash header only tells the signer what to sign (a URL is signed as UNSIGNED-PAYLOAD); it is not sent.
+    { method: request.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    { signingDate: options.signingDate ?? new Date(), expiresIn: 60 },
+  );
+  const signedQuery = Object.entries(signed.query as Record<string, string>).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return `${path}?${signedQuery}`;
 }
 
 export async function signedRequest(endpoint: string, user: UserName, request: RawRequest, options: SignOptions = {}): Promise<RawResponse> {

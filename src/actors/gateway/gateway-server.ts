@@ -16,6 +16,7 @@ import type { StorageApi } from '../common/storage-api.js';
 import { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
+import { BodyFraming } from './body-framing.js';
 import { BodyMemory } from './body-memory.js';
 import { ObjectCache } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
@@ -60,6 +61,15 @@ export interface GatewayServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+/** A request being answered on a connection. */
+interface Busy {
+  readonly req: IncomingMessage;
+  /** Where a body node stops parsing is reported to the request reading it. */
+  readonly framing: BodyFraming;
+  /** What to tell the connection once the request is answered. */
+  refusal: S3Error | undefined;
+}
+
 /** A connection on which nothing moves either way for this long is closed. */
 const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 
@@ -67,21 +77,23 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
   const { config, log } = deps;
   const handle = createRequestHandler(deps);
   /** Connections with a request in progress, and what to tell them once it is answered. */
-  const busySockets = new Map<Duplex, { refusal: S3Error | undefined }>();
+  const busySockets = new Map<Duplex, Busy>();
   let inFlight = 0;
   let idleWaiter: (() => void) | undefined;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
-    const busy = { refusal: undefined as S3Error | undefined };
+    const busy: Busy = { req, framing: new BodyFraming(), refusal: undefined };
     busySockets.set(req.socket, busy);
     res.on('close', () => {
       inFlight--;
       busySockets.delete(req.socket);
       if (busy.refusal !== undefined) refuse(req.socket, busy.refusal);
+      // Nothing after a broken body can be parsed: the connection ends with the answer.
+      else if (busy.framing.broken !== undefined) req.socket.end();
       if (inFlight === 0) idleWaiter?.();
     });
-    handle(req, res);
+    handle(req, res, busy.framing);
   };
   const server: Server = createServer(
     { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 0, headersTimeout: config.headersTimeoutMs },
@@ -118,8 +130,10 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
       socket.destroy();
       return;
     }
-    // Garbage after a complete request: answer that request first, then refuse the rest.
-    if (busy !== undefined) busy.refusal = clientErrorOf(error);
+    // A body node could not parse fails that request, which is answered at once with the error; garbage
+    // after a complete request: answer that request first, then refuse the rest.
+    if (busy !== undefined && !busy.req.complete) busy.framing.break(clientErrorOf(error));
+    else if (busy !== undefined) busy.refusal = clientErrorOf(error);
     else refuse(socket, clientErrorOf(error));
   });
 
@@ -168,6 +182,8 @@ function clientErrorOf(error: NodeJS.ErrnoException): S3Error {
     case 'HPE_HEADERS_TIMEOUT':
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new S3Error('RequestTimeout');
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return new S3Error('InvalidRequest', 'The chunked transfer encoding of the request body is not valid: a chunk size is not hexadecimal.');
     default:
       return new S3Error('InvalidRequest', 'The request is not valid HTTP.');
   }

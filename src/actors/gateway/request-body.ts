@@ -1,7 +1,7 @@
 /**
  * A request body as the handlers read it: aws-chunked framing removed (with its chunk signatures
- * checked), every byte hashed for the digests the request declared, the declared length enforced, and
- * a body that stops arriving failed with RequestTimeout. Nothing here stores anything: a handler reads
+ * checked), every byte hashed for the digests the request declared, the declared length enforced, a body
+ * node cannot parse failed at once, and a body that stops arriving failed with RequestTimeout. Nothing here stores anything: a handler reads
  * the payload, then calls `finish`, and commits only if that succeeds.
  *
  * The request stream is piped into a stream of our own, so a failure ends only the reading: the
@@ -36,7 +36,8 @@ export interface BodyOptions {
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024 * 1024;
 
 export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody {
-  const { req, headers, auth, deps } = ctx;
+  const { req, headers, auth, deps, framing } = ctx;
+  if (framing.broken !== undefined) throw framing.broken;
   const payload = auth.payload;
   const lengths = parseBodyLength(headers, options.requireLength);
   if (!lengths.ok) throw lengths.error;
@@ -76,6 +77,8 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     sendContinue(req, ctx.res);
     let idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
     req.pipe(source);
+    const stopFraming = framing.onBreak(fail);
+    if (framing.broken !== undefined) fail(framing.broken);
     let received = 0;
     try {
       for await (const piece of source as AsyncIterable<Buffer>) {
@@ -100,6 +103,7 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       req.off('aborted', onAborted);
       req.off('error', onAborted);
       req.off('close', onClose);
+      stopFraming();
       if (!finished) {
         req.unpipe(source);
         source.destroy();

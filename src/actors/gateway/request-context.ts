@@ -12,6 +12,7 @@ import type { Addressing, S3Operation } from '../../protocol/s3/router.js';
 import type { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../common/storage-api.js';
+import type { BodyFraming } from './body-framing.js';
 import type { BodyMemory } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
@@ -39,6 +40,8 @@ export interface RequestContext {
   readonly deps: GatewayDeps;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Tells the body's reader when node could not parse the rest of the body. */
+  readonly framing: BodyFraming;
   readonly requestId: string;
   readonly method: string;
   readonly headers: HeaderBag;

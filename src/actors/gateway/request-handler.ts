@@ -12,6 +12,7 @@ import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
 import { authorize } from './authorization.js';
+import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
 import {
   createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, getObjectAcl, headBucket, listBuckets,
@@ -29,6 +30,7 @@ import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
 import type { GatewayDeps, RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
+import { signingRegionsOf } from './signing-region.js';
 
 /** A CORS preflight is sent by a browser without credentials, whatever its URL carries. */
 const PREFLIGHT = { ok: true, auth: { scheme: 'anonymous', payload: { type: 'unsigned' } } } as const;
@@ -40,17 +42,20 @@ export function newRequestId(): string {
   return randomHex(8).toUpperCase();
 }
 
-/** The node:http request listener of a gateway. It never throws and its promise never rejects. */
-export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    handleRequest(deps, req, res).catch((error: unknown) => {
+/**
+ * The node:http request listener of a gateway, given also where the server reports a body it could not
+ * parse. It never throws and its promise never rejects.
+ */
+export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse, framing: BodyFraming) => void {
+  return (req, res, framing) => {
+    handleRequest(deps, req, res, framing).catch((error: unknown) => {
       deps.log.error('request handling failed outside its scope', { error });
       res.destroy();
     });
   };
 }
 
-async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse, framing: BodyFraming): Promise<void> {
   const requestId = newRequestId();
   const startedMs = deps.clock.now();
   const method = (req.method ?? 'GET').toUpperCase();
@@ -78,6 +83,7 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     resource = routed.addressing?.resource;
     if (!routed.ok) throw routed.error;
     operation = routed.operation.type;
+    const regions = signingRegionsOf(deps.authView, deps.config.region, routed.operation);
     const authenticated = operation === 'PreflightRequest' ? PREFLIGHT : await authenticate(
       {
         method,
@@ -90,6 +96,8 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
         lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
         nowMs: deps.clock.now(),
         keyCache: deps.keyCache,
+        region: regions?.expected,
+        alsoAcceptedRegions: regions?.alsoAccepted,
       },
     );
     if (!authenticated.ok) throw authenticated.error;
@@ -98,7 +106,7 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const bucket = authorize(deps.authView, routed.operation, user);
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
-    const ctx: RequestContext = { deps: scoped, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {

@@ -8,8 +8,7 @@ import {
   verifySigV2Header, verifySigV2Presigned, type SigV2Identity, type SigV2Options, type SigV2Request,
 } from './sigv2.js';
 import {
-  STREAMING_UNSIGNED_PAYLOAD_TRAILER, UNSIGNED_PAYLOAD, verifySigV4Header, verifySigV4Presigned,
-  type PayloadMode, type SigV4Identity, type SigV4Options,
+  parsePayloadHash, verifySigV4Header, verifySigV4Presigned, type PayloadMode, type SigV4Identity, type SigV4Options,
 } from './sigv4.js';
 
 export type AuthScheme = 'anonymous' | 'sigv4-header' | 'sigv4-query' | 'sigv2-header' | 'sigv2-query';
@@ -53,14 +52,25 @@ export function detectAuthScheme(request: SigV2Request): AuthScheme | S3Error {
 
 /**
  * The payload mode of a request whose headers were not signed with SigV4: a declared hash is still
- * checked, and an unsigned-trailer upload still needs decoding; signed streaming makes no sense.
+ * checked, a value that is no hash refused, and an unsigned-trailer upload still needs decoding; signed
+ * streaming makes no sense.
  */
 function unsignedPayloadMode(request: SigV2Request): PayloadMode | S3Error {
   const declared = getHeader(request.headers, 'x-amz-content-sha256')?.trim();
-  if (declared === undefined || declared === UNSIGNED_PAYLOAD) return { type: 'unsigned' };
-  if (/^[0-9a-fA-F]{64}$/.test(declared)) return { type: 'sha256', sha256: declared.toLowerCase() };
-  if (declared === STREAMING_UNSIGNED_PAYLOAD_TRAILER) return { type: 'streaming-unsigned-trailer' };
-  return new S3Error('InvalidRequest', 'A signed streaming payload needs a Signature Version 4 Authorization header.');
+  if (declared === undefined) return { type: 'unsigned' };
+  const parsed = parsePayloadHash(declared);
+  if (!parsed.ok) return parsed.error;
+  switch (parsed.mode) {
+    case 'unsigned':
+      return { type: 'unsigned' };
+    case 'sha256':
+      return { type: 'sha256', sha256: declared.toLowerCase() };
+    case 'unsigned-trailer':
+      return { type: 'streaming-unsigned-trailer' };
+    case 'streaming':
+    case 'streaming-trailer':
+      return new S3Error('InvalidRequest', 'A signed streaming payload needs a Signature Version 4 Authorization header.');
+  }
 }
 
 export async function authenticate(

@@ -132,6 +132,10 @@ export const S3_ERRORS = {
   TooManyBuckets: { status: 400, message: 'You have attempted to create more buckets than allowed' },
   TooManyParts: { status: 400, message: 'You have attempted to upload more parts than allowed' },
   UnexpectedContent: { status: 400, message: 'This request does not support content' },
+  UserKeyMustBeSpecified: {
+    status: 400,
+    message: 'The bucket POST request must contain the specified field name. If it is specified, check the order of the fields.',
+  },
   XAmzContentSHA256Mismatch: {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -277,6 +277,16 @@ export function hasChunkedTransfer(headers: HeaderBag): boolean {
 }
 
 /**
+ * NotImplemented for a Transfer-Encoding other than plain `chunked`, as S3 answers: node removes only the
+ * chunked framing, so a body under any other coding (`gzip, chunked`) would be stored still encoded.
+ */
+export function unsupportedTransferEncoding(headers: HeaderBag): S3Error | undefined {
+  const value = getHeader(headers, 'transfer-encoding');
+  if (value === undefined || value.trim().toLowerCase() === 'chunked') return undefined;
+  return new S3Error('NotImplemented', undefined, { fields: { Header: 'Transfer-Encoding' } });
+}
+
+/**
  * The lengths a body upload declares. A PUT needs one of them, or HTTP chunked framing (whose end
  * marker shows a truncated body), which is MissingContentLength otherwise.
  */

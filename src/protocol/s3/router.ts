@@ -5,7 +5,7 @@
 import { percentDecode } from './encoding.js';
 import { S3Error } from './errors.js';
 import {
-  getHeader, getQuery, parseMetadataDirective, parseResponseOverrides, queryNames,
+  getHeader, getQuery, parseMetadataDirective, parseResponseOverrides, queryNames, unsupportedTransferEncoding,
   type HeaderBag, type MetadataDirective, type QueryInput, type ResponseOverrides,
 } from './headers.js';
 
@@ -212,6 +212,8 @@ export function routeS3Request(input: S3RequestInput, options: RouterOptions): R
 
   let operation: S3Operation;
   try {
+    const encoding = unsupportedTransferEncoding(input.headers);
+    if (encoding !== undefined) throw encoding;
     if (bucket === undefined) {
       operation = routeService(method, input.query);
     } else {

@@ -36,8 +36,12 @@ export interface SigV4Options {
   readonly lookupSecret: SecretLookup;
   /** The current time; passed in so tests (and the simulated cluster) control the clock. */
   readonly nowMs: number;
-  /** When set, the credential scope must name this region; otherwise any region is accepted. */
+  /**
+   * When set, the credential scope must name this region (or one of `alsoAcceptedRegions`); a scope that
+   * names another is refused with this one as the region expected. Otherwise any region is accepted.
+   */
   readonly region?: string | undefined;
+  readonly alsoAcceptedRegions?: readonly string[] | undefined;
   readonly keyCache?: SigningKeyCache | undefined;
   readonly maxSkewMs?: number | undefined;
 }
@@ -220,12 +224,13 @@ function parseCredential(value: string): Credential | undefined {
 }
 
 /** Checks a credential scope against the request date and this endpoint; the message text is AWS's. */
-function scopeProblem(credential: Credential, timestamp: string, region: string | undefined): { message: string; fields?: Record<string, string> } | undefined {
+function scopeProblem(credential: Credential, timestamp: string, options: SigV4Options): { message: string; fields?: Record<string, string> } | undefined {
   if (!/^\d{8}$/.test(credential.date) || credential.date !== timestamp.slice(0, 8)) {
     return { message: 'Invalid credential date. Date is not the same as X-Amz-Date.' };
   }
-  if (region !== undefined && credential.region !== region) {
-    return { message: `the region '${credential.region}' is wrong; expecting '${region}'`, fields: { Region: region } };
+  const { region } = options;
+  if (region !== undefined && credential.region !== region && !(options.alsoAcceptedRegions ?? []).includes(credential.region)) {
+    return wrongRegionProblem(credential.region, region);
   }
   if (credential.service !== S3_SERVICE) {
     return { message: `incorrect service "${credential.service}". This endpoint belongs to "${S3_SERVICE}".` };
@@ -234,6 +239,19 @@ function scopeProblem(credential: Credential, timestamp: string, region: string 
     return { message: `incorrect terminal "${credential.terminator}". This endpoint uses "${SCOPE_TERMINATOR}".` };
   }
   return undefined;
+}
+
+function wrongRegionProblem(provided: string, expected: string): { message: string; fields: Record<string, string> } {
+  return { message: `the region '${provided}' is wrong; expecting '${expected}'`, fields: { Region: expected } };
+}
+
+/**
+ * What S3 answers a request signed for region `provided` where `expected` was due, for checks made after
+ * the signature was verified (a CreateBucket's region is known only once its body is read).
+ */
+export function wrongRegionError(presigned: boolean, provided: string, expected: string): S3Error {
+  const { message, fields } = wrongRegionProblem(provided, expected);
+  return presigned ? credentialParameterError(message, fields) : malformedHeader(message, fields);
 }
 
 function parseSignedHeaders(value: string): string[] | undefined {
@@ -249,10 +267,14 @@ function unsignedAmzHeaders(headers: HeaderBag, signed: readonly string[], exemp
     .filter((name) => name.startsWith('x-amz-') && !signed.includes(name) && !exempt.includes(name));
 }
 
-/** Interprets x-amz-content-sha256 (or a presigned URL's payload hash). */
-function parsePayloadHash(
-  value: string,
-): { ok: true; mode: 'sha256' | 'unsigned' | 'streaming' | 'streaming-trailer' | 'unsigned-trailer' } | { ok: false; error: S3Error } {
+/** What an x-amz-content-sha256 value says about the body: its hash, none, or one of the aws-chunked framings. */
+export type PayloadHashKind = 'sha256' | 'unsigned' | 'streaming' | 'streaming-trailer' | 'unsigned-trailer';
+
+/**
+ * Interprets x-amz-content-sha256 (or a presigned URL's payload hash): 64 hex digits or one of the values
+ * S3 defines; anything else is InvalidArgument, whether or not the request signs it.
+ */
+export function parsePayloadHash(value: string): { ok: true; mode: PayloadHashKind } | { ok: false; error: S3Error } {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return { ok: true, mode: 'sha256' };
   switch (value) {
     case UNSIGNED_PAYLOAD:
@@ -353,7 +375,8 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader | S
   if (credential === undefined) return malformedHeader(CREDENTIAL_FORMAT);
   const signedHeaders = parseSignedHeaders(signedText);
   if (signedHeaders === undefined) return malformedHeader('the SignedHeaders component is malformed.');
-  if (!/^[0-9a-fA-F]{64}$/.test(signature)) return malformedHeader('the Signature component is malformed.');
+  // A signature that is not 64 hex digits is still only a signature that does not match: S3 answers
+  // SignatureDoesNotMatch for it, as for any other.
   return { credential, signedHeaders, signature: signature.toLowerCase() };
 }
 
@@ -379,7 +402,7 @@ export async function verifySigV4Header(request: SignedRequest, options: SigV4Op
 
   const time = requestTimestamp(request.headers);
   if (time === undefined) return fail(new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header'));
-  const scopeIssue = scopeProblem(credential, time.timestamp, options.region);
+  const scopeIssue = scopeProblem(credential, time.timestamp, options);
   if (scopeIssue !== undefined) return fail(malformedHeader(scopeIssue.message, scopeIssue.fields));
   if (!signedHeaders.includes('host')) return fail(malformedHeader('the SignedHeaders component must include host.'));
   const skew = skewError(time.ms, options.nowMs, options.maxSkewMs ?? MAX_CLOCK_SKEW_MS);
@@ -451,6 +474,10 @@ function queryError(message: string): S3Error {
   return new S3Error('AuthorizationQueryParametersError', message);
 }
 
+function credentialParameterError(message: string, fields: Record<string, string> | undefined): S3Error {
+  return new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${message}`, fields === undefined ? {} : { fields });
+}
+
 export async function verifySigV4Presigned(request: SignedRequest, options: SigV4Options): Promise<VerifyResult<SigV4Identity>> {
   const pairs = parseQueryPairs(request.query);
   if (pairs === undefined) return fail(new S3Error('InvalidURI'));
@@ -485,16 +512,12 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
   if (expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
     return fail(queryError('X-Amz-Expires must be less than a week (in seconds) that is 604800'));
   }
-  const scopeIssue = scopeProblem(credential, amzDate, options.region);
-  if (scopeIssue !== undefined) {
-    return fail(new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${scopeIssue.message}`,
-      scopeIssue.fields === undefined ? {} : { fields: scopeIssue.fields }));
-  }
+  const scopeIssue = scopeProblem(credential, amzDate, options);
+  if (scopeIssue !== undefined) return fail(credentialParameterError(scopeIssue.message, scopeIssue.fields));
   const signedHeaders = parseSignedHeaders(signedText);
   if (signedHeaders === undefined || !signedHeaders.includes('host')) {
     return fail(queryError('X-Amz-SignedHeaders must include host.'));
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(signature)) return fail(queryError('X-Amz-Signature is malformed.'));
 
   const maxSkewMs = options.maxSkewMs ?? MAX_CLOCK_SKEW_MS;
   if (requestMs - options.nowMs > maxSkewMs) {
@@ -512,12 +535,15 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
   }
 
   // A presigned URL cannot know the body, so S3 signs it as UNSIGNED-PAYLOAD unless the URL or a
-  // signed header names a hash.
+  // signed header names a hash. A hash the header declares is checked against the body all the same.
   const headerHash = getHeader(request.headers, 'x-amz-content-sha256')?.trim();
   const payloadHash = param('X-Amz-Content-Sha256') ?? (signedHeaders.includes('x-amz-content-sha256') ? headerHash : undefined) ?? UNSIGNED_PAYLOAD;
   const payload = parsePayloadHash(payloadHash);
+  const declared = headerHash === undefined ? payload : parsePayloadHash(headerHash);
   if (!payload.ok) return fail(payload.error);
-  if (payload.mode !== 'sha256' && payload.mode !== 'unsigned') {
+  if (!declared.ok) return fail(declared.error);
+  const streaming = (mode: PayloadHashKind): boolean => mode !== 'sha256' && mode !== 'unsigned';
+  if (streaming(payload.mode) || streaming(declared.mode)) {
     return fail(new S3Error('InvalidRequest', 'Presigned requests cannot use a streaming payload.'));
   }
 
@@ -544,7 +570,9 @@ export async function verifySigV4Presigned(request: SignedRequest, options: SigV
       presigned: true,
       region: credential.region,
       signedHeaders,
-      payload: payload.mode === 'sha256' ? { type: 'sha256', sha256: payloadHash.toLowerCase() } : { type: 'unsigned' },
+      payload: payload.mode === 'sha256'
+        ? { type: 'sha256', sha256: payloadHash.toLowerCase() }
+        : declared.mode === 'sha256' && headerHash !== undefined ? { type: 'sha256', sha256: headerHash.toLowerCase() } : { type: 'unsigned' },
     },
   };
 }

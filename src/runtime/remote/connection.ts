@@ -67,6 +67,8 @@ export class Connection {
   lastSeenMs: number;
   /** The peer closed this link on purpose (it is stopping), not by failing. */
   closedByPeerOrderly = false;
+  /** The peer refused our proof of the cluster cookie in the handshake. */
+  refusedByPeer = false;
   private readonly pending = new FrameBuilder();
   /** Bytes announced by senders of large messages since the last flush. */
   private announcedBytes = 0;
@@ -100,6 +102,7 @@ export class Connection {
     });
     ws.on('close', (code, reason) => {
       this.closedByPeerOrderly = code === CLOSE.shutdown;
+      this.refusedByPeer = this.state === 'handshaking' && code === CLOSE.authFailed;
       this.onClose(`closed by peer (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`);
     });
     ws.on('error', (error) => this.fail(CLOSE.protocolError, `socket error: ${error.message}`));

@@ -91,7 +91,12 @@ interface Dial {
   readonly connection: Connection;
   readonly address: string;
   readonly expected: string | undefined;
-  readonly settle: (result: { ok: true; node: string } | { ok: false; reason: string }) => void;
+  readonly settle: (result: { ok: true; node: string } | { ok: false; reason: string; refused: boolean }) => void;
+}
+
+/** A dial the peer answered but refused in the handshake (a wrong cluster cookie), not a peer out of reach. */
+export class HandshakeRefused extends Error {
+  override readonly name = 'HandshakeRefused';
 }
 
 class Peer {
@@ -183,7 +188,10 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
    */
   connect(address: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.openDial(address, undefined, (result) => (result.ok ? resolve(result.node) : reject(new Error(`cannot connect to ${address}: ${result.reason}`))));
+      this.openDial(address, undefined, (result) => {
+        if (result.ok) resolve(result.node);
+        else reject(new (result.refused ? HandshakeRefused : Error)(`cannot connect to ${address}: ${result.reason}`));
+      });
     });
   }
 
@@ -289,7 +297,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     this.dirty.delete(connection);
     const dial = this.pendingDials.get(connection);
     if (!wasOpen) {
-      if (dial) this.dialFailed(dial, reason);
+      if (dial) this.dialFailed(dial, reason, connection.refusedByPeer);
       return;
     }
     const peer = connection.peer ? this.peers.get(connection.peer) : undefined;
@@ -379,9 +387,9 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     }
   }
 
-  private dialFailed(dial: Dial, reason: string): void {
+  private dialFailed(dial: Dial, reason: string, refused: boolean): void {
     this.pendingDials.delete(dial.connection);
-    dial.settle({ ok: false, reason });
+    dial.settle({ ok: false, reason, refused });
     const peer = dial.expected !== undefined ? this.peers.get(dial.expected) : undefined;
     if (!peer || peer.dial !== dial) return;
     peer.dial = undefined;

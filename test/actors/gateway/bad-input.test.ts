@@ -1,10 +1,12 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { expect } from 'chai';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { crc32 } from '../../../src/core/checksums/crc32.js';
-import { failure, type Harness, NodeSha256, rawRequest, signedHeaders, signedRequest, startHarness, USERS, xmlValue } from '../../support/gateway-harness.js';
+import {
+  failure, type Harness, NodeSha256, presignedPath, rawRequest, signedHeaders, signedRequest, startHarness, USERS, xmlValue,
+} from '../../support/gateway-harness.js';
 
 const BUCKET = 'inputs';
 
@@ -117,6 +119,19 @@ describe('actors/gateway bad input', function () {
     await expectError(expired, 403, 'AccessDenied');
   });
 
+  it('answers any SigV4 signature that does not match with 403 SignatureDoesNotMatch, malformed or not', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'signed.txt', Body: 'x' }));
+    const presigned = await presignedPath(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}/signed.txt` });
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: presigned })).status).to.equal(200);
+    const headers = await signedHeaders(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}/signed.txt` });
+    for (const tampered of ['not-hex-at-all', '0'.repeat(63), 'Z'.repeat(64), `${'0'.repeat(64)}00`, '']) {
+      const url = presigned.replace(/X-Amz-Signature=[0-9a-f]{64}/, `X-Amz-Signature=${tampered}`);
+      await expectError(await rawRequest(h.endpoint, { method: 'GET', path: url }), 403, 'SignatureDoesNotMatch');
+      const authorization = headers.authorization!.replace(/Signature=[0-9a-f]{64}$/, `Signature=${tampered}`);
+      await expectError(await rawRequest(h.endpoint, { method: 'GET', path: `/${BUCKET}/signed.txt`, headers: { ...headers, authorization } }), 403, 'SignatureDoesNotMatch');
+    }
+  });
+
   it('accepts Signature Version 2 requests', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'v2.txt', Body: 'old client' }));
     const date = new Date().toUTCString();
@@ -126,6 +141,39 @@ describe('actors/gateway bad input', function () {
     expect(response.text).to.equal('old client');
     const bad = await rawRequest(h.endpoint, { method: 'GET', path: `/${BUCKET}/v2.txt`, headers: { date, authorization: `AWS ${USERS.alice.accessKeyId}:${signature.slice(1)}x` } });
     await expectError(bad, 403, 'SignatureDoesNotMatch');
+  });
+
+  it('refuses an x-amz-content-sha256 that is neither a SHA-256 nor a known value, however the request is signed, and stores nothing', async () => {
+    h.admin.addBucket('open-inputs', 'alice', 'public-read-write');
+    const body = 'unchecked?';
+    const badHash = async (response: Awaited<ReturnType<typeof rawRequest>>, what: string): Promise<void> => {
+      await expectError(response, 400, 'InvalidArgument');
+      expect(xmlValue(response.text, 'ArgumentName'), what).to.equal('x-amz-content-sha256');
+      expect(xmlValue(response.text, 'Message'), what).to.match(/^x-amz-content-sha256 must be UNSIGNED-PAYLOAD, .* or a valid sha256 value\.$/);
+    };
+    for (const declared of ['not-a-sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85', 'UNSIGNED-PAYLOAD-PLEASE']) {
+      await badHash(await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/header`, body }, { payloadHash: declared }), `header ${declared}`);
+      const presigned = await presignedPath(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/presigned` });
+      await badHash(await rawRequest(h.endpoint, { method: 'PUT', path: presigned, headers: { 'x-amz-content-sha256': declared }, body }), `presigned ${declared}`);
+      const date = new Date().toUTCString();
+      const v2 = createHmac('sha1', USERS.alice.secretAccessKey).update(`PUT\n\n\n${date}\nx-amz-content-sha256:${declared}\n/${BUCKET}/v2`).digest('base64');
+      await badHash(await rawRequest(h.endpoint, {
+        method: 'PUT', path: `/${BUCKET}/v2`, headers: { date, authorization: `AWS ${USERS.alice.accessKeyId}:${v2}`, 'x-amz-content-sha256': declared }, body,
+      }), `SigV2 ${declared}`);
+      await badHash(await rawRequest(h.endpoint, { method: 'PUT', path: '/open-inputs/anonymous', headers: { 'x-amz-content-sha256': declared }, body }), `anonymous ${declared}`);
+    }
+    // A hash the request declares is checked even where it is not signed.
+    const presigned = await presignedPath(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/presigned` });
+    const otherHash = createHash('sha256').update('another body').digest('hex');
+    await expectError(await rawRequest(h.endpoint, { method: 'PUT', path: presigned, headers: { 'x-amz-content-sha256': otherHash }, body }), 400, 'XAmzContentSHA256Mismatch');
+    // Signature Version 4A values are known, but not offered.
+    await expectError(await rawRequest(h.endpoint, {
+      method: 'PUT', path: '/open-inputs/anonymous', headers: { 'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD' }, body,
+    }), 501, 'NotImplemented');
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+    expect(h.storage.liveKeys('object', 'open-inputs')).to.deep.equal([]);
+    const fine = await rawRequest(h.endpoint, { method: 'PUT', path: presigned, headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') }, body });
+    expect(fine.status, fine.text).to.equal(200);
   });
 
   it('refuses an aws-chunked body longer than its declared decoded length, and stores nothing', async () => {

@@ -4,7 +4,9 @@ import {
   AbortMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { eventually, failure, type Harness, rawRequest, signedRequest, startHarness, xmlValue } from '../../support/gateway-harness.js';
+import {
+  bodyOf, eventually, failure, type Harness, presignedPath, rawRequest, signedRequest, startHarness, xmlValue,
+} from '../../support/gateway-harness.js';
 
 
 describe('actors/gateway buckets and access', function () {
@@ -57,10 +59,66 @@ describe('actors/gateway buckets and access', function () {
   it('keeps the location constraint and reports it', async () => {
     await alice.send(new CreateBucketCommand({ Bucket: 'in-europe', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
     expect((await alice.send(new GetBucketLocationCommand({ Bucket: 'in-europe' }))).LocationConstraint).to.equal('eu-west-1');
-    const head = await alice.send(new HeadBucketCommand({ Bucket: 'in-europe' }));
+    // Requests on the bucket are signed for its region, as S3 wants them.
+    const head = await h.client('alice', { region: 'eu-west-1' }).send(new HeadBucketCommand({ Bucket: 'in-europe' }));
     expect(head.BucketRegion).to.equal('eu-west-1');
     await alice.send(new CreateBucketCommand({ Bucket: 'default-place' }));
     expect((await alice.send(new GetBucketLocationCommand({ Bucket: 'default-place' }))).LocationConstraint ?? '').to.equal('');
+  });
+
+  it('holds SigV4 signatures to the region of the bucket, or of the gateway, as S3 does', async () => {
+    const message = (text: string): string | undefined => xmlValue(text, 'Message')?.replaceAll('&apos;', "'");
+    h.admin.addBucket('at-home', 'alice');
+    const listAtHome = { method: 'GET', path: '/at-home?list-type=2' };
+    const wrong = await signedRequest(h.endpoint, 'alice', listAtHome, { region: 'eu-central-1' });
+    expect(wrong.status, wrong.text).to.equal(400);
+    expect(xmlValue(wrong.text, 'Code')).to.equal('AuthorizationHeaderMalformed');
+    expect(message(wrong.text)).to.equal("The authorization header is malformed; the region 'eu-central-1' is wrong; expecting 'us-east-1'");
+    expect(xmlValue(wrong.text, 'Region')).to.equal('us-east-1');
+    expect((await signedRequest(h.endpoint, 'alice', listAtHome)).status).to.equal(200);
+    const presigned = await rawRequest(h.endpoint, { method: 'GET', path: await presignedPath(h.endpoint, 'alice', listAtHome, { region: 'eu-central-1' }) });
+    expect(presigned.status, presigned.text).to.equal(400);
+    expect(xmlValue(presigned.text, 'Code')).to.equal('AuthorizationQueryParametersError');
+    expect(message(presigned.text)).to.equal("Error parsing the X-Amz-Credential parameter; the region 'eu-central-1' is wrong; expecting 'us-east-1'");
+    expect(xmlValue(presigned.text, 'Region')).to.equal('us-east-1');
+    expect((await signedRequest(h.endpoint, 'alice', { method: 'GET', path: '/' }, { region: 'eu-central-1' })).status).to.equal(400);
+    expect((await signedRequest(h.endpoint, 'alice', { method: 'HEAD', path: '/no-such-bucket' }, { region: 'eu-central-1' })).status).to.equal(404);
+
+    // A bucket created in another region is used with that region; the gateway's region only learns where it is.
+    const europe = h.client('alice', { region: 'eu-west-1' });
+    await europe.send(new CreateBucketCommand({ Bucket: 'abroad', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await europe.send(new PutObjectCommand({ Bucket: 'abroad', Key: 'k', Body: 'v' }));
+    expect((await bodyOf(await europe.send(new GetObjectCommand({ Bucket: 'abroad', Key: 'k' })))).toString()).to.equal('v');
+    const homeSigned = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: '/abroad/k' });
+    expect(homeSigned.status).to.equal(400);
+    expect(xmlValue(homeSigned.text, 'Region')).to.equal('eu-west-1');
+    expect((await alice.send(new GetBucketLocationCommand({ Bucket: 'abroad' }))).LocationConstraint).to.equal('eu-west-1');
+    expect((await signedRequest(h.endpoint, 'alice', { method: 'GET', path: '/abroad?location' }, { region: 'eu-central-1' })).status).to.equal(400);
+
+    // CreateBucket: the gateway's region, or the one the bucket is created in.
+    const createIn = (location: string | undefined): { method: string; path: string; body: string } => ({
+      method: 'PUT',
+      path: '/elsewhere',
+      body: location === undefined ? '' : `<CreateBucketConfiguration><LocationConstraint>${location}</LocationConstraint></CreateBucketConfiguration>`,
+    });
+    const unplaced = await signedRequest(h.endpoint, 'alice', createIn(undefined), { region: 'eu-central-1' });
+    expect(unplaced.status, unplaced.text).to.equal(400);
+    expect(xmlValue(unplaced.text, 'Code')).to.equal('AuthorizationHeaderMalformed');
+    expect(xmlValue(unplaced.text, 'Region')).to.equal('us-east-1');
+    expect((await signedRequest(h.endpoint, 'alice', createIn('eu-west-1'), { region: 'eu-central-1' })).status).to.equal(400);
+    expect(h.view.bucket('elsewhere')).to.equal(undefined);
+    expect((await signedRequest(h.endpoint, 'alice', createIn('eu-central-1'), { region: 'eu-central-1' })).status).to.equal(200);
+
+    // The gateway's region is its configuration's.
+    const other = await startHarness({ config: { region: 'ap-south-1' } });
+    try {
+      other.admin.addBucket('there', 'alice');
+      const refused = await signedRequest(other.endpoint, 'alice', { method: 'GET', path: '/there?list-type=2' });
+      expect(message(refused.text)).to.equal("The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'ap-south-1'");
+      expect((await signedRequest(other.endpoint, 'alice', { method: 'GET', path: '/there?list-type=2' }, { region: 'ap-south-1' })).status).to.equal(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it('lists the buckets of the requester only', async () => {
@@ -216,9 +274,22 @@ describe('actors/gateway buckets and access', function () {
     expect(missing.status).to.equal(404);
   });
 
-  it('answers 503 when the manager cannot be reached for a bucket change', async () => {
+  it('answers 503 when the manager cannot be reached for a bucket change, saying so', async () => {
+    h.admin.addBucket('standing', 'alice');
     h.admin.unavailable = true;
     expect(await failure(alice.send(new CreateBucketCommand({ Bucket: 'later' })))).to.deep.equal({ name: 'ServiceUnavailable', status: 503 });
+    for (const request of [
+      { method: 'PUT', path: '/later' },
+      { method: 'DELETE', path: '/standing' },
+      { method: 'PUT', path: '/standing?acl', headers: { 'x-amz-acl': 'public-read' } },
+    ]) {
+      const answer = await signedRequest(h.endpoint, 'alice', request);
+      expect(answer.status, request.path).to.equal(503);
+      expect(xmlValue(answer.text, 'Code')).to.equal('ServiceUnavailable');
+      const message = xmlValue(answer.text, 'Message') ?? '';
+      expect(message).to.match(/manager/).and.to.match(/try again later/i);
+      expect(message).to.not.match(/request rate/i);
+    }
   });
 
   it('addresses buckets virtual-host style under the configured endpoints and localhost', async () => {

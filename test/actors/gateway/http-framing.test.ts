@@ -141,6 +141,51 @@ describe('actors/gateway HTTP framing: Expect and chunked transfer', function ()
     expect((await bodyOf(got)).equals(data)).to.equal(true);
   });
 
+  it('answers a chunked body whose chunk size line is not hexadecimal with 400 at once, closes, and stores nothing', async () => {
+    for (const reading of [true, false]) {
+      // Signed for an empty body: the upload is authorized and its handler is reading when the bad line arrives;
+      // without a signature it is refused before its body is read.
+      const path = `/${BUCKET}/bad-chunk`;
+      const headers = reading ? await signedHeaders(h.endpoint, 'alice', { method: 'PUT', path }, { payloadHash: 'UNSIGNED-PAYLOAD' }) : { host: 'x' };
+      const wire = new Wire(h.server.port);
+      try {
+        wire.send(head('PUT', path, { ...headers, 'transfer-encoding': 'chunked' }));
+        wire.send('3\r\nabc\r\n');
+        wire.send('zz\r\n');
+        const answer = await wire.received((t) => t.includes('</Error>'));
+        expect(answer, String(reading)).to.match(reading ? /^HTTP\/1\.1 400 / : /^HTTP\/1\.1 403 /);
+        expect(xmlValue(answer, 'Code')).to.equal(reading ? 'InvalidRequest' : 'AccessDenied');
+        expect(answer.toLowerCase()).to.include('connection: close');
+        expect(answer.match(/HTTP\/1\.1 /g), 'one answer').to.have.length(1);
+        await wire.received(() => false);
+        expect(wire.closed, 'the connection is closed').to.equal(true);
+      } finally {
+        wire.close();
+      }
+    }
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+  });
+
+  it('answers a transfer encoding other than chunked with 501 NotImplemented naming the header, and stores nothing', async () => {
+    for (const encoding of ['gzip, chunked', 'gzip', 'identity']) {
+      const path = `/${BUCKET}/encoded`;
+      const headers = await signedHeaders(h.endpoint, 'alice', { method: 'PUT', path }, { payloadHash: 'UNSIGNED-PAYLOAD' });
+      const wire = new Wire(h.server.port);
+      try {
+        wire.send(head('PUT', path, { ...headers, 'transfer-encoding': encoding }) + '3\r\nabc\r\n0\r\n\r\n');
+        const answer = await wire.received((t) => t.includes('</Error>'));
+        expect(answer, encoding).to.match(/^HTTP\/1\.1 501 /);
+        expect(xmlValue(answer, 'Code')).to.equal('NotImplemented');
+        expect(xmlValue(answer, 'Header')).to.equal('Transfer-Encoding');
+        expect(answer.toLowerCase()).to.include('connection: close');
+      } finally {
+        wire.close();
+      }
+    }
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+    expect((await chunkedPut(h, `/${BUCKET}/plain-chunked`, [Buffer.from('still fine')])).status).to.equal(200);
+  });
+
   it('stores an UploadPart body sent with chunked transfer encoding', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp' }));
     const data = pattern(CHUNK_BYTES + 10, 3);

@@ -205,6 +205,17 @@ describe('actors/gateway objects', function () {
     expect(h.storage.liveKeys('object')).to.deep.equal([]);
   });
 
+  it('reports an empty key in a batch delete as an error, quietly or not, and never asks storage about it', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept', Body: 'x' }));
+    const before = h.storage.calls.length;
+    const loud = await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: '' }, { Key: 'kept' }] } }));
+    expect(loud.Deleted?.map((d) => d.Key)).to.deep.equal(['kept']);
+    expect(loud.Errors?.map((e) => [e.Key ?? '', e.Code])).to.deep.equal([['', 'UserKeyMustBeSpecified']]);
+    const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: '' }], Quiet: true } }));
+    expect(quiet.Errors?.map((e) => e.Code)).to.deep.equal(['UserKeyMustBeSpecified']);
+    expect(h.storage.calls.slice(before).filter((c) => c.op === 'delete').map((c) => c.key)).to.deep.equal(['kept']);
+  });
+
   it('serves repeated reads of a small object from the cache after checking its version', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'hot', Body: 'v1' }));
     for (let i = 0; i < 3; i++) expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'hot' })))).toString()).to.equal('v1');

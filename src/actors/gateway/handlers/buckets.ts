@@ -19,6 +19,7 @@ import { currentObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
+import { bucketRegion, createBucketRegionProblem } from '../signing-region.js';
 
 const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
 
@@ -56,6 +57,8 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
   if (!config.ok) throw config.error;
   const location = config.value.locationConstraint;
   if (location !== undefined && locationProblem(location) !== undefined) throw new S3Error('InvalidLocationConstraint');
+  const wrongRegion = createBucketRegionProblem(ctx.auth, ctx.deps.config.region, location);
+  if (wrongRegion !== undefined) throw wrongRegion;
   const existing = ctx.deps.authView.bucket(op.bucket);
   if (existing !== undefined) {
     if (existing.owner !== user.userId) throw new S3Error('BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
@@ -213,7 +216,7 @@ function objectAclUnsupported(): S3Error {
 // ---------------------------------------------------------------------------------------------
 
 function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
-  return bucket.location ?? ctx.deps.config.region;
+  return bucketRegion(bucket, ctx.deps.config.region);
 }
 
 /** An admin acting on another user's bucket does so as its owner, which is what the manager checks. */
@@ -264,7 +267,7 @@ function unsupportedPolicy(): S3Error {
 
 function managerUnavailable(ctx: RequestContext, failure: RuntimeFailure | { readonly code: string; readonly message: string }): S3Error {
   ctx.log.warn('the manager did not answer a bucket change', { code: failure.code, message: failure.message, runtime: isRuntimeFailure(failure) });
-  return new S3Error('ServiceUnavailable');
+  return new S3Error('ServiceUnavailable', "The cluster's manager cannot be reached now, so buckets cannot be changed. Please try again later.");
 }
 
 /** Resolves once `done()` holds for this gateway's copy of the buckets, or after a few seconds. */

@@ -40,6 +40,8 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
       const object = objects[index]!;
       const versioned = object.versionId === undefined ? {} : { versionId: object.versionId };
       try {
+        // An empty key names no object (a DeleteObject without a key is DeleteBucket): it is not sent to storage.
+        if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
         if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
         if (object.versionId !== undefined && object.versionId !== 'null') throw new S3Error('NoSuchVersion');
         await removeObject(ctx.deps, op.bucket, object.key);

@@ -279,6 +279,9 @@ describe('protocol/s3/sigv4', () => {
       await expectError(verifySigV4Header(docGetObject(), { ...options, region: 'eu-west-1' }),
         'AuthorizationHeaderMalformed', "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
       expect((await verifySigV4Header(docGetObject(), { ...options, region: 'us-east-1' })).ok).to.equal(true);
+      expect((await verifySigV4Header(docGetObject(), { ...options, region: 'eu-west-1', alsoAcceptedRegions: ['us-east-1'] })).ok).to.equal(true);
+      await expectError(verifySigV4Presigned(docPresigned(), { ...options, region: 'eu-west-1', alsoAcceptedRegions: ['ap-south-1'] }),
+        'AuthorizationQueryParametersError', "Error parsing the X-Amz-Credential parameter; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
     });
 
     it('refuses malformed Authorization headers', async () => {
@@ -287,7 +290,8 @@ describe('protocol/s3/sigv4', () => {
       await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
       await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host', 'AuthorizationHeaderMalformed');
       await bad('AWS4-HMAC-SHA256 SignedHeaders=host,Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
-      await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=xyz', 'AuthorizationHeaderMalformed');
+      // A signature that is not 64 hex digits is a wrong signature like any other.
+      await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=xyz', 'SignatureDoesNotMatch');
       await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=range;x-amz-date,Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
       await bad('AWS4-HMAC-SHA512 Credential=x', 'InvalidArgument');
       await bad('AWS4-ECDSA-P256-SHA256 Credential=x', 'NotImplemented');
@@ -318,6 +322,7 @@ describe('protocol/s3/sigv4', () => {
       await expectError(verifySigV4Presigned(replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401'), options), 'SignatureDoesNotMatch');
       await expectError(verifySigV4Presigned(docPresigned(), { ...options, nowMs: DOC_TIME - 20 * 60_000 }), 'AccessDenied', 'Request is not valid yet');
       await expectError(verifySigV4Presigned({ ...docPresigned(), path: '/test.txT' }, options), 'SignatureDoesNotMatch');
+      await expectError(verifySigV4Presigned(replace('X-Amz-Signature=aeeed9bb', 'X-Amz-Signature=xyzeed9bb'), options), 'SignatureDoesNotMatch');
     });
   });
 
