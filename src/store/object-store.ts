@@ -11,7 +11,7 @@
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
  * commit), and it is acknowledged only once flushed to disk.
  */
-import { mkdirSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { sliceBounds, type BodySlice } from '../core/body-slice.js';
@@ -23,6 +23,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
 import { DurableQueue } from './durable-queue.js';
+import { makePrivateDir, privateEnvironment, restrictFilesToOwner } from './private-files.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -115,13 +116,15 @@ export class ObjectStore {
   }
 
   static open(options: ObjectStoreOptions): ObjectStore {
+    makePrivateDir(options.path);
     const path = join(options.path, 'objects');
-    mkdirSync(path, { recursive: true });
+    makePrivateDir(path);
     // Each commit syncs within itself rather than overlapping its sync with the next commit: writes
     // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
     // and a tenth fewer page writes. A committed transaction is then one on disk.
     const sync = options.durable === false ? { noSync: true } : {};
-    const root = open({ path, maxDbs: 8, noMemInit: true, overlappingSync: false, ...sync });
+    const root = open(privateEnvironment({ path, maxDbs: 8, noMemInit: true, overlappingSync: false, ...sync }));
+    restrictFilesToOwner(path);
     return new ObjectStore(root, options);
   }
 
