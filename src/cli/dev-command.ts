@@ -16,6 +16,7 @@ import { randomHex } from '../core/random-id.js';
 import { ADMIN_CREDENTIALS_FILE, readAdminCredentials, type AdminCredentials } from '../store/admin-credentials.js';
 import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFile } from '../store/private-files.js';
 import { openAdminClient } from './admin-client.js';
+import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
 import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT } from './dev-defaults.js';
 import { processFor } from './role-process.js';
@@ -199,7 +200,7 @@ function exampleLines(credentials: AdminCredentials | undefined, endpoint: strin
 }
 
 /** The leofs-adm command line for this cluster, from this directory: flags only where its defaults differ. */
-export function admLine(managerAddress: string, cookieFile: string, cwd: string = process.cwd()): string {
+function admLine(managerAddress: string, cookieFile: string, cwd: string = process.cwd()): string {
   const flags: string[] = [];
   if (managerAddress !== `127.0.0.1:${DEV_MANAGER_PORT}`) flags.push('--manager', managerAddress);
   if (resolve(cookieFile) !== resolve(cwd, DEV_DATA_DIR, DEV_COOKIE_FILE)) flags.push('--cookie-file', shellWord(resolve(cookieFile)));
@@ -229,7 +230,7 @@ function devCookie(dataDir: string): { cookie: string; file: string } {
   const file = join(dataDir, DEV_COOKIE_FILE);
   if (existsSync(file)) {
     const read = readCookieFile(file);
-    if (!read.ok) throw new Error(read.problem);
+    if (!read.ok) throw new ConfigError(read.problem);
     return { cookie: read.cookie, file };
   }
   // Hex: a cookie that began with '-' would read as flags wherever it is pasted after --cookie.

@@ -11,7 +11,6 @@ import { storageRole } from '../actors/storage/storage-role.js';
 import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
 import { NodeState } from '../store/node-state.js';
-import { makePrivateDir } from '../store/private-files.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { Logger } from '../runtime/logger.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
@@ -78,7 +77,6 @@ export interface RunOptions {
 }
 
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
-  makePrivateDir(config.dataDir);
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
