@@ -4,16 +4,20 @@
  * itself with --json. Exit status: 0 done, 1 refused by the manager (the cookie included), 2 manager
  * unreachable or silent.
  */
+import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
 import type { AdminCommand } from '../actors/manager/admin-commands.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
 import { CookieRefused, ManagerUnreachable, openAdminClient } from './admin-client.js';
 import { formatResult } from './adm-format.js';
 import { createLogger } from '../runtime/logger.js';
+import { findCookie } from './cookie.js';
+import { DEV_MANAGER_PORT } from './dev-defaults.js';
 
 export const EXIT_REFUSED = 1;
 export const EXIT_UNREACHABLE = 2;
-const DEFAULT_MANAGER = '127.0.0.1:4010';
+/** Where `leofs dev` puts its manager. */
+const DEFAULT_MANAGER = `127.0.0.1:${DEV_MANAGER_PORT}`;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 type Args = Record<string, unknown>;
@@ -153,7 +157,8 @@ const COMMANDS: readonly CommandSpec[] = [
 export function admCommands(yargs: Argv): Argv {
   let out = yargs
     .option('manager', { type: 'string', describe: `host:port of the manager's cluster port (or LEOFS_MANAGER; default ${DEFAULT_MANAGER})` })
-    .option('cookie', { type: 'string', describe: 'the cluster cookie (or LEOFS_COOKIE)' })
+    .option('cookie-file', { type: 'string', describe: 'file holding the cluster cookie (or LEOFS_COOKIE_FILE; default ./data/dev/cookie, then ~/.leofs/cookie)' })
+    .option('cookie', { type: 'string', describe: 'the cluster cookie itself (or LEOFS_COOKIE); visible to other local users in ps' })
     .option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for an answer' })
     .option('verbose', { type: 'boolean', default: false, describe: 'log the connection to stderr' });
@@ -175,8 +180,9 @@ async function execute(args: Args, command: AdminCommand | string): Promise<numb
   };
   if (typeof command === 'string') return fail(EXIT_REFUSED, command);
   const manager = (args.manager as string | undefined) ?? process.env.LEOFS_MANAGER ?? DEFAULT_MANAGER;
-  const cookie = (args.cookie as string | undefined) ?? process.env.LEOFS_COOKIE;
-  if (!cookie) return fail(EXIT_REFUSED, 'the cluster cookie is required (--cookie or LEOFS_COOKIE)');
+  const found = findCookie({ cookie: args.cookie as string | undefined, cookieFile: args['cookie-file'] as string | undefined }, { env: process.env, cwd: process.cwd(), home: homedir() });
+  if (!found.ok) return fail(EXIT_REFUSED, found.problem);
+  const { cookie } = found;
   const timeoutMs = Number(args.timeout);
   const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
   let client;

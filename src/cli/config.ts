@@ -9,6 +9,7 @@ import { ROLES, type Role } from '../actors/node-tree.js';
 import { storageJoinProblem } from '../actors/manager/ring-keeper.js';
 import { DEFAULT_NUM_OF_VNODES } from '../core/ring/ring.js';
 import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gateway-config.js';
+import { readCookieFile } from './cookie.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -87,7 +88,7 @@ export function overlay(file: RawSettings, flags: RawSettings): RawSettings {
 const NODE_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.:-]{1,190}$/;
 const HOST_PORT = /^[A-Za-z0-9_.-]+:\d{1,5}$/;
 
-export function validateNodeConfig(raw: RawSettings): NodeConfig {
+export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const role = raw.role;
   if (!ROLES.includes(role as Role)) throw new ConfigError(`role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`);
   const name = requireString(raw, 'name');
@@ -97,9 +98,7 @@ export function validateNodeConfig(raw: RawSettings): NodeConfig {
   const manager = optionalString(raw, 'manager');
   if (manager !== undefined && !HOST_PORT.test(manager)) throw new ConfigError(`manager must be host:port (got ${JSON.stringify(manager)})`);
   if (role !== 'manager' && manager === undefined) throw new ConfigError(`a ${String(role)} node needs --manager host:port to find the cluster`);
-  const cookie = optionalString(raw, 'cookie') ?? process.env.LEOFS_COOKIE;
-  if (!cookie) throw new ConfigError('a cluster cookie is required (--cookie, "cookie" in the config file, or LEOFS_COOKIE)');
-  if (cookie.length < 8) throw new ConfigError('the cluster cookie must be at least 8 characters');
+  const cookie = clusterCookie(raw, env);
   const logLevel = raw.logLevel ?? 'info';
   if (!isLogLevel(logLevel)) throw new ConfigError(`logLevel must be debug, info, warn or error (got ${JSON.stringify(logLevel)})`);
   return Object.freeze({
@@ -116,6 +115,24 @@ export function validateNodeConfig(raw: RawSettings): NodeConfig {
     storage: Object.freeze(storageSettings(raw.storage)),
     gateway: gatewaySettings(raw.gateway),
   });
+}
+
+/** From the settings (cookie or cookieFile), else LEOFS_COOKIE, else LEOFS_COOKIE_FILE. */
+function clusterCookie(raw: RawSettings, env: NodeJS.ProcessEnv): string {
+  const inline = optionalString(raw, 'cookie');
+  const file = optionalString(raw, 'cookieFile');
+  if (inline !== undefined && file !== undefined) throw new ConfigError('give the cluster cookie once: cookie or cookieFile, not both');
+  let cookie = inline ?? (file === undefined ? undefined : fromFile(file)) ?? (env.LEOFS_COOKIE || undefined);
+  if (cookie === undefined && env.LEOFS_COOKIE_FILE) cookie = fromFile(env.LEOFS_COOKIE_FILE);
+  if (cookie === undefined) throw new ConfigError('a cluster cookie is required: --cookie-file PATH ("cookieFile" in the config file), LEOFS_COOKIE_FILE or LEOFS_COOKIE (or --cookie)');
+  if (cookie.length < 8) throw new ConfigError('the cluster cookie must be at least 8 characters');
+  return cookie;
+}
+
+function fromFile(path: string): string {
+  const read = readCookieFile(path);
+  if (!read.ok) throw new ConfigError(read.problem);
+  return read.cookie;
 }
 
 function requireString(raw: RawSettings, key: string): string {

@@ -3,14 +3,22 @@
  * run as child processes on loopback, each supervised here: a child that dies is started again on the
  * same port. Logs go to <data>/logs/<node>.log; warnings and errors are echoed to this terminal.
  * Ctrl-C stops every child. A second start reuses the data and the cookie.
+ *
+ * Everything under the data directory is the user's alone (0700 directories, 0600 files), and the
+ * children read the cookie from <data>/cookie, never from their command line, which `ps` shows to all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { randomHex } from '../core/random-id.js';
+import { ADMIN_CREDENTIALS_FILE, readAdminCredentials, type AdminCredentials } from '../store/admin-credentials.js';
+import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFile } from '../store/private-files.js';
 import { openAdminClient } from './admin-client.js';
+import { ConfigError } from './config.js';
+import { readCookieFile } from './cookie.js';
+import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT } from './dev-defaults.js';
 import { processFor } from './role-process.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -33,8 +41,8 @@ const DEFAULT_HTTP_PORT = 8080;
 
 export function devCommandOptions(yargs: Argv): Argv {
   return yargs
-    .option('data', { type: 'string', default: './data/dev', describe: 'where every node keeps its data and logs' })
-    .option('manager-port', { type: 'number', default: 4010, describe: 'cluster port of the manager (0: any free port)' })
+    .option('data', { type: 'string', default: DEV_DATA_DIR, describe: 'where every node keeps its data and logs' })
+    .option('manager-port', { type: 'number', default: DEV_MANAGER_PORT, describe: 'cluster port of the manager (0: any free port)' })
     .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' });
@@ -61,9 +69,8 @@ class ChildNode {
     private readonly args: () => string[],
     logDir: string,
     private readonly echo: (line: string) => void,
-    private readonly onRecord: (record: Record<string, unknown>) => void = () => {},
   ) {
-    this.log = createWriteStream(join(logDir, `${name.split('@')[0]}.log`), { flags: 'a' });
+    this.log = createWriteStream(join(logDir, `${name.split('@')[0]}.log`), { flags: 'a', mode: PRIVATE_FILE_MODE });
   }
 
   /** Starts the process and resolves once it logged its start line. */
@@ -92,7 +99,6 @@ class ChildNode {
             if (line.trim()) this.echo(`[${this.name}] ${line}`);
             continue;
           }
-          this.onRecord(record);
           if (!started && record.msg === 'node started' && typeof record.address === 'string') {
             started = true;
             clearTimeout(timer);
@@ -174,24 +180,35 @@ async function startCluster(managerAddress: string, cookie: string, storageNodes
   }
 }
 
-function credentialLines(file: string): string[] {
-  try {
-    const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
-    return [`  admin     access key id ${String(accessKeyId)}`, `            secret access key ${String(secretAccessKey)}`];
-  } catch {
-    return ['  admin     credentials unknown (the manager printed them on its first start)'];
-  }
+/**
+ * The admin keys the manager kept in its data directory on its first start; a cluster made by an
+ * earlier release has them in the dev data directory instead.
+ */
+function adminCredentials(dataDir: string, managerDir: string): AdminCredentials | undefined {
+  return readAdminCredentials(join(managerDir, ADMIN_CREDENTIALS_FILE)) ?? readAdminCredentials(join(dataDir, ADMIN_CREDENTIALS_FILE));
 }
 
-/** A command to paste, with the admin keys filled in, when they are known. */
-function exampleLines(file: string, endpoint: string): string[] {
-  try {
-    const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId?: unknown; secretAccessKey?: unknown };
-    if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') return [];
-    return ['', 'try it:', `  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws --endpoint-url ${endpoint} s3 ls`];
-  } catch {
-    return [];
-  }
+function credentialLines(credentials: AdminCredentials | undefined, managerDir: string): string[] {
+  if (!credentials) return [`  admin     credentials unknown (no readable ${join(managerDir, ADMIN_CREDENTIALS_FILE)})`];
+  return [`  admin     access key id ${credentials.accessKeyId}`, `            secret access key ${credentials.secretAccessKey}`];
+}
+
+/** Commands to paste: the aws CLI with the admin keys filled in, when they are known, and leofs-adm. */
+function exampleLines(credentials: AdminCredentials | undefined, endpoint: string, adm: string): string[] {
+  const aws = credentials ? [`  AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey} aws --endpoint-url ${endpoint} s3 ls`] : [];
+  return ['', 'try it:', ...aws, `  ${adm}`];
+}
+
+/** The leofs-adm command line for this cluster, from this directory: flags only where its defaults differ. */
+function admLine(managerAddress: string, cookieFile: string, cwd: string = process.cwd()): string {
+  const flags: string[] = [];
+  if (managerAddress !== `127.0.0.1:${DEV_MANAGER_PORT}`) flags.push('--manager', managerAddress);
+  if (resolve(cookieFile) !== resolve(cwd, DEV_DATA_DIR, DEV_COOKIE_FILE)) flags.push('--cookie-file', shellWord(resolve(cookieFile)));
+  return ['npx leofs-adm', ...flags, 'status'].join(' ');
+}
+
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function parse(line: string): Record<string, unknown> | undefined {
@@ -208,31 +225,32 @@ function details(record: Record<string, unknown>): string {
   return Object.keys(rest).length > 0 ? JSON.stringify(rest) : '';
 }
 
-/** The cookie of this dev cluster, made on first start and reused after. */
-function devCookie(dataDir: string): string {
-  const file = join(dataDir, 'cookie');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+/** The cookie of this dev cluster and its file, made on first start and reused after. */
+function devCookie(dataDir: string): { cookie: string; file: string } {
+  const file = join(dataDir, DEV_COOKIE_FILE);
+  if (existsSync(file)) {
+    const read = readCookieFile(file);
+    if (!read.ok) throw new ConfigError(read.problem);
+    return { cookie: read.cookie, file };
+  }
   // Hex: a cookie that began with '-' would read as flags wherever it is pasted after --cookie.
   const cookie = randomHex(18);
-  writeFileSync(file, cookie + '\n', { mode: 0o600 });
-  return cookie;
+  writePrivateFile(file, cookie + '\n');
+  return { cookie, file };
 }
 
 export async function runDev(options: DevOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
   const logDir = join(dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const cookie = devCookie(dataDir);
+  makePrivateDir(dataDir);
+  makePrivateDir(logDir);
+  restrictFilesToOwner(logDir);
+  const { cookie, file: cookieFile } = devCookie(dataDir);
   const echo = (line: string): void => void process.stderr.write(line + '\n');
-  // Joined to its flag, so that any kept cookie, even one starting with '-', stays one value.
-  const common = (name: string): string[] => [`--cookie=${cookie}`, '--data', join(dataDir, name.split('@')[0]!), '--log-level', options.logLevel];
+  const nodeDir = (name: string): string => join(dataDir, name.split('@')[0]!);
+  const common = (name: string): string[] => ['--cookie-file', cookieFile, '--data', nodeDir(name), '--log-level', options.logLevel];
 
-  const credentialsFile = join(dataDir, 'admin-credentials.json');
-  const keepCredentials = (record: Record<string, unknown>): void => {
-    // Logged once, on the manager's very first start; kept so that later starts can show them too.
-    if (record.msg === 'admin credentials') writeFileSync(credentialsFile, JSON.stringify({ accessKeyId: record.accessKeyId, secretAccessKey: record.secretAccessKey }) + '\n', { mode: 0o600 });
-  };
-  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo, keepCredentials);
+  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo);
   const managerAddress = (await manager.start(options.managerPort)).address;
   const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
   const storage = Array.from({ length: options.storageNodes }, (_, i) => {
@@ -266,6 +284,7 @@ export async function runDev(options: DevOptions): Promise<void> {
     return;
   }
 
+  const credentials = adminCredentials(dataDir, nodeDir(manager.name));
   process.stdout.write(
     [
       'leofs dev cluster is running (Ctrl-C stops it)',
@@ -275,9 +294,9 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  S3        ${s3Endpoint}`,
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,
-      `  cookie    ${cookie}`,
-      ...credentialLines(credentialsFile),
-      ...exampleLines(credentialsFile, s3Endpoint),
+      `  cookie    ${cookieFile}`,
+      ...credentialLines(credentials, nodeDir(manager.name)),
+      ...exampleLines(credentials, s3Endpoint, admLine(managerAddress, cookieFile)),
       '',
     ].join('\n'),
   );

@@ -26,7 +26,7 @@ await yargs(hideBin(process.argv))
     (args) => nodeCommandOptions(args),
     async (argv) => {
       try {
-        await runNode(loadNodeConfig(argv as NodeFlags));
+        await runNode(loadNodeConfig(argv as NodeFlags), { cookieOnCommandLine: argv.cookie !== undefined });
       } catch (error) {
         fail(error);
       }

@@ -4,13 +4,15 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { ROOT_NAME } from '../actors/common/paths.js';
-import { gatewayTree } from '../actors/gateway/gateway-tree.js';
-import { managerTree } from '../actors/manager/manager-tree.js';
+import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
+import { managerTree, upgradeManagerState } from '../actors/manager/manager-tree.js';
 import { nodeTree, ROLES } from '../actors/node-tree.js';
 import { storageRole } from '../actors/storage/storage-role.js';
 import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
 import { NodeState } from '../store/node-state.js';
+import { SecretBox } from '../store/secret-box.js';
+import type { Logger } from '../runtime/logger.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
@@ -26,7 +28,8 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('cluster-host', { type: 'string', describe: 'address to listen on (default: the host part of --name)' })
     .option('manager', { type: 'string', describe: 'host:port of the manager (storage and gateway nodes)' })
     .option('data', { type: 'string', describe: 'data directory' })
-    .option('cookie', { type: 'string', describe: 'shared cluster secret (or LEOFS_COOKIE)' })
+    .option('cookie-file', { type: 'string', describe: 'file holding the shared cluster secret, mode 0600 (or LEOFS_COOKIE_FILE; LEOFS_COOKIE holds the secret itself)' })
+    .option('cookie', { type: 'string', describe: 'the shared cluster secret itself; visible to other local users in ps, prefer --cookie-file' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] })
     .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
     .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
@@ -41,6 +44,7 @@ export interface NodeFlags {
   readonly manager?: string | undefined;
   readonly data?: string | undefined;
   readonly cookie?: string | undefined;
+  readonly cookieFile?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly config?: string | undefined;
   readonly httpHost?: string | undefined;
@@ -49,8 +53,10 @@ export interface NodeFlags {
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
   const file = flags.config ? readConfigFile(flags.config) : {};
+  // Either cookie flag replaces both cookie settings of the file.
+  const cookieFlagged = flags.cookie !== undefined || flags.cookieFile !== undefined;
   return validateNodeConfig(
-    overlay(file, {
+    overlay(cookieFlagged ? { ...file, cookie: undefined, cookieFile: undefined } : file, {
       role: flags.role,
       name: flags.name,
       clusterPort: flags.clusterPort,
@@ -58,13 +64,19 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       manager: flags.manager,
       data: flags.data,
       cookie: flags.cookie,
+      cookieFile: flags.cookieFile,
       logLevel: flags.logLevel,
       gateway: gatewayFlags(file.gateway, flags),
     }),
   );
 }
 
-export async function runNode(config: NodeConfig): Promise<ClusterNode> {
+export interface RunOptions {
+  /** The cookie was given with --cookie, where every local user can read it. */
+  readonly cookieOnCommandLine?: boolean;
+}
+
+export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
@@ -73,7 +85,10 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     transportLimits: config.transport,
     ...(config.tls ? { tls: readTls(config.tls) } : {}),
   });
+  if (options.cookieOnCommandLine) node.logger.warn('the cluster cookie is on the command line, where other local users can read it; use --cookie-file or LEOFS_COOKIE');
   const nodeState = NodeState.open(config.dataDir, node.logger);
+  const secrets = SecretBox.fromCookie(config.cookie);
+  await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
   const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond } = config.storage;
   const storage =
@@ -96,7 +111,7 @@ export async function runNode(config: NodeConfig): Promise<ClusterNode> {
     nodeTree(node, {
       role: config.role,
       managerAddress: config.manager,
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, ringView),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -119,14 +134,37 @@ function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeInterv
   return { purgeBatchKeys, purgeIntervalMs: Math.round((purgeBatchKeys * 1000) / keysPerSecond) };
 }
 
-function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, ringView: RingView): SupervisorSpec {
+function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, secrets: SecretBox, ringView: RingView): SupervisorSpec {
   switch (config.role) {
     case 'manager':
-      return managerTree(node, { nodeState });
+      return managerTree(node, { nodeState, secrets, dataDir: config.dataDir });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
-      return gatewayTree({ nodeState, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager } });
+      return gatewayTree({ nodeState, secrets, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager } });
+  }
+}
+
+/** Brings the state an earlier release wrote up to date: users' secrets sealed, none unreadable. */
+async function upgradeState(config: NodeConfig, nodeState: NodeState, secrets: SecretBox, logger: Logger): Promise<void> {
+  switch (config.role) {
+    case 'manager': {
+      const { rewritten, unreadable } = await upgradeManagerState(nodeState, secrets);
+      if (rewritten > 0) logger.info('users\' secrets sealed at rest', { users: rewritten });
+      if (unreadable.length > 0) {
+        // Starting without them would lose those users, or let their ids be taken by new ones.
+        const problem =
+          `the secrets of ${unreadable.length} user(s) (${unreadable.slice(0, 5).join(', ')}) in ${config.dataDir}/state cannot be decrypted with this cluster cookie; ` +
+          'start the manager with the cookie its users were stored with';
+        logger.error('users\' secrets cannot be decrypted; not starting', { users: unreadable.length });
+        throw new ConfigError(problem);
+      }
+      return;
+    }
+    case 'gateway':
+      return upgradeGatewayState(nodeState, secrets, logger);
+    case 'storage':
+      return;
   }
 }
 

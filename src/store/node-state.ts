@@ -1,12 +1,14 @@
 /**
  * A node's own durable state (its ring, and on the manager the cluster's members, users and buckets),
- * in a small LMDB environment of its own: `<data>/state`. Tables are named LMDB databases of
- * msgpack values; a value that no longer decodes is reported and treated as absent, never fatal.
+ * in a small LMDB environment of its own: `<data>/state`, readable by the node's user only. Tables are
+ * named LMDB databases of msgpack values; a value that no longer decodes is reported and treated as
+ * absent, never fatal.
  */
-import { mkdirSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../runtime/logger.js';
+import { makePrivateDir, privateEnvironment, restrictFilesToOwner, syncFile } from './private-files.js';
 
 export interface StateTable<T> {
   get(key: string): T | undefined;
@@ -16,25 +18,45 @@ export interface StateTable<T> {
   entries(): Array<[string, T]>;
 }
 
+/** How a table keeps its values on disk when that differs from how they are used (sealed secrets). */
+export interface RecordCodec<T> {
+  encode(value: T): unknown;
+  /** The value as used, checked afterwards by the table's validator; throws when it cannot be read. */
+  decode(stored: unknown): unknown;
+  /** Whether a stored value is in an older form that `encode` would now write differently. */
+  isOutdated(stored: unknown): boolean;
+}
+
+export interface TableUpgrade {
+  /** Records that were in an older form and are now stored in the current one. */
+  readonly rewritten: number;
+  /** Keys of records whose stored form cannot be read (left as they are). */
+  readonly unreadable: readonly string[];
+}
+
+const AS_STORED: RecordCodec<unknown> = { encode: (value) => value, decode: (stored) => stored, isOutdated: () => false };
+
 export class NodeState {
   private constructor(
-    private readonly root: RootDatabase,
+    private root: RootDatabase,
+    private readonly path: string,
     private readonly logger: Logger,
   ) {}
 
   static open(dataDir: string, logger: Logger): NodeState {
+    makePrivateDir(dataDir);
     const path = join(dataDir, 'state');
-    mkdirSync(path, { recursive: true });
-    return new NodeState(open({ path, maxDbs: 32 }), logger.child({ component: 'node-state' }));
+    return new NodeState(openEnvironment(path), path, logger.child({ component: 'node-state' }));
   }
 
-  table<T>(name: string, validate: (value: unknown) => value is T): StateTable<T> {
+  table<T>(name: string, validate: (value: unknown) => value is T, codec: RecordCodec<T> = AS_STORED as RecordCodec<T>): StateTable<T> {
     const db: Database<unknown, string> = this.root.openDB({ name });
     const logger = this.logger;
     const read = (key: string, raw: () => unknown): T | undefined => {
       let value: unknown;
       try {
-        value = raw();
+        const stored = raw();
+        value = stored === undefined ? undefined : codec.decode(stored);
       } catch (error) {
         logger.error('state record does not decode; ignoring it', { table: name, key, error });
         return undefined;
@@ -49,7 +71,7 @@ export class NodeState {
     return {
       get: (key) => read(key, () => db.get(key)),
       put: async (key, value) => {
-        await db.put(key, value);
+        await db.put(key, codec.encode(value));
       },
       remove: async (key) => {
         await db.remove(key);
@@ -65,7 +87,52 @@ export class NodeState {
     };
   }
 
+  /**
+   * Re-writes the records of a table that are stored in an older form than `codec` writes, and names
+   * those that cannot be read at all. Run at start, before any table is opened: when records were
+   * rewritten, the environment is compacted, so that their old form does not linger in free pages.
+   */
+  async upgrade<T>(name: string, validate: (value: unknown) => value is T, codec: RecordCodec<T>): Promise<TableUpgrade> {
+    const db: Database<unknown, string> = this.root.openDB({ name });
+    const outdated: Array<[string, T]> = [];
+    const unreadable: string[] = [];
+    for (const { key, value } of db.getRange({})) {
+      let decoded: unknown;
+      try {
+        decoded = codec.decode(value);
+      } catch {
+        unreadable.push(key);
+        continue;
+      }
+      if (codec.isOutdated(value) && validate(decoded)) outdated.push([key, decoded]);
+    }
+    for (const [key, value] of outdated) await db.put(key, codec.encode(value));
+    if (outdated.length > 0) await this.compact();
+    return { rewritten: outdated.length, unreadable };
+  }
+
+  /** Replaces the environment by a copy without its free pages, which keep old values until reused. */
+  private async compact(): Promise<void> {
+    const copy = `${this.path}.compact`;
+    rmSync(copy, { recursive: true, force: true });
+    makePrivateDir(copy);
+    await this.root.backup(copy, true);
+    syncFile(join(copy, 'data.mdb'));
+    await this.root.close();
+    renameSync(join(copy, 'data.mdb'), join(this.path, 'data.mdb'));
+    rmSync(copy, { recursive: true, force: true });
+    this.root = openEnvironment(this.path);
+    this.logger.info('state compacted after records were rewritten in their current form');
+  }
+
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+function openEnvironment(path: string): RootDatabase {
+  makePrivateDir(path);
+  const root = open(privateEnvironment({ path, maxDbs: 32 }));
+  restrictFilesToOwner(path);
+  return root;
 }

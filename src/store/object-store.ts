@@ -14,7 +14,7 @@
  * is refused inside its transaction, so it is ordered against the seal: it either committed before
  * the seal did (and a listing after the seal sees it) or it is refused.
  */
-import { mkdirSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { sliceBounds, type BodySlice } from '../core/body-slice.js';
@@ -28,6 +28,7 @@ import { bodyHeadBytes } from './body-layout.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
+import { makePrivateDir, privateEnvironment, restrictFilesToOwner } from './private-files.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -134,13 +135,15 @@ export class ObjectStore {
   }
 
   static open(options: ObjectStoreOptions): ObjectStore {
+    makePrivateDir(options.path);
     const path = join(options.path, 'objects');
-    mkdirSync(path, { recursive: true });
+    makePrivateDir(path);
     // Each commit syncs within itself rather than overlapping its sync with the next commit: writes
     // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
     // and a tenth fewer page writes. A committed transaction is then one on disk.
     const sync = options.durable === false ? { noSync: true } : {};
-    const root = open({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync });
+    const root = open(privateEnvironment({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync }));
+    restrictFilesToOwner(path);
     return new ObjectStore(root, options);
   }
 

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
+import { readAdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
 import { NodeProcess } from '../support/node-process.js';
 
@@ -36,7 +37,9 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
     root = mkdtempSync(join(tmpdir(), 'leofs-gateway-procs-'));
     manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--cookie', COOKIE, '--data', join(root, 'manager_0')]);
     await manager.start();
-    const credentials = await manager.waitFor((line) => line.msg === 'admin credentials');
+    const created = await manager.waitFor((line) => line.msg === 'admin user created');
+    const credentials = readAdminCredentials(String(created.credentialsFile));
+    if (!credentials) throw new Error(`no admin credentials in ${String(created.credentialsFile)}`);
     storage = Array.from({ length: 3 }, (_, i) => new NodeProcess(`storage_${i}@127.0.0.1`, ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, `storage_${i}`)]));
     await Promise.all(storage.map((node) => node.start()));
     admin = await openAdminClient({ manager: manager.address, cookie: COOKIE, timeoutMs: 30_000 });
@@ -57,7 +60,7 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
       endpoint: `http://127.0.0.1:${String(listening.httpPort)}`,
       forcePathStyle: true,
       maxAttempts: 1,
-      credentials: { accessKeyId: String(credentials.accessKeyId), secretAccessKey: String(credentials.secretAccessKey) },
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     });
   });
 

@@ -10,6 +10,9 @@ import { worker, type ChildSpec, type SupervisorSpec } from '../../runtime/super
 import type { ClusterNode } from '../../runtime/node.js';
 import { isAuthSnapshot } from '../../core/auth-snapshot.js';
 import type { NodeState } from '../../store/node-state.js';
+import { sealedSnapshotCodec } from '../../store/sealed-auth-records.js';
+import type { SecretBox } from '../../store/secret-box.js';
+import type { Logger } from '../../runtime/logger.js';
 import { AUTH_CACHE_TABLE, authCacheBehavior } from '../common/auth-cache.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { RingView } from '../common/ring-view.js';
@@ -26,6 +29,8 @@ const BUCKET_DELETE_TIMEOUT_MS = 30_000;
 
 export interface GatewayTreeOptions {
   readonly nodeState: NodeState;
+  /** Seals users' secrets in the cached snapshot; made from the cluster cookie. */
+  readonly secrets: SecretBox;
   /** Read by request handlers; kept current by the auth cache. */
   readonly authView: AuthView;
   /** The S3 API; without it the tree only keeps the auth cache (as tests of the manager use it). */
@@ -42,10 +47,23 @@ export interface GatewayS3Options {
 
 export function gatewayTree(options: GatewayTreeOptions): SupervisorSpec {
   const children: ChildSpec[] = [
-    worker('auth', authCacheBehavior({ view: options.authView, table: options.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot) })),
+    worker('auth', authCacheBehavior({ view: options.authView, table: options.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot, sealedSnapshotCodec(options.secrets)) })),
   ];
   if (options.s3 !== undefined) children.push(s3Listener(options.authView, options.s3));
   return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children };
+}
+
+/**
+ * Run at start, before the tree: seals a cached snapshot that an earlier release stored in plain text.
+ * A snapshot that does not open with this cookie is dropped; the manager sends a new one.
+ */
+export async function upgradeGatewayState(nodeState: NodeState, secrets: SecretBox, logger: Logger): Promise<void> {
+  const codec = sealedSnapshotCodec(secrets);
+  const { unreadable } = await nodeState.upgrade(AUTH_CACHE_TABLE, isAuthSnapshot, codec);
+  if (unreadable.length === 0) return;
+  logger.warn('the cached users and buckets cannot be decrypted with this cluster cookie; dropped them until the manager sends them again');
+  const table = nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot, codec);
+  for (const key of unreadable) await table.remove(key);
 }
 
 function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {

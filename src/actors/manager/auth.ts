@@ -4,7 +4,8 @@
  * durable before it is answered, and then the whole snapshot goes to every running gateway, which
  * authenticates and authorizes from its copy without asking here.
  *
- * The first start of a manager creates an admin user and logs its keys once.
+ * The first start of a manager creates an admin user and hands its keys once to `keepAdminKeys`; the
+ * log names the user and its access key id, never a secret.
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
@@ -127,6 +128,8 @@ export interface AuthDeps {
   readonly tables: AuthTables;
   /** The gateways that are running now, to push snapshots to. */
   readonly gatewayNodes: () => Promise<readonly string[]>;
+  /** Keeps the first admin's keys where the operator finds them; returns where, for the log. */
+  readonly keepAdminKeys: (keys: Pick<UserRecord, 'userId' | 'accessKeyId' | 'secretAccessKey'>) => string;
   readonly randomBytes?: (size: number) => Uint8Array;
 }
 
@@ -167,9 +170,11 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         const admin: UserRecord = { userId: ADMIN_USER_ID, ...newKeys(state), role: 'admin', createdAtMs: ctx.clock.now() };
         await tables.users.put(admin.userId, admin);
         state.users.set(admin.userId, admin);
+        // Kept before the meta record that marks the admin as created: a crash in between makes a new admin.
+        const credentialsFile = deps.keepAdminKeys(admin);
         state.meta = { origin: Buffer.from(random(8)).toString('hex'), revision: 1, adminCreatedAtMs: admin.createdAtMs };
         await tables.meta.put(META_KEY, state.meta);
-        ctx.log.info('admin credentials', { userId: admin.userId, accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey });
+        ctx.log.info('admin user created', { userId: admin.userId, accessKeyId: admin.accessKeyId, credentialsFile });
       }
       pushToGateways(state, ctx);
       return state;

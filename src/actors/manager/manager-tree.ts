@@ -12,7 +12,10 @@ import { isRuntimeFailure } from '../../runtime/failures.js';
 import { worker, type SupervisorSpec } from '../../runtime/supervisor.js';
 import { isBucketRecord, isEndpointRecord, isUserRecord } from '../../core/auth-snapshot.js';
 import { isDeletedBucketRecord, isDeletionIntent } from '../../core/bucket-deletion.js';
-import type { NodeState } from '../../store/node-state.js';
+import { writeAdminCredentials } from '../../store/admin-credentials.js';
+import type { NodeState, TableUpgrade } from '../../store/node-state.js';
+import { sealedUserCodec } from '../../store/sealed-auth-records.js';
+import type { SecretBox } from '../../store/secret-box.js';
 import { authRef, ringKeeperRef } from '../common/paths.js';
 import { adminBehavior } from './admin.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
@@ -20,9 +23,14 @@ import { bucketDeletionBehavior, bucketDeletionRef } from './bucket-deletion.js'
 import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberView, type RingKeeperMessage } from './ring-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
+const USERS_TABLE = 'users';
 
 export interface ManagerTreeOptions {
   readonly nodeState: NodeState;
+  /** Seals users' secrets at rest; made from the cluster cookie. */
+  readonly secrets: SecretBox;
+  /** The manager's data directory, where the first admin's keys are kept. */
+  readonly dataDir: string;
   readonly ringCheckIntervalMs?: number;
 }
 
@@ -60,8 +68,9 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
       worker(
         'auth',
         authBehavior({
-          tables: authTables(nodeState),
+          tables: authTables(nodeState, options.secrets),
           gatewayNodes: runningGateways,
+          keepAdminKeys: (keys) => writeAdminCredentials(options.dataDir, keys),
         }),
       ),
       worker(
@@ -77,12 +86,20 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
   };
 }
 
-/** The manager's durable tables of users, buckets and endpoints. */
-export function authTables(nodeState: NodeState): AuthTables {
+/** The manager's durable tables of users, buckets and endpoints; users' secrets are sealed. */
+export function authTables(nodeState: NodeState, secrets: SecretBox): AuthTables {
   return {
-    users: nodeState.table('users', isUserRecord),
+    users: nodeState.table(USERS_TABLE, isUserRecord, sealedUserCodec(secrets)),
     buckets: nodeState.table('buckets', isBucketRecord),
     endpoints: nodeState.table('endpoints', isEndpointRecord),
     meta: nodeState.table('auth_meta', isAuthMeta),
   };
+}
+
+/**
+ * Run at start, before the tree: seals users' secrets that an earlier release stored in plain text,
+ * and names the users whose secrets do not open with this cookie (the manager must not start then).
+ */
+export function upgradeManagerState(nodeState: NodeState, secrets: SecretBox): Promise<TableUpgrade> {
+  return nodeState.upgrade(USERS_TABLE, isUserRecord, sealedUserCodec(secrets));
 }

@@ -13,6 +13,7 @@ import { isRuntimeFailure } from '../../../src/runtime/failures.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { NodeState } from '../../../src/store/node-state.js';
+import { SecretBox } from '../../../src/store/secret-box.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
 
@@ -30,7 +31,7 @@ describe('manager admin commands', () => {
       nodeTree(node, {
         role: 'manager',
         managerAddress: undefined,
-        roleTree: managerTree(node, { nodeState }),
+        roleTree: managerTree(node, { nodeState, secrets: SecretBox.fromCookie('admin-test-cookie'), dataDir: dir }),
         startedAtMs: Date.now(),
         nodeState,
         ringView: new RingView(),

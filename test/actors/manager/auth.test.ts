@@ -1,29 +1,35 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUTH_CACHE_TABLE, authCacheBehavior } from '../../../src/actors/common/auth-cache.js';
 import { AuthView } from '../../../src/actors/common/auth-view.js';
 import { authRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
-import { gatewayTree } from '../../../src/actors/gateway/gateway-tree.js';
+import { gatewayTree, upgradeGatewayState } from '../../../src/actors/gateway/gateway-tree.js';
 import { authBehavior, randomAccessKey, type AuthMessage } from '../../../src/actors/manager/auth.js';
-import { authTables } from '../../../src/actors/manager/manager-tree.js';
-import { isAuthSnapshot, type BucketRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
+import { authTables, upgradeManagerState } from '../../../src/actors/manager/manager-tree.js';
+import { AUTH_SNAPSHOT_VERSION, isAuthSnapshot, type AuthSnapshot, type BucketRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
 import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { isRuntimeFailure } from '../../../src/runtime/failures.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { supervisor, worker } from '../../../src/runtime/supervisor.js';
 import { ActorSystem } from '../../../src/runtime/system.js';
-import { NodeState } from '../../../src/store/node-state.js';
+import { ADMIN_CREDENTIALS_FILE, writeAdminCredentials, type AdminCredentials } from '../../../src/store/admin-credentials.js';
+import { NodeState, type StateTable } from '../../../src/store/node-state.js';
+import { sealedSnapshotCodec } from '../../../src/store/sealed-auth-records.js';
+import { SecretBox } from '../../../src/store/secret-box.js';
 import { eventually } from '../../support/eventually.js';
 
 const NODE = 'manager_0@127.0.0.1';
+const SECRETS = SecretBox.fromCookie('auth-test-cookie');
 
 /** The auth actor and, on the same node, a gateway's auth cache that it pushes its snapshot to. */
 class Harness {
   readonly authView = new AuthView();
   readonly lines: Array<Record<string, unknown>>;
+  /** What the auth actor handed over for the operator, in order. */
+  readonly keptAdminKeys: AdminCredentials[] = [];
   readonly system: ActorSystem;
 
   private constructor(readonly nodeState: NodeState, pushTo: readonly string[]) {
@@ -35,7 +41,8 @@ class Harness {
 
   private readonly pushTo: readonly string[];
 
-  static async start(dir: string, options: { nodeState?: NodeState; pushTo?: readonly string[] } = {}): Promise<Harness> {
+  static async start(dir: string, options: { nodeState?: NodeState; pushTo?: readonly string[]; secrets?: SecretBox } = {}): Promise<Harness> {
+    const secrets = options.secrets ?? SECRETS;
     const harness = new Harness(options.nodeState ?? NodeState.open(dir, memoryLogger('error').logger), options.pushTo ?? [NODE]);
     const { nodeState } = harness;
     await harness.system.startRoot(
@@ -45,7 +52,7 @@ class Harness {
         maxRestarts: 3,
         periodMs: 10_000,
         children: [
-          supervisor('gateway', gatewayTree({ nodeState, authView: harness.authView })),
+          supervisor('gateway', gatewayTree({ nodeState, secrets, authView: harness.authView })),
           supervisor('manager', {
             strategy: 'one_for_one',
             maxRestarts: 3,
@@ -54,8 +61,12 @@ class Harness {
               worker(
                 'auth',
                 authBehavior({
-                  tables: authTables(nodeState),
+                  tables: authTables(nodeState, secrets),
                   gatewayNodes: async () => harness.pushTo,
+                  keepAdminKeys: (keys) => {
+                    harness.keptAdminKeys.push(keys);
+                    return writeAdminCredentials(dir, keys);
+                  },
                 }),
               ),
             ],
@@ -105,27 +116,36 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the admin user on the first start only, and logs its keys that once', async () => {
+  it('creates the admin user on the first start only, keeps its keys once in a private file and never logs the secret', async () => {
     harness = await Harness.start(dir);
-    const logged = harness.lines.filter((line) => line.msg === 'admin credentials');
-    expect(logged).to.have.length(1);
-    expect(logged[0]!.accessKeyId).to.match(/^[A-Z0-9]{20}$/);
-    expect(logged[0]!.secretAccessKey).to.be.a('string').with.length(40);
+    expect(harness.keptAdminKeys).to.have.length(1);
+    const kept = harness.keptAdminKeys[0]!;
+    expect(kept.accessKeyId).to.match(/^[A-Z0-9]{20}$/);
+    expect(kept.secretAccessKey).to.be.a('string').with.length(40);
+    const file = join(dir, ADMIN_CREDENTIALS_FILE);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({ userId: 'admin', accessKeyId: kept.accessKeyId, secretAccessKey: kept.secretAccessKey });
+    if (process.platform !== 'win32') expect(statSync(file).mode & 0o777).to.equal(0o600);
+    const created = harness.lines.filter((line) => line.msg === 'admin user created');
+    expect(created).to.have.length(1);
+    expect(created[0]).to.include({ userId: 'admin', accessKeyId: kept.accessKeyId, credentialsFile: file });
+    expect(JSON.stringify(harness.lines), 'no log line holds the secret').to.not.include(kept.secretAccessKey);
     const users = await harness.users();
     expect(users).to.have.length(1);
-    expect(users[0]).to.include({ userId: 'admin', role: 'admin', accessKeyId: logged[0]!.accessKeyId });
+    expect(users[0]).to.include({ userId: 'admin', role: 'admin', accessKeyId: kept.accessKeyId });
     expect(users[0]).to.not.have.property('secretAccessKey');
     const nodeState = harness.nodeState;
     await harness.stop(false);
 
     harness = await Harness.start(dir, { nodeState });
-    expect(harness.lines.filter((line) => line.msg === 'admin credentials')).to.have.length(0);
-    expect((await harness.users()).map((user) => user.accessKeyId)).to.deep.equal([logged[0]!.accessKeyId]);
+    expect(harness.keptAdminKeys).to.have.length(0);
+    expect(harness.lines.filter((line) => line.msg === 'admin user created')).to.have.length(0);
+    expect((await harness.users()).map((user) => user.accessKeyId)).to.deep.equal([kept.accessKeyId]);
     await harness.stop();
 
     harness = await Harness.start(dir);
-    expect(harness.lines.filter((line) => line.msg === 'admin credentials'), 'not after reopening the state either').to.have.length(0);
+    expect(harness.keptAdminKeys, 'not after reopening the state either').to.have.length(0);
     expect(await harness.users()).to.have.length(1);
+    expect(JSON.parse(readFileSync(file, 'utf8')).secretAccessKey, 'the file is left as it was').to.equal(kept.secretAccessKey);
   });
 
   it('generates AWS-shaped keys, imports given ones, and refuses duplicates', async () => {
@@ -215,7 +235,7 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     // A gateway restarted without a manager: its cache alone, from its own state.
     const view = new AuthView();
     const gatewayOnly = new ActorSystem({ node: 'gateway_0@127.0.0.1', clock: systemClock, logger: memoryLogger('error').logger });
-    await gatewayOnly.startRoot(ROOT_NAME, { strategy: 'one_for_one', maxRestarts: 1, periodMs: 1000, children: [worker('auth', authCacheBehavior({ view, table: h.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot) }))] }, () => {});
+    await gatewayOnly.startRoot(ROOT_NAME, { strategy: 'one_for_one', maxRestarts: 1, periodMs: 1000, children: [worker('auth', authCacheBehavior({ view, table: h.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot, sealedSnapshotCodec(SECRETS)) }))] }, () => {});
     try {
       expect(view.bucket('pics')?.owner).to.equal('alice');
       expect(view.userByAccessKey(created.user.accessKeyId)?.userId).to.equal('alice');
@@ -236,5 +256,112 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     h.system.dispatch({ node: NODE, path: '/node/gateway/auth' }, { type: 'auth_snapshot', snapshot: { ...held, revision: held.revision + 1, users: 'garbage' } as never });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(h.authView.current).to.equal(held);
+  });
+});
+
+describe('manager auth: secrets at rest', () => {
+  const ALICE: UserRecord = { userId: 'alice', accessKeyId: 'ALICEKEY01', secretAccessKey: 'alice-secret-at-rest-1', role: 'normal', createdAtMs: 1 };
+  let dir: string;
+  let harness: Harness | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-auth-rest-'));
+  });
+
+  afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The bytes of every file of the state environment, where the users table and the gateway's copy live. */
+  function stateBytes(): Buffer {
+    return Buffer.concat(readdirSync(join(dir, 'state')).map((name) => readFileSync(join(dir, 'state', name))));
+  }
+
+  /** Users, their meta record and a gateway snapshot as a release that kept secrets in plain text wrote them. */
+  async function writePlainState(): Promise<void> {
+    const nodeState = NodeState.open(dir, memoryLogger('error').logger);
+    const admin: UserRecord = { userId: 'admin', accessKeyId: 'ADMINKEY0001', secretAccessKey: 'admin-secret-at-rest-1', role: 'admin', createdAtMs: 1 };
+    const raw = <T>(name: string): StateTable<T> => nodeState.table(name, (value): value is T => true);
+    await raw<UserRecord>('users').put('admin', admin);
+    await raw<UserRecord>('users').put('alice', ALICE);
+    await raw('auth_meta').put('meta', { origin: 'earlier', revision: 3, adminCreatedAtMs: 1 });
+    await raw<AuthSnapshot>(AUTH_CACHE_TABLE).put('snapshot', { version: AUTH_SNAPSHOT_VERSION, origin: 'earlier', revision: 3, users: [admin, ALICE], buckets: [], endpoints: [] });
+    await nodeState.close();
+  }
+
+  it("keeps no user's secret in plain text in the manager's users or the gateway's copy", async () => {
+    harness = await Harness.start(dir);
+    const h = harness;
+    const admin = h.keptAdminKeys[0]!;
+    expect(await h.createUser(ALICE.userId, { accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey })).to.include({ ok: true });
+    await eventually(() => h.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey === ALICE.secretAccessKey, 2_000, 'user pushed to the gateway');
+    await harness.stop();
+    harness = undefined;
+    const bytes = stateBytes();
+    expect(bytes.includes(Buffer.from('ALICEKEY01')), 'the search finds what is stored').to.equal(true);
+    expect(bytes.includes(Buffer.from(ALICE.secretAccessKey)), "alice's secret").to.equal(false);
+    expect(bytes.includes(Buffer.from(admin.secretAccessKey)), "the admin's secret").to.equal(false);
+
+    harness = await Harness.start(dir);
+    const again = harness;
+    await eventually(() => again.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey === ALICE.secretAccessKey, 2_000, 'secret read back');
+  });
+
+  it('loads users and a gateway copy stored in plain text by an earlier release, and seals them at start', async () => {
+    await writePlainState();
+    expect(stateBytes().includes(Buffer.from(ALICE.secretAccessKey)), 'written in plain text').to.equal(true);
+
+    // Read as they are, before any upgrade.
+    harness = await Harness.start(dir);
+    expect(harness.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey, 'the gateway copy').to.equal(ALICE.secretAccessKey);
+    expect((await harness.users()).map((user) => user.userId)).to.deep.equal(['admin', 'alice']);
+    expect(harness.keptAdminKeys, 'no new admin').to.have.length(0);
+    await harness.stop();
+    harness = undefined;
+
+    const nodeState = NodeState.open(dir, memoryLogger('error').logger);
+    expect(await upgradeManagerState(nodeState, SECRETS)).to.deep.equal({ rewritten: 2, unreadable: [] });
+    await upgradeGatewayState(nodeState, SECRETS, memoryLogger('error').logger);
+    expect(await upgradeManagerState(nodeState, SECRETS), 'once is enough').to.deep.equal({ rewritten: 0, unreadable: [] });
+    expect(stateBytes().includes(Buffer.from(ALICE.secretAccessKey)), 'sealed, and no old copy left').to.equal(false);
+
+    const view = new AuthView();
+    const gatewayOnly = new ActorSystem({ node: 'gateway_0@127.0.0.1', clock: systemClock, logger: memoryLogger('error').logger });
+    await gatewayOnly.startRoot(ROOT_NAME, gatewayTree({ nodeState, secrets: SECRETS, authView: view }), () => {});
+    try {
+      expect(view.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey, "the gateway's sealed copy").to.equal(ALICE.secretAccessKey);
+    } finally {
+      await gatewayOnly.stop();
+    }
+    harness = await Harness.start(dir, { nodeState, pushTo: [] });
+    const h = harness;
+    h.system.dispatch(authRef(NODE), { type: 'gateway_joined', node: NODE });
+    await eventually(() => h.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey === ALICE.secretAccessKey, 2_000, "the manager's sealed users");
+  });
+
+  it('names the users whose secrets do not open with another cookie, and drops a gateway copy that does not', async () => {
+    harness = await Harness.start(dir);
+    await harness.createUser(ALICE.userId, { accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey });
+    const h = harness;
+    await eventually(() => h.authView.userByAccessKey(ALICE.accessKeyId) !== undefined, 2_000, 'user pushed');
+    await harness.stop();
+    harness = undefined;
+
+    const other = SecretBox.fromCookie('another-cluster-cookie');
+    const logs = memoryLogger('info');
+    const nodeState = NodeState.open(dir, logs.logger);
+    try {
+      expect(await upgradeManagerState(nodeState, other)).to.deep.equal({ rewritten: 0, unreadable: ['admin', 'alice'] });
+      await upgradeGatewayState(nodeState, other, logs.logger);
+      expect(logs.lines.filter((line) => line.level === 'warn').map((line) => line.msg)).to.deep.equal([
+        'the cached users and buckets cannot be decrypted with this cluster cookie; dropped them until the manager sends them again',
+      ]);
+      expect(nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot, sealedSnapshotCodec(other)).entries()).to.deep.equal([]);
+      expect(await upgradeManagerState(nodeState, SECRETS), 'the right cookie still opens them').to.deep.equal({ rewritten: 0, unreadable: [] });
+    } finally {
+      await nodeState.close();
+    }
   });
 });

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, validateNodeConfig } from '../../../src/cli/config.js';
 
 const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
@@ -26,5 +29,39 @@ describe('cli/config storage settings', () => {
     expect(() => validateNodeConfig({ ...base, storage: { rack: '' } })).to.throw(ConfigError, /rack/);
     expect(() => validateNodeConfig({ ...base, storage: { vnodes: 3 } })).to.throw(ConfigError, /storage\.vnodes is not a known setting/);
     expect(() => validateNodeConfig({ ...base, storage: 'big' })).to.throw(ConfigError, /storage must be an object/);
+  });
+});
+
+describe('cli/config cluster cookie', () => {
+  const { cookie: _cookie, ...noCookie } = base;
+  let dir: string;
+  let cookieFile: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-config-'));
+    cookieFile = join(dir, 'cookie');
+    writeFileSync(cookieFile, 'cookie-from-a-file\n', { mode: 0o600 });
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads it from cookieFile, from LEOFS_COOKIE, or from LEOFS_COOKIE_FILE, settings first', () => {
+    expect(validateNodeConfig({ ...noCookie, cookieFile }, {}).cookie).to.equal('cookie-from-a-file');
+    expect(validateNodeConfig(base, { LEOFS_COOKIE_FILE: cookieFile }).cookie).to.equal('config-test-cookie');
+    expect(validateNodeConfig(noCookie, { LEOFS_COOKIE: 'cookie-from-env', LEOFS_COOKIE_FILE: cookieFile }).cookie).to.equal('cookie-from-env');
+    expect(validateNodeConfig(noCookie, { LEOFS_COOKIE_FILE: cookieFile }).cookie).to.equal('cookie-from-a-file');
+  });
+
+  it('refuses no cookie, two cookies, a short one and a cookie file others may read', () => {
+    expect(() => validateNodeConfig(noCookie, {})).to.throw(ConfigError, /--cookie-file PATH/);
+    expect(() => validateNodeConfig({ ...base, cookieFile }, {})).to.throw(ConfigError, /not both/);
+    expect(() => validateNodeConfig({ ...base, cookie: 'short' }, {})).to.throw(ConfigError, /at least 8 characters/);
+    expect(() => validateNodeConfig({ ...noCookie, cookieFile: join(dir, 'missing') }, {})).to.throw(ConfigError, /cannot read the cookie file/);
+    if (process.platform !== 'win32') {
+      writeFileSync(join(dir, 'open'), 'an-open-cookie', { mode: 0o644 });
+      expect(() => validateNodeConfig({ ...noCookie, cookieFile: join(dir, 'open') }, {})).to.throw(ConfigError, /other users/);
+    }
   });
 });

@@ -1,0 +1,8 @@
+/**
+ * Where `leofs dev` puts a local cluster unless told otherwise; `leofs-adm` looks there first, so that
+ * it finds a local cluster by itself.
+ */
+export const DEV_DATA_DIR = './data/dev';
+export const DEV_MANAGER_PORT = 4010;
+/** The cluster cookie, in the dev data directory (mode 0600). */
+export const DEV_COOKIE_FILE = 'cookie';

@@ -1,0 +1,137 @@
+/**
+ * `leofs dev` as another local user would see it: the cookie on no child's command line, nothing under
+ * the data directory readable by others, no secret in a log or in a state file; and `leofs-adm` run
+ * from the same directory finds the cluster's cookie by itself.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eventually } from '../support/eventually.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
+const BOB = { accessKeyId: 'BOBDEVKEY0001', secretAccessKey: 'bob-dev-secret-0123456789' };
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The command lines of the live children of `pid`, from /proc. */
+function childCommandLines(pid: number): string[][] {
+  const out: string[][] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of stat is the parent pid; the command name (field 2) may hold spaces, so count from ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      out.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((arg) => arg.length > 0));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+function walk(root: string): Array<{ path: string; directory: boolean }> {
+  const out = [{ path: root, directory: true }];
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) out.push({ path: join(entry.parentPath, entry.name), directory: entry.isDirectory() });
+  return out;
+}
+
+describe('leofs dev: secrets stay with their user', function () {
+  this.timeout(120_000);
+
+  let root: string;
+  let data: string;
+  let dev: ChildProcess;
+  let out = '';
+  let env: NodeJS.ProcessEnv;
+
+  before(async function () {
+    if (!existsSync('/proc/self/stat')) this.skip();
+    root = mkdtempSync(join(tmpdir(), 'leofs-dev-secrets-'));
+    data = join(root, 'data', 'dev');
+    mkdirSync(join(root, 'home'));
+    // Nothing to find the cookie by but what leofs dev leaves behind.
+    const { LEOFS_COOKIE: _cookie, LEOFS_COOKIE_FILE: _file, LEOFS_MANAGER: _manager, ...rest } = process.env;
+    env = { ...rest, HOME: join(root, 'home') };
+    dev = spawn(process.execPath, [CLI, 'dev', '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await eventually(() => {
+      if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
+      return /npx leofs-adm.*status/.test(out);
+    }, 60_000, `leofs dev up:\n${out}`);
+  });
+
+  after(async () => {
+    if (dev && dev.exitCode === null) {
+      const exited = new Promise((resolve) => dev.once('exit', resolve));
+      dev.kill('SIGINT');
+      await exited;
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  function adm(args: readonly string[]): Promise<Run> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [ADM, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  const cookie = (): string => readFileSync(join(data, 'cookie'), 'utf8').trim();
+  const adminSecret = (): string => /secret access key\s+(\S+)/.exec(out)![1]!;
+
+  it('starts no child with the cookie on its command line', () => {
+    const lines = childCommandLines(dev.pid!);
+    expect(lines.map((args) => args.slice(args.indexOf('--role'), args.indexOf('--role') + 2).join(' ')).sort()).to.deep.equal(['--role gateway', '--role manager', '--role storage']);
+    for (const args of lines) {
+      expect(args.join(' '), 'the cookie').to.not.include(cookie());
+      expect(args).to.include('--cookie-file');
+    }
+  });
+
+  it('prints a leofs-adm line that works from here, and leofs-adm finds the cookie by itself', async () => {
+    const line = /npx leofs-adm (.*)status/.exec(out)![1]!.trim().split(' ').filter((word) => word.length > 0);
+    expect(line[0]).to.equal('--manager');
+    expect(line, 'no cookie in it').to.have.length(2);
+    const status = await adm([...line, 'status']);
+    expect(status.stderr).to.equal('');
+    expect(status.code).to.equal(0);
+    expect(status.stdout).to.include('storage_0@127.0.0.1');
+    const created = await adm([...line, 'create-user', 'bob', '--access-key', BOB.accessKeyId, '--secret', BOB.secretAccessKey]);
+    expect(created.code, created.stderr).to.equal(0);
+  });
+
+  it('keeps no secret in a log or a state file, and nothing under the data directory readable by others', async () => {
+    // The gateway has stored the snapshot with bob once its log says so.
+    await eventually(() => /"msg":"users and buckets updated"[^\n]*"users":2/.test(readFileSync(join(data, 'logs', 'gateway_0.log'), 'utf8')), 20_000, 'bob at the gateway');
+    const exited = new Promise((resolve) => dev.once('exit', resolve));
+    dev.kill('SIGINT');
+    await exited;
+
+    const manager = readFileSync(join(data, 'logs', 'manager_0.log'), 'utf8');
+    expect(manager).to.include('"msg":"admin user created"');
+    const credentials = join(data, 'manager_0', 'admin-credentials.json');
+    expect(JSON.parse(readFileSync(credentials, 'utf8')).secretAccessKey).to.equal(adminSecret());
+    for (const { path, directory } of walk(data)) {
+      expect((statSync(path).mode & 0o777).toString(8), path).to.equal(directory ? '700' : '600');
+      if (directory || path === credentials) continue;
+      const bytes = readFileSync(path);
+      expect(bytes.includes(Buffer.from(adminSecret())), `the admin's secret in ${path}`).to.equal(false);
+      expect(bytes.includes(Buffer.from(BOB.secretAccessKey)), `bob's secret in ${path}`).to.equal(false);
+    }
+    expect(readFileSync(join(data, 'manager_0', 'state', 'data.mdb')).includes(Buffer.from(BOB.accessKeyId)), 'the search finds what is stored').to.equal(true);
+  });
+});
