@@ -1,0 +1,105 @@
+/**
+ * A whole cluster of real processes on loopback for tests: a manager, storage nodes started (N=3,
+ * W=2, R=1, D=2 unless told otherwise) and gateways, each on ports chosen at run time under one
+ * temporary directory, with the admin user's keys and an admin client. `stop` kills them all and
+ * removes the directory.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdminCommand, AdminResult } from '../../src/actors/manager/admin-commands.js';
+import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
+import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
+import { eventually } from './eventually.js';
+import { NodeProcess } from './node-process.js';
+
+export interface ProcessClusterOptions {
+  readonly storageNodes: number;
+  readonly gateways: number;
+  /** `storage` settings of every storage node's config file. */
+  readonly storageSettings?: Readonly<Record<string, unknown>>;
+  readonly settings?: { readonly n: number; readonly w: number; readonly r: number; readonly d: number };
+}
+
+export class ProcessCluster {
+  readonly root = mkdtempSync(join(tmpdir(), 'leofs-procs-'));
+  readonly cookie = 'process-cluster-test-cookie';
+  manager!: NodeProcess;
+  storage: NodeProcess[] = [];
+  gateways: NodeProcess[] = [];
+  /** The S3 endpoint of each gateway. */
+  endpoints: string[] = [];
+  credentials!: AdminCredentials;
+  admin!: AdminClient;
+  private readonly clients: S3Client[] = [];
+
+  constructor(private readonly options: ProcessClusterOptions) {}
+
+  async start(): Promise<void> {
+    const common = ['--cookie', this.cookie, '--log-level', 'info'];
+    this.manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', ...common, '--data', this.dataDir('manager_0')]);
+    await this.manager.start();
+    const created = await this.manager.waitFor((line) => line.msg === 'admin user created');
+    const credentials = readAdminCredentials(String(created.credentialsFile));
+    if (!credentials) throw new Error(`no admin credentials in ${String(created.credentialsFile)}`);
+    this.credentials = credentials;
+    const config = join(this.root, 'storage.json');
+    writeFileSync(config, JSON.stringify({ storage: this.options.storageSettings ?? {} }));
+    this.storage = Array.from(
+      { length: this.options.storageNodes },
+      (_, i) => new NodeProcess(`storage_${i}@127.0.0.1`, ['--role', 'storage', ...common, '--config', config, '--manager', this.manager.address, '--data', this.dataDir(`storage_${i}`)]),
+    );
+    await Promise.all(this.storage.map((node) => node.start()));
+    this.admin = await openAdminClient({ manager: this.manager.address, cookie: this.cookie, timeoutMs: 60_000 });
+    await eventually(async () => {
+      const status = await this.admin.run({ command: 'status' });
+      return status.ok && status.result.kind === 'cluster_status' && status.result.members.filter((m) => m.role === 'storage' && m.state === 'attached').length === this.storage.length;
+    }, 20_000, 'attached storage nodes');
+    await this.run({ command: 'start', ...(this.options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false });
+    this.gateways = Array.from(
+      { length: this.options.gateways },
+      (_, i) => new NodeProcess(`gateway_${i}@127.0.0.1`, ['--role', 'gateway', ...common, '--manager', this.manager.address, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
+    );
+    for (const gateway of this.gateways) {
+      await gateway.start();
+      const listening = await gateway.waitFor((line) => line.msg === 'S3 API listening');
+      await gateway.waitFor((line) => line.msg === 'ring installed');
+      await gateway.waitFor((line) => line.msg === 'users and buckets updated' || line.msg === 'users and buckets loaded from local state');
+      this.endpoints.push(`http://127.0.0.1:${String(listening.httpPort)}`);
+    }
+  }
+
+  dataDir(node: string): string {
+    return join(this.root, node);
+  }
+
+  /** An admin command's result; a refusal fails the test with the manager's reason. */
+  async run<K extends AdminResult['kind']>(command: AdminCommand): Promise<Extract<AdminResult, { kind: K }>> {
+    const reply = await this.admin.run(command);
+    if (!reply.ok) throw new Error(`${command.command} refused: ${reply.code} ${reply.message}`);
+    return reply.result as Extract<AdminResult, { kind: K }>;
+  }
+
+  /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries. */
+  client(index: number, keys: { readonly accessKeyId: string; readonly secretAccessKey: string } = this.credentials): S3Client {
+    const endpoint = this.endpoints[index];
+    if (endpoint === undefined) throw new Error(`no gateway ${index}`);
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.clients) client.destroy();
+    await this.admin?.close();
+    await Promise.all([...this.gateways, ...this.storage, this.manager].map((node) => node?.kill('SIGTERM')));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
