@@ -97,8 +97,9 @@ export class FakeBucketAdmin implements BucketAdmin {
   }
 
   /** Installs a bucket directly, as if created long ago. */
-  addBucket(name: string, owner: UserName, acl: BucketAcl = 'private'): void {
-    const bucket: BucketRecord = { name, incarnation: randomBytes(8).toString('hex'), owner, acl, createdAtMs: Date.now() };
+  addBucket(name: string, owner: UserName, acl: BucketAcl = 'private', options: { readonly legacy?: boolean } = {}): void {
+    // A legacy bucket was created before incarnations existed: its keys are stored under its bare name.
+    const bucket: BucketRecord = { name, ...(options.legacy ? {} : { incarnation: randomBytes(8).toString('hex') }), owner, acl, createdAtMs: Date.now() };
     this.install({ ...this.view.current!, buckets: [...this.view.current!.buckets, bucket] });
   }
 

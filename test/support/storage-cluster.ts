@@ -16,7 +16,8 @@ import { memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import { supervisor, worker } from '../../src/runtime/supervisor.js';
 
-const COOKIE = 'storage-cluster-cookie';
+export const STORAGE_CLUSTER_COOKIE = 'storage-cluster-cookie';
+const COOKIE = STORAGE_CLUSTER_COOKIE;
 
 export const FAST_TUNING: Partial<StorageOptions> = {
   replicaTimeoutMs: 5_000,

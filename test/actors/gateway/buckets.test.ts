@@ -4,6 +4,7 @@ import {
   AbortMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import {
   bodyOf, eventually, failure, type Harness, presignedPath, rawRequest, signedRequest, startHarness, xmlValue,
 } from '../../support/gateway-harness.js';
@@ -151,6 +152,16 @@ describe('actors/gateway buckets and access', function () {
     expect(deleted.$metadata.httpStatusCode).to.equal(204);
     expect(h.view.bucket('pending')).to.equal(undefined);
     expect(await failure(alice.send(new HeadBucketCommand({ Bucket: 'pending' })))).to.deep.include({ status: 404 });
+  });
+
+  it('serves a bucket created before incarnations existed from where its keys were stored', async () => {
+    h.admin.addBucket('legacy', 'alice', 'private', { legacy: true });
+    const body = Buffer.from('stored by the previous release');
+    await h.storage.put('object', { bucket: 'legacy', key: 'old.txt', sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} }, body);
+    expect((await (await alice.send(new GetObjectCommand({ Bucket: 'legacy', Key: 'old.txt' }))).Body!.transformToString())).to.equal(body.toString());
+    expect((await alice.send(new ListObjectsV2Command({ Bucket: 'legacy' }))).Contents?.map((c) => c.Key)).to.deep.equal(['old.txt']);
+    await alice.send(new PutObjectCommand({ Bucket: 'legacy', Key: 'new.txt', Body: 'written after the upgrade' }));
+    expect(h.storage.record('object', 'legacy', 'new.txt')?.bucket, 'new keys join the old ones').to.equal('legacy');
   });
 
   it('starts a bucket created again under a deleted name empty, and never shows the old one', async () => {
