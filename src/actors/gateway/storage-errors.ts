@@ -29,8 +29,10 @@ export function storageFailureError(failure: { readonly code: StorageFailureCode
       return new S3Error('InsufficientStorage');
     case 'NoSuchBucket':
       return new S3Error('NoSuchBucket');
+    // A 503, which every SDK retries: the deletion either ends the bucket (the retry gets NoSuchBucket)
+    // or finds it not empty and lifts its seal within moments (the retry succeeds).
     case 'BucketBusy':
-      return new S3Error('OperationAborted');
+      return new S3Error('ServiceUnavailable', 'A deletion of this bucket is in progress; try again.');
     case 'InternalError':
       return new S3Error('InternalError');
   }
