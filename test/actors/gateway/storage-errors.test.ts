@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DeadlineStorage, expectOk, storageFailureError } from '../../../src/actors/gateway/storage-errors.js';
 import { S3Error } from '../../../src/protocol/s3/errors.js';
+import type { StorageFailureCode } from '../../../src/actors/common/storage-api.js';
 import { ManualClock } from '../../../src/runtime/clock.js';
 import { MemoryStorage } from '../../support/memory-storage.js';
 
@@ -14,7 +15,9 @@ describe('actors/gateway/storage-errors', () => {
       SlowDown: ['SlowDown', 503],
       InsufficientStorage: ['InsufficientStorage', 507],
       InternalError: ['InternalError', 500],
-    } as const;
+      NoSuchBucket: ['NoSuchBucket', 404],
+      BucketBusy: ['ServiceUnavailable', 503],
+    } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
     for (const [code, [s3, status]] of Object.entries(cases)) {
       const error = storageFailureError({ code: code as keyof typeof cases });
       expect([error.code, error.status], code).to.deep.equal([s3, status]);
