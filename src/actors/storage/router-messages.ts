@@ -9,7 +9,7 @@ import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
 import type { ReplyTo } from '../../runtime/refs.js';
-import type { PurgeState } from '../../store/namespace-records.js';
+import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
@@ -44,15 +44,7 @@ export type SealReply = { readonly ok: true; readonly state: 'sealed' | 'deleted
 export type MarkDeletedReply = { readonly ok: true; readonly marked: number } | StorageError;
 
 /** A deleted namespace as this node knows it, with the progress of its purge. */
-export interface PurgeStatus {
-  readonly namespace: string;
-  readonly deletedAtMs: number;
-  readonly purge: PurgeState;
-  readonly removedKeys: number;
-  readonly removedBytes: number;
-  readonly startedAtMs?: number;
-  readonly finishedAtMs?: number;
-}
+export type PurgeStatus = { readonly namespace: string } & Omit<DeletedNamespaceRecord, 'state'>;
 
 export type PurgeStatsReply = { readonly ok: true; readonly namespaces: readonly PurgeStatus[] } | StorageError;
 

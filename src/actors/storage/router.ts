@@ -126,15 +126,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'purge_stats':
           ctx.system.reply(message.replyTo, {
             ok: true,
-            namespaces: context.store.deletedNamespaces().map(([namespace, record]) => ({
-              namespace,
-              deletedAtMs: record.deletedAtMs,
-              purge: record.purge,
-              removedKeys: record.removedKeys,
-              removedBytes: record.removedBytes,
-              ...(record.startedAtMs === undefined ? {} : { startedAtMs: record.startedAtMs }),
-              ...(record.finishedAtMs === undefined ? {} : { finishedAtMs: record.finishedAtMs }),
-            })),
+            namespaces: context.store.deletedNamespaces().map(([namespace, { state: _state, ...progress }]) => ({ namespace, ...progress })),
           });
           return state;
         case 'range_summary': {
