@@ -95,8 +95,9 @@ describe('bucket deletion with real processes (4 storage nodes, N=3, W=2, 2 gate
     // One storage node is down for the whole deletion.
     const away = cluster.storage[3]!;
     await away.kill('SIGTERM');
-    const deleted = await cluster.run<'done'>({ command: 'delete_bucket', bucket: 'leak', accessKeyId: alice.accessKeyId });
-    expect(deleted.message).to.include('deleted bucket leak');
+    const deleted = await cluster.adm('delete-bucket', 'leak', alice.accessKeyId);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expect(deleted.stdout).to.match(/^OK: deleted bucket leak; .*1 of 4 storage nodes will be told when they are back/);
 
     // Gone at once: the name is free, and whoever takes it sees nothing of what was there.
     await eventually(async () => (await outcome(b1.send(new CreateBucketCommand({ Bucket: 'leak' })))) === 'ok', 10_000, 'bob creates leak');
@@ -128,6 +129,13 @@ describe('bucket deletion with real processes (4 storage nodes, N=3, W=2, 2 gate
     for (const node of cluster.storage) expect(await storedKeysOf(cluster.dataDir(node.name.split('@')[0]!), namespace), node.name).to.deep.equal([]);
     const [stats] = await statsOf('leak');
     expect(stats!.nodes.reduce((sum, node) => sum + (node.removedBytes ?? 0), 0), 'three copies of every body').to.be.greaterThan(3 * 21 * MiB);
+    const shown = await cluster.adm('delete-bucket-stats', 'leak');
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.include('- Bucket: leak (deleted ').and.include('with its content');
+    for (const node of cluster.storage) expect(shown.stdout).to.match(new RegExp(`${node.name.replace('.', '\\.')} +\\| finished`));
+    const notHers = await cluster.adm('delete-bucket', 'leak', alice.accessKeyId);
+    expect(notHers.code, 'the name belongs to bob now').to.equal(1);
+    expect(notHers.stderr).to.include('only the owner of leak may delete it');
   });
 
   it('shows a bucket deleted and created again through one gateway empty through the other, its cache included', async () => {

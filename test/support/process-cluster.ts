@@ -5,6 +5,8 @@
  * removes the directory.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,14 @@ import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js
 import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from './eventually.js';
 import { NodeProcess } from './node-process.js';
+
+const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
+
+export interface AdmRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 export interface ProcessClusterOptions {
   readonly storageNodes: number;
@@ -79,6 +89,21 @@ export class ProcessCluster {
     const reply = await this.admin.run(command);
     if (!reply.ok) throw new Error(`${command.command} refused: ${reply.code} ${reply.message}`);
     return reply.result as Extract<AdminResult, { kind: K }>;
+  }
+
+  /** Runs the `leofs-adm` executable against this cluster's manager, the cookie in its environment. */
+  adm(...args: string[]): Promise<AdmRun> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [ADM, '--manager', this.manager.address, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LEOFS_COOKIE: this.cookie },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
   }
 
   /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries. */
