@@ -31,6 +31,8 @@ export interface GatewayConfig {
   readonly readAheadPieces: number;
   /** Memory for bodies in flight across all requests (upload buffers, pieces read ahead); beyond it requests wait. */
   readonly bodyMemoryBytes: number;
+  /** The part of `bodyMemoryBytes` the requests of one user (or all anonymous ones) may hold together. */
+  readonly maxBodyMemoryPerUserPercent: number;
   /** Smallest size of a multipart part that is not the last. */
   readonly minPartSizeBytes: number;
   /** Host names under which `<bucket>.<host>` addresses a bucket, besides the cluster's endpoints. */
@@ -58,6 +60,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
   bodyMemoryBytes: 32 * MiB,
+  maxBodyMemoryPerUserPercent: 80,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
@@ -88,6 +91,7 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   readPieceBytes: [64 * 1024, MAX_CHUNK_SIZE_BYTES],
   readAheadPieces: [1, 64],
   bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
+  maxBodyMemoryPerUserPercent: [1, 100],
   minPartSizeBytes: [0, 5 * 1024 * MiB],
   shutdownTimeoutMs: [0, 3_600_000],
 };

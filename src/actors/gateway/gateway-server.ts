@@ -47,7 +47,10 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     hostId: createHash('sha256').update(input.node).digest('base64'),
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),
-    bodyMemory: new BodyMemory(input.config.bodyMemoryBytes),
+    bodyMemory: new BodyMemory(
+      input.config.bodyMemoryBytes,
+      Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
+    ),
   };
 }
 

@@ -26,7 +26,7 @@ import {
 } from './handlers/multipart.js';
 import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
-import type { GatewayDeps, RequestContext } from './request-context.js';
+import { userIdOf, type GatewayDeps, type RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
 
 /** A CORS preflight is sent by a browser without credentials, whatever its URL carries. */
@@ -96,7 +96,8 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const bucket = authorize(deps.authView, routed.operation, user);
-    const ctx: RequestContext = { deps, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    const memory = deps.bodyMemory.account(userIdOf(user));
+    const ctx: RequestContext = { deps, req, res, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, memory, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {

@@ -48,7 +48,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
   if (range !== undefined) responseHeaders['Content-Range'] = contentRange(range, meta.sizeBytes);
-  const pieces = withBody ? readBody({ storage: deps.storage, memory: deps.bodyMemory, meta, inline: body }, range, deps.config) : undefined;
+  const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body }, range, deps.config) : undefined;
   res.writeHead(range === undefined ? 200 : 206, responseHeaders);
   if (pieces === undefined) {
     res.end();
