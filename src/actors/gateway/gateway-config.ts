@@ -17,6 +17,16 @@ export interface GatewayConfig {
   readonly headersTimeoutMs: number;
   /** A body that stops arriving for this long fails with RequestTimeout. */
   readonly bodyIdleTimeoutMs: number;
+  /**
+   * The slowest a client may send a request body or take a response body, measured over
+   * `bodyRateWindowMs` of time spent waiting on it; slower uploads fail with RequestTimeout and slower
+   * downloads are cut, either way closing the connection. 0: no floor.
+   */
+  readonly minBodyBytesPerSec: number;
+  /** The window `minBodyBytesPerSec` is measured over; the first window of a transfer is not judged. */
+  readonly bodyRateWindowMs: number;
+  /** The longest a request body may take to arrive, however steadily it does; beyond it RequestTimeout. */
+  readonly maxBodyReceiveMs: number;
   /** A connection that is idle between requests is closed after this long. */
   readonly keepAliveTimeoutMs: number;
   /** Deadline of every single call to the storage cluster. */
@@ -53,6 +63,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 60_000,
   bodyIdleTimeoutMs: 60_000,
+  minBodyBytesPerSec: 1024,
+  bodyRateWindowMs: 60_000,
+  maxBodyReceiveMs: 6 * 3_600_000,
   keepAliveTimeoutMs: 5_000,
   storageTimeoutMs: 30_000,
   chunkSizeBytes: DEFAULT_CHUNK_SIZE_BYTES,
@@ -84,6 +97,9 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   maxHeaderBytes: [4096, 1024 * 1024],
   headersTimeoutMs: [100, 3_600_000],
   bodyIdleTimeoutMs: [100, 3_600_000],
+  minBodyBytesPerSec: [0, 1024 * MiB],
+  bodyRateWindowMs: [100, 3_600_000],
+  maxBodyReceiveMs: [100, 7 * 24 * 3_600_000],
   keepAliveTimeoutMs: [100, 3_600_000],
   storageTimeoutMs: [10, 3_600_000],
   chunkSizeBytes: [1024, MAX_CHUNK_SIZE_BYTES],

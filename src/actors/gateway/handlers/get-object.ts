@@ -16,7 +16,8 @@ import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../p
 import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
-import { sendXml, whenWritable } from '../responses.js';
+import { sendBody } from '../response-body.js';
+import { sendXml } from '../responses.js';
 
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const { deps, headers, res } = ctx;
@@ -54,10 +55,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     res.end();
     return;
   }
-  for await (const piece of pieces) {
-    if (!res.write(piece)) await whenWritable(res);
-  }
-  res.end();
+  await sendBody(ctx, pieces);
 }
 
 /**
