@@ -43,6 +43,10 @@ export interface GatewayConfig {
   readonly bodyMemoryBytes: number;
   /** The part of `bodyMemoryBytes` the requests of one user (or all anonymous ones) may hold together. */
   readonly maxBodyMemoryPerUserPercent: number;
+  /** Open connections from one client address; one more is answered 503 SlowDown and closed. */
+  readonly maxConnectionsPerAddress: number;
+  /** Open connections from all clients; one more is answered 503 SlowDown and closed. */
+  readonly maxConnections: number;
   /** Smallest size of a multipart part that is not the last. */
   readonly minPartSizeBytes: number;
   /** Host names under which `<bucket>.<host>` addresses a bucket, besides the cluster's endpoints. */
@@ -74,6 +78,8 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   readAheadPieces: 2,
   bodyMemoryBytes: 32 * MiB,
   maxBodyMemoryPerUserPercent: 80,
+  maxConnectionsPerAddress: 256,
+  maxConnections: 4096,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
@@ -108,6 +114,8 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   readAheadPieces: [1, 64],
   bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
   maxBodyMemoryPerUserPercent: [1, 100],
+  maxConnectionsPerAddress: [1, 1_000_000],
+  maxConnections: [1, 1_000_000],
   minPartSizeBytes: [0, 5 * 1024 * MiB],
   shutdownTimeoutMs: [0, 3_600_000],
 };
@@ -154,6 +162,9 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   });
   if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {
     return fail('gateway.cacheMaxObjectBytes cannot exceed gateway.chunkSizeBytes: only bodies stored whole are cached');
+  }
+  if (config.maxConnectionsPerAddress > config.maxConnections) {
+    return fail('gateway.maxConnectionsPerAddress cannot exceed gateway.maxConnections');
   }
   return { ok: true, config };
 }

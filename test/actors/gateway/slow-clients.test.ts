@@ -190,4 +190,49 @@ describe('actors/gateway slow clients', function () {
     });
   });
 
+  describe('connections', () => {
+    beforeEach(async () => {
+      h = await startHarness({ config: { maxConnectionsPerAddress: 2, maxConnections: 3, keepAliveTimeoutMs: 60_000 } });
+    });
+
+    /** Opens a connection from `localAddress`, asks it for the bucket list, and returns the first answer's status line. */
+    async function ask(localAddress: string): Promise<{ socket: Socket; answer: string }> {
+      const socket = connect({ port: h.server.port, host: '127.0.0.1', localAddress });
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.setEncoding('latin1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d: string) => {
+          text += d;
+          if (text.includes('</Error>') || text.includes('</ListAllMyBucketsResult>')) resolve(text);
+        });
+        socket.on('close', () => resolve(text));
+      });
+      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      return { socket, answer: await within(answer, 5_000, 'an answer') };
+    }
+
+    function refused(answer: string): boolean {
+      return /^HTTP\/1\.1 503 /.test(answer) && xmlValue(answer, 'Code') === 'SlowDown';
+    }
+
+    it('refuses a connection beyond the limit for its address with 503 SlowDown, and takes one again once a slot is free', async () => {
+      const first = await ask('127.0.0.1');
+      const second = await ask('127.0.0.1');
+      expect(refused(first.answer) || refused(second.answer)).to.equal(false);
+      const third = await ask('127.0.0.1');
+      expect(refused(third.answer), third.answer).to.equal(true);
+      await within(new Promise((resolve) => (third.socket.destroyed ? resolve(undefined) : third.socket.once('close', resolve))), 5_000, 'the refused connection to close');
+      expect(refused((await ask('127.0.0.2')).answer), 'another address is still served').to.equal(false);
+      first.socket.destroy();
+      await eventually(async () => !refused((await ask('127.0.0.1')).answer), 5_000, 'a connection to be taken again');
+    });
+
+    it('refuses a connection beyond the total limit, whatever its address', async () => {
+      for (const address of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) expect(refused((await ask(address)).answer), address).to.equal(false);
+      expect(refused((await ask('127.0.0.4')).answer)).to.equal(true);
+    });
+  });
 });
