@@ -3,47 +3,226 @@
  * downloads, across all requests. A request that would go over it waits, which slows its client down
  * through TCP, so the gateway's memory stays bounded however many large transfers run at once.
  *
- * A grant larger than the whole budget is given when nothing else is held, so one oversized request
- * can never wait forever.
+ * Each request draws on the budget through an account of its own, and the budget is shared fairly, so
+ * that a few clients that hold memory while sending slowly cannot starve everyone else:
+ * - the requests of one user (or all anonymous ones) together hold at most `userLimitBytes`, always:
+ *   memory taken while nobody else wanted it is not given back by a slow client, so a cap that only
+ *   bit once others wait would come too late;
+ * - while others wait, a request holding more than its share (the budget divided among the requests
+ *   holding or waiting) gets no more, and is asked to give back what it holds idle;
+ * - a request holding nothing may always take its first grant within those caps, so every request can
+ *   progress with one chunk or piece at a time.
+ * Waiters are served in order, except that a waiter held back by its user's cap or its share is passed
+ * over until they allow it. A grant larger than the whole budget (or cap) is given when nothing else is
+ * held, and no later waiter overtakes it meanwhile, so one oversized request never waits forever.
  *
  * Finished upload buffers are not kept here for the next upload: a kept buffer lives long enough to
  * reach V8's old generation, so once dropped for a download's room it stays resident until a full
  * collection, on top of the download's own pieces.
  */
+
+/** One request's draw on the body memory. */
+export interface BodyMemoryAccount {
+  /** Bytes this account holds now. */
+  readonly heldBytes: number;
+  /** Others wait while this account holds more than its share: it should give back what it can spare. */
+  readonly overShare: boolean;
+  /** Takes `bytes` now if they may be had; returns whether it did. */
+  tryAcquire(bytes: number): boolean;
+  /** Takes `bytes`, waiting in line until they may be had. */
+  acquire(bytes: number): Promise<void>;
+  release(bytes: number): void;
+  /**
+   * Calls `giveBack` whenever another request starts waiting while this one is over its share, so
+   * memory held idle (a spare buffer) can be returned at once. Returns the way to stop.
+   */
+  onContention(giveBack: () => void): () => void;
+}
+
+export interface AccountOptions {
+  /**
+   * Counts against the user's cap (default). The source reader of a copy does not: its own writer,
+   * which does count, drains it, and capping both could leave each waiting on the other.
+   */
+  readonly capped?: boolean;
+}
+
+interface Holder {
+  readonly userId: string;
+  readonly capped: boolean;
+  heldBytes: number;
+  /** Grants this account waits for. */
+  waits: number;
+  readonly giveBack: Set<() => void>;
+}
+
+/** Whether another request than `holder` waits for memory it could use. */
+type Contention = (holder: Holder) => boolean;
+
+interface Waiter {
+  readonly holder: Holder;
+  readonly bytes: number;
+  readonly grant: () => void;
+}
+
 export class BodyMemory {
   private usedBytes = 0;
-  private readonly waiters: Array<{ readonly bytes: number; readonly grant: () => void }> = [];
+  private readonly waiters: Waiter[] = [];
+  /** Bytes held by each user that holds any. */
+  private readonly byUser = new Map<string, number>();
+  /** Accounts holding memory or waiting for it: the budget is shared among them. */
+  private readonly active = new Set<Holder>();
+  private pressing = false;
 
-  constructor(readonly limitBytes: number) {}
+  constructor(readonly limitBytes: number, readonly userLimitBytes: number = limitBytes) {}
 
   /** Bytes granted and not yet released. */
   get inUseBytes(): number {
     return this.usedBytes;
   }
 
-  /** Takes `bytes` now if they fit; returns whether it did. */
-  tryAcquire(bytes: number): boolean {
-    if (this.waiters.length > 0 || !this.fits(bytes)) return false;
-    this.usedBytes += bytes;
+  /** Bytes granted to the requests of `userId` and not yet released. */
+  userBytes(userId: string): number {
+    return this.byUser.get(userId) ?? 0;
+  }
+
+  /** A new account for one request of `userId` (`anonymous` for anonymous requests). */
+  account(userId: string, options: AccountOptions = {}): BodyMemoryAccount {
+    const holder: Holder = { userId, capped: options.capped ?? true, heldBytes: 0, waits: 0, giveBack: new Set() };
+    const overShare = (): boolean => this.overShare(holder);
+    return {
+      get heldBytes() {
+        return holder.heldBytes;
+      },
+      get overShare() {
+        return overShare();
+      },
+      tryAcquire: (bytes) => this.tryAcquire(holder, bytes),
+      acquire: (bytes) => this.acquire(holder, bytes),
+      release: (bytes) => this.release(holder, bytes),
+      onContention: (giveBack) => {
+        holder.giveBack.add(giveBack);
+        return () => holder.giveBack.delete(giveBack);
+      },
+    };
+  }
+
+  private tryAcquire(holder: Holder, bytes: number): boolean {
+    // No overtaking: a waiter that may have memory once there is room is served first.
+    let contended: Contention | undefined;
+    const contention = (): Contention => (contended ??= this.contention());
+    if (this.waiters.some((w) => w.holder !== holder && this.eligible(w, contention))) return false;
+    if (!this.eligible({ holder, bytes }, contention) || !this.withinBudget(bytes)) return false;
+    this.take(holder, bytes);
     return true;
   }
 
-  /** Takes `bytes`, waiting in line until they fit. */
-  acquire(bytes: number): Promise<void> {
-    if (this.tryAcquire(bytes)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ bytes, grant: resolve }));
+  private acquire(holder: Holder, bytes: number): Promise<void> {
+    if (this.tryAcquire(holder, bytes)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push({ holder, bytes, grant: resolve });
+      holder.waits++;
+      this.active.add(holder);
+      this.pressOthers();
+    });
   }
 
-  release(bytes: number): void {
-    this.usedBytes = Math.max(0, this.usedBytes - bytes);
-    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
-      const next = this.waiters.shift()!;
-      this.usedBytes += next.bytes;
-      next.grant();
+  private release(holder: Holder, bytes: number): void {
+    const released = Math.min(Math.max(0, bytes), holder.heldBytes);
+    holder.heldBytes -= released;
+    this.usedBytes -= released;
+    const userHeld = this.userBytes(holder.userId) - released;
+    if (userHeld > 0) this.byUser.set(holder.userId, userHeld);
+    else this.byUser.delete(holder.userId);
+    if (holder.heldBytes === 0 && holder.waits === 0) this.active.delete(holder);
+    this.serveWaiters();
+  }
+
+  private take(holder: Holder, bytes: number): void {
+    holder.heldBytes += bytes;
+    this.usedBytes += bytes;
+    this.byUser.set(holder.userId, this.userBytes(holder.userId) + bytes);
+    this.active.add(holder);
+  }
+
+  private serveWaiters(): void {
+    let contended: Contention | undefined;
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i]!;
+      if (!this.eligible(waiter, () => (contended ??= this.contention()))) {
+        i++;
+        continue;
+      }
+      if (!this.withinBudget(waiter.bytes)) break;
+      this.waiters.splice(i, 1);
+      waiter.holder.waits--;
+      this.take(waiter.holder, waiter.bytes);
+      contended = undefined;
+      waiter.grant();
     }
   }
 
-  private fits(bytes: number): boolean {
+  /** Whether `holder` may have `bytes` as far as its user's cap and its share go. */
+  private eligible({ holder, bytes }: { readonly holder: Holder; readonly bytes: number }, contention = () => this.contention()): boolean {
+    return this.withinUserCap(holder, bytes) && this.withinShare(holder, bytes, contention);
+  }
+
+  private withinBudget(bytes: number): boolean {
     return this.usedBytes + bytes <= this.limitBytes || this.usedBytes === 0;
+  }
+
+  private withinUserCap(holder: Holder, bytes: number): boolean {
+    if (!holder.capped) return true;
+    const held = this.userBytes(holder.userId);
+    return held === 0 || held + bytes <= this.userLimitBytes;
+  }
+
+  private withinShare(holder: Holder, bytes: number, contention: () => Contention): boolean {
+    return holder.heldBytes === 0 || holder.heldBytes + bytes <= this.shareBytes() || !contention()(holder);
+  }
+
+  private shareBytes(): number {
+    return this.limitBytes / Math.max(1, this.active.size);
+  }
+
+  /**
+   * Tells for any account whether another request waits for memory it could use: one its user's cap
+   * allows, or one of the same user (whose cap this account's holding may be what stops it). One pass
+   * over the waiters answers for every account.
+   */
+  private contention(): Contention {
+    let capAllowed = 0;
+    const byUser = new Map<string, { all: number; capAllowed: number }>();
+    for (const { holder, bytes } of this.waiters) {
+      const allowed = this.withinUserCap(holder, bytes);
+      if (allowed) capAllowed++;
+      const counts = byUser.get(holder.userId) ?? { all: 0, capAllowed: 0 };
+      counts.all++;
+      if (allowed) counts.capAllowed++;
+      byUser.set(holder.userId, counts);
+    }
+    return (holder) => {
+      const own = byUser.get(holder.userId) ?? { all: 0, capAllowed: 0 };
+      return capAllowed - own.capAllowed + own.all - holder.waits > 0;
+    };
+  }
+
+  private overShare(holder: Holder, contention = () => this.contention()): boolean {
+    return holder.heldBytes > this.shareBytes() && contention()(holder);
+  }
+
+  /** Someone started waiting: accounts over their share give back what they hold idle, on a later turn. */
+  private pressOthers(): void {
+    if (this.pressing) return;
+    this.pressing = true;
+    queueMicrotask(() => {
+      this.pressing = false;
+      let contended: Contention | undefined;
+      for (const holder of [...this.active]) {
+        if (holder.giveBack.size === 0 || !this.overShare(holder, () => (contended ??= this.contention()))) continue;
+        for (const giveBack of [...holder.giveBack]) giveBack();
+        contended = undefined;
+      }
+    });
   }
 }

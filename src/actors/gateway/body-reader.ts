@@ -11,14 +11,14 @@ import { chunkReads, type ChunkRead } from '../../core/chunks.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
 import type { StorageApi } from '../common/storage-api.js';
-import type { BodyMemory } from './body-memory.js';
+import type { BodyMemoryAccount } from './body-memory.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface ReadSource {
   readonly storage: StorageApi;
-  /** Chunks held for the reader count against it. */
-  readonly memory: BodyMemory;
+  /** Pieces held for the reader count against this account. */
+  readonly memory: BodyMemoryAccount;
   /** The record whose body is read. */
   readonly meta: ObjectMeta;
   /** The body held in the record itself, for a body that is not chunked. */

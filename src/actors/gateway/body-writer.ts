@@ -13,7 +13,7 @@ import type { ChunkLayout } from '../../core/object-meta.js';
 import type { Logger } from '../../runtime/logger.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import type { StorageApi } from '../common/storage-api.js';
-import type { BodyMemory } from './body-memory.js';
+import type { BodyMemoryAccount } from './body-memory.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface BodyTarget {
@@ -46,10 +46,14 @@ export interface StoredBody {
   readonly layout: ChunkLayout | undefined;
 }
 
-export interface WriterDeps {
+export interface ChunkDeps {
   readonly storage: StorageApi;
   readonly log: Logger;
-  readonly bodyMemory: BodyMemory;
+}
+
+export interface WriterDeps extends ChunkDeps {
+  /** The writing request's account at the body memory: chunk buffers count against it. */
+  readonly memory: BodyMemoryAccount;
 }
 
 export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
@@ -57,7 +61,7 @@ export async function writeBody(deps: WriterDeps, target: BodyTarget, source: As
     return options.allowInline ? writeUnsizedBody(deps, target, source, options) : new ChunkWriter(deps, target, options).write(source);
   }
   if (options.allowInline && options.expectedBytes <= options.chunkSizeBytes) {
-    await deps.bodyMemory.acquire(options.expectedBytes);
+    await deps.memory.acquire(options.expectedBytes);
     try {
       const whole = Buffer.allocUnsafe(options.expectedBytes);
       let filled = 0;
@@ -69,7 +73,7 @@ export async function writeBody(deps: WriterDeps, target: BodyTarget, source: As
       if (filled !== whole.length) throw new S3Error('IncompleteBody');
       return { sizeBytes: filled, inline: whole, layout: undefined };
     } finally {
-      deps.bodyMemory.release(options.expectedBytes);
+      deps.memory.release(options.expectedBytes);
     }
   }
   return new ChunkWriter(deps, target, options).write(source);
@@ -125,10 +129,12 @@ class ChunkWriter {
   ) {}
 
   async write(source: AsyncIterable<Buffer>): Promise<StoredBody> {
+    const stopGivingBack = this.deps.memory.onContention(() => this.giveBackSpares());
     try {
       return await this.writeChunks(source);
     } finally {
-      this.deps.bodyMemory.release(this.granted * this.options.chunkSizeBytes);
+      stopGivingBack();
+      this.deps.memory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
     }
   }
@@ -180,11 +186,13 @@ class ChunkWriter {
   private async buffer(): Promise<Buffer> {
     const size = this.options.chunkSizeBytes;
     for (;;) {
+      // A writer whose write failed stops here rather than waiting in line for memory it will not use.
+      if (this.failure !== undefined) throw this.failure;
       const spare = this.spare.pop();
       if (spare) return spare;
-      if (this.deps.bodyMemory.tryAcquire(size)) break;
+      if (this.deps.memory.tryAcquire(size)) break;
       if (this.inFlight.size === 0) {
-        await this.deps.bodyMemory.acquire(size);
+        await this.deps.memory.acquire(size);
         break;
       }
       await Promise.race(this.inFlight);
@@ -204,11 +212,11 @@ class ChunkWriter {
       .then(
         (result) => {
           if (result.ok) {
-            this.spare.push(buffer);
+            this.keep(buffer);
             return;
           }
           // A write that timed out may still be reading its buffer; it is not reused.
-          if (result.code !== 'Timeout') this.spare.push(buffer);
+          if (result.code !== 'Timeout') this.keep(buffer);
           this.failure ??= storageFailureError(result);
         },
         (error: unknown) => {
@@ -217,6 +225,27 @@ class ChunkWriter {
       )
       .finally(() => this.inFlight.delete(write));
     this.inFlight.add(write);
+  }
+
+  /**
+   * A buffer whose write has settled: kept for the next chunk, unless others wait while this writer
+   * holds more than its share, and it has another buffer to go on with.
+   */
+  private keep(buffer: Buffer): void {
+    if (this.granted > 1 && this.deps.memory.overShare) this.giveBack();
+    else this.spare.push(buffer);
+  }
+
+  private giveBackSpares(): void {
+    while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) {
+      this.spare.pop();
+      this.giveBack();
+    }
+  }
+
+  private giveBack(): void {
+    this.granted--;
+    this.deps.memory.release(this.options.chunkSizeBytes);
   }
 
   private async settle(): Promise<void> {
@@ -230,7 +259,7 @@ const DELETE_CONCURRENCY = 4;
  * Deletes the chunks of `layout`, best effort: a chunk that cannot be deleted now is logged and left
  * for an operator (it is unreachable, never wrong). Never throws.
  */
-export async function deleteChunks(deps: WriterDeps, bucket: string, key: string, layout: ChunkLayout | undefined): Promise<void> {
+export async function deleteChunks(deps: ChunkDeps, bucket: string, key: string, layout: ChunkLayout | undefined): Promise<void> {
   if (layout === undefined || layout.chunkSizesBytes.length === 0) return;
   let keys: string[];
   try {

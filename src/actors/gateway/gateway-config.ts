@@ -17,6 +17,16 @@ export interface GatewayConfig {
   readonly headersTimeoutMs: number;
   /** A body that stops arriving for this long fails with RequestTimeout. */
   readonly bodyIdleTimeoutMs: number;
+  /**
+   * The slowest a client may send a request body or take a response body, measured over
+   * `bodyRateWindowMs` of time spent waiting on it; slower uploads fail with RequestTimeout and slower
+   * downloads are cut, either way closing the connection. 0: no floor.
+   */
+  readonly minBodyBytesPerSec: number;
+  /** The window `minBodyBytesPerSec` is measured over; the first window of a transfer is not judged. */
+  readonly bodyRateWindowMs: number;
+  /** The longest a request body may take to arrive, however steadily it does; beyond it RequestTimeout. */
+  readonly maxBodyReceiveMs: number;
   /** A connection that is idle between requests is closed after this long. */
   readonly keepAliveTimeoutMs: number;
   /** Deadline of every single call to the storage cluster. */
@@ -31,6 +41,12 @@ export interface GatewayConfig {
   readonly readAheadPieces: number;
   /** Memory for bodies in flight across all requests (upload buffers, pieces read ahead); beyond it requests wait. */
   readonly bodyMemoryBytes: number;
+  /** The part of `bodyMemoryBytes` the requests of one user (or all anonymous ones) may hold together. */
+  readonly maxBodyMemoryPerUserPercent: number;
+  /** Open connections from one client address; one more is answered 503 SlowDown and closed. */
+  readonly maxConnectionsPerAddress: number;
+  /** Open connections from all clients; one more is answered 503 SlowDown and closed. */
+  readonly maxConnections: number;
   /** Smallest size of a multipart part that is not the last. */
   readonly minPartSizeBytes: number;
   /** Host names under which `<bucket>.<host>` addresses a bucket, besides the cluster's endpoints. */
@@ -51,6 +67,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 60_000,
   bodyIdleTimeoutMs: 60_000,
+  minBodyBytesPerSec: 1024,
+  bodyRateWindowMs: 60_000,
+  maxBodyReceiveMs: 6 * 3_600_000,
   keepAliveTimeoutMs: 5_000,
   storageTimeoutMs: 30_000,
   chunkSizeBytes: DEFAULT_CHUNK_SIZE_BYTES,
@@ -58,6 +77,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
   bodyMemoryBytes: 32 * MiB,
+  maxBodyMemoryPerUserPercent: 80,
+  maxConnectionsPerAddress: 256,
+  maxConnections: 4096,
   minPartSizeBytes: 5 * MiB,
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
@@ -81,6 +103,9 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   maxHeaderBytes: [4096, 1024 * 1024],
   headersTimeoutMs: [100, 3_600_000],
   bodyIdleTimeoutMs: [100, 3_600_000],
+  minBodyBytesPerSec: [0, 1024 * MiB],
+  bodyRateWindowMs: [100, 3_600_000],
+  maxBodyReceiveMs: [100, 7 * 24 * 3_600_000],
   keepAliveTimeoutMs: [100, 3_600_000],
   storageTimeoutMs: [10, 3_600_000],
   chunkSizeBytes: [1024, MAX_CHUNK_SIZE_BYTES],
@@ -88,6 +113,9 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   readPieceBytes: [64 * 1024, MAX_CHUNK_SIZE_BYTES],
   readAheadPieces: [1, 64],
   bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
+  maxBodyMemoryPerUserPercent: [1, 100],
+  maxConnectionsPerAddress: [1, 1_000_000],
+  maxConnections: [1, 1_000_000],
   minPartSizeBytes: [0, 5 * 1024 * MiB],
   shutdownTimeoutMs: [0, 3_600_000],
 };
@@ -134,6 +162,9 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   });
   if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {
     return fail('gateway.cacheMaxObjectBytes cannot exceed gateway.chunkSizeBytes: only bodies stored whole are cached');
+  }
+  if (config.maxConnectionsPerAddress > config.maxConnections) {
+    return fail('gateway.maxConnectionsPerAddress cannot exceed gateway.maxConnections');
   }
   return { ok: true, config };
 }

@@ -1,11 +1,12 @@
 /**
  * The gateway's HTTP server: node:http with bounded header size, header and idle timeouts and
- * keep-alive, S3 error documents even for requests node itself refuses, and a graceful close that lets
- * requests in progress finish before connections are cut.
+ * keep-alive, limits on open connections in all and per client address, S3 error documents even for
+ * requests node itself refuses, and a graceful close that lets requests in progress finish before
+ * connections are cut.
  */
 import { createHash } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -18,6 +19,7 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { BodyFraming } from './body-framing.js';
 import { BodyMemory } from './body-memory.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
 import { createRequestHandler, newRequestId } from './request-handler.js';
@@ -48,7 +50,10 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     hostId: createHash('sha256').update(input.node).digest('base64'),
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),
-    bodyMemory: new BodyMemory(input.config.bodyMemoryBytes),
+    bodyMemory: new BodyMemory(
+      input.config.bodyMemoryBytes,
+      Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
+    ),
   };
 }
 
@@ -72,6 +77,8 @@ interface Busy {
 
 /** A connection on which nothing moves either way for this long is closed. */
 const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+/** A refused connection is given this long to read its answer before it is cut. */
+const REFUSED_LINGER_MS = 1_000;
 
 export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServer> {
   const { config, log } = deps;
@@ -80,8 +87,15 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
   const busySockets = new Map<Duplex, Busy>();
   let inFlight = 0;
   let idleWaiter: (() => void) | undefined;
+  const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
+  /** Connections answered 503 as they opened: whatever they send is not served. */
+  const refusedSockets = new WeakSet<Duplex>();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (refusedSockets.has(req.socket)) {
+      req.resume();
+      return;
+    }
     inFlight++;
     const busy: Busy = { req, framing: new BodyFraming(), refusal: undefined };
     busySockets.set(req.socket, busy);
@@ -123,6 +137,19 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
     ];
     socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
   };
+  // Before node's own listener, so a refused connection costs no more than its answer.
+  server.prependListener('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address !== undefined && limits.admit(address)) {
+      socket.once('close', () => limits.leave(address));
+      return;
+    }
+    refusedSockets.add(socket);
+    log.debug('a connection over the limits was refused', { address: address ?? null, open: limits.open });
+    refuse(socket, new S3Error('SlowDown', 'Too many connections; please reduce your request rate.'));
+    const linger = deps.clock.setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+    socket.once('close', () => linger.cancel());
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const busy = busySockets.get(socket);
     // A connection that ended mid-request cannot send the rest: cutting it fails that request's body.

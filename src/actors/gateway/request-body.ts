@@ -1,8 +1,13 @@
 /**
  * A request body as the handlers read it: aws-chunked framing removed (with its chunk signatures
  * checked), every byte hashed for the digests the request declared, the declared length enforced, a body
- * node cannot parse failed at once, and a body that stops arriving failed with RequestTimeout. Nothing here stores anything: a handler reads
- * the payload, then calls `finish`, and commits only if that succeeds.
+ * node cannot parse failed at once, and a body that stops arriving, arrives slower than the configured
+ * floor or takes longer than the deadline failed with RequestTimeout, closing the connection (a client
+ * that slow would hold its connection and its memory for nothing). Nothing here stores anything: a
+ * handler reads the payload, then calls `finish`, and commits only if that succeeds.
+ *
+ * Only time spent waiting for the client counts against its pace and its idle time: while the handler
+ * holds a piece (waiting for memory or storage) the stream is paused and the client cannot send.
  *
  * The request stream is piped into a stream of our own, so a failure ends only the reading: the
  * socket stays up to carry the error response.
@@ -12,8 +17,10 @@ import { createChunkedDecoder } from '../../protocol/s3/aws-chunked.js';
 import { BodyDigester, parseBodyExpectations, type BodyDigests } from '../../protocol/s3/checksums.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/headers.js';
+import type { TimerHandle } from '../../runtime/clock.js';
 import type { RequestContext } from './request-context.js';
 import { sendContinue } from './responses.js';
+import { watchPace } from './transfer-watch.js';
 
 export interface RequestBody {
   /** The payload size the request declared, when it declared one. */
@@ -75,15 +82,24 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     req.on('error', onAborted);
     req.on('close', onClose);
     sendContinue(req, ctx.res);
-    let idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
+    const { clock, config } = deps;
+    const deadline = clock.setTimeout(() => fail(timedOut()), config.maxBodyReceiveMs);
+    const watch = watchPace(clock, config, () => fail(timedOut()));
+    let idle: TimerHandle | undefined;
+    const awaitClient = (): void => {
+      watch.pace.waiting(clock.now());
+      idle = clock.setTimeout(() => fail(timedOut()), config.bodyIdleTimeoutMs);
+    };
+    awaitClient();
     req.pipe(source);
     const stopFraming = framing.onBreak(fail);
     if (framing.broken !== undefined) fail(framing.broken);
     let received = 0;
     try {
       for await (const piece of source as AsyncIterable<Buffer>) {
-        idle.cancel();
-        idle = deps.clock.setTimeout(() => fail(new S3Error('RequestTimeout')), deps.config.bodyIdleTimeoutMs);
+        idle?.cancel();
+        watch.pace.resumed(clock.now());
+        watch.pace.progressed(clock.now(), piece.length);
         received += piece.length;
         if (received > options.maxBytes) throw tooLarge(options);
         if (declaredBytes !== undefined && received > declaredBytes) {
@@ -91,6 +107,7 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
         }
         digester.update(piece);
         yield piece;
+        awaitClient();
       }
       if (failure !== undefined) throw failure;
       if (declaredBytes !== undefined && received !== declaredBytes) throw new S3Error('IncompleteBody');
@@ -99,7 +116,9 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       // The decoder reports its own failures as S3 errors; anything else is the request going away.
       throw failure ?? (error instanceof S3Error ? error : new S3Error('IncompleteBody'));
     } finally {
-      idle.cancel();
+      idle?.cancel();
+      deadline.cancel();
+      watch.stop();
       req.off('aborted', onAborted);
       req.off('error', onAborted);
       req.off('close', onClose);
@@ -121,6 +140,11 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       return digests.value;
     },
   };
+}
+
+/** What a body too slow in any way is answered with; the connection closes with it. */
+function timedOut(): S3Error {
+  return new S3Error('RequestTimeout', undefined, { headers: { Connection: 'close' } });
 }
 
 function tooLarge(options: BodyOptions): S3Error {

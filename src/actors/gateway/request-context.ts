@@ -13,7 +13,7 @@ import type { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../common/storage-api.js';
 import type { BodyFraming } from './body-framing.js';
-import type { BodyMemory } from './body-memory.js';
+import type { BodyMemory, BodyMemoryAccount } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
@@ -51,6 +51,8 @@ export interface RequestContext {
   readonly user: UserRecord | undefined;
   /** The bucket the operation addresses, when it exists (every operation but ListBuckets and CreateBucket). */
   readonly bucket: BucketRecord | undefined;
+  /** This request's account at the body memory: what its upload or download holds counts against it. */
+  readonly memory: BodyMemoryAccount;
   readonly log: Logger;
 }
 
@@ -64,5 +66,10 @@ export function bucketOf(ctx: RequestContext): BucketRecord {
 
 /** The id objects and uploads record as their writer: the user, or `anonymous`. */
 export function requesterId(ctx: RequestContext): string {
-  return ctx.user?.userId ?? 'anonymous';
+  return userIdOf(ctx.user);
+}
+
+/** A user's id, or `anonymous` for a request without one. */
+export function userIdOf(user: UserRecord | undefined): string {
+  return user?.userId ?? 'anonymous';
 }

@@ -28,7 +28,7 @@ import {
 } from './handlers/multipart.js';
 import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
-import type { GatewayDeps, RequestContext } from './request-context.js';
+import { userIdOf, type GatewayDeps, type RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
 import { signingRegionsOf } from './signing-region.js';
 
@@ -106,7 +106,8 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const bucket = authorize(deps.authView, routed.operation, user);
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
-    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, log };
+    const memory = deps.bodyMemory.account(userIdOf(user));
+    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, memory, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {

@@ -25,6 +25,15 @@ describe('actors/gateway/gateway-config', () => {
     expect(Object.isFrozen(result.config)).to.equal(true);
   });
 
+  it('gives slow clients a floor and a deadline that real clients on slow links stay well within', () => {
+    const config = DEFAULT_GATEWAY_CONFIG;
+    expect(config.minBodyBytesPerSec, 'at most 8 kbit/s').to.be.at.most(1024);
+    expect(config.maxBodyReceiveMs, 'a 5 GiB upload at 256 kB/s').to.be.at.least((5 * 1024 ** 3 / 256_000) * 1000);
+    expect(config.maxConnectionsPerAddress).to.be.at.most(config.maxConnections);
+    const off = parseGatewayConfig({ minBodyBytesPerSec: 0 });
+    expect(off.ok && off.config.minBodyBytesPerSec, '0 turns the floor off').to.equal(0);
+  });
+
   it('says which setting is wrong and why', () => {
     expect(problem({ httpPort: 70000 })).to.match(/gateway\.httpPort must be an integer from 0 to 65535/);
     expect(problem({ chunkSizeBytes: 64 * 1024 * 1024 })).to.match(/gateway\.chunkSizeBytes/);
@@ -33,6 +42,10 @@ describe('actors/gateway/gateway-config', () => {
     expect(problem({ region: 'Not A Region' })).to.match(/gateway\.region/);
     expect(problem({ cacheSize: 1 })).to.match(/gateway\.cacheSize is not a known setting/);
     expect(problem([])).to.match(/must be an object/);
+    expect(problem({ maxConnectionsPerAddress: 100, maxConnections: 10 })).to.match(/maxConnectionsPerAddress cannot exceed gateway\.maxConnections/);
+    expect(problem({ maxBodyMemoryPerUserPercent: 0 })).to.match(/gateway\.maxBodyMemoryPerUserPercent must be an integer from 1 to 100/);
+    expect(problem({ maxBodyReceiveMs: 30 * 24 * 3_600_000 })).to.match(/gateway\.maxBodyReceiveMs/);
+    expect(problem({ minBodyBytesPerSec: -1 })).to.match(/gateway\.minBodyBytesPerSec/);
     expect(problem({ virtualHostSuffixes: 'x' })).to.match(/virtualHostSuffixes/);
   });
 });

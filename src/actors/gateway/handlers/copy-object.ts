@@ -18,7 +18,7 @@ import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
 import { currentObject, loadObject, type LoadedObject } from '../object-versions.js';
-import type { OperationOf, RequestContext } from '../request-context.js';
+import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { afterObjectWrite, checkWriteConditions, checkWriteHeaders, hasWriteConditions } from './put-object.js';
@@ -52,8 +52,11 @@ export async function copyBody(
   const { deps } = ctx;
   const md5 = createHasher('MD5');
   const checksum = checksumAlgorithm === undefined ? undefined : createHasher(checksumAlgorithm);
-  const pieces = readBody({ storage: deps.storage, memory: deps.bodyMemory, meta: source.meta, inline: source.body }, range, deps.config);
-  const stored = await writeBody(deps, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, md5, checksum), {
+  // The source reader has an account of its own, outside the user's cap: its writer's account holds
+  // the chunk buffers it fills, within the cap (see body-memory.ts).
+  const readerMemory = deps.bodyMemory.account(requesterId(ctx), { capped: false });
+  const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body }, range, deps.config);
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, md5, checksum), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: range === undefined ? source.meta.sizeBytes : range.end - range.start + 1,

@@ -16,7 +16,8 @@ import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../p
 import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
-import { sendXml, whenWritable } from '../responses.js';
+import { sendBody } from '../response-body.js';
+import { sendXml } from '../responses.js';
 
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const { deps, headers, res } = ctx;
@@ -48,16 +49,13 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
   if (range !== undefined) responseHeaders['Content-Range'] = contentRange(range, meta.sizeBytes);
-  const pieces = withBody ? readBody({ storage: deps.storage, memory: deps.bodyMemory, meta, inline: body }, range, deps.config) : undefined;
+  const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body }, range, deps.config) : undefined;
   res.writeHead(range === undefined ? 200 : 206, responseHeaders);
   if (pieces === undefined) {
     res.end();
     return;
   }
-  for await (const piece of pieces) {
-    if (!res.write(piece)) await whenWritable(res);
-  }
-  res.end();
+  await sendBody(ctx, pieces);
 }
 
 /**

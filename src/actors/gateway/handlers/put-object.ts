@@ -24,7 +24,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   const described = descriptiveFields(headers);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
 
-  const stored = await writeBody(deps, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
