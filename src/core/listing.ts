@@ -23,6 +23,8 @@ export interface ListingEntry extends Listable {
   readonly sizeBytes: number;
   readonly etag: string;
   readonly lastModifiedMs: number;
+  /** Set where asked for: the write of this version may still be undone (its quorum is not decided). */
+  readonly unsettled?: true;
 }
 
 /** One storage node's answer to a `ListingFetch`. */

@@ -16,6 +16,9 @@ export interface StateTable<T> {
   put(key: string, value: T): Promise<void>;
   remove(key: string): Promise<void>;
   entries(): Array<[string, T]>;
+  /** Only inside `NodeState.transaction`: the write is part of that transaction. */
+  putInTransaction(key: string, value: T): void;
+  removeInTransaction(key: string): void;
 }
 
 /** How a table keeps its values on disk when that differs from how they are used (sealed secrets). */
@@ -76,6 +79,12 @@ export class NodeState {
       remove: async (key) => {
         await db.remove(key);
       },
+      putInTransaction: (key, value) => {
+        void db.put(key, codec.encode(value));
+      },
+      removeInTransaction: (key) => {
+        void db.remove(key);
+      },
       entries: () => {
         const out: Array<[string, T]> = [];
         for (const { key, value } of db.getRange({})) {
@@ -85,6 +94,19 @@ export class NodeState {
         return out;
       },
     };
+  }
+
+  /**
+   * Runs `action` as one durable transaction over any tables of this state: it reads with `get` and
+   * writes with the tables' `...InTransaction` methods, all or nothing. Resolves with its result once
+   * the transaction is on disk.
+   */
+  async transaction<R>(action: () => R): Promise<R> {
+    let result: R | undefined;
+    await this.root.transaction(() => {
+      result = action();
+    });
+    return result as R;
   }
 
   /**

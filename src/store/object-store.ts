@@ -192,8 +192,11 @@ export class ObjectStore {
     return undo !== undefined && compareHlc(undo.clock, clock) === 0;
   }
 
-  /** One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`, tombstones included. */
-  list(kind: ObjectKind, bucket: string, fetch: ListingFetch): ListingPage<ListingEntry> {
+  /**
+   * One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`,
+   * tombstones included; with `markUnsettled`, versions whose write may still be undone say so.
+   */
+  list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false): ListingPage<ListingEntry> {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
     const entries: ListingEntry[] = [];
@@ -210,7 +213,16 @@ export class ObjectStore {
         truncated = true;
         break;
       }
-      entries.push({ key: address.key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs });
+      const unsettled = markUnsettled && this.isUnsettled(address, meta.clock);
+      entries.push({
+        key: address.key,
+        clock: meta.clock,
+        deleted: meta.deleted,
+        sizeBytes: meta.sizeBytes,
+        etag: meta.etag,
+        lastModifiedMs: meta.lastModifiedMs,
+        ...(unsettled ? { unsettled: true as const } : {}),
+      });
     }
     return { entries, truncated };
   }

@@ -9,6 +9,7 @@ import type { NodeInfoMessage } from './node-info.js';
 import type { RingCacheMessage } from './ring-cache.js';
 import type { AdminMessage } from '../manager/admin.js';
 import type { AuthMessage } from '../manager/auth.js';
+import type { BucketDeletionMessage } from '../manager/bucket-deletion.js';
 import type { RingKeeperMessage } from '../manager/ring-keeper.js';
 
 export const ROOT_NAME = 'node';
@@ -20,6 +21,7 @@ export const AUTH_CACHE_PATH = '/node/gateway/auth';
 export const RING_KEEPER_PATH = '/node/manager/ring_keeper';
 export const AUTH_PATH = '/node/manager/auth';
 export const ADMIN_PATH = '/node/manager/admin';
+export const BUCKET_DELETION_PATH = '/node/manager/bucket_deletion';
 
 export const nodeInfoRef = (node: string): ActorRef<NodeInfoMessage> => actorRef(node, NODE_INFO_PATH);
 export const ringCacheRef = (node: string): ActorRef<RingCacheMessage> => actorRef(node, RING_CACHE_PATH);
@@ -28,3 +30,4 @@ export const authCacheRef = (gatewayNode: string): ActorRef<AuthCacheMessage> =>
 export const ringKeeperRef = (managerNode: string): ActorRef<RingKeeperMessage> => actorRef(managerNode, RING_KEEPER_PATH);
 export const authRef = (managerNode: string): ActorRef<AuthMessage> => actorRef(managerNode, AUTH_PATH);
 export const adminRef = (managerNode: string): ActorRef<AdminMessage> => actorRef(managerNode, ADMIN_PATH);
+export const bucketDeletionRef = (managerNode: string): ActorRef<BucketDeletionMessage> => actorRef(managerNode, BUCKET_DELETION_PATH);

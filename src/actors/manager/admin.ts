@@ -14,7 +14,7 @@ import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js';
 import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../common/node-info.js';
-import { authRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../common/paths.js';
+import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../common/paths.js';
 import type { RingCacheMessage, RingStatus } from '../common/ring-cache.js';
 import { STORAGE_ROUTER_PATH, type HeadLocalMessage, type HeadLocalReply } from '../storage/router-messages.js';
 import { parseAdminCommand, type AdminCommand, type AdminReply, type AdminResult, type WhereisAnswer, type WhereisRow } from './admin-commands.js';
@@ -33,7 +33,7 @@ import type {
   UserByKeyReply,
 } from './auth.js';
 import type { ClusterStatus, RingKeeperMessage, StartReply } from './ring-keeper.js';
-import { bucketDeletionRef, type BucketDeletionMessage, type DeleteBucketReply, type DeleteBucketStatsReply } from './bucket-deletion.js';
+import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from './bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };

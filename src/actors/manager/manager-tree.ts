@@ -16,10 +16,10 @@ import { writeAdminCredentials } from '../../store/admin-credentials.js';
 import type { NodeState, TableUpgrade } from '../../store/node-state.js';
 import { sealedUserCodec } from '../../store/sealed-auth-records.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { authRef, ringKeeperRef } from '../common/paths.js';
+import { authRef, bucketDeletionRef, ringKeeperRef } from '../common/paths.js';
 import { adminBehavior } from './admin.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
-import { bucketDeletionBehavior, bucketDeletionRef } from './bucket-deletion.js';
+import { bucketDeletionBehavior } from './bucket-deletion.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberView, type RingKeeperMessage } from './ring-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
@@ -32,6 +32,8 @@ export interface ManagerTreeOptions {
   /** The manager's data directory, where the first admin's keys are kept. */
   readonly dataDir: string;
   readonly ringCheckIntervalMs?: number;
+  /** How often storage nodes are brought in line with the decided bucket deletions. */
+  readonly bucketReconcileIntervalMs?: number;
 }
 
 export function managerTree(node: ClusterNode, options: ManagerTreeOptions): SupervisorSpec {
@@ -78,6 +80,8 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
         bucketDeletionBehavior({
           deleted: nodeState.table('deleted_buckets', isDeletedBucketRecord),
           intents: nodeState.table('bucket_deletions', isDeletionIntent),
+          transaction: (action) => nodeState.transaction(action),
+          ...(options.bucketReconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.bucketReconcileIntervalMs } : {}),
           isKnownDown: (peer) => transport.isKnownDown(peer),
         }),
       ),

@@ -23,10 +23,8 @@ export interface FenceDeps {
   readonly timeoutMs: number;
 }
 
-/** Keys fetched per node and round of the emptiness check. */
-const EMPTINESS_PAGE_KEYS = 100;
-/** Rounds of the emptiness check; each makes progress, this bounds a pathological case. */
-const MAX_EMPTINESS_ROUNDS = 100_000;
+/** Keys fetched per node and round of the emptiness check (a bucket just emptied holds many tombstones). */
+const EMPTINESS_PAGE_KEYS = 1000;
 
 const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
 
@@ -51,42 +49,60 @@ export async function unsealNamespace(deps: FenceDeps, nodes: readonly string[],
   );
 }
 
-export interface EmptinessCheck {
-  /** The nodes whose every page arrived; only their keys were seen. */
-  readonly answered: Set<string>;
-  readonly empty: boolean;
-}
+export type EmptinessCheck =
+  /** `answered`: the nodes whose every page arrived; only their keys were seen. */
+  | { readonly outcome: 'empty'; readonly answered: Set<string> }
+  /** An object or an upload, or a version whose write may still be undone (it cannot be counted on). */
+  | { readonly outcome: 'not-empty' }
+  | { readonly outcome: 'timed-out' };
 
 /**
  * Whether the namespace holds no object and no upload in progress, as the newest versions on
  * `nodes` say: a key deleted on one replica and still present on a stale one counts as deleted.
- * Parts and chunks do not count: without an object or an upload nothing reaches them.
+ * Parts and chunks do not count: without an object or an upload nothing reaches them. Gives up at
+ * `deadlineMs` (a bucket that holds the tombstones of millions of keys takes a while to walk).
  */
-export async function checkEmpty(deps: FenceDeps, nodes: readonly string[], namespace: string): Promise<EmptinessCheck> {
+export async function checkEmpty(deps: FenceDeps, nodes: readonly string[], namespace: string, deadlineMs: number, now: () => number): Promise<EmptinessCheck> {
   const answered = new Set(reachable(deps, nodes));
   for (const [kind, prefix] of [['object', ''], ['upload', uploadRecordPrefix('')]] as const) {
-    if (!(await holdsNone(deps, answered, namespace, kind, prefix))) return { answered, empty: false };
+    const found = await holdsNone(deps, answered, namespace, kind, prefix, deadlineMs, now);
+    if (found !== 'none') return { outcome: found };
   }
-  return { answered, empty: true };
+  return { outcome: 'empty', answered };
 }
 
 /** Drops from `answered` any node that fails to answer a round. */
-async function holdsNone(deps: FenceDeps, answered: Set<string>, namespace: string, kind: ObjectKind, prefix: string): Promise<boolean> {
+async function holdsNone(
+  deps: FenceDeps,
+  answered: Set<string>,
+  namespace: string,
+  kind: ObjectKind,
+  prefix: string,
+  deadlineMs: number,
+  now: () => number,
+): Promise<'none' | 'not-empty' | 'timed-out'> {
   let state = startListing<ListingEntry>({ prefix, maxKeys: 1 });
-  for (let round = 0; state.phase === 'fetch' && round < MAX_EMPTINESS_ROUNDS; round++) {
+  while (state.phase === 'fetch') {
+    if (now() > deadlineMs) return 'timed-out';
     const fetch = { ...state.fetch, limit: Math.max(state.fetch.limit, EMPTINESS_PAGE_KEYS) };
     const pages: ListingPage<ListingEntry>[] = [];
     await Promise.all(
       [...answered].map(async (node) => {
-        const reply = await deps.system.ask<RouterMessage, ListLocalReply>(routerOf(node), (replyTo) => ({ type: 'list_local', objectKind: kind, bucket: namespace, fetch, replyTo }), deps.timeoutMs);
+        const reply = await deps.system.ask<RouterMessage, ListLocalReply>(
+          routerOf(node),
+          (replyTo) => ({ type: 'list_local', objectKind: kind, bucket: namespace, fetch, markUnsettled: true, replyTo }),
+          deps.timeoutMs,
+        );
         if (!isRuntimeFailure(reply) && reply.ok) pages.push(reply.page);
         else answered.delete(node);
       }),
     );
+    // A write or delete still in flight may be undone: whichever way it goes, the bucket is not
+    // provably empty now.
+    if (pages.some((page) => page.entries.some((entry) => entry.unsettled === true))) return 'not-empty';
     state = stepListing(state, pages);
   }
-  // A listing that never finished proves nothing: it is treated as finding something.
-  return state.phase === 'done' && state.result.contents.length === 0;
+  return state.result.contents.length === 0 ? 'none' : 'not-empty';
 }
 
 /** Tells `nodes` of deleted namespaces; resolves with the nodes that stored every one of them. */
@@ -114,17 +130,26 @@ export function sendSealsInForce(deps: FenceDeps, node: string, seals: ReadonlyA
   deps.system.dispatch(routerOf(node), { type: 'seals_in_force', seals: seals.slice(0, MAX_DELETED_NAMESPACES) });
 }
 
-/** Each node's purge progress, or why it did not say. */
-export async function purgeStats(deps: FenceDeps, nodes: readonly string[]): Promise<Map<string, readonly PurgeStatus[] | string>> {
-  const stats = new Map<string, readonly PurgeStatus[] | string>();
+/** Each node's purge progress of `namespaces`, by namespace, or why it did not say. */
+export async function purgeStats(deps: FenceDeps, nodes: readonly string[], namespaces: readonly string[]): Promise<Map<string, Map<string, PurgeStatus> | string>> {
+  const stats = new Map<string, Map<string, PurgeStatus> | string>();
   await Promise.all(
     nodes.map(async (node) => {
       if (deps.isKnownDown(node)) {
         stats.set(node, 'down');
         return;
       }
-      const reply = await deps.system.ask<RouterMessage, PurgeStatsReply>(routerOf(node), (replyTo) => ({ type: 'purge_stats', replyTo }), deps.timeoutMs);
-      stats.set(node, isRuntimeFailure(reply) || !reply.ok ? `${reply.code}: ${reply.message}` : reply.namespaces);
+      const known = new Map<string, PurgeStatus>();
+      for (let i = 0; i < namespaces.length; i += MAX_DELETED_NAMESPACES) {
+        const batch = namespaces.slice(i, i + MAX_DELETED_NAMESPACES);
+        const reply = await deps.system.ask<RouterMessage, PurgeStatsReply>(routerOf(node), (replyTo) => ({ type: 'purge_stats', namespaces: batch, replyTo }), deps.timeoutMs);
+        if (isRuntimeFailure(reply) || !reply.ok) {
+          stats.set(node, `${reply.code}: ${reply.message}`);
+          return;
+        }
+        for (const status of reply.namespaces) known.set(status.namespace, status);
+      }
+      stats.set(node, known);
     }),
   );
   return stats;

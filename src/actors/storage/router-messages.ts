@@ -100,7 +100,15 @@ export type RouterMessage =
   /** Read repair found `peer` stale while this node holds the newer version: queue a repair here. */
   | (Addressed & { readonly type: 'queue_repair'; readonly peer: string })
   | (Addressed & { readonly type: 'replica_revert'; readonly clock: Hlc; readonly replyTo?: ReplyTo<{ ok: true; reverted: boolean } | StorageError> })
-  | { readonly type: 'list_local'; readonly objectKind: ObjectKind; readonly bucket: string; readonly fetch: ListingFetch; readonly replyTo: ReplyTo<ListLocalReply> }
+  | {
+      readonly type: 'list_local';
+      readonly objectKind: ObjectKind;
+      readonly bucket: string;
+      readonly fetch: ListingFetch;
+      /** Mark entries whose write may still be undone (a bucket deletion must not count on them). */
+      readonly markUnsettled?: boolean;
+      readonly replyTo: ReplyTo<ListLocalReply>;
+    }
   /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */
   | { readonly type: 'seal_namespace'; readonly namespace: string; readonly sealId: string; readonly replyTo: ReplyTo<SealReply> }
   | { readonly type: 'unseal_namespace'; readonly namespace: string; readonly sealId: string; readonly replyTo?: ReplyTo<{ readonly ok: true } | StorageError> }
@@ -110,7 +118,8 @@ export type RouterMessage =
       readonly namespaces: ReadonlyArray<{ readonly namespace: string; readonly deletedAtMs: number }>;
       readonly replyTo?: ReplyTo<MarkDeletedReply>;
     }
-  | { readonly type: 'purge_stats'; readonly replyTo: ReplyTo<PurgeStatsReply> }
+  /** The purge progress of these namespaces, or of every deleted one when none are named. */
+  | { readonly type: 'purge_stats'; readonly namespaces?: readonly string[]; readonly replyTo: ReplyTo<PurgeStatsReply> }
   /**
    * The seals of the deletions still in progress, from the manager: any other seal on this node was
    * left by a deletion that ended while this node could not be told, and is lifted.

@@ -79,7 +79,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         }
         case 'list_local':
-          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch) });
+          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true) });
           return state;
         case 'seal_namespace':
           void context.store.sealNamespace(message.namespace, message.sealId, Date.now()).then(
@@ -123,12 +123,17 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           }
           return state;
         }
-        case 'purge_stats':
+        case 'purge_stats': {
+          const wanted = message.namespaces === undefined ? undefined : new Set(message.namespaces);
           ctx.system.reply(message.replyTo, {
             ok: true,
-            namespaces: context.store.deletedNamespaces().map(([namespace, { state: _state, ...progress }]) => ({ namespace, ...progress })),
+            namespaces: context.store
+              .deletedNamespaces()
+              .filter(([namespace]) => wanted === undefined || wanted.has(namespace))
+              .map(([namespace, { state: _state, ...progress }]) => ({ namespace, ...progress })),
           });
           return state;
+        }
         case 'range_summary': {
           if (context.ringView.current?.checksum !== message.ringChecksum) {
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node is on another ring' });
@@ -204,7 +209,8 @@ function validate(message: RouterMessage): string | undefined {
       }
       return undefined;
     case 'purge_stats':
-      return undefined;
+      if (message.namespaces === undefined) return undefined;
+      return Array.isArray(message.namespaces) && message.namespaces.length <= MAX_DELETED_NAMESPACES && message.namespaces.every(isNamespace) ? undefined : 'namespaces';
     case 'seals_in_force':
       if (!Array.isArray(message.seals) || message.seals.length > MAX_DELETED_NAMESPACES) return 'seals';
       return message.seals.every((seal) => typeof seal === 'object' && seal !== null && isNamespace(seal.namespace) && typeof seal.sealId === 'string') ? undefined : 'seals';
