@@ -200,9 +200,13 @@ const LIMIT_KEYS: ReadonlyArray<keyof TransportLimits> = [
   'maxBufferedBytes',
   'maxQueuedWhileConnecting',
   'maxHandshakingConnections',
+  'maxHandshakingPerAddress',
   'heartbeatIntervalMs',
   'heartbeatTimeoutMs',
   'handshakeTimeoutMs',
+  'inboundHandshakeTimeoutMs',
+  'refusalLogLines',
+  'refusalLogIntervalMs',
   'reconnectInitialMs',
   'reconnectMaxMs',
 ];

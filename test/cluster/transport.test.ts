@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,12 +7,14 @@ import { WebSocket } from 'ws';
 import { nodeInfoRef, ringKeeperRef } from '../../src/actors/common/paths.js';
 import type { NodeInfoMessage, PingNodeReply, PingReply, NodeFacts } from '../../src/actors/common/node-info.js';
 import type { MemberView, RingKeeperMessage } from '../../src/actors/manager/ring-keeper.js';
+import { openAdminClient } from '../../src/cli/admin-client.js';
 import { encodeCbor } from '../../src/protocol/cluster/cbor.js';
 import { decodeHandshake, encodeHandshake, newNonce, proofOf } from '../../src/protocol/cluster/handshake.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/cluster/version.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import type { PeerInfo } from '../../src/runtime/remote/transport.js';
+import { startHandshakeFlood } from '../support/handshake-flood.js';
 import { NodeProcess } from '../support/node-process.js';
 
 const COOKIE = 'transport-test-cookie';
@@ -33,7 +35,10 @@ describe('cluster transport between real processes', function () {
     const data = (name: string): string[] => ['--data', join(root, name)];
     manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--cookie', COOKIE, ...data('manager_0')]);
     await manager.start();
-    alpha = new NodeProcess('storage_a@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, ...data('storage_a')]);
+    // Every refusal in 'bad input' below is checked by its log line, so alpha writes them all.
+    const alphaConfig = join(root, 'storage_a.json');
+    writeFileSync(alphaConfig, JSON.stringify({ transport: { refusalLogLines: 1000 } }));
+    alpha = new NodeProcess('storage_a@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, '--config', alphaConfig, ...data('storage_a')]);
     beta = new NodeProcess('storage_b@127.0.0.1', ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, ...data('storage_b')]);
     await Promise.all([alpha.start(), beta.start()]);
     tester = await startClusterNode({ node: 'tester@127.0.0.1', cookie: COOKIE, listen: { host: '127.0.0.1', port: 0 }, logger: memoryLogger('error').logger });
@@ -189,6 +194,12 @@ describe('cluster transport between real processes', function () {
       expect(code).to.equal(1009);
     });
 
+    it('closes with "message too big" on more bytes than a handshake message before the handshake is done', async () => {
+      const peer = await rawPeer(alpha.address);
+      await peer.challenge;
+      expect(await expectRefused(peer, (ws) => ws.send(Buffer.alloc(1024 * 1024, 1)))).to.equal(1009);
+    });
+
     it('closes on a wrong cookie', async () => {
       const peer = await rawPeer(alpha.address);
       const challenge = decodeHandshake(await peer.challenge, 'challenge');
@@ -236,6 +247,36 @@ describe('cluster transport between real processes', function () {
       socket.write('\x16\x03\x01 definitely not http\r\n\r\n');
       await withTimeout(closed, 5000, 'the node kept a garbage connection open');
       expect(await ping(alpha.name)).to.include({ ok: true });
+    });
+  });
+
+  describe('a crowd of connections that never authenticate', () => {
+    it('lets the admin client into the manager while 320 clients hold handshakes open, and keeps the log short', async () => {
+      const seen = manager.lines.length;
+      const startedAt = Date.now();
+      const maxOpens = 50_000;
+      const flood = startHandshakeFlood(manager.address, { clients: 320, maxOpens });
+      try {
+        await eventually(() => flood.opened >= 320 && flood.held >= 32, 15_000);
+        const openedBefore = flood.opened;
+        const admin = await openAdminClient({ manager: manager.address, cookie: COOKIE, timeoutMs: 10_000 });
+        try {
+          const status = await admin.run({ command: 'status' });
+          expect(status).to.include({ ok: true });
+        } finally {
+          await admin.close();
+        }
+        expect(flood.opened, 'the crowd kept pressing all along').to.be.above(openedBefore).and.below(maxOpens);
+        const seenByManager = await peersSeenBy(manager.name);
+        for (const node of [alpha, beta]) expect(seenByManager.find((peer) => peer.node === node.name)?.state, node.name).to.equal('up');
+      } finally {
+        await flood.stop();
+      }
+      const elapsedMs = Date.now() - startedAt;
+      const about = manager.lines.slice(seen).filter((line) => line.component === 'transport' && line.level === 'warn');
+      // At most refusalLogLines (10) and one summary per 10-second interval, of which the test spans a few.
+      expect(about.length, `warnings in ${elapsedMs} ms`).to.be.at.most((Math.floor(elapsedMs / 10_000) + 2) * 11);
+      expect(flood.closed, 'connections the manager closed').to.be.above(about.length * 2);
     });
   });
 });

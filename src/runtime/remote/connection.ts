@@ -24,6 +24,8 @@ export const CLOSE = {
   duplicate: 4409,
   heartbeatTimeout: 4410,
   shutdown: 4000,
+  /** The standard "message too big". */
+  tooLarge: 1009,
 } as const;
 
 export interface ConnectionSettings {
@@ -38,6 +40,8 @@ export interface ConnectionSettings {
 export interface ConnectionOwner {
   readonly clock: Clock;
   readonly log: Logger;
+  /** Where failures of inbound connections not yet authenticated are logged: anyone can cause them at will. */
+  readonly unauthenticatedLog: Pick<Logger, 'warn'>;
   /** A message from the authenticated peer `from` for the local actor at `path`. */
   deliver(from: string, path: string, body: unknown): void;
   /** An answer to one of our asks. */
@@ -171,6 +175,7 @@ export class Connection {
     if (this.state === 'closed') return;
     const dialFailure = this.role === 'client' && this.state === 'handshaking' && !this.peer;
     if (dialFailure) this.owner.log.debug('dial failed', { peer: this.label, reason });
+    else if (this.role === 'server' && this.state === 'handshaking') this.owner.unauthenticatedLog.warn('closing cluster connection', { peer: this.label, reason });
     else this.owner.log.warn('closing cluster connection', { peer: this.label, reason });
     try {
       this.ws.close(code, reason.slice(0, 120));

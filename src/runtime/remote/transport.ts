@@ -1,18 +1,23 @@
 /**
  * The cluster transport: one WebSocket server per node, links to peers opened on demand and reused,
  * heartbeats, node up/down events, reconnection with capped exponential backoff, and the limits that
- * keep a slow or hostile peer from growing our memory.
+ * keep a slow or hostile peer from growing our memory. Connections not yet authenticated are kept in
+ * check by admission.ts, so that a flood of them can neither lock peers out nor fill the log.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MESSAGE, REPLY } from '../../protocol/cluster/frame.js';
+import { issueTicket, MAX_HANDSHAKE_BYTES, TICKET_HEADER } from '../../protocol/cluster/handshake.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { RuntimeFailureCode } from '../failures.js';
 import type { Logger } from '../logger.js';
 import type { NodeEvent, RemoteLink, SendOutcome } from '../system.js';
+import { ThrottledLog } from '../throttled-log.js';
+import { HandshakeAdmission, limitBytesBeforeHandshake, socketKey } from './admission.js';
 import { CLOSE, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
+import { TicketLedger } from './ticket-ledger.js';
 
 export interface TransportLimits {
   /** Largest WebSocket message accepted or sent; a 5 MiB chunk and its envelope must fit. */
@@ -23,11 +28,24 @@ export interface TransportLimits {
   readonly maxBufferedBytes: number;
   /** Envelopes kept for a peer while its link is being opened. */
   readonly maxQueuedWhileConnecting: number;
-  /** Links still in their handshake at once (unauthenticated sockets are cheap to open). */
+  /**
+   * Inbound connections not yet authenticated (from TCP accept to a completed handshake) at once, and
+   * of those from one address (IPv6: one /64). A full pool makes room rather than refusing: see admission.ts.
+   */
   readonly maxHandshakingConnections: number;
+  readonly maxHandshakingPerAddress: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
+  /** How long an outbound link may take for its WebSocket upgrade and handshake. */
   readonly handshakeTimeoutMs: number;
+  /** How long an inbound connection may take from TCP accept to a completed handshake. */
+  readonly inboundHandshakeTimeoutMs: number;
+  /**
+   * Lines logged per interval about unauthenticated connections refused, evicted or failed and bad
+   * requests on the cluster port; one summary line counts the rest.
+   */
+  readonly refusalLogLines: number;
+  readonly refusalLogIntervalMs: number;
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
 }
@@ -38,9 +56,13 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxBufferedBytes: 256 * 1024 * 1024,
   maxQueuedWhileConnecting: 10_000,
   maxHandshakingConnections: 256,
+  maxHandshakingPerAddress: 64,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
   handshakeTimeoutMs: 5_000,
+  inboundHandshakeTimeoutMs: 3_000,
+  refusalLogLines: 10,
+  refusalLogIntervalMs: 10_000,
   reconnectInitialMs: 100,
   reconnectMaxMs: 5_000,
 };
@@ -123,10 +145,14 @@ class Peer {
 export class ClusterTransport implements RemoteLink, ConnectionOwner {
   readonly clock: Clock;
   readonly log: Logger;
+  readonly unauthenticatedLog: ThrottledLog;
   private readonly limits: TransportLimits;
+  private readonly admission: HandshakeAdmission;
+  private readonly tickets: TicketLedger;
   private readonly peers = new Map<string, Peer>();
   private readonly dirty = new Set<Connection>();
-  private readonly handshaking = new Set<Connection>();
+  /** Inbound links in their handshake, each with what releases it from admission control once authenticated. */
+  private readonly handshaking = new Map<Connection, () => void>();
   /** Outbound links still in their handshake, by connection. */
   private readonly pendingDials = new Map<Connection, Dial>();
   private flushScheduled = false;
@@ -146,6 +172,17 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     this.clock = options.clock;
     this.log = options.logger.child({ component: 'transport' });
     this.limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+    this.unauthenticatedLog = new ThrottledLog(this.log, this.clock, {
+      maxLines: this.limits.refusalLogLines,
+      intervalMs: this.limits.refusalLogIntervalMs,
+      summary: 'more lines about unauthenticated cluster connections suppressed',
+    });
+    this.admission = new HandshakeAdmission(
+      { maxConnections: this.limits.maxHandshakingConnections, maxPerAddress: this.limits.maxHandshakingPerAddress, deadlineMs: this.limits.inboundHandshakeTimeoutMs },
+      this.clock,
+      this.unauthenticatedLog,
+    );
+    this.tickets = new TicketLedger(options.cookie, this.clock);
   }
 
   get node(): string {
@@ -205,6 +242,11 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     }));
   }
 
+  /** Inbound connections accepted and not yet authenticated. */
+  get unauthenticatedConnections(): number {
+    return this.admission.size;
+  }
+
   isUp(node: string): boolean {
     return this.peers.get(node)?.link !== undefined;
   }
@@ -257,6 +299,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   }
 
   established(connection: Connection): void {
+    this.handshaking.get(connection)?.();
     this.handshaking.delete(connection);
     const name = connection.peer!;
     const peer = this.peerFor(name);
@@ -324,7 +367,9 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       for (const connection of [...peer.links]) connection.close(CLOSE.shutdown, 'node stopping', SHUTDOWN_GRACE_MS);
     }
     for (const dial of this.pendingDials.values()) dial.connection.close(CLOSE.shutdown, 'node stopping', 0);
-    for (const connection of this.handshaking) connection.close(CLOSE.shutdown, 'node stopping', 0);
+    for (const connection of [...this.handshaking.keys()]) connection.close(CLOSE.shutdown, 'node stopping', 0);
+    this.admission.closeAll();
+    this.unauthenticatedLog.flush();
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()));
   }
@@ -370,6 +415,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       perMessageDeflate: false,
       maxPayload: this.limits.maxFrameBytes,
       handshakeTimeout: this.limits.handshakeTimeoutMs,
+      headers: { [TICKET_HEADER]: issueTicket(this.options.cookie, this.clock.now()) },
       // The link is authenticated by the cookie handshake and never crosses a browser or a caching
       // proxy, which is what masking defends against; a zero mask lets ws skip the XOR pass.
       generateMask: (mask: Buffer) => {
@@ -377,7 +423,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       },
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
     });
-    const connection = new Connection(ws, 'client', address, this.connectionSettings(), this);
+    const connection = new Connection(ws, 'client', address, this.connectionSettings('outbound'), this);
     const dial: Dial = { connection, address, expected, settle };
     this.pendingDials.set(connection, dial);
     if (expected !== undefined) {
@@ -421,12 +467,12 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     return peer;
   }
 
-  private connectionSettings(): ConnectionSettings {
+  private connectionSettings(direction: 'inbound' | 'outbound'): ConnectionSettings {
     return {
       node: this.options.node,
       address: this.listenAddress,
       cookie: this.options.cookie,
-      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      handshakeTimeoutMs: direction === 'inbound' ? this.limits.inboundHandshakeTimeoutMs : this.limits.handshakeTimeoutMs,
       maxFrameBytes: this.limits.maxFrameBytes,
       highWaterMarkBytes: this.limits.highWaterMarkBytes,
     };
@@ -448,11 +494,16 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   private async listen(host: string, port: number): Promise<void> {
     const { tls } = this.options;
     const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
-    server.on('request', (_request, response) => {
-      response.writeHead(426, { 'content-type': 'text/plain' }).end('cluster port: WebSocket only\n');
+    server.on('request', (request: IncomingMessage, response) => {
+      this.admission.requestRead(socketKey(request.socket), false);
+      response.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('cluster port: WebSocket only\n');
+    });
+    server.on('connection', (socket: Socket) => {
+      if (this.closing) socket.destroy();
+      else this.admission.admit(socket);
     });
     server.on('clientError', (error: Error, socket: Socket) => {
-      this.log.warn('bad request on the cluster port', { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message });
+      this.unauthenticatedLog.warn('bad request on the cluster port', { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message });
       socket.destroy();
     });
     const wss = new WebSocketServer({ server, maxPayload: this.limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
@@ -472,15 +523,27 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     this.log.info('cluster port open', { address: this.listenAddress, tls: Boolean(tls) });
   }
 
+  /** The WebSocket upgrade is done; the connection stays under admission control until it proves the cookie. */
   private accepted(ws: WebSocket, request: IncomingMessage): void {
-    const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    if (this.closing || this.handshaking.size >= this.limits.maxHandshakingConnections) {
-      this.log.warn('refusing cluster connection', { peer: remote, reason: this.closing ? 'stopping' : 'too many handshakes in progress' });
+    const socket = request.socket;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.closing) {
+      this.unauthenticatedLog.warn('refusing cluster connection', { peer: remote, reason: 'stopping' });
       ws.terminate();
       return;
     }
-    const connection = new Connection(ws, 'server', remote, this.connectionSettings(), this);
-    this.handshaking.add(connection);
+    const key = socketKey(socket);
+    const ticket = request.headers[TICKET_HEADER];
+    this.admission.requestRead(key, typeof ticket === 'string' && this.tickets.redeem(ticket));
+    const connection = new Connection(ws, 'server', remote, this.connectionSettings('inbound'), this);
+    // Framing adds a few bytes to the one handshake message a client owes before it is authenticated.
+    const stopCounting = limitBytesBeforeHandshake(socket, 2 * MAX_HANDSHAKE_BYTES, () => {
+      connection.fail(CLOSE.tooLarge, `more than ${2 * MAX_HANDSHAKE_BYTES} bytes before the handshake was done`);
+    });
+    this.handshaking.set(connection, () => {
+      stopCounting();
+      this.admission.release(key);
+    });
   }
 }
 

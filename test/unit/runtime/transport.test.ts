@@ -1,14 +1,18 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Behavior } from '../../../src/runtime/actor.js';
-import { memoryLogger } from '../../../src/runtime/logger.js';
+import { ManualClock, type Clock } from '../../../src/runtime/clock.js';
+import { memoryLogger, type Logger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../../src/runtime/refs.js';
 import type { TlsOptions, TransportLimits } from '../../../src/runtime/remote/transport.js';
 import { worker } from '../../../src/runtime/supervisor.js';
+import { WebSocket } from 'ws';
+import { startHandshakeFlood } from '../../support/handshake-flood.js';
 
 type EchoMessage =
   | { readonly type: 'echo'; readonly payload: unknown; readonly replyTo: ReplyTo<{ ok: true; payload: unknown; from: string }> }
@@ -34,11 +38,12 @@ interface TestNode {
   readonly echoRef: ActorRef<EchoMessage>;
 }
 
-async function testNode(name: string, options: { limits?: Partial<TransportLimits>; tls?: TlsOptions; cookie?: string; listen?: boolean } = {}): Promise<TestNode> {
+async function testNode(name: string, options: { limits?: Partial<TransportLimits>; tls?: TlsOptions; cookie?: string; listen?: boolean; logger?: Logger; clock?: Clock } = {}): Promise<TestNode> {
   const node = await startClusterNode({
+    ...(options.clock ? { clock: options.clock } : {}),
     node: name,
     cookie: options.cookie ?? COOKIE,
-    logger: memoryLogger('error').logger,
+    logger: options.logger ?? memoryLogger('error').logger,
     ...(options.listen === false ? {} : { listen: { host: '127.0.0.1', port: 0 } }),
     ...(options.limits ? { transportLimits: options.limits } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
@@ -68,6 +73,12 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5
   }
 }
 
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), timeoutMs)));
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 describe('runtime/remote/transport (in process, loopback)', function () {
   this.timeout(20_000);
   const nodes: TestNode[] = [];
@@ -90,6 +101,7 @@ describe('runtime/remote/transport (in process, loopback)', function () {
     expect(Buffer.from((reply.payload as { bytes: Uint8Array }).bytes)).to.deep.equal(Buffer.from([1, 2, 3]));
     expect(b.received).to.deep.equal([...Array(1000).keys()]);
     expect(a.node.transport.peerInfo().find((p) => p.node === 'b@127.0.0.1')).to.include({ state: 'up', links: 1 });
+    expect(b.node.transport.unauthenticatedConnections, 'the link left admission control once authenticated').to.equal(0);
     // b learned a's address from the handshake, so it can answer and dial back.
     expect(await askEcho(b, a, 'back')).to.deep.include({ ok: true, payload: 'back' });
   });
@@ -168,6 +180,7 @@ describe('runtime/remote/transport (in process, loopback)', function () {
       const b = await make('b@127.0.0.1', { tls });
       a.node.transport.addPeer('b@127.0.0.1', b.node.transport.address!);
       expect(await askEcho(a, b, 'over tls')).to.include({ ok: true, payload: 'over tls' });
+      expect(b.node.transport.unauthenticatedConnections, 'the link left admission control once authenticated').to.equal(0);
       // A plain-text peer cannot talk to a TLS port.
       const plain = await make('plain@127.0.0.1');
       plain.node.transport.addPeer('b@127.0.0.1', b.node.transport.address!);
@@ -195,5 +208,99 @@ describe('runtime/remote/transport (in process, loopback)', function () {
     expect(name).to.equal('server@127.0.0.1');
     expect(await askEcho(client, server, 'from a client')).to.include({ ok: true });
     expect(await askEcho(server, client, 'to a client')).to.include({ ok: true });
+  });
+
+  describe('connections that never authenticate', () => {
+    it('lets a peer in and answers it while a crowd presses from the same address', async () => {
+      const a = await make('a@127.0.0.1');
+      const maxOpens = 50_000;
+      const flood = startHandshakeFlood(a.node.transport.address!, { clients: 320, maxOpens });
+      try {
+        await eventually(() => flood.opened >= 320 && flood.held >= 32, 10_000);
+        const openedBefore = flood.opened;
+        const peer = await make('peer@127.0.0.1', { listen: false });
+        expect(await peer.node.transport.connect(a.node.transport.address!)).to.equal('a@127.0.0.1');
+        expect(await askEcho(peer, a, 'through the crowd')).to.include({ ok: true, payload: 'through the crowd' });
+        expect(flood.opened, 'the crowd kept pressing all along').to.be.above(openedBefore).and.below(maxOpens);
+      } finally {
+        await flood.stop();
+      }
+    });
+
+    it('never makes room for a crowd from one address at the expense of another address', async () => {
+      const { logger, lines } = memoryLogger('debug');
+      const a = await make('a@127.0.0.1', { logger, limits: { maxHandshakingConnections: 32, maxHandshakingPerAddress: 1_000, refusalLogLines: 100_000 } });
+      // Another loopback address plays another host.
+      const flood = startHandshakeFlood(a.node.transport.address!, { clients: 160, maxOpens: 2_000, localAddress: '127.0.0.2' });
+      try {
+        await eventually(() => flood.opened >= 160 && flood.held >= 16, 10_000);
+        const peers = await Promise.all(['p1', 'p2', 'p3'].map((name) => make(`${name}@127.0.0.1`, { listen: false })));
+        for (const peer of peers) {
+          await peer.node.transport.connect(a.node.transport.address!);
+          expect(await askEcho(peer, a, 'next door')).to.include({ ok: true });
+        }
+        const evicted = lines.filter((line) => String(line.reason).startsWith('making room'));
+        expect(evicted.length, 'the crowd was making room for itself').to.be.above(0);
+        expect(evicted.filter((line) => !String(line.peer).startsWith('127.0.0.2:')), 'connections evicted from other addresses').to.deep.equal([]);
+      } finally {
+        await flood.stop();
+      }
+    });
+
+    it('closes connections that stay silent, stop inside the HTTP request, or never answer the challenge, at the deadline', async () => {
+      const clock = new ManualClock();
+      const a = await make('a@127.0.0.1', { clock, limits: { inboundHandshakeTimeoutMs: 3_000 } });
+      const [host, port] = a.node.transport.address!.split(':') as [string, string];
+      const rawSocket = (firstBytes: string): Promise<void> => {
+        const socket = tcpConnect(Number(port), host);
+        socket.on('error', () => {});
+        if (firstBytes.length > 0) socket.write(firstBytes);
+        return new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      };
+      const silent = rawSocket('');
+      const halfRequest = rawSocket('GET /cluster HTTP/1.1\r\nHost: x\r\n');
+      const mute = new WebSocket(`ws://${a.node.transport.address}/cluster`, { perMessageDeflate: false });
+      mute.on('error', () => {});
+      const muteClosed = new Promise<void>((resolve) => mute.on('close', () => resolve()));
+      await new Promise<void>((resolve) => mute.once('message', () => resolve()));
+      const peer = await make('peer@127.0.0.1', { listen: false });
+      await peer.node.transport.connect(a.node.transport.address!);
+      await eventually(() => a.node.transport.unauthenticatedConnections === 3);
+
+      clock.advance(3_000);
+      await withTimeout(Promise.all([silent, halfRequest, muteClosed]), 5_000, 'a connection outlived the deadline');
+      expect(a.node.transport.unauthenticatedConnections).to.equal(0);
+      // The link that proved the cookie is not held to the deadline.
+      expect(await askEcho(peer, a, 'still here')).to.include({ ok: true });
+      expect(a.node.transport.peerInfo().find((info) => info.node === 'peer@127.0.0.1')).to.include({ state: 'up', links: 1 });
+    });
+
+    it('keeps its log to a few lines per interval during a flood and reports how many it left out', async () => {
+      const { logger, lines } = memoryLogger('debug');
+      const a = await make('a@127.0.0.1', { logger, limits: { maxHandshakingConnections: 16, refusalLogLines: 5, refusalLogIntervalMs: 60_000 } });
+      const [host, port] = a.node.transport.address!.split(':') as [string, string];
+      const badRequests = [...Array(100).keys()].map(() => {
+        const socket = tcpConnect(Number(port), host);
+        socket.on('error', () => {});
+        socket.write('NOT HTTP AT ALL\r\n\r\n');
+        return new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      });
+      const flood = startHandshakeFlood(a.node.transport.address!, { clients: 100, maxOpens: 300 });
+      try {
+        await withTimeout(Promise.all(badRequests), 10_000, 'bad requests were not all closed');
+        await eventually(() => flood.opened >= 300 && flood.closed >= 200, 10_000);
+      } finally {
+        await flood.stop();
+      }
+      const seen = lines.length;
+      await a.node.stop();
+      const warnings = lines.filter((line) => line.component === 'transport' && line.level === 'warn');
+      const summaries = warnings.filter((line) => line.msg === 'more lines about unauthenticated cluster connections suppressed');
+      expect(warnings.length - summaries.length, 'lines written').to.equal(5);
+      expect(summaries.length, 'summary lines').to.equal(1);
+      expect(lines.indexOf(summaries[0]!), 'the summary comes on shutdown at the latest').to.be.at.least(seen);
+      // Every bad request and every connection of the crowd that was closed is counted, written or not.
+      expect(5 + Number(summaries[0]!.suppressed)).to.be.at.least(100 + 200);
+    });
   });
 });
