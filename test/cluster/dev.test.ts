@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
+import { stopChild } from '../support/node-process.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
@@ -71,11 +72,7 @@ describe('leofs dev: secrets stay with their user', function () {
   });
 
   after(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((resolve) => dev.once('exit', resolve));
-      dev.kill('SIGINT');
-      await exited;
-    }
+    await stopChild(dev);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 

@@ -28,6 +28,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { stopChild } from '../support/node-process.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -107,11 +108,7 @@ describe('everyday S3 clients against leofs dev', function () {
   });
 
   after(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((resolve) => dev.once('exit', resolve));
-      dev.kill('SIGINT');
-      await exited;
-    }
+    await stopChild(dev);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 

@@ -92,3 +92,11 @@ export class NodeProcess {
 
   private pendingText = '';
 }
+
+/** Stops a child process with `signal` (SIGINT, as Ctrl-C would) and waits for it to exit. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
