@@ -30,12 +30,7 @@ export class TransferPace {
   private waitedMs = 0;
   private waitingSinceMs: number | undefined;
 
-  /**
-   * @param stepBytes progress that is reported in steps of up to this many bytes (a write is reported
-   *   when all of it has been taken) is short by less than one step at any moment: that much is
-   *   credited to the window, so a client at the floor is never judged too slow.
-   */
-  constructor(private readonly floor: PaceFloor, private readonly stepBytes = 0) {
+  constructor(private readonly floor: PaceFloor) {
     this.slotMs = Math.max(1, floor.windowMs / SLOTS);
   }
 
@@ -66,7 +61,7 @@ export class TransferPace {
     const waited = this.waitedAt(nowMs);
     if (waited < this.floor.windowMs) return false;
     this.forget(Math.floor(waited / this.slotMs));
-    let moved = this.stepBytes;
+    let moved = 0;
     for (const slot of this.slots) moved += slot.bytes;
     return moved < windowFloorBytes(this.floor);
   }

@@ -22,12 +22,17 @@ export function paceFloorOf(settings: PaceSettings): PaceFloor {
   return { minBytesPerSec: settings.minBodyBytesPerSec, windowMs: settings.bodyRateWindowMs };
 }
 
-export function watchPace(clock: Clock, settings: PaceSettings, tooSlow: () => void, stepBytes = 0): PaceWatch {
+/**
+ * `sample`, when given, runs before each check: a transfer whose progress is read rather than told
+ * (how much a socket has taken) reports it to the pace there.
+ */
+export function watchPace(clock: Clock, settings: PaceSettings, tooSlow: () => void, sample?: () => void): PaceWatch {
   const floor = paceFloorOf(settings);
-  const pace = new TransferPace(floor, stepBytes);
+  const pace = new TransferPace(floor);
   if (floor.minBytesPerSec <= 0) return { pace, stop: () => undefined };
   const everyMs = Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, Math.floor(floor.windowMs / 10)));
   const timer = clock.setInterval(() => {
+    sample?.();
     if (!pace.tooSlow(clock.now())) return;
     timer.cancel();
     tooSlow();
