@@ -2,8 +2,9 @@
  * A storage node's objects in one LMDB environment (`<data>/objects`):
  *
  *   meta        one metadata record per object or chunk (the newest version this replica has)
- *   data        bodies, one row per version, so a replaced version can be restored until settled
+ *   data        small bodies, one row per version, so a replaced version can be restored until settled
  *   data_tails  the last bytes of bodies that would otherwise need an extra page (body-layout.ts)
+ *   body_files  bodies of `fileBodyMinBytes` and more, which live in files (body-files.ts): size by key
  *   ring_index  (position, key) -> clock, so a vnode can walk and summarise its range of the ring
  *   undo        the version a still-unsettled write replaced
  *   queues      durable work (repairs), see durable-queue.ts
@@ -25,6 +26,7 @@ import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
+import { BodyFiles } from './body-files.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
@@ -62,7 +64,11 @@ export interface ObjectStoreOptions {
   readonly minFreeDiskBytes?: number;
   /** Sync every commit to disk (default). Tests of logic may turn it off; a crash then loses writes. */
   readonly durable?: boolean;
+  /** Bodies of at least this many bytes are kept in files beside the environment (default 128 KiB). */
+  readonly fileBodyMinBytes?: number;
 }
+
+export const DEFAULT_FILE_BODY_MIN_BYTES = 128 * 1024;
 
 export interface ApplyRequest {
   readonly address: ObjectAddress;
@@ -108,6 +114,13 @@ export class ObjectStore {
   private readonly metaDb: Database<unknown, Buffer>;
   private readonly dataDb: Database<Uint8Array, Buffer>;
   private readonly tailDb: Database<Uint8Array, Buffer>;
+  private readonly fileDb: Database<number, Buffer>;
+  private readonly files: BodyFiles;
+  private readonly fileBodyMinBytes: number;
+  /** Bytes of body files, kept as they are written and removed (recounted at every start). */
+  private fileBytes = 0;
+  /** Inside a write transaction: the body files to unlink once that transaction has committed. */
+  private unlinkAfterCommit: string[] | undefined;
   private readonly pageSize: number;
   private readonly ringIndex: Database<string, Buffer>;
   private readonly undoDb: Database<unknown, Buffer>;
@@ -126,6 +139,10 @@ export class ObjectStore {
     this.metaDb = root.openDB({ name: 'meta', keyEncoding: 'binary' });
     this.dataDb = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
     this.tailDb = root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
+    this.fileDb = root.openDB({ name: 'body_files', keyEncoding: 'binary' });
+    this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
+    this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
+    for (const { value } of this.fileDb.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
     this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
     this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
@@ -155,21 +172,29 @@ export class ObjectStore {
     return this.readMeta(metaKey(address));
   }
 
-  /** The body of the version with `clock`, or undefined when this replica has no such version. */
-  getBody(address: ObjectAddress, clock: Hlc): Buffer | undefined {
+  /**
+   * The body of the version with `clock` (or the slice of it asked for), copied out of the store;
+   * undefined when this replica has no such version, 'out-of-range' when the slice runs past its end.
+   */
+  async readBody(address: ObjectAddress, clock: Hlc, slice?: BodySlice): Promise<Buffer | 'out-of-range' | undefined> {
     const key = dataKey(address, clock);
+    const fileBytes = this.fileDb.get(key);
+    if (typeof fileBytes === 'number') {
+      const bounds = slice === undefined ? { start: 0, end: fileBytes } : sliceBounds(slice, fileBytes);
+      if (!bounds) return 'out-of-range';
+      return this.files.read(this.files.nameOf(key), bounds.start, bounds.end - bounds.start);
+    }
+    return slice === undefined ? this.readStoredBody(key) : this.readStoredSlice(key, slice);
+  }
+
+  private readStoredBody(key: Buffer): Buffer | undefined {
     const head = this.dataDb.getBinary(key);
     if (head === undefined) return undefined;
     const tail = this.tailDb.getBinary(key);
     return tail === undefined ? head : Buffer.concat([head, tail]);
   }
 
-  /**
-   * Part of the body of the version with `clock`, copied out of the store; undefined when this replica
-   * has no such version, 'out-of-range' when the slice runs past the body's end.
-   */
-  getBodySlice(address: ObjectAddress, clock: Hlc, slice: BodySlice): Buffer | 'out-of-range' | undefined {
-    const key = dataKey(address, clock);
+  private readStoredSlice(key: Buffer, slice: BodySlice): Buffer | 'out-of-range' | undefined {
     // The tail is read first: the fast read of the head lends a buffer that the next read reuses, so
     // only the slice is copied out of it, at once.
     const tail = this.tailDb.getBinary(key);
@@ -181,6 +206,18 @@ export class ObjectStore {
     if (tail === undefined || bounds.end <= headBytes) return Buffer.from(head.subarray(bounds.start, bounds.end));
     const fromHead = head.subarray(Math.min(bounds.start, headBytes));
     return Buffer.concat([fromHead, tail.subarray(Math.max(0, bounds.start - headBytes), bounds.end - headBytes)]);
+  }
+
+  /**
+   * Removes body files that no record points at, left by a crash between a file and its record.
+   * Files written since this store opened are left alone.
+   */
+  async sweepBodyFiles(): Promise<number> {
+    const keep = new Set<string>();
+    for (const key of this.fileDb.getKeys({})) keep.add(this.files.nameOf(key));
+    const removed = await this.files.sweep(keep);
+    if (removed > 0) this.log.info('removed body files no record points at', { removed });
+    return removed;
   }
 
   /**
@@ -264,19 +301,21 @@ export class ObjectStore {
     this.checkSpace(request.body?.length ?? 0);
     const { address, meta, body, keepPrevious } = request;
     const key = metaKey(address);
+    const bodyKey = dataKey(address, meta.clock);
+    // A large body goes to its file first, durably: the record that points at it commits after.
+    const inFile = body !== undefined && !meta.deleted && body.length >= this.fileBodyMinBytes;
+    if (inFile) await this.files.write(this.files.nameOf(bodyKey), body);
     let result: ApplyResult | undefined;
     await this.write(() => {
       const fence = this.fenced.get(address.bucket);
-      if (fence !== undefined) {
-        result = { applied: false, refused: fence.state };
+      const current = fence === undefined ? this.readMeta(key) : undefined;
+      if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
+        // The same version stored before keeps the file just written over its own (same bytes).
+        if (inFile && this.fileDb.get(bodyKey) === undefined) this.unlinkAfterCommit!.push(this.files.nameOf(bodyKey));
+        result = fence !== undefined ? { applied: false, refused: fence.state } : { applied: false, current: current!.clock };
         return;
       }
-      const current = this.readMeta(key);
-      if (current && compareHlc(current.clock, meta.clock) >= 0) {
-        result = { applied: false, current: current.clock };
-        return;
-      }
-      if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body);
+      if (body && !meta.deleted) this.putBody(bodyKey, body, inFile);
       this.metaDb.put(key, meta);
       this.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
@@ -449,6 +488,10 @@ export class ObjectStore {
           this.undoDb.remove(key);
           removedRows++;
         }
+        for (const key of Array.from(this.fileDb.getKeys({ ...range, limit: maxKeys }))) {
+          removedBytes += this.removeBodyFile(key);
+          removedRows++;
+        }
         if (removedKeys >= maxKeys) break;
       }
       const finished = removedKeys === 0 && removedRows === 0;
@@ -497,10 +540,10 @@ export class ObjectStore {
 
   // ---- space ----
 
-  /** Bytes the store's file occupies up to its last used page. */
+  /** Bytes the store occupies: its LMDB file up to the last used page, and its body files. */
   usedBytes(): number {
     const stats = this.root.getStats() as { lastPageNumber: number; pageSize: number };
-    return stats.lastPageNumber * stats.pageSize;
+    return stats.lastPageNumber * stats.pageSize + this.fileBytes;
   }
 
   private checkSpace(incomingBytes: number): void {
@@ -524,8 +567,16 @@ export class ObjectStore {
 
   // ---- internals ----
 
-  /** Inside a write transaction: stores a body as its head and, when that saves a page, a tail. */
-  private putBody(key: Buffer, body: Uint8Array): void {
+  /**
+   * Inside a write transaction: records a body written to its file, or stores a small one as its head
+   * and, when that saves a page, a tail.
+   */
+  private putBody(key: Buffer, body: Uint8Array, inFile: boolean): void {
+    if (inFile) {
+      if (this.fileDb.get(key) === undefined) this.fileBytes += body.length;
+      this.fileDb.put(key, body.length);
+      return;
+    }
     const headBytes = bodyHeadBytes(body.length, this.pageSize);
     if (headBytes === body.length) {
       this.dataDb.put(key, body);
@@ -535,18 +586,41 @@ export class ObjectStore {
     this.tailDb.put(key, body.subarray(headBytes));
   }
 
-  /** Inside a write transaction: removes a body with its tail, if it has one. */
+  /** Inside a write transaction: removes a body with its tail, or its file once the transaction commits. */
   private removeBody(key: Buffer): void {
     this.dataDb.remove(key);
     this.tailDb.remove(key);
+    this.removeBodyFile(key);
   }
 
+  private removeBodyFile(key: Buffer): number {
+    const bytes = this.fileDb.get(key);
+    if (bytes === undefined) return 0;
+    this.fileDb.remove(key);
+    this.fileBytes -= bytes;
+    this.unlinkAfterCommit!.push(this.files.nameOf(key));
+    return bytes;
+  }
+
+  /**
+   * One write transaction. Body files its action stops pointing at are unlinked only once it has
+   * committed: a crash before leaves the file, never a record without its body.
+   */
   private async write(action: () => void): Promise<void> {
+    const unlinks: string[] = [];
     try {
-      await this.root.transaction(action);
+      await this.root.transaction(() => {
+        this.unlinkAfterCommit = unlinks;
+        try {
+          action();
+        } finally {
+          this.unlinkAfterCommit = undefined;
+        }
+      });
     } catch (error) {
       throw classify(error);
     }
+    for (const name of unlinks) this.files.remove(name);
   }
 
   private readMeta(key: Buffer): ObjectMeta | undefined {

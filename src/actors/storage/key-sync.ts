@@ -32,8 +32,9 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
     if (context.store.isUnsettled(address, local!.clock) && Date.now() - local!.clock.wallMs < context.options.settleGraceMs) {
       throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
     }
-    const body = carriesBody(local!) ? context.store.getBody(address, local!.clock) : undefined;
-    if (carriesBody(local!) && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here`);
+    const read = carriesBody(local!) ? await context.store.readBody(address, local!.clock) : undefined;
+    const body = read === 'out-of-range' ? undefined : read;
+    if (carriesBody(local!) && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here (replaced meanwhile?)`);
     const pushed = await system.askWhenWritable<RouterMessage, ReplicaPutReply>(
       routerOf(peer),
       (replyTo) => ({ type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, replyTo, ...(body ? { body } : {}) }),

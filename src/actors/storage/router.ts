@@ -3,17 +3,17 @@
  * to a range are applied in arrival order; reads, listings and range summaries are answered straight
  * from the store (LMDB reads never wait for writers). Every field of a remote message is checked here.
  */
-import { isBodySlice } from '../../core/body-slice.js';
+import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
 import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
-import { isHlc } from '../../core/hlc.js';
+import { compareHlc, isHlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { applyReplicaWrite, revertReplicaWrite, storageError } from './replica-ops.js';
-import { MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type RouterMessage, type StorageError } from './router-messages.js';
+import { MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type ReplicaGetReply, type RouterMessage, type StorageError } from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
@@ -58,26 +58,15 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'head_local':
           ctx.system.reply(message.replyTo, { ok: true, meta: context.store.getMeta(addressOf(message)) ?? null });
           return state;
-        case 'replica_get': {
-          const address = addressOf(message);
-          const meta = context.store.getMeta(address);
-          if (!meta || !carriesBody(meta) || !message.withBody) {
-            ctx.system.reply(message.replyTo, { ok: true, meta: meta ?? null });
-            return state;
-          }
-          const body = message.bodySlice ? context.store.getBodySlice(address, meta.clock, message.bodySlice) : context.store.getBody(address, meta.clock);
-          if (body === 'out-of-range') {
-            ctx.system.reply(message.replyTo, { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` });
-            return state;
-          }
-          if (!body) {
-            ctx.log.error('metadata without its body', { bucket: meta.bucket, key: meta.key });
-            ctx.system.reply(message.replyTo, { ok: false, code: 'StoreError', message: 'the body of the newest version is missing on this replica' });
-            return state;
-          }
-          ctx.system.reply(message.replyTo, { ok: true, meta, body });
+        case 'replica_get':
+          void readNewest(context, addressOf(message), message.withBody, message.bodySlice).then(
+            (reply) => {
+              if (!reply.ok && reply.code === 'StoreError') ctx.log.error('cannot read a body', { bucket: message.bucket, key: message.key, reason: reply.message });
+              ctx.system.reply(message.replyTo, reply);
+            },
+            (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
+          );
           return state;
-        }
         case 'list_local':
           ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true) });
           return state;
@@ -150,6 +139,27 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
       }
     },
   };
+}
+
+/** Reads of a body that a newer version replaced meanwhile (its file gone) are tried again this often. */
+const BODY_READ_ATTEMPTS = 3;
+
+/**
+ * The newest version of a key with its body (or the slice asked for). A body in a file is read after
+ * its record; if a newer version replaced it meanwhile, the newer one is read instead.
+ */
+async function readNewest(context: StorageContext, address: ObjectAddress, withBody: boolean, slice: BodySlice | undefined): Promise<ReplicaGetReply> {
+  for (let attempt = 1; ; attempt++) {
+    const meta = context.store.getMeta(address);
+    if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null };
+    const body = await context.store.readBody(address, meta.clock, slice);
+    if (body === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
+    if (body) return { ok: true, meta, body };
+    const now = context.store.getMeta(address);
+    if (attempt >= BODY_READ_ATTEMPTS || !now || compareHlc(now.clock, meta.clock) === 0) {
+      return { ok: false, code: 'StoreError', message: 'the body of the newest version is missing on this replica' };
+    }
+  }
 }
 
 function vnodeFor(context: StorageContext, bucket: string, key: string) {

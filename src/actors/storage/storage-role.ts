@@ -33,6 +33,8 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
   });
+  // Files a crash left without their record go; files written from now on are never touched by it.
+  void store.sweepBodyFiles().catch((error: unknown) => node.logger.warn('cannot sweep body files', { error }));
   const context: StorageContext = {
     node: node.system.node,
     store,

@@ -55,21 +55,21 @@ describe('store/object-store', () => {
     expect(result).to.deep.include({ applied: true });
     expect(result.applied && result.previous?.clock).to.deep.equal(clock(10));
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
-    expect(store.getBody(a, clock(20))?.toString()).to.equal('v20');
-    expect(store.getBody(a, clock(10))).to.equal(undefined);
+    expect((await store.readBody(a, clock(20)))?.toString()).to.equal('v20');
+    expect(await store.readBody(a, clock(10))).to.equal(undefined);
     // Ties on wall time are broken by counter, then node name.
     expect(await put(a, clock(20, 0, 'n2'), Buffer.from('n2'))).to.deep.include({ applied: true });
-    expect(store.getBody(a, clock(20, 0, 'n2'))?.toString()).to.equal('n2');
+    expect((await store.readBody(a, clock(20, 0, 'n2')))?.toString()).to.equal('n2');
   });
 
   it('reads part of a body, and refuses a part past its end', async () => {
     await put(a, clock(10), Buffer.from('0123456789'));
-    expect(store.getBodySlice(a, clock(10), { offsetBytes: 3, lengthBytes: 4 })?.toString()).to.equal('3456');
-    expect(store.getBodySlice(a, clock(10), { offsetBytes: 10, lengthBytes: 0 })?.toString()).to.equal('');
-    expect(store.getBodySlice(a, clock(10), { offsetBytes: 8, lengthBytes: 3 })).to.equal('out-of-range');
-    expect(store.getBodySlice(a, clock(9), { offsetBytes: 0, lengthBytes: 1 })).to.equal(undefined);
-    const first = store.getBodySlice(a, clock(10), { offsetBytes: 0, lengthBytes: 2 }) as Buffer;
-    store.getBodySlice(a, clock(10), { offsetBytes: 5, lengthBytes: 2 });
+    expect((await store.readBody(a, clock(10), { offsetBytes: 3, lengthBytes: 4 }))?.toString()).to.equal('3456');
+    expect((await store.readBody(a, clock(10), { offsetBytes: 10, lengthBytes: 0 }))?.toString()).to.equal('');
+    expect(await store.readBody(a, clock(10), { offsetBytes: 8, lengthBytes: 3 })).to.equal('out-of-range');
+    expect(await store.readBody(a, clock(9), { offsetBytes: 0, lengthBytes: 1 })).to.equal(undefined);
+    const first = await store.readBody(a, clock(10), { offsetBytes: 0, lengthBytes: 2 }) as Buffer;
+    await store.readBody(a, clock(10), { offsetBytes: 5, lengthBytes: 2 });
     expect(first.toString(), 'a slice is a copy, not a view a later read reuses').to.equal('01');
   });
 
@@ -83,7 +83,7 @@ describe('store/object-store', () => {
       const body = Buffer.alloc(size);
       for (let i = 0; i < size; i++) body[i] = (i * 31 + index) & 0xff;
       await put(address, clock(10), body);
-      expect(store.getBody(address, clock(10))?.equals(body), `${size} bytes whole`).to.equal(true);
+      expect((await store.readBody(address, clock(10)) as Buffer | undefined)?.equals(body), `${size} bytes whole`).to.equal(true);
       const slices = [
         { offsetBytes: 0, lengthBytes: size },
         { offsetBytes: size - 30, lengthBytes: 30 },
@@ -95,10 +95,10 @@ describe('store/object-store', () => {
         slices.push({ offsetBytes, lengthBytes: random(size - offsetBytes + 1) });
       }
       for (const slice of slices) {
-        const read = store.getBodySlice(address, clock(10), slice) as Buffer;
+        const read = await store.readBody(address, clock(10), slice) as Buffer;
         expect(read.equals(body.subarray(slice.offsetBytes, slice.offsetBytes + slice.lengthBytes)), `${size} bytes at ${slice.offsetBytes}+${slice.lengthBytes}`).to.equal(true);
       }
-      expect(store.getBodySlice(address, clock(10), { offsetBytes: size - 1, lengthBytes: 2 })).to.equal('out-of-range');
+      expect(await store.readBody(address, clock(10), { offsetBytes: size - 1, lengthBytes: 2 })).to.equal('out-of-range');
     }
   });
 
@@ -117,7 +117,7 @@ describe('store/object-store', () => {
     await put(a, clock(30), body(3), true);
     await store.revert(a, clock(30));
     await put(a, clock(40), body(4));
-    expect(store.getBody(a, clock(40))?.equals(body(4))).to.equal(true);
+    expect((await store.readBody(a, clock(40)) as Buffer | undefined)?.equals(body(4))).to.equal(true);
     await store.close();
     const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
     const tails = raw.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
@@ -136,8 +136,8 @@ describe('store/object-store', () => {
     await raw.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' }).put(dataKey(a, clock(10)), body);
     await raw.close();
     store = ObjectStore.open({ path: dir, logger: logged.logger });
-    expect(store.getBody(a, clock(10))?.equals(body)).to.equal(true);
-    expect(store.getBodySlice(a, clock(10), { offsetBytes: 4094, lengthBytes: 2 })).to.deep.equal(Buffer.from([9, 1]));
+    expect((await store.readBody(a, clock(10)) as Buffer | undefined)?.equals(body)).to.equal(true);
+    expect(await store.readBody(a, clock(10), { offsetBytes: 4094, lengthBytes: 2 })).to.deep.equal(Buffer.from([9, 1]));
   });
 
   it('stores tombstones as versions that hide older writes', async () => {
@@ -151,15 +151,15 @@ describe('store/object-store', () => {
   it('keeps the replaced version until settled, and restores it on revert', async () => {
     await put(a, clock(10), Buffer.from('committed'));
     await put(a, clock(20), Buffer.from('tentative'), true);
-    expect(store.getBody(a, clock(10))?.toString(), 'previous body kept').to.equal('committed');
+    expect((await store.readBody(a, clock(10)))?.toString(), 'previous body kept').to.equal('committed');
     expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: clock(10) });
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(10));
-    expect(store.getBody(a, clock(10))?.toString()).to.equal('committed');
-    expect(store.getBody(a, clock(20))).to.equal(undefined);
+    expect((await store.readBody(a, clock(10)))?.toString()).to.equal('committed');
+    expect(await store.readBody(a, clock(20))).to.equal(undefined);
 
     await put(a, clock(30), Buffer.from('good'), true);
     await store.settle(a, clock(30));
-    expect(store.getBody(a, clock(10)), 'settled: previous body dropped').to.equal(undefined);
+    expect(await store.readBody(a, clock(10)), 'settled: previous body dropped').to.equal(undefined);
     expect(await store.revert(a, clock(30)), 'a settled write cannot be reverted').to.deep.equal({ reverted: false });
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(30));
   });
@@ -182,7 +182,7 @@ describe('store/object-store', () => {
     await put(a, clock(2_000), Buffer.from('new'), true);
     expect(await store.settleStale(2_500, 60_000)).to.equal(0);
     expect(await store.settleStale(70_000, 60_000)).to.equal(1);
-    expect(store.getBody(a, clock(1_000))).to.equal(undefined);
+    expect(await store.readBody(a, clock(1_000))).to.equal(undefined);
     expect(await store.revert(a, clock(2_000))).to.deep.equal({ reverted: false });
   });
 
@@ -239,7 +239,7 @@ describe('store/object-store', () => {
     expect(refusedAt).to.be.within(1, 39);
     for (let i = 0; i < refusedAt; i++) {
       const address: ObjectAddress = { kind: 'object', bucket: 'full', key: `k${i}` };
-      expect(store.getBody(address, store.getMeta(address)!.clock)?.equals(body), `k${i}`).to.equal(true);
+      expect((await store.readBody(address, store.getMeta(address)!.clock) as Buffer | undefined)?.equals(body), `k${i}`).to.equal(true);
     }
     expect(store.getMeta({ kind: 'object', bucket: 'full', key: `k${refusedAt}` })).to.equal(undefined);
   });
@@ -250,7 +250,7 @@ describe('store/object-store', () => {
     store = ObjectStore.open({ path: dir, logger: logged.logger });
     for (let i = 0; i < 50; i++) {
       const address: ObjectAddress = { kind: 'object', bucket: 'durable', key: `k${i}` };
-      expect(store.getBody(address, clock(i + 1))?.toString()).to.equal(`body ${i}`);
+      expect((await store.readBody(address, clock(i + 1)))?.toString()).to.equal(`body ${i}`);
     }
   });
 

@@ -1,0 +1,175 @@
+/**
+ * Large bodies as files beside the LMDB environment (`<objects>/bodies/<xx>/<name>`), one file per
+ * version of an object or chunk. LMDB writes a large value at about a third of the rate of a file
+ * written and synced on its own, and copies it through its pages twice; a file costs one write and
+ * one fdatasync, and a read is one pread of just the bytes asked for.
+ *
+ * A body file is complete and on disk (the file synced, then its directory) before the transaction
+ * that makes a record point at it commits, and it is unlinked only after the transaction that stops
+ * pointing at it has committed. So a crash leaves at worst a file nothing points at, which `sweep`
+ * removes at the next start; never a record without its body.
+ *
+ * Names are the MD5 of the body's data key: fixed length, no characters a file system minds, spread
+ * over 256 directories.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../runtime/logger.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+
+export class BodyFiles {
+  /** Directories known to exist, and the sync of each one's entries now in progress or wanted. */
+  private readonly directories = new Map<string, DirectorySync>();
+
+  private readonly startedAtMs = Date.now();
+
+  constructor(
+    readonly root: string,
+    private readonly log: Logger,
+    /** Sync files and directories before a write resolves (default). Tests of logic may turn it off. */
+    private readonly durable = true,
+  ) {}
+
+  /** The file name of the body stored under `dataKey`. */
+  nameOf(dataKey: Uint8Array): string {
+    return createHash('md5').update(dataKey).digest('hex');
+  }
+
+  /**
+   * Writes a body whole and makes it durable, file and directory entry both. It is written under a
+   * temporary name and renamed into place, so a reader never sees it half written, even when the same
+   * version arrives twice (a replica sent it again).
+   */
+  async write(name: string, body: Uint8Array): Promise<void> {
+    const directory = await this.directoryOf(name);
+    const path = join(directory.path, name);
+    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const file = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
+      try {
+        await writeAll(file, body);
+        if (this.durable) await file.datasync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    if (this.durable) await directory.sync();
+  }
+
+  /** `length` bytes from `offset` of a body; undefined when there is no such file. */
+  async read(name: string, offset: number, length: number): Promise<Buffer | undefined> {
+    let file: FileHandle;
+    try {
+      file = await open(this.pathOf(name), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const out = Buffer.allocUnsafeSlow(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await file.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error(`body file ${name} is shorter than its record says`);
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Removes a body file whose record is gone; a failure is logged (the next sweep retries). */
+  remove(name: string): void {
+    unlink(this.pathOf(name)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') this.log.warn('cannot remove a body file', { name, error });
+    });
+  }
+
+  /**
+   * Removes every body file whose name is not in `keep`, left by a crash between file and record (or
+   * a removal that failed). Files this process wrote are left alone: their records may be on their way.
+   */
+  async sweep(keep: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    let directories: string[];
+    try {
+      directories = await readdir(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    for (const directory of directories) {
+      for (const name of await readdir(join(this.root, directory))) {
+        if (keep.has(name)) continue;
+        const path = join(this.root, directory, name);
+        const stats = await stat(path).catch(() => undefined);
+        if (stats === undefined || stats.mtimeMs >= this.startedAtMs) continue;
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private pathOf(name: string): string {
+    return join(this.root, name.slice(0, 2), name);
+  }
+
+  private async directoryOf(name: string): Promise<DirectorySync> {
+    const path = join(this.root, name.slice(0, 2));
+    let directory = this.directories.get(path);
+    if (directory === undefined) {
+      await mkdir(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+      directory = this.directories.get(path) ?? new DirectorySync(path);
+      this.directories.set(path, directory);
+    }
+    return directory;
+  }
+}
+
+/**
+ * Syncs one directory's entries for every file created in it: a caller that arrives while a sync runs
+ * waits for the next one (which covers its file), so many files share one fsync of their directory.
+ */
+class DirectorySync {
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(readonly path: string) {}
+
+  sync(): Promise<void> {
+    if (this.running === undefined) {
+      this.running = this.syncNow().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.next ??= this.running.then(() => {
+      this.next = undefined;
+      return this.sync();
+    });
+    return this.next;
+  }
+
+  private async syncNow(): Promise<void> {
+    const handle = await open(this.path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+async function writeAll(file: FileHandle, body: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < body.length) {
+    const { bytesWritten } = await file.write(body, done, body.length - done, done);
+    done += bytesWritten;
+  }
+}
