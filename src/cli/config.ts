@@ -48,6 +48,14 @@ export interface StorageSettings {
   readonly minFreeDiskBytes: number;
   /** How fast the data of deleted buckets is removed, in records (objects, chunks, parts) per second. */
   readonly purgeKeysPerSecond: number;
+  /** Chunks and part records nothing names are removed once older than this (default 1 day). */
+  readonly orphanAgeMs?: number;
+  /** Multipart uploads started longer ago than this are aborted (default 7 days). */
+  readonly uploadMaxAgeMs?: number;
+  /** Records the orphan sweep looks at per second at most (default 2000). */
+  readonly sweepKeysPerSecond?: number;
+  /** Rest between two passes of the orphan sweep (default 10 minutes). */
+  readonly sweepPauseMs?: number;
 }
 
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
@@ -166,7 +174,14 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
   return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
 }
 
-const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond'];
+const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs'];
+/** Inclusive bounds of the storage settings that are optional whole numbers. */
+const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs', readonly [number, number]>> = {
+  orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
+  uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
+  sweepKeysPerSecond: [1, 1_000_000],
+  sweepPauseMs: [100, 24 * 3_600_000],
+};
 
 function storageSettings(value: unknown): StorageSettings {
   if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES, purgeKeysPerSecond: DEFAULT_PURGE_KEYS_PER_SECOND };
@@ -186,8 +201,16 @@ function storageSettings(value: unknown): StorageSettings {
   if (typeof purgeRate !== 'number' || !Number.isInteger(purgeRate) || purgeRate < 1 || purgeRate > MAX_PURGE_KEYS_PER_SECOND) {
     throw new ConfigError(`storage.purgeKeysPerSecond must be an integer from 1 to ${MAX_PURGE_KEYS_PER_SECOND}`);
   }
+  const optional: Partial<Record<keyof typeof STORAGE_NUMBERS, number>> = {};
+  for (const [key, [min, max]] of Object.entries(STORAGE_NUMBERS) as Array<[keyof typeof STORAGE_NUMBERS, readonly [number, number]]>) {
+    const value = record[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new ConfigError(`storage.${key} must be an integer from ${min} to ${max}`);
+    optional[key] = value;
+  }
   return {
     ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack'>),
+    ...optional,
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
     purgeKeysPerSecond: purgeRate,

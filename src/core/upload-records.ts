@@ -48,6 +48,23 @@ export function parseUploadRecordKey(recordKey: string): { readonly key: string;
   return isUploadId(uploadId) ? { key: recordKey.slice(UPLOAD_PREFIX.length, cut), uploadId } : undefined;
 }
 
+/** The prefix of the part records of every upload of `key`. */
+export function partRecordsOfKeyPrefix(key: string): string {
+  return `${PART_PREFIX}${key}${SEPARATOR}`;
+}
+
+/** The key, upload id and part number of any part record; undefined for anything else. */
+export function parsePartRecord(recordKey: string): { readonly key: string; readonly uploadId: string; readonly partNumber: number } | undefined {
+  if (!recordKey.startsWith(PART_PREFIX)) return undefined;
+  const partCut = recordKey.lastIndexOf(SEPARATOR);
+  const idCut = recordKey.lastIndexOf(SEPARATOR, partCut - 1);
+  if (idCut < PART_PREFIX.length) return undefined;
+  const uploadId = recordKey.slice(idCut + 1, partCut);
+  const digits = recordKey.slice(partCut + 1);
+  if (!isUploadId(uploadId) || !/^\d{5}$/.test(digits) || Number(digits) < 1) return undefined;
+  return { key: recordKey.slice(PART_PREFIX.length, idCut), uploadId, partNumber: Number(digits) };
+}
+
 export function partRecordPrefix(key: string, uploadId: string): string {
   return `${PART_PREFIX}${key}${SEPARATOR}${uploadId}${SEPARATOR}`;
 }

@@ -35,6 +35,7 @@ import {
   bucketScanEnd,
   bucketScanStart,
   dataKey,
+  kindScanRange,
   metaKey,
   parseMetaKey,
   parseRingIndexKey,
@@ -85,6 +86,12 @@ export type ApplyResult =
   | { readonly applied: false; readonly current: Hlc }
   /** The key's namespace takes no writes: a deletion is checking its bucket, or the bucket is gone. */
   | { readonly applied: false; readonly refused: 'sealed' | 'deleted' };
+
+export interface RecordWalk {
+  readonly records: ReadonlyArray<{ readonly address: ObjectAddress; readonly meta: ObjectMeta }>;
+  /** The last key looked at; undefined when the walk reached the end. */
+  readonly last: ObjectAddress | undefined;
+}
 
 export interface PurgeProgress {
   readonly removedKeys: number;
@@ -262,6 +269,29 @@ export class ObjectStore {
       });
     }
     return { entries, truncated };
+  }
+
+  /**
+   * The next records of `kind` in every bucket, in key order, after the record `after` (from the first
+   * when undefined): at most `limit` keys are looked at, those of deleted namespaces skipped. `last` is
+   * where to go on from; undefined once the walk is through. For background walks over the whole store.
+   */
+  walkRecords(kind: ObjectKind, after: ObjectAddress | undefined, limit: number): RecordWalk {
+    const range = kindScanRange(kind);
+    const start = after === undefined ? range.start : Buffer.concat([metaKey(after), Buffer.from([0])]);
+    const records: Array<{ readonly address: ObjectAddress; readonly meta: ObjectMeta }> = [];
+    let last: ObjectAddress | undefined;
+    let looked = 0;
+    for (const key of this.metaDb.getKeys({ start, end: range.end, limit })) {
+      looked++;
+      const address = parseMetaKey(key);
+      if (!address) continue;
+      last = address;
+      if (this.isDeleted(address.bucket)) continue;
+      const meta = this.readMeta(key);
+      if (meta) records.push({ address, meta });
+    }
+    return { records, last: looked < limit ? undefined : last };
   }
 
   /** Keys of objects and chunks whose ring position is in (start, end], in position order, wrapping. */

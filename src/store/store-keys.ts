@@ -60,6 +60,12 @@ export function parseRingIndexKey(bytes: Uint8Array): { position: RingPosition; 
   return { position: Buffer.from(bytes.buffer, bytes.byteOffset, POSITION_BYTES).toString('hex'), address };
 }
 
+/** The range of every record of `kind`, in every bucket: [start, end). */
+export function kindScanRange(kind: ObjectKind): { readonly start: Buffer; readonly end: Buffer } {
+  const byte = KIND_BYTE[kind];
+  return { start: Buffer.from([byte]), end: Buffer.from([byte + 1]) };
+}
+
 /** The first key of `kind`/`bucket` at or after `key` (the start of a listing scan). */
 export function bucketScanStart(kind: ObjectKind, bucket: string, key: string): Buffer {
   return metaKey({ kind, bucket, key });

@@ -30,6 +30,14 @@ export interface StorageOptions {
   readonly purgeBatchKeys: number;
   /** Pause between two purge transactions: with purgeBatchKeys, the rate at which deleted data goes. */
   readonly purgeIntervalMs: number;
+  /** A chunk or part record nothing names, older than this, is an orphan (far beyond any upload's length). */
+  readonly orphanAgeMs: number;
+  /** A multipart upload started longer ago than this is abandoned and aborted. */
+  readonly uploadMaxAgeMs: number;
+  /** Records the orphan sweep looks at per second at most. */
+  readonly sweepKeysPerSecond: number;
+  /** Rest between two passes of the orphan sweep (and before the first). */
+  readonly sweepPauseMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -42,6 +50,10 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   antiEntropyMaxKeysPerRound: 1_000,
   purgeBatchKeys: 256,
   purgeIntervalMs: 50,
+  orphanAgeMs: 24 * 60 * 60_000,
+  uploadMaxAgeMs: 7 * 24 * 60 * 60_000,
+  sweepKeysPerSecond: 2_000,
+  sweepPauseMs: 10 * 60_000,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */

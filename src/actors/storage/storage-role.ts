@@ -11,6 +11,7 @@ import { RangeDigests } from './range-digests.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, type StorageContext, type StorageOptions } from './storage-context.js';
 import { storageTree } from './storage-tree.js';
+import { StorageClient } from '../common/storage-client.js';
 
 export interface StorageRoleOptions {
   readonly dataDir: string;
@@ -50,7 +51,11 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
   };
   return {
     context,
-    tree: storageTree(context, { system: node.system, watchNodes: (listener) => node.system.onNodeEvent(listener) }),
+    tree: storageTree(context, {
+      system: node.system,
+      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) }),
+      watchNodes: (listener) => node.system.onNodeEvent(listener),
+    }),
     close: () => store.close(),
   };
 }

@@ -10,6 +10,7 @@
  *     recoverer                  drains the durable repair and revert queues
  *     anti_entropy               compares ranges with other replicas
  *     purger                     removes the data of deleted buckets
+ *     sweeper                    removes abandoned uploads and chunks nothing names
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -19,6 +20,8 @@ import { supervisor, worker, type SupervisorMessage, type SupervisorSpec } from 
 import type { NodeEvent } from '../../runtime/system.js';
 import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
+import { orphanSweeperBehavior } from './orphan-sweeper.js';
+import type { StorageApi } from '../common/storage-api.js';
 import { readerBehavior } from './reader.js';
 import { recovererBehavior } from './recoverer.js';
 import { replicatorBehavior } from './replicator.js';
@@ -30,6 +33,8 @@ export const STORAGE_ROOT_PATH = '/node/storage';
 
 export interface StorageTreeDeps {
   readonly system: ActorApi;
+  /** The cluster's object API, for work a storage node does as a client (the orphan sweep). */
+  readonly storage: StorageApi;
   readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
 }
 
@@ -48,6 +53,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
       worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
       worker('purger', bucketPurgerBehavior(context)),
+      worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
     ],
   };
 }
