@@ -19,6 +19,9 @@ describe('cli/config storage settings', () => {
     expect(validateNodeConfig({ ...base, storage: { capacityBytes: 1e9, minFreeDiskBytes: 0 } }).storage).to.deep.equal({ numOfVnodes: 168, capacityBytes: 1e9, minFreeDiskBytes: 0, purgeKeysPerSecond: 5000 });
     expect(validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 200 } }).storage.purgeKeysPerSecond).to.equal(200);
     expect(() => validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 0 } })).to.throw(ConfigError, /storage\.purgeKeysPerSecond/);
+    expect(validateNodeConfig({ ...base, storage: { orphanAgeMs: 5000, uploadMaxAgeMs: 60_000, sweepKeysPerSecond: 10, sweepPauseMs: 200 } }).storage)
+      .to.include({ orphanAgeMs: 5000, uploadMaxAgeMs: 60_000, sweepKeysPerSecond: 10, sweepPauseMs: 200 });
+    expect(() => validateNodeConfig({ ...base, storage: { orphanAgeMs: 10 } })).to.throw(ConfigError, /storage\.orphanAgeMs/);
     expect(() => validateNodeConfig({ ...base, storage: { capacityBytes: -1 } })).to.throw(ConfigError, /storage\.capacityBytes/);
     expect(() => validateNodeConfig({ ...base, storage: { minFreeDiskBytes: '1G' } })).to.throw(ConfigError, /storage\.minFreeDiskBytes/);
   });

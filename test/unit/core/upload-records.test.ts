@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   afterUploadsOf, isUploadId, newUploadId, parsePartRecordKey, parseUploadRecordKey, partRecordKey, partRecordPrefix, uploadRecordKey,
   uploadRecordPrefix,
+  parsePartRecord, partRecordsOfKeyPrefix,
 } from '../../../src/core/upload-records.js';
 import { compareKeys } from '../../../src/core/key-order.js';
 
@@ -31,5 +32,14 @@ describe('core/upload-records', () => {
     expect(keys.map((k) => parsePartRecordKey(k, prefix))).to.deep.equal([1, 2, 10, 10000]);
     expect(parsePartRecordKey(`${prefix}00000`, prefix)).to.equal(undefined);
     expect(parsePartRecordKey(partRecordKey('other', id, 1), prefix)).to.equal(undefined);
+  });
+
+  it('names the upload and part of any part record, and the prefix of every part of a key', () => {
+    expect(parsePartRecord(partRecordKey('odd\u0001key/x', id, 42))).to.deep.equal({ key: 'odd\u0001key/x', uploadId: id, partNumber: 42 });
+    expect(partRecordKey('k', id, 1).startsWith(partRecordsOfKeyPrefix('k'))).to.equal(true);
+    expect(partRecordKey('kk', id, 1).startsWith(partRecordsOfKeyPrefix('k')), 'not the parts of another key').to.equal(false);
+    for (const bad of [uploadRecordKey('k', id), `p/k\u0001${id}\u000100000`, `p/k\u0001short\u000100001`, 'p/', 'p/k']) {
+      expect(parsePartRecord(bad), JSON.stringify(bad)).to.equal(undefined);
+    }
   });
 });
