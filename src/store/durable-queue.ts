@@ -34,7 +34,8 @@ export class DurableQueue<T> {
   private readonly duePrefix: Buffer;
 
   constructor(
-    private readonly db: Database<unknown, Buffer>,
+    /** The database now: the store may switch to a compacted copy of its environment. */
+    private readonly database: () => Database<unknown, Buffer>,
     readonly name: string,
     private readonly validate: (payload: unknown) => payload is T,
     private readonly write: Write,
@@ -62,11 +63,11 @@ export class DurableQueue<T> {
   due(nowMs: number, limit: number): QueueItem<T>[] {
     const items: QueueItem<T>[] = [];
     const end = Buffer.concat([this.duePrefix, bigEndian(nowMs + 1)]);
-    for (const key of this.db.getKeys({ start: this.duePrefix, end })) {
+    for (const key of this.db().getKeys({ start: this.duePrefix, end })) {
       const itemKey = key.subarray(this.duePrefix.length + 8).toString('utf8');
       const item = this.read(itemKey);
       if (item) items.push(item);
-      else void this.write(() => this.db.remove(key));
+      else void this.write(() => this.db().remove(key));
       if (items.length >= limit) break;
     }
     return items;
@@ -76,8 +77,8 @@ export class DurableQueue<T> {
     await this.write(() => {
       const existing = this.read(itemKey);
       if (!existing) return;
-      this.db.remove(this.itemKeyOf(itemKey));
-      this.db.remove(this.dueKeyOf(existing.dueMs, itemKey));
+      this.db().remove(this.itemKeyOf(itemKey));
+      this.db().remove(this.dueKeyOf(existing.dueMs, itemKey));
     });
   }
 
@@ -106,28 +107,32 @@ export class DurableQueue<T> {
   }
 
   get size(): number {
-    return this.db.getKeysCount({ start: this.itemPrefix, end: prefixEnd(this.itemPrefix) });
+    return this.db().getKeysCount({ start: this.itemPrefix, end: prefixEnd(this.itemPrefix) });
   }
 
   /** Every item, in key order (for mq-stats and tests). */
   *items(): Generator<QueueItem<T>> {
-    for (const key of this.db.getKeys({ start: this.itemPrefix, end: prefixEnd(this.itemPrefix) })) {
+    for (const key of this.db().getKeys({ start: this.itemPrefix, end: prefixEnd(this.itemPrefix) })) {
       const item = this.read(key.subarray(this.itemPrefix.length).toString('utf8'));
       if (item) yield item;
     }
   }
 
+  private db(): Database<unknown, Buffer> {
+    return this.database();
+  }
+
   private store(previous: QueueItem<T> | undefined, item: QueueItem<T>): void {
-    if (previous && previous.dueMs !== item.dueMs) this.db.remove(this.dueKeyOf(previous.dueMs, item.itemKey));
-    this.db.put(this.itemKeyOf(item.itemKey), item);
-    this.db.put(this.dueKeyOf(item.dueMs, item.itemKey), '');
+    if (previous && previous.dueMs !== item.dueMs) this.db().remove(this.dueKeyOf(previous.dueMs, item.itemKey));
+    this.db().put(this.itemKeyOf(item.itemKey), item);
+    this.db().put(this.dueKeyOf(item.dueMs, item.itemKey), '');
   }
 
   private read(itemKey: string): QueueItem<T> | undefined {
     const key = this.itemKeyOf(itemKey);
     let value: unknown;
     try {
-      value = this.db.get(key);
+      value = this.db().get(key);
     } catch (error) {
       value = { undecodable: String(error) };
     }
@@ -137,7 +142,7 @@ export class DurableQueue<T> {
       return item as QueueItem<T>;
     }
     this.log.error('queue item does not decode; dropping it', { queue: this.name, itemKey });
-    void this.write(() => this.db.remove(key));
+    void this.write(() => this.db().remove(key));
     return undefined;
   }
 

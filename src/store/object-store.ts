@@ -17,7 +17,6 @@
  */
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
 import { sliceBounds, type BodySlice } from '../core/body-slice.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../core/listing.js';
@@ -27,10 +26,10 @@ import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
 import { BodyFiles } from './body-files.js';
+import { StoreTables, type EnvironmentOptions } from './store-environment.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
-import { makePrivateDir, privateEnvironment, restrictFilesToOwner } from './private-files.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -87,6 +86,30 @@ export type ApplyResult =
   /** The key's namespace takes no writes: a deletion is checking its bucket, or the bucket is gone. */
   | { readonly applied: false; readonly refused: 'sealed' | 'deleted' };
 
+export interface CompactionResult {
+  /** The LMDB file before and after. */
+  readonly beforeBytes: number;
+  readonly afterBytes: number;
+  /** How long writes waited. */
+  readonly pausedMs: number;
+}
+
+export interface DiskUsage {
+  /** Objects that are not deleted (S3 objects, not their chunks). */
+  readonly objects: number;
+  /** Records of every kind: objects, chunks, uploads and parts, tombstones included. */
+  readonly records: number;
+  readonly tombstones: number;
+  /** Bytes of the bodies of versions in use (the newest of each key). */
+  readonly activeBytes: number;
+  readonly bodyFileBytes: number;
+  /** The LMDB file, and how much of it is up to its last page in use. */
+  readonly lmdbFileBytes: number;
+  readonly lmdbUsedBytes: number;
+  /** What the store takes on disk: the LMDB file and the body files. */
+  readonly totalBytes: number;
+}
+
 export interface RecordWalk {
   readonly records: ReadonlyArray<{ readonly address: ObjectAddress; readonly meta: ObjectMeta }>;
   /** The last key looked at; undefined when the walk reached the end. */
@@ -118,57 +141,40 @@ const FREE_SPACE_CACHE_MS = 1_000;
 const STALE_SETTLE_BATCH = 4096;
 
 export class ObjectStore {
-  private readonly metaDb: Database<unknown, Buffer>;
-  private readonly dataDb: Database<Uint8Array, Buffer>;
-  private readonly tailDb: Database<Uint8Array, Buffer>;
-  private readonly fileDb: Database<number, Buffer>;
+  /** The LMDB tables; replaced whole when a compaction switches to a new generation. */
+  private db: StoreTables;
   private readonly files: BodyFiles;
   private readonly fileBodyMinBytes: number;
   /** Bytes of body files, kept as they are written and removed (recounted at every start). */
   private fileBytes = 0;
   /** Inside a write transaction: the body files to unlink once that transaction has committed. */
   private unlinkAfterCommit: string[] | undefined;
-  private readonly pageSize: number;
-  private readonly ringIndex: Database<string, Buffer>;
-  private readonly undoDb: Database<unknown, Buffer>;
-  private readonly queueDb: Database<unknown, Buffer>;
-  private readonly namespaceDb: Database<unknown, string>;
   /** The namespaces table in memory, read inside write transactions and on every read. */
   private readonly fenced = new Map<string, NamespaceRecord>();
   private readonly log: Logger;
   private freeBytesCache: { atMs: number; freeBytes: number } | undefined;
+  /** Write transactions begun and not yet settled; a compaction waits for none. */
+  private writesInFlight = 0;
+  private writesSettled: (() => void) | undefined;
+  /** While a compaction copies the environment, writes wait for this. */
+  private writesPaused: Promise<void> | undefined;
+  private readonly environment: EnvironmentOptions;
 
   private constructor(
-    private readonly root: RootDatabase,
+    tables: StoreTables,
     private readonly options: ObjectStoreOptions,
   ) {
+    this.db = tables;
     this.log = options.logger.child({ component: 'object-store' });
-    this.metaDb = root.openDB({ name: 'meta', keyEncoding: 'binary' });
-    this.dataDb = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
-    this.tailDb = root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
-    this.fileDb = root.openDB({ name: 'body_files', keyEncoding: 'binary' });
+    this.environment = environmentOf(options);
     this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
-    for (const { value } of this.fileDb.getRange({})) if (typeof value === 'number') this.fileBytes += value;
-    this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
-    this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
-    this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
-    this.queueDb = root.openDB({ name: 'queues', keyEncoding: 'binary' });
-    this.namespaceDb = root.openDB({ name: 'namespaces' });
+    for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.loadFences();
   }
 
   static open(options: ObjectStoreOptions): ObjectStore {
-    makePrivateDir(options.path);
-    const path = join(options.path, 'objects');
-    makePrivateDir(path);
-    // Each commit syncs within itself rather than overlapping its sync with the next commit: writes
-    // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
-    // and a tenth fewer page writes. A committed transaction is then one on disk.
-    const sync = options.durable === false ? { noSync: true } : {};
-    const root = open(privateEnvironment({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync }));
-    restrictFilesToOwner(path);
-    return new ObjectStore(root, options);
+    return new ObjectStore(StoreTables.open(environmentOf(options)), options);
   }
 
   // ---- reads ----
@@ -185,7 +191,7 @@ export class ObjectStore {
    */
   async readBody(address: ObjectAddress, clock: Hlc, slice?: BodySlice): Promise<Buffer | 'out-of-range' | undefined> {
     const key = dataKey(address, clock);
-    const fileBytes = this.fileDb.get(key);
+    const fileBytes = this.db.files.get(key);
     if (typeof fileBytes === 'number') {
       const bounds = slice === undefined ? { start: 0, end: fileBytes } : sliceBounds(slice, fileBytes);
       if (!bounds) return 'out-of-range';
@@ -195,17 +201,17 @@ export class ObjectStore {
   }
 
   private readStoredBody(key: Buffer): Buffer | undefined {
-    const head = this.dataDb.getBinary(key);
+    const head = this.db.data.getBinary(key);
     if (head === undefined) return undefined;
-    const tail = this.tailDb.getBinary(key);
+    const tail = this.db.tails.getBinary(key);
     return tail === undefined ? head : Buffer.concat([head, tail]);
   }
 
   private readStoredSlice(key: Buffer, slice: BodySlice): Buffer | 'out-of-range' | undefined {
     // The tail is read first: the fast read of the head lends a buffer that the next read reuses, so
     // only the slice is copied out of it, at once.
-    const tail = this.tailDb.getBinary(key);
-    const head = this.dataDb.getBinaryFast(key);
+    const tail = this.db.tails.getBinary(key);
+    const head = this.db.data.getBinaryFast(key);
     if (head === undefined) return undefined;
     const headBytes = head.length;
     const bounds = sliceBounds(slice, headBytes + (tail?.length ?? 0));
@@ -221,7 +227,7 @@ export class ObjectStore {
    */
   async sweepBodyFiles(): Promise<number> {
     const keep = new Set<string>();
-    for (const key of this.fileDb.getKeys({})) keep.add(this.files.nameOf(key));
+    for (const key of this.db.files.getKeys({})) keep.add(this.files.nameOf(key));
     const removed = await this.files.sweep(keep);
     if (removed > 0) this.log.info('removed body files no record points at', { removed });
     return removed;
@@ -246,7 +252,7 @@ export class ObjectStore {
     const entries: ListingEntry[] = [];
     let truncated = false;
     // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
-    const keys = this.metaDb.getKeys({ start: bucketScanStart(kind, bucket, startKey), end: bucketScanEnd(kind, bucket) });
+    const keys = this.db.meta.getKeys({ start: bucketScanStart(kind, bucket, startKey), end: bucketScanEnd(kind, bucket) });
     for (const key of keys) {
       const address = parseMetaKey(key);
       if (!address) continue;
@@ -282,7 +288,7 @@ export class ObjectStore {
     const records: Array<{ readonly address: ObjectAddress; readonly meta: ObjectMeta }> = [];
     let last: ObjectAddress | undefined;
     let looked = 0;
-    for (const key of this.metaDb.getKeys({ start, end: range.end, limit })) {
+    for (const key of this.db.meta.getKeys({ start, end: range.end, limit })) {
       looked++;
       const address = parseMetaKey(key);
       if (!address) continue;
@@ -308,7 +314,7 @@ export class ObjectStore {
       const options: { start?: Buffer; end?: Buffer } = {};
       if (from) options.start = from;
       if (to) options.end = to;
-      for (const { key, value } of this.ringIndex.getRange(options)) {
+      for (const { key, value } of this.db.ringIndex.getRange(options)) {
         const parsed = parseRingIndexKey(key);
         const clock = typeof value === 'string' ? decodeHlc(value) : undefined;
         if (!parsed || !clock) {
@@ -341,21 +347,21 @@ export class ObjectStore {
       const current = fence === undefined ? this.readMeta(key) : undefined;
       if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
         // The same version stored before keeps the file just written over its own (same bytes).
-        if (inFile && this.fileDb.get(bodyKey) === undefined) this.unlinkAfterCommit!.push(this.files.nameOf(bodyKey));
+        if (inFile && this.db.files.get(bodyKey) === undefined) this.unlinkAfterCommit!.push(this.files.nameOf(bodyKey));
         result = fence !== undefined ? { applied: false, refused: fence.state } : { applied: false, current: current!.clock };
         return;
       }
       if (body && !meta.deleted) this.putBody(bodyKey, body, inFile);
-      this.metaDb.put(key, meta);
-      this.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
+      this.db.meta.put(key, meta);
+      this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
       if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
-      if (current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
+      if (current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
       else {
-        if (undo) this.undoDb.remove(key);
+        if (undo) this.db.undo.remove(key);
         if (current) this.removeBody(dataKey(address, current.clock));
       }
-      if (!current && keepPrevious) this.undoDb.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
+      if (!current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
       result = { applied: true, previous: current };
     });
     return result!;
@@ -374,7 +380,7 @@ export class ObjectStore {
         const undo = this.readUndo(key);
         if (!undo || compareHlc(undo.clock, clock) !== 0) continue;
         if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
-        this.undoDb.remove(key);
+        this.db.undo.remove(key);
       }
     });
   }
@@ -394,14 +400,14 @@ export class ObjectStore {
       if (!current || !undo || compareHlc(current.clock, clock) !== 0 || compareHlc(undo.clock, clock) !== 0) return;
       const indexKey = ringIndexKey(keyPosition(address.bucket, address.key), address);
       if (undo.previous) {
-        this.metaDb.put(key, undo.previous);
-        this.ringIndex.put(indexKey, encodeHlc(undo.previous.clock));
+        this.db.meta.put(key, undo.previous);
+        this.db.ringIndex.put(indexKey, encodeHlc(undo.previous.clock));
       } else {
-        this.metaDb.remove(key);
-        this.ringIndex.remove(indexKey);
+        this.db.meta.remove(key);
+        this.db.ringIndex.remove(indexKey);
       }
       this.removeBody(dataKey(address, clock));
-      this.undoDb.remove(key);
+      this.db.undo.remove(key);
       outcome = { reverted: true, restored: undo.previous?.clock };
     });
     return outcome;
@@ -410,7 +416,7 @@ export class ObjectStore {
   /** Settles writes left unsettled longer than `olderThanMs` (their coordinator never said). */
   async settleStale(nowMs: number, olderThanMs: number): Promise<number> {
     const stale: Array<{ address: ObjectAddress; clock: Hlc }> = [];
-    for (const { key, value } of this.undoDb.getRange({})) {
+    for (const { key, value } of this.db.undo.getRange({})) {
       const undo = value as UndoRecord;
       const address = parseMetaKey(key);
       if (!address || !isHlc(undo?.clock)) continue;
@@ -466,7 +472,7 @@ export class ObjectStore {
     await this.changeFences(() => {
       const current = this.fenced.get(namespace);
       if (current?.state !== 'sealed' || current.sealId !== sealId) return;
-      this.namespaceDb.remove(namespace);
+      this.db.namespaces.remove(namespace);
       this.fenced.delete(namespace);
     });
   }
@@ -499,26 +505,26 @@ export class ObjectStore {
       let removedRows = 0;
       for (const kind of OBJECT_KINDS) {
         const range = { start: bucketScanStart(kind, namespace, ''), end: bucketScanEnd(kind, namespace) };
-        for (const key of Array.from(this.metaDb.getKeys({ ...range, limit: maxKeys - removedKeys }))) {
+        for (const key of Array.from(this.db.meta.getKeys({ ...range, limit: maxKeys - removedKeys }))) {
           const address = parseMetaKey(key);
-          if (address) this.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
-          this.metaDb.remove(key);
-          this.undoDb.remove(key);
+          if (address) this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
+          this.db.meta.remove(key);
+          this.db.undo.remove(key);
           removedKeys++;
         }
         // Bodies (every version), tails and undo records, found by range: whatever their record became.
-        for (const db of [this.dataDb, this.tailDb] as const) {
+        for (const db of [this.db.data, this.db.tails] as const) {
           for (const key of Array.from(db.getKeys({ ...range, limit: maxKeys }))) {
             removedBytes += db.getBinaryFast(key)?.length ?? 0;
             db.remove(key);
             removedRows++;
           }
         }
-        for (const key of Array.from(this.undoDb.getKeys({ ...range, limit: maxKeys }))) {
-          this.undoDb.remove(key);
+        for (const key of Array.from(this.db.undo.getKeys({ ...range, limit: maxKeys }))) {
+          this.db.undo.remove(key);
           removedRows++;
         }
-        for (const key of Array.from(this.fileDb.getKeys({ ...range, limit: maxKeys }))) {
+        for (const key of Array.from(this.db.files.getKeys({ ...range, limit: maxKeys }))) {
           removedBytes += this.removeBodyFile(key);
           removedRows++;
         }
@@ -541,7 +547,7 @@ export class ObjectStore {
 
   /** Inside a write transaction: the record on disk and in memory alike. */
   private setFence(namespace: string, record: NamespaceRecord): void {
-    this.namespaceDb.put(namespace, record);
+    this.db.namespaces.put(namespace, record);
     this.fenced.set(namespace, record);
   }
 
@@ -557,23 +563,88 @@ export class ObjectStore {
 
   private loadFences(): void {
     this.fenced.clear();
-    for (const { key, value } of this.namespaceDb.getRange({})) {
+    for (const { key, value } of this.db.namespaces.getRange({})) {
       if (typeof key === 'string' && isNamespaceRecord(value)) this.fenced.set(key, value);
       else this.log.error('namespace record is malformed; ignoring it', { key: String(key).slice(0, 200) });
     }
   }
 
+  // ---- compaction and disk use ----
+
+  /**
+   * Gives the LMDB file's free pages back to the file system: a compacting copy into the next
+   * generation of the environment (store-environment.ts), then a switch to it. Writes wait while the
+   * copy is made (reads go on); none is lost. Body files need nothing of the kind: they are removed as
+   * soon as their version goes.
+   */
+  async compact(): Promise<CompactionResult> {
+    if (this.writesPaused !== undefined) throw new StoreFailure('StoreError', 'a compaction is already running');
+    const startedMs = Date.now();
+    const beforeBytes = this.db.fileBytes();
+    let resume!: () => void;
+    this.writesPaused = new Promise((resolve) => (resume = resolve));
+    try {
+      if (this.writesInFlight > 0) await new Promise<void>((resolve) => (this.writesSettled = resolve));
+      this.writesSettled = undefined;
+      const old = this.db;
+      this.db = await old.compactInto(this.environment);
+      resume();
+      this.writesPaused = undefined;
+      await old.retire(this.environment);
+    } finally {
+      this.writesPaused = undefined;
+      resume();
+    }
+    const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs: Date.now() - startedMs };
+    this.log.info('object store compacted', result);
+    return result;
+  }
+
+  /**
+   * What this store holds and what its files take on disk. Counting walks every record, yielding to
+   * other work between batches, so it is for an operator's command, not for a hot path.
+   */
+  async diskUsage(): Promise<DiskUsage> {
+    let objects = 0;
+    let activeBytes = 0;
+    let records = 0;
+    let tombstones = 0;
+    for (const kind of OBJECT_KINDS) {
+      let after: ObjectAddress | undefined;
+      do {
+        const walk = this.walkRecords(kind, after, 10_000);
+        for (const { meta } of walk.records) {
+          records++;
+          if (meta.deleted) tombstones++;
+          else if (kind === 'object') objects++;
+          if (!meta.deleted && meta.chunks === undefined) activeBytes += meta.sizeBytes;
+        }
+        after = walk.last;
+        await new Promise((resolve) => setImmediate(resolve));
+      } while (after !== undefined);
+    }
+    return {
+      objects,
+      records,
+      tombstones,
+      activeBytes,
+      bodyFileBytes: this.fileBytes,
+      lmdbFileBytes: this.db.fileBytes(),
+      lmdbUsedBytes: this.db.usedBytes(),
+      totalBytes: this.db.fileBytes() + this.fileBytes,
+    };
+  }
+
   /** A durable queue of work items kept in this store. */
   queue<T>(name: string, validate: (payload: unknown) => payload is T): DurableQueue<T> {
-    return new DurableQueue<T>(this.queueDb, name, validate, (action) => this.write(action), this.log);
+    return new DurableQueue<T>(() => this.db.queues, name, validate, (action) => this.write(action), this.log);
   }
 
   // ---- space ----
 
   /** Bytes the store occupies: its LMDB file up to the last used page, and its body files. */
   usedBytes(): number {
-    const stats = this.root.getStats() as { lastPageNumber: number; pageSize: number };
-    return stats.lastPageNumber * stats.pageSize + this.fileBytes;
+    return this.db.usedBytes() + this.fileBytes;
   }
 
   private checkSpace(incomingBytes: number): void {
@@ -603,30 +674,30 @@ export class ObjectStore {
    */
   private putBody(key: Buffer, body: Uint8Array, inFile: boolean): void {
     if (inFile) {
-      if (this.fileDb.get(key) === undefined) this.fileBytes += body.length;
-      this.fileDb.put(key, body.length);
+      if (this.db.files.get(key) === undefined) this.fileBytes += body.length;
+      this.db.files.put(key, body.length);
       return;
     }
-    const headBytes = bodyHeadBytes(body.length, this.pageSize);
+    const headBytes = bodyHeadBytes(body.length, this.db.pageSize);
     if (headBytes === body.length) {
-      this.dataDb.put(key, body);
+      this.db.data.put(key, body);
       return;
     }
-    this.dataDb.put(key, body.subarray(0, headBytes));
-    this.tailDb.put(key, body.subarray(headBytes));
+    this.db.data.put(key, body.subarray(0, headBytes));
+    this.db.tails.put(key, body.subarray(headBytes));
   }
 
   /** Inside a write transaction: removes a body with its tail, or its file once the transaction commits. */
   private removeBody(key: Buffer): void {
-    this.dataDb.remove(key);
-    this.tailDb.remove(key);
+    this.db.data.remove(key);
+    this.db.tails.remove(key);
     this.removeBodyFile(key);
   }
 
   private removeBodyFile(key: Buffer): number {
-    const bytes = this.fileDb.get(key);
+    const bytes = this.db.files.get(key);
     if (bytes === undefined) return 0;
-    this.fileDb.remove(key);
+    this.db.files.remove(key);
     this.fileBytes -= bytes;
     this.unlinkAfterCommit!.push(this.files.nameOf(key));
     return bytes;
@@ -637,9 +708,11 @@ export class ObjectStore {
    * committed: a crash before leaves the file, never a record without its body.
    */
   private async write(action: () => void): Promise<void> {
+    while (this.writesPaused !== undefined) await this.writesPaused;
     const unlinks: string[] = [];
+    this.writesInFlight++;
     try {
-      await this.root.transaction(() => {
+      await this.db.root.transaction(() => {
         this.unlinkAfterCommit = unlinks;
         try {
           action();
@@ -649,6 +722,9 @@ export class ObjectStore {
       });
     } catch (error) {
       throw classify(error);
+    } finally {
+      this.writesInFlight--;
+      if (this.writesInFlight === 0) this.writesSettled?.();
     }
     for (const name of unlinks) this.files.remove(name);
   }
@@ -656,7 +732,7 @@ export class ObjectStore {
   private readMeta(key: Buffer): ObjectMeta | undefined {
     let value: unknown;
     try {
-      value = this.metaDb.get(key);
+      value = this.db.meta.get(key);
     } catch (error) {
       this.log.error('metadata record does not decode; treating it as absent', { key: key.toString('hex').slice(0, 80), error });
       return undefined;
@@ -672,7 +748,7 @@ export class ObjectStore {
 
   private readUndo(key: Buffer): UndoRecord | undefined {
     try {
-      const value = this.undoDb.get(key) as UndoRecord | undefined;
+      const value = this.db.undo.get(key) as UndoRecord | undefined;
       return value && isHlc(value.clock) ? value : undefined;
     } catch {
       return undefined;
@@ -680,7 +756,7 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
-    await this.root.close();
+    await this.db.close();
   }
 }
 
@@ -696,6 +772,10 @@ export function isObjectMeta(value: unknown): value is ObjectMeta {
     typeof meta.lastModifiedMs === 'number' &&
     isHlc(meta.clock)
   );
+}
+
+function environmentOf(options: ObjectStoreOptions): EnvironmentOptions {
+  return { directory: join(options.path, 'objects'), durable: options.durable !== false };
 }
 
 function classify(error: unknown): StoreFailure {

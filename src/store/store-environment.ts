@@ -1,0 +1,149 @@
+/**
+ * The LMDB environment of a storage node's object store, and its compaction. LMDB reuses the pages
+ * freed by deletes but never gives them back to the file system; the only way to shrink its file is
+ * a compacting copy. So the environment lives in a generation:
+ *
+ *   objects/data.mdb            generation 0 (every store starts here, as earlier releases did)
+ *   objects/env-<n>/data.mdb    generation n, made by the n-th compaction
+ *   objects/CURRENT             the generation in use when it is not 0
+ *
+ * A compaction copies the live pages into the next generation, opens it, and only then names it in
+ * CURRENT (written whole and synced); the old generation is removed after. A crash at any point leaves
+ * CURRENT naming a complete environment, and the next start removes the other one.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { makePrivateDir, privateEnvironment, restrictFilesToOwner, syncFile, writePrivateFile } from './private-files.js';
+
+const CURRENT_FILE = 'CURRENT';
+const GENERATION = /^env-([1-9][0-9]*)$/;
+
+export interface EnvironmentOptions {
+  /** The `objects` directory. */
+  readonly directory: string;
+  /** Sync every commit to disk (default). */
+  readonly durable: boolean;
+}
+
+/** The named databases of the object store (see object-store.ts for what each holds). */
+export class StoreTables {
+  readonly meta: Database<unknown, Buffer>;
+  readonly data: Database<Uint8Array, Buffer>;
+  readonly tails: Database<Uint8Array, Buffer>;
+  readonly files: Database<number, Buffer>;
+  readonly ringIndex: Database<string, Buffer>;
+  readonly undo: Database<unknown, Buffer>;
+  readonly queues: Database<unknown, Buffer>;
+  readonly namespaces: Database<unknown, string>;
+  readonly pageSize: number;
+
+  private constructor(
+    readonly root: RootDatabase,
+    readonly generation: number,
+    readonly path: string,
+  ) {
+    this.meta = root.openDB({ name: 'meta', keyEncoding: 'binary' });
+    this.data = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+    this.tails = root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
+    this.files = root.openDB({ name: 'body_files', keyEncoding: 'binary' });
+    this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
+    this.undo = root.openDB({ name: 'undo', keyEncoding: 'binary' });
+    this.queues = root.openDB({ name: 'queues', keyEncoding: 'binary' });
+    this.namespaces = root.openDB({ name: 'namespaces' });
+    this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
+  }
+
+  /** Opens the generation CURRENT names, removing any other a compaction left behind. */
+  static open(options: EnvironmentOptions): StoreTables {
+    makePrivateDir(options.directory);
+    const generation = currentGeneration(options.directory);
+    removeOtherGenerations(options.directory, generation);
+    return StoreTables.openGeneration(options, generation);
+  }
+
+  private static openGeneration(options: EnvironmentOptions, generation: number): StoreTables {
+    const path = pathOf(options.directory, generation);
+    makePrivateDir(path);
+    // Each commit syncs within itself rather than overlapping its sync with the next commit: writes
+    // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
+    // and a tenth fewer page writes. A committed transaction is then one on disk.
+    const sync = options.durable ? {} : { noSync: true };
+    const root = open(privateEnvironment({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync }));
+    restrictFilesToOwner(path);
+    return new StoreTables(root, generation, path);
+  }
+
+  /** Bytes of the environment's file on disk. */
+  fileBytes(): number {
+    const file = join(this.path, 'data.mdb');
+    return existsSync(file) ? statSync(file).size : 0;
+  }
+
+  /** Bytes up to the last page in use: what the file would need after a compaction, at most. */
+  usedBytes(): number {
+    const stats = this.root.getStats() as { lastPageNumber: number; pageSize: number };
+    return stats.lastPageNumber * stats.pageSize;
+  }
+
+  /**
+   * Copies the live pages into the next generation and opens it; once it is named in CURRENT the
+   * caller switches to it and closes this one with `retire`. No write may commit here meanwhile: the
+   * copy is of the environment as it was when the copy began.
+   */
+  async compactInto(options: EnvironmentOptions): Promise<StoreTables> {
+    const generation = this.generation + 1;
+    const path = pathOf(options.directory, generation);
+    rmSync(path, { recursive: true, force: true });
+    makePrivateDir(path);
+    await this.root.backup(path, true);
+    syncFile(join(path, 'data.mdb'));
+    const next = StoreTables.openGeneration(options, generation);
+    writePrivateFile(join(options.directory, CURRENT_FILE), `env-${generation}\n`);
+    return next;
+  }
+
+  /** Closes this generation and removes its files (after a compaction switched away from it). */
+  async retire(options: EnvironmentOptions): Promise<void> {
+    await this.root.close();
+    removeGeneration(options.directory, this.generation);
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+/** The directory of the environment a store in `directory` uses now (for tools that read it). */
+export function currentEnvironmentPath(directory: string): string {
+  return pathOf(directory, currentGeneration(directory));
+}
+
+function currentGeneration(directory: string): number {
+  const file = join(directory, CURRENT_FILE);
+  if (!existsSync(file)) return 0;
+  const match = GENERATION.exec(readFileSync(file, 'utf8').trim());
+  if (!match) throw new Error(`${file} does not name an environment generation`);
+  return Number(match[1]);
+}
+
+function pathOf(directory: string, generation: number): string {
+  return generation === 0 ? directory : join(directory, `env-${generation}`);
+}
+
+function removeOtherGenerations(directory: string, keep: number): void {
+  if (keep !== 0) removeGeneration(directory, 0);
+  for (const entry of readdirSync(directory)) {
+    const match = GENERATION.exec(entry);
+    if (match && Number(match[1]) !== keep) rmSync(join(directory, entry), { recursive: true, force: true });
+  }
+}
+
+function removeGeneration(directory: string, generation: number): void {
+  if (generation !== 0) {
+    rmSync(pathOf(directory, generation), { recursive: true, force: true });
+    return;
+  }
+  // Generation 0 shares its directory with the body files and the other generations.
+  for (const file of ['data.mdb', 'lock.mdb']) rmSync(join(directory, file), { force: true });
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hlc } from '../../../src/core/hlc.js';
+import type { ObjectMeta } from '../../../src/core/object-meta.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { ObjectStore } from '../../../src/store/object-store.js';
+import { currentEnvironmentPath } from '../../../src/store/store-environment.js';
+import type { ObjectAddress } from '../../../src/store/store-keys.js';
+
+const clock = (wallMs: number): Hlc => ({ wallMs, counter: 0, node: 'n1' });
+const address = (i: number): ObjectAddress => ({ kind: 'object', bucket: 'b', key: `k${String(i).padStart(5, '0')}` });
+
+function meta(at: ObjectAddress, wallMs: number, sizeBytes: number, deleted = false): ObjectMeta {
+  return { bucket: at.bucket, key: at.key, sizeBytes, etag: 'e', contentType: '', userMeta: {}, clock: clock(wallMs), lastModifiedMs: wallMs, ringChecksum: 1, deleted };
+}
+
+describe('store/object-store compaction', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: ObjectStore;
+  const open = (): ObjectStore => ObjectStore.open({ path: dir, logger: memoryLogger('error').logger });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-compact-'));
+    store = open();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function fill(count: number, bytes: number): Promise<void> {
+    const writes = [];
+    for (let i = 0; i < count; i++) writes.push(store.apply({ address: address(i), meta: meta(address(i), 1, bytes), body: Buffer.alloc(bytes, i % 256), keepPrevious: false }));
+    await Promise.all(writes);
+  }
+
+  it('gives the pages of deleted bodies back to the file system, keeping everything else as it was', async () => {
+    await fill(2000, 8 * 1024);
+    const queue = store.queue('repair', (value: unknown): value is { n: number } => typeof value === 'object' && value !== null);
+    await queue.enqueue('item', { n: 1 }, 1);
+    await store.sealNamespace('sealed~0123456789abcdef', 's', 1);
+    await Promise.all(Array.from({ length: 1900 }, (_, i) => store.apply({ address: address(i), meta: meta(address(i), 2, 0, true), keepPrevious: false })));
+    const before = await store.diskUsage();
+
+    const result = await store.compact();
+    const after = await store.diskUsage();
+    expect(result.afterBytes).to.be.below(result.beforeBytes / 4);
+    expect(after.lmdbFileBytes).to.be.below(before.lmdbFileBytes / 4);
+    expect(after).to.include({ objects: 100, tombstones: 1900, records: 2000 });
+    for (const i of [1900, 1950, 1999]) expect((await store.readBody(address(i), clock(1)) as Buffer).equals(Buffer.alloc(8 * 1024, i % 256))).to.equal(true);
+    expect(store.getMeta(address(5))?.deleted).to.equal(true);
+    expect([...queue.items()].map((item) => item.itemKey)).to.deep.equal(['item']);
+    expect(await store.apply({ address: { kind: 'object', bucket: 'sealed~0123456789abcdef', key: 'x' }, meta: meta(address(0), 3, 0), keepPrevious: false }))
+      .to.deep.include({ refused: 'sealed' });
+
+    await store.close();
+    store = open();
+    expect(currentEnvironmentPath(join(dir, 'objects'))).to.equal(join(dir, 'objects', 'env-1'));
+    expect(existsSync(join(dir, 'objects', 'data.mdb')), 'the old generation is gone').to.equal(false);
+    expect((await store.readBody(address(1999), clock(1)) as Buffer).length).to.equal(8 * 1024);
+    expect((await store.compact()).afterBytes).to.be.greaterThan(0);
+    expect(readdirSync(join(dir, 'objects')).filter((entry) => entry.startsWith('env-'))).to.deep.equal(['env-2']);
+  });
+
+  it('makes writes that arrive during a compaction wait, and loses none of them', async () => {
+    await fill(1000, 8 * 1024);
+    const compaction = store.compact();
+    const late = Array.from({ length: 200 }, (_, i) => {
+      const at = { kind: 'object' as const, bucket: 'b', key: `late${i}` };
+      return store.apply({ address: at, meta: { ...meta(address(0), 5, 3), key: at.key }, body: Buffer.from('new'), keepPrevious: false });
+    });
+    await compaction;
+    expect((await Promise.all(late)).every((result) => result.applied)).to.equal(true);
+    await store.close();
+    store = open();
+    for (let i = 0; i < 200; i++) expect((await store.readBody({ kind: 'object', bucket: 'b', key: `late${i}` }, clock(5)))?.toString()).to.equal('new');
+  });
+
+  it('starts from the generation CURRENT names, removing one a compaction left half made', async () => {
+    await fill(10, 100);
+    await store.compact();
+    await store.close();
+    mkdirSync(join(dir, 'objects', 'env-2'));
+    writeFileSync(join(dir, 'objects', 'env-2', 'data.mdb'), 'half a copy');
+    store = open();
+    expect(existsSync(join(dir, 'objects', 'env-2'))).to.equal(false);
+    expect((await store.readBody(address(9), clock(1)))?.length).to.equal(100);
+  });
+});
