@@ -26,7 +26,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
 import { BodyFiles } from './body-files.js';
-import { StoreTables, type EnvironmentOptions } from './store-environment.js';
+import { StoreTables, type EnvironmentOptions, type TableWrite } from './store-environment.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
@@ -90,9 +90,15 @@ export interface CompactionResult {
   /** The LMDB file before and after. */
   readonly beforeBytes: number;
   readonly afterBytes: number;
-  /** How long writes waited. */
+  /** How long writes were held for the switch. */
   readonly pausedMs: number;
+  readonly tookMs: number;
 }
+
+/** Rounds of replaying recorded writes into a compaction's copy while writes go on. */
+const MAX_REPLAY_ROUNDS = 10;
+/** Recorded writes few enough to replay with writes held. */
+const REPLAY_WITH_WRITES_HELD = 2_000;
 
 export interface DiskUsage {
   /** Objects that are not deleted (S3 objects, not their chunks). */
@@ -156,8 +162,11 @@ export class ObjectStore {
   /** Write transactions begun and not yet settled; a compaction waits for none. */
   private writesInFlight = 0;
   private writesSettled: (() => void) | undefined;
-  /** While a compaction copies the environment, writes wait for this. */
+  /** While a compaction switches environments, writes wait for this. */
   private writesPaused: Promise<void> | undefined;
+  private compacting = false;
+  /** A write failed while a compaction recorded writes: its copy may hold what never committed. */
+  private writesFailed = false;
   private readonly environment: EnvironmentOptions;
 
   private constructor(
@@ -572,32 +581,64 @@ export class ObjectStore {
   // ---- compaction and disk use ----
 
   /**
-   * Gives the LMDB file's free pages back to the file system: a compacting copy into the next
-   * generation of the environment (store-environment.ts), then a switch to it. Writes wait while the
-   * copy is made (reads go on); none is lost. Body files need nothing of the kind: they are removed as
-   * soon as their version goes.
+   * Gives the LMDB file's free pages back to the file system: a compacting copy of the environment into
+   * its next generation (store-environment.ts), then a switch to it. Writes go on while the copy is
+   * made: every table write is recorded as it happens and replayed into the copy, a round at a time
+   * while writes keep coming, and the last few with writes held for the moment that takes. Body files
+   * need nothing of the kind: they are removed as soon as their version goes.
    */
   async compact(): Promise<CompactionResult> {
-    if (this.writesPaused !== undefined) throw new StoreFailure('StoreError', 'a compaction is already running');
+    if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is already running');
+    this.compacting = true;
     const startedMs = Date.now();
-    const beforeBytes = this.db.fileBytes();
+    const live = this.db;
+    const beforeBytes = live.fileBytes();
+    let log: TableWrite[] = [];
+    this.db = live.recording(log);
+    let copy: StoreTables | undefined;
+    let pausedMs = 0;
+    try {
+      copy = await live.copyInto(this.environment);
+      for (let round = 0; round < MAX_REPLAY_ROUNDS && log.length > REPLAY_WITH_WRITES_HELD; round++) {
+        const writes = log;
+        log = [];
+        this.db = live.recording(log);
+        await copy.replay(writes);
+      }
+      const heldMs = Date.now();
+      await this.holdWrites(async () => {
+        if (this.writesFailed) throw new StoreFailure('StoreError', 'a write failed while the store was being compacted');
+        await copy!.replay(log);
+        copy!.promote(this.environment);
+        this.db = copy!;
+      });
+      pausedMs = Date.now() - heldMs;
+    } catch (error) {
+      this.db = live;
+      if (copy !== undefined) await copy.discard(this.environment).catch(() => undefined);
+      throw error;
+    } finally {
+      this.compacting = false;
+      this.writesFailed = false;
+    }
+    await live.retire(this.environment);
+    const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs, tookMs: Date.now() - startedMs };
+    this.log.info('object store compacted', result);
+    return result;
+  }
+
+  /** Runs `action` with no write transaction in flight and every new one waiting until it is done. */
+  private async holdWrites(action: () => Promise<void>): Promise<void> {
     let resume!: () => void;
     this.writesPaused = new Promise((resolve) => (resume = resolve));
     try {
       if (this.writesInFlight > 0) await new Promise<void>((resolve) => (this.writesSettled = resolve));
       this.writesSettled = undefined;
-      const old = this.db;
-      this.db = await old.compactInto(this.environment);
-      resume();
-      this.writesPaused = undefined;
-      await old.retire(this.environment);
+      await action();
     } finally {
       this.writesPaused = undefined;
       resume();
     }
-    const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs: Date.now() - startedMs };
-    this.log.info('object store compacted', result);
-    return result;
   }
 
   /**
@@ -721,6 +762,7 @@ export class ObjectStore {
         }
       });
     } catch (error) {
+      if (this.compacting) this.writesFailed = true;
       throw classify(error);
     } finally {
       this.writesInFlight--;

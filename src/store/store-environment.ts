@@ -7,9 +7,10 @@
  *   objects/env-<n>/data.mdb    generation n, made by the n-th compaction
  *   objects/CURRENT             the generation in use when it is not 0
  *
- * A compaction copies the live pages into the next generation, opens it, and only then names it in
- * CURRENT (written whole and synced); the old generation is removed after. A crash at any point leaves
- * CURRENT naming a complete environment, and the next start removes the other one.
+ * A compaction copies the live pages into the next generation while writes go on (they are recorded
+ * as they are made and replayed into the copy), opens it, and only then names it in CURRENT (written
+ * whole and synced); the old generation is removed after. A crash at any point leaves CURRENT naming a
+ * complete environment, and the next start removes the other one.
  */
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +27,31 @@ export interface EnvironmentOptions {
   readonly durable: boolean;
 }
 
+export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces'] as const;
+export type TableName = (typeof TABLE_NAMES)[number];
+
+/** One write to a table, as a compaction replays it into the copy. */
+export interface TableWrite {
+  readonly table: TableName;
+  readonly key: unknown;
+  /** Absent for a removal. */
+  readonly value?: unknown;
+  readonly remove: boolean;
+}
+
+interface Tables {
+  readonly meta: Database<unknown, Buffer>;
+  readonly data: Database<Uint8Array, Buffer>;
+  readonly tails: Database<Uint8Array, Buffer>;
+  readonly files: Database<number, Buffer>;
+  readonly ringIndex: Database<string, Buffer>;
+  readonly undo: Database<unknown, Buffer>;
+  readonly queues: Database<unknown, Buffer>;
+  readonly namespaces: Database<unknown, string>;
+}
+
 /** The named databases of the object store (see object-store.ts for what each holds). */
-export class StoreTables {
+export class StoreTables implements Tables {
   readonly meta: Database<unknown, Buffer>;
   readonly data: Database<Uint8Array, Buffer>;
   readonly tails: Database<Uint8Array, Buffer>;
@@ -42,16 +66,47 @@ export class StoreTables {
     readonly root: RootDatabase,
     readonly generation: number,
     readonly path: string,
+    tables?: Tables,
   ) {
-    this.meta = root.openDB({ name: 'meta', keyEncoding: 'binary' });
-    this.data = root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
-    this.tails = root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
-    this.files = root.openDB({ name: 'body_files', keyEncoding: 'binary' });
-    this.ringIndex = root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
-    this.undo = root.openDB({ name: 'undo', keyEncoding: 'binary' });
-    this.queues = root.openDB({ name: 'queues', keyEncoding: 'binary' });
-    this.namespaces = root.openDB({ name: 'namespaces' });
+    this.meta = tables?.meta ?? root.openDB({ name: 'meta', keyEncoding: 'binary' });
+    this.data = tables?.data ?? root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+    this.tails = tables?.tails ?? root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
+    this.files = tables?.files ?? root.openDB({ name: 'body_files', keyEncoding: 'binary' });
+    this.ringIndex = tables?.ringIndex ?? root.openDB({ name: 'ring_index', keyEncoding: 'binary', encoding: 'string' });
+    this.undo = tables?.undo ?? root.openDB({ name: 'undo', keyEncoding: 'binary' });
+    this.queues = tables?.queues ?? root.openDB({ name: 'queues', keyEncoding: 'binary' });
+    this.namespaces = tables?.namespaces ?? root.openDB({ name: 'namespaces' });
     this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
+  }
+
+  /**
+   * The same tables, every put and remove also written to `log` as it happens (in the order the
+   * transactions apply them), so that a copy made meanwhile can be brought up to date.
+   */
+  recording(log: TableWrite[]): StoreTables {
+    const wrap = <D extends Database<never, never>>(table: TableName, db: D): D =>
+      new Proxy(db, {
+        get(target, property, receiver) {
+          if (property === 'put') return (key: unknown, value: unknown) => (log.push({ table, key, value, remove: false }), (target as unknown as Database).put(key as never, value));
+          if (property === 'remove') return (key: unknown) => (log.push({ table, key, remove: true }), (target as unknown as Database).remove(key as never));
+          const found = Reflect.get(target, property, receiver) as unknown;
+          return typeof found === 'function' ? (found as (...args: unknown[]) => unknown).bind(target) : found;
+        },
+      });
+    const tables = Object.fromEntries(TABLE_NAMES.map((name) => [name, wrap(name, this[name] as Database<never, never>)])) as unknown as Tables;
+    return new StoreTables(this.root, this.generation, this.path, tables);
+  }
+
+  /** Applies writes recorded on another generation, in their order, in one transaction. */
+  async replay(writes: readonly TableWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.root.transaction(() => {
+      for (const write of writes) {
+        const db = this[write.table] as unknown as Database;
+        if (write.remove) void db.remove(write.key as never);
+        else void db.put(write.key as never, write.value);
+      }
+    });
   }
 
   /** Opens the generation CURRENT names, removing any other a compaction left behind. */
@@ -87,26 +142,33 @@ export class StoreTables {
   }
 
   /**
-   * Copies the live pages into the next generation and opens it; once it is named in CURRENT the
-   * caller switches to it and closes this one with `retire`. No write may commit here meanwhile: the
-   * copy is of the environment as it was when the copy began.
+   * Copies the live pages into the next generation and opens it. The copy is of the environment as a
+   * read transaction saw it when the copy began: writes committed since are not in it (replay them).
    */
-  async compactInto(options: EnvironmentOptions): Promise<StoreTables> {
+  async copyInto(options: EnvironmentOptions): Promise<StoreTables> {
     const generation = this.generation + 1;
     const path = pathOf(options.directory, generation);
     rmSync(path, { recursive: true, force: true });
     makePrivateDir(path);
     await this.root.backup(path, true);
     syncFile(join(path, 'data.mdb'));
-    const next = StoreTables.openGeneration(options, generation);
-    writePrivateFile(join(options.directory, CURRENT_FILE), `env-${generation}\n`);
-    return next;
+    return StoreTables.openGeneration(options, generation);
+  }
+
+  /** Makes this generation the one a restart opens (CURRENT written whole and synced). */
+  promote(options: EnvironmentOptions): void {
+    writePrivateFile(join(options.directory, CURRENT_FILE), `env-${this.generation}\n`);
+  }
+
+  /** Closes a copy that was not promoted and removes it. */
+  async discard(options: EnvironmentOptions): Promise<void> {
+    await this.root.close();
+    removeGeneration(options.directory, this.generation);
   }
 
   /** Closes this generation and removes its files (after a compaction switched away from it). */
   async retire(options: EnvironmentOptions): Promise<void> {
-    await this.root.close();
-    removeGeneration(options.directory, this.generation);
+    await this.discard(options);
   }
 
   async close(): Promise<void> {
