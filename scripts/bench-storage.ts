@@ -50,9 +50,11 @@ interface PhaseResult {
   readonly seconds: number;
   readonly latenciesMs: number[];
   readonly errors: number;
+  readonly firstError: string;
 }
 
-type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number }>;
+/** `problem`: why an operation failed, kept for the first failure of a phase. */
+type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number; problem?: string }>;
 
 /** Runs `op` on every lane for `durationMs` and measures it. */
 async function run(name: string, lanes: number, op: Operation, durationMs: number): Promise<PhaseResult> {
@@ -73,17 +75,20 @@ async function run(name: string, lanes: number, op: Operation, durationMs: numbe
             ops++;
             bytes += result.bytes;
             latenciesMs.push(performance.now() - begin);
-          } else errors++;
+          } else {
+            errors++;
+            firstError ||= result.problem ?? 'failed';
+          }
         } catch (error) {
           errors++;
           firstError ||= (error as Error).message;
         }
-        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors}) ${firstError}`);
+        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors}), the first: ${firstError}`);
       }
     }),
   );
   latenciesMs.sort((a, b) => a - b);
-  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors };
+  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors, firstError };
 }
 
 /** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
@@ -93,8 +98,9 @@ async function phase(name: string, lanes: number, op: Operation): Promise<PhaseR
     process.stdout.write(`${name} warm-up (not counted): ${warmup.ops} ops in ${warmup.seconds.toFixed(1)} s, ${(warmup.ops / warmup.seconds).toFixed(0)} ops/s, errors=${warmup.errors}\n`);
   }
   const result = await run(name, lanes, op, phaseMs);
-  const { ops, bytes, seconds, latenciesMs, errors } = result;
-  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}\n`);
+  const { ops, bytes, seconds, latenciesMs, errors, firstError } = result;
+  const firstErrorText = errors > 0 ? ` (first: ${firstError})` : '';
+  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}${firstErrorText}\n`);
   return result;
 }
 
@@ -163,12 +169,13 @@ try {
     const put = await phase(`put${label}`, concurrency, async (lane) => {
       const result = await storage.put('object', fields(`${label}/${lane}/${written[lane]}`), body);
       if (result.ok) written[lane]!++;
-      return { ok: result.ok, bytes: body.length };
+      return result.ok ? { ok: true, bytes: body.length } : { ok: false, bytes: 0, problem: `${result.code} ${result.message}` };
     });
     const get = await phase(`get${label}`, concurrency, async (lane, i) => {
       const result = await storage.get('object', bucket, `${label}/${lane}/${i % Math.max(1, written[lane]!)}`, { withBody: true });
-      const bytes = result.ok ? (result.body?.length ?? 0) : 0;
-      return { ok: result.ok && bytes === body.length, bytes };
+      if (!result.ok) return { ok: false, bytes: 0, problem: `${result.code} ${result.message}` };
+      const bytes = result.body?.length ?? 0;
+      return bytes === body.length ? { ok: true, bytes } : { ok: false, bytes, problem: `read ${bytes} bytes, expected ${body.length}` };
     });
     return [put, get];
   };
