@@ -1,0 +1,194 @@
+/**
+ * Storage layer benchmark: the storage nodes of a fresh `leofs dev` (real processes, started with their
+ * role's V8 flags), driven from this process through the same StorageClient the gateway uses, so the
+ * gateway's HTTP, S3 and chunking costs are left out. The cluster runs N=min(3, storage nodes).
+ *
+ *   npm run bench:storage [-- --storage-nodes 3] [--concurrency 32] [--duration 10] [--warmup 3]
+ *
+ * Phases: put and get of 4 KiB objects, put and get of 1 MiB objects (each stored whole, as one ring
+ * object). Each phase first runs its load for --warmup seconds uncounted, then --duration seconds
+ * measured. Prints latencies per phase, then as last lines:
+ *   storage.put4k_per_s=  storage.get4k_per_s=  storage.put1m_mb_per_s=  storage.get1m_mb_per_s=
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ringKeeperRef } from '../src/actors/common/paths.js';
+import { RingView } from '../src/actors/common/ring-view.js';
+import type { ObjectFields } from '../src/actors/common/storage-api.js';
+import { StorageClient } from '../src/actors/common/storage-client.js';
+import type { ClusterStatus, MemberView, RingKeeperMessage } from '../src/actors/manager/ring-keeper.js';
+import { readCookieFile } from '../src/cli/cookie.js';
+import type { RingDocument } from '../src/core/ring/ring-document.js';
+import { isRuntimeFailure } from '../src/runtime/failures.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { startClusterNode, type ClusterNode } from '../src/runtime/node.js';
+import type { ReplyTo } from '../src/runtime/refs.js';
+import { startDevCluster } from './bench-support/dev-cluster.js';
+import { Teardown } from './bench-support/teardown.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .option('storage-nodes', { type: 'number', default: 3, describe: 'storage nodes of the cluster (N=min(3, this))' })
+  .option('concurrency', { type: 'number', default: 32 })
+  .option('duration', { type: 'number', default: 10, describe: 'seconds per phase' })
+  .option('warmup', { type: 'number', default: 3, describe: 'seconds of uncounted load before each phase' })
+  .strict()
+  .parseAsync();
+
+const storageNodes = Math.max(1, Math.floor(argv['storage-nodes']));
+const concurrency = Math.max(1, Math.floor(argv.concurrency));
+const phaseMs = Math.max(1, argv.duration) * 1000;
+const warmupMs = Math.max(0, argv.warmup) * 1000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const RING_WAIT_MS = 60_000;
+const ASK_TIMEOUT_MS = 10_000;
+const PHASES = 4;
+
+interface PhaseResult {
+  readonly ops: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+  readonly errors: number;
+  readonly firstError: string;
+}
+
+/** `problem`: why an operation failed, kept for the first failure of a phase. */
+type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number; problem?: string }>;
+
+/** Runs `op` on every lane for `durationMs` and measures it. */
+async function run(name: string, lanes: number, op: Operation, durationMs: number): Promise<PhaseResult> {
+  const latenciesMs: number[] = [];
+  let ops = 0;
+  let bytes = 0;
+  let errors = 0;
+  let firstError = '';
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const begin = performance.now();
+        try {
+          const result = await op(lane, n);
+          if (result.ok) {
+            ops++;
+            bytes += result.bytes;
+            latenciesMs.push(performance.now() - begin);
+          } else {
+            errors++;
+            firstError ||= result.problem ?? 'failed';
+          }
+        } catch (error) {
+          errors++;
+          firstError ||= (error as Error).message;
+        }
+        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors}), the first: ${firstError}`);
+      }
+    }),
+  );
+  latenciesMs.sort((a, b) => a - b);
+  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors, firstError };
+}
+
+/** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
+async function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
+  if (warmupMs > 0) {
+    const warmup = await run(`${name} warm-up`, lanes, op, warmupMs);
+    process.stdout.write(`${name} warm-up (not counted): ${warmup.ops} ops in ${warmup.seconds.toFixed(1)} s, ${(warmup.ops / warmup.seconds).toFixed(0)} ops/s, errors=${warmup.errors}\n`);
+  }
+  const result = await run(name, lanes, op, phaseMs);
+  const { ops, bytes, seconds, latenciesMs, errors, firstError } = result;
+  const firstErrorText = errors > 0 ? ` (first: ${firstError})` : '';
+  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}${firstErrorText}\n`);
+  return result;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Asks the manager's ring keeper; a runtime failure (timeout, node down) becomes an error. */
+async function askRingKeeper<R>(node: ClusterNode, managerNode: string, build: (replyTo: ReplyTo<R>) => RingKeeperMessage): Promise<R> {
+  const reply = await node.system.ask<RingKeeperMessage, R>(ringKeeperRef(managerNode), build, ASK_TIMEOUT_MS);
+  if (isRuntimeFailure(reply)) throw new Error(`the manager's ring keeper did not answer: ${reply.code} ${reply.message}`);
+  return reply;
+}
+
+/**
+ * The ring, once every storage node runs on it (a write routed before that could meet a node that
+ * does not know the ring yet), and the members' addresses, so this node can reach them directly.
+ */
+async function joinCluster(node: ClusterNode, managerAddress: string): Promise<{ doc: RingDocument; members: readonly MemberView[] }> {
+  const managerNode = await node.transport.connect(managerAddress);
+  const deadline = Date.now() + RING_WAIT_MS;
+  for (;;) {
+    const status = await askRingKeeper<ClusterStatus>(node, managerNode, (replyTo) => ({ type: 'status', replyTo }));
+    const onRing = status.members.filter((member) => member.role === 'storage' && member.ring?.checksum === status.checksum).length;
+    if (status.settings && status.consistent && onRing === storageNodes) break;
+    if (Date.now() > deadline) throw new Error(`only ${onRing} of ${storageNodes} storage nodes run on the ring after ${RING_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const { members } = await askRingKeeper<{ readonly ok: true; readonly members: readonly MemberView[] }>(node, managerNode, (replyTo) => ({ type: 'list', replyTo }));
+  const { doc } = await askRingKeeper<{ readonly ok: true; readonly doc: RingDocument | null }>(node, managerNode, (replyTo) => ({ type: 'get_ring', replyTo }));
+  if (!doc) throw new Error('the manager has no ring although the cluster started');
+  return { doc, members };
+}
+
+function md5(body: Uint8Array): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+const teardown = new Teardown();
+// Start-up, every phase with its warm-up, a last request that may run to its deadline, and the stop.
+teardown.limitTime(120_000 + PHASES * (warmupMs + phaseMs + REQUEST_TIMEOUT_MS) + 60_000, 'bench:storage');
+try {
+  const cluster = await startDevCluster(storageNodes, teardown);
+  const { n, w, r, d } = cluster.quorum;
+  const cookie = readCookieFile(cluster.cookieFile);
+  if (!cookie.ok) throw new Error(cookie.problem);
+  const name = `bench_storage_${process.pid}@127.0.0.1`;
+  const node = await startClusterNode({ node: name, cookie: cookie.cookie, logger: createLogger({ level: 'warn', bindings: { node: name } }) });
+  teardown.add({ orderly: () => node.stop(), lastResort: () => {} });
+  const { doc, members } = await joinCluster(node, cluster.managerAddress);
+  for (const member of members) if (member.address) node.transport.addPeer(member.node, member.address);
+  const ringView = new RingView();
+  ringView.install(doc);
+  const storage = new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), requestTimeoutMs: REQUEST_TIMEOUT_MS });
+
+  // A namespace no bucket record names: the storage nodes store it as they store any bucket's.
+  const bucket = `bench-storage-${randomBytes(4).toString('hex')}`;
+  process.stdout.write(`leofs dev with ${storageNodes} storage node(s), N=${n} W=${w} R=${r} D=${d}; concurrency ${concurrency}, ${argv.duration} s per phase after ${argv.warmup} s of warm-up\n`);
+
+  /** A phase pair: lanes write their own keys, then read back only keys that were acknowledged. */
+  const putThenGet = async (label: string, body: Buffer): Promise<[PhaseResult, PhaseResult]> => {
+    const etag = md5(body);
+    const written = new Array<number>(concurrency).fill(0);
+    const fields = (key: string): ObjectFields => ({ bucket, key, sizeBytes: body.length, etag, contentType: 'application/octet-stream', userMeta: {} });
+    const put = await phase(`put${label}`, concurrency, async (lane) => {
+      const result = await storage.put('object', fields(`${label}/${lane}/${written[lane]}`), body);
+      if (result.ok) written[lane]!++;
+      return result.ok ? { ok: true, bytes: body.length } : { ok: false, bytes: 0, problem: `${result.code} ${result.message}` };
+    });
+    const get = await phase(`get${label}`, concurrency, async (lane, i) => {
+      const result = await storage.get('object', bucket, `${label}/${lane}/${i % Math.max(1, written[lane]!)}`, { withBody: true });
+      if (!result.ok) return { ok: false, bytes: 0, problem: `${result.code} ${result.message}` };
+      const bytes = result.body?.length ?? 0;
+      return bytes === body.length ? { ok: true, bytes } : { ok: false, bytes, problem: `read ${bytes} bytes, expected ${body.length}` };
+    });
+    return [put, get];
+  };
+
+  const [put4k, get4k] = await putThenGet('4k', randomBytes(4096));
+  const [put1m, get1m] = await putThenGet('1m', randomBytes(1024 * 1024));
+
+  await teardown.run();
+  process.stdout.write(`storage.put4k_per_s=${Math.round(put4k.ops / put4k.seconds)}\n`);
+  process.stdout.write(`storage.get4k_per_s=${Math.round(get4k.ops / get4k.seconds)}\n`);
+  process.stdout.write(`storage.put1m_mb_per_s=${Math.round(put1m.bytes / put1m.seconds / 1e6)}\n`);
+  process.stdout.write(`storage.get1m_mb_per_s=${Math.round(get1m.bytes / get1m.seconds / 1e6)}\n`);
+  process.exit(0);
+} catch (error) {
+  await teardown.exit(1, `bench:storage: ${(error as Error).message}`);
+}
