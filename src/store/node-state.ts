@@ -8,6 +8,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Logger } from '../runtime/logger.js';
+import { copyRecords, databaseNames } from './lmdb-copy.js';
 import { makePrivateDir, privateEnvironment, restrictFilesToOwner, syncFile } from './private-files.js';
 
 export interface StateTable<T> {
@@ -133,12 +134,20 @@ export class NodeState {
     return { rewritten: outdated.length, unreadable };
   }
 
-  /** Replaces the environment by a copy without its free pages, which keep old values until reused. */
+  /**
+   * Replaces the environment by a copy without its free pages, which keep old values until reused: a
+   * fresh environment the records are copied into (lmdb-copy.ts says why not LMDB's compacting copy).
+   */
   private async compact(): Promise<void> {
-    const copy = `${this.path}.compact`;
+    // No dot in the name: lmdb-js takes a path with an extension for a file, not a directory.
+    const copy = `${this.path}-compact`;
     rmSync(copy, { recursive: true, force: true });
-    makePrivateDir(copy);
-    await this.root.backup(copy, true);
+    const target = openEnvironment(copy);
+    try {
+      await copyRecords(this.root, target, databaseNames(this.root));
+    } finally {
+      await target.close();
+    }
     syncFile(join(copy, 'data.mdb'));
     await this.root.close();
     renameSync(join(copy, 'data.mdb'), join(this.path, 'data.mdb'));

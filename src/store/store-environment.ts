@@ -7,7 +7,7 @@
  *   objects/env-<n>/data.mdb    generation n, made by the n-th compaction
  *   objects/CURRENT             the generation in use when it is not 0
  *
- * A compaction copies the live pages into the next generation while writes go on (they are recorded
+ * A compaction copies the records into the next generation while writes go on (they are recorded
  * as they are made and replayed into the copy), opens it, and only then names it in CURRENT (written
  * whole and synced); the old generation is removed after. A crash at any point leaves CURRENT naming a
  * complete environment, and the next start removes the other one.
@@ -15,7 +15,8 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { makePrivateDir, privateEnvironment, restrictFilesToOwner, syncFile, writePrivateFile } from './private-files.js';
+import { copyRecords, databaseNames } from './lmdb-copy.js';
+import { makePrivateDir, privateEnvironment, restrictFilesToOwner, writePrivateFile } from './private-files.js';
 
 const CURRENT_FILE = 'CURRENT';
 const GENERATION = /^env-([1-9][0-9]*)$/;
@@ -142,17 +143,21 @@ export class StoreTables implements Tables {
   }
 
   /**
-   * Copies the live pages into the next generation and opens it. The copy is of the environment as a
-   * read transaction saw it when the copy began: writes committed since are not in it (replay them).
+   * Copies every record into a fresh environment, the next generation, and opens it (lmdb-copy.ts).
+   * Writes committed while it copies may or may not be in it: replay what was recorded since it began.
    */
   async copyInto(options: EnvironmentOptions): Promise<StoreTables> {
     const generation = this.generation + 1;
     const path = pathOf(options.directory, generation);
     rmSync(path, { recursive: true, force: true });
-    makePrivateDir(path);
-    await this.root.backup(path, true);
-    syncFile(join(path, 'data.mdb'));
-    return StoreTables.openGeneration(options, generation);
+    const copy = StoreTables.openGeneration(options, generation);
+    try {
+      await copyRecords(this.root, copy.root, databaseNames(this.root));
+    } catch (error) {
+      await copy.discard(options).catch(() => undefined);
+      throw error;
+    }
+    return copy;
   }
 
   /** Makes this generation the one a restart opens (CURRENT written whole and synced). */

@@ -1,0 +1,47 @@
+/**
+ * Copies the records of named databases from one LMDB environment into another, a batch per
+ * transaction: the way to shrink an environment's file. LMDB's own compacting copy (mdb_env_copy2 with
+ * MDB_CP_COMPACT, lmdb-js's `backup(path, true)`) leaves an environment that the LMDB build lmdb-js
+ * ships aborts on (an assertion in mdb_page_alloc) at the first write that needs a page once large
+ * values were copied; a copy record by record starts with an empty free list and has no such trouble.
+ *
+ * Values are copied as stored (raw bytes), whatever their encoding.
+ */
+import type { RootDatabase } from 'lmdb';
+
+const BATCH_RECORDS = 1000;
+
+/** The named databases of an environment (the keys of its main database). */
+export function databaseNames(root: RootDatabase): string[] {
+  return [...root.getKeys({})].filter((key): key is string => typeof key === 'string');
+}
+
+/**
+ * Copies every record of the databases `names` from `source` to `target`. Between batches it yields
+ * to other work; records written to `source` meanwhile may or may not be copied (the caller brings
+ * the copy up to date with what it recorded).
+ */
+export async function copyRecords(source: RootDatabase, target: RootDatabase, names: readonly string[]): Promise<number> {
+  let copied = 0;
+  for (const name of names) {
+    const from = source.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
+    const to = target.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
+    let start: Buffer | undefined;
+    for (;;) {
+      const batch: Array<{ key: Buffer; value: Buffer }> = [];
+      for (const { key, value } of from.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
+        batch.push({ key: Buffer.from(key as Uint8Array), value: Buffer.from(value as Uint8Array) });
+      }
+      if (batch.length === 0) break;
+      await target.transaction(() => {
+        for (const { key, value } of batch) void to.put(key, value);
+      });
+      copied += batch.length;
+      // The next key after the last one copied: the same bytes and a zero byte.
+      start = Buffer.concat([batch[batch.length - 1]!.key, Buffer.from([0])]);
+      if (batch.length < BATCH_RECORDS) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return copied;
+}
