@@ -117,6 +117,22 @@ const COMMANDS: readonly CommandSpec[] = [
     describe: "delete a bucket with everything in it (gone at once; storage nodes remove the data in the background); the access key must be its owner's",
     build: (args) => ({ command: 'delete_bucket', bucket: str(args, 'bucket'), accessKeyId: str(args, 'accessKeyId') }),
   },
+  ...(['start', 'suspend', 'resume', 'status'] as const).map(
+    (action): CommandSpec => ({
+      usage: `compact-${action} <node>${action === 'start' ? ' [all]' : ''}`,
+      describe: {
+        start: "give a storage node's free LMDB pages back to the file system, while it serves",
+        suspend: "stop a storage node's compaction (its copy is dropped) and hold new ones until resumed",
+        resume: "let a storage node's compaction run again",
+        status: "a storage node's compaction: state, last run, sizes before and after",
+      }[action],
+      build: (args) => {
+        if (action === 'start' && args.all !== undefined && args.all !== 'all') return 'compact-start compacts the whole node: give no target, or all';
+        return { command: 'compact', node: str(args, 'node'), action };
+      },
+    }),
+  ),
+  { usage: 'du <node>', describe: "what a storage node holds and what it takes on disk", build: (args) => ({ command: 'du', node: str(args, 'node') }) },
   {
     usage: 'delete-bucket-stats [bucket]',
     describe: 'how far each storage node is with removing the data of deleted buckets',

@@ -28,6 +28,17 @@ function time(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
+function bytes(count: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]} (${count} B)`;
+}
+
 function duration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const parts = [[Math.floor(seconds / 86400), 'd'], [Math.floor(seconds / 3600) % 24, 'h'], [Math.floor(seconds / 60) % 60, 'm'], [seconds % 60, 's']] as const;
@@ -125,6 +136,29 @@ export function formatResult(result: AdminResult): string {
         })
         .join('\n\n');
     }
+    case 'compaction': {
+      const fields: Array<readonly [string, string]> = [
+        ['node', result.node],
+        ['current status', result.state],
+        ['last compaction start', result.lastStartedAtMs === undefined ? '-' : time(result.lastStartedAtMs)],
+        ['last compaction end', result.lastFinishedAtMs === undefined ? '-' : time(result.lastFinishedAtMs)],
+      ];
+      if (result.last) {
+        fields.push(['LMDB file before', bytes(result.last.beforeBytes)], ['LMDB file after', bytes(result.last.afterBytes)], ['writes held', `${result.last.pausedMs} ms of ${result.last.tookMs} ms`]);
+      }
+      if (result.lastError) fields.push(['last error', result.lastError]);
+      return formatFields('Compaction', fields);
+    }
+    case 'disk_usage':
+      return formatFields(`Disk usage of ${result.node}`, [
+        ['active number of objects', String(result.objects)],
+        ['total number of records', `${result.records} (objects, chunks, uploads and parts, ${result.tombstones} of them deleted)`],
+        ['active size of objects', bytes(result.activeBytes)],
+        ['body files', bytes(result.bodyFileBytes)],
+        ['LMDB file', `${bytes(result.lmdbFileBytes)} (${bytes(result.lmdbUsedBytes)} up to its last page in use)`],
+        ['total size on disk', bytes(result.totalBytes)],
+        ['ratio of active size', result.totalBytes === 0 ? '-' : `${((100 * result.activeBytes) / result.totalBytes).toFixed(1)}%`],
+      ]);
     case 'ring':
       return JSON.stringify({ node: result.node, checksum: result.checksum, ring: result.doc }, null, 2);
     case 'done':

@@ -585,9 +585,10 @@ export class ObjectStore {
    * its next generation (store-environment.ts), then a switch to it. Writes go on while the copy is
    * made: every table write is recorded as it happens and replayed into the copy, a round at a time
    * while writes keep coming, and the last few with writes held for the moment that takes. Body files
-   * need nothing of the kind: they are removed as soon as their version goes.
+   * need nothing of the kind: they are removed as soon as their version goes. Aborting `signal` stops
+   * it before the switch, the copy removed.
    */
-  async compact(): Promise<CompactionResult> {
+  async compact(signal?: AbortSignal): Promise<CompactionResult> {
     if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is already running');
     this.compacting = true;
     const startedMs = Date.now();
@@ -598,8 +599,9 @@ export class ObjectStore {
     let copy: StoreTables | undefined;
     let pausedMs = 0;
     try {
-      copy = await live.copyInto(this.environment);
+      copy = await live.copyInto(this.environment, signal);
       for (let round = 0; round < MAX_REPLAY_ROUNDS && log.length > REPLAY_WITH_WRITES_HELD; round++) {
+        signal?.throwIfAborted();
         const writes = log;
         log = [];
         this.db = live.recording(log);

@@ -10,6 +10,8 @@ import type { RingDocument } from '../../core/ring/ring-document.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { ClusterStatus, MemberState } from './ring-keeper.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
+import type { CompactionAction, CompactionStatus } from '../storage/router-messages.js';
+import type { DiskUsage } from '../../store/object-store.js';
 
 export type AdminCommand =
   | { readonly command: 'status'; readonly node?: string }
@@ -22,6 +24,8 @@ export type AdminCommand =
   | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
   | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
   | { readonly command: 'delete_bucket_stats'; readonly bucket?: string }
+  | { readonly command: 'compact'; readonly node: string; readonly action: CompactionAction }
+  | { readonly command: 'du'; readonly node: string }
   | { readonly command: 'get_buckets' }
   | { readonly command: 'get_bucket'; readonly accessKeyId: string }
   | { readonly command: 'chown_bucket'; readonly bucket: string; readonly accessKeyId: string }
@@ -80,6 +84,8 @@ export type AdminResult =
   | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
   | { readonly kind: 'delete_bucket_stats'; readonly buckets: readonly DeletedBucketStats[] }
+  | ({ readonly kind: 'compaction'; readonly node: string } & CompactionStatus)
+  | ({ readonly kind: 'disk_usage'; readonly node: string } & DiskUsage)
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
   | { readonly kind: 'done'; readonly message: string };
 
@@ -154,6 +160,13 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, accessKeyId: need('accessKeyId') };
       case 'delete_bucket_stats':
         return withOptional({ command }, { bucket: optional('bucket') });
+      case 'compact': {
+        const action = raw.action;
+        if (action !== 'start' && action !== 'suspend' && action !== 'resume' && action !== 'status') throw new CommandError('action must be start, suspend, resume or status');
+        return { command, node: need('node'), action };
+      }
+      case 'du':
+        return { command, node: need('node') };
       case 'update_acl':
         return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId'), acl: acl('acl') };
       case 'add_endpoint':

@@ -16,7 +16,9 @@ import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js'
 import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../common/node-info.js';
 import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../common/paths.js';
 import type { RingCacheMessage, RingStatus } from '../common/ring-cache.js';
-import { STORAGE_ROUTER_PATH, type HeadLocalMessage, type HeadLocalReply } from '../storage/router-messages.js';
+import {
+  STORAGE_ROUTER_PATH, type CompactionReply, type DiskUsageReply, type HeadLocalMessage, type HeadLocalReply, type RouterMessage,
+} from '../storage/router-messages.js';
 import { parseAdminCommand, type AdminCommand, type AdminReply, type AdminResult, type WhereisAnswer, type WhereisRow } from './admin-commands.js';
 import type {
   AuthMessage,
@@ -150,6 +152,25 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const pending = deleted.storageNodes - deleted.notified;
         const purge = pending === 0 ? 'its data is being removed (see delete-bucket-stats)' : `its data is being removed; ${pending} of ${deleted.storageNodes} storage nodes will be told when they are back`;
         return { kind: 'done', message: `deleted bucket ${command.bucket}; ${purge}` };
+      }
+      case 'compact': {
+        const { node, action } = command;
+        const reply = await expectOk(
+          ctx.system.ask<RouterMessage, CompactionReply>(actorRef(node, STORAGE_ROUTER_PATH), (replyTo) => ({ type: 'compaction', action, replyTo }), remoteTimeoutMs),
+          node,
+        );
+        const { ok: _ok, ...status } = reply;
+        return { kind: 'compaction', node, ...status };
+      }
+      case 'du': {
+        const { node } = command;
+        // Counting walks every record of the node: it may take a while on a large store.
+        const reply = await expectOk(
+          ctx.system.ask<RouterMessage, DiskUsageReply>(actorRef(node, STORAGE_ROUTER_PATH), (replyTo) => ({ type: 'disk_usage', replyTo }), remoteTimeoutMs * 12),
+          node,
+        );
+        const { ok: _ok, ...usage } = reply;
+        return { kind: 'disk_usage', node, ...usage };
       }
       case 'delete_bucket_stats': {
         const bucket = command.bucket;

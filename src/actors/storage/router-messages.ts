@@ -10,6 +10,7 @@ import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
+import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
@@ -47,6 +48,35 @@ export type MarkDeletedReply = { readonly ok: true; readonly marked: number } | 
 export type PurgeStatus = { readonly namespace: string } & Omit<DeletedNamespaceRecord, 'state'>;
 
 export type PurgeStatsReply = { readonly ok: true; readonly namespaces: readonly PurgeStatus[] } | StorageError;
+
+/** What a storage node's compactor is doing (LeoFS's compaction states). */
+export type CompactionState = 'idle' | 'running' | 'suspended';
+
+export interface CompactionStatus {
+  readonly state: CompactionState;
+  readonly lastStartedAtMs?: number;
+  readonly lastFinishedAtMs?: number;
+  /** The last compaction that finished: the LMDB file before and after, and how long writes were held. */
+  readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly pausedMs: number; readonly tookMs: number };
+  readonly lastError?: string;
+}
+
+export type CompactionReply =
+  | ({ readonly ok: true } & CompactionStatus)
+  | { readonly ok: false; readonly code: 'AlreadyRunning' | 'Suspended' | 'NotRunning'; readonly message: string }
+  | StorageError;
+
+export type CompactionAction = 'start' | 'suspend' | 'resume' | 'status';
+
+export type DiskUsageReply = ({ readonly ok: true } & DiskUsage) | StorageError;
+
+export const COMPACTOR_PATH = '/node/storage/compactor';
+
+/** What the compactor takes; the router hands it the messages of other nodes. */
+export type CompactorMessage =
+  | { readonly type: 'compaction'; readonly action: CompactionAction; readonly replyTo: ReplyTo<CompactionReply> }
+  | { readonly type: 'disk_usage'; readonly replyTo: ReplyTo<DiskUsageReply> }
+  | { readonly type: 'finished'; readonly outcome: { readonly ok: true; readonly result: CompactionResult } | { readonly ok: false; readonly message: string; readonly cancelled: boolean } };
 
 /** The most namespaces one namespaces_deleted carries. */
 export const MAX_DELETED_NAMESPACES = 1000;
@@ -118,6 +148,8 @@ export type RouterMessage =
       readonly namespaces: ReadonlyArray<{ readonly namespace: string; readonly deletedAtMs: number }>;
       readonly replyTo?: ReplyTo<MarkDeletedReply>;
     }
+  /** compact-start, -suspend, -resume and -status, and du: handed to the compactor. */
+  | Extract<CompactorMessage, { type: 'compaction' | 'disk_usage' }>
   /** The purge progress of these namespaces, or of every deleted one when none are named. */
   | { readonly type: 'purge_stats'; readonly namespaces?: readonly string[]; readonly replyTo: ReplyTo<PurgeStatsReply> }
   /**
@@ -154,6 +186,8 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'namespaces_deleted',
   'purge_stats',
   'seals_in_force',
+  'compaction',
+  'disk_usage',
   'range_summary',
   'range_keys',
 ];

@@ -9,11 +9,12 @@ import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
 import { compareHlc, isHlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
+import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { applyReplicaWrite, revertReplicaWrite, storageError } from './replica-ops.js';
-import { MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, ROUTER_ACCEPTS, type RangeKey, type ReplicaGetReply, type RouterMessage, type StorageError } from './router-messages.js';
+import { COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, type CompactorMessage, ROUTER_ACCEPTS, type RangeKey, type ReplicaGetReply, type RouterMessage, type StorageError } from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
@@ -112,6 +113,10 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           }
           return state;
         }
+        case 'compaction':
+        case 'disk_usage':
+          ctx.system.dispatch(actorRef<CompactorMessage>(context.node, COMPACTOR_PATH), message);
+          return state;
         case 'purge_stats': {
           const wanted = message.namespaces === undefined ? undefined : new Set(message.namespaces);
           ctx.system.reply(message.replyTo, {
@@ -217,6 +222,10 @@ function validate(message: RouterMessage): string | undefined {
       for (const item of message.namespaces) {
         if (typeof item !== 'object' || item === null || !isNamespace(item.namespace) || !Number.isFinite(item.deletedAtMs)) return 'namespaces';
       }
+      return undefined;
+    case 'compaction':
+      return ['start', 'suspend', 'resume', 'status'].includes(message.action) ? undefined : 'action';
+    case 'disk_usage':
       return undefined;
     case 'purge_stats':
       if (message.namespaces === undefined) return undefined;

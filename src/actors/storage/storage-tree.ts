@@ -11,6 +11,7 @@
  *     anti_entropy               compares ranges with other replicas
  *     purger                     removes the data of deleted buckets
  *     sweeper                    removes abandoned uploads and chunks nothing names
+ *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -20,6 +21,7 @@ import { supervisor, worker, type SupervisorMessage, type SupervisorSpec } from 
 import type { NodeEvent } from '../../runtime/system.js';
 import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
+import { compactorBehavior } from './compactor.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
 import type { StorageApi } from '../common/storage-api.js';
 import { readerBehavior } from './reader.js';
@@ -54,6 +56,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
       worker('purger', bucketPurgerBehavior(context)),
       worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
+      worker('compactor', compactorBehavior(context)),
     ],
   };
 }
