@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import type { DeletedBucketStats } from '../../src/actors/manager/bucket-deletion.js';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
+import { currentEnvironmentPath } from '../../src/store/store-environment.js';
 import type { UserRecord } from '../../src/core/auth-snapshot.js';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
@@ -40,7 +41,7 @@ async function outcome(request: Promise<unknown>): Promise<string> {
  * process while the node runs (LMDB lets other processes read).
  */
 async function storedKeysOf(dataDir: string, namespace: string): Promise<string[]> {
-  const root = open({ path: join(dataDir, 'objects'), maxDbs: 12, readOnly: true });
+  const root = open({ path: currentEnvironmentPath(join(dataDir, 'objects')), maxDbs: 12, readOnly: true });
   const needle = Buffer.from(namespace, 'utf8');
   const found: string[] = [];
   try {

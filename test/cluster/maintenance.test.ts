@@ -1,13 +1,15 @@
 /**
- * Orphans in a real cluster: an upload whose gateway is killed midway leaves chunks that no record
- * names; the storage nodes' sweep removes them once they are older than `orphanAgeMs`.
+ * Storage upkeep in a real cluster: an upload whose gateway is killed midway leaves chunks that no
+ * record names, which the storage nodes' sweep removes once older than `orphanAgeMs`; and an operator
+ * compacts a node and reads its disk use with leofs-adm while it serves.
  */
-import { PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { open } from 'lmdb';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
+import { currentEnvironmentPath } from '../../src/store/store-environment.js';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -15,7 +17,7 @@ const MiB = 1024 * 1024;
 
 /** Live (not deleted) chunk records of `key` in `namespace` on one storage node, read from its files. */
 async function liveChunksOf(dataDir: string, namespace: string, key: string): Promise<number> {
-  const root = open({ path: join(dataDir, 'objects'), maxDbs: 12, readOnly: true });
+  const root = open({ path: currentEnvironmentPath(join(dataDir, 'objects')), maxDbs: 12, readOnly: true });
   try {
     const meta = root.openDB({ name: 'meta', keyEncoding: 'binary' });
     const prefix = Buffer.concat([Buffer.from('c', 'utf8'), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(`${key}\n`, 'utf8')]);
@@ -30,7 +32,7 @@ async function liveChunksOf(dataDir: string, namespace: string, key: string): Pr
   }
 }
 
-describe('orphan sweep with real processes', function () {
+describe('storage upkeep with real processes', function () {
   this.timeout(120_000);
 
   const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, storageSettings: { orphanAgeMs: 1_000, sweepPauseMs: 200 } });
@@ -40,6 +42,36 @@ describe('orphan sweep with real processes', function () {
   });
   after(async () => {
     await cluster.stop();
+  });
+
+  it('compacts a node and reports its disk use through leofs-adm while it serves', async () => {
+    const s3 = cluster.client(0);
+    await s3.send(new CreateBucketCommand({ Bucket: 'upkeep' }));
+    const node = cluster.storage[0]!.name;
+    const writes = Array.from({ length: 200 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: 'upkeep', Key: `k${i}`, Body: `body ${i}` })));
+    const started = await cluster.adm('compact-start', node);
+    expect(started.code, started.stderr).to.equal(0);
+    expect(started.stdout).to.match(/current status\s+running/);
+    await Promise.all(writes);
+    await eventually(async () => /current status\s+idle/.test((await cluster.adm('compact-status', node)).stdout), 30_000, 'compaction done');
+    const status = await cluster.adm('compact-status', node);
+    expect(status.stdout).to.include('LMDB file after');
+    for (let i = 0; i < 200; i += 37) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'upkeep', Key: `k${i}` }));
+      expect(await got.Body!.transformToString()).to.equal(`body ${i}`);
+    }
+    const du = await cluster.adm('--json', 'du', node);
+    expect(du.code, du.stderr).to.equal(0);
+    const usage = JSON.parse(du.stdout) as { objects: number; totalBytes: number };
+    expect(usage.objects).to.be.at.least(100);
+    expect(usage.totalBytes).to.be.greaterThan(0);
+    const suspended = await cluster.adm('compact-suspend', node);
+    expect(suspended.stdout).to.match(/current status\s+suspended/);
+    const refused = await cluster.adm('compact-start', node);
+    expect([refused.code, refused.stderr]).to.deep.equal([1, refused.stderr]);
+    expect(refused.stderr).to.include('suspended');
+    expect((await cluster.adm('compact-resume', node)).stdout).to.match(/current status\s+running/);
+    expect((await cluster.adm('compact-start', 'nobody@127.0.0.1')).code, 'a node that does not answer').to.equal(1);
   });
 
   it('removes the chunks of an upload whose gateway was killed midway', async () => {
