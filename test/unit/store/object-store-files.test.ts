@@ -60,7 +60,7 @@ describe('store/object-store body files', () => {
     await put(a, clock(2), second, true);
     expect(files(), 'the replaced version stays until settled').to.have.length(2);
     await store.settle(a, clock(2));
-    expect(files()).to.have.length(1);
+    await waitFor(() => files().length === 1);
     expect((await store.readBody(a, clock(2)) as Buffer).equals(second)).to.equal(true);
 
     await put(a, clock(3), randomBytes(100 * KiB), true);
