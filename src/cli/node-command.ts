@@ -90,14 +90,14 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   const secrets = SecretBox.fromCookie(config.cookie);
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
-  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond } = config.storage;
+  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs } = config.storage;
   const storage =
     config.role === 'storage'
       ? storageRole(node, {
           dataDir: config.dataDir,
           ringView,
           minFreeDiskBytes,
-          tuning: purgePace(purgeKeysPerSecond),
+          tuning: { ...purgePace(purgeKeysPerSecond), tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
         })
       : undefined;
