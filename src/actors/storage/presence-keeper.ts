@@ -30,6 +30,8 @@
  * (W = 1) and never copied elsewhere before it went away is lost then.
  */
 import { inContact, majorityOf, presenceTiming, wasAway } from '../../core/purge-rules.js';
+import type { NodeInfoMessage, PingReply } from '../common/node-info.js';
+import { nodeInfoRef } from '../common/paths.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
@@ -99,7 +101,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
         const nowMs = ctx.clock.now();
         const snapshot = context.ringView.current;
         // Without a ring no purge can involve this node, so it counts as present.
-        if (!snapshot || inContact(ringMembers(snapshot), context.node, (member) => context.absence.isUp(member))) {
+        if (!snapshot || (await reachesMajority(ringMembers(snapshot)))) {
           await store.presence.markPresent(nowMs);
           return;
         }
@@ -108,6 +110,21 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
         ctx.log.warn('this node has been cut off from most of the ring for so long that deletes may be purged without it; it stops serving its data until it can rejoin', {
           lastPresentMs: store.presence.lastPresentMs(),
         });
+      }
+
+      /**
+       * Links open to a majority, or pings answered: members this node has no reason to talk to (no
+       * range in common) are pinged, so a quiet link never passes for being cut off.
+       */
+      async function reachesMajority(members: readonly string[]): Promise<boolean> {
+        const isUp = (member: string): boolean => context.absence.isUp(member);
+        if (inContact(members, context.node, isUp)) return true;
+        const unlinked = members.filter((member) => !isUp(member));
+        const pings = await Promise.all(
+          unlinked.map((member) => ctx.system.ask<NodeInfoMessage, PingReply>(nodeInfoRef(member), (replyTo) => ({ type: 'ping', replyTo }), context.options.readTimeoutMs)),
+        );
+        const answered = new Set(unlinked.filter((_, index) => pings[index]!.ok));
+        return inContact(members, context.node, (member) => isUp(member) || answered.has(member));
       }
 
       async function rejoin(): Promise<void> {

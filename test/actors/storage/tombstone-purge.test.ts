@@ -4,7 +4,7 @@ import type { ObjectFields } from '../../../src/actors/common/storage-api.js';
 import { antiEntropyRef, type AntiEntropyMessage, type AntiEntropyStats } from '../../../src/actors/storage/anti-entropy.js';
 import { presenceKeeperRef, type PresenceMessage, type PresenceStats } from '../../../src/actors/storage/presence-keeper.js';
 import { purgeReplicaTombstones } from '../../../src/actors/storage/replica-ops.js';
-import type { AbsenceReportsReply, AbsenceViewReply, RouterMessage, VersionsLocalReply } from '../../../src/actors/storage/router-messages.js';
+import type { AbsenceReportsReply, AbsenceViewReply, ReplicaGetReply, RouterMessage, VersionsLocalReply } from '../../../src/actors/storage/router-messages.js';
 import { routerOf } from '../../../src/actors/storage/write-coordinator.js';
 import { STORAGE_ROOT_PATH } from '../../../src/actors/storage/storage-tree.js';
 import type { StorageOptions } from '../../../src/actors/storage/storage-context.js';
@@ -228,6 +228,22 @@ describe('tombstone purge (in-process cluster)', function () {
       expect(onEvery((node) => localMeta(node, 'b', key)?.deleted === false), key).to.equal(true);
       expect((await cluster.client.get('object', 'b', key)).ok, key).to.equal(true);
     }
+  });
+
+  it('stops serving its data while cut off from most of the ring past the horizon, and serves again once back in contact', async () => {
+    await start({ purgeHorizonMs: 1_500 }, 'warn');
+    await putAll('b', ['a', 'b']);
+    const [lone, ...others] = cluster.nodes.map((node) => node.name) as [string, ...string[]];
+    for (const other of others) await cluster.node(other).stop();
+    await eventually(() => !cluster.node(lone).role!.context.presence.serving, 10_000, 'the lone node stops serving');
+    expect(cluster.node(lone).logs.lines.some((line) => String(line.msg).startsWith('this node has been cut off from most of the ring'))).to.equal(true);
+    const refused = await cluster.clientNode.system.ask<RouterMessage, ReplicaGetReply>(routerOf(lone), (replyTo) => ({ type: 'replica_get', objectKind: 'object', bucket: 'b', key: 'a', withBody: true, replyTo }), timeoutMs);
+    expect(refused).to.deep.include({ ok: false, code: 'Unavailable' });
+
+    for (const other of others) await cluster.restart(other);
+    await eventually(async () => (await Promise.all(cluster.nodes.map((node) => servingNow(node.name)))).every(Boolean), 15_000, 'every node serves again');
+    expect((await presenceStats(lone)).dropped, 'nobody purged without it').to.equal(0);
+    for (const key of ['a', 'b']) expect(onEvery((node) => localMeta(node, 'b', key)?.deleted === false), key).to.equal(true);
   });
 
   it('answers malformed purge and presence requests with an error', async () => {
