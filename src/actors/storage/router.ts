@@ -38,7 +38,11 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'purge_tombstones',
 ]);
 
+/** A report of a peer's absence is logged at most this often per peer. */
+const ABSENCE_REPORT_LOG_MS = 60 * 60_000;
+
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
+  const absenceLoggedAtMs = new Map<string, number>();
   return {
     accepts: ROUTER_ACCEPTS,
     init: () => null,
@@ -187,7 +191,10 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           // Recorded before it is said: the absent node must be able to learn of it when it returns.
           void context.store.presence.recordAbsenceReports(absent, context.clock.now()).then(
             () => {
-              if (absent.length > 0) ctx.log.info('reported peers unreachable for longer than the purge horizon', { peers: absent });
+              const nowMs = context.clock.now();
+              const unlogged = absent.filter((peer) => !(nowMs - (absenceLoggedAtMs.get(peer) ?? Number.NEGATIVE_INFINITY) < ABSENCE_REPORT_LOG_MS));
+              for (const peer of unlogged) absenceLoggedAtMs.set(peer, nowMs);
+              if (unlogged.length > 0) ctx.log.info('reported peers unreachable for longer than the purge horizon', { peers: unlogged });
               ctx.system.reply(message.replyTo, { ok: true, downForMs });
             },
             (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),

@@ -16,6 +16,30 @@ import type { AbsenceViewReply, RouterMessage, VersionsLocalReply } from './rout
 import type { StorageContext } from './storage-context.js';
 import { routerOf } from './write-coordinator.js';
 
+/**
+ * Which silent replicas the members judged away past the horizon, remembered for a short while so a
+ * sweep blocked by a replica that is down asks the members once, not once per batch. Reusing a verdict
+ * is safe: the reports it rests on were recorded before it was given, so a replica that returns
+ * meanwhile learns of them and drops what it held before it serves.
+ */
+export class AbsenceVerdicts {
+  private readonly verdicts = new Map<string, { readonly atMs: number; readonly away: boolean }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  get(replica: string): boolean | undefined {
+    const verdict = this.verdicts.get(replica);
+    return verdict && this.now() - verdict.atMs < this.ttlMs ? verdict.away : undefined;
+  }
+
+  set(replica: string, away: boolean): void {
+    this.verdicts.set(replica, { atMs: this.now(), away });
+  }
+}
+
 export interface CheckedTombstones {
   readonly purgeable: readonly TombstoneRef[];
   /** Per replica, the purgeable tombstones it holds exactly: it may drop them at once too. */
@@ -32,7 +56,7 @@ export function ringMembers(snapshot: RingSnapshot): string[] {
   return [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
 }
 
-export async function checkTombstones(system: ActorApi, context: StorageContext, tombstones: readonly TombstoneRef[]): Promise<CheckedTombstones> {
+export async function checkTombstones(system: ActorApi, context: StorageContext, tombstones: readonly TombstoneRef[], verdicts: AbsenceVerdicts): Promise<CheckedTombstones> {
   const snapshot = context.ringView.current;
   if (!snapshot) return { purgeable: [], holders: new Map(), older: [], blocked: tombstones.length, purgedWithout: [] };
   const { n } = snapshot.doc.settings;
@@ -56,7 +80,12 @@ export async function checkTombstones(system: ActorApi, context: StorageContext,
     }),
   );
   const silent = [...answers].filter(([, clocks]) => clocks === undefined).map(([replica]) => replica);
-  const awayPastHorizon = silent.length > 0 ? await awayPastTheHorizon(system, context, snapshot, silent) : new Set<string>();
+  const unjudged = silent.filter((replica) => verdicts.get(replica) === undefined);
+  if (unjudged.length > 0) {
+    const away = await awayPastTheHorizon(system, context, snapshot, unjudged);
+    for (const replica of unjudged) verdicts.set(replica, away.has(replica));
+  }
+  const awayPastHorizon = new Set(silent.filter((replica) => verdicts.get(replica) === true));
 
   const versionsFor = tombstones.map(() => new Map<string, ReplicaVersion>());
   for (const [replica, indices] of asked) {

@@ -18,7 +18,7 @@ import { SelfTimer } from '../../runtime/self-timer.js';
 import type { TombstoneRef } from '../../store/object-store.js';
 import { purgeReplicaTombstones } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
-import { checkTombstones } from './tombstone-check.js';
+import { AbsenceVerdicts, checkTombstones } from './tombstone-check.js';
 import { routerOf } from './write-coordinator.js';
 
 export const TOMBSTONE_REAPER_PATH = '/node/storage/tombstone_reaper';
@@ -26,6 +26,10 @@ export const TOMBSTONE_REAPER_PATH = '/node/storage/tombstone_reaper';
 const INDEX_BUILD_BATCH = 1_000;
 /** How often a reaper with nothing to do (or one that failed) looks again. */
 const IDLE_POLL_MS = 1_000;
+/** How long the members' verdict on a replica that does not answer is reused. */
+const ABSENCE_VERDICT_TTL_MS = 1_000;
+/** Purges that went ahead without a replica are logged at most this often per replica. */
+const PURGED_WITHOUT_LOG_MS = 60 * 60_000;
 
 export interface TombstoneReaperStats {
   readonly ok: true;
@@ -45,6 +49,9 @@ interface ReaperState {
   indexBuilt: boolean;
   /** The last index entry of the batch before, within the current sweep. */
   cursor: Buffer | undefined;
+  readonly verdicts: AbsenceVerdicts;
+  /** When purging without each replica was last logged. */
+  readonly loggedWithoutMs: Map<string, number>;
   sweeps: number;
   purged: number;
   blocked: number;
@@ -68,7 +75,16 @@ export function tombstoneReaperBehavior(context: StorageContext): Behavior<Reape
   return {
     accepts: ['stats'],
     init(ctx) {
-      const state: ReaperState = { timer: new SelfTimer<TombstoneReaperMessage>(ctx, { type: 'tick' }), indexBuilt: false, cursor: undefined, sweeps: 0, purged: 0, blocked: 0 };
+      const state: ReaperState = {
+        timer: new SelfTimer<TombstoneReaperMessage>(ctx, { type: 'tick' }),
+        indexBuilt: false,
+        cursor: undefined,
+        verdicts: new AbsenceVerdicts(ABSENCE_VERDICT_TTL_MS, () => ctx.clock.now()),
+        loggedWithoutMs: new Map(),
+        sweeps: 0,
+        purged: 0,
+        blocked: 0,
+      };
       state.timer.schedule(pace.intervalMs);
       return state;
     },
@@ -113,12 +129,15 @@ export function tombstoneReaperBehavior(context: StorageContext): Behavior<Reape
       return state;
 
       async function reap(candidates: readonly TombstoneRef[]): Promise<void> {
-        const checked = await checkTombstones(ctx.system, context, candidates);
+        const checked = await checkTombstones(ctx.system, context, candidates, state.verdicts);
         state.blocked += checked.blocked;
         const purged = await purgeReplicaTombstones(context, checked.purgeable);
         state.purged += purged.length;
-        if (purged.length > 0 && checked.purgedWithout.length > 0) {
-          ctx.log.info('purged tombstones without replicas away longer than the purge horizon', { tombstones: purged.length, without: checked.purgedWithout });
+        const nowMs = ctx.clock.now();
+        const unlogged = purged.length === 0 ? [] : checked.purgedWithout.filter((replica) => !(nowMs - (state.loggedWithoutMs.get(replica) ?? Number.NEGATIVE_INFINITY) < PURGED_WITHOUT_LOG_MS));
+        if (unlogged.length > 0) {
+          for (const replica of unlogged) state.loggedWithoutMs.set(replica, nowMs);
+          ctx.log.warn('purging tombstones without replicas away longer than the purge horizon; they drop their old data when they return', { without: unlogged });
         }
         const ringChecksum = context.ringView.current?.checksum;
         const removedHere = new Set(purged);
@@ -128,7 +147,6 @@ export function tombstoneReaperBehavior(context: StorageContext): Behavior<Reape
             if (items.length > 0) ctx.system.dispatch(routerOf(replica), { type: 'purge_tombstones', ringChecksum, items });
           }
         }
-        const nowMs = ctx.clock.now();
         for (const { tombstone, replica } of checked.older) {
           const item = { peer: replica, objectKind: tombstone.address.kind, bucket: tombstone.address.bucket, key: tombstone.address.key };
           await context.repairs.enqueue(repairItemKey(item), item, nowMs);
