@@ -9,7 +9,8 @@
  * present longer ago than the horizon less a margin counts as away:
  *
  *   - at start (it was stopped that long, or its objects come from an old backup), or while running
- *     (it has been cut off from a majority that long: its peers cannot tell that from stopped),
+ *     (its process was paused, or it was cut off from a majority that long: its peers cannot tell
+ *     either from stopped); the gate closes by itself as the record ages (presence-gate.ts),
  *   - an away node serves and hands on nothing of its own (presence-gate.ts) until a majority of the
  *     ring's members have said whether they reported it absent past the horizon since it was last
  *     present (only such reports let a purge go ahead without it, and two majorities share a member);
@@ -29,7 +30,7 @@
  * purged without it; it fills again through anti-entropy. A write acknowledged by that node alone
  * (W = 1) and never copied elsewhere before it went away is lost then.
  */
-import { inContact, majorityOf, presenceTiming, wasAway } from '../../core/purge-rules.js';
+import { inContact, majorityOf, presenceTiming } from '../../core/purge-rules.js';
 import type { NodeInfoMessage, PingReply } from '../common/node-info.js';
 import { nodeInfoRef } from '../common/paths.js';
 import type { Behavior } from '../../runtime/actor.js';
@@ -63,6 +64,8 @@ export const presenceKeeperRef = (node: string) => actorRef<PresenceMessage>(nod
 interface PresenceState {
   readonly timer: SelfTimer<PresenceMessage>;
   dropped: number;
+  /** The gate was found closed and that was logged. */
+  awayLogged: boolean;
   lastWaitingLogMs: number;
 }
 
@@ -72,12 +75,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
   return {
     accepts: ['stats'],
     init(ctx) {
-      if (!context.presence.serving) {
-        ctx.log.warn('this node was away longer than the purge horizon; it serves none of its data until a majority of the ring says whether deletes were purged without it', {
-          lastPresentMs: store.presence.lastPresentMs(),
-        });
-      }
-      const state: PresenceState = { timer: new SelfTimer<PresenceMessage>(ctx, { type: 'tick' }), dropped: 0, lastWaitingLogMs: Number.NEGATIVE_INFINITY };
+      const state: PresenceState = { timer: new SelfTimer<PresenceMessage>(ctx, { type: 'tick' }), dropped: 0, awayLogged: false, lastWaitingLogMs: Number.NEGATIVE_INFINITY };
       state.timer.schedule(0);
       return state;
     },
@@ -88,7 +86,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
       }
       try {
         // A new store is present from its first start on: whatever it receives is no older than that.
-        if (store.presence.lastPresentMs() === undefined) await store.presence.markPresent(ctx.clock.now());
+        if (store.presence.lastPresentMs() === undefined) await recordPresent();
         else if (context.presence.serving) await keepPresent();
         else await rejoin();
       } catch (error) {
@@ -97,19 +95,20 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
       state.timer.schedule(timing.refreshMs);
       return state;
 
-      async function keepPresent(): Promise<void> {
+      async function recordPresent(): Promise<void> {
         const nowMs = ctx.clock.now();
+        await store.presence.markPresent(nowMs);
+        context.presence.recorded(nowMs);
+        state.awayLogged = false;
+      }
+
+      /** Cut off from most of the ring, it records nothing: the gate closes by itself once that lasts too long. */
+      async function keepPresent(): Promise<void> {
         const snapshot = context.ringView.current;
         // Without a ring no purge can involve this node, so it counts as present.
-        if (!snapshot || (await reachesMajority(ringMembers(snapshot)))) {
-          await store.presence.markPresent(nowMs);
-          return;
-        }
-        if (!wasAway(store.presence.lastPresentMs(), nowMs, timing)) return;
-        context.presence.close();
-        ctx.log.warn('this node has been cut off from most of the ring for so long that deletes may be purged without it; it stops serving its data until it can rejoin', {
-          lastPresentMs: store.presence.lastPresentMs(),
-        });
+        const present = !snapshot || (await reachesMajority(ringMembers(snapshot)));
+        // The gate may have closed while the members were pinged: then the node rejoins first.
+        if (present && context.presence.serving) await recordPresent();
       }
 
       /**
@@ -128,10 +127,16 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
       }
 
       async function rejoin(): Promise<void> {
+        const lastPresentMs = store.presence.lastPresentMs() ?? 0;
+        if (!state.awayLogged) {
+          state.awayLogged = true;
+          ctx.log.warn('this node was away from the cluster longer than the purge horizon allows (stopped, paused, or cut off from most of the ring); it serves none of its data until a majority of the ring says whether deletes were purged without it', {
+            lastPresentMs,
+          });
+        }
         const snapshot = context.ringView.current;
         if (!snapshot) return;
         const nowMs = ctx.clock.now();
-        const lastPresentMs = store.presence.lastPresentMs() ?? 0;
         const members = ringMembers(snapshot);
         const others = members.filter((member) => member !== context.node);
         const sinceMs = lastPresentMs - timing.reportSlackMs;
@@ -164,8 +169,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
         } else {
           ctx.log.info('was away longer than the purge horizon, but no delete was purged without this node; keeping its data', { lastPresentMs });
         }
-        await store.presence.markPresent(ctx.clock.now());
-        context.presence.reopen();
+        await recordPresent();
         ctx.log.info('serving data again');
       }
     },

@@ -6,7 +6,7 @@ import type { ClusterNode } from '../../runtime/node.js';
 import type { SupervisorSpec } from '../../runtime/supervisor.js';
 import { ObjectStore } from '../../store/object-store.js';
 import type { RingView } from '../common/ring-view.js';
-import { presenceTiming, wasAway } from '../../core/purge-rules.js';
+import { presenceTiming } from '../../core/purge-rules.js';
 import { HlcSource } from './hlc-source.js';
 import { PeerAbsence } from './peer-absence.js';
 import { PresenceGate } from './presence-gate.js';
@@ -40,9 +40,9 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
   const storageOptions = { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning };
   const absence = new PeerAbsence({ self, clock: node.clock, isUp: (peer) => node.transport.isUp(peer) });
   const stopWatchingNodes = node.system.onNodeEvent((event) => absence.observe(event));
-  // Decided before any actor starts: a node back from a long absence hands nothing on until it knows.
+  // Closed before any actor starts when the node comes back from a long absence.
   const timing = presenceTiming(storageOptions.purgeHorizonMs, storageOptions.presenceRefreshMs);
-  const presence = new PresenceGate(!wasAway(store.presence.lastPresentMs(), node.clock.now(), timing));
+  const presence = new PresenceGate(node.clock, timing, store.presence.lastPresentMs());
   const context: StorageContext = {
     node: self,
     store,
