@@ -144,8 +144,10 @@ export class ObjectStore {
     this.undoDb = root.openDB({ name: 'undo', keyEncoding: 'binary' });
     this.queueDb = root.openDB({ name: 'queues', keyEncoding: 'binary' });
     this.namespaceDb = root.openDB({ name: 'namespaces' });
-    this.tombstones = new TombstoneIndex(root.openDB({ name: 'tombstones', keyEncoding: 'binary' }));
-    this.presence = new PresenceMarks(root.openDB({ name: 'presence' }));
+    const tombstonesDb: Database<unknown, Buffer> = root.openDB({ name: 'tombstones', keyEncoding: 'binary' });
+    const presenceDb: Database<unknown, string> = root.openDB({ name: 'presence' });
+    this.tombstones = new TombstoneIndex(() => tombstonesDb);
+    this.presence = new PresenceMarks(() => presenceDb, (action) => this.write(action));
     this.loadFences();
   }
 

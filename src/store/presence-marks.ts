@@ -13,27 +13,34 @@ import type { Database } from 'lmdb';
 const LAST_PRESENT = 'last-present';
 const ABSENT_REPORTED = 'absent-reported\u0000';
 
+type Write = (action: () => void) => Promise<void>;
+
 export class PresenceMarks {
-  constructor(private readonly db: Database<unknown, string>) {}
+  constructor(
+    /** The table now: the store's tables may be replaced whole (as a compaction would). */
+    private readonly table: () => Database<unknown, string>,
+    /** One of the store's write transactions, so these writes are ordered with all the others. */
+    private readonly write: Write,
+  ) {}
 
   lastPresentMs(): number | undefined {
-    return finiteOrUndefined(this.db.get(LAST_PRESENT));
+    return finiteOrUndefined(this.table().get(LAST_PRESENT));
   }
 
   /** Resolves once durable. */
   async markPresent(nowMs: number): Promise<void> {
-    await this.db.put(LAST_PRESENT, nowMs);
+    await this.write(() => void this.table().put(LAST_PRESENT, nowMs));
   }
 
   absenceReportedAtMs(node: string): number | undefined {
-    return finiteOrUndefined(this.db.get(ABSENT_REPORTED + node));
+    return finiteOrUndefined(this.table().get(ABSENT_REPORTED + node));
   }
 
   /** Records reports of absence about `nodes`; resolves once durable, before the report is sent. */
   async recordAbsenceReports(nodes: readonly string[], nowMs: number): Promise<void> {
     if (nodes.length === 0) return;
-    await this.db.transaction(() => {
-      for (const node of nodes) this.db.put(ABSENT_REPORTED + node, nowMs);
+    await this.write(() => {
+      for (const node of nodes) void this.table().put(ABSENT_REPORTED + node, nowMs);
     });
   }
 }

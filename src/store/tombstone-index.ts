@@ -30,7 +30,14 @@ export interface TombstoneEntry {
 export type IndexBuildState = { readonly done: true } | { readonly done: false; readonly after?: Buffer };
 
 export class TombstoneIndex {
-  constructor(private readonly db: Database<unknown, Buffer>) {}
+  constructor(
+    /** The table now: the store's tables may be replaced whole (as a compaction would). */
+    private readonly table: () => Database<unknown, Buffer>,
+  ) {}
+
+  private get db(): Database<unknown, Buffer> {
+    return this.table();
+  }
 
   /** Inside a write transaction: the record at `metaKey` went from `before` to `after` (absent: none). */
   note(metaKey: Buffer, before: ObjectMeta | undefined, after: ObjectMeta | undefined): void {
