@@ -56,11 +56,26 @@ export interface StorageSettings {
   readonly sweepKeysPerSecond?: number;
   /** Rest between two passes of the orphan sweep (default 10 minutes). */
   readonly sweepPauseMs?: number;
+  /** A tombstone is purged once older than this and held (or outdone) by every replica of its key. */
+  readonly tombstoneGraceMs: number;
+  /** How many tombstones per second the reaper looks at, at most. */
+  readonly tombstonePurgeKeysPerSecond: number;
+  /** Replicas unreachable longer than this stop blocking purges; a node away that long drops its live data on return. */
+  readonly purgeHorizonMs: number;
 }
 
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_PURGE_KEYS_PER_SECOND = 5_000;
 const MAX_PURGE_KEYS_PER_SECOND = 1_000_000;
+export const DEFAULT_TOMBSTONE_GRACE_MS = 24 * 60 * 60_000;
+export const DEFAULT_TOMBSTONE_PURGE_KEYS_PER_SECOND = 1_000;
+export const DEFAULT_PURGE_HORIZON_MS = 7 * 24 * 60 * 60_000;
+/** Below a second, a delete could still be on its way to a replica when its tombstone is judged. */
+const MIN_TOMBSTONE_GRACE_MS = 1_000;
+/** The horizon must leave room for a node to notice it was cut off (a minute's presence records, and more). */
+const MIN_PURGE_HORIZON_MS = 10 * 60_000;
+/** About a century: large enough to turn purging without a replica off. */
+const MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60_000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -174,7 +189,10 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
   return Object.freeze({ certFile, keyFile, ...(caFile ? { caFile } : {}) });
 }
 
-const STORAGE_KEYS = ['numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs'];
+const STORAGE_KEYS = [
+  'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
+  'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs',
+];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
 const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs', readonly [number, number]>> = {
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
@@ -183,8 +201,14 @@ const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweep
   sweepPauseMs: [100, 24 * 3_600_000],
 };
 
+const TOMBSTONE_DEFAULTS = {
+  tombstoneGraceMs: DEFAULT_TOMBSTONE_GRACE_MS,
+  tombstonePurgeKeysPerSecond: DEFAULT_TOMBSTONE_PURGE_KEYS_PER_SECOND,
+  purgeHorizonMs: DEFAULT_PURGE_HORIZON_MS,
+};
+
 function storageSettings(value: unknown): StorageSettings {
-  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES, purgeKeysPerSecond: DEFAULT_PURGE_KEYS_PER_SECOND };
+  if (value === undefined) return { numOfVnodes: DEFAULT_NUM_OF_VNODES, minFreeDiskBytes: DEFAULT_MIN_FREE_DISK_BYTES, purgeKeysPerSecond: DEFAULT_PURGE_KEYS_PER_SECOND, ...TOMBSTONE_DEFAULTS };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('storage must be an object, e.g. {"numOfVnodes": 168, "rack": "r1"}');
   const record = value as RawSettings;
   for (const key of Object.keys(record)) {
@@ -214,6 +238,20 @@ function storageSettings(value: unknown): StorageSettings {
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
     purgeKeysPerSecond: purgeRate,
+    ...tombstoneSettings(record),
+  };
+}
+
+function tombstoneSettings(record: RawSettings): Pick<StorageSettings, 'tombstoneGraceMs' | 'tombstonePurgeKeysPerSecond' | 'purgeHorizonMs'> {
+  const integerIn = (key: keyof typeof TOMBSTONE_DEFAULTS, min: number, max: number, unit: string): number => {
+    const value = record[key] ?? TOMBSTONE_DEFAULTS[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new ConfigError(`storage.${key} must be an integer from ${min} to ${max} (${unit})`);
+    return value;
+  };
+  return {
+    tombstoneGraceMs: integerIn('tombstoneGraceMs', MIN_TOMBSTONE_GRACE_MS, MAX_DURATION_MS, 'milliseconds'),
+    tombstonePurgeKeysPerSecond: integerIn('tombstonePurgeKeysPerSecond', 1, MAX_PURGE_KEYS_PER_SECOND, 'tombstones per second'),
+    purgeHorizonMs: integerIn('purgeHorizonMs', MIN_PURGE_HORIZON_MS, MAX_DURATION_MS, 'milliseconds'),
   };
 }
 

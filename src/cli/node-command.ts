@@ -91,6 +91,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
   const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs } = config.storage;
+  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs } = config.storage;
   const storage =
     config.role === 'storage'
       ? storageRole(node, {
@@ -99,6 +100,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
           minFreeDiskBytes,
           tuning: {
             ...purgePace(purgeKeysPerSecond),
+            tombstoneGraceMs,
+            tombstonePurgeKeysPerSecond,
+            purgeHorizonMs,
             ...(orphanAgeMs !== undefined ? { orphanAgeMs } : {}),
             ...(uploadMaxAgeMs !== undefined ? { uploadMaxAgeMs } : {}),
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),

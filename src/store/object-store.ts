@@ -9,6 +9,8 @@
  *   undo        the version a still-unsettled write replaced
  *   queues      durable work (repairs), see durable-queue.ts
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
+ *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
+ *   presence    when this node was last present in the cluster (presence-marks.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
  * commit), and it is acknowledged only once flushed to disk. A write to a sealed or deleted namespace
@@ -30,6 +32,8 @@ import { StoreTables, type EnvironmentOptions, type TableWrite } from './store-e
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
+import { PresenceMarks } from './presence-marks.js';
+import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -137,6 +141,12 @@ export interface RangeEntry {
   readonly clock: Hlc;
 }
 
+/** A tombstone as the reaper names it: the record of `address` deleted at `clock`. */
+export interface TombstoneRef {
+  readonly address: ObjectAddress;
+  readonly clock: Hlc;
+}
+
 interface UndoRecord {
   readonly clock: Hlc;
   readonly previous: ObjectMeta | null;
@@ -155,6 +165,9 @@ export class ObjectStore {
   private fileBytes = 0;
   /** Inside a write transaction: the body files to unlink once that transaction has committed. */
   private unlinkAfterCommit: string[] | undefined;
+  private readonly tombstones: TombstoneIndex;
+  /** When this node was last present in the cluster, and whom it reported absent. */
+  readonly presence: PresenceMarks;
   /** The namespaces table in memory, read inside write transactions and on every read. */
   private readonly fenced = new Map<string, NamespaceRecord>();
   private readonly log: Logger;
@@ -179,6 +192,8 @@ export class ObjectStore {
     this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
+    this.tombstones = new TombstoneIndex(() => this.db.tombstones);
+    this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
     this.loadFences();
   }
 
@@ -371,6 +386,7 @@ export class ObjectStore {
         if (current) this.removeBody(dataKey(address, current.clock));
       }
       if (!current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
+      this.tombstones.note(key, current, meta);
       result = { applied: true, previous: current };
     });
     return result!;
@@ -417,6 +433,7 @@ export class ObjectStore {
       }
       this.removeBody(dataKey(address, clock));
       this.db.undo.remove(key);
+      this.tombstones.note(key, current, undo.previous ?? undefined);
       outcome = { reverted: true, restored: undo.previous?.clock };
     });
     return outcome;
@@ -433,6 +450,104 @@ export class ObjectStore {
     }
     for (let i = 0; i < stale.length; i += STALE_SETTLE_BATCH) await this.settleMany(stale.slice(i, i + STALE_SETTLE_BATCH));
     return stale.length;
+  }
+
+  // ---- tombstones ----
+
+  /**
+   * Up to `limit` tombstone index entries whose wall time is before `beforeWallMs`, oldest first, after
+   * the entry `after` (a cursor: a sweep goes on where its last batch ended).
+   */
+  tombstonesBefore(beforeWallMs: number, after: Buffer | undefined, limit: number): TombstoneEntry[] {
+    return this.tombstones.before(beforeWallMs, after, limit);
+  }
+
+  /** Whether `entry` still names the record of its key: that tombstone, in a namespace not deleted. */
+  isCurrentTombstone(entry: TombstoneEntry): boolean {
+    if (!entry.address || !entry.clock || this.isDeleted(entry.address.bucket)) return false;
+    const current = this.readMeta(entry.metaKey);
+    return current !== undefined && current.deleted && compareHlc(current.clock, entry.clock) === 0;
+  }
+
+  /**
+   * Removes each tombstone that is, when the transaction runs, still exactly the record of its key and
+   * settled, with its ring index and tombstone index entries (a tombstone has no body). A write that
+   * commits first leaves its record, which is then not the tombstone; one that commits after finds no
+   * record and is stored: either way the write wins. Returns the items whose tombstone was removed.
+   */
+  async purgeTombstones(items: readonly TombstoneRef[]): Promise<TombstoneRef[]> {
+    const purged: TombstoneRef[] = [];
+    await this.write(() => {
+      for (const item of items) {
+        const { address, clock } = item;
+        const key = metaKey(address);
+        const current = this.readMeta(key);
+        if (!current?.deleted || compareHlc(current.clock, clock) !== 0) continue;
+        // An undo record exists only for the newest version's write, while it may still be reverted.
+        if (this.readUndo(key)) continue;
+        this.db.meta.remove(key);
+        this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
+        this.tombstones.note(key, current, undefined);
+        purged.push(item);
+      }
+    });
+    return purged;
+  }
+
+  /** Removes index entries that no longer name their record's tombstone (checked again inside the transaction). */
+  async forgetStaleTombstoneEntries(entries: readonly TombstoneEntry[]): Promise<void> {
+    await this.write(() => {
+      for (const entry of entries) if (!this.isCurrentTombstone(entry)) this.tombstones.remove(entry.indexKey);
+    });
+  }
+
+  /**
+   * Indexes up to `maxRecords` more of the tombstones written before the index existed; true once every
+   * record has been looked at. Tombstones written meanwhile are indexed by their own writes.
+   */
+  async indexExistingTombstones(maxRecords: number): Promise<boolean> {
+    let done = this.tombstones.buildState().done;
+    if (done) return true;
+    await this.write(() => {
+      const state = this.tombstones.buildState();
+      if (state.done) return;
+      const keys = Array.from(this.db.meta.getKeys({ ...(state.after ? { start: justAfter(state.after) } : {}), limit: maxRecords }));
+      for (const key of keys) {
+        const meta = this.readMeta(key);
+        if (meta?.deleted) this.tombstones.note(key, undefined, meta);
+      }
+      done = keys.length < maxRecords;
+      this.tombstones.setBuildState(done ? { done: true } : { done: false, after: keys[keys.length - 1]! });
+    });
+    return done;
+  }
+
+  /**
+   * Removes up to `maxRecords` records after the meta key `after` that are not tombstones, each with
+   * its body, undo record (and the body that kept) and ring index entry: what a node that was away too
+   * long must forget before it serves (see presence-keeper.ts). `next` is where to go on, undefined
+   * once the last record has been looked at.
+   */
+  async dropLiveVersions(after: Buffer | undefined, maxRecords: number): Promise<{ dropped: number; next: Buffer | undefined }> {
+    let dropped = 0;
+    let next: Buffer | undefined;
+    await this.write(() => {
+      const keys = Array.from(this.db.meta.getKeys({ ...(after ? { start: justAfter(after) } : {}), limit: maxRecords }));
+      for (const key of keys) {
+        const address = parseMetaKey(key);
+        const meta = this.readMeta(key);
+        if (!address || !meta || meta.deleted) continue;
+        const undo = this.readUndo(key);
+        if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
+        if (undo) this.db.undo.remove(key);
+        this.removeBody(dataKey(address, meta.clock));
+        this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
+        this.db.meta.remove(key);
+        dropped++;
+      }
+      next = keys.length < maxRecords ? undefined : Buffer.from(keys[keys.length - 1]!);
+    });
+    return { dropped, next };
   }
 
   // ---- namespaces that take no writes ----

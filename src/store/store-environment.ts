@@ -28,7 +28,7 @@ export interface EnvironmentOptions {
   readonly durable: boolean;
 }
 
-export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces'] as const;
+export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces', 'tombstones', 'presence'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 /** One write to a table, as a compaction replays it into the copy. */
@@ -49,6 +49,8 @@ interface Tables {
   readonly undo: Database<unknown, Buffer>;
   readonly queues: Database<unknown, Buffer>;
   readonly namespaces: Database<unknown, string>;
+  readonly tombstones: Database<unknown, Buffer>;
+  readonly presence: Database<unknown, string>;
 }
 
 /** The named databases of the object store (see object-store.ts for what each holds). */
@@ -61,6 +63,8 @@ export class StoreTables implements Tables {
   readonly undo: Database<unknown, Buffer>;
   readonly queues: Database<unknown, Buffer>;
   readonly namespaces: Database<unknown, string>;
+  readonly tombstones: Database<unknown, Buffer>;
+  readonly presence: Database<unknown, string>;
   readonly pageSize: number;
 
   private constructor(
@@ -77,6 +81,8 @@ export class StoreTables implements Tables {
     this.undo = tables?.undo ?? root.openDB({ name: 'undo', keyEncoding: 'binary' });
     this.queues = tables?.queues ?? root.openDB({ name: 'queues', keyEncoding: 'binary' });
     this.namespaces = tables?.namespaces ?? root.openDB({ name: 'namespaces' });
+    this.tombstones = tables?.tombstones ?? root.openDB({ name: 'tombstones', keyEncoding: 'binary' });
+    this.presence = tables?.presence ?? root.openDB({ name: 'presence' });
     this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
   }
 
@@ -125,7 +131,7 @@ export class StoreTables implements Tables {
     // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
     // and a tenth fewer page writes. A committed transaction is then one on disk.
     const sync = options.durable ? {} : { noSync: true };
-    const root = open(privateEnvironment({ path, maxDbs: 12, noMemInit: true, overlappingSync: false, ...sync }));
+    const root = open(privateEnvironment({ path, maxDbs: 16, noMemInit: true, overlappingSync: false, ...sync }));
     restrictFilesToOwner(path);
     return new StoreTables(root, generation, path);
   }

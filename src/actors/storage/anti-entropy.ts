@@ -73,6 +73,10 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
       switch (message.type) {
         case 'tick': {
           if (state.busy) return state;
+          if (!context.presence.serving) {
+            schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
+            return state;
+          }
           refreshRanges(state);
           const work = state.urgent.shift() ?? nextRegular(state);
           if (!work) {

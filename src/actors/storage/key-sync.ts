@@ -1,9 +1,18 @@
 /**
  * Makes one key equal on this node and a peer: whichever holds the newer version gives it to the
  * other. Used by the recoverer (queued repairs), read repair and anti-entropy alike.
+ *
+ * Purged tombstones: a replica with no record of a key whose tombstone was purged cannot be offered an
+ * older live version of it here, because the purge needed every replica to hold the tombstone or
+ * nothing (core/purge-rules.ts): a replica with an older version blocks it, and a node that was away
+ * past the horizon drops its live versions before it syncs (presence-keeper.ts). The other way round,
+ * a tombstone past the grace period is not copied to a replica that has nothing: that replica purged
+ * it already, or never had the key and so holds nothing the tombstone must win against. Copying it
+ * back would only start a purge/copy loop between replicas whose reapers run at different times.
  */
 import { compareHlc } from '../../core/hlc.js';
 import { carriesBody } from '../../core/object-meta.js';
+import { isPastGrace } from '../../core/purge-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { applyReplicaWrite } from './replica-ops.js';
@@ -11,7 +20,8 @@ import type { HeadLocalReply, ReplicaGetReply, ReplicaPutReply, RouterMessage } 
 import type { StorageContext } from './storage-context.js';
 import { routerOf } from './write-coordinator.js';
 
-export type SyncOutcome = 'in-sync' | 'pushed' | 'pulled';
+/** `skipped`: the newer side holds a tombstone past the grace period and the other side nothing; left so. */
+export type SyncOutcome = 'in-sync' | 'pushed' | 'pulled' | 'skipped';
 
 export class SyncFailed extends Error {
   override readonly name = 'SyncFailed';
@@ -26,6 +36,8 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
   const theirs = remote.meta;
   const order = local && theirs ? compareHlc(local.clock, theirs.clock) : local ? 1 : theirs ? -1 : 0;
   if (order === 0) return 'in-sync';
+  const [newer, older] = order > 0 ? [local!, theirs] : [theirs!, local];
+  if (!older && newer.deleted && isPastGrace(newer.clock, context.clock.now(), context.options.tombstoneGraceMs)) return 'skipped';
 
   if (order > 0) {
     // A version whose write may still be reverted is not handed on; the sync comes back for it later.

@@ -41,12 +41,15 @@ export async function reconcileRange(system: ActorApi, context: StorageContext, 
 
   let synced = 0;
   let failed = 0;
+  let looked = 0;
   for (const { address, mine, theirs: their } of versions.values()) {
     if (mine && their && compareHlc(mine, their) === 0) continue;
-    if (synced + failed >= context.options.antiEntropyMaxKeysPerRound) break;
+    if (looked >= context.options.antiEntropyMaxKeysPerRound) break;
+    looked++;
     try {
-      await syncKey(system, context, address, peer);
-      synced++;
+      // Only a copy counts: a tombstone left apart from a replica that purged it is no repair.
+      const outcome = await syncKey(system, context, address, peer);
+      if (outcome === 'pushed' || outcome === 'pulled') synced++;
     } catch {
       failed++;
     }

@@ -7,6 +7,7 @@
 import type { BodySlice } from '../../core/body-slice.js';
 import { compareHlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
+import { isPastGrace } from '../../core/purge-rules.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -37,7 +38,8 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   const { n, r } = snapshot.doc.settings;
   const position = keyPosition(request.bucket, request.key);
   const replicas = readPreferenceList(snapshot.current, snapshot.previous, position, n);
-  const candidates = [...replicas.filter((node) => node === context.node), ...replicas.filter((node) => node !== context.node && !context.isKnownDown(node))];
+  // This node is asked first, unless it does not serve its data now (it then counts itself down).
+  const candidates = [...replicas.filter((node) => node === context.node && !context.isKnownDown(node)), ...replicas.filter((node) => node !== context.node && !context.isKnownDown(node))];
   if (candidates.length === 0) return failure('Unavailable', `no replica of ${request.bucket}/${request.key} is reachable`);
 
   // With R = 1 the first replica is asked for the body at once: one round trip for the common case.
@@ -100,6 +102,8 @@ function repairStale(system: ActorApi, context: StorageContext, log: Logger, req
   };
   for (const stale of answers) {
     if (stale.meta && compareHlc(stale.meta.clock, newestMeta.clock) >= 0) continue;
+    // A replica with nothing needs no tombstone past the grace period (see key-sync.ts).
+    if (!stale.meta && newestMeta.deleted && isPastGrace(newestMeta.clock, context.clock.now(), context.options.tombstoneGraceMs)) continue;
     if (newest.replica === context.node) queueHere(stale.replica); // we hold the newest: push it
     else if (stale.replica === context.node) queueHere(newest.replica); // we are stale: pull it
     else system.dispatch(routerOf(newest.replica), { type: 'queue_repair', ...address, peer: stale.replica });

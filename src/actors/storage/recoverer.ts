@@ -79,6 +79,11 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
             );
           }
           if (state.status === 'suspended' || state.busy) return state;
+          // A node back from a long absence repairs nothing until it knows whether to drop what it holds.
+          if (!context.presence.serving) {
+            schedule(options.recovererIntervalMs);
+            return state;
+          }
           const batch = [...reverts.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'revert' as const, item })), ...repairs.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'repair' as const, item }))];
           if (batch.length === 0) {
             state.status = 'idling';

@@ -1,10 +1,10 @@
 /**
  * The replica side of replication, shared by the router and the vnodes: apply a version, settle or
- * revert a write, and answer inspections. Store failures become error replies, never crashes.
+ * revert a write, purge tombstones, and answer inspections. Store failures become error replies, never crashes.
  */
 import type { Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
-import { StoreFailure } from '../../store/object-store.js';
+import { StoreFailure, type TombstoneRef } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import type { ReplicaPutReply, StorageError, ObjectKind } from './router-messages.js';
 import type { StorageContext } from './storage-context.js';
@@ -48,6 +48,13 @@ export async function revertReplicaWrite(context: StorageContext, address: Objec
   } catch (error) {
     return storageError(error);
   }
+}
+
+/** Removes these tombstones where each is still the settled record of its key, and says so to the digests. */
+export async function purgeReplicaTombstones(context: StorageContext, items: readonly TombstoneRef[]): Promise<TombstoneRef[]> {
+  const purged = await context.store.purgeTombstones(items);
+  for (const { address, clock } of purged) context.digests.changed(address, clock, undefined);
+  return purged;
 }
 
 function refusal(code: 'BucketDeleted' | 'BucketSealed', message: string): StorageError {

@@ -111,6 +111,18 @@ interface Addressed {
   readonly key: string;
 }
 
+/** The most keys one versions_local or purge_tombstones carries. */
+export const MAX_TOMBSTONE_ITEMS = 1000;
+
+/** Per key asked, the clock of the newest version here; null where this node has no record. */
+export type VersionsLocalReply = { readonly ok: true; readonly clocks: ReadonlyArray<Hlc | null> } | StorageError;
+
+/** Per peer asked, how long this node has seen it unreachable (0: reachable now). */
+export type AbsenceViewReply = { readonly ok: true; readonly downForMs: readonly number[] } | StorageError;
+
+/** Whether this node has reported the asker absent past the horizon since the time asked about. */
+export type AbsenceReportsReply = { readonly ok: true; readonly reported: boolean } | StorageError;
+
 export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readonly replyTo: ReplyTo<HeadLocalReply> };
 
 export type RouterMessage =
@@ -171,7 +183,21 @@ export type RouterMessage =
       readonly end: RingPosition;
       readonly buckets: readonly number[];
       readonly replyTo: ReplyTo<RangeKeysReply>;
-    };
+    }
+  /** The tombstone reaper's question to a replica: which version of each of these keys do you hold? */
+  | { readonly type: 'versions_local'; readonly items: readonly Addressed[]; readonly replyTo: ReplyTo<VersionsLocalReply> }
+  /**
+   * The sender checked that no replica holds a version older than these tombstones: remove each that
+   * is still exactly the record of its key here and settled. Ignored by a node on another ring.
+   */
+  | { readonly type: 'purge_tombstones'; readonly ringChecksum: number; readonly items: readonly SettleItem[] }
+  /**
+   * How long have you seen these peers unreachable? A reaper asks before it purges without a replica;
+   * the answer is recorded first where it exceeds `horizonMs`, so the absent node can learn of it.
+   */
+  | { readonly type: 'absence_view'; readonly peers: readonly string[]; readonly horizonMs: number; readonly replyTo: ReplyTo<AbsenceViewReply> }
+  /** From `node`, back after an absence: have you reported me absent at or after `sinceMs`? */
+  | { readonly type: 'absence_reports'; readonly node: string; readonly sinceMs: number; readonly replyTo: ReplyTo<AbsenceReportsReply> };
 
 export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'head_local',
@@ -190,4 +216,8 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'disk_usage',
   'range_summary',
   'range_keys',
+  'versions_local',
+  'purge_tombstones',
+  'absence_view',
+  'absence_reports',
 ];

@@ -13,13 +13,39 @@ import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
-import { applyReplicaWrite, revertReplicaWrite, storageError } from './replica-ops.js';
-import { COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, type CompactorMessage, ROUTER_ACCEPTS, type RangeKey, type ReplicaGetReply, type RouterMessage, type StorageError } from './router-messages.js';
+import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
+import {
+  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply,
+  type RouterMessage, type StorageError,
+} from './router-messages.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;
+/** The most peers one absence_view asks about. */
+const MAX_ABSENCE_PEERS = 1000;
+
+/**
+ * Requests that read, write or hand on this node's objects: refused while it does not serve its data
+ * (presence-gate.ts). Settles, bucket namespace fences and the presence questions are still answered.
+ */
+const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessage['type']>([
+  'head_local',
+  'replica_get',
+  'replica_put',
+  'queue_repair',
+  'replica_revert',
+  'list_local',
+  'range_summary',
+  'range_keys',
+  'versions_local',
+  'purge_tombstones',
+]);
+
+/** A report of a peer's absence is logged at most this often per peer. */
+const ABSENCE_REPORT_LOG_MS = 60 * 60_000;
 
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
+  const absenceLoggedAtMs = new Map<string, number>();
   return {
     accepts: ROUTER_ACCEPTS,
     init: () => null,
@@ -28,6 +54,10 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
       if (problem) {
         ctx.log.warn('refused a malformed storage request', { type: message.type, problem });
         if ('replyTo' in message && message.replyTo) ctx.system.reply(message.replyTo, badRequest(problem));
+        return state;
+      }
+      if (!context.presence.serving && OBJECT_REQUESTS.has(message.type)) {
+        if ('replyTo' in message && message.replyTo) ctx.system.reply(message.replyTo, notServing());
         return state;
       }
       switch (message.type) {
@@ -141,6 +171,37 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           ctx.system.reply(message.replyTo, { ok: true, keys });
           return state;
         }
+        case 'versions_local':
+          ctx.system.reply(message.replyTo, { ok: true, clocks: message.items.map((item) => context.store.getMeta(addressOf(item))?.clock ?? null) });
+          return state;
+        case 'purge_tombstones': {
+          // Another ring may have other replicas for these keys; this node's own reaper decides then.
+          if (context.ringView.current?.checksum !== message.ringChecksum) return state;
+          const items = message.items.map((item) => ({ address: addressOf(item), clock: item.clock }));
+          void purgeReplicaTombstones(context, items).catch((error: unknown) => ctx.log.warn('cannot purge tombstones', { error }));
+          return state;
+        }
+        case 'absence_view': {
+          const downForMs = message.peers.map((peer) => context.absence.downForMs(peer));
+          const absent = message.peers.filter((_, index) => downForMs[index]! > message.horizonMs);
+          // Recorded before it is said: the absent node must be able to learn of it when it returns.
+          void context.store.presence.recordAbsenceReports(absent, context.clock.now()).then(
+            () => {
+              const nowMs = context.clock.now();
+              const unlogged = absent.filter((peer) => !(nowMs - (absenceLoggedAtMs.get(peer) ?? Number.NEGATIVE_INFINITY) < ABSENCE_REPORT_LOG_MS));
+              for (const peer of unlogged) absenceLoggedAtMs.set(peer, nowMs);
+              if (unlogged.length > 0) ctx.log.info('reported peers unreachable for longer than the purge horizon', { peers: unlogged });
+              ctx.system.reply(message.replyTo, { ok: true, downForMs });
+            },
+            (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
+          );
+          return state;
+        }
+        case 'absence_reports': {
+          const reportedAtMs = context.store.presence.absenceReportedAtMs(message.node);
+          ctx.system.reply(message.replyTo, { ok: true, reported: reportedAtMs !== undefined && reportedAtMs >= message.sinceMs });
+          return state;
+        }
       }
     },
   };
@@ -177,6 +238,10 @@ function vnodeFor(context: StorageContext, bucket: string, key: string) {
 
 function addressOf(message: { objectKind: ObjectKind; bucket: string; key: string }): ObjectAddress {
   return { kind: message.objectKind, bucket: message.bucket, key: message.key };
+}
+
+function notServing(): StorageError {
+  return { ok: false, code: 'Unavailable', message: 'this node is rejoining the cluster after a long absence' };
 }
 
 function badRequest(problem: string): StorageError {
@@ -233,12 +298,37 @@ function validate(message: RouterMessage): string | undefined {
     case 'seals_in_force':
       if (!Array.isArray(message.seals) || message.seals.length > MAX_DELETED_NAMESPACES) return 'seals';
       return message.seals.every((seal) => typeof seal === 'object' && seal !== null && isNamespace(seal.namespace) && typeof seal.sealId === 'string') ? undefined : 'seals';
+    case 'versions_local':
+      if (!Array.isArray(message.items) || message.items.length > MAX_TOMBSTONE_ITEMS) return 'items';
+      for (const item of message.items) {
+        const problem = isRecord(item) ? addressProblem(item) : 'item';
+        if (problem) return `items.${problem}`;
+      }
+      return undefined;
+    case 'purge_tombstones':
+      if (typeof message.ringChecksum !== 'number') return 'ringChecksum';
+      if (!Array.isArray(message.items) || message.items.length > MAX_TOMBSTONE_ITEMS) return 'items';
+      for (const item of message.items) {
+        const problem = isRecord(item) ? (addressProblem(item) ?? (isHlc(item.clock) ? undefined : 'clock')) : 'item';
+        if (problem) return `items.${problem}`;
+      }
+      return undefined;
+    case 'absence_view':
+      if (!Array.isArray(message.peers) || message.peers.length > MAX_ABSENCE_PEERS || !message.peers.every((peer) => typeof peer === 'string')) return 'peers';
+      return typeof message.horizonMs === 'number' && Number.isFinite(message.horizonMs) && message.horizonMs >= 0 ? undefined : 'horizonMs';
+    case 'absence_reports':
+      if (typeof message.node !== 'string' || message.node.length === 0) return 'node';
+      return typeof message.sinceMs === 'number' && Number.isFinite(message.sinceMs) ? undefined : 'sinceMs';
     case 'range_summary':
     case 'range_keys':
       if (!isRingPosition(message.start) || !isRingPosition(message.end)) return 'range';
       if (message.type === 'range_keys' && !(Array.isArray(message.buckets) && message.buckets.every((b) => Number.isInteger(b)))) return 'buckets';
       return undefined;
   }
+}
+
+function isRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
 }
 
 function addressProblem(message: { objectKind: unknown; bucket: unknown; key: unknown }): string | undefined {

@@ -1,13 +1,17 @@
 /**
  * What the storage node's actors share: the object store, the ring as this node sees it, the node's
- * hybrid logical clock, which peers are known to be down, the durable repair queues, and the settings.
+ * hybrid logical clock, which peers are known to be down (and since when), whether this node serves its
+ * data, the durable repair queues, and the settings.
  */
 import type { ObjectMeta } from '../../core/object-meta.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { ActorRef } from '../../runtime/refs.js';
 import type { RingView } from '../common/ring-view.js';
 import type { HlcSource } from './hlc-source.js';
+import type { PeerAbsence } from './peer-absence.js';
+import type { PresenceGate } from './presence-gate.js';
 import type { ObjectKind } from './router-messages.js';
 import type { RangeDigests } from './range-digests.js';
 import type { SettleBatcher } from './settle-batcher.js';
@@ -38,6 +42,17 @@ export interface StorageOptions {
   readonly sweepKeysPerSecond: number;
   /** Rest between two passes of the orphan sweep (and before the first). */
   readonly sweepPauseMs: number;
+  /** A tombstone is purged once older than this and held (or outdone) by every replica of its key. */
+  readonly tombstoneGraceMs: number;
+  /** How many tombstones the reaper looks at per second at most, so it never crowds out clients. */
+  readonly tombstonePurgeKeysPerSecond: number;
+  /**
+   * A replica unreachable for longer than this no longer blocks purges; a node away that long drops
+   * the live versions it held when it comes back (presence-keeper.ts).
+   */
+  readonly purgeHorizonMs: number;
+  /** How often a node records that it is present (shortened to a twentieth of the horizon if that is less). */
+  readonly presenceRefreshMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -54,6 +69,10 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   uploadMaxAgeMs: 7 * 24 * 60 * 60_000,
   sweepKeysPerSecond: 2_000,
   sweepPauseMs: 10 * 60_000,
+  tombstoneGraceMs: 24 * 60 * 60_000,
+  tombstonePurgeKeysPerSecond: 1_000,
+  purgeHorizonMs: 7 * 24 * 60 * 60_000,
+  presenceRefreshMs: 60_000,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */
@@ -74,7 +93,13 @@ export interface StorageContext {
   readonly store: ObjectStore;
   readonly ringView: RingView;
   readonly hlc: HlcSource;
+  readonly clock: Clock;
+  /** True for a peer that cannot be reached now, and for this node while it does not serve its data. */
   readonly isKnownDown: (node: string) => boolean;
+  /** How long each peer has been unreachable, as this node has seen it. */
+  readonly absence: PeerAbsence;
+  /** Whether this node serves and hands on its data (not while it comes back from a long absence). */
+  readonly presence: PresenceGate;
   /** The vnode currently responsible for the range ending at a ring point, when one runs. */
   readonly vnodes: Map<string, ActorRef<VnodeMessage>>;
   readonly repairs: DurableQueue<RepairItem>;

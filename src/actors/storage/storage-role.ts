@@ -6,7 +6,10 @@ import type { ClusterNode } from '../../runtime/node.js';
 import type { SupervisorSpec } from '../../runtime/supervisor.js';
 import { ObjectStore } from '../../store/object-store.js';
 import type { RingView } from '../common/ring-view.js';
+import { presenceTiming } from '../../core/purge-rules.js';
 import { HlcSource } from './hlc-source.js';
+import { PeerAbsence } from './peer-absence.js';
+import { PresenceGate } from './presence-gate.js';
 import { RangeDigests } from './range-digests.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, type StorageContext, type StorageOptions } from './storage-context.js';
@@ -36,18 +39,29 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
   });
   // Files a crash left without their record go; files written from now on are never touched by it.
   void store.sweepBodyFiles().catch((error: unknown) => node.logger.warn('cannot sweep body files', { error }));
+  const self = node.system.node;
+  const storageOptions = { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning };
+  const absence = new PeerAbsence({ self, clock: node.clock, isUp: (peer) => node.transport.isUp(peer) });
+  const stopWatchingNodes = node.system.onNodeEvent((event) => absence.observe(event));
+  // Closed before any actor starts when the node comes back from a long absence.
+  const timing = presenceTiming(storageOptions.purgeHorizonMs, storageOptions.presenceRefreshMs);
+  const presence = new PresenceGate(node.clock, timing, store.presence.lastPresentMs());
   const context: StorageContext = {
-    node: node.system.node,
+    node: self,
     store,
     ringView: options.ringView,
-    hlc: new HlcSource(node.system.node, node.clock),
-    isKnownDown: (peer) => node.transport.isKnownDown(peer),
+    hlc: new HlcSource(self, node.clock),
+    clock: node.clock,
+    // A node that does not serve its data counts itself down, so its coordinators leave it out.
+    isKnownDown: (peer) => (peer === self ? !presence.serving : node.transport.isKnownDown(peer)),
+    absence,
+    presence,
     vnodes: new Map(),
     repairs: store.queue('repair', isRepairItem),
     reverts: store.queue('revert', isRevertItem),
     digests: new RangeDigests(store, options.ringView),
     settles: new SettleBatcher(node.system),
-    options: { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning },
+    options: storageOptions,
   };
   return {
     context,
@@ -56,6 +70,9 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
       storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
     }),
-    close: () => store.close(),
+    close: () => {
+      stopWatchingNodes();
+      return store.close();
+    },
   };
 }

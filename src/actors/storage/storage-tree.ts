@@ -5,6 +5,7 @@
  *     router                     entry point for other nodes (replica writes, reads, listings)
  *     vnodes                     one vnode per range held, started by the keeper
  *     vnode_keeper               follows the ring
+ *     presence                   records that this node is present; holds it back after a long absence
  *     replicator                 coordinates writes (W / D quorums)
  *     reader                     coordinates reads (R quorum, read repair)
  *     recoverer                  drains the durable repair and revert queues
@@ -12,6 +13,7 @@
  *     purger                     removes the data of deleted buckets
  *     sweeper                    removes abandoned uploads and chunks nothing names
  *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
+ *     tombstone_reaper           purges tombstones once every replica has them
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -24,11 +26,13 @@ import { bucketPurgerBehavior } from './bucket-purger.js';
 import { compactorBehavior } from './compactor.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
 import type { StorageApi } from '../common/storage-api.js';
+import { presenceKeeperBehavior } from './presence-keeper.js';
 import { readerBehavior } from './reader.js';
 import { recovererBehavior } from './recoverer.js';
 import { replicatorBehavior } from './replicator.js';
 import { routerBehavior } from './router.js';
 import type { StorageContext } from './storage-context.js';
+import { tombstoneReaperBehavior } from './tombstone-reaper.js';
 import { vnodeKeeperBehavior } from './vnode-keeper.js';
 
 export const STORAGE_ROOT_PATH = '/node/storage';
@@ -50,6 +54,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('router', routerBehavior(context)),
       supervisor('vnodes', { strategy: 'one_for_one', maxRestarts: 100, periodMs: 60_000, children: [] }),
       worker('vnode_keeper', vnodeKeeperBehavior(context, vnodes)),
+      worker('presence', presenceKeeperBehavior(context)),
       worker('replicator', replicatorBehavior(context)),
       worker('reader', readerBehavior(context)),
       worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
@@ -57,6 +62,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('purger', bucketPurgerBehavior(context)),
       worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
       worker('compactor', compactorBehavior(context)),
+      worker('tombstone_reaper', tombstoneReaperBehavior(context)),
     ],
   };
 }

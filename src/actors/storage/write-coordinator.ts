@@ -55,7 +55,8 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
     const followUp = (replica: string, outcome: ReplicaOutcome): void => {
       if (quorum.state === 'met') {
         if (outcome.ok) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
-        else if (replicas.includes(context.node)) {
+        // This node itself, when it did not take the write, gets it back from anti-entropy.
+        else if (replica !== context.node && replicas.includes(context.node)) {
           const item = { peer: replica, ...address };
           void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a repair', { error }));
         }

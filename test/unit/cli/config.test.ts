@@ -5,18 +5,20 @@ import { join } from 'node:path';
 import { ConfigError, validateNodeConfig } from '../../../src/cli/config.js';
 
 const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
+const DAY_MS = 24 * 60 * 60_000;
+const tombstoneDefaults = { tombstoneGraceMs: DAY_MS, tombstonePurgeKeysPerSecond: 1000, purgeHorizonMs: 7 * DAY_MS };
 
 describe('cli/config storage settings', () => {
   it('defaults a storage node to 168 vnodes and no rack', () => {
-    expect(validateNodeConfig(base).storage).to.deep.equal({ numOfVnodes: 168, minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000 });
+    expect(validateNodeConfig(base).storage).to.deep.equal({ numOfVnodes: 168, minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000, ...tombstoneDefaults });
   });
 
   it('takes numOfVnodes and rack from the storage object', () => {
-    expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1', minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000 });
+    expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1', minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000, ...tombstoneDefaults });
   });
 
   it('takes the capacity and free-disk limits', () => {
-    expect(validateNodeConfig({ ...base, storage: { capacityBytes: 1e9, minFreeDiskBytes: 0 } }).storage).to.deep.equal({ numOfVnodes: 168, capacityBytes: 1e9, minFreeDiskBytes: 0, purgeKeysPerSecond: 5000 });
+    expect(validateNodeConfig({ ...base, storage: { capacityBytes: 1e9, minFreeDiskBytes: 0 } }).storage).to.deep.equal({ numOfVnodes: 168, capacityBytes: 1e9, minFreeDiskBytes: 0, purgeKeysPerSecond: 5000, ...tombstoneDefaults });
     expect(validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 200 } }).storage.purgeKeysPerSecond).to.equal(200);
     expect(() => validateNodeConfig({ ...base, storage: { purgeKeysPerSecond: 0 } })).to.throw(ConfigError, /storage\.purgeKeysPerSecond/);
     expect(validateNodeConfig({ ...base, storage: { orphanAgeMs: 5000, uploadMaxAgeMs: 60_000, sweepKeysPerSecond: 10, sweepPauseMs: 200 } }).storage)
@@ -24,6 +26,16 @@ describe('cli/config storage settings', () => {
     expect(() => validateNodeConfig({ ...base, storage: { orphanAgeMs: 10 } })).to.throw(ConfigError, /storage\.orphanAgeMs/);
     expect(() => validateNodeConfig({ ...base, storage: { capacityBytes: -1 } })).to.throw(ConfigError, /storage\.capacityBytes/);
     expect(() => validateNodeConfig({ ...base, storage: { minFreeDiskBytes: '1G' } })).to.throw(ConfigError, /storage\.minFreeDiskBytes/);
+  });
+
+  it('takes the tombstone grace period, purge rate and purge horizon, within bounds', () => {
+    const storage = validateNodeConfig({ ...base, storage: { tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS } }).storage;
+    expect(storage).to.deep.include({ tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS });
+    expect(() => validateNodeConfig({ ...base, storage: { tombstoneGraceMs: 10 } })).to.throw(ConfigError, /storage\.tombstoneGraceMs must be an integer from 1000/);
+    expect(() => validateNodeConfig({ ...base, storage: { tombstoneGraceMs: '1d' } })).to.throw(ConfigError, /storage\.tombstoneGraceMs/);
+    expect(() => validateNodeConfig({ ...base, storage: { tombstonePurgeKeysPerSecond: 0 } })).to.throw(ConfigError, /storage\.tombstonePurgeKeysPerSecond/);
+    expect(() => validateNodeConfig({ ...base, storage: { purgeHorizonMs: 1000 } })).to.throw(ConfigError, /storage\.purgeHorizonMs/);
+    expect(() => validateNodeConfig({ ...base, storage: { purgeHorizonMs: 1.5 * DAY_MS + 0.5 } })).to.throw(ConfigError, /storage\.purgeHorizonMs/);
   });
 
   it('refuses bad storage settings with a message naming them', () => {
