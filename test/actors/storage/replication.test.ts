@@ -53,6 +53,8 @@ describe('storage replication (in-process cluster)', function () {
     expect(grouped.ok && grouped.result.commonPrefixes).to.deep.equal(['dir0/', 'dir1/', 'dir2/']);
 
     expect(await cluster.client.delete('object', 'b1', 'dir0/obj-000')).to.include({ ok: true });
+    // D=2 acknowledges before the third replica has the tombstone, and R=1 may read that one: wait for all three.
+    await eventually(() => replicasOf('b1', 'dir0/obj-000').every((node) => localMeta(node, 'b1', 'dir0/obj-000')?.deleted === true), 5000, 'tombstone on 3 replicas');
     expect(await cluster.client.get('object', 'b1', 'dir0/obj-000')).to.include({ ok: false, code: 'NotFound' });
     const after = await cluster.client.list('object', 'b1', { prefix: 'dir0/', maxKeys: 1000 });
     expect(after.ok && after.result.contents.map((e) => e.key)).to.not.include('dir0/obj-000');
