@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
+import { open as lmdbOpen } from 'lmdb';
 import { ObjectStore } from '../../../src/store/object-store.js';
+import { dataKey, metaKey } from '../../../src/store/store-keys.js';
 import type { ObjectAddress } from '../../../src/store/store-keys.js';
 
 const clock = (wallMs: number): Hlc => ({ wallMs, counter: 0, node: 'n1' });
@@ -89,6 +91,25 @@ describe('store/object-store body files', () => {
     await store.markDeleted([{ namespace: other.bucket, deletedAtMs: 1 }]);
     while (!(await store.purgeNamespace(other.bucket, 2, 2)).finished);
     await waitFor(() => files().length === 0);
+  });
+
+  it('reads a large body an earlier release kept in LMDB, and moves it to a file when it is overwritten', async () => {
+    const body = randomBytes(300 * KiB);
+    await store.close();
+    // The earlier layout: every body in the data table, whatever its size, and no body_files table.
+    const root = lmdbOpen({ path: join(dir, 'objects'), maxDbs: 16 });
+    const key = dataKey(a, clock(1));
+    await root.openDB({ name: 'meta', keyEncoding: 'binary' }).put(metaKey(a), meta(a, clock(1), body.length));
+    await root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' }).put(key, body);
+    await root.close();
+    store = open();
+    expect((await store.readBody(a, clock(1)) as Buffer).equals(body)).to.equal(true);
+    expect((await store.readBody(a, clock(1), { offsetBytes: 1000, lengthBytes: 10 }) as Buffer).equals(body.subarray(1000, 1010))).to.equal(true);
+    const next = randomBytes(200 * KiB);
+    await put(a, clock(2), next);
+    expect(files()).to.have.length(1);
+    expect((await store.readBody(a, clock(2)) as Buffer).equals(next)).to.equal(true);
+    expect(await store.readBody(a, clock(1)), 'the old body left the data table').to.equal(undefined);
   });
 
   it('sweeps files that a crash left without their record, and leaves the others', async () => {
