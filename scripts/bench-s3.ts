@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
+import { percentile, runPhase, type Operation, type PhaseResult } from './bench-support/phases.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('endpoint', { type: 'string', demandOption: true })
@@ -37,61 +38,9 @@ const client = new S3HttpClient(
   concurrency + 4,
 );
 
-interface PhaseResult {
-  readonly ops: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly latenciesMs: number[];
-  readonly errors: number;
-}
-
-type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number }>;
-
-/** Runs `op` on every lane for `durationMs` and measures it. */
-async function run(name: string, lanes: number, op: Operation, durationMs: number): Promise<PhaseResult> {
-  const latenciesMs: number[] = [];
-  let ops = 0;
-  let bytes = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  const deadline = t0 + durationMs;
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      for (let n = 0; performance.now() < deadline; n++) {
-        const begin = performance.now();
-        try {
-          const result = await op(lane, n);
-          if (result.ok) {
-            ops++;
-            bytes += result.bytes;
-            latenciesMs.push(performance.now() - begin);
-          } else errors++;
-        } catch {
-          errors++;
-        }
-        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors})`);
-      }
-    }),
-  );
-  latenciesMs.sort((a, b) => a - b);
-  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors };
-}
-
 /** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
-async function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
-  if (warmupMs > 0) {
-    const warmup = await run(`${name} warm-up`, lanes, op, warmupMs);
-    process.stdout.write(`${name} warm-up (not counted): ${warmup.ops} ops in ${warmup.seconds.toFixed(1)} s, ${(warmup.ops / warmup.seconds).toFixed(0)} ops/s, errors=${warmup.errors}\n`);
-  }
-  const result = await run(name, lanes, op, phaseMs);
-  const { ops, bytes, seconds, latenciesMs, errors } = result;
-  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}\n`);
-  return result;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
+  return runPhase(name, lanes, op, { warmupMs, phaseMs });
 }
 
 async function ensureBucket(bucket: string): Promise<void> {

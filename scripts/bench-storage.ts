@@ -26,6 +26,7 @@ import { startClusterNode, type ClusterNode } from '../src/runtime/node.js';
 import type { ReplyTo } from '../src/runtime/refs.js';
 import { startDevCluster } from './bench-support/dev-cluster.js';
 import { Teardown } from './bench-support/teardown.js';
+import { runPhase, type Operation, type PhaseResult } from './bench-support/phases.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('storage-nodes', { type: 'number', default: 3, describe: 'storage nodes of the cluster (N=min(3, this))' })
@@ -44,69 +45,9 @@ const RING_WAIT_MS = 60_000;
 const ASK_TIMEOUT_MS = 10_000;
 const PHASES = 4;
 
-interface PhaseResult {
-  readonly ops: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly latenciesMs: number[];
-  readonly errors: number;
-  readonly firstError: string;
-}
-
-/** `problem`: why an operation failed, kept for the first failure of a phase. */
-type Operation = (lane: number, n: number) => Promise<{ ok: boolean; bytes: number; problem?: string }>;
-
-/** Runs `op` on every lane for `durationMs` and measures it. */
-async function run(name: string, lanes: number, op: Operation, durationMs: number): Promise<PhaseResult> {
-  const latenciesMs: number[] = [];
-  let ops = 0;
-  let bytes = 0;
-  let errors = 0;
-  let firstError = '';
-  const t0 = performance.now();
-  const deadline = t0 + durationMs;
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      for (let n = 0; performance.now() < deadline; n++) {
-        const begin = performance.now();
-        try {
-          const result = await op(lane, n);
-          if (result.ok) {
-            ops++;
-            bytes += result.bytes;
-            latenciesMs.push(performance.now() - begin);
-          } else {
-            errors++;
-            firstError ||= result.problem ?? 'failed';
-          }
-        } catch (error) {
-          errors++;
-          firstError ||= (error as Error).message;
-        }
-        if (errors > 100 && errors > ops) throw new Error(`${name}: too many errors (${errors}), the first: ${firstError}`);
-      }
-    }),
-  );
-  latenciesMs.sort((a, b) => a - b);
-  return { ops, bytes, seconds: (performance.now() - t0) / 1000, latenciesMs, errors, firstError };
-}
-
 /** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
-async function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
-  if (warmupMs > 0) {
-    const warmup = await run(`${name} warm-up`, lanes, op, warmupMs);
-    process.stdout.write(`${name} warm-up (not counted): ${warmup.ops} ops in ${warmup.seconds.toFixed(1)} s, ${(warmup.ops / warmup.seconds).toFixed(0)} ops/s, errors=${warmup.errors}\n`);
-  }
-  const result = await run(name, lanes, op, phaseMs);
-  const { ops, bytes, seconds, latenciesMs, errors, firstError } = result;
-  const firstErrorText = errors > 0 ? ` (first: ${firstError})` : '';
-  process.stdout.write(`${name}: ${ops} ops in ${seconds.toFixed(1)} s, ${(ops / seconds).toFixed(0)} ops/s, ${(bytes / seconds / 1e6).toFixed(1)} MB/s, p50=${percentile(latenciesMs, 50).toFixed(1)} ms p99=${percentile(latenciesMs, 99).toFixed(1)} ms, errors=${errors}${firstErrorText}\n`);
-  return result;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
+  return runPhase(name, lanes, op, { warmupMs, phaseMs });
 }
 
 /** Asks the manager's ring keeper; a runtime failure (timeout, node down) becomes an error. */
