@@ -14,6 +14,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import type { StorageApi } from '../common/storage-api.js';
 import type { BodyMemoryAccount } from './body-memory.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface BodyTarget {
@@ -54,6 +55,8 @@ export interface ChunkDeps {
 export interface WriterDeps extends ChunkDeps {
   /** The writing request's account at the body memory: chunk buffers count against it. */
   readonly memory: BodyMemoryAccount;
+  /** Where chunk buffers come from and go back to; their size is the chunk size. */
+  readonly chunkBuffers: ChunkBuffers;
 }
 
 export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
@@ -134,6 +137,7 @@ class ChunkWriter {
       return await this.writeChunks(source);
     } finally {
       stopGivingBack();
+      for (const spare of this.spare.splice(0)) this.deps.chunkBuffers.give(spare);
       this.deps.memory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
     }
@@ -198,7 +202,7 @@ class ChunkWriter {
       await Promise.race(this.inFlight);
     }
     this.granted++;
-    return Buffer.allocUnsafe(size);
+    return size === this.deps.chunkBuffers.sizeBytes ? this.deps.chunkBuffers.take() : Buffer.allocUnsafe(size);
   }
 
   private async launch(buffer: Buffer, length: number): Promise<void> {
@@ -232,13 +236,17 @@ class ChunkWriter {
    * holds more than its share, and it has another buffer to go on with.
    */
   private keep(buffer: Buffer): void {
-    if (this.granted > 1 && this.deps.memory.overShare) this.giveBack();
-    else this.spare.push(buffer);
+    if (this.granted > 1 && this.deps.memory.overShare) {
+      this.deps.chunkBuffers.give(buffer);
+      this.giveBack();
+    } else {
+      this.spare.push(buffer);
+    }
   }
 
   private giveBackSpares(): void {
     while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) {
-      this.spare.pop();
+      this.deps.chunkBuffers.give(this.spare.pop()!);
       this.giveBack();
     }
   }

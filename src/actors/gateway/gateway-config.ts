@@ -2,6 +2,7 @@
  * The gateway's settings (`gateway: { ... }` in a gateway's config file), checked once at start-up and
  * frozen. Every limit the request path relies on is here, with its unit in its name.
  */
+import { availableParallelism } from 'node:os';
 import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
 
 export interface GatewayConfig {
@@ -39,6 +40,11 @@ export interface GatewayConfig {
   readonly readPieceBytes: number;
   /** Pieces a GET fetches ahead of the one it is sending, as far as the body memory allows. */
   readonly readAheadPieces: number;
+  /**
+   * Threads that hash large request bodies beside the request thread (MD5 for the ETag and any declared
+   * checksum); 0 hashes everything on the request thread.
+   */
+  readonly digestThreads: number;
   /** Memory for bodies in flight across all requests (upload buffers, pieces read ahead); beyond it requests wait. */
   readonly bodyMemoryBytes: number;
   /** The part of `bodyMemoryBytes` the requests of one user (or all anonymous ones) may hold together. */
@@ -76,6 +82,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   maxChunksInFlight: 2,
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
+  digestThreads: Math.min(4, Math.max(1, availableParallelism() - 1)),
   bodyMemoryBytes: 32 * MiB,
   maxBodyMemoryPerUserPercent: 80,
   maxConnectionsPerAddress: 256,
@@ -112,6 +119,7 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   maxChunksInFlight: [1, 64],
   readPieceBytes: [64 * 1024, MAX_CHUNK_SIZE_BYTES],
   readAheadPieces: [1, 64],
+  digestThreads: [0, 64],
   bodyMemoryBytes: [MAX_CHUNK_SIZE_BYTES, 64 * 1024 * MiB],
   maxBodyMemoryPerUserPercent: [1, 100],
   maxConnectionsPerAddress: [1, 1_000_000],

@@ -19,6 +19,8 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { BodyFraming } from './body-framing.js';
 import { BodyMemory } from './body-memory.js';
+import { ChunkBuffers } from './chunk-buffers.js';
+import { DigestPool } from './digest-pool.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
@@ -54,6 +56,13 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
       input.config.bodyMemoryBytes,
       Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
     ),
+    chunkBuffers: new ChunkBuffers(
+      input.config.chunkSizeBytes,
+      Math.floor(input.config.bodyMemoryBytes / input.config.chunkSizeBytes),
+      input.clock,
+      CHUNK_BUFFER_IDLE_MS,
+    ),
+    digests: new DigestPool(input.config.digestThreads, input.log),
   };
 }
 
@@ -75,6 +84,8 @@ interface Busy {
   refusal: S3Error | undefined;
 }
 
+/** Chunk buffers no upload took for this long are let go. */
+const CHUNK_BUFFER_IDLE_MS = 5_000;
 /** A connection on which nothing moves either way for this long is closed. */
 const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 /** A refused connection is given this long to read its answer before it is cut. */
@@ -197,6 +208,8 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
       server.closeAllConnections();
       await closed;
       await deps.background.settle(Math.max(0, timeoutMs - (deps.clock.now() - startedMs)));
+      await deps.digests.close();
+      deps.chunkBuffers.close();
     },
   };
 }

@@ -14,7 +14,7 @@
  */
 import { PassThrough, type Transform } from 'node:stream';
 import { createChunkedDecoder } from '../../protocol/s3/aws-chunked.js';
-import { BodyDigester, parseBodyExpectations, type BodyDigests } from '../../protocol/s3/checksums.js';
+import { checkBodyDigests, hashPlanOf, parseBodyExpectations, type BodyDigests, type ComputedDigests } from '../../protocol/s3/checksums.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/headers.js';
 import type { TimerHandle } from '../../runtime/clock.js';
@@ -28,7 +28,7 @@ export interface RequestBody {
   /** The decoded payload, in pieces as they arrive; read it once. */
   pieces(): AsyncGenerator<Buffer>;
   /** After the payload was read to its end: the digests, or the S3 error a mismatch is. */
-  finish(): BodyDigests;
+  finish(): Promise<BodyDigests>;
 }
 
 export interface BodyOptions {
@@ -59,9 +59,10 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
   const decoding = createChunkedDecoder(payload, headers);
   if (!decoding.ok) throw decoding.error;
   const decoder = decoding.decoder;
-  const digester = new BodyDigester(expectations.value);
+  const hashes = deps.digests.hashesFor(hashPlanOf(expectations.value), declaredBytes);
   let consumed = false;
-  let finished = false;
+  /** Asked for as soon as the last byte arrived, so the hashes are never left open. */
+  let computed: Promise<ComputedDigests> | undefined;
 
   async function* pieces(): AsyncGenerator<Buffer> {
     if (consumed) throw new Error('a request body is read once');
@@ -105,13 +106,16 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
         if (declaredBytes !== undefined && received > declaredBytes) {
           throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
         }
-        digester.update(piece);
+        const waiting = hashes.update(piece);
+        if (waiting !== undefined) await waiting;
         yield piece;
         awaitClient();
       }
       if (failure !== undefined) throw failure;
       if (declaredBytes !== undefined && received !== declaredBytes) throw new S3Error('IncompleteBody');
-      finished = true;
+      computed = hashes.digests();
+      // Awaited by finish(); a handler that fails before asking must not leave a rejection unhandled.
+      computed.catch(() => undefined);
     } catch (error) {
       // The decoder reports its own failures as S3 errors; anything else is the request going away.
       throw failure ?? (error instanceof S3Error ? error : new S3Error('IncompleteBody'));
@@ -123,7 +127,8 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       req.off('error', onAborted);
       req.off('close', onClose);
       stopFraming();
-      if (!finished) {
+      if (computed === undefined) {
+        hashes.abandon();
         req.unpipe(source);
         source.destroy();
       }
@@ -133,9 +138,9 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
   return {
     declaredBytes,
     pieces,
-    finish() {
-      if (!finished) throw new Error('the body was not read to its end');
-      const digests = digester.finish(decoder?.trailers);
+    async finish() {
+      if (computed === undefined) throw new Error('the body was not read to its end');
+      const digests = checkBodyDigests(expectations.value, await computed, decoder?.trailers);
       if (!digests.ok) throw digests.error;
       return digests.value;
     },
@@ -156,6 +161,6 @@ export async function readSmallBody(ctx: RequestContext, maxBytes: number): Prom
   const body = openBody(ctx, { requireLength: false, maxBytes, tooLarge: 'MaxMessageLengthExceeded' });
   const parts: Buffer[] = [];
   for await (const piece of body.pieces()) parts.push(piece);
-  body.finish();
+  await body.finish();
   return Buffer.concat(parts);
 }

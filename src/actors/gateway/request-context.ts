@@ -16,6 +16,8 @@ import type { BodyFraming } from './body-framing.js';
 import type { BodyMemory, BodyMemoryAccount } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
+import type { ChunkBuffers } from './chunk-buffers.js';
+import type { DigestPool } from './digest-pool.js';
 import type { GatewayConfig } from './gateway-config.js';
 import type { ObjectCache } from './object-cache.js';
 
@@ -34,6 +36,10 @@ export interface GatewayDeps {
   readonly background: BackgroundWork;
   /** The budget for bodies in flight, shared by all requests. */
   readonly bodyMemory: BodyMemory;
+  /** Chunk buffers kept for reuse by uploads. */
+  readonly chunkBuffers: ChunkBuffers;
+  /** Where request bodies are hashed. */
+  readonly digests: DigestPool;
 }
 
 export interface RequestContext {

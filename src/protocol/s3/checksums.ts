@@ -237,20 +237,34 @@ export interface BodyDigests {
   readonly checksum: { readonly algorithm: ChecksumAlgorithm; readonly base64: string } | undefined;
 }
 
-/**
- * Hashes a body once for everything the request declared (MD5 always, for the ETag), and checks
- * the results: BadDigest for Content-MD5 and flexible checksums, XAmzContentSHA256Mismatch for
- * the signed payload hash. Feed it every decoded byte, then call `finish` with the trailers.
- */
-export class BodyDigester {
+/** Which digests a body needs beyond MD5, which every body gets for its ETag. */
+export interface HashPlan {
+  readonly sha256: boolean;
+  readonly checksum: ChecksumAlgorithm | undefined;
+}
+
+export function hashPlanOf(expectations: BodyExpectations): HashPlan {
+  return { sha256: expectations.contentSha256 !== undefined, checksum: expectations.checksum?.algorithm };
+}
+
+/** A body's digests as computed, before they are checked against what the request declared. */
+export interface ComputedDigests {
+  readonly size: number;
+  readonly md5: Buffer;
+  readonly sha256: Buffer | undefined;
+  readonly checksum: Buffer | undefined;
+}
+
+/** Hashes a body once for every digest of a plan. Feed it every decoded byte, then take `digests`. */
+export class BodyHashes {
   private readonly md5 = createHasher('MD5');
   private readonly sha256: Hasher | undefined;
   private readonly checksum: Hasher | undefined;
   private size = 0;
 
-  constructor(private readonly expectations: BodyExpectations) {
-    this.sha256 = expectations.contentSha256 === undefined ? undefined : createHasher('SHA256');
-    this.checksum = expectations.checksum === undefined ? undefined : createHasher(expectations.checksum.algorithm);
+  constructor(plan: HashPlan) {
+    this.sha256 = plan.sha256 ? createHasher('SHA256') : undefined;
+    this.checksum = plan.checksum === undefined ? undefined : createHasher(plan.checksum);
   }
 
   update(data: Uint8Array): void {
@@ -260,55 +274,86 @@ export class BodyDigester {
     this.checksum?.update(data);
   }
 
-  /** `trailers` are the aws-chunked trailer values, by lower-case name. */
-  finish(trailers?: ReadonlyMap<string, string>): { ok: true; value: BodyDigests } | { ok: false; error: S3Error } {
-    const md5 = this.md5.digest();
-    const { contentMd5, contentSha256, checksum: expected } = this.expectations;
-    if (this.sha256 !== undefined && contentSha256 !== undefined) {
-      const computed = this.sha256.digest().toString('hex');
-      if (computed !== contentSha256) {
-        return {
-          ok: false,
-          error: new S3Error('XAmzContentSHA256Mismatch', undefined, {
-            fields: { ClientComputedContentSHA256: contentSha256, S3ComputedContentSHA256: computed },
-          }),
-        };
-      }
-    }
-    if (contentMd5 !== undefined && !contentMd5.equals(md5)) {
+  /** Call once, after the last update. */
+  digests(): ComputedDigests {
+    return { size: this.size, md5: this.md5.digest(), sha256: this.sha256?.digest(), checksum: this.checksum?.digest() };
+  }
+}
+
+export type DigestCheck = { ok: true; value: BodyDigests } | { ok: false; error: S3Error };
+
+/**
+ * Checks computed digests against what the request declared: BadDigest for Content-MD5 and flexible
+ * checksums, XAmzContentSHA256Mismatch for the signed payload hash. `trailers` are the aws-chunked
+ * trailer values, by lower-case name.
+ */
+export function checkBodyDigests(expectations: BodyExpectations, computed: ComputedDigests, trailers?: ReadonlyMap<string, string>): DigestCheck {
+  const { md5 } = computed;
+  const { contentMd5, contentSha256, checksum: expected } = expectations;
+  if (computed.sha256 !== undefined && contentSha256 !== undefined) {
+    const sha256 = computed.sha256.toString('hex');
+    if (sha256 !== contentSha256) {
       return {
         ok: false,
-        error: new S3Error('BadDigest', undefined, {
-          fields: { ExpectedDigest: contentMd5.toString('hex'), CalculatedDigest: md5.toString('base64') },
+        error: new S3Error('XAmzContentSHA256Mismatch', undefined, {
+          fields: { ClientComputedContentSHA256: contentSha256, S3ComputedContentSHA256: sha256 },
         }),
       };
     }
-    let checksum: BodyDigests['checksum'];
-    if (this.checksum !== undefined && expected !== undefined) {
-      const computed = this.checksum.digest();
-      let wanted: Buffer | undefined;
-      if (expected.source === 'header') {
-        wanted = expected.value;
-      } else {
-        const name = checksumHeaderName(expected.algorithm);
-        const value = trailers?.get(name);
-        if (value === undefined) {
-          return { ok: false, error: new S3Error('MalformedTrailerError', `The ${name} trailer is missing.`) };
-        }
-        wanted = decodeBase64Digest(value, digestLength(expected.algorithm));
-        if (wanted === undefined) {
-          return { ok: false, error: new S3Error('InvalidRequest', `Value for ${name} trailing header is invalid.`) };
-        }
+  }
+  if (contentMd5 !== undefined && !contentMd5.equals(md5)) {
+    return {
+      ok: false,
+      error: new S3Error('BadDigest', undefined, {
+        fields: { ExpectedDigest: contentMd5.toString('hex'), CalculatedDigest: md5.toString('base64') },
+      }),
+    };
+  }
+  let checksum: BodyDigests['checksum'];
+  if (computed.checksum !== undefined && expected !== undefined) {
+    let wanted: Buffer | undefined;
+    if (expected.source === 'header') {
+      wanted = expected.value;
+    } else {
+      const name = checksumHeaderName(expected.algorithm);
+      const value = trailers?.get(name);
+      if (value === undefined) {
+        return { ok: false, error: new S3Error('MalformedTrailerError', `The ${name} trailer is missing.`) };
       }
-      if (!wanted.equals(computed)) {
-        return {
-          ok: false,
-          error: new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`),
-        };
+      wanted = decodeBase64Digest(value, digestLength(expected.algorithm));
+      if (wanted === undefined) {
+        return { ok: false, error: new S3Error('InvalidRequest', `Value for ${name} trailing header is invalid.`) };
       }
-      checksum = { algorithm: expected.algorithm, base64: computed.toString('base64') };
     }
-    return { ok: true, value: { size: this.size, md5, md5Hex: md5.toString('hex'), checksum } };
+    if (!wanted.equals(computed.checksum)) {
+      return {
+        ok: false,
+        error: new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`),
+      };
+    }
+    checksum = { algorithm: expected.algorithm, base64: computed.checksum.toString('base64') };
+  }
+  return { ok: true, value: { size: computed.size, md5, md5Hex: md5.toString('hex'), checksum } };
+}
+
+/**
+ * Hashes a body once for everything the request declared (MD5 always, for the ETag), and checks
+ * the results (see checkBodyDigests). Feed it every decoded byte, then call `finish` with the trailers.
+ */
+export class BodyDigester {
+  private readonly hashes: BodyHashes;
+
+  constructor(private readonly expectations: BodyExpectations) {
+    this.hashes = new BodyHashes(hashPlanOf(expectations));
+  }
+
+  update(data: Uint8Array): void {
+    this.hashes.update(data);
+  }
+
+  /** `trailers` are the aws-chunked trailer values, by lower-case name. */
+  finish(trailers?: ReadonlyMap<string, string>): DigestCheck {
+    return checkBodyDigests(this.expectations, this.hashes.digests(), trailers);
   }
 }
 

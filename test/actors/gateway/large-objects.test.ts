@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { parseVersionedChunkKey } from '../../../src/core/chunk-layout.js';
-import { bodyOf, eventually, type Harness, MiB, pattern, signedHeaders, startHarness, xmlValue } from '../../support/gateway-harness.js';
+import { bodyOf, eventually, type Harness, MiB, pattern, signedHeaders, signedRequest, startHarness, xmlValue } from '../../support/gateway-harness.js';
 
 const BUCKET = 'big';
 
@@ -68,6 +68,23 @@ describe('actors/gateway large objects', function () {
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'video.bin', ChecksumMode: 'ENABLED' }));
     expect(got.ContentLength).to.equal(data.length);
     expect((await bodyOf(got)).equals(data)).to.equal(true);
+  });
+
+  it('refuses a large body whose Content-MD5 or signed SHA-256 does not match, and leaves no chunk behind', async () => {
+    const data = pattern(6 * MiB + 5, 4);
+    const md5Of = (bytes: Buffer | string): string => createHash('md5').update(bytes).digest('base64');
+    const wrongMd5 = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/bad-md5`, body: data, headers: { 'content-md5': md5Of('other') } });
+    expect(wrongMd5.status).to.equal(400);
+    expect(xmlValue(wrongMd5.text, 'Code')).to.equal('BadDigest');
+    const wrongSha = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/bad-sha`, body: data }, { payloadHash: createHash('sha256').update('other').digest('hex') });
+    expect(wrongSha.status).to.equal(400);
+    expect(xmlValue(wrongSha.text, 'Code')).to.equal('XAmzContentSHA256Mismatch');
+    await eventually(() => h.storage.liveKeys('chunk', BUCKET).length === 0);
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+
+    const good = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/good`, body: data, headers: { 'content-md5': md5Of(data) } });
+    expect(good.status).to.equal(200);
+    expect(good.headers.etag).to.equal(`"${createHash('md5').update(data).digest('hex')}"`);
   });
 
   it('reads ranges across chunk boundaries, fetching only the bytes they need from the chunks they touch', async () => {

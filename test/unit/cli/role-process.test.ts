@@ -2,24 +2,25 @@ import { expect } from 'chai';
 import { missingProcessSettings, processFor, startCommand } from '../../../src/cli/role-process.js';
 
 describe('process settings by role', () => {
-  it('gives storage nodes a larger initial old space, gateways a fixed malloc mmap threshold, managers the defaults', () => {
+  it('gives storage nodes a larger initial old space, gateways that and a fixed malloc mmap threshold, managers the defaults', () => {
     expect(processFor('storage')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: {} });
-    expect(processFor('gateway')).to.deep.equal({ v8Flags: [], env: { MALLOC_MMAP_THRESHOLD_: '4194304' } });
+    expect(processFor('gateway')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: { MALLOC_MMAP_THRESHOLD_: '4194304' } });
     expect(processFor('manager')).to.deep.equal({ v8Flags: [], env: {} });
   });
 
   it('names what a process was started without', () => {
     expect(missingProcessSettings('storage', [], {})).to.deep.equal(['--initial-old-space-size=128']);
     expect(missingProcessSettings('storage', ['--inspect', '--initial-old-space-size=128'], {})).to.deep.equal([]);
-    expect(missingProcessSettings('gateway', [], {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
-    expect(missingProcessSettings('gateway', [], { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
-    expect(missingProcessSettings('gateway', [], { MALLOC_MMAP_THRESHOLD_: '4194304' })).to.deep.equal([]);
+    const oldSpace = ['--initial-old-space-size=128'];
+    expect(missingProcessSettings('gateway', [], {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304', ...oldSpace]);
+    expect(missingProcessSettings('gateway', oldSpace, { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
+    expect(missingProcessSettings('gateway', oldSpace, { MALLOC_MMAP_THRESHOLD_: '4194304' })).to.deep.equal([]);
     expect(missingProcessSettings('manager', [], {})).to.deep.equal([]);
   });
 
   it('spells the command line that starts a node with them', () => {
     expect(startCommand('storage', 'bin/leofs')).to.equal('node --initial-old-space-size=128 bin/leofs node --role storage ...');
-    expect(startCommand('gateway', 'bin/leofs')).to.equal('MALLOC_MMAP_THRESHOLD_=4194304 node bin/leofs node --role gateway ...');
+    expect(startCommand('gateway', 'bin/leofs')).to.equal('MALLOC_MMAP_THRESHOLD_=4194304 node --initial-old-space-size=128 bin/leofs node --role gateway ...');
     expect(startCommand('manager', 'bin/leofs')).to.equal('node bin/leofs node --role manager ...');
   });
 });

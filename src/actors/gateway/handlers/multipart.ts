@@ -81,8 +81,8 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
     expectedBytes: body.declaredBytes,
     allowInline: false,
   });
-  const written = await commitPart(ctx, op, upload, stored, () => {
-    const digests = body.finish();
+  const written = await commitPart(ctx, op, upload, stored, async () => {
+    const digests = await body.finish();
     return { md5Hex: digests.md5Hex, checksum: digests.checksum };
   });
   sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
@@ -126,13 +126,13 @@ async function commitPart(
   op: OperationOf<'UploadPart' | 'UploadPartCopy'>,
   upload: ObjectMeta,
   stored: StoredBody,
-  digest: () => PartDigests,
+  digest: () => PartDigests | Promise<PartDigests>,
 ): Promise<ObjectMeta> {
   const { deps } = ctx;
   const recordKey = partRecordKey(op.key, op.uploadId, op.partNumber);
   let committed = false;
   try {
-    const digests = digest();
+    const digests = await digest();
     const uploadAlgorithm = upload.multipart?.checksumAlgorithm;
     if (uploadAlgorithm !== undefined && digests.checksum !== undefined && toMetaAlgorithm(digests.checksum.algorithm) !== uploadAlgorithm) {
       throw new S3Error('InvalidRequest', `This upload's parts are checksummed with ${fromMetaAlgorithm(uploadAlgorithm)}.`);

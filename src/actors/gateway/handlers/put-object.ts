@@ -32,7 +32,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   });
   let committed = false;
   try {
-    const digests = body.finish();
+    const digests = await body.finish();
     // Conditions are checked against the version there once the body is in; without them nothing is
     // read: the write itself reports the version it replaced.
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));

@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { checksumBase64, type ComputedDigests, type HashPlan } from '../../../src/protocol/s3/checksums.js';
+import { S3Error } from '../../../src/protocol/s3/errors.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { DigestPool, OFF_THREAD_MIN_BYTES, type DigestPoolOptions, type StreamHashes } from '../../../src/actors/gateway/digest-pool.js';
+
+const FULL_PLAN: HashPlan = { sha256: true, checksum: 'CRC32C' };
+
+/** Feeds `body` in pieces of `pieceBytes`, waiting whenever the hashes ask to. */
+async function feed(hashes: StreamHashes, body: Buffer, pieceBytes: number): Promise<ComputedDigests> {
+  for (let offset = 0; offset < body.length; offset += pieceBytes) {
+    const waiting = hashes.update(body.subarray(offset, offset + pieceBytes));
+    if (waiting !== undefined) await waiting;
+  }
+  return hashes.digests();
+}
+
+function expectDigestsOf(digests: ComputedDigests, body: Buffer): void {
+  expect(digests.size).to.equal(body.length);
+  expect(digests.md5.toString('hex')).to.equal(createHash('md5').update(body).digest('hex'));
+  expect(digests.sha256?.toString('hex')).to.equal(createHash('sha256').update(body).digest('hex'));
+  expect(digests.checksum?.toString('base64')).to.equal(checksumBase64('CRC32C', body));
+}
+
+describe('actors/gateway digest pool', function () {
+  this.timeout(30_000);
+  const pools: DigestPool[] = [];
+  const poolOf = (threads: number, options: DigestPoolOptions = {}): DigestPool => {
+    const pool = new DigestPool(threads, memoryLogger('error').logger, options);
+    pools.push(pool);
+    return pool;
+  };
+
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.close()));
+  });
+
+  it('hashes large bodies on its threads to the same digests as in place, however the pieces fall', async () => {
+    const pool = poolOf(2);
+    const bodies = [randomBytes(OFF_THREAD_MIN_BYTES), randomBytes(3 * OFF_THREAD_MIN_BYTES + 17), randomBytes(2 * OFF_THREAD_MIN_BYTES + 1)];
+    const pieceSizes = [65_536, 1_000_003, 7];
+    const results = await Promise.all(bodies.map((body, i) => feed(pool.hashesFor(FULL_PLAN, body.length), body, pieceSizes[i]!)));
+    results.forEach((digests, i) => expectDigestsOf(digests, bodies[i]!));
+    const small = randomBytes(1000);
+    expectDigestsOf(await feed(pool.hashesFor(FULL_PLAN, small.length), small, 100), small);
+    const unknownLength = randomBytes(2 * OFF_THREAD_MIN_BYTES);
+    expectDigestsOf(await feed(pool.hashesFor(FULL_PLAN, undefined), unknownLength, 65_536), unknownLength);
+  });
+
+  it('makes a body wait for room when the ring is full, and many bodies share it in turn', async () => {
+    const pool = poolOf(1, { ringBytes: 64 * 1024 });
+    const bodies = Array.from({ length: 6 }, () => randomBytes(OFF_THREAD_MIN_BYTES + 4096));
+    let waited = 0;
+    const results = await Promise.all(
+      bodies.map(async (body) => {
+        const hashes = pool.hashesFor({ sha256: false, checksum: undefined }, body.length);
+        for (let offset = 0; offset < body.length; offset += 50_000) {
+          const waiting = hashes.update(body.subarray(offset, offset + 50_000));
+          if (waiting !== undefined) {
+            waited++;
+            await waiting;
+          }
+        }
+        return hashes.digests();
+      }),
+    );
+    expect(waited).to.be.greaterThan(0);
+    results.forEach((digests, i) => expect(digests.md5.equals(createHash('md5').update(bodies[i]!).digest())).to.equal(true));
+  });
+
+  it('forgets an abandoned body and goes on hashing the others', async () => {
+    const pool = poolOf(1);
+    const dropped = pool.hashesFor(FULL_PLAN, 4 * OFF_THREAD_MIN_BYTES);
+    dropped.update(randomBytes(OFF_THREAD_MIN_BYTES));
+    dropped.abandon();
+    const body = randomBytes(2 * OFF_THREAD_MIN_BYTES);
+    expectDigestsOf(await feed(pool.hashesFor(FULL_PLAN, body.length), body, 100_000), body);
+  });
+
+  it('fails the bodies of a thread that dies with InternalError, and hashes the next body on a new thread', async () => {
+    const pool = poolOf(1, { workerUrl: new URL('../../support/crashing-digest-worker.js', import.meta.url) });
+    const md5Only: HashPlan = { sha256: false, checksum: undefined };
+    const before = randomBytes(OFF_THREAD_MIN_BYTES);
+    expect((await feed(pool.hashesFor(md5Only, before.length), before, 65_536)).md5.equals(createHash('md5').update(before).digest())).to.equal(true);
+
+    const doomed = randomBytes(3 * OFF_THREAD_MIN_BYTES);
+    const failure = await feed(pool.hashesFor(FULL_PLAN, doomed.length), doomed, 65_536).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).to.be.instanceOf(S3Error);
+    expect((failure as S3Error).code).to.equal('InternalError');
+
+    const after = randomBytes(2 * OFF_THREAD_MIN_BYTES);
+    expect((await feed(pool.hashesFor(md5Only, after.length), after, 65_536)).md5.equals(createHash('md5').update(after).digest())).to.equal(true);
+  });
+
+  it('hashes everything in place when it has no threads', async () => {
+    const pool = poolOf(0);
+    const body = randomBytes(2 * OFF_THREAD_MIN_BYTES);
+    const hashes = pool.hashesFor(FULL_PLAN, body.length);
+    expect(hashes.update(body)).to.equal(undefined);
+    expectDigestsOf(await hashes.digests(), body);
+  });
+});
