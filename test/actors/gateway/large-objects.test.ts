@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -85,6 +85,16 @@ describe('actors/gateway large objects', function () {
     const good = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/good`, body: data, headers: { 'content-md5': md5Of(data) } });
     expect(good.status).to.equal(200);
     expect(good.headers.etag).to.equal(`"${createHash('md5').update(data).digest('hex')}"`);
+  });
+
+  it('copies a large object with its ETag and full-object checksum computed over the copy', async () => {
+    const data = pattern(12 * MiB + 9, 8);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'original.bin', Body: data, ChecksumAlgorithm: 'SHA256' }));
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy.bin', CopySource: `${BUCKET}/original.bin` }));
+    expect(copied.CopyObjectResult?.ETag).to.equal(`"${createHash('md5').update(data).digest('hex')}"`);
+    expect(h.storage.record('object', BUCKET, 'copy.bin')?.checksums?.sha256).to.equal(createHash('sha256').update(data).digest('base64'));
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'copy.bin' }));
+    expect((await bodyOf(got)).equals(data)).to.equal(true);
   });
 
   it('reads ranges across chunk boundaries, fetching only the bytes they need from the chunks they touch', async () => {

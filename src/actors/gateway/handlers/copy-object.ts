@@ -4,7 +4,7 @@
  * delete of either object destroy the other's data.
  */
 import { newVersionId } from '../../../core/chunk-layout.js';
-import { createHasher, type ChecksumAlgorithm, type Hasher } from '../../../protocol/s3/checksums.js';
+import type { ChecksumAlgorithm, ComputedDigests } from '../../../protocol/s3/checksums.js';
 import { conditionError, evaluateCopySourceConditions } from '../../../protocol/s3/conditionals.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import type { ByteRange } from '../../../protocol/s3/range.js';
@@ -14,6 +14,7 @@ import type { ObjectFields } from '../../common/storage-api.js';
 import { authorizeBucket } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { deleteChunks, recordBody, writeBody, type StoredBody } from '../body-writer.js';
+import type { StreamHashes } from '../digest-pool.js';
 import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
@@ -50,29 +51,42 @@ export async function copyBody(
   checksumAlgorithm: ChecksumAlgorithm | undefined,
 ): Promise<CopiedBody> {
   const { deps } = ctx;
-  const md5 = createHasher('MD5');
-  const checksum = checksumAlgorithm === undefined ? undefined : createHasher(checksumAlgorithm);
+  const expectedBytes = range === undefined ? source.meta.sizeBytes : range.end - range.start + 1;
+  const hashes = deps.digests.hashesFor({ sha256: false, checksum: checksumAlgorithm }, expectedBytes);
   // The source reader has an account of its own, outside the user's cap: its writer's account holds
   // the chunk buffers it fills, within the cap (see body-memory.ts).
   const readerMemory = deps.bodyMemory.account(requesterId(ctx), { capped: false });
   const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body }, range, deps.config);
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, md5, checksum), {
-    chunkSizeBytes: deps.config.chunkSizeBytes,
-    maxChunksInFlight: deps.config.maxChunksInFlight,
-    expectedBytes: range === undefined ? source.meta.sizeBytes : range.end - range.start + 1,
-    allowInline: target.allowInline,
-  });
+  let stored: StoredBody;
+  try {
+    stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, hashes), {
+      chunkSizeBytes: deps.config.chunkSizeBytes,
+      maxChunksInFlight: deps.config.maxChunksInFlight,
+      expectedBytes,
+      allowInline: target.allowInline,
+    });
+  } catch (error) {
+    hashes.abandon();
+    throw error;
+  }
+  let digests: ComputedDigests;
+  try {
+    digests = await hashes.digests();
+  } catch (error) {
+    await deleteChunks(deps, target.bucket, target.key, stored.layout);
+    throw error;
+  }
   return {
     stored,
-    md5Hex: md5.digest().toString('hex'),
-    checksum: checksum === undefined || checksumAlgorithm === undefined ? undefined : { algorithm: checksumAlgorithm, base64: checksum.digest().toString('base64') },
+    md5Hex: digests.md5.toString('hex'),
+    checksum: digests.checksum === undefined || checksumAlgorithm === undefined ? undefined : { algorithm: checksumAlgorithm, base64: digests.checksum.toString('base64') },
   };
 }
 
-async function* hashing(source: AsyncIterable<Buffer>, md5: Hasher, checksum: Hasher | undefined): AsyncGenerator<Buffer> {
+async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): AsyncGenerator<Buffer> {
   for await (const piece of source) {
-    md5.update(piece);
-    checksum?.update(piece);
+    const waiting = hashes.update(piece);
+    if (waiting !== undefined) await waiting;
     yield piece;
   }
 }
