@@ -10,7 +10,7 @@ import type { RingDocument } from '../../core/ring/ring-document.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { ClusterStatus, MemberState } from './ring-keeper.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
-import type { CompactionAction, CompactionStatus } from '../storage/router-messages.js';
+import type { CompactionAction, CompactionStatus } from '../../protocol/cluster/storage.js';
 import type { DiskUsage } from '../../store/object-store.js';
 
 export type AdminCommand =

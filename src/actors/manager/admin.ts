@@ -18,7 +18,7 @@ import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } 
 import type { RingCacheMessage, RingStatus } from '../common/ring-cache.js';
 import {
   STORAGE_ROUTER_PATH, type CompactionReply, type DiskUsageReply, type HeadLocalMessage, type HeadLocalReply, type RouterMessage,
-} from '../storage/router-messages.js';
+} from '../../protocol/cluster/storage.js';
 import { parseAdminCommand, type AdminCommand, type AdminReply, type AdminResult, type WhereisAnswer, type WhereisRow } from './admin-commands.js';
 import type {
   AuthMessage,
