@@ -31,8 +31,8 @@
  * (W = 1) and never copied elsewhere before it went away is lost then.
  */
 import { inContact, majorityOf, presenceTiming } from '../../core/purge-rules.js';
-import type { NodeInfoMessage, PingReply } from '../common/node-info.js';
-import { nodeInfoRef } from '../common/paths.js';
+import type { NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
+import { nodeInfoRef } from '../../protocol/cluster/paths.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
