@@ -13,11 +13,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ringKeeperRef } from '../src/actors/common/paths.js';
+import { ringKeeperRef } from '../src/protocol/cluster/paths.js';
 import { RingView } from '../src/actors/common/ring-view.js';
-import type { ObjectFields } from '../src/actors/common/storage-api.js';
+import type { ObjectFields } from '../src/protocol/cluster/storage-api.js';
 import { StorageClient } from '../src/actors/common/storage-client.js';
-import type { ClusterStatus, MemberView, RingKeeperMessage } from '../src/actors/manager/ring-keeper.js';
+import type { ClusterStatus, MemberView, RingKeeperMessage } from '../src/protocol/cluster/ring-keeper.js';
 import { readCookieFile } from '../src/cli/cookie.js';
 import type { RingDocument } from '../src/core/ring/ring-document.js';
 import { isRuntimeFailure } from '../src/runtime/failures.js';

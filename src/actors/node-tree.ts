@@ -15,10 +15,8 @@ import { nodeInfoBehavior } from './common/node-info.js';
 import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
 import type { RingView } from './common/ring-view.js';
 import type { NodeState } from '../store/node-state.js';
-import type { StorageJoin } from './manager/ring-keeper.js';
-
-export const ROLES = ['manager', 'storage', 'gateway'] as const;
-export type Role = (typeof ROLES)[number];
+import type { StorageJoin } from '../protocol/cluster/ring-keeper.js';
+import type { Role } from '../protocol/cluster/roles.js';
 
 export interface NodeTreeOptions {
   readonly role: Role;

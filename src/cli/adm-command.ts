@@ -6,7 +6,7 @@
  */
 import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
-import type { AdminCommand } from '../actors/manager/admin-commands.js';
+import type { AdminCommand } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
 import { CookieRefused, ManagerUnreachable, openAdminClient } from './admin-client.js';
 import { formatResult } from './adm-format.js';

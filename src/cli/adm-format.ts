@@ -2,8 +2,8 @@
  * How `leofs-adm` prints answers for people: aligned tables and key/value blocks in the manner of
  * LeoFS's leofs-adm. (`--json` prints the answer itself.)
  */
-import type { AdminResult, WhereisRow } from '../actors/manager/admin-commands.js';
-import type { MemberStatus } from '../actors/manager/ring-keeper.js';
+import type { AdminResult, WhereisRow } from '../protocol/cluster/admin.js';
+import type { MemberStatus } from '../protocol/cluster/ring-keeper.js';
 import { assertNever } from '../core/assert-never.js';
 
 /** Columns padded to their widest cell, separated by ` | `, with a rule under the header. */

@@ -4,9 +4,9 @@
  * the handshake, which is what authorizes administration, and asks the admin actor.
  */
 import { randomBytes } from 'node:crypto';
-import { adminRef } from '../actors/common/paths.js';
-import type { AdminMessage } from '../actors/manager/admin.js';
-import type { AdminCommand, AdminReply } from '../actors/manager/admin-commands.js';
+import { adminRef } from '../protocol/cluster/paths.js';
+import type { AdminMessage } from '../protocol/cluster/admin.js';
+import type { AdminCommand, AdminReply } from '../protocol/cluster/admin.js';
 import type { RuntimeFailure } from '../runtime/failures.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';

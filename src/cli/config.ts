@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isLogLevel, type LogLevel } from '../runtime/logger.js';
 import type { TransportLimits } from '../runtime/remote/transport.js';
-import { ROLES, type Role } from '../actors/node-tree.js';
+import { ROLES, type Role } from '../protocol/cluster/roles.js';
 import { storageJoinProblem } from '../actors/manager/ring-keeper.js';
 import { DEFAULT_NUM_OF_VNODES } from '../core/ring/ring.js';
 import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gateway-config.js';

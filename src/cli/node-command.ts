@@ -3,10 +3,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { ROOT_NAME } from '../actors/common/paths.js';
+import { ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
 import { managerTree, upgradeManagerState } from '../actors/manager/manager-tree.js';
-import { nodeTree, ROLES } from '../actors/node-tree.js';
+import { nodeTree } from '../actors/node-tree.js';
+import { ROLES } from '../protocol/cluster/roles.js';
 import { storageRole } from '../actors/storage/storage-role.js';
 import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';

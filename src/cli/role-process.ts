@@ -21,7 +21,7 @@
  * transfers the gateway peaked 10-15 MiB lower, at no measurable cost. A smaller young generation
  * (--max-semi-space-size=2) saved more but cost a tenth of small-object and large-GET throughput.
  */
-import type { Role } from '../actors/node-tree.js';
+import type { Role } from '../protocol/cluster/roles.js';
 
 export interface RoleProcess {
   readonly v8Flags: readonly string[];

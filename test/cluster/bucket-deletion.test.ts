@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import type { DeletedBucketStats } from '../../src/actors/manager/bucket-deletion.js';
+import type { DeletedBucketStats } from '../../src/protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
 import { currentEnvironmentPath } from '../../src/store/store-environment.js';
 import type { UserRecord } from '../../src/core/auth-snapshot.js';

@@ -9,7 +9,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { AuthView } from '../../src/actors/common/auth-view.js';
-import type { StorageApi } from '../../src/actors/common/storage-api.js';
+import type { StorageApi } from '../../src/protocol/cluster/storage-api.js';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
 import { uploadRecordPrefix } from '../../src/core/upload-records.js';
 import type { BucketAdmin } from '../../src/actors/gateway/bucket-admin.js';

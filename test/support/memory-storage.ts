@@ -17,7 +17,7 @@ import { startListing, stepListing, type ListingEntry, type ListingPage, type Li
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
 import type {
   DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
-} from '../../src/actors/common/storage-api.js';
+} from '../../src/protocol/cluster/storage-api.js';
 
 export type StorageOperation = 'put' | 'get' | 'delete' | 'list';
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { processFor } from '../../src/cli/role-process.js';
-import { ROLES, type Role } from '../../src/actors/node-tree.js';
+import { ROLES, type Role } from '../../src/protocol/cluster/roles.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdminCommand, AdminResult } from '../../src/actors/manager/admin-commands.js';
+import type { AdminCommand, AdminResult } from '../../src/protocol/cluster/admin.js';
 import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
 import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from './eventually.js';

@@ -4,25 +4,12 @@
  * restarted while no manager runs still authenticates its clients.
  */
 import type { Behavior } from '../../runtime/actor.js';
-import type { ReplyTo } from '../../runtime/refs.js';
 import { authSnapshotProblem, supersedes, type AuthSnapshot } from '../../core/auth-snapshot.js';
+import type { AuthCacheMessage } from '../../protocol/cluster/auth-cache.js';
 import type { StateTable } from '../../store/node-state.js';
 import type { AuthView } from './auth-view.js';
 
 const SNAPSHOT_KEY = 'snapshot';
-
-export interface AuthCacheStatus {
-  readonly ok: true;
-  /** Empty while no snapshot has arrived yet. */
-  readonly origin: string;
-  readonly revision: number;
-  readonly users: number;
-  readonly buckets: number;
-}
-
-export type AuthCacheMessage =
-  | { readonly type: 'auth_snapshot'; readonly snapshot: AuthSnapshot }
-  | { readonly type: 'status'; readonly replyTo: ReplyTo<AuthCacheStatus> };
 
 export interface AuthCacheDeps {
   readonly view: AuthView;

@@ -6,19 +6,13 @@
 import type { Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { NodeEvent } from '../../runtime/system.js';
-import type { JoinReply, MemberView, RingKeeperMessage, StorageJoin } from '../manager/ring-keeper.js';
-import { ringKeeperRef } from './paths.js';
+import type { DirectoryMessage } from '../../protocol/cluster/directory.js';
+import type { JoinReply, MemberView, RingKeeperMessage, StorageJoin } from '../../protocol/cluster/ring-keeper.js';
+import { ringKeeperRef } from '../../protocol/cluster/paths.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
 const JOIN_RETRY_MAX_MS = 5_000;
-
-export type DirectoryMessage =
-  | { readonly type: 'members'; readonly members: readonly MemberView[] }
-  | { readonly type: 'join' }
-  | { readonly type: 'joined'; readonly manager: string; readonly members: readonly MemberView[] }
-  | { readonly type: 'join_failed'; readonly reason: string }
-  | { readonly type: 'node_event'; readonly event: NodeEvent };
 
 export interface DirectoryDeps {
   readonly self: { readonly node: string; readonly role: string };

@@ -5,19 +5,11 @@
  */
 import type { Behavior } from '../../runtime/actor.js';
 import { isLogLevel, type LogLevel } from '../../runtime/logger.js';
-import type { ReplyTo } from '../../runtime/refs.js';
-import { nodeInfoRef } from './paths.js';
-import type { RuntimeFailure } from '../../runtime/failures.js';
+import { nodeInfoRef } from '../../protocol/cluster/paths.js';
+import type { NodeFacts, NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 
 const MAX_PING_DELAY_MS = 60_000;
-
-export interface NodeFacts {
-  readonly node: string;
-  readonly role: string;
-  readonly address: string | null;
-  readonly startedAtMs: number;
-}
 
 export interface NodeIntrospection {
   facts(): NodeFacts;
@@ -25,17 +17,6 @@ export interface NodeIntrospection {
   actors(): Array<{ path: string; status: string; incarnation: number }>;
   setLogLevel(level: LogLevel): void;
 }
-
-export type PingReply = { ok: true; node: string; role: string; uptimeMs: number };
-export type PingNodeReply = { ok: true; node: string; roundTripMs: number } | RuntimeFailure;
-export type SetLogLevelReply = { ok: true } | { ok: false; code: 'BadLevel'; message: string };
-
-export type NodeInfoMessage =
-  | { readonly type: 'ping'; readonly delayMs?: number; readonly replyTo: ReplyTo<PingReply> }
-  | { readonly type: 'ping_node'; readonly node: string; readonly timeoutMs: number; readonly delayMs?: number; readonly replyTo: ReplyTo<PingNodeReply> }
-  | { readonly type: 'which_nodes'; readonly replyTo: ReplyTo<{ ok: true; facts: NodeFacts; peers: PeerInfo[] }> }
-  | { readonly type: 'which_actors'; readonly replyTo: ReplyTo<{ ok: true; actors: Array<{ path: string; status: string; incarnation: number }> }> }
-  | { readonly type: 'set_log_level'; readonly level: string; readonly replyTo: ReplyTo<SetLogLevelReply> };
 
 export function nodeInfoBehavior(introspection: NodeIntrospection): Behavior<null, NodeInfoMessage> {
   return {

@@ -4,27 +4,13 @@
  * nodes that missed one.
  */
 import type { Behavior } from '../../runtime/actor.js';
-import type { ReplyTo } from '../../runtime/refs.js';
 import { validateRingDocument, type RingDocument } from '../../core/ring/ring-document.js';
 import { ringChecksum } from '../../core/ring/ring.js';
+import type { RingCacheMessage, RingStatus } from '../../protocol/cluster/ring-cache.js';
 import type { StateTable } from '../../store/node-state.js';
 import type { RingView } from './ring-view.js';
 
 const RING_KEY = 'ring';
-
-export interface RingStatus {
-  readonly ok: true;
-  readonly epoch: number;
-  /** CRC32 of the current ring; 0 when no ring is installed yet. */
-  readonly checksum: number;
-}
-
-export type InstallReply = RingStatus | { readonly ok: false; readonly code: 'BadRing' | 'StaleRing'; readonly message: string };
-
-export type RingCacheMessage =
-  | { readonly type: 'install'; readonly doc: RingDocument; readonly replyTo?: ReplyTo<InstallReply> }
-  | { readonly type: 'status'; readonly replyTo: ReplyTo<RingStatus> }
-  | { readonly type: 'get'; readonly replyTo: ReplyTo<{ ok: true; doc: RingDocument | null }> };
 
 export interface RingCacheDeps {
   readonly view: RingView;

@@ -10,13 +10,11 @@ import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import type { ReaderMessage } from '../storage/reader.js';
-import { readerRef } from '../storage/reader.js';
-import { replicatorRef, type ReplicatorMessage } from '../storage/replicator.js';
-import type { ListLocalReply, RouterMessage } from '../storage/router-messages.js';
-import { routerOf } from '../storage/write-coordinator.js';
+import { readerRef, type ReaderMessage } from '../../protocol/cluster/reader.js';
+import { replicatorRef, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
+import { routerOf, type ListLocalReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import type { RingView } from './ring-view.js';
-import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from './storage-api.js';
+import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 
 export interface StorageClientDeps {
   readonly system: ActorApi;

@@ -10,7 +10,7 @@ import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { chunkReads, type ChunkRead } from '../../core/chunks.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { storageFailureError } from './storage-errors.js';

@@ -12,7 +12,7 @@ import { chunkKeysOf, versionedChunkKey } from '../../core/chunk-layout.js';
 import type { ChunkLayout } from '../../core/object-meta.js';
 import type { Logger } from '../../runtime/logger.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import { storageFailureError } from './storage-errors.js';

@@ -6,10 +6,10 @@
 import type { BucketAcl } from '../../core/auth-snapshot.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../manager/auth.js';
-import type { BucketDeletionMessage, DeleteBucketReply } from '../manager/bucket-deletion.js';
+import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
+import type { BucketDeletionMessage, DeleteBucketReply } from '../../protocol/cluster/bucket-deletion.js';
 import type { ActorRef } from '../../runtime/refs.js';
-import { authRef, bucketDeletionRef } from '../common/paths.js';
+import { authRef, bucketDeletionRef } from '../../protocol/cluster/paths.js';
 
 export interface CreateBucketRequest {
   readonly name: string;

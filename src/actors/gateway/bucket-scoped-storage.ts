@@ -11,7 +11,7 @@ import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { ListingRequest } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { AuthView } from '../common/auth-view.js';
-import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../common/storage-api.js';
+import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 
 export class BucketScopedStorage implements StorageApi {
   private readonly namespaces = new Map<string, string>();

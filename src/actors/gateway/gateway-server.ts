@@ -13,7 +13,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { S3Error, errorXml } from '../../protocol/s3/errors.js';
 import { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';

@@ -10,7 +10,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { AuthView } from '../common/auth-view.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';

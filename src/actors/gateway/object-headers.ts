@@ -11,7 +11,7 @@ import {
   extractStoredHeaders, extractUserMetadata, formatHttpDate, getHeader, responseOverrideHeaders, userMetadataHeaders,
   type HeaderBag, type ResponseOverrides,
 } from '../../protocol/s3/headers.js';
-import type { ObjectFields } from '../common/storage-api.js';
+import type { ObjectFields } from '../../protocol/cluster/storage-api.js';
 
 /** What a write request says about the object besides its body. */
 export type DescriptiveFields = Pick<

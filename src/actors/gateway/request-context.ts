@@ -11,7 +11,7 @@ import type { HeaderBag } from '../../protocol/s3/headers.js';
 import type { Addressing, S3Operation } from '../../protocol/s3/router.js';
 import type { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BodyFraming } from './body-framing.js';
 import type { BodyMemory, BodyMemoryAccount } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';

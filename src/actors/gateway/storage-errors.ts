@@ -8,7 +8,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import type {
   DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
-} from '../common/storage-api.js';
+} from '../../protocol/cluster/storage-api.js';
 
 /**
  * QuorumFailed, Unavailable and Timeout are 503 ServiceUnavailable, which every SDK retries with

@@ -1,8 +1,8 @@
 /**
- * The manager's administration entry point: runs one admin command (admin-commands.ts) by asking the
- * ring keeper, the auth actor and other nodes, and answers with data for the CLI to print. It holds
- * no state of its own, so each command runs on its own and a slow one (whereis asking replicas)
- * does not hold up the others.
+ * The manager's administration entry point: runs one admin command (protocol/cluster/admin.ts) by
+ * asking the ring keeper, the auth actor and other nodes, and answers with data for the CLI to print.
+ * It holds no state of its own, so each command runs on its own and a slow one (whereis asking
+ * replicas) does not hold up the others.
  */
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
@@ -13,13 +13,13 @@ import type { Hlc } from '../../core/hlc.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js';
-import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../common/node-info.js';
-import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../common/paths.js';
-import type { RingCacheMessage, RingStatus } from '../common/ring-cache.js';
+import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../../protocol/cluster/node-info.js';
+import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
+import type { RingCacheMessage, RingStatus } from '../../protocol/cluster/ring-cache.js';
 import {
   STORAGE_ROUTER_PATH, type CompactionReply, type DiskUsageReply, type HeadLocalMessage, type HeadLocalReply, type RouterMessage,
-} from '../storage/router-messages.js';
-import { parseAdminCommand, type AdminCommand, type AdminReply, type AdminResult, type WhereisAnswer, type WhereisRow } from './admin-commands.js';
+} from '../../protocol/cluster/storage.js';
+import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import type {
   AuthMessage,
   ChownBucketReply,
@@ -33,12 +33,10 @@ import type {
   UpdateAclReply,
   UpdateUserRoleReply,
   UserByKeyReply,
-} from './auth.js';
-import type { ClusterStatus, RingKeeperMessage, StartReply } from './ring-keeper.js';
-import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from './bucket-deletion.js';
+} from '../../protocol/cluster/auth.js';
+import type { ClusterStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
+import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
-
-export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
 export interface AdminOptions {
   /** Limit on each ask to the manager's own actors. */

@@ -27,78 +27,24 @@
 import { randomBytes } from 'node:crypto';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
-import type { ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { assertNever } from '../../core/assert-never.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { DeletedBucketRecord, DeletionIntent } from '../../core/bucket-deletion.js';
 import { snapshotOf, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { unfencedRange } from '../../core/ring/write-fence.js';
-import type { PurgeState } from '../../store/namespace-records.js';
 import type { StateTable } from '../../store/node-state.js';
-import { authRef, ringKeeperRef } from '../common/paths.js';
-import type { AuthError, AuthMessage, GetBucketReply, RemoveBucketReply } from './auth.js';
+import { authRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
+import type { AuthError, AuthMessage, GetBucketReply, RemoveBucketReply } from '../../protocol/cluster/auth.js';
+import type { BucketDeletionMessage, DeleteBucketReply, DeletedBucketStats, PurgeOnNode } from '../../protocol/cluster/bucket-deletion.js';
 import { announceDeleted, checkEmpty, purgeStats, sealNamespace, sendSealsInForce, unsealNamespace, type FenceDeps } from './namespace-fence.js';
-import type { MemberView, RingKeeperMessage } from './ring-keeper.js';
+import type { MemberView, RingKeeperMessage } from '../../protocol/cluster/ring-keeper.js';
 
 const DEFAULT_NODE_TIMEOUT_MS = 5_000;
 /** A gateway waits 30 s for a deletion: the check gives up before, lifting its seals. */
 const DEFAULT_CHECK_TIMEOUT_MS = 20_000;
 const DEFAULT_RECONCILE_INTERVAL_MS = 10_000;
 const LOCAL_TIMEOUT_MS = 10_000;
-
-export type DeleteBucketReply =
-  | {
-      readonly ok: true;
-      /** Storage nodes told that the namespace is deleted, of all storage members. */
-      readonly notified: number;
-      readonly storageNodes: number;
-    }
-  | AuthError<'NoSuchBucket' | 'AccessDenied' | 'BucketNotEmpty' | 'OperationAborted' | 'Unavailable' | 'InvalidArgument'>;
-
-/** A storage node's part in removing one deleted bucket. */
-export interface PurgeOnNode {
-  readonly node: string;
-  /** `not-notified`: the node does not know yet (it is told when it is back); `unreachable`: it did not answer. */
-  readonly state: PurgeState | 'not-notified' | 'unreachable';
-  readonly removedKeys?: number;
-  readonly removedBytes?: number;
-  readonly startedAtMs?: number;
-  readonly finishedAtMs?: number;
-}
-
-export interface DeletedBucketStats {
-  readonly name: string;
-  readonly namespace: string;
-  readonly owner: string;
-  readonly deletedAtMs: number;
-  readonly withContent: boolean;
-  readonly nodes: readonly PurgeOnNode[];
-}
-
-export type DeleteBucketStatsReply = { readonly ok: true; readonly buckets: readonly DeletedBucketStats[] } | AuthError<'Unavailable'>;
-
-export type BucketDeletionMessage =
-  | {
-      readonly type: 'delete_bucket';
-      readonly name: string;
-      /** The owner's user id (an admin acts as the owner). */
-      readonly requester: string;
-      /** Delete whatever the bucket holds (leofs-adm) rather than refuse a bucket that is not empty (S3). */
-      readonly withContent: boolean;
-      readonly replyTo: ReplyTo<DeleteBucketReply>;
-    }
-  /** A storage node joined or came back: it learns the deleted namespaces and the seals in force. */
-  | { readonly type: 'storage_up'; readonly node: string }
-  | { readonly type: 'stats'; readonly name?: string; readonly replyTo: ReplyTo<DeleteBucketStatsReply> }
-  | { readonly type: 'recover' }
-  | { readonly type: 'reconcile' }
-  /** From the deletions running beside the mailbox: */
-  | { readonly type: 'recorded'; readonly record: DeletedBucketRecord }
-  | { readonly type: 'record_removed'; readonly namespace: string }
-  | { readonly type: 'told'; readonly nodes: readonly string[]; readonly namespaces: readonly string[] }
-  | { readonly type: 'finished'; readonly name: string }
-  | { readonly type: 'reconciled' };
 
 export interface BucketDeletionDeps {
   readonly deleted: StateTable<DeletedBucketRecord>;

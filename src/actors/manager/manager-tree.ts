@@ -16,11 +16,12 @@ import { writeAdminCredentials } from '../../store/admin-credentials.js';
 import type { NodeState, TableUpgrade } from '../../store/node-state.js';
 import { sealedUserCodec } from '../../store/sealed-auth-records.js';
 import type { SecretBox } from '../../store/secret-box.js';
-import { authRef, bucketDeletionRef, ringKeeperRef } from '../common/paths.js';
+import { authRef, bucketDeletionRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { adminBehavior } from './admin.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
 import { bucketDeletionBehavior } from './bucket-deletion.js';
-import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberView, type RingKeeperMessage } from './ring-keeper.js';
+import { isMemberRecord, isStoredRing, ringKeeperBehavior } from './ring-keeper.js';
+import type { MemberView, RingKeeperMessage } from '../../protocol/cluster/ring-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
 const USERS_TABLE = 'users';

@@ -14,7 +14,7 @@ import { actorRef } from '../../runtime/refs.js';
 import {
   MAX_DELETED_NAMESPACES, STORAGE_ROUTER_PATH, type ListLocalReply, type MarkDeletedReply, type PurgeStatsReply, type PurgeStatus,
   type RouterMessage, type SealReply,
-} from '../storage/router-messages.js';
+} from '../../protocol/cluster/storage.js';
 
 export interface FenceDeps {
   readonly system: ActorApi;

@@ -9,42 +9,33 @@
  */
 import type { ActorApi, ActorContext, Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
-import type { ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { validateQuorums } from '../../core/quorum.js';
 import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, validateMembers, type RingMember } from '../../core/ring/ring.js';
-import { snapshotOf, validateRingDocument, type ClusterSettings, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
+import { snapshotOf, validateRingDocument, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { StateTable } from '../../store/node-state.js';
-import type { InstallReply, RingCacheMessage, RingStatus } from '../common/ring-cache.js';
-import { directoryRef, ringCacheRef } from '../common/paths.js';
-import { ROLES, type Role } from '../node-tree.js';
+import type { InstallReply, RingCacheMessage, RingStatus } from '../../protocol/cluster/ring-cache.js';
+import { directoryRef, ringCacheRef } from '../../protocol/cluster/paths.js';
+import type {
+  ClusterStatus,
+  JoinReply,
+  MemberState,
+  MemberView,
+  RingKeeperMessage,
+  RingReport,
+  StartReply,
+  StartSettings,
+  StorageInfo,
+  StorageJoin,
+} from '../../protocol/cluster/ring-keeper.js';
+import { ROLES, type Role } from '../../protocol/cluster/roles.js';
 
 export const DEFAULT_RING_CHECK_INTERVAL_MS = 2_000;
 const RING_ASK_TIMEOUT_MS = 5_000;
 const RING_KEY = 'ring';
 const MAX_RACK_LENGTH = 64;
 const ADDRESS = /^[A-Za-z0-9_.:[\]-]+:\d{1,5}$/;
-
-/**
- * LeoFS's node states. Storage: `attached` (joined, not in the ring), `running` (in the ring, up),
- * `stop` (in the ring, down), `suspend` and `detached` (set by later commands). Others: running, stop.
- */
-export const MEMBER_STATES = ['attached', 'running', 'stop', 'suspend', 'detached'] as const;
-export type MemberState = (typeof MEMBER_STATES)[number];
-
-export interface StorageInfo {
-  readonly alias: string;
-  readonly numOfVnodes: number;
-  readonly rack?: string;
-}
-
-/** What a storage node says about itself when it joins (from its config). */
-export interface StorageJoin {
-  readonly numOfVnodes: number;
-  readonly rack?: string;
-  readonly alias?: string;
-}
 
 /** A member as stored: its liveness is not, since that is only known by watching it. */
 export interface MemberRecord {
@@ -56,71 +47,6 @@ export interface MemberRecord {
   /** Reserved for suspend and detach. */
   readonly adminState?: 'suspend' | 'detached';
 }
-
-export interface MemberView {
-  readonly node: string;
-  readonly role: Role;
-  readonly address: string | null;
-  readonly state: MemberState;
-  readonly joinedAtMs: number;
-  readonly storage?: StorageInfo;
-}
-
-export interface RingReport {
-  readonly epoch: number;
-  readonly checksum: number;
-  readonly atMs: number;
-}
-
-export interface MemberStatus extends MemberView {
-  /** The ring the member last reported; null before it has. */
-  readonly ring: RingReport | null;
-}
-
-export interface ClusterStatus {
-  readonly ok: true;
-  /** Null until `start`. */
-  readonly settings: ClusterSettings | null;
-  readonly epoch: number;
-  readonly checksum: number;
-  readonly previousChecksum: number | null;
-  /** Whether every running member reported the current ring. */
-  readonly consistent: boolean;
-  readonly members: readonly MemberStatus[];
-}
-
-export interface StartSettings {
-  readonly n: number;
-  readonly w: number;
-  readonly r: number;
-  readonly d: number;
-  readonly rackAware?: boolean;
-}
-
-export type JoinReply =
-  | { readonly ok: true; readonly members: readonly MemberView[] }
-  | { readonly ok: false; readonly code: 'BadJoin' | 'RoleMismatch' | 'AliasInUse'; readonly message: string };
-
-export type StartReply =
-  | { readonly ok: true; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
-  | { readonly ok: false; readonly code: 'AlreadyStarted' | 'BadQuorum' | 'NotEnoughNodes' | 'BadMembers'; readonly message: string };
-
-export type RingKeeperMessage =
-  | {
-      readonly type: 'join';
-      readonly node: string;
-      readonly role: string;
-      readonly address: string | null;
-      readonly storage?: StorageJoin;
-      readonly replyTo: ReplyTo<JoinReply>;
-    }
-  | { readonly type: 'list'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly members: readonly MemberView[] }> }
-  | { readonly type: 'status'; readonly replyTo: ReplyTo<ClusterStatus> }
-  | { readonly type: 'get_ring'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly doc: RingDocument | null }> }
-  | { readonly type: 'start'; readonly settings: StartSettings; readonly replyTo: ReplyTo<StartReply> }
-  | { readonly type: 'node_event'; readonly event: NodeEvent }
-  | { readonly type: 'check_rings'; readonly timer: number }
-  | { readonly type: 'ring_reported'; readonly node: string; readonly epoch: number; readonly checksum: number; readonly fromCheck: boolean };
 
 export interface RingKeeperDeps {
   readonly self: { readonly node: string; readonly address: () => string | null };

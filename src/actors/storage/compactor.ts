@@ -5,7 +5,7 @@
  * copy is dropped) and refuses new ones until resumed; resuming starts it again.
  */
 import type { Behavior } from '../../runtime/actor.js';
-import type { CompactionReply, CompactionStatus, CompactorMessage } from './router-messages.js';
+import type { CompactionReply, CompactionStatus, CompactorMessage } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
 
 interface CompactorState {

@@ -16,9 +16,8 @@ import { isPastGrace } from '../../core/purge-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { applyReplicaWrite } from './replica-ops.js';
-import type { HeadLocalReply, ReplicaGetReply, ReplicaPutReply, RouterMessage } from './router-messages.js';
+import { routerOf, type HeadLocalReply, type ReplicaGetReply, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
-import { routerOf } from './write-coordinator.js';
 
 /** `skipped`: the newer side holds a tombstone past the grace period and the other side nothing; left so. */
 export type SyncOutcome = 'in-sync' | 'pushed' | 'pulled' | 'skipped';

@@ -21,7 +21,7 @@ import { parsePartRecord, parseUploadRecordKey, partRecordsOfKeyPrefix, uploadRe
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { StorageContext } from './storage-context.js';
 
 /** Part records read at once while checking what a key's uploads still use. */

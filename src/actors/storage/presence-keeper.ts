@@ -31,15 +31,14 @@
  * (W = 1) and never copied elsewhere before it went away is lost then.
  */
 import { inContact, majorityOf, presenceTiming } from '../../core/purge-rules.js';
-import type { NodeInfoMessage, PingReply } from '../common/node-info.js';
-import { nodeInfoRef } from '../common/paths.js';
+import type { NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
+import { nodeInfoRef } from '../../protocol/cluster/paths.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import type { AbsenceReportsReply, RouterMessage } from './router-messages.js';
+import { routerOf, type AbsenceReportsReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
 import { ringMembers } from './tombstone-check.js';
-import { routerOf } from './write-coordinator.js';
 
 export const PRESENCE_KEEPER_PATH = '/node/storage/presence';
 /** Records dropped per transaction when a node must forget what it held. */

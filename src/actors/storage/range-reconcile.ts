@@ -10,9 +10,8 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { syncKey } from './key-sync.js';
 import { identityOf } from './range-digests.js';
-import type { RangeKeysReply, RangeSummaryReply, RouterMessage } from './router-messages.js';
+import { routerOf, type RangeKeysReply, type RangeSummaryReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
-import { routerOf } from './write-coordinator.js';
 
 export interface ReconcileOutcome {
   readonly compared: boolean;

@@ -12,10 +12,9 @@ import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
-import type { GetResult, StorageFailure } from '../common/storage-api.js';
-import type { ReplicaGetReply, RouterMessage } from './router-messages.js';
+import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { routerOf, type ReplicaGetReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
-import { routerOf } from './write-coordinator.js';
 
 export interface ReadRequest {
   readonly objectKind: ObjectKind;

@@ -10,9 +10,8 @@ import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { QueueItem } from '../../store/durable-queue.js';
 import { syncKey } from './key-sync.js';
-import type { RouterMessage, StorageError } from './router-messages.js';
+import { routerOf, type RouterMessage, type StorageError } from '../../protocol/cluster/storage.js';
 import type { RepairItem, RevertItem, StorageContext } from './storage-context.js';
-import { routerOf } from './write-coordinator.js';
 
 export const RECOVERER_PATH = '/node/storage/recoverer';
 /** How often writes left unsettled past the grace period are settled. */

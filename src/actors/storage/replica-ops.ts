@@ -3,10 +3,10 @@
  * revert a write, purge tombstones, and answer inspections. Store failures become error replies, never crashes.
  */
 import type { Hlc } from '../../core/hlc.js';
-import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { StoreFailure, type TombstoneRef } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import type { ReplicaPutReply, StorageError, ObjectKind } from './router-messages.js';
+import type { ReplicaPutReply, StorageError } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
 
 export interface ReplicaWrite {

@@ -3,24 +3,13 @@
  * logical clock and replicated by write-coordinator.ts. Many writes are in flight at once; the
  * mailbox never waits for a quorum.
  */
-import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
 import { OBJECT_KINDS } from '../../core/object-meta.js';
 import type { Behavior } from '../../runtime/actor.js';
-import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
-import type { DeleteResult, ObjectFields, PutResult } from '../common/storage-api.js';
+import { MAX_BODY_BYTES, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
 import type { StorageContext } from './storage-context.js';
 import { coordinateWrite } from './write-coordinator.js';
-
-export const REPLICATOR_PATH = '/node/storage/replicator';
-/** Larger bodies are cut into chunks by the caller; this bounds what one message may carry. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
-
-export type ReplicatorMessage =
-  | { readonly type: 'put'; readonly objectKind: ObjectKind; readonly fields: ObjectFields; readonly body?: Uint8Array; readonly replyTo: ReplyTo<PutResult> }
-  | { readonly type: 'delete'; readonly objectKind: ObjectKind; readonly bucket: string; readonly key: string; readonly replyTo: ReplyTo<DeleteResult> };
-
-export const replicatorRef = (node: string) => actorRef<ReplicatorMessage>(node, REPLICATOR_PATH);
 
 /** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
 const FIELD_NAMES = [

@@ -17,7 +17,7 @@ import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageE
 import {
   COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply,
   type RouterMessage, type StorageError,
-} from './router-messages.js';
+} from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 const MAX_LIST_LIMIT = 10_000;

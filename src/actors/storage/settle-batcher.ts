@@ -6,8 +6,7 @@
 import type { Hlc } from '../../core/hlc.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { ActorApi } from '../../runtime/actor.js';
-import { MAX_SETTLE_ITEMS, type SettleItem } from './router-messages.js';
-import { routerOf } from './write-coordinator.js';
+import { MAX_SETTLE_ITEMS, routerOf, type SettleItem } from '../../protocol/cluster/storage.js';
 
 export class SettleBatcher {
   private pending = new Map<string, SettleItem[]>();

@@ -3,7 +3,7 @@
  * hybrid logical clock, which peers are known to be down (and since when), whether this node serves its
  * data, the durable repair queues, and the settings.
  */
-import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
@@ -12,10 +12,9 @@ import type { RingView } from '../common/ring-view.js';
 import type { HlcSource } from './hlc-source.js';
 import type { PeerAbsence } from './peer-absence.js';
 import type { PresenceGate } from './presence-gate.js';
-import type { ObjectKind } from './router-messages.js';
 import type { RangeDigests } from './range-digests.js';
 import type { SettleBatcher } from './settle-batcher.js';
-import type { VnodeMessage } from './vnode.js';
+import type { VnodeMessage } from '../../protocol/cluster/vnode.js';
 
 export interface StorageOptions {
   /** How long a coordinator waits for one replica's write. */

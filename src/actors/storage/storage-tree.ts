@@ -25,7 +25,7 @@ import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
 import { compactorBehavior } from './compactor.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
-import type { StorageApi } from '../common/storage-api.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import { presenceKeeperBehavior } from './presence-keeper.js';
 import { readerBehavior } from './reader.js';
 import { recovererBehavior } from './recoverer.js';

@@ -12,9 +12,8 @@ import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { TombstoneRef } from '../../store/object-store.js';
-import type { AbsenceViewReply, RouterMessage, VersionsLocalReply } from './router-messages.js';
+import { routerOf, type AbsenceViewReply, type RouterMessage, type VersionsLocalReply } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
-import { routerOf } from './write-coordinator.js';
 
 /**
  * Which silent replicas the members judged away past the horizon, remembered for a short while so a

@@ -19,7 +19,7 @@ import type { TombstoneRef } from '../../store/object-store.js';
 import { purgeReplicaTombstones } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { AbsenceVerdicts, checkTombstones } from './tombstone-check.js';
-import { routerOf } from './write-coordinator.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 
 export const TOMBSTONE_REAPER_PATH = '/node/storage/tombstone_reaper';
 /** Records looked at per tick while indexing tombstones written before the index existed. */

@@ -8,7 +8,8 @@ import type { Behavior } from '../../runtime/actor.js';
 import type { ActorRef } from '../../runtime/refs.js';
 import { worker, type StartChildReply, type SupervisorMessage, type TerminateChildReply } from '../../runtime/supervisor.js';
 import type { StorageContext } from './storage-context.js';
-import { vnodeBehavior, vnodeName, type VnodeMessage } from './vnode.js';
+import type { VnodeMessage } from '../../protocol/cluster/vnode.js';
+import { vnodeBehavior, vnodeName } from './vnode.js';
 
 const SUPERVISOR_ASK_TIMEOUT_MS = 30_000;
 

@@ -10,16 +10,15 @@
  *                  failure is answered once the reverts are done.
  */
 import { compareHlc } from '../../core/hlc.js';
-import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { recordAck, recordFailure, startQuorum, type Quorum } from '../../core/quorum.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
-import { actorRef } from '../../runtime/refs.js';
-import type { PutResult, StorageFailure } from '../common/storage-api.js';
-import { STORAGE_ROUTER_PATH, type ObjectKind, type ReplicaPutReply, type RouterMessage, type StorageError } from './router-messages.js';
+import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { routerOf, type ReplicaPutReply, type RouterMessage, type StorageError } from '../../protocol/cluster/storage.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
@@ -32,8 +31,6 @@ export interface WriteRequest {
 }
 
 type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
-
-export const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
 
 export function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
   const snapshot = context.ringView.current;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DeadlineStorage, expectOk, storageFailureError } from '../../../src/actors/gateway/storage-errors.js';
 import { S3Error } from '../../../src/protocol/s3/errors.js';
-import type { StorageFailureCode } from '../../../src/actors/common/storage-api.js';
+import type { StorageFailureCode } from '../../../src/protocol/cluster/storage-api.js';
 import { ManualClock } from '../../../src/runtime/clock.js';
 import { MemoryStorage } from '../../support/memory-storage.js';
 

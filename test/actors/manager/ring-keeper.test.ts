@@ -2,20 +2,12 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ringCacheRef, ringKeeperRef, ROOT_NAME } from '../../../src/actors/common/paths.js';
-import { isRingDocument, ringCacheBehavior, type InstallReply, type RingCacheMessage, type RingStatus } from '../../../src/actors/common/ring-cache.js';
+import { ringCacheRef, ringKeeperRef, ROOT_NAME } from '../../../src/protocol/cluster/paths.js';
+import { isRingDocument, ringCacheBehavior } from '../../../src/actors/common/ring-cache.js';
+import type { InstallReply, RingCacheMessage, RingStatus } from '../../../src/protocol/cluster/ring-cache.js';
 import { RingView } from '../../../src/actors/common/ring-view.js';
-import {
-  isMemberRecord,
-  isStoredRing,
-  ringKeeperBehavior,
-  type ClusterStatus,
-  type JoinReply,
-  type RingKeeperMessage,
-  type StartReply,
-  type StartSettings,
-  type StorageJoin,
-} from '../../../src/actors/manager/ring-keeper.js';
+import { isMemberRecord, isStoredRing, ringKeeperBehavior } from '../../../src/actors/manager/ring-keeper.js';
+import type { ClusterStatus, JoinReply, RingKeeperMessage, StartReply, StartSettings, StorageJoin } from '../../../src/protocol/cluster/ring-keeper.js';
 import { ringChecksum } from '../../../src/core/ring/ring.js';
 import type { RingDocument } from '../../../src/core/ring/ring-document.js';
 import { systemClock } from '../../../src/runtime/clock.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ObjectFields } from '../../../src/actors/common/storage-api.js';
+import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { SyncFailed, syncKey } from '../../../src/actors/storage/key-sync.js';

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import type { ObjectFields } from '../../../src/actors/common/storage-api.js';
+import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { antiEntropyRef, type AntiEntropyMessage, type AntiEntropyStats } from '../../../src/actors/storage/anti-entropy.js';
 import { presenceKeeperRef, type PresenceMessage, type PresenceStats } from '../../../src/actors/storage/presence-keeper.js';
 import { purgeReplicaTombstones } from '../../../src/actors/storage/replica-ops.js';
-import type { AbsenceReportsReply, AbsenceViewReply, ReplicaGetReply, RouterMessage, VersionsLocalReply } from '../../../src/actors/storage/router-messages.js';
-import { routerOf } from '../../../src/actors/storage/write-coordinator.js';
+import { routerOf, type AbsenceReportsReply, type AbsenceViewReply, type ReplicaGetReply, type RouterMessage, type VersionsLocalReply } from '../../../src/protocol/cluster/storage.js';
 import { STORAGE_ROOT_PATH } from '../../../src/actors/storage/storage-tree.js';
 import type { StorageOptions } from '../../../src/actors/storage/storage-context.js';
 import { tombstoneReaperRef, type TombstoneReaperMessage, type TombstoneReaperStats } from '../../../src/actors/storage/tombstone-reaper.js';

@@ -10,7 +10,7 @@ import { S3Error } from '../../../protocol/s3/errors.js';
 import type { ByteRange } from '../../../protocol/s3/range.js';
 import type { CopySource } from '../../../protocol/s3/router.js';
 import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
-import type { ObjectFields } from '../../common/storage-api.js';
+import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { authorizeBucket } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { deleteChunks, recordBody, writeBody, type StoredBody } from '../body-writer.js';

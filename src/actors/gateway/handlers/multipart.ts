@@ -16,7 +16,7 @@ import {
   buildListMultipartUploadsResult, buildListPartsResult, parseCompleteMultipartUpload, type ChecksumValues,
   type CompletedPart, type UploadSummary,
 } from '../../../protocol/s3/xml.js';
-import type { ObjectFields } from '../../common/storage-api.js';
+import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, writeBody, type StoredBody } from '../body-writer.js';
 import {
   checksumHeaders, descriptiveFields, descriptiveFieldsOf, fromMetaAlgorithm, requestedChecksumAlgorithm, storedChecksum,

@@ -9,7 +9,7 @@ import { quoteEtag } from '../../../protocol/s3/checksums.js';
 import { conditionError, evaluateWriteConditions } from '../../../protocol/s3/conditionals.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { getHeader, parseCannedAcl, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
-import type { ObjectFields } from '../../common/storage-api.js';
+import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
 import { currentObject, retireReplaced } from '../object-versions.js';

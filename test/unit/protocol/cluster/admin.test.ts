@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseAdminCommand } from '../../../src/actors/manager/admin-commands.js';
+import { parseAdminCommand } from '../../../../src/protocol/cluster/admin.js';
 
 describe('manager admin command parsing', () => {
   it('accepts well-formed commands and drops nothing they carry', () => {

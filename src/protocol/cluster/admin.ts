@@ -1,17 +1,20 @@
 /**
- * The administration commands (LeoFS's leofs-adm set, as far as it is implemented) and their answers,
- * as data: the CLI builds a command, the manager's admin actor runs it and answers with rows and
+ * The contract of the manager's admin actor: the administration commands (LeoFS's leofs-adm set, as
+ * far as it is implemented) and their answers, as data: the CLI builds a command, the manager's admin actor runs it and answers with rows and
  * fields that the CLI prints as a table or as JSON. Commands arrive from the wire, so they are checked
  * here before anything runs.
  */
 import type { BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import { isBucketAcl, isUserRole } from '../../core/auth-snapshot.js';
 import type { RingDocument } from '../../core/ring/ring-document.js';
+import type { ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
-import type { ClusterStatus, MemberState } from './ring-keeper.js';
-import type { DeletedBucketStats } from './bucket-deletion.js';
-import type { CompactionAction, CompactionStatus } from '../storage/router-messages.js';
 import type { DiskUsage } from '../../store/object-store.js';
+import type { DeletedBucketStats } from './bucket-deletion.js';
+import type { ClusterStatus, MemberState } from './ring-keeper.js';
+import type { CompactionAction, CompactionStatus } from './storage.js';
+
+export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
 export type AdminCommand =
   | { readonly command: 'status'; readonly node?: string }

@@ -1,7 +1,7 @@
 /**
  * The cluster's object API as the gateway (and tests, and benchmarks) use it: put, get, head, delete
- * and list of ring objects, routed to the first available replica. Implemented by storage-client.ts
- * over the cluster transport; a test may substitute an in-memory implementation.
+ * and list of ring objects, routed to the first available replica. Implemented over the cluster
+ * transport by actors/common/storage-client.ts; a test may substitute an in-memory implementation.
  */
 import type { BodySlice } from '../../core/body-slice.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';

@@ -1,16 +1,16 @@
 /**
  * Well-known actor paths, the same on every node of a role, so any node can address them knowing only
- * the node name. Message types are imported as types only, which keeps actor modules free of cycles.
+ * the node name.
  */
 import { actorRef, type ActorRef } from '../../runtime/refs.js';
+import type { AdminMessage } from './admin.js';
 import type { AuthCacheMessage } from './auth-cache.js';
+import type { AuthMessage } from './auth.js';
+import type { BucketDeletionMessage } from './bucket-deletion.js';
 import type { DirectoryMessage } from './directory.js';
 import type { NodeInfoMessage } from './node-info.js';
 import type { RingCacheMessage } from './ring-cache.js';
-import type { AdminMessage } from '../manager/admin.js';
-import type { AuthMessage } from '../manager/auth.js';
-import type { BucketDeletionMessage } from '../manager/bucket-deletion.js';
-import type { RingKeeperMessage } from '../manager/ring-keeper.js';
+import type { RingKeeperMessage } from './ring-keeper.js';
 
 export const ROOT_NAME = 'node';
 export const NODE_INFO_PATH = '/node/info';

@@ -1,20 +1,22 @@
 /**
- * What other nodes may ask a storage node's router (its well-known entry point): the replica
- * operations of replication and repair, and the local inspections used by `whereis`, listing and
- * anti-entropy. Replies are result unions; runtime failures (NodeDown, Timeout, ...) come on top.
+ * The contract of a storage node's router (its well-known entry point), what other nodes may ask it:
+ * the replica operations of replication and repair, the local inspections used by `whereis`, listing
+ * and anti-entropy, and the compactor's commands it hands on. Replies are result unions; runtime
+ * failures (NodeDown, Timeout, ...) come on top.
  */
 import type { BodySlice } from '../../core/body-slice.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
-import type { ReplyTo } from '../../runtime/refs.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
 import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
-export { OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
+/** The router of a storage node: every replica operation and local inspection goes through it. */
+export const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
 
 export type StorageErrorCode =
   | 'InsufficientStorage'

@@ -1,0 +1,75 @@
+/**
+ * The contract of the manager's keeper of users, access keys, buckets and endpoints: what the
+ * gateways ask about buckets, and what the manager's own actors ask about everything.
+ */
+import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
+import type { ReplyTo } from '../../runtime/refs.js';
+
+/** An error reply: a stable code for programs and a sentence for people. */
+export interface AuthError<C extends string> {
+  readonly ok: false;
+  readonly code: C;
+  readonly message: string;
+}
+
+export type CreateBucketReply =
+  | { readonly ok: true; readonly bucket: BucketRecord }
+  | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
+export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
+export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument'>;
+export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
+export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
+export type GetSnapshotReply = { readonly ok: true; readonly snapshot: AuthSnapshot };
+
+export type CreateUserReply = { readonly ok: true; readonly user: UserRecord } | AuthError<'UserAlreadyExists' | 'AccessKeyInUse' | 'InvalidArgument'>;
+export type DeleteUserReply = { readonly ok: true } | AuthError<'NoSuchUser' | 'UserOwnsBuckets' | 'LastAdmin'>;
+export type UpdateUserRoleReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser' | 'LastAdmin' | 'InvalidArgument'>;
+export type GetUsersReply = { readonly ok: true; readonly users: readonly UserView[] };
+export type UserByKeyReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser'>;
+export type ChownBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'NoSuchUser'>;
+export type EndpointReply = { readonly ok: true; readonly endpoints: readonly EndpointRecord[] } | AuthError<'InvalidArgument' | 'NoSuchEndpoint'>;
+
+/** What the S3 gateway asks: bucket creation, ACL changes, lookups, the snapshot (deletion: bucket-deletion.ts). */
+export type GatewayAuthMessage =
+  | {
+      readonly type: 'create_bucket';
+      readonly name: string;
+      /** The creating user's id. */
+      readonly owner: string;
+      readonly acl?: BucketAcl;
+      readonly location?: string;
+      readonly replyTo: ReplyTo<CreateBucketReply>;
+    }
+  | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
+  | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }
+  /** Every bucket when `owner` is absent. */
+  | { readonly type: 'list_buckets'; readonly owner?: string; readonly replyTo: ReplyTo<ListBucketsReply> }
+  | { readonly type: 'get_snapshot'; readonly replyTo: ReplyTo<GetSnapshotReply> };
+
+/** What only the manager's own actors send (the admin actor, the ring keeper, the bucket deletion). */
+export type AdminAuthMessage =
+  /**
+   * The bucket deletion decided that the incarnation `namespace` ends: the record goes, if it is still
+   * that incarnation's (a bucket created again since is not touched).
+   */
+  | { readonly type: 'remove_bucket'; readonly name: string; readonly namespace: string; readonly replyTo: ReplyTo<RemoveBucketReply> }
+  | {
+      readonly type: 'create_user';
+      readonly userId: string;
+      readonly role?: UserRole;
+      /** Both given: import a user with these keys; both absent: generate them. */
+      readonly accessKeyId?: string;
+      readonly secretAccessKey?: string;
+      readonly replyTo: ReplyTo<CreateUserReply>;
+    }
+  | { readonly type: 'delete_user'; readonly userId: string; readonly replyTo: ReplyTo<DeleteUserReply> }
+  | { readonly type: 'update_user_role'; readonly userId: string; readonly role: UserRole; readonly replyTo: ReplyTo<UpdateUserRoleReply> }
+  | { readonly type: 'get_users'; readonly replyTo: ReplyTo<GetUsersReply> }
+  | { readonly type: 'user_by_key'; readonly accessKeyId: string; readonly replyTo: ReplyTo<UserByKeyReply> }
+  | { readonly type: 'chown_bucket'; readonly name: string; readonly owner: string; readonly replyTo: ReplyTo<ChownBucketReply> }
+  | { readonly type: 'add_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'delete_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'get_endpoints'; readonly replyTo: ReplyTo<EndpointReply> }
+  | { readonly type: 'gateway_joined'; readonly node: string };
+
+export type AuthMessage = GatewayAuthMessage | AdminAuthMessage;

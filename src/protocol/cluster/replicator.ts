@@ -1,0 +1,17 @@
+/**
+ * The contract of a storage node's replicator, the coordinator of writes: what a gateway (or any
+ * client of the cluster) sends to put or delete one object on the replicas of its key.
+ */
+import type { ObjectKind } from '../../core/object-meta.js';
+import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { DeleteResult, ObjectFields, PutResult } from './storage-api.js';
+
+export const REPLICATOR_PATH = '/node/storage/replicator';
+/** Larger bodies are cut into chunks by the caller; this bounds what one message may carry. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export type ReplicatorMessage =
+  | { readonly type: 'put'; readonly objectKind: ObjectKind; readonly fields: ObjectFields; readonly body?: Uint8Array; readonly replyTo: ReplyTo<PutResult> }
+  | { readonly type: 'delete'; readonly objectKind: ObjectKind; readonly bucket: string; readonly key: string; readonly replyTo: ReplyTo<DeleteResult> };
+
+export const replicatorRef = (node: string) => actorRef<ReplicatorMessage>(node, REPLICATOR_PATH);
