@@ -16,9 +16,10 @@
  * over until they allow it. A grant larger than the whole budget (or cap) is given when nothing else is
  * held, and no later waiter overtakes it meanwhile, so one oversized request never waits forever.
  *
- * Finished upload buffers are not kept here for the next upload: a kept buffer lives long enough to
- * reach V8's old generation, so once dropped for a download's room it stays resident until a full
- * collection, on top of the download's own pieces.
+ * Memory kept idle for reuse (finished uploads' chunk buffers, see chunk-buffers.ts) counts against
+ * the budget too, and is the first to go: a request that needs room makes the keeper let go of idle
+ * buffers before it waits for anyone. A buffer let go of stays resident until V8 collects it, as any
+ * released body does.
  */
 
 /** One request's draw on the body memory. */
@@ -65,8 +66,15 @@ interface Waiter {
   readonly grant: () => void;
 }
 
+/** Asked to let go of at least `bytes` of idle memory; reports what it let go of through `releaseIdle`. */
+export type IdleReclaimer = (bytes: number) => void;
+
 export class BodyMemory {
   private usedBytes = 0;
+  /** Memory kept idle for reuse, counted against the budget on top of `usedBytes`. */
+  private idleBytes = 0;
+  private reclaimIdle: IdleReclaimer | undefined;
+  private reclaiming = false;
   private readonly waiters: Waiter[] = [];
   /** Bytes held by each user that holds any. */
   private readonly byUser = new Map<string, number>();
@@ -79,6 +87,30 @@ export class BodyMemory {
   /** Bytes granted and not yet released. */
   get inUseBytes(): number {
     return this.usedBytes;
+  }
+
+  /** Bytes kept idle for reuse. */
+  get keptIdleBytes(): number {
+    return this.idleBytes;
+  }
+
+  /** Counts `bytes` more kept idle, if the budget has room for them now; returns whether it did. */
+  keepIdle(bytes: number): boolean {
+    if (this.usedBytes + this.idleBytes + bytes > this.limitBytes) return false;
+    this.idleBytes += bytes;
+    return true;
+  }
+
+  /** `bytes` of idle memory were let go of, or handed to a request that had acquired them. */
+  releaseIdle(bytes: number): void {
+    this.idleBytes = Math.max(0, this.idleBytes - bytes);
+    // Memory reclaimed for a grant being decided goes to that grant, not to whoever waits.
+    if (!this.reclaiming) this.serveWaiters();
+  }
+
+  /** Who to ask for idle memory back when a request needs room. */
+  setIdleReclaimer(reclaim: IdleReclaimer | undefined): void {
+    this.reclaimIdle = reclaim;
   }
 
   /** Bytes granted to the requests of `userId` and not yet released. */
@@ -168,7 +200,16 @@ export class BodyMemory {
   }
 
   private withinBudget(bytes: number): boolean {
-    return this.usedBytes + bytes <= this.limitBytes || this.usedBytes === 0;
+    const over = this.usedBytes + this.idleBytes + bytes - this.limitBytes;
+    if (over > 0 && this.idleBytes > 0 && this.reclaimIdle !== undefined && !this.reclaiming) {
+      this.reclaiming = true;
+      try {
+        this.reclaimIdle(over);
+      } finally {
+        this.reclaiming = false;
+      }
+    }
+    return this.usedBytes + this.idleBytes + bytes <= this.limitBytes || this.usedBytes === 0;
   }
 
   private withinUserCap(holder: Holder, bytes: number): boolean {

@@ -137,15 +137,17 @@ class ChunkWriter {
       return await this.writeChunks(source);
     } finally {
       stopGivingBack();
-      for (const spare of this.spare.splice(0)) this.deps.chunkBuffers.give(spare);
+      const spares = this.spare.splice(0);
       this.deps.memory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
+      for (const spare of spares) this.deps.chunkBuffers.give(spare);
     }
   }
 
   private async writeChunks(source: AsyncIterable<Buffer>): Promise<StoredBody> {
     const chunkSize = this.options.chunkSizeBytes;
-    let current = await this.buffer();
+    // Taken when bytes arrive for it, so a body that ends on a chunk boundary holds no unused buffer.
+    let current: Buffer | undefined;
     let filled = 0;
     let total = 0;
     try {
@@ -155,22 +157,30 @@ class ChunkWriter {
         if (expected !== undefined && total > expected) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
         let offset = 0;
         while (offset < piece.length) {
+          current ??= await this.buffer();
           const take = Math.min(chunkSize - filled, piece.length - offset);
           piece.copy(current, filled, offset, offset + take);
           filled += take;
           offset += take;
           if (filled === chunkSize) {
-            await this.launch(current, filled);
-            current = await this.buffer();
+            const full = current;
+            current = undefined;
             filled = 0;
+            await this.launch(full, chunkSize);
           }
         }
       }
       if (this.options.expectedBytes !== undefined && total !== this.options.expectedBytes) throw new S3Error('IncompleteBody');
-      if (filled > 0) await this.launch(current, filled);
+      if (current !== undefined) {
+        const last = current;
+        current = undefined;
+        await this.launch(last, filled);
+      }
       await this.settle();
       if (this.failure !== undefined) throw this.failure;
     } catch (error) {
+      // A buffer being filled was never handed to a write.
+      if (current !== undefined) this.spare.push(current);
       await this.settle();
       await deleteChunks(this.deps, this.target.bucket, this.target.key, this.layout());
       throw this.failure ?? toS3Error(error);
@@ -219,8 +229,8 @@ class ChunkWriter {
             this.keep(buffer);
             return;
           }
-          // A write that timed out may still be reading its buffer; it is not reused.
-          if (result.code !== 'Timeout') this.keep(buffer);
+          // A failed write may still be reading its buffer (a timed-out ask, a link closing with the
+          // chunk queued on it): the buffer is never reused.
           this.failure ??= storageFailureError(result);
         },
         (error: unknown) => {
@@ -237,8 +247,8 @@ class ChunkWriter {
    */
   private keep(buffer: Buffer): void {
     if (this.granted > 1 && this.deps.memory.overShare) {
-      this.deps.chunkBuffers.give(buffer);
       this.giveBack();
+      this.deps.chunkBuffers.give(buffer);
     } else {
       this.spare.push(buffer);
     }
@@ -246,8 +256,9 @@ class ChunkWriter {
 
   private giveBackSpares(): void {
     while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) {
-      this.deps.chunkBuffers.give(this.spare.pop()!);
+      const spare = this.spare.pop()!;
       this.giveBack();
+      this.deps.chunkBuffers.give(spare);
     }
   }
 

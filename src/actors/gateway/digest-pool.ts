@@ -134,15 +134,16 @@ class DigestThread {
     this.ring = Buffer.from(shared);
     const data: DigestThreadData = { ring: shared };
     this.worker = new Worker(workerUrl, { workerData: data });
-    // Bodies in flight keep the gateway busy; an idle digest thread does not keep its process alive.
-    this.worker.unref();
     this.worker.on('message', (progress: DigestProgress) => this.onProgress(progress));
     this.worker.on('error', (error) => this.die(error));
     this.worker.on('exit', (code) => this.die(new Error(`the digest thread exited with code ${code}`)));
+    // After the listeners, which hold the thread: only bodies in progress keep the process alive.
+    this.worker.unref();
   }
 
   open(plan: HashPlan): StreamHashes {
     const stream = this.nextStream++;
+    if (this.openStreams === 0 && this.finishing.size === 0) this.worker.ref();
     this.openStreams++;
     this.send({ t: 'open', stream, plan });
     let ended = false;
@@ -150,6 +151,7 @@ class DigestThread {
       if (ended) return;
       ended = true;
       this.openStreams--;
+      this.unrefWhenIdle();
     };
     return {
       update: (piece) => {
@@ -158,12 +160,16 @@ class DigestThread {
       },
       digests: () => {
         if (ended) throw new Error('a digest stream was finished twice');
-        end();
-        if (this.dead) return Promise.reject(threadLost());
-        return new Promise<ComputedDigests>((resolve, reject) => {
+        if (this.dead) {
+          end();
+          return Promise.reject(threadLost());
+        }
+        const digests = new Promise<ComputedDigests>((resolve, reject) => {
           this.finishing.set(stream, { resolve, reject });
           this.send({ t: 'finish', stream });
         });
+        end();
+        return digests;
       },
       abandon: () => {
         if (ended) return;
@@ -222,6 +228,7 @@ class DigestThread {
         checksum: digests.checksum === undefined ? undefined : asBuffer(digests.checksum),
       });
     }
+    this.unrefWhenIdle();
     if (progress.consumed > 0) this.wakeRoomWaiters();
   }
 
@@ -232,6 +239,11 @@ class DigestThread {
     for (const waiter of this.finishing.values()) waiter.reject(threadLost());
     this.finishing.clear();
     this.wakeRoomWaiters();
+    this.worker.unref();
+  }
+
+  private unrefWhenIdle(): void {
+    if (this.openStreams === 0 && this.finishing.size === 0) this.worker.unref();
   }
 
   private wakeRoomWaiters(): void {

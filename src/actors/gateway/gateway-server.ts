@@ -41,6 +41,10 @@ export interface GatewayDepsInput {
 }
 
 export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
+  const bodyMemory = new BodyMemory(
+    input.config.bodyMemoryBytes,
+    Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
+  );
   return {
     config: input.config,
     storage: new DeadlineStorage(input.storage, input.clock, input.config.storageTimeoutMs),
@@ -52,16 +56,8 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     hostId: createHash('sha256').update(input.node).digest('base64'),
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),
-    bodyMemory: new BodyMemory(
-      input.config.bodyMemoryBytes,
-      Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
-    ),
-    chunkBuffers: new ChunkBuffers(
-      input.config.chunkSizeBytes,
-      Math.floor(input.config.bodyMemoryBytes / input.config.chunkSizeBytes),
-      input.clock,
-      CHUNK_BUFFER_IDLE_MS,
-    ),
+    bodyMemory,
+    chunkBuffers: new ChunkBuffers(input.config.chunkSizeBytes, bodyMemory, input.clock, CHUNK_BUFFER_IDLE_MS),
     digests: new DigestPool(input.config.digestThreads, input.log),
   };
 }

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checksumBase64, type ComputedDigests, type HashPlan } from '../../../src/protocol/s3/checksums.js';
 import { S3Error } from '../../../src/protocol/s3/errors.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
@@ -94,6 +98,34 @@ describe('actors/gateway digest pool', function () {
 
     const after = randomBytes(2 * OFF_THREAD_MIN_BYTES);
     expect((await feed(pool.hashesFor(md5Only, after.length), after, 65_536)).md5.equals(createHash('md5').update(after).digest())).to.equal(true);
+  });
+
+  it('keeps its process alive while a body is being hashed, and not once it is idle', async () => {
+    const poolModule = new URL('../../../src/actors/gateway/digest-pool.js', import.meta.url).href;
+    const loggerModule = new URL('../../../src/runtime/logger.js', import.meta.url).href;
+    // A process that hashes one large body on a digest thread and never closes the pool.
+    const script = `
+      const { DigestPool } = await import(${JSON.stringify(poolModule)});
+      const { memoryLogger } = await import(${JSON.stringify(loggerModule)});
+      const pool = new DigestPool(1, memoryLogger('error').logger);
+      const hashes = pool.hashesFor({ sha256: false, checksum: undefined }, 4 << 20);
+      await hashes.update(Buffer.alloc(4 << 20, 1));
+      const digests = await hashes.digests();
+      console.log(digests.md5.toString('hex'));
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'digest-pool-'));
+    const file = join(dir, 'hash-one-body.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+    expect(signal).to.equal(null);
+    expect(code).to.equal(0);
+    expect(out.trim()).to.equal(createHash('md5').update(Buffer.alloc(4 << 20, 1)).digest('hex'));
   });
 
   it('hashes everything in place when it has no threads', async () => {

@@ -97,6 +97,25 @@ describe('actors/gateway large objects', function () {
     expect((await bodyOf(got)).equals(data)).to.equal(true);
   });
 
+  it('reuses the chunk buffers of finished uploads, also after a body that ends on a chunk boundary', async () => {
+    const chunk = h.deps.config.chunkSizeBytes;
+    const buffers = h.deps.chunkBuffers;
+    let fresh = 0;
+    const take = buffers.take.bind(buffers);
+    buffers.take = () => {
+      if (buffers.keptCount === 0) fresh++;
+      return take();
+    };
+    for (let i = 0; i < 4; i++) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `exact-${i}`, Body: pattern(2 * chunk, i) }));
+    }
+    expect(fresh).to.be.at.most(3);
+    expect(buffers.keptCount).to.be.greaterThan(0);
+    expect(h.deps.bodyMemory.inUseBytes).to.equal(0);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'exact-3' }));
+    expect((await bodyOf(got)).equals(pattern(2 * chunk, 3))).to.equal(true);
+  });
+
   it('reads ranges across chunk boundaries, fetching only the bytes they need from the chunks they touch', async () => {
     const data = pattern(16 * MiB + 3, 6);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'r.bin', Body: data }));

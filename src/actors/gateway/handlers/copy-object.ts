@@ -52,11 +52,11 @@ export async function copyBody(
 ): Promise<CopiedBody> {
   const { deps } = ctx;
   const expectedBytes = range === undefined ? source.meta.sizeBytes : range.end - range.start + 1;
-  const hashes = deps.digests.hashesFor({ sha256: false, checksum: checksumAlgorithm }, expectedBytes);
   // The source reader has an account of its own, outside the user's cap: its writer's account holds
   // the chunk buffers it fills, within the cap (see body-memory.ts).
   const readerMemory = deps.bodyMemory.account(requesterId(ctx), { capped: false });
   const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body }, range, deps.config);
+  const hashes = deps.digests.hashesFor({ sha256: false, checksum: checksumAlgorithm }, expectedBytes);
   let stored: StoredBody;
   try {
     stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, hashes), {
