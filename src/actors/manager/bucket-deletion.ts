@@ -57,6 +57,8 @@ export interface BucketDeletionDeps {
   /** How long sealing and checking a bucket may take before the deletion gives up. */
   readonly checkTimeoutMs?: number;
   readonly reconcileIntervalMs?: number;
+  /** Where seal ids come from; cryptographic random bytes unless a test owns them. */
+  readonly randomBytes?: (size: number) => Uint8Array;
 }
 
 interface DeletionState {
@@ -78,6 +80,7 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
   const nodeTimeoutMs = deps.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
   const checkTimeoutMs = deps.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const reconcileIntervalMs = deps.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
+  const random = deps.randomBytes ?? ((size: number) => randomBytes(size));
 
   return {
     accepts: ['delete_bucket', 'stats'],
@@ -189,7 +192,7 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
       state.inProgress.set(name, undefined);
       return { running: guarded(name, () => decide({ namespace, name, owner: bucket.owner, deletedAtMs: ctx.clock.now(), withContent: true }, undefined, ctx), ctx) };
     }
-    const intent: DeletionIntent = { name, namespace, sealId: randomBytes(8).toString('hex'), startedAtMs: ctx.clock.now() };
+    const intent: DeletionIntent = { name, namespace, sealId: Buffer.from(random(8)).toString('hex'), startedAtMs: ctx.clock.now() };
     try {
       await deps.intents.put(name, intent);
     } catch (thrown) {

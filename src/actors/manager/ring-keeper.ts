@@ -115,6 +115,8 @@ export function storageJoinProblem(storage: unknown): string | undefined {
 export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, RingKeeperMessage> {
   const intervalMs = deps.ringCheckIntervalMs ?? DEFAULT_RING_CHECK_INTERVAL_MS;
   const self = deps.self.node;
+  // Tells this incarnation's ring checks from those a crashed one left queued.
+  let incarnations = 0;
 
   return {
     accepts: ['join', 'list', 'status', 'get_ring'],
@@ -136,7 +138,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         if (deps.isUp(member.node)) up.add(member.node);
       }
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const timerId = Math.floor(Math.random() * 2 ** 31);
+      const timerId = ++incarnations;
       const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined };
       if (ring) {
         ctx.log.info('cluster state loaded', { epoch: ring.doc.epoch, checksum: ring.checksum, members: members.size });

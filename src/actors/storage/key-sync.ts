@@ -40,7 +40,7 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
 
   if (order > 0) {
     // A version whose write may still be reverted is not handed on; the sync comes back for it later.
-    if (context.store.isUnsettled(address, local!.clock) && Date.now() - local!.clock.wallMs < context.options.settleGraceMs) {
+    if (context.store.isUnsettled(address, local!.clock) && context.clock.now() - local!.clock.wallMs < context.options.settleGraceMs) {
       throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
     }
     const read = carriesBody(local!) ? await context.store.readBody(address, local!.clock) : undefined;

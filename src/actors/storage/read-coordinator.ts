@@ -97,7 +97,7 @@ function repairStale(system: ActorApi, context: StorageContext, log: Logger, req
   const address = { objectKind: request.objectKind, bucket: request.bucket, key: request.key };
   const queueHere = (peer: string): void => {
     const item = { peer, ...address };
-    void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a read repair', { error }));
+    void context.repairs.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => log.error('cannot queue a read repair', { error }));
   };
   for (const stale of answers) {
     if (stale.meta && compareHlc(stale.meta.clock, newestMeta.clock) >= 0) continue;

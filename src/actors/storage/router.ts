@@ -83,7 +83,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         }
         case 'queue_repair': {
           const item = { peer: message.peer, objectKind: message.objectKind, bucket: message.bucket, key: message.key };
-          void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => ctx.log.error('cannot queue a repair', { error }));
+          void context.repairs.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => ctx.log.error('cannot queue a repair', { error }));
           return state;
         }
         case 'head_local':
@@ -102,7 +102,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true) });
           return state;
         case 'seal_namespace':
-          void context.store.sealNamespace(message.namespace, message.sealId, Date.now()).then(
+          void context.store.sealNamespace(message.namespace, message.sealId, context.clock.now()).then(
             (sealed) => {
               ctx.log.info(sealed === 'sealed' ? 'bucket namespace sealed' : 'bucket namespace to seal is already deleted', { namespace: message.namespace });
               ctx.system.reply(message.replyTo, { ok: true, state: sealed });

@@ -55,7 +55,7 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
         // This node itself, when it did not take the write, gets it back from anti-entropy.
         else if (replica !== context.node && replicas.includes(context.node)) {
           const item = { peer: replica, ...address };
-          void context.repairs.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a repair', { error }));
+          void context.repairs.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => log.error('cannot queue a repair', { error }));
         }
         return;
       }
@@ -72,7 +72,7 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
       );
       if (reply.ok) return;
       const item = { peer: replica, ...address, clock: meta.clock };
-      await context.reverts.enqueue(repairItemKey(item), item, Date.now()).catch((error: unknown) => log.error('cannot queue a revert', { error }));
+      await context.reverts.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => log.error('cannot queue a revert', { error }));
     };
 
     const settle = (replica: string, outcome: ReplicaOutcome): void => {
