@@ -56,10 +56,10 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
   if (declaredBytes !== undefined && declaredBytes > options.maxBytes) throw tooLarge(options);
   const expectations = parseBodyExpectations(headers, payload.type === 'sha256' ? payload.sha256 : undefined);
   if (!expectations.ok) throw expectations.error;
+  const expected = expectations.value;
   const decoding = createChunkedDecoder(payload, headers);
   if (!decoding.ok) throw decoding.error;
   const decoder = decoding.decoder;
-  const hashes = deps.digests.hashesFor(hashPlanOf(expectations.value), declaredBytes);
   let consumed = false;
   /** Asked for as soon as the last byte arrived, so the hashes are never left open. */
   let computed: Promise<ComputedDigests> | undefined;
@@ -67,6 +67,8 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
   async function* pieces(): AsyncGenerator<Buffer> {
     if (consumed) throw new Error('a request body is read once');
     consumed = true;
+    // Opened once reading starts: a body never read leaves nothing open on a digest thread.
+    const hashes = deps.digests.hashesFor(hashPlanOf(expected), declaredBytes);
     const source: Transform = decoder ?? new PassThrough();
     let failure: S3Error | undefined;
     const fail = (error: S3Error): void => {
@@ -140,7 +142,7 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     pieces,
     async finish() {
       if (computed === undefined) throw new Error('the body was not read to its end');
-      const digests = checkBodyDigests(expectations.value, await computed, decoder?.trailers);
+      const digests = checkBodyDigests(expected, await computed, decoder?.trailers);
       if (!digests.ok) throw digests.error;
       return digests.value;
     },
