@@ -11,6 +11,7 @@
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
  *   presence    when this node was last present in the cluster (presence-marks.ts)
+ *   cas         per key, the state of compare-and-set for conditional writes (cas-ledger.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
  * commit), and it is acknowledged only once flushed to disk. A write to a sealed or deleted namespace
@@ -33,6 +34,7 @@ import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
+import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
 import {
   bucketScanEnd,
@@ -168,6 +170,8 @@ export class ObjectStore {
   private readonly tombstones: TombstoneIndex;
   /** When this node was last present in the cluster, and whom it reported absent. */
   readonly presence: PresenceMarks;
+  /** The compare-and-set state of keys written conditionally. */
+  readonly cas: CasLedger;
   /** The namespaces table in memory, read inside write transactions and on every read. */
   private readonly fenced = new Map<string, NamespaceRecord>();
   private readonly log: Logger;
@@ -194,6 +198,7 @@ export class ObjectStore {
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
+    this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address));
     this.loadFences();
   }
 
@@ -615,8 +620,8 @@ export class ObjectStore {
   }
 
   /**
-   * Removes up to `maxKeys` records of a deleted namespace, each with every body, tail, undo record
-   * and ring index entry it has, in one transaction that also records the progress: a purge that
+   * Removes up to `maxKeys` records of a deleted namespace, each with every body, tail, undo record,
+   * compare-and-set state and ring index entry it has, in one transaction that also records the progress: a purge that
    * stops anywhere resumes where it was.
    */
   async purgeNamespace(namespace: string, maxKeys: number, nowMs: number): Promise<PurgeProgress> {
@@ -644,9 +649,11 @@ export class ObjectStore {
             removedRows++;
           }
         }
-        for (const key of Array.from(this.db.undo.getKeys({ ...range, limit: maxKeys }))) {
-          this.db.undo.remove(key);
-          removedRows++;
+        for (const db of [this.db.undo, this.db.cas] as const) {
+          for (const key of Array.from(db.getKeys({ ...range, limit: maxKeys }))) {
+            db.remove(key);
+            removedRows++;
+          }
         }
         for (const key of Array.from(this.db.files.getKeys({ ...range, limit: maxKeys }))) {
           removedBytes += this.removeBodyFile(key);

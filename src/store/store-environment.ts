@@ -28,7 +28,7 @@ export interface EnvironmentOptions {
   readonly durable: boolean;
 }
 
-export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces', 'tombstones', 'presence'] as const;
+export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces', 'tombstones', 'presence', 'cas'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 /** One write to a table, as a compaction replays it into the copy. */
@@ -51,6 +51,7 @@ interface Tables {
   readonly namespaces: Database<unknown, string>;
   readonly tombstones: Database<unknown, Buffer>;
   readonly presence: Database<unknown, string>;
+  readonly cas: Database<unknown, Buffer>;
 }
 
 /** The named databases of the object store (see object-store.ts for what each holds). */
@@ -65,6 +66,7 @@ export class StoreTables implements Tables {
   readonly namespaces: Database<unknown, string>;
   readonly tombstones: Database<unknown, Buffer>;
   readonly presence: Database<unknown, string>;
+  readonly cas: Database<unknown, Buffer>;
   readonly pageSize: number;
 
   private constructor(
@@ -83,6 +85,7 @@ export class StoreTables implements Tables {
     this.namespaces = tables?.namespaces ?? root.openDB({ name: 'namespaces' });
     this.tombstones = tables?.tombstones ?? root.openDB({ name: 'tombstones', keyEncoding: 'binary' });
     this.presence = tables?.presence ?? root.openDB({ name: 'presence' });
+    this.cas = tables?.cas ?? root.openDB({ name: 'cas', keyEncoding: 'binary' });
     this.pageSize = (root.getStats() as { pageSize: number }).pageSize;
   }
 

@@ -16,8 +16,9 @@ import { tick, type Hlc } from '../../src/core/hlc.js';
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
 import type {
-  DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailureCode,
+  DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
 } from '../../src/protocol/cluster/storage-api.js';
+import { judgeWriteCondition, type WriteCondition } from '../../src/core/write-condition.js';
 
 export type StorageOperation = 'put' | 'get' | 'delete' | 'list';
 
@@ -93,9 +94,11 @@ export class MemoryStorage implements StorageApi {
 
   // ---- StorageApi ----
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     return this.call({ op: 'put', kind, bucket: fields.bucket, key: fields.key }, () => {
       if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` };
+      const refused = this.refusal(kind, fields.bucket, fields.key, condition);
+      if (refused) return refused;
       const clock = this.stamp();
       const meta: ObjectMeta = { ...structuredClone(fields), clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: false };
       const replaced = this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
@@ -123,8 +126,10 @@ export class MemoryStorage implements StorageApi {
     });
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     return this.call({ op: 'delete', kind, bucket, key }, () => {
+      const refused = this.refusal(kind, bucket, key, condition);
+      if (refused) return refused;
       const clock = this.stamp();
       const tombstone: ObjectMeta = { bucket, key, sizeBytes: 0, etag: '', contentType: '', userMeta: {}, clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: true };
       const replaced = this.replace(kind, tombstone, undefined);
@@ -180,6 +185,16 @@ export class MemoryStorage implements StorageApi {
   }
 
   // ---- internals ----
+
+  /** A condition is judged and the write made in one turn, as atomically as the cluster decides it. */
+  private refusal(kind: ObjectKind, bucket: string, key: string, condition: WriteCondition | undefined): StorageFailure | undefined {
+    if (condition === undefined) return undefined;
+    const stored = this.records[kind].get(recordId(bucket, key));
+    const verdict = judgeWriteCondition(condition, stored === undefined || stored.meta.deleted ? undefined : stored.meta);
+    if (verdict.pass) return undefined;
+    if (verdict.failed === 'absent') return { ok: false, code: 'NotFound', message: `${bucket}/${key} not found` };
+    return { ok: false, code: 'PreconditionFailed', message: `the ${verdict.failed} condition does not hold`, condition: verdict.failed };
+  }
 
   private async call<T>(info: CallInfo, run: () => T): Promise<T> {
     this.calls.push(info);

@@ -6,6 +6,7 @@
  */
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
+import type { WriteCondition } from '../../core/write-condition.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -35,11 +36,11 @@ export class StorageClient implements StorageApi {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node) =>
       this.deps.system.askWhenWritable<ReplicatorMessage, PutResult>(
         replicatorRef(node),
-        (replyTo) => ({ type: 'put', objectKind: kind, fields, replyTo, ...(body ? { body } : {}) }),
+        (replyTo) => ({ type: 'put', objectKind: kind, fields, replyTo, ...(body ? { body } : {}), ...(condition ? { condition } : {}) }),
         this.timeoutMs,
         body?.length ?? 0,
       ),
@@ -54,9 +55,13 @@ export class StorageClient implements StorageApi {
     );
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     return this.viaCoordinator(this.writers(bucket, key), (node) =>
-      this.deps.system.ask<ReplicatorMessage, DeleteResult>(replicatorRef(node), (replyTo) => ({ type: 'delete', objectKind: kind, bucket, key, replyTo }), this.timeoutMs),
+      this.deps.system.ask<ReplicatorMessage, DeleteResult>(
+        replicatorRef(node),
+        (replyTo) => ({ type: 'delete', objectKind: kind, bucket, key, replyTo, ...(condition ? { condition } : {}) }),
+        this.timeoutMs,
+      ),
     );
   }
 

@@ -10,6 +10,7 @@ import type { BucketRecord } from '../../core/auth-snapshot.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { ListingRequest } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import type { WriteCondition } from '../../core/write-condition.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 
@@ -25,10 +26,10 @@ export class BucketScopedStorage implements StorageApi {
     if (bucket !== undefined) this.namespaces.set(bucket.name, namespaceOf(bucket));
   }
 
-  async put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
+  async put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     const namespace = this.namespaceOf(fields.bucket);
     if (namespace === undefined) return noSuchBucket(fields.bucket);
-    const result = await this.inner.put(kind, { ...fields, bucket: namespace }, body);
+    const result = await this.inner.put(kind, { ...fields, bucket: namespace }, body, condition);
     if (!result.ok) return result;
     return { ok: true, meta: named(result.meta, fields.bucket), ...(result.replaced ? { replaced: named(result.replaced, fields.bucket) } : {}) };
   }
@@ -40,10 +41,10 @@ export class BucketScopedStorage implements StorageApi {
     return result.ok ? { ...result, meta: named(result.meta, bucket) } : result;
   }
 
-  async delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
+  async delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     const namespace = this.namespaceOf(bucket);
     if (namespace === undefined) return noSuchBucket(bucket);
-    const result = await this.inner.delete(kind, namespace, key);
+    const result = await this.inner.delete(kind, namespace, key, condition);
     return result.ok && result.replaced ? { ok: true, replaced: named(result.replaced, bucket) } : result;
   }
 

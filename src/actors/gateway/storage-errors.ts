@@ -4,10 +4,11 @@
  */
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { ListingRequest } from '../../core/listing.js';
+import type { WriteCondition } from '../../core/write-condition.js';
 import type { Clock } from '../../runtime/clock.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import type {
-  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
+  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure,
 } from '../../protocol/cluster/storage-api.js';
 
 /**
@@ -15,7 +16,7 @@ import type {
  * backoff. A full disk is 507 InsufficientStorage: SDKs do not retry it, which is right, since
  * retrying cannot free space and would only hold the client for minutes before failing anyway.
  */
-export function storageFailureError(failure: { readonly code: StorageFailureCode }, notFound: S3ErrorCode = 'NoSuchKey'): S3Error {
+export function storageFailureError(failure: Pick<StorageFailure, 'code' | 'condition'>, notFound: S3ErrorCode = 'NoSuchKey'): S3Error {
   switch (failure.code) {
     case 'NotFound':
       return new S3Error(notFound);
@@ -33,6 +34,11 @@ export function storageFailureError(failure: { readonly code: StorageFailureCode
     // or finds it not empty and lifts its seal within moments (the retry succeeds).
     case 'BucketBusy':
       return new S3Error('ServiceUnavailable', 'A deletion of this bucket is in progress; try again.');
+    case 'PreconditionFailed':
+      return new S3Error('PreconditionFailed', undefined, { fields: { Condition: failure.condition ?? 'If-Match' } });
+    // A 409 that tells the client to retry: the key's conditional writes are decided one at a time.
+    case 'ConditionalConflict':
+      return new S3Error('ConditionalRequestConflict');
     case 'InternalError':
       return new S3Error('InternalError');
   }
@@ -56,16 +62,16 @@ export class DeadlineStorage implements StorageApi {
     private readonly timeoutMs: number,
   ) {}
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult> {
-    return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body));
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
+    return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body, condition));
   }
 
   get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
     return this.bounded(`get ${kind}`, () => this.inner.get(kind, bucket, key, options));
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult> {
-    return this.bounded(`delete ${kind}`, () => this.inner.delete(kind, bucket, key));
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
+    return this.bounded(`delete ${kind}`, () => this.inner.delete(kind, bucket, key, condition));
   }
 
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {

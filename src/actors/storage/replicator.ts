@@ -1,13 +1,16 @@
 /**
  * The coordinator of writes on this node: a client's put or delete is stamped with the node's hybrid
- * logical clock and replicated by write-coordinator.ts. Many writes are in flight at once; the
- * mailbox never waits for a quorum.
+ * logical clock and replicated by write-coordinator.ts; a conditional one is decided by
+ * cas-coordinator.ts. Many writes are in flight at once; the mailbox never waits for a quorum.
  */
-import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { OBJECT_KINDS } from '../../core/object-meta.js';
-import type { Behavior } from '../../runtime/actor.js';
+import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import { MAX_BODY_BYTES, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
+import { isWriteCondition, type WriteCondition } from '../../core/write-condition.js';
+import type { PutResult } from '../../protocol/cluster/storage-api.js';
+import { ConditionalWrite } from './cas-coordinator.js';
 import type { StorageContext } from './storage-context.js';
 import { coordinateWrite } from './write-coordinator.js';
 
@@ -31,13 +34,20 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'unknown object kind' });
         return state;
       }
+      const condition = message.condition;
+      if (condition !== undefined && !isWriteCondition(condition)) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
+        return state;
+      }
       const clock = context.hlc.stamp();
       const common = { clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum };
       if (message.type === 'delete') {
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
-        void coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required: snapshot.doc.settings.d }).then((result) =>
-          ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result),
-        );
+        const required = snapshot.doc.settings.d;
+        const written = condition
+          ? conditionally(context, ctx, message.objectKind, tombstone, undefined, condition, required)
+          : coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
+        void written.then((result) => ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result));
         return state;
       }
       const fields: Record<string, unknown> = {};
@@ -52,10 +62,26 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` });
         return state;
       }
-      void coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required: snapshot.doc.settings.w, ...(body ? { body } : {}) }).then((result) =>
-        ctx.system.reply(message.replyTo, result),
-      );
+      const required = snapshot.doc.settings.w;
+      const written = condition
+        ? conditionally(context, ctx, message.objectKind, meta, body, condition, required)
+        : coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
+      void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },
   };
+}
+
+/** The write as a compare-and-set: the version's clock is stamped when it is proposed, not now. */
+function conditionally(
+  context: StorageContext,
+  ctx: ActorContext<ReplicatorMessage>,
+  objectKind: ObjectKind,
+  { clock: _clock, lastModifiedMs: _modified, ringChecksum: _ring, ...version }: ObjectMeta,
+  body: Uint8Array | undefined,
+  condition: WriteCondition,
+  required: number,
+): Promise<PutResult> {
+  const request = { objectKind, version, condition, required, ...(body ? { body } : {}) };
+  return new ConditionalWrite(ctx.system, context, ctx.log, request).run();
 }

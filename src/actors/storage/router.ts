@@ -14,6 +14,7 @@ import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
+import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
   COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply,
   type RouterMessage, type StorageError,
@@ -32,6 +33,9 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'head_local',
   'replica_get',
   'replica_put',
+  'cas_prepare',
+  'cas_propose',
+  'cas_commit',
   'queue_repair',
   'replica_revert',
   'list_local',
@@ -74,6 +78,15 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           void context.store.settleMany(items).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
           return state;
         }
+        case 'cas_prepare':
+          void casPrepare(context, addressOf(message), message.ballot).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+        case 'cas_propose':
+          void casPropose(context, message.objectKind, message.proposal).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+        case 'cas_commit':
+          void casCommit(context, message.objectKind, message.proposal).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
         case 'replica_revert': {
           const address = addressOf(message);
           const vnode = vnodeFor(context, message.bucket, message.key);
@@ -256,6 +269,12 @@ function validate(message: RouterMessage): string | undefined {
       if (message.body !== undefined && !(message.body instanceof Uint8Array)) return 'body';
       if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
       return undefined;
+    case 'cas_prepare':
+      return addressProblem(message) ?? (isHlc(message.ballot) ? undefined : 'ballot');
+    case 'cas_propose':
+    case 'cas_commit':
+      if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
+      return proposalProblem(message.proposal);
     case 'replica_settle_many':
       if (!Array.isArray(message.items) || message.items.length > MAX_SETTLE_ITEMS) return 'items';
       for (const item of message.items) {
@@ -325,6 +344,15 @@ function validate(message: RouterMessage): string | undefined {
       if (message.type === 'range_keys' && !(Array.isArray(message.buckets) && message.buckets.every((b) => Number.isInteger(b)))) return 'buckets';
       return undefined;
   }
+}
+
+function proposalProblem(proposal: unknown): string | undefined {
+  if (!isRecord(proposal)) return 'proposal';
+  const { ballot, meta, body } = proposal as Record<string, unknown>;
+  if (!isHlc(ballot)) return 'proposal.ballot';
+  if (!isObjectMeta(meta)) return 'proposal.meta';
+  if (body !== undefined && !(body instanceof Uint8Array)) return 'proposal.body';
+  return undefined;
 }
 
 function isRecord(value: unknown): boolean {

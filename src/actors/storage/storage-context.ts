@@ -52,6 +52,8 @@ export interface StorageOptions {
   readonly purgeHorizonMs: number;
   /** How often a node records that it is present (shortened to a twentieth of the horizon if that is less). */
   readonly presenceRefreshMs: number;
+  /** How long a conditional write keeps retrying when concurrent ones preempt it. */
+  readonly conditionalWriteDeadlineMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -72,6 +74,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   tombstonePurgeKeysPerSecond: 1_000,
   purgeHorizonMs: 7 * 24 * 60 * 60_000,
   presenceRefreshMs: 60_000,
+  conditionalWriteDeadlineMs: 10_000,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */
@@ -93,6 +96,8 @@ export interface StorageContext {
   readonly ringView: RingView;
   readonly hlc: HlcSource;
   readonly clock: Clock;
+  /** Uniform in [0, 1): the node's source of randomness, which a test may own. */
+  readonly random: () => number;
   /** True for a peer that cannot be reached now, and for this node while it does not serve its data. */
   readonly isKnownDown: (node: string) => boolean;
   /** How long each peer has been unreachable, as this node has seen it. */

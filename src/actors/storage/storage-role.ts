@@ -52,6 +52,7 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
     ringView: options.ringView,
     hlc: new HlcSource(self, node.clock),
     clock: node.clock,
+    random: Math.random,
     // A node that does not serve its data counts itself down, so its coordinators leave it out.
     isKnownDown: (peer) => (peer === self ? !presence.serving : node.transport.isKnownDown(peer)),
     absence,

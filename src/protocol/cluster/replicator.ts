@@ -3,6 +3,7 @@
  * client of the cluster) sends to put or delete one object on the replicas of its key.
  */
 import type { ObjectKind } from '../../core/object-meta.js';
+import type { WriteCondition } from '../../core/write-condition.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { DeleteResult, ObjectFields, PutResult } from './storage-api.js';
 
@@ -10,8 +11,23 @@ export const REPLICATOR_PATH = '/node/storage/replicator';
 /** Larger bodies are cut into chunks by the caller; this bounds what one message may carry. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
+/** With a `condition`, the write happens only if the key's version satisfies it, decided atomically. */
 export type ReplicatorMessage =
-  | { readonly type: 'put'; readonly objectKind: ObjectKind; readonly fields: ObjectFields; readonly body?: Uint8Array; readonly replyTo: ReplyTo<PutResult> }
-  | { readonly type: 'delete'; readonly objectKind: ObjectKind; readonly bucket: string; readonly key: string; readonly replyTo: ReplyTo<DeleteResult> };
+  | {
+      readonly type: 'put';
+      readonly objectKind: ObjectKind;
+      readonly fields: ObjectFields;
+      readonly body?: Uint8Array;
+      readonly condition?: WriteCondition;
+      readonly replyTo: ReplyTo<PutResult>;
+    }
+  | {
+      readonly type: 'delete';
+      readonly objectKind: ObjectKind;
+      readonly bucket: string;
+      readonly key: string;
+      readonly condition?: WriteCondition;
+      readonly replyTo: ReplyTo<DeleteResult>;
+    };
 
 export const replicatorRef = (node: string) => actorRef<ReplicatorMessage>(node, REPLICATOR_PATH);

@@ -6,6 +6,7 @@
 import type { BodySlice } from '../../core/body-slice.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import type { WriteCondition } from '../../core/write-condition.js';
 
 /** What the writer decides; the coordinator adds the clock, ring checksum and modification time. */
 export type ObjectFields = Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'deleted' | 'lastModifiedMs'>;
@@ -26,12 +27,18 @@ export type StorageFailureCode =
   | 'NoSuchBucket'
   /** The bucket is being deleted: writes are refused until that finishes or is given up. */
   | 'BucketBusy'
+  /** A conditional write's condition does not hold for the key's current version; nothing was written. */
+  | 'PreconditionFailed'
+  /** Concurrent conditional writes to the key kept this one from being decided; nothing was written. */
+  | 'ConditionalConflict'
   | 'InternalError';
 
 export interface StorageFailure {
   readonly ok: false;
   readonly code: StorageFailureCode;
   readonly message: string;
+  /** With PreconditionFailed: the header whose condition failed. */
+  readonly condition?: 'If-Match' | 'If-None-Match';
 }
 
 /**
@@ -52,12 +59,17 @@ export interface GetOptions {
 }
 
 export interface StorageApi {
-  /** Writes a new version with quorum W. A body larger than one chunk (5 MiB) must be cut by the caller. */
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array): Promise<PutResult>;
+  /**
+   * Writes a new version with quorum W. A body larger than one chunk (5 MiB) must be cut by the caller.
+   * With a `condition`, the write happens only if the key's current version satisfies it, decided once
+   * and atomically on the key's replicas: of concurrent conditional writers at most one succeeds.
+   * If-Match on a key without a live version fails with NotFound.
+   */
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult>;
   /** The newest version among R replicas, with its body (or part of it) when asked. */
   get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
-  /** Writes a tombstone with quorum D. */
-  delete(kind: ObjectKind, bucket: string, key: string): Promise<DeleteResult>;
+  /** Writes a tombstone with quorum D; a `condition` as for put. */
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult>;
   /** One page of keys merged from every storage node (tombstones hidden unless asked for). */
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult>;
 }

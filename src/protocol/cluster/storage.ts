@@ -5,6 +5,7 @@
  * failures (NodeDown, Timeout, ...) come on top.
  */
 import type { BodySlice } from '../../core/body-slice.js';
+import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
@@ -125,6 +126,17 @@ export type AbsenceViewReply = { readonly ok: true; readonly downForMs: readonly
 /** Whether this node has reported the asker absent past the horizon since the time asked about. */
 export type AbsenceReportsReply = { readonly ok: true; readonly reported: boolean } | StorageError;
 
+/**
+ * A replica's answer to a compare-and-set prepare: its promise, with what it accepted and has not seen
+ * committed, the newest commit it saw and its newest version of the key; or the higher ballot it promised.
+ */
+export type CasPrepareReply =
+  | { readonly ok: true; readonly granted: true; readonly accepted?: CasProposal; readonly committed?: Hlc; readonly head: ObjectMeta | null }
+  | { readonly ok: true; readonly granted: false; readonly promised: Hlc }
+  | StorageError;
+
+export type CasProposeReply = { readonly ok: true; readonly granted: true } | { readonly ok: true; readonly granted: false; readonly promised: Hlc } | StorageError;
+
 export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readonly replyTo: ReplyTo<HeadLocalReply> };
 
 export type RouterMessage =
@@ -139,6 +151,12 @@ export type RouterMessage =
       readonly keepPrevious: boolean;
       readonly replyTo: ReplyTo<ReplicaPutReply>;
     }
+  /** Compare-and-set of a conditional write (core/cas-rules.ts): promise to take no lower ballot. */
+  | (Addressed & { readonly type: 'cas_prepare'; readonly ballot: Hlc; readonly replyTo: ReplyTo<CasPrepareReply> })
+  /** Accept this version for the key unless a higher ballot was promised. */
+  | { readonly type: 'cas_propose'; readonly objectKind: ObjectKind; readonly proposal: CasProposal; readonly replyTo: ReplyTo<CasProposeReply> }
+  /** The proposal was accepted by a quorum: apply its version and note the ballot committed. */
+  | { readonly type: 'cas_commit'; readonly objectKind: ObjectKind; readonly proposal: CasProposal; readonly replyTo: ReplyTo<ReplicaPutReply> }
   /** The writes at these clocks succeeded: the versions they replaced can go. */
   | { readonly type: 'replica_settle_many'; readonly items: readonly SettleItem[] }
   /** Read repair found `peer` stale while this node holds the newer version: queue a repair here. */
@@ -205,6 +223,9 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'head_local',
   'replica_get',
   'replica_put',
+  'cas_prepare',
+  'cas_propose',
+  'cas_commit',
   'replica_settle_many',
   'queue_repair',
   'replica_revert',

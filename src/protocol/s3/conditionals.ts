@@ -1,9 +1,9 @@
 /**
  * Conditional requests: If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since on
  * GET/HEAD (RFC 7232 section 6 order, as S3 applies it), their x-amz-copy-source-if-* twins on
- * copies, and the conditional writes S3 offers on PUT.
+ * copies. Conditional writes are decided by the storage cluster (core/write-condition.ts).
  */
-import { unquoteEtag } from './checksums.js';
+import { etagListMatches } from '../../core/write-condition.js';
 import { S3Error } from './errors.js';
 import { getHeader, parseHttpDate, type HeaderBag } from './headers.js';
 
@@ -17,15 +17,6 @@ export type ConditionOutcome =
   | { readonly type: 'proceed' }
   | { readonly type: 'not-modified' }
   | { readonly type: 'precondition-failed'; readonly condition: string };
-
-/** Whether `header` (a list of ETags or `*`) names `etag`. */
-export function etagMatches(header: string, etag: string): boolean {
-  const stored = unquoteEtag(etag);
-  return header
-    .split(',')
-    .map((t) => t.trim())
-    .some((t) => t === '*' || (t !== '' && unquoteEtag(t) === stored));
-}
 
 function seconds(time: Date | number): number {
   return Math.floor((typeof time === 'number' ? time : time.getTime()) / 1000);
@@ -78,7 +69,7 @@ function evaluate(headers: HeaderBag, object: ObjectVersionInfo, names: Conditio
 
   const ifMatch = getHeader(headers, names.ifMatch);
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, object.etag)) return failed(names.ifMatch);
+    if (!etagListMatches(ifMatch, object.etag)) return failed(names.ifMatch);
   } else {
     const since = dateHeader(headers, names.ifUnmodifiedSince);
     if (since !== undefined && modified > since) return failed(names.ifUnmodifiedSince);
@@ -86,7 +77,7 @@ function evaluate(headers: HeaderBag, object: ObjectVersionInfo, names: Conditio
 
   const ifNoneMatch = getHeader(headers, names.ifNoneMatch);
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, object.etag)) return { type: 'not-modified' };
+    if (etagListMatches(ifNoneMatch, object.etag)) return { type: 'not-modified' };
   } else {
     const since = dateHeader(headers, names.ifModifiedSince);
     if (since !== undefined && modified <= since) return { type: 'not-modified' };
@@ -108,24 +99,6 @@ export function evaluateCopySourceConditions(headers: HeaderBag, source: ObjectV
   if (outcome.type !== 'not-modified') return outcome;
   const name = getHeader(headers, COPY_NAMES.ifNoneMatch) !== undefined ? COPY_NAMES.ifNoneMatch : COPY_NAMES.ifModifiedSince;
   return { type: 'precondition-failed', condition: DISPLAY[name]! };
-}
-
-/**
- * Conditional writes on PutObject and CompleteMultipartUpload: `If-None-Match: *` refuses to
- * overwrite, `If-None-Match: <etag>` refuses to overwrite that version, `If-Match` requires the current
- * ETag. `current` is undefined when the key is absent.
- */
-export function evaluateWriteConditions(headers: HeaderBag, current: ObjectVersionInfo | undefined): ConditionOutcome | S3Error {
-  const ifNoneMatch = getHeader(headers, 'if-none-match');
-  const ifMatch = getHeader(headers, 'if-match');
-  if (ifNoneMatch !== undefined && current !== undefined && etagMatches(ifNoneMatch, current.etag)) {
-    return { type: 'precondition-failed', condition: 'If-None-Match' };
-  }
-  if (ifMatch !== undefined) {
-    if (current === undefined) return new S3Error('NoSuchKey');
-    if (!etagMatches(ifMatch, current.etag)) return { type: 'precondition-failed', condition: 'If-Match' };
-  }
-  return { type: 'proceed' };
 }
 
 /** The error a non-proceed outcome answers with; 304 carries no body. */

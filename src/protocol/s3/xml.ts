@@ -703,7 +703,8 @@ export function parseCreateBucketConfiguration(
 
 export interface DeleteRequest {
   readonly quiet: boolean;
-  readonly objects: ReadonlyArray<{ readonly key: string; readonly versionId: string | undefined }>;
+  /** `etag`: delete only if the key's current version has it (a conditional delete, like If-Match). */
+  readonly objects: ReadonlyArray<{ readonly key: string; readonly versionId: string | undefined; readonly etag?: string }>;
 }
 
 /** DeleteObjects' body: 1 to 1000 `Object` entries, each with a `Key`. */
@@ -719,7 +720,8 @@ export function parseDeleteRequest(body: Uint8Array | string): ParseResult<Delet
       only(entry, ['Key', 'VersionId', 'ETag', 'LastModifiedTime', 'Size']);
       const key = leaf(entry, 'Key');
       if (key === undefined) throw new Malformed();
-      return { key, versionId: leaf(entry, 'VersionId') };
+      const etag = leaf(entry, 'ETag');
+      return { key, versionId: leaf(entry, 'VersionId'), ...(etag === undefined ? {} : { etag }) };
     });
     return { quiet: quietText === 'true', objects };
   });

@@ -17,12 +17,15 @@ describe('actors/gateway/storage-errors', () => {
       InternalError: ['InternalError', 500],
       NoSuchBucket: ['NoSuchBucket', 404],
       BucketBusy: ['ServiceUnavailable', 503],
+      PreconditionFailed: ['PreconditionFailed', 412],
+      ConditionalConflict: ['ConditionalRequestConflict', 409],
     } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
     for (const [code, [s3, status]] of Object.entries(cases)) {
       const error = storageFailureError({ code: code as keyof typeof cases });
       expect([error.code, error.status], code).to.deep.equal([s3, status]);
     }
     expect(storageFailureError({ code: 'NotFound' }, 'NoSuchUpload').code).to.equal('NoSuchUpload');
+    expect(storageFailureError({ code: 'PreconditionFailed', condition: 'If-None-Match' }).fields).to.deep.equal({ Condition: 'If-None-Match' });
     expect(() => expectOk({ ok: false, code: 'SlowDown', message: '' })).to.throw(S3Error, /reduce your request rate/);
   });
 

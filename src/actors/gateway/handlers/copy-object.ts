@@ -18,11 +18,11 @@ import type { StreamHashes } from '../digest-pool.js';
 import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
-import { currentObject, loadObject, type LoadedObject } from '../object-versions.js';
+import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
-import { afterObjectWrite, checkWriteConditions, checkWriteHeaders, hasWriteConditions } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, writeConditionOf } from './put-object.js';
 
 /** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
 export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
@@ -106,7 +106,6 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: true }, algorithm);
   let committed = false;
   try {
-    if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
     const fields: ObjectFields = {
       bucket: op.bucket,
       key: op.key,
@@ -116,7 +115,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
     };
-    const { meta: written, replaced: previous } = expectOk(await deps.storage.put('object', fields, recordBody(copied.stored)));
+    const { meta: written, replaced: previous } = expectOk(await deps.storage.put('object', fields, recordBody(copied.stored), writeConditionOf(headers)));
     committed = true;
     afterObjectWrite(ctx, previous, written, copied.stored.inline);
     sendXml(ctx, 200, buildCopyObjectResult({

@@ -1,7 +1,11 @@
 /**
  * DeleteObject (idempotent: a missing key is deleted already) and DeleteObjects (up to 1000 keys, each
- * answered on its own, only failures in quiet mode).
+ * answered on its own, only failures in quiet mode). With If-Match (an ETag element in DeleteObjects)
+ * the delete is conditional, decided atomically by the key's replicas: 412 when the current version
+ * does not match, 404 when there is none.
  */
+import type { WriteCondition } from '../../../core/write-condition.js';
+import { getHeader } from '../../../protocol/s3/headers.js';
 import { MAX_KEY_BYTES } from '../../../protocol/s3/router.js';
 import { S3Error, toS3Error } from '../../../protocol/s3/errors.js';
 import {
@@ -14,14 +18,16 @@ import { sendEmpty, sendXml } from '../responses.js';
 import { storageFailureError } from '../storage-errors.js';
 
 export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteObject'>): Promise<void> {
-  await removeObject(ctx.deps, op.bucket, op.key);
+  const ifMatch = getHeader(ctx.headers, 'if-match');
+  await removeObject(ctx.deps, op.bucket, op.key, ifMatch === undefined ? undefined : { ifMatch });
   sendEmpty(ctx, 204);
 }
 
-async function removeObject(deps: GatewayDeps, bucket: string, key: string): Promise<void> {
+async function removeObject(deps: GatewayDeps, bucket: string, key: string, condition: WriteCondition | undefined): Promise<void> {
   deps.cache.invalidate(bucket, key);
-  const result = await deps.storage.delete('object', bucket, key);
-  if (!result.ok && result.code !== 'NotFound') throw storageFailureError(result);
+  const result = await deps.storage.delete('object', bucket, key, condition);
+  // Deleting what is not there is done already, unless the delete asked for a version to match.
+  if (!result.ok && (result.code !== 'NotFound' || condition !== undefined)) throw storageFailureError(result);
   deps.cache.invalidate(bucket, key);
   if (result.ok) retireDeleted(deps, result.replaced);
 }
@@ -44,7 +50,7 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
         if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
         if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
         if (object.versionId !== undefined && object.versionId !== 'null') throw new S3Error('NoSuchVersion');
-        await removeObject(ctx.deps, op.bucket, object.key);
+        await removeObject(ctx.deps, op.bucket, object.key, object.etag === undefined ? undefined : { ifMatch: object.etag });
         outcomes[index] = { key: object.key, ...versioned };
       } catch (error) {
         const s3 = toS3Error(error);

@@ -32,7 +32,7 @@ import {
   uploadRecordKey, uploadRecordPrefix,
 } from '../../../core/upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
-import { afterObjectWrite, checkWriteConditions, checkWriteHeaders, hasWriteConditions } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, writeConditionOf } from './put-object.js';
 
 /** Part records read at once when completing or discarding an upload. */
 const PART_READ_CONCURRENCY = 8;
@@ -203,7 +203,6 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
 
   const checksum = completedChecksum(upload, parts.map((p) => p.record));
   const layout = concatLayouts(parts.map((p) => p.record.chunks ?? { chunkSizesBytes: [], runs: [] }));
-  if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
   const fields: ObjectFields = {
     bucket: op.bucket,
     key: op.key,
@@ -217,7 +216,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
       uploadId: op.uploadId,
     },
   };
-  const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields));
+  const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, undefined, writeConditionOf(headers)));
   afterObjectWrite(ctx, replaced, written, undefined);
   const closed = await deps.storage.delete('upload', op.bucket, uploadRecordKey(op.key, op.uploadId));
   if (!closed.ok) ctx.log.warn('a completed upload is still listed', { bucket: op.bucket, key: op.key, uploadId: op.uploadId, code: closed.code });

@@ -5,14 +5,14 @@
  */
 import { newVersionId } from '../../../core/chunk-layout.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
+import type { WriteCondition } from '../../../core/write-condition.js';
 import { quoteEtag } from '../../../protocol/s3/checksums.js';
-import { conditionError, evaluateWriteConditions } from '../../../protocol/s3/conditionals.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { getHeader, parseCannedAcl, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
-import { currentObject, retireReplaced } from '../object-versions.js';
+import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendEmpty } from '../responses.js';
@@ -33,9 +33,6 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   let committed = false;
   try {
     const digests = await body.finish();
-    // Conditions are checked against the version there once the body is in; without them nothing is
-    // read: the write itself reports the version it replaced.
-    if (hasWriteConditions(headers)) checkWriteConditions(headers, await currentObject(deps, op.bucket, op.key));
     const fields: ObjectFields = {
       bucket: op.bucket,
       key: op.key,
@@ -45,7 +42,8 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
     };
-    const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, recordBody(stored)));
+    // A condition is decided by the key's replicas as the record is written, never by a separate read.
+    const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, recordBody(stored), writeConditionOf(headers)));
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
     sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
@@ -72,14 +70,10 @@ export function checkWriteHeaders(headers: HeaderBag): void {
   if (encryption !== undefined) throw new S3Error('NotImplemented', 'Server-side encryption with customer keys is not supported.');
 }
 
-export function hasWriteConditions(headers: HeaderBag): boolean {
-  return getHeader(headers, 'if-none-match') !== undefined || getHeader(headers, 'if-match') !== undefined;
-}
-
-/** If-None-Match: * and If-Match on a write, against the version there now. */
-export function checkWriteConditions(headers: HeaderBag, current: ObjectMeta | undefined): void {
-  if (!hasWriteConditions(headers)) return;
-  const outcome = evaluateWriteConditions(headers, current === undefined ? undefined : { etag: current.etag, lastModified: current.lastModifiedMs });
-  if (outcome instanceof S3Error) throw outcome;
-  if (outcome.type !== 'proceed') throw conditionError(outcome);
+/** If-Match and If-None-Match of a write, for the storage cluster to decide atomically. */
+export function writeConditionOf(headers: HeaderBag): WriteCondition | undefined {
+  const ifMatch = getHeader(headers, 'if-match');
+  const ifNoneMatch = getHeader(headers, 'if-none-match');
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return { ...(ifMatch === undefined ? {} : { ifMatch }), ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) };
 }

@@ -1,0 +1,59 @@
+/**
+ * The acceptor state of compare-and-set per key (core/cas-rules.ts), kept in the object store's
+ * environment (table `cas`, keyed like `meta`) so that a promise or an acceptance is on disk before it
+ * is answered, and is ordered with the key's writes in the store's transactions.
+ */
+import type { Database } from 'lmdb';
+import { acceptProposal, noteCommit, promiseBallot, type CasProposal, type CasRecord, type CasVote } from '../core/cas-rules.js';
+import type { Hlc } from '../core/hlc.js';
+import type { ObjectMeta } from '../core/object-meta.js';
+import { metaKey, type ObjectAddress } from './store-keys.js';
+
+type Write = (action: () => void) => Promise<void>;
+
+export interface CasPrepared {
+  readonly vote: CasVote<CasRecord>;
+  /** The key's newest version here when the promise was made. */
+  readonly head: ObjectMeta | undefined;
+}
+
+export class CasLedger {
+  constructor(
+    /** The table now: the store's tables may be replaced whole (as a compaction would). */
+    private readonly table: () => Database<unknown, Buffer>,
+    /** One of the store's write transactions, so these writes are ordered with all the others. */
+    private readonly write: Write,
+    /** The key's newest version, read inside the same transaction. */
+    private readonly head: (address: ObjectAddress) => ObjectMeta | undefined,
+  ) {}
+
+  record(address: ObjectAddress): CasRecord | undefined {
+    return this.table().get(metaKey(address)) as CasRecord | undefined;
+  }
+
+  /** Resolves once the promise (if granted) is durable. */
+  async prepare(address: ObjectAddress, ballot: Hlc): Promise<CasPrepared> {
+    let prepared: CasPrepared | undefined;
+    await this.write(() => {
+      const vote = promiseBallot(this.record(address), ballot);
+      if (vote.granted) void this.table().put(metaKey(address), vote.record);
+      prepared = { vote, head: this.head(address) };
+    });
+    return prepared!;
+  }
+
+  /** Resolves once the acceptance (if granted) is durable. */
+  async propose(address: ObjectAddress, proposal: CasProposal): Promise<CasVote<CasRecord>> {
+    let vote: CasVote<CasRecord> | undefined;
+    await this.write(() => {
+      vote = acceptProposal(this.record(address), proposal);
+      if (vote.granted) void this.table().put(metaKey(address), vote.record);
+    });
+    return vote!;
+  }
+
+  /** Notes that the proposal of `ballot` was applied here (after its version was). */
+  async committed(address: ObjectAddress, ballot: Hlc): Promise<void> {
+    await this.write(() => void this.table().put(metaKey(address), noteCommit(this.record(address), ballot)));
+  }
+}
