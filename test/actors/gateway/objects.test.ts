@@ -167,6 +167,26 @@ describe('actors/gateway objects', function () {
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'absent', Body: 'x', IfMatch: '*' })))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
   });
 
+  it('deletes only the version If-Match names, on DeleteObject and per entry of DeleteObjects', async () => {
+    const kept = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept', Body: 'v1' }));
+    const other = '"0123456789abcdef0123456789abcdef"';
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'kept', IfMatch: other })))).to.deep.equal({ name: 'PreconditionFailed', status: 412 });
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'never', IfMatch: '*' })))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'batch', Body: 'b' }));
+    const batch = await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: 'kept', ETag: other }, { Key: 'batch', ETag: '*' }] } }));
+    expect(batch.Errors?.map((e) => [e.Key, e.Code])).to.deep.equal([['kept', 'PreconditionFailed']]);
+    expect(batch.Deleted?.map((d) => d.Key)).to.deep.equal(['batch']);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'kept', IfMatch: kept.ETag }));
+    expect(h.storage.liveKeys('object')).to.not.include('kept');
+    expect(h.storage.liveKeys('object')).to.not.include('batch');
+  });
+
+  it('answers a conditional write that concurrent ones kept from being decided with 409, which clients retry', async () => {
+    h.storage.inject((call) => call.op === 'put' && call.key === 'contended', 'ConditionalConflict');
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body: 'x', IfNoneMatch: '*' })))).to.deep.equal({ name: 'ConditionalRequestConflict', status: 409 });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body: 'x', IfNoneMatch: '*' }));
+  });
+
   it('copies objects with the COPY and REPLACE metadata directives and copy-source conditions', async () => {
     const source = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'src', Body: 'copy me', ContentType: 'text/plain', Metadata: { a: '1' } }));
     const copied = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'dst', CopySource: `${BUCKET}/src` }));
