@@ -56,6 +56,8 @@ export interface StorageSettings {
   readonly sweepKeysPerSecond?: number;
   /** Rest between two passes of the orphan sweep (default 10 minutes). */
   readonly sweepPauseMs?: number;
+  /** How long a conditional write keeps retrying while concurrent ones preempt it (default 10 s). */
+  readonly conditionalWriteDeadlineMs?: number;
   /** A tombstone is purged once older than this and held (or outdone) by every replica of its key. */
   readonly tombstoneGraceMs: number;
   /** How many tombstones per second the reaper looks at, at most. */
@@ -191,14 +193,15 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
-  'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs',
+  'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
-const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs', readonly [number, number]>> = {
+const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs', readonly [number, number]>> = {
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],
   sweepPauseMs: [100, 24 * 3_600_000],
+  conditionalWriteDeadlineMs: [100, 10 * 60_000],
 };
 
 const TOMBSTONE_DEFAULTS = {

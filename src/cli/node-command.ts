@@ -91,7 +91,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   const secrets = SecretBox.fromCookie(config.cookie);
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
-  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs } = config.storage;
+  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs } = config.storage;
   const storage =
     config.role === 'storage'
@@ -108,6 +108,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(uploadMaxAgeMs !== undefined ? { uploadMaxAgeMs } : {}),
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),
             ...(sweepPauseMs !== undefined ? { sweepPauseMs } : {}),
+            ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
         })
