@@ -12,6 +12,7 @@ import { StorageClient } from '../../src/actors/common/storage-client.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
 import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
 import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import { supervisor, worker } from '../../src/runtime/supervisor.js';
@@ -29,6 +30,8 @@ export const FAST_TUNING: Partial<StorageOptions> = {
 export interface StorageNodeOptions {
   readonly capacityBytes?: number;
   readonly tuning?: Partial<StorageOptions>;
+  /** The node's clock (a skewed one, say); the system clock otherwise. */
+  readonly clock?: Clock;
 }
 
 export class InProcessStorageNode {
@@ -53,7 +56,13 @@ export class InProcessStorageNode {
 
   async start(doc: RingDocument | undefined, peers: ReadonlyMap<string, string>): Promise<void> {
     const port = this.address ? Number(this.address.split(':')[1]) : 0;
-    const node = await startClusterNode({ node: this.name, cookie: COOKIE, listen: { host: '127.0.0.1', port }, logger: this.logs.logger.child({ node: this.name }) });
+    const node = await startClusterNode({
+      node: this.name,
+      cookie: COOKIE,
+      listen: { host: '127.0.0.1', port },
+      logger: this.logs.logger.child({ node: this.name }),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+    });
     this.node = node;
     this.address = node.transport.address!;
     for (const [peer, address] of peers) if (peer !== this.name) node.transport.addPeer(peer, address);

@@ -12,7 +12,7 @@ import { isWriteCondition, type WriteCondition } from '../../core/write-conditio
 import type { PutResult } from '../../protocol/cluster/storage-api.js';
 import { ConditionalWrite } from './cas-coordinator.js';
 import type { StorageContext } from './storage-context.js';
-import { coordinateWrite } from './write-coordinator.js';
+import { coordinateNewestWrite } from './write-coordinator.js';
 
 /** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
 const FIELD_NAMES = [
@@ -46,7 +46,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         const required = snapshot.doc.settings.d;
         const written = condition
           ? conditionally(context, ctx, message.objectKind, tombstone, undefined, condition, required)
-          : coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
+          : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
         void written.then((result) => ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result));
         return state;
       }
@@ -65,7 +65,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       const required = snapshot.doc.settings.w;
       const written = condition
         ? conditionally(context, ctx, message.objectKind, meta, body, condition, required)
-        : coordinateWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
+        : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },

@@ -9,7 +9,7 @@
  *                  version; a revert that cannot be delivered becomes a durable revert item. The
  *                  failure is answered once the reverts are done.
  */
-import { compareHlc } from '../../core/hlc.js';
+import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { recordAck, recordFailure, startQuorum, type Quorum } from '../../core/quorum.js';
 import { preferenceList } from '../../core/ring/ring.js';
@@ -32,17 +32,47 @@ export interface WriteRequest {
 
 type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
 
-export function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
+/** Writes of a version stamped behind one its replicas already held are stamped again this often, at most. */
+const MAX_STAMPS = 3;
+
+/**
+ * Replicates `request` and makes sure that what is acknowledged is the newest version of its key on
+ * the replicas that acknowledged it. A replica that already holds a version with a later clock (stamped
+ * by a coordinator whose clock runs ahead, or by one that saw such a version) keeps it over this one;
+ * acknowledging such a write would let a write that came after another lose to it. So the version is
+ * stamped again above the later clock and written again.
+ */
+export async function coordinateNewestWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
+  let attempt = request;
+  for (let stamps = 1; ; stamps++) {
+    const { result, outdatedBy } = await coordinateWrite(system, context, log, attempt);
+    if (!result.ok || outdatedBy === undefined || stamps >= MAX_STAMPS) return result;
+    context.hlc.observe(outdatedBy);
+    const clock = context.hlc.stamp();
+    log.debug('a write was stamped behind a version its replicas held; writing it again above that version', {
+      bucket: attempt.meta.bucket, key: attempt.meta.key, stampedMs: attempt.meta.clock.wallMs, heldMs: outdatedBy.wallMs,
+    });
+    attempt = { ...attempt, meta: { ...attempt.meta, clock, lastModifiedMs: clock.wallMs } };
+  }
+}
+
+/** The outcome of one round of replication; `outdatedBy`: a later clock an acknowledging replica held. */
+interface WriteRound {
+  readonly result: PutResult;
+  readonly outdatedBy?: Hlc;
+}
+
+function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<WriteRound> {
   const snapshot = context.ringView.current;
-  if (!snapshot) return Promise.resolve(failure('Unavailable', 'this node has no ring yet'));
+  if (!snapshot) return Promise.resolve({ result: failure('Unavailable', 'this node has no ring yet') });
   const { meta, objectKind, required } = request;
   const replicas = preferenceList(snapshot.current, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
   const reachable = replicas.filter((replica) => !context.isKnownDown(replica));
   if (reachable.length < required) {
-    return Promise.resolve(failure('QuorumFailed', `${reachable.length} of ${replicas.length} replicas are reachable and ${required} must acknowledge; nothing was written`));
+    return Promise.resolve({ result: failure('QuorumFailed', `${reachable.length} of ${replicas.length} replicas are reachable and ${required} must acknowledge; nothing was written`) });
   }
 
-  return new Promise<PutResult>((resolve) => {
+  return new Promise<WriteRound>((resolve) => {
     let quorum: Quorum = startQuorum(replicas, required);
     const outcomes = new Map<string, ReplicaOutcome>();
     const reverts: Array<Promise<void>> = [];
@@ -81,7 +111,8 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
       if (!decided && quorum.state === 'met') {
         decided = true;
         const replaced = newestReplaced(outcomes);
-        resolve({ ok: true, meta, ...(replaced ? { replaced } : {}) });
+        const outdatedBy = newestHeld(outcomes, meta.clock);
+        resolve({ result: { ok: true, meta, ...(replaced ? { replaced } : {}) }, ...(outdatedBy ? { outdatedBy } : {}) });
         for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
         return;
       }
@@ -94,7 +125,7 @@ export function coordinateWrite(system: ActorApi, context: StorageContext, log: 
       // A failed write is answered only once every replica has answered and those that took it have
       // undone it: after the error, readers see what was there before.
       if (quorum.state === 'failed' && outcomes.size === replicas.length) {
-        void Promise.all(reverts).then(() => resolve(quorumFailure(outcomes, replicas.length, required)));
+        void Promise.all(reverts).then(() => resolve({ result: quorumFailure(outcomes, replicas.length, required) }));
       }
     };
 
@@ -124,6 +155,16 @@ function newestReplaced(outcomes: Map<string, ReplicaOutcome>): ObjectMeta | und
   for (const outcome of outcomes.values()) {
     const replaced = outcome.ok ? outcome.replaced : undefined;
     if (replaced && (!newest || compareHlc(replaced.clock, newest.clock) > 0)) newest = replaced;
+  }
+  return newest;
+}
+
+/** The latest clock that a replica kept over `clock`, if any did. */
+function newestHeld(outcomes: Map<string, ReplicaOutcome>, clock: Hlc): Hlc | undefined {
+  let newest: Hlc | undefined;
+  for (const outcome of outcomes.values()) {
+    if (!outcome.ok || outcome.applied || compareHlc(outcome.clock, clock) <= 0) continue;
+    if (!newest || compareHlc(outcome.clock, newest) > 0) newest = outcome.clock;
   }
   return newest;
 }
