@@ -1,0 +1,108 @@
+/**
+ * A checker of what clients saw of a small key space: each operation recorded with the moments (a
+ * shared counter, so ordering is exact) it was sent and answered. It verifies, key by key:
+ *
+ *   - a read returns a value some write made, a write that had begun before the read ended;
+ *   - a read never returns a value that was certainly overwritten before the read began (an
+ *     acknowledged write or delete that began after its write had been answered, and was itself
+ *     answered before the read began): acknowledged writes stay readable until replaced, and an
+ *     acknowledged delete is never undone;
+ *   - a client's reads never go back: after reading one value it never reads one whose write was
+ *     answered before that value's write began;
+ *   - a value whose write was refused (412) is never read;
+ *   - of the conditional creates (If-None-Match: *) of one key, at most one succeeds.
+ *
+ * Writes answered with an error that leaves their outcome open (5xx, a lost connection) may or may not
+ * have happened, and count both ways.
+ */
+
+/** `null` for a delete, and for a read that found nothing. */
+export type Value = string | null;
+
+export type Outcome = 'ok' | 'refused' | 'unknown';
+
+export interface WriteOp {
+  readonly type: 'write';
+  readonly client: number;
+  readonly key: string;
+  readonly value: Value;
+  /** A create with If-None-Match: *. */
+  readonly create?: boolean;
+  readonly sent: number;
+  readonly answered: number;
+  readonly outcome: Outcome;
+}
+
+export interface ReadOp {
+  readonly type: 'read';
+  readonly client: number;
+  readonly key: string;
+  readonly value: Value;
+  readonly sent: number;
+  readonly answered: number;
+}
+
+export type Op = WriteOp | ReadOp;
+
+/** Where every key starts: absent, as if deleted before anything happened. */
+const INITIAL = (key: string): WriteOp => ({ type: 'write', client: -1, key, value: null, sent: -2, answered: -1, outcome: 'ok' });
+
+export class History {
+  private moment = 0;
+  readonly ops: Op[] = [];
+
+  /** A moment strictly after every one handed out before. */
+  now(): number {
+    return this.moment++;
+  }
+
+  record(op: Op): void {
+    this.ops.push(op);
+  }
+
+  /** Every violation found, in words; none for a correct history. */
+  check(): string[] {
+    const problems: string[] = [];
+    const keys = [...new Set(this.ops.map((op) => op.key))];
+    for (const key of keys) problems.push(...checkKey(key, this.ops.filter((op) => op.key === key)));
+    return problems;
+  }
+}
+
+function checkKey(key: string, ops: readonly Op[]): string[] {
+  const problems: string[] = [];
+  const writes = [INITIAL(key), ...ops.filter((op): op is WriteOp => op.type === 'write')];
+  const acknowledged = writes.filter((w) => w.outcome === 'ok');
+  const winners = writes.filter((w) => w.create && w.outcome === 'ok');
+  if (winners.length > 1) problems.push(`${key}: ${winners.length} conditional creates succeeded (${winners.map((w) => w.value).join(', ')})`);
+
+  /** Certainly replaced before `moment`: an acknowledged write began after it was answered and was answered before `moment`. */
+  const overwrittenBefore = (write: WriteOp, moment: number): WriteOp | undefined =>
+    acknowledged.find((later) => later !== write && later.sent > write.answered && later.answered < moment);
+
+  const lastRead = new Map<number, readonly WriteOp[]>();
+  const reads = ops.filter((op): op is ReadOp => op.type === 'read').sort((a, b) => a.sent - b.sent);
+  for (const read of reads) {
+    const sources = writes.filter((w) => w.value === read.value && w.outcome !== 'refused' && w.sent < read.answered);
+    const what = `${key}: client ${read.client} read ${JSON.stringify(read.value)} at [${read.sent}, ${read.answered}]`;
+    if (sources.length === 0) {
+      const refused = writes.some((w) => w.value === read.value && w.outcome === 'refused');
+      problems.push(`${what}: ${refused ? 'a value whose write was refused' : 'a value no write had begun to make'}`);
+      continue;
+    }
+    const current = sources.filter((w) => overwrittenBefore(w, read.sent) === undefined);
+    if (current.length === 0) {
+      const by = overwrittenBefore(sources[sources.length - 1]!, read.sent)!;
+      problems.push(`${what}: stale, ${JSON.stringify(by.value)} by client ${by.client} was acknowledged at ${by.answered}`);
+      continue;
+    }
+    const before = lastRead.get(read.client);
+    // Back in time: every write that could have made this value was answered before every one that
+    // could have made the value this client read last began.
+    if (before && current.every((w) => before.every((last) => w.answered < last.sent && w !== last))) {
+      problems.push(`${what}: after reading ${JSON.stringify(before[0]!.value)}, an older value`);
+    }
+    lastRead.set(read.client, current);
+  }
+  return problems;
+}
