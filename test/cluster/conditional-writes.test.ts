@@ -3,17 +3,11 @@
  * two gateways, each its own process, driven by the AWS SDK. Writers that race on one key through
  * both gateways must see exactly one winner, with every replica up and with one killed.
  */
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
-import { readAdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
-import { NodeProcess } from '../support/node-process.js';
+import { ProcessCluster } from '../support/process-cluster.js';
 
-const COOKIE = 'conditional-writes-test-cookie';
 const BUCKET = 'locks';
 
 function statusOf(error: unknown): number | undefined {
@@ -22,45 +16,12 @@ function statusOf(error: unknown): number | undefined {
 
 describe('conditional writes through two gateways (real processes, N=3, W=2, R=1, D=2)', function () {
   this.timeout(300_000);
-
-  let root: string;
-  let manager: NodeProcess;
-  let storage: NodeProcess[];
-  let gateways: NodeProcess[];
-  let admin: AdminClient;
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 2 });
   let clients: S3Client[];
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'leofs-conditional-'));
-    manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--cookie', COOKIE, '--data', join(root, 'manager_0')]);
-    await manager.start();
-    const created = await manager.waitFor((line) => line.msg === 'admin user created');
-    const credentials = readAdminCredentials(String(created.credentialsFile));
-    if (!credentials) throw new Error(`no admin credentials in ${String(created.credentialsFile)}`);
-    storage = Array.from({ length: 3 }, (_, i) => new NodeProcess(`storage_${i}@127.0.0.1`, ['--role', 'storage', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, `storage_${i}`)]));
-    await Promise.all(storage.map((node) => node.start()));
-    admin = await openAdminClient({ manager: manager.address, cookie: COOKIE, timeoutMs: 30_000 });
-    await eventually(async () => {
-      const status = await admin.run({ command: 'status' });
-      return status.ok && status.result.kind === 'cluster_status' && status.result.members.filter((m) => m.role === 'storage' && m.state === 'attached').length === 3;
-    }, 20_000, 'three attached storage nodes');
-    const started = await admin.run({ command: 'start', n: 3, w: 2, r: 1, d: 2, rackAware: false });
-    expect(started.ok, JSON.stringify(started)).to.equal(true);
-
-    gateways = [0, 1].map((i) => new NodeProcess(`gateway_${i}@127.0.0.1`, ['--role', 'gateway', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, `gateway_${i}`), '--http-port', '0']));
-    clients = [];
-    for (const gateway of gateways) {
-      await gateway.start();
-      const listening = await gateway.waitFor((line) => line.msg === 'S3 API listening');
-      await gateway.waitFor((line) => line.msg === 'ring installed');
-      clients.push(new S3Client({
-        region: 'us-east-1',
-        endpoint: `http://127.0.0.1:${String(listening.httpPort)}`,
-        forcePathStyle: true,
-        maxAttempts: 1,
-        credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      }));
-    }
+    await cluster.start();
+    clients = [cluster.client(0), cluster.client(1)];
     await clients[0]!.send(new CreateBucketCommand({ Bucket: BUCKET }));
     // The second gateway learns of the bucket from the manager.
     await eventually(async () => {
@@ -72,12 +33,8 @@ describe('conditional writes through two gateways (real processes, N=3, W=2, R=1
       }
     }, 20_000, 'the bucket on the second gateway');
   });
-
   after(async () => {
-    for (const client of clients ?? []) client.destroy();
-    await admin?.close();
-    await Promise.all([...(gateways ?? []), ...(storage ?? []), manager].map((node) => node?.kill('SIGTERM')));
-    if (root) rmSync(root, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   /** A client taking a lock: a conflict (409) or an unavailable cluster (503) is retried, 200 and 412 are answers. */
@@ -125,7 +82,7 @@ describe('conditional writes through two gateways (real processes, N=3, W=2, R=1
   });
 
   it('still gives each lock to exactly one writer with a storage node killed', async () => {
-    await storage[2]!.kill('SIGKILL');
+    await cluster.storage[2]!.kill('SIGKILL');
     await rounds(30, 'degraded');
   });
 });

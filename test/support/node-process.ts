@@ -21,6 +21,8 @@ export class NodeProcess {
   constructor(
     readonly name: string,
     private readonly args: readonly string[],
+    /** A command the node is started under, which execs it (`ip netns exec NS`, say). */
+    private readonly launcher: readonly string[] = [],
   ) {}
 
   get pid(): number | undefined {
@@ -38,7 +40,9 @@ export class NodeProcess {
     const firstLine = this.lines.length;
     const role = this.args[this.args.indexOf('--role') + 1] as Role;
     const settings = ROLES.includes(role) ? processFor(role) : { v8Flags: [], env: {} };
-    const child = spawn(process.execPath, [...settings.v8Flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args], {
+    const command = [process.execPath, ...settings.v8Flags, CLI, 'node', '--name', this.name, '--cluster-port', port, ...this.args];
+    const [program, ...programArgs] = [...this.launcher, ...command];
+    const child = spawn(program!, programArgs, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...settings.env },
     });

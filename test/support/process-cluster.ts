@@ -30,6 +30,12 @@ export interface ProcessClusterOptions {
   /** `storage` settings of every storage node's config file. */
   readonly storageSettings?: Readonly<Record<string, unknown>>;
   readonly settings?: { readonly n: number; readonly w: number; readonly r: number; readonly d: number };
+  /** The address the manager and gateways listen on for the cluster (default 127.0.0.1). */
+  readonly host?: string;
+  /** The address storage node `index` listens on (default `host`). */
+  readonly storageHost?: (index: number) => string;
+  /** A command that storage node `index` is started under (`ip netns exec NS`, say). */
+  readonly storageLauncher?: (index: number) => readonly string[];
 }
 
 export class ProcessCluster {
@@ -48,7 +54,8 @@ export class ProcessCluster {
 
   async start(): Promise<void> {
     const common = ['--cookie', this.cookie, '--log-level', 'info'];
-    this.manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', ...common, '--data', this.dataDir('manager_0')]);
+    const host = this.options.host ?? '127.0.0.1';
+    this.manager = new NodeProcess(`manager_0@${host}`, ['--role', 'manager', ...common, '--data', this.dataDir('manager_0')]);
     await this.manager.start();
     const created = await this.manager.waitFor((line) => line.msg === 'admin user created');
     const credentials = readAdminCredentials(String(created.credentialsFile));
@@ -58,7 +65,12 @@ export class ProcessCluster {
     writeFileSync(config, JSON.stringify({ storage: this.options.storageSettings ?? {} }));
     this.storage = Array.from(
       { length: this.options.storageNodes },
-      (_, i) => new NodeProcess(`storage_${i}@127.0.0.1`, ['--role', 'storage', ...common, '--config', config, '--manager', this.manager.address, '--data', this.dataDir(`storage_${i}`)]),
+      (_, i) =>
+        new NodeProcess(
+          `storage_${i}@${this.options.storageHost?.(i) ?? host}`,
+          ['--role', 'storage', ...common, '--config', config, '--manager', this.manager.address, '--data', this.dataDir(`storage_${i}`)],
+          this.options.storageLauncher?.(i) ?? [],
+        ),
     );
     await Promise.all(this.storage.map((node) => node.start()));
     this.admin = await openAdminClient({ manager: this.manager.address, cookie: this.cookie, timeoutMs: 60_000 });
@@ -69,7 +81,7 @@ export class ProcessCluster {
     await this.run({ command: 'start', ...(this.options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false });
     this.gateways = Array.from(
       { length: this.options.gateways },
-      (_, i) => new NodeProcess(`gateway_${i}@127.0.0.1`, ['--role', 'gateway', ...common, '--manager', this.manager.address, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
+      (_, i) => new NodeProcess(`gateway_${i}@${host}`, ['--role', 'gateway', ...common, '--manager', this.manager.address, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
     );
     for (const gateway of this.gateways) {
       await gateway.start();
@@ -107,7 +119,7 @@ export class ProcessCluster {
   }
 
   /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries. */
-  client(index: number, keys: { readonly accessKeyId: string; readonly secretAccessKey: string } = this.credentials): S3Client {
+  client(index: number, keys: { readonly accessKeyId: string; readonly secretAccessKey: string } = this.credentials, requestTimeoutMs?: number): S3Client {
     const endpoint = this.endpoints[index];
     if (endpoint === undefined) throw new Error(`no gateway ${index}`);
     const client = new S3Client({
@@ -115,6 +127,7 @@ export class ProcessCluster {
       endpoint,
       forcePathStyle: true,
       maxAttempts: 1,
+      ...(requestTimeoutMs === undefined ? {} : { requestHandler: { requestTimeout: requestTimeoutMs } }),
       credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
     });
     this.clients.push(client);

@@ -1,0 +1,99 @@
+/**
+ * S3 load for fault tests: clients that put, read, delete and race for locks on a small key space,
+ * each drawing its operations from a seeded stream of its own, everything they see recorded in a
+ * History (history-checker.ts). And the check that every replica of every key holds the same version.
+ */
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AdminClient } from '../../src/cli/admin-client.js';
+import { eventually } from './eventually.js';
+import { History, type Outcome, type Value } from './history-checker.js';
+import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
+
+export const DATA_KEYS: readonly string[] = Array.from({ length: 8 }, (_, i) => `k${i}`);
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+export class S3Load {
+  readonly history = new History();
+  /** The key the clients race to create with If-None-Match: *; a test moves it on between rounds. */
+  lockKey = 'lock-0';
+  private running = false;
+  private loops: Array<Promise<void>> = [];
+
+  constructor(
+    /** Client 0 is kept for the test's own reads; the others make the load. */
+    private readonly clients: readonly S3Client[],
+    private readonly bucket: string,
+    private readonly seed: number,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loops = this.clients.slice(1).map((_, i) => this.loop(i + 1));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  acknowledgedWrites(): number {
+    return this.history.ops.filter((op) => op.type === 'write' && op.outcome === 'ok').length;
+  }
+
+  async write(client: number, key: string, value: Value, create = false): Promise<void> {
+    const { history } = this;
+    const sent = history.now();
+    let outcome: Outcome;
+    try {
+      if (value === null) await this.clients[client]!.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      else await this.clients[client]!.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: value, ...(create ? { IfNoneMatch: '*' } : {}) }));
+      outcome = 'ok';
+    } catch (error) {
+      const status = statusOf(error);
+      outcome = status === 412 || status === 409 ? 'refused' : 'unknown';
+    }
+    history.record({ type: 'write', client, key, value, sent, answered: history.now(), outcome, ...(create ? { create } : {}) });
+  }
+
+  async read(client: number, key: string): Promise<void> {
+    const { history } = this;
+    const sent = history.now();
+    try {
+      const got = await this.clients[client]!.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const value = await got.Body!.transformToString();
+      history.record({ type: 'read', client, key, value, sent, answered: history.now() });
+    } catch (error) {
+      if (statusOf(error) === 404) history.record({ type: 'read', client, key, value: null, sent, answered: history.now() });
+      // Any other failure says nothing about the key.
+    }
+  }
+
+  private async loop(client: number): Promise<void> {
+    const draw = seededRandom(this.seed * 100 + client);
+    for (let n = 0; this.running; n++) {
+      const key = DATA_KEYS[randomInt(draw, DATA_KEYS.length)]!;
+      const roll = draw();
+      if (roll < 0.4) await this.write(client, key, `c${client}-${n}`);
+      else if (roll < 0.75) await this.read(client, key);
+      else if (roll < 0.85) await this.write(client, key, null);
+      else if (roll < 0.95) await this.write(client, this.lockKey, `c${client}-${n}`, true);
+      else await this.read(client, this.lockKey);
+    }
+  }
+}
+
+/** Waits until every replica of every key answers and holds the same version (or none). */
+export async function everyReplicaAgrees(admin: AdminClient, bucket: string, keys: readonly string[], timeoutMs = 60_000): Promise<void> {
+  await eventually(async () => {
+    for (const key of keys) {
+      const where = await admin.run({ command: 'whereis', bucket, key });
+      if (!where.ok || where.result.kind !== 'whereis') return false;
+      const clocks = new Set(where.result.replicas.map((row) => (row.answer.ok ? (row.answer.exists ? row.answer.clock : 'absent') : 'error')));
+      if (clocks.size !== 1 || clocks.has('error')) return false;
+    }
+    return true;
+  }, timeoutMs, 'every replica of every key holding the same version');
+}
