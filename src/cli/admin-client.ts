@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { adminRef } from '../protocol/cluster/paths.js';
-import type { AdminMessage } from '../protocol/cluster/admin.js';
 import type { AdminCommand, AdminReply } from '../protocol/cluster/admin.js';
 import type { RuntimeFailure } from '../runtime/failures.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import { HandshakeRefused } from '../runtime/remote/transport.js';
+import { ask } from '../runtime/typed-ask.js';
 
 export interface AdminClientOptions {
   /** host:port of the manager's cluster port. */
@@ -53,7 +53,7 @@ export async function openAdminClient(options: AdminClientOptions): Promise<Admi
   }
   return {
     managerNode,
-    run: (command) => node.system.ask<AdminMessage, AdminReply>(adminRef(managerNode), (replyTo) => ({ type: 'admin', command, replyTo }), options.timeoutMs),
+    run: (command) => ask(node.system, adminRef(managerNode), { type: 'admin', command }, options.timeoutMs),
     close: () => node.stop(),
   };
 }

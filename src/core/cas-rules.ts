@@ -1,33 +1,41 @@
 /**
- * Compare-and-set on one key, decided by single-decree Paxos among the key's replicas (the scheme of
- * Cassandra's lightweight transactions): the rules each replica follows as an acceptor, and what a
- * proposer concludes from their answers. Ballots are hybrid logical clocks, unique per proposer.
+ * Compare-and-set on one key, decided by Paxos among the key's replicas (in the manner of Cassandra's
+ * lightweight transactions): the rules each replica follows as an acceptor, and what a proposer
+ * concludes from their answers. Ballots are hybrid logical clocks, unique per proposer.
  *
- *   prepare(b)   a replica promises to take no proposal below b, and tells the proposer what it
- *                accepted and has not seen committed, the newest commit it saw, and its current version.
- *   propose(b,v) a replica accepts v unless it promised a higher ballot.
- *   commit(b,v)  v is applied as an ordinary version and the replica notes b as committed.
+ *   prepare(b)   a replica promises to take no proposal below b, and tells the proposer the newest
+ *                proposal it accepted and its current version of the key.
+ *   propose(b,v) a replica accepts v unless it promised a higher ballot; v replaces what it accepted.
+ *   commit(v)    v is applied as an ordinary version (last writer wins by its clock).
  *
- * A proposer that gathers promises from a quorum first finishes any proposal accepted and not yet
- * committed (it may have been chosen), then judges its condition against the newest version among the
- * quorum, and proposes its own version. Any two quorums share a replica, so two proposers can never
- * both see their proposals accepted on a quorum for the same state of the key.
+ * A proposer that gathers promises from a quorum looks at the newest accepted proposal among them: it
+ * may have been chosen, so unless its version is already applied on every replica of the quorum, the
+ * proposer finishes it (proposes it again under its own ballot and applies it on a quorum) before
+ * anything else. Only then does it judge its condition against the newest version among the quorum and
+ * propose its own. Any two quorums share a replica, so a chosen version is always seen and applied
+ * before a later one is judged, and two proposers can never both succeed on the same state of the key.
+ * A fence is a proposal without a version: accepted by a quorum, it keeps every proposal of a lower
+ * ballot that was not chosen from ever being finished.
  */
 import { compareHlc, type Hlc } from './hlc.js';
 import type { ObjectMeta } from './object-meta.js';
 
 export interface CasProposal {
   readonly ballot: Hlc;
-  /** The version to write; its clock is the version's own, not the ballot. */
-  readonly meta: ObjectMeta;
+  /**
+   * The version to write; its clock is the version's own, not the ballot. None for a fence: a proposal
+   * that writes nothing and, once accepted by a quorum, keeps every proposal of a lower ballot that was
+   * never chosen from ever being chosen.
+   */
+  readonly meta?: ObjectMeta;
   readonly body?: Uint8Array;
 }
 
 /** What a replica keeps per key it took part in a compare-and-set for. */
 export interface CasRecord {
   readonly promised: Hlc;
+  /** The newest proposal accepted; kept until a newer one is, so a chosen version is never forgotten. */
   readonly accepted?: CasProposal;
-  readonly committed?: Hlc;
 }
 
 export type CasVote<R> = { readonly granted: true; readonly record: R } | { readonly granted: false; readonly promised: Hlc };
@@ -41,38 +49,27 @@ export function promiseBallot(record: CasRecord | undefined, ballot: Hlc): CasVo
 /** A replica's answer to propose(ballot, version). */
 export function acceptProposal(record: CasRecord | undefined, proposal: CasProposal): CasVote<CasRecord> {
   if (record !== undefined && compareHlc(proposal.ballot, record.promised) < 0) return { granted: false, promised: record.promised };
-  return { granted: true, record: { promised: proposal.ballot, accepted: proposal, ...(record?.committed ? { committed: record.committed } : {}) } };
-}
-
-/** What a replica keeps once the proposal of `ballot` was committed: an older accepted one is done with. */
-export function noteCommit(record: CasRecord | undefined, ballot: Hlc): CasRecord {
-  const committed = record?.committed !== undefined && compareHlc(record.committed, ballot) > 0 ? record.committed : ballot;
-  const promised = record !== undefined && compareHlc(record.promised, ballot) > 0 ? record.promised : ballot;
-  const accepted = record?.accepted !== undefined && compareHlc(record.accepted.ballot, committed) > 0 ? record.accepted : undefined;
-  return { promised, committed, ...(accepted ? { accepted } : {}) };
+  return { granted: true, record: { promised: proposal.ballot, accepted: proposal } };
 }
 
 /** A granted promise as the proposer reads it. */
 export interface CasPromise {
   readonly accepted?: CasProposal;
-  readonly committed?: Hlc;
   /** The replica's newest version of the key, tombstone included; none when it has no record. */
   readonly head?: ObjectMeta;
 }
 
 /**
- * The proposal a proposer must finish before its own: the newest accepted one among the promises,
- * unless a commit at its ballot or later was seen (then it is done, or was never chosen and never can be).
+ * The proposal a proposer must finish before its own: the newest accepted among the promises, when it
+ * carries a version that some promising replica does not hold yet (nor anything newer).
  */
-export function unfinishedProposal(promises: readonly CasPromise[]): CasProposal | undefined {
-  let newestCommit: Hlc | undefined;
-  let newestAccepted: CasProposal | undefined;
-  for (const promise of promises) {
-    if (promise.committed && (!newestCommit || compareHlc(promise.committed, newestCommit) > 0)) newestCommit = promise.committed;
-    if (promise.accepted && (!newestAccepted || compareHlc(promise.accepted.ballot, newestAccepted.ballot) > 0)) newestAccepted = promise.accepted;
-  }
-  if (!newestAccepted || (newestCommit && compareHlc(newestAccepted.ballot, newestCommit) <= 0)) return undefined;
-  return newestAccepted;
+export function unfinishedProposal(promises: readonly CasPromise[]): (CasProposal & { readonly meta: ObjectMeta }) | undefined {
+  let newest: CasProposal | undefined;
+  for (const { accepted } of promises) if (accepted && (!newest || compareHlc(accepted.ballot, newest.ballot) > 0)) newest = accepted;
+  const meta = newest?.meta;
+  if (!newest || !meta) return undefined;
+  const applied = promises.every(({ head }) => head !== undefined && compareHlc(head.clock, meta.clock) >= 0);
+  return applied ? undefined : { ...newest, meta };
 }
 
 /** The newest version the promising replicas hold. */

@@ -4,7 +4,7 @@
  * is answered, and is ordered with the key's writes in the store's transactions.
  */
 import type { Database } from 'lmdb';
-import { acceptProposal, noteCommit, promiseBallot, type CasProposal, type CasRecord, type CasVote } from '../core/cas-rules.js';
+import { acceptProposal, promiseBallot, type CasProposal, type CasRecord, type CasVote } from '../core/cas-rules.js';
 import type { Hlc } from '../core/hlc.js';
 import type { ObjectMeta } from '../core/object-meta.js';
 import { metaKey, type ObjectAddress } from './store-keys.js';
@@ -50,10 +50,5 @@ export class CasLedger {
       if (vote.granted) void this.table().put(metaKey(address), vote.record);
     });
     return vote!;
-  }
-
-  /** Notes that the proposal of `ballot` was applied here (after its version was). */
-  async committed(address: ObjectAddress, ballot: Hlc): Promise<void> {
-    await this.write(() => void this.table().put(metaKey(address), noteCommit(this.record(address), ballot)));
   }
 }

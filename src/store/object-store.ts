@@ -72,6 +72,8 @@ export interface ObjectStoreOptions {
   readonly durable?: boolean;
   /** Bodies of at least this many bytes are kept in files beside the environment (default 128 KiB). */
   readonly fileBodyMinBytes?: number;
+  /** The node's time, for the durations the store measures and caches (the system clock by default). */
+  readonly now?: () => number;
 }
 
 export const DEFAULT_FILE_BODY_MIN_BYTES = 128 * 1024;
@@ -86,8 +88,11 @@ export interface ApplyRequest {
 }
 
 export type ApplyResult =
-  /** `previous`: the version this write replaced here, if any. */
-  | { readonly applied: true; readonly previous: ObjectMeta | undefined }
+  /**
+   * `previous`: the version this write replaced here, if any; `previousSettled`: whether that version's
+   * own write had settled (a version still being written may yet come back, stamped again).
+   */
+  | { readonly applied: true; readonly previous: ObjectMeta | undefined; readonly previousSettled: boolean }
   | { readonly applied: false; readonly current: Hlc }
   /** The key's namespace takes no writes: a deletion is checking its bucket, or the bucket is gone. */
   | { readonly applied: false; readonly refused: 'sealed' | 'deleted' };
@@ -185,6 +190,7 @@ export class ObjectStore {
   /** A write failed while a compaction recorded writes: its copy may hold what never committed. */
   private writesFailed = false;
   private readonly environment: EnvironmentOptions;
+  private readonly now: () => number;
 
   private constructor(
     tables: StoreTables,
@@ -193,6 +199,7 @@ export class ObjectStore {
     this.db = tables;
     this.log = options.logger.child({ component: 'object-store' });
     this.environment = environmentOf(options);
+    this.now = options.now ?? Date.now;
     this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
@@ -384,6 +391,7 @@ export class ObjectStore {
       this.db.meta.put(key, meta);
       this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
+      const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
       if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
       if (current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
       else {
@@ -392,7 +400,7 @@ export class ObjectStore {
       }
       if (!current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
       this.tombstones.note(key, current, meta);
-      result = { applied: true, previous: current };
+      result = { applied: true, previous: current, previousSettled };
     });
     return result!;
   }
@@ -713,7 +721,7 @@ export class ObjectStore {
   async compact(signal?: AbortSignal): Promise<CompactionResult> {
     if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is already running');
     this.compacting = true;
-    const startedMs = Date.now();
+    const startedMs = this.now();
     const live = this.db;
     const beforeBytes = live.fileBytes();
     let log: TableWrite[] = [];
@@ -729,14 +737,14 @@ export class ObjectStore {
         this.db = live.recording(log);
         await copy.replay(writes);
       }
-      const heldMs = Date.now();
+      const heldMs = this.now();
       await this.holdWrites(async () => {
         if (this.writesFailed) throw new StoreFailure('StoreError', 'a write failed while the store was being compacted');
         await copy!.replay(log);
         copy!.promote(this.environment);
         this.db = copy!;
       });
-      pausedMs = Date.now() - heldMs;
+      pausedMs = this.now() - heldMs;
     } catch (error) {
       this.db = live;
       if (copy !== undefined) await copy.discard(this.environment).catch(() => undefined);
@@ -746,7 +754,7 @@ export class ObjectStore {
       this.writesFailed = false;
     }
     await live.retire(this.environment);
-    const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs, tookMs: Date.now() - startedMs };
+    const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs, tookMs: this.now() - startedMs };
     this.log.info('object store compacted', result);
     return result;
   }
@@ -823,7 +831,7 @@ export class ObjectStore {
   }
 
   private freeDiskBytes(): number {
-    const nowMs = Date.now();
+    const nowMs = this.now();
     if (!this.freeBytesCache || nowMs - this.freeBytesCache.atMs > FREE_SPACE_CACHE_MS) {
       const stats = statfsSync(this.options.path);
       this.freeBytesCache = { atMs: nowMs, freeBytes: stats.bavail * stats.bsize };

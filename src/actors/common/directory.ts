@@ -7,8 +7,9 @@ import type { Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { DirectoryMessage } from '../../protocol/cluster/directory.js';
-import type { JoinReply, MemberView, RingKeeperMessage, StorageJoin } from '../../protocol/cluster/ring-keeper.js';
+import type { MemberView, StorageJoin } from '../../protocol/cluster/ring-keeper.js';
 import { ringKeeperRef } from '../../protocol/cluster/paths.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
@@ -53,18 +54,8 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           void (async () => {
             try {
               const manager = await deps.connect(managerAddress);
-              const reply = await ctx.system.ask<RingKeeperMessage, JoinReply>(
-                ringKeeperRef(manager),
-                (replyTo) => ({
-                  type: 'join',
-                  node: deps.self.node,
-                  role: deps.self.role,
-                  address: deps.address(),
-                  ...(deps.storage ? { storage: deps.storage } : {}),
-                  replyTo,
-                }),
-                JOIN_TIMEOUT_MS,
-              );
+              const join = { node: deps.self.node, role: deps.self.role, address: deps.address(), ...(deps.storage ? { storage: deps.storage } : {}) };
+              const reply = await ask(ctx.system, ringKeeperRef(manager), { type: 'join', ...join }, JOIN_TIMEOUT_MS);
               if (!reply.ok) throw new Error(`${reply.code}: ${reply.message}`);
               ctx.system.dispatch(ctx.self, { type: 'joined', manager, members: reply.members });
             } catch (error) {

@@ -8,6 +8,7 @@ import { isLogLevel, type LogLevel } from '../../runtime/logger.js';
 import { nodeInfoRef } from '../../protocol/cluster/paths.js';
 import type { NodeFacts, NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 const MAX_PING_DELAY_MS = 60_000;
 
@@ -36,8 +37,7 @@ export function nodeInfoBehavior(introspection: NodeIntrospection): Behavior<nul
         case 'ping_node': {
           const startedMs = ctx.clock.now();
           const timeoutMs = Math.min(Math.max(1, Number(message.timeoutMs) || 1000), MAX_PING_DELAY_MS);
-          void ctx.system
-            .ask<NodeInfoMessage, PingReply>(nodeInfoRef(String(message.node)), (replyTo) => ({ type: 'ping', delayMs: Number(message.delayMs) || 0, replyTo }), timeoutMs)
+          void ask(ctx.system, nodeInfoRef(String(message.node)), { type: 'ping', delayMs: Number(message.delayMs) || 0 }, timeoutMs)
             .then((reply) => ctx.system.reply(message.replyTo, reply.ok ? { ok: true, node: reply.node, roundTripMs: ctx.clock.now() - startedMs } : reply));
           return state;
         }

@@ -11,11 +11,12 @@ import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import { readerRef, type ReaderMessage } from '../../protocol/cluster/reader.js';
-import { replicatorRef, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
-import { routerOf, type ListLocalReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { readerRef } from '../../protocol/cluster/reader.js';
+import { replicatorRef } from '../../protocol/cluster/replicator.js';
+import { routerOf, type ListLocalReply } from '../../protocol/cluster/storage.js';
 import type { RingView } from './ring-view.js';
 import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 
 export interface StorageClientDeps {
   readonly system: ActorApi;
@@ -38,9 +39,10 @@ export class StorageClient implements StorageApi {
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node) =>
-      this.deps.system.askWhenWritable<ReplicatorMessage, PutResult>(
+      askWhenWritable(
+        this.deps.system,
         replicatorRef(node),
-        (replyTo) => ({ type: 'put', objectKind: kind, fields, replyTo, ...(body ? { body } : {}), ...(condition ? { condition } : {}) }),
+        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...(condition ? { condition } : {}) },
         this.timeoutMs,
         body?.length ?? 0,
       ),
@@ -51,17 +53,13 @@ export class StorageClient implements StorageApi {
     const withBody = options.withBody === true;
     const slice = withBody && options.bodySlice ? { bodySlice: options.bodySlice } : {};
     return this.viaCoordinator(this.readers(bucket, key), (node) =>
-      this.deps.system.ask<ReaderMessage, GetResult>(readerRef(node), (replyTo) => ({ type: 'get', objectKind: kind, bucket, key, withBody, ...slice, replyTo }), this.timeoutMs),
+      ask(this.deps.system, readerRef(node), { type: 'get', objectKind: kind, bucket, key, withBody, ...slice }, this.timeoutMs),
     );
   }
 
   delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     return this.viaCoordinator(this.writers(bucket, key), (node) =>
-      this.deps.system.ask<ReplicatorMessage, DeleteResult>(
-        replicatorRef(node),
-        (replyTo) => ({ type: 'delete', objectKind: kind, bucket, key, replyTo, ...(condition ? { condition } : {}) }),
-        this.timeoutMs,
-      ),
+      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...(condition ? { condition } : {}) }, this.timeoutMs),
     );
   }
 
@@ -78,7 +76,7 @@ export class StorageClient implements StorageApi {
         nodes.map((node) =>
           this.deps.isKnownDown(node)
             ? Promise.resolve<ListLocalReply | RuntimeFailure>({ ok: false, code: 'NodeDown', message: `${node} is down` })
-            : this.deps.system.ask<RouterMessage, ListLocalReply>(routerOf(node), (replyTo) => ({ type: 'list_local', objectKind: kind, bucket, fetch, replyTo }), this.timeoutMs),
+            : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch }, this.timeoutMs),
         ),
       );
       const pages: ListingPage<ListingEntry>[] = [];

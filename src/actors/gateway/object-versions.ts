@@ -49,7 +49,7 @@ export async function loadObject(deps: GatewayDeps, bucket: string, key: string,
 
 /**
  * After `written` was stored over `previous`: deletes the chunks of whichever of the two lost, in the
- * background. Chunks shared by both (none today) are never deleted. Chunks are keyed under the object
+ * background. Chunks shared by both (a version stamped again over its own first stamp) are never deleted. Chunks are keyed under the object
  * key, which for a part record is not the record's own key.
  */
 export function retireReplaced(deps: GatewayDeps, previous: ObjectMeta | undefined, written: ObjectMeta, objectKey: string = written.key): void {

@@ -52,8 +52,9 @@ export function expectOk<T extends { readonly ok: true }>(result: T | StorageFai
 
 /**
  * Every call to the wrapped storage either settles or fails with Timeout after `timeoutMs`. A call that
- * settles later is ignored; a write that lands after its deadline is a version nobody points at, which
- * the clean-up of the failed request deletes.
+ * settles later is ignored. A chunk that lands after its deadline is one nobody points at, which the
+ * clean-up of the failed request deletes; a record that may land after its deadline keeps the chunks it
+ * names (handlers/put-object.ts), and the orphan sweep removes them if it never did.
  */
 export class DeadlineStorage implements StorageApi {
   constructor(

@@ -6,19 +6,14 @@
  */
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import { actorRef, type Message, type ReplyTo } from '../../runtime/refs.js';
-import type { PeerInfo } from '../../runtime/remote/transport.js';
+import type { Message, ReplyTo } from '../../runtime/refs.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { Hlc } from '../../core/hlc.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js';
-import type { NodeFacts, NodeInfoMessage, SetLogLevelReply } from '../../protocol/cluster/node-info.js';
 import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
-import type { RingCacheMessage, RingStatus } from '../../protocol/cluster/ring-cache.js';
-import {
-  STORAGE_ROUTER_PATH, type CompactionReply, type DiskUsageReply, type HeadLocalMessage, type HeadLocalReply, type RouterMessage,
-} from '../../protocol/cluster/storage.js';
+import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js';
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import type {
   AuthMessage,
@@ -37,6 +32,7 @@ import type {
 import type { ClusterStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export interface AdminOptions {
   /** Limit on each ask to the manager's own actors. */
@@ -154,7 +150,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       case 'compact': {
         const { node, action } = command;
         const reply = await expectOk(
-          ctx.system.ask<RouterMessage, CompactionReply>(actorRef(node, STORAGE_ROUTER_PATH), (replyTo) => ({ type: 'compaction', action, replyTo }), remoteTimeoutMs),
+          ask(ctx.system, routerOf(node), { type: 'compaction', action }, remoteTimeoutMs),
           node,
         );
         const { ok: _ok, ...status } = reply;
@@ -164,7 +160,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const { node } = command;
         // Counting walks every record of the node: it may take a while on a large store.
         const reply = await expectOk(
-          ctx.system.ask<RouterMessage, DiskUsageReply>(actorRef(node, STORAGE_ROUTER_PATH), (replyTo) => ({ type: 'disk_usage', replyTo }), remoteTimeoutMs * 12),
+          ask(ctx.system, routerOf(node), { type: 'disk_usage' }, remoteTimeoutMs * 12),
           node,
         );
         const { ok: _ok, ...usage } = reply;
@@ -207,14 +203,14 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         }
         const node = command.node;
         const reply = await expectOk(
-          ctx.system.ask<RingCacheMessage, { ok: true; doc: RingDocument | null }>(ringCacheRef(node), (replyTo) => ({ type: 'get', replyTo }), remoteTimeoutMs),
+          ask(ctx.system, ringCacheRef(node), { type: 'get' }, remoteTimeoutMs),
           node,
         );
         return { kind: 'ring', node, checksum: reply.doc ? snapshotOf(reply.doc).checksum : 0, doc: reply.doc };
       }
       case 'update_log_level': {
         const { node, level } = command;
-        await expectOk(ctx.system.ask<NodeInfoMessage, SetLogLevelReply>(nodeInfoRef(node), (replyTo) => ({ type: 'set_log_level', level, replyTo }), remoteTimeoutMs), node);
+        await expectOk(ask(ctx.system, nodeInfoRef(node), { type: 'set_log_level', level }, remoteTimeoutMs), node);
         return { kind: 'done', message: `log level of ${node} is now ${level}` };
       }
       default:
@@ -225,8 +221,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
   async function nodeDetails(node: string, status: ClusterStatus, ctx: ActorContext<AdminMessage>) {
     const member = status.members.find((m) => m.node === node);
     const [info, ring] = await Promise.all([
-      ctx.system.ask<NodeInfoMessage, { ok: true; facts: NodeFacts; peers: PeerInfo[] }>(nodeInfoRef(node), (replyTo) => ({ type: 'which_nodes', replyTo }), remoteTimeoutMs),
-      ctx.system.ask<RingCacheMessage, RingStatus>(ringCacheRef(node), (replyTo) => ({ type: 'status', replyTo }), remoteTimeoutMs),
+      ask(ctx.system, nodeInfoRef(node), { type: 'which_nodes' }, remoteTimeoutMs),
+      ask(ctx.system, ringCacheRef(node), { type: 'status' }, remoteTimeoutMs),
     ]);
     if (!info.ok) {
       const known = member ? ` (${member.role} node, ${member.state})` : ' (not a member of this cluster)';
@@ -263,11 +259,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     const targets = [...current.map((node) => ({ node, ring: 'current' as const })), ...previous.map((node) => ({ node, ring: 'previous' as const }))];
     const replicas = await Promise.all(
       targets.map(async ({ node, ring: which }): Promise<WhereisRow> => {
-        const reply = await ctx.system.ask<HeadLocalMessage, HeadLocalReply>(
-          actorRef(node, STORAGE_ROUTER_PATH),
-          (replyTo) => ({ type: 'head_local', objectKind: 'object', bucket: namespace, key, replyTo }),
-          remoteTimeoutMs,
-        );
+        const reply = await ask(ctx.system, routerOf(node), { type: 'head_local', objectKind: 'object', bucket: namespace, key }, remoteTimeoutMs);
         return { node, ring: which, state: status.members.find((m) => m.node === node)?.state ?? 'unknown', answer: answerOf(reply) };
       }),
     );

@@ -31,14 +31,14 @@ import { SelfTimer } from '../../runtime/self-timer.js';
 import { assertNever } from '../../core/assert-never.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { DeletedBucketRecord, DeletionIntent } from '../../core/bucket-deletion.js';
-import { snapshotOf, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
+import { snapshotOf, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { unfencedRange } from '../../core/ring/write-fence.js';
 import type { StateTable } from '../../store/node-state.js';
 import { authRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
-import type { AuthError, AuthMessage, GetBucketReply, RemoveBucketReply } from '../../protocol/cluster/auth.js';
+import type { AuthError } from '../../protocol/cluster/auth.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeletedBucketStats, PurgeOnNode } from '../../protocol/cluster/bucket-deletion.js';
 import { announceDeleted, checkEmpty, purgeStats, sealNamespace, sendSealsInForce, unsealNamespace, type FenceDeps } from './namespace-fence.js';
-import type { MemberView, RingKeeperMessage } from '../../protocol/cluster/ring-keeper.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 const DEFAULT_NODE_TIMEOUT_MS = 5_000;
 /** A gateway waits 30 s for a deletion: the check gives up before, lifting its seals. */
@@ -181,7 +181,7 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
       return undefined;
     };
     const { name } = message;
-    const found = await ctx.system.ask<AuthMessage, GetBucketReply>(authRef(ctx.system.node), (replyTo) => ({ type: 'get_bucket', name, replyTo }), LOCAL_TIMEOUT_MS);
+    const found = await ask(ctx.system, authRef(ctx.system.node), { type: 'get_bucket', name }, LOCAL_TIMEOUT_MS);
     if (isRuntimeFailure(found)) return refuse(error('Unavailable', `the manager's bucket records did not answer: ${found.message}`));
     if (!found.ok) return refuse(error('NoSuchBucket', `no bucket ${name}`));
     const bucket = found.bucket;
@@ -276,11 +276,7 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
   }
 
   async function removeRecord(record: DeletedBucketRecord, ctx: ActorContext<BucketDeletionMessage>): Promise<void> {
-    const removed = await ctx.system.ask<AuthMessage, RemoveBucketReply>(
-      authRef(ctx.system.node),
-      (replyTo) => ({ type: 'remove_bucket', name: record.name, namespace: record.namespace, replyTo }),
-      LOCAL_TIMEOUT_MS,
-    );
+    const removed = await ask(ctx.system, authRef(ctx.system.node), { type: 'remove_bucket', name: record.name, namespace: record.namespace }, LOCAL_TIMEOUT_MS);
     if (isRuntimeFailure(removed)) ctx.log.warn('the bucket record is not removed yet; trying again', { bucket: record.name, error: removed.message });
     else ctx.system.dispatch(ctx.self, { type: 'record_removed', namespace: record.namespace });
   }
@@ -367,13 +363,13 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
   }
 
   async function currentRing(ctx: ActorContext<BucketDeletionMessage>): Promise<RingSnapshot | undefined> {
-    const reply = await ctx.system.ask<RingKeeperMessage, { ok: true; doc: RingDocument | null }>(ringKeeperRef(ctx.system.node), (replyTo) => ({ type: 'get_ring', replyTo }), LOCAL_TIMEOUT_MS);
+    const reply = await ask(ctx.system, ringKeeperRef(ctx.system.node), { type: 'get_ring' }, LOCAL_TIMEOUT_MS);
     if (isRuntimeFailure(reply)) throw new Error(`the ring keeper did not answer: ${reply.message}`);
     return reply.doc ? snapshotOf(reply.doc) : undefined;
   }
 
   async function storageMembers(ctx: ActorContext<BucketDeletionMessage>): Promise<string[]> {
-    const reply = await ctx.system.ask<RingKeeperMessage, { ok: true; members: readonly MemberView[] }>(ringKeeperRef(ctx.system.node), (replyTo) => ({ type: 'list', replyTo }), LOCAL_TIMEOUT_MS);
+    const reply = await ask(ctx.system, ringKeeperRef(ctx.system.node), { type: 'list' }, LOCAL_TIMEOUT_MS);
     if (isRuntimeFailure(reply)) throw new Error(`the ring keeper did not answer: ${reply.message}`);
     return reply.members.filter((member) => member.role === 'storage').map((member) => member.node);
   }

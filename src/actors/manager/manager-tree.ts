@@ -21,7 +21,7 @@ import { adminBehavior } from './admin.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
 import { bucketDeletionBehavior } from './bucket-deletion.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior } from './ring-keeper.js';
-import type { MemberView, RingKeeperMessage } from '../../protocol/cluster/ring-keeper.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
 const USERS_TABLE = 'users';
@@ -41,11 +41,7 @@ export function managerTree(node: ClusterNode, options: ManagerTreeOptions): Sup
   const { system, transport } = node;
   const { nodeState } = options;
   const runningGateways = async (): Promise<string[]> => {
-    const reply = await system.ask<RingKeeperMessage, { ok: true; members: readonly MemberView[] }>(
-      ringKeeperRef(system.node),
-      (replyTo) => ({ type: 'list', replyTo }),
-      GATEWAY_LIST_TIMEOUT_MS,
-    );
+    const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, GATEWAY_LIST_TIMEOUT_MS);
     if (isRuntimeFailure(reply)) throw new Error(`${reply.code}: ${reply.message}`);
     return reply.members.filter((member) => member.role === 'gateway' && member.state === 'running').map((member) => member.node);
   };

@@ -10,11 +10,8 @@ import type { ObjectKind } from '../../core/object-meta.js';
 import { uploadRecordPrefix } from '../../core/upload-records.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
-import { actorRef } from '../../runtime/refs.js';
-import {
-  MAX_DELETED_NAMESPACES, STORAGE_ROUTER_PATH, type ListLocalReply, type MarkDeletedReply, type PurgeStatsReply, type PurgeStatus,
-  type RouterMessage, type SealReply,
-} from '../../protocol/cluster/storage.js';
+import { MAX_DELETED_NAMESPACES, routerOf, type PurgeStatus } from '../../protocol/cluster/storage.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export interface FenceDeps {
   readonly system: ActorApi;
@@ -26,14 +23,12 @@ export interface FenceDeps {
 /** Keys fetched per node and round of the emptiness check (a bucket just emptied holds many tombstones). */
 const EMPTINESS_PAGE_KEYS = 1000;
 
-const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
-
 /** The nodes (of `nodes`) that sealed the namespace, or had it deleted already. */
 export async function sealNamespace(deps: FenceDeps, nodes: readonly string[], namespace: string, sealId: string): Promise<Set<string>> {
   const sealed = new Set<string>();
   await Promise.all(
     reachable(deps, nodes).map(async (node) => {
-      const reply = await deps.system.ask<RouterMessage, SealReply>(routerOf(node), (replyTo) => ({ type: 'seal_namespace', namespace, sealId, replyTo }), deps.timeoutMs);
+      const reply = await ask(deps.system, routerOf(node), { type: 'seal_namespace', namespace, sealId }, deps.timeoutMs);
       if (!isRuntimeFailure(reply) && reply.ok) sealed.add(node);
     }),
   );
@@ -44,7 +39,7 @@ export async function sealNamespace(deps: FenceDeps, nodes: readonly string[], n
 export async function unsealNamespace(deps: FenceDeps, nodes: readonly string[], namespace: string, sealId: string): Promise<void> {
   await Promise.all(
     reachable(deps, nodes).map((node) =>
-      deps.system.ask<RouterMessage, { readonly ok: true } | { readonly ok: false }>(routerOf(node), (replyTo) => ({ type: 'unseal_namespace', namespace, sealId, replyTo }), deps.timeoutMs),
+      ask(deps.system, routerOf(node), { type: 'unseal_namespace', namespace, sealId }, deps.timeoutMs),
     ),
   );
 }
@@ -88,11 +83,7 @@ async function holdsNone(
     const pages: ListingPage<ListingEntry>[] = [];
     await Promise.all(
       [...answered].map(async (node) => {
-        const reply = await deps.system.ask<RouterMessage, ListLocalReply>(
-          routerOf(node),
-          (replyTo) => ({ type: 'list_local', objectKind: kind, bucket: namespace, fetch, markUnsettled: true, replyTo }),
-          deps.timeoutMs,
-        );
+        const reply = await ask(deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket: namespace, fetch, markUnsettled: true }, deps.timeoutMs);
         if (!isRuntimeFailure(reply) && reply.ok) pages.push(reply.page);
         else answered.delete(node);
       }),
@@ -116,7 +107,7 @@ export async function announceDeleted(
     reachable(deps, nodes).map(async (node) => {
       for (let i = 0; i < namespaces.length; i += MAX_DELETED_NAMESPACES) {
         const batch = namespaces.slice(i, i + MAX_DELETED_NAMESPACES);
-        const reply = await deps.system.ask<RouterMessage, MarkDeletedReply>(routerOf(node), (replyTo) => ({ type: 'namespaces_deleted', namespaces: batch, replyTo }), deps.timeoutMs);
+        const reply = await ask(deps.system, routerOf(node), { type: 'namespaces_deleted', namespaces: batch }, deps.timeoutMs);
         if (isRuntimeFailure(reply) || !reply.ok) return;
       }
       told.add(node);
@@ -142,7 +133,7 @@ export async function purgeStats(deps: FenceDeps, nodes: readonly string[], name
       const known = new Map<string, PurgeStatus>();
       for (let i = 0; i < namespaces.length; i += MAX_DELETED_NAMESPACES) {
         const batch = namespaces.slice(i, i + MAX_DELETED_NAMESPACES);
-        const reply = await deps.system.ask<RouterMessage, PurgeStatsReply>(routerOf(node), (replyTo) => ({ type: 'purge_stats', namespaces: batch, replyTo }), deps.timeoutMs);
+        const reply = await ask(deps.system, routerOf(node), { type: 'purge_stats', namespaces: batch }, deps.timeoutMs);
         if (isRuntimeFailure(reply) || !reply.ok) {
           stats.set(node, `${reply.code}: ${reply.message}`);
           return;

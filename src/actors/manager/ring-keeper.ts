@@ -15,7 +15,6 @@ import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, validateMembers, type RingMem
 import { snapshotOf, validateRingDocument, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { StateTable } from '../../store/node-state.js';
-import type { InstallReply, RingCacheMessage, RingStatus } from '../../protocol/cluster/ring-cache.js';
 import { directoryRef, ringCacheRef } from '../../protocol/cluster/paths.js';
 import type {
   ClusterStatus,
@@ -30,6 +29,7 @@ import type {
   StorageJoin,
 } from '../../protocol/cluster/ring-keeper.js';
 import { ROLES, type Role } from '../../protocol/cluster/roles.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export const DEFAULT_RING_CHECK_INTERVAL_MS = 2_000;
 const RING_ASK_TIMEOUT_MS = 5_000;
@@ -316,8 +316,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   function install(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, node: string): void {
     const doc = state.ring?.doc;
     if (!doc) return;
-    void ctx.system
-      .ask<RingCacheMessage, InstallReply>(ringCacheRef(node), (replyTo) => ({ type: 'install', doc, replyTo }), RING_ASK_TIMEOUT_MS)
+    void ask(ctx.system, ringCacheRef(node), { type: 'install', doc }, RING_ASK_TIMEOUT_MS)
       .then((reply) => {
         if (reply.ok) ctx.system.dispatch(ctx.self, { type: 'ring_reported', node, epoch: reply.epoch, checksum: reply.checksum, fromCheck: false });
         else ctx.log.warn('ring not installed on a member', { member: node, code: reply.code, reason: reply.message });
@@ -325,8 +324,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   }
 
   function askStatus(ctx: ActorContext<RingKeeperMessage>, node: string): void {
-    void ctx.system
-      .ask<RingCacheMessage, RingStatus>(ringCacheRef(node), (replyTo) => ({ type: 'status', replyTo }), Math.min(RING_ASK_TIMEOUT_MS, intervalMs))
+    void ask(ctx.system, ringCacheRef(node), { type: 'status' }, Math.min(RING_ASK_TIMEOUT_MS, intervalMs))
       .then((reply) => {
         if (reply.ok) ctx.system.dispatch(ctx.self, { type: 'ring_reported', node, epoch: reply.epoch, checksum: reply.checksum, fromCheck: true });
       });

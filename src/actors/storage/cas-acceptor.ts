@@ -5,28 +5,28 @@
  */
 import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
-import type { ObjectKind } from '../../core/object-meta.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import type { CasPrepareReply, CasProposeReply, ReplicaPutReply } from '../../protocol/cluster/storage.js';
-import { addressOf, applyReplicaWrite, storageError } from './replica-ops.js';
+import type { CasCommitReply, CasPrepareReply, CasProposeReply } from '../../protocol/cluster/storage.js';
+import { applyReplicaWrite, storageError } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
 export async function casPrepare(context: StorageContext, address: ObjectAddress, ballot: Hlc): Promise<CasPrepareReply> {
-  context.hlc.observe(ballot);
   try {
+    context.hlc.observe(ballot);
     const { vote, head } = await context.store.cas.prepare(address, ballot);
     if (!vote.granted) return { ok: true, granted: false, promised: vote.promised };
-    const { accepted, committed } = vote.record;
-    return { ok: true, granted: true, head: head ?? null, ...(accepted ? { accepted } : {}), ...(committed ? { committed } : {}) };
+    const { accepted } = vote.record;
+    return { ok: true, granted: true, head: head ?? null, ...(accepted ? { accepted } : {}) };
   } catch (error) {
     return storageError(error);
   }
 }
 
-export async function casPropose(context: StorageContext, objectKind: ObjectKind, proposal: CasProposal): Promise<CasProposeReply> {
-  context.hlc.observe(proposal.ballot);
+export async function casPropose(context: StorageContext, address: ObjectAddress, proposal: CasProposal): Promise<CasProposeReply> {
   try {
-    const vote = await context.store.cas.propose(addressOf(objectKind, proposal.meta), proposal);
+    context.hlc.observe(proposal.ballot);
+    const vote = await context.store.cas.propose(address, proposal);
     return vote.granted ? { ok: true, granted: true } : { ok: true, granted: false, promised: vote.promised };
   } catch (error) {
     return storageError(error);
@@ -34,18 +34,10 @@ export async function casPropose(context: StorageContext, objectKind: ObjectKind
 }
 
 /**
- * Applies the chosen version as any replica write (a newer version here keeps it from surfacing), then
- * notes its ballot committed. A crash between the two leaves the proposal unfinished, and the next
- * coordinator applies it again, which changes nothing.
+ * Applies a chosen version as any replica write: a newer version here keeps it from surfacing, and the
+ * same version applied again changes nothing. A chosen version is never undone, so the version it
+ * replaces need not be kept.
  */
-export async function casCommit(context: StorageContext, objectKind: ObjectKind, proposal: CasProposal): Promise<ReplicaPutReply> {
-  // A chosen version is never undone, so the version it replaces need not be kept.
-  const reply = await applyReplicaWrite(context, { objectKind, meta: proposal.meta, keepPrevious: false, ...(proposal.body ? { body: proposal.body } : {}) });
-  if (!reply.ok) return reply;
-  try {
-    await context.store.cas.committed(addressOf(objectKind, proposal.meta), proposal.ballot);
-    return reply;
-  } catch (error) {
-    return storageError(error);
-  }
+export function casCommit(context: StorageContext, address: ObjectAddress, meta: ObjectMeta, body: Uint8Array | undefined): Promise<CasCommitReply> {
+  return applyReplicaWrite(context, { objectKind: address.kind, meta, keepPrevious: false, ...(body ? { body } : {}) });
 }

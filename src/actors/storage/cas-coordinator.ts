@@ -4,15 +4,20 @@
  * conditional writers, through any gateways, at most one succeeds for a given version of the key.
  *
  *   1. prepare with a fresh ballot; a quorum must promise (a higher promise elsewhere: back off, retry)
- *   2. a proposal accepted and not seen committed is finished first: it may have been chosen
- *   3. the condition is judged against the newest version the quorum holds (fails: 412, nothing written)
+ *   2. the newest accepted proposal, unless every promising replica holds its version, is finished
+ *      first: it may have been chosen (one older than the proposal horizon is fenced off instead:
+ *      nobody waits for it any more, and what it named may have been purged since)
+ *   3. the condition is judged against the newest version the quorum holds
  *   4. propose the new version; a quorum must accept (preempted: back off, retry from 1)
- *   5. commit it to every replica; answer once W (D for a delete) have applied it
+ *   5. apply it on every replica; answer once W (D for a delete) have
  *
+ * A condition that fails is answered 412 (404 for If-Match on nothing) at once, unless this write had
+ * proposed a version in an earlier round: that version is first fenced off, so it can never surface
+ * after the answer, and if it might already have been chosen the answer is Timeout (outcome unknown).
  * A coordinator that crashes anywhere leaves at most an accepted proposal, which the next conditional
- * writer of the key finishes or outvotes. A write that could not be decided before the deadline is a
- * ConditionalConflict when none of its proposals can surface any more, a Timeout (outcome unknown) when
- * one was accepted somewhere.
+ * writer of the key finishes or fences off. A write not decided before the deadline is a
+ * ConditionalConflict when none of its proposals can surface any more, a Timeout when one might, and
+ * Unavailable when too few replicas could be reached.
  */
 import { casQuorum, newestHead, unfinishedProposal, type CasPromise, type CasProposal } from '../../core/cas-rules.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
@@ -23,9 +28,10 @@ import { judgeWriteCondition, type WriteCondition } from '../../core/write-condi
 import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
-import type { ReplyTo } from '../../runtime/refs.js';
+import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type CasPrepareReply, type CasProposeReply, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf, type CasCommitReply, type CasPrepareReply, type CasProposeReply } from '../../protocol/cluster/storage.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import { addressOf } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
@@ -43,13 +49,26 @@ export interface ConditionalWriteRequest {
 /** The first retry waits up to this long; each further one up to twice as long as the one before. */
 const FIRST_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 200;
+/** The longest an accepted proposal may wait to be finished (see proposalHorizonMs). */
+const MAX_PROPOSAL_AGE_MS = 60 * 60_000;
 
 type Outcome<R> = R | RuntimeFailure;
+type Round = { readonly type: 'decided'; readonly result: PutResult } | { readonly type: 'retry'; readonly problem: string; readonly unreachable?: boolean };
+
+interface Replicas {
+  readonly all: readonly string[];
+  readonly reachable: readonly string[];
+  readonly quorum: number;
+  readonly settings: { readonly w: number; readonly d: number };
+}
 
 export class ConditionalWrite {
   /** Clocks of the versions this write proposed: any of them surfacing is this write succeeding. */
   private readonly proposed: Hlc[] = [];
-  private readonly address;
+  /** Whether a version this write proposed may have been accepted by a quorum (chosen). */
+  private mayHaveBeenChosen = false;
+  private readonly address: ObjectAddress;
+  private deadlineMs = 0;
 
   constructor(
     private readonly system: ActorApi,
@@ -62,47 +81,45 @@ export class ConditionalWrite {
 
   async run(): Promise<PutResult> {
     const { context } = this;
-    const deadlineMs = context.clock.now() + context.options.conditionalWriteDeadlineMs;
-    let lastProblem = 'no attempt';
+    this.deadlineMs = context.clock.now() + context.options.conditionalWriteDeadlineMs;
+    let last: Round = { type: 'retry', problem: 'no attempt' };
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
-        if (context.clock.now() >= deadlineMs) return this.giveUp(lastProblem);
+        if (context.clock.now() >= this.deadlineMs) return this.giveUp(last);
         await this.backOff(attempt);
       }
-      const round = await this.attempt();
-      if (round.type === 'decided') return round.result;
-      lastProblem = round.problem;
+      last = await this.attempt();
+      if (last.type === 'decided') return last.result;
     }
   }
 
-  private async attempt(): Promise<{ type: 'decided'; result: PutResult } | { type: 'retry'; problem: string }> {
+  private async attempt(): Promise<Round> {
     const { context, request } = this;
     const snapshot = context.ringView.current;
     if (!snapshot) return { type: 'decided', result: failure('Unavailable', 'this node has no ring yet') };
     const { n, w, d } = snapshot.doc.settings;
-    const replicas = preferenceList(snapshot.current, keyPosition(this.address.bucket, this.address.key), n);
-    const reachable = replicas.filter((replica) => !context.isKnownDown(replica));
-    const quorum = casQuorum(n, w, d);
-    if (reachable.length < quorum) {
-      return { type: 'retry', problem: `${reachable.length} of ${n} replicas are reachable and ${quorum} must take part in a conditional write` };
+    const all = preferenceList(snapshot.current, keyPosition(this.address.bucket, this.address.key), n);
+    const replicas: Replicas = { all, reachable: all.filter((replica) => !context.isKnownDown(replica)), quorum: casQuorum(n, w, d), settings: { w, d } };
+    if (replicas.reachable.length < replicas.quorum) {
+      return { type: 'retry', unreachable: true, problem: `${replicas.reachable.length} of ${n} replicas are reachable and ${replicas.quorum} must take part in a conditional write` };
     }
 
     const ballot = context.hlc.stamp();
-    const promised = await gather(reachable, (replica) => this.prepare(replica, ballot), (replies) => count(replies, isGranted) >= quorum);
+    const promised = await this.gather(replicas.reachable, (replica) => this.prepare(replica, ballot), (replies) => count(replies, isGranted) >= replicas.quorum);
     const granted = [...promised.values()].filter(isGranted);
-    if (granted.length < quorum) return { type: 'retry', problem: this.refused('promise', promised) };
-    const promises: CasPromise[] = granted.map((reply) => ({
-      ...(reply.accepted ? { accepted: reply.accepted } : {}),
-      ...(reply.committed ? { committed: reply.committed } : {}),
-      ...(reply.head ? { head: reply.head } : {}),
-    }));
+    if (granted.length < replicas.quorum) return { type: 'retry', problem: this.refused('promise', promised) };
+    const promises: CasPromise[] = granted.map((reply) => ({ ...(reply.accepted ? { accepted: reply.accepted } : {}), ...(reply.head ? { head: reply.head } : {}) }));
 
+    // Finished (or fenced off) under this ballot; a newer ballot is needed for this write's own proposal.
     const unfinished = unfinishedProposal(promises);
     if (unfinished) {
-      // Finished under this ballot; a newer ballot is needed for this write's own proposal.
-      const finished = await this.choose(reachable, quorum, { ...unfinished, ballot });
-      if (finished.type !== 'decided') return finished;
-      if (this.isMine(unfinished.meta.clock)) return { type: 'decided', result: finished.result };
+      const mine = this.isMine(unfinished.meta.clock);
+      if (!mine && context.clock.now() - unfinished.ballot.wallMs > this.proposalHorizonMs()) {
+        return (await this.fence(replicas, ballot)) ?? { type: 'retry', problem: 'fenced off an abandoned conditional write of the key' };
+      }
+      // Applied on a quorum, so that the next round sees it on every replica it asks.
+      const finished = await this.choose(replicas, { ...unfinished, ballot }, mine ? Math.max(request.required, replicas.quorum) : replicas.quorum);
+      if (finished.type !== 'decided' || mine) return finished;
       return { type: 'retry', problem: 'finished an earlier conditional write of the key' };
     }
 
@@ -111,67 +128,109 @@ export class ConditionalWrite {
     if (head && this.isMine(head.clock)) return { type: 'decided', result: { ok: true, meta: head } };
     const current = head && !head.deleted ? head : undefined;
     const verdict = judgeWriteCondition(request.condition, current);
-    if (!verdict.pass) {
-      return verdict.failed === 'absent'
-        ? { type: 'decided', result: failure('NotFound', `${this.address.key} has no version to match`) }
-        : { type: 'decided', result: { ...failure('PreconditionFailed', `the ${verdict.failed} condition does not hold`), condition: verdict.failed } };
-    }
+    if (!verdict.pass) return this.refuse(replicas, ballot, verdict.failed);
 
     if (head) context.hlc.observe(head.clock);
     const clock = context.hlc.stamp();
     const meta = { ...request.version, clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum } as ObjectMeta;
     this.proposed.push(clock);
-    return this.choose(reachable, quorum, { ballot, meta, ...(request.body ? { body: request.body } : {}) });
+    return this.choose(replicas, { ballot, meta, ...(request.body ? { body: request.body } : {}) }, Math.max(request.required, replicas.quorum));
   }
 
-  /** Proposes `proposal`; once a quorum accepts it, commits it and answers with the commit's outcome. */
-  private async choose(reachable: readonly string[], quorum: number, proposal: CasProposal): Promise<{ type: 'decided'; result: PutResult } | { type: 'retry'; problem: string }> {
-    const accepted = await gather(reachable, (replica) => this.propose(replica, proposal), (replies) => count(replies, isGranted) >= quorum);
+  /**
+   * The condition failed. A version this write proposed earlier, accepted somewhere but not chosen, could
+   * still be finished by a later coordinator: a fence accepted by a quorum under this ballot first makes
+   * that impossible. One that may have been chosen already makes the outcome unknown.
+   */
+  private async refuse(replicas: Replicas, ballot: Hlc, failed: 'If-Match' | 'If-None-Match' | 'absent'): Promise<Round> {
+    if (this.proposed.length > 0) {
+      const unfenced = await this.fence(replicas, ballot);
+      if (unfenced) return unfenced;
+      if (this.mayHaveBeenChosen) return { type: 'decided', result: failure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
+    }
+    if (failed === 'absent') return { type: 'decided', result: failure('NotFound', `${this.address.key} has no version to match`) };
+    return { type: 'decided', result: { ...failure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed } };
+  }
+
+  /**
+   * Proposes a fence under `ballot`; once a quorum accepts it, no proposal of a lower ballot that was not
+   * chosen ever can be. Undefined once fenced, the round to retry otherwise.
+   */
+  private async fence(replicas: Replicas, ballot: Hlc): Promise<Round | undefined> {
+    const { quorum, reachable } = replicas;
+    const fence: CasProposal = { ballot };
+    const accepted = await this.gather(reachable, (replica) => this.propose(replica, fence), (replies) => count(replies, isGranted) >= quorum);
+    return count(accepted, isGranted) >= quorum ? undefined : { type: 'retry', problem: this.refused('acceptance', accepted) };
+  }
+
+  /**
+   * Accepted proposals older than this are fenced off rather than finished: their writers were answered
+   * long ago (a Timeout), and what they named may be gone since (tombstones are purged after their grace
+   * period, orphaned chunks swept after a day).
+   */
+  private proposalHorizonMs(): number {
+    return Math.min(MAX_PROPOSAL_AGE_MS, this.context.options.tombstoneGraceMs / 2);
+  }
+
+  /**
+   * Proposes `proposal`; once a quorum accepts it, applies it on every reachable replica and answers once
+   * `required` have (at least a quorum, so that the next round finds it on a replica it asks).
+   */
+  private async choose(replicas: Replicas, proposal: CasProposal & { readonly meta: ObjectMeta }, required: number): Promise<Round> {
+    const { quorum, reachable } = replicas;
+    const accepted = await this.gather(reachable, (replica) => this.propose(replica, proposal), (replies) => count(replies, isGranted) >= quorum);
+    // Replicas that did not answer may have accepted all the same.
+    const possible = count(accepted, isGranted) + count(accepted, (reply) => !reply.ok && isRuntimeFailureReply(reply));
+    if (this.isMine(proposal.meta.clock) && possible >= quorum) this.mayHaveBeenChosen = true;
     if (count(accepted, isGranted) < quorum) return { type: 'retry', problem: this.refused('acceptance', accepted) };
 
-    const { required } = this.request;
-    const applied = await gather(reachable, (replica) => this.commit(replica, proposal), (replies) => count(replies, isOk) >= required);
+    const applied = await this.gather(reachable, (replica) => this.commit(replica, proposal.meta, proposal.body), (replies) => count(replies, isOk) >= required);
     const acks = count(applied, isOk);
-    for (const replica of reachable) {
+    for (const replica of replicas.all) {
       const reply = applied.get(replica);
-      if (reply === undefined || !reply.ok) this.queueRepair(replica);
+      if (reply === undefined || !reply.ok) this.queueRepair(replicas, replica);
     }
     if (acks < required) {
-      return {
-        type: 'decided',
-        result: failure('Timeout', `the conditional write was chosen and is applied on ${acks} replicas, ${required} required; it will surface`),
-      };
+      return { type: 'decided', result: failure('Timeout', `the conditional write was chosen and is applied on ${acks} replicas, ${required} required; it will surface`) };
     }
     return { type: 'decided', result: { ok: true, meta: proposal.meta, ...replacedBy(applied) } };
   }
 
+  /** The time an ask may take: a replica's timeout, but never past this write's deadline. */
+  private askTimeoutMs(): number {
+    return Math.max(1, Math.min(this.context.options.replicaTimeoutMs, this.deadlineMs - this.context.clock.now()));
+  }
+
   private prepare(replica: string, ballot: Hlc): Promise<Outcome<CasPrepareReply>> {
     if (replica === this.context.node) return casPrepare(this.context, this.address, ballot);
-    return this.ask<CasPrepareReply>(replica, (replyTo) => ({ type: 'cas_prepare', objectKind: this.address.kind, bucket: this.address.bucket, key: this.address.key, ballot, replyTo }));
+    const { kind: objectKind, bucket, key } = this.address;
+    return ask(this.system, routerOf(replica), { type: 'cas_prepare', objectKind, bucket, key, ballot }, this.askTimeoutMs());
   }
 
   private propose(replica: string, proposal: CasProposal): Promise<Outcome<CasProposeReply>> {
-    if (replica === this.context.node) return casPropose(this.context, this.request.objectKind, proposal);
-    return this.ask<CasProposeReply>(replica, (replyTo) => ({ type: 'cas_propose', objectKind: this.request.objectKind, proposal, replyTo }), proposal.body?.length ?? 0);
+    if (replica === this.context.node) return casPropose(this.context, this.address, proposal);
+    const { kind: objectKind, bucket, key } = this.address;
+    // A proposal carries the version's body: it waits for room on the link, as replica writes do.
+    return askWhenWritable(this.system, routerOf(replica), { type: 'cas_propose', objectKind, bucket, key, proposal }, this.askTimeoutMs(), proposal.body?.length ?? 0);
   }
 
-  private commit(replica: string, proposal: CasProposal): Promise<Outcome<ReplicaPutReply>> {
-    if (replica === this.context.node) return casCommit(this.context, this.request.objectKind, proposal);
-    return this.ask<ReplicaPutReply>(replica, (replyTo) => ({ type: 'cas_commit', objectKind: this.request.objectKind, proposal, replyTo }), proposal.body?.length ?? 0);
-  }
-
-  private ask<R>(replica: string, build: (replyTo: ReplyTo<R>) => RouterMessage, bodyBytes = 0): Promise<Outcome<R>> {
-    return this.system.askWhenWritable<RouterMessage, R>(routerOf(replica), build, this.context.options.replicaTimeoutMs, bodyBytes);
+  private commit(replica: string, meta: ObjectMeta, body: Uint8Array | undefined): Promise<Outcome<CasCommitReply>> {
+    if (replica === this.context.node) return casCommit(this.context, this.address, meta, body);
+    const { kind: objectKind } = this.address;
+    return askWhenWritable(this.system, routerOf(replica), { type: 'cas_commit', objectKind, meta, ...(body ? { body } : {}) }, this.askTimeoutMs(), body?.length ?? 0);
   }
 
   private isMine(clock: Hlc): boolean {
     return this.proposed.some((mine) => compareHlc(mine, clock) === 0);
   }
 
-  /** A replica that missed a commit gets the version from this node's repair queue, if it holds the key. */
-  private queueRepair(replica: string): void {
+  /**
+   * A replica that missed a commit gets the version from this node's repair queue, when this node holds
+   * the key (as the write coordinator does); otherwise read repair and anti-entropy bring it.
+   */
+  private queueRepair(replicas: Replicas, replica: string): void {
     const { context } = this;
-    if (replica === context.node) return;
+    if (replica === context.node || !replicas.all.includes(context.node)) return;
     const item = { peer: replica, objectKind: this.request.objectKind, bucket: this.address.bucket, key: this.address.key };
     void context.repairs.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => this.log.error('cannot queue a repair', { error }));
   }
@@ -183,9 +242,11 @@ export class ConditionalWrite {
     return new Promise((resolve) => this.context.clock.setTimeout(resolve, delayMs));
   }
 
-  private giveUp(problem: string): PutResult {
+  private giveUp(last: Round): PutResult {
+    const problem = last.type === 'retry' ? last.problem : 'decided';
     // A proposal accepted anywhere may still be finished by another coordinator: the outcome is unknown.
     if (this.proposed.length > 0) return failure('Timeout', `the conditional write was not decided in time and may still surface (${problem})`);
+    if (last.type === 'retry' && last.unreachable) return failure('Unavailable', problem);
     return failure('ConditionalConflict', `concurrent conditional writes kept this one from being decided (${problem})`);
   }
 
@@ -198,6 +259,36 @@ export class ConditionalWrite {
     for (const [, reply] of refused) if (reply.ok && 'promised' in reply) this.context.hlc.observe(reply.promised);
     return `no quorum of ${what}s (${refused.map(([replica, reply]) => `${replica}: ${reply.ok ? 'promised a higher ballot' : reply.code}`).join(', ')})`;
   }
+
+  /**
+   * Asks every replica at once and resolves with the answers so far as soon as `enough` holds, or once
+   * every replica has answered. Answers that come later are dropped; an ask that throws counts as a
+   * failed answer.
+   */
+  private gather<R>(replicas: readonly string[], send: (replica: string) => Promise<R>, enough: (replies: ReadonlyMap<string, R>) => boolean): Promise<Map<string, R>> {
+    return new Promise((resolve) => {
+      const replies = new Map<string, R>();
+      let done = false;
+      if (replicas.length === 0) resolve(replies);
+      const settle = (replica: string, reply: R): void => {
+        if (done) return;
+        replies.set(replica, reply);
+        if (enough(replies) || replies.size === replicas.length) {
+          done = true;
+          resolve(new Map(replies));
+        }
+      };
+      for (const replica of replicas) {
+        void send(replica).then(
+          (reply) => settle(replica, reply),
+          (error: unknown) => {
+            this.log.error('a compare-and-set step failed', { replica, error });
+            settle(replica, failure('InternalError', error instanceof Error ? error.message : String(error)) as R);
+          },
+        );
+      }
+    });
+  }
 }
 
 function isGranted<R extends { ok: boolean }>(reply: Outcome<R>): reply is Extract<R, { ok: true; granted: true }> {
@@ -208,36 +299,19 @@ function isOk<R extends { ok: boolean }>(reply: Outcome<R>): boolean {
   return reply.ok;
 }
 
+/** No answer (lost, timed out, the node down): the replica may or may not have done what was asked. */
+function isRuntimeFailureReply(reply: { readonly ok: false; readonly code: string }): boolean {
+  return reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc' || reply.code === 'Crashed';
+}
+
 function count<R>(replies: ReadonlyMap<string, R>, test: (reply: R) => boolean): number {
   let matching = 0;
   for (const reply of replies.values()) if (test(reply)) matching++;
   return matching;
 }
 
-/**
- * Asks every replica at once and resolves with the answers so far as soon as `enough` holds, or once
- * every replica has answered. Answers that come later are dropped.
- */
-function gather<R>(replicas: readonly string[], ask: (replica: string) => Promise<R>, enough: (replies: ReadonlyMap<string, R>) => boolean): Promise<Map<string, R>> {
-  return new Promise((resolve) => {
-    const replies = new Map<string, R>();
-    let done = false;
-    if (replicas.length === 0) resolve(replies);
-    for (const replica of replicas) {
-      void ask(replica).then((reply) => {
-        if (done) return;
-        replies.set(replica, reply);
-        if (enough(replies) || replies.size === replicas.length) {
-          done = true;
-          resolve(new Map(replies));
-        }
-      });
-    }
-  });
-}
-
 /** The newest version the commit replaced on the replicas that applied it (its chunks can go). */
-function replacedBy(replies: ReadonlyMap<string, Outcome<ReplicaPutReply>>): { replaced?: ObjectMeta } {
+function replacedBy(replies: ReadonlyMap<string, Outcome<CasCommitReply>>): { replaced?: ObjectMeta } {
   let newest: ObjectMeta | undefined;
   for (const reply of replies.values()) {
     const replaced = reply.ok ? reply.replaced : undefined;

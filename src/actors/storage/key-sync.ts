@@ -16,8 +16,9 @@ import { isPastGrace } from '../../core/purge-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { applyReplicaWrite } from './replica-ops.js';
-import { routerOf, type HeadLocalReply, type ReplicaGetReply, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
+import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 
 /** `skipped`: the newer side holds a tombstone past the grace period and the other side nothing; left so. */
 export type SyncOutcome = 'in-sync' | 'pushed' | 'pulled' | 'skipped';
@@ -29,7 +30,7 @@ export class SyncFailed extends Error {
 export async function syncKey(system: ActorApi, context: StorageContext, address: ObjectAddress, peer: string): Promise<SyncOutcome> {
   const timeoutMs = context.options.replicaTimeoutMs;
   const addressed = { objectKind: address.kind, bucket: address.bucket, key: address.key };
-  const remote = await system.ask<RouterMessage, HeadLocalReply>(routerOf(peer), (replyTo) => ({ type: 'head_local', ...addressed, replyTo }), timeoutMs);
+  const remote = await ask(system, routerOf(peer), { type: 'head_local', ...addressed }, timeoutMs);
   if (!remote.ok) throw new SyncFailed(`${peer} did not answer: ${remote.code} ${remote.message}`);
   const local = context.store.getMeta(address);
   const theirs = remote.meta;
@@ -46,9 +47,10 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
     const read = carriesBody(local!) ? await context.store.readBody(address, local!.clock) : undefined;
     const body = read === 'out-of-range' ? undefined : read;
     if (carriesBody(local!) && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here (replaced meanwhile?)`);
-    const pushed = await system.askWhenWritable<RouterMessage, ReplicaPutReply>(
+    const pushed = await askWhenWritable(
+      system,
       routerOf(peer),
-      (replyTo) => ({ type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, replyTo, ...(body ? { body } : {}) }),
+      { type: 'replica_put', objectKind: address.kind, meta: local!, keepPrevious: false, ...(body ? { body } : {}) },
       timeoutMs,
       body?.length ?? 0,
     );
@@ -56,7 +58,7 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
     return 'pushed';
   }
 
-  const pulled = await system.ask<RouterMessage, ReplicaGetReply>(routerOf(peer), (replyTo) => ({ type: 'replica_get', ...addressed, withBody: true, replyTo }), timeoutMs);
+  const pulled = await ask(system, routerOf(peer), { type: 'replica_get', ...addressed, withBody: true }, timeoutMs);
   if (!pulled.ok) throw new SyncFailed(`pull from ${peer} failed: ${pulled.code} ${pulled.message}`);
   if (!pulled.meta) return 'in-sync';
   const applied = await applyReplicaWrite(context, { objectKind: address.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });

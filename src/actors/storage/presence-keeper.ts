@@ -31,14 +31,14 @@
  * (W = 1) and never copied elsewhere before it went away is lost then.
  */
 import { inContact, majorityOf, presenceTiming } from '../../core/purge-rules.js';
-import type { NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
 import { nodeInfoRef } from '../../protocol/cluster/paths.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import { routerOf, type AbsenceReportsReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
 import { ringMembers } from './tombstone-check.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export const PRESENCE_KEEPER_PATH = '/node/storage/presence';
 /** Records dropped per transaction when a node must forget what it held. */
@@ -119,7 +119,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
         if (inContact(members, context.node, isUp)) return true;
         const unlinked = members.filter((member) => !isUp(member));
         const pings = await Promise.all(
-          unlinked.map((member) => ctx.system.ask<NodeInfoMessage, PingReply>(nodeInfoRef(member), (replyTo) => ({ type: 'ping', replyTo }), context.options.readTimeoutMs)),
+          unlinked.map((member) => ask(ctx.system, nodeInfoRef(member), { type: 'ping' }, context.options.readTimeoutMs)),
         );
         const answered = new Set(unlinked.filter((_, index) => pings[index]!.ok));
         return inContact(members, context.node, (member) => isUp(member) || answered.has(member));
@@ -141,7 +141,7 @@ export function presenceKeeperBehavior(context: StorageContext): Behavior<Presen
         const sinceMs = lastPresentMs - timing.reportSlackMs;
         const replies = await Promise.all(
           others.map((member) =>
-            ctx.system.ask<RouterMessage, AbsenceReportsReply>(routerOf(member), (replyTo) => ({ type: 'absence_reports', node: context.node, sinceMs, replyTo }), context.options.readTimeoutMs),
+            ask(ctx.system, routerOf(member), { type: 'absence_reports', node: context.node, sinceMs }, context.options.readTimeoutMs),
           ),
         );
         const answered = replies.filter((reply) => reply.ok).length;

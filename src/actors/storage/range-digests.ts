@@ -33,7 +33,8 @@ export class RangeDigests {
   constructor(
     private readonly store: ObjectStore,
     private readonly ringView: RingView,
-    private readonly now: () => number = Date.now,
+    /** The node's clock: digests are recomputed after a while, as the node's time says. */
+    private readonly now: () => number,
   ) {}
 
   /** The digests of the range (start, end] of the current ring. */

@@ -10,8 +10,9 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { syncKey } from './key-sync.js';
 import { identityOf } from './range-digests.js';
-import { routerOf, type RangeKeysReply, type RangeSummaryReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export interface ReconcileOutcome {
   readonly compared: boolean;
@@ -21,12 +22,12 @@ export interface ReconcileOutcome {
 
 export async function reconcileRange(system: ActorApi, context: StorageContext, range: RingRange, peer: string, ringChecksum: number): Promise<ReconcileOutcome> {
   const timeoutMs = context.options.replicaTimeoutMs;
-  const remote = await system.ask<RouterMessage, RangeSummaryReply>(routerOf(peer), (replyTo) => ({ type: 'range_summary', start: range.start, end: range.end, ringChecksum, replyTo }), timeoutMs);
+  const remote = await ask(system, routerOf(peer), { type: 'range_summary', start: range.start, end: range.end, ringChecksum }, timeoutMs);
   if (!remote.ok) return { compared: false, synced: 0, failed: 0 };
   const buckets = differingBuckets(context.digests.of(range.start, range.end), remote.digests);
   if (buckets.length === 0) return { compared: true, synced: 0, failed: 0 };
 
-  const theirs = await system.ask<RouterMessage, RangeKeysReply>(routerOf(peer), (replyTo) => ({ type: 'range_keys', start: range.start, end: range.end, buckets, replyTo }), timeoutMs);
+  const theirs = await ask(system, routerOf(peer), { type: 'range_keys', start: range.start, end: range.end, buckets }, timeoutMs);
   if (!theirs.ok) return { compared: false, synced: 0, failed: 0 };
   const versions = new Map<string, { address: ObjectAddress; mine?: Hlc; theirs?: Hlc }>();
   for (const entry of context.digests.keysIn(range.start, range.end, buckets)) versions.set(identityOf(entry.address), { address: entry.address, mine: entry.clock });

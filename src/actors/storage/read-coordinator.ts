@@ -13,8 +13,9 @@ import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type ReplicaGetReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf, type ReplicaGetReply } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export interface ReadRequest {
   readonly objectKind: ObjectKind;
@@ -75,19 +76,9 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
 }
 
 async function askReplica(system: ActorApi, context: StorageContext, replica: string, request: ReadRequest, withBody: boolean): Promise<ReplicaGetReply | StorageFailure> {
-  const reply = await system.ask<RouterMessage, ReplicaGetReply>(
-    routerOf(replica),
-    (replyTo) => ({
-      type: 'replica_get',
-      objectKind: request.objectKind,
-      bucket: request.bucket,
-      key: request.key,
-      withBody,
-      ...(withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {}),
-      replyTo,
-    }),
-    context.options.readTimeoutMs,
-  );
+  const slice = withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {};
+  const { objectKind, bucket, key } = request;
+  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice }, context.options.readTimeoutMs);
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 

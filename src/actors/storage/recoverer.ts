@@ -10,8 +10,9 @@ import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { QueueItem } from '../../store/durable-queue.js';
 import { syncKey } from './key-sync.js';
-import { routerOf, type RouterMessage, type StorageError } from '../../protocol/cluster/storage.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 import type { RepairItem, RevertItem, StorageContext } from './storage-context.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 export const RECOVERER_PATH = '/node/storage/recoverer';
 /** How often writes left unsettled past the grace period are settled. */
@@ -115,9 +116,10 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
 
           async function runRevert(item: QueueItem<RevertItem>): Promise<void> {
             const { peer, objectKind, bucket, key, clock } = item.payload;
-            const reply = await ctx.system.ask<RouterMessage, { ok: true; reverted: boolean } | StorageError>(
+            const reply = await ask(
+              ctx.system,
               routerOf(peer),
-              (replyTo) => ({ type: 'replica_revert', objectKind, bucket, key, clock, replyTo }),
+              { type: 'replica_revert', objectKind, bucket, key, clock },
               options.replicaTimeoutMs,
             );
             if (reply.ok) await reverts.complete(item.itemKey).catch(queueFailed);

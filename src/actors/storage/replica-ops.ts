@@ -34,7 +34,10 @@ export async function applyReplicaWrite(context: StorageContext, write: ReplicaW
       return { ok: true, applied: false, clock: result.current };
     }
     context.digests.changed(addressOf(write.objectKind, write.meta), result.previous?.clock, write.meta.clock);
-    return { ok: true, applied: true, clock: write.meta.clock, ...(result.previous ? { replaced: result.previous } : {}) };
+    // A replaced version still being written is left to its own writer: it may yet be stamped again and
+    // come back, so whoever retires what it references (its chunks) must not be this write's writer.
+    const replaced = result.previous !== undefined && result.previousSettled ? { replaced: result.previous } : {};
+    return { ok: true, applied: true, clock: write.meta.clock, ...replaced };
   } catch (error) {
     return storageError(error);
   }

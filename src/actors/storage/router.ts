@@ -1,7 +1,8 @@
 /**
- * The storage node's entry point for other nodes. Writes go to the vnode of the key's range, so writes
- * to a range are applied in arrival order; reads, listings and range summaries are answered straight
- * from the store (LMDB reads never wait for writers). Every field of a remote message is checked here.
+ * The storage node's entry point for other nodes. Replica writes go to the vnode of the key's range, so
+ * writes to a range are applied in arrival order; the steps of a compare-and-set, reads, listings and
+ * range summaries are answered straight from the store (each compare-and-set step is one store
+ * transaction, and LMDB reads never wait for writers). Every field of a remote message is checked here.
  */
 import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
@@ -82,10 +83,10 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           void casPrepare(context, addressOf(message), message.ballot).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         case 'cas_propose':
-          void casPropose(context, message.objectKind, message.proposal).then((reply) => ctx.system.reply(message.replyTo, reply));
+          void casPropose(context, addressOf(message), message.proposal).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         case 'cas_commit':
-          void casCommit(context, message.objectKind, message.proposal).then((reply) => ctx.system.reply(message.replyTo, reply));
+          void casCommit(context, addressOf({ objectKind: message.objectKind, ...message.meta }), message.meta, message.body).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         case 'replica_revert': {
           const address = addressOf(message);
@@ -272,9 +273,11 @@ function validate(message: RouterMessage): string | undefined {
     case 'cas_prepare':
       return addressProblem(message) ?? (isHlc(message.ballot) ? undefined : 'ballot');
     case 'cas_propose':
+      return addressProblem(message) ?? proposalProblem(message.proposal, message);
     case 'cas_commit':
       if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
-      return proposalProblem(message.proposal);
+      if (!isObjectMeta(message.meta)) return 'meta';
+      return message.body === undefined || message.body instanceof Uint8Array ? undefined : 'body';
     case 'replica_settle_many':
       if (!Array.isArray(message.items) || message.items.length > MAX_SETTLE_ITEMS) return 'items';
       for (const item of message.items) {
@@ -346,12 +349,13 @@ function validate(message: RouterMessage): string | undefined {
   }
 }
 
-function proposalProblem(proposal: unknown): string | undefined {
+/** A proposal's version, when it has one (a fence has none), must be of the key it is proposed for. */
+function proposalProblem(proposal: unknown, address: { readonly bucket: string; readonly key: string }): string | undefined {
   if (!isRecord(proposal)) return 'proposal';
   const { ballot, meta, body } = proposal as Record<string, unknown>;
   if (!isHlc(ballot)) return 'proposal.ballot';
-  if (!isObjectMeta(meta)) return 'proposal.meta';
-  if (body !== undefined && !(body instanceof Uint8Array)) return 'proposal.body';
+  if (meta !== undefined && (!isObjectMeta(meta) || meta.bucket !== address.bucket || meta.key !== address.key)) return 'proposal.meta';
+  if (body !== undefined && (!(body instanceof Uint8Array) || meta === undefined)) return 'proposal.body';
   return undefined;
 }
 

@@ -34,6 +34,7 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
   const store = ObjectStore.open({
     path: options.dataDir,
     logger: node.logger,
+    now: () => node.clock.now(),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
   });
@@ -60,7 +61,7 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
     vnodes: new Map(),
     repairs: store.queue('repair', isRepairItem),
     reverts: store.queue('revert', isRevertItem),
-    digests: new RangeDigests(store, options.ringView),
+    digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
     settles: new SettleBatcher(node.system),
     options: storageOptions,
   };

@@ -12,8 +12,9 @@ import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { TombstoneRef } from '../../store/object-store.js';
-import { routerOf, type AbsenceViewReply, type RouterMessage, type VersionsLocalReply } from '../../protocol/cluster/storage.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 /**
  * Which silent replicas the members judged away past the horizon, remembered for a short while so a
@@ -115,7 +116,7 @@ export async function checkTombstones(system: ActorApi, context: StorageContext,
 
 async function versionsOf(system: ActorApi, context: StorageContext, replica: string, tombstones: readonly TombstoneRef[]): Promise<ReadonlyArray<Hlc | null> | undefined> {
   const items = tombstones.map(({ address }) => ({ objectKind: address.kind, bucket: address.bucket, key: address.key }));
-  const reply = await system.ask<RouterMessage, VersionsLocalReply>(routerOf(replica), (replyTo) => ({ type: 'versions_local', items, replyTo }), context.options.readTimeoutMs);
+  const reply = await ask(system, routerOf(replica), { type: 'versions_local', items }, context.options.readTimeoutMs);
   if (!reply.ok || !Array.isArray(reply.clocks) || reply.clocks.length !== items.length) return undefined;
   return reply.clocks.every((clock) => clock === null || isHlc(clock)) ? reply.clocks : undefined;
 }
@@ -129,7 +130,7 @@ async function awayPastTheHorizon(system: ActorApi, context: StorageContext, sna
     members.map(async (member) => {
       if (member !== context.node && context.isKnownDown(member)) return;
       // This node asks its own router too: its answer is recorded like everyone else's.
-      const reply = await system.ask<RouterMessage, AbsenceViewReply>(routerOf(member), (replyTo) => ({ type: 'absence_view', peers: silent, horizonMs, replyTo }), context.options.readTimeoutMs);
+      const reply = await ask(system, routerOf(member), { type: 'absence_view', peers: silent, horizonMs }, context.options.readTimeoutMs);
       if (!reply.ok || !Array.isArray(reply.downForMs) || reply.downForMs.length !== silent.length) return;
       if (!reply.downForMs.every((downForMs) => typeof downForMs === 'number' && Number.isFinite(downForMs))) return;
       views.set(member, new Map(silent.map((replica, index) => [replica, reply.downForMs[index]!])));

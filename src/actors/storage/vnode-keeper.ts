@@ -6,10 +6,11 @@ import { rangesOfNode } from '../../core/ring/ranges.js';
 import type { RingSnapshot } from '../../core/ring/ring-document.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { ActorRef } from '../../runtime/refs.js';
-import { worker, type StartChildReply, type SupervisorMessage, type TerminateChildReply } from '../../runtime/supervisor.js';
+import { worker, type SupervisorMessage } from '../../runtime/supervisor.js';
 import type { StorageContext } from './storage-context.js';
 import type { VnodeMessage } from '../../protocol/cluster/vnode.js';
 import { vnodeBehavior, vnodeName } from './vnode.js';
+import { ask } from '../../runtime/typed-ask.js';
 
 const SUPERVISOR_ASK_TIMEOUT_MS = 30_000;
 
@@ -41,17 +42,14 @@ export function vnodeKeeperBehavior(context: StorageContext, vnodesSupervisor: A
         for (const end of [...context.vnodes.keys()]) {
           if (wanted.has(end)) continue;
           context.vnodes.delete(end);
-          await ctx.system.ask<SupervisorMessage, TerminateChildReply>(vnodesSupervisor, (replyTo) => ({ type: 'terminate_child', name: vnodeName({ start: end, end }), replyTo }), SUPERVISOR_ASK_TIMEOUT_MS);
+          await ask(ctx.system, vnodesSupervisor, { type: 'terminate_child', name: vnodeName({ start: end, end }) }, SUPERVISOR_ASK_TIMEOUT_MS);
           stopped++;
         }
         let started = 0;
         for (const [end, range] of wanted) {
           if (context.vnodes.has(end)) continue;
-          const reply = await ctx.system.ask<SupervisorMessage, StartChildReply>(
-            vnodesSupervisor,
-            (replyTo) => ({ type: 'start_child', spec: worker(vnodeName(range), vnodeBehavior(context, range)), replyTo }),
-            SUPERVISOR_ASK_TIMEOUT_MS,
-          );
+          const spec = worker(vnodeName(range), vnodeBehavior(context, range));
+          const reply = await ask(ctx.system, vnodesSupervisor, { type: 'start_child', spec }, SUPERVISOR_ASK_TIMEOUT_MS);
           if (reply.ok) {
             context.vnodes.set(end, reply.ref as ActorRef<VnodeMessage>);
             started++;

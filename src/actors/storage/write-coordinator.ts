@@ -18,9 +18,10 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type ReplicaPutReply, type RouterMessage, type StorageError } from '../../protocol/cluster/storage.js';
+import { routerOf, type ReplicaPutReply } from '../../protocol/cluster/storage.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
+import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 
 export interface WriteRequest {
   readonly objectKind: ObjectKind;
@@ -32,21 +33,25 @@ export interface WriteRequest {
 
 type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
 
-/** Writes of a version stamped behind one its replicas already held are stamped again this often, at most. */
-const MAX_STAMPS = 3;
+/** Rounds of one write at most: its first stamp and two more above versions its replicas held. */
+const MAX_ROUNDS = 3;
 
 /**
  * Replicates `request` and makes sure that what is acknowledged is the newest version of its key on
  * the replicas that acknowledged it. A replica that already holds a version with a later clock (stamped
  * by a coordinator whose clock runs ahead, or by one that saw such a version) keeps it over this one;
  * acknowledging such a write would let a write that came after another lose to it. So the version is
- * stamped again above the later clock and written again.
+ * stamped again above the later clock and written again. Should a later round fail, the round before
+ * stands: it was acknowledged by W replicas, and is answered as it would have been without this.
  */
 export async function coordinateNewestWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
   let attempt = request;
-  for (let stamps = 1; ; stamps++) {
+  let acknowledged: PutResult | undefined;
+  for (let round = 1; ; round++) {
     const { result, outdatedBy } = await coordinateWrite(system, context, log, attempt);
-    if (!result.ok || outdatedBy === undefined || stamps >= MAX_STAMPS) return result;
+    if (!result.ok) return acknowledged ?? result;
+    if (outdatedBy === undefined || round >= MAX_ROUNDS) return result;
+    acknowledged = result;
     context.hlc.observe(outdatedBy);
     const clock = context.hlc.stamp();
     log.debug('a write was stamped behind a version its replicas held; writing it again above that version', {
@@ -95,11 +100,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
     };
 
     const revert = async (replica: string): Promise<void> => {
-      const reply = await system.ask<RouterMessage, { ok: true; reverted: boolean } | StorageError>(
-        routerOf(replica),
-        (replyTo) => ({ type: 'replica_revert', ...address, clock: meta.clock, replyTo }),
-        context.options.replicaTimeoutMs,
-      );
+      const reply = await ask(system, routerOf(replica), { type: 'replica_revert', ...address, clock: meta.clock }, context.options.replicaTimeoutMs);
       if (reply.ok) return;
       const item = { peer: replica, ...address, clock: meta.clock };
       await context.reverts.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => log.error('cannot queue a revert', { error }));
@@ -139,9 +140,10 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       const written =
         replica === context.node
           ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
-          : system.askWhenWritable<RouterMessage, ReplicaPutReply>(
+          : askWhenWritable(
+              system,
               routerOf(replica),
-              (replyTo) => ({ type: 'replica_put', objectKind, meta, keepPrevious: true, replyTo, ...(request.body ? { body: request.body } : {}) }),
+              { type: 'replica_put', objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) },
               context.options.replicaTimeoutMs,
               request.body?.length ?? 0,
             );

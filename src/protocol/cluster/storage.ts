@@ -31,7 +31,10 @@ export type StorageErrorCode =
 export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
 
 export type ReplicaPutReply =
-  /** `replaced`: the version the write replaced on this replica, so its chunks can be retired. */
+  /**
+   * `replaced`: the version the write replaced on this replica, so its chunks can be retired; only a
+   * version whose own write had settled (one still being written is left to its writer).
+   */
   | { readonly ok: true; readonly applied: boolean; readonly clock: Hlc; readonly replaced?: ObjectMeta }
   | StorageError;
 
@@ -127,13 +130,16 @@ export type AbsenceViewReply = { readonly ok: true; readonly downForMs: readonly
 export type AbsenceReportsReply = { readonly ok: true; readonly reported: boolean } | StorageError;
 
 /**
- * A replica's answer to a compare-and-set prepare: its promise, with what it accepted and has not seen
- * committed, the newest commit it saw and its newest version of the key; or the higher ballot it promised.
+ * A replica's answer to a compare-and-set prepare: its promise, with the newest proposal it accepted and
+ * its newest version of the key; or the higher ballot it promised.
  */
 export type CasPrepareReply =
-  | { readonly ok: true; readonly granted: true; readonly accepted?: CasProposal; readonly committed?: Hlc; readonly head: ObjectMeta | null }
+  | { readonly ok: true; readonly granted: true; readonly accepted?: CasProposal; readonly head: ObjectMeta | null }
   | { readonly ok: true; readonly granted: false; readonly promised: Hlc }
   | StorageError;
+
+/** A commit applied (as a replica write) or, for a fence, noted. */
+export type CasCommitReply = ReplicaPutReply;
 
 export type CasProposeReply = { readonly ok: true; readonly granted: true } | { readonly ok: true; readonly granted: false; readonly promised: Hlc } | StorageError;
 
@@ -153,10 +159,10 @@ export type RouterMessage =
     }
   /** Compare-and-set of a conditional write (core/cas-rules.ts): promise to take no lower ballot. */
   | (Addressed & { readonly type: 'cas_prepare'; readonly ballot: Hlc; readonly replyTo: ReplyTo<CasPrepareReply> })
-  /** Accept this version for the key unless a higher ballot was promised. */
-  | { readonly type: 'cas_propose'; readonly objectKind: ObjectKind; readonly proposal: CasProposal; readonly replyTo: ReplyTo<CasProposeReply> }
-  /** The proposal was accepted by a quorum: apply its version and note the ballot committed. */
-  | { readonly type: 'cas_commit'; readonly objectKind: ObjectKind; readonly proposal: CasProposal; readonly replyTo: ReplyTo<ReplicaPutReply> }
+  /** Accept this version (or fence) for the key unless a higher ballot was promised. */
+  | (Addressed & { readonly type: 'cas_propose'; readonly proposal: CasProposal; readonly replyTo: ReplyTo<CasProposeReply> })
+  /** A version a quorum accepted: apply it. */
+  | { readonly type: 'cas_commit'; readonly objectKind: ObjectKind; readonly meta: ObjectMeta; readonly body?: Uint8Array; readonly replyTo: ReplyTo<CasCommitReply> }
   /** The writes at these clocks succeeded: the versions they replaced can go. */
   | { readonly type: 'replica_settle_many'; readonly items: readonly SettleItem[] }
   /** Read repair found `peer` stale while this node holds the newer version: queue a repair here. */

@@ -87,6 +87,19 @@ describe('actors/gateway large objects', function () {
     expect(good.headers.etag).to.equal(`"${createHash('md5').update(data).digest('hex')}"`);
   });
 
+  it('deletes the chunks of a record write that failed, and keeps those of one that timed out (it may still land)', async () => {
+    const data = pattern(6 * MiB + 5, 6);
+    h.storage.inject((call) => call.op === 'put' && call.kind === 'object' && call.key === 'refused.bin', 'QuorumFailed');
+    const refused = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/refused.bin`, body: data });
+    expect(refused.status).to.equal(503);
+    await eventually(() => h.storage.liveKeys('chunk', BUCKET).length === 0);
+    h.storage.inject((call) => call.op === 'put' && call.kind === 'object' && call.key === 'timed-out.bin', 'Timeout');
+    const timedOut = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/timed-out.bin`, body: data });
+    expect(timedOut.status).to.equal(503);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(h.storage.liveKeys('chunk', BUCKET), 'left to the orphan sweep').to.have.length(2);
+  });
+
   it('copies a large object with its ETag and full-object checksum computed over the copy', async () => {
     const data = pattern(12 * MiB + 9, 8);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'original.bin', Body: data, ChecksumAlgorithm: 'SHA256' }));

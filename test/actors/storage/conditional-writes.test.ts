@@ -12,7 +12,8 @@ import { keyPosition } from '../../../src/core/ring/position.js';
 import type { WriteCondition } from '../../../src/core/write-condition.js';
 import { replicatorRef, type ReplicatorMessage } from '../../../src/protocol/cluster/replicator.js';
 import type { DeleteResult, ObjectFields, PutResult } from '../../../src/protocol/cluster/storage-api.js';
-import { routerOf, type CasPrepareReply, type CasProposeReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
+import { routerOf } from '../../../src/protocol/cluster/storage.js';
+import { ask } from '../../../src/runtime/typed-ask.js';
 import { StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'locks';
@@ -136,18 +137,17 @@ describe('conditional writes (in-process cluster, N=3, W=2, R=1, D=2)', function
 
   describe('after a coordinator died between acceptance and commit', () => {
     /** Does what a coordinator does up to the commit, on `acceptors` only, and then nothing more. */
-    async function abandonProposal(key: string, body: Buffer, acceptors: readonly string[]): Promise<void> {
+    async function abandonProposal(key: string, body: Buffer, acceptors: readonly string[], atMs = Date.now()): Promise<void> {
       const system = cluster.clientNode.system;
-      const ballot = { wallMs: Date.now(), counter: 0, node: 'dead-coordinator' };
+      const ballot = { wallMs: atMs, counter: 0, node: 'dead-coordinator' };
+      const addressed = { objectKind: 'object' as const, bucket: BUCKET, key };
       for (const replica of acceptors) {
-        const promise = await system.ask<RouterMessage, CasPrepareReply>(routerOf(replica), (replyTo) => ({ type: 'cas_prepare', objectKind: 'object', bucket: BUCKET, key, ballot, replyTo }), 5_000);
-        expect(promise).to.include({ ok: true, granted: true });
+        expect(await ask(system, routerOf(replica), { type: 'cas_prepare', ...addressed, ballot }, 5_000)).to.include({ ok: true, granted: true });
       }
       const meta: ObjectMeta = { ...fields(key, body), clock: ballot, lastModifiedMs: ballot.wallMs, ringChecksum: cluster.clientRing.current!.checksum, deleted: false };
       const proposal: CasProposal = { ballot, meta, body };
       for (const replica of acceptors) {
-        const accepted = await system.ask<RouterMessage, CasProposeReply>(routerOf(replica), (replyTo) => ({ type: 'cas_propose', objectKind: 'object', proposal, replyTo }), 5_000);
-        expect(accepted).to.include({ ok: true, granted: true });
+        expect(await ask(system, routerOf(replica), { type: 'cas_propose', ...addressed, proposal }, 5_000)).to.include({ ok: true, granted: true });
       }
     }
 
@@ -170,15 +170,30 @@ describe('conditional writes (in-process cluster, N=3, W=2, R=1, D=2)', function
       expect(await settledPut(replicas[0]!, 'half-done', Buffer.from('third'), { ifNoneMatch: '*' })).to.equal('lost');
       await replicasAgree('half-done', outcome === 'won' ? 'next' : 'maybe');
     });
+
+    it('fences off a proposal abandoned long ago instead of finishing it', async () => {
+      const replicas = replicasOf('stale');
+      await abandonProposal('stale', Buffer.from('long gone'), replicas.slice(0, 2), Date.now() - 2 * 60 * 60_000);
+      expect(await settledPut(replicas[2]!, 'stale', Buffer.from('fresh'), { ifNoneMatch: '*' })).to.equal('won');
+      expect(await valueOf('stale')).to.equal('fresh');
+      await replicasAgree('stale', 'fresh');
+    });
   });
 
   it('refuses malformed compare-and-set messages with an error, not a crash', async () => {
     const system = cluster.clientNode.system;
     const [replica] = replicasOf('x');
-    const badBallot = await system.ask<RouterMessage, CasPrepareReply>(routerOf(replica!), (replyTo) => ({ type: 'cas_prepare', objectKind: 'object', bucket: BUCKET, key: 'x', ballot: { wallMs: -1 } as never, replyTo }), 5_000);
+    const addressed = { objectKind: 'object' as const, bucket: BUCKET, key: 'x' };
+    const ballot = { wallMs: 1, counter: 0, node: 'n' };
+    const badBallot = await ask(system, routerOf(replica!), { type: 'cas_prepare', ...addressed, ballot: { wallMs: -1 } as never }, 5_000);
     expect(badBallot).to.include({ ok: false, code: 'StoreError' });
-    const badProposal = await system.ask<RouterMessage, CasProposeReply>(routerOf(replica!), (replyTo) => ({ type: 'cas_propose', objectKind: 'object', proposal: { ballot: { wallMs: 1, counter: 0, node: 'n' }, meta: { bucket: 7 } } as never, replyTo }), 5_000);
+    const badProposal = await ask(system, routerOf(replica!), { type: 'cas_propose', ...addressed, proposal: { ballot, meta: { bucket: 7 } } as never }, 5_000);
     expect(badProposal).to.include({ ok: false, code: 'StoreError' });
+    const meta: ObjectMeta = { ...fields('another-key', Buffer.from('')), clock: ballot, lastModifiedMs: 1, ringChecksum: 0, deleted: false };
+    const otherKey = await ask(system, routerOf(replica!), { type: 'cas_propose', ...addressed, proposal: { ballot, meta } }, 5_000);
+    expect(otherKey, 'a version proposed under another key').to.include({ ok: false, code: 'StoreError' });
+    const badCommit = await ask(system, routerOf(replica!), { type: 'cas_commit', objectKind: 'object', meta: { ...meta, clock: 'now' } as never }, 5_000);
+    expect(badCommit).to.include({ ok: false, code: 'StoreError' });
     const badCondition = await system.ask<ReplicatorMessage, PutResult>(replicatorRef(replica!), (replyTo) => ({ type: 'put', objectKind: 'object', fields: fields('x', Buffer.from('')), condition: { ifMatch: 42 } as never, replyTo }), 5_000);
     expect(badCondition).to.include({ ok: false, code: 'InternalError' });
   });

@@ -32,7 +32,7 @@ describe('storage/range-digests', () => {
   const all = (digests: RangeDigests) => ranges.map((range) => [...digests.of(range.start, range.end)]);
 
   it('stays equal to a fresh scan as writes and reverts are applied', async () => {
-    const digests = new RangeDigests(store, view);
+    const digests = new RangeDigests(store, view, Date.now);
     all(digests);
     for (let i = 0; i < 300; i++) {
       const address: ObjectAddress = { kind: i % 7 === 0 ? 'chunk' : 'object', bucket: 'b', key: `k${i % 120}` };
@@ -44,13 +44,13 @@ describe('storage/range-digests', () => {
         if (outcome.reverted) digests.changed(address, clock, outcome.restored);
       }
     }
-    expect(all(digests)).to.deep.equal(all(new RangeDigests(store, view)));
+    expect(all(digests)).to.deep.equal(all(new RangeDigests(store, view, Date.now)));
   });
 
   it('recomputes the buckets it lists, so a stale digest heals', async () => {
     const address: ObjectAddress = { kind: 'object', bucket: 'b', key: 'x' };
     await store.apply({ address, meta: meta(address, { wallMs: 5, counter: 0, node: 'a' }), keepPrevious: false });
-    const digests = new RangeDigests(store, view);
+    const digests = new RangeDigests(store, view, Date.now);
     const range = ranges[0]!;
     const cached = digests.of(range.start, range.end) as number[];
     const truth = [...cached];

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  acceptProposal, casQuorum, newestHead, noteCommit, promiseBallot, unfinishedProposal, type CasPromise, type CasProposal, type CasRecord,
+  acceptProposal, casQuorum, newestHead, promiseBallot, unfinishedProposal, type CasPromise, type CasProposal, type CasRecord,
 } from '../../../src/core/cas-rules.js';
 import { compareHlc, observe, tick, type Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
@@ -23,29 +23,26 @@ describe('core/cas-rules', () => {
     expect(promiseBallot(record, at(5, 'b')).granted).to.equal(true);
   });
 
-  it('accepts a proposal at the promised ballot or above, never below', () => {
-    const record: CasRecord = { promised: at(5), committed: at(2) };
-    const proposal = (ballot: Hlc): CasProposal => ({ ballot, meta: version('x', at(9)) });
+  it('accepts a proposal at the promised ballot or above, never below, and keeps only the newest', () => {
+    const older: CasProposal = { ballot: at(2), meta: version('x', at(2)) };
+    const record: CasRecord = { promised: at(5), accepted: older };
+    const proposal = (ballot: Hlc): CasProposal => ({ ballot, meta: version('y', at(9)) });
     expect(acceptProposal(record, proposal(at(4)))).to.deep.equal({ granted: false, promised: at(5) });
-    expect(acceptProposal(record, proposal(at(5)))).to.deep.equal({ granted: true, record: { promised: at(5), accepted: proposal(at(5)), committed: at(2) } });
+    expect(acceptProposal(record, proposal(at(5)))).to.deep.equal({ granted: true, record: { promised: at(5), accepted: proposal(at(5)) } });
+    expect(acceptProposal(record, { ballot: at(6) })).to.deep.equal({ granted: true, record: { promised: at(6), accepted: { ballot: at(6) } } });
     expect(acceptProposal(undefined, proposal(at(1))).granted).to.equal(true);
   });
 
-  it('forgets an accepted proposal once a commit at its ballot or later is noted', () => {
-    const accepted: CasProposal = { ballot: at(5), meta: version('x', at(9)) };
-    expect(noteCommit({ promised: at(5), accepted }, at(5))).to.deep.equal({ promised: at(5), committed: at(5) });
-    expect(noteCommit({ promised: at(7), accepted }, at(4))).to.deep.equal({ promised: at(7), committed: at(4), accepted });
-    expect(noteCommit({ promised: at(7), committed: at(6) }, at(4))).to.deep.equal({ promised: at(7), committed: at(6) });
-    expect(noteCommit(undefined, at(3))).to.deep.equal({ promised: at(3), committed: at(3) });
-  });
-
-  it('finishes the newest accepted proposal no commit has overtaken, and reads the newest head', () => {
+  it('finishes the newest accepted proposal until every promising replica holds its version', () => {
     const older: CasProposal = { ballot: at(3), meta: version('old', at(3)) };
     const newer: CasProposal = { ballot: at(6), meta: version('new', at(6)) };
-    const promises: CasPromise[] = [{ accepted: older }, { accepted: newer, committed: at(2) }, { head: version('h', at(1)) }];
-    expect(unfinishedProposal(promises)).to.equal(newer);
-    expect(unfinishedProposal([...promises, { committed: at(6) }])).to.equal(undefined);
-    expect(unfinishedProposal([{ committed: at(1) }, {}])).to.equal(undefined);
+    const promises: CasPromise[] = [{ accepted: older, head: version('h', at(1)) }, { accepted: newer }, { head: version('h', at(1)) }];
+    expect(unfinishedProposal(promises)).to.deep.equal(newer);
+    // Held (or outdone) everywhere: done with, whatever the records say.
+    expect(unfinishedProposal([{ accepted: newer, head: newer.meta! }, { head: version('later', at(8)) }])).to.equal(undefined);
+    // A fence is never finished: it has nothing to apply.
+    expect(unfinishedProposal([{ accepted: { ballot: at(9) } }, { accepted: newer }])).to.equal(undefined);
+    expect(unfinishedProposal([{}, {}])).to.equal(undefined);
     expect(newestHead([{ head: version('a', at(1)) }, {}, { head: version('b', at(4)) }])?.etag).to.equal('b');
   });
 
@@ -62,22 +59,24 @@ describe('core/cas-rules', () => {
     const SEEDS = 300;
     for (const scenario of ['create-once', 'replace-once'] as const) {
       it(`lets at most one of several concurrent ${scenario} writers win, and what won is what stays`, () => {
-        const tally = { won: 0, lost: 0, 'gave-up': 0, crashed: 0, running: 0 };
+        const tally = { won: 0, lost: 0, unknown: 0, 'gave-up': 0, crashed: 0, running: 0 };
         for (let seed = 1; seed <= SEEDS; seed++) {
-          const outcome = runModel(seed, scenario);
+          // Every other seed, unconditional writes land on two of the three replicas now and then.
+          const outcome = runModel(seed, scenario, seed % 2 === 0);
           for (const o of outcome.outcomes) tally[o]++;
           const context = `seed ${seed} (${scenario}): ${JSON.stringify(outcome.outcomes)}, final ${outcome.finalEtag}`;
           const winners = outcome.outcomes.filter((o) => o === 'won');
           expect(winners.length, context).to.be.at.most(1);
           const winner = outcome.outcomes.indexOf('won');
-          if (winner >= 0) expect(outcome.finalEtag, context).to.equal(`v${winner}`);
+          // What stays is the winner's, or an unconditional write made after it; never another conditional one.
+          if (winner >= 0 && outcome.finalEtag?.startsWith('v')) expect(outcome.finalEtag, context).to.equal(`v${winner}`);
           // A writer told that its condition failed never sees its version surface.
           outcome.outcomes.forEach((o, index) => {
             if (o === 'lost') expect(outcome.finalEtag, context).to.not.equal(`v${index}`);
           });
         }
         // The schedules must really contend: most rounds have a winner and losers beside it.
-        expect(tally.won, JSON.stringify(tally)).to.be.above(SEEDS * 0.8);
+        expect(tally.won, JSON.stringify(tally)).to.be.above(SEEDS * 0.7);
         expect(tally.lost, JSON.stringify(tally)).to.be.above(SEEDS);
       });
     }
@@ -86,7 +85,8 @@ describe('core/cas-rules', () => {
 
 // ---- the model: acceptors as the rules describe, proposers as cas-coordinator.ts runs them ----
 
-type Outcome = 'won' | 'lost' | 'gave-up' | 'crashed' | 'running';
+/** `unknown`: an earlier round's version may have been chosen (a Timeout to the client). */
+type Outcome = 'won' | 'lost' | 'unknown' | 'gave-up' | 'crashed' | 'running';
 
 interface Acceptor {
   record: CasRecord | undefined;
@@ -104,7 +104,10 @@ interface Proposer {
   readonly condition: WriteCondition;
   outcome: Outcome;
   attempt: number;
-  phase: 'prepare' | 'propose' | 'idle';
+  phase: 'prepare' | 'propose' | 'fence' | 'idle';
+  /** The condition failed; the answer waits for a fence. */
+  refusal: 'lost' | undefined;
+  mayHaveBeenChosen: boolean;
   ballot: Hlc;
   hlc: Hlc | undefined;
   skewMs: number;
@@ -118,7 +121,7 @@ const QUORUM = casQuorum(ACCEPTORS, 2, 2);
 const PROPOSERS = 4;
 const MAX_ATTEMPTS = 12;
 
-function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { outcomes: Outcome[]; finalEtag: string | undefined } {
+function runModel(seed: number, scenario: 'create-once' | 'replace-once', unconditional: boolean): { outcomes: Outcome[]; finalEtag: string | undefined } {
   const random = seededRandom(seed);
   const initial = scenario === 'replace-once' ? version('v-initial', at(1, 'init')) : undefined;
   const acceptors: Acceptor[] = Array.from({ length: ACCEPTORS }, () => ({ record: undefined, head: initial }));
@@ -127,7 +130,7 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
   const stamp = (p: Proposer): Hlc => (p.hlc = tick(p.hlc, now + p.skewMs, `p${p.index}`));
   const learn = (p: Proposer, clock: Hlc): void => void (p.hlc = observe(p.hlc, clock, now + p.skewMs, `p${p.index}`));
   const proposers: Proposer[] = Array.from({ length: PROPOSERS }, (_, index) => ({
-    index, condition, outcome: 'running', attempt: 0, phase: 'idle', ballot: at(0), hlc: undefined,
+    index, condition, outcome: 'running', attempt: 0, phase: 'idle', refusal: undefined, mayHaveBeenChosen: false, ballot: at(0), hlc: undefined,
     skewMs: randomInt(random, 3) === 0 ? randomInt(random, 200) - 100 : 0, own: [], proposal: undefined, replies: new Map(),
   }));
   const inFlight: Message[] = [];
@@ -137,7 +140,14 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
     if (random() < 0.05) inFlight.push(message); // duplicated
   };
 
+  /** An attempt of one's own version ends: had enough replicas accepted, or not answered, it may be chosen. */
+  const closeAttempt = (p: Proposer): void => {
+    if (p.phase !== 'propose' || !p.proposal?.meta || !isMine(p, p.proposal.meta.clock)) return;
+    const refused = [...p.replies.values()].filter((r) => r === false).length;
+    if (ACCEPTORS - refused >= QUORUM) p.mayHaveBeenChosen = true;
+  };
   const start = (p: Proposer): void => {
+    closeAttempt(p);
     if (p.attempt >= MAX_ATTEMPTS) {
       p.outcome = 'gave-up';
       return;
@@ -148,8 +158,8 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
     p.replies = new Map();
     for (let a = 0; a < ACCEPTORS; a++) send({ to: a, from: p.index, attempt: p.attempt, type: 'prepare', ballot: p.ballot });
   };
-  const propose = (p: Proposer, proposal: CasProposal): void => {
-    p.phase = 'propose';
+  const propose = (p: Proposer, proposal: CasProposal, phase: 'propose' | 'fence' = 'propose'): void => {
+    p.phase = phase;
     p.proposal = proposal;
     p.replies = new Map();
     for (let a = 0; a < ACCEPTORS; a++) send({ to: a, from: p.index, attempt: p.attempt, type: 'propose', proposal });
@@ -162,7 +172,7 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
       const vote = promiseBallot(acceptor.record, message.ballot);
       if (vote.granted) acceptor.record = vote.record;
       const promise: CasPromise | { refused: Hlc } = vote.granted
-        ? { ...(vote.record.accepted ? { accepted: vote.record.accepted } : {}), ...(vote.record.committed ? { committed: vote.record.committed } : {}), ...(acceptor.head ? { head: acceptor.head } : {}) }
+        ? { ...(vote.record.accepted ? { accepted: vote.record.accepted } : {}), ...(acceptor.head ? { head: acceptor.head } : {}) }
         : { refused: vote.promised };
       send({ toProposer: message.from, from: message.to, attempt: message.attempt, type: 'promise', promise });
     } else if (message.type === 'propose') {
@@ -171,8 +181,7 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
       send({ toProposer: message.from, from: message.to, attempt: message.attempt, type: 'accepted', granted: vote.granted, ...(vote.granted ? {} : { promised: vote.promised }) });
     } else {
       const meta = message.proposal.meta;
-      if (!acceptor.head || compareHlc(meta.clock, acceptor.head.clock) > 0) acceptor.head = meta;
-      acceptor.record = noteCommit(acceptor.record, message.proposal.ballot);
+      if (meta && (!acceptor.head || compareHlc(meta.clock, acceptor.head.clock) > 0)) acceptor.head = meta;
     }
   };
 
@@ -192,13 +201,18 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
       const head = newestHead(granted);
       if (head && isMine(p, head.clock)) return void (p.outcome = 'won');
       const verdict = judgeWriteCondition(p.condition, head && !head.deleted ? head : undefined);
-      if (!verdict.pass) return void (p.outcome = 'lost');
+      if (!verdict.pass) {
+        // An earlier version of one's own is fenced off before the answer.
+        if (p.own.length === 0) return void (p.outcome = 'lost');
+        p.refusal = 'lost';
+        return propose(p, { ballot: p.ballot }, 'fence');
+      }
       if (head) learn(p, head.clock);
       const clock = stamp(p);
       p.own.push(clock);
       return propose(p, { ballot: p.ballot, meta: version(`v${p.index}`, clock) });
     }
-    if (message.type === 'accepted' && p.phase === 'propose') {
+    if (message.type === 'accepted' && (p.phase === 'propose' || p.phase === 'fence')) {
       if (message.promised) learn(p, message.promised);
       p.replies.set(message.from, message.granted);
       const accepted = [...p.replies.values()].filter((r) => r === true).length;
@@ -208,17 +222,27 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
       }
       const proposal = p.proposal!;
       for (let a = 0; a < ACCEPTORS; a++) send({ to: a, from: p.index, attempt: p.attempt, type: 'commit', proposal });
-      if (isMine(p, proposal.meta.clock)) p.outcome = 'won';
+      if (p.phase === 'fence' && p.refusal) p.outcome = p.mayHaveBeenChosen ? 'unknown' : p.refusal;
+      else if (proposal.meta && isMine(p, proposal.meta.clock)) p.outcome = 'won';
       else start(p);
     }
   };
 
   proposers.forEach(start);
+  let unconditionalWrites = 0;
   for (let step = 0; step < 20_000 && proposers.some((p) => p.outcome === 'running'); step++) {
     now += randomInt(random, 3);
     const roll = random();
     const running = proposers.filter((p) => p.outcome === 'running');
-    if (roll < 0.01 && running.length > 0) {
+    if (unconditional && roll > 0.99) {
+      // A plain PUT acknowledged by two replicas: last writer wins, no compare-and-set state touched.
+      const clock = tick(undefined, now, `u${unconditionalWrites}`);
+      const meta = version(`u${unconditionalWrites++}`, clock);
+      const skipped = randomInt(random, ACCEPTORS);
+      acceptors.forEach((acceptor, a) => {
+        if (a !== skipped && (!acceptor.head || compareHlc(clock, acceptor.head.clock) > 0)) acceptor.head = meta;
+      });
+    } else if (roll < 0.01 && running.length > 0) {
       running[randomInt(random, running.length)]!.outcome = 'crashed';
     } else if ((roll < 0.05 || inFlight.length === 0) && running.length > 0) {
       start(running[randomInt(random, running.length)]!); // a timeout: the attempt is abandoned
@@ -235,7 +259,6 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once'): { out
 function readBack(acceptors: Acceptor[]): string | undefined {
   const promises: CasPromise[] = acceptors.map((a) => ({
     ...(a.record?.accepted ? { accepted: a.record.accepted } : {}),
-    ...(a.record?.committed ? { committed: a.record.committed } : {}),
     ...(a.head ? { head: a.head } : {}),
   }));
   // Any quorum gives the same answer; check every one of them.
@@ -245,7 +268,8 @@ function readBack(acceptors: Acceptor[]): string | undefined {
     if (members.length < QUORUM) continue;
     const unfinished = unfinishedProposal(members);
     const head = newestHead(members);
-    const final = unfinished && (!head || compareHlc(unfinished.meta.clock, head.clock) > 0) ? unfinished.meta : head;
+    const pending = unfinished?.meta;
+    const final = pending && (!head || compareHlc(pending.clock, head.clock) > 0) ? pending : head;
     answers.add(final?.etag);
   }
   if (answers.size !== 1) throw new Error(`quorums disagree on the key: ${[...answers].join(', ')}`);

@@ -48,7 +48,7 @@ describe('store/object-store', () => {
   }
 
   it('keeps the newest version by clock and drops the body it replaced', async () => {
-    expect(await put(a, clock(10), Buffer.from('v10'))).to.deep.equal({ applied: true, previous: undefined });
+    expect(await put(a, clock(10), Buffer.from('v10'))).to.deep.equal({ applied: true, previous: undefined, previousSettled: true });
     expect(await put(a, clock(5), Buffer.from('v5'))).to.deep.include({ applied: false });
     expect(await put(a, clock(10), Buffer.from('v10 again'))).to.deep.include({ applied: false });
     const result = await put(a, clock(20), Buffer.from('v20'));
@@ -60,6 +60,15 @@ describe('store/object-store', () => {
     // Ties on wall time are broken by counter, then node name.
     expect(await put(a, clock(20, 0, 'n2'), Buffer.from('n2'))).to.deep.include({ applied: true });
     expect((await store.readBody(a, clock(20, 0, 'n2')))?.toString()).to.equal('n2');
+  });
+
+  it('says whether the version a write replaced had settled', async () => {
+    await put(a, clock(10), Buffer.from('v10'), true);
+    // v10 is still being written (its coordinator has not settled it): a version that may come back.
+    expect(await put(a, clock(20), Buffer.from('v20'), true)).to.deep.include({ applied: true, previousSettled: false });
+    await store.settle(a, clock(20));
+    expect(await put(a, clock(30), Buffer.from('v30'), true)).to.deep.include({ applied: true, previousSettled: true });
+    expect(await put(a, clock(40), Buffer.from('v40'), false)).to.deep.include({ applied: true, previousSettled: false });
   });
 
   it('reads part of a body, and refuses a part past its end', async () => {

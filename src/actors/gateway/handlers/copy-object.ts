@@ -22,7 +22,7 @@ import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
-import { afterObjectWrite, checkWriteHeaders, writeConditionOf } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, recordMayLand, writeConditionOf } from './put-object.js';
 
 /** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
 export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
@@ -105,6 +105,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   const algorithm = requested ?? (sourceChecksum !== undefined && !sourceChecksum.value.includes('-') ? sourceChecksum.algorithm : undefined);
   const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: true }, algorithm);
   let committed = false;
+  let mayLand = false;
   try {
     const fields: ObjectFields = {
       bucket: op.bucket,
@@ -115,7 +116,9 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
     };
-    const { meta: written, replaced: previous } = expectOk(await deps.storage.put('object', fields, recordBody(copied.stored), writeConditionOf(headers)));
+    const result = await deps.storage.put('object', fields, recordBody(copied.stored), writeConditionOf(headers));
+    mayLand = recordMayLand(result);
+    const { meta: written, replaced: previous } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, previous, written, copied.stored.inline);
     sendXml(ctx, 200, buildCopyObjectResult({
@@ -124,6 +127,6 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [copied.checksum.algorithm]: copied.checksum.base64 } }),
     }));
   } finally {
-    if (!committed) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
+    if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
   }
 }

@@ -31,6 +31,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     allowInline: true,
   });
   let committed = false;
+  let mayLand = false;
   try {
     const digests = await body.finish();
     const fields: ObjectFields = {
@@ -43,13 +44,23 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
-    const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, recordBody(stored), writeConditionOf(headers)));
+    const result = await deps.storage.put('object', fields, recordBody(stored), writeConditionOf(headers));
+    mayLand = recordMayLand(result);
+    const { meta: written, replaced } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
     sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
   } finally {
-    if (!committed) await deleteChunks(deps, op.bucket, op.key, stored.layout);
+    if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, stored.layout);
   }
+}
+
+/**
+ * Whether a record write that failed may still land: a timeout leaves its outcome open, so the chunks it
+ * names are left to the orphan sweep, which removes them only once no record names them.
+ */
+export function recordMayLand(result: { readonly ok: boolean; readonly code?: string }): boolean {
+  return !result.ok && result.code === 'Timeout';
 }
 
 /** What every write of an object's record is followed by: the cache learns, the replaced version goes. */
