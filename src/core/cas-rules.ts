@@ -36,7 +36,15 @@ export interface CasRecord {
   readonly promised: Hlc;
   /** The newest proposal accepted; kept until a newer one is, so a chosen version is never forgotten. */
   readonly accepted?: CasProposal;
+  /** Clocks of the last versions applied here as chosen (oldest first, at most RECENT_APPLIED). */
+  readonly applied?: readonly Hlc[];
 }
+
+/** Chosen versions a replica remembers having applied: enough for a writer to find its own after a retry. */
+export const RECENT_APPLIED = 16;
+
+/** Below every ballot: what a replica that never promised anything has promised. */
+const NO_BALLOT: Hlc = { wallMs: 0, counter: 0, node: '' };
 
 export type CasVote<R> = { readonly granted: true; readonly record: R } | { readonly granted: false; readonly promised: Hlc };
 
@@ -49,7 +57,15 @@ export function promiseBallot(record: CasRecord | undefined, ballot: Hlc): CasVo
 /** A replica's answer to propose(ballot, version). */
 export function acceptProposal(record: CasRecord | undefined, proposal: CasProposal): CasVote<CasRecord> {
   if (record !== undefined && compareHlc(proposal.ballot, record.promised) < 0) return { granted: false, promised: record.promised };
-  return { granted: true, record: { promised: proposal.ballot, accepted: proposal } };
+  return { granted: true, record: { ...record, promised: proposal.ballot, accepted: proposal } };
+}
+
+/** What a replica keeps once it applied the chosen version stamped `clock`. */
+export function noteApplied(record: CasRecord | undefined, clock: Hlc): CasRecord {
+  if (record === undefined) return { promised: NO_BALLOT, applied: [clock] };
+  const applied = record.applied ?? [];
+  if (applied.some((known) => compareHlc(known, clock) === 0)) return record;
+  return { ...record, applied: [...applied, clock].slice(-RECENT_APPLIED) };
 }
 
 /** A granted promise as the proposer reads it. */
@@ -57,19 +73,27 @@ export interface CasPromise {
   readonly accepted?: CasProposal;
   /** The replica's newest version of the key, tombstone included; none when it has no record. */
   readonly head?: ObjectMeta;
+  /** Whether `head`'s own write has settled (one still being written may yet be undone). */
+  readonly headSettled?: boolean;
+  readonly applied?: readonly Hlc[];
 }
 
 /**
  * The proposal a proposer must finish before its own: the newest accepted among the promises, when it
- * carries a version that some promising replica does not hold yet (nor anything newer).
+ * carries a version that some promising replica does not hold yet: neither that version nor a newer
+ * one whose write has settled.
  */
 export function unfinishedProposal(promises: readonly CasPromise[]): (CasProposal & { readonly meta: ObjectMeta }) | undefined {
   let newest: CasProposal | undefined;
   for (const { accepted } of promises) if (accepted && (!newest || compareHlc(accepted.ballot, newest.ballot) > 0)) newest = accepted;
   const meta = newest?.meta;
   if (!newest || !meta) return undefined;
-  const applied = promises.every(({ head }) => head !== undefined && compareHlc(head.clock, meta.clock) >= 0);
-  return applied ? undefined : { ...newest, meta };
+  const holds = ({ head, headSettled }: CasPromise): boolean => {
+    if (head === undefined) return false;
+    const order = compareHlc(head.clock, meta.clock);
+    return order === 0 || (order > 0 && headSettled !== false);
+  };
+  return promises.every(holds) ? undefined : { ...newest, meta };
 }
 
 /** The newest version the promising replicas hold. */

@@ -4,7 +4,7 @@
  * is answered, and is ordered with the key's writes in the store's transactions.
  */
 import type { Database } from 'lmdb';
-import { acceptProposal, promiseBallot, type CasProposal, type CasRecord, type CasVote } from '../core/cas-rules.js';
+import { acceptProposal, noteApplied, promiseBallot, type CasProposal, type CasRecord, type CasVote } from '../core/cas-rules.js';
 import type { Hlc } from '../core/hlc.js';
 import type { ObjectMeta } from '../core/object-meta.js';
 import { metaKey, type ObjectAddress } from './store-keys.js';
@@ -13,8 +13,9 @@ type Write = (action: () => void) => Promise<void>;
 
 export interface CasPrepared {
   readonly vote: CasVote<CasRecord>;
-  /** The key's newest version here when the promise was made. */
+  /** The key's newest version here when the promise was made, and whether its write had settled. */
   readonly head: ObjectMeta | undefined;
+  readonly headSettled: boolean;
 }
 
 export class CasLedger {
@@ -25,6 +26,8 @@ export class CasLedger {
     private readonly write: Write,
     /** The key's newest version, read inside the same transaction. */
     private readonly head: (address: ObjectAddress) => ObjectMeta | undefined,
+    /** Whether the write of the version at `clock` is still unsettled here. */
+    private readonly isUnsettled: (address: ObjectAddress, clock: Hlc) => boolean,
   ) {}
 
   record(address: ObjectAddress): CasRecord | undefined {
@@ -37,7 +40,8 @@ export class CasLedger {
     await this.write(() => {
       const vote = promiseBallot(this.record(address), ballot);
       if (vote.granted) void this.table().put(metaKey(address), vote.record);
-      prepared = { vote, head: this.head(address) };
+      const head = this.head(address);
+      prepared = { vote, head, headSettled: head === undefined || !this.isUnsettled(address, head.clock) };
     });
     return prepared!;
   }
@@ -50,5 +54,10 @@ export class CasLedger {
       if (vote.granted) void this.table().put(metaKey(address), vote.record);
     });
     return vote!;
+  }
+
+  /** Notes that the chosen version stamped `clock` was applied here (after it was). */
+  async applied(address: ObjectAddress, clock: Hlc): Promise<void> {
+    await this.write(() => void this.table().put(metaKey(address), noteApplied(this.record(address), clock)));
   }
 }

@@ -205,8 +205,13 @@ export class ObjectStore {
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
-    this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address));
+    this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();
+  }
+
+  /** Write transactions begun and not yet committed (a simulation waits for none before its next step). */
+  get pendingWrites(): number {
+    return this.writesInFlight;
   }
 
   static open(options: ObjectStoreOptions): ObjectStore {
@@ -382,6 +387,12 @@ export class ObjectStore {
       const fence = this.fenced.get(address.bucket);
       const current = fence === undefined ? this.readMeta(key) : undefined;
       if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
+        // Behind a newer version still being written, this one takes the place that version would give
+        // back if it were undone: a write acknowledged here is never lost to a write that fails.
+        if (fence === undefined && this.keepBehindUnsettled(address, key, current!, meta, body, inFile)) {
+          result = { applied: false, current: current!.clock };
+          return;
+        }
         // The same version stored before keeps the file just written over its own (same bytes).
         if (inFile && this.db.files.get(bodyKey) === undefined) this.unlinkAfterCommit!.push(this.files.nameOf(bodyKey));
         result = fence !== undefined ? { applied: false, refused: fence.state } : { applied: false, current: current!.clock };
@@ -845,6 +856,21 @@ export class ObjectStore {
    * Inside a write transaction: records a body written to its file, or stores a small one as its head
    * and, when that saves a page, a tail.
    */
+  /**
+   * Inside a write transaction, for `meta` older than the `current` record: when `current` is unsettled
+   * and `meta` is newer than the version its undo record would restore, `meta` becomes that version.
+   * Says whether it did.
+   */
+  private keepBehindUnsettled(address: ObjectAddress, key: Buffer, current: ObjectMeta, meta: ObjectMeta, body: Uint8Array | undefined, inFile: boolean): boolean {
+    const undo = this.readUndo(key);
+    if (!undo || compareHlc(undo.clock, current.clock) !== 0 || compareHlc(meta.clock, current.clock) >= 0) return false;
+    if (undo.previous && compareHlc(undo.previous.clock, meta.clock) >= 0) return false;
+    if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
+    if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
+    this.db.undo.put(key, { clock: undo.clock, previous: meta } satisfies UndoRecord);
+    return true;
+  }
+
   private putBody(key: Buffer, body: Uint8Array, inFile: boolean): void {
     if (inFile) {
       if (this.db.files.get(key) === undefined) this.fileBytes += body.length;

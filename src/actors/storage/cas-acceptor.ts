@@ -14,10 +14,10 @@ import type { StorageContext } from './storage-context.js';
 export async function casPrepare(context: StorageContext, address: ObjectAddress, ballot: Hlc): Promise<CasPrepareReply> {
   try {
     context.hlc.observe(ballot);
-    const { vote, head } = await context.store.cas.prepare(address, ballot);
+    const { vote, head, headSettled } = await context.store.cas.prepare(address, ballot);
     if (!vote.granted) return { ok: true, granted: false, promised: vote.promised };
-    const { accepted } = vote.record;
-    return { ok: true, granted: true, head: head ?? null, ...(accepted ? { accepted } : {}) };
+    const { accepted, applied } = vote.record;
+    return { ok: true, granted: true, head: head ?? null, headSettled, ...(accepted ? { accepted } : {}), ...(applied ? { applied } : {}) };
   } catch (error) {
     return storageError(error);
   }
@@ -38,6 +38,14 @@ export async function casPropose(context: StorageContext, address: ObjectAddress
  * same version applied again changes nothing. A chosen version is never undone, so the version it
  * replaces need not be kept.
  */
-export function casCommit(context: StorageContext, address: ObjectAddress, meta: ObjectMeta, body: Uint8Array | undefined): Promise<CasCommitReply> {
-  return applyReplicaWrite(context, { objectKind: address.kind, meta, keepPrevious: false, ...(body ? { body } : {}) });
+export async function casCommit(context: StorageContext, address: ObjectAddress, meta: ObjectMeta, body: Uint8Array | undefined): Promise<CasCommitReply> {
+  const reply = await applyReplicaWrite(context, { objectKind: address.kind, meta, keepPrevious: false, ...(body ? { body } : {}) });
+  if (!reply.ok) return reply;
+  try {
+    // Remembered, so that a writer retrying after a lost answer learns its version was chosen.
+    await context.store.cas.applied(address, meta.clock);
+    return reply;
+  } catch (error) {
+    return storageError(error);
+  }
 }

@@ -13,13 +13,15 @@
  *
  * A condition that fails is answered 412 (404 for If-Match on nothing) at once, unless this write had
  * proposed a version in an earlier round: that version is first fenced off, so it can never surface
- * after the answer, and if it might already have been chosen the answer is Timeout (outcome unknown).
+ * after the answer. A version of this write's own that another coordinator finished meanwhile is found
+ * among the chosen versions the replicas remember applying, and makes the write a success; only when
+ * that memory may have lost it is the answer Timeout (outcome unknown).
  * A coordinator that crashes anywhere leaves at most an accepted proposal, which the next conditional
  * writer of the key finishes or fences off. A write not decided before the deadline is a
  * ConditionalConflict when none of its proposals can surface any more, a Timeout when one might, and
  * Unavailable when too few replicas could be reached.
  */
-import { casQuorum, newestHead, unfinishedProposal, type CasPromise, type CasProposal } from '../../core/cas-rules.js';
+import { casQuorum, newestHead, RECENT_APPLIED, unfinishedProposal, type CasPromise, type CasProposal } from '../../core/cas-rules.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { preferenceList } from '../../core/ring/ring.js';
@@ -63,10 +65,10 @@ interface Replicas {
 }
 
 export class ConditionalWrite {
-  /** Clocks of the versions this write proposed: any of them surfacing is this write succeeding. */
-  private readonly proposed: Hlc[] = [];
-  /** Whether a version this write proposed may have been accepted by a quorum (chosen). */
-  private mayHaveBeenChosen = false;
+  /** The versions this write proposed: any of them chosen is this write succeeding. */
+  private readonly proposed: ObjectMeta[] = [];
+  /** Whether a version this write proposed may have been accepted by a replica, and so chosen later. */
+  private mayHaveBeenAccepted = false;
   private readonly address: ObjectAddress;
   private deadlineMs = 0;
 
@@ -108,13 +110,21 @@ export class ConditionalWrite {
     const promised = await this.gather(replicas.reachable, (replica) => this.prepare(replica, ballot), (replies) => count(replies, isGranted) >= replicas.quorum);
     const granted = [...promised.values()].filter(isGranted);
     if (granted.length < replicas.quorum) return { type: 'retry', problem: this.refused('promise', promised) };
-    const promises: CasPromise[] = granted.map((reply) => ({ ...(reply.accepted ? { accepted: reply.accepted } : {}), ...(reply.head ? { head: reply.head } : {}) }));
+    const promises: CasPromise[] = granted.map((reply) => ({
+      ...(reply.accepted ? { accepted: reply.accepted } : {}),
+      ...(reply.head ? { head: reply.head, headSettled: reply.headSettled } : {}),
+      ...(reply.applied ? { applied: reply.applied } : {}),
+    }));
+    // A version of this write's own was chosen and applied (a coordinator finished it meanwhile).
+    const chosen = this.proposed.find((mine) => promises.some((promise) => promise.applied?.some((clock) => compareHlc(clock, mine.clock) === 0)));
+    if (chosen) return { type: 'decided', result: { ok: true, meta: chosen } };
 
     // Finished (or fenced off) under this ballot; a newer ballot is needed for this write's own proposal.
     const unfinished = unfinishedProposal(promises);
     if (unfinished) {
       const mine = this.isMine(unfinished.meta.clock);
-      if (!mine && context.clock.now() - unfinished.ballot.wallMs > this.proposalHorizonMs()) {
+      // Aged by the version's own stamp, which finishing it again does not renew.
+      if (!mine && context.clock.now() - unfinished.meta.clock.wallMs > this.proposalHorizonMs()) {
         return (await this.fence(replicas, ballot)) ?? { type: 'retry', problem: 'fenced off an abandoned conditional write of the key' };
       }
       // Applied on a quorum, so that the next round sees it on every replica it asks.
@@ -124,29 +134,32 @@ export class ConditionalWrite {
     }
 
     const head = newestHead(promises);
-    // A proposal of this write's own, chosen and committed by another coordinator meanwhile.
+    // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
     if (head && this.isMine(head.clock)) return { type: 'decided', result: { ok: true, meta: head } };
     const current = head && !head.deleted ? head : undefined;
     const verdict = judgeWriteCondition(request.condition, current);
-    if (!verdict.pass) return this.refuse(replicas, ballot, verdict.failed);
+    if (!verdict.pass) return this.refuse(replicas, ballot, verdict.failed, promises);
 
     if (head) context.hlc.observe(head.clock);
     const clock = context.hlc.stamp();
     const meta = { ...request.version, clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum } as ObjectMeta;
-    this.proposed.push(clock);
+    this.proposed.push(meta);
     return this.choose(replicas, { ballot, meta, ...(request.body ? { body: request.body } : {}) }, Math.max(request.required, replicas.quorum));
   }
 
   /**
    * The condition failed. A version this write proposed earlier, accepted somewhere but not chosen, could
    * still be finished by a later coordinator: a fence accepted by a quorum under this ballot first makes
-   * that impossible. One that may have been chosen already makes the outcome unknown.
+   * that impossible. Had one been chosen, it would be unfinished or among the versions the quorum applied
+   * (which the caller looked for); only when a replica's list of them may have lost it, because it is
+   * full, is the outcome unknown.
    */
-  private async refuse(replicas: Replicas, ballot: Hlc, failed: 'If-Match' | 'If-None-Match' | 'absent'): Promise<Round> {
+  private async refuse(replicas: Replicas, ballot: Hlc, failed: 'If-Match' | 'If-None-Match' | 'absent', promises: readonly CasPromise[]): Promise<Round> {
     if (this.proposed.length > 0) {
       const unfenced = await this.fence(replicas, ballot);
       if (unfenced) return unfenced;
-      if (this.mayHaveBeenChosen) return { type: 'decided', result: failure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
+      const forgetful = promises.some((promise) => (promise.applied?.length ?? 0) >= RECENT_APPLIED);
+      if (this.mayHaveBeenAccepted && forgetful) return { type: 'decided', result: failure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
     }
     if (failed === 'absent') return { type: 'decided', result: failure('NotFound', `${this.address.key} has no version to match`) };
     return { type: 'decided', result: { ...failure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed } };
@@ -181,7 +194,7 @@ export class ConditionalWrite {
     const accepted = await this.gather(reachable, (replica) => this.propose(replica, proposal), (replies) => count(replies, isGranted) >= quorum);
     // Replicas that did not answer may have accepted all the same.
     const possible = count(accepted, isGranted) + count(accepted, (reply) => !reply.ok && isRuntimeFailureReply(reply));
-    if (this.isMine(proposal.meta.clock) && possible >= quorum) this.mayHaveBeenChosen = true;
+    if (this.isMine(proposal.meta.clock) && possible > 0) this.mayHaveBeenAccepted = true;
     if (count(accepted, isGranted) < quorum) return { type: 'retry', problem: this.refused('acceptance', accepted) };
 
     const applied = await this.gather(reachable, (replica) => this.commit(replica, proposal.meta, proposal.body), (replies) => count(replies, isOk) >= required);
@@ -221,7 +234,7 @@ export class ConditionalWrite {
   }
 
   private isMine(clock: Hlc): boolean {
-    return this.proposed.some((mine) => compareHlc(mine, clock) === 0);
+    return this.proposed.some((mine) => compareHlc(mine.clock, clock) === 0);
   }
 
   /**

@@ -134,7 +134,16 @@ export type AbsenceReportsReply = { readonly ok: true; readonly reported: boolea
  * its newest version of the key; or the higher ballot it promised.
  */
 export type CasPrepareReply =
-  | { readonly ok: true; readonly granted: true; readonly accepted?: CasProposal; readonly head: ObjectMeta | null }
+  | {
+      readonly ok: true;
+      readonly granted: true;
+      readonly accepted?: CasProposal;
+      readonly head: ObjectMeta | null;
+      /** Whether the head's own write has settled. */
+      readonly headSettled: boolean;
+      /** Clocks of the last chosen versions applied here. */
+      readonly applied?: readonly Hlc[];
+    }
   | { readonly ok: true; readonly granted: false; readonly promised: Hlc }
   | StorageError;
 

@@ -71,6 +71,24 @@ describe('store/object-store', () => {
     expect(await put(a, clock(40), Buffer.from('v40'), false)).to.deep.include({ applied: true, previousSettled: false });
   });
 
+  it('keeps a version that arrives behind an unsettled newer one, and restores it if that one is undone', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(30), Buffer.from('v30'), true);
+    // v20 is older than v30, which is still being written: v20 waits in the place v30 would give back.
+    expect(await put(a, clock(20), Buffer.from('v20'))).to.deep.include({ applied: false });
+    expect(await put(a, clock(15), Buffer.from('v15'))).to.deep.include({ applied: false });
+    expect(await store.readBody(a, clock(10)), 'the version v20 outdid is gone').to.equal(undefined);
+    await store.revert(a, clock(30));
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
+    expect((await store.readBody(a, clock(20)))?.toString()).to.equal('v20');
+    // Settled, the newer version wins for good and the one behind it goes.
+    await put(a, clock(40), Buffer.from('v40'), true);
+    await put(a, clock(35), Buffer.from('v35'));
+    await store.settle(a, clock(40));
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(40));
+    expect(await store.readBody(a, clock(35))).to.equal(undefined);
+  });
+
   it('reads part of a body, and refuses a part past its end', async () => {
     await put(a, clock(10), Buffer.from('0123456789'));
     expect((await store.readBody(a, clock(10), { offsetBytes: 3, lengthBytes: 4 }))?.toString()).to.equal('3456');
