@@ -36,8 +36,8 @@ export interface CasRecord {
   readonly promised: Hlc;
   /** The newest proposal accepted; kept until a newer one is, so a chosen version is never forgotten. */
   readonly accepted?: CasProposal;
-  /** Clocks of the last versions applied here as chosen (oldest first, at most RECENT_APPLIED). */
-  readonly applied?: readonly Hlc[];
+  /** Write ids of the last chosen versions applied here (oldest first, at most RECENT_APPLIED). */
+  readonly applied?: readonly string[];
 }
 
 /** Chosen versions a replica remembers having applied: enough for a writer to find its own after a retry. */
@@ -60,12 +60,12 @@ export function acceptProposal(record: CasRecord | undefined, proposal: CasPropo
   return { granted: true, record: { ...record, promised: proposal.ballot, accepted: proposal } };
 }
 
-/** What a replica keeps once it applied the chosen version stamped `clock`. */
-export function noteApplied(record: CasRecord | undefined, clock: Hlc): CasRecord {
-  if (record === undefined) return { promised: NO_BALLOT, applied: [clock] };
+/** What a replica keeps once it applied the chosen version of the write `writeId`. */
+export function noteApplied(record: CasRecord | undefined, writeId: string): CasRecord {
+  if (record === undefined) return { promised: NO_BALLOT, applied: [writeId] };
   const applied = record.applied ?? [];
-  if (applied.some((known) => compareHlc(known, clock) === 0)) return record;
-  return { ...record, applied: [...applied, clock].slice(-RECENT_APPLIED) };
+  if (applied.includes(writeId)) return record;
+  return { ...record, applied: [...applied, writeId].slice(-RECENT_APPLIED) };
 }
 
 /** A granted promise as the proposer reads it. */
@@ -75,7 +75,7 @@ export interface CasPromise {
   readonly head?: ObjectMeta;
   /** Whether `head`'s own write has settled (one still being written may yet be undone). */
   readonly headSettled?: boolean;
-  readonly applied?: readonly Hlc[];
+  readonly applied?: readonly string[];
 }
 
 /**

@@ -77,6 +77,11 @@ export interface ObjectMeta {
   readonly deleted: boolean;
   readonly chunks?: ChunkLayout;
   readonly multipart?: MultipartInfo;
+  /**
+   * The conditional write that made this version: a coordinator that retries the write elsewhere (its
+   * first one went down) recognises the version as its own by it.
+   */
+  readonly writeId?: string;
 }
 
 /**

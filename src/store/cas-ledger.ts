@@ -56,8 +56,8 @@ export class CasLedger {
     return vote!;
   }
 
-  /** Notes that the chosen version stamped `clock` was applied here (after it was). */
-  async applied(address: ObjectAddress, clock: Hlc): Promise<void> {
-    await this.write(() => void this.table().put(metaKey(address), noteApplied(this.record(address), clock)));
+  /** Notes that the chosen version of the write `writeId` was applied here (after it was). */
+  async applied(address: ObjectAddress, writeId: string): Promise<void> {
+    await this.write(() => void this.table().put(metaKey(address), noteApplied(this.record(address), writeId)));
   }
 }

@@ -970,9 +970,12 @@ export function isObjectMeta(value: unknown): value is ObjectMeta {
     typeof meta.etag === 'string' &&
     typeof meta.deleted === 'boolean' &&
     typeof meta.lastModifiedMs === 'number' &&
-    isHlc(meta.clock)
+    isHlc(meta.clock) &&
+    (meta.writeId === undefined || (typeof meta.writeId === 'string' && meta.writeId.length <= MAX_WRITE_ID_CHARS))
   );
 }
+
+const MAX_WRITE_ID_CHARS = 64;
 
 function environmentOf(options: ObjectStoreOptions): EnvironmentOptions {
   return { directory: join(options.path, 'objects'), durable: options.durable !== false };

@@ -48,12 +48,17 @@ export type Op = WriteOp | ReadOp;
 const INITIAL = (key: string): WriteOp => ({ type: 'write', client: -1, key, value: null, sent: -2, answered: -1, outcome: 'ok' });
 
 export class History {
-  private moment = 0;
+  private nextMoment = 0;
   readonly ops: Op[] = [];
 
   /** A moment strictly after every one handed out before. */
   now(): number {
-    return this.moment++;
+    return this.nextMoment++;
+  }
+
+  /** The next moment `now` will hand out. */
+  get moment(): number {
+    return this.nextMoment;
   }
 
   record(op: Op): void {

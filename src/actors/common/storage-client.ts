@@ -6,6 +6,7 @@
  */
 import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
+import { randomHex } from '../../core/random-id.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
@@ -24,6 +25,8 @@ export interface StorageClientDeps {
   readonly isKnownDown: (node: string) => boolean;
   /** Deadline of one request to one coordinator. */
   readonly requestTimeoutMs?: number;
+  /** Names a write across the coordinators it is tried on (random by default). */
+  readonly newWriteId?: () => string;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -38,11 +41,12 @@ export class StorageClient implements StorageApi {
   }
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
+    const conditional = this.named(condition);
     return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node) =>
       askWhenWritable(
         this.deps.system,
         replicatorRef(node),
-        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...(condition ? { condition } : {}) },
+        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional },
         this.timeoutMs,
         body?.length ?? 0,
       ),
@@ -58,8 +62,9 @@ export class StorageClient implements StorageApi {
   }
 
   delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
+    const conditional = this.named(condition);
     return this.viaCoordinator(this.writers(bucket, key), (node) =>
-      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...(condition ? { condition } : {}) }, this.timeoutMs),
+      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional }, this.timeoutMs),
     );
   }
 
@@ -87,6 +92,11 @@ export class StorageClient implements StorageApi {
       state = stepListing(state, pages);
     }
     return { ok: true, result: state.result };
+  }
+
+  /** A write's id, which every coordinator it is tried on sees, with its condition if it has one. */
+  private named(condition: WriteCondition | undefined): { condition?: WriteCondition; writeId: string } {
+    return { ...(condition ? { condition } : {}), writeId: this.deps.newWriteId?.() ?? randomHex(12) };
   }
 
   /** Replicas of the key in ring order, the ones known to be down last (they are tried only if all else fails). */

@@ -40,10 +40,10 @@ export async function casPropose(context: StorageContext, address: ObjectAddress
  */
 export async function casCommit(context: StorageContext, address: ObjectAddress, meta: ObjectMeta, body: Uint8Array | undefined): Promise<CasCommitReply> {
   const reply = await applyReplicaWrite(context, { objectKind: address.kind, meta, keepPrevious: false, ...(body ? { body } : {}) });
-  if (!reply.ok) return reply;
+  if (!reply.ok || meta.writeId === undefined) return reply;
   try {
     // Remembered, so that a writer retrying after a lost answer learns its version was chosen.
-    await context.store.cas.applied(address, meta.clock);
+    await context.store.cas.applied(address, meta.writeId);
     return reply;
   } catch (error) {
     return storageError(error);

@@ -115,14 +115,20 @@ export class ConditionalWrite {
       ...(reply.head ? { head: reply.head, headSettled: reply.headSettled } : {}),
       ...(reply.applied ? { applied: reply.applied } : {}),
     }));
-    // A version of this write's own was chosen and applied (a coordinator finished it meanwhile).
-    const chosen = this.proposed.find((mine) => promises.some((promise) => promise.applied?.some((clock) => compareHlc(clock, mine.clock) === 0)));
-    if (chosen) return { type: 'decided', result: { ok: true, meta: chosen } };
+    // A version of this write's own was chosen and applied (another coordinator finished it meanwhile,
+    // or this write's first coordinator did before it went down).
+    if (promises.some((promise) => promise.applied?.includes(this.writeId))) {
+      const head = newestHead(promises);
+      const mine = head && this.isMine(head) ? head : this.proposed.find((version) => promises.some((promise) => promise.applied?.includes(version.writeId ?? '')));
+      // Replaced since, by a version this coordinator never saw: it took effect, but what it was is lost.
+      if (!mine) return { type: 'decided', result: failure('Timeout', 'this conditional write took effect and has been replaced since') };
+      return { type: 'decided', result: { ok: true, meta: mine } };
+    }
 
     // Finished (or fenced off) under this ballot; a newer ballot is needed for this write's own proposal.
     const unfinished = unfinishedProposal(promises);
     if (unfinished) {
-      const mine = this.isMine(unfinished.meta.clock);
+      const mine = this.isMine(unfinished.meta);
       // Aged by the version's own stamp, which finishing it again does not renew.
       if (!mine && context.clock.now() - unfinished.meta.clock.wallMs > this.proposalHorizonMs()) {
         return (await this.fence(replicas, ballot)) ?? { type: 'retry', problem: 'fenced off an abandoned conditional write of the key' };
@@ -135,7 +141,7 @@ export class ConditionalWrite {
 
     const head = newestHead(promises);
     // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
-    if (head && this.isMine(head.clock)) return { type: 'decided', result: { ok: true, meta: head } };
+    if (head && this.isMine(head)) return { type: 'decided', result: { ok: true, meta: head } };
     const current = head && !head.deleted ? head : undefined;
     const verdict = judgeWriteCondition(request.condition, current);
     if (!verdict.pass) return this.refuse(replicas, ballot, verdict.failed, promises);
@@ -194,7 +200,7 @@ export class ConditionalWrite {
     const accepted = await this.gather(reachable, (replica) => this.propose(replica, proposal), (replies) => count(replies, isGranted) >= quorum);
     // Replicas that did not answer may have accepted all the same.
     const possible = count(accepted, isGranted) + count(accepted, (reply) => !reply.ok && isRuntimeFailureReply(reply));
-    if (this.isMine(proposal.meta.clock) && possible > 0) this.mayHaveBeenAccepted = true;
+    if (this.isMine(proposal.meta) && possible > 0) this.mayHaveBeenAccepted = true;
     if (count(accepted, isGranted) < quorum) return { type: 'retry', problem: this.refused('acceptance', accepted) };
 
     const applied = await this.gather(reachable, (replica) => this.commit(replica, proposal.meta, proposal.body), (replies) => count(replies, isOk) >= required);
@@ -233,8 +239,13 @@ export class ConditionalWrite {
     return askWhenWritable(this.system, routerOf(replica), { type: 'cas_commit', objectKind, meta, ...(body ? { body } : {}) }, this.askTimeoutMs(), body?.length ?? 0);
   }
 
-  private isMine(clock: Hlc): boolean {
-    return this.proposed.some((mine) => compareHlc(mine.clock, clock) === 0);
+  /** A version of this write's: one it proposed, or one its first coordinator did (same write id). */
+  private isMine(meta: ObjectMeta): boolean {
+    return meta.writeId === this.writeId || this.proposed.some((mine) => compareHlc(mine.clock, meta.clock) === 0);
+  }
+
+  private get writeId(): string {
+    return this.request.version.writeId ?? '';
   }
 
   /**

@@ -8,9 +8,11 @@ import { OBJECT_KINDS } from '../../core/object-meta.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import { MAX_BODY_BYTES, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
+import { randomHex } from '../../core/random-id.js';
 import { isWriteCondition, type WriteCondition } from '../../core/write-condition.js';
 import type { PutResult } from '../../protocol/cluster/storage-api.js';
 import { ConditionalWrite } from './cas-coordinator.js';
+import { RecentWrites } from './recent-writes.js';
 import type { StorageContext } from './storage-context.js';
 import { coordinateNewestWrite } from './write-coordinator.js';
 
@@ -20,7 +22,12 @@ const FIELD_NAMES = [
   'expires', 'contentLanguage', 'userMeta', 'checksums', 'chunks', 'multipart',
 ] as const;
 
+/** How long, and how many, write ids a coordinator remembers to take each write once. */
+const RECENT_WRITES_MS = 5 * 60_000;
+const RECENT_WRITES_MAX = 100_000;
+
 export function replicatorBehavior(context: StorageContext): Behavior<null, ReplicatorMessage> {
+  const recent = new RecentWrites(RECENT_WRITES_MS, RECENT_WRITES_MAX);
   return {
     accepts: ['put', 'delete'],
     init: () => null,
@@ -34,18 +41,26 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'unknown object kind' });
         return state;
       }
-      const condition = message.condition;
+      const { condition } = message;
       if (condition !== undefined && !isWriteCondition(condition)) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
         return state;
       }
+      const named = typeof message.writeId === 'string' && message.writeId.length > 0 && message.writeId.length <= 64;
+      // Taken before: the answer went (or goes) to the first delivery; this one is dropped unanswered.
+      if (named && !recent.firstTime(message.writeId!, context.clock.now())) {
+        ctx.log.debug('dropped a write delivered twice', { writeId: message.writeId });
+        return state;
+      }
+      // A client that sends none gets one here: its write is then recognised only by this coordinator.
+      const writeId = named ? message.writeId! : randomHex(12);
       const clock = context.hlc.stamp();
       const common = { clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum };
       if (message.type === 'delete') {
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
         const required = snapshot.doc.settings.d;
         const written = condition
-          ? conditionally(context, ctx, message.objectKind, tombstone, undefined, condition, required)
+          ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, condition, required)
           : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
         void written.then((result) => ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result));
         return state;
@@ -64,7 +79,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       }
       const required = snapshot.doc.settings.w;
       const written = condition
-        ? conditionally(context, ctx, message.objectKind, meta, body, condition, required)
+        ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, condition, required)
         : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;

@@ -22,6 +22,10 @@ export interface StorageRoleOptions {
   readonly capacityBytes?: number;
   readonly minFreeDiskBytes?: number;
   readonly tuning?: Partial<StorageOptions>;
+  /** Sync every commit to disk (default); a simulation that never loses power may skip it. */
+  readonly durable?: boolean;
+  /** The node's randomness (Math.random by default; a simulation seeds it). */
+  readonly random?: () => number;
 }
 
 export interface StorageRole {
@@ -30,11 +34,17 @@ export interface StorageRole {
   close(): Promise<void>;
 }
 
-export function storageRole(node: ClusterNode, options: StorageRoleOptions): StorageRole {
+/** What a storage node needs of the node it runs on: its actor system, clock, logger and who is up. */
+export type StorageHost = Pick<ClusterNode, 'system' | 'clock' | 'logger'> & {
+  readonly transport: Pick<ClusterNode['transport'], 'isUp' | 'isKnownDown'>;
+};
+
+export function storageRole(node: StorageHost, options: StorageRoleOptions): StorageRole {
   const store = ObjectStore.open({
     path: options.dataDir,
     logger: node.logger,
     now: () => node.clock.now(),
+    ...(options.durable === false ? { durable: false } : {}),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
   });
@@ -53,7 +63,7 @@ export function storageRole(node: ClusterNode, options: StorageRoleOptions): Sto
     ringView: options.ringView,
     hlc: new HlcSource(self, node.clock),
     clock: node.clock,
-    random: Math.random,
+    random: options.random ?? Math.random,
     // A node that does not serve its data counts itself down, so its coordinators leave it out.
     isKnownDown: (peer) => (peer === self ? !presence.serving : node.transport.isKnownDown(peer)),
     absence,

@@ -11,7 +11,12 @@ export const REPLICATOR_PATH = '/node/storage/replicator';
 /** Larger bodies are cut into chunks by the caller; this bounds what one message may carry. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-/** With a `condition`, the write happens only if the key's version satisfies it, decided atomically. */
+/**
+ * With a `condition`, the write happens only if the key's version satisfies it, decided atomically.
+ * `writeId` names the write across the coordinators a client tries: a coordinator takes a write it has
+ * taken before (a message delivered twice) only once, and one finishing a conditional write after
+ * another went down recognises the version the first one made as this write's.
+ */
 export type ReplicatorMessage =
   | {
       readonly type: 'put';
@@ -19,6 +24,7 @@ export type ReplicatorMessage =
       readonly fields: ObjectFields;
       readonly body?: Uint8Array;
       readonly condition?: WriteCondition;
+      readonly writeId?: string;
       readonly replyTo: ReplyTo<PutResult>;
     }
   | {
@@ -27,6 +33,7 @@ export type ReplicatorMessage =
       readonly bucket: string;
       readonly key: string;
       readonly condition?: WriteCondition;
+      readonly writeId?: string;
       readonly replyTo: ReplyTo<DeleteResult>;
     };
 

@@ -141,8 +141,8 @@ export type CasPrepareReply =
       readonly head: ObjectMeta | null;
       /** Whether the head's own write has settled. */
       readonly headSettled: boolean;
-      /** Clocks of the last chosen versions applied here. */
-      readonly applied?: readonly Hlc[];
+      /** Write ids of the last chosen versions applied here. */
+      readonly applied?: readonly string[];
     }
   | { readonly ok: true; readonly granted: false; readonly promised: Hlc }
   | StorageError;

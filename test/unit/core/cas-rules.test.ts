@@ -184,7 +184,8 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once', uncond
     } else {
       const meta = message.proposal.meta;
       if (meta && (!acceptor.head || compareHlc(meta.clock, acceptor.head.clock) > 0)) acceptor.head = meta;
-      if (meta) acceptor.record = noteApplied(acceptor.record, meta.clock);
+      // Each writer's versions carry its value as write id.
+      if (meta) acceptor.record = noteApplied(acceptor.record, meta.etag);
       if (meta) everApplied.add(meta.etag);
     }
   };
@@ -200,7 +201,7 @@ function runModel(seed: number, scenario: 'create-once' | 'replace-once', uncond
         if (p.replies.size === ACCEPTORS) start(p);
         return;
       }
-      if (p.own.some((mine) => granted.some((promise) => promise.applied?.some((clock) => compareHlc(clock, mine) === 0)))) return void (p.outcome = 'won');
+      if (granted.some((promise) => promise.applied?.includes(`v${p.index}`))) return void (p.outcome = 'won');
       const unfinished = unfinishedProposal(granted);
       if (unfinished) return propose(p, { ...unfinished, ballot: p.ballot });
       const head = newestHead(granted);

@@ -1,0 +1,170 @@
+/**
+ * One simulated run from a seed: a storage cluster (3 nodes, N=3, W=2, R=2, D=2) on a SimNetwork, four
+ * clients putting, reading, deleting and racing to create lock keys through the StorageClient, while
+ * the seed delivers messages in its order and, as asked, loses and duplicates them, partitions nodes,
+ * crashes and restarts them, and skews their clocks. What the clients saw is checked by the history
+ * checker; once the faults stop, every replica must converge.
+ */
+import { createHash } from 'node:crypto';
+import type { ObjectMeta } from '../../src/core/object-meta.js';
+import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
+import { History, type Outcome, type Value } from '../support/history-checker.js';
+import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
+import { SIM_EPOCH_MS, SimCluster } from './sim-cluster.js';
+import { SimNetwork } from './sim-network.js';
+
+export type FaultClass = 'loss' | 'duplicates' | 'partitions' | 'crashes' | 'clocks';
+export const FAULT_CLASSES: readonly FaultClass[] = ['loss', 'duplicates', 'partitions', 'crashes', 'clocks'];
+
+export interface SimReport {
+  readonly seed: number;
+  readonly problems: readonly string[];
+  readonly operations: number;
+  readonly acknowledged: number;
+  readonly delivered: number;
+  readonly dropped: number;
+  /** Equal for two runs of one seed: the run is a function of its seed. */
+  readonly fingerprint: string;
+}
+
+const BUCKET = 'sim';
+const DATA_KEYS = ['k0', 'k1', 'k2'];
+const LOCK_KEYS = ['lock0', 'lock1'];
+const CLIENTS = 4;
+const MAX_STEPS = 20_000;
+/** `LEOFS_SIM_TRACE=<key>` prints what the clients did with that key, as it happened. */
+const TRACE = process.env.LEOFS_SIM_TRACE;
+
+function clockText(clock: { wallMs: number; counter: number; node: string }): string {
+  return `${clock.wallMs - SIM_EPOCH_MS}.${clock.counter}@${clock.node}`;
+}
+
+export async function runSimulation(seed: number, faults: readonly FaultClass[], operationsPerClient = 12): Promise<SimReport> {
+  const random = seededRandom(seed);
+  const has = (fault: FaultClass): boolean => faults.includes(fault);
+  const network = new SimNetwork(seededRandom(seed + 1), { drop: has('loss') ? 0.03 : 0, duplicate: has('duplicates') ? 0.03 : 0 });
+  const skews = [0, 1, 2].map(() => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
+  const cluster = new SimCluster(network, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, skews, seed);
+  const history = new History();
+  try {
+    await cluster.start();
+    const done = new Set<number>();
+    const clients = Array.from({ length: CLIENTS }, (_, client) => runClient(cluster, history, seededRandom(seed * 31 + client), client, operationsPerClient).then(() => done.add(client)));
+
+    for (let step = 0; step < MAX_STEPS && done.size < CLIENTS; step++) {
+      await cluster.quiesce();
+      const roll = random();
+      const down = cluster.nodes.filter((node) => !node.running);
+      if (has('crashes') && roll < 0.004) {
+        if (down.length > 0) await down[0]!.start();
+        else await cluster.nodes[randomInt(random, cluster.nodes.length)]!.crash();
+      } else if (has('partitions') && roll < 0.008) {
+        if (network.partitioned) network.healAll();
+        else {
+          const a = randomInt(random, 3);
+          network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, 2)) % 3]!.name);
+        }
+      } else if (network.inFlight > 0 && roll < 0.9) {
+        network.deliverOne();
+      } else {
+        cluster.advance(1 + randomInt(random, 20));
+      }
+    }
+    if (done.size < CLIENTS) return report(seed, history, network, [`the clients did not finish within ${MAX_STEPS} steps`]);
+    await Promise.all(clients);
+
+    // The faults stop: every node up, every link healed, and time runs on until the replicas agree.
+    network.healAll();
+    for (const node of cluster.nodes) if (!node.running) await node.start();
+    const converged = await settle(cluster, network);
+    const problems = converged ? [] : ['the replicas did not converge once the faults stopped'];
+    for (const key of [...DATA_KEYS, ...LOCK_KEYS]) await drive(cluster, network, read(cluster, history, CLIENTS, key));
+    return report(seed, history, network, [...problems, ...history.check()]);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function runClient(cluster: SimCluster, history: History, draw: () => number, client: number, operations: number): Promise<void> {
+  for (let n = 0; n < operations; n++) {
+    const roll = draw();
+    if (roll < 0.15) {
+      await write(cluster, history, client, LOCK_KEYS[randomInt(draw, LOCK_KEYS.length)]!, `c${client}-${n}`, true);
+      continue;
+    }
+    const key = DATA_KEYS[randomInt(draw, DATA_KEYS.length)]!;
+    if (roll < 0.55) await write(cluster, history, client, key, `c${client}-${n}`);
+    else if (roll < 0.65) await write(cluster, history, client, key, null);
+    else await read(cluster, history, client, key);
+  }
+}
+
+async function write(cluster: SimCluster, history: History, client: number, key: string, value: Value, create = false): Promise<void> {
+  const sent = history.now();
+  const result =
+    value === null
+      ? await cluster.client.delete('object', BUCKET, key)
+      : await cluster.client.put('object', fields(key, value), Buffer.from(value), create ? { ifNoneMatch: '*' } : undefined);
+  const outcome: Outcome = result.ok ? 'ok' : result.code === 'PreconditionFailed' || result.code === 'ConditionalConflict' ? 'refused' : 'unknown';
+  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} ${value === null ? 'delete' : `put ${value}`}: ${result.ok ? `ok ${'meta' in result ? clockText((result.meta as ObjectMeta).clock) : ''}` : result.code}`);
+  history.record({ type: 'write', client, key, value, sent, answered: history.now(), outcome, ...(create ? { create } : {}) });
+}
+
+async function read(cluster: SimCluster, history: History, client: number, key: string): Promise<void> {
+  const sent = history.now();
+  const result = await cluster.client.get('object', BUCKET, key, { withBody: true });
+  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} get: ${result.ok ? `${Buffer.from(result.body ?? []).toString()} ${clockText(result.meta.clock)}` : result.code}`);
+  if (result.ok) history.record({ type: 'read', client, key, value: Buffer.from(result.body ?? []).toString(), sent, answered: history.now() });
+  else if (result.code === 'NotFound') history.record({ type: 'read', client, key, value: null, sent, answered: history.now() });
+}
+
+function fields(key: string, value: string): ObjectFields {
+  return { bucket: BUCKET, key, sizeBytes: value.length, etag: createHash('md5').update(value).digest('hex'), contentType: 'text/plain', userMeta: {} };
+}
+
+/** Runs the network and the clocks, without faults, until `work` is done. */
+async function drive<T>(cluster: SimCluster, network: SimNetwork, work: Promise<T>): Promise<T> {
+  let finished = false;
+  const done = work.finally(() => (finished = true));
+  for (let step = 0; step < MAX_STEPS && !finished; step++) {
+    await cluster.quiesce();
+    if (finished) break;
+    if (network.inFlight > 0) network.deliverOne();
+    else cluster.advance(10);
+  }
+  return done;
+}
+
+/** Delivers everything and lets time run (anti-entropy, repairs) until every replica of every key agrees. */
+async function settle(cluster: SimCluster, network: SimNetwork): Promise<boolean> {
+  for (let round = 0; round < 3_000; round++) {
+    await cluster.quiesce();
+    if (network.inFlight > 0) {
+      network.deliverOne();
+      continue;
+    }
+    if (agree(cluster)) return true;
+    cluster.advance(25);
+  }
+  return agree(cluster);
+}
+
+function agree(cluster: SimCluster): boolean {
+  return [...DATA_KEYS, ...LOCK_KEYS].every((key) => {
+    const clocks = cluster.nodes.map((node) => JSON.stringify(node.role?.context.store.getMeta({ kind: 'object', bucket: BUCKET, key })?.clock ?? null));
+    return new Set(clocks).size === 1;
+  });
+}
+
+function report(seed: number, history: History, network: SimNetwork, problems: readonly string[]): SimReport {
+  const trace = JSON.stringify(history.ops.map((op) => [op.type, op.client, op.key, op.value, op.sent, op.answered, op.type === 'write' ? op.outcome : '']));
+  return {
+    seed,
+    problems,
+    operations: history.ops.length,
+    acknowledged: history.ops.filter((op) => op.type === 'write' && op.outcome === 'ok').length,
+    delivered: network.delivered,
+    dropped: network.dropped,
+    fingerprint: createHash('sha1').update(trace).digest('hex').slice(0, 16),
+  };
+}
