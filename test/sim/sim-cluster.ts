@@ -13,6 +13,8 @@ import { StorageClient } from '../../src/actors/common/storage-client.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
 import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
 import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
+import { keyPosition } from '../../src/core/ring/position.js';
+import { preferenceList } from '../../src/core/ring/ring.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { supervisor, worker } from '../../src/runtime/supervisor.js';
@@ -85,6 +87,7 @@ export class SimCluster {
   readonly clientClock = new ManualClock(SIM_EPOCH_MS);
   client!: StorageClient;
   private clientSystem!: ActorSystem;
+  private readonly ringView = new RingView();
 
   constructor(
     private readonly network: SimNetwork,
@@ -95,6 +98,13 @@ export class SimCluster {
     const names = skewsMs.map((_, i) => `storage_${i}@sim`);
     this.doc = { epoch: 1, settings, current: names.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })), previous: null };
     this.nodes = names.map((name, i) => new SimStorageNode(name, join(this.root, `storage_${i}`), network, this.doc, skewsMs[i]!, seededRandom(seed * 7 + i)));
+    this.ringView.install(this.doc);
+  }
+
+  /** The nodes that hold a key of `bucket`. */
+  replicasOf(bucket: string, key: string): SimStorageNode[] {
+    const names = preferenceList(this.ringView.current!.current, keyPosition(bucket, key), this.doc.settings.n);
+    return this.nodes.filter((node) => names.includes(node.name));
   }
 
   async start(): Promise<void> {
@@ -103,8 +113,7 @@ export class SimCluster {
     const link = this.network.linkOf('client@sim');
     system.attachRemote(link);
     this.network.attach('client@sim', system);
-    const ringView = new RingView();
-    ringView.install(this.doc);
+    const ringView = this.ringView;
     this.clientSystem = system;
     let writes = 0;
     this.client = new StorageClient({ system, ringView, isKnownDown: (peer) => link.isKnownDown(peer), requestTimeoutMs: 8_000, newWriteId: () => `w${writes++}` });

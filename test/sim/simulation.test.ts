@@ -15,7 +15,7 @@ const RUNS: ReadonlyArray<{ readonly faults: readonly FaultClass[]; readonly see
   { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: 30 },
 ];
 
-describe('deterministic simulation of a storage cluster (3 nodes, N=3, W=2, R=2, D=2)', function () {
+describe('deterministic simulation of a storage cluster (5 nodes, N=3, W=2, R=2, D=2)', function () {
   this.timeout(120_000);
 
   for (const { faults, seeds } of RUNS) {

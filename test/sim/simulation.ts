@@ -1,5 +1,5 @@
 /**
- * One simulated run from a seed: a storage cluster (3 nodes, N=3, W=2, R=2, D=2) on a SimNetwork, four
+ * One simulated run from a seed: a storage cluster (5 nodes, N=3, W=2, R=2, D=2) on a SimNetwork, four
  * clients putting, reading, deleting and racing to create lock keys through the StorageClient, while
  * the seed delivers messages in its order and, as asked, loses and duplicates them, partitions nodes,
  * crashes and restarts them, and skews their clocks. What the clients saw is checked by the history
@@ -31,6 +31,7 @@ const BUCKET = 'sim';
 const DATA_KEYS = ['k0', 'k1', 'k2'];
 const LOCK_KEYS = ['lock0', 'lock1'];
 const CLIENTS = 4;
+const STORAGE_NODES = 5;
 const MAX_STEPS = 20_000;
 /** `LEOFS_SIM_TRACE=<key>` prints what the clients did with that key, as it happened. */
 const TRACE = process.env.LEOFS_SIM_TRACE;
@@ -43,7 +44,7 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
   const random = seededRandom(seed);
   const has = (fault: FaultClass): boolean => faults.includes(fault);
   const network = new SimNetwork(seededRandom(seed + 1), { drop: has('loss') ? 0.03 : 0, duplicate: has('duplicates') ? 0.03 : 0 });
-  const skews = [0, 1, 2].map(() => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
+  const skews = Array.from({ length: STORAGE_NODES }, () => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
   const cluster = new SimCluster(network, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, skews, seed);
   const history = new History();
   try {
@@ -61,8 +62,8 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
       } else if (has('partitions') && roll < 0.008) {
         if (network.partitioned) network.healAll();
         else {
-          const a = randomInt(random, 3);
-          network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, 2)) % 3]!.name);
+          const a = randomInt(random, STORAGE_NODES);
+          network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, STORAGE_NODES - 1)) % STORAGE_NODES]!.name);
         }
       } else if (network.inFlight > 0 && roll < 0.9) {
         network.deliverOne();
@@ -151,7 +152,7 @@ async function settle(cluster: SimCluster, network: SimNetwork): Promise<boolean
 
 function agree(cluster: SimCluster): boolean {
   return [...DATA_KEYS, ...LOCK_KEYS].every((key) => {
-    const clocks = cluster.nodes.map((node) => JSON.stringify(node.role?.context.store.getMeta({ kind: 'object', bucket: BUCKET, key })?.clock ?? null));
+    const clocks = cluster.replicasOf(BUCKET, key).map((node) => JSON.stringify(node.role?.context.store.getMeta({ kind: 'object', bucket: BUCKET, key })?.clock ?? null));
     return new Set(clocks).size === 1;
   });
 }

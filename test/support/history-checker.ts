@@ -7,8 +7,8 @@
  *     acknowledged write or delete that began after its write had been answered, and was itself
  *     answered before the read began): acknowledged writes stay readable until replaced, and an
  *     acknowledged delete is never undone;
- *   - a client's reads never go back: after reading one value it never reads one whose write was
- *     answered before that value's write began;
+ *   - a client's reads never go back: after reading a value an acknowledged write made, it never
+ *     reads one whose write was answered before that write began;
  *   - a value whose write was refused (412) is never read;
  *   - of the conditional creates (If-None-Match: *) of one key, at most one succeeds.
  *
@@ -102,12 +102,15 @@ function checkKey(key: string, ops: readonly Op[]): string[] {
       continue;
     }
     const before = lastRead.get(read.client);
-    // Back in time: every write that could have made this value was answered before every one that
-    // could have made the value this client read last began.
+    // Back in time: every write that could have made this value was answered before every acknowledged
+    // one that could have made the value this client read last began. (A value of a write still in
+    // flight may be read and then undone when that write fails: only acknowledged writes bind.)
     if (before && current.every((w) => before.every((last) => w.answered < last.sent && w !== last))) {
       problems.push(`${what}: after reading ${JSON.stringify(before[0]!.value)}, an older value`);
     }
-    lastRead.set(read.client, current);
+    const acknowledgedSources = current.filter((w) => w.outcome === 'ok');
+    if (acknowledgedSources.length > 0) lastRead.set(read.client, acknowledgedSources);
+    else lastRead.delete(read.client);
   }
   return problems;
 }
