@@ -5,19 +5,16 @@
  * the replicas must converge once every partition is healed. Skipped, saying why, where the machine
  * cannot make namespaces. The schedule comes from a seed (LEOFS_FAULT_SEED, default 7).
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { NetworkLab } from '../support/network-lab.js';
 import { ProcessCluster } from '../support/process-cluster.js';
-import { DATA_KEYS, everyReplicaAgrees, S3Load } from '../support/s3-load.js';
-import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
+import { pause, runUnderFaults } from '../support/s3-load.js';
+import { randomInt } from '../unit/core/seeded-random.js';
 
 const BUCKET = 'partitions';
 const CYCLES = 10;
 const CLIENTS = 4;
 const SEED = Number(process.env.LEOFS_FAULT_SEED ?? 7);
-
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe(`partitions between storage nodes in network namespaces: ${CYCLES} cycles under S3 load (N=3, W=2, R=2, D=2, seed ${SEED})`, function () {
   this.timeout(300_000);
@@ -49,30 +46,23 @@ describe(`partitions between storage nodes in network namespaces: ${CYCLES} cycl
 
   it('loses no acknowledged write, undoes no delete, never goes back in time, lets one writer take each lock, and converges', async () => {
     const nodes = lab!;
-    const clients = Array.from({ length: CLIENTS + 1 }, () => cluster!.client(0, undefined, 15_000));
-    await clients[0]!.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    const random = seededRandom(SEED);
-    const load = new S3Load(clients, BUCKET, SEED);
-    load.start();
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      load.lockKey = `lock-${cycle}`;
-      await pause(200 + randomInt(random, 400));
-      const cut = randomInt(random, 3);
-      // One pair apart, or one node apart from both others.
-      const others = [0, 1, 2].filter((node) => node !== cut);
-      const apart = random() < 0.5 ? others : [others[randomInt(random, 2)]!];
-      for (const other of apart) nodes.partition(cut, other);
-      await pause(500 + randomInt(random, 1500));
-      nodes.healAll();
-    }
-    await pause(500);
-    await load.stop();
-    expect(load.acknowledgedWrites(), 'the load made progress through the partitions').to.be.above(100);
-
-    const keys = [...DATA_KEYS, ...Array.from({ length: CYCLES }, (_, cycle) => `lock-${cycle}`)];
-    await everyReplicaAgrees(cluster!.admin, BUCKET, keys);
-    for (const key of keys) await load.read(0, key);
-    const problems = load.history.check();
+    const { acknowledged, problems } = await runUnderFaults({
+      clients: Array.from({ length: CLIENTS + 1 }, () => cluster!.client(0, undefined, 15_000)),
+      admin: cluster!.admin,
+      bucket: BUCKET,
+      seed: SEED,
+      rounds: CYCLES,
+      fault: async (_round, random) => {
+        const cut = randomInt(random, 3);
+        // One pair apart, or one node apart from both others.
+        const others = [0, 1, 2].filter((node) => node !== cut);
+        const apart = random() < 0.5 ? others : [others[randomInt(random, 2)]!];
+        for (const other of apart) nodes.partition(cut, other);
+        await pause(500 + randomInt(random, 1500));
+        nodes.healAll();
+      },
+    });
+    expect(acknowledged, 'the load made progress through the partitions').to.be.above(100);
     expect(problems, problems.slice(0, 20).join('\n')).to.deep.equal([]);
   });
 });

@@ -3,7 +3,7 @@
  * each drawing its operations from a seeded stream of its own, everything they see recorded in a
  * History (history-checker.ts). And the check that every replica of every key holds the same version.
  */
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AdminClient } from '../../src/cli/admin-client.js';
 import { eventually } from './eventually.js';
 import { History, type Outcome, type Value } from './history-checker.js';
@@ -96,4 +96,47 @@ export async function everyReplicaAgrees(admin: AdminClient, bucket: string, key
     }
     return true;
   }, timeoutMs, 'every replica of every key holding the same version');
+}
+
+export interface FaultRun {
+  /** Client 0 makes the bucket and the final reads; the others make the load. */
+  readonly clients: readonly S3Client[];
+  readonly admin: AdminClient;
+  readonly bucket: string;
+  readonly seed: number;
+  readonly rounds: number;
+  /** One round of faults: made, held a while, undone. */
+  readonly fault: (round: number, random: () => number) => Promise<void>;
+}
+
+export interface FaultRunResult {
+  readonly acknowledged: number;
+  /** What the history checker found, after the replicas converged and client 0 read every key. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Runs the load through `rounds` rounds of faults (each with a lock key of its own to race for), then,
+ * once the faults stop, waits for every replica of every key to agree and reads every key again.
+ */
+export async function runUnderFaults(run: FaultRun): Promise<FaultRunResult> {
+  await run.clients[0]!.send(new CreateBucketCommand({ Bucket: run.bucket }));
+  const random = seededRandom(run.seed);
+  const load = new S3Load(run.clients, run.bucket, run.seed);
+  load.start();
+  for (let round = 0; round < run.rounds; round++) {
+    load.lockKey = `lock-${round}`;
+    await pause(200 + randomInt(random, 400));
+    await run.fault(round, random);
+  }
+  await pause(500);
+  await load.stop();
+  const keys = [...DATA_KEYS, ...Array.from({ length: run.rounds }, (_, round) => `lock-${round}`)];
+  await everyReplicaAgrees(run.admin, run.bucket, keys);
+  for (const key of keys) await load.read(0, key);
+  return { acknowledged: load.acknowledgedWrites(), problems: load.history.check() };
+}
+
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
