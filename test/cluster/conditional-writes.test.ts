@@ -1,5 +1,5 @@
 /**
- * Conditional writes through a real cluster: a manager, three storage nodes (N=3, W=2, R=1, D=2) and
+ * Conditional writes through a real cluster: a manager, three storage nodes (N=3, W=2, R=2, D=2) and
  * two gateways, each its own process, driven by the AWS SDK. Writers that race on one key through
  * both gateways must see exactly one winner, with every replica up and with one killed.
  */
@@ -14,9 +14,10 @@ function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-describe('conditional writes through two gateways (real processes, N=3, W=2, R=1, D=2)', function () {
+describe('conditional writes through two gateways (real processes, N=3, W=2, R=2, D=2)', function () {
   this.timeout(300_000);
-  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 2 });
+  // R=2 so that the read after each round meets a replica that applied the winner (R + W > N).
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 2, settings: { n: 3, w: 2, r: 2, d: 2 } });
   let clients: S3Client[];
 
   before(async () => {

@@ -1,5 +1,5 @@
 /**
- * Conditional writes decided by the key's replicas (in-process cluster, N=3, W=2, R=1, D=2): concurrent
+ * Conditional writes decided by the key's replicas (in-process cluster, N=3, W=2, R=2, D=2): concurrent
  * writers through different coordinators, a replica down, and a coordinator that died between
  * acceptance and commit.
  */
@@ -22,12 +22,13 @@ function fields(key: string, body: Buffer): ObjectFields {
   return { bucket: BUCKET, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} };
 }
 
-describe('conditional writes (in-process cluster, N=3, W=2, R=1, D=2)', function () {
+// R=2 so that a read right after a write meets one of the replicas that applied it (R + W > N).
+describe('conditional writes (in-process cluster, N=3, W=2, R=2, D=2)', function () {
   this.timeout(120_000);
   let cluster: StorageCluster;
 
   beforeEach(async () => {
-    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 2, d: 2, rackAware: false });
     await cluster.start();
   });
   afterEach(async () => {

@@ -156,7 +156,8 @@ describe('runtime/supervisor', () => {
     system.dispatch(ref('/root/sibling'), { type: 'increment' });
     await crashAndSettle('/root/inner/w');
     await crashAndSettle('/root/inner/w');
-    expect(inits.get('w')).to.equal(3);
+    // The new incarnation is in place before its init has run: wait for the init, not only the incarnation.
+    await eventually(() => inits.get('w') === 3);
     // The third crash within the period exceeds maxRestarts=2: the inner supervisor gives up and is
     // restarted by the outer one, which starts a fresh `w`; the sibling is untouched.
     await system.ask<CounterMessage, unknown>(ref('/root/inner/w'), (replyTo) => ({ type: 'boom', replyTo }), 2000);
