@@ -12,7 +12,7 @@ export interface WriteCondition {
   readonly ifNoneMatch?: string;
 }
 
-/** The conditions a header of this name names; the longest value a client may send is bounded. */
+/** The longest condition (a list of ETags) a node takes from another. */
 export const MAX_CONDITION_CHARS = 4096;
 
 export type ConditionVerdict =
@@ -44,15 +44,11 @@ export function etagListMatches(list: string, etag: string): boolean {
 }
 
 /** An ETag without its quotes or weak prefix. */
-export function bareEtag(etag: string): string {
+function bareEtag(etag: string): string {
   let text = etag.trim();
   if (text.startsWith('W/')) text = text.slice(2);
   if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
   return text;
-}
-
-export function hasCondition(condition: WriteCondition | undefined): condition is WriteCondition {
-  return condition !== undefined && (condition.ifMatch !== undefined || condition.ifNoneMatch !== undefined);
 }
 
 /** Checks a condition that arrived from another node. */

@@ -32,7 +32,8 @@ export class SimNetwork {
   private readonly systems = new Map<string, ActorSystem>();
   private readonly cuts = new Set<string>();
   private pool: InFlight[] = [];
-  private sortedUpTo = 0;
+  /** Items were sent since the pool was last put in canonical order. */
+  private unsorted = false;
   delivered = 0;
   dropped = 0;
 
@@ -66,7 +67,6 @@ export class SimNetwork {
   detach(node: string): void {
     this.systems.delete(node);
     this.pool = this.pool.filter((item) => item.to !== node && item.from !== node);
-    this.sortedUpTo = 0;
     for (const other of this.systems.values()) other.nodeEvent({ type: 'nodedown', node });
   }
 
@@ -108,12 +108,14 @@ export class SimNetwork {
     this.sortPool();
     const index = Math.floor(this.random() * this.pool.length);
     const [item] = this.pool.splice(index, 1);
-    this.sortedUpTo = this.pool.length;
     if (this.random() < this.faults.drop || !this.reachable(item!.from, item!.to)) {
       this.dropped++;
       return true;
     }
-    if (this.random() < this.faults.duplicate) this.pool.push(item!);
+    if (this.random() < this.faults.duplicate) {
+      this.pool.push(item!);
+      this.unsorted = true;
+    }
     const target = this.systems.get(item!.to);
     if (!target) return true;
     this.delivered++;
@@ -129,6 +131,7 @@ export class SimNetwork {
     const content = kind === 'message' ? encodeCbor(withoutAsk(value)) : payload;
     const key = `${from}>${to}|${kind}|${path}|${createHash('sha1').update(content).digest('hex')}`;
     this.pool.push({ from, to, kind, path, ask, payload, key });
+    this.unsorted = true;
     return 'sent';
   }
 
@@ -138,9 +141,9 @@ export class SimNetwork {
 
   /** Items sent since the last pick join the pool in canonical order. */
   private sortPool(): void {
-    if (this.sortedUpTo === this.pool.length) return;
+    if (!this.unsorted) return;
     this.pool.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.sortedUpTo = this.pool.length;
+    this.unsorted = false;
   }
 }
 

@@ -35,7 +35,7 @@ import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-a
 import { routerOf, type CasCommitReply, type CasPrepareReply, type CasProposeReply } from '../../protocol/cluster/storage.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
-import { addressOf } from './replica-ops.js';
+import { addressOf, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
 export interface ConditionalWriteRequest {
@@ -115,11 +115,11 @@ export class ConditionalWrite {
       ...(reply.head ? { head: reply.head, headSettled: reply.headSettled } : {}),
       ...(reply.applied ? { applied: reply.applied } : {}),
     }));
+    const head = newestHead(promises);
     // A version of this write's own was chosen and applied (another coordinator finished it meanwhile,
-    // or this write's first coordinator did before it went down).
+    // or this write's first coordinator did before it went down). Its proposals differ only in clock.
     if (promises.some((promise) => promise.applied?.includes(this.writeId))) {
-      const head = newestHead(promises);
-      const mine = head && this.isMine(head) ? head : this.proposed.find((version) => promises.some((promise) => promise.applied?.includes(version.writeId ?? '')));
+      const mine = head && this.isMine(head) ? head : this.proposed[0];
       // Replaced since, by a version this coordinator never saw: it took effect, but what it was is lost.
       if (!mine) return { type: 'decided', result: failure('Timeout', 'this conditional write took effect and has been replaced since') };
       return { type: 'decided', result: { ok: true, meta: mine } };
@@ -139,7 +139,6 @@ export class ConditionalWrite {
       return { type: 'retry', problem: 'finished an earlier conditional write of the key' };
     }
 
-    const head = newestHead(promises);
     // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
     if (head && this.isMine(head)) return { type: 'decided', result: { ok: true, meta: head } };
     const current = head && !head.deleted ? head : undefined;
@@ -212,7 +211,8 @@ export class ConditionalWrite {
     if (acks < required) {
       return { type: 'decided', result: failure('Timeout', `the conditional write was chosen and is applied on ${acks} replicas, ${required} required; it will surface`) };
     }
-    return { type: 'decided', result: { ok: true, meta: proposal.meta, ...replacedBy(applied) } };
+    const replaced = newestReplaced(applied.values());
+    return { type: 'decided', result: { ok: true, meta: proposal.meta, ...(replaced ? { replaced } : {}) } };
   }
 
   /** The time an ask may take: a replica's timeout, but never past this write's deadline. */
@@ -332,16 +332,6 @@ function count<R>(replies: ReadonlyMap<string, R>, test: (reply: R) => boolean):
   let matching = 0;
   for (const reply of replies.values()) if (test(reply)) matching++;
   return matching;
-}
-
-/** The newest version the commit replaced on the replicas that applied it (its chunks can go). */
-function replacedBy(replies: ReadonlyMap<string, Outcome<CasCommitReply>>): { replaced?: ObjectMeta } {
-  let newest: ObjectMeta | undefined;
-  for (const reply of replies.values()) {
-    const replaced = reply.ok ? reply.replaced : undefined;
-    if (replaced && (!newest || compareHlc(replaced.clock, newest.clock) > 0)) newest = replaced;
-  }
-  return newest ? { replaced: newest } : {};
 }
 
 function failure(code: StorageFailure['code'], message: string): StorageFailure {

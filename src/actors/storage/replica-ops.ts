@@ -2,7 +2,7 @@
  * The replica side of replication, shared by the router and the vnodes: apply a version, settle or
  * revert a write, purge tombstones, and answer inspections. Store failures become error replies, never crashes.
  */
-import type { Hlc } from '../../core/hlc.js';
+import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { StoreFailure, type TombstoneRef } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
@@ -58,6 +58,16 @@ export async function purgeReplicaTombstones(context: StorageContext, items: rea
   const purged = await context.store.purgeTombstones(items);
   for (const { address, clock } of purged) context.digests.changed(address, clock, undefined);
   return purged;
+}
+
+/** The newest version a write replaced on the replicas that took it (the chunks it named can go). */
+export function newestReplaced(replies: Iterable<{ readonly ok: boolean; readonly replaced?: ObjectMeta }>): ObjectMeta | undefined {
+  let newest: ObjectMeta | undefined;
+  for (const reply of replies) {
+    const replaced = reply.ok ? reply.replaced : undefined;
+    if (replaced && (!newest || compareHlc(replaced.clock, newest.clock) > 0)) newest = replaced;
+  }
+  return newest;
 }
 
 function refusal(code: 'BucketDeleted' | 'BucketSealed', message: string): StorageError {

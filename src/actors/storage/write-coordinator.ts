@@ -19,7 +19,7 @@ import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaPutReply } from '../../protocol/cluster/storage.js';
-import { applyReplicaWrite } from './replica-ops.js';
+import { applyReplicaWrite, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 
@@ -111,7 +111,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       quorum = outcome.ok ? recordAck(quorum, replica) : recordFailure(quorum, replica);
       if (!decided && quorum.state === 'met') {
         decided = true;
-        const replaced = newestReplaced(outcomes);
+        const replaced = newestReplaced(outcomes.values());
         const outdatedBy = newestHeld(outcomes, meta.clock);
         resolve({ result: { ok: true, meta, ...(replaced ? { replaced } : {}) }, ...(outdatedBy ? { outdatedBy } : {}) });
         for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
@@ -150,15 +150,6 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       void written.then((outcome) => settle(replica, outcome));
     }
   });
-}
-
-function newestReplaced(outcomes: Map<string, ReplicaOutcome>): ObjectMeta | undefined {
-  let newest: ObjectMeta | undefined;
-  for (const outcome of outcomes.values()) {
-    const replaced = outcome.ok ? outcome.replaced : undefined;
-    if (replaced && (!newest || compareHlc(replaced.clock, newest.clock) > 0)) newest = replaced;
-  }
-  return newest;
 }
 
 /** The latest clock that a replica kept over `clock`, if any did. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { etagListMatches, hasCondition, isWriteCondition, judgeWriteCondition } from '../../../src/core/write-condition.js';
+import { etagListMatches, isWriteCondition, judgeWriteCondition } from '../../../src/core/write-condition.js';
 
 const ETAG = '"9b2cf535f27731c974343645a3985328"';
 const OTHER = '"00000000000000000000000000000000"';
@@ -39,7 +39,5 @@ describe('core/write-condition', () => {
     expect(isWriteCondition({ ifMatch: 7 })).to.equal(false);
     expect(isWriteCondition({ ifMatch: 'x'.repeat(5000) })).to.equal(false);
     expect(isWriteCondition(null)).to.equal(false);
-    expect(hasCondition(undefined)).to.equal(false);
-    expect(hasCondition({ ifMatch: '*' })).to.equal(true);
   });
 });
