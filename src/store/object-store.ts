@@ -157,11 +157,19 @@ export interface TombstoneRef {
 interface UndoRecord {
   readonly clock: Hlc;
   readonly previous: ObjectMeta | null;
+  /** When this replica took the write, by its own clock (records from before it was kept lack it). */
+  readonly sinceMs?: number;
+}
+
+/** A write left unsettled here past a grace period: its coordinator never said how it ended. */
+export interface StaleWrite {
+  readonly address: ObjectAddress;
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+  readonly ageMs: number;
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
-/** Stale writes settled per transaction, so a large backlog never makes one huge commit. */
-const STALE_SETTLE_BATCH = 4096;
 
 export class ObjectStore {
   /** The LMDB tables; replaced whole when a compaction switches to a new generation. */
@@ -279,8 +287,22 @@ export class ObjectStore {
    * has not settled it. Such a version must not be copied to other replicas.
    */
   isUnsettled(address: ObjectAddress, clock: Hlc): boolean {
+    return this.unsettledWrite(address, clock) !== undefined;
+  }
+
+  /** While the version at `clock` is unsettled: the version its write replaced here (null: none). */
+  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null } | undefined {
     const undo = this.readUndo(metaKey(address));
-    return undo !== undefined && compareHlc(undo.clock, clock) === 0;
+    return undo !== undefined && compareHlc(undo.clock, clock) === 0 ? { previous: undo.previous } : undefined;
+  }
+
+  /** The version of a key at `clock` if this replica has it: its newest, or the one an unsettled write replaced. */
+  versionAt(address: ObjectAddress, clock: Hlc): ObjectMeta | undefined {
+    const current = this.getMeta(address);
+    if (!current) return undefined;
+    if (compareHlc(current.clock, clock) === 0) return current;
+    const previous = this.unsettledWrite(address, current.clock)?.previous;
+    return previous && compareHlc(previous.clock, clock) === 0 ? previous : undefined;
   }
 
   /**
@@ -404,12 +426,11 @@ export class ObjectStore {
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
       if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
-      if (current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current } satisfies UndoRecord);
+      if (keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, sinceMs: this.now() } satisfies UndoRecord);
       else {
         if (undo) this.db.undo.remove(key);
         if (current) this.removeBody(dataKey(address, current.clock));
       }
-      if (!current && keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: null } satisfies UndoRecord);
       this.tombstones.note(key, current, meta);
       result = { applied: true, previous: current, previousSettled };
     });
@@ -463,17 +484,25 @@ export class ObjectStore {
     return outcome;
   }
 
-  /** Settles writes left unsettled longer than `olderThanMs` (their coordinator never said). */
-  async settleStale(nowMs: number, olderThanMs: number): Promise<number> {
-    const stale: Array<{ address: ObjectAddress; clock: Hlc }> = [];
-    for (const { key, value } of this.db.undo.getRange({})) {
+  /**
+   * Up to `limit` writes this replica took more than `olderThanMs` ago that are still unsettled, in key
+   * order after `after` (from the first without it).
+   */
+  staleWrites(olderThanMs: number, limit: number, after?: ObjectAddress): StaleWrite[] {
+    const nowMs = this.now();
+    const stale: StaleWrite[] = [];
+    const afterKey = after ? metaKey(after) : undefined;
+    for (const { key, value } of this.db.undo.getRange(afterKey ? { start: afterKey } : {})) {
+      if (stale.length >= limit) break;
+      if (afterKey && Buffer.compare(key as Buffer, afterKey) === 0) continue;
       const undo = value as UndoRecord;
       const address = parseMetaKey(key);
       if (!address || !isHlc(undo?.clock)) continue;
-      if (nowMs - undo.clock.wallMs > olderThanMs) stale.push({ address, clock: undo.clock });
+      const ageMs = nowMs - (typeof undo.sinceMs === 'number' ? undo.sinceMs : undo.clock.wallMs);
+      const current = this.readMeta(key);
+      if (ageMs > olderThanMs && current && compareHlc(current.clock, undo.clock) === 0) stale.push({ address, clock: undo.clock, deleted: current.deleted === true, ageMs });
     }
-    for (let i = 0; i < stale.length; i += STALE_SETTLE_BATCH) await this.settleMany(stale.slice(i, i + STALE_SETTLE_BATCH));
-    return stale.length;
+    return stale;
   }
 
   // ---- tombstones ----
@@ -867,7 +896,7 @@ export class ObjectStore {
     if (undo.previous && compareHlc(undo.previous.clock, meta.clock) >= 0) return false;
     if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
     if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
-    this.db.undo.put(key, { clock: undo.clock, previous: meta } satisfies UndoRecord);
+    this.db.undo.put(key, { ...undo, previous: meta } satisfies UndoRecord);
     return true;
   }
 

@@ -31,6 +31,9 @@ const TUNING: Partial<StorageOptions> = {
   recovererIntervalMs: 50,
   antiEntropyIntervalMs: 20,
   conditionalWriteDeadlineMs: 5_000,
+  // Longer than any one write can take here (rounds of replica timeouts), short enough that writes
+  // whose coordinator crashed are ended within a run.
+  settleGraceMs: 30_000,
 };
 
 export class SimStorageNode {

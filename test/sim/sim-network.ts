@@ -74,10 +74,15 @@ export class SimNetwork {
     return this.systems.has(node);
   }
 
-  /** Cuts the link between two nodes both ways; both see each other go down. */
+  /**
+   * Cuts the link between two nodes both ways; both see each other go down. What was on its way
+   * between them is lost, as with a connection that breaks: nothing sent before the break arrives after
+   * the link heals.
+   */
   partition(a: string, b: string): void {
     if (a === b || this.cuts.has(cutKey(a, b))) return;
     this.cuts.add(cutKey(a, b));
+    this.pool = this.pool.filter((item) => cutKey(item.from, item.to) !== cutKey(a, b));
     this.systems.get(a)?.nodeEvent({ type: 'nodedown', node: b });
     this.systems.get(b)?.nodeEvent({ type: 'nodedown', node: a });
   }

@@ -10,7 +10,7 @@ import type { ObjectMeta } from '../../src/core/object-meta.js';
 import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
 import { History, type Outcome, type Value } from '../support/history-checker.js';
 import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
-import { SIM_EPOCH_MS, SimCluster } from './sim-cluster.js';
+import { SIM_EPOCH_MS, SimCluster, type SimStorageNode } from './sim-cluster.js';
 import { SimNetwork } from './sim-network.js';
 
 export type FaultClass = 'loss' | 'duplicates' | 'partitions' | 'crashes' | 'clocks';
@@ -33,6 +33,9 @@ const LOCK_KEYS = ['lock0', 'lock1'];
 const CLIENTS = 4;
 const STORAGE_NODES = 5;
 const MAX_STEPS = 20_000;
+/** Simulated time the replicas get to converge once the faults stop: a few settle grace periods. */
+const SETTLE_TIME_MS = 150_000;
+const SETTLE_STEP_MS = 25;
 /** `LEOFS_SIM_TRACE=<key>` prints what the clients did with that key, as it happened. */
 const TRACE = process.env.LEOFS_SIM_TRACE;
 
@@ -78,7 +81,7 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
     network.healAll();
     for (const node of cluster.nodes) if (!node.running) await node.start();
     const converged = await settle(cluster, network);
-    const problems = converged ? [] : ['the replicas did not converge once the faults stopped'];
+    const problems = converged ? [] : disagreeing(cluster).map((key) => `${key}: the replicas did not converge once the faults stopped (${replicaStates(cluster, key)})`);
     for (const key of [...DATA_KEYS, ...LOCK_KEYS]) await drive(cluster, network, read(cluster, history, CLIENTS, key));
     return report(seed, history, network, [...problems, ...history.check()]);
   } finally {
@@ -107,16 +110,33 @@ async function write(cluster: SimCluster, history: History, client: number, key:
       ? await cluster.client.delete('object', BUCKET, key)
       : await cluster.client.put('object', fields(key, value), Buffer.from(value), create ? { ifNoneMatch: '*' } : undefined);
   const outcome: Outcome = result.ok ? 'ok' : result.code === 'PreconditionFailed' || result.code === 'ConditionalConflict' ? 'refused' : 'unknown';
-  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} ${value === null ? 'delete' : `put ${value}`}: ${result.ok ? `ok ${'meta' in result ? clockText((result.meta as ObjectMeta).clock) : ''}` : result.code}`);
+  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} ${value === null ? 'delete' : `put ${value}`}: ${result.ok ? `ok ${'meta' in result ? clockText((result.meta as ObjectMeta).clock) : ''}` : result.code}  ${replicaStates(cluster, key)}`);
   history.record({ type: 'write', client, key, value, sent, answered: history.now(), outcome, ...(create ? { create } : {}) });
 }
 
 async function read(cluster: SimCluster, history: History, client: number, key: string): Promise<void> {
   const sent = history.now();
   const result = await cluster.client.get('object', BUCKET, key, { withBody: true });
-  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} get: ${result.ok ? `${Buffer.from(result.body ?? []).toString()} ${clockText(result.meta.clock)}` : result.code}`);
+  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} get: ${result.ok ? `${Buffer.from(result.body ?? []).toString()} ${clockText(result.meta.clock)}` : result.code}  ${replicaStates(cluster, key)}`);
   if (result.ok) history.record({ type: 'read', client, key, value: Buffer.from(result.body ?? []).toString(), sent, answered: history.now() });
   else if (result.code === 'NotFound') history.record({ type: 'read', client, key, value: null, sent, answered: history.now() });
+}
+
+/** What each replica of `key` holds, for a trace: its version's clock, `?` while unsettled, `x` for a tombstone. */
+function replicaStates(cluster: SimCluster, key: string): string {
+  return cluster
+    .replicasOf(BUCKET, key)
+    .map((node) => `${node.name.split('@')[0]}:${replicaState(node, key)}`)
+    .join(' ');
+}
+
+function replicaState(node: SimStorageNode, key: string): string {
+  const store = node.role?.context.store;
+  if (!store) return 'down';
+  const address = { kind: 'object' as const, bucket: BUCKET, key };
+  const meta = store.getMeta(address);
+  if (!meta) return '-';
+  return `${clockText(meta.clock)}${meta.deleted ? 'x' : ''}${store.isUnsettled(address, meta.clock) ? '?' : ''}`;
 }
 
 function fields(key: string, value: string): ObjectFields {
@@ -136,25 +156,29 @@ async function drive<T>(cluster: SimCluster, network: SimNetwork, work: Promise<
   return done;
 }
 
-/** Delivers everything and lets time run (anti-entropy, repairs) until every replica of every key agrees. */
+/**
+ * Delivers everything and lets time run (anti-entropy, repairs, the sweep of unsettled writes) until
+ * every replica of every key agrees, for SETTLE_TIME_MS of simulated time at most.
+ */
 async function settle(cluster: SimCluster, network: SimNetwork): Promise<boolean> {
-  for (let round = 0; round < 3_000; round++) {
-    await cluster.quiesce();
-    if (network.inFlight > 0) {
-      network.deliverOne();
-      continue;
+  for (let elapsedMs = 0; elapsedMs < SETTLE_TIME_MS; elapsedMs += SETTLE_STEP_MS) {
+    for (let delivered = 0; delivered < 10_000; delivered++) {
+      await cluster.quiesce();
+      if (!network.deliverOne()) break;
     }
     if (agree(cluster)) return true;
-    cluster.advance(25);
+    cluster.advance(SETTLE_STEP_MS);
   }
   return agree(cluster);
 }
 
 function agree(cluster: SimCluster): boolean {
-  return [...DATA_KEYS, ...LOCK_KEYS].every((key) => {
-    const clocks = cluster.replicasOf(BUCKET, key).map((node) => JSON.stringify(node.role?.context.store.getMeta({ kind: 'object', bucket: BUCKET, key })?.clock ?? null));
-    return new Set(clocks).size === 1;
-  });
+  return disagreeing(cluster).length === 0;
+}
+
+/** The keys whose replicas hold different versions, or one whose write is unsettled. */
+function disagreeing(cluster: SimCluster): string[] {
+  return [...DATA_KEYS, ...LOCK_KEYS].filter((key) => new Set(cluster.replicasOf(BUCKET, key).map((node) => replicaState(node, key))).size !== 1);
 }
 
 function report(seed: number, history: History, network: SimNetwork, problems: readonly string[]): SimReport {

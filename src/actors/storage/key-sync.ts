@@ -40,10 +40,9 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
   if (!older && newer.deleted && isPastGrace(newer.clock, context.clock.now(), context.options.tombstoneGraceMs)) return 'skipped';
 
   if (order > 0) {
-    // A version whose write may still be reverted is not handed on; the sync comes back for it later.
-    if (context.store.isUnsettled(address, local!.clock) && context.clock.now() - local!.clock.wallMs < context.options.settleGraceMs) {
-      throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
-    }
+    // A version whose write may still be undone is not handed on (stale-writes.ts ends it one way or
+    // the other); the sync comes back for it later.
+    if (context.store.isUnsettled(address, local!.clock)) throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} here is not settled yet`);
     const read = carriesBody(local!) ? await context.store.readBody(address, local!.clock) : undefined;
     const body = read === 'out-of-range' ? undefined : read;
     if (carriesBody(local!) && !body) throw new SyncFailed(`the body of ${address.bucket}/${address.key} is missing here (replaced meanwhile?)`);
@@ -61,6 +60,7 @@ export async function syncKey(system: ActorApi, context: StorageContext, address
   const pulled = await ask(system, routerOf(peer), { type: 'replica_get', ...addressed, withBody: true }, timeoutMs);
   if (!pulled.ok) throw new SyncFailed(`pull from ${peer} failed: ${pulled.code} ${pulled.message}`);
   if (!pulled.meta) return 'in-sync';
+  if (pulled.unsettled) throw new SyncFailed(`the newest version of ${address.bucket}/${address.key} on ${peer} is not settled yet`);
   const applied = await applyReplicaWrite(context, { objectKind: address.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });
   if (!applied.ok) throw new SyncFailed(`storing the version from ${peer} failed: ${applied.code} ${applied.message}`);
   return 'pulled';

@@ -5,15 +5,16 @@
  * replica that missed a write while it was down never hides an acknowledged object.
  */
 import type { BodySlice } from '../../core/body-slice.js';
-import { compareHlc } from '../../core/hlc.js';
+import { compareHlc, type Hlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { isPastGrace } from '../../core/purge-rules.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
+import { judgeUnsettled, type ReplicaView } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type ReplicaGetReply } from '../../protocol/cluster/storage.js';
+import { routerOf, type ReplicaGetReply, type UnsettledWrite } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
 
@@ -26,25 +27,33 @@ export interface ReadRequest {
   readonly bodySlice?: BodySlice;
 }
 
+/** How long a read whose newest version is undecided keeps asking the replicas that could tell, and how often. */
+const UNDECIDED_WAIT_MS = 2_000;
+const UNDECIDED_PAUSE_MS = 200;
+
 interface Answer {
   readonly replica: string;
   readonly meta: ObjectMeta | null;
   readonly body?: Uint8Array;
+  /** Present while the write of `meta` may still be undone on this replica. */
+  readonly unsettled?: UnsettledWrite;
+  /** `meta` is what an unsettled write replaced here: that write was found never acknowledged. */
+  readonly beneath?: true;
 }
 
 export async function coordinateRead(system: ActorApi, context: StorageContext, log: Logger, request: ReadRequest): Promise<GetResult> {
   const snapshot = context.ringView.current;
   if (!snapshot) return failure('Unavailable', 'this node has no ring yet');
-  const { n, r } = snapshot.doc.settings;
+  const { n, r, w, d } = snapshot.doc.settings;
   const position = keyPosition(request.bucket, request.key);
   const replicas = readPreferenceList(snapshot.current, snapshot.previous, position, n);
   // This node is asked first, unless it does not serve its data now (it then counts itself down).
-  const candidates = [...replicas.filter((node) => node === context.node && !context.isKnownDown(node)), ...replicas.filter((node) => node !== context.node && !context.isKnownDown(node))];
+  let candidates = [...replicas.filter((node) => node === context.node && !context.isKnownDown(node)), ...replicas.filter((node) => node !== context.node && !context.isKnownDown(node))];
   if (candidates.length === 0) return failure('Unavailable', `no replica of ${request.bucket}/${request.key} is reachable`);
 
   // With R = 1 the first replica is asked for the body at once: one round trip for the common case.
   const bodyFirst = request.withBody && r === 1;
-  const answers: Answer[] = [];
+  let answers: Answer[] = [];
   let next = 0;
   const askSome = async (count: number, withBody: boolean): Promise<void> => {
     const batch = candidates.slice(next, next + count);
@@ -52,7 +61,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     const replies = await Promise.all(batch.map((replica) => askReplica(system, context, replica, request, withBody)));
     for (let i = 0; i < batch.length; i++) {
       const reply = replies[i]!;
-      if (reply.ok) answers.push({ replica: batch[i]!, meta: reply.meta, ...(reply.body ? { body: reply.body } : {}) });
+      if (reply.ok) answers.push({ replica: batch[i]!, meta: reply.meta, ...(reply.body ? { body: reply.body } : {}), ...(reply.unsettled ? { unsettled: reply.unsettled } : {}) });
     }
   };
 
@@ -61,13 +70,51 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
   while (!answers.some((answer) => answer.meta) && next < candidates.length) await askSome(candidates.length - next, false);
 
-  const newest = answers.reduce<Answer | undefined>((best, answer) => (answer.meta && (!best?.meta || compareHlc(answer.meta.clock, best.meta.clock) > 0) ? answer : best), undefined);
-  if (newest?.meta) repairStale(system, context, log, request, answers, newest);
+  // The newest version answered may be one whose write is unsettled on every replica that answered
+  // with it. Unless it may have been acknowledged (core/unsettled-rules.ts), it is not the object's
+  // version: a write still on its way to its quorum, or one whose coordinator died short of it. While
+  // the replicas that could tell do not answer, neither it nor the version before it can be returned:
+  // the read asks them again for a moment (a node restarting comes back), then gives up.
+  let newest: Answer | undefined;
+  for (let waitedMs = 0; ; ) {
+    newest = newestOf(answers);
+    if (!newest?.meta || !newest.unsettled) break;
+    const clock = newest.meta.clock;
+    const holders = answers.filter((answer) => answer.meta && compareHlc(answer.meta.clock, clock) === 0);
+    const required = newest.meta.deleted ? d : w;
+    if (holders.length >= required || holders.some((holder) => !holder.unsettled)) break;
+    if (next < candidates.length) {
+      await askSome(candidates.length - next, false);
+      continue;
+    }
+    const views = replicas.map((replica): ReplicaView => {
+      const answer = answers.find((candidate) => candidate.replica === replica);
+      return answer ? { clock: answer.meta?.clock ?? null, unsettled: answer.unsettled !== undefined } : 'unknown';
+    });
+    const verdict = judgeUnsettled(clock, required, views);
+    if (verdict === 'settle') break;
+    if (verdict === 'wait') {
+      if (waitedMs >= UNDECIDED_WAIT_MS) {
+        return failure('Unavailable', `the newest version of ${request.bucket}/${request.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
+      }
+      await new Promise((resolve) => context.clock.setTimeout(() => resolve(undefined), UNDECIDED_PAUSE_MS));
+      waitedMs += UNDECIDED_PAUSE_MS;
+      answers = [];
+      next = 0;
+      candidates = replicas.filter((replica) => !context.isKnownDown(replica));
+      await askSome(candidates.length, false);
+      if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
+      continue;
+    }
+    answers = answers.map((answer) => (holders.includes(answer) ? { replica: answer.replica, meta: answer.unsettled!.previous, beneath: true } : answer));
+  }
+
+  if (newest?.meta && !newest.unsettled && !answers.some((answer) => answer.beneath)) repairStale(system, context, log, request, answers, newest);
   if (!newest?.meta || newest.meta.deleted) return failure('NotFound', `${request.bucket}/${request.key} does not exist`);
   if (!request.withBody || !carriesBody(newest.meta) || newest.body) return { ok: true, meta: newest.meta, ...(newest.body ? { body: newest.body } : {}) };
 
   const holder = newest.replica;
-  const withBody = await askReplica(system, context, holder, request, true);
+  const withBody = await askReplica(system, context, holder, { ...request, clock: newest.meta.clock }, true);
   if (!withBody.ok) return failure('Unavailable', `${holder} did not return the body: ${withBody.message}`);
   if (!withBody.meta || compareHlc(withBody.meta.clock, newest.meta.clock) !== 0 || !withBody.body) {
     return failure('Unavailable', `${holder} changed while it was read; retry`);
@@ -75,10 +122,16 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   return { ok: true, meta: withBody.meta, body: withBody.body };
 }
 
-async function askReplica(system: ActorApi, context: StorageContext, replica: string, request: ReadRequest, withBody: boolean): Promise<ReplicaGetReply | StorageFailure> {
+function newestOf(answers: readonly Answer[]): Answer | undefined {
+  return answers.reduce<Answer | undefined>((best, answer) => (answer.meta && (!best?.meta || compareHlc(answer.meta.clock, best.meta.clock) > 0) ? answer : best), undefined);
+}
+
+/** `clock`: the version at this clock rather than the replica's newest. */
+async function askReplica(system: ActorApi, context: StorageContext, replica: string, request: ReadRequest & { readonly clock?: Hlc }, withBody: boolean): Promise<ReplicaGetReply | StorageFailure> {
   const slice = withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {};
   const { objectKind, bucket, key } = request;
-  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice }, context.options.readTimeoutMs);
+  const clock = request.clock ? { clock: request.clock } : {};
+  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...clock }, context.options.readTimeoutMs);
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 

@@ -9,14 +9,16 @@ import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { QueueItem } from '../../store/durable-queue.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
 import { syncKey } from './key-sync.js';
+import { resolveStaleWrites } from './stale-writes.js';
 import { routerOf } from '../../protocol/cluster/storage.js';
 import type { RepairItem, RevertItem, StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
 
 export const RECOVERER_PATH = '/node/storage/recoverer';
-/** How often writes left unsettled past the grace period are settled. */
-const SETTLE_SWEEP_MS = 60_000;
+/** How often writes left unsettled past the grace period are looked at, at most. */
+const STALE_SWEEP_MS = 60_000;
 
 export type RecovererStatus = 'idling' | 'running' | 'suspended';
 
@@ -29,6 +31,7 @@ export interface QueueStats {
 export type RecovererMessage =
   | { readonly type: 'tick' }
   | { readonly type: 'batch_done'; readonly full: boolean }
+  | { readonly type: 'sweep_done'; readonly last?: ObjectAddress }
   | { readonly type: 'node_event'; readonly event: NodeEvent }
   | { readonly type: 'suspend'; readonly replyTo?: ReplyTo<QueueStats> }
   | { readonly type: 'resume'; readonly replyTo?: ReplyTo<QueueStats> }
@@ -39,6 +42,10 @@ export const recovererRef = (node: string) => actorRef<RecovererMessage>(node, R
 interface RecovererState {
   status: RecovererStatus;
   busy: boolean;
+  /** A sweep of stale unsettled writes is running. */
+  sweeping: boolean;
+  /** Where the next sweep of stale writes goes on (from the first when none). */
+  sweepAfter: ObjectAddress | undefined;
   readonly timer: SelfTimer<RecovererMessage>;
   lastSweepMs: number;
 }
@@ -62,7 +69,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: RecovererState = { status: 'idling', busy: false, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.now() };
+      const state: RecovererState = { status: 'idling', busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.now() };
       state.timer.schedule(options.recovererIntervalMs);
       return state;
     },
@@ -71,11 +78,18 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
       switch (message.type) {
         case 'tick': {
           const nowMs = ctx.clock.now();
-          if (nowMs - state.lastSweepMs > SETTLE_SWEEP_MS) {
+          if (!state.sweeping && nowMs - state.lastSweepMs > Math.min(STALE_SWEEP_MS, options.settleGraceMs / 4)) {
             state.lastSweepMs = nowMs;
-            void context.store.settleStale(nowMs, options.settleGraceMs).then(
-              (settled) => settled > 0 && ctx.log.info('settled writes whose coordinator went away', { settled }),
-              (error: unknown) => ctx.log.warn('settle sweep failed', { error }),
+            state.sweeping = true;
+            void resolveStaleWrites(ctx.system, context, state.sweepAfter).then(
+              ({ settled, reverted, waiting, last }) => {
+                if (settled > 0 || reverted > 0) ctx.log.info('ended writes whose coordinator went away', { settled, reverted, waiting });
+                ctx.system.dispatch(ctx.self, { type: 'sweep_done', ...(last ? { last } : {}) });
+              },
+              (error: unknown) => {
+                ctx.log.warn('sweep of unsettled writes failed', { error });
+                ctx.system.dispatch(ctx.self, { type: 'sweep_done' });
+              },
             );
           }
           if (state.status === 'suspended' || state.busy) return state;
@@ -126,6 +140,10 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
             else await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(queueFailed);
           }
         }
+        case 'sweep_done':
+          state.sweeping = false;
+          state.sweepAfter = message.last;
+          return state;
         case 'batch_done':
           state.busy = false;
           if (state.status !== 'suspended') schedule(message.full ? 0 : options.recovererIntervalMs);

@@ -5,10 +5,10 @@
  * transaction, and LMDB reads never wait for writers). Every field of a remote message is checked here.
  */
 import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
-import { carriesBody, OBJECT_KINDS, type ObjectKind } from '../../core/object-meta.js';
+import { carriesBody, OBJECT_KINDS, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
-import { compareHlc, isHlc } from '../../core/hlc.js';
+import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
@@ -17,7 +17,7 @@ import { isNamespace } from '../../core/bucket-namespace.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
-  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply,
+  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
@@ -100,11 +100,14 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           void context.repairs.enqueue(repairItemKey(item), item, context.clock.now()).catch((error: unknown) => ctx.log.error('cannot queue a repair', { error }));
           return state;
         }
-        case 'head_local':
-          ctx.system.reply(message.replyTo, { ok: true, meta: context.store.getMeta(addressOf(message)) ?? null });
+        case 'head_local': {
+          const address = addressOf(message);
+          const meta = context.store.getMeta(address) ?? null;
+          ctx.system.reply(message.replyTo, { ok: true, meta, ...unsettledOf(context, address, meta) });
           return state;
+        }
         case 'replica_get':
-          void readNewest(context, addressOf(message), message.withBody, message.bodySlice).then(
+          void readVersion(context, addressOf(message), message.withBody, message.bodySlice, message.clock).then(
             (reply) => {
               if (!reply.ok && reply.code === 'StoreError') ctx.log.error('cannot read a body', { bucket: message.bucket, key: message.key, reason: reply.message });
               ctx.system.reply(message.replyTo, reply);
@@ -225,21 +228,29 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
 const BODY_READ_ATTEMPTS = 3;
 
 /**
- * The newest version of a key with its body (or the slice asked for). A body in a file is read after
- * its record; if a newer version replaced it meanwhile, the newer one is read instead.
+ * The newest version of a key (or the one at `clock`) with its body or the slice asked for. A body in a
+ * file is read after its record; if a newer version replaced the newest meanwhile, the newer one is
+ * read instead.
  */
-async function readNewest(context: StorageContext, address: ObjectAddress, withBody: boolean, slice: BodySlice | undefined): Promise<ReplicaGetReply> {
+async function readVersion(context: StorageContext, address: ObjectAddress, withBody: boolean, slice: BodySlice | undefined, clock: Hlc | undefined): Promise<ReplicaGetReply> {
   for (let attempt = 1; ; attempt++) {
-    const meta = context.store.getMeta(address);
-    if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null };
+    const meta = clock ? context.store.versionAt(address, clock) : context.store.getMeta(address);
+    const unsettled = unsettledOf(context, address, meta ?? null);
+    if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null, ...unsettled };
     const body = await context.store.readBody(address, meta.clock, slice);
     if (body === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
-    if (body) return { ok: true, meta, body };
-    const now = context.store.getMeta(address);
+    if (body) return { ok: true, meta, body, ...unsettled };
+    const now = clock ? undefined : context.store.getMeta(address);
     if (attempt >= BODY_READ_ATTEMPTS || !now || compareHlc(now.clock, meta.clock) === 0) {
-      return { ok: false, code: 'StoreError', message: 'the body of the newest version is missing on this replica' };
+      return { ok: false, code: 'StoreError', message: `the body of the ${clock ? 'version asked for' : 'newest version'} is missing on this replica` };
     }
   }
+}
+
+/** The `unsettled` part of a reply about `meta`: present while its write may still be undone here. */
+function unsettledOf(context: StorageContext, address: ObjectAddress, meta: ObjectMeta | null): { unsettled?: UnsettledWrite } {
+  const unsettled = meta ? context.store.unsettledWrite(address, meta.clock) : undefined;
+  return unsettled ? { unsettled } : {};
 }
 
 function vnodeFor(context: StorageContext, bucket: string, key: string) {
@@ -292,6 +303,7 @@ function validate(message: RouterMessage): string | undefined {
     case 'head_local':
       return addressProblem(message);
     case 'replica_get':
+      if (message.clock !== undefined && !isHlc(message.clock)) return 'clock';
       return addressProblem(message) ?? (message.bodySlice === undefined || isBodySlice(message.bodySlice) ? undefined : 'bodySlice');
     case 'list_local': {
       const fetch = message.fetch as Partial<typeof message.fetch> | undefined;

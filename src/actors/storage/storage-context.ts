@@ -21,7 +21,11 @@ export interface StorageOptions {
   readonly replicaTimeoutMs: number;
   /** How long a read waits for one replica. */
   readonly readTimeoutMs: number;
-  /** Unsettled writes older than this are settled by the node itself (their coordinator went away). */
+  /**
+   * Writes unsettled longer than this (their coordinator went away) are ended by the node itself,
+   * settled or reverted as the key's other replicas show (stale-writes.ts). Must exceed how long a
+   * coordinator can take over one write.
+   */
   readonly settleGraceMs: number;
   readonly recovererIntervalMs: number;
   readonly recovererBatchSize: number;

@@ -41,17 +41,15 @@ const MAX_ROUNDS = 3;
  * the replicas that acknowledged it. A replica that already holds a version with a later clock (stamped
  * by a coordinator whose clock runs ahead, or by one that saw such a version) keeps it over this one;
  * acknowledging such a write would let a write that came after another lose to it. So the version is
- * stamped again above the later clock and written again. Should a later round fail, the round before
- * stands: it was acknowledged by W replicas, and is answered as it would have been without this.
+ * stamped again above the later clock and written again. Should a later round fail, the write fails:
+ * the round before was taken by its replicas but loses to the version they held, so acknowledging it
+ * would acknowledge a write that readers never see.
  */
 export async function coordinateNewestWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
   let attempt = request;
-  let acknowledged: PutResult | undefined;
   for (let round = 1; ; round++) {
     const { result, outdatedBy } = await coordinateWrite(system, context, log, attempt);
-    if (!result.ok) return acknowledged ?? result;
-    if (outdatedBy === undefined || round >= MAX_ROUNDS) return result;
-    acknowledged = result;
+    if (!result.ok || outdatedBy === undefined || round >= MAX_ROUNDS) return result;
     context.hlc.observe(outdatedBy);
     const clock = context.hlc.stamp();
     log.debug('a write was stamped behind a version its replicas held; writing it again above that version', {

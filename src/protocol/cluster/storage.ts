@@ -38,11 +38,19 @@ export type ReplicaPutReply =
   | { readonly ok: true; readonly applied: boolean; readonly clock: Hlc; readonly replaced?: ObjectMeta }
   | StorageError;
 
-export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null } | StorageError;
+/**
+ * Present while the write of the version a replica returns has not settled there: its coordinator has
+ * not said that it met its quorum, so it may yet be undone. `previous`: what it would give back then.
+ */
+export interface UnsettledWrite {
+  readonly previous: ObjectMeta | null;
+}
+
+export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null; readonly unsettled?: UnsettledWrite } | StorageError;
 
 /** `body` is the part asked for when the request named a slice. */
 export type ReplicaGetReply =
-  | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array }
+  | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array; readonly unsettled?: UnsettledWrite }
   | StorageError;
 
 /** `deleted`: the namespace was already deleted, which fences it just as well. */
@@ -156,7 +164,8 @@ export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readon
 
 export type RouterMessage =
   | HeadLocalMessage
-  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly bodySlice?: BodySlice; readonly replyTo: ReplyTo<ReplicaGetReply> })
+  /** `clock`: the version at this clock (the newest, or the one an unsettled write replaced), not the newest. */
+  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly bodySlice?: BodySlice; readonly clock?: Hlc; readonly replyTo: ReplyTo<ReplicaGetReply> })
   | {
       readonly type: 'replica_put';
       readonly objectKind: ObjectKind;

@@ -204,13 +204,41 @@ describe('store/object-store', () => {
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
   });
 
-  it('settles writes left unsettled past the grace period', async () => {
-    await put(a, clock(1_000), Buffer.from('old'));
-    await put(a, clock(2_000), Buffer.from('new'), true);
-    expect(await store.settleStale(2_500, 60_000)).to.equal(0);
-    expect(await store.settleStale(70_000, 60_000)).to.equal(1);
-    expect(await store.readBody(a, clock(1_000))).to.equal(undefined);
-    expect(await store.revert(a, clock(2_000))).to.deep.equal({ reverted: false });
+  it('names the writes left unsettled past a grace period by when this replica took them, not by their clocks', async () => {
+    let nowMs = 5_000;
+    const timed = ObjectStore.open({ path: join(dir, 'timed'), logger: logged.logger, now: () => nowMs });
+    try {
+      const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
+      await timed.apply({ address: a, meta: meta(a, clock(1_000), Buffer.from('old')), body: Buffer.from('old'), keepPrevious: false });
+      // Stamped by a clock far ahead of this replica's: its age still counts from when it arrived here.
+      await timed.apply({ address: a, meta: meta(a, clock(900_000), Buffer.from('new')), body: Buffer.from('new'), keepPrevious: true });
+      nowMs = 6_000;
+      await timed.apply({ address: b, meta: meta(b, clock(2_000), undefined, true), keepPrevious: true });
+      expect(timed.staleWrites(60_000, 10)).to.deep.equal([]);
+      nowMs = 65_500;
+      expect(timed.staleWrites(60_000, 10)).to.deep.equal([{ address: a, clock: clock(900_000), deleted: false, ageMs: 60_500 }]);
+      nowMs = 70_000;
+      expect(timed.staleWrites(60_000, 10).map((write) => [write.address.key, write.deleted])).to.deep.equal([['cat.jpg', false], ['dog.jpg', true]]);
+      expect(timed.staleWrites(60_000, 1)).to.have.length(1);
+      await timed.settle(a, clock(900_000));
+      expect(timed.staleWrites(60_000, 10).map((write) => write.address.key)).to.deep.equal(['dog.jpg']);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('tells an unsettled version apart and serves the version it replaced by its clock', async () => {
+    await put(a, clock(10), Buffer.from('old'));
+    await put(a, clock(20), Buffer.from('new'), true);
+    expect(store.unsettledWrite(a, clock(20))?.previous?.clock).to.deep.equal(clock(10));
+    expect(store.unsettledWrite(a, clock(10))).to.equal(undefined);
+    expect(store.versionAt(a, clock(20))?.clock).to.deep.equal(clock(20));
+    expect(store.versionAt(a, clock(10))?.clock).to.deep.equal(clock(10));
+    expect((await store.readBody(a, clock(10)))?.toString()).to.equal('old');
+    expect(store.versionAt(a, clock(15))).to.equal(undefined);
+    await store.settle(a, clock(20));
+    expect(store.unsettledWrite(a, clock(20))).to.equal(undefined);
+    expect(store.versionAt(a, clock(10)), 'the replaced version goes once the write settles').to.equal(undefined);
   });
 
   it('lists one bucket in UTF-8 byte order from startAt, tombstones included, chunks excluded', async () => {

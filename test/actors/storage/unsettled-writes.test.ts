@@ -1,0 +1,109 @@
+/**
+ * Writes that never settled (in-process cluster, N=3, W=2, R=2, D=2): a version whose coordinator died
+ * before its quorum, left on one replica with a clock ahead of the acknowledged one, is never read and
+ * is reverted by that replica's sweep; a version on a quorum whose settles were lost is read and
+ * settled; while the replica that could tell is away, neither is guessed.
+ */
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { tick } from '../../../src/core/hlc.js';
+import type { ObjectMeta } from '../../../src/core/object-meta.js';
+import { preferenceList } from '../../../src/core/ring/ring.js';
+import { keyPosition } from '../../../src/core/ring/position.js';
+import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
+import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
+import { eventually, StorageCluster } from '../../support/storage-cluster.js';
+
+const BUCKET = 'unsettled';
+const GRACE_MS = 400;
+
+function fields(key: string, body: string): ObjectFields {
+  return { bucket: BUCKET, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} };
+}
+
+describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', function () {
+  this.timeout(60_000);
+  let cluster: StorageCluster;
+
+  before(async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, () => ({ tuning: { settleGraceMs: GRACE_MS } }));
+    await cluster.start();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const replicasOf = (key: string): string[] => [...preferenceList(cluster.clientRing.current!.current, keyPosition(BUCKET, key), 3)];
+  const storeOf = (name: string) => cluster.node(name).role!.context.store;
+  const address = (key: string) => ({ kind: 'object' as const, bucket: BUCKET, key });
+
+  async function acknowledged(key: string, body: string): Promise<void> {
+    expect(await cluster.client.put('object', fields(key, body), Buffer.from(body))).to.include({ ok: true });
+    await eventually(() => replicasOf(key).every((name) => storeOf(name).getMeta(address(key))?.etag === fields(key, body).etag && !storeOf(name).isUnsettled(address(key), storeOf(name).getMeta(address(key))!.clock)));
+  }
+
+  /** A version as a coordinator leaves it on `takenBy` when it dies before settling: a minute ahead. */
+  async function unsettled(key: string, body: string, takenBy: readonly string[]): Promise<void> {
+    const clock = tick(undefined, Date.now() + 60_000, takenBy[0]!);
+    const meta: ObjectMeta = { ...fields(key, body), clock, lastModifiedMs: clock.wallMs, ringChecksum: cluster.clientRing.current!.checksum, deleted: false };
+    for (const node of takenBy) {
+      const reply = await cluster.clientNode.system.ask<RouterMessage, ReplicaPutReply>(
+        routerOf(node),
+        (replyTo) => ({ type: 'replica_put', objectKind: 'object', meta, body: Buffer.from(body), keepPrevious: true, replyTo }),
+        5_000,
+      );
+      expect(reply).to.include({ ok: true, applied: true });
+    }
+  }
+
+  async function read(key: string): Promise<string> {
+    const result = await cluster.client.get('object', BUCKET, key, { withBody: true });
+    return result.ok ? Buffer.from(result.body!).toString() : result.code;
+  }
+
+  it('never reads a version its coordinator left on fewer replicas than W, and its replica reverts it', async () => {
+    const key = 'ghost';
+    await acknowledged(key, 'acknowledged');
+    const [holder] = replicasOf(key) as [string];
+    await unsettled(key, 'ghost', [holder]);
+    for (let i = 0; i < 5; i++) expect(await read(key)).to.equal('acknowledged');
+    await eventually(() => storeOf(holder).getMeta(address(key))?.etag === fields(key, 'acknowledged').etag, 10_000, 'the ghost reverted');
+    expect(await read(key)).to.equal('acknowledged');
+  });
+
+  it('reads a version on W replicas whose settles were lost, and settles it everywhere', async () => {
+    const key = 'settle-lost';
+    await acknowledged(key, 'before');
+    const [first, second, third] = replicasOf(key) as [string, string, string];
+    await unsettled(key, 'after', [first, second]);
+    expect(await read(key)).to.equal('after');
+    await eventually(
+      () => [first, second, third].every((name) => {
+        const meta = storeOf(name).getMeta(address(key));
+        return meta?.etag === fields(key, 'after').etag && !storeOf(name).isUnsettled(address(key), meta.clock);
+      }),
+      10_000,
+      'the version settled on every replica',
+    );
+  });
+
+  it('guesses neither way while the replica that could tell is away, and decides once it is back', async () => {
+    const key = 'undecided';
+    await acknowledged(key, 'acknowledged');
+    const [holder, witness, away] = replicasOf(key) as [string, string, string];
+    await cluster.node(away).stop();
+    try {
+      await eventually(() => cluster.clientNode.transport.isKnownDown(away) && cluster.node(holder).node!.transport.isKnownDown(away));
+      await unsettled(key, 'ghost', [holder]);
+      // Both answers are needed (R=2); the holder's version is undecided without the third replica.
+      expect(await read(key)).to.equal('Unavailable');
+      await new Promise((resolve) => setTimeout(resolve, GRACE_MS * 2));
+      expect(storeOf(holder).getMeta(address(key))?.etag, 'kept while undecided').to.equal(fields(key, 'ghost').etag);
+      expect(storeOf(witness).getMeta(address(key))?.etag).to.equal(fields(key, 'acknowledged').etag);
+    } finally {
+      await cluster.restart(away);
+    }
+    await eventually(() => storeOf(holder).getMeta(address(key))?.etag === fields(key, 'acknowledged').etag, 15_000, 'the ghost reverted once the third replica answered');
+    expect(await read(key)).to.equal('acknowledged');
+  });
+});
