@@ -10,7 +10,8 @@
  *   queues      durable work (repairs), see durable-queue.ts
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
- *   presence    when this node was last present in the cluster (presence-marks.ts)
+ *   presence    when this node was last present in the cluster (presence-marks.ts), and a wall time
+ *               above every version stored here (clock-floor.ts)
  *   cas         per key, the state of compare-and-set for conditional writes (cas-ledger.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
@@ -34,6 +35,7 @@ import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
+import { ClockFloor } from './clock-floor.js';
 import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
 import {
@@ -183,6 +185,8 @@ export class ObjectStore {
   private readonly tombstones: TombstoneIndex;
   /** When this node was last present in the cluster, and whom it reported absent. */
   readonly presence: PresenceMarks;
+  /** A wall time above every version stored here: the node's clock starts above it. */
+  readonly clockFloor: ClockFloor;
   /** The compare-and-set state of keys written conditionally. */
   readonly cas: CasLedger;
   /** The namespaces table in memory, read inside write transactions and on every read. */
@@ -213,6 +217,7 @@ export class ObjectStore {
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
+    this.clockFloor = new ClockFloor(() => this.db.presence);
     this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();
   }
@@ -307,7 +312,8 @@ export class ObjectStore {
 
   /**
    * One node's page of a listing: entries of `kind` in `bucket` under the prefix from `startAt`,
-   * tombstones included; with `markUnsettled`, versions whose write may still be undone say so.
+   * tombstones included; with `markUnsettled`, versions whose write may still be undone say so, and
+   * what an undo would restore.
    */
   list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false): ListingPage<ListingEntry> {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
@@ -326,15 +332,10 @@ export class ObjectStore {
         truncated = true;
         break;
       }
-      const unsettled = markUnsettled && this.isUnsettled(address, meta.clock);
+      const unsettled = markUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
       entries.push({
-        key: address.key,
-        clock: meta.clock,
-        deleted: meta.deleted,
-        sizeBytes: meta.sizeBytes,
-        etag: meta.etag,
-        lastModifiedMs: meta.lastModifiedMs,
-        ...(unsettled ? { unsettled: true as const } : {}),
+        ...listingEntryOf(address.key, meta),
+        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && listingEntryOf(address.key, unsettled.previous) } : {}),
       });
     }
     return { entries, truncated };
@@ -422,6 +423,7 @@ export class ObjectStore {
       }
       if (body && !meta.deleted) this.putBody(bodyKey, body, inFile);
       this.db.meta.put(key, meta);
+      this.clockFloor.note(meta.clock.wallMs);
       this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
@@ -1015,4 +1017,8 @@ function classify(error: unknown): StoreFailure {
   const message = error instanceof Error ? error.message : String(error);
   if (/MDB_MAP_FULL|ENOSPC|No space left|EDQUOT/i.test(message)) return new StoreFailure('InsufficientStorage', `the disk is full: ${message}`);
   return new StoreFailure('StoreError', message);
+}
+
+function listingEntryOf(key: string, meta: ObjectMeta): ListingEntry {
+  return { key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs };
 }

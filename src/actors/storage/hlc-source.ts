@@ -9,10 +9,14 @@ import type { Clock } from '../../runtime/clock.js';
 export class HlcSource {
   private last: Hlc | undefined;
 
+  /** `floorMs`: every stamp comes after this wall time (see store/clock-floor.ts). */
   constructor(
     private readonly node: string,
     private readonly clock: Clock,
-  ) {}
+    floorMs = 0,
+  ) {
+    if (floorMs > 0) this.last = { wallMs: floorMs, counter: 0, node };
+  }
 
   stamp(): Hlc {
     this.last = tick(this.last, this.clock.now(), this.node);
