@@ -25,7 +25,22 @@ export interface ListingEntry extends Listable {
   readonly lastModifiedMs: number;
   /** Set where asked for: the write of this version may still be undone (its quorum is not decided). */
   readonly unsettled?: true;
+  /** With `unsettled`: the version that write replaced on the node (null: none), which an undo restores. */
+  readonly previous?: ListingEntry | null;
 }
+
+/** One node's entry for a key, as the merge hands it to a `ChooseVersion`. */
+export interface ListedVersion<T extends Listable> {
+  /** Index of the node's page in the round's pages. */
+  readonly page: number;
+  readonly entry: T;
+}
+
+/**
+ * Picks the version of a key that a listing shows, from every node's entry for it (newest by default);
+ * undefined when the key has none.
+ */
+export type ChooseVersion<T extends Listable> = (versions: readonly ListedVersion<T>[]) => T | undefined;
 
 /** One storage node's answer to a `ListingFetch`. */
 export interface ListingPage<T extends Listable = ListingEntry> {
@@ -102,10 +117,15 @@ export function startListing<T extends Listable = ListingEntry>(request: Listing
   return fetchFrom(progress, compareKeys(afterMarker, prefix) > 0 ? afterMarker : prefix);
 }
 
-/** Merges one round of pages (one per node, in any order) into the listing. */
+/**
+ * Merges one round of pages (one per node, in any order) into the listing. Every key decided in a round
+ * is covered by every page of it (see the bound below), so `choose` sees each node's entry for the key,
+ * and a node without one has none.
+ */
 export function stepListing<T extends Listable>(
   state: ListingState<T>,
   pages: readonly ListingPage<T>[],
+  choose: ChooseVersion<T> = newestListed,
 ): ListingState<T> {
   if (state.phase === 'done') return state;
   const { fetch, progress } = state;
@@ -137,8 +157,8 @@ export function stepListing<T extends Listable>(
   for (;;) {
     const key = merge.peekKey();
     if (key === undefined || (bound !== undefined && compareKeys(key, bound) > 0)) break;
-    const newest = merge.takeNewest();
-    if (!key.startsWith(prefix) || (newest.deleted && !includeTombstones)) continue;
+    const newest = choose(merge.takeAll());
+    if (!key.startsWith(prefix) || !newest || (newest.deleted && !includeTombstones)) continue;
     const rolledUp = delimiter === undefined ? undefined : commonPrefixOf(key, prefix, delimiter);
     if (rolledUp !== undefined) {
       // Every later key under this prefix rolls up into it too: jump past them all.
@@ -167,6 +187,11 @@ export function stepListing<T extends Listable>(
   if (nothingAfter || bound === undefined) return finish(next, false);
   const resumeAt = keyAfter(bound);
   return fetchFrom(next, skipTo !== undefined && compareKeys(skipTo, resumeAt) > 0 ? skipTo : resumeAt);
+}
+
+/** The newest of the nodes' entries for a key, by clock. */
+export function newestListed<T extends Listable>(versions: readonly ListedVersion<T>[]): T {
+  return versions.map(({ entry }) => entry).reduce((newest, entry) => newerOf(newest, entry));
 }
 
 /** The common prefix `key` rolls up into: up to and including the first delimiter after the prefix. */
@@ -203,8 +228,8 @@ function checkSorted(entries: readonly Listable[]): void {
 
 interface KWayMerge<T extends Listable> {
   peekKey(): string | undefined;
-  /** Consumes the smallest key from every page that has it and returns its newest version. */
-  takeNewest(): T;
+  /** Consumes the smallest key from every page that has it and returns each page's entry for it. */
+  takeAll(): ListedVersion<T>[];
   /** Drops every entry before `key` (binary search per page). */
   seek(key: string): void;
 }
@@ -239,7 +264,7 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
     });
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i);
   };
-  const advanceTop = (): T => {
+  const advanceTop = (): ListedVersion<T> => {
     const page = heap[0]!;
     const entry = pages[page]!.entries[heads[page]!]!;
     heads[page] = heads[page]! + 1;
@@ -248,16 +273,15 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
       heap.pop();
     }
     if (heap.length > 0) siftDown(0);
-    return entry;
+    return { page, entry };
   };
   rebuild();
   return {
     peekKey: () => (heap.length === 0 ? undefined : keyOf(heap[0]!)),
-    takeNewest: () => {
-      const first = advanceTop();
-      let newest = first;
-      while (heap.length > 0 && keyOf(heap[0]!) === first.key) newest = newerOf(newest, advanceTop());
-      return newest;
+    takeAll: () => {
+      const all = [advanceTop()];
+      while (heap.length > 0 && keyOf(heap[0]!) === all[0]!.entry.key) all.push(advanceTop());
+      return all;
     },
     seek: (key) => {
       pages.forEach((page, p) => {

@@ -41,3 +41,42 @@ export function judgeUnsettled(clock: Hlc, required: number, views: readonly Rep
   if (holders >= required) return 'settle';
   return holders + possible < required ? 'revert' : 'wait';
 }
+
+/** A replica's version of a key as a reader holds it: unsettled ones carry what their write replaced. */
+export interface HeldVersion<E> {
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+  readonly unsettled?: true;
+  readonly previous?: E | null;
+}
+
+/**
+ * The version of a key a reader may return, from what the nodes that answered hold of it (null: they
+ * hold none; a node not in `held` did not answer): the newest, unless it is unsettled and cannot have
+ * been acknowledged, in which case the versions its write replaced take its place. Undefined when no
+ * version remains; 'undecided' while replicas that could tell did not answer.
+ */
+export function acknowledgedNewest<E extends HeldVersion<E>>(
+  held: ReadonlyMap<string, E | null>,
+  replicas: readonly string[],
+  settings: { readonly w: number; readonly d: number },
+): E | undefined | 'undecided' {
+  let versions = new Map(held);
+  for (;;) {
+    let newest: E | undefined;
+    for (const entry of versions.values()) if (entry && (!newest || compareHlc(entry.clock, newest.clock) > 0)) newest = entry;
+    if (!newest?.unsettled) return newest;
+    const clock = newest.clock;
+    const views = replicas.map((replica): ReplicaView => {
+      if (!versions.has(replica)) return 'unknown';
+      const entry = versions.get(replica);
+      return { clock: entry?.clock ?? null, unsettled: entry?.unsettled === true };
+    });
+    const holdsIt = (entry: E | null | undefined): boolean => entry !== null && entry !== undefined && compareHlc(entry.clock, clock) === 0;
+    if ([...versions.values()].some((entry) => holdsIt(entry) && !entry!.unsettled)) return newest;
+    const verdict = judgeUnsettled(clock, newest.deleted ? settings.d : settings.w, views);
+    if (verdict === 'settle') return newest;
+    if (verdict === 'wait') return 'undecided';
+    versions = new Map([...versions].map(([node, entry]) => [node, holdsIt(entry) ? (entry!.previous ?? null) : entry]));
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * One simulated run from a seed: a storage cluster (5 nodes, N=3, W=2, R=2, D=2) on a SimNetwork, four
- * clients putting, reading, deleting and racing to create lock keys through the StorageClient, while
+ * clients putting, reading, listing, deleting and racing to create lock keys through the StorageClient, while
  * the seed delivers messages in its order and, as asked, loses and duplicates them, partitions nodes,
  * crashes and restarts them, and skews their clocks. What the clients saw is checked by the history
  * checker; once the faults stop, every replica must converge.
@@ -96,9 +96,13 @@ async function runClient(cluster: SimCluster, history: History, draw: () => numb
       await write(cluster, history, client, LOCK_KEYS[randomInt(draw, LOCK_KEYS.length)]!, `c${client}-${n}`, true);
       continue;
     }
+    if (roll < 0.25) {
+      await list(cluster, history, client);
+      continue;
+    }
     const key = DATA_KEYS[randomInt(draw, DATA_KEYS.length)]!;
-    if (roll < 0.55) await write(cluster, history, client, key, `c${client}-${n}`);
-    else if (roll < 0.65) await write(cluster, history, client, key, null);
+    if (roll < 0.6) await write(cluster, history, client, key, `c${client}-${n}`);
+    else if (roll < 0.7) await write(cluster, history, client, key, null);
     else await read(cluster, history, client, key);
   }
 }
@@ -139,8 +143,33 @@ function replicaState(node: SimStorageNode, key: string): string {
   return `${clockText(meta.clock)}${meta.deleted ? 'x' : ''}${store.isUnsettled(address, meta.clock) ? '?' : ''}`;
 }
 
+/**
+ * A listing of the bucket, taken as a read of every key at once: each key listed was read with the
+ * value its ETag names, each key missing was read as absent.
+ */
+async function list(cluster: SimCluster, history: History, client: number): Promise<void> {
+  const sent = history.now();
+  const result = await cluster.client.list('object', BUCKET, { maxKeys: 100 });
+  const answered = history.now();
+  if (!result.ok) {
+    for (const key of [...DATA_KEYS, ...LOCK_KEYS]) if (TRACE === key) console.log(`[${sent}, ${answered}] client ${client} list: ${result.code}`);
+    return;
+  }
+  for (const key of [...DATA_KEYS, ...LOCK_KEYS]) {
+    const entry = result.result.contents.find((listed) => listed.key === key);
+    const value = entry ? (VALUES_BY_ETAG.get(entry.etag) ?? `unknown etag ${entry.etag}`) : null;
+    if (TRACE === key) console.log(`[${sent}, ${answered}] client ${client} list: ${value ?? 'absent'}  ${replicaStates(cluster, key)}`);
+    history.record({ type: 'read', client, key, value, sent, answered });
+  }
+}
+
+/** Every value a client wrote, by its ETag (values are unique), so that a listing can be read back. */
+const VALUES_BY_ETAG = new Map<string, string>();
+
 function fields(key: string, value: string): ObjectFields {
-  return { bucket: BUCKET, key, sizeBytes: value.length, etag: createHash('md5').update(value).digest('hex'), contentType: 'text/plain', userMeta: {} };
+  const etag = createHash('md5').update(value).digest('hex');
+  VALUES_BY_ETAG.set(etag, value);
+  return { bucket: BUCKET, key, sizeBytes: value.length, etag, contentType: 'text/plain', userMeta: {} };
 }
 
 /** Runs the network and the clocks, without faults, until `work` is done. */

@@ -4,10 +4,11 @@
  * replaced by the next replica. A listing asks every storage node for a sorted page and merges them
  * with the core listing step, so a page costs O(page) whatever the bucket's size.
  */
-import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
+import { newestListed, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import { randomHex } from '../../core/random-id.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import { acknowledgedNewest } from '../../core/unsettled-rules.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -68,11 +69,18 @@ export class StorageClient implements StorageApi {
     );
   }
 
+  /**
+   * A listing as consistent as a read: every key's newest version among its replicas, as long as no
+   * more than N-R nodes are missing (so at least R replicas of every key answer). A version whose write
+   * is unsettled is judged as a read judges it (core/unsettled-rules.ts); while one cannot be, the
+   * listing answers Unavailable.
+   */
   async list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
     const snapshot = this.deps.ringView.current;
     if (!snapshot) return failure('Unavailable', 'no ring yet');
+    const { settings } = snapshot.doc;
     const nodes = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
-    const tolerated = snapshot.doc.settings.n - 1;
+    const tolerated = settings.n - settings.r;
     let state = startListing<ListingEntry>(request);
     for (let round = 0; state.phase === 'fetch'; round++) {
       if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
@@ -81,15 +89,35 @@ export class StorageClient implements StorageApi {
         nodes.map((node) =>
           this.deps.isKnownDown(node)
             ? Promise.resolve<ListLocalReply | RuntimeFailure>({ ok: false, code: 'NodeDown', message: `${node} is down` })
-            : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch }, this.timeoutMs),
+            : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true }, this.timeoutMs),
         ),
       );
       const pages: ListingPage<ListingEntry>[] = [];
+      const answered: string[] = [];
       const failed: string[] = [];
-      replies.forEach((reply, index) => (reply.ok ? pages.push(reply.page) : failed.push(`${nodes[index]}: ${reply.code}`)));
-      // Every key lives on N nodes, so a listing stays complete while at most N-1 nodes are missing.
+      replies.forEach((reply, index) => {
+        if (!reply.ok) failed.push(`${nodes[index]}: ${reply.code}`);
+        else {
+          pages.push(reply.page);
+          answered.push(nodes[index]!);
+        }
+      });
       if (failed.length > tolerated) return failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`);
-      state = stepListing(state, pages);
+      try {
+        state = stepListing(state, pages, (versions) => {
+          if (!versions.some(({ entry }) => entry.unsettled)) return newestListed(versions);
+          const held = new Map<string, ListingEntry | null>(answered.map((node) => [node, null]));
+          for (const { page, entry } of versions) held.set(answered[page]!, entry);
+          const key = versions[0]!.entry.key;
+          const replicas = readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), settings.n);
+          const chosen = acknowledgedNewest(held, replicas, settings);
+          if (chosen === 'undecided') throw new UndecidedVersion(key);
+          return chosen;
+        });
+      } catch (error) {
+        if (!(error instanceof UndecidedVersion)) throw error;
+        return failure('Unavailable', `the newest version of ${bucket}/${error.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
+      }
     }
     return { ok: true, result: state.result };
   }
@@ -138,6 +166,14 @@ export class StorageClient implements StorageApi {
       }
     }
     return failure('Unavailable', last);
+  }
+}
+
+/** A listed key whose version cannot be decided from the nodes that answered. */
+class UndecidedVersion extends Error {
+  override readonly name = 'UndecidedVersion';
+  constructor(readonly key: string) {
+    super(`the version of ${key} is undecided`);
   }
 }
 

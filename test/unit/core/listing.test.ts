@@ -109,6 +109,19 @@ describe('core/listing', () => {
       expect(runListing([y, x], { maxKeys: 10 }).result.contents[0]!.etag).to.equal('from-b');
     });
 
+    it('hands every node\u2019s entry for a key to the chooser, which may pick any or none', () => {
+      const seen: string[] = [];
+      let state: ListingState = startListing({ maxKeys: 10 });
+      const pages = [a, b, c].map((data) => ({ entries: data, truncated: false }));
+      state = stepListing(state, pages, (versions) => {
+        seen.push(`${versions[0]!.entry.key}:${versions.map(({ page }) => page).sort().join('')}`);
+        if (versions[0]!.entry.key === 'doc3') return undefined;
+        return versions.map(({ entry }) => entry).reduce((oldest, e) => (compareHlc(e.clock, oldest.clock) < 0 ? e : oldest));
+      });
+      expect(seen).to.deep.equal(['doc1:02', 'doc2:01', 'doc3:12', 'doc4:01', 'doc5:2']);
+      expect(state.phase === 'done' && state.result.contents.map((e) => e.etag)).to.deep.equal(['doc1@10', 'doc2@20', 'doc4@10', 'doc5@5']);
+    });
+
     it('can return tombstones for repair listings', () => {
       const { result } = runListing([a, b, c], { maxKeys: 1000, includeTombstones: true });
       expect(result.contents.map((e) => [e.key, e.deleted])).to.deep.equal([

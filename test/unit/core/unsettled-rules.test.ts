@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { tick, type Hlc } from '../../../src/core/hlc.js';
-import { judgeUnsettled, type ReplicaView } from '../../../src/core/unsettled-rules.js';
+import { acknowledgedNewest, judgeUnsettled, type HeldVersion, type ReplicaView } from '../../../src/core/unsettled-rules.js';
 
 const at = (wallMs: number, node = 'a'): Hlc => tick(undefined, wallMs, node);
 const holds = (clock: Hlc, unsettled = true): ReplicaView => ({ clock, unsettled });
@@ -38,5 +38,38 @@ describe('core/unsettled-rules', () => {
       const rotated = [...views.slice(shift), ...views.slice(0, shift)];
       expect(judgeUnsettled(version, 2, rotated)).to.equal('revert');
     }
+  });
+
+  describe('acknowledgedNewest', () => {
+    interface Entry extends HeldVersion<Entry> {
+      readonly name: string;
+    }
+    const settings = { w: 2, d: 2 };
+    const replicas = ['a', 'b', 'c'];
+    const settled: Entry = { name: 'settled', clock: at(50, 'b'), deleted: false };
+    const ghost: Entry = { name: 'ghost', clock: at(900, 'a'), deleted: true, unsettled: true, previous: settled };
+
+    it('takes the newest version when it is settled, or may have been acknowledged', () => {
+      expect(acknowledgedNewest(new Map([['a', settled], ['b', settled], ['c', null]]), replicas, settings)).to.equal(settled);
+      const onTwo = new Map<string, Entry | null>([['a', ghost], ['b', ghost], ['c', settled]]);
+      expect(acknowledgedNewest(onTwo, replicas, settings)).to.equal(ghost);
+    });
+
+    it('takes what an unacknowledgeable version replaced, down to nothing', () => {
+      expect(acknowledgedNewest(new Map([['a', ghost], ['b', settled], ['c', settled]]), replicas, settings)).to.equal(settled);
+      const first: Entry = { name: 'first', clock: at(900, 'a'), deleted: false, unsettled: true, previous: null };
+      expect(acknowledgedNewest(new Map<string, Entry | null>([['a', first], ['b', null], ['c', null]]), replicas, settings)).to.equal(undefined);
+    });
+
+    it('is undecided while a replica that could hold it did not answer', () => {
+      expect(acknowledgedNewest(new Map([['a', ghost], ['b', settled]]), replicas, settings)).to.equal('undecided');
+    });
+
+    it('counts only the key\u2019s replicas as witnesses, while any node\u2019s settled copy settles it', () => {
+      const elsewhere = new Map<string, Entry | null>([['a', ghost], ['b', settled], ['c', settled], ['x', null]]);
+      expect(acknowledgedNewest(elsewhere, replicas, settings)).to.equal(settled);
+      const copied = new Map<string, Entry | null>([['a', ghost], ['b', settled], ['x', { name: 'ghost', clock: ghost.clock, deleted: true }]]);
+      expect(acknowledgedNewest(copied, replicas, settings)).to.deep.include({ name: 'ghost' });
+    });
   });
 });
