@@ -29,7 +29,12 @@ export interface NodeTreeOptions {
   readonly storage?: StorageJoin;
 }
 
-export function nodeTree(node: ClusterNode, options: NodeTreeOptions): SupervisorSpec {
+/** What the common tree needs of the node it runs on. */
+export type NodeTreeHost = Pick<ClusterNode, 'system' | 'logger'> & {
+  readonly transport: Pick<ClusterNode['transport'], 'address' | 'peerInfo' | 'connect' | 'addPeer'>;
+};
+
+export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): SupervisorSpec {
   const { system, transport } = node;
   const children: ChildSpec[] = [
     worker(

@@ -41,6 +41,9 @@ export interface TableUpgrade {
 const AS_STORED: RecordCodec<unknown> = { encode: (value) => value, decode: (stored) => stored, isOutdated: () => false };
 
 export class NodeState {
+  /** Writes begun and not yet on disk (a simulation waits for none before its next step). */
+  private writesInFlight = 0;
+
   private constructor(
     private root: RootDatabase,
     private readonly path: string,
@@ -74,12 +77,8 @@ export class NodeState {
     };
     return {
       get: (key) => read(key, () => db.get(key)),
-      put: async (key, value) => {
-        await db.put(key, codec.encode(value));
-      },
-      remove: async (key) => {
-        await db.remove(key);
-      },
+      put: (key, value) => this.counted(db.put(key, codec.encode(value))),
+      remove: (key) => this.counted(db.remove(key)),
       putInTransaction: (key, value) => {
         void db.put(key, codec.encode(value));
       },
@@ -104,10 +103,25 @@ export class NodeState {
    */
   async transaction<R>(action: () => R): Promise<R> {
     let result: R | undefined;
-    await this.root.transaction(() => {
-      result = action();
-    });
+    await this.counted(
+      this.root.transaction(() => {
+        result = action();
+      }),
+    );
     return result as R;
+  }
+
+  get pendingWrites(): number {
+    return this.writesInFlight;
+  }
+
+  private async counted(write: Promise<unknown>): Promise<void> {
+    this.writesInFlight++;
+    try {
+      await write;
+    } finally {
+      this.writesInFlight--;
+    }
   }
 
   /**

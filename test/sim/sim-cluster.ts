@@ -1,29 +1,45 @@
 /**
- * A whole storage cluster in one process for the simulation: storage nodes running the real actors and
- * the real object store (LMDB in a temporary directory each), and a client node with the StorageClient
- * a gateway uses, all on a SimNetwork, each with a manual clock of its own (skewed when asked). Nodes
- * crash (their actors stop, their LMDB directory is kept) and restart.
+ * A whole cluster in one process for the simulation: a manager, storage nodes and a client node with
+ * the StorageClient a gateway uses, each running the common node tree and its role's real actors (the
+ * storage nodes on real LMDB stores in a temporary directory each), all on a SimNetwork, each with a
+ * manual clock of its own (skewed when asked). The storage nodes join the manager and the cluster is
+ * started through its ring keeper, as `leofs-adm start` does; every node learns the ring from it.
+ * Nodes crash (their actors stop, their directories are kept) and restart.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeInfoBehavior } from '../../src/actors/common/node-info.js';
 import { RingView } from '../../src/actors/common/ring-view.js';
 import { StorageClient } from '../../src/actors/common/storage-client.js';
+import { managerTree } from '../../src/actors/manager/manager-tree.js';
+import { nodeTree } from '../../src/actors/node-tree.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
 import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
-import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
+import type { ClusterSettings } from '../../src/core/ring/ring-document.js';
 import { keyPosition } from '../../src/core/ring/position.js';
 import { preferenceList } from '../../src/core/ring/ring.js';
+import { adminRef, ringKeeperRef } from '../../src/protocol/cluster/paths.js';
+import type { Role } from '../../src/protocol/cluster/roles.js';
 import { ManualClock } from '../../src/runtime/clock.js';
-import { memoryLogger } from '../../src/runtime/logger.js';
-import { supervisor, worker } from '../../src/runtime/supervisor.js';
+import { createLogger, memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
 import { ActorSystem } from '../../src/runtime/system.js';
+import { ask } from '../../src/runtime/typed-ask.js';
+import { NodeState } from '../../src/store/node-state.js';
+import { SecretBox } from '../../src/store/secret-box.js';
 import { seededRandom } from '../unit/core/seeded-random.js';
 import type { SimNetwork } from './sim-network.js';
 
 /** Every node's clock starts here (plus its skew). */
 export const SIM_EPOCH_MS = 1_800_000_000_000;
+export const MANAGER = 'manager@sim';
+const MANAGER_ADDRESS = 'manager.sim:4370';
+const CLIENT = 'client@sim';
+const COOKIE = 'simulation-cookie';
+const VNODES_PER_NODE = 8;
+/** `LEOFS_SIM_LOG=warn` (or another level) prints what the nodes log, stamped with their simulated time. */
+const SIM_LOG = process.env.LEOFS_SIM_LOG as LogLevel | undefined;
+/** Steps to form the cluster at most: joins, the start, the ring reaching every node. */
+const FORMING_STEPS = 20_000;
 
 const TUNING: Partial<StorageOptions> = {
   replicaTimeoutMs: 2_000,
@@ -36,17 +52,20 @@ const TUNING: Partial<StorageOptions> = {
   settleGraceMs: 30_000,
 };
 
-export class SimStorageNode {
+/** One node of the simulated cluster, of any role. */
+export class SimNode {
   readonly clock: ManualClock;
+  readonly ringView = new RingView();
   system: ActorSystem | undefined;
-  role: StorageRole | undefined;
-  private readonly ringView = new RingView();
+  /** A storage node's role while it runs: its store and actors' context. */
+  storage: StorageRole | undefined;
+  private nodeState: NodeState | undefined;
 
   constructor(
     readonly name: string,
+    readonly role: Role,
     private readonly dir: string,
     private readonly network: SimNetwork,
-    private readonly doc: RingDocument,
     skewMs: number,
     private readonly random: () => number,
   ) {
@@ -57,75 +76,118 @@ export class SimStorageNode {
     return this.system !== undefined;
   }
 
+  /** Write transactions of the node's stores not yet committed. */
+  get pendingWrites(): number {
+    return (this.nodeState?.pendingWrites ?? 0) + (this.storage?.context.store.pendingWrites ?? 0);
+  }
+
   async start(): Promise<void> {
-    const logger = memoryLogger('error').logger;
+    const logger = SIM_LOG ? createLogger({ level: SIM_LOG, bindings: { node: this.name }, now: () => this.clock.now() }) : memoryLogger('error').logger;
     const system = new ActorSystem({ node: this.name, clock: this.clock, logger });
     const link = this.network.linkOf(this.name);
     system.attachRemote(link);
-    this.ringView.install(this.doc);
-    const role = storageRole({ system, clock: this.clock, logger, transport: link }, { dataDir: this.dir, ringView: this.ringView, tuning: TUNING, durable: false, random: this.random });
-    const info = nodeInfoBehavior({ facts: () => ({ node: this.name, role: 'storage', address: 'sim', startedAtMs: 0 }), peers: () => [], actors: () => system.listActors(), setLogLevel: () => {} });
-    await system.startRoot('node', { strategy: 'one_for_one', maxRestarts: 10, periodMs: 10_000, children: [worker('info', info), supervisor('storage', role.tree)] }, () => {});
+    const nodeState = NodeState.open(join(this.dir, 'node'), logger);
+    const transport = {
+      address: `${this.name.slice(0, this.name.indexOf('@'))}.sim:4370`,
+      peerInfo: () => [],
+      addPeer: () => {},
+      isUp: (peer: string) => link.isUp(peer),
+      isKnownDown: (peer: string) => link.isKnownDown(peer),
+      // Every node is on the one network: connecting to the manager is knowing whether it is up.
+      connect: (address: string) => (address === MANAGER_ADDRESS && link.isUp(MANAGER) ? Promise.resolve(MANAGER) : Promise.reject(new Error(`${address} is unreachable`))),
+    };
+    const host = { system, logger, clock: this.clock, transport };
+    const storage = this.role === 'storage' ? storageRole(host, { dataDir: join(this.dir, 'objects'), ringView: this.ringView, tuning: TUNING, durable: false, random: this.random }) : undefined;
+    const roleTree =
+      storage?.tree ??
+      (this.role === 'manager'
+        ? managerTree(host, { nodeState, secrets: SecretBox.fromCookie(COOKIE, (size) => Uint8Array.from({ length: size }, () => Math.floor(this.random() * 256))), dataDir: this.dir })
+        : { strategy: 'one_for_one' as const, maxRestarts: 1, periodMs: 1_000, children: [] });
+    const tree = nodeTree(host, {
+      role: this.role,
+      managerAddress: this.role === 'manager' ? undefined : MANAGER_ADDRESS,
+      roleTree,
+      startedAtMs: 0,
+      nodeState,
+      ringView: this.ringView,
+      ...(this.role === 'storage' ? { storage: { numOfVnodes: VNODES_PER_NODE } } : {}),
+    });
     this.system = system;
-    this.role = role;
+    this.storage = storage;
+    this.nodeState = nodeState;
+    // On the network before its actors start: the first thing they do may be to reach a peer.
     this.network.attach(this.name, system);
+    await system.startRoot('node', tree, () => {});
   }
 
-  /** Stops the node's actors and closes its store; its directory stays for the restart. */
+  /** Stops the node's actors and closes its stores; its directory stays for the restart. */
   async crash(): Promise<void> {
     if (!this.system) return;
     this.network.detach(this.name);
-    const { system, role } = this;
+    const { system, storage, nodeState } = this;
     this.system = undefined;
-    this.role = undefined;
+    this.storage = undefined;
+    this.nodeState = undefined;
     await system.stop();
-    await role!.close();
+    await storage?.close();
+    await nodeState?.close();
   }
 }
 
 export class SimCluster {
   readonly root = mkdtempSync(join(tmpdir(), 'leofs-sim-'));
-  readonly nodes: SimStorageNode[];
-  readonly doc: RingDocument;
-  readonly clientClock = new ManualClock(SIM_EPOCH_MS);
+  readonly manager: SimNode;
+  readonly storageNodes: SimNode[];
+  /** The manager and the storage nodes: what crashes. */
+  readonly nodes: SimNode[];
+  readonly clientNode: SimNode;
   client!: StorageClient;
-  private clientSystem!: ActorSystem;
-  private readonly ringView = new RingView();
 
   constructor(
     private readonly network: SimNetwork,
-    settings: ClusterSettings,
+    private readonly settings: ClusterSettings,
     skewsMs: readonly number[],
     seed: number,
   ) {
-    const names = skewsMs.map((_, i) => `storage_${i}@sim`);
-    this.doc = { epoch: 1, settings, current: names.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })), previous: null };
-    this.nodes = names.map((name, i) => new SimStorageNode(name, join(this.root, `storage_${i}`), network, this.doc, skewsMs[i]!, seededRandom(seed * 7 + i)));
-    this.ringView.install(this.doc);
+    const node = (name: string, role: Role, skewMs: number, index: number): SimNode => new SimNode(`${name}@sim`, role, join(this.root, name), network, skewMs, seededRandom(seed * 7 + index));
+    this.manager = node('manager', 'manager', 0, 100);
+    this.storageNodes = skewsMs.map((skewMs, i) => node(`storage_${i}`, 'storage', skewMs, i));
+    this.nodes = [this.manager, ...this.storageNodes];
+    this.clientNode = node('client', 'gateway', 0, 101);
   }
 
-  /** The nodes that hold a key of `bucket`. */
-  replicasOf(bucket: string, key: string): SimStorageNode[] {
-    const names = preferenceList(this.ringView.current!.current, keyPosition(bucket, key), this.doc.settings.n);
-    return this.nodes.filter((node) => names.includes(node.name));
+  /** The storage nodes that hold a key of `bucket`. */
+  replicasOf(bucket: string, key: string): SimNode[] {
+    const snapshot = this.clientNode.ringView.current!;
+    const names = preferenceList(snapshot.current, keyPosition(bucket, key), this.settings.n);
+    return this.storageNodes.filter((node) => names.includes(node.name));
   }
 
+  /** Starts every node and forms the cluster: the storage nodes join, the ring keeper starts the ring. */
   async start(): Promise<void> {
-    for (const node of this.nodes) await node.start();
-    const system = new ActorSystem({ node: 'client@sim', clock: this.clientClock, logger: memoryLogger('error').logger });
-    const link = this.network.linkOf('client@sim');
-    system.attachRemote(link);
-    this.network.attach('client@sim', system);
-    const ringView = this.ringView;
-    this.clientSystem = system;
-    let writes = 0;
-    this.client = new StorageClient({ system, ringView, isKnownDown: (peer) => link.isKnownDown(peer), requestTimeoutMs: 8_000, newWriteId: () => `w${writes++}` });
+    for (const node of [...this.nodes, this.clientNode]) await node.start();
+    const system = this.clientNode.system!;
+    this.client = new StorageClient({ system, ringView: this.clientNode.ringView, isKnownDown: (peer) => this.network.linkOf(CLIENT).isKnownDown(peer), requestTimeoutMs: 8_000, newWriteId: writeIds() });
+
+    const attached = async (): Promise<boolean> => {
+      const reply = await ask(system, ringKeeperRef(MANAGER), { type: 'list' }, 1_000);
+      return reply.ok && reply.members.filter((member) => member.role === 'storage').length === this.storageNodes.length;
+    };
+    for (let round = 0; !(await this.drive(attached(), FORMING_STEPS)); round++) {
+      if (round >= 20) throw new Error('the storage nodes did not join the manager');
+    }
+    const { n, w, r, d } = this.settings;
+    const command = { command: 'start' as const, n, w, r, d, rackAware: false };
+    const started = await this.drive(ask(system, adminRef(MANAGER), { type: 'admin', command }, 5_000), FORMING_STEPS);
+    if (!started.ok) throw new Error(`the cluster did not start: ${started.code} ${started.message}`);
+    const everyoneHasTheRing = (): boolean => [...this.nodes, this.clientNode].every((node) => node.ringView.current !== undefined);
+    for (let step = 0; step < FORMING_STEPS && !everyoneHasTheRing(); step++) await this.step();
+    if (!everyoneHasTheRing()) throw new Error('the ring did not reach every node');
   }
 
   /** Every clock moves forward by `ms`, firing the timers that fall due. */
   advance(ms: number): void {
-    this.clientClock.advance(ms);
-    for (const node of this.nodes) node.clock.advance(ms);
+    for (const node of [...this.nodes, this.clientNode]) node.clock.advance(ms);
   }
 
   /** Until no store has a write transaction in flight for a few turns of the event loop. */
@@ -133,14 +195,35 @@ export class SimCluster {
     let idleTurns = 0;
     for (let turn = 0; turn < 10_000 && idleTurns < 3; turn++) {
       await new Promise((resolve) => setImmediate(resolve));
-      const busy = this.nodes.some((node) => (node.role?.context.store.pendingWrites ?? 0) > 0);
+      const busy = [...this.nodes, this.clientNode].some((node) => node.pendingWrites > 0);
       idleTurns = busy ? 0 : idleTurns + 1;
     }
   }
 
+  /** Runs the network and the clocks, without faults of its own, until `work` is done (or `maxSteps`). */
+  async drive<T>(work: Promise<T>, maxSteps: number): Promise<T> {
+    let finished = false;
+    const done = work.finally(() => (finished = true));
+    for (let step = 0; step < maxSteps && !finished; step++) await this.step(() => finished);
+    return done;
+  }
+
+  /** Delivers one message, or lets 10 ms pass when none is in flight (unless `done` by then). */
+  private async step(done: () => boolean = () => false): Promise<void> {
+    await this.quiesce();
+    if (done()) return;
+    if (this.network.inFlight > 0) this.network.deliverOne();
+    else this.advance(10);
+  }
+
   async stop(): Promise<void> {
-    await this.clientSystem?.stop();
+    await this.clientNode.crash();
     for (const node of this.nodes) await node.crash();
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+function writeIds(): () => string {
+  let writes = 0;
+  return () => `w${writes++}`;
 }

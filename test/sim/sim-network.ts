@@ -37,10 +37,14 @@ export class SimNetwork {
   delivered = 0;
   dropped = 0;
 
-  constructor(
-    private readonly random: () => number,
-    private readonly faults: NetworkFaults,
-  ) {}
+  /** Faults start once the cluster has formed (`injectFaults`). */
+  private faults: NetworkFaults = { drop: 0, duplicate: 0 };
+
+  constructor(private readonly random: () => number) {}
+
+  injectFaults(faults: NetworkFaults): void {
+    this.faults = faults;
+  }
 
   /** The link a node's actor system sends through. */
   linkOf(node: string): RemoteLink & { isUp(peer: string): boolean; isKnownDown(peer: string): boolean } {

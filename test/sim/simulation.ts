@@ -1,5 +1,6 @@
 /**
- * One simulated run from a seed: a storage cluster (5 nodes, N=3, W=2, R=2, D=2) on a SimNetwork, four
+ * One simulated run from a seed: a cluster (a manager, 5 storage nodes, N=3, W=2, R=2, D=2) formed as an
+ * operator forms one (the nodes join the manager, the ring keeper starts the ring) on a SimNetwork, four
  * clients putting, reading, listing, deleting and racing to create lock keys through the StorageClient, while
  * the seed delivers messages in its order and, as asked, loses and duplicates them, partitions nodes,
  * crashes and restarts them, and skews their clocks. What the clients saw is checked by the history
@@ -10,7 +11,7 @@ import type { ObjectMeta } from '../../src/core/object-meta.js';
 import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
 import { History, type Outcome, type Value } from '../support/history-checker.js';
 import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
-import { SIM_EPOCH_MS, SimCluster, type SimStorageNode } from './sim-cluster.js';
+import { SIM_EPOCH_MS, SimCluster, type SimNode } from './sim-cluster.js';
 import { SimNetwork } from './sim-network.js';
 
 export type FaultClass = 'loss' | 'duplicates' | 'partitions' | 'crashes' | 'clocks';
@@ -46,12 +47,13 @@ function clockText(clock: { wallMs: number; counter: number; node: string }): st
 export async function runSimulation(seed: number, faults: readonly FaultClass[], operationsPerClient = 12): Promise<SimReport> {
   const random = seededRandom(seed);
   const has = (fault: FaultClass): boolean => faults.includes(fault);
-  const network = new SimNetwork(seededRandom(seed + 1), { drop: has('loss') ? 0.03 : 0, duplicate: has('duplicates') ? 0.03 : 0 });
+  const network = new SimNetwork(seededRandom(seed + 1));
   const skews = Array.from({ length: STORAGE_NODES }, () => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
   const cluster = new SimCluster(network, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, skews, seed);
   const history = new History();
   try {
     await cluster.start();
+    network.injectFaults({ drop: has('loss') ? 0.03 : 0, duplicate: has('duplicates') ? 0.03 : 0 });
     const done = new Set<number>();
     const clients = Array.from({ length: CLIENTS }, (_, client) => runClient(cluster, history, seededRandom(seed * 31 + client), client, operationsPerClient).then(() => done.add(client)));
 
@@ -65,8 +67,9 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
       } else if (has('partitions') && roll < 0.008) {
         if (network.partitioned) network.healAll();
         else {
-          const a = randomInt(random, STORAGE_NODES);
-          network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, STORAGE_NODES - 1)) % STORAGE_NODES]!.name);
+          const count = cluster.nodes.length;
+          const a = randomInt(random, count);
+          network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, count - 1)) % count]!.name);
         }
       } else if (network.inFlight > 0 && roll < 0.9) {
         network.deliverOne();
@@ -82,7 +85,7 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
     for (const node of cluster.nodes) if (!node.running) await node.start();
     const converged = await settle(cluster, network);
     const problems = converged ? [] : disagreeing(cluster).map((key) => `${key}: the replicas did not converge once the faults stopped (${replicaStates(cluster, key)})`);
-    for (const key of [...DATA_KEYS, ...LOCK_KEYS]) await drive(cluster, network, read(cluster, history, CLIENTS, key));
+    for (const key of [...DATA_KEYS, ...LOCK_KEYS]) await cluster.drive(read(cluster, history, CLIENTS, key), MAX_STEPS);
     return report(seed, history, network, [...problems, ...history.check()]);
   } finally {
     await cluster.stop();
@@ -134,8 +137,8 @@ function replicaStates(cluster: SimCluster, key: string): string {
     .join(' ');
 }
 
-function replicaState(node: SimStorageNode, key: string): string {
-  const store = node.role?.context.store;
+function replicaState(node: SimNode, key: string): string {
+  const store = node.storage?.context.store;
   if (!store) return 'down';
   const address = { kind: 'object' as const, bucket: BUCKET, key };
   const meta = store.getMeta(address);
@@ -170,19 +173,6 @@ function fields(key: string, value: string): ObjectFields {
   const etag = createHash('md5').update(value).digest('hex');
   VALUES_BY_ETAG.set(etag, value);
   return { bucket: BUCKET, key, sizeBytes: value.length, etag, contentType: 'text/plain', userMeta: {} };
-}
-
-/** Runs the network and the clocks, without faults, until `work` is done. */
-async function drive<T>(cluster: SimCluster, network: SimNetwork, work: Promise<T>): Promise<T> {
-  let finished = false;
-  const done = work.finally(() => (finished = true));
-  for (let step = 0; step < MAX_STEPS && !finished; step++) {
-    await cluster.quiesce();
-    if (finished) break;
-    if (network.inFlight > 0) network.deliverOne();
-    else cluster.advance(10);
-  }
-  return done;
 }
 
 /**

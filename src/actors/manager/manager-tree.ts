@@ -37,7 +37,12 @@ export interface ManagerTreeOptions {
   readonly bucketReconcileIntervalMs?: number;
 }
 
-export function managerTree(node: ClusterNode, options: ManagerTreeOptions): SupervisorSpec {
+/** What the manager needs of the node it runs on: its actor system and who is up. */
+export type ManagerHost = Pick<ClusterNode, 'system'> & {
+  readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer'>;
+};
+
+export function managerTree(node: ManagerHost, options: ManagerTreeOptions): SupervisorSpec {
   const { system, transport } = node;
   const { nodeState } = options;
   const runningGateways = async (): Promise<string[]> => {
