@@ -97,11 +97,12 @@ export class SimNode {
       connect: (address: string) => (address === MANAGER_ADDRESS && link.isUp(MANAGER) ? Promise.resolve(MANAGER) : Promise.reject(new Error(`${address} is unreachable`))),
     };
     const host = { system, logger, clock: this.clock, transport };
+    const randomBytes = (size: number): Uint8Array => Uint8Array.from({ length: size }, () => Math.floor(this.random() * 256));
     const storage = this.role === 'storage' ? storageRole(host, { dataDir: join(this.dir, 'objects'), ringView: this.ringView, tuning: TUNING, durable: false, random: this.random }) : undefined;
     const roleTree =
       storage?.tree ??
       (this.role === 'manager'
-        ? managerTree(host, { nodeState, secrets: SecretBox.fromCookie(COOKIE, (size) => Uint8Array.from({ length: size }, () => Math.floor(this.random() * 256))), dataDir: this.dir })
+        ? managerTree(host, { nodeState, secrets: SecretBox.fromCookie(COOKIE, randomBytes), dataDir: this.dir, randomBytes })
         : { strategy: 'one_for_one' as const, maxRestarts: 1, periodMs: 1_000, children: [] });
     const tree = nodeTree(host, {
       role: this.role,

@@ -35,6 +35,8 @@ export interface ManagerTreeOptions {
   readonly ringCheckIntervalMs?: number;
   /** How often storage nodes are brought in line with the decided bucket deletions. */
   readonly bucketReconcileIntervalMs?: number;
+  /** Random bytes for keys, incarnations and ids (crypto's by default; a simulation seeds them). */
+  readonly randomBytes?: (size: number) => Uint8Array;
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
@@ -75,6 +77,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           tables: authTables(nodeState, options.secrets),
           gatewayNodes: runningGateways,
           keepAdminKeys: (keys) => writeAdminCredentials(options.dataDir, keys),
+          ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
         }),
       ),
       worker(
@@ -85,6 +88,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           transaction: (action) => nodeState.transaction(action),
           ...(options.bucketReconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.bucketReconcileIntervalMs } : {}),
           isKnownDown: (peer) => transport.isKnownDown(peer),
+          ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
         }),
       ),
       worker('admin', adminBehavior()),
