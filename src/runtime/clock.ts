@@ -42,9 +42,15 @@ interface ManualTimer {
   cancelled: boolean;
 }
 
-/** A clock that only moves when told to; timers fire in due order during `advance`. */
+/**
+ * A clock that only moves when told to; timers fire in due order during `advance`. Its wall time can
+ * also `jump` (as a system clock stepped by hand or by NTP), which moves what `now` reads but, as with
+ * real timers, not when timers fall due.
+ */
 export class ManualClock implements Clock {
   private nowMs: number;
+  /** How far the wall time has been stepped away from the time timers run by. */
+  private steppedMs = 0;
   private nextId = 1;
   private readonly timers = new Map<number, ManualTimer>();
 
@@ -53,7 +59,12 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
-    return this.nowMs;
+    return this.nowMs + this.steppedMs;
+  }
+
+  /** Steps the wall time forward (or back, for a negative `ms`); timers keep their schedule. */
+  jump(ms: number): void {
+    this.steppedMs += ms;
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
@@ -96,4 +107,13 @@ export class ManualClock implements Clock {
     }
     return best;
   }
+}
+
+/**
+ * Whether something `ageMs` old by the wall clock is still within `maxAgeMs`. A negative age means the
+ * wall clock was stepped back since: the age is unknown, and the thing is taken as expired, so that a
+ * clock stepped back by minutes does not keep a cache or a pause alive for those minutes.
+ */
+export function isFresh(ageMs: number, maxAgeMs: number): boolean {
+  return ageMs >= 0 && ageMs < maxAgeMs;
 }

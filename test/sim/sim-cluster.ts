@@ -55,6 +55,8 @@ const TUNING: Partial<StorageOptions> = {
 /** One node of the simulated cluster, of any role. */
 export class SimNode {
   readonly clock: ManualClock;
+  /** How much faster (or, below zero, slower) than real time this node's wall clock runs. */
+  drift = 0;
   readonly ringView = new RingView();
   system: ActorSystem | undefined;
   /** A storage node's role while it runs: its store and actors' context. */
@@ -186,9 +188,12 @@ export class SimCluster {
     if (!everyoneHasTheRing()) throw new Error('the ring did not reach every node');
   }
 
-  /** Every clock moves forward by `ms`, firing the timers that fall due. */
+  /** Every clock moves forward by `ms`, firing the timers that fall due; wall clocks drift as set. */
   advance(ms: number): void {
-    for (const node of [...this.nodes, this.clientNode]) node.clock.advance(ms);
+    for (const node of [...this.nodes, this.clientNode]) {
+      node.clock.advance(ms);
+      if (node.drift !== 0) node.clock.jump(ms * node.drift);
+    }
   }
 
   /** Until no store has a write transaction in flight for a few turns of the event loop. */

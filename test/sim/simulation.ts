@@ -3,7 +3,7 @@
  * operator forms one (the nodes join the manager, the ring keeper starts the ring) on a SimNetwork, four
  * clients putting, reading, listing, deleting and racing to create lock keys through the StorageClient, while
  * the seed delivers messages in its order and, as asked, loses and duplicates them, partitions nodes,
- * crashes and restarts them, and skews their clocks. What the clients saw is checked by the history
+ * crashes and restarts them, and sets their clocks apart, makes them drift and steps them. What the clients saw is checked by the history
  * checker; once the faults stop, every replica must converge.
  */
 import { createHash } from 'node:crypto';
@@ -34,8 +34,12 @@ const LOCK_KEYS = ['lock0', 'lock1'];
 const CLIENTS = 4;
 const STORAGE_NODES = 5;
 const MAX_STEPS = 20_000;
-/** Simulated time the replicas get to converge once the faults stop: a few settle grace periods. */
-const SETTLE_TIME_MS = 150_000;
+/**
+ * Simulated time the replicas get to converge once the faults stop: a wall clock stepped back by up to
+ * five minutes, plus a few settle grace periods (a write left unsettled is ended once it is older than
+ * the grace period by its replica's wall clock).
+ */
+const SETTLE_TIME_MS = 450_000;
 const SETTLE_STEP_MS = 25;
 /** `LEOFS_SIM_TRACE=<key>` prints what the clients did with that key, as it happened. */
 const TRACE = process.env.LEOFS_SIM_TRACE;
@@ -50,6 +54,8 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
   const network = new SimNetwork(seededRandom(seed + 1));
   const skews = Array.from({ length: STORAGE_NODES }, () => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
   const cluster = new SimCluster(network, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, skews, seed);
+  // Some wall clocks run up to twice as fast as real time, or half as fast.
+  if (has('clocks')) for (const node of cluster.storageNodes) node.drift = randomInt(random, 3) === 0 ? random() * 1.5 - 0.5 : 0;
   const history = new History();
   try {
     await cluster.start();
@@ -64,6 +70,9 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
       if (has('crashes') && roll < 0.004) {
         if (down.length > 0) await down[0]!.start();
         else await cluster.nodes[randomInt(random, cluster.nodes.length)]!.crash();
+      } else if (has('clocks') && roll < 0.006) {
+        // A storage node's wall clock is stepped by up to five minutes, forward or back.
+        cluster.storageNodes[randomInt(random, STORAGE_NODES)]!.clock.jump((randomInt(random, 2) * 2 - 1) * randomInt(random, 5 * 60_000));
       } else if (has('partitions') && roll < 0.008) {
         if (network.partitioned) network.healAll();
         else {

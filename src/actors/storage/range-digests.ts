@@ -8,6 +8,7 @@
  * bucket's keys (which such a difference triggers) recomputes that bucket's digest, so it heals.
  */
 import type { Hlc } from '../../core/hlc.js';
+import { isFresh } from '../../runtime/clock.js';
 import { emptyDigests, summaryBucketOf, versionFingerprint } from '../../core/range-summary.js';
 import { rangeIndexOf } from '../../core/ring/ranges.js';
 import { keyPosition, type RingPosition } from '../../core/ring/position.js';
@@ -42,7 +43,7 @@ export class RangeDigests {
     this.followRing();
     const id = rangeId(start, end);
     const cached = this.cache.get(id);
-    if (cached && this.now() - cached.computedAtMs < DIGEST_MAX_AGE_MS) return cached.digests;
+    if (cached && isFresh(this.now() - cached.computedAtMs, DIGEST_MAX_AGE_MS)) return cached.digests;
     const digests = emptyDigests();
     for (const entry of this.store.scanRange(start, end)) fold(digests, entry);
     this.cache.set(id, { digests, computedAtMs: this.now() });

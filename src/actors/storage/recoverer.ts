@@ -5,6 +5,7 @@
  * States as LeoFS shows them: idling (nothing due), running, suspended (mq-suspend).
  */
 import type { Behavior } from '../../runtime/actor.js';
+import { isFresh } from '../../runtime/clock.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
@@ -78,7 +79,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
       switch (message.type) {
         case 'tick': {
           const nowMs = ctx.clock.now();
-          if (!state.sweeping && nowMs - state.lastSweepMs > Math.min(STALE_SWEEP_MS, options.settleGraceMs / 4)) {
+          if (!state.sweeping && !isFresh(nowMs - state.lastSweepMs, Math.min(STALE_SWEEP_MS, options.settleGraceMs / 4))) {
             state.lastSweepMs = nowMs;
             state.sweeping = true;
             void resolveStaleWrites(ctx.system, context, state.sweepAfter).then(

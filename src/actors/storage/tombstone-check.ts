@@ -11,6 +11,7 @@ import type { RingSnapshot } from '../../core/ring/ring-document.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
+import { isFresh } from '../../runtime/clock.js';
 import type { TombstoneRef } from '../../store/object-store.js';
 import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
@@ -32,7 +33,7 @@ export class AbsenceVerdicts {
 
   get(replica: string): boolean | undefined {
     const verdict = this.verdicts.get(replica);
-    return verdict && this.now() - verdict.atMs < this.ttlMs ? verdict.away : undefined;
+    return verdict && isFresh(this.now() - verdict.atMs, this.ttlMs) ? verdict.away : undefined;
   }
 
   set(replica: string, away: boolean): void {
