@@ -105,7 +105,7 @@ async function runClient(cluster: SimCluster, history: History, draw: () => numb
   for (let n = 0; n < operations; n++) {
     const roll = draw();
     if (roll < 0.15) {
-      await write(cluster, history, client, LOCK_KEYS[randomInt(draw, LOCK_KEYS.length)]!, `c${client}-${n}`, true);
+      await write(cluster, history, client, LOCK_KEYS[randomInt(draw, LOCK_KEYS.length)]!, `c${client}-${n}`, { create: true });
       continue;
     }
     if (roll < 0.25) {
@@ -113,29 +113,38 @@ async function runClient(cluster: SimCluster, history: History, draw: () => numb
       continue;
     }
     const key = DATA_KEYS[randomInt(draw, DATA_KEYS.length)]!;
-    if (roll < 0.6) await write(cluster, history, client, key, `c${client}-${n}`);
-    else if (roll < 0.7) await write(cluster, history, client, key, null);
-    else await read(cluster, history, client, key);
+    if (roll < 0.55) await write(cluster, history, client, key, `c${client}-${n}`);
+    else if (roll < 0.65) await write(cluster, history, client, key, null);
+    else if (roll < 0.75) {
+      // Read, then replace what was read only if it is still there (If-Match with its ETag).
+      const seen = await read(cluster, history, client, key);
+      if (typeof seen === 'string') await write(cluster, history, client, key, `c${client}-${n}`, { ifMatch: seen });
+    } else await read(cluster, history, client, key);
   }
 }
 
-async function write(cluster: SimCluster, history: History, client: number, key: string, value: Value, create = false): Promise<void> {
+/** `create`: only if the key holds nothing (If-None-Match: *); `ifMatch`: only if it holds this value. */
+async function write(cluster: SimCluster, history: History, client: number, key: string, value: Value, condition: { create?: true; ifMatch?: string } = {}): Promise<void> {
   const sent = history.now();
+  const { create, ifMatch } = condition;
+  const asked = create ? { ifNoneMatch: '*' } : ifMatch !== undefined ? { ifMatch: `"${etagOf(ifMatch)}"` } : undefined;
   const result =
     value === null
       ? await cluster.client.delete('object', BUCKET, key)
-      : await cluster.client.put('object', fields(key, value), Buffer.from(value), create ? { ifNoneMatch: '*' } : undefined);
+      : await cluster.client.put('object', fields(key, value), Buffer.from(value), asked);
   const outcome: Outcome = result.ok ? 'ok' : result.code === 'PreconditionFailed' || result.code === 'ConditionalConflict' ? 'refused' : 'unknown';
-  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} ${value === null ? 'delete' : `put ${value}`}: ${result.ok ? `ok ${'meta' in result ? clockText((result.meta as ObjectMeta).clock) : ''}` : result.code}  ${replicaStates(cluster, key)}`);
-  history.record({ type: 'write', client, key, value, sent, answered: history.now(), outcome, ...(create ? { create } : {}) });
+  if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} ${value === null ? 'delete' : `put ${value}`}${ifMatch !== undefined ? ` if ${ifMatch}` : ''}: ${result.ok ? `ok ${'meta' in result ? clockText((result.meta as ObjectMeta).clock) : ''}` : result.code}  ${replicaStates(cluster, key)}`);
+  history.record({ type: 'write', client, key, value, sent, answered: history.now(), outcome, ...(create ? { create } : {}), ...(ifMatch !== undefined ? { ifMatch } : {}) });
 }
 
-async function read(cluster: SimCluster, history: History, client: number, key: string): Promise<void> {
+/** What the read found (null: nothing), or undefined when it failed. */
+async function read(cluster: SimCluster, history: History, client: number, key: string): Promise<Value | undefined> {
   const sent = history.now();
   const result = await cluster.client.get('object', BUCKET, key, { withBody: true });
   if (TRACE === key) console.log(`[${sent}, ${history.moment}] client ${client} get: ${result.ok ? `${Buffer.from(result.body ?? []).toString()} ${clockText(result.meta.clock)}` : result.code}  ${replicaStates(cluster, key)}`);
-  if (result.ok) history.record({ type: 'read', client, key, value: Buffer.from(result.body ?? []).toString(), sent, answered: history.now() });
-  else if (result.code === 'NotFound') history.record({ type: 'read', client, key, value: null, sent, answered: history.now() });
+  const value = result.ok ? Buffer.from(result.body ?? []).toString() : result.code === 'NotFound' ? null : undefined;
+  if (value !== undefined) history.record({ type: 'read', client, key, value, sent, answered: history.now() });
+  return value;
 }
 
 /** What each replica of `key` holds, for a trace: its version's clock, `?` while unsettled, `x` for a tombstone. */
@@ -178,8 +187,12 @@ async function list(cluster: SimCluster, history: History, client: number): Prom
 /** Every value a client wrote, by its ETag (values are unique), so that a listing can be read back. */
 const VALUES_BY_ETAG = new Map<string, string>();
 
+function etagOf(value: string): string {
+  return createHash('md5').update(value).digest('hex');
+}
+
 function fields(key: string, value: string): ObjectFields {
-  const etag = createHash('md5').update(value).digest('hex');
+  const etag = etagOf(value);
   VALUES_BY_ETAG.set(etag, value);
   return { bucket: BUCKET, key, sizeBytes: value.length, etag, contentType: 'text/plain', userMeta: {} };
 }

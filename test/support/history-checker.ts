@@ -10,7 +10,10 @@
  *   - a client's reads never go back: after reading a value an acknowledged write made, it never
  *     reads one whose write was answered before that write began;
  *   - a value whose write was refused (412) is never read;
- *   - of the conditional creates (If-None-Match: *) of one key, at most one succeeds.
+ *   - of the conditional creates (If-None-Match: *) of one key, at most one succeeds;
+ *   - a write made on condition that the key held a value (If-Match) succeeds only where a read of
+ *     that value could have, and of the writes conditioned on one value at most one succeeds (values
+ *     are unique, so a value once replaced never comes back).
  *
  * Writes answered with an error that leaves their outcome open (5xx, a lost connection) may or may not
  * have happened, and count both ways.
@@ -28,6 +31,8 @@ export interface WriteOp {
   readonly value: Value;
   /** A create with If-None-Match: *. */
   readonly create?: boolean;
+  /** Made on condition that the key held this value (If-Match with its ETag). */
+  readonly ifMatch?: string;
   readonly sent: number;
   readonly answered: number;
   readonly outcome: Outcome;
@@ -80,13 +85,20 @@ function checkKey(key: string, ops: readonly Op[]): string[] {
   const acknowledged = writes.filter((w) => w.outcome === 'ok');
   const winners = writes.filter((w) => w.create && w.outcome === 'ok');
   if (winners.length > 1) problems.push(`${key}: ${winners.length} conditional creates succeeded (${winners.map((w) => w.value).join(', ')})`);
+  const swaps = new Map<string, WriteOp[]>();
+  for (const write of acknowledged) if (write.ifMatch !== undefined) swaps.set(write.ifMatch, [...(swaps.get(write.ifMatch) ?? []), write]);
+  for (const [matched, won] of swaps) {
+    if (won.length > 1) problems.push(`${key}: ${won.length} writes conditioned on ${JSON.stringify(matched)} succeeded (${won.map((w) => w.value).join(', ')})`);
+  }
 
   /** Certainly replaced before `moment`: an acknowledged write began after it was answered and was answered before `moment`. */
   const overwrittenBefore = (write: WriteOp, moment: number): WriteOp | undefined =>
     acknowledged.find((later) => later !== write && later.sent > write.answered && later.answered < moment);
 
   const lastRead = new Map<number, readonly WriteOp[]>();
-  const reads = ops.filter((op): op is ReadOp => op.type === 'read').sort((a, b) => a.sent - b.sent);
+  // A successful If-Match write saw its value as current: it is checked as a read of it, too.
+  const matchedReads = acknowledged.filter((w) => w.ifMatch !== undefined).map((w): ReadOp => ({ type: 'read', client: w.client, key, value: w.ifMatch!, sent: w.sent, answered: w.answered }));
+  const reads = [...ops.filter((op): op is ReadOp => op.type === 'read'), ...matchedReads].sort((a, b) => a.sent - b.sent);
   for (const read of reads) {
     const sources = writes.filter((w) => w.value === read.value && w.outcome !== 'refused' && w.sent < read.answered);
     const what = `${key}: client ${read.client} read ${JSON.stringify(read.value)} at [${read.sent}, ${read.answered}]`;

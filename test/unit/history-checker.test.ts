@@ -42,4 +42,22 @@ describe('test support: history checker', () => {
     expect(undone.check()).to.deep.equal([]);
     expect(historyOf([[1, 'c', 'a', 0, 3], [2, 'c', 'b', 1, 2]]).check()[0]).to.match(/2 conditional creates succeeded/);
   });
+
+  it('checks writes conditioned on a value: one winner per value, and only while it was current', () => {
+    const swap = (client: number, value: string, matched: string, sent: number, answered: number, outcome: Outcome = 'ok') =>
+      ({ type: 'write' as const, client, key: 'k', value, ifMatch: matched, sent, answered, outcome });
+    const one = historyOf([[1, 'w', 'a', 0, 1]]);
+    one.record(swap(1, 'b', 'a', 2, 3));
+    one.record(swap(2, 'c', 'a', 2, 4, 'refused'));
+    expect(one.check()).to.deep.equal([]);
+
+    const two = historyOf([[1, 'w', 'a', 0, 1]]);
+    two.record(swap(1, 'b', 'a', 2, 3));
+    two.record(swap(2, 'c', 'a', 2, 4));
+    expect(two.check()[0]).to.match(/2 writes conditioned on "a" succeeded/);
+
+    const stale = historyOf([[1, 'w', 'a', 0, 1], [1, 'w', 'b', 2, 3]]);
+    stale.record(swap(2, 'c', 'a', 4, 5));
+    expect(stale.check()[0]).to.match(/stale/);
+  });
 });
