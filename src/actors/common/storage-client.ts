@@ -43,11 +43,11 @@ export class StorageClient implements StorageApi {
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node) =>
+    return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node, retried) =>
       askWhenWritable(
         this.deps.system,
         replicatorRef(node),
-        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional },
+        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional, ...(retried ? { retried } : {}) },
         this.timeoutMs,
         body?.length ?? 0,
       ),
@@ -64,8 +64,8 @@ export class StorageClient implements StorageApi {
 
   delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(bucket, key), (node) =>
-      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional }, this.timeoutMs),
+    return this.viaCoordinator(this.writers(bucket, key), (node, retried) =>
+      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional, ...(retried ? { retried } : {}) }, this.timeoutMs),
     );
   }
 
@@ -144,16 +144,24 @@ export class StorageClient implements StorageApi {
     return [...nodes.filter((node) => !this.deps.isKnownDown(node)), ...nodes.filter((node) => this.deps.isKnownDown(node))];
   }
 
-  private async viaCoordinator<R extends { ok: boolean }>(candidates: readonly string[], send: (node: string) => Promise<R | RuntimeFailure>): Promise<R | StorageFailure> {
+  /**
+   * Sends to the first candidate, and to the next while one turns out unreachable. `retried`: an earlier
+   * candidate may have received the request before it went away.
+   */
+  private async viaCoordinator<R extends { ok: boolean }>(candidates: readonly string[], send: (node: string, retried: boolean) => Promise<R | RuntimeFailure>): Promise<R | StorageFailure> {
     if (candidates.length === 0) return failure('Unavailable', 'no ring yet');
     let last = 'no replica reachable';
+    let retried = false;
     for (const node of candidates) {
-      const reply = await send(node);
+      const reachable = !this.deps.isKnownDown(node);
+      const reply = await send(node, retried);
       if (!isRuntimeFailure(reply)) return reply;
       switch (reply.code) {
         case 'NodeDown':
         case 'NoProc':
           last = `${node}: ${reply.message}`;
+          // Sent to a node that then went down, it may have been taken (NoProc: not taken by anyone).
+          if (reply.code === 'NodeDown' && reachable) retried = true;
           continue;
         case 'Timeout':
           return failure('Timeout', reply.message);

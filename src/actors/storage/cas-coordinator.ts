@@ -13,7 +13,8 @@
  *
  * A condition that fails is answered 412 (404 for If-Match on nothing) at once, unless this write had
  * proposed a version in an earlier round: that version is first fenced off, so it can never surface
- * after the answer. A version of this write's own that another coordinator finished meanwhile is found
+ * after the answer. A write its client retried here after losing another coordinator is never answered
+ * 412, 404 or 409: that coordinator may still make its version surface, so such an answer is a Timeout. A version of this write's own that another coordinator finished meanwhile is found
  * among the chosen versions the replicas remember applying, and makes the write a success; only when
  * that memory may have lost it is the answer Timeout (outcome unknown).
  * A coordinator that crashes anywhere leaves at most an accepted proposal, which the next conditional
@@ -46,6 +47,11 @@ export interface ConditionalWriteRequest {
   readonly condition: WriteCondition;
   /** W for writes, D for deletes: the replicas that must have applied the version before the answer. */
   readonly required: number;
+  /**
+   * Another coordinator was given this write first (its client lost it and tried here): it may have
+   * proposed versions of it, and may still, so this one never answers that the write did not happen.
+   */
+  readonly retried?: boolean;
 }
 
 /** The first retry waits up to this long; each further one up to twice as long as the one before. */
@@ -160,6 +166,7 @@ export class ConditionalWrite {
    * full, is the outcome unknown.
    */
   private async refuse(replicas: Replicas, ballot: Hlc, failed: 'If-Match' | 'If-None-Match' | 'absent', promises: readonly CasPromise[]): Promise<Round> {
+    if (this.request.retried) return { type: 'decided', result: failure('Timeout', `the ${failed === 'absent' ? 'If-Match' : failed} condition does not hold now, but the coordinator this write was first sent to may still make it take effect; its outcome is unknown`) };
     if (this.proposed.length > 0) {
       const unfenced = await this.fence(replicas, ballot);
       if (unfenced) return unfenced;
@@ -269,7 +276,7 @@ export class ConditionalWrite {
   private giveUp(last: Round): PutResult {
     const problem = last.type === 'retry' ? last.problem : 'decided';
     // A proposal accepted anywhere may still be finished by another coordinator: the outcome is unknown.
-    if (this.proposed.length > 0) return failure('Timeout', `the conditional write was not decided in time and may still surface (${problem})`);
+    if (this.proposed.length > 0 || this.request.retried) return failure('Timeout', `the conditional write was not decided in time and may still surface (${problem})`);
     if (last.type === 'retry' && last.unreachable) return failure('Unavailable', problem);
     return failure('ConditionalConflict', `concurrent conditional writes kept this one from being decided (${problem})`);
   }

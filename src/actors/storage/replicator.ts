@@ -60,7 +60,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
         const required = snapshot.doc.settings.d;
         const written = condition
-          ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, condition, required)
+          ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, condition, required, message.retried === true)
           : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
         void written.then((result) => ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result));
         return state;
@@ -79,7 +79,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       }
       const required = snapshot.doc.settings.w;
       const written = condition
-        ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, condition, required)
+        ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, condition, required, message.retried === true)
         : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
@@ -96,7 +96,8 @@ function conditionally(
   body: Uint8Array | undefined,
   condition: WriteCondition,
   required: number,
+  retried: boolean,
 ): Promise<PutResult> {
-  const request = { objectKind, version, condition, required, ...(body ? { body } : {}) };
+  const request = { objectKind, version, condition, required, ...(body ? { body } : {}), ...(retried ? { retried } : {}) };
   return new ConditionalWrite(ctx.system, context, ctx.log, request).run();
 }

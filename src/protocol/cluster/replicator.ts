@@ -15,7 +15,8 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
  * With a `condition`, the write happens only if the key's version satisfies it, decided atomically.
  * `writeId` names the write across the coordinators a client tries: a coordinator takes a write it has
  * taken before (a message delivered twice) only once, and one finishing a conditional write after
- * another went down recognises the version the first one made as this write's.
+ * another went down recognises the version the first one made as this write's. `retried`: the client
+ * sent this write to another coordinator first, which may still be working on it.
  */
 export type ReplicatorMessage =
   | {
@@ -25,6 +26,7 @@ export type ReplicatorMessage =
       readonly body?: Uint8Array;
       readonly condition?: WriteCondition;
       readonly writeId?: string;
+      readonly retried?: boolean;
       readonly replyTo: ReplyTo<PutResult>;
     }
   | {
@@ -34,6 +36,7 @@ export type ReplicatorMessage =
       readonly key: string;
       readonly condition?: WriteCondition;
       readonly writeId?: string;
+      readonly retried?: boolean;
       readonly replyTo: ReplyTo<DeleteResult>;
     };
 

@@ -136,6 +136,20 @@ describe('conditional writes (in-process cluster, N=3, W=2, R=2, D=2)', function
     await replicasAgree('doc', undefined);
   });
 
+  it('never answers a write its client retried after losing another coordinator as refused: that coordinator may still make it happen', async () => {
+    const [first, second] = replicasOf('retried') as [string, string];
+    expect(await putVia(first, 'retried', Buffer.from('held'), { ifNoneMatch: '*' })).to.include({ ok: true });
+    const retried = await cluster.clientNode.system.askWhenWritable<ReplicatorMessage, PutResult>(
+      replicatorRef(second),
+      (replyTo) => ({ type: 'put', objectKind: 'object', fields: fields('retried', Buffer.from('late')), body: Buffer.from('late'), condition: { ifNoneMatch: '*' }, writeId: 'w-retried', retried: true, replyTo }),
+      20_000,
+      4,
+    );
+    expect(retried).to.include({ ok: false, code: 'Timeout' });
+    expect(await putVia(second, 'retried', Buffer.from('fresh'), { ifNoneMatch: '*' })).to.include({ ok: false, code: 'PreconditionFailed' });
+    expect(await valueOf('retried')).to.equal('held');
+  });
+
   describe('after a coordinator died between acceptance and commit', () => {
     /** Does what a coordinator does up to the commit, on `acceptors` only, and then nothing more. */
     async function abandonProposal(key: string, body: Buffer, acceptors: readonly string[], atMs = Date.now()): Promise<void> {
