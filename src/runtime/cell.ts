@@ -41,6 +41,7 @@ class IncarnationScope {
     };
     this.clock = {
       now: () => base.now(),
+      elapsed: () => base.elapsed(),
       setTimeout: (callback, delayMs) => track((done) => base.setTimeout(() => (done(), callback()), delayMs), false),
       setInterval: (callback, periodMs) => track(() => base.setInterval(callback, periodMs), true),
     };

@@ -7,8 +7,10 @@ export interface TimerHandle {
 }
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: wall time, which may be stepped forward or back. */
   now(): number;
+  /** Milliseconds on a clock that is never stepped, from an arbitrary origin: for durations. */
+  elapsed(): number;
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
   setInterval(callback: () => void, periodMs: number): TimerHandle;
 }
@@ -30,6 +32,7 @@ class NodeTimer implements TimerHandle {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  elapsed: () => performance.now(),
   setTimeout: (callback, delayMs) => new NodeTimer(setTimeout(callback, delayMs), false),
   setInterval: (callback, periodMs) => new NodeTimer(setInterval(callback, periodMs), true),
 };
@@ -60,6 +63,10 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.nowMs + this.steppedMs;
+  }
+
+  elapsed(): number {
+    return this.nowMs;
   }
 
   /** Steps the wall time forward (or back, for a negative `ms`); timers keep their schedule. */

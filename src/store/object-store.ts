@@ -36,6 +36,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { ClockFloor } from './clock-floor.js';
+import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
 import {
@@ -76,6 +77,8 @@ export interface ObjectStoreOptions {
   readonly fileBodyMinBytes?: number;
   /** The node's time, for the durations the store measures and caches (the system clock by default). */
   readonly now?: () => number;
+  /** Time that is never stepped, for how long writes have been unsettled (performance.now by default). */
+  readonly elapsed?: () => number;
 }
 
 export const DEFAULT_FILE_BODY_MIN_BYTES = 128 * 1024;
@@ -159,8 +162,9 @@ export interface TombstoneRef {
 interface UndoRecord {
   readonly clock: Hlc;
   readonly previous: ObjectMeta | null;
-  /** When this replica took the write, by its own clock (records from before it was kept lack it). */
-  readonly sinceMs?: number;
+  /** The store session that took the write, and when by its never-stepped clock. */
+  readonly session?: string;
+  readonly sinceElapsedMs?: number;
 }
 
 /** A write left unsettled here past a grace period: its coordinator never said how it ended. */
@@ -203,6 +207,10 @@ export class ObjectStore {
   private writesFailed = false;
   private readonly environment: EnvironmentOptions;
   private readonly now: () => number;
+  private readonly elapsed: () => number;
+  /** Names this opening of the store: an elapsed time means something only within it. */
+  private readonly session = randomHex(8);
+  private readonly openedElapsedMs: number;
 
   private constructor(
     tables: StoreTables,
@@ -212,6 +220,8 @@ export class ObjectStore {
     this.log = options.logger.child({ component: 'object-store' });
     this.environment = environmentOf(options);
     this.now = options.now ?? Date.now;
+    this.elapsed = options.elapsed ?? (() => performance.now());
+    this.openedElapsedMs = this.elapsed();
     this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
@@ -428,7 +438,7 @@ export class ObjectStore {
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
       if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
-      if (keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, sinceMs: this.now() } satisfies UndoRecord);
+      if (keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
       else {
         if (undo) this.db.undo.remove(key);
         if (current) this.removeBody(dataKey(address, current.clock));
@@ -491,7 +501,7 @@ export class ObjectStore {
    * order after `after` (from the first without it).
    */
   staleWrites(olderThanMs: number, limit: number, after?: ObjectAddress): StaleWrite[] {
-    const nowMs = this.now();
+    const nowMs = this.elapsed();
     const stale: StaleWrite[] = [];
     const afterKey = after ? metaKey(after) : undefined;
     for (const { key, value } of this.db.undo.getRange(afterKey ? { start: afterKey } : {})) {
@@ -500,7 +510,9 @@ export class ObjectStore {
       const undo = value as UndoRecord;
       const address = parseMetaKey(key);
       if (!address || !isHlc(undo?.clock)) continue;
-      const ageMs = nowMs - (typeof undo.sinceMs === 'number' ? undo.sinceMs : undo.clock.wallMs);
+      // By the clock that is never stepped; a write taken before this store was opened is at least as old
+      // as the store's session, which is all that is known of it.
+      const ageMs = undo.session === this.session && typeof undo.sinceElapsedMs === 'number' ? nowMs - undo.sinceElapsedMs : nowMs - this.openedElapsedMs;
       const current = this.readMeta(key);
       if (ageMs > olderThanMs && current && compareHlc(current.clock, undo.clock) === 0) stale.push({ address, clock: undo.clock, deleted: current.deleted === true, ageMs });
     }

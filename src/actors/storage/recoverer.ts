@@ -48,6 +48,7 @@ interface RecovererState {
   /** Where the next sweep of stale writes goes on (from the first when none). */
   sweepAfter: ObjectAddress | undefined;
   readonly timer: SelfTimer<RecovererMessage>;
+  /** When the last sweep of stale writes began, by the clock that is never stepped. */
   lastSweepMs: number;
 }
 
@@ -70,7 +71,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: RecovererState = { status: 'idling', busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.now() };
+      const state: RecovererState = { status: 'idling', busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.elapsed() };
       state.timer.schedule(options.recovererIntervalMs);
       return state;
     },
@@ -79,8 +80,9 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
       switch (message.type) {
         case 'tick': {
           const nowMs = ctx.clock.now();
-          if (!state.sweeping && !isFresh(nowMs - state.lastSweepMs, Math.min(STALE_SWEEP_MS, options.settleGraceMs / 4))) {
-            state.lastSweepMs = nowMs;
+          const elapsedMs = ctx.clock.elapsed();
+          if (!state.sweeping && !isFresh(elapsedMs - state.lastSweepMs, Math.min(STALE_SWEEP_MS, options.settleGraceMs / 4))) {
+            state.lastSweepMs = elapsedMs;
             state.sweeping = true;
             void resolveStaleWrites(ctx.system, context, state.sweepAfter).then(
               ({ settled, reverted, waiting, last }) => {

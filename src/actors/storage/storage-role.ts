@@ -44,6 +44,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     path: options.dataDir,
     logger: node.logger,
     now: () => node.clock.now(),
+    elapsed: () => node.clock.elapsed(),
     ...(options.durable === false ? { durable: false } : {}),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),

@@ -26,6 +26,7 @@ describe('runtime/clock', () => {
     expect(fired).to.deep.equal([-58_900]);
     clock.jump(120_000);
     expect(clock.now()).to.equal(61_100);
+    expect(clock.elapsed(), 'the clock for durations is never stepped').to.equal(1_100);
   });
 
   it('takes an age from a clock stepped back as expired', () => {

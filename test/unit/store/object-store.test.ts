@@ -204,23 +204,32 @@ describe('store/object-store', () => {
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
   });
 
-  it('names the writes left unsettled past a grace period by when this replica took them, not by their clocks', async () => {
-    let nowMs = 5_000;
-    const timed = ObjectStore.open({ path: join(dir, 'timed'), logger: logged.logger, now: () => nowMs });
+  it('ages unsettled writes by a clock that is never stepped, not by their clocks or the wall time', async () => {
+    let elapsedMs = 5_000;
+    const path = join(dir, 'timed');
+    let timed = ObjectStore.open({ path, logger: logged.logger, now: () => 0, elapsed: () => elapsedMs });
+    const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
     try {
-      const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
       await timed.apply({ address: a, meta: meta(a, clock(1_000), Buffer.from('old')), body: Buffer.from('old'), keepPrevious: false });
       // Stamped by a clock far ahead of this replica's: its age still counts from when it arrived here.
       await timed.apply({ address: a, meta: meta(a, clock(900_000), Buffer.from('new')), body: Buffer.from('new'), keepPrevious: true });
-      nowMs = 6_000;
+      elapsedMs = 6_000;
       await timed.apply({ address: b, meta: meta(b, clock(2_000), undefined, true), keepPrevious: true });
       expect(timed.staleWrites(60_000, 10)).to.deep.equal([]);
-      nowMs = 65_500;
+      elapsedMs = 65_500;
       expect(timed.staleWrites(60_000, 10)).to.deep.equal([{ address: a, clock: clock(900_000), deleted: false, ageMs: 60_500 }]);
-      nowMs = 70_000;
+      elapsedMs = 70_000;
       expect(timed.staleWrites(60_000, 10).map((write) => [write.address.key, write.deleted])).to.deep.equal([['cat.jpg', false], ['dog.jpg', true]]);
       expect(timed.staleWrites(60_000, 1)).to.have.length(1);
       await timed.settle(a, clock(900_000));
+      expect(timed.staleWrites(60_000, 10).map((write) => write.address.key)).to.deep.equal(['dog.jpg']);
+
+      // Reopened (a restart), the store knows no more of a write's age than that it is older than the session.
+      await timed.close();
+      elapsedMs = 10;
+      timed = ObjectStore.open({ path, logger: logged.logger, now: () => 0, elapsed: () => elapsedMs });
+      expect(timed.staleWrites(60_000, 10)).to.deep.equal([]);
+      elapsedMs = 60_011;
       expect(timed.staleWrites(60_000, 10).map((write) => write.address.key)).to.deep.equal(['dog.jpg']);
     } finally {
       await timed.close();
