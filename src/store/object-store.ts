@@ -519,6 +519,33 @@ export class ObjectStore {
     return stale;
   }
 
+  /**
+   * Removes up to `limit` undo records that no longer belong to their key's version (left by a crash
+   * between writes of an earlier release); says how many went.
+   */
+  async removeOrphanedUndo(limit: number): Promise<number> {
+    const orphaned: Buffer[] = [];
+    for (const { key, value } of this.db.undo.getRange({})) {
+      if (orphaned.length >= limit) break;
+      const current = this.readMeta(key as Buffer);
+      if (!isHlc((value as UndoRecord | undefined)?.clock) || !current || compareHlc(current.clock, (value as UndoRecord).clock) !== 0) orphaned.push(key as Buffer);
+    }
+    if (orphaned.length === 0) return 0;
+    let removed = 0;
+    await this.write(() => {
+      for (const key of orphaned) {
+        const undo = this.readUndo(key);
+        const current = this.readMeta(key);
+        if (undo && current && compareHlc(current.clock, undo.clock) === 0) continue;
+        const address = parseMetaKey(key);
+        if (undo?.previous && address && (!current || compareHlc(undo.previous.clock, current.clock) !== 0)) this.removeBody(dataKey(address, undo.previous.clock));
+        this.db.undo.remove(key);
+        removed++;
+      }
+    });
+    return removed;
+  }
+
   // ---- tombstones ----
 
   /**

@@ -50,6 +50,8 @@ const TUNING: Partial<StorageOptions> = {
   // Longer than any one write can take here (rounds of replica timeouts), short enough that writes
   // whose coordinator crashed are ended within a run.
   settleGraceMs: 30_000,
+  // Never within a run: a version settled blind may be one that was never acknowledged.
+  settleGiveUpMs: 24 * 60 * 60_000,
 };
 
 /** One node of the simulated cluster, of any role. */

@@ -27,7 +27,10 @@ export interface ReadRequest {
   readonly bodySlice?: BodySlice;
 }
 
-/** How long a read whose newest version is undecided keeps asking the replicas that could tell, and how often. */
+/**
+ * How long a read whose newest version is undecided keeps asking the replicas that could tell (pauses
+ * and asks together, by the clock that is never stepped), and how long it pauses between rounds.
+ */
 const UNDECIDED_WAIT_MS = 2_000;
 const UNDECIDED_PAUSE_MS = 200;
 
@@ -55,10 +58,10 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   const bodyFirst = request.withBody && r === 1;
   let answers: Answer[] = [];
   let next = 0;
-  const askSome = async (count: number, withBody: boolean): Promise<void> => {
+  const askSome = async (count: number, withBody: boolean, timeoutMs = context.options.readTimeoutMs): Promise<void> => {
     const batch = candidates.slice(next, next + count);
     next += batch.length;
-    const replies = await Promise.all(batch.map((replica) => askReplica(system, context, replica, request, withBody)));
+    const replies = await Promise.all(batch.map((replica) => askReplica(system, context, replica, request, withBody, timeoutMs)));
     for (let i = 0; i < batch.length; i++) {
       const reply = replies[i]!;
       if (reply.ok) answers.push({ replica: batch[i]!, meta: reply.meta, ...(reply.body ? { body: reply.body } : {}), ...(reply.unsettled ? { unsettled: reply.unsettled } : {}) });
@@ -76,7 +79,8 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   // the replicas that could tell do not answer, neither it nor the version before it can be returned:
   // the read asks them again for a moment (a node restarting comes back), then gives up.
   let newest: Answer | undefined;
-  for (let waitedMs = 0; ; ) {
+  let undecidedUntilMs: number | undefined;
+  for (;;) {
     newest = newestOf(answers);
     if (!newest?.meta || !newest.unsettled) break;
     const clock = newest.meta.clock;
@@ -94,15 +98,16 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     const verdict = judgeUnsettled(clock, required, views);
     if (verdict === 'settle') break;
     if (verdict === 'wait') {
-      if (waitedMs >= UNDECIDED_WAIT_MS) {
+      undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;
+      const leftMs = undecidedUntilMs - context.clock.elapsed() - UNDECIDED_PAUSE_MS;
+      if (leftMs <= 0) {
         return failure('Unavailable', `the newest version of ${request.bucket}/${request.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
       }
       await new Promise((resolve) => context.clock.setTimeout(() => resolve(undefined), UNDECIDED_PAUSE_MS));
-      waitedMs += UNDECIDED_PAUSE_MS;
       answers = [];
       next = 0;
       candidates = replicas.filter((replica) => !context.isKnownDown(replica));
-      await askSome(candidates.length, false);
+      await askSome(candidates.length, false, Math.min(context.options.readTimeoutMs, leftMs));
       if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
       continue;
     }
@@ -127,11 +132,18 @@ function newestOf(answers: readonly Answer[]): Answer | undefined {
 }
 
 /** `clock`: the version at this clock rather than the replica's newest. */
-async function askReplica(system: ActorApi, context: StorageContext, replica: string, request: ReadRequest & { readonly clock?: Hlc }, withBody: boolean): Promise<ReplicaGetReply | StorageFailure> {
+async function askReplica(
+  system: ActorApi,
+  context: StorageContext,
+  replica: string,
+  request: ReadRequest & { readonly clock?: Hlc },
+  withBody: boolean,
+  timeoutMs = context.options.readTimeoutMs,
+): Promise<ReplicaGetReply | StorageFailure> {
   const slice = withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {};
   const { objectKind, bucket, key } = request;
   const clock = request.clock ? { clock: request.clock } : {};
-  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...clock }, context.options.readTimeoutMs);
+  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...clock }, timeoutMs);
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 

@@ -146,6 +146,8 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
         case 'sweep_done':
           state.sweeping = false;
           state.sweepAfter = message.last;
+          // A full batch: more are waiting, and the next sweep goes on at the next tick.
+          if (message.last) state.lastSweepMs = Number.NEGATIVE_INFINITY;
           return state;
         case 'batch_done':
           state.busy = false;

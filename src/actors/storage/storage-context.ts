@@ -27,6 +27,12 @@ export interface StorageOptions {
    * coordinator can take over one write.
    */
   readonly settleGraceMs: number;
+  /**
+   * A write still undecided this long after it was taken (replicas that could tell have not answered
+   * for all that time) is settled as it stands: a key of it answers again, at the risk that a version
+   * which was never acknowledged wins.
+   */
+  readonly settleGiveUpMs: number;
   readonly recovererIntervalMs: number;
   readonly recovererBatchSize: number;
   /** Pause between two ranges of an anti-entropy sweep. */
@@ -64,6 +70,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   replicaTimeoutMs: 30_000,
   readTimeoutMs: 10_000,
   settleGraceMs: 10 * 60_000,
+  settleGiveUpMs: 60 * 60_000,
   recovererIntervalMs: 100,
   recovererBatchSize: 32,
   antiEntropyIntervalMs: 50,

@@ -236,6 +236,26 @@ describe('store/object-store', () => {
     }
   });
 
+  it('removes undo records that no longer belong to their key\u2019s version, and only those', async () => {
+    const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
+    await put(a, clock(10), Buffer.from('old'));
+    await put(a, clock(20), Buffer.from('new'), true);
+    await put(b, clock(10), Buffer.from('kept'), true);
+    // As a crash between writes of an earlier release could leave it: the record moved on, its undo stayed.
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 16 });
+    const undo = raw.openDB({ name: 'undo', keyEncoding: 'binary' });
+    const metaTable = raw.openDB({ name: 'meta', keyEncoding: 'binary' });
+    await metaTable.put(metaKey(a), meta(a, clock(30), Buffer.from('newer')));
+    expect(undo.getKeysCount()).to.equal(2);
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    expect(await store.removeOrphanedUndo(10)).to.equal(1);
+    expect(store.isUnsettled(b, clock(10)), 'an undo record of the current version stays').to.equal(true);
+    expect(await store.readBody(a, clock(10)), 'the body only the orphan kept goes with it').to.equal(undefined);
+    expect(await store.removeOrphanedUndo(10)).to.equal(0);
+  });
+
   it('tells an unsettled version apart and serves the version it replaced by its clock', async () => {
     await put(a, clock(10), Buffer.from('old'));
     await put(a, clock(20), Buffer.from('new'), true);
