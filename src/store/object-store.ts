@@ -165,6 +165,11 @@ interface UndoRecord {
   /** The store session that took the write, and when by its never-stepped clock. */
   readonly session?: string;
   readonly sinceElapsedMs?: number;
+  /**
+   * `previous` was itself unsettled when this write replaced it (what it had replaced is gone): an
+   * undo restores it unsettled, over nothing, so that it is judged in its turn.
+   */
+  readonly previousUnsettled?: true;
 }
 
 /** A write left unsettled here past a grace period: its coordinator never said how it ended. */
@@ -305,10 +310,14 @@ export class ObjectStore {
     return this.unsettledWrite(address, clock) !== undefined;
   }
 
-  /** While the version at `clock` is unsettled: the version its write replaced here (null: none). */
-  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null } | undefined {
+  /**
+   * While the version at `clock` is unsettled: the version its write replaced here (null: none), and
+   * whether that one was unsettled too.
+   */
+  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true } | undefined {
     const undo = this.readUndo(metaKey(address));
-    return undo !== undefined && compareHlc(undo.clock, clock) === 0 ? { previous: undo.previous } : undefined;
+    if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
+    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}) };
   }
 
   /** The version of a key at `clock` if this replica has it: its newest, or the one an unsettled write replaced. */
@@ -345,7 +354,7 @@ export class ObjectStore {
       const unsettled = markUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
       entries.push({
         ...listingEntryOf(address.key, meta),
-        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && listingEntryOf(address.key, unsettled.previous) } : {}),
+        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled) } : {}),
       });
     }
     return { entries, truncated };
@@ -422,7 +431,7 @@ export class ObjectStore {
       if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
         // Behind a newer version still being written, this one takes the place that version would give
         // back if it were undone: a write acknowledged here is never lost to a write that fails.
-        if (fence === undefined && this.keepBehindUnsettled(address, key, current!, meta, body, inFile)) {
+        if (fence === undefined && this.keepBehindUnsettled(address, key, current!, meta, body, inFile, keepPrevious)) {
           result = { applied: false, current: current!.clock };
           return;
         }
@@ -438,8 +447,10 @@ export class ObjectStore {
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
       if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
-      if (keepPrevious) this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
-      else {
+      if (keepPrevious) {
+        const stacked = previousSettled ? {} : { previousUnsettled: true as const };
+        this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed(), ...stacked } satisfies UndoRecord);
+      } else {
         if (undo) this.db.undo.remove(key);
         if (current) this.removeBody(dataKey(address, current.clock));
       }
@@ -489,7 +500,11 @@ export class ObjectStore {
         this.db.ringIndex.remove(indexKey);
       }
       this.removeBody(dataKey(address, clock));
-      this.db.undo.remove(key);
+      if (undo.previous && undo.previousUnsettled) {
+        // Still undecided itself; what it replaced is gone, so undoing it in turn leaves the key empty
+        // here, for the other replicas to fill.
+        this.db.undo.put(key, { clock: undo.previous.clock, previous: null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
+      } else this.db.undo.remove(key);
       this.tombstones.note(key, current, undo.previous ?? undefined);
       outcome = { reverted: true, restored: undo.previous?.clock };
     });
@@ -931,13 +946,15 @@ export class ObjectStore {
    * and `meta` is newer than the version its undo record would restore, `meta` becomes that version.
    * Says whether it did.
    */
-  private keepBehindUnsettled(address: ObjectAddress, key: Buffer, current: ObjectMeta, meta: ObjectMeta, body: Uint8Array | undefined, inFile: boolean): boolean {
+  private keepBehindUnsettled(address: ObjectAddress, key: Buffer, current: ObjectMeta, meta: ObjectMeta, body: Uint8Array | undefined, inFile: boolean, unsettled: boolean): boolean {
     const undo = this.readUndo(key);
     if (!undo || compareHlc(undo.clock, current.clock) !== 0 || compareHlc(meta.clock, current.clock) >= 0) return false;
     if (undo.previous && compareHlc(undo.previous.clock, meta.clock) >= 0) return false;
     if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
     if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
-    this.db.undo.put(key, { ...undo, previous: meta } satisfies UndoRecord);
+    // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled).
+    const { previousUnsettled: _was, ...rest } = undo;
+    this.db.undo.put(key, { ...rest, previous: meta, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
     return true;
   }
 
@@ -1060,4 +1077,10 @@ function classify(error: unknown): StoreFailure {
 
 function listingEntryOf(key: string, meta: ObjectMeta): ListingEntry {
   return { key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs };
+}
+
+/** What an unsettled write replaced, as a listing entry: unsettled itself (over nothing known) if it was. */
+function previousEntryOf(key: string, unsettled: { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true }): ListingEntry {
+  const entry = listingEntryOf(key, unsettled.previous!);
+  return unsettled.previousUnsettled ? { ...entry, unsettled: true, previous: null } : entry;
 }

@@ -111,7 +111,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
       if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
       continue;
     }
-    answers = answers.map((answer) => (holders.includes(answer) ? { replica: answer.replica, meta: answer.unsettled!.previous, beneath: true } : answer));
+    answers = answers.map((answer) => (holders.includes(answer) ? beneath(answer) : answer));
   }
 
   if (newest?.meta && !newest.unsettled && !answers.some((answer) => answer.beneath)) repairStale(system, context, log, request, answers, newest);
@@ -125,6 +125,13 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     return failure('Unavailable', `${holder} changed while it was read; retry`);
   }
   return { ok: true, meta: withBody.meta, body: withBody.body };
+}
+
+/** What a replica holds once its unsettled newest version is set aside: the version that write replaced. */
+function beneath(answer: Answer): Answer {
+  const { previous, previousUnsettled } = answer.unsettled!;
+  // Unsettled in its turn, over a version that is not known: judged again, and taken as nothing if undone.
+  return { replica: answer.replica, meta: previous, beneath: true, ...(previous && previousUnsettled ? { unsettled: { previous: null } } : {}) };
 }
 
 function newestOf(answers: readonly Answer[]): Answer | undefined {

@@ -44,6 +44,8 @@ export type ReplicaPutReply =
  */
 export interface UnsettledWrite {
   readonly previous: ObjectMeta | null;
+  /** `previous` was unsettled too when this write replaced it; what it had replaced is not known. */
+  readonly previousUnsettled?: true;
 }
 
 export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null; readonly unsettled?: UnsettledWrite } | StorageError;

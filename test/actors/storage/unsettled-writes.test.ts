@@ -71,6 +71,20 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
     expect(await read(key)).to.equal('acknowledged');
   });
 
+  it('never reads either of two such versions stacked on one replica, and the replica ends both', async () => {
+    const key = 'stacked';
+    await acknowledged(key, 'acknowledged');
+    const [holder] = replicasOf(key) as [string];
+    await unsettled(key, 'first ghost', [holder]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await unsettled(key, 'second ghost', [holder]);
+    for (let i = 0; i < 5; i++) expect(await read(key)).to.equal('acknowledged');
+    await eventually(() => {
+      const meta = storeOf(holder).getMeta(address(key));
+      return meta?.etag === fields(key, 'acknowledged').etag && !storeOf(holder).isUnsettled(address(key), meta.clock);
+    }, 15_000, 'both ghosts ended and the acknowledged version back');
+  });
+
   it('reads a version on W replicas whose settles were lost, and settles it everywhere', async () => {
     const key = 'settle-lost';
     await acknowledged(key, 'before');

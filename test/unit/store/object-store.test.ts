@@ -256,6 +256,18 @@ describe('store/object-store', () => {
     expect(await store.removeOrphanedUndo(10)).to.equal(0);
   });
 
+  it('undoes a write over an unsettled version to that version, unsettled over nothing', async () => {
+    await put(a, clock(10), Buffer.from('settled'));
+    await put(a, clock(20), Buffer.from('first'), true);
+    await put(a, clock(30), Buffer.from('second'), true);
+    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousUnsettled: true });
+    expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
+    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null });
+    expect((await store.readBody(a, clock(20)))?.toString()).to.equal('first');
+    expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: undefined });
+    expect(store.getMeta(a), 'empty here, for the other replicas to fill').to.equal(undefined);
+  });
+
   it('tells an unsettled version apart and serves the version it replaced by its clock', async () => {
     await put(a, clock(10), Buffer.from('old'));
     await put(a, clock(20), Buffer.from('new'), true);
