@@ -11,7 +11,7 @@
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
  *   presence    when this node was last present in the cluster (presence-marks.ts), and a wall time
- *               above every version stored here (clock-floor.ts)
+ *               above every clock it stamped (clock-floor.ts)
  *   cas         per key, the state of compare-and-set for conditional writes (cas-ledger.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
@@ -194,7 +194,7 @@ export class ObjectStore {
   private readonly tombstones: TombstoneIndex;
   /** When this node was last present in the cluster, and whom it reported absent. */
   readonly presence: PresenceMarks;
-  /** A wall time above every version stored here: the node's clock starts above it. */
+  /** A wall time above every clock this node stamped: its clock starts above it. */
   readonly clockFloor: ClockFloor;
   /** The compare-and-set state of keys written conditionally. */
   readonly cas: CasLedger;
@@ -232,7 +232,7 @@ export class ObjectStore {
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
-    this.clockFloor = new ClockFloor(() => this.db.presence);
+    this.clockFloor = new ClockFloor(() => this.db.presence, (action) => this.write(action), (error) => this.log.warn('cannot reserve the clock floor', { error }));
     this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();
   }
@@ -442,7 +442,6 @@ export class ObjectStore {
       }
       if (body && !meta.deleted) this.putBody(bodyKey, body, inFile);
       this.db.meta.put(key, meta);
-      this.clockFloor.note(meta.clock.wallMs);
       this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;

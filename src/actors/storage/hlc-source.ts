@@ -6,24 +6,33 @@
 import { observe, tick, type Hlc } from '../../core/hlc.js';
 import type { Clock } from '../../runtime/clock.js';
 
+/** Keeps a durable wall time above the clock (store/clock-floor.ts). */
+export interface ClockReservation {
+  /** Above every clock stamped before this node started. */
+  readonly wallMs: number;
+  reserveAbove(wallMs: number): void;
+}
+
 export class HlcSource {
   private last: Hlc | undefined;
 
-  /** `floorMs`: every stamp comes after this wall time (see store/clock-floor.ts). */
+  /** With `floor`, every stamp comes after what was stamped before a restart. */
   constructor(
     private readonly node: string,
     private readonly clock: Clock,
-    floorMs = 0,
+    private readonly floor?: ClockReservation,
   ) {
-    if (floorMs > 0) this.last = { wallMs: floorMs, counter: 0, node };
+    if (floor && floor.wallMs > 0) this.last = { wallMs: floor.wallMs, counter: 0, node };
   }
 
   stamp(): Hlc {
     this.last = tick(this.last, this.clock.now(), this.node);
+    this.floor?.reserveAbove(this.last.wallMs);
     return this.last;
   }
 
   observe(remote: Hlc): void {
     this.last = observe(this.last, remote, this.clock.now(), this.node);
+    this.floor?.reserveAbove(this.last.wallMs);
   }
 }

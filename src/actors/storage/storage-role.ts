@@ -62,7 +62,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     node: self,
     store,
     ringView: options.ringView,
-    hlc: new HlcSource(self, node.clock, store.clockFloor.wallMs),
+    hlc: new HlcSource(self, node.clock, store.clockFloor),
     clock: node.clock,
     random: options.random ?? Math.random,
     // A node that does not serve its data counts itself down, so its coordinators leave it out.
