@@ -178,6 +178,8 @@ export interface StaleWrite {
   readonly clock: Hlc;
   readonly deleted: boolean;
   readonly ageMs: number;
+  /** The ring the write was made under. */
+  readonly ringChecksum: number;
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
@@ -528,7 +530,7 @@ export class ObjectStore {
       // as the store's session, which is all that is known of it.
       const ageMs = undo.session === this.session && typeof undo.sinceElapsedMs === 'number' ? nowMs - undo.sinceElapsedMs : nowMs - this.openedElapsedMs;
       const current = this.readMeta(key);
-      if (ageMs > olderThanMs && current && compareHlc(current.clock, undo.clock) === 0) stale.push({ address, clock: undo.clock, deleted: current.deleted === true, ageMs });
+      if (ageMs > olderThanMs && current && compareHlc(current.clock, undo.clock) === 0) stale.push({ address, clock: undo.clock, deleted: current.deleted === true, ageMs, ringChecksum: current.ringChecksum });
     }
     return stale;
   }

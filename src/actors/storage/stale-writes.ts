@@ -8,7 +8,7 @@
  * answer 503 meanwhile, and after it the write is settled as it stands.
  */
 import { keyPosition } from '../../core/ring/position.js';
-import { preferenceList } from '../../core/ring/ring.js';
+import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { judgeUnsettled, type ReplicaView, type UnsettledVerdict } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -56,7 +56,10 @@ async function judge(system: ActorApi, context: StorageContext, write: StaleWrit
   if (!snapshot) return 'wait';
   const { address, clock } = write;
   const { n, w, d } = snapshot.doc.settings;
-  const peers = preferenceList(snapshot.current, keyPosition(address.bucket, address.key), n).filter((replica) => replica !== context.node);
+  // Made under another ring, the write's replicas may not be the ones asked now: their silence proves nothing.
+  const sameRing = write.ringChecksum === snapshot.checksum;
+  const replicas = sameRing ? preferenceList(snapshot.current, keyPosition(address.bucket, address.key), n) : readPreferenceList(snapshot.current, snapshot.previous, keyPosition(address.bucket, address.key), n);
+  const peers = replicas.filter((replica) => replica !== context.node);
   const views = await Promise.all(
     peers.map(async (peer): Promise<ReplicaView> => {
       if (context.isKnownDown(peer)) return 'unknown';
@@ -64,5 +67,6 @@ async function judge(system: ActorApi, context: StorageContext, write: StaleWrit
       return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
     }),
   );
-  return judgeUnsettled(clock, write.deleted ? d : w, [{ clock, unsettled: true }, ...views]);
+  const verdict = judgeUnsettled(clock, write.deleted ? d : w, [{ clock, unsettled: true }, ...views]);
+  return verdict === 'revert' && !sameRing ? 'wait' : verdict;
 }

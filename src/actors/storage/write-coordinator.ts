@@ -33,7 +33,11 @@ export interface WriteRequest {
 
 type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
 
-/** Rounds of one write at most: its first stamp and two more above versions its replicas held. */
+/**
+ * Rounds of one write at most: its first stamp and two more above versions its replicas held. A third
+ * round still outdated is acknowledged: every round was stamped above what the one before met, so what
+ * outdates the last one was written while this write ran, and the two are concurrent.
+ */
 const MAX_ROUNDS = 3;
 
 /**
@@ -49,6 +53,7 @@ export async function coordinateNewestWrite(system: ActorApi, context: StorageCo
   let attempt = request;
   for (let round = 1; ; round++) {
     const { result, outdatedBy } = await coordinateWrite(system, context, log, attempt);
+    if (!result.ok && round > 1) return { ...result, message: `the write was stamped again above a version its replicas held, and that round failed (an earlier round stays behind that version): ${result.message}` };
     if (!result.ok || outdatedBy === undefined || round >= MAX_ROUNDS) return result;
     context.hlc.observe(outdatedBy);
     const clock = context.hlc.stamp();
