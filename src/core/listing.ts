@@ -25,7 +25,10 @@ export interface ListingEntry extends Listable {
   readonly lastModifiedMs: number;
   /** Set where asked for: the write of this version may still be undone (its quorum is not decided). */
   readonly unsettled?: true;
-  /** With `unsettled`: the version that write replaced on the node (null: none), which an undo restores. */
+  /**
+   * With `unsettled`: the version that write replaced on the node (null: none), which an undo restores;
+   * absent when that is not known.
+   */
   readonly previous?: ListingEntry | null;
 }
 

@@ -42,6 +42,27 @@ export function judgeUnsettled(clock: Hlc, required: number, views: readonly Rep
   return holders + possible < required ? 'revert' : 'wait';
 }
 
+/** What a replica holding an undecided version told of the version its write replaced there. */
+export interface Replaced {
+  readonly previous: Hlc | null;
+  readonly previousUnsettled: boolean;
+}
+
+/**
+ * Whether a reader may show an undecided version as it stands: every replica that answered without it
+ * holds just the version its write replaced on the replicas that hold it, and enough replicas answered
+ * that every write's quorum (W or D) includes one of them. A write acknowledged after it would then
+ * show on an answering replica (as its version, or kept beneath the undecided one), so showing it hides
+ * no acknowledged write; at worst it shows a write whose outcome its client does not know.
+ */
+export function hidesNoWrite(holders: readonly Replaced[], others: ReadonlyArray<Hlc | null>, settings: { readonly n: number; readonly w: number; readonly d: number }): boolean {
+  if (holders.length === 0 || holders.length + others.length < settings.n - Math.min(settings.w, settings.d) + 1) return false;
+  if (holders.some((holder) => holder.previousUnsettled)) return false;
+  const replaced = holders[0]!.previous;
+  const same = (clock: Hlc | null): boolean => (clock === null ? replaced === null : replaced !== null && compareHlc(clock, replaced) === 0);
+  return holders.every((holder) => same(holder.previous)) && others.every(same);
+}
+
 /** A replica's version of a key as a reader holds it: unsettled ones carry what their write replaced. */
 export interface HeldVersion<E> {
   readonly clock: Hlc;
@@ -59,7 +80,7 @@ export interface HeldVersion<E> {
 export function acknowledgedNewest<E extends HeldVersion<E>>(
   held: ReadonlyMap<string, E | null>,
   replicas: readonly string[],
-  settings: { readonly w: number; readonly d: number },
+  settings: { readonly n: number; readonly w: number; readonly d: number },
 ): E | undefined | 'undecided' {
   let versions = new Map(held);
   for (;;) {
@@ -76,7 +97,14 @@ export function acknowledgedNewest<E extends HeldVersion<E>>(
     if ([...versions.values()].some((entry) => holdsIt(entry) && !entry!.unsettled)) return newest;
     const verdict = judgeUnsettled(clock, newest.deleted ? settings.d : settings.w, views);
     if (verdict === 'settle') return newest;
-    if (verdict === 'wait') return 'undecided';
+    if (verdict === 'wait') {
+      const answering = replicas.filter((replica) => versions.has(replica));
+      const holders = answering.map((replica) => versions.get(replica)).filter((entry): entry is E => holdsIt(entry));
+      const others = answering.map((replica) => versions.get(replica)).filter((entry) => !holdsIt(entry)).map((entry) => entry?.clock ?? null);
+      // A holder that does not tell what its version replaced might hide anything beneath it.
+      const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, previousUnsettled: entry.previous === undefined || entry.previous?.unsettled === true }));
+      return hidesNoWrite(replaced, others, settings) ? newest : 'undecided';
+    }
     versions = new Map([...versions].map(([node, entry]) => [node, holdsIt(entry) ? (entry!.previous ?? null) : entry]));
   }
 }

@@ -1083,5 +1083,6 @@ function listingEntryOf(key: string, meta: ObjectMeta): ListingEntry {
 /** What an unsettled write replaced, as a listing entry: unsettled itself (over nothing known) if it was. */
 function previousEntryOf(key: string, unsettled: { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true }): ListingEntry {
   const entry = listingEntryOf(key, unsettled.previous!);
-  return unsettled.previousUnsettled ? { ...entry, unsettled: true, previous: null } : entry;
+  // Unsettled in its turn over a version not known here: no `previous` (undone, it leaves nothing).
+  return unsettled.previousUnsettled ? { ...entry, unsettled: true } : entry;
 }

@@ -43,7 +43,7 @@ export class StorageClient implements StorageApi {
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(fields.bucket, fields.key), (node, retried) =>
+    return this.viaCoordinator(this.writers(fields.bucket, fields.key), condition !== undefined, (node, retried) =>
       askWhenWritable(
         this.deps.system,
         replicatorRef(node),
@@ -57,14 +57,14 @@ export class StorageClient implements StorageApi {
   get(kind: ObjectKind, bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
     const withBody = options.withBody === true;
     const slice = withBody && options.bodySlice ? { bodySlice: options.bodySlice } : {};
-    return this.viaCoordinator(this.readers(bucket, key), (node) =>
+    return this.viaCoordinator(this.readers(bucket, key), true, (node) =>
       ask(this.deps.system, readerRef(node), { type: 'get', objectKind: kind, bucket, key, withBody, ...slice }, this.timeoutMs),
     );
   }
 
   delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(bucket, key), (node, retried) =>
+    return this.viaCoordinator(this.writers(bucket, key), condition !== undefined, (node, retried) =>
       ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional, ...(retried ? { retried } : {}) }, this.timeoutMs),
     );
   }
@@ -146,9 +146,16 @@ export class StorageClient implements StorageApi {
 
   /**
    * Sends to the first candidate, and to the next while one turns out unreachable. `retried`: an earlier
-   * candidate may have received the request before it went away.
+   * candidate may have received the request before it went away. A request that may not be taken twice
+   * (`retryTaken` false: an unconditional write, which a second coordinator would stamp again, so that it
+   * could take effect a second time after what followed it) is not sent on once a candidate may have
+   * taken it: its outcome is unknown. A conditional write may be, as the compare-and-set recognises it.
    */
-  private async viaCoordinator<R extends { ok: boolean }>(candidates: readonly string[], send: (node: string, retried: boolean) => Promise<R | RuntimeFailure>): Promise<R | StorageFailure> {
+  private async viaCoordinator<R extends { ok: boolean }>(
+    candidates: readonly string[],
+    retryTaken: boolean,
+    send: (node: string, retried: boolean) => Promise<R | RuntimeFailure>,
+  ): Promise<R | StorageFailure> {
     if (candidates.length === 0) return failure('Unavailable', 'no ring yet');
     let last = 'no replica reachable';
     let retried = false;
@@ -161,7 +168,10 @@ export class StorageClient implements StorageApi {
         case 'NoProc':
           last = `${node}: ${reply.message}`;
           // Sent to a node that then went down, it may have been taken (NoProc: not taken by anyone).
-          if (reply.code === 'NodeDown' && reachable) retried = true;
+          if (reply.code === 'NodeDown' && reachable) {
+            if (!retryTaken) return failure('Timeout', `${node} went down with the write in hand; its outcome is unknown`);
+            retried = true;
+          }
           continue;
         case 'Timeout':
           return failure('Timeout', reply.message);

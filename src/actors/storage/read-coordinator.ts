@@ -10,7 +10,7 @@ import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object
 import { isPastGrace } from '../../core/purge-rules.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
-import { judgeUnsettled, type ReplicaView } from '../../core/unsettled-rules.js';
+import { hidesNoWrite, judgeUnsettled, type ReplicaView } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
@@ -97,6 +97,10 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     });
     const verdict = judgeUnsettled(clock, required, views);
     if (verdict === 'settle') break;
+    const answering = answers.filter((answer) => replicas.includes(answer.replica));
+    const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, previousUnsettled: holder.unsettled!.previousUnsettled === true }));
+    const others = answering.filter((answer) => !holders.includes(answer)).map((answer) => answer.meta?.clock ?? null);
+    if (verdict === 'wait' && hidesNoWrite(replaced, others, snapshot.doc.settings)) break;
     if (verdict === 'wait') {
       undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;
       const leftMs = undecidedUntilMs - context.clock.elapsed() - UNDECIDED_PAUSE_MS;
@@ -131,7 +135,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
 function beneath(answer: Answer): Answer {
   const { previous, previousUnsettled } = answer.unsettled!;
   // Unsettled in its turn, over a version that is not known: judged again, and taken as nothing if undone.
-  return { replica: answer.replica, meta: previous, beneath: true, ...(previous && previousUnsettled ? { unsettled: { previous: null } } : {}) };
+  return { replica: answer.replica, meta: previous, beneath: true, ...(previous && previousUnsettled ? { unsettled: { previous: null, previousUnsettled: true } } : {}) };
 }
 
 function newestOf(answers: readonly Answer[]): Answer | undefined {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { tick, type Hlc } from '../../../src/core/hlc.js';
-import { acknowledgedNewest, judgeUnsettled, type HeldVersion, type ReplicaView } from '../../../src/core/unsettled-rules.js';
+import { acknowledgedNewest, hidesNoWrite, judgeUnsettled, type HeldVersion, type ReplicaView } from '../../../src/core/unsettled-rules.js';
 
 const at = (wallMs: number, node = 'a'): Hlc => tick(undefined, wallMs, node);
 const holds = (clock: Hlc, unsettled = true): ReplicaView => ({ clock, unsettled });
@@ -40,11 +40,22 @@ describe('core/unsettled-rules', () => {
     }
   });
 
+  it('shows an undecided version only when no write acknowledged since can lie beneath it', () => {
+    const settings = { n: 3, w: 2, d: 2 };
+    const replaced = { previous: at(10, 'b'), previousUnsettled: false };
+    expect(hidesNoWrite([replaced], [at(10, 'b')], settings)).to.equal(true);
+    expect(hidesNoWrite([replaced], [at(20, 'c')], settings), 'another replica moved on').to.equal(false);
+    expect(hidesNoWrite([replaced], [], settings), 'too few answers for every quorum to meet one').to.equal(false);
+    expect(hidesNoWrite([{ previous: null, previousUnsettled: false }], [null], settings)).to.equal(true);
+    expect(hidesNoWrite([{ ...replaced, previousUnsettled: true }], [at(10, 'b')], settings)).to.equal(false);
+    expect(hidesNoWrite([replaced, { previous: at(5, 'c'), previousUnsettled: false }], [], settings), 'holders disagree beneath').to.equal(false);
+  });
+
   describe('acknowledgedNewest', () => {
     interface Entry extends HeldVersion<Entry> {
       readonly name: string;
     }
-    const settings = { w: 2, d: 2 };
+    const settings = { n: 3, w: 2, d: 2 };
     const replicas = ['a', 'b', 'c'];
     const settled: Entry = { name: 'settled', clock: at(50, 'b'), deleted: false };
     const ghost: Entry = { name: 'ghost', clock: at(900, 'a'), deleted: true, unsettled: true, previous: settled };
@@ -61,8 +72,14 @@ describe('core/unsettled-rules', () => {
       expect(acknowledgedNewest(new Map<string, Entry | null>([['a', first], ['b', null], ['c', null]]), replicas, settings)).to.equal(undefined);
     });
 
-    it('is undecided while a replica that could hold it did not answer', () => {
-      expect(acknowledgedNewest(new Map([['a', ghost], ['b', settled]]), replicas, settings)).to.equal('undecided');
+    it('is undecided while a replica that could hold it did not answer, unless showing it hides no write', () => {
+      const later: Entry = { name: 'later', clock: at(60, 'c'), deleted: false };
+      expect(acknowledgedNewest(new Map([['a', ghost], ['b', later]]), replicas, settings)).to.equal('undecided');
+      // b holds just what the ghost replaced on a: a write acknowledged since would show on a or b.
+      expect(acknowledgedNewest(new Map([['a', ghost], ['b', settled]]), replicas, settings)).to.equal(ghost);
+      expect(acknowledgedNewest(new Map([['a', ghost]]), replicas, settings), 'one answer is too few to tell').to.equal('undecided');
+      const overUnknown: Entry = { name: 'ghost over unknown', clock: ghost.clock, deleted: true, unsettled: true };
+      expect(acknowledgedNewest(new Map([['a', overUnknown], ['b', settled]]), replicas, settings)).to.equal('undecided');
     });
 
     it('counts only the key\u2019s replicas as witnesses, while any node\u2019s settled copy settles it', () => {

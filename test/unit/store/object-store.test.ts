@@ -217,7 +217,7 @@ describe('store/object-store', () => {
       await timed.apply({ address: b, meta: meta(b, clock(2_000), undefined, true), keepPrevious: true });
       expect(timed.staleWrites(60_000, 10)).to.deep.equal([]);
       elapsedMs = 65_500;
-      expect(timed.staleWrites(60_000, 10)).to.deep.equal([{ address: a, clock: clock(900_000), deleted: false, ageMs: 60_500 }]);
+      expect(timed.staleWrites(60_000, 10)).to.deep.equal([{ address: a, clock: clock(900_000), deleted: false, ageMs: 60_500, ringChecksum: 1 }]);
       elapsedMs = 70_000;
       expect(timed.staleWrites(60_000, 10).map((write) => [write.address.key, write.deleted])).to.deep.equal([['cat.jpg', false], ['dog.jpg', true]]);
       expect(timed.staleWrites(60_000, 1)).to.have.length(1);

@@ -1,0 +1,55 @@
+/**
+ * Which requests the storage client sends on to the next replica when the coordinator it chose goes
+ * down with the request in hand: reads and conditional writes (marked retried), never an unconditional
+ * write, which a second coordinator would stamp again and so could make take effect twice.
+ */
+import { expect } from 'chai';
+import { RingView } from '../../../src/actors/common/ring-view.js';
+import { StorageClient } from '../../../src/actors/common/storage-client.js';
+import type { ActorApi } from '../../../src/runtime/actor.js';
+import { runtimeFailure } from '../../../src/runtime/failures.js';
+import type { ActorRef } from '../../../src/runtime/refs.js';
+
+const NODES = ['storage_0@h', 'storage_1@h', 'storage_2@h'];
+
+function clientWithFirstCoordinatorDying(): { client: StorageClient; sent: Array<{ node: string; message: Record<string, unknown> }> } {
+  const sent: Array<{ node: string; message: Record<string, unknown> }> = [];
+  const ringView = new RingView();
+  ringView.install({ epoch: 1, settings: { n: 3, w: 2, r: 1, d: 2, rackAware: false }, current: NODES.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })), previous: null });
+  let first: string | undefined;
+  const answer = (ref: ActorRef<never>, build: (replyTo: never) => unknown): Promise<unknown> => {
+    const message = build({ node: 'client@h', ask: sent.length } as never) as Record<string, unknown>;
+    sent.push({ node: ref.node, message });
+    first ??= ref.node;
+    // The first coordinator takes the request and goes down before it answers.
+    if (ref.node === first) return Promise.resolve(runtimeFailure('NodeDown', `${ref.node} is down`));
+    return Promise.resolve(message.type === 'get' ? { ok: false, code: 'NotFound', message: 'none' } : { ok: true, meta: {} });
+  };
+  const system = { node: 'client@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
+  return { client: new StorageClient({ system, ringView, isKnownDown: () => false }), sent };
+}
+
+const fields = { bucket: 'b', key: 'k', sizeBytes: 1, etag: 'e', contentType: 'text/plain', userMeta: {} };
+
+describe('actors/common/storage-client: retries', () => {
+  it('answers an unconditional write whose coordinator went down with it as of unknown outcome, and sends it nowhere else', async () => {
+    const { client, sent } = clientWithFirstCoordinatorDying();
+    expect(await client.put('object', fields, Buffer.from('x'))).to.include({ ok: false, code: 'Timeout' });
+    expect(await client.delete('object', 'b', 'k')).to.include({ ok: false, code: 'Timeout' });
+    expect(sent).to.have.length(2);
+  });
+
+  it('sends a conditional write on to the next replica, marked retried', async () => {
+    const { client, sent } = clientWithFirstCoordinatorDying();
+    expect(await client.put('object', fields, Buffer.from('x'), { ifNoneMatch: '*' })).to.include({ ok: true });
+    expect(sent).to.have.length(2);
+    expect(sent[0]!.message).to.not.have.property('retried');
+    expect(sent[1]!.message).to.include({ retried: true, writeId: sent[0]!.message.writeId });
+  });
+
+  it('sends a read on to the next replica', async () => {
+    const { client, sent } = clientWithFirstCoordinatorDying();
+    expect(await client.get('object', 'b', 'k')).to.include({ ok: false, code: 'NotFound' });
+    expect(sent).to.have.length(2);
+  });
+});
