@@ -96,7 +96,7 @@ try {
   for (const member of members) if (member.address) node.transport.addPeer(member.node, member.address);
   const ringView = new RingView();
   ringView.install(doc);
-  const storage = new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const storage = new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer), requestTimeoutMs: REQUEST_TIMEOUT_MS });
 
   // A namespace no bucket record names: the storage nodes store it as they store any bucket's.
   const bucket = `bench-storage-${randomBytes(4).toString('hex')}`;

@@ -121,7 +121,7 @@ export class StorageCluster {
     this.clientNode = await startClusterNode({ node: 'client@127.0.0.1', cookie: COOKIE, logger: memoryLogger('error').logger });
     for (const [peer, address] of this.addresses()) this.clientNode.transport.addPeer(peer, address);
     this.clientRing.install(this.doc);
-    this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), requestTimeoutMs: 10_000 });
+    this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), isUp: (n) => this.clientNode.transport.isUp(n), requestTimeoutMs: 10_000 });
   }
 
   addresses(): Map<string, string> {
@@ -132,6 +132,15 @@ export class StorageCluster {
     const found = this.nodes.find((n) => n.name === name);
     if (!found) throw new Error(`no node ${name}`);
     return found;
+  }
+
+  /**
+   * Stops a node and waits until the client's link to it is gone, as a gateway's would be a moment after
+   * a node went away (a write sent on a link that then breaks has an unknown outcome and is not resent).
+   */
+  async stopNode(name: string): Promise<void> {
+    await this.node(name).stop();
+    await eventually(() => !this.clientNode.transport.isUp(name), 10_000, `the client's link to ${name} gone`);
   }
 
   async restart(name: string): Promise<void> {

@@ -24,6 +24,8 @@ export interface StorageClientDeps {
   readonly system: ActorApi;
   readonly ringView: RingView;
   readonly isKnownDown: (node: string) => boolean;
+  /** A link to the node is up now: a request sent goes out at once (otherwise it waits for a dial). */
+  readonly isUp: (node: string) => boolean;
   /** Deadline of one request to one coordinator. */
   readonly requestTimeoutMs?: number;
   /** Names a write across the coordinators it is tried on (random by default). */
@@ -160,7 +162,8 @@ export class StorageClient implements StorageApi {
     let last = 'no replica reachable';
     let retried = false;
     for (const node of candidates) {
-      const reachable = !this.deps.isKnownDown(node);
+      // Only a request that went out on a link may have been taken; one waiting for a dial that failed was not.
+      const sentOut = this.deps.isUp(node);
       const reply = await send(node, retried);
       if (!isRuntimeFailure(reply)) return reply;
       switch (reply.code) {
@@ -168,7 +171,7 @@ export class StorageClient implements StorageApi {
         case 'NoProc':
           last = `${node}: ${reply.message}`;
           // Sent to a node that then went down, it may have been taken (NoProc: not taken by anyone).
-          if (reply.code === 'NodeDown' && reachable) {
+          if (reply.code === 'NodeDown' && sentOut) {
             if (!retryTaken) return failure('Timeout', `${node} went down with the write in hand; its outcome is unknown`);
             retried = true;
           }

@@ -72,6 +72,7 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
     system: node.system,
     ringView: options.ringView,
     isKnownDown: (peer) => node.transport.isKnownDown(peer),
+    isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
   });
   const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });

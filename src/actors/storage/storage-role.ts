@@ -80,7 +80,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     context,
     tree: storageTree(context, {
       system: node.system,
-      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) }),
+      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer) }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
     }),
     close: () => {

@@ -113,7 +113,7 @@ describe('conditional writes (in-process cluster, N=3, W=2, R=2, D=2)', function
 
   it('still decides with one replica down, and the returning replica learns the outcome', async () => {
     const down = cluster.nodes[2]!.name;
-    await cluster.node(down).stop();
+    await cluster.stopNode(down);
     const up = cluster.nodes.filter((n) => n.name !== down).map((n) => n.name);
     await contend(30, 4, (round) => `degraded-${round}`, () => ({ ifNoneMatch: '*' }), up);
     await cluster.restart(down);

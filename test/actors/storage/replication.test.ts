@@ -66,8 +66,8 @@ describe('storage replication (in-process cluster)', function () {
     const v1 = Buffer.from('version one');
     expect((await cluster.client.put('object', fields('b', 'k', v1), v1)).ok).to.equal(true);
     const [first, second] = replicasOf('b', 'k');
-    await cluster.node(first!).stop();
-    await cluster.node(second!).stop();
+    await cluster.stopNode(first!);
+    await cluster.stopNode(second!);
     await eventually(() => cluster.clientNode.transport.isKnownDown(first!) || true);
     const v2 = Buffer.from('version two');
     const refused = await cluster.client.put('object', fields('b', 'k', v2), v2);
@@ -98,7 +98,7 @@ describe('storage replication (in-process cluster)', function () {
     cluster = new StorageCluster(4, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
     await cluster.start();
     const victim = cluster.nodes[1]!.name;
-    await cluster.node(victim).stop();
+    await cluster.stopNode(victim);
     const keys: string[] = [];
     for (let i = 0; i < 30; i++) {
       const key = `k${i}`;
@@ -124,7 +124,7 @@ describe('storage replication (in-process cluster)', function () {
     expect((await cluster.client.put('object', fields('b', 'gone', body), body)).ok).to.equal(true);
     await eventually(() => cluster.nodes.every((n) => localMeta(n.name, 'b', 'gone') !== undefined));
     const laggard = cluster.nodes[0]!.name;
-    await cluster.node(laggard).stop();
+    await cluster.stopNode(laggard);
     expect(await cluster.client.delete('object', 'b', 'gone')).to.include({ ok: true });
     await cluster.restart(laggard);
     await eventually(() => localMeta(laggard, 'b', 'gone')?.deleted === true, 15_000, 'the tombstone reaches the laggard');

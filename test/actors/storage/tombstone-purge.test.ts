@@ -127,7 +127,7 @@ describe('tombstone purge (in-process cluster)', function () {
     await putAll('b', ['victim']);
     const laggard = cluster.nodes[1]!.name;
     const others = cluster.nodes.map((node) => node.name).filter((node) => node !== laggard);
-    await cluster.node(laggard).stop();
+    await cluster.stopNode(laggard);
     expect(await cluster.client.delete('object', 'b', 'victim')).to.include({ ok: true });
     await eventually(() => others.every((node) => localMeta(node, 'b', 'victim')?.deleted === true), 10_000, 'the tombstone on the replicas up');
     // Two complete reaper sweeps that saw the tombstone past its grace period, and could not purge it.
@@ -187,7 +187,7 @@ describe('tombstone purge (in-process cluster)', function () {
     const away = cluster.nodes[2]!.name;
     const others = cluster.nodes.map((node) => node.name).filter((node) => node !== away);
     await eventually(async () => (await presenceStats(away)).lastPresentMs !== null, 5_000, 'the replica recorded that it is present');
-    await cluster.node(away).stop();
+    await cluster.stopNode(away);
     expect(await cluster.client.delete('object', 'b', 'doomed')).to.include({ ok: true });
     await eventually(() => others.every((node) => localMeta(node, 'b', 'doomed') === undefined), 20_000, 'purged without the replica away');
 
@@ -233,7 +233,7 @@ describe('tombstone purge (in-process cluster)', function () {
     await start({ purgeHorizonMs: 1_500 }, 'warn');
     await putAll('b', ['a', 'b']);
     const [lone, ...others] = cluster.nodes.map((node) => node.name) as [string, ...string[]];
-    for (const other of others) await cluster.node(other).stop();
+    for (const other of others) await cluster.stopNode(other);
     await eventually(() => !cluster.node(lone).role!.context.presence.serving, 10_000, 'the lone node stops serving');
     await eventually(() => cluster.node(lone).logs.lines.some((line) => String(line.msg).startsWith('this node was away from the cluster longer than the purge horizon allows')), 5_000, 'it says why');
     const refused = await cluster.clientNode.system.ask<RouterMessage, ReplicaGetReply>(routerOf(lone), (replyTo) => ({ type: 'replica_get', objectKind: 'object', bucket: 'b', key: 'a', withBody: true, replyTo }), timeoutMs);

@@ -119,7 +119,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
     const key = 'undecided';
     await acknowledged(key, 'first');
     const [holder, witness, away] = replicasOf(key) as [string, string, string];
-    await cluster.node(away).stop();
+    await cluster.stopNode(away);
     try {
       await eventually(() => cluster.clientNode.transport.isKnownDown(away) && cluster.node(holder).node!.transport.isKnownDown(away));
       await unsettled(key, 'ghost', [holder]);
@@ -139,7 +139,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
     const key = 'undecided-alone';
     await acknowledged(key, 'acknowledged');
     const [holder, , away] = replicasOf(key) as [string, string, string];
-    await cluster.node(away).stop();
+    await cluster.stopNode(away);
     try {
       await eventually(() => cluster.clientNode.transport.isKnownDown(away) && cluster.node(holder).node!.transport.isKnownDown(away));
       await unsettled(key, 'in doubt', [holder]);

@@ -26,7 +26,7 @@ function clientWithFirstCoordinatorDying(): { client: StorageClient; sent: Array
     return Promise.resolve(message.type === 'get' ? { ok: false, code: 'NotFound', message: 'none' } : { ok: true, meta: {} });
   };
   const system = { node: 'client@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
-  return { client: new StorageClient({ system, ringView, isKnownDown: () => false }), sent };
+  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true }), sent };
 }
 
 const fields = { bucket: 'b', key: 'k', sizeBytes: 1, etag: 'e', contentType: 'text/plain', userMeta: {} };
