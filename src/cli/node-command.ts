@@ -13,7 +13,7 @@ import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
-import type { Logger } from '../runtime/logger.js';
+import type { LogFields, Logger } from '../runtime/logger.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
@@ -136,8 +136,17 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     const hint = `start it as: ${startCommand(config.role, process.argv[1] ?? 'leofs')}`;
     node.logger.warn('node started without the process settings of its role; it will use more CPU or memory than it needs', { missing, hint });
   }
-  node.logger.info('node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
+  logWhateverTheLevel(node.logger, 'node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
   return node;
+}
+
+/** An info line written at any log level: supervisors (leofs dev, process managers) wait for it. */
+function logWhateverTheLevel(logger: Logger, message: string, fields: LogFields): void {
+  const level = logger.level;
+  if (level === 'debug' || level === 'info') return logger.info(message, fields);
+  logger.setLevel('info');
+  logger.info(message, fields);
+  logger.setLevel(level);
 }
 
 /** A purge rate as batches: small batches often, so a purge never holds the write lock for long. */

@@ -132,3 +132,27 @@ describe('leofs dev: secrets stay with their user', function () {
     expect(readFileSync(join(data, 'manager_0', 'state', 'data.mdb')).includes(Buffer.from(BOB.accessKeyId)), 'the search finds what is stored').to.equal(true);
   });
 });
+
+describe('leofs dev: log levels', function () {
+  this.timeout(120_000);
+
+  it('starts a cluster whose nodes log only warnings (it waits for each node\u2019s start line whatever the level)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'leofs-dev-quiet-'));
+    const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'data'), '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await eventually(() => {
+        if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
+        return /leofs dev cluster is running/.test(out);
+      }, 60_000, `leofs dev up:\n${out}`);
+      const log = readFileSync(join(root, 'data', 'logs', 'storage_0.log'), 'utf8');
+      expect(log).to.include('"msg":"node started"');
+      expect(log, 'no other info line').to.not.match(/"level":"info","msg":"(?!node started)/);
+    } finally {
+      await stopChild(dev);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
