@@ -43,9 +43,13 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
     await eventually(() => replicasOf(key).every((name) => storeOf(name).getMeta(address(key))?.etag === fields(key, body).etag && !storeOf(name).isUnsettled(address(key), storeOf(name).getMeta(address(key))!.clock)));
   }
 
-  /** A version as a coordinator leaves it on `takenBy` when it dies before settling: a minute ahead. */
+  /**
+   * A version as a coordinator leaves it on `takenBy` when it dies before settling: a minute ahead of
+   * the clock, and of what the replicas hold (earlier tests moved the nodes' clocks ahead too).
+   */
   async function unsettled(key: string, body: string, takenBy: readonly string[]): Promise<void> {
-    const clock = tick(undefined, Date.now() + 60_000, takenBy[0]!);
+    const held = Math.max(...takenBy.map((node) => storeOf(node).getMeta(address(key))?.clock.wallMs ?? 0));
+    const clock = tick(undefined, Math.max(Date.now(), held) + 60_000, takenBy[0]!);
     const meta: ObjectMeta = { ...fields(key, body), clock, lastModifiedMs: clock.wallMs, ringChecksum: cluster.clientRing.current!.checksum, deleted: false };
     for (const node of takenBy) {
       const reply = await cluster.clientNode.system.ask<RouterMessage, ReplicaPutReply>(
