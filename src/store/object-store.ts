@@ -322,6 +322,12 @@ export class ObjectStore {
     return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}) };
   }
 
+  /** Whether any write is unsettled on this replica. */
+  hasUnsettledWrites(): boolean {
+    for (const _key of this.db.undo.getKeys({ limit: 1 })) return true;
+    return false;
+  }
+
   /** The version of a key at `clock` if this replica has it: its newest, or the one an unsettled write replaced. */
   versionAt(address: ObjectAddress, clock: Hlc): ObjectMeta | undefined {
     const current = this.getMeta(address);
@@ -339,6 +345,8 @@ export class ObjectStore {
   list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false): ListingPage<ListingEntry> {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
+    // With no write unsettled anywhere on this node (the common case at rest), no entry needs a look.
+    const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
     const entries: ListingEntry[] = [];
     let truncated = false;
     // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
@@ -353,7 +361,7 @@ export class ObjectStore {
         truncated = true;
         break;
       }
-      const unsettled = markUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
+      const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
       entries.push({
         ...listingEntryOf(address.key, meta),
         ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled) } : {}),

@@ -268,6 +268,25 @@ describe('store/object-store', () => {
     expect(store.getMeta(a), 'empty here, for the other replicas to fill').to.equal(undefined);
   });
 
+  it('marks unsettled versions in a listing when asked, with what they replaced', async () => {
+    const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
+    await put(a, clock(10), Buffer.from('old'));
+    await put(b, clock(10), Buffer.from('dog'));
+    const fetch = { prefix: '', startAt: '', limit: 10 };
+    expect(store.hasUnsettledWrites()).to.equal(false);
+    expect(store.list('object', 'photos', fetch, true).entries.some((entry) => entry.unsettled)).to.equal(false);
+    await put(a, clock(20), Buffer.from('new'), true);
+    expect(store.hasUnsettledWrites()).to.equal(true);
+    const marked = store.list('object', 'photos', fetch, true).entries;
+    expect(marked.map((entry) => [entry.key, entry.unsettled === true, entry.previous?.clock])).to.deep.equal([
+      ['cat.jpg', true, clock(10)],
+      ['dog.jpg', false, undefined],
+    ]);
+    expect(store.list('object', 'photos', fetch).entries.some((entry) => entry.unsettled), 'unmarked unless asked').to.equal(false);
+    await store.settle(a, clock(20));
+    expect(store.hasUnsettledWrites()).to.equal(false);
+  });
+
   it('tells an unsettled version apart and serves the version it replaced by its clock', async () => {
     await put(a, clock(10), Buffer.from('old'));
     await put(a, clock(20), Buffer.from('new'), true);
