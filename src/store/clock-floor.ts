@@ -33,7 +33,7 @@ export class ClockFloor {
     this.requestedMs = this.durableMs;
   }
 
-  /** Above every clock stamped before this store was opened (0 when none was). */
+  /** What is reserved on disk: above every clock stamped before it was written (0 when none was). */
   get wallMs(): number {
     return this.durableMs;
   }

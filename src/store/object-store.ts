@@ -947,10 +947,6 @@ export class ObjectStore {
   // ---- internals ----
 
   /**
-   * Inside a write transaction: records a body written to its file, or stores a small one as its head
-   * and, when that saves a page, a tail.
-   */
-  /**
    * Inside a write transaction, for `meta` older than the `current` record: when `current` is unsettled
    * and `meta` is newer than the version its undo record would restore, `meta` becomes that version.
    * Says whether it did.
@@ -967,6 +963,10 @@ export class ObjectStore {
     return true;
   }
 
+  /**
+   * Inside a write transaction: records a body written to its file, or stores a small one as its head
+   * and, when that saves a page, a tail.
+   */
   private putBody(key: Buffer, body: Uint8Array, inFile: boolean): void {
     if (inFile) {
       if (this.db.files.get(key) === undefined) this.fileBytes += body.length;

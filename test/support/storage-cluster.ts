@@ -3,6 +3,7 @@
  * client node with a StorageClient. The ring is installed directly (no manager). Nodes can be stopped
  * and started again on the same port and data, which is how tests take replicas down and bring them back.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { StorageClient } from '../../src/actors/common/storage-client.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
 import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
 import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
+import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
@@ -19,6 +21,11 @@ import { supervisor, worker } from '../../src/runtime/supervisor.js';
 
 export const STORAGE_CLUSTER_COOKIE = 'storage-cluster-cookie';
 const COOKIE = STORAGE_CLUSTER_COOKIE;
+
+/** The fields of an object holding `body`, as a gateway sends them. */
+export function objectFields(bucket: string, key: string, body: string | Uint8Array, contentType = 'text/plain'): ObjectFields {
+  return { bucket, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType, userMeta: {} };
+}
 
 export const FAST_TUNING: Partial<StorageOptions> = {
   replicaTimeoutMs: 5_000,

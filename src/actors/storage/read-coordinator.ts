@@ -97,11 +97,10 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     });
     const verdict = judgeUnsettled(clock, required, views);
     if (verdict === 'settle') break;
-    const answering = answers.filter((answer) => replicas.includes(answer.replica));
-    const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, previousUnsettled: holder.unsettled!.previousUnsettled === true }));
-    const others = answering.filter((answer) => !holders.includes(answer)).map((answer) => answer.meta?.clock ?? null);
-    if (verdict === 'wait' && hidesNoWrite(replaced, others, snapshot.doc.settings)) break;
     if (verdict === 'wait') {
+      const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, previousUnsettled: holder.unsettled!.previousUnsettled === true }));
+      const others = answers.filter((answer) => replicas.includes(answer.replica) && !holders.includes(answer)).map((answer) => answer.meta?.clock ?? null);
+      if (hidesNoWrite(replaced, others, snapshot.doc.settings)) break;
       undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;
       const leftMs = undecidedUntilMs - context.clock.elapsed() - UNDECIDED_PAUSE_MS;
       if (leftMs <= 0) {

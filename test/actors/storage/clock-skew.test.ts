@@ -4,7 +4,6 @@
  * must end in the second one everywhere, however their clocks compare.
  */
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { tick, type Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
@@ -13,16 +12,14 @@ import { replicatorRef, type ReplicatorMessage } from '../../../src/protocol/clu
 import type { DeleteResult, ObjectFields, PutResult } from '../../../src/protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
 import { systemClock, type Clock } from '../../../src/runtime/clock.js';
-import { eventually, StorageCluster } from '../../support/storage-cluster.js';
+import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'skew';
 const AHEAD_MS = 10 * 60_000;
 
 const aheadClock: Clock = { ...systemClock, now: () => Date.now() + AHEAD_MS };
 
-function fields(key: string, body: string): ObjectFields {
-  return { bucket: BUCKET, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} };
-}
+const fields = (key: string, body: string): ObjectFields => objectFields(BUCKET, key, body);
 
 describe('clock skew (in-process cluster, one node ten minutes ahead)', function () {
   this.timeout(60_000);

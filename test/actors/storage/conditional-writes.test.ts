@@ -14,13 +14,11 @@ import { replicatorRef, type ReplicatorMessage } from '../../../src/protocol/clu
 import type { DeleteResult, ObjectFields, PutResult } from '../../../src/protocol/cluster/storage-api.js';
 import { routerOf } from '../../../src/protocol/cluster/storage.js';
 import { ask } from '../../../src/runtime/typed-ask.js';
-import { StorageCluster } from '../../support/storage-cluster.js';
+import { objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'locks';
 
-function fields(key: string, body: Buffer): ObjectFields {
-  return { bucket: BUCKET, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} };
-}
+const fields = (key: string, body: Buffer): ObjectFields => objectFields(BUCKET, key, body);
 
 // R=2 so that a read right after a write meets one of the replicas that applied it (R + W > N).
 describe('conditional writes (in-process cluster, N=3, W=2, R=2, D=2)', function () {

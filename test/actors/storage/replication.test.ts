@@ -1,15 +1,13 @@
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { SyncFailed, syncKey } from '../../../src/actors/storage/key-sync.js';
 import { applyReplicaWrite } from '../../../src/actors/storage/replica-ops.js';
-import { eventually, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
+import { eventually, objectFields, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
 
-function fields(bucket: string, key: string, body: Buffer): ObjectFields {
-  return { bucket, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'application/octet-stream', userMeta: {} };
-}
+const fields = (bucket: string, key: string, body: Buffer): ObjectFields => objectFields(bucket, key, body, 'application/octet-stream');
 
 describe('storage replication (in-process cluster)', function () {
   this.timeout(60_000);

@@ -6,21 +6,18 @@
  * a later write.
  */
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { tick } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
-import { eventually, StorageCluster } from '../../support/storage-cluster.js';
+import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'unsettled';
 const GRACE_MS = 400;
 
-function fields(key: string, body: string): ObjectFields {
-  return { bucket: BUCKET, key, sizeBytes: body.length, etag: createHash('md5').update(body).digest('hex'), contentType: 'text/plain', userMeta: {} };
-}
+const fields = (key: string, body: string): ObjectFields => objectFields(BUCKET, key, body);
 
 describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', function () {
   this.timeout(60_000);
