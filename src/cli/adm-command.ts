@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
 import type { AdminCommand } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
-import { CookieRefused, ManagerUnreachable, openAdminClient } from './admin-client.js';
+import { CookieRefused, ManagerUnreachable, openAdminClient, type AdminClient } from './admin-client.js';
 import { formatResult } from './adm-format.js';
 import { createLogger } from '../runtime/logger.js';
 import { findCookie } from './cookie.js';
@@ -19,6 +19,7 @@ export const EXIT_UNREACHABLE = 2;
 /** Where `leofs dev` puts its manager. */
 const DEFAULT_MANAGER = `127.0.0.1:${DEV_MANAGER_PORT}`;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const WATCH_INTERVAL_MS = 1_000;
 
 type Args = Record<string, unknown>;
 
@@ -28,6 +29,8 @@ interface CommandSpec {
   readonly options?: (yargs: Argv) => Argv;
   /** The admin command, or a usage error to print. */
   readonly build: (args: Args) => AdminCommand | string;
+  /** After the command, follow the rebalance until it is done. */
+  readonly watch?: (args: Args) => boolean;
 }
 
 const str = (args: Args, name: string): string => String(args[name]);
@@ -132,6 +135,40 @@ const COMMANDS: readonly CommandSpec[] = [
       },
     }),
   ),
+  ...(['detach', 'suspend', 'resume', 'rollback'] as const).map(
+    (action): CommandSpec => ({
+      usage: `${action} <node>`,
+      describe: {
+        detach: 'mark a storage node to leave the ring; the next rebalance moves its data to the others',
+        suspend: 'leave a running storage node out of requests (for maintenance); its data stays where it is',
+        resume: 'let a suspended storage node take requests again',
+        rollback: 'undo a detach that no rebalance has carried out yet',
+      }[action],
+      build: (args) => ({ command: 'member_action', action, node: str(args, 'node') }),
+    }),
+  ),
+  {
+    usage: 'rebalance',
+    describe: 'put attached nodes into the ring and detached ones out of it, and move their data (while one runs, --rate changes its rate)',
+    options: (yargs) =>
+      yargs
+        .option('rate', { type: 'number', describe: 'MB/s (10^6 bytes) each receiving node may pull; 0 for no limit (default: storage.rebalanceRateMBps of the manager)' })
+        .option('watch', { type: 'boolean', default: false, describe: 'draw its progress until it is done' }),
+    build: (args) => {
+      if (args.rate === undefined) return { command: 'rebalance' };
+      const rate = Number(args.rate);
+      if (!Number.isFinite(rate) || rate < 0) return `--rate must be a number of MB/s of at least 0 (got ${String(args.rate)})`;
+      return { command: 'rebalance', rateBytesPerSec: Math.round(rate * 1e6) };
+    },
+    watch: (args) => args.watch === true,
+  },
+  {
+    usage: 'rebalance-status',
+    describe: 'how far the running rebalance is: per receiving node segments, objects and bytes moved, rate and ETA',
+    options: (yargs) => yargs.option('watch', { type: 'boolean', default: false, describe: 'refresh it until the rebalance is done' }),
+    build: () => ({ command: 'rebalance_status' }),
+    watch: (args) => args.watch === true,
+  },
   { usage: 'du <node>', describe: "what a storage node holds and what it takes on disk", build: (args) => ({ command: 'du', node: str(args, 'node') }) },
   {
     usage: 'delete-bucket-stats [bucket]',
@@ -183,13 +220,13 @@ export function admCommands(yargs: Argv): Argv {
       spec.usage,
       spec.describe,
       (y) => (spec.options ? spec.options(y) : y),
-      async (argv) => process.exit(await execute(argv as Args, spec.build(argv as Args))),
+      async (argv) => process.exit(await execute(argv as Args, spec.build(argv as Args), spec.watch?.(argv as Args) === true)),
     );
   }
   return out;
 }
 
-async function execute(args: Args, command: AdminCommand | string): Promise<number> {
+async function execute(args: Args, command: AdminCommand | string, watch = false): Promise<number> {
   const fail = async (code: number, text: string): Promise<number> => {
     await write(process.stderr, `leofs-adm: ${text}\n`);
     return code;
@@ -215,10 +252,26 @@ async function execute(args: Args, command: AdminCommand | string): Promise<numb
       const unreachable = reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc';
       return fail(unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED, `${reply.message} (${reply.code})`);
     }
-    await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
-    return 0;
+    if (!(watch && reply.result.kind === 'rebalance_status')) await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
+    return watch ? await watchRebalance(client, args.json === true) : 0;
   } finally {
     await client.close();
+  }
+}
+
+/** Prints the rebalance's progress every second until it is done (or the manager stops answering). */
+async function watchRebalance(client: AdminClient, json: boolean): Promise<number> {
+  for (;;) {
+    const reply = await client.run({ command: 'rebalance_status' });
+    if (!reply.ok) {
+      await write(process.stderr, `leofs-adm: ${reply.message} (${reply.code})\n`);
+      return EXIT_UNREACHABLE;
+    }
+    const text = json ? JSON.stringify(reply.result) : formatResult(reply.result);
+    // On a terminal the table is redrawn in place; otherwise each refresh is appended.
+    await write(process.stdout, process.stdout.isTTY && !json ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`);
+    if (reply.result.kind !== 'rebalance_status' || !reply.result.running) return 0;
+    await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
   }
 }
 

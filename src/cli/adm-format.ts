@@ -46,6 +46,34 @@ function duration(ms: number): string {
   return shown.map(([value, unit]) => `${value}${unit}`).join(' ');
 }
 
+function rate_(bytesPerSec: number): string {
+  return `${(bytesPerSec / 1e6).toFixed(1)} MB/s`;
+}
+
+/** One line per receiving node, with a bar of the share of its segments done. */
+export function formatRebalanceStatus(result: Extract<AdminResult, { kind: 'rebalance_status' }>): string {
+  if (!result.running) return `no rebalance is running (ring epoch ${result.epoch}, checksum ${hexChecksum(result.checksum)})`;
+  const header = `rebalance from ring ${hexChecksum(result.previousChecksum ?? 0)} to ${hexChecksum(result.checksum)}, ${result.rateBytesPerSec === 0 ? 'no rate limit' : `limit ${rate_(result.rateBytesPerSec)} per node`}`;
+  const rows = result.receivers.map(({ node, status }) => {
+    if (!status) return [node, 'no answer yet', '', '', '', '', ''];
+    return [
+      node,
+      status.state,
+      `${progressBar(status.segments === 0 ? 1 : status.segmentsDone / status.segments)} ${status.segmentsDone}/${status.segments}`,
+      String(status.objects),
+      bytes(status.bytes),
+      rate_(status.bytesPerSec),
+      status.etaSeconds === null ? '-' : duration(status.etaSeconds * 1000),
+    ];
+  });
+  return `${header}\n${formatTable(['node', 'state', 'segments', 'objects moved', 'bytes moved', 'rate', 'eta'], rows)}`;
+}
+
+export function progressBar(share: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(share * width)));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
 const ROLE_LETTER: Record<string, string> = { manager: 'M', storage: 'S', gateway: 'G' };
 
 function memberRow(member: MemberStatus): string[] {
@@ -163,6 +191,14 @@ export function formatResult(result: AdminResult): string {
       return JSON.stringify({ node: result.node, checksum: result.checksum, ring: result.doc }, null, 2);
     case 'done':
       return `OK: ${result.message}`;
+    case 'rebalance': {
+      const rate = result.rateBytesPerSec === 0 ? 'no limit' : `${rate_(result.rateBytesPerSec)} per receiving node`;
+      if (!result.started) return `OK: the running rebalance now moves at ${rate}`;
+      const changes = [...result.joined.map((node) => `+${node}`), ...result.left.map((node) => `-${node}`)].join(', ');
+      return `OK: rebalance started (ring epoch ${result.epoch}, checksum ${hexChecksum(result.checksum)}; ${changes}); ${result.segments} segments move to ${result.receivers.join(', ')} at ${rate}. Follow it with: leofs-adm rebalance-status`;
+    }
+    case 'rebalance_status':
+      return formatRebalanceStatus(result);
     default:
       return assertNever(result);
   }

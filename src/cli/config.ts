@@ -42,6 +42,13 @@ export interface StorageSettings {
   readonly numOfVnodes: number;
   /** Replicas are spread over racks first when the cluster is rack-aware. */
   readonly rack?: string;
+  /**
+   * Names the node's vnode points (default: the part of its name before @). A node joining with the
+   * alias of a detached node takes over its place on the ring, so a rebalance moves only its ranges.
+   */
+  readonly alias?: string;
+  /** The manager's default for how fast each receiving node pulls data in a rebalance, MB/s (0: no limit). */
+  readonly rebalanceRateMBps?: number;
   /** Refuse writes (InsufficientStorage) once the object store would grow past this many bytes. */
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
@@ -67,6 +74,8 @@ export interface StorageSettings {
 }
 
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
+/** Per receiving node: leaves most of a small machine's disk and network to clients. */
+export const DEFAULT_REBALANCE_RATE_MBPS = 40;
 export const DEFAULT_PURGE_KEYS_PER_SECOND = 5_000;
 const MAX_PURGE_KEYS_PER_SECOND = 1_000_000;
 export const DEFAULT_TOMBSTONE_GRACE_MS = 24 * 60 * 60_000;
@@ -193,10 +202,11 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
-  'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs',
+  'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
-const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs', readonly [number, number]>> = {
+const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps', readonly [number, number]>> = {
+  rebalanceRateMBps: [0, 100_000],
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],
@@ -217,7 +227,11 @@ function storageSettings(value: unknown): StorageSettings {
   for (const key of Object.keys(record)) {
     if (!STORAGE_KEYS.includes(key)) throw new ConfigError(`storage.${key} is not a known setting (known: ${STORAGE_KEYS.join(', ')})`);
   }
-  const placement = { numOfVnodes: record.numOfVnodes ?? DEFAULT_NUM_OF_VNODES, ...(record.rack !== undefined ? { rack: record.rack } : {}) };
+  const placement = {
+    numOfVnodes: record.numOfVnodes ?? DEFAULT_NUM_OF_VNODES,
+    ...(record.rack !== undefined ? { rack: record.rack } : {}),
+    ...(record.alias !== undefined ? { alias: record.alias } : {}),
+  };
   const problem = storageJoinProblem(placement);
   if (problem) throw new ConfigError(`storage.${problem}`);
   for (const key of ['capacityBytes', 'minFreeDiskBytes'] as const) {
@@ -236,7 +250,7 @@ function storageSettings(value: unknown): StorageSettings {
     optional[key] = value;
   }
   return {
-    ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack'>),
+    ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack' | 'alias'>),
     ...optional,
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,

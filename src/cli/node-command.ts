@@ -17,7 +17,7 @@ import type { LogFields, Logger } from '../runtime/logger.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
-import { ConfigError, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type TlsFiles } from './config.js';
+import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type TlsFiles } from './config.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
 import { missingProcessSettings, startCommand } from './role-process.js';
 
@@ -34,7 +34,8 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] })
     .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
     .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
-    .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' });
+    .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' })
+    .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
 }
 
 export interface NodeFlags {
@@ -50,6 +51,7 @@ export interface NodeFlags {
   readonly config?: string | undefined;
   readonly httpHost?: string | undefined;
   readonly httpPort?: number | undefined;
+  readonly alias?: string | undefined;
 }
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
@@ -68,6 +70,7 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       cookieFile: flags.cookieFile,
       logLevel: flags.logLevel,
       gateway: gatewayFlags(file.gateway, flags),
+      storage: storageFlags(file.storage, flags),
     }),
   );
 }
@@ -91,7 +94,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   const secrets = SecretBox.fromCookie(config.cookie);
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
-  const { numOfVnodes, rack, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
+  const { numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs } = config.storage;
   const storage =
     config.role === 'storage'
@@ -127,7 +130,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
-      ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}) } } : {}),
+      ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}), ...(alias !== undefined ? { alias } : {}) } } : {}),
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
@@ -158,7 +161,7 @@ function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeInterv
 function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, secrets: SecretBox, ringView: RingView): SupervisorSpec {
   switch (config.role) {
     case 'manager':
-      return managerTree(node, { nodeState, secrets, dataDir: config.dataDir });
+      return managerTree(node, { nodeState, secrets, dataDir: config.dataDir, defaultHandoffRateBytesPerSec: (config.storage.rebalanceRateMBps ?? DEFAULT_REBALANCE_RATE_MBPS) * 1e6 });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
@@ -198,6 +201,13 @@ function readTls(files: TlsFiles): TlsOptions {
     }
   };
   return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
+}
+
+/** --alias wins over the file's `storage.alias`. */
+function storageFlags(file: unknown, flags: NodeFlags): unknown {
+  if (flags.alias === undefined) return file;
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? file : {};
+  return { ...base, alias: flags.alias };
 }
 
 /** --http-host and --http-port win over the file's `gateway` settings, which they sit inside. */

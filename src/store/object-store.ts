@@ -35,6 +35,7 @@ import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
+import { HandoffProgress } from './handoff-progress.js';
 import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
@@ -153,6 +154,12 @@ export interface RangeEntry {
   readonly clock: Hlc;
 }
 
+/** Where a scan of a range stopped: the last entry it gave. */
+export interface RangeCursor {
+  readonly position: RingPosition;
+  readonly address: ObjectAddress;
+}
+
 /** A tombstone as the reaper names it: the record of `address` deleted at `clock`. */
 export interface TombstoneRef {
   readonly address: ObjectAddress;
@@ -198,6 +205,8 @@ export class ObjectStore {
   readonly presence: PresenceMarks;
   /** A wall time above every clock this node stamped: its clock starts above it. */
   readonly clockFloor: ClockFloor;
+  /** How far this node has got in receiving what a rebalance moves to it. */
+  readonly handoff: HandoffProgress;
   /** The compare-and-set state of keys written conditionally. */
   readonly cas: CasLedger;
   /** The namespaces table in memory, read inside write transactions and on every read. */
@@ -234,6 +243,7 @@ export class ObjectStore {
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
+    this.handoff = new HandoffProgress(() => this.db.presence, (action) => this.write(action));
     this.clockFloor = new ClockFloor(() => this.db.presence, (action) => this.write(action), (error) => this.log.warn('cannot reserve the clock floor', { error }));
     this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();
@@ -394,7 +404,7 @@ export class ObjectStore {
   }
 
   /** Keys of objects and chunks whose ring position is in (start, end], in position order, wrapping. */
-  *scanRange(start: RingPosition, end: RingPosition): Generator<RangeEntry> {
+  *scanRange(start: RingPosition, end: RingPosition, after?: RangeCursor): Generator<RangeEntry> {
     const segments: Array<{ from: Buffer | undefined; to: Buffer | undefined }> =
       start < end
         ? [{ from: positionAfter(start), to: positionAfter(end) }]
@@ -402,7 +412,13 @@ export class ObjectStore {
             { from: positionAfter(start), to: undefined },
             { from: undefined, to: positionAfter(end) },
           ];
-    for (const { from, to } of segments) {
+    // Resuming: the first segment is skipped when the cursor lies in the second (past the wrap).
+    if (after && start >= end && after.position <= end) segments.shift();
+    // The smallest key after the cursor's own.
+    const resumeAt = after ? Buffer.concat([ringIndexKey(after.position, after.address), Buffer.from([0])]) : undefined;
+    for (const [index, segment] of segments.entries()) {
+      const { to } = segment;
+      const from = index === 0 && resumeAt ? resumeAt : segment.from;
       if (from === undefined && start < end) continue;
       const options: { start?: Buffer; end?: Buffer } = {};
       if (from) options.start = from;

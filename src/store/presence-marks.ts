@@ -7,6 +7,8 @@
  *   absent-reported <node>  when this node last told a peer's tombstone reaper that `node` had been
  *                           unreachable for longer than the purge horizon (so purges may have gone
  *                           ahead without it)
+ *
+ * The same table keeps the clock floor (clock-floor.ts) and a rebalance's progress (handoff-progress.ts).
  */
 import type { Database } from 'lmdb';
 

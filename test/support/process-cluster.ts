@@ -52,8 +52,10 @@ export class ProcessCluster {
 
   constructor(private readonly options: ProcessClusterOptions) {}
 
+  private readonly common = ['--cookie', this.cookie, '--log-level', 'info'];
+
   async start(): Promise<void> {
-    const common = ['--cookie', this.cookie, '--log-level', 'info'];
+    const common = this.common;
     const host = this.options.host ?? '127.0.0.1';
     this.manager = new NodeProcess(`manager_0@${host}`, ['--role', 'manager', ...common, '--data', this.dataDir('manager_0')]);
     await this.manager.start();
@@ -90,6 +92,17 @@ export class ProcessCluster {
       await gateway.waitFor((line) => line.msg === 'users and buckets updated' || line.msg === 'users and buckets loaded from local state');
       this.endpoints.push(`http://127.0.0.1:${String(listening.httpPort)}`);
     }
+  }
+
+  /** Starts one more storage node (attached: it enters the ring at the next rebalance); `args` are extra flags. */
+  async addStorageNode(index: number, ...args: string[]): Promise<NodeProcess> {
+    const host = this.options.host ?? '127.0.0.1';
+    const node = new NodeProcess(`storage_${index}@${host}`, [
+      '--role', 'storage', ...this.common, '--config', join(this.root, 'storage.json'), '--manager', this.manager.address, '--data', this.dataDir(`storage_${index}`), ...args,
+    ]);
+    await node.start();
+    this.storage.push(node);
+    return node;
   }
 
   dataDir(node: string): string {

@@ -71,7 +71,7 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
   const storage = new StorageClient({
     system: node.system,
     ringView: options.ringView,
-    isKnownDown: (peer) => node.transport.isKnownDown(peer),
+    isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer),
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
   });

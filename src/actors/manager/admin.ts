@@ -29,7 +29,7 @@ import type {
   UpdateUserRoleReply,
   UserByKeyReply,
 } from '../../protocol/cluster/auth.js';
-import type { ClusterStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
+import type { ClusterStatus, MemberActionReply, RebalanceReply, RebalanceStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -212,6 +212,19 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const { node, level } = command;
         await expectOk(ask(ctx.system, nodeInfoRef(node), { type: 'set_log_level', level }, remoteTimeoutMs), node);
         return { kind: 'done', message: `log level of ${node} is now ${level}` };
+      }
+      case 'member_action': {
+        const changed = await onKeeper<MemberActionReply>((replyTo) => ({ type: 'member_action', action: command.action, node: command.node, replyTo }));
+        return { kind: 'done', message: changed.message };
+      }
+      case 'rebalance': {
+        const rate = command.rateBytesPerSec;
+        const { ok: _ok, ...started } = await onKeeper<RebalanceReply>((replyTo) => ({ type: 'rebalance', ...(rate !== undefined ? { rateBytesPerSec: rate } : {}), replyTo }));
+        return { kind: 'rebalance', ...started };
+      }
+      case 'rebalance_status': {
+        const { ok: _ok, ...progress } = await onKeeper<RebalanceStatus>((replyTo) => ({ type: 'rebalance_status', replyTo }));
+        return { kind: 'rebalance_status', ...progress };
       }
       default:
         return assertNever(command);

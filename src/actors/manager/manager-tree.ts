@@ -33,6 +33,8 @@ export interface ManagerTreeOptions {
   /** The manager's data directory, where the first admin's keys are kept. */
   readonly dataDir: string;
   readonly ringCheckIntervalMs?: number;
+  /** The receiving rate per node a rebalance gets when the operator names none (0: no limit). */
+  readonly defaultHandoffRateBytesPerSec?: number;
   /** How often storage nodes are brought in line with the decided bucket deletions. */
   readonly bucketReconcileIntervalMs?: number;
   /** Random bytes for keys, incarnations and ids (crypto's by default; a simulation seeds them). */
@@ -69,6 +71,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           gatewayJoined: (gateway) => system.dispatch(authRef(system.node), { type: 'gateway_joined', node: gateway }),
           storageUp: (storage) => system.dispatch(bucketDeletionRef(system.node), { type: 'storage_up', node: storage }),
           ...(options.ringCheckIntervalMs !== undefined ? { ringCheckIntervalMs: options.ringCheckIntervalMs } : {}),
+          ...(options.defaultHandoffRateBytesPerSec !== undefined ? { defaultHandoffRateBytesPerSec: options.defaultHandoffRateBytesPerSec } : {}),
         }),
       ),
       worker(

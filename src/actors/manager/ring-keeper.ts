@@ -12,6 +12,9 @@ import type { TimerHandle } from '../../runtime/clock.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { validateQuorums } from '../../core/quorum.js';
 import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, validateMembers, type RingMember } from '../../core/ring/ring.js';
+import { membersAfterDetach, planMembershipChange } from '../../core/ring/membership-change.js';
+import { planRebalance, ringChangeId } from '../../core/ring/rebalance.js';
+import { handoffRef, type HandoffStatus } from '../../protocol/cluster/handoff.js';
 import { snapshotOf, validateRingDocument, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { StateTable } from '../../store/node-state.js';
@@ -19,7 +22,11 @@ import { directoryRef, ringCacheRef } from '../../protocol/cluster/paths.js';
 import type {
   ClusterStatus,
   JoinReply,
+  MemberAction,
+  MemberActionReply,
   MemberState,
+  RebalanceReply,
+  RebalanceStatus,
   MemberView,
   RingKeeperMessage,
   RingReport,
@@ -44,7 +51,7 @@ export interface MemberRecord {
   readonly address: string | null;
   readonly joinedAtMs: number;
   readonly storage?: StorageInfo;
-  /** Reserved for suspend and detach. */
+  /** Set by the operator: suspended (left out of requests), or detached (leaves the ring at the next rebalance). */
   readonly adminState?: 'suspend' | 'detached';
 }
 
@@ -62,6 +69,8 @@ export interface RingKeeperDeps {
   /** A storage node joined or came back: it needs the buckets deleted meanwhile. */
   readonly storageUp?: (node: string) => void;
   readonly ringCheckIntervalMs?: number;
+  /** The receiving rate per node a rebalance gets when the operator names none (0: no limit). */
+  readonly defaultHandoffRateBytesPerSec?: number;
 }
 
 interface KeeperState {
@@ -74,6 +83,10 @@ interface KeeperState {
   /** Ties timer messages to this incarnation: a crashed one's timer must not start a second chain. */
   readonly timerId: number;
   timer: TimerHandle | undefined;
+  /** Suspended nodes that went down and came back since: they wait for `resume` (LeoFS's `restarted`). */
+  readonly restarted: Set<string>;
+  /** The receivers' last answers about the rebalance in progress. */
+  readonly handoffs: Map<string, HandoffStatus>;
 }
 
 export function isMemberRecord(value: unknown): value is MemberRecord {
@@ -84,7 +97,8 @@ export function isMemberRecord(value: unknown): value is MemberRecord {
     (ROLES as readonly unknown[]).includes(record.role) &&
     (record.address === null || typeof record.address === 'string') &&
     Number.isSafeInteger(record.joinedAtMs) &&
-    (record.storage === undefined || isStorageInfo(record.storage))
+    (record.storage === undefined || isStorageInfo(record.storage)) &&
+    (record.adminState === undefined || record.adminState === 'suspend' || record.adminState === 'detached')
   );
 }
 
@@ -119,7 +133,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   let incarnations = 0;
 
   return {
-    accepts: ['join', 'list', 'status', 'get_ring'],
+    accepts: ['join', 'list', 'status', 'get_ring', 'rebalance_status'],
 
     async init(ctx) {
       const members = new Map<string, MemberRecord>(deps.members.entries());
@@ -139,7 +153,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       }
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
       const timerId = ++incarnations;
-      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined };
+      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined, restarted: new Set(), handoffs: new Map() };
       if (ring) {
         ctx.log.info('cluster state loaded', { epoch: ring.doc.epoch, checksum: ring.checksum, members: members.size });
         install(state, ctx, self);
@@ -174,7 +188,21 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         case 'check_rings':
           if (message.timer !== state.timerId) return state;
           for (const node of state.up) askStatus(ctx, node);
+          for (const node of receivers(state)) askHandoff(ctx, node);
+          await finishRebalanceIfDone(state, ctx);
           arm(state, ctx);
+          return state;
+        case 'member_action':
+          ctx.system.reply(message.replyTo, await memberAction(state, message.action, message.node, ctx));
+          return state;
+        case 'rebalance':
+          ctx.system.reply(message.replyTo, await rebalance(state, message.rateBytesPerSec, ctx));
+          return state;
+        case 'rebalance_status':
+          ctx.system.reply(message.replyTo, rebalanceStatus(state));
+          return state;
+        case 'handoff_reported':
+          if (receivers(state).includes(message.node)) state.handoffs.set(message.node, message.status);
           return state;
         case 'ring_reported':
           ringReported(state, message, ctx);
@@ -220,8 +248,9 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         storage = { alias: offered.alias ?? node.slice(0, node.indexOf('@')), numOfVnodes: offered.numOfVnodes, ...(offered.rack !== undefined ? { rack: offered.rack } : {}) };
       }
       const alias = storage.alias;
-      const holder = [...state.members.values()].find((member) => member.node !== node && member.storage?.alias === alias && member.adminState !== 'detached');
-      if (holder) return refuse('AliasInUse', `alias ${alias} is already used by ${holder.node}; give this node another name or alias`);
+      // A node that is down may be replaced under its alias (it is detached before the rebalance).
+      const holder = [...state.members.values()].find((member) => member.node !== node && member.storage?.alias === alias && member.adminState !== 'detached' && state.up.has(member.node));
+      if (holder) return refuse('AliasInUse', `alias ${alias} is already used by ${holder.node}, which is running; give this node another name or alias`);
     }
 
     const record: MemberRecord = {
@@ -282,6 +311,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     if (event.type === 'nodeup') {
       if (wasUp) return;
       state.up.add(member.node);
+      if (member.adminState === 'suspend') state.restarted.add(member.node);
       askStatus(ctx, member.node);
       if (member.role === 'storage') deps.storageUp?.(member.node);
     } else {
@@ -330,6 +360,184 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       });
   }
 
+  async function memberAction(state: KeeperState, action: MemberAction, node: string, ctx: ActorContext<RingKeeperMessage>): Promise<MemberActionReply> {
+    const member = state.members.get(node);
+    if (!member) return { ok: false, code: 'UnknownNode', message: `${node} is not a member of this cluster (see leofs-adm status)` };
+    if (member.role !== 'storage') return { ok: false, code: 'NotStorage', message: `${node} is a ${member.role} node; only storage nodes can be ${action === 'rollback' ? 'rolled back' : `${action}ed`}` };
+    const ring = state.ring;
+    if (!ring) return { ok: false, code: 'NotStarted', message: 'the cluster has no ring yet; run start first' };
+    const inRing = isInRing(state, node);
+    const done = async (record: MemberRecord, message: string): Promise<MemberActionReply> => {
+      if (record !== member) {
+        await deps.members.put(node, record);
+        state.members.set(node, record);
+      }
+      ctx.log.info('member changed by the operator', { member: node, action, state: stateOf(state, record) });
+      broadcast(state, ctx.system, undefined);
+      return { ok: true, node, state: stateOf(state, record), message };
+    };
+    const { adminState: _dropped, ...cleared } = member;
+    switch (action) {
+      case 'detach': {
+        if (ring.doc.previous) return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status)' };
+        if (member.adminState === 'detached') return { ok: false, code: 'BadState', message: `${node} is already detached; run rebalance to take it out of the ring` };
+        if (!inRing) {
+          await forget(state, node);
+          ctx.log.info('member changed by the operator', { member: node, action, state: 'removed' });
+          broadcast(state, ctx.system, undefined);
+          return { ok: true, node, state: 'detached', message: `${node} was attached but not in the ring; it is no longer a member` };
+        }
+        const detached = new Set([...state.members.values()].filter((m) => m.adminState === 'detached').map((m) => m.node));
+        const remaining = membersAfterDetach(ring.doc.current, detached, node, joiningMembers(state).length);
+        if (remaining < ring.doc.settings.n) {
+          return { ok: false, code: 'NotEnoughNodes', message: `detaching ${node} would leave ${remaining} storage node(s) in the ring and every key needs ${ring.doc.settings.n} replicas` };
+        }
+        return done({ ...cleared, adminState: 'detached' }, `${node} is detached; run rebalance to move its data to the other nodes`);
+      }
+      case 'rollback':
+        if (member.adminState !== 'detached') return { ok: false, code: 'BadState', message: `${node} is not detached; only a detach not yet rebalanced can be rolled back` };
+        if (ring.doc.previous) return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status)' };
+        return done(cleared, `${node} stays in the ring`);
+      case 'suspend': {
+        if (!inRing) return { ok: false, code: 'BadState', message: `${node} is not in the ring (state ${stateOf(state, member)}); only ring members can be suspended` };
+        if (member.adminState !== undefined) return { ok: false, code: 'BadState', message: `${node} is ${stateOf(state, member)}` };
+        if (!state.up.has(node)) return { ok: false, code: 'BadState', message: `${node} is stopped; suspend a running node` };
+        const suspendedNow = (ring.doc.suspended ?? []).length;
+        if (ring.doc.current.length - suspendedNow - 1 < Math.max(ring.doc.settings.w, ring.doc.settings.r, ring.doc.settings.d)) {
+          return { ok: false, code: 'NotEnoughNodes', message: `suspending ${node} would leave fewer running nodes than a quorum needs` };
+        }
+        state.restarted.delete(node);
+        const reply = await done({ ...cleared, adminState: 'suspend' }, `${node} is suspended: no requests go to it until resume`);
+        await publish(state, ctx, { ...ring.doc, epoch: ring.doc.epoch + 1, suspended: [...(ring.doc.suspended ?? []), node] });
+        return reply;
+      }
+      case 'resume': {
+        if (member.adminState !== 'suspend') return { ok: false, code: 'BadState', message: `${node} is not suspended (state ${stateOf(state, member)})` };
+        state.restarted.delete(node);
+        const reply = await done(cleared, `${node} is running again`);
+        const suspended = (ring.doc.suspended ?? []).filter((name) => name !== node);
+        const { suspended: _old, ...rest } = ring.doc;
+        await publish(state, ctx, { ...rest, epoch: ring.doc.epoch + 1, ...(suspended.length > 0 ? { suspended } : {}) });
+        return reply;
+      }
+      default:
+        return assertNever(action);
+    }
+  }
+
+  async function rebalance(state: KeeperState, rateBytesPerSec: number | undefined, ctx: ActorContext<RingKeeperMessage>): Promise<RebalanceReply> {
+    const ring = state.ring;
+    if (!ring) return { ok: false, code: 'NotStarted', message: 'the cluster has no ring yet; run start first' };
+    if (rateBytesPerSec !== undefined && !(typeof rateBytesPerSec === 'number' && Number.isFinite(rateBytesPerSec) && rateBytesPerSec >= 0)) {
+      return { ok: false, code: 'BadRate', message: `the rate must be a number of bytes per second of at least 0 (got ${JSON.stringify(rateBytesPerSec)})` };
+    }
+    if (ring.doc.previous && ring.previous) {
+      if (rateBytesPerSec === undefined) {
+        return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is already moving data; see leofs-adm rebalance-status (give --rate to change its rate)' };
+      }
+      await publish(state, ctx, { ...ring.doc, epoch: ring.doc.epoch + 1, handoffRateBytesPerSec: rateBytesPerSec });
+      const moves = planRebalance(ring.previous, ring.current, ring.doc.settings.n);
+      return { ok: true, started: false, epoch: ring.doc.epoch + 1, checksum: ring.checksum, joined: [], left: [], receivers: receivers(state), segments: moves.length, rateBytesPerSec };
+    }
+    if (!status(state).consistent) {
+      return { ok: false, code: 'RingsDiffer', message: 'not every running node holds the current ring yet; try again in a few seconds (leofs-adm status shows each ring)' };
+    }
+    const joining = joiningMembers(state);
+    const leaving = new Set([...state.members.values()].filter((m) => m.adminState === 'detached').map((m) => m.node));
+    const plan = planMembershipChange({ current: ring.doc.current, joining, leaving, n: ring.doc.settings.n });
+    if (!plan.ok) return plan;
+    const rate = rateBytesPerSec ?? ring.doc.handoffRateBytesPerSec ?? deps.defaultHandoffRateBytesPerSec ?? 0;
+    const suspended = (ring.doc.suspended ?? []).filter((node) => !plan.left.includes(node));
+    const { suspended: _old, handoffRateBytesPerSec: _rate, ...rest } = ring.doc;
+    const doc: RingDocument = {
+      ...rest,
+      epoch: ring.doc.epoch + 1,
+      current: plan.next,
+      previous: ring.doc.current,
+      handoffRateBytesPerSec: rate,
+      ...(suspended.length > 0 ? { suspended } : {}),
+    };
+    state.handoffs.clear();
+    await publish(state, ctx, doc);
+    const next = state.ring!;
+    const moves = planRebalance(next.previous!, next.current, doc.settings.n);
+    ctx.log.info('rebalance started', { epoch: doc.epoch, checksum: next.checksum, joined: plan.joined, left: plan.left, segments: moves.length, receivers: receivers(state) });
+    return { ok: true, started: true, epoch: doc.epoch, checksum: next.checksum, joined: plan.joined, left: plan.left, receivers: receivers(state), segments: moves.length, rateBytesPerSec: rate };
+  }
+
+  /** Drops the previous ring once every receiving node has all its segments and every node holds the ring. */
+  async function finishRebalanceIfDone(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): Promise<void> {
+    const ring = state.ring;
+    if (!ring?.previous) return;
+    const change = ringChangeId(ring.previous, ring.current);
+    const pending = receivers(state).filter((node) => {
+      const reported = state.handoffs.get(node);
+      return !(reported && reported.change === change && reported.state === 'done');
+    });
+    if (pending.length > 0 || !status(state).consistent) return;
+    const left = ring.doc.previous!.map((member) => member.node).filter((node) => !ring.doc.current.some((member) => member.node === node));
+    const { handoffRateBytesPerSec: _rate, ...rest } = ring.doc;
+    await publish(state, ctx, { ...rest, epoch: ring.doc.epoch + 1, previous: null });
+    for (const node of left) {
+      if (state.members.get(node)?.adminState !== 'detached') continue;
+      await forget(state, node);
+    }
+    state.handoffs.clear();
+    ctx.log.info('rebalance done: every moved segment is on its new holders; the previous ring is dropped', { epoch: ring.doc.epoch + 1, left });
+    broadcast(state, ctx.system, undefined);
+  }
+
+  function rebalanceStatus(state: KeeperState): RebalanceStatus {
+    const ring = state.ring;
+    return {
+      ok: true,
+      running: ring?.previous !== undefined,
+      epoch: ring?.doc.epoch ?? 0,
+      checksum: ring?.checksum ?? 0,
+      previousChecksum: ring?.previous?.checksum ?? null,
+      rateBytesPerSec: ring?.doc.handoffRateBytesPerSec ?? 0,
+      receivers: receivers(state).map((node) => ({ node, status: state.handoffs.get(node) ?? null })),
+    };
+  }
+
+  /** A member leaves the cluster: it is no longer watched, nor counted in the ring's agreement. */
+  async function forget(state: KeeperState, node: string): Promise<void> {
+    await deps.members.remove(node);
+    state.members.delete(node);
+    state.up.delete(node);
+    state.reports.delete(node);
+    state.restarted.delete(node);
+  }
+
+  /** Attached storage nodes that are up: the next rebalance puts them in the ring. */
+  function joiningMembers(state: KeeperState): RingMember[] {
+    return [...state.members.values()]
+      .filter((m) => m.role === 'storage' && m.storage && m.adminState === undefined && state.up.has(m.node) && !isInRing(state, m.node))
+      .map((m) => ({ node: m.node, alias: m.storage!.alias, numOfVnodes: m.storage!.numOfVnodes, ...(m.storage!.rack !== undefined ? { rack: m.storage!.rack } : {}) }));
+  }
+
+  /** Nodes that receive data in the rebalance in progress. */
+  function receivers(state: KeeperState): string[] {
+    const ring = state.ring;
+    if (!ring?.previous) return [];
+    const nodes = new Set<string>();
+    for (const move of planRebalance(ring.previous, ring.current, ring.doc.settings.n)) for (const node of move.added) nodes.add(node);
+    return [...nodes].sort();
+  }
+
+  function askHandoff(ctx: ActorContext<RingKeeperMessage>, node: string): void {
+    void ask(ctx.system, handoffRef(node), { type: 'status' }, Math.min(RING_ASK_TIMEOUT_MS, intervalMs)).then((reply) => {
+      if (reply.ok) ctx.system.dispatch(ctx.self, { type: 'handoff_reported', node, status: reply });
+    });
+  }
+
+  /** Makes `doc` the cluster's ring: durable first, then sent to every running member. */
+  async function publish(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, doc: RingDocument): Promise<void> {
+    await deps.cluster.put(RING_KEY, doc);
+    state.ring = snapshotOf(doc);
+    for (const node of state.up) install(state, ctx, node);
+  }
+
   function isInRing(state: KeeperState, node: string): boolean {
     return state.ring?.doc.current.some((member) => member.node === node) ?? false;
   }
@@ -337,7 +545,8 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   function stateOf(state: KeeperState, member: MemberRecord): MemberState {
     const up = state.up.has(member.node);
     if (member.role !== 'storage') return up ? 'running' : 'stop';
-    if (member.adminState) return member.adminState === 'suspend' ? 'suspend' : 'detached';
+    if (member.adminState === 'detached') return 'detached';
+    if (member.adminState === 'suspend') return !up ? 'stop' : state.restarted.has(member.node) ? 'restarted' : 'suspend';
     if (!isInRing(state, member.node)) return 'attached';
     return up ? 'running' : 'stop';
   }

@@ -50,6 +50,13 @@ export class RangeDigests {
     return digests;
   }
 
+  /** The digests of any segment (start, end], scanned now and not kept: a segment need not be a range of the ring. */
+  scan(start: RingPosition, end: RingPosition): readonly number[] {
+    const digests = emptyDigests();
+    for (const entry of this.store.scanRange(start, end)) fold(digests, entry);
+    return digests;
+  }
+
   /** The range's entries in the given summary buckets; their digests are recomputed on the way. */
   keysIn(start: RingPosition, end: RingPosition, buckets: readonly number[]): RangeEntry[] {
     this.followRing();

@@ -17,7 +17,7 @@ import { isNamespace } from '../../core/bucket-namespace.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
-  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type RangeKey, type ReplicaGetReply, type UnsettledWrite,
+  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
@@ -42,6 +42,7 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'list_local',
   'range_summary',
   'range_keys',
+  'range_entries',
   'versions_local',
   'purge_tombstones',
 ]);
@@ -180,7 +181,22 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node is on another ring' });
             return state;
           }
-          ctx.system.reply(message.replyTo, { ok: true, digests: context.digests.of(message.start, message.end) });
+          const digests = message.fresh === true ? context.digests.scan(message.start, message.end) : context.digests.of(message.start, message.end);
+          ctx.system.reply(message.replyTo, { ok: true, digests });
+          return state;
+        }
+        case 'range_entries': {
+          const entries: PositionedKey[] = [];
+          const after = message.after ? { position: message.after.position, address: { kind: message.after.kind, bucket: message.after.bucket, key: message.after.key } } : undefined;
+          let done = true;
+          for (const entry of context.store.scanRange(message.start, message.end, after)) {
+            if (entries.length >= message.limit) {
+              done = false;
+              break;
+            }
+            entries.push({ ...entry.address, clock: entry.clock, position: entry.position });
+          }
+          ctx.system.reply(message.replyTo, { ok: true, entries, done });
           return state;
         }
         case 'range_keys': {
@@ -358,6 +374,14 @@ function validate(message: RouterMessage): string | undefined {
       if (!isRingPosition(message.start) || !isRingPosition(message.end)) return 'range';
       if (message.type === 'range_keys' && !(Array.isArray(message.buckets) && message.buckets.every((b) => Number.isInteger(b)))) return 'buckets';
       return undefined;
+    case 'range_entries': {
+      if (!isRingPosition(message.start) || !isRingPosition(message.end)) return 'range';
+      if (!Number.isInteger(message.limit) || message.limit < 1 || message.limit > MAX_RANGE_ENTRIES) return 'limit';
+      const after = message.after;
+      if (after === undefined) return undefined;
+      if (!isRecord(after) || !isRingPosition(after.position)) return 'after';
+      return addressProblem({ objectKind: after.kind, bucket: after.bucket, key: after.key }) ? 'after' : undefined;
+    }
   }
 }
 

@@ -65,8 +65,8 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     hlc: new HlcSource(self, node.clock, store.clockFloor),
     clock: node.clock,
     random: options.random ?? Math.random,
-    // A node that does not serve its data counts itself down, so its coordinators leave it out.
-    isKnownDown: (peer) => (peer === self ? !presence.serving : node.transport.isKnownDown(peer)),
+    // A node that does not serve its data (or is suspended) counts itself down, so its coordinators leave it out.
+    isKnownDown: (peer) => (peer === self ? !presence.serving || options.ringView.isSuspended(self) : node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer)),
     absence,
     presence,
     vnodes: new Map(),
@@ -80,7 +80,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     context,
     tree: storageTree(context, {
       system: node.system,
-      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer) }),
+      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer) }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
     }),
     close: () => {

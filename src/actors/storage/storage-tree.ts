@@ -10,6 +10,7 @@
  *     reader                     coordinates reads (R quorum, read repair)
  *     recoverer                  drains the durable repair and revert queues
  *     anti_entropy               compares ranges with other replicas
+ *     handoff                    receives the segments a rebalance moves here
  *     purger                     removes the data of deleted buckets
  *     sweeper                    removes abandoned uploads and chunks nothing names
  *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
@@ -24,6 +25,7 @@ import type { NodeEvent } from '../../runtime/system.js';
 import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
 import { compactorBehavior } from './compactor.js';
+import { handoffBehavior } from './handoff.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import { presenceKeeperBehavior } from './presence-keeper.js';
@@ -59,6 +61,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('reader', readerBehavior(context)),
       worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
       worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
+      worker('handoff', handoffBehavior(context)),
       worker('purger', bucketPurgerBehavior(context)),
       worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
       worker('compactor', compactorBehavior(context)),

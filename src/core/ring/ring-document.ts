@@ -17,6 +17,13 @@ export interface RingDocument {
   readonly current: readonly RingMember[];
   /** The ring before the last change, while a rebalance may still be moving data; null otherwise. */
   readonly previous: readonly RingMember[] | null;
+  /**
+   * Ring members suspended by the operator: they stay in the ring (their data stays where it is) but
+   * every node counts them as down, so no request is sent to them while others can serve.
+   */
+  readonly suspended?: readonly string[];
+  /** While a rebalance moves data: bytes per second each receiving node may pull (0: no limit). */
+  readonly handoffRateBytesPerSec?: number;
 }
 
 export interface RingSnapshot {
@@ -25,6 +32,11 @@ export interface RingSnapshot {
   readonly previous: Ring | undefined;
   /** The current ring's checksum. */
   readonly checksum: number;
+}
+
+/** Whether `node` is suspended in this document. */
+export function isSuspended(doc: RingDocument | undefined, node: string): boolean {
+  return doc?.suspended?.includes(node) ?? false;
 }
 
 export function snapshotOf(doc: RingDocument): RingSnapshot {
@@ -47,6 +59,9 @@ export function validateRingDocument(value: unknown): string | undefined {
   if (typeof s.rackAware !== 'boolean') return 'settings.rackAware must be a boolean';
   if (!Array.isArray(doc.current) || doc.current.length === 0) return 'current ring has no members';
   if (doc.previous !== null && !Array.isArray(doc.previous)) return 'previous must be a member list or null';
+  if (doc.suspended !== undefined && !(Array.isArray(doc.suspended) && doc.suspended.every((node) => typeof node === 'string'))) return 'suspended must be a list of node names';
+  const rate = doc.handoffRateBytesPerSec;
+  if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) return 'handoffRateBytesPerSec must be a number of at least 0';
   for (const member of [...doc.current, ...(doc.previous ?? [])]) {
     if (typeof member !== 'object' || member === null) return 'a member is not an object';
     if (typeof member.node !== 'string' || typeof member.alias !== 'string' || !Number.isSafeInteger(member.numOfVnodes)) return 'a member is malformed';

@@ -11,7 +11,7 @@ import type { ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
-import type { ClusterStatus, MemberState } from './ring-keeper.js';
+import type { ClusterStatus, MemberAction, MemberState, RebalanceReply, RebalanceStatus } from './ring-keeper.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
@@ -37,7 +37,11 @@ export type AdminCommand =
   | { readonly command: 'delete_endpoint'; readonly host: string }
   | { readonly command: 'get_endpoints' }
   | { readonly command: 'dump_ring'; readonly node?: string }
-  | { readonly command: 'update_log_level'; readonly node: string; readonly level: string };
+  | { readonly command: 'update_log_level'; readonly node: string; readonly level: string }
+  | { readonly command: 'member_action'; readonly action: MemberAction; readonly node: string }
+  /** `rateBytesPerSec`: per receiving node, 0 for no limit; absent: the running one's, or the configured default. */
+  | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
+  | { readonly command: 'rebalance_status' };
 
 export type AdminCommandName = AdminCommand['command'];
 
@@ -90,7 +94,9 @@ export type AdminResult =
   | ({ readonly kind: 'compaction'; readonly node: string } & CompactionStatus)
   | ({ readonly kind: 'disk_usage'; readonly node: string } & DiskUsage)
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
-  | { readonly kind: 'done'; readonly message: string };
+  | { readonly kind: 'done'; readonly message: string }
+  | ({ readonly kind: 'rebalance' } & Omit<Extract<RebalanceReply, { ok: true }>, 'ok'>)
+  | ({ readonly kind: 'rebalance_status' } & Omit<RebalanceStatus, 'ok'>);
 
 export type AdminReply = { readonly ok: true; readonly result: AdminResult } | { readonly ok: false; readonly code: string; readonly message: string };
 
@@ -179,6 +185,19 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return withOptional({ command }, { node: optional('node') });
       case 'update_log_level':
         return { command, node: need('node'), level: need('level') };
+      case 'member_action': {
+        const action = raw.action;
+        if (action !== 'detach' && action !== 'rollback' && action !== 'suspend' && action !== 'resume') throw new CommandError('action must be detach, rollback, suspend or resume');
+        return { command, action, node: need('node') };
+      }
+      case 'rebalance': {
+        const rate = raw.rateBytesPerSec;
+        if (rate === undefined) return { command };
+        if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) throw new CommandError(`rateBytesPerSec must be a number of at least 0 (got ${JSON.stringify(rate)})`);
+        return { command, rateBytesPerSec: rate };
+      }
+      case 'rebalance_status':
+        return { command };
       default:
         return `unknown command ${JSON.stringify(command)}`;
     }

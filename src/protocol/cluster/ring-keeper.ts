@@ -5,13 +5,16 @@
 import type { ClusterSettings, RingDocument } from '../../core/ring/ring-document.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 import type { NodeEvent } from '../../runtime/system.js';
+import type { HandoffStatus } from './handoff.js';
 import type { Role } from './roles.js';
 
 /**
  * LeoFS's node states. Storage: `attached` (joined, not in the ring), `running` (in the ring, up),
- * `stop` (in the ring, down), `suspend` and `detached` (set by later commands). Others: running, stop.
+ * `stop` (in the ring, down), `suspend` (in the ring, left out of requests by the operator),
+ * `restarted` (suspended, and restarted since: it waits for `resume`), `detached` (to leave the ring at
+ * the next rebalance). Others: running, stop.
  */
-export const MEMBER_STATES = ['attached', 'running', 'stop', 'suspend', 'detached'] as const;
+export const MEMBER_STATES = ['attached', 'running', 'stop', 'suspend', 'restarted', 'detached'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
 
@@ -77,6 +80,46 @@ export type StartReply =
   | { readonly ok: true; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
   | { readonly ok: false; readonly code: 'AlreadyStarted' | 'BadQuorum' | 'NotEnoughNodes' | 'BadMembers'; readonly message: string };
 
+/** Operator commands on one storage node (LeoFS's detach, rollback, suspend, resume). */
+export type MemberAction = 'detach' | 'rollback' | 'suspend' | 'resume';
+
+export type MemberActionReply =
+  | { readonly ok: true; readonly node: string; readonly state: MemberState; readonly message: string }
+  | { readonly ok: false; readonly code: 'UnknownNode' | 'NotStorage' | 'NotStarted' | 'BadState' | 'NotEnoughNodes' | 'RebalanceRunning'; readonly message: string };
+
+export type RebalanceReply =
+  | {
+      readonly ok: true;
+      /** Whether a new ring was made (false: only the rate of the running rebalance changed). */
+      readonly started: boolean;
+      readonly epoch: number;
+      readonly checksum: number;
+      readonly joined: readonly string[];
+      readonly left: readonly string[];
+      /** Nodes that receive data. */
+      readonly receivers: readonly string[];
+      readonly segments: number;
+      readonly rateBytesPerSec: number;
+    }
+  | { readonly ok: false; readonly code: 'NotStarted' | 'NothingToDo' | 'NotEnoughNodes' | 'BadMembers' | 'RebalanceRunning' | 'RingsDiffer' | 'BadRate'; readonly message: string };
+
+export interface ReceiverProgress {
+  readonly node: string;
+  /** The node's last answer; null while it has not answered for this change. */
+  readonly status: HandoffStatus | null;
+}
+
+export interface RebalanceStatus {
+  readonly ok: true;
+  /** Whether data is still moving (the ring keeps its previous membership). */
+  readonly running: boolean;
+  readonly epoch: number;
+  readonly checksum: number;
+  readonly previousChecksum: number | null;
+  readonly rateBytesPerSec: number;
+  readonly receivers: readonly ReceiverProgress[];
+}
+
 export type RingKeeperMessage =
   | {
       readonly type: 'join';
@@ -90,6 +133,11 @@ export type RingKeeperMessage =
   | { readonly type: 'status'; readonly replyTo: ReplyTo<ClusterStatus> }
   | { readonly type: 'get_ring'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly doc: RingDocument | null }> }
   | { readonly type: 'start'; readonly settings: StartSettings; readonly replyTo: ReplyTo<StartReply> }
+  | { readonly type: 'member_action'; readonly action: MemberAction; readonly node: string; readonly replyTo: ReplyTo<MemberActionReply> }
+  /** `rateBytesPerSec`: the limit per receiving node (0: none); alone while one runs, it changes that one's rate. */
+  | { readonly type: 'rebalance'; readonly rateBytesPerSec?: number; readonly replyTo: ReplyTo<RebalanceReply> }
+  | { readonly type: 'rebalance_status'; readonly replyTo: ReplyTo<RebalanceStatus> }
+  | { readonly type: 'handoff_reported'; readonly node: string; readonly status: HandoffStatus }
   | { readonly type: 'node_event'; readonly event: NodeEvent }
   | { readonly type: 'check_rings'; readonly timer: number }
   | { readonly type: 'ring_reported'; readonly node: string; readonly epoch: number; readonly checksum: number; readonly fromCheck: boolean };

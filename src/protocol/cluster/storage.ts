@@ -111,6 +111,24 @@ export interface RangeKey {
 
 export type RangeKeysReply = { readonly ok: true; readonly keys: readonly RangeKey[] } | StorageError;
 
+/** Where a paged walk of a range stopped: the last key it gave, with its ring position. */
+export interface RangeCursor {
+  readonly position: RingPosition;
+  readonly kind: ObjectKind;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export interface PositionedKey extends RangeKey {
+  readonly position: RingPosition;
+}
+
+/** The most entries one range_entries page carries. */
+export const MAX_RANGE_ENTRIES = 1000;
+
+/** `done`: the walk reached the end of the range. */
+export type RangeEntriesReply = { readonly ok: true; readonly entries: readonly PositionedKey[]; readonly done: boolean } | StorageError;
+
 /** The most settles one replica_settle_many carries; a larger backlog goes out in several. */
 export const MAX_SETTLE_ITEMS = 4096;
 
@@ -221,7 +239,18 @@ export type RouterMessage =
       readonly end: RingPosition;
       /** The asker's ring: ranges only compare between nodes on the same ring. */
       readonly ringChecksum: number;
+      /** Scan now rather than use kept digests: for a segment that is not a range of the ring (a rebalance's). */
+      readonly fresh?: boolean;
       readonly replyTo: ReplyTo<RangeSummaryReply>;
+    }
+  /** A page of the keys of (start, end] this node holds, in ring order, after `after` when given. */
+  | {
+      readonly type: 'range_entries';
+      readonly start: RingPosition;
+      readonly end: RingPosition;
+      readonly after?: RangeCursor;
+      readonly limit: number;
+      readonly replyTo: ReplyTo<RangeEntriesReply>;
     }
   | {
       readonly type: 'range_keys';
@@ -265,6 +294,7 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'disk_usage',
   'range_summary',
   'range_keys',
+  'range_entries',
   'versions_local',
   'purge_tombstones',
   'absence_view',

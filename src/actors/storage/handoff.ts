@@ -1,0 +1,323 @@
+/**
+ * Receiving what a rebalance moves to this node (LeoFS's rebalance hand-off, pull side). While the
+ * ring has a previous membership, every segment whose new preference list adds this node is pulled
+ * from the segment's old holders, page by page in ring order, and then verified: compared by range
+ * digests with each old holder that answers, until none holds a version newer than this node's.
+ * Progress is durable (store/handoff-progress.ts): a node restarted mid-way resumes after the last key
+ * it recorded, never from the start. The manager drops the previous ring once every receiver is done.
+ *
+ * Only what is newer than the local copy is pulled, one key at a time through the store's normal
+ * write path, so a half-received object is never readable and a version written meanwhile by a client
+ * is never overwritten by an older one. A version whose write is still unsettled on the source is left
+ * for the verification pass.
+ */
+import { compareHlc } from '../../core/hlc.js';
+import { differingBuckets } from '../../core/range-summary.js';
+import { planRebalance, ringChangeId, type RebalanceMove } from '../../core/ring/rebalance.js';
+import type { RingSnapshot } from '../../core/ring/ring-document.js';
+import type { Behavior } from '../../runtime/actor.js';
+import type { Clock } from '../../runtime/clock.js';
+import { ask } from '../../runtime/typed-ask.js';
+import type { HandoffRecord } from '../../store/handoff-progress.js';
+import type { HandoffMessage, HandoffState, HandoffStatus } from '../../protocol/cluster/handoff.js';
+import { MAX_RANGE_ENTRIES, routerOf, type RangeKey } from '../../protocol/cluster/storage.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import type { Logger } from '../../runtime/logger.js';
+import { applyReplicaWrite } from './replica-ops.js';
+import type { StorageContext } from './storage-context.js';
+
+/** Keys pulled at once from a source. */
+const PULL_CONCURRENCY = 4;
+/** Pause before trying again when no old holder answers or a pass left keys behind. */
+const RETRY_PAUSE_MS = 1_000;
+/** The receiving rate is measured over this window. */
+const RATE_WINDOW_MS = 5_000;
+
+type HandoffActorMessage = HandoffMessage | { readonly type: 'ring_changed' } | { readonly type: 'finished'; readonly run: number; readonly error?: string };
+
+interface Run {
+  readonly id: number;
+  readonly change: string;
+  readonly moves: readonly RebalanceMove[];
+  cancelled: boolean;
+}
+
+interface HandoffActorState {
+  run: Run | undefined;
+  nextRunId: number;
+  status: Omit<HandoffStatus, 'ok' | 'bytesPerSec' | 'etaSeconds'>;
+  startedAtMs: number;
+  readonly rate: ByteRate;
+}
+
+export function handoffBehavior(context: StorageContext): Behavior<HandoffActorState, HandoffActorMessage> {
+  return {
+    accepts: ['status'],
+    init(ctx) {
+      ctx.onEnd(context.ringView.subscribe(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' })));
+      const state: HandoffActorState = {
+        run: undefined,
+        nextRunId: 1,
+        status: { change: '', state: 'idle', segments: 0, segmentsDone: 0, objects: 0, bytes: 0, rateLimitBytesPerSec: 0 },
+        startedAtMs: ctx.clock.now(),
+        rate: new ByteRate(ctx.clock),
+      };
+      ctx.onEnd(() => {
+        if (state.run) state.run.cancelled = true;
+      });
+      ctx.system.dispatch(ctx.self, { type: 'ring_changed' });
+      return state;
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'ring_changed': {
+          const snapshot = context.ringView.current;
+          const change = snapshot?.previous ? ringChangeId(snapshot.previous, snapshot.current) : '';
+          state.status = { ...state.status, rateLimitBytesPerSec: snapshot?.doc.handoffRateBytesPerSec ?? 0 };
+          if (state.run && state.run.change === change) return state;
+          if (state.run) state.run.cancelled = true;
+          state.run = undefined;
+          const moves = snapshot?.previous ? planRebalance(snapshot.previous, snapshot.current, snapshot.doc.settings.n).filter((move) => move.added.includes(context.node)) : [];
+          if (!snapshot || moves.length === 0) {
+            state.status = { change, state: 'idle', segments: 0, segmentsDone: 0, objects: 0, bytes: 0, rateLimitBytesPerSec: state.status.rateLimitBytesPerSec };
+            return state;
+          }
+          const run: Run = { id: state.nextRunId++, change, moves, cancelled: false };
+          state.run = run;
+          const progress = context.store.handoff.load(change);
+          state.startedAtMs = ctx.clock.now();
+          state.status = {
+            change,
+            state: 'copying',
+            segments: moves.length,
+            segmentsDone: moves.filter((move) => progress.done.includes(move.end)).length,
+            objects: progress.objects,
+            bytes: progress.bytes,
+            rateLimitBytesPerSec: state.status.rateLimitBytesPerSec,
+          };
+          ctx.log.info('receiving data moved by a rebalance', { change, segments: moves.length, alreadyDone: state.status.segmentsDone });
+          const receiver = new SegmentReceiver(ctx.system, context, ctx.log, ctx.clock, run, state, snapshot);
+          void receiver.receiveAll(progress).then(
+            () => ctx.system.dispatch(ctx.self, { type: 'finished', run: run.id }),
+            (error: unknown) => ctx.system.dispatch(ctx.self, { type: 'finished', run: run.id, error: error instanceof Error ? error.message : String(error) }),
+          );
+          return state;
+        }
+        case 'finished':
+          if (state.run?.id !== message.run) return state;
+          if (message.error !== undefined) {
+            // Only a store failure gets here; the run starts again from its durable progress.
+            ctx.log.warn('receiving moved data failed; starting again from the recorded progress', { reason: message.error });
+            state.status = { ...state.status, lastError: message.error };
+            state.run = undefined;
+            ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' }), RETRY_PAUSE_MS);
+            return state;
+          }
+          if (!state.run.cancelled) {
+            state.status = { ...state.status, state: 'done' };
+            ctx.log.info('received every segment a rebalance moves here', { change: state.run.change, objects: state.status.objects, bytes: state.status.bytes });
+          }
+          return state;
+        case 'status': {
+          const { status } = state;
+          const elapsedS = (ctx.clock.now() - state.startedAtMs) / 1000;
+          const doneShare = status.segments === 0 ? 1 : status.segmentsDone / status.segments;
+          const etaSeconds = status.state === 'done' || status.state === 'idle' ? 0 : doneShare > 0 ? Math.round((elapsedS * (1 - doneShare)) / doneShare) : null;
+          ctx.system.reply(message.replyTo, { ok: true, ...status, bytesPerSec: Math.round(state.rate.perSecond()), etaSeconds });
+          return state;
+        }
+      }
+    },
+  };
+}
+
+/** One epoch's receiving: the moves in ring order, each copied then verified. */
+class SegmentReceiver {
+  private progress!: HandoffRecord;
+  private readonly timeoutMs: number;
+  private nextAllowedMs = 0;
+
+  constructor(
+    private readonly system: ActorApi,
+    private readonly context: StorageContext,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly run: Run,
+    private readonly state: HandoffActorState,
+    private readonly snapshot: RingSnapshot,
+  ) {
+    this.timeoutMs = context.options.replicaTimeoutMs;
+  }
+
+  async receiveAll(progress: HandoffRecord): Promise<void> {
+    this.progress = progress;
+    for (const move of this.run.moves) {
+      if (this.run.cancelled) return;
+      if (this.progress.done.includes(move.end)) continue;
+      await this.copy(move);
+      if (this.run.cancelled) return;
+      await this.verify(move);
+      if (this.run.cancelled) return;
+      const { walking: _walked, ...rest } = this.progress;
+      await this.record({ ...rest, done: [...rest.done, move.end] });
+      this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1, state: 'copying' };
+    }
+  }
+
+  /** Walks the segment on one old holder after another, pulling what is newer there. */
+  private async copy(move: RebalanceMove): Promise<void> {
+    let after = this.progress.walking?.segment === move.end ? this.progress.walking.after : undefined;
+    this.setState('copying');
+    for (;;) {
+      if (this.run.cancelled) return;
+      const source = this.sourcesOf(move)[0];
+      if (!source) {
+        await this.pause('waiting');
+        continue;
+      }
+      const page = await ask(this.system, routerOf(source), {
+        type: 'range_entries', start: move.start, end: move.end, limit: MAX_RANGE_ENTRIES, ...(after ? { after } : {}),
+      }, this.timeoutMs);
+      if (!page.ok) {
+        this.log.debug('an old holder did not give a page of a moved segment', { source, code: page.code, reason: page.message });
+        await this.pause('waiting');
+        continue;
+      }
+      this.setState('copying');
+      await this.pullNewer(source, page.entries);
+      const last = page.entries[page.entries.length - 1];
+      if (last) {
+        after = { position: last.position, kind: last.kind, bucket: last.bucket, key: last.key };
+        await this.record({ ...this.progress, walking: { segment: move.end, after } });
+      }
+      if (page.done) return;
+    }
+  }
+
+  /**
+   * Compares the segment with every old holder that answers; whatever one holds newer is pulled, and
+   * the comparison repeats until a pass with every answering holder finds nothing to pull.
+   */
+  private async verify(move: RebalanceMove): Promise<void> {
+    for (;;) {
+      if (this.run.cancelled) return;
+      this.setState('verifying');
+      const sources = this.sourcesOf(move);
+      let compared = 0;
+      let behind = 0;
+      for (const source of sources) {
+        const outcome = await this.compareWith(source, move);
+        if (outcome === undefined) continue;
+        compared++;
+        behind += outcome;
+      }
+      if (compared > 0 && behind === 0) return;
+      await this.pause(compared === 0 ? 'waiting' : 'verifying');
+    }
+  }
+
+  /** Versions `source` holds newer than here that are still missing after pulling them; undefined: no comparison. */
+  private async compareWith(source: string, move: RebalanceMove): Promise<number | undefined> {
+    const summary = await ask(this.system, routerOf(source), { type: 'range_summary', start: move.start, end: move.end, ringChecksum: this.snapshot.checksum, fresh: true }, this.timeoutMs);
+    if (!summary.ok) return undefined;
+    const buckets = differingBuckets(this.context.digests.scan(move.start, move.end), summary.digests);
+    if (buckets.length === 0) return 0;
+    const theirs = await ask(this.system, routerOf(source), { type: 'range_keys', start: move.start, end: move.end, buckets }, this.timeoutMs);
+    if (!theirs.ok) return undefined;
+    const missing = await this.pullNewer(source, theirs.keys);
+    return missing;
+  }
+
+  /** Pulls each key that `source` holds newer than here; answers how many could not be taken. */
+  private async pullNewer(source: string, keys: readonly RangeKey[]): Promise<number> {
+    const wanted = keys.filter((entry) => {
+      const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
+      return !local || compareHlc(local.clock, entry.clock) < 0;
+    });
+    let missed = 0;
+    for (let i = 0; i < wanted.length; i += PULL_CONCURRENCY) {
+      if (this.run.cancelled) return missed;
+      const results = await Promise.all(wanted.slice(i, i + PULL_CONCURRENCY).map((entry) => this.pullOne(source, entry)));
+      missed += results.filter((taken) => !taken).length;
+    }
+    return missed;
+  }
+
+  private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
+    await this.keepToRate();
+    const pulled = await ask(this.system, routerOf(source), { type: 'replica_get', objectKind: entry.kind, bucket: entry.bucket, key: entry.key, withBody: true }, this.timeoutMs);
+    if (!pulled.ok || !pulled.meta || pulled.unsettled) return false;
+    const applied = await applyReplicaWrite(this.context, { objectKind: entry.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });
+    if (!applied.ok) {
+      // A key of a bucket deleted meanwhile is not data to keep; anything else is tried again.
+      if (applied.code === 'BucketDeleted' || applied.code === 'BucketSealed') return true;
+      if (applied.code === 'StoreError' || applied.code === 'InsufficientStorage') throw new Error(`storing ${entry.bucket}/${entry.key}: ${applied.message}`);
+      return false;
+    }
+    const bytes = pulled.body?.length ?? 0;
+    this.state.rate.add(bytes);
+    this.spend(bytes);
+    if (applied.applied) this.state.status = { ...this.state.status, objects: this.state.status.objects + 1, bytes: this.state.status.bytes + bytes };
+    return true;
+  }
+
+  /** Old holders of the segment, other than this node, that are not known to be down. */
+  private sourcesOf(move: RebalanceMove): string[] {
+    return move.sources.filter((node) => node !== this.context.node && !this.context.isKnownDown(node));
+  }
+
+  private async record(next: HandoffRecord): Promise<void> {
+    this.progress = { ...next, objects: this.state.status.objects, bytes: this.state.status.bytes };
+    await this.context.store.handoff.save(this.progress);
+  }
+
+  private setState(state: HandoffState): void {
+    if (this.state.status.state !== state) this.state.status = { ...this.state.status, state };
+  }
+
+  private async pause(state: HandoffState): Promise<void> {
+    this.setState(state);
+    await sleep(this.clock, RETRY_PAUSE_MS);
+  }
+
+  /** Waits until the rate limit allows the next pull. */
+  private async keepToRate(): Promise<void> {
+    const waitMs = this.nextAllowedMs - this.clock.now();
+    if (waitMs > 0) await sleep(this.clock, waitMs);
+  }
+
+  private spend(bytes: number): void {
+    const rate = this.snapshotRate();
+    if (rate <= 0) return;
+    this.nextAllowedMs = Math.max(this.nextAllowedMs, this.clock.now()) + (bytes / rate) * 1000;
+  }
+
+  /** The limit of the ring now in force: `leofs-adm rebalance --rate` may change it mid-way. */
+  private snapshotRate(): number {
+    return this.context.ringView.current?.doc.handoffRateBytesPerSec ?? 0;
+  }
+}
+
+/** Bytes per second over a sliding window, in one-second slots. */
+class ByteRate {
+  private readonly slots = new Map<number, number>();
+
+  constructor(private readonly clock: Clock) {}
+
+  add(bytes: number): void {
+    const slot = Math.floor(this.clock.now() / 1000);
+    this.slots.set(slot, (this.slots.get(slot) ?? 0) + bytes);
+    for (const key of this.slots.keys()) if (key < slot - RATE_WINDOW_MS / 1000) this.slots.delete(key);
+  }
+
+  perSecond(): number {
+    const slot = Math.floor(this.clock.now() / 1000);
+    let total = 0;
+    for (const [key, bytes] of this.slots) if (key > slot - RATE_WINDOW_MS / 1000) total += bytes;
+    return total / (RATE_WINDOW_MS / 1000);
+  }
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}

@@ -1,0 +1,38 @@
+/**
+ * The contract of a storage node's hand-off actor, which receives the data a rebalance moves to the
+ * node. The manager's ring keeper asks it how far it has got, and drops the previous ring once every
+ * receiving node says `done` for the change in progress.
+ */
+import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
+
+export const HANDOFF_PATH = '/node/storage/handoff';
+
+/**
+ * `idle`: the ring moves nothing to this node. `copying`: segments are pulled from their old holders.
+ * `verifying`: copied segments are compared with their old holders until nothing there is newer.
+ * `waiting`: no old holder of a segment answers; tried again shortly. `done`: every segment is here.
+ */
+export type HandoffState = 'idle' | 'copying' | 'verifying' | 'waiting' | 'done';
+
+export interface HandoffStatus {
+  readonly ok: true;
+  /** The ring change these moves belong to (core/ring/rebalance.ts ringChangeId); empty when none. */
+  readonly change: string;
+  readonly state: HandoffState;
+  readonly segments: number;
+  readonly segmentsDone: number;
+  /** Objects and bytes received for this epoch, across restarts. */
+  readonly objects: number;
+  readonly bytes: number;
+  /** Receiving rate over the last few seconds. */
+  readonly bytesPerSec: number;
+  /** Estimated time left, from the share of segments done; null when unknown. */
+  readonly etaSeconds: number | null;
+  /** The limit in force, 0 for none. */
+  readonly rateLimitBytesPerSec: number;
+  readonly lastError?: string;
+}
+
+export type HandoffMessage = { readonly type: 'status'; readonly replyTo: ReplyTo<HandoffStatus> };
+
+export const handoffRef = (node: string): ActorRef<HandoffMessage> => actorRef(node, HANDOFF_PATH);

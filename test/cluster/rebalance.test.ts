@@ -1,0 +1,254 @@
+/**
+ * The cluster changes shape while S3 traffic runs, with real processes on loopback: a fourth storage
+ * node joins and a rebalance moves data to it; a node is detached and its data moves away; a SIGKILLed
+ * node is replaced by a new one under its alias. Meanwhile a writer, a deleter, a reader and a lister
+ * run without pause; afterwards every acknowledged PUT reads back byte-identical, every acknowledged
+ * DELETE stays deleted, and every key sits on exactly its N replicas of the new ring. Wrong admin
+ * commands along the way are refused with a clear error and change nothing.
+ */
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import type { AdminResult } from '../../src/protocol/cluster/admin.js';
+import { eventually } from '../support/eventually.js';
+import { ProcessCluster } from '../support/process-cluster.js';
+
+const BUCKET = 'elastic';
+const N = 3;
+
+/** A deterministic body of 1 to 40 KiB for write number `i`. */
+function bodyOf(i: number): Buffer {
+  const size = 1024 + ((i * 7919) % (40 * 1024));
+  const seed = createHash('sha256').update(`body-${i}`).digest();
+  const body = Buffer.alloc(size);
+  for (let at = 0; at < size; at += seed.length) seed.copy(body, at);
+  return body;
+}
+
+class Traffic {
+  readonly written = new Map<string, Buffer>();
+  readonly deleted = new Set<string>();
+  /** Keys whose delete was sent (acknowledged or not): a listing may miss them. */
+  readonly deleting = new Set<string>();
+  readonly problems: string[] = [];
+  puts = 0;
+  reads = 0;
+  listings = 0;
+  private running = true;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly s3: S3Client) {}
+
+  start(first: number): void {
+    let next = first;
+    const until = Date.now() + 170_000;
+    const go = () => this.running && Date.now() < until;
+    const writer = async () => {
+      while (go()) {
+        const i = next++;
+        const key = `k/${i}`;
+        try {
+          await this.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bodyOf(i) }));
+          this.written.set(key, bodyOf(i));
+          this.puts++;
+        } catch {
+          // Not acknowledged: nothing is claimed about it.
+        }
+        if (i % 5 === 0) {
+          this.deleting.add(key);
+          try {
+            await this.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+            this.deleted.add(key);
+          } catch {
+            // Not acknowledged.
+          }
+        }
+      }
+    };
+    const reader = async () => {
+      let n = 0;
+      while (go()) {
+        const keys = [...this.written.keys()].filter((key) => !this.deleting.has(key));
+        const key = keys[(n++ * 7) % Math.max(1, keys.length)];
+        if (key === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          continue;
+        }
+        try {
+          const got = await this.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+          const body = Buffer.from(await got.Body!.transformToByteArray());
+          if (!body.equals(this.written.get(key)!)) this.problems.push(`read of ${key} returned other bytes`);
+          this.reads++;
+        } catch (error) {
+          this.problems.push(`read of acknowledged ${key} failed: ${(error as Error).name}`);
+        }
+      }
+    };
+    const lister = async () => {
+      while (go()) {
+        const expected = [...this.written.keys()].filter((key) => !this.deleting.has(key));
+        const listed = new Set<string>();
+        let token: string | undefined;
+        try {
+          do {
+            const page = await this.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'k/', MaxKeys: 500, ...(token ? { ContinuationToken: token } : {}) }));
+            for (const item of page.Contents ?? []) {
+              if (listed.has(item.Key!)) this.problems.push(`listing repeated ${item.Key}`);
+              listed.add(item.Key!);
+            }
+            token = page.NextContinuationToken;
+          } while (token);
+          this.listings++;
+        } catch (error) {
+          this.problems.push(`listing failed: ${(error as Error).name}`);
+          continue;
+        }
+        const missing = expected.filter((key) => !listed.has(key) && !this.deleting.has(key));
+        if (missing.length > 0) this.problems.push(`listing missed ${missing.length} acknowledged keys, e.g. ${missing[0]}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    this.loops = [writer(), writer(), reader(), lister()];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+describe('an elastic cluster with real processes', function () {
+  this.timeout(300_000);
+
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, storageSettings: { numOfVnodes: 32 }, settings: { n: N, w: 2, r: 1, d: 2 } });
+  let traffic: Traffic;
+
+  before(async () => {
+    await cluster.start();
+    const s3 = cluster.client(0, cluster.credentials, 20_000);
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    traffic = new Traffic(s3);
+    for (let i = 0; i < 200; i++) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k/${i}`, Body: bodyOf(i) }));
+      traffic.written.set(`k/${i}`, bodyOf(i));
+    }
+    traffic.start(1_000_000);
+  });
+  after(async () => {
+    await traffic?.stop();
+    await cluster.stop();
+  });
+
+  async function membersOf(): Promise<Extract<AdminResult, { kind: 'cluster_status' }>['members']> {
+    return (await cluster.run<'cluster_status'>({ command: 'status' })).members;
+  }
+
+  async function rebalanceDone(): Promise<void> {
+    await eventually(async () => !(await cluster.run<'rebalance_status'>({ command: 'rebalance_status' })).running, 120_000, 'rebalance done');
+  }
+
+  it('refuses a rebalance with nothing to do, and unknown or impossible member commands', async () => {
+    const nothing = await cluster.adm('rebalance');
+    expect(nothing.code).to.equal(1);
+    expect(nothing.stderr).to.match(/no node is attached or detached.*NothingToDo/);
+    const unknown = await cluster.adm('detach', 'storage_9@127.0.0.1');
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.include('not a member');
+    const tooFew = await cluster.adm('detach', cluster.storage[0]!.name);
+    expect(tooFew.code).to.equal(1);
+    expect(tooFew.stderr).to.include('NotEnoughNodes');
+    const notDetached = await cluster.adm('rollback', cluster.storage[0]!.name);
+    expect(notDetached.stderr).to.include('BadState');
+    const gateway = await cluster.adm('suspend', cluster.gateways[0]!.name);
+    expect(gateway.stderr).to.include('NotStorage');
+    expect((await membersOf()).filter((m) => m.state === 'running')).to.have.length(5);
+  });
+
+  it('grows from 3 to 4 storage nodes while traffic runs, refusing a second change meanwhile', async () => {
+    const added = await cluster.addStorageNode(3);
+    await eventually(async () => (await membersOf()).some((m) => m.node === added.name && m.state === 'attached'), 20_000, 'new node attached');
+    const started = await cluster.adm('rebalance', '--rate', '0');
+    expect(started.code, started.stderr).to.equal(0);
+    expect(started.stdout).to.match(/rebalance started .*\+storage_3/);
+    const second = await cluster.adm('rebalance');
+    expect(second.code).to.equal(1);
+    expect(second.stderr).to.include('RebalanceRunning');
+    const detachMeanwhile = await cluster.adm('detach', cluster.storage[1]!.name);
+    expect(detachMeanwhile.stderr).to.include('RebalanceRunning');
+    const status = await cluster.adm('rebalance-status');
+    expect(status.code, status.stderr).to.equal(0);
+    await rebalanceDone();
+    const members = await membersOf();
+    expect(members.find((m) => m.node === added.name)?.state).to.equal('running');
+    expect(added.lines.some((line) => line.msg === 'received every segment a rebalance moves here'), 'the new node received its segments').to.equal(true);
+    // With N=3 of 4 nodes, the new one holds about three quarters of the keys (anti-entropy may have brought some).
+    const usage = await cluster.run<'disk_usage'>({ command: 'du', node: added.name });
+    expect(usage.objects).to.be.greaterThan(100);
+  });
+
+  it('suspends and resumes a node: requests go around it meanwhile', async () => {
+    const node = cluster.storage[2]!.name;
+    const suspended = await cluster.adm('suspend', node);
+    expect(suspended.code, suspended.stderr).to.equal(0);
+    expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('suspend');
+    const putsBefore = traffic.puts;
+    await eventually(async () => traffic.puts > putsBefore + 20, 30_000, 'writes while a node is suspended');
+    const resumed = await cluster.adm('resume', node);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('running');
+  });
+
+  it('detaches a node (after a rollback of a first detach) and moves its data away', async () => {
+    const node = cluster.storage[0]!.name;
+    expect((await cluster.adm('detach', node)).code).to.equal(0);
+    expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('detached');
+    expect((await cluster.adm('rollback', node)).code).to.equal(0);
+    expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('running');
+    expect((await cluster.adm('detach', node)).code).to.equal(0);
+    const started = await cluster.adm('rebalance');
+    expect(started.code, started.stderr).to.equal(0);
+    expect(started.stdout).to.include(`-${node}`);
+    await rebalanceDone();
+    expect((await membersOf()).some((m) => m.node === node)).to.equal(false);
+  });
+
+  it('replaces a SIGKILLed node by a new one under its alias', async () => {
+    const dead = cluster.storage[1]!;
+    await dead.kill('SIGKILL');
+    await eventually(async () => (await membersOf()).find((m) => m.node === dead.name)?.state === 'stop', 20_000, 'node seen down');
+    const replacement = await cluster.addStorageNode(4, '--alias', 'storage_1');
+    await eventually(async () => (await membersOf()).some((m) => m.node === replacement.name && m.state === 'attached'), 20_000, 'replacement attached');
+    expect((await cluster.adm('detach', dead.name)).code).to.equal(0);
+    const started = await cluster.adm('rebalance', '--rate', '0');
+    expect(started.code, started.stderr).to.equal(0);
+    await rebalanceDone();
+    const ring = await cluster.run<'ring'>({ command: 'dump_ring' });
+    expect(ring.doc!.current.find((m) => m.node === replacement.name)?.alias).to.equal('storage_1');
+    expect(ring.doc!.previous).to.equal(null);
+  });
+
+  it('lost nothing: acknowledged writes read back, deletes stay deleted, every key is on its N replicas', async () => {
+    await traffic.stop();
+    expect(traffic.problems.slice(0, 10)).to.deep.equal([]);
+    expect(traffic.listings).to.be.greaterThan(0);
+    const s3 = cluster.client(0, cluster.credentials, 20_000);
+    for (const [key, body] of traffic.written) {
+      if (traffic.deleting.has(key)) continue;
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body), key).to.equal(true);
+    }
+    for (const key of traffic.deleted) {
+      const error = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(() => undefined, (e: Error) => e);
+      expect(error?.name, key).to.equal('NoSuchKey');
+    }
+    // whereis asks every replica; all N of the ring's owners hold the same version.
+    const sample = [...traffic.written.keys()].filter((key) => !traffic.deleting.has(key)).filter((_, i) => i % 25 === 0);
+    for (const key of sample) {
+      await eventually(async () => {
+        const where = await cluster.run<'whereis'>({ command: 'whereis', bucket: BUCKET, key });
+        const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
+        return where.replicas.length === N && where.replicas.every((row) => row.ring === 'current') && new Set(clocks).size === 1 && !clocks.includes('missing');
+      }, 30_000, `${key} on its ${N} replicas`);
+    }
+  });
+});
