@@ -49,6 +49,8 @@ export interface StorageSettings {
   readonly alias?: string;
   /** The manager's default for how fast each receiving node pulls data in a rebalance, MB/s (0: no limit). */
   readonly rebalanceRateMBps?: number;
+  /** How long after a rebalance the data of ranges a node no longer holds is kept (default 1 hour; at most half of tombstoneGraceMs). */
+  readonly releaseGraceMs?: number;
   /** Refuse writes (InsufficientStorage) once the object store would grow past this many bytes. */
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
@@ -202,11 +204,12 @@ function tlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
-  'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps',
+  'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
-const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps', readonly [number, number]>> = {
+const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs', readonly [number, number]>> = {
   rebalanceRateMBps: [0, 100_000],
+  releaseGraceMs: [1_000, 365 * 24 * 3_600_000],
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],

@@ -95,7 +95,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
   const { numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
-  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs } = config.storage;
+  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs } = config.storage;
   const storage =
     config.role === 'storage'
       ? storageRole(node, {
@@ -112,6 +112,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),
             ...(sweepPauseMs !== undefined ? { sweepPauseMs } : {}),
             ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),
+            ...(releaseGraceMs !== undefined ? { releaseGraceMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
         })

@@ -36,6 +36,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { HandoffProgress } from './handoff-progress.js';
+import { ReleaseMark } from './release-mark.js';
 import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
@@ -207,6 +208,8 @@ export class ObjectStore {
   readonly clockFloor: ClockFloor;
   /** How far this node has got in receiving what a rebalance moves to it. */
   readonly handoff: HandoffProgress;
+  /** When this node may drop the data of ranges the ring no longer gives it. */
+  readonly release: ReleaseMark;
   /** The compare-and-set state of keys written conditionally. */
   readonly cas: CasLedger;
   /** The namespaces table in memory, read inside write transactions and on every read. */
@@ -244,6 +247,7 @@ export class ObjectStore {
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
     this.handoff = new HandoffProgress(() => this.db.presence, (action) => this.write(action));
+    this.release = new ReleaseMark(() => this.db.presence, (action) => this.write(action));
     this.clockFloor = new ClockFloor(() => this.db.presence, (action) => this.write(action), (error) => this.log.warn('cannot reserve the clock floor', { error }));
     this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();
@@ -682,6 +686,31 @@ export class ObjectStore {
       next = keys.length < maxRecords ? undefined : Buffer.from(keys[keys.length - 1]!);
     });
     return { dropped, next };
+  }
+
+  /**
+   * Removes these keys' records whatever they hold (tombstones too), each with its bodies, undo record
+   * and ring index entry, unless its write is still unsettled here: data of ranges this node no longer
+   * holds, which their new holders have. Answers how many records went and the body bytes freed.
+   */
+  async dropRecords(addresses: readonly ObjectAddress[]): Promise<{ dropped: number; bytes: number }> {
+    let dropped = 0;
+    let bytes = 0;
+    await this.write(() => {
+      for (const address of addresses) {
+        const key = metaKey(address);
+        const meta = this.readMeta(key);
+        if (!meta || this.readUndo(key)) continue;
+        if (!meta.deleted) bytes += meta.sizeBytes;
+        this.removeBody(dataKey(address, meta.clock));
+        this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
+        this.db.cas.remove(key);
+        this.db.meta.remove(key);
+        this.tombstones.note(key, meta, undefined);
+        dropped++;
+      }
+    });
+    return { dropped, bytes };
   }
 
   // ---- namespaces that take no writes ----

@@ -10,6 +10,9 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjects
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { AdminResult } from '../../src/protocol/cluster/admin.js';
+import { namespaceOf } from '../../src/core/bucket-namespace.js';
+import { keyPosition } from '../../src/core/ring/position.js';
+import { buildRing, preferenceList } from '../../src/core/ring/ring.js';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -27,6 +30,8 @@ function bodyOf(i: number): Buffer {
 
 class Traffic {
   readonly written = new Map<string, Buffer>();
+  /** Every key a PUT was sent for, acknowledged or not. */
+  readonly attempted = new Set<string>();
   readonly deleted = new Set<string>();
   /** Keys whose delete was sent (acknowledged or not): a listing may miss them. */
   readonly deleting = new Set<string>();
@@ -47,6 +52,7 @@ class Traffic {
       while (go()) {
         const i = next++;
         const key = `k/${i}`;
+        this.attempted.add(key);
         try {
           await this.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bodyOf(i) }));
           this.written.set(key, bodyOf(i));
@@ -120,7 +126,7 @@ class Traffic {
 describe('an elastic cluster with real processes', function () {
   this.timeout(300_000);
 
-  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, storageSettings: { numOfVnodes: 32 }, settings: { n: N, w: 2, r: 1, d: 2 } });
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, storageSettings: { numOfVnodes: 32, releaseGraceMs: 2_000 }, settings: { n: N, w: 2, r: 1, d: 2 } });
   let traffic: Traffic;
 
   before(async () => {
@@ -131,6 +137,7 @@ describe('an elastic cluster with real processes', function () {
     for (let i = 0; i < 200; i++) {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k/${i}`, Body: bodyOf(i) }));
       traffic.written.set(`k/${i}`, bodyOf(i));
+      traffic.attempted.add(`k/${i}`);
     }
     traffic.start(1_000_000);
   });
@@ -184,6 +191,9 @@ describe('an elastic cluster with real processes', function () {
     // With N=3 of 4 nodes, the new one holds about three quarters of the keys (anti-entropy may have brought some).
     const usage = await cluster.run<'disk_usage'>({ command: 'du', node: added.name });
     expect(usage.objects).to.be.greaterThan(100);
+    // The first three held every key; after the grace period each drops the quarter it gave away.
+    const dropped = await cluster.storage[0]!.waitFor((line) => line.msg === 'dropped the data of ranges this node no longer holds', 30_000);
+    expect(Number(dropped.records)).to.be.greaterThan(20);
   });
 
   it('suspends and resumes a node: requests go around it meanwhile', async () => {
@@ -249,6 +259,22 @@ describe('an elastic cluster with real processes', function () {
         const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
         return where.replicas.length === N && where.replicas.every((row) => row.ring === 'current') && new Set(clocks).size === 1 && !clocks.includes('missing');
       }, 30_000, `${key} on its ${N} replicas`);
+    }
+  });
+
+  it('dropped, after the grace period, what each node no longer holds', async () => {
+    const { doc } = await cluster.run<'ring'>({ command: 'dump_ring' });
+    const ring = buildRing(doc!.current, { rackAware: doc!.settings.rackAware });
+    const bucket = (await cluster.run<'buckets'>({ command: 'get_buckets' })).buckets.find((b) => b.name === BUCKET)!;
+    const namespace = namespaceOf(bucket);
+    for (const member of doc!.current) {
+      const owned = (keys: Iterable<string>) => [...keys].filter((key) => preferenceList(ring, keyPosition(namespace, key), N).includes(member.node)).length;
+      const most = owned(traffic.attempted);
+      const least = owned(traffic.written.keys());
+      await eventually(async () => {
+        const usage = await cluster.run<'disk_usage'>({ command: 'du', node: member.node });
+        return usage.records <= most && usage.records >= least;
+      }, 30_000, `${member.node} holds only its own keys`);
     }
   });
 });

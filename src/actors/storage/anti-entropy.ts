@@ -2,8 +2,12 @@
  * Anti-entropy: walks the ranges this node holds, one every few milliseconds, and reconciles each
  * with the range's other replicas. When a peer comes back up, the ranges shared with it are walked
  * first, without pause, so a restarted node converges quickly.
+ *
+ * While a rebalance moves data, a range is not compared with a node that receives part of it: its
+ * hand-off (handoff.ts) brings that data, and comparing meanwhile would send the same bytes twice.
  */
 import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
+import { planRebalance } from '../../core/ring/rebalance.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
@@ -37,6 +41,8 @@ interface Work {
 interface AntiEntropyState {
   ringChecksum: number;
   ranges: RingRange[];
+  /** By range index: nodes that receive part of that range in the rebalance in progress. */
+  receiving: Map<number, Set<string>>;
   cursor: number;
   /** Ranges to compare with a peer that just came back, ahead of the regular walk. */
   urgent: Work[];
@@ -56,6 +62,14 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     if (!snapshot || snapshot.checksum === state.ringChecksum) return;
     state.ringChecksum = snapshot.checksum;
     state.ranges = rangesOfNode(snapshot.current, context.node, snapshot.doc.settings.n);
+    state.receiving = new Map();
+    if (snapshot.previous) {
+      for (const move of planRebalance(snapshot.previous, snapshot.current, snapshot.doc.settings.n)) {
+        const nodes = state.receiving.get(move.rangeIndex) ?? new Set<string>();
+        for (const node of move.added) nodes.add(node);
+        state.receiving.set(move.rangeIndex, nodes);
+      }
+    }
     state.cursor = 0;
     state.urgent = [];
   };
@@ -64,7 +78,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     accepts: ['stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -83,7 +97,8 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
             schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
             return state;
           }
-          const peers = work.peers.filter((peer) => peer !== context.node && !context.isKnownDown(peer));
+          const receiving = state.receiving.get(work.range.index);
+          const peers = receiving?.has(context.node) ? [] : work.peers.filter((peer) => peer !== context.node && !context.isKnownDown(peer) && !receiving?.has(peer));
           state.busy = true;
           const checksum = state.ringChecksum;
           void (async () => {

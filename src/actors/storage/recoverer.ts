@@ -5,6 +5,8 @@
  * States as LeoFS shows them: idling (nothing due), running, suspended (mq-suspend).
  */
 import type { Behavior } from '../../runtime/actor.js';
+import { preferenceList } from '../../core/ring/ring.js';
+import { keyPosition } from '../../core/ring/position.js';
 import { isFresh } from '../../runtime/clock.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
@@ -14,7 +16,7 @@ import type { ObjectAddress } from '../../store/store-keys.js';
 import { syncKey } from './key-sync.js';
 import { resolveStaleWrites } from './stale-writes.js';
 import { routerOf } from '../../protocol/cluster/storage.js';
-import type { RepairItem, RevertItem, StorageContext } from './storage-context.js';
+import { repairItemKey, type RepairItem, type RevertItem, type StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
 
 export const RECOVERER_PATH = '/node/storage/recoverer';
@@ -66,6 +68,17 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
       { name: reverts.name, size: reverts.size },
     ],
   });
+
+  /** The key's replicas on the current ring; undefined while there is no ring. */
+  const currentHolders = (bucket: string, key: string): readonly string[] | undefined => {
+    const snapshot = context.ringView.current;
+    return snapshot ? preferenceList(snapshot.current, keyPosition(bucket, key), snapshot.doc.settings.n) : undefined;
+  };
+  /** Whether `node` is a member of the current or the previous ring. */
+  const inRing = (node: string): boolean => {
+    const snapshot = context.ringView.current;
+    return [...(snapshot?.current.members ?? []), ...(snapshot?.previous?.members ?? [])].some((member) => member.node === node);
+  };
 
   return {
     accepts: ['suspend', 'resume', 'stats'],
@@ -122,6 +135,21 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
 
           async function runRepair(item: QueueItem<RepairItem>): Promise<void> {
             const { peer, objectKind, bucket, key } = item.payload;
+            const holders = currentHolders(bucket, key);
+            // A repair for a node that left the ring goes to the key's holders now (a rebalance moved its ranges).
+            if (holders && !inRing(peer)) {
+              try {
+                for (const holder of holders.filter((node) => node !== context.node && node !== peer)) {
+                  const retargeted = { ...item.payload, peer: holder };
+                  await repairs.enqueue(repairItemKey(retargeted), retargeted, ctx.clock.now());
+                }
+                await repairs.complete(item.itemKey);
+                ctx.log.debug('repair for a node that left the ring sent to the key\'s holders', { peer, bucket, key });
+              } catch (error) {
+                queueFailed(error);
+              }
+              return;
+            }
             try {
               const outcome = await syncKey(ctx.system, context, { kind: objectKind, bucket, key }, peer);
               ctx.log.debug('repaired', { peer, bucket, key, outcome });
@@ -133,6 +161,11 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
 
           async function runRevert(item: QueueItem<RevertItem>): Promise<void> {
             const { peer, objectKind, bucket, key, clock } = item.payload;
+            // A node that left the ring drops what it held of its old ranges: nothing to revert there.
+            if (currentHolders(bucket, key) && !inRing(peer)) {
+              await reverts.complete(item.itemKey).catch(queueFailed);
+              return;
+            }
             const reply = await ask(
               ctx.system,
               routerOf(peer),

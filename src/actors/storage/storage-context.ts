@@ -64,6 +64,12 @@ export interface StorageOptions {
   readonly presenceRefreshMs: number;
   /** How long a conditional write keeps retrying when concurrent ones preempt it. */
   readonly conditionalWriteDeadlineMs: number;
+  /**
+   * How long after a rebalance ends this node keeps the data of ranges it no longer holds (their new
+   * holders have verified copies). Capped at half the tombstone grace period, so that the data goes
+   * before a tombstone that a later delete left on the new holders can be purged.
+   */
+  readonly releaseGraceMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -86,6 +92,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   purgeHorizonMs: 7 * 24 * 60 * 60_000,
   presenceRefreshMs: 60_000,
   conditionalWriteDeadlineMs: 10_000,
+  releaseGraceMs: 60 * 60_000,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */

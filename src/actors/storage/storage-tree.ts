@@ -11,6 +11,7 @@
  *     recoverer                  drains the durable repair and revert queues
  *     anti_entropy               compares ranges with other replicas
  *     handoff                    receives the segments a rebalance moves here
+ *     release_sweeper            drops the data of ranges a rebalance moved away, after a grace period
  *     purger                     removes the data of deleted buckets
  *     sweeper                    removes abandoned uploads and chunks nothing names
  *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
@@ -26,6 +27,7 @@ import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
 import { compactorBehavior } from './compactor.js';
 import { handoffBehavior } from './handoff.js';
+import { releaseSweeperBehavior } from './release-sweeper.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import { presenceKeeperBehavior } from './presence-keeper.js';
@@ -62,6 +64,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('recoverer', recovererBehavior(context, { watchNodes: deps.watchNodes })),
       worker('anti_entropy', antiEntropyBehavior(context, { watchNodes: deps.watchNodes })),
       worker('handoff', handoffBehavior(context)),
+      worker('release_sweeper', releaseSweeperBehavior(context)),
       worker('purger', bucketPurgerBehavior(context)),
       worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
       worker('compactor', compactorBehavior(context)),

@@ -117,6 +117,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
         const replaced = newestReplaced(outcomes.values());
         const outdatedBy = newestHeld(outcomes, meta.clock);
         resolve({ result: { ok: true, meta, ...(replaced ? { replaced } : {}) }, ...(outdatedBy ? { outdatedBy } : {}) });
+        if (meta.deleted) tombstoneOnPreviousHolders(system, context, objectKind, meta, replicas);
         for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
         return;
       }
@@ -153,6 +154,23 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       void written.then((outcome) => settle(replica, outcome));
     }
   });
+}
+
+/**
+ * While a rebalance moves data, a delete also goes to the key's holders of the previous ring that no
+ * longer hold it: whatever they keep of the key until they drop it is then a tombstone, which no
+ * listing or later copy can take for a live object. Best effort, outside the quorum.
+ */
+function tombstoneOnPreviousHolders(system: ActorApi, context: StorageContext, objectKind: ObjectKind, meta: ObjectMeta, replicas: readonly string[]): void {
+  const snapshot = context.ringView.current;
+  if (!snapshot?.previous) return;
+  const previous = preferenceList(snapshot.previous, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
+  for (const holder of previous) {
+    if (replicas.includes(holder) || context.isKnownDown(holder)) continue;
+    void ask(system, routerOf(holder), { type: 'replica_put', objectKind, meta, keepPrevious: true }, context.options.replicaTimeoutMs).then((reply) => {
+      if (reply.ok && reply.applied) context.settles.add(holder, objectKind, meta.bucket, meta.key, meta.clock);
+    });
+  }
 }
 
 /** The latest clock that a replica kept over `clock`, if any did. */

@@ -336,6 +336,30 @@ describe('store/object-store', () => {
     expect(new Set([...inside, ...wrapped]).size).to.equal(200);
   });
 
+  it('resumes a walk of a range after the last entry it gave, in pages, with and without a wrap', async () => {
+    const addresses = Array.from({ length: 120 }, (_, i): ObjectAddress => ({ kind: 'object', bucket: 'r', key: `k${i}` }));
+    for (const address of addresses) await store.apply({ address, meta: meta(address, clock(1)), keepPrevious: false });
+    const sorted = addresses.map((address) => keyPosition(address.bucket, address.key)).sort();
+    const walk = (start: string, end: string, pageSize: number): string[] => {
+      const seen: string[] = [];
+      let after: { position: string; address: ObjectAddress } | undefined;
+      for (let pages = 0; pages < 1000; pages++) {
+        const page = [...store.scanRange(start, end, after)].slice(0, pageSize);
+        if (page.length === 0) return seen;
+        seen.push(...page.map((entry) => entry.position));
+        const last = page[page.length - 1]!;
+        after = { position: last.position, address: last.address };
+      }
+      throw new Error('the walk did not end');
+    };
+    const [start, end] = [sorted[30]!, sorted[90]!];
+    expect(walk(start, end, 7)).to.deep.equal([...store.scanRange(start, end)].map((entry) => entry.position));
+    expect(walk(end, start, 7)).to.deep.equal([...store.scanRange(end, start)].map((entry) => entry.position));
+    expect(walk(end, start, 7)).to.have.length(120 - 60);
+    // The whole ring: a range that starts where it ends.
+    expect(walk(start, start, 11)).to.have.length(120);
+  });
+
   it('refuses writes past its capacity with InsufficientStorage and stays readable', async () => {
     await store.close();
     store = ObjectStore.open({ path: dir, logger: logged.logger, capacityBytes: 2 * 1024 * 1024 });
