@@ -1,7 +1,7 @@
 /**
  * How far this node has got in receiving the data a rebalance moves to it, kept in the store's
  * `presence` table (what a node remembers of itself) so that a node restarted in the middle of a
- * rebalance resumes where it stopped instead of from the start. One record, for one ring change.
+ * rebalance resumes where it stopped instead of from the start. One record, for one rebalance.
  */
 import type { Database } from 'lmdb';
 import type { RingPosition } from '../core/ring/position.js';
@@ -18,7 +18,7 @@ export interface HandoffCursor {
 }
 
 export interface HandoffRecord {
-  /** The ring change whose moves these are (core/ring/rebalance.ts ringChangeId); progress of another is void. */
+  /** The rebalance whose moves these are (core/ring/ring-document.ts rebalanceIdOf); progress of another is void. */
   readonly change: string;
   /** Segments (named by their end position) copied and verified. */
   readonly done: readonly RingPosition[];

@@ -11,11 +11,12 @@ import type { ActorApi, ActorContext, Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { validateQuorums } from '../../core/quorum.js';
-import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, validateMembers, type RingMember } from '../../core/ring/ring.js';
+import { MAX_NUM_OF_VNODES, DEFAULT_NUM_OF_VNODES, ringChecksum, validateMembers, type RingMember } from '../../core/ring/ring.js';
+import { listRanges } from '../../core/ring/ranges.js';
 import { membersAfterDetach, planMembershipChange } from '../../core/ring/membership-change.js';
-import { planRebalance, ringChangeId } from '../../core/ring/rebalance.js';
+import { planRebalance } from '../../core/ring/rebalance.js';
 import { handoffRef, type HandoffStatus } from '../../protocol/cluster/handoff.js';
-import { snapshotOf, validateRingDocument, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
+import { rebalanceIdOf, snapshotOf, validateRingDocument, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { StateTable } from '../../store/node-state.js';
 import { directoryRef, ringCacheRef } from '../../protocol/cluster/paths.js';
@@ -379,7 +380,11 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const { adminState: _dropped, ...cleared } = member;
     switch (action) {
       case 'detach': {
-        if (ring.doc.previous) return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status)' };
+        if (ring.doc.previous) {
+          const joiningNow = inRing && !ring.doc.previous.some((m) => m.node === node);
+          if (!joiningNow) return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status)' };
+          return withdrawReceiver(state, ctx, member);
+        }
         if (member.adminState === 'detached') return { ok: false, code: 'BadState', message: `${node} is already detached; run rebalance to take it out of the ring` };
         if (!inRing) {
           await forget(state, node);
@@ -402,9 +407,11 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         if (!inRing) return { ok: false, code: 'BadState', message: `${node} is not in the ring (state ${stateOf(state, member)}); only ring members can be suspended` };
         if (member.adminState !== undefined) return { ok: false, code: 'BadState', message: `${node} is ${stateOf(state, member)}` };
         if (!state.up.has(node)) return { ok: false, code: 'BadState', message: `${node} is stopped; suspend a running node` };
-        const suspendedNow = (ring.doc.suspended ?? []).length;
-        if (ring.doc.current.length - suspendedNow - 1 < Math.max(ring.doc.settings.w, ring.doc.settings.r, ring.doc.settings.d)) {
-          return { ok: false, code: 'NotEnoughNodes', message: `suspending ${node} would leave fewer running nodes than a quorum needs` };
+        const suspended = new Set([...(ring.doc.suspended ?? []), node]);
+        const { n, w, r, d } = ring.doc.settings;
+        const short = listRanges(ring.current, n).find((range) => range.nodes.filter((holder) => !suspended.has(holder)).length < Math.min(range.nodes.length, Math.max(w, r, d)));
+        if (short) {
+          return { ok: false, code: 'NotEnoughNodes', message: `suspending ${node} would leave keys with replicas on ${short.nodes.filter((holder) => !suspended.has(holder)).join(', ') || 'no node'} only, fewer than a quorum needs` };
         }
         state.restarted.delete(node);
         const reply = await done({ ...cleared, adminState: 'suspend' }, `${node} is suspended: no requests go to it until resume`);
@@ -446,15 +453,24 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const leaving = new Set([...state.members.values()].filter((m) => m.adminState === 'detached').map((m) => m.node));
     const plan = planMembershipChange({ current: ring.doc.current, joining, leaving, n: ring.doc.settings.n });
     if (!plan.ok) return plan;
+    const holding = await nodesStillReleasing(state, ctx);
+    if (holding.length > 0) {
+      return {
+        ok: false,
+        code: 'ReleasePending',
+        message: `${holding.join(', ')} still hold data the last rebalance moved away (kept for storage.releaseGraceMs after it); try again once they have dropped it`,
+      };
+    }
     const rate = rateBytesPerSec ?? ring.doc.handoffRateBytesPerSec ?? deps.defaultHandoffRateBytesPerSec ?? 0;
     const suspended = (ring.doc.suspended ?? []).filter((node) => !plan.left.includes(node));
-    const { suspended: _old, handoffRateBytesPerSec: _rate, ...rest } = ring.doc;
+    const { suspended: _old, handoffRateBytesPerSec: _rate, rebalanceEpoch: _began, ...rest } = ring.doc;
     const doc: RingDocument = {
       ...rest,
       epoch: ring.doc.epoch + 1,
       current: plan.next,
       previous: ring.doc.current,
       handoffRateBytesPerSec: rate,
+      rebalanceEpoch: ring.doc.epoch + 1,
       ...(suspended.length > 0 ? { suspended } : {}),
     };
     state.handoffs.clear();
@@ -469,14 +485,14 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   async function finishRebalanceIfDone(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): Promise<void> {
     const ring = state.ring;
     if (!ring?.previous) return;
-    const change = ringChangeId(ring.previous, ring.current);
+    const change = rebalanceIdOf(ring);
     const pending = receivers(state).filter((node) => {
       const reported = state.handoffs.get(node);
       return !(reported && reported.change === change && reported.state === 'done');
     });
     if (pending.length > 0 || !status(state).consistent) return;
     const left = ring.doc.previous!.map((member) => member.node).filter((node) => !ring.doc.current.some((member) => member.node === node));
-    const { handoffRateBytesPerSec: _rate, ...rest } = ring.doc;
+    const { handoffRateBytesPerSec: _rate, rebalanceEpoch: _began, ...rest } = ring.doc;
     await publish(state, ctx, { ...rest, epoch: ring.doc.epoch + 1, previous: null });
     for (const node of left) {
       if (state.members.get(node)?.adminState !== 'detached') continue;
@@ -500,6 +516,28 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     };
   }
 
+  /**
+   * A node that entered the ring in the rebalance in progress leaves it again (it died before it had
+   * its data, say): the rebalance goes on towards the ring without it, from the same previous ring.
+   */
+  async function withdrawReceiver(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, member: MemberRecord): Promise<MemberActionReply> {
+    const ring = state.ring!;
+    const current = ring.doc.current.filter((m) => m.node !== member.node);
+    if (current.length < ring.doc.settings.n) {
+      return { ok: false, code: 'NotEnoughNodes', message: `without ${member.node} the ring would keep ${current.length} storage node(s) and every key needs ${ring.doc.settings.n} replicas` };
+    }
+    const sameAsBefore = ringChecksum(current, { rackAware: ring.doc.settings.rackAware }) === ring.previous!.checksum;
+    const { rebalanceEpoch: _began, handoffRateBytesPerSec: rate, ...rest } = ring.doc;
+    const epoch = ring.doc.epoch + 1;
+    await publish(state, ctx, sameAsBefore ? { ...rest, epoch, current, previous: null } : { ...rest, epoch, current, rebalanceEpoch: epoch, ...(rate !== undefined ? { handoffRateBytesPerSec: rate } : {}) });
+    state.handoffs.clear();
+    await forget(state, member.node);
+    ctx.log.info('a node that was joining left the rebalance', { member: member.node, epoch, rebalanceEnded: sameAsBefore });
+    broadcast(state, ctx.system, undefined);
+    const message = sameAsBefore ? `${member.node} left the ring; nothing else was changing, so the rebalance is over` : `${member.node} left the ring; the rebalance goes on without it`;
+    return { ok: true, node: member.node, state: 'detached', message };
+  }
+
   /** A member leaves the cluster: it is no longer watched, nor counted in the ring's agreement. */
   async function forget(state: KeeperState, node: string): Promise<void> {
     await deps.members.remove(node);
@@ -514,6 +552,16 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     return [...state.members.values()]
       .filter((m) => m.role === 'storage' && m.storage && m.adminState === undefined && state.up.has(m.node) && !isInRing(state, m.node))
       .map((m) => ({ node: m.node, alias: m.storage!.alias, numOfVnodes: m.storage!.numOfVnodes, ...(m.storage!.rack !== undefined ? { rack: m.storage!.rack } : {}) }));
+  }
+
+  /** Ring members that are up and still hold data of ranges an earlier rebalance moved away. */
+  async function nodesStillReleasing(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): Promise<string[]> {
+    const members = (state.ring?.doc.current ?? []).map((member) => member.node).filter((node) => state.up.has(node));
+    const replies = await Promise.all(members.map((node) => ask(ctx.system, handoffRef(node), { type: 'status' }, RING_ASK_TIMEOUT_MS)));
+    return members.filter((_, index) => {
+      const reply = replies[index]!;
+      return reply.ok && reply.releasePending;
+    });
   }
 
   /** Nodes that receive data in the rebalance in progress. */

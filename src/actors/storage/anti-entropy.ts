@@ -10,28 +10,18 @@ import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
 import { planRebalance } from '../../core/ring/rebalance.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { AntiEntropyControl, AntiEntropyStats } from '../../protocol/cluster/anti-entropy.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { reconcileRange } from './range-reconcile.js';
 import type { StorageContext } from './storage-context.js';
 
-export const ANTI_ENTROPY_PATH = '/node/storage/anti_entropy';
-
-export interface AntiEntropyStats {
-  readonly ok: true;
-  readonly rangesHeld: number;
-  readonly roundsDone: number;
-  readonly keysSynced: number;
-  readonly urgentPending: number;
-}
+export { ANTI_ENTROPY_PATH, antiEntropyRef, type AntiEntropyStats } from '../../protocol/cluster/anti-entropy.js';
 
 export type AntiEntropyMessage =
+  | AntiEntropyControl
   | { readonly type: 'tick' }
   | { readonly type: 'round_done'; readonly synced: number }
-  | { readonly type: 'node_event'; readonly event: NodeEvent }
-  | { readonly type: 'stats'; readonly replyTo: ReplyTo<AntiEntropyStats> };
-
-export const antiEntropyRef = (node: string) => actorRef<AntiEntropyMessage>(node, ANTI_ENTROPY_PATH);
+  | { readonly type: 'node_event'; readonly event: NodeEvent };
 
 interface Work {
   readonly range: RingRange;
@@ -40,6 +30,8 @@ interface Work {
 
 interface AntiEntropyState {
   ringChecksum: number;
+  /** The rings the ranges below were worked out from: current and previous checksums. */
+  ringShape: string;
   ranges: RingRange[];
   /** By range index: nodes that receive part of that range in the rebalance in progress. */
   receiving: Map<number, Set<string>>;
@@ -59,7 +51,10 @@ export interface AntiEntropyDeps {
 export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDeps): Behavior<AntiEntropyState, AntiEntropyMessage> {
   const refreshRanges = (state: AntiEntropyState): void => {
     const snapshot = context.ringView.current;
-    if (!snapshot || snapshot.checksum === state.ringChecksum) return;
+    // A rebalance that ends keeps the ring but drops the previous one: what is skipped changes then too.
+    const shape = `${snapshot?.checksum ?? 0}:${snapshot?.previous?.checksum ?? ''}`;
+    if (!snapshot || shape === state.ringShape) return;
+    state.ringShape = shape;
     state.ringChecksum = snapshot.checksum;
     state.ranges = rangesOfNode(snapshot.current, context.node, snapshot.doc.settings.n);
     state.receiving = new Map();
@@ -75,10 +70,10 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
   };
 
   return {
-    accepts: ['stats'],
+    accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -130,12 +125,30 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           if (!state.busy) schedule(0);
           return state;
         }
+        case 'recover_peer':
+        case 'full_pass': {
+          refreshRanges(state);
+          const peer = message.type === 'recover_peer' ? message.peer : undefined;
+          if (peer !== undefined && typeof peer !== 'string') return state;
+          const work = state.ranges
+            .filter((range) => peer === undefined || range.nodes.includes(peer))
+            .map((range) => ({ range, peers: peer === undefined ? range.nodes : [peer] }));
+          state.urgent.push(...work);
+          ctx.log.info(peer === undefined ? 'full anti-entropy pass asked for' : 'recovery of a peer asked for', { ranges: work.length, ...(peer ? { peer } : {}) });
+          if (!state.busy) schedule(0);
+          if (message.replyTo) ctx.system.reply(message.replyTo, statsOf(state));
+          return state;
+        }
         case 'stats':
-          ctx.system.reply(message.replyTo, { ok: true, rangesHeld: state.ranges.length, roundsDone: state.roundsDone, keysSynced: state.keysSynced, urgentPending: state.urgent.length });
+          ctx.system.reply(message.replyTo, statsOf(state));
           return state;
       }
     },
   };
+}
+
+function statsOf(state: AntiEntropyState): AntiEntropyStats {
+  return { ok: true, rangesHeld: state.ranges.length, roundsDone: state.roundsDone, keysSynced: state.keysSynced, urgentPending: state.urgent.length };
 }
 
 function nextRegular(state: AntiEntropyState): Work | undefined {

@@ -13,8 +13,8 @@
  */
 import { compareHlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
-import { planRebalance, ringChangeId, type RebalanceMove } from '../../core/ring/rebalance.js';
-import type { RingSnapshot } from '../../core/ring/ring-document.js';
+import { planRebalance, type RebalanceMove } from '../../core/ring/rebalance.js';
+import { rebalanceIdOf, type RingSnapshot } from '../../core/ring/ring-document.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -23,6 +23,7 @@ import type { HandoffMessage, HandoffState, HandoffStatus } from '../../protocol
 import { MAX_RANGE_ENTRIES, routerOf, type RangeKey } from '../../protocol/cluster/storage.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
+import { releasePending } from './release-sweeper.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
@@ -45,7 +46,7 @@ interface Run {
 interface HandoffActorState {
   run: Run | undefined;
   nextRunId: number;
-  status: Omit<HandoffStatus, 'ok' | 'bytesPerSec' | 'etaSeconds'>;
+  status: Omit<HandoffStatus, 'ok' | 'bytesPerSec' | 'etaSeconds' | 'releasePending'>;
   startedAtMs: number;
   readonly rate: ByteRate;
 }
@@ -72,7 +73,7 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
       switch (message.type) {
         case 'ring_changed': {
           const snapshot = context.ringView.current;
-          const change = snapshot?.previous ? ringChangeId(snapshot.previous, snapshot.current) : '';
+          const change = rebalanceIdOf(snapshot);
           state.status = { ...state.status, rateLimitBytesPerSec: snapshot?.doc.handoffRateBytesPerSec ?? 0 };
           if (state.run && state.run.change === change) return state;
           if (state.run) state.run.cancelled = true;
@@ -123,7 +124,7 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
           const elapsedS = (ctx.clock.now() - state.startedAtMs) / 1000;
           const doneShare = status.segments === 0 ? 1 : status.segmentsDone / status.segments;
           const etaSeconds = status.state === 'done' || status.state === 'idle' ? 0 : doneShare > 0 ? Math.round((elapsedS * (1 - doneShare)) / doneShare) : null;
-          ctx.system.reply(message.replyTo, { ok: true, ...status, bytesPerSec: Math.round(state.rate.perSecond()), etaSeconds });
+          ctx.system.reply(message.replyTo, { ok: true, ...status, bytesPerSec: Math.round(state.rate.perSecond()), etaSeconds, releasePending: releasePending(context) });
           return state;
         }
       }
@@ -168,10 +169,13 @@ class SegmentReceiver {
   private async copy(move: RebalanceMove): Promise<void> {
     let after = this.progress.walking?.segment === move.end ? this.progress.walking.after : undefined;
     this.setState('copying');
+    // A source that fails gives way to the next one; the walk goes on from where it stopped.
+    let turn = 0;
     for (;;) {
       if (this.run.cancelled) return;
-      const source = this.sourcesOf(move)[0];
-      if (!source) {
+      const sources = this.sourcesOf(move);
+      const source = sources[turn % Math.max(1, sources.length)];
+      if (!source || !this.context.presence.serving) {
         await this.pause('waiting');
         continue;
       }
@@ -180,6 +184,7 @@ class SegmentReceiver {
       }, this.timeoutMs);
       if (!page.ok) {
         this.log.debug('an old holder did not give a page of a moved segment', { source, code: page.code, reason: page.message });
+        turn++;
         await this.pause('waiting');
         continue;
       }
@@ -199,10 +204,14 @@ class SegmentReceiver {
    * the comparison repeats until a pass with every answering holder finds nothing to pull.
    */
   private async verify(move: RebalanceMove): Promise<void> {
+    // A write acknowledged before the rebalance is on W of the N old holders: comparing with N-W+1 of
+    // them is sure to meet it.
+    const { n, w } = this.snapshot.doc.settings;
+    const needed = Math.min(move.sources.filter((node) => node !== this.context.node).length, Math.max(1, n - w + 1));
     for (;;) {
       if (this.run.cancelled) return;
       this.setState('verifying');
-      const sources = this.sourcesOf(move);
+      const sources = this.context.presence.serving ? this.sourcesOf(move) : [];
       let compared = 0;
       let behind = 0;
       for (const source of sources) {
@@ -211,8 +220,8 @@ class SegmentReceiver {
         compared++;
         behind += outcome;
       }
-      if (compared > 0 && behind === 0) return;
-      await this.pause(compared === 0 ? 'waiting' : 'verifying');
+      if (compared >= needed && behind === 0) return;
+      await this.pause(compared < needed ? 'waiting' : 'verifying');
     }
   }
 
@@ -231,8 +240,10 @@ class SegmentReceiver {
   /** Pulls each key that `source` holds newer than here; answers how many could not be taken. */
   private async pullNewer(source: string, keys: readonly RangeKey[]): Promise<number> {
     const wanted = keys.filter((entry) => {
-      const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
-      return !local || compareHlc(local.clock, entry.clock) < 0;
+      const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
+      const local = this.context.store.getMeta(address);
+      // Beneath an unsettled version here the source's copy may still be needed: the store keeps it there.
+      return !local || compareHlc(local.clock, entry.clock) < 0 || this.context.store.isUnsettled(address, local.clock);
     });
     let missed = 0;
     for (let i = 0; i < wanted.length; i += PULL_CONCURRENCY) {

@@ -1,14 +1,14 @@
 /**
  * Coordinating one read: ask R replicas (this node first when it is one), return the newest version,
  * and repair the replicas that answered with an older one or none. During a rebalance the replicas of
- * the previous ring are asked too. A miss is confirmed with every replica before it is reported, so a
+ * the previous ring are asked too, R of them at least. A miss is confirmed with every replica before it is reported, so a
  * replica that missed a write while it was down never hides an acknowledged object.
  */
 import type { BodySlice } from '../../core/body-slice.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { isPastGrace } from '../../core/purge-rules.js';
-import { readPreferenceList } from '../../core/ring/ring.js';
+import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { hidesNoWrite, judgeUnsettled, type ReplicaView } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -71,6 +71,11 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
   await askSome(Math.min(r, candidates.length), bodyFirst);
   while (answers.length < r && next < candidates.length) await askSome(r - answers.length, bodyFirst);
   if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
+  // While a rebalance moves data, a new holder may not have received the key yet: R of the previous
+  // holders (which took every write acknowledged before the rebalance) are asked as well.
+  const previousHolders = snapshot.previous ? preferenceList(snapshot.previous, position, n) : [];
+  const fromPrevious = (): number => answers.filter((answer) => previousHolders.includes(answer.replica)).length;
+  while (fromPrevious() < Math.min(r, previousHolders.length) && next < candidates.length) await askSome(1, false);
   while (!answers.some((answer) => answer.meta) && next < candidates.length) await askSome(candidates.length - next, false);
 
   // The newest version answered may be one whose write is unsettled on every replica that answered

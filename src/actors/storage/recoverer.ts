@@ -2,14 +2,15 @@
  * Drains the durable queues (LeoFS's leo_storage_mq consumers): repairs make one key equal on this
  * node and a peer; reverts undo a write that failed its quorum. A batch runs every tick; an item that
  * fails comes back after a capped exponential backoff, or at once when its peer comes back up.
- * States as LeoFS shows them: idling (nothing due), running, suspended (mq-suspend).
+ * Each queue's state as LeoFS shows it: idling (nothing due), running, suspended (mq-suspend); a
+ * suspended queue keeps its items and takes new ones, and is drained again once resumed.
  */
 import type { Behavior } from '../../runtime/actor.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { isFresh } from '../../runtime/clock.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import { isQueueName, QUEUE_NAMES, type QueueControl, type QueueName, type QueueState, type QueueStats } from '../../protocol/cluster/queues.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import type { QueueItem } from '../../store/durable-queue.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
@@ -19,31 +20,21 @@ import { routerOf } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type RepairItem, type RevertItem, type StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
 
-export const RECOVERER_PATH = '/node/storage/recoverer';
 /** How often writes left unsettled past the grace period are looked at, at most. */
 const STALE_SWEEP_MS = 60_000;
 
-export type RecovererStatus = 'idling' | 'running' | 'suspended';
-
-export interface QueueStats {
-  readonly ok: true;
-  readonly status: RecovererStatus;
-  readonly queues: ReadonlyArray<{ readonly name: string; readonly size: number }>;
-}
-
 export type RecovererMessage =
+  | QueueControl
   | { readonly type: 'tick' }
   | { readonly type: 'batch_done'; readonly full: boolean }
   | { readonly type: 'sweep_done'; readonly last?: ObjectAddress }
-  | { readonly type: 'node_event'; readonly event: NodeEvent }
-  | { readonly type: 'suspend'; readonly replyTo?: ReplyTo<QueueStats> }
-  | { readonly type: 'resume'; readonly replyTo?: ReplyTo<QueueStats> }
-  | { readonly type: 'stats'; readonly replyTo: ReplyTo<QueueStats> };
-
-export const recovererRef = (node: string) => actorRef<RecovererMessage>(node, RECOVERER_PATH);
+  | { readonly type: 'node_event'; readonly event: NodeEvent };
 
 interface RecovererState {
-  status: RecovererStatus;
+  /** Whether the last batch found work (running) or none (idling). */
+  status: 'idling' | 'running';
+  /** Queues held by mq-suspend. */
+  readonly suspended: Set<QueueName>;
   busy: boolean;
   /** A sweep of stale unsettled writes is running. */
   sweeping: boolean;
@@ -60,12 +51,12 @@ export interface RecovererDeps {
 
 export function recovererBehavior(context: StorageContext, deps: RecovererDeps): Behavior<RecovererState, RecovererMessage> {
   const { repairs, reverts, options } = context;
+  const queueState = (state: RecovererState, name: QueueName): QueueState => (state.suspended.has(name) ? 'suspended' : state.status);
   const stats = (state: RecovererState): QueueStats => ({
     ok: true,
-    status: state.status,
     queues: [
-      { name: repairs.name, size: repairs.size },
-      { name: reverts.name, size: reverts.size },
+      { name: 'repair', size: repairs.size, state: queueState(state, 'repair') },
+      { name: 'revert', size: reverts.size, state: queueState(state, 'revert') },
     ],
   });
 
@@ -84,7 +75,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: RecovererState = { status: 'idling', busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.elapsed() };
+      const state: RecovererState = { status: 'idling', suspended: new Set(), busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.elapsed() };
       state.timer.schedule(options.recovererIntervalMs);
       return state;
     },
@@ -108,13 +99,16 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
               },
             );
           }
-          if (state.status === 'suspended' || state.busy) return state;
+          if (state.busy) return state;
           // A node back from a long absence repairs nothing until it knows whether to drop what it holds.
           if (!context.presence.serving) {
             schedule(options.recovererIntervalMs);
             return state;
           }
-          const batch = [...reverts.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'revert' as const, item })), ...repairs.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'repair' as const, item }))];
+          const batch = [
+            ...(state.suspended.has('revert') ? [] : reverts.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'revert' as const, item }))),
+            ...(state.suspended.has('repair') ? [] : repairs.due(nowMs, options.recovererBatchSize).map((item) => ({ queue: 'repair' as const, item }))),
+          ];
           if (batch.length === 0) {
             state.status = 'idling';
             schedule(options.recovererIntervalMs);
@@ -184,7 +178,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           return state;
         case 'batch_done':
           state.busy = false;
-          if (state.status !== 'suspended') schedule(message.full ? 0 : options.recovererIntervalMs);
+          schedule(message.full ? 0 : options.recovererIntervalMs);
           return state;
         case 'node_event':
           if (message.event.type === 'nodeup') {
@@ -196,17 +190,21 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           }
           return state;
         case 'suspend':
-          state.status = 'suspended';
-          state.timer.cancel();
-          if (message.replyTo) ctx.system.reply(message.replyTo, stats(state));
-          return state;
-        case 'resume':
-          if (state.status === 'suspended') {
-            state.status = 'idling';
-            if (!state.busy) schedule(0);
+        case 'resume': {
+          const queue = message.queue;
+          if (queue !== undefined && !isQueueName(queue)) {
+            if (message.replyTo) ctx.system.reply(message.replyTo, { ok: false, code: 'UnknownQueue', message: `no queue ${JSON.stringify(queue)} (queues: ${QUEUE_NAMES.join(', ')})` });
+            return state;
           }
+          for (const name of queue === undefined ? QUEUE_NAMES : [queue]) {
+            if (message.type === 'suspend') state.suspended.add(name);
+            else state.suspended.delete(name);
+          }
+          ctx.log.info(message.type === 'suspend' ? 'queue suspended' : 'queue resumed', { queue: queue ?? 'all' });
+          if (message.type === 'resume' && !state.busy) schedule(0);
           if (message.replyTo) ctx.system.reply(message.replyTo, stats(state));
           return state;
+        }
         case 'stats':
           ctx.system.reply(message.replyTo, stats(state));
           return state;

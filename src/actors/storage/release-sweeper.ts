@@ -4,7 +4,8 @@
  * from then on, after a grace period (`releaseGraceMs`, at most half the tombstone grace period), the
  * ranges the settled ring does not give this node are walked and their records removed, a batch at a
  * time at the purge rate. A write still unsettled here is left for a later pass. A node detached from
- * the ring drops everything it held this way.
+ * the ring drops everything it held this way. Until it is done, the manager starts no other rebalance:
+ * one that gave such a range back to this node would find its stale copies there.
  */
 import { listRanges } from '../../core/ring/ranges.js';
 import type { Behavior } from '../../runtime/actor.js';
@@ -27,7 +28,8 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
     accepts: [],
     init(ctx) {
       const state: SweeperState = { timer: new SelfTimer<ReleaseSweeperMessage>(ctx, { type: 'tick' }) };
-      state.timer.schedule(Math.min(CHECK_INTERVAL_MS, graceMs));
+      ctx.onEnd(context.ringView.subscribe(() => state.timer.schedule(0)));
+      state.timer.schedule(0);
       return state;
     },
     async receive(state, _message, ctx) {
@@ -37,18 +39,23 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
         state.timer.schedule(next);
         return state;
       }
-      const mark = context.store.release.load();
       const nowMs = ctx.clock.now();
+      let mark = context.store.release.load();
       if (!mark || mark.checksum !== snapshot.checksum) {
-        await context.store.release.save({ checksum: snapshot.checksum, sinceMs: nowMs, swept: false });
-        state.timer.schedule(next);
-        return state;
+        mark = { checksum: snapshot.checksum, sinceMs: nowMs, swept: false };
+        await context.store.release.save(mark);
       }
-      if (mark.swept || nowMs - mark.sinceMs < graceMs) {
+      if (mark.swept) {
         state.timer.schedule(next);
         return state;
       }
       const released = listRanges(snapshot.current, snapshot.doc.settings.n).filter((range) => !range.nodes.includes(context.node));
+      if (nowMs - mark.sinceMs < graceMs) {
+        // Nothing to drop at all (the common case): done at once, so a next rebalance need not wait.
+        if (!released.some((range) => !context.store.scanRange(range.start, range.end).next().done)) await context.store.release.save({ ...mark, swept: true });
+        state.timer.schedule(next);
+        return state;
+      }
       let dropped = 0;
       let bytes = 0;
       let kept = 0;
@@ -72,12 +79,20 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
         }
       }
       // Records left (unsettled writes) are looked at again on the next pass.
-      await context.store.release.save({ ...mark, swept: kept === 0, ...(kept > 0 ? { sinceMs: mark.sinceMs } : {}) });
+      await context.store.release.save({ ...mark, swept: kept === 0 });
       if (dropped > 0 || kept > 0) ctx.log.info('dropped the data of ranges this node no longer holds', { records: dropped, bytes, kept, ranges: released.length });
       state.timer.schedule(next);
       return state;
     },
   };
+}
+
+/** Whether this node still holds data of ranges the settled ring does not give it (or has not looked yet). */
+export function releasePending(context: StorageContext): boolean {
+  const snapshot = context.ringView.current;
+  if (!snapshot || snapshot.previous) return false;
+  const mark = context.store.release.load();
+  return !(mark && mark.checksum === snapshot.checksum && mark.swept);
 }
 
 function* take<T>(items: Iterable<T>, count: number): Generator<T> {

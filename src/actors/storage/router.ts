@@ -379,7 +379,7 @@ function validate(message: RouterMessage): string | undefined {
       if (!Number.isInteger(message.limit) || message.limit < 1 || message.limit > MAX_RANGE_ENTRIES) return 'limit';
       const after = message.after;
       if (after === undefined) return undefined;
-      if (!isRecord(after) || !isRingPosition(after.position)) return 'after';
+      if (!isRecord(after) || !isRingPosition(after.position) || !withinRange(message.start, message.end, after.position)) return 'after';
       return addressProblem({ objectKind: after.kind, bucket: after.bucket, key: after.key }) ? 'after' : undefined;
     }
   }
@@ -393,6 +393,12 @@ function proposalProblem(proposal: unknown, address: { readonly bucket: string; 
   if (meta !== undefined && (!isObjectMeta(meta) || meta.bucket !== address.bucket || meta.key !== address.key)) return 'proposal.meta';
   if (body !== undefined && (!(body instanceof Uint8Array) || meta === undefined)) return 'proposal.body';
   return undefined;
+}
+
+/** Whether `position` lies in (start, end]; a range that starts where it ends is the whole ring. */
+function withinRange(start: string, end: string, position: string): boolean {
+  if (start < end) return position > start && position <= end;
+  return position > start || position <= end;
 }
 
 function isRecord(value: unknown): boolean {

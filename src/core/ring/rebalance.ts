@@ -23,11 +23,6 @@ export interface RebalanceMove {
   readonly removed: readonly string[];
 }
 
-/** Names one change of the ring (the move from `previous` to `next`), whatever epochs it spans. */
-export function ringChangeId(previous: Ring, next: Ring): string {
-  return `${previous.checksum.toString(16)}-${next.checksum.toString(16)}`;
-}
-
 /** The segments whose holders change from `previous` to `next`, in ring order. */
 export function planRebalance(previous: Ring, next: Ring, n: number): RebalanceMove[] {
   const cuts = mergePositions(previous.positions, next.positions);

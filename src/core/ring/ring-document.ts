@@ -24,6 +24,8 @@ export interface RingDocument {
   readonly suspended?: readonly string[];
   /** While a rebalance moves data: bytes per second each receiving node may pull (0: no limit). */
   readonly handoffRateBytesPerSec?: number;
+  /** While a rebalance moves data: the epoch it began at, which tells it apart from any other. */
+  readonly rebalanceEpoch?: number;
 }
 
 export interface RingSnapshot {
@@ -37,6 +39,12 @@ export interface RingSnapshot {
 /** Whether `node` is suspended in this document. */
 export function isSuspended(doc: RingDocument | undefined, node: string): boolean {
   return doc?.suspended?.includes(node) ?? false;
+}
+
+/** Names the rebalance in progress (empty when none): its progress is kept under this name. */
+export function rebalanceIdOf(snapshot: RingSnapshot | undefined): string {
+  if (!snapshot?.previous) return '';
+  return `${snapshot.doc.rebalanceEpoch ?? 0}:${snapshot.previous.checksum.toString(16)}-${snapshot.current.checksum.toString(16)}`;
 }
 
 export function snapshotOf(doc: RingDocument): RingSnapshot {
@@ -60,6 +68,7 @@ export function validateRingDocument(value: unknown): string | undefined {
   if (!Array.isArray(doc.current) || doc.current.length === 0) return 'current ring has no members';
   if (doc.previous !== null && !Array.isArray(doc.previous)) return 'previous must be a member list or null';
   if (doc.suspended !== undefined && !(Array.isArray(doc.suspended) && doc.suspended.every((node) => typeof node === 'string'))) return 'suspended must be a list of node names';
+  if (doc.rebalanceEpoch !== undefined && !Number.isSafeInteger(doc.rebalanceEpoch)) return 'rebalanceEpoch must be an integer';
   const rate = doc.handoffRateBytesPerSec;
   if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) return 'handoffRateBytesPerSec must be a number of at least 0';
   for (const member of [...doc.current, ...(doc.previous ?? [])]) {

@@ -16,7 +16,7 @@ export type HandoffState = 'idle' | 'copying' | 'verifying' | 'waiting' | 'done'
 
 export interface HandoffStatus {
   readonly ok: true;
-  /** The ring change these moves belong to (core/ring/rebalance.ts ringChangeId); empty when none. */
+  /** The rebalance these moves belong to (core/ring/ring-document.ts rebalanceIdOf); empty when none. */
   readonly change: string;
   readonly state: HandoffState;
   readonly segments: number;
@@ -31,6 +31,8 @@ export interface HandoffStatus {
   /** The limit in force, 0 for none. */
   readonly rateLimitBytesPerSec: number;
   readonly lastError?: string;
+  /** The node still holds data of ranges a finished rebalance moved away (until releaseGraceMs has passed). */
+  readonly releasePending: boolean;
 }
 
 export type HandoffMessage = { readonly type: 'status'; readonly replyTo: ReplyTo<HandoffStatus> };

@@ -101,7 +101,7 @@ export type RebalanceReply =
       readonly segments: number;
       readonly rateBytesPerSec: number;
     }
-  | { readonly ok: false; readonly code: 'NotStarted' | 'NothingToDo' | 'NotEnoughNodes' | 'BadMembers' | 'RebalanceRunning' | 'RingsDiffer' | 'BadRate'; readonly message: string };
+  | { readonly ok: false; readonly code: 'NotStarted' | 'NothingToDo' | 'NotEnoughNodes' | 'BadMembers' | 'RebalanceRunning' | 'RingsDiffer' | 'BadRate' | 'ReleasePending'; readonly message: string };
 
 export interface ReceiverProgress {
   readonly node: string;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
-import { antiEntropyRef, type AntiEntropyMessage, type AntiEntropyStats } from '../../../src/actors/storage/anti-entropy.js';
+import { antiEntropyRef, type AntiEntropyControl, type AntiEntropyStats } from '../../../src/protocol/cluster/anti-entropy.js';
 import { presenceKeeperRef, type PresenceMessage, type PresenceStats } from '../../../src/actors/storage/presence-keeper.js';
 import { purgeReplicaTombstones } from '../../../src/actors/storage/replica-ops.js';
 import { routerOf, type AbsenceReportsReply, type AbsenceViewReply, type ReplicaGetReply, type RouterMessage, type VersionsLocalReply } from '../../../src/protocol/cluster/storage.js';
@@ -53,7 +53,7 @@ describe('tombstone purge (in-process cluster)', function () {
     let stats: AntiEntropyStats | undefined;
     await eventually(
       async () => {
-        const reply = await cluster.clientNode.system.ask<AntiEntropyMessage, AntiEntropyStats>(antiEntropyRef(node), (replyTo) => ({ type: 'stats', replyTo }), timeoutMs);
+        const reply = await cluster.clientNode.system.ask<AntiEntropyControl, AntiEntropyStats>(antiEntropyRef(node), (replyTo) => ({ type: 'stats', replyTo }), timeoutMs);
         if (!isRuntimeFailure(reply)) stats = reply;
         return stats !== undefined;
       },
