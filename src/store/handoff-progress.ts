@@ -22,8 +22,8 @@ export interface HandoffRecord {
   readonly change: string;
   /** Segments (named by their end position) copied and verified. */
   readonly done: readonly RingPosition[];
-  /** The segment being copied, and the last key taken from its source. */
-  readonly walking?: { readonly segment: RingPosition; readonly after: HandoffCursor };
+  /** Segments being copied (by end position), each with the last key taken from its source. */
+  readonly walking: Readonly<Record<RingPosition, HandoffCursor>>;
   readonly objects: number;
   readonly bytes: number;
 }
@@ -41,7 +41,7 @@ export class HandoffProgress {
   /** The progress recorded for `change`, or a fresh start. */
   load(change: string): HandoffRecord {
     const stored = this.table().get(HANDOFF);
-    return isHandoffRecord(stored) && stored.change === change ? stored : { change, done: [], objects: 0, bytes: 0 };
+    return isHandoffRecord(stored) && stored.change === change ? stored : { change, done: [], walking: {}, objects: 0, bytes: 0 };
   }
 
   /** Resolves once durable. */
@@ -59,6 +59,8 @@ function isHandoffRecord(value: unknown): value is HandoffRecord {
     record.done.every((end) => typeof end === 'string') &&
     Number.isFinite(record.objects) &&
     Number.isFinite(record.bytes) &&
-    (record.walking === undefined || (typeof record.walking === 'object' && record.walking !== null && typeof record.walking.segment === 'string'))
+    typeof record.walking === 'object' &&
+    record.walking !== null &&
+    Object.values(record.walking).every((cursor) => typeof cursor === 'object' && cursor !== null && typeof cursor.position === 'string')
   );
 }

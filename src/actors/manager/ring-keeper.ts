@@ -203,7 +203,9 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
           ctx.system.reply(message.replyTo, rebalanceStatus(state));
           return state;
         case 'handoff_reported':
-          if (receivers(state).includes(message.node)) state.handoffs.set(message.node, message.status);
+          if (!receivers(state).includes(message.node)) return state;
+          state.handoffs.set(message.node, message.status);
+          if (message.status.state === 'done') await finishRebalanceIfDone(state, ctx);
           return state;
         case 'ring_reported':
           ringReported(state, message, ctx);

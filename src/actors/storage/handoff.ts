@@ -18,7 +18,7 @@ import { rebalanceIdOf, type RingSnapshot } from '../../core/ring/ring-document.
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ask } from '../../runtime/typed-ask.js';
-import type { HandoffRecord } from '../../store/handoff-progress.js';
+import type { HandoffCursor, HandoffRecord } from '../../store/handoff-progress.js';
 import type { HandoffMessage, HandoffState, HandoffStatus } from '../../protocol/cluster/handoff.js';
 import { MAX_RANGE_ENTRIES, routerOf, type RangeKey } from '../../protocol/cluster/storage.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -27,8 +27,10 @@ import { releasePending } from './release-sweeper.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
-/** Keys pulled at once from a source. */
-const PULL_CONCURRENCY = 4;
+/** Segments received at once. */
+const SEGMENT_CONCURRENCY = 8;
+/** Keys pulled at once within one segment. */
+const PULL_CONCURRENCY = 8;
 /** Pause before trying again when no old holder answers or a pass left keys behind. */
 const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
@@ -132,7 +134,7 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
   };
 }
 
-/** One epoch's receiving: the moves in ring order, each copied then verified. */
+/** One rebalance's receiving: the moves in ring order, a few at a time, each copied then verified. */
 class SegmentReceiver {
   private progress!: HandoffRecord;
   private readonly timeoutMs: number;
@@ -152,22 +154,27 @@ class SegmentReceiver {
 
   async receiveAll(progress: HandoffRecord): Promise<void> {
     this.progress = progress;
-    for (const move of this.run.moves) {
-      if (this.run.cancelled) return;
-      if (this.progress.done.includes(move.end)) continue;
-      await this.copy(move);
-      if (this.run.cancelled) return;
-      await this.verify(move);
-      if (this.run.cancelled) return;
-      const { walking: _walked, ...rest } = this.progress;
-      await this.record({ ...rest, done: [...rest.done, move.end] });
-      this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1, state: 'copying' };
-    }
+    const pending = this.run.moves.filter((move) => !progress.done.includes(move.end));
+    // Several segments at once: each write is a durable commit, and concurrent ones share it.
+    const worker = async (): Promise<void> => {
+      for (let move = pending.shift(); move && !this.run.cancelled; move = pending.shift()) await this.receive(move);
+    };
+    await Promise.all(Array.from({ length: SEGMENT_CONCURRENCY }, worker));
+  }
+
+  private async receive(move: RebalanceMove): Promise<void> {
+    await this.copy(move);
+    if (this.run.cancelled) return;
+    await this.verify(move);
+    if (this.run.cancelled) return;
+    const { [move.end]: _walked, ...walking } = this.progress.walking;
+    await this.record({ ...this.progress, done: [...this.progress.done, move.end], walking });
+    this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1 };
   }
 
   /** Walks the segment on one old holder after another, pulling what is newer there. */
   private async copy(move: RebalanceMove): Promise<void> {
-    let after = this.progress.walking?.segment === move.end ? this.progress.walking.after : undefined;
+    let after: HandoffCursor | undefined = this.progress.walking[move.end];
     this.setState('copying');
     // A source that fails gives way to the next one; the walk goes on from where it stopped.
     let turn = 0;
@@ -193,7 +200,7 @@ class SegmentReceiver {
       const last = page.entries[page.entries.length - 1];
       if (last) {
         after = { position: last.position, kind: last.kind, bucket: last.bucket, key: last.key };
-        await this.record({ ...this.progress, walking: { segment: move.end, after } });
+        await this.record({ ...this.progress, walking: { ...this.progress.walking, [move.end]: after } });
       }
       if (page.done) return;
     }
@@ -246,11 +253,14 @@ class SegmentReceiver {
       return !local || compareHlc(local.clock, entry.clock) < 0 || this.context.store.isUnsettled(address, local.clock);
     });
     let missed = 0;
-    for (let i = 0; i < wanted.length; i += PULL_CONCURRENCY) {
-      if (this.run.cancelled) return missed;
-      const results = await Promise.all(wanted.slice(i, i + PULL_CONCURRENCY).map((entry) => this.pullOne(source, entry)));
-      missed += results.filter((taken) => !taken).length;
-    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < wanted.length && !this.run.cancelled) {
+        const entry = wanted[next++]!;
+        if (!(await this.pullOne(source, entry))) missed++;
+      }
+    };
+    await Promise.all(Array.from({ length: PULL_CONCURRENCY }, worker));
     return missed;
   }
 
