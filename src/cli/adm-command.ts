@@ -169,6 +169,38 @@ const COMMANDS: readonly CommandSpec[] = [
     build: () => ({ command: 'rebalance_status' }),
     watch: (args) => args.watch === true,
   },
+  { usage: 'mq-stats <node>', describe: "a storage node's durable queues (repair, revert) with their state and items, its anti-entropy and rebalance hand-off", build: (args) => ({ command: 'mq_stats', node: str(args, 'node') }) },
+  {
+    usage: 'mq-suspend <node> [queue]',
+    describe: "hold a storage node's queue (repair or revert; all when none is named): items are kept and taken, not worked",
+    build: (args) => withDefined({ command: 'mq_suspend', node: str(args, 'node') }, { queue: args.queue === undefined ? undefined : str(args, 'queue') }),
+  },
+  {
+    usage: 'mq-resume <node> [queue]',
+    describe: "let a storage node's held queue (all when none is named) be worked again",
+    build: (args) => withDefined({ command: 'mq_resume', node: str(args, 'node') }, { queue: args.queue === undefined ? undefined : str(args, 'queue') }),
+  },
+  {
+    usage: 'recover-file <path>',
+    describe: 'make every replica of BUCKET/KEY (and of its chunks) equal to the newest',
+    build: (args) => {
+      const path = str(args, 'path');
+      const slash = path.indexOf('/');
+      if (slash <= 0 || slash === path.length - 1) return 'recover-file needs BUCKET/KEY';
+      return { command: 'recover_file', bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+    },
+  },
+  {
+    usage: 'recover-node <node>',
+    describe: 'refill a storage node (whose disk was lost, say) from the other holders of its ranges',
+    build: (args) => ({ command: 'recover_node', node: str(args, 'node') }),
+  },
+  {
+    usage: 'recover-consistency <node>',
+    describe: 'compare every range a storage node holds with its other holders now and repair what differs (a full anti-entropy pass)',
+    build: (args) => ({ command: 'recover_consistency', node: str(args, 'node') }),
+  },
+  { usage: 'recover-ring <node>', describe: "send the manager's ring to a node again", build: (args) => ({ command: 'recover_ring', node: str(args, 'node') }) },
   { usage: 'du <node>', describe: "what a storage node holds and what it takes on disk", build: (args) => ({ command: 'du', node: str(args, 'node') }) },
   {
     usage: 'delete-bucket-stats [bucket]',

@@ -115,7 +115,8 @@ export function formatResult(result: AdminResult): string {
           ]
         : [['cluster', 'not started (attach storage nodes, then run: leofs-adm start --replicas N ...)']];
       const members = formatTable(['type', 'node', 'state', 'address', 'ring epoch', 'ring checksum', 'vnodes', 'rack'], result.members.map(memberRow));
-      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}`;
+      const rebalance = result.rebalance ? `\n\n[Rebalance]\n${formatRebalanceStatus({ kind: 'rebalance_status', ...result.rebalance })}` : '';
+      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}${rebalance}`;
     }
     case 'node_status': {
       const fields: Array<readonly [string, string]> = [
@@ -199,6 +200,33 @@ export function formatResult(result: AdminResult): string {
     }
     case 'rebalance_status':
       return formatRebalanceStatus(result);
+    case 'queues': {
+      const queues = formatTable(['queue', 'state', 'items'], result.queues.map((queue) => [queue.name, queue.state, String(queue.size)]));
+      const ae = result.antiEntropy;
+      const antiEntropy = ae
+        ? formatFields('Anti-entropy', [
+            ['ranges held', String(ae.rangesHeld)],
+            ['comparisons queued', `${ae.urgentPending}${ae.urgentPending > 0 ? ` ${progressBar(ae.rangesHeld === 0 ? 1 : Math.max(0, 1 - ae.urgentPending / Math.max(ae.rangesHeld, ae.urgentPending)))}` : ''}`],
+            ['rounds done', String(ae.roundsDone)],
+            ['keys repaired', String(ae.keysSynced)],
+          ])
+        : '[Anti-entropy]\n no answer';
+      const h = result.handoff;
+      const handoff = h
+        ? formatFields('Rebalance hand-off', [
+            ['state', h.state],
+            ['segments', `${h.segmentsDone}/${h.segments}`],
+            ['moved', `${h.objects} objects, ${bytes(h.bytes)}`],
+            ['rate', `${rate_(h.bytesPerSec)}${h.rateLimitBytesPerSec > 0 ? ` (limit ${rate_(h.rateLimitBytesPerSec)})` : ''}`],
+            ['data moved away, not yet dropped', h.releasePending ? 'yes' : 'no'],
+          ])
+        : '[Rebalance hand-off]\n no answer';
+      return `[Queues of ${result.node}]\n${queues}\n\n${antiEntropy}\n\n${handoff}`;
+    }
+    case 'recover_file': {
+      const rows = result.items.map((item) => [item.kind, item.key.replace(/\n/g, '\\n'), item.newestOn ?? 'none', item.repairing.join(', ') || '-', item.unreachable.join(', ') || '-']);
+      return `${result.bucket}/${result.key}\n${formatTable(['kind', 'ring key', 'newest on', 'repairing', 'no answer'], rows)}`;
+    }
     default:
       return assertNever(result);
   }

@@ -10,11 +10,17 @@ import type { Message, ReplyTo } from '../../runtime/refs.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { Hlc } from '../../core/hlc.js';
 import { keyPosition } from '../../core/ring/position.js';
-import { preferenceList } from '../../core/ring/ring.js';
-import { snapshotOf, type RingDocument } from '../../core/ring/ring-document.js';
+import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
+import { snapshotOf, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
 import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js';
-import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
+import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
+import { antiEntropyRef } from '../../protocol/cluster/anti-entropy.js';
+import { handoffRef } from '../../protocol/cluster/handoff.js';
+import { recovererRef, type QueueStats } from '../../protocol/cluster/queues.js';
+import { chunkKeysOf } from '../../core/chunk-layout.js';
+import { compareHlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
 import type {
   AuthMessage,
   ChownBucketReply,
@@ -99,7 +105,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const status = await onKeeper<ClusterStatus>((replyTo) => ({ type: 'status', replyTo }));
         if (command.node === undefined) {
           const { ok: _ok, ...rest } = status;
-          return { kind: 'cluster_status', ...rest };
+          const { ok: _done, ...rebalance } = await onKeeper<RebalanceStatus>((replyTo) => ({ type: 'rebalance_status', replyTo }));
+          return { kind: 'cluster_status', ...rest, ...(rebalance.running ? { rebalance } : {}) };
         }
         return { kind: 'node_status', ...(await nodeDetails(command.node, status, ctx)) };
       }
@@ -226,9 +233,93 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const { ok: _ok, ...progress } = await onKeeper<RebalanceStatus>((replyTo) => ({ type: 'rebalance_status', replyTo }));
         return { kind: 'rebalance_status', ...progress };
       }
+      case 'mq_stats':
+        return queuesOf(command.node, ctx, await expectOk(ask(ctx.system, recovererRef(command.node), { type: 'stats' }, remoteTimeoutMs), command.node));
+      case 'mq_suspend':
+      case 'mq_resume': {
+        const { node, queue } = command;
+        const request = { ...(queue !== undefined ? { queue } : {}) };
+        const pending = command.command === 'mq_suspend' ? ask(ctx.system, recovererRef(node), { type: 'suspend', ...request }, remoteTimeoutMs) : ask(ctx.system, recovererRef(node), { type: 'resume', ...request }, remoteTimeoutMs);
+        return queuesOf(node, ctx, await expectOk(pending, node));
+      }
+      case 'recover_file': {
+        const found = await onAuth<GetBucketReply>((replyTo) => ({ type: 'get_bucket', name: command.bucket, replyTo }));
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+        return { kind: 'recover_file', bucket: command.bucket, key: command.key, items: await recoverFile(namespaceOf(found.bucket), command.key, snapshotOf(doc), ctx) };
+      }
+      case 'recover_node': {
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+        const lost = command.node;
+        if (!doc.current.some((member) => member.node === lost)) throw new Refused('UnknownNode', `${lost} is not in the ring`);
+        const peers = doc.current.map((member) => member.node).filter((node) => node !== lost);
+        const replies = await Promise.all(peers.map((peer) => ask(ctx.system, antiEntropyRef(peer), { type: 'recover_peer', peer: lost }, remoteTimeoutMs)));
+        const asked = peers.filter((_, index) => !isRuntimeFailure(replies[index]!));
+        const missing = peers.filter((peer) => !asked.includes(peer));
+        const ranges = replies.reduce((sum, reply) => sum + (isRuntimeFailure(reply) ? 0 : reply.urgentPending), 0);
+        const unreachable = missing.length > 0 ? `; not reached: ${missing.join(', ')}` : '';
+        return { kind: 'done', message: `${asked.length} node(s) compare their shared ranges with ${lost} now (${ranges} ranges queued${unreachable}); follow it with leofs-adm mq-stats NODE` };
+      }
+      case 'recover_consistency': {
+        const stats = await expectOk(ask(ctx.system, antiEntropyRef(command.node), { type: 'full_pass' }, remoteTimeoutMs), command.node);
+        return { kind: 'done', message: `${command.node} compares all of its ${stats.rangesHeld} ranges with their other holders now (${stats.urgentPending} comparisons queued); follow it with leofs-adm mq-stats ${command.node}` };
+      }
+      case 'recover_ring': {
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+        const installed = await expectOk(ask(ctx.system, ringCacheRef(command.node), { type: 'install', doc }, remoteTimeoutMs), command.node);
+        return { kind: 'done', message: `${command.node} holds ring epoch ${installed.epoch}, checksum ${(installed.checksum >>> 0).toString(16).padStart(8, '0')}` };
+      }
       default:
         return assertNever(command);
     }
+  }
+
+  /** A node's queues, with its anti-entropy and hand-off progress when they answer. */
+  async function queuesOf(node: string, ctx: ActorContext<AdminMessage>, stats: QueueStats): Promise<AdminResult> {
+    const [antiEntropy, handoff] = await Promise.all([
+      ask(ctx.system, antiEntropyRef(node), { type: 'stats' }, remoteTimeoutMs),
+      ask(ctx.system, handoffRef(node), { type: 'status' }, remoteTimeoutMs),
+    ]);
+    const without = <T extends { ok: true }>(reply: T | RuntimeFailure): Omit<T, 'ok'> | null => {
+      if (isRuntimeFailure(reply)) return null;
+      const { ok: _ok, ...rest } = reply;
+      return rest;
+    };
+    return { kind: 'queues', node, queues: stats.queues, antiEntropy: without(antiEntropy), handoff: without(handoff) };
+  }
+
+  /**
+   * Makes every replica of an object (and of each chunk of it) equal to the newest: the holder of the
+   * newest version queues a repair for each replica that holds an older one or none.
+   */
+  async function recoverFile(namespace: string, key: string, ring: RingSnapshot, ctx: ActorContext<AdminMessage>): Promise<RecoverFileItem[]> {
+    const { n } = ring.doc.settings;
+    const repairOne = async (kind: 'object' | 'chunk', ringKey: string): Promise<{ item: RecoverFileItem; newest: ObjectMeta | null }> => {
+      const replicas = readPreferenceList(ring.current, ring.previous, keyPosition(namespace, ringKey), n);
+      const replies = await Promise.all(replicas.map((node) => ask(ctx.system, routerOf(node), { type: 'head_local', objectKind: kind, bucket: namespace, key: ringKey }, remoteTimeoutMs)));
+      const unreachable = replicas.filter((_, index) => !replies[index]!.ok);
+      let newest: { node: string; meta: ObjectMeta } | undefined;
+      replies.forEach((reply, index) => {
+        if (reply.ok && reply.meta && (!newest || compareHlc(reply.meta.clock, newest.meta.clock) > 0)) newest = { node: replicas[index]!, meta: reply.meta };
+      });
+      if (!newest) return { item: { kind, key: ringKey, newestOn: null, repairing: [], unreachable }, newest: null };
+      const holder = newest;
+      const repairing = replicas.filter((node, index) => {
+        const reply = replies[index]!;
+        return node !== holder.node && reply.ok && (!reply.meta || compareHlc(reply.meta.clock, holder.meta.clock) < 0);
+      });
+      for (const peer of repairing) ctx.system.dispatch(routerOf(holder.node), { type: 'queue_repair', objectKind: kind, bucket: namespace, key: ringKey, peer });
+      return { item: { kind, key: ringKey, newestOn: holder.node, repairing, unreachable }, newest: holder.meta };
+    };
+    const parent = await repairOne('object', key);
+    const items = [parent.item];
+    const layout = parent.newest && !parent.newest.deleted ? parent.newest.chunks : undefined;
+    if (layout) {
+      for (const chunk of chunkKeysOf(key, layout)) items.push((await repairOne('chunk', chunk)).item);
+    }
+    return items;
   }
 
   async function nodeDetails(node: string, status: ClusterStatus, ctx: ActorContext<AdminMessage>) {

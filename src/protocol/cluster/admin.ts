@@ -12,6 +12,9 @@ import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
 import type { ClusterStatus, MemberAction, MemberState, RebalanceReply, RebalanceStatus } from './ring-keeper.js';
+import type { AntiEntropyStats } from './anti-entropy.js';
+import type { HandoffStatus } from './handoff.js';
+import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
@@ -41,7 +44,12 @@ export type AdminCommand =
   | { readonly command: 'member_action'; readonly action: MemberAction; readonly node: string }
   /** `rateBytesPerSec`: per receiving node, 0 for no limit; absent: the running one's, or the configured default. */
   | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
-  | { readonly command: 'rebalance_status' };
+  | { readonly command: 'rebalance_status' }
+  | { readonly command: 'mq_stats'; readonly node: string }
+  /** `queue` absent: every queue of the node. */
+  | { readonly command: 'mq_suspend' | 'mq_resume'; readonly node: string; readonly queue?: string }
+  | { readonly command: 'recover_file'; readonly bucket: string; readonly key: string }
+  | { readonly command: 'recover_node' | 'recover_consistency' | 'recover_ring'; readonly node: string };
 
 export type AdminCommandName = AdminCommand['command'];
 
@@ -80,7 +88,7 @@ export interface NodeDetails {
 }
 
 export type AdminResult =
-  | ({ readonly kind: 'cluster_status' } & Omit<ClusterStatus, 'ok'>)
+  | ({ readonly kind: 'cluster_status'; readonly rebalance?: Omit<RebalanceStatus, 'ok'> } & Omit<ClusterStatus, 'ok'>)
   | ({ readonly kind: 'node_status' } & NodeDetails)
   | { readonly kind: 'started'; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
   | { readonly kind: 'whereis'; readonly bucket: string; readonly key: string; readonly position: string; readonly replicas: readonly WhereisRow[] }
@@ -96,7 +104,27 @@ export type AdminResult =
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
   | { readonly kind: 'done'; readonly message: string }
   | ({ readonly kind: 'rebalance' } & Omit<Extract<RebalanceReply, { ok: true }>, 'ok'>)
-  | ({ readonly kind: 'rebalance_status' } & Omit<RebalanceStatus, 'ok'>);
+  | ({ readonly kind: 'rebalance_status' } & Omit<RebalanceStatus, 'ok'>)
+  | {
+      readonly kind: 'queues';
+      readonly node: string;
+      readonly queues: QueueStats['queues'];
+      readonly antiEntropy: Omit<AntiEntropyStats, 'ok'> | null;
+      readonly handoff: Omit<HandoffStatus, 'ok'> | null;
+    }
+  | { readonly kind: 'recover_file'; readonly bucket: string; readonly key: string; readonly items: readonly RecoverFileItem[] };
+
+/** One ring object of a recovered file (the object, or a chunk of it) and the repairs queued for it. */
+export interface RecoverFileItem {
+  readonly kind: 'object' | 'chunk';
+  readonly key: string;
+  /** Holder of the newest version, whose recoverer makes the others equal; null when no replica answered with one. */
+  readonly newestOn: string | null;
+  /** Replicas queued for repair from it. */
+  readonly repairing: readonly string[];
+  /** Replicas that did not answer. */
+  readonly unreachable: readonly string[];
+}
 
 export type AdminReply = { readonly ok: true; readonly result: AdminResult } | { readonly ok: false; readonly code: string; readonly message: string };
 
@@ -198,6 +226,16 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       }
       case 'rebalance_status':
         return { command };
+      case 'mq_stats':
+      case 'recover_node':
+      case 'recover_consistency':
+      case 'recover_ring':
+        return { command, node: need('node') };
+      case 'mq_suspend':
+      case 'mq_resume':
+        return withOptional({ command, node: need('node') }, { queue: optional('queue') });
+      case 'recover_file':
+        return { command, bucket: need('bucket'), key: need('key') };
       default:
         return `unknown command ${JSON.stringify(command)}`;
     }
