@@ -184,16 +184,22 @@ describe('an elastic cluster with real processes', function () {
   it('grows from 3 to 4 storage nodes while traffic runs, refusing a second change meanwhile', async () => {
     const added = await cluster.addStorageNode(3);
     await eventually(async () => (await membersOf()).some((m) => m.node === added.name && m.state === 'attached'), 20_000, 'new node attached');
-    const started = await startRebalance('--rate', '0');
+    // Slowly at first (0.2 MB/s), so that it is surely still running for the refusals below.
+    const started = await startRebalance('--rate', '0.2');
     expect(started.code, started.stderr).to.equal(0);
     expect(started.stdout).to.match(/rebalance started .*\+storage_3/);
     const second = await cluster.adm('rebalance');
-    expect(second.code).to.equal(1);
+    expect(second.code, `${second.stdout} ${second.stderr}`).to.equal(1);
     expect(second.stderr).to.include('RebalanceRunning');
     const detachMeanwhile = await cluster.adm('detach', cluster.storage[1]!.name);
+    expect(detachMeanwhile.code, `${detachMeanwhile.stdout} ${detachMeanwhile.stderr}`).to.equal(1);
     expect(detachMeanwhile.stderr).to.include('RebalanceRunning');
-    const status = await cluster.adm('rebalance-status');
+    const status = await cluster.adm('status');
     expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout).to.match(/\[Rebalance\][\s\S]*storage_3@127\.0\.0\.1/);
+    const faster = await cluster.adm('rebalance', '--rate', '0');
+    expect(faster.code, faster.stderr).to.equal(0);
+    expect(faster.stdout).to.include('now moves at no limit');
     await rebalanceDone();
     const members = await membersOf();
     expect(members.find((m) => m.node === added.name)?.state).to.equal('running');
