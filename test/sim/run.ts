@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- --seeds 1000 --faults all`: runs many simulated seeds and prints every failing one
  * with the command that replays it. Faults: all, none, or a comma-separated list of loss, duplicates,
- * partitions, crashes, clocks. `--seed N` runs one seed and prints its problems.
+ * partitions, crashes, clocks, membership. `--seed N` runs one seed and prints its problems.
  */
 import { FAULT_CLASSES, runSimulation, type FaultClass } from './simulation.js';
 
@@ -36,6 +36,7 @@ for (let seed = first; seed < first + count; seed++) {
     for (const problem of result.problems.slice(0, single !== undefined ? 50 : 3)) console.log(`  ${problem}`);
   } else if (single !== undefined) {
     console.log(`seed ${seed} passed: ${result.operations} operations, ${result.acknowledged} writes acknowledged, ${result.delivered} messages delivered, ${result.dropped} lost, fingerprint ${result.fingerprint}`);
+    if (result.membership.length > 0) console.log(`  membership: ${result.membership.join('; ')}`);
   }
 }
 console.log(`sim.seeds=${count}`);

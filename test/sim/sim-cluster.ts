@@ -6,6 +6,8 @@
  * started through its ring keeper, as `leofs-adm start` does; every node learns the ring from it.
  * Nodes crash (their actors stop, their directories are kept) and restart.
  */
+import type { AdminCommand, AdminReply } from '../../src/protocol/cluster/admin.js';
+import { isRuntimeFailure } from '../../src/runtime/failures.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +54,8 @@ const TUNING: Partial<StorageOptions> = {
   settleGraceMs: 30_000,
   // Never within a run: a version settled blind may be one that was never acknowledged.
   settleGiveUpMs: 24 * 60 * 60_000,
+  // Short enough that a second rebalance can start within a run.
+  releaseGraceMs: 20_000,
 };
 
 /** One node of the simulated cluster, of any role. */
@@ -143,8 +147,9 @@ export class SimCluster {
   readonly root = mkdtempSync(join(tmpdir(), 'leofs-sim-'));
   readonly manager: SimNode;
   readonly storageNodes: SimNode[];
-  /** The manager and the storage nodes: what crashes. */
-  readonly nodes: SimNode[];
+  /** A storage node started only when a run adds one to the cluster (it joins as attached). */
+  readonly spare: SimNode;
+  private spareStarted = false;
   readonly clientNode: SimNode;
   client!: StorageClient;
 
@@ -157,15 +162,27 @@ export class SimCluster {
     const node = (name: string, role: Role, skewMs: number, index: number): SimNode => new SimNode(`${name}@sim`, role, join(this.root, name), network, skewMs, seededRandom(seed * 7 + index));
     this.manager = node('manager', 'manager', 0, 100);
     this.storageNodes = skewsMs.map((skewMs, i) => node(`storage_${i}`, 'storage', skewMs, i));
-    this.nodes = [this.manager, ...this.storageNodes];
+    this.spare = node(`storage_${skewsMs.length}`, 'storage', 0, skewsMs.length);
     this.clientNode = node('client', 'gateway', 0, 101);
+  }
+
+  /** The manager and the storage nodes (the spare once started): what crashes. */
+  get nodes(): SimNode[] {
+    return [this.manager, ...this.storageNodes, ...(this.spareStarted ? [this.spare] : [])];
+  }
+
+  /** Starts the spare storage node: it joins the cluster as attached. */
+  async addSpare(): Promise<void> {
+    if (this.spareStarted) return;
+    this.spareStarted = true;
+    await this.spare.start();
   }
 
   /** The storage nodes that hold a key of `bucket`. */
   replicasOf(bucket: string, key: string): SimNode[] {
     const snapshot = this.clientNode.ringView.current!;
     const names = preferenceList(snapshot.current, keyPosition(bucket, key), this.settings.n);
-    return this.storageNodes.filter((node) => names.includes(node.name));
+    return [...this.storageNodes, this.spare].filter((node) => names.includes(node.name));
   }
 
   /** Starts every node and forms the cluster: the storage nodes join, the ring keeper starts the ring. */
@@ -188,6 +205,12 @@ export class SimCluster {
     const everyoneHasTheRing = (): boolean => [...this.nodes, this.clientNode].every((node) => node.ringView.current !== undefined);
     for (let step = 0; step < FORMING_STEPS && !everyoneHasTheRing(); step++) await this.step();
     if (!everyoneHasTheRing()) throw new Error('the ring did not reach every node');
+  }
+
+  /** An admin command to the manager, as leofs-adm sends it; a runtime failure is answered as a refusal. */
+  async admin(command: AdminCommand): Promise<AdminReply> {
+    const reply = await ask(this.clientNode.system!, adminRef(MANAGER), { type: 'admin', command }, 10_000);
+    return isRuntimeFailure(reply) ? { ok: false, code: reply.code, message: reply.message } : reply;
   }
 
   /** Every clock moves forward by `ms`, firing the timers that fall due; wall clocks drift as set. */

@@ -1,7 +1,7 @@
 /**
  * The deterministic simulation in `npm test`: a fixed set of seeds per fault class, each run checked by
  * the history checker and for convergence, and a check that a seed replays exactly.
- * `npm run sim -- --seeds 1000 --faults all` runs many more.
+ * `npm run sim -- --seeds 1000 --faults all` runs many more (all: every class, membership changes included).
  */
 import { expect } from 'chai';
 import { runSimulation, type FaultClass } from './simulation.js';
@@ -17,6 +17,9 @@ const RUNS: ReadonlyArray<{ readonly faults: readonly FaultClass[]; readonly see
   { faults: ['clocks'], seeds: firstSeeds(15) },
   { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(30) },
   { faults: ALL, seeds: firstSeeds(20) },
+  // A storage node added and rebalanced in, another detached and rebalanced out, while clients run.
+  { faults: ['membership'], seeds: firstSeeds(10) },
+  { faults: [...ALL, 'membership'], seeds: firstSeeds(20), why: 'membership changes under every other fault' },
   // Each of these found a bug in an earlier form of the simulation (a version from a fast clock, left
   // on too few replicas by a coordinator that crashed or was retried elsewhere, winning over writes and
   // deletes acknowledged after it; a restarted node stamping a clock it had stamped before; a node

@@ -14,8 +14,9 @@ import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
 import { SIM_EPOCH_MS, SimCluster, type SimNode } from './sim-cluster.js';
 import { SimNetwork } from './sim-network.js';
 
-export type FaultClass = 'loss' | 'duplicates' | 'partitions' | 'crashes' | 'clocks';
-export const FAULT_CLASSES: readonly FaultClass[] = ['loss', 'duplicates', 'partitions', 'crashes', 'clocks'];
+/** `membership`: a storage node is added and rebalanced in, then another detached and rebalanced out. */
+export type FaultClass = 'loss' | 'duplicates' | 'partitions' | 'crashes' | 'clocks' | 'membership';
+export const FAULT_CLASSES: readonly FaultClass[] = ['loss', 'duplicates', 'partitions', 'crashes', 'clocks', 'membership'];
 
 export interface SimReport {
   readonly seed: number;
@@ -26,6 +27,8 @@ export interface SimReport {
   readonly dropped: number;
   /** Equal for two runs of one seed: the run is a function of its seed. */
   readonly fingerprint: string;
+  /** The membership steps taken and their answers. */
+  readonly membership: readonly string[];
 }
 
 const BUCKET = 'sim';
@@ -41,6 +44,8 @@ const MAX_STEPS = 20_000;
  */
 const SETTLE_TIME_MS = 450_000;
 const SETTLE_STEP_MS = 25;
+/** Simulated time a rebalance under way gets to finish once the faults stop. */
+const REBALANCE_TIME_MS = 300_000;
 /** `LEOFS_SIM_TRACE=<key>` prints what the clients did with that key, as it happened. */
 const TRACE = process.env.LEOFS_SIM_TRACE;
 
@@ -61,6 +66,7 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
     await cluster.start();
     network.injectFaults({ drop: has('loss') ? 0.03 : 0, duplicate: has('duplicates') ? 0.03 : 0 });
     const done = new Set<number>();
+    const membership: MembershipScript = { next: 0, asking: false, log: [] };
     const clients = Array.from({ length: CLIENTS }, (_, client) => runClient(cluster, history, seededRandom(seed * 31 + client), client, operationsPerClient).then(() => done.add(client)));
 
     for (let step = 0; step < MAX_STEPS && done.size < CLIENTS; step++) {
@@ -80,6 +86,8 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
           const a = randomInt(random, count);
           network.partition(cluster.nodes[a]!.name, cluster.nodes[(a + 1 + randomInt(random, count - 1)) % count]!.name);
         }
+      } else if (has('membership') && roll >= 0.008 && roll < 0.0095 && membership.next < MEMBERSHIP_STEPS.length && !membership.asking) {
+        await changeMembership(cluster, membership);
       } else if (network.inFlight > 0 && roll < 0.9) {
         network.deliverOne();
       } else {
@@ -92,13 +100,64 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
     // The faults stop: every node up, every link healed, and time runs on until the replicas agree.
     network.healAll();
     for (const node of cluster.nodes) if (!node.running) await node.start();
+    // A membership change asked for and not yet made is finished now, as an operator would.
+    for (let tries = 0; has('membership') && membership.next > 0 && membership.next < MEMBERSHIP_STEPS.length; tries++) {
+      if (tries >= 600) return report(seed, history, network, [`the membership changes did not finish: ${membership.log.join('; ')}`], membership.log);
+      if (!membership.asking) await changeMembership(cluster, membership);
+      await runFor(cluster, network, 1_000);
+    }
+    // A rebalance under way finishes (the hand-off copies and verifies, the manager drops the previous ring).
+    for (let waitedMs = 0; cluster.manager.ringView.current?.previous && waitedMs < REBALANCE_TIME_MS; waitedMs += 1_000) await runFor(cluster, network, 1_000);
     const converged = await settle(cluster, network);
     const problems = converged ? [] : disagreeing(cluster).map((key) => `${key}: the replicas did not converge once the faults stopped (${replicaStates(cluster, key)})`);
+    if (cluster.manager.ringView.current?.previous) problems.push(`a rebalance did not finish once the faults stopped (${membership.log.join('; ')})`);
     for (const key of [...DATA_KEYS, ...LOCK_KEYS]) await cluster.drive(read(cluster, history, CLIENTS, key), MAX_STEPS);
-    return report(seed, history, network, [...problems, ...history.check()]);
+    return report(seed, history, network, [...problems, ...history.check()], membership.log);
   } finally {
     await cluster.stop();
   }
+}
+
+/** What an operator does to the membership, in order: add a node, rebalance, detach one, rebalance. */
+const MEMBERSHIP_STEPS = ['add', 'rebalance', 'detach', 'rebalance'] as const;
+
+interface MembershipScript {
+  /** The next step of MEMBERSHIP_STEPS. */
+  next: number;
+  /** An admin command is on its way; the next step waits for its answer. */
+  asking: boolean;
+  readonly log: string[];
+}
+
+/**
+ * Takes the next membership step. Admin commands are sent and not awaited (the network delivers them
+ * in its own time); a refusal (a rebalance still running, rings that differ, data not yet dropped)
+ * leaves the step to be tried again later.
+ */
+async function changeMembership(cluster: SimCluster, script: MembershipScript): Promise<void> {
+  const step = MEMBERSHIP_STEPS[script.next]!;
+  if (step === 'add') {
+    await cluster.addSpare();
+    script.log.push(`added ${cluster.spare.name}`);
+    script.next++;
+    return;
+  }
+  script.asking = true;
+  const command = step === 'rebalance' ? { command: 'rebalance' as const } : { command: 'member_action' as const, action: 'detach' as const, node: cluster.storageNodes[0]!.name };
+  void cluster.admin(command).then((reply) => {
+    script.asking = false;
+    script.log.push(`${step}: ${reply.ok ? 'ok' : reply.code}`);
+    // An answer lost on the way back may leave the change made: the manager's ring (or, for a detach,
+    // the next try's answer) says so, as it would tell an operator.
+    const ring = cluster.manager.ringView.current?.doc.current.map((member) => member.node) ?? [];
+    const made =
+      step === 'detach'
+        ? !reply.ok && reply.code === 'BadState'
+        : script.next === 1
+          ? ring.includes(cluster.spare.name)
+          : !ring.includes(cluster.storageNodes[0]!.name);
+    if (reply.ok || made) script.next++;
+  });
 }
 
 async function runClient(cluster: SimCluster, history: History, draw: () => number, client: number, operations: number): Promise<void> {
@@ -213,6 +272,17 @@ async function settle(cluster: SimCluster, network: SimNetwork): Promise<boolean
   return agree(cluster);
 }
 
+/** Runs the network and time, without faults, for `ms` of simulated time. */
+async function runFor(cluster: SimCluster, network: SimNetwork, ms: number): Promise<void> {
+  for (let elapsedMs = 0; elapsedMs < ms; elapsedMs += SETTLE_STEP_MS) {
+    for (let delivered = 0; delivered < 10_000; delivered++) {
+      await cluster.quiesce();
+      if (!network.deliverOne()) break;
+    }
+    cluster.advance(SETTLE_STEP_MS);
+  }
+}
+
 function agree(cluster: SimCluster): boolean {
   return disagreeing(cluster).length === 0;
 }
@@ -222,7 +292,7 @@ function disagreeing(cluster: SimCluster): string[] {
   return [...DATA_KEYS, ...LOCK_KEYS].filter((key) => new Set(cluster.replicasOf(BUCKET, key).map((node) => replicaState(node, key))).size !== 1);
 }
 
-function report(seed: number, history: History, network: SimNetwork, problems: readonly string[]): SimReport {
+function report(seed: number, history: History, network: SimNetwork, problems: readonly string[], membership: readonly string[] = []): SimReport {
   const trace = JSON.stringify(history.ops.map((op) => [op.type, op.client, op.key, op.value, op.sent, op.answered, op.type === 'write' ? op.outcome : '']));
   return {
     seed,
@@ -232,5 +302,6 @@ function report(seed: number, history: History, network: SimNetwork, problems: r
     delivered: network.delivered,
     dropped: network.dropped,
     fingerprint: createHash('sha1').update(trace).digest('hex').slice(0, 16),
+    membership,
   };
 }
