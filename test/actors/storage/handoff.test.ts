@@ -1,0 +1,109 @@
+/**
+ * A rebalance's hand-off between in-process storage nodes: when a node leaves the ring and when it joins
+ * again, every receiver pulls what the new ring gives it, the bytes moved stay within 1.25 times the
+ * theoretical minimum for the two rings (each object's size times the holders its new preference list
+ * adds), and every object reads back afterwards.
+ */
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import type { RingDocument } from '../../../src/core/ring/ring-document.js';
+import { buildRing, preferenceList, type RingMember } from '../../../src/core/ring/ring.js';
+import { keyPosition } from '../../../src/core/ring/position.js';
+import { handoffRef, type HandoffStatus } from '../../../src/protocol/cluster/handoff.js';
+import { ask } from '../../../src/runtime/typed-ask.js';
+import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
+
+const BUCKET = 'moving';
+const N = 3;
+const OBJECTS = 240;
+
+function bodyOf(i: number): Buffer {
+  const size = 512 + ((i * 7919) % 24_000);
+  return Buffer.alloc(size, createHash('md5').update(`object-${i}`).digest('hex'));
+}
+
+describe('the rebalance hand-off between storage nodes', function () {
+  this.timeout(120_000);
+
+  const cluster = new StorageCluster(5, { n: N, w: 2, r: 2, d: 2, rackAware: false }, () => ({ tuning: { releaseGraceMs: 1_000 } }));
+  let epoch = 1;
+
+  before(async () => {
+    await cluster.start();
+    for (let i = 0; i < OBJECTS; i++) {
+      const body = bodyOf(i);
+      const put = await cluster.client.put('object', objectFields(BUCKET, `o/${i}`, body), body);
+      expect(put.ok, `put o/${i}`).to.equal(true);
+    }
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  /** Installs a ring document on every running node and the client. */
+  function install(doc: RingDocument): void {
+    cluster.doc = doc;
+    for (const node of cluster.nodes) if (node.node) node.ringView.install(doc);
+    cluster.clientRing.install(doc);
+  }
+
+  function minimumBytes(previous: readonly RingMember[], current: readonly RingMember[]): number {
+    const before = buildRing(previous, { rackAware: false });
+    const after = buildRing(current, { rackAware: false });
+    let bytes = 0;
+    for (let i = 0; i < OBJECTS; i++) {
+      const position = keyPosition(BUCKET, `o/${i}`);
+      const old = preferenceList(before, position, N);
+      const added = preferenceList(after, position, N).filter((node) => !old.includes(node));
+      bytes += bodyOf(i).length * added.length;
+    }
+    return bytes;
+  }
+
+  /** Moves the cluster to `current` and waits until every receiver is done; answers the bytes they moved. */
+  async function rebalanceTo(current: readonly RingMember[]): Promise<number> {
+    const previous = cluster.doc.current;
+    epoch++;
+    install({ ...cluster.doc, epoch, current, previous, rebalanceEpoch: epoch });
+    const receivers = current.map((member) => member.node);
+    const statuses = new Map<string, HandoffStatus>();
+    await eventually(async () => {
+      for (const node of receivers) {
+        const reply = await ask(cluster.clientNode.system, handoffRef(node), { type: 'status' }, 5_000);
+        if (reply.ok) statuses.set(node, reply);
+      }
+      return receivers.every((node) => ['done', 'idle'].includes(statuses.get(node)?.state ?? ''));
+    }, 60_000, 'every receiver done');
+    epoch++;
+    const { rebalanceEpoch: _began, ...settled } = cluster.doc;
+    install({ ...settled, epoch, previous: null });
+    return [...statuses.values()].reduce((sum, status) => sum + status.bytes, 0);
+  }
+
+  async function everyObjectReadsBack(): Promise<void> {
+    for (let i = 0; i < OBJECTS; i++) {
+      const got = await cluster.client.get('object', BUCKET, `o/${i}`, { withBody: true });
+      expect(got.ok && Buffer.from(got.body ?? []).equals(bodyOf(i)), `o/${i}`).to.equal(true);
+    }
+  }
+
+  it('moves within 1.25 times the minimum when a node leaves', async () => {
+    const all = cluster.doc.current;
+    const without = all.filter((member) => member.node !== 'storage_4@127.0.0.1');
+    const minimum = minimumBytes(all, without);
+    const moved = await rebalanceTo(without);
+    expect(minimum).to.be.greaterThan(0);
+    expect(moved / minimum, `moved ${moved} bytes for a minimum of ${minimum}`).to.be.within(1, 1.25);
+    await everyObjectReadsBack();
+  });
+
+  it('moves within 1.25 times the minimum when a node joins (after it dropped what it held)', async () => {
+    const leaving = cluster.node('storage_4@127.0.0.1');
+    await eventually(() => leaving.role!.context.store.scanRange('0'.repeat(32), '0'.repeat(32)).next().done === true, 30_000, 'the node that left dropped its data');
+    const all = cluster.nodes.map((node, i) => ({ node: node.name, alias: `storage_${i}`, numOfVnodes: 32 }));
+    const minimum = minimumBytes(cluster.doc.current, all);
+    const moved = await rebalanceTo(all);
+    expect(moved / minimum, `moved ${moved} bytes for a minimum of ${minimum}`).to.be.within(1, 1.25);
+    await everyObjectReadsBack();
+  });
+});
