@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
+import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
 
@@ -36,17 +37,6 @@ const totalBytes = Math.max(0.01, argv.gib) * 1024 * MiB;
 const maxObjectBytes = Math.max(1, argv['max-object-mib']) * MiB;
 const concurrency = Math.max(1, Math.floor(argv.concurrency));
 const COMPACTION_LIMIT_MS = 10 * 60_000;
-
-/** A seeded generator, so a run's objects can be made again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 /** Sizes from 1 KiB to the maximum, log-uniform, until they add up to the total. */
 function objectSizes(next: () => number): number[] {
@@ -108,7 +98,7 @@ try {
     const created = await client.send('PUT', `/${name}`, '');
     if (created.status !== 200) throw new Error(`cannot create bucket ${name}: ${created.status} ${created.body.toString()}`);
   }
-  const next = random(argv.seed);
+  const next = seededRandom(argv.seed);
   const sizes = objectSizes(next);
   const keys = sizes.map((_, i) => `object-${String(i).padStart(6, '0')}`);
   process.stdout.write(`${sizes.length} objects, ${(totalBytes / 2 ** 30).toFixed(2)} GiB a pass, N=${cluster.quorum.n}\n`);

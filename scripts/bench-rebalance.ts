@@ -76,6 +76,7 @@ import type { AdminCommand, AdminResult } from '../src/protocol/cluster/admin.js
 import type { HandoffStatus } from '../src/protocol/cluster/handoff.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { stopProcess } from './bench-support/processes.js';
+import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
 
@@ -124,17 +125,6 @@ const LOG_WAIT_MS = 15_000;
 const DU_SETTLE_READINGS = 10;
 const DONE_MESSAGE = 'received every segment a rebalance moves here';
 const BUCKET = 'rebalance';
-
-/** A seeded generator, so a run's objects can be made again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * Sizes until they add up to the total: small ones log-uniform in 4-64 KiB, and a large one (uniform
@@ -317,7 +307,7 @@ try {
   const namespace = namespaceOf(record);
 
   // 1. The data set.
-  const sizes = objectSizes(random(argv.seed));
+  const sizes = objectSizes(seededRandom(argv.seed));
   const keys = sizes.map((_, i) => `data/${String(i).padStart(7, '0')}`);
   const dataBytes = sizes.reduce((sum, size) => sum + size, 0);
   const largeCount = sizes.filter((size) => size > SMALL_MAX_BYTES).length;
