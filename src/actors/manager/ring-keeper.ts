@@ -205,7 +205,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         case 'handoff_reported':
           if (!receivers(state).includes(message.node)) return state;
           state.handoffs.set(message.node, message.status);
-          if (message.status.state === 'done') await finishRebalanceIfDone(state, ctx);
+          if (message.status.state === 'done' || message.status.state === 'checked') await finishRebalanceIfDone(state, ctx);
           return state;
         case 'ring_reported':
           ringReported(state, message, ctx);
@@ -488,11 +488,17 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const ring = state.ring;
     if (!ring?.previous) return;
     const change = rebalanceIdOf(ring);
-    const pending = receivers(state).filter((node) => {
+    const reportOf = (node: string) => {
       const reported = state.handoffs.get(node);
-      return !(reported && reported.change === change && reported.state === 'done');
-    });
-    if (pending.length > 0 || !status(state).consistent) return;
+      return reported?.change === change ? reported.state : undefined;
+    };
+    const all = receivers(state);
+    if (!all.every((node) => reportOf(node) === 'done' || reportOf(node) === 'checked') || !status(state).consistent) return;
+    // Every receiver has its data and every node the new ring: one more comparison catches what a node
+    // still on the previous ring wrote to the old holders meanwhile.
+    const unchecked = all.filter((node) => reportOf(node) !== 'checked');
+    for (const node of unchecked) ctx.system.dispatch(handoffRef(node), { type: 'final_check', change });
+    if (unchecked.length > 0) return;
     const left = ring.doc.previous!.map((member) => member.node).filter((node) => !ring.doc.current.some((member) => member.node === node));
     const { handoffRateBytesPerSec: _rate, rebalanceEpoch: _began, ...rest } = ring.doc;
     await publish(state, ctx, { ...rest, epoch: ring.doc.epoch + 1, previous: null });

@@ -36,13 +36,20 @@ const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
 const RATE_WINDOW_MS = 5_000;
 
-type HandoffActorMessage = HandoffMessage | { readonly type: 'ring_changed' } | { readonly type: 'finished'; readonly run: number; readonly error?: string };
+type HandoffActorMessage =
+  | HandoffMessage
+  | { readonly type: 'ring_changed' }
+  | { readonly type: 'finished'; readonly run: number; readonly error?: string }
+  | { readonly type: 'checked'; readonly run: number; readonly error?: string };
 
 interface Run {
   readonly id: number;
   readonly change: string;
   readonly moves: readonly RebalanceMove[];
   cancelled: boolean;
+  receiver?: SegmentReceiver;
+  /** The final check the manager asked for once every node held the new ring has begun. */
+  checking: boolean;
 }
 
 interface HandoffActorState {
@@ -55,7 +62,7 @@ interface HandoffActorState {
 
 export function handoffBehavior(context: StorageContext): Behavior<HandoffActorState, HandoffActorMessage> {
   return {
-    accepts: ['status'],
+    accepts: ['status', 'final_check'],
     init(ctx) {
       ctx.onEnd(context.ringView.subscribe(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' })));
       const state: HandoffActorState = {
@@ -85,7 +92,7 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
             state.status = { change, state: 'idle', segments: 0, segmentsDone: 0, objects: 0, bytes: 0, rateLimitBytesPerSec: state.status.rateLimitBytesPerSec };
             return state;
           }
-          const run: Run = { id: state.nextRunId++, change, moves, cancelled: false };
+          const run: Run = { id: state.nextRunId++, change, moves, cancelled: false, checking: false };
           state.run = run;
           const progress = context.store.handoff.load(change);
           state.startedAtMs = ctx.clock.now();
@@ -100,6 +107,7 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
           };
           ctx.log.info('receiving data moved by a rebalance', { change, segments: moves.length, alreadyDone: state.status.segmentsDone });
           const receiver = new SegmentReceiver(ctx.system, context, ctx.log, ctx.clock, run, state, snapshot);
+          run.receiver = receiver;
           void receiver.receiveAll(progress).then(
             () => ctx.system.dispatch(ctx.self, { type: 'finished', run: run.id }),
             (error: unknown) => ctx.system.dispatch(ctx.self, { type: 'finished', run: run.id, error: error instanceof Error ? error.message : String(error) }),
@@ -121,11 +129,38 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
             ctx.log.info('received every segment a rebalance moves here', { change: state.run.change, objects: state.status.objects, bytes: state.status.bytes });
           }
           return state;
+        case 'final_check': {
+          // Writes a node still on the previous ring coordinated may have reached only the old holders
+          // after a segment was verified: once every node holds the new ring, each segment is compared
+          // once more before the previous ring is dropped.
+          const run = state.run;
+          if (!run || run.change !== message.change || state.status.state !== 'done' || run.checking) return state;
+          run.checking = true;
+          state.status = { ...state.status, state: 'verifying' };
+          void run.receiver!.verifyAll().then(
+            () => ctx.system.dispatch(ctx.self, { type: 'checked', run: run.id }),
+            (error: unknown) => ctx.system.dispatch(ctx.self, { type: 'checked', run: run.id, error: error instanceof Error ? error.message : String(error) }),
+          );
+          return state;
+        }
+        case 'checked': {
+          const run = state.run;
+          if (run?.id !== message.run || run.cancelled) return state;
+          run.checking = false;
+          if (message.error !== undefined) {
+            ctx.log.warn('the final check of moved data failed; it is asked for again', { reason: message.error });
+            state.status = { ...state.status, state: 'done', lastError: message.error };
+            return state;
+          }
+          state.status = { ...state.status, state: 'checked' };
+          ctx.log.info('checked every segment a rebalance moved here once more, with every node on the new ring', { change: run.change });
+          return state;
+        }
         case 'status': {
           const { status } = state;
           const elapsedS = (ctx.clock.now() - state.startedAtMs) / 1000;
           const doneShare = status.segments === 0 ? 1 : status.segmentsDone / status.segments;
-          const etaSeconds = status.state === 'done' || status.state === 'idle' ? 0 : doneShare > 0 ? Math.round((elapsedS * (1 - doneShare)) / doneShare) : null;
+          const etaSeconds = status.state === 'done' || status.state === 'checked' || status.state === 'idle' ? 0 : doneShare > 0 ? Math.round((elapsedS * (1 - doneShare)) / doneShare) : null;
           ctx.system.reply(message.replyTo, { ok: true, ...status, bytesPerSec: Math.round(state.rate.perSecond()), etaSeconds, releasePending: releasePending(context) });
           return state;
         }
@@ -158,6 +193,15 @@ class SegmentReceiver {
     // Several segments at once: each write is a durable commit, and concurrent ones share it.
     const worker = async (): Promise<void> => {
       for (let move = pending.shift(); move && !this.run.cancelled; move = pending.shift()) await this.receive(move);
+    };
+    await Promise.all(Array.from({ length: SEGMENT_CONCURRENCY }, worker));
+  }
+
+  /** Verifies every segment again, a few at a time. */
+  async verifyAll(): Promise<void> {
+    const pending = [...this.run.moves];
+    const worker = async (): Promise<void> => {
+      for (let move = pending.shift(); move && !this.run.cancelled; move = pending.shift()) await this.verify(move);
     };
     await Promise.all(Array.from({ length: SEGMENT_CONCURRENCY }, worker));
   }

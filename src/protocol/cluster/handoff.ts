@@ -11,8 +11,9 @@ export const HANDOFF_PATH = '/node/storage/handoff';
  * `idle`: the ring moves nothing to this node. `copying`: segments are pulled from their old holders.
  * `verifying`: copied segments are compared with their old holders until nothing there is newer.
  * `waiting`: no old holder of a segment answers; tried again shortly. `done`: every segment is here.
+ * `checked`: verified once more after every node held the new ring (the manager asks for it).
  */
-export type HandoffState = 'idle' | 'copying' | 'verifying' | 'waiting' | 'done';
+export type HandoffState = 'idle' | 'copying' | 'verifying' | 'waiting' | 'done' | 'checked';
 
 export interface HandoffStatus {
   readonly ok: true;
@@ -35,6 +36,9 @@ export interface HandoffStatus {
   readonly releasePending: boolean;
 }
 
-export type HandoffMessage = { readonly type: 'status'; readonly replyTo: ReplyTo<HandoffStatus> };
+export type HandoffMessage =
+  | { readonly type: 'status'; readonly replyTo: ReplyTo<HandoffStatus> }
+  /** From the manager, once every node holds the ring of rebalance `change`: verify every segment once more. */
+  | { readonly type: 'final_check'; readonly change: string };
 
 export const handoffRef = (node: string): ActorRef<HandoffMessage> => actorRef(node, HANDOFF_PATH);
