@@ -3,9 +3,14 @@
  * LeoFS's ring tables in ETS). Only the ring cache actor changes it; everyone else reads.
  */
 import { isSuspended, snapshotOf, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
+import type { Ring } from '../../core/ring/ring.js';
+
+/** Rings remembered by checksum, so that a write made under an earlier ring can still be placed. */
+const RING_HISTORY = 16;
 
 export class RingView {
   private snapshot: RingSnapshot | undefined;
+  private readonly history = new Map<number, Ring>();
   private readonly listeners = new Set<(snapshot: RingSnapshot) => void>();
 
   get current(): RingSnapshot | undefined {
@@ -16,8 +21,21 @@ export class RingView {
   install(doc: RingDocument): RingSnapshot {
     const snapshot = snapshotOf(doc);
     this.snapshot = snapshot;
+    for (const ring of snapshot.previous ? [snapshot.previous, snapshot.current] : [snapshot.current]) {
+      this.history.delete(ring.checksum);
+      this.history.set(ring.checksum, ring);
+    }
+    for (const checksum of this.history.keys()) {
+      if (this.history.size <= RING_HISTORY) break;
+      this.history.delete(checksum);
+    }
     for (const listener of this.listeners) listener(snapshot);
     return snapshot;
+  }
+
+  /** A ring this process has held lately (since it started), by its checksum. */
+  ringOf(checksum: number): Ring | undefined {
+    return this.history.get(checksum);
   }
 
   /** Suspended by the operator: counted as down, so requests go to the other replicas. */

@@ -56,9 +56,15 @@ async function judge(system: ActorApi, context: StorageContext, write: StaleWrit
   if (!snapshot) return 'wait';
   const { address, clock } = write;
   const { n, w, d } = snapshot.doc.settings;
-  // Made under another ring, the write's replicas may not be the ones asked now: their silence proves nothing.
-  const sameRing = write.ringChecksum === snapshot.checksum;
-  const replicas = sameRing ? preferenceList(snapshot.current, keyPosition(address.bucket, address.key), n) : readPreferenceList(snapshot.current, snapshot.previous, keyPosition(address.bucket, address.key), n);
+  // Made under another ring, the write went to that ring's replicas; they are asked along with today's
+  // (which a rebalance gave whatever those held). A ring this node no longer knows (it restarted since)
+  // leaves the replicas unknown: their silence proves nothing, and the write waits.
+  const position = keyPosition(address.bucket, address.key);
+  const writeRing = context.ringView.ringOf(write.ringChecksum);
+  const knownRing = writeRing !== undefined;
+  const replicas = writeRing
+    ? [...new Set([...preferenceList(writeRing, position, n), ...preferenceList(snapshot.current, position, n)])]
+    : readPreferenceList(snapshot.current, snapshot.previous, position, n);
   const peers = replicas.filter((replica) => replica !== context.node);
   const views = await Promise.all(
     peers.map(async (peer): Promise<ReplicaView> => {
@@ -68,5 +74,5 @@ async function judge(system: ActorApi, context: StorageContext, write: StaleWrit
     }),
   );
   const verdict = judgeUnsettled(clock, write.deleted ? d : w, [{ clock, unsettled: true }, ...views]);
-  return verdict === 'revert' && !sameRing ? 'wait' : verdict;
+  return verdict === 'revert' && !knownRing ? 'wait' : verdict;
 }
