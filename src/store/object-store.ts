@@ -5,7 +5,7 @@
  *   data        small bodies, one row per version, so a replaced version can be restored until settled
  *   data_tails  the last bytes of bodies that would otherwise need an extra page (body-layout.ts)
  *   body_files  bodies of `fileBodyMinBytes` and more, which live in files (body-files.ts): size by key
- *   ring_index  (position, key) -> clock, so a vnode can walk and summarise its range of the ring
+ *   ring_index  (position, key) -> clock, so a range of the ring can be walked and summarised (anti-entropy, rebalance hand-off)
  *   undo        the version a still-unsettled write replaced
  *   queues      durable work (repairs), see durable-queue.ts
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)

@@ -1,5 +1,5 @@
 /**
- * The replica side of replication, shared by the router and the vnodes: apply a version, settle or
+ * The replica side of replication, shared by the router, the coordinators and the hand-off: apply a version, settle or
  * revert a write, purge tombstones, and answer inspections. Store failures become error replies, never crashes.
  */
 import { compareHlc, type Hlc } from '../../core/hlc.js';

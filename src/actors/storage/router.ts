@@ -1,13 +1,14 @@
 /**
- * The storage node's entry point for other nodes. Replica writes go to the vnode of the key's range, so
- * writes to a range are applied in arrival order; the steps of a compare-and-set, reads, listings and
- * range summaries are answered straight from the store (each compare-and-set step is one store
- * transaction, and LMDB reads never wait for writers). Every field of a remote message is checked here.
+ * The storage node's entry point for other nodes. Replica writes are handed to the store in arrival
+ * order, each without waiting for the one before to commit, so many share one LMDB transaction and fsync
+ * (group commit); the store compares clocks inside its transaction, so no write can overtake another
+ * it must not. The steps of a compare-and-set, reads, listings and range summaries are answered
+ * straight from the store (each compare-and-set step is one store transaction, and LMDB reads never
+ * wait for writers). Every field of a remote message is checked here.
  */
 import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
-import { rangeIndexOf } from '../../core/ring/ranges.js';
-import { isRingPosition, keyPosition } from '../../core/ring/position.js';
+import { isRingPosition } from '../../core/ring/position.js';
 import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef } from '../../runtime/refs.js';
@@ -68,14 +69,11 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
       }
       switch (message.type) {
         case 'replica_put': {
-          const vnode = vnodeFor(context, message.meta.bucket, message.meta.key);
-          if (vnode) ctx.system.dispatch(vnode, { type: 'put', objectKind: message.objectKind, meta: message.meta, keepPrevious: message.keepPrevious, replyTo: message.replyTo, ...(message.body ? { body: message.body } : {}) });
-          else void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
+          void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         }
         case 'replica_settle_many': {
-          // Settling only drops what an undo would need, conditionally inside one transaction: it
-          // needs no vnode's ordering.
+          // Settling only drops what an undo would need, conditionally inside one transaction.
           const items = message.items.map((item) => ({ address: addressOf(item), clock: item.clock }));
           void context.store.settleMany(items).catch((error: unknown) => ctx.log.warn('settle failed', { error }));
           return state;
@@ -91,9 +89,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         case 'replica_revert': {
           const address = addressOf(message);
-          const vnode = vnodeFor(context, message.bucket, message.key);
-          if (vnode) ctx.system.dispatch(vnode, { type: 'revert', address, clock: message.clock, ...(message.replyTo ? { replyTo: message.replyTo } : {}) });
-          else void revertReplicaWrite(context, address, message.clock).then((reply) => message.replyTo && ctx.system.reply(message.replyTo, reply));
+          void revertReplicaWrite(context, address, message.clock).then((reply) => message.replyTo && ctx.system.reply(message.replyTo, reply));
           return state;
         }
         case 'queue_repair': {
@@ -267,14 +263,6 @@ async function readVersion(context: StorageContext, address: ObjectAddress, with
 function unsettledOf(context: StorageContext, address: ObjectAddress, meta: ObjectMeta | null): { unsettled?: UnsettledWrite } {
   const unsettled = meta ? context.store.unsettledWrite(address, meta.clock) : undefined;
   return unsettled ? { unsettled } : {};
-}
-
-function vnodeFor(context: StorageContext, bucket: string, key: string) {
-  const snapshot = context.ringView.current;
-  if (!snapshot) return undefined;
-  const index = rangeIndexOf(snapshot.current, keyPosition(bucket, key));
-  const end = snapshot.current.positions[index];
-  return end === undefined ? undefined : context.vnodes.get(end);
 }
 
 function addressOf(message: { objectKind: ObjectKind; bucket: string; key: string }): ObjectAddress {

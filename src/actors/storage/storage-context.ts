@@ -7,14 +7,12 @@ import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
-import type { ActorRef } from '../../runtime/refs.js';
 import type { RingView } from '../common/ring-view.js';
 import type { HlcSource } from './hlc-source.js';
 import type { PeerAbsence } from './peer-absence.js';
 import type { PresenceGate } from './presence-gate.js';
 import type { RangeDigests } from './range-digests.js';
 import type { SettleBatcher } from './settle-batcher.js';
-import type { VnodeMessage } from '../../protocol/cluster/vnode.js';
 
 export interface StorageOptions {
   /** How long a coordinator waits for one replica's write. */
@@ -122,8 +120,6 @@ export interface StorageContext {
   readonly absence: PeerAbsence;
   /** Whether this node serves and hands on its data (not while it comes back from a long absence). */
   readonly presence: PresenceGate;
-  /** The vnode currently responsible for the range ending at a ring point, when one runs. */
-  readonly vnodes: Map<string, ActorRef<VnodeMessage>>;
   readonly repairs: DurableQueue<RepairItem>;
   readonly reverts: DurableQueue<RevertItem>;
   /** Anti-entropy digests of the ranges held, kept current by every write. */

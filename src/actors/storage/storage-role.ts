@@ -69,7 +69,6 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     isKnownDown: (peer) => (peer === self ? !presence.serving || options.ringView.isSuspended(self) : node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer)),
     absence,
     presence,
-    vnodes: new Map(),
     repairs: store.queue('repair', isRepairItem),
     reverts: store.queue('revert', isRevertItem),
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),

@@ -3,8 +3,6 @@
  *
  *   /node/storage                one_for_one
  *     router                     entry point for other nodes (replica writes, reads, listings)
- *     vnodes                     one vnode per range held, started by the keeper
- *     vnode_keeper               follows the ring
  *     presence                   records that this node is present; holds it back after a long absence
  *     replicator                 coordinates writes (W / D quorums)
  *     reader                     coordinates reads (R quorum, read repair)
@@ -20,8 +18,7 @@
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
 import type { ActorApi } from '../../runtime/actor.js';
-import { actorRef } from '../../runtime/refs.js';
-import { supervisor, worker, type SupervisorMessage, type SupervisorSpec } from '../../runtime/supervisor.js';
+import { worker, type SupervisorSpec } from '../../runtime/supervisor.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { antiEntropyBehavior } from './anti-entropy.js';
 import { bucketPurgerBehavior } from './bucket-purger.js';
@@ -37,7 +34,6 @@ import { replicatorBehavior } from './replicator.js';
 import { routerBehavior } from './router.js';
 import type { StorageContext } from './storage-context.js';
 import { tombstoneReaperBehavior } from './tombstone-reaper.js';
-import { vnodeKeeperBehavior } from './vnode-keeper.js';
 
 export const STORAGE_ROOT_PATH = '/node/storage';
 
@@ -49,15 +45,12 @@ export interface StorageTreeDeps {
 }
 
 export function storageTree(context: StorageContext, deps: StorageTreeDeps): SupervisorSpec {
-  const vnodes = actorRef<SupervisorMessage>(deps.system.node, `${STORAGE_ROOT_PATH}/vnodes`);
   return {
     strategy: 'one_for_one',
     maxRestarts: 20,
     periodMs: 60_000,
     children: [
       worker('router', routerBehavior(context)),
-      supervisor('vnodes', { strategy: 'one_for_one', maxRestarts: 100, periodMs: 60_000, children: [] }),
-      worker('vnode_keeper', vnodeKeeperBehavior(context, vnodes)),
       worker('presence', presenceKeeperBehavior(context)),
       worker('replicator', replicatorBehavior(context)),
       worker('reader', readerBehavior(context)),

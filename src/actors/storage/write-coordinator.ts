@@ -140,7 +140,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
         continue;
       }
       // This node's own copy is written in place: the store compares clocks inside its transaction,
-      // so it needs neither a message nor a trip through the vnode.
+      // so it needs no message.
       const written =
         replica === context.node
           ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
