@@ -88,6 +88,8 @@ interface KeeperState {
   readonly restarted: Set<string>;
   /** The receivers' last answers about the rebalance in progress. */
   readonly handoffs: Map<string, HandoffStatus>;
+  /** Whether each storage member last said it still holds data a rebalance moved away. */
+  readonly releasing: Map<string, boolean>;
 }
 
 export function isMemberRecord(value: unknown): value is MemberRecord {
@@ -154,7 +156,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       }
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
       const timerId = ++incarnations;
-      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined, restarted: new Set(), handoffs: new Map() };
+      const state: KeeperState = { members, up, ring, reports: new Map(), warnedNewer: new Set(), timerId, timer: undefined, restarted: new Set(), handoffs: new Map(), releasing: new Map() };
       if (ring) {
         ctx.log.info('cluster state loaded', { epoch: ring.doc.epoch, checksum: ring.checksum, members: members.size });
         install(state, ctx, self);
@@ -189,7 +191,8 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
         case 'check_rings':
           if (message.timer !== state.timerId) return state;
           for (const node of state.up) askStatus(ctx, node);
-          for (const node of receivers(state)) askHandoff(ctx, node);
+          // Every storage member of the ring, not only receivers: whether it still holds moved-away data.
+          for (const node of storageMembers(state)) askHandoff(ctx, node);
           await finishRebalanceIfDone(state, ctx);
           arm(state, ctx);
           return state;
@@ -203,6 +206,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
           ctx.system.reply(message.replyTo, rebalanceStatus(state));
           return state;
         case 'handoff_reported':
+          state.releasing.set(message.node, message.status.releasePending);
           if (!receivers(state).includes(message.node)) return state;
           state.handoffs.set(message.node, message.status);
           if (message.status.state === 'done' || message.status.state === 'checked') await finishRebalanceIfDone(state, ctx);
@@ -455,12 +459,13 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const leaving = new Set([...state.members.values()].filter((m) => m.adminState === 'detached').map((m) => m.node));
     const plan = planMembershipChange({ current: ring.doc.current, joining, leaving, n: ring.doc.settings.n });
     if (!plan.ok) return plan;
-    const holding = await nodesStillReleasing(state, ctx);
+    // From the last poll (every few seconds): the keeper never waits on other nodes while it decides.
+    const holding = storageMembers(state).filter((node) => state.releasing.get(node) !== false);
     if (holding.length > 0) {
       return {
         ok: false,
         code: 'ReleasePending',
-        message: `${holding.join(', ')} still hold data the last rebalance moved away (kept for storage.releaseGraceMs after it); try again once they have dropped it`,
+        message: `${holding.join(', ')} still hold data the last rebalance moved away (kept for storage.releaseGraceMs after it), or have not said yet; try again in a few seconds`,
       };
     }
     const rate = rateBytesPerSec ?? ring.doc.handoffRateBytesPerSec ?? deps.defaultHandoffRateBytesPerSec ?? 0;
@@ -507,6 +512,8 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       await forget(state, node);
     }
     state.handoffs.clear();
+    // Nodes that gave ranges away say again whether they still hold them before another rebalance.
+    state.releasing.clear();
     ctx.log.info('rebalance done: every moved segment is on its new holders; the previous ring is dropped', { epoch: ring.doc.epoch + 1, left });
     broadcast(state, ctx.system, undefined);
   }
@@ -553,6 +560,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     state.up.delete(node);
     state.reports.delete(node);
     state.restarted.delete(node);
+    state.releasing.delete(node);
   }
 
   /** Attached storage nodes that are up: the next rebalance puts them in the ring. */
@@ -562,14 +570,9 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       .map((m) => ({ node: m.node, alias: m.storage!.alias, numOfVnodes: m.storage!.numOfVnodes, ...(m.storage!.rack !== undefined ? { rack: m.storage!.rack } : {}) }));
   }
 
-  /** Ring members that are up and still hold data of ranges an earlier rebalance moved away. */
-  async function nodesStillReleasing(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): Promise<string[]> {
-    const members = (state.ring?.doc.current ?? []).map((member) => member.node).filter((node) => state.up.has(node));
-    const replies = await Promise.all(members.map((node) => ask(ctx.system, handoffRef(node), { type: 'status' }, RING_ASK_TIMEOUT_MS)));
-    return members.filter((_, index) => {
-      const reply = replies[index]!;
-      return reply.ok && reply.releasePending;
-    });
+  /** Storage members of the current ring that are up. */
+  function storageMembers(state: KeeperState): string[] {
+    return (state.ring?.doc.current ?? []).map((member) => member.node).filter((node) => state.up.has(node));
   }
 
   /** Nodes that receive data in the rebalance in progress. */
