@@ -689,18 +689,20 @@ export class ObjectStore {
   }
 
   /**
-   * Removes these keys' records whatever they hold (tombstones too), each with its bodies, undo record
-   * and ring index entry, unless its write is still unsettled here: data of ranges this node no longer
+   * Removes these versions' records whatever they hold (tombstones too), each with its body and ring
+   * index entry, unless the key holds another version now or its write is still unsettled here: data of
+   * ranges this node no longer
    * holds, which their new holders have. Answers how many records went and the body bytes freed.
    */
-  async dropRecords(addresses: readonly ObjectAddress[]): Promise<{ dropped: number; bytes: number }> {
+  async dropRecords(items: ReadonlyArray<{ readonly address: ObjectAddress; readonly clock: Hlc }>): Promise<{ dropped: number; bytes: number }> {
     let dropped = 0;
     let bytes = 0;
     await this.write(() => {
-      for (const address of addresses) {
+      for (const { address, clock } of items) {
         const key = metaKey(address);
         const meta = this.readMeta(key);
-        if (!meta || this.readUndo(key)) continue;
+        // A version written since it was listed is left to a later pass, which looks at it afresh.
+        if (!meta || compareHlc(meta.clock, clock) !== 0 || this.readUndo(key)) continue;
         if (!meta.deleted) bytes += meta.sizeBytes;
         this.removeBody(dataKey(address, meta.clock));
         this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));

@@ -161,7 +161,12 @@ describe('an elastic cluster with real processes', function () {
   }
 
   async function rebalanceDone(): Promise<void> {
-    await eventually(async () => !(await cluster.run<'rebalance_status'>({ command: 'rebalance_status' })).running, 120_000, 'rebalance done');
+    try {
+      await eventually(async () => !(await cluster.run<'rebalance_status'>({ command: 'rebalance_status' })).running, 120_000, 'rebalance done');
+    } catch (error) {
+      const status = await cluster.adm('rebalance-status');
+      throw new Error(`${(error as Error).message}: ${status.stdout}`);
+    }
   }
 
   it('refuses a rebalance with nothing to do, and unknown or impossible member commands', async () => {

@@ -460,12 +460,15 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const plan = planMembershipChange({ current: ring.doc.current, joining, leaving, n: ring.doc.settings.n });
     if (!plan.ok) return plan;
     // From the last poll (every few seconds): the keeper never waits on other nodes while it decides.
-    const holding = storageMembers(state).filter((node) => state.releasing.get(node) !== false);
+    // A member that is down counts too, unless it leaves: it may hold stale copies of ranges it gets back.
+    const holding = ring.doc.current.map((member) => member.node).filter((node) => !leaving.has(node) && state.releasing.get(node) !== false);
     if (holding.length > 0) {
+      const down = holding.filter((node) => !state.up.has(node));
+      const detail = down.length > 0 ? ` (${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down: start or detach ${down.length === 1 ? 'it' : 'them'})` : '';
       return {
         ok: false,
         code: 'ReleasePending',
-        message: `${holding.join(', ')} still hold data the last rebalance moved away (kept for storage.releaseGraceMs after it), or have not said yet; try again in a few seconds`,
+        message: `${holding.join(', ')} still hold data the last rebalance moved away (kept for storage.releaseGraceMs after it), or have not said yet${detail}; try again in a few seconds`,
       };
     }
     const rate = rateBytesPerSec ?? ring.doc.handoffRateBytesPerSec ?? deps.defaultHandoffRateBytesPerSec ?? 0;

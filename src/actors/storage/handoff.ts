@@ -27,10 +27,12 @@ import { releasePending } from './release-sweeper.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
-/** Segments received at once. */
-const SEGMENT_CONCURRENCY = 8;
-/** Keys pulled at once within one segment. */
-const PULL_CONCURRENCY = 8;
+/**
+ * Segments received at once, and keys pulled at once within each: with bodies of up to a chunk (5 MiB),
+ * at most 80 MiB of them are in flight.
+ */
+const SEGMENT_CONCURRENCY = 4;
+const PULL_CONCURRENCY = 4;
 /** Pause before trying again when no old holder answers or a pass left keys behind. */
 const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
@@ -120,6 +122,8 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
             // Only a store failure gets here; the run starts again from its durable progress.
             ctx.log.warn('receiving moved data failed; starting again from the recorded progress', { reason: message.error });
             state.status = { ...state.status, lastError: message.error };
+            // Its other workers stop at their next step: they must not write over the next run's progress.
+            state.run.cancelled = true;
             state.run = undefined;
             ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'ring_changed' }), RETRY_PAUSE_MS);
             return state;
@@ -213,7 +217,7 @@ class SegmentReceiver {
     if (this.run.cancelled) return;
     const { [move.end]: _walked, ...walking } = this.progress.walking;
     await this.record({ ...this.progress, done: [...this.progress.done, move.end], walking });
-    this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1 };
+    if (!this.run.cancelled) this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1 };
   }
 
   /** Walks the segment on one old holder after another, pulling what is newer there. */
@@ -308,9 +312,24 @@ class SegmentReceiver {
     return missed;
   }
 
+  /**
+   * A version still unsettled on the source (its coordinator died, say, and the source's sweep has not
+   * ended it yet) is not taken: it may never have been acknowledged. The version beneath it is, the one
+   * its write replaced there; should the unsettled one settle, anti-entropy brings it here later.
+   */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     await this.keepToRate();
-    const pulled = await ask(this.system, routerOf(source), { type: 'replica_get', objectKind: entry.kind, bucket: entry.bucket, key: entry.key, withBody: true }, this.timeoutMs);
+    const addressed = { objectKind: entry.kind, bucket: entry.bucket, key: entry.key };
+    let pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true }, this.timeoutMs);
+    if (pulled.ok && pulled.meta && pulled.unsettled) {
+      const beneath = pulled.unsettled.previous;
+      if (pulled.unsettled.previousUnsettled) return false;
+      if (!beneath) return true;
+      const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
+      if (local && compareHlc(local.clock, beneath.clock) >= 0) return true;
+      pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true, clock: beneath.clock }, this.timeoutMs);
+      if (pulled.ok && pulled.meta && compareHlc(pulled.meta.clock, beneath.clock) !== 0) return false;
+    }
     if (!pulled.ok || !pulled.meta || pulled.unsettled) return false;
     const applied = await applyReplicaWrite(this.context, { objectKind: entry.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });
     if (!applied.ok) {
@@ -322,7 +341,7 @@ class SegmentReceiver {
     const bytes = pulled.body?.length ?? 0;
     this.state.rate.add(bytes);
     this.spend(bytes);
-    if (applied.applied) this.state.status = { ...this.state.status, objects: this.state.status.objects + 1, bytes: this.state.status.bytes + bytes };
+    if (applied.applied && !this.run.cancelled) this.state.status = { ...this.state.status, objects: this.state.status.objects + 1, bytes: this.state.status.bytes + bytes };
     return true;
   }
 
@@ -332,11 +351,13 @@ class SegmentReceiver {
   }
 
   private async record(next: HandoffRecord): Promise<void> {
+    if (this.run.cancelled) return;
     this.progress = { ...next, objects: this.state.status.objects, bytes: this.state.status.bytes };
     await this.context.store.handoff.save(this.progress);
   }
 
   private setState(state: HandoffState): void {
+    if (this.run.cancelled) return;
     if (this.state.status.state !== state) this.state.status = { ...this.state.status, state };
   }
 

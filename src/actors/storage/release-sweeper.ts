@@ -105,7 +105,7 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
     }
     const last = batch[batch.length - 1]!;
     pass.after = { position: last.position, address: last.address };
-    const outcome = await context.store.dropRecords(batch.map((entry) => entry.address));
+    const outcome = await context.store.dropRecords(batch.map((entry) => ({ address: entry.address, clock: entry.clock })));
     pass.dropped += outcome.dropped;
     pass.bytes += outcome.bytes;
     pass.kept += batch.length - outcome.dropped;
@@ -115,7 +115,9 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
 /** Whether this node still holds data of ranges the settled ring does not give it (or has not looked yet). */
 export function releasePending(context: StorageContext): boolean {
   const snapshot = context.ringView.current;
-  if (!snapshot || snapshot.previous) return false;
+  if (!snapshot) return false;
+  // While a rebalance runs, what this node will give away is not dropped yet.
+  if (snapshot.previous) return true;
   const mark = context.store.release.load();
   return !(mark && mark.checksum === snapshot.checksum && mark.swept);
 }

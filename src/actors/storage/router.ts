@@ -8,7 +8,8 @@
  */
 import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
-import { isRingPosition } from '../../core/ring/position.js';
+import { isRingPosition, keyPosition } from '../../core/ring/position.js';
+import { preferenceList } from '../../core/ring/ring.js';
 import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef } from '../../runtime/refs.js';
@@ -69,6 +70,10 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
       }
       switch (message.type) {
         case 'replica_put': {
+          if (!holdsUnder(context, message.meta)) {
+            ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node no longer holds this key (the ring changed since the write was stamped); retry' });
+            return state;
+          }
           void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         }
@@ -263,6 +268,18 @@ async function readVersion(context: StorageContext, address: ObjectAddress, with
 function unsettledOf(context: StorageContext, address: ObjectAddress, meta: ObjectMeta | null): { unsettled?: UnsettledWrite } {
   const unsettled = meta ? context.store.unsettledWrite(address, meta.clock) : undefined;
   return unsettled ? { unsettled } : {};
+}
+
+/**
+ * Whether this node takes a version as a replica: always when it was stamped under this node's ring,
+ * and otherwise only for a key this node holds on that ring. A write that a node still on an earlier
+ * ring sends to a holder that has since given the key away is refused rather than kept where no reader
+ * looks and the data is soon dropped: its coordinator then counts it as failed.
+ */
+function holdsUnder(context: StorageContext, meta: ObjectMeta): boolean {
+  const snapshot = context.ringView.current;
+  if (!snapshot || meta.ringChecksum === snapshot.checksum) return true;
+  return preferenceList(snapshot.current, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n).includes(context.node);
 }
 
 function addressOf(message: { objectKind: ObjectKind; bucket: string; key: string }): ObjectAddress {
