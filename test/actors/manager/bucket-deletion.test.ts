@@ -115,7 +115,13 @@ describe('manager bucket deletion with storage nodes', function () {
     expect(await put(namespace, 'dog.jpg'), 'the seal is lifted').to.deep.include({ ok: true });
     for (const key of ['cat.jpg', 'dog.jpg']) expect(await cluster.client.delete('object', namespace, key)).to.deep.include({ ok: true });
 
-    expect(await deleteBucket('photos')).to.deep.equal({ ok: true, notified: 3, storageNodes: 3 });
+    // A delete is acknowledged at D replicas; until every replica has settled it, the bucket is not provably empty.
+    let deleted: DeleteBucketReply | undefined;
+    await eventually(async () => {
+      deleted = await deleteBucket('photos');
+      return !(deleted.ok === false && deleted.code === 'BucketNotEmpty');
+    }, 10_000, 'the deletes settled');
+    expect(deleted).to.deep.equal({ ok: true, notified: 3, storageNodes: 3 });
     expect((await admin<'buckets'>({ command: 'get_buckets' })).buckets.map((b) => b.name)).to.not.include('photos');
     expect(await put(namespace, 'late.jpg')).to.deep.include({ ok: false, code: 'NoSuchBucket' });
     for (const node of cluster.nodes) expect(node.role!.context.store.isDeleted(namespace), node.name).to.equal(true);
@@ -151,7 +157,7 @@ describe('manager bucket deletion with storage nodes', function () {
     await restartState.close();
     await startManager();
     await eventually(() => cluster.nodes.every((node) => node.role!.context.store.namespaceRecord(namespace) === undefined), 10_000, 'seals lifted');
-    expect(nodeState.table('bucket_deletions', isDeletionIntent).entries()).to.deep.equal([]);
+    await eventually(() => nodeState.table('bucket_deletions', isDeletionIntent).entries().length === 0, 10_000, 'the interrupted deletion forgotten');
     expect((await admin<'buckets'>({ command: 'get_buckets' })).buckets.map((b) => b.name)).to.include('interrupted');
     expect(await put(namespace, 'after')).to.deep.include({ ok: true });
   });
