@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
+import { parallel } from './bench-support/parallel.js';
 import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
@@ -50,12 +51,6 @@ function objectSizes(next: () => number): number[] {
   return sizes;
 }
 
-async function parallel<T>(items: readonly T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
 
 function adm(cluster: DevCluster, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

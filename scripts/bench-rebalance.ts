@@ -76,6 +76,7 @@ import type { AdminCommand, AdminResult } from '../src/protocol/cluster/admin.js
 import type { HandoffStatus } from '../src/protocol/cluster/handoff.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { stopProcess } from './bench-support/processes.js';
+import { parallel } from './bench-support/parallel.js';
 import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
@@ -148,12 +149,6 @@ function objectSizes(next: () => number): number[] {
   return sizes;
 }
 
-async function parallel<T>(items: readonly T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -62,10 +62,8 @@ const COMMANDS: readonly CommandSpec[] = [
     usage: 'whereis <path>',
     describe: 'where BUCKET/KEY lives: its replicas and what each holds',
     build: (args) => {
-      const path = str(args, 'path');
-      const slash = path.indexOf('/');
-      if (slash <= 0 || slash === path.length - 1) return 'whereis needs BUCKET/KEY';
-      return { command: 'whereis', bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+      const path = bucketAndKey(str(args, 'path'));
+      return path ? { command: 'whereis', ...path } : 'whereis needs BUCKET/KEY';
     },
   },
   {
@@ -184,10 +182,8 @@ const COMMANDS: readonly CommandSpec[] = [
     usage: 'recover-file <path>',
     describe: 'make every replica of BUCKET/KEY (and of its chunks) equal to the newest',
     build: (args) => {
-      const path = str(args, 'path');
-      const slash = path.indexOf('/');
-      if (slash <= 0 || slash === path.length - 1) return 'recover-file needs BUCKET/KEY';
-      return { command: 'recover_file', bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+      const path = bucketAndKey(str(args, 'path'));
+      return path ? { command: 'recover_file', ...path } : 'recover-file needs BUCKET/KEY';
     },
   },
   {
@@ -309,6 +305,12 @@ async function watchRebalance(client: AdminClient, json: boolean): Promise<numbe
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/** BUCKET/KEY split at its first slash; undefined when either part is empty. */
+function bucketAndKey(path: string): { bucket: string; key: string } | undefined {
+  const slash = path.indexOf('/');
+  return slash <= 0 || slash === path.length - 1 ? undefined : { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
 }
 
 function parseRole(text: string): UserRole | null {
