@@ -44,8 +44,18 @@ describe('durability with real processes (N=3, W=2)', function () {
     cluster.endpoints[0] = `http://127.0.0.1:${String(listening.httpPort)}`;
     const again = cluster.client(0);
     for (const { key, body } of objects) {
-      const got = await again.send(new GetObjectCommand({ Bucket: 'power', Key: key }));
-      const bytes = Buffer.from(await got.Body!.transformToByteArray());
+      // Writes whose settles died with the nodes are judged on the first reads: while the replicas that
+      // can tell are still reconnecting, such a read answers 503, which clients retry.
+      let bytes: Buffer | undefined;
+      for (let attempt = 1; bytes === undefined; attempt++) {
+        try {
+          const got = await again.send(new GetObjectCommand({ Bucket: 'power', Key: key }));
+          bytes = Buffer.from(await got.Body!.transformToByteArray());
+        } catch (error) {
+          if ((error as Error).name !== 'ServiceUnavailable' || attempt >= 10) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
       expect(md5(bytes), key).to.equal(md5(body));
     }
   });
