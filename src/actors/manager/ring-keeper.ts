@@ -90,6 +90,8 @@ interface KeeperState {
   readonly handoffs: Map<string, HandoffStatus>;
   /** Whether each storage member last said it still holds data a rebalance moved away. */
   readonly releasing: Map<string, boolean>;
+  /** The receivers of the rebalance in progress, by its id. */
+  receiversOf?: { readonly id: string; readonly nodes: string[] };
 }
 
 export function isMemberRecord(value: unknown): value is MemberRecord {
@@ -303,12 +305,11 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     const memberProblems = validateMembers(current);
     if (memberProblems.length > 0) return { ok: false, code: 'BadMembers', message: memberProblems.join('; ') };
     const doc: RingDocument = { epoch: 1, settings: { ...quorums, rackAware: settings.rackAware === true }, current, previous: null };
-    await deps.cluster.put(RING_KEY, doc);
-    state.ring = snapshotOf(doc);
-    ctx.log.info('cluster started', { epoch: doc.epoch, checksum: state.ring.checksum, settings: doc.settings, members: current.map((m) => m.node) });
-    for (const node of state.up) install(state, ctx, node);
+    await publish(state, ctx, doc);
+    const { checksum } = state.ring!;
+    ctx.log.info('cluster started', { epoch: doc.epoch, checksum, settings: doc.settings, members: current.map((m) => m.node) });
     broadcast(state, ctx.system, undefined);
-    return { ok: true, epoch: doc.epoch, checksum: state.ring.checksum, members: current.map((m) => m.node) };
+    return { ok: true, epoch: doc.epoch, checksum, members: current.map((m) => m.node) };
   }
 
   function nodeEvent(state: KeeperState, event: NodeEvent, ctx: ActorContext<RingKeeperMessage>): void {
@@ -578,13 +579,16 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     return (state.ring?.doc.current ?? []).map((member) => member.node).filter((node) => state.up.has(node));
   }
 
-  /** Nodes that receive data in the rebalance in progress. */
+  /** Nodes that receive data in the rebalance in progress (worked out once per rebalance). */
   function receivers(state: KeeperState): string[] {
     const ring = state.ring;
     if (!ring?.previous) return [];
+    const id = rebalanceIdOf(ring);
+    if (state.receiversOf?.id === id) return state.receiversOf.nodes;
     const nodes = new Set<string>();
     for (const move of planRebalance(ring.previous, ring.current, ring.doc.settings.n)) for (const node of move.added) nodes.add(node);
-    return [...nodes].sort();
+    state.receiversOf = { id, nodes: [...nodes].sort() };
+    return state.receiversOf.nodes;
   }
 
   function askHandoff(ctx: ActorContext<RingKeeperMessage>, node: string): void {

@@ -2,14 +2,15 @@
  * Receiving what a rebalance moves to this node (LeoFS's rebalance hand-off, pull side). While the
  * ring has a previous membership, every segment whose new preference list adds this node is pulled
  * from the segment's old holders, page by page in ring order, and then verified: compared by range
- * digests with each old holder that answers, until none holds a version newer than this node's.
- * Progress is durable (store/handoff-progress.ts): a node restarted mid-way resumes after the last key
- * it recorded, never from the start. The manager drops the previous ring once every receiver is done.
+ * digests with N-W+1 old holders, until none holds a version newer than this node's. Progress is
+ * durable (store/handoff-progress.ts): a node restarted mid-way resumes after the last page it
+ * recorded, never from the start. Once every receiver is done and every node holds the new ring, the
+ * manager asks for a final check of every segment, then drops the previous ring.
  *
  * Only what is newer than the local copy is pulled, one key at a time through the store's normal
  * write path, so a half-received object is never readable and a version written meanwhile by a client
- * is never overwritten by an older one. A version whose write is still unsettled on the source is left
- * for the verification pass.
+ * is never overwritten by an older one. Of a version still unsettled on the source, the version
+ * beneath it is taken (pullOne).
  */
 import { compareHlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
@@ -193,21 +194,23 @@ class SegmentReceiver {
 
   async receiveAll(progress: HandoffRecord): Promise<void> {
     this.progress = progress;
-    const pending = this.run.moves.filter((move) => !progress.done.includes(move.end));
     // Several segments at once: each write is a durable commit, and concurrent ones share it.
-    const worker = async (): Promise<void> => {
-      for (let move = pending.shift(); move && !this.run.cancelled; move = pending.shift()) await this.receive(move);
-    };
-    await Promise.all(Array.from({ length: SEGMENT_CONCURRENCY }, worker));
+    const pending = this.run.moves.filter((move) => !progress.done.includes(move.end));
+    await this.inLanes(pending, SEGMENT_CONCURRENCY, (move) => this.receive(move));
   }
 
   /** Verifies every segment again, a few at a time. */
   async verifyAll(): Promise<void> {
-    const pending = [...this.run.moves];
-    const worker = async (): Promise<void> => {
-      for (let move = pending.shift(); move && !this.run.cancelled; move = pending.shift()) await this.verify(move);
+    await this.inLanes(this.run.moves, SEGMENT_CONCURRENCY, (move) => this.verify(move));
+  }
+
+  /** Runs `work` on every item in order, `lanes` at a time, until the run is cancelled. */
+  private async inLanes<T>(items: readonly T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < items.length && !this.run.cancelled) await work(items[next++]!);
     };
-    await Promise.all(Array.from({ length: SEGMENT_CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: lanes }, lane));
   }
 
   private async receive(move: RebalanceMove): Promise<void> {
@@ -288,8 +291,7 @@ class SegmentReceiver {
     if (buckets.length === 0) return 0;
     const theirs = await ask(this.system, routerOf(source), { type: 'range_keys', start: move.start, end: move.end, buckets }, this.timeoutMs);
     if (!theirs.ok) return undefined;
-    const missing = await this.pullNewer(source, theirs.keys);
-    return missing;
+    return this.pullNewer(source, theirs.keys);
   }
 
   /** Pulls each key that `source` holds newer than here; answers how many could not be taken. */
@@ -301,14 +303,9 @@ class SegmentReceiver {
       return !local || compareHlc(local.clock, entry.clock) < 0 || this.context.store.isUnsettled(address, local.clock);
     });
     let missed = 0;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < wanted.length && !this.run.cancelled) {
-        const entry = wanted[next++]!;
-        if (!(await this.pullOne(source, entry))) missed++;
-      }
-    };
-    await Promise.all(Array.from({ length: PULL_CONCURRENCY }, worker));
+    await this.inLanes(wanted, PULL_CONCURRENCY, async (entry) => {
+      if (!(await this.pullOne(source, entry))) missed++;
+    });
     return missed;
   }
 

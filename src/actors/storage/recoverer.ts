@@ -156,7 +156,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
           async function runRevert(item: QueueItem<RevertItem>): Promise<void> {
             const { peer, objectKind, bucket, key, clock } = item.payload;
             // A node that left the ring drops what it held of its old ranges: nothing to revert there.
-            if (currentHolders(bucket, key) && !inRing(peer)) {
+            if (context.ringView.current && !inRing(peer)) {
               await reverts.complete(item.itemKey).catch(queueFailed);
               return;
             }
