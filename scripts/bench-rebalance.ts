@@ -8,13 +8,15 @@
  * running (at most --limit-minutes; past that the run fails).
  *
  *   npm run bench:rebalance [-- --gib 2] [--concurrency 8] [--max-object-mib 20] [--baseline-seconds 10] [--rate-mbps 40]
+ *                               [--no-load-during]
  *
  * Last lines:
  *   rebalance.mb_per_s=      bytes moved / 10^6 / seconds from the `rebalance` command until the manager
- *                            first reports it not running (polled every second; this includes the few
+ *                            first reports it not running (polled every 250 ms; this includes the few
  *                            seconds the manager takes to notice that every receiver is done, which the
  *                            output shows beside the time the last receiver logged it was done)
  *   rebalance.s3_put4k_ratio= 4 KiB PUTs per second while the rebalance runs / before it, without it
+ *                            (not printed with --no-load-during, which moves the data with no S3 load)
  *   rebalance.moved_ratio=   bytes moved / the theoretical minimum (below); above 1 is data moved for nothing
  *
  * Bytes moved: the sum of `bytes` over the receiving nodes' log lines `received every segment a
@@ -91,6 +93,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('rate-mbps', { type: 'number', describe: 'rebalance --rate: MB/s each receiving node may pull, 0 for no limit (default: the manager default)' })
   .option('storage-nodes', { type: 'number', default: 3, describe: 'storage nodes before the one added' })
   .option('limit-minutes', { type: 'number', default: 30, describe: 'the rebalance fails the run if still running after this' })
+  .option('load-during', { type: 'boolean', default: true, describe: 'run the 4 KiB PUT load during the rebalance (--no-load-during: measure the move alone)' })
   .option('seed', { type: 'number', default: 7 })
   .strict()
   .parseAsync();
@@ -120,7 +123,9 @@ const NODE_START_TIMEOUT_MS = 60_000;
 const ATTACH_TIMEOUT_MS = 60_000;
 const NODE_STOP_TIMEOUT_MS = 15_000;
 const ADMIN_TIMEOUT_MS = 30_000;
-const POLL_MS = 1_000;
+const POLL_MS = 250;
+/** A progress line every 10 s. */
+const PROGRESS_EVERY_POLLS = 40;
 const LOG_WAIT_MS = 15_000;
 /** `du` readings of the new node, a second apart, until two agree. */
 const DU_SETTLE_READINGS = 10;
@@ -338,7 +343,9 @@ try {
   }
 
   let moving = true;
-  const during = put4k(s3, 'load-during', () => !moving || teardown.stopping, 'while the rebalance runs');
+  const during = argv['load-during']
+    ? put4k(s3, 'load-during', () => !moving || teardown.stopping, 'while the rebalance runs')
+    : Promise.resolve(undefined);
   // The load stops however this ends, and its failures are reported through `await during`.
   during.catch(() => {});
   const rebalanceStartedMs = performance.now();
@@ -371,9 +378,9 @@ try {
       }
       lastStatus = status;
       for (const { node, status: progress } of status.receivers) if (progress?.change) changes.set(node, progress.change);
-      if (poll % 10 === 0) {
+      if (poll % PROGRESS_EVERY_POLLS === 0) {
         const parts = status.receivers.map(({ node, status: s }) => (s ? `${node} ${s.state} ${s.segmentsDone}/${s.segments} segments, ${fmtMB(s.bytes)}, ${fmtMB(s.bytesPerSec)}/s${s.lastError ? `, last error: ${s.lastError}` : ''}` : `${node} not yet reported`));
-        process.stdout.write(`  after ${poll} s: ${parts.join('; ')}\n`);
+        process.stdout.write(`  after ${Math.round((poll * POLL_MS) / 1000)} s: ${parts.join('; ')}\n`);
       }
       if (performance.now() - rebalanceStartedMs > REBALANCE_LIMIT_MS) break;
     }
@@ -473,7 +480,7 @@ try {
     }
   }
   // Written during the rebalance: not part of the minimum, but on the new node wherever it is a holder.
-  for (const key of whileMoving.keys) {
+  for (const key of whileMoving?.keys ?? []) {
     if (!holders(key).onNewNode) continue;
     heldObjects++;
     heldWholeBytes += LOAD_BODY_BYTES;
@@ -526,12 +533,12 @@ try {
       ` + ${fmtMB(chunkMinimumBytes)} ${chunkSource} for ${chunkCount} chunks of ${chunkedObjects} large objects; about ${Math.round(minimumObjects)} ring objects\n` +
       `moved: ${movedObjects} objects, ${fmtMB(movedBytes)} in ${rebalanceSeconds.toFixed(1)} s${fromStatus.length > 0 ? ` (${fromStatus.join(', ')} from rebalance-status, not their logs)` : ''}\n` +
       `rate limit: ${reply.rateBytesPerSec === 0 ? 'none' : `${fmtMB(reply.rateBytesPerSec)}/s per receiving node`}${rateMBps === undefined ? ' (manager default)' : ' (--rate-mbps)'}\n` +
-      `4 KiB PUTs: ${Math.round(baseline.perSecond)}/s before, ${Math.round(whileMoving.perSecond)}/s during\n`,
+      `4 KiB PUTs: ${Math.round(baseline.perSecond)}/s before, ${whileMoving ? `${Math.round(whileMoving.perSecond)}/s during` : 'none during (--no-load-during)'}\n`,
   );
 
   await teardown.run();
   process.stdout.write(`rebalance.mb_per_s=${(movedBytes / 1e6 / rebalanceSeconds).toFixed(1)}\n`);
-  process.stdout.write(`rebalance.s3_put4k_ratio=${(whileMoving.perSecond / Math.max(1e-9, baseline.perSecond)).toFixed(2)}\n`);
+  if (whileMoving) process.stdout.write(`rebalance.s3_put4k_ratio=${(whileMoving.perSecond / Math.max(1e-9, baseline.perSecond)).toFixed(2)}\n`);
   process.stdout.write(`rebalance.moved_ratio=${(movedBytes / Math.max(1, minimumBytes)).toFixed(3)}\n`);
   process.exit(0);
 } catch (error) {

@@ -77,7 +77,7 @@ export interface StorageSettings {
 
 export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
 /** Per receiving node: leaves most of a small machine's disk and network to clients. */
-export const DEFAULT_REBALANCE_RATE_MBPS = 40;
+export const DEFAULT_REBALANCE_RATE_MBPS = 20;
 export const DEFAULT_PURGE_KEYS_PER_SECOND = 5_000;
 const MAX_PURGE_KEYS_PER_SECOND = 1_000_000;
 export const DEFAULT_TOMBSTONE_GRACE_MS = 24 * 60 * 60_000;

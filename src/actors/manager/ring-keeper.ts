@@ -40,6 +40,8 @@ import { ROLES, type Role } from '../../protocol/cluster/roles.js';
 import { ask } from '../../runtime/typed-ask.js';
 
 export const DEFAULT_RING_CHECK_INTERVAL_MS = 2_000;
+/** While a rebalance runs the nodes are asked this often, so that its end is noticed soon. */
+const REBALANCE_CHECK_INTERVAL_MS = 500;
 const RING_ASK_TIMEOUT_MS = 5_000;
 const RING_KEY = 'ring';
 const MAX_RACK_LENGTH = 64;
@@ -223,7 +225,8 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   };
 
   function arm(state: KeeperState, ctx: ActorContext<RingKeeperMessage>): void {
-    state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'check_rings', timer: state.timerId }), intervalMs);
+    const delayMs = state.ring?.previous ? Math.min(intervalMs, REBALANCE_CHECK_INTERVAL_MS) : intervalMs;
+    state.timer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'check_rings', timer: state.timerId }), delayMs);
   }
 
   async function join(state: KeeperState, message: Extract<RingKeeperMessage, { type: 'join' }>, ctx: ActorContext<RingKeeperMessage>): Promise<void> {

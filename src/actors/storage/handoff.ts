@@ -7,15 +7,17 @@
  * recorded, never from the start. Once every receiver is done and every node holds the new ring, the
  * manager asks for a final check of every segment, then drops the previous ring.
  *
- * Only what is newer than the local copy is pulled, one key at a time through the store's normal
- * write path, so a half-received object is never readable and a version written meanwhile by a client
- * is never overwritten by an older one. Of a version still unsettled on the source, the version
- * beneath it is taken (pullOne).
+ * Only what is newer than the local copy is pulled, and written through the store's normal write path,
+ * so a half-received object is never readable and a version written meanwhile by a client is never
+ * overwritten by an older one. Small bodies come many to a request (replica_get_many) and their
+ * versions share a commit; large ones are pulled one at a time. Of a version still unsettled on the
+ * source, the version beneath it is taken (pullOne).
  */
-import { compareHlc } from '../../core/hlc.js';
+import { compareHlc, encodeHlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
 import { planRebalance, type RebalanceMove } from '../../core/ring/rebalance.js';
 import { rebalanceIdOf, type RingSnapshot } from '../../core/ring/ring-document.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -29,11 +31,19 @@ import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
 /**
- * Segments received at once, and keys pulled at once within each: with bodies of up to a chunk (5 MiB),
- * at most 80 MiB of them are in flight.
+ * Segments received at once, and batches pulled at once within each. A batch's answer carries at most
+ * GET_MANY_BODY_BUDGET_BYTES of small bodies, and its large ones (up to a chunk, 5 MiB) are pulled one
+ * at a time: at most 8 × 2 × 6 MiB of bodies are in flight.
  */
-const SEGMENT_CONCURRENCY = 4;
-const PULL_CONCURRENCY = 4;
+const SEGMENT_CONCURRENCY = 8;
+const BATCH_CONCURRENCY = 2;
+/** Keys asked for in one replica_get_many. */
+const BATCH_KEYS = 64;
+/** What the rate limit expects a request to bring before any came back, and the weight of each that does. */
+const INITIAL_EXPECTED_BYTES = 256 * 1024;
+const EXPECTED_BYTES_WEIGHT = 0.2;
+/** A request waiting for its turn looks at the limit again this often. */
+const RATE_RECHECK_MS = 1_000;
 /** Pause before trying again when no old holder answers or a pass left keys behind. */
 const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
@@ -179,6 +189,10 @@ class SegmentReceiver {
   private progress!: HandoffRecord;
   private readonly timeoutMs: number;
   private nextAllowedMs = 0;
+  /** The limit nextAllowedMs was worked out with. */
+  private pacedRate = 0;
+  /** Body bytes a request brings, on average lately. */
+  private expectedBytes = INITIAL_EXPECTED_BYTES;
 
   constructor(
     private readonly system: ActorApi,
@@ -270,42 +284,89 @@ class SegmentReceiver {
       if (this.run.cancelled) return;
       this.setState('verifying');
       const sources = this.context.presence.serving ? this.sourcesOf(move) : [];
-      let compared = 0;
-      let behind = 0;
-      for (const source of sources) {
-        const outcome = await this.compareWith(source, move);
-        if (outcome === undefined) continue;
-        compared++;
-        behind += outcome;
-      }
+      // Scanned once for all: anything pulled meanwhile only makes this node newer than the scan says.
+      const local = this.context.digests.scan(move.start, move.end);
+      // A version two sources hold is pulled from one; should that fail, the pass counts it behind.
+      const claimed = new Set<string>();
+      const outcomes = (await Promise.all(sources.map((source) => this.compareWith(source, move, local, claimed)))).filter((outcome) => outcome !== undefined);
+      const compared = outcomes.length;
+      const behind = outcomes.reduce((sum, outcome) => sum + outcome, 0);
       if (compared >= needed && behind === 0) return;
       await this.pause(compared < needed ? 'waiting' : 'verifying');
     }
   }
 
   /** Versions `source` holds newer than here that are still missing after pulling them; undefined: no comparison. */
-  private async compareWith(source: string, move: RebalanceMove): Promise<number | undefined> {
+  private async compareWith(source: string, move: RebalanceMove, local: readonly number[], claimed: Set<string>): Promise<number | undefined> {
     const summary = await ask(this.system, routerOf(source), { type: 'range_summary', start: move.start, end: move.end, ringChecksum: this.snapshot.checksum, fresh: true }, this.timeoutMs);
     if (!summary.ok) return undefined;
-    const buckets = differingBuckets(this.context.digests.scan(move.start, move.end), summary.digests);
+    const buckets = differingBuckets(local, summary.digests);
     if (buckets.length === 0) return 0;
     const theirs = await ask(this.system, routerOf(source), { type: 'range_keys', start: move.start, end: move.end, buckets }, this.timeoutMs);
     if (!theirs.ok) return undefined;
-    return this.pullNewer(source, theirs.keys);
+    return this.pullNewer(source, theirs.keys, claimed);
   }
 
-  /** Pulls each key that `source` holds newer than here; answers how many could not be taken. */
-  private async pullNewer(source: string, keys: readonly RangeKey[]): Promise<number> {
+  /**
+   * Pulls each key that `source` holds newer than here; answers how many could not be taken. Versions
+   * in `claimed` are being pulled from another source already; those pulled here are added to it.
+   */
+  private async pullNewer(source: string, keys: readonly RangeKey[], claimed?: Set<string>): Promise<number> {
     const wanted = keys.filter((entry) => {
+      if (claimed) {
+        const id = `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(entry.clock)}`;
+        if (claimed.has(id)) return false;
+        claimed.add(id);
+      }
       const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
       const local = this.context.store.getMeta(address);
       // Beneath an unsettled version here the source's copy may still be needed: the store keeps it there.
       return !local || compareHlc(local.clock, entry.clock) < 0 || this.context.store.isUnsettled(address, local.clock);
     });
+    const batches: RangeKey[][] = [];
+    for (let i = 0; i < wanted.length; i += BATCH_KEYS) batches.push(wanted.slice(i, i + BATCH_KEYS));
     let missed = 0;
-    await this.inLanes(wanted, PULL_CONCURRENCY, async (entry) => {
-      if (!(await this.pullOne(source, entry))) missed++;
+    await this.inLanes(batches, BATCH_CONCURRENCY, async (batch) => {
+      missed += await this.pullBatch(source, batch);
     });
+    return missed;
+  }
+
+  /**
+   * Pulls a batch of keys in as few requests as the source's byte budget allows: it answers small bodies
+   * inside them, and the versions of each answer are written together (one commit). What it says to
+   * read alone (large bodies), and what is unsettled there, is pulled one key at a time.
+   */
+  private async pullBatch(source: string, batch: readonly RangeKey[]): Promise<number> {
+    const alone: RangeKey[] = [];
+    let missed = 0;
+    let asking = batch;
+    while (asking.length > 0 && !this.run.cancelled) {
+      const reserved = await this.keepToRate();
+      const items = asking.map((entry) => ({ objectKind: entry.kind, bucket: entry.bucket, key: entry.key }));
+      const answer = await ask(this.system, routerOf(source), { type: 'replica_get_many', items }, this.timeoutMs);
+      this.spent(reserved, answer.ok ? answer.items.reduce((sum, item) => sum + ('body' in item ? item.body?.length ?? 0 : 0), 0) : 0);
+      // A source of an earlier version that does not know the request gives its keys one at a time.
+      if (!answer.ok && answer.code === 'BadMessage') {
+        alone.push(...asking);
+        break;
+      }
+      if (!answer.ok || answer.items.length !== asking.length) return missed + asking.length + alone.length;
+      const again: RangeKey[] = [];
+      const taken = await Promise.all(answer.items.map((item, i) => {
+        const entry = asking[i]!;
+        if ('deferred' in item) (item.deferred === 'again' ? again : alone).push(entry);
+        else if (item.unsettled) alone.push(entry);
+        else return item.meta ? this.take(entry, item.meta, item.body) : false;
+        return true;
+      }));
+      missed += taken.filter((ok) => !ok).length;
+      // A source that answers nothing must not be asked forever: what it put off counts as missed.
+      if (again.length === asking.length) return missed + again.length + alone.length;
+      asking = again;
+    }
+    // One at a time: these are the large bodies, up to a chunk each.
+    for (const entry of alone) if (!this.run.cancelled && !(await this.pullOne(source, entry))) missed++;
     return missed;
   }
 
@@ -315,9 +376,10 @@ class SegmentReceiver {
    * its write replaced there; should the unsettled one settle, anti-entropy brings it here later.
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
-    await this.keepToRate();
+    const reserved = await this.keepToRate();
     const addressed = { objectKind: entry.kind, bucket: entry.bucket, key: entry.key };
     let pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true }, this.timeoutMs);
+    this.spent(reserved, pulled.ok ? pulled.body?.length ?? 0 : 0);
     if (pulled.ok && pulled.meta && pulled.unsettled) {
       const beneath = pulled.unsettled.previous;
       if (pulled.unsettled.previousUnsettled) return false;
@@ -325,19 +387,24 @@ class SegmentReceiver {
       const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
       if (local && compareHlc(local.clock, beneath.clock) >= 0) return true;
       pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true, clock: beneath.clock }, this.timeoutMs);
+      this.spent(0, pulled.ok ? pulled.body?.length ?? 0 : 0);
       if (pulled.ok && pulled.meta && compareHlc(pulled.meta.clock, beneath.clock) !== 0) return false;
     }
     if (!pulled.ok || !pulled.meta || pulled.unsettled) return false;
-    const applied = await applyReplicaWrite(this.context, { objectKind: entry.kind, meta: pulled.meta, keepPrevious: false, ...(pulled.body ? { body: pulled.body } : {}) });
+    return this.take(entry, pulled.meta, pulled.body);
+  }
+
+  /** Writes a pulled version here; false when it must be tried again. */
+  private async take(entry: RangeKey, meta: ObjectMeta, body: Uint8Array | undefined): Promise<boolean> {
+    const applied = await applyReplicaWrite(this.context, { objectKind: entry.kind, meta, keepPrevious: false, ...(body ? { body } : {}) });
     if (!applied.ok) {
       // A key of a bucket deleted meanwhile is not data to keep; anything else is tried again.
       if (applied.code === 'BucketDeleted' || applied.code === 'BucketSealed') return true;
       if (applied.code === 'StoreError' || applied.code === 'InsufficientStorage') throw new Error(`storing ${entry.bucket}/${entry.key}: ${applied.message}`);
       return false;
     }
-    const bytes = pulled.body?.length ?? 0;
+    const bytes = body?.length ?? 0;
     this.state.rate.add(bytes);
-    this.spend(bytes);
     if (applied.applied && !this.run.cancelled) this.state.status = { ...this.state.status, objects: this.state.status.objects + 1, bytes: this.state.status.bytes + bytes };
     return true;
   }
@@ -363,16 +430,45 @@ class SegmentReceiver {
     await sleep(this.clock, RETRY_PAUSE_MS);
   }
 
-  /** Waits until the rate limit allows the next pull. */
-  private async keepToRate(): Promise<void> {
-    const waitMs = this.nextAllowedMs - this.clock.now();
-    if (waitMs > 0) await sleep(this.clock, waitMs);
+  /**
+   * Waits for this request's turn under the rate limit, and answers the bytes it reserved. Turns are
+   * spaced by what a request is expected to bring, so that concurrent lanes go one after another
+   * instead of all at once after each pause (bursts that S3 traffic would feel). A limit changed or
+   * lifted meanwhile (`rebalance --rate`) moves the turns already given within a second.
+   */
+  private async keepToRate(): Promise<number> {
+    let rate = this.paceAt(this.snapshotRate());
+    if (rate <= 0) return 0;
+    let now = this.clock.now();
+    let turnMs = Math.max(this.nextAllowedMs, now);
+    const reserved = this.expectedBytes;
+    this.nextAllowedMs = turnMs + (reserved / rate) * 1000;
+    while (turnMs > now && !this.run.cancelled) {
+      await sleep(this.clock, Math.min(turnMs - now, RATE_RECHECK_MS));
+      now = this.clock.now();
+      const current = this.paceAt(this.snapshotRate());
+      if (current <= 0) break;
+      if (current !== rate) turnMs = now + Math.max(0, turnMs - now) * (rate / current);
+      rate = current;
+    }
+    return reserved;
   }
 
-  private spend(bytes: number): void {
-    const rate = this.snapshotRate();
-    if (rate <= 0) return;
-    this.nextAllowedMs = Math.max(this.nextAllowedMs, this.clock.now()) + (bytes / rate) * 1000;
+  /** What a request brought: later turns move by its difference from what it reserved. */
+  private spent(reserved: number, bytes: number): void {
+    this.expectedBytes += (bytes - this.expectedBytes) * EXPECTED_BYTES_WEIGHT;
+    const rate = this.paceAt(this.snapshotRate());
+    if (rate > 0) this.nextAllowedMs += ((bytes - reserved) / rate) * 1000;
+  }
+
+  /** Rescales the turns still to come when the limit changes; answers the limit. */
+  private paceAt(rate: number): number {
+    if (rate !== this.pacedRate) {
+      const now = this.clock.now();
+      this.nextAllowedMs = rate > 0 && this.pacedRate > 0 ? now + Math.max(0, this.nextAllowedMs - now) * (this.pacedRate / rate) : now;
+      this.pacedRate = rate;
+    }
+    return rate;
   }
 
   /** The limit of the ring now in force: `leofs-adm rebalance --rate` may change it mid-way. */

@@ -16,10 +16,11 @@ import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
+import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
-  COMPACTOR_PATH, MAX_DELETED_NAMESPACES, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type ReplicaGetReply, type UnsettledWrite,
+  COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
@@ -35,6 +36,7 @@ const MAX_ABSENCE_PEERS = 1000;
 const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessage['type']>([
   'head_local',
   'replica_get',
+  'replica_get_many',
   'replica_put',
   'cas_prepare',
   'cas_propose',
@@ -114,6 +116,12 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
               if (!reply.ok && reply.code === 'StoreError') ctx.log.error('cannot read a body', { bucket: message.bucket, key: message.key, reason: reply.message });
               ctx.system.reply(message.replyTo, reply);
             },
+            (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
+          );
+          return state;
+        case 'replica_get_many':
+          void readMany(context, message.items).then(
+            (reply) => ctx.system.reply(message.replyTo, reply),
             (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
           );
           return state;
@@ -264,6 +272,37 @@ async function readVersion(context: StorageContext, address: ObjectAddress, with
   }
 }
 
+/**
+ * The newest versions of `items`, each small body inside the answer while GET_MANY_BODY_BUDGET_BYTES
+ * lasts. A body large enough to travel beside a frame is deferred to replica_get, which sends it so.
+ */
+async function readMany(context: StorageContext, items: readonly { objectKind: ObjectKind; bucket: string; key: string }[]): Promise<ReplicaGetManyReply> {
+  let budget = GET_MANY_BODY_BUDGET_BYTES;
+  const answers: GetManyItem[] = [];
+  for (const item of items) {
+    const address = addressOf(item);
+    const meta = context.store.getMeta(address) ?? null;
+    const unsettled = unsettledOf(context, address, meta);
+    if (!meta || !carriesBody(meta) || unsettled.unsettled) {
+      answers.push({ meta, ...unsettled });
+      continue;
+    }
+    if (meta.sizeBytes >= SIDE_PAYLOAD_MIN_BYTES || meta.sizeBytes > budget) {
+      answers.push({ deferred: meta.sizeBytes >= SIDE_PAYLOAD_MIN_BYTES ? 'alone' : 'again' });
+      continue;
+    }
+    // Missing only when a newer version replaced this one after its meta was read: replica_get retries.
+    const body = await context.store.readBody(address, meta.clock);
+    if (!(body instanceof Uint8Array)) {
+      answers.push({ deferred: 'alone' });
+      continue;
+    }
+    budget -= body.length;
+    answers.push({ meta, body });
+  }
+  return { ok: true, items: answers };
+}
+
 /** The `unsettled` part of a reply about `meta`: present while its write may still be undone here. */
 function unsettledOf(context: StorageContext, address: ObjectAddress, meta: ObjectMeta | null): { unsettled?: UnsettledWrite } {
   const unsettled = meta ? context.store.unsettledWrite(address, meta.clock) : undefined;
@@ -323,6 +362,9 @@ function validate(message: RouterMessage): string | undefined {
       return addressProblem(message) ?? (isHlc(message.clock) ? undefined : 'clock');
     case 'head_local':
       return addressProblem(message);
+    case 'replica_get_many':
+      if (!Array.isArray(message.items) || message.items.length > MAX_GET_MANY_ITEMS) return 'items';
+      return message.items.some((item) => !isRecord(item) || addressProblem(item) !== undefined) ? 'items' : undefined;
     case 'replica_get':
       if (message.clock !== undefined && !isHlc(message.clock)) return 'clock';
       return addressProblem(message) ?? (message.bodySlice === undefined || isBodySlice(message.bodySlice) ? undefined : 'bodySlice');

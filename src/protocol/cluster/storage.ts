@@ -55,6 +55,22 @@ export type ReplicaGetReply =
   | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array; readonly unsettled?: UnsettledWrite }
   | StorageError;
 
+/** The most keys one replica_get_many names. */
+export const MAX_GET_MANY_ITEMS = 256;
+/** A replica_get_many answer carries at most this many body bytes; the keys past it are deferred. */
+export const GET_MANY_BODY_BUDGET_BYTES = 1024 * 1024;
+
+/**
+ * One key of a replica_get_many answer, in the order asked. Deferred keys are not answered here:
+ * `alone`, read it with replica_get (a body too large to travel inside an answer, or one replaced while
+ * it was read); `again`, ask again (the answer's byte budget was spent).
+ */
+export type GetManyItem =
+  | { readonly meta: ObjectMeta | null; readonly body?: Uint8Array; readonly unsettled?: UnsettledWrite }
+  | { readonly deferred: 'alone' | 'again' };
+
+export type ReplicaGetManyReply = { readonly ok: true; readonly items: readonly GetManyItem[] } | StorageError;
+
 /** `deleted`: the namespace was already deleted, which fences it just as well. */
 export type SealReply = { readonly ok: true; readonly state: 'sealed' | 'deleted' } | StorageError;
 
@@ -186,6 +202,8 @@ export type RouterMessage =
   | HeadLocalMessage
   /** `clock`: the version at this clock (the newest, or the one an unsettled write replaced), not the newest. */
   | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly bodySlice?: BodySlice; readonly clock?: Hlc; readonly replyTo: ReplyTo<ReplicaGetReply> })
+  /** The newest versions of many keys with their small bodies, in one answer (a rebalance's pulls). */
+  | { readonly type: 'replica_get_many'; readonly items: readonly Addressed[]; readonly replyTo: ReplyTo<ReplicaGetManyReply> }
   | {
       readonly type: 'replica_put';
       readonly objectKind: ObjectKind;
@@ -277,6 +295,7 @@ export type RouterMessage =
 export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'head_local',
   'replica_get',
+  'replica_get_many',
   'replica_put',
   'cas_prepare',
   'cas_propose',

@@ -17,8 +17,9 @@ const BUCKET = 'moving';
 const N = 3;
 const OBJECTS = 240;
 
+/** Mostly small bodies, which travel many to a request; every 40th is large enough to be pulled alone. */
 function bodyOf(i: number): Buffer {
-  const size = 512 + ((i * 7919) % 24_000);
+  const size = i % 40 === 0 ? 150_000 + i : 512 + ((i * 7919) % 24_000);
   return Buffer.alloc(size, createHash('md5').update(`object-${i}`).digest('hex'));
 }
 
