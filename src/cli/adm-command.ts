@@ -6,10 +6,10 @@
  */
 import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
-import type { AdminCommand } from '../protocol/cluster/admin.js';
+import type { AdminCommand, AdminResult } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
 import { CookieRefused, ManagerUnreachable, openAdminClient, type AdminClient } from './admin-client.js';
-import { formatResult } from './adm-format.js';
+import { formatResult, recoveryRunning } from './adm-format.js';
 import { createLogger } from '../runtime/logger.js';
 import { findCookie } from './cookie.js';
 import { DEV_MANAGER_PORT } from './dev-defaults.js';
@@ -189,12 +189,23 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'recover-node <node>',
     describe: 'refill a storage node (whose disk was lost, say) from the other holders of its ranges',
+    options: (yargs) => yargs.option('watch', { type: 'boolean', default: false, describe: 'draw its progress until it is done' }),
     build: (args) => ({ command: 'recover_node', node: str(args, 'node') }),
+    watch: (args) => args.watch === true,
   },
   {
     usage: 'recover-consistency <node>',
     describe: 'compare every range a storage node holds with its other holders now and repair what differs (a full anti-entropy pass)',
+    options: (yargs) => yargs.option('watch', { type: 'boolean', default: false, describe: 'draw its progress until it is done' }),
     build: (args) => ({ command: 'recover_consistency', node: str(args, 'node') }),
+    watch: (args) => args.watch === true,
+  },
+  {
+    usage: 'recovery-status',
+    describe: 'how far the recoveries asked of the storage nodes are: per node ranges compared, keys repaired, rate and ETA',
+    options: (yargs) => yargs.option('watch', { type: 'boolean', default: false, describe: 'refresh it until every recovery is done' }),
+    build: () => ({ command: 'recovery_status' }),
+    watch: (args) => args.watch === true,
   },
   { usage: 'recover-ring <node>', describe: "send the manager's ring to a node again", build: (args) => ({ command: 'recover_ring', node: str(args, 'node') }) },
   { usage: 'du <node>', describe: "what a storage node holds and what it takes on disk", build: (args) => ({ command: 'du', node: str(args, 'node') }) },
@@ -280,17 +291,53 @@ async function execute(args: Args, command: AdminCommand | string, watch = false
       const unreachable = reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc';
       return fail(unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED, `${reply.message} (${reply.code})`);
     }
-    if (!(watch && reply.result.kind === 'rebalance_status')) await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
-    return watch ? await watchRebalance(client, args.json === true) : 0;
+    const progress = watch ? progressOf(command) : undefined;
+    if (!(progress && reply.result.kind === progress.status.command)) await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
+    return progress ? await watchProgress(client, progress, args.json === true) : 0;
   } finally {
     await client.close();
   }
 }
 
-/** Prints the rebalance's progress every second until it is done (or the manager stops answering). */
-async function watchRebalance(client: AdminClient, json: boolean): Promise<number> {
+interface Progress {
+  readonly status: AdminCommand;
+  /** Whether the status says the work runs, is done, or was lost (why). */
+  readonly state: (result: AdminResult) => 'running' | 'done' | { readonly lost: string };
+}
+
+/** The status a --watch of `command` redraws, and what it says of the work. */
+function progressOf(command: AdminCommand): Progress | undefined {
+  switch (command.command) {
+    case 'rebalance':
+    case 'rebalance_status':
+      return { status: { command: 'rebalance_status' }, state: (result) => (result.kind === 'rebalance_status' && result.running ? 'running' : 'done') };
+    case 'recover_node':
+    case 'recover_consistency':
+    case 'recovery_status': {
+      // A node seen recovering that stops answering is waited for; one that answers without its
+      // recovery was restarted meanwhile, and the recovery is lost.
+      const seenRunning = new Set<string>();
+      return {
+        status: { command: 'recovery_status' },
+        state: (result) => {
+          if (result.kind !== 'recovery_status') return 'done';
+          const restarted = result.nodes.filter(({ node, recovery }) => recovery === null && seenRunning.has(node)).map(({ node }) => node);
+          if (restarted.length > 0) return { lost: `${restarted.join(', ')} restarted before its recovery was done; ask for it again` };
+          for (const { node, recovery } of result.nodes) if (recovery && !recovery.finished) seenRunning.add(node);
+          const waiting = result.unreachable.some((node) => seenRunning.has(node));
+          return recoveryRunning(result) || waiting ? 'running' : 'done';
+        },
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Prints the progress every second until the work is done (or lost, or the manager stops answering). */
+async function watchProgress(client: AdminClient, progress: Progress, json: boolean): Promise<number> {
   for (;;) {
-    const reply = await client.run({ command: 'rebalance_status' });
+    const reply = await client.run(progress.status);
     if (!reply.ok) {
       await write(process.stderr, `leofs-adm: ${reply.message} (${reply.code})\n`);
       return EXIT_UNREACHABLE;
@@ -298,7 +345,12 @@ async function watchRebalance(client: AdminClient, json: boolean): Promise<numbe
     const text = json ? JSON.stringify(reply.result) : formatResult(reply.result);
     // On a terminal the table is redrawn in place; otherwise each refresh is appended.
     await write(process.stdout, process.stdout.isTTY && !json ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`);
-    if (reply.result.kind !== 'rebalance_status' || !reply.result.running) return 0;
+    const state = progress.state(reply.result);
+    if (state === 'done') return 0;
+    if (state !== 'running') {
+      await write(process.stderr, `leofs-adm: ${state.lost}\n`);
+      return EXIT_REFUSED;
+    }
     await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
   }
 }

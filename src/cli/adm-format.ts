@@ -69,6 +69,36 @@ export function formatRebalanceStatus(result: Extract<AdminResult, { kind: 'reba
   return `${header}\n${formatTable(['node', 'state', 'segments', 'objects moved', 'bytes moved', 'rate', 'eta'], rows)}`;
 }
 
+/** One line per storage node with a recovery: a bar of its ranges compared, keys repaired, rate and ETA. */
+export function formatRecoveryStatus(result: Extract<AdminResult, { kind: 'recovery_status' }>): string {
+  const rows = result.nodes.flatMap(({ node, recovery }) => {
+    if (!recovery) return [];
+    const seconds = recovery.elapsedMs / 1000;
+    const perSecond = seconds > 0 ? (recovery.rangesDone + recovery.rangesSkipped) / seconds : 0;
+    const left = recovery.ranges - recovery.rangesDone - recovery.rangesSkipped;
+    const eta = recovery.finished ? 'done' : perSecond > 0 ? duration((left / perSecond) * 1000) : '-';
+    const handled = recovery.rangesDone + recovery.rangesSkipped;
+    const skipped = recovery.rangesSkipped > 0 ? ` (${recovery.rangesSkipped} skipped: no other holder reached)` : '';
+    return [[
+      node,
+      recovery.kind === 'node' ? `refill ${recovery.peers.join(', ')}` : 'full pass',
+      `${progressBar(recovery.ranges === 0 ? 1 : handled / recovery.ranges)} ${recovery.rangesDone}/${recovery.ranges}${skipped}`,
+      String(recovery.keysSynced),
+      `${perSecond.toFixed(1)} ranges/s`,
+      duration(recovery.elapsedMs),
+      eta,
+    ]];
+  });
+  const unreachable = result.unreachable.length > 0 ? `\nno answer from: ${result.unreachable.join(', ')}` : '';
+  if (rows.length === 0) return `no recovery has been asked of any storage node since it started${unreachable}`;
+  return `${formatTable(['node', 'recovery', 'ranges compared', 'keys repaired', 'rate', 'elapsed', 'eta'], rows)}${unreachable}`;
+}
+
+/** Whether any storage node still works on a recovery. */
+export function recoveryRunning(result: Extract<AdminResult, { kind: 'recovery_status' }>): boolean {
+  return result.nodes.some(({ recovery }) => recovery !== null && !recovery.finished);
+}
+
 export function progressBar(share: number, width = 20): string {
   const filled = Math.max(0, Math.min(width, Math.round(share * width)));
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
@@ -227,6 +257,8 @@ export function formatResult(result: AdminResult): string {
       const rows = result.items.map((item) => [item.kind, item.key.replace(/\n/g, '\\n'), item.newestOn ?? 'none', item.repairing.join(', ') || '-', item.unreachable.join(', ') || '-']);
       return `${result.bucket}/${result.key}\n${formatTable(['kind', 'ring key', 'newest on', 'repairing', 'no answer'], rows)}`;
     }
+    case 'recovery_status':
+      return formatRecoveryStatus(result);
     default:
       return assertNever(result);
   }

@@ -75,17 +75,30 @@ describe('recovery commands with real processes', function () {
     rmSync(join(cluster.dataDir('storage_1'), 'objects'), { recursive: true, force: true });
     await wiped.start();
     await wiped.waitFor((line) => line.msg === 'ring loaded from local state' || line.msg === 'ring installed', 20_000);
-    const recovered = await cluster.adm('recover-node', wiped.name);
+    // --watch draws the peers' progress until every range shared with the wiped node was compared (the
+    // peers may have refilled it already: a node back up is compared with first).
+    const recovered = await cluster.adm('recover-node', wiped.name, '--watch');
     expect(recovered.code, recovered.stderr).to.equal(0);
     expect(recovered.stdout).to.match(/2 node\(s\) compare their shared ranges/);
+    expect(recovered.stdout).to.match(/refill storage_1@127\.0\.0\.1/);
+    const status = await cluster.run<'recovery_status'>({ command: 'recovery_status' });
+    const refills = status.nodes.filter(({ recovery }) => recovery?.kind === 'node');
+    expect(refills.map(({ node }) => node).sort()).to.deep.equal(cluster.storage.filter((node) => node !== wiped).map((node) => node.name).sort());
+    for (const { node, recovery } of refills) {
+      expect(recovery!.finished, node).to.equal(true);
+      expect(recovery!.ranges, node).to.be.greaterThan(0);
+      expect(recovery!.rangesDone + recovery!.rangesSkipped, node).to.equal(recovery!.ranges);
+    }
+    expect(recovered.stdout).to.match(/\[#{20}\] \d+\/\d+/);
     await eventually(async () => (await cluster.run<'disk_usage'>({ command: 'du', node: wiped.name })).objects >= 61, 60_000, 'wiped node refilled');
     for (let i = 0; i < 60; i += 7) {
       const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `w/${i}` }));
       expect(await got.Body!.transformToString()).to.equal(`body ${i}`);
     }
-    const consistency = await cluster.adm('recover-consistency', wiped.name);
+    const consistency = await cluster.adm('recover-consistency', wiped.name, '--watch');
     expect(consistency.code, consistency.stderr).to.equal(0);
     expect(consistency.stdout).to.include('compares all of its');
+    expect(consistency.stdout).to.match(/storage_1@127\.0\.0\.1 +\| full pass +\| \[#{20}\] (\d+)\/\1 /);
     const ring = await cluster.adm('recover-ring', cluster.gateways[0]!.name);
     expect(ring.code, ring.stderr).to.equal(0);
     expect(ring.stdout).to.match(/holds ring epoch \d+/);

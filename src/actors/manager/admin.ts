@@ -15,7 +15,7 @@ import { snapshotOf, type RingDocument, type RingSnapshot } from '../../core/rin
 import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js';
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
-import { antiEntropyRef } from '../../protocol/cluster/anti-entropy.js';
+import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import { handoffRef } from '../../protocol/cluster/handoff.js';
 import { recovererRef, type QueueStats } from '../../protocol/cluster/queues.js';
 import { chunkKeysOf } from '../../core/chunk-layout.js';
@@ -259,11 +259,24 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const missing = peers.filter((peer) => !asked.includes(peer));
         const ranges = replies.reduce((sum, reply) => sum + (isRuntimeFailure(reply) ? 0 : reply.urgentPending), 0);
         const unreachable = missing.length > 0 ? `; not reached: ${missing.join(', ')}` : '';
-        return { kind: 'done', message: `${asked.length} node(s) compare their shared ranges with ${lost} now (${ranges} ranges queued${unreachable}); follow it with leofs-adm mq-stats NODE` };
+        return { kind: 'done', message: `${asked.length} node(s) compare their shared ranges with ${lost} now (${ranges} ranges queued${unreachable}); follow it with leofs-adm recovery-status` };
       }
       case 'recover_consistency': {
         const stats = await expectOk(ask(ctx.system, antiEntropyRef(command.node), { type: 'full_pass' }, remoteTimeoutMs), command.node);
-        return { kind: 'done', message: `${command.node} compares all of its ${stats.rangesHeld} ranges with their other holders now (${stats.urgentPending} comparisons queued); follow it with leofs-adm mq-stats ${command.node}` };
+        return { kind: 'done', message: `${command.node} compares all of its ${stats.rangesHeld} ranges with their other holders now (${stats.urgentPending} comparisons queued); follow it with leofs-adm recovery-status` };
+      }
+      case 'recovery_status': {
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        const members = (doc?.current ?? []).map((member) => member.node);
+        const replies = await Promise.all(members.map((node) => ask(ctx.system, antiEntropyRef(node), { type: 'stats' }, remoteTimeoutMs)));
+        const nodes: Array<{ node: string; recovery: RecoveryProgress | null }> = [];
+        const unreachable: string[] = [];
+        members.forEach((node, index) => {
+          const reply = replies[index]!;
+          if (isRuntimeFailure(reply)) unreachable.push(node);
+          else nodes.push({ node, recovery: reply.recovery ?? null });
+        });
+        return { kind: 'recovery_status', nodes, unreachable };
       }
       case 'recover_ring': {
         const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));

@@ -10,7 +10,7 @@ import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
 import { planRebalance } from '../../core/ring/rebalance.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import type { AntiEntropyControl, AntiEntropyStats } from '../../protocol/cluster/anti-entropy.js';
+import type { AntiEntropyControl, AntiEntropyStats, RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import type { NodeEvent } from '../../runtime/system.js';
 import { reconcileRange } from './range-reconcile.js';
 import type { StorageContext } from './storage-context.js';
@@ -20,12 +20,29 @@ export { ANTI_ENTROPY_PATH, antiEntropyRef, type AntiEntropyStats } from '../../
 export type AntiEntropyMessage =
   | AntiEntropyControl
   | { readonly type: 'tick' }
-  | { readonly type: 'round_done'; readonly synced: number }
+  /** `compared`: peers the range was compared with (none when every other holder was down or failed). */
+  | { readonly type: 'round_done'; readonly synced: number; readonly compared: number }
   | { readonly type: 'node_event'; readonly event: NodeEvent };
 
 interface Work {
   readonly range: RingRange;
   readonly peers: readonly string[];
+  /** Part of this plan of this recovery: only then does its progress count the round. */
+  readonly recovery?: { readonly of: Recovery; readonly plan: number };
+}
+
+/** A recovery under way; `peers` empty for recover-consistency (every holder of every range). */
+interface Recovery {
+  kind: RecoveryProgress['kind'];
+  readonly peers: Set<string>;
+  /** Bumped when a new ring re-plans it: rounds of an earlier plan no longer count. */
+  plan: number;
+  ranges: number;
+  rangesDone: number;
+  rangesSkipped: number;
+  keysSynced: number;
+  readonly startedAtMs: number;
+  finishedAtMs?: number;
 }
 
 interface AntiEntropyState {
@@ -39,6 +56,9 @@ interface AntiEntropyState {
   /** Ranges to compare with a peer that just came back, ahead of the regular walk. */
   urgent: Work[];
   busy: boolean;
+  /** The work of the round under way. */
+  current: Work | undefined;
+  recovery: Recovery | undefined;
   readonly timer: SelfTimer<AntiEntropyMessage>;
   roundsDone: number;
   keysSynced: number;
@@ -49,7 +69,7 @@ export interface AntiEntropyDeps {
 }
 
 export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDeps): Behavior<AntiEntropyState, AntiEntropyMessage> {
-  const refreshRanges = (state: AntiEntropyState): void => {
+  const refreshRanges = (state: AntiEntropyState, nowMs: number): void => {
     const snapshot = context.ringView.current;
     // A rebalance that ends keeps the ring but drops the previous one: what is skipped changes then too.
     const shape = `${snapshot?.checksum ?? 0}:${snapshot?.previous?.checksum ?? ''}`;
@@ -67,13 +87,20 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     }
     state.cursor = 0;
     state.urgent = [];
+    // A recovery goes on over every range of the new ring; the ranges it counted so far stay counted.
+    const recovery = state.recovery;
+    if (recovery && recovery.finishedAtMs === undefined) {
+      recovery.plan++;
+      recovery.ranges = recovery.rangesDone + recovery.rangesSkipped;
+      planRecovery(state, recovery, recovery, nowMs);
+    }
   };
 
   return {
     accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -86,7 +113,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
             schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
             return state;
           }
-          refreshRanges(state);
+          refreshRanges(state, ctx.clock.now());
           const work = state.urgent.shift() ?? nextRegular(state);
           if (!work) {
             schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
@@ -95,30 +122,47 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           const receiving = state.receiving.get(work.range.index);
           const peers = receiving?.has(context.node) ? [] : work.peers.filter((peer) => peer !== context.node && !context.isKnownDown(peer) && !receiving?.has(peer));
           state.busy = true;
+          state.current = work;
           const checksum = state.ringChecksum;
           void (async () => {
             let synced = 0;
+            let compared = 0;
             for (const peer of peers) {
               try {
                 synced += (await reconcileRange(ctx.system, context, work.range, peer, checksum)).synced;
+                compared++;
               } catch (error) {
                 ctx.log.warn('anti-entropy round failed', { peer, error });
               }
             }
-            return synced;
-          })().then((synced) => ctx.system.dispatch(ctx.self, { type: 'round_done', synced }));
+            return { synced, compared };
+          })().then(({ synced, compared }) => ctx.system.dispatch(ctx.self, { type: 'round_done', synced, compared }));
           return state;
         }
-        case 'round_done':
+        case 'round_done': {
           state.busy = false;
           state.roundsDone++;
           state.keysSynced += message.synced;
           if (message.synced > 0) ctx.log.info('anti-entropy repaired keys', { keys: message.synced });
+          const recovery = state.recovery;
+          const counted = state.current?.recovery;
+          if (recovery && counted?.of === recovery && counted.plan === recovery.plan && recovery.finishedAtMs === undefined) {
+            // A range no other holder could be compared with is counted apart: nothing was checked.
+            if (message.compared > 0) recovery.rangesDone++;
+            else recovery.rangesSkipped++;
+            recovery.keysSynced += message.synced;
+            if (recovery.rangesDone + recovery.rangesSkipped >= recovery.ranges) {
+              recovery.finishedAtMs = ctx.clock.now();
+              ctx.log.info('recovery finished', { kind: recovery.kind, ranges: recovery.ranges, skipped: recovery.rangesSkipped, keysRepaired: recovery.keysSynced, seconds: Math.round((recovery.finishedAtMs - recovery.startedAtMs) / 1000) });
+            }
+          }
+          state.current = undefined;
           schedule(state.urgent.length > 0 ? 0 : context.options.antiEntropyIntervalMs);
           return state;
+        }
         case 'node_event': {
           if (message.event.type !== 'nodeup') return state;
-          refreshRanges(state);
+          refreshRanges(state, ctx.clock.now());
           const peer = message.event.node;
           const shared = state.ranges.filter((range) => range.nodes.includes(peer));
           state.urgent.push(...shared.map((range) => ({ range, peers: [peer] })));
@@ -127,28 +171,72 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
         }
         case 'recover_peer':
         case 'full_pass': {
-          refreshRanges(state);
+          refreshRanges(state, ctx.clock.now());
           const peer = message.type === 'recover_peer' ? message.peer : undefined;
           if (peer !== undefined && typeof peer !== 'string') return state;
-          const work = state.ranges
-            .filter((range) => peer === undefined || range.nodes.includes(peer))
-            .map((range) => ({ range, peers: peer === undefined ? range.nodes : [peer] }));
-          state.urgent.push(...work);
-          ctx.log.info(peer === undefined ? 'full anti-entropy pass asked for' : 'recovery of a peer asked for', { ranges: work.length, ...(peer ? { peer } : {}) });
+          const nowMs = ctx.clock.now();
+          const asked = { kind: peer === undefined ? ('consistency' as const) : ('node' as const), peers: new Set(peer === undefined ? [] : [peer]) };
+          // One asked while another runs joins it, so that its progress counts both.
+          let recovery = state.recovery;
+          if (recovery && recovery.finishedAtMs === undefined) {
+            if (asked.kind === 'consistency') recovery.kind = 'consistency';
+            for (const node of asked.peers) recovery.peers.add(node);
+          } else {
+            recovery = { ...asked, peers: new Set(asked.peers), plan: 0, ranges: 0, rangesDone: 0, rangesSkipped: 0, keysSynced: 0, startedAtMs: nowMs };
+            state.recovery = recovery;
+          }
+          const queued = planRecovery(state, recovery, asked, nowMs);
+          ctx.log.info(peer === undefined ? 'full anti-entropy pass asked for' : 'recovery of a peer asked for', { ranges: queued, ...(peer ? { peer } : {}) });
           if (!state.busy) schedule(0);
-          if (message.replyTo) ctx.system.reply(message.replyTo, statsOf(state));
+          if (message.replyTo) ctx.system.reply(message.replyTo, statsOf(state, ctx.clock.now()));
           return state;
         }
         case 'stats':
-          ctx.system.reply(message.replyTo, statsOf(state));
+          ctx.system.reply(message.replyTo, statsOf(state, ctx.clock.now()));
           return state;
       }
     },
   };
 }
 
-function statsOf(state: AntiEntropyState): AntiEntropyStats {
-  return { ok: true, rangesHeld: state.ranges.length, roundsDone: state.roundsDone, keysSynced: state.keysSynced, urgentPending: state.urgent.length };
+function statsOf(state: AntiEntropyState, nowMs: number): AntiEntropyStats {
+  const recovery = state.recovery;
+  return {
+    ok: true,
+    rangesHeld: state.ranges.length,
+    roundsDone: state.roundsDone,
+    keysSynced: state.keysSynced,
+    urgentPending: state.urgent.length,
+    ...(recovery
+      ? {
+          recovery: {
+            kind: recovery.kind,
+            peers: [...recovery.peers].sort(),
+            ranges: recovery.ranges,
+            rangesDone: recovery.rangesDone,
+            rangesSkipped: recovery.rangesSkipped,
+            keysSynced: recovery.keysSynced,
+            elapsedMs: (recovery.finishedAtMs ?? nowMs) - recovery.startedAtMs,
+            finished: recovery.finishedAtMs !== undefined,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The comparisons a recovery makes: with its peers every range shared with them, or every range with every holder. */
+function recoveryWork(ranges: readonly RingRange[], recovery: Pick<Recovery, 'kind' | 'peers'>): Work[] {
+  if (recovery.kind === 'consistency') return ranges.map((range) => ({ range, peers: range.nodes }));
+  return ranges.filter((range) => range.nodes.some((node) => recovery.peers.has(node))).map((range) => ({ range, peers: range.nodes.filter((node) => recovery.peers.has(node)) }));
+}
+
+/** Queues the comparisons `asked` needs as part of the current plan of `recovery`; one left with none is finished. */
+function planRecovery(state: AntiEntropyState, recovery: Recovery, asked: Pick<Recovery, 'kind' | 'peers'>, nowMs: number): number {
+  const work = recoveryWork(state.ranges, asked).map((item) => ({ ...item, recovery: { of: recovery, plan: recovery.plan } }));
+  state.urgent.push(...work);
+  recovery.ranges += work.length;
+  if (recovery.rangesDone + recovery.rangesSkipped >= recovery.ranges) recovery.finishedAtMs ??= nowMs;
+  return work.length;
 }
 
 function nextRegular(state: AntiEntropyState): Work | undefined {

@@ -12,7 +12,7 @@ import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
 import type { ClusterStatus, MemberAction, MemberState, RebalanceReply, RebalanceStatus } from './ring-keeper.js';
-import type { AntiEntropyStats } from './anti-entropy.js';
+import type { AntiEntropyStats, RecoveryProgress } from './anti-entropy.js';
 import type { HandoffStatus } from './handoff.js';
 import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
@@ -49,7 +49,8 @@ export type AdminCommand =
   /** `queue` absent: every queue of the node. */
   | { readonly command: 'mq_suspend' | 'mq_resume'; readonly node: string; readonly queue?: string }
   | { readonly command: 'recover_file'; readonly bucket: string; readonly key: string }
-  | { readonly command: 'recover_node' | 'recover_consistency' | 'recover_ring'; readonly node: string };
+  | { readonly command: 'recover_node' | 'recover_consistency' | 'recover_ring'; readonly node: string }
+  | { readonly command: 'recovery_status' };
 
 export type AdminCommandName = AdminCommand['command'];
 
@@ -112,7 +113,13 @@ export type AdminResult =
       readonly antiEntropy: Omit<AntiEntropyStats, 'ok'> | null;
       readonly handoff: Omit<HandoffStatus, 'ok'> | null;
     }
-  | { readonly kind: 'recover_file'; readonly bucket: string; readonly key: string; readonly items: readonly RecoverFileItem[] };
+  | { readonly kind: 'recover_file'; readonly bucket: string; readonly key: string; readonly items: readonly RecoverFileItem[] }
+  /** Every storage member's last recovery (null: none asked of it since it started; absent from `unreachable`). */
+  | {
+      readonly kind: 'recovery_status';
+      readonly nodes: ReadonlyArray<{ readonly node: string; readonly recovery: RecoveryProgress | null }>;
+      readonly unreachable: readonly string[];
+    };
 
 /** One ring object of a recovered file (the object, or a chunk of it) and the repairs queued for it. */
 export interface RecoverFileItem {
@@ -225,6 +232,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, rateBytesPerSec: rate };
       }
       case 'rebalance_status':
+      case 'recovery_status':
         return { command };
       case 'mq_stats':
       case 'recover_node':

@@ -6,6 +6,26 @@ import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
 
 export const ANTI_ENTROPY_PATH = '/node/storage/anti_entropy';
 
+/**
+ * The last recovery asked of a node (recover-node on a peer's holders, recover-consistency on the node
+ * itself): its ranges to compare, those compared so far, and the keys they repaired. Asked again while one
+ * runs, the new ranges join it.
+ */
+export interface RecoveryProgress {
+  readonly kind: 'node' | 'consistency';
+  /** recover-node: the nodes being refilled (none for recover-consistency, which compares with every holder). */
+  readonly peers: readonly string[];
+  /** Ranges to compare, compared so far, and skipped because no other holder of theirs could be reached. */
+  readonly ranges: number;
+  readonly rangesDone: number;
+  readonly rangesSkipped: number;
+  /** Keys the comparisons repaired. */
+  readonly keysSynced: number;
+  /** Since it was asked for, until it finished (measured on the node, so clocks elsewhere do not matter). */
+  readonly elapsedMs: number;
+  readonly finished: boolean;
+}
+
 export interface AntiEntropyStats {
   readonly ok: true;
   readonly rangesHeld: number;
@@ -13,6 +33,7 @@ export interface AntiEntropyStats {
   readonly keysSynced: number;
   /** Ranges (times peers) queued ahead of the regular walk: a peer back up, or a recovery asked for. */
   readonly urgentPending: number;
+  readonly recovery?: RecoveryProgress;
 }
 
 export type AntiEntropyControl =

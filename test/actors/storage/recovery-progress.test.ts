@@ -1,0 +1,72 @@
+/**
+ * The progress a storage node reports of a recovery asked of it (recover-node, recover-consistency):
+ * every range counted once, compared or, when no other holder could be reached, skipped; a second
+ * recovery asked while one runs joins it.
+ */
+import { expect } from 'chai';
+import { antiEntropyRef, type AntiEntropyControl, type AntiEntropyStats, type RecoveryProgress } from '../../../src/protocol/cluster/anti-entropy.js';
+import { isRuntimeFailure } from '../../../src/runtime/failures.js';
+import { eventually, FAST_TUNING, objectFields, StorageCluster } from '../../support/storage-cluster.js';
+
+const TIMEOUT_MS = 10_000;
+
+describe('recovery progress of a storage node', function () {
+  this.timeout(60_000);
+
+  const cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ tuning: FAST_TUNING }));
+
+  before(async () => {
+    await cluster.start();
+    for (let i = 0; i < 20; i++) {
+      const body = `body ${i}`;
+      expect((await cluster.client.put('object', objectFields('b', `k/${i}`, body), Buffer.from(body))).ok).to.equal(true);
+    }
+  });
+  after(() => cluster.stop());
+
+  async function control(node: string, type: 'stats' | 'full_pass', peer?: string): Promise<AntiEntropyStats> {
+    const reply = await cluster.clientNode.system.ask<AntiEntropyControl, AntiEntropyStats>(
+      antiEntropyRef(node),
+      (replyTo) => (peer !== undefined ? { type: 'recover_peer', peer, replyTo } : { type, replyTo }),
+      TIMEOUT_MS,
+    );
+    if (isRuntimeFailure(reply)) throw new Error(`${node}: ${reply.message}`);
+    return reply;
+  }
+
+  async function finished(node: string): Promise<RecoveryProgress> {
+    let recovery: RecoveryProgress | undefined;
+    await eventually(async () => {
+      recovery = (await control(node, 'stats')).recovery;
+      return recovery?.finished === true;
+    }, 20_000, `${node}'s recovery finishes`);
+    return recovery!;
+  }
+
+  it('counts every range it compared, and joins a recovery asked for meanwhile', async () => {
+    const [first, second] = cluster.nodes.map((node) => node.name) as [string, string];
+    const asked = await control(first, 'stats', second);
+    expect(asked.recovery).to.include({ kind: 'node', finished: false });
+    const joined = await control(first, 'full_pass');
+    expect(joined.recovery!.kind).to.equal('consistency');
+    const recovery = await finished(first);
+    expect(recovery.peers).to.deep.equal([second]);
+    // Every range held (each node holds all of them with N=3 on 3 nodes) once for the refill, once for the full pass.
+    expect(recovery.ranges).to.equal(2 * asked.rangesHeld);
+    expect(recovery.rangesDone).to.equal(recovery.ranges);
+    expect(recovery.rangesSkipped).to.equal(0);
+  });
+
+  it('counts ranges with no other holder reachable as skipped, not compared', async () => {
+    const [first, second, third] = cluster.nodes.map((node) => node.name) as [string, string, string];
+    await cluster.stopNode(second);
+    await cluster.stopNode(third);
+    await eventually(() => cluster.node(first).role!.context.isKnownDown(second) && cluster.node(first).role!.context.isKnownDown(third), 10_000, 'both peers are known down');
+    const asked = await control(first, 'full_pass');
+    const recovery = await finished(first);
+    expect(recovery.kind).to.equal('consistency');
+    expect(recovery.ranges).to.equal(asked.rangesHeld);
+    expect(recovery.rangesSkipped).to.equal(recovery.ranges);
+    expect(recovery.rangesDone).to.equal(0);
+  });
+});
