@@ -437,7 +437,7 @@ class SegmentReceiver {
    * lifted meanwhile (`rebalance --rate`) moves the turns already given within a second.
    */
   private async keepToRate(): Promise<number> {
-    let rate = this.paceAt(this.snapshotRate());
+    let rate = this.limit();
     if (rate <= 0) return 0;
     let now = this.clock.now();
     let turnMs = Math.max(this.nextAllowedMs, now);
@@ -446,7 +446,7 @@ class SegmentReceiver {
     while (turnMs > now && !this.run.cancelled) {
       await sleep(this.clock, Math.min(turnMs - now, RATE_RECHECK_MS));
       now = this.clock.now();
-      const current = this.paceAt(this.snapshotRate());
+      const current = this.limit();
       if (current <= 0) break;
       if (current !== rate) turnMs = now + Math.max(0, turnMs - now) * (rate / current);
       rate = current;
@@ -457,23 +457,22 @@ class SegmentReceiver {
   /** What a request brought: later turns move by its difference from what it reserved. */
   private spent(reserved: number, bytes: number): void {
     this.expectedBytes += (bytes - this.expectedBytes) * EXPECTED_BYTES_WEIGHT;
-    const rate = this.paceAt(this.snapshotRate());
+    const rate = this.limit();
     if (rate > 0) this.nextAllowedMs += ((bytes - reserved) / rate) * 1000;
   }
 
-  /** Rescales the turns still to come when the limit changes; answers the limit. */
-  private paceAt(rate: number): number {
+  /**
+   * The limit of the ring now in force (`leofs-adm rebalance --rate` may change it mid-way); when it
+   * changed, the turns still to come are rescaled to it first.
+   */
+  private limit(): number {
+    const rate = this.context.ringView.current?.doc.handoffRateBytesPerSec ?? 0;
     if (rate !== this.pacedRate) {
       const now = this.clock.now();
       this.nextAllowedMs = rate > 0 && this.pacedRate > 0 ? now + Math.max(0, this.nextAllowedMs - now) * (this.pacedRate / rate) : now;
       this.pacedRate = rate;
     }
     return rate;
-  }
-
-  /** The limit of the ring now in force: `leofs-adm rebalance --rate` may change it mid-way. */
-  private snapshotRate(): number {
-    return this.context.ringView.current?.doc.handoffRateBytesPerSec ?? 0;
   }
 }
 
