@@ -103,6 +103,24 @@ export interface CellHost {
 
 export type AnyBehavior = Behavior<unknown, Message>;
 
+/** The last crash of a cell: when, and why, as the error said. */
+export interface CrashRecord {
+  readonly atMs: number;
+  readonly reason: string;
+}
+
+/** What an operator sees of one actor: its path, state, queue and crash history. */
+export interface ActorStats {
+  readonly path: string;
+  readonly status: CellStatus;
+  readonly incarnation: number;
+  /** Messages waiting: in the running incarnation's queue, or held for the next one. */
+  readonly mailbox: number;
+  /** Incarnations that crashed. */
+  readonly crashes: number;
+  readonly lastCrash: CrashRecord | null;
+}
+
 interface NactMailboxEntry {
   readonly message: unknown;
 }
@@ -125,6 +143,8 @@ export class ActorCell {
   private started: Deferred<void> | undefined;
   private scope: IncarnationScope | undefined;
   private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
+  private crashes = 0;
+  private lastCrash: CrashRecord | null = null;
 
   constructor(
     private readonly host: CellHost,
@@ -136,6 +156,17 @@ export class ActorCell {
   ) {
     this.ref = { node: host.api.node, path };
     this.log = logger.child({ actor: path });
+  }
+
+  stats(): ActorStats {
+    return {
+      path: this.path,
+      status: this.status,
+      incarnation: this.incarnation,
+      mailbox: this.queue.length - this.queueHead + this.held.length,
+      crashes: this.crashes,
+      lastCrash: this.lastCrash,
+    };
   }
 
   /** The nact actor of the running incarnation, to spawn children under. */
@@ -294,6 +325,8 @@ export class ActorCell {
     const failing = message instanceof DrainSignal ? this.inFlight?.message : message;
     this.inFlight = undefined;
     this.log.error('actor crashed', { phase, messageType: messageTypeOf(failing), error });
+    this.crashes++;
+    this.lastCrash = { atMs: this.host.clock.now(), reason: describeError(error) };
     this.host.failRequest(failing, 'Crashed', `${this.path} crashed while handling the request`);
     const pending = (mailbox as NactMailboxEntry[]).map((entry) => entry.message).filter((queued) => !isSignal(queued));
     this.held = [...pending, ...this.takeQueued(), ...this.held];
@@ -320,6 +353,10 @@ export class ActorCell {
 
 function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function messageTypeOf(message: unknown): string | undefined {

@@ -5,7 +5,7 @@
 import { start as nactStart } from 'nact';
 import type { Ref } from 'nact';
 import type { ActorApi } from './actor.js';
-import { ActorCell, type CellHost } from './cell.js';
+import { ActorCell, type ActorStats, type CellHost } from './cell.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { runtimeFailure, type RuntimeFailure, type RuntimeFailureCode } from './failures.js';
 import type { Logger } from './logger.js';
@@ -197,8 +197,8 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
 
   // ---- introspection ----
 
-  listActors(): Array<{ path: string; status: string; incarnation: number }> {
-    return [...this.cells.values()].map((cell) => ({ path: cell.path, status: cell.status, incarnation: cell.incarnation }));
+  listActors(): ActorStats[] {
+    return [...this.cells.values()].map((cell) => cell.stats());
   }
 
   get pendingAsks(): number {

@@ -6,7 +6,7 @@
 import type { Behavior } from '../../runtime/actor.js';
 import { isLogLevel, type LogLevel } from '../../runtime/logger.js';
 import { nodeInfoRef } from '../../protocol/cluster/paths.js';
-import type { NodeFacts, NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
+import type { ActorSummary, NodeFacts, NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import { ask } from '../../runtime/typed-ask.js';
 
@@ -15,7 +15,7 @@ const MAX_PING_DELAY_MS = 60_000;
 export interface NodeIntrospection {
   facts(): NodeFacts;
   peers(): PeerInfo[];
-  actors(): Array<{ path: string; status: string; incarnation: number }>;
+  actors(): ActorSummary[];
   setLogLevel(level: LogLevel): void;
 }
 

@@ -99,6 +99,19 @@ describe('runtime/supervisor', () => {
     expect(await read(system, ref('/root/b'))).to.deep.equal({ count: 1, initCount: 1 });
   });
 
+  it('counts each actor\'s crashes and keeps the last reason', async () => {
+    const inits = new Map<string, number>();
+    system = makeSystem();
+    await system.startRoot('root', spec('one_for_one', inits, ['a', 'b']), () => {});
+    const statsOf = (path: string) => system.listActors().find((actor) => actor.path === path);
+    expect(statsOf('/root/a')).to.include({ crashes: 0, lastCrash: null, mailbox: 0 });
+    await crashAndSettle('/root/a');
+    await crashAndSettle('/root/a');
+    expect(statsOf('/root/a')?.crashes).to.equal(2);
+    expect(statsOf('/root/a')?.lastCrash?.reason).to.match(/a was told to crash/);
+    expect(statsOf('/root/b')).to.include({ crashes: 0, lastCrash: null });
+  });
+
   it('one_for_all restarts every child when one crashes', async () => {
     const inits = new Map<string, number>();
     system = makeSystem();
