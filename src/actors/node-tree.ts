@@ -14,6 +14,7 @@ import { directoryBehavior } from './common/directory.js';
 import { nodeInfoBehavior } from './common/node-info.js';
 import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
 import type { RingView } from './common/ring-view.js';
+import type { NodeHealth } from './common/node-health.js';
 import type { NodeState } from '../store/node-state.js';
 import type { StorageJoin } from '../protocol/cluster/ring-keeper.js';
 import type { Role } from '../protocol/cluster/roles.js';
@@ -27,6 +28,8 @@ export interface NodeTreeOptions {
   readonly ringView: RingView;
   /** A storage node's weight and rack, told to the manager when it joins. */
   readonly storage?: StorageJoin;
+  /** Told whether the node has joined the cluster (readiness). */
+  readonly health?: NodeHealth;
 }
 
 /** What the common tree needs of the node it runs on. */
@@ -57,6 +60,7 @@ export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): Supervis
         connect: (address) => transport.connect(address),
         addPeer: (peer, address) => transport.addPeer(peer, address),
         watchNodes: (listener) => system.onNodeEvent(listener),
+        ...(options.health ? { health: options.health } : {}),
       }),
     ),
     supervisor(options.role, options.roleTree),

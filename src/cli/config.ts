@@ -35,6 +35,8 @@ export interface NodeConfig {
   readonly storage: StorageSettings;
   /** A gateway's S3 listener, cache and limits (defaults on other roles). */
   readonly gateway: GatewayConfig;
+  /** Where /metrics and /health/* are served; absent: not served. */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface StorageSettings {
@@ -150,6 +152,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     transport: Object.freeze(transportLimits(raw.transport)),
     storage: Object.freeze(storageSettings(raw.storage)),
     gateway: gatewaySettings(raw.gateway),
+    metrics: metricsListener(raw),
   });
 }
 
@@ -190,6 +193,16 @@ function port(value: unknown, key: string): number {
     throw new ConfigError(`${key} must be a port number between 0 and 65535 (got ${JSON.stringify(value)})`);
   }
   return number;
+}
+
+/** `metricsPort` turns the endpoint on; it listens on loopback unless `metricsHost` says otherwise. */
+function metricsListener(raw: RawSettings): NodeConfig['metrics'] {
+  const host = optionalString(raw, 'metricsHost');
+  if (raw.metricsPort === undefined) {
+    if (host !== undefined) throw new ConfigError('metricsHost needs metricsPort (--metrics-port) too');
+    return undefined;
+  }
+  return Object.freeze({ host: host ?? '127.0.0.1', port: port(raw.metricsPort, 'metricsPort') });
 }
 
 function tlsFiles(value: unknown): TlsFiles | undefined {

@@ -35,6 +35,8 @@ export interface DevOptions {
   readonly logLevel: string;
   /** Port of the gateway's S3 API; 8080 when not given. */
   readonly httpPort?: number;
+  /** The manager's metrics port, the next ones for the other nodes in order; 0 (default): free ports. */
+  readonly metricsPort?: number;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
@@ -45,7 +47,8 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('manager-port', { type: 'number', default: DEV_MANAGER_PORT, describe: 'cluster port of the manager (0: any free port)' })
     .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
-    .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' });
+    .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
+    .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" });
 }
 
 type Role = 'manager' | 'storage' | 'gateway';
@@ -54,9 +57,19 @@ interface StartLine {
   readonly address: string;
 }
 
+/** The `metrics` URL of a start line, as `http://host:port/metrics`. */
+function metricsPortOf(url: string): number | undefined {
+  const match = /:(\d+)\/metrics$/.exec(url);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** One supervised child node. */
 class ChildNode {
   address = '';
+  /** Where its /metrics is; empty while not known. */
+  metricsUrl = '';
+  /** A gateway's S3 port, as it bound it. */
+  httpPort: number | undefined;
   private child: ChildProcess | undefined;
   private restartMs = RESTART_INITIAL_MS;
   private startedAtMs = 0;
@@ -67,6 +80,8 @@ class ChildNode {
     readonly name: string,
     readonly role: Role,
     private readonly args: () => string[],
+    /** Its metrics port; a free one is picked on the first start and kept across restarts. */
+    private metricsPort: number,
     logDir: string,
     private readonly echo: (line: string) => void,
   ) {
@@ -78,7 +93,7 @@ class ChildNode {
     return new Promise((resolveStart, rejectStart) => {
       // Own process group, so a Ctrl-C in the terminal reaches only us and we stop children in order;
       // LEOFS_PARENT_PID makes a child stop once we are gone, however we went.
-      const child = spawn(process.execPath, [...processFor(this.role).v8Flags, CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), ...this.args()], {
+      const child = spawn(process.execPath, [...processFor(this.role).v8Flags, CLI, 'node', '--role', this.role, '--name', this.name, '--cluster-port', String(port), '--metrics-port', String(this.metricsPort), ...this.args()], {
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
         env: { ...process.env, ...processFor(this.role).env, LEOFS_PARENT_PID: String(process.pid) },
@@ -99,10 +114,13 @@ class ChildNode {
             if (line.trim()) this.echo(`[${this.name}] ${line}`);
             continue;
           }
+          if (record.msg === 'S3 API listening' && typeof record.httpPort === 'number') this.httpPort = record.httpPort;
           if (!started && record.msg === 'node started' && typeof record.address === 'string') {
             started = true;
             clearTimeout(timer);
             this.address = record.address;
+            this.metricsUrl = typeof record.metrics === 'string' ? record.metrics : '';
+            this.metricsPort = metricsPortOf(this.metricsUrl) ?? this.metricsPort;
             resolveStart({ address: record.address });
           }
           if (record.level === 'warn' || record.level === 'error') this.echo(`[${this.name}] ${record.level}: ${String(record.msg)} ${details(record)}`);
@@ -250,16 +268,17 @@ export async function runDev(options: DevOptions): Promise<void> {
   const nodeDir = (name: string): string => join(dataDir, name.split('@')[0]!);
   const common = (name: string): string[] => ['--cookie-file', cookieFile, '--data', nodeDir(name), '--log-level', options.logLevel];
 
-  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), logDir, echo);
+  const metricsPort = (offset: number): number => (options.metricsPort ? options.metricsPort + offset : 0);
+  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), metricsPort(0), logDir, echo);
   const managerAddress = (await manager.start(options.managerPort)).address;
   const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
   const storage = Array.from({ length: options.storageNodes }, (_, i) => {
     const name = `storage_${i}@127.0.0.1`;
-    return new ChildNode(name, 'storage', withManager(name), logDir, echo);
+    return new ChildNode(name, 'storage', withManager(name), metricsPort(1 + i), logDir, echo);
   });
   const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
-  const s3Endpoint = `http://127.0.0.1:${httpPort}`;
-  const gateway = new ChildNode('gateway_0@127.0.0.1', 'gateway', () => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(httpPort)], logDir, echo);
+  // A restart keeps the S3 port the gateway bound first.
+  const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', () => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort)], metricsPort(1 + options.storageNodes), logDir, echo);
   const children = [manager, ...storage, gateway];
 
   let stopping = false;
@@ -284,6 +303,8 @@ export async function runDev(options: DevOptions): Promise<void> {
     return;
   }
 
+  // --http-port 0 lets the gateway pick a port: say the one it bound.
+  const s3Endpoint = `http://127.0.0.1:${gateway.httpPort ?? httpPort}`;
   const credentials = adminCredentials(dataDir, nodeDir(manager.name));
   process.stdout.write(
     [
@@ -292,6 +313,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
+      ...children.map((node) => `  metrics   ${node.name}  ${node.metricsUrl}`),
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,
       `  cookie    ${cookieFile}`,

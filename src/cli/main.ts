@@ -44,6 +44,7 @@ await yargs(hideBin(process.argv))
           storageNodes: Number(argv['storage-nodes']),
           logLevel: String(argv['log-level']),
           httpPort: Number(argv['http-port']),
+          metricsPort: Number(argv['metrics-port']),
         });
       } catch (error) {
         fail(error);

@@ -11,6 +11,12 @@ import { ROLES } from '../protocol/cluster/roles.js';
 import { storageRole } from '../actors/storage/storage-role.js';
 import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
+import { startMetricsEndpoint } from '../actors/common/metrics-endpoint.js';
+import { NodeHealth } from '../actors/common/node-health.js';
+import { nodeMetricsRegistry } from '../actors/common/node-metrics.js';
+import { managerMetrics } from '../actors/manager/manager-metrics.js';
+import type { Registry } from 'prom-client';
+import { releaseVersion } from './release.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
@@ -35,6 +41,8 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
     .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
     .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' })
+    .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
+    .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
     .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
 }
 
@@ -52,6 +60,8 @@ export interface NodeFlags {
   readonly httpHost?: string | undefined;
   readonly httpPort?: number | undefined;
   readonly alias?: string | undefined;
+  readonly metricsPort?: number | undefined;
+  readonly metricsHost?: string | undefined;
 }
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
@@ -69,6 +79,8 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       cookie: flags.cookie,
       cookieFile: flags.cookieFile,
       logLevel: flags.logLevel,
+      metricsPort: flags.metricsPort,
+      metricsHost: flags.metricsHost,
       gateway: gatewayFlags(file.gateway, flags),
       storage: storageFlags(file.storage, flags),
     }),
@@ -94,6 +106,16 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   const secrets = SecretBox.fromCookie(config.cookie);
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
+  const health = new NodeHealth(config.name, config.role, ringView);
+  const metrics = nodeMetricsRegistry({
+    node: config.name,
+    role: config.role,
+    version: releaseVersion(),
+    actors: () => node.system.listActors(),
+    peers: () => node.transport.peerInfo(),
+    pendingAsks: () => node.system.pendingAsks,
+    ringView,
+  });
   const { numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs } = config.storage;
   const storage =
@@ -115,9 +137,14 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(releaseGraceMs !== undefined ? { releaseGraceMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
+          metrics,
         })
       : undefined;
+  if (config.role === 'manager') managerMetrics(metrics, node.system);
+  if (storage) health.addCheck(() => (storage.context.presence.serving ? { name: 'serving', ok: true, detail: 'serves its data' } : { name: 'serving', ok: false, detail: 'holds its data back after a long absence until it has caught up' }));
+  const endpoint = config.metrics ? await startMetricsEndpoint({ ...config.metrics, registry: metrics, health: () => health.report(), logger: node.logger }) : undefined;
   handleProcessSignals(node.logger, async () => {
+    await endpoint?.close();
     await node.stop();
     await storage?.close();
     await nodeState.close();
@@ -127,20 +154,28 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     nodeTree(node, {
       role: config.role,
       managerAddress: config.manager,
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
+      health,
       ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}), ...(alias !== undefined ? { alias } : {}) } } : {}),
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
+  health.markStarted();
   const missing = missingProcessSettings(config.role);
   if (missing.length > 0) {
     const hint = `start it as: ${startCommand(config.role, process.argv[1] ?? 'leofs')}`;
     node.logger.warn('node started without the process settings of its role; it will use more CPU or memory than it needs', { missing, hint });
   }
-  logWhateverTheLevel(node.logger, 'node started', { role: config.role, address: node.transport.address, manager: config.manager ?? null, pid: process.pid });
+  logWhateverTheLevel(node.logger, 'node started', {
+    role: config.role,
+    address: node.transport.address,
+    manager: config.manager ?? null,
+    pid: process.pid,
+    metrics: endpoint ? `${endpoint.url}/metrics` : null,
+  });
   return node;
 }
 
@@ -159,14 +194,14 @@ function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeInterv
   return { purgeBatchKeys, purgeIntervalMs: Math.round((purgeBatchKeys * 1000) / keysPerSecond) };
 }
 
-function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, secrets: SecretBox, ringView: RingView): SupervisorSpec {
+function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, secrets: SecretBox, ringView: RingView, metrics: Registry): SupervisorSpec {
   switch (config.role) {
     case 'manager':
       return managerTree(node, { nodeState, secrets, dataDir: config.dataDir, defaultHandoffRateBytesPerSec: (config.storage.rebalanceRateMBps ?? DEFAULT_REBALANCE_RATE_MBPS) * 1e6 });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
-      return gatewayTree({ nodeState, secrets, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager } });
+      return gatewayTree({ nodeState, secrets, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager, metrics } });
   }
 }
 

@@ -118,6 +118,16 @@ const MAX_REPLAY_ROUNDS = 10;
 /** Recorded writes few enough to replay with writes held. */
 const REPLAY_WITH_WRITES_HELD = 2_000;
 
+/** Where the store's bytes are on disk. */
+export interface StoreSpace {
+  readonly lmdbFileBytes: number;
+  /** Up to the last page in use. */
+  readonly lmdbUsedBytes: number;
+  /** Pages below the last used one that hold nothing (reused by writes; returned by compaction). */
+  readonly lmdbFreeBytes: number;
+  readonly bodyFileBytes: number;
+}
+
 export interface DiskUsage {
   /** Objects that are not deleted (S3 objects, not their chunks). */
   readonly objects: number;
@@ -966,6 +976,11 @@ export class ObjectStore {
   }
 
   // ---- space ----
+
+  /** Cheap to ask (no scan): for metrics taken every few seconds. */
+  space(): StoreSpace {
+    return { lmdbFileBytes: this.db.fileBytes(), lmdbUsedBytes: this.db.usedBytes(), lmdbFreeBytes: this.db.freeBytes(), bodyFileBytes: this.fileBytes };
+  }
 
   /** Bytes the store occupies: its LMDB file up to the last used page, and its body files. */
   usedBytes(): number {

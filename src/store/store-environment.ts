@@ -152,6 +152,20 @@ export class StoreTables implements Tables {
   }
 
   /**
+   * Bytes of pages below the last used one that hold nothing: freed by deletes and overwrites, reused
+   * by later writes, and given back to the disk only by a compaction. Counted as the pages up to the
+   * last used one that no table's tree (nor the free list's, nor the two meta pages) occupies.
+   */
+  freeBytes(): number {
+    const root = this.root.getStats() as LmdbStats;
+    let occupied = 2 + treePages(root) + treePages(root.free);
+    for (const table of [this.meta, this.data, this.tails, this.files, this.ringIndex, this.undo, this.queues, this.namespaces, this.tombstones, this.presence, this.cas]) {
+      occupied += treePages(table.getStats() as LmdbStats);
+    }
+    return Math.max(0, root.lastPageNumber + 1 - occupied) * root.pageSize;
+  }
+
+  /**
    * Copies every record into a fresh environment, the next generation, and opens it (lmdb-copy.ts).
    * Writes committed while it copies may or may not be in it: replay what was recorded since it began.
    */
@@ -222,4 +236,20 @@ function removeGeneration(directory: string, generation: number): void {
   }
   // Generation 0 shares its directory with the body files and the other generations.
   for (const file of ['data.mdb', 'lock.mdb']) rmSync(join(directory, file), { force: true });
+}
+
+interface TreeStats {
+  readonly treeBranchPageCount: number;
+  readonly treeLeafPageCount: number;
+  readonly overflowPages: number;
+}
+
+interface LmdbStats extends TreeStats {
+  readonly pageSize: number;
+  readonly lastPageNumber: number;
+  readonly free: TreeStats;
+}
+
+function treePages(stats: TreeStats | undefined): number {
+  return stats ? stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages : 0;
 }

@@ -14,6 +14,8 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: string }
 export class NodeProcess {
   readonly lines: LogLine[] = [];
   address = '';
+  /** Its /metrics URL, when started with --metrics-port. */
+  metricsUrl: string | undefined;
   private child: ChildProcess | undefined;
   private exitWaiters: Array<(code: number | null) => void> = [];
   private stderrTail = '';
@@ -54,6 +56,7 @@ export class NodeProcess {
     });
     const started = await this.waitFor((line) => line.msg === 'node started', timeoutMs, firstLine);
     this.address = String(started.address);
+    this.metricsUrl = typeof started.metrics === 'string' ? started.metrics : undefined;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {

@@ -36,6 +36,8 @@ export interface ProcessClusterOptions {
   readonly storageHost?: (index: number) => string;
   /** A command that storage node `index` is started under (`ip netns exec NS`, say). */
   readonly storageLauncher?: (index: number) => readonly string[];
+  /** Every node serves /metrics and /health on a port of its own. */
+  readonly metrics?: boolean;
 }
 
 export class ProcessCluster {
@@ -52,7 +54,9 @@ export class ProcessCluster {
 
   constructor(private readonly options: ProcessClusterOptions) {}
 
-  private readonly common = ['--cookie', this.cookie, '--log-level', 'info'];
+  private get common(): string[] {
+    return ['--cookie', this.cookie, '--log-level', 'info', ...(this.options.metrics ? ['--metrics-port', '0'] : [])];
+  }
 
   async start(): Promise<void> {
     const common = this.common;

@@ -10,6 +10,7 @@ import type { DirectoryMessage } from '../../protocol/cluster/directory.js';
 import type { MemberView, StorageJoin } from '../../protocol/cluster/ring-keeper.js';
 import { ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { ask } from '../../runtime/typed-ask.js';
+import type { NodeHealth } from './node-health.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
@@ -26,6 +27,8 @@ export interface DirectoryDeps {
   readonly connect: (address: string) => Promise<string>;
   readonly addPeer: (node: string, address: string) => void;
   readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+  /** Told when this node has joined and whether the manager is reachable (readiness). */
+  readonly health?: Pick<NodeHealth, 'markJoined' | 'managerLink'>;
 }
 
 interface DirectoryState {
@@ -69,6 +72,7 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           state.retryMs = 0;
           if (state.manager !== message.manager) ctx.log.info('joined the cluster', { manager: message.manager, members: message.members.length });
           state.manager = message.manager;
+          deps.health?.markJoined(message.manager);
           learn(state, message.members);
           return state;
         case 'join_failed':
@@ -81,6 +85,7 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           learn(state, Array.isArray(message.members) ? message.members : []);
           return state;
         case 'node_event':
+          if (message.event.node === state.manager) deps.health?.managerLink(message.event.type === 'nodeup');
           // A manager that comes back may have restarted: tell it we are here.
           if (message.event.type === 'nodeup' && message.event.node === state.manager) ctx.system.dispatch(ctx.self, { type: 'join' });
           return state;

@@ -23,6 +23,7 @@ import { ChunkBuffers } from './chunk-buffers.js';
 import { DigestPool } from './digest-pool.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
+import { UNOBSERVED, type RequestObserver } from './gateway-metrics.js';
 import type { GatewayDeps } from './request-context.js';
 import { createRequestHandler, newRequestId } from './request-handler.js';
 import { DeadlineStorage } from './storage-errors.js';
@@ -38,6 +39,8 @@ export interface GatewayDepsInput {
   readonly node: string;
   /** Kept across restarts of the listener when given. */
   readonly cache?: ObjectCache;
+  /** Told of every answered request (the gateway's metrics). */
+  readonly requests?: RequestObserver;
 }
 
 export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
@@ -53,6 +56,7 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     cache: input.cache ?? new ObjectCache(input.config.cacheBytes, input.config.cacheMaxObjectBytes),
     clock: input.clock,
     log: input.log,
+    requests: input.requests ?? UNOBSERVED,
     hostId: createHash('sha256').update(input.node).digest('base64'),
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),

@@ -21,6 +21,8 @@ import { managerBucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { httpListenerBehavior, LISTENER_STOP_MARGIN_MS } from './http-listener.js';
 import { ObjectCache } from './object-cache.js';
+import { gatewayMetrics } from './gateway-metrics.js';
+import type { Registry } from 'prom-client';
 
 /** How long a bucket change may take at the manager. */
 const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
@@ -43,6 +45,8 @@ export interface GatewayS3Options {
   readonly config: GatewayConfig;
   /** host:port of the manager, which creates and deletes buckets. */
   readonly managerAddress: string | undefined;
+  /** Where the gateway's instruments go, when the node exports metrics. */
+  readonly metrics?: Registry;
 }
 
 export function gatewayTree(options: GatewayTreeOptions): SupervisorSpec {
@@ -77,7 +81,8 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
   });
   const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
-  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache }), {
+  const requests = options.metrics ? gatewayMetrics(options.metrics, cache) : undefined;
+  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache, ...(requests ? { requests } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });
 }

@@ -15,6 +15,7 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
 import type { ObjectCache, ObjectCacheStats } from './object-cache.js';
+import type { RequestObserver } from './gateway-metrics.js';
 
 /** Where the listener lives on every gateway: `purge-cache` and status reach it here. */
 export const HTTP_LISTENER_PATH = '/node/gateway/http';
@@ -63,6 +64,7 @@ export interface HttpListenerDeps {
   readonly bucketAdmin: BucketAdmin;
   /** Outlives restarts of the listener, so a restart does not empty it. */
   readonly cache: ObjectCache;
+  readonly requests?: RequestObserver;
 }
 
 interface ListenerState {
@@ -89,6 +91,7 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
         log: ctx.log,
         node: ctx.system.node,
         cache: deps.cache,
+        ...(deps.requests ? { requests: deps.requests } : {}),
       });
       const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;

@@ -19,6 +19,7 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import type { DigestPool } from './digest-pool.js';
 import type { GatewayConfig } from './gateway-config.js';
+import type { RequestObserver } from './gateway-metrics.js';
 import type { ObjectCache } from './object-cache.js';
 
 export interface GatewayDeps {
@@ -30,6 +31,7 @@ export interface GatewayDeps {
   readonly cache: ObjectCache;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly requests: RequestObserver;
   /** Sent as x-amz-id-2 and HostId: names this gateway in error reports. */
   readonly hostId: string;
   readonly keyCache: SigningKeyCache;

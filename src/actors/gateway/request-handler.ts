@@ -68,6 +68,9 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
   res.on('error', () => undefined);
   let resource: string | undefined;
   let operation: S3Operation['type'] | undefined;
+  res.once('close', () => {
+    deps.requests.answered({ operation: operation ?? 'Unknown', status: res.statusCode, seconds: (deps.clock.now() - startedMs) / 1000, socket: req.socket });
+  });
   try {
     const url = req.url ?? '/';
     const q = url.indexOf('?');

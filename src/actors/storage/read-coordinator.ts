@@ -174,6 +174,7 @@ function repairStale(system: ActorApi, context: StorageContext, log: Logger, req
     if (stale.meta && compareHlc(stale.meta.clock, newestMeta.clock) >= 0) continue;
     // A replica with nothing needs no tombstone past the grace period (see key-sync.ts).
     if (!stale.meta && newestMeta.deleted && isPastGrace(newestMeta.clock, context.clock.now(), context.options.tombstoneGraceMs)) continue;
+    context.counters.readRepairQueued();
     if (newest.replica === context.node) queueHere(stale.replica); // we hold the newest: push it
     else if (stale.replica === context.node) queueHere(newest.replica); // we are stale: pull it
     else system.dispatch(routerOf(newest.replica), { type: 'queue_repair', ...address, peer: stale.replica });

@@ -149,6 +149,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
               ctx.log.debug('repaired', { peer, bucket, key, outcome });
               await repairs.complete(item.itemKey);
             } catch (error) {
+              context.counters.queuedWorkFailed('repair');
               await repairs.retry(item.itemKey, ctx.clock.now(), (error as Error).message).catch(queueFailed);
             }
           }
@@ -166,8 +167,12 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
               { type: 'replica_revert', objectKind, bucket, key, clock },
               options.replicaTimeoutMs,
             );
-            if (reply.ok) await reverts.complete(item.itemKey).catch(queueFailed);
-            else await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(queueFailed);
+            if (reply.ok) {
+              await reverts.complete(item.itemKey).catch(queueFailed);
+              return;
+            }
+            context.counters.queuedWorkFailed('revert');
+            await reverts.retry(item.itemKey, ctx.clock.now(), `${reply.code}: ${reply.message}`).catch(queueFailed);
           }
         }
         case 'sweep_done':

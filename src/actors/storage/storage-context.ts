@@ -106,6 +106,25 @@ export interface RevertItem extends RepairItem {
   readonly clock: ObjectMeta['clock'];
 }
 
+/** What the storage node counts for its metrics (storage-metrics.ts); tests and simulations count nothing. */
+export interface StorageCounters {
+  /** A replica did not take a write: its code (KnownDown for a replica not even asked). */
+  replicaWriteFailed(code: string): void;
+  /** A write or delete failed its quorum and was undone. */
+  quorumFailed(): void;
+  /** A queued repair or revert failed and waits for its next try. */
+  queuedWorkFailed(queue: 'repair' | 'revert'): void;
+  /** A read found a replica behind the newest version and queued its repair. */
+  readRepairQueued(): void;
+}
+
+export const UNCOUNTED: StorageCounters = {
+  replicaWriteFailed: () => undefined,
+  quorumFailed: () => undefined,
+  queuedWorkFailed: () => undefined,
+  readRepairQueued: () => undefined,
+};
+
 export interface StorageContext {
   readonly node: string;
   readonly store: ObjectStore;
@@ -126,6 +145,7 @@ export interface StorageContext {
   readonly digests: RangeDigests;
   /** Settles owed to replicas, sent in batches. */
   readonly settles: SettleBatcher;
+  readonly counters: StorageCounters;
   readonly options: StorageOptions;
 }
 

@@ -12,7 +12,9 @@ import { PeerAbsence } from './peer-absence.js';
 import { PresenceGate } from './presence-gate.js';
 import { RangeDigests } from './range-digests.js';
 import { SettleBatcher } from './settle-batcher.js';
-import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, type StorageContext, type StorageOptions } from './storage-context.js';
+import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, UNCOUNTED, type StorageContext, type StorageOptions } from './storage-context.js';
+import { storageMetrics } from './storage-metrics.js';
+import type { Registry } from 'prom-client';
 import { storageTree } from './storage-tree.js';
 import { StorageClient } from '../common/storage-client.js';
 
@@ -26,6 +28,8 @@ export interface StorageRoleOptions {
   readonly durable?: boolean;
   /** The node's randomness (Math.random by default; a simulation seeds it). */
   readonly random?: () => number;
+  /** Where the storage instruments go, when the node exports metrics. */
+  readonly metrics?: Registry;
 }
 
 export interface StorageRole {
@@ -58,6 +62,9 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
   // Closed before any actor starts when the node comes back from a long absence.
   const timing = presenceTiming(storageOptions.purgeHorizonMs, storageOptions.presenceRefreshMs);
   const presence = new PresenceGate(node.clock, timing, store.presence.lastPresentMs());
+  const repairs = store.queue('repair', isRepairItem);
+  const reverts = store.queue('revert', isRevertItem);
+  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts } }) : UNCOUNTED;
   const context: StorageContext = {
     node: self,
     store,
@@ -69,10 +76,11 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     isKnownDown: (peer) => (peer === self ? !presence.serving || options.ringView.isSuspended(self) : node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer)),
     absence,
     presence,
-    repairs: store.queue('repair', isRepairItem),
-    reverts: store.queue('revert', isRevertItem),
+    repairs,
+    reverts,
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
     settles: new SettleBatcher(node.system),
+    counters,
     options: storageOptions,
   };
   return {

@@ -111,6 +111,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
 
     const settle = (replica: string, outcome: ReplicaOutcome): void => {
       outcomes.set(replica, outcome);
+      if (!outcome.ok) context.counters.replicaWriteFailed(outcome.code);
       quorum = outcome.ok ? recordAck(quorum, replica) : recordFailure(quorum, replica);
       if (!decided && quorum.state === 'met') {
         decided = true;
@@ -123,6 +124,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       }
       if (!decided && quorum.state === 'failed') {
         decided = true;
+        context.counters.quorumFailed();
         for (const [done, doneOutcome] of outcomes) followUp(done, doneOutcome);
       } else if (decided) {
         followUp(replica, outcome);

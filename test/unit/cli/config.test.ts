@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, validateNodeConfig } from '../../../src/cli/config.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, readConfigFile, validateNodeConfig } from '../../../src/cli/config.js';
 
 const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
 const DAY_MS = 24 * 60 * 60_000;
@@ -15,6 +16,14 @@ describe('cli/config storage settings', () => {
 
   it('takes numOfVnodes and rack from the storage object', () => {
     expect(validateNodeConfig({ ...base, storage: { numOfVnodes: 64, rack: 'r1' } }).storage).to.deep.equal({ numOfVnodes: 64, rack: 'r1', minFreeDiskBytes: 256 * 1024 * 1024, purgeKeysPerSecond: 5000, ...tombstoneDefaults });
+  });
+
+  it('serves metrics only when given a port, on loopback unless told otherwise', () => {
+    expect(validateNodeConfig(base).metrics).to.equal(undefined);
+    expect(validateNodeConfig({ ...base, metricsPort: 9101 }).metrics).to.deep.equal({ host: '127.0.0.1', port: 9101 });
+    expect(validateNodeConfig({ ...base, metricsPort: '0', metricsHost: '0.0.0.0' }).metrics).to.deep.equal({ host: '0.0.0.0', port: 0 });
+    expect(() => validateNodeConfig({ ...base, metricsHost: '0.0.0.0' })).to.throw(/metricsHost needs metricsPort/);
+    expect(() => validateNodeConfig({ ...base, metricsPort: 70000 })).to.throw(/metricsPort must be a port/);
   });
 
   it('takes the capacity and free-disk limits', () => {
@@ -81,4 +90,15 @@ describe('cli/config cluster cookie', () => {
       expect(() => validateNodeConfig({ ...noCookie, cookieFile: join(dir, 'open') }, {})).to.throw(ConfigError, /other users/);
     }
   });
+});
+
+describe('config/ examples', () => {
+  for (const role of ['manager', 'storage', 'gateway']) {
+    it(`config/${role}.json is a valid ${role} config that serves metrics`, () => {
+      const file = fileURLToPath(new URL(`../../../../config/${role}.json`, import.meta.url));
+      const config = validateNodeConfig(readConfigFile(file), { LEOFS_COOKIE: 'config-example-cookie' });
+      expect(config.role).to.equal(role);
+      expect(config.metrics?.port).to.be.above(0);
+    });
+  }
 });

@@ -383,6 +383,19 @@ describe('store/object-store', () => {
     expect(store.getMeta({ kind: 'object', bucket: 'full', key: `k${refusedAt}` })).to.equal(undefined);
   });
 
+  it('counts the pages that overwrites freed inside its LMDB file', async () => {
+    const fresh = store.space();
+    expect(fresh.lmdbFreeBytes).to.be.at.most(fresh.lmdbUsedBytes);
+    for (let i = 0; i < 300; i++) await put({ ...a, key: `k${i}` }, clock(10), Buffer.alloc(8 * 1024, i));
+    const full = store.space();
+    for (let i = 0; i < 300; i++) await put({ ...a, key: `k${i}` }, clock(20), Buffer.from('small'));
+    const after = store.space();
+    // About 300 pages of 8 KiB bodies went; LMDB keeps a few freed pages for its own bookkeeping.
+    expect(after.lmdbFreeBytes - full.lmdbFreeBytes).to.be.above(300 * 4096);
+    expect(after.lmdbFreeBytes).to.be.below(after.lmdbUsedBytes);
+    expect(after.lmdbFileBytes).to.be.at.least(after.lmdbUsedBytes);
+  });
+
   it('survives reopening with everything acknowledged', async () => {
     for (let i = 0; i < 50; i++) await put({ kind: 'object', bucket: 'durable', key: `k${i}` }, clock(i + 1), Buffer.from(`body ${i}`));
     await store.close();

@@ -1,0 +1,79 @@
+/**
+ * The gateway's instruments: S3 requests by operation and status, their latency, the bytes they moved,
+ * and the object cache. Request sizes are counted on the wire (headers included), per connection:
+ * HTTP/1.1 answers a connection's requests one after another, so what the socket read and wrote since
+ * the previous answer ended belongs to this one.
+ */
+import type { Socket } from 'node:net';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ObjectCache } from './object-cache.js';
+
+export interface AnsweredRequest {
+  /** The S3 operation, or 'Unknown' when the request could not be routed. */
+  readonly operation: string;
+  readonly status: number;
+  readonly seconds: number;
+  readonly socket: Socket;
+}
+
+export interface RequestObserver {
+  /** Called once per request, when its response is over (sent, or cut off). */
+  answered(request: AnsweredRequest): void;
+}
+
+export const UNOBSERVED: RequestObserver = { answered: () => undefined };
+
+/** Seconds: from a cached small GET to a large upload over a slow link. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export function gatewayMetrics(registry: Registry, cache: ObjectCache): RequestObserver {
+  const registers = [registry];
+  const requests = new Counter({ name: 'leofs_s3_requests_total', help: 'S3 requests answered, by operation and HTTP status.', labelNames: ['operation', 'status'], registers });
+  const latency = new Histogram({
+    name: 'leofs_s3_request_duration_seconds',
+    help: 'Time from a request\'s arrival to the end of its response, by operation.',
+    labelNames: ['operation'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const received = new Counter({ name: 'leofs_s3_received_bytes_total', help: 'Bytes of S3 requests read from clients (headers and bodies), by operation.', labelNames: ['operation'], registers });
+  const sent = new Counter({ name: 'leofs_s3_sent_bytes_total', help: 'Bytes of S3 responses written to clients (headers and bodies), by operation.', labelNames: ['operation'], registers });
+  new Counter({
+    name: 'leofs_gateway_cache_hits_total',
+    help: 'GETs answered from the gateway\'s object cache.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(cache.stats.hits);
+    },
+  });
+  new Counter({
+    name: 'leofs_gateway_cache_misses_total',
+    help: 'GETs of cacheable objects the gateway\'s object cache did not hold.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(cache.stats.misses);
+    },
+  });
+  new Gauge({
+    name: 'leofs_gateway_cache_bytes',
+    help: 'Bytes of object bodies in the gateway\'s cache.',
+    registers,
+    collect() {
+      this.set(cache.stats.bytes);
+    },
+  });
+  const counted = new WeakMap<Socket, { read: number; written: number }>();
+  return {
+    answered({ operation, status, seconds, socket }) {
+      const before = counted.get(socket) ?? { read: 0, written: 0 };
+      const now = { read: socket.bytesRead, written: socket.bytesWritten };
+      counted.set(socket, now);
+      requests.inc({ operation, status: String(status) });
+      latency.observe({ operation }, seconds);
+      received.inc({ operation }, Math.max(0, now.read - before.read));
+      sent.inc({ operation }, Math.max(0, now.written - before.written));
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The storage node's instruments: replication and repair failures (counted where they happen), and,
+ * read at scrape time, its durable queues, the space its store takes, and the progress of a rebalance
+ * or recovery. Progress comes from asking the node's own actors, as an operator's command would; an
+ * actor too busy to answer within a second leaves those gauges out of that scrape rather than stalling it.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { antiEntropyRef, type AntiEntropyStats } from '../../protocol/cluster/anti-entropy.js';
+import { handoffRef, type HandoffStatus } from '../../protocol/cluster/handoff.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { ask } from '../../runtime/typed-ask.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import type { DurableQueue } from '../../store/durable-queue.js';
+import type { StorageCounters } from './storage-context.js';
+
+const PROGRESS_TIMEOUT_MS = 1_000;
+
+export interface StorageMetricsSources {
+  readonly system: ActorApi;
+  readonly store: ObjectStore;
+  readonly queues: Readonly<Record<'repair' | 'revert', DurableQueue<unknown>>>;
+}
+
+/** Registers the storage instruments and returns the counters the node's actors call. */
+export function storageMetrics(registry: Registry, sources: StorageMetricsSources): StorageCounters {
+  const registers = [registry];
+  const replicaFailures = new Counter({
+    name: 'leofs_replica_write_failures_total',
+    help: 'Replica writes coordinated here that a replica did not take, by failure code (KnownDown: the replica was down and not asked).',
+    labelNames: ['code'],
+    registers,
+  });
+  const quorumFailures = new Counter({ name: 'leofs_write_quorum_failures_total', help: 'Writes and deletes coordinated here that failed their quorum and were undone.', registers });
+  const queuedFailures = new Counter({ name: 'leofs_queue_retries_total', help: 'Repairs and reverts from the durable queues that failed and wait for another try, by queue.', labelNames: ['queue'], registers });
+  const readRepairs = new Counter({ name: 'leofs_read_repairs_total', help: 'Replicas a read found behind the newest version, whose repair was queued.', registers });
+  new Gauge({
+    name: 'leofs_queue_messages',
+    help: 'Items waiting in each durable queue of this node.',
+    labelNames: ['queue'],
+    registers,
+    collect() {
+      for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.size);
+    },
+  });
+  spaceGauges(registry, sources.store);
+  progressGauges(registry, sources.system);
+  return {
+    replicaWriteFailed: (code) => replicaFailures.inc({ code }),
+    quorumFailed: () => quorumFailures.inc(),
+    queuedWorkFailed: (queue) => queuedFailures.inc({ queue }),
+    readRepairQueued: () => readRepairs.inc(),
+  };
+}
+
+function spaceGauges(registry: Registry, store: ObjectStore): void {
+  const registers = [registry];
+  // One look at the store per scrape serves all four gauges.
+  let space = store.space();
+  new Gauge({
+    name: 'leofs_lmdb_file_bytes',
+    help: 'Bytes of the LMDB file on disk.',
+    registers,
+    collect() {
+      space = store.space();
+      this.set(space.lmdbFileBytes);
+    },
+  });
+  new Gauge({ name: 'leofs_lmdb_used_bytes', help: 'Bytes of the LMDB file up to its last page in use.', registers, collect() { this.set(space.lmdbUsedBytes); } });
+  new Gauge({
+    name: 'leofs_lmdb_free_bytes',
+    help: 'Bytes of free pages below the last used one in the LMDB file: reused by writes, returned to the disk by compaction.',
+    registers,
+    collect() {
+      this.set(space.lmdbFreeBytes);
+    },
+  });
+  new Gauge({ name: 'leofs_body_file_bytes', help: 'Bytes of large object bodies kept in files beside the LMDB file.', registers, collect() { this.set(space.bodyFileBytes); } });
+}
+
+function progressGauges(registry: Registry, system: ActorApi): void {
+  const registers = [registry];
+  const self = system.node;
+  const handoff = (): Promise<HandoffStatus | undefined> =>
+    ask(system, handoffRef(self), { type: 'status' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined));
+  const antiEntropy = (): Promise<AntiEntropyStats | undefined> =>
+    ask(system, antiEntropyRef(self), { type: 'stats' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined));
+  new Gauge({
+    name: 'leofs_rebalance_segments',
+    help: 'Segments of the running rebalance this node receives: all of them, and those done.',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      const status = await handoff();
+      if (!status) return;
+      this.set({ state: 'total' }, status.segments);
+      this.set({ state: 'done' }, status.segmentsDone);
+    },
+  });
+  new Gauge({
+    name: 'leofs_rebalance_received_bytes',
+    help: 'Bytes this node received in the latest rebalance.',
+    registers,
+    async collect() {
+      const status = await handoff();
+      if (status) this.set(status.bytes);
+    },
+  });
+  new Gauge({
+    name: 'leofs_recovery_ranges',
+    help: 'Ranges of the latest recover-node or recover-consistency run on this node: all, compared, and skipped (no other holder reachable).',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      const recovery = (await antiEntropy())?.recovery;
+      this.set({ state: 'total' }, recovery?.ranges ?? 0);
+      this.set({ state: 'done' }, recovery?.rangesDone ?? 0);
+      this.set({ state: 'skipped' }, recovery?.rangesSkipped ?? 0);
+    },
+  });
+  new Counter({
+    name: 'leofs_anti_entropy_keys_synced_total',
+    help: 'Keys anti-entropy made equal with other replicas since the node started.',
+    registers,
+    async collect() {
+      const stats = await antiEntropy();
+      if (!stats) return;
+      this.reset();
+      this.inc(stats.keysSynced);
+    },
+  });
+}
