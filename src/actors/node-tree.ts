@@ -5,6 +5,7 @@
  *     /node/info          introspection (ping, peers, actors, log level)
  *     /node/ring          this node's durable copy of the ring
  *     /node/directory     cluster members and their addresses
+ *     /node/watchdog      samples the node's vital signs, raises alarms, tells the manager
  *     /node/<role>        the role's own tree
  */
 import type { LogLevel } from '../runtime/logger.js';
@@ -12,6 +13,7 @@ import type { ClusterNode } from '../runtime/node.js';
 import { supervisor, worker, type ChildSpec, type SupervisorSpec } from '../runtime/supervisor.js';
 import { directoryBehavior } from './common/directory.js';
 import { nodeInfoBehavior } from './common/node-info.js';
+import { watchdogBehavior, type WatchdogDeps } from './common/watchdog.js';
 import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
 import type { RingView } from './common/ring-view.js';
 import type { NodeHealth } from './common/node-health.js';
@@ -30,6 +32,9 @@ export interface NodeTreeOptions {
   readonly storage?: StorageJoin;
   /** Told whether the node has joined the cluster (readiness). */
   readonly health?: NodeHealth;
+  /** The release the node runs, told to whoever asks. */
+  readonly version?: string;
+  readonly watchdog?: WatchdogDeps;
 }
 
 /** What the common tree needs of the node it runs on. */
@@ -43,7 +48,7 @@ export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): Supervis
     worker(
       'info',
       nodeInfoBehavior({
-        facts: () => ({ node: system.node, role: options.role, address: transport.address, startedAtMs: options.startedAtMs }),
+        facts: () => ({ node: system.node, role: options.role, address: transport.address, startedAtMs: options.startedAtMs, ...(options.version ? { version: options.version } : {}) }),
         peers: () => transport.peerInfo(),
         actors: () => system.listActors(),
         setLogLevel: (level: LogLevel) => node.logger.setLevel(level),
@@ -63,6 +68,7 @@ export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): Supervis
         ...(options.health ? { health: options.health } : {}),
       }),
     ),
+    ...(options.watchdog ? [worker('watchdog', watchdogBehavior(options.watchdog))] : []),
     supervisor(options.role, options.roleTree),
   ];
   return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children };

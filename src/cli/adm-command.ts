@@ -243,6 +243,24 @@ const COMMANDS: readonly CommandSpec[] = [
     describe: "change a node's log level (debug, info, warn, error)",
     build: (args) => ({ command: 'update_log_level', node: str(args, 'node'), level: str(args, 'level') }),
   },
+  {
+    usage: 'update-property <node> <key> <value>',
+    describe: "change a tunable of a running node: log_level, or a watchdog threshold as watchdog.<name> (see status NODE)",
+    build: (args) => ({ command: 'update_property', node: str(args, 'node'), key: str(args, 'key'), value: str(args, 'value') }),
+  },
+  {
+    usage: 'purge-cache <path>',
+    describe: "drop BUCKET/KEY from every gateway's object cache",
+    build: (args) => {
+      const path = bucketAndKey(str(args, 'path'));
+      return path ? { command: 'purge_cache', ...path } : 'purge-cache needs BUCKET/KEY';
+    },
+  },
+  {
+    usage: 'version',
+    describe: 'the release every node of the cluster runs',
+    build: () => ({ command: 'version' }),
+  },
 ];
 
 /** Registers the global options and every command on `yargs`. */

@@ -2,7 +2,8 @@
  * How `leofs-adm` prints answers for people: aligned tables and key/value blocks in the manner of
  * LeoFS's leofs-adm. (`--json` prints the answer itself.)
  */
-import type { AdminResult, WhereisRow } from '../protocol/cluster/admin.js';
+import type { AdminResult, NodeDetails, WhereisRow } from '../protocol/cluster/admin.js';
+import type { Alarm } from '../core/watchdog-rules.js';
 import type { MemberStatus } from '../protocol/cluster/ring-keeper.js';
 import { assertNever } from '../core/assert-never.js';
 
@@ -48,6 +49,31 @@ function duration(ms: number): string {
 
 function rate_(bytesPerSec: number): string {
   return `${(bytesPerSec / 1e6).toFixed(1)} MB/s`;
+}
+
+function formatAlarms(rows: ReadonlyArray<{ readonly node: string; readonly alarm: Alarm }>): string {
+  return formatTable(['node', 'alarm', 'level', 'since', 'detail'], rows.map(({ node, alarm }) => [node, alarm.name, alarm.level, time(alarm.sinceMs), alarm.message]));
+}
+
+/** A node's readings against its thresholds, and its alarms. */
+function formatWatchdog(node: string, watchdog: NodeDetails['watchdog']): string {
+  if (!watchdog) return '[Watchdog]\n no answer';
+  const { readings, thresholds } = watchdog;
+  const mib = (value: number): string => `${(value / 1024 / 1024).toFixed(0)} MiB`;
+  const fields: Array<readonly [string, string]> = readings
+    ? [
+        ['cpu', `${readings.cpuPercent.toFixed(0)}% of a core (throttle above ${thresholds.cpuThrottlePercent}%)`],
+        ['memory', `${mib(readings.rssBytes)} resident (throttle above ${mib(thresholds.memoryThrottleBytes)}, refuse writes above ${mib(thresholds.memoryRefuseBytes)})`],
+        ['event loop', `${readings.eventLoopDelayMs.toFixed(0)} ms p99 delay (throttle above ${thresholds.eventLoopThrottleMs} ms, refuse writes above ${thresholds.eventLoopRefuseMs} ms)`],
+        ...(readings.diskFreeBytes !== undefined
+          ? [['disk free', `${mib(readings.diskFreeBytes)} of ${mib(readings.diskTotalBytes ?? 0)} (throttle below ${thresholds.diskThrottleFreePercent}%, read-only below ${mib(thresholds.diskReadOnlyFreeBytes)})`] as const]
+          : []),
+        ...(readings.queueItems !== undefined ? [['queued', `${readings.queueItems} items (alarm above ${thresholds.queueAlarmItems})`] as const] : []),
+        ['errors', `${readings.errorsPerMinute.toFixed(0)} a minute (throttle above ${thresholds.errorsThrottlePerMinute})`],
+      ]
+    : [['readings', 'none yet']];
+  const alarms = watchdog.alarms.length > 0 ? `\n${formatAlarms(watchdog.alarms.map((alarm) => ({ node, alarm })))}` : '\n no alarms';
+  return `${formatFields('Watchdog', fields)}${alarms}`;
 }
 
 /** One line per receiving node, with a bar of the share of its segments done. */
@@ -146,7 +172,8 @@ export function formatResult(result: AdminResult): string {
         : [['cluster', 'not started (attach storage nodes, then run: leofs-adm start --replicas N ...)']];
       const members = formatTable(['type', 'node', 'state', 'address', 'ring epoch', 'ring checksum', 'vnodes', 'rack'], result.members.map(memberRow));
       const rebalance = result.rebalance ? `\n\n[Rebalance]\n${formatRebalanceStatus({ kind: 'rebalance_status', ...result.rebalance })}` : '';
-      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}${rebalance}`;
+      const alarms = result.alarms.length > 0 ? `\n\n[Alarms]\n${formatAlarms(result.alarms.flatMap(({ node, alarms: raised }) => raised.map((alarm) => ({ node, alarm }))))}` : '';
+      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}${rebalance}${alarms}`;
     }
     case 'node_status': {
       const fields: Array<readonly [string, string]> = [
@@ -158,9 +185,16 @@ export function formatResult(result: AdminResult): string {
         ['uptime', duration(result.uptimeMs)],
         ['ring epoch', result.ring ? String(result.ring.epoch) : '-'],
         ['ring checksum', result.ring ? hexChecksum(result.ring.checksum) : '-'],
+        ['release', result.version ?? '-'],
       ];
       const peers = formatTable(['peer', 'state', 'address', 'links', 'buffered bytes'], result.peers.map((peer) => [peer.node, peer.state, peer.address ?? '-', String(peer.links), String(peer.bufferedBytes)]));
-      return `${formatFields('Node', fields)}\n\n[Peers]\n${peers}`;
+      return `${formatFields('Node', fields)}\n\n${formatWatchdog(result.node, result.watchdog)}\n\n[Peers]\n${peers}`;
+    }
+    case 'versions':
+      return formatTable(['node', 'role', 'release'], result.nodes.map((node) => [node.node, node.role, node.version ?? 'no answer']));
+    case 'cache_purged': {
+      if (result.gateways.length === 0) return `no running gateway holds a cache of ${result.bucket}/${result.key}`;
+      return formatTable(['gateway', `${result.bucket}/${result.key}`], result.gateways.map((gateway) => [gateway.node, gateway.purged ? 'purged' : 'no answer']));
     }
     case 'started':
       return `OK: cluster started (ring epoch ${result.epoch}, checksum ${hexChecksum(result.checksum)}; members: ${result.members.join(', ')})`;

@@ -10,6 +10,8 @@ import { storageJoinProblem } from '../actors/manager/ring-keeper.js';
 import { DEFAULT_NUM_OF_VNODES } from '../core/ring/ring.js';
 import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gateway-config.js';
 import { readCookieFile } from './cookie.js';
+import { DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogThresholds } from '../core/watchdog-rules.js';
+import { thresholdProblem } from '../protocol/cluster/watchdog.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -37,7 +39,16 @@ export interface NodeConfig {
   readonly gateway: GatewayConfig;
   /** Where /metrics and /health/* are served; absent: not served. */
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly watchdog: WatchdogSettings;
 }
+
+export interface WatchdogSettings {
+  /** How often the watchdog samples. */
+  readonly intervalMs: number;
+  readonly thresholds: WatchdogThresholds;
+}
+
+const DEFAULT_WATCHDOG_INTERVAL_MS = 5_000;
 
 export interface StorageSettings {
   /** The node's weight: how many points it has on the ring. */
@@ -153,6 +164,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     storage: Object.freeze(storageSettings(raw.storage)),
     gateway: gatewaySettings(raw.gateway),
     metrics: metricsListener(raw),
+    watchdog: watchdogSettings(raw.watchdog),
   });
 }
 
@@ -193,6 +205,21 @@ function port(value: unknown, key: string): number {
     throw new ConfigError(`${key} must be a port number between 0 and 65535 (got ${JSON.stringify(value)})`);
   }
   return number;
+}
+
+/** `watchdog`: `intervalMs` and any threshold of core/watchdog-rules.ts, each checked. */
+function watchdogSettings(value: unknown): WatchdogSettings {
+  if (value === undefined) return { intervalMs: DEFAULT_WATCHDOG_INTERVAL_MS, thresholds: DEFAULT_WATCHDOG_THRESHOLDS };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError('watchdog must be an object of thresholds, e.g. {"diskReadOnlyFreeBytes": 1073741824}');
+  const { intervalMs = DEFAULT_WATCHDOG_INTERVAL_MS, ...rest } = value as RawSettings;
+  if (typeof intervalMs !== 'number' || !Number.isInteger(intervalMs) || intervalMs < 100 || intervalMs > 600_000) throw new ConfigError('watchdog.intervalMs must be an integer from 100 to 600000');
+  const thresholds: Record<string, number> = { ...DEFAULT_WATCHDOG_THRESHOLDS };
+  for (const [name, setting] of Object.entries(rest)) {
+    const problem = typeof setting === 'number' ? thresholdProblem(name, setting) : `${name} must be a number`;
+    if (problem) throw new ConfigError(`watchdog: ${problem}`);
+    thresholds[name] = setting as number;
+  }
+  return { intervalMs, thresholds: thresholds as unknown as WatchdogThresholds };
 }
 
 /** `metricsPort` turns the endpoint on; it listens on loopback unless `metricsHost` says otherwise. */

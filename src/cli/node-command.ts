@@ -14,9 +14,12 @@ import { RingView } from '../actors/common/ring-view.js';
 import { startMetricsEndpoint } from '../actors/common/metrics-endpoint.js';
 import { NodeHealth } from '../actors/common/node-health.js';
 import { nodeMetricsRegistry } from '../actors/common/node-metrics.js';
+import { processSampler } from '../actors/common/watchdog-sampler.js';
 import { managerMetrics } from '../actors/manager/manager-metrics.js';
 import type { Registry } from 'prom-client';
 import { releaseVersion } from './release.js';
+import { watchdogRef } from '../protocol/cluster/watchdog.js';
+import { ask } from '../runtime/typed-ask.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
@@ -115,6 +118,10 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     peers: () => node.transport.peerInfo(),
     pendingAsks: () => node.system.pendingAsks,
     ringView,
+    alarms: async () => {
+      const reply = await ask(node.system, watchdogRef(node.system.node), { type: 'status' }, 1_000);
+      return reply.ok ? reply.alarms : undefined;
+    },
   });
   const { numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs } = config.storage;
@@ -141,7 +148,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
         })
       : undefined;
   if (config.role === 'manager') managerMetrics(metrics, node.system);
-  if (storage) health.addCheck(() => (storage.context.presence.serving ? { name: 'serving', ok: true, detail: 'serves its data' } : { name: 'serving', ok: false, detail: 'holds its data back after a long absence until it has caught up' }));
+  for (const check of storage?.healthChecks ?? []) health.addCheck(check);
   const endpoint = config.metrics ? await startMetricsEndpoint({ ...config.metrics, registry: metrics, health: () => health.report(), logger: node.logger }) : undefined;
   handleProcessSignals(node.logger, async () => {
     await endpoint?.close();
@@ -159,6 +166,20 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
       nodeState,
       ringView,
       health,
+      version: releaseVersion(),
+      watchdog: {
+        openSampler: () =>
+          processSampler({
+            clock: node.clock,
+            dataDir: config.dataDir,
+            registry: metrics,
+            ...(storage ? { queueItems: () => storage.context.repairs.size + storage.context.reverts.size } : {}),
+          }),
+        thresholds: config.watchdog.thresholds,
+        intervalMs: config.watchdog.intervalMs,
+        apply: (alarms, thresholds) => storage?.applyAlarms(alarms, thresholds),
+        manager: () => (config.role === 'manager' ? node.system.node : health.manager),
+      },
       ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}), ...(alias !== undefined ? { alias } : {}) } } : {}),
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),

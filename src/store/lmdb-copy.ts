@@ -18,10 +18,11 @@ export function databaseNames(root: RootDatabase): string[] {
 
 /**
  * Copies every record of the databases `names` from `source` to `target`. Between batches it yields
- * to other work (and stops if `signal` is aborted); records written to `source` meanwhile may or may
- * not be copied (the caller brings the copy up to date with what it recorded).
+ * to other work, for `pauseMs()` when that says so (and stops if `signal` is aborted); records written
+ * to `source` meanwhile may or may not be copied (the caller brings the copy up to date with what it
+ * recorded).
  */
-export async function copyRecords(source: RootDatabase, target: RootDatabase, names: readonly string[], signal?: AbortSignal): Promise<number> {
+export async function copyRecords(source: RootDatabase, target: RootDatabase, names: readonly string[], signal?: AbortSignal, pauseMs: () => number = () => 0): Promise<number> {
   let copied = 0;
   for (const name of names) {
     const from = source.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
@@ -40,7 +41,8 @@ export async function copyRecords(source: RootDatabase, target: RootDatabase, na
       // The next key after the last one copied: the same bytes and a zero byte.
       start = Buffer.concat([batch[batch.length - 1]!.key, Buffer.from([0])]);
       if (batch.length < BATCH_RECORDS) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      const waitMs = pauseMs();
+      await new Promise((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : setImmediate(resolve)));
       signal?.throwIfAborted();
     }
   }

@@ -878,9 +878,10 @@ export class ObjectStore {
    * made: every table write is recorded as it happens and replayed into the copy, a round at a time
    * while writes keep coming, and the last few with writes held for the moment that takes. Body files
    * need nothing of the kind: they are removed as soon as their version goes. Aborting `signal` stops
-   * it before the switch, the copy removed.
+   * it before the switch, the copy removed. `pauseMs` says how long to rest between two batches of
+   * the copy (the node's watchdog slows it under strain).
    */
-  async compact(signal?: AbortSignal): Promise<CompactionResult> {
+  async compact(signal?: AbortSignal, pauseMs?: () => number): Promise<CompactionResult> {
     if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is already running');
     this.compacting = true;
     const startedMs = this.now();
@@ -891,7 +892,7 @@ export class ObjectStore {
     let copy: StoreTables | undefined;
     let pausedMs = 0;
     try {
-      copy = await live.copyInto(this.environment, signal);
+      copy = await live.copyInto(this.environment, signal, pauseMs);
       for (let round = 0; round < MAX_REPLAY_ROUNDS && log.length > REPLAY_WITH_WRITES_HELD; round++) {
         signal?.throwIfAborted();
         const writes = log;

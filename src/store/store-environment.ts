@@ -169,13 +169,13 @@ export class StoreTables implements Tables {
    * Copies every record into a fresh environment, the next generation, and opens it (lmdb-copy.ts).
    * Writes committed while it copies may or may not be in it: replay what was recorded since it began.
    */
-  async copyInto(options: EnvironmentOptions, signal?: AbortSignal): Promise<StoreTables> {
+  async copyInto(options: EnvironmentOptions, signal?: AbortSignal, pauseMs?: () => number): Promise<StoreTables> {
     const generation = this.generation + 1;
     const path = pathOf(options.directory, generation);
     rmSync(path, { recursive: true, force: true });
     const copy = StoreTables.openGeneration(options, generation);
     try {
-      await copyRecords(this.root, copy.root, databaseNames(this.root), signal);
+      await copyRecords(this.root, copy.root, databaseNames(this.root), signal, pauseMs);
     } catch (error) {
       await copy.discard(options).catch(() => undefined);
       throw error;

@@ -6,7 +6,9 @@
  */
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
 import { NodeProcess } from '../support/node-process.js';
 import { ProcessCluster } from '../support/process-cluster.js';
@@ -100,6 +102,53 @@ describe('metrics and health endpoints of real processes', function () {
       return total > 0;
     }, 30_000, 'a replica write failure counted');
     await down.start();
+  });
+
+  it('purge-cache drops one object from the gateways\' caches (its next GET misses), and version names every node\'s release', async () => {
+    const s3 = cluster.client(0);
+    const get = async (): Promise<void> => void (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'k0' }))).Body!.transformToByteArray());
+    const counts = async () => {
+      const scrape = await Scrape.of(cluster.gateways[0]!.metricsUrl!);
+      return { hits: scrape.value('leofs_gateway_cache_hits_total')!, misses: scrape.value('leofs_gateway_cache_misses_total')! };
+    };
+    await get();
+    const warm = await counts();
+    await get();
+    expect((await counts()).hits).to.equal(warm.hits + 1);
+    const purged = await cluster.adm('purge-cache', `${BUCKET}/k0`);
+    expect(purged.code, purged.stderr).to.equal(0);
+    expect(purged.stdout).to.match(/gateway_0@127\.0\.0\.1\s+\| purged/);
+    const before = await counts();
+    await get();
+    expect(await counts()).to.deep.equal({ hits: before.hits, misses: before.misses + 1 });
+    expect((await cluster.adm('purge-cache', 'no-key-given')).code).to.equal(1);
+
+    const versions = await cluster.adm('--json', 'version');
+    expect(versions.code, versions.stderr).to.equal(0);
+    const nodes = (JSON.parse(versions.stdout) as { nodes: Array<{ node: string; version: string | null }> }).nodes;
+    const release = (JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+    expect(nodes.map((node) => node.node)).to.have.members([cluster.manager.name, ...cluster.storage.map((node) => node.name), ...cluster.gateways.map((node) => node.name)]);
+    expect(nodes.every((node) => node.version === release)).to.equal(true);
+  });
+
+  it('turns a storage node read-only when its free disk falls under the watchdog\'s floor, unready until it is back', async () => {
+    const node = cluster.storage[1]!;
+    const raised = await cluster.adm('update-property', node.name, 'watchdog.diskReadOnlyFreeBytes', String(1e15));
+    expect(raised.code, raised.stderr).to.equal(0);
+    // The watchdog judges at once with its last sample; the first comes within its interval.
+    await eventually(async () => (await readiness(node)).status === 503, 15_000, 'not ready while read-only');
+    expect((await readiness(node)).checks.find((check) => check.name === 'writable')?.detail).to.match(/read-only/);
+    const scrape = await Scrape.of(node.metricsUrl!);
+    expect(scrape.value('leofs_storage_read_only')).to.equal(1);
+    expect(scrape.value('leofs_watchdog_alarm', { alarm: 'disk', level: 'read_only' })).to.equal(1);
+    const status = await cluster.adm('status');
+    expect(status.stdout).to.match(new RegExp(`${node.name.replace(/[.]/g, '\\.')}\\s+\\| disk\\s+\\| read_only`));
+    // Writes still succeed on the other replicas (W=2 of 3).
+    await cluster.client(0).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'while-read-only', Body: BODY }));
+    const lowered = await cluster.adm('update-property', node.name, 'watchdog.diskReadOnlyFreeBytes', String(512 * 1024 * 1024));
+    expect(lowered.code, lowered.stderr).to.equal(0);
+    await eventually(async () => (await readiness(node)).status === 200, 15_000, 'ready again');
+    expect((await Scrape.of(node.metricsUrl!)).value('leofs_storage_read_only')).to.equal(0);
   });
 
   it('answers ready only once a node has joined, and stays ready without the manager', async () => {

@@ -45,6 +45,11 @@ export class NodeHealth {
     this.managerUp = true;
   }
 
+  /** The manager this node joined through, once it has. */
+  get manager(): string | undefined {
+    return this.joinedManager;
+  }
+
   managerLink(up: boolean): void {
     this.managerUp = up;
   }

@@ -11,6 +11,7 @@ import type { ActorSummary } from '../../protocol/cluster/node-info.js';
 import type { Role } from '../../protocol/cluster/roles.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { RingView } from './ring-view.js';
+import { ALARM_LEVELS, ALARM_NAMES, type Alarm } from '../../core/watchdog-rules.js';
 
 export interface NodeMetricsSources {
   readonly node: string;
@@ -20,6 +21,8 @@ export interface NodeMetricsSources {
   readonly peers: () => readonly PeerInfo[];
   readonly pendingAsks: () => number;
   readonly ringView: RingView;
+  /** The alarms the node's watchdog holds now; undefined when it does not answer. */
+  readonly alarms: () => Promise<readonly Alarm[] | undefined>;
 }
 
 export function nodeMetricsRegistry(sources: NodeMetricsSources): Registry {
@@ -92,6 +95,21 @@ export function nodeMetricsRegistry(sources: NodeMetricsSources): Registry {
     registers,
     collect() {
       this.set(sources.ringView.current?.previous ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'leofs_watchdog_alarm',
+    help: 'Alarms the node\'s watchdog holds (1 while up), by alarm and level: report, throttle, refuse (writes), read_only.',
+    labelNames: ['alarm', 'level'],
+    registers,
+    async collect() {
+      const alarms = await sources.alarms();
+      if (!alarms) return;
+      this.reset();
+      for (const name of ALARM_NAMES) {
+        const alarm = alarms.find((raised) => raised.name === name);
+        for (const level of ALARM_LEVELS) this.set({ alarm: name, level }, alarm?.level === level ? 1 : 0);
+      }
     },
   });
   return registry;

@@ -7,19 +7,15 @@
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
-import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
-import type { ObjectCache, ObjectCacheStats } from './object-cache.js';
+import type { ObjectCache } from './object-cache.js';
+import type { HttpListenerMessage } from '../../protocol/cluster/http-listener.js';
 import type { RequestObserver } from './gateway-metrics.js';
-
-/** Where the listener lives on every gateway: `purge-cache` and status reach it here. */
-export const HTTP_LISTENER_PATH = '/node/gateway/http';
-export const httpListenerRef = (gatewayNode: string): ActorRef<HttpListenerMessage> => actorRef(gatewayNode, HTTP_LISTENER_PATH);
 
 /**
  * How long start-up waits for the S3 port when another process (often a gateway still stopping) holds
@@ -44,18 +40,6 @@ async function bindWhenFree<T>(start: () => Promise<T>, clock: Clock, log: Logge
 
 /** Time a stopping listener may take beyond its configured wait for requests in progress. */
 export const LISTENER_STOP_MARGIN_MS = 5_000;
-
-export interface HttpListenerStatus {
-  readonly ok: true;
-  readonly host: string;
-  readonly port: number;
-  readonly inFlight: number;
-  readonly cache: ObjectCacheStats;
-}
-
-export type HttpListenerMessage =
-  | { readonly type: 'status'; readonly replyTo: ReplyTo<HttpListenerStatus> }
-  | { readonly type: 'purge_cache'; readonly replyTo?: ReplyTo<{ readonly ok: true }> };
 
 export interface HttpListenerDeps {
   readonly config: GatewayConfig;
@@ -104,7 +88,8 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
           ctx.system.reply(message.replyTo, { ok: true, host: state.server.host, port: state.server.port, inFlight: state.server.inFlight, cache: state.cache.stats });
           return state;
         case 'purge_cache':
-          state.cache.purge();
+          if (typeof message.bucket === 'string' && typeof message.key === 'string') state.cache.invalidate(message.bucket, message.key);
+          else state.cache.purge();
           if (message.replyTo) ctx.system.reply(message.replyTo, { ok: true });
           return state;
         default:

@@ -4,6 +4,7 @@
  * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
  * through this gateway drop the entry at once.
  */
+import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 
@@ -12,12 +13,6 @@ export interface CachedObject {
   readonly body: Uint8Array;
 }
 
-export interface ObjectCacheStats {
-  readonly entries: number;
-  readonly bytes: number;
-  readonly hits: number;
-  readonly misses: number;
-}
 
 /** A record is charged its body plus this much, so many tiny objects cannot exceed the budget unseen. */
 const ENTRY_OVERHEAD_BYTES = 512;

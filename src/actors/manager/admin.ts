@@ -17,6 +17,9 @@ import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import { handoffRef } from '../../protocol/cluster/handoff.js';
+import { httpListenerRef } from '../../protocol/cluster/http-listener.js';
+import { alarmBoardRef, watchdogRef } from '../../protocol/cluster/watchdog.js';
+import { WATCHDOG_THRESHOLD_NAMES } from '../../core/watchdog-rules.js';
 import { recovererRef, type QueueStats } from '../../protocol/cluster/queues.js';
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { compareHlc } from '../../core/hlc.js';
@@ -35,7 +38,7 @@ import type {
   UpdateUserRoleReply,
   UserByKeyReply,
 } from '../../protocol/cluster/auth.js';
-import type { ClusterStatus, MemberActionReply, RebalanceReply, RebalanceStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
+import type { ClusterStatus, MemberView, MemberActionReply, RebalanceReply, RebalanceStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -106,7 +109,9 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         if (command.node === undefined) {
           const { ok: _ok, ...rest } = status;
           const { ok: _done, ...rebalance } = await onKeeper<RebalanceStatus>((replyTo) => ({ type: 'rebalance_status', replyTo }));
-          return { kind: 'cluster_status', ...rest, ...(rebalance.running ? { rebalance } : {}) };
+          // The board is in memory and refilled within half a minute: a status without it still helps.
+          const board = await ask(ctx.system, alarmBoardRef(self), { type: 'list' }, localTimeoutMs);
+          return { kind: 'cluster_status', ...rest, ...(rebalance.running ? { rebalance } : {}), alarms: board.ok ? board.nodes : [] };
         }
         return { kind: 'node_status', ...(await nodeDetails(command.node, status, ctx)) };
       }
@@ -278,6 +283,29 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         });
         return { kind: 'recovery_status', nodes, unreachable };
       }
+      case 'update_property':
+        return updateProperty(command.node, command.key, command.value, ctx);
+      case 'purge_cache': {
+        const { members } = await onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo }));
+        const gateways = members.filter((member) => member.role === 'gateway' && member.state === 'running').map((member) => member.node);
+        const answers = await Promise.all(
+          gateways.map(async (node) => {
+            const reply = await ask(ctx.system, httpListenerRef(node), { type: 'purge_cache', bucket: command.bucket, key: command.key }, remoteTimeoutMs);
+            return { node, purged: reply.ok };
+          }),
+        );
+        return { kind: 'cache_purged', bucket: command.bucket, key: command.key, gateways: answers };
+      }
+      case 'version': {
+        const { members } = await onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo }));
+        const nodes = await Promise.all(
+          [{ node: self, role: 'manager' }, ...members.filter((member) => member.node !== self)].map(async ({ node, role }) => {
+            const info = await ask(ctx.system, nodeInfoRef(node), { type: 'which_nodes' }, remoteTimeoutMs);
+            return { node, role, version: info.ok ? (info.facts.version ?? null) : null };
+          }),
+        );
+        return { kind: 'versions', nodes };
+      }
       case 'recover_ring': {
         const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
         if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
@@ -335,11 +363,28 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     return items;
   }
 
+  /** `log_level`, or `watchdog.<threshold>`: the tunables a node takes while it runs. */
+  async function updateProperty(node: string, key: string, value: string, ctx: ActorContext<AdminMessage>): Promise<AdminResult> {
+    if (key === 'log_level') {
+      await expectOk(ask(ctx.system, nodeInfoRef(node), { type: 'set_log_level', level: value }, remoteTimeoutMs), node);
+      return { kind: 'done', message: `log level of ${node} is now ${value}` };
+    }
+    if (key.startsWith('watchdog.')) {
+      const name = key.slice('watchdog.'.length);
+      const number = Number(value);
+      if (value.trim() === '' || !Number.isFinite(number)) throw new Refused('BadProperty', `${key} takes a number (got ${JSON.stringify(value)})`);
+      await expectOk(ask(ctx.system, watchdogRef(node), { type: 'set_threshold', name, value: number }, remoteTimeoutMs), node);
+      return { kind: 'done', message: `${key} of ${node} is now ${number}` };
+    }
+    throw new Refused('BadProperty', `unknown property ${key}; known: log_level, ${WATCHDOG_THRESHOLD_NAMES.map((name) => `watchdog.${name}`).join(', ')}`);
+  }
+
   async function nodeDetails(node: string, status: ClusterStatus, ctx: ActorContext<AdminMessage>) {
     const member = status.members.find((m) => m.node === node);
-    const [info, ring] = await Promise.all([
+    const [info, ring, watchdog] = await Promise.all([
       ask(ctx.system, nodeInfoRef(node), { type: 'which_nodes' }, remoteTimeoutMs),
       ask(ctx.system, ringCacheRef(node), { type: 'status' }, remoteTimeoutMs),
+      ask(ctx.system, watchdogRef(node), { type: 'status' }, remoteTimeoutMs),
     ]);
     if (!info.ok) {
       const known = member ? ` (${member.role} node, ${member.state})` : ' (not a member of this cluster)';
@@ -354,6 +399,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       uptimeMs: Math.max(0, ctx.clock.now() - info.facts.startedAtMs),
       ring: ring.ok && ring.epoch > 0 ? { epoch: ring.epoch, checksum: ring.checksum } : null,
       peers: info.peers,
+      version: info.facts.version ?? null,
+      watchdog: watchdog.ok ? { readings: watchdog.readings, alarms: watchdog.alarms, thresholds: watchdog.thresholds } : null,
     };
   }
 

@@ -5,6 +5,7 @@
  *     /node/manager/ring_keeper  members, cluster settings, the ring and its distribution
  *     /node/manager/auth         users, keys, buckets, endpoints, pushed to gateways
  *     /node/manager/bucket_deletion  ends buckets' incarnations and has storage nodes purge them
+ *     /node/manager/alarms       the alarms each node's watchdog reports
  *     /node/manager/admin        the leofs-adm entry point
  */
 import type { ClusterNode } from '../../runtime/node.js';
@@ -18,6 +19,7 @@ import { sealedUserCodec } from '../../store/sealed-auth-records.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authRef, bucketDeletionRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { adminBehavior } from './admin.js';
+import { alarmBoardBehavior } from './alarm-board.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
 import { bucketDeletionBehavior } from './bucket-deletion.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior } from './ring-keeper.js';
@@ -94,6 +96,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
         }),
       ),
+      worker('alarms', alarmBoardBehavior()),
       worker('admin', adminBehavior()),
     ],
   };

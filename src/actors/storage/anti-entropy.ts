@@ -100,7 +100,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }), roundsDone: 0, keysSynced: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0 };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },

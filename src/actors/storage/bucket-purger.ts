@@ -23,7 +23,7 @@ export function bucketPurgerBehavior(context: StorageContext): Behavior<PurgerSt
   return {
     accepts: [],
     init(ctx) {
-      const state: PurgerState = { timer: new SelfTimer<PurgerMessage>(ctx, { type: 'tick' }) };
+      const state: PurgerState = { timer: new SelfTimer<PurgerMessage>(ctx, { type: 'tick' }, context.pace) };
       state.timer.schedule(0);
       return state;
     },

@@ -29,7 +29,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
         state.running = controller;
         state.status = { ...state.status, state: 'running', lastStartedAtMs: ctx.clock.now() };
         ctx.log.info('compaction started');
-        void context.store.compact(controller.signal).then(
+        void context.store.compact(controller.signal, () => (context.pace.throttled ? context.pace.stretch(0) : 0)).then(
           (result) => ctx.system.dispatch(ctx.self, { type: 'finished', outcome: { ok: true, result } }),
           (error: unknown) =>
             ctx.system.dispatch(ctx.self, { type: 'finished', outcome: { ok: false, message: error instanceof Error ? error.message : String(error), cancelled: controller.signal.aborted } }),

@@ -466,7 +466,7 @@ class SegmentReceiver {
    * changed, the turns still to come are rescaled to it first.
    */
   private limit(): number {
-    const rate = this.context.ringView.current?.doc.handoffRateBytesPerSec ?? 0;
+    const rate = this.context.pace.rate(this.context.ringView.current?.doc.handoffRateBytesPerSec ?? 0);
     if (rate !== this.pacedRate) {
       const now = this.clock.now();
       this.nextAllowedMs = rate > 0 && this.pacedRate > 0 ? now + Math.max(0, this.nextAllowedMs - now) * (this.pacedRate / rate) : now;

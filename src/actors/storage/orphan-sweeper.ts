@@ -49,7 +49,7 @@ export function orphanSweeperBehavior(context: StorageContext, deps: SweeperDeps
   return {
     accepts: [],
     init(ctx) {
-      const state: SweeperState = { timer: new SelfTimer<SweeperMessage>(ctx, { type: 'tick' }), phase: 0, cursor: undefined, removed: 0 };
+      const state: SweeperState = { timer: new SelfTimer<SweeperMessage>(ctx, { type: 'tick' }, context.pace), phase: 0, cursor: undefined, removed: 0 };
       state.timer.schedule(options.sweepPauseMs);
       return state;
     },

@@ -75,7 +75,7 @@ export function recovererBehavior(context: StorageContext, deps: RecovererDeps):
     accepts: ['suspend', 'resume', 'stats'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: RecovererState = { status: 'idling', suspended: new Set(), busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }), lastSweepMs: ctx.clock.elapsed() };
+      const state: RecovererState = { status: 'idling', suspended: new Set(), busy: false, sweeping: false, sweepAfter: undefined, timer: new SelfTimer<RecovererMessage>(ctx, { type: 'tick' }, context.pace), lastSweepMs: ctx.clock.elapsed() };
       state.timer.schedule(options.recovererIntervalMs);
       return state;
     },

@@ -42,7 +42,7 @@ export function releaseSweeperBehavior(context: StorageContext): Behavior<Sweepe
   return {
     accepts: [],
     init(ctx) {
-      const state: SweeperState = { timer: new SelfTimer<ReleaseSweeperMessage>(ctx, { type: 'tick' }), pass: undefined };
+      const state: SweeperState = { timer: new SelfTimer<ReleaseSweeperMessage>(ctx, { type: 'tick' }, context.pace), pass: undefined };
       ctx.onEnd(context.ringView.subscribe(() => state.timer.schedule(0)));
       state.timer.schedule(0);
       return state;

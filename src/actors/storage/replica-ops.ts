@@ -22,6 +22,8 @@ export function addressOf(objectKind: ObjectKind, meta: { readonly bucket: strin
 
 export async function applyReplicaWrite(context: StorageContext, write: ReplicaWrite): Promise<ReplicaPutReply> {
   context.hlc.observe(write.meta.clock);
+  const refused = context.writes.refuseReplica(write.meta.deleted);
+  if (refused) return { ok: false, code: 'InsufficientStorage', message: refused.message };
   try {
     const result = await context.store.apply({
       address: addressOf(write.objectKind, write.meta),

@@ -46,6 +46,11 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
         return state;
       }
+      const refused = context.writes.refuseCoordinated();
+      if (refused) {
+        ctx.system.reply(message.replyTo, { ok: false as const, ...refused });
+        return state;
+      }
       const named = typeof message.writeId === 'string' && message.writeId.length > 0 && message.writeId.length <= 64;
       // Taken before: the answer went (or goes) to the first delivery; this one is dropped unanswered.
       if (named && !recent.firstTime(message.writeId!, context.clock.now())) {

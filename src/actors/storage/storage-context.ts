@@ -13,6 +13,8 @@ import type { PeerAbsence } from './peer-absence.js';
 import type { PresenceGate } from './presence-gate.js';
 import type { RangeDigests } from './range-digests.js';
 import type { SettleBatcher } from './settle-batcher.js';
+import type { BackgroundPace } from './background-pace.js';
+import type { WriteGate } from './write-gate.js';
 
 export interface StorageOptions {
   /** How long a coordinator waits for one replica's write. */
@@ -146,6 +148,10 @@ export interface StorageContext {
   /** Settles owed to replicas, sent in batches. */
   readonly settles: SettleBatcher;
   readonly counters: StorageCounters;
+  /** How fast background work runs now (slowed by the watchdog under strain). */
+  readonly pace: BackgroundPace;
+  /** Whether this node takes writes now (refused by the watchdog when overloaded or nearly full). */
+  readonly writes: WriteGate;
   readonly options: StorageOptions;
 }
 

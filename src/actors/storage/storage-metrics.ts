@@ -12,6 +12,8 @@ import { ask } from '../../runtime/typed-ask.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { StorageCounters } from './storage-context.js';
+import type { BackgroundPace } from './background-pace.js';
+import type { WriteGate } from './write-gate.js';
 
 const PROGRESS_TIMEOUT_MS = 1_000;
 
@@ -19,6 +21,8 @@ export interface StorageMetricsSources {
   readonly system: ActorApi;
   readonly store: ObjectStore;
   readonly queues: Readonly<Record<'repair' | 'revert', DurableQueue<unknown>>>;
+  readonly pace: BackgroundPace;
+  readonly writes: WriteGate;
 }
 
 /** Registers the storage instruments and returns the counters the node's actors call. */
@@ -42,6 +46,9 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
       for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.size);
     },
   });
+  new Gauge({ name: 'leofs_storage_read_only', help: 'Whether this node refuses writes that add data, its disk nearly full (1) or not (0).', registers, collect() { this.set(sources.writes.readOnly !== undefined ? 1 : 0); } });
+  new Gauge({ name: 'leofs_storage_refusing_writes', help: 'Whether this node refuses to coordinate new writes, overloaded (1) or not (0).', registers, collect() { this.set(sources.writes.overloaded !== undefined ? 1 : 0); } });
+  new Gauge({ name: 'leofs_background_pace', help: 'The share of its full pace background work runs at (1: not throttled).', registers, collect() { this.set(sources.pace.factor); } });
   spaceGauges(registry, sources.store);
   progressGauges(registry, sources.system);
   return {

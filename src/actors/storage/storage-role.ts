@@ -14,6 +14,10 @@ import { RangeDigests } from './range-digests.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, UNCOUNTED, type StorageContext, type StorageOptions } from './storage-context.js';
 import { storageMetrics } from './storage-metrics.js';
+import { BackgroundPace } from './background-pace.js';
+import { WriteGate } from './write-gate.js';
+import { throttles, type Alarm, type WatchdogThresholds } from '../../core/watchdog-rules.js';
+import type { HealthCheck } from '../common/node-health.js';
 import type { Registry } from 'prom-client';
 import { storageTree } from './storage-tree.js';
 import { StorageClient } from '../common/storage-client.js';
@@ -35,6 +39,10 @@ export interface StorageRoleOptions {
 export interface StorageRole {
   readonly context: StorageContext;
   readonly tree: SupervisorSpec;
+  /** What the node's watchdog alarms do here: slow background work, refuse writes, turn read-only. */
+  applyAlarms(alarms: readonly Alarm[], thresholds: WatchdogThresholds): void;
+  /** Readiness: serving its data, and writable. */
+  readonly healthChecks: ReadonlyArray<() => HealthCheck>;
   close(): Promise<void>;
 }
 
@@ -64,7 +72,9 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
   const presence = new PresenceGate(node.clock, timing, store.presence.lastPresentMs());
   const repairs = store.queue('repair', isRepairItem);
   const reverts = store.queue('revert', isRevertItem);
-  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts } }) : UNCOUNTED;
+  const pace = new BackgroundPace();
+  const writes = new WriteGate();
+  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts }, pace, writes }) : UNCOUNTED;
   const context: StorageContext = {
     node: self,
     store,
@@ -81,10 +91,24 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
     settles: new SettleBatcher(node.system),
     counters,
+    pace,
+    writes,
     options: storageOptions,
   };
   return {
     context,
+    applyAlarms: (alarms, thresholds) => {
+      context.pace.set(throttles(alarms) ? thresholds.throttleFactor : 1);
+      context.writes.apply(alarms);
+    },
+    healthChecks: [
+      () => (presence.serving ? { name: 'serving', ok: true, detail: 'serves its data' } : { name: 'serving', ok: false, detail: 'holds its data back after a long absence until it has caught up' }),
+      () => {
+        const refusing = context.writes.readOnly ?? context.writes.overloaded;
+        if (refusing === undefined) return { name: 'writable', ok: true, detail: 'takes writes' };
+        return { name: 'writable', ok: false, detail: context.writes.readOnly !== undefined ? `read-only: ${refusing}` : `refusing writes: ${refusing}` };
+      },
+    ],
     tree: storageTree(context, {
       system: node.system,
       storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer) }),

@@ -76,7 +76,7 @@ export function tombstoneReaperBehavior(context: StorageContext): Behavior<Reape
     accepts: ['stats'],
     init(ctx) {
       const state: ReaperState = {
-        timer: new SelfTimer<TombstoneReaperMessage>(ctx, { type: 'tick' }),
+        timer: new SelfTimer<TombstoneReaperMessage>(ctx, { type: 'tick' }, context.pace),
         indexBuilt: false,
         cursor: undefined,
         verdicts: new AbsenceVerdicts(ABSENCE_VERDICT_TTL_MS, () => ctx.clock.now()),

@@ -16,6 +16,7 @@ import type { AntiEntropyStats, RecoveryProgress } from './anti-entropy.js';
 import type { HandoffStatus } from './handoff.js';
 import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
+import type { NodeAlarms, WatchdogStatus } from './watchdog.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -41,6 +42,11 @@ export type AdminCommand =
   | { readonly command: 'get_endpoints' }
   | { readonly command: 'dump_ring'; readonly node?: string }
   | { readonly command: 'update_log_level'; readonly node: string; readonly level: string }
+  /** A tunable that changes live: `log_level`, or a watchdog threshold as `watchdog.<name>`. */
+  | { readonly command: 'update_property'; readonly node: string; readonly key: string; readonly value: string }
+  /** Drops one object from every gateway's cache. */
+  | { readonly command: 'purge_cache'; readonly bucket: string; readonly key: string }
+  | { readonly command: 'version' }
   | { readonly command: 'member_action'; readonly action: MemberAction; readonly node: string }
   /** `rateBytesPerSec`: per receiving node, 0 for no limit; absent: the running one's, or the configured default. */
   | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
@@ -86,11 +92,16 @@ export interface NodeDetails {
   readonly uptimeMs: number;
   readonly ring: { readonly epoch: number; readonly checksum: number } | null;
   readonly peers: readonly PeerInfo[];
+  readonly version: string | null;
+  /** Its watchdog's readings, alarms and thresholds; null when it did not answer. */
+  readonly watchdog: Omit<WatchdogStatus, 'ok'> | null;
 }
 
 export type AdminResult =
-  | ({ readonly kind: 'cluster_status'; readonly rebalance?: Omit<RebalanceStatus, 'ok'> } & Omit<ClusterStatus, 'ok'>)
+  | ({ readonly kind: 'cluster_status'; readonly rebalance?: Omit<RebalanceStatus, 'ok'>; readonly alarms: readonly NodeAlarms[] } & Omit<ClusterStatus, 'ok'>)
   | ({ readonly kind: 'node_status' } & NodeDetails)
+  | { readonly kind: 'versions'; readonly nodes: ReadonlyArray<{ readonly node: string; readonly role: string; readonly version: string | null }> }
+  | { readonly kind: 'cache_purged'; readonly bucket: string; readonly key: string; readonly gateways: ReadonlyArray<{ readonly node: string; readonly purged: boolean }> }
   | { readonly kind: 'started'; readonly epoch: number; readonly checksum: number; readonly members: readonly string[] }
   | { readonly kind: 'whereis'; readonly bucket: string; readonly key: string; readonly position: string; readonly replicas: readonly WhereisRow[] }
   /** A created or imported user, with its secret: shown this once. */
@@ -220,6 +231,12 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return withOptional({ command }, { node: optional('node') });
       case 'update_log_level':
         return { command, node: need('node'), level: need('level') };
+      case 'update_property':
+        return { command, node: need('node'), key: need('key'), value: need('value') };
+      case 'purge_cache':
+        return { command, bucket: need('bucket'), key: need('key') };
+      case 'version':
+        return { command };
       case 'member_action': {
         const action = raw.action;
         if (action !== 'detach' && action !== 'rollback' && action !== 'suspend' && action !== 'resume') throw new CommandError('action must be detach, rollback, suspend or resume');

@@ -11,6 +11,8 @@ export interface NodeFacts {
   readonly role: string;
   readonly address: string | null;
   readonly startedAtMs: number;
+  /** The release the node runs. */
+  readonly version?: string;
 }
 
 

@@ -1,0 +1,33 @@
+/**
+ * The manager's board of the alarms each node's watchdog reports: kept in memory (every watchdog
+ * reports again within half a minute, so a restarted manager has them back by then) and shown by
+ * `leofs-adm status`. A report that does not hold alarms is refused with a log line.
+ */
+import type { Behavior } from '../../runtime/actor.js';
+import { isAlarm, type AlarmBoardMessage, type NodeAlarms } from '../../protocol/cluster/watchdog.js';
+
+/** A node reports at most this many alarms (one per kind); more is malformed. */
+const MAX_ALARMS_PER_NODE = 16;
+
+export function alarmBoardBehavior(): Behavior<Map<string, NodeAlarms>, AlarmBoardMessage> {
+  return {
+    accepts: ['alarms', 'list'],
+    init: () => new Map(),
+    receive(board, message, ctx) {
+      switch (message.type) {
+        case 'alarms': {
+          const alarms = message.alarms as unknown;
+          if (typeof message.node !== 'string' || !Array.isArray(alarms) || alarms.length > MAX_ALARMS_PER_NODE || !alarms.every(isAlarm)) {
+            ctx.log.warn('refused a malformed alarm report', { node: String(message.node) });
+            return board;
+          }
+          board.set(message.node, { node: message.node, alarms, reportedAtMs: ctx.clock.now() });
+          return board;
+        }
+        case 'list':
+          ctx.system.reply(message.replyTo, { ok: true, nodes: [...board.values()].filter((entry) => entry.alarms.length > 0) });
+          return board;
+      }
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * How fast a storage node's background work runs: repair queues, anti-entropy, rebalance hand-off,
+ * compaction, purges and sweeps. Full speed normally; while the watchdog holds a throttling alarm, every
+ * wait between two steps is stretched, even a step that would follow at once, and the hand-off's byte
+ * rate is cut, so that clients get the node back.
+ */
+import type { Pace } from '../../runtime/self-timer.js';
+
+/** Under throttling a step waits at least this long, however eager its worker: at most five a second. */
+const THROTTLED_STEP_MS = 200;
+/** A rebalance with no rate limit is held to this per receiving node while throttled. */
+const THROTTLED_UNLIMITED_BYTES_PER_SEC = 5_000_000;
+
+export class BackgroundPace implements Pace {
+  private current = 1;
+
+  /** 1: full speed; below 1, the share of it (set by the watchdog). */
+  get factor(): number {
+    return this.current;
+  }
+
+  set(factor: number): void {
+    this.current = Math.min(1, Math.max(0.01, factor));
+  }
+
+  get throttled(): boolean {
+    return this.current < 1;
+  }
+
+  stretch(delayMs: number): number {
+    return this.throttled ? Math.max(THROTTLED_STEP_MS, delayMs / this.current) : delayMs;
+  }
+
+  /** A byte rate (0: no limit) as it applies now. */
+  rate(bytesPerSec: number): number {
+    if (!this.throttled) return bytesPerSec;
+    return (bytesPerSec > 0 ? bytesPerSec : THROTTLED_UNLIMITED_BYTES_PER_SEC) * this.current;
+  }
+}

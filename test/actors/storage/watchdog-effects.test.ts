@@ -1,0 +1,107 @@
+/**
+ * What a storage node does about its watchdog's alarms, driven by injected readings: throttled
+ * background work, refused writes under overload, read-only near a full disk (deletes still pass),
+ * and the recovery of each once the readings are calm again.
+ */
+import { expect } from 'chai';
+import { evaluateAlarms, DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogReadings } from '../../../src/core/watchdog-rules.js';
+import { keyPosition } from '../../../src/core/ring/position.js';
+import { preferenceList } from '../../../src/core/ring/ring.js';
+import { antiEntropyRef, type AntiEntropyControl, type AntiEntropyStats } from '../../../src/protocol/cluster/anti-entropy.js';
+import { eventually } from '../../support/eventually.js';
+import { objectFields, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
+
+const CALM: WatchdogReadings = { cpuPercent: 5, rssBytes: 100e6, eventLoopDelayMs: 1, diskFreeBytes: 50e9, diskTotalBytes: 100e9, queueItems: 0, errorsPerMinute: 0 };
+const T = DEFAULT_WATCHDOG_THRESHOLDS;
+
+describe('a storage node under its watchdog\'s alarms (in-process cluster)', function () {
+  this.timeout(60_000);
+  let cluster: StorageCluster;
+  let watched: InProcessStorageNode;
+
+  before(async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
+    await cluster.start();
+    watched = cluster.nodes[0]!;
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  /** Feeds `readings` to the node's alarms as its watchdog would. */
+  const sample = (readings: WatchdogReadings): void => {
+    const role = watched.role!;
+    role.applyAlarms(evaluateAlarms(readings, T, [], Date.now()), T);
+  };
+  /** A key whose first replica (its coordinator) is `node`, or is not. */
+  const keyCoordinatedBy = (node: string, want: boolean, prefix: string): string => {
+    for (let i = 0; ; i++) {
+      const key = `${prefix}-${i}`;
+      if ((preferenceList(cluster.clientRing.current!.current, keyPosition('b', key), 3)[0] === node) === want) return key;
+    }
+  };
+  const put = (key: string, body = `body of ${key}`) => cluster.client.put('object', objectFields('b', key, body), Buffer.from(body));
+  const held = (key: string) => watched.role!.context.store.getMeta({ kind: 'object', bucket: 'b', key });
+  const writable = () => watched.role!.healthChecks.map((check) => check()).find((check) => check.name === 'writable')!;
+  const rounds = async (): Promise<number> => {
+    const reply = await watched.node!.system.ask<AntiEntropyControl, AntiEntropyStats>(antiEntropyRef(watched.name), (replyTo) => ({ type: 'stats', replyTo }), 5_000);
+    if (!reply.ok) throw new Error('no stats');
+    return reply.roundsDone;
+  };
+
+  it('slows every background loop to a fifth of a second a step while throttled, and back', async () => {
+    sample({ ...CALM, cpuPercent: 97 });
+    const pace = watched.role!.context.pace;
+    expect(pace.factor).to.equal(T.throttleFactor);
+    expect(pace.stretch(0)).to.equal(200);
+    expect(pace.rate(0)).to.be.above(0);
+    expect(pace.rate(40e6)).to.equal(40e6 * T.throttleFactor);
+    const throttledFrom = await rounds();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const throttled = (await rounds()) - throttledFrom;
+    sample(CALM);
+    expect(pace.factor).to.equal(1);
+    const fullFrom = await rounds();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const full = (await rounds()) - fullFrom;
+    // At most one step every 200 ms, whatever the loop asks for; at full pace it runs every few ms.
+    expect(throttled, `${throttled} rounds throttled, ${full} at full pace`).to.be.at.most(6);
+    expect(full).to.be.above(throttled);
+  });
+
+  it('refuses to coordinate writes with SlowDown while overloaded, still takes replica writes, and recovers', async () => {
+    sample({ ...CALM, eventLoopDelayMs: 5_000 });
+    expect(writable()).to.include({ ok: false });
+    const refusedKey = keyCoordinatedBy(watched.name, true, 'overload');
+    const refused = await put(refusedKey);
+    expect(refused).to.deep.include({ ok: false, code: 'SlowDown' });
+    expect(held(refusedKey)).to.equal(undefined);
+    const elsewhere = keyCoordinatedBy(watched.name, false, 'overload-elsewhere');
+    expect(await put(elsewhere)).to.include({ ok: true });
+    await eventually(() => held(elsewhere) !== undefined, 5_000, 'the replica write taken');
+    sample(CALM);
+    expect(writable()).to.include({ ok: true });
+    expect(await put(refusedKey)).to.include({ ok: true });
+  });
+
+  it('turns read-only near a full disk: writes go to the other replicas, deletes pass, and it catches up once space is freed', async () => {
+    const before = keyCoordinatedBy(watched.name, false, 'full-before');
+    expect(await put(before)).to.include({ ok: true });
+    await eventually(() => held(before) !== undefined, 5_000, 'held before');
+    sample({ ...CALM, diskFreeBytes: 100e6 });
+    expect(writable()).to.deep.include({ ok: false });
+    expect(writable().detail).to.match(/read-only/);
+    const viaWatched = keyCoordinatedBy(watched.name, true, 'full-here');
+    const viaOther = keyCoordinatedBy(watched.name, false, 'full-there');
+    expect(await put(viaWatched)).to.include({ ok: true });
+    expect(await put(viaOther)).to.include({ ok: true });
+    expect(held(viaWatched)).to.equal(undefined);
+    expect(held(viaOther)).to.equal(undefined);
+    expect(await cluster.client.delete('object', 'b', before)).to.include({ ok: true });
+    await eventually(() => held(before)?.deleted === true, 5_000, 'the tombstone taken while read-only');
+    sample(CALM);
+    expect(writable()).to.include({ ok: true });
+    // Queued repairs and anti-entropy bring the node what it refused.
+    await eventually(() => held(viaWatched) !== undefined && held(viaOther) !== undefined, 20_000, 'caught up');
+  });
+});
