@@ -259,6 +259,8 @@ const COMMANDS: readonly CommandSpec[] = [
 
 /** The name of every command, for the shell's completion. */
 export const ADM_COMMAND_NAMES: readonly string[] = COMMANDS.map((spec) => spec.usage.split(' ')[0]!);
+/** The commands whose first argument is a node. */
+export const ADM_NODE_COMMANDS: readonly string[] = COMMANDS.filter((spec) => /^(<node>|\[node\])$/.test(spec.usage.split(' ')[1] ?? '')).map((spec) => spec.usage.split(' ')[0]!);
 
 type CommandHandler = (args: Args, command: AdminCommand | string, watch: boolean) => Promise<void>;
 

@@ -79,7 +79,8 @@ export function nodeInfoBehavior(introspection: NodeIntrospection, teeLimits: Lo
             return state;
           }
           introspection.setLogLevel(message.level);
-          ctx.log.info('log level changed', { level: message.level });
+          // Not `level`: that would overwrite the line's own level.
+          ctx.log.info('log level changed', { to: message.level });
           ctx.system.reply(message.replyTo, { ok: true });
           return state;
         case 'deliver': {
