@@ -219,11 +219,23 @@ export async function runCommandLine(line: string, ctx: CommandContext): Promise
   if (!first || first.text.startsWith('#')) return 'ok';
   const command = commandNamed(first.text);
   if (!command) return failed(ctx, `unknown command ${first.text}; help lists the commands`);
-  const running = command.run(ctx, rest, line).catch((error: unknown) => failed(ctx, `${first.text} failed: ${error instanceof Error ? error.message : String(error)}`));
+  // Ctrl-C abandons a command that does not stop by itself; whatever it would print later is dropped.
+  let abandoned = false;
+  const unlessAbandoned = (print: (text: string) => void) => (text: string): void => {
+    if (!abandoned) print(text);
+  };
+  const output: ShellOutput = {
+    out: unlessAbandoned((text) => ctx.output.out(text)),
+    err: unlessAbandoned((text) => ctx.output.err(text)),
+    note: unlessAbandoned((text) => ctx.output.note(text)),
+    flush: () => ctx.output.flush(),
+  };
+  const commandContext = command.handlesInterrupt ? ctx : { ...ctx, output };
+  const running = command.run(commandContext, rest, line).catch((error: unknown) => failed(commandContext, `${first.text} failed: ${error instanceof Error ? error.message : String(error)}`));
   if (command.handlesInterrupt) return running;
-  // Ctrl-C abandons the command; an answer that comes later is dropped.
   return new Promise<CommandOutcome>((resolve) => {
     const interrupted = (): void => {
+      abandoned = true;
       ctx.output.note('interrupted');
       resolve('failed');
     };

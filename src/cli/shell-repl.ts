@@ -82,6 +82,18 @@ export async function runLines(context: RunnerContext, options: ReadOptions): Pr
   const runner = new CommandRunner(context);
   const { session, output } = context;
   const history = options.terminal && options.historyFile ? loadHistory(options.historyFile) : [];
+  const completionFor = async (line: string): Promise<[string[], string]> => {
+    const nodes = await session.nodeNames();
+    const words = line.trim().split(/\s+/);
+    if (words.length >= 2 && (words[0] === 'send' || words[0] === 'actors') && /\s\S*$/.test(line)) await session.actorPathsOf(words[1]!);
+    return completeLine(line, {
+      commands: SHELL_COMMAND_NAMES,
+      admCommands: ADM_COMMAND_NAMES,
+      admNodeCommands: ADM_NODE_COMMANDS,
+      nodes,
+      actorPaths: (node) => session.cachedActorPaths(node),
+    });
+  };
   const rl: Interface = createInterface({
     input: options.input,
     ...(options.terminal ? { output: options.output } : {}),
@@ -99,18 +111,6 @@ export async function runLines(context: RunnerContext, options: ReadOptions): Pr
         }
       : {}),
   });
-  const completionFor = async (line: string): Promise<[string[], string]> => {
-    const nodes = await session.nodeNames();
-    const words = line.trim().split(/\s+/);
-    if (words.length >= 2 && (words[0] === 'send' || words[0] === 'actors') && /\s\S*$/.test(line)) await session.actorPathsOf(words[1]!);
-    return completeLine(line, {
-      commands: SHELL_COMMAND_NAMES,
-      admCommands: ADM_COMMAND_NAMES,
-      admNodeCommands: ADM_NODE_COMMANDS,
-      nodes,
-      actorPaths: (node) => session.cachedActorPaths(node),
-    });
-  };
   if (options.terminal && options.historyFile) {
     let warned = false;
     const file = options.historyFile;

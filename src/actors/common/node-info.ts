@@ -5,6 +5,7 @@
  * to any actor of this node, guarded so that it cannot crash it, and this node's log lines teed to
  * followers under a lease.
  */
+import { assertNever } from '../../core/assert-never.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import { runtimeFailure } from '../../runtime/failures.js';
@@ -133,6 +134,8 @@ export function nodeInfoBehavior(introspection: NodeIntrospection, teeLimits: Lo
           stopWhenAlone(state);
           return state;
         }
+        default:
+          return assertNever(message);
       }
     },
   };
