@@ -1,25 +1,37 @@
 /**
- * The commands of `leofs-adm` (also `leofs adm`), named as in LeoFS. Each turns its arguments into an
- * admin command, sends it to the manager, and prints the answer: a table for people, or the answer
- * itself with --json. Exit status: 0 done, 1 refused by the manager (the cookie included), 2 manager
- * unreachable or silent.
+ * The commands of `leofs-adm` (also `leofs adm`, and `adm` inside `leofs shell`), named as in LeoFS.
+ * Each turns its arguments into an admin command, sends it to the manager, and prints the answer: a
+ * table for people, or the answer itself with --json. Exit status: 0 done, 1 refused by the manager
+ * (the cookie included), 2 manager unreachable or silent. The shell runs the same commands in-process
+ * over its own connection, and prints an exit status other than 0 as an error.
  */
 import { homedir } from 'node:os';
-import type { Argv } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import type { AdminCommand, AdminResult } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
 import { CookieRefused, ManagerUnreachable, openAdminClient, type AdminClient } from './admin-client.js';
+import { adminConnectionOptions, resolveAdminConnection } from './admin-connection.js';
 import { formatResult, recoveryRunning } from './adm-format.js';
+import { ConfigError } from './config.js';
 import { createLogger } from '../runtime/logger.js';
-import { findCookie } from './cookie.js';
-import { DEV_MANAGER_PORT } from './dev-defaults.js';
 
 export const EXIT_REFUSED = 1;
 export const EXIT_UNREACHABLE = 2;
-/** Where `leofs dev` puts its manager. */
-const DEFAULT_MANAGER = `127.0.0.1:${DEV_MANAGER_PORT}`;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const WATCH_INTERVAL_MS = 1_000;
+
+/** Where a command's output goes: the process's streams for leofs-adm, the shell's for `adm`. */
+export interface AdmOutput {
+  /** A block of output; the newline after it is added here. */
+  out(text: string): Promise<void>;
+  /** What went wrong, on one line. */
+  err(text: string): Promise<void>;
+  /** A --watch redraws its table in place (a terminal) instead of appending each refresh. */
+  readonly redraw: boolean;
+  readonly formatJson: (value: unknown) => string;
+  /** Ends a --watch early (the shell's Ctrl-C); the work itself goes on. */
+  readonly signal?: AbortSignal;
+}
 
 type Args = Record<string, unknown>;
 
@@ -263,58 +275,117 @@ const COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** Registers the global options and every command on `yargs`. */
-export function admCommands(yargs: Argv): Argv {
-  let out = yargs
-    .option('manager', { type: 'string', describe: `host:port of the manager's cluster port (or LEOFS_MANAGER; default ${DEFAULT_MANAGER})` })
-    .option('cookie-file', { type: 'string', describe: 'file holding the cluster cookie (or LEOFS_COOKIE_FILE; default ./data/dev/cookie, then ~/.leofs/cookie)' })
-    .option('cookie', { type: 'string', describe: 'the cluster cookie itself (or LEOFS_COOKIE); visible to other local users in ps' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON' })
-    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for an answer' })
-    .option('verbose', { type: 'boolean', default: false, describe: 'log the connection to stderr' });
+/** The name of every command, for the shell's completion. */
+export const ADM_COMMAND_NAMES: readonly string[] = COMMANDS.map((spec) => spec.usage.split(' ')[0]!);
+/** The commands whose first argument is a node. */
+export const ADM_NODE_COMMANDS: readonly string[] = COMMANDS.filter((spec) => /^(<node>|\[node\])$/.test(spec.usage.split(' ')[1] ?? '')).map((spec) => spec.usage.split(' ')[0]!);
+
+type CommandHandler = (args: Args, command: AdminCommand | string, watch: boolean) => Promise<void>;
+
+/** Registers --json and every command on `yargs`; `handle` runs the one given. */
+function admCommandSet(yargs: Argv, handle: CommandHandler): Argv {
+  let out = yargs.option('json', { type: 'boolean', default: false, describe: 'print the answer as JSON' });
   for (const spec of COMMANDS) {
     out = out.command(
       spec.usage,
       spec.describe,
       (y) => (spec.options ? spec.options(y) : y),
-      async (argv) => process.exit(await execute(argv as Args, spec.build(argv as Args), spec.watch?.(argv as Args) === true)),
+      (argv) => handle(argv as Args, spec.build(argv as Args), spec.watch?.(argv as Args) === true),
     );
   }
   return out;
 }
 
-async function execute(args: Args, command: AdminCommand | string, watch = false): Promise<number> {
-  const fail = async (code: number, text: string): Promise<number> => {
-    await write(process.stderr, `leofs-adm: ${text}\n`);
-    return code;
-  };
-  if (typeof command === 'string') return fail(EXIT_REFUSED, command);
-  const manager = (args.manager as string | undefined) ?? process.env.LEOFS_MANAGER ?? DEFAULT_MANAGER;
-  const found = findCookie({ cookie: args.cookie as string | undefined, cookieFile: args['cookie-file'] as string | undefined }, { env: process.env, cwd: process.cwd(), home: homedir() });
-  if (!found.ok) return fail(EXIT_REFUSED, found.problem);
-  const { cookie } = found;
-  const timeoutMs = Number(args.timeout);
+/** Registers the connection options and every command on `yargs`, for the leofs-adm executable. */
+export function admCommands(yargs: Argv): Argv {
+  const withOptions = adminConnectionOptions(yargs).option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS, describe: 'milliseconds to wait for an answer' });
+  return admCommandSet(withOptions, async (args, command, watch) => process.exit(await runFromCommandLine(args, command, watch)));
+}
+
+const processOutput: AdmOutput = {
+  out: (text) => write(process.stdout, `${text}\n`),
+  err: (text) => write(process.stderr, `leofs-adm: ${text}\n`),
+  redraw: process.stdout.isTTY === true,
+  formatJson: (value) => JSON.stringify(value, null, 2),
+};
+
+async function runFromCommandLine(args: Args, command: AdminCommand | string, watch: boolean): Promise<number> {
+  if (typeof command === 'string') {
+    await processOutput.err(command);
+    return EXIT_REFUSED;
+  }
+  let connection;
+  try {
+    connection = resolveAdminConnection(args, { env: process.env, cwd: process.cwd(), home: homedir() });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    await processOutput.err(error.message);
+    return EXIT_REFUSED;
+  }
   const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
   let client;
   try {
-    client = await openAdminClient({ manager, cookie, timeoutMs, ...(logger ? { logger } : {}) });
+    client = await openAdminClient({ ...connection, timeoutMs: Number(args.timeout), ...(logger ? { logger } : {}) });
   } catch (error) {
-    if (error instanceof ManagerUnreachable) return fail(EXIT_UNREACHABLE, error.message);
-    if (error instanceof CookieRefused) return fail(EXIT_REFUSED, error.message);
+    if (error instanceof ManagerUnreachable || error instanceof CookieRefused) {
+      await processOutput.err(error.message);
+      return error instanceof ManagerUnreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
+    }
     throw error;
   }
   try {
-    const reply = await client.run(command);
-    if (!reply.ok) {
-      const unreachable = reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc';
-      return fail(unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED, `${reply.message} (${reply.code})`);
-    }
-    const progress = watch ? progressOf(command) : undefined;
-    if (!(progress && reply.result.kind === progress.status.command)) await write(process.stdout, (args.json === true ? JSON.stringify(reply.result, null, 2) : formatResult(reply.result)) + '\n');
-    return progress ? await watchProgress(client, progress, args.json === true) : 0;
+    return await execute(client, args, command, watch, processOutput);
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Runs one command line of leofs-adm (without the connection options) over an open client, as the
+ * shell's `adm` does; usage errors and --help are printed to `output` as well. Its exit status.
+ */
+export async function runAdmCommandLine(words: readonly string[], client: AdminClient, output: AdmOutput): Promise<number> {
+  let status: number | undefined;
+  const parser = admCommandSet(yargs().scriptName('adm').exitProcess(false).strict().version(false).help(), async (args, command, watch) => {
+    status = await execute(client, args, command, watch, output);
+  }).demandCommand(1, 'name a command, e.g. adm status');
+  let problem: string | undefined;
+  let usage = '';
+  try {
+    await parser.parseAsync([...words], {}, (error: Error | undefined, _argv: unknown, text: string) => {
+      usage = text;
+      if (error) problem = error.message;
+    });
+  } catch (error) {
+    problem ??= error instanceof Error ? error.message : String(error);
+  }
+  if (problem !== undefined) {
+    await output.err(`${problem} (adm --help lists the commands, adm COMMAND --help explains one)`);
+    return EXIT_REFUSED;
+  }
+  if (status === undefined) {
+    // --help: yargs handed back the text instead of printing it.
+    await output.out(usage);
+    return 0;
+  }
+  return status;
+}
+
+async function execute(client: AdminClient, args: Args, command: AdminCommand | string, watch: boolean, output: AdmOutput): Promise<number> {
+  if (typeof command === 'string') {
+    await output.err(command);
+    return EXIT_REFUSED;
+  }
+  const json = args.json === true;
+  const reply = await client.run(command);
+  if (!reply.ok) {
+    const unreachable = reply.code === 'Timeout' || reply.code === 'NodeDown' || reply.code === 'NoProc';
+    await output.err(`${reply.message} (${reply.code})`);
+    return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
+  }
+  const progress = watch ? progressOf(command) : undefined;
+  if (!(progress && reply.result.kind === progress.status.command)) await output.out(json ? output.formatJson(reply.result) : formatResult(reply.result));
+  return progress ? await watchProgress(client, progress, json, output) : 0;
 }
 
 interface Progress {
@@ -352,25 +423,40 @@ function progressOf(command: AdminCommand): Progress | undefined {
   }
 }
 
-/** Prints the progress every second until the work is done (or lost, or the manager stops answering). */
-async function watchProgress(client: AdminClient, progress: Progress, json: boolean): Promise<number> {
+/** Prints the progress every second until the work is done (or lost, or the manager stops answering, or the watch is stopped). */
+async function watchProgress(client: AdminClient, progress: Progress, json: boolean, output: AdmOutput): Promise<number> {
   for (;;) {
     const reply = await client.run(progress.status);
     if (!reply.ok) {
-      await write(process.stderr, `leofs-adm: ${reply.message} (${reply.code})\n`);
+      await output.err(`${reply.message} (${reply.code})`);
       return EXIT_UNREACHABLE;
     }
     const text = json ? JSON.stringify(reply.result) : formatResult(reply.result);
     // On a terminal the table is redrawn in place; otherwise each refresh is appended.
-    await write(process.stdout, process.stdout.isTTY && !json ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`);
+    await output.out(output.redraw && !json ? `\x1b[H\x1b[2J${text}` : text);
     const state = progress.state(reply.result);
     if (state === 'done') return 0;
     if (state !== 'running') {
-      await write(process.stderr, `leofs-adm: ${state.lost}\n`);
+      await output.err(state.lost);
       return EXIT_REFUSED;
     }
-    await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
+    if (!(await pause(WATCH_INTERVAL_MS, output.signal))) return 0;
   }
+}
+
+/** Waits `ms`; false when `signal` ended the wait first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (waited: boolean): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stopped);
+      resolve(waited);
+    };
+    const stopped = (): void => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', stopped, { once: true });
+  });
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {

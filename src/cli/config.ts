@@ -159,7 +159,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     dataDir: optionalString(raw, 'data') ?? `./data/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
     cookie,
     logLevel,
-    tls: tlsFiles(raw.tls),
+    tls: parseTlsFiles(raw.tls),
     transport: Object.freeze(transportLimits(raw.transport)),
     storage: Object.freeze(storageSettings(raw.storage)),
     gateway: gatewaySettings(raw.gateway),
@@ -232,7 +232,8 @@ function metricsListener(raw: RawSettings): NodeConfig['metrics'] {
   return Object.freeze({ host: host ?? '127.0.0.1', port: port(raw.metricsPort, 'metricsPort') });
 }
 
-function tlsFiles(value: unknown): TlsFiles | undefined {
+/** A config's `tls` section: certFile and keyFile, and caFile when peers' certificates chain to a private CA. */
+export function parseTlsFiles(value: unknown): TlsFiles | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw new ConfigError('tls must be an object with certFile and keyFile');
   const record = value as RawSettings;

@@ -8,6 +8,7 @@ import { admCommands } from './adm-command.js';
 import { ConfigError } from './config.js';
 import { devCommandOptions, runDev } from './dev-command.js';
 import { loadNodeConfig, nodeCommandOptions, runNode, type NodeFlags } from './node-command.js';
+import { runShell, shellCommandOptions } from './shell-command.js';
 
 function fail(error: unknown): never {
   if (error instanceof ConfigError) {
@@ -52,7 +53,19 @@ await yargs(hideBin(process.argv))
     },
   )
   .command('adm', 'administer a running cluster (the commands of leofs-adm)', (args) => admCommands(args).demandCommand(1, 'name a command, e.g. leofs adm status'))
-  .demandCommand(1, 'name a command: node, dev or adm')
+  .command(
+    'shell',
+    "the remote actor shell: list nodes and their actors, send an actor a message, follow a node's log, run leofs-adm commands",
+    (args) => shellCommandOptions(args),
+    async (argv) => {
+      try {
+        process.exit(await runShell(argv));
+      } catch (error) {
+        fail(error);
+      }
+    },
+  )
+  .demandCommand(1, 'name a command: node, dev, adm or shell')
   .strict()
   .help()
   .parseAsync();

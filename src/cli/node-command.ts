@@ -1,7 +1,6 @@
 /**
  * `leofs node --role manager|storage|gateway ...`: starts one node of the cluster in this process.
  */
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
@@ -23,10 +22,10 @@ import { ask } from '../runtime/typed-ask.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
-import type { TlsOptions } from '../runtime/remote/transport.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
-import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type TlsFiles } from './config.js';
+import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig } from './config.js';
+import { readTlsFiles } from './tls-files.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
 import { missingProcessSettings, startCommand } from './role-process.js';
 
@@ -102,7 +101,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     listen: { host: config.clusterHost, port: config.clusterPort },
     logLevel: config.logLevel,
     transportLimits: config.transport,
-    ...(config.tls ? { tls: readTls(config.tls) } : {}),
+    ...(config.tls ? { tls: readTlsFiles(config.tls) } : {}),
   });
   if (options.cookieOnCommandLine) node.logger.warn('the cluster cookie is on the command line, where other local users can read it; use --cookie-file or LEOFS_COOKIE');
   const nodeState = NodeState.open(config.dataDir, node.logger);
@@ -247,17 +246,6 @@ async function upgradeState(config: NodeConfig, nodeState: NodeState, secrets: S
     case 'storage':
       return;
   }
-}
-
-function readTls(files: TlsFiles): TlsOptions {
-  const read = (path: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`cannot read TLS file ${path}: ${(error as Error).message}`);
-    }
-  };
-  return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
 }
 
 /** --alias wins over the file's `storage.alias`. */

@@ -11,6 +11,7 @@ import type { ActorApi, ActorContext, Behavior } from './actor.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { deferred, type Deferred } from './deferred.js';
 import type { RuntimeFailureCode } from './failures.js';
+import { GuardedMessage } from './guarded.js';
 import type { Logger } from './logger.js';
 import type { ActorRef, Message } from './refs.js';
 
@@ -287,6 +288,10 @@ export class ActorCell {
     for (let handled = 0; handled < MAX_BATCH && this.queueHead < this.queue.length; handled++) {
       const message = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined;
+      if (message instanceof GuardedMessage) {
+        next = await this.receiveGuarded(next, message.message, ctx);
+        continue;
+      }
       this.inFlight = { message };
       next = await this.behavior.receive(next, message as Message, ctx);
       this.inFlight = undefined;
@@ -298,6 +303,18 @@ export class ActorCell {
     this.draining = false;
     this.scheduleDrain();
     return next;
+  }
+
+  /** A guarded message that fails is answered and logged; the actor keeps the state it had before it. */
+  private async receiveGuarded(state: unknown, message: Message, ctx: ActorContext<Message>): Promise<unknown> {
+    try {
+      return await this.behavior.receive(state, message, ctx);
+    } catch (error) {
+      const reason = describeError(error);
+      this.log.warn('a delivered message failed; the actor keeps running', { messageType: messageTypeOf(message), error });
+      this.host.failRequest(message, 'BadMessage', `${this.path} failed on ${String(messageTypeOf(message))}: ${reason}`);
+      return state;
+    }
   }
 
   /** Takes the messages not yet handled out of the queue (to hold them, or to refuse them). */

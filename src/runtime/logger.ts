@@ -1,6 +1,7 @@
 /**
  * Structured logging: one JSON object per line, so logs from many nodes can be merged and filtered.
- * The level can be changed at run time (update-log-level); children share their parent's level.
+ * The level can be changed at run time (update-log-level); children share their parent's level and
+ * its line observers (how `leofs shell`'s follow sees a node's log).
  */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -16,9 +17,16 @@ export interface Logger {
   child(bindings: LogFields): Logger;
   setLevel(level: LogLevel): void;
   readonly level: LogLevel;
+  /**
+   * Calls `observer` with every line this logger and its family (parent and children) write, after
+   * the level filter, until the returned function is called. An observer that throws is ignored: it
+   * never keeps a line from the sink.
+   */
+  onLine(observer: LineObserver): () => void;
 }
 
 export type LogSink = (line: string) => void;
+export type LineObserver = (line: string) => void;
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -26,24 +34,33 @@ export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
 }
 
-interface LevelCell {
+/** What a logger shares with its children. */
+interface LoggerFamily {
   level: LogLevel;
+  readonly observers: Set<LineObserver>;
 }
 
 class JsonLogger implements Logger {
   constructor(
-    private readonly cell: LevelCell,
+    private readonly family: LoggerFamily,
     private readonly bindings: LogFields,
     private readonly sink: LogSink,
     private readonly now: () => number,
   ) {}
 
   get level(): LogLevel {
-    return this.cell.level;
+    return this.family.level;
   }
 
   setLevel(level: LogLevel): void {
-    this.cell.level = level;
+    this.family.level = level;
+  }
+
+  onLine(observer: LineObserver): () => void {
+    // A wrapper per registration, so the same function registered twice is removed once per call.
+    const entry: LineObserver = (line) => observer(line);
+    this.family.observers.add(entry);
+    return () => this.family.observers.delete(entry);
   }
 
   debug(message: string, fields?: LogFields): void {
@@ -63,14 +80,22 @@ class JsonLogger implements Logger {
   }
 
   child(bindings: LogFields): Logger {
-    return new JsonLogger(this.cell, { ...this.bindings, ...bindings }, this.sink, this.now);
+    return new JsonLogger(this.family, { ...this.bindings, ...bindings }, this.sink, this.now);
   }
 
   private write(level: LogLevel, message: string, fields: LogFields | undefined): void {
-    if (RANK[level] < RANK[this.cell.level]) return;
+    if (RANK[level] < RANK[this.family.level]) return;
     const record: Record<string, unknown> = { t: new Date(this.now()).toISOString(), level, msg: message, ...this.bindings };
     if (fields) for (const [name, value] of Object.entries(fields)) record[name] = serializable(value);
-    this.sink(JSON.stringify(record));
+    const line = JSON.stringify(record);
+    this.sink(line);
+    for (const observer of this.family.observers) {
+      try {
+        observer(line);
+      } catch {
+        // Logging must not fail because of someone watching it.
+      }
+    }
   }
 }
 
@@ -90,7 +115,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? ((line: string) => process.stderr.write(line + '\n'));
-  return new JsonLogger({ level: options.level ?? 'info' }, options.bindings ?? {}, sink, options.now ?? Date.now);
+  return new JsonLogger({ level: options.level ?? 'info', observers: new Set() }, options.bindings ?? {}, sink, options.now ?? Date.now);
 }
 
 /** Collects lines in memory: for tests that assert on what was logged. */

@@ -8,6 +8,7 @@ import type { ActorApi } from './actor.js';
 import { ActorCell, type ActorStats, type CellHost } from './cell.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { runtimeFailure, type RuntimeFailure, type RuntimeFailureCode } from './failures.js';
+import { GuardedMessage, unguarded } from './guarded.js';
 import type { Logger } from './logger.js';
 import { replyToOf, type ActorRef, type Message, type ReplyTo } from './refs.js';
 import {
@@ -145,7 +146,7 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
   }
 
   failRequest(message: unknown, code: RuntimeFailureCode, text: string): void {
-    const replyTo = replyToOf(message);
+    const replyTo = replyToOf(unguarded(message));
     if (replyTo) this.reply(replyTo, runtimeFailure(code, text));
   }
 
@@ -153,18 +154,17 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
 
   /** A message from another node for a local actor; checked against what the actor accepts. */
   deliverFromRemote(fromNode: string, path: string, message: unknown): void {
-    const cell = this.cells.get(path);
-    if (!cell) {
-      this.failRequest(message, 'NoProc', `no actor at ${path} on ${this.node}`);
-      return;
-    }
-    const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
-    if (typeof type !== 'string' || !(cell.behavior.accepts as readonly string[]).includes(type)) {
-      this.logger.warn('refused a remote message', { from: fromNode, path, type: typeof type === 'string' ? type : typeof message });
-      this.failRequest(message, 'BadMessage', `${path} does not accept ${String(type)}`);
-      return;
-    }
-    cell.deliver(message);
+    const cell = this.acceptingCell(path, message, 'refused a remote message', { from: fromNode });
+    cell?.deliver(message);
+  }
+
+  /**
+   * A message an operator sends to a local actor (through the node's info actor): checked like a
+   * remote one, then handled guarded, so that whatever it holds cannot crash the actor.
+   */
+  deliverGuarded(path: string, message: unknown): void {
+    const cell = this.acceptingCell(path, message, 'refused a delivered message', {});
+    cell?.deliver(new GuardedMessage(message as Message));
   }
 
   /** An answer from another node to one of our asks. */
@@ -247,6 +247,22 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
   }
 
   // ---- internals ----
+
+  /** The cell at `path` if it accepts `message` from outside; otherwise the asker is answered and undefined returned. */
+  private acceptingCell(path: string, message: unknown, refusal: string, fields: Record<string, unknown>): ActorCell | undefined {
+    const cell = this.cells.get(path);
+    if (!cell) {
+      this.failRequest(message, 'NoProc', `no actor at ${path} on ${this.node}`);
+      return undefined;
+    }
+    const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string' || !(cell.behavior.accepts as readonly string[]).includes(type)) {
+      this.logger.warn(refusal, { ...fields, path, type: typeof type === 'string' ? type : typeof message });
+      this.failRequest(message, 'BadMessage', `${path} does not accept ${String(type)}`);
+      return undefined;
+    }
+    return cell;
+  }
 
   private deliverLocal(path: string, message: unknown): void {
     const cell = this.cells.get(path);

@@ -87,7 +87,18 @@ export class InProcessStorageNode {
         maxRestarts: 10,
         periodMs: 10_000,
         children: [
-          worker('info', nodeInfoBehavior({ facts: () => ({ node: this.name, role: 'storage', address: this.address, startedAtMs: 0 }), peers: () => node.transport.peerInfo(), actors: () => node.system.listActors(), setLogLevel: () => {} })),
+          worker(
+            'info',
+            nodeInfoBehavior({
+              facts: () => ({ node: this.name, role: 'storage', address: this.address, startedAtMs: 0 }),
+              peers: () => node.transport.peerInfo(),
+              actors: () => node.system.listActors(),
+              setLogLevel: () => {},
+              deliverGuarded: (path, message) => node.system.deliverGuarded(path, message),
+              onLogLine: (observer) => node.logger.onLine(observer),
+              linkBacklogBytes: () => 0,
+            }),
+          ),
           supervisor('storage', this.role.tree),
         ],
       },

@@ -68,9 +68,13 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
 };
 
 export interface TlsOptions {
-  /** PEM certificate chain and key of this node's server. */
-  readonly cert: string;
-  readonly key: string;
+  /**
+   * PEM certificate chain and key of this node's server; required to listen. A node that only dials
+   * out (the admin tools) needs none: the cluster port does not ask dialers for one, the cookie
+   * handshake is what authenticates them.
+   */
+  readonly cert?: string;
+  readonly key?: string;
   /** PEM CA bundle that peers' certificates must chain to (defaults to the system store). */
   readonly ca?: string;
 }
@@ -493,6 +497,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
 
   private async listen(host: string, port: number): Promise<void> {
     const { tls } = this.options;
+    if (tls && (tls.cert === undefined || tls.key === undefined)) throw new Error('a node that listens with TLS needs a certificate and its key');
     const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
     server.on('request', (request: IncomingMessage, response) => {
       this.admission.requestRead(socketKey(request.socket), false);

@@ -1,0 +1,49 @@
+/**
+ * How an admin tool (leofs-adm, leofs shell) reaches the cluster: the manager's cluster port, the
+ * cookie that authorizes it, and the cluster port's TLS when it has one. Both tools take the same
+ * flags, read here.
+ */
+import type { Argv } from 'yargs';
+import type { TlsOptions } from '../runtime/remote/transport.js';
+import { ConfigError, parseTlsFiles, readConfigFile } from './config.js';
+import { findCookie, type CookieSearchPlaces } from './cookie.js';
+import { DEV_MANAGER_PORT } from './dev-defaults.js';
+import { readTlsFiles } from './tls-files.js';
+
+/** Where `leofs dev` puts its manager. */
+export const DEFAULT_MANAGER = `127.0.0.1:${DEV_MANAGER_PORT}`;
+
+export function adminConnectionOptions(yargs: Argv): Argv {
+  return yargs
+    .option('manager', { type: 'string', describe: `host:port of the manager's cluster port (or LEOFS_MANAGER, or the manager of --config; default ${DEFAULT_MANAGER})` })
+    .option('cookie-file', { type: 'string', describe: 'file holding the cluster cookie (or LEOFS_COOKIE_FILE; default ./data/dev/cookie, then ~/.leofs/cookie)' })
+    .option('cookie', { type: 'string', describe: 'the cluster cookie itself (or LEOFS_COOKIE); visible to other local users in ps' })
+    .option('tls', { type: 'boolean', describe: "the cluster port speaks TLS, with a certificate the system's CAs vouch for" })
+    .option('tls-ca', { type: 'string', describe: "PEM file of the CA the cluster's certificates chain to (implies --tls)" })
+    .option('config', { type: 'string', describe: "a node's JSON config file: its tls section (caFile) and manager are used" })
+    .option('verbose', { type: 'boolean', default: false, describe: 'log the connection to stderr' });
+}
+
+export interface AdminConnection {
+  readonly manager: string;
+  readonly cookie: string;
+  readonly tls?: TlsOptions;
+}
+
+type Args = Readonly<Record<string, unknown>>;
+
+const flag = (args: Args, name: string): string | undefined => (typeof args[name] === 'string' ? (args[name] as string) : undefined);
+
+/** The connection the flags, the environment and the files describe; a ConfigError says what is missing or wrong. */
+export function resolveAdminConnection(args: Args, places: CookieSearchPlaces): AdminConnection {
+  const config = flag(args, 'config') === undefined ? undefined : readConfigFile(flag(args, 'config')!);
+  const configManager = typeof config?.manager === 'string' ? config.manager : undefined;
+  const manager = flag(args, 'manager') ?? (places.env.LEOFS_MANAGER || undefined) ?? configManager ?? DEFAULT_MANAGER;
+  const found = findCookie({ cookie: flag(args, 'cookie'), cookieFile: flag(args, 'cookie-file') }, places);
+  if (!found.ok) throw new ConfigError(found.problem);
+  // Of a node's TLS files only the CA matters to a tool that dials; the node's key may not even be readable to the operator.
+  const caFile = flag(args, 'tls-ca') ?? (config ? parseTlsFiles(config.tls)?.caFile : undefined);
+  const useTls = caFile !== undefined || args.tls === true || config?.tls !== undefined;
+  const tls = useTls ? readTlsFiles(caFile === undefined ? {} : { caFile }) : undefined;
+  return { manager, cookie: found.cookie, ...(tls ? { tls } : {}) };
+}
