@@ -103,8 +103,10 @@ function parseSample(line: string, where: string): Sample {
   }
   const [valueText, timestamp, ...extra] = line.slice(at).trim().split(/\s+/);
   if (valueText === undefined || extra.length > 0 || (timestamp !== undefined && !/^-?\d+$/.test(timestamp))) throw new Error(`bad value in ${where}`);
-  const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : valueText === 'NaN' ? NaN : Number(valueText);
-  if (Number.isNaN(value) && valueText !== 'NaN') throw new Error(`bad value in ${where}`);
+  // As Prometheus reads values (Go's ParseFloat): Inf and NaN in any case; prom-client writes "Nan".
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(valueText);
+  const value = special ? (special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(valueText);
+  if (Number.isNaN(value) && !special) throw new Error(`bad value in ${where}`);
   return { name, labels, value };
 }
 

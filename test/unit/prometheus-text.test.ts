@@ -15,6 +15,11 @@ describe('test support: the strict Prometheus text reader', () => {
     expect(counts.map((sample) => [sample.labels.op, sample.value])).to.deep.equal([['put', 1], ['get', 1]]);
   });
 
+  it('reads Inf and NaN in any case, as Prometheus does', () => {
+    const families = parsePrometheusText('# TYPE g gauge\ng{a="1"} Nan\ng{a="2"} +Inf\ng{a="3"} -inf\n');
+    expect(families.get('g')!.samples.map((sample) => sample.value)).to.deep.equal([NaN, Infinity, -Infinity]);
+  });
+
   it('refuses what a scraper would refuse or misread', () => {
     const bad = [
       'undeclared 1',
