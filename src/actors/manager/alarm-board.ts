@@ -1,13 +1,17 @@
 /**
  * The manager's board of the alarms each node's watchdog reports: kept in memory (every watchdog
  * reports again within half a minute, so a restarted manager has them back by then) and shown by
- * `leofs-adm status`. A report that does not hold alarms is refused with a log line.
+ * `leofs-adm status`. A node that has not reported for STALE_AFTER_MS drops off the board: its alarms
+ * say nothing of now (its member state tells whether it is down). A report that does not hold alarms
+ * is refused with a log line.
  */
 import type { Behavior } from '../../runtime/actor.js';
 import { isAlarm, type AlarmBoardMessage, type NodeAlarms } from '../../protocol/cluster/watchdog.js';
 
 /** A node reports at most this many alarms (one per kind); more is malformed. */
 const MAX_ALARMS_PER_NODE = 16;
+/** Three of a watchdog's periodic reports missed. */
+const STALE_AFTER_MS = 90_000;
 
 export function alarmBoardBehavior(): Behavior<Map<string, NodeAlarms>, AlarmBoardMessage> {
   return {
@@ -25,6 +29,7 @@ export function alarmBoardBehavior(): Behavior<Map<string, NodeAlarms>, AlarmBoa
           return board;
         }
         case 'list':
+          for (const [node, entry] of board) if (ctx.clock.now() - entry.reportedAtMs > STALE_AFTER_MS) board.delete(node);
           ctx.system.reply(message.replyTo, { ok: true, nodes: [...board.values()].filter((entry) => entry.alarms.length > 0) });
           return board;
       }
