@@ -172,7 +172,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             clock: node.clock,
             dataDir: config.dataDir,
             registry: metrics,
-            ...(storage ? { queueItems: () => storage.context.repairs.size + storage.context.reverts.size } : {}),
+            ...(storage ? { queueItems: () => storage.context.repairs.length + storage.context.reverts.length } : {}),
           }),
         thresholds: config.watchdog.thresholds,
         intervalMs: config.watchdog.intervalMs,

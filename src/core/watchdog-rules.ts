@@ -16,14 +16,14 @@ export interface WatchdogReadings {
   readonly diskTotalBytes?: number;
   /** Items waiting in the node's durable queues. */
   readonly queueItems?: number;
-  /** Errors the node counted over the last minute (5xx answers, failed replica writes, failed repairs). */
+  /** The node's own failures over the last minute: a gateway's 5xx answers, a storage node's writes that failed their quorum. */
   readonly errorsPerMinute: number;
 }
 
 export interface WatchdogThresholds {
   readonly cpuThrottlePercent: number;
   readonly memoryThrottleBytes: number;
-  /** Past this a storage node refuses new writes (SlowDown) until it is back under the throttle level. */
+  /** Past this a storage node refuses new writes (SlowDown) until it is back under 80% of it. */
   readonly memoryRefuseBytes: number;
   readonly eventLoopThrottleMs: number;
   readonly eventLoopRefuseMs: number;

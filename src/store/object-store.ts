@@ -971,7 +971,7 @@ export class ObjectStore {
     };
   }
 
-  /** A durable queue of work items kept in this store. */
+  /** A durable queue of work items kept in this store; open each name once (its `length` counts its own writes). */
   queue<T>(name: string, validate: (payload: unknown) => payload is T): DurableQueue<T> {
     return new DurableQueue<T>(() => this.db.queues, name, validate, (action) => this.write(action), this.log);
   }

@@ -62,12 +62,15 @@ export class NodeHealth {
   report(): HealthReport {
     const checks: HealthCheck[] = [{ name: 'started', ok: this.started, detail: this.started ? 'the supervision tree is up' : 'starting' }];
     if (this.role !== 'manager') {
-      checks.push(
-        this.joinedManager === undefined
-          ? { name: 'joined', ok: false, detail: 'has not reached the manager yet' }
-          : { name: 'joined', ok: true, detail: `joined through ${this.joinedManager}${this.managerUp ? '' : ' (manager unreachable now)'}` },
-      );
       const epoch = this.ringView.current?.doc.epoch;
+      // A node restarted while the manager is away serves on the ring it stored when it last joined.
+      checks.push(
+        this.joinedManager !== undefined
+          ? { name: 'joined', ok: true, detail: `joined through ${this.joinedManager}${this.managerUp ? '' : ' (manager unreachable now)'}` }
+          : epoch !== undefined
+            ? { name: 'joined', ok: true, detail: 'not yet since it started (manager unreachable); serving on the ring it stored when it last joined' }
+            : { name: 'joined', ok: false, detail: 'has not reached the manager yet' },
+      );
       checks.push(
         epoch === undefined
           ? { name: 'ring', ok: false, detail: 'no ring yet' }

@@ -24,14 +24,14 @@ export interface ProcessSamplerOptions {
 }
 
 /**
- * Counters of the node's metrics that count errors, with the samples that do not: a replica write
- * not even tried because its node is known to be down says nothing of this node's health.
+ * Counters of the node's metrics that count this node's own failures: a gateway's 5xx answers, and the
+ * writes a storage node coordinated that failed their quorum. Failed replica writes and repair retries
+ * are left out: they pile up while one peer is down or full, which says nothing of this node's health,
+ * and counting them would throttle every healthy node through a routine outage.
  */
 const ERROR_COUNTERS: ReadonlyArray<{ readonly name: string; readonly counts: (labels: Partial<Record<string, string | number>>) => boolean }> = [
   { name: 'leofs_s3_requests_total', counts: (labels) => Number(labels.status) >= 500 },
-  { name: 'leofs_replica_write_failures_total', counts: (labels) => labels.code !== 'KnownDown' },
   { name: 'leofs_write_quorum_failures_total', counts: () => true },
-  { name: 'leofs_queue_retries_total', counts: () => true },
 ];
 
 /** The event loop's delay is measured at this resolution. */

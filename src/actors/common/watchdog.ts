@@ -5,8 +5,8 @@
  * tells the manager, which shows it in `leofs-adm status`. It never stops or kills anything: every
  * effect lifts by itself once the readings are back.
  *
- * The manager hears again every REPORT_EVERY_MS even without a change, so a restarted manager learns
- * the alarms that are up.
+ * The manager hears again every REPORT_EVERY_MS (or every sample, when samples are further apart) even
+ * without a change, so a restarted manager learns the alarms that are up.
  */
 import type { Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -58,7 +58,8 @@ export function watchdogBehavior(deps: WatchdogDeps): Behavior<WatchdogState, Wa
         deps.apply(alarms, state.thresholds);
         const manager = deps.manager();
         if (manager !== undefined && (changed || ctx.clock.now() - state.reportedAtMs >= REPORT_EVERY_MS)) {
-          ctx.system.dispatch(alarmBoardRef(manager), { type: 'alarms', node: ctx.system.node, alarms });
+          const reportEveryMs = Math.max(REPORT_EVERY_MS, deps.intervalMs);
+          ctx.system.dispatch(alarmBoardRef(manager), { type: 'alarms', node: ctx.system.node, alarms, reportEveryMs });
           state.reportedAtMs = ctx.clock.now();
         }
       };

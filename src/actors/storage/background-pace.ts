@@ -13,6 +13,7 @@ const THROTTLED_UNLIMITED_BYTES_PER_SEC = 5_000_000;
 
 export class BackgroundPace implements Pace {
   private current = 1;
+  private readonly listeners = new Set<() => void>();
 
   /** 1: full speed; below 1, the share of it (set by the watchdog). */
   get factor(): number {
@@ -20,7 +21,16 @@ export class BackgroundPace implements Pace {
   }
 
   set(factor: number): void {
-    this.current = Math.min(1, Math.max(0.01, factor));
+    const next = Math.min(1, Math.max(0.01, factor));
+    if (next === this.current) return;
+    this.current = next;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /** Paced timers re-arm when the pace changes, so a throttle takes effect, and lifts, at once. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get throttled(): boolean {

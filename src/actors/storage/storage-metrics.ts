@@ -43,7 +43,7 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
     labelNames: ['queue'],
     registers,
     collect() {
-      for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.size);
+      for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.length);
     },
   });
   new Gauge({ name: 'leofs_storage_read_only', help: 'Whether this node refuses writes that add data, its disk nearly full (1) or not (0).', registers, collect() { this.set(sources.writes.readOnly !== undefined ? 1 : 0); } });

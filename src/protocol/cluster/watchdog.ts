@@ -31,7 +31,8 @@ export interface NodeAlarms {
 }
 
 export type AlarmBoardMessage =
-  | { readonly type: 'alarms'; readonly node: string; readonly alarms: readonly Alarm[] }
+  /** `reportEveryMs`: the longest the node goes between two reports (its board entry lapses after three). */
+  | { readonly type: 'alarms'; readonly node: string; readonly alarms: readonly Alarm[]; readonly reportEveryMs?: number }
   | { readonly type: 'list'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly nodes: readonly NodeAlarms[] }> };
 
 export const watchdogRef = (node: string): ActorRef<WatchdogMessage> => actorRef(node, WATCHDOG_PATH);

@@ -40,7 +40,12 @@ describe('the manager\'s alarm board', () => {
     expect((await list()).map((entry) => entry.node)).to.deep.equal(['storage_0@127.0.0.1']);
     expect(logs.lines.filter((line) => line.msg === 'refused a malformed alarm report')).to.have.length(2);
 
+    // A node that samples every ten minutes is kept for three of its reports.
+    system.dispatch(board, { type: 'alarms', node: 'storage_3@127.0.0.1', alarms: [DISK], reportEveryMs: 600_000 });
+    expect(await list()).to.have.length(2);
     clock.advance(91_000);
+    expect((await list()).map((entry) => entry.node)).to.deep.equal(['storage_3@127.0.0.1']);
+    clock.advance(1_800_000);
     expect(await list()).to.deep.equal([]);
   });
 });

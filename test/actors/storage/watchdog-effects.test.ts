@@ -95,6 +95,8 @@ describe('a storage node under its watchdog\'s alarms (in-process cluster)', fun
     const viaOther = keyCoordinatedBy(watched.name, false, 'full-there');
     expect(await put(viaWatched)).to.include({ ok: true });
     expect(await put(viaOther)).to.include({ ok: true });
+    // The third replica's write is not awaited by a W=2 put: give it time to arrive, were it taken.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(held(viaWatched)).to.equal(undefined);
     expect(held(viaOther)).to.equal(undefined);
     expect(await cluster.client.delete('object', 'b', before)).to.include({ ok: true });

@@ -53,6 +53,22 @@ describe('store/durable-queue', () => {
     expect(queue.due(100_000, 10)).to.deep.equal([]);
   });
 
+  it('keeps its length as items come, coalesce and go, counting the store once', async () => {
+    await store.queue('repair', isRepair).enqueue('before', { peer: 'a' }, 0);
+    const queue = store.queue('repair', isRepair);
+    expect(queue.length).to.equal(1);
+    await queue.enqueue('k1', { peer: 'a' }, 0);
+    await queue.enqueue('k1', { peer: 'a2' }, 0);
+    await queue.enqueue('k2', { peer: 'b' }, 0);
+    await queue.retry('k2', 0, 'failed');
+    expect(queue.length).to.equal(3);
+    await queue.complete('k1');
+    await queue.complete('k1');
+    await queue.complete('never-there');
+    expect(queue.length).to.equal(2);
+    expect(queue.length).to.equal(queue.size);
+  });
+
   it('wakes items for a target that came back', async () => {
     const queue = store.queue('repair', isRepair);
     await queue.enqueue('k1', { peer: 'a' }, 0, 60_000);
