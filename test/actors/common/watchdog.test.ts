@@ -113,6 +113,15 @@ describe('the watchdog with injected readings', () => {
     await eventually(() => lastApplied().length === 0, 2_000, 'all clear');
   });
 
+  it('throttles on a large resident memory and refuses writes on a larger one', async () => {
+    readings = { ...CALM, rssBytes: 2e9 };
+    await eventually(() => lastApplied().some((alarm) => alarm.name === 'memory' && alarm.level === 'throttle'), 2_000, 'throttle');
+    readings = { ...CALM, rssBytes: 4e9 };
+    await eventually(() => lastApplied().some((alarm) => alarm.name === 'memory' && alarm.level === 'refuse'), 2_000, 'refuse');
+    readings = CALM;
+    await eventually(() => lastApplied().length === 0, 2_000, 'all clear');
+  });
+
   it('reports deep queues and error bursts', async () => {
     readings = { ...CALM, queueItems: 200_000, errorsPerMinute: 1_000 };
     await eventually(() => lastApplied().length === 2, 2_000, 'two alarms');
