@@ -204,6 +204,29 @@ describe('actors/gateway bad input', function () {
     expect((await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' }))).ContentLength).to.equal(5);
   });
 
+  it('refuses write headers of features it does not have, storing nothing, and takes an ACL the object gets anyway', async () => {
+    const refused: ReadonlyArray<readonly [Record<string, string>, number, string]> = [
+      [{ 'x-amz-server-side-encryption': 'AES256' }, 501, 'NotImplemented'],
+      [{ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k' }, 501, 'NotImplemented'],
+      [{ 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }, 501, 'NotImplemented'],
+      [{ 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00Z' }, 400, 'InvalidRequest'],
+      [{ 'x-amz-object-lock-legal-hold': 'ON' }, 400, 'InvalidRequest'],
+      [{ 'x-amz-tagging': 'project=backup' }, 501, 'NotImplemented'],
+      [{ 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }, 501, 'NotImplemented'],
+      [{ 'x-amz-acl': 'public-read' }, 501, 'NotImplemented'],
+      [{ 'x-amz-website-redirect-location': '/elsewhere' }, 501, 'NotImplemented'],
+    ];
+    for (const [headers, status, code] of refused) {
+      await expectError(await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/refused`, headers, body: Buffer.from('data') }), status, code);
+      await expectError(await signedRequest(h.endpoint, 'alice', { method: 'POST', path: `/${BUCKET}/refused?uploads`, headers }), status, code);
+    }
+    expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
+    for (const acl of ['private', 'bucket-owner-full-control']) {
+      const taken = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/acl-${acl}`, headers: { 'x-amz-acl': acl }, body: Buffer.from('data') });
+      expect(taken.status, taken.text).to.equal(200);
+    }
+  });
+
   it('refuses a PUT that declares no length and no chunked framing', async () => {
     const headers = await signedHeaders(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/nolength` }, { payloadHash: 'UNSIGNED-PAYLOAD' });
     const head = [`PUT /${BUCKET}/nolength HTTP/1.1`, ...Object.entries(headers).map(([n, v]) => `${n}: ${v}`), '', ''].join('\r\n');

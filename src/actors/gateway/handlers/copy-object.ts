@@ -93,7 +93,7 @@ async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): As
 
 export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObject'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers);
+  checkWriteHeaders(headers, ctx.bucket);
   const replaced = op.metadataDirective === 'REPLACE' ? descriptiveFields(headers) : undefined;
   const requested = requestedChecksumAlgorithm(headers);
   const source = await openCopySource(ctx, op.source);

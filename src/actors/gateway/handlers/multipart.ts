@@ -42,7 +42,7 @@ const AFTER_ALL = '\u{10FFFF}';
 
 export async function createMultipartUpload(ctx: RequestContext, op: OperationOf<'CreateMultipartUpload'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers);
+  checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
   const algorithm = requestedChecksumAlgorithm(headers);
   const checksumType = getHeader(headers, 'x-amz-checksum-type')?.trim().toUpperCase();

@@ -9,6 +9,7 @@ import type { WriteCondition } from '../../../core/write-condition.js';
 import { quoteEtag } from '../../../protocol/s3/checksums.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { getHeader, parseCannedAcl, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
+import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
@@ -20,7 +21,7 @@ import { expectOk } from '../storage-errors.js';
 
 export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers);
+  checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
 
@@ -71,15 +72,34 @@ export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | und
   retireReplaced(ctx.deps, replaced, written);
 }
 
-/** Headers of a write this store cannot honour are refused before any byte is stored. */
-export function checkWriteHeaders(headers: HeaderBag): void {
+/**
+ * Headers of a write this store cannot honour are refused before any byte is stored: a client must
+ * never be told that its object is encrypted, locked, tagged or shared when it is not. An object takes
+ * its bucket's ACL, so x-amz-acl passes only when it asks for what the object gets anyway.
+ */
+export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | undefined): void {
   const storageClass = parseStorageClass(headers);
   if (!storageClass.ok) throw storageClass.error;
   const acl = parseCannedAcl(headers);
   if (!acl.ok) throw acl.error;
-  const encryption = getHeader(headers, 'x-amz-server-side-encryption-customer-algorithm');
-  if (encryption !== undefined) throw new S3Error('NotImplemented', 'Server-side encryption with customer keys is not supported.');
+  if (acl.value !== undefined && acl.value !== 'bucket-owner-full-control' && acl.value !== bucket?.acl) {
+    throw new S3Error('NotImplemented', `Objects take the ACL of their bucket (${bucket?.acl ?? 'private'}); x-amz-acl ${acl.value} cannot be honoured.`);
+  }
+  for (const name of Object.keys(headers)) {
+    const refusal = UNHONOURED_WRITE_HEADERS.find(([pattern]) => pattern.test(name));
+    if (refusal) throw refusal[1](name);
+  }
 }
+
+/** Write headers of features this store does not have, with the answer S3 gives where it has one. */
+const UNHONOURED_WRITE_HEADERS: ReadonlyArray<readonly [RegExp, (header: string) => S3Error]> = [
+  [/^x-amz-(copy-source-)?server-side-encryption/, (header) => new S3Error('NotImplemented', 'Server-side encryption is not supported.', { fields: { Header: header } })],
+  // What S3 answers for a bucket created without object lock, as every bucket here is.
+  [/^x-amz-object-lock-/, () => new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration')],
+  [/^x-amz-tagging$/, (header) => new S3Error('NotImplemented', 'Object tagging is not supported.', { fields: { Header: header } })],
+  [/^x-amz-grant-/, (header) => new S3Error('NotImplemented', 'Objects take the ACL of their bucket; grants cannot be honoured.', { fields: { Header: header } })],
+  [/^x-amz-website-redirect-location$/, (header) => new S3Error('NotImplemented', 'Website redirects are not supported.', { fields: { Header: header } })],
+];
 
 /** If-Match and If-None-Match of a write, for the storage cluster to decide atomically. */
 export function writeConditionOf(headers: HeaderBag): WriteCondition | undefined {
