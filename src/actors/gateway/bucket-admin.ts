@@ -20,7 +20,7 @@ export interface CreateBucketRequest {
 
 export interface BucketAdmin {
   create(request: CreateBucketRequest): Promise<CreateBucketReply | RuntimeFailure>;
-  /** Deletes the bucket if it holds no object and no upload in progress (BucketNotEmpty otherwise). */
+  /** Deletes the bucket if it holds no object (BucketNotEmpty otherwise); uploads in progress go with it. */
   delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
 }

@@ -2,12 +2,13 @@
  * The manager's bucket deletions, the one place a bucket's incarnation ends (see
  * core/bucket-namespace.ts for why nothing of it can reappear afterwards).
  *
- * S3 DeleteBucket must refuse a bucket that holds objects or uploads in progress, atomically with
- * respect to writes through every gateway. It does so in three steps:
+ * S3 DeleteBucket must refuse a bucket that holds objects, atomically with respect to writes through
+ * every gateway (uploads in progress do not count: S3 deletes them with the bucket). It does so in
+ * three steps:
  *   1. seal: every storage node of the ring refuses writes to the bucket's namespace from now on;
  *      enough of them must answer that no write can still reach its quorum (core/ring/write-fence.ts);
- *   2. check: a listing merged from the sealed nodes finds neither an object nor an upload, nor a
- *      write still in flight;
+ *   2. check: a listing merged from the sealed nodes finds no object, nor a write still in flight
+ *      (a delete just acknowledged is waited for while it settles);
  *   3. decide: in one transaction, if this attempt's intent is still stored, the deleted record
  *      replaces it; then the bucket record goes and every storage node is told (and purges the data).
  *      Otherwise the seals are lifted.
@@ -232,8 +233,8 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
         ctx.log.warn('bucket not deleted: too few storage nodes sealed it', { bucket: name, replicas: sealGap.replicas, needed: sealGap.needed, sealed: [...sealed] });
         return await giveUp(error('Unavailable', `too few storage nodes answered to delete ${name} safely (a range held by ${sealGap.replicas.join(', ')} needs ${sealGap.needed}); try again later`));
       }
-      const check = await checkEmpty(fenceDeps(ctx), [...sealed], namespace, deadlineMs, () => ctx.clock.now());
-      if (check.outcome === 'not-empty') return await giveUp(error('BucketNotEmpty', `the bucket ${name} holds objects or uploads in progress`));
+      const check = await checkEmpty(fenceDeps(ctx), [...sealed], namespace, deadlineMs, ctx.clock);
+      if (check.outcome === 'not-empty') return await giveUp(error('BucketNotEmpty', `the bucket ${name} holds objects`));
       if (check.outcome === 'timed-out') return await giveUp(error('Unavailable', `checking that ${name} is empty took longer than ${checkTimeoutMs} ms; try again`));
       if (unfencedRange(ring, check.answered)) return await giveUp(error('Unavailable', `too few storage nodes answered to find ${name} empty; try again later`));
       // Members that joined or left meanwhile may hold replicas that were never sealed.

@@ -7,8 +7,8 @@
  */
 import { startListing, stepListing, type ListingEntry, type ListingPage } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
-import { uploadRecordPrefix } from '../../core/upload-records.js';
 import type { ActorApi } from '../../runtime/actor.js';
+import type { Clock } from '../../runtime/clock.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
 import { MAX_DELETED_NAMESPACES, routerOf, type PurgeStatus } from '../../protocol/cluster/storage.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -47,23 +47,34 @@ export async function unsealNamespace(deps: FenceDeps, nodes: readonly string[],
 export type EmptinessCheck =
   /** `answered`: the nodes whose every page arrived; only their keys were seen. */
   | { readonly outcome: 'empty'; readonly answered: Set<string> }
-  /** An object or an upload, or a version whose write may still be undone (it cannot be counted on). */
+  /** An object, or a version whose write or delete is still being decided, past UNSETTLED_WAIT_MS. */
   | { readonly outcome: 'not-empty' }
   | { readonly outcome: 'timed-out' };
 
 /**
- * Whether the namespace holds no object and no upload in progress, as the newest versions on
- * `nodes` say: a key deleted on one replica and still present on a stale one counts as deleted.
- * Parts and chunks do not count: without an object or an upload nothing reaches them. Gives up at
- * `deadlineMs` (a bucket that holds the tombstones of millions of keys takes a while to walk).
+ * A delete the client saw acknowledged (at D replicas) is settled on every replica a moment later; a
+ * bucket emptied just before its DeleteBucket holds such deletes. The namespace is sealed meanwhile,
+ * so nothing new comes in: the check looks again for this long before it calls the bucket not empty.
  */
-export async function checkEmpty(deps: FenceDeps, nodes: readonly string[], namespace: string, deadlineMs: number, now: () => number): Promise<EmptinessCheck> {
+const UNSETTLED_WAIT_MS = 5_000;
+const UNSETTLED_RECHECK_MS = 100;
+
+/**
+ * Whether the namespace holds no object, as the newest versions on `nodes` say: a key deleted on one
+ * replica and still present on a stale one counts as deleted. Uploads in progress, parts and chunks
+ * do not count: S3 deletes a bucket with uploads in progress, and they go with its namespace. Gives up
+ * at `deadlineMs` (a bucket that holds the tombstones of millions of keys takes a while to walk).
+ */
+export async function checkEmpty(deps: FenceDeps, nodes: readonly string[], namespace: string, deadlineMs: number, clock: Pick<Clock, 'now' | 'setTimeout'>): Promise<EmptinessCheck> {
   const answered = new Set(reachable(deps, nodes));
-  for (const [kind, prefix] of [['object', ''], ['upload', uploadRecordPrefix('')]] as const) {
-    const found = await holdsNone(deps, answered, namespace, kind, prefix, deadlineMs, now);
-    if (found !== 'none') return { outcome: found };
+  const waitUntilMs = Math.min(deadlineMs, clock.now() + UNSETTLED_WAIT_MS);
+  for (;;) {
+    const found = await holdsNone(deps, answered, namespace, 'object', deadlineMs, () => clock.now());
+    if (found === 'none') return { outcome: 'empty', answered };
+    if (found !== 'unsettled') return { outcome: found };
+    if (clock.now() + UNSETTLED_RECHECK_MS > waitUntilMs) return { outcome: 'not-empty' };
+    await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), UNSETTLED_RECHECK_MS));
   }
-  return { outcome: 'empty', answered };
 }
 
 /** Drops from `answered` any node that fails to answer a round. */
@@ -72,11 +83,10 @@ async function holdsNone(
   answered: Set<string>,
   namespace: string,
   kind: ObjectKind,
-  prefix: string,
   deadlineMs: number,
   now: () => number,
-): Promise<'none' | 'not-empty' | 'timed-out'> {
-  let state = startListing<ListingEntry>({ prefix, maxKeys: 1 });
+): Promise<'none' | 'not-empty' | 'unsettled' | 'timed-out'> {
+  let state = startListing<ListingEntry>({ maxKeys: 1 });
   while (state.phase === 'fetch') {
     if (now() > deadlineMs) return 'timed-out';
     const fetch = { ...state.fetch, limit: Math.max(state.fetch.limit, EMPTINESS_PAGE_KEYS) };
@@ -90,7 +100,7 @@ async function holdsNone(
     );
     // A write or delete still in flight may be undone: whichever way it goes, the bucket is not
     // provably empty now.
-    if (pages.some((page) => page.entries.some((entry) => entry.unsettled === true))) return 'not-empty';
+    if (pages.some((page) => page.entries.some((entry) => entry.unsettled === true))) return 'unsettled';
     state = stepListing(state, pages);
   }
   return state.result.contents.length === 0 ? 'none' : 'not-empty';
