@@ -11,6 +11,7 @@ import type { MemberView, StorageJoin } from '../../protocol/cluster/ring-keeper
 import { ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { NodeHealth } from './node-health.js';
+import type { Logger } from '../../runtime/logger.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
@@ -73,7 +74,7 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           if (state.manager !== message.manager) ctx.log.info('joined the cluster', { manager: message.manager, members: message.members.length });
           state.manager = message.manager;
           deps.health?.markJoined(message.manager);
-          learn(state, message.members);
+          learn(state, message.members, ctx.log);
           return state;
         case 'join_failed':
           state.joining = false;
@@ -82,7 +83,7 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
           state.retryTimer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'join' }), state.retryMs);
           return state;
         case 'members':
-          learn(state, Array.isArray(message.members) ? message.members : []);
+          learn(state, Array.isArray(message.members) ? message.members : [], ctx.log);
           return state;
         case 'node_event':
           if (message.event.node === state.manager) deps.health?.managerLink(message.event.type === 'nodeup');
@@ -93,10 +94,19 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
     },
   };
 
-  function learn(state: DirectoryState, members: readonly MemberView[]): void {
+  /** Members as the manager pushes them; entries that are not members are left out (with a log line). */
+  function learn(state: DirectoryState, pushed: readonly unknown[], log: Logger): void {
+    const members = pushed.filter(isMemberLike);
+    if (members.length < pushed.length) log.warn('left out malformed members of a push', { malformed: pushed.length - members.length });
     state.members = members;
     for (const member of members) {
       if (member.node !== deps.self.node && typeof member.address === 'string') deps.addPeer(member.node, member.address);
     }
   }
+}
+
+function isMemberLike(value: unknown): value is MemberView {
+  if (typeof value !== 'object' || value === null) return false;
+  const member = value as Partial<MemberView>;
+  return typeof member.node === 'string' && (member.address === null || member.address === undefined || typeof member.address === 'string');
 }

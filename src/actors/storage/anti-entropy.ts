@@ -9,6 +9,8 @@
 import { rangesOfNode, type RingRange } from '../../core/ring/ranges.js';
 import { planRebalance } from '../../core/ring/rebalance.js';
 import type { Behavior } from '../../runtime/actor.js';
+import { runtimeFailure } from '../../runtime/failures.js';
+import type { ReplyTo } from '../../runtime/refs.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import type { AntiEntropyControl, AntiEntropyStats, RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import type { NodeEvent } from '../../runtime/system.js';
@@ -173,7 +175,11 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
         case 'full_pass': {
           refreshRanges(state, ctx.clock.now());
           const peer = message.type === 'recover_peer' ? message.peer : undefined;
-          if (peer !== undefined && typeof peer !== 'string') return state;
+          if (peer !== undefined && typeof peer !== 'string') {
+            ctx.log.warn('refused a recovery request without a peer name', { peer: typeof peer });
+            if (message.replyTo) ctx.system.reply(message.replyTo as ReplyTo<unknown>, runtimeFailure('BadMessage', 'recover_peer needs the name of the node to refill'));
+            return state;
+          }
           const nowMs = ctx.clock.now();
           const asked = { kind: peer === undefined ? ('consistency' as const) : ('node' as const), peers: new Set(peer === undefined ? [] : [peer]) };
           // One asked while another runs joins it, so that its progress counts both.

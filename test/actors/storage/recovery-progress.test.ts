@@ -57,6 +57,14 @@ describe('recovery progress of a storage node', function () {
     expect(recovery.rangesSkipped).to.equal(0);
   });
 
+  it('answers a recovery request without a peer name BadMessage, and starts nothing', async () => {
+    const node = cluster.nodes[0]!.name;
+    const before = (await control(node, 'stats')).recovery;
+    const reply = await cluster.clientNode.system.ask<AntiEntropyControl, AntiEntropyStats>(antiEntropyRef(node), (replyTo) => ({ type: 'recover_peer', peer: 42 as unknown as string, replyTo }), TIMEOUT_MS);
+    expect(reply).to.deep.include({ ok: false, code: 'BadMessage' });
+    expect((await control(node, 'stats')).recovery).to.deep.equal(before);
+  });
+
   it('counts ranges with no other holder reachable as skipped, not compared', async () => {
     const [first, second, third] = cluster.nodes.map((node) => node.name) as [string, string, string];
     await cluster.stopNode(second);
