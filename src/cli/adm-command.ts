@@ -5,18 +5,13 @@
  * (the cookie included), 2 manager unreachable or silent. The shell runs the same commands in-process
  * over its own connection, and prints an exit status other than 0 as an error.
  */
-import { homedir } from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import type { AdminCommand, AdminResult } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
-import { CookieRefused, ManagerUnreachable, openAdminClient, type AdminClient } from './admin-client.js';
-import { adminConnectionOptions, resolveAdminConnection } from './admin-connection.js';
+import type { AdminClient } from './admin-client.js';
+import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED, EXIT_UNREACHABLE } from './admin-connection.js';
 import { formatResult, recoveryRunning } from './adm-format.js';
-import { ConfigError } from './config.js';
-import { createLogger } from '../runtime/logger.js';
 
-export const EXIT_REFUSED = 1;
-export const EXIT_UNREACHABLE = 2;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const WATCH_INTERVAL_MS = 1_000;
 
@@ -314,25 +309,12 @@ async function runFromCommandLine(args: Args, command: AdminCommand | string, wa
     await processOutput.err(command);
     return EXIT_REFUSED;
   }
-  let connection;
-  try {
-    connection = resolveAdminConnection(args, { env: process.env, cwd: process.cwd(), home: homedir() });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    await processOutput.err(error.message);
-    return EXIT_REFUSED;
+  const connected = await connectFromFlags(args, { timeoutMs: Number(args.timeout) });
+  if (!connected.ok) {
+    await processOutput.err(connected.problem);
+    return connected.exitCode;
   }
-  const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
-  let client;
-  try {
-    client = await openAdminClient({ ...connection, timeoutMs: Number(args.timeout), ...(logger ? { logger } : {}) });
-  } catch (error) {
-    if (error instanceof ManagerUnreachable || error instanceof CookieRefused) {
-      await processOutput.err(error.message);
-      return error instanceof ManagerUnreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
-    }
-    throw error;
-  }
+  const { client } = connected;
   try {
     return await execute(client, args, command, watch, processOutput);
   } finally {

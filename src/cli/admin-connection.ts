@@ -3,12 +3,19 @@
  * cookie that authorizes it, and the cluster port's TLS when it has one. Both tools take the same
  * flags, read here.
  */
+import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
+import { createLogger } from '../runtime/logger.js';
 import type { TlsOptions } from '../runtime/remote/transport.js';
+import { CookieRefused, ManagerUnreachable, openAdminClient, type AdminClient } from './admin-client.js';
 import { ConfigError, parseTlsFiles, readConfigFile } from './config.js';
 import { findCookie, type CookieSearchPlaces } from './cookie.js';
 import { DEV_MANAGER_PORT } from './dev-defaults.js';
 import { readTlsFiles } from './tls-files.js';
+
+/** Exit statuses of the admin tools: refused (by the manager, or a wrong flag), manager unreachable or silent. */
+export const EXIT_REFUSED = 1;
+export const EXIT_UNREACHABLE = 2;
 
 /** Where `leofs dev` puts its manager. */
 export const DEFAULT_MANAGER = `127.0.0.1:${DEV_MANAGER_PORT}`;
@@ -46,4 +53,31 @@ export function resolveAdminConnection(args: Args, places: CookieSearchPlaces): 
   const useTls = caFile !== undefined || args.tls === true || config?.tls !== undefined;
   const tls = useTls ? readTlsFiles(caFile === undefined ? {} : { caFile }) : undefined;
   return { manager, cookie: found.cookie, ...(tls ? { tls } : {}) };
+}
+
+export type Connected =
+  | { readonly ok: true; readonly client: AdminClient; readonly connection: AdminConnection }
+  | { readonly ok: false; readonly problem: string; readonly exitCode: number };
+
+/**
+ * Connects as the flags say (--verbose logs the connection): a flag, cookie or manager problem comes
+ * back with the exit status it means; anything else is thrown.
+ */
+export async function connectFromFlags(args: Args, options: { readonly timeoutMs: number; readonly namePrefix?: string }): Promise<Connected> {
+  let connection: AdminConnection;
+  try {
+    connection = resolveAdminConnection(args, { env: process.env, cwd: process.cwd(), home: homedir() });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { ok: false, problem: error.message, exitCode: EXIT_REFUSED };
+  }
+  const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
+  try {
+    const client = await openAdminClient({ ...connection, ...options, ...(logger ? { logger } : {}) });
+    return { ok: true, client, connection };
+  } catch (error) {
+    if (error instanceof ManagerUnreachable) return { ok: false, problem: error.message, exitCode: EXIT_UNREACHABLE };
+    if (error instanceof CookieRefused) return { ok: false, problem: error.message, exitCode: EXIT_REFUSED };
+    throw error;
+  }
 }

@@ -5,11 +5,7 @@
  */
 import { homedir } from 'node:os';
 import type { Argv } from 'yargs';
-import { CookieRefused, ManagerUnreachable, openAdminClient } from './admin-client.js';
-import { adminConnectionOptions, resolveAdminConnection } from './admin-connection.js';
-import { EXIT_REFUSED, EXIT_UNREACHABLE } from './adm-command.js';
-import { ConfigError } from './config.js';
-import { createLogger } from '../runtime/logger.js';
+import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED } from './admin-connection.js';
 import { historyPath } from './shell-history.js';
 import { streamOutput } from './shell-output.js';
 import { runCommands, runLines } from './shell-repl.js';
@@ -50,26 +46,13 @@ export async function runShell(args: Args): Promise<number> {
     output.err(`--follow-for must be a number of seconds above 0 (got ${String(args['follow-for'])})`);
     return EXIT_REFUSED;
   }
-  let connection;
-  try {
-    connection = resolveAdminConnection(args, { env: process.env, cwd: process.cwd(), home: homedir() });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    output.err(error.message);
-    return EXIT_REFUSED;
+  const connected = await connectFromFlags(args, { timeoutMs: Math.max(timeoutMs, MIN_ADMIN_TIMEOUT_MS), namePrefix: 'shell' });
+  if (!connected.ok) {
+    output.err(connected.problem);
+    return connected.exitCode;
   }
-  const logger = args.verbose === true ? createLogger({ level: 'debug' }) : undefined;
-  let session: ShellSession;
-  try {
-    const client = await openAdminClient({ ...connection, timeoutMs: Math.max(timeoutMs, MIN_ADMIN_TIMEOUT_MS), namePrefix: 'shell', ...(logger ? { logger } : {}) });
-    session = await ShellSession.open(client, timeoutMs);
-  } catch (error) {
-    if (error instanceof ManagerUnreachable || error instanceof CookieRefused) {
-      output.err(error.message);
-      return error instanceof ManagerUnreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
-    }
-    throw error;
-  }
+  const { connection } = connected;
+  const session = await ShellSession.open(connected.client, timeoutMs);
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const evals = (args.eval as readonly string[] | undefined) ?? [];
   const context = { session, output, json: args.json === true, followForMs: followFor === undefined ? undefined : followFor * 1000, terminal: terminal && evals.length === 0 };
