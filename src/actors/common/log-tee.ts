@@ -87,17 +87,18 @@ export class LogTee {
   offer(line: string): void {
     if (this.followers.size === 0) return;
     const nowMs = this.now();
+    const bytes = Buffer.byteLength(line);
     for (const follower of this.followers.values()) {
       const elapsedMs = Math.max(0, nowMs - follower.refilledAtMs);
       follower.tokens = Math.min(this.limits.linesPerSecond, follower.tokens + (elapsedMs * this.limits.linesPerSecond) / 1000);
       follower.refilledAtMs = nowMs;
-      if (follower.tokens < 1 || follower.queuedBytes + line.length > this.limits.maxQueuedBytes) {
+      if (follower.tokens < 1 || follower.queuedBytes + bytes > this.limits.maxQueuedBytes) {
         follower.dropped++;
         continue;
       }
       follower.tokens--;
       follower.lines.push(line);
-      follower.queuedBytes += line.length;
+      follower.queuedBytes += bytes;
     }
   }
 

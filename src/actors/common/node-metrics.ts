@@ -25,6 +25,15 @@ export interface NodeMetricsSources {
   readonly alarms: () => Promise<readonly Alarm[] | undefined>;
 }
 
+/**
+ * An answer that several gauges of one scrape read (an actor's status, say): asked once per scrape
+ * and forgotten once the scrape's collectors have run.
+ */
+export function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => (pending ??= read().finally(() => setImmediate(() => (pending = undefined))));
+}
+
 export function nodeMetricsRegistry(sources: NodeMetricsSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

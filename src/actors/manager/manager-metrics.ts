@@ -8,19 +8,15 @@ import { MEMBER_STATES, type ClusterStatus } from '../../protocol/cluster/ring-k
 import { ROLES } from '../../protocol/cluster/roles.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { ask } from '../../runtime/typed-ask.js';
+import { oncePerScrape } from '../common/node-metrics.js';
 
 const STATUS_TIMEOUT_MS = 1_000;
 
 export function managerMetrics(registry: Registry, system: ActorApi): void {
   const registers = [registry];
-  // Both gauges of one scrape share one answer.
-  let pending: Promise<ClusterStatus | undefined> | undefined;
-  const status = (): Promise<ClusterStatus | undefined> => {
-    pending ??= ask(system, ringKeeperRef(system.node), { type: 'status' }, STATUS_TIMEOUT_MS)
-      .then((reply) => (reply.ok ? reply : undefined))
-      .finally(() => setImmediate(() => (pending = undefined)));
-    return pending;
-  };
+  const status = oncePerScrape(
+    (): Promise<ClusterStatus | undefined> => ask(system, ringKeeperRef(system.node), { type: 'status' }, STATUS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined)),
+  );
   new Gauge({
     name: 'leofs_cluster_members',
     help: 'Members of the cluster by role and state, as the manager knows them.',

@@ -12,6 +12,7 @@ import { ask } from '../../runtime/typed-ask.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { StorageCounters } from './storage-context.js';
+import { oncePerScrape } from '../common/node-metrics.js';
 import type { BackgroundPace } from './background-pace.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -87,10 +88,13 @@ function spaceGauges(registry: Registry, store: ObjectStore): void {
 function progressGauges(registry: Registry, system: ActorApi): void {
   const registers = [registry];
   const self = system.node;
-  const handoff = (): Promise<HandoffStatus | undefined> =>
-    ask(system, handoffRef(self), { type: 'status' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined));
-  const antiEntropy = (): Promise<AntiEntropyStats | undefined> =>
-    ask(system, antiEntropyRef(self), { type: 'stats' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined));
+  // Two gauges read each answer: one ask per scrape.
+  const handoff = oncePerScrape((): Promise<HandoffStatus | undefined> =>
+    ask(system, handoffRef(self), { type: 'status' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined)),
+  );
+  const antiEntropy = oncePerScrape((): Promise<AntiEntropyStats | undefined> =>
+    ask(system, antiEntropyRef(self), { type: 'stats' }, PROGRESS_TIMEOUT_MS).then((reply) => (reply.ok ? reply : undefined)),
+  );
   new Gauge({
     name: 'leofs_rebalance_segments',
     help: 'Segments of the running rebalance this node receives: all of them, and those done.',
