@@ -4,6 +4,7 @@
  * authenticate and authorize without asking anyone.
  */
 import { isIncarnation } from './bucket-namespace.js';
+import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -36,6 +37,8 @@ export interface BucketRecord {
   readonly createdAtMs: number;
   /** The LocationConstraint given at creation, if any. */
   readonly location?: string;
+  /** Absent until versioning is first enabled; a bucket never goes back to unversioned. */
+  readonly versioning?: BucketVersioning;
 }
 
 export interface EndpointRecord {
@@ -134,7 +137,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     typeof bucket.owner === 'string' &&
     isBucketAcl(bucket.acl) &&
     Number.isSafeInteger(bucket.createdAtMs) &&
-    locationProblem(bucket.location) === undefined
+    locationProblem(bucket.location) === undefined &&
+    (bucket.versioning === undefined || isBucketVersioning(bucket.versioning))
   );
 }
 

@@ -10,19 +10,25 @@
  */
 import type { Hlc } from './hlc.js';
 import { compareKeys, keyAfter, prefixSuccessor } from './key-order.js';
-import { newerOf } from './object-meta.js';
+import { newerOf, type ObjectMeta } from './object-meta.js';
+import { versionIdOf } from './object-versioning.js';
 
 /** What the merge needs of an entry; the gateway's entries carry whatever else it renders. */
 export interface Listable {
   readonly key: string;
   readonly clock: Hlc;
   readonly deleted: boolean;
+  /** The key's current version is a delete marker: listed only among versions. */
+  readonly deleteMarker?: true;
 }
 
 export interface ListingEntry extends Listable {
   readonly sizeBytes: number;
   readonly etag: string;
   readonly lastModifiedMs: number;
+  /** Where asked for: the current version's S3 id (absent: the null version) and the older versions, newest first. */
+  readonly versionId?: string;
+  readonly noncurrent?: readonly ListedVersionSummary[];
   /** Set where asked for: the write of this version may still be undone (its quorum is not decided). */
   readonly unsettled?: true;
   /**
@@ -30,6 +36,32 @@ export interface ListingEntry extends Listable {
    * absent when that is not known.
    */
   readonly previous?: ListingEntry | null;
+}
+
+/** An older version of a listed key. */
+export interface ListedVersionSummary {
+  readonly versionId: string;
+  readonly sizeBytes: number;
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+  readonly deleteMarker?: true;
+}
+
+/** A record as a node lists it; `withVersions`: with its version ids and older versions. */
+export function listingEntryOf(key: string, meta: ObjectMeta, withVersions = false): ListingEntry {
+  return {
+    key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs,
+    ...(meta.deleteMarker ? { deleteMarker: true as const } : {}),
+    ...(withVersions && meta.versionId !== undefined ? { versionId: meta.versionId } : {}),
+    ...(withVersions && meta.noncurrent !== undefined
+      ? {
+          noncurrent: meta.noncurrent.map((version) => ({
+            versionId: versionIdOf(version), sizeBytes: version.sizeBytes, etag: version.etag, lastModifiedMs: version.lastModifiedMs,
+            ...(version.deleteMarker ? { deleteMarker: true as const } : {}),
+          })),
+        }
+      : {}),
+  };
 }
 
 /** One node's entry for a key, as the merge hands it to a `ChooseVersion`. */
@@ -68,6 +100,10 @@ export interface ListingRequest {
   readonly maxKeys: number;
   /** Return tombstones as entries rather than hide them (for repair and admin listings). */
   readonly includeTombstones?: boolean;
+  /** Return keys whose current version is a delete marker (ListObjectVersions, emptiness checks). */
+  readonly includeDeleteMarkers?: boolean;
+  /** Entries carry their version ids and older versions (ListObjectVersions). */
+  readonly withVersions?: boolean;
 }
 
 /** What to ask every node for next. */
@@ -92,6 +128,7 @@ export interface ListingProgress<T extends Listable = ListingEntry> {
   readonly delimiter?: string;
   readonly maxKeys: number;
   readonly includeTombstones: boolean;
+  readonly includeDeleteMarkers: boolean;
   readonly contents: readonly T[];
   readonly commonPrefixes: readonly string[];
   /** The last item returned so far, or the request's marker. */
@@ -111,6 +148,7 @@ export function startListing<T extends Listable = ListingEntry>(request: Listing
     ...(request.delimiter ? { delimiter: request.delimiter } : {}),
     maxKeys,
     includeTombstones: request.includeTombstones ?? false,
+    includeDeleteMarkers: request.includeDeleteMarkers ?? false,
     contents: [],
     commonPrefixes: [],
     ...(request.marker === undefined ? {} : { after: request.marker }),
@@ -132,7 +170,7 @@ export function stepListing<T extends Listable>(
 ): ListingState<T> {
   if (state.phase === 'done') return state;
   const { fetch, progress } = state;
-  const { prefix, delimiter, maxKeys, includeTombstones } = progress;
+  const { prefix, delimiter, maxKeys, includeTombstones, includeDeleteMarkers } = progress;
 
   // Past the smallest last key of a truncated page, some node's keys are still unseen.
   let bound: string | undefined;
@@ -162,6 +200,7 @@ export function stepListing<T extends Listable>(
     if (key === undefined || (bound !== undefined && compareKeys(key, bound) > 0)) break;
     const newest = choose(merge.takeAll());
     if (!key.startsWith(prefix) || !newest || (newest.deleted && !includeTombstones)) continue;
+    if (newest.deleteMarker === true && !newest.deleted && !includeDeleteMarkers) continue;
     const rolledUp = delimiter === undefined ? undefined : commonPrefixOf(key, prefix, delimiter);
     if (rolledUp !== undefined) {
       // Every later key under this prefix rolls up into it too: jump past them all.

@@ -82,7 +82,19 @@ export interface ObjectMeta {
    * first one went down) recognises the version as its own by it.
    */
   readonly writeId?: string;
+  /**
+   * In a bucket that has had versioning enabled: the S3 version id of the version the record describes;
+   * absent for the null version (every version of a bucket that never had versioning).
+   */
+  readonly versionId?: string;
+  /** The version the record describes is a delete marker: listed among versions, never read. */
+  readonly deleteMarker?: true;
+  /** The key's older versions, newest first (see core/object-versioning.ts). */
+  readonly noncurrent?: readonly VersionFields[];
 }
+
+/** What describes one version of a key apart from the record holding it. */
+export type VersionFields = Omit<ObjectMeta, 'bucket' | 'key' | 'clock' | 'ringChecksum' | 'deleted' | 'writeId' | 'noncurrent'>;
 
 /**
  * Whether a version has bytes stored with its record: not a tombstone, not empty, and not cut into

@@ -23,8 +23,9 @@ import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sliceBounds, type BodySlice } from '../core/body-slice.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
-import type { ListingEntry, ListingFetch, ListingPage } from '../core/listing.js';
+import { listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';
+import { hasValidVersions } from '../core/object-versioning.js';
 import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
@@ -366,7 +367,7 @@ export class ObjectStore {
    * tombstones included; with `markUnsettled`, versions whose write may still be undone say so, and
    * what an undo would restore.
    */
-  list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false): ListingPage<ListingEntry> {
+  list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false, withVersions = false): ListingPage<ListingEntry> {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
     // With no write unsettled anywhere on this node (the common case at rest), no entry needs a look.
@@ -387,7 +388,7 @@ export class ObjectStore {
       }
       const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
       entries.push({
-        ...listingEntryOf(address.key, meta),
+        ...listingEntryOf(address.key, meta, withVersions),
         ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled) } : {}),
       });
     }
@@ -1130,6 +1131,7 @@ export function isObjectMeta(value: unknown): value is ObjectMeta {
     typeof meta.deleted === 'boolean' &&
     typeof meta.lastModifiedMs === 'number' &&
     isHlc(meta.clock) &&
+    hasValidVersions(meta) &&
     (meta.writeId === undefined || (typeof meta.writeId === 'string' && meta.writeId.length <= MAX_WRITE_ID_CHARS))
   );
 }
@@ -1145,10 +1147,6 @@ function classify(error: unknown): StoreFailure {
   const message = error instanceof Error ? error.message : String(error);
   if (/MDB_MAP_FULL|ENOSPC|No space left|EDQUOT/i.test(message)) return new StoreFailure('InsufficientStorage', `the disk is full: ${message}`);
   return new StoreFailure('StoreError', message);
-}
-
-function listingEntryOf(key: string, meta: ObjectMeta): ListingEntry {
-  return { key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs };
 }
 
 /** What an unsettled write replaced, as a listing entry: unsettled itself (over nothing known) if it was. */

@@ -16,6 +16,7 @@ import { DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from '../../src/actors/gat
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../../src/actors/gateway/gateway-server.js';
 import type { GatewayDeps } from '../../src/actors/gateway/request-context.js';
 import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRecord, type UserRecord } from '../../src/core/auth-snapshot.js';
+import type { BucketVersioning } from '../../src/core/object-versioning.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -71,7 +72,7 @@ export class FakeBucketAdmin implements BucketAdmin {
     if (bucket.owner !== requester) return { ok: false as const, code: 'AccessDenied' as const, message: 'not yours' };
     if (this.storage !== undefined) {
       const namespace = namespaceOf(bucket);
-      const objects = await this.storage.list('object', namespace, { maxKeys: 1 });
+      const objects = await this.storage.list('object', namespace, { maxKeys: 1, includeDeleteMarkers: true });
       if (!objects.ok) return { ok: false as const, code: 'Unavailable' as const, message: 'storage did not answer' };
       if (objects.result.contents.length > 0) return { ok: false as const, code: 'BucketNotEmpty' as const, message: 'not empty' };
     }
@@ -79,12 +80,20 @@ export class FakeBucketAdmin implements BucketAdmin {
     return { ok: true as const, notified: 0, storageNodes: 0 };
   }
 
-  async updateAcl(name: string, requester: string, acl: BucketAcl) {
+  updateAcl(name: string, requester: string, acl: BucketAcl) {
+    return this.change(name, requester, (bucket) => ({ ...bucket, acl }));
+  }
+
+  updateVersioning(name: string, requester: string, versioning: BucketVersioning) {
+    return this.change(name, requester, (bucket) => ({ ...bucket, versioning }));
+  }
+
+  private async change(name: string, requester: string, change: (bucket: BucketRecord) => BucketRecord) {
     if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
     const bucket = this.view.bucket(name);
     if (bucket === undefined) return { ok: false as const, code: 'NoSuchBucket' as const, message: 'none' };
     if (bucket.owner !== requester) return { ok: false as const, code: 'AccessDenied' as const, message: 'not yours' };
-    const changed = { ...bucket, acl };
+    const changed = change(bucket);
     this.push((snapshot) => ({ ...snapshot, buckets: snapshot.buckets.map((b) => (b.name === name ? changed : b)) }));
     return { ok: true as const, bucket: changed };
   }

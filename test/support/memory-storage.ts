@@ -13,12 +13,13 @@ import { sliceBounds, type BodySlice } from '../../src/core/body-slice.js';
 import { bucketNameOf } from '../../src/core/bucket-namespace.js';
 import { compareKeys } from '../../src/core/key-order.js';
 import { tick, type Hlc } from '../../src/core/hlc.js';
-import { startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
+import { listingEntryOf, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
 import type {
   DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
 } from '../../src/protocol/cluster/storage-api.js';
 import { judgeWriteCondition, type WriteCondition } from '../../src/core/write-condition.js';
+import { applyVersionedWrite, type VersionedWrite } from '../../src/core/object-versioning.js';
 
 export type StorageOperation = 'put' | 'get' | 'delete' | 'list';
 
@@ -94,11 +95,12 @@ export class MemoryStorage implements StorageApi {
 
   // ---- StorageApi ----
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
     return this.call({ op: 'put', kind, bucket: fields.bucket, key: fields.key }, () => {
       if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` };
       const refused = this.refusal(kind, fields.bucket, fields.key, condition);
       if (refused) return refused;
+      if (versioning !== undefined) return this.versioned(kind, fields.bucket, fields.key, versioning, structuredClone(fields), body);
       const clock = this.stamp();
       const meta: ObjectMeta = { ...structuredClone(fields), clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: false };
       const replaced = this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
@@ -126,10 +128,14 @@ export class MemoryStorage implements StorageApi {
     });
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
-    return this.call({ op: 'delete', kind, bucket, key }, () => {
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult> {
+    return this.call({ op: 'delete', kind, bucket, key }, (): DeleteResult => {
       const refused = this.refusal(kind, bucket, key, condition);
       if (refused) return refused;
+      if (versioning !== undefined) {
+        const result = this.versioned(kind, bucket, key, versioning, undefined, undefined);
+        return result.ok ? { ok: true, written: result.meta, ...(result.replaced ? { replaced: result.replaced } : {}) } : result;
+      }
       const clock = this.stamp();
       const tombstone: ObjectMeta = { bucket, key, sizeBytes: 0, etag: '', contentType: '', userMeta: {}, clock, lastModifiedMs: clock.wallMs, ringChecksum: 0, deleted: true };
       const replaced = this.replace(kind, tombstone, undefined);
@@ -139,7 +145,7 @@ export class MemoryStorage implements StorageApi {
 
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
     return this.call({ op: 'list', kind, bucket, key: undefined }, () => {
-      const sorted = this.entries(kind, bucket);
+      const sorted = this.entries(kind, bucket, request.withVersions === true);
       let state = startListing<ListingEntry>(request);
       let rounds = 0;
       while (state.phase === 'fetch') {
@@ -186,11 +192,27 @@ export class MemoryStorage implements StorageApi {
 
   // ---- internals ----
 
+  /** A versioned write, decided against the key's record in one turn, as the cluster's compare-and-set does. */
+  private versioned(kind: ObjectKind, bucket: string, key: string, write: VersionedWrite, fields: ObjectFields | undefined, body: Uint8Array | undefined): PutResult {
+    const head = this.records[kind].get(recordId(bucket, key))?.meta;
+    const written = fields === undefined ? undefined : (({ bucket: _b, key: _k, writeId: _w, ...version }) => ({ ...version, lastModifiedMs: 0 }))(fields);
+    const outcome = applyVersionedWrite(head, { bucket, key }, write, written);
+    if (!outcome.ok) {
+      return outcome.code === 'NoSuchVersion'
+        ? { ok: false, code: 'NoSuchVersion', message: `${key} has no version ${write.versionId}` }
+        : { ok: false, code: 'InlineBody', message: `${key} keeps its body in its record`, inlineClock: outcome.clock };
+    }
+    const clock = this.stamp();
+    const meta = { lastModifiedMs: clock.wallMs, ...outcome.record, clock, ringChecksum: 0, deleted: outcome.deleted } as ObjectMeta;
+    const replaced = this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));
+    return { ok: true, meta: structuredClone(meta), ...(replaced ? { replaced } : {}) };
+  }
+
   /** A condition is judged and the write made in one turn, as atomically as the cluster decides it. */
   private refusal(kind: ObjectKind, bucket: string, key: string, condition: WriteCondition | undefined): StorageFailure | undefined {
     if (condition === undefined) return undefined;
     const stored = this.records[kind].get(recordId(bucket, key));
-    const verdict = judgeWriteCondition(condition, stored === undefined || stored.meta.deleted ? undefined : stored.meta);
+    const verdict = judgeWriteCondition(condition, stored === undefined || stored.meta.deleted || stored.meta.deleteMarker ? undefined : stored.meta);
     if (verdict.pass) return undefined;
     if (verdict.failed === 'absent') return { ok: false, code: 'NotFound', message: `${bucket}/${key} not found` };
     return { ok: false, code: 'PreconditionFailed', message: `the ${verdict.failed} condition does not hold`, condition: verdict.failed };
@@ -240,11 +262,11 @@ export class MemoryStorage implements StorageApi {
     return previous === undefined ? undefined : structuredClone(previous.meta);
   }
 
-  private entries(kind: ObjectKind, bucket: string): ListingEntry[] {
+  private entries(kind: ObjectKind, bucket: string, withVersions: boolean): ListingEntry[] {
     const out: ListingEntry[] = [];
     for (const { meta } of this.records[kind].values()) {
       if (meta.bucket !== bucket) continue;
-      out.push({ key: meta.key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs });
+      out.push(listingEntryOf(meta.key, meta, withVersions));
     }
     return out.sort((a, b) => compareKeys(a.key, b.key));
   }

@@ -9,6 +9,7 @@ import { newestListed, startListing, stepListing, type ListingEntry, type Listin
 import type { ObjectKind } from '../../core/object-meta.js';
 import { randomHex } from '../../core/random-id.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import type { VersionedWrite } from '../../core/object-versioning.js';
 import { acknowledgedNewest } from '../../core/unsettled-rules.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
@@ -44,13 +45,14 @@ export class StorageClient implements StorageApi {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(fields.bucket, fields.key), condition !== undefined, (node, retried) =>
+    const decided = condition !== undefined || versioning !== undefined;
+    return this.viaCoordinator(this.writers(fields.bucket, fields.key), decided, (node, retried) =>
       askWhenWritable(
         this.deps.system,
         replicatorRef(node),
-        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional, ...(retried ? { retried } : {}) },
+        { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional, ...(versioning ? { versioning } : {}), ...(retried ? { retried } : {}) },
         this.timeoutMs,
         body?.length ?? 0,
       ),
@@ -65,10 +67,11 @@ export class StorageClient implements StorageApi {
     );
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult> {
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(bucket, key), condition !== undefined, (node, retried) =>
-      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional, ...(retried ? { retried } : {}) }, this.timeoutMs),
+    const decided = condition !== undefined || versioning !== undefined;
+    return this.viaCoordinator(this.writers(bucket, key), decided, (node, retried) =>
+      ask(this.deps.system, replicatorRef(node), { type: 'delete', objectKind: kind, bucket, key, ...conditional, ...(versioning ? { versioning } : {}), ...(retried ? { retried } : {}) }, this.timeoutMs),
     );
   }
 
@@ -92,7 +95,7 @@ export class StorageClient implements StorageApi {
         nodes.map((node) =>
           this.deps.isKnownDown(node)
             ? Promise.resolve<ListLocalReply | RuntimeFailure>({ ok: false, code: 'NodeDown', message: `${node} is down` })
-            : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true }, this.timeoutMs),
+            : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.timeoutMs),
         ),
       );
       const pages: ListingPage<ListingEntry>[] = [];

@@ -37,6 +37,7 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'DeleteBucket':
     case 'GetBucketLocation':
     case 'GetBucketVersioning':
+    case 'PutBucketVersioning':
     case 'GetBucketAcl':
     case 'PutBucketAcl':
     case 'GetObjectAcl':

@@ -4,6 +4,7 @@
  * interface; `managerBucketAdmin` implements it over the cluster, tests with a fake.
  */
 import type { BucketAcl } from '../../core/auth-snapshot.js';
+import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
@@ -23,6 +24,7 @@ export interface BucketAdmin {
   /** Deletes the bucket if it holds no object (BucketNotEmpty otherwise); uploads in progress go with it. */
   delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
+  updateVersioning(name: string, requester: string, status: BucketVersioning): Promise<UpdateAclReply | RuntimeFailure>;
 }
 
 export interface ManagerBucketAdminDeps {
@@ -58,5 +60,6 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
     delete: (name, requester) =>
       askManager<BucketDeletionMessage, DeleteBucketReply>(bucketDeletionRef, (replyTo) => ({ type: 'delete_bucket', name, requester, withContent: false, replyTo }), deps.deleteTimeoutMs),
     updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
+    updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
   };
 }

@@ -11,6 +11,7 @@ import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { ListingRequest } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import type { VersionedWrite } from '../../core/object-versioning.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 
@@ -26,10 +27,10 @@ export class BucketScopedStorage implements StorageApi {
     if (bucket !== undefined) this.namespaces.set(bucket.name, namespaceOf(bucket));
   }
 
-  async put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
+  async put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
     const namespace = this.namespaceOf(fields.bucket);
     if (namespace === undefined) return noSuchBucket(fields.bucket);
-    const result = await this.inner.put(kind, { ...fields, bucket: namespace }, body, condition);
+    const result = await this.inner.put(kind, { ...fields, bucket: namespace }, body, condition, versioning);
     if (!result.ok) return result;
     return { ok: true, meta: named(result.meta, fields.bucket), ...(result.replaced ? { replaced: named(result.replaced, fields.bucket) } : {}) };
   }
@@ -41,11 +42,16 @@ export class BucketScopedStorage implements StorageApi {
     return result.ok ? { ...result, meta: named(result.meta, bucket) } : result;
   }
 
-  async delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
+  async delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult> {
     const namespace = this.namespaceOf(bucket);
     if (namespace === undefined) return noSuchBucket(bucket);
-    const result = await this.inner.delete(kind, namespace, key, condition);
-    return result.ok && result.replaced ? { ok: true, replaced: named(result.replaced, bucket) } : result;
+    const result = await this.inner.delete(kind, namespace, key, condition, versioning);
+    if (!result.ok) return result;
+    return {
+      ok: true,
+      ...(result.replaced ? { replaced: named(result.replaced, bucket) } : {}),
+      ...(result.written ? { written: named(result.written, bucket) } : {}),
+    };
   }
 
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {

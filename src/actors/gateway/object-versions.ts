@@ -1,21 +1,26 @@
 /**
- * Reading an object's current version (through the cache), and retiring the version a write or delete
+ * Reading an object's current version (through the cache) or one version by its id, and retiring the version a write or delete
  * replaced: its chunks are deleted once the new record is in place, and only if the new record really
  * won. Versions are ordered by their clocks, which different coordinators stamp, so "written after"
  * is checked, never assumed: a write that lost deletes its own chunks instead.
  */
 import { compareHlc } from '../../core/hlc.js';
-import { versionIdsOf } from '../../core/chunk-layout.js';
-import type { ObjectMeta } from '../../core/object-meta.js';
+import { carriesBody, type ChunkLayout, type ObjectMeta } from '../../core/object-meta.js';
+import { findVersion, layoutsDroppedBy, versionIdOf } from '../../core/object-versioning.js';
+import { S3Error } from '../../protocol/s3/errors.js';
+import { formatHttpDate } from '../../protocol/s3/headers.js';
 import { deleteChunks } from './body-writer.js';
 import { sameVersion } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
 import { expectOk, storageFailureError } from './storage-errors.js';
 
-/** The current record of a key, undefined when there is none; other failures throw their S3 error. */
+/**
+ * The current version of a key, undefined when there is none or it is a delete marker; other failures
+ * throw their S3 error.
+ */
 export async function currentObject(deps: GatewayDeps, bucket: string, key: string): Promise<ObjectMeta | undefined> {
   const result = await deps.storage.get('object', bucket, key, { withBody: false });
-  if (result.ok) return result.meta;
+  if (result.ok) return result.meta.deleteMarker ? undefined : result.meta;
   if (result.code === 'NotFound') return undefined;
   throw storageFailureError(result);
 }
@@ -27,10 +32,12 @@ export interface LoadedObject {
 }
 
 /**
- * An object for a read. A cached copy is served only after the storage node confirms it is still the
- * current version; that check carries no body, which is what the cache saves.
+ * An object for a read: its current version, or the version `versionId` names. A cached copy is served
+ * only after the storage node confirms it is still the current version; that check carries no body,
+ * which is what the cache saves.
  */
-export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean): Promise<LoadedObject> {
+export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean, versionId?: string): Promise<LoadedObject> {
+  if (versionId !== undefined) return loadVersion(deps, bucket, key, withBody, versionId);
   const cached = withBody ? deps.cache.get(bucket, key) : undefined;
   if (cached !== undefined) {
     const head = await deps.storage.get('object', bucket, key, { withBody: false });
@@ -40,11 +47,45 @@ export async function loadObject(deps: GatewayDeps, bucket: string, key: string,
     }
     if (sameVersion(head.meta, cached.meta)) return { meta: cached.meta, body: cached.body };
     deps.cache.invalidate(bucket, key);
+    if (head.meta.deleteMarker) throw deleteMarkerAsCurrent(head.meta);
     if (head.meta.chunks !== undefined) return { meta: head.meta, body: undefined };
   }
   const got = expectOk(await deps.storage.get('object', bucket, key, { withBody }), 'NoSuchKey');
+  if (got.meta.deleteMarker) throw deleteMarkerAsCurrent(got.meta);
   if (withBody && got.body !== undefined && got.meta.chunks === undefined) deps.cache.offer(got.meta, got.body);
   return { meta: got.meta, body: got.body };
+}
+
+/**
+ * One version of a key, read past the cache (which holds current versions only). Only the current
+ * version can keep its body in the record; older ones are in chunks.
+ */
+async function loadVersion(deps: GatewayDeps, bucket: string, key: string, withBody: boolean, versionId: string): Promise<LoadedObject> {
+  const record = await deps.storage.get('object', bucket, key, { withBody: false });
+  if (!record.ok && record.code !== 'NotFound') throw storageFailureError(record);
+  const found = findVersion(record.ok ? record.meta : undefined, versionId);
+  if (found === undefined) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
+  if (found.meta.deleteMarker) {
+    // S3 answers a read of a delete marker by its id with 405, saying what it is.
+    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', {
+      fields: { Method: 'GET', ResourceType: 'DeleteMarker' },
+      headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionId, 'Last-Modified': formatHttpDate(found.meta.lastModifiedMs) },
+    });
+  }
+  if (!withBody || !found.current || !carriesBody(found.meta)) return { meta: found.meta, body: undefined };
+  const whole = expectOk(await deps.storage.get('object', bucket, key, { withBody: true }), 'NoSuchVersion');
+  const again = findVersion(whole.meta, versionId);
+  if (again === undefined) throw new S3Error('NoSuchVersion', undefined, { fields: { Key: key, VersionId: versionId } });
+  // Replaced meanwhile, the version was moved into chunks before it became an older one.
+  return { meta: again.meta, body: again.current ? whole.body : undefined };
+}
+
+/** A read of a key whose current version is a delete marker: 404, saying so. */
+function deleteMarkerAsCurrent(meta: ObjectMeta): S3Error {
+  return new S3Error('NoSuchKey', undefined, {
+    fields: { Key: meta.key },
+    headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionIdOf(meta) },
+  });
 }
 
 /**
@@ -57,18 +98,29 @@ export function retireReplaced(deps: GatewayDeps, previous: ObjectMeta | undefin
   const writtenWon = compareHlc(written.clock, previous.clock) > 0;
   const loser = writtenWon ? previous : written;
   const winner = writtenWon ? written : previous;
-  if (loser.chunks === undefined) return;
-  const kept = versionIdsOf(winner.chunks);
-  if ((loser.chunks.runs ?? []).some((run) => kept.has(run.versionId))) return;
+  // Versions the winner keeps (the older versions of a versioned key) keep their chunks.
+  const dropped = layoutsDroppedBy(loser, winner);
+  if (dropped.length === 0) return;
   if (!writtenWon) deps.log.warn('a write lost to a newer version of its key; deleting its chunks', { bucket: written.bucket, key: written.key });
-  void deps.background.start('retire replaced chunks', () => deleteChunks(deps, loser.bucket, objectKey, loser.chunks));
+  void deps.background.start('retire replaced chunks', async () => {
+    for (const layout of dropped) await deleteChunks(deps, loser.bucket, objectKey, layout);
+  });
 }
 
 /**
- * After a delete: the version its tombstone replaced (reported by the replicas that took it, so the
- * tombstone is newer) is gone for good, and its chunks with it.
+ * After a delete: the versions its record replaced (reported by the replicas that took it, so the new
+ * record is newer) and did not keep are gone for good, and their chunks with them. `written`: the
+ * record a versioned delete left; a plain delete leaves a tombstone, which keeps nothing.
  */
-export function retireDeleted(deps: GatewayDeps, replaced: ObjectMeta | undefined): void {
-  if (replaced?.chunks === undefined) return;
-  void deps.background.start('retire deleted chunks', () => deleteChunks(deps, replaced.bucket, replaced.key, replaced.chunks));
+export function retireDeleted(deps: GatewayDeps, replaced: ObjectMeta | undefined, written?: ObjectMeta): void {
+  if (replaced === undefined) return;
+  const dropped = written === undefined ? layoutsOf(replaced) : layoutsDroppedBy(replaced, written);
+  if (dropped.length === 0) return;
+  void deps.background.start('retire deleted chunks', async () => {
+    for (const layout of dropped) await deleteChunks(deps, replaced.bucket, replaced.key, layout);
+  });
+}
+
+function layoutsOf(record: ObjectMeta): ChunkLayout[] {
+  return [record, ...(record.noncurrent ?? [])].flatMap((version) => (version.chunks === undefined ? [] : [version.chunks]));
 }

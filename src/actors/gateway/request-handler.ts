@@ -15,7 +15,7 @@ import { authorize } from './authorization.js';
 import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
 import {
-  createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, getObjectAcl, headBucket, listBuckets,
+  createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, putBucketVersioning, getObjectAcl, headBucket, listBuckets,
   putBucketAcl, putObjectAcl,
 } from './handlers/buckets.js';
 import { copyObject } from './handlers/copy-object.js';
@@ -141,6 +141,8 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return getBucketLocation(ctx);
     case 'GetBucketVersioning':
       return getBucketVersioning(ctx);
+    case 'PutBucketVersioning':
+      return putBucketVersioning(ctx);
     case 'GetBucketAcl':
       return getBucketAcl(ctx);
     case 'PutBucketAcl':

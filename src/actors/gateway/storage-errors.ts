@@ -5,6 +5,7 @@
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { ListingRequest } from '../../core/listing.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import type { VersionedWrite } from '../../core/object-versioning.js';
 import type { Clock } from '../../runtime/clock.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import type {
@@ -39,6 +40,10 @@ export function storageFailureError(failure: Pick<StorageFailure, 'code' | 'cond
     // A 409 that tells the client to retry: the key's conditional writes are decided one at a time.
     case 'ConditionalConflict':
       return new S3Error('ConditionalRequestConflict');
+    case 'NoSuchVersion':
+      return new S3Error('NoSuchVersion');
+    // The writer moves the body and writes again; reaching a client, it is the store's own failure.
+    case 'InlineBody':
     case 'InternalError':
       return new S3Error('InternalError');
   }
@@ -63,16 +68,16 @@ export class DeadlineStorage implements StorageApi {
     private readonly timeoutMs: number,
   ) {}
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult> {
-    return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body, condition));
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
+    return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body, condition, versioning));
   }
 
   get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
     return this.bounded(`get ${kind}`, () => this.inner.get(kind, bucket, key, options));
   }
 
-  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult> {
-    return this.bounded(`delete ${kind}`, () => this.inner.delete(kind, bucket, key, condition));
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult> {
+    return this.bounded(`delete ${kind}`, () => this.inner.delete(kind, bucket, key, condition, versioning));
   }
 
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {

@@ -28,6 +28,7 @@ import {
   type UserView,
 } from '../../core/auth-snapshot.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
+import { isBucketVersioning } from '../../core/object-versioning.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -92,7 +93,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'update_acl', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -131,6 +132,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           return state;
         case 'update_acl':
           ctx.system.reply(message.replyTo, await updateAcl(state, message, ctx));
+          return state;
+        case 'update_versioning':
+          ctx.system.reply(message.replyTo, await updateVersioning(state, message, ctx));
           return state;
         case 'get_bucket': {
           const bucket = state.buckets.get(String(message.name));
@@ -232,6 +236,17 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its ACL` };
     if (!isBucketAcl(message.acl)) return { ok: false, code: 'InvalidArgument', message: `unknown canned ACL ${JSON.stringify(message.acl)}; use one of private, public-read, public-read-write, authenticated-read` };
     return { ok: true, bucket: await replaceBucket(state, { ...bucket, acl: message.acl }, ctx) };
+  }
+
+  async function updateVersioning(state: AuthState, message: Extract<AuthMessage, { type: 'update_versioning' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its versioning` };
+    if (!isBucketVersioning(message.status)) return { ok: false, code: 'InvalidArgument', message: `versioning is Enabled or Suspended (got ${JSON.stringify(message.status)})` };
+    if (bucket.versioning === message.status) return { ok: true, bucket };
+    ctx.log.info('bucket versioning changed', { bucket: name, from: bucket.versioning ?? 'unversioned', to: message.status });
+    return { ok: true, bucket: await replaceBucket(state, { ...bucket, versioning: message.status }, ctx) };
   }
 
   async function chownBucket(state: AuthState, name: string, owner: string, ctx: ActorContext<AuthMessage>): Promise<ChownBucketReply> {

@@ -86,7 +86,8 @@ async function holdsNone(
   deadlineMs: number,
   now: () => number,
 ): Promise<'none' | 'not-empty' | 'unsettled' | 'timed-out'> {
-  let state = startListing<ListingEntry>({ maxKeys: 1 });
+  // A key whose current version is a delete marker still has versions: the bucket is not empty.
+  let state = startListing<ListingEntry>({ maxKeys: 1, includeDeleteMarkers: true });
   while (state.phase === 'fetch') {
     if (now() > deadlineMs) return 'timed-out';
     const fetch = { ...state.fetch, limit: Math.max(state.fetch.limit, EMPTINESS_PAGE_KEYS) };

@@ -28,6 +28,7 @@ import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { judgeWriteCondition, type WriteCondition } from '../../core/write-condition.js';
+import { applyVersionedWrite, type VersionedWrite } from '../../core/object-versioning.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -44,7 +45,9 @@ export interface ConditionalWriteRequest {
   /** The version to write; its clock and modification time are stamped when it is proposed. */
   readonly version: Omit<ObjectMeta, 'clock' | 'lastModifiedMs' | 'ringChecksum'>;
   readonly body?: Uint8Array;
-  readonly condition: WriteCondition;
+  readonly condition?: WriteCondition;
+  /** How the write changes the key's versions, judged against the same newest record as the condition. */
+  readonly versioning?: VersionedWrite;
   /** W for writes, D for deletes: the replicas that must have applied the version before the answer. */
   readonly required: number;
   /**
@@ -147,13 +150,16 @@ export class ConditionalWrite {
 
     // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
     if (head && this.isMine(head)) return { type: 'decided', result: { ok: true, meta: head } };
-    const current = head && !head.deleted ? head : undefined;
-    const verdict = judgeWriteCondition(request.condition, current);
-    if (!verdict.pass) return this.refuse(replicas, ballot, verdict.failed, promises);
+    // A delete marker is no version to match: the key reads as absent.
+    const current = head && !head.deleted && head.deleteMarker !== true ? head : undefined;
+    const verdict = request.condition === undefined ? undefined : judgeWriteCondition(request.condition, current);
+    if (verdict !== undefined && !verdict.pass) return this.refuse(replicas, ballot, conditionFailure(this.address.key, verdict.failed), promises);
+    const version = this.versionOver(head);
+    if (!version.ok) return this.refuse(replicas, ballot, version, promises);
 
     if (head) context.hlc.observe(head.clock);
     const clock = context.hlc.stamp();
-    const meta = { ...request.version, clock, lastModifiedMs: clock.wallMs, ringChecksum: snapshot.checksum } as ObjectMeta;
+    const meta = { lastModifiedMs: clock.wallMs, ...version.fields, clock, ringChecksum: snapshot.checksum } as ObjectMeta;
     this.proposed.push(meta);
     return this.choose(replicas, { ballot, meta, ...(request.body ? { body: request.body } : {}) }, Math.max(request.required, replicas.quorum));
   }
@@ -165,16 +171,32 @@ export class ConditionalWrite {
    * (which the caller looked for); only when a replica's list of them may have lost it, because it is
    * full, is the outcome unknown.
    */
-  private async refuse(replicas: Replicas, ballot: Hlc, failed: 'If-Match' | 'If-None-Match' | 'absent', promises: readonly CasPromise[]): Promise<Round> {
-    if (this.request.retried) return { type: 'decided', result: failure('Timeout', `the ${failed === 'absent' ? 'If-Match' : failed} condition does not hold now, but the coordinator this write was first sent to may still make it take effect; its outcome is unknown`) };
+  private async refuse(replicas: Replicas, ballot: Hlc, refusal: StorageFailure, promises: readonly CasPromise[]): Promise<Round> {
+    if (this.request.retried) return { type: 'decided', result: failure('Timeout', `${refusal.message} now, but the coordinator this write was first sent to may still make it take effect; its outcome is unknown`) };
     if (this.proposed.length > 0) {
       const unfenced = await this.fence(replicas, ballot);
       if (unfenced) return unfenced;
       const forgetful = promises.some((promise) => (promise.applied?.length ?? 0) >= RECENT_APPLIED);
       if (this.mayHaveBeenAccepted && forgetful) return { type: 'decided', result: failure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
     }
-    if (failed === 'absent') return { type: 'decided', result: failure('NotFound', `${this.address.key} has no version to match`) };
-    return { type: 'decided', result: { ...failure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed } };
+    return { type: 'decided', result: refusal };
+  }
+
+  /**
+   * The record this write proposes over `head`: its own version, or for a versioned write the key's
+   * versions as the write leaves them. Lacks the clock, modification time (unless kept) and ring checksum.
+   */
+  private versionOver(head: ObjectMeta | undefined): { readonly ok: true; readonly fields: Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'lastModifiedMs'> & { lastModifiedMs?: number } } | StorageFailure {
+    const { version, versioning } = this.request;
+    if (versioning === undefined) return { ok: true, fields: version };
+    const { bucket, key, deleted: _deleted, writeId, ...written } = version;
+    const outcome = applyVersionedWrite(head, { bucket, key }, versioning, { ...written, lastModifiedMs: 0 });
+    if (!outcome.ok) {
+      return outcome.code === 'NoSuchVersion'
+        ? failure('NoSuchVersion', `${key} has no version ${versioning.versionId}`)
+        : { ...failure('InlineBody', `the current version of ${key} keeps its body in its record`), inlineClock: outcome.clock };
+    }
+    return { ok: true, fields: { ...outcome.record, deleted: outcome.deleted, ...(writeId === undefined ? {} : { writeId }) } };
   }
 
   /**
@@ -343,4 +365,10 @@ function count<R>(replies: ReadonlyMap<string, R>, test: (reply: R) => boolean):
 
 function failure(code: StorageFailure['code'], message: string): StorageFailure {
   return { ok: false, code, message };
+}
+
+/** A write condition that does not hold: 404 for If-Match on a key without a version, as S3 answers, 412 otherwise. */
+function conditionFailure(key: string, failed: 'If-Match' | 'If-None-Match' | 'absent'): StorageFailure {
+  if (failed === 'absent') return failure('NotFound', `${key} has no version to match`);
+  return { ...failure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed };
 }

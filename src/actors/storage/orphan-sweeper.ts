@@ -4,7 +4,7 @@
  *   uploads   a multipart upload started longer than `uploadMaxAgeMs` ago is aborted (its record goes);
  *   parts     a part record older than `orphanAgeMs` whose upload is gone (aborted, or completed while
  *             the gateway that discarded its parts died) goes;
- *   chunks    a chunk older than `orphanAgeMs` that neither its object's current record nor any part
+ *   chunks    a chunk older than `orphanAgeMs` that no version of its object's record and no part
  *             record of its key names goes: left by a gateway that died mid-upload, or by one that died
  *             before retiring the chunks of a version it replaced.
  *
@@ -14,6 +14,7 @@
  * pass. Records are looked at `sweepKeysPerSecond` at most; after a whole pass the sweeper rests.
  */
 import { isVersionId, parseVersionedChunkKey, versionIdsOf } from '../../core/chunk-layout.js';
+import { chunkRunsOf } from '../../core/object-versioning.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
@@ -98,13 +99,14 @@ export function orphanSweeperBehavior(context: StorageContext, deps: SweeperDeps
     return (await recordOf('upload', address.bucket, uploadRecordKey(part.key, part.uploadId))) === null;
   }
 
-  /** Whether no record names the chunk's version: not its object's current record, not a part of an upload of its key. */
+  /** Whether no record names the chunk's version: no version of its object's record, not a part of an upload of its key. */
   async function chunkIsUnused(address: ObjectAddress): Promise<boolean> {
     const chunk = parseVersionedChunkKey(address.key);
     // Chunks keyed by index alone (an earlier layout) cannot be told apart: they stay.
     if (chunk === undefined || !isVersionId(chunk.versionId)) return false;
     const object = await recordOf('object', address.bucket, chunk.key);
-    if (object && versionIdsOf(object.chunks).has(chunk.versionId)) return false;
+    // Any version of the key counts, the older ones of a versioned key too.
+    if (object && chunkRunsOf(object).has(chunk.versionId)) return false;
     const prefix = partRecordsOfKeyPrefix(chunk.key);
     let marker: string | undefined;
     for (;;) {

@@ -1,6 +1,6 @@
 /**
  * The coordinator of writes on this node: a client's put or delete is stamped with the node's hybrid
- * logical clock and replicated by write-coordinator.ts; a conditional one is decided by
+ * logical clock and replicated by write-coordinator.ts; a conditional or versioned one is decided by
  * cas-coordinator.ts. Many writes are in flight at once; the mailbox never waits for a quorum.
  */
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
@@ -10,6 +10,7 @@ import { isObjectMeta } from '../../store/object-store.js';
 import { MAX_BODY_BYTES, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
 import { randomHex } from '../../core/random-id.js';
 import { isWriteCondition, type WriteCondition } from '../../core/write-condition.js';
+import { isVersionedWrite, type VersionedWrite } from '../../core/object-versioning.js';
 import type { PutResult } from '../../protocol/cluster/storage-api.js';
 import { ConditionalWrite } from './cas-coordinator.js';
 import { RecentWrites } from './recent-writes.js';
@@ -41,11 +42,16 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'unknown object kind' });
         return state;
       }
-      const { condition } = message;
+      const { condition, versioning } = message;
       if (condition !== undefined && !isWriteCondition(condition)) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
         return state;
       }
+      if (versioning !== undefined && (!isVersionedWrite(versioning) || (versioning.type === 'put') !== (message.type === 'put'))) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed versioned write' });
+        return state;
+      }
+      const decided = condition !== undefined || versioning !== undefined;
       const refused = context.writes.refuseCoordinated();
       if (refused) {
         ctx.system.reply(message.replyTo, { ok: false as const, ...refused });
@@ -64,10 +70,14 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       if (message.type === 'delete') {
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
         const required = snapshot.doc.settings.d;
-        const written = condition
-          ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, condition, required, message.retried === true)
+        const written = decided
+          ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, { condition, versioning }, required, message.retried === true)
           : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
-        void written.then((result) => ctx.system.reply(message.replyTo, result.ok ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}) } : result));
+        void written.then((result) =>
+          ctx.system.reply(message.replyTo, result.ok
+            ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}), ...(versioning ? { written: result.meta } : {}) }
+            : result),
+        );
         return state;
       }
       const fields: Record<string, unknown> = {};
@@ -83,8 +93,8 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         return state;
       }
       const required = snapshot.doc.settings.w;
-      const written = condition
-        ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, condition, required, message.retried === true)
+      const written = decided
+        ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, { condition, versioning }, required, message.retried === true)
         : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
@@ -99,10 +109,16 @@ function conditionally(
   objectKind: ObjectKind,
   { clock: _clock, lastModifiedMs: _modified, ringChecksum: _ring, ...version }: ObjectMeta,
   body: Uint8Array | undefined,
-  condition: WriteCondition,
+  decision: { readonly condition: WriteCondition | undefined; readonly versioning: VersionedWrite | undefined },
   required: number,
   retried: boolean,
 ): Promise<PutResult> {
-  const request = { objectKind, version, condition, required, ...(body ? { body } : {}), ...(retried ? { retried } : {}) };
+  const request = {
+    objectKind, version, required,
+    ...(decision.condition ? { condition: decision.condition } : {}),
+    ...(decision.versioning ? { versioning: decision.versioning } : {}),
+    ...(body ? { body } : {}),
+    ...(retried ? { retried } : {}),
+  };
   return new ConditionalWrite(ctx.system, context, ctx.log, request).run();
 }

@@ -126,7 +126,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           );
           return state;
         case 'list_local':
-          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true) });
+          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true) });
           return state;
         case 'seal_namespace':
           void context.store.sealNamespace(message.namespace, message.sealId, context.clock.now()).then(

@@ -3,6 +3,7 @@
  * gateways ask about buckets, and what the manager's own actors ask about everything.
  */
 import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
+import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -16,6 +17,7 @@ export type CreateBucketReply =
   | { readonly ok: true; readonly bucket: BucketRecord }
   | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
 export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
+/** The answer to a change of a bucket's settings (its ACL, its versioning). */
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
 export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
@@ -41,6 +43,8 @@ export type GatewayAuthMessage =
       readonly replyTo: ReplyTo<CreateBucketReply>;
     }
   | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
+  /** Enables or suspends versioning; a bucket once versioned never returns to unversioned. */
+  | { readonly type: 'update_versioning'; readonly name: string; readonly requester: string; readonly status: BucketVersioning; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }
   /** Every bucket when `owner` is absent. */
   | { readonly type: 'list_buckets'; readonly owner?: string; readonly replyTo: ReplyTo<ListBucketsReply> }

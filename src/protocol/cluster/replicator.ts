@@ -4,6 +4,7 @@
  */
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import type { VersionedWrite } from '../../core/object-versioning.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { DeleteResult, ObjectFields, PutResult } from './storage-api.js';
 
@@ -16,7 +17,8 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
  * `writeId` names the write across the coordinators a client tries: a coordinator takes a write it has
  * taken before (a message delivered twice) only once, and one finishing a conditional write after
  * another went down recognises the version the first one made as this write's. `retried`: the client
- * sent this write to another coordinator first, which may still be working on it.
+ * sent this write to another coordinator first, which may still be working on it. A write with
+ * `versioning` is always decided like a conditional one (core/object-versioning.ts).
  */
 export type ReplicatorMessage =
   | {
@@ -25,6 +27,8 @@ export type ReplicatorMessage =
       readonly fields: ObjectFields;
       readonly body?: Uint8Array;
       readonly condition?: WriteCondition;
+      /** A write to a bucket with versioning (a `put`): decided against the key's versions, atomically. */
+      readonly versioning?: VersionedWrite;
       readonly writeId?: string;
       readonly retried?: boolean;
       readonly replyTo: ReplyTo<PutResult>;
@@ -35,6 +39,8 @@ export type ReplicatorMessage =
       readonly bucket: string;
       readonly key: string;
       readonly condition?: WriteCondition;
+      /** A delete in a bucket with versioning (a `marker` or a `remove`). */
+      readonly versioning?: VersionedWrite;
       readonly writeId?: string;
       readonly retried?: boolean;
       readonly replyTo: ReplyTo<DeleteResult>;

@@ -7,9 +7,11 @@ import type { BodySlice } from '../../core/body-slice.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';
+import type { Hlc } from '../../core/hlc.js';
+import type { VersionedWrite } from '../../core/object-versioning.js';
 
 /** What the writer decides; the coordinator adds the clock, ring checksum and modification time. */
-export type ObjectFields = Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'deleted' | 'lastModifiedMs'>;
+export type ObjectFields = Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'deleted' | 'lastModifiedMs' | 'versionId' | 'deleteMarker' | 'noncurrent'>;
 
 export type StorageFailureCode =
   /** No such object, or its newest version is a tombstone. */
@@ -31,6 +33,13 @@ export type StorageFailureCode =
   | 'PreconditionFailed'
   /** Concurrent conditional writes to the key kept this one from being decided; nothing was written. */
   | 'ConditionalConflict'
+  /** A versioned delete named a version the key does not have; nothing was written. */
+  | 'NoSuchVersion'
+  /**
+   * A versioned write would keep a version whose body is in its record (`inlineClock`: the record's
+   * clock); the writer copies that body into chunks and sends the write again with `rechunked`.
+   */
+  | 'InlineBody'
   | 'InternalError';
 
 export interface StorageFailure {
@@ -39,6 +48,8 @@ export interface StorageFailure {
   readonly message: string;
   /** With PreconditionFailed: the header whose condition failed. */
   readonly condition?: 'If-Match' | 'If-None-Match';
+  /** With InlineBody. */
+  readonly inlineClock?: Hlc;
 }
 
 /**
@@ -48,7 +59,8 @@ export interface StorageFailure {
  */
 export type PutResult = { readonly ok: true; readonly meta: ObjectMeta; readonly replaced?: ObjectMeta } | StorageFailure;
 export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array } | StorageFailure;
-export type DeleteResult = { readonly ok: true; readonly replaced?: ObjectMeta } | StorageFailure;
+/** `written`: the record a versioned delete left (a delete marker's, or what remains of the key). */
+export type DeleteResult = { readonly ok: true; readonly replaced?: ObjectMeta; readonly written?: ObjectMeta } | StorageFailure;
 export type ListResult = { readonly ok: true; readonly result: ListingResult<ListingEntry> } | StorageFailure;
 
 export interface GetOptions {
@@ -63,13 +75,17 @@ export interface StorageApi {
    * Writes a new version with quorum W. A body larger than one chunk (5 MiB) must be cut by the caller.
    * With a `condition`, the write happens only if the key's current version satisfies it, decided once
    * and atomically on the key's replicas: of concurrent conditional writers at most one succeeds.
-   * If-Match on a key without a live version fails with NotFound.
+   * If-Match on a key without a live version fails with NotFound. With `versioning` (a put), the key's
+   * versions are kept as core/object-versioning.ts says, decided like a conditional write.
    */
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition): Promise<PutResult>;
+  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult>;
   /** The newest version among R replicas, with its body (or part of it) when asked. */
   get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult>;
-  /** Writes a tombstone with quorum D; a `condition` as for put. */
-  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition): Promise<DeleteResult>;
+  /**
+   * Writes a tombstone with quorum D; a `condition` as for put. With `versioning` (a marker or a
+   * removal), writes the record that leaves, decided like a conditional write.
+   */
+  delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult>;
   /** One page of keys merged from every storage node (tombstones hidden unless asked for). */
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult>;
 }

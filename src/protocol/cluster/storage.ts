@@ -231,6 +231,8 @@ export type RouterMessage =
       readonly fetch: ListingFetch;
       /** Mark entries whose write may still be undone (a bucket deletion must not count on them). */
       readonly markUnsettled?: boolean;
+      /** Entries carry their version ids and older versions. */
+      readonly withVersions?: boolean;
       readonly replyTo: ReplyTo<ListLocalReply>;
     }
   /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */

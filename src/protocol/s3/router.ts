@@ -4,6 +4,7 @@
  */
 import { percentDecode } from './encoding.js';
 import { S3Error } from './errors.js';
+import { isObjectVersionId } from '../../core/object-versioning.js';
 import {
   getHeader, getQuery, parseMetadataDirective, parseResponseOverrides, queryNames, unsupportedTransferEncoding,
   type HeaderBag, type MetadataDirective, type QueryInput, type ResponseOverrides,
@@ -27,8 +28,8 @@ interface OnObject extends OnBucket {
 export interface CopySource {
   readonly bucket: string;
   readonly key: string;
-  /** Only the null version exists in this store, so a version id, when given, is always 'null'. */
-  readonly versionId: 'null' | undefined;
+  /** A version id of the source, when given: one this store makes, or `null`. */
+  readonly versionId: string | undefined;
 }
 
 export type EncodingType = 'url' | undefined;
@@ -43,10 +44,11 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'HeadBucket' })
   | (OnBucket & { readonly type: 'GetBucketLocation' })
   | (OnBucket & { readonly type: 'GetBucketVersioning' })
+  | (OnBucket & { readonly type: 'PutBucketVersioning' })
   | (OnBucket & { readonly type: 'GetBucketAcl' })
   | (OnBucket & { readonly type: 'PutBucketAcl' })
-  | (OnObject & { readonly type: 'GetObjectAcl'; readonly versionId: 'null' | undefined })
-  | (OnObject & { readonly type: 'PutObjectAcl'; readonly versionId: 'null' | undefined })
+  | (OnObject & { readonly type: 'GetObjectAcl'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'PutObjectAcl'; readonly versionId: string | undefined })
   | (OnBucket & {
       readonly type: 'ListObjects';
       readonly prefix: string;
@@ -96,24 +98,24 @@ export type S3Operation =
   | (OnObject & { readonly type: 'CopyObject'; readonly source: CopySource; readonly metadataDirective: MetadataDirective })
   | (OnObject & {
       readonly type: 'GetObject';
-      readonly versionId: 'null' | undefined;
+      readonly versionId: string | undefined;
       readonly partNumber: number | undefined;
       readonly overrides: ResponseOverrides;
     })
   | (OnObject & {
       readonly type: 'HeadObject';
-      readonly versionId: 'null' | undefined;
+      readonly versionId: string | undefined;
       readonly partNumber: number | undefined;
       readonly overrides: ResponseOverrides;
     })
   | (OnObject & {
       readonly type: 'GetObjectAttributes';
-      readonly versionId: 'null' | undefined;
+      readonly versionId: string | undefined;
       readonly attributes: ReadonlySet<ObjectAttribute>;
       readonly maxParts: number;
       readonly partNumberMarker: number | undefined;
     })
-  | (OnObject & { readonly type: 'DeleteObject'; readonly versionId: 'null' | undefined })
+  | (OnObject & { readonly type: 'DeleteObject'; readonly versionId: string | undefined })
   | (OnObject & { readonly type: 'CreateMultipartUpload' })
   | (OnObject & { readonly type: 'UploadPart'; readonly uploadId: string; readonly partNumber: number })
   | (OnObject & {
@@ -323,7 +325,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       return { type: 'HeadBucket', bucket };
     case 'PUT':
       if (has('acl')) return { type: 'PutBucketAcl', bucket };
-      if (has('versioning')) throw new S3Error('NotImplemented');
+      if (has('versioning')) return { type: 'PutBucketVersioning', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -516,10 +518,10 @@ export function isValidBucketName(name: string): boolean {
   return true;
 }
 
-function parseVersionId(query: QueryInput): 'null' | undefined {
+function parseVersionId(query: QueryInput): string | undefined {
   const value = getQuery(query, 'versionId');
   if (value === undefined) return undefined;
-  if (value === 'null') return 'null';
+  if (isObjectVersionId(value)) return value;
   throw new S3Error('InvalidArgument', 'Invalid version id specified', {
     fields: { ArgumentName: 'versionId', ArgumentValue: value },
   });
@@ -591,19 +593,19 @@ export function parseCopySource(header: string): CopySource {
   const invalid = (message: string): S3Error =>
     new S3Error('InvalidArgument', message, { fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: header } });
   let text = header.trim();
-  let versionId: 'null' | undefined;
+  let versionId: string | undefined;
   const q = text.indexOf('?');
   if (q !== -1) {
     const params = text.slice(q + 1);
     text = text.slice(0, q);
     if (!params.startsWith('versionId=')) throw invalid('Invalid copy source encoding.');
     const value = percentDecode(params.slice('versionId='.length), false);
-    if (value !== 'null') {
+    if (value === undefined || !isObjectVersionId(value)) {
       throw new S3Error('InvalidArgument', 'Invalid version id specified', {
         fields: { ArgumentName: 'x-amz-copy-source', ArgumentValue: header },
       });
     }
-    versionId = 'null';
+    versionId = value;
   }
   const decoded = percentDecode(text.startsWith('/') ? text.slice(1) : text, false);
   if (decoded === undefined) throw invalid('Invalid copy source encoding.');

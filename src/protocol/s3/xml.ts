@@ -548,6 +548,7 @@ export function buildAccessControlPolicy(policy: AccessControlPolicy): string {
 export const MAX_XML_BODY_BYTES = {
   createBucket: 64 * 1024,
   acl: 64 * 1024,
+  versioning: 64 * 1024,
   /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
   delete: 2 * 1024 * 1024,
   /** 10 000 parts with an ETag and a checksum each. */
@@ -698,6 +699,25 @@ export function parseCreateBucketConfiguration(
     only(root, ['LocationConstraint', 'Location', 'Bucket', 'Tags']);
     const location = leaf(root, 'LocationConstraint')?.trim();
     return { locationConstraint: location === '' ? undefined : location };
+  });
+}
+
+export interface VersioningConfiguration {
+  /** Undefined when the document leaves the status as it is. */
+  readonly status: 'Enabled' | 'Suspended' | undefined;
+  readonly mfaDelete: 'Enabled' | 'Disabled' | undefined;
+}
+
+/** PutBucketVersioning's body: a Status of Enabled or Suspended, and optionally MfaDelete. */
+export function parseVersioningConfiguration(body: Uint8Array | string): ParseResult<VersioningConfiguration> {
+  return run(() => {
+    const root = parseDocument(body, 'VersioningConfiguration', MAX_XML_BODY_BYTES.versioning);
+    only(root, ['Status', 'MfaDelete']);
+    const status = leaf(root, 'Status')?.trim();
+    const mfaDelete = leaf(root, 'MfaDelete')?.trim();
+    if (status !== undefined && status !== 'Enabled' && status !== 'Suspended') throw new Malformed();
+    if (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled') throw new Malformed();
+    return { status, mfaDelete };
   });
 }
 

@@ -19,6 +19,8 @@ describe('actors/gateway/storage-errors', () => {
       BucketBusy: ['ServiceUnavailable', 503],
       PreconditionFailed: ['PreconditionFailed', 412],
       ConditionalConflict: ['ConditionalRequestConflict', 409],
+      NoSuchVersion: ['NoSuchVersion', 404],
+      InlineBody: ['InternalError', 500],
     } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
     for (const [code, [s3, status]] of Object.entries(cases)) {
       const error = storageFailureError({ code: code as keyof typeof cases });

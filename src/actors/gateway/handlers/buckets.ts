@@ -1,5 +1,5 @@
 /**
- * Bucket operations. Creating, deleting and changing the ACL of a bucket go to the manager, the single
+ * Bucket operations. Creating, deleting and changing the ACL or versioning of a bucket go to the manager, the single
  * writer of buckets; the answer is given once this gateway's copy shows the change (or after a short
  * wait), so a client's next request here sees its own bucket. Reads come from that copy.
  */
@@ -10,9 +10,10 @@ import { getHeader, parseCannedAcl } from '../../../protocol/s3/headers.js';
 import {
   ALL_USERS_GROUP, AUTHENTICATED_USERS_GROUP, MAX_XML_BODY_BYTES, buildAccessControlPolicy, buildListAllMyBucketsResult,
   buildLocationConstraint, buildVersioningConfiguration, parseAccessControlPolicy, parseCreateBucketConfiguration,
-  type AccessControlPolicy, type Grant,
+  parseVersioningConfiguration, type AccessControlPolicy, type Grant,
 } from '../../../protocol/s3/xml.js';
 import type { AuthView } from '../../common/auth-view.js';
+import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { isOwnerOrAdmin } from '../authorization.js';
 import { currentObject } from '../object-versions.js';
@@ -131,7 +132,25 @@ export function getBucketLocation(ctx: RequestContext): void {
 }
 
 export function getBucketVersioning(ctx: RequestContext): void {
-  sendXml(ctx, 200, buildVersioningConfiguration(undefined));
+  sendXml(ctx, 200, buildVersioningConfiguration(bucketOf(ctx).versioning));
+}
+
+/**
+ * PutBucketVersioning: Enabled or Suspended, through the manager like an ACL change. MFA delete needs
+ * a hardware token this store has no way to check, so asking for it is refused.
+ */
+export async function putBucketVersioning(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const parsed = parseVersioningConfiguration(await readSmallBody(ctx, MAX_XML_BODY_BYTES.versioning));
+  if (!parsed.ok) throw parsed.error;
+  const { status, mfaDelete } = parsed.value;
+  if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', 'MFA delete is not supported.');
+  if (status !== undefined && status !== bucket.versioning) {
+    const reply = await ctx.deps.bucketAdmin.updateVersioning(bucket.name, actingOwner(ctx, bucket), status);
+    if (!reply.ok) throw bucketChangeError(ctx, bucket, reply);
+    await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(bucket.name)?.versioning === status);
+  }
+  sendEmpty(ctx, 200);
 }
 
 export function getBucketAcl(ctx: RequestContext): void {
@@ -162,19 +181,22 @@ export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBuck
 /** Has the manager set a bucket's ACL, and waits until this gateway's copy shows it. */
 async function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
   const reply = await ctx.deps.bucketAdmin.updateAcl(bucket.name, actingOwner(ctx, bucket), acl);
-  if (!reply.ok) {
-    switch (reply.code) {
-      case 'NoSuchBucket':
-        throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: bucket.name } });
-      case 'AccessDenied':
-        throw new S3Error('AccessDenied');
-      case 'InvalidArgument':
-        throw new S3Error('InvalidArgument', reply.message);
-      default:
-        throw managerUnavailable(ctx, reply);
-    }
-  }
+  if (!reply.ok) throw bucketChangeError(ctx, bucket, reply);
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(bucket.name)?.acl === acl);
+}
+
+/** The S3 error for a bucket change the manager refused or could not be asked. */
+function bucketChangeError(ctx: RequestContext, bucket: BucketRecord, reply: Exclude<UpdateAclReply | RuntimeFailure, { ok: true }>): S3Error {
+  switch (reply.code) {
+    case 'NoSuchBucket':
+      return new S3Error('NoSuchBucket', undefined, { fields: { BucketName: bucket.name } });
+    case 'AccessDenied':
+      return new S3Error('AccessDenied');
+    case 'InvalidArgument':
+      return new S3Error('InvalidArgument', reply.message);
+    default:
+      return managerUnavailable(ctx, reply);
+  }
 }
 
 /** Objects have no ACL of their own: they show their bucket's. */

@@ -11,6 +11,7 @@ import type { ByteRange } from '../../../protocol/s3/range.js';
 import type { CopySource } from '../../../protocol/s3/router.js';
 import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
+import type { ObjectMeta } from '../../../core/object-meta.js';
 import { authorizeBucket } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { deleteChunks, recordBody, writeBody, type StoredBody } from '../body-writer.js';
@@ -18,6 +19,7 @@ import type { StreamHashes } from '../digest-pool.js';
 import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
+import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
 import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
@@ -30,7 +32,7 @@ export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 /** The source of a copy, readable by the requester, its x-amz-copy-source-if-* conditions met. */
 export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<LoadedObject> {
   authorizeBucket(ctx.deps.authView, source.bucket, ctx.user, 'read');
-  const loaded = await loadObject(ctx.deps, source.bucket, source.key, true);
+  const loaded = await loadObject(ctx.deps, source.bucket, source.key, true, source.versionId);
   const outcome = evaluateCopySourceConditions(ctx.headers, { etag: loaded.meta.etag, lastModified: loaded.meta.lastModifiedMs });
   if (outcome.type !== 'proceed') throw conditionError(outcome);
   return loaded;
@@ -83,6 +85,12 @@ export async function copyBody(
   };
 }
 
+/** x-amz-copy-source-version-id: the version copied, where the source speaks of versions. */
+export function sourceVersionHeaders(ctx: RequestContext, bucket: string, source: ObjectMeta): Record<string, string> {
+  const headers = versionHeaders(ctx.deps.authView.bucket(bucket), source);
+  return headers['x-amz-version-id'] === undefined ? {} : { 'x-amz-copy-source-version-id': headers['x-amz-version-id'] };
+}
+
 async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): AsyncGenerator<Buffer> {
   for await (const piece of source) {
     const waiting = hashes.update(piece);
@@ -103,7 +111,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   // A full-object checksum carries over (recomputed over the copy); a composite one describes parts the copy does not have.
   const sourceChecksum = storedChecksum(source.meta.checksums);
   const algorithm = requested ?? (sourceChecksum !== undefined && !sourceChecksum.value.includes('-') ? sourceChecksum.algorithm : undefined);
-  const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: true }, algorithm);
+  const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: keepsBodiesInline(ctx.bucket) }, algorithm);
   let committed = false;
   let mayLand = false;
   try {
@@ -116,7 +124,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
     };
-    const result = await deps.storage.put('object', fields, recordBody(copied.stored), writeConditionOf(headers));
+    const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(copied.stored), writeConditionOf(headers));
     mayLand = recordMayLand(result);
     const { meta: written, replaced: previous } = expectOk(result);
     committed = true;
@@ -125,7 +133,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       etag: written.etag,
       lastModified: written.lastModifiedMs,
       ...(copied.checksum === undefined ? {} : { checksums: { [copied.checksum.algorithm]: copied.checksum.base64 } }),
-    }));
+    }), { ...versionHeaders(ctx.bucket, written), ...sourceVersionHeaders(ctx, op.source.bucket, source.meta) });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
   }

@@ -1,5 +1,5 @@
 /**
- * DeleteObject (idempotent: a missing key is deleted already) and DeleteObjects (up to 1000 keys, each
+ * DeleteObject (idempotent: a missing key or version is deleted already) and DeleteObjects (up to 1000 keys, each
  * answered on its own, only failures in quiet mode). With If-Match (an ETag element in DeleteObjects)
  * the delete is conditional, decided atomically by the key's replicas: 412 when the current version
  * does not match, 404 when there is none.
@@ -11,6 +11,9 @@ import { S3Error, toS3Error } from '../../../protocol/s3/errors.js';
 import {
   MAX_XML_BODY_BYTES, buildDeleteResult, parseDeleteRequest, type DeleteErrorEntry, type DeletedEntry,
 } from '../../../protocol/s3/xml.js';
+import type { BucketRecord } from '../../../core/auth-snapshot.js';
+import { findVersion, isObjectVersionId, versionIdOf } from '../../../core/object-versioning.js';
+import { deleteObjectRecord } from '../object-records.js';
 import { retireDeleted } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import type { GatewayDeps, OperationOf, RequestContext } from '../request-context.js';
@@ -19,17 +22,41 @@ import { storageFailureError } from '../storage-errors.js';
 
 export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteObject'>): Promise<void> {
   const ifMatch = getHeader(ctx.headers, 'if-match');
-  await removeObject(ctx.deps, op.bucket, op.key, ifMatch === undefined ? undefined : { ifMatch });
-  sendEmpty(ctx, 204);
+  const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: op.key, versionId: op.versionId }, ifMatch === undefined ? undefined : { ifMatch });
+  const headers: Record<string, string> = {};
+  if (removed.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  if (removed.versionId !== undefined) headers['x-amz-version-id'] = removed.versionId;
+  sendEmpty(ctx, 204, headers);
 }
 
-async function removeObject(deps: GatewayDeps, bucket: string, key: string, condition: WriteCondition | undefined): Promise<void> {
+/** What a delete did: which version it made (a delete marker) or removed, where versions are spoken of. */
+interface Removed {
+  readonly versionId?: string;
+  /** A delete marker was made, or the version removed was one. */
+  readonly deleteMarker: boolean;
+}
+
+async function removeObject(
+  deps: GatewayDeps,
+  bucketRecord: BucketRecord | undefined,
+  target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
+  condition: WriteCondition | undefined,
+): Promise<Removed> {
+  const { bucket, key, versionId } = target;
   deps.cache.invalidate(bucket, key);
-  const result = await deps.storage.delete('object', bucket, key, condition);
+  const result = await deleteObjectRecord(deps, bucketRecord, target, condition);
   // Deleting what is not there is done already, unless the delete asked for a version to match.
-  if (!result.ok && (result.code !== 'NotFound' || condition !== undefined)) throw storageFailureError(result);
+  const absent = !result.ok && (result.code === 'NotFound' || result.code === 'NoSuchVersion') && condition === undefined;
+  if (!result.ok && !absent) throw storageFailureError(result);
   deps.cache.invalidate(bucket, key);
-  if (result.ok) retireDeleted(deps, result.replaced);
+  if (!result.ok) return versionId === undefined ? { deleteMarker: false } : { versionId, deleteMarker: false };
+  retireDeleted(deps, result.replaced, result.written);
+  if (versionId !== undefined) {
+    const removed = findVersion(result.replaced, versionId);
+    return { versionId, deleteMarker: removed?.meta.deleteMarker === true };
+  }
+  if (result.written?.deleteMarker) return { versionId: versionIdOf(result.written), deleteMarker: true };
+  return { deleteMarker: false };
 }
 
 const DELETE_CONCURRENCY = 8;
@@ -49,9 +76,14 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
         // An empty key names no object (a DeleteObject without a key is DeleteBucket): it is not sent to storage.
         if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
         if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
-        if (object.versionId !== undefined && object.versionId !== 'null') throw new S3Error('NoSuchVersion');
-        await removeObject(ctx.deps, op.bucket, object.key, object.etag === undefined ? undefined : { ifMatch: object.etag });
-        outcomes[index] = { key: object.key, ...versioned };
+        if (object.versionId !== undefined && !isObjectVersionId(object.versionId)) throw new S3Error('NoSuchVersion');
+        const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag });
+        outcomes[index] = {
+          key: object.key,
+          ...versioned,
+          ...(removed.deleteMarker ? { deleteMarker: true } : {}),
+          ...(removed.deleteMarker && object.versionId === undefined && removed.versionId !== undefined ? { deleteMarkerVersionId: removed.versionId } : {}),
+        };
       } catch (error) {
         const s3 = toS3Error(error);
         if (s3.code === 'InternalError') ctx.log.error('a key of a batch delete failed', { key: object.key, error });

@@ -14,6 +14,7 @@ import { readBody } from '../body-reader.js';
 import type { ObjectAttribute } from '../../../protocol/s3/router.js';
 import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../protocol/s3/xml.js';
 import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
+import { versionHeaders } from '../object-records.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendBody } from '../response-body.js';
@@ -22,7 +23,7 @@ import { sendXml } from '../responses.js';
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const { deps, headers, res } = ctx;
   const withBody = op.type === 'GetObject';
-  const { meta, body } = await loadObject(deps, op.bucket, op.key, withBody);
+  const { meta, body } = await loadObject(deps, op.bucket, op.key, withBody, op.versionId);
 
   const outcome = evaluateReadConditions(headers, { etag: meta.etag, lastModified: meta.lastModifiedMs });
   if (outcome.type === 'not-modified') {
@@ -45,6 +46,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
   }
   const responseHeaders: Record<string, string | number> = {
     ...readHeaders(meta, { overrides: op.overrides, withChecksum: range === undefined && checksumModeEnabled(headers) }),
+    ...versionHeaders(ctx.bucket, meta),
     ...extra,
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
@@ -63,7 +65,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
  * parts of a multipart object paged by part number.
  */
 export async function getObjectAttributes(ctx: RequestContext, op: OperationOf<'GetObjectAttributes'>): Promise<void> {
-  const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false);
+  const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
   const wants = (attribute: ObjectAttribute): boolean => op.attributes.has(attribute);
   const checksum = storedChecksum(meta.checksums);
   const parts = meta.multipart?.parts ?? [];
@@ -90,7 +92,7 @@ export async function getObjectAttributes(ctx: RequestContext, op: OperationOf<'
     objectParts,
     storageClass: wants('StorageClass') ? 'STANDARD' : undefined,
     objectSize: wants('ObjectSize') ? meta.sizeBytes : undefined,
-  }), { 'Last-Modified': formatHttpDate(meta.lastModifiedMs) });
+  }), { 'Last-Modified': formatHttpDate(meta.lastModifiedMs), ...versionHeaders(ctx.bucket, meta) });
 }
 
 /** The bytes of part `partNumber`: of a multipart object its part, of any other object part 1 is all of it. */

@@ -22,6 +22,7 @@ import {
   checksumHeaders, descriptiveFields, descriptiveFieldsOf, fromMetaAlgorithm, requestedChecksumAlgorithm, storedChecksum,
   toMetaAlgorithm,
 } from '../object-headers.js';
+import { versionHeaders, writeObjectRecord } from '../object-records.js';
 import { currentObject, retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody, readSmallBody } from '../request-body.js';
 import { bucketOf, requesterId, type GatewayDeps, type OperationOf, type RequestContext } from '../request-context.js';
@@ -216,7 +217,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
       uploadId: op.uploadId,
     },
   };
-  const { meta: written, replaced } = expectOk(await deps.storage.put('object', fields, undefined, writeConditionOf(headers)));
+  const { meta: written, replaced } = expectOk(await writeObjectRecord(deps, ctx.bucket, fields, undefined, writeConditionOf(headers)));
   afterObjectWrite(ctx, replaced, written, undefined);
   const closed = await deps.storage.delete('upload', op.bucket, uploadRecordKey(op.key, op.uploadId));
   if (!closed.ok) ctx.log.warn('a completed upload is still listed', { bucket: op.bucket, key: op.key, uploadId: op.uploadId, code: closed.code });
@@ -242,7 +243,7 @@ function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartU
     key: op.key,
     etag: written.etag,
     ...(checksum === undefined ? {} : { checksums: checksumValues, checksumType: 'COMPOSITE' as const }),
-  }), checksumHeaders(written.checksums));
+  }), { ...checksumHeaders(written.checksums), ...versionHeaders(ctx.bucket, written) });
 }
 
 /** The composite checksum of a completed upload, when every part carries one of the same algorithm. */

@@ -13,6 +13,7 @@ import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
+import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
@@ -29,7 +30,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
-    allowInline: true,
+    allowInline: keepsBodiesInline(ctx.bucket),
   });
   let committed = false;
   let mayLand = false;
@@ -45,12 +46,12 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
-    const result = await deps.storage.put('object', fields, recordBody(stored), writeConditionOf(headers));
+    const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(stored), writeConditionOf(headers));
     mayLand = recordMayLand(result);
     const { meta: written, replaced } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
-    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
+    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...versionHeaders(ctx.bucket, written) });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, stored.layout);
   }

@@ -94,7 +94,7 @@ describe('protocol/s3/router', () => {
         expect(err('PUT', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('DELETE', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
       }
-      expect(err('PUT', '/bucket?versioning').code).to.equal('NotImplemented');
+      expect(op('PUT', '/bucket?versioning')).to.deep.equal({ type: 'PutBucketVersioning', bucket: 'bucket' });
       expect(err('POST', '/bucket').code).to.equal('NotImplemented');
       const e = err('PUT', '/bucket?location');
       expect(e.code).to.equal('MethodNotAllowed');

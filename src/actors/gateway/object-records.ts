@@ -1,0 +1,132 @@
+/**
+ * Writing and deleting an object's record as its bucket's versioning asks. In a bucket that never had
+ * versioning a write replaces the record and a delete leaves a tombstone. In one that has, the key's
+ * replicas decide the new list of versions against what they hold (core/object-versioning.ts), and
+ * the answer names the version made.
+ *
+ * A version whose body is in its record (written before the bucket had versioning) has to move into a
+ * chunk before a write can keep it: the replicas refuse such a write with InlineBody, the body is copied
+ * here, and the write is sent again naming the copy.
+ */
+import type { BucketRecord } from '../../core/auth-snapshot.js';
+import { newVersionId, versionedChunkKey } from '../../core/chunk-layout.js';
+import { compareHlc, type Hlc } from '../../core/hlc.js';
+import { carriesBody, type ChunkLayout, type ObjectMeta } from '../../core/object-meta.js';
+import {
+  chunkRunsOf, newObjectVersionId, NULL_VERSION_ID, versionIdOf, type BucketVersioning, type Rechunked, type VersionedWrite,
+} from '../../core/object-versioning.js';
+import type { WriteCondition } from '../../core/write-condition.js';
+import type { DeleteResult, ObjectFields, PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { deleteChunks } from './body-writer.js';
+import type { GatewayDeps } from './request-context.js';
+import { storageFailureError } from './storage-errors.js';
+
+/** Rounds of moving a current version's body into a chunk; each is needed only if the key changed meanwhile. */
+const MAX_RECHUNK_ROUNDS = 3;
+
+/** The bucket's versioning, undefined for a bucket that never had it. */
+export function versioningOf(bucket: BucketRecord | undefined): BucketVersioning | undefined {
+  return bucket?.versioning;
+}
+
+/** Bodies in a versioned bucket go into chunks: a version kept after it is replaced must not live in its record. */
+export function keepsBodiesInline(bucket: BucketRecord | undefined): boolean {
+  return versioningOf(bucket) === undefined;
+}
+
+/** Writes a new version of an object: it replaces the record, or joins the key's versions. */
+export function writeObjectRecord(
+  deps: GatewayDeps,
+  bucket: BucketRecord | undefined,
+  fields: ObjectFields,
+  body: Uint8Array | undefined,
+  condition: WriteCondition | undefined,
+): Promise<PutResult> {
+  const mode = versioningOf(bucket);
+  if (mode === undefined) return deps.storage.put('object', fields, body, condition);
+  const write = { type: 'put' as const, mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
+  return withRechunking(deps, fields.bucket, fields.key, write, (rechunked) =>
+    deps.storage.put('object', fields, body, condition, rechunked === undefined ? write : { ...write, rechunked }),
+  );
+}
+
+/**
+ * Deletes an object. With `versionId`, that version goes for good (in any bucket: an unversioned one
+ * has only `null`); without, a versioned bucket gets a delete marker and an unversioned one a tombstone.
+ */
+export function deleteObjectRecord(
+  deps: GatewayDeps,
+  bucket: BucketRecord | undefined,
+  target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
+  condition: WriteCondition | undefined,
+): Promise<DeleteResult> {
+  const mode = versioningOf(bucket);
+  let write: VersionedWrite;
+  if (target.versionId !== undefined) write = { type: 'remove', versionId: target.versionId };
+  else if (mode !== undefined) write = { type: 'marker', mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
+  else return deps.storage.delete('object', target.bucket, target.key, condition);
+  return withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
+    deps.storage.delete('object', target.bucket, target.key, condition, rechunked === undefined ? write : { ...write, rechunked }),
+  );
+}
+
+/** What a client is told of the version a write made: only buckets that have had versioning speak of versions. */
+export function versionHeaders(bucket: BucketRecord | undefined, written: ObjectMeta): Record<string, string> {
+  if (versioningOf(bucket) === undefined && written.versionId === undefined) return {};
+  return { 'x-amz-version-id': versionIdOf(written) };
+}
+
+/**
+ * Sends `write`, and while the replicas answer InlineBody, copies the body of the current version they
+ * named into a chunk and sends it again naming the copy. Copies that no written record uses are deleted.
+ */
+async function withRechunking<R extends PutResult | DeleteResult>(
+  deps: GatewayDeps,
+  bucket: string,
+  key: string,
+  write: VersionedWrite,
+  send: (rechunked: Rechunked | undefined) => Promise<R>,
+): Promise<R> {
+  const copies: ChunkLayout[] = [];
+  let rechunked: Rechunked | undefined;
+  let result = await send(undefined);
+  for (let round = 0; !result.ok && result.code === 'InlineBody' && round < MAX_RECHUNK_ROUNDS; round++) {
+    const clock = (result as StorageFailure).inlineClock;
+    if (clock === undefined) break;
+    rechunked = await copyCurrentBody(deps, bucket, key, clock);
+    if (rechunked !== undefined) copies.push(rechunked.layout);
+    result = await send(rechunked);
+  }
+  const written = result.ok ? ('meta' in result ? result.meta : result.written) : undefined;
+  // A write whose outcome is unknown may still name its copy: the orphan sweep decides about those.
+  const outcomeKnown = result.ok || result.code !== 'Timeout';
+  if (outcomeKnown) {
+    const used = chunkRunsOf(written);
+    for (const layout of copies) {
+      if (!(layout.runs ?? []).some((run) => used.has(run.versionId))) await deleteChunks(deps, bucket, key, layout);
+    }
+  }
+  if (!result.ok && result.code === 'InlineBody') {
+    deps.log.warn('a versioned write kept meeting a body in its record', { bucket, key, versionId: write.versionId });
+    throw storageFailureError({ code: 'ConditionalConflict' });
+  }
+  return result;
+}
+
+/**
+ * Copies the body of the key's current version (stamped at `clock`) into one chunk. Undefined when the
+ * key holds another version by now: the write then meets that one.
+ */
+async function copyCurrentBody(deps: GatewayDeps, bucket: string, key: string, clock: Hlc): Promise<Rechunked | undefined> {
+  const current = await deps.storage.get('object', bucket, key, { withBody: true });
+  if (!current.ok) {
+    if (current.code === 'NotFound') return undefined;
+    throw storageFailureError(current);
+  }
+  if (compareHlc(current.meta.clock, clock) !== 0 || !carriesBody(current.meta) || current.body === undefined) return undefined;
+  const runId = newVersionId();
+  const chunk = { bucket, key: versionedChunkKey(key, runId, 0), sizeBytes: current.body.length, etag: '', contentType: '', userMeta: {} };
+  const stored = await deps.storage.put('chunk', chunk, current.body);
+  if (!stored.ok) throw storageFailureError(stored);
+  return { clock, layout: { chunkSizesBytes: [current.body.length], runs: [{ versionId: runId, chunkCount: 1 }] } };
+}

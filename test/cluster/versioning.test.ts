@@ -1,0 +1,76 @@
+/**
+ * Bucket versioning through a real cluster (a manager, three storage nodes with N=3, W=2, R=2, D=2 and a
+ * gateway, each its own process): versions written, hidden and removed while a replica is down reach it
+ * once it is back, and every version reads back from replicas that include it.
+ */
+import {
+  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { eventually } from '../support/eventually.js';
+import { ProcessCluster } from '../support/process-cluster.js';
+
+const BUCKET = 'archive';
+
+describe('bucket versioning with real processes (N=3, W=2, R=2, D=2)', function () {
+  this.timeout(180_000);
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 3, w: 2, r: 2, d: 2 } });
+  let s3: S3Client;
+
+  before(async () => {
+    await cluster.start();
+    s3 = cluster.client(0, cluster.credentials, 20_000);
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  async function text(key: string, versionId?: string): Promise<string> {
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+    return got.Body!.transformToString();
+  }
+
+  async function listed(key: string): Promise<string[]> {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: key }));
+    return [
+      ...(page.Versions ?? []).map((v) => `${v.VersionId}${v.IsLatest ? '*' : ''}`),
+      ...(page.DeleteMarkers ?? []).map((d) => `marker ${d.VersionId}${d.IsLatest ? '*' : ''}`),
+    ].sort();
+  }
+
+  it('carries versions written, hidden and removed while a replica was down to it once it is back', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'doc', Body: 'before versioning' }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
+    const v1 = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'doc', Body: 'one' }));
+    const v2 = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'doc', Body: 'two' }));
+
+    const down = cluster.storage[2]!;
+    await down.kill('SIGKILL');
+    const v3 = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'doc', Body: 'three, written with a replica down' }));
+    const marker = await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'doc' }));
+    expect(marker.DeleteMarker).to.equal(true);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'doc', VersionId: v1.VersionId }));
+    await down.start();
+    await down.waitFor((line) => line.msg === 'ring loaded from local state' || line.msg === 'ring installed', 20_000);
+
+    await eventually(async () => {
+      const where = await cluster.run<'whereis'>({ command: 'whereis', bucket: BUCKET, key: 'doc' });
+      const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
+      return where.replicas.length === 3 && new Set(clocks).size === 1 && !clocks.includes('missing');
+    }, 60_000, 'every replica holds the newest record of the key');
+
+    // With another replica down, reads need the one that was away.
+    await cluster.storage[0]!.kill('SIGKILL');
+    expect(await listed('doc')).to.deep.equal([`marker ${marker.VersionId}*`, 'null', v2.VersionId, v3.VersionId].sort());
+    expect(await text('doc', v3.VersionId)).to.equal('three, written with a replica down');
+    expect(await text('doc', v2.VersionId)).to.equal('two');
+    expect(await text('doc', 'null')).to.equal('before versioning');
+    const gone = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'doc', VersionId: v1.VersionId })).catch((error: { name: string }) => error.name);
+    expect(gone).to.equal('NoSuchVersion');
+    const hidden = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'doc' })).catch((error: { name: string }) => error.name);
+    expect(hidden).to.equal('NoSuchKey');
+    await cluster.storage[0]!.start();
+  });
+});
