@@ -5,6 +5,7 @@
  */
 import { isIncarnation } from './bucket-namespace.js';
 import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
+import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -39,6 +40,8 @@ export interface BucketRecord {
   readonly location?: string;
   /** Absent until versioning is first enabled; a bucket never goes back to unversioned. */
   readonly versioning?: BucketVersioning;
+  /** The bucket's tags (PutBucketTagging); absent when it has none. */
+  readonly tags?: Tags;
 }
 
 export interface EndpointRecord {
@@ -138,7 +141,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     isBucketAcl(bucket.acl) &&
     Number.isSafeInteger(bucket.createdAtMs) &&
     locationProblem(bucket.location) === undefined &&
-    (bucket.versioning === undefined || isBucketVersioning(bucket.versioning))
+    (bucket.versioning === undefined || isBucketVersioning(bucket.versioning)) &&
+    (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS))
   );
 }
 

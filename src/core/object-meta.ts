@@ -89,6 +89,8 @@ export interface ObjectMeta {
   readonly versionId?: string;
   /** The version the record describes is a delete marker: listed among versions, never read. */
   readonly deleteMarker?: true;
+  /** The version's tags (core/object-tags.ts); absent when it has none. */
+  readonly tags?: Readonly<Record<string, string>>;
   /** The key's older versions, newest first (see core/object-versioning.ts). */
   readonly noncurrent?: readonly VersionFields[];
 }

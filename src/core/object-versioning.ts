@@ -17,6 +17,7 @@ import type { Hlc } from './hlc.js';
 import { compareHlc, isHlc } from './hlc.js';
 import { randomHex } from './random-id.js';
 import { carriesBody, type ChunkLayout, type ObjectMeta, type VersionFields } from './object-meta.js';
+import { isTags, MAX_OBJECT_TAGS, type Tags } from './object-tags.js';
 
 export const BUCKET_VERSIONING = ['Enabled', 'Suspended'] as const;
 export type BucketVersioning = (typeof BUCKET_VERSIONING)[number];
@@ -50,13 +51,16 @@ export function versionIdOf(version: { readonly versionId?: string }): string {
  *   put     a new version; in a suspended bucket it is the null version and replaces the old one.
  *   marker  a delete marker as the new current version (DeleteObject without a version id).
  *   remove  one version goes for good (DeleteObject with a version id).
+ *   retag   one version's tags are replaced (PutObjectTagging, DeleteObjectTagging); without a version
+ *           id, the current version's. Its modification time stays.
  * `rechunked`: the key's current version, stamped at `clock`, whose body is in its record, has been
  * copied into these chunks; used when that version is kept (see the refusal `InlineBody`).
  */
 export type VersionedWrite =
   | { readonly type: 'put'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
   | { readonly type: 'marker'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
-  | { readonly type: 'remove'; readonly versionId: string; readonly rechunked?: Rechunked };
+  | { readonly type: 'remove'; readonly versionId: string; readonly rechunked?: Rechunked }
+  | { readonly type: 'retag'; readonly versionId?: string; readonly tags: Tags; readonly rechunked?: Rechunked };
 
 export interface Rechunked {
   readonly clock: Hlc;
@@ -66,7 +70,7 @@ export interface Rechunked {
 export type VersionedOutcome =
   /** The record to write; `deleted` when no version is left (it is written as a tombstone). */
   | { readonly ok: true; readonly record: RecordFields; readonly deleted: boolean }
-  /** `remove` of a version the key does not have. */
+  /** `remove` or `retag` of a version the key does not have (or of a delete marker's tags). */
   | { readonly ok: false; readonly code: 'NoSuchVersion' }
   /**
    * The current version keeps its body in its record and would be kept by this write: the writer must
@@ -144,6 +148,14 @@ export function applyVersionedWrite(
       dropped = new Set([index]);
       break;
     }
+    case 'retag': {
+      const index = write.versionId === undefined ? 0 : versions.findIndex((version) => versionIdOf(version) === write.versionId);
+      const version = versions[index];
+      if (version === undefined || version.deleteMarker) return { ok: false, code: 'NoSuchVersion' };
+      const { tags: _old, ...untagged } = version;
+      versions[index] = Object.keys(write.tags).length === 0 ? untagged : { ...untagged, tags: write.tags };
+      break;
+    }
   }
   if (inline && !dropped.has(0)) {
     if (write.rechunked === undefined || compareHlc(write.rechunked.clock, head.clock) !== 0) return { ok: false, code: 'InlineBody', clock: head.clock };
@@ -207,7 +219,8 @@ export function layoutsDroppedBy(loser: ObjectMeta, winner: ObjectMeta): ChunkLa
 }
 
 /** Checks the versioning fields of a record that arrived from outside. */
-export function hasValidVersions(meta: { readonly versionId?: unknown; readonly deleteMarker?: unknown; readonly noncurrent?: unknown }): boolean {
+export function hasValidVersions(meta: { readonly versionId?: unknown; readonly deleteMarker?: unknown; readonly noncurrent?: unknown; readonly tags?: unknown }): boolean {
+  if (meta.tags !== undefined && !isTags(meta.tags, MAX_OBJECT_TAGS)) return false;
   if (meta.versionId !== undefined && (typeof meta.versionId !== 'string' || !VERSION_ID.test(meta.versionId))) return false;
   if (meta.deleteMarker !== undefined && meta.deleteMarker !== true) return false;
   if (meta.noncurrent === undefined) return true;
@@ -231,8 +244,9 @@ export function isVersionedWrite(value: unknown): value is VersionedWrite {
   if (typeof value !== 'object' || value === null) return false;
   const write = value as Record<string, unknown>;
   const { type, mode, versionId, rechunked } = write;
-  if (typeof versionId !== 'string' || !isObjectVersionId(versionId)) return false;
   if (rechunked !== undefined && !isRechunked(rechunked)) return false;
+  if (type === 'retag') return mode === undefined && (versionId === undefined || (typeof versionId === 'string' && isObjectVersionId(versionId))) && isTags(write['tags'], MAX_OBJECT_TAGS);
+  if (typeof versionId !== 'string' || !isObjectVersionId(versionId)) return false;
   if (type === 'remove') return mode === undefined;
   if (type !== 'put' && type !== 'marker') return false;
   if (mode === 'Suspended') return versionId === NULL_VERSION_ID;

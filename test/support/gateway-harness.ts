@@ -88,6 +88,10 @@ export class FakeBucketAdmin implements BucketAdmin {
     return this.change(name, requester, (bucket) => ({ ...bucket, versioning }));
   }
 
+  updateTags(name: string, requester: string, tags: Readonly<Record<string, string>>) {
+    return this.change(name, requester, ({ tags: _old, ...bucket }) => (Object.keys(tags).length === 0 ? bucket : { ...bucket, tags }));
+  }
+
   private async change(name: string, requester: string, change: (bucket: BucketRecord) => BucketRecord) {
     if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
     const bucket = this.view.bucket(name);

@@ -21,6 +21,7 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'GetObject':
     case 'HeadObject':
     case 'GetObjectAttributes':
+    case 'GetObjectTagging':
       return 'read';
     case 'PutObject':
     case 'CopyObject':
@@ -33,11 +34,16 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'AbortMultipartUpload':
     case 'ListParts':
     case 'ListMultipartUploads':
+    case 'PutObjectTagging':
+    case 'DeleteObjectTagging':
       return 'write';
     case 'DeleteBucket':
     case 'GetBucketLocation':
     case 'GetBucketVersioning':
     case 'PutBucketVersioning':
+    case 'GetBucketTagging':
+    case 'PutBucketTagging':
+    case 'DeleteBucketTagging':
     case 'GetBucketAcl':
     case 'PutBucketAcl':
     case 'GetObjectAcl':

@@ -5,6 +5,7 @@
  */
 import type { BucketAcl } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
+import type { Tags } from '../../core/object-tags.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
@@ -25,6 +26,8 @@ export interface BucketAdmin {
   delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
   updateVersioning(name: string, requester: string, status: BucketVersioning): Promise<UpdateAclReply | RuntimeFailure>;
+  /** Replaces the bucket's tags; an empty set removes them. */
+  updateTags(name: string, requester: string, tags: Tags): Promise<UpdateAclReply | RuntimeFailure>;
 }
 
 export interface ManagerBucketAdminDeps {
@@ -61,5 +64,6 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
       askManager<BucketDeletionMessage, DeleteBucketReply>(bucketDeletionRef, (replyTo) => ({ type: 'delete_bucket', name, requester, withContent: false, replyTo }), deps.deleteTimeoutMs),
     updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
     updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
+    updateTags: (name, requester, tags) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_tags', name, requester, tags, replyTo })),
   };
 }

@@ -20,6 +20,8 @@ import type { DeleteResult, ObjectFields, PutResult, StorageFailure } from '../.
 import { deleteChunks } from './body-writer.js';
 import type { GatewayDeps } from './request-context.js';
 import { storageFailureError } from './storage-errors.js';
+import { S3Error } from '../../protocol/s3/errors.js';
+import type { Tags } from '../../core/object-tags.js';
 
 /** Rounds of moving a current version's body into a chunk; each is needed only if the key changed meanwhile. */
 const MAX_RECHUNK_ROUNDS = 3;
@@ -68,6 +70,25 @@ export function deleteObjectRecord(
   return withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
     deps.storage.delete('object', target.bucket, target.key, condition, rechunked === undefined ? write : { ...write, rechunked }),
   );
+}
+
+/**
+ * Replaces the tags of one version (the current one without `versionId`) and answers the record as it
+ * is now. NoSuchKey when the key has no current version, NoSuchVersion when it lacks the one named.
+ */
+export async function retagObject(
+  deps: GatewayDeps,
+  target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
+  tags: Tags,
+): Promise<ObjectMeta> {
+  const write: VersionedWrite = { type: 'retag', tags, ...(target.versionId === undefined ? {} : { versionId: target.versionId }) };
+  const fields: ObjectFields = { bucket: target.bucket, key: target.key, sizeBytes: 0, etag: '', contentType: '', userMeta: {} };
+  const result = await withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
+    deps.storage.put('object', fields, undefined, undefined, rechunked === undefined ? write : { ...write, rechunked }),
+  );
+  if (result.ok) return result.meta;
+  if (result.code === 'NoSuchVersion' && target.versionId === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: target.key } });
+  throw storageFailureError(result);
 }
 
 /** What a client is told of the version a write made: only buckets that have had versioning speak of versions. */

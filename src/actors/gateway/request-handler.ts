@@ -28,6 +28,9 @@ import {
 } from './handlers/multipart.js';
 import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
+import {
+  deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging,
+} from './handlers/tagging.js';
 import { userIdOf, type GatewayDeps, type RequestContext } from './request-context.js';
 import { ClientGone, sendError } from './responses.js';
 import { signingRegionsOf } from './signing-region.js';
@@ -143,6 +146,18 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return getBucketVersioning(ctx);
     case 'PutBucketVersioning':
       return putBucketVersioning(ctx);
+    case 'GetBucketTagging':
+      return getBucketTagging(ctx);
+    case 'PutBucketTagging':
+      return putBucketTagging(ctx);
+    case 'DeleteBucketTagging':
+      return deleteBucketTagging(ctx);
+    case 'GetObjectTagging':
+      return getObjectTagging(ctx, op);
+    case 'PutObjectTagging':
+      return putObjectTagging(ctx, op);
+    case 'DeleteObjectTagging':
+      return deleteObjectTagging(ctx, op);
     case 'GetBucketAcl':
       return getBucketAcl(ctx);
     case 'PutBucketAcl':

@@ -29,6 +29,7 @@ import {
 } from '../../core/auth-snapshot.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import { isBucketVersioning } from '../../core/object-versioning.js';
+import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -93,7 +94,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -135,6 +136,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           return state;
         case 'update_versioning':
           ctx.system.reply(message.replyTo, await updateVersioning(state, message, ctx));
+          return state;
+        case 'update_bucket_tags':
+          ctx.system.reply(message.replyTo, await updateBucketTags(state, message, ctx));
           return state;
         case 'get_bucket': {
           const bucket = state.buckets.get(String(message.name));
@@ -247,6 +251,16 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     if (bucket.versioning === message.status) return { ok: true, bucket };
     ctx.log.info('bucket versioning changed', { bucket: name, from: bucket.versioning ?? 'unversioned', to: message.status });
     return { ok: true, bucket: await replaceBucket(state, { ...bucket, versioning: message.status }, ctx) };
+  }
+
+  async function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its tags` };
+    if (!isTags(message.tags, MAX_BUCKET_TAGS)) return { ok: false, code: 'InvalidArgument', message: `not a valid set of bucket tags (at most ${MAX_BUCKET_TAGS})` };
+    const { tags: _old, ...untagged } = bucket;
+    return { ok: true, bucket: await replaceBucket(state, Object.keys(message.tags).length === 0 ? untagged : { ...untagged, tags: message.tags }, ctx) };
   }
 
   async function chownBucket(state: AuthState, name: string, owner: string, ctx: ActorContext<AuthMessage>): Promise<ChownBucketReply> {

@@ -4,6 +4,7 @@
  */
 import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
+import type { Tags } from '../../core/object-tags.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -45,6 +46,8 @@ export type GatewayAuthMessage =
   | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Enables or suspends versioning; a bucket once versioned never returns to unversioned. */
   | { readonly type: 'update_versioning'; readonly name: string; readonly requester: string; readonly status: BucketVersioning; readonly replyTo: ReplyTo<UpdateAclReply> }
+  /** Replaces the bucket's tags; none removes them. */
+  | { readonly type: 'update_bucket_tags'; readonly name: string; readonly requester: string; readonly tags: Tags; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }
   /** Every bucket when `owner` is absent. */
   | { readonly type: 'list_buckets'; readonly owner?: string; readonly replyTo: ReplyTo<ListBucketsReply> }

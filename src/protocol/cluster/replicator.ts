@@ -27,7 +27,7 @@ export type ReplicatorMessage =
       readonly fields: ObjectFields;
       readonly body?: Uint8Array;
       readonly condition?: WriteCondition;
-      /** A write to a bucket with versioning (a `put`): decided against the key's versions, atomically. */
+      /** A write to a bucket with versioning (a `put`), or new tags for a version (a `retag`): decided against the key's versions, atomically. */
       readonly versioning?: VersionedWrite;
       readonly writeId?: string;
       readonly retried?: boolean;

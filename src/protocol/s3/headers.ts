@@ -243,6 +243,40 @@ export function parseCannedAcl(
   return { ok: true, value: found };
 }
 
+/**
+ * x-amz-tagging: tags as a URL query string (`k1=v1&k2=v2`), the pairs as given (undefined when the
+ * header is absent); InvalidArgument when it does not decode. The caller checks the set's limits.
+ */
+export function parseTaggingHeader(
+  headers: HeaderBag,
+): { ok: true; value: ReadonlyArray<readonly [string, string]> | undefined } | { ok: false; error: S3Error } {
+  const value = getHeader(headers, 'x-amz-tagging');
+  if (value === undefined) return { ok: true, value: undefined };
+  const pairs: Array<readonly [string, string]> = [];
+  for (const item of value.split('&')) {
+    if (item === '') continue;
+    const equals = item.indexOf('=');
+    const key = percentDecode(equals < 0 ? item : item.slice(0, equals), true);
+    const tag = percentDecode(equals < 0 ? '' : item.slice(equals + 1), true);
+    if (key === undefined || tag === undefined) {
+      return { ok: false, error: new S3Error('InvalidArgument', 'The header x-amz-tagging is not a valid URL-encoded query string.', { fields: { ArgumentName: 'x-amz-tagging', ArgumentValue: value } }) };
+    }
+    pairs.push([key, tag]);
+  }
+  return { ok: true, value: pairs };
+}
+
+/** x-amz-tagging-directive of a copy: COPY (the source's tags) unless REPLACE (the request's) is asked for. */
+export function parseTaggingDirective(headers: HeaderBag): { ok: true; value: MetadataDirective } | { ok: false; error: S3Error } {
+  const value = getHeader(headers, 'x-amz-tagging-directive');
+  if (value === undefined || value.trim() === 'COPY') return { ok: true, value: 'COPY' };
+  if (value.trim() === 'REPLACE') return { ok: true, value: 'REPLACE' };
+  return {
+    ok: false,
+    error: new S3Error('InvalidArgument', 'Unknown tagging directive.', { fields: { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: value } }),
+  };
+}
+
 export type MetadataDirective = 'COPY' | 'REPLACE';
 
 /** x-amz-metadata-directive of a copy: COPY unless REPLACE is asked for. */

@@ -45,6 +45,12 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLocation' })
   | (OnBucket & { readonly type: 'GetBucketVersioning' })
   | (OnBucket & { readonly type: 'PutBucketVersioning' })
+  | (OnBucket & { readonly type: 'GetBucketTagging' })
+  | (OnBucket & { readonly type: 'PutBucketTagging' })
+  | (OnBucket & { readonly type: 'DeleteBucketTagging' })
+  | (OnObject & { readonly type: 'GetObjectTagging'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'PutObjectTagging'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'DeleteObjectTagging'; readonly versionId: string | undefined })
   | (OnBucket & { readonly type: 'GetBucketAcl' })
   | (OnBucket & { readonly type: 'PutBucketAcl' })
   | (OnObject & { readonly type: 'GetObjectAcl'; readonly versionId: string | undefined })
@@ -170,11 +176,11 @@ const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification', 'object-lock',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'website',
+  'requestPayment', 'restore', 'retention', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'uploads', 'versioning', 'versions'] as const;
-const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'uploadId', 'uploads'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Entry point
@@ -291,6 +297,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('location')) return { type: 'GetBucketLocation', bucket };
       if (has('versioning')) return { type: 'GetBucketVersioning', bucket };
       if (has('acl')) return { type: 'GetBucketAcl', bucket };
+      if (has('tagging')) return { type: 'GetBucketTagging', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
         return {
@@ -326,10 +333,12 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
     case 'PUT':
       if (has('acl')) return { type: 'PutBucketAcl', bucket };
       if (has('versioning')) return { type: 'PutBucketVersioning', bucket };
+      if (has('tagging')) return { type: 'PutBucketTagging', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
     case 'DELETE':
+      if (has('tagging')) return { type: 'DeleteBucketTagging', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };
@@ -409,6 +418,7 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
         };
       }
       if (method === 'GET' && has('acl')) return { type: 'GetObjectAcl', bucket, key, versionId: parseVersionId(query) };
+      if (method === 'GET' && has('tagging')) return { type: 'GetObjectTagging', bucket, key, versionId: parseVersionId(query) };
       if (method === 'GET' && has('attributes')) {
         return {
           type: 'GetObjectAttributes',
@@ -450,6 +460,7 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
         return { type: 'UploadPart', bucket, key, uploadId, partNumber };
       }
       if (has('acl')) return { type: 'PutObjectAcl', bucket, key, versionId: parseVersionId(query) };
+      if (has('tagging')) return { type: 'PutObjectTagging', bucket, key, versionId: parseVersionId(query) };
       rejectUnsupported(query);
       if (OBJECT_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'OBJECT');
       const copySource = getHeader(headers, 'x-amz-copy-source');
@@ -478,6 +489,7 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
       throw methodNotAllowed(method, 'OBJECT');
     case 'DELETE':
       if (uploadId !== undefined) return { type: 'AbortMultipartUpload', bucket, key, uploadId };
+      if (has('tagging')) return { type: 'DeleteObjectTagging', bucket, key, versionId: parseVersionId(query) };
       rejectUnsupported(query);
       if (OBJECT_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'OBJECT');
       return { type: 'DeleteObject', bucket, key, versionId: parseVersionId(query) };

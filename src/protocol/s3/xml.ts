@@ -109,6 +109,11 @@ export function buildLocationConstraint(region: string | undefined): string {
 }
 
 /** GetBucketVersioning: no Status at all for a bucket that never had versioning enabled. */
+/** GetObjectTagging and GetBucketTagging: the tags in key order. */
+export function buildTagging(tags: ReadonlyArray<readonly [string, string]>): string {
+  return document('Tagging', [el('TagSet', tags.map(([key, value]) => el('Tag', [el('Key', key), el('Value', value)])))]);
+}
+
 export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | undefined): string {
   return document('VersioningConfiguration', [opt('Status', status)]);
 }
@@ -549,6 +554,7 @@ export const MAX_XML_BODY_BYTES = {
   createBucket: 64 * 1024,
   acl: 64 * 1024,
   versioning: 64 * 1024,
+  tagging: 64 * 1024,
   /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
   delete: 2 * 1024 * 1024,
   /** 10 000 parts with an ETag and a checksum each. */
@@ -718,6 +724,28 @@ export function parseVersioningConfiguration(body: Uint8Array | string): ParseRe
     if (status !== undefined && status !== 'Enabled' && status !== 'Suspended') throw new Malformed();
     if (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled') throw new Malformed();
     return { status, mfaDelete };
+  });
+}
+
+/**
+ * PutObjectTagging's and PutBucketTagging's body: a TagSet of Tag elements with a Key and a Value each.
+ * The pairs come back as given, for the caller to check against its limits.
+ */
+export function parseTagging(body: Uint8Array | string): ParseResult<ReadonlyArray<readonly [string, string]>> {
+  return run(() => {
+    const root = parseDocument(body, 'Tagging', MAX_XML_BODY_BYTES.tagging);
+    only(root, ['TagSet']);
+    const sets = all(root, 'TagSet');
+    if (sets.length !== 1) throw new Malformed();
+    const set = sets[0]!;
+    only(set, ['Tag']);
+    return all(set, 'Tag').map((tag) => {
+      only(tag, ['Key', 'Value']);
+      const key = leaf(tag, 'Key');
+      const value = leaf(tag, 'Value');
+      if (key === undefined || value === undefined) throw new Malformed();
+      return [key, value] as const;
+    });
   });
 }
 

@@ -204,14 +204,15 @@ describe('actors/gateway bad input', function () {
     expect((await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' }))).ContentLength).to.equal(5);
   });
 
-  it('refuses write headers of features it does not have, storing nothing, and takes an ACL the object gets anyway', async () => {
+  it('refuses write headers of features it does not have or that are malformed, storing nothing, and takes an ACL the object gets anyway', async () => {
     const refused: ReadonlyArray<readonly [Record<string, string>, number, string]> = [
       [{ 'x-amz-server-side-encryption': 'AES256' }, 501, 'NotImplemented'],
       [{ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k' }, 501, 'NotImplemented'],
       [{ 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }, 501, 'NotImplemented'],
       [{ 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00Z' }, 400, 'InvalidRequest'],
       [{ 'x-amz-object-lock-legal-hold': 'ON' }, 400, 'InvalidRequest'],
-      [{ 'x-amz-tagging': 'project=backup' }, 501, 'NotImplemented'],
+      [{ 'x-amz-tagging': 'project=%zz' }, 400, 'InvalidArgument'],
+      [{ 'x-amz-tagging': 'aws:reserved=1' }, 400, 'InvalidTag'],
       [{ 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }, 501, 'NotImplemented'],
       [{ 'x-amz-acl': 'public-read' }, 501, 'NotImplemented'],
       [{ 'x-amz-website-redirect-location': '/elsewhere' }, 501, 'NotImplemented'],
@@ -243,7 +244,7 @@ describe('actors/gateway bad input', function () {
   });
 
   it('answers unknown sub-resources and methods with NotImplemented and MethodNotAllowed', async () => {
-    for (const path of [`/${BUCKET}?lifecycle`, `/${BUCKET}?cors`, `/${BUCKET}/k?tagging`, `/${BUCKET}?policy`]) {
+    for (const path of [`/${BUCKET}?lifecycle`, `/${BUCKET}?cors`, `/${BUCKET}/k?retention`, `/${BUCKET}?policy`]) {
       await expectError(await signedRequest(h.endpoint, 'alice', { method: 'GET', path }), 501, 'NotImplemented');
     }
     await expectError(await signedRequest(h.endpoint, 'alice', { method: 'PATCH', path: `/${BUCKET}/k` }), 405, 'MethodNotAllowed');

@@ -14,6 +14,7 @@ import {
 } from '../../../protocol/s3/xml.js';
 import type { AuthView } from '../../common/auth-view.js';
 import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
+import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { isOwnerOrAdmin } from '../authorization.js';
 import { currentObject } from '../object-versions.js';
@@ -146,9 +147,7 @@ export async function putBucketVersioning(ctx: RequestContext): Promise<void> {
   const { status, mfaDelete } = parsed.value;
   if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', 'MFA delete is not supported.');
   if (status !== undefined && status !== bucket.versioning) {
-    const reply = await ctx.deps.bucketAdmin.updateVersioning(bucket.name, actingOwner(ctx, bucket), status);
-    if (!reply.ok) throw bucketChangeError(ctx, bucket, reply);
-    await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(bucket.name)?.versioning === status);
+    await changeBucket(ctx, bucket, (admin, requester) => admin.updateVersioning(bucket.name, requester, status), (changed) => changed.versioning === status);
   }
   sendEmpty(ctx, 200);
 }
@@ -179,10 +178,26 @@ export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBuck
 }
 
 /** Has the manager set a bucket's ACL, and waits until this gateway's copy shows it. */
-async function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
-  const reply = await ctx.deps.bucketAdmin.updateAcl(bucket.name, actingOwner(ctx, bucket), acl);
+function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
+  return changeBucket(ctx, bucket, (admin, requester) => admin.updateAcl(bucket.name, requester, acl), (changed) => changed.acl === acl);
+}
+
+/**
+ * Has the manager make a change to a bucket on the requester's behalf, and waits until this gateway's
+ * copy `shows` it; the manager's refusals become their S3 errors.
+ */
+export async function changeBucket(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  change: (admin: BucketAdmin, requester: string) => Promise<UpdateAclReply | RuntimeFailure>,
+  shows: (bucket: BucketRecord) => boolean,
+): Promise<void> {
+  const reply = await change(ctx.deps.bucketAdmin, actingOwner(ctx, bucket));
   if (!reply.ok) throw bucketChangeError(ctx, bucket, reply);
-  await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(bucket.name)?.acl === acl);
+  await waitForView(ctx.deps.authView, ctx.deps.clock, () => {
+    const changed = ctx.deps.authView.bucket(bucket.name);
+    return changed !== undefined && shows(changed);
+  });
 }
 
 /** The S3 error for a bucket change the manager refused or could not be asked. */

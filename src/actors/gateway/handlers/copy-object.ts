@@ -20,6 +20,8 @@ import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
 import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
+import { parseTaggingDirective } from '../../../protocol/s3/headers.js';
+import { requestedTags } from './tagging.js';
 import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
@@ -103,6 +105,9 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   const { deps, headers } = ctx;
   checkWriteHeaders(headers, ctx.bucket);
   const replaced = op.metadataDirective === 'REPLACE' ? descriptiveFields(headers) : undefined;
+  const taggingDirective = parseTaggingDirective(headers);
+  if (!taggingDirective.ok) throw taggingDirective.error;
+  const replacedTags = taggingDirective.value === 'REPLACE' ? requestedTags(headers) : undefined;
   const requested = requestedChecksumAlgorithm(headers);
   const source = await openCopySource(ctx, op.source);
   if (source.meta.sizeBytes > MAX_COPY_BYTES) {
@@ -112,6 +117,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   const sourceChecksum = storedChecksum(source.meta.checksums);
   const algorithm = requested ?? (sourceChecksum !== undefined && !sourceChecksum.value.includes('-') ? sourceChecksum.algorithm : undefined);
   const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: keepsBodiesInline(ctx.bucket) }, algorithm);
+  const tags = taggingDirective.value === 'REPLACE' ? replacedTags : source.meta.tags;
   let committed = false;
   let mayLand = false;
   try {
@@ -123,6 +129,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(replaced ?? descriptiveFieldsOf(source.meta)),
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
+      ...(tags === undefined ? {} : { tags }),
     };
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(copied.stored), writeConditionOf(headers));
     mayLand = recordMayLand(result);

@@ -15,6 +15,7 @@ import type { ObjectAttribute } from '../../../protocol/s3/router.js';
 import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../protocol/s3/xml.js';
 import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
 import { versionHeaders } from '../object-records.js';
+import { tagCountHeaders } from './tagging.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendBody } from '../response-body.js';
@@ -47,6 +48,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
   const responseHeaders: Record<string, string | number> = {
     ...readHeaders(meta, { overrides: op.overrides, withChecksum: range === undefined && checksumModeEnabled(headers) }),
     ...versionHeaders(ctx.bucket, meta),
+    ...tagCountHeaders(meta.tags),
     ...extra,
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };

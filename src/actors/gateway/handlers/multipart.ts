@@ -23,6 +23,7 @@ import {
   toMetaAlgorithm,
 } from '../object-headers.js';
 import { versionHeaders, writeObjectRecord } from '../object-records.js';
+import { requestedTags } from './tagging.js';
 import { currentObject, retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody, readSmallBody } from '../request-body.js';
 import { bucketOf, requesterId, type GatewayDeps, type OperationOf, type RequestContext } from '../request-context.js';
@@ -45,6 +46,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
   const { deps, headers } = ctx;
   checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
+  const tags = requestedTags(headers);
   const algorithm = requestedChecksumAlgorithm(headers);
   const checksumType = getHeader(headers, 'x-amz-checksum-type')?.trim().toUpperCase();
   if (checksumType !== undefined && checksumType !== 'COMPOSITE') {
@@ -57,6 +59,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
     sizeBytes: 0,
     etag: '',
     ...described,
+    ...(tags === undefined ? {} : { tags }),
     multipart: {
       parts: [],
       uploadId,
@@ -210,6 +213,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     sizeBytes: parts.reduce((sum, p) => sum + p.record.sizeBytes, 0),
     etag: multipartEtag(parts.map((p) => p.record.etag)),
     ...descriptiveFieldsOf(upload),
+    ...(upload.tags === undefined ? {} : { tags: upload.tags }),
     ...(checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(checksum.algorithm)]: checksum.value } }),
     chunks: layout,
     multipart: {

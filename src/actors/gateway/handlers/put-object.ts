@@ -14,6 +14,7 @@ import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
 import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
+import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
@@ -24,6 +25,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   const { deps, headers } = ctx;
   checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
+  const tags = requestedTags(headers);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
 
   const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
@@ -44,6 +46,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...described,
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
+      ...(tags === undefined ? {} : { tags }),
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(stored), writeConditionOf(headers));
@@ -75,7 +78,7 @@ export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | und
 
 /**
  * Headers of a write this store cannot honour are refused before any byte is stored: a client must
- * never be told that its object is encrypted, locked, tagged or shared when it is not. An object takes
+ * never be told that its object is encrypted, locked or shared when it is not. An object takes
  * its bucket's ACL, so x-amz-acl passes only when it asks for what the object gets anyway.
  */
 export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | undefined): void {
@@ -97,7 +100,6 @@ const UNHONOURED_WRITE_HEADERS: ReadonlyArray<readonly [RegExp, (header: string)
   [/^x-amz-(copy-source-)?server-side-encryption/, (header) => new S3Error('NotImplemented', 'Server-side encryption is not supported.', { fields: { Header: header } })],
   // What S3 answers for a bucket created without object lock, as every bucket here is.
   [/^x-amz-object-lock-/, () => new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration')],
-  [/^x-amz-tagging$/, (header) => new S3Error('NotImplemented', 'Object tagging is not supported.', { fields: { Header: header } })],
   [/^x-amz-grant-/, (header) => new S3Error('NotImplemented', 'Objects take the ACL of their bucket; grants cannot be honoured.', { fields: { Header: header } })],
   [/^x-amz-website-redirect-location$/, (header) => new S3Error('NotImplemented', 'Website redirects are not supported.', { fields: { Header: header } })],
 ];

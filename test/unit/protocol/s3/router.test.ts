@@ -89,12 +89,19 @@ describe('protocol/s3/router', () => {
     });
 
     it('answers unknown sub-resources with NotImplemented and wrong methods with MethodNotAllowed', () => {
-      for (const sub of ['website', 'cors', 'lifecycle', 'policy', 'tagging', 'notification', 'logging', 'replication', 'encryption', 'object-lock']) {
+      for (const sub of ['website', 'cors', 'lifecycle', 'policy', 'notification', 'logging', 'replication', 'encryption', 'object-lock']) {
         expect(err('GET', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('PUT', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('DELETE', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
       }
       expect(op('PUT', '/bucket?versioning')).to.deep.equal({ type: 'PutBucketVersioning', bucket: 'bucket' });
+      expect(op('GET', '/bucket?tagging')).to.deep.equal({ type: 'GetBucketTagging', bucket: 'bucket' });
+      expect(op('PUT', '/bucket?tagging')).to.deep.equal({ type: 'PutBucketTagging', bucket: 'bucket' });
+      expect(op('DELETE', '/bucket?tagging')).to.deep.equal({ type: 'DeleteBucketTagging', bucket: 'bucket' });
+      expect(op('GET', `/bucket/k?tagging&versionId=${'a'.repeat(32)}`)).to.deep.equal({ type: 'GetObjectTagging', bucket: 'bucket', key: 'k', versionId: 'a'.repeat(32) });
+      expect(op('PUT', '/bucket/k?tagging')).to.deep.equal({ type: 'PutObjectTagging', bucket: 'bucket', key: 'k', versionId: undefined });
+      expect(op('DELETE', '/bucket/k?tagging')).to.deep.equal({ type: 'DeleteObjectTagging', bucket: 'bucket', key: 'k', versionId: undefined });
+      expect(err('POST', '/bucket/k?tagging').code).to.equal('MethodNotAllowed');
       expect(err('POST', '/bucket').code).to.equal('NotImplemented');
       const e = err('PUT', '/bucket?location');
       expect(e.code).to.equal('MethodNotAllowed');
@@ -220,7 +227,7 @@ describe('protocol/s3/router', () => {
     });
 
     it('answers unknown object sub-resources with NotImplemented', () => {
-      for (const [method, sub] of [['GET', 'tagging'], ['PUT', 'tagging'], ['DELETE', 'tagging'], ['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2'], ['GET', 'retention']] as const) {
+      for (const [method, sub] of [['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2'], ['GET', 'retention']] as const) {
         expect(err(method, `/bucket/k?${sub}`).code, `${method} ${sub}`).to.equal('NotImplemented');
       }
       expect(err('POST', '/bucket/k').code).to.equal('MethodNotAllowed');
