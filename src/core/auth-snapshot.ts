@@ -6,6 +6,7 @@
 import { isIncarnation } from './bucket-namespace.js';
 import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
+import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -42,6 +43,8 @@ export interface BucketRecord {
   readonly versioning?: BucketVersioning;
   /** The bucket's tags (PutBucketTagging); absent when it has none. */
   readonly tags?: Tags;
+  /** Present when object lock is enabled (core/object-lock.ts); such a bucket stays versioned. */
+  readonly objectLock?: ObjectLockConfig;
 }
 
 export interface EndpointRecord {
@@ -142,7 +145,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     Number.isSafeInteger(bucket.createdAtMs) &&
     locationProblem(bucket.location) === undefined &&
     (bucket.versioning === undefined || isBucketVersioning(bucket.versioning)) &&
-    (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS))
+    (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS)) &&
+    (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock))
   );
 }
 

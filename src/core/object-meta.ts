@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compareHlc, type Hlc } from './hlc.js';
+import type { Retention } from './object-lock.js';
 
 /**
  * Objects are what S3 lists; chunks are the pieces of large objects and parts, ring objects of their
@@ -89,6 +90,9 @@ export interface ObjectMeta {
   readonly versionId?: string;
   /** The version the record describes is a delete marker: listed among versions, never read. */
   readonly deleteMarker?: true;
+  /** Object lock (core/object-lock.ts): the version's retention and legal hold, when it has them. */
+  readonly retention?: Retention;
+  readonly legalHold?: true;
   /** The version's tags (core/object-tags.ts); absent when it has none. */
   readonly tags?: Readonly<Record<string, string>>;
   /** The key's older versions, newest first (see core/object-versioning.ts). */

@@ -18,6 +18,7 @@ import { compareHlc, isHlc } from './hlc.js';
 import { randomHex } from './random-id.js';
 import { carriesBody, type ChunkLayout, type ObjectMeta, type VersionFields } from './object-meta.js';
 import { isTags, MAX_OBJECT_TAGS, type Tags } from './object-tags.js';
+import { hasValidLock, isRetention, removalBlocker, retentionChangeProblem, type Retention } from './object-lock.js';
 
 export const BUCKET_VERSIONING = ['Enabled', 'Suspended'] as const;
 export type BucketVersioning = (typeof BUCKET_VERSIONING)[number];
@@ -53,14 +54,27 @@ export function versionIdOf(version: { readonly versionId?: string }): string {
  *   remove  one version goes for good (DeleteObject with a version id).
  *   retag   one version's tags are replaced (PutObjectTagging, DeleteObjectTagging); without a version
  *           id, the current version's. Its modification time stays.
+ *   protect one version's retention and legal hold are set (PutObjectRetention, PutObjectLegalHold).
+ * Removing a version (or replacing the null version) under object lock is refused (core/object-lock.ts);
+ * `bypassGovernance`: the request bypasses GOVERNANCE retention and its user is allowed to.
  * `rechunked`: the key's current version, stamped at `clock`, whose body is in its record, has been
  * copied into these chunks; used when that version is kept (see the refusal `InlineBody`).
  */
 export type VersionedWrite =
   | { readonly type: 'put'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
   | { readonly type: 'marker'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
-  | { readonly type: 'remove'; readonly versionId: string; readonly rechunked?: Rechunked }
-  | { readonly type: 'retag'; readonly versionId?: string; readonly tags: Tags; readonly rechunked?: Rechunked };
+  | { readonly type: 'remove'; readonly versionId: string; readonly bypassGovernance?: boolean; readonly rechunked?: Rechunked }
+  | { readonly type: 'retag'; readonly versionId?: string; readonly tags: Tags; readonly rechunked?: Rechunked }
+  | {
+      readonly type: 'protect';
+      readonly versionId?: string;
+      /** New retention; null removes it; absent leaves it. */
+      readonly retention?: Retention | null;
+      /** New legal hold; absent leaves it. */
+      readonly legalHold?: boolean;
+      readonly bypassGovernance?: boolean;
+      readonly rechunked?: Rechunked;
+    };
 
 export interface Rechunked {
   readonly clock: Hlc;
@@ -76,7 +90,9 @@ export type VersionedOutcome =
    * The current version keeps its body in its record and would be kept by this write: the writer must
    * copy it into chunks and send the write again with `rechunked`.
    */
-  | { readonly ok: false; readonly code: 'InlineBody'; readonly clock: Hlc };
+  | { readonly ok: false; readonly code: 'InlineBody'; readonly clock: Hlc }
+  /** The write would remove a version, or loosen its retention, against its object lock. */
+  | { readonly ok: false; readonly code: 'ObjectLocked'; readonly reason: string };
 
 /** A record as a write proposes it; the coordinator adds the clock, modification time and ring checksum. */
 export type RecordFields = Omit<ObjectMeta, 'clock' | 'lastModifiedMs' | 'ringChecksum' | 'deleted'> & { readonly lastModifiedMs?: number };
@@ -121,6 +137,7 @@ export function applyVersionedWrite(
   target: { readonly bucket: string; readonly key: string },
   write: VersionedWrite,
   written: VersionFields | undefined,
+  nowMs: number,
 ): VersionedOutcome {
   let versions = versionsOf(head);
   const inline = head !== undefined && carriesBody(head);
@@ -148,14 +165,20 @@ export function applyVersionedWrite(
       dropped = new Set([index]);
       break;
     }
-    case 'retag': {
+    case 'retag':
+    case 'protect': {
       const index = write.versionId === undefined ? 0 : versions.findIndex((version) => versionIdOf(version) === write.versionId);
       const version = versions[index];
       if (version === undefined || version.deleteMarker) return { ok: false, code: 'NoSuchVersion' };
-      const { tags: _old, ...untagged } = version;
-      versions[index] = Object.keys(write.tags).length === 0 ? untagged : { ...untagged, tags: write.tags };
+      const changed = write.type === 'retag' ? retagged(version, write.tags) : protectedVersion(version, write, nowMs);
+      if ('reason' in changed) return { ok: false, code: 'ObjectLocked', reason: changed.reason };
+      versions[index] = changed;
       break;
     }
+  }
+  for (const index of dropped) {
+    const reason = removalBlocker(versions[index]!, nowMs, write.type === 'remove' && write.bypassGovernance === true);
+    if (reason !== undefined) return { ok: false, code: 'ObjectLocked', reason };
   }
   if (inline && !dropped.has(0)) {
     if (write.rechunked === undefined || compareHlc(write.rechunked.clock, head.clock) !== 0) return { ok: false, code: 'InlineBody', clock: head.clock };
@@ -173,6 +196,24 @@ export function applyVersionedWrite(
 function stamped(record: RecordFields): RecordFields {
   const { lastModifiedMs: _modified, ...rest } = record;
   return rest;
+}
+
+function retagged(version: VersionFields, tags: Tags): VersionFields {
+  const { tags: _old, ...untagged } = version;
+  return Object.keys(tags).length === 0 ? untagged : { ...untagged, tags };
+}
+
+function protectedVersion(version: VersionFields, write: Extract<VersionedWrite, { type: 'protect' }>, nowMs: number): VersionFields | { readonly reason: string } {
+  const { retention: oldRetention, legalHold: oldHold, ...rest } = version;
+  let retention = oldRetention;
+  if (write.retention !== undefined) {
+    const next = write.retention ?? undefined;
+    const problem = retentionChangeProblem(oldRetention, next, nowMs, write.bypassGovernance === true);
+    if (problem !== undefined) return { reason: problem };
+    retention = next;
+  }
+  const legalHold = write.legalHold === undefined ? oldHold === true : write.legalHold;
+  return { ...rest, ...(retention === undefined ? {} : { retention }), ...(legalHold ? { legalHold: true as const } : {}) };
 }
 
 function indexesWhere<T>(items: readonly T[], test: (item: T) => boolean): Set<number> {
@@ -219,8 +260,16 @@ export function layoutsDroppedBy(loser: ObjectMeta, winner: ObjectMeta): ChunkLa
 }
 
 /** Checks the versioning fields of a record that arrived from outside. */
-export function hasValidVersions(meta: { readonly versionId?: unknown; readonly deleteMarker?: unknown; readonly noncurrent?: unknown; readonly tags?: unknown }): boolean {
+export function hasValidVersions(meta: {
+  readonly versionId?: unknown;
+  readonly deleteMarker?: unknown;
+  readonly noncurrent?: unknown;
+  readonly tags?: unknown;
+  readonly retention?: unknown;
+  readonly legalHold?: unknown;
+}): boolean {
   if (meta.tags !== undefined && !isTags(meta.tags, MAX_OBJECT_TAGS)) return false;
+  if (!hasValidLock(meta)) return false;
   if (meta.versionId !== undefined && (typeof meta.versionId !== 'string' || !VERSION_ID.test(meta.versionId))) return false;
   if (meta.deleteMarker !== undefined && meta.deleteMarker !== true) return false;
   if (meta.noncurrent === undefined) return true;
@@ -245,7 +294,15 @@ export function isVersionedWrite(value: unknown): value is VersionedWrite {
   const write = value as Record<string, unknown>;
   const { type, mode, versionId, rechunked } = write;
   if (rechunked !== undefined && !isRechunked(rechunked)) return false;
-  if (type === 'retag') return mode === undefined && (versionId === undefined || (typeof versionId === 'string' && isObjectVersionId(versionId))) && isTags(write['tags'], MAX_OBJECT_TAGS);
+  const optionalId = versionId === undefined || (typeof versionId === 'string' && isObjectVersionId(versionId));
+  const { bypassGovernance } = write;
+  if (bypassGovernance !== undefined && typeof bypassGovernance !== 'boolean') return false;
+  if (type === 'retag') return mode === undefined && optionalId && isTags(write['tags'], MAX_OBJECT_TAGS);
+  if (type === 'protect') {
+    const { retention, legalHold } = write;
+    return mode === undefined && optionalId && (retention === undefined || retention === null || isRetention(retention)) &&
+      (legalHold === undefined || typeof legalHold === 'boolean');
+  }
   if (typeof versionId !== 'string' || !isObjectVersionId(versionId)) return false;
   if (type === 'remove') return mode === undefined;
   if (type !== 'put' && type !== 'marker') return false;

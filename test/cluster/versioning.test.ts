@@ -4,7 +4,7 @@
  * once it is back, and every version reads back from replicas that include it.
  */
 import {
-  CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
+  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
@@ -72,5 +72,20 @@ describe('bucket versioning with real processes (N=3, W=2, R=2, D=2)', function 
     const hidden = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'doc' })).catch((error: { name: string }) => error.name);
     expect(hidden).to.equal('NoSuchKey');
     await cluster.storage[0]!.start();
+  });
+
+  it('keeps a version under object lock from leofs-adm delete-bucket as from S3', async () => {
+    await cluster.storage[0]!.waitFor((line) => line.msg === 'ring loaded from local state' || line.msg === 'ring installed', 20_000);
+    await s3.send(new CreateBucketCommand({ Bucket: 'vault', ObjectLockEnabledForBucket: true }));
+    const locked = await s3.send(new PutObjectCommand({ Bucket: 'vault', Key: 'ledger', Body: 'kept', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date('2100-01-01T00:00:00Z') }));
+    const purge = await cluster.adm('delete-bucket', 'vault', cluster.credentials.accessKeyId);
+    expect(purge.code).to.equal(1);
+    expect(purge.stderr).to.include('object lock');
+    const removal = await s3.send(new DeleteObjectCommand({ Bucket: 'vault', Key: 'ledger', VersionId: locked.VersionId, BypassGovernanceRetention: true }))
+      .catch((error: { name: string }) => error.name);
+    expect(removal).to.equal('AccessDenied');
+    const emptied = await s3.send(new DeleteBucketCommand({ Bucket: 'vault' })).catch((error: { name: string }) => error.name);
+    expect(emptied).to.equal('BucketNotEmpty');
+    expect(await s3.send(new GetObjectCommand({ Bucket: 'vault', Key: 'ledger' })).then((got) => got.Body!.transformToString())).to.equal('kept');
   });
 });

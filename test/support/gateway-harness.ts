@@ -17,6 +17,7 @@ import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../..
 import type { GatewayDeps } from '../../src/actors/gateway/request-context.js';
 import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRecord, type UserRecord } from '../../src/core/auth-snapshot.js';
 import type { BucketVersioning } from '../../src/core/object-versioning.js';
+import type { ObjectLockConfig } from '../../src/core/object-lock.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -45,7 +46,7 @@ export class FakeBucketAdmin implements BucketAdmin {
     private readonly storage?: StorageApi,
   ) {}
 
-  async create(request: { name: string; owner: string; acl: BucketAcl; location: string | undefined }) {
+  async create(request: { name: string; owner: string; acl: BucketAcl; location: string | undefined; objectLock?: boolean }) {
     if (this.unavailable) return { ok: false as const, code: 'Timeout' as const, message: 'no manager' };
     const existing = this.view.bucket(request.name);
     if (existing !== undefined) {
@@ -60,6 +61,7 @@ export class FakeBucketAdmin implements BucketAdmin {
       acl: request.acl,
       createdAtMs: Date.now(),
       ...(request.location ? { location: request.location } : {}),
+      ...(request.objectLock ? { objectLock: {}, versioning: 'Enabled' as const } : {}),
     };
     this.push((snapshot) => ({ ...snapshot, buckets: [...snapshot.buckets, bucket] }));
     return { ok: true as const, bucket };
@@ -85,7 +87,13 @@ export class FakeBucketAdmin implements BucketAdmin {
   }
 
   updateVersioning(name: string, requester: string, versioning: BucketVersioning) {
+    if (versioning !== 'Enabled' && this.view.bucket(name)?.objectLock !== undefined) return Promise.resolve(invalidState('object lock needs versioning'));
     return this.change(name, requester, (bucket) => ({ ...bucket, versioning }));
+  }
+
+  updateObjectLock(name: string, requester: string, objectLock: ObjectLockConfig) {
+    if (this.view.bucket(name)?.versioning !== 'Enabled') return Promise.resolve(invalidState('versioning is not enabled'));
+    return this.change(name, requester, (bucket) => ({ ...bucket, objectLock }));
   }
 
   updateTags(name: string, requester: string, tags: Readonly<Record<string, string>>) {
@@ -121,6 +129,10 @@ export class FakeBucketAdmin implements BucketAdmin {
   private install(snapshot: AuthSnapshot): void {
     this.view.install({ ...snapshot, revision: ++this.revision });
   }
+}
+
+function invalidState(message: string) {
+  return { ok: false as const, code: 'InvalidBucketState' as const, message };
 }
 
 export interface Harness {

@@ -15,6 +15,7 @@ import { compareKeys } from '../../src/core/key-order.js';
 import { tick, type Hlc } from '../../src/core/hlc.js';
 import { listingEntryOf, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../src/core/listing.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../src/core/object-meta.js';
+import { versionedWriteFailure } from '../../src/protocol/cluster/storage-api.js';
 import type {
   DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure, StorageFailureCode,
 } from '../../src/protocol/cluster/storage-api.js';
@@ -196,12 +197,8 @@ export class MemoryStorage implements StorageApi {
   private versioned(kind: ObjectKind, bucket: string, key: string, write: VersionedWrite, fields: ObjectFields | undefined, body: Uint8Array | undefined): PutResult {
     const head = this.records[kind].get(recordId(bucket, key))?.meta;
     const written = fields === undefined ? undefined : (({ bucket: _b, key: _k, writeId: _w, ...version }) => ({ ...version, lastModifiedMs: 0 }))(fields);
-    const outcome = applyVersionedWrite(head, { bucket, key }, write, written);
-    if (!outcome.ok) {
-      return outcome.code === 'NoSuchVersion'
-        ? { ok: false, code: 'NoSuchVersion', message: `${key} has no version ${write.versionId}` }
-        : { ok: false, code: 'InlineBody', message: `${key} keeps its body in its record`, inlineClock: outcome.clock };
-    }
+    const outcome = applyVersionedWrite(head, { bucket, key }, write, written, this.options.now?.() ?? Date.now());
+    if (!outcome.ok) return versionedWriteFailure(outcome, key, write);
     const clock = this.stamp();
     const meta = { lastModifiedMs: clock.wallMs, ...outcome.record, clock, ringChecksum: 0, deleted: outcome.deleted } as ObjectMeta;
     const replaced = this.replace(kind, meta, body === undefined ? undefined : this.storeBody(kind, body));

@@ -22,6 +22,8 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'HeadObject':
     case 'GetObjectAttributes':
     case 'GetObjectTagging':
+    case 'GetObjectRetention':
+    case 'GetObjectLegalHold':
       return 'read';
     case 'PutObject':
     case 'CopyObject':
@@ -44,6 +46,11 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'GetBucketTagging':
     case 'PutBucketTagging':
     case 'DeleteBucketTagging':
+    case 'GetObjectLockConfiguration':
+    case 'PutObjectLockConfiguration':
+    // Locking a version keeps it from everyone for as long as the lock says: only the owner may.
+    case 'PutObjectRetention':
+    case 'PutObjectLegalHold':
     case 'GetBucketAcl':
     case 'PutBucketAcl':
     case 'GetObjectAcl':

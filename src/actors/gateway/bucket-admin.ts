@@ -6,6 +6,7 @@
 import type { BucketAcl } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
+import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
@@ -18,6 +19,8 @@ export interface CreateBucketRequest {
   readonly owner: string;
   readonly acl: BucketAcl;
   readonly location: string | undefined;
+  /** Create it with object lock enabled. */
+  readonly objectLock?: boolean;
 }
 
 export interface BucketAdmin {
@@ -26,6 +29,7 @@ export interface BucketAdmin {
   delete(name: string, requester: string): Promise<DeleteBucketReply | RuntimeFailure>;
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
   updateVersioning(name: string, requester: string, status: BucketVersioning): Promise<UpdateAclReply | RuntimeFailure>;
+  updateObjectLock(name: string, requester: string, config: ObjectLockConfig): Promise<UpdateAclReply | RuntimeFailure>;
   /** Replaces the bucket's tags; an empty set removes them. */
   updateTags(name: string, requester: string, tags: Tags): Promise<UpdateAclReply | RuntimeFailure>;
 }
@@ -58,12 +62,14 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
         owner: request.owner,
         acl: request.acl,
         ...(request.location === undefined ? {} : { location: request.location }),
+        ...(request.objectLock ? { objectLock: true } : {}),
         replyTo,
       })),
     delete: (name, requester) =>
       askManager<BucketDeletionMessage, DeleteBucketReply>(bucketDeletionRef, (replyTo) => ({ type: 'delete_bucket', name, requester, withContent: false, replyTo }), deps.deleteTimeoutMs),
     updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
     updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
+    updateObjectLock: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_object_lock', name, requester, config, replyTo })),
     updateTags: (name, requester, tags) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_tags', name, requester, tags, replyTo })),
   };
 }

@@ -21,7 +21,6 @@ import { deleteChunks } from './body-writer.js';
 import type { GatewayDeps } from './request-context.js';
 import { storageFailureError } from './storage-errors.js';
 import { S3Error } from '../../protocol/s3/errors.js';
-import type { Tags } from '../../core/object-tags.js';
 
 /** Rounds of moving a current version's body into a chunk; each is needed only if the key changed meanwhile. */
 const MAX_RECHUNK_ROUNDS = 3;
@@ -54,17 +53,19 @@ export function writeObjectRecord(
 
 /**
  * Deletes an object. With `versionId`, that version goes for good (in any bucket: an unversioned one
- * has only `null`); without, a versioned bucket gets a delete marker and an unversioned one a tombstone.
+ * has only `null`), unless object lock keeps it; without, a versioned bucket gets a delete marker and
+ * an unversioned one a tombstone. `bypassGovernance`: the request may bypass GOVERNANCE retention.
  */
 export function deleteObjectRecord(
   deps: GatewayDeps,
   bucket: BucketRecord | undefined,
   target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
   condition: WriteCondition | undefined,
+  bypassGovernance = false,
 ): Promise<DeleteResult> {
   const mode = versioningOf(bucket);
   let write: VersionedWrite;
-  if (target.versionId !== undefined) write = { type: 'remove', versionId: target.versionId };
+  if (target.versionId !== undefined) write = { type: 'remove', versionId: target.versionId, ...(bypassGovernance ? { bypassGovernance } : {}) };
   else if (mode !== undefined) write = { type: 'marker', mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
   else return deps.storage.delete('object', target.bucket, target.key, condition);
   return withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
@@ -73,15 +74,15 @@ export function deleteObjectRecord(
 }
 
 /**
- * Replaces the tags of one version (the current one without `versionId`) and answers the record as it
- * is now. NoSuchKey when the key has no current version, NoSuchVersion when it lacks the one named.
+ * Changes one version in place (the current one without `versionId`): its tags (`retag`) or its lock
+ * (`protect`), and answers the record as it is now. NoSuchKey when the key has no current version,
+ * NoSuchVersion when it lacks the one named.
  */
-export async function retagObject(
+export async function changeVersion(
   deps: GatewayDeps,
   target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
-  tags: Tags,
+  write: Extract<VersionedWrite, { type: 'retag' | 'protect' }>,
 ): Promise<ObjectMeta> {
-  const write: VersionedWrite = { type: 'retag', tags, ...(target.versionId === undefined ? {} : { versionId: target.versionId }) };
   const fields: ObjectFields = { bucket: target.bucket, key: target.key, sizeBytes: 0, etag: '', contentType: '', userMeta: {} };
   const result = await withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
     deps.storage.put('object', fields, undefined, undefined, rechunked === undefined ? write : { ...write, rechunked }),
@@ -91,10 +92,18 @@ export async function retagObject(
   throw storageFailureError(result);
 }
 
-/** What a client is told of the version a write made: only buckets that have had versioning speak of versions. */
-export function versionHeaders(bucket: BucketRecord | undefined, written: ObjectMeta): Record<string, string> {
-  if (versioningOf(bucket) === undefined && written.versionId === undefined) return {};
-  return { 'x-amz-version-id': versionIdOf(written) };
+/**
+ * What a client is told of the version it reads: only buckets that have had versioning speak of
+ * versions, the null version included.
+ */
+export function versionHeaders(bucket: BucketRecord | undefined, version: ObjectMeta): Record<string, string> {
+  if (versioningOf(bucket) === undefined && version.versionId === undefined) return {};
+  return { 'x-amz-version-id': versionIdOf(version) };
+}
+
+/** What a client is told of the version its write made: its id, none for a null version (as S3 answers). */
+export function writtenVersionHeaders(written: ObjectMeta): Record<string, string> {
+  return written.versionId === undefined ? {} : { 'x-amz-version-id': written.versionId };
 }
 
 /**

@@ -50,7 +50,10 @@ export async function loadObject(deps: GatewayDeps, bucket: string, key: string,
     if (head.meta.deleteMarker) throw deleteMarkerAsCurrent(head.meta);
     if (head.meta.chunks !== undefined) return { meta: head.meta, body: undefined };
   }
-  const got = expectOk(await deps.storage.get('object', bucket, key, { withBody }), 'NoSuchKey');
+  const result = await deps.storage.get('object', bucket, key, { withBody });
+  // As S3 answers a key that is gone: not hidden by a delete marker, simply not there.
+  if (!result.ok && result.code === 'NotFound') throw new S3Error('NoSuchKey', undefined, { fields: { Key: key }, headers: { 'x-amz-delete-marker': 'false' } });
+  const got = expectOk(result, 'NoSuchKey');
   if (got.meta.deleteMarker) throw deleteMarkerAsCurrent(got.meta);
   if (withBody && got.body !== undefined && got.meta.chunks === undefined) deps.cache.offer(got.meta, got.body);
   return { meta: got.meta, body: got.body };

@@ -26,6 +26,9 @@ import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart,
   uploadPartCopy,
 } from './handlers/multipart.js';
+import {
+  getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
+} from './handlers/object-lock.js';
 import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
 import {
@@ -146,6 +149,18 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return getBucketVersioning(ctx);
     case 'PutBucketVersioning':
       return putBucketVersioning(ctx);
+    case 'GetObjectLockConfiguration':
+      return getObjectLockConfiguration(ctx);
+    case 'PutObjectLockConfiguration':
+      return putObjectLockConfiguration(ctx);
+    case 'GetObjectRetention':
+      return getObjectRetention(ctx, op);
+    case 'PutObjectRetention':
+      return putObjectRetention(ctx, op);
+    case 'GetObjectLegalHold':
+      return getObjectLegalHold(ctx, op);
+    case 'PutObjectLegalHold':
+      return putObjectLegalHold(ctx, op);
     case 'GetBucketTagging':
       return getBucketTagging(ctx);
     case 'PutBucketTagging':

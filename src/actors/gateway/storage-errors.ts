@@ -42,6 +42,9 @@ export function storageFailureError(failure: Pick<StorageFailure, 'code' | 'cond
       return new S3Error('ConditionalRequestConflict');
     case 'NoSuchVersion':
       return new S3Error('NoSuchVersion');
+    // What S3 answers for a delete or retention change that object lock forbids.
+    case 'ObjectLocked':
+      return new S3Error('AccessDenied', 'The object is protected by object lock and cannot be changed this way.');
     // The writer moves the body and writes again; reaching a client, it is the store's own failure.
     case 'InlineBody':
     case 'InternalError':

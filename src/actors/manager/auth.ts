@@ -30,6 +30,7 @@ import {
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import { isBucketVersioning } from '../../core/object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
+import { isObjectLockConfig } from '../../core/object-lock.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -94,7 +95,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_object_lock', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -136,6 +137,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           return state;
         case 'update_versioning':
           ctx.system.reply(message.replyTo, await updateVersioning(state, message, ctx));
+          return state;
+        case 'update_object_lock':
+          ctx.system.reply(message.replyTo, await updateObjectLock(state, message, ctx));
           return state;
         case 'update_bucket_tags':
           ctx.system.reply(message.replyTo, await updateBucketTags(state, message, ctx));
@@ -215,6 +219,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
       acl,
       createdAtMs: ctx.clock.now(),
       ...(message.location ? { location: message.location } : {}),
+      ...(message.objectLock === true ? { objectLock: {}, versioning: 'Enabled' as const } : {}),
     };
     await tables.buckets.put(name, bucket);
     state.buckets.set(name, bucket);
@@ -248,9 +253,21 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     if (!bucket) return noSuchBucket(name);
     if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its versioning` };
     if (!isBucketVersioning(message.status)) return { ok: false, code: 'InvalidArgument', message: `versioning is Enabled or Suspended (got ${JSON.stringify(message.status)})` };
+    if (bucket.objectLock !== undefined && message.status !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${name} has object lock enabled, which needs versioning` };
     if (bucket.versioning === message.status) return { ok: true, bucket };
     ctx.log.info('bucket versioning changed', { bucket: name, from: bucket.versioning ?? 'unversioned', to: message.status });
     return { ok: true, bucket: await replaceBucket(state, { ...bucket, versioning: message.status }, ctx) };
+  }
+
+  async function updateObjectLock(state: AuthState, message: Extract<AuthMessage, { type: 'update_object_lock' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its object lock` };
+    if (!isObjectLockConfig(message.config)) return { ok: false, code: 'InvalidArgument', message: 'not a valid object lock configuration' };
+    if (bucket.versioning !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${name} must have versioning enabled before object lock` };
+    ctx.log.info('bucket object lock changed', { bucket: name, defaultRetention: message.config.defaultRetention ?? 'none' });
+    return { ok: true, bucket: await replaceBucket(state, { ...bucket, objectLock: message.config }, ctx) };
   }
 
   async function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {

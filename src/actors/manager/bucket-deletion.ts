@@ -189,6 +189,11 @@ export function bucketDeletionBehavior(deps: BucketDeletionDeps): Behavior<Delet
     if (bucket.owner !== message.requester) return refuse(error('AccessDenied', `only the owner of ${name} may delete it`));
     if (state.inProgress.has(name)) return refuse(error('OperationAborted', `the bucket ${name} is already being deleted`));
     const namespace = namespaceOf(bucket);
+    // Purging would remove versions whose retention or legal hold forbids it: such a bucket is deleted
+    // only once it is empty, its versions removed through S3 as their locks allow.
+    if (message.withContent && bucket.objectLock !== undefined) {
+      return refuse(error('InvalidArgument', `${name} has object lock enabled, so its content cannot be purged; delete its versions through S3 (locked ones once their retention ends) and then the empty bucket`));
+    }
     if (message.withContent) {
       state.inProgress.set(name, undefined);
       return { running: guarded(name, () => decide({ namespace, name, owner: bucket.owner, deletedAtMs: ctx.clock.now(), withContent: true }, undefined, ctx), ctx) };

@@ -33,7 +33,7 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
-import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { versionedWriteFailure, type PutResult, type StorageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type CasCommitReply, type CasPrepareReply, type CasProposeReply } from '../../protocol/cluster/storage.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
@@ -190,12 +190,8 @@ export class ConditionalWrite {
     const { version, versioning } = this.request;
     if (versioning === undefined) return { ok: true, fields: version };
     const { bucket, key, deleted: _deleted, writeId, ...written } = version;
-    const outcome = applyVersionedWrite(head, { bucket, key }, versioning, { ...written, lastModifiedMs: 0 });
-    if (!outcome.ok) {
-      return outcome.code === 'NoSuchVersion'
-        ? failure('NoSuchVersion', `${key} has no version ${versioning.versionId}`)
-        : { ...failure('InlineBody', `the current version of ${key} keeps its body in its record`), inlineClock: outcome.clock };
-    }
+    const outcome = applyVersionedWrite(head, { bucket, key }, versioning, { ...written, lastModifiedMs: 0 }, this.context.clock.now());
+    if (!outcome.ok) return versionedWriteFailure(outcome, key, versioning);
     return { ok: true, fields: { ...outcome.record, deleted: outcome.deleted, ...(writeId === undefined ? {} : { writeId }) } };
   }
 

@@ -20,7 +20,7 @@ import { coordinateNewestWrite } from './write-coordinator.js';
 /** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
 const FIELD_NAMES = [
   'bucket', 'key', 'sizeBytes', 'etag', 'contentType', 'contentEncoding', 'contentDisposition', 'cacheControl',
-  'expires', 'contentLanguage', 'userMeta', 'checksums', 'chunks', 'multipart', 'tags',
+  'expires', 'contentLanguage', 'userMeta', 'checksums', 'chunks', 'multipart', 'tags', 'retention', 'legalHold',
 ] as const;
 
 /** How long, and how many, write ids a coordinator remembers to take each write once. */
@@ -47,8 +47,8 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
         return state;
       }
-      // A put writes a version or retags one; a delete makes a marker or removes a version.
-      const writesVersion = versioning?.type === 'put' || versioning?.type === 'retag';
+      // A put writes a version or changes one's tags or lock; a delete makes a marker or removes a version.
+      const writesVersion = versioning !== undefined && versioning.type !== 'marker' && versioning.type !== 'remove';
       if (versioning !== undefined && (!isVersionedWrite(versioning) || writesVersion !== (message.type === 'put'))) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed versioned write' });
         return state;

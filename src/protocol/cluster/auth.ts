@@ -5,6 +5,7 @@
 import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
+import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -19,7 +20,7 @@ export type CreateBucketReply =
   | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
 export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
 /** The answer to a change of a bucket's settings (its ACL, its versioning). */
-export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument'>;
+export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
 export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
 export type GetSnapshotReply = { readonly ok: true; readonly snapshot: AuthSnapshot };
@@ -41,11 +42,15 @@ export type GatewayAuthMessage =
       readonly owner: string;
       readonly acl?: BucketAcl;
       readonly location?: string;
+      /** Create the bucket with object lock enabled (and so versioned). */
+      readonly objectLock?: boolean;
       readonly replyTo: ReplyTo<CreateBucketReply>;
     }
   | { readonly type: 'update_acl'; readonly name: string; readonly requester: string; readonly acl: BucketAcl; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Enables or suspends versioning; a bucket once versioned never returns to unversioned. */
   | { readonly type: 'update_versioning'; readonly name: string; readonly requester: string; readonly status: BucketVersioning; readonly replyTo: ReplyTo<UpdateAclReply> }
+  /** Sets the object lock configuration; the bucket must be versioned (Enabled). */
+  | { readonly type: 'update_object_lock'; readonly name: string; readonly requester: string; readonly config: ObjectLockConfig; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Replaces the bucket's tags; none removes them. */
   | { readonly type: 'update_bucket_tags'; readonly name: string; readonly requester: string; readonly tags: Tags; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }

@@ -8,7 +8,7 @@ import type { ListingEntry, ListingRequest, ListingResult } from '../../core/lis
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import type { Hlc } from '../../core/hlc.js';
-import type { VersionedWrite } from '../../core/object-versioning.js';
+import type { VersionedOutcome, VersionedWrite } from '../../core/object-versioning.js';
 
 /** What the writer decides; the coordinator adds the clock, ring checksum and modification time. */
 export type ObjectFields = Omit<ObjectMeta, 'clock' | 'ringChecksum' | 'deleted' | 'lastModifiedMs' | 'versionId' | 'deleteMarker' | 'noncurrent'>;
@@ -40,6 +40,8 @@ export type StorageFailureCode =
    * clock); the writer copies that body into chunks and sends the write again with `rechunked`.
    */
   | 'InlineBody'
+  /** The write would remove a locked version or loosen its retention (core/object-lock.ts); nothing was written. */
+  | 'ObjectLocked'
   | 'InternalError';
 
 export interface StorageFailure {
@@ -88,4 +90,16 @@ export interface StorageApi {
   delete(kind: ObjectKind, bucket: string, key: string, condition?: WriteCondition, versioning?: VersionedWrite): Promise<DeleteResult>;
   /** One page of keys merged from every storage node (tombstones hidden unless asked for). */
   list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult>;
+}
+
+/** The failure a replica answers for a versioned write that its rule refused. */
+export function versionedWriteFailure(outcome: Extract<VersionedOutcome, { ok: false }>, key: string, write: VersionedWrite): StorageFailure {
+  switch (outcome.code) {
+    case 'NoSuchVersion':
+      return { ok: false, code: 'NoSuchVersion', message: `${key} has no version ${write.versionId ?? 'current'}` };
+    case 'InlineBody':
+      return { ok: false, code: 'InlineBody', message: `the current version of ${key} keeps its body in its record`, inlineClock: outcome.clock };
+    case 'ObjectLocked':
+      return { ok: false, code: 'ObjectLocked', message: `${key}: ${outcome.reason}` };
+  }
 }

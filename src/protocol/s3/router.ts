@@ -45,6 +45,12 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLocation' })
   | (OnBucket & { readonly type: 'GetBucketVersioning' })
   | (OnBucket & { readonly type: 'PutBucketVersioning' })
+  | (OnBucket & { readonly type: 'GetObjectLockConfiguration' })
+  | (OnBucket & { readonly type: 'PutObjectLockConfiguration' })
+  | (OnObject & { readonly type: 'GetObjectRetention'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'PutObjectRetention'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'GetObjectLegalHold'; readonly versionId: string | undefined })
+  | (OnObject & { readonly type: 'PutObjectLegalHold'; readonly versionId: string | undefined })
   | (OnBucket & { readonly type: 'GetBucketTagging' })
   | (OnBucket & { readonly type: 'PutBucketTagging' })
   | (OnBucket & { readonly type: 'DeleteBucketTagging' })
@@ -174,13 +180,13 @@ export interface RouterOptions {
 /** Sub-resources of real S3 that this store does not offer: 501 whatever the method. */
 const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification', 'object-lock',
+  'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'session', 'torrent', 'website',
+  'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'tagging', 'uploads', 'versioning', 'versions'] as const;
-const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'tagging', 'uploadId', 'uploads'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'object-lock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Entry point
@@ -298,6 +304,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('versioning')) return { type: 'GetBucketVersioning', bucket };
       if (has('acl')) return { type: 'GetBucketAcl', bucket };
       if (has('tagging')) return { type: 'GetBucketTagging', bucket };
+      if (has('object-lock')) return { type: 'GetObjectLockConfiguration', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
         return {
@@ -334,6 +341,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('acl')) return { type: 'PutBucketAcl', bucket };
       if (has('versioning')) return { type: 'PutBucketVersioning', bucket };
       if (has('tagging')) return { type: 'PutBucketTagging', bucket };
+      if (has('object-lock')) return { type: 'PutObjectLockConfiguration', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -419,6 +427,8 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
       }
       if (method === 'GET' && has('acl')) return { type: 'GetObjectAcl', bucket, key, versionId: parseVersionId(query) };
       if (method === 'GET' && has('tagging')) return { type: 'GetObjectTagging', bucket, key, versionId: parseVersionId(query) };
+      if (method === 'GET' && has('retention')) return { type: 'GetObjectRetention', bucket, key, versionId: parseVersionId(query) };
+      if (method === 'GET' && has('legal-hold')) return { type: 'GetObjectLegalHold', bucket, key, versionId: parseVersionId(query) };
       if (method === 'GET' && has('attributes')) {
         return {
           type: 'GetObjectAttributes',
@@ -461,6 +471,8 @@ function routeObject(method: string, bucket: string, key: string, input: S3Reque
       }
       if (has('acl')) return { type: 'PutObjectAcl', bucket, key, versionId: parseVersionId(query) };
       if (has('tagging')) return { type: 'PutObjectTagging', bucket, key, versionId: parseVersionId(query) };
+      if (has('retention')) return { type: 'PutObjectRetention', bucket, key, versionId: parseVersionId(query) };
+      if (has('legal-hold')) return { type: 'PutObjectLegalHold', bucket, key, versionId: parseVersionId(query) };
       rejectUnsupported(query);
       if (OBJECT_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'OBJECT');
       const copySource = getHeader(headers, 'x-amz-copy-source');

@@ -11,6 +11,7 @@ import { escapeXmlText, s3UrlEncode } from './encoding.js';
 import { S3Error } from './errors.js';
 import { formatIsoDate } from './headers.js';
 import { MAX_PART_NUMBER, type EncodingType } from './router.js';
+import { defaultRetentionProblem, isRetentionMode, type ObjectLockConfig, type Retention } from '../../core/object-lock.js';
 
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -112,6 +113,23 @@ export function buildLocationConstraint(region: string | undefined): string {
 /** GetObjectTagging and GetBucketTagging: the tags in key order. */
 export function buildTagging(tags: ReadonlyArray<readonly [string, string]>): string {
   return document('Tagging', [el('TagSet', tags.map(([key, value]) => el('Tag', [el('Key', key), el('Value', value)])))]);
+}
+
+/** GetObjectLockConfiguration: enabled, with the default retention rule if there is one. */
+export function buildObjectLockConfiguration(config: ObjectLockConfig): string {
+  const rule = config.defaultRetention;
+  return document('ObjectLockConfiguration', [
+    el('ObjectLockEnabled', 'Enabled'),
+    rule === undefined ? undefined : el('Rule', [el('DefaultRetention', [el('Mode', rule.mode), opt('Days', rule.days), opt('Years', rule.years)])]),
+  ]);
+}
+
+export function buildRetention(retention: Retention): string {
+  return document('Retention', [el('Mode', retention.mode), el('RetainUntilDate', formatIsoDate(retention.untilMs))]);
+}
+
+export function buildLegalHold(on: boolean): string {
+  return document('LegalHold', [el('Status', on ? 'ON' : 'OFF')]);
 }
 
 export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | undefined): string {
@@ -555,6 +573,7 @@ export const MAX_XML_BODY_BYTES = {
   acl: 64 * 1024,
   versioning: 64 * 1024,
   tagging: 64 * 1024,
+  objectLock: 64 * 1024,
   /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
   delete: 2 * 1024 * 1024,
   /** 10 000 parts with an ETag and a checksum each. */
@@ -746,6 +765,60 @@ export function parseTagging(body: Uint8Array | string): ParseResult<ReadonlyArr
       if (key === undefined || value === undefined) throw new Malformed();
       return [key, value] as const;
     });
+  });
+}
+
+/**
+ * PutObjectLockConfiguration's body: ObjectLockEnabled must be Enabled; a Rule's DefaultRetention has a
+ * Mode and exactly one of Days and Years, a positive whole number (InvalidRetentionPeriod otherwise).
+ */
+export function parseObjectLockConfiguration(body: Uint8Array | string): ParseResult<ObjectLockConfig> {
+  return run(() => {
+    const root = parseDocument(body, 'ObjectLockConfiguration', MAX_XML_BODY_BYTES.objectLock);
+    only(root, ['ObjectLockEnabled', 'Rule']);
+    if (leaf(root, 'ObjectLockEnabled')?.trim() !== 'Enabled') throw new Malformed();
+    const rules = all(root, 'Rule');
+    if (rules.length === 0) return {};
+    if (rules.length > 1) throw new Malformed();
+    only(rules[0]!, ['DefaultRetention']);
+    const defaults = all(rules[0]!, 'DefaultRetention');
+    if (defaults.length !== 1) throw new Malformed();
+    const rule = defaults[0]!;
+    only(rule, ['Mode', 'Days', 'Years']);
+    const mode = leaf(rule, 'Mode')?.trim();
+    if (!isRetentionMode(mode)) throw new Malformed();
+    const days = leaf(rule, 'Days')?.trim();
+    const years = leaf(rule, 'Years')?.trim();
+    if (days !== undefined && years !== undefined) throw new Malformed();
+    const period = { ...(days === undefined ? {} : { days: Number(days) }), ...(years === undefined ? {} : { years: Number(years) }) };
+    const problem = defaultRetentionProblem(period);
+    if (problem !== undefined) throw new S3Error('InvalidRetentionPeriod', `The default retention is not valid: ${problem}.`);
+    return { defaultRetention: { mode, ...period } };
+  });
+}
+
+/** PutObjectRetention's body: a Mode and a RetainUntilDate (ISO 8601). */
+export function parseRetention(body: Uint8Array | string): ParseResult<Retention> {
+  return run(() => {
+    const root = parseDocument(body, 'Retention', MAX_XML_BODY_BYTES.objectLock);
+    only(root, ['Mode', 'RetainUntilDate']);
+    const mode = leaf(root, 'Mode')?.trim();
+    const until = leaf(root, 'RetainUntilDate')?.trim();
+    if (!isRetentionMode(mode) || until === undefined) throw new Malformed();
+    const untilMs = Date.parse(until);
+    if (!Number.isFinite(untilMs)) throw new Malformed();
+    return { mode, untilMs };
+  });
+}
+
+/** PutObjectLegalHold's body: a Status of ON or OFF. */
+export function parseLegalHold(body: Uint8Array | string): ParseResult<boolean> {
+  return run(() => {
+    const root = parseDocument(body, 'LegalHold', MAX_XML_BODY_BYTES.objectLock);
+    only(root, ['Status']);
+    const status = leaf(root, 'Status')?.trim();
+    if (status !== 'ON' && status !== 'OFF') throw new Malformed();
+    return status === 'ON';
   });
 }
 

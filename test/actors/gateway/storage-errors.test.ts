@@ -21,6 +21,7 @@ describe('actors/gateway/storage-errors', () => {
       ConditionalConflict: ['ConditionalRequestConflict', 409],
       NoSuchVersion: ['NoSuchVersion', 404],
       InlineBody: ['InternalError', 500],
+      ObjectLocked: ['AccessDenied', 403],
     } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
     for (const [code, [s3, status]] of Object.entries(cases)) {
       const error = storageFailureError({ code: code as keyof typeof cases });

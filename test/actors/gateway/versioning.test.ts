@@ -136,7 +136,8 @@ describe('actors/gateway versioning', function () {
     const kept = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'kept' }));
     await enable('Suspended');
     const first = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'null one' }));
-    expect(first.VersionId).to.equal('null');
+    // As S3 answers: a null version's write names no version.
+    expect(first.VersionId).to.equal(undefined);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'null two' }));
     expect(await versions()).to.deep.equal([['k', 'null', true, 'v'], ['k', kept.VersionId, false, 'v']]);
     expect(await text('k', 'null')).to.equal('null two');

@@ -18,7 +18,7 @@ function clock(wallMs: number): Hlc {
 /** A record as the coordinator would stamp the outcome of `write` over `head`. */
 function apply(head: ObjectMeta | undefined, write: VersionedWrite, written?: Partial<VersionFields>, at = 100): ObjectMeta {
   const version = written === undefined ? undefined : { sizeBytes: 1, etag: 'e', contentType: 't', userMeta: {}, lastModifiedMs: 0, ...written };
-  const outcome = applyVersionedWrite(head, target, write, version);
+  const outcome = applyVersionedWrite(head, target, write, version, at);
   if (!outcome.ok) throw new Error(`refused: ${outcome.code}`);
   return { lastModifiedMs: at, ...outcome.record, clock: clock(at), ringChecksum: 0, deleted: outcome.deleted } as ObjectMeta;
 }
@@ -90,17 +90,17 @@ describe('core/object-versioning', () => {
     const none = apply(older, { type: 'remove', versionId: V2 }, undefined, 400);
     expect(none.deleted).to.equal(true);
     expect(versionsOf(none)).to.deep.equal([]);
-    expect(applyVersionedWrite(two, target, { type: 'remove', versionId: V3 }, undefined)).to.deep.equal({ ok: false, code: 'NoSuchVersion' });
-    expect(applyVersionedWrite(undefined, target, { type: 'remove', versionId: 'null' }, undefined)).to.deep.equal({ ok: false, code: 'NoSuchVersion' });
+    expect(applyVersionedWrite(two, target, { type: 'remove', versionId: V3 }, undefined, 0)).to.deep.equal({ ok: false, code: 'NoSuchVersion' });
+    expect(applyVersionedWrite(undefined, target, { type: 'remove', versionId: 'null' }, undefined, 0)).to.deep.equal({ ok: false, code: 'NoSuchVersion' });
   });
 
   it('refuses to keep a version whose body is in its record until it is moved into chunks', () => {
     const inline: ObjectMeta = { ...target, sizeBytes: 5, etag: 'x', contentType: '', userMeta: {}, clock: clock(50), lastModifiedMs: 50, ringChecksum: 0, deleted: false };
     const write: VersionedWrite = { type: 'put', mode: 'Enabled', versionId: V1 };
-    expect(applyVersionedWrite(inline, target, write, undefined)).to.deep.equal({ ok: false, code: 'InlineBody', clock: clock(50) });
+    expect(applyVersionedWrite(inline, target, write, undefined, 0)).to.deep.equal({ ok: false, code: 'InlineBody', clock: clock(50) });
     // Moved for another version of the key: still refused.
     const layout = { chunkSizesBytes: [5], runs: [{ versionId: 'r0', chunkCount: 1 }] };
-    expect(applyVersionedWrite(inline, target, { ...write, rechunked: { clock: clock(49), layout } }, undefined).ok).to.equal(false);
+    expect(applyVersionedWrite(inline, target, { ...write, rechunked: { clock: clock(49), layout } }, undefined, 0).ok).to.equal(false);
     const moved = apply(inline, { ...write, rechunked: { clock: clock(50), layout } }, chunked('r1'), 100);
     expect(findVersion(moved, 'null')?.meta.chunks).to.deep.equal(layout);
     // A write that drops the inline version needs no move.

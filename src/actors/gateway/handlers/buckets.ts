@@ -66,7 +66,8 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
     if (existing.owner !== user.userId) throw new S3Error('BucketAlreadyExists', undefined, { fields: { BucketName: op.bucket } });
     return recreateOwnBucket(ctx, existing, acl);
   }
-  const reply = await ctx.deps.bucketAdmin.create({ name: op.bucket, owner: user.userId, acl, location });
+  const objectLock = parseBoolHeader(ctx, 'x-amz-bucket-object-lock-enabled');
+  const reply = await ctx.deps.bucketAdmin.create({ name: op.bucket, owner: user.userId, acl, location, ...(objectLock ? { objectLock } : {}) });
   if (!reply.ok) {
     const raced = reply.code === 'BucketAlreadyOwnedByYou' ? ctx.deps.authView.bucket(op.bucket) : undefined;
     if (raced !== undefined) return recreateOwnBucket(ctx, raced, acl);
@@ -85,6 +86,14 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
   }
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) !== undefined);
   sendEmpty(ctx, 200, { Location: `/${op.bucket}` });
+}
+
+/** A header that is `true` or `false` (absent: false); anything else is InvalidArgument. */
+function parseBoolHeader(ctx: RequestContext, name: string): boolean {
+  const value = getHeader(ctx.headers, name)?.trim().toLowerCase();
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new S3Error('InvalidArgument', `${name} must be true or false.`, { fields: { ArgumentName: name, ArgumentValue: value } });
 }
 
 /**
@@ -209,6 +218,8 @@ function bucketChangeError(ctx: RequestContext, bucket: BucketRecord, reply: Exc
       return new S3Error('AccessDenied');
     case 'InvalidArgument':
       return new S3Error('InvalidArgument', reply.message);
+    case 'InvalidBucketState':
+      return new S3Error('InvalidBucketState', reply.message);
     default:
       return managerUnavailable(ctx, reply);
   }

@@ -19,8 +19,9 @@ import type { StreamHashes } from '../digest-pool.js';
 import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,
 } from '../object-headers.js';
-import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
+import { keepsBodiesInline, versionHeaders, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { parseTaggingDirective } from '../../../protocol/s3/headers.js';
+import { requestedLock } from './object-lock.js';
 import { requestedTags } from './tagging.js';
 import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
@@ -108,6 +109,8 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   const taggingDirective = parseTaggingDirective(headers);
   if (!taggingDirective.ok) throw taggingDirective.error;
   const replacedTags = taggingDirective.value === 'REPLACE' ? requestedTags(headers) : undefined;
+  // A copy is a new version: its lock comes from the request or the bucket, never from the source.
+  const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
   const requested = requestedChecksumAlgorithm(headers);
   const source = await openCopySource(ctx, op.source);
   if (source.meta.sizeBytes > MAX_COPY_BYTES) {
@@ -130,6 +133,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
       ...(tags === undefined ? {} : { tags }),
+      ...lock,
     };
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(copied.stored), writeConditionOf(headers));
     mayLand = recordMayLand(result);
@@ -140,7 +144,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       etag: written.etag,
       lastModified: written.lastModifiedMs,
       ...(copied.checksum === undefined ? {} : { checksums: { [copied.checksum.algorithm]: copied.checksum.base64 } }),
-    }), { ...versionHeaders(ctx.bucket, written), ...sourceVersionHeaders(ctx, op.source.bucket, source.meta) });
+    }), { ...writtenVersionHeaders(written), ...sourceVersionHeaders(ctx, op.source.bucket, source.meta) });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
   }

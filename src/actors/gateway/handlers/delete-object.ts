@@ -14,6 +14,7 @@ import {
 import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import { findVersion, isObjectVersionId, versionIdOf } from '../../../core/object-versioning.js';
 import { deleteObjectRecord } from '../object-records.js';
+import { bypassesGovernance } from './object-lock.js';
 import { retireDeleted } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import type { GatewayDeps, OperationOf, RequestContext } from '../request-context.js';
@@ -22,7 +23,7 @@ import { storageFailureError } from '../storage-errors.js';
 
 export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteObject'>): Promise<void> {
   const ifMatch = getHeader(ctx.headers, 'if-match');
-  const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: op.key, versionId: op.versionId }, ifMatch === undefined ? undefined : { ifMatch });
+  const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: op.key, versionId: op.versionId }, ifMatch === undefined ? undefined : { ifMatch }, bypassesGovernance(ctx));
   const headers: Record<string, string> = {};
   if (removed.deleteMarker) headers['x-amz-delete-marker'] = 'true';
   if (removed.versionId !== undefined) headers['x-amz-version-id'] = removed.versionId;
@@ -41,10 +42,11 @@ async function removeObject(
   bucketRecord: BucketRecord | undefined,
   target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
   condition: WriteCondition | undefined,
+  bypassGovernance: boolean,
 ): Promise<Removed> {
   const { bucket, key, versionId } = target;
   deps.cache.invalidate(bucket, key);
-  const result = await deleteObjectRecord(deps, bucketRecord, target, condition);
+  const result = await deleteObjectRecord(deps, bucketRecord, target, condition, bypassGovernance);
   // Deleting what is not there is done already, unless the delete asked for a version to match.
   const absent = !result.ok && (result.code === 'NotFound' || result.code === 'NoSuchVersion') && condition === undefined;
   if (!result.ok && !absent) throw storageFailureError(result);
@@ -65,6 +67,7 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
   const parsed = parseDeleteRequest(await readSmallBody(ctx, MAX_XML_BODY_BYTES.delete));
   if (!parsed.ok) throw parsed.error;
   const { objects, quiet } = parsed.value;
+  const bypass = bypassesGovernance(ctx);
   const outcomes: Array<DeletedEntry | DeleteErrorEntry> = new Array(objects.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -77,7 +80,7 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
         if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
         if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
         if (object.versionId !== undefined && !isObjectVersionId(object.versionId)) throw new S3Error('NoSuchVersion');
-        const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag });
+        const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag }, bypass);
         outcomes[index] = {
           key: object.key,
           ...versioned,

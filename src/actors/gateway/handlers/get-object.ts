@@ -15,6 +15,7 @@ import type { ObjectAttribute } from '../../../protocol/s3/router.js';
 import { buildGetObjectAttributesResult, type ObjectPartsPage } from '../../../protocol/s3/xml.js';
 import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from '../object-headers.js';
 import { versionHeaders } from '../object-records.js';
+import { lockHeaders } from './object-lock.js';
 import { tagCountHeaders } from './tagging.js';
 import { loadObject } from '../object-versions.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
@@ -49,6 +50,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     ...readHeaders(meta, { overrides: op.overrides, withChecksum: range === undefined && checksumModeEnabled(headers) }),
     ...versionHeaders(ctx.bucket, meta),
     ...tagCountHeaders(meta.tags),
+    ...lockHeaders(meta),
     ...extra,
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };

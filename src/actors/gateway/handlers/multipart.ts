@@ -22,7 +22,8 @@ import {
   checksumHeaders, descriptiveFields, descriptiveFieldsOf, fromMetaAlgorithm, requestedChecksumAlgorithm, storedChecksum,
   toMetaAlgorithm,
 } from '../object-headers.js';
-import { versionHeaders, writeObjectRecord } from '../object-records.js';
+import { writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
+import { requestedLock } from './object-lock.js';
 import { requestedTags } from './tagging.js';
 import { currentObject, retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody, readSmallBody } from '../request-body.js';
@@ -47,6 +48,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
   checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
+  const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
   const algorithm = requestedChecksumAlgorithm(headers);
   const checksumType = getHeader(headers, 'x-amz-checksum-type')?.trim().toUpperCase();
   if (checksumType !== undefined && checksumType !== 'COMPOSITE') {
@@ -60,6 +62,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
     etag: '',
     ...described,
     ...(tags === undefined ? {} : { tags }),
+    ...lock,
     multipart: {
       parts: [],
       uploadId,
@@ -214,6 +217,8 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     etag: multipartEtag(parts.map((p) => p.record.etag)),
     ...descriptiveFieldsOf(upload),
     ...(upload.tags === undefined ? {} : { tags: upload.tags }),
+    ...(upload.retention === undefined ? {} : { retention: upload.retention }),
+    ...(upload.legalHold ? { legalHold: upload.legalHold } : {}),
     ...(checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(checksum.algorithm)]: checksum.value } }),
     chunks: layout,
     multipart: {
@@ -247,7 +252,7 @@ function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartU
     key: op.key,
     etag: written.etag,
     ...(checksum === undefined ? {} : { checksums: checksumValues, checksumType: 'COMPOSITE' as const }),
-  }), { ...checksumHeaders(written.checksums), ...versionHeaders(ctx.bucket, written) });
+  }), { ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written) });
 }
 
 /** The composite checksum of a completed upload, when every part carries one of the same algorithm. */

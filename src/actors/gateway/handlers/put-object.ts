@@ -13,7 +13,8 @@ import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks, recordBody, writeBody } from '../body-writer.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
-import { keepsBodiesInline, versionHeaders, writeObjectRecord } from '../object-records.js';
+import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
+import { requestedLock } from './object-lock.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
@@ -26,6 +27,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   checkWriteHeaders(headers, ctx.bucket);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
+  const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
 
   const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
@@ -47,6 +49,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
+      ...lock,
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(stored), writeConditionOf(headers));
@@ -54,7 +57,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     const { meta: written, replaced } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
-    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...versionHeaders(ctx.bucket, written) });
+    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written) });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, stored.layout);
   }
@@ -78,7 +81,8 @@ export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | und
 
 /**
  * Headers of a write this store cannot honour are refused before any byte is stored: a client must
- * never be told that its object is encrypted, locked or shared when it is not. An object takes
+ * never be told that its object is encrypted or shared when it is not (object lock headers are judged
+ * by object-lock.ts, against the bucket). An object takes
  * its bucket's ACL, so x-amz-acl passes only when it asks for what the object gets anyway.
  */
 export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | undefined): void {
@@ -98,8 +102,6 @@ export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | und
 /** Write headers of features this store does not have, with the answer S3 gives where it has one. */
 const UNHONOURED_WRITE_HEADERS: ReadonlyArray<readonly [RegExp, (header: string) => S3Error]> = [
   [/^x-amz-(copy-source-)?server-side-encryption/, (header) => new S3Error('NotImplemented', 'Server-side encryption is not supported.', { fields: { Header: header } })],
-  // What S3 answers for a bucket created without object lock, as every bucket here is.
-  [/^x-amz-object-lock-/, () => new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration')],
   [/^x-amz-grant-/, (header) => new S3Error('NotImplemented', 'Objects take the ACL of their bucket; grants cannot be honoured.', { fields: { Header: header } })],
   [/^x-amz-website-redirect-location$/, (header) => new S3Error('NotImplemented', 'Website redirects are not supported.', { fields: { Header: header } })],
 ];

@@ -9,7 +9,7 @@ import { S3Error } from '../../../protocol/s3/errors.js';
 import { parseTaggingHeader, type HeaderBag } from '../../../protocol/s3/headers.js';
 import { buildTagging, MAX_XML_BODY_BYTES, parseTagging } from '../../../protocol/s3/xml.js';
 import { loadObject } from '../object-versions.js';
-import { retagObject, versionHeaders } from '../object-records.js';
+import { changeVersion, versionHeaders } from '../object-records.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
@@ -52,7 +52,9 @@ export async function deleteObjectTagging(ctx: RequestContext, op: OperationOf<'
 }
 
 async function retag(ctx: RequestContext, op: OperationOf<'PutObjectTagging' | 'DeleteObjectTagging'>, tags: Tags, status = 200): Promise<void> {
-  const written = await retagObject(ctx.deps, { bucket: op.bucket, key: op.key, versionId: op.versionId }, tags);
+  const written = await changeVersion(ctx.deps, { bucket: op.bucket, key: op.key, versionId: op.versionId }, {
+    type: 'retag', tags, ...(op.versionId === undefined ? {} : { versionId: op.versionId }),
+  });
   const version = op.versionId ?? versionIdOf(written);
   const speaksOfVersions = Object.keys(versionHeaders(ctx.bucket, written)).length > 0 || op.versionId !== undefined;
   sendEmpty(ctx, status, speaksOfVersions ? { 'x-amz-version-id': version } : {});

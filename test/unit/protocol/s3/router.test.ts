@@ -89,7 +89,7 @@ describe('protocol/s3/router', () => {
     });
 
     it('answers unknown sub-resources with NotImplemented and wrong methods with MethodNotAllowed', () => {
-      for (const sub of ['website', 'cors', 'lifecycle', 'policy', 'notification', 'logging', 'replication', 'encryption', 'object-lock']) {
+      for (const sub of ['website', 'cors', 'lifecycle', 'policy', 'notification', 'logging', 'replication', 'encryption']) {
         expect(err('GET', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('PUT', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('DELETE', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
@@ -102,6 +102,14 @@ describe('protocol/s3/router', () => {
       expect(op('PUT', '/bucket/k?tagging')).to.deep.equal({ type: 'PutObjectTagging', bucket: 'bucket', key: 'k', versionId: undefined });
       expect(op('DELETE', '/bucket/k?tagging')).to.deep.equal({ type: 'DeleteObjectTagging', bucket: 'bucket', key: 'k', versionId: undefined });
       expect(err('POST', '/bucket/k?tagging').code).to.equal('MethodNotAllowed');
+      expect(op('GET', '/bucket?object-lock')).to.deep.equal({ type: 'GetObjectLockConfiguration', bucket: 'bucket' });
+      expect(op('PUT', '/bucket?object-lock')).to.deep.equal({ type: 'PutObjectLockConfiguration', bucket: 'bucket' });
+      expect(op('GET', '/bucket/k?retention')).to.deep.equal({ type: 'GetObjectRetention', bucket: 'bucket', key: 'k', versionId: undefined });
+      expect(op('PUT', '/bucket/k?retention&versionId=null')).to.deep.equal({ type: 'PutObjectRetention', bucket: 'bucket', key: 'k', versionId: 'null' });
+      expect(op('GET', '/bucket/k?legal-hold')).to.deep.equal({ type: 'GetObjectLegalHold', bucket: 'bucket', key: 'k', versionId: undefined });
+      expect(op('PUT', '/bucket/k?legal-hold')).to.deep.equal({ type: 'PutObjectLegalHold', bucket: 'bucket', key: 'k', versionId: undefined });
+      expect(err('DELETE', '/bucket/k?retention').code).to.equal('MethodNotAllowed');
+      expect(err('DELETE', '/bucket?object-lock').code).to.equal('MethodNotAllowed');
       expect(err('POST', '/bucket').code).to.equal('NotImplemented');
       const e = err('PUT', '/bucket?location');
       expect(e.code).to.equal('MethodNotAllowed');
@@ -227,7 +235,7 @@ describe('protocol/s3/router', () => {
     });
 
     it('answers unknown object sub-resources with NotImplemented', () => {
-      for (const [method, sub] of [['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2'], ['GET', 'retention']] as const) {
+      for (const [method, sub] of [['GET', 'torrent'], ['POST', 'restore'], ['POST', 'select&select-type=2']] as const) {
         expect(err(method, `/bucket/k?${sub}`).code, `${method} ${sub}`).to.equal('NotImplemented');
       }
       expect(err('POST', '/bucket/k').code).to.equal('MethodNotAllowed');
