@@ -221,6 +221,16 @@ const COMMANDS: readonly CommandSpec[] = [
     describe: 'how far each storage node is with removing the data of deleted buckets',
     build: (args) => (args.bucket === undefined ? { command: 'delete_bucket_stats' } : { command: 'delete_bucket_stats', bucket: str(args, 'bucket') }),
   },
+  {
+    usage: 'lifecycle-status [bucket]',
+    describe: "each storage node's lifecycle passes per bucket: running or idle, when the last finished, what they did",
+    build: (args) => (args.bucket === undefined ? { command: 'lifecycle_status' } : { command: 'lifecycle_status', bucket: str(args, 'bucket') }),
+  },
+  {
+    usage: 'lifecycle-explain <bucket> <key>',
+    describe: "why a key is or is not expired by its bucket's lifecycle rules now, rule by rule",
+    build: (args) => ({ command: 'lifecycle_explain', bucket: str(args, 'bucket'), key: str(args, 'key') }),
+  },
   { usage: 'get-buckets', describe: 'list every bucket', build: () => ({ command: 'get_buckets' }) },
   { usage: 'get-bucket <accessKeyId>', describe: 'list the buckets of the holder of the access key', build: (args) => ({ command: 'get_bucket', accessKeyId: str(args, 'accessKeyId') }) },
   {

@@ -229,6 +229,34 @@ export function formatResult(result: AdminResult): string {
         })
         .join('\n\n');
     }
+    case 'lifecycle_status': {
+      const rows = result.nodes.flatMap(({ node, buckets }) =>
+        buckets.map((progress) => {
+          const counts = progress.running ?? progress.lastRun;
+          return [
+            node,
+            progress.bucket,
+            progress.running ? `running since ${time(progress.runningSinceMs!)}` : 'idle',
+            progress.lastRun ? time(progress.lastRun.finishedAtMs) : '-',
+            counts ? String(counts.scanned) : '',
+            counts ? String(counts.expired) : '',
+            counts ? String(counts.versionsRemoved + counts.markersRemoved) : '',
+            counts ? String(counts.uploadsAborted) : '',
+            counts ? String(counts.locked) : '',
+            counts ? String(counts.failed) : '',
+          ];
+        }),
+      );
+      const table = rows.length === 0
+        ? 'no lifecycle pass yet (no bucket has enabled rules, or the first pass has not begun)'
+        : formatTable(['node', 'bucket', 'state', 'last run finished', 'keys judged', 'expired', 'versions removed', 'uploads aborted', 'locked', 'failed'], rows);
+      return result.unreachable.length === 0 ? table : `${table}\nnot answering: ${result.unreachable.join(', ')}`;
+    }
+    case 'lifecycle_explain': {
+      const header = `${result.bucket}/${result.key}, judged by ${result.node} at ${time(result.nowMs)}`;
+      const verdict = result.actions.length === 0 ? 'nothing to do now' : `to do: ${result.actions.map((action) => (action.type === 'expire-current' ? `expire the current version (rule ${action.rule})` : `remove version ${action.versionId} (rule ${action.rule})`)).join('; ')}`;
+      return [header, ...result.explanation.map((line) => `- ${line}`), verdict].join('\n');
+    }
     case 'compaction': {
       const fields: Array<readonly [string, string]> = [
         ['node', result.node],

@@ -78,6 +78,10 @@ export interface StorageSettings {
   readonly sweepKeysPerSecond?: number;
   /** Rest between two passes of the orphan sweep (default 10 minutes). */
   readonly sweepPauseMs?: number;
+  /** Keys the lifecycle worker looks at per second at most (default 1000). */
+  readonly lifecycleKeysPerSecond?: number;
+  /** Rest between two lifecycle passes (default 1 hour). */
+  readonly lifecyclePauseMs?: number;
   /** How long a conditional write keeps retrying while concurrent ones preempt it (default 10 s). */
   readonly conditionalWriteDeadlineMs?: number;
   /** A tombstone is purged once older than this and held (or outdone) by every replica of its key. */
@@ -245,16 +249,22 @@ export function parseTlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
+  'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
-const STORAGE_NUMBERS: Readonly<Record<'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs', readonly [number, number]>> = {
+const STORAGE_NUMBERS: Readonly<Record<
+  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs',
+  readonly [number, number]
+>> = {
   rebalanceRateMBps: [0, 100_000],
   releaseGraceMs: [1_000, 365 * 24 * 3_600_000],
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],
   sweepPauseMs: [100, 24 * 3_600_000],
+  lifecycleKeysPerSecond: [1, 1_000_000],
+  lifecyclePauseMs: [100, 7 * 24 * 3_600_000],
   conditionalWriteDeadlineMs: [100, 10 * 60_000],
 };
 

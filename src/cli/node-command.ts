@@ -2,7 +2,7 @@
  * `leofs node --role manager|storage|gateway ...`: starts one node of the cluster in this process.
  */
 import type { Argv } from 'yargs';
-import { ROOT_NAME } from '../protocol/cluster/paths.js';
+import { authRef, ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
 import { managerTree, upgradeManagerState } from '../actors/manager/manager-tree.js';
 import { nodeTree } from '../actors/node-tree.js';
@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client';
 import { releaseVersion } from './release.js';
 import { watchdogRef } from '../protocol/cluster/watchdog.js';
 import { ask } from '../runtime/typed-ask.js';
+import { isRuntimeFailure } from '../runtime/failures.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
@@ -122,7 +123,10 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
       return reply.ok ? reply.alarms : undefined;
     },
   });
-  const { numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs, conditionalWriteDeadlineMs } = config.storage;
+  const {
+    numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
+    lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
+  } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs } = config.storage;
   const storage =
     config.role === 'storage'
@@ -139,11 +143,19 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(uploadMaxAgeMs !== undefined ? { uploadMaxAgeMs } : {}),
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),
             ...(sweepPauseMs !== undefined ? { sweepPauseMs } : {}),
+            ...(lifecycleKeysPerSecond !== undefined ? { lifecycleKeysPerSecond } : {}),
+            ...(lifecyclePauseMs !== undefined ? { lifecyclePauseMs } : {}),
             ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),
             ...(releaseGraceMs !== undefined ? { releaseGraceMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
           metrics,
+          buckets: async () => {
+            const manager = health.manager;
+            if (manager === undefined) return undefined;
+            const reply = await ask(node.system, authRef(manager), { type: 'list_buckets' }, MANAGER_ASK_TIMEOUT_MS);
+            return isRuntimeFailure(reply) ? undefined : reply.buckets;
+          },
         })
       : undefined;
   if (config.role === 'manager') managerMetrics(metrics, node.system);
@@ -198,6 +210,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   });
   return node;
 }
+
+/** How long a storage node's question to the manager (the buckets, for lifecycle) may take before it is asked again later. */
+const MANAGER_ASK_TIMEOUT_MS = 10_000;
 
 /** An info line written at any log level: supervisors (leofs dev, process managers) wait for it. */
 function logWhateverTheLevel(logger: Logger, message: string, fields: LogFields): void {

@@ -7,6 +7,7 @@ import { isIncarnation } from './bucket-namespace.js';
 import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
+import { isLifecycleConfig, type LifecycleConfig } from './lifecycle.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -45,6 +46,8 @@ export interface BucketRecord {
   readonly tags?: Tags;
   /** Present when object lock is enabled (core/object-lock.ts); such a bucket stays versioned. */
   readonly objectLock?: ObjectLockConfig;
+  /** The lifecycle rules the storage nodes apply (core/lifecycle.ts), when it has any. */
+  readonly lifecycle?: LifecycleConfig;
 }
 
 export interface EndpointRecord {
@@ -146,7 +149,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     locationProblem(bucket.location) === undefined &&
     (bucket.versioning === undefined || isBucketVersioning(bucket.versioning)) &&
     (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS)) &&
-    (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock))
+    (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock)) &&
+    (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle))
   );
 }
 

@@ -1,10 +1,10 @@
 /**
- * Bucket versioning through a real cluster (a manager, three storage nodes with N=3, W=2, R=2, D=2 and a
+ * Bucket versioning, object lock and lifecycle through a real cluster (a manager, three storage nodes with N=3, W=2, R=2, D=2 and a
  * gateway, each its own process): versions written, hidden and removed while a replica is down reach it
  * once it is back, and every version reads back from replicas that include it.
  */
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
+  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutBucketLifecycleConfigurationCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
@@ -15,7 +15,7 @@ const BUCKET = 'archive';
 
 describe('bucket versioning with real processes (N=3, W=2, R=2, D=2)', function () {
   this.timeout(180_000);
-  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 3, w: 2, r: 2, d: 2 } });
+  const cluster = new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 3, w: 2, r: 2, d: 2 }, storageSettings: { lifecyclePauseMs: 200 } });
   let s3: S3Client;
 
   before(async () => {
@@ -87,5 +87,26 @@ describe('bucket versioning with real processes (N=3, W=2, R=2, D=2)', function 
     const emptied = await s3.send(new DeleteBucketCommand({ Bucket: 'vault' })).catch((error: { name: string }) => error.name);
     expect(emptied).to.equal('BucketNotEmpty');
     expect(await s3.send(new GetObjectCommand({ Bucket: 'vault', Key: 'ledger' })).then((got) => got.Body!.transformToString())).to.equal('kept');
+  });
+
+  it('shows lifecycle passes and explains a key through leofs-adm, the storage nodes learning the rules from the manager', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'aging' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'aging', Key: 'tmp/report', Body: 'x' }));
+    await s3.send(new PutBucketLifecycleConfigurationCommand({
+      Bucket: 'aging',
+      LifecycleConfiguration: { Rules: [{ ID: 'week', Filter: { Prefix: 'tmp/' }, Status: 'Enabled', Expiration: { Days: 7 } }] },
+    }));
+    await eventually(async () => {
+      const shown = await cluster.adm('lifecycle-status', 'aging');
+      // Every node has finished a pass over the bucket, each judging the keys it is first replica of.
+      return shown.code === 0 && (shown.stdout.match(/aging/g) ?? []).length === 3 && !shown.stdout.includes('not answering');
+    }, 30_000, 'a lifecycle pass on every storage node');
+    const explained = await cluster.adm('lifecycle-explain', 'aging', 'tmp/report');
+    expect(explained.code, explained.stderr).to.equal(0);
+    expect(explained.stdout).to.match(/rule "week": the current version expires at 20\d\d-/);
+    expect(explained.stdout).to.include('nothing to do now');
+    const none = await cluster.adm('lifecycle-explain', 'archive', 'doc');
+    expect(none.code).to.equal(1);
+    expect(none.stderr).to.include('no lifecycle rules');
   });
 });

@@ -18,6 +18,7 @@ import type { GatewayDeps } from '../../src/actors/gateway/request-context.js';
 import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRecord, type UserRecord } from '../../src/core/auth-snapshot.js';
 import type { BucketVersioning } from '../../src/core/object-versioning.js';
 import type { ObjectLockConfig } from '../../src/core/object-lock.js';
+import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -98,6 +99,10 @@ export class FakeBucketAdmin implements BucketAdmin {
 
   updateTags(name: string, requester: string, tags: Readonly<Record<string, string>>) {
     return this.change(name, requester, ({ tags: _old, ...bucket }) => (Object.keys(tags).length === 0 ? bucket : { ...bucket, tags }));
+  }
+
+  updateLifecycle(name: string, requester: string, config: LifecycleConfig | null) {
+    return this.change(name, requester, ({ lifecycle: _old, ...bucket }) => (config === null ? bucket : { ...bucket, lifecycle: config }));
   }
 
   private async change(name: string, requester: string, change: (bucket: BucketRecord) => BucketRecord) {

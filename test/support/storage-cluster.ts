@@ -11,6 +11,7 @@ import { nodeInfoBehavior } from '../../src/actors/common/node-info.js';
 import { RingView } from '../../src/actors/common/ring-view.js';
 import { StorageClient } from '../../src/actors/common/storage-client.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
+import type { BucketRecord } from '../../src/core/auth-snapshot.js';
 import type { StorageOptions } from '../../src/actors/storage/storage-context.js';
 import type { ClusterSettings, RingDocument } from '../../src/core/ring/ring-document.js';
 import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
@@ -39,6 +40,8 @@ export interface StorageNodeOptions {
   readonly tuning?: Partial<StorageOptions>;
   /** The node's clock (a skewed one, say); the system clock otherwise. */
   readonly clock?: Clock;
+  /** The buckets as the manager would tell them (for the lifecycle worker); none otherwise. */
+  readonly buckets?: () => Promise<readonly BucketRecord[] | undefined>;
 }
 
 export class InProcessStorageNode {
@@ -79,6 +82,7 @@ export class InProcessStorageNode {
       ringView: this.ringView,
       tuning: { ...FAST_TUNING, ...this.options.tuning },
       ...(this.options.capacityBytes !== undefined ? { capacityBytes: this.options.capacityBytes } : {}),
+      ...(this.options.buckets ? { buckets: this.options.buckets } : {}),
     });
     await node.system.startRoot(
       'node',

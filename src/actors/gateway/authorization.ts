@@ -46,6 +46,9 @@ export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' |
     case 'GetBucketTagging':
     case 'PutBucketTagging':
     case 'DeleteBucketTagging':
+    case 'GetBucketLifecycle':
+    case 'PutBucketLifecycle':
+    case 'DeleteBucketLifecycle':
     case 'GetObjectLockConfiguration':
     case 'PutObjectLockConfiguration':
     // Locking a version keeps it from everyone for as long as the lock says: only the owner may.

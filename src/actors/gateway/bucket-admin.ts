@@ -7,6 +7,7 @@ import type { BucketAcl } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
+import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
@@ -30,6 +31,8 @@ export interface BucketAdmin {
   updateAcl(name: string, requester: string, acl: BucketAcl): Promise<UpdateAclReply | RuntimeFailure>;
   updateVersioning(name: string, requester: string, status: BucketVersioning): Promise<UpdateAclReply | RuntimeFailure>;
   updateObjectLock(name: string, requester: string, config: ObjectLockConfig): Promise<UpdateAclReply | RuntimeFailure>;
+  /** Sets the lifecycle rules; null removes them. */
+  updateLifecycle(name: string, requester: string, config: LifecycleConfig | null): Promise<UpdateAclReply | RuntimeFailure>;
   /** Replaces the bucket's tags; an empty set removes them. */
   updateTags(name: string, requester: string, tags: Tags): Promise<UpdateAclReply | RuntimeFailure>;
 }
@@ -70,6 +73,7 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
     updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
     updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
     updateObjectLock: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_object_lock', name, requester, config, replyTo })),
+    updateLifecycle: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_lifecycle', name, requester, config, replyTo })),
     updateTags: (name, requester, tags) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_tags', name, requester, tags, replyTo })),
   };
 }

@@ -26,6 +26,7 @@ import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart,
   uploadPartCopy,
 } from './handlers/multipart.js';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './handlers/lifecycle.js';
 import {
   getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
 } from './handlers/object-lock.js';
@@ -149,6 +150,12 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return getBucketVersioning(ctx);
     case 'PutBucketVersioning':
       return putBucketVersioning(ctx);
+    case 'GetBucketLifecycle':
+      return getBucketLifecycle(ctx);
+    case 'PutBucketLifecycle':
+      return putBucketLifecycle(ctx);
+    case 'DeleteBucketLifecycle':
+      return deleteBucketLifecycle(ctx);
     case 'GetObjectLockConfiguration':
       return getObjectLockConfiguration(ctx);
     case 'PutObjectLockConfiguration':

@@ -19,6 +19,7 @@ import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/an
 import { handoffRef } from '../../protocol/cluster/handoff.js';
 import { httpListenerRef } from '../../protocol/cluster/http-listener.js';
 import { alarmBoardRef, watchdogRef } from '../../protocol/cluster/watchdog.js';
+import { lifecycleRef, type BucketLifecycleProgress } from '../../protocol/cluster/lifecycle.js';
 import { WATCHDOG_THRESHOLD_NAMES } from '../../core/watchdog-rules.js';
 import { recovererRef, type QueueStats } from '../../protocol/cluster/queues.js';
 import { chunkKeysOf } from '../../core/chunk-layout.js';
@@ -182,6 +183,36 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const bucket = command.bucket;
         const reply = await onDeletion<DeleteBucketStatsReply>((replyTo) => (bucket === undefined ? { type: 'stats', replyTo } : { type: 'stats', name: bucket, replyTo }));
         return { kind: 'delete_bucket_stats', buckets: reply.buckets };
+      }
+      case 'lifecycle_status': {
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        const members = (doc?.current ?? []).map((member) => member.node);
+        const replies = await Promise.all(members.map((node) => ask(ctx.system, lifecycleRef(node), { type: 'status' }, remoteTimeoutMs)));
+        const nodes: Array<{ node: string; buckets: readonly BucketLifecycleProgress[] }> = [];
+        const unreachable: string[] = [];
+        members.forEach((node, index) => {
+          const reply = replies[index]!;
+          if (isRuntimeFailure(reply)) unreachable.push(node);
+          else nodes.push({ node, buckets: reply.buckets.filter((progress) => command.bucket === undefined || progress.bucket === command.bucket) });
+        });
+        return { kind: 'lifecycle_status', nodes, unreachable };
+      }
+      case 'lifecycle_explain': {
+        const { bucket } = await onAuth<GetBucketReply>((replyTo) => ({ type: 'get_bucket', name: command.bucket, replyTo }));
+        if (bucket.lifecycle === undefined) throw new Refused('NoLifecycle', `${bucket.name} has no lifecycle rules`);
+        const { doc } = await onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+        if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+        const namespace = namespaceOf(bucket);
+        const config = bucket.lifecycle;
+        // The key's first replica judges it; any other gives the same answer, from the same quorum read.
+        for (const node of preferenceList(snapshotOf(doc).current, keyPosition(namespace, command.key), doc.settings.n)) {
+          const reply = await ask(ctx.system, lifecycleRef(node), { type: 'explain', namespace, key: command.key, config, versioned: bucket.versioning !== undefined }, remoteTimeoutMs);
+          if (isRuntimeFailure(reply)) continue;
+          if (!reply.ok) throw new Refused(reply.code, reply.message);
+          const { ok: _ok, ...answer } = reply;
+          return { kind: 'lifecycle_explain', bucket: bucket.name, key: command.key, ...answer };
+        }
+        throw new Refused('NodeUnavailable', `no replica of ${command.key} answers`);
       }
       case 'get_buckets':
         return { kind: 'buckets', buckets: (await onAuth<ListBucketsReply>((replyTo) => ({ type: 'list_buckets', replyTo }))).buckets };

@@ -31,6 +31,7 @@ import { namespaceOf } from '../../core/bucket-namespace.js';
 import { isBucketVersioning } from '../../core/object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
 import { isObjectLockConfig } from '../../core/object-lock.js';
+import { isLifecycleConfig } from '../../core/lifecycle.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -95,7 +96,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_object_lock', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_object_lock', 'update_lifecycle', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -140,6 +141,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           return state;
         case 'update_object_lock':
           ctx.system.reply(message.replyTo, await updateObjectLock(state, message, ctx));
+          return state;
+        case 'update_lifecycle':
+          ctx.system.reply(message.replyTo, await updateLifecycle(state, message, ctx));
           return state;
         case 'update_bucket_tags':
           ctx.system.reply(message.replyTo, await updateBucketTags(state, message, ctx));
@@ -268,6 +272,17 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     if (bucket.versioning !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${name} must have versioning enabled before object lock` };
     ctx.log.info('bucket object lock changed', { bucket: name, defaultRetention: message.config.defaultRetention ?? 'none' });
     return { ok: true, bucket: await replaceBucket(state, { ...bucket, objectLock: message.config }, ctx) };
+  }
+
+  async function updateLifecycle(state: AuthState, message: Extract<AuthMessage, { type: 'update_lifecycle' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const name = String(message.name);
+    const bucket = state.buckets.get(name);
+    if (!bucket) return noSuchBucket(name);
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its lifecycle` };
+    if (message.config !== null && !isLifecycleConfig(message.config)) return { ok: false, code: 'InvalidArgument', message: 'not a valid lifecycle configuration' };
+    const { lifecycle: _old, ...rest } = bucket;
+    ctx.log.info('bucket lifecycle changed', { bucket: name, rules: message.config?.rules.length ?? 0 });
+    return { ok: true, bucket: await replaceBucket(state, message.config === null ? rest : { ...rest, lifecycle: message.config }, ctx) };
   }
 
   async function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {

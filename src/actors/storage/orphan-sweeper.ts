@@ -16,13 +16,12 @@
 import { isVersionId, parseVersionedChunkKey, versionIdsOf } from '../../core/chunk-layout.js';
 import { chunkRunsOf } from '../../core/object-versioning.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
-import { preferenceList } from '../../core/ring/ring.js';
-import { keyPosition } from '../../core/ring/position.js';
 import { parsePartRecord, parseUploadRecordKey, partRecordsOfKeyPrefix, uploadRecordKey } from '../../core/upload-records.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
+import { judgedHere } from './judged-here.js';
 import type { StorageContext } from './storage-context.js';
 
 /** Part records read at once while checking what a key's uploads still use. */
@@ -59,7 +58,7 @@ export function orphanSweeperBehavior(context: StorageContext, deps: SweeperDeps
       const batchKeys = Math.max(1, Math.ceil(options.sweepKeysPerSecond / 10));
       const walk = context.store.walkRecords(kind, state.cursor, batchKeys);
       for (const { address, meta } of walk.records) {
-        if (!isSweptHere(context, address) || meta.deleted) continue;
+        if (!judgedHere(context, address) || meta.deleted) continue;
         try {
           if (await isOrphan(address, meta, ctx.clock.now())) {
             const deleted = await deps.storage.delete(address.kind, address.bucket, address.key);
@@ -128,12 +127,4 @@ export function orphanSweeperBehavior(context: StorageContext, deps: SweeperDeps
     if (result.code === 'NotFound') return null;
     throw new Error(`cannot read ${key}: ${result.code}`);
   }
-}
-
-/** One node judges each record: the first replica of its key that is not known to be down. */
-function isSweptHere(context: StorageContext, address: ObjectAddress): boolean {
-  const snapshot = context.ringView.current;
-  if (!snapshot) return false;
-  const replicas = preferenceList(snapshot.current, keyPosition(address.bucket, address.key), snapshot.doc.settings.n);
-  return replicas.find((node) => !context.isKnownDown(node)) === context.node;
 }

@@ -51,6 +51,10 @@ export interface StorageOptions {
   readonly sweepKeysPerSecond: number;
   /** Rest between two passes of the orphan sweep (and before the first). */
   readonly sweepPauseMs: number;
+  /** Keys the lifecycle worker looks at per second at most. */
+  readonly lifecycleKeysPerSecond: number;
+  /** Rest between two lifecycle passes (and before the first). */
+  readonly lifecyclePauseMs: number;
   /** A tombstone is purged once older than this and held (or outdone) by every replica of its key. */
   readonly tombstoneGraceMs: number;
   /** How many tombstones the reaper looks at per second at most, so it never crowds out clients. */
@@ -87,6 +91,8 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   uploadMaxAgeMs: 7 * 24 * 60 * 60_000,
   sweepKeysPerSecond: 2_000,
   sweepPauseMs: 10 * 60_000,
+  lifecycleKeysPerSecond: 1_000,
+  lifecyclePauseMs: 60 * 60_000,
   tombstoneGraceMs: 24 * 60 * 60_000,
   tombstonePurgeKeysPerSecond: 1_000,
   purgeHorizonMs: 7 * 24 * 60 * 60_000,

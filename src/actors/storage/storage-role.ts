@@ -21,6 +21,7 @@ import type { HealthCheck } from '../common/node-health.js';
 import type { Registry } from 'prom-client';
 import { storageTree } from './storage-tree.js';
 import { StorageClient } from '../common/storage-client.js';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
 
 export interface StorageRoleOptions {
   readonly dataDir: string;
@@ -34,6 +35,8 @@ export interface StorageRoleOptions {
   readonly random?: () => number;
   /** Where the storage instruments go, when the node exports metrics. */
   readonly metrics?: Registry;
+  /** Every bucket, from the manager (for the lifecycle worker); undefined while it cannot be asked. */
+  readonly buckets?: () => Promise<readonly BucketRecord[] | undefined>;
 }
 
 export interface StorageRole {
@@ -111,6 +114,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     ],
     tree: storageTree(context, {
       system: node.system,
+      buckets: options.buckets ?? (() => Promise.resolve(undefined)),
       storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer) }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
     }),

@@ -12,6 +12,7 @@
  *     release_sweeper            drops the data of ranges a rebalance moved away, after a grace period
  *     purger                     removes the data of deleted buckets
  *     sweeper                    removes abandoned uploads and chunks nothing names
+ *     lifecycle                  applies the buckets' lifecycle rules (expiry, older versions, uploads)
  *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
  *     tombstone_reaper           purges tombstones once every replica has them
  *
@@ -26,6 +27,8 @@ import { compactorBehavior } from './compactor.js';
 import { handoffBehavior } from './handoff.js';
 import { releaseSweeperBehavior } from './release-sweeper.js';
 import { orphanSweeperBehavior } from './orphan-sweeper.js';
+import { lifecycleWorkerBehavior } from './lifecycle-worker.js';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import { presenceKeeperBehavior } from './presence-keeper.js';
 import { readerBehavior } from './reader.js';
@@ -39,8 +42,10 @@ export const STORAGE_ROOT_PATH = '/node/storage';
 
 export interface StorageTreeDeps {
   readonly system: ActorApi;
-  /** The cluster's object API, for work a storage node does as a client (the orphan sweep). */
+  /** The cluster's object API, for work a storage node does as a client (the orphan sweep, lifecycle). */
   readonly storage: StorageApi;
+  /** Every bucket, from the manager; undefined while it cannot be asked. */
+  readonly buckets: () => Promise<readonly BucketRecord[] | undefined>;
   readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
 }
 
@@ -60,6 +65,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('release_sweeper', releaseSweeperBehavior(context)),
       worker('purger', bucketPurgerBehavior(context)),
       worker('sweeper', orphanSweeperBehavior(context, { storage: deps.storage })),
+      worker('lifecycle', lifecycleWorkerBehavior(context, { storage: deps.storage, buckets: deps.buckets })),
       worker('compactor', compactorBehavior(context)),
       worker('tombstone_reaper', tombstoneReaperBehavior(context)),
     ],

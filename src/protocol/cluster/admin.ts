@@ -11,6 +11,7 @@ import type { ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
+import type { BucketLifecycleProgress, LifecycleExplainReply } from './lifecycle.js';
 import type { ClusterStatus, MemberAction, MemberState, RebalanceReply, RebalanceStatus } from './ring-keeper.js';
 import type { AntiEntropyStats, RecoveryProgress } from './anti-entropy.js';
 import type { HandoffStatus } from './handoff.js';
@@ -31,6 +32,10 @@ export type AdminCommand =
   | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
   | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
   | { readonly command: 'delete_bucket_stats'; readonly bucket?: string }
+  /** Every storage node's lifecycle passes: running and last finished, per bucket (one bucket's when given). */
+  | { readonly command: 'lifecycle_status'; readonly bucket?: string }
+  /** Why one key is or is not expired by its bucket's lifecycle rules now. */
+  | { readonly command: 'lifecycle_explain'; readonly bucket: string; readonly key: string }
   | { readonly command: 'compact'; readonly node: string; readonly action: CompactionAction }
   | { readonly command: 'du'; readonly node: string }
   | { readonly command: 'get_buckets' }
@@ -111,6 +116,12 @@ export type AdminResult =
   | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
   | { readonly kind: 'delete_bucket_stats'; readonly buckets: readonly DeletedBucketStats[] }
+  | {
+      readonly kind: 'lifecycle_status';
+      readonly nodes: ReadonlyArray<{ readonly node: string; readonly buckets: readonly BucketLifecycleProgress[] }>;
+      readonly unreachable: readonly string[];
+    }
+  | ({ readonly kind: 'lifecycle_explain'; readonly bucket: string; readonly key: string } & Omit<Extract<LifecycleExplainReply, { ok: true }>, 'ok'>)
   | ({ readonly kind: 'compaction'; readonly node: string } & CompactionStatus)
   | ({ readonly kind: 'disk_usage'; readonly node: string } & DiskUsage)
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
@@ -214,7 +225,10 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       case 'get_bucket':
         return { command, accessKeyId: need('accessKeyId') };
       case 'delete_bucket_stats':
+      case 'lifecycle_status':
         return withOptional({ command }, { bucket: optional('bucket') });
+      case 'lifecycle_explain':
+        return { command, bucket: need('bucket'), key: need('key') };
       case 'compact': {
         const action = raw.action;
         if (action !== 'start' && action !== 'suspend' && action !== 'resume' && action !== 'status') throw new CommandError('action must be start, suspend, resume or status');

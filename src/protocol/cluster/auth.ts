@@ -6,6 +6,7 @@ import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord,
 import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
+import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -51,6 +52,8 @@ export type GatewayAuthMessage =
   | { readonly type: 'update_versioning'; readonly name: string; readonly requester: string; readonly status: BucketVersioning; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Sets the object lock configuration; the bucket must be versioned (Enabled). */
   | { readonly type: 'update_object_lock'; readonly name: string; readonly requester: string; readonly config: ObjectLockConfig; readonly replyTo: ReplyTo<UpdateAclReply> }
+  /** Sets the lifecycle rules; null removes them. */
+  | { readonly type: 'update_lifecycle'; readonly name: string; readonly requester: string; readonly config: LifecycleConfig | null; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Replaces the bucket's tags; none removes them. */
   | { readonly type: 'update_bucket_tags'; readonly name: string; readonly requester: string; readonly tags: Tags; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }

@@ -45,6 +45,9 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLocation' })
   | (OnBucket & { readonly type: 'GetBucketVersioning' })
   | (OnBucket & { readonly type: 'PutBucketVersioning' })
+  | (OnBucket & { readonly type: 'GetBucketLifecycle' })
+  | (OnBucket & { readonly type: 'PutBucketLifecycle' })
+  | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
   | (OnBucket & { readonly type: 'GetObjectLockConfiguration' })
   | (OnBucket & { readonly type: 'PutObjectLockConfiguration' })
   | (OnObject & { readonly type: 'GetObjectRetention'; readonly versionId: string | undefined })
@@ -180,12 +183,12 @@ export interface RouterOptions {
 /** Sub-resources of real S3 that this store does not offer: 501 whatever the method. */
 const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
-  'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification',
+  'logging', 'metadataTable', 'metrics', 'notification',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'delete', 'location', 'object-lock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'delete', 'lifecycle', 'location', 'object-lock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +308,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('acl')) return { type: 'GetBucketAcl', bucket };
       if (has('tagging')) return { type: 'GetBucketTagging', bucket };
       if (has('object-lock')) return { type: 'GetObjectLockConfiguration', bucket };
+      if (has('lifecycle')) return { type: 'GetBucketLifecycle', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
         return {
@@ -342,11 +346,13 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('versioning')) return { type: 'PutBucketVersioning', bucket };
       if (has('tagging')) return { type: 'PutBucketTagging', bucket };
       if (has('object-lock')) return { type: 'PutObjectLockConfiguration', bucket };
+      if (has('lifecycle')) return { type: 'PutBucketLifecycle', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
     case 'DELETE':
       if (has('tagging')) return { type: 'DeleteBucketTagging', bucket };
+      if (has('lifecycle')) return { type: 'DeleteBucketLifecycle', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

@@ -12,6 +12,7 @@ import { S3Error } from './errors.js';
 import { formatIsoDate } from './headers.js';
 import { MAX_PART_NUMBER, type EncodingType } from './router.js';
 import { defaultRetentionProblem, isRetentionMode, type ObjectLockConfig, type Retention } from '../../core/object-lock.js';
+import { lifecycleProblem, type LifecycleConfig, type LifecycleFilter, type LifecycleRule } from '../../core/lifecycle.js';
 
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -130,6 +131,35 @@ export function buildRetention(retention: Retention): string {
 
 export function buildLegalHold(on: boolean): string {
   return document('LegalHold', [el('Status', on ? 'ON' : 'OFF')]);
+}
+
+/** GetBucketLifecycleConfiguration: the rules in the form they were given. */
+export function buildLifecycleConfiguration(config: LifecycleConfig): string {
+  return document('LifecycleConfiguration', config.rules.map((rule) => el('Rule', [
+    el('ID', rule.id),
+    rule.filterForm === 'rule-prefix' ? el('Prefix', rule.filter.prefix ?? '') : el('Filter', filterNodes(rule.filter)),
+    el('Status', rule.enabled ? 'Enabled' : 'Disabled'),
+    rule.expiration === undefined ? undefined : el('Expiration', [
+      opt('Days', rule.expiration.days),
+      rule.expiration.dateMs === undefined ? undefined : el('Date', formatIsoDate(rule.expiration.dateMs)),
+      opt('ExpiredObjectDeleteMarker', rule.expiration.expiredObjectDeleteMarker),
+    ]),
+    rule.noncurrentExpiration === undefined ? undefined : el('NoncurrentVersionExpiration', [
+      el('NoncurrentDays', rule.noncurrentExpiration.noncurrentDays),
+      opt('NewerNoncurrentVersions', rule.noncurrentExpiration.newerNoncurrentVersions),
+    ]),
+    rule.abortIncompleteUploadDays === undefined ? undefined : el('AbortIncompleteMultipartUpload', [el('DaysAfterInitiation', rule.abortIncompleteUploadDays)]),
+  ])));
+}
+
+function filterNodes(filter: LifecycleFilter): Array<XmlNode | undefined> {
+  const parts: XmlNode[] = [
+    ...(filter.prefix === undefined ? [] : [el('Prefix', filter.prefix)]),
+    ...Object.entries(filter.tags ?? {}).map(([key, value]) => el('Tag', [el('Key', key), el('Value', value)])),
+    ...(filter.sizeGreaterThan === undefined ? [] : [el('ObjectSizeGreaterThan', filter.sizeGreaterThan)]),
+    ...(filter.sizeLessThan === undefined ? [] : [el('ObjectSizeLessThan', filter.sizeLessThan)]),
+  ];
+  return parts.length <= 1 ? parts : [el('And', parts)];
 }
 
 export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | undefined): string {
@@ -574,6 +604,8 @@ export const MAX_XML_BODY_BYTES = {
   versioning: 64 * 1024,
   tagging: 64 * 1024,
   objectLock: 64 * 1024,
+  /** 1000 rules with filters. */
+  lifecycle: 2 * 1024 * 1024,
   /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
   delete: 2 * 1024 * 1024,
   /** 10 000 parts with an ETag and a checksum each. */
@@ -820,6 +852,120 @@ export function parseLegalHold(body: Uint8Array | string): ParseResult<boolean> 
     if (status !== 'ON' && status !== 'OFF') throw new Malformed();
     return status === 'ON';
   });
+}
+
+/**
+ * PutBucketLifecycleConfiguration's body, checked as S3 checks it (core/lifecycle.ts). Transitions
+ * between storage classes cannot be honoured by a store with one class: NotImplemented. A rule without
+ * an ID gets one.
+ */
+export function parseLifecycleConfiguration(body: Uint8Array | string, newRuleId: () => string): ParseResult<LifecycleConfig> {
+  return run(() => {
+    const root = parseDocument(body, 'LifecycleConfiguration', MAX_XML_BODY_BYTES.lifecycle);
+    only(root, ['Rule']);
+    const rules = all(root, 'Rule').map((rule): LifecycleRule => {
+      for (const name of rule.children.keys()) {
+        if (name === 'Transition' || name === 'NoncurrentVersionTransition') {
+          throw new S3Error('NotImplemented', 'This store has one storage class; lifecycle transitions are not supported.');
+        }
+      }
+      only(rule, ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload']);
+      const status = leaf(rule, 'Status')?.trim();
+      if (status !== 'Enabled' && status !== 'Disabled') throw new Malformed();
+      const rulePrefix = leaf(rule, 'Prefix');
+      const filters = all(rule, 'Filter');
+      if (filters.length > 1 || (filters.length === 1 && rulePrefix !== undefined)) throw new Malformed();
+      const filter = filters.length === 1 ? parseLifecycleFilter(filters[0]!) : rulePrefix === undefined || rulePrefix === '' ? {} : { prefix: rulePrefix };
+      return {
+        id: leaf(rule, 'ID') ?? newRuleId(),
+        enabled: status === 'Enabled',
+        filter,
+        filterForm: filters.length === 1 ? 'filter' : 'rule-prefix',
+        ...optionalChild(rule, 'Expiration', (expiration) => {
+          only(expiration, ['Days', 'Date', 'ExpiredObjectDeleteMarker']);
+          const days = leaf(expiration, 'Days');
+          const date = leaf(expiration, 'Date');
+          const marker = leaf(expiration, 'ExpiredObjectDeleteMarker')?.trim();
+          if (marker !== undefined && marker !== 'true' && marker !== 'false') throw new Malformed();
+          return {
+            expiration: {
+              ...(days === undefined ? {} : { days: wholeNumber(days) }),
+              ...(date === undefined ? {} : { dateMs: lifecycleDate(date) }),
+              ...(marker === undefined ? {} : { expiredObjectDeleteMarker: marker === 'true' }),
+            },
+          };
+        }),
+        ...optionalChild(rule, 'NoncurrentVersionExpiration', (noncurrent) => {
+          only(noncurrent, ['NoncurrentDays', 'NewerNoncurrentVersions']);
+          const days = leaf(noncurrent, 'NoncurrentDays');
+          const newer = leaf(noncurrent, 'NewerNoncurrentVersions');
+          if (days === undefined) throw new Malformed();
+          return { noncurrentExpiration: { noncurrentDays: wholeNumber(days), ...(newer === undefined ? {} : { newerNoncurrentVersions: wholeNumber(newer) }) } };
+        }),
+        ...optionalChild(rule, 'AbortIncompleteMultipartUpload', (abort) => {
+          only(abort, ['DaysAfterInitiation']);
+          const days = leaf(abort, 'DaysAfterInitiation');
+          if (days === undefined) throw new Malformed();
+          return { abortIncompleteUploadDays: wholeNumber(days) };
+        }),
+      };
+    });
+    const config = { rules };
+    const problem = lifecycleProblem(config);
+    if (problem !== undefined) throw problem.code === 'MalformedXML' ? new Malformed() : new S3Error('InvalidArgument', problem.message);
+    return config;
+  });
+}
+
+function parseLifecycleFilter(filter: Element): LifecycleFilter {
+  only(filter, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And']);
+  const ands = all(filter, 'And');
+  if (ands.length > 1 || (ands.length === 1 && filter.children.size > 1)) throw new Malformed();
+  const source = ands[0] ?? filter;
+  if (ands.length === 0 && filter.children.size > 1) throw new Malformed();
+  if (ands.length === 1) only(source, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
+  const prefix = leaf(source, 'Prefix');
+  const tags: Array<[string, string]> = all(source, 'Tag').map((tag) => {
+    only(tag, ['Key', 'Value']);
+    const key = leaf(tag, 'Key');
+    const value = leaf(tag, 'Value');
+    if (key === undefined || value === undefined) throw new Malformed();
+    return [key, value];
+  });
+  if (new Set(tags.map(([key]) => key)).size !== tags.length) throw new S3Error('InvalidArgument', 'A tag key is given twice in a filter.');
+  const greater = leaf(source, 'ObjectSizeGreaterThan');
+  const less = leaf(source, 'ObjectSizeLessThan');
+  return {
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(tags.length === 0 ? {} : { tags: Object.fromEntries(tags) }),
+    ...(greater === undefined ? {} : { sizeGreaterThan: wholeNumber(greater, true) }),
+    ...(less === undefined ? {} : { sizeLessThan: wholeNumber(less, true) }),
+  };
+}
+
+function optionalChild<T>(element: Element, name: string, parse: (child: Element) => T): T | Record<string, never> {
+  const found = all(element, name);
+  if (found.length === 0) return {};
+  if (found.length > 1) throw new Malformed();
+  return parse(found[0]!);
+}
+
+/** A whole number as text; a negative or fractional one is left for the rule's check (InvalidArgument). */
+function wholeNumber(text: string, allowZero = false): number {
+  const trimmed = text.trim();
+  if (!/^-?[0-9]+$/.test(trimmed)) throw new Malformed();
+  const value = Number(trimmed);
+  if (allowZero && value < 0) throw new S3Error('InvalidArgument', 'An object size bound cannot be negative.');
+  return value;
+}
+
+/** A lifecycle date: ISO 8601 at midnight UTC, as `2030-01-01` or `2030-01-01T00:00:00.000Z`. */
+function lifecycleDate(text: string): number {
+  const trimmed = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]00:00))?$/.test(trimmed)) throw new S3Error('InvalidArgument', "'Date' must be in ISO 8601 format");
+  const ms = Date.parse(trimmed.length === 10 ? `${trimmed}T00:00:00Z` : trimmed);
+  if (!Number.isFinite(ms)) throw new S3Error('InvalidArgument', "'Date' must be in ISO 8601 format");
+  return ms;
 }
 
 export interface DeleteRequest {
