@@ -23,6 +23,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -207,13 +208,17 @@ describe('everyday S3 clients against leofs dev', function () {
     expect((await s3cmd('ls', '-r', 's3://s3cmd')).stdout).to.not.include('big.bin');
   });
 
-  it('rclone: copy and check both ways', async function () {
-    if (!installed('/usr/bin/rclone')) this.skip();
+  /** rclone with a config for the dev cluster, without a forced CA bundle (it then refuses plain-HTTP endpoints). */
+  function rcloneClient(): (...args: string[]) => Promise<{ stdout: string; stderr: string }> {
     const config = join(root, 'rclone.conf');
     writeFileSync(config, `[leofs]\ntype = s3\nprovider = Other\naccess_key_id = ${accessKeyId}\nsecret_access_key = ${secretAccessKey}\nendpoint = ${endpoint}\n`);
-    // rclone refuses plain-HTTP endpoints when a CA bundle is forced through the environment.
     const { AWS_CA_BUNDLE: _bundle, ...env } = process.env;
-    const rclone = (...args: string[]) => run('/usr/bin/rclone', ['--config', config, '-q', ...args], { env, maxBuffer: 16 * MiB });
+    return (...args: string[]) => run('/usr/bin/rclone', ['--config', config, '-q', ...args], { env, maxBuffer: 16 * MiB });
+  }
+
+  it('rclone: copy and check both ways', async function () {
+    if (!installed('/usr/bin/rclone')) this.skip();
+    const rclone = rcloneClient();
     await rclone('mkdir', 'leofs:rclone');
     await rclone('copy', sourceTree, 'leofs:rclone/tree');
     await rclone('check', sourceTree, 'leofs:rclone/tree');
@@ -222,4 +227,36 @@ describe('everyday S3 clients against leofs dev', function () {
     await rclone('check', 'leofs:rclone/tree', back);
     expect(tree(back)).to.deep.equal(tree(sourceTree));
   });
+
+  it('rclone: lists the old versions of a versioned bucket and reads a file as it was at a time', async function () {
+    if (!installed('/usr/bin/rclone')) this.skip();
+    const rclone = rcloneClient();
+    await rclone('mkdir', 'leofs:history');
+    const client = sdk({ forcePathStyle: true });
+    try {
+      await client.send(new PutBucketVersioningCommand({ Bucket: 'history', VersioningConfiguration: { Status: 'Enabled' } }));
+    } finally {
+      client.destroy();
+    }
+    const local = join(root, 'notes.txt');
+    writeFileSync(local, 'first draft\n');
+    await rclone('copyto', local, 'leofs:history/notes.txt');
+    // Version times are in seconds in rclone's listing: keep the versions apart.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const between = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    writeFileSync(local, 'second, longer draft\n');
+    await rclone('copyto', local, 'leofs:history/notes.txt');
+    const versions = (await rclone('lsf', '--s3-versions', 'leofs:history')).stdout.trim().split('\n').sort();
+    expect(versions).to.have.length(2);
+    expect(versions).to.include('notes.txt');
+    expect(versions.find((name) => name !== 'notes.txt')).to.match(/^notes-v\d{4}-\d{2}-\d{2}-\d{6}-\d{3}\.txt$/);
+    expect((await rclone('cat', 'leofs:history/notes.txt')).stdout).to.equal('second, longer draft\n');
+    expect((await rclone('cat', '--s3-version-at', between, 'leofs:history/notes.txt')).stdout).to.equal('first draft\n');
+    // Deleted, it is hidden by a delete marker: gone from the listing, still there as it was.
+    await rclone('deletefile', 'leofs:history/notes.txt');
+    expect((await rclone('lsf', 'leofs:history')).stdout.trim()).to.equal('');
+    expect((await rclone('cat', '--s3-version-at', between, 'leofs:history/notes.txt')).stdout).to.equal('first draft\n');
+  });
+
 });
