@@ -55,8 +55,8 @@ export function removalBlocker(version: VersionLock, nowMs: number, bypassGovern
 
 /**
  * Why the version's retention may not become `next` (none: removed) now. Retention in force may be
- * extended and made stricter (GOVERNANCE to COMPLIANCE) freely; shortening, removing or relaxing it is
- * governance's to bypass, and never compliance's.
+ * extended in its mode freely; shortening or removing it, or changing its mode (even to COMPLIANCE, as
+ * S3 has it), is governance's to bypass, and never compliance's.
  */
 export function retentionChangeProblem(current: Retention | undefined, next: Retention | undefined, nowMs: number, bypassGovernance: boolean): string | undefined {
   if (current === undefined || current.untilMs <= nowMs) return undefined;
@@ -64,8 +64,8 @@ export function retentionChangeProblem(current: Retention | undefined, next: Ret
   if (current.mode === 'COMPLIANCE') {
     return keepsOrExtends && next!.mode === 'COMPLIANCE' ? undefined : 'COMPLIANCE retention can only be extended';
   }
-  if (keepsOrExtends) return undefined;
-  return bypassGovernance ? undefined : 'GOVERNANCE retention can be shortened or removed only by bypassing governance';
+  if (keepsOrExtends && next!.mode === 'GOVERNANCE') return undefined;
+  return bypassGovernance ? undefined : 'GOVERNANCE retention can be shortened, removed or given another mode only by bypassing governance';
 }
 
 /** The retention a version written at `nowMs` gets from its bucket's default. */

@@ -56,9 +56,18 @@ type MutableCounts = { -readonly [name in keyof LifecycleCounts]: LifecycleCount
 interface LifecycleState {
   readonly timer: SelfTimer<LifecycleMessage>;
   pass: Pass | undefined;
+  /** A step is under way (it runs beside the mailbox). */
+  stepping: boolean;
   /** Per bucket name: the last finished pass over it. */
   readonly lastRuns: Map<string, NonNullable<BucketLifecycleProgress['lastRun']>>;
+  /** Per bucket name: what finished passes did since the node started. */
+  readonly totals: Map<string, MutableCounts>;
 }
+
+/** Records looked at in one step at most, whatever the rate: a step's actions finish in moments. */
+const MAX_BATCH_KEYS = 1_000;
+/** Keys whose actions are under way at once (each a write decided on the key's replicas). */
+const ACTIONS_IN_FLIGHT = 16;
 
 /** What an action came to. */
 type Outcome = 'done' | 'skipped' | 'locked' | 'failed';
@@ -68,7 +77,7 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
   return {
     accepts: ['status', 'explain'],
     init(ctx) {
-      const state: LifecycleState = { timer: new SelfTimer<LifecycleMessage>(ctx, { type: 'tick' }, context.pace), pass: undefined, lastRuns: new Map() };
+      const state: LifecycleState = { timer: new SelfTimer<LifecycleMessage>(ctx, { type: 'tick' }, context.pace), pass: undefined, stepping: false, lastRuns: new Map(), totals: new Map() };
       state.timer.schedule(options.lifecyclePauseMs);
       return state;
     },
@@ -91,12 +100,17 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
           return state;
         }
         case 'tick':
-          try {
-            await step(state, ctx.log, ctx.clock.now());
-          } catch (error) {
-            ctx.log.warn('a lifecycle step failed; the pass goes on from where it was', { error });
-            state.timer.schedule(options.lifecyclePauseMs / 10);
-          }
+          // A step runs beside the mailbox, so that status and explain answer while it acts.
+          if (state.stepping) return state;
+          state.stepping = true;
+          void step(state, ctx.log, ctx.clock.now())
+            .catch((error: unknown) => {
+              ctx.log.warn('a lifecycle step failed; the pass goes on from where it was', { error });
+              state.timer.schedule(options.lifecyclePauseMs / 10);
+            })
+            .finally(() => {
+              state.stepping = false;
+            });
           return state;
       }
     },
@@ -114,17 +128,17 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
     }
     const pass = state.pass;
     const target = pass.targets[pass.index]!;
-    const batchKeys = Math.max(1, Math.ceil(options.lifecycleKeysPerSecond / 10));
+    const batchKeys = Math.min(MAX_BATCH_KEYS, Math.max(1, Math.ceil(options.lifecycleKeysPerSecond / 10)));
     const walk = context.store.walkRecords(pass.kind, pass.cursor ?? { kind: pass.kind, bucket: target.namespace, key: '' }, batchKeys);
     // Done once the walk leaves the bucket's keys (or the store's).
     const bucketDone = walk.last === undefined || walk.last.bucket !== target.namespace;
-    for (const { address, meta } of walk.records) {
-      if (address.bucket !== target.namespace) break;
-      if (meta.deleted || !judgedHere(context, address)) continue;
-      pass.counts.scanned++;
-      if (pass.kind === 'object') await judgeObject(target, meta, pass.counts, nowMs, log);
-      else await judgeUpload(target, address, meta, pass.counts, nowMs, log);
-    }
+    const judged = walk.records.filter(({ address, meta }) => address.bucket === target.namespace && !meta.deleted && judgedHere(context, address));
+    pass.counts.scanned += judged.length;
+    const kind = pass.kind;
+    const counts = pass.counts;
+    await inParallel(judged, ACTIONS_IN_FLIGHT, ({ address, meta }) =>
+      kind === 'object' ? judgeObject(target, meta, counts, nowMs, log) : judgeUpload(target, address, meta, counts, nowMs, log),
+    );
     if (!bucketDone) pass.cursor = walk.last;
     if (!bucketDone) {
       state.timer.schedule((batchKeys * 1000) / options.lifecycleKeysPerSecond);
@@ -135,6 +149,7 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
       pass.cursor = undefined;
     } else {
       state.lastRuns.set(target.name, { ...pass.counts, startedAtMs: pass.startedAtMs, finishedAtMs: nowMs });
+      state.totals.set(target.name, addCounts(state.totals.get(target.name) ?? emptyCounts(), pass.counts));
       log.info('lifecycle pass over a bucket done', { bucket: target.name, ...pass.counts });
       pass.index++;
       pass.kind = 'object';
@@ -213,15 +228,32 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
     const names = new Set([...state.lastRuns.keys(), ...(state.pass?.targets.map((target) => target.name) ?? [])]);
     return [...names].sort().map((bucket) => {
       const lastRun = state.lastRuns.get(bucket);
+      const total = state.totals.get(bucket);
       const pass = state.pass;
       const running = pass !== undefined && pass.targets[pass.index]?.name === bucket;
       return {
         bucket,
         ...(running ? { runningSinceMs: pass.startedAtMs, running: { ...pass.counts } } : {}),
         ...(lastRun ? { lastRun } : {}),
+        ...(total ? { total: { ...total } } : {}),
       };
     });
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function addCounts(a: LifecycleCounts, b: LifecycleCounts): MutableCounts {
+  const sum = emptyCounts();
+  for (const name of Object.keys(sum) as Array<keyof LifecycleCounts>) sum[name] = a[name] + b[name];
+  return sum;
 }
 
 function emptyCounts(): MutableCounts {

@@ -29,6 +29,8 @@ export interface BucketLifecycleProgress {
   readonly running?: LifecycleCounts;
   /** The last finished pass over this bucket. */
   readonly lastRun?: LifecycleCounts & { readonly startedAtMs: number; readonly finishedAtMs: number };
+  /** Everything done to this bucket since the node started. */
+  readonly total?: LifecycleCounts;
 }
 
 export interface LifecycleStatus {

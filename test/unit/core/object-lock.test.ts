@@ -20,11 +20,12 @@ describe('core/object-lock', () => {
     expect(removalBlocker({ retention: governance, legalHold: true }, NOW, true)).to.match(/legal hold/);
   });
 
-  it('lets retention be extended, and shortened only where governance is bypassed', () => {
+  it('lets retention be extended, and shortened or changed in mode only where governance is bypassed', () => {
     const longer = { mode: 'GOVERNANCE', untilMs: LATER + 1 } as const;
     const shorter = { mode: 'GOVERNANCE', untilMs: LATER - 1 } as const;
     expect(retentionChangeProblem(governance, longer, NOW, false)).to.equal(undefined);
-    expect(retentionChangeProblem(governance, { ...longer, mode: 'COMPLIANCE' }, NOW, false)).to.equal(undefined);
+    expect(retentionChangeProblem(governance, { ...longer, mode: 'COMPLIANCE' }, NOW, false)).to.match(/bypass/);
+    expect(retentionChangeProblem(governance, { ...longer, mode: 'COMPLIANCE' }, NOW, true)).to.equal(undefined);
     expect(retentionChangeProblem(governance, shorter, NOW, false)).to.match(/bypass/);
     expect(retentionChangeProblem(governance, undefined, NOW, true)).to.equal(undefined);
     expect(retentionChangeProblem(compliance, { ...longer, mode: 'COMPLIANCE' }, NOW, false)).to.equal(undefined);
