@@ -242,57 +242,62 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     return { ok: true, removed: true };
   }
 
-  async function updateAcl(state: AuthState, message: Extract<AuthMessage, { type: 'update_acl' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+  /**
+   * A change the bucket's owner asks for: `change` checks it against the bucket and gives the bucket as
+   * it is to be, or the refusal. `what` names the setting in the refusal to anyone else.
+   */
+  async function changeOwnedBucket(
+    state: AuthState,
+    message: { readonly name: string; readonly requester: string },
+    what: string,
+    change: (bucket: BucketRecord) => BucketRecord | Exclude<UpdateAclReply, { ok: true }>,
+    ctx: ActorContext<AuthMessage>,
+  ): Promise<UpdateAclReply> {
     const name = String(message.name);
     const bucket = state.buckets.get(name);
     if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its ACL` };
-    if (!isBucketAcl(message.acl)) return { ok: false, code: 'InvalidArgument', message: `unknown canned ACL ${JSON.stringify(message.acl)}; use one of private, public-read, public-read-write, authenticated-read` };
-    return { ok: true, bucket: await replaceBucket(state, { ...bucket, acl: message.acl }, ctx) };
+    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its ${what}` };
+    const changedBucket = change(bucket);
+    if ('ok' in changedBucket) return changedBucket;
+    if (JSON.stringify(changedBucket) === JSON.stringify(bucket)) return { ok: true, bucket };
+    return { ok: true, bucket: await replaceBucket(state, changedBucket, ctx) };
   }
 
-  async function updateVersioning(state: AuthState, message: Extract<AuthMessage, { type: 'update_versioning' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
-    const name = String(message.name);
-    const bucket = state.buckets.get(name);
-    if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its versioning` };
-    if (!isBucketVersioning(message.status)) return { ok: false, code: 'InvalidArgument', message: `versioning is Enabled or Suspended (got ${JSON.stringify(message.status)})` };
-    if (bucket.objectLock !== undefined && message.status !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${name} has object lock enabled, which needs versioning` };
-    if (bucket.versioning === message.status) return { ok: true, bucket };
-    ctx.log.info('bucket versioning changed', { bucket: name, from: bucket.versioning ?? 'unversioned', to: message.status });
-    return { ok: true, bucket: await replaceBucket(state, { ...bucket, versioning: message.status }, ctx) };
+  function updateAcl(state: AuthState, message: Extract<AuthMessage, { type: 'update_acl' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    return changeOwnedBucket(state, message, 'ACL', (bucket) => {
+      if (!isBucketAcl(message.acl)) return invalid(`unknown canned ACL ${JSON.stringify(message.acl)}; use one of private, public-read, public-read-write, authenticated-read`);
+      return { ...bucket, acl: message.acl };
+    }, ctx);
   }
 
-  async function updateObjectLock(state: AuthState, message: Extract<AuthMessage, { type: 'update_object_lock' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
-    const name = String(message.name);
-    const bucket = state.buckets.get(name);
-    if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its object lock` };
-    if (!isObjectLockConfig(message.config)) return { ok: false, code: 'InvalidArgument', message: 'not a valid object lock configuration' };
-    if (bucket.versioning !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${name} must have versioning enabled before object lock` };
-    ctx.log.info('bucket object lock changed', { bucket: name, defaultRetention: message.config.defaultRetention ?? 'none' });
-    return { ok: true, bucket: await replaceBucket(state, { ...bucket, objectLock: message.config }, ctx) };
+  function updateVersioning(state: AuthState, message: Extract<AuthMessage, { type: 'update_versioning' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    return changeOwnedBucket(state, message, 'versioning', (bucket) => {
+      if (!isBucketVersioning(message.status)) return invalid(`versioning is Enabled or Suspended (got ${JSON.stringify(message.status)})`);
+      if (bucket.objectLock !== undefined && message.status !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${bucket.name} has object lock enabled, which needs versioning` };
+      return { ...bucket, versioning: message.status };
+    }, ctx);
   }
 
-  async function updateLifecycle(state: AuthState, message: Extract<AuthMessage, { type: 'update_lifecycle' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
-    const name = String(message.name);
-    const bucket = state.buckets.get(name);
-    if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its lifecycle` };
-    if (message.config !== null && !isLifecycleConfig(message.config)) return { ok: false, code: 'InvalidArgument', message: 'not a valid lifecycle configuration' };
-    const { lifecycle: _old, ...rest } = bucket;
-    ctx.log.info('bucket lifecycle changed', { bucket: name, rules: message.config?.rules.length ?? 0 });
-    return { ok: true, bucket: await replaceBucket(state, message.config === null ? rest : { ...rest, lifecycle: message.config }, ctx) };
+  function updateObjectLock(state: AuthState, message: Extract<AuthMessage, { type: 'update_object_lock' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    return changeOwnedBucket(state, message, 'object lock', (bucket) => {
+      if (!isObjectLockConfig(message.config)) return invalid('not a valid object lock configuration');
+      if (bucket.versioning !== 'Enabled') return { ok: false, code: 'InvalidBucketState', message: `${bucket.name} must have versioning enabled before object lock` };
+      return { ...bucket, objectLock: message.config };
+    }, ctx);
   }
 
-  async function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
-    const name = String(message.name);
-    const bucket = state.buckets.get(name);
-    if (!bucket) return noSuchBucket(name);
-    if (bucket.owner !== message.requester) return { ok: false, code: 'AccessDenied', message: `only the owner of ${name} may change its tags` };
-    if (!isTags(message.tags, MAX_BUCKET_TAGS)) return { ok: false, code: 'InvalidArgument', message: `not a valid set of bucket tags (at most ${MAX_BUCKET_TAGS})` };
-    const { tags: _old, ...untagged } = bucket;
-    return { ok: true, bucket: await replaceBucket(state, Object.keys(message.tags).length === 0 ? untagged : { ...untagged, tags: message.tags }, ctx) };
+  function updateLifecycle(state: AuthState, message: Extract<AuthMessage, { type: 'update_lifecycle' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    return changeOwnedBucket(state, message, 'lifecycle', ({ lifecycle: _old, ...bucket }) => {
+      if (message.config === null) return bucket;
+      return isLifecycleConfig(message.config) ? { ...bucket, lifecycle: message.config } : invalid('not a valid lifecycle configuration');
+    }, ctx);
+  }
+
+  function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    return changeOwnedBucket(state, message, 'tags', ({ tags: _old, ...bucket }) => {
+      if (!isTags(message.tags, MAX_BUCKET_TAGS)) return invalid(`not a valid set of bucket tags (at most ${MAX_BUCKET_TAGS})`);
+      return Object.keys(message.tags).length === 0 ? bucket : { ...bucket, tags: message.tags };
+    }, ctx);
   }
 
   async function chownBucket(state: AuthState, name: string, owner: string, ctx: ActorContext<AuthMessage>): Promise<ChownBucketReply> {
@@ -305,7 +310,10 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   async function replaceBucket(state: AuthState, bucket: BucketRecord, ctx: ActorContext<AuthMessage>): Promise<BucketRecord> {
     await tables.buckets.put(bucket.name, bucket);
     state.buckets.set(bucket.name, bucket);
-    ctx.log.info('bucket changed', { bucket: bucket.name, owner: bucket.owner, acl: bucket.acl });
+    ctx.log.info('bucket changed', {
+      bucket: bucket.name, owner: bucket.owner, acl: bucket.acl, versioning: bucket.versioning ?? 'never enabled',
+      objectLock: bucket.objectLock !== undefined, lifecycleRules: bucket.lifecycle?.rules.length ?? 0, tags: Object.keys(bucket.tags ?? {}).length,
+    });
     await changed(state, ctx);
     return bucket;
   }
@@ -447,6 +455,10 @@ function adminCount(state: AuthState): number {
 
 function viewOfUser(user: UserRecord): UserView {
   return { userId: user.userId, accessKeyId: user.accessKeyId, role: user.role, createdAtMs: user.createdAtMs };
+}
+
+function invalid(message: string): Exclude<UpdateAclReply, { ok: true }> {
+  return { ok: false, code: 'InvalidArgument', message };
 }
 
 function noSuchBucket(name: string): AuthError<'NoSuchBucket'> {

@@ -202,6 +202,39 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     expect(await harness.ask((replyTo) => ({ type: 'update_user_role', userId: 'admin', role: 'normal', replyTo }))).to.include({ ok: false, code: 'LastAdmin' });
   });
 
+  it('changes a bucket\'s versioning, object lock, lifecycle and tags for its owner only, and keeps them', async () => {
+    harness = await Harness.start(dir);
+    await harness.createUser('alice');
+    await harness.createUser('bob');
+    await harness.createBucket('plain', 'alice');
+    expect(await harness.ask((replyTo) => ({ type: 'create_bucket', name: 'vault', owner: 'alice', objectLock: true, replyTo }))).to.include({ ok: true });
+    const get = async (name: string) => (await harness!.ask<{ ok: true; bucket: BucketRecord }>((replyTo) => ({ type: 'get_bucket', name, replyTo }))).bucket;
+    expect(await get('vault')).to.deep.include({ versioning: 'Enabled', objectLock: {} });
+    const ask = (message: Record<string, unknown>) => harness!.ask((replyTo) => ({ ...message, replyTo }) as never);
+
+    expect(await ask({ type: 'update_versioning', name: 'vault', requester: 'alice', status: 'Suspended' })).to.include({ ok: false, code: 'InvalidBucketState' });
+    expect(await ask({ type: 'update_versioning', name: 'plain', requester: 'bob', status: 'Enabled' })).to.include({ ok: false, code: 'AccessDenied' });
+    expect(await ask({ type: 'update_versioning', name: 'plain', requester: 'alice', status: 'Sometimes' })).to.include({ ok: false, code: 'InvalidArgument' });
+    const lock = { defaultRetention: { mode: 'GOVERNANCE', days: 1 } };
+    expect(await ask({ type: 'update_object_lock', name: 'plain', requester: 'alice', config: lock })).to.include({ ok: false, code: 'InvalidBucketState' });
+    expect(await ask({ type: 'update_versioning', name: 'plain', requester: 'alice', status: 'Enabled' })).to.include({ ok: true });
+    expect(await ask({ type: 'update_object_lock', name: 'plain', requester: 'alice', config: { defaultRetention: { mode: 'GOVERNANCE', days: 0 } } })).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await ask({ type: 'update_object_lock', name: 'plain', requester: 'alice', config: lock })).to.include({ ok: true });
+    const lifecycle = { rules: [{ id: 'r', enabled: true, filter: { prefix: 'tmp/' }, filterForm: 'filter', expiration: { days: 3 } }] };
+    expect(await ask({ type: 'update_lifecycle', name: 'plain', requester: 'alice', config: { rules: [] } })).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await ask({ type: 'update_lifecycle', name: 'plain', requester: 'alice', config: lifecycle })).to.include({ ok: true });
+    expect(await ask({ type: 'update_bucket_tags', name: 'plain', requester: 'alice', tags: { 'aws:x': '1' } })).to.include({ ok: false, code: 'InvalidArgument' });
+    expect(await ask({ type: 'update_bucket_tags', name: 'plain', requester: 'alice', tags: { team: 'a' } })).to.include({ ok: true });
+
+    await harness.stop();
+    harness = await Harness.start(dir);
+    expect(await get('plain')).to.deep.include({ versioning: 'Enabled', objectLock: lock, lifecycle, tags: { team: 'a' } });
+    expect(await ask({ type: 'update_lifecycle', name: 'plain', requester: 'alice', config: null })).to.include({ ok: true });
+    expect(await ask({ type: 'update_bucket_tags', name: 'plain', requester: 'alice', tags: {} })).to.include({ ok: true });
+    const cleared = await get('plain');
+    expect([cleared.lifecycle, cleared.tags]).to.deep.equal([undefined, undefined]);
+  });
+
   it('keeps users, buckets and endpoints across a reopening of the state', async () => {
     harness = await Harness.start(dir);
     await harness.createUser('alice', { accessKeyId: 'ALICEKEY01', secretAccessKey: 'alice-secret-1' });
