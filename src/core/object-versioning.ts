@@ -16,7 +16,7 @@
 import type { Hlc } from './hlc.js';
 import { compareHlc, isHlc } from './hlc.js';
 import { randomHex } from './random-id.js';
-import { carriesBody, type ChunkLayout, type ObjectMeta, type VersionFields } from './object-meta.js';
+import { carriesBody, userMetaSizeBytes, type ChunkLayout, type ObjectMeta, type VersionFields } from './object-meta.js';
 import { isTags, MAX_OBJECT_TAGS, type Tags } from './object-tags.js';
 import { hasValidLock, isRetention, removalBlocker, retentionChangeProblem, type Retention } from './object-lock.js';
 
@@ -63,7 +63,14 @@ export function versionIdOf(version: { readonly versionId?: string }): string {
 export type VersionedWrite =
   | { readonly type: 'put'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
   | { readonly type: 'marker'; readonly mode: BucketVersioning; readonly versionId: string; readonly rechunked?: Rechunked }
-  | { readonly type: 'remove'; readonly versionId: string; readonly bypassGovernance?: boolean; readonly rechunked?: Rechunked }
+  | {
+      readonly type: 'remove';
+      readonly versionId: string;
+      readonly bypassGovernance?: boolean;
+      /** Only while the version is an older one (lifecycle judged it so): a version current again stays. */
+      readonly onlyIfNoncurrent?: boolean;
+      readonly rechunked?: Rechunked;
+    }
   | { readonly type: 'retag'; readonly versionId?: string; readonly tags: Tags; readonly rechunked?: Rechunked }
   | {
       readonly type: 'protect';
@@ -92,7 +99,9 @@ export type VersionedOutcome =
    */
   | { readonly ok: false; readonly code: 'InlineBody'; readonly clock: Hlc }
   /** The write would remove a version, or loosen its retention, against its object lock. */
-  | { readonly ok: false; readonly code: 'ObjectLocked'; readonly reason: string };
+  | { readonly ok: false; readonly code: 'ObjectLocked'; readonly reason: string }
+  /** The key keeps as many versions as one record may hold: older ones must go first. */
+  | { readonly ok: false; readonly code: 'TooManyVersions'; readonly reason: string };
 
 /** A record as a write proposes it; the coordinator adds the clock, modification time and ring checksum. */
 export type RecordFields = Omit<ObjectMeta, 'clock' | 'lastModifiedMs' | 'ringChecksum' | 'deleted'> & { readonly lastModifiedMs?: number };
@@ -115,17 +124,9 @@ export function findVersion(record: ObjectMeta | undefined, versionId: string): 
   const index = versions.findIndex((version) => versionIdOf(version) === versionId);
   if (index < 0) return undefined;
   if (index === 0) return { meta: record!, current: true };
-  const { noncurrent: _n, ...base } = record!;
-  return { meta: { ...withoutVersionFields(base), ...versions[index]! }, current: false };
-}
-
-/** Drops the fields one version has and another may not, so spreading a version over it leaves none behind. */
-function withoutVersionFields(record: Omit<ObjectMeta, 'noncurrent'>): Omit<ObjectMeta, 'noncurrent'> {
-  const {
-    contentEncoding: _e, contentDisposition: _d, cacheControl: _c, expires: _x, contentLanguage: _l, checksums: _s,
-    chunks: _h, multipart: _m, versionId: _v, deleteMarker: _k, ...rest
-  } = record;
-  return rest;
+  // Only what belongs to the record comes from it: every field of the version is the version's own.
+  const { bucket, key, clock, ringChecksum, deleted } = record!;
+  return { meta: { bucket, key, clock, ringChecksum, deleted, ...versions[index]! }, current: false };
 }
 
 /**
@@ -161,7 +162,7 @@ export function applyVersionedWrite(
     }
     case 'remove': {
       const index = versions.findIndex((version) => versionIdOf(version) === write.versionId);
-      if (index < 0) return { ok: false, code: 'NoSuchVersion' };
+      if (index < 0 || (index === 0 && write.onlyIfNoncurrent === true)) return { ok: false, code: 'NoSuchVersion' };
       dropped = new Set([index]);
       break;
     }
@@ -185,7 +186,11 @@ export function applyVersionedWrite(
     versions[0] = { ...versions[0]!, chunks: write.rechunked.layout };
   }
   versions = versions.filter((_, index) => !dropped.has(index));
-  if (added !== undefined) versions.unshift(added);
+  if (added !== undefined) {
+    versions.unshift(added);
+    const full = recordFullness(versions);
+    if (full !== undefined) return { ok: false, code: 'TooManyVersions', reason: full };
+  }
   const [current, ...older] = versions;
   if (current === undefined) return { ok: true, record: stamped({ ...target, ...emptyVersion() }), deleted: true };
   const record = { ...target, ...current, ...(older.length > 0 ? { noncurrent: older } : {}) };
@@ -196,6 +201,21 @@ export function applyVersionedWrite(
 function stamped(record: RecordFields): RecordFields {
   const { lastModifiedMs: _modified, ...rest } = record;
   return rest;
+}
+
+/** The most versions one key keeps: all travel in its record, which every write of the key rewrites. */
+export const MAX_VERSIONS_PER_KEY = 1_000;
+/** What a record may take, roughly, well within what one cluster message carries. */
+const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
+/** Why a record of these versions would be too large (undefined when it is not). */
+function recordFullness(versions: readonly VersionFields[]): string | undefined {
+  if (versions.length > MAX_VERSIONS_PER_KEY) return `a key keeps at most ${MAX_VERSIONS_PER_KEY} versions`;
+  let bytes = 0;
+  for (const version of versions) {
+    bytes += 256 + userMetaSizeBytes(version.userMeta ?? {}) + 48 * ((version.multipart?.parts.length ?? 0) + (version.chunks?.chunkSizesBytes.length ?? 0));
+  }
+  return bytes > MAX_RECORD_BYTES ? `the key's versions take about ${bytes} bytes of metadata, more than one record holds (${MAX_RECORD_BYTES})` : undefined;
 }
 
 function retagged(version: VersionFields, tags: Tags): VersionFields {
@@ -244,13 +264,14 @@ export function chunkRunsOf(record: ObjectMeta | undefined): ReadonlySet<string>
  */
 export function layoutsDroppedBy(loser: ObjectMeta, winner: ObjectMeta): ChunkLayout[] {
   const kept = chunkRunsOf(winner);
+  // Chunks keyed by index alone (an earlier layout) are the same keys for every version that has one.
+  const keepsIndexKeyed = [winner, ...(winner.noncurrent ?? [])].some((version) => version.chunks !== undefined && version.chunks.runs === undefined);
   const dropped: ChunkLayout[] = [];
   for (const version of [loser, ...(loser.noncurrent ?? [])]) {
     const layout = version.chunks;
     if (layout === undefined) continue;
     if (layout.runs === undefined) {
-      if (winner.chunks?.runs === undefined && winner.chunks !== undefined) continue;
-      dropped.push(layout);
+      if (!keepsIndexKeyed) dropped.push(layout);
       continue;
     }
     if (layout.runs.some((run) => kept.has(run.versionId))) continue;
@@ -304,7 +325,7 @@ export function isVersionedWrite(value: unknown): value is VersionedWrite {
       (legalHold === undefined || typeof legalHold === 'boolean');
   }
   if (typeof versionId !== 'string' || !isObjectVersionId(versionId)) return false;
-  if (type === 'remove') return mode === undefined;
+  if (type === 'remove') return mode === undefined && (write['onlyIfNoncurrent'] === undefined || typeof write['onlyIfNoncurrent'] === 'boolean');
   if (type !== 'put' && type !== 'marker') return false;
   if (mode === 'Suspended') return versionId === NULL_VERSION_ID;
   return mode === 'Enabled' && versionId !== NULL_VERSION_ID;

@@ -93,6 +93,8 @@ export interface ApplyRequest {
   readonly body?: Uint8Array;
   /** Keep the replaced version until `settle` (or restore it on `revert`). */
   readonly keepPrevious: boolean;
+  /** Refuse to replace a record that keeps versions or a lock (a client's plain write). */
+  readonly refuseOverVersions?: boolean;
 }
 
 export type ApplyResult =
@@ -102,8 +104,11 @@ export type ApplyResult =
    */
   | { readonly applied: true; readonly previous: ObjectMeta | undefined; readonly previousSettled: boolean }
   | { readonly applied: false; readonly current: Hlc }
-  /** The key's namespace takes no writes: a deletion is checking its bucket, or the bucket is gone. */
-  | { readonly applied: false; readonly refused: 'sealed' | 'deleted' };
+  /**
+   * The key's namespace takes no writes (a deletion is checking its bucket, or the bucket is gone), or
+   * a plain write met a record that keeps versions or a lock.
+   */
+  | { readonly applied: false; readonly refused: 'sealed' | 'deleted' | 'versioned' };
 
 export interface CompactionResult {
   /** The LMDB file before and after. */
@@ -389,7 +394,7 @@ export class ObjectStore {
       const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
       entries.push({
         ...listingEntryOf(address.key, meta, withVersions),
-        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled) } : {}),
+        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions) } : {}),
       });
     }
     return { entries, truncated };
@@ -469,6 +474,10 @@ export class ObjectStore {
     await this.write(() => {
       const fence = this.fenced.get(address.bucket);
       const current = fence === undefined ? this.readMeta(key) : undefined;
+      if (request.refuseOverVersions === true && current !== undefined && keepsVersions(current)) {
+        result = { applied: false, refused: 'versioned' };
+        return;
+      }
       if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
         // Behind a newer version still being written, this one takes the place that version would give
         // back if it were undone: a write acknowledged here is never lost to a write that fails.
@@ -1120,6 +1129,12 @@ export class ObjectStore {
   }
 }
 
+/** A record only a versioned write may change: it keeps versions, or a version under a lock. */
+function keepsVersions(meta: ObjectMeta): boolean {
+  if (meta.deleted) return false;
+  return meta.versionId !== undefined || meta.noncurrent !== undefined || [meta, ...(meta.noncurrent ?? [])].some((version) => version.retention !== undefined || version.legalHold === true);
+}
+
 export function isObjectMeta(value: unknown): value is ObjectMeta {
   if (typeof value !== 'object' || value === null) return false;
   const meta = value as Partial<ObjectMeta>;
@@ -1150,8 +1165,8 @@ function classify(error: unknown): StoreFailure {
 }
 
 /** What an unsettled write replaced, as a listing entry: unsettled itself (over nothing known) if it was. */
-function previousEntryOf(key: string, unsettled: { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true }): ListingEntry {
-  const entry = listingEntryOf(key, unsettled.previous!);
+function previousEntryOf(key: string, unsettled: { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true }, withVersions: boolean): ListingEntry {
+  const entry = listingEntryOf(key, unsettled.previous!, withVersions);
   // Unsettled in its turn over a version not known here: no `previous` (undone, it leaves nothing).
   return unsettled.previousUnsettled ? { ...entry, unsettled: true } : entry;
 }

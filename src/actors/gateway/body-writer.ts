@@ -8,11 +8,10 @@
  * every chunk it started. After it succeeded, the caller owns the chunks and must delete them if it
  * does not commit the parent (`deleteChunks`).
  */
-import { chunkKeysOf, versionedChunkKey } from '../../core/chunk-layout.js';
+import { versionedChunkKey } from '../../core/chunk-layout.js';
+import { deleteChunks, type ChunkDeps } from '../common/chunk-deletion.js';
 import type { ChunkLayout } from '../../core/object-meta.js';
-import type { Logger } from '../../runtime/logger.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
-import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
 import { storageFailureError } from './storage-errors.js';
@@ -47,10 +46,6 @@ export interface StoredBody {
   readonly layout: ChunkLayout | undefined;
 }
 
-export interface ChunkDeps {
-  readonly storage: StorageApi;
-  readonly log: Logger;
-}
 
 export interface WriterDeps extends ChunkDeps {
   /** The writing request's account at the body memory: chunk buffers count against it. */
@@ -270,36 +265,4 @@ class ChunkWriter {
   private async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
-}
-
-const DELETE_CONCURRENCY = 4;
-
-/**
- * Deletes the chunks of `layout`, best effort: a chunk that cannot be deleted now is logged and left
- * for an operator (it is unreachable, never wrong). Never throws.
- */
-export async function deleteChunks(deps: ChunkDeps, bucket: string, key: string, layout: ChunkLayout | undefined): Promise<void> {
-  if (layout === undefined || layout.chunkSizesBytes.length === 0) return;
-  let keys: string[];
-  try {
-    keys = chunkKeysOf(key, layout);
-  } catch (error) {
-    deps.log.error('cannot name the chunks of a layout to delete them', { bucket, key, error });
-    return;
-  }
-  let next = 0;
-  let failed = 0;
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const chunk = keys[next++]!;
-      try {
-        const result = await deps.storage.delete('chunk', bucket, chunk);
-        if (!result.ok) failed++;
-      } catch {
-        failed++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
-  if (failed > 0) deps.log.warn('some chunks could not be deleted; they are unreachable', { bucket, key, chunks: keys.length, failed });
 }

@@ -2,28 +2,17 @@
  * Writing and deleting an object's record as its bucket's versioning asks. In a bucket that never had
  * versioning a write replaces the record and a delete leaves a tombstone. In one that has, the key's
  * replicas decide the new list of versions against what they hold (core/object-versioning.ts), and
- * the answer names the version made.
- *
- * A version whose body is in its record (written before the bucket had versioning) has to move into a
- * chunk before a write can keep it: the replicas refuse such a write with InlineBody, the body is copied
- * here, and the write is sent again naming the copy.
+ * the answer names the version made (the sending: common/versioned-writes.ts).
  */
 import type { BucketRecord } from '../../core/auth-snapshot.js';
-import { newVersionId, versionedChunkKey } from '../../core/chunk-layout.js';
-import { compareHlc, type Hlc } from '../../core/hlc.js';
-import { carriesBody, type ChunkLayout, type ObjectMeta } from '../../core/object-meta.js';
-import {
-  chunkRunsOf, newObjectVersionId, NULL_VERSION_ID, versionIdOf, type BucketVersioning, type Rechunked, type VersionedWrite,
-} from '../../core/object-versioning.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { newObjectVersionId, NULL_VERSION_ID, versionIdOf, type BucketVersioning, type Rechunked, type VersionedWrite } from '../../core/object-versioning.js';
 import type { WriteCondition } from '../../core/write-condition.js';
-import type { DeleteResult, ObjectFields, PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { deleteChunks } from './body-writer.js';
+import type { DeleteResult, ObjectFields, PutResult } from '../../protocol/cluster/storage-api.js';
+import { sendVersionedWrite, VersionedWriteFailure } from '../common/versioned-writes.js';
 import type { GatewayDeps } from './request-context.js';
 import { storageFailureError } from './storage-errors.js';
 import { S3Error } from '../../protocol/s3/errors.js';
-
-/** Rounds of moving a current version's body into a chunk; each is needed only if the key changed meanwhile. */
-const MAX_RECHUNK_ROUNDS = 3;
 
 /** The bucket's versioning, undefined for a bucket that never had it. */
 export function versioningOf(bucket: BucketRecord | undefined): BucketVersioning | undefined {
@@ -46,7 +35,7 @@ export function writeObjectRecord(
   const mode = versioningOf(bucket);
   if (mode === undefined) return deps.storage.put('object', fields, body, condition);
   const write = { type: 'put' as const, mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
-  return withRechunking(deps, fields.bucket, fields.key, write, (rechunked) =>
+  return sendAsClient(deps, fields.bucket, fields.key, write, (rechunked) =>
     deps.storage.put('object', fields, body, condition, rechunked === undefined ? write : { ...write, rechunked }),
   );
 }
@@ -68,7 +57,7 @@ export function deleteObjectRecord(
   if (target.versionId !== undefined) write = { type: 'remove', versionId: target.versionId, ...(bypassGovernance ? { bypassGovernance } : {}) };
   else if (mode !== undefined) write = { type: 'marker', mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
   else return deps.storage.delete('object', target.bucket, target.key, condition);
-  return withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
+  return sendAsClient(deps, target.bucket, target.key, write, (rechunked) =>
     deps.storage.delete('object', target.bucket, target.key, condition, rechunked === undefined ? write : { ...write, rechunked }),
   );
 }
@@ -84,7 +73,7 @@ export async function changeVersion(
   write: Extract<VersionedWrite, { type: 'retag' | 'protect' }>,
 ): Promise<ObjectMeta> {
   const fields: ObjectFields = { bucket: target.bucket, key: target.key, sizeBytes: 0, etag: '', contentType: '', userMeta: {} };
-  const result = await withRechunking(deps, target.bucket, target.key, write, (rechunked) =>
+  const result = await sendAsClient(deps, target.bucket, target.key, write, (rechunked) =>
     deps.storage.put('object', fields, undefined, undefined, rechunked === undefined ? write : { ...write, rechunked }),
   );
   if (result.ok) return result.meta;
@@ -106,57 +95,18 @@ export function writtenVersionHeaders(written: ObjectMeta): Record<string, strin
   return written.versionId === undefined ? {} : { 'x-amz-version-id': written.versionId };
 }
 
-/**
- * Sends `write`, and while the replicas answer InlineBody, copies the body of the current version they
- * named into a chunk and sends it again naming the copy. Copies that no written record uses are deleted.
- */
-async function withRechunking<R extends PutResult | DeleteResult>(
+/** A versioned write from a request: a body that could not be read or moved fails it with its S3 error. */
+async function sendAsClient<R extends PutResult | DeleteResult>(
   deps: GatewayDeps,
   bucket: string,
   key: string,
   write: VersionedWrite,
   send: (rechunked: Rechunked | undefined) => Promise<R>,
 ): Promise<R> {
-  const copies: ChunkLayout[] = [];
-  let rechunked: Rechunked | undefined;
-  let result = await send(undefined);
-  for (let round = 0; !result.ok && result.code === 'InlineBody' && round < MAX_RECHUNK_ROUNDS; round++) {
-    const clock = (result as StorageFailure).inlineClock;
-    if (clock === undefined) break;
-    rechunked = await copyCurrentBody(deps, bucket, key, clock);
-    if (rechunked !== undefined) copies.push(rechunked.layout);
-    result = await send(rechunked);
+  try {
+    return await sendVersionedWrite(deps, bucket, key, write, send);
+  } catch (error) {
+    if (error instanceof VersionedWriteFailure) throw storageFailureError(error.failure);
+    throw error;
   }
-  const written = result.ok ? ('meta' in result ? result.meta : result.written) : undefined;
-  // A write whose outcome is unknown may still name its copy: the orphan sweep decides about those.
-  const outcomeKnown = result.ok || result.code !== 'Timeout';
-  if (outcomeKnown) {
-    const used = chunkRunsOf(written);
-    for (const layout of copies) {
-      if (!(layout.runs ?? []).some((run) => used.has(run.versionId))) await deleteChunks(deps, bucket, key, layout);
-    }
-  }
-  if (!result.ok && result.code === 'InlineBody') {
-    deps.log.warn('a versioned write kept meeting a body in its record', { bucket, key, versionId: write.versionId });
-    throw storageFailureError({ code: 'ConditionalConflict' });
-  }
-  return result;
-}
-
-/**
- * Copies the body of the key's current version (stamped at `clock`) into one chunk. Undefined when the
- * key holds another version by now: the write then meets that one.
- */
-async function copyCurrentBody(deps: GatewayDeps, bucket: string, key: string, clock: Hlc): Promise<Rechunked | undefined> {
-  const current = await deps.storage.get('object', bucket, key, { withBody: true });
-  if (!current.ok) {
-    if (current.code === 'NotFound') return undefined;
-    throw storageFailureError(current);
-  }
-  if (compareHlc(current.meta.clock, clock) !== 0 || !carriesBody(current.meta) || current.body === undefined) return undefined;
-  const runId = newVersionId();
-  const chunk = { bucket, key: versionedChunkKey(key, runId, 0), sizeBytes: current.body.length, etag: '', contentType: '', userMeta: {} };
-  const stored = await deps.storage.put('chunk', chunk, current.body);
-  if (!stored.ok) throw storageFailureError(stored);
-  return { clock, layout: { chunkSizesBytes: [current.body.length], runs: [{ versionId: runId, chunkCount: 1 }] } };
 }

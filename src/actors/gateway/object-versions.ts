@@ -9,7 +9,7 @@ import { carriesBody, type ChunkLayout, type ObjectMeta } from '../../core/objec
 import { findVersion, layoutsDroppedBy, versionIdOf } from '../../core/object-versioning.js';
 import { S3Error } from '../../protocol/s3/errors.js';
 import { formatHttpDate } from '../../protocol/s3/headers.js';
-import { deleteChunks } from './body-writer.js';
+import { deleteChunks } from '../common/chunk-deletion.js';
 import { sameVersion } from './object-cache.js';
 import type { GatewayDeps } from './request-context.js';
 import { expectOk, storageFailureError } from './storage-errors.js';

@@ -5,7 +5,7 @@
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { ListingRequest } from '../../core/listing.js';
 import type { WriteCondition } from '../../core/write-condition.js';
-import type { VersionedWrite } from '../../core/object-versioning.js';
+import { MAX_VERSIONS_PER_KEY, type VersionedWrite } from '../../core/object-versioning.js';
 import type { Clock } from '../../runtime/clock.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import type {
@@ -45,6 +45,9 @@ export function storageFailureError(failure: Pick<StorageFailure, 'code' | 'cond
     // What S3 answers for a delete or retention change that object lock forbids.
     case 'ObjectLocked':
       return new S3Error('AccessDenied', 'The object is protected by object lock and cannot be changed this way.');
+    // Not an S3 limit: this store keeps a key's versions in one record. A retry cannot help.
+    case 'TooManyVersions':
+      return new S3Error('InvalidRequest', `This key keeps the most versions this store holds for one key (${MAX_VERSIONS_PER_KEY}, or their metadata is too large); delete older versions, or let a lifecycle rule expire them.`);
     // The writer moves the body and writes again; reaching a client, it is the store's own failure.
     case 'InlineBody':
     case 'InternalError':

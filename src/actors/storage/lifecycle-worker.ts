@@ -1,6 +1,7 @@
 /**
  * Applies the buckets' lifecycle rules (core/lifecycle.ts), through the cluster like any client. A pass
- * asks the manager which buckets have rules, then walks this node's records of each of them (objects,
+ * asks the manager which buckets have rules (and asks again before every step, so that a change of rules
+ * or versioning counts at once), then walks this node's records of each of them (objects,
  * then uploads) in key order, `lifecycleKeysPerSecond` at most, and judges only the keys this node is
  * the first available replica of, so each key is judged by one node. The cost of a pass grows with the
  * keys of the buckets that have rules, never with a listing's page count; a pass picks up where it was
@@ -9,19 +10,20 @@
  *
  * Every action names the version it judged: an expiry is a delete (or delete marker) conditioned on the
  * current version's ETag, a removal names a version id, so a write that came after the judgement is
- * never undone; the key's replicas refuse what object lock forbids. Chunks of what a removal drops are
- * left to the orphan sweep.
+ * never undone; the key's replicas refuse what object lock forbids, and a removal of an older version
+ * holds only while it is one. Chunks of what a removal drops are left to the orphan sweep.
  */
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import { planLifecycle, uploadToAbort, type LifecycleAction, type LifecycleConfig } from '../../core/lifecycle.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
-import { newObjectVersionId, NULL_VERSION_ID, type BucketVersioning } from '../../core/object-versioning.js';
+import { newObjectVersionId, NULL_VERSION_ID, type BucketVersioning, type VersionedWrite } from '../../core/object-versioning.js';
 import { parseUploadRecordKey } from '../../core/upload-records.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
-import type { StorageApi } from '../../protocol/cluster/storage-api.js';
+import type { DeleteResult, StorageApi } from '../../protocol/cluster/storage-api.js';
+import { sendVersionedWrite, VersionedWriteFailure } from '../common/versioned-writes.js';
 import type { BucketLifecycleProgress, LifecycleCounts, LifecycleMessage } from '../../protocol/cluster/lifecycle.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { judgedHere } from './judged-here.js';
@@ -66,6 +68,8 @@ interface LifecycleState {
 
 /** Records looked at in one step at most, whatever the rate: a step's actions finish in moments. */
 const MAX_BATCH_KEYS = 1_000;
+/** How long an answer about the buckets counts as current. */
+const BUCKETS_FRESH_MS = 1_000;
 /** Keys whose actions are under way at once (each a write decided on the key's replicas). */
 const ACTIONS_IN_FLIGHT = 16;
 
@@ -74,6 +78,9 @@ type Outcome = 'done' | 'skipped' | 'locked' | 'failed';
 
 export function lifecycleWorkerBehavior(context: StorageContext, deps: LifecycleDeps): Behavior<LifecycleState, LifecycleMessage> {
   const { options } = context;
+  /** The buckets as last heard, reused for a second: every step asks, and the manager answers every node. */
+  let heard: { readonly atMs: number; readonly buckets: readonly BucketRecord[] } | undefined;
+
   return {
     accepts: ['status', 'explain'],
     init(ctx) {
@@ -127,7 +134,18 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
       log.info('lifecycle pass started', { buckets: targets.map((target) => target.name) });
     }
     const pass = state.pass;
-    const target = pass.targets[pass.index]!;
+    // The bucket as it is now: rules removed or changed, or versioning enabled, since the pass began count
+    // from the next step on. Without an answer from the manager nothing is done on old knowledge.
+    const fresh = await targetsNow();
+    if (fresh === undefined) {
+      state.timer.schedule(options.lifecyclePauseMs / 10);
+      return;
+    }
+    const target = fresh.find((candidate) => candidate.namespace === pass.targets[pass.index]!.namespace);
+    if (target === undefined) {
+      finishBucket(state, pass, log, nowMs);
+      return;
+    }
     const batchKeys = Math.min(MAX_BATCH_KEYS, Math.max(1, Math.ceil(options.lifecycleKeysPerSecond / 10)));
     const walk = context.store.walkRecords(pass.kind, pass.cursor ?? { kind: pass.kind, bucket: target.namespace, key: '' }, batchKeys);
     // Done once the walk leaves the bucket's keys (or the store's).
@@ -147,26 +165,39 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
     if (pass.kind === 'object') {
       pass.kind = 'upload';
       pass.cursor = undefined;
+      state.timer.schedule(0);
     } else {
-      state.lastRuns.set(target.name, { ...pass.counts, startedAtMs: pass.startedAtMs, finishedAtMs: nowMs });
-      state.totals.set(target.name, addCounts(state.totals.get(target.name) ?? emptyCounts(), pass.counts));
-      log.info('lifecycle pass over a bucket done', { bucket: target.name, ...pass.counts });
-      pass.index++;
-      pass.kind = 'object';
-      pass.cursor = undefined;
-      pass.counts = emptyCounts();
-      pass.startedAtMs = nowMs;
-      if (pass.index >= pass.targets.length) {
-        state.pass = undefined;
-        state.timer.schedule(options.lifecyclePauseMs);
-        return;
-      }
+      finishBucket(state, pass, log, nowMs);
+    }
+  }
+
+  /** The pass is through the bucket now being walked (or it lost its rules): on to the next, or rest. */
+  function finishBucket(state: LifecycleState, pass: Pass, log: Logger, nowMs: number): void {
+    const name = pass.targets[pass.index]!.name;
+    state.lastRuns.set(name, { ...pass.counts, startedAtMs: pass.startedAtMs, finishedAtMs: nowMs });
+    state.totals.set(name, addCounts(state.totals.get(name) ?? emptyCounts(), pass.counts));
+    log.info('lifecycle pass over a bucket done', { bucket: name, ...pass.counts });
+    pass.index++;
+    pass.kind = 'object';
+    pass.cursor = undefined;
+    pass.counts = emptyCounts();
+    pass.startedAtMs = nowMs;
+    if (pass.index >= pass.targets.length) {
+      state.pass = undefined;
+      state.timer.schedule(options.lifecyclePauseMs);
+      return;
     }
     state.timer.schedule(0);
   }
 
   async function targetsNow(): Promise<Target[] | undefined> {
-    const buckets = await deps.buckets();
+    const nowMs = context.clock.now();
+    if (heard === undefined || nowMs - heard.atMs >= BUCKETS_FRESH_MS || nowMs < heard.atMs) {
+      const answer = await deps.buckets();
+      if (answer === undefined) return undefined;
+      heard = { atMs: nowMs, buckets: answer };
+    }
+    const buckets = heard.buckets;
     return buckets
       ?.filter((bucket) => bucket.lifecycle?.rules.some((rule) => rule.enabled) === true)
       .map((bucket) => ({ name: bucket.name, namespace: namespaceOf(bucket), config: bucket.lifecycle!, versioning: bucket.versioning }));
@@ -175,7 +206,7 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
   async function judgeObject(target: Target, record: ObjectMeta, counts: MutableCounts, nowMs: number, log: Logger): Promise<void> {
     const plan = planLifecycle(record, target.config, nowMs, target.versioning !== undefined);
     for (const action of plan.actions) {
-      const outcome = await act(target, record.key, action);
+      const outcome = await act(target, record.key, action, log);
       if (outcome === 'done') {
         if (action.type === 'expire-current') counts.expired++;
         else if (action.reason === 'expired-delete-marker') counts.markersRemoved++;
@@ -199,16 +230,29 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
     } else if (aborted.code !== 'NotFound') counts.failed++;
   }
 
-  async function act(target: Target, key: string, action: LifecycleAction): Promise<Outcome> {
-    let result;
-    if (action.type === 'expire-current') {
-      const condition = { ifMatch: action.etag };
-      const mode = target.versioning;
-      result = mode === undefined
+  async function act(target: Target, key: string, action: LifecycleAction, log: Logger): Promise<Outcome> {
+    // An expiry holds only while the version judged is still the current one.
+    const condition = action.type === 'expire-current' ? { ifMatch: action.etag } : undefined;
+    const mode = target.versioning;
+    let write: VersionedWrite | undefined;
+    if (action.type === 'remove-version') {
+      // A delete marker judged alone may have been covered since, an older version made current again: both stay.
+      const onlyIfNoncurrent = action.reason === 'noncurrent';
+      write = { type: 'remove', versionId: action.versionId, ...(onlyIfNoncurrent ? { onlyIfNoncurrent } : {}) };
+    } else if (mode !== undefined) {
+      write = { type: 'marker', mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID };
+    }
+    let result: DeleteResult;
+    try {
+      result = write === undefined
         ? await deps.storage.delete('object', target.namespace, key, condition)
-        : await deps.storage.delete('object', target.namespace, key, condition, { type: 'marker', mode, versionId: mode === 'Enabled' ? newObjectVersionId() : NULL_VERSION_ID });
-    } else {
-      result = await deps.storage.delete('object', target.namespace, key, undefined, { type: 'remove', versionId: action.versionId });
+        // A marker over a version written before versioning moves its body out of the record first.
+        : await sendVersionedWrite({ storage: deps.storage, log }, target.namespace, key, write, (rechunked) =>
+            deps.storage.delete('object', target.namespace, key, condition, rechunked === undefined ? write : { ...write, rechunked }),
+          );
+    } catch (error) {
+      if (!(error instanceof VersionedWriteFailure)) throw error;
+      result = error.failure;
     }
     if (result.ok) return 'done';
     switch (result.code) {

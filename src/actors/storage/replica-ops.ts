@@ -14,6 +14,8 @@ export interface ReplicaWrite {
   readonly meta: ObjectMeta;
   readonly body?: Uint8Array;
   readonly keepPrevious: boolean;
+  /** A client's plain write (see the replica_put message): refused over a record that keeps versions. */
+  readonly plain?: boolean;
 }
 
 export function addressOf(objectKind: ObjectKind, meta: { readonly bucket: string; readonly key: string }): ObjectAddress {
@@ -30,9 +32,19 @@ export async function applyReplicaWrite(context: StorageContext, write: ReplicaW
       meta: write.meta,
       ...(write.body ? { body: write.body } : {}),
       keepPrevious: write.keepPrevious,
+      ...(write.plain === true && write.objectKind === 'object' ? { refuseOverVersions: true } : {}),
     });
     if (!result.applied) {
-      if ('refused' in result) return result.refused === 'deleted' ? refusal('BucketDeleted', 'the bucket of this key was deleted') : refusal('BucketSealed', 'the bucket of this key is being deleted');
+      if ('refused' in result) {
+        switch (result.refused) {
+          case 'deleted':
+            return refusal('BucketDeleted', 'the bucket of this key was deleted');
+          case 'sealed':
+            return refusal('BucketSealed', 'the bucket of this key is being deleted');
+          case 'versioned':
+            return refusal('KeyVersioned', 'the key keeps versions or a lock: only a versioned write may change it');
+        }
+      }
       return { ok: true, applied: false, clock: result.current };
     }
     context.digests.changed(addressOf(write.objectKind, write.meta), result.previous?.clock, write.meta.clock);
@@ -72,7 +84,7 @@ export function newestReplaced(replies: Iterable<{ readonly ok: boolean; readonl
   return newest;
 }
 
-function refusal(code: 'BucketDeleted' | 'BucketSealed', message: string): StorageError {
+function refusal(code: 'BucketDeleted' | 'BucketSealed' | 'KeyVersioned', message: string): StorageError {
   return { ok: false, code, message };
 }
 

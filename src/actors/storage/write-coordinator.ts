@@ -149,7 +149,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
           : askWhenWritable(
               system,
               routerOf(replica),
-              { type: 'replica_put', objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) },
+              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: true, ...(request.body ? { body: request.body } : {}) },
               context.options.replicaTimeoutMs,
               request.body?.length ?? 0,
             );
@@ -169,7 +169,7 @@ function tombstoneOnPreviousHolders(system: ActorApi, context: StorageContext, o
   const previous = preferenceList(snapshot.previous, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
   for (const holder of previous) {
     if (replicas.includes(holder) || context.isKnownDown(holder)) continue;
-    void ask(system, routerOf(holder), { type: 'replica_put', objectKind, meta, keepPrevious: true }, context.options.replicaTimeoutMs).then((reply) => {
+    void ask(system, routerOf(holder), { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: true }, context.options.replicaTimeoutMs).then((reply) => {
       if (reply.ok && reply.applied) context.settles.add(holder, objectKind, meta.bucket, meta.key, meta.clock);
     });
   }
@@ -194,6 +194,8 @@ function quorumFailure(outcomes: Map<string, ReplicaOutcome>, n: number, require
   // A replica that refused for the bucket's sake speaks for the bucket, whatever the others said.
   if (failures.some(([, outcome]) => outcome.code === 'BucketDeleted')) return failure('NoSuchBucket', `the bucket was deleted (${detail})`);
   if (failures.some(([, outcome]) => outcome.code === 'BucketSealed')) return failure('BucketBusy', `the bucket is being deleted (${detail})`);
+  // The writer's view of the bucket is behind (versioning was just enabled): a retry is a versioned write.
+  if (failures.some(([, outcome]) => outcome.code === 'KeyVersioned')) return failure('Unavailable', `the key keeps versions; this gateway had not yet learnt that its bucket is versioned (${detail})`);
   return failure('QuorumFailed', `${n - failures.length} of ${n} replicas acknowledged, ${required} required (${detail})`);
 }
 

@@ -42,6 +42,8 @@ export type StorageFailureCode =
   | 'InlineBody'
   /** The write would remove a locked version or loosen its retention (core/object-lock.ts); nothing was written. */
   | 'ObjectLocked'
+  /** The key keeps as many versions as its record holds; nothing was written. */
+  | 'TooManyVersions'
   | 'InternalError';
 
 export interface StorageFailure {
@@ -101,5 +103,7 @@ export function versionedWriteFailure(outcome: Extract<VersionedOutcome, { ok: f
       return { ok: false, code: 'InlineBody', message: `the current version of ${key} keeps its body in its record`, inlineClock: outcome.clock };
     case 'ObjectLocked':
       return { ok: false, code: 'ObjectLocked', message: `${key}: ${outcome.reason}` };
+    case 'TooManyVersions':
+      return { ok: false, code: 'TooManyVersions', message: `${key}: ${outcome.reason}` };
   }
 }

@@ -26,7 +26,9 @@ export type StorageErrorCode =
   /** The key's bucket namespace refuses writes while a deletion checks that the bucket is empty. */
   | 'BucketSealed'
   /** The key's bucket namespace was deleted. */
-  | 'BucketDeleted';
+  | 'BucketDeleted'
+  /** A plain write met a key whose record keeps versions or a lock: only a versioned write may change it. */
+  | 'KeyVersioned';
 
 export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
 
@@ -211,6 +213,12 @@ export type RouterMessage =
       readonly body?: Uint8Array;
       /** Keep the replaced version until the coordinator settles or reverts this write. */
       readonly keepPrevious: boolean;
+      /**
+       * A client's plain write of an object (not a versioned one, not a repair): refused over a record
+       * that keeps versions or a lock, which a gateway that has not yet learnt of its bucket's versioning
+       * would otherwise wipe out.
+       */
+      readonly plain?: boolean;
       readonly replyTo: ReplyTo<ReplicaPutReply>;
     }
   /** Compare-and-set of a conditional write (core/cas-rules.ts): promise to take no lower ballot. */

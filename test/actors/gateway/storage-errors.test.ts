@@ -22,6 +22,7 @@ describe('actors/gateway/storage-errors', () => {
       NoSuchVersion: ['NoSuchVersion', 404],
       InlineBody: ['InternalError', 500],
       ObjectLocked: ['AccessDenied', 403],
+      TooManyVersions: ['InvalidRequest', 400],
     } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
     for (const [code, [s3, status]] of Object.entries(cases)) {
       const error = storageFailureError({ code: code as keyof typeof cases });

@@ -37,6 +37,7 @@ const archive: BucketRecord = {
     rules: [
       rule('old', { noncurrentExpiration: { noncurrentDays: 1, newerNoncurrentVersions: 1 } }),
       rule('markers', { expiration: { expiredObjectDeleteMarker: true } }),
+      rule('early', { filter: { prefix: 'early/' }, expiration: { days: 1 } }),
     ],
   },
 };
@@ -101,6 +102,8 @@ describe('lifecycle worker (in-process cluster, a wall clock stepped by days)', 
     const locked = await put(ARCHIVE, 'ledger', 'kept', true, { retention: { mode: 'COMPLIANCE', untilMs: Date.now() + 365 * DAY_MS } });
     await put(ARCHIVE, 'ledger', 'newer', true);
     await put(ARCHIVE, 'ledger', 'newest', true);
+    // Written before the bucket had versioning: its body is in its record, and moves when a marker covers it.
+    await put(ARCHIVE, 'early/report', 'from before');
     const marker = await cluster.client.delete('object', ARCHIVE, 'gone', undefined, { type: 'marker', mode: 'Enabled', versionId: newObjectVersionId() });
     expect(marker.ok).to.equal(true);
 
@@ -120,6 +123,9 @@ describe('lifecycle worker (in-process cluster, a wall clock stepped by days)', 
     expect(await versions(ARCHIVE, 'ledger')).to.have.length(3);
     expect((await versions(ARCHIVE, 'ledger'))[2]).to.equal(locked);
     expect(await versions(ARCHIVE, 'gone')).to.deep.equal([]);
+    const early = await cluster.client.get('object', ARCHIVE, 'early/report');
+    expect(early.ok && early.meta.deleteMarker, 'expired under a delete marker').to.equal(true);
+    expect(early.ok && early.meta.noncurrent?.[0]?.chunks?.chunkSizesBytes).to.deep.equal([11]);
 
     // Every pass tries the locked version again, and says it was kept; one node judges the key.
     const nodes = await status();

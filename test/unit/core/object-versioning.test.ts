@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta, VersionFields } from '../../../src/core/object-meta.js';
 import {
-  applyVersionedWrite, findVersion, hasValidVersions, isObjectVersionId, isVersionedWrite, layoutsDroppedBy, newObjectVersionId,
+  applyVersionedWrite, findVersion, hasValidVersions, isObjectVersionId, isVersionedWrite, layoutsDroppedBy, MAX_VERSIONS_PER_KEY, newObjectVersionId,
   versionIdOf, versionsOf, type VersionedWrite,
 } from '../../../src/core/object-versioning.js';
 
@@ -107,6 +107,16 @@ describe('core/object-versioning', () => {
     const replaced = apply(inline, { type: 'put', mode: 'Suspended', versionId: 'null' }, chunked('r1'), 100);
     expect(versionsOf(replaced)).to.have.length(1);
     expect(apply(inline, { type: 'remove', versionId: 'null' }, undefined, 100).deleted).to.equal(true);
+  });
+
+  it('keeps at most so many versions of a key, refusing the next one', () => {
+    let record: ObjectMeta | undefined;
+    for (let i = 0; i < MAX_VERSIONS_PER_KEY; i++) record = apply(record, { type: 'put', mode: 'Enabled', versionId: newObjectVersionId() }, { sizeBytes: 0 }, i + 1);
+    expect(versionsOf(record)).to.have.length(MAX_VERSIONS_PER_KEY);
+    expect(applyVersionedWrite(record, target, { type: 'put', mode: 'Enabled', versionId: V1 }, undefined, 0)).to.include({ ok: false, code: 'TooManyVersions' });
+    // Removing one makes room; a marker counts as a version too.
+    record = apply(record, { type: 'remove', versionId: versionIdOf(versionsOf(record).at(-1)!) });
+    expect(applyVersionedWrite(record, target, { type: 'marker', mode: 'Enabled', versionId: V1 }, undefined, 0).ok).to.equal(true);
   });
 
   it('checks versioned writes and version fields that come from the wire', () => {

@@ -14,7 +14,8 @@ import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
 import { authorizeBucket } from '../authorization.js';
 import { readBody } from '../body-reader.js';
-import { deleteChunks, recordBody, writeBody, type StoredBody } from '../body-writer.js';
+import { recordBody, writeBody, type StoredBody } from '../body-writer.js';
+import { deleteChunks } from '../../common/chunk-deletion.js';
 import type { StreamHashes } from '../digest-pool.js';
 import {
   descriptiveFields, descriptiveFieldsOf, requestedChecksumAlgorithm, storedChecksum, toMetaAlgorithm,

@@ -17,7 +17,8 @@ import {
   type CompletedPart, type UploadSummary,
 } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
-import { deleteChunks, writeBody, type StoredBody } from '../body-writer.js';
+import { writeBody, type StoredBody } from '../body-writer.js';
+import { deleteChunks } from '../../common/chunk-deletion.js';
 import {
   checksumHeaders, descriptiveFields, descriptiveFieldsOf, fromMetaAlgorithm, requestedChecksumAlgorithm, storedChecksum,
   toMetaAlgorithm,
