@@ -865,9 +865,13 @@ export function parseLifecycleConfiguration(body: Uint8Array | string, newRuleId
     only(root, ['Rule']);
     const rules = all(root, 'Rule').map((rule): LifecycleRule => {
       for (const name of rule.children.keys()) {
-        if (name === 'Transition' || name === 'NoncurrentVersionTransition') {
-          throw new S3Error('NotImplemented', 'This store has one storage class; lifecycle transitions are not supported.');
+        if (name !== 'Transition' && name !== 'NoncurrentVersionTransition') continue;
+        // A malformed transition is the client's error whatever the store supports.
+        for (const transition of all(rule, name)) {
+          const date = leaf(transition, 'Date');
+          if (date !== undefined) lifecycleDate(date);
         }
+        throw new S3Error('NotImplemented', 'This store has one storage class; lifecycle transitions are not supported.');
       }
       only(rule, ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload']);
       const status = leaf(rule, 'Status')?.trim();

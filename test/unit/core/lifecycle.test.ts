@@ -97,6 +97,8 @@ describe('core/lifecycle', () => {
     expect(again.ok && again.value).to.deep.equal(parsed.value);
     const transition = parseLifecycleConfiguration('<LifecycleConfiguration><Rule><ID>t</ID><Prefix></Prefix><Status>Enabled</Status><Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>', () => 'x');
     expect(!transition.ok && transition.error.code).to.equal('NotImplemented');
+    const badTransition = parseLifecycleConfiguration('<LifecycleConfiguration><Rule><ID>t</ID><Prefix></Prefix><Status>Enabled</Status><Transition><Date>20220927</Date><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>', () => 'x');
+    expect(!badTransition.ok && badTransition.error.code).to.equal('InvalidArgument');
     const badStatus = parseLifecycleConfiguration('<LifecycleConfiguration><Rule><ID>t</ID><Prefix></Prefix><Status>enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>', () => 'x');
     expect(!badStatus.ok && badStatus.error.code).to.equal('MalformedXML');
     const badDate = parseLifecycleConfiguration('<LifecycleConfiguration><Rule><ID>t</ID><Prefix></Prefix><Status>Enabled</Status><Expiration><Date>20200101</Date></Expiration></Rule></LifecycleConfiguration>', () => 'x');
