@@ -209,7 +209,13 @@ export function formatResult(result: AdminResult): string {
     case 'bucket':
     case 'buckets': {
       const buckets = result.kind === 'bucket' ? [result.bucket] : result.buckets;
-      return formatTable(['bucket', 'owner', 'permissions', 'location', 'created_at'], buckets.map((b) => [b.name, b.owner, b.acl, b.location ?? '', time(b.createdAtMs)]));
+      return formatTable(
+        ['bucket', 'owner', 'permissions', 'location', 'versioning', 'object lock', 'lifecycle rules', 'created_at'],
+        buckets.map((b) => [
+          b.name, b.owner, b.acl, b.location ?? '', b.versioning ?? '-', b.objectLock === undefined ? '-' : 'enabled',
+          b.lifecycle === undefined ? '-' : String(b.lifecycle.rules.length), time(b.createdAtMs),
+        ]),
+      );
     }
     case 'endpoints':
       return formatTable(['endpoint', 'created_at'], result.endpoints.map((endpoint) => [endpoint.host, time(endpoint.createdAtMs)]));

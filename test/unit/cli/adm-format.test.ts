@@ -25,6 +25,46 @@ describe('cli/adm-format', () => {
     expect(created).to.include('secret-access-key: the-secret-key');
   });
 
+  it('shows what protects each bucket: versioning, object lock and lifecycle rules', () => {
+    const text = formatResult({
+      kind: 'buckets',
+      buckets: [
+        { name: 'plain', owner: 'alice', acl: 'private', createdAtMs: 0 },
+        {
+          name: 'vault', owner: 'alice', acl: 'private', createdAtMs: 0, versioning: 'Enabled', objectLock: {},
+          lifecycle: { rules: [{ id: 'r', enabled: true, filter: {}, filterForm: 'filter', expiration: { days: 1 } }] },
+        },
+      ],
+    });
+    const [header, , plain, vault] = text.split('\n');
+    expect(header).to.match(/versioning \| object lock \| lifecycle rules/);
+    expect(plain).to.match(/\| -\s+\| -\s+\| -\s+\|/);
+    expect(vault).to.match(/\| Enabled\s+\| enabled\s+\| 1\s+\|/);
+  });
+
+  it('shows lifecycle passes per node and bucket, and explains a key rule by rule', () => {
+    const counts = { scanned: 10, expired: 3, versionsRemoved: 1, markersRemoved: 1, uploadsAborted: 0, locked: 2, failed: 0 };
+    const status = formatResult({
+      kind: 'lifecycle_status',
+      nodes: [{ node: 's0', buckets: [{ bucket: 'logs', lastRun: { ...counts, startedAtMs: 0, finishedAtMs: 1000 } }] }],
+      unreachable: ['s1'],
+    });
+    expect(status).to.match(/s0\s+\| logs\s+\| idle\s+\| 1970-01-01/);
+    expect(status).to.match(/\| 10\s+\| 3\s+\| 2\s+\| 0\s+\| 2\s+\| 0\s*$/m);
+    expect(status).to.include('not answering: s1');
+    const none = formatResult({ kind: 'lifecycle_status', nodes: [{ node: 's0', buckets: [] }], unreachable: [] });
+    expect(none).to.include('no lifecycle pass yet');
+    const explained = formatResult({
+      kind: 'lifecycle_explain', bucket: 'logs', key: 'tmp/a', node: 's0', nowMs: 0,
+      actions: [{ type: 'expire-current', rule: 'tmp', etag: 'e' }], explanation: ['rule "tmp": expired'],
+    });
+    expect(explained.split('\n')).to.deep.equal([
+      'logs/tmp/a, judged by s0 at 1970-01-01 00:00:00Z',
+      '- rule "tmp": expired',
+      'to do: expire the current version (rule tmp)',
+    ]);
+  });
+
   it('shows a cluster that is not started as such', () => {
     const text = formatResult({ kind: 'cluster_status', settings: null, epoch: 0, checksum: 0, previousChecksum: null, consistent: true, members: [], alarms: [] });
     expect(text).to.include('not started');
