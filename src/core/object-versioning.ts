@@ -113,7 +113,7 @@ export function versionsOf(record: ObjectMeta | undefined): VersionFields[] {
 }
 
 /** The record's current version, without what belongs to the record. */
-export function currentVersionOf(record: ObjectMeta): VersionFields {
+function currentVersionOf(record: ObjectMeta): VersionFields {
   const { bucket: _b, key: _k, clock: _c, ringChecksum: _r, deleted: _d, writeId: _w, noncurrent: _n, ...version } = record;
   return version;
 }
@@ -147,9 +147,7 @@ export function applyVersionedWrite(
   switch (write.type) {
     case 'put':
     case 'marker': {
-      const fields: VersionFields = write.type === 'put'
-        ? written ?? emptyVersion()
-        : emptyVersion();
+      const fields = write.type === 'put' ? written ?? emptyVersion() : emptyVersion();
       const { versionId: _v, deleteMarker: _m, ...plain } = fields;
       added = {
         ...plain,

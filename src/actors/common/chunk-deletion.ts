@@ -5,6 +5,7 @@
  */
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import type { ChunkLayout } from '../../core/object-meta.js';
+import { mapBounded } from '../../runtime/bounded.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 
@@ -28,19 +29,14 @@ export async function deleteChunks(deps: ChunkDeps, bucket: string, key: string,
     deps.log.error('cannot name the chunks of a layout to delete them', { bucket, key, error });
     return;
   }
-  let next = 0;
   let failed = 0;
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const chunk = keys[next++]!;
-      try {
-        const result = await deps.storage.delete('chunk', bucket, chunk);
-        if (!result.ok) failed++;
-      } catch {
-        failed++;
-      }
+  await mapBounded(keys, DELETE_CONCURRENCY, async (chunk) => {
+    try {
+      const result = await deps.storage.delete('chunk', bucket, chunk);
+      if (!result.ok) failed++;
+    } catch {
+      failed++;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
+  });
   if (failed > 0) deps.log.warn('some chunks could not be deleted; they are unreachable', { bucket, key, chunks: keys.length, failed });
 }

@@ -21,6 +21,7 @@ import { newObjectVersionId, NULL_VERSION_ID, type BucketVersioning, type Versio
 import { parseUploadRecordKey } from '../../core/upload-records.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
+import { mapBounded } from '../../runtime/bounded.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import type { DeleteResult, StorageApi } from '../../protocol/cluster/storage-api.js';
 import { sendVersionedWrite, VersionedWriteFailure } from '../common/versioned-writes.js';
@@ -154,7 +155,7 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
     pass.counts.scanned += judged.length;
     const kind = pass.kind;
     const counts = pass.counts;
-    await inParallel(judged, ACTIONS_IN_FLIGHT, ({ address, meta }) =>
+    await mapBounded(judged, ACTIONS_IN_FLIGHT, ({ address, meta }) =>
       kind === 'object' ? judgeObject(target, meta, counts, nowMs, log) : judgeUpload(target, address, meta, counts, nowMs, log),
     );
     if (!bucketDone) pass.cursor = walk.last;
@@ -283,15 +284,6 @@ export function lifecycleWorkerBehavior(context: StorageContext, deps: Lifecycle
       };
     });
   }
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function addCounts(a: LifecycleCounts, b: LifecycleCounts): MutableCounts {

@@ -13,6 +13,7 @@ import {
 } from '../../../protocol/s3/xml.js';
 import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import { findVersion, isObjectVersionId, versionIdOf } from '../../../core/object-versioning.js';
+import { mapBounded } from '../../../runtime/bounded.js';
 import { deleteObjectRecord } from '../object-records.js';
 import { bypassesGovernance } from './object-lock.js';
 import { retireDeleted } from '../object-versions.js';
@@ -68,33 +69,26 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
   if (!parsed.ok) throw parsed.error;
   const { objects, quiet } = parsed.value;
   const bypass = bypassesGovernance(ctx);
-  const outcomes: Array<DeletedEntry | DeleteErrorEntry> = new Array(objects.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < objects.length) {
-      const index = next++;
-      const object = objects[index]!;
-      const versioned = object.versionId === undefined ? {} : { versionId: object.versionId };
-      try {
-        // An empty key names no object (a DeleteObject without a key is DeleteBucket): it is not sent to storage.
-        if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
-        if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
-        if (object.versionId !== undefined && !isObjectVersionId(object.versionId)) throw new S3Error('NoSuchVersion');
-        const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag }, bypass);
-        outcomes[index] = {
-          key: object.key,
-          ...versioned,
-          ...(removed.deleteMarker ? { deleteMarker: true } : {}),
-          ...(removed.deleteMarker && object.versionId === undefined && removed.versionId !== undefined ? { deleteMarkerVersionId: removed.versionId } : {}),
-        };
-      } catch (error) {
-        const s3 = toS3Error(error);
-        if (s3.code === 'InternalError') ctx.log.error('a key of a batch delete failed', { key: object.key, error });
-        outcomes[index] = { key: object.key, ...versioned, code: s3.code, message: s3.message };
-      }
+  const outcomes = await mapBounded(objects, DELETE_CONCURRENCY, async (object): Promise<DeletedEntry | DeleteErrorEntry> => {
+    const versioned = object.versionId === undefined ? {} : { versionId: object.versionId };
+    try {
+      // An empty key names no object (a DeleteObject without a key is DeleteBucket): it is not sent to storage.
+      if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
+      if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
+      if (object.versionId !== undefined && !isObjectVersionId(object.versionId)) throw new S3Error('NoSuchVersion');
+      const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag }, bypass);
+      return {
+        key: object.key,
+        ...versioned,
+        ...(removed.deleteMarker ? { deleteMarker: true } : {}),
+        ...(removed.deleteMarker && object.versionId === undefined && removed.versionId !== undefined ? { deleteMarkerVersionId: removed.versionId } : {}),
+      };
+    } catch (error) {
+      const s3 = toS3Error(error);
+      if (s3.code === 'InternalError') ctx.log.error('a key of a batch delete failed', { key: object.key, error });
+      return { key: object.key, ...versioned, code: s3.code, message: s3.message };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, objects.length) }, worker));
+  });
   const deleted = outcomes.filter((o): o is DeletedEntry => !('code' in o));
   const errors = outcomes.filter((o): o is DeleteErrorEntry => 'code' in o);
   sendXml(ctx, 200, buildDeleteResult({ quiet, deleted, errors }));

@@ -24,6 +24,7 @@ import {
   toMetaAlgorithm,
 } from '../object-headers.js';
 import { writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
+import { mapBounded } from '../../../runtime/bounded.js';
 import { requestedLock } from './object-lock.js';
 import { requestedTags } from './tagging.js';
 import { currentObject, retireReplaced } from '../object-versions.js';
@@ -461,17 +462,4 @@ async function discardParts(deps: GatewayDeps, bucket: string, key: string, uplo
 
 function isKept(layout: ChunkLayout | undefined, kept: ReadonlySet<string>): boolean {
   return (layout?.runs ?? []).some((run) => kept.has(run.versionId));
-}
-
-async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
 }
