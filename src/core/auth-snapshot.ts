@@ -8,6 +8,7 @@ import { isBucketVersioning, type BucketVersioning } from './object-versioning.j
 import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
 import { isLifecycleConfig, type LifecycleConfig } from './lifecycle.js';
+import { isBucketPolicy, type BucketPolicy } from './bucket-policy.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -48,6 +49,8 @@ export interface BucketRecord {
   readonly objectLock?: ObjectLockConfig;
   /** The lifecycle rules the storage nodes apply (core/lifecycle.ts), when it has any. */
   readonly lifecycle?: LifecycleConfig;
+  /** The bucket policy (core/bucket-policy.ts), when it has one. */
+  readonly policy?: BucketPolicy;
 }
 
 export interface EndpointRecord {
@@ -150,7 +153,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.versioning === undefined || isBucketVersioning(bucket.versioning)) &&
     (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS)) &&
     (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock)) &&
-    (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle))
+    (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle)) &&
+    (bucket.policy === undefined || isBucketPolicy(bucket.policy))
   );
 }
 
@@ -180,19 +184,4 @@ export function isAuthSnapshot(value: unknown): value is AuthSnapshot {
 /** Whether a cache holding `held` should take `incoming`. */
 export function supersedes(incoming: AuthSnapshot, held: AuthSnapshot | undefined): boolean {
   return held === undefined || incoming.origin !== held.origin || incoming.revision > held.revision;
-}
-
-/** What a user may do with a bucket under its canned ACL; owners may do everything. */
-export function bucketAllows(bucket: BucketRecord, requester: string | undefined, access: 'read' | 'write'): boolean {
-  if (requester !== undefined && requester === bucket.owner) return true;
-  switch (bucket.acl) {
-    case 'private':
-      return false;
-    case 'public-read':
-      return access === 'read';
-    case 'public-read-write':
-      return true;
-    case 'authenticated-read':
-      return access === 'read' && requester !== undefined;
-  }
 }

@@ -19,6 +19,7 @@ import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRe
 import type { BucketVersioning } from '../../src/core/object-versioning.js';
 import type { ObjectLockConfig } from '../../src/core/object-lock.js';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
+import type { BucketDocument } from '../../src/protocol/cluster/auth.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -103,6 +104,13 @@ export class FakeBucketAdmin implements BucketAdmin {
 
   updateLifecycle(name: string, requester: string, config: LifecycleConfig | null) {
     return this.change(name, requester, ({ lifecycle: _old, ...bucket }) => (config === null ? bucket : { ...bucket, lifecycle: config }));
+  }
+
+  updateDocument(name: string, requester: string, document: BucketDocument) {
+    switch (document.kind) {
+      case 'policy':
+        return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
+    }
   }
 
   private async change(name: string, requester: string, change: (bucket: BucketRecord) => BucketRecord) {

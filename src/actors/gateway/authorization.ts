@@ -1,96 +1,157 @@
 /**
- * Who may do what. The owner of a bucket and admin users may do everything to it; other users and
- * anonymous requests get what the bucket's canned ACL grants: public-read lets anyone read and list,
- * public-read-write also write, authenticated-read lets any signed-in user read. Changing a bucket
- * itself (its ACL, deleting it) and reading its settings stay with its owner.
+ * Which S3 action each operation is, and the pipeline's authorization of it through the one access
+ * decision (core/access-decision.ts). A copy's source and each key of a batch delete are decided by
+ * their handlers with `authorizeAction`, on the same request description.
  */
-import { bucketAllows, type BucketRecord, type UserRecord } from '../../core/auth-snapshot.js';
+import { decideAccess, type AccessDecision } from '../../core/access-decision.js';
+import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import { assertNever } from '../../core/assert-never.js';
+import type { ConditionContext } from '../../core/policy-conditions.js';
+import type { S3Action } from '../../core/s3-actions.js';
 import { S3Error } from '../../protocol/s3/errors.js';
 import type { S3Operation } from '../../protocol/s3/router.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { AuthView } from '../common/auth-view.js';
 
-export type Access = 'read' | 'write' | 'owner';
+/** Operations the pipeline does not decide by one action: they need no bucket permission, or decide per key. */
+type DecidedElsewhere = 'ListBuckets' | 'CreateBucket' | 'PreflightRequest' | 'DeleteObjects';
 
-export function accessOf(operation: Exclude<S3Operation, { type: 'ListBuckets' | 'CreateBucket' | 'PreflightRequest' }>): Access {
+/** The S3 action of an operation, as bucket policies name it. */
+export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewhere }>): S3Action {
+  const versioned = (plain: S3Action, version: S3Action): S3Action => ('versionId' in operation && operation.versionId !== undefined ? version : plain);
   switch (operation.type) {
     case 'HeadBucket':
     case 'ListObjects':
     case 'ListObjectsV2':
+      return 's3:ListBucket';
     case 'ListObjectVersions':
+      return 's3:ListBucketVersions';
+    case 'ListMultipartUploads':
+      return 's3:ListBucketMultipartUploads';
     case 'GetObject':
     case 'HeadObject':
+      return versioned('s3:GetObject', 's3:GetObjectVersion');
     case 'GetObjectAttributes':
+      return versioned('s3:GetObjectAttributes', 's3:GetObjectVersionAttributes');
     case 'GetObjectTagging':
+      return versioned('s3:GetObjectTagging', 's3:GetObjectVersionTagging');
+    case 'PutObjectTagging':
+      return versioned('s3:PutObjectTagging', 's3:PutObjectVersionTagging');
+    case 'DeleteObjectTagging':
+      return versioned('s3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging');
     case 'GetObjectRetention':
+      return 's3:GetObjectRetention';
+    case 'PutObjectRetention':
+      return 's3:PutObjectRetention';
     case 'GetObjectLegalHold':
-      return 'read';
+      return 's3:GetObjectLegalHold';
+    case 'PutObjectLegalHold':
+      return 's3:PutObjectLegalHold';
+    case 'GetObjectAcl':
+      return versioned('s3:GetObjectAcl', 's3:GetObjectVersionAcl');
+    case 'PutObjectAcl':
+      return versioned('s3:PutObjectAcl', 's3:PutObjectVersionAcl');
     case 'PutObject':
     case 'CopyObject':
-    case 'DeleteObject':
-    case 'DeleteObjects':
     case 'CreateMultipartUpload':
     case 'UploadPart':
     case 'UploadPartCopy':
     case 'CompleteMultipartUpload':
+      return 's3:PutObject';
+    case 'DeleteObject':
+      return versioned('s3:DeleteObject', 's3:DeleteObjectVersion');
     case 'AbortMultipartUpload':
+      return 's3:AbortMultipartUpload';
     case 'ListParts':
-    case 'ListMultipartUploads':
-    case 'PutObjectTagging':
-    case 'DeleteObjectTagging':
-      return 'write';
+      return 's3:ListMultipartUploadParts';
     case 'DeleteBucket':
+      return 's3:DeleteBucket';
     case 'GetBucketLocation':
+      return 's3:GetBucketLocation';
     case 'GetBucketVersioning':
+      return 's3:GetBucketVersioning';
     case 'PutBucketVersioning':
+      return 's3:PutBucketVersioning';
     case 'GetBucketTagging':
+      return 's3:GetBucketTagging';
     case 'PutBucketTagging':
     case 'DeleteBucketTagging':
+      return 's3:PutBucketTagging';
     case 'GetBucketLifecycle':
+      return 's3:GetLifecycleConfiguration';
     case 'PutBucketLifecycle':
     case 'DeleteBucketLifecycle':
+      return 's3:PutLifecycleConfiguration';
     case 'GetObjectLockConfiguration':
+      return 's3:GetBucketObjectLockConfiguration';
     case 'PutObjectLockConfiguration':
-    // Locking a version keeps it from everyone for as long as the lock says: only the owner may.
-    case 'PutObjectRetention':
-    case 'PutObjectLegalHold':
+      return 's3:PutBucketObjectLockConfiguration';
     case 'GetBucketAcl':
+      return 's3:GetBucketAcl';
     case 'PutBucketAcl':
-    case 'GetObjectAcl':
-    case 'PutObjectAcl':
-      return 'owner';
+      return 's3:PutBucketAcl';
+    case 'GetBucketPolicy':
+      return 's3:GetBucketPolicy';
+    case 'PutBucketPolicy':
+      return 's3:PutBucketPolicy';
+    case 'DeleteBucketPolicy':
+      return 's3:DeleteBucketPolicy';
+    case 'GetBucketPolicyStatus':
+      return 's3:GetBucketPolicyStatus';
     default:
       return assertNever(operation);
   }
 }
 
-export function isOwnerOrAdmin(bucket: BucketRecord, user: UserRecord | undefined): boolean {
-  return user !== undefined && (user.role === 'admin' || user.userId === bucket.owner);
+/** What a decision needs besides the action: who asks, about which request, and where denials are logged. */
+export interface AccessAsker {
+  readonly user: UserRecord | undefined;
+  readonly conditions: ConditionContext;
+  readonly log: Logger;
 }
 
-/** The bucket, if `user` may perform `access` on it; NoSuchBucket or AccessDenied otherwise. */
-export function authorizeBucket(view: AuthView, bucketName: string, user: UserRecord | undefined, access: Access): BucketRecord {
-  const bucket = view.bucket(bucketName);
-  if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: bucketName } });
-  if (isOwnerOrAdmin(bucket, user)) return bucket;
-  if (access === 'owner' || !bucketAllows(bucket, user?.userId, access)) throw new S3Error('AccessDenied');
+export function decide(asker: AccessAsker, bucket: BucketRecord, action: S3Action, key?: string): AccessDecision {
+  return decideAccess({
+    action,
+    bucket,
+    ...(key === undefined ? {} : { key }),
+    requester: asker.user === undefined ? undefined : { userId: asker.user.userId, role: asker.user.role },
+    context: asker.conditions,
+  });
+}
+
+/** The bucket, if `action` (on `key`, for object actions) is allowed; NoSuchBucket or AccessDenied otherwise. */
+export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: string, action: S3Action, key?: string): BucketRecord {
+  const bucket = existingBucket(view, bucketName);
+  const decision = decide(asker, bucket, action, key);
+  if (!decision.allowed) {
+    asker.log.debug('access denied', { bucket: bucketName, key: key ?? null, action, user: asker.user?.userId ?? 'anonymous', reason: decision.reason });
+    throw new S3Error('AccessDenied');
+  }
   return bucket;
 }
 
 /**
  * Authorizes a routed operation: the bucket it addresses (undefined for ListBuckets and CreateBucket,
- * which only need a signed-in user). A copy's source is authorized by its handler; a CORS preflight
- * needs no permission, only an existing bucket.
+ * which only need a signed-in user). A CORS preflight needs no permission and a batch delete decides
+ * each key: both only need an existing bucket.
  */
-export function authorize(view: AuthView, operation: S3Operation, user: UserRecord | undefined): BucketRecord | undefined {
-  if (operation.type === 'ListBuckets' || operation.type === 'CreateBucket') {
-    if (user === undefined) throw new S3Error('AccessDenied');
-    return undefined;
+export function authorize(view: AuthView, operation: S3Operation, asker: AccessAsker): BucketRecord | undefined {
+  switch (operation.type) {
+    case 'ListBuckets':
+    case 'CreateBucket':
+      if (asker.user === undefined) throw new S3Error('AccessDenied');
+      return undefined;
+    case 'PreflightRequest':
+    case 'DeleteObjects':
+      return existingBucket(view, operation.bucket);
+    default:
+      return authorizeAction(view, asker, operation.bucket, actionOf(operation), 'key' in operation ? operation.key : undefined);
   }
-  if (operation.type === 'PreflightRequest') {
-    const bucket = view.bucket(operation.bucket);
-    if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: operation.bucket } });
-    return bucket;
-  }
-  return authorizeBucket(view, operation.bucket, user, accessOf(operation));
+}
+
+function existingBucket(view: AuthView, name: string): BucketRecord {
+  const bucket = view.bucket(name);
+  if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { fields: { BucketName: name } });
+  return bucket;
 }

@@ -10,7 +10,7 @@ import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
-import type { AuthMessage, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
+import type { AuthMessage, BucketDocument, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
 import type { BucketDeletionMessage, DeleteBucketReply } from '../../protocol/cluster/bucket-deletion.js';
 import type { ActorRef } from '../../runtime/refs.js';
 import { authRef, bucketDeletionRef } from '../../protocol/cluster/paths.js';
@@ -33,6 +33,8 @@ export interface BucketAdmin {
   updateObjectLock(name: string, requester: string, config: ObjectLockConfig): Promise<UpdateAclReply | RuntimeFailure>;
   /** Sets the lifecycle rules; null removes them. */
   updateLifecycle(name: string, requester: string, config: LifecycleConfig | null): Promise<UpdateAclReply | RuntimeFailure>;
+  /** Sets or removes one of the bucket's documents (its policy, ...). */
+  updateDocument(name: string, requester: string, document: BucketDocument): Promise<UpdateAclReply | RuntimeFailure>;
   /** Replaces the bucket's tags; an empty set removes them. */
   updateTags(name: string, requester: string, tags: Tags): Promise<UpdateAclReply | RuntimeFailure>;
 }
@@ -74,6 +76,7 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
     updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
     updateObjectLock: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_object_lock', name, requester, config, replyTo })),
     updateLifecycle: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_lifecycle', name, requester, config, replyTo })),
+    updateDocument: (name, requester, document) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_document', name, requester, document, replyTo })),
     updateTags: (name, requester, tags) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_tags', name, requester, tags, replyTo })),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
+import type { ConditionContext } from '../../core/policy-conditions.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Authentication } from '../../protocol/s3/auth.js';
@@ -57,6 +58,8 @@ export interface RequestContext {
   readonly auth: Authentication;
   /** Undefined for an anonymous request. */
   readonly user: UserRecord | undefined;
+  /** The request as bucket policies see it (access-context.ts). */
+  readonly conditions: ConditionContext;
   /** The bucket the operation addresses, when it exists (every operation but ListBuckets and CreateBucket). */
   readonly bucket: BucketRecord | undefined;
   /** This request's account at the body memory: what its upload or download holds counts against it. */

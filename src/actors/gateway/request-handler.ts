@@ -11,6 +11,7 @@ import { authenticate } from '../../protocol/s3/auth.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
+import { accessContext } from './access-context.js';
 import { authorize } from './authorization.js';
 import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
@@ -18,6 +19,7 @@ import {
   createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, putBucketVersioning, getObjectAcl, headBucket, listBuckets,
   putBucketAcl, putObjectAcl,
 } from './handlers/buckets.js';
+import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js';
 import { copyObject } from './handlers/copy-object.js';
 import { deleteObject, deleteObjects } from './handlers/delete-object.js';
 import { getObject, getObjectAttributes } from './handlers/get-object.js';
@@ -114,10 +116,11 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const auth = authenticated.auth;
     const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
-    const bucket = authorize(deps.authView, routed.operation, user);
+    const conditions = accessContext({ req, headers, query, operation: routed.operation, auth, user, nowMs: deps.clock.now() });
+    const bucket = authorize(deps.authView, routed.operation, { user, conditions, log });
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
     const memory = deps.bodyMemory.account(userIdOf(user));
-    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, bucket, memory, log };
+    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, conditions, bucket, memory, log };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {
@@ -180,6 +183,14 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return putObjectTagging(ctx, op);
     case 'DeleteObjectTagging':
       return deleteObjectTagging(ctx, op);
+    case 'GetBucketPolicy':
+      return getBucketPolicy(ctx);
+    case 'PutBucketPolicy':
+      return putBucketPolicy(ctx);
+    case 'DeleteBucketPolicy':
+      return deleteBucketPolicy(ctx);
+    case 'GetBucketPolicyStatus':
+      return getBucketPolicyStatus(ctx);
     case 'GetBucketAcl':
       return getBucketAcl(ctx);
     case 'PutBucketAcl':

@@ -32,6 +32,7 @@ import { isBucketVersioning } from '../../core/object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
 import { isObjectLockConfig } from '../../core/object-lock.js';
 import { isLifecycleConfig } from '../../core/lifecycle.js';
+import { isBucketPolicy } from '../../core/bucket-policy.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -96,7 +97,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   const { tables } = deps;
 
   return {
-    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_object_lock', 'update_lifecycle', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
+    accepts: ['create_bucket', 'update_acl', 'update_versioning', 'update_object_lock', 'update_lifecycle', 'update_bucket_document', 'update_bucket_tags', 'get_bucket', 'list_buckets', 'get_snapshot'],
 
     async init(ctx) {
       const state: AuthState = {
@@ -144,6 +145,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           return state;
         case 'update_lifecycle':
           ctx.system.reply(message.replyTo, await updateLifecycle(state, message, ctx));
+          return state;
+        case 'update_bucket_document':
+          ctx.system.reply(message.replyTo, await updateBucketDocument(state, message, ctx));
           return state;
         case 'update_bucket_tags':
           ctx.system.reply(message.replyTo, await updateBucketTags(state, message, ctx));
@@ -293,6 +297,19 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     }, ctx);
   }
 
+  function updateBucketDocument(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_document' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
+    const { document } = message;
+    switch (document.kind) {
+      case 'policy':
+        return changeOwnedBucket(state, message, 'policy', ({ policy: _old, ...bucket }) => {
+          if (document.value === null) return bucket;
+          return isBucketPolicy(document.value) ? { ...bucket, policy: document.value } : invalid('not a valid bucket policy');
+        }, ctx);
+      default:
+        return Promise.resolve(invalid(`unknown bucket document ${JSON.stringify((document as { kind?: unknown }).kind)}`));
+    }
+  }
+
   function updateBucketTags(state: AuthState, message: Extract<AuthMessage, { type: 'update_bucket_tags' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
     return changeOwnedBucket(state, message, 'tags', ({ tags: _old, ...bucket }) => {
       if (!isTags(message.tags, MAX_BUCKET_TAGS)) return invalid(`not a valid set of bucket tags (at most ${MAX_BUCKET_TAGS})`);
@@ -312,7 +329,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     state.buckets.set(bucket.name, bucket);
     ctx.log.info('bucket changed', {
       bucket: bucket.name, owner: bucket.owner, acl: bucket.acl, versioning: bucket.versioning ?? 'never enabled',
-      objectLock: bucket.objectLock !== undefined, lifecycleRules: bucket.lifecycle?.rules.length ?? 0, tags: Object.keys(bucket.tags ?? {}).length,
+      objectLock: bucket.objectLock !== undefined, policy: bucket.policy !== undefined, lifecycleRules: bucket.lifecycle?.rules.length ?? 0, tags: Object.keys(bucket.tags ?? {}).length,
     });
     await changed(state, ctx);
     return bucket;

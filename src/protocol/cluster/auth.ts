@@ -7,6 +7,7 @@ import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { LifecycleConfig } from '../../core/lifecycle.js';
+import type { BucketPolicy } from '../../core/bucket-policy.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -21,6 +22,9 @@ export type CreateBucketReply =
   | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
 export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
 /** The answer to a change of a bucket's settings (its ACL, its versioning). */
+/** A bucket setting kept whole as one document: what it is, and its new value (null: none). */
+export type BucketDocument = { readonly kind: 'policy'; readonly value: BucketPolicy | null };
+
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;
 export type ListBucketsReply = { readonly ok: true; readonly buckets: readonly BucketRecord[] };
@@ -54,6 +58,8 @@ export type GatewayAuthMessage =
   | { readonly type: 'update_object_lock'; readonly name: string; readonly requester: string; readonly config: ObjectLockConfig; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Sets the lifecycle rules; null removes them. */
   | { readonly type: 'update_lifecycle'; readonly name: string; readonly requester: string; readonly config: LifecycleConfig | null; readonly replyTo: ReplyTo<UpdateAclReply> }
+  /** Sets one of the bucket's documents, already checked by the gateway; a null value removes it. */
+  | { readonly type: 'update_bucket_document'; readonly name: string; readonly requester: string; readonly document: BucketDocument; readonly replyTo: ReplyTo<UpdateAclReply> }
   /** Replaces the bucket's tags; none removes them. */
   | { readonly type: 'update_bucket_tags'; readonly name: string; readonly requester: string; readonly tags: Tags; readonly replyTo: ReplyTo<UpdateAclReply> }
   | { readonly type: 'get_bucket'; readonly name: string; readonly replyTo: ReplyTo<GetBucketReply> }

@@ -77,6 +77,8 @@ export const S3_ERRORS = {
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  MalformedPolicy: { status: 400, message: 'Policy has invalid resource' },
   ObjectLockConfigurationNotFoundError: { status: 404, message: 'Object Lock configuration does not exist for this bucket' },
   NoSuchObjectLockConfiguration: { status: 404, message: 'The specified object does not have a ObjectLock configuration' },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },

@@ -48,6 +48,10 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLifecycle' })
   | (OnBucket & { readonly type: 'PutBucketLifecycle' })
   | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
+  | (OnBucket & { readonly type: 'GetBucketPolicy' })
+  | (OnBucket & { readonly type: 'PutBucketPolicy' })
+  | (OnBucket & { readonly type: 'DeleteBucketPolicy' })
+  | (OnBucket & { readonly type: 'GetBucketPolicyStatus' })
   | (OnBucket & { readonly type: 'GetObjectLockConfiguration' })
   | (OnBucket & { readonly type: 'PutObjectLockConfiguration' })
   | (OnObject & { readonly type: 'GetObjectRetention'; readonly versionId: string | undefined })
@@ -184,11 +188,11 @@ export interface RouterOptions {
 const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
   'logging', 'metadataTable', 'metrics', 'notification',
-  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
+  'ownershipControls', 'publicAccessBlock', 'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'delete', 'lifecycle', 'location', 'object-lock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -309,6 +313,8 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('tagging')) return { type: 'GetBucketTagging', bucket };
       if (has('object-lock')) return { type: 'GetObjectLockConfiguration', bucket };
       if (has('lifecycle')) return { type: 'GetBucketLifecycle', bucket };
+      if (has('policy')) return { type: 'GetBucketPolicy', bucket };
+      if (has('policyStatus')) return { type: 'GetBucketPolicyStatus', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
         return {
@@ -347,12 +353,14 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('tagging')) return { type: 'PutBucketTagging', bucket };
       if (has('object-lock')) return { type: 'PutObjectLockConfiguration', bucket };
       if (has('lifecycle')) return { type: 'PutBucketLifecycle', bucket };
+      if (has('policy')) return { type: 'PutBucketPolicy', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
     case 'DELETE':
       if (has('tagging')) return { type: 'DeleteBucketTagging', bucket };
       if (has('lifecycle')) return { type: 'DeleteBucketLifecycle', bucket };
+      if (has('policy')) return { type: 'DeleteBucketPolicy', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

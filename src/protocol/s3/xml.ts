@@ -133,6 +133,10 @@ export function buildLegalHold(on: boolean): string {
   return document('LegalHold', [el('Status', on ? 'ON' : 'OFF')]);
 }
 
+export function buildPolicyStatus(isPublic: boolean): string {
+  return document('PolicyStatus', [el('IsPublic', isPublic ? 'true' : 'false')]);
+}
+
 /** GetBucketLifecycleConfiguration: the rules in the form they were given. */
 export function buildLifecycleConfiguration(config: LifecycleConfig): string {
   return document('LifecycleConfiguration', config.rules.map((rule) => el('Rule', [

@@ -244,7 +244,7 @@ describe('actors/gateway bad input', function () {
   });
 
   it('answers unknown sub-resources and methods with NotImplemented and MethodNotAllowed', async () => {
-    for (const path of [`/${BUCKET}?website`, `/${BUCKET}?cors`, `/${BUCKET}/k?torrent`, `/${BUCKET}?policy`]) {
+    for (const path of [`/${BUCKET}?website`, `/${BUCKET}?metrics`, `/${BUCKET}/k?torrent`, `/${BUCKET}?analytics`]) {
       await expectError(await signedRequest(h.endpoint, 'alice', { method: 'GET', path }), 501, 'NotImplemented');
     }
     await expectError(await signedRequest(h.endpoint, 'alice', { method: 'PATCH', path: `/${BUCKET}/k` }), 405, 'MethodNotAllowed');

@@ -2,12 +2,10 @@ import { expect } from 'chai';
 import {
   accessKeyProblem,
   authSnapshotProblem,
-  bucketAllows,
   endpointProblem,
   supersedes,
   userIdProblem,
   type AuthSnapshot,
-  type BucketRecord,
 } from '../../../src/core/auth-snapshot.js';
 
 const snapshot: AuthSnapshot = {
@@ -36,19 +34,6 @@ describe('core/auth-snapshot', () => {
     expect(supersedes({ ...snapshot, revision: 3 }, snapshot)).to.equal(false);
     expect(supersedes({ ...snapshot, revision: 2 }, snapshot)).to.equal(false);
     expect(supersedes({ ...snapshot, origin: 'ffff', revision: 1 }, snapshot)).to.equal(true);
-  });
-
-  it('grants by canned ACL, and owners everything', () => {
-    const bucket = (acl: BucketRecord['acl']): BucketRecord => ({ name: 'b', owner: 'alice', acl, createdAtMs: 0 });
-    expect(bucketAllows(bucket('private'), 'alice', 'write')).to.equal(true);
-    expect(bucketAllows(bucket('private'), 'bob', 'read')).to.equal(false);
-    expect(bucketAllows(bucket('private'), undefined, 'read')).to.equal(false);
-    expect(bucketAllows(bucket('public-read'), undefined, 'read')).to.equal(true);
-    expect(bucketAllows(bucket('public-read'), 'bob', 'write')).to.equal(false);
-    expect(bucketAllows(bucket('public-read-write'), undefined, 'write')).to.equal(true);
-    expect(bucketAllows(bucket('authenticated-read'), undefined, 'read')).to.equal(false);
-    expect(bucketAllows(bucket('authenticated-read'), 'bob', 'read')).to.equal(true);
-    expect(bucketAllows(bucket('authenticated-read'), 'bob', 'write')).to.equal(false);
   });
 
   it('checks user ids, access keys and endpoints', () => {

@@ -12,7 +12,7 @@ import type { CopySource } from '../../../protocol/s3/router.js';
 import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
-import { authorizeBucket } from '../authorization.js';
+import { authorizeAction } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { recordBody, writeBody, type StoredBody } from '../body-writer.js';
 import { deleteChunks } from '../../common/chunk-deletion.js';
@@ -35,7 +35,7 @@ export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 
 /** The source of a copy, readable by the requester, its x-amz-copy-source-if-* conditions met. */
 export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<LoadedObject> {
-  authorizeBucket(ctx.deps.authView, source.bucket, ctx.user, 'read');
+  authorizeAction(ctx.deps.authView, ctx, source.bucket, source.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', source.key);
   const loaded = await loadObject(ctx.deps, source.bucket, source.key, true, source.versionId);
   const outcome = evaluateCopySourceConditions(ctx.headers, { etag: loaded.meta.etag, lastModified: loaded.meta.lastModifiedMs });
   if (outcome.type !== 'proceed') throw conditionError(outcome);

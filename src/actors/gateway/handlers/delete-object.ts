@@ -15,6 +15,7 @@ import type { BucketRecord } from '../../../core/auth-snapshot.js';
 import { findVersion, isObjectVersionId, versionIdOf } from '../../../core/object-versioning.js';
 import { mapBounded } from '../../../runtime/bounded.js';
 import { deleteObjectRecord } from '../object-records.js';
+import { authorizeAction } from '../authorization.js';
 import { bypassesGovernance } from './object-lock.js';
 import { retireDeleted } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
@@ -24,7 +25,7 @@ import { storageFailureError } from '../storage-errors.js';
 
 export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteObject'>): Promise<void> {
   const ifMatch = getHeader(ctx.headers, 'if-match');
-  const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: op.key, versionId: op.versionId }, ifMatch === undefined ? undefined : { ifMatch }, bypassesGovernance(ctx));
+  const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: op.key, versionId: op.versionId }, ifMatch === undefined ? undefined : { ifMatch }, bypassesGovernance(ctx, op.key));
   const headers: Record<string, string> = {};
   if (removed.deleteMarker) headers['x-amz-delete-marker'] = 'true';
   if (removed.versionId !== undefined) headers['x-amz-version-id'] = removed.versionId;
@@ -68,7 +69,6 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
   const parsed = parseDeleteRequest(await readSmallBody(ctx, MAX_XML_BODY_BYTES.delete));
   if (!parsed.ok) throw parsed.error;
   const { objects, quiet } = parsed.value;
-  const bypass = bypassesGovernance(ctx);
   const outcomes = await mapBounded(objects, DELETE_CONCURRENCY, async (object): Promise<DeletedEntry | DeleteErrorEntry> => {
     const versioned = object.versionId === undefined ? {} : { versionId: object.versionId };
     try {
@@ -76,7 +76,8 @@ export async function deleteObjects(ctx: RequestContext, op: OperationOf<'Delete
       if (object.key === '') throw new S3Error('UserKeyMustBeSpecified', 'A key must be specified for each object to delete.');
       if (Buffer.byteLength(object.key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError');
       if (object.versionId !== undefined && !isObjectVersionId(object.versionId)) throw new S3Error('NoSuchVersion');
-      const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag }, bypass);
+      authorizeAction(ctx.deps.authView, ctx, op.bucket, object.versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', object.key);
+      const removed = await removeObject(ctx.deps, ctx.bucket, { bucket: op.bucket, key: object.key, versionId: object.versionId }, object.etag === undefined ? undefined : { ifMatch: object.etag }, bypassesGovernance(ctx, object.key));
       return {
         key: object.key,
         ...versioned,

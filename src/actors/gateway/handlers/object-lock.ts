@@ -12,7 +12,7 @@ import { formatIsoDate, getHeader, type HeaderBag } from '../../../protocol/s3/h
 import {
   buildLegalHold, buildObjectLockConfiguration, buildRetention, MAX_XML_BODY_BYTES, parseLegalHold, parseObjectLockConfiguration, parseRetention,
 } from '../../../protocol/s3/xml.js';
-import { isOwnerOrAdmin } from '../authorization.js';
+import { decide } from '../authorization.js';
 import { changeVersion, versionHeaders } from '../object-records.js';
 import { loadObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
@@ -74,12 +74,12 @@ export function lockHeaders(meta: VersionLock): Record<string, string> {
 }
 
 /**
- * Whether the request bypasses GOVERNANCE retention: it says so, and its user may (the bucket's owner
- * or an admin; others are held to the retention).
+ * Whether the request bypasses GOVERNANCE retention of `key`: it says so, and its user may
+ * (s3:BypassGovernanceRetention: the bucket's owner, an admin, or whom the bucket policy allows).
  */
-export function bypassesGovernance(ctx: RequestContext): boolean {
+export function bypassesGovernance(ctx: RequestContext, key: string): boolean {
   const asked = getHeader(ctx.headers, 'x-amz-bypass-governance-retention')?.trim().toLowerCase() === 'true';
-  return asked && ctx.bucket !== undefined && isOwnerOrAdmin(ctx.bucket, ctx.user);
+  return asked && ctx.bucket !== undefined && decide(ctx, ctx.bucket, 's3:BypassGovernanceRetention', key).allowed;
 }
 
 export function getObjectLockConfiguration(ctx: RequestContext): void {
@@ -112,7 +112,7 @@ export async function putObjectRetention(ctx: RequestContext, op: OperationOf<'P
   if (!parsed.ok) throw parsed.error;
   if (parsed.value.untilMs <= ctx.deps.clock.now()) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
   const written = await changeVersion(ctx.deps, op, {
-    type: 'protect', retention: parsed.value, ...versionOf(op), ...(bypassesGovernance(ctx) ? { bypassGovernance: true } : {}),
+    type: 'protect', retention: parsed.value, ...versionOf(op), ...(bypassesGovernance(ctx, op.key) ? { bypassGovernance: true } : {}),
   });
   sendEmpty(ctx, 200, changedVersionHeaders(ctx, op, written));
 }

@@ -89,7 +89,7 @@ describe('protocol/s3/router', () => {
     });
 
     it('answers unknown sub-resources with NotImplemented and wrong methods with MethodNotAllowed', () => {
-      for (const sub of ['website', 'cors', 'policy', 'notification', 'logging', 'replication', 'encryption']) {
+      for (const sub of ['website', 'accelerate', 'inventory', 'notification', 'logging', 'replication', 'encryption']) {
         expect(err('GET', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('PUT', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');
         expect(err('DELETE', `/bucket?${sub}`).code, sub).to.equal('NotImplemented');

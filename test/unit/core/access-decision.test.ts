@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { decideAccess, type AccessRequest } from '../../../src/core/access-decision.js';
+import type { BucketRecord } from '../../../src/core/auth-snapshot.js';
+import { parseBucketPolicy } from '../../../src/core/bucket-policy.js';
+import { conditionContext } from '../../../src/core/policy-conditions.js';
+import type { S3Action } from '../../../src/core/s3-actions.js';
+
+const alice = { userId: 'alice', role: 'normal' as const };
+const bob = { userId: 'bob', role: 'normal' as const };
+const admin = { userId: 'root', role: 'admin' as const };
+
+function bucket(acl: BucketRecord['acl'], statements?: unknown[]): BucketRecord {
+  const base: BucketRecord = { name: 'b', owner: 'alice', acl, createdAtMs: 0 };
+  if (statements === undefined) return base;
+  const parsed = parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Statement: statements }), 'b');
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return { ...base, policy: parsed.policy };
+}
+
+function decide(b: BucketRecord, requester: AccessRequest['requester'], action: S3Action, key?: string, context: Record<string, string> = {}) {
+  return decideAccess({ bucket: b, requester, action, ...(key === undefined ? {} : { key }), context: conditionContext(context) });
+}
+
+describe('core/access-decision', () => {
+  it('grants by canned ACL, and owners and admins everything', () => {
+    expect(decide(bucket('private'), alice, 's3:PutObject', 'k')).to.deep.equal({ allowed: true, reason: 'the bucket owner' });
+    expect(decide(bucket('private'), admin, 's3:DeleteBucket')).to.deep.equal({ allowed: true, reason: 'an admin user' });
+    expect(decide(bucket('private'), bob, 's3:GetObject', 'k').allowed).to.equal(false);
+    expect(decide(bucket('private'), undefined, 's3:ListBucket').allowed).to.equal(false);
+    expect(decide(bucket('public-read'), undefined, 's3:GetObject', 'k')).to.deep.equal({ allowed: true, reason: "the bucket's public-read ACL" });
+    expect(decide(bucket('public-read'), bob, 's3:PutObject', 'k').allowed).to.equal(false);
+    expect(decide(bucket('public-read-write'), undefined, 's3:PutObject', 'k').allowed).to.equal(true);
+    expect(decide(bucket('public-read-write'), undefined, 's3:PutBucketAcl').allowed).to.equal(false);
+    expect(decide(bucket('authenticated-read'), undefined, 's3:GetObject', 'k').allowed).to.equal(false);
+    expect(decide(bucket('authenticated-read'), bob, 's3:ListBucket').allowed).to.equal(true);
+    expect(decide(bucket('authenticated-read'), bob, 's3:DeleteObject', 'k').allowed).to.equal(false);
+  });
+
+  it('lets a policy grant others what the ACL does not, on the resources it names', () => {
+    const b = bucket('private', [{ Sid: 'BobReadsPublic', Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/public/*' }]);
+    expect(decide(b, bob, 's3:GetObject', 'public/x')).to.deep.equal({ allowed: true, reason: 'statement BobReadsPublic of the bucket policy allows s3:GetObject' });
+    expect(decide(b, bob, 's3:GetObject', 'private/x').allowed).to.equal(false);
+    expect(decide(b, undefined, 's3:GetObject', 'public/x').allowed).to.equal(false);
+  });
+
+  it('lets an explicit deny win over ownership and ACLs, but never lock the owner out of the policy', () => {
+    const b = bucket('public-read', [{ Sid: 'NoListing', Effect: 'Deny', Principal: '*', Action: ['s3:ListBucket', 's3:*Policy'], Resource: 'arn:aws:s3:::b' }]);
+    expect(decide(b, bob, 's3:ListBucket')).to.deep.equal({ allowed: false, reason: 'statement NoListing of the bucket policy denies s3:ListBucket' });
+    expect(decide(b, alice, 's3:ListBucket').allowed).to.equal(false);
+    expect(decide(b, admin, 's3:ListBucket').allowed).to.equal(false);
+    expect(decide(b, bob, 's3:GetObject', 'k').allowed).to.equal(true);
+    expect(decide(b, alice, 's3:DeleteBucketPolicy').allowed).to.equal(true);
+    expect(decide(b, admin, 's3:PutBucketPolicy').allowed).to.equal(true);
+    expect(decide(b, bob, 's3:DeleteBucketPolicy').allowed).to.equal(false);
+  });
+
+  it('judges conditions against the request description', () => {
+    const b = bucket('private', [{ Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::b/*', Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } } }]);
+    expect(decide(b, bob, 's3:PutObject', 'k', { 's3:x-amz-acl': 'bucket-owner-full-control' }).allowed).to.equal(true);
+    expect(decide(b, bob, 's3:PutObject', 'k', { 's3:x-amz-acl': 'public-read' }).allowed).to.equal(false);
+    expect(decide(b, bob, 's3:PutObject', 'k').allowed).to.equal(false);
+  });
+});
