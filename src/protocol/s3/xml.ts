@@ -13,6 +13,9 @@ import { formatIsoDate } from './headers.js';
 import { MAX_PART_NUMBER, type EncodingType } from './router.js';
 import { defaultRetentionProblem, isRetentionMode, type ObjectLockConfig, type Retention } from '../../core/object-lock.js';
 import { lifecycleProblem, type LifecycleConfig, type LifecycleFilter, type LifecycleRule } from '../../core/lifecycle.js';
+import {
+  corsProblem, MAX_CORS_AGE_SECONDS, MAX_CORS_RULE_ID_CHARS, MAX_CORS_RULES, type CorsConfig, type CorsMethod, type CorsRule,
+} from '../../core/cors.js';
 
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -164,6 +167,18 @@ function filterNodes(filter: LifecycleFilter): Array<XmlNode | undefined> {
     ...(filter.sizeLessThan === undefined ? [] : [el('ObjectSizeLessThan', filter.sizeLessThan)]),
   ];
   return parts.length <= 1 ? parts : [el('And', parts)];
+}
+
+/** GetBucketCors: the rules as they were given, each rule's elements in the order S3 writes them. */
+export function buildCorsConfiguration(config: CorsConfig): string {
+  return document('CORSConfiguration', config.rules.map((rule) => el('CORSRule', [
+    opt('ID', rule.id),
+    ...rule.allowedMethods.map((method) => el('AllowedMethod', method)),
+    ...rule.allowedOrigins.map((origin) => el('AllowedOrigin', origin)),
+    ...rule.allowedHeaders.map((header) => el('AllowedHeader', header)),
+    opt('MaxAgeSeconds', rule.maxAgeSeconds),
+    ...rule.exposeHeaders.map((header) => el('ExposeHeader', header)),
+  ])));
 }
 
 export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | undefined): string {
@@ -608,6 +623,7 @@ export const MAX_XML_BODY_BYTES = {
   versioning: 64 * 1024,
   tagging: 64 * 1024,
   objectLock: 64 * 1024,
+  cors: 64 * 1024,
   /** 1000 rules with filters. */
   lifecycle: 2 * 1024 * 1024,
   /** 1000 keys of up to 1024 bytes, escaped, with version ids. */
@@ -974,6 +990,60 @@ function lifecycleDate(text: string): number {
   const ms = Date.parse(trimmed.length === 10 ? `${trimmed}T00:00:00Z` : trimmed);
   if (!Number.isFinite(ms)) throw new S3Error('InvalidArgument', "'Date' must be in ISO 8601 format");
   return ms;
+}
+
+/**
+ * PutBucketCors' body, checked as S3 checks it (core/cors.ts). What S3's schema refuses is MalformedXML,
+ * found across the whole document first: no rule or more than 100, a rule without an AllowedOrigin or an
+ * AllowedMethod, an ID over 255 characters, a MaxAgeSeconds that is not a 32-bit count. What the schema
+ * admits but S3 does not (an unknown method, a second wildcard) is InvalidRequest. Values are kept as
+ * written, spaces and case included.
+ */
+export function parseCorsConfiguration(body: Uint8Array | string): ParseResult<CorsConfig> {
+  return run(() => {
+    const root = parseDocument(body, 'CORSConfiguration', MAX_XML_BODY_BYTES.cors);
+    only(root, ['CORSRule']);
+    const elements = all(root, 'CORSRule');
+    if (elements.length === 0 || elements.length > MAX_CORS_RULES) throw new Malformed();
+    const rules = elements.map((rule): CorsRule => {
+      only(rule, ['ID', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader', 'MaxAgeSeconds']);
+      const id = leaf(rule, 'ID');
+      const maxAge = leaf(rule, 'MaxAgeSeconds');
+      const allowedOrigins = leafTexts(rule, 'AllowedOrigin');
+      const allowedMethods = leafTexts(rule, 'AllowedMethod');
+      if (allowedOrigins.length === 0 || allowedMethods.length === 0) throw new Malformed();
+      if (id !== undefined && id.length > MAX_CORS_RULE_ID_CHARS) throw new Malformed();
+      return {
+        ...(id === undefined ? {} : { id }),
+        allowedOrigins,
+        // Any other method is refused by corsProblem below.
+        allowedMethods: allowedMethods as CorsMethod[],
+        allowedHeaders: leafTexts(rule, 'AllowedHeader'),
+        exposeHeaders: leafTexts(rule, 'ExposeHeader'),
+        ...(maxAge === undefined ? {} : { maxAgeSeconds: corsMaxAge(maxAge) }),
+      };
+    });
+    const config = { rules };
+    const problem = corsProblem(config);
+    if (problem !== undefined) throw new S3Error('InvalidRequest', problem);
+    return config;
+  });
+}
+
+/** The texts of every child `name`, in document order; a child with elements inside is malformed. */
+function leafTexts(element: Element, name: string): string[] {
+  return all(element, name).map((child) => {
+    if (child.children.size > 0) throw new Malformed();
+    return child.text;
+  });
+}
+
+function corsMaxAge(text: string): number {
+  const trimmed = text.trim();
+  if (!/^[0-9]+$/.test(trimmed)) throw new Malformed();
+  const seconds = Number(trimmed);
+  if (seconds > MAX_CORS_AGE_SECONDS) throw new Malformed();
+  return seconds;
 }
 
 export interface DeleteRequest {
