@@ -9,6 +9,7 @@ import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
 import { isLifecycleConfig, type LifecycleConfig } from './lifecycle.js';
 import { isBucketPolicy, type BucketPolicy } from './bucket-policy.js';
+import { isCorsConfig, type CorsConfig } from './cors.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -51,6 +52,8 @@ export interface BucketRecord {
   readonly lifecycle?: LifecycleConfig;
   /** The bucket policy (core/bucket-policy.ts), when it has one. */
   readonly policy?: BucketPolicy;
+  /** The rules that let browsers of other origins in (core/cors.ts), when it has any. */
+  readonly cors?: CorsConfig;
 }
 
 export interface EndpointRecord {
@@ -154,7 +157,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.tags === undefined || isTags(bucket.tags, MAX_BUCKET_TAGS)) &&
     (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock)) &&
     (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle)) &&
-    (bucket.policy === undefined || isBucketPolicy(bucket.policy))
+    (bucket.policy === undefined || isBucketPolicy(bucket.policy)) &&
+    (bucket.cors === undefined || isCorsConfig(bucket.cors))
   );
 }
 

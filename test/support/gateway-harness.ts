@@ -110,6 +110,8 @@ export class FakeBucketAdmin implements BucketAdmin {
     switch (document.kind) {
       case 'policy':
         return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
+      case 'cors':
+        return this.change(name, requester, ({ cors: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, cors: document.value }));
     }
   }
 

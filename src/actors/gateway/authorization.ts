@@ -98,6 +98,11 @@ export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewher
       return 's3:DeleteBucketPolicy';
     case 'GetBucketPolicyStatus':
       return 's3:GetBucketPolicyStatus';
+    case 'GetBucketCors':
+      return 's3:GetBucketCORS';
+    case 'PutBucketCors':
+    case 'DeleteBucketCors':
+      return 's3:PutBucketCORS';
     default:
       return assertNever(operation);
   }

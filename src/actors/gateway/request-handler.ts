@@ -21,6 +21,7 @@ import {
 } from './handlers/buckets.js';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js';
 import { copyObject } from './handlers/copy-object.js';
+import { corsHeadersFor, deleteBucketCors, getBucketCors, preflight, putBucketCors } from './handlers/cors.js';
 import { deleteObject, deleteObjects } from './handlers/delete-object.js';
 import { getObject, getObjectAttributes } from './handlers/get-object.js';
 import { listObjects, listObjectsV2, listObjectVersions } from './handlers/list-objects.js';
@@ -32,7 +33,6 @@ import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from '.
 import {
   getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
 } from './handlers/object-lock.js';
-import { preflight } from './handlers/preflight.js';
 import { putObject } from './handlers/put-object.js';
 import {
   deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging,
@@ -95,6 +95,11 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     resource = routed.addressing?.resource;
     if (!routed.ok) throw routed.error;
     operation = routed.operation.type;
+    if (operation !== 'PreflightRequest' && routed.addressing.bucket !== undefined) {
+      // Before authentication: a page is told why it was refused only if CORS lets it read the answer.
+      const cors = corsHeadersFor(deps.authView.bucket(routed.addressing.bucket), method, headers);
+      for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+    }
     const regions = signingRegionsOf(deps.authView, deps.config.region, routed.operation);
     const authenticated = operation === 'PreflightRequest' ? PREFLIGHT : await authenticate(
       {
@@ -183,6 +188,12 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return putObjectTagging(ctx, op);
     case 'DeleteObjectTagging':
       return deleteObjectTagging(ctx, op);
+    case 'GetBucketCors':
+      return getBucketCors(ctx);
+    case 'PutBucketCors':
+      return putBucketCors(ctx);
+    case 'DeleteBucketCors':
+      return deleteBucketCors(ctx);
     case 'GetBucketPolicy':
       return getBucketPolicy(ctx);
     case 'PutBucketPolicy':
@@ -233,7 +244,7 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
     case 'ListParts':
       return listParts(ctx, op);
     case 'PreflightRequest':
-      return preflight(op);
+      return preflight(ctx, op);
     default:
       return assertNever(op);
   }

@@ -33,6 +33,7 @@ import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
 import { isObjectLockConfig } from '../../core/object-lock.js';
 import { isLifecycleConfig } from '../../core/lifecycle.js';
 import { isBucketPolicy } from '../../core/bucket-policy.js';
+import { isCorsConfig } from '../../core/cors.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -305,6 +306,11 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           if (document.value === null) return bucket;
           return isBucketPolicy(document.value) ? { ...bucket, policy: document.value } : invalid('not a valid bucket policy');
         }, ctx);
+      case 'cors':
+        return changeOwnedBucket(state, message, 'CORS rules', ({ cors: _old, ...bucket }) => {
+          if (document.value === null) return bucket;
+          return isCorsConfig(document.value) ? { ...bucket, cors: document.value } : invalid('not a valid CORS configuration');
+        }, ctx);
       default:
         return Promise.resolve(invalid(`unknown bucket document ${JSON.stringify((document as { kind?: unknown }).kind)}`));
     }
@@ -329,7 +335,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     state.buckets.set(bucket.name, bucket);
     ctx.log.info('bucket changed', {
       bucket: bucket.name, owner: bucket.owner, acl: bucket.acl, versioning: bucket.versioning ?? 'never enabled',
-      objectLock: bucket.objectLock !== undefined, policy: bucket.policy !== undefined, lifecycleRules: bucket.lifecycle?.rules.length ?? 0, tags: Object.keys(bucket.tags ?? {}).length,
+      objectLock: bucket.objectLock !== undefined, policy: bucket.policy !== undefined, corsRules: bucket.cors?.rules.length ?? 0, lifecycleRules: bucket.lifecycle?.rules.length ?? 0, tags: Object.keys(bucket.tags ?? {}).length,
     });
     await changed(state, ctx);
     return bucket;

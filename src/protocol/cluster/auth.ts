@@ -8,6 +8,7 @@ import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { BucketPolicy } from '../../core/bucket-policy.js';
+import type { CorsConfig } from '../../core/cors.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -23,7 +24,9 @@ export type CreateBucketReply =
 export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
 /** The answer to a change of a bucket's settings (its ACL, its versioning). */
 /** A bucket setting kept whole as one document: what it is, and its new value (null: none). */
-export type BucketDocument = { readonly kind: 'policy'; readonly value: BucketPolicy | null };
+export type BucketDocument =
+  | { readonly kind: 'policy'; readonly value: BucketPolicy | null }
+  | { readonly kind: 'cors'; readonly value: CorsConfig | null };
 
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;

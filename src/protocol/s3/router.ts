@@ -48,6 +48,9 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLifecycle' })
   | (OnBucket & { readonly type: 'PutBucketLifecycle' })
   | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
+  | (OnBucket & { readonly type: 'GetBucketCors' })
+  | (OnBucket & { readonly type: 'PutBucketCors' })
+  | (OnBucket & { readonly type: 'DeleteBucketCors' })
   | (OnBucket & { readonly type: 'GetBucketPolicy' })
   | (OnBucket & { readonly type: 'PutBucketPolicy' })
   | (OnBucket & { readonly type: 'DeleteBucketPolicy' })
@@ -186,13 +189,13 @@ export interface RouterOptions {
 
 /** Sub-resources of real S3 that this store does not offer: 501 whatever the method. */
 const UNSUPPORTED_SUBRESOURCES = new Set([
-  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
+  'accelerate', 'analytics', 'encryption', 'intelligent-tiering', 'inventory',
   'logging', 'metadataTable', 'metrics', 'notification',
   'ownershipControls', 'publicAccessBlock', 'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -314,6 +317,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('object-lock')) return { type: 'GetObjectLockConfiguration', bucket };
       if (has('lifecycle')) return { type: 'GetBucketLifecycle', bucket };
       if (has('policy')) return { type: 'GetBucketPolicy', bucket };
+      if (has('cors')) return { type: 'GetBucketCors', bucket };
       if (has('policyStatus')) return { type: 'GetBucketPolicyStatus', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
@@ -354,6 +358,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('object-lock')) return { type: 'PutObjectLockConfiguration', bucket };
       if (has('lifecycle')) return { type: 'PutBucketLifecycle', bucket };
       if (has('policy')) return { type: 'PutBucketPolicy', bucket };
+      if (has('cors')) return { type: 'PutBucketCors', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -361,6 +366,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('tagging')) return { type: 'DeleteBucketTagging', bucket };
       if (has('lifecycle')) return { type: 'DeleteBucketLifecycle', bucket };
       if (has('policy')) return { type: 'DeleteBucketPolicy', bucket };
+      if (has('cors')) return { type: 'DeleteBucketCors', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

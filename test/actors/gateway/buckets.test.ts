@@ -270,7 +270,7 @@ describe('actors/gateway buckets and access', function () {
     expect(restated.$metadata.httpStatusCode).to.equal(200);
   });
 
-  it('answers CORS preflights without credentials: 400 without an Origin, 403 as CORS is not enabled', async () => {
+  it('answers CORS preflights without credentials: 400 without an Origin, 403 when the bucket has no CORS rules', async () => {
     h.admin.addBucket('pre', 'alice');
     const noOrigin = await rawRequest(h.endpoint, { method: 'OPTIONS', path: '/pre/k?X-Amz-Signature=ignored' });
     expect(noOrigin.status).to.equal(400);
