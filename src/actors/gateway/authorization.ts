@@ -14,7 +14,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { AuthView } from '../common/auth-view.js';
 
 /** Operations the pipeline does not decide by one action: they need no bucket permission, or decide per key. */
-type DecidedElsewhere = 'ListBuckets' | 'CreateBucket' | 'PreflightRequest' | 'DeleteObjects';
+type DecidedElsewhere = 'ListBuckets' | 'CreateBucket' | 'PreflightRequest' | 'DeleteObjects' | 'PostObject';
 
 /** The S3 action of an operation, as bucket policies name it. */
 export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewhere }>): S3Action {
@@ -138,8 +138,8 @@ export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: 
 
 /**
  * Authorizes a routed operation: the bucket it addresses (undefined for ListBuckets and CreateBucket,
- * which only need a signed-in user). A CORS preflight needs no permission and a batch delete decides
- * each key: both only need an existing bucket.
+ * which only need a signed-in user). A CORS preflight needs no permission, a batch delete decides each
+ * key and a form upload is signed inside its body: these only need an existing bucket.
  */
 export function authorize(view: AuthView, operation: S3Operation, asker: AccessAsker): BucketRecord | undefined {
   switch (operation.type) {
@@ -149,6 +149,7 @@ export function authorize(view: AuthView, operation: S3Operation, asker: AccessA
       return undefined;
     case 'PreflightRequest':
     case 'DeleteObjects':
+    case 'PostObject':
       return existingBucket(view, operation.bucket);
     default:
       return authorizeAction(view, asker, operation.bucket, actionOf(operation), 'key' in operation ? operation.key : undefined);

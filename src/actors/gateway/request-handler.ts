@@ -33,6 +33,7 @@ import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from '.
 import {
   getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
 } from './handlers/object-lock.js';
+import { postObject } from './handlers/post-object.js';
 import { putObject } from './handlers/put-object.js';
 import {
   deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging,
@@ -222,6 +223,8 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return deleteObjects(ctx, op);
     case 'PutObject':
       return putObject(ctx, op);
+    case 'PostObject':
+      return postObject(ctx, op);
     case 'CopyObject':
       return copyObject(ctx, op);
     case 'GetObject':

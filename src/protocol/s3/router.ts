@@ -109,6 +109,8 @@ export type S3Operation =
       readonly encodingType: EncodingType;
     })
   | (OnBucket & { readonly type: 'DeleteObjects' })
+  /** An HTML form upload (multipart/form-data); its key and credentials are fields of the form. */
+  | (OnBucket & { readonly type: 'PostObject' })
   /** A browser's CORS preflight; it carries no credentials, so it is answered without any. */
   | (OnBucket & {
       readonly type: 'PreflightRequest';
@@ -374,8 +376,8 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('delete')) return { type: 'DeleteObjects', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
-      // A POST to a bucket without ?delete is a browser form upload, which is not offered.
-      throw new S3Error('NotImplemented');
+      // A POST to a bucket without a sub-resource is a browser's form upload.
+      return { type: 'PostObject', bucket };
     case 'OPTIONS':
       return preflight(bucket, undefined, input.headers);
     default:

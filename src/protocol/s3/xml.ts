@@ -136,6 +136,11 @@ export function buildLegalHold(on: boolean): string {
   return document('LegalHold', [el('Status', on ? 'ON' : 'OFF')]);
 }
 
+/** The answer to a form upload that asked for success_action_status 201. */
+export function buildPostResponse(object: { readonly location: string; readonly bucket: string; readonly key: string; readonly etag: string }): string {
+  return document('PostResponse', [el('Location', object.location), el('Bucket', object.bucket), el('Key', object.key), el('ETag', object.etag)]);
+}
+
 export function buildPolicyStatus(isPublic: boolean): string {
   return document('PolicyStatus', [el('IsPublic', isPublic ? 'true' : 'false')]);
 }

@@ -23,6 +23,13 @@ export function requestedTags(headers: HeaderBag): Tags | undefined {
   return checkedTags(parsed.value, MAX_OBJECT_TAGS);
 }
 
+/** The tags of a Tagging document (a form upload's `tagging` field), checked; undefined when it names none. */
+export function taggingDocumentTags(document: string): Tags | undefined {
+  const parsed = parseTagging(document);
+  if (!parsed.ok) throw parsed.error;
+  return checkedTags(parsed.value, MAX_OBJECT_TAGS);
+}
+
 /** A tag set within `maxTags` and S3's other limits, or InvalidTag saying what is wrong. */
 function checkedTags(pairs: ReadonlyArray<readonly [string, string]>, maxTags: number): Tags | undefined {
   const problem = tagSetProblem(pairs, maxTags);
