@@ -4,15 +4,20 @@
  * only because the rule exposes it) and uploads one through a presigned PUT URL, which the browser
  * sends only after a preflight that asks for the method and for its Content-Type header. When the rules do not allow the page's origin, the browser itself refuses
  * both requests for CORS reasons, and the upload never reaches the store. Chromium is the Debian
- * package installed by .ci/run; where it is missing the test says so and is skipped.
+ * package installed by .ci/run; where it is missing the test says so and is skipped. An HTML form
+ * with a signed policy uploads a file chosen in the page straight to the bucket (POST object), and the
+ * store sends the browser back to the application with the object named in the query.
  */
 import { DeleteBucketCorsCommand, HeadObjectCommand, GetObjectCommand, PutBucketCorsCommand, PutObjectCommand, type CORSRule, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
-import { bodyOf, eventually, failure, presignedPath, startHarness, type Harness } from '../support/gateway-harness.js';
+import { bodyOf, eventually, failure, presignedPath, startHarness, USERS, type Harness } from '../support/gateway-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BUCKET = 'webapp-assets';
@@ -61,11 +66,12 @@ function fetchFromPage(page: Page, url: string, request: PageFetchRequest): Prom
   );
 }
 
-/** Serves the web application's one page, from an origin of its own. */
-async function startWebApp(): Promise<{ server: Server; origin: string }> {
-  const server = createServer((_req, res) => {
+/** Serves the web application's pages (`pages` by path, a plain page otherwise), from an origin of its own. */
+async function startWebApp(pages: ReadonlyMap<string, string>): Promise<{ server: Server; origin: string }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html><head><title>web app</title></head><body>web app</body></html>');
+    res.end(pages.get(path) ?? '<!doctype html><html><head><title>web app</title></head><body>web app</body></html>');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,7 +96,7 @@ async function watchCorsErrors(page: Page): Promise<{ session: CDPSession; reaso
   return { session, reasons };
 }
 
-describe('browser CORS', function () {
+describe('browser: CORS and form uploads', function () {
   this.timeout(120_000);
 
   let h: Harness;
@@ -98,6 +104,8 @@ describe('browser CORS', function () {
   let webApp: { server: Server; origin: string } | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  /** Pages the web app serves besides its plain one, set by a test before it opens them. */
+  const appPages = new Map<string, string>();
 
   async function setCorsRules(rules: CORSRule[]): Promise<void> {
     await alice.send(new PutBucketCorsCommand({ Bucket: BUCKET, CORSConfiguration: { CORSRules: rules } }));
@@ -132,7 +140,7 @@ describe('browser CORS', function () {
     h.admin.addBucket(BUCKET, 'alice', 'private');
     alice = h.client('alice');
     await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: GREETING_KEY, Body: GREETING, ContentType: 'text/plain' }));
-    webApp = await startWebApp();
+    webApp = await startWebApp(appPages);
     // headless: true has puppeteer start Chromium with --headless=new.
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -209,6 +217,40 @@ describe('browser CORS', function () {
       }
     } finally {
       await session.detach().catch(() => undefined);
+    }
+  });
+
+  it('uploads a file chosen in an HTML form straight to the bucket, and sends the browser back to the application', async () => {
+    const done = `${webApp!.origin}/uploaded`;
+    const policy = Buffer.from(JSON.stringify({
+      expiration: new Date(Date.now() + 10 * 60_000).toISOString(),
+      conditions: [{ bucket: BUCKET }, ['starts-with', '$key', 'forms/'], { success_action_redirect: done }, ['starts-with', '$Content-Type', 'text/'], ['content-length-range', 1, 1024 * 1024]],
+    })).toString('base64');
+    const signature = createHmac('sha1', USERS.alice.secretAccessKey).update(policy).digest('base64');
+    const hidden = { key: 'forms/${filename}', AWSAccessKeyId: USERS.alice.accessKeyId, policy, signature, success_action_redirect: done, 'Content-Type': 'text/plain' };
+    appPages.set('/form', `<!doctype html><html><head><title>upload</title></head><body>
+      <form id="upload" action="${h.endpoint}/${BUCKET}" method="post" enctype="multipart/form-data">
+        ${Object.entries(hidden).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('\n        ')}
+        <input type="file" name="file"><button type="submit">Upload</button>
+      </form></body></html>`);
+    appPages.set('/uploaded', '<!doctype html><html><head><title>uploaded</title></head><body>thanks</body></html>');
+
+    const directory = mkdtempSync(join(tmpdir(), 'leofs-browser-'));
+    try {
+      const chosen = join(directory, 'notes.txt');
+      writeFileSync(chosen, 'written in the browser\n');
+      await page.goto(`${webApp!.origin}/form`, { waitUntil: 'load' });
+      const input = await page.$('input[type=file]');
+      await input!.uploadFile(chosen);
+      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]')]);
+      const landed = new URL(page.url());
+      expect(`${landed.origin}${landed.pathname}`).to.equal(done);
+      expect([landed.searchParams.get('bucket'), landed.searchParams.get('key')]).to.deep.equal([BUCKET, 'forms/notes.txt']);
+      const stored = await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'forms/notes.txt' }));
+      expect((await bodyOf(stored)).toString('utf8')).to.equal('written in the browser\n');
+      expect([stored.ContentType, stored.ETag]).to.deep.equal(['text/plain', landed.searchParams.get('etag')]);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });
