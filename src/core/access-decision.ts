@@ -10,10 +10,14 @@
  *      writing (public-read-write);
  *   5. anything else is denied.
  *
+ * The bucket's public access block narrows 3 and 4: with restrictPublicBuckets a public policy grants
+ * nothing, with ignorePublicAcls a public ACL grants nothing.
+ *
  * The reason says which of these decided, for the debug log and for tests.
  */
 import type { BucketRecord, UserRole } from './auth-snapshot.js';
-import { evaluatePolicy } from './bucket-policy.js';
+import { evaluatePolicy, policyIsPublic } from './bucket-policy.js';
+import { aclCounts } from './public-access-block.js';
 import type { ConditionContext } from './policy-conditions.js';
 import { actionInfo, resourceArn, type S3Action } from './s3-actions.js';
 
@@ -52,7 +56,12 @@ export function decideAccess(request: AccessRequest): AccessDecision {
     return deny(`statement ${verdict.deniedBy.statement} of the bucket policy denies ${action}`);
   }
   if (ownerOrAdmin) return allow(requester.role === 'admin' && requester.userId !== bucket.owner ? 'an admin user' : 'the bucket owner');
-  if (verdict.allowedBy !== undefined) return allow(`statement ${verdict.allowedBy.statement} of the bucket policy allows ${action}`);
+  if (verdict.allowedBy !== undefined) {
+    if (bucket.publicAccessBlock?.restrictPublicBuckets === true && policyIsPublic(bucket.policy!)) {
+      return deny(`the public access block restricts the bucket's public policy to its owner`);
+    }
+    return allow(`statement ${verdict.allowedBy.statement} of the bucket policy allows ${action}`);
+  }
   if (aclGrants(bucket, requester, action)) return allow(`the bucket's ${bucket.acl} ACL`);
   return deny(`nothing grants ${action} to ${requester?.userId ?? 'anonymous'}`);
 }
@@ -60,7 +69,7 @@ export function decideAccess(request: AccessRequest): AccessDecision {
 /** What a canned ACL lets others do: public-read and authenticated-read reading, public-read-write also writing. */
 function aclGrants(bucket: BucketRecord, requester: Requester | undefined, action: S3Action): boolean {
   const access = actionInfo(action).acl;
-  if (access === 'owner') return false;
+  if (access === 'owner' || !aclCounts(bucket.acl, bucket.publicAccessBlock)) return false;
   switch (bucket.acl) {
     case 'private':
       return false;

@@ -10,6 +10,7 @@ import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
 import { isLifecycleConfig, type LifecycleConfig } from './lifecycle.js';
 import { isBucketPolicy, type BucketPolicy } from './bucket-policy.js';
 import { isCorsConfig, type CorsConfig } from './cors.js';
+import { isPublicAccessBlock, type PublicAccessBlock } from './public-access-block.js';
 
 export const USER_ROLES = ['admin', 'normal'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -54,6 +55,8 @@ export interface BucketRecord {
   readonly policy?: BucketPolicy;
   /** The rules that let browsers of other origins in (core/cors.ts), when it has any. */
   readonly cors?: CorsConfig;
+  /** The switches that keep the bucket from being made public (core/public-access-block.ts). */
+  readonly publicAccessBlock?: PublicAccessBlock;
 }
 
 export interface EndpointRecord {
@@ -158,7 +161,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.objectLock === undefined || isObjectLockConfig(bucket.objectLock)) &&
     (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle)) &&
     (bucket.policy === undefined || isBucketPolicy(bucket.policy)) &&
-    (bucket.cors === undefined || isCorsConfig(bucket.cors))
+    (bucket.cors === undefined || isCorsConfig(bucket.cors)) &&
+    (bucket.publicAccessBlock === undefined || isPublicAccessBlock(bucket.publicAccessBlock))
   );
 }
 

@@ -112,6 +112,8 @@ export class FakeBucketAdmin implements BucketAdmin {
         return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
       case 'cors':
         return this.change(name, requester, ({ cors: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, cors: document.value }));
+      case 'publicAccessBlock':
+        return this.change(name, requester, ({ publicAccessBlock: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, publicAccessBlock: document.value }));
     }
   }
 

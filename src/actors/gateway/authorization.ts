@@ -100,6 +100,11 @@ export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewher
       return 's3:GetBucketPolicyStatus';
     case 'GetBucketCors':
       return 's3:GetBucketCORS';
+    case 'GetPublicAccessBlock':
+      return 's3:GetBucketPublicAccessBlock';
+    case 'PutPublicAccessBlock':
+    case 'DeletePublicAccessBlock':
+      return 's3:PutBucketPublicAccessBlock';
     case 'PutBucketCors':
     case 'DeleteBucketCors':
       return 's3:PutBucketCORS';

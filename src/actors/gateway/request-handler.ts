@@ -34,6 +34,7 @@ import {
   getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
 } from './handlers/object-lock.js';
 import { postObject } from './handlers/post-object.js';
+import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './handlers/public-access-block.js';
 import { putObject } from './handlers/put-object.js';
 import {
   deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging,
@@ -189,6 +190,12 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return putObjectTagging(ctx, op);
     case 'DeleteObjectTagging':
       return deleteObjectTagging(ctx, op);
+    case 'GetPublicAccessBlock':
+      return getPublicAccessBlock(ctx);
+    case 'PutPublicAccessBlock':
+      return putPublicAccessBlock(ctx);
+    case 'DeletePublicAccessBlock':
+      return deletePublicAccessBlock(ctx);
     case 'GetBucketCors':
       return getBucketCors(ctx);
     case 'PutBucketCors':

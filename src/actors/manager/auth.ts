@@ -34,6 +34,7 @@ import { isObjectLockConfig } from '../../core/object-lock.js';
 import { isLifecycleConfig } from '../../core/lifecycle.js';
 import { isBucketPolicy } from '../../core/bucket-policy.js';
 import { isCorsConfig } from '../../core/cors.js';
+import { isPublicAccessBlock } from '../../core/public-access-block.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -310,6 +311,11 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         return changeOwnedBucket(state, message, 'CORS rules', ({ cors: _old, ...bucket }) => {
           if (document.value === null) return bucket;
           return isCorsConfig(document.value) ? { ...bucket, cors: document.value } : invalid('not a valid CORS configuration');
+        }, ctx);
+      case 'publicAccessBlock':
+        return changeOwnedBucket(state, message, 'public access block', ({ publicAccessBlock: _old, ...bucket }) => {
+          if (document.value === null) return bucket;
+          return isPublicAccessBlock(document.value) ? { ...bucket, publicAccessBlock: document.value } : invalid('not a valid public access block');
         }, ctx);
       default:
         return Promise.resolve(invalid(`unknown bucket document ${JSON.stringify((document as { kind?: unknown }).kind)}`));

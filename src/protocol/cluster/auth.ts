@@ -9,6 +9,7 @@ import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { BucketPolicy } from '../../core/bucket-policy.js';
 import type { CorsConfig } from '../../core/cors.js';
+import type { PublicAccessBlock } from '../../core/public-access-block.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -26,7 +27,8 @@ export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean }
 /** A bucket setting kept whole as one document: what it is, and its new value (null: none). */
 export type BucketDocument =
   | { readonly kind: 'policy'; readonly value: BucketPolicy | null }
-  | { readonly kind: 'cors'; readonly value: CorsConfig | null };
+  | { readonly kind: 'cors'; readonly value: CorsConfig | null }
+  | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null };
 
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;

@@ -48,6 +48,9 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLifecycle' })
   | (OnBucket & { readonly type: 'PutBucketLifecycle' })
   | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
+  | (OnBucket & { readonly type: 'GetPublicAccessBlock' })
+  | (OnBucket & { readonly type: 'PutPublicAccessBlock' })
+  | (OnBucket & { readonly type: 'DeletePublicAccessBlock' })
   | (OnBucket & { readonly type: 'GetBucketCors' })
   | (OnBucket & { readonly type: 'PutBucketCors' })
   | (OnBucket & { readonly type: 'DeleteBucketCors' })
@@ -193,11 +196,11 @@ export interface RouterOptions {
 const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'encryption', 'intelligent-tiering', 'inventory',
   'logging', 'metadataTable', 'metrics', 'notification',
-  'ownershipControls', 'publicAccessBlock', 'renameObject', 'replication',
+  'ownershipControls', 'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +323,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('lifecycle')) return { type: 'GetBucketLifecycle', bucket };
       if (has('policy')) return { type: 'GetBucketPolicy', bucket };
       if (has('cors')) return { type: 'GetBucketCors', bucket };
+      if (has('publicAccessBlock')) return { type: 'GetPublicAccessBlock', bucket };
       if (has('policyStatus')) return { type: 'GetBucketPolicyStatus', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
@@ -361,6 +365,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('lifecycle')) return { type: 'PutBucketLifecycle', bucket };
       if (has('policy')) return { type: 'PutBucketPolicy', bucket };
       if (has('cors')) return { type: 'PutBucketCors', bucket };
+      if (has('publicAccessBlock')) return { type: 'PutPublicAccessBlock', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -369,6 +374,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('lifecycle')) return { type: 'DeleteBucketLifecycle', bucket };
       if (has('policy')) return { type: 'DeleteBucketPolicy', bucket };
       if (has('cors')) return { type: 'DeleteBucketCors', bucket };
+      if (has('publicAccessBlock')) return { type: 'DeletePublicAccessBlock', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

@@ -12,6 +12,7 @@ import { S3Error } from './errors.js';
 import { formatIsoDate } from './headers.js';
 import { MAX_PART_NUMBER, type EncodingType } from './router.js';
 import { defaultRetentionProblem, isRetentionMode, type ObjectLockConfig, type Retention } from '../../core/object-lock.js';
+import type { PublicAccessBlock } from '../../core/public-access-block.js';
 import { lifecycleProblem, type LifecycleConfig, type LifecycleFilter, type LifecycleRule } from '../../core/lifecycle.js';
 import {
   corsProblem, MAX_CORS_AGE_SECONDS, MAX_CORS_RULE_ID_CHARS, MAX_CORS_RULES, type CorsConfig, type CorsMethod, type CorsRule,
@@ -829,6 +830,34 @@ export function parseTagging(body: Uint8Array | string): ParseResult<ReadonlyArr
  * PutObjectLockConfiguration's body: ObjectLockEnabled must be Enabled; a Rule's DefaultRetention has a
  * Mode and exactly one of Days and Years, a positive whole number (InvalidRetentionPeriod otherwise).
  */
+/** PutPublicAccessBlock's body: the four switches, each absent one false, as S3 reads it. */
+export function parsePublicAccessBlock(body: Uint8Array | string): ParseResult<PublicAccessBlock> {
+  return run(() => {
+    const root = parseDocument(body, 'PublicAccessBlockConfiguration', MAX_XML_BODY_BYTES.versioning);
+    only(root, PUBLIC_ACCESS_SWITCHES.map(([element]) => element));
+    const flag = (element: string): boolean => {
+      const text = leaf(root, element)?.trim().toLowerCase();
+      if (text !== undefined && text !== 'true' && text !== 'false') throw new Malformed();
+      return text === 'true';
+    };
+    return {
+      blockPublicAcls: flag('BlockPublicAcls'),
+      ignorePublicAcls: flag('IgnorePublicAcls'),
+      blockPublicPolicy: flag('BlockPublicPolicy'),
+      restrictPublicBuckets: flag('RestrictPublicBuckets'),
+    };
+  });
+}
+
+export function buildPublicAccessBlock(block: PublicAccessBlock): string {
+  return document('PublicAccessBlockConfiguration', PUBLIC_ACCESS_SWITCHES.map(([element, field]) => el(element, String(block[field]))));
+}
+
+const PUBLIC_ACCESS_SWITCHES: ReadonlyArray<readonly [string, keyof PublicAccessBlock]> = [
+  ['BlockPublicAcls', 'blockPublicAcls'], ['IgnorePublicAcls', 'ignorePublicAcls'],
+  ['BlockPublicPolicy', 'blockPublicPolicy'], ['RestrictPublicBuckets', 'restrictPublicBuckets'],
+];
+
 export function parseObjectLockConfiguration(body: Uint8Array | string): ParseResult<ObjectLockConfig> {
   return run(() => {
     const root = parseDocument(body, 'ObjectLockConfiguration', MAX_XML_BODY_BYTES.objectLock);

@@ -60,4 +60,17 @@ describe('core/access-decision', () => {
     expect(decide(b, bob, 's3:PutObject', 'k', { 's3:x-amz-acl': 'public-read' }).allowed).to.equal(false);
     expect(decide(b, bob, 's3:PutObject', 'k').allowed).to.equal(false);
   });
+
+  it('lets the public access block silence public ACLs and public policies, never the owner', () => {
+    const ignored = { ...bucket('public-read'), publicAccessBlock: { blockPublicAcls: false, ignorePublicAcls: true, blockPublicPolicy: false, restrictPublicBuckets: false } };
+    expect(decide(ignored, bob, 's3:GetObject', 'k').allowed).to.equal(false);
+    expect(decide(ignored, alice, 's3:GetObject', 'k').allowed).to.equal(true);
+    const publicPolicy = bucket('private', [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }]);
+    const restricted = { ...publicPolicy, publicAccessBlock: { blockPublicAcls: false, ignorePublicAcls: false, blockPublicPolicy: false, restrictPublicBuckets: true } };
+    expect(decide(publicPolicy, undefined, 's3:GetObject', 'k').allowed).to.equal(true);
+    expect(decide(restricted, undefined, 's3:GetObject', 'k')).to.deep.equal({ allowed: false, reason: "the public access block restricts the bucket's public policy to its owner" });
+    expect(decide(restricted, alice, 's3:GetObject', 'k').allowed).to.equal(true);
+    const named = { ...bucket('private', [{ Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }]), publicAccessBlock: restricted.publicAccessBlock };
+    expect(decide(named, bob, 's3:GetObject', 'k').allowed).to.equal(true);
+  });
 });

@@ -10,6 +10,7 @@ import { readSmallBody } from '../request-body.js';
 import { bucketOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
 import { changeBucket } from './buckets.js';
+import { refusePublicPolicy } from './public-access-block.js';
 
 /** Room beyond the policy's own limit, so that an oversized one is refused with the policy's reason. */
 const BODY_SLACK_BYTES = 1024;
@@ -28,6 +29,7 @@ export async function putBucketPolicy(ctx: RequestContext): Promise<void> {
   const parsed = parseBucketPolicy(text, bucket.name);
   if (!parsed.ok) throw new S3Error(parsed.unsupported === true ? 'NotImplemented' : 'MalformedPolicy', parsed.problem);
   const policy = parsed.policy;
+  refusePublicPolicy(bucket, policy);
   await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'policy', value: policy }), (changed) => changed.policy?.text === policy.text);
   sendEmpty(ctx, 204);
 }

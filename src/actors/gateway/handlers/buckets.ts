@@ -17,6 +17,7 @@ import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { currentObject } from '../object-versions.js';
+import { refusePublicAcl } from './public-access-block.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
@@ -181,6 +182,7 @@ export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBuck
     if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
     acl = canned;
   }
+  refusePublicAcl(bucket, acl);
   await changeAcl(ctx, bucket, acl);
   sendEmpty(ctx, 200);
 }
@@ -251,6 +253,7 @@ export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObje
     if (parsed.value === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
     asked = parsed.value;
   }
+  refusePublicAcl(bucket, asked);
   if ((await currentObject(ctx.deps, op.bucket, op.key)) === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: op.key } });
   if (asked !== bucket.acl && asked !== 'bucket-owner-full-control') throw objectAclUnsupported();
   sendEmpty(ctx, 200);

@@ -16,6 +16,7 @@ import { deleteChunks } from '../../common/chunk-deletion.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
+import { refusePublicAcl } from './public-access-block.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
@@ -91,6 +92,7 @@ export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | und
   if (!storageClass.ok) throw storageClass.error;
   const acl = parseCannedAcl(headers);
   if (!acl.ok) throw acl.error;
+  refusePublicAcl(bucket, acl.value);
   if (acl.value !== undefined && acl.value !== 'bucket-owner-full-control' && acl.value !== bucket?.acl) {
     throw new S3Error('NotImplemented', `Objects take the ACL of their bucket (${bucket?.acl ?? 'private'}); x-amz-acl ${acl.value} cannot be honoured.`);
   }

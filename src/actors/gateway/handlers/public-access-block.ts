@@ -1,0 +1,53 @@
+/**
+ * The bucket's public access block (Get/Put/DeletePublicAccessBlock), and the refusals its block
+ * switches make: a public ACL or a public policy being set on a bucket that blocks them.
+ */
+import type { BucketRecord } from '../../../core/auth-snapshot.js';
+import type { BucketPolicy } from '../../../core/bucket-policy.js';
+import { policyIsPublic } from '../../../core/bucket-policy.js';
+import { isPublicAcl } from '../../../core/public-access-block.js';
+import { S3Error } from '../../../protocol/s3/errors.js';
+import { buildPublicAccessBlock, MAX_XML_BODY_BYTES, parsePublicAccessBlock } from '../../../protocol/s3/xml.js';
+import { readSmallBody } from '../request-body.js';
+import { bucketOf, type RequestContext } from '../request-context.js';
+import { sendEmpty, sendXml } from '../responses.js';
+import { changeBucket } from './buckets.js';
+
+export function getPublicAccessBlock(ctx: RequestContext): void {
+  const bucket = bucketOf(ctx);
+  if (bucket.publicAccessBlock === undefined) throw new S3Error('NoSuchPublicAccessBlockConfiguration', undefined, { fields: { BucketName: bucket.name } });
+  sendXml(ctx, 200, buildPublicAccessBlock(bucket.publicAccessBlock));
+}
+
+export async function putPublicAccessBlock(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const parsed = parsePublicAccessBlock(await readSmallBody(ctx, MAX_XML_BODY_BYTES.versioning));
+  if (!parsed.ok) throw parsed.error;
+  const block = parsed.value;
+  const wanted = JSON.stringify(block);
+  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'publicAccessBlock', value: block }), (changed) => JSON.stringify(changed.publicAccessBlock) === wanted);
+  sendEmpty(ctx, 200);
+}
+
+/** Answers 204 whether or not the bucket had one, as S3 does. */
+export async function deletePublicAccessBlock(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  if (bucket.publicAccessBlock !== undefined) {
+    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'publicAccessBlock', value: null }), (changed) => changed.publicAccessBlock === undefined);
+  }
+  sendEmpty(ctx, 204);
+}
+
+/** AccessDenied when `acl` is public and the bucket blocks public ACLs. */
+export function refusePublicAcl(bucket: BucketRecord | undefined, acl: string | undefined): void {
+  if (acl !== undefined && isPublicAcl(acl) && bucket?.publicAccessBlock?.blockPublicAcls === true) {
+    throw new S3Error('AccessDenied', `The bucket's public access block refuses the public ACL ${acl}.`);
+  }
+}
+
+/** AccessDenied when `policy` is public and the bucket blocks public policies. */
+export function refusePublicPolicy(bucket: BucketRecord, policy: BucketPolicy): void {
+  if (bucket.publicAccessBlock?.blockPublicPolicy === true && policyIsPublic(policy)) {
+    throw new S3Error('AccessDenied', "The bucket's public access block refuses a public policy.");
+  }
+}
