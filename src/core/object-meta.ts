@@ -3,6 +3,7 @@
  * repair, so it carries everything a read needs besides the body, and the clock that decides which
  * copy wins.
  */
+import type { ObjectEncryption } from './object-encryption.js';
 import { createHash } from 'node:crypto';
 import { compareHlc, type Hlc } from './hlc.js';
 import type { Retention } from './object-lock.js';
@@ -95,6 +96,8 @@ export interface ObjectMeta {
   readonly legalHold?: true;
   /** The version's tags (core/object-tags.ts); absent when it has none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the version's body is encrypted at rest (core/object-encryption.ts); absent: it is not. */
+  readonly encryption?: ObjectEncryption;
   /** The key's older versions, newest first (see core/object-versioning.ts). */
   readonly noncurrent?: readonly VersionFields[];
 }

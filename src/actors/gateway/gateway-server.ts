@@ -4,6 +4,7 @@
  * requests node itself refuses, and a graceful close that lets requests in progress finish before
  * connections are cut.
  */
+import type { MasterKeys } from '../../core/object-encryption.js';
 import { createHash } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -41,6 +42,8 @@ export interface GatewayDepsInput {
   readonly cache?: ObjectCache;
   /** Told of every answered request (the gateway's metrics). */
   readonly requests?: RequestObserver;
+  /** The operator's master keys for SSE-S3; without them SSE-S3 is refused. */
+  readonly masterKeys?: MasterKeys;
 }
 
 export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
@@ -63,6 +66,7 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     bodyMemory,
     chunkBuffers: new ChunkBuffers(input.config.chunkSizeBytes, bodyMemory, input.clock, CHUNK_BUFFER_IDLE_MS),
     digests: new DigestPool(input.config.digestThreads, input.log),
+    masterKeys: input.masterKeys,
   };
 }
 

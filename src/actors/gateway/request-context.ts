@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import type { ConditionContext } from '../../core/policy-conditions.js';
+import type { MasterKeys } from '../../core/object-encryption.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Authentication } from '../../protocol/s3/auth.js';
@@ -43,6 +44,8 @@ export interface GatewayDeps {
   readonly chunkBuffers: ChunkBuffers;
   /** Where request bodies are hashed. */
   readonly digests: DigestPool;
+  /** The operator's master keys for SSE-S3 (core/object-encryption.ts); undefined: SSE-S3 is refused. */
+  readonly masterKeys: MasterKeys | undefined;
 }
 
 export interface RequestContext {
