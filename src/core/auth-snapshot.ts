@@ -57,6 +57,8 @@ export interface BucketRecord {
   readonly cors?: CorsConfig;
   /** The switches that keep the bucket from being made public (core/public-access-block.ts). */
   readonly publicAccessBlock?: PublicAccessBlock;
+  /** The encryption objects written without one get (PutBucketEncryption): SSE-S3. */
+  readonly defaultEncryption?: 'AES256';
 }
 
 export interface EndpointRecord {
@@ -162,7 +164,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.lifecycle === undefined || isLifecycleConfig(bucket.lifecycle)) &&
     (bucket.policy === undefined || isBucketPolicy(bucket.policy)) &&
     (bucket.cors === undefined || isCorsConfig(bucket.cors)) &&
-    (bucket.publicAccessBlock === undefined || isPublicAccessBlock(bucket.publicAccessBlock))
+    (bucket.publicAccessBlock === undefined || isPublicAccessBlock(bucket.publicAccessBlock)) &&
+    (bucket.defaultEncryption === undefined || bucket.defaultEncryption === 'AES256')
   );
 }
 

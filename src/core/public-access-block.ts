@@ -7,8 +7,6 @@
  *   blockPublicPolicy      a bucket policy that is public is refused;
  *   restrictPublicBuckets  while the policy is public, its Allow statements grant nobody but the owner.
  */
-import type { BucketAcl } from './auth-snapshot.js';
-
 export interface PublicAccessBlock {
   readonly blockPublicAcls: boolean;
   readonly ignorePublicAcls: boolean;
@@ -30,6 +28,6 @@ export function isPublicAcl(acl: string): boolean {
 }
 
 /** Whether the bucket's ACL grants anything: not when it is private, or public and ignored. */
-export function aclCounts(acl: BucketAcl, block: PublicAccessBlock | undefined): boolean {
+export function aclCounts(acl: string, block: PublicAccessBlock | undefined): boolean {
   return acl !== 'private' && !(block?.ignorePublicAcls === true && isPublicAcl(acl));
 }

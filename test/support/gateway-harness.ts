@@ -20,6 +20,7 @@ import type { BucketVersioning } from '../../src/core/object-versioning.js';
 import type { ObjectLockConfig } from '../../src/core/object-lock.js';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import type { BucketDocument } from '../../src/protocol/cluster/auth.js';
+import type { MasterKeys } from '../../src/core/object-encryption.js';
 import { systemClock } from '../../src/runtime/clock.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
@@ -112,6 +113,8 @@ export class FakeBucketAdmin implements BucketAdmin {
         return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
       case 'cors':
         return this.change(name, requester, ({ cors: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, cors: document.value }));
+      case 'defaultEncryption':
+        return this.change(name, requester, ({ defaultEncryption: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, defaultEncryption: document.value }));
       case 'publicAccessBlock':
         return this.change(name, requester, ({ publicAccessBlock: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, publicAccessBlock: document.value }));
     }
@@ -168,6 +171,8 @@ export interface HarnessOptions {
   readonly config?: Partial<GatewayConfig>;
   readonly storage?: MemoryStorage;
   readonly endpoints?: readonly string[];
+  /** Master keys for SSE-S3; none by default. */
+  readonly masterKeys?: MasterKeys;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -184,7 +189,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const admin = new FakeBucketAdmin(view, storage);
   const { logger, lines } = memoryLogger('debug');
   const config: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG, httpPort: 0, ...options.config };
-  const deps = createGatewayDeps({ config, storage, authView: view, bucketAdmin: admin, clock: systemClock, log: logger, node: 'gateway_test@127.0.0.1' });
+  const deps = createGatewayDeps({
+    config, storage, authView: view, bucketAdmin: admin, clock: systemClock, log: logger, node: 'gateway_test@127.0.0.1',
+    ...(options.masterKeys === undefined ? {} : { masterKeys: options.masterKeys }),
+  });
   const server = await startGatewayServer(deps);
   const endpoint = `http://127.0.0.1:${server.port}`;
   const clients: S3Client[] = [];

@@ -100,6 +100,11 @@ export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewher
       return 's3:GetBucketPolicyStatus';
     case 'GetBucketCors':
       return 's3:GetBucketCORS';
+    case 'GetBucketEncryption':
+      return 's3:GetEncryptionConfiguration';
+    case 'PutBucketEncryption':
+    case 'DeleteBucketEncryption':
+      return 's3:PutEncryptionConfiguration';
     case 'GetPublicAccessBlock':
       return 's3:GetBucketPublicAccessBlock';
     case 'PutPublicAccessBlock':

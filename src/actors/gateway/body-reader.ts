@@ -23,6 +23,8 @@ export interface ReadSource {
   readonly meta: ObjectMeta;
   /** The body held in the record itself, for a body that is not chunked. */
   readonly inline: Uint8Array | undefined;
+  /** Turns the stored bytes of an encrypted body back into plaintext (server-side-encryption.ts). */
+  readonly decrypt?: (chunkIndex: number, offsetInChunk: number, bytes: Uint8Array) => Buffer;
 }
 
 export type ReadSettings = Pick<GatewayConfig, 'readPieceBytes' | 'readAheadPieces'>;
@@ -40,6 +42,7 @@ export function readBody(source: ReadSource, range: ByteRange | undefined, setti
   const first = range?.start ?? 0;
   const last = range?.end ?? meta.sizeBytes - 1;
   if (meta.chunks === undefined) {
+    if (source.decrypt !== undefined) throw new Error(`the encrypted body of ${meta.key} is not stored in chunks`);
     const body = source.inline;
     if (body === undefined || body.length !== meta.sizeBytes) {
       throw new Error(`the stored body of ${meta.key} does not match its size`);
@@ -77,6 +80,7 @@ async function* readChunks(
     if (!result.ok) return result.code === 'NotFound' ? new Error(`chunk ${index} of ${meta.key} is missing`) : storageFailureError(result);
     const body = result.body;
     if (body === undefined || body.length !== lengthBytes) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
+    if (source.decrypt !== undefined) return source.decrypt(index, offsetInChunk, body);
     return Buffer.from(body.buffer, body.byteOffset, body.length);
   };
   // Every slice fetched is held until it has been consumed, and counts against the body memory

@@ -33,6 +33,7 @@ import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from '.
 import {
   getObjectLegalHold, getObjectLockConfiguration, getObjectRetention, putObjectLegalHold, putObjectLockConfiguration, putObjectRetention,
 } from './handlers/object-lock.js';
+import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from './handlers/bucket-encryption.js';
 import { postObject } from './handlers/post-object.js';
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './handlers/public-access-block.js';
 import { putObject } from './handlers/put-object.js';
@@ -190,6 +191,12 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return putObjectTagging(ctx, op);
     case 'DeleteObjectTagging':
       return deleteObjectTagging(ctx, op);
+    case 'GetBucketEncryption':
+      return getBucketEncryption(ctx);
+    case 'PutBucketEncryption':
+      return putBucketEncryption(ctx);
+    case 'DeleteBucketEncryption':
+      return deleteBucketEncryption(ctx);
     case 'GetPublicAccessBlock':
       return getPublicAccessBlock(ctx);
     case 'PutPublicAccessBlock':

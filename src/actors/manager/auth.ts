@@ -312,6 +312,11 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           if (document.value === null) return bucket;
           return isCorsConfig(document.value) ? { ...bucket, cors: document.value } : invalid('not a valid CORS configuration');
         }, ctx);
+      case 'defaultEncryption':
+        return changeOwnedBucket(state, message, 'default encryption', ({ defaultEncryption: _old, ...bucket }) => {
+          if (document.value === null) return bucket;
+          return document.value === 'AES256' ? { ...bucket, defaultEncryption: document.value } : invalid('the default encryption can only be AES256');
+        }, ctx);
       case 'publicAccessBlock':
         return changeOwnedBucket(state, message, 'public access block', ({ publicAccessBlock: _old, ...bucket }) => {
           if (document.value === null) return bucket;

@@ -28,7 +28,8 @@ export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean }
 export type BucketDocument =
   | { readonly kind: 'policy'; readonly value: BucketPolicy | null }
   | { readonly kind: 'cors'; readonly value: CorsConfig | null }
-  | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null };
+  | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null }
+  | { readonly kind: 'defaultEncryption'; readonly value: 'AES256' | null };
 
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;

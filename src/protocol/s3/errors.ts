@@ -82,6 +82,8 @@ export const S3_ERRORS = {
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  InvalidEncryptionAlgorithmError: { status: 400, message: 'The encryption request you specified is not valid. The valid value is AES256.' },
+  ServerSideEncryptionConfigurationNotFoundError: { status: 404, message: 'The server side encryption configuration was not found' },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchPublicAccessBlockConfiguration: { status: 404, message: 'The public access block configuration was not found' },
   MalformedPolicy: { status: 400, message: 'Policy has invalid resource' },

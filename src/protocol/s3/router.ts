@@ -48,6 +48,9 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLifecycle' })
   | (OnBucket & { readonly type: 'PutBucketLifecycle' })
   | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
+  | (OnBucket & { readonly type: 'GetBucketEncryption' })
+  | (OnBucket & { readonly type: 'PutBucketEncryption' })
+  | (OnBucket & { readonly type: 'DeleteBucketEncryption' })
   | (OnBucket & { readonly type: 'GetPublicAccessBlock' })
   | (OnBucket & { readonly type: 'PutPublicAccessBlock' })
   | (OnBucket & { readonly type: 'DeletePublicAccessBlock' })
@@ -194,13 +197,13 @@ export interface RouterOptions {
 
 /** Sub-resources of real S3 that this store does not offer: 501 whatever the method. */
 const UNSUPPORTED_SUBRESOURCES = new Set([
-  'accelerate', 'analytics', 'encryption', 'intelligent-tiering', 'inventory',
+  'accelerate', 'analytics', 'intelligent-tiering', 'inventory',
   'logging', 'metadataTable', 'metrics', 'notification',
   'ownershipControls', 'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'encryption', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -324,6 +327,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('policy')) return { type: 'GetBucketPolicy', bucket };
       if (has('cors')) return { type: 'GetBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'GetPublicAccessBlock', bucket };
+      if (has('encryption')) return { type: 'GetBucketEncryption', bucket };
       if (has('policyStatus')) return { type: 'GetBucketPolicyStatus', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
@@ -366,6 +370,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('policy')) return { type: 'PutBucketPolicy', bucket };
       if (has('cors')) return { type: 'PutBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'PutPublicAccessBlock', bucket };
+      if (has('encryption')) return { type: 'PutBucketEncryption', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -375,6 +380,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('policy')) return { type: 'DeleteBucketPolicy', bucket };
       if (has('cors')) return { type: 'DeleteBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'DeletePublicAccessBlock', bucket };
+      if (has('encryption')) return { type: 'DeleteBucketEncryption', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

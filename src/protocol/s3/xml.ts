@@ -830,6 +830,33 @@ export function parseTagging(body: Uint8Array | string): ParseResult<ReadonlyArr
  * PutObjectLockConfiguration's body: ObjectLockEnabled must be Enabled; a Rule's DefaultRetention has a
  * Mode and exactly one of Days and Years, a positive whole number (InvalidRetentionPeriod otherwise).
  */
+/**
+ * PutBucketEncryption's body: one rule whose default algorithm is given as written (the caller refuses
+ * what it cannot honour); BucketKeyEnabled, a KMS notion, is read and ignored.
+ */
+export function parseBucketEncryption(body: Uint8Array | string): ParseResult<{ readonly algorithm: string }> {
+  return run(() => {
+    const root = parseDocument(body, 'ServerSideEncryptionConfiguration', MAX_XML_BODY_BYTES.versioning);
+    only(root, ['Rule']);
+    const rules = all(root, 'Rule');
+    if (rules.length !== 1) throw new Malformed();
+    const rule = rules[0]!;
+    only(rule, ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled']);
+    const defaults = all(rule, 'ApplyServerSideEncryptionByDefault');
+    if (defaults.length !== 1) throw new Malformed();
+    only(defaults[0]!, ['SSEAlgorithm', 'KMSMasterKeyID']);
+    const algorithm = leaf(defaults[0]!, 'SSEAlgorithm')?.trim();
+    if (algorithm === undefined || algorithm === '') throw new Malformed();
+    return { algorithm };
+  });
+}
+
+export function buildBucketEncryption(algorithm: string): string {
+  return document('ServerSideEncryptionConfiguration', [
+    el('Rule', [el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', algorithm)]), el('BucketKeyEnabled', 'false')]),
+  ]);
+}
+
 /** PutPublicAccessBlock's body: the four switches, each absent one false, as S3 reads it. */
 export function parsePublicAccessBlock(body: Uint8Array | string): ParseResult<PublicAccessBlock> {
   return run(() => {

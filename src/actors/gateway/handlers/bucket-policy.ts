@@ -10,7 +10,7 @@ import { readSmallBody } from '../request-body.js';
 import { bucketOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
 import { changeBucket } from './buckets.js';
-import { refusePublicPolicy } from './public-access-block.js';
+import { refusePublicPolicy } from '../public-access-refusals.js';
 
 /** Room beyond the policy's own limit, so that an oversized one is refused with the policy's reason. */
 const BODY_SLACK_BYTES = 1024;

@@ -17,7 +17,7 @@ import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { currentObject } from '../object-versions.js';
-import { refusePublicAcl } from './public-access-block.js';
+import { refusePublicAcl } from '../public-access-refusals.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';

@@ -28,18 +28,27 @@ import { loadObject, type LoadedObject } from '../object-versions.js';
 import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
-import { afterObjectWrite, checkWriteHeaders, recordMayLand, writeConditionOf } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand, writeConditionOf } from './put-object.js';
+import { chunkDecryptor, encryptionForWrite, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 
 /** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
 export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 
-/** The source of a copy, readable by the requester, its x-amz-copy-source-if-* conditions met. */
-export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<LoadedObject> {
+/** A copy's source, with the data key that decrypts its body when it is encrypted. */
+export interface CopySourceObject extends LoadedObject {
+  readonly dataKey: Buffer | undefined;
+}
+
+/**
+ * The source of a copy, readable by the requester, its x-amz-copy-source-if-* conditions met, and an
+ * SSE-C source's key given in the x-amz-copy-source-server-side-encryption-customer-* headers.
+ */
+export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<CopySourceObject> {
   authorizeAction(ctx.deps.authView, ctx, source.bucket, source.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', source.key);
   const loaded = await loadObject(ctx.deps, source.bucket, source.key, true, source.versionId);
   const outcome = evaluateCopySourceConditions(ctx.headers, { etag: loaded.meta.etag, lastModified: loaded.meta.lastModifiedMs });
   if (outcome.type !== 'proceed') throw conditionError(outcome);
-  return loaded;
+  return { ...loaded, dataKey: readDataKey(ctx.deps, loaded.meta.encryption, ctx.headers, true).dataKey };
 }
 
 export interface CopiedBody {
@@ -48,12 +57,15 @@ export interface CopiedBody {
   readonly checksum: { readonly algorithm: ChecksumAlgorithm; readonly base64: string } | undefined;
 }
 
-/** Writes `range` of the source (all of it when undefined) as a new body of `target`. */
+/**
+ * Writes `range` of the source (all of it when undefined) as a new body of `target`: decrypted with the
+ * source's key, hashed as plaintext, encrypted as `target.encryption` says.
+ */
 export async function copyBody(
   ctx: RequestContext,
-  source: LoadedObject,
+  source: CopySourceObject,
   range: ByteRange | undefined,
-  target: { readonly bucket: string; readonly key: string; readonly allowInline: boolean },
+  target: { readonly bucket: string; readonly key: string; readonly allowInline: boolean; readonly encryption: WriteEncryption | undefined },
   checksumAlgorithm: ChecksumAlgorithm | undefined,
 ): Promise<CopiedBody> {
   const { deps } = ctx;
@@ -61,15 +73,17 @@ export async function copyBody(
   // The source reader has an account of its own, outside the user's cap: its writer's account holds
   // the chunk buffers it fills, within the cap (see body-memory.ts).
   const readerMemory = deps.bodyMemory.account(requesterId(ctx), { capped: false });
-  const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body }, range, deps.config);
+  const decrypt = source.dataKey === undefined || source.meta.chunks === undefined ? undefined : chunkDecryptor(source.meta.chunks, source.dataKey);
+  const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
+  const versionId = newVersionId();
   const hashes = deps.digests.hashesFor({ sha256: false, checksum: checksumAlgorithm }, expectedBytes);
   let stored: StoredBody;
   try {
-    stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId: newVersionId() }, hashing(pieces, hashes), {
+    stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: target.bucket, key: target.key, versionId }, encryptedIfAsked(hashing(pieces, hashes), target.encryption, versionId), {
       chunkSizeBytes: deps.config.chunkSizeBytes,
       maxChunksInFlight: deps.config.maxChunksInFlight,
       expectedBytes,
-      allowInline: target.allowInline,
+      allowInline: target.allowInline && target.encryption === undefined,
     });
   } catch (error) {
     hashes.abandon();
@@ -120,7 +134,8 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
   // A full-object checksum carries over (recomputed over the copy); a composite one describes parts the copy does not have.
   const sourceChecksum = storedChecksum(source.meta.checksums);
   const algorithm = requested ?? (sourceChecksum !== undefined && !sourceChecksum.value.includes('-') ? sourceChecksum.algorithm : undefined);
-  const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: keepsBodiesInline(ctx.bucket) }, algorithm);
+  const encryption = encryptionForWrite(deps, ctx.bucket, requestedEncryption(headers));
+  const copied = await copyBody(ctx, source, undefined, { bucket: op.bucket, key: op.key, allowInline: keepsBodiesInline(ctx.bucket), encryption }, algorithm);
   const tags = taggingDirective.value === 'REPLACE' ? replacedTags : source.meta.tags;
   let committed = false;
   let mayLand = false;
@@ -134,6 +149,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
       ...(tags === undefined ? {} : { tags }),
+      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
       ...lock,
     };
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(copied.stored), writeConditionOf(headers));
@@ -145,7 +161,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       etag: written.etag,
       lastModified: written.lastModifiedMs,
       ...(copied.checksum === undefined ? {} : { checksums: { [copied.checksum.algorithm]: copied.checksum.base64 } }),
-    }), { ...writtenVersionHeaders(written), ...sourceVersionHeaders(ctx, op.source.bucket, source.meta) });
+    }), { ...writtenVersionHeaders(written), ...sourceVersionHeaders(ctx, op.source.bucket, source.meta), ...encryptionHeaders(written.encryption, encryption?.keyMd5) });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, copied.stored.layout);
   }

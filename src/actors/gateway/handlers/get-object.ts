@@ -18,6 +18,7 @@ import { versionHeaders } from '../object-records.js';
 import { lockHeaders } from './object-lock.js';
 import { tagCountHeaders } from './tagging.js';
 import { loadObject } from '../object-versions.js';
+import { chunkDecryptor, encryptionHeaders, readDataKey, refuseEncryptionHeaderOnRead } from '../server-side-encryption.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendBody } from '../response-body.js';
 import { sendXml } from '../responses.js';
@@ -25,7 +26,9 @@ import { sendXml } from '../responses.js';
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const { deps, headers, res } = ctx;
   const withBody = op.type === 'GetObject';
+  refuseEncryptionHeaderOnRead(headers);
   const { meta, body } = await loadObject(deps, op.bucket, op.key, withBody, op.versionId);
+  const { dataKey, keyMd5 } = readDataKey(deps, meta.encryption, headers);
 
   const outcome = evaluateReadConditions(headers, { etag: meta.etag, lastModified: meta.lastModifiedMs });
   if (outcome.type === 'not-modified') {
@@ -51,11 +54,13 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     ...versionHeaders(ctx.bucket, meta),
     ...tagCountHeaders(meta.tags),
     ...lockHeaders(meta),
+    ...encryptionHeaders(meta.encryption, keyMd5),
     ...extra,
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
   if (range !== undefined) responseHeaders['Content-Range'] = contentRange(range, meta.sizeBytes);
-  const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body }, range, deps.config) : undefined;
+  const decrypt = dataKey === undefined || meta.chunks === undefined ? undefined : chunkDecryptor(meta.chunks, dataKey);
+  const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config) : undefined;
   res.writeHead(range === undefined ? 200 : 206, responseHeaders);
   if (pieces === undefined) {
     res.end();

@@ -37,7 +37,8 @@ import {
   uploadRecordKey, uploadRecordPrefix,
 } from '../../../core/upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
-import { afterObjectWrite, checkWriteHeaders, writeConditionOf } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, writeConditionOf } from './put-object.js';
+import { encryptionForWrite, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 
 /** Part records read at once when completing or discarding an upload. */
 const PART_READ_CONCURRENCY = 8;
@@ -56,6 +57,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
   if (checksumType !== undefined && checksumType !== 'COMPOSITE') {
     throw new S3Error('NotImplemented', 'Only COMPOSITE checksums are supported for multipart uploads.');
   }
+  const encryption = encryptionForWrite(deps, ctx.bucket, requestedEncryption(headers));
   const uploadId = newUploadId();
   expectOk(await deps.storage.put('upload', {
     bucket: op.bucket,
@@ -64,6 +66,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
     etag: '',
     ...described,
     ...(tags === undefined ? {} : { tags }),
+    ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
     ...lock,
     multipart: {
       parts: [],
@@ -76,15 +79,17 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
     ctx,
     200,
     buildInitiateMultipartUploadResult({ bucket: op.bucket, key: op.key, uploadId, ...(algorithm === undefined ? {} : { checksumAlgorithm: algorithm }) }),
-    algorithm === undefined ? {} : { 'x-amz-checksum-algorithm': algorithm },
+    { ...(algorithm === undefined ? {} : { 'x-amz-checksum-algorithm': algorithm }), ...encryptionHeaders(encryption?.encryption, encryption?.keyMd5) },
   );
 }
 
 export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPart'>): Promise<void> {
   const { deps } = ctx;
   const upload = await requireUpload(deps, op.bucket, op.key, op.uploadId);
+  const partKey = uploadDataKey(ctx, upload);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
+  const versionId = newVersionId();
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, encryptedIfAsked(body.pieces(), partKey, versionId), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
@@ -94,7 +99,17 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
     const digests = await body.finish();
     return { md5Hex: digests.md5Hex, checksum: digests.checksum };
   });
-  sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums) });
+  sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...encryptionHeaders(upload.encryption, partKey?.keyMd5) });
+}
+
+/**
+ * How the parts of `upload` are encrypted: with its data key (an SSE-C upload's parts each carry the
+ * customer's key, which must be the one the upload was started with); undefined for a plain upload.
+ */
+function uploadDataKey(ctx: RequestContext, upload: ObjectMeta): WriteEncryption | undefined {
+  const { dataKey, keyMd5 } = readDataKey(ctx.deps, upload.encryption, ctx.headers);
+  if (dataKey === undefined || upload.encryption === undefined) return undefined;
+  return { encryption: upload.encryption, dataKey, ...(keyMd5 === undefined ? {} : { keyMd5 }) };
 }
 
 export async function uploadPartCopy(ctx: RequestContext, op: OperationOf<'UploadPartCopy'>): Promise<void> {
@@ -111,7 +126,8 @@ export async function uploadPartCopy(ctx: RequestContext, op: OperationOf<'Uploa
   const length = range === undefined ? source.meta.sizeBytes : range.end - range.start + 1;
   if (length > MAX_UPLOAD_BYTES) throw new S3Error('InvalidRequest', 'The specified copy range is larger than the maximum part size.');
   const uploadAlgorithm = upload.multipart?.checksumAlgorithm;
-  const copied = await copyBody(ctx, source, range, { bucket: op.bucket, key: op.key, allowInline: false }, uploadAlgorithm === undefined ? undefined : fromMetaAlgorithm(uploadAlgorithm));
+  const partKey = uploadDataKey(ctx, upload);
+  const copied = await copyBody(ctx, source, range, { bucket: op.bucket, key: op.key, allowInline: false, encryption: partKey }, uploadAlgorithm === undefined ? undefined : fromMetaAlgorithm(uploadAlgorithm));
   const written = await commitPart(ctx, op, upload, copied.stored, () => ({ md5Hex: copied.md5Hex, checksum: copied.checksum }));
   const part = storedChecksum(written.checksums);
   sendXml(ctx, 200, buildCopyPartResult({
@@ -221,6 +237,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     ...(upload.tags === undefined ? {} : { tags: upload.tags }),
     ...(upload.retention === undefined ? {} : { retention: upload.retention }),
     ...(upload.legalHold ? { legalHold: upload.legalHold } : {}),
+    ...(upload.encryption === undefined ? {} : { encryption: upload.encryption }),
     ...(checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(checksum.algorithm)]: checksum.value } }),
     chunks: layout,
     multipart: {
@@ -254,7 +271,7 @@ function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartU
     key: op.key,
     etag: written.etag,
     ...(checksum === undefined ? {} : { checksums: checksumValues, checksumType: 'COMPOSITE' as const }),
-  }), { ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written) });
+  }), { ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written), ...encryptionHeaders(written.encryption) });
 }
 
 /** The composite checksum of a completed upload, when every part carries one of the same algorithm. */

@@ -26,7 +26,8 @@ import { bucketOf, type OperationOf, type RequestContext } from '../request-cont
 import { sendEmpty, sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { requestedLock } from './object-lock.js';
-import { afterObjectWrite, checkWriteHeaders, recordMayLand } from './put-object.js';
+import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand } from './put-object.js';
+import { encryptionForWrite, encryptionHeaders, requestedEncryption } from '../server-side-encryption.js';
 import { taggingDocumentTags } from './tagging.js';
 
 /** What the fields before the file may hold in all (S3 allows about 20 KB of them). */
@@ -75,16 +76,18 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
   checkWriteHeaders(headers, bucket);
   const described = descriptiveFields(headers);
   const lock = requestedLock(headers, bucket, deps.clock.now());
+  const encryption = encryptionForWrite(deps, bucket, requestedEncryption(headers));
   const tagging = fields.get('tagging');
   const tags = tagging === undefined ? undefined : taggingDocumentTags(tagging);
 
   const md5 = createHash('md5');
   const range = postSizeRange(policy);
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key, versionId: newVersionId() }, sizedFile(form.partBody(), range, md5), {
+  const versionId = newVersionId();
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key, versionId }, encryptedIfAsked(sizedFile(form.partBody(), range, md5), encryption, versionId), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: undefined,
-    allowInline: keepsBodiesInline(bucket),
+    allowInline: encryption === undefined && keepsBodiesInline(bucket),
   });
   let committed = false;
   let mayLand = false;
@@ -99,6 +102,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
       ...described,
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
+      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
       ...lock,
     };
     const result = await writeObjectRecord(deps, bucket, objectFields, recordBody(stored), undefined);
@@ -106,7 +110,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
     const { meta: written, replaced } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
-    answer(ctx, fields, { bucket: op.bucket, key, etag: quoteEtag(written.etag), versionHeaders: writtenVersionHeaders(written) });
+    answer(ctx, fields, { bucket: op.bucket, key, etag: quoteEtag(written.etag), extraHeaders: { ...writtenVersionHeaders(written), ...encryptionHeaders(written.encryption, encryption?.keyMd5) } });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, key, stored.layout);
   }
@@ -175,9 +179,9 @@ async function* sizedFile(source: AsyncGenerator<Buffer>, range: { readonly min:
  * query, else the status success_action_status asks for (201 with a PostResponse document, or 200),
  * else 204.
  */
-function answer(ctx: RequestContext, fields: FormFields, object: { bucket: string; key: string; etag: string; versionHeaders: Record<string, string> }): void {
+function answer(ctx: RequestContext, fields: FormFields, object: { bucket: string; key: string; etag: string; extraHeaders: Record<string, string> }): void {
   const location = `${ctx.req.headers.host === undefined ? '' : `http://${ctx.req.headers.host}`}/${encodeURIComponent(object.bucket)}/${encodeURIComponent(object.key)}`;
-  const headers = { ETag: object.etag, Location: location, ...object.versionHeaders };
+  const headers = { ETag: object.etag, Location: location, ...object.extraHeaders };
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
   if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
     const query = `bucket=${encodeURIComponent(object.bucket)}&key=${encodeURIComponent(object.key)}&etag=${encodeURIComponent(object.etag)}`;
@@ -186,7 +190,7 @@ function answer(ctx: RequestContext, fields: FormFields, object: { bucket: strin
   }
   switch (fields.get('success_action_status')) {
     case '201':
-      sendXml(ctx, 201, buildPostResponse({ location, ...object }), headers);
+      sendXml(ctx, 201, buildPostResponse({ location, bucket: object.bucket, key: object.key, etag: object.etag }), headers);
       return;
     case '200':
       sendEmpty(ctx, 200, headers);

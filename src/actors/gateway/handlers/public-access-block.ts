@@ -1,11 +1,7 @@
 /**
- * The bucket's public access block (Get/Put/DeletePublicAccessBlock), and the refusals its block
- * switches make: a public ACL or a public policy being set on a bucket that blocks them.
+ * The bucket's public access block (Get/Put/DeletePublicAccessBlock); the refusals its switches make
+ * are public-access-refusals.ts's.
  */
-import type { BucketRecord } from '../../../core/auth-snapshot.js';
-import type { BucketPolicy } from '../../../core/bucket-policy.js';
-import { policyIsPublic } from '../../../core/bucket-policy.js';
-import { isPublicAcl } from '../../../core/public-access-block.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { buildPublicAccessBlock, MAX_XML_BODY_BYTES, parsePublicAccessBlock } from '../../../protocol/s3/xml.js';
 import { readSmallBody } from '../request-body.js';
@@ -36,18 +32,4 @@ export async function deletePublicAccessBlock(ctx: RequestContext): Promise<void
     await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'publicAccessBlock', value: null }), (changed) => changed.publicAccessBlock === undefined);
   }
   sendEmpty(ctx, 204);
-}
-
-/** AccessDenied when `acl` is public and the bucket blocks public ACLs. */
-export function refusePublicAcl(bucket: BucketRecord | undefined, acl: string | undefined): void {
-  if (acl !== undefined && isPublicAcl(acl) && bucket?.publicAccessBlock?.blockPublicAcls === true) {
-    throw new S3Error('AccessDenied', `The bucket's public access block refuses the public ACL ${acl}.`);
-  }
-}
-
-/** AccessDenied when `policy` is public and the bucket blocks public policies. */
-export function refusePublicPolicy(bucket: BucketRecord, policy: BucketPolicy): void {
-  if (bucket.publicAccessBlock?.blockPublicPolicy === true && policyIsPublic(policy)) {
-    throw new S3Error('AccessDenied', "The bucket's public access block refuses a public policy.");
-  }
 }

@@ -16,7 +16,8 @@ import { deleteChunks } from '../../common/chunk-deletion.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
-import { refusePublicAcl } from './public-access-block.js';
+import { refusePublicAcl } from '../public-access-refusals.js';
+import { encryptedPieces, encryptionForWrite, encryptionHeaders, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
@@ -30,13 +31,15 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
   const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
+  const encryption = encryptionForWrite(deps, ctx.bucket, requestedEncryption(headers));
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
 
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId: newVersionId() }, body.pieces(), {
+  const versionId = newVersionId();
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, encryptedIfAsked(body.pieces(), encryption, versionId), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
-    allowInline: keepsBodiesInline(ctx.bucket),
+    allowInline: encryption === undefined && keepsBodiesInline(ctx.bucket),
   });
   let committed = false;
   let mayLand = false;
@@ -51,6 +54,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
+      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
       ...lock,
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
@@ -59,7 +63,9 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     const { meta: written, replaced } = expectOk(result);
     committed = true;
     afterObjectWrite(ctx, replaced, written, stored.inline);
-    sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written) });
+    sendEmpty(ctx, 200, {
+      ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written), ...encryptionHeaders(written.encryption, encryption?.keyMd5),
+    });
   } finally {
     if (!committed && !mayLand) await deleteChunks(deps, op.bucket, op.key, stored.layout);
   }
@@ -83,7 +89,7 @@ export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | und
 
 /**
  * Headers of a write this store cannot honour are refused before any byte is stored: a client must
- * never be told that its object is encrypted or shared when it is not (object lock headers are judged
+ * never be told that its object is shared when it is not (object lock headers are judged
  * by object-lock.ts, against the bucket). An object takes
  * its bucket's ACL, so x-amz-acl passes only when it asks for what the object gets anyway.
  */
@@ -102,9 +108,16 @@ export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | und
   }
 }
 
+/**
+ * A body encrypted as `encryption` says (a write to be stored as the body write `versionId`), or as it
+ * came when it is not to be encrypted.
+ */
+export function encryptedIfAsked(source: AsyncIterable<Buffer>, encryption: WriteEncryption | undefined, versionId: string): AsyncIterable<Buffer> {
+  return encryption === undefined ? source : encryptedPieces(source, encryption.dataKey, versionId);
+}
+
 /** Write headers of features this store does not have, with the answer S3 gives where it has one. */
 const UNHONOURED_WRITE_HEADERS: ReadonlyArray<readonly [RegExp, (header: string) => S3Error]> = [
-  [/^x-amz-(copy-source-)?server-side-encryption/, (header) => new S3Error('NotImplemented', 'Server-side encryption is not supported.', { fields: { Header: header } })],
   [/^x-amz-grant-/, (header) => new S3Error('NotImplemented', 'Objects take the ACL of their bucket; grants cannot be honoured.', { fields: { Header: header } })],
   [/^x-amz-website-redirect-location$/, (header) => new S3Error('NotImplemented', 'Website redirects are not supported.', { fields: { Header: header } })],
 ];

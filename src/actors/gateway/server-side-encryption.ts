@@ -1,0 +1,155 @@
+/**
+ * Server-side encryption as requests ask for it: which encryption a new body gets (SSE-C from the
+ * customer's key headers, SSE-S3 from `x-amz-server-side-encryption: AES256` or the bucket's default),
+ * the data key a read needs (SSE-C refuses a read without the right key), the headers answers carry,
+ * and the transforms that encrypt a body as it is stored and decrypt the bytes a read returns. The
+ * ciphers are core/object-encryption.ts's.
+ */
+import { createHash } from 'node:crypto';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
+import {
+  cryptRun, customerDataKey, managedDataKey, newCustomerEncryption, newManagedEncryption, type ObjectEncryption,
+} from '../../core/object-encryption.js';
+import type { ChunkLayout } from '../../core/object-meta.js';
+import { S3Error } from '../../protocol/s3/errors.js';
+import { getHeader, type HeaderBag } from '../../protocol/s3/headers.js';
+import type { GatewayDeps } from './request-context.js';
+
+export type RequestedEncryption =
+  | { readonly mode: 'SSE-S3' }
+  | { readonly mode: 'SSE-C'; readonly key: Buffer; readonly keyMd5: string };
+
+/** A body's encryption as decided for a write, with the data key that encrypts it. */
+export interface WriteEncryption {
+  readonly encryption: ObjectEncryption;
+  readonly dataKey: Buffer;
+  /** The key MD5 an SSE-C answer echoes. */
+  readonly keyMd5?: string;
+}
+
+const SSE = 'x-amz-server-side-encryption';
+const SOURCE_SSE = 'x-amz-copy-source-server-side-encryption';
+
+/**
+ * The customer key a request sends for the object (`copySource`: for a copy's source), checked as S3
+ * checks it: algorithm AES256, a 256-bit key, its MD5 matching. Undefined when none is sent.
+ */
+export function customerKey(headers: HeaderBag, copySource = false): { readonly key: Buffer; readonly keyMd5: string } | undefined {
+  const prefix = copySource ? `${SOURCE_SSE}-customer` : `${SSE}-customer`;
+  const algorithm = getHeader(headers, `${prefix}-algorithm`);
+  const keyText = getHeader(headers, `${prefix}-key`);
+  const md5 = getHeader(headers, `${prefix}-key-md5`);
+  if (algorithm === undefined && keyText === undefined && md5 === undefined) return undefined;
+  if (algorithm === undefined) {
+    throw new S3Error('InvalidArgument', 'Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.', { fields: { ArgumentName: `${prefix}-algorithm` } });
+  }
+  if (algorithm !== 'AES256') {
+    throw new S3Error('InvalidEncryptionAlgorithmError', 'The encryption request you specified is not valid. The valid value is AES256.', { fields: { ArgumentName: `${prefix}-algorithm`, ArgumentValue: algorithm } });
+  }
+  const key = keyText === undefined ? undefined : Buffer.from(keyText, 'base64');
+  if (key === undefined || key.length !== 32 || key.toString('base64') !== keyText!.trim()) {
+    throw new S3Error('InvalidArgument', 'The secret key was invalid for the specified algorithm.', { fields: { ArgumentName: `${prefix}-key` } });
+  }
+  const actualMd5 = createHash('md5').update(key).digest('base64');
+  if (md5 === undefined || md5.trim() !== actualMd5) {
+    throw new S3Error('InvalidArgument', 'The calculated MD5 hash of the key did not match the hash that was provided.', { fields: { ArgumentName: `${prefix}-key-md5` } });
+  }
+  return { key, keyMd5: actualMd5 };
+}
+
+/** The encryption a write asks for in its headers; undefined when it asks for none. */
+export function requestedEncryption(headers: HeaderBag): RequestedEncryption | undefined {
+  const customer = customerKey(headers);
+  const algorithm = getHeader(headers, SSE)?.trim();
+  if (customer !== undefined) {
+    if (algorithm !== undefined) throw new S3Error('InvalidArgument', 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified.', { fields: { ArgumentName: SSE } });
+    return { mode: 'SSE-C', ...customer };
+  }
+  if (algorithm === undefined) return undefined;
+  return { mode: serverAlgorithm(algorithm) };
+}
+
+/** What x-amz-server-side-encryption (or a bucket default) names: AES256, or aws:kms which is not offered. */
+function serverAlgorithm(algorithm: string): 'SSE-S3' {
+  if (algorithm === 'AES256') return 'SSE-S3';
+  if (algorithm === 'aws:kms' || algorithm === 'aws:kms:dsse') throw new S3Error('NotImplemented', 'SSE-KMS is not supported: this store has no key management service; use AES256 or customer keys.');
+  throw new S3Error('InvalidArgument', 'The encryption method specified is not supported', { fields: { ArgumentName: SSE, ArgumentValue: algorithm } });
+}
+
+/**
+ * The encryption of a new body: what the request asks for, else the bucket's default (SSE-S3), else
+ * none. SSE-S3 without master keys configured is refused with 501.
+ */
+export function encryptionForWrite(deps: Pick<GatewayDeps, 'masterKeys'>, bucket: BucketRecord | undefined, requested: RequestedEncryption | undefined): WriteEncryption | undefined {
+  const wanted = requested ?? (bucket?.defaultEncryption === undefined ? undefined : { mode: serverAlgorithm(bucket.defaultEncryption) });
+  if (wanted === undefined) return undefined;
+  if (wanted.mode === 'SSE-C') return { ...newCustomerEncryption(wanted.key), keyMd5: wanted.keyMd5 };
+  if (deps.masterKeys === undefined) throw new S3Error('NotImplemented', 'SSE-S3 is not available: this gateway has no master keys configured.');
+  return newManagedEncryption(deps.masterKeys);
+}
+
+/**
+ * The data key of an existing body for a read (or a copy's source, or a part of an upload): SSE-C
+ * needs the customer's key, the right one; an unencrypted body takes no key headers.
+ */
+export function readDataKey(deps: Pick<GatewayDeps, 'masterKeys'>, encryption: ObjectEncryption | undefined, headers: HeaderBag, copySource = false): { readonly dataKey: Buffer | undefined; readonly keyMd5?: string } {
+  const customer = customerKey(headers, copySource);
+  if (encryption === undefined) {
+    if (customer !== undefined) throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+    return { dataKey: undefined };
+  }
+  if (encryption.mode === 'SSE-S3') {
+    if (customer !== undefined) throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+    if (deps.masterKeys === undefined) throw new S3Error('ServiceUnavailable', 'This gateway has no master keys configured to read SSE-S3 objects.');
+    return { dataKey: managedDataKey(encryption, deps.masterKeys) };
+  }
+  if (customer === undefined) {
+    throw new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+  }
+  const dataKey = customerDataKey(encryption, customer.key);
+  if (dataKey === undefined) throw new S3Error('InvalidRequest', 'The provided encryption key does not match the key the object was stored with.');
+  return { dataKey, keyMd5: customer.keyMd5 };
+}
+
+/** A read (GET, HEAD) may not name x-amz-server-side-encryption: S3 refuses it. */
+export function refuseEncryptionHeaderOnRead(headers: HeaderBag): void {
+  if (getHeader(headers, SSE) !== undefined) {
+    throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption header is not supported for this operation.', { fields: { ArgumentName: SSE } });
+  }
+}
+
+/** The headers an answer about a body with `encryption` carries. */
+export function encryptionHeaders(encryption: ObjectEncryption | undefined, keyMd5?: string): Record<string, string> {
+  if (encryption === undefined) return {};
+  if (encryption.mode === 'SSE-S3') return { [SSE]: 'AES256' };
+  return { [`${SSE}-customer-algorithm`]: 'AES256', ...(keyMd5 === undefined ? {} : { [`${SSE}-customer-key-md5`]: keyMd5 }) };
+}
+
+/** `source` encrypted as the body write `runId`, from its first byte. */
+export async function* encryptedPieces(source: AsyncIterable<Buffer>, dataKey: Buffer, runId: string): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for await (const piece of source) {
+    yield cryptRun(dataKey, runId, offset, piece);
+    offset += piece.length;
+  }
+}
+
+/** Decrypts bytes a read fetched: chunk `chunkIndex` of `layout`, from `offsetInChunk`. */
+export type ChunkDecryptor = (chunkIndex: number, offsetInChunk: number, bytes: Uint8Array) => Buffer;
+
+/** The decryptor of an encrypted chunked body: each chunk is placed in the body write (run) it belongs to. */
+export function chunkDecryptor(layout: ChunkLayout, dataKey: Buffer): ChunkDecryptor {
+  if (layout.runs === undefined) throw new Error('an encrypted body is always stored in versioned chunk runs');
+  const runOf: string[] = [];
+  const startInRun: number[] = [];
+  let index = 0;
+  for (const run of layout.runs) {
+    let offset = 0;
+    for (let i = 0; i < run.chunkCount; i++, index++) {
+      runOf.push(run.versionId);
+      startInRun.push(offset);
+      offset += layout.chunkSizesBytes[index]!;
+    }
+  }
+  return (chunkIndex, offsetInChunk, bytes) => cryptRun(dataKey, runOf[chunkIndex]!, startInRun[chunkIndex]! + offsetInChunk, bytes);
+}
