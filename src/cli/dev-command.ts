@@ -6,8 +6,10 @@
  *
  * Everything under the data directory is the user's alone (0700 directories, 0600 files), and the
  * children read the cookie from <data>/cookie, never from their command line, which `ps` shows to all.
+ * The gateway's SSE-S3 master key is made on the first start too, in <data>/sse-keys.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,8 @@ import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFi
 import { openAdminClient } from './admin-client.js';
 import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
-import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT } from './dev-defaults.js';
+import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
+import { MASTER_KEY_BYTES, masterKeyFileText, readMasterKeyFile } from './master-keys.js';
 import { processFor } from './role-process.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -257,6 +260,21 @@ function devCookie(dataDir: string): { cookie: string; file: string } {
   return { cookie, file };
 }
 
+/**
+ * The gateway's master key file, made with one new key on first start and reused as it is after (an
+ * operator may have appended a key), so objects encrypted earlier stay readable.
+ */
+function devSseKeyFile(dataDir: string): string {
+  const file = join(dataDir, DEV_SSE_KEY_FILE);
+  if (existsSync(file)) {
+    const read = readMasterKeyFile(file);
+    if (!read.ok) throw new ConfigError(read.problem);
+    return file;
+  }
+  writePrivateFile(file, masterKeyFileText(DEV_SSE_KEY_ID, randomBytes(MASTER_KEY_BYTES)));
+  return file;
+}
+
 export async function runDev(options: DevOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
   const logDir = join(dataDir, 'logs');
@@ -264,6 +282,7 @@ export async function runDev(options: DevOptions): Promise<void> {
   makePrivateDir(logDir);
   restrictFilesToOwner(logDir);
   const { cookie, file: cookieFile } = devCookie(dataDir);
+  const sseKeyFile = devSseKeyFile(dataDir);
   const echo = (line: string): void => void process.stderr.write(line + '\n');
   const nodeDir = (name: string): string => join(dataDir, name.split('@')[0]!);
   const common = (name: string): string[] => ['--cookie-file', cookieFile, '--data', nodeDir(name), '--log-level', options.logLevel];
@@ -278,7 +297,8 @@ export async function runDev(options: DevOptions): Promise<void> {
   });
   const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
   // A restart keeps the S3 port the gateway bound first.
-  const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', () => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort)], metricsPort(1 + options.storageNodes), logDir, echo);
+  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile];
+  const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(1 + options.storageNodes), logDir, echo);
   const children = [manager, ...storage, gateway];
 
   let stopping = false;
@@ -317,6 +337,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,
       `  cookie    ${cookieFile}`,
+      `  SSE keys  ${sseKeyFile}`,
       ...credentialLines(credentials, nodeDir(manager.name)),
       ...exampleLines(credentials, s3Endpoint, admLine(managerAddress, cookieFile)),
       '',

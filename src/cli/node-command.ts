@@ -25,8 +25,10 @@ import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
-import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig } from './config.js';
+import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type RawSettings } from './config.js';
 import { readTlsFiles } from './tls-files.js';
+import { findMasterKeys, SSE_KEYS_ENV } from './master-keys.js';
+import type { MasterKeys } from '../core/object-encryption.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
 import { missingProcessSettings, startCommand } from './role-process.js';
 
@@ -44,6 +46,7 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
     .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
     .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' })
+    .option('sse-key-file', { type: 'string', describe: 'file of the SSE-S3 master keys, mode 0600 (gateway nodes; or LEOFS_SSE_KEYS holds the keys themselves)' })
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
     .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
@@ -62,6 +65,7 @@ export interface NodeFlags {
   readonly config?: string | undefined;
   readonly httpHost?: string | undefined;
   readonly httpPort?: number | undefined;
+  readonly sseKeyFile?: string | undefined;
   readonly alias?: string | undefined;
   readonly metricsPort?: number | undefined;
   readonly metricsHost?: string | undefined;
@@ -96,6 +100,8 @@ export interface RunOptions {
 }
 
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
+  // Read before anything starts, so that a bad key file stops the start with nothing to undo.
+  const masterKeys = config.role === 'gateway' ? gatewayMasterKeys(config) : undefined;
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
@@ -105,6 +111,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     ...(config.tls ? { tls: readTlsFiles(config.tls) } : {}),
   });
   if (options.cookieOnCommandLine) node.logger.warn('the cluster cookie is on the command line, where other local users can read it; use --cookie-file or LEOFS_COOKIE');
+  if (config.role === 'gateway') logMasterKeys(node.logger, masterKeys, config.gateway.sseKeyFile);
   const nodeState = NodeState.open(config.dataDir, node.logger);
   const secrets = SecretBox.fromCookie(config.cookie);
   await upgradeState(config, nodeState, secrets, node.logger);
@@ -172,7 +179,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     nodeTree(node, {
       role: config.role,
       managerAddress: config.manager,
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -229,15 +236,44 @@ function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeInterv
   return { purgeBatchKeys, purgeIntervalMs: Math.round((purgeBatchKeys * 1000) / keysPerSecond) };
 }
 
-function roleTree(config: NodeConfig, node: ClusterNode, nodeState: NodeState, secrets: SecretBox, ringView: RingView, metrics: Registry): SupervisorSpec {
+function roleTree(
+  config: NodeConfig,
+  node: ClusterNode,
+  nodeState: NodeState,
+  secrets: SecretBox,
+  ringView: RingView,
+  metrics: Registry,
+  masterKeys: MasterKeys | undefined,
+): SupervisorSpec {
   switch (config.role) {
     case 'manager':
       return managerTree(node, { nodeState, secrets, dataDir: config.dataDir, defaultHandoffRateBytesPerSec: (config.storage.rebalanceRateMBps ?? DEFAULT_REBALANCE_RATE_MBPS) * 1e6 });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
-      return gatewayTree({ nodeState, secrets, authView: new AuthView(), s3: { node, ringView, config: config.gateway, managerAddress: config.manager, metrics } });
+      return gatewayTree({
+        nodeState,
+        secrets,
+        authView: new AuthView(),
+        s3: { node, ringView, config: config.gateway, managerAddress: config.manager, metrics, ...(masterKeys ? { masterKeys } : {}) },
+      });
   }
+}
+
+/** The gateway's SSE-S3 master keys, from its `sseKeyFile` or LEOFS_SSE_KEYS; none leaves SSE-S3 off. */
+function gatewayMasterKeys(config: NodeConfig): MasterKeys | undefined {
+  const found = findMasterKeys({ sseKeyFile: config.gateway.sseKeyFile, env: process.env });
+  if (found !== undefined && !found.ok) throw new ConfigError(found.problem);
+  return found?.masterKeys;
+}
+
+/** Says whether SSE-S3 is on and under which key ids; the keys themselves never reach a log. */
+function logMasterKeys(logger: Logger, masterKeys: MasterKeys | undefined, sseKeyFile: string | undefined): void {
+  if (masterKeys === undefined) {
+    logger.info(`SSE-S3 is off: no master keys are configured (gateway.sseKeyFile, --sse-key-file or ${SSE_KEYS_ENV})`);
+    return;
+  }
+  logger.info('SSE-S3 master keys loaded', { current: masterKeys.current, keyIds: [...masterKeys.keys.keys()], from: sseKeyFile ?? SSE_KEYS_ENV });
 }
 
 /** Brings the state an earlier release wrote up to date: users' secrets sealed, none unreadable. */
@@ -270,9 +306,10 @@ function storageFlags(file: unknown, flags: NodeFlags): unknown {
   return { ...base, alias: flags.alias };
 }
 
-/** --http-host and --http-port win over the file's `gateway` settings, which they sit inside. */
+/** --http-host, --http-port and --sse-key-file win over the file's `gateway` settings, which they sit inside. */
 function gatewayFlags(file: unknown, flags: NodeFlags): unknown {
-  if (flags.httpHost === undefined && flags.httpPort === undefined) return undefined;
-  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? file : {};
-  return { ...base, ...(flags.httpHost === undefined ? {} : { httpHost: flags.httpHost }), ...(flags.httpPort === undefined ? {} : { httpPort: flags.httpPort }) };
+  const flagged = { httpHost: flags.httpHost, httpPort: flags.httpPort, sseKeyFile: flags.sseKeyFile };
+  if (Object.values(flagged).every((value) => value === undefined)) return undefined;
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
+  return overlay(base, flagged);
 }

@@ -1,7 +1,7 @@
 /**
- * `leofs dev` as another local user would see it: the cookie on no child's command line, nothing under
- * the data directory readable by others, no secret in a log or in a state file; and `leofs-adm` run
- * from the same directory finds the cluster's cookie by itself.
+ * `leofs dev` as another local user would see it: the cookie and the SSE master key on no child's
+ * command line, nothing under the data directory readable by others, no secret in a log or in a state
+ * file; and `leofs-adm` run from the same directory finds the cluster's cookie by itself.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -88,6 +88,16 @@ describe('leofs dev: secrets stay with their user', function () {
   }
 
   const cookie = (): string => readFileSync(join(data, 'cookie'), 'utf8').trim();
+  const sseKeyFile = (): string => readFileSync(join(data, 'sse-keys'), 'utf8');
+  /** The base64 master key of the one key line. */
+  const sseKey = (): string => {
+    const lines = sseKeyFile().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(lines).to.have.length(1);
+    const [id, key] = lines[0]!.split(' ');
+    expect(id).to.equal('dev-1');
+    expect(Buffer.from(key!, 'base64')).to.have.length(32);
+    return key!;
+  };
   const adminSecret = (): string => /secret access key\s+(\S+)/.exec(out)![1]!;
 
   it('starts no child with the cookie on its command line', () => {
@@ -95,7 +105,9 @@ describe('leofs dev: secrets stay with their user', function () {
     expect(lines.map((args) => args.slice(args.indexOf('--role'), args.indexOf('--role') + 2).join(' ')).sort()).to.deep.equal(['--role gateway', '--role manager', '--role storage']);
     for (const args of lines) {
       expect(args.join(' '), 'the cookie').to.not.include(cookie());
+      expect(args.join(' '), 'the SSE master key').to.not.include(sseKey());
       expect(args).to.include('--cookie-file');
+      if (args.includes('gateway')) expect(args.slice(args.indexOf('--sse-key-file'))[1]).to.equal(join(data, 'sse-keys'));
     }
   });
 
@@ -122,14 +134,39 @@ describe('leofs dev: secrets stay with their user', function () {
     expect(manager).to.include('"msg":"admin user created"');
     const credentials = join(data, 'manager_0', 'admin-credentials.json');
     expect(JSON.parse(readFileSync(credentials, 'utf8')).secretAccessKey).to.equal(adminSecret());
+    const gatewayLog = readFileSync(join(data, 'logs', 'gateway_0.log'), 'utf8');
+    expect(gatewayLog).to.match(/"msg":"SSE-S3 master keys loaded"[^\n]*"current":"dev-1"/);
+    const key = sseKey();
     for (const { path, directory } of walk(data)) {
       expect((statSync(path).mode & 0o777).toString(8), path).to.equal(directory ? '700' : '600');
-      if (directory || path === credentials) continue;
+      if (directory || path === credentials || path === join(data, 'sse-keys')) continue;
       const bytes = readFileSync(path);
+      expect(bytes.includes(Buffer.from(key)), `the SSE master key in ${path}`).to.equal(false);
+      expect(bytes.includes(Buffer.from(key, 'base64')), `the SSE master key's bytes in ${path}`).to.equal(false);
       expect(bytes.includes(Buffer.from(adminSecret())), `the admin's secret in ${path}`).to.equal(false);
       expect(bytes.includes(Buffer.from(BOB.secretAccessKey)), `bob's secret in ${path}`).to.equal(false);
     }
     expect(readFileSync(join(data, 'manager_0', 'state', 'data.mdb')).includes(Buffer.from(BOB.accessKeyId)), 'the search finds what is stored').to.equal(true);
+  });
+
+  it('keeps the SSE key file as it is on the next start', async () => {
+    const before = sseKeyFile();
+    let again = '';
+    const restarted = spawn(process.execPath, [CLI, 'dev', '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    restarted.stdout!.on('data', (chunk: Buffer) => (again += chunk.toString()));
+    restarted.stderr!.on('data', (chunk: Buffer) => (again += chunk.toString()));
+    try {
+      await eventually(() => {
+        if (restarted.exitCode !== null) throw new Error(`leofs dev exited:\n${again}`);
+        return /leofs dev cluster is running/.test(again);
+      }, 60_000, `leofs dev up again:\n${again}`);
+      expect(again).to.include(`SSE keys  ${join(data, 'sse-keys')}`);
+      expect(sseKeyFile()).to.equal(before);
+      const loaded = readFileSync(join(data, 'logs', 'gateway_0.log'), 'utf8').match(/"msg":"SSE-S3 master keys loaded"/g) ?? [];
+      expect(loaded, 'one line per start').to.have.length(2);
+    } finally {
+      await stopChild(restarted);
+    }
   });
 });
 

@@ -61,6 +61,8 @@ export interface GatewayConfig {
   readonly region: string;
   /** How long a stopping gateway waits for requests in progress. */
   readonly shutdownTimeoutMs: number;
+  /** The file of SSE-S3 master keys (see src/cli/master-keys.ts); read once when the gateway starts. */
+  readonly sseKeyFile?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -99,7 +101,7 @@ export const MAX_CHUNK_SIZE_BYTES = 8 * MiB;
 export type GatewayConfigResult = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly problem: string };
 
 type NumberKey = {
-  [K in keyof GatewayConfig]: GatewayConfig[K] extends number ? K : never;
+  [K in keyof GatewayConfig]-?: GatewayConfig[K] extends number ? K : never;
 }[keyof GatewayConfig];
 
 /** Inclusive bounds of each numeric setting. */
@@ -128,7 +130,9 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   shutdownTimeoutMs: [0, 3_600_000],
 };
 
-const KNOWN_KEYS = Object.keys(DEFAULT_GATEWAY_CONFIG);
+/** Settings without a default, absent unless given. */
+const OPTIONAL_KEYS = ['sseKeyFile'];
+const KNOWN_KEYS = [...Object.keys(DEFAULT_GATEWAY_CONFIG), ...OPTIONAL_KEYS];
 const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
 
 /** Validates `gateway` settings from a file and flags; absent settings take their defaults. */
@@ -157,6 +161,10 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   if (typeof region !== 'string' || !/^[a-z0-9-]{1,64}$/.test(region)) {
     return fail(`gateway.region must be a region name such as us-east-1 (got ${JSON.stringify(region)})`);
   }
+  const sseKeyFile = record.sseKeyFile;
+  if (sseKeyFile !== undefined && (typeof sseKeyFile !== 'string' || sseKeyFile.trim() === '')) {
+    return fail(`gateway.sseKeyFile must be the path of a file of master keys (got ${JSON.stringify(sseKeyFile)})`);
+  }
   const suffixes = record.virtualHostSuffixes ?? [];
   if (!Array.isArray(suffixes) || !suffixes.every((s): s is string => typeof s === 'string' && HOST_NAME.test(s))) {
     return fail('gateway.virtualHostSuffixes must be a list of host names');
@@ -167,6 +175,7 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     httpHost,
     region,
     virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
+    ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
   });
   if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {
     return fail('gateway.cacheMaxObjectBytes cannot exceed gateway.chunkSizeBytes: only bodies stored whole are cached');

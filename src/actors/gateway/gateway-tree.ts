@@ -23,6 +23,7 @@ import { httpListenerBehavior, LISTENER_STOP_MARGIN_MS } from './http-listener.j
 import { ObjectCache } from './object-cache.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import type { Registry } from 'prom-client';
+import type { MasterKeys } from '../../core/object-encryption.js';
 
 /** How long a bucket change may take at the manager. */
 const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
@@ -47,6 +48,8 @@ export interface GatewayS3Options {
   readonly managerAddress: string | undefined;
   /** Where the gateway's instruments go, when the node exports metrics. */
   readonly metrics?: Registry;
+  /** The operator's keys that wrap SSE-S3 objects' data keys; without them SSE-S3 is refused. */
+  readonly masterKeys?: MasterKeys;
 }
 
 export function gatewayTree(options: GatewayTreeOptions): SupervisorSpec {
@@ -82,7 +85,8 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
   const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   const requests = options.metrics ? gatewayMetrics(options.metrics, cache) : undefined;
-  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache, ...(requests ? { requests } : {}) }), {
+  const masterKeys = options.masterKeys;
+  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache, ...(requests ? { requests } : {}), ...(masterKeys ? { masterKeys } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });
 }

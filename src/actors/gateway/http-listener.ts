@@ -16,6 +16,7 @@ import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gat
 import type { ObjectCache } from './object-cache.js';
 import type { HttpListenerMessage } from '../../protocol/cluster/http-listener.js';
 import type { RequestObserver } from './gateway-metrics.js';
+import type { MasterKeys } from '../../core/object-encryption.js';
 
 /**
  * How long start-up waits for the S3 port when another process (often a gateway still stopping) holds
@@ -49,6 +50,8 @@ export interface HttpListenerDeps {
   /** Outlives restarts of the listener, so a restart does not empty it. */
   readonly cache: ObjectCache;
   readonly requests?: RequestObserver;
+  /** Read once at process start; a restarted listener keeps them. */
+  readonly masterKeys?: MasterKeys;
 }
 
 interface ListenerState {
@@ -76,6 +79,7 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
         node: ctx.system.node,
         cache: deps.cache,
         ...(deps.requests ? { requests: deps.requests } : {}),
+        ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
       });
       const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;

@@ -25,6 +25,14 @@ describe('actors/gateway/gateway-config', () => {
     expect(Object.isFrozen(result.config)).to.equal(true);
   });
 
+  it('takes the master key file only when given', () => {
+    expect(DEFAULT_GATEWAY_CONFIG).to.not.have.property('sseKeyFile');
+    const result = parseGatewayConfig({ sseKeyFile: '/etc/leofs/sse-keys' });
+    expect(result.ok && result.config.sseKeyFile).to.equal('/etc/leofs/sse-keys');
+    expect(problem({ sseKeyFile: '' })).to.match(/gateway\.sseKeyFile must be the path of a file/);
+    expect(problem({ sseKeyFile: 42 })).to.match(/gateway\.sseKeyFile/);
+  });
+
   it('gives slow clients a floor and a deadline that real clients on slow links stay well within', () => {
     const config = DEFAULT_GATEWAY_CONFIG;
     expect(config.minBodyBytesPerSec, 'at most 8 kbit/s').to.be.at.most(1024);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readConfigFile, validateNodeConfig } from '../../../src/cli/config.js';
+import { loadNodeConfig } from '../../../src/cli/node-command.js';
 
 const base = { role: 'storage', name: 'storage_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
 const DAY_MS = 24 * 60 * 60_000;
@@ -89,6 +90,30 @@ describe('cli/config cluster cookie', () => {
       writeFileSync(join(dir, 'open'), 'an-open-cookie', { mode: 0o644 });
       expect(() => validateNodeConfig({ ...noCookie, cookieFile: join(dir, 'open') }, {})).to.throw(ConfigError, /other users/);
     }
+  });
+});
+
+describe('cli/config gateway flags', () => {
+  let dir: string;
+  let configFile: string;
+  const gateway = { role: 'gateway', name: 'gateway_0@127.0.0.1', clusterPort: 0, manager: '127.0.0.1:4010', cookie: 'config-test-cookie' };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leofs-config-'));
+    configFile = join(dir, 'gateway.json');
+    writeFileSync(configFile, JSON.stringify({ ...gateway, gateway: { httpPort: 9000, sseKeyFile: '/etc/leofs/sse-keys' } }));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('takes sseKeyFile from the file, and --sse-key-file over it, keeping the file\'s other gateway settings', () => {
+    expect(loadNodeConfig({ config: configFile }).gateway).to.include({ sseKeyFile: '/etc/leofs/sse-keys', httpPort: 9000 });
+    expect(loadNodeConfig({ config: configFile, sseKeyFile: '/run/keys' }).gateway).to.include({ sseKeyFile: '/run/keys', httpPort: 9000 });
+    expect(loadNodeConfig({ config: configFile, httpPort: 9001 }).gateway).to.include({ sseKeyFile: '/etc/leofs/sse-keys', httpPort: 9001 });
+    expect(loadNodeConfig({ ...gateway, sseKeyFile: '/run/keys' }).gateway.sseKeyFile).to.equal('/run/keys');
+    expect(loadNodeConfig(gateway).gateway).to.not.have.property('sseKeyFile');
   });
 });
 
