@@ -1,7 +1,7 @@
 /**
  * S3 load generator; works against any S3 endpoint.
  *
- *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20] [--warmup 3]
+ *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20] [--warmup 3] [--sse AES256]
  *
  * Phases: PutObject and GetObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
  * ListObjectsV2 pages of 1000 keys in a bucket of --list-objects objects (populated once and reused:
@@ -27,6 +27,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('list-objects', { type: 'number', default: 100_000 })
   .option('list-requests', { type: 'number', default: 50 })
   .option('bucket-prefix', { type: 'string', default: 'bench' })
+  .option('sse', { type: 'string', choices: ['AES256'], describe: 'PUT with x-amz-server-side-encryption (SSE-S3)' })
   .strict()
   .parseAsync();
 
@@ -59,10 +60,13 @@ process.stdout.write(`bucket ${workBucket}, concurrency ${concurrency}, ${argv.d
 /** Keys a lane wrote, counted per lane: lanes do not all get through the same number. */
 const writtenPerLane = (lanes: number): number[] => new Array<number>(lanes).fill(0);
 
+/** Headers of every PUT: with --sse, objects are written encrypted, and read back decrypted. */
+const writeHeaders: Record<string, string> = argv.sse === undefined ? {} : { 'x-amz-server-side-encryption': argv.sse };
+
 const small = randomBytes(4096);
 const written4k = writtenPerLane(concurrency);
 const put4k = await phase('put4k', concurrency, async (lane) => {
-  const response = await client.send('PUT', `/${workBucket}/small/${lane}/${written4k[lane]}`, '', small);
+  const response = await client.send('PUT', `/${workBucket}/small/${lane}/${written4k[lane]}`, '', small, true, writeHeaders);
   if (ok(response.status)) written4k[lane]!++;
   return { ok: ok(response.status), bytes: small.length };
 });
@@ -75,7 +79,7 @@ const large = randomBytes(16 * 1024 * 1024);
 const largeLanes = Math.min(concurrency, 8);
 const written16m = writtenPerLane(largeLanes);
 const put16m = await phase('put16m', largeLanes, async (lane) => {
-  const response = await client.send('PUT', `/${workBucket}/large/${lane}/${written16m[lane]}`, '', large);
+  const response = await client.send('PUT', `/${workBucket}/large/${lane}/${written16m[lane]}`, '', large, true, writeHeaders);
   if (ok(response.status)) written16m[lane]!++;
   return { ok: ok(response.status), bytes: large.length };
 });

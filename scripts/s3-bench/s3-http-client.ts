@@ -37,17 +37,18 @@ export class S3HttpClient {
 
   /**
    * One signed request. `body` may be a Buffer or a stream of known length; `keepBody` false discards
-   * the response body while counting it (large GETs must not fill the client's memory).
+   * the response body while counting it (large GETs must not fill the client's memory). `extraHeaders`
+   * (lower-case names) are sent and signed.
    */
-  send(method: string, path: string, query: string, body?: Buffer | { stream: Readable; length: number }, keepBody = true): Promise<S3Response> {
+  send(method: string, path: string, query: string, body?: Buffer | { stream: Readable; length: number }, keepBody = true, extraHeaders: Record<string, string> = {}): Promise<S3Response> {
     const now = new Date();
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const date = amzDate.slice(0, 8);
     const host = this.endpoint.url.host;
-    const headers: Record<string, string> = { host, 'x-amz-date': amzDate, 'x-amz-content-sha256': UNSIGNED_PAYLOAD };
+    const headers: Record<string, string> = { ...extraHeaders, host, 'x-amz-date': amzDate, 'x-amz-content-sha256': UNSIGNED_PAYLOAD };
     const length = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body.length;
     if (body !== undefined || method === 'PUT' || method === 'POST') headers['content-length'] = String(length);
-    const signed = ['host', 'x-amz-content-sha256', 'x-amz-date'];
+    const signed = ['host', 'x-amz-content-sha256', 'x-amz-date', ...Object.keys(extraHeaders)].sort();
     const canonical = canonicalRequest({ method, canonicalUri: canonicalUri(path) ?? path, canonicalQuery: canonicalQueryString(query) ?? '', headers, signedHeaders: signed, payloadHash: UNSIGNED_PAYLOAD });
     const scope = `${date}/${this.endpoint.region}/s3/aws4_request`;
     if (this.signingKey?.date !== date) this.signingKey = { date, key: deriveSigningKey(this.endpoint.secretKey, date, this.endpoint.region, 's3') };
