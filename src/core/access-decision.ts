@@ -6,18 +6,20 @@
  *      right to read, replace and delete the policy itself, so no policy can lock a bucket for good);
  *   2. the bucket's owner, and admin users, may do everything else;
  *   3. an Allow statement of the policy grants the action;
- *   4. the bucket's canned ACL grants others reading (public-read, authenticated-read) or reading and
- *      writing (public-read-write);
+ *   4. an ACL grants the action: the bucket's (listing, writing objects, its own ACL) or the object
+ *      version's (reading it, its ACL); a version written before objects had ACLs follows the bucket's;
  *   5. anything else is denied.
  *
  * The bucket's public access block narrows 3 and 4: with restrictPublicBuckets a public policy grants
- * nothing, with ignorePublicAcls a public ACL grants nothing.
+ * nothing, with ignorePublicAcls grants to everyone or to every signed-in user count for nothing.
+ * Deciding an object action before its version is read, the decision can only say that the version's
+ * ACL may still grant it (`objectAclMayGrant`); the caller reads the version and asks again.
  *
  * The reason says which of these decided, for the debug log and for tests.
  */
 import type { BucketRecord, UserRole } from './auth-snapshot.js';
 import { evaluatePolicy, policyIsPublic } from './bucket-policy.js';
-import { aclCounts } from './public-access-block.js';
+import { cannedGrants, grantsPermission, type AclGrant, type ObjectAcl } from './acl.js';
 import type { ConditionContext } from './policy-conditions.js';
 import { actionInfo, resourceArn, type S3Action } from './s3-actions.js';
 
@@ -34,11 +36,18 @@ export interface AccessRequest {
   /** Undefined for an anonymous request. */
   readonly requester: Requester | undefined;
   readonly context: ConditionContext;
+  /**
+   * For an object action: the version's ACL, or 'legacy' for a version written before objects had ACLs
+   * (it follows its bucket's); absent when the version has not been read.
+   */
+  readonly objectAcl?: ObjectAcl | 'legacy';
 }
 
 export interface AccessDecision {
   readonly allowed: boolean;
   readonly reason: string;
+  /** Denied only for want of the object version's ACL, which may still grant the action. */
+  readonly objectAclMayGrant?: true;
 }
 
 const POLICY_ACTIONS: ReadonlySet<S3Action> = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
@@ -62,24 +71,25 @@ export function decideAccess(request: AccessRequest): AccessDecision {
     }
     return allow(`statement ${verdict.allowedBy.statement} of the bucket policy allows ${action}`);
   }
-  if (aclGrants(bucket, requester, action)) return allow(`the bucket's ${bucket.acl} ACL`);
+  const byAcl = aclGrants(bucket, requester, action, request.objectAcl);
+  if (byAcl !== 'no') return byAcl === 'unknown' ? { ...deny(`the object's ACL may grant ${action}`), objectAclMayGrant: true } : allow(byAcl);
   return deny(`nothing grants ${action} to ${requester?.userId ?? 'anonymous'}`);
 }
 
-/** What a canned ACL lets others do: public-read and authenticated-read reading, public-read-write also writing. */
-function aclGrants(bucket: BucketRecord, requester: Requester | undefined, action: S3Action): boolean {
-  const access = actionInfo(action).acl;
-  if (access === 'owner' || !aclCounts(bucket.acl, bucket.publicAccessBlock)) return false;
-  switch (bucket.acl) {
-    case 'private':
-      return false;
-    case 'public-read':
-      return access === 'read';
-    case 'public-read-write':
-      return true;
-    case 'authenticated-read':
-      return access === 'read' && requester !== undefined;
-  }
+/** The grants of the bucket's ACL: those given explicitly, or its canned ACL's. */
+export function bucketGrants(bucket: BucketRecord): readonly AclGrant[] {
+  return bucket.grants ?? cannedGrants(bucket.acl, bucket.owner, bucket.owner) ?? [];
+}
+
+/** Which ACL grants the action (the reason), 'no', or 'unknown' when it is the object's and that is not known. */
+function aclGrants(bucket: BucketRecord, requester: Requester | undefined, action: S3Action, objectAcl: ObjectAcl | 'legacy' | undefined): string | 'no' | 'unknown' {
+  const spec = actionInfo(action).grantedBy;
+  if (spec === undefined) return 'no';
+  const ignorePublic = bucket.publicAccessBlock?.ignorePublicAcls === true;
+  const grants = (list: readonly AclGrant[]): boolean => grantsPermission(list, requester?.userId, spec.permission, ignorePublic);
+  if (spec.on === 'bucket' || objectAcl === 'legacy') return grants(bucketGrants(bucket)) ? `the bucket's ACL grants ${spec.permission}` : 'no';
+  if (objectAcl === undefined) return 'unknown';
+  return grants(objectAcl.grants) ? `the object's ACL grants ${spec.permission}` : 'no';
 }
 
 function allow(reason: string): AccessDecision {

@@ -4,6 +4,7 @@
  * authenticate and authorize without asking anyone.
  */
 import { isIncarnation } from './bucket-namespace.js';
+import { isAclGrants, type AclGrant } from './acl.js';
 import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
@@ -40,6 +41,8 @@ export interface BucketRecord {
   /** The owner's user id. */
   readonly owner: string;
   readonly acl: BucketAcl;
+  /** The bucket's ACL given grant by grant (core/acl.ts), which then stands instead of `acl`. */
+  readonly grants?: readonly AclGrant[];
   readonly createdAtMs: number;
   /** The LocationConstraint given at creation, if any. */
   readonly location?: string;
@@ -156,6 +159,7 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.incarnation === undefined || isIncarnation(bucket.incarnation)) &&
     typeof bucket.owner === 'string' &&
     isBucketAcl(bucket.acl) &&
+    (bucket.grants === undefined || isAclGrants(bucket.grants)) &&
     Number.isSafeInteger(bucket.createdAtMs) &&
     locationProblem(bucket.location) === undefined &&
     (bucket.versioning === undefined || isBucketVersioning(bucket.versioning)) &&

@@ -4,6 +4,7 @@
  * copy wins.
  */
 import type { ObjectEncryption } from './object-encryption.js';
+import type { ObjectAcl } from './acl.js';
 import { createHash } from 'node:crypto';
 import { compareHlc, type Hlc } from './hlc.js';
 import type { Retention } from './object-lock.js';
@@ -98,6 +99,8 @@ export interface ObjectMeta {
   readonly tags?: Readonly<Record<string, string>>;
   /** How the version's body is encrypted at rest (core/object-encryption.ts); absent: it is not. */
   readonly encryption?: ObjectEncryption;
+  /** The version's owner and ACL (core/acl.ts); absent on versions written before objects had ACLs. */
+  readonly acl?: ObjectAcl;
   /** The key's older versions, newest first (see core/object-versioning.ts). */
   readonly noncurrent?: readonly VersionFields[];
 }

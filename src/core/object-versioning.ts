@@ -13,6 +13,7 @@
  * the body of its current version only. A version whose body is in the record (written before the
  * bucket had versioning) is moved into a chunk by the writer before it can become noncurrent.
  */
+import { isObjectAcl, type ObjectAcl } from './acl.js';
 import type { Hlc } from './hlc.js';
 import { compareHlc, isHlc } from './hlc.js';
 import { randomHex } from './random-id.js';
@@ -55,6 +56,7 @@ export function versionIdOf(version: { readonly versionId?: string }): string {
  *   retag   one version's tags are replaced (PutObjectTagging, DeleteObjectTagging); without a version
  *           id, the current version's. Its modification time stays.
  *   protect one version's retention and legal hold are set (PutObjectRetention, PutObjectLegalHold).
+ *   reacl   one version's ACL is replaced (PutObjectAcl); its modification time stays.
  * Removing a version (or replacing the null version) under object lock is refused (core/object-lock.ts);
  * `bypassGovernance`: the request bypasses GOVERNANCE retention and its user is allowed to.
  * `rechunked`: the key's current version, stamped at `clock`, whose body is in its record, has been
@@ -72,6 +74,7 @@ export type VersionedWrite =
       readonly rechunked?: Rechunked;
     }
   | { readonly type: 'retag'; readonly versionId?: string; readonly tags: Tags; readonly rechunked?: Rechunked }
+  | { readonly type: 'reacl'; readonly versionId?: string; readonly acl: ObjectAcl; readonly rechunked?: Rechunked }
   | {
       readonly type: 'protect';
       readonly versionId?: string;
@@ -165,11 +168,12 @@ export function applyVersionedWrite(
       break;
     }
     case 'retag':
+    case 'reacl':
     case 'protect': {
       const index = write.versionId === undefined ? 0 : versions.findIndex((version) => versionIdOf(version) === write.versionId);
       const version = versions[index];
       if (version === undefined || version.deleteMarker) return { ok: false, code: 'NoSuchVersion' };
-      const changed = write.type === 'retag' ? retagged(version, write.tags) : protectedVersion(version, write, nowMs);
+      const changed = write.type === 'retag' ? retagged(version, write.tags) : write.type === 'reacl' ? { ...version, acl: write.acl } : protectedVersion(version, write, nowMs);
       if ('reason' in changed) return { ok: false, code: 'ObjectLocked', reason: changed.reason };
       versions[index] = changed;
       break;
@@ -286,8 +290,10 @@ export function hasValidVersions(meta: {
   readonly tags?: unknown;
   readonly retention?: unknown;
   readonly legalHold?: unknown;
+  readonly acl?: unknown;
 }): boolean {
   if (meta.tags !== undefined && !isTags(meta.tags, MAX_OBJECT_TAGS)) return false;
+  if (meta.acl !== undefined && !isObjectAcl(meta.acl)) return false;
   if (!hasValidLock(meta)) return false;
   if (meta.versionId !== undefined && (typeof meta.versionId !== 'string' || !VERSION_ID.test(meta.versionId))) return false;
   if (meta.deleteMarker !== undefined && meta.deleteMarker !== true) return false;
@@ -317,6 +323,7 @@ export function isVersionedWrite(value: unknown): value is VersionedWrite {
   const { bypassGovernance } = write;
   if (bypassGovernance !== undefined && typeof bypassGovernance !== 'boolean') return false;
   if (type === 'retag') return mode === undefined && optionalId && isTags(write['tags'], MAX_OBJECT_TAGS);
+  if (type === 'reacl') return mode === undefined && optionalId && isObjectAcl(write['acl']);
   if (type === 'protect') {
     const { retention, legalHold } = write;
     return mode === undefined && optionalId && (retention === undefined || retention === null || isRetention(retention)) &&

@@ -26,8 +26,3 @@ export function isPublicAccessBlock(value: unknown): value is PublicAccessBlock 
 export function isPublicAcl(acl: string): boolean {
   return acl === 'public-read' || acl === 'public-read-write' || acl === 'authenticated-read';
 }
-
-/** Whether the bucket's ACL grants anything: not when it is private, or public and ignored. */
-export function aclCounts(acl: string, block: PublicAccessBlock | undefined): boolean {
-  return acl !== 'private' && !(block?.ignorePublicAcls === true && isPublicAcl(acl));
-}

@@ -1,28 +1,36 @@
 /**
- * The S3 actions a bucket policy can name, as AWS names them, with what each acts on and what a
- * bucket's canned ACL lets others do with it. A policy that names an action outside this list is
- * refused, as S3 refuses it; the access decision (core/access-decision.ts) reads the rest.
+ * The S3 actions a bucket policy can name, as AWS names them, with what each acts on and which ACL
+ * permission grants it to others (on the bucket, or on the object version). A policy that names an
+ * action outside this list is refused, as S3 refuses it; the access decision (core/access-decision.ts)
+ * reads the rest.
  */
+import type { AclPermission } from './acl.js';
 
-/** What a canned ACL grants: reading, writing, or nothing beyond the owner. */
-export type AclAccess = 'read' | 'write' | 'owner';
+/** The ACL permission that grants an action: the bucket's, or the object version's. */
+export interface AclGrantSpec {
+  readonly on: 'bucket' | 'object';
+  readonly permission: AclPermission;
+}
 
 export interface S3ActionInfo {
   /** The kind of ARN the action applies to: `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`. */
   readonly resource: 'bucket' | 'object' | 'none';
-  readonly acl: AclAccess;
+  /** Absent: no ACL grants it; only the owner, admins and the bucket policy do. */
+  readonly grantedBy?: AclGrantSpec;
 }
 
-const bucket = (acl: AclAccess = 'owner'): S3ActionInfo => ({ resource: 'bucket', acl });
-const object = (acl: AclAccess = 'owner'): S3ActionInfo => ({ resource: 'object', acl });
+const bucket = (grantedBy?: AclGrantSpec): S3ActionInfo => ({ resource: 'bucket', ...(grantedBy === undefined ? {} : { grantedBy }) });
+const object = (grantedBy?: AclGrantSpec): S3ActionInfo => ({ resource: 'object', ...(grantedBy === undefined ? {} : { grantedBy }) });
+const onBucket = (permission: AclPermission): AclGrantSpec => ({ on: 'bucket', permission });
+const onObject = (permission: AclPermission): AclGrantSpec => ({ on: 'object', permission });
 
 export const S3_ACTIONS = {
-  's3:ListAllMyBuckets': { resource: 'none', acl: 'owner' },
+  's3:ListAllMyBuckets': { resource: 'none' },
   's3:CreateBucket': bucket(),
   's3:DeleteBucket': bucket(),
-  's3:ListBucket': bucket('read'),
-  's3:ListBucketVersions': bucket('read'),
-  's3:ListBucketMultipartUploads': bucket('write'),
+  's3:ListBucket': bucket(onBucket('READ')),
+  's3:ListBucketVersions': bucket(onBucket('READ')),
+  's3:ListBucketMultipartUploads': bucket(onBucket('READ')),
   's3:GetBucketLocation': bucket(),
   's3:GetBucketVersioning': bucket(),
   's3:PutBucketVersioning': bucket(),
@@ -32,8 +40,8 @@ export const S3_ACTIONS = {
   's3:PutLifecycleConfiguration': bucket(),
   's3:GetBucketObjectLockConfiguration': bucket(),
   's3:PutBucketObjectLockConfiguration': bucket(),
-  's3:GetBucketAcl': bucket(),
-  's3:PutBucketAcl': bucket(),
+  's3:GetBucketAcl': bucket(onBucket('READ_ACP')),
+  's3:PutBucketAcl': bucket(onBucket('WRITE_ACP')),
   's3:GetBucketPolicy': bucket(),
   's3:PutBucketPolicy': bucket(),
   's3:DeleteBucketPolicy': bucket(),
@@ -55,31 +63,31 @@ export const S3_ACTIONS = {
   's3:PutBucketNotification': bucket(),
   's3:GetReplicationConfiguration': bucket(),
   's3:PutReplicationConfiguration': bucket(),
-  's3:GetObject': object('read'),
-  's3:GetObjectVersion': object('read'),
-  's3:GetObjectAttributes': object('read'),
-  's3:GetObjectVersionAttributes': object('read'),
-  's3:GetObjectTagging': object('read'),
-  's3:GetObjectVersionTagging': object('read'),
-  's3:GetObjectRetention': object('read'),
-  's3:GetObjectLegalHold': object('read'),
-  's3:PutObject': object('write'),
-  's3:DeleteObject': object('write'),
-  's3:DeleteObjectVersion': object('write'),
-  's3:PutObjectTagging': object('write'),
-  's3:PutObjectVersionTagging': object('write'),
-  's3:DeleteObjectTagging': object('write'),
-  's3:DeleteObjectVersionTagging': object('write'),
-  's3:AbortMultipartUpload': object('write'),
-  's3:ListMultipartUploadParts': object('write'),
+  's3:GetObject': object(onObject('READ')),
+  's3:GetObjectVersion': object(onObject('READ')),
+  's3:GetObjectAttributes': object(onObject('READ')),
+  's3:GetObjectVersionAttributes': object(onObject('READ')),
+  's3:GetObjectTagging': object(onObject('READ')),
+  's3:GetObjectVersionTagging': object(onObject('READ')),
+  's3:GetObjectRetention': object(onObject('READ')),
+  's3:GetObjectLegalHold': object(onObject('READ')),
+  's3:PutObject': object(onBucket('WRITE')),
+  's3:DeleteObject': object(onBucket('WRITE')),
+  's3:DeleteObjectVersion': object(onBucket('WRITE')),
+  's3:PutObjectTagging': object(onBucket('WRITE')),
+  's3:PutObjectVersionTagging': object(onBucket('WRITE')),
+  's3:DeleteObjectTagging': object(onBucket('WRITE')),
+  's3:DeleteObjectVersionTagging': object(onBucket('WRITE')),
+  's3:AbortMultipartUpload': object(onBucket('WRITE')),
+  's3:ListMultipartUploadParts': object(onBucket('WRITE')),
   // Locking a version keeps it from everyone for as long as the lock says: only the owner, by default.
   's3:PutObjectRetention': object(),
   's3:PutObjectLegalHold': object(),
   's3:BypassGovernanceRetention': object(),
-  's3:GetObjectAcl': object(),
-  's3:GetObjectVersionAcl': object(),
-  's3:PutObjectAcl': object(),
-  's3:PutObjectVersionAcl': object(),
+  's3:GetObjectAcl': object(onObject('READ_ACP')),
+  's3:GetObjectVersionAcl': object(onObject('READ_ACP')),
+  's3:PutObjectAcl': object(onObject('WRITE_ACP')),
+  's3:PutObjectVersionAcl': object(onObject('WRITE_ACP')),
   's3:RestoreObject': object(),
 } as const satisfies Record<string, S3ActionInfo>;
 

@@ -86,7 +86,7 @@ export class FakeBucketAdmin implements BucketAdmin {
   }
 
   updateAcl(name: string, requester: string, acl: BucketAcl) {
-    return this.change(name, requester, (bucket) => ({ ...bucket, acl }));
+    return this.change(name, requester, ({ grants: _explicit, ...bucket }) => ({ ...bucket, acl }));
   }
 
   updateVersioning(name: string, requester: string, versioning: BucketVersioning) {
@@ -113,6 +113,8 @@ export class FakeBucketAdmin implements BucketAdmin {
         return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
       case 'cors':
         return this.change(name, requester, ({ cors: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, cors: document.value }));
+      case 'grants':
+        return this.change(name, requester, (bucket) => ({ ...bucket, grants: document.value }));
       case 'defaultEncryption':
         return this.change(name, requester, ({ defaultEncryption: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, defaultEncryption: document.value }));
       case 'publicAccessBlock':

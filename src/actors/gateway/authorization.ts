@@ -7,6 +7,8 @@ import { decideAccess, type AccessDecision } from '../../core/access-decision.js
 import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ConditionContext } from '../../core/policy-conditions.js';
+import type { ObjectAcl } from '../../core/acl.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
 import type { S3Action } from '../../core/s3-actions.js';
 import { S3Error } from '../../protocol/s3/errors.js';
 import type { S3Operation } from '../../protocol/s3/router.js';
@@ -125,25 +127,53 @@ export interface AccessAsker {
   readonly log: Logger;
 }
 
-export function decide(asker: AccessAsker, bucket: BucketRecord, action: S3Action, key?: string): AccessDecision {
+export function decide(asker: AccessAsker, bucket: BucketRecord, action: S3Action, key?: string, objectAcl?: ObjectAcl | 'legacy'): AccessDecision {
   return decideAccess({
     action,
     bucket,
     ...(key === undefined ? {} : { key }),
     requester: asker.user === undefined ? undefined : { userId: asker.user.userId, role: asker.user.role },
     context: asker.conditions,
+    ...(objectAcl === undefined ? {} : { objectAcl }),
   });
 }
 
-/** The bucket, if `action` (on `key`, for object actions) is allowed; NoSuchBucket or AccessDenied otherwise. */
-export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: string, action: S3Action, key?: string): BucketRecord {
+/** An action the bucket alone does not allow, which the object version's ACL may: decided once it is read. */
+export interface PendingObjectAccess {
+  readonly action: S3Action;
+  readonly key: string;
+}
+
+/**
+ * The bucket, if `action` (on `key`, for object actions) is allowed, or may be by the version's ACL
+ * (`pending`); NoSuchBucket or AccessDenied otherwise.
+ */
+export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: string, action: S3Action, key?: string): { readonly bucket: BucketRecord; readonly pending?: PendingObjectAccess } {
   const bucket = existingBucket(view, bucketName);
   const decision = decide(asker, bucket, action, key);
-  if (!decision.allowed) {
-    asker.log.debug('access denied', { bucket: bucketName, key: key ?? null, action, user: asker.user?.userId ?? 'anonymous', reason: decision.reason });
-    throw new S3Error('AccessDenied');
+  if (decision.allowed) return { bucket };
+  if (decision.objectAclMayGrant === true && key !== undefined) return { bucket, pending: { action, key } };
+  throw denied(asker, bucketName, key, action, decision.reason);
+}
+
+/**
+ * Decides a pending object action against the version read: allowed, or AccessDenied. A version that
+ * is not there is told apart from one not allowed only to a requester who may list the bucket, as S3
+ * does, so that keys cannot be probed.
+ */
+export function authorizeVersion(asker: AccessAsker, bucket: BucketRecord, pending: PendingObjectAccess, meta: ObjectMeta | undefined): void {
+  if (meta === undefined) {
+    const listing = decide(asker, bucket, 's3:ListBucket');
+    if (!listing.allowed) throw denied(asker, bucket.name, pending.key, pending.action, 'no such version, and the requester may not list the bucket');
+    return;
   }
-  return bucket;
+  const decision = decide(asker, bucket, pending.action, pending.key, meta.acl ?? 'legacy');
+  if (!decision.allowed) throw denied(asker, bucket.name, pending.key, pending.action, decision.reason);
+}
+
+function denied(asker: AccessAsker, bucket: string, key: string | undefined, action: S3Action, reason: string): S3Error {
+  asker.log.debug('access denied', { bucket, key: key ?? null, action, user: asker.user?.userId ?? 'anonymous', reason });
+  return new S3Error('AccessDenied');
 }
 
 /**
@@ -151,16 +181,16 @@ export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: 
  * which only need a signed-in user). A CORS preflight needs no permission, a batch delete decides each
  * key and a form upload is signed inside its body: these only need an existing bucket.
  */
-export function authorize(view: AuthView, operation: S3Operation, asker: AccessAsker): BucketRecord | undefined {
+export function authorize(view: AuthView, operation: S3Operation, asker: AccessAsker): { readonly bucket: BucketRecord | undefined; readonly pending?: PendingObjectAccess } {
   switch (operation.type) {
     case 'ListBuckets':
     case 'CreateBucket':
       if (asker.user === undefined) throw new S3Error('AccessDenied');
-      return undefined;
+      return { bucket: undefined };
     case 'PreflightRequest':
     case 'DeleteObjects':
     case 'PostObject':
-      return existingBucket(view, operation.bucket);
+      return { bucket: existingBucket(view, operation.bucket) };
     default:
       return authorizeAction(view, asker, operation.bucket, actionOf(operation), 'key' in operation ? operation.key : undefined);
   }

@@ -64,13 +64,13 @@ export function deleteObjectRecord(
 
 /**
  * Changes one version in place (the current one without `versionId`): its tags (`retag`) or its lock
- * (`protect`), and answers the record as it is now. NoSuchKey when the key has no current version,
+ * (`protect`) or its ACL (`reacl`), and answers the record as it is now. NoSuchKey when the key has no current version,
  * NoSuchVersion when it lacks the one named.
  */
 export async function changeVersion(
   deps: GatewayDeps,
   target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },
-  write: Extract<VersionedWrite, { type: 'retag' | 'protect' }>,
+  write: Extract<VersionedWrite, { type: 'retag' | 'reacl' | 'protect' }>,
 ): Promise<ObjectMeta> {
   const fields: ObjectFields = { bucket: target.bucket, key: target.key, sizeBytes: 0, etag: '', contentType: '', userMeta: {} };
   const result = await sendAsClient(deps, target.bucket, target.key, write, (rechunked) =>

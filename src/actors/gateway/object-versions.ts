@@ -127,3 +127,17 @@ export function retireDeleted(deps: GatewayDeps, replaced: ObjectMeta | undefine
 function layoutsOf(record: ObjectMeta): ChunkLayout[] {
   return [record, ...(record.noncurrent ?? [])].flatMap((version) => (version.chunks === undefined ? [] : [version.chunks]));
 }
+
+/**
+ * The version a request names (the current one without `versionId`), its record only, or undefined
+ * when there is none (a delete marker counts as none). Storage failures are thrown.
+ */
+export async function findObjectVersion(deps: GatewayDeps, bucket: string, key: string, versionId: string | undefined): Promise<ObjectMeta | undefined> {
+  const record = await deps.storage.get('object', bucket, key, { withBody: false });
+  if (!record.ok) {
+    if (record.code === 'NotFound') return undefined;
+    throw storageFailureError(record);
+  }
+  const meta = versionId === undefined ? record.meta : findVersion(record.meta, versionId)?.meta;
+  return meta === undefined || meta.deleteMarker === true ? undefined : meta;
+}

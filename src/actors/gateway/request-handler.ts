@@ -12,12 +12,14 @@ import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
 import { accessContext } from './access-context.js';
-import { authorize } from './authorization.js';
+import { authorize, authorizeVersion, type AccessAsker, type PendingObjectAccess } from './authorization.js';
+import { findObjectVersion } from './object-versions.js';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
 import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
 import {
-  createBucket, deleteBucket, getBucketAcl, getBucketLocation, getBucketVersioning, putBucketVersioning, getObjectAcl, headBucket, listBuckets,
-  putBucketAcl, putObjectAcl,
+  createBucket, deleteBucket, getBucketLocation, getBucketVersioning, putBucketVersioning, headBucket, listBuckets,
 } from './handlers/buckets.js';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js';
 import { copyObject } from './handlers/copy-object.js';
@@ -125,8 +127,9 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const conditions = accessContext({ req, headers, query, operation: routed.operation, auth, user, nowMs: deps.clock.now() });
-    const bucket = authorize(deps.authView, routed.operation, { user, conditions, log });
+    const { bucket, pending } = authorize(deps.authView, routed.operation, { user, conditions, log });
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
+    if (pending !== undefined && bucket !== undefined) await authorizeByVersion(scoped, routed.operation, { user, conditions, log }, bucket, pending);
     const memory = deps.bodyMemory.account(userIdOf(user));
     const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, conditions, bucket, memory, log };
     await dispatch(ctx, routed.operation);
@@ -143,6 +146,15 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
   } finally {
     log.debug('request', { method, operation: operation ?? null, status: res.statusCode, ms: deps.clock.now() - startedMs });
   }
+}
+
+/**
+ * An object request the bucket alone does not allow, decided by the version's own ACL: the version is
+ * read (its record, without its body) before the handler runs.
+ */
+async function authorizeByVersion(deps: GatewayDeps, op: S3Operation, asker: AccessAsker, bucket: BucketRecord, pending: PendingObjectAccess): Promise<void> {
+  const versionId = 'versionId' in op ? op.versionId : undefined;
+  authorizeVersion(asker, bucket, pending, await findObjectVersion(deps, bucket.name, pending.key, versionId));
 }
 
 async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
@@ -220,7 +232,7 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
     case 'GetBucketAcl':
       return getBucketAcl(ctx);
     case 'PutBucketAcl':
-      return putBucketAcl(ctx, op);
+      return putBucketAcl(ctx);
     case 'GetObjectAcl':
       return getObjectAcl(ctx, op);
     case 'PutObjectAcl':

@@ -35,6 +35,7 @@ import { isLifecycleConfig } from '../../core/lifecycle.js';
 import { isBucketPolicy } from '../../core/bucket-policy.js';
 import { isCorsConfig } from '../../core/cors.js';
 import { isPublicAccessBlock } from '../../core/public-access-block.js';
+import { isAclGrants } from '../../core/acl.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -270,7 +271,7 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
   }
 
   function updateAcl(state: AuthState, message: Extract<AuthMessage, { type: 'update_acl' }>, ctx: ActorContext<AuthMessage>): Promise<UpdateAclReply> {
-    return changeOwnedBucket(state, message, 'ACL', (bucket) => {
+    return changeOwnedBucket(state, message, 'ACL', ({ grants: _explicit, ...bucket }) => {
       if (!isBucketAcl(message.acl)) return invalid(`unknown canned ACL ${JSON.stringify(message.acl)}; use one of private, public-read, public-read-write, authenticated-read`);
       return { ...bucket, acl: message.acl };
     }, ctx);
@@ -312,6 +313,8 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
           if (document.value === null) return bucket;
           return isCorsConfig(document.value) ? { ...bucket, cors: document.value } : invalid('not a valid CORS configuration');
         }, ctx);
+      case 'grants':
+        return changeOwnedBucket(state, message, 'ACL', (bucket) => (isAclGrants(document.value) ? { ...bucket, grants: document.value } : invalid('not a valid list of grants')), ctx);
       case 'defaultEncryption':
         return changeOwnedBucket(state, message, 'default encryption', ({ defaultEncryption: _old, ...bucket }) => {
           if (document.value === null) return bucket;

@@ -21,7 +21,7 @@ import { coordinateNewestWrite } from './write-coordinator.js';
 const FIELD_NAMES = [
   'bucket', 'key', 'sizeBytes', 'etag', 'contentType', 'contentEncoding', 'contentDisposition', 'cacheControl',
   'expires', 'contentLanguage', 'userMeta', 'checksums', 'chunks', 'multipart', 'tags', 'retention', 'legalHold',
-  'encryption',
+  'encryption', 'acl',
 ] as const;
 
 /** How long, and how many, write ids a coordinator remembers to take each write once. */

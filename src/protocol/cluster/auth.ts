@@ -10,6 +10,7 @@ import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { BucketPolicy } from '../../core/bucket-policy.js';
 import type { CorsConfig } from '../../core/cors.js';
 import type { PublicAccessBlock } from '../../core/public-access-block.js';
+import type { AclGrant } from '../../core/acl.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -29,7 +30,9 @@ export type BucketDocument =
   | { readonly kind: 'policy'; readonly value: BucketPolicy | null }
   | { readonly kind: 'cors'; readonly value: CorsConfig | null }
   | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null }
-  | { readonly kind: 'defaultEncryption'; readonly value: 'AES256' | null };
+  | { readonly kind: 'defaultEncryption'; readonly value: 'AES256' | null }
+  /** The bucket's ACL grant by grant; a canned ACL (update_acl) replaces them. */
+  | { readonly kind: 'grants'; readonly value: readonly AclGrant[] };
 
 export type UpdateAclReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'AccessDenied' | 'InvalidArgument' | 'InvalidBucketState'>;
 export type GetBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket'>;

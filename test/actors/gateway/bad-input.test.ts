@@ -204,7 +204,7 @@ describe('actors/gateway bad input', function () {
     expect((await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'plain' }))).ContentLength).to.equal(5);
   });
 
-  it('refuses write headers of features it does not have or that are malformed, storing nothing, and takes an ACL the object gets anyway', async () => {
+  it('refuses write headers of features it does not have or that are malformed, storing nothing, and takes the ACLs it keeps', async () => {
     const refused: ReadonlyArray<readonly [Record<string, string>, number, string]> = [
       // This gateway has no master keys: SSE-S3 is not available here.
       [{ 'x-amz-server-side-encryption': 'AES256' }, 501, 'NotImplemented'],
@@ -214,8 +214,10 @@ describe('actors/gateway bad input', function () {
       [{ 'x-amz-object-lock-legal-hold': 'ON' }, 400, 'InvalidRequest'],
       [{ 'x-amz-tagging': 'project=%zz' }, 400, 'InvalidArgument'],
       [{ 'x-amz-tagging': 'aws:reserved=1' }, 400, 'InvalidTag'],
-      [{ 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }, 501, 'NotImplemented'],
-      [{ 'x-amz-acl': 'public-read' }, 501, 'NotImplemented'],
+      [{ 'x-amz-grant-read': 'emailAddress="someone@example.com"' }, 501, 'NotImplemented'],
+      [{ 'x-amz-grant-read': 'uri="http://example.com/not-a-group"' }, 400, 'InvalidArgument'],
+      [{ 'x-amz-acl': 'aws-exec-read' }, 501, 'NotImplemented'],
+      [{ 'x-amz-acl': 'everyone' }, 400, 'InvalidArgument'],
       [{ 'x-amz-website-redirect-location': '/elsewhere' }, 501, 'NotImplemented'],
     ];
     for (const [headers, status, code] of refused) {
@@ -223,7 +225,7 @@ describe('actors/gateway bad input', function () {
       await expectError(await signedRequest(h.endpoint, 'alice', { method: 'POST', path: `/${BUCKET}/refused?uploads`, headers }), status, code);
     }
     expect(h.storage.liveKeys('object', BUCKET)).to.deep.equal([]);
-    for (const acl of ['private', 'bucket-owner-full-control']) {
+    for (const acl of ['private', 'bucket-owner-full-control', 'public-read']) {
       const taken = await signedRequest(h.endpoint, 'alice', { method: 'PUT', path: `/${BUCKET}/acl-${acl}`, headers: { 'x-amz-acl': acl }, body: Buffer.from('data') });
       expect(taken.status, taken.text).to.equal(200);
     }

@@ -1,6 +1,6 @@
 import {
   CopyObjectCommand, DeleteBucketPolicyCommand, DeleteObjectsCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetObjectCommand,
-  ListObjectsV2Command, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client,
+  ListObjectsV2Command, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { failure, rawRequest, signedRequest, startHarness, type Harness } from '../../support/gateway-harness.js';
@@ -75,6 +75,7 @@ describe('actors/gateway bucket policies', function () {
 
   it('lets an explicit deny win over the owner and the ACL, but not over the owner\'s hold on the policy', async () => {
     await alice.send(new PutBucketAclCommand({ Bucket: BUCKET, ACL: 'public-read' }));
+    for (const key of ['public/a.txt', 'private/b.txt']) await alice.send(new PutObjectAclCommand({ Bucket: BUCKET, Key: key, ACL: 'public-read' }));
     await alice.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyOf(
       { Sid: 'LockPrivate', Effect: 'Deny', Principal: '*', Action: ['s3:GetObject', 's3:DeleteObject', 's3:*Policy'], Resource: [`arn:aws:s3:::${BUCKET}/private/*`, `arn:aws:s3:::${BUCKET}`] },
     ) }));

@@ -19,7 +19,7 @@ describe('actors/gateway CORS', function () {
     h = await startHarness();
     h.admin.addBucket(BUCKET, 'alice', 'public-read');
     alice = h.client('alice');
-    await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'index.html', Body: '<p>hi</p>' }));
+    await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'index.html', Body: '<p>hi</p>', ACL: 'public-read' }));
   });
 
   afterEach(async () => {

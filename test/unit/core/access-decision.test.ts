@@ -17,8 +17,8 @@ function bucket(acl: BucketRecord['acl'], statements?: unknown[]): BucketRecord 
   return { ...base, policy: parsed.policy };
 }
 
-function decide(b: BucketRecord, requester: AccessRequest['requester'], action: S3Action, key?: string, context: Record<string, string> = {}) {
-  return decideAccess({ bucket: b, requester, action, ...(key === undefined ? {} : { key }), context: conditionContext(context) });
+function decide(b: BucketRecord, requester: AccessRequest['requester'], action: S3Action, key?: string, context: Record<string, string> = {}, objectAcl: AccessRequest['objectAcl'] = 'legacy') {
+  return decideAccess({ bucket: b, requester, action, ...(key === undefined ? {} : { key }), context: conditionContext(context), objectAcl });
 }
 
 describe('core/access-decision', () => {
@@ -27,7 +27,7 @@ describe('core/access-decision', () => {
     expect(decide(bucket('private'), admin, 's3:DeleteBucket')).to.deep.equal({ allowed: true, reason: 'an admin user' });
     expect(decide(bucket('private'), bob, 's3:GetObject', 'k').allowed).to.equal(false);
     expect(decide(bucket('private'), undefined, 's3:ListBucket').allowed).to.equal(false);
-    expect(decide(bucket('public-read'), undefined, 's3:GetObject', 'k')).to.deep.equal({ allowed: true, reason: "the bucket's public-read ACL" });
+    expect(decide(bucket('public-read'), undefined, 's3:GetObject', 'k')).to.deep.equal({ allowed: true, reason: "the bucket's ACL grants READ" });
     expect(decide(bucket('public-read'), bob, 's3:PutObject', 'k').allowed).to.equal(false);
     expect(decide(bucket('public-read-write'), undefined, 's3:PutObject', 'k').allowed).to.equal(true);
     expect(decide(bucket('public-read-write'), undefined, 's3:PutBucketAcl').allowed).to.equal(false);
@@ -72,5 +72,19 @@ describe('core/access-decision', () => {
     expect(decide(restricted, alice, 's3:GetObject', 'k').allowed).to.equal(true);
     const named = { ...bucket('private', [{ Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }]), publicAccessBlock: restricted.publicAccessBlock };
     expect(decide(named, bob, 's3:GetObject', 'k').allowed).to.equal(true);
+  });
+
+  it('reads object actions from the version\'s ACL, and says when only that ACL could decide', () => {
+    const b = bucket('public-read');
+    const bobReads = { owner: 'alice', grants: [{ grantee: { user: 'alice' }, permission: 'FULL_CONTROL' as const }, { grantee: { user: 'bob' }, permission: 'READ' as const }] };
+    const unread = (action: S3Action) => decideAccess({ bucket: b, requester: bob, action, key: 'k', context: conditionContext({}) });
+    expect(unread('s3:GetObject')).to.deep.equal({ allowed: false, reason: "the object's ACL may grant s3:GetObject", objectAclMayGrant: true });
+    expect(decide(b, bob, 's3:GetObject', 'k', {}, bobReads)).to.deep.equal({ allowed: true, reason: "the object's ACL grants READ" });
+    expect(decide(b, undefined, 's3:GetObject', 'k', {}, bobReads).allowed).to.equal(false);
+    expect(decide(b, bob, 's3:GetObjectAcl', 'k', {}, bobReads).allowed).to.equal(false);
+    expect(unread('s3:PutObject')).to.deep.equal({ allowed: false, reason: 'nothing grants s3:PutObject to bob' });
+    const explicit = { ...bucket('private'), grants: [{ grantee: { group: 'AuthenticatedUsers' as const }, permission: 'WRITE' as const }] };
+    expect(decide(explicit, bob, 's3:PutObject', 'k').allowed).to.equal(true);
+    expect(decide(explicit, undefined, 's3:PutObject', 'k').allowed).to.equal(false);
   });
 });

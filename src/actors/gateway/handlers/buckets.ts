@@ -8,22 +8,17 @@ import { isRuntimeFailure, type RuntimeFailure } from '../../../runtime/failures
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { getHeader, parseCannedAcl } from '../../../protocol/s3/headers.js';
 import {
-  ALL_USERS_GROUP, AUTHENTICATED_USERS_GROUP, MAX_XML_BODY_BYTES, buildAccessControlPolicy, buildListAllMyBucketsResult,
-  buildLocationConstraint, buildVersioningConfiguration, parseAccessControlPolicy, parseCreateBucketConfiguration,
-  parseVersioningConfiguration, type AccessControlPolicy, type Grant,
+  MAX_XML_BODY_BYTES, buildListAllMyBucketsResult, buildLocationConstraint, buildVersioningConfiguration, parseCreateBucketConfiguration,
+  parseVersioningConfiguration,
 } from '../../../protocol/s3/xml.js';
 import type { AuthView } from '../../common/auth-view.js';
 import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
-import { currentObject } from '../object-versions.js';
-import { refusePublicAcl } from '../public-access-refusals.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
 import { bucketRegion, createBucketRegionProblem } from '../signing-region.js';
-
-const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
 
 /** The region whose buckets keep S3's original semantics for creating a bucket twice. */
 const LEGACY_REGION = 'us-east-1';
@@ -161,34 +156,8 @@ export async function putBucketVersioning(ctx: RequestContext): Promise<void> {
   sendEmpty(ctx, 200);
 }
 
-export function getBucketAcl(ctx: RequestContext): void {
-  sendXml(ctx, 200, buildAccessControlPolicy(policyOf(bucketOf(ctx))));
-}
-
-export async function putBucketAcl(ctx: RequestContext, op: OperationOf<'PutBucketAcl'>): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (GRANT_HEADERS.some((h) => getHeader(ctx.headers, h) !== undefined)) {
-    throw new S3Error('NotImplemented', 'Only canned ACLs are supported.');
-  }
-  const canned = cannedBucketAcl(ctx);
-  const body = await readSmallBody(ctx, MAX_XML_BODY_BYTES.acl);
-  let acl: BucketAcl;
-  if (body.length > 0) {
-    if (canned !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
-    const policy = parseAccessControlPolicy(body);
-    if (!policy.ok) throw policy.error;
-    acl = cannedOf(policy.value, bucket);
-  } else {
-    if (canned === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
-    acl = canned;
-  }
-  refusePublicAcl(bucket, acl);
-  await changeAcl(ctx, bucket, acl);
-  sendEmpty(ctx, 200);
-}
-
-/** Has the manager set a bucket's ACL, and waits until this gateway's copy shows it. */
-function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
+/** Has the manager set a bucket's canned ACL, and waits until this gateway's copy shows it. */
+export function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
   return changeBucket(ctx, bucket, (admin, requester) => admin.updateAcl(bucket.name, requester, acl), (changed) => changed.acl === acl);
 }
 
@@ -226,50 +195,12 @@ function bucketChangeError(ctx: RequestContext, bucket: BucketRecord, reply: Exc
   }
 }
 
-/** Objects have no ACL of their own: they show their bucket's. */
-export async function getObjectAcl(ctx: RequestContext, op: OperationOf<'GetObjectAcl'>): Promise<void> {
-  if ((await currentObject(ctx.deps, op.bucket, op.key)) === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: op.key } });
-  sendXml(ctx, 200, buildAccessControlPolicy(policyOf(bucketOf(ctx))));
-}
-
-/**
- * Objects have no ACL of their own, so setting one succeeds only when it changes nothing: the bucket's
- * ACL, which the object already has, or bucket-owner-full-control, which the bucket owner always has
- * (as S3 accepts it where object ACLs are disabled). Any other is not supported.
- */
-export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObjectAcl'>): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (GRANT_HEADERS.some((h) => getHeader(ctx.headers, h) !== undefined)) throw objectAclUnsupported();
-  const parsed = parseCannedAcl(ctx.headers);
-  if (!parsed.ok) throw parsed.error;
-  const body = await readSmallBody(ctx, MAX_XML_BODY_BYTES.acl);
-  let asked: string;
-  if (body.length > 0) {
-    if (parsed.value !== undefined) throw new S3Error('UnexpectedContent', 'This request does not support content when x-amz-acl is given.');
-    const policy = parseAccessControlPolicy(body);
-    if (!policy.ok) throw policy.error;
-    asked = cannedOf(policy.value, bucket);
-  } else {
-    if (parsed.value === undefined) throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { fields: { MissingHeaderName: 'x-amz-acl' } });
-    asked = parsed.value;
-  }
-  refusePublicAcl(bucket, asked);
-  if ((await currentObject(ctx.deps, op.bucket, op.key)) === undefined) throw new S3Error('NoSuchKey', undefined, { fields: { Key: op.key } });
-  if (asked !== bucket.acl && asked !== 'bucket-owner-full-control') throw objectAclUnsupported();
-  sendEmpty(ctx, 200);
-}
-
-function objectAclUnsupported(): S3Error {
-  return new S3Error('NotImplemented', 'Objects take the ACL of their bucket; set it with PutBucketAcl.');
-}
-
 // ---------------------------------------------------------------------------------------------
 
 function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
   return bucketRegion(bucket, ctx.deps.config.region);
 }
 
-/** An admin acting on another user's bucket does so as its owner, which is what the manager checks. */
 /** The manager takes bucket changes from the owner; the pipeline has already decided that this request may make them. */
 function actingOwner(_ctx: RequestContext, bucket: BucketRecord): string {
   return bucket.owner;
@@ -282,37 +213,6 @@ function cannedBucketAcl(ctx: RequestContext): BucketAcl | undefined {
   if (parsed.value === undefined) return undefined;
   if (!isBucketAcl(parsed.value)) throw new S3Error('NotImplemented', `The canned ACL ${parsed.value} is not supported on buckets.`);
   return parsed.value;
-}
-
-function policyOf(bucket: BucketRecord): AccessControlPolicy {
-  const owner = { id: bucket.owner, displayName: bucket.owner };
-  const grants: Grant[] = [{ grantee: { type: 'CanonicalUser', id: owner.id, displayName: owner.displayName }, permission: 'FULL_CONTROL' }];
-  if (bucket.acl === 'public-read' || bucket.acl === 'public-read-write') grants.push({ grantee: { type: 'Group', uri: ALL_USERS_GROUP }, permission: 'READ' });
-  if (bucket.acl === 'public-read-write') grants.push({ grantee: { type: 'Group', uri: ALL_USERS_GROUP }, permission: 'WRITE' });
-  if (bucket.acl === 'authenticated-read') grants.push({ grantee: { type: 'Group', uri: AUTHENTICATED_USERS_GROUP }, permission: 'READ' });
-  return { owner, grants };
-}
-
-/** The canned ACL an access control policy amounts to; a policy no canned ACL expresses is not supported. */
-function cannedOf(policy: AccessControlPolicy, bucket: BucketRecord): BucketAcl {
-  const groups = new Set<string>();
-  for (const grant of policy.grants) {
-    if (grant.grantee.type === 'CanonicalUser') {
-      if (grant.grantee.id !== bucket.owner || grant.permission !== 'FULL_CONTROL') throw unsupportedPolicy();
-      continue;
-    }
-    groups.add(`${grant.grantee.uri} ${grant.permission}`);
-  }
-  const has = (uri: string, permission: string): boolean => groups.delete(`${uri} ${permission}`);
-  let acl: BucketAcl = 'private';
-  if (has(ALL_USERS_GROUP, 'READ')) acl = has(ALL_USERS_GROUP, 'WRITE') ? 'public-read-write' : 'public-read';
-  else if (has(AUTHENTICATED_USERS_GROUP, 'READ')) acl = 'authenticated-read';
-  if (groups.size > 0) throw unsupportedPolicy();
-  return acl;
-}
-
-function unsupportedPolicy(): S3Error {
-  return new S3Error('NotImplemented', 'Only ACLs that a canned ACL (private, public-read, public-read-write, authenticated-read) expresses are supported.');
 }
 
 function managerUnavailable(ctx: RequestContext, failure: RuntimeFailure | { readonly code: string; readonly message: string }): S3Error {

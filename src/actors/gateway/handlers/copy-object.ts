@@ -12,7 +12,7 @@ import type { CopySource } from '../../../protocol/s3/router.js';
 import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
-import { authorizeAction } from '../authorization.js';
+import { authorizeAction, authorizeVersion } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { recordBody, writeBody, type StoredBody } from '../body-writer.js';
 import { deleteChunks } from '../../common/chunk-deletion.js';
@@ -25,7 +25,8 @@ import { parseTaggingDirective } from '../../../protocol/s3/headers.js';
 import { requestedLock } from './object-lock.js';
 import { requestedTags } from './tagging.js';
 import { loadObject, type LoadedObject } from '../object-versions.js';
-import { requesterId, type OperationOf, type RequestContext } from '../request-context.js';
+import { bucketOf, requesterId, type OperationOf, type RequestContext } from '../request-context.js';
+import { writeAclOf } from '../acl-requests.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand, writeConditionOf } from './put-object.js';
@@ -44,8 +45,16 @@ export interface CopySourceObject extends LoadedObject {
  * SSE-C source's key given in the x-amz-copy-source-server-side-encryption-customer-* headers.
  */
 export async function openCopySource(ctx: RequestContext, source: CopySource): Promise<CopySourceObject> {
-  authorizeAction(ctx.deps.authView, ctx, source.bucket, source.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', source.key);
-  const loaded = await loadObject(ctx.deps, source.bucket, source.key, true, source.versionId);
+  const { bucket, pending } = authorizeAction(ctx.deps.authView, ctx, source.bucket, source.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', source.key);
+  let loaded: LoadedObject;
+  try {
+    loaded = await loadObject(ctx.deps, source.bucket, source.key, true, source.versionId);
+  } catch (error) {
+    // A source the requester may not read is not told apart from one that is not there.
+    if (pending !== undefined) authorizeVersion(ctx, bucket, pending, undefined);
+    throw error;
+  }
+  if (pending !== undefined) authorizeVersion(ctx, bucket, pending, loaded.meta);
   const outcome = evaluateCopySourceConditions(ctx.headers, { etag: loaded.meta.etag, lastModified: loaded.meta.lastModifiedMs });
   if (outcome.type !== 'proceed') throw conditionError(outcome);
   return { ...loaded, dataKey: readDataKey(ctx.deps, loaded.meta.encryption, ctx.headers, true).dataKey };
@@ -119,7 +128,8 @@ async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): As
 
 export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObject'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers, ctx.bucket);
+  checkWriteHeaders(headers);
+  const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const replaced = op.metadataDirective === 'REPLACE' ? descriptiveFields(headers) : undefined;
   const taggingDirective = parseTaggingDirective(headers);
   if (!taggingDirective.ok) throw taggingDirective.error;
@@ -150,6 +160,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
       ...(tags === undefined ? {} : { tags }),
       ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      acl,
       ...lock,
     };
     const result = await writeObjectRecord(deps, ctx.bucket, fields, recordBody(copied.stored), writeConditionOf(headers));

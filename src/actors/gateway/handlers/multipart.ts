@@ -39,6 +39,7 @@ import {
 import { copyBody, openCopySource } from './copy-object.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, writeConditionOf } from './put-object.js';
 import { encryptionForWrite, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { writeAclOf } from '../acl-requests.js';
 
 /** Part records read at once when completing or discarding an upload. */
 const PART_READ_CONCURRENCY = 8;
@@ -48,7 +49,8 @@ const AFTER_ALL = '\u{10FFFF}';
 
 export async function createMultipartUpload(ctx: RequestContext, op: OperationOf<'CreateMultipartUpload'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers, ctx.bucket);
+  checkWriteHeaders(headers);
+  const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
   const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
@@ -67,6 +69,7 @@ export async function createMultipartUpload(ctx: RequestContext, op: OperationOf
     ...described,
     ...(tags === undefined ? {} : { tags }),
     ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+    acl,
     ...lock,
     multipart: {
       parts: [],
@@ -238,6 +241,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     ...(upload.retention === undefined ? {} : { retention: upload.retention }),
     ...(upload.legalHold ? { legalHold: upload.legalHold } : {}),
     ...(upload.encryption === undefined ? {} : { encryption: upload.encryption }),
+    ...(upload.acl === undefined ? {} : { acl: upload.acl }),
     ...(checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(checksum.algorithm)]: checksum.value } }),
     chunks: layout,
     multipart: {

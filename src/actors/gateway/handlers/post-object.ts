@@ -29,6 +29,7 @@ import { requestedLock } from './object-lock.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand } from './put-object.js';
 import { encryptionForWrite, encryptionHeaders, requestedEncryption } from '../server-side-encryption.js';
 import { taggingDocumentTags } from './tagging.js';
+import { writeAclOf } from '../acl-requests.js';
 
 /** What the fields before the file may hold in all (S3 allows about 20 KB of them). */
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -73,7 +74,8 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
   const headers = objectHeaders(fields);
   const conditions = accessContext({ req: ctx.req, headers: { ...ctx.headers, ...headers }, query: new Map(), operation: op, auth: ctx.auth, user, nowMs: deps.clock.now() });
   authorizeAction(deps.authView, { user, conditions, log: ctx.log }, op.bucket, 's3:PutObject', key);
-  checkWriteHeaders(headers, bucket);
+  checkWriteHeaders(headers);
+  const acl = writeAclOf(deps.authView, headers, bucket, user?.userId);
   const described = descriptiveFields(headers);
   const lock = requestedLock(headers, bucket, deps.clock.now());
   const encryption = encryptionForWrite(deps, bucket, requestedEncryption(headers));
@@ -103,6 +105,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
       ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      acl,
       ...lock,
     };
     const result = await writeObjectRecord(deps, bucket, objectFields, recordBody(stored), undefined);

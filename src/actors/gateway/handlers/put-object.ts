@@ -8,26 +8,26 @@ import type { ObjectMeta } from '../../../core/object-meta.js';
 import type { WriteCondition } from '../../../core/write-condition.js';
 import { quoteEtag } from '../../../protocol/s3/checksums.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
-import { getHeader, parseCannedAcl, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
-import type { BucketRecord } from '../../../core/auth-snapshot.js';
+import { getHeader, parseStorageClass, type HeaderBag } from '../../../protocol/s3/headers.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { recordBody, writeBody } from '../body-writer.js';
 import { deleteChunks } from '../../common/chunk-deletion.js';
 import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-headers.js';
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
-import { refusePublicAcl } from '../public-access-refusals.js';
+import { writeAclOf } from '../acl-requests.js';
 import { encryptedPieces, encryptionForWrite, encryptionHeaders, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
-import type { OperationOf, RequestContext } from '../request-context.js';
+import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 
 export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'>): Promise<void> {
   const { deps, headers } = ctx;
-  checkWriteHeaders(headers, ctx.bucket);
+  checkWriteHeaders(headers);
+  const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
   const lock = requestedLock(headers, ctx.bucket, deps.clock.now());
@@ -55,6 +55,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
       ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      acl,
       ...lock,
     };
     // A condition is decided by the key's replicas as the record is written, never by a separate read.
@@ -88,20 +89,12 @@ export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | und
 }
 
 /**
- * Headers of a write this store cannot honour are refused before any byte is stored: a client must
- * never be told that its object is shared when it is not (object lock headers are judged
- * by object-lock.ts, against the bucket). An object takes
- * its bucket's ACL, so x-amz-acl passes only when it asks for what the object gets anyway.
+ * Headers of a write this store cannot honour are refused before any byte is stored (object lock
+ * headers are judged by object-lock.ts, ACLs by acl-requests.ts, against the bucket).
  */
-export function checkWriteHeaders(headers: HeaderBag, bucket: BucketRecord | undefined): void {
+export function checkWriteHeaders(headers: HeaderBag): void {
   const storageClass = parseStorageClass(headers);
   if (!storageClass.ok) throw storageClass.error;
-  const acl = parseCannedAcl(headers);
-  if (!acl.ok) throw acl.error;
-  refusePublicAcl(bucket, acl.value);
-  if (acl.value !== undefined && acl.value !== 'bucket-owner-full-control' && acl.value !== bucket?.acl) {
-    throw new S3Error('NotImplemented', `Objects take the ACL of their bucket (${bucket?.acl ?? 'private'}); x-amz-acl ${acl.value} cannot be honoured.`);
-  }
   for (const name of Object.keys(headers)) {
     const refusal = UNHONOURED_WRITE_HEADERS.find(([pattern]) => pattern.test(name));
     if (refusal) throw refusal[1](name);
@@ -118,7 +111,6 @@ export function encryptedIfAsked(source: AsyncIterable<Buffer>, encryption: Writ
 
 /** Write headers of features this store does not have, with the answer S3 gives where it has one. */
 const UNHONOURED_WRITE_HEADERS: ReadonlyArray<readonly [RegExp, (header: string) => S3Error]> = [
-  [/^x-amz-grant-/, (header) => new S3Error('NotImplemented', 'Objects take the ACL of their bucket; grants cannot be honoured.', { fields: { Header: header } })],
   [/^x-amz-website-redirect-location$/, (header) => new S3Error('NotImplemented', 'Website redirects are not supported.', { fields: { Header: header } })],
 ];
 
