@@ -3,8 +3,8 @@
  * decrypting as it is read, so storage nodes, replicas, repair, rebalance and anti-entropy only ever
  * hold and carry ciphertext.
  *
- *   Cipher     AES-256 in counter mode. Every body write (a PUT, or one part of a multipart upload) is
- *              stored as chunks under a version id of 96 random bits; that id is the counter block's
+ *   Cipher     AES-256 in counter mode. Every body write (a PUT, or one part of a multipart upload) has
+ *              an id of 96 random bits (its chunks are stored under it); that id is the counter block's
  *              nonce, and the byte offset within the write its counter. Ciphertext is exactly as long
  *              as plaintext, so chunk layouts, ranges and parts need nothing new, and a ranged read
  *              decrypts only the bytes it returns.
@@ -29,15 +29,23 @@ const AES_BLOCK_BYTES = 16;
 /** The counter is the low 32 bits of the counter block: 2^32 blocks, 64 GiB per body write, above S3's 5 GiB. */
 const MAX_RUN_BYTES = 2 ** 32 * AES_BLOCK_BYTES;
 
-export type ObjectEncryption =
+export type ObjectEncryption = (
   /** SSE-S3: the data key wrapped by the master key `keyId` (nonce, ciphertext and tag, base64). */
   | { readonly mode: 'SSE-S3'; readonly keyId: string; readonly wrappedKey: string }
   /** SSE-C: the salt the data key was derived with, and a check value of that key. */
-  | { readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string };
+  | { readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string }
+) & {
+  /**
+   * A body written in one piece (not a multipart upload): its write id, from which offsets count
+   * through the whole body wherever its bytes are kept (in the record, or later moved into a chunk).
+   */
+  readonly bodyRun?: string;
+};
 
 export function isObjectEncryption(value: unknown): value is ObjectEncryption {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
+  if (record.bodyRun !== undefined && (typeof record.bodyRun !== 'string' || !/^[0-9a-f]{24}$/.test(record.bodyRun))) return false;
   if (record.mode === 'SSE-S3') return typeof record.keyId === 'string' && typeof record.wrappedKey === 'string';
   if (record.mode === 'SSE-C') return typeof record.salt === 'string' && typeof record.keyCheck === 'string';
   return false;

@@ -42,12 +42,12 @@ export function readBody(source: ReadSource, range: ByteRange | undefined, setti
   const first = range?.start ?? 0;
   const last = range?.end ?? meta.sizeBytes - 1;
   if (meta.chunks === undefined) {
-    if (source.decrypt !== undefined) throw new Error(`the encrypted body of ${meta.key} is not stored in chunks`);
     const body = source.inline;
     if (body === undefined || body.length !== meta.sizeBytes) {
       throw new Error(`the stored body of ${meta.key} does not match its size`);
     }
-    return pieces([Buffer.from(body.buffer, body.byteOffset + first, last - first + 1)]);
+    const slice = Buffer.from(body.buffer, body.byteOffset + first, last - first + 1);
+    return pieces([source.decrypt === undefined ? slice : source.decrypt(0, first, slice)]);
   }
   const keys = chunkKeysOf(meta.key, meta.chunks);
   const reads = chunkReads(meta.chunks.chunkSizesBytes, first, last, settings.readPieceBytes);

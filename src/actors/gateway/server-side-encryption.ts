@@ -134,11 +134,26 @@ export async function* encryptedPieces(source: AsyncIterable<Buffer>, dataKey: B
   }
 }
 
-/** Decrypts bytes a read fetched: chunk `chunkIndex` of `layout`, from `offsetInChunk`. */
+/** Decrypts bytes a read fetched: chunk `chunkIndex` of the body (0 for a body in its record), from `offsetInChunk`. */
 export type ChunkDecryptor = (chunkIndex: number, offsetInChunk: number, bytes: Uint8Array) => Buffer;
 
-/** The decryptor of an encrypted chunked body: each chunk is placed in the body write (run) it belongs to. */
-export function chunkDecryptor(layout: ChunkLayout, dataKey: Buffer): ChunkDecryptor {
+/** The encryption a body written in one piece records: its write id counts its offsets. */
+export function oneWriteEncryption(encryption: WriteEncryption, bodyRun: string): ObjectEncryption {
+  return { ...encryption.encryption, bodyRun };
+}
+
+/** The decryptor of a version's encrypted body, undefined for one that is not encrypted or empty. */
+export function bodyDecryptor(meta: { readonly encryption?: ObjectEncryption; readonly chunks?: ChunkLayout }, dataKey: Buffer | undefined): ChunkDecryptor | undefined {
+  if (dataKey === undefined || meta.encryption === undefined) return undefined;
+  const bodyRun = meta.encryption.bodyRun;
+  if (bodyRun === undefined) return meta.chunks === undefined ? undefined : chunkDecryptor(meta.chunks, dataKey);
+  const starts: number[] = [0];
+  for (const size of meta.chunks?.chunkSizesBytes ?? []) starts.push(starts[starts.length - 1]! + size);
+  return (chunkIndex, offsetInChunk, bytes) => cryptRun(dataKey, bodyRun, starts[chunkIndex]! + offsetInChunk, bytes);
+}
+
+/** The decryptor of a body written in parts: each chunk is placed in the body write (run) it belongs to. */
+function chunkDecryptor(layout: ChunkLayout, dataKey: Buffer): ChunkDecryptor {
   if (layout.runs === undefined) throw new Error('an encrypted body is always stored in versioned chunk runs');
   const runOf: string[] = [];
   const startInRun: number[] = [];

@@ -30,7 +30,7 @@ import { writeAclOf } from '../acl-requests.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand, writeConditionOf } from './put-object.js';
-import { chunkDecryptor, encryptionForWrite, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { bodyDecryptor, encryptionForWrite, oneWriteEncryption, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 
 /** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
 export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
@@ -62,6 +62,8 @@ export async function openCopySource(ctx: RequestContext, source: CopySource): P
 
 export interface CopiedBody {
   readonly stored: StoredBody;
+  /** The id of the body write the copy made (its chunks', and its encryption's counter nonce). */
+  readonly runId: string;
   readonly md5Hex: string;
   readonly checksum: { readonly algorithm: ChecksumAlgorithm; readonly base64: string } | undefined;
 }
@@ -82,7 +84,7 @@ export async function copyBody(
   // The source reader has an account of its own, outside the user's cap: its writer's account holds
   // the chunk buffers it fills, within the cap (see body-memory.ts).
   const readerMemory = deps.bodyMemory.account(requesterId(ctx), { capped: false });
-  const decrypt = source.dataKey === undefined || source.meta.chunks === undefined ? undefined : chunkDecryptor(source.meta.chunks, source.dataKey);
+  const decrypt = bodyDecryptor(source.meta, source.dataKey);
   const pieces = readBody({ storage: deps.storage, memory: readerMemory, meta: source.meta, inline: source.body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
   const versionId = newVersionId();
   const hashes = deps.digests.hashesFor({ sha256: false, checksum: checksumAlgorithm }, expectedBytes);
@@ -92,7 +94,7 @@ export async function copyBody(
       chunkSizeBytes: deps.config.chunkSizeBytes,
       maxChunksInFlight: deps.config.maxChunksInFlight,
       expectedBytes,
-      allowInline: target.allowInline && target.encryption === undefined,
+      allowInline: target.allowInline,
     });
   } catch (error) {
     hashes.abandon();
@@ -107,6 +109,7 @@ export async function copyBody(
   }
   return {
     stored,
+    runId: versionId,
     md5Hex: digests.md5.toString('hex'),
     checksum: digests.checksum === undefined || checksumAlgorithm === undefined ? undefined : { algorithm: checksumAlgorithm, base64: digests.checksum.toString('base64') },
   };
@@ -159,7 +162,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),
       ...(tags === undefined ? {} : { tags }),
-      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      ...(encryption === undefined ? {} : { encryption: oneWriteEncryption(encryption, copied.runId) }),
       acl,
       ...lock,
     };

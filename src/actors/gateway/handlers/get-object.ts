@@ -18,7 +18,7 @@ import { versionHeaders } from '../object-records.js';
 import { lockHeaders } from './object-lock.js';
 import { tagCountHeaders } from './tagging.js';
 import { loadObject } from '../object-versions.js';
-import { chunkDecryptor, encryptionHeaders, readDataKey, refuseEncryptionHeaderOnRead } from '../server-side-encryption.js';
+import { bodyDecryptor, encryptionHeaders, readDataKey, refuseEncryptionHeaderOnRead } from '../server-side-encryption.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendBody } from '../response-body.js';
 import { sendXml } from '../responses.js';
@@ -59,7 +59,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
   if (range !== undefined) responseHeaders['Content-Range'] = contentRange(range, meta.sizeBytes);
-  const decrypt = dataKey === undefined || meta.chunks === undefined ? undefined : chunkDecryptor(meta.chunks, dataKey);
+  const decrypt = bodyDecryptor(meta, dataKey);
   const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config) : undefined;
   res.writeHead(range === undefined ? 200 : 206, responseHeaders);
   if (pieces === undefined) {

@@ -27,7 +27,7 @@ import { sendEmpty, sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { requestedLock } from './object-lock.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand } from './put-object.js';
-import { encryptionForWrite, encryptionHeaders, requestedEncryption } from '../server-side-encryption.js';
+import { encryptionForWrite, encryptionHeaders, oneWriteEncryption, requestedEncryption } from '../server-side-encryption.js';
 import { taggingDocumentTags } from './tagging.js';
 import { writeAclOf } from '../acl-requests.js';
 
@@ -89,7 +89,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: undefined,
-    allowInline: encryption === undefined && keepsBodiesInline(bucket),
+    allowInline: keepsBodiesInline(bucket),
   });
   let committed = false;
   let mayLand = false;
@@ -104,7 +104,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
       ...described,
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
-      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      ...(encryption === undefined ? {} : { encryption: oneWriteEncryption(encryption, versionId) }),
       acl,
       ...lock,
     };

@@ -16,7 +16,7 @@ import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-h
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
 import { writeAclOf } from '../acl-requests.js';
-import { encryptedPieces, encryptionForWrite, encryptionHeaders, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { encryptedPieces, encryptionForWrite, encryptionHeaders, oneWriteEncryption, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
@@ -39,7 +39,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
-    allowInline: encryption === undefined && keepsBodiesInline(ctx.bucket),
+    allowInline: keepsBodiesInline(ctx.bucket),
   });
   let committed = false;
   let mayLand = false;
@@ -54,7 +54,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),
-      ...(encryption === undefined ? {} : { encryption: encryption.encryption }),
+      ...(encryption === undefined ? {} : { encryption: oneWriteEncryption(encryption, versionId) }),
       acl,
       ...lock,
     };
