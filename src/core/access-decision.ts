@@ -10,6 +10,7 @@
  *      version's (reading it, its ACL); a version written before objects had ACLs follows the bucket's;
  *   5. anything else is denied.
  *
+ * A bucket whose object ownership is BucketOwnerEnforced has ACLs disabled: step 4 grants nothing.
  * The bucket's public access block narrows 3 and 4: with restrictPublicBuckets a public policy grants
  * nothing, with ignorePublicAcls grants to everyone or to every signed-in user count for nothing.
  * Deciding an object action before its version is read, the decision can only say that the version's
@@ -84,7 +85,8 @@ export function bucketGrants(bucket: BucketRecord): readonly AclGrant[] {
 /** Which ACL grants the action (the reason), 'no', or 'unknown' when it is the object's and that is not known. */
 function aclGrants(bucket: BucketRecord, requester: Requester | undefined, action: S3Action, objectAcl: ObjectAcl | 'legacy' | undefined): string | 'no' | 'unknown' {
   const spec = actionInfo(action).grantedBy;
-  if (spec === undefined) return 'no';
+  // With ACLs disabled, only the owner and the bucket policy grant anything.
+  if (spec === undefined || bucket.objectOwnership === 'BucketOwnerEnforced') return 'no';
   const ignorePublic = bucket.publicAccessBlock?.ignorePublicAcls === true;
   const grants = (list: readonly AclGrant[]): boolean => grantsPermission(list, requester?.userId, spec.permission, ignorePublic);
   if (spec.on === 'bucket' || objectAcl === 'legacy') return grants(bucketGrants(bucket)) ? `the bucket's ACL grants ${spec.permission}` : 'no';

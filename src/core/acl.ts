@@ -95,6 +95,20 @@ export function isAclGrant(value: unknown): value is AclGrant {
   return (typeof grantee.user === 'string' && grantee.user !== '') || (ACL_GROUPS as readonly unknown[]).includes(grantee.group);
 }
 
+/**
+ * Who owns the objects written to a bucket (its object ownership control):
+ *   ObjectWriter          the writer (the default);
+ *   BucketOwnerPreferred  the bucket's owner when the writer grants it bucket-owner-full-control;
+ *   BucketOwnerEnforced   the bucket's owner, always, and ACLs are disabled: they grant nothing and
+ *                         requests that set any other than the owner's full control are refused.
+ */
+export const OBJECT_OWNERSHIPS = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'] as const;
+export type ObjectOwnership = (typeof OBJECT_OWNERSHIPS)[number];
+
+export function isObjectOwnership(value: unknown): value is ObjectOwnership {
+  return (OBJECT_OWNERSHIPS as readonly unknown[]).includes(value);
+}
+
 /** S3 keeps at most 100 grants in one ACL. */
 export const MAX_ACL_GRANTS = 100;
 

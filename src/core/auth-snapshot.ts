@@ -4,7 +4,7 @@
  * authenticate and authorize without asking anyone.
  */
 import { isIncarnation } from './bucket-namespace.js';
-import { isAclGrants, type AclGrant } from './acl.js';
+import { isAclGrants, isObjectOwnership, type AclGrant, type ObjectOwnership } from './acl.js';
 import { isBucketVersioning, type BucketVersioning } from './object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS, type Tags } from './object-tags.js';
 import { isObjectLockConfig, type ObjectLockConfig } from './object-lock.js';
@@ -60,6 +60,8 @@ export interface BucketRecord {
   readonly cors?: CorsConfig;
   /** The switches that keep the bucket from being made public (core/public-access-block.ts). */
   readonly publicAccessBlock?: PublicAccessBlock;
+  /** Who owns the objects written to it, and whether ACLs count (core/acl.ts); absent: ObjectWriter. */
+  readonly objectOwnership?: ObjectOwnership;
   /** The encryption objects written without one get (PutBucketEncryption): SSE-S3. */
   readonly defaultEncryption?: 'AES256';
 }
@@ -169,7 +171,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.policy === undefined || isBucketPolicy(bucket.policy)) &&
     (bucket.cors === undefined || isCorsConfig(bucket.cors)) &&
     (bucket.publicAccessBlock === undefined || isPublicAccessBlock(bucket.publicAccessBlock)) &&
-    (bucket.defaultEncryption === undefined || bucket.defaultEncryption === 'AES256')
+    (bucket.defaultEncryption === undefined || bucket.defaultEncryption === 'AES256') &&
+    (bucket.objectOwnership === undefined || isObjectOwnership(bucket.objectOwnership))
   );
 }
 

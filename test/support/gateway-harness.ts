@@ -113,6 +113,8 @@ export class FakeBucketAdmin implements BucketAdmin {
         return this.change(name, requester, ({ policy: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, policy: document.value }));
       case 'cors':
         return this.change(name, requester, ({ cors: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, cors: document.value }));
+      case 'objectOwnership':
+        return this.change(name, requester, ({ objectOwnership: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, objectOwnership: document.value }));
       case 'grants':
         return this.change(name, requester, (bucket) => ({ ...bucket, grants: document.value }));
       case 'defaultEncryption':

@@ -130,9 +130,22 @@ export function refusePublicGrants(bucket: BucketRecord | undefined, grants: rea
  * writer), with the grants the request gives, private by default.
  */
 export function writeAclOf(view: AuthView, headers: HeaderBag, bucket: BucketRecord, writer: string | undefined): ObjectAcl {
-  const owner = writer ?? bucket.owner;
+  const ownership = bucket.objectOwnership ?? 'ObjectWriter';
+  const ownerFullControl = getHeader(headers, 'x-amz-acl')?.trim() === 'bucket-owner-full-control';
+  const owner = ownership === 'BucketOwnerEnforced' || (ownership === 'BucketOwnerPreferred' && ownerFullControl) ? bucket.owner : writer ?? bucket.owner;
   const requested = headerAcl(view, headers, owner, bucket.owner, false);
   const grants = requested?.grants ?? cannedGrants('private', owner, bucket.owner)!;
+  if (ownership === 'BucketOwnerEnforced') refuseAclsWhenDisabled(bucket, grants);
   refusePublicGrants(bucket, grants);
   return { owner, grants };
+}
+
+/**
+ * With ACLs disabled (BucketOwnerEnforced), an ACL may only restate the bucket owner's full control:
+ * any other is AccessControlListNotSupported, as S3 answers.
+ */
+export function refuseAclsWhenDisabled(bucket: BucketRecord, grants: readonly AclGrant[]): void {
+  if (bucket.objectOwnership !== 'BucketOwnerEnforced') return;
+  const ownerOnly = grants.every((grant) => 'user' in grant.grantee && grant.grantee.user === bucket.owner && grant.permission === 'FULL_CONTROL');
+  if (!ownerOnly) throw new S3Error('AccessControlListNotSupported');
 }

@@ -102,6 +102,11 @@ export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewher
       return 's3:GetBucketPolicyStatus';
     case 'GetBucketCors':
       return 's3:GetBucketCORS';
+    case 'GetBucketOwnershipControls':
+      return 's3:GetBucketOwnershipControls';
+    case 'PutBucketOwnershipControls':
+    case 'DeleteBucketOwnershipControls':
+      return 's3:PutBucketOwnershipControls';
     case 'GetBucketEncryption':
       return 's3:GetEncryptionConfiguration';
     case 'PutBucketEncryption':

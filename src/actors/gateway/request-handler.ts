@@ -17,7 +17,9 @@ import { findObjectVersion } from './object-versions.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
-import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
+import {
+  deleteBucketOwnershipControls, getBucketAcl, getBucketOwnershipControls, getObjectAcl, putBucketAcl, putBucketOwnershipControls, putObjectAcl,
+} from './handlers/acl.js';
 import {
   createBucket, deleteBucket, getBucketLocation, getBucketVersioning, putBucketVersioning, headBucket, listBuckets,
 } from './handlers/buckets.js';
@@ -203,6 +205,12 @@ async function dispatch(ctx: RequestContext, op: S3Operation): Promise<void> {
       return putObjectTagging(ctx, op);
     case 'DeleteObjectTagging':
       return deleteObjectTagging(ctx, op);
+    case 'GetBucketOwnershipControls':
+      return getBucketOwnershipControls(ctx);
+    case 'PutBucketOwnershipControls':
+      return putBucketOwnershipControls(ctx);
+    case 'DeleteBucketOwnershipControls':
+      return deleteBucketOwnershipControls(ctx);
     case 'GetBucketEncryption':
       return getBucketEncryption(ctx);
     case 'PutBucketEncryption':

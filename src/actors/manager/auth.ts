@@ -35,7 +35,7 @@ import { isLifecycleConfig } from '../../core/lifecycle.js';
 import { isBucketPolicy } from '../../core/bucket-policy.js';
 import { isCorsConfig } from '../../core/cors.js';
 import { isPublicAccessBlock } from '../../core/public-access-block.js';
-import { isAclGrants } from '../../core/acl.js';
+import { isAclGrants, isObjectOwnership } from '../../core/acl.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
@@ -312,6 +312,12 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         return changeOwnedBucket(state, message, 'CORS rules', ({ cors: _old, ...bucket }) => {
           if (document.value === null) return bucket;
           return isCorsConfig(document.value) ? { ...bucket, cors: document.value } : invalid('not a valid CORS configuration');
+        }, ctx);
+      case 'objectOwnership':
+        return changeOwnedBucket(state, message, 'object ownership', ({ objectOwnership: _old, ...bucket }) => {
+          if (document.value === null) return bucket;
+          if (!isObjectOwnership(document.value)) return invalid('object ownership is BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter');
+          return { ...bucket, objectOwnership: document.value };
         }, ctx);
       case 'grants':
         return changeOwnedBucket(state, message, 'ACL', (bucket) => (isAclGrants(document.value) ? { ...bucket, grants: document.value } : invalid('not a valid list of grants')), ctx);

@@ -10,7 +10,7 @@ import type { LifecycleConfig } from '../../core/lifecycle.js';
 import type { BucketPolicy } from '../../core/bucket-policy.js';
 import type { CorsConfig } from '../../core/cors.js';
 import type { PublicAccessBlock } from '../../core/public-access-block.js';
-import type { AclGrant } from '../../core/acl.js';
+import type { AclGrant, ObjectOwnership } from '../../core/acl.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 
 /** An error reply: a stable code for programs and a sentence for people. */
@@ -31,6 +31,7 @@ export type BucketDocument =
   | { readonly kind: 'cors'; readonly value: CorsConfig | null }
   | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null }
   | { readonly kind: 'defaultEncryption'; readonly value: 'AES256' | null }
+  | { readonly kind: 'objectOwnership'; readonly value: ObjectOwnership | null }
   /** The bucket's ACL grant by grant; a canned ACL (update_acl) replaces them. */
   | { readonly kind: 'grants'; readonly value: readonly AclGrant[] };
 

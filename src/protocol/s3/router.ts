@@ -48,6 +48,9 @@ export type S3Operation =
   | (OnBucket & { readonly type: 'GetBucketLifecycle' })
   | (OnBucket & { readonly type: 'PutBucketLifecycle' })
   | (OnBucket & { readonly type: 'DeleteBucketLifecycle' })
+  | (OnBucket & { readonly type: 'GetBucketOwnershipControls' })
+  | (OnBucket & { readonly type: 'PutBucketOwnershipControls' })
+  | (OnBucket & { readonly type: 'DeleteBucketOwnershipControls' })
   | (OnBucket & { readonly type: 'GetBucketEncryption' })
   | (OnBucket & { readonly type: 'PutBucketEncryption' })
   | (OnBucket & { readonly type: 'DeleteBucketEncryption' })
@@ -199,11 +202,11 @@ export interface RouterOptions {
 const UNSUPPORTED_SUBRESOURCES = new Set([
   'accelerate', 'analytics', 'intelligent-tiering', 'inventory',
   'logging', 'metadataTable', 'metrics', 'notification',
-  'ownershipControls', 'renameObject', 'replication',
+  'renameObject', 'replication',
   'requestPayment', 'restore', 'select', 'session', 'torrent', 'website',
 ]);
 
-const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'encryption', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
+const BUCKET_SUBRESOURCES = ['acl', 'cors', 'delete', 'encryption', 'ownershipControls', 'lifecycle', 'location', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'tagging', 'uploads', 'versioning', 'versions'] as const;
 const OBJECT_SUBRESOURCES = ['acl', 'attributes', 'legal-hold', 'retention', 'tagging', 'uploadId', 'uploads'] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -328,6 +331,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('cors')) return { type: 'GetBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'GetPublicAccessBlock', bucket };
       if (has('encryption')) return { type: 'GetBucketEncryption', bucket };
+      if (has('ownershipControls')) return { type: 'GetBucketOwnershipControls', bucket };
       if (has('policyStatus')) return { type: 'GetBucketPolicyStatus', bucket };
       rejectUnsupported(query);
       if (has('uploads')) {
@@ -371,6 +375,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('cors')) return { type: 'PutBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'PutPublicAccessBlock', bucket };
       if (has('encryption')) return { type: 'PutBucketEncryption', bucket };
+      if (has('ownershipControls')) return { type: 'PutBucketOwnershipControls', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'CreateBucket', bucket };
@@ -381,6 +386,7 @@ function routeBucket(method: string, bucket: string, input: S3RequestInput): S3O
       if (has('cors')) return { type: 'DeleteBucketCors', bucket };
       if (has('publicAccessBlock')) return { type: 'DeletePublicAccessBlock', bucket };
       if (has('encryption')) return { type: 'DeleteBucketEncryption', bucket };
+      if (has('ownershipControls')) return { type: 'DeleteBucketOwnershipControls', bucket };
       rejectUnsupported(query);
       if (BUCKET_SUBRESOURCES.some(has)) throw methodNotAllowed(method, 'BUCKET');
       return { type: 'DeleteBucket', bucket };

@@ -857,6 +857,24 @@ export function buildBucketEncryption(algorithm: string): string {
   ]);
 }
 
+/** PutBucketOwnershipControls' body: one rule naming the object ownership, as written. */
+export function parseOwnershipControls(body: Uint8Array | string): ParseResult<string> {
+  return run(() => {
+    const root = parseDocument(body, 'OwnershipControls', MAX_XML_BODY_BYTES.versioning);
+    only(root, ['Rule']);
+    const rules = all(root, 'Rule');
+    if (rules.length !== 1) throw new Malformed();
+    only(rules[0]!, ['ObjectOwnership']);
+    const ownership = leaf(rules[0]!, 'ObjectOwnership')?.trim();
+    if (ownership === undefined) throw new Malformed();
+    return ownership;
+  });
+}
+
+export function buildOwnershipControls(ownership: string): string {
+  return document('OwnershipControls', [el('Rule', [el('ObjectOwnership', ownership)])]);
+}
+
 /** PutPublicAccessBlock's body: the four switches, each absent one false, as S3 reads it. */
 export function parsePublicAccessBlock(body: Uint8Array | string): ParseResult<PublicAccessBlock> {
   return run(() => {

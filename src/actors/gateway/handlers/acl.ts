@@ -10,8 +10,9 @@ import { bucketGrants } from '../../../core/access-decision.js';
 import { isBucketAcl, type BucketRecord } from '../../../core/auth-snapshot.js';
 import { versionIdOf } from '../../../core/object-versioning.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
-import { buildAccessControlPolicy, MAX_XML_BODY_BYTES, parseAccessControlPolicy } from '../../../protocol/s3/xml.js';
-import { headerAcl, policyGrants, policyOfGrants, refusePublicGrants, type RequestedAcl } from '../acl-requests.js';
+import { buildAccessControlPolicy, buildOwnershipControls, MAX_XML_BODY_BYTES, parseAccessControlPolicy, parseOwnershipControls } from '../../../protocol/s3/xml.js';
+import { isObjectOwnership } from '../../../core/acl.js';
+import { headerAcl, policyGrants, policyOfGrants, refuseAclsWhenDisabled, refusePublicGrants, type RequestedAcl } from '../acl-requests.js';
 import { changeVersion, versionHeaders } from '../object-records.js';
 import { loadObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
@@ -27,6 +28,7 @@ export function getBucketAcl(ctx: RequestContext): void {
 export async function putBucketAcl(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const requested = await requestedAcl(ctx, bucket.owner, bucket, true);
+  refuseAclsWhenDisabled(bucket, requested.grants);
   refusePublicGrants(bucket, requested.grants);
   if (requested.canned !== undefined && isBucketAcl(requested.canned)) {
     await changeAcl(ctx, bucket, requested.canned);
@@ -50,6 +52,7 @@ export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObje
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
   const owner = objectAclOf(bucket, meta.acl).owner;
   const requested = await requestedAcl(ctx, owner, bucket, false);
+  refuseAclsWhenDisabled(bucket, requested.grants);
   refusePublicGrants(bucket, requested.grants);
   const acl: ObjectAcl = { owner, grants: requested.grants };
   const written = await changeVersion(ctx.deps, { bucket: op.bucket, key: op.key, versionId: op.versionId }, {
@@ -57,6 +60,36 @@ export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObje
   });
   const speaksOfVersions = Object.keys(versionHeaders(ctx.bucket, written)).length > 0 || op.versionId !== undefined;
   sendEmpty(ctx, 200, speaksOfVersions ? { 'x-amz-version-id': op.versionId ?? versionIdOf(written) } : {});
+}
+
+export function getBucketOwnershipControls(ctx: RequestContext): void {
+  const bucket = bucketOf(ctx);
+  if (bucket.objectOwnership === undefined) throw new S3Error('OwnershipControlsNotFoundError', undefined, { fields: { BucketName: bucket.name } });
+  sendXml(ctx, 200, buildOwnershipControls(bucket.objectOwnership));
+}
+
+/** Setting BucketOwnerEnforced disables ACLs: the bucket's own must be private first, as S3 requires. */
+export async function putBucketOwnershipControls(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const parsed = parseOwnershipControls(await readSmallBody(ctx, MAX_XML_BODY_BYTES.versioning));
+  if (!parsed.ok) throw parsed.error;
+  const ownership = parsed.value;
+  if (!isObjectOwnership(ownership)) throw new S3Error('MalformedXML');
+  if (ownership === 'BucketOwnerEnforced') {
+    const grants = bucketGrants(bucket);
+    if (!grants.every((grant) => 'user' in grant.grantee && grant.grantee.user === bucket.owner)) throw new S3Error('InvalidBucketAclWithObjectOwnership');
+  }
+  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'objectOwnership', value: ownership }), (changed) => changed.objectOwnership === ownership);
+  sendEmpty(ctx, 200);
+}
+
+/** Answers 204 whether or not the bucket had controls, as S3 does; objects are then their writers' again. */
+export async function deleteBucketOwnershipControls(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  if (bucket.objectOwnership !== undefined) {
+    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'objectOwnership', value: null }), (changed) => changed.objectOwnership === undefined);
+  }
+  sendEmpty(ctx, 204);
 }
 
 /** A version's ACL; one written before objects had ACLs follows its bucket's, owned by the bucket's owner. */

@@ -6,7 +6,7 @@
 import { isBucketAcl, locationProblem, type BucketAcl, type BucketRecord } from '../../../core/auth-snapshot.js';
 import { isRuntimeFailure, type RuntimeFailure } from '../../../runtime/failures.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
-import { getHeader, parseCannedAcl } from '../../../protocol/s3/headers.js';
+import { getHeader } from '../../../protocol/s3/headers.js';
 import {
   MAX_XML_BODY_BYTES, buildListAllMyBucketsResult, buildLocationConstraint, buildVersioningConfiguration, parseCreateBucketConfiguration,
   parseVersioningConfiguration,
@@ -16,6 +16,8 @@ import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { readSmallBody } from '../request-body.js';
+import { headerAcl } from '../acl-requests.js';
+import { isObjectOwnership } from '../../../core/acl.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
 import { bucketRegion, createBucketRegionProblem } from '../signing-region.js';
@@ -49,7 +51,15 @@ export async function listBuckets(ctx: RequestContext, op: OperationOf<'ListBuck
 
 export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateBucket'>): Promise<void> {
   const user = signedIn(ctx);
-  const acl = cannedBucketAcl(ctx) ?? 'private';
+  const grants = headerAcl(ctx.deps.authView, ctx.headers, user.userId, user.userId, true);
+  const acl = grants?.canned !== undefined && isBucketAcl(grants.canned) ? grants.canned : 'private';
+  const ownership = getHeader(ctx.headers, 'x-amz-object-ownership')?.trim();
+  if (ownership !== undefined && !isObjectOwnership(ownership)) {
+    throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', { fields: { ArgumentName: 'x-amz-object-ownership', ArgumentValue: ownership } });
+  }
+  if (ownership === 'BucketOwnerEnforced' && grants !== undefined && grants.grants.some((grant) => !('user' in grant.grantee) || grant.grantee.user !== user.userId)) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership');
+  }
   const config = parseCreateBucketConfiguration(await readSmallBody(ctx, MAX_XML_BODY_BYTES.createBucket));
   if (!config.ok) throw config.error;
   const location = config.value.locationConstraint;
@@ -80,6 +90,15 @@ export async function createBucket(ctx: RequestContext, op: OperationOf<'CreateB
     }
   }
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => ctx.deps.authView.bucket(op.bucket) !== undefined);
+  // What the manager does not take at creation is set right after, before the client hears of the bucket.
+  const created = reply.bucket;
+  if (grants !== undefined && (grants.canned === undefined || !isBucketAcl(grants.canned))) {
+    const wanted = JSON.stringify(grants.grants);
+    await changeBucket(ctx, created, (admin, requester) => admin.updateDocument(created.name, requester, { kind: 'grants', value: grants.grants }), (changed) => JSON.stringify(changed.grants) === wanted);
+  }
+  if (ownership !== undefined) {
+    await changeBucket(ctx, created, (admin, requester) => admin.updateDocument(created.name, requester, { kind: 'objectOwnership', value: ownership }), (changed) => changed.objectOwnership === ownership);
+  }
   sendEmpty(ctx, 200, { Location: `/${op.bucket}` });
 }
 
@@ -204,15 +223,6 @@ function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
 /** The manager takes bucket changes from the owner; the pipeline has already decided that this request may make them. */
 function actingOwner(_ctx: RequestContext, bucket: BucketRecord): string {
   return bucket.owner;
-}
-
-/** x-amz-acl on a bucket: only the canned ACLs a bucket can carry. */
-function cannedBucketAcl(ctx: RequestContext): BucketAcl | undefined {
-  const parsed = parseCannedAcl(ctx.headers);
-  if (!parsed.ok) throw parsed.error;
-  if (parsed.value === undefined) return undefined;
-  if (!isBucketAcl(parsed.value)) throw new S3Error('NotImplemented', `The canned ACL ${parsed.value} is not supported on buckets.`);
-  return parsed.value;
 }
 
 function managerUnavailable(ctx: RequestContext, failure: RuntimeFailure | { readonly code: string; readonly message: string }): S3Error {
