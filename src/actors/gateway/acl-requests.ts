@@ -1,8 +1,8 @@
 /**
  * ACLs as requests give and ask for them: a canned ACL (`x-amz-acl`), grants in `x-amz-grant-*`
  * headers, or an AccessControlPolicy document, turned into grants (core/acl.ts) and back. Grantees are
- * users of this cluster by id, or the AllUsers, AuthenticatedUsers and LogDelivery groups; e-mail
- * grantees are not offered (501).
+ * users of this cluster by id, or the AllUsers, AuthenticatedUsers and LogDelivery groups; users have
+ * no e-mail addresses here, so a grant to one is UnresolvableGrantByEmailAddress.
  */
 import { cannedGrants, grantsArePublic, MAX_ACL_GRANTS, type AclGrant, type AclGrantee, type AclGroup, type AclPermission, type ObjectAcl } from '../../core/acl.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
@@ -67,11 +67,16 @@ function parseGranteeList(value: string, header: string): AclGrantee[] {
     const text = match[2] ?? match[3] ?? '';
     if (kind === 'id') grantees.push({ user: text });
     else if (kind === 'uri') grantees.push({ group: groupOfUri(text) });
-    else if (kind === 'emailaddress') throw new S3Error('NotImplemented', 'Grants to e-mail addresses are not supported; grant to a user id.');
+    else if (kind === 'emailaddress') throw unresolvableEmail();
     else throw invalidGrant(header, value);
   }
   if (consumed < value.trimEnd().length || grantees.length === 0) throw invalidGrant(header, value);
   return grantees;
+}
+
+/** Users here have no e-mail addresses: no grant to one can be resolved. */
+function unresolvableEmail(): S3Error {
+  return new S3Error('UnresolvableGrantByEmailAddress', 'The e-mail address you provided does not match any account on record; grant to a user id.');
 }
 
 function invalidGrant(header: string, value: string): S3Error {

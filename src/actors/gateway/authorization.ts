@@ -168,7 +168,8 @@ export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: 
  */
 export function authorizeVersion(asker: AccessAsker, bucket: BucketRecord, pending: PendingObjectAccess, meta: ObjectMeta | undefined): void {
   if (meta === undefined) {
-    const listing = decide(asker, bucket, 's3:ListBucket');
+    // May the requester list the bucket at this very key, as a listing of it as a prefix would ask?
+    const listing = decide({ ...asker, conditions: new Map(asker.conditions).set('s3:prefix', [pending.key]) }, bucket, 's3:ListBucket');
     if (!listing.allowed) throw denied(asker, bucket.name, pending.key, pending.action, 'no such version, and the requester may not list the bucket');
     return;
   }

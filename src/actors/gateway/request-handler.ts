@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever } from '../../core/assert-never.js';
 import { authenticate } from '../../protocol/s3/auth.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
-import { parseQueryString } from '../../protocol/s3/headers.js';
+import { getHeader, parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
 import { accessContext } from './access-context.js';
 import { authorize, authorizeVersion, type AccessAsker, type PendingObjectAccess } from './authorization.js';
@@ -130,6 +130,9 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
     const conditions = accessContext({ req, headers, query, operation: routed.operation, auth, user, nowMs: deps.clock.now() });
     const { bucket, pending } = authorize(deps.authView, routed.operation, { user, conditions, log });
+    const expectedOwner = getHeader(headers, 'x-amz-expected-bucket-owner');
+    // A client that names the owner it expects is refused a bucket of anyone else, as S3 does.
+    if (bucket !== undefined && expectedOwner !== undefined && expectedOwner !== bucket.owner) throw new S3Error('AccessDenied');
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
     if (pending !== undefined && bucket !== undefined) await authorizeByVersion(scoped, routed.operation, { user, conditions, log }, bucket, pending);
     const memory = deps.bodyMemory.account(userIdOf(user));

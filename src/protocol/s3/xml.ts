@@ -139,7 +139,8 @@ export function buildLegalHold(on: boolean): string {
 
 /** The answer to a form upload that asked for success_action_status 201. */
 export function buildPostResponse(object: { readonly location: string; readonly bucket: string; readonly key: string; readonly etag: string }): string {
-  return document('PostResponse', [el('Location', object.location), el('Bucket', object.bucket), el('Key', object.key), el('ETag', object.etag)]);
+  // S3 writes this one document without its namespace, and browsers' scripts look its elements up bare.
+  return DECLARATION + render(el('PostResponse', [el('Location', object.location), el('Bucket', object.bucket), el('Key', object.key), el('ETag', object.etag)]));
 }
 
 export function buildPolicyStatus(isPublic: boolean): string {
@@ -1225,7 +1226,7 @@ export function parseAccessControlPolicy(body: Uint8Array | string): ParseResult
         only(grantee, ['ID', 'DisplayName', 'URI', 'EmailAddress']);
         const id = leaf(grantee, 'ID');
         const uri = leaf(grantee, 'URI');
-        if (leaf(grantee, 'EmailAddress') !== undefined) throw new S3Error('NotImplemented');
+        if (leaf(grantee, 'EmailAddress') !== undefined) throw new S3Error('UnresolvableGrantByEmailAddress');
         if (id !== undefined) {
           const displayName = leaf(grantee, 'DisplayName');
           grants.push({

@@ -214,7 +214,7 @@ describe('actors/gateway bad input', function () {
       [{ 'x-amz-object-lock-legal-hold': 'ON' }, 400, 'InvalidRequest'],
       [{ 'x-amz-tagging': 'project=%zz' }, 400, 'InvalidArgument'],
       [{ 'x-amz-tagging': 'aws:reserved=1' }, 400, 'InvalidTag'],
-      [{ 'x-amz-grant-read': 'emailAddress="someone@example.com"' }, 501, 'NotImplemented'],
+      [{ 'x-amz-grant-read': 'emailAddress="someone@example.com"' }, 400, 'UnresolvableGrantByEmailAddress'],
       [{ 'x-amz-grant-read': 'uri="http://example.com/not-a-group"' }, 400, 'InvalidArgument'],
       [{ 'x-amz-acl': 'aws-exec-read' }, 501, 'NotImplemented'],
       [{ 'x-amz-acl': 'everyone' }, 400, 'InvalidArgument'],

@@ -101,4 +101,14 @@ describe('actors/gateway bucket policies', function () {
     expect(await failure(bob.send(new CopyObjectCommand({ Bucket: 'target', Key: 'copied', CopySource: `${BUCKET}/private/b.txt` })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
     expect(await failure(bob.send(new PutObjectCommand({ Bucket: 'target', Key: 'direct', Body: 'x' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
   });
+
+  it('judges the tags an upload asks for', async () => {
+    await alice.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyOf({
+      Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*`,
+      Condition: { StringEquals: { 's3:RequestObjectTag/security': 'public' } },
+    }) }));
+    await bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'tagged', Body: 'x', Tagging: 'security=public' }));
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'tagged', Body: 'x', Tagging: 'security=secret' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'untagged', Body: 'x' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+  });
 });

@@ -214,7 +214,7 @@ describe('actors/gateway buckets and access', function () {
     await alice.send(new PutBucketAclCommand({ Bucket: 'acl', GrantReadACP: 'id="bob"', GrantFullControl: 'id="alice"' }));
     expect((await bob.send(new GetBucketAclCommand({ Bucket: 'acl' }))).Grants?.map((g) => [g.Grantee?.ID, g.Permission])).to.deep.equal([['bob', 'READ_ACP'], ['alice', 'FULL_CONTROL']]);
     expect(await failure(alice.send(new PutBucketAclCommand({ Bucket: 'acl', GrantRead: 'id="nobody-here"' })))).to.deep.equal({ name: 'InvalidArgument', status: 400 });
-    expect(await failure(alice.send(new PutBucketAclCommand({ Bucket: 'acl', GrantRead: 'emailAddress="bob@example.com"' })))).to.deep.equal({ name: 'NotImplemented', status: 501 });
+    expect(await failure(alice.send(new PutBucketAclCommand({ Bucket: 'acl', GrantRead: 'emailAddress="bob@example.com"' })))).to.deep.equal({ name: 'UnresolvableGrantByEmailAddress', status: 400 });
     await alice.send(new PutObjectCommand({ Bucket: 'acl', Key: 'o', Body: 'x' }));
     const objectAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'o' }));
     expect(objectAcl.Owner?.ID).to.equal('alice');

@@ -18,7 +18,7 @@ import { loadObject } from '../object-versions.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { changeAcl, changeBucket } from './buckets.js';
+import { changeAcl, deleteBucketDocument, putBucketDocument } from './buckets.js';
 
 export function getBucketAcl(ctx: RequestContext): void {
   const bucket = bucketOf(ctx);
@@ -35,7 +35,7 @@ export async function putBucketAcl(ctx: RequestContext): Promise<void> {
   } else {
     const grants = requested.grants;
     const wanted = JSON.stringify(grants);
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'grants', value: grants }), (changed) => JSON.stringify(changed.grants) === wanted);
+    await putBucketDocument(ctx, { kind: 'grants', value: grants }, (changed) => JSON.stringify(changed.grants) === wanted);
   }
   sendEmpty(ctx, 200);
 }
@@ -79,17 +79,13 @@ export async function putBucketOwnershipControls(ctx: RequestContext): Promise<v
     const grants = bucketGrants(bucket);
     if (!grants.every((grant) => 'user' in grant.grantee && grant.grantee.user === bucket.owner)) throw new S3Error('InvalidBucketAclWithObjectOwnership');
   }
-  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'objectOwnership', value: ownership }), (changed) => changed.objectOwnership === ownership);
+  await putBucketDocument(ctx, { kind: 'objectOwnership', value: ownership }, (changed) => changed.objectOwnership === ownership);
   sendEmpty(ctx, 200);
 }
 
-/** Answers 204 whether or not the bucket had controls, as S3 does; objects are then their writers' again. */
-export async function deleteBucketOwnershipControls(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (bucket.objectOwnership !== undefined) {
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'objectOwnership', value: null }), (changed) => changed.objectOwnership === undefined);
-  }
-  sendEmpty(ctx, 204);
+/** Without controls, objects are their writers' again. */
+export function deleteBucketOwnershipControls(ctx: RequestContext): Promise<void> {
+  return deleteBucketDocument(ctx, 'objectOwnership', (bucket) => bucket.objectOwnership !== undefined);
 }
 
 /** A version's ACL; one written before objects had ACLs follows its bucket's, owned by the bucket's owner. */

@@ -7,7 +7,7 @@ import { buildBucketEncryption, MAX_XML_BODY_BYTES, parseBucketEncryption } from
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { changeBucket } from './buckets.js';
+import { deleteBucketDocument, putBucketDocument } from './buckets.js';
 
 export function getBucketEncryption(ctx: RequestContext): void {
   const bucket = bucketOf(ctx);
@@ -16,22 +16,16 @@ export function getBucketEncryption(ctx: RequestContext): void {
 }
 
 export async function putBucketEncryption(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
   const parsed = parseBucketEncryption(await readSmallBody(ctx, MAX_XML_BODY_BYTES.versioning));
   if (!parsed.ok) throw parsed.error;
   const { algorithm } = parsed.value;
   if (algorithm === 'aws:kms' || algorithm === 'aws:kms:dsse') throw new S3Error('NotImplemented', 'SSE-KMS is not supported: this store has no key management service; use AES256.');
   if (algorithm !== 'AES256') throw new S3Error('MalformedXML');
   if (ctx.deps.masterKeys === undefined) throw new S3Error('NotImplemented', 'SSE-S3 is not available: this gateway has no master keys configured.');
-  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'defaultEncryption', value: 'AES256' }), (changed) => changed.defaultEncryption === 'AES256');
+  await putBucketDocument(ctx, { kind: 'defaultEncryption', value: 'AES256' }, (changed) => changed.defaultEncryption === 'AES256');
   sendEmpty(ctx, 200);
 }
 
-/** Answers 204 whether or not the bucket had a default, as S3 does. */
-export async function deleteBucketEncryption(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (bucket.defaultEncryption !== undefined) {
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'defaultEncryption', value: null }), (changed) => changed.defaultEncryption === undefined);
-  }
-  sendEmpty(ctx, 204);
+export function deleteBucketEncryption(ctx: RequestContext): Promise<void> {
+  return deleteBucketDocument(ctx, 'defaultEncryption', (bucket) => bucket.defaultEncryption !== undefined);
 }

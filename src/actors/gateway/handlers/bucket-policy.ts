@@ -9,7 +9,7 @@ import { buildPolicyStatus } from '../../../protocol/s3/xml.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { changeBucket } from './buckets.js';
+import { deleteBucketDocument, putBucketDocument } from './buckets.js';
 import { refusePublicPolicy } from '../public-access-refusals.js';
 
 /** Room beyond the policy's own limit, so that an oversized one is refused with the policy's reason. */
@@ -30,17 +30,12 @@ export async function putBucketPolicy(ctx: RequestContext): Promise<void> {
   if (!parsed.ok) throw new S3Error(parsed.unsupported === true ? 'NotImplemented' : 'MalformedPolicy', parsed.problem);
   const policy = parsed.policy;
   refusePublicPolicy(bucket, policy);
-  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'policy', value: policy }), (changed) => changed.policy?.text === policy.text);
+  await putBucketDocument(ctx, { kind: 'policy', value: policy }, (changed) => changed.policy?.text === policy.text);
   sendEmpty(ctx, 204);
 }
 
-/** Answers 204 whether or not the bucket had a policy, as S3 does. */
-export async function deleteBucketPolicy(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (bucket.policy !== undefined) {
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'policy', value: null }), (changed) => changed.policy === undefined);
-  }
-  sendEmpty(ctx, 204);
+export function deleteBucketPolicy(ctx: RequestContext): Promise<void> {
+  return deleteBucketDocument(ctx, 'policy', (bucket) => bucket.policy !== undefined);
 }
 
 export function getBucketPolicyStatus(ctx: RequestContext): void {

@@ -12,7 +12,7 @@ import {
   parseVersioningConfiguration,
 } from '../../../protocol/s3/xml.js';
 import type { AuthView } from '../../common/auth-view.js';
-import type { UpdateAclReply } from '../../../protocol/cluster/auth.js';
+import type { BucketDocument, UpdateAclReply } from '../../../protocol/cluster/auth.js';
 import type { BucketAdmin } from '../bucket-admin.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { readSmallBody } from '../request-body.js';
@@ -178,6 +178,21 @@ export async function putBucketVersioning(ctx: RequestContext): Promise<void> {
 /** Has the manager set a bucket's canned ACL, and waits until this gateway's copy shows it. */
 export function changeAcl(ctx: RequestContext, bucket: BucketRecord, acl: BucketAcl): Promise<void> {
   return changeBucket(ctx, bucket, (admin, requester) => admin.updateAcl(bucket.name, requester, acl), (changed) => changed.acl === acl);
+}
+
+/** Has the manager set one of the bucket's documents (its policy, CORS rules, ...), and waits until this gateway `shows` it. */
+export function putBucketDocument(ctx: RequestContext, document: BucketDocument, shows: (changed: BucketRecord) => boolean): Promise<void> {
+  const bucket = bucketOf(ctx);
+  return changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, document), shows);
+}
+
+/** Removes one of the bucket's documents if it `has` it, and answers 204 either way, as S3 does. */
+export async function deleteBucketDocument(ctx: RequestContext, kind: Exclude<BucketDocument['kind'], 'grants'>, has: (bucket: BucketRecord) => boolean): Promise<void> {
+  const bucket = bucketOf(ctx);
+  if (has(bucket)) {
+    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind, value: null }), (changed) => !has(changed));
+  }
+  sendEmpty(ctx, 204);
 }
 
 /**

@@ -11,7 +11,7 @@ import { buildCorsConfiguration, MAX_XML_BODY_BYTES, parseCorsConfiguration } fr
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { changeBucket } from './buckets.js';
+import { deleteBucketDocument, putBucketDocument } from './buckets.js';
 
 export function getBucketCors(ctx: RequestContext): void {
   const bucket = bucketOf(ctx);
@@ -20,22 +20,16 @@ export function getBucketCors(ctx: RequestContext): void {
 }
 
 export async function putBucketCors(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
   const parsed = parseCorsConfiguration(await readSmallBody(ctx, MAX_XML_BODY_BYTES.cors));
   if (!parsed.ok) throw parsed.error;
   const config = parsed.value;
   const wanted = JSON.stringify(config);
-  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'cors', value: config }), (changed) => JSON.stringify(changed.cors) === wanted);
+  await putBucketDocument(ctx, { kind: 'cors', value: config }, (changed) => JSON.stringify(changed.cors) === wanted);
   sendEmpty(ctx, 200);
 }
 
-/** Answers 204 whether or not the bucket had rules, as S3 does. */
-export async function deleteBucketCors(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (bucket.cors !== undefined) {
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'cors', value: null }), (changed) => changed.cors === undefined);
-  }
-  sendEmpty(ctx, 204);
+export function deleteBucketCors(ctx: RequestContext): Promise<void> {
+  return deleteBucketDocument(ctx, 'cors', (bucket) => bucket.cors !== undefined);
 }
 
 /**

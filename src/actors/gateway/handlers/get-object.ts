@@ -75,6 +75,8 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
  */
 export async function getObjectAttributes(ctx: RequestContext, op: OperationOf<'GetObjectAttributes'>): Promise<void> {
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
+  // What is known of an SSE-C object is told only to whom holds its key, as for HEAD.
+  readDataKey(ctx.deps, meta.encryption, ctx.headers);
   const wants = (attribute: ObjectAttribute): boolean => op.attributes.has(attribute);
   const checksum = storedChecksum(meta.checksums);
   const parts = meta.multipart?.parts ?? [];

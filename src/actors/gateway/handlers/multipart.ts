@@ -137,7 +137,7 @@ export async function uploadPartCopy(ctx: RequestContext, op: OperationOf<'Uploa
     etag: written.etag,
     lastModified: written.lastModifiedMs,
     ...(part === undefined ? {} : { checksums: { [part.algorithm]: part.value } }),
-  }));
+  }), encryptionHeaders(upload.encryption, partKey?.keyMd5));
 }
 
 interface PartDigests {

@@ -7,7 +7,7 @@ import { buildPublicAccessBlock, MAX_XML_BODY_BYTES, parsePublicAccessBlock } fr
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
-import { changeBucket } from './buckets.js';
+import { deleteBucketDocument, putBucketDocument } from './buckets.js';
 
 export function getPublicAccessBlock(ctx: RequestContext): void {
   const bucket = bucketOf(ctx);
@@ -16,20 +16,14 @@ export function getPublicAccessBlock(ctx: RequestContext): void {
 }
 
 export async function putPublicAccessBlock(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
   const parsed = parsePublicAccessBlock(await readSmallBody(ctx, MAX_XML_BODY_BYTES.versioning));
   if (!parsed.ok) throw parsed.error;
   const block = parsed.value;
   const wanted = JSON.stringify(block);
-  await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'publicAccessBlock', value: block }), (changed) => JSON.stringify(changed.publicAccessBlock) === wanted);
+  await putBucketDocument(ctx, { kind: 'publicAccessBlock', value: block }, (changed) => JSON.stringify(changed.publicAccessBlock) === wanted);
   sendEmpty(ctx, 200);
 }
 
-/** Answers 204 whether or not the bucket had one, as S3 does. */
-export async function deletePublicAccessBlock(ctx: RequestContext): Promise<void> {
-  const bucket = bucketOf(ctx);
-  if (bucket.publicAccessBlock !== undefined) {
-    await changeBucket(ctx, bucket, (admin, requester) => admin.updateDocument(bucket.name, requester, { kind: 'publicAccessBlock', value: null }), (changed) => changed.publicAccessBlock === undefined);
-  }
-  sendEmpty(ctx, 204);
+export function deletePublicAccessBlock(ctx: RequestContext): Promise<void> {
+  return deleteBucketDocument(ctx, 'publicAccessBlock', (bucket) => bucket.publicAccessBlock !== undefined);
 }

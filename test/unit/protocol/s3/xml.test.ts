@@ -296,7 +296,7 @@ describe('protocol/s3/xml', () => {
       });
       expect(code(parseAccessControlPolicy('<AccessControlPolicy><AccessControlList/></AccessControlPolicy>'))).to.equal('MalformedACLError');
       expect(code(parseAccessControlPolicy(body.replace('>READ<', '>READ_ALL<')))).to.equal('MalformedACLError');
-      expect(code(parseAccessControlPolicy(body.replace('<URI>', '<EmailAddress>a@b.c</EmailAddress><URI>')))).to.equal('NotImplemented');
+      expect(code(parseAccessControlPolicy(body.replace('<URI>', '<EmailAddress>a@b.c</EmailAddress><URI>')))).to.equal('UnresolvableGrantByEmailAddress');
     });
   });
 });
