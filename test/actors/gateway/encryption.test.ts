@@ -138,7 +138,9 @@ describe('actors/gateway server-side encryption', function () {
     expect(await failure(alice.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, PartNumber: 1, Body: first })))).to.deep.include({ status: 400 });
     const p1 = await alice.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, PartNumber: 1, Body: first, ...sseC() }));
     const p2 = await alice.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, PartNumber: 2, Body: second, ...sseC() }));
-    await alice.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag! }, { PartNumber: 2, ETag: p2.ETag! }] } }));
+    const parts = { Parts: [{ PartNumber: 1, ETag: p1.ETag! }, { PartNumber: 2, ETag: p2.ETag! }] };
+    expect(await failure(alice.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, MultipartUpload: parts })))).to.deep.include({ status: 400 });
+    await alice.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'big', UploadId: uploadId, MultipartUpload: parts, ...sseC() }));
     const whole = Buffer.concat([first, second]);
     expect((await storedBytes('big')).equals(whole)).to.equal(false);
     const got = await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'big', ...sseC() }));

@@ -204,6 +204,8 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     sendCompletion(ctx, op, current);
     return;
   }
+  // An SSE-C upload is completed only by whom holds its key, as S3 requires.
+  uploadDataKey(ctx, upload);
 
   const records = await mapBounded(requested, PART_READ_CONCURRENCY, (part) =>
     readRecord(deps, op.bucket, partRecordKey(op.key, op.uploadId, part.partNumber)),
