@@ -24,7 +24,7 @@ function policyDocument(conditions: unknown[], expiresInMs = 600_000): string {
   return Buffer.from(JSON.stringify({ expiration: new Date(Date.now() + expiresInMs).toISOString(), conditions })).toString('base64');
 }
 
-/** A form signed with SigV2, as the s3-tests and older SDKs sign it. */
+/** A form signed with SigV2, as older SDKs and form builders sign it. */
 function signedV2(user: UserName, policy: string, fields: readonly Field[]): Field[] {
   const signature = createHmac('sha1', USERS[user].secretAccessKey).update(policy).digest('base64');
   return [...fields, ['AWSAccessKeyId', USERS[user].accessKeyId], ['policy', policy], ['signature', signature]];
