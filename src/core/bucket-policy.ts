@@ -44,6 +44,9 @@ export type PolicyParse =
   /** `unsupported`: a valid policy that uses what this store cannot judge (NotImplemented, not MalformedPolicy). */
   | { readonly ok: false; readonly problem: string; readonly unsupported?: boolean };
 
+/** The condition keys of an existing object's tags: known only once its version is read. */
+const EXISTING_TAG_PREFIX = 's3:existingobjecttag/';
+
 /** Condition keys this store fills in from each request (core/access-decision.ts's context). */
 export const PROVIDED_CONDITION_KEYS = [
   'aws:sourceip', 'aws:securetransport', 'aws:currenttime', 'aws:epochtime', 'aws:referer', 'aws:useragent',
@@ -55,7 +58,7 @@ export const PROVIDED_CONDITION_KEYS = [
   's3:x-amz-content-sha256', 's3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-legal-hold',
   's3:requestobjecttagkeys',
 ] as const;
-const PROVIDED_PREFIXES = ['s3:requestobjecttag/'];
+const PROVIDED_PREFIXES = ['s3:requestobjecttag/', EXISTING_TAG_PREFIX];
 
 /** Keys of AWS's world (organizations, VPCs, services calling for an account) that no request here carries. */
 const NEVER_PRESENT_KEYS = new Set([
@@ -71,7 +74,7 @@ const NEVER_PRESENT_PREFIXES = ['aws:principaltag/', 'aws:requesttag/', 'aws:res
 
 /** Keys AWS defines that need what this store does not judge yet: refused rather than silently never matching. */
 const UNSUPPORTED_KEYS = new Set(['s3:signatureage', 's3:tlsversion', 's3:object-lock-remaining-retention-days', 'aws:tagkeys']);
-const UNSUPPORTED_PREFIXES = ['s3:existingobjecttag/'];
+const UNSUPPORTED_PREFIXES: readonly string[] = [];
 
 const PROVIDED = new Set<string>(PROVIDED_CONDITION_KEYS);
 
@@ -337,6 +340,16 @@ export function policyIsPublic(policy: BucketPolicy): boolean {
   return policy.statements.some((statement) => statement.effect === 'Allow' &&
     (statement.principals?.includes('*') ?? false) &&
     !statement.conditions.some((condition) => narrowing.has(condition.key) && !condition.values.some((value) => value === '*' || value === '0.0.0.0/0' || value === '::/0')));
+}
+
+/** Whether the policy judges existing objects' tags, so that an object request must read the version first. */
+export function policyAsksExistingTags(policy: BucketPolicy): boolean {
+  return policy.statements.some((statement) => statement.conditions.some((condition) => condition.key.startsWith(EXISTING_TAG_PREFIX)));
+}
+
+/** The condition keys of a version's tags (s3:ExistingObjectTag/<key>), lower-cased as context keys are. */
+export function existingTagKeys(tags: Readonly<Record<string, string>> | undefined): Array<[string, string[]]> {
+  return Object.entries(tags ?? {}).map(([key, value]) => [`${EXISTING_TAG_PREFIX}${key.toLowerCase()}`, [value]]);
 }
 
 /** A policy record from the wire or disk has the normalized shape (the text was checked when it was put). */

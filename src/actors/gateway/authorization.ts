@@ -8,6 +8,7 @@ import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ConditionContext } from '../../core/policy-conditions.js';
 import type { ObjectAcl } from '../../core/acl.js';
+import { existingTagKeys, policyAsksExistingTags } from '../../core/bucket-policy.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { S3Action } from '../../core/s3-actions.js';
 import { S3Error } from '../../protocol/s3/errors.js';
@@ -125,6 +126,13 @@ export function actionOf(operation: Exclude<S3Operation, { type: DecidedElsewher
   }
 }
 
+/** Actions on an existing object version, for which S3 fills in s3:ExistingObjectTag conditions. */
+const EXISTING_OBJECT_ACTIONS: ReadonlySet<S3Action> = new Set<S3Action>([
+  's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAcl', 's3:GetObjectVersionAcl', 's3:PutObjectAcl', 's3:PutObjectVersionAcl',
+  's3:GetObjectTagging', 's3:GetObjectVersionTagging', 's3:PutObjectTagging', 's3:PutObjectVersionTagging',
+  's3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging', 's3:GetObjectAttributes', 's3:GetObjectVersionAttributes',
+]);
+
 /** What a decision needs besides the action: who asks, about which request, and where denials are logged. */
 export interface AccessAsker {
   readonly user: UserRecord | undefined;
@@ -155,6 +163,10 @@ export interface PendingObjectAccess {
  */
 export function authorizeAction(view: AuthView, asker: AccessAsker, bucketName: string, action: S3Action, key?: string): { readonly bucket: BucketRecord; readonly pending?: PendingObjectAccess } {
   const bucket = existingBucket(view, bucketName);
+  // A policy that judges the object's tags decides once the version, and so its tags, are read.
+  if (key !== undefined && EXISTING_OBJECT_ACTIONS.has(action) && bucket.policy !== undefined && policyAsksExistingTags(bucket.policy)) {
+    return { bucket, pending: { action, key } };
+  }
   const decision = decide(asker, bucket, action, key);
   if (decision.allowed) return { bucket };
   if (decision.objectAclMayGrant === true && key !== undefined) return { bucket, pending: { action, key } };
@@ -173,7 +185,9 @@ export function authorizeVersion(asker: AccessAsker, bucket: BucketRecord, pendi
     if (!listing.allowed) throw denied(asker, bucket.name, pending.key, pending.action, 'no such version, and the requester may not list the bucket');
     return;
   }
-  const decision = decide(asker, bucket, pending.action, pending.key, meta.acl ?? 'legacy');
+  const tags = existingTagKeys(meta.tags);
+  const withTags = tags.length === 0 ? asker : { ...asker, conditions: new Map([...asker.conditions, ...tags]) };
+  const decision = decide(withTags, bucket, pending.action, pending.key, meta.acl ?? 'legacy');
   if (!decision.allowed) throw denied(asker, bucket.name, pending.key, pending.action, decision.reason);
 }
 
