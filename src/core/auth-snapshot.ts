@@ -62,8 +62,10 @@ export interface BucketRecord {
   readonly publicAccessBlock?: PublicAccessBlock;
   /** Who owns the objects written to it, and whether ACLs count (core/acl.ts); absent: ObjectWriter. */
   readonly objectOwnership?: ObjectOwnership;
-  /** The encryption objects written without one get (PutBucketEncryption): SSE-S3. */
-  readonly defaultEncryption?: 'AES256';
+  /** The encryption objects written without one get (PutBucketEncryption): SSE-S3 or SSE-KMS. */
+  readonly defaultEncryption?: 'AES256' | 'aws:kms';
+  /** With an aws:kms default: the KMS key (a master key id) it uses; absent: the current master key. */
+  readonly defaultKmsKeyId?: string;
 }
 
 export interface EndpointRecord {
@@ -171,7 +173,8 @@ export function isBucketRecord(value: unknown): value is BucketRecord {
     (bucket.policy === undefined || isBucketPolicy(bucket.policy)) &&
     (bucket.cors === undefined || isCorsConfig(bucket.cors)) &&
     (bucket.publicAccessBlock === undefined || isPublicAccessBlock(bucket.publicAccessBlock)) &&
-    (bucket.defaultEncryption === undefined || bucket.defaultEncryption === 'AES256') &&
+    (bucket.defaultEncryption === undefined || bucket.defaultEncryption === 'AES256' || bucket.defaultEncryption === 'aws:kms') &&
+    (bucket.defaultKmsKeyId === undefined || typeof bucket.defaultKmsKeyId === 'string') &&
     (bucket.objectOwnership === undefined || isObjectOwnership(bucket.objectOwnership))
   );
 }

@@ -12,6 +12,8 @@
  *              (AES-256-GCM) by one of the operator's master keys, named by its id so master keys
  *              can be rotated: new writes use the current one, older ones stay readable while their
  *              key is kept.
+ *   SSE-KMS    the same, under the master key the request (or the bucket's default) names by id: the
+ *              gateways' key file is the key service, each of its keys a KMS key.
  *   SSE-C      the customer sends the key with every request; the data key is derived from it and a
  *              random salt (HMAC-SHA256), and only a check value of the derived key is kept, never the
  *              customer's key, so a wrong key is told apart from a right one without storing either.
@@ -29,24 +31,28 @@ const AES_BLOCK_BYTES = 16;
 /** The counter is the low 32 bits of the counter block: 2^32 blocks, 64 GiB per body write, above S3's 5 GiB. */
 const MAX_RUN_BYTES = 2 ** 32 * AES_BLOCK_BYTES;
 
-export type ObjectEncryption = (
-  /** SSE-S3: the data key wrapped by the master key `keyId` (nonce, ciphertext and tag, base64). */
-  | { readonly mode: 'SSE-S3'; readonly keyId: string; readonly wrappedKey: string }
+export type ObjectEncryption =
+  /**
+   * SSE-S3, and SSE-KMS whose key ids name the same master keys: the data key wrapped by the master
+   * key `keyId` (nonce, ciphertext and tag, base64).
+   */
+  | ({ readonly mode: 'SSE-S3' | 'SSE-KMS'; readonly keyId: string; readonly wrappedKey: string } & BodyRun)
   /** SSE-C: the salt the data key was derived with, and a check value of that key. */
-  | { readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string }
-) & {
+  | ({ readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string } & BodyRun);
+
+interface BodyRun {
   /**
    * A body written in one piece (not a multipart upload): its write id, from which offsets count
    * through the whole body wherever its bytes are kept (in the record, or later moved into a chunk).
    */
   readonly bodyRun?: string;
-};
+}
 
 export function isObjectEncryption(value: unknown): value is ObjectEncryption {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   if (record.bodyRun !== undefined && (typeof record.bodyRun !== 'string' || !/^[0-9a-f]{24}$/.test(record.bodyRun))) return false;
-  if (record.mode === 'SSE-S3') return typeof record.keyId === 'string' && typeof record.wrappedKey === 'string';
+  if (record.mode === 'SSE-S3' || record.mode === 'SSE-KMS') return typeof record.keyId === 'string' && typeof record.wrappedKey === 'string';
   if (record.mode === 'SSE-C') return typeof record.salt === 'string' && typeof record.keyCheck === 'string';
   return false;
 }
@@ -77,20 +83,23 @@ export interface MasterKeys {
   readonly keys: ReadonlyMap<string, Uint8Array>;
 }
 
-/** A new object's encryption under the current master key, and its data key. */
-export function newManagedEncryption(master: MasterKeys): { readonly encryption: ObjectEncryption; readonly dataKey: Buffer } {
-  const masterKey = master.keys.get(master.current);
-  if (masterKey === undefined) throw new Error(`the current master key ${master.current} is not among the master keys`);
+/**
+ * A new object's encryption under a master key (the current one unless `keyId` names another, as
+ * SSE-KMS does), and its data key.
+ */
+export function newManagedEncryption(master: MasterKeys, mode: 'SSE-S3' | 'SSE-KMS' = 'SSE-S3', keyId: string = master.current): { readonly encryption: ObjectEncryption; readonly dataKey: Buffer } {
+  const masterKey = master.keys.get(keyId);
+  if (masterKey === undefined) throw new Error(`the master key ${keyId} is not among the master keys`);
   const dataKey = randomBytes(DATA_KEY_BYTES);
   const nonce = randomBytes(GCM_NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', masterKey, nonce);
-  cipher.setAAD(Buffer.from(master.current));
+  cipher.setAAD(Buffer.from(keyId));
   const wrapped = Buffer.concat([nonce, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
-  return { encryption: { mode: 'SSE-S3', keyId: master.current, wrappedKey: wrapped.toString('base64') }, dataKey };
+  return { encryption: { mode, keyId, wrappedKey: wrapped.toString('base64') }, dataKey };
 }
 
 /** The data key of an SSE-S3 object; throws when its master key is not kept or the wrapping was damaged. */
-export function managedDataKey(encryption: Extract<ObjectEncryption, { mode: 'SSE-S3' }>, master: MasterKeys): Buffer {
+export function managedDataKey(encryption: Extract<ObjectEncryption, { mode: 'SSE-S3' | 'SSE-KMS' }>, master: MasterKeys): Buffer {
   const masterKey = master.keys.get(encryption.keyId);
   if (masterKey === undefined) throw new Error(`the master key ${encryption.keyId} that wrapped this object's key is not configured`);
   const wrapped = Buffer.from(encryption.wrappedKey, 'base64');

@@ -1,6 +1,6 @@
 """Access control, browser-facing S3 and encryption as boto3 uses them, against one gateway.
 
-Usage: boto3-features.py ENDPOINT BUCKET OWNER_KEY OWNER_SECRET OTHER_KEY OTHER_SECRET OTHER_ID
+Usage: boto3-features.py ENDPOINT BUCKET OWNER_KEY OWNER_SECRET OTHER_KEY OTHER_SECRET OTHER_ID KMS_KEY_ID
 Exits 0 when every check holds; otherwise prints the one that failed and exits 1.
 """
 import base64
@@ -13,7 +13,7 @@ import requests
 from botocore.client import Config
 from botocore.exceptions import ClientError
 
-endpoint, bucket, owner_key, owner_secret, other_key, other_secret, other_id = sys.argv[1:8]
+endpoint, bucket, owner_key, owner_secret, other_key, other_secret, other_id, kms_key = sys.argv[1:9]
 
 
 def client(key, secret):
@@ -91,7 +91,10 @@ check(owner.put_object(Bucket=bucket, Key='sse-s3', Body=b'managed', ServerSideE
 check(owner.get_object(Bucket=bucket, Key='sse-s3')['Body'].read() == b'managed', 'SSE-S3 reads back')
 owner.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'AES256'}}]})
 check(owner.put_object(Bucket=bucket, Key='by-default', Body=b'd').get('ServerSideEncryption') == 'AES256', 'the bucket default encrypts')
-check(error_of(owner.put_object, Bucket=bucket, Key='kms', Body=b'k', ServerSideEncryption='aws:kms')[1] == 501, 'SSE-KMS is refused')
+kms = owner.put_object(Bucket=bucket, Key='kms', Body=b'k', ServerSideEncryption='aws:kms', SSEKMSKeyId=kms_key)
+check(kms['ServerSideEncryption'] == 'aws:kms' and kms['SSEKMSKeyId'] == kms_key, 'SSE-KMS names its key')
+check(owner.get_object(Bucket=bucket, Key='kms')['Body'].read() == b'k', 'SSE-KMS reads back')
+check(error_of(owner.put_object, Bucket=bucket, Key='kms', Body=b'k', ServerSideEncryption='aws:kms', SSEKMSKeyId='no-such-key')[1] == 400, 'an unknown KMS key is refused')
 
 # Public access block.
 owner.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={

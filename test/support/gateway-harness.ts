@@ -118,7 +118,9 @@ export class FakeBucketAdmin implements BucketAdmin {
       case 'grants':
         return this.change(name, requester, (bucket) => ({ ...bucket, grants: document.value }));
       case 'defaultEncryption':
-        return this.change(name, requester, ({ defaultEncryption: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, defaultEncryption: document.value }));
+        return this.change(name, requester, ({ defaultEncryption: _old, defaultKmsKeyId: _key, ...bucket }) => (document.value === null ? bucket : {
+          ...bucket, defaultEncryption: document.value.algorithm, ...(document.value.kmsKeyId === undefined ? {} : { defaultKmsKeyId: document.value.kmsKeyId }),
+        }));
       case 'publicAccessBlock':
         return this.change(name, requester, ({ publicAccessBlock: _old, ...bucket }) => (document.value === null ? bucket : { ...bucket, publicAccessBlock: document.value }));
     }

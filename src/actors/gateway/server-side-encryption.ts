@@ -17,6 +17,8 @@ import type { GatewayDeps } from './request-context.js';
 
 export type RequestedEncryption =
   | { readonly mode: 'SSE-S3' }
+  /** `keyId` absent: the bucket's default KMS key, else the current master key. */
+  | { readonly mode: 'SSE-KMS'; readonly keyId?: string }
   | { readonly mode: 'SSE-C'; readonly key: Buffer; readonly keyMd5: string };
 
 /** A body's encryption as decided for a write, with the data key that encrypts it. */
@@ -65,15 +67,28 @@ export function requestedEncryption(headers: HeaderBag): RequestedEncryption | u
     if (algorithm !== undefined) throw new S3Error('InvalidArgument', 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified.', { fields: { ArgumentName: SSE } });
     return { mode: 'SSE-C', ...customer };
   }
-  if (algorithm === undefined) return undefined;
-  return { mode: serverAlgorithm(algorithm) };
+  const keyId = getHeader(headers, `${SSE}-aws-kms-key-id`)?.trim();
+  if (algorithm === undefined) {
+    if (keyId !== undefined) throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption-aws-kms-key-id needs x-amz-server-side-encryption: aws:kms.', { fields: { ArgumentName: `${SSE}-aws-kms-key-id` } });
+    return undefined;
+  }
+  const mode = serverAlgorithm(algorithm);
+  if (mode === 'SSE-S3' && keyId !== undefined) throw new S3Error('InvalidArgument', 'A KMS key id applies to aws:kms only.', { fields: { ArgumentName: `${SSE}-aws-kms-key-id` } });
+  return mode === 'SSE-KMS' && keyId !== undefined ? { mode, keyId: kmsKeyName(keyId) } : { mode };
 }
 
-/** What x-amz-server-side-encryption (or a bucket default) names: AES256, or aws:kms which is not offered. */
-function serverAlgorithm(algorithm: string): 'SSE-S3' {
+/** What x-amz-server-side-encryption (or a bucket default) names: AES256, or aws:kms; DSSE is not offered. */
+export function serverAlgorithm(algorithm: string): 'SSE-S3' | 'SSE-KMS' {
   if (algorithm === 'AES256') return 'SSE-S3';
-  if (algorithm === 'aws:kms' || algorithm === 'aws:kms:dsse') throw new S3Error('NotImplemented', 'SSE-KMS is not supported: this store has no key management service; use AES256 or customer keys.');
+  if (algorithm === 'aws:kms') return 'SSE-KMS';
+  if (algorithm === 'aws:kms:dsse') throw new S3Error('NotImplemented', 'Dual-layer encryption (aws:kms:dsse) is not supported; use aws:kms or AES256.');
   throw new S3Error('InvalidArgument', 'The encryption method specified is not supported', { fields: { ArgumentName: SSE, ArgumentValue: algorithm } });
+}
+
+/** A KMS key id as clients give it: the key's id, or an ARN ending in `key/<id>`. */
+export function kmsKeyName(keyId: string): string {
+  const arn = /^arn:[^:]*:kms:[^:]*:[^:]*:key\/(.+)$/.exec(keyId);
+  return arn === null ? keyId : arn[1]!;
 }
 
 /**
@@ -81,11 +96,25 @@ function serverAlgorithm(algorithm: string): 'SSE-S3' {
  * none. SSE-S3 without master keys configured is refused with 501.
  */
 export function encryptionForWrite(deps: Pick<GatewayDeps, 'masterKeys'>, bucket: BucketRecord | undefined, requested: RequestedEncryption | undefined): WriteEncryption | undefined {
-  const wanted = requested ?? (bucket?.defaultEncryption === undefined ? undefined : { mode: serverAlgorithm(bucket.defaultEncryption) });
+  const wanted = requested ?? bucketDefault(bucket);
   if (wanted === undefined) return undefined;
   if (wanted.mode === 'SSE-C') return { ...newCustomerEncryption(wanted.key), keyMd5: wanted.keyMd5 };
-  if (deps.masterKeys === undefined) throw new S3Error('NotImplemented', 'SSE-S3 is not available: this gateway has no master keys configured.');
-  return newManagedEncryption(deps.masterKeys);
+  const master = deps.masterKeys;
+  if (master === undefined) throw new S3Error('NotImplemented', `${wanted.mode} is not available: this gateway has no master keys configured.`);
+  if (wanted.mode === 'SSE-S3') return newManagedEncryption(master);
+  const keyId = wanted.keyId ?? bucket?.defaultKmsKeyId ?? master.current;
+  if (!master.keys.has(keyId)) throw kmsKeyNotFound(keyId);
+  return newManagedEncryption(master, 'SSE-KMS', keyId);
+}
+
+function bucketDefault(bucket: BucketRecord | undefined): RequestedEncryption | undefined {
+  if (bucket?.defaultEncryption === undefined) return undefined;
+  return bucket.defaultEncryption === 'AES256' ? { mode: 'SSE-S3' } : { mode: 'SSE-KMS' };
+}
+
+/** A KMS key id that names none of the gateway's master keys. */
+export function kmsKeyNotFound(keyId: string): S3Error {
+  return new S3Error('KMS.NotFoundException', `Invalid keyId ${keyId}: it names none of this cluster's keys.`);
 }
 
 /**
@@ -98,17 +127,17 @@ export function readDataKey(deps: Pick<GatewayDeps, 'masterKeys'>, encryption: O
     if (customer !== undefined) throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
     return { dataKey: undefined };
   }
-  if (encryption.mode === 'SSE-S3') {
-    if (customer !== undefined) throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
-    if (deps.masterKeys === undefined) throw new S3Error('ServiceUnavailable', 'This gateway has no master keys configured to read SSE-S3 objects.');
-    return { dataKey: managedDataKey(encryption, deps.masterKeys) };
+  if (encryption.mode === 'SSE-C') {
+    if (customer === undefined) {
+      throw new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+    }
+    const dataKey = customerDataKey(encryption, customer.key);
+    if (dataKey === undefined) throw new S3Error('InvalidRequest', 'The provided encryption key does not match the key the object was stored with.');
+    return { dataKey, keyMd5: customer.keyMd5 };
   }
-  if (customer === undefined) {
-    throw new S3Error('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
-  }
-  const dataKey = customerDataKey(encryption, customer.key);
-  if (dataKey === undefined) throw new S3Error('InvalidRequest', 'The provided encryption key does not match the key the object was stored with.');
-  return { dataKey, keyMd5: customer.keyMd5 };
+  if (customer !== undefined) throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+  if (deps.masterKeys === undefined) throw new S3Error('ServiceUnavailable', `This gateway has no master keys configured to read ${encryption.mode} objects.`);
+  return { dataKey: managedDataKey(encryption, deps.masterKeys) };
 }
 
 /** A read (GET, HEAD) may not name x-amz-server-side-encryption: S3 refuses it. */
@@ -122,6 +151,7 @@ export function refuseEncryptionHeaderOnRead(headers: HeaderBag): void {
 export function encryptionHeaders(encryption: ObjectEncryption | undefined, keyMd5?: string): Record<string, string> {
   if (encryption === undefined) return {};
   if (encryption.mode === 'SSE-S3') return { [SSE]: 'AES256' };
+  if (encryption.mode === 'SSE-KMS') return { [SSE]: 'aws:kms', [`${SSE}-aws-kms-key-id`]: encryption.keyId };
   return { [`${SSE}-customer-algorithm`]: 'AES256', ...(keyMd5 === undefined ? {} : { [`${SSE}-customer-key-md5`]: keyMd5 }) };
 }
 

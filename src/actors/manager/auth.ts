@@ -322,9 +322,12 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
       case 'grants':
         return changeOwnedBucket(state, message, 'ACL', (bucket) => (isAclGrants(document.value) ? { ...bucket, grants: document.value } : invalid('not a valid list of grants')), ctx);
       case 'defaultEncryption':
-        return changeOwnedBucket(state, message, 'default encryption', ({ defaultEncryption: _old, ...bucket }) => {
-          if (document.value === null) return bucket;
-          return document.value === 'AES256' ? { ...bucket, defaultEncryption: document.value } : invalid('the default encryption can only be AES256');
+        return changeOwnedBucket(state, message, 'default encryption', ({ defaultEncryption: _old, defaultKmsKeyId: _key, ...bucket }) => {
+          const wanted = document.value;
+          if (wanted === null) return bucket;
+          if (wanted.algorithm !== 'AES256' && wanted.algorithm !== 'aws:kms') return invalid('the default encryption is AES256 or aws:kms');
+          if (wanted.kmsKeyId !== undefined && (wanted.algorithm !== 'aws:kms' || typeof wanted.kmsKeyId !== 'string')) return invalid('a KMS key id goes with aws:kms only');
+          return { ...bucket, defaultEncryption: wanted.algorithm, ...(wanted.kmsKeyId === undefined ? {} : { defaultKmsKeyId: wanted.kmsKeyId }) };
         }, ctx);
       case 'publicAccessBlock':
         return changeOwnedBucket(state, message, 'public access block', ({ publicAccessBlock: _old, ...bucket }) => {

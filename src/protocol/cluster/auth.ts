@@ -25,12 +25,18 @@ export type CreateBucketReply =
   | AuthError<'BucketAlreadyOwnedByYou' | 'BucketAlreadyExists' | 'InvalidBucketName' | 'InvalidArgument' | 'NoSuchUser'>;
 export type RemoveBucketReply = { readonly ok: true; readonly removed: boolean };
 /** The answer to a change of a bucket's settings (its ACL, its versioning). */
+/** A bucket's default encryption: SSE-S3, or SSE-KMS under a named key (the current one when absent). */
+export interface DefaultEncryption {
+  readonly algorithm: 'AES256' | 'aws:kms';
+  readonly kmsKeyId?: string;
+}
+
 /** A bucket setting kept whole as one document: what it is, and its new value (null: none). */
 export type BucketDocument =
   | { readonly kind: 'policy'; readonly value: BucketPolicy | null }
   | { readonly kind: 'cors'; readonly value: CorsConfig | null }
   | { readonly kind: 'publicAccessBlock'; readonly value: PublicAccessBlock | null }
-  | { readonly kind: 'defaultEncryption'; readonly value: 'AES256' | null }
+  | { readonly kind: 'defaultEncryption'; readonly value: DefaultEncryption | null }
   | { readonly kind: 'objectOwnership'; readonly value: ObjectOwnership | null }
   /** The bucket's ACL grant by grant; a canned ACL (update_acl) replaces them. */
   | { readonly kind: 'grants'; readonly value: readonly AclGrant[] };

@@ -84,6 +84,7 @@ export const S3_ERRORS = {
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   InvalidEncryptionAlgorithmError: { status: 400, message: 'The encryption request you specified is not valid. The valid value is AES256.' },
   ServerSideEncryptionConfigurationNotFoundError: { status: 404, message: 'The server side encryption configuration was not found' },
+  'KMS.NotFoundException': { status: 400, message: 'Invalid keyId' },
   UnresolvableGrantByEmailAddress: { status: 400, message: 'The e-mail address you provided does not match any account on record.' },
   OwnershipControlsNotFoundError: { status: 404, message: 'The bucket ownership controls were not found' },
   AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },

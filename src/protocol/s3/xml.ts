@@ -835,7 +835,7 @@ export function parseTagging(body: Uint8Array | string): ParseResult<ReadonlyArr
  * PutBucketEncryption's body: one rule whose default algorithm is given as written (the caller refuses
  * what it cannot honour); BucketKeyEnabled, a KMS notion, is read and ignored.
  */
-export function parseBucketEncryption(body: Uint8Array | string): ParseResult<{ readonly algorithm: string }> {
+export function parseBucketEncryption(body: Uint8Array | string): ParseResult<{ readonly algorithm: string; readonly kmsKeyId?: string }> {
   return run(() => {
     const root = parseDocument(body, 'ServerSideEncryptionConfiguration', MAX_XML_BODY_BYTES.versioning);
     only(root, ['Rule']);
@@ -848,13 +848,14 @@ export function parseBucketEncryption(body: Uint8Array | string): ParseResult<{ 
     only(defaults[0]!, ['SSEAlgorithm', 'KMSMasterKeyID']);
     const algorithm = leaf(defaults[0]!, 'SSEAlgorithm')?.trim();
     if (algorithm === undefined || algorithm === '') throw new Malformed();
-    return { algorithm };
+    const kmsKeyId = leaf(defaults[0]!, 'KMSMasterKeyID')?.trim();
+    return kmsKeyId === undefined || kmsKeyId === '' ? { algorithm } : { algorithm, kmsKeyId };
   });
 }
 
-export function buildBucketEncryption(algorithm: string): string {
+export function buildBucketEncryption(algorithm: string, kmsKeyId: string | undefined): string {
   return document('ServerSideEncryptionConfiguration', [
-    el('Rule', [el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', algorithm)]), el('BucketKeyEnabled', 'false')]),
+    el('Rule', [el('ApplyServerSideEncryptionByDefault', [el('SSEAlgorithm', algorithm), opt('KMSMasterKeyID', kmsKeyId)]), el('BucketKeyEnabled', 'false')]),
   ]);
 }
 

@@ -36,12 +36,12 @@ describe('actors/gateway features through boto3', function () {
     await h?.close();
   });
 
-  it('sets and obeys bucket policies, ACLs, CORS, signed forms, SSE-C, SSE-S3 and the public access block', async () => {
+  it('sets and obeys bucket policies, ACLs, CORS, signed forms, SSE-C, SSE-S3, SSE-KMS and the public access block', async () => {
     h = await startHarness({ masterKeys: { current: 'k1', keys: new Map([['k1', randomBytes(32)]]) } });
     h.admin.addBucket('boto3-bucket', 'alice');
     const { alice, bob } = USERS;
     const outcome = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile('python3', [SCRIPT, h!.endpoint, 'boto3-bucket', alice.accessKeyId, alice.secretAccessKey, bob.accessKeyId, bob.secretAccessKey, bob.userId],
+      execFile('python3', [SCRIPT, h!.endpoint, 'boto3-bucket', alice.accessKeyId, alice.secretAccessKey, bob.accessKeyId, bob.secretAccessKey, bob.userId, 'k1'],
         { timeout: 100_000, env: { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' } },
         (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }));
     });

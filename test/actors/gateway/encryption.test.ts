@@ -77,7 +77,9 @@ describe('actors/gateway server-side encryption', function () {
       [{ 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }, 400, 'InvalidArgument'],
       [{ 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': key, 'x-amz-server-side-encryption-customer-key-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' }, 400, 'InvalidArgument'],
       [{ 'x-amz-server-side-encryption-customer-algorithm': 'AES128', 'x-amz-server-side-encryption-customer-key': key }, 400, 'InvalidEncryptionAlgorithmError'],
-      [{ 'x-amz-server-side-encryption': 'aws:kms' }, 501, 'NotImplemented'],
+      [{ 'x-amz-server-side-encryption': 'aws:kms:dsse' }, 501, 'NotImplemented'],
+      [{ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'no-such-key' }, 400, 'KMS.NotFoundException'],
+      [{ 'x-amz-server-side-encryption-aws-kms-key-id': 'k1' }, 400, 'InvalidArgument'],
       [{ 'x-amz-server-side-encryption': 'ROT13' }, 400, 'InvalidArgument'],
     ];
     for (const [headers, status, code] of cases) {
@@ -106,7 +108,7 @@ describe('actors/gateway server-side encryption', function () {
     await alice.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
     expect((await alice.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).to.equal('AES256');
     expect((await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'default', Body: 'by default' }))).ServerSideEncryption).to.equal('AES256');
-    expect(await failure(alice.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } })))).to.deep.equal({ name: 'NotImplemented', status: 501 });
+    expect(await failure(alice.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'nope' } }] } })))).to.deep.equal({ name: 'KMS.NotFoundException', status: 400 });
     await alice.send(new DeleteBucketEncryptionCommand({ Bucket: BUCKET }));
     expect((await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: 'plain' }))).ServerSideEncryption).to.equal(undefined);
 
@@ -178,5 +180,24 @@ describe('actors/gateway server-side encryption', function () {
     const older = await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'small', VersionId: 'null', Range: 'bytes=6-10', ...sseC() }));
     expect((await bodyOf(older)).toString()).to.equal('words');
     expect((await bodyOf(await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'small' })))).toString()).to.equal('second words');
+  });
+
+  it('serves SSE-KMS from the master keys, each a KMS key named by its id', async () => {
+    const kms = await startHarness({ masterKeys: masterKeys('k2', 'k1') });
+    try {
+      kms.admin.addBucket(BUCKET, 'alice');
+      const client = kms.client('alice');
+      const named = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'named', Body: 'under k1', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:us-east-1:000000000000:key/k1' }));
+      expect([named.ServerSideEncryption, named.SSEKMSKeyId]).to.deep.equal(['aws:kms', 'k1']);
+      const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'named' }));
+      expect([(await bodyOf(got)).toString(), got.ServerSideEncryption, got.SSEKMSKeyId]).to.deep.equal(['under k1', 'aws:kms', 'k1']);
+      expect((await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'current', Body: 'c', ServerSideEncryption: 'aws:kms' }))).SSEKMSKeyId).to.equal('k2');
+      await client.send(new PutBucketEncryptionCommand({ Bucket: BUCKET, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'k1' } }] } }));
+      const rule = (await client.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
+      expect([rule?.SSEAlgorithm, rule?.KMSMasterKeyID]).to.deep.equal(['aws:kms', 'k1']);
+      expect((await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'by-default', Body: 'd' }))).SSEKMSKeyId).to.equal('k1');
+    } finally {
+      await kms.close();
+    }
   });
 });
