@@ -80,12 +80,13 @@ const COMMANDS: readonly CommandSpec[] = [
       yargs
         .option('access-key', { type: 'string', describe: 'use this access key id' })
         .option('secret', { type: 'string', describe: 'use this secret access key' })
-        .option('role', { type: 'string', describe: 'admin or normal (default: normal)' }),
+        .option('role', { type: 'string', describe: 'admin or normal (default: normal)' })
+        .option('display-name', { type: 'string', describe: 'the name S3 shows as its DisplayName (default: the user id)' }),
     build: (args) => {
       if ((args['access-key'] === undefined) !== (args.secret === undefined)) return 'give both --access-key and --secret, or neither';
       const role = args.role === undefined ? undefined : parseRole(str(args, 'role'));
       if (role === null) return `unknown role ${str(args, 'role')}; use admin or normal`;
-      return withDefined({ command: 'create_user', userId: str(args, 'user') }, { role, accessKeyId: args['access-key'], secretAccessKey: args.secret });
+      return withDefined({ command: 'create_user', userId: str(args, 'user') }, { role, accessKeyId: args['access-key'], secretAccessKey: args.secret, displayName: args['display-name'] });
     },
   },
   {

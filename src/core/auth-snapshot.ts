@@ -26,6 +26,8 @@ export interface UserRecord {
   readonly secretAccessKey: string;
   readonly role: UserRole;
   readonly createdAtMs: number;
+  /** The name S3 shows as the owner's DisplayName; the user id when absent. */
+  readonly displayName?: string;
 }
 
 /** A user as shown to administrators: never the secret. */
@@ -116,6 +118,15 @@ export function secretProblem(secret: unknown): string | undefined {
   return undefined;
 }
 
+/** A display name is 1 to 128 printable characters (absent: the user id stands for it). */
+export function displayNameProblem(name: unknown): string | undefined {
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || name.length === 0 || name.length > 128 || /[\x00-\x1f\x7f]/.test(name)) {
+    return `a display name must be 1 to 128 printable characters (got ${JSON.stringify(name)})`;
+  }
+  return undefined;
+}
+
 export function isUserRole(value: unknown): value is UserRole {
   return (USER_ROLES as readonly unknown[]).includes(value);
 }
@@ -150,7 +161,8 @@ export function isUserRecord(value: unknown): value is UserRecord {
     accessKeyProblem(user.accessKeyId) === undefined &&
     secretProblem(user.secretAccessKey) === undefined &&
     isUserRole(user.role) &&
-    Number.isSafeInteger(user.createdAtMs)
+    Number.isSafeInteger(user.createdAtMs) &&
+    displayNameProblem(user.displayName) === undefined
   );
 }
 

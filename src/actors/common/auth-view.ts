@@ -33,6 +33,11 @@ export class AuthView {
     return this.usersById.get(userId);
   }
 
+  /** The name S3 shows for a user: its display name, else its id (also for ids no user has now). */
+  displayName(userId: string): string {
+    return this.usersById.get(userId)?.displayName ?? userId;
+  }
+
   bucket(name: string): BucketRecord | undefined {
     return this.bucketsByName.get(name);
   }

@@ -111,16 +111,16 @@ export function policyGrants(view: AuthView, policy: AccessControlPolicy, owner:
   })));
 }
 
-/** The AccessControlPolicy document of `owner`'s grants, with display names (the user ids). */
-export function policyOfGrants(owner: string, grants: readonly AclGrant[]): AccessControlPolicy {
+/** The AccessControlPolicy document of `owner`'s grants, with the users' display names. */
+export function policyOfGrants(view: AuthView, owner: string, grants: readonly AclGrant[]): AccessControlPolicy {
   return {
-    owner: { id: owner, displayName: owner },
-    grants: grants.map((grant): Grant => ({ grantee: granteeOf(grant.grantee), permission: grant.permission })),
+    owner: { id: owner, displayName: view.displayName(owner) },
+    grants: grants.map((grant): Grant => ({ grantee: granteeOf(view, grant.grantee), permission: grant.permission })),
   };
 }
 
-function granteeOf(grantee: AclGrantee): Grantee {
-  return 'user' in grantee ? { type: 'CanonicalUser', id: grantee.user, displayName: grantee.user } : { type: 'Group', uri: GROUP_URIS[grantee.group] };
+function granteeOf(view: AuthView, grantee: AclGrantee): Grantee {
+  return 'user' in grantee ? { type: 'CanonicalUser', id: grantee.user, displayName: view.displayName(grantee.user) } : { type: 'Group', uri: GROUP_URIS[grantee.group] };
 }
 
 /** AccessDenied when grants open the resource to the public and the bucket blocks public ACLs. */

@@ -20,6 +20,7 @@ import {
   normalizeEndpoint,
   secretProblem,
   userIdProblem,
+  displayNameProblem,
   type AuthSnapshot,
   type BucketRecord,
   type EndpointRecord,
@@ -385,7 +386,9 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     } else {
       keys = newKeys(state);
     }
-    const user: UserRecord = { userId, ...keys, role, createdAtMs: ctx.clock.now() };
+    const nameProblem = displayNameProblem(message.displayName);
+    if (nameProblem) return invalid(nameProblem);
+    const user: UserRecord = { userId, ...keys, role, createdAtMs: ctx.clock.now(), ...(message.displayName === undefined ? {} : { displayName: message.displayName }) };
     await tables.users.put(userId, user);
     state.users.set(userId, user);
     ctx.log.info(imported ? 'user imported' : 'user created', { userId, accessKeyId: user.accessKeyId, role });

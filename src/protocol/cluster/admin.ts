@@ -25,7 +25,7 @@ export type AdminCommand =
   | { readonly command: 'status'; readonly node?: string }
   | { readonly command: 'start'; readonly n: number; readonly w: number; readonly r: number; readonly d: number; readonly rackAware: boolean }
   | { readonly command: 'whereis'; readonly bucket: string; readonly key: string }
-  | { readonly command: 'create_user'; readonly userId: string; readonly role?: UserRole; readonly accessKeyId?: string; readonly secretAccessKey?: string }
+  | { readonly command: 'create_user'; readonly userId: string; readonly role?: UserRole; readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly displayName?: string }
   | { readonly command: 'delete_user'; readonly userId: string }
   | { readonly command: 'get_users' }
   | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
@@ -207,7 +207,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       case 'create_user':
         return withOptional(
           { command, userId: need('userId') },
-          { role: raw.role === undefined ? undefined : role('role'), accessKeyId: optional('accessKeyId'), secretAccessKey: optional('secretAccessKey') },
+          { role: raw.role === undefined ? undefined : role('role'), accessKeyId: optional('accessKeyId'), secretAccessKey: optional('secretAccessKey'), displayName: optional('displayName') },
         );
       case 'delete_user':
         return { command, userId: need('userId') };

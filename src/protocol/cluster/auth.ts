@@ -97,6 +97,8 @@ export type AdminAuthMessage =
       /** Both given: import a user with these keys; both absent: generate them. */
       readonly accessKeyId?: string;
       readonly secretAccessKey?: string;
+      /** The name S3 shows as the owner's DisplayName; the user id when absent. */
+      readonly displayName?: string;
       readonly replyTo: ReplyTo<CreateUserReply>;
     }
   | { readonly type: 'delete_user'; readonly userId: string; readonly replyTo: ReplyTo<DeleteUserReply> }

@@ -263,6 +263,15 @@ describe('actors/gateway buckets and access', function () {
     expect((await rawRequest(h.endpoint, { method: 'GET', path: '/missing-bucket/k' })).status).to.equal(404);
   });
 
+  it('shows users by their display names where S3 names owners and grantees', async () => {
+    h.view.install({ ...h.view.current!, revision: h.view.current!.revision + 100, users: h.view.current!.users.map((u) => (u.userId === 'alice' ? { ...u, displayName: 'Alice A.' } : u)) });
+    h.admin.addBucket('named', 'alice');
+    await alice.send(new PutObjectCommand({ Bucket: 'named', Key: 'k', Body: 'v', GrantRead: 'id="bob"' }));
+    const acl = await alice.send(new GetObjectAclCommand({ Bucket: 'named', Key: 'k' }));
+    expect([acl.Owner?.ID, acl.Owner?.DisplayName, acl.Grants?.[0]?.Grantee?.DisplayName]).to.deep.equal(['alice', 'Alice A.', 'bob']);
+    expect((await alice.send(new ListBucketsCommand({}))).Owner?.DisplayName).to.equal('Alice A.');
+  });
+
   it('keeps an ACL per object version, which grants others what the bucket does not', async () => {
     h.admin.addBucket('objacl', 'alice');
     await alice.send(new PutObjectCommand({ Bucket: 'objacl', Key: 'k', Body: 'v' }));

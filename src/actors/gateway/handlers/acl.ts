@@ -22,7 +22,7 @@ import { changeAcl, deleteBucketDocument, putBucketDocument } from './buckets.js
 
 export function getBucketAcl(ctx: RequestContext): void {
   const bucket = bucketOf(ctx);
-  sendXml(ctx, 200, buildAccessControlPolicy(policyOfGrants(bucket.owner, bucketGrants(bucket))));
+  sendXml(ctx, 200, buildAccessControlPolicy(policyOfGrants(ctx.deps.authView, bucket.owner, bucketGrants(bucket))));
 }
 
 export async function putBucketAcl(ctx: RequestContext): Promise<void> {
@@ -44,7 +44,7 @@ export async function getObjectAcl(ctx: RequestContext, op: OperationOf<'GetObje
   const bucket = bucketOf(ctx);
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
   const acl = objectAclOf(bucket, meta.acl);
-  sendXml(ctx, 200, buildAccessControlPolicy(policyOfGrants(acl.owner, acl.grants)), versionHeaders(ctx.bucket, meta));
+  sendXml(ctx, 200, buildAccessControlPolicy(policyOfGrants(ctx.deps.authView, acl.owner, acl.grants)), versionHeaders(ctx.bucket, meta));
 }
 
 export async function putObjectAcl(ctx: RequestContext, op: OperationOf<'PutObjectAcl'>): Promise<void> {

@@ -42,7 +42,7 @@ export async function listBuckets(ctx: RequestContext, op: OperationOf<'ListBuck
   const page = all.slice(0, op.maxBuckets);
   const more = all.length > page.length;
   sendXml(ctx, 200, buildListAllMyBucketsResult({
-    owner: { id: user.userId, displayName: user.userId },
+    owner: { id: user.userId, displayName: user.displayName ?? user.userId },
     buckets: page.map((bucket) => ({ name: bucket.name, creationDate: bucket.createdAtMs, region: regionOf(ctx, bucket) })),
     prefix: op.prefix,
     continuationToken: more ? Buffer.from(page[page.length - 1]!.name, 'utf8').toString('base64url') : undefined,

@@ -42,7 +42,7 @@ function summary(entry: ListingEntry, owner: Owner): ObjectSummary {
 /** Objects are listed as owned by their bucket's owner: every writer acts on the owner's behalf. */
 function bucketOwner(ctx: RequestContext): Owner {
   const owner = bucketOf(ctx).owner;
-  return { id: owner, displayName: owner };
+  return { id: owner, displayName: ctx.deps.authView.displayName(owner) };
 }
 
 export async function listObjects(ctx: RequestContext, op: OperationOf<'ListObjects'>): Promise<void> {

@@ -205,7 +205,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
     return;
   }
   // An SSE-C upload is completed only by whom holds its key, as S3 requires.
-  uploadDataKey(ctx, upload);
+  const keyMd5 = uploadDataKey(ctx, upload)?.keyMd5;
 
   const records = await mapBounded(requested, PART_READ_CONCURRENCY, (part) =>
     readRecord(deps, op.bucket, partRecordKey(op.key, op.uploadId, part.partNumber)),
@@ -258,7 +258,7 @@ export async function completeMultipartUpload(ctx: RequestContext, op: Operation
   void deps.background.start('discard the part records of a completed upload', () =>
     discardParts(deps, op.bucket, op.key, op.uploadId, versionIdsOf(layout)),
   );
-  sendCompletion(ctx, op, written);
+  sendCompletion(ctx, op, written, keyMd5);
 }
 
 /** Whether `meta` is the object that completing `uploadId` with exactly these parts wrote. */
@@ -268,7 +268,7 @@ function completedBy(meta: ObjectMeta, uploadId: string, requested: readonly Com
   return requested.every((part, i) => parts[i]!.partNumber === part.partNumber && parts[i]!.etag === part.etag);
 }
 
-function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartUpload'>, written: ObjectMeta): void {
+function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartUpload'>, written: ObjectMeta, keyMd5?: string): void {
   const checksum = storedChecksum(written.checksums);
   const checksumValues: ChecksumValues = checksum === undefined ? {} : { [checksum.algorithm]: checksum.value };
   sendXml(ctx, 200, buildCompleteMultipartUploadResult({
@@ -277,7 +277,7 @@ function sendCompletion(ctx: RequestContext, op: OperationOf<'CompleteMultipartU
     key: op.key,
     etag: written.etag,
     ...(checksum === undefined ? {} : { checksums: checksumValues, checksumType: 'COMPOSITE' as const }),
-  }), { ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written), ...encryptionHeaders(written.encryption) });
+  }), { ...checksumHeaders(written.checksums), ...writtenVersionHeaders(written), ...encryptionHeaders(written.encryption, keyMd5) });
 }
 
 /** The composite checksum of a completed upload, when every part carries one of the same algorithm. */
@@ -323,8 +323,8 @@ export async function listParts(ctx: RequestContext, op: OperationOf<'ListParts'
     maxParts: op.maxParts,
     isTruncated: page.isTruncated,
     parts,
-    initiator: { id: initiator, displayName: initiator },
-    owner: { id: owner, displayName: owner },
+    initiator: { id: initiator, displayName: ctx.deps.authView.displayName(initiator) },
+    owner: { id: owner, displayName: ctx.deps.authView.displayName(owner) },
     ...(algorithm === undefined ? {} : { checksumAlgorithm: fromMetaAlgorithm(algorithm) }),
   }));
 }
@@ -338,7 +338,7 @@ type UploadItem = { readonly kind: 'upload'; readonly summary: UploadSummary } |
 export async function listMultipartUploads(ctx: RequestContext, op: OperationOf<'ListMultipartUploads'>): Promise<void> {
   const { deps } = ctx;
   const ownerId = bucketOf(ctx).owner;
-  const owner = { id: ownerId, displayName: ownerId };
+  const owner = { id: ownerId, displayName: deps.authView.displayName(ownerId) };
   const { prefix, delimiter, keyMarker, uploadIdMarker } = op;
   let marker: string | undefined;
   if (keyMarker !== undefined && keyMarker !== '') {
@@ -397,7 +397,7 @@ export async function listMultipartUploads(ctx: RequestContext, op: OperationOf<
     uploads: items.flatMap((item) => {
       if (item.kind !== 'upload') return [];
       const initiator = initiators.get(item.summary.uploadId);
-      return [initiator === undefined ? item.summary : { ...item.summary, initiator: { id: initiator, displayName: initiator } }];
+      return [initiator === undefined ? item.summary : { ...item.summary, initiator: { id: initiator, displayName: deps.authView.displayName(initiator) } }];
     }),
     commonPrefixes: items.flatMap((item) => (item.kind === 'prefix' ? [item.prefix] : [])),
   }));
