@@ -34,9 +34,12 @@ export const CANNED_OBJECT_ACLS = [
   'private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control',
 ] as const;
 
-/** The grants a canned ACL stands for: its owner's full control, and what the name adds. */
+/**
+ * The grants a canned ACL stands for: what the name adds, then its owner's full control (listed last,
+ * as S3-compatible servers commonly list them; the order means nothing).
+ */
 export function cannedGrants(canned: string, owner: string, bucketOwner: string): AclGrant[] | undefined {
-  const grants: AclGrant[] = [{ grantee: { user: owner }, permission: 'FULL_CONTROL' }];
+  const grants: AclGrant[] = [];
   const add = (grantee: AclGrantee, permission: AclPermission): void => void grants.push({ grantee, permission });
   switch (canned) {
     case 'private':
@@ -64,6 +67,7 @@ export function cannedGrants(canned: string, owner: string, bucketOwner: string)
     default:
       return undefined;
   }
+  grants.push({ grantee: { user: owner }, permission: 'FULL_CONTROL' });
   return grants;
 }
 

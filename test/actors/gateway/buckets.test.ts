@@ -192,8 +192,8 @@ describe('actors/gateway buckets and access', function () {
     expect(h.view.bucket('acl')?.acl).to.equal('public-read');
     acl = await alice.send(new GetBucketAclCommand({ Bucket: 'acl' }));
     expect(acl.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).to.deep.equal([
-      ['alice', 'FULL_CONTROL'],
       ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+      ['alice', 'FULL_CONTROL'],
     ]);
     await alice.send(new PutBucketAclCommand({
       Bucket: 'acl',
@@ -286,8 +286,8 @@ describe('actors/gateway buckets and access', function () {
     expect((await rawRequest(h.endpoint, { method: 'GET', path: '/objacl/absent' })).status).to.equal(403);
     expect(await failure(alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'absent', ACL: 'private' })))).to.deep.equal({ name: 'NoSuchKey', status: 404 });
     const policy = await alice.send(new GetObjectAclCommand({ Bucket: 'objacl', Key: 'k' }));
-    expect(policy.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).to.deep.equal([['alice', 'FULL_CONTROL'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ']]);
-    await alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', AccessControlPolicy: { Owner: policy.Owner, Grants: [policy.Grants![0]!] } }));
+    expect(policy.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).to.deep.equal([['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['alice', 'FULL_CONTROL']]);
+    await alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', AccessControlPolicy: { Owner: policy.Owner, Grants: [policy.Grants![1]!] } }));
     expect((await rawRequest(h.endpoint, { method: 'GET', path: '/objacl/k' })).status).to.equal(403);
     expect(await failure(alice.send(new PutObjectAclCommand({ Bucket: 'objacl', Key: 'k', AccessControlPolicy: { Owner: { ID: 'bob' }, Grants: [] } })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
     expect(await failure(alice.send(new PutObjectCommand({ Bucket: 'objacl', Key: 'both', Body: 'x', ACL: 'private', GrantRead: 'id="bob"' })))).to.deep.equal({ name: 'InvalidRequest', status: 400 });

@@ -89,7 +89,7 @@ class Harness {
     return (await this.ask<{ ok: true; users: readonly UserView[] }>((replyTo) => ({ type: 'get_users', replyTo }))).users;
   }
 
-  createUser(userId: string, keys: { accessKeyId?: string; secretAccessKey?: string } = {}): Promise<{ ok: true; user: UserRecord } | { ok: false; code: string }> {
+  createUser(userId: string, keys: { accessKeyId?: string; secretAccessKey?: string; displayName?: string } = {}): Promise<{ ok: true; user: UserRecord } | { ok: false; code: string }> {
     return this.ask((replyTo) => ({ type: 'create_user', userId, ...keys, replyTo }));
   }
 
@@ -161,7 +161,10 @@ describe('manager auth: users, keys, buckets, endpoints', () => {
     expect(await harness.createUser('carol', { accessKeyId: 'BOBKEY0001', secretAccessKey: 'other-secret' })).to.include({ ok: false, code: 'AccessKeyInUse' });
     expect(await harness.createUser('dave', { accessKeyId: 'ONLYKEY123' })).to.include({ ok: false, code: 'InvalidArgument' });
     expect(await harness.createUser('bad/name')).to.include({ ok: false, code: 'InvalidArgument' });
-    expect((await harness.users()).map((user) => user.userId)).to.deep.equal(['admin', 'alice', 'bob']);
+    expect(await harness.createUser('erin', { displayName: '' })).to.include({ ok: false, code: 'InvalidArgument' });
+    const named = await harness.createUser('frank', { displayName: 'Frank F.' });
+    expect(named.ok && named.user.displayName).to.equal('Frank F.');
+    expect((await harness.users()).map((user) => user.userId)).to.deep.equal(['admin', 'alice', 'bob', 'frank']);
   });
 
   it('draws access keys uniformly from letters and digits', () => {

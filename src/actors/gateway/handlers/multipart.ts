@@ -310,7 +310,8 @@ export async function listParts(ctx: RequestContext, op: OperationOf<'ListParts'
     const partNumber = parsePartRecordKey(entry.key, prefix);
     return partNumber === undefined ? [] : [{ partNumber, lastModified: entry.lastModifiedMs, etag: entry.etag, size: entry.sizeBytes }];
   });
-  const owner = bucketOf(ctx).owner;
+  // The object the upload makes will be owned as its ACL says (its writer, or the bucket's owner).
+  const owner = upload.acl?.owner ?? bucketOf(ctx).owner;
   const initiator = upload.multipart?.initiator ?? owner;
   const algorithm = upload.multipart?.checksumAlgorithm;
   const last = parts[parts.length - 1];

@@ -13,6 +13,7 @@ describe('manager admin command parsing', () => {
       secretAccessKey: 'secret-123',
     });
     expect(parseAdminCommand({ command: 'add_bucket', bucket: 'b', accessKeyId: 'K', acl: 'public-read' })).to.deep.equal({ command: 'add_bucket', bucket: 'b', accessKeyId: 'K', acl: 'public-read' });
+    expect(parseAdminCommand({ command: 'create_user', userId: 'bob', displayName: 'Bob B.' })).to.deep.equal({ command: 'create_user', userId: 'bob', displayName: 'Bob B.' });
   });
 
   it('says what is wrong with a malformed command', () => {
