@@ -53,6 +53,14 @@ export interface AccessDecision {
 
 const POLICY_ACTIONS: ReadonlySet<S3Action> = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
+/**
+ * What governs who may do what is the owner's alone, whatever a policy allows: as AWS keeps bucket
+ * policies to the owning account, no grant to others (to `*` least of all) lets them rewrite it.
+ */
+const OWNER_ONLY_ACTIONS: ReadonlySet<S3Action> = new Set([
+  ...POLICY_ACTIONS, 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls',
+]);
+
 export function decideAccess(request: AccessRequest): AccessDecision {
   const { bucket, requester, action } = request;
   const ownerOrAdmin = requester !== undefined && (requester.role === 'admin' || requester.userId === bucket.owner);
@@ -66,6 +74,7 @@ export function decideAccess(request: AccessRequest): AccessDecision {
     return deny(`statement ${verdict.deniedBy.statement} of the bucket policy denies ${action}`);
   }
   if (ownerOrAdmin) return allow(requester.role === 'admin' && requester.userId !== bucket.owner ? 'an admin user' : 'the bucket owner');
+  if (OWNER_ONLY_ACTIONS.has(action)) return deny(`only the bucket's owner may ${action}`);
   if (verdict.allowedBy !== undefined) {
     if (bucket.publicAccessBlock?.restrictPublicBuckets === true && policyIsPublic(bucket.policy!)) {
       return deny(`the public access block restricts the bucket's public policy to its owner`);

@@ -337,9 +337,19 @@ function substituteVariables(text: string, context: ConditionContext): string | 
 export function policyIsPublic(policy: BucketPolicy): boolean {
   const narrowing = new Set(['aws:sourceip', 'aws:sourcearn', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:sourceaccount', 'aws:sourceowner',
     'aws:principalorgid', 'aws:principalaccount', 'aws:principalarn', 'aws:userid', 'aws:username', 's3:dataaccesspointarn']);
+  const narrows = (condition: PolicyCondition): boolean => {
+    if (!narrowing.has(condition.key) || condition.operator.startsWith('ForAllValues') || /Not|IfExists/.test(condition.operator)) return false;
+    if (condition.key !== 'aws:sourceip') return !condition.values.some((value) => value === '*' || value.includes('*'));
+    // An address range counts only when it is narrow: a /8 of IPv4 or a /32 of IPv6 at the widest.
+    return condition.values.every((value) => {
+      const [address = '', bits] = value.split('/');
+      const prefix = bits === undefined ? (address.includes(':') ? 128 : 32) : Number(bits);
+      return prefix >= (address.includes(':') ? 32 : 8);
+    });
+  };
   return policy.statements.some((statement) => statement.effect === 'Allow' &&
     (statement.principals?.includes('*') ?? false) &&
-    !statement.conditions.some((condition) => narrowing.has(condition.key) && !condition.values.some((value) => value === '*' || value === '0.0.0.0/0' || value === '::/0')));
+    !statement.conditions.some(narrows));
 }
 
 /** Whether the policy judges existing objects' tags, so that an object request must read the version first. */

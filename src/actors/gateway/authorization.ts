@@ -191,6 +191,11 @@ export function authorizeVersion(asker: AccessAsker, bucket: BucketRecord, pendi
   if (!decision.allowed) throw denied(asker, bucket.name, pending.key, pending.action, decision.reason);
 }
 
+/** For a handler that read the version itself: decides again on it when the request went the pending way. */
+export function recheckVersion(ctx: AccessAsker & { readonly pending?: PendingObjectAccess; readonly bucket: BucketRecord | undefined }, meta: ObjectMeta): void {
+  if (ctx.pending !== undefined && ctx.bucket !== undefined) authorizeVersion(ctx, ctx.bucket, ctx.pending, meta);
+}
+
 function denied(asker: AccessAsker, bucket: string, key: string | undefined, action: S3Action, reason: string): S3Error {
   asker.log.debug('access denied', { bucket, key: key ?? null, action, user: asker.user?.userId ?? 'anonymous', reason });
   return new S3Error('AccessDenied');

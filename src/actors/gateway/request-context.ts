@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import type { ConditionContext } from '../../core/policy-conditions.js';
+import type { PendingObjectAccess } from './authorization.js';
 import type { MasterKeys } from '../../core/object-encryption.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -63,6 +64,11 @@ export interface RequestContext {
   readonly user: UserRecord | undefined;
   /** The request as bucket policies see it (access-context.ts). */
   readonly conditions: ConditionContext;
+  /**
+   * An object action the bucket alone did not allow, allowed by the version read before the handler:
+   * a handler that reads the version again decides again on what it read (authorization.ts).
+   */
+  readonly pending?: PendingObjectAccess;
   /** The bucket the operation addresses, when it exists (every operation but ListBuckets and CreateBucket). */
   readonly bucket: BucketRecord | undefined;
   /** This request's account at the body memory: what its upload or download holds counts against it. */

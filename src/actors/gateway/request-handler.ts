@@ -136,7 +136,10 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const scoped: GatewayDeps = { ...deps, storage: new BucketScopedStorage(deps.storage, deps.authView, bucket) };
     if (pending !== undefined && bucket !== undefined) await authorizeByVersion(scoped, routed.operation, { user, conditions, log }, bucket, pending);
     const memory = deps.bodyMemory.account(userIdOf(user));
-    const ctx: RequestContext = { deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, conditions, bucket, memory, log };
+    const ctx: RequestContext = {
+      deps: scoped, req, res, framing, requestId, method, headers, addressing: routed.addressing, auth, user, conditions, bucket, memory, log,
+      ...(pending === undefined ? {} : { pending }),
+    };
     await dispatch(ctx, routed.operation);
   } catch (error) {
     if (error instanceof ClientGone) {

@@ -87,4 +87,14 @@ describe('core/access-decision', () => {
     expect(decide(explicit, bob, 's3:PutObject', 'k').allowed).to.equal(true);
     expect(decide(explicit, undefined, 's3:PutObject', 'k').allowed).to.equal(false);
   });
+
+  it('keeps the bucket policy and the public access block to the owner, whatever a policy allows', () => {
+    const open = bucket('private', [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'] }]);
+    for (const action of ['s3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPublicAccessBlock', 's3:PutBucketOwnershipControls'] as const) {
+      expect(decide(open, bob, action).allowed, action).to.equal(false);
+      expect(decide(open, undefined, action).allowed, action).to.equal(false);
+      expect(decide(open, alice, action).allowed, action).to.equal(true);
+    }
+    expect(decide(open, bob, 's3:PutObject', 'k').allowed).to.equal(true);
+  });
 });

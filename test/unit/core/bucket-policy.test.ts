@@ -145,6 +145,10 @@ describe('core/bucket-policy', () => {
       expect(policyIsPublic(narrowed)).to.equal(false);
       const named = policy([{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::s3tenant1:root' }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` }]);
       expect(policyIsPublic(named)).to.equal(false);
+      const wide = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { IpAddress: { 'aws:SourceIp': ['0.0.0.0/1', '128.0.0.0/1'] } } }]);
+      expect(policyIsPublic(wide)).to.equal(true);
+      const notFrom = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }]);
+      expect(policyIsPublic(notFrom)).to.equal(true);
     });
   });
 

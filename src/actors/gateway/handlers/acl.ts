@@ -15,6 +15,7 @@ import { isObjectOwnership } from '../../../core/acl.js';
 import { headerAcl, policyGrants, policyOfGrants, refuseAclsWhenDisabled, refusePublicGrants, type RequestedAcl } from '../acl-requests.js';
 import { changeVersion, versionHeaders } from '../object-records.js';
 import { loadObject } from '../object-versions.js';
+import { recheckVersion } from '../authorization.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty, sendXml } from '../responses.js';
@@ -43,6 +44,7 @@ export async function putBucketAcl(ctx: RequestContext): Promise<void> {
 export async function getObjectAcl(ctx: RequestContext, op: OperationOf<'GetObjectAcl'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
+  recheckVersion(ctx, meta);
   const acl = objectAclOf(bucket, meta.acl);
   sendXml(ctx, 200, buildAccessControlPolicy(policyOfGrants(ctx.deps.authView, acl.owner, acl.grants)), versionHeaders(ctx.bucket, meta));
 }

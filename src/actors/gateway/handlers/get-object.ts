@@ -18,6 +18,7 @@ import { versionHeaders } from '../object-records.js';
 import { lockHeaders } from './object-lock.js';
 import { tagCountHeaders } from './tagging.js';
 import { loadObject } from '../object-versions.js';
+import { recheckVersion } from '../authorization.js';
 import { bodyDecryptor, encryptionHeaders, readDataKey, refuseEncryptionHeaderOnRead } from '../server-side-encryption.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
 import { sendBody } from '../response-body.js';
@@ -28,6 +29,8 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
   const withBody = op.type === 'GetObject';
   refuseEncryptionHeaderOnRead(headers);
   const { meta, body } = await loadObject(deps, op.bucket, op.key, withBody, op.versionId);
+  // The version served is the version allowed, even if another became current since the decision.
+  recheckVersion(ctx, meta);
   const { dataKey, keyMd5 } = readDataKey(deps, meta.encryption, headers);
 
   const outcome = evaluateReadConditions(headers, { etag: meta.etag, lastModified: meta.lastModifiedMs });
@@ -75,6 +78,7 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
  */
 export async function getObjectAttributes(ctx: RequestContext, op: OperationOf<'GetObjectAttributes'>): Promise<void> {
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
+  recheckVersion(ctx, meta);
   // What is known of an SSE-C object is told only to whom holds its key, as for HEAD.
   readDataKey(ctx.deps, meta.encryption, ctx.headers);
   const wants = (attribute: ObjectAttribute): boolean => op.attributes.has(attribute);

@@ -9,6 +9,7 @@ import { S3Error } from '../../../protocol/s3/errors.js';
 import { parseTaggingHeader, type HeaderBag } from '../../../protocol/s3/headers.js';
 import { buildTagging, MAX_XML_BODY_BYTES, parseTagging } from '../../../protocol/s3/xml.js';
 import { loadObject } from '../object-versions.js';
+import { recheckVersion } from '../authorization.js';
 import { changeVersion, versionHeaders } from '../object-records.js';
 import { readSmallBody } from '../request-body.js';
 import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
@@ -45,6 +46,7 @@ export function tagCountHeaders(tags: Tags | undefined): Record<string, string> 
 
 export async function getObjectTagging(ctx: RequestContext, op: OperationOf<'GetObjectTagging'>): Promise<void> {
   const { meta } = await loadObject(ctx.deps, op.bucket, op.key, false, op.versionId);
+  recheckVersion(ctx, meta);
   sendXml(ctx, 200, buildTagging(sortedTags(meta.tags)), versionHeaders(ctx.bucket, meta));
 }
 
