@@ -5,7 +5,7 @@
  * and the transforms that encrypt a body as it is stored and decrypt the bytes a read returns. The
  * ciphers are core/object-encryption.ts's.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import {
   cryptRun, customerDataKey, managedDataKey, newCustomerEncryption, newManagedEncryption, type ObjectEncryption,
@@ -153,6 +153,16 @@ export function encryptionHeaders(encryption: ObjectEncryption | undefined, keyM
   if (encryption.mode === 'SSE-S3') return { [SSE]: 'AES256' };
   if (encryption.mode === 'SSE-KMS') return { [SSE]: 'aws:kms', [`${SSE}-aws-kms-key-id`]: encryption.keyId };
   return { [`${SSE}-customer-algorithm`]: 'AES256', ...(keyMd5 === undefined ? {} : { [`${SSE}-customer-key-md5`]: keyMd5 }) };
+}
+
+/**
+ * The ETag of a body: the MD5 of its plaintext, except under SSE-C and SSE-KMS, where (as in S3) it is
+ * not, so that a listing does not let whoever may list confirm a guess at an encrypted body. It is
+ * then a keyed digest of that MD5 under the body's data key: stable for the version, opaque without it.
+ */
+export function etagFor(encryption: WriteEncryption | undefined, md5Hex: string): string {
+  if (encryption === undefined || encryption.encryption.mode === 'SSE-S3') return md5Hex;
+  return createHmac('sha256', encryption.dataKey).update(md5Hex).digest('hex').slice(0, 32);
 }
 
 /** `source` encrypted as the body write `runId`, from its first byte. */

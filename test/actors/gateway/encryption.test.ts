@@ -3,7 +3,7 @@ import {
   GetObjectCommand, HeadObjectCommand, PutBucketEncryptionCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import { chunkKeysOf } from '../../../src/core/chunk-layout.js';
 import type { MasterKeys } from '../../../src/core/object-encryption.js';
@@ -52,6 +52,8 @@ describe('actors/gateway server-side encryption', function () {
     const body = pattern(6 * MiB + 123, 3);
     const put = await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'secret', Body: body, ...sseC() }));
     expect(put.SSECustomerAlgorithm).to.equal('AES256');
+    // The ETag of an SSE-C object is not its plaintext's MD5, which a listing would show to anyone listing.
+    expect(put.ETag).to.not.equal(`"${createHash('md5').update(body).digest('hex')}"`);
     const stored = await storedBytes('secret');
     expect(stored.length).to.equal(body.length);
     expect(stored.equals(body)).to.equal(false);
@@ -98,6 +100,7 @@ describe('actors/gateway server-side encryption', function () {
   it('encrypts with SSE-S3 on request or by the bucket default, and reads older master keys after a rotation', async () => {
     const put = await alice.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'asked', Body: 'hello', ServerSideEncryption: 'AES256' }));
     expect(put.ServerSideEncryption).to.equal('AES256');
+    expect(put.ETag).to.equal(`"${createHash('md5').update('hello').digest('hex')}"`);
     expect((await storedBytes('asked')).toString()).to.not.equal('hello');
     const got = await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'asked' }));
     expect([(await bodyOf(got)).toString(), got.ServerSideEncryption]).to.deep.equal(['hello', 'AES256']);

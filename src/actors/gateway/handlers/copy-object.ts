@@ -30,7 +30,7 @@ import { writeAclOf } from '../acl-requests.js';
 import { sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand, writeConditionOf } from './put-object.js';
-import { bodyDecryptor, encryptionForWrite, oneWriteEncryption, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { bodyDecryptor, encryptionForWrite, etagFor, oneWriteEncryption, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 
 /** S3 copies at most 5 GiB in one request; larger objects are copied part by part. */
 export const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
@@ -157,7 +157,7 @@ export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObjec
       bucket: op.bucket,
       key: op.key,
       sizeBytes: copied.stored.sizeBytes,
-      etag: copied.md5Hex,
+      etag: etagFor(encryption, copied.md5Hex),
       ...(replaced ?? descriptiveFieldsOf(source.meta)),
       ...(copied.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(copied.checksum.algorithm)]: copied.checksum.base64 } }),
       ...(copied.stored.layout === undefined ? {} : { chunks: copied.stored.layout }),

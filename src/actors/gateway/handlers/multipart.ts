@@ -38,7 +38,7 @@ import {
 } from '../../../core/upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, writeConditionOf } from './put-object.js';
-import { encryptionForWrite, encryptionHeaders, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { encryptionForWrite, encryptionHeaders, etagFor, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { writeAclOf } from '../acl-requests.js';
 
 /** Part records read at once when completing or discarding an upload. */
@@ -100,7 +100,7 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
   });
   const written = await commitPart(ctx, op, upload, stored, async () => {
     const digests = await body.finish();
-    return { md5Hex: digests.md5Hex, checksum: digests.checksum };
+    return { md5Hex: etagFor(partKey, digests.md5Hex), checksum: digests.checksum };
   });
   sendEmpty(ctx, 200, { ETag: quoteEtag(written.etag), ...checksumHeaders(written.checksums), ...encryptionHeaders(upload.encryption, partKey?.keyMd5) });
 }
@@ -131,7 +131,7 @@ export async function uploadPartCopy(ctx: RequestContext, op: OperationOf<'Uploa
   const uploadAlgorithm = upload.multipart?.checksumAlgorithm;
   const partKey = uploadDataKey(ctx, upload);
   const copied = await copyBody(ctx, source, range, { bucket: op.bucket, key: op.key, allowInline: false, encryption: partKey }, uploadAlgorithm === undefined ? undefined : fromMetaAlgorithm(uploadAlgorithm));
-  const written = await commitPart(ctx, op, upload, copied.stored, () => ({ md5Hex: copied.md5Hex, checksum: copied.checksum }));
+  const written = await commitPart(ctx, op, upload, copied.stored, () => ({ md5Hex: etagFor(partKey, copied.md5Hex), checksum: copied.checksum }));
   const part = storedChecksum(written.checksums);
   sendXml(ctx, 200, buildCopyPartResult({
     etag: written.etag,

@@ -27,7 +27,7 @@ import { sendEmpty, sendXml } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 import { requestedLock } from './object-lock.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, recordMayLand } from './put-object.js';
-import { encryptionForWrite, encryptionHeaders, oneWriteEncryption, requestedEncryption } from '../server-side-encryption.js';
+import { encryptionForWrite, encryptionHeaders, etagFor, oneWriteEncryption, requestedEncryption } from '../server-side-encryption.js';
 import { taggingDocumentTags } from './tagging.js';
 import { writeAclOf } from '../acl-requests.js';
 
@@ -100,7 +100,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
       bucket: op.bucket,
       key,
       sizeBytes: stored.sizeBytes,
-      etag: md5.digest('hex'),
+      etag: etagFor(encryption, md5.digest('hex')),
       ...described,
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
       ...(tags === undefined ? {} : { tags }),

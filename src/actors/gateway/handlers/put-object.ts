@@ -16,7 +16,7 @@ import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-h
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
 import { writeAclOf } from '../acl-requests.js';
-import { encryptedPieces, encryptionForWrite, encryptionHeaders, oneWriteEncryption, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
+import { encryptedPieces, encryptionForWrite, encryptionHeaders, etagFor, oneWriteEncryption, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
@@ -49,7 +49,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
       bucket: op.bucket,
       key: op.key,
       sizeBytes: stored.sizeBytes,
-      etag: digests.md5Hex,
+      etag: etagFor(encryption, digests.md5Hex),
       ...described,
       ...(digests.checksum === undefined ? {} : { checksums: { [toMetaAlgorithm(digests.checksum.algorithm)]: digests.checksum.base64 } }),
       ...(stored.layout === undefined ? {} : { chunks: stored.layout }),
