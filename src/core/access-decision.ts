@@ -49,6 +49,8 @@ export interface AccessDecision {
   readonly reason: string;
   /** Denied only for want of the object version's ACL, which may still grant the action. */
   readonly objectAclMayGrant?: true;
+  /** Denied by a Deny statement of the bucket policy, which nothing overrides. */
+  readonly explicitDeny?: true;
 }
 
 const POLICY_ACTIONS: ReadonlySet<S3Action> = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
@@ -71,7 +73,7 @@ export function decideAccess(request: AccessRequest): AccessDecision {
     context: request.context,
   });
   if (verdict.deniedBy !== undefined && !(ownerOrAdmin && POLICY_ACTIONS.has(action))) {
-    return deny(`statement ${verdict.deniedBy.statement} of the bucket policy denies ${action}`);
+    return { ...deny(`statement ${verdict.deniedBy.statement} of the bucket policy denies ${action}`), explicitDeny: true };
   }
   if (ownerOrAdmin) return allow(requester.role === 'admin' && requester.userId !== bucket.owner ? 'an admin user' : 'the bucket owner');
   if (OWNER_ONLY_ACTIONS.has(action)) return deny(`only the bucket's owner may ${action}`);

@@ -12,6 +12,7 @@ import { existingTagKeys, policyAsksExistingTags } from '../../core/bucket-polic
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { S3Action } from '../../core/s3-actions.js';
 import { S3Error } from '../../protocol/s3/errors.js';
+import type { HeaderBag } from '../../protocol/s3/headers.js';
 import type { S3Operation } from '../../protocol/s3/router.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { AuthView } from '../common/auth-view.js';
@@ -189,6 +190,18 @@ export function authorizeVersion(asker: AccessAsker, bucket: BucketRecord, pendi
   const withTags = tags.length === 0 ? asker : { ...asker, conditions: new Map([...asker.conditions, ...tags]) };
   const decision = decide(withTags, bucket, pending.action, pending.key, meta.acl ?? 'legacy');
   if (!decision.allowed) throw denied(asker, bucket.name, pending.key, pending.action, decision.reason);
+}
+
+/**
+ * A write that sets its object's ACL (x-amz-acl, x-amz-grant-*) needs s3:PutObjectAcl too, as in S3:
+ * refused where the bucket policy denies it. (A new version's writer may otherwise set its ACL: it
+ * owns the version.)
+ */
+export function authorizeAclOnWrite(asker: AccessAsker, bucket: BucketRecord, key: string, headers: HeaderBag): void {
+  const setsAcl = Object.keys(headers).some((name) => name === 'x-amz-acl' || name.startsWith('x-amz-grant-'));
+  if (!setsAcl) return;
+  const decision = decide(asker, bucket, 's3:PutObjectAcl', key);
+  if (decision.explicitDeny === true) throw denied(asker, bucket.name, key, 's3:PutObjectAcl', decision.reason);
 }
 
 /** For a handler that read the version itself: decides again on it when the request went the pending way. */

@@ -127,4 +127,14 @@ describe('actors/gateway bucket policies', function () {
     await alice.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: 'secret.txt', Tagging: { TagSet: [{ Key: 'share', Value: 'yes' }] } }));
     expect(await (await alice.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'secret.txt' }))).Body?.transformToString()).to.equal('secret');
   });
+
+  it('holds a write that sets an ACL to s3:PutObjectAcl as well', async () => {
+    await alice.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyOf(
+      { Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutObjectAcl', Resource: `arn:aws:s3:::${BUCKET}/*` },
+    ) }));
+    await bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'plain', Body: 'x' }));
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'opened', Body: 'x', ACL: 'public-read' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+    expect(await failure(bob.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'opened', Body: 'x', GrantRead: 'id="alice"' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+  });
 });

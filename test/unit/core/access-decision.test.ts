@@ -45,7 +45,7 @@ describe('core/access-decision', () => {
 
   it('lets an explicit deny win over ownership and ACLs, but never lock the owner out of the policy', () => {
     const b = bucket('public-read', [{ Sid: 'NoListing', Effect: 'Deny', Principal: '*', Action: ['s3:ListBucket', 's3:*Policy'], Resource: 'arn:aws:s3:::b' }]);
-    expect(decide(b, bob, 's3:ListBucket')).to.deep.equal({ allowed: false, reason: 'statement NoListing of the bucket policy denies s3:ListBucket' });
+    expect(decide(b, bob, 's3:ListBucket')).to.deep.equal({ allowed: false, reason: 'statement NoListing of the bucket policy denies s3:ListBucket', explicitDeny: true });
     expect(decide(b, alice, 's3:ListBucket').allowed).to.equal(false);
     expect(decide(b, admin, 's3:ListBucket').allowed).to.equal(false);
     expect(decide(b, bob, 's3:GetObject', 'k').allowed).to.equal(true);

@@ -12,7 +12,7 @@ import type { CopySource } from '../../../protocol/s3/router.js';
 import { buildCopyObjectResult } from '../../../protocol/s3/xml.js';
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
-import { authorizeAction, authorizeVersion } from '../authorization.js';
+import { authorizeAclOnWrite, authorizeAction, authorizeVersion } from '../authorization.js';
 import { readBody } from '../body-reader.js';
 import { recordBody, writeBody, type StoredBody } from '../body-writer.js';
 import { deleteChunks } from '../../common/chunk-deletion.js';
@@ -132,6 +132,7 @@ async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): As
 export async function copyObject(ctx: RequestContext, op: OperationOf<'CopyObject'>): Promise<void> {
   const { deps, headers } = ctx;
   checkWriteHeaders(headers);
+  authorizeAclOnWrite(ctx, bucketOf(ctx), op.key, headers);
   const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const replaced = op.metadataDirective === 'REPLACE' ? descriptiveFields(headers) : undefined;
   const taggingDirective = parseTaggingDirective(headers);

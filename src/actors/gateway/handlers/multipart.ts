@@ -40,6 +40,7 @@ import { copyBody, openCopySource } from './copy-object.js';
 import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, writeConditionOf } from './put-object.js';
 import { encryptionForWrite, encryptionHeaders, etagFor, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { writeAclOf } from '../acl-requests.js';
+import { authorizeAclOnWrite } from '../authorization.js';
 
 /** Part records read at once when completing or discarding an upload. */
 const PART_READ_CONCURRENCY = 8;
@@ -50,6 +51,7 @@ const AFTER_ALL = '\u{10FFFF}';
 export async function createMultipartUpload(ctx: RequestContext, op: OperationOf<'CreateMultipartUpload'>): Promise<void> {
   const { deps, headers } = ctx;
   checkWriteHeaders(headers);
+  authorizeAclOnWrite(ctx, bucketOf(ctx), op.key, headers);
   const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);

@@ -17,7 +17,7 @@ import { checkPostPolicy, parsePostPolicy, postSizeRange, verifyPostSignature, t
 import type { ObjectFields } from '../../../protocol/cluster/storage-api.js';
 import { deleteChunks } from '../../common/chunk-deletion.js';
 import { accessContext } from '../access-context.js';
-import { authorizeAction } from '../authorization.js';
+import { authorizeAclOnWrite, authorizeAction } from '../authorization.js';
 import { recordBody, writeBody } from '../body-writer.js';
 import { descriptiveFields } from '../object-headers.js';
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
@@ -75,6 +75,7 @@ async function storeUpload(ctx: RequestContext, op: OperationOf<'PostObject'>, f
   const conditions = accessContext({ req: ctx.req, headers: { ...ctx.headers, ...headers }, query: new Map(), operation: op, auth: ctx.auth, user, nowMs: deps.clock.now() });
   authorizeAction(deps.authView, { user, conditions, log: ctx.log }, op.bucket, 's3:PutObject', key);
   checkWriteHeaders(headers);
+  authorizeAclOnWrite({ user, conditions, log: ctx.log }, bucket, key, headers);
   const acl = writeAclOf(deps.authView, headers, bucket, user?.userId);
   const described = descriptiveFields(headers);
   const lock = requestedLock(headers, bucket, deps.clock.now());

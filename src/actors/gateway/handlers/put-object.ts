@@ -16,6 +16,7 @@ import { checksumHeaders, descriptiveFields, toMetaAlgorithm } from '../object-h
 import { keepsBodiesInline, writeObjectRecord, writtenVersionHeaders } from '../object-records.js';
 import { requestedLock } from './object-lock.js';
 import { writeAclOf } from '../acl-requests.js';
+import { authorizeAclOnWrite } from '../authorization.js';
 import { encryptedPieces, encryptionForWrite, encryptionHeaders, etagFor, oneWriteEncryption, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
@@ -27,6 +28,7 @@ import { expectOk } from '../storage-errors.js';
 export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'>): Promise<void> {
   const { deps, headers } = ctx;
   checkWriteHeaders(headers);
+  authorizeAclOnWrite(ctx, bucketOf(ctx), op.key, headers);
   const acl = writeAclOf(deps.authView, headers, bucketOf(ctx), ctx.user?.userId);
   const described = descriptiveFields(headers);
   const tags = requestedTags(headers);
