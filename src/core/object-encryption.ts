@@ -62,7 +62,14 @@ export function isObjectEncryption(value: unknown): value is ObjectEncryption {
  * write `runId` (its 24 hex digits of version id).
  */
 export function cryptRun(dataKey: Uint8Array, runId: string, offsetInRun: number, bytes: Uint8Array): Buffer {
-  if (offsetInRun + bytes.length > MAX_RUN_BYTES) throw new RangeError('a body write is too large to encrypt');
+  return runCipher(dataKey, runId, offsetInRun).update(bytes);
+}
+
+/**
+ * The keystream of the body write `runId` from `offsetInRun` on, for bytes that follow one another:
+ * a whole body is encrypted with one cipher, not one per piece.
+ */
+export function runCipher(dataKey: Uint8Array, runId: string, offsetInRun: number): { update(bytes: Uint8Array): Buffer } {
   const nonce = Buffer.from(runId, 'hex');
   if (nonce.length !== 12) throw new RangeError(`not a body write id: ${JSON.stringify(runId)}`);
   const counter = Buffer.alloc(AES_BLOCK_BYTES);
@@ -71,7 +78,14 @@ export function cryptRun(dataKey: Uint8Array, runId: string, offsetInRun: number
   const cipher = createCipheriv('aes-256-ctr', dataKey, counter);
   const skip = offsetInRun % AES_BLOCK_BYTES;
   if (skip > 0) cipher.update(Buffer.alloc(skip));
-  return cipher.update(bytes);
+  let offset = offsetInRun;
+  return {
+    update(bytes) {
+      offset += bytes.length;
+      if (offset > MAX_RUN_BYTES) throw new RangeError('a body write is too large to encrypt');
+      return cipher.update(bytes);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../../core/auth-snapshot.js';
 import { conditionContext, type ConditionContext } from '../../core/policy-conditions.js';
 import type { Authentication } from '../../protocol/s3/auth.js';
-import { getHeader, getQuery, type HeaderBag, type QueryInput } from '../../protocol/s3/headers.js';
+import { getHeader, getQuery, parseTaggingHeader, type HeaderBag, type QueryInput } from '../../protocol/s3/headers.js';
 import type { S3Operation } from '../../protocol/s3/router.js';
 
 export interface AccessContextInput {
@@ -33,7 +33,7 @@ export function accessContext(input: AccessContextInput): ConditionContext {
   const { req, headers, query, auth, user } = input;
   const header = (name: string): string | undefined => getHeader(headers, name);
   const listing = LIST_OPERATIONS.has(input.operation.type);
-  const tags = requestTags(header('x-amz-tagging'));
+  const tags = requestTags(headers);
   const entries: Record<string, string | readonly string[] | undefined> = {
     'aws:SourceIp': sourceIp(req.socket.remoteAddress),
     'aws:SecureTransport': (req.socket as Partial<TLSSocket>).encrypted === true ? 'true' : 'false',
@@ -92,8 +92,8 @@ function copySource(value: string | undefined): string | undefined {
   return decoded.startsWith('/') ? decoded.slice(1) : decoded;
 }
 
-/** The tags of x-amz-tagging (URL-query form); undefined when the header is absent. */
-function requestTags(value: string | undefined): Map<string, string> | undefined {
-  if (value === undefined) return undefined;
-  return new Map(new URLSearchParams(value));
+/** The tags of x-amz-tagging; undefined when absent, or malformed (the write itself refuses it). */
+function requestTags(headers: HeaderBag): Map<string, string> | undefined {
+  const parsed = parseTaggingHeader(headers);
+  return parsed.ok && parsed.value !== undefined ? new Map(parsed.value) : undefined;
 }

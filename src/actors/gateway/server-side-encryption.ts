@@ -8,7 +8,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import {
-  cryptRun, customerDataKey, managedDataKey, newCustomerEncryption, newManagedEncryption, type ObjectEncryption,
+  cryptRun, customerDataKey, runCipher, managedDataKey, newCustomerEncryption, newManagedEncryption, type ObjectEncryption,
 } from '../../core/object-encryption.js';
 import type { ChunkLayout } from '../../core/object-meta.js';
 import { S3Error } from '../../protocol/s3/errors.js';
@@ -167,11 +167,8 @@ export function etagFor(encryption: WriteEncryption | undefined, md5Hex: string)
 
 /** `source` encrypted as the body write `runId`, from its first byte. */
 export async function* encryptedPieces(source: AsyncIterable<Buffer>, dataKey: Buffer, runId: string): AsyncGenerator<Buffer> {
-  let offset = 0;
-  for await (const piece of source) {
-    yield cryptRun(dataKey, runId, offset, piece);
-    offset += piece.length;
-  }
+  const cipher = runCipher(dataKey, runId, 0);
+  for await (const piece of source) yield cipher.update(piece);
 }
 
 /** Decrypts bytes a read fetched: chunk `chunkIndex` of the body (0 for a body in its record), from `offsetInChunk`. */

@@ -129,7 +129,7 @@ async function recreateOwnBucket(ctx: RequestContext, bucket: BucketRecord, acl:
  */
 export async function deleteBucket(ctx: RequestContext, op: OperationOf<'DeleteBucket'>): Promise<void> {
   const bucket = bucketOf(ctx);
-  const reply = await ctx.deps.bucketAdmin.delete(op.bucket, actingOwner(ctx, bucket));
+  const reply = await ctx.deps.bucketAdmin.delete(op.bucket, actingOwner(bucket));
   if (!reply.ok) {
     switch (reply.code) {
       case 'NoSuchBucket':
@@ -205,7 +205,7 @@ export async function changeBucket(
   change: (admin: BucketAdmin, requester: string) => Promise<UpdateAclReply | RuntimeFailure>,
   shows: (bucket: BucketRecord) => boolean,
 ): Promise<void> {
-  const reply = await change(ctx.deps.bucketAdmin, actingOwner(ctx, bucket));
+  const reply = await change(ctx.deps.bucketAdmin, actingOwner(bucket));
   if (!reply.ok) throw bucketChangeError(ctx, bucket, reply);
   await waitForView(ctx.deps.authView, ctx.deps.clock, () => {
     const changed = ctx.deps.authView.bucket(bucket.name);
@@ -236,7 +236,7 @@ function regionOf(ctx: RequestContext, bucket: BucketRecord): string {
 }
 
 /** The manager takes bucket changes from the owner; the pipeline has already decided that this request may make them. */
-function actingOwner(_ctx: RequestContext, bucket: BucketRecord): string {
+function actingOwner(bucket: BucketRecord): string {
   return bucket.owner;
 }
 
