@@ -7,6 +7,7 @@ import type { AdminMessage } from './admin.js';
 import type { AuthCacheMessage } from './auth-cache.js';
 import type { AuthMessage } from './auth.js';
 import type { BucketDeletionMessage } from './bucket-deletion.js';
+import { CONSENSUS_PATH, type ConsensusMessage } from './consensus.js';
 import type { DirectoryMessage } from './directory.js';
 import type { NodeInfoMessage } from './node-info.js';
 import type { RingCacheMessage } from './ring-cache.js';
@@ -31,3 +32,5 @@ export const ringKeeperRef = (managerNode: string): ActorRef<RingKeeperMessage> 
 export const authRef = (managerNode: string): ActorRef<AuthMessage> => actorRef(managerNode, AUTH_PATH);
 export const adminRef = (managerNode: string): ActorRef<AdminMessage> => actorRef(managerNode, ADMIN_PATH);
 export const bucketDeletionRef = (managerNode: string): ActorRef<BucketDeletionMessage> => actorRef(managerNode, BUCKET_DELETION_PATH);
+/** On every manager, whether it leads or not. */
+export const consensusRef = (managerNode: string): ActorRef<ConsensusMessage> => actorRef(managerNode, CONSENSUS_PATH);
