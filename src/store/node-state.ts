@@ -38,9 +38,17 @@ export interface TableUpgrade {
   readonly unreadable: readonly string[];
 }
 
-const AS_STORED: RecordCodec<unknown> = { encode: (value) => value, decode: (stored) => stored, isOutdated: () => false };
+/** The codec of tables whose values are stored as they are used. */
+export const AS_STORED: RecordCodec<unknown> = { encode: (value) => value, decode: (stored) => stored, isOutdated: () => false };
 
-export class NodeState {
+/** Where tables come from: a node's own state, or the managers' replicated one. */
+export interface TableSource {
+  table<T>(name: string, validate: (value: unknown) => value is T, codec?: RecordCodec<T>): StateTable<T>;
+  /** Runs `action` as one all-or-nothing change over any tables of this source (see NodeState.transaction). */
+  transaction<R>(action: () => R): Promise<R>;
+}
+
+export class NodeState implements TableSource {
   /** Writes begun and not yet on disk (a simulation waits for none before its next step). */
   private writesInFlight = 0;
 

@@ -2,22 +2,33 @@
  * The manager's tree:
  *
  *   /node/manager               one_for_one
+ *     /node/manager/consensus    the managers' replicated log (on every manager)
+ *   and, on the leader only, started when it is elected and stopped when it is not any more:
  *     /node/manager/ring_keeper  members, cluster settings, the ring and its distribution
  *     /node/manager/auth         users, keys, buckets, endpoints, pushed to gateways
  *     /node/manager/bucket_deletion  ends buckets' incarnations and has storage nodes purge them
  *     /node/manager/alarms       the alarms each node's watchdog reports
  *     /node/manager/admin        the leofs-adm entry point
+ *
+ * The duties keep their state in the replicated tables, so a newly elected leader starts them on the
+ * same members, rings, users and buckets its predecessor had.
  */
 import type { ClusterNode } from '../../runtime/node.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
-import { worker, type SupervisorSpec } from '../../runtime/supervisor.js';
+import { worker, type ChildSpec, type StartChildReply, type SupervisorMessage, type SupervisorSpec, type TerminateChildReply } from '../../runtime/supervisor.js';
+import { actorRef } from '../../runtime/refs.js';
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { isBucketRecord, isEndpointRecord, isUserRecord } from '../../core/auth-snapshot.js';
 import { isDeletedBucketRecord, isDeletionIntent } from '../../core/bucket-deletion.js';
 import { writeAdminCredentials } from '../../store/admin-credentials.js';
-import type { NodeState, TableUpgrade } from '../../store/node-state.js';
+import type { NodeState, TableSource, TableUpgrade } from '../../store/node-state.js';
+import { ConsensusStore } from '../../store/consensus-store.js';
 import { sealedUserCodec } from '../../store/sealed-auth-records.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authRef, bucketDeletionRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
+import { CONSENSUS_PATH } from '../../protocol/cluster/consensus.js';
+import { consensusBehavior, type ConsensusActorMessage } from './consensus.js';
+import { ReplicatedTables } from './replicated-tables.js';
 import { adminBehavior } from './admin.js';
 import { alarmBoardBehavior } from './alarm-board.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
@@ -26,6 +37,10 @@ import { isMemberRecord, isStoredRing, ringKeeperBehavior } from './ring-keeper.
 import { ask } from '../../runtime/typed-ask.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
+/** A change waits this long for a majority of managers before it is refused. */
+const PROPOSE_TIMEOUT_MS = 10_000;
+const DUTY_CHANGE_TIMEOUT_MS = 15_000;
+const MANAGER_SUPERVISOR_PATH = '/node/manager';
 const USERS_TABLE = 'users';
 
 export interface ManagerTreeOptions {
@@ -41,69 +56,134 @@ export interface ManagerTreeOptions {
   readonly bucketReconcileIntervalMs?: number;
   /** Random bytes for keys, incarnations and ids (crypto's by default; a simulation seeds them). */
   readonly randomBytes?: (size: number) => Uint8Array;
+  /** The cluster addresses of every manager, the same list in the same order on each; empty: this manager alone. */
+  readonly managers?: readonly string[];
+  /** This manager's own entry in `managers`. */
+  readonly selfAddress?: string;
+  readonly electionTimeoutMs?: readonly [number, number];
+  readonly heartbeatMs?: number;
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
 export type ManagerHost = Pick<ClusterNode, 'system'> & {
-  readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer'>;
+  readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer' | 'connect'>;
 };
 
 export function managerTree(node: ManagerHost, options: ManagerTreeOptions): SupervisorSpec {
   const { system, transport } = node;
-  const { nodeState } = options;
-  const runningGateways = async (): Promise<string[]> => {
-    const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, GATEWAY_LIST_TIMEOUT_MS);
-    if (isRuntimeFailure(reply)) throw new Error(`${reply.code}: ${reply.message}`);
-    return reply.members.filter((member) => member.role === 'gateway' && member.state === 'running').map((member) => member.node);
-  };
+  const consensus = actorRef<ConsensusActorMessage>(system.node, CONSENSUS_PATH);
+  const tables = new ReplicatedTables(options.nodeState, {
+    propose: async (ops, afterIndex) => {
+      const reply = await ask(system, consensus, { type: 'propose', ops, ...(afterIndex !== undefined ? { afterIndex } : {}) }, PROPOSE_TIMEOUT_MS);
+      return isRuntimeFailure(reply) ? { ok: false, code: 'NotLeader', message: `the change was not confirmed by a majority of managers (${reply.code}); it may or may not be applied` } : reply;
+    },
+    barrier: async () => {
+      const reply = await ask(system, consensus, { type: 'barrier' }, PROPOSE_TIMEOUT_MS);
+      return isRuntimeFailure(reply) ? { ok: false, code: 'NotLeader', message: `the managers' log did not answer (${reply.code})` } : reply;
+    },
+  });
+  const duties = leaderDuties(node, options, tables);
   return {
     strategy: 'one_for_one',
     maxRestarts: 10,
     periodMs: 60_000,
     children: [
       worker(
-        'ring_keeper',
-        ringKeeperBehavior({
-          self: { node: system.node, address: () => transport.address },
-          members: nodeState.table('members', isMemberRecord),
-          cluster: nodeState.table('cluster', isStoredRing),
-          watchNodes: (listener) => system.onNodeEvent(listener),
-          isUp: (peer) => transport.isUp(peer),
-          addPeer: (peer, address) => transport.addPeer(peer, address),
-          gatewayJoined: (gateway) => system.dispatch(authRef(system.node), { type: 'gateway_joined', node: gateway }),
-          storageUp: (storage) => system.dispatch(bucketDeletionRef(system.node), { type: 'storage_up', node: storage }),
-          ...(options.ringCheckIntervalMs !== undefined ? { ringCheckIntervalMs: options.ringCheckIntervalMs } : {}),
-          ...(options.defaultHandoffRateBytesPerSec !== undefined ? { defaultHandoffRateBytesPerSec: options.defaultHandoffRateBytesPerSec } : {}),
+        'consensus',
+        consensusBehavior({
+          node: system.node,
+          managers: options.managers ?? [],
+          selfAddress: options.selfAddress ?? '',
+          store: new ConsensusStore(options.nodeState),
+          connect: (address) => transport.connect(address),
+          leadership: dutySwitch(node, duties),
+          randomId: () => Buffer.from((options.randomBytes ?? cryptoRandomBytes)(12)).toString('hex'),
+          ...(options.electionTimeoutMs ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
+          ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
         }),
       ),
-      worker(
-        'auth',
-        authBehavior({
-          tables: authTables(nodeState, options.secrets),
-          gatewayNodes: runningGateways,
-          keepAdminKeys: (keys) => writeAdminCredentials(options.dataDir, keys),
-          ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
-        }),
-      ),
-      worker(
-        'bucket_deletion',
-        bucketDeletionBehavior({
-          deleted: nodeState.table('deleted_buckets', isDeletedBucketRecord),
-          intents: nodeState.table('bucket_deletions', isDeletionIntent),
-          transaction: (action) => nodeState.transaction(action),
-          ...(options.bucketReconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.bucketReconcileIntervalMs } : {}),
-          isKnownDown: (peer) => transport.isKnownDown(peer),
-          ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
-        }),
-      ),
-      worker('alarms', alarmBoardBehavior()),
-      worker('admin', adminBehavior()),
     ],
   };
 }
 
+/** The actors only the leader runs, over the replicated tables. */
+function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: TableSource): ChildSpec[] {
+  const { system, transport } = node;
+  const runningGateways = async (): Promise<string[]> => {
+    const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, GATEWAY_LIST_TIMEOUT_MS);
+    if (isRuntimeFailure(reply)) throw new Error(`${reply.code}: ${reply.message}`);
+    return reply.members.filter((member) => member.role === 'gateway' && member.state === 'running').map((member) => member.node);
+  };
+  return [
+    worker(
+      'ring_keeper',
+      ringKeeperBehavior({
+        self: { node: system.node, address: () => transport.address },
+        members: tables.table('members', isMemberRecord),
+        cluster: tables.table('cluster', isStoredRing),
+        watchNodes: (listener) => system.onNodeEvent(listener),
+        isUp: (peer) => transport.isUp(peer),
+        addPeer: (peer, address) => transport.addPeer(peer, address),
+        gatewayJoined: (gateway) => system.dispatch(authRef(system.node), { type: 'gateway_joined', node: gateway }),
+        storageUp: (storage) => system.dispatch(bucketDeletionRef(system.node), { type: 'storage_up', node: storage }),
+        ...(options.ringCheckIntervalMs !== undefined ? { ringCheckIntervalMs: options.ringCheckIntervalMs } : {}),
+        ...(options.defaultHandoffRateBytesPerSec !== undefined ? { defaultHandoffRateBytesPerSec: options.defaultHandoffRateBytesPerSec } : {}),
+      }),
+    ),
+    worker(
+      'auth',
+      authBehavior({
+        tables: authTables(tables, options.secrets),
+        gatewayNodes: runningGateways,
+        keepAdminKeys: (keys) => writeAdminCredentials(options.dataDir, keys),
+        ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
+      }),
+    ),
+    worker(
+      'bucket_deletion',
+      bucketDeletionBehavior({
+        deleted: tables.table('deleted_buckets', isDeletedBucketRecord),
+        intents: tables.table('bucket_deletions', isDeletionIntent),
+        transaction: (action) => tables.transaction(action),
+        ...(options.bucketReconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.bucketReconcileIntervalMs } : {}),
+        isKnownDown: (peer) => transport.isKnownDown(peer),
+        ...(options.randomBytes ? { randomBytes: options.randomBytes } : {}),
+      }),
+    ),
+    worker('alarms', alarmBoardBehavior()),
+    worker('admin', adminBehavior()),
+  ];
+}
+
+/**
+ * Starts the duties under the manager's supervisor when this manager is elected, and stops them when
+ * it is not the leader any more; changes are made one after the other, in the order they were decided.
+ */
+function dutySwitch(node: ManagerHost, duties: readonly ChildSpec[]): (leading: boolean) => void {
+  const { system } = node;
+  const supervisorRef = actorRef<SupervisorMessage>(system.node, MANAGER_SUPERVISOR_PATH);
+  let queue: Promise<void> = Promise.resolve();
+  return (leading) => {
+    queue = queue.then(async () => {
+      if (leading) {
+        for (const spec of duties) {
+          const reply = await system.ask<SupervisorMessage, StartChildReply>(supervisorRef, (replyTo) => ({ type: 'start_child', spec, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
+          if (isRuntimeFailure(reply)) throw new Error(`cannot start ${spec.name}: ${reply.code}`);
+        }
+        return;
+      }
+      for (const spec of [...duties].reverse()) {
+        const reply = await system.ask<SupervisorMessage, TerminateChildReply>(supervisorRef, (replyTo) => ({ type: 'terminate_child', name: spec.name, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
+        if (isRuntimeFailure(reply)) throw new Error(`cannot stop ${spec.name}: ${reply.code}`);
+      }
+    }).catch(() => {
+      // The supervisor itself is going away (the node stops); nothing is left to switch.
+    });
+  };
+}
+
 /** The manager's durable tables of users, buckets and endpoints; users' secrets are sealed. */
-export function authTables(nodeState: NodeState, secrets: SecretBox): AuthTables {
+export function authTables(nodeState: TableSource, secrets: SecretBox): AuthTables {
   return {
     users: nodeState.table(USERS_TABLE, isUserRecord, sealedUserCodec(secrets)),
     buckets: nodeState.table('buckets', isBucketRecord),

@@ -90,6 +90,11 @@ export class Raft {
   private readonly peers: readonly string[];
   /** Allowed to start elections (an empty manager that belongs to no control plane yet is not). */
   private mayCampaign: boolean;
+  /**
+   * No vote is granted before this time. A manager that lost its disk may have voted in the current
+   * term before; abstaining for an election timeout lets that term's election end without it.
+   */
+  private readonly voteFromMs: number;
 
   private pending: { hardState: boolean; truncateFrom: number | undefined; entries: LogEntry[]; snapshot: StateSnapshot | undefined; messages: Outbound[]; snapshotsFor: Set<string> } = Raft.emptyPending();
 
@@ -98,7 +103,7 @@ export class Raft {
     hard: HardState,
     stored: StoredLog,
     nowMs: number,
-    options: { readonly mayCampaign: boolean },
+    options: { readonly mayCampaign: boolean; readonly voteFromMs?: number },
   ) {
     if (!settings.voters.includes(settings.self)) throw new Error(`${settings.self} is not among the voters`);
     this.term = hard.term;
@@ -110,6 +115,7 @@ export class Raft {
     this.durableIndex = this.lastIndex;
     this.peers = settings.voters.filter((voter) => voter !== settings.self);
     this.mayCampaign = options.mayCampaign;
+    this.voteFromMs = options.voteFromMs ?? 0;
     this.resetElectionDeadline(nowMs);
   }
 
@@ -157,6 +163,13 @@ export class Raft {
 
   allowCampaign(): void {
     this.mayCampaign = true;
+  }
+
+  /** Starts an election now rather than after a timeout (a lone manager, or one that just created the control plane). */
+  campaignNow(nowMs: number): void {
+    if (this.role === 'leader' || !this.mayCampaign) return;
+    this.resetElectionDeadline(nowMs);
+    this.startPreVote(nowMs);
   }
 
   /** Appends a change on the leader; its index, or undefined when this manager does not lead. */
@@ -239,7 +252,7 @@ export class Raft {
 
   /** The control plane a vote or append comes from is the driver's to check; this is the message's term logic only. */
   private onVoteRequest(message: Extract<RaftMessage, { type: 'vote_request' }>, nowMs: number): void {
-    const upToDate = message.lastTerm > this.lastTerm || (message.lastTerm === this.lastTerm && message.lastIndex >= this.lastIndex);
+    const upToDate = (message.lastTerm > this.lastTerm || (message.lastTerm === this.lastTerm && message.lastIndex >= this.lastIndex)) && nowMs >= this.voteFromMs;
     if (message.preVote) {
       // Granted only by a manager that has not heard from a leader lately: a working leader keeps its office.
       const leaderQuiet = this.role !== 'leader' && nowMs - this.lastLeaderContactMs >= this.settings.electionTimeoutMs[0];

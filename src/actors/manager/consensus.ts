@@ -1,0 +1,470 @@
+/**
+ * The consensus actor, on every manager: drives Raft (core/consensus/raft.ts) over the cluster
+ * transport and the manager's node state, so that every change to the control plane is one entry of
+ * a log that commits on a majority of managers and is applied in the same order by each.
+ *
+ * Each step follows Raft's order: what must be durable is written (vote, log, snapshot) before any
+ * message leaves, and committed entries are applied to the replicated tables after. Only the leader
+ * accepts changes; it starts the manager's duties (ring keeper, auth, ...) once everything committed
+ * before its term is applied, and they stop when it loses the office.
+ *
+ * A manager with no state joins the control plane of the first leader that reaches it. Only the first
+ * manager of the configured list creates a new control plane, and only when a majority of the
+ * managers answer that they hold no state either.
+ */
+import type { Behavior, ActorContext } from '../../runtime/actor.js';
+import type { ReplyTo } from '../../runtime/refs.js';
+import { Raft, majority, type Ready } from '../../core/consensus/raft.js';
+import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
+import type { BackupReply, ConsensusMessage, ManagerStatus } from '../../protocol/cluster/consensus.js';
+import { consensusRef } from '../../protocol/cluster/paths.js';
+import { isRuntimeFailure } from '../../runtime/failures.js';
+import { ask } from '../../runtime/typed-ask.js';
+import { isControlPlaneId, isStateSnapshot, type ConsensusStore } from '../../store/consensus-store.js';
+
+export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [1_000, 2_000];
+export const DEFAULT_HEARTBEAT_MS = 200;
+const TICK_MS = 50;
+const MAX_ENTRIES_PER_APPEND = 256;
+/** Entries kept in the log once applied, for followers a little behind; older ones are compacted into the tables. */
+const LOG_KEEP = 1_000;
+const PROBE_TIMEOUT_MS = 1_000;
+const PROBE_INTERVAL_MS = 1_000;
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/** What a proposal came to: applied on this manager, or why not. */
+export type ProposeReply =
+  | { readonly ok: true; readonly index: number }
+  /** NotLeader: this manager does not lead (or stopped leading before the change was known committed). Preempted: another change came first. */
+  | { readonly ok: false; readonly code: 'NotLeader' | 'Preempted'; readonly message: string };
+
+export type BarrierReply = { readonly ok: true; readonly index: number } | { readonly ok: false; readonly code: 'NotLeader'; readonly message: string };
+
+/** Messages from the manager's own actors, never from the wire. */
+export type ConsensusActorMessage =
+  | ConsensusMessage
+  | { readonly type: 'tick' }
+  /** `afterIndex`: refuse (Preempted) when anything was proposed after that index. */
+  | { readonly type: 'propose'; readonly ops: readonly TableOp[]; readonly afterIndex?: number; readonly replyTo: ReplyTo<ProposeReply> }
+  /** Answers once everything proposed so far is applied here, with the last proposed index. */
+  | { readonly type: 'barrier'; readonly replyTo: ReplyTo<BarrierReply> }
+  | { readonly type: 'probed'; readonly answers: ReadonlyArray<ControlPlaneId | null> }
+  | { readonly type: 'peer_named'; readonly id: string; readonly node: string };
+
+export interface ConsensusDeps {
+  /** This manager's node name. */
+  readonly node: string;
+  /**
+   * The cluster addresses of every manager, the same list in the same order on each; empty for a
+   * manager alone. A manager is named in Raft by its address in this list.
+   */
+  readonly managers: readonly string[];
+  /** This manager's own entry in `managers` (unused when alone). */
+  readonly selfAddress: string;
+  readonly store: ConsensusStore;
+  /** Dials a manager's cluster address; resolves with its node name. */
+  readonly connect: (address: string) => Promise<string>;
+  /** Starts (true) or stops (false) the duties only the leader runs. */
+  readonly leadership: (leading: boolean) => void;
+  readonly electionTimeoutMs?: readonly [number, number];
+  readonly heartbeatMs?: number;
+  readonly random?: () => number;
+  /** A fresh random id (control plane ids). */
+  readonly randomId: () => string;
+}
+
+interface Waiter<R> {
+  readonly index: number;
+  readonly term: number;
+  readonly replyTo: ReplyTo<R>;
+}
+
+interface ConsensusState {
+  raft: Raft;
+  id: ControlPlaneId | null;
+  appliedIndex: number;
+  /** The index the tables' oldest kept log entry follows (compaction point). */
+  snapshotIndex: number;
+  /** The leader's duties run (set once its first entry is applied). */
+  leading: boolean;
+  /** The index of the first entry of this leader's term: duties start once it is applied. */
+  leaderFromIndex: number;
+  readonly proposals: Array<Waiter<ProposeReply>>;
+  readonly barriers: Array<Waiter<BarrierReply>>;
+  readonly backups: Array<Waiter<BackupReply>>;
+  /** Raft id (address) of each manager → its node name, once dialled. */
+  readonly names: Map<string, string>;
+  readonly dialling: Set<string>;
+  probing: boolean;
+  nextProbeMs: number;
+  readonly refusalsLogged: Map<string, number>;
+}
+
+export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState, ConsensusActorMessage> {
+  const alone = deps.managers.length === 0;
+  const selfId = alone ? deps.node : deps.selfAddress;
+  const voters = alone ? [selfId] : [...deps.managers];
+  const peers = voters.filter((voter) => voter !== selfId);
+  const isSeed = voters[0] === selfId;
+  const electionTimeoutMs = deps.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS;
+
+  return {
+    accepts: ['vote_request', 'vote_reply', 'append', 'append_reply', 'install_snapshot', 'snapshot_reply', 'leader', 'status', 'backup', 'probe'],
+
+    async init(ctx) {
+      const now = ctx.clock.now();
+      let stored = deps.store.load();
+      if (stored.id === null && stored.entries.length === 0 && deps.store.holdsRecords()) {
+        // State written before managers kept a log: it becomes the first position of a new log.
+        const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
+        await deps.store.adopt(id, { index: 1, term: 1 });
+        ctx.log.info('manager state now kept in a replicated log', { clusterId: id.clusterId });
+        stored = deps.store.load();
+      }
+      const raft = new Raft(
+        { self: selfId, voters, electionTimeoutMs, heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND, random: deps.random ?? Math.random },
+        stored.hard ?? { term: 0, votedFor: null },
+        stored,
+        now,
+        { mayCampaign: stored.id !== null, ...(stored.hard === undefined ? { voteFromMs: now + electionTimeoutMs[1] } : {}) },
+      );
+      const state: ConsensusState = {
+        raft,
+        id: stored.id,
+        appliedIndex: stored.appliedIndex,
+        snapshotIndex: stored.snapshotIndex,
+        leading: false,
+        leaderFromIndex: Number.POSITIVE_INFINITY,
+        proposals: [],
+        barriers: [],
+        backups: [],
+        names: new Map([[selfId, deps.node]]),
+        dialling: new Set(),
+        probing: false,
+        nextProbeMs: now,
+        refusalsLogged: new Map(),
+      };
+      // A restarted consensus actor does not lead until elected again.
+      deps.leadership(false);
+      for (const peer of peers) dial(state, peer, ctx);
+      const timer = ctx.clock.setInterval(() => ctx.system.dispatch(ctx.self, { type: 'tick' }), TICK_MS);
+      ctx.onEnd(() => timer.cancel());
+      if (alone && state.id === null) await createControlPlane(state, ctx);
+      else if (alone) raft.campaignNow(now);
+      await drive(state, ctx);
+      ctx.log.info('manager consensus started', { managers: voters.length, self: selfId, clusterId: state.id?.clusterId ?? null, term: raft.currentTerm, applied: state.appliedIndex });
+      return state;
+    },
+
+    async receive(state, message, ctx) {
+      const now = ctx.clock.now();
+      switch (message.type) {
+        case 'tick':
+          state.raft.tick(now);
+          if (state.id === null && isSeed && !state.probing && now >= state.nextProbeMs) probe(state, ctx);
+          await drive(state, ctx);
+          return state;
+        case 'vote_request':
+        case 'append':
+          if (!(await acceptFrom(state, message.from, message.id, ctx))) return state;
+          // An empty manager joins the control plane of the first leader that reaches it.
+          if (message.type === 'append' && state.id === null) await adoptIdentity(state, message.id, ctx);
+          state.raft.receive(message, now);
+          await drive(state, ctx);
+          return state;
+        case 'install_snapshot':
+          if (!isStateSnapshot(message.snapshot) || !(await acceptFrom(state, message.from, message.snapshot.id, ctx))) return state;
+          state.raft.receive(message, now);
+          await drive(state, ctx);
+          return state;
+        case 'vote_reply':
+        case 'append_reply':
+        case 'snapshot_reply':
+          if (!voters.includes(message.from) || state.id === null) return state;
+          state.raft.receive(message, now);
+          await drive(state, ctx);
+          return state;
+        case 'propose': {
+          if (!state.leading) {
+            ctx.system.reply(message.replyTo, notLeader(state));
+            return state;
+          }
+          if (message.afterIndex !== undefined && state.raft.lastIndex !== message.afterIndex) {
+            ctx.system.reply(message.replyTo, { ok: false, code: 'Preempted', message: 'another change was proposed first' });
+            return state;
+          }
+          const index = state.raft.propose({ kind: 'writes', ops: message.ops }, now);
+          if (index === undefined) ctx.system.reply(message.replyTo, notLeader(state));
+          else state.proposals.push({ index, term: state.raft.currentTerm, replyTo: message.replyTo });
+          await drive(state, ctx);
+          return state;
+        }
+        case 'barrier':
+          if (!state.leading) ctx.system.reply(message.replyTo, notLeader(state));
+          else state.barriers.push({ index: state.raft.lastIndex, term: state.raft.currentTerm, replyTo: message.replyTo });
+          settle(state, ctx);
+          return state;
+        case 'backup':
+          if (!state.leading) ctx.system.reply(message.replyTo, notLeader(state));
+          else state.backups.push({ index: state.raft.lastIndex, term: state.raft.currentTerm, replyTo: message.replyTo });
+          settle(state, ctx);
+          return state;
+        case 'leader': {
+          const leaderId = state.raft.knownLeader;
+          ctx.system.reply(message.replyTo, {
+            ok: true,
+            leader: leaderId === null ? null : (state.names.get(leaderId) ?? null),
+            leaderAddress: leaderId === null || alone ? null : leaderId,
+            term: state.raft.currentTerm,
+            role: state.raft.currentRole,
+          });
+          return state;
+        }
+        case 'status':
+          ctx.system.reply(message.replyTo, { ok: true, id: state.id, leader: leaderName(state), managers: managerStatuses(state, now) });
+          return state;
+        case 'probe':
+          ctx.system.reply(message.replyTo, { ok: true, id: state.id });
+          return state;
+        case 'probed': {
+          state.probing = false;
+          state.nextProbeMs = now + PROBE_INTERVAL_MS;
+          if (state.id !== null) return state;
+          const answered = message.answers.length + 1;
+          const taken = message.answers.find((answer) => answer !== null);
+          if (taken) {
+            ctx.log.info('waiting to be reached by the leader of the existing control plane', { clusterId: taken.clusterId });
+            return state;
+          }
+          if (answered < majority(voters.length)) return state;
+          await createControlPlane(state, ctx);
+          await drive(state, ctx);
+          return state;
+        }
+        case 'peer_named':
+          state.dialling.delete(message.id);
+          state.names.set(message.id, message.node);
+          return state;
+      }
+    },
+  };
+
+  /** Writes, sends and applies what Raft asks for, in that order. */
+  async function drive(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    const ready: Ready = state.raft.takeReady();
+    if (ready.snapshot && state.id === null) await adoptIdentity(state, ready.snapshot.id, ctx);
+    await deps.store.persist({ hard: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries, snapshot: ready.snapshot });
+    if (ready.snapshot) {
+      state.appliedIndex = ready.snapshot.index;
+      state.snapshotIndex = ready.snapshot.index;
+      ctx.log.info('caught up from a snapshot of the leader', { index: ready.snapshot.index });
+    }
+    state.raft.persisted(state.raft.lastIndex);
+    for (const { to, message } of ready.messages) send(state, to, message, ctx);
+    for (const peer of ready.snapshotsFor) sendSnapshot(state, peer, ctx);
+    await apply(state, ctx);
+    followLeadership(state, ctx);
+    settle(state, ctx);
+    await compact(state);
+  }
+
+  async function apply(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    const commit = state.raft.commitIndex;
+    if (commit <= state.appliedIndex) return;
+    const entries: LogEntry[] = [];
+    for (let index = state.appliedIndex + 1; index <= commit; index++) {
+      const entry = state.raft.entry(index);
+      if (!entry) break;
+      entries.push(entry);
+    }
+    await deps.store.apply(entries, (op) => ctx.log.error('log entry writes a table that is not replicated; ignored', { table: op.table, key: op.key }));
+    const last = entries[entries.length - 1];
+    if (last) state.appliedIndex = last.index;
+  }
+
+  function followLeadership(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    const role = state.raft.currentRole;
+    if (role === 'leader' && state.leaderFromIndex === Number.POSITIVE_INFINITY) {
+      state.leaderFromIndex = state.raft.lastIndex;
+      ctx.log.info('elected leader of the managers', { term: state.raft.currentTerm });
+    }
+    if (role === 'leader' && !state.leading && state.appliedIndex >= state.leaderFromIndex) {
+      state.leading = true;
+      deps.leadership(true);
+    }
+    if (role !== 'leader' && state.leaderFromIndex !== Number.POSITIVE_INFINITY) {
+      state.leaderFromIndex = Number.POSITIVE_INFINITY;
+      if (state.leading) {
+        state.leading = false;
+        deps.leadership(false);
+      }
+      ctx.log.warn('no longer the leader of the managers', { term: state.raft.currentTerm, leader: leaderName(state) });
+    }
+  }
+
+  /** Answers proposals, barriers and backups whose entries are applied (or that can no longer be). */
+  function settle(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    const leading = state.leading;
+    const release = <R>(waiters: Array<Waiter<R>>, answer: (waiter: Waiter<R>) => R | undefined): void => {
+      for (let i = 0; i < waiters.length; ) {
+        const waiter = waiters[i]!;
+        const reply = answer(waiter);
+        if (reply === undefined) {
+          i++;
+          continue;
+        }
+        ctx.system.reply(waiter.replyTo, reply);
+        waiters.splice(i, 1);
+      }
+    };
+    release(state.proposals, (waiter): ProposeReply | undefined => {
+      if (waiter.index <= state.appliedIndex) {
+        const applied = state.raft.entry(waiter.index);
+        // Applied at its index in the term it was proposed: it is this proposal, not a successor's entry.
+        if (applied === undefined || applied.term === waiter.term) return { ok: true, index: waiter.index };
+        return { ok: false, code: 'NotLeader', message: 'the change was overruled by a new leader' };
+      }
+      return leading ? undefined : { ok: false, code: 'NotLeader', message: 'leadership was lost before the change was known committed; it may or may not be applied' };
+    });
+    release(state.barriers, (waiter): BarrierReply | undefined => (waiter.index <= state.appliedIndex ? { ok: true, index: state.raft.lastIndex } : leading ? undefined : notLeader(state)));
+    release(state.backups, (waiter): BackupReply | undefined => {
+      if (!leading) return notLeader(state);
+      if (waiter.index > state.appliedIndex || state.id === null) return undefined;
+      return { ok: true, snapshot: snapshotNow(state) };
+    });
+  }
+
+  async function compact(state: ConsensusState): Promise<void> {
+    if (state.appliedIndex - state.snapshotIndex < 2 * LOG_KEEP) return;
+    const upTo = state.appliedIndex - LOG_KEEP;
+    const term = state.raft.termAt(upTo);
+    if (term === undefined) return;
+    state.raft.compact(upTo);
+    await deps.store.compact({ index: upTo, term });
+    state.snapshotIndex = upTo;
+  }
+
+  function snapshotNow(state: ConsensusState): StateSnapshot {
+    const term = state.raft.termAt(state.appliedIndex) ?? 0;
+    return deps.store.snapshot(state.id!, { index: state.appliedIndex, term });
+  }
+
+  function sendSnapshot(state: ConsensusState, peer: string, ctx: ActorContext<ConsensusActorMessage>): void {
+    if (state.id === null) return;
+    ctx.log.info('sending a snapshot to a manager behind the log', { manager: peer, index: state.appliedIndex });
+    send(state, peer, { type: 'install_snapshot', term: state.raft.currentTerm, from: selfId, snapshot: snapshotNow(state) }, ctx);
+  }
+
+  function send(state: ConsensusState, to: string, message: RaftMessage, ctx: ActorContext<ConsensusActorMessage>): void {
+    const node = state.names.get(to);
+    if (node === undefined) {
+      dial(state, to, ctx);
+      return;
+    }
+    // Raft ids on the wire are addresses; the control plane id is stamped here, not by Raft.
+    const stamped = message.type === 'vote_request' || message.type === 'append' ? { ...message, id: state.id! } : message;
+    ctx.system.dispatch(consensusRef(node), stamped);
+  }
+
+  function dial(state: ConsensusState, address: string, ctx: ActorContext<ConsensusActorMessage>): void {
+    if (state.dialling.has(address) || alone) return;
+    state.dialling.add(address);
+    deps.connect(address).then(
+      (node) => ctx.system.dispatch(ctx.self, { type: 'peer_named', id: address, node }),
+      () => {
+        // Tried again when next there is something to send it.
+        state.dialling.delete(address);
+      },
+    );
+  }
+
+  /** Whether a vote request, append or snapshot may be heeded: it must come from our control plane. */
+  async function acceptFrom(state: ConsensusState, from: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<boolean> {
+    if (!voters.includes(from)) {
+      logRefusal(state, from, `${from} is not in this manager's list of managers (${voters.join(', ')})`, ctx);
+      return false;
+    }
+    if (!isControlPlaneId(id)) return false;
+    if (state.id === null) return true;
+    if (id.clusterId !== state.id.clusterId) {
+      logRefusal(state, from, `manager ${from} belongs to cluster ${id.clusterId}, this manager to cluster ${state.id.clusterId}; one of them was started with the wrong data directory or managers list`, ctx);
+      return false;
+    }
+    if (id.epoch !== state.id.epoch) {
+      logRefusal(state, from, `manager ${from} holds control plane state of another generation (${id.epoch}, this one ${state.id.epoch}): after a restore from backup, managers with older state must be emptied before they rejoin`, ctx);
+      return false;
+    }
+    return true;
+  }
+
+  function logRefusal(state: ConsensusState, from: string, reason: string, ctx: ActorContext<ConsensusActorMessage>): void {
+    const now = ctx.clock.now();
+    const last = state.refusalsLogged.get(from);
+    if (last !== undefined && now - last < REFUSAL_LOG_INTERVAL_MS) return;
+    state.refusalsLogged.set(from, now);
+    ctx.log.error('refusing a manager', { manager: from, reason });
+  }
+
+  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    await deps.store.adopt(id);
+    state.id = id;
+    state.raft.allowCampaign();
+    ctx.log.info('joined the control plane', { clusterId: id.clusterId });
+  }
+
+  async function createControlPlane(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
+    await adoptIdentity(state, id, ctx);
+    ctx.log.info('created a new control plane', { clusterId: id.clusterId, managers: voters.length });
+    state.raft.campaignNow(ctx.clock.now());
+  }
+
+  function probe(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    state.probing = true;
+    void Promise.all(
+      peers.map(async (peer) => {
+        try {
+          const node = await deps.connect(peer);
+          const reply = await ask(ctx.system, consensusRef(node), { type: 'probe' }, PROBE_TIMEOUT_MS);
+          return isRuntimeFailure(reply) ? undefined : reply.id;
+        } catch {
+          return undefined;
+        }
+      }),
+    ).then((answers) => ctx.system.dispatch(ctx.self, { type: 'probed', answers: answers.filter((answer): answer is ControlPlaneId | null => answer !== undefined) }));
+  }
+
+  function leaderName(state: ConsensusState): string | null {
+    const leaderId = state.raft.knownLeader;
+    return leaderId === null ? null : (state.names.get(leaderId) ?? leaderId);
+  }
+
+  function notLeader(state: ConsensusState): { ok: false; code: 'NotLeader'; message: string } {
+    const leader = leaderName(state);
+    return { ok: false, code: 'NotLeader', message: leader === null ? 'no manager leads right now (a majority of managers must be reachable)' : `this manager does not lead; ${leader} does` };
+  }
+
+  function managerStatuses(state: ConsensusState, now: number): ManagerStatus[] {
+    const raft = state.raft;
+    const progress = raft.peerProgress();
+    const leading = raft.currentRole === 'leader';
+    return voters.map((voter) => {
+      const node = state.names.get(voter) ?? voter;
+      if (voter === selfId) {
+        return { node, role: raft.currentRole, term: raft.currentTerm, lastIndex: raft.lastIndex, commitIndex: raft.commitIndex, appliedIndex: state.appliedIndex, lag: leading ? 0 : null, reachable: true };
+      }
+      const peer = progress.get(voter);
+      const isLeader = raft.knownLeader === voter;
+      return {
+        node,
+        role: isLeader ? 'leader' : 'follower',
+        term: raft.currentTerm,
+        lastIndex: peer?.matchIndex ?? -1,
+        commitIndex: -1,
+        appliedIndex: -1,
+        lag: leading && peer ? raft.lastIndex - peer.matchIndex : null,
+        reachable: leading && peer ? now - peer.lastHeardMs < electionTimeoutMs[1] : isLeader,
+      };
+    });
+  }
+}
