@@ -11,6 +11,8 @@ import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.j
 import type { AdminClient } from './admin-client.js';
 import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED, EXIT_UNREACHABLE } from './admin-connection.js';
 import { formatResult, recoveryRunning } from './adm-format.js';
+import type { StateSnapshot } from '../protocol/cluster/consensus.js';
+import { snapshotRecords, writeManagerBackup } from '../store/manager-backup.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const WATCH_INTERVAL_MS = 1_000;
@@ -279,6 +281,11 @@ const COMMANDS: readonly CommandSpec[] = [
     describe: 'the release every node of the cluster runs',
     build: () => ({ command: 'version' }),
   },
+  {
+    usage: 'backup-manager <file>',
+    describe: "write a consistent snapshot of the managers' state (members, rings, users, buckets) to FILE, for leofs node --role manager --restore",
+    build: () => ({ command: 'backup_manager' }),
+  },
 ];
 
 /** The name of every command, for the shell's completion. */
@@ -376,9 +383,23 @@ async function execute(client: AdminClient, args: Args, command: AdminCommand | 
     await output.err(`${reply.message} (${reply.code})`);
     return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
   }
+  if (reply.result.kind === 'manager_backup') return saveBackup(str(args, 'file'), reply.result.snapshot, json, output);
   const progress = watch ? progressOf(command) : undefined;
   if (!(progress && reply.result.kind === progress.status.command)) await output.out(json ? output.formatJson(reply.result) : formatResult(reply.result));
   return progress ? await watchProgress(client, progress, json, output) : 0;
+}
+
+/** Writes the backup where this command runs (never printed: users' secrets are in it, sealed). */
+async function saveBackup(file: string, snapshot: StateSnapshot, json: boolean, output: AdmOutput): Promise<number> {
+  try {
+    writeManagerBackup(file, snapshot, Date.now());
+  } catch (error) {
+    await output.err(`cannot write the backup to ${file}: ${(error as Error).message}`);
+    return EXIT_REFUSED;
+  }
+  const summary = { file, records: snapshotRecords(snapshot), index: snapshot.index, term: snapshot.term, clusterId: snapshot.id.clusterId };
+  await output.out(json ? output.formatJson(summary) : `manager state backed up to ${file}: ${summary.records} records at log index ${summary.index} of cluster ${summary.clusterId}`);
+  return 0;
 }
 
 interface Progress {

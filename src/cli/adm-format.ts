@@ -5,6 +5,8 @@
 import type { AdminResult, NodeDetails, WhereisRow } from '../protocol/cluster/admin.js';
 import type { Alarm } from '../core/watchdog-rules.js';
 import type { MemberStatus } from '../protocol/cluster/ring-keeper.js';
+import type { ManagerStatus } from '../protocol/cluster/consensus.js';
+import { snapshotRecords } from '../store/manager-backup.js';
 import { assertNever } from '../core/assert-never.js';
 
 /** Columns padded to their widest cell, separated by ` | `, with a rule under the header. */
@@ -173,7 +175,8 @@ export function formatResult(result: AdminResult): string {
       const members = formatTable(['type', 'node', 'state', 'address', 'ring epoch', 'ring checksum', 'vnodes', 'rack'], result.members.map(memberRow));
       const rebalance = result.rebalance ? `\n\n[Rebalance]\n${formatRebalanceStatus({ kind: 'rebalance_status', ...result.rebalance })}` : '';
       const alarms = result.alarms.length > 0 ? `\n\n[Alarms]\n${formatAlarms(result.alarms.flatMap(({ node, alarms: raised }) => raised.map((alarm) => ({ node, alarm }))))}` : '';
-      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}${rebalance}${alarms}`;
+      const managers = result.managers.length > 0 ? `\n\n[Managers]\n${formatManagers(result.managers)}` : '';
+      return `${formatFields('System Configuration', config)}\n\n[Node State]\n${members}${managers}${rebalance}${alarms}`;
     }
     case 'node_status': {
       const fields: Array<readonly [string, string]> = [
@@ -327,7 +330,27 @@ export function formatResult(result: AdminResult): string {
     }
     case 'recovery_status':
       return formatRecoveryStatus(result);
+    case 'manager_backup':
+      return `a snapshot of ${snapshotRecords(result.snapshot)} records at log index ${result.snapshot.index} (cluster ${result.snapshot.id.clusterId})`;
     default:
       return assertNever(result);
   }
+}
+
+/** Each manager's part in the replicated log: who leads, how far each log reaches, and how far behind the leader each follower is. */
+function formatManagers(managers: readonly ManagerStatus[]): string {
+  const known = (value: number): string => (value < 0 ? '-' : String(value));
+  return formatTable(
+    ['manager', 'role', 'term', 'log index', 'committed', 'applied', 'lag', 'reachable'],
+    managers.map((manager) => [
+      manager.node,
+      manager.role,
+      String(manager.term),
+      known(manager.lastIndex),
+      known(manager.commitIndex),
+      known(manager.appliedIndex),
+      manager.lag === null ? '-' : String(manager.lag),
+      manager.reachable ? 'yes' : 'no',
+    ]),
+  );
 }

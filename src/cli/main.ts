@@ -27,7 +27,7 @@ await yargs(hideBin(process.argv))
     (args) => nodeCommandOptions(args),
     async (argv) => {
       try {
-        await runNode(loadNodeConfig(argv as NodeFlags), { cookieOnCommandLine: argv.cookie !== undefined });
+        await runNode(loadNodeConfig(argv as NodeFlags), { cookieOnCommandLine: argv.cookie !== undefined, ...(typeof argv.restore === 'string' ? { restoreFrom: argv.restore } : {}) });
       } catch (error) {
         fail(error);
       }

@@ -4,7 +4,9 @@
 import type { Argv } from 'yargs';
 import { authRef, ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
-import { managerTree, upgradeManagerState } from '../actors/manager/manager-tree.js';
+import { managerTree, restoreManagerState, upgradeManagerState } from '../actors/manager/manager-tree.js';
+import { readManagerBackup, snapshotRecords } from '../store/manager-backup.js';
+import { randomBytes } from 'node:crypto';
 import { nodeTree } from '../actors/node-tree.js';
 import { ROLES } from '../protocol/cluster/roles.js';
 import { storageRole } from '../actors/storage/storage-role.js';
@@ -49,6 +51,7 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('sse-key-file', { type: 'string', describe: 'file of the SSE-S3 master keys, mode 0600 (gateway nodes; or LEOFS_SSE_KEYS holds the keys themselves)' })
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
+    .option('restore', { type: 'string', describe: "managers: start a new control plane from a backup written by leofs-adm backup-manager (the data directory must be empty)" })
     .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
 }
 
@@ -97,6 +100,8 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
 export interface RunOptions {
   /** The cookie was given with --cookie, where every local user can read it. */
   readonly cookieOnCommandLine?: boolean;
+  /** A manager backup to start a new control plane from (managers with an empty data directory only). */
+  readonly restoreFrom?: string;
 }
 
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
@@ -114,6 +119,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   if (config.role === 'gateway') logMasterKeys(node.logger, masterKeys, config.gateway.sseKeyFile);
   const nodeState = NodeState.open(config.dataDir, node.logger);
   const secrets = SecretBox.fromCookie(config.cookie);
+  if (options.restoreFrom !== undefined) await restoreFromBackup(config, nodeState, secrets, options.restoreFrom, node.logger);
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
   const health = new NodeHealth(config.name, config.role, ringView);
@@ -274,6 +280,22 @@ function logMasterKeys(logger: Logger, masterKeys: MasterKeys | undefined, sseKe
     return;
   }
   logger.info('SSE-S3 master keys loaded', { current: masterKeys.current, keyIds: [...masterKeys.keys.keys()], from: sseKeyFile ?? SSE_KEYS_ENV });
+}
+
+/** Fills an empty manager's state from a backup, before anything starts; any problem stops the start. */
+async function restoreFromBackup(config: NodeConfig, nodeState: NodeState, secrets: SecretBox, file: string, logger: Logger): Promise<void> {
+  if (config.role !== 'manager') throw new ConfigError('--restore is for managers (--role manager)');
+  const backup = readManagerBackup(file);
+  if (!backup.ok) throw new ConfigError(backup.problem);
+  const restored = await restoreManagerState(nodeState, backup.snapshot, secrets, randomBytes(12).toString('hex'));
+  if (!restored.ok) throw new ConfigError(`cannot restore ${file} into ${config.dataDir}: ${restored.problem}`);
+  logger.info('manager state restored from a backup; a new control plane starts from it', {
+    file,
+    clusterId: backup.snapshot.id.clusterId,
+    index: backup.snapshot.index,
+    records: snapshotRecords(backup.snapshot),
+    takenAt: new Date(backup.createdAtMs).toISOString(),
+  });
 }
 
 /** Brings the state an earlier release wrote up to date: users' secrets sealed, none unreadable. */

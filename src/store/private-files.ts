@@ -35,13 +35,13 @@ export function restrictFilesToOwner(dir: string): void {
  * Writes `text` to `path` readable by the owner only, whole or not at all: a temporary file beside it,
  * synced, then renamed over it.
  */
-export function writePrivateFile(path: string, text: string): void {
+export function writePrivateFile(path: string, text: string | Uint8Array): void {
   const temporary = `${path}.${process.pid}.tmp`;
   const fd = openSync(temporary, 'w', PRIVATE_FILE_MODE);
   try {
     // A temporary file left by a crash may have the wrong mode; openSync's mode applies to new files only.
     fchmodSync(fd, PRIVATE_FILE_MODE);
-    writeSync(fd, text);
+    writeSync(fd, typeof text === 'string' ? Buffer.from(text) : text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -12,7 +12,7 @@ import type { Hlc } from '../../core/hlc.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { snapshotOf, type RingDocument, type RingSnapshot } from '../../core/ring/ring-document.js';
-import { authRef, bucketDeletionRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
+import { authRef, bucketDeletionRef, consensusRef, nodeInfoRef, ringCacheRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js';
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
@@ -112,7 +112,14 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
           const { ok: _done, ...rebalance } = await onKeeper<RebalanceStatus>((replyTo) => ({ type: 'rebalance_status', replyTo }));
           // The board is in memory and refilled within half a minute: a status without it still helps.
           const board = await ask(ctx.system, alarmBoardRef(self), { type: 'list' }, localTimeoutMs);
-          return { kind: 'cluster_status', ...rest, ...(rebalance.running ? { rebalance } : {}), alarms: board.ok ? board.nodes : [] };
+          const consensus = await ask(ctx.system, consensusRef(self), { type: 'status' }, localTimeoutMs);
+          return {
+            kind: 'cluster_status',
+            ...rest,
+            ...(rebalance.running ? { rebalance } : {}),
+            alarms: board.ok ? board.nodes : [],
+            managers: isRuntimeFailure(consensus) ? [] : consensus.managers,
+          };
         }
         return { kind: 'node_status', ...(await nodeDetails(command.node, status, ctx)) };
       }
@@ -326,6 +333,12 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
           }),
         );
         return { kind: 'cache_purged', bucket: command.bucket, key: command.key, gateways: answers };
+      }
+      case 'backup_manager': {
+        const reply = await ask(ctx.system, consensusRef(self), { type: 'backup' }, localTimeoutMs);
+        if (isRuntimeFailure(reply)) throw new Refused(reply.code, `the managers' log did not answer: ${reply.message}`);
+        if (!reply.ok) throw new Refused(reply.code, reply.message);
+        return { kind: 'manager_backup', snapshot: reply.snapshot };
       }
       case 'version': {
         const { members } = await onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo }));

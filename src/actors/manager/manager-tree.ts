@@ -23,6 +23,7 @@ import { isDeletedBucketRecord, isDeletionIntent } from '../../core/bucket-delet
 import { writeAdminCredentials } from '../../store/admin-credentials.js';
 import type { NodeState, TableSource, TableUpgrade } from '../../store/node-state.js';
 import { ConsensusStore } from '../../store/consensus-store.js';
+import type { StateSnapshot } from '../../core/consensus/raft-messages.js';
 import { sealedUserCodec } from '../../store/sealed-auth-records.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import { authRef, bucketDeletionRef, ringKeeperRef } from '../../protocol/cluster/paths.js';
@@ -199,3 +200,31 @@ export function authTables(nodeState: TableSource, secrets: SecretBox): AuthTabl
 export function upgradeManagerState(nodeState: NodeState, secrets: SecretBox): Promise<TableUpgrade> {
   return nodeState.upgrade(USERS_TABLE, isUserRecord, sealedUserCodec(secrets));
 }
+
+/**
+ * Starts a new control plane from a backup: the tables as the backup holds them, a log that begins
+ * where the backup was taken, and a new epoch, so that managers still holding state from before cannot
+ * mix their log into it (they are refused until emptied). Refused unless this manager holds no state.
+ */
+export async function restoreManagerState(nodeState: NodeState, snapshot: StateSnapshot, secrets: SecretBox, epoch: string): Promise<RestoreOutcome> {
+  const store = new ConsensusStore(nodeState);
+  const held = store.load();
+  if (held.id !== null || store.holdsRecords()) {
+    return { ok: false, problem: `this manager already holds state${held.id ? ` of cluster ${held.id.clusterId}` : ''}; restore into an empty data directory` };
+  }
+  const users = sealedUserCodec(secrets);
+  const unreadable = (snapshot.tables[USERS_TABLE] ?? []).filter(([, stored]) => {
+    try {
+      return !isUserRecord(users.decode(stored));
+    } catch {
+      return true;
+    }
+  });
+  if (unreadable.length > 0) {
+    return { ok: false, problem: `the secrets of ${unreadable.length} user(s) in the backup cannot be decrypted with this cluster cookie; restore with the cookie the cluster had` };
+  }
+  await store.restore(snapshot, { clusterId: snapshot.id.clusterId, epoch });
+  return { ok: true };
+}
+
+export type RestoreOutcome = { readonly ok: true } | { readonly ok: false; readonly problem: string };

@@ -18,6 +18,7 @@ import type { HandoffStatus } from './handoff.js';
 import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
 import type { NodeAlarms, WatchdogStatus } from './watchdog.js';
+import type { ManagerStatus, StateSnapshot } from './consensus.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -52,6 +53,8 @@ export type AdminCommand =
   /** Drops one object from every gateway's cache. */
   | { readonly command: 'purge_cache'; readonly bucket: string; readonly key: string }
   | { readonly command: 'version' }
+  /** A consistent copy of the managers' replicated state, for a backup file. */
+  | { readonly command: 'backup_manager' }
   | { readonly command: 'member_action'; readonly action: MemberAction; readonly node: string }
   /** `rateBytesPerSec`: per receiving node, 0 for no limit; absent: the running one's, or the configured default. */
   | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
@@ -103,7 +106,13 @@ export interface NodeDetails {
 }
 
 export type AdminResult =
-  | ({ readonly kind: 'cluster_status'; readonly rebalance?: Omit<RebalanceStatus, 'ok'>; readonly alarms: readonly NodeAlarms[] } & Omit<ClusterStatus, 'ok'>)
+  | ({
+      readonly kind: 'cluster_status';
+      readonly rebalance?: Omit<RebalanceStatus, 'ok'>;
+      readonly alarms: readonly NodeAlarms[];
+      /** Every manager: its role, log position and lag; empty when the consensus status could not be read. */
+      readonly managers: readonly ManagerStatus[];
+    } & Omit<ClusterStatus, 'ok'>)
   | ({ readonly kind: 'node_status' } & NodeDetails)
   | { readonly kind: 'versions'; readonly nodes: ReadonlyArray<{ readonly node: string; readonly role: string; readonly version: string | null }> }
   | { readonly kind: 'cache_purged'; readonly bucket: string; readonly key: string; readonly gateways: ReadonlyArray<{ readonly node: string; readonly purged: boolean }> }
@@ -126,6 +135,7 @@ export type AdminResult =
   | ({ readonly kind: 'disk_usage'; readonly node: string } & DiskUsage)
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
   | { readonly kind: 'done'; readonly message: string }
+  | { readonly kind: 'manager_backup'; readonly snapshot: StateSnapshot }
   | ({ readonly kind: 'rebalance' } & Omit<Extract<RebalanceReply, { ok: true }>, 'ok'>)
   | ({ readonly kind: 'rebalance_status' } & Omit<RebalanceStatus, 'ok'>)
   | {
@@ -250,6 +260,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       case 'purge_cache':
         return { command, bucket: need('bucket'), key: need('key') };
       case 'version':
+      case 'backup_manager':
         return { command };
       case 'member_action': {
         const action = raw.action;

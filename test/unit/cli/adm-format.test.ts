@@ -66,7 +66,7 @@ describe('cli/adm-format', () => {
   });
 
   it('shows a cluster that is not started as such', () => {
-    const text = formatResult({ kind: 'cluster_status', settings: null, epoch: 0, checksum: 0, previousChecksum: null, consistent: true, members: [], alarms: [] });
+    const text = formatResult({ kind: 'cluster_status', settings: null, epoch: 0, checksum: 0, previousChecksum: null, consistent: true, members: [], alarms: [], managers: [] });
     expect(text).to.include('not started');
   });
 
