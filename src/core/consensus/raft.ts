@@ -370,6 +370,8 @@ export class Raft {
   }
 
   private startPreVote(nowMs: number): void {
+    // No word from a leader for a whole election timeout: whoever led is not known to lead any more.
+    this.leader = null;
     this.preVoting = true;
     this.votes.clear();
     this.votes.add(this.settings.self);

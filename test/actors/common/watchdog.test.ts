@@ -19,6 +19,7 @@ import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { NodeState } from '../../../src/store/node-state.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
+import { managerReady } from '../../support/manager-ready.js';
 import { eventually } from '../../support/eventually.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
@@ -50,6 +51,7 @@ describe('the watchdog with injected readings', () => {
       }),
       () => {},
     );
+    await managerReady(node.system, MANAGER);
   });
   after(async () => {
     await node.stop();

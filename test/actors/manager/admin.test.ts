@@ -13,6 +13,7 @@ import { isRuntimeFailure } from '../../../src/runtime/failures.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { NodeState } from '../../../src/store/node-state.js';
+import { managerReady } from '../../support/manager-ready.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
@@ -38,6 +39,7 @@ describe('manager admin commands', () => {
       }),
       () => {},
     );
+    await managerReady(node.system, MANAGER);
   });
 
   after(async () => {

@@ -25,6 +25,7 @@ import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js
 import { NodeState } from '../../../src/store/node-state.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 import { eventually } from '../../support/eventually.js';
+import { managerReady } from '../../support/manager-ready.js';
 import { STORAGE_CLUSTER_COOKIE, StorageCluster } from '../../support/storage-cluster.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
@@ -54,6 +55,7 @@ describe('manager bucket deletion with storage nodes', function () {
       }),
       () => {},
     );
+    await managerReady(manager.system, MANAGER);
   }
 
   async function stopManager(): Promise<void> {
