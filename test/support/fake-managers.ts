@@ -1,11 +1,12 @@
 /**
  * A control plane of stand-in managers, each a real cluster node on loopback: every one runs a
  * consensus actor that answers who leads from a shared script, and only the one said to lead runs a
- * ring keeper and an auth actor (so an ask to them elsewhere answers NoProc, as on real followers).
+ * ring keeper, an auth and an admin actor (so an ask to them elsewhere answers NoProc, as on real followers).
  * A manager of an earlier release runs no consensus actor at all. Tests elect, stop and restart them.
  */
 import type { Behavior } from '../../src/runtime/actor.js';
 import type { ConsensusMessage, LeaderReply } from '../../src/protocol/cluster/consensus.js';
+import type { AdminMessage } from '../../src/protocol/cluster/admin.js';
 import type { AuthMessage } from '../../src/protocol/cluster/auth.js';
 import type { RingKeeperMessage } from '../../src/protocol/cluster/ring-keeper.js';
 import { ROOT_NAME } from '../../src/protocol/cluster/paths.js';
@@ -100,7 +101,7 @@ export class FakeManagers {
   }
 
   private leaderOnly(manager: FakeManager) {
-    return [worker('ring_keeper', this.ringKeeperBehavior(manager)), worker('auth', this.authBehavior(manager))];
+    return [worker('ring_keeper', this.ringKeeperBehavior(manager)), worker('auth', this.authBehavior(manager)), worker('admin', this.adminBehavior(manager))];
   }
 
   private consensusBehavior(manager: FakeManager): Behavior<null, ConsensusMessage> {
@@ -132,6 +133,18 @@ export class FakeManagers {
         if (message.type !== 'join') return state;
         this.joins.push({ manager: manager.name, node: message.node });
         ctx.system.reply(message.replyTo, { ok: true, members: [{ node: manager.name, role: 'manager', address: manager.address, state: 'running', joinedAtMs: 0 }] });
+        return state;
+      },
+    };
+  }
+
+  /** Answers `version` with the manager itself as the only node, so a test sees where a command ran. */
+  private adminBehavior(manager: FakeManager): Behavior<null, AdminMessage> {
+    return {
+      accepts: ['admin'],
+      init: () => null,
+      receive: (state, message, ctx) => {
+        ctx.system.reply(message.replyTo, { ok: true, result: { kind: 'versions', nodes: [{ node: manager.name, role: 'manager', version: null }] } });
         return state;
       },
     };

@@ -76,6 +76,24 @@ export class ManagerLink {
     return this.finding;
   }
 
+  /**
+   * `leader()`, waiting up to `timeoutMs` while the managers that answer know no leader yet (an
+   * election under way). Throws NoLeader at once when no manager answered, else when the time is up.
+   */
+  async awaitLeader(timeoutMs: number): Promise<string> {
+    const { clock } = this.deps;
+    const deadlineMs = clock.elapsed() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.leader();
+      } catch (error) {
+        const answered = error instanceof NoLeader && error.probes.some((probe) => probe.answer?.ok === true);
+        if (!answered || deadlineMs - clock.elapsed() <= RETRY_PAUSE_MS) throw error;
+      }
+      await pause(clock, RETRY_PAUSE_MS);
+    }
+  }
+
   /** Drops the known leader (only if it is still `leader`, when given: another caller may have found the next one). */
   forget(leader?: string): void {
     if (leader === undefined || this.cached === leader) this.cached = undefined;

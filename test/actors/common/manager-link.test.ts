@@ -82,6 +82,17 @@ describe('the manager link', function () {
     expect(link.known).to.equal('manager_1@127.0.0.1');
   });
 
+  it('waits for an election when asked to, and not for managers that cannot be reached', async () => {
+    plane = await FakeManagers.start(2);
+    const link = linkTo(plane.addresses);
+    setTimeout(() => void plane.elect(1), 300);
+    expect(await link.awaitLeader(5_000)).to.equal('manager_1@127.0.0.1');
+    const started = Date.now();
+    const error = await linkTo(['127.0.0.1:1']).awaitLeader(5_000).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).to.be.instanceOf(NoLeader);
+    expect(Date.now() - started).to.be.below(2_000);
+  });
+
   it('confirms the known leader with one question, and finds the next one when it no longer leads', async () => {
     plane = await FakeManagers.start(3);
     await plane.elect(0);
