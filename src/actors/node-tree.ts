@@ -5,7 +5,7 @@
  *     /node/info          introspection (ping, peers, actors, log level)
  *     /node/ring          this node's durable copy of the ring
  *     /node/directory     cluster members and their addresses
- *     /node/watchdog      samples the node's vital signs, raises alarms, tells the manager
+ *     /node/watchdog      samples the node's vital signs, raises alarms, tells the managers' leader
  *     /node/<role>        the role's own tree
  */
 import type { LogLevel } from '../runtime/logger.js';
@@ -17,13 +17,15 @@ import { watchdogBehavior, type WatchdogDeps } from './common/watchdog.js';
 import { isRingDocument, ringCacheBehavior } from './common/ring-cache.js';
 import type { RingView } from './common/ring-view.js';
 import type { NodeHealth } from './common/node-health.js';
+import type { ManagerLink } from './common/manager-link.js';
 import type { NodeState } from '../store/node-state.js';
 import type { StorageJoin } from '../protocol/cluster/ring-keeper.js';
 import type { Role } from '../protocol/cluster/roles.js';
 
 export interface NodeTreeOptions {
   readonly role: Role;
-  readonly managerAddress: string | undefined;
+  /** Finds and follows the managers' leader; absent on the managers themselves. */
+  readonly managers?: ManagerLink;
   readonly roleTree: SupervisorSpec;
   readonly startedAtMs: number;
   readonly nodeState: NodeState;
@@ -39,7 +41,7 @@ export interface NodeTreeOptions {
 
 /** What the common tree needs of the node it runs on. */
 export type NodeTreeHost = Pick<ClusterNode, 'system' | 'logger'> & {
-  readonly transport: Pick<ClusterNode['transport'], 'address' | 'peerInfo' | 'connect' | 'addPeer'>;
+  readonly transport: Pick<ClusterNode['transport'], 'address' | 'peerInfo' | 'addPeer'>;
 };
 
 export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): SupervisorSpec {
@@ -64,8 +66,7 @@ export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): Supervis
         self: { node: system.node, role: options.role },
         ...(options.storage ? { storage: options.storage } : {}),
         address: () => transport.address,
-        managerAddress: options.managerAddress,
-        connect: (address) => transport.connect(address),
+        managers: options.managers,
         addPeer: (peer, address) => transport.addPeer(peer, address),
         watchNodes: (listener) => system.onNodeEvent(listener),
         ...(options.health ? { health: options.health } : {}),

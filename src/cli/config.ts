@@ -12,6 +12,7 @@ import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gatewa
 import { readCookieFile } from './cookie.js';
 import { DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogThresholds } from '../core/watchdog-rules.js';
 import { thresholdProblem } from '../protocol/cluster/watchdog.js';
+import { parseManagerAddresses } from './manager-addresses.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -26,8 +27,11 @@ export interface NodeConfig {
   readonly clusterHost: string;
   /** 0 picks a free port (logged at start-up). */
   readonly clusterPort: number;
-  /** host:port of the manager's cluster port; required for storage and gateway nodes. */
-  readonly manager: string | undefined;
+  /**
+   * host:port of every manager's cluster port (the control plane). Storage and gateway nodes need at
+   * least one and follow whichever leads; on a manager, the whole control plane including itself.
+   */
+  readonly managers: readonly string[];
   readonly dataDir: string;
   readonly cookie: string;
   readonly logLevel: LogLevel;
@@ -139,7 +143,6 @@ export function overlay(file: RawSettings, flags: RawSettings): RawSettings {
 }
 
 const NODE_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.:-]{1,190}$/;
-const HOST_PORT = /^[A-Za-z0-9_.-]+:\d{1,5}$/;
 
 export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const role = raw.role;
@@ -148,9 +151,8 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
   if (!NODE_NAME.test(name)) throw new ConfigError(`name must look like name@host, e.g. storage_0@127.0.0.1 (got ${JSON.stringify(name)})`);
   const clusterHost = optionalString(raw, 'clusterHost') ?? name.slice(name.indexOf('@') + 1);
   const clusterPort = port(raw.clusterPort, 'clusterPort');
-  const manager = optionalString(raw, 'manager');
-  if (manager !== undefined && !HOST_PORT.test(manager)) throw new ConfigError(`manager must be host:port (got ${JSON.stringify(manager)})`);
-  if (role !== 'manager' && manager === undefined) throw new ConfigError(`a ${String(role)} node needs --manager host:port to find the cluster`);
+  const managers = managerAddresses(raw);
+  if (role !== 'manager' && managers.length === 0) throw new ConfigError(`a ${String(role)} node needs --manager host:port (every manager, comma-separated) to find the cluster`);
   const cookie = clusterCookie(raw, env);
   const logLevel = raw.logLevel ?? 'info';
   if (!isLogLevel(logLevel)) throw new ConfigError(`logLevel must be debug, info, warn or error (got ${JSON.stringify(logLevel)})`);
@@ -159,7 +161,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     name,
     clusterHost,
     clusterPort,
-    manager,
+    managers,
     dataDir: optionalString(raw, 'data') ?? `./data/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`,
     cookie,
     logLevel,
@@ -170,6 +172,16 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     metrics: metricsListener(raw),
     watchdog: watchdogSettings(raw.watchdog),
   });
+}
+
+/** `manager` (as earlier releases had it) or `managers`: one host:port, a comma-separated list, or a JSON array. */
+function managerAddresses(raw: RawSettings): readonly string[] {
+  const given = (['manager', 'managers'] as const).filter((key) => raw[key] !== undefined);
+  if (given.length === 0) return Object.freeze([]);
+  if (given.length > 1) throw new ConfigError('give the managers once: manager or managers, not both');
+  const parsed = parseManagerAddresses(raw[given[0]!], given[0]!);
+  if (!parsed.ok) throw new ConfigError(parsed.problem);
+  return Object.freeze([...parsed.addresses]);
 }
 
 /** From the settings (cookie or cookieFile), else LEOFS_COOKIE, else LEOFS_COOKIE_FILE. */

@@ -14,6 +14,8 @@ import { AuthView } from '../actors/common/auth-view.js';
 import { RingView } from '../actors/common/ring-view.js';
 import { startMetricsEndpoint } from '../actors/common/metrics-endpoint.js';
 import { NodeHealth } from '../actors/common/node-health.js';
+import { ManagerLink } from '../actors/common/manager-link.js';
+import type { AuthMessage } from '../protocol/cluster/auth.js';
 import { nodeMetricsRegistry } from '../actors/common/node-metrics.js';
 import { processSampler } from '../actors/common/watchdog-sampler.js';
 import { managerMetrics } from '../actors/manager/manager-metrics.js';
@@ -40,7 +42,8 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('name', { type: 'string', describe: 'node name, name@host (e.g. storage_0@127.0.0.1)' })
     .option('cluster-port', { type: 'number', describe: 'port of the cluster transport (0: any free port)' })
     .option('cluster-host', { type: 'string', describe: 'address to listen on (default: the host part of --name)' })
-    .option('manager', { type: 'string', describe: 'host:port of the manager (storage and gateway nodes)' })
+    .option('manager', { type: 'string', describe: "host:port of the managers' cluster ports, comma-separated (storage and gateway nodes: any number, the leader is found; managers: the whole control plane)" })
+    .option('managers', { type: 'string', describe: 'the same as --manager' })
     .option('data', { type: 'string', describe: 'data directory' })
     .option('cookie-file', { type: 'string', describe: 'file holding the shared cluster secret, mode 0600 (or LEOFS_COOKIE_FILE; LEOFS_COOKIE holds the secret itself)' })
     .option('cookie', { type: 'string', describe: 'the shared cluster secret itself; visible to other local users in ps, prefer --cookie-file' })
@@ -61,6 +64,7 @@ export interface NodeFlags {
   readonly clusterPort?: number | undefined;
   readonly clusterHost?: string | undefined;
   readonly manager?: string | undefined;
+  readonly managers?: string | undefined;
   readonly data?: string | undefined;
   readonly cookie?: string | undefined;
   readonly cookieFile?: string | undefined;
@@ -76,15 +80,22 @@ export interface NodeFlags {
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
   const file = flags.config ? readConfigFile(flags.config) : {};
-  // Either cookie flag replaces both cookie settings of the file.
+  // Either cookie flag replaces both cookie settings of the file; either manager flag both manager settings.
   const cookieFlagged = flags.cookie !== undefined || flags.cookieFile !== undefined;
+  const managersFlagged = flags.manager !== undefined || flags.managers !== undefined;
+  const base = {
+    ...file,
+    ...(cookieFlagged ? { cookie: undefined, cookieFile: undefined } : {}),
+    ...(managersFlagged ? { manager: undefined, managers: undefined } : {}),
+  };
   return validateNodeConfig(
-    overlay(cookieFlagged ? { ...file, cookie: undefined, cookieFile: undefined } : file, {
+    overlay(base, {
       role: flags.role,
       name: flags.name,
       clusterPort: flags.clusterPort,
       clusterHost: flags.clusterHost,
       manager: flags.manager,
+      managers: flags.managers,
       data: flags.data,
       cookie: flags.cookie,
       cookieFile: flags.cookieFile,
@@ -123,6 +134,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   await upgradeState(config, nodeState, secrets, node.logger);
   const ringView = new RingView();
   const health = new NodeHealth(config.name, config.role, ringView);
+  // Shared by the directory, the gateway's bucket changes and the storage node's questions: one leader known per node.
+  const managers =
+    config.role === 'manager' ? undefined : new ManagerLink({ addresses: config.managers, connect: (address) => node.transport.connect(address), api: node.system, clock: node.clock });
   const metrics = nodeMetricsRegistry({
     node: config.name,
     role: config.role,
@@ -164,9 +178,8 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
           metrics,
           buckets: async () => {
-            const manager = health.manager;
-            if (manager === undefined) return undefined;
-            const reply = await ask(node.system, authRef(manager), { type: 'list_buckets' }, MANAGER_ASK_TIMEOUT_MS);
+            if (managers === undefined) return undefined;
+            const reply = await managers.askLeader<AuthMessage, 'list_buckets'>(authRef, { type: 'list_buckets' }, MANAGER_ASK_TIMEOUT_MS);
             return isRuntimeFailure(reply) ? undefined : reply.buckets;
           },
         })
@@ -184,8 +197,8 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     ROOT_NAME,
     nodeTree(node, {
       role: config.role,
-      managerAddress: config.manager,
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys),
+      ...(managers ? { managers } : {}),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -217,14 +230,14 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   logWhateverTheLevel(node.logger, 'node started', {
     role: config.role,
     address: node.transport.address,
-    manager: config.manager ?? null,
+    managers: config.managers,
     pid: process.pid,
     metrics: endpoint ? `${endpoint.url}/metrics` : null,
   });
   return node;
 }
 
-/** How long a storage node's question to the manager (the buckets, for lifecycle) may take before it is asked again later. */
+/** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */
 const MANAGER_ASK_TIMEOUT_MS = 10_000;
 
 /** An info line written at any log level: supervisors (leofs dev, process managers) wait for it. */
@@ -250,6 +263,7 @@ function roleTree(
   ringView: RingView,
   metrics: Registry,
   masterKeys: MasterKeys | undefined,
+  managers: ManagerLink | undefined,
 ): SupervisorSpec {
   switch (config.role) {
     case 'manager':
@@ -257,11 +271,12 @@ function roleTree(
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':
+      if (managers === undefined) throw new Error('a gateway needs the managers');
       return gatewayTree({
         nodeState,
         secrets,
         authView: new AuthView(),
-        s3: { node, ringView, config: config.gateway, managerAddress: config.manager, metrics, ...(masterKeys ? { masterKeys } : {}) },
+        s3: { node, ringView, config: config.gateway, managers, metrics, ...(masterKeys ? { masterKeys } : {}) },
       });
   }
 }

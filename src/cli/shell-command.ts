@@ -31,6 +31,10 @@ export function shellCommandOptions(yargs: Argv): Argv {
 
 type Args = Readonly<Record<string, unknown>>;
 
+function whereFrom(managers: readonly string[]): string {
+  return managers.length === 1 ? `at ${managers[0]}` : `(the leader of ${managers.join(', ')})`;
+}
+
 /** Runs the shell; its exit status. */
 export async function runShell(args: Args): Promise<number> {
   const output = streamOutput(process.stdout, process.stderr);
@@ -58,7 +62,7 @@ export async function runShell(args: Args): Promise<number> {
   const context = { session, output, json: args.json === true, followForMs: followFor === undefined ? undefined : followFor * 1000, terminal: terminal && evals.length === 0 };
   try {
     if (evals.length > 0) return await runCommands(evals.flatMap(splitCommands), context);
-    if (terminal) output.out(`connected to ${session.client.managerNode} at ${connection.manager} as ${session.self}; help lists the commands`);
+    if (terminal) output.out(`connected to ${session.client.managerNode} ${whereFrom(connection.managers)} as ${session.self}; help lists the commands`);
     return await runLines(context, { input: process.stdin, output: process.stdout, terminal, historyFile: terminal ? historyPath(process.env, homedir()) : undefined });
   } finally {
     await session.close();

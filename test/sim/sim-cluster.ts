@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RingView } from '../../src/actors/common/ring-view.js';
 import { StorageClient } from '../../src/actors/common/storage-client.js';
+import { ManagerLink } from '../../src/actors/common/manager-link.js';
 import { managerTree } from '../../src/actors/manager/manager-tree.js';
 import { nodeTree } from '../../src/actors/node-tree.js';
 import { storageRole, type StorageRole } from '../../src/actors/storage/storage-role.js';
@@ -114,7 +115,7 @@ export class SimNode {
         : { strategy: 'one_for_one' as const, maxRestarts: 1, periodMs: 1_000, children: [] });
     const tree = nodeTree(host, {
       role: this.role,
-      managerAddress: this.role === 'manager' ? undefined : MANAGER_ADDRESS,
+      ...(this.role === 'manager' ? {} : { managers: new ManagerLink({ addresses: [MANAGER_ADDRESS], connect: transport.connect, api: system, clock: this.clock }) }),
       roleTree,
       startedAtMs: 0,
       nodeState,

@@ -1,7 +1,8 @@
 /**
- * Every non-manager node's view of the cluster's members. It joins the manager whose address was given
- * on the command line, learns every member's address from the answer and from later pushes, and hands
- * them to the transport; it joins again whenever the manager comes back.
+ * Every non-manager node's view of the cluster's members. It joins the managers' leader (found through
+ * the manager link), learns every member's address from the answer and from later pushes, and hands
+ * them to the transport. It joins again whenever that may be needed: the leader's node went down or
+ * came back (it may have restarted), a join failed, or the regular check finds another leader.
  */
 import type { Behavior } from '../../runtime/actor.js';
 import type { TimerHandle } from '../../runtime/clock.js';
@@ -10,12 +11,16 @@ import type { DirectoryMessage } from '../../protocol/cluster/directory.js';
 import type { MemberView, StorageJoin } from '../../protocol/cluster/ring-keeper.js';
 import { ringKeeperRef } from '../../protocol/cluster/paths.js';
 import { ask } from '../../runtime/typed-ask.js';
+import type { ManagerLink } from './manager-link.js';
 import type { NodeHealth } from './node-health.js';
 import type { Logger } from '../../runtime/logger.js';
+import { assertNever } from '../../core/assert-never.js';
 
 const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_RETRY_INITIAL_MS = 200;
 const JOIN_RETRY_MAX_MS = 5_000;
+/** How often the leader joined is asked whether it still leads: one small ask, so a change is followed within about a second. */
+export const LEADER_CHECK_INTERVAL_MS = 1_000;
 
 export interface DirectoryDeps {
   readonly self: { readonly node: string; readonly role: string };
@@ -23,19 +28,20 @@ export interface DirectoryDeps {
   readonly storage?: StorageJoin;
   /** This node's own cluster address, once it listens. */
   readonly address: () => string | null;
-  /** host:port of the manager; absent on the manager itself. */
-  readonly managerAddress: string | undefined;
-  readonly connect: (address: string) => Promise<string>;
+  /** Finds the managers' leader; absent on the managers themselves. */
+  readonly managers: Pick<ManagerLink, 'addresses' | 'leader' | 'confirm' | 'forget'> | undefined;
   readonly addPeer: (node: string, address: string) => void;
   readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
-  /** Told when this node has joined and whether the manager is reachable (readiness). */
+  /** Told when this node has joined and whether the leader is reachable (readiness). */
   readonly health?: Pick<NodeHealth, 'markJoined' | 'managerLink'>;
 }
 
 interface DirectoryState {
+  /** The leader this node last joined. */
   manager: string | undefined;
   members: readonly MemberView[];
   joining: boolean;
+  checking: boolean;
   retryMs: number;
   retryTimer: TimerHandle | undefined;
 }
@@ -45,23 +51,31 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
     accepts: ['members'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      if (deps.managerAddress) ctx.system.dispatch(ctx.self, { type: 'join' });
-      return { manager: undefined, members: [], joining: false, retryMs: 0, retryTimer: undefined };
+      if (deps.managers) {
+        ctx.system.dispatch(ctx.self, { type: 'join' });
+        ctx.clock.setInterval(() => ctx.system.dispatch(ctx.self, { type: 'check' }), LEADER_CHECK_INTERVAL_MS);
+      }
+      return { manager: undefined, members: [], joining: false, checking: false, retryMs: 0, retryTimer: undefined };
     },
     receive(state, message, ctx) {
+      const managers = deps.managers;
       switch (message.type) {
         case 'join': {
-          if (state.joining || !deps.managerAddress) return state;
+          if (state.joining || !managers) return state;
           state.joining = true;
+          state.retryTimer?.cancel();
           state.retryTimer = undefined;
-          const managerAddress = deps.managerAddress;
           void (async () => {
             try {
-              const manager = await deps.connect(managerAddress);
+              const leader = await managers.leader();
               const join = { node: deps.self.node, role: deps.self.role, address: deps.address(), ...(deps.storage ? { storage: deps.storage } : {}) };
-              const reply = await ask(ctx.system, ringKeeperRef(manager), { type: 'join', ...join }, JOIN_TIMEOUT_MS);
-              if (!reply.ok) throw new Error(`${reply.code}: ${reply.message}`);
-              ctx.system.dispatch(ctx.self, { type: 'joined', manager, members: reply.members });
+              const reply = await ask(ctx.system, ringKeeperRef(leader), { type: 'join', ...join }, JOIN_TIMEOUT_MS);
+              if (!reply.ok) {
+                // NoProc: it no longer leads; anything else: let the next try find the leader afresh.
+                managers.forget(leader);
+                throw new Error(`${leader} answered ${reply.code}: ${reply.message}`);
+              }
+              ctx.system.dispatch(ctx.self, { type: 'joined', manager: leader, members: reply.members });
             } catch (error) {
               ctx.system.dispatch(ctx.self, { type: 'join_failed', reason: (error as Error).message });
             }
@@ -79,17 +93,38 @@ export function directoryBehavior(deps: DirectoryDeps): Behavior<DirectoryState,
         case 'join_failed':
           state.joining = false;
           state.retryMs = Math.min(JOIN_RETRY_MAX_MS, state.retryMs === 0 ? JOIN_RETRY_INITIAL_MS : state.retryMs * 2);
-          ctx.log.warn('cannot join the manager yet; retrying', { manager: deps.managerAddress, reason: message.reason, retryMs: state.retryMs });
+          ctx.log.warn('cannot join the managers\' leader yet; retrying', { managers: managers?.addresses, reason: message.reason, retryMs: state.retryMs });
           state.retryTimer = ctx.clock.setTimeout(() => ctx.system.dispatch(ctx.self, { type: 'join' }), state.retryMs);
+          return state;
+        case 'check': {
+          // Before the first join the retries look for the leader already.
+          if (!managers || state.joining || state.checking || state.manager === undefined) return state;
+          state.checking = true;
+          managers.confirm().then(
+            (leader) => ctx.system.dispatch(ctx.self, { type: 'checked', leader }),
+            () => ctx.system.dispatch(ctx.self, { type: 'checked', leader: null }),
+          );
+          return state;
+        }
+        case 'checked':
+          state.checking = false;
+          if (message.leader !== null && message.leader !== state.manager && !state.joining) {
+            ctx.log.info('the managers have another leader; joining it', { previous: state.manager, leader: message.leader });
+            ctx.system.dispatch(ctx.self, { type: 'join' });
+          }
           return state;
         case 'members':
           learn(state, Array.isArray(message.members) ? message.members : [], ctx.log);
           return state;
         case 'node_event':
-          if (message.event.node === state.manager) deps.health?.managerLink(message.event.type === 'nodeup');
-          // A manager that comes back may have restarted: tell it we are here.
-          if (message.event.type === 'nodeup' && message.event.node === state.manager) ctx.system.dispatch(ctx.self, { type: 'join' });
+          if (message.event.node !== state.manager) return state;
+          deps.health?.managerLink(message.event.type === 'nodeup');
+          // Gone: another manager may lead by now. Back: it may have restarted, so tell it we are here.
+          if (message.event.type === 'nodedown') managers?.forget(state.manager);
+          ctx.system.dispatch(ctx.self, { type: 'join' });
           return state;
+        default:
+          return assertNever(message);
       }
     },
   };

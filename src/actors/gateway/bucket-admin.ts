@@ -1,6 +1,6 @@
 /**
  * Bucket changes the gateway cannot make itself: creating, deleting and re-permissioning a bucket is
- * the manager's, which then pushes the new snapshot to every gateway. Handlers see this small
+ * the managers' leader's, which then pushes the new snapshot to every gateway. Handlers see this small
  * interface; `managerBucketAdmin` implements it over the cluster, tests with a fake.
  */
 import type { BucketAcl } from '../../core/auth-snapshot.js';
@@ -8,12 +8,11 @@ import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
 import type { LifecycleConfig } from '../../core/lifecycle.js';
-import type { ActorApi } from '../../runtime/actor.js';
-import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
+import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { AuthMessage, BucketDocument, CreateBucketReply, UpdateAclReply } from '../../protocol/cluster/auth.js';
 import type { BucketDeletionMessage, DeleteBucketReply } from '../../protocol/cluster/bucket-deletion.js';
-import type { ActorRef } from '../../runtime/refs.js';
 import { authRef, bucketDeletionRef } from '../../protocol/cluster/paths.js';
+import type { ManagerLink } from '../common/manager-link.js';
 
 export interface CreateBucketRequest {
   readonly name: string;
@@ -40,43 +39,36 @@ export interface BucketAdmin {
 }
 
 export interface ManagerBucketAdminDeps {
-  readonly api: ActorApi;
-  /** The manager's node name, once known; undefined while no manager can be reached. */
-  readonly managerNode: () => Promise<string | undefined>;
+  /** Finds the managers' leader, which makes bucket changes, and asks it again where it moved. */
+  readonly managers: Pick<ManagerLink, 'askLeader'>;
   readonly timeoutMs: number;
   /** Deleting a bucket asks every storage node, so it may take longer than other changes. */
   readonly deleteTimeoutMs: number;
 }
 
 export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
-  async function askManager<M extends AuthMessage | BucketDeletionMessage, R>(
-    actor: (manager: string) => ActorRef<M>,
-    build: (replyTo: Parameters<ActorApi['reply']>[0]) => M,
-    timeoutMs: number,
-  ): Promise<R | RuntimeFailure> {
-    const manager = await deps.managerNode();
-    if (manager === undefined) return runtimeFailure('NodeDown', 'no manager is reachable');
-    return deps.api.ask<M, R>(actor(manager), build as never, timeoutMs);
-  }
-  const ask = <R>(build: (replyTo: Parameters<ActorApi['reply']>[0]) => AuthMessage): Promise<R | RuntimeFailure> => askManager<AuthMessage, R>(authRef, build, deps.timeoutMs);
+  const { managers, timeoutMs } = deps;
   return {
     create: (request) =>
-      ask<CreateBucketReply>((replyTo) => ({
-        type: 'create_bucket',
-        name: request.name,
-        owner: request.owner,
-        acl: request.acl,
-        ...(request.location === undefined ? {} : { location: request.location }),
-        ...(request.objectLock ? { objectLock: true } : {}),
-        replyTo,
-      })),
+      managers.askLeader<AuthMessage, 'create_bucket'>(
+        authRef,
+        {
+          type: 'create_bucket',
+          name: request.name,
+          owner: request.owner,
+          acl: request.acl,
+          ...(request.location === undefined ? {} : { location: request.location }),
+          ...(request.objectLock ? { objectLock: true } : {}),
+        },
+        timeoutMs,
+      ),
     delete: (name, requester) =>
-      askManager<BucketDeletionMessage, DeleteBucketReply>(bucketDeletionRef, (replyTo) => ({ type: 'delete_bucket', name, requester, withContent: false, replyTo }), deps.deleteTimeoutMs),
-    updateAcl: (name, requester, acl) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_acl', name, requester, acl, replyTo })),
-    updateVersioning: (name, requester, status) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_versioning', name, requester, status, replyTo })),
-    updateObjectLock: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_object_lock', name, requester, config, replyTo })),
-    updateLifecycle: (name, requester, config) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_lifecycle', name, requester, config, replyTo })),
-    updateDocument: (name, requester, document) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_document', name, requester, document, replyTo })),
-    updateTags: (name, requester, tags) => ask<UpdateAclReply>((replyTo) => ({ type: 'update_bucket_tags', name, requester, tags, replyTo })),
+      managers.askLeader<BucketDeletionMessage, 'delete_bucket'>(bucketDeletionRef, { type: 'delete_bucket', name, requester, withContent: false }, deps.deleteTimeoutMs),
+    updateAcl: (name, requester, acl) => managers.askLeader<AuthMessage, 'update_acl'>(authRef, { type: 'update_acl', name, requester, acl }, timeoutMs),
+    updateVersioning: (name, requester, status) => managers.askLeader<AuthMessage, 'update_versioning'>(authRef, { type: 'update_versioning', name, requester, status }, timeoutMs),
+    updateObjectLock: (name, requester, config) => managers.askLeader<AuthMessage, 'update_object_lock'>(authRef, { type: 'update_object_lock', name, requester, config }, timeoutMs),
+    updateLifecycle: (name, requester, config) => managers.askLeader<AuthMessage, 'update_lifecycle'>(authRef, { type: 'update_lifecycle', name, requester, config }, timeoutMs),
+    updateDocument: (name, requester, document) => managers.askLeader<AuthMessage, 'update_bucket_document'>(authRef, { type: 'update_bucket_document', name, requester, document }, timeoutMs),
+    updateTags: (name, requester, tags) => managers.askLeader<AuthMessage, 'update_bucket_tags'>(authRef, { type: 'update_bucket_tags', name, requester, tags }, timeoutMs),
   };
 }

@@ -18,6 +18,7 @@ import type { AuthView } from '../common/auth-view.js';
 import type { RingView } from '../common/ring-view.js';
 import { StorageClient } from '../common/storage-client.js';
 import { managerBucketAdmin } from './bucket-admin.js';
+import type { ManagerLink } from '../common/manager-link.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { httpListenerBehavior, LISTENER_STOP_MARGIN_MS } from './http-listener.js';
 import { ObjectCache } from './object-cache.js';
@@ -44,8 +45,8 @@ export interface GatewayS3Options {
   readonly node: ClusterNode;
   readonly ringView: RingView;
   readonly config: GatewayConfig;
-  /** host:port of the manager, which creates and deletes buckets. */
-  readonly managerAddress: string | undefined;
+  /** Finds the managers' leader, which creates and deletes buckets. */
+  readonly managers: ManagerLink;
   /** Where the gateway's instruments go, when the node exports metrics. */
   readonly metrics?: Registry;
   /** The operator's keys that wrap SSE-S3 objects' data keys; without them SSE-S3 is refused. */
@@ -82,25 +83,11 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
   });
-  const bucketAdmin = managerBucketAdmin({ api: node.system, managerNode: managerNodeOf(node, options.managerAddress), timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
+  const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   const requests = options.metrics ? gatewayMetrics(options.metrics, cache) : undefined;
   const masterKeys = options.masterKeys;
   return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache, ...(requests ? { requests } : {}), ...(masterKeys ? { masterKeys } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });
-}
-
-/** The manager's node name, learned by dialling its address once; a failed dial is tried again next time. */
-function managerNodeOf(node: ClusterNode, address: string | undefined): () => Promise<string | undefined> {
-  let known: Promise<string | undefined> | undefined;
-  return () => {
-    if (address === undefined) return Promise.resolve(undefined);
-    known ??= node.transport.connect(address).catch((error: unknown) => {
-      node.logger.warn('cannot reach the manager for a bucket change', { manager: address, error });
-      known = undefined;
-      return undefined;
-    });
-    return known;
-  };
 }

@@ -42,7 +42,6 @@ describe('the watchdog with injected readings', () => {
       ROOT_NAME,
       nodeTree(node, {
         role: 'manager',
-        managerAddress: undefined,
         roleTree: managerTree(node, { nodeState, secrets: SecretBox.fromCookie('watchdog-test-cookie'), dataDir: dir }),
         startedAtMs: Date.now(),
         nodeState,

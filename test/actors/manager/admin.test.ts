@@ -31,7 +31,6 @@ describe('manager admin commands', () => {
       ROOT_NAME,
       nodeTree(node, {
         role: 'manager',
-        managerAddress: undefined,
         roleTree: managerTree(node, { nodeState, secrets: SecretBox.fromCookie('admin-test-cookie'), dataDir: dir }),
         startedAtMs: Date.now(),
         nodeState,

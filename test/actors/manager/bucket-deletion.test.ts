@@ -47,7 +47,6 @@ describe('manager bucket deletion with storage nodes', function () {
       ROOT_NAME,
       nodeTree(manager, {
         role: 'manager',
-        managerAddress: undefined,
         roleTree: managerTree(manager, { nodeState, secrets: SecretBox.fromCookie(STORAGE_CLUSTER_COOKIE), dataDir: dir, bucketReconcileIntervalMs: 200 }),
         startedAtMs: Date.now(),
         nodeState,

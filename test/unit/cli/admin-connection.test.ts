@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MANAGER, resolveAdminConnection } from '../../../src/cli/admin-connection.js';
+import { ConfigError } from '../../../src/cli/config.js';
 
 describe('cli/admin-connection', () => {
   let dir: string;
@@ -13,13 +14,23 @@ describe('cli/admin-connection', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const places = (env: NodeJS.ProcessEnv = {}) => ({ env, cwd: dir, home: dir });
 
-  it('takes the manager from the flag, then LEOFS_MANAGER, then the config, then the default', () => {
+  it('takes the managers from the flag, then LEOFS_MANAGER, then the config, then the default', () => {
     const config = join(dir, 'storage.json');
     writeFileSync(config, JSON.stringify({ manager: '10.0.0.5:4010' }));
-    expect(resolveAdminConnection({ cookie: 'c', manager: 'a:1', config }, places({ LEOFS_MANAGER: 'b:2' })).manager).to.equal('a:1');
-    expect(resolveAdminConnection({ cookie: 'c', config }, places({ LEOFS_MANAGER: 'b:2' })).manager).to.equal('b:2');
-    expect(resolveAdminConnection({ cookie: 'c', config }, places()).manager).to.equal('10.0.0.5:4010');
-    expect(resolveAdminConnection({ cookie: 'c' }, places())).to.deep.equal({ manager: DEFAULT_MANAGER, cookie: 'c' });
+    expect(resolveAdminConnection({ cookie: 'c', manager: 'a:1', config }, places({ LEOFS_MANAGER: 'b:2' })).managers).to.deep.equal(['a:1']);
+    expect(resolveAdminConnection({ cookie: 'c', config }, places({ LEOFS_MANAGER: 'b:2' })).managers).to.deep.equal(['b:2']);
+    expect(resolveAdminConnection({ cookie: 'c', config }, places()).managers).to.deep.equal(['10.0.0.5:4010']);
+    expect(resolveAdminConnection({ cookie: 'c' }, places())).to.deep.equal({ managers: [DEFAULT_MANAGER], cookie: 'c' });
+  });
+
+  it('takes several managers, comma-separated or as the list of a config', () => {
+    expect(resolveAdminConnection({ cookie: 'c', manager: 'a:1, b:2,c:3' }, places()).managers).to.deep.equal(['a:1', 'b:2', 'c:3']);
+    expect(resolveAdminConnection({ cookie: 'c' }, places({ LEOFS_MANAGER: 'a:1,b:2' })).managers).to.deep.equal(['a:1', 'b:2']);
+    const config = join(dir, 'manager.json');
+    writeFileSync(config, JSON.stringify({ role: 'manager', managers: ['10.0.0.5:4010', '10.0.0.6:4010'] }));
+    expect(resolveAdminConnection({ cookie: 'c', config }, places()).managers).to.deep.equal(['10.0.0.5:4010', '10.0.0.6:4010']);
+    expect(() => resolveAdminConnection({ cookie: 'c', manager: 'a:1,nowhere' }, places())).to.throw(ConfigError, /--manager: "nowhere" is not host:port/);
+    expect(() => resolveAdminConnection({ cookie: 'c' }, places({ LEOFS_MANAGER: 'x' }))).to.throw(ConfigError, /LEOFS_MANAGER: "x" is not host:port/);
   });
 
   it("uses TLS with --tls, with --tls-ca, or with a config's tls section, reading only the CA of it", () => {

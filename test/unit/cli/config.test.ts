@@ -117,6 +117,51 @@ describe('cli/config gateway flags', () => {
   });
 });
 
+describe('cli/config managers', () => {
+  const { manager: _manager, ...noManager } = base;
+  const managers = (settings: Record<string, unknown>) => validateNodeConfig({ ...noManager, ...settings }).managers;
+
+  it('takes one address or several, as manager or managers, as a comma-separated string or a list, each once', () => {
+    expect(validateNodeConfig(base).managers).to.deep.equal(['127.0.0.1:4010']);
+    expect(managers({ manager: '10.0.0.1:4010, 10.0.0.2:4010,10.0.0.3:4010' })).to.deep.equal(['10.0.0.1:4010', '10.0.0.2:4010', '10.0.0.3:4010']);
+    expect(managers({ managers: ['m1.example:4010', 'm2.example:4010', 'm1.example:4010'] })).to.deep.equal(['m1.example:4010', 'm2.example:4010']);
+    expect(managers({ managers: 'a:1,b:2,' })).to.deep.equal(['a:1', 'b:2']);
+  });
+
+  it('requires one on storage nodes and gateways, and keeps the control plane\'s list on a manager', () => {
+    expect(() => validateNodeConfig(noManager)).to.throw(ConfigError, /a storage node needs --manager host:port/);
+    expect(() => validateNodeConfig({ ...noManager, role: 'gateway', name: 'gateway_0@127.0.0.1' })).to.throw(ConfigError, /a gateway node needs --manager/);
+    const manager = { ...noManager, role: 'manager', name: 'manager_0@127.0.0.1' };
+    expect(validateNodeConfig(manager).managers).to.deep.equal([]);
+    expect(validateNodeConfig({ ...manager, managers: ['10.0.0.1:4010', '10.0.0.2:4010'] }).managers).to.deep.equal(['10.0.0.1:4010', '10.0.0.2:4010']);
+  });
+
+  it('says which address is wrong', () => {
+    expect(() => managers({ manager: '10.0.0.1' })).to.throw(ConfigError, /manager: "10\.0\.0\.1" is not host:port/);
+    expect(() => managers({ manager: 'a:1,b' })).to.throw(ConfigError, /manager: "b" is not host:port/);
+    expect(() => managers({ managers: ['a:1', 4010] })).to.throw(ConfigError, /managers must list addresses as strings/);
+    expect(() => managers({ managers: ['a:1', ''] })).to.throw(ConfigError, /managers: "" is not host:port/);
+    expect(() => managers({ managers: 'a:99999' })).to.throw(ConfigError, /not host:port/);
+    expect(() => managers({ managers: [] })).to.throw(ConfigError, /managers names no manager/);
+    expect(() => managers({ manager: ' , ' })).to.throw(ConfigError, /manager names no manager/);
+    expect(() => managers({ managers: 4010 })).to.throw(ConfigError, /managers must be host:port/);
+    expect(() => managers({ manager: 'a:1', managers: ['b:2'] })).to.throw(ConfigError, /manager or managers, not both/);
+  });
+
+  it('lets --manager or --managers replace the managers of the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leofs-config-'));
+    try {
+      const file = join(dir, 'storage.json');
+      writeFileSync(file, JSON.stringify({ ...noManager, managers: ['a:1', 'b:2'] }));
+      expect(loadNodeConfig({ config: file }).managers).to.deep.equal(['a:1', 'b:2']);
+      expect(loadNodeConfig({ config: file, manager: 'c:3' }).managers).to.deep.equal(['c:3']);
+      expect(loadNodeConfig({ config: file, managers: 'c:3,d:4' }).managers).to.deep.equal(['c:3', 'd:4']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('config/ examples', () => {
   for (const role of ['manager', 'storage', 'gateway']) {
     it(`config/${role}.json is a valid ${role} config that serves metrics`, () => {
