@@ -152,6 +152,10 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
   const clusterHost = optionalString(raw, 'clusterHost') ?? name.slice(name.indexOf('@') + 1);
   const clusterPort = port(raw.clusterPort, 'clusterPort');
   const managers = managerAddresses(raw);
+  if (role === 'manager') {
+    const problem = controlPlaneProblem(managers, clusterHost, clusterPort);
+    if (problem !== undefined) throw new ConfigError(problem);
+  }
   if (role !== 'manager' && managers.length === 0) throw new ConfigError(`a ${String(role)} node needs --manager host:port (every manager, comma-separated) to find the cluster`);
   const cookie = clusterCookie(raw, env);
   const logLevel = raw.logLevel ?? 'info';
@@ -172,6 +176,18 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     metrics: metricsListener(raw),
     watchdog: watchdogSettings(raw.watchdog),
   });
+}
+
+/**
+ * A manager names itself in Raft by its entry in the managers list, so that entry must be exactly its
+ * own cluster address; the list is the same, in the same order, on every manager.
+ */
+function controlPlaneProblem(managers: readonly string[], clusterHost: string, clusterPort: number): string | undefined {
+  if (managers.length === 0) return undefined;
+  if (clusterPort === 0) return 'a manager in a managers list needs a fixed --cluster-port: the others reach it at the address the list gives';
+  const self = `${clusterHost}:${clusterPort}`;
+  if (!managers.includes(self)) return `this manager's cluster address ${self} is not in the managers list (${managers.join(', ')}); list every manager, this one included, the same way on each`;
+  return undefined;
 }
 
 /** `manager` (as earlier releases had it) or `managers`: one host:port, a comma-separated list, or a JSON array. */

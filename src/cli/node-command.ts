@@ -193,12 +193,17 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     await storage?.close();
     await nodeState.close();
   });
+  // A manager's own watchdog reports to whichever manager leads, as the other nodes' do.
+  let leadingManager: string | null = null;
+  const leaderChanged = (leader: string | null): void => {
+    leadingManager = leader;
+  };
   await node.system.startRoot(
     ROOT_NAME,
     nodeTree(node, {
       role: config.role,
       ...(managers ? { managers } : {}),
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers, leaderChanged),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -215,7 +220,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
         thresholds: config.watchdog.thresholds,
         intervalMs: config.watchdog.intervalMs,
         apply: (alarms, thresholds) => storage?.applyAlarms(alarms, thresholds),
-        manager: () => (config.role === 'manager' ? node.system.node : health.manager),
+        manager: () => (config.role === 'manager' ? (leadingManager ?? undefined) : health.manager),
       },
       ...(config.role === 'storage' ? { storage: { numOfVnodes, ...(rack !== undefined ? { rack } : {}), ...(alias !== undefined ? { alias } : {}) } } : {}),
     }),
@@ -264,10 +269,19 @@ function roleTree(
   metrics: Registry,
   masterKeys: MasterKeys | undefined,
   managers: ManagerLink | undefined,
+  leaderChanged: (leader: string | null) => void,
 ): SupervisorSpec {
   switch (config.role) {
     case 'manager':
-      return managerTree(node, { nodeState, secrets, dataDir: config.dataDir, defaultHandoffRateBytesPerSec: (config.storage.rebalanceRateMBps ?? DEFAULT_REBALANCE_RATE_MBPS) * 1e6 });
+      return managerTree(node, {
+        nodeState,
+        secrets,
+        dataDir: config.dataDir,
+        defaultHandoffRateBytesPerSec: (config.storage.rebalanceRateMBps ?? DEFAULT_REBALANCE_RATE_MBPS) * 1e6,
+        managers: config.managers,
+        selfAddress: `${config.clusterHost}:${config.clusterPort}`,
+        leaderChanged,
+      });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
     case 'gateway':

@@ -66,6 +66,8 @@ export interface ConsensusDeps {
   readonly connect: (address: string) => Promise<string>;
   /** Starts (true) or stops (false) the duties only the leader runs. */
   readonly leadership: (leading: boolean) => void;
+  /** Told the leader's node name whenever it changes (null: none known). */
+  readonly leaderChanged?: (leader: string | null) => void;
   readonly electionTimeoutMs?: readonly [number, number];
   readonly heartbeatMs?: number;
   readonly random?: () => number;
@@ -98,6 +100,8 @@ interface ConsensusState {
   probing: boolean;
   nextProbeMs: number;
   readonly refusalsLogged: Map<string, number>;
+  /** The leader last told to `leaderChanged`. */
+  toldLeader: string | null;
 }
 
 export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState, ConsensusActorMessage> {
@@ -143,6 +147,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         probing: false,
         nextProbeMs: now,
         refusalsLogged: new Map(),
+        toldLeader: null,
       };
       // A restarted consensus actor does not lead until elected again.
       deps.leadership(false);
@@ -283,6 +288,11 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   }
 
   function followLeadership(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    const leader = leaderName(state);
+    if (leader !== state.toldLeader) {
+      state.toldLeader = leader;
+      deps.leaderChanged?.(leader);
+    }
     const role = state.raft.currentRole;
     if (role === 'leader' && state.leaderFromIndex === Number.POSITIVE_INFINITY) {
       state.leaderFromIndex = state.raft.lastIndex;

@@ -63,6 +63,8 @@ export interface ManagerTreeOptions {
   readonly selfAddress?: string;
   readonly electionTimeoutMs?: readonly [number, number];
   readonly heartbeatMs?: number;
+  /** Told the leading manager's node name whenever it changes (null: none known). */
+  readonly leaderChanged?: (leader: string | null) => void;
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
@@ -98,6 +100,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           store: new ConsensusStore(options.nodeState),
           connect: (address) => transport.connect(address),
           leadership: dutySwitch(node, duties),
+          ...(options.leaderChanged ? { leaderChanged: options.leaderChanged } : {}),
           randomId: () => Buffer.from((options.randomBytes ?? cryptoRandomBytes)(12)).toString('hex'),
           ...(options.electionTimeoutMs ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
           ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
