@@ -1,7 +1,7 @@
 /**
- * `leofs dev`: the embedded default cluster on one machine. One manager, storage nodes and a gateway
- * run as child processes on loopback, each supervised here: a child that dies is started again on the
- * same port. Logs go to <data>/logs/<node>.log; warnings and errors are echoed to this terminal.
+ * `leofs dev`: the embedded default cluster on one machine. One manager (or a control plane of several,
+ * --managers 3), storage nodes and a gateway run as child processes on loopback, each supervised here:
+ * a child that dies is started again on the same port. Logs go to <data>/logs/<node>.log; warnings and errors are echoed to this terminal.
  * Ctrl-C stops every child. A second start reuses the data and the cookie.
  *
  * Everything under the data directory is the user's alone (0700 directories, 0600 files), and the
@@ -10,7 +10,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -20,7 +21,7 @@ import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFi
 import { openAdminClient } from './admin-client.js';
 import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
-import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
+import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_MANAGER_PORTS_FILE, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
 import { MASTER_KEY_BYTES, masterKeyFileText, readMasterKeyFile } from './master-keys.js';
 import { processFor } from './role-process.js';
 
@@ -33,7 +34,10 @@ const START_TIMEOUT_MS = 30_000;
 
 export interface DevOptions {
   readonly dataDir: string;
+  /** The first manager's cluster port; the others get the next ones (0: free ports, kept for later starts). */
   readonly managerPort: number;
+  /** How many managers form the control plane (default 1). */
+  readonly managers?: number;
   readonly storageNodes: number;
   readonly logLevel: string;
   /** Port of the gateway's S3 API; 8080 when not given. */
@@ -47,7 +51,8 @@ const DEFAULT_HTTP_PORT = 8080;
 export function devCommandOptions(yargs: Argv): Argv {
   return yargs
     .option('data', { type: 'string', default: DEV_DATA_DIR, describe: 'where every node keeps its data and logs' })
-    .option('manager-port', { type: 'number', default: DEV_MANAGER_PORT, describe: 'cluster port of the manager (0: any free port)' })
+    .option('manager-port', { type: 'number', default: DEV_MANAGER_PORT, describe: 'cluster port of the manager; with --managers, of the first, the others take the next ports (0: any free port)' })
+    .option('managers', { type: 'number', default: 1, describe: 'how many managers form the control plane (3 survives the loss of any one)' })
     .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
@@ -205,8 +210,12 @@ async function startCluster(managerAddress: string, cookie: string, storageNodes
  * The admin keys the manager kept in its data directory on its first start; a cluster made by an
  * earlier release has them in the dev data directory instead.
  */
-function adminCredentials(dataDir: string, managerDir: string): AdminCredentials | undefined {
-  return readAdminCredentials(join(managerDir, ADMIN_CREDENTIALS_FILE)) ?? readAdminCredentials(join(dataDir, ADMIN_CREDENTIALS_FILE));
+function adminCredentials(dataDir: string, managerDirs: readonly string[]): AdminCredentials | undefined {
+  for (const managerDir of managerDirs) {
+    const found = readAdminCredentials(join(managerDir, ADMIN_CREDENTIALS_FILE));
+    if (found) return found;
+  }
+  return readAdminCredentials(join(dataDir, ADMIN_CREDENTIALS_FILE));
 }
 
 function credentialLines(credentials: AdminCredentials | undefined, managerDir: string): string[] {
@@ -218,6 +227,39 @@ function credentialLines(credentials: AdminCredentials | undefined, managerDir: 
 function exampleLines(credentials: AdminCredentials | undefined, endpoint: string, adm: string): string[] {
   const aws = credentials ? [`  AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey} aws --endpoint-url ${endpoint} s3 ls`] : [];
   return ['', 'try it:', ...aws, `  ${adm}`];
+}
+
+/**
+ * The managers' cluster ports: from --manager-port on; with port 0 and several managers, free ports
+ * picked on the first start and kept in the data directory, since managers know each other by address.
+ */
+async function managerPorts(dataDir: string, firstPort: number, count: number): Promise<number[]> {
+  if (firstPort !== 0) return Array.from({ length: count }, (_, i) => firstPort + i);
+  if (count === 1) return [0];
+  const file = join(dataDir, DEV_MANAGER_PORTS_FILE);
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim().split(',').map(Number);
+    if (kept.length === count && kept.every((port) => Number.isInteger(port) && port > 0 && port < 65_536)) return kept;
+    throw new ConfigError(`${file} lists the ports of ${kept.length} managers, not ${count}: start with --managers ${kept.length}, or give --manager-port`);
+  }
+  const picked: number[] = [];
+  while (picked.length < count) {
+    const port = await freeLoopbackPort();
+    if (!picked.includes(port)) picked.push(port);
+  }
+  writePrivateFile(file, picked.join(',') + '\n');
+  return picked;
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 /** The leofs-adm command line for this cluster, from this directory: flags only where its defaults differ. */
@@ -287,19 +329,28 @@ export async function runDev(options: DevOptions): Promise<void> {
   const nodeDir = (name: string): string => join(dataDir, name.split('@')[0]!);
   const common = (name: string): string[] => ['--cookie-file', cookieFile, '--data', nodeDir(name), '--log-level', options.logLevel];
 
+  const managerCount = options.managers ?? 1;
+  if (!Number.isInteger(managerCount) || managerCount < 1 || managerCount > 7) throw new ConfigError(`--managers must be 1 to 7 (got ${String(options.managers)})`);
   const metricsPort = (offset: number): number => (options.metricsPort ? options.metricsPort + offset : 0);
-  const manager = new ChildNode('manager_0@127.0.0.1', 'manager', () => common('manager_0@127.0.0.1'), metricsPort(0), logDir, echo);
-  const managerAddress = (await manager.start(options.managerPort)).address;
+  const ports = await managerPorts(dataDir, options.managerPort, managerCount);
+  const controlPlane = managerCount > 1 ? ports.map((port) => `127.0.0.1:${port}`) : [];
+  const managers = ports.map((_, i) => {
+    const name = `manager_${i}@127.0.0.1`;
+    return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : [])], metricsPort(i), logDir, echo);
+  });
+  // Together: a control plane of several is created once a majority of them answer.
+  const managerAddresses = (await Promise.all(managers.map((manager, i) => manager.start(ports[i]!)))).map((started) => started.address);
+  const managerAddress = managerAddresses.join(',');
   const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
   const storage = Array.from({ length: options.storageNodes }, (_, i) => {
     const name = `storage_${i}@127.0.0.1`;
-    return new ChildNode(name, 'storage', withManager(name), metricsPort(1 + i), logDir, echo);
+    return new ChildNode(name, 'storage', withManager(name), metricsPort(managerCount + i), logDir, echo);
   });
   const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
   // A restart keeps the S3 port the gateway bound first.
   const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile];
-  const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(1 + options.storageNodes), logDir, echo);
-  const children = [manager, ...storage, gateway];
+  const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(managerCount + options.storageNodes), logDir, echo);
+  const children = [...managers, ...storage, gateway];
 
   let stopping = false;
   const stopAll = async (): Promise<void> => {
@@ -325,11 +376,11 @@ export async function runDev(options: DevOptions): Promise<void> {
 
   // --http-port 0 lets the gateway pick a port: say the one it bound.
   const s3Endpoint = `http://127.0.0.1:${gateway.httpPort ?? httpPort}`;
-  const credentials = adminCredentials(dataDir, nodeDir(manager.name));
+  const credentials = adminCredentials(dataDir, managers.map((manager) => nodeDir(manager.name)));
   process.stdout.write(
     [
       'leofs dev cluster is running (Ctrl-C stops it)',
-      `  manager   ${manager.name}  cluster port ${managerAddress}`,
+      ...managers.map((manager) => `  manager   ${manager.name}  cluster port ${manager.address}`),
       ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
@@ -338,7 +389,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  logs      ${logDir}`,
       `  cookie    ${cookieFile}`,
       `  SSE keys  ${sseKeyFile}`,
-      ...credentialLines(credentials, nodeDir(manager.name)),
+      ...credentialLines(credentials, nodeDir(managers[0]!.name)),
       ...exampleLines(credentials, s3Endpoint, admLine(managerAddress, cookieFile)),
       '',
     ].join('\n'),

@@ -4,6 +4,8 @@
  */
 export const DEV_DATA_DIR = './data/dev';
 export const DEV_MANAGER_PORT = 4010;
+/** The cluster ports of a dev control plane of several managers started with --manager-port 0. */
+export const DEV_MANAGER_PORTS_FILE = 'manager-ports';
 /** The cluster cookie, in the dev data directory (mode 0600). */
 export const DEV_COOKIE_FILE = 'cookie';
 /** The gateway's SSE-S3 master keys, in the dev data directory (mode 0600). */

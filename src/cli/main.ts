@@ -35,13 +35,14 @@ await yargs(hideBin(process.argv))
   )
   .command(
     'dev',
-    'run a whole cluster on this machine: a manager, storage nodes and a gateway on loopback',
+    'run a whole cluster on this machine: a manager (or several), storage nodes and a gateway on loopback',
     (args) => devCommandOptions(args),
     async (argv) => {
       try {
         await runDev({
           dataDir: String(argv.data),
           managerPort: Number(argv['manager-port']),
+          managers: Number(argv.managers),
           storageNodes: Number(argv['storage-nodes']),
           logLevel: String(argv['log-level']),
           httpPort: Number(argv['http-port']),

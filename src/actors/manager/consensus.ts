@@ -415,16 +415,16 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     ctx.log.error('refusing a manager', { manager: from, reason });
   }
 
-  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>, created = false): Promise<void> {
     await deps.store.adopt(id);
     state.id = id;
     state.raft.allowCampaign();
-    ctx.log.info('joined the control plane', { clusterId: id.clusterId });
+    if (!created) ctx.log.info('joined the control plane', { clusterId: id.clusterId });
   }
 
   async function createControlPlane(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-    await adoptIdentity(state, id, ctx);
+    await adoptIdentity(state, id, ctx, true);
     ctx.log.info('created a new control plane', { clusterId: id.clusterId, managers: voters.length });
     state.raft.campaignNow(ctx.clock.now());
   }
