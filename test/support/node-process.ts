@@ -27,6 +27,13 @@ export class NodeProcess {
     private readonly launcher: readonly string[] = [],
   ) {}
 
+  /** The same node (name, address, launcher) with more flags, for a start that differs from the others. */
+  withExtraArgs(extraArgs: readonly string[]): NodeProcess {
+    const copy = new NodeProcess(this.name, [...this.args, ...extraArgs], this.launcher);
+    copy.address = this.address;
+    return copy;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }

@@ -15,6 +15,7 @@ import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js
 import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from './eventually.js';
 import { NodeProcess } from './node-process.js';
+import { freePort } from '../../scripts/bench-support/processes.js';
 
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
 
@@ -38,12 +39,18 @@ export interface ProcessClusterOptions {
   readonly storageLauncher?: (index: number) => readonly string[];
   /** Every node serves /metrics and /health on a port of its own. */
   readonly metrics?: boolean;
+  /** How many managers form the control plane (default 1). */
+  readonly managers?: number;
+  /** The address manager `index` listens on (default `host`). */
+  readonly managerHost?: (index: number) => string;
+  /** A command that manager `index` is started under (`ip netns exec NS`, say). */
+  readonly managerLauncher?: (index: number) => readonly string[];
 }
 
 export class ProcessCluster {
   readonly root = mkdtempSync(join(tmpdir(), 'leofs-procs-'));
   readonly cookie = 'process-cluster-test-cookie';
-  manager!: NodeProcess;
+  managers: NodeProcess[] = [];
   storage: NodeProcess[] = [];
   gateways: NodeProcess[] = [];
   /** The S3 endpoint of each gateway. */
@@ -58,12 +65,32 @@ export class ProcessCluster {
     return ['--cookie', this.cookie, '--log-level', 'info', ...(this.options.metrics ? ['--metrics-port', '0'] : [])];
   }
 
+  /** The first manager (the only one, unless the cluster was made with several). */
+  get manager(): NodeProcess {
+    return this.managers[0]!;
+  }
+
+  /** Every manager's cluster address, comma-separated, as storage nodes, gateways and leofs-adm take them. */
+  get managerAddresses(): string {
+    return this.managers.map((manager) => manager.address).join(',');
+  }
+
   async start(): Promise<void> {
     const common = this.common;
     const host = this.options.host ?? '127.0.0.1';
-    this.manager = new NodeProcess(`manager_0@${host}`, ['--role', 'manager', ...common, '--data', this.dataDir('manager_0')]);
-    await this.manager.start();
-    const created = await this.manager.waitFor((line) => line.msg === 'admin user created');
+    const count = this.options.managers ?? 1;
+    // Managers of a control plane know each other by address, so theirs are fixed before any starts.
+    const ports = count > 1 ? await Promise.all(Array.from({ length: count }, () => freePort())) : [0];
+    const managerHost = (i: number): string => this.options.managerHost?.(i) ?? host;
+    const controlPlane = count > 1 ? ['--managers', ports.map((port, i) => `${managerHost(i)}:${port}`).join(',')] : [];
+    this.managers = ports.map((port, i) => {
+      const args = ['--role', 'manager', ...common, ...controlPlane, '--data', this.dataDir(`manager_${i}`)];
+      const manager = new NodeProcess(`manager_${i}@${managerHost(i)}`, args, this.options.managerLauncher?.(i) ?? []);
+      if (port !== 0) manager.address = `${managerHost(i)}:${port}`;
+      return manager;
+    });
+    await Promise.all(this.managers.map((manager) => manager.start()));
+    const created = await Promise.any(this.managers.map((manager) => manager.waitFor((line) => line.msg === 'admin user created', 30_000)));
     const credentials = readAdminCredentials(String(created.credentialsFile));
     if (!credentials) throw new Error(`no admin credentials in ${String(created.credentialsFile)}`);
     this.credentials = credentials;
@@ -74,12 +101,12 @@ export class ProcessCluster {
       (_, i) =>
         new NodeProcess(
           `storage_${i}@${this.options.storageHost?.(i) ?? host}`,
-          ['--role', 'storage', ...common, '--config', config, '--manager', this.manager.address, '--data', this.dataDir(`storage_${i}`)],
+          ['--role', 'storage', ...common, '--config', config, '--manager', this.managerAddresses, '--data', this.dataDir(`storage_${i}`)],
           this.options.storageLauncher?.(i) ?? [],
         ),
     );
     await Promise.all(this.storage.map((node) => node.start()));
-    this.admin = await openAdminClient({ manager: this.manager.address, cookie: this.cookie, timeoutMs: 60_000 });
+    this.admin = await openAdminClient({ manager: this.managerAddresses, cookie: this.cookie, timeoutMs: 60_000 });
     await eventually(async () => {
       const status = await this.admin.run({ command: 'status' });
       return status.ok && status.result.kind === 'cluster_status' && status.result.members.filter((m) => m.role === 'storage' && m.state === 'attached').length === this.storage.length;
@@ -87,7 +114,7 @@ export class ProcessCluster {
     await this.run({ command: 'start', ...(this.options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false });
     this.gateways = Array.from(
       { length: this.options.gateways },
-      (_, i) => new NodeProcess(`gateway_${i}@${host}`, ['--role', 'gateway', ...common, '--manager', this.manager.address, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
+      (_, i) => new NodeProcess(`gateway_${i}@${host}`, ['--role', 'gateway', ...common, '--manager', this.managerAddresses, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
     );
     for (const gateway of this.gateways) {
       await gateway.start();
@@ -102,11 +129,19 @@ export class ProcessCluster {
   async addStorageNode(index: number, ...args: string[]): Promise<NodeProcess> {
     const host = this.options.host ?? '127.0.0.1';
     const node = new NodeProcess(`storage_${index}@${host}`, [
-      '--role', 'storage', ...this.common, '--config', join(this.root, 'storage.json'), '--manager', this.manager.address, '--data', this.dataDir(`storage_${index}`), ...args,
+      '--role', 'storage', ...this.common, '--config', join(this.root, 'storage.json'), '--manager', this.managerAddresses, '--data', this.dataDir(`storage_${index}`), ...args,
     ]);
     await node.start();
     this.storage.push(node);
     return node;
+  }
+
+  /** Replaces manager `index` by a process started with `extraArgs` too (same name, address and data), not yet started. */
+  replaceManager(index: number, ...extraArgs: string[]): NodeProcess {
+    const old = this.managers[index]!;
+    const replacement = old.withExtraArgs(extraArgs);
+    this.managers[index] = replacement;
+    return replacement;
   }
 
   dataDir(node: string): string {
@@ -123,7 +158,7 @@ export class ProcessCluster {
   /** Runs the `leofs-adm` executable against this cluster's manager, the cookie in its environment. */
   adm(...args: string[]): Promise<AdmRun> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [ADM, '--manager', this.manager.address, ...args], {
+      const child = spawn(process.execPath, [ADM, '--manager', this.managerAddresses, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LEOFS_COOKIE: this.cookie },
       });
@@ -154,7 +189,7 @@ export class ProcessCluster {
   async stop(): Promise<void> {
     for (const client of this.clients) client.destroy();
     await this.admin?.close();
-    await Promise.all([...this.gateways, ...this.storage, this.manager].map((node) => node?.kill('SIGTERM')));
+    await Promise.all([...this.gateways, ...this.storage, ...this.managers].map((node) => node?.kill('SIGTERM')));
     rmSync(this.root, { recursive: true, force: true });
   }
 }

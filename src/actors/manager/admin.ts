@@ -57,6 +57,14 @@ const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
 type Failure = { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Asks one of the manager's own actors; resolves with the success reply, rejects with a refusal. */
+/** Whether this manager still leads (asked of its consensus actor). */
+async function stillLeading(ctx: ActorContext<AdminMessage>): Promise<boolean> {
+  const reply = await ask(ctx.system, consensusRef(ctx.system.node), { type: 'leader' }, CONSENSUS_ASK_TIMEOUT_MS);
+  return !isRuntimeFailure(reply) && reply.role === 'leader';
+}
+
+const CONSENSUS_ASK_TIMEOUT_MS = 2_000;
+
 type Asker<M extends Message> = <R>(build: (replyTo: ReplyTo<R>) => M) => Promise<Exclude<R, Failure>>;
 
 /** Thrown inside a command to answer with an error; never escapes the actor. */
@@ -81,7 +89,17 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       }
       void run(parsed, ctx).then(
         (result) => ctx.system.reply(message.replyTo, { ok: true, result }),
-        (error: unknown) => {
+        async (error: unknown) => {
+          if (!(await stillLeading(ctx))) {
+            // The duties' writes fail once the office is lost: say that, not which duty gave up.
+            ctx.log.warn('admin command failed: this manager no longer leads', { command: parsed.command });
+            ctx.system.reply(message.replyTo, {
+              ok: false,
+              code: 'NotLeader',
+              message: 'this manager lost the leadership of the managers while the command ran (it cannot reach a majority of them); the change may or may not be applied: run it again once a leader is elected',
+            });
+            return;
+          }
           if (error instanceof Refused) {
             ctx.log.info('admin command refused', { command: parsed.command, code: error.code, reason: error.message });
             ctx.system.reply(message.replyTo, { ok: false, code: error.code, message: error.message });
