@@ -1,11 +1,11 @@
 /**
  * A fresh `leofs dev` for a benchmark: started as a child process in its own temporary directory, on
- * ports chosen at run time, and read back from what it prints (S3 endpoint, admin keys, manager
- * address, cookie file) and from the quorum line it logs when it creates the ring. Stopping it stops
+ * ports chosen at run time, and read back from what it prints (S3 endpoint, admin keys, managers'
+ * addresses, cookie file) and from the quorum line it logs when it creates the ring. Stopping it stops
  * every node and removes the directory.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,24 +24,47 @@ export interface Quorum {
   readonly d: number;
 }
 
+export interface DevManager {
+  /** Its node name, e.g. manager_0@127.0.0.1. */
+  readonly name: string;
+  /** host:port of its cluster port. */
+  readonly address: string;
+}
+
+export interface DevClusterOptions {
+  /** leofs dev --managers: how many managers form the control plane (default 1). */
+  readonly managers?: number;
+}
+
 export interface DevCluster {
   /** The gateway's S3 endpoint, e.g. http://127.0.0.1:41234. */
   readonly endpoint: string;
   readonly accessKey: string;
   readonly secretKey: string;
-  /** host:port of the manager's cluster port. */
+  /** host:port of the first manager's cluster port. */
   readonly managerAddress: string;
+  /** Every manager, in the order of the control plane's list. */
+  readonly managers: readonly DevManager[];
   readonly cookieFile: string;
+  /** leofs dev's data directory: one directory per node, and logs/<node>.log. */
+  readonly dataDir: string;
   readonly quorum: Quorum;
+  /**
+   * The pid of a node's current process, from the last `node started` line of its log: leofs dev
+   * starts a child that died again, so it changes. Undefined before the node first logged it.
+   */
+  pidOf(node: string): number | undefined;
   /** Stops every node and removes the data; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Starts `leofs dev --storage-nodes <storageNodes>` and registers its clean-up with `teardown`. */
-export async function startDevCluster(storageNodes: number, teardown: Teardown): Promise<DevCluster> {
+/** Starts `leofs dev --storage-nodes <storageNodes> --managers <options.managers>` and registers its clean-up with `teardown`. */
+export async function startDevCluster(storageNodes: number, teardown: Teardown, options: DevClusterOptions = {}): Promise<DevCluster> {
   const root = mkdtempSync(join(tmpdir(), 'leofs-bench-dev-'));
+  const dataDir = join(root, 'dev');
   const httpPort = await freePort();
-  const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'dev'), '--manager-port', '0', '--http-port', String(httpPort), '--storage-nodes', String(storageNodes)], {
+  const managerCount = options.managers ?? 1;
+  const dev = spawn(process.execPath, [CLI, 'dev', '--data', dataDir, '--manager-port', '0', '--managers', String(managerCount), '--http-port', String(httpPort), '--storage-nodes', String(storageNodes)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = teardown.add({
@@ -72,19 +95,39 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown):
     }
     const quorum = /cluster started with N=(\d+) W=(\d+) R=(\d+) D=(\d+)/.exec(err);
     if (!quorum) throw new Error(`leofs dev did not say which quorum it started the cluster with:\n${err.slice(-3000)}`);
+    const managers = [...out.matchAll(/^\s*manager\s+(\S+)\s+cluster port\s+(\S+)/gm)].map((match) => ({ name: match[1]!, address: match[2]! }));
+    if (managers.length !== managerCount) throw new Error(`leofs dev printed ${managers.length} managers, not ${managerCount}:\n${out}`);
     return {
       endpoint: field(out, /^\s*S3\s+(http:\/\/\S+)/m, 'S3 endpoint'),
       accessKey: field(out, /access key id\s+(\S+)/, 'access key id'),
       secretKey: field(out, /secret access key\s+(\S+)/, 'secret access key'),
-      managerAddress: field(out, /^\s*manager\s+\S+\s+cluster port\s+(\S+)/m, 'manager address'),
+      managerAddress: managers[0]!.address,
+      managers,
       cookieFile: field(out, /^\s*cookie\s+(\S.*)$/m, 'cookie file').trim(),
+      dataDir,
       quorum: { n: Number(quorum[1]), w: Number(quorum[2]), r: Number(quorum[3]), d: Number(quorum[4]) },
+      pidOf: (node) => lastStartedPid(join(dataDir, 'logs', `${node.split('@')[0]}.log`)),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function lastStartedPid(logFile: string): number | undefined {
+  if (!existsSync(logFile)) return undefined;
+  let pid: number | undefined;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"node started"')) continue;
+    try {
+      const record = JSON.parse(line) as { msg?: unknown; pid?: unknown };
+      if (record.msg === 'node started' && typeof record.pid === 'number') pid = record.pid;
+    } catch {
+      // A line cut off by a kill: the next start writes a whole one.
+    }
+  }
+  return pid;
 }
 
 function field(text: string, pattern: RegExp, what: string): string {
