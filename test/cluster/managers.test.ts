@@ -8,7 +8,7 @@ import { memoryLogger } from '../../src/runtime/logger.js';
 import { NodeState } from '../../src/store/node-state.js';
 import { eventually } from '../support/eventually.js';
 import { NetworkLab } from '../support/network-lab.js';
-import type { NodeProcess } from '../support/node-process.js';
+import { NodeProcess } from '../support/node-process.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 import { openAdminClient } from '../../src/cli/admin-client.js';
 
@@ -140,6 +140,36 @@ describe('a control plane of three managers (real processes)', function () {
     for (const userId of retried) await cluster.run({ command: 'create_user', userId });
   });
 
+  it('finishes a rebalance whose leader is SIGKILLed in the middle of it, under the next leader', async () => {
+    const body = 'r'.repeat(16 * 1024);
+    for (let i = 0; i < 150; i++) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `moved-${i}`, Body: body }));
+    await cluster.addStorageNode(3);
+    await eventually(async () => (await statusOf(cluster)).members.some((m) => m.node === cluster.storage[3]!.name && m.state === 'attached'), 20_000, 'the fourth storage node attached');
+    const killed = leaderIndex(cluster, await settled(cluster));
+    // Slow enough that the leader dies while data still moves.
+    await eventually(async () => (await cluster.admin.run({ command: 'rebalance', rateBytesPerSec: 300_000 })).ok, 20_000, 'the rebalance accepted once every node holds the ring');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await cluster.run<'rebalance_status'>({ command: 'rebalance_status' })).running).to.equal(true);
+    await cluster.managers[killed]!.kill('SIGKILL');
+    await eventually(
+      async () => {
+        const reply = await cluster.admin.run({ command: 'rebalance_status' });
+        return reply.ok && reply.result.kind === 'rebalance_status' && !reply.result.running;
+      },
+      120_000,
+      'the rebalance finished under the new leader',
+    );
+    await cluster.managers[killed]!.start();
+    await settled(cluster);
+    const status = await statusOf(cluster);
+    expect(status.previousChecksum).to.equal(null);
+    expect(status.members.filter((m) => m.role === 'storage' && m.state === 'running')).to.have.length(4);
+    for (let i = 0; i < 150; i += 15) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `moved-${i}` }));
+      expect(await got.Body!.transformToString()).to.equal(body);
+    }
+  });
+
   it('serves S3 with every manager down, and every manager holds the same state', async () => {
     const expected = (await userIds(cluster)).sort();
     await settled(cluster);
@@ -150,7 +180,7 @@ describe('a control plane of three managers (real processes)', function () {
     }
     await Promise.all(cluster.managers.map((manager) => manager.start()));
     await settled(cluster);
-    await eventually(async () => (await statusOf(cluster)).members.filter((m) => m.role === 'storage' && m.state === 'running').length === 3, 30_000, 'storage nodes rejoined');
+    await eventually(async () => (await statusOf(cluster)).members.filter((m) => m.role === 'storage' && m.state === 'running').length === cluster.storage.length, 30_000, 'storage nodes rejoined');
     await cluster.run({ command: 'create_user', userId: 'after-restart' });
   });
 
@@ -174,7 +204,7 @@ describe('a control plane of three managers (real processes)', function () {
     await restored.waitFor((line) => line.msg === 'manager state restored from a backup; a new control plane starts from it');
     await settled(cluster);
     expect((await userIds(cluster)).sort()).to.deep.equal(usersInBackup);
-    await eventually(async () => (await statusOf(cluster)).members.filter((m) => m.role === 'storage' && m.state === 'running').length === 3, 30_000, 'storage nodes joined the restored control plane');
+    await eventually(async () => (await statusOf(cluster)).members.filter((m) => m.role === 'storage' && m.state === 'running').length === cluster.storage.length, 30_000, 'storage nodes joined the restored control plane');
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'kept' }));
     expect(await got.Body!.transformToString()).to.equal('stored before the disaster');
     await putAndGet(s3, 'after-restore', 'new data');
@@ -188,6 +218,18 @@ describe('a control plane of three managers (real processes)', function () {
     await stale.waitFor((line) => line.msg === 'refusing a manager' && String(line.reason).includes('another generation'), 20_000);
     await cluster.run({ command: 'create_user', userId: 'while-refused' });
     expect(await userIds(cluster)).to.include('while-refused');
+
+    // So does one holding the state of another cluster altogether (a manager started on its own first).
+    const elsewhere = join(cluster.root, 'other-cluster');
+    const loner = new NodeProcess('loner@127.0.0.1', ['--role', 'manager', '--cookie', cluster.cookie, '--data', elsewhere]);
+    await loner.start();
+    await loner.waitFor((line) => line.msg === 'admin user created');
+    await loner.kill('SIGTERM');
+    await cluster.managers[2]!.kill('SIGKILL');
+    rmSync(cluster.dataDir('manager_2'), { recursive: true, force: true });
+    cpSync(elsewhere, cluster.dataDir('manager_2'), { recursive: true });
+    await cluster.managers[2]!.start();
+    await cluster.managers[2]!.waitFor((line) => line.msg === 'refusing a manager' && String(line.reason).includes('belongs to cluster'), 20_000);
   });
 });
 
