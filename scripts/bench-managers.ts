@@ -30,13 +30,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { openAdminClient, type AdminClient } from '../src/cli/admin-client.js';
 import { readCookieFile } from '../src/cli/cookie.js';
-import type { AdminCommand, AdminResult } from '../src/protocol/cluster/admin.js';
 import type { ManagerStatus } from '../src/protocol/cluster/consensus.js';
 import { consensusRef } from '../src/protocol/cluster/paths.js';
 import { isRuntimeFailure } from '../src/runtime/failures.js';
 import { ask } from '../src/runtime/typed-ask.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { parallel } from './bench-support/parallel.js';
+import { admin, sleep } from './bench-support/admin.js';
 import { Teardown } from './bench-support/teardown.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -65,15 +65,6 @@ const POLL_MS = 250;
 /** The whole run; a cluster start takes up to two minutes, each round up to the two limits above. */
 const RUN_LIMIT_MS = 2 * 120_000 + kills * (FAILOVER_LIMIT_MS + RECOVERY_LIMIT_MS) + 10 * 60_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs an admin command and answers its result, which must be of kind `kind`. */
-async function admin<K extends AdminResult['kind']>(client: AdminClient, command: AdminCommand, kind: K): Promise<Extract<AdminResult, { kind: K }>> {
-  const reply = await client.run(command);
-  if (!reply.ok) throw new Error(`admin ${command.command}: ${reply.message} (${reply.code})`);
-  if (reply.result.kind !== kind) throw new Error(`admin ${command.command}: expected a ${kind} result, got ${reply.result.kind}`);
-  return reply.result as Extract<AdminResult, { kind: K }>;
-}
 
 const freshUserId = (): string => `bench_${randomBytes(6).toString('hex')}`;
 

@@ -65,7 +65,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { openAdminClient, type AdminClient } from '../src/cli/admin-client.js';
+import { openAdminClient } from '../src/cli/admin-client.js';
 import { readCookieFile } from '../src/cli/cookie.js';
 import { processFor } from '../src/cli/role-process.js';
 import { namespaceOf } from '../src/core/bucket-namespace.js';
@@ -74,13 +74,14 @@ import { keyPosition, rangeWidth, RING_SIZE } from '../src/core/ring/position.js
 import { planRebalance } from '../src/core/ring/rebalance.js';
 import { snapshotOf, type RingDocument } from '../src/core/ring/ring-document.js';
 import { preferenceList, type Ring } from '../src/core/ring/ring.js';
-import type { AdminCommand, AdminResult } from '../src/protocol/cluster/admin.js';
+import type { AdminResult } from '../src/protocol/cluster/admin.js';
 import type { HandoffStatus } from '../src/protocol/cluster/handoff.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { stopProcess } from './bench-support/processes.js';
 import { parallel } from './bench-support/parallel.js';
 import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
+import { admin, sleep } from './bench-support/admin.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -155,15 +156,6 @@ function objectSizes(next: () => number): number[] {
 }
 
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs an admin command and answers its result, which must be of kind `kind`. */
-async function admin<K extends AdminResult['kind']>(client: AdminClient, command: AdminCommand, kind: K): Promise<Extract<AdminResult, { kind: K }>> {
-  const reply = await client.run(command);
-  if (!reply.ok) throw new Error(`admin ${command.command}: ${reply.message} (${reply.code})`);
-  if (reply.result.kind !== kind) throw new Error(`admin ${command.command}: expected a ${kind} result, got ${reply.result.kind}`);
-  return reply.result as Extract<AdminResult, { kind: K }>;
-}
 
 interface LoadResult {
   readonly perSecond: number;

@@ -1,18 +1,8 @@
 /** Child processes of a benchmark: the ports they are given and how they are stopped. */
 import type { ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 
 /** A port free on loopback right now, for a server that reports the port it was given, not the one it got for 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/cli/free-port.js';
 
 /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. */
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {

@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -19,6 +18,7 @@ import { randomHex } from '../core/random-id.js';
 import { ADMIN_CREDENTIALS_FILE, readAdminCredentials, type AdminCredentials } from '../store/admin-credentials.js';
 import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFile } from '../store/private-files.js';
 import { openAdminClient } from './admin-client.js';
+import { freePort } from './free-port.js';
 import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
 import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_MANAGER_PORTS_FILE, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
@@ -244,22 +244,11 @@ async function managerPorts(dataDir: string, firstPort: number, count: number): 
   }
   const picked: number[] = [];
   while (picked.length < count) {
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     if (!picked.includes(port)) picked.push(port);
   }
   writePrivateFile(file, picked.join(',') + '\n');
   return picked;
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** The leofs-adm command line for this cluster, from this directory: flags only where its defaults differ. */

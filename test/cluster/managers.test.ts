@@ -7,7 +7,7 @@ import type { ManagerStatus } from '../../src/protocol/cluster/consensus.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { NodeState } from '../../src/store/node-state.js';
 import { eventually } from '../support/eventually.js';
-import { NetworkLab } from '../support/network-lab.js';
+import { networkLabOrSkip, type NetworkLab } from '../support/network-lab.js';
 import { NodeProcess } from '../support/node-process.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 import { openAdminClient } from '../../src/cli/admin-client.js';
@@ -239,12 +239,7 @@ describe('a leader cut off from the other managers (network namespaces)', functi
   let cluster: ProcessCluster | undefined;
 
   before(async function () {
-    const made = NetworkLab.create(3);
-    if (typeof made === 'string') {
-      console.log(`      (skipped: this machine cannot make network namespaces: ${made})`);
-      this.skip();
-    }
-    lab = made as NetworkLab;
+    lab = networkLabOrSkip(this, 3);
     const net = lab;
     cluster = new ProcessCluster({
       storageNodes: 3,

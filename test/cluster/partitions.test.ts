@@ -6,7 +6,7 @@
  * cannot make namespaces. The schedule comes from a seed (LEOFS_FAULT_SEED, default 7).
  */
 import { expect } from 'chai';
-import { NetworkLab } from '../support/network-lab.js';
+import { networkLabOrSkip, type NetworkLab } from '../support/network-lab.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 import { pause, runUnderFaults } from '../support/s3-load.js';
 import { randomInt } from '../unit/core/seeded-random.js';
@@ -22,12 +22,7 @@ describe(`partitions between storage nodes in network namespaces: ${CYCLES} cycl
   let cluster: ProcessCluster | undefined;
 
   before(async function () {
-    const made = NetworkLab.create(3);
-    if (typeof made === 'string') {
-      console.log(`      (skipped: this machine cannot make network namespaces: ${made})`);
-      this.skip();
-    }
-    lab = made as NetworkLab;
+    lab = networkLabOrSkip(this, 3);
     const nodes = lab;
     cluster = new ProcessCluster({
       storageNodes: 3,

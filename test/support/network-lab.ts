@@ -90,6 +90,16 @@ export class NetworkLab {
   }
 }
 
+/** A lab for a mocha `before` hook: skips the suite, saying why, on a machine that cannot make one. */
+export function networkLabOrSkip(suite: Mocha.Context, nodes: number): NetworkLab {
+  const made = NetworkLab.create(nodes);
+  if (typeof made === 'string') {
+    console.log(`      (skipped: this machine cannot make network namespaces: ${made})`);
+    suite.skip();
+  }
+  return made as NetworkLab;
+}
+
 function pairKey(a: number, b: number): string {
   return a < b ? `${a}-${b}` : `${b}-${a}`;
 }

@@ -316,20 +316,9 @@ export class Raft {
   }
 
   private onAppendReply(message: Extract<RaftMessage, { type: 'append_reply' }>, nowMs: number): void {
-    if (message.term > this.term) {
-      this.becomeFollower(message.term, null, nowMs);
-      return;
-    }
-    const peer = this.progress.get(message.from);
-    if (this.role !== 'leader' || message.term !== this.term || !peer) return;
-    peer.lastHeardMs = nowMs;
-    if (message.success) {
-      if (message.matchIndex > peer.matchIndex) peer.matchIndex = message.matchIndex;
-      if (peer.nextIndex <= peer.matchIndex) peer.nextIndex = peer.matchIndex + 1;
-      this.maybeCommit();
-      if (peer.nextIndex <= this.lastIndex) this.sendAppend(message.from, nowMs, false);
-      return;
-    }
+    const peer = this.answeringPeer(message, nowMs);
+    if (!peer) return;
+    if (message.success) return this.matched(message.from, peer, message.matchIndex, nowMs);
     peer.nextIndex = Math.max(peer.matchIndex + 1, Math.min(peer.nextIndex - 1, message.matchIndex + 1));
     this.sendAppend(message.from, nowMs, true);
   }
@@ -355,18 +344,30 @@ export class Raft {
   }
 
   private onSnapshotReply(message: Extract<RaftMessage, { type: 'snapshot_reply' }>, nowMs: number): void {
+    const peer = this.answeringPeer(message, nowMs);
+    if (!peer) return;
+    peer.snapshotUntilMs = 0;
+    this.matched(message.from, peer, message.index, nowMs);
+  }
+
+  /** A follower's answer in this leader's term: its progress (or undefined, after stepping down for a newer term). */
+  private answeringPeer(message: { readonly term: number; readonly from: string }, nowMs: number): PeerProgress | undefined {
     if (message.term > this.term) {
       this.becomeFollower(message.term, null, nowMs);
-      return;
+      return undefined;
     }
     const peer = this.progress.get(message.from);
-    if (this.role !== 'leader' || message.term !== this.term || !peer) return;
+    if (this.role !== 'leader' || message.term !== this.term || !peer) return undefined;
     peer.lastHeardMs = nowMs;
-    peer.snapshotUntilMs = 0;
-    if (message.index > peer.matchIndex) peer.matchIndex = message.index;
-    peer.nextIndex = peer.matchIndex + 1;
+    return peer;
+  }
+
+  /** A follower's log agrees up to `index`: count it, and send it what follows. */
+  private matched(name: string, peer: PeerProgress, index: number, nowMs: number): void {
+    if (index > peer.matchIndex) peer.matchIndex = index;
+    if (peer.nextIndex <= peer.matchIndex) peer.nextIndex = peer.matchIndex + 1;
     this.maybeCommit();
-    if (peer.nextIndex <= this.lastIndex) this.sendAppend(message.from, nowMs, false);
+    if (peer.nextIndex <= this.lastIndex) this.sendAppend(name, nowMs, false);
   }
 
   private startPreVote(nowMs: number): void {
