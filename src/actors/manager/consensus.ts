@@ -70,7 +70,8 @@ export interface ConsensusDeps {
   readonly leaderChanged?: (leader: string | null) => void;
   readonly electionTimeoutMs?: readonly [number, number];
   readonly heartbeatMs?: number;
-  readonly random?: () => number;
+  /** A number in [0, 1), for election timeouts. */
+  readonly random: () => number;
   /** A fresh random id (control plane ids). */
   readonly randomId: () => string;
 }
@@ -126,7 +127,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         stored = deps.store.load();
       }
       const raft = new Raft(
-        { self: selfId, voters, electionTimeoutMs, heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND, random: deps.random ?? Math.random },
+        { self: selfId, voters, electionTimeoutMs, heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND, random: deps.random },
         stored.hard ?? { term: 0, votedFor: null },
         stored,
         now,

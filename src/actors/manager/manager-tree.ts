@@ -86,6 +86,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
     },
   });
   const duties = leaderDuties(node, options, tables);
+  const randomBytes = options.randomBytes ?? cryptoRandomBytes;
   return {
     strategy: 'one_for_one',
     maxRestarts: 10,
@@ -101,7 +102,8 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           connect: (address) => transport.connect(address),
           leadership: dutySwitch(node, duties),
           ...(options.leaderChanged ? { leaderChanged: options.leaderChanged } : {}),
-          randomId: () => Buffer.from((options.randomBytes ?? cryptoRandomBytes)(12)).toString('hex'),
+          randomId: () => Buffer.from(randomBytes(12)).toString('hex'),
+          random: () => Buffer.from(randomBytes(4)).readUInt32BE(0) / 2 ** 32,
           ...(options.electionTimeoutMs ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
           ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
         }),

@@ -133,7 +133,14 @@ describe('cli/config managers', () => {
     expect(() => validateNodeConfig({ ...noManager, role: 'gateway', name: 'gateway_0@127.0.0.1' })).to.throw(ConfigError, /a gateway node needs --manager/);
     const manager = { ...noManager, role: 'manager', name: 'manager_0@127.0.0.1' };
     expect(validateNodeConfig(manager).managers).to.deep.equal([]);
-    expect(validateNodeConfig({ ...manager, managers: ['10.0.0.1:4010', '10.0.0.2:4010'] }).managers).to.deep.equal(['10.0.0.1:4010', '10.0.0.2:4010']);
+    const listed = { ...manager, name: 'manager_0@10.0.0.1', clusterPort: 4010 };
+    expect(validateNodeConfig({ ...listed, managers: ['10.0.0.1:4010', '10.0.0.2:4010'] }).managers).to.deep.equal(['10.0.0.1:4010', '10.0.0.2:4010']);
+  });
+
+  it('refuses a manager whose own address is not its entry in the list, or that has no fixed port', () => {
+    const manager = { ...noManager, role: 'manager', name: 'manager_0@10.0.0.1' };
+    expect(() => validateNodeConfig({ ...manager, clusterPort: 0, managers: ['10.0.0.1:4010', '10.0.0.2:4010'] })).to.throw(ConfigError, /needs a fixed --cluster-port/);
+    expect(() => validateNodeConfig({ ...manager, clusterPort: 4011, managers: ['10.0.0.1:4010', '10.0.0.2:4010'] })).to.throw(ConfigError, /10\.0\.0\.1:4011 is not in the managers list/);
   });
 
   it('says which address is wrong', () => {
