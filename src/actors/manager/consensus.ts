@@ -259,6 +259,10 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   async function drive(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const ready: Ready = state.raft.takeReady();
     if (ready.snapshot && state.id === null) await adoptIdentity(state, ready.snapshot.id, ctx);
+    // A leader may send its new entries before they are on its own disk (it counts itself only once they
+    // are, through `persisted`); a vote, a term or a follower's log must be durable before anyone hears of it.
+    const sendFirst = state.raft.currentRole === 'leader' && !ready.hardState && !ready.snapshot && ready.truncateFrom === undefined;
+    if (sendFirst) sendAll(state, ready, ctx);
     await deps.store.persist({ hard: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries, snapshot: ready.snapshot });
     if (ready.snapshot) {
       state.appliedIndex = ready.snapshot.index;
@@ -266,12 +270,16 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       ctx.log.info('caught up from a snapshot of the leader', { index: ready.snapshot.index });
     }
     state.raft.persisted(state.raft.lastIndex);
-    for (const { to, message } of ready.messages) send(state, to, message, ctx);
-    for (const peer of ready.snapshotsFor) sendSnapshot(state, peer, ctx);
+    if (!sendFirst) sendAll(state, ready, ctx);
     await apply(state, ctx);
     followLeadership(state, ctx);
     settle(state, ctx);
     await compact(state);
+  }
+
+  function sendAll(state: ConsensusState, ready: Ready, ctx: ActorContext<ConsensusActorMessage>): void {
+    for (const { to, message } of ready.messages) send(state, to, message, ctx);
+    for (const peer of ready.snapshotsFor) sendSnapshot(state, peer, ctx);
   }
 
   async function apply(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
