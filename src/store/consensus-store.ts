@@ -21,6 +21,18 @@ export interface StoredConsensus {
   readonly entries: readonly LogEntry[];
 }
 
+/** What one step of Raft asks to be made durable. */
+export interface PersistStep {
+  readonly hard?: HardState | undefined;
+  readonly truncateFrom?: number | undefined;
+  readonly entries: readonly LogEntry[];
+  readonly snapshot?: StateSnapshot | undefined;
+}
+
+function isEmpty(step: PersistStep): boolean {
+  return !step.hard && step.truncateFrom === undefined && step.entries.length === 0 && !step.snapshot;
+}
+
 interface LogPosition {
   readonly index: number;
   readonly term: number;
@@ -75,38 +87,49 @@ export class ConsensusStore {
   }
 
   /** Writes what Raft said must be durable before anything is sent: vote, log changes, or a whole snapshot. */
-  async persist(step: { hard?: HardState | undefined; truncateFrom?: number | undefined; entries: readonly LogEntry[]; snapshot?: StateSnapshot | undefined }): Promise<void> {
-    const { hard, truncateFrom, entries, snapshot } = step;
-    if (!hard && truncateFrom === undefined && entries.length === 0 && !snapshot) return;
-    await this.state.transaction(() => {
-      if (hard) this.meta.putInTransaction('hard', hard);
-      if (snapshot) this.installInTransaction(snapshot);
-      if (truncateFrom !== undefined) {
-        for (const [key, entry] of this.log.entries()) if (isLogEntry(entry) && entry.index >= truncateFrom) this.log.removeInTransaction(key);
-      }
-      for (const entry of entries) this.log.putInTransaction(logKey(entry.index), entry);
-    });
+  async persist(step: PersistStep): Promise<void> {
+    if (isEmpty(step)) return;
+    await this.state.transaction(() => this.persistInTransaction(step));
   }
 
   /** Applies committed entries to the tables, and records how far, in one transaction. */
   async apply(entries: readonly LogEntry[], onUnknownTable: (op: TableOp) => void): Promise<void> {
-    const last = entries[entries.length - 1];
-    if (!last) return;
+    if (entries.length === 0) return;
+    await this.state.transaction(() => this.applyInTransaction(entries, onUnknownTable));
+  }
+
+  /** Both at once, for a manager alone: its entries are committed as soon as they are on its disk. */
+  async persistAndApply(step: PersistStep, entries: readonly LogEntry[], onUnknownTable: (op: TableOp) => void): Promise<void> {
+    if (isEmpty(step) && entries.length === 0) return;
     await this.state.transaction(() => {
-      for (const entry of entries) {
-        if (entry.data.kind !== 'writes') continue;
-        for (const op of entry.data.ops) {
-          const table = this.tables.get(op.table);
-          if (!table) {
-            onUnknownTable(op);
-            continue;
-          }
-          if (op.value === undefined) table.removeInTransaction(op.key);
-          else table.putInTransaction(op.key, op.value);
-        }
-      }
-      this.meta.putInTransaction('applied', last.index);
+      this.persistInTransaction(step);
+      if (entries.length > 0) this.applyInTransaction(entries, onUnknownTable);
     });
+  }
+
+  private persistInTransaction({ hard, truncateFrom, entries, snapshot }: PersistStep): void {
+    if (hard) this.meta.putInTransaction('hard', hard);
+    if (snapshot) this.installInTransaction(snapshot);
+    if (truncateFrom !== undefined) {
+      for (const [key, entry] of this.log.entries()) if (isLogEntry(entry) && entry.index >= truncateFrom) this.log.removeInTransaction(key);
+    }
+    for (const entry of entries) this.log.putInTransaction(logKey(entry.index), entry);
+  }
+
+  private applyInTransaction(entries: readonly LogEntry[], onUnknownTable: (op: TableOp) => void): void {
+    for (const entry of entries) {
+      if (entry.data.kind !== 'writes') continue;
+      for (const op of entry.data.ops) {
+        const table = this.tables.get(op.table);
+        if (!table) {
+          onUnknownTable(op);
+          continue;
+        }
+        if (op.value === undefined) table.removeInTransaction(op.key);
+        else table.putInTransaction(op.key, op.value);
+      }
+    }
+    this.meta.putInTransaction('applied', entries[entries.length - 1]!.index);
   }
 
   /** Drops log entries up to `position` (the tables stand for them). */

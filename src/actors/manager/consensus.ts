@@ -44,6 +44,8 @@ export type BarrierReply = { readonly ok: true; readonly index: number } | { rea
 export type ConsensusActorMessage =
   | ConsensusMessage
   | { readonly type: 'tick' }
+  /** Writes, sends and applies what the messages handled since the last flush asked for, together. */
+  | { readonly type: 'flush' }
   /** `afterIndex`: refuse (Preempted) when anything was proposed after that index. */
   | { readonly type: 'propose'; readonly ops: readonly TableOp[]; readonly afterIndex?: number; readonly replyTo: ReplyTo<ProposeReply> }
   /** Answers once everything proposed so far is applied here, with the last proposed index. */
@@ -103,6 +105,7 @@ interface ConsensusState {
   readonly refusalsLogged: Map<string, number>;
   /** The leader last told to `leaderChanged`. */
   toldLeader: string | null;
+  flushScheduled: boolean;
 }
 
 export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState, ConsensusActorMessage> {
@@ -149,6 +152,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         nextProbeMs: now,
         refusalsLogged: new Map(),
         toldLeader: null,
+        flushScheduled: false,
       };
       // A restarted consensus actor does not lead until elected again.
       deps.leadership(false);
@@ -165,10 +169,14 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     async receive(state, message, ctx) {
       const now = ctx.clock.now();
       switch (message.type) {
+        case 'flush':
+          state.flushScheduled = false;
+          await drive(state, ctx);
+          return state;
         case 'tick':
           state.raft.tick(now);
           if (state.id === null && isSeed && !state.probing && now >= state.nextProbeMs) probe(state, ctx);
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         case 'vote_request':
         case 'append':
@@ -176,19 +184,19 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           // An empty manager joins the control plane of the first leader that reaches it.
           if (message.type === 'append' && state.id === null) await adoptIdentity(state, message.id, ctx);
           state.raft.receive(message, now);
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         case 'install_snapshot':
           if (!isStateSnapshot(message.snapshot) || !(await acceptFrom(state, message.from, message.snapshot.id, ctx))) return state;
           state.raft.receive(message, now);
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         case 'vote_reply':
         case 'append_reply':
         case 'snapshot_reply':
           if (!voters.includes(message.from) || state.id === null) return state;
           state.raft.receive(message, now);
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         case 'propose': {
           if (!state.leading) {
@@ -202,7 +210,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           const index = state.raft.propose({ kind: 'writes', ops: message.ops }, now);
           if (index === undefined) ctx.system.reply(message.replyTo, notLeader(state));
           else state.proposals.push({ index, term: state.raft.currentTerm, replyTo: message.replyTo });
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         }
         case 'barrier':
@@ -244,7 +252,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           }
           if (answered < majority(voters.length)) return state;
           await createControlPlane(state, ctx);
-          await drive(state, ctx);
+          scheduleFlush(state, ctx);
           return state;
         }
         case 'peer_named':
@@ -255,6 +263,16 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     },
   };
 
+  /**
+   * Proposals and replies that arrive together are written in one transaction: the flush is queued
+   * behind the messages already waiting, so a burst of changes costs one disk sync, not one each.
+   */
+  function scheduleFlush(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    if (state.flushScheduled) return;
+    state.flushScheduled = true;
+    ctx.system.dispatch(ctx.self, { type: 'flush' });
+  }
+
   /** Writes, sends and applies what Raft asks for, in that order. */
   async function drive(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const ready: Ready = state.raft.takeReady();
@@ -263,13 +281,23 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     // are, through `persisted`); a vote, a term or a follower's log must be durable before anyone hears of it.
     const sendFirst = state.raft.currentRole === 'leader' && !ready.hardState && !ready.snapshot && ready.truncateFrom === undefined;
     if (sendFirst) sendAll(state, ready, ctx);
-    await deps.store.persist({ hard: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries, snapshot: ready.snapshot });
+    const step = { hard: ready.hardState, truncateFrom: ready.truncateFrom, entries: ready.entries, snapshot: ready.snapshot };
+    if (alone && !ready.snapshot) {
+      // Alone, an entry is committed once it is on this disk: write and apply it in one transaction.
+      state.raft.persisted(state.raft.lastIndex);
+      const committed = committedEntries(state);
+      await deps.store.persistAndApply(step, committed, unknownTable(ctx));
+      const last = committed[committed.length - 1];
+      if (last) state.appliedIndex = last.index;
+    } else {
+      await deps.store.persist(step);
+      state.raft.persisted(state.raft.lastIndex);
+    }
     if (ready.snapshot) {
       state.appliedIndex = ready.snapshot.index;
       state.snapshotIndex = ready.snapshot.index;
       ctx.log.info('caught up from a snapshot of the leader', { index: ready.snapshot.index });
     }
-    state.raft.persisted(state.raft.lastIndex);
     if (!sendFirst) sendAll(state, ready, ctx);
     await apply(state, ctx);
     followLeadership(state, ctx);
@@ -283,17 +311,25 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   }
 
   async function apply(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
-    const commit = state.raft.commitIndex;
-    if (commit <= state.appliedIndex) return;
+    const entries = committedEntries(state);
+    await deps.store.apply(entries, unknownTable(ctx));
+    const last = entries[entries.length - 1];
+    if (last) state.appliedIndex = last.index;
+  }
+
+  /** The entries committed and not yet applied, in order. */
+  function committedEntries(state: ConsensusState): LogEntry[] {
     const entries: LogEntry[] = [];
-    for (let index = state.appliedIndex + 1; index <= commit; index++) {
+    for (let index = state.appliedIndex + 1; index <= state.raft.commitIndex; index++) {
       const entry = state.raft.entry(index);
       if (!entry) break;
       entries.push(entry);
     }
-    await deps.store.apply(entries, (op) => ctx.log.error('log entry writes a table that is not replicated; ignored', { table: op.table, key: op.key }));
-    const last = entries[entries.length - 1];
-    if (last) state.appliedIndex = last.index;
+    return entries;
+  }
+
+  function unknownTable(ctx: ActorContext<ConsensusActorMessage>): (op: TableOp) => void {
+    return (op) => ctx.log.error('log entry writes a table that is not replicated; ignored', { table: op.table, key: op.key });
   }
 
   function followLeadership(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
