@@ -88,6 +88,8 @@ describe('metrics and health endpoints of real processes', function () {
     const manager = await Scrape.of(cluster.manager.metricsUrl!);
     expect(manager.value('leofs_cluster_members', { role: 'storage', state: 'running' })).to.equal(3);
     expect(manager.value('leofs_cluster_members', { role: 'gateway', state: 'running' })).to.equal(1);
+    expect(manager.value('leofs_manager_leader')).to.equal(1);
+    expect(manager.value('leofs_manager_log_position', { kind: 'applied' })).to.be.greaterThan(1);
     expect(manager.value('leofs_cluster_ring_consistent')).to.equal(1);
   });
 
