@@ -11,7 +11,8 @@ import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.j
 import type { AdminClient } from './admin-client.js';
 import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED, EXIT_UNREACHABLE } from './admin-connection.js';
 import { formatResult, recoveryRunning } from './adm-format.js';
-import type { StateSnapshot } from '../protocol/cluster/consensus.js';
+import type { BackupHeader, StateSnapshot } from '../protocol/cluster/consensus.js';
+import { fetchBackup } from './backup-pages.js';
 import { snapshotRecords, writeManagerBackup } from '../store/manager-backup.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -383,14 +384,21 @@ async function execute(client: AdminClient, args: Args, command: AdminCommand | 
     await output.err(`${reply.message} (${reply.code})`);
     return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
   }
-  if (reply.result.kind === 'manager_backup') return saveBackup(str(args, 'file'), reply.result.snapshot, json, output);
+  if (reply.result.kind === 'manager_backup') return saveBackup(str(args, 'file'), client, reply.result.backup, Number(args.timeout ?? DEFAULT_TIMEOUT_MS), json, output);
   const progress = watch ? progressOf(command) : undefined;
   if (!(progress && reply.result.kind === progress.status.command)) await output.out(json ? output.formatJson(reply.result) : formatResult(reply.result));
   return progress ? await watchProgress(client, progress, json, output) : 0;
 }
 
 /** Writes the backup where this command runs (never printed: users' secrets are in it, sealed). */
-async function saveBackup(file: string, snapshot: StateSnapshot, json: boolean, output: AdmOutput): Promise<number> {
+async function saveBackup(file: string, client: AdminClient, backup: BackupHeader, timeoutMs: number, json: boolean, output: AdmOutput): Promise<number> {
+  let snapshot: StateSnapshot;
+  try {
+    snapshot = await fetchBackup(client, backup, timeoutMs);
+  } catch (error) {
+    await output.err(`cannot fetch the backup from ${client.managerNode}: ${(error as Error).message}`);
+    return EXIT_UNREACHABLE;
+  }
   try {
     writeManagerBackup(file, snapshot, Date.now());
   } catch (error) {

@@ -6,7 +6,6 @@ import type { AdminResult, NodeDetails, WhereisRow } from '../protocol/cluster/a
 import type { Alarm } from '../core/watchdog-rules.js';
 import type { MemberStatus } from '../protocol/cluster/ring-keeper.js';
 import type { ManagerStatus } from '../protocol/cluster/consensus.js';
-import { snapshotRecords } from '../store/manager-backup.js';
 import { assertNever } from '../core/assert-never.js';
 
 /** Columns padded to their widest cell, separated by ` | `, with a rule under the header. */
@@ -331,7 +330,7 @@ export function formatResult(result: AdminResult): string {
     case 'recovery_status':
       return formatRecoveryStatus(result);
     case 'manager_backup':
-      return `a snapshot of ${snapshotRecords(result.snapshot)} records at log index ${result.snapshot.index} (cluster ${result.snapshot.id.clusterId})`;
+      return `a snapshot of ${result.backup.records} records at log index ${result.backup.index} (cluster ${result.backup.id.clusterId}), in ${result.backup.pages} page(s)`;
     default:
       return assertNever(result);
   }

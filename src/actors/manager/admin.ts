@@ -356,7 +356,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const reply = await ask(ctx.system, consensusRef(self), { type: 'backup' }, localTimeoutMs);
         if (isRuntimeFailure(reply)) throw new Refused(reply.code, `the managers' log did not answer: ${reply.message}`);
         if (!reply.ok) throw new Refused(reply.code, reply.message);
-        return { kind: 'manager_backup', snapshot: reply.snapshot };
+        const { ok: _ok, ...backup } = reply;
+        return { kind: 'manager_backup', backup };
       }
       case 'version': {
         const { members } = await onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo }));

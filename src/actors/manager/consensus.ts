@@ -16,11 +16,14 @@ import type { Behavior, ActorContext } from '../../runtime/actor.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 import { Raft, majority, type Ready } from '../../core/consensus/raft.js';
 import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
-import type { BackupReply, ConsensusMessage, ManagerStatus } from '../../protocol/cluster/consensus.js';
+import type { BackupHeader, BackupReply, ConsensusMessage, ManagerStatus, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
+import { encodeCbor } from '../../protocol/cluster/cbor.js';
+import { splitTables, type SnapshotTables } from '../../core/consensus/snapshot-pages.js';
+import { SnapshotInbox, SnapshotOutbox } from './snapshot-transfer.js';
 import { consensusRef } from '../../protocol/cluster/paths.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
 import { ask } from '../../runtime/typed-ask.js';
-import { isControlPlaneId, isStateSnapshot, type ConsensusStore } from '../../store/consensus-store.js';
+import { isControlPlaneId, type ConsensusStore } from '../../store/consensus-store.js';
 
 export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [1_000, 2_000];
 export const DEFAULT_HEARTBEAT_MS = 200;
@@ -31,6 +34,10 @@ const LOG_KEEP = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 1_000;
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** Snapshot pages stay well under the transport's frame limit (16 MiB by default). */
+const SNAPSHOT_PAGE_BYTES = 4 * 1024 * 1024;
+/** How long a prepared backup can be fetched page by page. */
+const BACKUP_KEEP_MS = 5 * 60_000;
 
 /** What a proposal came to: applied on this manager, or why not. */
 export type ProposeReply =
@@ -105,6 +112,10 @@ interface ConsensusState {
   readonly refusalsLogged: Map<string, number>;
   /** The leader last told to `leaderChanged`. */
   toldLeader: string | null;
+  readonly outbox: SnapshotOutbox;
+  readonly inbox: SnapshotInbox;
+  /** The last backup prepared, fetched page by page. */
+  backup: { readonly header: BackupHeader; readonly pages: readonly SnapshotTables[]; readonly untilMs: number } | undefined;
   flushScheduled: boolean;
 }
 
@@ -117,7 +128,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   const electionTimeoutMs = deps.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS;
 
   return {
-    accepts: ['vote_request', 'vote_reply', 'append', 'append_reply', 'install_snapshot', 'snapshot_reply', 'leader', 'status', 'backup', 'probe'],
+    accepts: ['vote_request', 'vote_reply', 'append', 'append_reply', 'snapshot_page', 'snapshot_page_ack', 'snapshot_reply', 'leader', 'status', 'backup', 'backup_page', 'probe'],
 
     async init(ctx) {
       const now = ctx.clock.now();
@@ -153,6 +164,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         refusalsLogged: new Map(),
         toldLeader: null,
         flushScheduled: false,
+        outbox: new SnapshotOutbox(selfId),
+        inbox: new SnapshotInbox(selfId),
+        backup: undefined,
       };
       // A restarted consensus actor does not lead until elected again.
       deps.leadership(false);
@@ -187,10 +201,32 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           scheduleFlush(state, ctx);
           return state;
         case 'install_snapshot':
-          if (!isStateSnapshot(message.snapshot) || !(await acceptFrom(state, message.from, message.snapshot.id, ctx))) return state;
-          state.raft.receive(message, now);
-          scheduleFlush(state, ctx);
+          // Only ever assembled here from pages; never taken whole from the wire.
           return state;
+        case 'snapshot_page': {
+          if (!(await acceptFrom(state, message.from, message.id, ctx))) return state;
+          const received = state.inbox.receive(message);
+          if (!received) return state;
+          send(state, message.from, received.ack, ctx);
+          if (received.complete) {
+            state.raft.receive({ type: 'install_snapshot', term: message.term, from: message.from, snapshot: received.complete }, now);
+            scheduleFlush(state, ctx);
+          }
+          return state;
+        }
+        case 'snapshot_page_ack': {
+          if (!voters.includes(message.from)) return state;
+          const next = state.outbox.acked(message);
+          state.raft.snapshotMoving(message.from, now);
+          if (next) send(state, message.from, next, ctx);
+          return state;
+        }
+        case 'backup_page': {
+          const backup = state.backup;
+          const tables = backup && backup.header.backupId === message.backupId && now < backup.untilMs ? backup.pages[message.page] : undefined;
+          ctx.system.reply(message.replyTo, tables ? { ok: true, page: message.page, tables } : { ok: false, code: 'NoSuchBackup', message: `no page ${message.page} of backup ${message.backupId} here (a backup is kept ${BACKUP_KEEP_MS / 60_000} minutes, on the manager that made it)` });
+          return state;
+        }
         case 'vote_reply':
         case 'append_reply':
         case 'snapshot_reply':
@@ -349,6 +385,8 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     }
     if (role !== 'leader' && state.leaderFromIndex !== Number.POSITIVE_INFINITY) {
       state.leaderFromIndex = Number.POSITIVE_INFINITY;
+      state.outbox.clear();
+      state.backup = undefined;
       if (state.leading) {
         state.leading = false;
         deps.leadership(false);
@@ -385,7 +423,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     release(state.backups, (waiter): BackupReply | undefined => {
       if (!leading) return notLeader(state);
       if (waiter.index > state.appliedIndex || state.id === null) return undefined;
-      return { ok: true, snapshot: snapshotNow(state) };
+      return { ok: true, ...prepareBackup(state, ctx.clock.now()) };
     });
   }
 
@@ -406,11 +444,22 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
 
   function sendSnapshot(state: ConsensusState, peer: string, ctx: ActorContext<ConsensusActorMessage>): void {
     if (state.id === null) return;
-    ctx.log.info('sending a snapshot to a manager behind the log', { manager: peer, index: state.appliedIndex });
-    send(state, peer, { type: 'install_snapshot', term: state.raft.currentTerm, from: selfId, snapshot: snapshotNow(state) }, ctx);
+    const snapshot = snapshotNow(state);
+    const pages = splitTables(snapshot.tables, SNAPSHOT_PAGE_BYTES, recordBytes);
+    ctx.log.info('sending a snapshot to a manager behind the log', { manager: peer, index: snapshot.index, pages: pages.length });
+    send(state, peer, state.outbox.start(peer, snapshot, pages, state.raft.currentTerm), ctx);
   }
 
-  function send(state: ConsensusState, to: string, message: RaftMessage, ctx: ActorContext<ConsensusActorMessage>): void {
+  function prepareBackup(state: ConsensusState, now: number): BackupHeader {
+    const snapshot = snapshotNow(state);
+    const pages = splitTables(snapshot.tables, SNAPSHOT_PAGE_BYTES, recordBytes);
+    const records = Object.values(snapshot.tables).reduce((sum, table) => sum + table.length, 0);
+    const header = { backupId: deps.randomId(), id: snapshot.id, index: snapshot.index, term: snapshot.term, pages: pages.length, records };
+    state.backup = { header, pages, untilMs: now + BACKUP_KEEP_MS };
+    return header;
+  }
+
+  function send(state: ConsensusState, to: string, message: RaftMessage | SnapshotPageMessage, ctx: ActorContext<ConsensusActorMessage>): void {
     const node = state.names.get(to);
     if (node === undefined) {
       dial(state, to, ctx);
@@ -522,4 +571,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       };
     });
   }
+}
+
+/** A record's size on the wire, for cutting snapshots into pages. */
+function recordBytes(record: readonly [string, unknown]): number {
+  return encodeCbor(record).length;
 }

@@ -183,6 +183,12 @@ export class Raft {
     return entry.index;
   }
 
+  /** A snapshot on its way to `peer` is still moving (a page was answered): do not send it anew yet. */
+  snapshotMoving(peer: string, nowMs: number): void {
+    const progress = this.progress.get(peer);
+    if (progress && progress.snapshotUntilMs > 0) progress.snapshotUntilMs = nowMs + this.settings.electionTimeoutMs[1] * SNAPSHOT_RETRY_TIMEOUTS;
+  }
+
   /** The driver made the log durable up to `index` (a single manager commits on its own disk alone). */
   persisted(index: number): void {
     if (index > this.durableIndex) this.durableIndex = Math.min(index, this.lastIndex);

@@ -18,7 +18,7 @@ import type { HandoffStatus } from './handoff.js';
 import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
 import type { NodeAlarms, WatchdogStatus } from './watchdog.js';
-import type { ManagerStatus, StateSnapshot } from './consensus.js';
+import type { BackupHeader, ManagerStatus } from './consensus.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -135,7 +135,8 @@ export type AdminResult =
   | ({ readonly kind: 'disk_usage'; readonly node: string } & DiskUsage)
   | { readonly kind: 'ring'; readonly node: string; readonly checksum: number; readonly doc: RingDocument | null }
   | { readonly kind: 'done'; readonly message: string }
-  | { readonly kind: 'manager_backup'; readonly snapshot: StateSnapshot }
+  /** A backup prepared on the leader, to fetch page by page from its consensus actor. */
+  | { readonly kind: 'manager_backup'; readonly backup: BackupHeader }
   | ({ readonly kind: 'rebalance' } & Omit<Extract<RebalanceReply, { ok: true }>, 'ok'>)
   | ({ readonly kind: 'rebalance_status' } & Omit<RebalanceStatus, 'ok'>)
   | {

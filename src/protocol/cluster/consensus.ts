@@ -7,7 +7,8 @@
 import type { ReplyTo } from '../../runtime/refs.js';
 
 export type { ControlPlaneId, EntryData, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
-import type { ControlPlaneId, RaftMessage, StateSnapshot } from '../../core/consensus/raft-messages.js';
+import type { ControlPlaneId, RaftMessage } from '../../core/consensus/raft-messages.js';
+import type { SnapshotTables } from '../../core/consensus/snapshot-pages.js';
 
 export type ManagerRole = 'leader' | 'follower' | 'candidate';
 
@@ -44,14 +45,50 @@ export interface ConsensusStatusReply {
   readonly managers: readonly ManagerStatus[];
 }
 
-export type BackupReply = { readonly ok: true; readonly snapshot: StateSnapshot } | { readonly ok: false; readonly code: 'NotLeader'; readonly message: string };
+/** A backup prepared on the leader: its position and how many pages to fetch (with `backup_page`). */
+export interface BackupHeader {
+  readonly backupId: string;
+  readonly id: ControlPlaneId;
+  readonly index: number;
+  readonly term: number;
+  readonly pages: number;
+  readonly records: number;
+}
+
+export type BackupReply = ({ readonly ok: true } & BackupHeader) | { readonly ok: false; readonly code: 'NotLeader'; readonly message: string };
+
+export type BackupPageReply =
+  | { readonly ok: true; readonly page: number; readonly tables: SnapshotTables }
+  | { readonly ok: false; readonly code: 'NoSuchBackup'; readonly message: string };
+
+/**
+ * A snapshot travels to a follower in pages, each answered before the next is sent (a snapshot of a
+ * large control plane does not fit in one frame, nor should it crowd the link).
+ */
+export type SnapshotPageMessage =
+  | {
+      readonly type: 'snapshot_page';
+      readonly id: ControlPlaneId;
+      readonly term: number;
+      readonly from: string;
+      /** The log position the snapshot stands for, and that entry's term. */
+      readonly index: number;
+      readonly snapshotTerm: number;
+      readonly page: number;
+      readonly pages: number;
+      readonly tables: SnapshotTables;
+    }
+  | { readonly type: 'snapshot_page_ack'; readonly term: number; readonly from: string; readonly index: number; readonly page: number };
 
 export type ConsensusMessage =
   | RaftMessage
+  | SnapshotPageMessage
   | { readonly type: 'leader'; readonly replyTo: ReplyTo<LeaderReply> }
   | { readonly type: 'status'; readonly replyTo: ReplyTo<ConsensusStatusReply> }
-  /** A consistent copy of every replicated table, read on the leader after everything committed so far is applied. */
+  /** Prepares a consistent copy of every replicated table, read on the leader after everything committed so far is applied. */
   | { readonly type: 'backup'; readonly replyTo: ReplyTo<BackupReply> }
+  /** One page of a prepared backup (kept a few minutes). */
+  | { readonly type: 'backup_page'; readonly backupId: string; readonly page: number; readonly replyTo: ReplyTo<BackupPageReply> }
   /** An empty manager asks its peers whether they hold state, before it creates a control plane. */
   | { readonly type: 'probe'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly id: ControlPlaneId | null }> };
 

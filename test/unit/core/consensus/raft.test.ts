@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Raft, majority, type HardState, type RaftSettings } from '../../../../src/core/consensus/raft.js';
 import type { LogEntry, RaftMessage } from '../../../../src/core/consensus/raft-messages.js';
 import { randomInt, seededRandom } from '../seeded-random.js';
+import { joinTables, splitTables } from '../../../../src/core/consensus/snapshot-pages.js';
 
 /** One manager of the simulated group: its Raft, what its disk holds, and what it applied. */
 interface SimManager {
@@ -285,4 +286,26 @@ describe('core/consensus/raft', () => {
       expect(histories[0]!.split(',').length, 'most proposals commit').to.be.greaterThan(proposed / 3);
     });
   }
+});
+
+describe('core/consensus/snapshot-pages', () => {
+  const sizeOf = (record: readonly [string, unknown]): number => record[0].length + String(record[1]).length;
+
+  it('cuts tables into pages under the size and puts them back in order', () => {
+    const tables = { users: Array.from({ length: 10 }, (_, i) => [`u${i}`, 'x'.repeat(8)] as const), buckets: [['b', 'y'.repeat(40)] as const], members: [] };
+    const pages = splitTables(tables, 25, sizeOf);
+    expect(pages.length).to.be.greaterThan(3);
+    for (const page of pages.slice(0, -1)) {
+      const bytes = Object.values(page).flat().reduce((sum, record) => sum + sizeOf(record), 0);
+      expect(bytes <= 25 || Object.values(page).flat().length === 1).to.equal(true);
+    }
+    const joined = joinTables(pages);
+    expect(joined['users']).to.deep.equal(tables.users);
+    expect(joined['buckets']).to.deep.equal(tables.buckets);
+  });
+
+  it('has one page for an empty state', () => {
+    expect(splitTables({ users: [] }, 10, sizeOf)).to.deep.equal([{}]);
+    expect(joinTables([{}])).to.deep.equal({});
+  });
 });
