@@ -98,7 +98,7 @@ describe('a control plane of three managers (real processes)', function () {
     expect(printed.stdout).to.match(/leader/);
   });
 
-  it('keeps every acknowledged admin change when the leader is SIGKILLed in a burst of them, and S3 serves throughout', async () => {
+  it('keeps every acknowledged admin change when the leader is SIGKILLed in a burst of them, S3 serves throughout, and the lost manager rejoins with an empty disk', async () => {
     const killed = leaderIndex(cluster, await settled(cluster));
     let s3Failures = 0;
     let s3Done = 0;
@@ -133,6 +133,8 @@ describe('a control plane of three managers (real processes)', function () {
     const present = await userIds(cluster);
     for (const userId of acknowledged) expect(present).to.include(userId);
     expect(s3Failures, `${s3Failures} of ${s3Done + s3Failures} S3 requests failed`).to.equal(0);
+    // Its disk is lost too: it comes back empty and gets everything from the others.
+    rmSync(cluster.dataDir(`manager_${killed}`), { recursive: true, force: true });
     await cluster.managers[killed]!.start();
     const after = await settled(cluster);
     expect(after.find((m) => m.node === cluster.managers[killed]!.name)!.role).to.equal('follower');

@@ -120,9 +120,11 @@ interface ConsensusState {
 }
 
 export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState, ConsensusActorMessage> {
-  const alone = deps.managers.length === 0;
-  const selfId = alone ? deps.node : deps.selfAddress;
-  const voters = alone ? [selfId] : [...deps.managers];
+  const listed = deps.managers.length > 0;
+  const selfId = listed ? deps.selfAddress : deps.node;
+  const voters = listed ? [...deps.managers] : [selfId];
+  // A list of one is a manager alone too: it needs nobody's vote or answer.
+  const alone = voters.length === 1;
   const peers = voters.filter((voter) => voter !== selfId);
   const isSeed = voters[0] === selfId;
   const electionTimeoutMs = deps.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS;
@@ -264,7 +266,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           ctx.system.reply(message.replyTo, {
             ok: true,
             leader: leaderId === null ? null : (state.names.get(leaderId) ?? null),
-            leaderAddress: leaderId === null || alone ? null : leaderId,
+            leaderAddress: leaderId === null || !listed ? null : leaderId,
             term: state.raft.currentTerm,
             role: state.raft.currentRole,
           });

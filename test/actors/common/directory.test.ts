@@ -41,6 +41,7 @@ describe('the directory following the managers\' leader', function () {
     });
     await node.system.startRoot(ROOT_NAME, { strategy: 'one_for_one', maxRestarts: 5, periodMs: 1_000, children: [worker('directory', directory)] }, () => {});
     await eventually(() => joinsOf(0) === 1, 5_000, 'the join at the first leader');
+    await eventually(() => health.joined.length === 1, 2_000, 'health told of the join');
   });
   afterEach(async () => {
     await node.stop();
