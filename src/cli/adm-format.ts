@@ -344,7 +344,7 @@ function formatManagers(managers: readonly ManagerStatus[]): string {
     managers.map((manager) => [
       manager.node,
       manager.role,
-      String(manager.term),
+      known(manager.term),
       known(manager.lastIndex),
       known(manager.commitIndex),
       known(manager.appliedIndex),

@@ -46,6 +46,15 @@ export interface AdminClient {
   close(): Promise<void>;
 }
 
+/**
+ * Commands that change nothing (or set what is already set), sent again to a new leader when the old
+ * one went down before answering; any other is answered with that failure, since it may have been made.
+ */
+const REPEATABLE_COMMANDS: ReadonlySet<AdminCommand['command']> = new Set([
+  'status', 'whereis', 'get_users', 'get_buckets', 'get_bucket', 'get_endpoints', 'delete_bucket_stats', 'lifecycle_status', 'lifecycle_explain',
+  'du', 'dump_ring', 'version', 'backup_manager', 'rebalance_status', 'mq_stats', 'recovery_status', 'update_log_level', 'update_property', 'purge_cache',
+]);
+
 export class ManagerUnreachable extends Error {
   override readonly name = 'ManagerUnreachable';
 }
@@ -81,7 +90,7 @@ export async function openAdminClient(options: AdminClientOptions): Promise<Admi
     },
     node,
     run: async (command) => {
-      const reply = await link.askLeader<AdminMessage, 'admin'>(adminRef, { type: 'admin', command }, options.timeoutMs);
+      const reply = await link.askLeader<AdminMessage, 'admin'>(adminRef, { type: 'admin', command }, options.timeoutMs, REPEATABLE_COMMANDS.has(command.command));
       leader = link.known ?? leader;
       return reply;
     },

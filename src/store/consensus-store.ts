@@ -19,6 +19,12 @@ export interface StoredConsensus {
   readonly snapshotTerm: number;
   readonly appliedIndex: number;
   readonly entries: readonly LogEntry[];
+  /** Whether this manager's log may count in elections (false until a manager that came back empty has caught up). */
+  readonly voting: boolean;
+  /** The commit index the leader reported when this empty manager first heard from it: caught up once applied. */
+  readonly catchUpTo: number | undefined;
+  /** The managers this one last ran with (their Raft ids). */
+  readonly voters: readonly string[] | undefined;
 }
 
 /** What one step of Raft asks to be made durable. */
@@ -59,7 +65,13 @@ export class ConsensusStore {
     const applied = this.meta.get('applied');
     const position = isLogPosition(snapshot) ? snapshot : { index: 0, term: 0 };
     const entries = this.log.entries().map(([, entry]) => entry).filter(isLogEntry).filter((entry) => entry.index > position.index);
+    const voting = this.meta.get('voting');
+    const catchUpTo = this.meta.get('catchUpTo');
+    const voters = this.meta.get('voters');
     return {
+      voting: typeof voting === 'boolean' ? voting : isControlPlaneId(id),
+      catchUpTo: typeof catchUpTo === 'number' ? catchUpTo : undefined,
+      voters: Array.isArray(voters) && voters.every((voter) => typeof voter === 'string') ? voters : undefined,
       id: isControlPlaneId(id) ? id : null,
       hard: isHardState(hard) ? hard : undefined,
       snapshotIndex: position.index,
@@ -74,16 +86,35 @@ export class ConsensusStore {
     return [...this.tables.values()].some((table) => table.entries().length > 0);
   }
 
-  /** Makes this manager a member of `id`; with `position`, the tables already stand for the log up to it. */
-  async adopt(id: ControlPlaneId, position?: LogPosition): Promise<void> {
+  /**
+   * Makes this manager a member of `id`; with `position`, the tables already stand for the log up to it.
+   * `voting`: whether its log may count in elections from now on (not for an empty manager joining a
+   * control plane that already has history: it votes once it has caught up).
+   */
+  async adopt(id: ControlPlaneId, voting: boolean, position?: LogPosition): Promise<void> {
     await this.state.transaction(() => {
       this.meta.putInTransaction('id', id);
+      this.meta.putInTransaction('voting', voting);
       if (position) {
         this.meta.putInTransaction('snapshot', position);
         this.meta.putInTransaction('applied', position.index);
         this.meta.putInTransaction('hard', { term: position.term, votedFor: null } satisfies HardState);
       }
     });
+  }
+
+  /** Where an empty manager is caught up: the leader's commit index when it first heard from it. */
+  async setCatchUpTo(index: number): Promise<void> {
+    await this.meta.put('catchUpTo', index);
+  }
+
+  /** From now on this manager's log counts in elections. */
+  async startVoting(): Promise<void> {
+    await this.meta.put('voting', true);
+  }
+
+  async setVoters(voters: readonly string[]): Promise<void> {
+    await this.meta.put('voters', [...voters]);
   }
 
   /** Writes what Raft said must be durable before anything is sent: vote, log changes, or a whole snapshot. */
@@ -151,6 +182,7 @@ export class ConsensusStore {
   async restore(snapshot: StateSnapshot, id: ControlPlaneId): Promise<void> {
     await this.state.transaction(() => {
       this.meta.putInTransaction('id', id);
+      this.meta.putInTransaction('voting', true);
       this.meta.putInTransaction('hard', { term: snapshot.term, votedFor: null } satisfies HardState);
       this.installInTransaction(snapshot);
     });

@@ -119,13 +119,14 @@ export class ManagerLink {
   /**
    * Asks the leader's actor at `refOf(leader)`; when the answer says the leader is no longer there,
    * finds it again and asks again, a few times, all within `timeoutMs`. A request that reached a leader
-   * which went down before answering may have been carried out: it is sent again all the same, so
-   * what is asked this way should be safe to repeat.
+   * which went down before answering (NodeDown) may have been carried out: it is sent again only when
+   * `repeatable` says it is safe to; otherwise that failure is the answer.
    */
   async askLeader<M extends Message, T extends M['type']>(
     refOf: (leader: string) => ActorRef<M>,
     body: RequestOf<M, T> & { readonly type: T },
     timeoutMs: number,
+    repeatable = true,
   ): Promise<ReplyOf<M, T> | RuntimeFailure> {
     const { clock } = this.deps;
     const deadlineMs = clock.elapsed() + timeoutMs;
@@ -137,6 +138,9 @@ export class ManagerLink {
         const reply = await ask(this.deps.api, refOf(leader), body, Math.max(1, deadlineMs - clock.elapsed()));
         if (!isRuntimeFailure(reply) || !LEADER_LOST.includes(reply.code)) return reply;
         this.forget(leader);
+        if (reply.code === 'NodeDown' && !repeatable) {
+          return runtimeFailure('NodeDown', `the managers' leader went down before answering; the change may or may not have been made (${reply.message})`);
+        }
         failure = reply;
       } else {
         failure = leader;

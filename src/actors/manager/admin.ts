@@ -56,15 +56,15 @@ const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
 
 type Failure = { readonly ok: false; readonly code: string; readonly message: string };
 
-/** Asks one of the manager's own actors; resolves with the success reply, rejects with a refusal. */
-/** Whether this manager still leads (asked of its consensus actor). */
+/** Whether this manager still leads (asked of its consensus actor; no answer in time counts as leading, so the command's own error is told). */
 async function stillLeading(ctx: ActorContext<AdminMessage>): Promise<boolean> {
   const reply = await ask(ctx.system, consensusRef(ctx.system.node), { type: 'leader' }, CONSENSUS_ASK_TIMEOUT_MS);
-  return !isRuntimeFailure(reply) && reply.role === 'leader';
+  return isRuntimeFailure(reply) || reply.role === 'leader';
 }
 
 const CONSENSUS_ASK_TIMEOUT_MS = 2_000;
 
+/** Asks one of the manager's own actors; resolves with the success reply, rejects with a refusal. */
 type Asker<M extends Message> = <R>(build: (replyTo: ReplyTo<R>) => M) => Promise<Exclude<R, Failure>>;
 
 /** Thrown inside a command to answer with an error; never escapes the actor. */

@@ -14,7 +14,8 @@
  */
 import type { Behavior, ActorContext } from '../../runtime/actor.js';
 import type { ReplyTo } from '../../runtime/refs.js';
-import { Raft, majority, type Ready } from '../../core/consensus/raft.js';
+import { Raft, type Ready } from '../../core/consensus/raft.js';
+import { assertNever } from '../../core/assert-never.js';
 import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
 import type { BackupHeader, BackupReply, ConsensusMessage, ManagerStatus, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
 import { encodeCbor } from '../../protocol/cluster/cbor.js';
@@ -114,6 +115,12 @@ interface ConsensusState {
   toldLeader: string | null;
   readonly outbox: SnapshotOutbox;
   readonly inbox: SnapshotInbox;
+  /** Whether this manager's log counts in elections; see `catchUpTo`. */
+  voting: boolean;
+  /** Said once that a new control plane waits for every manager. */
+  waitingLogged: boolean;
+  /** For a manager that came back empty: the leader's commit index when it first heard from it. */
+  catchUpTo: number | undefined;
   /** The last backup prepared, fetched page by page. */
   backup: { readonly header: BackupHeader; readonly pages: readonly SnapshotTables[]; readonly untilMs: number } | undefined;
   flushScheduled: boolean;
@@ -130,7 +137,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   const electionTimeoutMs = deps.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS;
 
   return {
-    accepts: ['vote_request', 'vote_reply', 'append', 'append_reply', 'snapshot_page', 'snapshot_page_ack', 'snapshot_reply', 'leader', 'status', 'backup', 'backup_page', 'probe'],
+    accepts: ['vote_request', 'vote_reply', 'append', 'append_reply', 'snapshot_page', 'snapshot_page_ack', 'snapshot_reply', 'leader', 'status', 'backup', 'backup_page', 'probe', 'genesis'],
 
     async init(ctx) {
       const now = ctx.clock.now();
@@ -138,16 +145,25 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       if (stored.id === null && stored.entries.length === 0 && deps.store.holdsRecords()) {
         // State written before managers kept a log: it becomes the first position of a new log.
         const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-        await deps.store.adopt(id, { index: 1, term: 1 });
+        await deps.store.adopt(id, true, { index: 1, term: 1 });
         ctx.log.info('manager state now kept in a replicated log', { clusterId: id.clusterId });
         stored = deps.store.load();
       }
+      if (stored.id !== null && alone && (stored.voters?.length ?? 1) > 1) {
+        // One of several started alone (the others are lost): what it holds becomes a new generation,
+        // which the others' older state cannot join and overwrite entries of.
+        const id = { clusterId: stored.id.clusterId, epoch: deps.randomId() };
+        await deps.store.adopt(id, true);
+        ctx.log.warn('started alone after running with other managers: a new generation of the control plane begins with this state; empty the others before they rejoin', { before: stored.voters, clusterId: id.clusterId });
+        stored = deps.store.load();
+      }
+      if (stored.voters === undefined || stored.voters.join(',') !== voters.join(',')) await deps.store.setVoters(voters);
       const raft = new Raft(
         { self: selfId, voters, electionTimeoutMs, heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND, random: deps.random },
         stored.hard ?? { term: 0, votedFor: null },
         stored,
         now,
-        { mayCampaign: stored.id !== null, ...(stored.hard === undefined ? { voteFromMs: now + electionTimeoutMs[1] } : {}) },
+        { mayCampaign: stored.id !== null, mayVote: stored.voting },
       );
       const state: ConsensusState = {
         raft,
@@ -169,6 +185,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         outbox: new SnapshotOutbox(selfId),
         inbox: new SnapshotInbox(selfId),
         backup: undefined,
+        voting: stored.voting,
+        waitingLogged: false,
+        catchUpTo: stored.catchUpTo,
       };
       // A restarted consensus actor does not lead until elected again.
       deps.leadership(false);
@@ -196,9 +215,10 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           return state;
         case 'vote_request':
         case 'append':
-          if (!(await acceptFrom(state, message.from, message.id, ctx))) return state;
+          if (!(acceptFrom(state, message.from, message.id, ctx))) return state;
           // An empty manager joins the control plane of the first leader that reaches it.
           if (message.type === 'append' && state.id === null) await adoptIdentity(state, message.id, ctx);
+          if (message.type === 'append') await noteCatchUpTarget(state, message.commit, message.from, ctx);
           state.raft.receive(message, now);
           scheduleFlush(state, ctx);
           return state;
@@ -206,11 +226,12 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           // Only ever assembled here from pages; never taken whole from the wire.
           return state;
         case 'snapshot_page': {
-          if (!(await acceptFrom(state, message.from, message.id, ctx))) return state;
+          if (!(acceptFrom(state, message.from, message.id, ctx))) return state;
           const received = state.inbox.receive(message);
           if (!received) return state;
           send(state, message.from, received.ack, ctx);
           if (received.complete) {
+            await noteCatchUpTarget(state, received.complete.index, message.from, ctx);
             state.raft.receive({ type: 'install_snapshot', term: message.term, from: message.from, snapshot: received.complete }, now);
             scheduleFlush(state, ctx);
           }
@@ -219,8 +240,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         case 'snapshot_page_ack': {
           if (!voters.includes(message.from)) return state;
           const next = state.outbox.acked(message);
+          if (next === 'stale') return state;
           state.raft.snapshotMoving(message.from, now);
-          if (next) send(state, message.from, next, ctx);
+          if (next !== 'done') send(state, message.from, next, ctx);
           return state;
         }
         case 'backup_page': {
@@ -278,17 +300,34 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         case 'probe':
           ctx.system.reply(message.replyTo, { ok: true, id: state.id });
           return state;
+        case 'genesis': {
+          const fresh = state.id === null && state.raft.lastIndex === 0 && state.appliedIndex === 0;
+          if (message.from !== voters[0] || !isControlPlaneId(message.id)) {
+            ctx.system.reply(message.replyTo, { ok: false, message: `only the first manager of the list (${voters[0]}) creates the control plane` });
+          } else if (fresh) {
+            await adoptIdentity(state, message.id, ctx, true);
+            ctx.system.reply(message.replyTo, { ok: true });
+          } else {
+            const same = state.id !== null && state.id.clusterId === message.id.clusterId && state.id.epoch === message.id.epoch;
+            ctx.system.reply(message.replyTo, same ? { ok: true } : { ok: false, message: 'this manager already holds state' });
+          }
+          return state;
+        }
         case 'probed': {
           state.probing = false;
           state.nextProbeMs = now + PROBE_INTERVAL_MS;
           if (state.id !== null) return state;
-          const answered = message.answers.length + 1;
           const taken = message.answers.find((answer) => answer !== null);
           if (taken) {
             ctx.log.info('waiting to be reached by the leader of the existing control plane', { clusterId: taken.clusterId });
             return state;
           }
-          if (answered < majority(voters.length)) return state;
+          // Every manager must say it holds nothing: one that is merely not up yet may hold the cluster.
+          if (message.answers.length < peers.length) {
+            if (!state.waitingLogged) ctx.log.info('waiting for every manager to answer before creating the control plane', { answered: message.answers.length + 1, managers: voters.length });
+            state.waitingLogged = true;
+            return state;
+          }
           await createControlPlane(state, ctx);
           scheduleFlush(state, ctx);
           return state;
@@ -297,6 +336,8 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           state.dialling.delete(message.id);
           state.names.set(message.id, message.node);
           return state;
+        default:
+          return assertNever(message);
       }
     },
   };
@@ -338,6 +379,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     }
     if (!sendFirst) sendAll(state, ready, ctx);
     await apply(state, ctx);
+    await maybeCaughtUp(state, ctx);
     followLeadership(state, ctx);
     settle(state, ctx);
     await compact(state);
@@ -421,7 +463,8 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       }
       return leading ? undefined : { ok: false, code: 'NotLeader', message: 'leadership was lost before the change was known committed; it may or may not be applied' };
     });
-    release(state.barriers, (waiter): BarrierReply | undefined => (waiter.index <= state.appliedIndex ? { ok: true, index: state.raft.lastIndex } : leading ? undefined : notLeader(state)));
+    // Only once nothing proposed is still unapplied: a transaction then reads every change before its own.
+    release(state.barriers, (waiter): BarrierReply | undefined => (state.appliedIndex >= state.raft.lastIndex ? { ok: true, index: state.appliedIndex } : leading ? undefined : notLeader(state)));
     release(state.backups, (waiter): BackupReply | undefined => {
       if (!leading) return notLeader(state);
       if (waiter.index > state.appliedIndex || state.id === null) return undefined;
@@ -485,7 +528,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   }
 
   /** Whether a vote request, append or snapshot may be heeded: it must come from our control plane. */
-  async function acceptFrom(state: ConsensusState, from: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<boolean> {
+  function acceptFrom(state: ConsensusState, from: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): boolean {
     if (!voters.includes(from)) {
       logRefusal(state, from, `${from} is not in this manager's list of managers (${voters.join(', ')})`, ctx);
       return false;
@@ -511,18 +554,58 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     ctx.log.error('refusing a manager', { manager: from, reason });
   }
 
-  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>, created = false): Promise<void> {
-    await deps.store.adopt(id);
+  /**
+   * Joins `id`. `voting`: for a manager of a brand-new control plane (nothing to catch up on); one that
+   * joins a control plane with history votes only once it has caught up.
+   */
+  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>, voting = false): Promise<void> {
+    await deps.store.adopt(id, voting);
     state.id = id;
     state.raft.allowCampaign();
-    if (!created) ctx.log.info('joined the control plane', { clusterId: id.clusterId });
+    if (voting) startVoting(state);
+    ctx.log.info('joined the control plane', { clusterId: id.clusterId, voting });
+  }
+
+  function startVoting(state: ConsensusState): void {
+    state.voting = true;
+    state.raft.allowVoting();
+  }
+
+  /** The first word from a leader tells an empty manager how far it must catch up before it votes. */
+  async function noteCatchUpTarget(state: ConsensusState, commit: number, from: string, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    if (state.voting || state.catchUpTo !== undefined) return;
+    state.catchUpTo = commit;
+    await deps.store.setCatchUpTo(commit);
+    ctx.log.info('catching up with the leader before voting', { leader: from, commit });
+  }
+
+  async function maybeCaughtUp(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    if (state.voting || state.catchUpTo === undefined || state.appliedIndex < state.catchUpTo) return;
+    await deps.store.startVoting();
+    startVoting(state);
+    ctx.log.info('caught up with the leader; voting again', { applied: state.appliedIndex });
   }
 
   async function createControlPlane(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-    await adoptIdentity(state, id, ctx, true);
+    await deps.store.adopt(id, true);
+    state.id = id;
+    state.raft.allowCampaign();
+    startVoting(state);
     ctx.log.info('created a new control plane', { clusterId: id.clusterId, managers: voters.length });
+    // The others were empty when asked: they join it as voters, having nothing to catch up on.
+    for (const peer of peers) void tellGenesis(peer, id, ctx);
     state.raft.campaignNow(ctx.clock.now());
+  }
+
+  async function tellGenesis(peer: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    try {
+      const node = await deps.connect(peer);
+      const reply = await ask(ctx.system, consensusRef(node), { type: 'genesis', id, from: selfId }, PROBE_TIMEOUT_MS);
+      if (isRuntimeFailure(reply) || !reply.ok) ctx.log.warn('a manager did not take the new control plane; it will join as a follower that catches up first', { manager: peer, reason: isRuntimeFailure(reply) ? reply.code : reply.message });
+    } catch (error) {
+      ctx.log.warn('a manager did not take the new control plane; it will join as a follower that catches up first', { manager: peer, reason: (error as Error).message });
+    }
   }
 
   function probe(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
@@ -564,7 +647,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       return {
         node,
         role: isLeader ? 'leader' : 'follower',
-        term: raft.currentTerm,
+        term: isLeader ? raft.currentTerm : -1,
         lastIndex: peer?.matchIndex ?? -1,
         commitIndex: -1,
         appliedIndex: -1,

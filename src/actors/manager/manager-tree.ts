@@ -68,7 +68,7 @@ export interface ManagerTreeOptions {
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
-export type ManagerHost = Pick<ClusterNode, 'system'> & {
+export type ManagerHost = Pick<ClusterNode, 'system' | 'logger'> & {
   readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer' | 'connect'>;
 };
 
@@ -164,27 +164,27 @@ function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: Ta
 /**
  * Starts the duties under the manager's supervisor when this manager is elected, and stops them when
  * it is not the leader any more; changes are made one after the other, in the order they were decided.
+ * Each duty is switched on its own: one that will not start or stop is logged and the others still are.
  */
 function dutySwitch(node: ManagerHost, duties: readonly ChildSpec[]): (leading: boolean) => void {
-  const { system } = node;
+  const { system, logger } = node;
   const supervisorRef = actorRef<SupervisorMessage>(system.node, MANAGER_SUPERVISOR_PATH);
   let queue: Promise<void> = Promise.resolve();
+  const startDuty = async (spec: ChildSpec): Promise<void> => {
+    const reply = await system.ask<SupervisorMessage, StartChildReply>(supervisorRef, (replyTo) => ({ type: 'start_child', spec, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
+    // Already running is what was wanted.
+    if (isRuntimeFailure(reply)) logger.error('a leader duty did not start', { duty: spec.name, code: reply.code, reason: reply.message });
+  };
+  const stopDuty = async (spec: ChildSpec): Promise<void> => {
+    const reply = await system.ask<SupervisorMessage, TerminateChildReply>(supervisorRef, (replyTo) => ({ type: 'terminate_child', name: spec.name, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
+    // Not running is what was wanted.
+    if (isRuntimeFailure(reply)) logger.error('a leader duty did not stop', { duty: spec.name, code: reply.code, reason: reply.message });
+  };
   return (leading) => {
     queue = queue.then(async () => {
-      if (leading) {
-        for (const spec of duties) {
-          const reply = await system.ask<SupervisorMessage, StartChildReply>(supervisorRef, (replyTo) => ({ type: 'start_child', spec, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
-          if (isRuntimeFailure(reply)) throw new Error(`cannot start ${spec.name}: ${reply.code}`);
-        }
-        return;
-      }
-      for (const spec of [...duties].reverse()) {
-        const reply = await system.ask<SupervisorMessage, TerminateChildReply>(supervisorRef, (replyTo) => ({ type: 'terminate_child', name: spec.name, replyTo }), DUTY_CHANGE_TIMEOUT_MS);
-        if (isRuntimeFailure(reply)) throw new Error(`cannot stop ${spec.name}: ${reply.code}`);
-      }
-    }).catch(() => {
-      // The supervisor itself is going away (the node stops); nothing is left to switch.
-    });
+      if (leading) for (const spec of duties) await startDuty(spec);
+      else for (const spec of [...duties].reverse()) await stopDuty(spec);
+    }).catch((error: unknown) => logger.error('the leader duties could not be switched', { leading, error }));
   };
 }
 

@@ -61,7 +61,7 @@ export class ReplicatedTables implements TableSource {
       if (outcome.ok) return result;
       if (outcome.code !== 'Preempted') throw new NotLeaderError(outcome.message);
     }
-    throw new NotLeaderError(`a transaction was preempted ${MAX_TRANSACTION_ATTEMPTS} times by other changes`);
+    throw new Error(`a transaction came second to other changes ${MAX_TRANSACTION_ATTEMPTS} times in a row; try again`);
   }
 
   private async write(ops: readonly TableOp[]): Promise<void> {

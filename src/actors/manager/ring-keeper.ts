@@ -146,6 +146,13 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       const members = new Map<string, MemberRecord>(deps.members.entries());
       const doc = deps.cluster.get(RING_KEY);
       const ring = doc ? snapshotOf(doc) : undefined;
+      // Managers that led before are shown by the managers' own status, not as members that went away.
+      for (const member of [...members.values()]) {
+        if (member.role === 'manager' && member.node !== self) {
+          members.delete(member.node);
+          await deps.members.remove(member.node);
+        }
+      }
       const previousSelf = members.get(self);
       const selfRecord: MemberRecord = { node: self, role: 'manager', address: deps.self.address(), joinedAtMs: previousSelf?.joinedAtMs ?? ctx.clock.now() };
       if (!previousSelf || previousSelf.address !== selfRecord.address || previousSelf.role !== 'manager') {

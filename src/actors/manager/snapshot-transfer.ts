@@ -29,15 +29,15 @@ export class SnapshotOutbox {
     return this.page(peer, 0)!;
   }
 
-  /** The page after the one `ack` answers, if that page is still being sent and there is one more. */
-  acked(ack: AckMessage): PageMessage | undefined {
+  /** The page after the one `ack` answers; `done` after the last; `stale` for an answer about no snapshot being sent. */
+  acked(ack: AckMessage): PageMessage | 'done' | 'stale' {
     const outgoing = this.sending.get(ack.from);
-    if (!outgoing || outgoing.snapshot.index !== ack.index || outgoing.term !== ack.term) return undefined;
+    if (!outgoing || outgoing.snapshot.index !== ack.index || outgoing.term !== ack.term) return 'stale';
     if (ack.page + 1 >= outgoing.pages.length) {
       this.sending.delete(ack.from);
-      return undefined;
+      return 'done';
     }
-    return this.page(ack.from, ack.page + 1);
+    return this.page(ack.from, ack.page + 1) ?? 'stale';
   }
 
   clear(): void {

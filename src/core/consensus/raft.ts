@@ -7,6 +7,7 @@
  * leader counts its own log towards a majority only through what its driver reports as durable.
  */
 import type { ControlPlaneId, EntryData, LogEntry, RaftMessage, StateSnapshot } from './raft-messages.js';
+import { assertNever } from '../assert-never.js';
 
 export interface RaftSettings {
   readonly self: string;
@@ -91,10 +92,10 @@ export class Raft {
   /** Allowed to start elections (an empty manager that belongs to no control plane yet is not). */
   private mayCampaign: boolean;
   /**
-   * No vote is granted before this time. A manager that lost its disk may have voted in the current
-   * term before; abstaining for an election timeout lets that term's election end without it.
+   * Whether this manager's log may count in elections. One that lost its disk may have acknowledged
+   * entries it no longer holds; until it has caught up, its vote could elect a leader without them.
    */
-  private readonly voteFromMs: number;
+  private mayVote: boolean;
 
   private pending: { hardState: boolean; truncateFrom: number | undefined; entries: LogEntry[]; snapshot: StateSnapshot | undefined; messages: Outbound[]; snapshotsFor: Set<string> } = Raft.emptyPending();
 
@@ -103,7 +104,7 @@ export class Raft {
     hard: HardState,
     stored: StoredLog,
     nowMs: number,
-    options: { readonly mayCampaign: boolean; readonly voteFromMs?: number },
+    options: { readonly mayCampaign: boolean; readonly mayVote: boolean },
   ) {
     if (!settings.voters.includes(settings.self)) throw new Error(`${settings.self} is not among the voters`);
     this.term = hard.term;
@@ -115,7 +116,7 @@ export class Raft {
     this.durableIndex = this.lastIndex;
     this.peers = settings.voters.filter((voter) => voter !== settings.self);
     this.mayCampaign = options.mayCampaign;
-    this.voteFromMs = options.voteFromMs ?? 0;
+    this.mayVote = options.mayVote;
     this.resetElectionDeadline(nowMs);
   }
 
@@ -165,9 +166,14 @@ export class Raft {
     this.mayCampaign = true;
   }
 
+  /** This manager's log now holds everything committed when it came back: it may vote and stand again. */
+  allowVoting(): void {
+    this.mayVote = true;
+  }
+
   /** Starts an election now rather than after a timeout (a lone manager, or one that just created the control plane). */
   campaignNow(nowMs: number): void {
-    if (this.role === 'leader' || !this.mayCampaign) return;
+    if (this.role === 'leader' || !this.mayCampaign || !this.mayVote) return;
     this.resetElectionDeadline(nowMs);
     this.startPreVote(nowMs);
   }
@@ -209,7 +215,7 @@ export class Raft {
     }
     if (nowMs >= this.electionDeadlineMs) {
       this.resetElectionDeadline(nowMs);
-      if (this.mayCampaign) this.startPreVote(nowMs);
+      if (this.mayCampaign && this.mayVote) this.startPreVote(nowMs);
     }
   }
 
@@ -227,6 +233,8 @@ export class Raft {
         return this.onSnapshot(message, nowMs);
       case 'snapshot_reply':
         return this.onSnapshotReply(message, nowMs);
+      default:
+        return assertNever(message);
     }
   }
 
@@ -258,7 +266,7 @@ export class Raft {
 
   /** The control plane a vote or append comes from is the driver's to check; this is the message's term logic only. */
   private onVoteRequest(message: Extract<RaftMessage, { type: 'vote_request' }>, nowMs: number): void {
-    const upToDate = (message.lastTerm > this.lastTerm || (message.lastTerm === this.lastTerm && message.lastIndex >= this.lastIndex)) && nowMs >= this.voteFromMs;
+    const upToDate = (message.lastTerm > this.lastTerm || (message.lastTerm === this.lastTerm && message.lastIndex >= this.lastIndex)) && this.mayVote;
     if (message.preVote) {
       // Granted only by a manager that has not heard from a leader lately: a working leader keeps its office.
       const leaderQuiet = this.role !== 'leader' && nowMs - this.lastLeaderContactMs >= this.settings.electionTimeoutMs[0];
@@ -293,20 +301,14 @@ export class Raft {
   }
 
   private onAppend(message: Extract<RaftMessage, { type: 'append' }>, nowMs: number): void {
-    if (message.term < this.term) {
-      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex: this.lastIndex });
-      return;
-    }
+    const refuse = (matchIndex: number): void =>
+      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex, prevIndex: message.prevIndex });
+    if (message.term < this.term) return refuse(this.lastIndex);
     this.followLeader(message.term, message.from, nowMs);
-    if (message.prevIndex > this.lastIndex) {
-      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex: this.lastIndex });
-      return;
-    }
+    if (message.prevIndex > this.lastIndex) return refuse(this.lastIndex);
     if (message.prevIndex >= this.snapshotIndex && this.termAt(message.prevIndex) !== message.prevTerm) {
       // Entries after the commit index are the only ones that can differ: let the leader back off to there.
-      const hint = Math.max(this.commit, Math.min(message.prevIndex - 1, this.lastIndex));
-      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex: hint });
-      return;
+      return refuse(Math.max(this.commit, this.firstIndexOfTerm(message.prevIndex) - 1));
     }
     for (const entry of message.entries) {
       if (entry.index <= this.snapshotIndex) continue;
@@ -318,13 +320,15 @@ export class Raft {
     }
     const lastNew = message.prevIndex + message.entries.length;
     if (message.commit > this.commit) this.commit = Math.max(this.commit, Math.min(message.commit, lastNew));
-    this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: true, matchIndex: Math.max(lastNew, Math.min(this.commit, this.lastIndex)) });
+    this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: true, matchIndex: Math.max(lastNew, Math.min(this.commit, this.lastIndex)), prevIndex: message.prevIndex });
   }
 
   private onAppendReply(message: Extract<RaftMessage, { type: 'append_reply' }>, nowMs: number): void {
     const peer = this.answeringPeer(message, nowMs);
     if (!peer) return;
     if (message.success) return this.matched(message.from, peer, message.matchIndex, nowMs);
+    // A refusal of an append older than what the peer has since confirmed says nothing new.
+    if (message.prevIndex < peer.matchIndex) return;
     peer.nextIndex = Math.max(peer.matchIndex + 1, Math.min(peer.nextIndex - 1, message.matchIndex + 1));
     this.sendAppend(message.from, nowMs, true);
   }
@@ -336,7 +340,11 @@ export class Raft {
     }
     this.followLeader(message.term, message.from, nowMs);
     const snapshot = message.snapshot;
-    if (snapshot.index > this.commit) {
+    if (snapshot.index > this.commit && this.termAt(snapshot.index) === snapshot.term) {
+      // The log already holds the snapshot's last entry: it and everything before it are committed,
+      // and the entries after it (maybe acknowledged already) are kept (Raft §7).
+      this.commit = snapshot.index;
+    } else if (snapshot.index > this.commit) {
       this.log = [];
       this.snapshotIndex = snapshot.index;
       this.snapshotTerm = snapshot.term;
@@ -462,8 +470,17 @@ export class Raft {
     if (majorityIndex > this.commit && this.termAt(majorityIndex) === this.term) this.commit = majorityIndex;
   }
 
+  /** The first index of the term of the entry at `index` (a whole conflicting term is skipped at once). */
+  private firstIndexOfTerm(index: number): number {
+    const term = this.termAt(Math.min(index, this.lastIndex));
+    let first = Math.min(index, this.lastIndex);
+    while (first - 1 > this.snapshotIndex && this.termAt(first - 1) === term) first--;
+    return first;
+  }
+
   private lostQuorum(nowMs: number): boolean {
-    const window = this.settings.electionTimeoutMs[1];
+    // As soon as the followers may elect another (after the shortest election timeout), this one stops leading.
+    const window = this.settings.electionTimeoutMs[0];
     if (nowMs - this.becameLeaderMs < window) return false;
     let heard = 1;
     for (const progress of this.progress.values()) if (nowMs - progress.lastHeardMs < window) heard++;

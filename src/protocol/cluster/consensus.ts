@@ -90,6 +90,11 @@ export type ConsensusMessage =
   /** One page of a prepared backup (kept a few minutes). */
   | { readonly type: 'backup_page'; readonly backupId: string; readonly page: number; readonly replyTo: ReplyTo<BackupPageReply> }
   /** An empty manager asks its peers whether they hold state, before it creates a control plane. */
-  | { readonly type: 'probe'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly id: ControlPlaneId | null }> };
+  | { readonly type: 'probe'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly id: ControlPlaneId | null }> }
+  /**
+   * The first manager of the list created `id` after every manager said it held nothing: an empty one
+   * takes it as a voter at once (there is nothing it could have missed).
+   */
+  | { readonly type: 'genesis'; readonly id: ControlPlaneId; readonly from: string; readonly replyTo: ReplyTo<{ readonly ok: true } | { readonly ok: false; readonly message: string }> };
 
 export const CONSENSUS_PATH = '/node/manager/consensus';

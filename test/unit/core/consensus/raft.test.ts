@@ -46,7 +46,7 @@ class SimGroup {
 
   private boot(name: string, disk: SimManager['disk']): Raft {
     const settings: RaftSettings = { ...SETTINGS, self: name, voters: this.names, random: this.random };
-    return new Raft(settings, disk.hard, { snapshotIndex: disk.snapshotIndex, snapshotTerm: disk.snapshotTerm, entries: disk.entries, appliedIndex: disk.applied.length }, this.nowMs, { mayCampaign: true });
+    return new Raft(settings, disk.hard, { snapshotIndex: disk.snapshotIndex, snapshotTerm: disk.snapshotTerm, entries: disk.entries, appliedIndex: disk.applied.length }, this.nowMs, { mayCampaign: true, mayVote: true });
   }
 
   crash(name: string): void {
@@ -277,7 +277,12 @@ describe('core/consensus/raft', () => {
       }
       for (const name of names) if (!group.managers.get(name)!.up) group.restart(name);
       group.partition([]);
-      const leader = (group.run(3_000), group.leader())!;
+      let leader: string | undefined;
+      for (let waited = 0; waited < 20 && !leader; waited++) leader = (group.run(500), group.leader());
+      if (!leader) {
+        const states = names.map((name) => { const raft = group.managers.get(name)!.raft; return `${name}:${raft.currentRole}/t${raft.currentTerm}/last${raft.lastIndex}/commit${raft.commitIndex}`; });
+        throw new Error(`no leader: ${states.join(' ')}`);
+      }
       group.propose(leader, 'last');
       group.run(2_000);
       const histories = names.map((name) => group.appliedValues(name).join(','));
