@@ -5,7 +5,7 @@
  * point restarts with a log, a vote and tables that agree.
  */
 import type { ControlPlaneId, LogEntry, StateSnapshot, TableOp } from '../core/consensus/raft-messages.js';
-import type { HardState } from '../core/consensus/raft.js';
+import type { HardState, VoteFloor } from '../core/consensus/raft.js';
 import type { NodeState, StateTable } from './node-state.js';
 
 /** The tables every manager holds a copy of; nothing else may be written through the log. */
@@ -19,10 +19,10 @@ export interface StoredConsensus {
   readonly snapshotTerm: number;
   readonly appliedIndex: number;
   readonly entries: readonly LogEntry[];
-  /** Whether this manager's log may count in elections (false until a manager that came back empty has caught up). */
-  readonly voting: boolean;
-  /** The commit index the leader reported when this empty manager first heard from it: caught up once applied. */
-  readonly catchUpTo: number | undefined;
+  /** How this manager votes (core/consensus/raft.ts VoteFloor): `abstain` while empty, until a leader says how far the log was committed. */
+  readonly floor: VoteFloor;
+  /** This manager made its control plane generation (created or restored it) and no entry of it has been committed by the others yet. */
+  readonly fresh: boolean;
   /** The managers this one last ran with (their Raft ids). */
   readonly voters: readonly string[] | undefined;
 }
@@ -65,12 +65,11 @@ export class ConsensusStore {
     const applied = this.meta.get('applied');
     const position = isLogPosition(snapshot) ? snapshot : { index: 0, term: 0 };
     const entries = this.log.entries().map(([, entry]) => entry).filter(isLogEntry).filter((entry) => entry.index > position.index);
-    const voting = this.meta.get('voting');
-    const catchUpTo = this.meta.get('catchUpTo');
+    const floor = this.meta.get('floor');
     const voters = this.meta.get('voters');
     return {
-      voting: typeof voting === 'boolean' ? voting : isControlPlaneId(id),
-      catchUpTo: typeof catchUpTo === 'number' ? catchUpTo : undefined,
+      floor: isVoteFloor(floor) ? floor : isControlPlaneId(id) ? 'none' : 'abstain',
+      fresh: this.meta.get('fresh') === true,
       voters: Array.isArray(voters) && voters.every((voter) => typeof voter === 'string') ? voters : undefined,
       id: isControlPlaneId(id) ? id : null,
       hard: isHardState(hard) ? hard : undefined,
@@ -87,14 +86,15 @@ export class ConsensusStore {
   }
 
   /**
-   * Makes this manager a member of `id`; with `position`, the tables already stand for the log up to it.
-   * `voting`: whether its log may count in elections from now on (not for an empty manager joining a
-   * control plane that already has history: it votes once it has caught up).
+   * Makes this manager a member of `id`, voting as `floor` says; with `position`, the tables already
+   * stand for the log up to it. `fresh`: this manager made the generation `id` names.
    */
-  async adopt(id: ControlPlaneId, voting: boolean, position?: LogPosition): Promise<void> {
+  async adopt(id: ControlPlaneId, floor: VoteFloor, options: { readonly position?: LogPosition; readonly fresh?: boolean } = {}): Promise<void> {
+    const { position, fresh = false } = options;
     await this.state.transaction(() => {
       this.meta.putInTransaction('id', id);
-      this.meta.putInTransaction('voting', voting);
+      this.meta.putInTransaction('floor', floor);
+      this.meta.putInTransaction('fresh', fresh);
       if (position) {
         this.meta.putInTransaction('snapshot', position);
         this.meta.putInTransaction('applied', position.index);
@@ -103,14 +103,12 @@ export class ConsensusStore {
     });
   }
 
-  /** Where an empty manager is caught up: the leader's commit index when it first heard from it. */
-  async setCatchUpTo(index: number): Promise<void> {
-    await this.meta.put('catchUpTo', index);
+  async setFloor(floor: VoteFloor): Promise<void> {
+    await this.meta.put('floor', floor);
   }
 
-  /** From now on this manager's log counts in elections. */
-  async startVoting(): Promise<void> {
-    await this.meta.put('voting', true);
+  async setFresh(fresh: boolean): Promise<void> {
+    await this.meta.put('fresh', fresh);
   }
 
   async setVoters(voters: readonly string[]): Promise<void> {
@@ -182,7 +180,8 @@ export class ConsensusStore {
   async restore(snapshot: StateSnapshot, id: ControlPlaneId): Promise<void> {
     await this.state.transaction(() => {
       this.meta.putInTransaction('id', id);
-      this.meta.putInTransaction('voting', true);
+      this.meta.putInTransaction('floor', 'none');
+      this.meta.putInTransaction('fresh', true);
       this.meta.putInTransaction('hard', { term: snapshot.term, votedFor: null } satisfies HardState);
       this.installInTransaction(snapshot);
     });
@@ -206,6 +205,10 @@ function logKey(index: number): string {
 export function isControlPlaneId(value: unknown): value is ControlPlaneId {
   const id = value as Partial<ControlPlaneId> | null;
   return typeof id === 'object' && id !== null && typeof id.clusterId === 'string' && typeof id.epoch === 'string' && id.clusterId !== '' && id.epoch !== '';
+}
+
+function isVoteFloor(value: unknown): value is VoteFloor {
+  return value === 'none' || value === 'abstain' || isLogPosition(value);
 }
 
 function isHardState(value: unknown): value is HardState {

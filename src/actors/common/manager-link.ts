@@ -15,10 +15,11 @@ import { chooseLeader, type ManagerProbe } from './leader-choice.js';
 
 /** Limit on one manager's answer to who leads, the dial included. */
 const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
-/** Tries of one ask, each after finding the leader again. */
-const MAX_ATTEMPTS = 4;
-/** Pause before the next try, doubled each time: an election takes a moment. */
+/** Tries of one ask, each after finding the leader again (within the ask's time): enough to outlast an election. */
+const MAX_ATTEMPTS = 10;
+/** Pause before the next try, doubled each time up to a second: an election takes one to two seconds. */
 const RETRY_PAUSE_MS = 200;
+const MAX_RETRY_PAUSE_MS = 1_000;
 /** The answers to an ask that mean the leader it went to no longer leads or is gone. */
 const LEADER_LOST: readonly RuntimeFailureCode[] = ['NoProc', 'NodeDown'];
 
@@ -134,21 +135,36 @@ export class ManagerLink {
     for (let attempt = 1; ; attempt++) {
       let failure: RuntimeFailure;
       const leader = await this.leaderWithin(deadlineMs - clock.elapsed());
-      if (typeof leader === 'string') {
-        const reply = await ask(this.deps.api, refOf(leader), body, Math.max(1, deadlineMs - clock.elapsed()));
-        if (!isRuntimeFailure(reply) || !LEADER_LOST.includes(reply.code)) return reply;
-        this.forget(leader);
-        if (reply.code === 'NodeDown' && !repeatable) {
-          return runtimeFailure('NodeDown', `the managers' leader went down before answering; the change may or may not have been made (${reply.message})`);
-        }
-        failure = reply;
-      } else {
+      if (typeof leader !== 'string') {
         failure = leader;
+      } else {
+        // A request not safe to repeat goes only to a leader just heard from: a leader gone before
+        // the request was sent is then told apart from one gone while carrying it out.
+        const gone = repeatable ? undefined : await this.goneOrDeposed(leader, deadlineMs - clock.elapsed());
+        if (gone) {
+          this.forget(leader);
+          failure = gone;
+        } else {
+          const reply = await ask(this.deps.api, refOf(leader), body, Math.max(1, deadlineMs - clock.elapsed()));
+          if (!isRuntimeFailure(reply) || !LEADER_LOST.includes(reply.code)) return reply;
+          this.forget(leader);
+          if (reply.code === 'NodeDown' && !repeatable) {
+            return runtimeFailure('NodeDown', `the managers' leader went down before answering; the change may or may not have been made (${reply.message})`);
+          }
+          failure = reply;
+        }
       }
       if (attempt >= MAX_ATTEMPTS || deadlineMs - clock.elapsed() <= pauseMs) return failure;
       await pause(clock, pauseMs);
-      pauseMs *= 2;
+      pauseMs = Math.min(MAX_RETRY_PAUSE_MS, pauseMs * 2);
     }
+  }
+
+  /** Why `leader` cannot take a request now (down, or no longer leading), or undefined when it can. */
+  private async goneOrDeposed(leader: string, remainingMs: number): Promise<RuntimeFailure | undefined> {
+    const answer = await ask(this.deps.api, consensusRef(leader), { type: 'leader' }, Math.max(1, Math.min(this.probeTimeoutMs, remainingMs)));
+    if (isRuntimeFailure(answer)) return answer.code === 'NodeDown' ? answer : undefined;
+    return answer.role === 'leader' ? undefined : runtimeFailure('NoProc', `${leader} no longer leads the managers`);
   }
 
   /** The leader, or the failure an ask answers with when none is found in time. */

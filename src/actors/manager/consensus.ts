@@ -14,7 +14,7 @@
  */
 import type { Behavior, ActorContext } from '../../runtime/actor.js';
 import type { ReplyTo } from '../../runtime/refs.js';
-import { Raft, type Ready } from '../../core/consensus/raft.js';
+import { Raft, type Ready, type VoteFloor } from '../../core/consensus/raft.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
 import type { BackupHeader, BackupReply, ConsensusMessage, ManagerStatus, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
@@ -115,12 +115,13 @@ interface ConsensusState {
   toldLeader: string | null;
   readonly outbox: SnapshotOutbox;
   readonly inbox: SnapshotInbox;
-  /** Whether this manager's log counts in elections; see `catchUpTo`. */
-  voting: boolean;
+  /** How this manager votes (VoteFloor). */
+  floor: VoteFloor;
+  /** This manager made its generation of the control plane, and the others have not yet committed any of it. */
+  fresh: boolean;
+  nextGenesisMs: number;
   /** Said once that a new control plane waits for every manager. */
   waitingLogged: boolean;
-  /** For a manager that came back empty: the leader's commit index when it first heard from it. */
-  catchUpTo: number | undefined;
   /** The last backup prepared, fetched page by page. */
   backup: { readonly header: BackupHeader; readonly pages: readonly SnapshotTables[]; readonly untilMs: number } | undefined;
   flushScheduled: boolean;
@@ -145,7 +146,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
       if (stored.id === null && stored.entries.length === 0 && deps.store.holdsRecords()) {
         // State written before managers kept a log: it becomes the first position of a new log.
         const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-        await deps.store.adopt(id, true, { index: 1, term: 1 });
+        await deps.store.adopt(id, 'none', { position: { index: 1, term: 1 } });
         ctx.log.info('manager state now kept in a replicated log', { clusterId: id.clusterId });
         stored = deps.store.load();
       }
@@ -153,7 +154,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         // One of several started alone (the others are lost): what it holds becomes a new generation,
         // which the others' older state cannot join and overwrite entries of.
         const id = { clusterId: stored.id.clusterId, epoch: deps.randomId() };
-        await deps.store.adopt(id, true);
+        await deps.store.adopt(id, 'none');
         ctx.log.warn('started alone after running with other managers: a new generation of the control plane begins with this state; empty the others before they rejoin', { before: stored.voters, clusterId: id.clusterId });
         stored = deps.store.load();
       }
@@ -163,7 +164,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         stored.hard ?? { term: 0, votedFor: null },
         stored,
         now,
-        { mayCampaign: stored.id !== null, mayVote: stored.voting },
+        { mayCampaign: stored.id !== null, voteFloor: stored.floor },
       );
       const state: ConsensusState = {
         raft,
@@ -185,9 +186,10 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         outbox: new SnapshotOutbox(selfId),
         inbox: new SnapshotInbox(selfId),
         backup: undefined,
-        voting: stored.voting,
+        floor: stored.floor,
+        fresh: stored.fresh,
+        nextGenesisMs: now,
         waitingLogged: false,
-        catchUpTo: stored.catchUpTo,
       };
       // A restarted consensus actor does not lead until elected again.
       deps.leadership(false);
@@ -211,6 +213,10 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         case 'tick':
           state.raft.tick(now);
           if (state.id === null && isSeed && !state.probing && now >= state.nextProbeMs) probe(state, ctx);
+          if (state.fresh && state.id !== null && now >= state.nextGenesisMs) {
+            state.nextGenesisMs = now + PROBE_INTERVAL_MS;
+            tellGenesis(state, ctx);
+          }
           scheduleFlush(state, ctx);
           return state;
         case 'vote_request':
@@ -218,7 +224,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           if (!(acceptFrom(state, message.from, message.id, ctx))) return state;
           // An empty manager joins the control plane of the first leader that reaches it.
           if (message.type === 'append' && state.id === null) await adoptIdentity(state, message.id, ctx);
-          if (message.type === 'append') await noteCatchUpTarget(state, message.commit, message.from, ctx);
+          if (message.type === 'append') await learnFloor(state, { index: message.commit, term: message.term }, message.from, ctx);
           state.raft.receive(message, now);
           scheduleFlush(state, ctx);
           return state;
@@ -231,7 +237,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           if (!received) return state;
           send(state, message.from, received.ack, ctx);
           if (received.complete) {
-            await noteCatchUpTarget(state, received.complete.index, message.from, ctx);
+            await learnFloor(state, { index: received.complete.index, term: received.complete.term }, message.from, ctx);
             state.raft.receive({ type: 'install_snapshot', term: message.term, from: message.from, snapshot: received.complete }, now);
             scheduleFlush(state, ctx);
           }
@@ -301,11 +307,12 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           ctx.system.reply(message.replyTo, { ok: true, id: state.id });
           return state;
         case 'genesis': {
-          const fresh = state.id === null && state.raft.lastIndex === 0 && state.appliedIndex === 0;
-          if (message.from !== voters[0] || !isControlPlaneId(message.id)) {
-            ctx.system.reply(message.replyTo, { ok: false, message: `only the first manager of the list (${voters[0]}) creates the control plane` });
-          } else if (fresh) {
-            await adoptIdentity(state, message.id, ctx, true);
+          const empty = state.id === null && state.raft.lastIndex === 0 && state.appliedIndex === 0;
+          if (!voters.includes(message.from) || !isControlPlaneId(message.id) || !isPosition(message.floor)) {
+            ctx.system.reply(message.replyTo, { ok: false, message: 'not a manager of this list, or a malformed generation' });
+          } else if (empty) {
+            // Empty, it votes for a candidate whose log reaches what the new generation starts from.
+            await adoptIdentity(state, message.id, ctx, message.floor);
             ctx.system.reply(message.replyTo, { ok: true });
           } else {
             const same = state.id !== null && state.id.clusterId === message.id.clusterId && state.id.epoch === message.id.epoch;
@@ -380,6 +387,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     if (!sendFirst) sendAll(state, ready, ctx);
     await apply(state, ctx);
     await maybeCaughtUp(state, ctx);
+    await maybeSettledGeneration(state, ctx);
     followLeadership(state, ctx);
     settle(state, ctx);
     await compact(state);
@@ -554,57 +562,73 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     ctx.log.error('refusing a manager', { manager: from, reason });
   }
 
-  /**
-   * Joins `id`. `voting`: for a manager of a brand-new control plane (nothing to catch up on); one that
-   * joins a control plane with history votes only once it has caught up.
-   */
-  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>, voting = false): Promise<void> {
-    await deps.store.adopt(id, voting);
+  /** Joins `id`, voting as `floor` says (an empty manager joining a generation with history abstains until told how far it goes). */
+  async function adoptIdentity(state: ConsensusState, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>, floor: VoteFloor = 'abstain'): Promise<void> {
+    await deps.store.adopt(id, floor);
     state.id = id;
     state.raft.allowCampaign();
-    if (voting) startVoting(state);
-    ctx.log.info('joined the control plane', { clusterId: id.clusterId, voting });
+    setFloor(state, floor);
+    ctx.log.info('joined the control plane', { clusterId: id.clusterId, floor });
   }
 
-  function startVoting(state: ConsensusState): void {
-    state.voting = true;
-    state.raft.allowVoting();
+  function setFloor(state: ConsensusState, floor: VoteFloor): void {
+    state.floor = floor;
+    state.raft.setVoteFloor(floor);
   }
 
-  /** The first word from a leader tells an empty manager how far it must catch up before it votes. */
-  async function noteCatchUpTarget(state: ConsensusState, commit: number, from: string, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
-    if (state.voting || state.catchUpTo !== undefined) return;
-    state.catchUpTo = commit;
-    await deps.store.setCatchUpTo(commit);
-    ctx.log.info('catching up with the leader before voting', { leader: from, commit });
+  /** The first word from a leader tells a manager that came back empty how far the log was committed. */
+  async function learnFloor(state: ConsensusState, floor: { index: number; term: number }, from: string, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    if (state.floor !== 'abstain' || state.id === null) return;
+    await deps.store.setFloor(floor);
+    setFloor(state, floor);
+    ctx.log.info('catching up with the leader; until then votes only for a manager holding what was committed', { leader: from, commit: floor.index });
   }
 
+  /** Caught up: its own log now holds what it only vouched for. */
   async function maybeCaughtUp(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
-    if (state.voting || state.catchUpTo === undefined || state.appliedIndex < state.catchUpTo) return;
-    await deps.store.startVoting();
-    startVoting(state);
-    ctx.log.info('caught up with the leader; voting again', { applied: state.appliedIndex });
+    const floor = state.floor;
+    if (floor === 'none' || floor === 'abstain' || state.appliedIndex < floor.index) return;
+    await deps.store.setFloor('none');
+    setFloor(state, 'none');
+    ctx.log.info('caught up with the leader', { applied: state.appliedIndex });
+  }
+
+  /** The others committed an entry of this generation with its maker: from now on one that comes back empty must catch up. */
+  async function maybeSettledGeneration(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    if (!state.fresh || state.raft.currentRole !== 'leader' || state.raft.commitIndex < state.leaderFromIndex || alone) return;
+    state.fresh = false;
+    await deps.store.setFresh(false);
+    ctx.log.info('the managers hold the new generation of the control plane', { commit: state.raft.commitIndex });
   }
 
   async function createControlPlane(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-    await deps.store.adopt(id, true);
+    await deps.store.adopt(id, 'none', { fresh: !alone });
     state.id = id;
+    state.fresh = !alone;
     state.raft.allowCampaign();
-    startVoting(state);
+    setFloor(state, 'none');
     ctx.log.info('created a new control plane', { clusterId: id.clusterId, managers: voters.length });
-    // The others were empty when asked: they join it as voters, having nothing to catch up on.
-    for (const peer of peers) void tellGenesis(peer, id, ctx);
+    if (state.fresh) tellGenesis(state, ctx);
     state.raft.campaignNow(ctx.clock.now());
   }
 
-  async function tellGenesis(peer: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
-    try {
-      const node = await deps.connect(peer);
-      const reply = await ask(ctx.system, consensusRef(node), { type: 'genesis', id, from: selfId }, PROBE_TIMEOUT_MS);
-      if (isRuntimeFailure(reply) || !reply.ok) ctx.log.warn('a manager did not take the new control plane; it will join as a follower that catches up first', { manager: peer, reason: isRuntimeFailure(reply) ? reply.code : reply.message });
-    } catch (error) {
-      ctx.log.warn('a manager did not take the new control plane; it will join as a follower that catches up first', { manager: peer, reason: (error as Error).message });
+  /**
+   * A generation this manager made (created, or restored from a backup) is told to the managers that
+   * are empty, with the log position it starts from: they may then vote, but only for a manager whose
+   * log reaches that far, so none of them can lead without the state.
+   */
+  function tellGenesis(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
+    const id = state.id;
+    if (id === null) return;
+    const floor = { index: state.snapshotIndex, term: state.raft.termAt(state.snapshotIndex) ?? 0 };
+    for (const peer of peers) {
+      const node = state.names.get(peer);
+      if (node === undefined) {
+        dial(state, peer, ctx);
+        continue;
+      }
+      void ask(ctx.system, consensusRef(node), { type: 'genesis', id, from: selfId, floor }, PROBE_TIMEOUT_MS);
     }
   }
 
@@ -661,4 +685,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
 /** A record's size on the wire, for cutting snapshots into pages. */
 function recordBytes(record: readonly [string, unknown]): number {
   return encodeCbor(record).length;
+}
+
+function isPosition(value: unknown): value is { index: number; term: number } {
+  const position = value as { index?: unknown; term?: unknown } | null;
+  return typeof position === 'object' && position !== null && Number.isSafeInteger(position.index) && Number.isSafeInteger(position.term);
 }

@@ -91,11 +91,8 @@ export class Raft {
   private readonly peers: readonly string[];
   /** Allowed to start elections (an empty manager that belongs to no control plane yet is not). */
   private mayCampaign: boolean;
-  /**
-   * Whether this manager's log may count in elections. One that lost its disk may have acknowledged
-   * entries it no longer holds; until it has caught up, its vote could elect a leader without them.
-   */
-  private mayVote: boolean;
+  /** How this manager votes; see VoteFloor. */
+  private voteFloor: VoteFloor;
 
   private pending: { hardState: boolean; truncateFrom: number | undefined; entries: LogEntry[]; snapshot: StateSnapshot | undefined; messages: Outbound[]; snapshotsFor: Set<string> } = Raft.emptyPending();
 
@@ -104,7 +101,7 @@ export class Raft {
     hard: HardState,
     stored: StoredLog,
     nowMs: number,
-    options: { readonly mayCampaign: boolean; readonly mayVote: boolean },
+    options: { readonly mayCampaign: boolean; readonly voteFloor: VoteFloor },
   ) {
     if (!settings.voters.includes(settings.self)) throw new Error(`${settings.self} is not among the voters`);
     this.term = hard.term;
@@ -116,7 +113,7 @@ export class Raft {
     this.durableIndex = this.lastIndex;
     this.peers = settings.voters.filter((voter) => voter !== settings.self);
     this.mayCampaign = options.mayCampaign;
-    this.mayVote = options.mayVote;
+    this.voteFloor = options.voteFloor;
     this.resetElectionDeadline(nowMs);
   }
 
@@ -166,14 +163,13 @@ export class Raft {
     this.mayCampaign = true;
   }
 
-  /** This manager's log now holds everything committed when it came back: it may vote and stand again. */
-  allowVoting(): void {
-    this.mayVote = true;
+  setVoteFloor(floor: VoteFloor): void {
+    this.voteFloor = floor;
   }
 
   /** Starts an election now rather than after a timeout (a lone manager, or one that just created the control plane). */
   campaignNow(nowMs: number): void {
-    if (this.role === 'leader' || !this.mayCampaign || !this.mayVote) return;
+    if (this.role === 'leader' || !this.mayCampaign || this.voteFloor !== 'none') return;
     this.resetElectionDeadline(nowMs);
     this.startPreVote(nowMs);
   }
@@ -215,7 +211,7 @@ export class Raft {
     }
     if (nowMs >= this.electionDeadlineMs) {
       this.resetElectionDeadline(nowMs);
-      if (this.mayCampaign && this.mayVote) this.startPreVote(nowMs);
+      if (this.mayCampaign && this.voteFloor === 'none') this.startPreVote(nowMs);
     }
   }
 
@@ -266,7 +262,7 @@ export class Raft {
 
   /** The control plane a vote or append comes from is the driver's to check; this is the message's term logic only. */
   private onVoteRequest(message: Extract<RaftMessage, { type: 'vote_request' }>, nowMs: number): void {
-    const upToDate = (message.lastTerm > this.lastTerm || (message.lastTerm === this.lastTerm && message.lastIndex >= this.lastIndex)) && this.mayVote;
+    const upToDate = atLeast(message, { index: this.lastIndex, term: this.lastTerm }) && aboveFloor(message, this.voteFloor);
     if (message.preVote) {
       // Granted only by a manager that has not heard from a leader lately: a working leader keeps its office.
       const leaderQuiet = this.role !== 'leader' && nowMs - this.lastLeaderContactMs >= this.settings.electionTimeoutMs[0];
@@ -516,6 +512,23 @@ export class Raft {
   private static emptyPending(): Raft['pending'] {
     return { hardState: false, truncateFrom: undefined, entries: [], snapshot: undefined, messages: [], snapshotsFor: new Set() };
   }
+}
+
+/**
+ * How a manager votes. `none`: on its own log alone, as Raft does. A manager that lost its disk may
+ * have acknowledged entries it no longer holds, and its vote could then elect a leader without them:
+ * until it learns how far the log was committed (`abstain` until then), it votes only for a candidate
+ * whose log reaches that far (`{index, term}`), as if its own log did; once it has caught up, `none`.
+ */
+export type VoteFloor = 'none' | 'abstain' | { readonly index: number; readonly term: number };
+
+function atLeast(candidate: { readonly lastIndex: number; readonly lastTerm: number }, position: { readonly index: number; readonly term: number }): boolean {
+  return candidate.lastTerm > position.term || (candidate.lastTerm === position.term && candidate.lastIndex >= position.index);
+}
+
+function aboveFloor(candidate: { readonly lastIndex: number; readonly lastTerm: number }, floor: VoteFloor): boolean {
+  if (floor === 'none') return true;
+  return floor !== 'abstain' && atLeast(candidate, floor);
 }
 
 export function majority(voters: number): number {

@@ -92,9 +92,16 @@ export type ConsensusMessage =
   /** An empty manager asks its peers whether they hold state, before it creates a control plane. */
   | { readonly type: 'probe'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly id: ControlPlaneId | null }> }
   /**
-   * The first manager of the list created `id` after every manager said it held nothing: an empty one
-   * takes it as a voter at once (there is nothing it could have missed).
+   * A manager made a new generation `id` of the control plane (created it, or restored it from a
+   * backup), starting at log position `floor`: an empty manager joins it and votes, but only for a
+   * manager whose log reaches `floor`.
    */
-  | { readonly type: 'genesis'; readonly id: ControlPlaneId; readonly from: string; readonly replyTo: ReplyTo<{ readonly ok: true } | { readonly ok: false; readonly message: string }> };
+  | {
+      readonly type: 'genesis';
+      readonly id: ControlPlaneId;
+      readonly from: string;
+      readonly floor: { readonly index: number; readonly term: number };
+      readonly replyTo: ReplyTo<{ readonly ok: true } | { readonly ok: false; readonly message: string }>;
+    };
 
 export const CONSENSUS_PATH = '/node/manager/consensus';

@@ -112,7 +112,7 @@ describe('manager consensus: the replicated tables and a lone manager', () => {
       const store = new ConsensusStore(state);
       expect(store.load()).to.include({ id: null, appliedIndex: 0, snapshotIndex: 0 });
       const id = { clusterId: 'c1', epoch: 'e1' };
-      await store.adopt(id, true);
+      await store.adopt(id, 'none');
       const entries = [1, 2, 3].map((index) => ({ index, term: 1, data: { kind: 'writes' as const, ops: [{ table: 'users', key: `u${index}`, value: { n: index } }] } }));
       await store.persist({ hard: { term: 1, votedFor: 'me' }, entries });
       const unknown: TableOp[] = [];

@@ -46,7 +46,7 @@ class SimGroup {
 
   private boot(name: string, disk: SimManager['disk']): Raft {
     const settings: RaftSettings = { ...SETTINGS, self: name, voters: this.names, random: this.random };
-    return new Raft(settings, disk.hard, { snapshotIndex: disk.snapshotIndex, snapshotTerm: disk.snapshotTerm, entries: disk.entries, appliedIndex: disk.applied.length }, this.nowMs, { mayCampaign: true, mayVote: true });
+    return new Raft(settings, disk.hard, { snapshotIndex: disk.snapshotIndex, snapshotTerm: disk.snapshotTerm, entries: disk.entries, appliedIndex: disk.applied.length }, this.nowMs, { mayCampaign: true, voteFloor: 'none' });
   }
 
   crash(name: string): void {
@@ -185,6 +185,23 @@ describe('core/consensus/raft', () => {
     for (const value of ['a', 'b', 'c']) group.propose(leader, value);
     group.run(500);
     for (const name of group.names) expect(group.appliedValues(name)).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('a manager that came back empty votes only for a candidate whose log reaches how far the log was committed', () => {
+    const settings = { ...SETTINGS, self: 'm1', voters: ['m0', 'm1', 'm2'], random: seededRandom(9) };
+    const empty = { snapshotIndex: 0, snapshotTerm: 0, entries: [], appliedIndex: 0 };
+    const request = (lastIndex: number, lastTerm: number) => ({ type: 'vote_request' as const, id: { clusterId: 'c', epoch: 'e' }, term: 5, from: 'm0', lastIndex, lastTerm, preVote: false });
+    const granted = (voter: Raft): boolean => voter.takeReady().messages.some(({ message }) => message.type === 'vote_reply' && message.granted);
+    const abstaining = new Raft(settings, { term: 0, votedFor: null }, empty, 0, { mayCampaign: true, voteFloor: 'abstain' });
+    abstaining.receive(request(100, 4), 0);
+    expect(granted(abstaining), 'abstains').to.equal(false);
+    const floored = new Raft(settings, { term: 0, votedFor: null }, empty, 0, { mayCampaign: true, voteFloor: { index: 20, term: 3 } });
+    floored.receive(request(19, 3), 0);
+    expect(granted(floored), 'a log short of the floor').to.equal(false);
+    floored.receive({ ...request(20, 3), term: 6 }, 0);
+    expect(granted(floored), 'a log that reaches it').to.equal(true);
+    floored.campaignNow(0);
+    expect(floored.currentRole, 'does not stand while below its floor').to.equal('follower');
   });
 
   it('a follower refuses proposals', () => {
