@@ -6,6 +6,7 @@
  */
 import type { ControlPlaneId, LogEntry, StateSnapshot, TableOp } from '../core/consensus/raft-messages.js';
 import type { HardState, VoteFloor } from '../core/consensus/raft.js';
+import { isControlPlaneId } from '../core/consensus/control-plane.js';
 import type { NodeState, StateTable } from './node-state.js';
 
 /** The tables every manager holds a copy of; nothing else may be written through the log. */
@@ -202,10 +203,6 @@ function logKey(index: number): string {
   return String(index).padStart(INDEX_DIGITS, '0');
 }
 
-export function isControlPlaneId(value: unknown): value is ControlPlaneId {
-  const id = value as Partial<ControlPlaneId> | null;
-  return typeof id === 'object' && id !== null && typeof id.clusterId === 'string' && typeof id.epoch === 'string' && id.clusterId !== '' && id.epoch !== '';
-}
 
 function isVoteFloor(value: unknown): value is VoteFloor {
   return value === 'none' || value === 'abstain' || isLogPosition(value);

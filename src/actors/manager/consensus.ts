@@ -17,14 +17,16 @@ import type { ReplyTo } from '../../runtime/refs.js';
 import { Raft, type Ready, type VoteFloor } from '../../core/consensus/raft.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
-import type { BackupHeader, BackupReply, ConsensusMessage, ManagerStatus, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
+import type { BackupHeader, BackupReply, BarrierReply, ConsensusMessage, ProposeReply, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
+import { managerStatuses } from './consensus-status.js';
+import { isControlPlaneId, refusalOf } from '../../core/consensus/control-plane.js';
 import { encodeCbor } from '../../protocol/cluster/cbor.js';
 import { splitTables, type SnapshotTables } from '../../core/consensus/snapshot-pages.js';
 import { SnapshotInbox, SnapshotOutbox } from './snapshot-transfer.js';
 import { consensusRef } from '../../protocol/cluster/paths.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
 import { ask } from '../../runtime/typed-ask.js';
-import { isControlPlaneId, type ConsensusStore } from '../../store/consensus-store.js';
+import type { ConsensusStore } from '../../store/consensus-store.js';
 
 export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [1_000, 2_000];
 export const DEFAULT_HEARTBEAT_MS = 200;
@@ -39,14 +41,6 @@ const REFUSAL_LOG_INTERVAL_MS = 60_000;
 const SNAPSHOT_PAGE_BYTES = 4 * 1024 * 1024;
 /** How long a prepared backup can be fetched page by page. */
 const BACKUP_KEEP_MS = 5 * 60_000;
-
-/** What a proposal came to: applied on this manager, or why not. */
-export type ProposeReply =
-  | { readonly ok: true; readonly index: number }
-  /** NotLeader: this manager does not lead (or stopped leading before the change was known committed). Preempted: another change came first. */
-  | { readonly ok: false; readonly code: 'NotLeader' | 'Preempted'; readonly message: string };
-
-export type BarrierReply = { readonly ok: true; readonly index: number } | { readonly ok: false; readonly code: 'NotLeader'; readonly message: string };
 
 /** Messages from the manager's own actors, never from the wire. */
 export type ConsensusActorMessage =
@@ -301,7 +295,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           return state;
         }
         case 'status':
-          ctx.system.reply(message.replyTo, { ok: true, id: state.id, leader: leaderName(state), managers: managerStatuses(state, now) });
+          ctx.system.reply(message.replyTo, { ok: true, id: state.id, leader: leaderName(state), managers: managerStatuses({ raft: state.raft, voters, selfId, names: state.names, appliedIndex: state.appliedIndex, reachableWithinMs: electionTimeoutMs[1], nowMs: now }) });
           return state;
         case 'probe':
           ctx.system.reply(message.replyTo, { ok: true, id: state.id });
@@ -535,23 +529,12 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
     );
   }
 
-  /** Whether a vote request, append or snapshot may be heeded: it must come from our control plane. */
+  /** Whether a vote request, append, snapshot page or genesis may be heeded: it must come from our control plane. */
   function acceptFrom(state: ConsensusState, from: string, id: ControlPlaneId, ctx: ActorContext<ConsensusActorMessage>): boolean {
-    if (!voters.includes(from)) {
-      logRefusal(state, from, `${from} is not in this manager's list of managers (${voters.join(', ')})`, ctx);
-      return false;
-    }
-    if (!isControlPlaneId(id)) return false;
-    if (state.id === null) return true;
-    if (id.clusterId !== state.id.clusterId) {
-      logRefusal(state, from, `manager ${from} belongs to cluster ${id.clusterId}, this manager to cluster ${state.id.clusterId}; one of them was started with the wrong data directory or managers list`, ctx);
-      return false;
-    }
-    if (id.epoch !== state.id.epoch) {
-      logRefusal(state, from, `manager ${from} holds control plane state of another generation (${id.epoch}, this one ${state.id.epoch}): after a restore from backup, managers with older state must be emptied before they rejoin`, ctx);
-      return false;
-    }
-    return true;
+    const refusal = refusalOf({ voters, own: state.id, from, id });
+    if (refusal === undefined) return true;
+    if (refusal !== 'malformed') logRefusal(state, from, refusal, ctx);
+    return false;
   }
 
   function logRefusal(state: ConsensusState, from: string, reason: string, ctx: ActorContext<ConsensusActorMessage>): void {
@@ -655,30 +638,6 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   function notLeader(state: ConsensusState): { ok: false; code: 'NotLeader'; message: string } {
     const leader = leaderName(state);
     return { ok: false, code: 'NotLeader', message: leader === null ? 'no manager leads right now (a majority of managers must be reachable)' : `this manager does not lead; ${leader} does` };
-  }
-
-  function managerStatuses(state: ConsensusState, now: number): ManagerStatus[] {
-    const raft = state.raft;
-    const progress = raft.peerProgress();
-    const leading = raft.currentRole === 'leader';
-    return voters.map((voter) => {
-      const node = state.names.get(voter) ?? voter;
-      if (voter === selfId) {
-        return { node, role: raft.currentRole, term: raft.currentTerm, lastIndex: raft.lastIndex, commitIndex: raft.commitIndex, appliedIndex: state.appliedIndex, lag: leading ? 0 : null, reachable: true };
-      }
-      const peer = progress.get(voter);
-      const isLeader = raft.knownLeader === voter;
-      return {
-        node,
-        role: isLeader ? 'leader' : 'follower',
-        term: isLeader ? raft.currentTerm : -1,
-        lastIndex: peer?.matchIndex ?? -1,
-        commitIndex: -1,
-        appliedIndex: -1,
-        lag: leading && peer ? raft.lastIndex - peer.matchIndex : null,
-        reachable: leading && peer ? now - peer.lastHeardMs < electionTimeoutMs[1] : isLeader,
-      };
-    });
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { TableOp } from '../../core/consensus/raft-messages.js';
 import { AS_STORED, type NodeState, type RecordCodec, type StateTable, type TableSource } from '../../store/node-state.js';
-import type { BarrierReply, ProposeReply } from './consensus.js';
+import type { BarrierReply, ProposeReply } from '../../protocol/cluster/consensus.js';
 
 /** The consensus actor, as the tables reach it. */
 export interface Proposer {

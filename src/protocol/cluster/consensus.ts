@@ -12,6 +12,15 @@ import type { SnapshotTables } from '../../core/consensus/snapshot-pages.js';
 
 export type ManagerRole = 'leader' | 'follower' | 'candidate';
 
+/** What a change proposed by the leader's own actors came to: applied on this manager, or why not. */
+export type ProposeReply =
+  | { readonly ok: true; readonly index: number }
+  /** NotLeader: this manager does not lead (or stopped leading before the change was known committed). Preempted: another change came first. */
+  | { readonly ok: false; readonly code: 'NotLeader' | 'Preempted'; readonly message: string };
+
+/** Answered once nothing proposed is left unapplied, with the last index applied. */
+export type BarrierReply = { readonly ok: true; readonly index: number } | { readonly ok: false; readonly code: 'NotLeader'; readonly message: string };
+
 export interface LeaderReply {
   readonly ok: true;
   /** The node that leads, as far as this manager knows; null while none does. */
