@@ -61,9 +61,11 @@ export function managerBucketAdmin(deps: ManagerBucketAdminDeps): BucketAdmin {
           ...(request.objectLock ? { objectLock: true } : {}),
         },
         timeoutMs,
+        // Made again after a leader fell mid-way, it would answer "already exists" for a bucket just made.
+        false,
       ),
     delete: (name, requester) =>
-      managers.askLeader<BucketDeletionMessage, 'delete_bucket'>(bucketDeletionRef, { type: 'delete_bucket', name, requester, withContent: false }, deps.deleteTimeoutMs),
+      managers.askLeader<BucketDeletionMessage, 'delete_bucket'>(bucketDeletionRef, { type: 'delete_bucket', name, requester, withContent: false }, deps.deleteTimeoutMs, false),
     updateAcl: (name, requester, acl) => managers.askLeader<AuthMessage, 'update_acl'>(authRef, { type: 'update_acl', name, requester, acl }, timeoutMs),
     updateVersioning: (name, requester, status) => managers.askLeader<AuthMessage, 'update_versioning'>(authRef, { type: 'update_versioning', name, requester, status }, timeoutMs),
     updateObjectLock: (name, requester, config) => managers.askLeader<AuthMessage, 'update_object_lock'>(authRef, { type: 'update_object_lock', name, requester, config }, timeoutMs),

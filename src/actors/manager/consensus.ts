@@ -17,7 +17,7 @@ import type { ReplyTo } from '../../runtime/refs.js';
 import { Raft, type Ready, type VoteFloor } from '../../core/consensus/raft.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ControlPlaneId, LogEntry, RaftMessage, StateSnapshot, TableOp } from '../../core/consensus/raft-messages.js';
-import type { BackupHeader, BackupReply, BarrierReply, ConsensusMessage, ProposeReply, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
+import type { BackupHeader, BackupReply, BarrierReply, ConsensusMessage, ProbeReply, ProposeReply, SnapshotPageMessage } from '../../protocol/cluster/consensus.js';
 import { managerStatuses } from './consensus-status.js';
 import { isControlPlaneId, refusalOf } from '../../core/consensus/control-plane.js';
 import { encodeCbor } from '../../protocol/cluster/cbor.js';
@@ -53,7 +53,9 @@ export type ConsensusActorMessage =
   /** Answers once everything proposed so far is applied here, with the last proposed index. */
   | { readonly type: 'barrier'; readonly replyTo: ReplyTo<BarrierReply> }
   | { readonly type: 'probed'; readonly answers: ReadonlyArray<ControlPlaneId | null> }
-  | { readonly type: 'peer_named'; readonly id: string; readonly node: string };
+  | { readonly type: 'peer_named'; readonly id: string; readonly node: string }
+  /** Another manager holds more of this manager's fresh generation: it is not this manager's alone any more. */
+  | { readonly type: 'generation_shared' };
 
 export interface ConsensusDeps {
   /** This manager's node name. */
@@ -114,6 +116,8 @@ interface ConsensusState {
   /** This manager made its generation of the control plane, and the others have not yet committed any of it. */
   fresh: boolean;
   nextGenesisMs: number;
+  /** A round of telling empty managers of a fresh generation is under way. */
+  telling: boolean;
   /** Said once that a new control plane waits for every manager. */
   waitingLogged: boolean;
   /** The last backup prepared, fetched page by page. */
@@ -153,12 +157,17 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         stored = deps.store.load();
       }
       if (stored.voters === undefined || stored.voters.join(',') !== voters.join(',')) await deps.store.setVoters(voters);
+      if (alone && stored.id !== null && !stored.fresh) {
+        // A manager alone holds its generation alone: told to empty managers when it runs with others.
+        await deps.store.setFresh(true);
+        stored = deps.store.load();
+      }
       const raft = new Raft(
         { self: selfId, voters, electionTimeoutMs, heartbeatMs: deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, maxEntriesPerAppend: MAX_ENTRIES_PER_APPEND, random: deps.random },
         stored.hard ?? { term: 0, votedFor: null },
         stored,
         now,
-        { mayCampaign: stored.id !== null, voteFloor: stored.floor },
+        { mayCampaign: stored.id !== null, voteFloor: stored.floor, ...(stored.hard === undefined ? { voteFromMs: now + electionTimeoutMs[1] } : {}) },
       );
       const state: ConsensusState = {
         raft,
@@ -183,6 +192,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         floor: stored.floor,
         fresh: stored.fresh,
         nextGenesisMs: now,
+        telling: false,
         waitingLogged: false,
       };
       // A restarted consensus actor does not lead until elected again.
@@ -219,6 +229,8 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           // An empty manager joins the control plane of the first leader that reaches it.
           if (message.type === 'append' && state.id === null) await adoptIdentity(state, message.id, ctx);
           if (message.type === 'append') await learnFloor(state, { index: message.commit, term: message.term }, message.from, ctx);
+          // Another leads this generation: others hold it now.
+          if (message.type === 'append' && message.term >= state.raft.currentTerm) await endFresh(state, ctx);
           state.raft.receive(message, now);
           scheduleFlush(state, ctx);
           return state;
@@ -298,7 +310,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
           ctx.system.reply(message.replyTo, { ok: true, id: state.id, leader: leaderName(state), managers: managerStatuses({ raft: state.raft, voters, selfId, names: state.names, appliedIndex: state.appliedIndex, reachableWithinMs: electionTimeoutMs[1], nowMs: now }) });
           return state;
         case 'probe':
-          ctx.system.reply(message.replyTo, { ok: true, id: state.id });
+          ctx.system.reply(message.replyTo, { ok: true, id: state.id, lastIndex: state.raft.lastIndex });
           return state;
         case 'genesis': {
           const empty = state.id === null && state.raft.lastIndex === 0 && state.appliedIndex === 0;
@@ -336,6 +348,9 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
         case 'peer_named':
           state.dialling.delete(message.id);
           state.names.set(message.id, message.node);
+          return state;
+        case 'generation_shared':
+          await endFresh(state, ctx);
           return state;
         default:
           return assertNever(message);
@@ -570,7 +585,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   /** Caught up: its own log now holds what it only vouched for. */
   async function maybeCaughtUp(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const floor = state.floor;
-    if (floor === 'none' || floor === 'abstain' || state.appliedIndex < floor.index) return;
+    if (floor === 'none' || floor === 'abstain' || state.appliedIndex < floor.index || (state.raft.termAt(state.appliedIndex) ?? 0) < floor.term) return;
     await deps.store.setFloor('none');
     setFloor(state, 'none');
     ctx.log.info('caught up with the leader', { applied: state.appliedIndex });
@@ -579,16 +594,21 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   /** The others committed an entry of this generation with its maker: from now on one that comes back empty must catch up. */
   async function maybeSettledGeneration(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     if (!state.fresh || state.raft.currentRole !== 'leader' || state.raft.commitIndex < state.leaderFromIndex || alone) return;
+    await endFresh(state, ctx);
+  }
+
+  async function endFresh(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
+    if (!state.fresh) return;
     state.fresh = false;
     await deps.store.setFresh(false);
-    ctx.log.info('the managers hold the new generation of the control plane', { commit: state.raft.commitIndex });
+    ctx.log.info('the managers hold this generation of the control plane', { commit: state.raft.commitIndex });
   }
 
   async function createControlPlane(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): Promise<void> {
     const id = { clusterId: deps.randomId(), epoch: deps.randomId() };
-    await deps.store.adopt(id, 'none', { fresh: !alone });
+    await deps.store.adopt(id, 'none', { fresh: true });
     state.id = id;
-    state.fresh = !alone;
+    state.fresh = true;
     state.raft.allowCampaign();
     setFloor(state, 'none');
     ctx.log.info('created a new control plane', { clusterId: id.clusterId, managers: voters.length });
@@ -597,37 +617,56 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   }
 
   /**
-   * A generation this manager made (created, or restored from a backup) is told to the managers that
-   * are empty, with the log position it starts from: they may then vote, but only for a manager whose
-   * log reaches that far, so none of them can lead without the state.
+   * A generation only this manager holds (it created it, restored it, or ran alone) is told to the
+   * managers that are empty, with the log position it has reached: they may then vote, but only for a
+   * manager whose log reaches that far, so none of them can lead without the state. Told only while
+   * every peer answers and none holds more of it; once one does, the generation is no longer this
+   * manager's alone.
    */
   function tellGenesis(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
     const id = state.id;
-    if (id === null) return;
-    const floor = { index: state.snapshotIndex, term: state.raft.termAt(state.snapshotIndex) ?? 0 };
-    for (const peer of peers) {
-      const node = state.names.get(peer);
-      if (node === undefined) {
-        dial(state, peer, ctx);
-        continue;
-      }
-      void ask(ctx.system, consensusRef(node), { type: 'genesis', id, from: selfId, floor }, PROBE_TIMEOUT_MS);
-    }
+    if (id === null || state.telling) return;
+    state.telling = true;
+    const floor = { index: state.appliedIndex, term: state.raft.termAt(state.appliedIndex) ?? 0 };
+    void probePeers(ctx)
+      .then((answers) => {
+        if (answers.some((answer) => answer === undefined)) return;
+        const known = answers as ProbeReply[];
+        const sameGeneration = (answer: ProbeReply): boolean => answer.id !== null && answer.id.clusterId === id.clusterId && answer.id.epoch === id.epoch;
+        if (known.some((answer) => sameGeneration(answer) && answer.lastIndex > floor.index)) {
+          ctx.system.dispatch(ctx.self, { type: 'generation_shared' });
+          return;
+        }
+        peers.forEach((peer, i) => {
+          const node = state.names.get(peer);
+          if (known[i]!.id === null && node !== undefined) void ask(ctx.system, consensusRef(node), { type: 'genesis', id, from: selfId, floor }, PROBE_TIMEOUT_MS);
+        });
+      })
+      .finally(() => {
+        state.telling = false;
+      });
   }
 
   function probe(state: ConsensusState, ctx: ActorContext<ConsensusActorMessage>): void {
     state.probing = true;
-    void Promise.all(
+    void probePeers(ctx).then((answers) =>
+      ctx.system.dispatch(ctx.self, { type: 'probed', answers: answers.flatMap((answer) => (answer === undefined ? [] : [answer.id])) }),
+    );
+  }
+
+  /** Every peer's answer to `probe`, undefined where none came. */
+  function probePeers(ctx: ActorContext<ConsensusActorMessage>): Promise<Array<ProbeReply | undefined>> {
+    return Promise.all(
       peers.map(async (peer) => {
         try {
           const node = await deps.connect(peer);
           const reply = await ask(ctx.system, consensusRef(node), { type: 'probe' }, PROBE_TIMEOUT_MS);
-          return isRuntimeFailure(reply) ? undefined : reply.id;
+          return isRuntimeFailure(reply) ? undefined : reply;
         } catch {
           return undefined;
         }
       }),
-    ).then((answers) => ctx.system.dispatch(ctx.self, { type: 'probed', answers: answers.filter((answer): answer is ControlPlaneId | null => answer !== undefined) }));
+    );
   }
 
   function leaderName(state: ConsensusState): string | null {

@@ -55,8 +55,11 @@ export type RaftMessage =
       readonly commit: number;
     }
   /** `matchIndex`: how far the follower's log now agrees; on failure, where the leader should try next. */
-  /** `prevIndex`: that of the append answered, so that a late refusal of an old append is recognised. */
-  | { readonly type: 'append_reply'; readonly term: number; readonly from: string; readonly success: boolean; readonly matchIndex: number; readonly prevIndex: number }
+  /**
+   * `prevIndex`: that of the append answered, so that a late refusal of an old append is recognised;
+   * `lastIndex`: the end of the follower's log (shorter than it once confirmed: it lost its disk).
+   */
+  | { readonly type: 'append_reply'; readonly term: number; readonly from: string; readonly success: boolean; readonly matchIndex: number; readonly prevIndex: number; readonly lastIndex: number }
   | { readonly type: 'install_snapshot'; readonly term: number; readonly from: string; readonly snapshot: StateSnapshot }
   | { readonly type: 'snapshot_reply'; readonly term: number; readonly from: string; readonly index: number };
 

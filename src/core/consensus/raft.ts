@@ -93,6 +93,11 @@ export class Raft {
   private mayCampaign: boolean;
   /** How this manager votes; see VoteFloor. */
   private voteFloor: VoteFloor;
+  /**
+   * No vote before this time: a manager that lost its disk may have voted in the current term before,
+   * and waiting out an election timeout lets that term's election end without a second vote from it.
+   */
+  private readonly voteFromMs: number;
 
   private pending: { hardState: boolean; truncateFrom: number | undefined; entries: LogEntry[]; snapshot: StateSnapshot | undefined; messages: Outbound[]; snapshotsFor: Set<string> } = Raft.emptyPending();
 
@@ -101,7 +106,7 @@ export class Raft {
     hard: HardState,
     stored: StoredLog,
     nowMs: number,
-    options: { readonly mayCampaign: boolean; readonly voteFloor: VoteFloor },
+    options: { readonly mayCampaign: boolean; readonly voteFloor: VoteFloor; readonly voteFromMs?: number },
   ) {
     if (!settings.voters.includes(settings.self)) throw new Error(`${settings.self} is not among the voters`);
     this.term = hard.term;
@@ -114,6 +119,7 @@ export class Raft {
     this.peers = settings.voters.filter((voter) => voter !== settings.self);
     this.mayCampaign = options.mayCampaign;
     this.voteFloor = options.voteFloor;
+    this.voteFromMs = options.voteFromMs ?? 0;
     this.resetElectionDeadline(nowMs);
   }
 
@@ -188,7 +194,10 @@ export class Raft {
   /** A snapshot on its way to `peer` is still moving (a page was answered): do not send it anew yet. */
   snapshotMoving(peer: string, nowMs: number): void {
     const progress = this.progress.get(peer);
-    if (progress && progress.snapshotUntilMs > 0) progress.snapshotUntilMs = nowMs + this.settings.electionTimeoutMs[1] * SNAPSHOT_RETRY_TIMEOUTS;
+    if (!progress || progress.snapshotUntilMs === 0) return;
+    progress.snapshotUntilMs = nowMs + this.settings.electionTimeoutMs[1] * SNAPSHOT_RETRY_TIMEOUTS;
+    // A follower taking a snapshot answers its pages, not appends: it is heard all the same.
+    progress.lastHeardMs = nowMs;
   }
 
   /** The driver made the log durable up to `index` (a single manager commits on its own disk alone). */
@@ -262,7 +271,7 @@ export class Raft {
 
   /** The control plane a vote or append comes from is the driver's to check; this is the message's term logic only. */
   private onVoteRequest(message: Extract<RaftMessage, { type: 'vote_request' }>, nowMs: number): void {
-    const upToDate = atLeast(message, { index: this.lastIndex, term: this.lastTerm }) && aboveFloor(message, this.voteFloor);
+    const upToDate = atLeast(message, { index: this.lastIndex, term: this.lastTerm }) && aboveFloor(message, this.voteFloor) && nowMs >= this.voteFromMs;
     if (message.preVote) {
       // Granted only by a manager that has not heard from a leader lately: a working leader keeps its office.
       const leaderQuiet = this.role !== 'leader' && nowMs - this.lastLeaderContactMs >= this.settings.electionTimeoutMs[0];
@@ -298,7 +307,7 @@ export class Raft {
 
   private onAppend(message: Extract<RaftMessage, { type: 'append' }>, nowMs: number): void {
     const refuse = (matchIndex: number): void =>
-      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex, prevIndex: message.prevIndex });
+      this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: false, matchIndex, prevIndex: message.prevIndex, lastIndex: this.lastIndex });
     if (message.term < this.term) return refuse(this.lastIndex);
     this.followLeader(message.term, message.from, nowMs);
     if (message.prevIndex > this.lastIndex) return refuse(this.lastIndex);
@@ -316,7 +325,7 @@ export class Raft {
     }
     const lastNew = message.prevIndex + message.entries.length;
     if (message.commit > this.commit) this.commit = Math.max(this.commit, Math.min(message.commit, lastNew));
-    this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: true, matchIndex: Math.max(lastNew, Math.min(this.commit, this.lastIndex)), prevIndex: message.prevIndex });
+    this.send(message.from, { type: 'append_reply', term: this.term, from: this.settings.self, success: true, matchIndex: Math.max(lastNew, Math.min(this.commit, this.lastIndex)), prevIndex: message.prevIndex, lastIndex: this.lastIndex });
   }
 
   private onAppendReply(message: Extract<RaftMessage, { type: 'append_reply' }>, nowMs: number): void {
@@ -325,6 +334,14 @@ export class Raft {
     if (message.success) return this.matched(message.from, peer, message.matchIndex, nowMs);
     // A refusal of an append older than what the peer has since confirmed says nothing new.
     if (message.prevIndex < peer.matchIndex) return;
+    if (message.lastIndex < peer.matchIndex) {
+      // Its log is shorter than it once confirmed: it lost its disk. It starts again from what it has
+      // (the commit index never moves back, so forgetting what it held is safe).
+      peer.matchIndex = message.matchIndex;
+      peer.nextIndex = message.matchIndex + 1;
+      this.sendAppend(message.from, nowMs, true);
+      return;
+    }
     peer.nextIndex = Math.max(peer.matchIndex + 1, Math.min(peer.nextIndex - 1, message.matchIndex + 1));
     this.sendAppend(message.from, nowMs, true);
   }
@@ -475,8 +492,8 @@ export class Raft {
   }
 
   private lostQuorum(nowMs: number): boolean {
-    // As soon as the followers may elect another (after the shortest election timeout), this one stops leading.
-    const window = this.settings.electionTimeoutMs[0];
+    // Before the followers may elect another (after the shortest election timeout), this one stops leading.
+    const window = this.settings.electionTimeoutMs[0] - this.settings.heartbeatMs;
     if (nowMs - this.becameLeaderMs < window) return false;
     let heard = 1;
     for (const progress of this.progress.values()) if (nowMs - progress.lastHeardMs < window) heard++;

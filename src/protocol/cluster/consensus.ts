@@ -89,6 +89,13 @@ export type SnapshotPageMessage =
     }
   | { readonly type: 'snapshot_page_ack'; readonly term: number; readonly from: string; readonly index: number; readonly page: number };
 
+/** Which control plane a manager holds, and how far its log reaches. */
+export interface ProbeReply {
+  readonly ok: true;
+  readonly id: ControlPlaneId | null;
+  readonly lastIndex: number;
+}
+
 export type ConsensusMessage =
   | RaftMessage
   | SnapshotPageMessage
@@ -99,7 +106,7 @@ export type ConsensusMessage =
   /** One page of a prepared backup (kept a few minutes). */
   | { readonly type: 'backup_page'; readonly backupId: string; readonly page: number; readonly replyTo: ReplyTo<BackupPageReply> }
   /** An empty manager asks its peers whether they hold state, before it creates a control plane. */
-  | { readonly type: 'probe'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly id: ControlPlaneId | null }> }
+  | { readonly type: 'probe'; readonly replyTo: ReplyTo<ProbeReply> }
   /**
    * A manager made a new generation `id` of the control plane (created it, or restored it from a
    * backup), starting at log position `floor`: an empty manager joins it and votes, but only for a

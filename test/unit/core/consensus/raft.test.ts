@@ -63,6 +63,14 @@ class SimGroup {
     manager.raft.persisted(manager.raft.lastIndex);
   }
 
+  /** Crashes a manager and brings it back with an empty disk. */
+  wipe(name: string): void {
+    this.crash(name);
+    const manager = this.managers.get(name)!;
+    manager.disk = { hard: { term: 0, votedFor: null }, snapshotIndex: 0, snapshotTerm: 0, entries: [], applied: [] };
+    this.restart(name);
+  }
+
   /** Cuts the named managers off from the others (both ways); an empty list heals. */
   partition(isolated: readonly string[]): void {
     this.cut = new Set(isolated);
@@ -254,6 +262,21 @@ describe('core/consensus/raft', () => {
     group.partition([]);
     group.run(1_000);
     for (const name of group.names) expect(group.appliedValues(name)).to.deep.equal(['kept']);
+  });
+
+  it('a follower that lost its disk catches up again under the same leader', () => {
+    const group = new SimGroup(['m0', 'm1', 'm2'], seededRandom(8));
+    group.run(1_000);
+    const leader = group.leader()!;
+    const follower = group.names.find((name) => name !== leader)!;
+    for (let i = 0; i < 12; i++) group.propose(leader, `before-${i}`);
+    group.run(500);
+    group.wipe(follower);
+    group.propose(leader, 'after');
+    group.run(1_000);
+    expect(group.leader()).to.equal(leader);
+    expect(group.appliedValues(follower)).to.deep.equal(group.appliedValues(leader));
+    expect(group.appliedValues(follower)).to.have.length(13);
   });
 
   it('a manager far behind a compacted log catches up from a snapshot', () => {
