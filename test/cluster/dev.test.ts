@@ -193,3 +193,35 @@ describe('leofs dev: log levels', function () {
     }
   });
 });
+
+describe('leofs dev: a control plane of three managers', function () {
+  this.timeout(120_000);
+
+  it('runs three managers, one of them leading, and prints a leofs-adm line that names them all', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'leofs-dev-managers-'));
+    const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'data'), '--managers', '3', '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await eventually(() => {
+        if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
+        return /leofs dev cluster is running/.test(out);
+      }, 90_000, `leofs dev up:\n${out}`);
+      expect(out.match(/^ {2}manager {3}manager_\d@127\.0\.0\.1/gm)).to.have.length(3);
+      const managers = /npx leofs-adm --manager (\S+)/.exec(out)![1]!;
+      expect(managers.split(',')).to.have.length(3);
+      const status = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [ADM, '--manager', managers, '--cookie-file', join(root, 'data', 'cookie'), '--json', 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`leofs-adm status exited ${code}`))));
+      });
+      const roles = (JSON.parse(status) as { managers: Array<{ role: string }> }).managers.map((manager) => manager.role).sort();
+      expect(roles).to.deep.equal(['follower', 'follower', 'leader']);
+    } finally {
+      await stopChild(dev);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
