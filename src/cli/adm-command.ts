@@ -13,7 +13,8 @@ import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED, EXIT_UNREACHABL
 import { formatResult, recoveryRunning } from './adm-format.js';
 import type { BackupHeader, StateSnapshot } from '../protocol/cluster/consensus.js';
 import { fetchBackup } from './backup-pages.js';
-import { snapshotRecords, writeManagerBackup } from '../store/manager-backup.js';
+import { writeManagerBackup } from '../store/manager-backup.js';
+import { recordCount } from '../core/consensus/snapshot-pages.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const WATCH_INTERVAL_MS = 1_000;
@@ -405,7 +406,7 @@ async function saveBackup(file: string, client: AdminClient, backup: BackupHeade
     await output.err(`cannot write the backup to ${file}: ${(error as Error).message}`);
     return EXIT_REFUSED;
   }
-  const summary = { file, records: snapshotRecords(snapshot), index: snapshot.index, term: snapshot.term, clusterId: snapshot.id.clusterId };
+  const summary = { file, records: recordCount(snapshot.tables), index: snapshot.index, term: snapshot.term, clusterId: snapshot.id.clusterId };
   await output.out(json ? output.formatJson(summary) : `manager state backed up to ${file}: ${summary.records} records at log index ${summary.index} of cluster ${summary.clusterId}`);
   return 0;
 }

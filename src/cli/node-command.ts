@@ -5,7 +5,8 @@ import type { Argv } from 'yargs';
 import { authRef, ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
 import { managerTree, restoreManagerState, upgradeManagerState } from '../actors/manager/manager-tree.js';
-import { readManagerBackup, snapshotRecords } from '../store/manager-backup.js';
+import { readManagerBackup } from '../store/manager-backup.js';
+import { recordCount } from '../core/consensus/snapshot-pages.js';
 import { randomBytes } from 'node:crypto';
 import { nodeTree } from '../actors/node-tree.js';
 import { ROLES } from '../protocol/cluster/roles.js';
@@ -322,7 +323,7 @@ async function restoreFromBackup(config: NodeConfig, nodeState: NodeState, secre
     file,
     clusterId: backup.snapshot.id.clusterId,
     index: backup.snapshot.index,
-    records: snapshotRecords(backup.snapshot),
+    records: recordCount(backup.snapshot.tables),
     takenAt: new Date(backup.createdAtMs).toISOString(),
   });
 }

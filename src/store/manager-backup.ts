@@ -46,8 +46,3 @@ export function readManagerBackup(path: string): BackupRead {
   if (!isStateSnapshot(file.snapshot)) return { ok: false, problem: `${path} is a damaged manager backup (its snapshot is malformed)` };
   return { ok: true, snapshot: file.snapshot, createdAtMs: typeof file.createdAtMs === 'number' ? file.createdAtMs : 0 };
 }
-
-/** How many records a snapshot holds, for messages. */
-export function snapshotRecords(snapshot: StateSnapshot): number {
-  return Object.values(snapshot.tables).reduce((sum, records) => sum + records.length, 0);
-}

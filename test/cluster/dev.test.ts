@@ -175,15 +175,8 @@ describe('leofs dev: log levels', function () {
 
   it('starts a cluster whose nodes log only warnings (it waits for each node\u2019s start line whatever the level)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'leofs-dev-quiet-'));
-    const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'data'), '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const { dev } = await runningDev(root, ['--log-level', 'warn'], 60_000);
     try {
-      await eventually(() => {
-        if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
-        return /leofs dev cluster is running/.test(out);
-      }, 60_000, `leofs dev up:\n${out}`);
       const log = readFileSync(join(root, 'data', 'logs', 'storage_0.log'), 'utf8');
       expect(log).to.include('"msg":"node started"');
       expect(log, 'no other info line').to.not.match(/"level":"info","msg":"(?!node started)/);
@@ -199,15 +192,9 @@ describe('leofs dev: a control plane of three managers', function () {
 
   it('runs three managers, one of them leading, and prints a leofs-adm line that names them all', async () => {
     const root = mkdtempSync(join(tmpdir(), 'leofs-dev-managers-'));
-    const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'data'), '--managers', '3', '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const { dev, output } = await runningDev(root, ['--managers', '3'], 90_000);
     try {
-      await eventually(() => {
-        if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
-        return /leofs dev cluster is running/.test(out);
-      }, 90_000, `leofs dev up:\n${out}`);
+      const out = output();
       expect(out.match(/^ {2}manager {3}manager_\d@127\.0\.0\.1/gm)).to.have.length(3);
       const managers = /npx leofs-adm --manager (\S+)/.exec(out)![1]!;
       expect(managers.split(',')).to.have.length(3);
@@ -225,3 +212,21 @@ describe('leofs dev: a control plane of three managers', function () {
     }
   });
 });
+
+/** `leofs dev` with one storage node on free ports, data under `root`, once it says it is running; its output so far. */
+async function runningDev(root: string, extraArgs: readonly string[], timeoutMs: number): Promise<{ dev: ChildProcess; output: () => string }> {
+  const dev = spawn(process.execPath, [CLI, 'dev', '--data', join(root, 'data'), '--manager-port', '0', '--http-port', '0', '--storage-nodes', '1', ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  try {
+    await eventually(() => {
+      if (dev.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
+      return /leofs dev cluster is running/.test(out);
+    }, timeoutMs, 'leofs dev up');
+  } catch (error) {
+    await stopChild(dev);
+    throw new Error(`${(error as Error).message}:\n${out}`);
+  }
+  return { dev, output: () => out };
+}

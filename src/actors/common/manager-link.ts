@@ -107,12 +107,9 @@ export class ManagerLink {
   async confirm(): Promise<string> {
     const leader = this.cached;
     if (leader === undefined) return this.leader();
-    const answer = await ask(this.deps.api, consensusRef(leader), { type: 'leader' }, this.probeTimeoutMs);
-    if (isRuntimeFailure(answer)) {
-      if (answer.code === 'Timeout' || (answer.code === 'NoProc' && this.deps.addresses.length === 1)) return leader;
-    } else if (answer.role === 'leader') {
-      return leader;
-    }
+    const answer = await this.askWhetherLeading(leader, this.probeTimeoutMs);
+    // Too busy to answer (Timeout), or a manager of an earlier release alone (NoProc), is kept.
+    if (answer === 'leads' || answer === 'Timeout' || (answer === 'NoProc' && this.deps.addresses.length === 1)) return leader;
     this.forget(leader);
     return this.leader();
   }
@@ -162,9 +159,16 @@ export class ManagerLink {
 
   /** Why `leader` cannot take a request now (down, or no longer leading), or undefined when it can. */
   private async goneOrDeposed(leader: string, remainingMs: number): Promise<RuntimeFailure | undefined> {
-    const answer = await ask(this.deps.api, consensusRef(leader), { type: 'leader' }, Math.max(1, Math.min(this.probeTimeoutMs, remainingMs)));
-    if (isRuntimeFailure(answer)) return answer.code === 'NodeDown' ? answer : undefined;
-    return answer.role === 'leader' ? undefined : runtimeFailure('NoProc', `${leader} no longer leads the managers`);
+    const answer = await this.askWhetherLeading(leader, Math.max(1, Math.min(this.probeTimeoutMs, remainingMs)));
+    if (answer === 'NodeDown') return runtimeFailure('NodeDown', `${leader} is down`);
+    return answer === 'deposed' ? runtimeFailure('NoProc', `${leader} no longer leads the managers`) : undefined;
+  }
+
+  /** What `leader`'s consensus actor says of itself: it leads, it does not, or why it gave no answer. */
+  private async askWhetherLeading(leader: string, timeoutMs: number): Promise<'leads' | 'deposed' | RuntimeFailureCode> {
+    const answer = await ask(this.deps.api, consensusRef(leader), { type: 'leader' }, timeoutMs);
+    if (isRuntimeFailure(answer)) return answer.code;
+    return answer.role === 'leader' ? 'leads' : 'deposed';
   }
 
   /** The leader, or the failure an ask answers with when none is found in time. */

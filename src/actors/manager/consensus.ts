@@ -21,7 +21,7 @@ import type { BackupHeader, BackupReply, BarrierReply, ConsensusMessage, ProbeRe
 import { managerStatuses } from './consensus-status.js';
 import { isControlPlaneId, refusalOf } from '../../core/consensus/control-plane.js';
 import { encodeCbor } from '../../protocol/cluster/cbor.js';
-import { splitTables, type SnapshotTables } from '../../core/consensus/snapshot-pages.js';
+import { recordCount, splitTables, type SnapshotTables } from '../../core/consensus/snapshot-pages.js';
 import { SnapshotInbox, SnapshotOutbox } from './snapshot-transfer.js';
 import { consensusRef } from '../../protocol/cluster/paths.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
@@ -515,7 +515,7 @@ export function consensusBehavior(deps: ConsensusDeps): Behavior<ConsensusState,
   function prepareBackup(state: ConsensusState, now: number): BackupHeader {
     const snapshot = snapshotNow(state);
     const pages = splitTables(snapshot.tables, SNAPSHOT_PAGE_BYTES, recordBytes);
-    const records = Object.values(snapshot.tables).reduce((sum, table) => sum + table.length, 0);
+    const records = recordCount(snapshot.tables);
     const header = { backupId: deps.randomId(), id: snapshot.id, index: snapshot.index, term: snapshot.term, pages: pages.length, records };
     state.backup = { header, pages, untilMs: now + BACKUP_KEEP_MS };
     return header;

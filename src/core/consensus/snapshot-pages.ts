@@ -37,3 +37,8 @@ export function joinTables(pages: readonly SnapshotTables[]): SnapshotTables {
   for (const page of pages) for (const [table, records] of Object.entries(page)) (tables[table] ??= []).push(...records);
   return tables;
 }
+
+/** How many records the tables hold, for messages. */
+export function recordCount(tables: SnapshotTables): number {
+  return Object.values(tables).reduce((sum, records) => sum + records.length, 0);
+}
