@@ -4,6 +4,7 @@
  */
 import { systemClock, type Clock } from './clock.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
+import type { LinkRealms } from './remote/link-realms.js';
 import { ClusterTransport, type TlsOptions, type TransportLimits } from './remote/transport.js';
 import { ActorSystem, type SystemLimits } from './system.js';
 
@@ -13,6 +14,8 @@ export interface ClusterNodeOptions {
   /** Absent for a node that only dials out. */
   readonly listen?: { readonly host: string; readonly port: number };
   readonly tls?: TlsOptions;
+  /** Linked clusters, for a node that takes part in multi-cluster replication. */
+  readonly realms?: LinkRealms;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -40,6 +43,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     logger,
     ...(options.listen ? { listen: options.listen } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.realms ? { realms: options.realms } : {}),
     ...(options.transportLimits ? { limits: options.transportLimits } : {}),
   });
   system.attachRemote(transport);

@@ -13,6 +13,7 @@ import {
   proofOf,
 } from '../../protocol/cluster/handshake.js';
 import { PROTOCOL_VERSION } from '../../protocol/cluster/version.js';
+import { foreignName, realmOf } from './link-realms.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 
@@ -29,9 +30,14 @@ export const CLOSE = {
 } as const;
 
 export interface ConnectionSettings {
+  /** Our name as the peer knows it: realm-qualified on a link with another cluster. */
   readonly node: string;
   readonly address: string | null;
   readonly cookie: string;
+  /** A dial to a node of another cluster: its realm, whose link secret replaces the cookie. */
+  readonly dialRealm?: string;
+  /** The link secret of another cluster, for an inbound peer that names itself with that realm. */
+  readonly secretFor?: (realm: string) => string | undefined;
   readonly handshakeTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly highWaterMarkBytes: number;
@@ -81,6 +87,8 @@ export class Connection {
   private dirty = false;
   private readonly ourNonce = newNonce();
   private theirNonce: Uint8Array | undefined;
+  /** The name the server gave in its challenge, before any realm is put in front of it. */
+  private peerOwnName: string | undefined;
   private handshakeTimer: TimerHandle | undefined;
   private writableWaiters: Array<() => void> = [];
   private readonly onWritten = (): void => this.checkWritable();
@@ -256,22 +264,27 @@ export class Connection {
   }
 
   private handshakeStep(data: Buffer): void {
-    const { cookie, node, address } = this.settings;
+    const { node, address, dialRealm } = this.settings;
     if (this.role === 'client' && !this.theirNonce) {
       const decoded = decodeHandshake(data, 'challenge');
       if (!decoded.ok) return this.fail(CLOSE.protocolError, decoded.reason);
+      const secret = this.secretOfDial();
+      if (secret === undefined) return this.fail(CLOSE.authFailed, `no link secret for cluster ${dialRealm}`);
+      if (realmOf(decoded.message.node) !== undefined) return this.fail(CLOSE.authFailed, 'peer names itself with a realm');
       this.theirNonce = decoded.message.nonce;
-      this.peer = decoded.message.node;
-      const proof = proofOf(cookie, 'client', this.theirNonce, this.ourNonce, node);
+      this.peerOwnName = decoded.message.node;
+      // A node of another cluster is known here by its realm-qualified name.
+      this.peer = dialRealm !== undefined ? foreignName(dialRealm, decoded.message.node) : decoded.message.node;
+      const proof = proofOf(secret, 'client', this.theirNonce, this.ourNonce, node);
       this.sendRaw(encodeHandshake({ t: 'auth', v: PROTOCOL_VERSION, node, address, nonce: this.ourNonce, proof }));
       return;
     }
     if (this.role === 'client') {
       const decoded = decodeHandshake(data, 'welcome');
       if (!decoded.ok) return this.fail(CLOSE.protocolError, decoded.reason);
-      const expected = proofOf(cookie, 'server', this.ourNonce, this.theirNonce!, decoded.message.node);
-      if (decoded.message.node !== this.peer || !proofMatches(expected, decoded.message.proof)) {
-        return this.fail(CLOSE.authFailed, 'peer failed to prove the cluster cookie');
+      const expected = proofOf(this.secretOfDial()!, 'server', this.ourNonce, this.theirNonce!, decoded.message.node);
+      if (decoded.message.node !== this.peerOwnName || !proofMatches(expected, decoded.message.proof)) {
+        return this.fail(CLOSE.authFailed, dialRealm !== undefined ? 'peer failed to prove the link secret' : 'peer failed to prove the cluster cookie');
       }
       this.peerAddress = decoded.message.address;
       return this.open();
@@ -279,14 +292,24 @@ export class Connection {
     const decoded = decodeHandshake(data, 'auth');
     if (!decoded.ok) return this.fail(CLOSE.protocolError, decoded.reason);
     const { message } = decoded;
-    const expected = proofOf(cookie, 'client', this.ourNonce, message.nonce, message.node);
-    if (!proofMatches(expected, message.proof)) return this.fail(CLOSE.authFailed, `wrong cookie from ${message.node}`);
+    // A peer that names itself with a realm is a node of a linked cluster and proves that link's secret.
+    const realm = realmOf(message.node);
+    const secret = realm === undefined ? this.settings.cookie : this.settings.secretFor?.(realm);
+    if (secret === undefined) return this.fail(CLOSE.authFailed, `no link with cluster ${realm} (from ${message.node})`);
+    const expected = proofOf(secret, 'client', this.ourNonce, message.nonce, message.node);
+    if (!proofMatches(expected, message.proof)) return this.fail(CLOSE.authFailed, realm === undefined ? `wrong cookie from ${message.node}` : `wrong link secret from ${message.node}`);
     if (message.node === node) return this.fail(CLOSE.authFailed, 'peer claims our own node name');
     this.peer = message.node;
     this.peerAddress = message.address;
-    const proof = proofOf(cookie, 'server', message.nonce, this.ourNonce, node);
+    const proof = proofOf(secret, 'server', message.nonce, this.ourNonce, node);
     this.sendRaw(encodeHandshake({ t: 'welcome', v: PROTOCOL_VERSION, node, address, proof }));
     this.open();
+  }
+
+  /** What a dial proves: the link secret of the realm it dials, or the cluster cookie. */
+  private secretOfDial(): string | undefined {
+    const { dialRealm } = this.settings;
+    return dialRealm === undefined ? this.settings.cookie : this.settings.secretFor?.(dialRealm);
   }
 
   private open(): void {

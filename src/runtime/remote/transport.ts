@@ -18,6 +18,7 @@ import { ThrottledLog } from '../throttled-log.js';
 import { HandshakeAdmission, limitBytesBeforeHandshake, socketKey } from './admission.js';
 import { CLOSE, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { TicketLedger } from './ticket-ledger.js';
+import { foreignName, realmOf, type LinkRealms } from './link-realms.js';
 
 export interface TransportLimits {
   /** Largest WebSocket message accepted or sent; a 5 MiB chunk and its envelope must fit. */
@@ -86,6 +87,8 @@ export interface TransportOptions {
   readonly listen?: { readonly host: string; readonly port: number };
   readonly tls?: TlsOptions;
   readonly limits?: Partial<TransportLimits>;
+  /** Linked clusters whose nodes may connect with their link secret (multi-cluster replication). */
+  readonly realms?: LinkRealms;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -186,7 +189,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       this.clock,
       this.unauthenticatedLog,
     );
-    this.tickets = new TicketLedger(options.cookie, this.clock);
+    this.tickets = new TicketLedger(() => [options.cookie, ...(options.realms?.allSecrets() ?? [])], this.clock);
   }
 
   get node(): string {
@@ -233,6 +236,19 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
         if (result.ok) resolve(result.node);
         else reject(new (result.refused ? HandshakeRefused : Error)(`cannot connect to ${address}: ${result.reason}`));
       });
+    });
+  }
+
+  /**
+   * Dials a node of the linked cluster `realm` at `address` (its manager, given by an operator) and
+   * resolves with its realm-qualified name; rejects if the link cannot be opened.
+   */
+  connectForeign(address: string, realm: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.openDial(address, undefined, (result) => {
+        if (result.ok) resolve(result.node);
+        else reject(new (result.refused ? HandshakeRefused : Error)(`cannot connect to ${address} of cluster ${realm}: ${result.reason}`));
+      }, realm);
     });
   }
 
@@ -284,6 +300,12 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   // ---- ConnectionOwner ----
 
   deliver(from: string, path: string, body: unknown): void {
+    // A node of a linked cluster reaches only what the link offers, never this cluster's own actors.
+    if (realmOf(from) !== undefined && !this.options.realms?.admits(path)) {
+      this.unauthenticatedLog.warn('refused a message from a linked cluster', { peer: from, path });
+      this.sink?.failRequest(body, 'BadMessage', `${path} is not offered to linked clusters`);
+      return;
+    }
     this.sink?.deliverFromRemote(from, path, body);
   }
 
@@ -383,6 +405,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   private send(node: string, kind: typeof MESSAGE | typeof REPLY, target: string | number, body: unknown): SendOutcome {
     const peer = this.peers.get(node);
     if (!peer || this.closing) return 'unreachable';
+    if (kind === MESSAGE) body = this.asSeenByPeer(node, body);
     const link = peer.link;
     if (link) {
       if (link.bufferedAmount > this.limits.maxBufferedBytes) return 'overloaded';
@@ -392,6 +415,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     }
     if (!peer.dial) {
       if (!peer.address || this.clock.now() - peer.lastDialMs < MIN_DIAL_INTERVAL_MS) return 'unreachable';
+      if (this.cannotDial(realmOf(node)) !== undefined) return 'unreachable';
       peer.reconnectTimer?.cancel();
       peer.reconnectTimer = undefined;
       this.openDial(peer.address, peer.name, () => {});
@@ -399,6 +423,15 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     if (peer.queue.length / 3 >= this.limits.maxQueuedWhileConnecting) return 'overloaded';
     peer.queue.push(kind, target, body);
     return 'sent';
+  }
+
+  /** A node of another cluster knows this node by its realm-qualified name: that is where its answer goes. */
+  private asSeenByPeer(node: string, body: unknown): unknown {
+    const self = this.options.realms?.self;
+    if (self === undefined || realmOf(node) === undefined || typeof body !== 'object' || body === null) return body;
+    const replyTo = (body as { replyTo?: { node?: unknown } }).replyTo;
+    if (replyTo?.node !== this.node) return body;
+    return { ...body, replyTo: { ...replyTo, node: foreignName(self, this.node) } };
   }
 
   private drainQueue(peer: Peer): void {
@@ -412,14 +445,20 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     }
   }
 
-  private openDial(address: string, expected: string | undefined, settle: Dial['settle']): void {
-    const { tls } = this.options;
+  private openDial(address: string, expected: string | undefined, settle: Dial['settle'], realm = expected === undefined ? undefined : realmOf(expected)): void {
+    const { tls, realms } = this.options;
+    const refusal = this.cannotDial(realm);
+    if (refusal !== undefined) {
+      queueMicrotask(() => settle({ ok: false, reason: refusal, refused: true }));
+      return;
+    }
+    const secret = realm === undefined ? this.options.cookie : realms!.secretFor(realm)!;
     const url = `${tls ? 'wss' : 'ws'}://${address}/cluster`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: this.limits.maxFrameBytes,
       handshakeTimeout: this.limits.handshakeTimeoutMs,
-      headers: { [TICKET_HEADER]: issueTicket(this.options.cookie, this.clock.now()) },
+      headers: { [TICKET_HEADER]: issueTicket(secret, this.clock.now()) },
       // The link is authenticated by the cookie handshake and never crosses a browser or a caching
       // proxy, which is what masking defends against; a zero mask lets ws skip the XOR pass.
       generateMask: (mask: Buffer) => {
@@ -427,7 +466,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       },
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
     });
-    const connection = new Connection(ws, 'client', address, this.connectionSettings('outbound'), this);
+    const connection = new Connection(ws, 'client', address, this.connectionSettings('outbound', realm), this);
     const dial: Dial = { connection, address, expected, settle };
     this.pendingDials.set(connection, dial);
     if (expected !== undefined) {
@@ -435,6 +474,15 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       peer.dial = dial;
       peer.lastDialMs = this.clock.now();
     }
+  }
+
+  /** Why a link to a node of `realm` (undefined: of this cluster) cannot be dialled now, if it cannot. */
+  private cannotDial(realm: string | undefined): string | undefined {
+    if (realm === undefined) return undefined;
+    const { realms } = this.options;
+    if (realms?.secretFor(realm) === undefined) return `no link with cluster ${realm}`;
+    if (realms.self === undefined) return 'this cluster does not know its own id yet';
+    return undefined;
   }
 
   private dialFailed(dial: Dial, reason: string, refused: boolean): void {
@@ -471,11 +519,14 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     return peer;
   }
 
-  private connectionSettings(direction: 'inbound' | 'outbound'): ConnectionSettings {
+  private connectionSettings(direction: 'inbound' | 'outbound', dialRealm?: string): ConnectionSettings {
+    const { realms } = this.options;
     return {
-      node: this.options.node,
+      node: dialRealm !== undefined && realms?.self !== undefined ? foreignName(realms.self, this.options.node) : this.options.node,
       address: this.listenAddress,
       cookie: this.options.cookie,
+      ...(dialRealm !== undefined ? { dialRealm } : {}),
+      ...(realms ? { secretFor: (realm: string) => realms.secretFor(realm) } : {}),
       handshakeTimeoutMs: direction === 'inbound' ? this.limits.inboundHandshakeTimeoutMs : this.limits.handshakeTimeoutMs,
       maxFrameBytes: this.limits.maxFrameBytes,
       highWaterMarkBytes: this.limits.highWaterMarkBytes,

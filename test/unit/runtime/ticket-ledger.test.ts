@@ -6,7 +6,7 @@ import { TicketLedger } from '../../../src/runtime/remote/ticket-ledger.js';
 describe('runtime/remote/ticket-ledger', () => {
   it('honours each good ticket once', () => {
     const clock = new ManualClock();
-    const ledger = new TicketLedger('the-cookie', clock);
+    const ledger = new TicketLedger(() => ['the-cookie'], clock);
     const ticket = issueTicket('the-cookie', clock.now());
     expect(ledger.redeem(ticket)).to.equal(true);
     expect(ledger.redeem(ticket), 'the same ticket again').to.equal(false);
@@ -19,7 +19,7 @@ describe('runtime/remote/ticket-ledger', () => {
 
   it('stays bounded: forgets tickets once out of date, and honours none while full of fresh ones', () => {
     const clock = new ManualClock();
-    const ledger = new TicketLedger('the-cookie', clock);
+    const ledger = new TicketLedger(() => ['the-cookie'], clock);
     let honoured = 0;
     for (let i = 0; i < 10_001; i++) if (ledger.redeem(issueTicket('the-cookie', clock.now()))) honoured++;
     expect(honoured).to.equal(10_000);
