@@ -1,0 +1,107 @@
+/**
+ * The contract of multi-cluster replication (LeoFS's multi data center replication): clusters linked
+ * with `join-cluster` ship each other their writes, asynchronously, storage node to storage node.
+ *
+ *   manager  <-> remote manager   link_hello: who are you, which storage nodes take your shipments
+ *   storage   -> own manager      link_view: this cluster's id and the linked clusters to ship to
+ *   storage   -> remote storage   link_lacking, link_apply: which chunks are missing; store these versions
+ *   manager   -> own storage      link_stats: what each node still has to ship, per linked cluster
+ *
+ * Nodes of another cluster reach only CLUSTER_LINK_PATH and LINK_RECEIVER_PATH, with the link's own
+ * secret (runtime/remote/link-realms.ts). Versions cross with their clock, so every cluster orders
+ * them alike (newest wins, ties by node name) and all converge; a tombstone crosses like any version.
+ * Buckets cross by name: each cluster stores the version in its own incarnation of the bucket.
+ */
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
+
+/** On every manager: answers linked clusters' managers and this cluster's storage nodes. */
+export const CLUSTER_LINK_PATH = '/node/manager/cluster_link';
+/** On every storage node: takes shipments from linked clusters. */
+export const LINK_RECEIVER_PATH = '/node/storage/link_receiver';
+/** On every storage node: ships this node's writes to the linked clusters. */
+export const LINK_SHIPPER_PATH = '/node/storage/link_shipper';
+/** What nodes of a linked cluster may send to (nothing else of this cluster answers them). */
+export const LINK_OFFERED_PATHS: readonly string[] = [CLUSTER_LINK_PATH, LINK_RECEIVER_PATH];
+
+/** A cluster linked with this one, as the managers keep it (`join-cluster`). */
+export interface LinkedCluster {
+  readonly clusterId: string;
+  /** Its managers' cluster addresses (host:port), as the operator gave them and as they told us since. */
+  readonly managers: readonly string[];
+  /** The link's own secret: both clusters are given the same one. */
+  readonly secret: string;
+  readonly joinedAtMs: number;
+}
+
+/** A storage node that takes shipments: its own name (without realm) and its cluster address. */
+export interface LinkEndpoint {
+  readonly node: string;
+  readonly address: string;
+}
+
+export type LinkHelloReply =
+  | { readonly ok: true; readonly clusterId: string; readonly managers: readonly string[]; readonly storage: readonly LinkEndpoint[] }
+  | { readonly ok: false; readonly code: 'NotLinked'; readonly message: string };
+
+/** A linked cluster as a storage node ships to it. */
+export interface LinkTarget {
+  readonly clusterId: string;
+  readonly secret: string;
+  /** Its storage nodes that take shipments; empty while its managers have not answered. */
+  readonly storage: readonly LinkEndpoint[];
+}
+
+export type LinkViewReply =
+  | { readonly ok: true; readonly self: string; readonly clusters: readonly LinkTarget[] }
+  | { readonly ok: false; readonly code: 'Unavailable'; readonly message: string };
+
+export type ClusterLinkMessage =
+  /** From a linked cluster's manager; `clusterId` is the asker's cluster, which must be linked here. */
+  | { readonly type: 'link_hello'; readonly clusterId: string; readonly replyTo: ReplyTo<LinkHelloReply> }
+  /** From this cluster's storage nodes. */
+  | { readonly type: 'link_view'; readonly replyTo: ReplyTo<LinkViewReply> };
+
+/** One version shipped: `meta.bucket` is the bucket's name, never a namespace. */
+export interface LinkEntry {
+  readonly objectKind: 'object' | 'chunk';
+  readonly meta: ObjectMeta;
+  readonly body?: Uint8Array;
+}
+
+export type LinkEntryResult =
+  | { readonly ok: true; readonly applied: boolean }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export type LinkApplyReply =
+  | { readonly ok: true; readonly results: readonly LinkEntryResult[] }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export type LinkLackingReply =
+  | { readonly ok: true; readonly lacking: readonly number[] }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export type LinkReceiverMessage =
+  /** Which of these chunks (bucket name and chunk key) this cluster does not hold: their indexes. */
+  | { readonly type: 'link_lacking'; readonly chunks: ReadonlyArray<{ readonly bucket: string; readonly key: string }>; readonly replyTo: ReplyTo<LinkLackingReply> }
+  /** Store these versions (chunks before the objects that name them); one result per entry. */
+  | { readonly type: 'link_apply'; readonly entries: readonly LinkEntry[]; readonly replyTo: ReplyTo<LinkApplyReply> };
+
+/** What one storage node has yet to ship to one linked cluster. */
+export interface LinkQueueStats {
+  readonly clusterId: string;
+  /** Keys waiting to be shipped. */
+  readonly queued: number;
+  /** When the oldest of them was written (ms since the epoch), null when none waits. */
+  readonly oldestMs: number | null;
+  readonly shippedObjects: number;
+  readonly shippedBytes: number;
+  /** Why the last shipment failed, when it did. */
+  readonly lastError?: string;
+}
+
+export type LinkShipperMessage = { readonly type: 'link_stats'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly clusters: readonly LinkQueueStats[] }> };
+
+export const clusterLinkRef = (managerNode: string): ActorRef<ClusterLinkMessage> => actorRef(managerNode, CLUSTER_LINK_PATH);
+export const linkReceiverRef = (storageNode: string): ActorRef<LinkReceiverMessage> => actorRef(storageNode, LINK_RECEIVER_PATH);
+export const linkShipperRef = (storageNode: string): ActorRef<LinkShipperMessage> => actorRef(storageNode, LINK_SHIPPER_PATH);
