@@ -68,6 +68,8 @@ export interface StorageSettings {
   readonly rebalanceRateMBps?: number;
   /** How long after a rebalance the data of ranges a node no longer holds is kept (default 1 hour; at most half of tombstoneGraceMs). */
   readonly releaseGraceMs?: number;
+  /** How fast a storage node ships its writes to each linked cluster, MB/s (default 20; 0: no limit). */
+  readonly linkRateMBps?: number;
   /** Refuse writes (InsufficientStorage) once the object store would grow past this many bytes. */
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
@@ -279,13 +281,15 @@ const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
   'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
+  'linkRateMBps',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
 const STORAGE_NUMBERS: Readonly<Record<
-  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs',
+  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps',
   readonly [number, number]
 >> = {
   rebalanceRateMBps: [0, 100_000],
+  linkRateMBps: [0, 100_000],
   releaseGraceMs: [1_000, 365 * 24 * 3_600_000],
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],

@@ -1,6 +1,8 @@
 /**
  * `leofs node --role manager|storage|gateway ...`: starts one node of the cluster in this process.
  */
+import { LinkRealms } from '../runtime/remote/link-realms.js';
+import { clusterLinkRef, LINK_OFFERED_PATHS, type ClusterLinkMessage } from '../protocol/cluster/cluster-link.js';
 import type { Argv } from 'yargs';
 import { authRef, ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
@@ -119,9 +121,12 @@ export interface RunOptions {
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
   // Read before anything starts, so that a bad key file stops the start with nothing to undo.
   const masterKeys = config.role === 'gateway' ? gatewayMasterKeys(config) : undefined;
+  // Storage nodes take part in multi-cluster replication; the book of linked clusters fills at run time.
+  const realms = config.role === 'storage' ? new LinkRealms(LINK_OFFERED_PATHS) : undefined;
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
+    ...(realms ? { realms } : {}),
     listen: { host: config.clusterHost, port: config.clusterPort },
     logLevel: config.logLevel,
     transportLimits: config.transport,
@@ -155,7 +160,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
     lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
-  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs } = config.storage;
+  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps } = config.storage;
   const storage =
     config.role === 'storage'
       ? storageRole(node, {
@@ -175,6 +180,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(lifecyclePauseMs !== undefined ? { lifecyclePauseMs } : {}),
             ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),
             ...(releaseGraceMs !== undefined ? { releaseGraceMs } : {}),
+            ...(linkRateMBps !== undefined ? { linkRateBytesPerSec: linkRateMBps * 1024 * 1024 } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
           metrics,
@@ -182,6 +188,12 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             if (managers === undefined) return undefined;
             const reply = await managers.askLeader<AuthMessage, 'list_buckets'>(authRef, { type: 'list_buckets' }, MANAGER_ASK_TIMEOUT_MS);
             return isRuntimeFailure(reply) ? undefined : reply.buckets;
+          },
+          ...(realms ? { realms } : {}),
+          linkView: async () => {
+            if (managers === undefined) return undefined;
+            const reply = await managers.askLeader<ClusterLinkMessage, 'link_view'>(clusterLinkRef, { type: 'link_view' }, MANAGER_ASK_TIMEOUT_MS);
+            return isRuntimeFailure(reply) ? undefined : reply;
           },
         })
       : undefined;

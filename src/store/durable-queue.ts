@@ -49,13 +49,14 @@ export class DurableQueue<T> {
 
   /**
    * Adds work, or refreshes the item already queued under `itemKey` (its payload is replaced and it
-   * becomes due no later than `dueMs`); attempts carry over so a flapping target keeps backing off.
+   * becomes due no later than `dueMs`; `merge` decides the payload from the queued and the new one);
+   * attempts carry over so a flapping target keeps backing off.
    */
-  async enqueue(itemKey: string, payload: T, nowMs: number, dueMs = nowMs): Promise<void> {
+  async enqueue(itemKey: string, payload: T, nowMs: number, dueMs = nowMs, merge: (queued: T, incoming: T) => T = (_queued, incoming) => incoming): Promise<void> {
     await this.write(() => {
       const existing = this.read(itemKey);
       const item: QueueItem<T> = existing
-        ? { ...existing, payload, dueMs: Math.min(existing.dueMs, dueMs) }
+        ? { ...existing, payload: merge(existing.payload, payload), dueMs: Math.min(existing.dueMs, dueMs) }
         : { itemKey, payload, attempts: 0, dueMs, enqueuedMs: nowMs };
       if (!existing && this.counted !== undefined) this.counted++;
       this.store(existing, item);
@@ -76,10 +77,11 @@ export class DurableQueue<T> {
     return items;
   }
 
-  async complete(itemKey: string): Promise<void> {
+  /** Removes the item; with `unless`, keeps it when that holds for it (it was refreshed with newer work meanwhile). */
+  async complete(itemKey: string, unless?: (item: QueueItem<T>) => boolean): Promise<void> {
     await this.write(() => {
       const existing = this.read(itemKey);
-      if (!existing) return;
+      if (!existing || unless?.(existing)) return;
       if (this.counted !== undefined) this.counted--;
       this.db().remove(this.itemKeyOf(itemKey));
       this.db().remove(this.dueKeyOf(existing.dueMs, itemKey));

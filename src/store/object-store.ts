@@ -37,6 +37,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { HandoffProgress } from './handoff-progress.js';
+import { LinkedClustersMark } from './linked-clusters-mark.js';
 import { ReleaseMark } from './release-mark.js';
 import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
@@ -226,6 +227,8 @@ export class ObjectStore {
   readonly handoff: HandoffProgress;
   /** When this node may drop the data of ranges the ring no longer gives it. */
   readonly release: ReleaseMark;
+  /** The clusters this node ships its writes to (multi-cluster replication). */
+  readonly linkedClusters: LinkedClustersMark;
   /** The compare-and-set state of keys written conditionally. */
   readonly cas: CasLedger;
   /** The namespaces table in memory, read inside write transactions and on every read. */
@@ -264,6 +267,7 @@ export class ObjectStore {
     this.presence = new PresenceMarks(() => this.db.presence, (action) => this.write(action));
     this.handoff = new HandoffProgress(() => this.db.presence, (action) => this.write(action));
     this.release = new ReleaseMark(() => this.db.presence, (action) => this.write(action));
+    this.linkedClusters = new LinkedClustersMark(() => this.db.presence, (action) => this.write(action));
     this.clockFloor = new ClockFloor(() => this.db.presence, (action) => this.write(action), (error) => this.log.warn('cannot reserve the clock floor', { error }));
     this.cas = new CasLedger(() => this.db.cas, (action) => this.write(action), (address) => this.getMeta(address), (address, clock) => this.isUnsettled(address, clock));
     this.loadFences();

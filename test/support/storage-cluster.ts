@@ -19,6 +19,8 @@ import type { Clock } from '../../src/runtime/clock.js';
 import { memoryLogger, type LogLevel } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import { supervisor, worker } from '../../src/runtime/supervisor.js';
+import type { LinkRealms } from '../../src/runtime/remote/link-realms.js';
+import type { LinkViewReply } from '../../src/protocol/cluster/cluster-link.js';
 
 export const STORAGE_CLUSTER_COOKIE = 'storage-cluster-cookie';
 const COOKIE = STORAGE_CLUSTER_COOKIE;
@@ -42,6 +44,10 @@ export interface StorageNodeOptions {
   readonly clock?: Clock;
   /** The buckets as the manager would tell them (for the lifecycle worker); none otherwise. */
   readonly buckets?: () => Promise<readonly BucketRecord[] | undefined>;
+  /** The cluster's cookie (one shared by every test cluster otherwise). */
+  readonly cookie?: string;
+  /** Linked clusters, as the manager would tell them (multi-cluster replication). */
+  readonly links?: { readonly realms: LinkRealms; readonly linkView: () => Promise<LinkViewReply | undefined> };
 }
 
 export class InProcessStorageNode {
@@ -68,8 +74,9 @@ export class InProcessStorageNode {
     const port = this.address ? Number(this.address.split(':')[1]) : 0;
     const node = await startClusterNode({
       node: this.name,
-      cookie: COOKIE,
+      cookie: this.options.cookie ?? COOKIE,
       listen: { host: '127.0.0.1', port },
+      ...(this.options.links ? { realms: this.options.links.realms } : {}),
       logger: this.logs.logger.child({ node: this.name }),
       ...(this.options.clock ? { clock: this.options.clock } : {}),
     });
@@ -83,6 +90,7 @@ export class InProcessStorageNode {
       tuning: { ...FAST_TUNING, ...this.options.tuning },
       ...(this.options.capacityBytes !== undefined ? { capacityBytes: this.options.capacityBytes } : {}),
       ...(this.options.buckets ? { buckets: this.options.buckets } : {}),
+      ...(this.options.links ? this.options.links : {}),
     });
     await node.system.startRoot(
       'node',
@@ -126,9 +134,15 @@ export class StorageCluster {
   readonly root: string;
   doc!: RingDocument;
 
-  constructor(count: number, private readonly settings: ClusterSettings, perNode: (index: number) => StorageNodeOptions = () => ({}), logLevel: LogLevel = 'error') {
+  constructor(
+    count: number,
+    private readonly settings: ClusterSettings,
+    perNode: (index: number) => StorageNodeOptions = () => ({}),
+    logLevel: LogLevel = 'error',
+    private readonly cookie = COOKIE,
+  ) {
     this.root = mkdtempSync(join(tmpdir(), 'leofs-storage-cluster-'));
-    this.nodes = Array.from({ length: count }, (_, i) => new InProcessStorageNode(`storage_${i}@127.0.0.1`, join(this.root, `storage_${i}`), perNode(i), logLevel));
+    this.nodes = Array.from({ length: count }, (_, i) => new InProcessStorageNode(`storage_${i}@127.0.0.1`, join(this.root, `storage_${i}`), { cookie, ...perNode(i) }, logLevel));
   }
 
   async start(): Promise<void> {
@@ -140,7 +154,7 @@ export class StorageCluster {
     };
     for (const node of this.nodes) await node.start(this.doc, this.addresses());
     for (const node of this.nodes) for (const [peer, address] of this.addresses()) if (peer !== node.name) node.node!.transport.addPeer(peer, address);
-    this.clientNode = await startClusterNode({ node: 'client@127.0.0.1', cookie: COOKIE, logger: memoryLogger('error').logger });
+    this.clientNode = await startClusterNode({ node: 'client@127.0.0.1', cookie: this.cookie, logger: memoryLogger('error').logger });
     for (const [peer, address] of this.addresses()) this.clientNode.transport.addPeer(peer, address);
     this.clientRing.install(this.doc);
     this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), isUp: (n) => this.clientNode.transport.isUp(n), requestTimeoutMs: 10_000 });

@@ -73,9 +73,9 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       if (message.type === 'delete') {
         const tombstone: ObjectMeta = { bucket: String(message.bucket), key: String(message.key), sizeBytes: 0, etag: '', contentType: '', userMeta: {}, deleted: true, ...common };
         const required = snapshot.doc.settings.d;
-        const written = decided
+        const written = queuedForLinks(context, ctx, message.objectKind, decided
           ? conditionally(context, ctx, message.objectKind, { ...tombstone, writeId }, undefined, { condition, versioning }, required, message.retried === true)
-          : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required });
+          : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta: tombstone, required }));
         void written.then((result) =>
           ctx.system.reply(message.replyTo, result.ok
             ? { ok: true, ...(result.replaced ? { replaced: result.replaced } : {}), ...(versioning ? { written: result.meta } : {}) }
@@ -96,13 +96,27 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         return state;
       }
       const required = snapshot.doc.settings.w;
-      const written = decided
+      const written = queuedForLinks(context, ctx, message.objectKind, decided
         ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, { condition, versioning }, required, message.retried === true)
-        : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) });
+        : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) }));
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },
   };
+}
+
+/**
+ * An object written is queued for the linked clusters before its answer goes, so that what was
+ * acknowledged gets shipped even if this node dies at once. Chunks travel with the object that names
+ * them; uploads in progress stay in this cluster.
+ */
+function queuedForLinks(context: StorageContext, ctx: ActorContext<ReplicatorMessage>, objectKind: ObjectKind, written: Promise<PutResult>): Promise<PutResult> {
+  if (objectKind !== 'object' || context.links.clusterIds.length === 0) return written;
+  return written.then(async (result) => {
+    if (!result.ok) return result;
+    await context.links.noteWrite(result.meta, context.clock.now()).catch((error: unknown) => ctx.log.error('cannot queue a write for the linked clusters', { error }));
+    return result;
+  });
 }
 
 /** The write as a compare-and-set: the version's clock is stamped when it is proposed, not now. */

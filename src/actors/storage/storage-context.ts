@@ -12,6 +12,7 @@ import type { HlcSource } from './hlc-source.js';
 import type { PeerAbsence } from './peer-absence.js';
 import type { PresenceGate } from './presence-gate.js';
 import type { RangeDigests } from './range-digests.js';
+import type { LinkQueues } from './link-queues.js';
 import type { SettleBatcher } from './settle-batcher.js';
 import type { BackgroundPace } from './background-pace.js';
 import type { WriteGate } from './write-gate.js';
@@ -74,6 +75,8 @@ export interface StorageOptions {
    * before a tombstone that a later delete left on the new holders can be purged.
    */
   readonly releaseGraceMs: number;
+  /** Bytes per second this node ships to each linked cluster at most (0: no limit). */
+  readonly linkRateBytesPerSec: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -99,6 +102,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   presenceRefreshMs: 60_000,
   conditionalWriteDeadlineMs: 10_000,
   releaseGraceMs: 60 * 60_000,
+  linkRateBytesPerSec: 20 * 1024 * 1024,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */
@@ -151,6 +155,8 @@ export interface StorageContext {
   readonly reverts: DurableQueue<RevertItem>;
   /** Anti-entropy digests of the ranges held, kept current by every write. */
   readonly digests: RangeDigests;
+  /** What this node still has to ship to the linked clusters. */
+  readonly links: LinkQueues;
   /** Settles owed to replicas, sent in batches. */
   readonly settles: SettleBatcher;
   readonly counters: StorageCounters;

@@ -11,6 +11,7 @@ import { HlcSource } from './hlc-source.js';
 import { PeerAbsence } from './peer-absence.js';
 import { PresenceGate } from './presence-gate.js';
 import { RangeDigests } from './range-digests.js';
+import { LinkQueues } from './link-queues.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, UNCOUNTED, type StorageContext, type StorageOptions } from './storage-context.js';
 import { storageMetrics } from './storage-metrics.js';
@@ -22,6 +23,8 @@ import type { Registry } from 'prom-client';
 import { storageTree } from './storage-tree.js';
 import { StorageClient } from '../common/storage-client.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
+import type { LinkViewReply } from '../../protocol/cluster/cluster-link.js';
+import type { LinkRealms } from '../../runtime/remote/link-realms.js';
 
 export interface StorageRoleOptions {
   readonly dataDir: string;
@@ -37,6 +40,10 @@ export interface StorageRoleOptions {
   readonly metrics?: Registry;
   /** Every bucket, from the manager (for the lifecycle worker); undefined while it cannot be asked. */
   readonly buckets?: () => Promise<readonly BucketRecord[] | undefined>;
+  /** The linked clusters, from the manager (multi-cluster replication); absent: none. */
+  readonly linkView?: () => Promise<LinkViewReply | undefined>;
+  /** The transport's book of linked clusters, which the shipper keeps up to date. */
+  readonly realms?: LinkRealms;
 }
 
 export interface StorageRole {
@@ -51,7 +58,7 @@ export interface StorageRole {
 
 /** What a storage node needs of the node it runs on: its actor system, clock, logger and who is up. */
 export type StorageHost = Pick<ClusterNode, 'system' | 'clock' | 'logger'> & {
-  readonly transport: Pick<ClusterNode['transport'], 'isUp' | 'isKnownDown'>;
+  readonly transport: Pick<ClusterNode['transport'], 'isUp' | 'isKnownDown' | 'addPeer'>;
 };
 
 export function storageRole(node: StorageHost, options: StorageRoleOptions): StorageRole {
@@ -92,6 +99,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     repairs,
     reverts,
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
+    links: new LinkQueues(store),
     settles: new SettleBatcher(node.system),
     counters,
     pace,
@@ -117,6 +125,11 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
       buckets: options.buckets ?? (() => Promise.resolve(undefined)),
       storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer) }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
+      links: {
+        linkView: options.linkView ?? (() => Promise.resolve(undefined)),
+        realms: options.realms,
+        addPeer: (peer, address) => node.transport.addPeer(peer, address),
+      },
     }),
     close: () => {
       stopWatchingNodes();

@@ -15,6 +15,8 @@
  *     lifecycle                  applies the buckets' lifecycle rules (expiry, older versions, uploads)
  *     compactor                  gives free LMDB pages back (compact-*), tells disk use (du)
  *     tombstone_reaper           purges tombstones once every replica has them
+ *     link_receiver              stores what linked clusters ship here
+ *     link_shipper               ships this node's writes to the linked clusters
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -37,6 +39,8 @@ import { replicatorBehavior } from './replicator.js';
 import { routerBehavior } from './router.js';
 import type { StorageContext } from './storage-context.js';
 import { tombstoneReaperBehavior } from './tombstone-reaper.js';
+import { linkReceiverBehavior } from './link-receiver.js';
+import { linkShipperBehavior, type LinkShipperDeps } from './link-shipper.js';
 
 export const STORAGE_ROOT_PATH = '/node/storage';
 
@@ -47,6 +51,8 @@ export interface StorageTreeDeps {
   /** Every bucket, from the manager; undefined while it cannot be asked. */
   readonly buckets: () => Promise<readonly BucketRecord[] | undefined>;
   readonly watchNodes: (listener: (event: NodeEvent) => void) => () => void;
+  /** The linked clusters, their secrets and storage nodes, and the transport's side of the links. */
+  readonly links: Pick<LinkShipperDeps, 'linkView' | 'realms' | 'addPeer'>;
 }
 
 export function storageTree(context: StorageContext, deps: StorageTreeDeps): SupervisorSpec {
@@ -68,6 +74,8 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('lifecycle', lifecycleWorkerBehavior(context, { storage: deps.storage, buckets: deps.buckets })),
       worker('compactor', compactorBehavior(context)),
       worker('tombstone_reaper', tombstoneReaperBehavior(context)),
+      worker('link_receiver', linkReceiverBehavior(context, { storage: deps.storage, buckets: deps.buckets })),
+      worker('link_shipper', linkShipperBehavior(context, { storage: deps.storage, ...deps.links })),
     ],
   };
 }

@@ -29,6 +29,11 @@ export interface WriteRequest {
   readonly body?: Uint8Array;
   /** W for writes, D for deletes. */
   readonly required: number;
+  /**
+   * A version from a linked cluster: the whole record as that cluster holds it, versions included, so
+   * it may replace a record that keeps versions (a client's plain write may not).
+   */
+  readonly received?: boolean;
 }
 
 type ReplicaOutcome = ReplicaPutReply | RuntimeFailure | { readonly ok: false; readonly code: 'KnownDown'; readonly message: string };
@@ -62,6 +67,15 @@ export async function coordinateNewestWrite(system: ActorApi, context: StorageCo
     });
     attempt = { ...attempt, meta: { ...attempt.meta, clock, lastModifiedMs: clock.wallMs } };
   }
+}
+
+/**
+ * Stores a version shipped by a linked cluster as it is: with the clock it was stamped with there, never
+ * stamped again, so every cluster orders it alike. A replica that holds a newer version keeps it.
+ */
+export async function coordinateReceivedWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
+  const { result } = await coordinateWrite(system, context, log, { ...request, received: true });
+  return result;
 }
 
 /** The outcome of one round of replication; `outdatedBy`: a later clock an acknowledging replica held. */
@@ -149,7 +163,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
           : askWhenWritable(
               system,
               routerOf(replica),
-              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: true, ...(request.body ? { body: request.body } : {}) },
+              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, ...(request.body ? { body: request.body } : {}) },
               context.options.replicaTimeoutMs,
               request.body?.length ?? 0,
             );

@@ -1,0 +1,98 @@
+/**
+ * What this storage node still has to ship to each linked cluster: one durable queue per cluster
+ * (LeoFS's mdcr queues), one item per key. A write this node coordinated is queued for every linked
+ * cluster before the client gets its answer, so a write that was acknowledged is shipped even if the node
+ * dies right after; the shipper (link-shipper.ts) reads the key's newest version when it ships, so many
+ * writes to one key cost one shipment.
+ */
+import { compareHlc, type Hlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import type { DurableQueue } from '../../store/durable-queue.js';
+import type { ObjectStore } from '../../store/object-store.js';
+
+export interface LinkItem {
+  /** The namespace of the key's bucket incarnation, as stored here. */
+  readonly bucket: string;
+  readonly key: string;
+  /** The newest version queued (acknowledged): the shipment must carry it or a later one. */
+  readonly clock: Hlc;
+}
+
+/** Queue items scanned at most for the oldest write still waiting. */
+const OLDEST_SCAN_ITEMS = 1_000;
+
+export class LinkQueues {
+  private ids: readonly string[];
+  private readonly queues = new Map<string, DurableQueue<LinkItem>>();
+
+  constructor(private readonly store: ObjectStore) {
+    this.ids = store.linkedClusters.load();
+  }
+
+  get clusterIds(): readonly string[] {
+    return this.ids;
+  }
+
+  queueOf(clusterId: string): DurableQueue<LinkItem> {
+    let queue = this.queues.get(clusterId);
+    if (!queue) {
+      queue = this.store.queue(`link:${clusterId}`, isLinkItem);
+      this.queues.set(clusterId, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * The clusters linked now, from the manager. A cluster no longer linked has its queue emptied: what it
+   * has not received it gets from nobody, as with a cluster that was never linked.
+   */
+  async setClusters(clusterIds: readonly string[]): Promise<void> {
+    const next = [...new Set(clusterIds)].sort();
+    if (next.join('\n') === this.ids.join('\n')) return;
+    const dropped = this.ids.filter((id) => !next.includes(id));
+    this.ids = next;
+    await this.store.linkedClusters.save(next);
+    for (const id of dropped) {
+      const queue = this.queueOf(id);
+      for (const item of [...queue.items()]) await queue.complete(item.itemKey);
+      this.queues.delete(id);
+    }
+  }
+
+  /** Queues a write this node coordinated (`meta.bucket` a namespace) for every linked cluster. */
+  async noteWrite(meta: ObjectMeta, nowMs: number): Promise<void> {
+    if (this.ids.length === 0) return;
+    const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
+    await Promise.all(this.ids.map((id) => this.queueOf(id).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem)));
+  }
+
+  /** Keys waiting for `clusterId`, and when the oldest of them was written (scanning a bounded number). */
+  backlog(clusterId: string): { readonly queued: number; readonly oldestMs: number | null } {
+    const queue = this.queueOf(clusterId);
+    const queued = queue.length;
+    if (queued === 0) return { queued, oldestMs: null };
+    let oldestMs: number | null = null;
+    for (const item of queue.due(Number.MAX_SAFE_INTEGER, OLDEST_SCAN_ITEMS)) oldestMs = Math.min(oldestMs ?? item.enqueuedMs, item.enqueuedMs);
+    return { queued, oldestMs };
+  }
+}
+
+export function linkItemKey(item: Pick<LinkItem, 'bucket' | 'key'>): string {
+  return `${item.bucket}\0${item.key}`;
+}
+
+/** Of two writes queued for one key, the later one stands for both. */
+function newerItem(queued: LinkItem, incoming: LinkItem): LinkItem {
+  return compareHlc(incoming.clock, queued.clock) >= 0 ? incoming : queued;
+}
+
+function isLinkItem(value: unknown): value is LinkItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Partial<LinkItem>;
+  const clock = item.clock as Partial<Hlc> | undefined;
+  return (
+    typeof item.bucket === 'string' &&
+    typeof item.key === 'string' &&
+    typeof clock === 'object' && clock !== null && Number.isFinite(clock.wallMs) && Number.isFinite(clock.counter) && typeof clock.node === 'string'
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * Takes what linked clusters ship to this one (cluster-link.ts): versions arrive with their bucket's
+ * name and the clock their own cluster stamped, and are stored in this cluster's incarnation of the
+ * bucket on its own N replicas, with quorum W (D for a tombstone), never stamped again. Chunks come
+ * before the object that names them, so an object never surfaces here before its body.
+ *
+ * Nodes of linked clusters reach this actor and nothing else of the storage node; everything they send
+ * is checked as any remote input is.
+ */
+import { namespaceOf } from '../../core/bucket-namespace.js';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
+import { carriesBody } from '../../core/object-meta.js';
+import type { ActorApi, Behavior } from '../../runtime/actor.js';
+import type { Logger } from '../../runtime/logger.js';
+import { isObjectMeta } from '../../store/object-store.js';
+import type { LinkApplyReply, LinkEntry, LinkEntryResult, LinkLackingReply, LinkReceiverMessage } from '../../protocol/cluster/cluster-link.js';
+import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
+import type { StorageContext } from './storage-context.js';
+import { coordinateReceivedWrite } from './write-coordinator.js';
+
+export interface LinkReceiverDeps {
+  /** This cluster's object API, to tell which chunks it holds. */
+  readonly storage: StorageApi;
+  /** Every bucket, from the manager; undefined while it cannot be asked. */
+  readonly buckets: () => Promise<readonly BucketRecord[] | undefined>;
+}
+
+/** Entries and chunk names in one request at most; a shipper sends far fewer. */
+const MAX_ENTRIES = 1_024;
+/** How long the buckets the manager gave are used before asking again. */
+const BUCKETS_TTL_MS = 1_000;
+
+interface ReceiverState {
+  buckets: { readonly atMs: number; readonly byName: ReadonlyMap<string, string> } | undefined;
+}
+
+export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiverDeps): Behavior<ReceiverState, LinkReceiverMessage> {
+  /** Bucket name -> this cluster's namespace for it; undefined while the manager cannot be asked. */
+  const namespaces = async (state: ReceiverState): Promise<ReadonlyMap<string, string> | undefined> => {
+    const nowMs = context.clock.now();
+    if (state.buckets && nowMs - state.buckets.atMs < BUCKETS_TTL_MS) return state.buckets.byName;
+    const buckets = await deps.buckets();
+    if (!buckets) return state.buckets?.byName;
+    state.buckets = { atMs: nowMs, byName: new Map(buckets.map((bucket) => [bucket.name, namespaceOf(bucket)])) };
+    return state.buckets.byName;
+  };
+
+  return {
+    accepts: ['link_lacking', 'link_apply'],
+    init: () => ({ buckets: undefined }),
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'link_lacking':
+          void lacking(deps.storage, message.chunks, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+        case 'link_apply':
+          void apply(ctx.system, context, ctx.log, message.entries, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+      }
+    },
+  };
+}
+
+async function lacking(storage: StorageApi, chunks: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkLackingReply> {
+  if (!Array.isArray(chunks) || chunks.length > MAX_ENTRIES) return { ok: false, code: 'BadRequest', message: `at most ${MAX_ENTRIES} chunk names, as a list` };
+  const namespaces = await byName;
+  if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
+  const held = await Promise.all(
+    chunks.map(async (chunk: unknown) => {
+      const { bucket, key } = (chunk ?? {}) as { bucket?: unknown; key?: unknown };
+      const namespace = typeof bucket === 'string' ? namespaces.get(bucket) : undefined;
+      if (namespace === undefined || typeof key !== 'string') return false;
+      const found = await storage.get('chunk', namespace, key);
+      return found.ok;
+    }),
+  );
+  return { ok: true, lacking: held.flatMap((isHeld, index) => (isHeld ? [] : [index])) };
+}
+
+async function apply(system: ActorApi, context: StorageContext, log: Logger, entries: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkApplyReply> {
+  if (!Array.isArray(entries) || entries.length > MAX_ENTRIES) return { ok: false, code: 'BadRequest', message: `at most ${MAX_ENTRIES} entries, as a list` };
+  const namespaces = await byName;
+  if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
+  const snapshot = context.ringView.current;
+  if (!snapshot) return { ok: false, code: 'Unavailable', message: 'this node has no ring yet' };
+  const checked = entries.map((entry: unknown) => checkEntry(entry, namespaces));
+  const store = (index: number): Promise<LinkEntryResult> => {
+    const entry = checked[index]!;
+    if (!entry.ok) return Promise.resolve(entry);
+    const { objectKind, meta, body } = entry.entry;
+    const required = meta.deleted ? snapshot.doc.settings.d : snapshot.doc.settings.w;
+    const received = { ...meta, ringChecksum: snapshot.checksum };
+    return coordinateReceivedWrite(system, context, log, { objectKind, meta: received, required, ...(body ? { body } : {}) }).then((result) =>
+      result.ok ? { ok: true, applied: true } : { ok: false, code: result.code, message: result.message },
+    );
+  };
+  // Chunks first: an object is stored only once every chunk before it in the shipment is.
+  const results: LinkEntryResult[] = new Array(checked.length);
+  const chunks = checked.flatMap((entry, index) => (entry.ok && entry.entry.objectKind === 'chunk' ? [index] : []));
+  await Promise.all(chunks.map(async (index) => (results[index] = await store(index))));
+  const chunksFailed = chunks.some((index) => !results[index]!.ok);
+  await Promise.all(
+    checked.map(async (entry, index) => {
+      if (results[index] !== undefined) return;
+      if (chunksFailed && entry.ok) results[index] = { ok: false, code: 'ChunksMissing', message: 'a chunk of this shipment was not stored' };
+      else results[index] = await store(index);
+    }),
+  );
+  return { ok: true, results };
+}
+
+type CheckedEntry = { readonly ok: true; readonly entry: LinkEntry } | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** An entry from a linked cluster, its bucket turned into this cluster's namespace; or why it cannot be stored. */
+function checkEntry(entry: unknown, namespaces: ReadonlyMap<string, string>): CheckedEntry {
+  const { objectKind, meta, body } = (entry ?? {}) as Partial<LinkEntry>;
+  if ((objectKind !== 'object' && objectKind !== 'chunk') || !isObjectMeta(meta)) return { ok: false, code: 'BadRequest', message: 'malformed entry' };
+  if (body !== undefined && !(body instanceof Uint8Array)) return { ok: false, code: 'BadRequest', message: 'malformed body' };
+  if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'BadRequest', message: `a body of ${body.length} bytes must come as chunks` };
+  if (carriesBody(meta) !== (body !== undefined)) return { ok: false, code: 'BadRequest', message: 'the body does not match the version' };
+  if (body !== undefined && body.length !== meta.sizeBytes) return { ok: false, code: 'BadRequest', message: 'the body does not match the version' };
+  const namespace = namespaces.get(meta.bucket);
+  if (namespace === undefined) return { ok: false, code: 'NoSuchBucket', message: `this cluster has no bucket ${meta.bucket}` };
+  return { ok: true, entry: { objectKind, meta: { ...meta, bucket: namespace }, ...(body ? { body } : {}) } };
+}

@@ -1,0 +1,297 @@
+/**
+ * Ships the writes this node coordinated to the linked clusters (LeoFS's mdcr): it drains one durable
+ * queue per cluster (link-queues.ts) in batches, at most `linkRateBytesPerSec` per cluster, to the
+ * storage nodes that cluster's managers named (link-receiver.ts there).
+ *
+ * For each queued key it reads the newest version from the key's replicas here, tombstones included,
+ * and ships it with its clock; an object's chunks go first, only those the other cluster lacks. A version
+ * still being written (its write may yet fail and be undone here) is not shipped: the key waits, and
+ * that write, once acknowledged, is queued on its own. An item is done only once the other cluster has
+ * stored the version, and not if a newer write to its key was queued meanwhile.
+ *
+ * Which clusters are linked, their secrets and their storage nodes come from the managers (link_view),
+ * asked every few seconds; the node's transport is told of them, so it can dial and admit those nodes.
+ */
+import { chunkKeysOf } from '../../core/chunk-layout.js';
+import { bucketNameOf } from '../../core/bucket-namespace.js';
+import { compareHlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { preferenceList } from '../../core/ring/ring.js';
+import { keyPosition } from '../../core/ring/position.js';
+import type { ActorContext, Behavior } from '../../runtime/actor.js';
+import { isRuntimeFailure } from '../../runtime/failures.js';
+import { foreignName, type LinkRealms } from '../../runtime/remote/link-realms.js';
+import { SelfTimer } from '../../runtime/self-timer.js';
+import { ask } from '../../runtime/typed-ask.js';
+import type { QueueItem } from '../../store/durable-queue.js';
+import { linkReceiverRef, type LinkEntry, type LinkQueueStats, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
+import type { StorageApi } from '../../protocol/cluster/storage-api.js';
+import type { LinkItem } from './link-queues.js';
+import type { StorageContext } from './storage-context.js';
+
+export interface LinkShipperDeps {
+  /** This cluster's object API, to read chunks. */
+  readonly storage: StorageApi;
+  /** The linked clusters, from the managers' leader; undefined while it cannot be asked. */
+  readonly linkView: () => Promise<LinkViewReply | undefined>;
+  /** The node's transport: admits and dials the linked clusters' nodes. */
+  readonly realms: LinkRealms | undefined;
+  /** Tells the transport where a node of a linked cluster listens. */
+  readonly addPeer: (node: string, address: string) => void;
+}
+
+/** How often an idle shipper looks for work. */
+const IDLE_MS = 250;
+/** How long the managers' view of the linked clusters is used before asking again. */
+const VIEW_TTL_MS = 2_000;
+/** Keys taken from a queue in one round. */
+const ROUND_ITEMS = 64;
+/** Keys read at once within a round. */
+const READ_CONCURRENCY = 8;
+/** Bytes of bodies in one shipment at most (a chunk larger than this goes alone). */
+const SHIPMENT_BYTES = 4 * 1024 * 1024;
+/** Chunk names asked about in one link_lacking. */
+const LACKING_BATCH = 512;
+/** How long one shipment may take before it is tried again. */
+const SHIPMENT_TIMEOUT_MS = 60_000;
+/** A key that could not be shipped is tried again after this, doubling up to a cap a link cut outlasts. */
+const SHIPMENT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
+
+type ShipperMessage = LinkShipperMessage | { readonly type: 'tick' };
+
+interface ClusterProgress {
+  shippedObjects: number;
+  shippedBytes: number;
+  lastError: string | undefined;
+  /** Not before this may the next shipment go (the link's rate limit). */
+  nextAllowedMs: number;
+  /** Which of the cluster's storage nodes gets the next shipment. */
+  turn: number;
+}
+
+interface ShipperState {
+  readonly timer: SelfTimer<ShipperMessage>;
+  view: { readonly atMs: number; readonly targets: ReadonlyMap<string, LinkTarget> } | undefined;
+  asking: boolean;
+  readonly shipping: Set<string>;
+  readonly progress: Map<string, ClusterProgress>;
+}
+
+/** One key read for shipping: its entries (chunks first), or nothing to ship, or not yet. */
+type Prepared =
+  | { readonly item: QueueItem<LinkItem>; readonly outcome: 'ship'; readonly object: LinkEntry; readonly chunks: readonly string[]; readonly namespace: string; readonly clock: ObjectMeta['clock'] }
+  | { readonly item: QueueItem<LinkItem>; readonly outcome: 'gone' }
+  | { readonly item: QueueItem<LinkItem>; readonly outcome: 'later'; readonly reason: string };
+
+export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDeps): Behavior<ShipperState, ShipperMessage> {
+  const progressOf = (state: ShipperState, clusterId: string): ClusterProgress => {
+    let progress = state.progress.get(clusterId);
+    if (!progress) {
+      progress = { shippedObjects: 0, shippedBytes: 0, lastError: undefined, nextAllowedMs: 0, turn: 0 };
+      state.progress.set(clusterId, progress);
+    }
+    return progress;
+  };
+
+  const refreshView = async (state: ShipperState, ctx: ActorContext<ShipperMessage>): Promise<void> => {
+    state.asking = true;
+    try {
+      const reply = await deps.linkView();
+      if (!reply?.ok) return;
+      deps.realms?.setSelf(reply.self);
+      deps.realms?.replaceAll(new Map(reply.clusters.map((cluster) => [cluster.clusterId, cluster.secret])));
+      for (const cluster of reply.clusters) for (const endpoint of cluster.storage) deps.addPeer(foreignName(cluster.clusterId, endpoint.node), endpoint.address);
+      await context.links.setClusters(reply.clusters.map((cluster) => cluster.clusterId));
+      state.view = { atMs: context.clock.now(), targets: new Map(reply.clusters.map((cluster) => [cluster.clusterId, cluster])) };
+    } catch (error) {
+      ctx.log.warn('cannot learn the linked clusters', { error });
+    } finally {
+      state.asking = false;
+    }
+  };
+
+  /** Reads the newest version of a queued key from its replicas here. */
+  const prepare = async (ctx: ActorContext<ShipperMessage>, item: QueueItem<LinkItem>): Promise<Prepared> => {
+    const { bucket, key, clock } = item.payload;
+    const snapshot = context.ringView.current;
+    if (!snapshot) return { item, outcome: 'later', reason: 'this node has no ring yet' };
+    const replicas = preferenceList(snapshot.current, keyPosition(bucket, key), snapshot.doc.settings.n);
+    const address = { objectKind: 'object' as const, bucket, key };
+    const replies = await Promise.all(
+      replicas.map((replica) => ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: false }, context.options.readTimeoutMs)),
+    );
+    let newest: { meta: ObjectMeta; replica: string } | undefined;
+    let answered = 0;
+    replies.forEach((reply, index) => {
+      if (!reply.ok) return;
+      answered++;
+      const meta = reply.meta;
+      // A write still undecided past the acknowledged one may yet be undone: it is not shipped.
+      if (!meta || (reply.unsettled && compareHlc(meta.clock, clock) > 0)) return;
+      if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { meta, replica: replicas[index]! };
+    });
+    if (answered === replicas.length && newest === undefined && replies.every((reply) => reply.ok && reply.meta === null)) return { item, outcome: 'gone' };
+    if (!newest || compareHlc(newest.meta.clock, clock) < 0) return { item, outcome: 'later', reason: 'the queued version is not readable here yet' };
+    const { meta, replica } = newest;
+    let body: Uint8Array | undefined;
+    if (!meta.deleted && meta.sizeBytes > 0 && meta.chunks === undefined) {
+      const read = await ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: true, clock: meta.clock }, context.options.readTimeoutMs);
+      if (isRuntimeFailure(read) || !read.ok || !read.meta || compareHlc(read.meta.clock, meta.clock) !== 0 || read.body === undefined) {
+        return { item, outcome: 'later', reason: 'the version changed while it was read' };
+      }
+      body = read.body;
+    }
+    const layouts = [meta.deleted ? undefined : meta.chunks, ...(meta.noncurrent ?? []).map((version) => version.chunks)];
+    const chunks = layouts.flatMap((layout) => (layout ? chunkKeysOf(key, layout) : []));
+    const named = { ...meta, bucket: bucketNameOf(bucket) };
+    return { item, outcome: 'ship', object: { objectKind: 'object', meta: named, ...(body ? { body } : {}) }, chunks, namespace: bucket, clock: meta.clock };
+  };
+
+  /** Ships the chunks of `prepared` the other cluster lacks; undefined when done, else why not. */
+  const shipChunks = async (ctx: ActorContext<ShipperMessage>, receiver: string, prepared: Extract<Prepared, { outcome: 'ship' }>, progress: ClusterProgress): Promise<string | undefined> => {
+    const name = bucketNameOf(prepared.namespace);
+    for (let start = 0; start < prepared.chunks.length; start += LACKING_BATCH) {
+      const batch = prepared.chunks.slice(start, start + LACKING_BATCH);
+      const lacking = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_lacking', chunks: batch.map((key) => ({ bucket: name, key })) }, SHIPMENT_TIMEOUT_MS);
+      if (!lacking.ok) return `${receiver} cannot tell which chunks it lacks: ${lacking.message}`;
+      for (const index of lacking.lacking) {
+        const chunkKey = batch[index];
+        if (chunkKey === undefined) continue;
+        const read = await deps.storage.get('chunk', prepared.namespace, chunkKey, { withBody: true });
+        if (!read.ok) return `cannot read chunk ${chunkKey}: ${read.message}`;
+        const entry: LinkEntry = { objectKind: 'chunk', meta: { ...read.meta, bucket: name }, ...(read.body ? { body: read.body } : {}) };
+        const failure = await send(ctx, receiver, [entry], progress);
+        if (failure !== undefined) return failure;
+      }
+    }
+    return undefined;
+  };
+
+  /** Sends one shipment under the link's rate limit; undefined when every entry was stored. */
+  const send = async (ctx: ActorContext<ShipperMessage>, receiver: string, entries: readonly LinkEntry[], progress: ClusterProgress): Promise<string | undefined> => {
+    const bytes = entries.reduce((sum, entry) => sum + (entry.body?.length ?? 0), 0);
+    const rate = context.pace.rate(context.options.linkRateBytesPerSec);
+    const waitMs = progress.nextAllowedMs - context.clock.now();
+    if (waitMs > 0) await new Promise((resolve) => ctx.clock.setTimeout(() => resolve(undefined), waitMs));
+    if (rate > 0) progress.nextAllowedMs = Math.max(context.clock.now(), progress.nextAllowedMs) + (bytes / rate) * 1000;
+    const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_apply', entries }, SHIPMENT_TIMEOUT_MS);
+    if (!reply.ok) return `${receiver}: ${reply.code} ${reply.message}`;
+    const failed = reply.results.find((result) => !result.ok);
+    if (failed && !failed.ok) return `${receiver}: ${failed.code} ${failed.message}`;
+    progress.shippedBytes += bytes;
+    return undefined;
+  };
+
+  /** One round for one cluster: up to ROUND_ITEMS keys read, their chunks and then the objects shipped. Answers keys done. */
+  const round = async (state: ShipperState, ctx: ActorContext<ShipperMessage>, target: LinkTarget): Promise<number> => {
+    const queue = context.links.queueOf(target.clusterId);
+    const progress = progressOf(state, target.clusterId);
+    const items = queue.due(context.clock.now(), ROUND_ITEMS);
+    if (items.length === 0) return 0;
+    const receiver = foreignName(target.clusterId, target.storage[progress.turn++ % target.storage.length]!.node);
+    const prepared: Prepared[] = [];
+    for (let start = 0; start < items.length; start += READ_CONCURRENCY) {
+      prepared.push(...(await Promise.all(items.slice(start, start + READ_CONCURRENCY).map((item) => prepare(ctx, item)))));
+    }
+    const nowMs = (): number => context.clock.now();
+    const retry = (item: QueueItem<LinkItem>, reason: string): Promise<void> => {
+      progress.lastError = reason;
+      return queue.retry(item.itemKey, nowMs(), reason, SHIPMENT_BACKOFF);
+    };
+    // Done unless a newer write to the key was queued while this one was shipped.
+    const done = (item: QueueItem<LinkItem>, clock: ObjectMeta['clock']): Promise<void> =>
+      queue.complete(item.itemKey, (current) => compareHlc(current.payload.clock, clock) > 0);
+    let finished = 0;
+    const ready: Array<Extract<Prepared, { outcome: 'ship' }>> = [];
+    for (const entry of prepared) {
+      if (entry.outcome === 'gone') {
+        await done(entry.item, entry.item.payload.clock);
+        finished++;
+      } else if (entry.outcome === 'later') {
+        await retry(entry.item, entry.reason);
+      } else if (entry.chunks.length > 0) {
+        const failure = await shipChunks(ctx, receiver, entry, progress);
+        if (failure === undefined) ready.push(entry);
+        else await retry(entry.item, failure);
+      } else {
+        ready.push(entry);
+      }
+    }
+    // The objects travel together, a few MiB per shipment.
+    let batch: Array<Extract<Prepared, { outcome: 'ship' }>> = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const shipped = batch;
+      batch = [];
+      batchBytes = 0;
+      const failure = await send(ctx, receiver, shipped.map((entry) => entry.object), progress);
+      for (const entry of shipped) {
+        if (failure !== undefined) {
+          await retry(entry.item, failure);
+          continue;
+        }
+        await done(entry.item, entry.clock);
+        progress.shippedObjects++;
+        finished++;
+      }
+    };
+    for (const entry of ready) {
+      const bytes = entry.object.body?.length ?? 0;
+      if (batch.length > 0 && batchBytes + bytes > SHIPMENT_BYTES) await flush();
+      batch.push(entry);
+      batchBytes += bytes;
+    }
+    await flush();
+    if (finished === items.length) progress.lastError = undefined;
+    return finished;
+  };
+
+  return {
+    accepts: ['link_stats'],
+    init(ctx) {
+      const state: ShipperState = { timer: new SelfTimer<ShipperMessage>(ctx, { type: 'tick' }, context.pace), view: undefined, asking: false, shipping: new Set(), progress: new Map() };
+      state.timer.schedule(0);
+      return state;
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'tick': {
+          const nowMs = context.clock.now();
+          if (!state.asking && (!state.view || nowMs - state.view.atMs > VIEW_TTL_MS)) void refreshView(state, ctx);
+          for (const target of state.view?.targets.values() ?? []) {
+            if (state.shipping.has(target.clusterId) || target.storage.length === 0) continue;
+            state.shipping.add(target.clusterId);
+            void round(state, ctx, target)
+              .catch((error: unknown) => {
+                progressOf(state, target.clusterId).lastError = String(error);
+                ctx.log.warn('a shipment to a linked cluster failed', { cluster: target.clusterId, error });
+                return 0;
+              })
+              .then((finished) => {
+                state.shipping.delete(target.clusterId);
+                if (finished > 0) state.timer.schedule(0);
+              });
+          }
+          state.timer.schedule(IDLE_MS);
+          return state;
+        }
+        case 'link_stats': {
+          const clusters: LinkQueueStats[] = context.links.clusterIds.map((clusterId) => {
+            const progress = progressOf(state, clusterId);
+            return {
+              clusterId,
+              ...context.links.backlog(clusterId),
+              shippedObjects: progress.shippedObjects,
+              shippedBytes: progress.shippedBytes,
+              ...(progress.lastError !== undefined ? { lastError: progress.lastError } : {}),
+            };
+          });
+          ctx.system.reply(message.replyTo, { ok: true, clusters });
+          return state;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { namespaceOf } from '../../../src/core/bucket-namespace.js';
+import type { BucketRecord } from '../../../src/core/auth-snapshot.js';
+import { versionedChunkKey } from '../../../src/core/chunk-layout.js';
+import { ask } from '../../../src/runtime/typed-ask.js';
+import { foreignName, LinkRealms } from '../../../src/runtime/remote/link-realms.js';
+import { linkReceiverRef, linkShipperRef, LINK_OFFERED_PATHS, type LinkViewReply } from '../../../src/protocol/cluster/cluster-link.js';
+import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
+
+const SECRET = 'a-link-secret-of-some-length';
+const SETTINGS = { n: 2, w: 2, r: 1, d: 2, rackAware: false };
+
+/** The bucket `photos` as each cluster made it: one name, an incarnation of its own. */
+const photosIn = (incarnation: string): BucketRecord => ({ name: 'photos', incarnation, owner: 'alice', acl: 'private', createdAtMs: 0 });
+const PHOTOS_A = photosIn('aaaaaaaaaaaa0001');
+const PHOTOS_B = photosIn('bbbbbbbbbbbb0002');
+
+/** Two in-process clusters of three storage nodes, each with its own cookie, linked both ways. */
+function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
+  const clusters: Record<'a' | 'b', StorageCluster> = {} as never;
+  const viewFrom = (self: 'a' | 'b'): (() => Promise<LinkViewReply>) => {
+    const other = self === 'a' ? 'b' : 'a';
+    return () =>
+      Promise.resolve({
+        ok: true,
+        self: `cluster-${self}`,
+        clusters: [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })) }],
+      });
+  };
+  for (const self of ['a', 'b'] as const) {
+    const bucket = self === 'a' ? PHOTOS_A : PHOTOS_B;
+    clusters[self] = new StorageCluster(
+      3,
+      SETTINGS,
+      () => ({ buckets: () => Promise.resolve([bucket]), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
+      'error',
+      `cookie-of-${self}`,
+    );
+  }
+  return clusters;
+}
+
+describe('shipping writes to a linked cluster (two in-process clusters)', function () {
+  this.timeout(90_000);
+  let a: StorageCluster;
+  let b: StorageCluster;
+  const inA = namespaceOf(PHOTOS_A);
+  const inB = namespaceOf(PHOTOS_B);
+
+  before(async () => {
+    ({ a, b } = linkedClusters());
+    await a.start();
+    await b.start();
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  const bodyIn = async (cluster: StorageCluster, namespace: string, key: string): Promise<string | undefined> => {
+    const read = await cluster.client.get('object', namespace, key, { withBody: true });
+    return read.ok ? Buffer.from(read.body ?? new Uint8Array()).toString() : undefined;
+  };
+
+  it('ships objects with their clock and tombstones, into the other cluster\'s incarnation of the bucket', async () => {
+    const put = await a.client.put('object', objectFields(inA, 'cat.jpg', 'meow'), Buffer.from('meow'));
+    expect(put.ok).to.equal(true);
+    await a.client.put('object', objectFields(inA, 'dog.jpg', 'woof'), Buffer.from('woof'));
+    await eventually(async () => (await bodyIn(b, inB, 'cat.jpg')) === 'meow' && (await bodyIn(b, inB, 'dog.jpg')) === 'woof', 20_000, 'shipped to b');
+    const there = await b.client.get('object', inB, 'cat.jpg');
+    expect(there.ok && put.ok && there.meta.clock).to.deep.equal(put.ok && put.meta.clock);
+    expect(there.ok && there.meta.bucket).to.equal(inB);
+
+    await a.client.delete('object', inA, 'dog.jpg');
+    await eventually(async () => (await bodyIn(b, inB, 'dog.jpg')) === undefined, 20_000, 'the delete shipped to b');
+  });
+
+  it('ships a chunked object with its chunks, and the later of two writes wins on both sides', async () => {
+    const versionId = '0123456789abcdef01234567';
+    const parts = ['first chunk ', 'second chunk'];
+    for (const [index, part] of parts.entries()) {
+      const chunk = await a.client.put('chunk', objectFields(inA, versionedChunkKey('big.bin', versionId, index), part), Buffer.from(part));
+      expect(chunk.ok).to.equal(true);
+    }
+    const whole = parts.join('');
+    const parent = await a.client.put('object', {
+      ...objectFields(inA, 'big.bin', whole),
+      chunks: { chunkSizesBytes: parts.map((part) => part.length), runs: [{ versionId, chunkCount: parts.length }] },
+    });
+    expect(parent.ok).to.equal(true);
+    await eventually(async () => (await b.client.get('object', inB, 'big.bin')).ok, 20_000, 'the parent shipped');
+    for (const [index, part] of parts.entries()) {
+      const chunk = await b.client.get('chunk', inB, versionedChunkKey('big.bin', versionId, index), { withBody: true });
+      expect(chunk.ok && Buffer.from(chunk.body!).toString()).to.equal(part);
+    }
+
+    // Written in a first, then in b: b's version is the later one, and both clusters end with it.
+    await a.client.put('object', objectFields(inA, 'both.txt', 'from a'), Buffer.from('from a'));
+    await eventually(async () => (await bodyIn(b, inB, 'both.txt')) === 'from a', 20_000, 'a\'s write in b');
+    await b.client.put('object', objectFields(inB, 'both.txt', 'from b'), Buffer.from('from b'));
+    await eventually(async () => (await bodyIn(a, inA, 'both.txt')) === 'from b', 20_000, 'b\'s write in a');
+    expect(await bodyIn(b, inB, 'both.txt')).to.equal('from b');
+  });
+
+  it('keeps writes queued while the other cluster is away, counts them, and ships them when it is back', async () => {
+    for (const node of b.nodes) await node.stop();
+    await a.client.put('object', objectFields(inA, 'while-away.txt', 'queued'), Buffer.from('queued'));
+    const queued = async (): Promise<number> => {
+      let total = 0;
+      for (const node of a.nodes) {
+        const stats = await ask(a.clientNode.system, linkShipperRef(node.name), { type: 'link_stats' }, 5_000);
+        if (stats.ok) total += stats.clusters.find((cluster) => cluster.clusterId === 'cluster-b')?.queued ?? 0;
+      }
+      return total;
+    };
+    await eventually(async () => (await queued()) >= 1, 10_000, 'the write counted as queued');
+    for (const node of b.nodes) await node.start(b.doc, b.addresses());
+    await eventually(async () => (await bodyIn(b, inB, 'while-away.txt')) === 'queued', 40_000, 'shipped once b is back');
+    await eventually(async () => (await queued()) === 0, 10_000, 'the queue drained');
+  });
+
+  it('refuses malformed shipments and buckets the other cluster does not have', async () => {
+    const receiver = foreignName('cluster-b', b.nodes[0]!.name);
+    const from = a.nodes[0]!.node!.system;
+    const garbage = await ask(from, linkReceiverRef(receiver), { type: 'link_apply', entries: [{ objectKind: 'object', meta: { nonsense: true } } as never] }, 5_000);
+    expect(garbage.ok && garbage.results[0]).to.deep.include({ ok: false, code: 'BadRequest' });
+    const unknown = await ask(from, linkReceiverRef(receiver), {
+      type: 'link_apply',
+      entries: [{ objectKind: 'object', meta: { ...objectFields('no-such-bucket', 'k', ''), clock: { wallMs: 1, counter: 0, node: 'x' }, lastModifiedMs: 1, ringChecksum: 0, deleted: false } }],
+    }, 5_000);
+    expect(unknown.ok && unknown.results[0]).to.deep.include({ ok: false, code: 'NoSuchBucket' });
+    // Only the receiver is offered to a linked cluster.
+    const shipperThere = await ask(from, linkShipperRef(receiver), { type: 'link_stats' }, 5_000);
+    expect(shipperThere).to.deep.include({ ok: false, code: 'BadMessage' });
+  });
+});
