@@ -29,6 +29,8 @@ import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
+import { LinkRealms } from '../runtime/remote/link-realms.js';
+import { LINK_OFFERED_PATHS } from '../protocol/cluster/cluster-link.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
 import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type RawSettings } from './config.js';
 import { readTlsFiles } from './tls-files.js';
@@ -119,6 +121,8 @@ export interface RunOptions {
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
   // Read before anything starts, so that a bad key file stops the start with nothing to undo.
   const masterKeys = config.role === 'gateway' ? gatewayMasterKeys(config) : undefined;
+  // A manager's links with other clusters: its cluster link actor keeps them in step with the linked clusters.
+  const realms = config.role === 'manager' ? new LinkRealms(LINK_OFFERED_PATHS) : undefined;
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
@@ -126,6 +130,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     logLevel: config.logLevel,
     transportLimits: config.transport,
     ...(config.tls ? { tls: readTlsFiles(config.tls) } : {}),
+    ...(realms ? { realms } : {}),
   });
   if (options.cookieOnCommandLine) node.logger.warn('the cluster cookie is on the command line, where other local users can read it; use --cookie-file or LEOFS_COOKIE');
   if (config.role === 'gateway') logMasterKeys(node.logger, masterKeys, config.gateway.sseKeyFile);
@@ -204,7 +209,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     nodeTree(node, {
       role: config.role,
       ...(managers ? { managers } : {}),
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers, leaderChanged),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers, leaderChanged, realms),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -271,6 +276,7 @@ function roleTree(
   masterKeys: MasterKeys | undefined,
   managers: ManagerLink | undefined,
   leaderChanged: (leader: string | null) => void,
+  realms: LinkRealms | undefined,
 ): SupervisorSpec {
   switch (config.role) {
     case 'manager':
@@ -282,6 +288,7 @@ function roleTree(
         managers: config.managers,
         selfAddress: `${config.clusterHost}:${config.clusterPort}`,
         leaderChanged,
+        ...(realms ? { realms } : {}),
       });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');
