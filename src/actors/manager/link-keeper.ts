@@ -208,6 +208,8 @@ export function linkKeeperBehavior(deps: LinkKeeperDeps): Behavior<Contacts, Kee
         continue;
       }
       const reply = await ask(ctx.system, clusterLinkRef(node), { type: 'link_hello', clusterId: self }, helloTimeoutMs);
+      // A cluster that removed its link refuses what comes over a connection opened before.
+      if (isRuntimeFailure(reply) && reply.code === 'BadMessage') return { state: 'waiting', reason: `${address} refuses this cluster: its link was removed there (${reply.message})` };
       if (isRuntimeFailure(reply)) {
         failures.push(`${address}: ${reply.code}: ${reply.message}`);
         continue;
