@@ -104,6 +104,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
   });
   const store = new ConsensusStore(options.nodeState);
   const links = linkTables(options, tables, store);
+  const members = options.nodeState.table('members', isMemberRecord);
   const duties = leaderDuties(node, options, tables, links);
   const randomBytes = options.randomBytes ?? cryptoRandomBytes;
   return {
@@ -134,7 +135,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           clusterId: links.clusterId,
           linked: links.local,
           managers: () => (options.managers && options.managers.length > 0 ? options.managers : transport.address !== null ? [transport.address] : []),
-          storage: () => linkEndpoints(node, tables.table('members', isMemberRecord)),
+          storage: () => linkEndpoints(node, members),
         }),
       ),
     ],
@@ -164,7 +165,7 @@ function linkTables(options: ManagerTreeOptions, tables: TableSource, store: Con
  * The storage nodes that take shipments: the running ones, as the ring keeper knows them. A follower
  * runs no ring keeper; it names the storage members it holds that the operator has not taken out.
  */
-async function linkEndpoints(node: ManagerHost, members: StateTable<MemberRecord>): Promise<LinkEndpoint[]> {
+async function linkEndpoints(node: ManagerHost, members: Pick<StateTable<MemberRecord>, 'entries'>): Promise<LinkEndpoint[]> {
   const { system } = node;
   const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, LINK_ASK_TIMEOUT_MS);
   const running = isRuntimeFailure(reply)
