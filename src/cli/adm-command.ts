@@ -15,6 +15,7 @@ import type { BackupHeader, StateSnapshot } from '../protocol/cluster/consensus.
 import { fetchBackup } from './backup-pages.js';
 import { writeManagerBackup } from '../store/manager-backup.js';
 import { recordCount } from '../core/consensus/snapshot-pages.js';
+import { linkJoinProblem, MIN_LINK_SECRET_LENGTH } from '../protocol/cluster/cluster-link.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const WATCH_INTERVAL_MS = 1_000;
@@ -282,6 +283,21 @@ const COMMANDS: readonly CommandSpec[] = [
     usage: 'version',
     describe: 'the release every node of the cluster runs',
     build: () => ({ command: 'version' }),
+  },
+  {
+    usage: 'join-cluster <manager> <clusterId>',
+    describe: "link this cluster with another (multi-cluster replication): MANAGER is the host:port of one of its managers' cluster ports, CLUSTER_ID its id (its cluster-status shows it); its operator runs join-cluster for this cluster with the same --secret",
+    options: (yargs) => yargs.option('secret', { type: 'string', demandOption: true, describe: `the link's own secret, the same on both clusters (at least ${MIN_LINK_SECRET_LENGTH} characters)` }),
+    build: (args) => {
+      const joined = { manager: str(args, 'manager'), clusterId: str(args, 'clusterId'), secret: str(args, 'secret') };
+      return linkJoinProblem(joined.manager, joined.clusterId, joined.secret) ?? { command: 'join_cluster', ...joined };
+    },
+  },
+  { usage: 'remove-cluster <clusterId>', describe: 'end the link with another cluster: nothing more is shipped to it, and its nodes are refused', build: (args) => ({ command: 'remove_cluster', clusterId: str(args, 'clusterId') }) },
+  {
+    usage: 'cluster-status',
+    describe: "this cluster's id, and each linked cluster: its link, last contact, storage nodes, and what this cluster's storage nodes still have to ship to it (keys queued, lag) and have shipped",
+    build: () => ({ command: 'cluster_status' }),
   },
   {
     usage: 'backup-manager <file>',

@@ -6,6 +6,7 @@ import type { AdminResult, NodeDetails, WhereisRow } from '../protocol/cluster/a
 import type { Alarm } from '../core/watchdog-rules.js';
 import type { MemberStatus } from '../protocol/cluster/ring-keeper.js';
 import type { ManagerStatus } from '../protocol/cluster/consensus.js';
+import type { LinkStatus } from '../protocol/cluster/link-keeper.js';
 import { assertNever } from '../core/assert-never.js';
 
 /** Columns padded to their widest cell, separated by ` | `, with a rule under the header. */
@@ -331,9 +332,54 @@ export function formatResult(result: AdminResult): string {
       return formatRecoveryStatus(result);
     case 'manager_backup':
       return `a snapshot of ${result.backup.records} records at log index ${result.backup.index} (cluster ${result.backup.id.clusterId}), in ${result.backup.pages} page(s)`;
+    case 'link_joined':
+      return formatLinkJoined(result.link);
+    case 'linked_clusters':
+      return formatLinkedClusters(result);
     default:
       return assertNever(result);
   }
+}
+
+/** What join-cluster did, and what the other cluster said to the first hello. */
+export function formatLinkJoined(link: LinkStatus): string {
+  const linked = `OK: linked with cluster ${link.clusterId}`;
+  switch (link.state) {
+    case 'up':
+      return `${linked} and up: ${link.storage.length} storage node(s) take its shipments`;
+    case 'waiting':
+      return `${linked}; waiting for cluster ${link.clusterId} to join this one (run leofs-adm join-cluster there with this cluster's manager, id and the same secret)\n  ${link.reason ?? ''}`.trimEnd();
+    case 'down':
+    case 'unknown':
+      return `${linked}, but it does not answer yet; asked again every few seconds (leofs-adm cluster-status follows it)${link.reason ? `\n  ${link.reason}` : ''}`;
+    default:
+      return assertNever(link.state);
+  }
+}
+
+/** This cluster's id, one line per linked cluster, and why any link is not up. */
+export function formatLinkedClusters(result: Extract<AdminResult, { kind: 'linked_clusters' }>): string {
+  const self = `this cluster: ${result.clusterId ?? '(no id yet)'}`;
+  const unreachable = result.unreachable.length > 0 ? `\nno answer from: ${result.unreachable.join(', ')}` : '';
+  if (result.clusters.length === 0) return `${self}\nno cluster is linked with this one (leofs-adm join-cluster links one)${unreachable}`;
+  const rows = result.clusters.map((cluster) => [
+    cluster.clusterId,
+    cluster.state,
+    cluster.lastContactMs === null ? '-' : time(cluster.lastContactMs),
+    String(cluster.storageNodes),
+    String(cluster.backlog.queued),
+    cluster.backlog.lagSeconds === null ? '-' : duration(cluster.backlog.lagSeconds * 1000),
+    String(cluster.backlog.shippedObjects),
+    bytes(cluster.backlog.shippedBytes),
+    cluster.backlog.errors.length > 0 ? cluster.backlog.errors[cluster.backlog.errors.length - 1]! : '-',
+  ]);
+  const table = formatTable(['cluster', 'link', 'last contact', 'storage nodes', 'queued', 'lag', 'objects shipped', 'bytes shipped', 'last error'], rows);
+  const reasons = result.clusters.flatMap((cluster) => [
+    ...(cluster.reason !== undefined ? [`${cluster.clusterId} ${cluster.state}: ${cluster.reason}`] : []),
+    ...cluster.backlog.errors.map((error) => `${cluster.clusterId} shipments from ${error}`),
+  ]);
+  const problems = reasons.length > 0 ? `\n\n[Problems]\n${reasons.map((reason) => `- ${reason}`).join('\n')}` : '';
+  return `${self}\n${table}${problems}${unreachable}`;
 }
 
 /** Each manager's part in the replicated log: who leads, how far each log reaches, and how far behind the leader each follower is. */

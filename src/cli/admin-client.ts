@@ -53,6 +53,7 @@ export interface AdminClient {
 const REPEATABLE_COMMANDS: ReadonlySet<AdminCommand['command']> = new Set([
   'status', 'whereis', 'get_users', 'get_buckets', 'get_bucket', 'get_endpoints', 'delete_bucket_stats', 'lifecycle_status', 'lifecycle_explain',
   'du', 'dump_ring', 'version', 'backup_manager', 'rebalance_status', 'mq_stats', 'recovery_status', 'update_log_level', 'update_property', 'purge_cache',
+  'cluster_status',
 ]);
 
 export class ManagerUnreachable extends Error {

@@ -121,8 +121,8 @@ export interface RunOptions {
 export async function runNode(config: NodeConfig, options: RunOptions = {}): Promise<ClusterNode> {
   // Read before anything starts, so that a bad key file stops the start with nothing to undo.
   const masterKeys = config.role === 'gateway' ? gatewayMasterKeys(config) : undefined;
-  // Storage nodes take part in multi-cluster replication; the book of linked clusters fills at run time.
-  const realms = config.role === 'storage' ? new LinkRealms(LINK_OFFERED_PATHS) : undefined;
+  // Managers and storage nodes take part in multi-cluster replication; the book of linked clusters fills at run time.
+  const realms = config.role === 'gateway' ? undefined : new LinkRealms(LINK_OFFERED_PATHS);
   const node = await startClusterNode({
     node: config.name,
     cookie: config.cookie,
@@ -193,7 +193,10 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
           linkView: async () => {
             if (managers === undefined) return undefined;
             const reply = await managers.askLeader<ClusterLinkMessage, 'link_view'>(clusterLinkRef, { type: 'link_view' }, MANAGER_ASK_TIMEOUT_MS);
-            return isRuntimeFailure(reply) ? undefined : reply;
+            if (isRuntimeFailure(reply)) return undefined;
+            // Only the leader knows the linked clusters' storage nodes: a manager that does not lead says so.
+            if (!reply.ok) managers.forget();
+            return reply;
           },
         })
       : undefined;
@@ -216,7 +219,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     nodeTree(node, {
       role: config.role,
       ...(managers ? { managers } : {}),
-      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers, leaderChanged),
+      roleTree: storage ? storage.tree : roleTree(config, node, nodeState, secrets, ringView, metrics, masterKeys, managers, leaderChanged, realms),
       startedAtMs: node.clock.now(),
       nodeState,
       ringView,
@@ -283,6 +286,7 @@ function roleTree(
   masterKeys: MasterKeys | undefined,
   managers: ManagerLink | undefined,
   leaderChanged: (leader: string | null) => void,
+  realms: LinkRealms | undefined,
 ): SupervisorSpec {
   switch (config.role) {
     case 'manager':
@@ -294,6 +298,7 @@ function roleTree(
         managers: config.managers,
         selfAddress: `${config.clusterHost}:${config.clusterPort}`,
         leaderChanged,
+        ...(realms ? { realms } : {}),
       });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');

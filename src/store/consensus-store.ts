@@ -10,7 +10,7 @@ import { isControlPlaneId } from '../core/consensus/control-plane.js';
 import type { NodeState, StateTable } from './node-state.js';
 
 /** The tables every manager holds a copy of; nothing else may be written through the log. */
-export const REPLICATED_TABLES = ['members', 'cluster', 'users', 'buckets', 'endpoints', 'auth_meta', 'deleted_buckets', 'bucket_deletions'] as const;
+export const REPLICATED_TABLES = ['members', 'cluster', 'users', 'buckets', 'endpoints', 'auth_meta', 'deleted_buckets', 'bucket_deletions', 'linked_clusters'] as const;
 
 export interface StoredConsensus {
   readonly id: ControlPlaneId | null;
@@ -79,6 +79,12 @@ export class ConsensusStore {
       appliedIndex: typeof applied === 'number' ? applied : position.index,
       entries,
     };
+  }
+
+  /** The control plane this manager belongs to, without reading the log (null while it belongs to none). */
+  controlPlaneId(): ControlPlaneId | null {
+    const id = this.meta.get('id');
+    return isControlPlaneId(id) ? id : null;
   }
 
   /** Whether any replicated table holds a record (state written before the log existed). */

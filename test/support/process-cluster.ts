@@ -39,6 +39,8 @@ export interface ProcessClusterOptions {
   readonly storageLauncher?: (index: number) => readonly string[];
   /** Every node serves /metrics and /health on a port of its own. */
   readonly metrics?: boolean;
+  /** The cluster's cookie (clusters made for one test may each have their own). */
+  readonly cookie?: string;
   /** How many managers form the control plane (default 1). */
   readonly managers?: number;
   /** The address manager `index` listens on (default `host`). */
@@ -49,7 +51,7 @@ export interface ProcessClusterOptions {
 
 export class ProcessCluster {
   readonly root = mkdtempSync(join(tmpdir(), 'leofs-procs-'));
-  readonly cookie = 'process-cluster-test-cookie';
+  readonly cookie: string;
   managers: NodeProcess[] = [];
   storage: NodeProcess[] = [];
   gateways: NodeProcess[] = [];
@@ -59,7 +61,9 @@ export class ProcessCluster {
   admin!: AdminClient;
   private readonly clients: S3Client[] = [];
 
-  constructor(private readonly options: ProcessClusterOptions) {}
+  constructor(private readonly options: ProcessClusterOptions) {
+    this.cookie = options.cookie ?? 'process-cluster-test-cookie';
+  }
 
   private get common(): string[] {
     return ['--cookie', this.cookie, '--log-level', 'info', ...(this.options.metrics ? ['--metrics-port', '0'] : [])];

@@ -42,6 +42,9 @@ import type {
 import type { ClusterStatus, MemberView, MemberActionReply, RebalanceReply, RebalanceStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
+import { sumBacklogs, type NodeBacklog } from '../../core/link-backlog.js';
+import { linkShipperRef, type LinkQueueStats } from '../../protocol/cluster/cluster-link.js';
+import { linkKeeperRef, type LinkJoinReply, type LinkKeeperMessage, type LinkRemoveReply, type LinksReply } from '../../protocol/cluster/link-keeper.js';
 import { ask } from '../../runtime/typed-ask.js';
 
 export interface AdminOptions {
@@ -119,6 +122,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     const auth = authRef(self);
     const onKeeper: Asker<RingKeeperMessage> = (build) => expectOk(ctx.system.ask(keeper, build, localTimeoutMs));
     const onAuth: Asker<AuthMessage> = (build) => expectOk(ctx.system.ask(auth, build, localTimeoutMs));
+    const onLinks: Asker<LinkKeeperMessage> = (build) => expectOk(ctx.system.ask(linkKeeperRef(self), build, localTimeoutMs));
     const onDeletion: Asker<BucketDeletionMessage> = (build) => expectOk(ctx.system.ask(bucketDeletionRef(self), build, localTimeoutMs + remoteTimeoutMs * 3));
     const userIdOf = async (accessKeyId: string): Promise<string> => (await onAuth<UserByKeyReply>((replyTo) => ({ type: 'user_by_key', accessKeyId, replyTo }))).user.userId;
 
@@ -375,9 +379,42 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const installed = await expectOk(ask(ctx.system, ringCacheRef(command.node), { type: 'install', doc }, remoteTimeoutMs), command.node);
         return { kind: 'done', message: `${command.node} holds ring epoch ${installed.epoch}, checksum ${(installed.checksum >>> 0).toString(16).padStart(8, '0')}` };
       }
+      case 'join_cluster': {
+        const { manager, clusterId, secret } = command;
+        const { link } = await onLinks<LinkJoinReply>((replyTo) => ({ type: 'join', manager, clusterId, secret, replyTo }));
+        return { kind: 'link_joined', link };
+      }
+      case 'remove_cluster':
+        await onLinks<LinkRemoveReply>((replyTo) => ({ type: 'remove', clusterId: command.clusterId, replyTo }));
+        return { kind: 'done', message: `cluster ${command.clusterId} is no longer linked with this one: nothing is shipped to it, and its nodes are refused` };
+      case 'cluster_status':
+        return linkedClusters(ctx, onKeeper, onLinks);
       default:
         return assertNever(command);
     }
+  }
+
+  /** Each linked cluster's link, with what every running storage node still has to ship to it, summed. */
+  async function linkedClusters(ctx: ActorContext<AdminMessage>, onKeeper: Asker<RingKeeperMessage>, onLinks: Asker<LinkKeeperMessage>): Promise<AdminResult> {
+    const [{ self, links }, { members }] = await Promise.all([
+      onLinks<LinksReply>((replyTo) => ({ type: 'links', replyTo })),
+      onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo })),
+    ]);
+    const storage = members.filter((member) => member.role === 'storage' && member.state === 'running').map((member) => member.node);
+    const replies = await Promise.all(storage.map((node) => ask(ctx.system, linkShipperRef(node), { type: 'link_stats' }, remoteTimeoutMs)));
+    const unreachable: string[] = [];
+    const answers: Array<{ node: string; clusters: readonly LinkQueueStats[] }> = [];
+    storage.forEach((node, index) => {
+      const reply = replies[index]!;
+      if (isRuntimeFailure(reply) || !reply.ok || !Array.isArray(reply.clusters)) unreachable.push(node);
+      else answers.push({ node, clusters: reply.clusters.filter(isBacklog) });
+    });
+    const now = ctx.clock.now();
+    const clusters = links.map(({ storage: endpoints, ...link }) => {
+      const backlogs = answers.flatMap(({ node, clusters: queues }) => queues.filter((queue) => queue.clusterId === link.clusterId).map((backlog) => ({ node, backlog })));
+      return { ...link, storageNodes: endpoints.length, backlog: sumBacklogs(backlogs, now) };
+    });
+    return { kind: 'linked_clusters', clusterId: self, clusters, unreachable };
   }
 
   /** A node's queues, with its anti-entropy and hand-off progress when they answer. */
@@ -492,6 +529,17 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     );
     return { kind: 'whereis', bucket, key, position, replicas };
   }
+}
+
+/** A storage node's figures for one linked cluster, as they must be to be summed. */
+function isBacklog(value: unknown): value is LinkQueueStats & NodeBacklog {
+  const stats = value as Partial<LinkQueueStats> | null;
+  const count = (field: unknown): boolean => typeof field === 'number' && Number.isFinite(field) && field >= 0;
+  return (
+    typeof stats === 'object' && stats !== null && typeof stats.clusterId === 'string' &&
+    count(stats.queued) && count(stats.shippedObjects) && count(stats.shippedBytes) &&
+    (stats.oldestMs === null || count(stats.oldestMs)) && (stats.lastError === undefined || typeof stats.lastError === 'string')
+  );
 }
 
 function answerOf(reply: HeadLocalReply | RuntimeFailure): WhereisAnswer {

@@ -3,11 +3,13 @@
  *
  *   /node/manager               one_for_one
  *     /node/manager/consensus    the managers' replicated log (on every manager)
+ *     /node/manager/cluster_link what linked clusters and this cluster's storage nodes ask (on every manager)
  *   and, on the leader only, started when it is elected and stopped when it is not any more:
  *     /node/manager/ring_keeper  members, cluster settings, the ring and its distribution
  *     /node/manager/auth         users, keys, buckets, endpoints, pushed to gateways
  *     /node/manager/bucket_deletion  ends buckets' incarnations and has storage nodes purge them
  *     /node/manager/alarms       the alarms each node's watchdog reports
+ *     /node/manager/link_keeper  the clusters linked with this one, and how each answers
  *     /node/manager/admin        the leofs-adm entry point
  *
  * The duties keep their state in the replicated tables, so a newly elected leader starts them on the
@@ -34,8 +36,14 @@ import { adminBehavior } from './admin.js';
 import { alarmBoardBehavior } from './alarm-board.js';
 import { authBehavior, isAuthMeta, type AuthTables } from './auth.js';
 import { bucketDeletionBehavior } from './bucket-deletion.js';
-import { isMemberRecord, isStoredRing, ringKeeperBehavior } from './ring-keeper.js';
+import { isMemberRecord, isStoredRing, ringKeeperBehavior, type MemberRecord } from './ring-keeper.js';
 import { ask } from '../../runtime/typed-ask.js';
+import { LinkRealms } from '../../runtime/remote/link-realms.js';
+import { CLUSTER_LINK_PATH, isLinkedCluster, LINK_OFFERED_PATHS, type LinkedCluster, type LinkEndpoint } from '../../protocol/cluster/cluster-link.js';
+import { sealedLinkCodec } from '../../store/sealed-link-records.js';
+import type { StateTable } from '../../store/node-state.js';
+import { clusterLinkBehavior, type ClusterLinkActorMessage } from './cluster-link.js';
+import { linkKeeperBehavior } from './link-keeper.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
 /** A change waits this long for a majority of managers before it is refused. */
@@ -43,6 +51,8 @@ const PROPOSE_TIMEOUT_MS = 10_000;
 const DUTY_CHANGE_TIMEOUT_MS = 15_000;
 const MANAGER_SUPERVISOR_PATH = '/node/manager';
 const USERS_TABLE = 'users';
+const LINKED_CLUSTERS_TABLE = 'linked_clusters';
+const LINK_ASK_TIMEOUT_MS = 5_000;
 
 export interface ManagerTreeOptions {
   readonly nodeState: NodeState;
@@ -65,11 +75,18 @@ export interface ManagerTreeOptions {
   readonly heartbeatMs?: number;
   /** Told the leading manager's node name whenever it changes (null: none known). */
   readonly leaderChanged?: (leader: string | null) => void;
+  /**
+   * The realms of the node's transport (ClusterNodeOptions.realms), kept in step with the linked
+   * clusters; without them no other cluster can link with this manager.
+   */
+  readonly realms?: LinkRealms;
+  /** How often the leader says hello to each linked cluster. */
+  readonly linkProbeIntervalMs?: number;
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
 export type ManagerHost = Pick<ClusterNode, 'system' | 'logger'> & {
-  readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer' | 'connect'>;
+  readonly transport: Pick<ClusterNode['transport'], 'address' | 'isUp' | 'isKnownDown' | 'addPeer' | 'connect'> & Partial<Pick<ClusterNode['transport'], 'connectForeign'>>;
 };
 
 export function managerTree(node: ManagerHost, options: ManagerTreeOptions): SupervisorSpec {
@@ -85,7 +102,10 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
       return isRuntimeFailure(reply) ? { ok: false, code: 'NotLeader', message: `the managers' log did not answer (${reply.code})` } : reply;
     },
   });
-  const duties = leaderDuties(node, options, tables);
+  const store = new ConsensusStore(options.nodeState);
+  const links = linkTables(options, tables, store);
+  const members = options.nodeState.table('members', isMemberRecord);
+  const duties = leaderDuties(node, options, tables, links);
   const randomBytes = options.randomBytes ?? cryptoRandomBytes;
   return {
     strategy: 'one_for_one',
@@ -98,7 +118,7 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           node: system.node,
           managers: options.managers ?? [],
           selfAddress: options.selfAddress ?? '',
-          store: new ConsensusStore(options.nodeState),
+          store,
           connect: (address) => transport.connect(address),
           leadership: dutySwitch(node, duties),
           ...(options.leaderChanged ? { leaderChanged: options.leaderChanged } : {}),
@@ -108,12 +128,54 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
         }),
       ),
+      worker(
+        'cluster_link',
+        clusterLinkBehavior({
+          realms: links.realms,
+          clusterId: links.clusterId,
+          linked: links.local,
+          managers: () => (options.managers && options.managers.length > 0 ? options.managers : transport.address !== null ? [transport.address] : []),
+          storage: () => linkEndpoints(node, members),
+        }),
+      ),
     ],
   };
 }
 
+/** The linked clusters as this manager holds them, and as the leader writes them. */
+interface LinkTables {
+  readonly realms: LinkRealms;
+  readonly local: StateTable<LinkedCluster>;
+  readonly replicated: StateTable<LinkedCluster>;
+  readonly clusterId: () => string | undefined;
+}
+
+function linkTables(options: ManagerTreeOptions, tables: TableSource, store: ConsensusStore): LinkTables {
+  const codec = sealedLinkCodec(options.secrets);
+  return {
+    // Not on the transport, they only stand in: such a manager links with no one.
+    realms: options.realms ?? new LinkRealms(LINK_OFFERED_PATHS),
+    local: options.nodeState.table(LINKED_CLUSTERS_TABLE, isLinkedCluster, codec),
+    replicated: tables.table(LINKED_CLUSTERS_TABLE, isLinkedCluster, codec),
+    clusterId: () => store.controlPlaneId()?.clusterId,
+  };
+}
+
+/**
+ * The storage nodes that take shipments: the running ones, as the ring keeper knows them. A follower
+ * runs no ring keeper; it names the storage members it holds that the operator has not taken out.
+ */
+async function linkEndpoints(node: ManagerHost, members: Pick<StateTable<MemberRecord>, 'entries'>): Promise<LinkEndpoint[]> {
+  const { system } = node;
+  const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, LINK_ASK_TIMEOUT_MS);
+  const running = isRuntimeFailure(reply)
+    ? members.entries().map(([, member]) => member).filter((member) => member.adminState === undefined)
+    : reply.members.filter((member) => member.state === 'running');
+  return running.flatMap((member) => (member.role === 'storage' && member.address !== null ? [{ node: member.node, address: member.address }] : []));
+}
+
 /** The actors only the leader runs, over the replicated tables. */
-function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: TableSource): ChildSpec[] {
+function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: TableSource, links: LinkTables): ChildSpec[] {
   const { system, transport } = node;
   const runningGateways = async (): Promise<string[]> => {
     const reply = await ask(system, ringKeeperRef(system.node), { type: 'list' }, GATEWAY_LIST_TIMEOUT_MS);
@@ -157,6 +219,21 @@ function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: Ta
       }),
     ),
     worker('alarms', alarmBoardBehavior()),
+    worker(
+      'link_keeper',
+      linkKeeperBehavior({
+        linked: links.replicated,
+        clusterId: links.clusterId,
+        linksChanged: async () => {
+          const reply = await system.ask<ClusterLinkActorMessage, { ok: true }>(actorRef(system.node, CLUSTER_LINK_PATH), (replyTo) => ({ type: 'sync', replyTo }), LINK_ASK_TIMEOUT_MS);
+          // The cluster link actor syncs every second anyway: late, not lost.
+          if (isRuntimeFailure(reply)) node.logger.warn('the links were recorded but not yet given to the transport', { code: reply.code });
+        },
+        ...(transport.connectForeign ? { connectForeign: (address: string, clusterId: string) => transport.connectForeign!(address, clusterId) } : {}),
+        isUp: (peer) => transport.isUp(peer),
+        ...(options.linkProbeIntervalMs !== undefined ? { probeIntervalMs: options.linkProbeIntervalMs } : {}),
+      }),
+    ),
     worker('admin', adminBehavior()),
   ];
 }

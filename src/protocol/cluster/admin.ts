@@ -19,6 +19,9 @@ import type { QueueStats } from './queues.js';
 import type { CompactionAction, CompactionStatus } from './storage.js';
 import type { NodeAlarms, WatchdogStatus } from './watchdog.js';
 import type { BackupHeader, ManagerStatus } from './consensus.js';
+import type { LinkBacklog } from '../../core/link-backlog.js';
+import type { LinkStatus } from './link-keeper.js';
+import { linkJoinProblem } from './cluster-link.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -64,7 +67,12 @@ export type AdminCommand =
   | { readonly command: 'mq_suspend' | 'mq_resume'; readonly node: string; readonly queue?: string }
   | { readonly command: 'recover_file'; readonly bucket: string; readonly key: string }
   | { readonly command: 'recover_node' | 'recover_consistency' | 'recover_ring'; readonly node: string }
-  | { readonly command: 'recovery_status' };
+  | { readonly command: 'recovery_status' }
+  /** Links this cluster with another (multi-cluster replication); its operator joins this one with the same secret. */
+  | { readonly command: 'join_cluster'; readonly manager: string; readonly clusterId: string; readonly secret: string }
+  | { readonly command: 'remove_cluster'; readonly clusterId: string }
+  /** This cluster's id, and each linked cluster's link and what the storage nodes still have to ship to it. */
+  | { readonly command: 'cluster_status' };
 
 export type AdminCommandName = AdminCommand['command'];
 
@@ -152,7 +160,18 @@ export type AdminResult =
       readonly kind: 'recovery_status';
       readonly nodes: ReadonlyArray<{ readonly node: string; readonly recovery: RecoveryProgress | null }>;
       readonly unreachable: readonly string[];
-    };
+    }
+  /** A link just made with join-cluster, and how the other cluster answered the first hello. */
+  | { readonly kind: 'link_joined'; readonly link: LinkStatus }
+  /** `unreachable`: running storage nodes that did not say what they have to ship. */
+  | { readonly kind: 'linked_clusters'; readonly clusterId: string | null; readonly clusters: readonly LinkedClusterReport[]; readonly unreachable: readonly string[] };
+
+/** A linked cluster in cluster-status: its link, and the storage nodes' shipments to it summed. */
+export type LinkedClusterReport = Omit<LinkStatus, 'storage'> & {
+  /** Its storage nodes that take shipments, as its managers last said. */
+  readonly storageNodes: number;
+  readonly backlog: LinkBacklog;
+};
 
 /** One ring object of a recovered file (the object, or a chunk of it) and the repairs queued for it. */
 export interface RecoverFileItem {
@@ -287,6 +306,16 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return withOptional({ command, node: need('node') }, { queue: optional('queue') });
       case 'recover_file':
         return { command, bucket: need('bucket'), key: need('key') };
+      case 'join_cluster': {
+        const joined = { command, manager: need('manager'), clusterId: need('clusterId'), secret: need('secret') };
+        const problem = linkJoinProblem(joined.manager, joined.clusterId, joined.secret);
+        if (problem !== undefined) throw new CommandError(problem);
+        return joined;
+      }
+      case 'remove_cluster':
+        return { command, clusterId: need('clusterId') };
+      case 'cluster_status':
+        return { command };
       default:
         return `unknown command ${JSON.stringify(command)}`;
     }

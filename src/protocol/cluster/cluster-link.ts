@@ -14,6 +14,7 @@
  */
 import type { ObjectMeta } from '../../core/object-meta.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
+import { isRealmId } from '../../runtime/remote/link-realms.js';
 
 /** On every manager: answers linked clusters' managers and this cluster's storage nodes. */
 export const CLUSTER_LINK_PATH = '/node/manager/cluster_link';
@@ -32,6 +33,30 @@ export interface LinkedCluster {
   /** The link's own secret: both clusters are given the same one. */
   readonly secret: string;
   readonly joinedAtMs: number;
+}
+
+/** Both clusters are given the same secret; a short one could be guessed from the handshakes. */
+export const MIN_LINK_SECRET_LENGTH = 16;
+const CLUSTER_ADDRESS = /^[A-Za-z0-9_.[\]:-]+:(\d{1,5})$/;
+
+/** What is wrong with the operator's words for a link (join-cluster), or undefined when nothing is. */
+export function linkJoinProblem(manager: string, clusterId: string, secret: string): string | undefined {
+  const port = CLUSTER_ADDRESS.exec(manager)?.[1];
+  if (port === undefined || Number(port) > 65535) return `${JSON.stringify(manager)} is not the host:port of a manager's cluster port, e.g. 10.0.0.5:4010`;
+  if (!isRealmId(clusterId)) return `${JSON.stringify(clusterId)} is not a cluster id (leofs-adm cluster-status on that cluster shows it)`;
+  if (secret.length < MIN_LINK_SECRET_LENGTH) return `the link secret must be at least ${MIN_LINK_SECRET_LENGTH} characters`;
+  return undefined;
+}
+
+export function isLinkedCluster(value: unknown): value is LinkedCluster {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    isRealmId(record.clusterId) &&
+    Array.isArray(record.managers) && record.managers.every((manager) => typeof manager === 'string') &&
+    typeof record.secret === 'string' && record.secret.length > 0 &&
+    Number.isSafeInteger(record.joinedAtMs)
+  );
 }
 
 /** A storage node that takes shipments: its own name (without realm) and its cluster address. */

@@ -300,10 +300,12 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   // ---- ConnectionOwner ----
 
   deliver(from: string, path: string, body: unknown): void {
-    // A node of a linked cluster reaches only what the link offers, never this cluster's own actors.
-    if (realmOf(from) !== undefined && !this.options.realms?.admits(path)) {
+    // A node of a linked cluster reaches only what the link offers, never this cluster's own actors,
+    // and nothing once the link is removed (its connection may outlive the secret).
+    const realm = realmOf(from);
+    if (realm !== undefined && (!this.options.realms?.admits(path) || this.options.realms.secretFor(realm) === undefined)) {
       this.unauthenticatedLog.warn('refused a message from a linked cluster', { peer: from, path });
-      this.sink?.failRequest(body, 'BadMessage', `${path} is not offered to linked clusters`);
+      this.sink?.failRequest(body, 'BadMessage', `${path} is not offered to cluster ${realm}`);
       return;
     }
     this.sink?.deliverFromRemote(from, path, body);

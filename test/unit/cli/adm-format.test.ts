@@ -87,4 +87,36 @@ describe('cli/adm-format', () => {
     expect(rows[1]).to.include('NodeDown: n2 is down');
     expect(rows[2]).to.include('not found');
   });
+
+  it('says after join-cluster whether the other cluster is up, waits for its join, or does not answer', () => {
+    const link = { clusterId: 'c2', managers: ['10.0.0.5:4010'], joinedAtMs: 0, lastContactMs: null, storage: [] };
+    const endpoint = { node: 'storage_0@10.0.0.6', address: '10.0.0.6:4011' };
+    expect(formatResult({ kind: 'link_joined', link: { ...link, state: 'up', lastContactMs: 1, storage: [endpoint] } })).to.equal('OK: linked with cluster c2 and up: 1 storage node(s) take its shipments');
+    const waiting = formatResult({ kind: 'link_joined', link: { ...link, state: 'waiting', reason: '10.0.0.5:4010 refuses this cluster' } });
+    expect(waiting).to.match(/^OK: linked with cluster c2; waiting for cluster c2 to join this one/);
+    expect(waiting).to.include('10.0.0.5:4010 refuses this cluster');
+    expect(formatResult({ kind: 'link_joined', link: { ...link, state: 'down', reason: 'ECONNREFUSED' } })).to.match(/does not answer yet[^]*ECONNREFUSED/);
+  });
+
+  it('shows each linked cluster in cluster-status: link, contact, storage nodes, backlog, and why a link is not up', () => {
+    const backlog = { queued: 12, lagSeconds: 75, shippedObjects: 40, shippedBytes: 2048, errors: ['storage_1: timed out'] };
+    const text = formatResult({
+      kind: 'linked_clusters',
+      clusterId: 'c1',
+      clusters: [
+        { clusterId: 'c2', managers: ['m'], joinedAtMs: 0, state: 'up', lastContactMs: 0, storageNodes: 3, backlog },
+        { clusterId: 'c3', managers: ['m'], joinedAtMs: 0, state: 'waiting', reason: 'it has not joined', lastContactMs: null, storageNodes: 0, backlog: { queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [] } },
+      ],
+      unreachable: ['storage_2'],
+    });
+    const lines = text.split('\n');
+    expect(lines[0]).to.equal('this cluster: c1');
+    expect(lines[1]).to.match(/cluster \| link\s+\| last contact\s+\| storage nodes \| queued \| lag\s+\| objects shipped \| bytes shipped\s+\| last error/);
+    expect(lines[3]).to.match(/^ c2\s+\| up\s+\| 1970-01-01 00:00:00Z \| 3\s+\| 12\s+\| 1m 15s \| 40\s+\| 2.0 KiB \(2048 B\) \| storage_1: timed out$/);
+    expect(lines[4]).to.match(/^ c3\s+\| waiting \| -\s+\| 0\s+\| 0\s+\| -\s+\| 0\s+\| 0 B\s+\| -$/);
+    expect(text).to.include('- c3 waiting: it has not joined');
+    expect(text).to.include('- c2 shipments from storage_1: timed out');
+    expect(text).to.match(/no answer from: storage_2$/);
+    expect(formatResult({ kind: 'linked_clusters', clusterId: 'c1', clusters: [], unreachable: [] })).to.equal('this cluster: c1\nno cluster is linked with this one (leofs-adm join-cluster links one)');
+  });
 });

@@ -72,6 +72,16 @@ describe('links between clusters (realms on the cluster transport)', function ()
     expect(reply).to.deep.include({ ok: false, code: 'BadMessage' });
   });
 
+  it('refuses a linked cluster everything once its link is removed, though its connection is still open', async () => {
+    const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'shared-secret' });
+    const b = await clusterNode('storage_1@127.0.0.1', 'clusterB', 'cookie-b', { clusterA: 'shared-secret' });
+    started.push(a.node, b.node);
+    const name = await a.node.transport.connectForeign(b.node.transport.address!, 'clusterB');
+    expect(await ask(a.node, name, '/t/offered')).to.deep.include({ ok: true });
+    b.realms.replaceAll(new Map());
+    expect(await ask(a.node, name, '/t/offered')).to.deep.include({ ok: false, code: 'BadMessage' });
+  });
+
   it('refuses a dial with the wrong link secret, or from a cluster that is not linked', async () => {
     const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'secret-one' });
     const b = await clusterNode('storage_1@127.0.0.1', 'clusterB', 'cookie-b', { clusterA: 'secret-two' });

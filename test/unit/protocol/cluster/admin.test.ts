@@ -25,4 +25,17 @@ describe('manager admin command parsing', () => {
     expect(parseAdminCommand({ command: 'update_user_role', userId: 'u', role: 'root' })).to.match(/^role must be admin or normal/);
     expect(parseAdminCommand({ command: 'status', node: 42 })).to.equal('node must be a non-empty string');
   });
+
+  it('checks the words of a link with another cluster before anything runs', () => {
+    const join = { command: 'join_cluster', manager: '10.0.0.5:4010', clusterId: '0123456789abcdef01234567', secret: 'sixteen-chars-ok' };
+    expect(parseAdminCommand(join)).to.deep.equal(join);
+    expect(parseAdminCommand({ ...join, manager: '10.0.0.5' })).to.match(/is not the host:port/);
+    expect(parseAdminCommand({ ...join, manager: '10.0.0.5:99999' })).to.match(/is not the host:port/);
+    expect(parseAdminCommand({ ...join, clusterId: 'a/b' })).to.match(/is not a cluster id/);
+    expect(parseAdminCommand({ ...join, secret: 'fifteen-chars!!' })).to.match(/at least 16 characters/);
+    expect(parseAdminCommand({ command: 'join_cluster', manager: '10.0.0.5:4010', clusterId: 'c1' })).to.equal('secret is required');
+    expect(parseAdminCommand({ command: 'remove_cluster', clusterId: 'c1' })).to.deep.equal({ command: 'remove_cluster', clusterId: 'c1' });
+    expect(parseAdminCommand({ command: 'remove_cluster' })).to.equal('clusterId is required');
+    expect(parseAdminCommand({ command: 'cluster_status', extra: 1 })).to.deep.equal({ command: 'cluster_status' });
+  });
 });

@@ -1,0 +1,43 @@
+/**
+ * What a cluster still has to ship to one linked cluster, summed over its storage nodes' answers
+ * (cluster-status): keys queued, how far behind the oldest of them is, what was shipped, the last
+ * failure. Each node ships its own writes, so the sums are the cluster's; the lag is the oldest's.
+ */
+
+/** One node's figures for one linked cluster (LinkQueueStats). */
+export interface NodeBacklog {
+  readonly queued: number;
+  /** When the oldest waiting key was written; null when none waits. */
+  readonly oldestMs: number | null;
+  readonly shippedObjects: number;
+  readonly shippedBytes: number;
+  readonly lastError?: string;
+}
+
+export interface LinkBacklog {
+  readonly queued: number;
+  /** Seconds since the oldest waiting key was written; null when none waits. */
+  readonly lagSeconds: number | null;
+  readonly shippedObjects: number;
+  readonly shippedBytes: number;
+  /** The failures nodes last reported, each with its node: `node: reason`. */
+  readonly errors: readonly string[];
+}
+
+export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readonly backlog: NodeBacklog }>, nowMs: number): LinkBacklog {
+  let queued = 0;
+  let oldestMs: number | null = null;
+  let shippedObjects = 0;
+  let shippedBytes = 0;
+  const errors: string[] = [];
+  for (const { node, backlog } of nodes) {
+    queued += backlog.queued;
+    shippedObjects += backlog.shippedObjects;
+    shippedBytes += backlog.shippedBytes;
+    if (backlog.oldestMs !== null && (oldestMs === null || backlog.oldestMs < oldestMs)) oldestMs = backlog.oldestMs;
+    if (backlog.lastError !== undefined) errors.push(`${node}: ${backlog.lastError}`);
+  }
+  // A clock a little ahead on a storage node must not show as a negative lag.
+  const lagSeconds = oldestMs === null ? null : Math.max(0, Math.round((nowMs - oldestMs) / 1000));
+  return { queued, lagSeconds, shippedObjects, shippedBytes, errors };
+}

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { runAdmCommandLine, type AdmOutput } from '../../../src/cli/adm-command.js';
+import type { AdminClient } from '../../../src/cli/admin-client.js';
+import type { AdminCommand, AdminResult } from '../../../src/protocol/cluster/admin.js';
+import type { ClusterNode } from '../../../src/runtime/node.js';
+
+/** A client that records the commands it is given and answers each with `result`. */
+function recordingClient(result: AdminResult): { client: AdminClient; sent: AdminCommand[] } {
+  const sent: AdminCommand[] = [];
+  const client: AdminClient = {
+    managerNode: 'manager_0@127.0.0.1',
+    node: undefined as unknown as ClusterNode,
+    run: async (command) => {
+      sent.push(command);
+      return { ok: true, result };
+    },
+    close: async () => {},
+  };
+  return { client, sent };
+}
+
+function capture(): { output: AdmOutput; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, output: { out: async (text) => void out.push(text), err: async (text) => void err.push(text), redraw: false, formatJson: (value) => JSON.stringify(value) } };
+}
+
+describe('cli/adm-command: links with other clusters', () => {
+  const clusterId = '0123456789abcdef01234567';
+
+  it('turns join-cluster, remove-cluster and cluster-status into their commands', async () => {
+    const { client, sent } = recordingClient({ kind: 'done', message: 'fine' });
+    const { output } = capture();
+    expect(await runAdmCommandLine(['join-cluster', '10.0.0.5:4010', clusterId, '--secret', 'a-secret-of-16-chars'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['remove-cluster', clusterId], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['cluster-status'], client, output)).to.equal(0);
+    expect(sent).to.deep.equal([
+      { command: 'join_cluster', manager: '10.0.0.5:4010', clusterId, secret: 'a-secret-of-16-chars' },
+      { command: 'remove_cluster', clusterId },
+      { command: 'cluster_status' },
+    ]);
+  });
+
+  it('refuses a join without a secret, with a short one, or with an address that is not host:port, before asking the manager', async () => {
+    const { client, sent } = recordingClient({ kind: 'done', message: 'fine' });
+    const { output, err } = capture();
+    expect(await runAdmCommandLine(['join-cluster', '10.0.0.5:4010', clusterId], client, output)).to.equal(1);
+    expect(err.pop()).to.match(/secret/);
+    expect(await runAdmCommandLine(['join-cluster', '10.0.0.5:4010', clusterId, '--secret', 'short'], client, output)).to.equal(1);
+    expect(err.pop()).to.match(/at least 16 characters/);
+    expect(await runAdmCommandLine(['join-cluster', '10.0.0.5', clusterId, '--secret', 'a-secret-of-16-chars'], client, output)).to.equal(1);
+    expect(err.pop()).to.match(/host:port/);
+    expect(sent).to.deep.equal([]);
+  });
+
+  it('prints cluster-status as a table, or as the answer itself with --json', async () => {
+    const result: AdminResult = { kind: 'linked_clusters', clusterId, clusters: [], unreachable: [] };
+    const { client } = recordingClient(result);
+    const { output, out } = capture();
+    await runAdmCommandLine(['cluster-status'], client, output);
+    await runAdmCommandLine(['cluster-status', '--json'], client, output);
+    expect(out[0]).to.include(`this cluster: ${clusterId}`);
+    expect(JSON.parse(out[1]!)).to.deep.equal(result);
+  });
+});
