@@ -70,6 +70,10 @@ export interface StorageSettings {
   readonly releaseGraceMs?: number;
   /** How fast a storage node ships its writes to each linked cluster, MB/s (default 20; 0: no limit). */
   readonly linkRateMBps?: number;
+  /** Keys a storage node compares with each linked cluster per second (default 1000). */
+  readonly linkSyncKeysPerSecond?: number;
+  /** Rest between two whole comparisons with a linked cluster (default 10 minutes). */
+  readonly linkSyncPauseMs?: number;
   /** Refuse writes (InsufficientStorage) once the object store would grow past this many bytes. */
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
@@ -281,15 +285,17 @@ const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
   'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
-  'linkRateMBps',
+  'linkRateMBps', 'linkSyncKeysPerSecond', 'linkSyncPauseMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
 const STORAGE_NUMBERS: Readonly<Record<
-  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps',
+  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps' | 'linkSyncKeysPerSecond' | 'linkSyncPauseMs',
   readonly [number, number]
 >> = {
   rebalanceRateMBps: [0, 100_000],
   linkRateMBps: [0, 100_000],
+  linkSyncKeysPerSecond: [1, 1_000_000],
+  linkSyncPauseMs: [100, 7 * 24 * 3_600_000],
   releaseGraceMs: [1_000, 365 * 24 * 3_600_000],
   orphanAgeMs: [1_000, 365 * 24 * 3_600_000],
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],

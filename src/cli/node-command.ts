@@ -160,7 +160,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
     lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
-  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps } = config.storage;
+  const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps, linkSyncKeysPerSecond, linkSyncPauseMs } = config.storage;
   const storage =
     config.role === 'storage'
       ? storageRole(node, {
@@ -181,6 +181,8 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),
             ...(releaseGraceMs !== undefined ? { releaseGraceMs } : {}),
             ...(linkRateMBps !== undefined ? { linkRateBytesPerSec: linkRateMBps * 1024 * 1024 } : {}),
+            ...(linkSyncKeysPerSecond !== undefined ? { linkSyncKeysPerSecond } : {}),
+            ...(linkSyncPauseMs !== undefined ? { linkSyncPauseMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
           metrics,

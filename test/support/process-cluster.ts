@@ -41,6 +41,8 @@ export interface ProcessClusterOptions {
   readonly metrics?: boolean;
   /** The cluster's cookie (clusters made for one test may each have their own). */
   readonly cookie?: string;
+  /** A lone manager gets a port fixed at the start (listed in --managers), so it keeps it when restarted. */
+  readonly fixedManagerPort?: boolean;
   /** How many managers form the control plane (default 1). */
   readonly managers?: number;
   /** The address manager `index` listens on (default `host`). */
@@ -84,9 +86,10 @@ export class ProcessCluster {
     const host = this.options.host ?? '127.0.0.1';
     const count = this.options.managers ?? 1;
     // Managers of a control plane know each other by address, so theirs are fixed before any starts.
-    const ports = count > 1 ? await Promise.all(Array.from({ length: count }, () => freePort())) : [0];
+    const listed = count > 1 || this.options.fixedManagerPort === true;
+    const ports = listed ? await Promise.all(Array.from({ length: count }, () => freePort())) : [0];
     const managerHost = (i: number): string => this.options.managerHost?.(i) ?? host;
-    const controlPlane = count > 1 ? ['--managers', ports.map((port, i) => `${managerHost(i)}:${port}`).join(',')] : [];
+    const controlPlane = listed ? ['--managers', ports.map((port, i) => `${managerHost(i)}:${port}`).join(',')] : [];
     this.managers = ports.map((port, i) => {
       const args = ['--role', 'manager', ...common, ...controlPlane, '--data', this.dataDir(`manager_${i}`)];
       const manager = new NodeProcess(`manager_${i}@${managerHost(i)}`, args, this.options.managerLauncher?.(i) ?? []);

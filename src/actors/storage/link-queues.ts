@@ -9,6 +9,7 @@ import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import type { LinkSyncStats, LinkTarget } from '../../protocol/cluster/cluster-link.js';
 
 export interface LinkItem {
   /** The namespace of the key's bucket incarnation, as stored here. */
@@ -18,12 +19,50 @@ export interface LinkItem {
   readonly clock: Hlc;
 }
 
+/** How far the comparison with each linked cluster has got (link-sync.ts), for link_stats. */
+export class LinkSyncCounters {
+  private readonly byCluster = new Map<string, { passes: number; compared: number; behind: number; lastPassMs: number | null; lastError?: string }>();
+
+  compared(clusterId: string, keys: number, behind: number): void {
+    const counts = this.of(clusterId);
+    counts.compared += keys;
+    counts.behind += behind;
+    delete counts.lastError;
+  }
+
+  passDone(clusterId: string, nowMs: number): void {
+    const counts = this.of(clusterId);
+    counts.passes++;
+    counts.compared = 0;
+    counts.lastPassMs = nowMs;
+  }
+
+  failed(clusterId: string, reason: string): void {
+    this.of(clusterId).lastError = reason;
+  }
+
+  statsOf(clusterId: string): LinkSyncStats & { readonly lastError?: string } {
+    return { ...this.of(clusterId) };
+  }
+
+  private of(clusterId: string): { passes: number; compared: number; behind: number; lastPassMs: number | null; lastError?: string } {
+    let counts = this.byCluster.get(clusterId);
+    if (!counts) {
+      counts = { passes: 0, compared: 0, behind: 0, lastPassMs: null };
+      this.byCluster.set(clusterId, counts);
+    }
+    return counts;
+  }
+}
+
 /** Queue items scanned at most for the oldest write still waiting. */
 const OLDEST_SCAN_ITEMS = 1_000;
 
 export class LinkQueues {
   private ids: readonly string[];
   private readonly queues = new Map<string, DurableQueue<LinkItem>>();
+  private linked: ReadonlyMap<string, LinkTarget> = new Map();
+  readonly sync = new LinkSyncCounters();
 
   constructor(private readonly store: ObjectStore) {
     this.ids = store.linkedClusters.load();
@@ -31,6 +70,17 @@ export class LinkQueues {
 
   get clusterIds(): readonly string[] {
     return this.ids;
+  }
+
+  /** The linked clusters with their storage nodes, as the managers last said (empty before they did). */
+  get targets(): ReadonlyMap<string, LinkTarget> {
+    return this.linked;
+  }
+
+  /** The managers' view of the linked clusters: whom to ship to, and the clusters to queue writes for. */
+  async setTargets(targets: readonly LinkTarget[]): Promise<void> {
+    this.linked = new Map(targets.map((target) => [target.clusterId, target]));
+    await this.setClusters(targets.map((target) => target.clusterId));
   }
 
   queueOf(clusterId: string): DurableQueue<LinkItem> {
@@ -46,7 +96,7 @@ export class LinkQueues {
    * The clusters linked now, from the manager. A cluster no longer linked has its queue emptied: what it
    * has not received it gets from nobody, as with a cluster that was never linked.
    */
-  async setClusters(clusterIds: readonly string[]): Promise<void> {
+  private async setClusters(clusterIds: readonly string[]): Promise<void> {
     const next = [...new Set(clusterIds)].sort();
     if (next.join('\n') === this.ids.join('\n')) return;
     const dropped = this.ids.filter((id) => !next.includes(id));
@@ -64,6 +114,12 @@ export class LinkQueues {
     if (this.ids.length === 0) return;
     const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
     await Promise.all(this.ids.map((id) => this.queueOf(id).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem)));
+  }
+
+  /** Queues a version for one linked cluster only (a comparison found that cluster without it). */
+  async noteMissing(clusterId: string, meta: Pick<ObjectMeta, 'bucket' | 'key' | 'clock'>, nowMs: number): Promise<void> {
+    const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
+    await this.queueOf(clusterId).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem);
   }
 
   /** Keys waiting for `clusterId`, and when the oldest of them was written (scanning a bounded number). */

@@ -13,7 +13,16 @@ import { carriesBody } from '../../core/object-meta.js';
 import type { ActorApi, Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { isObjectMeta } from '../../store/object-store.js';
-import type { LinkApplyReply, LinkEntry, LinkEntryResult, LinkLackingReply, LinkReceiverMessage } from '../../protocol/cluster/cluster-link.js';
+import type {
+  LinkApplyReply,
+  LinkCompareReply,
+  LinkEntry,
+  LinkEntryResult,
+  LinkLackingReply,
+  LinkReceiverMessage,
+  LinkVersionSummary,
+} from '../../protocol/cluster/cluster-link.js';
+import { compareHlc, isHlc } from '../../core/hlc.js';
 import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { StorageContext } from './storage-context.js';
@@ -47,7 +56,7 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
   };
 
   return {
-    accepts: ['link_lacking', 'link_apply'],
+    accepts: ['link_lacking', 'link_apply', 'link_compare'],
     init: () => ({ buckets: undefined }),
     receive(state, message, ctx) {
       switch (message.type) {
@@ -56,6 +65,9 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
           return state;
         case 'link_apply':
           void apply(ctx.system, context, ctx.log, message.entries, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
+          return state;
+        case 'link_compare':
+          void compare(deps.storage, message.versions, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
       }
     },
@@ -76,6 +88,29 @@ async function lacking(storage: StorageApi, chunks: unknown, byName: Promise<Rea
     }),
   );
   return { ok: true, lacking: held.flatMap((isHeld, index) => (isHeld ? [] : [index])) };
+}
+
+/**
+ * Which of another cluster's newest versions this cluster lacks. A read finds no tombstone: a key read as
+ * absent lacks a live version, not a delete (a delete over nothing changes nothing here).
+ */
+async function compare(storage: StorageApi, versions: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkCompareReply> {
+  if (!Array.isArray(versions) || versions.length > MAX_ENTRIES) return { ok: false, code: 'BadRequest', message: `at most ${MAX_ENTRIES} versions, as a list` };
+  const namespaces = await byName;
+  if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
+  const lacks = await Promise.all(
+    versions.map(async (version: unknown) => {
+      const { bucket, key, clock, deleted } = (version ?? {}) as Partial<LinkVersionSummary>;
+      const namespace = typeof bucket === 'string' ? namespaces.get(bucket) : undefined;
+      if (namespace === undefined || typeof key !== 'string' || !isHlc(clock)) return false;
+      const held = await storage.get('object', namespace, key);
+      if (held.ok) return compareHlc(held.meta.clock, clock) < 0;
+      if (held.code === 'NotFound') return deleted !== true;
+      // Not known now: the next comparison asks again.
+      return false;
+    }),
+  );
+  return { ok: true, behind: lacks.flatMap((lacking, index) => (lacking ? [index] : [])) };
 }
 
 async function apply(system: ActorApi, context: StorageContext, log: Logger, entries: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkApplyReply> {

@@ -72,7 +72,8 @@ interface ClusterProgress {
 
 interface ShipperState {
   readonly timer: SelfTimer<ShipperMessage>;
-  view: { readonly atMs: number; readonly targets: ReadonlyMap<string, LinkTarget> } | undefined;
+  /** When the managers last told the linked clusters; undefined before they did. */
+  viewAtMs: number | undefined;
   asking: boolean;
   readonly shipping: Set<string>;
   readonly progress: Map<string, ClusterProgress>;
@@ -102,8 +103,8 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       deps.realms?.setSelf(reply.self);
       deps.realms?.replaceAll(new Map(reply.clusters.map((cluster) => [cluster.clusterId, cluster.secret])));
       for (const cluster of reply.clusters) for (const endpoint of cluster.storage) deps.addPeer(foreignName(cluster.clusterId, endpoint.node), endpoint.address);
-      await context.links.setClusters(reply.clusters.map((cluster) => cluster.clusterId));
-      state.view = { atMs: context.clock.now(), targets: new Map(reply.clusters.map((cluster) => [cluster.clusterId, cluster])) };
+      await context.links.setTargets(reply.clusters);
+      state.viewAtMs = context.clock.now();
     } catch (error) {
       ctx.log.warn('cannot learn the linked clusters', { error });
     } finally {
@@ -154,7 +155,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     for (let start = 0; start < prepared.chunks.length; start += LACKING_BATCH) {
       const batch = prepared.chunks.slice(start, start + LACKING_BATCH);
       const lacking = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_lacking', chunks: batch.map((key) => ({ bucket: name, key })) }, SHIPMENT_TIMEOUT_MS);
-      if (!lacking.ok) return `${receiver} cannot tell which chunks it lacks: ${lacking.message}`;
+      if (!lacking.ok) return `${receiver} cannot tell which chunks it lacks: ${lacking.code} ${lacking.message}`;
       for (const index of lacking.lacking) {
         const chunkKey = batch[index];
         if (chunkKey === undefined) continue;
@@ -196,6 +197,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     }
     const nowMs = (): number => context.clock.now();
     const retry = (item: QueueItem<LinkItem>, reason: string): Promise<void> => {
+      if (progress.lastError !== reason) ctx.log.warn('a key could not be shipped to a linked cluster; it is tried again later', { cluster: target.clusterId, key: item.payload.key, reason });
       progress.lastError = reason;
       return queue.retry(item.itemKey, nowMs(), reason, SHIPMENT_BACKOFF);
     };
@@ -251,7 +253,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   return {
     accepts: ['link_stats'],
     init(ctx) {
-      const state: ShipperState = { timer: new SelfTimer<ShipperMessage>(ctx, { type: 'tick' }, context.pace), view: undefined, asking: false, shipping: new Set(), progress: new Map() };
+      const state: ShipperState = { timer: new SelfTimer<ShipperMessage>(ctx, { type: 'tick' }, context.pace), viewAtMs: undefined, asking: false, shipping: new Set(), progress: new Map() };
       state.timer.schedule(0);
       return state;
     },
@@ -259,8 +261,8 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       switch (message.type) {
         case 'tick': {
           const nowMs = context.clock.now();
-          if (!state.asking && (!state.view || nowMs - state.view.atMs > VIEW_TTL_MS)) void refreshView(state, ctx);
-          for (const target of state.view?.targets.values() ?? []) {
+          if (!state.asking && (state.viewAtMs === undefined || nowMs - state.viewAtMs > VIEW_TTL_MS)) void refreshView(state, ctx);
+          for (const target of context.links.targets.values()) {
             if (state.shipping.has(target.clusterId) || target.storage.length === 0) continue;
             state.shipping.add(target.clusterId);
             void round(state, ctx, target)
@@ -286,6 +288,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
               shippedObjects: progress.shippedObjects,
               shippedBytes: progress.shippedBytes,
               ...(progress.lastError !== undefined ? { lastError: progress.lastError } : {}),
+              sync: context.links.sync.statsOf(clusterId),
             };
           });
           ctx.system.reply(message.replyTo, { ok: true, clusters });

@@ -77,6 +77,10 @@ export interface StorageOptions {
   readonly releaseGraceMs: number;
   /** Bytes per second this node ships to each linked cluster at most (0: no limit). */
   readonly linkRateBytesPerSec: number;
+  /** Keys a node compares with each linked cluster per second at most (link-sync.ts). */
+  readonly linkSyncKeysPerSecond: number;
+  /** Rest between two whole comparisons with a linked cluster. */
+  readonly linkSyncPauseMs: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -103,6 +107,8 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   conditionalWriteDeadlineMs: 10_000,
   releaseGraceMs: 60 * 60_000,
   linkRateBytesPerSec: 20 * 1024 * 1024,
+  linkSyncKeysPerSecond: 1_000,
+  linkSyncPauseMs: 10 * 60_000,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */

@@ -17,6 +17,7 @@
  *     tombstone_reaper           purges tombstones once every replica has them
  *     link_receiver              stores what linked clusters ship here
  *     link_shipper               ships this node's writes to the linked clusters
+ *     link_sync                  compares this node's keys with the linked clusters', queues what they lack
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -41,6 +42,7 @@ import type { StorageContext } from './storage-context.js';
 import { tombstoneReaperBehavior } from './tombstone-reaper.js';
 import { linkReceiverBehavior } from './link-receiver.js';
 import { linkShipperBehavior, type LinkShipperDeps } from './link-shipper.js';
+import { linkSyncBehavior } from './link-sync.js';
 
 export const STORAGE_ROOT_PATH = '/node/storage';
 
@@ -76,6 +78,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('tombstone_reaper', tombstoneReaperBehavior(context)),
       worker('link_receiver', linkReceiverBehavior(context, { storage: deps.storage, buckets: deps.buckets })),
       worker('link_shipper', linkShipperBehavior(context, { storage: deps.storage, ...deps.links })),
+      worker('link_sync', linkSyncBehavior(context)),
     ],
   };
 }

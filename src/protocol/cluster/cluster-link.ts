@@ -12,6 +12,7 @@
  * them alike (newest wins, ties by node name) and all converge; a tombstone crosses like any version.
  * Buckets cross by name: each cluster stores the version in its own incarnation of the bucket.
  */
+import type { Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
 import { isRealmId } from '../../runtime/remote/link-realms.js';
@@ -106,11 +107,25 @@ export type LinkLackingReply =
   | { readonly ok: true; readonly lacking: readonly number[] }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
+export type LinkCompareReply =
+  | { readonly ok: true; readonly behind: readonly number[] }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+/** A key's newest version as one cluster holds it, for a comparison with another. */
+export interface LinkVersionSummary {
+  readonly bucket: string;
+  readonly key: string;
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+}
+
 export type LinkReceiverMessage =
   /** Which of these chunks (bucket name and chunk key) this cluster does not hold: their indexes. */
   | { readonly type: 'link_lacking'; readonly chunks: ReadonlyArray<{ readonly bucket: string; readonly key: string }>; readonly replyTo: ReplyTo<LinkLackingReply> }
   /** Store these versions (chunks before the objects that name them); one result per entry. */
-  | { readonly type: 'link_apply'; readonly entries: readonly LinkEntry[]; readonly replyTo: ReplyTo<LinkApplyReply> };
+  | { readonly type: 'link_apply'; readonly entries: readonly LinkEntry[]; readonly replyTo: ReplyTo<LinkApplyReply> }
+  /** Which of these versions this cluster lacks (it holds none of the key, or an older one): their indexes. */
+  | { readonly type: 'link_compare'; readonly versions: readonly LinkVersionSummary[]; readonly replyTo: ReplyTo<LinkCompareReply> };
 
 /** What one storage node has yet to ship to one linked cluster. */
 export interface LinkQueueStats {
@@ -123,6 +138,19 @@ export interface LinkQueueStats {
   readonly shippedBytes: number;
   /** Why the last shipment failed, when it did. */
   readonly lastError?: string;
+  /** The comparison of this node's keys with the linked cluster's (what the queue missed is queued again). */
+  readonly sync?: LinkSyncStats;
+}
+
+export interface LinkSyncStats {
+  /** Whole passes over this node's keys done. */
+  readonly passes: number;
+  /** Keys compared in the pass under way. */
+  readonly compared: number;
+  /** Keys found missing or older there, and queued, since the node started. */
+  readonly behind: number;
+  /** When the last whole pass ended; null before the first. */
+  readonly lastPassMs: number | null;
 }
 
 export type LinkShipperMessage = { readonly type: 'link_stats'; readonly replyTo: ReplyTo<{ readonly ok: true; readonly clusters: readonly LinkQueueStats[] }> };

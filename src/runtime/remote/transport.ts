@@ -289,6 +289,12 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   }
 
   sendReply(node: string, ask: number, value: unknown): SendOutcome {
+    // Our own name as linked clusters know it: the answer (a failure of a message that never left) is ours.
+    const self = this.options.realms?.self;
+    if (self !== undefined && node === foreignName(self, this.node)) {
+      this.sink?.deliverReply(ask, value);
+      return 'sent';
+    }
     return this.send(node, REPLY, ask, value);
   }
 

@@ -15,6 +15,9 @@ const photosIn = (incarnation: string): BucketRecord => ({ name: 'photos', incar
 const PHOTOS_A = photosIn('aaaaaaaaaaaa0001');
 const PHOTOS_B = photosIn('bbbbbbbbbbbb0002');
 
+/** Whether the managers say the clusters are linked; a test unlinks them for a while. */
+let linked = true;
+
 /** Two in-process clusters of three storage nodes, each with its own cookie, linked both ways. */
 function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
   const clusters: Record<'a' | 'b', StorageCluster> = {} as never;
@@ -24,7 +27,7 @@ function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
       Promise.resolve({
         ok: true,
         self: `cluster-${self}`,
-        clusters: [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })) }],
+        clusters: linked ? [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })) }] : [],
       });
   };
   for (const self of ['a', 'b'] as const) {
@@ -32,7 +35,7 @@ function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
     clusters[self] = new StorageCluster(
       3,
       SETTINGS,
-      () => ({ buckets: () => Promise.resolve([bucket]), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
+      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000 }, buckets: () => Promise.resolve([bucket]), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
       'error',
       `cookie-of-${self}`,
     );
@@ -119,6 +122,18 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     await eventually(async () => (await queued()) === 0, 10_000, 'the queue drained');
   });
 
+  it('finds by comparison what was written before the clusters were linked, and ships it', async () => {
+    linked = false;
+    // Long enough for every node to hear that the link is gone.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await a.client.put('object', objectFields(inA, 'before-the-link.txt', 'early'), Buffer.from('early'));
+    await b.client.put('object', objectFields(inB, 'only-in-b.txt', 'b side'), Buffer.from('b side'));
+    linked = true;
+    await eventually(async () => (await bodyIn(b, inB, 'before-the-link.txt')) === 'early' && (await bodyIn(a, inA, 'only-in-b.txt')) === 'b side', 30_000, 'found and shipped both ways');
+    const stats = await ask(a.clientNode.system, linkShipperRef(a.nodes[0]!.name), { type: 'link_stats' }, 5_000);
+    expect(stats.ok && stats.clusters[0]!.sync!.passes).to.be.greaterThan(0);
+  });
+
   it('refuses malformed shipments and buckets the other cluster does not have', async () => {
     const receiver = foreignName('cluster-b', b.nodes[0]!.name);
     const from = a.nodes[0]!.node!.system;
@@ -129,6 +144,8 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
       entries: [{ objectKind: 'object', meta: { ...objectFields('no-such-bucket', 'k', ''), clock: { wallMs: 1, counter: 0, node: 'x' }, lastModifiedMs: 1, ringChecksum: 0, deleted: false } }],
     }, 5_000);
     expect(unknown.ok && unknown.results[0]).to.deep.include({ ok: false, code: 'NoSuchBucket' });
+    const badCompare = await ask(from, linkReceiverRef(receiver), { type: 'link_compare', versions: 'all of them' as never }, 5_000);
+    expect(badCompare).to.deep.include({ ok: false, code: 'BadRequest' });
     // Only the receiver is offered to a linked cluster.
     const shipperThere = await ask(from, linkShipperRef(receiver), { type: 'link_stats' }, 5_000);
     expect(shipperThere).to.deep.include({ ok: false, code: 'BadMessage' });

@@ -99,6 +99,18 @@ describe('links between clusters (realms on the cluster transport)', function ()
     expect(reply).to.deep.include({ ok: false });
   });
 
+  it('fails an ask at once when the far side refuses the link, not at its timeout', async () => {
+    const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'shared-secret' });
+    // clusterB has not linked clusterA yet.
+    const b = await clusterNode('storage_0@127.0.0.1', 'clusterB', 'cookie-b', {});
+    started.push(a.node, b.node);
+    a.node.transport.addPeer('clusterB/storage_0@127.0.0.1', b.node.transport.address!);
+    const startedAt = Date.now();
+    const reply = await a.node.system.ask<EchoMessage, { ok: true; me: string; asker: string }>(actorRef('clusterB/storage_0@127.0.0.1', '/t/offered'), (replyTo) => ({ type: 'echo', replyTo }), 10_000);
+    expect(reply).to.deep.include({ ok: false, code: 'NodeDown' });
+    expect(Date.now() - startedAt).to.be.lessThan(5_000);
+  });
+
   it('never lets a link secret pass for the cluster cookie', async () => {
     const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'shared-secret' });
     // A node that holds only the link secret, posing as a member of cluster A.
