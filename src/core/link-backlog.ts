@@ -12,6 +12,8 @@ export interface NodeBacklog {
   readonly shippedObjects: number;
   readonly shippedBytes: number;
   readonly lastError?: string;
+  /** How far its comparison of keys with the linked cluster has got. */
+  readonly sync?: { readonly passes: number; readonly compared: number; readonly behind: number };
 }
 
 export interface LinkBacklog {
@@ -22,6 +24,11 @@ export interface LinkBacklog {
   readonly shippedBytes: number;
   /** The failures nodes last reported, each with its node: `node: reason`. */
   readonly errors: readonly string[];
+  /**
+   * The comparison of keys with the linked cluster: whole passes every node has done (the fewest any
+   * node has), keys compared in the passes under way, and keys found missing there and queued.
+   */
+  readonly sync: { readonly passes: number; readonly compared: number; readonly behind: number };
 }
 
 export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readonly backlog: NodeBacklog }>, nowMs: number): LinkBacklog {
@@ -30,7 +37,13 @@ export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readon
   let shippedObjects = 0;
   let shippedBytes = 0;
   const errors: string[] = [];
+  let passes: number | undefined;
+  let compared = 0;
+  let behind = 0;
   for (const { node, backlog } of nodes) {
+    passes = Math.min(passes ?? Infinity, backlog.sync?.passes ?? 0);
+    compared += backlog.sync?.compared ?? 0;
+    behind += backlog.sync?.behind ?? 0;
     queued += backlog.queued;
     shippedObjects += backlog.shippedObjects;
     shippedBytes += backlog.shippedBytes;
@@ -39,5 +52,5 @@ export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readon
   }
   // A clock a little ahead on a storage node must not show as a negative lag.
   const lagSeconds = oldestMs === null ? null : Math.max(0, Math.round((nowMs - oldestMs) / 1000));
-  return { queued, lagSeconds, shippedObjects, shippedBytes, errors };
+  return { queued, lagSeconds, shippedObjects, shippedBytes, errors, sync: { passes: passes ?? 0, compared, behind } };
 }

@@ -41,7 +41,7 @@ async function contentOf(client: S3Client): Promise<Map<string, string>> {
 describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 gateway each, N=2)', function () {
   this.timeout(600_000);
   const clusters = [0, 1, 2].map(
-    (i) => new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 2, w: 2, r: 1, d: 2 }, storageSettings: { linkSyncPauseMs: 1_000 }, cookie: `cookie-of-cluster-${i}`, fixedManagerPort: true }),
+    (i) => new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 2, w: 2, r: 1, d: 2 }, storageSettings: { linkSyncPauseMs: 1_000 }, cookie: `cookie-of-cluster-${i}`, fixedManagerPort: true, metrics: i === 0 }),
   );
   const ids: string[] = [];
   const clients: S3Client[] = [];
@@ -108,6 +108,15 @@ describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 g
     await clients[1]!.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'large.bin', Body: large }));
     const content = await converged(120_000);
     expect(content.get('large.bin')).to.equal(createHash('md5').update(large).digest('hex'));
+    // Cluster 0's storage nodes count what they shipped to each linked cluster.
+    let shipped = 0;
+    for (const node of clusters[0]!.storage) {
+      const text = await (await fetch(node.metricsUrl!)).text();
+      const line = new RegExp(`^leofs_link_shipped_objects\\{cluster="${ids[1]}"\\} (\\d+)$`, 'm').exec(text);
+      expect(text).to.match(new RegExp(`^leofs_link_queue_keys\\{cluster="${ids[2]}"\\} 0$`, 'm'));
+      shipped += Number(line?.[1] ?? 0);
+    }
+    expect(shipped).to.be.greaterThan(0);
   });
 
   it('catches up after a cluster is cut off (frozen) and after a whole cluster is killed and restarted', async () => {

@@ -538,7 +538,8 @@ function isBacklog(value: unknown): value is LinkQueueStats & NodeBacklog {
   return (
     typeof stats === 'object' && stats !== null && typeof stats.clusterId === 'string' &&
     count(stats.queued) && count(stats.shippedObjects) && count(stats.shippedBytes) &&
-    (stats.oldestMs === null || count(stats.oldestMs)) && (stats.lastError === undefined || typeof stats.lastError === 'string')
+    (stats.oldestMs === null || count(stats.oldestMs)) && (stats.lastError === undefined || typeof stats.lastError === 'string') &&
+    (stats.sync === undefined || (typeof stats.sync === 'object' && stats.sync !== null && count(stats.sync.passes) && count(stats.sync.compared) && count(stats.sync.behind)))
   );
 }
 

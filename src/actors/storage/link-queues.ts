@@ -9,7 +9,7 @@ import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { ObjectStore } from '../../store/object-store.js';
-import type { LinkSyncStats, LinkTarget } from '../../protocol/cluster/cluster-link.js';
+import type { LinkQueueStats, LinkTarget } from '../../protocol/cluster/cluster-link.js';
 
 export interface LinkItem {
   /** The namespace of the key's bucket incarnation, as stored here. */
@@ -19,40 +19,17 @@ export interface LinkItem {
   readonly clock: Hlc;
 }
 
-/** How far the comparison with each linked cluster has got (link-sync.ts), for link_stats. */
-export class LinkSyncCounters {
-  private readonly byCluster = new Map<string, { passes: number; compared: number; behind: number; lastPassMs: number | null; lastError?: string }>();
-
-  compared(clusterId: string, keys: number, behind: number): void {
-    const counts = this.of(clusterId);
-    counts.compared += keys;
-    counts.behind += behind;
-    delete counts.lastError;
-  }
-
-  passDone(clusterId: string, nowMs: number): void {
-    const counts = this.of(clusterId);
-    counts.passes++;
-    counts.compared = 0;
-    counts.lastPassMs = nowMs;
-  }
-
-  failed(clusterId: string, reason: string): void {
-    this.of(clusterId).lastError = reason;
-  }
-
-  statsOf(clusterId: string): LinkSyncStats & { readonly lastError?: string } {
-    return { ...this.of(clusterId) };
-  }
-
-  private of(clusterId: string): { passes: number; compared: number; behind: number; lastPassMs: number | null; lastError?: string } {
-    let counts = this.byCluster.get(clusterId);
-    if (!counts) {
-      counts = { passes: 0, compared: 0, behind: 0, lastPassMs: null };
-      this.byCluster.set(clusterId, counts);
-    }
-    return counts;
-  }
+/** What one node has done for one linked cluster since it started: shipments, and the comparison of keys. */
+interface ClusterCounts {
+  shippedObjects: number;
+  shippedBytes: number;
+  /** Why the last shipment failed; cleared by a round that shipped everything it took. */
+  shipError: string | undefined;
+  passes: number;
+  compared: number;
+  behind: number;
+  lastPassMs: number | null;
+  syncError: string | undefined;
 }
 
 /** Queue items scanned at most for the oldest write still waiting. */
@@ -62,7 +39,7 @@ export class LinkQueues {
   private ids: readonly string[];
   private readonly queues = new Map<string, DurableQueue<LinkItem>>();
   private linked: ReadonlyMap<string, LinkTarget> = new Map();
-  readonly sync = new LinkSyncCounters();
+  private readonly counts = new Map<string, ClusterCounts>();
 
   constructor(private readonly store: ObjectStore) {
     this.ids = store.linkedClusters.load();
@@ -120,6 +97,63 @@ export class LinkQueues {
   async noteMissing(clusterId: string, meta: Pick<ObjectMeta, 'bucket' | 'key' | 'clock'>, nowMs: number): Promise<void> {
     const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
     await this.queueOf(clusterId).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem);
+  }
+
+  // ---- what was done, for link_stats and the metrics ----
+
+  shipped(clusterId: string, objects: number, bytes: number): void {
+    const counts = this.countsOf(clusterId);
+    counts.shippedObjects += objects;
+    counts.shippedBytes += bytes;
+  }
+
+  shipFailed(clusterId: string, reason: string | undefined): void {
+    this.countsOf(clusterId).shipError = reason;
+  }
+
+  lastShipError(clusterId: string): string | undefined {
+    return this.countsOf(clusterId).shipError;
+  }
+
+  compared(clusterId: string, keys: number, behind: number): void {
+    const counts = this.countsOf(clusterId);
+    counts.compared += keys;
+    counts.behind += behind;
+    counts.syncError = undefined;
+  }
+
+  comparisonDone(clusterId: string, nowMs: number): void {
+    const counts = this.countsOf(clusterId);
+    counts.passes++;
+    counts.compared = 0;
+    counts.lastPassMs = nowMs;
+  }
+
+  comparisonFailed(clusterId: string, reason: string): void {
+    this.countsOf(clusterId).syncError = reason;
+  }
+
+  /** Everything this node has to say about its link with `clusterId`. */
+  statsOf(clusterId: string): LinkQueueStats {
+    const counts = this.countsOf(clusterId);
+    const lastError = counts.shipError ?? counts.syncError;
+    return {
+      clusterId,
+      ...this.backlog(clusterId),
+      shippedObjects: counts.shippedObjects,
+      shippedBytes: counts.shippedBytes,
+      ...(lastError !== undefined ? { lastError } : {}),
+      sync: { passes: counts.passes, compared: counts.compared, behind: counts.behind, lastPassMs: counts.lastPassMs },
+    };
+  }
+
+  private countsOf(clusterId: string): ClusterCounts {
+    let counts = this.counts.get(clusterId);
+    if (!counts) {
+      counts = { shippedObjects: 0, shippedBytes: 0, shipError: undefined, passes: 0, compared: 0, behind: 0, lastPassMs: null, syncError: undefined };
+      this.counts.set(clusterId, counts);
+    }
+    return counts;
   }
 
   /** Keys waiting for `clusterId`, and when the oldest of them was written (scanning a bounded number). */

@@ -20,11 +20,11 @@ import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
-import { foreignName, type LinkRealms } from '../../runtime/remote/link-realms.js';
+import { foreignName, realmOf, type LinkRealms } from '../../runtime/remote/link-realms.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { QueueItem } from '../../store/durable-queue.js';
-import { linkReceiverRef, type LinkEntry, type LinkQueueStats, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
+import { linkReceiverRef, type LinkEntry, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
 import { routerOf } from '../../protocol/cluster/storage.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { LinkItem } from './link-queues.js';
@@ -60,10 +60,8 @@ const SHIPMENT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
 
 type ShipperMessage = LinkShipperMessage | { readonly type: 'tick' };
 
+/** How one cluster's shipments go: its rate limit and whose turn it is (what they did is counted in LinkQueues). */
 interface ClusterProgress {
-  shippedObjects: number;
-  shippedBytes: number;
-  lastError: string | undefined;
   /** Not before this may the next shipment go (the link's rate limit). */
   nextAllowedMs: number;
   /** Which of the cluster's storage nodes gets the next shipment. */
@@ -89,7 +87,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   const progressOf = (state: ShipperState, clusterId: string): ClusterProgress => {
     let progress = state.progress.get(clusterId);
     if (!progress) {
-      progress = { shippedObjects: 0, shippedBytes: 0, lastError: undefined, nextAllowedMs: 0, turn: 0 };
+      progress = { nextAllowedMs: 0, turn: 0 };
       state.progress.set(clusterId, progress);
     }
     return progress;
@@ -180,7 +178,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     if (!reply.ok) return `${receiver}: ${reply.code} ${reply.message}`;
     const failed = reply.results.find((result) => !result.ok);
     if (failed && !failed.ok) return `${receiver}: ${failed.code} ${failed.message}`;
-    progress.shippedBytes += bytes;
+    context.links.shipped(realmOf(receiver)!, 0, bytes);
     return undefined;
   };
 
@@ -197,8 +195,8 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     }
     const nowMs = (): number => context.clock.now();
     const retry = (item: QueueItem<LinkItem>, reason: string): Promise<void> => {
-      if (progress.lastError !== reason) ctx.log.warn('a key could not be shipped to a linked cluster; it is tried again later', { cluster: target.clusterId, key: item.payload.key, reason });
-      progress.lastError = reason;
+      if (context.links.lastShipError(target.clusterId) !== reason) ctx.log.warn('a key could not be shipped to a linked cluster; it is tried again later', { cluster: target.clusterId, key: item.payload.key, reason });
+      context.links.shipFailed(target.clusterId, reason);
       return queue.retry(item.itemKey, nowMs(), reason, SHIPMENT_BACKOFF);
     };
     // Done unless a newer write to the key was queued while this one was shipped.
@@ -235,7 +233,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
           continue;
         }
         await done(entry.item, entry.clock);
-        progress.shippedObjects++;
+        context.links.shipped(target.clusterId, 1, 0);
         finished++;
       }
     };
@@ -246,7 +244,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       batchBytes += bytes;
     }
     await flush();
-    if (finished === items.length) progress.lastError = undefined;
+    if (finished === items.length) context.links.shipFailed(target.clusterId, undefined);
     return finished;
   };
 
@@ -267,7 +265,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
             state.shipping.add(target.clusterId);
             void round(state, ctx, target)
               .catch((error: unknown) => {
-                progressOf(state, target.clusterId).lastError = String(error);
+                context.links.shipFailed(target.clusterId, String(error));
                 ctx.log.warn('a shipment to a linked cluster failed', { cluster: target.clusterId, error });
                 return 0;
               })
@@ -280,17 +278,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
           return state;
         }
         case 'link_stats': {
-          const clusters: LinkQueueStats[] = context.links.clusterIds.map((clusterId) => {
-            const progress = progressOf(state, clusterId);
-            return {
-              clusterId,
-              ...context.links.backlog(clusterId),
-              shippedObjects: progress.shippedObjects,
-              shippedBytes: progress.shippedBytes,
-              ...(progress.lastError !== undefined ? { lastError: progress.lastError } : {}),
-              sync: context.links.sync.statsOf(clusterId),
-            };
-          });
+          const clusters = context.links.clusterIds.map((clusterId) => context.links.statsOf(clusterId));
           ctx.system.reply(message.replyTo, { ok: true, clusters });
           return state;
         }

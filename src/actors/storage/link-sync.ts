@@ -73,18 +73,18 @@ export function linkSyncBehavior(context: StorageContext): Behavior<SyncState, S
       const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_compare', versions: versions.map((version) => version.summary) }, COMPARE_TIMEOUT_MS);
       if (!reply.ok) {
         walk.notBeforeMs = nowMs() + RETRY_MS;
-        context.links.sync.failed(target.clusterId, `${receiver}: ${reply.message}`);
+        context.links.comparisonFailed(target.clusterId, `${receiver}: ${reply.message}`);
         return;
       }
       for (const index of reply.behind) {
         const version = versions[index];
         if (version) await context.links.noteMissing(target.clusterId, version.meta, nowMs());
       }
-      context.links.sync.compared(target.clusterId, versions.length, reply.behind.length);
+      context.links.compared(target.clusterId, versions.length, reply.behind.length);
     }
     walk.after = last;
     if (last === undefined) {
-      context.links.sync.passDone(target.clusterId, nowMs());
+      context.links.comparisonDone(target.clusterId, nowMs());
       walk.notBeforeMs = nowMs() + options.linkSyncPauseMs;
     } else {
       walk.notBeforeMs = nowMs() + batchIntervalMs;

@@ -15,6 +15,7 @@ import type { StorageCounters } from './storage-context.js';
 import { oncePerScrape } from '../common/node-metrics.js';
 import type { BackgroundPace } from './background-pace.js';
 import type { WriteGate } from './write-gate.js';
+import type { LinkQueues } from './link-queues.js';
 
 const PROGRESS_TIMEOUT_MS = 1_000;
 
@@ -24,6 +25,8 @@ export interface StorageMetricsSources {
   readonly queues: Readonly<Record<'repair' | 'revert', DurableQueue<unknown>>>;
   readonly pace: BackgroundPace;
   readonly writes: WriteGate;
+  /** What this node ships to the linked clusters. */
+  readonly links: LinkQueues;
 }
 
 /** Registers the storage instruments and returns the counters the node's actors call. */
@@ -47,6 +50,7 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
       for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.length);
     },
   });
+  linkMetrics(registers, sources.links);
   new Gauge({ name: 'leofs_storage_read_only', help: 'Whether this node refuses writes that add data, its disk nearly full (1) or not (0).', registers, collect() { this.set(sources.writes.readOnly !== undefined ? 1 : 0); } });
   new Gauge({ name: 'leofs_storage_refusing_writes', help: 'Whether this node refuses to coordinate new writes, overloaded (1) or not (0).', registers, collect() { this.set(sources.writes.overloaded !== undefined ? 1 : 0); } });
   new Gauge({ name: 'leofs_background_pace', help: 'The share of its full pace background work runs at (1: not throttled).', registers, collect() { this.set(sources.pace.factor); } });
@@ -139,4 +143,28 @@ function progressGauges(registry: Registry, system: ActorApi): void {
       this.inc(stats.keysSynced);
     },
   });
+}
+
+/** Per linked cluster: what waits to be shipped and how old it is, what was shipped, how far the comparison is. */
+function linkMetrics(registers: Registry[], links: LinkQueues): void {
+  const perCluster = (name: string, help: string, value: (stats: ReturnType<LinkQueues['statsOf']>, nowMs: number) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cluster'],
+      registers,
+      collect() {
+        this.reset();
+        const nowMs = Date.now();
+        for (const clusterId of links.clusterIds) this.set({ cluster: clusterId }, value(links.statsOf(clusterId), nowMs));
+      },
+    });
+  };
+  perCluster('leofs_link_queue_keys', 'Keys this node has yet to ship to each linked cluster.', (stats) => stats.queued);
+  perCluster('leofs_link_lag_seconds', 'Age of the oldest write this node has yet to ship to each linked cluster (0 when none waits).', (stats, nowMs) =>
+    stats.oldestMs === null ? 0 : Math.max(0, (nowMs - stats.oldestMs) / 1000),
+  );
+  perCluster('leofs_link_shipped_objects', 'Objects this node has shipped to each linked cluster since it started.', (stats) => stats.shippedObjects);
+  perCluster('leofs_link_shipped_bytes', 'Body bytes this node has shipped to each linked cluster since it started.', (stats) => stats.shippedBytes);
+  perCluster('leofs_link_sync_passes', 'Whole comparisons of this node\'s keys with each linked cluster since it started.', (stats) => stats.sync?.passes ?? 0);
 }

@@ -84,7 +84,8 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
   const reverts = store.queue('revert', isRevertItem);
   const pace = new BackgroundPace();
   const writes = new WriteGate();
-  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts }, pace, writes }) : UNCOUNTED;
+  const links = new LinkQueues(store);
+  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts }, pace, writes, links }) : UNCOUNTED;
   const context: StorageContext = {
     node: self,
     store,
@@ -99,7 +100,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     repairs,
     reverts,
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
-    links: new LinkQueues(store),
+    links,
     settles: new SettleBatcher(node.system),
     counters,
     pace,

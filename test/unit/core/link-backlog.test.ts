@@ -7,17 +7,18 @@ describe('core/link-backlog', () => {
   it('sums keys and shipments over the nodes, and takes the lag of the oldest waiting key', () => {
     const summed = sumBacklogs(
       [
-        { node: 's0', backlog: { queued: 3, oldestMs: nowMs - 4_000, shippedObjects: 10, shippedBytes: 1_000 } },
-        { node: 's1', backlog: { queued: 0, oldestMs: null, shippedObjects: 2, shippedBytes: 20, lastError: 'connection refused' } },
+        { node: 's0', backlog: { queued: 3, oldestMs: nowMs - 4_000, shippedObjects: 10, shippedBytes: 1_000, sync: { passes: 3, compared: 100, behind: 2 } } },
+        { node: 's1', backlog: { queued: 0, oldestMs: null, shippedObjects: 2, shippedBytes: 20, lastError: 'connection refused', sync: { passes: 1, compared: 50, behind: 1 } } },
         { node: 's2', backlog: { queued: 1, oldestMs: nowMs - 90_000, shippedObjects: 0, shippedBytes: 0 } },
       ],
       nowMs,
     );
-    expect(summed).to.deep.equal({ queued: 4, lagSeconds: 90, shippedObjects: 12, shippedBytes: 1_020, errors: ['s1: connection refused'] });
+    // A node that says nothing of its comparison has done no pass of it.
+    expect(summed).to.deep.equal({ queued: 4, lagSeconds: 90, shippedObjects: 12, shippedBytes: 1_020, errors: ['s1: connection refused'], sync: { passes: 0, compared: 150, behind: 3 } });
   });
 
   it('has no lag when nothing waits, and none below zero when a node is ahead of this clock', () => {
-    expect(sumBacklogs([], nowMs)).to.deep.equal({ queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [] });
+    expect(sumBacklogs([], nowMs)).to.deep.equal({ queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [], sync: { passes: 0, compared: 0, behind: 0 } });
     expect(sumBacklogs([{ node: 's0', backlog: { queued: 1, oldestMs: nowMs + 5_000, shippedObjects: 0, shippedBytes: 0 } }], nowMs).lagSeconds).to.equal(0);
   });
 });
