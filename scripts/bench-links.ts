@@ -1,0 +1,217 @@
+/**
+ * Multi-cluster replication benchmark: two fresh `leofs dev` clusters (A and B, 3 storage nodes each,
+ * N=3) on this machine, linked both ways with join-cluster. All S3 traffic goes to A's gateway.
+ *
+ * 1. put4k throughput on A for --phase-seconds before the link (after a warm-up phase as long), then
+ *    again once A and B are linked (each write is then queued and shipped to B): the ratio is what
+ *    replication costs a cluster. Both clusters share this machine's cores, so B's work of storing what
+ *    A ships is in the ratio too.
+ * 2. Replication lag: --lag-objects PUTs of 4 KiB to A at --lag-rate per second; each key's lag is the
+ *    time from A's answer to the first HEAD on B that finds it (B is polled every 10 ms).
+ * 3. Shipping rate: --ship-mib MiB of 1 MiB objects written to A, 8 at a time; MB/s shipped is those
+ *    bytes over the time from the first write to the moment every key is on B and A has nothing queued.
+ *    Storage nodes ship at most `linkRateMBps` (20 MB/s by default) each to a linked cluster.
+ * 4. A cut: every process of B is frozen (SIGSTOP) for --cut-seconds while A takes 4 KiB PUTs at
+ *    --cut-rate per second; then B is thawed, and the time until B holds every key and A has nothing
+ *    queued is the time to converge. B takes no writes while frozen (a frozen cluster cannot), so this
+ *    is a cut with writes on one side.
+ *
+ *   npm run bench:links [-- --phase-seconds 10] [--lag-objects 300] [--lag-rate 30] [--ship-mib 128] [--cut-seconds 300] [--cut-rate 20]
+ *
+ * Last lines:
+ *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=
+ *   links.lag_ms_p50=, links.lag_ms_p99=
+ *   links.ship_mb_per_s=
+ *   links.cut_seconds=, links.cut_writes=, links.converge_s=
+ */
+import { randomBytes } from 'node:crypto';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { openAdminClient, type AdminClient } from '../src/cli/admin-client.js';
+import { readCookieFile } from '../src/cli/cookie.js';
+import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
+import { admin, sleep } from './bench-support/admin.js';
+import { parallel } from './bench-support/parallel.js';
+import { Teardown } from './bench-support/teardown.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .option('phase-seconds', { type: 'number', default: 10, describe: 'length of each put4k throughput phase' })
+  .option('concurrency', { type: 'number', default: 32, describe: 'PUTs in flight in the throughput phases' })
+  .option('lag-objects', { type: 'number', default: 300 })
+  .option('lag-rate', { type: 'number', default: 30, describe: 'PUTs per second while measuring the lag' })
+  .option('ship-mib', { type: 'number', default: 128, describe: 'MiB of 1 MiB objects for the shipping rate' })
+  .option('cut-seconds', { type: 'number', default: 300, describe: 'how long B is cut off' })
+  .option('cut-rate', { type: 'number', default: 20, describe: 'PUTs per second to A while B is cut off' })
+  .strict()
+  .parseAsync();
+
+const BUCKET = 'links-bench';
+const SECRET = randomBytes(24).toString('hex');
+const BODY_4K = randomBytes(4096);
+const BODY_1M = randomBytes(1024 * 1024);
+const CONVERGE_LIMIT_MS = 30 * 60_000;
+const RUN_LIMIT_MS = 2 * 120_000 + argv['cut-seconds'] * 1000 + CONVERGE_LIMIT_MS + 20 * 60_000;
+
+function s3Of(cluster: DevCluster): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: cluster.endpoint,
+    forcePathStyle: true,
+    maxAttempts: 3,
+    credentials: { accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey },
+  });
+}
+
+async function adminOf(cluster: DevCluster, teardown: Teardown): Promise<AdminClient> {
+  const cookie = readCookieFile(cluster.cookieFile);
+  if (!cookie.ok) throw new Error(cookie.problem);
+  const client = await openAdminClient({ manager: cluster.managerAddress, cookie: cookie.cookie, timeoutMs: 30_000 });
+  teardown.add({ orderly: () => client.close(), lastResort: () => {} });
+  return client;
+}
+
+/** PUTs of 4 KiB for `seconds`, `concurrency` at a time; answers PUTs per second. */
+async function put4k(s3: S3Client, seconds: number, concurrency: number, prefix: string): Promise<number> {
+  const endAt = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, lane) => {
+      for (let i = 0; performance.now() < endAt; i++) {
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${lane}/${i}`, Body: BODY_4K }));
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+async function onB(s3: S3Client, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until every key is on B and A has nothing left to ship; answers when that was first seen. */
+async function drained(a: AdminClient, s3B: S3Client, keys: readonly string[], limitMs: number): Promise<number> {
+  const deadline = performance.now() + limitMs;
+  let missing = [...keys];
+  while (performance.now() < deadline) {
+    const found = await Promise.all(missing.map((key) => onB(s3B, key)));
+    missing = missing.filter((_, index) => !found[index]);
+    if (missing.length === 0) {
+      const status = await admin(a, { command: 'cluster_status' }, 'linked_clusters');
+      if (status.clusters.every((link) => link.backlog.queued === 0)) return performance.now();
+    }
+    await sleep(missing.length > 1000 ? 1000 : 100);
+  }
+  throw new Error(`${missing.length} keys still not on B after ${limitMs / 1000} s`);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const teardown = new Teardown();
+teardown.limitTime(RUN_LIMIT_MS, 'bench:links');
+try {
+  const [a, b] = [await startDevCluster(3, teardown), await startDevCluster(3, teardown)];
+  const [admA, admB] = [await adminOf(a, teardown), await adminOf(b, teardown)];
+  const [s3A, s3B] = [s3Of(a), s3Of(b)];
+  teardown.add({ orderly: async () => { s3A.destroy(); s3B.destroy(); }, lastResort: () => {} });
+  await s3A.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3B.send(new CreateBucketCommand({ Bucket: BUCKET }));
+
+  // A warm-up phase first: a cluster just started is slower for a while (JIT, first LMDB pages).
+  await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'warm-up');
+  const unlinked = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked');
+  console.error(`put4k before the link: ${unlinked.toFixed(0)}/s`);
+
+  const idA = (await admin(admA, { command: 'cluster_status' }, 'linked_clusters')).clusterId!;
+  const idB = (await admin(admB, { command: 'cluster_status' }, 'linked_clusters')).clusterId!;
+  await admin(admA, { command: 'join_cluster', manager: b.managerAddress, clusterId: idB, secret: SECRET }, 'link_joined');
+  await admin(admB, { command: 'join_cluster', manager: a.managerAddress, clusterId: idA, secret: SECRET }, 'link_joined');
+  for (;;) {
+    const [statusA, statusB] = [await admin(admA, { command: 'cluster_status' }, 'linked_clusters'), await admin(admB, { command: 'cluster_status' }, 'linked_clusters')];
+    if ([statusA, statusB].every((status) => status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3))) break;
+    await sleep(250);
+  }
+  // Storage nodes learn of the link within a few seconds; the first writes after must be queued.
+  await sleep(5_000);
+
+  const linked = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'linked');
+  console.error(`put4k once linked: ${linked.toFixed(0)}/s`);
+
+  // The lag of single writes at a steady rate.
+  const lags: number[] = [];
+  const keys = Array.from({ length: argv['lag-objects'] }, (_, i) => `lag/${i}`);
+  const gapMs = 1000 / argv['lag-rate'];
+  const startedAt = performance.now();
+  await Promise.all(
+    keys.map(async (key, i) => {
+      await sleep(Math.max(0, startedAt + i * gapMs - performance.now()));
+      await s3A.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
+      const ackedAt = performance.now();
+      const deadline = ackedAt + 120_000;
+      while (!(await onB(s3B, key))) {
+        if (performance.now() > deadline) throw new Error(`${key} not on B within 120 s`);
+        await sleep(10);
+      }
+      lags.push(performance.now() - ackedAt);
+    }),
+  );
+  lags.sort((x, y) => x - y);
+  console.error(`lag over ${lags.length} writes: p50 ${percentile(lags, 50).toFixed(0)} ms, p99 ${percentile(lags, 99).toFixed(0)} ms`);
+
+  // The shipping rate of large objects.
+  const shipKeys = Array.from({ length: Math.max(1, Math.floor(argv['ship-mib'])) }, (_, i) => `ship/${i}`);
+  const shipStart = performance.now();
+  await parallel(shipKeys, 8, async (key) => {
+    await s3A.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_1M }));
+  });
+  const shipEnd = await drained(admA, s3B, shipKeys, CONVERGE_LIMIT_MS);
+  const shipMbPerS = (shipKeys.length * BODY_1M.length) / 1e6 / ((shipEnd - shipStart) / 1000);
+  console.error(`shipped ${shipKeys.length} MiB in ${((shipEnd - shipStart) / 1000).toFixed(1)} s`);
+
+  // A cut: B frozen whole while A takes writes.
+  const frozen = ['manager_0', 'storage_0', 'storage_1', 'storage_2', 'gateway_0'].map((node) => b.pidOf(`${node}@127.0.0.1`)).filter((pid): pid is number => pid !== undefined);
+  const thaw = (): void => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone already.
+      }
+    }
+  };
+  teardown.add({ orderly: async () => thaw(), lastResort: thaw });
+  for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  const cutKeys: string[] = [];
+  const cutEnd = performance.now() + argv['cut-seconds'] * 1000;
+  while (performance.now() < cutEnd) {
+    const key = `cut/${cutKeys.length}`;
+    await s3A.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
+    cutKeys.push(key);
+    await sleep(1000 / argv['cut-rate']);
+  }
+  thaw();
+  const thawedAt = performance.now();
+  const convergedAt = await drained(admA, s3B, cutKeys, CONVERGE_LIMIT_MS);
+  console.error(`after a ${argv['cut-seconds']} s cut with ${cutKeys.length} writes: converged in ${((convergedAt - thawedAt) / 1000).toFixed(1)} s`);
+
+  await teardown.run();
+  console.log(`links.put4k_per_s_unlinked=${unlinked.toFixed(0)}`);
+  console.log(`links.put4k_per_s_linked=${linked.toFixed(0)}`);
+  console.log(`links.put4k_ratio=${(linked / unlinked).toFixed(2)}`);
+  console.log(`links.lag_ms_p50=${percentile(lags, 50).toFixed(0)}`);
+  console.log(`links.lag_ms_p99=${percentile(lags, 99).toFixed(0)}`);
+  console.log(`links.ship_mb_per_s=${shipMbPerS.toFixed(1)}`);
+  console.log(`links.cut_seconds=${argv['cut-seconds']}`);
+  console.log(`links.cut_writes=${cutKeys.length}`);
+  console.log(`links.converge_s=${((convergedAt - thawedAt) / 1000).toFixed(1)}`);
+} catch (error) {
+  await teardown.exit(1, `bench:links: ${(error as Error).message}`);
+}
