@@ -6,20 +6,23 @@
  *    again once A and B are linked (each write is then queued and shipped to B): the ratio is what
  *    replication costs a cluster. Both clusters share this machine's cores, so B's work of storing what
  *    A ships is in the ratio too.
+ *    Before the next phase, every write of that one must be on B.
  * 2. Replication lag: --lag-objects PUTs of 4 KiB to A at --lag-rate per second; each key's lag is the
  *    time from A's answer to the first HEAD on B that finds it (B is polled every 10 ms).
  * 3. Shipping rate: --ship-mib MiB of 1 MiB objects written to A, 8 at a time; MB/s shipped is those
  *    bytes over the time from the first write to the moment every key is on B and A has nothing queued.
  *    Storage nodes ship at most `linkRateMBps` (20 MB/s by default) each to a linked cluster.
- * 4. A cut: every process of B is frozen (SIGSTOP) for --cut-seconds while A takes 4 KiB PUTs at
- *    --cut-rate per second; then B is thawed, and the time until B holds every key and A has nothing
+ * 4. A cut: every process of B is frozen (SIGSTOP) for --cut-seconds while A takes 4 KiB PUTs, at full
+ *    speed for the first --phase-seconds (what queueing alone costs A: nothing can be shipped) and at
+ *    --cut-rate per second after; then B is thawed, and the time until B holds every key and A has nothing
  *    queued is the time to converge. B takes no writes while frozen (a frozen cluster cannot), so this
  *    is a cut with writes on one side.
  *
  *   npm run bench:links [-- --phase-seconds 10] [--lag-objects 300] [--lag-rate 30] [--ship-mib 128] [--cut-seconds 300] [--cut-rate 20]
  *
  * Last lines:
- *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=
+ *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=,
+ *   links.put4k_per_s_queued_only=, links.put4k_ratio_queued_only=
  *   links.lag_ms_p50=, links.lag_ms_p99=
  *   links.ship_mb_per_s=
  *   links.cut_seconds=, links.cut_writes=, links.converge_s=
@@ -71,19 +74,20 @@ async function adminOf(cluster: DevCluster, teardown: Teardown): Promise<AdminCl
   return client;
 }
 
-/** PUTs of 4 KiB for `seconds`, `concurrency` at a time; answers PUTs per second. */
-async function put4k(s3: S3Client, seconds: number, concurrency: number, prefix: string): Promise<number> {
+/** PUTs of 4 KiB for `seconds`, `concurrency` at a time; answers PUTs per second and the keys written. */
+async function put4k(s3: S3Client, seconds: number, concurrency: number, prefix: string): Promise<{ perSecond: number; keys: string[] }> {
   const endAt = performance.now() + seconds * 1000;
-  let done = 0;
+  const keys: string[] = [];
   await Promise.all(
     Array.from({ length: concurrency }, async (_, lane) => {
       for (let i = 0; performance.now() < endAt; i++) {
-        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${lane}/${i}`, Body: BODY_4K }));
-        done++;
+        const key = `${prefix}/${lane}/${i}`;
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
+        keys.push(key);
       }
     }),
   );
-  return done / seconds;
+  return { perSecond: keys.length / seconds, keys };
 }
 
 async function onB(s3: S3Client, key: string): Promise<boolean> {
@@ -95,18 +99,21 @@ async function onB(s3: S3Client, key: string): Promise<boolean> {
   }
 }
 
-/** Waits until every key is on B and A has nothing left to ship; answers when that was first seen. */
+/** Waits until A has nothing left to ship and every key is on B; answers when that was first seen. */
 async function drained(a: AdminClient, s3B: S3Client, keys: readonly string[], limitMs: number): Promise<number> {
   const deadline = performance.now() + limitMs;
   let missing = [...keys];
   while (performance.now() < deadline) {
-    const found = await Promise.all(missing.map((key) => onB(s3B, key)));
-    missing = missing.filter((_, index) => !found[index]);
-    if (missing.length === 0) {
-      const status = await admin(a, { command: 'cluster_status' }, 'linked_clusters');
-      if (status.clusters.every((link) => link.backlog.queued === 0)) return performance.now();
+    const status = await admin(a, { command: 'cluster_status' }, 'linked_clusters');
+    if (status.clusters.every((link) => link.backlog.queued === 0)) {
+      const stillMissing: string[] = [];
+      await parallel(missing, 32, async (key) => {
+        if (!(await onB(s3B, key))) stillMissing.push(key);
+      });
+      missing = stillMissing;
+      if (missing.length === 0) return performance.now();
     }
-    await sleep(missing.length > 1000 ? 1000 : 100);
+    await sleep(100);
   }
   throw new Error(`${missing.length} keys still not on B after ${limitMs / 1000} s`);
 }
@@ -127,7 +134,7 @@ try {
 
   // A warm-up phase first: a cluster just started is slower for a while (JIT, first LMDB pages).
   await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'warm-up');
-  const unlinked = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked');
+  const unlinked = (await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked')).perSecond;
   console.error(`put4k before the link: ${unlinked.toFixed(0)}/s`);
 
   const idA = (await admin(admA, { command: 'cluster_status' }, 'linked_clusters')).clusterId!;
@@ -142,8 +149,12 @@ try {
   // Storage nodes learn of the link within a few seconds; the first writes after must be queued.
   await sleep(5_000);
 
-  const linked = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'linked');
+  const linkedPhase = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'linked');
+  const linked = linkedPhase.perSecond;
   console.error(`put4k once linked: ${linked.toFixed(0)}/s`);
+  const linkedDrainStart = performance.now();
+  await drained(admA, s3B, linkedPhase.keys, CONVERGE_LIMIT_MS);
+  console.error(`the ${linkedPhase.keys.length} writes of that phase were all on B ${((performance.now() - linkedDrainStart) / 1000).toFixed(1)} s after it`);
 
   // The lag of single writes at a steady rate.
   const lags: number[] = [];
@@ -189,8 +200,11 @@ try {
   };
   teardown.add({ orderly: async () => thaw(), lastResort: thaw });
   for (const pid of frozen) process.kill(pid, 'SIGSTOP');
-  const cutKeys: string[] = [];
   const cutEnd = performance.now() + argv['cut-seconds'] * 1000;
+  // First at full speed: what queueing for a linked cluster costs A, with nothing shipped meanwhile.
+  const queueOnly = await put4k(s3A, Math.min(argv['phase-seconds'], argv['cut-seconds']), argv.concurrency, 'cut-full');
+  console.error(`put4k with B cut off (writes queued, none shipped): ${queueOnly.perSecond.toFixed(0)}/s`);
+  const cutKeys: string[] = [...queueOnly.keys];
   while (performance.now() < cutEnd) {
     const key = `cut/${cutKeys.length}`;
     await s3A.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
@@ -206,6 +220,8 @@ try {
   console.log(`links.put4k_per_s_unlinked=${unlinked.toFixed(0)}`);
   console.log(`links.put4k_per_s_linked=${linked.toFixed(0)}`);
   console.log(`links.put4k_ratio=${(linked / unlinked).toFixed(2)}`);
+  console.log(`links.put4k_per_s_queued_only=${queueOnly.perSecond.toFixed(0)}`);
+  console.log(`links.put4k_ratio_queued_only=${(queueOnly.perSecond / unlinked).toFixed(2)}`);
   console.log(`links.lag_ms_p50=${percentile(lags, 50).toFixed(0)}`);
   console.log(`links.lag_ms_p99=${percentile(lags, 99).toFixed(0)}`);
   console.log(`links.ship_mb_per_s=${shipMbPerS.toFixed(1)}`);

@@ -15,7 +15,7 @@
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { bucketNameOf } from '../../core/bucket-namespace.js';
 import { compareHlc } from '../../core/hlc.js';
-import type { ObjectMeta } from '../../core/object-meta.js';
+import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
@@ -25,7 +25,7 @@ import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { QueueItem } from '../../store/durable-queue.js';
 import { linkReceiverRef, type LinkEntry, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
-import { routerOf } from '../../protocol/cluster/storage.js';
+import { routerOf, type GetManyItem } from '../../protocol/cluster/storage.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { LinkItem } from './link-queues.js';
 import type { StorageContext } from './storage-context.js';
@@ -47,8 +47,6 @@ const IDLE_MS = 250;
 const VIEW_TTL_MS = 2_000;
 /** Keys taken from a queue in one round. */
 const ROUND_ITEMS = 64;
-/** Keys read at once within a round. */
-const READ_CONCURRENCY = 8;
 /** Bytes of bodies in one shipment at most (a chunk larger than this goes alone). */
 const SHIPMENT_BYTES = 4 * 1024 * 1024;
 /** Chunk names asked about in one link_lacking. */
@@ -110,7 +108,57 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     }
   };
 
-  /** Reads the newest version of a queued key from its replicas here. */
+  /**
+   * Reads the newest versions of a round's keys from their replicas here: one replica_get_many to each
+   * replica, with the small bodies inside; a key some replica could not answer that way is read alone.
+   */
+  const prepareAll = async (ctx: ActorContext<ShipperMessage>, items: readonly QueueItem<LinkItem>[]): Promise<Prepared[]> => {
+    const snapshot = context.ringView.current;
+    if (!snapshot) return items.map((item) => ({ item, outcome: 'later', reason: 'this node has no ring yet' }));
+    const replicasOf = items.map((item) => preferenceList(snapshot.current, keyPosition(item.payload.bucket, item.payload.key), snapshot.doc.settings.n));
+    const asked = new Map<string, number[]>();
+    replicasOf.forEach((replicas, index) => {
+      for (const replica of replicas) asked.set(replica, [...(asked.get(replica) ?? []), index]);
+    });
+    const answers = new Map<string, Map<number, GetManyItem>>();
+    await Promise.all(
+      [...asked].map(async ([replica, indexes]) => {
+        const request = indexes.map((index) => ({ objectKind: 'object' as const, bucket: items[index]!.payload.bucket, key: items[index]!.payload.key }));
+        const reply = await ask(ctx.system, routerOf(replica), { type: 'replica_get_many', items: request }, context.options.readTimeoutMs);
+        if (reply.ok) answers.set(replica, new Map(indexes.map((index, at) => [index, reply.items[at]!])));
+      }),
+    );
+    return Promise.all(
+      items.map((item, index) => {
+        const replicas = replicasOf[index]!;
+        const got = replicas.map((replica) => answers.get(replica)?.get(index));
+        // A replica that did not answer, or put the key off: read it the slow way.
+        if (got.some((answer) => answer === undefined || 'deferred' in answer)) return prepare(ctx, item);
+        const held = got as Array<Exclude<GetManyItem, { deferred: unknown }>>;
+        if (held.every((answer) => answer.meta === null)) return Promise.resolve<Prepared>({ item, outcome: 'gone' });
+        let newest: { meta: ObjectMeta; replica: string; body: Uint8Array | undefined } | undefined;
+        held.forEach((answer, at) => {
+          const meta = answer.meta;
+          if (!meta || (answer.unsettled && compareHlc(meta.clock, item.payload.clock) > 0)) return;
+          if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { meta, replica: replicas[at]!, body: answer.body };
+        });
+        if (!newest || compareHlc(newest.meta.clock, item.payload.clock) < 0) return Promise.resolve<Prepared>({ item, outcome: 'later', reason: 'the queued version is not readable here yet' });
+        if (carriesBody(newest.meta) && newest.body === undefined) return prepare(ctx, item);
+        return Promise.resolve(shipping(item, newest.meta, newest.body));
+      }),
+    );
+  };
+
+  /** A key's newest version ready to ship, with the chunks every version it keeps names. */
+  const shipping = (item: QueueItem<LinkItem>, meta: ObjectMeta, body: Uint8Array | undefined): Prepared => {
+    const { bucket, key } = item.payload;
+    const layouts = [meta.deleted ? undefined : meta.chunks, ...(meta.noncurrent ?? []).map((version) => version.chunks)];
+    const chunks = layouts.flatMap((layout) => (layout ? chunkKeysOf(key, layout) : []));
+    const named = { ...meta, bucket: bucketNameOf(bucket) };
+    return { item, outcome: 'ship', object: { objectKind: 'object', meta: named, ...(body ? { body } : {}) }, chunks, namespace: bucket, clock: meta.clock };
+  };
+
+  /** Reads the newest version of one queued key from its replicas here, a request to each. */
   const prepare = async (ctx: ActorContext<ShipperMessage>, item: QueueItem<LinkItem>): Promise<Prepared> => {
     const { bucket, key, clock } = item.payload;
     const snapshot = context.ringView.current;
@@ -134,17 +182,14 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     if (!newest || compareHlc(newest.meta.clock, clock) < 0) return { item, outcome: 'later', reason: 'the queued version is not readable here yet' };
     const { meta, replica } = newest;
     let body: Uint8Array | undefined;
-    if (!meta.deleted && meta.sizeBytes > 0 && meta.chunks === undefined) {
+    if (carriesBody(meta)) {
       const read = await ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: true, clock: meta.clock }, context.options.readTimeoutMs);
       if (isRuntimeFailure(read) || !read.ok || !read.meta || compareHlc(read.meta.clock, meta.clock) !== 0 || read.body === undefined) {
         return { item, outcome: 'later', reason: 'the version changed while it was read' };
       }
       body = read.body;
     }
-    const layouts = [meta.deleted ? undefined : meta.chunks, ...(meta.noncurrent ?? []).map((version) => version.chunks)];
-    const chunks = layouts.flatMap((layout) => (layout ? chunkKeysOf(key, layout) : []));
-    const named = { ...meta, bucket: bucketNameOf(bucket) };
-    return { item, outcome: 'ship', object: { objectKind: 'object', meta: named, ...(body ? { body } : {}) }, chunks, namespace: bucket, clock: meta.clock };
+    return shipping(item, meta, body);
   };
 
   /** Ships the chunks of `prepared` the other cluster lacks; undefined when done, else why not. */
@@ -189,10 +234,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     const items = queue.due(context.clock.now(), ROUND_ITEMS);
     if (items.length === 0) return 0;
     const receiver = foreignName(target.clusterId, target.storage[progress.turn++ % target.storage.length]!.node);
-    const prepared: Prepared[] = [];
-    for (let start = 0; start < items.length; start += READ_CONCURRENCY) {
-      prepared.push(...(await Promise.all(items.slice(start, start + READ_CONCURRENCY).map((item) => prepare(ctx, item)))));
-    }
+    const prepared = await prepareAll(ctx, items);
     const nowMs = (): number => context.clock.now();
     const retry = (item: QueueItem<LinkItem>, reason: string): Promise<void> => {
       if (context.links.lastShipError(target.clusterId) !== reason) ctx.log.warn('a key could not be shipped to a linked cluster; it is tried again later', { cluster: target.clusterId, key: item.payload.key, reason });
