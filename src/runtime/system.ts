@@ -167,8 +167,12 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
     cell?.deliver(new GuardedMessage(message as Message));
   }
 
-  /** An answer from another node to one of our asks. */
-  deliverReply(ask: number, value: unknown): void {
+  /** An answer from another node to one of our asks; with `from`, only to an ask that was sent to that node. */
+  deliverReply(ask: number, value: unknown, from?: string): void {
+    if (from !== undefined && this.pending.get(ask)?.node !== from) {
+      this.logger.warn('dropped an answer to an ask that was not sent to its sender', { from });
+      return;
+    }
     this.settle(ask, value);
   }
 

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { AdminResult } from '../../src/protocol/cluster/admin.js';
 import { eventually } from '../support/eventually.js';
+import { networkLabOrSkip, type NetworkLab } from '../support/network-lab.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
 const SECRET = 'the-secret-of-the-three-links';
@@ -151,5 +152,82 @@ describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 g
       return present.every((has) => !has);
     }, 60_000, 'the last delete everywhere');
     expect(content.size).to.be.greaterThan(0);
+  });
+});
+
+describe('two linked clusters with the network between them cut while both take writes (storage nodes in network namespaces)', function () {
+  this.timeout(300_000);
+  let lab: NetworkLab | undefined;
+  let clusters: ProcessCluster[] = [];
+  const clients: S3Client[] = [];
+
+  before(async function () {
+    lab = networkLabOrSkip(this, 6);
+    const net = lab;
+    // Cluster c's storage node i lives in namespace 3c+i; managers and gateways on the bridge.
+    clusters = [0, 1].map(
+      (c) =>
+        new ProcessCluster({
+          storageNodes: 3,
+          gateways: 1,
+          settings: { n: 2, w: 2, r: 1, d: 2 },
+          storageSettings: { linkSyncPauseMs: 1_000 },
+          cookie: `cookie-of-cut-cluster-${c}`,
+          host: net.hostAddress,
+          storageHost: (i) => net.nodeAddress(3 * c + i),
+          storageLauncher: (i) => ['ip', 'netns', 'exec', net.namespace(3 * c + i)],
+        }),
+    );
+    await Promise.all(clusters.map((cluster) => cluster.start()));
+    const ids = await Promise.all(clusters.map(async (cluster) => (await cluster.run<'linked_clusters'>({ command: 'cluster_status' })).clusterId!));
+    for (const [i, j] of [[0, 1], [1, 0]] as const) {
+      await clusters[i]!.run({ command: 'join_cluster', manager: clusters[j]!.manager.address, clusterId: ids[j]!, secret: SECRET });
+    }
+    await eventually(async () => {
+      const statuses = await Promise.all(clusters.map((cluster) => cluster.run<'linked_clusters'>({ command: 'cluster_status' })));
+      return statuses.every((status) => status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3));
+    }, 30_000, 'both links up');
+    for (const cluster of clusters) {
+      const client = cluster.client(0);
+      clients.push(client);
+      await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    }
+  });
+  after(async () => {
+    await Promise.all(clusters.map((cluster) => cluster.stop()));
+    lab?.destroy();
+  });
+
+  it('queues what each side writes while cut off, and both end with the same content once the network is back', async () => {
+    const net = lab!;
+    const cut = (): void => {
+      for (let a = 0; a < 3; a++) for (let b = 3; b < 6; b++) net.partition(a, b);
+    };
+    cut();
+    try {
+      await Promise.all(
+        clients.map(async (client, c) => {
+          for (let round = 0; round < 30; round++) {
+            const key = KEYS[(round + c * 5) % KEYS.length]!;
+            if (round % 5 === 4) await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+            else await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `cut: cluster ${c}, round ${round}` }));
+            await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `only-from-${c}/${round}`, Body: `cluster ${c}` }));
+          }
+        }),
+      );
+      // Nothing crossed: each side still holds only its own keys, and has them queued for the other.
+      const statuses = await Promise.all(clusters.map((cluster) => cluster.run<'linked_clusters'>({ command: 'cluster_status' })));
+      for (const status of statuses) expect(status.clusters[0]!.backlog.queued).to.be.greaterThan(0);
+      expect([...(await contentOf(clients[1]!)).keys()].some((key) => key.startsWith('only-from-0/'))).to.equal(false);
+    } finally {
+      net.healAll();
+    }
+    let agreed = new Map<string, string>();
+    await eventually(async () => {
+      const [first, second] = await Promise.all(clients.map((client) => contentOf(client)));
+      agreed = first!;
+      return JSON.stringify([...first!].sort()) === JSON.stringify([...second!].sort());
+    }, 120_000, 'the same content on both sides');
+    expect([...agreed.keys()].filter((key) => key.startsWith('only-from-')).length).to.equal(60);
   });
 });

@@ -50,8 +50,8 @@ export interface ConnectionOwner {
   readonly unauthenticatedLog: Pick<Logger, 'warn'>;
   /** A message from the authenticated peer `from` for the local actor at `path`. */
   deliver(from: string, path: string, body: unknown): void;
-  /** An answer to one of our asks. */
-  reply(ask: number, body: unknown): void;
+  /** An answer from the authenticated peer `from` to one of our asks. */
+  reply(from: string, ask: number, body: unknown): void;
   established(connection: Connection): void;
   /** The link closed; `wasOpen` is false for a dial or handshake that never completed. */
   closed(connection: Connection, reason: string, wasOpen: boolean): void;
@@ -94,7 +94,7 @@ export class Connection {
   private readonly onWritten = (): void => this.checkWritable();
   private readonly frames: FrameHandler = {
     message: (path, body) => this.owner.deliver(this.peer!, path, body),
-    reply: (ask, body) => this.owner.reply(ask, body),
+    reply: (ask, body) => this.owner.reply(this.peer!, ask, body),
   };
 
   constructor(

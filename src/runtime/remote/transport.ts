@@ -19,6 +19,7 @@ import { HandshakeAdmission, limitBytesBeforeHandshake, socketKey } from './admi
 import { CLOSE, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { TicketLedger } from './ticket-ledger.js';
 import { foreignName, realmOf, type LinkRealms } from './link-realms.js';
+import { replyToOf } from '../refs.js';
 
 export interface TransportLimits {
   /** Largest WebSocket message accepted or sent; a 5 MiB chunk and its envelope must fit. */
@@ -96,7 +97,8 @@ export interface TransportOptions {
 /** What the transport hands inbound traffic to; the actor system implements it. */
 export interface TransportSink {
   deliverFromRemote(fromNode: string, path: string, message: unknown): void;
-  deliverReply(ask: number, value: unknown): void;
+  /** `from`: the node the answer came from; when given, it settles only an ask that was sent to that node. */
+  deliverReply(ask: number, value: unknown, from?: string): void;
   nodeEvent(event: NodeEvent): void;
   failRequest(message: unknown, code: RuntimeFailureCode, text: string): void;
 }
@@ -306,19 +308,27 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   // ---- ConnectionOwner ----
 
   deliver(from: string, path: string, body: unknown): void {
-    // A node of a linked cluster reaches only what the link offers, never this cluster's own actors,
-    // and nothing once the link is removed (its connection may outlive the secret).
     const realm = realmOf(from);
-    if (realm !== undefined && (!this.options.realms?.admits(path) || this.options.realms.secretFor(realm) === undefined)) {
-      this.unauthenticatedLog.warn('refused a message from a linked cluster', { peer: from, path });
-      this.sink?.failRequest(body, 'BadMessage', `${path} is not offered to cluster ${realm}`);
-      return;
+    if (realm !== undefined) {
+      // A node of a linked cluster reaches only what the link offers, never this cluster's own actors,
+      // and nothing once the link is removed (its connection may outlive the secret). Its requests must
+      // be answered to itself: a reply address naming any other node would make us answer on its behalf.
+      if (replyToOf(body)?.node !== from) {
+        this.unauthenticatedLog.warn('refused a message from a linked cluster', { peer: from, path, reason: 'not a request answered to its sender' });
+        return;
+      }
+      if (this.options.realms?.admits(path) !== true || this.options.realms.secretFor(realm) === undefined) {
+        this.unauthenticatedLog.warn('refused a message from a linked cluster', { peer: from, path, reason: 'not offered' });
+        this.sink?.failRequest(body, 'BadMessage', `${path} is not offered to cluster ${realm}`);
+        return;
+      }
     }
     this.sink?.deliverFromRemote(from, path, body);
   }
 
-  reply(ask: number, body: unknown): void {
-    this.sink?.deliverReply(ask, body);
+  reply(from: string, ask: number, body: unknown): void {
+    // A linked cluster's node may answer only the asks sent to it.
+    this.sink?.deliverReply(ask, body, realmOf(from) !== undefined ? from : undefined);
   }
 
   markDirty(connection: Connection): void {
@@ -343,7 +353,8 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       connection.fail(CLOSE.authFailed, `expected ${dial.expected} at ${dial.address}, found ${name}`);
       return;
     }
-    if (connection.peerAddress) peer.address = connection.peerAddress;
+    // A node of a linked cluster is dialled only where its managers said it is, never where it says it is.
+    if (connection.peerAddress && realmOf(name) === undefined) peer.address = connection.peerAddress;
     else if (dial) peer.address ??= dial.address;
     if (peer.dial?.connection === connection) peer.dial = undefined;
     this.pendingDials.delete(connection);

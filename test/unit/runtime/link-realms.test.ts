@@ -8,11 +8,15 @@ import { worker } from '../../../src/runtime/supervisor.js';
 
 type EchoMessage = { readonly type: 'echo'; readonly replyTo: ReplyTo<{ ok: true; me: string; asker: string }> };
 
+/** Messages the echo actors took, all nodes of the test together. */
+let echoed = 0;
+
 function echo(): Behavior<null, EchoMessage> {
   return {
     accepts: ['echo'],
     init: () => null,
     receive(state, message, ctx) {
+      echoed++;
       ctx.system.reply(message.replyTo, { ok: true, me: ctx.system.node, asker: message.replyTo.node });
       return state;
     },
@@ -109,6 +113,20 @@ describe('links between clusters (realms on the cluster transport)', function ()
     const reply = await a.node.system.ask<EchoMessage, { ok: true; me: string; asker: string }>(actorRef('clusterB/storage_0@127.0.0.1', '/t/offered'), (replyTo) => ({ type: 'echo', replyTo }), 10_000);
     expect(reply).to.deep.include({ ok: false, code: 'NodeDown' });
     expect(Date.now() - startedAt).to.be.lessThan(5_000);
+  });
+
+  it('drops a request from a linked cluster whose answer would go to any node but the sender', async () => {
+    const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'shared-secret' });
+    const b = await clusterNode('storage_1@127.0.0.1', 'clusterB', 'cookie-b', { clusterA: 'shared-secret' });
+    started.push(a.node, b.node);
+    const name = await b.node.transport.connectForeign(a.node.transport.address!, 'clusterA');
+    expect(await ask(b.node, name, '/t/offered')).to.deep.include({ ok: true });
+    const before = echoed;
+    // Posing as a node of cluster A in the reply address: A would answer one of its own pending asks.
+    b.node.system.dispatch(actorRef<EchoMessage>(name, '/t/offered'), { type: 'echo', replyTo: { node: 'storage_5@127.0.0.1', ask: 1 } });
+    b.node.system.dispatch(actorRef<EchoMessage>(name, '/t/offered'), { type: 'echo' } as never);
+    expect(await ask(b.node, name, '/t/offered')).to.deep.include({ ok: true });
+    expect(echoed - before).to.equal(1);
   });
 
   it('never lets a link secret pass for the cluster cookie', async () => {
