@@ -15,7 +15,8 @@
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
 import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
-import { isRealmId, realmOf, type LinkRealms } from '../../runtime/remote/link-realms.js';
+import type { LinkRealms } from '../../runtime/remote/link-realms.js';
+import { isRealmId, realmOf } from '../../protocol/cluster/realm-names.js';
 import { ask } from '../../runtime/typed-ask.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { ClusterLinkMessage, LinkedCluster, LinkEndpoint, LinkTarget } from '../../protocol/cluster/cluster-link.js';

@@ -15,7 +15,17 @@ import type { ReplyTo } from '../../runtime/refs.js';
 import { HandshakeRefused } from '../../runtime/remote/transport.js';
 import { ask } from '../../runtime/typed-ask.js';
 import { assertNever } from '../../core/assert-never.js';
-import { clusterLinkRef, linkJoinProblem, type LinkedCluster, type LinkEndpoint } from '../../protocol/cluster/cluster-link.js';
+import {
+  clusterLinkRef,
+  isClusterAddress,
+  isNodeName,
+  linkJoinProblem,
+  MAX_HELLO_MANAGERS,
+  MAX_HELLO_STORAGE_NODES,
+  type LinkedCluster,
+  type LinkEndpoint,
+} from '../../protocol/cluster/cluster-link.js';
+import { isRealmId } from '../../protocol/cluster/realm-names.js';
 import type { LinkJoinReply, LinkKeeperMessage, LinkState, LinkStatus } from '../../protocol/cluster/link-keeper.js';
 import type { StateTable } from '../../store/node-state.js';
 
@@ -225,9 +235,13 @@ export function linkKeeperBehavior(deps: LinkKeeperDeps): Behavior<Contacts, Kee
 
 /** The answer of another cluster, checked before it is kept or written. */
 function isHelloAnswer(reply: { clusterId: unknown; managers: unknown; storage: unknown }): boolean {
-  const isText = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
-  const isEndpoint = (value: unknown): boolean => typeof value === 'object' && value !== null && isText((value as LinkEndpoint).node) && isText((value as LinkEndpoint).address);
-  return isText(reply.clusterId) && Array.isArray(reply.managers) && reply.managers.every(isText) && Array.isArray(reply.storage) && reply.storage.every(isEndpoint);
+  const isEndpoint = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && isNodeName((value as LinkEndpoint).node) && isClusterAddress((value as LinkEndpoint).address);
+  return (
+    isRealmId(reply.clusterId) &&
+    Array.isArray(reply.managers) && reply.managers.length <= MAX_HELLO_MANAGERS && reply.managers.every(isClusterAddress) &&
+    Array.isArray(reply.storage) && reply.storage.length <= MAX_HELLO_STORAGE_NODES && reply.storage.every(isEndpoint)
+  );
 }
 
 function contactOf(contacts: Contacts, clusterId: string): Contact {

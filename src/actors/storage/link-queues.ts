@@ -81,8 +81,8 @@ export class LinkQueues {
     await this.store.linkedClusters.save(next);
     for (const id of dropped) {
       const queue = this.queueOf(id);
-      for (const item of [...queue.items()]) await queue.complete(item.itemKey);
       this.queues.delete(id);
+      await queue.clear();
     }
   }
 
@@ -95,6 +95,8 @@ export class LinkQueues {
 
   /** Queues a version for one linked cluster only (a comparison found that cluster without it). */
   async noteMissing(clusterId: string, meta: Pick<ObjectMeta, 'bucket' | 'key' | 'clock'>, nowMs: number): Promise<void> {
+    // The link may have been removed while the comparison ran: its queue is gone and stays gone.
+    if (!this.ids.includes(clusterId)) return;
     const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
     await this.queueOf(clusterId).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem);
   }

@@ -9,7 +9,7 @@
  */
 import { namespaceOf } from '../../core/bucket-namespace.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
-import { carriesBody } from '../../core/object-meta.js';
+import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
 import type { ActorApi, Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { isObjectMeta } from '../../store/object-store.js';
@@ -22,7 +22,10 @@ import type {
   LinkReceiverMessage,
   LinkVersionSummary,
 } from '../../protocol/cluster/cluster-link.js';
-import { compareHlc, isHlc } from '../../core/hlc.js';
+import { compareHlc, hlcDriftMs, isHlc } from '../../core/hlc.js';
+import { assertNever } from '../../core/assert-never.js';
+import { chunkKeysOf } from '../../core/chunk-layout.js';
+import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
 import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { StorageContext } from './storage-context.js';
@@ -37,11 +40,23 @@ export interface LinkReceiverDeps {
 
 /** Entries and chunk names in one request at most; a shipper sends far fewer. */
 const MAX_ENTRIES = 1_024;
+/** Requests from linked clusters worked on at once; more are refused with SlowDown and sent again later. */
+const MAX_IN_FLIGHT = 8;
+/**
+ * How far ahead of this node's clock a shipped version's clock may run. One further ahead is refused: it
+ * would drag this cluster's clocks along and outlive every later write of its key here.
+ */
+const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+/** What S3 allows a key, and room for what names a chunk of it. */
+const MAX_KEY_BYTES = 1_024 + 64;
 /** How long the buckets the manager gave are used before asking again. */
 const BUCKETS_TTL_MS = 1_000;
 
 interface ReceiverState {
   buckets: { readonly atMs: number; readonly byName: ReadonlyMap<string, string> } | undefined;
+  /** The manager's answer being awaited, shared by every request meanwhile. */
+  asking: Promise<ReadonlyMap<string, string> | undefined> | undefined;
+  inFlight: number;
 }
 
 export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiverDeps): Behavior<ReceiverState, LinkReceiverMessage> {
@@ -49,27 +64,49 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
   const namespaces = async (state: ReceiverState): Promise<ReadonlyMap<string, string> | undefined> => {
     const nowMs = context.clock.now();
     if (state.buckets && nowMs - state.buckets.atMs < BUCKETS_TTL_MS) return state.buckets.byName;
-    const buckets = await deps.buckets();
-    if (!buckets) return state.buckets?.byName;
-    state.buckets = { atMs: nowMs, byName: new Map(buckets.map((bucket) => [bucket.name, namespaceOf(bucket)])) };
-    return state.buckets.byName;
+    state.asking ??= deps.buckets().then(
+      (buckets) => {
+        state.asking = undefined;
+        if (buckets) state.buckets = { atMs: nowMs, byName: new Map(buckets.map((bucket) => [bucket.name, namespaceOf(bucket)])) };
+        return state.buckets?.byName;
+      },
+      () => {
+        state.asking = undefined;
+        return state.buckets?.byName;
+      },
+    );
+    return state.asking;
   };
 
   return {
     accepts: ['link_lacking', 'link_apply', 'link_compare'],
-    init: () => ({ buckets: undefined }),
+    init: () => ({ buckets: undefined, asking: undefined, inFlight: 0 }),
     receive(state, message, ctx) {
-      switch (message.type) {
-        case 'link_lacking':
-          void lacking(deps.storage, message.chunks, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
-          return state;
-        case 'link_apply':
-          void apply(ctx.system, context, ctx.log, message.entries, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
-          return state;
-        case 'link_compare':
-          void compare(deps.storage, message.versions, namespaces(state)).then((reply) => ctx.system.reply(message.replyTo, reply));
-          return state;
+      if (!isReplyTo(message.replyTo)) return state;
+      if (state.inFlight >= MAX_IN_FLIGHT) {
+        ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'SlowDown', message: `${MAX_IN_FLIGHT} shipments are being stored here; send again later` });
+        return state;
       }
+      state.inFlight++;
+      const work = (): Promise<LinkLackingReply | LinkApplyReply | LinkCompareReply> => {
+        switch (message.type) {
+          case 'link_lacking':
+            return lacking(deps.storage, message.chunks, namespaces(state));
+          case 'link_apply':
+            return apply(ctx.system, context, ctx.log, message.entries, namespaces(state));
+          case 'link_compare':
+            return compare(deps.storage, message.versions, namespaces(state));
+          default:
+            return assertNever(message);
+        }
+      };
+      void work()
+        .catch((error: unknown) => ({ ok: false as const, code: 'InternalError', message: error instanceof Error ? error.message : String(error) }))
+        .then((reply) => {
+          state.inFlight--;
+          ctx.system.reply(message.replyTo as ReplyTo<unknown>, reply);
+        });
+      return state;
     },
   };
 }
@@ -119,7 +156,8 @@ async function apply(system: ActorApi, context: StorageContext, log: Logger, ent
   if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
   const snapshot = context.ringView.current;
   if (!snapshot) return { ok: false, code: 'Unavailable', message: 'this node has no ring yet' };
-  const checked = entries.map((entry: unknown) => checkEntry(entry, namespaces));
+  const nowMs = context.clock.now();
+  const checked = entries.map((entry: unknown) => checkEntry(entry, namespaces, nowMs));
   const store = (index: number): Promise<LinkEntryResult> => {
     const entry = checked[index]!;
     if (!entry.ok) return Promise.resolve(entry);
@@ -148,14 +186,34 @@ async function apply(system: ActorApi, context: StorageContext, log: Logger, ent
 type CheckedEntry = { readonly ok: true; readonly entry: LinkEntry } | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** An entry from a linked cluster, its bucket turned into this cluster's namespace; or why it cannot be stored. */
-function checkEntry(entry: unknown, namespaces: ReadonlyMap<string, string>): CheckedEntry {
+function checkEntry(entry: unknown, namespaces: ReadonlyMap<string, string>, nowMs: number): CheckedEntry {
   const { objectKind, meta, body } = (entry ?? {}) as Partial<LinkEntry>;
   if ((objectKind !== 'object' && objectKind !== 'chunk') || !isObjectMeta(meta)) return { ok: false, code: 'BadRequest', message: 'malformed entry' };
+  if (Buffer.byteLength(meta.key) > MAX_KEY_BYTES) return { ok: false, code: 'BadRequest', message: 'key too long' };
+  if (!Number.isSafeInteger(meta.sizeBytes) || meta.sizeBytes < 0) return { ok: false, code: 'BadRequest', message: 'malformed size' };
+  if (hlcDriftMs(meta.clock, nowMs) > MAX_CLOCK_AHEAD_MS) {
+    return { ok: false, code: 'ClockAhead', message: `the version is stamped ${Math.round(hlcDriftMs(meta.clock, nowMs) / 1000)} s ahead of this cluster's clock` };
+  }
+  if (!layoutsHold(meta)) return { ok: false, code: 'BadRequest', message: 'a chunk layout does not hold together' };
   if (body !== undefined && !(body instanceof Uint8Array)) return { ok: false, code: 'BadRequest', message: 'malformed body' };
   if (body !== undefined && body.length > MAX_BODY_BYTES) return { ok: false, code: 'BadRequest', message: `a body of ${body.length} bytes must come as chunks` };
   if (carriesBody(meta) !== (body !== undefined)) return { ok: false, code: 'BadRequest', message: 'the body does not match the version' };
   if (body !== undefined && body.length !== meta.sizeBytes) return { ok: false, code: 'BadRequest', message: 'the body does not match the version' };
   const namespace = namespaces.get(meta.bucket);
   if (namespace === undefined) return { ok: false, code: 'NoSuchBucket', message: `this cluster has no bucket ${meta.bucket}` };
-  return { ok: true, entry: { objectKind, meta: { ...meta, bucket: namespace }, ...(body ? { body } : {}) } };
+  // A chunk is aged from its arrival here, so that this cluster's orphan sweep never takes it for a
+  // leftover before the object that names it has arrived.
+  const arrived = objectKind === 'chunk' ? { lastModifiedMs: nowMs } : {};
+  return { ok: true, entry: { objectKind, meta: { ...meta, bucket: namespace, ...arrived }, ...(body ? { body } : {}) } };
+}
+
+/** Every chunk layout the record names (its versions' too) lists as many chunks as its runs say. */
+function layoutsHold(meta: ObjectMeta): boolean {
+  const layouts = [meta.chunks, ...(Array.isArray(meta.noncurrent) ? meta.noncurrent.map((version) => version?.chunks) : [])];
+  try {
+    for (const layout of layouts) if (layout !== undefined) chunkKeysOf(meta.key, layout);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -13,14 +13,16 @@
  * asked every few seconds; the node's transport is told of them, so it can dial and admit those nodes.
  */
 import { chunkKeysOf } from '../../core/chunk-layout.js';
+import { assertNever } from '../../core/assert-never.js';
 import { bucketNameOf } from '../../core/bucket-namespace.js';
 import { compareHlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
-import { preferenceList } from '../../core/ring/ring.js';
+import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isRuntimeFailure } from '../../runtime/failures.js';
-import { foreignName, realmOf, type LinkRealms } from '../../runtime/remote/link-realms.js';
+import type { LinkRealms } from '../../runtime/remote/link-realms.js';
+import { foreignName, realmOf } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { QueueItem } from '../../store/durable-queue.js';
@@ -55,11 +57,16 @@ const LACKING_BATCH = 512;
 const SHIPMENT_TIMEOUT_MS = 60_000;
 /** A key that could not be shipped is tried again after this, doubling up to a cap a link cut outlasts. */
 const SHIPMENT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
+/** Answers that say the other cluster's node cannot take shipments now, rather than that one was bad. */
+const UNREACHABLE: ReadonlySet<string> = new Set(['NodeDown', 'Timeout', 'Overloaded', 'SlowDown', 'Unavailable']);
 
 type ShipperMessage = LinkShipperMessage | { readonly type: 'tick' };
 
 /** How one cluster's shipments go: its rate limit and whose turn it is (what they did is counted in LinkQueues). */
 interface ClusterProgress {
+  /** While its storage nodes do not answer (a cut link): no round before this, and the pause after the next failure. */
+  resumeAtMs: number;
+  backoffMs: number;
   /** Not before this may the next shipment go (the link's rate limit). */
   nextAllowedMs: number;
   /** Which of the cluster's storage nodes gets the next shipment. */
@@ -75,6 +82,11 @@ interface ShipperState {
   readonly progress: Map<string, ClusterProgress>;
 }
 
+/** Where a key may be held here: its replicas, and while a rebalance runs, its holders on the previous ring. */
+function holdersOf(snapshot: NonNullable<StorageContext['ringView']['current']>, key: { readonly bucket: string; readonly key: string }): readonly string[] {
+  return readPreferenceList(snapshot.current, snapshot.previous ?? undefined, keyPosition(key.bucket, key.key), snapshot.doc.settings.n);
+}
+
 /** One key read for shipping: its entries (chunks first), or nothing to ship, or not yet. */
 type Prepared =
   | { readonly item: QueueItem<LinkItem>; readonly outcome: 'ship'; readonly object: LinkEntry; readonly chunks: readonly string[]; readonly namespace: string; readonly clock: ObjectMeta['clock'] }
@@ -85,7 +97,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   const progressOf = (state: ShipperState, clusterId: string): ClusterProgress => {
     let progress = state.progress.get(clusterId);
     if (!progress) {
-      progress = { nextAllowedMs: 0, turn: 0 };
+      progress = { resumeAtMs: 0, backoffMs: 0, nextAllowedMs: 0, turn: 0 };
       state.progress.set(clusterId, progress);
     }
     return progress;
@@ -115,7 +127,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   const prepareAll = async (ctx: ActorContext<ShipperMessage>, items: readonly QueueItem<LinkItem>[]): Promise<Prepared[]> => {
     const snapshot = context.ringView.current;
     if (!snapshot) return items.map((item) => ({ item, outcome: 'later', reason: 'this node has no ring yet' }));
-    const replicasOf = items.map((item) => preferenceList(snapshot.current, keyPosition(item.payload.bucket, item.payload.key), snapshot.doc.settings.n));
+    const replicasOf = items.map((item) => holdersOf(snapshot, item.payload));
     const asked = new Map<string, number[]>();
     replicasOf.forEach((replicas, index) => {
       for (const replica of replicas) asked.set(replica, [...(asked.get(replica) ?? []), index]);
@@ -135,7 +147,8 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
         // A replica that did not answer, or put the key off: read it the slow way.
         if (got.some((answer) => answer === undefined || 'deferred' in answer)) return prepare(ctx, item);
         const held = got as Array<Exclude<GetManyItem, { deferred: unknown }>>;
-        if (held.every((answer) => answer.meta === null)) return Promise.resolve<Prepared>({ item, outcome: 'gone' });
+        // While a rebalance moves data, a holder that has nothing may just not have received the key yet.
+        if (!snapshot.previous && held.every((answer) => answer.meta === null)) return Promise.resolve<Prepared>({ item, outcome: 'gone' });
         let newest: { meta: ObjectMeta; replica: string; body: Uint8Array | undefined } | undefined;
         held.forEach((answer, at) => {
           const meta = answer.meta;
@@ -153,7 +166,12 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   const shipping = (item: QueueItem<LinkItem>, meta: ObjectMeta, body: Uint8Array | undefined): Prepared => {
     const { bucket, key } = item.payload;
     const layouts = [meta.deleted ? undefined : meta.chunks, ...(meta.noncurrent ?? []).map((version) => version.chunks)];
-    const chunks = layouts.flatMap((layout) => (layout ? chunkKeysOf(key, layout) : []));
+    let chunks: string[];
+    try {
+      chunks = layouts.flatMap((layout) => (layout ? chunkKeysOf(key, layout) : []));
+    } catch (error) {
+      return { item, outcome: 'later', reason: `its chunk layout does not hold together: ${(error as Error).message}` };
+    }
     const named = { ...meta, bucket: bucketNameOf(bucket) };
     return { item, outcome: 'ship', object: { objectKind: 'object', meta: named, ...(body ? { body } : {}) }, chunks, namespace: bucket, clock: meta.clock };
   };
@@ -163,7 +181,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     const { bucket, key, clock } = item.payload;
     const snapshot = context.ringView.current;
     if (!snapshot) return { item, outcome: 'later', reason: 'this node has no ring yet' };
-    const replicas = preferenceList(snapshot.current, keyPosition(bucket, key), snapshot.doc.settings.n);
+    const replicas = holdersOf(snapshot, item.payload);
     const address = { objectKind: 'object' as const, bucket, key };
     const replies = await Promise.all(
       replicas.map((replica) => ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: false }, context.options.readTimeoutMs)),
@@ -178,7 +196,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       if (!meta || (reply.unsettled && compareHlc(meta.clock, clock) > 0)) return;
       if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { meta, replica: replicas[index]! };
     });
-    if (answered === replicas.length && newest === undefined && replies.every((reply) => reply.ok && reply.meta === null)) return { item, outcome: 'gone' };
+    if (!snapshot.previous && answered === replicas.length && newest === undefined && replies.every((reply) => reply.ok && reply.meta === null)) return { item, outcome: 'gone' };
     if (!newest || compareHlc(newest.meta.clock, clock) < 0) return { item, outcome: 'later', reason: 'the queued version is not readable here yet' };
     const { meta, replica } = newest;
     let body: Uint8Array | undefined;
@@ -198,7 +216,10 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     for (let start = 0; start < prepared.chunks.length; start += LACKING_BATCH) {
       const batch = prepared.chunks.slice(start, start + LACKING_BATCH);
       const lacking = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_lacking', chunks: batch.map((key) => ({ bucket: name, key })) }, SHIPMENT_TIMEOUT_MS);
-      if (!lacking.ok) return `${receiver} cannot tell which chunks it lacks: ${lacking.code} ${lacking.message}`;
+      if (!lacking.ok) {
+        if (UNREACHABLE.has(lacking.code)) unreachable(progress);
+        return `${receiver} cannot tell which chunks it lacks: ${lacking.code} ${lacking.message}`;
+      }
       for (const index of lacking.lacking) {
         const chunkKey = batch[index];
         if (chunkKey === undefined) continue;
@@ -212,6 +233,12 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     return undefined;
   };
 
+  /** The cluster's storage nodes do not answer: its next round waits, longer each time, up to a cap. */
+  const unreachable = (progress: ClusterProgress): void => {
+    progress.backoffMs = Math.min(SHIPMENT_BACKOFF.maxMs, progress.backoffMs === 0 ? SHIPMENT_BACKOFF.initialMs : progress.backoffMs * 2);
+    progress.resumeAtMs = context.clock.now() + progress.backoffMs;
+  };
+
   /** Sends one shipment under the link's rate limit; undefined when every entry was stored. */
   const send = async (ctx: ActorContext<ShipperMessage>, receiver: string, entries: readonly LinkEntry[], progress: ClusterProgress): Promise<string | undefined> => {
     const bytes = entries.reduce((sum, entry) => sum + (entry.body?.length ?? 0), 0);
@@ -220,7 +247,11 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     if (waitMs > 0) await new Promise((resolve) => ctx.clock.setTimeout(() => resolve(undefined), waitMs));
     if (rate > 0) progress.nextAllowedMs = Math.max(context.clock.now(), progress.nextAllowedMs) + (bytes / rate) * 1000;
     const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_apply', entries }, SHIPMENT_TIMEOUT_MS);
-    if (!reply.ok) return `${receiver}: ${reply.code} ${reply.message}`;
+    if (!reply.ok) {
+      if (UNREACHABLE.has(reply.code)) unreachable(progress);
+      return `${receiver}: ${reply.code} ${reply.message}`;
+    }
+    progress.backoffMs = 0;
     const failed = reply.results.find((result) => !result.ok);
     if (failed && !failed.ok) return `${receiver}: ${failed.code} ${failed.message}`;
     context.links.shipped(realmOf(receiver)!, 0, bytes);
@@ -303,7 +334,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
           const nowMs = context.clock.now();
           if (!state.asking && (state.viewAtMs === undefined || nowMs - state.viewAtMs > VIEW_TTL_MS)) void refreshView(state, ctx);
           for (const target of context.links.targets.values()) {
-            if (state.shipping.has(target.clusterId) || target.storage.length === 0) continue;
+            if (state.shipping.has(target.clusterId) || target.storage.length === 0 || progressOf(state, target.clusterId).resumeAtMs > nowMs) continue;
             state.shipping.add(target.clusterId);
             void round(state, ctx, target)
               .catch((error: unknown) => {
@@ -324,6 +355,8 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
           ctx.system.reply(message.replyTo, { ok: true, clusters });
           return state;
         }
+        default:
+          return assertNever(message);
       }
     },
   };

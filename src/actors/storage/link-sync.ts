@@ -14,7 +14,7 @@ import { bucketNameOf, isNamespace } from '../../core/bucket-namespace.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
-import { foreignName } from '../../runtime/remote/link-realms.js';
+import { foreignName } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { ObjectAddress } from '../../store/store-keys.js';

@@ -15,7 +15,7 @@
 import type { Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import { actorRef, type ActorRef, type ReplyTo } from '../../runtime/refs.js';
-import { isRealmId } from '../../runtime/remote/link-realms.js';
+import { isRealmId } from './realm-names.js';
 
 /** On every manager: answers linked clusters' managers and this cluster's storage nodes. */
 export const CLUSTER_LINK_PATH = '/node/manager/cluster_link';
@@ -39,6 +39,23 @@ export interface LinkedCluster {
 /** Both clusters are given the same secret; a short one could be guessed from the handshakes. */
 export const MIN_LINK_SECRET_LENGTH = 16;
 const CLUSTER_ADDRESS = /^[A-Za-z0-9_.[\]:-]+:(\d{1,5})$/;
+
+/** A cluster address (host:port) as another cluster's managers may name one: bounded, of the right form. */
+export function isClusterAddress(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 255) return false;
+  const port = CLUSTER_ADDRESS.exec(value)?.[1];
+  return port !== undefined && Number(port) > 0 && Number(port) <= 65535;
+}
+
+/** The most managers and storage nodes a hello answer may name; a larger answer is refused. */
+export const MAX_HELLO_MANAGERS = 16;
+export const MAX_HELLO_STORAGE_NODES = 4_096;
+const NODE_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.:-]{1,190}$/;
+
+/** A node's own name as nodes are named (name@host), never realm-qualified. */
+export function isNodeName(value: unknown): value is string {
+  return typeof value === 'string' && NODE_NAME.test(value);
+}
 
 /** What is wrong with the operator's words for a link (join-cluster), or undefined when nothing is. */
 export function linkJoinProblem(manager: string, clusterId: string, secret: string): string | undefined {

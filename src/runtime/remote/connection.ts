@@ -13,7 +13,7 @@ import {
   proofOf,
 } from '../../protocol/cluster/handshake.js';
 import { PROTOCOL_VERSION } from '../../protocol/cluster/version.js';
-import { foreignName, realmOf } from './link-realms.js';
+import { foreignName, realmOf } from '../../protocol/cluster/realm-names.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 

@@ -18,7 +18,8 @@ import { ThrottledLog } from '../throttled-log.js';
 import { HandshakeAdmission, limitBytesBeforeHandshake, socketKey } from './admission.js';
 import { CLOSE, Connection, type ConnectionOwner, type ConnectionSettings } from './connection.js';
 import { TicketLedger } from './ticket-ledger.js';
-import { foreignName, realmOf, type LinkRealms } from './link-realms.js';
+import type { LinkRealms } from './link-realms.js';
+import { foreignName, realmOf } from '../../protocol/cluster/realm-names.js';
 import { replyToOf } from '../refs.js';
 
 export interface TransportLimits {

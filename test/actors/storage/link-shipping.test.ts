@@ -3,7 +3,8 @@ import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import type { BucketRecord } from '../../../src/core/auth-snapshot.js';
 import { versionedChunkKey } from '../../../src/core/chunk-layout.js';
 import { ask } from '../../../src/runtime/typed-ask.js';
-import { foreignName, LinkRealms } from '../../../src/runtime/remote/link-realms.js';
+import { LinkRealms } from '../../../src/runtime/remote/link-realms.js';
+import { foreignName } from '../../../src/protocol/cluster/realm-names.js';
 import { linkReceiverRef, linkShipperRef, LINK_OFFERED_PATHS, type LinkViewReply } from '../../../src/protocol/cluster/cluster-link.js';
 import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
@@ -144,6 +145,17 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
       entries: [{ objectKind: 'object', meta: { ...objectFields('no-such-bucket', 'k', ''), clock: { wallMs: 1, counter: 0, node: 'x' }, lastModifiedMs: 1, ringChecksum: 0, deleted: false } }],
     }, 5_000);
     expect(unknown.ok && unknown.results[0]).to.deep.include({ ok: false, code: 'NoSuchBucket' });
+    const version = (fields: Record<string, unknown>) => ({ ...objectFields('photos', 'k', ''), lastModifiedMs: 1, ringChecksum: 0, deleted: false, clock: { wallMs: Date.now(), counter: 0, node: 'x' }, ...fields });
+    const suspect = await ask(from, linkReceiverRef(receiver), {
+      type: 'link_apply',
+      entries: [
+        // Stamped an hour ahead: it would drag this cluster's clocks along.
+        { objectKind: 'object', meta: version({ clock: { wallMs: Date.now() + 3_600_000, counter: 0, node: 'x' } }) },
+        // A layout whose runs name more chunks than its size table holds.
+        { objectKind: 'object', meta: version({ sizeBytes: 10, chunks: { chunkSizesBytes: [10], runs: [{ versionId: '0123456789abcdef01234567', chunkCount: 2 }] } }) },
+      ],
+    } as never, 5_000);
+    expect(suspect.ok && suspect.results.map((result) => !result.ok && result.code)).to.deep.equal(['ClockAhead', 'BadRequest']);
     const badCompare = await ask(from, linkReceiverRef(receiver), { type: 'link_compare', versions: 'all of them' as never }, 5_000);
     expect(badCompare).to.deep.include({ ok: false, code: 'BadRequest' });
     // Only the receiver is offered to a linked cluster.

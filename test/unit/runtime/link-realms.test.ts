@@ -3,7 +3,8 @@ import type { Behavior } from '../../../src/runtime/actor.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { actorRef, type ReplyTo } from '../../../src/runtime/refs.js';
-import { foreignName, isRealmId, LinkRealms, realmOf } from '../../../src/runtime/remote/link-realms.js';
+import { LinkRealms } from '../../../src/runtime/remote/link-realms.js';
+import { foreignName, isRealmId, realmOf } from '../../../src/protocol/cluster/realm-names.js';
 import { worker } from '../../../src/runtime/supervisor.js';
 
 type EchoMessage = { readonly type: 'echo'; readonly replyTo: ReplyTo<{ ok: true; me: string; asker: string }> };

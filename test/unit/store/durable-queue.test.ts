@@ -53,6 +53,24 @@ describe('store/durable-queue', () => {
     expect(queue.due(100_000, 10)).to.deep.equal([]);
   });
 
+  it('merges a refreshed item as told, keeps one refreshed meanwhile from being completed, and clears in batches', async () => {
+    const queue = store.queue('repair', isRepair);
+    const other = store.queue('revert', isRepair);
+    await other.enqueue('o', { peer: 'kept' }, 0);
+    const keepFirst = (queued: Repair): Repair => queued;
+    await queue.enqueue('k', { peer: 'first' }, 0);
+    await queue.enqueue('k', { peer: 'second' }, 0, 0, keepFirst);
+    expect(queue.due(10, 1)[0]!.payload.peer).to.equal('first');
+    await queue.complete('k', (item) => item.payload.peer === 'first');
+    expect(queue.size).to.equal(1);
+    for (let i = 0; i < 25; i++) await queue.enqueue(`many-${i}`, { peer: 'p' }, i, i + 100);
+    await queue.clear(10);
+    expect(queue.size).to.equal(0);
+    expect(queue.length).to.equal(0);
+    expect(queue.due(1_000_000, 100)).to.deep.equal([]);
+    expect(other.size).to.equal(1);
+  });
+
   it('keeps its length as items come, coalesce and go, counting the store once', async () => {
     await store.queue('repair', isRepair).enqueue('before', { peer: 'a' }, 0);
     const queue = store.queue('repair', isRepair);
