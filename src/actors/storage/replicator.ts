@@ -107,8 +107,9 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
 
 /**
  * An object written is queued for the linked clusters before its answer goes, so that what was
- * acknowledged gets shipped even if this node dies at once. Chunks travel with the object that names
- * them; uploads in progress stay in this cluster.
+ * acknowledged gets shipped even if this node dies at once. Should queueing fail (a full disk), the write
+ * still stands on its replicas and is answered so; the comparison with the linked clusters (link-sync.ts)
+ * finds it later. Chunks travel with the object that names them; uploads in progress stay in this cluster.
  */
 function queuedForLinks(context: StorageContext, ctx: ActorContext<ReplicatorMessage>, objectKind: ObjectKind, written: Promise<PutResult>): Promise<PutResult> {
   if (objectKind !== 'object' || context.links.clusterIds.length === 0) return written;

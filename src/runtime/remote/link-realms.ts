@@ -15,6 +15,7 @@ export class LinkRealms {
   private own: string | undefined;
   private readonly secrets = new Map<string, string>();
   private readonly admitted: ReadonlySet<string>;
+  private readonly revokedListeners: Array<(realm: string) => void> = [];
 
   /** `admittedPaths`: the actor paths that nodes of other clusters may send to. */
   constructor(admittedPaths: readonly string[]) {
@@ -31,10 +32,23 @@ export class LinkRealms {
     this.own = clusterId;
   }
 
-  /** Replaces every realm's secret at once (the manager's list of linked clusters). */
+  /**
+   * Replaces every realm's secret at once (the manager's list of linked clusters). A realm removed, or
+   * given another secret, is revoked: links opened with its old secret must not outlive it.
+   */
   replaceAll(secrets: ReadonlyMap<string, string>): void {
+    const before = new Map(this.secrets);
     this.secrets.clear();
     for (const [realm, secret] of secrets) if (isRealmId(realm) && secret.length > 0 && realm !== this.own) this.secrets.set(realm, secret);
+    for (const [realm, secret] of before) {
+      if (this.secrets.get(realm) === secret) continue;
+      for (const listener of this.revokedListeners) listener(realm);
+    }
+  }
+
+  /** Calls `listener` with each realm revoked from now on. */
+  onRevoked(listener: (realm: string) => void): void {
+    this.revokedListeners.push(listener);
   }
 
   secretFor(realm: string): string | undefined {

@@ -192,6 +192,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
       this.clock,
       this.unauthenticatedLog,
     );
+    options.realms?.onRevoked((realm) => this.forgetRealm(realm));
     this.tickets = new TicketLedger(() => [options.cookie, ...(options.realms?.allSecrets() ?? [])], this.clock);
   }
 
@@ -217,6 +218,15 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
     const peer = this.peerFor(node);
     peer.forgotten = false;
     peer.address = address;
+  }
+
+  /** Closes every link with the nodes of a linked cluster whose link was removed or given a new secret. */
+  private forgetRealm(realm: string): void {
+    for (const name of [...this.peers.keys()]) {
+      if (realmOf(name) !== realm) continue;
+      this.log.info('closing the links with a cluster whose link was removed or changed', { peer: name });
+      this.forgetPeer(name);
+    }
   }
 
   /** Stops reconnecting to a node that left the cluster and closes its links. */
