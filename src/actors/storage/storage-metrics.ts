@@ -27,6 +27,8 @@ export interface StorageMetricsSources {
   readonly writes: WriteGate;
   /** What this node ships to the linked clusters. */
   readonly links: LinkQueues;
+  /** The node's wall clock, for the age of what waits to be shipped. */
+  readonly now: () => number;
 }
 
 /** Registers the storage instruments and returns the counters the node's actors call. */
@@ -50,7 +52,7 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
       for (const [name, queue] of Object.entries(sources.queues)) this.set({ queue: name }, queue.length);
     },
   });
-  linkMetrics(registers, sources.links);
+  linkMetrics(registers, sources.links, sources.now);
   new Gauge({ name: 'leofs_storage_read_only', help: 'Whether this node refuses writes that add data, its disk nearly full (1) or not (0).', registers, collect() { this.set(sources.writes.readOnly !== undefined ? 1 : 0); } });
   new Gauge({ name: 'leofs_storage_refusing_writes', help: 'Whether this node refuses to coordinate new writes, overloaded (1) or not (0).', registers, collect() { this.set(sources.writes.overloaded !== undefined ? 1 : 0); } });
   new Gauge({ name: 'leofs_background_pace', help: 'The share of its full pace background work runs at (1: not throttled).', registers, collect() { this.set(sources.pace.factor); } });
@@ -146,7 +148,7 @@ function progressGauges(registry: Registry, system: ActorApi): void {
 }
 
 /** Per linked cluster: what waits to be shipped and how old it is, what was shipped, how far the comparison is. */
-function linkMetrics(registers: Registry[], links: LinkQueues): void {
+function linkMetrics(registers: Registry[], links: LinkQueues, now: () => number): void {
   const perCluster = (name: string, help: string, value: (stats: ReturnType<LinkQueues['statsOf']>, nowMs: number) => number): void => {
     new Gauge({
       name,
@@ -155,7 +157,7 @@ function linkMetrics(registers: Registry[], links: LinkQueues): void {
       registers,
       collect() {
         this.reset();
-        const nowMs = Date.now();
+        const nowMs = now();
         for (const clusterId of links.clusterIds) this.set({ cluster: clusterId }, value(links.statsOf(clusterId), nowMs));
       },
     });

@@ -85,7 +85,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
   const pace = new BackgroundPace();
   const writes = new WriteGate();
   const links = new LinkQueues(store);
-  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts }, pace, writes, links }) : UNCOUNTED;
+  const counters = options.metrics ? storageMetrics(options.metrics, { system: node.system, store, queues: { repair: repairs, revert: reverts }, pace, writes, links, now: () => node.clock.now() }) : UNCOUNTED;
   const context: StorageContext = {
     node: self,
     store,
