@@ -287,10 +287,14 @@ const COMMANDS: readonly CommandSpec[] = [
   {
     usage: 'join-cluster <manager> <clusterId>',
     describe: "link this cluster with another (multi-cluster replication): MANAGER is the host:port of one of its managers' cluster ports, CLUSTER_ID its id (its cluster-status shows it); its operator runs join-cluster for this cluster with the same --secret",
-    options: (yargs) => yargs.option('secret', { type: 'string', demandOption: true, describe: `the link's own secret, the same on both clusters (at least ${MIN_LINK_SECRET_LENGTH} characters)` }),
+    options: (yargs) =>
+      yargs
+        .option('secret', { type: 'string', demandOption: true, describe: `the link's own secret, the same on both clusters (at least ${MIN_LINK_SECRET_LENGTH} characters)` })
+        .option('buckets', { type: 'string', describe: 'ship only the objects of these buckets to it (names, comma-separated); every bucket without it' }),
     build: (args) => {
       const joined = { manager: str(args, 'manager'), clusterId: str(args, 'clusterId'), secret: str(args, 'secret') };
-      return linkJoinProblem(joined.manager, joined.clusterId, joined.secret) ?? { command: 'join_cluster', ...joined };
+      const named = typeof args.buckets === 'string' ? args.buckets.split(',').map((bucket) => bucket.trim()).filter((bucket) => bucket.length > 0) : undefined;
+      return linkJoinProblem(joined.manager, joined.clusterId, joined.secret, named) ?? { command: 'join_cluster', ...joined, ...(named !== undefined ? { buckets: named } : {}) };
     },
   },
   { usage: 'remove-cluster <clusterId>', describe: 'end the link with another cluster: nothing more is shipped to it, and its nodes are refused', build: (args) => ({ command: 'remove_cluster', clusterId: str(args, 'clusterId') }) },

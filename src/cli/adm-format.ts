@@ -343,7 +343,7 @@ export function formatResult(result: AdminResult): string {
 
 /** What join-cluster did, and what the other cluster said to the first hello. */
 export function formatLinkJoined(link: LinkStatus): string {
-  const linked = `OK: linked with cluster ${link.clusterId}`;
+  const linked = `OK: linked with cluster ${link.clusterId}${link.buckets ? ` for buckets ${link.buckets.join(', ')}` : ''}`;
   switch (link.state) {
     case 'up':
       return `${linked} and up: ${link.storage.length} storage node(s) take its shipments`;
@@ -364,6 +364,7 @@ export function formatLinkedClusters(result: Extract<AdminResult, { kind: 'linke
   if (result.clusters.length === 0) return `${self}\nno cluster is linked with this one (leofs-adm join-cluster links one)${unreachable}`;
   const rows = result.clusters.map((cluster) => [
     cluster.clusterId,
+    cluster.buckets ? cluster.buckets.join(',') : 'all',
     cluster.state,
     cluster.lastContactMs === null ? '-' : time(cluster.lastContactMs),
     String(cluster.storageNodes),
@@ -374,7 +375,7 @@ export function formatLinkedClusters(result: Extract<AdminResult, { kind: 'linke
     `${cluster.backlog.sync.passes} passes, ${cluster.backlog.sync.compared} keys, ${cluster.backlog.sync.behind} sent again`,
     cluster.backlog.errors.length > 0 ? cluster.backlog.errors[cluster.backlog.errors.length - 1]! : '-',
   ]);
-  const table = formatTable(['cluster', 'link', 'last contact', 'storage nodes', 'queued', 'lag', 'objects shipped', 'bytes shipped', 'compared', 'last error'], rows);
+  const table = formatTable(['cluster', 'buckets', 'link', 'last contact', 'storage nodes', 'queued', 'lag', 'objects shipped', 'bytes shipped', 'compared', 'last error'], rows);
   const reasons = result.clusters.flatMap((cluster) => [
     ...(cluster.reason !== undefined ? [`${cluster.clusterId} ${cluster.state}: ${cluster.reason}`] : []),
     ...cluster.backlog.errors.map((error) => `${cluster.clusterId} shipments from ${error}`),

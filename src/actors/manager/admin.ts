@@ -380,8 +380,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         return { kind: 'done', message: `${command.node} holds ring epoch ${installed.epoch}, checksum ${(installed.checksum >>> 0).toString(16).padStart(8, '0')}` };
       }
       case 'join_cluster': {
-        const { manager, clusterId, secret } = command;
-        const { link } = await onLinks<LinkJoinReply>((replyTo) => ({ type: 'join', manager, clusterId, secret, replyTo }));
+        const { manager, clusterId, secret, buckets } = command;
+        const { link } = await onLinks<LinkJoinReply>((replyTo) => ({ type: 'join', manager, clusterId, secret, ...(buckets !== undefined ? { buckets } : {}), replyTo }));
         return { kind: 'link_joined', link };
       }
       case 'remove_cluster':

@@ -122,7 +122,12 @@ export function clusterLinkBehavior(deps: ClusterLinkDeps): Behavior<LinkState, 
         return;
       }
       const heard = new Map(reply.links.map((link) => [link.clusterId, link.storage]));
-      const clusters: LinkTarget[] = deps.linked.entries().map(([, record]) => ({ clusterId: record.clusterId, secret: record.secret, storage: [...(heard.get(record.clusterId) ?? [])] }));
+      const clusters: LinkTarget[] = deps.linked.entries().map(([, record]) => ({
+        clusterId: record.clusterId,
+        secret: record.secret,
+        storage: [...(heard.get(record.clusterId) ?? [])],
+        ...(record.buckets !== undefined ? { buckets: [...record.buckets] } : {}),
+      }));
       ctx.system.reply(message.replyTo, { ok: true, self, clusters });
     });
   }

@@ -124,13 +124,13 @@ export function linkKeeperBehavior(deps: LinkKeeperDeps): Behavior<Contacts, Kee
   };
 
   async function join(contacts: Contacts, message: Extract<LinkKeeperMessage, { type: 'join' }>, ctx: ActorContext<KeeperMessage>): Promise<void> {
-    const { clusterId, manager, secret, replyTo } = message;
+    const { clusterId, manager, secret, buckets, replyTo } = message;
     const self = deps.clusterId();
     if (self === undefined) {
       ctx.system.reply(replyTo, { ok: false, code: 'NotReady', message: 'this cluster has no id yet' });
       return;
     }
-    const problem = linkJoinProblem(manager, clusterId, secret) ?? (clusterId === self ? `${clusterId} is this cluster's own id; name the other cluster's` : undefined);
+    const problem = linkJoinProblem(manager, clusterId, secret, buckets) ?? (clusterId === self ? `${clusterId} is this cluster's own id; name the other cluster's` : undefined);
     if (problem !== undefined) {
       ctx.system.reply(replyTo, { ok: false, code: 'InvalidArgument', message: problem });
       return;
@@ -138,7 +138,7 @@ export function linkKeeperBehavior(deps: LinkKeeperDeps): Behavior<Contacts, Kee
     const existing = deps.linked.get(clusterId);
     // The manager named now is tried first; those the cluster told us of stay behind it.
     const managers = [manager, ...(existing?.managers ?? []).filter((known) => known !== manager)];
-    await deps.linked.put(clusterId, { clusterId, managers, secret, joinedAtMs: existing?.joinedAtMs ?? ctx.clock.now() });
+    await deps.linked.put(clusterId, { clusterId, managers, secret, joinedAtMs: existing?.joinedAtMs ?? ctx.clock.now(), ...(buckets !== undefined ? { buckets: [...buckets] } : {}) });
     await deps.linksChanged();
     ctx.log.info(existing ? 'link with another cluster renewed' : 'linked with another cluster', { clusterId, manager });
     // A new secret or manager: what was known of the cluster says nothing of the link now.
@@ -259,6 +259,7 @@ function statusOf(record: LinkedCluster, contact: Contact): LinkStatus {
     clusterId: record.clusterId,
     managers: record.managers,
     joinedAtMs: record.joinedAtMs,
+    ...(record.buckets !== undefined ? { buckets: record.buckets } : {}),
     state: contact.state,
     ...(contact.reason !== undefined ? { reason: contact.reason } : {}),
     lastContactMs: contact.lastContactMs,

@@ -9,7 +9,8 @@ import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { ObjectStore } from '../../store/object-store.js';
-import type { LinkQueueStats, LinkTarget } from '../../protocol/cluster/cluster-link.js';
+import { shipsBucket, type LinkQueueStats, type LinkTarget } from '../../protocol/cluster/cluster-link.js';
+import { bucketNameOf } from '../../core/bucket-namespace.js';
 
 export interface LinkItem {
   /** The namespace of the key's bucket incarnation, as stored here. */
@@ -90,7 +91,9 @@ export class LinkQueues {
   async noteWrite(meta: ObjectMeta, nowMs: number): Promise<void> {
     if (this.ids.length === 0) return;
     const item: LinkItem = { bucket: meta.bucket, key: meta.key, clock: meta.clock };
-    await Promise.all(this.ids.map((id) => this.queueOf(id).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem)));
+    // A link for some buckets only: the others are not queued for it (before the managers said which, all are).
+    const ids = this.ids.filter((id) => shipsBucket(this.linked.get(id), bucketNameOf(meta.bucket)));
+    await Promise.all(ids.map((id) => this.queueOf(id).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem)));
   }
 
   /** Queues a version for one linked cluster only (a comparison found that cluster without it). */

@@ -26,7 +26,7 @@ import { foreignName, realmOf } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { QueueItem } from '../../store/durable-queue.js';
-import { linkReceiverRef, type LinkEntry, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
+import { linkReceiverRef, shipsBucket, type LinkEntry, type LinkShipperMessage, type LinkTarget, type LinkViewReply } from '../../protocol/cluster/cluster-link.js';
 import { routerOf, type GetManyItem } from '../../protocol/cluster/storage.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { LinkItem } from './link-queues.js';
@@ -262,8 +262,12 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   const round = async (state: ShipperState, ctx: ActorContext<ShipperMessage>, target: LinkTarget): Promise<number> => {
     const queue = context.links.queueOf(target.clusterId);
     const progress = progressOf(state, target.clusterId);
-    const items = queue.due(context.clock.now(), ROUND_ITEMS);
-    if (items.length === 0) return 0;
+    const due = queue.due(context.clock.now(), ROUND_ITEMS);
+    if (due.length === 0) return 0;
+    // Keys queued before this node heard that the link ships only some buckets: not for this cluster.
+    const items = due.filter((item) => shipsBucket(target, bucketNameOf(item.payload.bucket)));
+    for (const item of due) if (!items.includes(item)) await queue.complete(item.itemKey);
+    if (items.length === 0) return due.length;
     const receiver = foreignName(target.clusterId, target.storage[progress.turn++ % target.storage.length]!.node);
     const prepared = await prepareAll(ctx, items);
     const nowMs = (): number => context.clock.now();

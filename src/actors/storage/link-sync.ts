@@ -19,7 +19,7 @@ import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
-import { linkReceiverRef, type LinkTarget, type LinkVersionSummary } from '../../protocol/cluster/cluster-link.js';
+import { linkReceiverRef, shipsBucket, type LinkTarget, type LinkVersionSummary } from '../../protocol/cluster/cluster-link.js';
 import type { StorageContext } from './storage-context.js';
 
 /** How often a node with no linked cluster to compare with looks again. */
@@ -66,7 +66,9 @@ export function linkSyncBehavior(context: StorageContext): Behavior<SyncState, S
   };
 
   const compareBatch = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, walk: ClusterWalk): Promise<void> => {
-    const { versions, last } = nextBatch(walk.after);
+    const batch = nextBatch(walk.after);
+    const versions = batch.versions.filter((version) => shipsBucket(target, version.summary.bucket));
+    const last = batch.last;
     const nowMs = (): number => context.clock.now();
     if (versions.length > 0) {
       const receiver = foreignName(target.clusterId, target.storage[walk.turn++ % target.storage.length]!.node);

@@ -69,7 +69,8 @@ export type AdminCommand =
   | { readonly command: 'recover_node' | 'recover_consistency' | 'recover_ring'; readonly node: string }
   | { readonly command: 'recovery_status' }
   /** Links this cluster with another (multi-cluster replication); its operator joins this one with the same secret. */
-  | { readonly command: 'join_cluster'; readonly manager: string; readonly clusterId: string; readonly secret: string }
+  /** `buckets`: ship only the objects of these buckets (by name); absent: every bucket. */
+  | { readonly command: 'join_cluster'; readonly manager: string; readonly clusterId: string; readonly secret: string; readonly buckets?: readonly string[] }
   | { readonly command: 'remove_cluster'; readonly clusterId: string }
   /** This cluster's id, and each linked cluster's link and what the storage nodes still have to ship to it. */
   | { readonly command: 'cluster_status' };
@@ -308,9 +309,11 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, bucket: need('bucket'), key: need('key') };
       case 'join_cluster': {
         const joined = { command, manager: need('manager'), clusterId: need('clusterId'), secret: need('secret') };
-        const problem = linkJoinProblem(joined.manager, joined.clusterId, joined.secret);
+        const buckets = raw.buckets;
+        if (buckets !== undefined && !Array.isArray(buckets)) throw new CommandError('buckets must be a list of bucket names');
+        const problem = linkJoinProblem(joined.manager, joined.clusterId, joined.secret, buckets as string[] | undefined);
         if (problem !== undefined) throw new CommandError(problem);
-        return joined;
+        return buckets === undefined ? joined : { ...joined, buckets: buckets as string[] };
       }
       case 'remove_cluster':
         return { command, clusterId: need('clusterId') };

@@ -34,6 +34,8 @@ export interface LinkedCluster {
   /** The link's own secret: both clusters are given the same one. */
   readonly secret: string;
   readonly joinedAtMs: number;
+  /** The buckets whose objects are shipped to it, by name; absent: every bucket. */
+  readonly buckets?: readonly string[];
 }
 
 /** Both clusters are given the same secret; a short one could be guessed from the handshakes. */
@@ -58,11 +60,14 @@ export function isNodeName(value: unknown): value is string {
 }
 
 /** What is wrong with the operator's words for a link (join-cluster), or undefined when nothing is. */
-export function linkJoinProblem(manager: string, clusterId: string, secret: string): string | undefined {
+export function linkJoinProblem(manager: string, clusterId: string, secret: string, buckets?: readonly string[]): string | undefined {
   const port = CLUSTER_ADDRESS.exec(manager)?.[1];
   if (port === undefined || Number(port) > 65535) return `${JSON.stringify(manager)} is not the host:port of a manager's cluster port, e.g. 10.0.0.5:4010`;
   if (!isRealmId(clusterId)) return `${JSON.stringify(clusterId)} is not a cluster id (leofs-adm cluster-status on that cluster shows it)`;
   if (secret.length < MIN_LINK_SECRET_LENGTH) return `the link secret must be at least ${MIN_LINK_SECRET_LENGTH} characters`;
+  if (buckets !== undefined && (buckets.length === 0 || buckets.length > MAX_LINK_BUCKETS || !buckets.every((bucket) => typeof bucket === 'string' && bucket.length > 0 && bucket.length <= 63))) {
+    return `--buckets names between 1 and ${MAX_LINK_BUCKETS} bucket names, comma-separated`;
+  }
   return undefined;
 }
 
@@ -73,7 +78,8 @@ export function isLinkedCluster(value: unknown): value is LinkedCluster {
     isRealmId(record.clusterId) &&
     Array.isArray(record.managers) && record.managers.every((manager) => typeof manager === 'string') &&
     typeof record.secret === 'string' && record.secret.length > 0 &&
-    Number.isSafeInteger(record.joinedAtMs)
+    Number.isSafeInteger(record.joinedAtMs) &&
+    (record.buckets === undefined || (Array.isArray(record.buckets) && record.buckets.every((bucket) => typeof bucket === 'string')))
   );
 }
 
@@ -93,7 +99,17 @@ export interface LinkTarget {
   readonly secret: string;
   /** Its storage nodes that take shipments; empty while its managers have not answered. */
   readonly storage: readonly LinkEndpoint[];
+  /** The buckets shipped to it, by name; absent: every bucket. */
+  readonly buckets?: readonly string[];
 }
+
+/** Whether objects of the bucket named `bucket` are shipped to `target`. */
+export function shipsBucket(target: Pick<LinkTarget, 'buckets'> | undefined, bucket: string): boolean {
+  return target?.buckets === undefined || target.buckets.includes(bucket);
+}
+
+/** The most buckets one link may name. */
+export const MAX_LINK_BUCKETS = 1_000;
 
 export type LinkViewReply =
   | { readonly ok: true; readonly self: string; readonly clusters: readonly LinkTarget[] }

@@ -20,6 +20,8 @@ export interface LinkStatus {
   readonly clusterId: string;
   readonly managers: readonly string[];
   readonly joinedAtMs: number;
+  /** The buckets shipped to it; absent: every bucket. */
+  readonly buckets?: readonly string[];
   readonly state: LinkState;
   /** Why it is waiting or down. */
   readonly reason?: string;
@@ -35,7 +37,7 @@ export type LinksReply = { readonly ok: true; readonly self: string | null; read
 
 export type LinkKeeperMessage =
   /** Links `clusterId` (or gives it a new secret and manager), then says hello to it once. */
-  | { readonly type: 'join'; readonly clusterId: string; readonly manager: string; readonly secret: string; readonly replyTo: ReplyTo<LinkJoinReply> }
+  | { readonly type: 'join'; readonly clusterId: string; readonly manager: string; readonly secret: string; readonly buckets?: readonly string[]; readonly replyTo: ReplyTo<LinkJoinReply> }
   | { readonly type: 'remove'; readonly clusterId: string; readonly replyTo: ReplyTo<LinkRemoveReply> }
   | { readonly type: 'links'; readonly replyTo: ReplyTo<LinksReply> };
 

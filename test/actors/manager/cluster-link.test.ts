@@ -167,6 +167,14 @@ describe('links between clusters (managers)', function () {
   it("tells this cluster's storage nodes the linked clusters' secrets and storage nodes", async () => {
     const view = await ask(a.storage[0]!.system, clusterLinkRef(MANAGER), { type: 'link_view' }, 5_000);
     expect(view).to.deep.equal({ ok: true, self: a.id, clusters: [{ clusterId: b.id, secret: SECRET, storage: [{ node: 'storage_0@127.0.0.1', address: b.storage[0]!.transport.address }] }] });
+    // Joined again for some buckets only: the storage nodes are told which, and cluster-status shows them.
+    const joined = await ok(a, { command: 'join_cluster', manager: b.address, clusterId: b.id, secret: SECRET, buckets: ['photos'] }, 'link_joined');
+    expect(joined.link.buckets).to.deep.equal(['photos']);
+    const narrowed = await ask(a.storage[0]!.system, clusterLinkRef(MANAGER), { type: 'link_view' }, 5_000);
+    expect(narrowed.ok && narrowed.clusters[0]!.buckets).to.deep.equal(['photos']);
+    await ok(a, { command: 'join_cluster', manager: b.address, clusterId: b.id, secret: SECRET }, 'link_joined');
+    const widened = await ask(a.storage[0]!.system, clusterLinkRef(MANAGER), { type: 'link_view' }, 5_000);
+    expect(widened.ok && widened.clusters[0]!.buckets).to.equal(undefined);
   });
 
   it('refuses a hello that names another cluster than the one its connection proved, and never shows secrets to another cluster', async () => {

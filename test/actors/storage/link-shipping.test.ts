@@ -15,9 +15,14 @@ const SETTINGS = { n: 2, w: 2, r: 1, d: 2, rackAware: false };
 const photosIn = (incarnation: string): BucketRecord => ({ name: 'photos', incarnation, owner: 'alice', acl: 'private', createdAtMs: 0 });
 const PHOTOS_A = photosIn('aaaaaaaaaaaa0001');
 const PHOTOS_B = photosIn('bbbbbbbbbbbb0002');
+/** A second bucket on both sides, which a link may leave out. */
+const DIARY_A: BucketRecord = { ...photosIn('aaaaaaaaaaaa0003'), name: 'diary' };
+const DIARY_B: BucketRecord = { ...photosIn('bbbbbbbbbbbb0004'), name: 'diary' };
 
 /** Whether the managers say the clusters are linked; a test unlinks them for a while. */
 let linked = true;
+/** The buckets the links ship; undefined: all. */
+let onlyBuckets: string[] | undefined;
 
 /** Two in-process clusters of three storage nodes, each with its own cookie, linked both ways. */
 function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
@@ -28,15 +33,17 @@ function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
       Promise.resolve({
         ok: true,
         self: `cluster-${self}`,
-        clusters: linked ? [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })) }] : [],
+        clusters: linked
+          ? [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })), ...(onlyBuckets ? { buckets: onlyBuckets } : {}) }]
+          : [],
       });
   };
   for (const self of ['a', 'b'] as const) {
-    const bucket = self === 'a' ? PHOTOS_A : PHOTOS_B;
+    const buckets = self === 'a' ? [PHOTOS_A, DIARY_A] : [PHOTOS_B, DIARY_B];
     clusters[self] = new StorageCluster(
       3,
       SETTINGS,
-      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000 }, buckets: () => Promise.resolve([bucket]), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
+      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000 }, buckets: () => Promise.resolve(buckets), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
       'error',
       `cookie-of-${self}`,
     );
@@ -133,6 +140,26 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     await eventually(async () => (await bodyIn(b, inB, 'before-the-link.txt')) === 'early' && (await bodyIn(a, inA, 'only-in-b.txt')) === 'b side', 30_000, 'found and shipped both ways');
     const stats = await ask(a.clientNode.system, linkShipperRef(a.nodes[0]!.name), { type: 'link_stats' }, 5_000);
     expect(stats.ok && stats.clusters[0]!.sync!.passes).to.be.greaterThan(0);
+  });
+
+  it('ships only the buckets a link names, by writes and by comparison alike', async () => {
+    const diaryA = namespaceOf(DIARY_A);
+    const diaryB = namespaceOf(DIARY_B);
+    onlyBuckets = ['photos'];
+    try {
+      // Long enough for every node to hear which buckets the link ships.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await a.client.put('object', objectFields(diaryA, 'secret.txt', 'dear diary'), Buffer.from('dear diary'));
+      await a.client.put('object', objectFields(inA, 'shared.jpg', 'a photo'), Buffer.from('a photo'));
+      await eventually(async () => (await bodyIn(b, inB, 'shared.jpg')) === 'a photo', 20_000, 'the photo shipped');
+      // Several comparison passes later, the diary is still only in a.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await bodyIn(b, diaryB, 'secret.txt')).to.equal(undefined);
+      expect(await bodyIn(a, diaryA, 'secret.txt')).to.equal('dear diary');
+    } finally {
+      onlyBuckets = undefined;
+    }
+    await eventually(async () => (await bodyIn(b, diaryB, 'secret.txt')) === 'dear diary', 20_000, 'the diary found by comparison once every bucket is shipped');
   });
 
   it('refuses malformed shipments and buckets the other cluster does not have', async () => {

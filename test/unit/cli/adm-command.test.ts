@@ -32,10 +32,12 @@ describe('cli/adm-command: links with other clusters', () => {
     const { client, sent } = recordingClient({ kind: 'done', message: 'fine' });
     const { output } = capture();
     expect(await runAdmCommandLine(['join-cluster', '10.0.0.5:4010', clusterId, '--secret', 'a-secret-of-16-chars'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['join-cluster', '10.0.0.5:4010', clusterId, '--secret', 'a-secret-of-16-chars', '--buckets', 'photos, logs'], client, output)).to.equal(0);
     expect(await runAdmCommandLine(['remove-cluster', clusterId], client, output)).to.equal(0);
     expect(await runAdmCommandLine(['cluster-status'], client, output)).to.equal(0);
     expect(sent).to.deep.equal([
       { command: 'join_cluster', manager: '10.0.0.5:4010', clusterId, secret: 'a-secret-of-16-chars' },
+      { command: 'join_cluster', manager: '10.0.0.5:4010', clusterId, secret: 'a-secret-of-16-chars', buckets: ['photos', 'logs'] },
       { command: 'remove_cluster', clusterId },
       { command: 'cluster_status' },
     ]);

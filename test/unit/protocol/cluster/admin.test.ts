@@ -33,6 +33,10 @@ describe('manager admin command parsing', () => {
     expect(parseAdminCommand({ ...join, manager: '10.0.0.5:99999' })).to.match(/is not the host:port/);
     expect(parseAdminCommand({ ...join, clusterId: 'a/b' })).to.match(/is not a cluster id/);
     expect(parseAdminCommand({ ...join, secret: 'fifteen-chars!!' })).to.match(/at least 16 characters/);
+    expect(parseAdminCommand({ ...join, buckets: ['photos'] })).to.deep.equal({ ...join, buckets: ['photos'] });
+    expect(parseAdminCommand({ ...join, buckets: 'photos' })).to.match(/list of bucket names/);
+    expect(parseAdminCommand({ ...join, buckets: [] })).to.match(/--buckets names/);
+    expect(parseAdminCommand({ ...join, buckets: [7] })).to.match(/--buckets names/);
     expect(parseAdminCommand({ command: 'join_cluster', manager: '10.0.0.5:4010', clusterId: 'c1' })).to.equal('secret is required');
     expect(parseAdminCommand({ command: 'remove_cluster', clusterId: 'c1' })).to.deep.equal({ command: 'remove_cluster', clusterId: 'c1' });
     expect(parseAdminCommand({ command: 'remove_cluster' })).to.equal('clusterId is required');
