@@ -12,11 +12,12 @@
  * 3. Shipping rate: --ship-mib MiB of 1 MiB objects written to A, 8 at a time; MB/s shipped is those
  *    bytes over the time from the first write to the moment every key is on B and A has nothing queued.
  *    Storage nodes ship at most `linkRateMBps` (20 MB/s by default) each to a linked cluster.
- * 4. A cut: every process of B is frozen (SIGSTOP) for --cut-seconds while A takes 4 KiB PUTs, at full
- *    speed for the first --phase-seconds (what queueing alone costs A: nothing can be shipped) and at
- *    --cut-rate per second after; then B is thawed, and the time until B holds every key and A has nothing
- *    queued is the time to converge. B takes no writes while frozen (a frozen cluster cannot), so this
- *    is a cut with writes on one side.
+ * 4. Queueing alone: every process of B is frozen (SIGSTOP) for --phase-seconds while A takes put4k at
+ *    full speed: what queueing costs A, with nothing shipped meanwhile.
+ * 5. A link cut with writes on both sides: A's side of the link is given another secret (join-cluster),
+ *    so neither cluster's nodes can reach the other's, for --cut-seconds while both clusters take 4 KiB
+ *    PUTs at --cut-rate per second each; then the right secret again. The time to converge runs from
+ *    that join to the moment each cluster holds the other's writes and neither has anything queued.
  *
  *   npm run bench:links [-- --phase-seconds 10] [--lag-objects 300] [--lag-rate 30] [--ship-mib 128] [--cut-seconds 300] [--cut-rate 20]
  *
@@ -44,8 +45,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('lag-objects', { type: 'number', default: 300 })
   .option('lag-rate', { type: 'number', default: 30, describe: 'PUTs per second while measuring the lag' })
   .option('ship-mib', { type: 'number', default: 128, describe: 'MiB of 1 MiB objects for the shipping rate' })
-  .option('cut-seconds', { type: 'number', default: 300, describe: 'how long B is cut off' })
-  .option('cut-rate', { type: 'number', default: 20, describe: 'PUTs per second to A while B is cut off' })
+  .option('cut-seconds', { type: 'number', default: 300, describe: 'how long the link is cut' })
+  .option('cut-rate', { type: 'number', default: 20, describe: 'PUTs per second to each cluster while the link is cut' })
   .strict()
   .parseAsync();
 
@@ -187,7 +188,7 @@ try {
   const shipMbPerS = (shipKeys.length * BODY_1M.length) / 1e6 / ((shipEnd - shipStart) / 1000);
   console.error(`shipped ${shipKeys.length} MiB in ${((shipEnd - shipStart) / 1000).toFixed(1)} s`);
 
-  // A cut: B frozen whole while A takes writes.
+  // B frozen whole, briefly: what queueing for a linked cluster costs A, with nothing shipped meanwhile.
   const frozen = ['manager_0', 'storage_0', 'storage_1', 'storage_2', 'gateway_0'].map((node) => b.pidOf(`${node}@127.0.0.1`)).filter((pid): pid is number => pid !== undefined);
   const thaw = (): void => {
     for (const pid of frozen) {
@@ -200,21 +201,39 @@ try {
   };
   teardown.add({ orderly: async () => thaw(), lastResort: thaw });
   for (const pid of frozen) process.kill(pid, 'SIGSTOP');
-  const cutEnd = performance.now() + argv['cut-seconds'] * 1000;
-  // First at full speed: what queueing for a linked cluster costs A, with nothing shipped meanwhile.
-  const queueOnly = await put4k(s3A, Math.min(argv['phase-seconds'], argv['cut-seconds']), argv.concurrency, 'cut-full');
-  console.error(`put4k with B cut off (writes queued, none shipped): ${queueOnly.perSecond.toFixed(0)}/s`);
-  const cutKeys: string[] = [...queueOnly.keys];
-  while (performance.now() < cutEnd) {
-    const key = `cut/${cutKeys.length}`;
-    await s3A.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
-    cutKeys.push(key);
-    await sleep(1000 / argv['cut-rate']);
-  }
+  const queueOnly = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'frozen');
   thaw();
-  const thawedAt = performance.now();
-  const convergedAt = await drained(admA, s3B, cutKeys, CONVERGE_LIMIT_MS);
-  console.error(`after a ${argv['cut-seconds']} s cut with ${cutKeys.length} writes: converged in ${((convergedAt - thawedAt) / 1000).toFixed(1)} s`);
+  console.error(`put4k with B frozen (writes queued, none shipped): ${queueOnly.perSecond.toFixed(0)}/s`);
+  await drained(admA, s3B, queueOnly.keys, CONVERGE_LIMIT_MS);
+
+  // The link cut, both clusters taking writes: A's side of the link is given another secret, so
+  // neither cluster's nodes can reach the other's; both keep queueing. Then the right secret again.
+  const wrongSecret = randomBytes(24).toString('hex');
+  await admin(admA, { command: 'join_cluster', manager: b.managerAddress, clusterId: idB, secret: wrongSecret }, 'link_joined');
+  const cutKeysA: string[] = [];
+  const cutKeysB: string[] = [];
+  const cutEnd = performance.now() + argv['cut-seconds'] * 1000;
+  await Promise.all(
+    [
+      { s3: s3A, keys: cutKeysA, prefix: 'cut-a' },
+      { s3: s3B, keys: cutKeysB, prefix: 'cut-b' },
+    ].map(async ({ s3, keys, prefix }) => {
+      while (performance.now() < cutEnd) {
+        const key = `${prefix}/${keys.length}`;
+        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: BODY_4K }));
+        keys.push(key);
+        await sleep(1000 / argv['cut-rate']);
+      }
+    }),
+  );
+  const [queuedA, queuedB] = [await admin(admA, { command: 'cluster_status' }, 'linked_clusters'), await admin(admB, { command: 'cluster_status' }, 'linked_clusters')];
+  console.error(`cut: ${cutKeysA.length} writes on A (${queuedA.clusters[0]?.backlog.queued ?? 0} queued), ${cutKeysB.length} on B (${queuedB.clusters[0]?.backlog.queued ?? 0} queued)`);
+  await admin(admA, { command: 'join_cluster', manager: b.managerAddress, clusterId: idB, secret: SECRET }, 'link_joined');
+  const healedAt = performance.now();
+  const [convergedA, convergedB] = await Promise.all([drained(admA, s3B, cutKeysA, CONVERGE_LIMIT_MS), drained(admB, s3A, cutKeysB, CONVERGE_LIMIT_MS)]);
+  const convergedAt = Math.max(convergedA, convergedB);
+  const cutWrites = cutKeysA.length + cutKeysB.length;
+  console.error(`after a ${argv['cut-seconds']} s cut with ${cutWrites} writes on both sides: converged in ${((convergedAt - healedAt) / 1000).toFixed(1)} s`);
 
   await teardown.run();
   console.log(`links.put4k_per_s_unlinked=${unlinked.toFixed(0)}`);
@@ -226,8 +245,8 @@ try {
   console.log(`links.lag_ms_p99=${percentile(lags, 99).toFixed(0)}`);
   console.log(`links.ship_mb_per_s=${shipMbPerS.toFixed(1)}`);
   console.log(`links.cut_seconds=${argv['cut-seconds']}`);
-  console.log(`links.cut_writes=${cutKeys.length}`);
-  console.log(`links.converge_s=${((convergedAt - thawedAt) / 1000).toFixed(1)}`);
+  console.log(`links.cut_writes=${cutWrites}`);
+  console.log(`links.converge_s=${((convergedAt - healedAt) / 1000).toFixed(1)}`);
 } catch (error) {
   await teardown.exit(1, `bench:links: ${(error as Error).message}`);
 }
