@@ -222,10 +222,13 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
 
   /** Closes every link with the nodes of a linked cluster whose link was removed or given a new secret. */
   private forgetRealm(realm: string): void {
-    for (const name of [...this.peers.keys()]) {
+    for (const [name, peer] of [...this.peers]) {
       if (realmOf(name) !== realm) continue;
       this.log.info('closing the links with a cluster whose link was removed or changed', { peer: name });
+      const wasUp = peer.link !== undefined;
       this.forgetPeer(name);
+      // Asks waiting on it fail now rather than at their deadline.
+      if (wasUp) this.sink?.nodeEvent({ type: 'nodedown', node: name });
     }
   }
 

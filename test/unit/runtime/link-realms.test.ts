@@ -25,12 +25,17 @@ function echo(): Behavior<null, EchoMessage> {
 }
 
 /** A node of cluster `clusterId` (its own cookie), offering `/t/offered` to linked clusters; `/t/private` is its own. */
+/** Takes a message and never answers it. */
+function silent(): Behavior<null, EchoMessage> {
+  return { accepts: ['echo'], init: () => null, receive: (state) => state };
+}
+
 async function clusterNode(name: string, clusterId: string, cookie: string, secrets: Record<string, string>): Promise<{ node: ClusterNode; realms: LinkRealms }> {
-  const realms = new LinkRealms(['/t/offered']);
+  const realms = new LinkRealms(['/t/offered', '/t/silent']);
   realms.setSelf(clusterId);
   realms.replaceAll(new Map(Object.entries(secrets)));
   const node = await startClusterNode({ node: name, cookie, realms, logger: memoryLogger('error').logger, listen: { host: '127.0.0.1', port: 0 } });
-  await node.system.startRoot('t', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 1000, children: [worker('offered', echo()), worker('private', echo())] }, () => {});
+  await node.system.startRoot('t', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 1000, children: [worker('offered', echo()), worker('private', echo()), worker('silent', silent())] }, () => {});
   return { node, realms };
 }
 
@@ -92,6 +97,19 @@ describe('links between clusters (realms on the cluster transport)', function ()
     expect(await ask(a.node, name, '/t/offered')).to.deep.include({ ok: true });
     b.realms.replaceAll(new Map());
     expect(await ask(a.node, name, '/t/offered')).to.deep.include({ ok: false });
+  });
+
+  it('fails asks waiting on a linked cluster at once when its link is revoked', async () => {
+    const a = await clusterNode('storage_0@127.0.0.1', 'clusterA', 'cookie-a', { clusterB: 'shared-secret' });
+    const b = await clusterNode('storage_1@127.0.0.1', 'clusterB', 'cookie-b', { clusterA: 'shared-secret' });
+    started.push(a.node, b.node);
+    const name = await a.node.transport.connectForeign(b.node.transport.address!, 'clusterB');
+    const startedAt = Date.now();
+    const waiting = ask(a.node, name, '/t/silent');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    a.realms.replaceAll(new Map());
+    expect(await waiting).to.deep.include({ ok: false, code: 'NodeDown' });
+    expect(Date.now() - startedAt).to.be.lessThan(2_000);
   });
 
   it('refuses a dial with the wrong link secret, or from a cluster that is not linked', async () => {
