@@ -32,10 +32,9 @@ import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { openAdminClient, type AdminClient } from '../src/cli/admin-client.js';
-import { readCookieFile } from '../src/cli/cookie.js';
+import type { AdminClient } from '../src/cli/admin-client.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
-import { admin, sleep } from './bench-support/admin.js';
+import { admin, openDevAdmin, sleep } from './bench-support/admin.js';
 import { parallel } from './bench-support/parallel.js';
 import { Teardown } from './bench-support/teardown.js';
 
@@ -55,6 +54,7 @@ const SECRET = randomBytes(24).toString('hex');
 const BODY_4K = randomBytes(4096);
 const BODY_1M = randomBytes(1024 * 1024);
 const CONVERGE_LIMIT_MS = 30 * 60_000;
+const ADMIN_TIMEOUT_MS = 30_000;
 const RUN_LIMIT_MS = 2 * 120_000 + argv['cut-seconds'] * 1000 + CONVERGE_LIMIT_MS + 20 * 60_000;
 
 function s3Of(cluster: DevCluster): S3Client {
@@ -65,14 +65,6 @@ function s3Of(cluster: DevCluster): S3Client {
     maxAttempts: 3,
     credentials: { accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey },
   });
-}
-
-async function adminOf(cluster: DevCluster, teardown: Teardown): Promise<AdminClient> {
-  const cookie = readCookieFile(cluster.cookieFile);
-  if (!cookie.ok) throw new Error(cookie.problem);
-  const client = await openAdminClient({ manager: cluster.managerAddress, cookie: cookie.cookie, timeoutMs: 30_000 });
-  teardown.add({ orderly: () => client.close(), lastResort: () => {} });
-  return client;
 }
 
 /** PUTs of 4 KiB for `seconds`, `concurrency` at a time; answers PUTs per second and the keys written. */
@@ -127,7 +119,7 @@ const teardown = new Teardown();
 teardown.limitTime(RUN_LIMIT_MS, 'bench:links');
 try {
   const [a, b] = [await startDevCluster(3, teardown), await startDevCluster(3, teardown)];
-  const [admA, admB] = [await adminOf(a, teardown), await adminOf(b, teardown)];
+  const [admA, admB] = [await openDevAdmin(a, teardown, ADMIN_TIMEOUT_MS), await openDevAdmin(b, teardown, ADMIN_TIMEOUT_MS)];
   const [s3A, s3B] = [s3Of(a), s3Of(b)];
   teardown.add({ orderly: async () => { s3A.destroy(); s3B.destroy(); }, lastResort: () => {} });
   await s3A.send(new CreateBucketCommand({ Bucket: BUCKET }));

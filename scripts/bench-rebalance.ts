@@ -65,8 +65,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { openAdminClient } from '../src/cli/admin-client.js';
-import { readCookieFile } from '../src/cli/cookie.js';
 import { processFor } from '../src/cli/role-process.js';
 import { namespaceOf } from '../src/core/bucket-namespace.js';
 import { DEFAULT_CHUNK_SIZE_BYTES, fixedChunkSizes } from '../src/core/chunks.js';
@@ -81,7 +79,7 @@ import { stopProcess } from './bench-support/processes.js';
 import { parallel } from './bench-support/parallel.js';
 import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
-import { admin, sleep } from './bench-support/admin.js';
+import { admin, openDevAdmin, sleep } from './bench-support/admin.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -285,10 +283,7 @@ const teardown = new Teardown();
 teardown.limitTime(REBALANCE_LIMIT_MS + 3 * 3_600_000, 'bench:rebalance');
 try {
   const cluster = await startDevCluster(argv['storage-nodes'], teardown);
-  const cookie = readCookieFile(cluster.cookieFile);
-  if (!cookie.ok) throw new Error(cookie.problem);
-  const adm = await openAdminClient({ manager: cluster.managerAddress, cookie: cookie.cookie, timeoutMs: ADMIN_TIMEOUT_MS });
-  teardown.add({ orderly: () => adm.close(), lastResort: () => {} });
+  const adm = await openDevAdmin(cluster, teardown, ADMIN_TIMEOUT_MS);
   const s3 = new S3HttpClient({ url: new URL(cluster.endpoint), accessKey: cluster.accessKey, secretKey: cluster.secretKey, region: 'us-east-1' }, concurrency + LOAD_LANES + 4);
   teardown.add({ orderly: async () => s3.close(), lastResort: () => s3.close() });
 

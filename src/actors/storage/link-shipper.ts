@@ -87,6 +87,35 @@ function holdersOf(snapshot: NonNullable<StorageContext['ringView']['current']>,
   return readPreferenceList(snapshot.current, snapshot.previous ?? undefined, keyPosition(key.bucket, key.key), snapshot.doc.settings.n);
 }
 
+/** What one replica holds of a key, as replica_get and replica_get_many answer it. */
+interface ReplicaAnswer {
+  readonly meta: ObjectMeta | null;
+  readonly unsettled?: unknown;
+  readonly body?: Uint8Array;
+}
+
+type Choice =
+  | { readonly outcome: 'gone' }
+  | { readonly outcome: 'later'; readonly reason: string }
+  | { readonly outcome: 'newest'; readonly meta: ObjectMeta; readonly replica: string; readonly body: Uint8Array | undefined };
+
+/**
+ * The version to ship of a key queued at `queued`, from its holders' answers (undefined: no answer). A
+ * version still undecided past the acknowledged one may yet be undone, so it is not shipped; a key no
+ * holder has is gone, unless a rebalance runs (a new holder may not have received it yet).
+ */
+function chooseNewest(answers: ReadonlyArray<ReplicaAnswer | undefined>, replicas: readonly string[], queued: ObjectMeta['clock'], rebalancing: boolean): Choice {
+  if (!rebalancing && answers.every((answer) => answer !== undefined && answer.meta === null)) return { outcome: 'gone' };
+  let newest: Extract<Choice, { outcome: 'newest' }> | undefined;
+  answers.forEach((answer, at) => {
+    const meta = answer?.meta;
+    if (!meta || (answer!.unsettled && compareHlc(meta.clock, queued) > 0)) return;
+    if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { outcome: 'newest', meta, replica: replicas[at]!, body: answer!.body };
+  });
+  if (!newest || compareHlc(newest.meta.clock, queued) < 0) return { outcome: 'later', reason: 'the queued version is not readable here yet' };
+  return newest;
+}
+
 /** One key read for shipping: its entries (chunks first), or nothing to ship, or not yet. */
 type Prepared =
   | { readonly item: QueueItem<LinkItem>; readonly outcome: 'ship'; readonly object: LinkEntry; readonly chunks: readonly string[]; readonly namespace: string; readonly clock: ObjectMeta['clock'] }
@@ -146,18 +175,10 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
         const got = replicas.map((replica) => answers.get(replica)?.get(index));
         // A replica that did not answer, or put the key off: read it the slow way.
         if (got.some((answer) => answer === undefined || 'deferred' in answer)) return prepare(ctx, item);
-        const held = got as Array<Exclude<GetManyItem, { deferred: unknown }>>;
-        // While a rebalance moves data, a holder that has nothing may just not have received the key yet.
-        if (!snapshot.previous && held.every((answer) => answer.meta === null)) return Promise.resolve<Prepared>({ item, outcome: 'gone' });
-        let newest: { meta: ObjectMeta; replica: string; body: Uint8Array | undefined } | undefined;
-        held.forEach((answer, at) => {
-          const meta = answer.meta;
-          if (!meta || (answer.unsettled && compareHlc(meta.clock, item.payload.clock) > 0)) return;
-          if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { meta, replica: replicas[at]!, body: answer.body };
-        });
-        if (!newest || compareHlc(newest.meta.clock, item.payload.clock) < 0) return Promise.resolve<Prepared>({ item, outcome: 'later', reason: 'the queued version is not readable here yet' });
-        if (carriesBody(newest.meta) && newest.body === undefined) return prepare(ctx, item);
-        return Promise.resolve(shipping(item, newest.meta, newest.body));
+        const choice = chooseNewest(got as ReplicaAnswer[], replicas, item.payload.clock, Boolean(snapshot.previous));
+        if (choice.outcome !== 'newest') return Promise.resolve<Prepared>({ item, ...choice });
+        if (carriesBody(choice.meta) && choice.body === undefined) return prepare(ctx, item);
+        return Promise.resolve(shipping(item, choice.meta, choice.body));
       }),
     );
   };
@@ -186,19 +207,9 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     const replies = await Promise.all(
       replicas.map((replica) => ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: false }, context.options.readTimeoutMs)),
     );
-    let newest: { meta: ObjectMeta; replica: string } | undefined;
-    let answered = 0;
-    replies.forEach((reply, index) => {
-      if (!reply.ok) return;
-      answered++;
-      const meta = reply.meta;
-      // A write still undecided past the acknowledged one may yet be undone: it is not shipped.
-      if (!meta || (reply.unsettled && compareHlc(meta.clock, clock) > 0)) return;
-      if (!newest || compareHlc(meta.clock, newest.meta.clock) > 0) newest = { meta, replica: replicas[index]! };
-    });
-    if (!snapshot.previous && answered === replicas.length && newest === undefined && replies.every((reply) => reply.ok && reply.meta === null)) return { item, outcome: 'gone' };
-    if (!newest || compareHlc(newest.meta.clock, clock) < 0) return { item, outcome: 'later', reason: 'the queued version is not readable here yet' };
-    const { meta, replica } = newest;
+    const choice = chooseNewest(replies.map((reply) => (reply.ok ? reply : undefined)), replicas, clock, Boolean(snapshot.previous));
+    if (choice.outcome !== 'newest') return { item, ...choice };
+    const { meta, replica } = choice;
     let body: Uint8Array | undefined;
     if (carriesBody(meta)) {
       const read = await ask(ctx.system, routerOf(replica), { type: 'replica_get', ...address, withBody: true, clock: meta.clock }, context.options.readTimeoutMs);

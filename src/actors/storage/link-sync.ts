@@ -1,18 +1,18 @@
 /**
  * Compares this node's keys with each linked cluster's, so that what the shipping queues missed gets
  * there all the same: writes taken before this node learnt of a link, everything written before two
- * clusters were linked, a queue lost with its disk. It walks the objects this node is first replica of
- * (so each key is compared once per cluster), a batch at a time at `linkSyncKeysPerSecond` at most, and
- * asks a storage node of the linked cluster which of those newest versions it lacks; those are queued
- * for shipping like any write. Each cluster has its own place in the walk, so one that cannot be reached
- * holds up only itself. A whole pass is followed by a rest of `linkSyncPauseMs`.
+ * clusters were linked, a queue lost with its disk. It walks the objects this node judges (judged-here.ts:
+ * the first replica not known to be down, so each key is compared once per cluster), a batch at a time at
+ * `linkSyncKeysPerSecond` at most, and asks a storage node of the linked cluster which of those newest
+ * versions it lacks; those are queued for shipping like any write. Each cluster has its own place in the
+ * walk, so one that cannot be reached holds up only itself. A whole pass is followed by a rest of
+ * `linkSyncPauseMs`.
  *
  * Each cluster compares its own keys with the others: what only the other holds comes from the other's
  * walk. Versions still being written are left to their writers, which queue them once acknowledged.
  */
 import { bucketNameOf, isNamespace } from '../../core/bucket-namespace.js';
-import { preferenceList } from '../../core/ring/ring.js';
-import { keyPosition } from '../../core/ring/position.js';
+import { judgedHere } from './judged-here.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { foreignName } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
@@ -51,14 +51,12 @@ export function linkSyncBehavior(context: StorageContext): Behavior<SyncState, S
   const batchKeys = Math.max(1, Math.min(MAX_BATCH, Math.ceil(options.linkSyncKeysPerSecond / 4)));
   const batchIntervalMs = Math.max(1, Math.round((batchKeys * 1000) / Math.max(1, options.linkSyncKeysPerSecond)));
 
-  /** This node's next batch of keys it is first replica of, settled, from `after` on. */
+  /** This node's next batch of keys it judges (judged-here.ts), settled, from `after` on. */
   const nextBatch = (after: ObjectAddress | undefined): { versions: Array<{ summary: LinkVersionSummary; meta: ObjectMeta }>; last: ObjectAddress | undefined } => {
-    const snapshot = context.ringView.current;
     const walk = context.store.walkRecords('object', after, batchKeys);
     const versions: Array<{ summary: LinkVersionSummary; meta: ObjectMeta }> = [];
     for (const { address, meta } of walk.records) {
-      if (!snapshot || !isNamespace(address.bucket)) continue;
-      if (preferenceList(snapshot.current, keyPosition(address.bucket, address.key), snapshot.doc.settings.n)[0] !== context.node) continue;
+      if (!isNamespace(address.bucket) || !judgedHere(context, address)) continue;
       if (context.store.isUnsettled(address, meta.clock)) continue;
       versions.push({ summary: { bucket: bucketNameOf(address.bucket), key: address.key, clock: meta.clock, deleted: meta.deleted }, meta });
     }

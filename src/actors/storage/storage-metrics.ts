@@ -16,6 +16,7 @@ import { oncePerScrape } from '../common/node-metrics.js';
 import type { BackgroundPace } from './background-pace.js';
 import type { WriteGate } from './write-gate.js';
 import type { LinkQueues } from './link-queues.js';
+import type { LinkQueueStats } from '../../protocol/cluster/cluster-link.js';
 
 const PROGRESS_TIMEOUT_MS = 1_000;
 
@@ -149,16 +150,19 @@ function progressGauges(registry: Registry, system: ActorApi): void {
 
 /** Per linked cluster: what waits to be shipped and how old it is, what was shipped, how far the comparison is. */
 function linkMetrics(registers: Registry[], links: LinkQueues, now: () => number): void {
-  const perCluster = (name: string, help: string, value: (stats: ReturnType<LinkQueues['statsOf']>, nowMs: number) => number): void => {
+  // Read once per scrape: a cluster's backlog scans the head of its queue.
+  const stats = oncePerScrape(() => Promise.resolve(links.clusterIds.map((clusterId) => links.statsOf(clusterId))));
+  const perCluster = (name: string, help: string, value: (stats: LinkQueueStats, nowMs: number) => number): void => {
     new Gauge({
       name,
       help,
       labelNames: ['cluster'],
       registers,
-      collect() {
+      async collect() {
+        const clusters = await stats();
         this.reset();
         const nowMs = now();
-        for (const clusterId of links.clusterIds) this.set({ cluster: clusterId }, value(links.statsOf(clusterId), nowMs));
+        for (const cluster of clusters) this.set({ cluster: cluster.clusterId }, value(cluster, nowMs));
       },
     });
   };
