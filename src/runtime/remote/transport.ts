@@ -222,24 +222,31 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
 
   /** Closes every link with the nodes of a linked cluster whose link was removed or given a new secret. */
   private forgetRealm(realm: string): void {
-    for (const [name, peer] of [...this.peers]) {
+    for (const name of [...this.peers.keys()]) {
       if (realmOf(name) !== realm) continue;
       this.log.info('closing the links with a cluster whose link was removed or changed', { peer: name });
-      const wasUp = peer.link !== undefined;
       this.forgetPeer(name);
-      // Asks waiting on it fail now rather than at their deadline.
-      if (wasUp) this.sink?.nodeEvent({ type: 'nodedown', node: name });
     }
   }
 
-  /** Stops reconnecting to a node that left the cluster and closes its links. */
+  /**
+   * Stops reconnecting to a node and closes its links. What was waiting for it fails now rather than at
+   * its deadline: messages queued for a link that will not open, and asks sent on the links closed.
+   */
   forgetPeer(node: string): void {
     const peer = this.peers.get(node);
     if (!peer) return;
     peer.forgotten = true;
     peer.reconnectTimer?.cancel();
+    const reached = peer.link !== undefined || peer.dial !== undefined;
     for (const connection of peer.links) connection.close(CLOSE.shutdown, 'peer removed');
     this.peers.delete(node);
+    const queue = peer.queue;
+    peer.queue = [];
+    for (let i = 0; i < queue.length; i += 3) {
+      if (queue[i] === MESSAGE) this.sink?.failRequest(queue[i + 2], 'NodeDown', `${node} was forgotten`);
+    }
+    if (reached) this.sink?.nodeEvent({ type: 'nodedown', node });
   }
 
   /**
@@ -307,7 +314,7 @@ export class ClusterTransport implements RemoteLink, ConnectionOwner {
   sendReply(node: string, ask: number, value: unknown): SendOutcome {
     // Our own name as linked clusters know it: the answer (a failure of a message that never left) is ours.
     const self = this.options.realms?.self;
-    if (self !== undefined && node === foreignName(self, this.node)) {
+    if (self !== undefined && realmOf(node) === self && node === foreignName(self, this.node)) {
       this.sink?.deliverReply(ask, value);
       return 'sent';
     }
