@@ -7,6 +7,9 @@
  *    replication costs a cluster. Both clusters share this machine's cores, so B's work of storing what
  *    A ships is in the ratio too.
  *    Before the next phase, every write of that one must be on B.
+ *    Beside the ratio, the CPU time A's processes use per PUT in each phase (the linked one counted until
+ *    B holds all its writes, so A's shipping is in it), less what A uses at rest over as long: their
+ *    quotient is the ratio A would reach on cores of its own, where B's work does not take A's CPU.
  * 2. Replication lag: --lag-objects PUTs of 4 KiB to A at --lag-rate per second; each key's lag is the
  *    time from A's answer to the first HEAD on B that finds it (B is polled every 10 ms).
  * 3. Shipping rate: --ship-mib MiB of 1 MiB objects written to A, 8 at a time; MB/s shipped is those
@@ -23,6 +26,7 @@
  *
  * Last lines:
  *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=,
+ *   links.a_cpu_ms_per_put_unlinked=, links.a_cpu_ms_per_put_linked=, links.put4k_ratio_by_a_cpu=,
  *   links.put4k_per_s_queued_only=, links.put4k_ratio_queued_only=
  *   links.lag_ms_p50=, links.lag_ms_p99=
  *   links.ship_mb_per_s=
@@ -36,6 +40,7 @@ import type { AdminClient } from '../src/cli/admin-client.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { admin, openDevAdmin, sleep } from './bench-support/admin.js';
 import { parallel } from './bench-support/parallel.js';
+import { cpuSecondsOf } from './bench-support/process-cpu.js';
 import { Teardown } from './bench-support/teardown.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -50,6 +55,11 @@ const argv = await yargs(hideBin(process.argv))
   .parseAsync();
 
 const BUCKET = 'links-bench';
+const NODES = ['manager_0', 'storage_0', 'storage_1', 'storage_2', 'gateway_0'].map((node) => `${node}@127.0.0.1`);
+/** After an unlinked phase, A's CPU is counted this much longer: work its writes left behind. */
+const SETTLE_MS = 2_000;
+/** How long A's CPU use at rest is measured. */
+const IDLE_MS = 5_000;
 const SECRET = randomBytes(24).toString('hex');
 const BODY_4K = randomBytes(4096);
 const BODY_1M = randomBytes(1024 * 1024);
@@ -127,8 +137,22 @@ try {
 
   // A warm-up phase first: a cluster just started is slower for a while (JIT, first LMDB pages).
   await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'warm-up');
-  const unlinked = (await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked')).perSecond;
-  console.error(`put4k before the link: ${unlinked.toFixed(0)}/s`);
+  const pidsOfA = (): number[] => NODES.map((node) => a.pidOf(node)).filter((pid): pid is number => pid !== undefined);
+  // What A's processes use with nothing to do (timers, heartbeats): taken out of each phase's CPU.
+  await sleep(SETTLE_MS);
+  const idleCpuStart = cpuSecondsOf(pidsOfA());
+  await sleep(IDLE_MS);
+  const idleCpuPerMs = (cpuSecondsOf(pidsOfA()) - idleCpuStart) / IDLE_MS;
+  /** A's CPU milliseconds per PUT from `startCpu` at `startMs` until now, its idle use taken out. */
+  const cpuMsPerPut = (startCpu: number, startMs: number, puts: number): number =>
+    ((cpuSecondsOf(pidsOfA()) - startCpu - idleCpuPerMs * (performance.now() - startMs)) * 1000) / puts;
+  const unlinkedCpuStart = cpuSecondsOf(pidsOfA());
+  const unlinkedStartMs = performance.now();
+  const unlinkedPhase = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked');
+  const unlinked = unlinkedPhase.perSecond;
+  await sleep(SETTLE_MS);
+  const unlinkedCpuMsPerPut = cpuMsPerPut(unlinkedCpuStart, unlinkedStartMs, unlinkedPhase.keys.length);
+  console.error(`put4k before the link: ${unlinked.toFixed(0)}/s, A's CPU ${unlinkedCpuMsPerPut.toFixed(2)} ms per PUT`);
 
   const idA = (await admin(admA, { command: 'cluster_status' }, 'linked_clusters')).clusterId!;
   const idB = (await admin(admB, { command: 'cluster_status' }, 'linked_clusters')).clusterId!;
@@ -142,12 +166,15 @@ try {
   // Storage nodes learn of the link within a few seconds; the first writes after must be queued.
   await sleep(5_000);
 
+  const linkedCpuStart = cpuSecondsOf(pidsOfA());
+  const linkedStartMs = performance.now();
   const linkedPhase = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'linked');
   const linked = linkedPhase.perSecond;
   console.error(`put4k once linked: ${linked.toFixed(0)}/s`);
   const linkedDrainStart = performance.now();
   await drained(admA, s3B, linkedPhase.keys, CONVERGE_LIMIT_MS);
-  console.error(`the ${linkedPhase.keys.length} writes of that phase were all on B ${((performance.now() - linkedDrainStart) / 1000).toFixed(1)} s after it`);
+  const linkedCpuMsPerPut = cpuMsPerPut(linkedCpuStart, linkedStartMs, linkedPhase.keys.length);
+  console.error(`the ${linkedPhase.keys.length} writes of that phase were all on B ${((performance.now() - linkedDrainStart) / 1000).toFixed(1)} s after it; A's CPU ${linkedCpuMsPerPut.toFixed(2)} ms per PUT`);
 
   // The lag of single writes at a steady rate.
   const lags: number[] = [];
@@ -181,7 +208,7 @@ try {
   console.error(`shipped ${shipKeys.length} MiB in ${((shipEnd - shipStart) / 1000).toFixed(1)} s`);
 
   // B frozen whole, briefly: what queueing for a linked cluster costs A, with nothing shipped meanwhile.
-  const frozen = ['manager_0', 'storage_0', 'storage_1', 'storage_2', 'gateway_0'].map((node) => b.pidOf(`${node}@127.0.0.1`)).filter((pid): pid is number => pid !== undefined);
+  const frozen = NODES.map((node) => b.pidOf(node)).filter((pid): pid is number => pid !== undefined);
   const thaw = (): void => {
     for (const pid of frozen) {
       try {
@@ -231,6 +258,9 @@ try {
   console.log(`links.put4k_per_s_unlinked=${unlinked.toFixed(0)}`);
   console.log(`links.put4k_per_s_linked=${linked.toFixed(0)}`);
   console.log(`links.put4k_ratio=${(linked / unlinked).toFixed(2)}`);
+  console.log(`links.a_cpu_ms_per_put_unlinked=${unlinkedCpuMsPerPut.toFixed(2)}`);
+  console.log(`links.a_cpu_ms_per_put_linked=${linkedCpuMsPerPut.toFixed(2)}`);
+  console.log(`links.put4k_ratio_by_a_cpu=${(unlinkedCpuMsPerPut / linkedCpuMsPerPut).toFixed(2)}`);
   console.log(`links.put4k_per_s_queued_only=${queueOnly.perSecond.toFixed(0)}`);
   console.log(`links.put4k_ratio_queued_only=${(queueOnly.perSecond / unlinked).toFixed(2)}`);
   console.log(`links.lag_ms_p50=${percentile(lags, 50).toFixed(0)}`);

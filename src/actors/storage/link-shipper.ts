@@ -3,8 +3,8 @@
  * queue per cluster (link-queues.ts) in batches, at most `linkRateBytesPerSec` per cluster, to the
  * storage nodes that cluster's managers named (link-receiver.ts there).
  *
- * For each queued key it reads the newest version from the key's replicas here, tombstones included,
- * and ships it with its clock; an object's chunks go first, only those the other cluster lacks. A version
+ * For each queued key it reads its own copy, or, when that lacks the queued version, the newest version
+ * from the key's replicas here; tombstones included, each version is shipped with its clock; an object's chunks go first, only those the other cluster lacks. A version
  * still being written (its write may yet fail and be undone here) is not shipped: the key waits, and
  * that write, once acknowledged, is queued on its own. An item is done only once the other cluster has
  * stored the version, and not if a newer write to its key was queued meanwhile.
@@ -153,9 +153,12 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
    * Reads the newest versions of a round's keys from their replicas here: one replica_get_many to each
    * replica, with the small bodies inside; a key some replica could not answer that way is read alone.
    */
-  const prepareAll = async (ctx: ActorContext<ShipperMessage>, items: readonly QueueItem<LinkItem>[]): Promise<Prepared[]> => {
+  const prepareAll = async (ctx: ActorContext<ShipperMessage>, all: readonly QueueItem<LinkItem>[]): Promise<Prepared[]> => {
     const snapshot = context.ringView.current;
-    if (!snapshot) return items.map((item) => ({ item, outcome: 'later', reason: 'this node has no ring yet' }));
+    if (!snapshot) return all.map((item) => ({ item, outcome: 'later', reason: 'this node has no ring yet' }));
+    const here = await Promise.all(all.map(prepareHere));
+    const items = all.filter((_, index) => here[index] === undefined);
+    if (items.length === 0) return here as Prepared[];
     const replicasOf = items.map((item) => holdersOf(snapshot, item.payload));
     const asked = new Map<string, number[]>();
     replicasOf.forEach((replicas, index) => {
@@ -169,7 +172,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
         if (reply.ok) answers.set(replica, new Map(indexes.map((index, at) => [index, reply.items[at]!])));
       }),
     );
-    return Promise.all(
+    const fromReplicas = await Promise.all(
       items.map((item, index) => {
         const replicas = replicasOf[index]!;
         const got = replicas.map((replica) => answers.get(replica)?.get(index));
@@ -181,6 +184,24 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
         return Promise.resolve(shipping(item, choice.meta, choice.body));
       }),
     );
+    return here.map((prepared) => prepared ?? fromReplicas.shift()!);
+  };
+
+  /**
+   * The key read from this node's own copy, when that holds the queued version or a newer acknowledged
+   * one: the usual case, as the node that queued a write is one of its replicas. A newer version on
+   * another replica was queued by its own writer and is shipped in its turn. Undefined: ask the replicas.
+   */
+  const prepareHere = async (item: QueueItem<LinkItem>): Promise<Prepared | undefined> => {
+    const address = { kind: 'object' as const, bucket: item.payload.bucket, key: item.payload.key };
+    const meta = context.store.getMeta(address);
+    if (!meta) return undefined;
+    const unsettled = context.store.unsettledWrite(address, meta.clock);
+    const choice = chooseNewest([{ meta, ...(unsettled ? { unsettled } : {}) }], [context.node], item.payload.clock, true);
+    if (choice.outcome !== 'newest') return undefined;
+    if (!carriesBody(meta)) return shipping(item, meta, undefined);
+    const body = await context.store.readBody(address, meta.clock);
+    return body instanceof Uint8Array ? shipping(item, meta, body) : undefined;
   };
 
   /** A key's newest version ready to ship, with the chunks every version it keeps names. */
