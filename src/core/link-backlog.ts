@@ -25,8 +25,9 @@ export interface LinkBacklog {
   /** The failures nodes last reported, each with its node: `node: reason`. */
   readonly errors: readonly string[];
   /**
-   * The comparison of keys with the linked cluster: whole passes every node has done (the fewest any
-   * node has), keys compared in the passes under way, and keys found missing there and queued.
+   * The comparison of keys with the linked cluster, which one node leads: whole passes done (the most
+   * any node counts, as a node that takes over the lead counts afresh), keys compared in the pass under
+   * way, and keys found missing there and queued.
    */
   readonly sync: { readonly passes: number; readonly compared: number; readonly behind: number };
 }
@@ -37,11 +38,11 @@ export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readon
   let shippedObjects = 0;
   let shippedBytes = 0;
   const errors: string[] = [];
-  let passes: number | undefined;
+  let passes = 0;
   let compared = 0;
   let behind = 0;
   for (const { node, backlog } of nodes) {
-    passes = Math.min(passes ?? Infinity, backlog.sync?.passes ?? 0);
+    passes = Math.max(passes, backlog.sync?.passes ?? 0);
     compared += backlog.sync?.compared ?? 0;
     behind += backlog.sync?.behind ?? 0;
     queued += backlog.queued;
@@ -52,5 +53,5 @@ export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readon
   }
   // A clock a little ahead on a storage node must not show as a negative lag.
   const lagSeconds = oldestMs === null ? null : Math.max(0, Math.round((nowMs - oldestMs) / 1000));
-  return { queued, lagSeconds, shippedObjects, shippedBytes, errors, sync: { passes: passes ?? 0, compared, behind } };
+  return { queued, lagSeconds, shippedObjects, shippedBytes, errors, sync: { passes, compared, behind } };
 }

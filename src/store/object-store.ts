@@ -427,6 +427,29 @@ export class ObjectStore {
     return { records, last: looked < limit ? undefined : last };
   }
 
+  /**
+   * The object records of one namespace whose keys lie in (after, upTo], in key order (undefined ends: from
+   * its first key, to its last); at most `limit` keys are looked at. `last` is where to go on from;
+   * undefined once the stretch is through.
+   */
+  walkNamespace(namespace: string, after: string | undefined, upTo: string | undefined, limit: number): RecordWalk {
+    const start = after === undefined ? bucketScanStart('object', namespace, '') : justAfter(metaKey({ kind: 'object', bucket: namespace, key: after }));
+    const end = upTo === undefined ? bucketScanEnd('object', namespace) : justAfter(metaKey({ kind: 'object', bucket: namespace, key: upTo }));
+    const records: Array<{ readonly address: ObjectAddress; readonly meta: ObjectMeta }> = [];
+    let last: ObjectAddress | undefined;
+    let looked = 0;
+    if (this.isDeleted(namespace)) return { records, last: undefined };
+    for (const key of this.db.meta.getKeys({ start, end, limit })) {
+      looked++;
+      const address = parseMetaKey(key);
+      if (!address) continue;
+      last = address;
+      const meta = this.readMeta(key);
+      if (meta) records.push({ address, meta });
+    }
+    return { records, last: looked < limit ? undefined : last };
+  }
+
   /** Keys of objects and chunks whose ring position is in (start, end], in position order, wrapping. */
   *scanRange(start: RingPosition, end: RingPosition, after?: RangeCursor): Generator<RangeEntry> {
     const segments: Array<{ from: Buffer | undefined; to: Buffer | undefined }> =

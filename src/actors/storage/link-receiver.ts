@@ -13,8 +13,10 @@ import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
 import type { ActorApi, Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { isObjectMeta } from '../../store/object-store.js';
+import { isLinkScope } from '../../protocol/cluster/cluster-link.js';
 import type {
   LinkApplyReply,
+  LinkDigestReply,
   LinkCompareReply,
   LinkEntry,
   LinkEntryResult,
@@ -29,6 +31,7 @@ import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
 import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { StorageContext } from './storage-context.js';
+import { clusterDigest } from './link-scopes.js';
 import { coordinateReceivedWrite } from './write-coordinator.js';
 
 export interface LinkReceiverDeps {
@@ -40,6 +43,8 @@ export interface LinkReceiverDeps {
 
 /** Entries and chunk names in one request at most; a shipper sends far fewer. */
 const MAX_ENTRIES = 1_024;
+/** Keys each storage node here looks at for one digest a linked cluster asks for; more are compared key by key. */
+const MAX_DIGEST_KEYS_PER_NODE = 4_096;
 /** Requests from linked clusters worked on at once; more are refused with SlowDown and sent again later. */
 const MAX_IN_FLIGHT = 8;
 /**
@@ -79,7 +84,7 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
   };
 
   return {
-    accepts: ['link_lacking', 'link_apply', 'link_compare'],
+    accepts: ['link_lacking', 'link_apply', 'link_compare', 'link_digest'],
     init: () => ({ buckets: undefined, asking: undefined, inFlight: 0 }),
     receive(state, message, ctx) {
       if (!isReplyTo(message.replyTo)) return state;
@@ -88,7 +93,7 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
         return state;
       }
       state.inFlight++;
-      const work = (): Promise<LinkLackingReply | LinkApplyReply | LinkCompareReply> => {
+      const work = (): Promise<LinkLackingReply | LinkApplyReply | LinkCompareReply | LinkDigestReply> => {
         switch (message.type) {
           case 'link_lacking':
             return lacking(deps.storage, message.chunks, namespaces(state));
@@ -96,6 +101,8 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
             return apply(ctx.system, context, ctx.log, message.entries, namespaces(state));
           case 'link_compare':
             return compare(deps.storage, message.versions, namespaces(state));
+          case 'link_digest':
+            return digest(ctx.system, context, message.scope, namespaces(state));
           default:
             return assertNever(message);
         }
@@ -148,6 +155,18 @@ async function compare(storage: StorageApi, versions: unknown, byName: Promise<R
     }),
   );
   return { ok: true, behind: lacks.flatMap((lacking, index) => (lacking ? [index] : [])) };
+}
+
+/** This cluster's digest of a stretch a linked cluster compares; null when it holds too many keys there to fold at once. */
+async function digest(system: ActorApi, context: StorageContext, scope: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkDigestReply> {
+  if (!isLinkScope(scope)) return { ok: false, code: 'BadRequest', message: 'malformed stretch of keys' };
+  const namespaces = await byName;
+  if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
+  const namespace = namespaces.get(scope.bucket);
+  if (namespace === undefined) return { ok: false, code: 'NoSuchBucket', message: `this cluster has no bucket ${scope.bucket}` };
+  const local = { bucket: scope.bucket, namespace, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) };
+  const folded = await clusterDigest(system, context, local, MAX_DIGEST_KEYS_PER_NODE, false);
+  return folded.ok ? { ok: true, digest: folded.digest, keys: folded.keys } : { ok: false, code: 'Unavailable', message: folded.message };
 }
 
 async function apply(system: ActorApi, context: StorageContext, log: Logger, entries: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkApplyReply> {

@@ -1,41 +1,60 @@
 /**
- * Compares this node's keys with each linked cluster's, so that what the shipping queues missed gets
- * there all the same: writes taken before this node learnt of a link, everything written before two
- * clusters were linked, a queue lost with its disk. It walks the objects this node judges (judged-here.ts:
- * the first replica not known to be down, so each key is compared once per cluster), a batch at a time at
- * `linkSyncKeysPerSecond` at most, and asks a storage node of the linked cluster which of those newest
- * versions it lacks; those are queued for shipping like any write. Each cluster has its own place in the
- * walk, so one that cannot be reached holds up only itself. A whole pass is followed by a rest of
- * `linkSyncPauseMs`.
+ * Compares this cluster's keys with each linked cluster's, so that what the shipping queues missed gets
+ * there all the same: writes taken before a node learnt of a link, everything written before two
+ * clusters were linked, a queue lost with its disk.
+ *
+ * One storage node leads the comparisons: the first member of the ring not known to be down. It walks
+ * the buckets shipped to each linked cluster, a stretch of keys at a time (link-scopes.ts), at
+ * `linkSyncKeysPerSecond` at most, and compares this cluster's digest of the stretch with the other
+ * cluster's (core/link-digest.ts): a stretch where they agree costs a few numbers on the link. Where
+ * they differ, every node compares the keys it judges in the stretch one by one and queues for shipping
+ * the versions the other cluster lacks. Each cluster has its own place in the walk, so one that cannot
+ * be reached holds up only itself; a whole pass is followed by a rest of `linkSyncPauseMs`.
  *
  * Each cluster compares its own keys with the others: what only the other holds comes from the other's
  * walk. Versions still being written are left to their writers, which queue them once acknowledged.
  */
-import { bucketNameOf, isNamespace } from '../../core/bucket-namespace.js';
-import { judgedHere } from './judged-here.js';
+import { isNamespace, namespaceOf } from '../../core/bucket-namespace.js';
+import type { BucketRecord } from '../../core/auth-snapshot.js';
+import { assertNever } from '../../core/assert-never.js';
+import { compareKeys } from '../../core/key-order.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
+import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
 import { foreignName } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
-import type { ObjectAddress } from '../../store/store-keys.js';
-import type { ObjectMeta } from '../../core/object-meta.js';
-import { linkReceiverRef, shipsBucket, type LinkTarget, type LinkVersionSummary } from '../../protocol/cluster/cluster-link.js';
+import { isLinkScope, linkReceiverRef, shipsBucket, type LinkTarget } from '../../protocol/cluster/cluster-link.js';
+import { linkSyncRef, type LinkSyncMessage, type LocalScope, type ScopeCompareReply } from '../../protocol/cluster/link-sync.js';
+import { clusterDigest, digestHere, digestingNodes, versionsHere } from './link-scopes.js';
 import type { StorageContext } from './storage-context.js';
 
-/** How often a node with no linked cluster to compare with looks again. */
-const IDLE_MS = 1_000;
-/** How long a comparison may take; a cluster that does not answer is asked again after a rest. */
-const COMPARE_TIMEOUT_MS = 30_000;
-const RETRY_MS = 2_000;
-/** Keys compared in one request at most. */
-const MAX_BATCH = 256;
+export interface LinkSyncDeps {
+  /** Every bucket, from the manager; undefined while it cannot be asked. */
+  readonly buckets: () => Promise<readonly BucketRecord[] | undefined>;
+}
 
-type SyncMessage = { readonly type: 'tick' };
+/** How often a node that leads no comparison looks again. */
+const IDLE_MS = 1_000;
+/** How long a step may take; a cluster that does not answer is asked again after a rest. */
+const STEP_TIMEOUT_MS = 30_000;
+const RETRY_MS = 2_000;
+/** Keys each node looks at for one stretch: the stretch ends where the first node reaches this many. */
+const STRETCH_KEYS_PER_NODE = 1_024;
+/** Keys compared in one link_compare at most. */
+const COMPARE_BATCH = 256;
+/** The most keys a node looks at in one stretch; keys written meanwhile may have made it longer. */
+const MAX_STRETCH_KEYS = 4 * STRETCH_KEYS_PER_NODE;
+
+type SyncMessage = LinkSyncMessage | { readonly type: 'tick' };
 
 interface ClusterWalk {
-  /** The last key compared in the pass under way; undefined at the start of a pass. */
-  after: ObjectAddress | undefined;
-  /** Not before this does this cluster's next batch go (a rest after a pass, or after a failure). */
+  /** The bucket under way (by name); undefined at the start of a pass. */
+  bucket: string | undefined;
+  /** The last key compared in it; undefined at its start. */
+  after: string | undefined;
+  /** Whether the bucket under way has been compared to its end. */
+  bucketDone: boolean;
+  /** Not before this does this cluster's next stretch go (a rest after a pass, or after a failure). */
   notBeforeMs: number;
   turn: number;
   busy: boolean;
@@ -46,89 +65,180 @@ interface SyncState {
   readonly walks: Map<string, ClusterWalk>;
 }
 
-export function linkSyncBehavior(context: StorageContext): Behavior<SyncState, SyncMessage> {
+export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): Behavior<SyncState, SyncMessage> {
   const { options } = context;
-  const batchKeys = Math.max(1, Math.min(MAX_BATCH, Math.ceil(options.linkSyncKeysPerSecond / 4)));
-  const batchIntervalMs = Math.max(1, Math.round((batchKeys * 1000) / Math.max(1, options.linkSyncKeysPerSecond)));
+  const nowMs = (): number => context.clock.now();
+  const receiverOf = (target: LinkTarget, walk: ClusterWalk): string => foreignName(target.clusterId, target.storage[walk.turn++ % target.storage.length]!.node);
 
-  /** This node's next batch of keys it judges (judged-here.ts), settled, from `after` on. */
-  const nextBatch = (after: ObjectAddress | undefined): { versions: Array<{ summary: LinkVersionSummary; meta: ObjectMeta }>; last: ObjectAddress | undefined } => {
-    const walk = context.store.walkRecords('object', after, batchKeys);
-    const versions: Array<{ summary: LinkVersionSummary; meta: ObjectMeta }> = [];
-    for (const { address, meta } of walk.records) {
-      if (!isNamespace(address.bucket) || !judgedHere(context, address)) continue;
-      if (context.store.isUnsettled(address, meta.clock)) continue;
-      versions.push({ summary: { bucket: bucketNameOf(address.bucket), key: address.key, clock: meta.clock, deleted: meta.deleted }, meta });
-    }
-    return { versions, last: walk.last };
+  /** The next bucket to compare with `target`, or undefined when the pass is through. */
+  const bucketToCompare = (buckets: readonly BucketRecord[], target: LinkTarget, walk: ClusterWalk): BucketRecord | undefined => {
+    const shipped = buckets.filter((bucket) => shipsBucket(target, bucket.name)).sort((x, y) => compareKeys(x.name, y.name));
+    const next = shipped.find((bucket) => {
+      if (walk.bucket === undefined) return true;
+      const order = compareKeys(bucket.name, walk.bucket);
+      return order > 0 || (order === 0 && !walk.bucketDone);
+    });
+    if (next && next.name !== walk.bucket) Object.assign(walk, { bucket: next.name, after: undefined, bucketDone: false });
+    return next;
   };
 
-  const compareBatch = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, walk: ClusterWalk): Promise<void> => {
-    const batch = nextBatch(walk.after);
-    const versions = batch.versions.filter((version) => shipsBucket(target, version.summary.bucket));
-    const last = batch.last;
-    const nowMs = (): number => context.clock.now();
-    if (versions.length > 0) {
-      const receiver = foreignName(target.clusterId, target.storage[walk.turn++ % target.storage.length]!.node);
-      const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_compare', versions: versions.map((version) => version.summary) }, COMPARE_TIMEOUT_MS);
-      if (!reply.ok) {
-        walk.notBeforeMs = nowMs() + RETRY_MS;
-        context.links.comparisonFailed(target.clusterId, `${receiver}: ${reply.message}`);
+  /** Has every node compare the keys it judges in the stretch with `target`'s; answers how many it lacked. */
+  const compareKeyByKey = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, scope: LocalScope): Promise<number | string> => {
+    const replies = await Promise.all(
+      digestingNodes(context).map((node) => ask(ctx.system, linkSyncRef(node), { type: 'scope_compare', clusterId: target.clusterId, scope }, STEP_TIMEOUT_MS)),
+    );
+    let behind = 0;
+    for (const reply of replies) {
+      if (!reply.ok) return reply.message;
+      behind += reply.behind;
+    }
+    return behind;
+  };
+
+  /** Compares one stretch of keys with `target`, or ends the pass. */
+  const step = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, walk: ClusterWalk): Promise<void> => {
+    const retryLater = (reason: string): void => {
+      walk.notBeforeMs = nowMs() + RETRY_MS;
+      context.links.comparisonFailed(target.clusterId, reason);
+    };
+    const buckets = await deps.buckets();
+    if (!buckets) return retryLater('the buckets of this cluster cannot be read now');
+    const bucket = bucketToCompare(buckets, target, walk);
+    if (!bucket) {
+      Object.assign(walk, { bucket: undefined, after: undefined, bucketDone: false, notBeforeMs: nowMs() + options.linkSyncPauseMs });
+      context.links.comparisonDone(target.clusterId, nowMs());
+      return;
+    }
+    const here = await clusterDigest(ctx.system, context, { bucket: bucket.name, namespace: namespaceOf(bucket), ...(walk.after !== undefined ? { after: walk.after } : {}) }, STRETCH_KEYS_PER_NODE, true);
+    if (!here.ok) return retryLater(here.message);
+    const { scope } = here;
+    let behind = 0;
+    // A stretch this cluster holds nothing of is left to the other cluster's own walk.
+    if (here.keys > 0) {
+      const receiver = receiverOf(target, walk);
+      const there = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_digest', scope: { bucket: scope.bucket, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) } }, STEP_TIMEOUT_MS);
+      if (!there.ok && there.code === 'NoSuchBucket') {
+        // Nothing of this bucket can be stored there: on to the next, and the operator sees why.
+        Object.assign(walk, { bucketDone: true, notBeforeMs: nowMs() });
+        context.links.comparisonFailed(target.clusterId, `${receiver}: ${there.message}`);
         return;
       }
-      for (const index of reply.behind) {
-        const version = versions[index];
-        if (version) await context.links.noteMissing(target.clusterId, version.meta, nowMs());
+      if (!there.ok) return retryLater(`${receiver}: ${there.message}`);
+      if (here.digest === null || there.digest === null || here.digest !== there.digest) {
+        const compared = await compareKeyByKey(ctx, target, scope);
+        if (typeof compared === 'string') return retryLater(compared);
+        behind = compared;
       }
-      context.links.compared(target.clusterId, versions.length, reply.behind.length);
     }
-    walk.after = last;
-    if (last === undefined) {
-      context.links.comparisonDone(target.clusterId, nowMs());
-      walk.notBeforeMs = nowMs() + options.linkSyncPauseMs;
-    } else {
-      walk.notBeforeMs = nowMs() + batchIntervalMs;
+    context.links.compared(target.clusterId, here.keys, behind);
+    if (scope.upTo === undefined) walk.bucketDone = true;
+    else walk.after = scope.upTo;
+    walk.notBeforeMs = nowMs() + Math.round((here.keys * 1000) / Math.max(1, options.linkSyncKeysPerSecond));
+  };
+
+  /** This node's part of a key-by-key comparison: its judged keys in the stretch, a batch at a time. */
+  const compareHere = async (ctx: ActorContext<SyncMessage>, state: SyncState, clusterId: string, scope: LocalScope): Promise<ScopeCompareReply> => {
+    const target = context.links.targets.get(clusterId);
+    if (!target || target.storage.length === 0 || !shipsBucket(target, scope.bucket)) return { ok: false, code: 'NotLinked', message: `${context.node} ships nothing of ${scope.bucket} to ${clusterId}` };
+    const walk = walkOf(state, clusterId);
+    const { versions } = versionsHere(context, scope, MAX_STRETCH_KEYS);
+    let behind = 0;
+    for (let at = 0; at < versions.length; at += COMPARE_BATCH) {
+      const batch = versions.slice(at, at + COMPARE_BATCH);
+      const receiver = receiverOf(target, walk);
+      const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_compare', versions: batch.map((version) => version.summary) }, STEP_TIMEOUT_MS);
+      if (!reply.ok) return { ok: false, code: reply.code, message: `${receiver}: ${reply.message}` };
+      for (const index of reply.behind) {
+        const version = batch[index];
+        if (version) await context.links.noteMissing(clusterId, version.meta, nowMs());
+      }
+      behind += reply.behind.length;
     }
+    return { ok: true, compared: versions.length, behind };
+  };
+
+  const walkOf = (state: SyncState, clusterId: string): ClusterWalk => {
+    let walk = state.walks.get(clusterId);
+    if (!walk) {
+      walk = { bucket: undefined, after: undefined, bucketDone: false, notBeforeMs: nowMs(), turn: 0, busy: false };
+      state.walks.set(clusterId, walk);
+    }
+    return walk;
+  };
+
+  /** Starts the stretches that are due, if this node leads the comparisons; answers when to look again. */
+  const startDue = (state: SyncState, ctx: ActorContext<SyncMessage>): number => {
+    for (const id of state.walks.keys()) if (!context.links.targets.has(id)) state.walks.delete(id);
+    if (digestingNodes(context)[0] !== context.node) {
+      // Another node leads: should this one lead later, it starts its passes afresh.
+      for (const walk of state.walks.values()) if (!walk.busy) Object.assign(walk, { bucket: undefined, after: undefined, bucketDone: false });
+      return IDLE_MS;
+    }
+    let nextMs = IDLE_MS;
+    for (const target of context.links.targets.values()) {
+      if (target.storage.length === 0) continue;
+      const walk = walkOf(state, target.clusterId);
+      if (walk.busy) continue;
+      if (walk.notBeforeMs > nowMs()) {
+        nextMs = Math.min(nextMs, walk.notBeforeMs - nowMs());
+        continue;
+      }
+      walk.busy = true;
+      void step(ctx, target, walk)
+        .catch((error: unknown) => {
+          walk.notBeforeMs = nowMs() + RETRY_MS;
+          ctx.log.warn('cannot compare keys with a linked cluster', { cluster: target.clusterId, error });
+        })
+        .finally(() => {
+          walk.busy = false;
+          // The next tick works out which cluster is due first.
+          state.timer.schedule(0);
+        });
+    }
+    return nextMs;
   };
 
   return {
-    accepts: [],
+    accepts: ['scope_digest', 'scope_compare'],
     init(ctx) {
       const state: SyncState = { timer: new SelfTimer<SyncMessage>(ctx, { type: 'tick' }, context.pace), walks: new Map() };
       state.timer.schedule(IDLE_MS);
       return state;
     },
-    receive(state, _message, ctx) {
-      const nowMs = context.clock.now();
-      let nextMs = IDLE_MS;
-      for (const id of state.walks.keys()) if (!context.links.targets.has(id)) state.walks.delete(id);
-      for (const target of context.links.targets.values()) {
-        if (target.storage.length === 0) continue;
-        let walk = state.walks.get(target.clusterId);
-        if (!walk) {
-          walk = { after: undefined, notBeforeMs: nowMs, turn: 0, busy: false };
-          state.walks.set(target.clusterId, walk);
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'tick':
+          state.timer.schedule(Math.max(1, startDue(state, ctx)));
+          return state;
+        case 'scope_digest': {
+          if (!isReplyTo(message.replyTo)) return state;
+          const reply = (answer: unknown): void => ctx.system.reply(message.replyTo as ReplyTo<unknown>, answer);
+          if (!isLocalScope(message.scope) || !Number.isInteger(message.limit) || message.limit < 1 || message.limit > MAX_STRETCH_KEYS + 1) {
+            reply({ ok: false, code: 'BadRequest', message: 'malformed stretch of keys' });
+            return state;
+          }
+          reply({ ok: true, ...digestHere(context, message.scope, message.limit) });
+          return state;
         }
-        if (walk.busy) continue;
-        if (walk.notBeforeMs > nowMs) {
-          nextMs = Math.min(nextMs, walk.notBeforeMs - nowMs);
-          continue;
+        case 'scope_compare': {
+          if (!isReplyTo(message.replyTo)) return state;
+          const reply = (answer: unknown): void => ctx.system.reply(message.replyTo as ReplyTo<unknown>, answer);
+          if (!isLocalScope(message.scope) || typeof message.clusterId !== 'string') {
+            reply({ ok: false, code: 'BadRequest', message: 'malformed stretch of keys' });
+            return state;
+          }
+          void compareHere(ctx, state, message.clusterId, message.scope)
+            .catch((error: unknown) => ({ ok: false, code: 'InternalError', message: error instanceof Error ? error.message : String(error) }))
+            .then(reply);
+          return state;
         }
-        const started = walk;
-        started.busy = true;
-        void compareBatch(ctx, target, started)
-          .catch((error: unknown) => {
-            started.notBeforeMs = context.clock.now() + RETRY_MS;
-            ctx.log.warn('cannot compare keys with a linked cluster', { cluster: target.clusterId, error });
-          })
-          .finally(() => {
-            started.busy = false;
-            // The next tick works out which cluster is due first.
-            state.timer.schedule(0);
-          });
+        default:
+          return assertNever(message);
       }
-      state.timer.schedule(Math.max(1, nextMs));
-      return state;
     },
   };
+}
+
+function isLocalScope(value: unknown): value is LocalScope {
+  return isLinkScope(value) && isNamespace((value as { namespace?: unknown }).namespace);
 }

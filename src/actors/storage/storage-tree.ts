@@ -17,7 +17,7 @@
  *     tombstone_reaper           purges tombstones once every replica has them
  *     link_receiver              stores what linked clusters ship here
  *     link_shipper               ships this node's writes to the linked clusters
- *     link_sync                  compares this node's keys with the linked clusters', queues what they lack
+ *     link_sync                  compares the cluster's keys with the linked clusters' (one node leads), queues what they lack
  *
  * The object store is opened before the tree and closed after it: actors restart, the store stays.
  */
@@ -78,7 +78,7 @@ export function storageTree(context: StorageContext, deps: StorageTreeDeps): Sup
       worker('tombstone_reaper', tombstoneReaperBehavior(context)),
       worker('link_receiver', linkReceiverBehavior(context, { storage: deps.storage, buckets: deps.buckets })),
       worker('link_shipper', linkShipperBehavior(context, { storage: deps.storage, ...deps.links })),
-      worker('link_sync', linkSyncBehavior(context)),
+      worker('link_sync', linkSyncBehavior(context, { buckets: deps.buckets })),
     ],
   };
 }

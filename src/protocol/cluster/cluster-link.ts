@@ -5,6 +5,7 @@
  *   manager  <-> remote manager   link_hello: who are you, which storage nodes take your shipments
  *   storage   -> own manager      link_view: this cluster's id and the linked clusters to ship to
  *   storage   -> remote storage   link_lacking, link_apply: which chunks are missing; store these versions
+ *   storage   -> remote storage   link_digest, link_compare: the periodic comparison (link-sync.ts)
  *   manager   -> own storage      link_stats: what each node still has to ship, per linked cluster
  *
  * Nodes of another cluster reach only CLUSTER_LINK_PATH and LINK_RECEIVER_PATH, with the link's own
@@ -152,13 +153,42 @@ export interface LinkVersionSummary {
   readonly deleted: boolean;
 }
 
+/**
+ * A stretch of one bucket's keys, (after, upTo] in the order the stores keep keys (their UTF-8 bytes);
+ * without `after` from the bucket's first key, without `upTo` to its last.
+ */
+export interface LinkScope {
+  /** The bucket's name. */
+  readonly bucket: string;
+  readonly after?: string;
+  readonly upTo?: string;
+}
+
+export type LinkDigestReply =
+  /** `digest` is null when the stretch holds too many keys here to fold at once: compare it key by key. */
+  | { readonly ok: true; readonly digest: number | null; readonly keys: number }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
 export type LinkReceiverMessage =
   /** Which of these chunks (bucket name and chunk key) this cluster does not hold: their indexes. */
   | { readonly type: 'link_lacking'; readonly chunks: ReadonlyArray<{ readonly bucket: string; readonly key: string }>; readonly replyTo: ReplyTo<LinkLackingReply> }
   /** Store these versions (chunks before the objects that name them); one result per entry. */
   | { readonly type: 'link_apply'; readonly entries: readonly LinkEntry[]; readonly replyTo: ReplyTo<LinkApplyReply> }
   /** Which of these versions this cluster lacks (it holds none of the key, or an older one): their indexes. */
-  | { readonly type: 'link_compare'; readonly versions: readonly LinkVersionSummary[]; readonly replyTo: ReplyTo<LinkCompareReply> };
+  | { readonly type: 'link_compare'; readonly versions: readonly LinkVersionSummary[]; readonly replyTo: ReplyTo<LinkCompareReply> }
+  /** This cluster's digest of the stretch (core/link-digest.ts). */
+  | { readonly type: 'link_digest'; readonly scope: LinkScope; readonly replyTo: ReplyTo<LinkDigestReply> };
+
+/** Whether `value` is a well-formed LinkScope. */
+export function isLinkScope(value: unknown): value is LinkScope {
+  if (typeof value !== 'object' || value === null) return false;
+  const { bucket, after, upTo } = value as Record<string, unknown>;
+  const isKey = (key: unknown): boolean => key === undefined || (typeof key === 'string' && key.length <= MAX_SCOPE_KEY_LENGTH);
+  return typeof bucket === 'string' && bucket.length > 0 && bucket.length <= 255 && isKey(after) && isKey(upTo);
+}
+
+/** Longer than any key S3 allows, with room for what names a chunk. */
+const MAX_SCOPE_KEY_LENGTH = 2_048;
 
 /** What one storage node has yet to ship to one linked cluster. */
 export interface LinkQueueStats {
@@ -171,16 +201,16 @@ export interface LinkQueueStats {
   readonly shippedBytes: number;
   /** Why the last shipment failed, when it did. */
   readonly lastError?: string;
-  /** The comparison of this node's keys with the linked cluster's (what the queue missed is queued again). */
+  /** The comparison of this cluster's keys with the linked cluster's, where this node leads it (what the queues missed is queued again). */
   readonly sync?: LinkSyncStats;
 }
 
 export interface LinkSyncStats {
-  /** Whole passes over this node's keys done. */
+  /** Whole passes over the buckets shipped there done while this node led. */
   readonly passes: number;
-  /** Keys compared in the pass under way. */
+  /** Keys compared (by digests of stretches of keys) in the pass under way. */
   readonly compared: number;
-  /** Keys found missing or older there, and queued, since the node started. */
+  /** Keys found missing or older there, and queued, since the node started leading. */
   readonly behind: number;
   /** When the last whole pass ended; null before the first. */
   readonly lastPassMs: number | null;

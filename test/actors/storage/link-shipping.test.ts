@@ -6,6 +6,7 @@ import { ask } from '../../../src/runtime/typed-ask.js';
 import { LinkRealms } from '../../../src/runtime/remote/link-realms.js';
 import { foreignName } from '../../../src/protocol/cluster/realm-names.js';
 import { linkReceiverRef, linkShipperRef, LINK_OFFERED_PATHS, type LinkViewReply } from '../../../src/protocol/cluster/cluster-link.js';
+import { linkSyncRef } from '../../../src/protocol/cluster/link-sync.js';
 import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const SECRET = 'a-link-secret-of-some-length';
@@ -142,6 +143,48 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     expect(stats.ok && stats.clusters[0]!.sync!.passes).to.be.greaterThan(0);
   });
 
+  /** A cluster's digest of every key of `photos`, asked of its own receiver. */
+  const digestOf = async (cluster: StorageCluster): Promise<number | null> => {
+    const reply = await ask(cluster.nodes[0]!.node!.system, linkReceiverRef(cluster.nodes[1]!.name), { type: 'link_digest', scope: { bucket: 'photos' } }, 5_000);
+    if (!reply.ok) throw new Error(reply.message);
+    return reply.digest;
+  };
+
+  it('compares by digests: equal once the clusters agree, different while one holds a write the other lacks', async () => {
+    await eventually(async () => (await digestOf(a)) === (await digestOf(b)), 20_000, 'equal digests once converged');
+    expect(await digestOf(a)).to.not.equal(0);
+    linked = false;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await b.client.put('object', objectFields(inB, 'b-alone.txt', 'alone'), Buffer.from('alone'));
+      // Once the write has settled on its replicas, it counts.
+      await eventually(async () => (await digestOf(a)) !== (await digestOf(b)), 5_000, 'different digests');
+      // A stretch of keys cut short by a node's limit is compared key by key: no digest.
+      const someNode = a.nodes[0]!.node!.system;
+      const part = await ask(someNode, linkSyncRef(a.nodes[2]!.name), { type: 'scope_digest', scope: { bucket: 'photos', namespace: inA }, limit: 1 }, 5_000);
+      expect(part.ok && part.reached).to.be.a('string');
+    } finally {
+      linked = true;
+    }
+    await eventually(async () => (await bodyIn(a, inA, 'b-alone.txt')) === 'alone' && (await digestOf(a)) === (await digestOf(b)), 30_000, 'found by comparison, equal again');
+  });
+
+  it('finds by comparison a delete the queues missed, and ships the tombstone', async () => {
+    await a.client.put('object', objectFields(inA, 'doomed.txt', 'doomed'), Buffer.from('doomed'));
+    await eventually(async () => (await bodyIn(b, inB, 'doomed.txt')) === 'doomed', 20_000, 'shipped to b');
+    linked = false;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await a.client.delete('object', inA, 'doomed.txt');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await bodyIn(b, inB, 'doomed.txt')).to.equal('doomed');
+    } finally {
+      linked = true;
+    }
+    await eventually(async () => (await bodyIn(b, inB, 'doomed.txt')) === undefined, 30_000, 'the delete found by comparison');
+    await eventually(async () => (await digestOf(a)) === (await digestOf(b)), 20_000, 'equal digests after');
+  });
+
   it('ships only the buckets a link names, by writes and by comparison alike', async () => {
     const diaryA = namespaceOf(DIARY_A);
     const diaryB = namespaceOf(DIARY_B);
@@ -185,6 +228,13 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     expect(suspect.ok && suspect.results.map((result) => !result.ok && result.code)).to.deep.equal(['ClockAhead', 'BadRequest']);
     const badCompare = await ask(from, linkReceiverRef(receiver), { type: 'link_compare', versions: 'all of them' as never }, 5_000);
     expect(badCompare).to.deep.include({ ok: false, code: 'BadRequest' });
+    const badDigest = await ask(from, linkReceiverRef(receiver), { type: 'link_digest', scope: { bucket: 'photos', upTo: 42 } as never }, 5_000);
+    expect(badDigest).to.deep.include({ ok: false, code: 'BadRequest' });
+    const noBucket = await ask(from, linkReceiverRef(receiver), { type: 'link_digest', scope: { bucket: 'no-such-bucket' } }, 5_000);
+    expect(noBucket).to.deep.include({ ok: false, code: 'NoSuchBucket' });
+    // The nodes' own part of a comparison is not offered to a linked cluster.
+    const partThere = await ask(from, linkSyncRef(receiver), { type: 'scope_digest', scope: { bucket: 'photos', namespace: inB }, limit: 10 }, 5_000);
+    expect(partThere).to.deep.include({ ok: false, code: 'BadMessage' });
     // Only the receiver is offered to a linked cluster.
     const shipperThere = await ask(from, linkShipperRef(receiver), { type: 'link_stats' }, 5_000);
     expect(shipperThere).to.deep.include({ ok: false, code: 'BadMessage' });
