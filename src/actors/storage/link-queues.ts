@@ -41,6 +41,7 @@ export class LinkQueues {
   private readonly queues = new Map<string, DurableQueue<LinkItem>>();
   private linked: ReadonlyMap<string, LinkTarget> = new Map();
   private readonly counts = new Map<string, ClusterCounts>();
+  private readonly queuedListeners = new Set<() => void>();
 
   constructor(private readonly store: ObjectStore) {
     this.ids = store.linkedClusters.load();
@@ -48,6 +49,12 @@ export class LinkQueues {
 
   get clusterIds(): readonly string[] {
     return this.ids;
+  }
+
+  /** Calls `listener` after each write queued, until the returned function is called: the shipper wakes. */
+  onQueued(listener: () => void): () => void {
+    this.queuedListeners.add(listener);
+    return () => this.queuedListeners.delete(listener);
   }
 
   /** The linked clusters with their storage nodes, as the managers last said (empty before they did). */
@@ -94,6 +101,7 @@ export class LinkQueues {
     // A link for some buckets only: the others are not queued for it (before the managers said which, all are).
     const ids = this.ids.filter((id) => shipsBucket(this.linked.get(id), bucketNameOf(meta.bucket)));
     await Promise.all(ids.map((id) => this.queueOf(id).enqueue(linkItemKey(item), item, nowMs, nowMs, newerItem)));
+    if (ids.length > 0) for (const listener of this.queuedListeners) listener();
   }
 
   /** Queues a version for one linked cluster only (a comparison found that cluster without it). */

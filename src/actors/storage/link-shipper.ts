@@ -45,6 +45,8 @@ export interface LinkShipperDeps {
 
 /** How often an idle shipper looks for work. */
 const IDLE_MS = 250;
+/** How long after a write is queued the round that ships it starts: the writes of those moments go together. */
+const QUEUED_WAKE_MS = 10;
 /** How long the managers' view of the linked clusters is used before asking again. */
 const VIEW_TTL_MS = 2_000;
 /** Keys taken from a queue in one round. */
@@ -60,7 +62,8 @@ const SHIPMENT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
 /** Answers that say the other cluster's node cannot take shipments now, rather than that one was bad. */
 const UNREACHABLE: ReadonlySet<string> = new Set(['NodeDown', 'Timeout', 'Overloaded', 'SlowDown', 'Unavailable']);
 
-type ShipperMessage = LinkShipperMessage | { readonly type: 'tick' };
+/** `queued`: a write was queued here; the next round starts soon rather than at the idle pace. */
+type ShipperMessage = LinkShipperMessage | { readonly type: 'tick' } | { readonly type: 'queued' };
 
 /** How one cluster's shipments go: its rate limit and whose turn it is (what they did is counted in LinkQueues). */
 interface ClusterProgress {
@@ -75,6 +78,10 @@ interface ClusterProgress {
 
 interface ShipperState {
   readonly timer: SelfTimer<ShipperMessage>;
+  /** A `queued` wake-up is in the mailbox. */
+  wakeInMailbox: boolean;
+  /** The next tick was brought forward for a queued write. */
+  tickSoon: boolean;
   /** When the managers last told the linked clusters; undefined before they did. */
   viewAtMs: number | undefined;
   asking: boolean;
@@ -298,7 +305,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     if (due.length === 0) return 0;
     // Keys queued before this node heard that the link ships only some buckets: not for this cluster.
     const items = due.filter((item) => shipsBucket(target, bucketNameOf(item.payload.bucket)));
-    for (const item of due) if (!items.includes(item)) await queue.complete(item.itemKey);
+    await Promise.all(due.filter((item) => !items.includes(item)).map((item) => queue.complete(item.itemKey)));
     if (items.length === 0) return due.length;
     const receiver = foreignName(target.clusterId, target.storage[progress.turn++ % target.storage.length]!.node);
     const prepared = await prepareAll(ctx, items);
@@ -312,17 +319,19 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     const done = (item: QueueItem<LinkItem>, clock: ObjectMeta['clock']): Promise<void> =>
       queue.complete(item.itemKey, (current) => compareHlc(current.payload.clock, clock) > 0);
     let finished = 0;
+    // Queue updates are not awaited one by one: those begun together commit in one transaction.
+    const updates: Array<Promise<void>> = [];
     const ready: Array<Extract<Prepared, { outcome: 'ship' }>> = [];
     for (const entry of prepared) {
       if (entry.outcome === 'gone') {
-        await done(entry.item, entry.item.payload.clock);
+        updates.push(done(entry.item, entry.item.payload.clock));
         finished++;
       } else if (entry.outcome === 'later') {
-        await retry(entry.item, entry.reason);
+        updates.push(retry(entry.item, entry.reason));
       } else if (entry.chunks.length > 0) {
         const failure = await shipChunks(ctx, receiver, entry, progress);
         if (failure === undefined) ready.push(entry);
-        else await retry(entry.item, failure);
+        else updates.push(retry(entry.item, failure));
       } else {
         ready.push(entry);
       }
@@ -338,10 +347,10 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       const failure = await send(ctx, receiver, shipped.map((entry) => entry.object), progress);
       for (const entry of shipped) {
         if (failure !== undefined) {
-          await retry(entry.item, failure);
+          updates.push(retry(entry.item, failure));
           continue;
         }
-        await done(entry.item, entry.clock);
+        updates.push(done(entry.item, entry.clock));
         context.links.shipped(target.clusterId, 1, 0);
         finished++;
       }
@@ -353,6 +362,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       batchBytes += bytes;
     }
     await flush();
+    await Promise.all(updates);
     if (finished === items.length) context.links.shipFailed(target.clusterId, undefined);
     return finished;
   };
@@ -360,13 +370,22 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
   return {
     accepts: ['link_stats'],
     init(ctx) {
-      const state: ShipperState = { timer: new SelfTimer<ShipperMessage>(ctx, { type: 'tick' }, context.pace), viewAtMs: undefined, asking: false, shipping: new Set(), progress: new Map() };
+      const state: ShipperState = { timer: new SelfTimer<ShipperMessage>(ctx, { type: 'tick' }, context.pace), viewAtMs: undefined, asking: false, shipping: new Set(), progress: new Map(), wakeInMailbox: false, tickSoon: false };
       state.timer.schedule(0);
+      // One wake-up in the mailbox at a time, however many writes are queued meanwhile.
+      ctx.onEnd(
+        context.links.onQueued(() => {
+          if (state.wakeInMailbox) return;
+          state.wakeInMailbox = true;
+          ctx.system.dispatch(ctx.self, { type: 'queued' });
+        }),
+      );
       return state;
     },
     receive(state, message, ctx) {
       switch (message.type) {
         case 'tick': {
+          state.tickSoon = false;
           const nowMs = context.clock.now();
           if (!state.asking && (state.viewAtMs === undefined || nowMs - state.viewAtMs > VIEW_TTL_MS)) void refreshView(state, ctx);
           for (const target of context.links.targets.values()) {
@@ -386,6 +405,14 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
           state.timer.schedule(IDLE_MS);
           return state;
         }
+        case 'queued':
+          state.wakeInMailbox = false;
+          // Only the first write since the last tick brings the next one closer: later ones must not keep putting it off.
+          if (!state.tickSoon) {
+            state.tickSoon = true;
+            state.timer.schedule(QUEUED_WAKE_MS);
+          }
+          return state;
         case 'link_stats': {
           const clusters = context.links.clusterIds.map((clusterId) => context.links.statsOf(clusterId));
           ctx.system.reply(message.replyTo, { ok: true, clusters });

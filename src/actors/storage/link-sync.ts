@@ -44,6 +44,8 @@ const STRETCH_KEYS_PER_NODE = 1_024;
 const COMPARE_BATCH = 256;
 /** The most keys a node looks at in one stretch; keys written meanwhile may have made it longer. */
 const MAX_STRETCH_KEYS = 4 * STRETCH_KEYS_PER_NODE;
+/** How long a pass goes by the buckets the manager told before asking again. */
+const BUCKETS_TTL_MS = 10_000;
 
 type SyncMessage = LinkSyncMessage | { readonly type: 'tick' };
 
@@ -56,6 +58,8 @@ interface ClusterWalk {
   bucketDone: boolean;
   /** Not before this does this cluster's next stretch go (a rest after a pass, or after a failure). */
   notBeforeMs: number;
+  /** The buckets as the manager last told them: asked again at the start of a pass and every little while. */
+  buckets: { readonly atMs: number; readonly list: readonly BucketRecord[] } | undefined;
   turn: number;
   busy: boolean;
 }
@@ -101,8 +105,12 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
       walk.notBeforeMs = nowMs() + RETRY_MS;
       context.links.comparisonFailed(target.clusterId, reason);
     };
-    const buckets = await deps.buckets();
-    if (!buckets) return retryLater('the buckets of this cluster cannot be read now');
+    if (walk.buckets === undefined || walk.bucket === undefined || nowMs() - walk.buckets.atMs > BUCKETS_TTL_MS) {
+      const list = await deps.buckets();
+      if (!list) return retryLater('the buckets of this cluster cannot be read now');
+      walk.buckets = { atMs: nowMs(), list };
+    }
+    const buckets = walk.buckets.list;
     const bucket = bucketToCompare(buckets, target, walk);
     if (!bucket) {
       Object.assign(walk, { bucket: undefined, after: undefined, bucketDone: false, notBeforeMs: nowMs() + options.linkSyncPauseMs });
@@ -160,7 +168,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
   const walkOf = (state: SyncState, clusterId: string): ClusterWalk => {
     let walk = state.walks.get(clusterId);
     if (!walk) {
-      walk = { bucket: undefined, after: undefined, bucketDone: false, notBeforeMs: nowMs(), turn: 0, busy: false };
+      walk = { bucket: undefined, after: undefined, bucketDone: false, notBeforeMs: nowMs(), buckets: undefined, turn: 0, busy: false };
       state.walks.set(clusterId, walk);
     }
     return walk;
