@@ -10,7 +10,7 @@
  *   5 EXPORT   void     -> exports (paths and the groups allowed to mount them)
  */
 import { decodeArgs, procedureUnavailable, type ArgsDecoding } from './rpc.js';
-import { XdrEnum, XdrWriter, type XdrReader } from './xdr.js';
+import { UNBOUNDED, XdrEnum, XdrWriter, type XdrReader } from './xdr.js';
 
 export const MOUNT_PROGRAM = 100005;
 export const MOUNT_VERSION = 3;
@@ -116,5 +116,5 @@ function writeMntResult(writer: XdrWriter, result: MntResult): void {
   MOUNTSTAT3.write(writer, result.status);
   if (result.status !== 'MNT3_OK') return;
   writer.varOpaque(result.fhandle, FHSIZE3);
-  writer.array(result.authFlavors, Number.MAX_SAFE_INTEGER, (w, flavor) => w.int32(flavor));
+  writer.array(result.authFlavors, UNBOUNDED, (w, flavor) => w.int32(flavor));
 }

@@ -20,7 +20,7 @@ type Failed<Fields> = { readonly status: Nfs3ErrorStatus } & Fields;
 
 export type GetattrResult = { readonly status: 'NFS3_OK'; readonly attributes: Fattr3 } | { readonly status: Nfs3ErrorStatus };
 
-/** SETATTR, REMOVE and RMDIR carry the same data whether they succeed or fail. */
+/** The same data whether it succeeds or fails, as for REMOVE, RENAME and LINK. */
 export interface SetattrResult {
   readonly status: Nfs3Status;
   readonly wcc: WccData;

@@ -12,7 +12,7 @@ export const NFS3_FHSIZE = 64;
 export const NFS3_COOKIEVERFSIZE = 8;
 export const NFS3_CREATEVERFSIZE = 8;
 export const NFS3_WRITEVERFSIZE = 8;
-/** Longest file name a server following Linux accepts; longer ones are answered NFS3ERR_NAMETOOLONG. */
+/** Longest file name we accept (Linux's NAME_MAX): handlers answer longer ones NFS3ERR_NAMETOOLONG. */
 export const NFS3_MAXNAMLEN = 255;
 /** Longest name or symlink path we decode at all (filename3 and nfspath3 are unbounded in the XDR). */
 export const NFS3_MAXPATHLEN = 4096;

@@ -5,7 +5,7 @@
  * Decoding is as strict as the XDR (and as Linux's server): an enum value outside its type, a handle
  * longer than 64 bytes or a WRITE whose count disagrees with its data is GARBAGE_ARGS. What the XDR
  * allows but the server may refuse (an empty handle, a name too long) is left to the handlers, which
- * answer it with an nfsstat3.
+ * answer it with an nfsstat3. Bytes after the arguments are ignored.
  */
 import {
   readCreateHow, readDirOpArgs, readFh, readMknodData, readName, readNfsTime, readSattr,
@@ -59,7 +59,7 @@ export interface WriteArgs {
   readonly file: NfsFh3;
   readonly offset: bigint;
   readonly stable: StableHow;
-  /** A view into the record, `count` bytes long. */
+  /** A view into the record; the call's `count` was checked equal to its length. */
   readonly data: Buffer;
 }
 

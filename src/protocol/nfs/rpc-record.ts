@@ -57,7 +57,10 @@ export class RecordDecoder {
     return this.inHeader && this.headerBytes === 0 && !this.hasOpenFragments;
   }
 
-  /** Completed records are views into the chunks when they arrived in one piece, copies otherwise. */
+  /**
+   * Completed records are views into the chunks when they arrived in one piece, copies otherwise: a
+   * caller that reuses its read buffers (the socket `onread` option) must copy them.
+   */
   push(chunk: Buffer): RecordBatch {
     if (this.failure) return { records: [], error: this.failure };
     const records: Buffer[] = [];
