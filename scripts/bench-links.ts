@@ -3,8 +3,8 @@
  * N=3) on this machine, linked both ways with join-cluster. All S3 traffic goes to A's gateway.
  *
  * 1. put4k throughput on A for --phase-seconds before the link (after a warm-up phase as long), then
- *    again once A and B are linked (each write is then queued and shipped to B): the ratio is what
- *    replication costs a cluster. Both clusters share this machine's cores, so B's work of storing what
+ *    again once A and B are linked and A's first comparison has shipped what A held before (each write
+ *    is then queued and shipped to B): the ratio is what replication costs a cluster. Both clusters share this machine's cores, so B's work of storing what
  *    A ships is in the ratio too.
  *    Before the next phase, every write of that one must be on B.
  *    Beside the ratio, the CPU time A's processes use per PUT in each phase (the linked one counted until
@@ -16,7 +16,7 @@
  *    bytes over the time from the first write to the moment every key is on B and A has nothing queued.
  *    Storage nodes ship at most `linkRateMBps` (20 MB/s by default) each to a linked cluster.
  * 4. Queueing alone: every process of B is frozen (SIGSTOP) for --phase-seconds while A takes put4k at
- *    full speed: what queueing costs A, with nothing shipped meanwhile.
+ *    full speed: what queueing costs A, with nothing shipped meanwhile (throughput and A's CPU per PUT).
  * 5. A link cut with writes on both sides: A's side of the link is given another secret (join-cluster),
  *    so neither cluster's nodes can reach the other's, for --cut-seconds while both clusters take 4 KiB
  *    PUTs at --cut-rate per second each; then the right secret again. The time to converge runs from
@@ -27,7 +27,7 @@
  * Last lines:
  *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=,
  *   links.a_cpu_ms_per_put_unlinked=, links.a_cpu_ms_per_put_linked=, links.put4k_ratio_by_a_cpu=,
- *   links.put4k_per_s_queued_only=, links.put4k_ratio_queued_only=
+ *   links.put4k_per_s_queued_only=, links.put4k_ratio_queued_only=, links.a_cpu_ms_per_put_queued_only=
  *   links.lag_ms_p50=, links.lag_ms_p99=
  *   links.ship_mb_per_s=
  *   links.cut_seconds=, links.cut_writes=, links.converge_s=
@@ -163,8 +163,18 @@ try {
     if ([statusA, statusB].every((status) => status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3))) break;
     await sleep(250);
   }
-  // Storage nodes learn of the link within a few seconds; the first writes after must be queued.
+  // Storage nodes learn of the link within a few seconds; the first writes after must be queued. A's
+  // first comparison then ships what A held before the link: done before the linked phase, which
+  // measures the cost of replicating new writes only.
   await sleep(5_000);
+  const caughtUpStart = performance.now();
+  for (;;) {
+    const status = await admin(admA, { command: 'cluster_status' }, 'linked_clusters');
+    if (status.clusters.every((link) => link.backlog.sync.passes >= 1 && link.backlog.queued === 0)) break;
+    if (performance.now() - caughtUpStart > CONVERGE_LIMIT_MS) throw new Error('A\'s first comparison with B did not end');
+    await sleep(250);
+  }
+  console.error(`A's first comparison shipped what it held before the link in ${((performance.now() - caughtUpStart) / 1000).toFixed(1)} s`);
 
   const linkedCpuStart = cpuSecondsOf(pidsOfA());
   const linkedStartMs = performance.now();
@@ -220,9 +230,13 @@ try {
   };
   teardown.add({ orderly: async () => thaw(), lastResort: thaw });
   for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+  const queuedCpuStart = cpuSecondsOf(pidsOfA());
+  const queuedStartMs = performance.now();
   const queueOnly = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'frozen');
+  await sleep(SETTLE_MS);
+  const queuedCpuMsPerPut = cpuMsPerPut(queuedCpuStart, queuedStartMs, queueOnly.keys.length);
   thaw();
-  console.error(`put4k with B frozen (writes queued, none shipped): ${queueOnly.perSecond.toFixed(0)}/s`);
+  console.error(`put4k with B frozen (writes queued, none shipped): ${queueOnly.perSecond.toFixed(0)}/s, A's CPU ${queuedCpuMsPerPut.toFixed(2)} ms per PUT`);
   await drained(admA, s3B, queueOnly.keys, CONVERGE_LIMIT_MS);
 
   // The link cut, both clusters taking writes: A's side of the link is given another secret, so
@@ -263,6 +277,7 @@ try {
   console.log(`links.put4k_ratio_by_a_cpu=${(unlinkedCpuMsPerPut / linkedCpuMsPerPut).toFixed(2)}`);
   console.log(`links.put4k_per_s_queued_only=${queueOnly.perSecond.toFixed(0)}`);
   console.log(`links.put4k_ratio_queued_only=${(queueOnly.perSecond / unlinked).toFixed(2)}`);
+  console.log(`links.a_cpu_ms_per_put_queued_only=${queuedCpuMsPerPut.toFixed(2)}`);
   console.log(`links.lag_ms_p50=${percentile(lags, 50).toFixed(0)}`);
   console.log(`links.lag_ms_p99=${percentile(lags, 99).toFixed(0)}`);
   console.log(`links.ship_mb_per_s=${shipMbPerS.toFixed(1)}`);
