@@ -1,9 +1,10 @@
 /**
  * Digests for comparing clusters linked by multi-cluster replication. A stretch of a bucket's keys is
- * folded into one XOR of fingerprints of each key's newest version (bucket name, key, clock), so two
- * clusters, whatever their rings and replica counts, hold the same versions of a stretch when their
- * digests are equal. XOR makes the fold order-free: each storage node folds the keys it judges, and the
- * nodes' digests fold into the cluster's.
+ * folded into one sum (modulo 2^32) of fingerprints of each key's newest version (bucket name, key,
+ * clock), so two clusters, whatever their rings and replica counts, hold the same versions of a stretch
+ * when their digests (and key counts) are equal. A sum is order-free, so each storage node folds the keys
+ * it judges and the nodes' digests add up to the cluster's; unlike XOR, a key counted twice (two nodes
+ * judging it for a moment) does not cancel out and hide a key the other cluster lacks.
  *
  * A plain tombstone is left out: a key deleted on one side and never seen (or purged) on the other
  * agree, while a key live on one side and deleted on the other differ.
@@ -19,7 +20,16 @@ export function countsInLinkDigest(meta: Pick<ObjectMeta, 'deleted' | 'noncurren
 }
 
 export function foldLinkVersion(digest: number, bucket: string, key: string, clock: Hlc): number {
-  return (digest ^ versionFingerprint(`${bucket}/${key}`, clock)) >>> 0;
+  return addLinkDigests(digest, versionFingerprint(`${bucket}/${key}`, clock));
+}
+
+/** Two digests of disjoint sets of keys folded into the digest of both. */
+export function addLinkDigests(a: number, b: number): number {
+  return (a + b) >>> 0;
+}
+
+export function isLinkDigest(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff;
 }
 
 /** The first of the keys in the stores' order (key-order.ts); undefined for none. */

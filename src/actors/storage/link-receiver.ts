@@ -31,6 +31,7 @@ import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
 import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { StorageContext } from './storage-context.js';
+import { MAX_SCOPE_KEYS } from '../../protocol/cluster/link-sync.js';
 import { clusterDigest } from './link-scopes.js';
 import { coordinateReceivedWrite } from './write-coordinator.js';
 
@@ -43,8 +44,6 @@ export interface LinkReceiverDeps {
 
 /** Entries and chunk names in one request at most; a shipper sends far fewer. */
 const MAX_ENTRIES = 1_024;
-/** Keys each storage node here looks at for one digest a linked cluster asks for; more are compared key by key. */
-const MAX_DIGEST_KEYS_PER_NODE = 4_096;
 /** Requests from linked clusters worked on at once; more are refused with SlowDown and sent again later. */
 const MAX_IN_FLIGHT = 8;
 /**
@@ -165,7 +164,8 @@ async function digest(system: ActorApi, context: StorageContext, scope: unknown,
   const namespace = namespaces.get(scope.bucket);
   if (namespace === undefined) return { ok: false, code: 'NoSuchBucket', message: `this cluster has no bucket ${scope.bucket}` };
   const local = { bucket: scope.bucket, namespace, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) };
-  const folded = await clusterDigest(system, context, local, MAX_DIGEST_KEYS_PER_NODE, false);
+  // Each node looks at MAX_SCOPE_KEYS at most: a stretch holding more here is compared key by key.
+  const folded = await clusterDigest(system, context, local, MAX_SCOPE_KEYS, false);
   return folded.ok ? { ok: true, digest: folded.digest, keys: folded.keys } : { ok: false, code: 'Unavailable', message: folded.message };
 }
 

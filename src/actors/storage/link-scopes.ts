@@ -4,10 +4,11 @@
  *
  * Every node folds only the keys it judges (judged-here.ts), so each key counts once in its cluster's
  * digest. Nodes that disagree for a moment on who is down count a key twice or not at all; the digests
- * then differ although the clusters agree, and the stretch is compared key by key, which finds nothing
- * to ship: it costs a comparison, never a wrong answer.
+ * and key counts then differ although the clusters may agree, and the stretch is compared key by key:
+ * it costs a comparison, never a key left out.
  */
-import { countsInLinkDigest, earliestKey, foldLinkVersion } from '../../core/link-digest.js';
+import { compareKeys } from '../../core/key-order.js';
+import { addLinkDigests, countsInLinkDigest, earliestKey, foldLinkVersion, isLinkDigest } from '../../core/link-digest.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -23,6 +24,8 @@ export interface ScopeDigest {
   readonly digest: number;
   /** Keys folded. */
   readonly keys: number;
+  /** Records looked at, tombstones and keys judged elsewhere included. */
+  readonly looked: number;
   /** The last key looked at when the limit stopped the walk; null when it went through the stretch. */
   readonly reached: string | null;
 }
@@ -37,7 +40,7 @@ export function digestHere(context: StorageContext, scope: LocalScope, limit: nu
     digest = foldLinkVersion(digest, scope.bucket, address.key, meta.clock);
     keys++;
   }
-  return { digest, keys, reached: walk.last?.key ?? null };
+  return { digest, keys, looked: walk.records.length, reached: walk.last?.key ?? null };
 }
 
 export interface JudgedVersion {
@@ -63,7 +66,7 @@ export function digestingNodes(context: StorageContext): string[] {
 }
 
 export type ClusterDigest =
-  | { readonly ok: true; readonly scope: LocalScope; readonly digest: number | null; readonly keys: number }
+  | { readonly ok: true; readonly scope: LocalScope; readonly digest: number | null; readonly keys: number; readonly looked: number }
   | { readonly ok: false; readonly message: string };
 
 /**
@@ -79,6 +82,7 @@ export async function clusterDigest(system: ActorApi, context: StorageContext, s
     const out = new Map<string, ScopeDigest>();
     for (const [index, reply] of replies.entries()) {
       if (!reply.ok) return `${asked[index]}: ${reply.message}`;
+      if (!isScopeDigestOf(reply, of)) return `${asked[index]}: a malformed digest`;
       out.set(asked[index]!, reply);
     }
     return out;
@@ -89,7 +93,7 @@ export async function clusterDigest(system: ActorApi, context: StorageContext, s
   let covered = scope;
   let digests = first;
   if (stops.length > 0) {
-    if (!narrow) return { ok: true, scope, digest: null, keys: keysIn(first) };
+    if (!narrow) return { ok: true, scope, digest: null, ...countsIn(first) };
     // Cut where the first node stopped: a node that stopped there folded exactly that stretch, the
     // others looked past its end and fold it again (no more keys than they looked at already).
     const upTo = earliestKey(stops)!;
@@ -99,15 +103,28 @@ export async function clusterDigest(system: ActorApi, context: StorageContext, s
     if (typeof second === 'string') return { ok: false, message: second };
     digests = new Map([...first, ...second]);
     // Keys written meanwhile can carry a node past the end again: compare that stretch key by key.
-    if ([...second.values()].some((digest) => digest.reached !== null)) return { ok: true, scope: covered, digest: null, keys: keysIn(digests) };
+    if ([...second.values()].some((digest) => digest.reached !== null)) return { ok: true, scope: covered, digest: null, ...countsIn(digests) };
   }
   let digest = 0;
-  for (const each of digests.values()) digest = (digest ^ each.digest) >>> 0;
-  return { ok: true, scope: covered, digest, keys: keysIn(digests) };
+  for (const each of digests.values()) digest = addLinkDigests(digest, each.digest);
+  return { ok: true, scope: covered, digest, ...countsIn(digests) };
 }
 
-function keysIn(digests: ReadonlyMap<string, ScopeDigest>): number {
+function countsIn(digests: ReadonlyMap<string, ScopeDigest>): { keys: number; looked: number } {
   let keys = 0;
-  for (const digest of digests.values()) keys += digest.keys;
-  return keys;
+  let looked = 0;
+  for (const digest of digests.values()) {
+    keys += digest.keys;
+    looked += digest.looked;
+  }
+  return { keys, looked };
+}
+
+/** A peer's digest that holds together, and stopped (if it did) within the stretch: the walk never goes back. */
+function isScopeDigestOf(reply: ScopeDigest, scope: LocalScope): boolean {
+  const isCount = (value: unknown): boolean => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (!isLinkDigest(reply.digest) || !isCount(reply.keys) || !isCount(reply.looked)) return false;
+  if (reply.reached === null) return true;
+  if (typeof reply.reached !== 'string') return false;
+  return (scope.after === undefined || compareKeys(reply.reached, scope.after) > 0) && (scope.upTo === undefined || compareKeys(reply.reached, scope.upTo) <= 0);
 }

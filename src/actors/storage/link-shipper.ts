@@ -319,19 +319,24 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     const done = (item: QueueItem<LinkItem>, clock: ObjectMeta['clock']): Promise<void> =>
       queue.complete(item.itemKey, (current) => compareHlc(current.payload.clock, clock) > 0);
     let finished = 0;
-    // Queue updates are not awaited one by one: those begun together commit in one transaction.
+    // Queue updates are not awaited one by one: those begun together commit in one transaction. Each is
+    // caught at once (a failure must not go unhandled while the round still ships) and thrown at the end.
     const updates: Array<Promise<void>> = [];
+    let updateFailure: unknown;
+    const update = (pending: Promise<void>): void => {
+      updates.push(pending.catch((error: unknown) => void (updateFailure ??= error)));
+    };
     const ready: Array<Extract<Prepared, { outcome: 'ship' }>> = [];
     for (const entry of prepared) {
       if (entry.outcome === 'gone') {
-        updates.push(done(entry.item, entry.item.payload.clock));
+        update(done(entry.item, entry.item.payload.clock));
         finished++;
       } else if (entry.outcome === 'later') {
-        updates.push(retry(entry.item, entry.reason));
+        update(retry(entry.item, entry.reason));
       } else if (entry.chunks.length > 0) {
         const failure = await shipChunks(ctx, receiver, entry, progress);
         if (failure === undefined) ready.push(entry);
-        else updates.push(retry(entry.item, failure));
+        else update(retry(entry.item, failure));
       } else {
         ready.push(entry);
       }
@@ -347,10 +352,10 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
       const failure = await send(ctx, receiver, shipped.map((entry) => entry.object), progress);
       for (const entry of shipped) {
         if (failure !== undefined) {
-          updates.push(retry(entry.item, failure));
+          update(retry(entry.item, failure));
           continue;
         }
-        updates.push(done(entry.item, entry.clock));
+        update(done(entry.item, entry.clock));
         context.links.shipped(target.clusterId, 1, 0);
         finished++;
       }
@@ -363,6 +368,7 @@ export function linkShipperBehavior(context: StorageContext, deps: LinkShipperDe
     }
     await flush();
     await Promise.all(updates);
+    if (updateFailure !== undefined) throw updateFailure;
     if (finished === items.length) context.links.shipFailed(target.clusterId, undefined);
     return finished;
   };

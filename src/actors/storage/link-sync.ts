@@ -4,9 +4,10 @@
  * clusters were linked, a queue lost with its disk.
  *
  * One storage node leads the comparisons: the first member of the ring not known to be down. It walks
- * the buckets shipped to each linked cluster, a stretch of keys at a time (link-scopes.ts), at
- * `linkSyncKeysPerSecond` at most, and compares this cluster's digest of the stretch with the other
- * cluster's (core/link-digest.ts): a stretch where they agree costs a few numbers on the link. Where
+ * the buckets shipped to each linked cluster, a stretch of keys at a time (about `linkSyncStretchKeys`
+ * per node; link-scopes.ts), at `linkSyncKeysPerSecond` at most, and compares this cluster's digest and
+ * key count of the stretch with the other cluster's (core/link-digest.ts): a stretch where they agree
+ * costs a few numbers on the link. Where
  * they differ, every node compares the keys it judges in the stretch one by one and queues for shipping
  * the versions the other cluster lacks. Each cluster has its own place in the walk, so one that cannot
  * be reached holds up only itself; a whole pass is followed by a rest of `linkSyncPauseMs`.
@@ -18,13 +19,14 @@ import { isNamespace, namespaceOf } from '../../core/bucket-namespace.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import { assertNever } from '../../core/assert-never.js';
 import { compareKeys } from '../../core/key-order.js';
+import { earliestKey } from '../../core/link-digest.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isReplyTo, type ReplyTo } from '../../runtime/refs.js';
 import { foreignName } from '../../protocol/cluster/realm-names.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
 import { ask } from '../../runtime/typed-ask.js';
 import { isLinkScope, linkReceiverRef, shipsBucket, type LinkTarget } from '../../protocol/cluster/cluster-link.js';
-import { linkSyncRef, type LinkSyncMessage, type LocalScope, type ScopeCompareReply } from '../../protocol/cluster/link-sync.js';
+import { linkSyncRef, MAX_SCOPE_KEYS, type LinkSyncMessage, type LocalScope, type ScopeCompareReply } from '../../protocol/cluster/link-sync.js';
 import { clusterDigest, digestHere, digestingNodes, versionsHere } from './link-scopes.js';
 import type { StorageContext } from './storage-context.js';
 
@@ -38,12 +40,10 @@ const IDLE_MS = 1_000;
 /** How long a step may take; a cluster that does not answer is asked again after a rest. */
 const STEP_TIMEOUT_MS = 30_000;
 const RETRY_MS = 2_000;
-/** Keys each node looks at for one stretch: the stretch ends where the first node reaches this many. */
-const STRETCH_KEYS_PER_NODE = 1_024;
 /** Keys compared in one link_compare at most. */
 const COMPARE_BATCH = 256;
-/** The most keys a node looks at in one stretch; keys written meanwhile may have made it longer. */
-const MAX_STRETCH_KEYS = 4 * STRETCH_KEYS_PER_NODE;
+/** How long a reason a linked cluster gave is kept for the operator to read. */
+const MAX_REASON_CHARS = 300;
 /** How long a pass goes by the buckets the manager told before asking again. */
 const BUCKETS_TTL_MS = 10_000;
 
@@ -72,6 +72,7 @@ interface SyncState {
 export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): Behavior<SyncState, SyncMessage> {
   const { options } = context;
   const nowMs = (): number => context.clock.now();
+  const stretchKeys = Math.max(1, Math.min(MAX_SCOPE_KEYS, options.linkSyncStretchKeys));
   const receiverOf = (target: LinkTarget, walk: ClusterWalk): string => foreignName(target.clusterId, target.storage[walk.turn++ % target.storage.length]!.node);
 
   /** The next bucket to compare with `target`, or undefined when the pass is through. */
@@ -86,17 +87,22 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
     return next;
   };
 
-  /** Has every node compare the keys it judges in the stretch with `target`'s; answers how many it lacked. */
-  const compareKeyByKey = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, scope: LocalScope): Promise<number | string> => {
+  /**
+   * Has every node compare the keys it judges in the stretch with `target`'s; answers how many it lacked
+   * and, when a node's limit stopped it, the earliest key where one stopped (the walk goes on from there).
+   */
+  const compareKeyByKey = async (ctx: ActorContext<SyncMessage>, target: LinkTarget, scope: LocalScope): Promise<{ behind: number; reached: string | undefined } | string> => {
     const replies = await Promise.all(
       digestingNodes(context).map((node) => ask(ctx.system, linkSyncRef(node), { type: 'scope_compare', clusterId: target.clusterId, scope }, STEP_TIMEOUT_MS)),
     );
     let behind = 0;
+    const stops: string[] = [];
     for (const reply of replies) {
       if (!reply.ok) return reply.message;
       behind += reply.behind;
+      if (typeof reply.reached === 'string' && (scope.after === undefined || compareKeys(reply.reached, scope.after) > 0)) stops.push(reply.reached);
     }
-    return behind;
+    return { behind, reached: earliestKey(stops) };
   };
 
   /** Compares one stretch of keys with `target`, or ends the pass. */
@@ -117,31 +123,39 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
       context.links.comparisonDone(target.clusterId, nowMs());
       return;
     }
-    const here = await clusterDigest(ctx.system, context, { bucket: bucket.name, namespace: namespaceOf(bucket), ...(walk.after !== undefined ? { after: walk.after } : {}) }, STRETCH_KEYS_PER_NODE, true);
+    const here = await clusterDigest(ctx.system, context, { bucket: bucket.name, namespace: namespaceOf(bucket), ...(walk.after !== undefined ? { after: walk.after } : {}) }, stretchKeys, true);
     if (!here.ok) return retryLater(here.message);
     const { scope } = here;
     let behind = 0;
-    // A stretch this cluster holds nothing of is left to the other cluster's own walk.
-    if (here.keys > 0) {
-      const receiver = receiverOf(target, walk);
-      const there = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_digest', scope: { bucket: scope.bucket, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) } }, STEP_TIMEOUT_MS);
-      if (!there.ok && there.code === 'NoSuchBucket') {
-        // Nothing of this bucket can be stored there: on to the next, and the operator sees why.
-        Object.assign(walk, { bucketDone: true, notBeforeMs: nowMs() });
-        context.links.comparisonFailed(target.clusterId, `${receiver}: ${there.message}`);
-        return;
+    let reached: string | undefined;
+    // A stretch this cluster holds nothing of (not even a tombstone) is left to the other cluster's own walk.
+    if (here.looked > 0) {
+      let agree = false;
+      if (here.digest !== null) {
+        const receiver = receiverOf(target, walk);
+        const there = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_digest', scope: { bucket: scope.bucket, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) } }, STEP_TIMEOUT_MS);
+        const reason = (): string => `${receiver}: ${String(there.ok ? '' : there.message).slice(0, MAX_REASON_CHARS)}`;
+        if (!there.ok && there.code === 'NoSuchBucket') {
+          // Nothing of this bucket can be stored there: on to the next, and the operator sees why.
+          Object.assign(walk, { bucketDone: true, notBeforeMs: nowMs() });
+          context.links.comparisonFailed(target.clusterId, reason());
+          return;
+        }
+        // A cluster that does not take digests (an older release) is compared key by key.
+        if (!there.ok && there.code !== 'BadMessage') return retryLater(reason());
+        agree = there.ok && there.digest === here.digest && there.keys === here.keys;
       }
-      if (!there.ok) return retryLater(`${receiver}: ${there.message}`);
-      if (here.digest === null || there.digest === null || here.digest !== there.digest) {
+      if (!agree) {
         const compared = await compareKeyByKey(ctx, target, scope);
         if (typeof compared === 'string') return retryLater(compared);
-        behind = compared;
+        ({ behind, reached } = compared);
       }
     }
     context.links.compared(target.clusterId, here.keys, behind);
-    if (scope.upTo === undefined) walk.bucketDone = true;
+    if (reached !== undefined) walk.after = reached;
+    else if (scope.upTo === undefined) walk.bucketDone = true;
     else walk.after = scope.upTo;
-    walk.notBeforeMs = nowMs() + Math.round((here.keys * 1000) / Math.max(1, options.linkSyncKeysPerSecond));
+    walk.notBeforeMs = nowMs() + Math.round((here.looked * 1000) / Math.max(1, options.linkSyncKeysPerSecond));
   };
 
   /** This node's part of a key-by-key comparison: its judged keys in the stretch, a batch at a time. */
@@ -149,20 +163,19 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
     const target = context.links.targets.get(clusterId);
     if (!target || target.storage.length === 0 || !shipsBucket(target, scope.bucket)) return { ok: false, code: 'NotLinked', message: `${context.node} ships nothing of ${scope.bucket} to ${clusterId}` };
     const walk = walkOf(state, clusterId);
-    const { versions } = versionsHere(context, scope, MAX_STRETCH_KEYS);
+    const { versions, reached } = versionsHere(context, scope, MAX_SCOPE_KEYS);
     let behind = 0;
     for (let at = 0; at < versions.length; at += COMPARE_BATCH) {
       const batch = versions.slice(at, at + COMPARE_BATCH);
       const receiver = receiverOf(target, walk);
       const reply = await ask(ctx.system, linkReceiverRef(receiver), { type: 'link_compare', versions: batch.map((version) => version.summary) }, STEP_TIMEOUT_MS);
-      if (!reply.ok) return { ok: false, code: reply.code, message: `${receiver}: ${reply.message}` };
-      for (const index of reply.behind) {
-        const version = batch[index];
-        if (version) await context.links.noteMissing(clusterId, version.meta, nowMs());
-      }
-      behind += reply.behind.length;
+      if (!reply.ok) return { ok: false, code: reply.code, message: `${receiver}: ${String(reply.message).slice(0, MAX_REASON_CHARS)}` };
+      const lacking = reply.behind.flatMap((index) => (batch[index] ? [batch[index]] : []));
+      // Queued together: one transaction for the batch.
+      await Promise.all(lacking.map((version) => context.links.noteMissing(clusterId, version.meta, nowMs())));
+      behind += lacking.length;
     }
-    return { ok: true, compared: versions.length, behind };
+    return { ok: true, compared: versions.length, behind, reached };
   };
 
   const walkOf = (state: SyncState, clusterId: string): ClusterWalk => {
@@ -221,7 +234,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
         case 'scope_digest': {
           if (!isReplyTo(message.replyTo)) return state;
           const reply = (answer: unknown): void => ctx.system.reply(message.replyTo as ReplyTo<unknown>, answer);
-          if (!isLocalScope(message.scope) || !Number.isInteger(message.limit) || message.limit < 1 || message.limit > MAX_STRETCH_KEYS + 1) {
+          if (!isLocalScope(message.scope) || !Number.isInteger(message.limit) || message.limit < 1 || message.limit > MAX_SCOPE_KEYS + 1) {
             reply({ ok: false, code: 'BadRequest', message: 'malformed stretch of keys' });
             return state;
           }

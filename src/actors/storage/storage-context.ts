@@ -81,6 +81,8 @@ export interface StorageOptions {
   readonly linkSyncKeysPerSecond: number;
   /** Rest between two whole comparisons with a linked cluster. */
   readonly linkSyncPauseMs: number;
+  /** Keys each node looks at for one stretch of a comparison (at most MAX_SCOPE_KEYS): the stretch ends where the first node reaches this many. */
+  readonly linkSyncStretchKeys: number;
 }
 
 export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
@@ -109,6 +111,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   linkRateBytesPerSec: 20 * 1024 * 1024,
   linkSyncKeysPerSecond: 1_000,
   linkSyncPauseMs: 10 * 60_000,
+  linkSyncStretchKeys: 1_024,
 };
 
 /** Make one key equal on this node and `peer` (push or pull the newer version). */

@@ -9,6 +9,9 @@ import type { LinkScope } from './cluster-link.js';
 
 export const LINK_SYNC_PATH = '/node/storage/link_sync';
 
+/** The most keys a node looks at for one stretch, whoever asks: more are compared key by key. */
+export const MAX_SCOPE_KEYS = 4_096;
+
 /** A stretch of keys as one cluster's nodes address it: the scope, and that cluster's namespace of its bucket. */
 export interface LocalScope extends LinkScope {
   readonly namespace: string;
@@ -16,14 +19,15 @@ export interface LocalScope extends LinkScope {
 
 export type ScopeDigestReply =
   /**
-   * The digest of the keys this node judges among those it looked at; `reached` is the last key it
-   * looked at when `limit` stopped it, null when it went through the stretch.
+   * The digest of the `keys` this node judges among the `looked` it looked at (tombstones included);
+   * `reached` is the last key it looked at when `limit` stopped it, null when it went through the stretch.
    */
-  | { readonly ok: true; readonly digest: number; readonly keys: number; readonly reached: string | null }
+  | { readonly ok: true; readonly digest: number; readonly keys: number; readonly looked: number; readonly reached: string | null }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 export type ScopeCompareReply =
-  | { readonly ok: true; readonly compared: number; readonly behind: number }
+  /** `reached`: the last key compared when the node's limit stopped it, null when it went through the stretch. */
+  | { readonly ok: true; readonly compared: number; readonly behind: number; readonly reached: string | null }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 export type LinkSyncMessage =

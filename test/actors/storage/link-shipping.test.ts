@@ -44,7 +44,7 @@ function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
     clusters[self] = new StorageCluster(
       3,
       SETTINGS,
-      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000 }, buckets: () => Promise.resolve(buckets), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
+      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000, linkSyncStretchKeys: 2 }, buckets: () => Promise.resolve(buckets), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
       'error',
       `cookie-of-${self}`,
     );
@@ -183,6 +183,22 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     }
     await eventually(async () => (await bodyIn(b, inB, 'doomed.txt')) === undefined, 30_000, 'the delete found by comparison');
     await eventually(async () => (await digestOf(a)) === (await digestOf(b)), 20_000, 'equal digests after');
+  });
+
+  it('finds by comparison deletes where a stretch of keys holds nothing but tombstones', async () => {
+    const diaryA = namespaceOf(DIARY_A);
+    const diaryB = namespaceOf(DIARY_B);
+    const keys = ['page-1.txt', 'page-2.txt', 'page-3.txt'];
+    for (const key of keys) await a.client.put('object', objectFields(diaryA, key, key), Buffer.from(key));
+    await eventually(async () => (await Promise.all(keys.map((key) => bodyIn(b, diaryB, key)))).every((body, i) => body === keys[i]), 20_000, 'shipped to b');
+    linked = false;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      for (const key of keys) await a.client.delete('object', diaryA, key);
+    } finally {
+      linked = true;
+    }
+    await eventually(async () => (await Promise.all(keys.map((key) => bodyIn(b, diaryB, key)))).every((body) => body === undefined), 30_000, 'every delete found by comparison');
   });
 
   it('ships only the buckets a link names, by writes and by comparison alike', async () => {
