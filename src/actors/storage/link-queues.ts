@@ -146,6 +146,13 @@ export class LinkQueues {
     this.countsOf(clusterId).syncError = reason;
   }
 
+  /** Another node leads the comparison now: this one's pass under way and its last failure are no longer news. */
+  comparisonLedElsewhere(clusterId: string): void {
+    const counts = this.countsOf(clusterId);
+    counts.compared = 0;
+    counts.syncError = undefined;
+  }
+
   /** Everything this node has to say about its link with `clusterId`. */
   statsOf(clusterId: string): LinkQueueStats {
     const counts = this.countsOf(clusterId);

@@ -44,6 +44,8 @@ export interface LinkReceiverDeps {
 
 /** Entries and chunk names in one request at most; a shipper sends far fewer. */
 const MAX_ENTRIES = 1_024;
+/** link_digest requests folded at once by this node: each has every storage node here walk its keys. */
+const MAX_DIGESTS_IN_FLIGHT = 1;
 /** Requests from linked clusters worked on at once; more are refused with SlowDown and sent again later. */
 const MAX_IN_FLIGHT = 8;
 /**
@@ -61,6 +63,8 @@ interface ReceiverState {
   /** The manager's answer being awaited, shared by every request meanwhile. */
   asking: Promise<ReadonlyMap<string, string> | undefined> | undefined;
   inFlight: number;
+  /** link_digest requests being folded. */
+  digesting: number;
 }
 
 export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiverDeps): Behavior<ReceiverState, LinkReceiverMessage> {
@@ -84,14 +88,20 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
 
   return {
     accepts: ['link_lacking', 'link_apply', 'link_compare', 'link_digest'],
-    init: () => ({ buckets: undefined, asking: undefined, inFlight: 0 }),
+    init: () => ({ buckets: undefined, asking: undefined, inFlight: 0, digesting: 0 }),
     receive(state, message, ctx) {
       if (!isReplyTo(message.replyTo)) return state;
       if (state.inFlight >= MAX_IN_FLIGHT) {
         ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'SlowDown', message: `${MAX_IN_FLIGHT} shipments are being stored here; send again later` });
         return state;
       }
+      if (message.type === 'link_digest' && state.digesting >= MAX_DIGESTS_IN_FLIGHT) {
+        // Every storage node here walks its keys for a digest: one at a time is what a comparison needs.
+        ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'SlowDown', message: 'a digest is being folded here; ask again later' });
+        return state;
+      }
       state.inFlight++;
+      if (message.type === 'link_digest') state.digesting++;
       const work = (): Promise<LinkLackingReply | LinkApplyReply | LinkCompareReply | LinkDigestReply> => {
         switch (message.type) {
           case 'link_lacking':
@@ -110,6 +120,7 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
         .catch((error: unknown) => ({ ok: false as const, code: 'InternalError', message: error instanceof Error ? error.message : String(error) }))
         .then((reply) => {
           state.inFlight--;
+          if (message.type === 'link_digest') state.digesting--;
           ctx.system.reply(message.replyTo as ReplyTo<unknown>, reply);
         });
       return state;
@@ -164,9 +175,13 @@ async function digest(system: ActorApi, context: StorageContext, scope: unknown,
   const namespace = namespaces.get(scope.bucket);
   if (namespace === undefined) return { ok: false, code: 'NoSuchBucket', message: `this cluster has no bucket ${scope.bucket}` };
   const local = { bucket: scope.bucket, namespace, ...(scope.after !== undefined ? { after: scope.after } : {}), ...(scope.upTo !== undefined ? { upTo: scope.upTo } : {}) };
-  // Each node looks at MAX_SCOPE_KEYS at most: a stretch holding more here is compared key by key.
-  const folded = await clusterDigest(system, context, local, MAX_SCOPE_KEYS, false);
-  return folded.ok ? { ok: true, digest: folded.digest, keys: folded.keys } : { ok: false, code: 'Unavailable', message: folded.message };
+  // Each node looks at a few times the keys of its own cluster's stretches at most: a stretch holding
+  // more here is folded as far as that goes.
+  const limit = Math.min(MAX_SCOPE_KEYS, 4 * Math.max(1, context.options.linkSyncStretchKeys));
+  const folded = await clusterDigest(system, context, local, limit, true);
+  if (!folded.ok) return { ok: false, code: 'Unavailable', message: folded.message };
+  const narrowed = folded.scope.upTo !== scope.upTo && folded.scope.upTo !== undefined ? { upTo: folded.scope.upTo } : {};
+  return { ok: true, digest: folded.digest, keys: folded.keys, ...narrowed };
 }
 
 async function apply(system: ActorApi, context: StorageContext, log: Logger, entries: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkApplyReply> {

@@ -125,7 +125,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
     }
     const here = await clusterDigest(ctx.system, context, { bucket: bucket.name, namespace: namespaceOf(bucket), ...(walk.after !== undefined ? { after: walk.after } : {}) }, stretchKeys, true);
     if (!here.ok) return retryLater(here.message);
-    const { scope } = here;
+    let { scope, digest, keys } = here;
     let behind = 0;
     let reached: string | undefined;
     // A stretch this cluster holds nothing of (not even a tombstone) is left to the other cluster's own walk.
@@ -143,7 +143,14 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
         }
         // A cluster that does not take digests (an older release) is compared key by key.
         if (!there.ok && there.code !== 'BadMessage') return retryLater(reason());
-        agree = there.ok && there.digest === here.digest && there.keys === here.keys;
+        if (there.ok && there.upTo !== undefined) {
+          // The other cluster folded only the start of the stretch: this one folds that start too.
+          if (typeof there.upTo !== 'string' || !withinStretch(there.upTo, scope)) return retryLater(`${receiver}: a digest of keys outside the stretch asked for`);
+          const start = await clusterDigest(ctx.system, context, { ...scope, upTo: there.upTo }, MAX_SCOPE_KEYS, false);
+          if (!start.ok) return retryLater(start.message);
+          ({ scope, digest, keys } = start);
+        }
+        agree = there.ok && there.digest !== null && there.digest === digest && there.keys === keys;
       }
       if (!agree) {
         const compared = await compareKeyByKey(ctx, target, scope);
@@ -151,7 +158,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
         ({ behind, reached } = compared);
       }
     }
-    context.links.compared(target.clusterId, here.keys, behind);
+    context.links.compared(target.clusterId, keys, behind);
     if (reached !== undefined) walk.after = reached;
     else if (scope.upTo === undefined) walk.bucketDone = true;
     else walk.after = scope.upTo;
@@ -193,6 +200,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
     if (digestingNodes(context)[0] !== context.node) {
       // Another node leads: should this one lead later, it starts its passes afresh.
       for (const walk of state.walks.values()) if (!walk.busy) Object.assign(walk, { bucket: undefined, after: undefined, bucketDone: false });
+      for (const id of context.links.targets.keys()) context.links.comparisonLedElsewhere(id);
       return IDLE_MS;
     }
     let nextMs = IDLE_MS;
@@ -258,6 +266,11 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
       }
     },
   };
+}
+
+/** Whether `key` lies in the stretch (after, upTo]. */
+function withinStretch(key: string, scope: LocalScope): boolean {
+  return (scope.after === undefined || compareKeys(key, scope.after) > 0) && (scope.upTo === undefined || compareKeys(key, scope.upTo) <= 0);
 }
 
 function isLocalScope(value: unknown): value is LocalScope {

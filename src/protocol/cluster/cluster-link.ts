@@ -165,8 +165,12 @@ export interface LinkScope {
 }
 
 export type LinkDigestReply =
-  /** `digest` is null when the stretch holds too many keys here to fold at once: compare it key by key. */
-  | { readonly ok: true; readonly digest: number | null; readonly keys: number }
+  /**
+   * `upTo`, when present: this cluster holds too many keys in the stretch to fold it at once, and folded
+   * it only as far as that key (the asker compares that shorter stretch). `digest` null: compare the
+   * stretch key by key.
+   */
+  | { readonly ok: true; readonly digest: number | null; readonly keys: number; readonly upTo?: string }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
 export type LinkReceiverMessage =
