@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
+import { DEFAULT_NFS_CONFIG, parseNfsConfig, type NfsConfig } from './nfs/nfs-config.js';
 
 export interface GatewayConfig {
   readonly httpHost: string;
@@ -63,6 +64,8 @@ export interface GatewayConfig {
   readonly shutdownTimeoutMs: number;
   /** The file of SSE-S3 master keys (see src/cli/master-keys.ts); read once when the gateway starts. */
   readonly sseKeyFile?: string;
+  /** The NFS v3 gateway beside the S3 API (nfs/nfs-config.ts); off unless enabled. */
+  readonly nfs: NfsConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -93,6 +96,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   virtualHostSuffixes: Object.freeze([]) as readonly string[],
   region: 'us-east-1',
   shutdownTimeoutMs: 10_000,
+  nfs: DEFAULT_NFS_CONFIG,
 });
 
 /** The storage transport refuses bodies over 8 MiB, so a chunk (and an inline body) must stay below. */
@@ -165,6 +169,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   if (sseKeyFile !== undefined && (typeof sseKeyFile !== 'string' || sseKeyFile.trim() === '')) {
     return fail(`gateway.sseKeyFile must be the path of a file of master keys (got ${JSON.stringify(sseKeyFile)})`);
   }
+  const nfs = parseNfsConfig(record.nfs);
+  if (!nfs.ok) return fail(nfs.problem);
   const suffixes = record.virtualHostSuffixes ?? [];
   if (!Array.isArray(suffixes) || !suffixes.every((s): s is string => typeof s === 'string' && HOST_NAME.test(s))) {
     return fail('gateway.virtualHostSuffixes must be a list of host names');
@@ -175,6 +181,7 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     httpHost,
     region,
     virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
+    nfs: nfs.config,
     ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
   });
   if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {

@@ -121,7 +121,8 @@ export function sourceVersionHeaders(ctx: RequestContext, bucket: string, source
   return headers['x-amz-version-id'] === undefined ? {} : { 'x-amz-copy-source-version-id': headers['x-amz-version-id'] };
 }
 
-async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): AsyncGenerator<Buffer> {
+/** `source` as it passes, every byte fed to `hashes` (the copy's and NFS's stored bodies). */
+export async function* hashing(source: AsyncIterable<Buffer>, hashes: StreamHashes): AsyncGenerator<Buffer> {
   for await (const piece of source) {
     const waiting = hashes.update(piece);
     if (waiting !== undefined) await waiting;

@@ -33,13 +33,14 @@ export async function deleteObject(ctx: RequestContext, op: OperationOf<'DeleteO
 }
 
 /** What a delete did: which version it made (a delete marker) or removed, where versions are spoken of. */
-interface Removed {
+export interface Removed {
   readonly versionId?: string;
   /** A delete marker was made, or the version removed was one. */
   readonly deleteMarker: boolean;
 }
 
-async function removeObject(
+/** Deletes one key (or version) and retires what the delete replaced; also the NFS gateway's REMOVE. */
+export async function removeObject(
   deps: GatewayDeps,
   bucketRecord: BucketRecord | undefined,
   target: { readonly bucket: string; readonly key: string; readonly versionId: string | undefined },

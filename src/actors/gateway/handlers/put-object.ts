@@ -21,7 +21,7 @@ import { encryptedPieces, encryptionForWrite, encryptionHeaders, etagFor, oneWri
 import { requestedTags } from './tagging.js';
 import { retireReplaced } from '../object-versions.js';
 import { MAX_UPLOAD_BYTES, openBody } from '../request-body.js';
-import { bucketOf, type OperationOf, type RequestContext } from '../request-context.js';
+import { bucketOf, type GatewayDeps, type OperationOf, type RequestContext } from '../request-context.js';
 import { sendEmpty } from '../responses.js';
 import { expectOk } from '../storage-errors.js';
 
@@ -84,10 +84,14 @@ export function recordMayLand(result: { readonly ok: boolean; readonly code?: st
 
 /** What every write of an object's record is followed by: the cache learns, the replaced version goes. */
 export function afterObjectWrite(ctx: RequestContext, replaced: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
-  const { cache } = ctx.deps;
-  cache.invalidate(written.bucket, written.key);
-  if (inline !== undefined) cache.offer(written, inline);
-  retireReplaced(ctx.deps, replaced, written);
+  afterRecordWrite(ctx.deps, replaced, written, inline);
+}
+
+/** The same, for writers outside an S3 request (the NFS gateway). */
+export function afterRecordWrite(deps: GatewayDeps, replaced: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
+  deps.cache.invalidate(written.bucket, written.key);
+  if (inline !== undefined) deps.cache.offer(written, inline);
+  retireReplaced(deps, replaced, written);
 }
 
 /**

@@ -1,0 +1,152 @@
+/**
+ * The NFS v3 gateway's settings (`gateway.nfs` in a gateway's config file, `--protocol nfs` and the
+ * `--nfs-*` flags), checked once at start-up and frozen. An export names a bucket (or `*`, every
+ * bucket), the client addresses allowed to mount it, and the cluster user those clients act as: that
+ * user's rights on the bucket are checked as for S3.
+ */
+import { isIP } from 'node:net';
+
+export interface NfsExport {
+  /** A bucket name, or `*` for every bucket. */
+  readonly bucket: string;
+  /** CIDR blocks of the clients allowed (an address alone is one host). */
+  readonly clients: readonly string[];
+  /** The cluster user whose access to the bucket the clients have. */
+  readonly user: string;
+  /** Writes answer NFS3ERR_ROFS. */
+  readonly readOnly: boolean;
+  /** Owner and group shown for files and directories that never had them set over NFS. */
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface NfsConfig {
+  readonly enabled: boolean;
+  readonly host: string;
+  /** MOUNT and NFS share this TCP port; 0 picks a free one (logged at start-up). */
+  readonly port: number;
+  readonly exports: readonly NfsExport[];
+  /** An open file that no WRITE touched for this long is stored (and its buffer let go). */
+  readonly writeIdleFlushMs: number;
+  /** Memory for the buffered writes of all open files; beyond it files spill to the gateway's disk. */
+  readonly writeMemoryBytes: number;
+  /** A file whose buffered bytes grow past this spills to the gateway's disk. */
+  readonly fileMemoryBytes: number;
+  /** Files with buffered writes at once; the oldest idle one is stored to make room. */
+  readonly maxOpenFiles: number;
+  /** Calls of one connection being answered at once; the connection is not read beyond that. */
+  readonly maxCallsPerConnection: number;
+  readonly maxConnections: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_NFS_CONFIG: NfsConfig = Object.freeze({
+  enabled: false,
+  host: '127.0.0.1',
+  port: 2049,
+  exports: Object.freeze([]) as readonly NfsExport[],
+  writeIdleFlushMs: 5_000,
+  writeMemoryBytes: 64 * MiB,
+  fileMemoryBytes: 1 * MiB,
+  maxOpenFiles: 1024,
+  maxCallsPerConnection: 32,
+  maxConnections: 256,
+});
+
+type NumberKey = 'port' | 'writeIdleFlushMs' | 'writeMemoryBytes' | 'fileMemoryBytes' | 'maxOpenFiles' | 'maxCallsPerConnection' | 'maxConnections';
+
+const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
+  port: [0, 65535],
+  writeIdleFlushMs: [10, 3_600_000],
+  writeMemoryBytes: [0, 64 * 1024 * MiB],
+  fileMemoryBytes: [0, 1024 * MiB],
+  maxOpenFiles: [1, 1_000_000],
+  maxCallsPerConnection: [1, 1024],
+  maxConnections: [1, 1_000_000],
+};
+
+const KNOWN_KEYS = ['enabled', 'host', 'exports', ...Object.keys(BOUNDS)];
+const EXPORT_KEYS = ['bucket', 'clients', 'user', 'readOnly', 'uid', 'gid'];
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export type NfsConfigResult = { readonly ok: true; readonly config: NfsConfig } | { readonly ok: false; readonly problem: string };
+
+export function parseNfsConfig(raw: unknown): NfsConfigResult {
+  if (raw === undefined) return { ok: true, config: DEFAULT_NFS_CONFIG };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('gateway.nfs must be an object of settings');
+  const record = raw as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(record)) {
+    if (!KNOWN_KEYS.includes(key)) return fail(`gateway.nfs.${key} is not a known setting (known: ${KNOWN_KEYS.join(', ')})`);
+  }
+  const numbers: Partial<Record<NumberKey, number>> = {};
+  for (const [key, [min, max]] of Object.entries(BOUNDS) as Array<[NumberKey, readonly [number, number]]>) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
+      return fail(`gateway.nfs.${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+    numbers[key] = number;
+  }
+  const enabled = record.enabled ?? DEFAULT_NFS_CONFIG.enabled;
+  if (typeof enabled !== 'boolean') return fail('gateway.nfs.enabled must be true or false');
+  const host = record.host ?? DEFAULT_NFS_CONFIG.host;
+  if (typeof host !== 'string' || !(/^[A-Za-z0-9.-]{1,253}$/.test(host) || isIP(host) !== 0)) {
+    return fail(`gateway.nfs.host must be a host name or IP address (got ${JSON.stringify(host)})`);
+  }
+  const rawExports = record.exports ?? [];
+  if (!Array.isArray(rawExports)) return fail('gateway.nfs.exports must be a list of exports');
+  const exports: NfsExport[] = [];
+  for (const [index, entry] of rawExports.entries()) {
+    const parsed = parseExport(entry, `gateway.nfs.exports[${index}]`);
+    if (typeof parsed === 'string') return fail(parsed);
+    exports.push(parsed);
+  }
+  return { ok: true, config: Object.freeze({ ...DEFAULT_NFS_CONFIG, ...numbers, enabled, host, exports: Object.freeze(exports) }) };
+}
+
+/** `bucket=cidr[,cidr...]=user`, as the --nfs-export flag takes an export. */
+export function parseExportFlag(text: string): NfsExport | string {
+  const parts = text.split('=');
+  if (parts.length !== 3) return `--nfs-export takes BUCKET=CIDR[,CIDR...]=USER (got ${JSON.stringify(text)})`;
+  return parseExport({ bucket: parts[0], clients: parts[1]!.split(',').filter((c) => c !== ''), user: parts[2] }, '--nfs-export');
+}
+
+function parseExport(entry: unknown, where: string): NfsExport | string {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return `${where} must be an object with bucket, clients and user`;
+  const record = entry as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(record)) if (!EXPORT_KEYS.includes(key)) return `${where}.${key} is not a known setting (known: ${EXPORT_KEYS.join(', ')})`;
+  const { bucket, clients, user } = record;
+  if (typeof bucket !== 'string' || !(bucket === '*' || BUCKET_NAME.test(bucket))) return `${where}.bucket must be a bucket name or * (got ${JSON.stringify(bucket)})`;
+  if (!Array.isArray(clients) || clients.length === 0 || !clients.every((c): c is string => typeof c === 'string' && isCidr(c))) {
+    return `${where}.clients must be a non-empty list of CIDR blocks such as 10.0.0.0/8 or ::1/128 (got ${JSON.stringify(clients)})`;
+  }
+  if (typeof user !== 'string' || user === '') return `${where}.user must name a cluster user`;
+  const readOnly = record.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') return `${where}.readOnly must be true or false`;
+  const ids: Record<'uid' | 'gid', number> = { uid: 0, gid: 0 };
+  for (const key of ['uid', 'gid'] as const) {
+    const value = record[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) return `${where}.${key} must be an unsigned 32-bit integer`;
+    ids[key] = value;
+  }
+  return Object.freeze({ bucket, clients: Object.freeze([...clients]), user, readOnly, ...ids });
+}
+
+/** `a.b.c.d/n`, an IPv6 block, or a bare address. */
+export function isCidr(text: string): boolean {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+function fail(problem: string): NfsConfigResult {
+  return { ok: false, problem };
+}
