@@ -5,6 +5,7 @@
  *   /node/gateway          one_for_one
  *     /node/gateway/auth   users, keys, buckets, endpoints pushed by the manager
  *     /node/gateway/http   the S3 API (request handlers run in their own scopes, not in its mailbox)
+ *     /node/gateway/nfs    the NFS v3 gateway, when enabled (nfs/), on the same storage paths and cache
  */
 import { worker, type ChildSpec, type SupervisorSpec } from '../../runtime/supervisor.js';
 import type { ClusterNode } from '../../runtime/node.js';
@@ -25,6 +26,9 @@ import { ObjectCache } from './object-cache.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import type { Registry } from 'prom-client';
 import type { MasterKeys } from '../../core/object-encryption.js';
+import { join } from 'node:path';
+import { isHandleRecord } from './nfs/file-handles.js';
+import { nfsListenerBehavior } from './nfs/nfs-listener.js';
 
 /** How long a bucket change may take at the manager. */
 const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
@@ -51,13 +55,15 @@ export interface GatewayS3Options {
   readonly metrics?: Registry;
   /** The operator's keys that wrap SSE-S3 objects' data keys; without them SSE-S3 is refused. */
   readonly masterKeys?: MasterKeys;
+  /** The gateway's data directory: NFS buffers files too large for memory under it. */
+  readonly dataDir?: string;
 }
 
 export function gatewayTree(options: GatewayTreeOptions): SupervisorSpec {
   const children: ChildSpec[] = [
     worker('auth', authCacheBehavior({ view: options.authView, table: options.nodeState.table(AUTH_CACHE_TABLE, isAuthSnapshot, sealedSnapshotCodec(options.secrets)) })),
   ];
-  if (options.s3 !== undefined) children.push(s3Listener(options.authView, options.s3));
+  if (options.s3 !== undefined) children.push(...s3Listeners(options.authView, options.nodeState, options.s3));
   return { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, children };
 }
 
@@ -74,7 +80,7 @@ export async function upgradeGatewayState(nodeState: NodeState, secrets: SecretB
   for (const key of unreadable) await table.remove(key);
 }
 
-function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
+function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS3Options): ChildSpec[] {
   const { node, config } = options;
   const storage = new StorageClient({
     system: node.system,
@@ -87,7 +93,19 @@ function s3Listener(authView: AuthView, options: GatewayS3Options): ChildSpec {
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   const requests = options.metrics ? gatewayMetrics(options.metrics, cache) : undefined;
   const masterKeys = options.masterKeys;
-  return worker('http', httpListenerBehavior({ config, storage, authView, bucketAdmin, cache, ...(requests ? { requests } : {}), ...(masterKeys ? { masterKeys } : {}) }), {
+  const listenerDeps = { config, storage, authView, bucketAdmin, cache, ...(masterKeys ? { masterKeys } : {}) };
+  const http = worker('http', httpListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });
+  if (!config.nfs.enabled) return [http];
+  const nfs = worker('nfs', nfsListenerBehavior({
+    ...listenerDeps,
+    nfs: config.nfs,
+    handleTable: nodeState.table(NFS_HANDLE_TABLE, isHandleRecord),
+    spillDir: join(options.dataDir ?? '.', 'nfs-spill'),
+  }), { shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS });
+  return [http, nfs];
 }
+
+/** hash → key of NFS handles too long to hold their key, kept across restarts. */
+const NFS_HANDLE_TABLE = 'nfs_handles';

@@ -1,0 +1,20 @@
+/**
+ * Which key each directory cookie handed out stands for (directory-listing.ts): a bounded map, the
+ * least recently remembered forgotten first.
+ */
+export class DirectoryCookies {
+  private readonly keys = new Map<string, string>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  remember(bucketTag: string, dirKey: string, cookie: bigint, key: string): void {
+    const id = `${bucketTag}\0${dirKey}\0${cookie}`;
+    this.keys.delete(id);
+    this.keys.set(id, key);
+    if (this.keys.size > this.maxEntries) this.keys.delete(this.keys.keys().next().value as string);
+  }
+
+  keyOf(bucketTag: string, dirKey: string, cookie: bigint): string | undefined {
+    return this.keys.get(`${bucketTag}\0${dirKey}\0${cookie}`);
+  }
+}

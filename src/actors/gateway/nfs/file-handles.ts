@@ -1,0 +1,125 @@
+/**
+ * NFS file handles: what a client holds for a file or directory, valid across gateway restarts.
+ *
+ *   byte 0       handle format version (1)
+ *   byte 1       0: the key follows in the handle itself; 1: the MD5 of the key follows
+ *   bytes 2-9    the first 8 bytes of MD5 of the bucket's namespace (its name and incarnation)
+ *   bytes 10-    the key in UTF-8 (at most 54 bytes), or its 16-byte MD5
+ *
+ * A directory's key ends with `/`; a bucket's root is the empty key. Most keys fit in the handle, so a
+ * handle needs no state to be read. A longer key is named by its hash, and the hash → key pair is kept in
+ * a table on the gateway's own disk (its node state), written before the handle is given out: such a
+ * handle stays valid across restarts of this gateway, not on another gateway.
+ *
+ * A bucket deleted and created again has a new incarnation, so handles into the old one answer
+ * NFS3ERR_STALE, as do handles of keys that no longer exist.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthSnapshot, BucketRecord } from '../../../core/auth-snapshot.js';
+import { namespaceOf } from '../../../core/bucket-namespace.js';
+import { NFS3_FHSIZE } from '../../../protocol/nfs/nfs3-types.js';
+import type { AuthView } from '../../common/auth-view.js';
+
+const VERSION = 1;
+const INLINE = 0;
+const HASHED = 1;
+const HEADER_BYTES = 10;
+export const MAX_INLINE_KEY_BYTES = NFS3_FHSIZE - HEADER_BYTES;
+
+export type ParsedHandle =
+  | { readonly ok: true; readonly bucketTag: string; readonly key: string; readonly hashed: false }
+  | { readonly ok: true; readonly bucketTag: string; readonly keyHash: string; readonly hashed: true }
+  | { readonly ok: false; readonly status: 'NFS3ERR_BADHANDLE' };
+
+function md5(text: string): Buffer {
+  return createHash('md5').update(text, 'utf8').digest();
+}
+
+/** 8 bytes that name a bucket's incarnation, in hex: the handle's and the file system id's. */
+export function bucketTagOf(bucket: { readonly name: string; readonly incarnation?: string }): string {
+  return md5(namespaceOf(bucket)).subarray(0, 8).toString('hex');
+}
+
+/** The handle of `key` in the bucket tagged `bucketTag`; `keyHash` is set when the handle names the key by hash. */
+export function encodeHandle(bucketTag: string, key: string): { readonly handle: Buffer; readonly keyHash: string | undefined } {
+  const keyBytes = Buffer.from(key, 'utf8');
+  const tag = Buffer.from(bucketTag, 'hex');
+  if (keyBytes.length <= MAX_INLINE_KEY_BYTES) {
+    return { handle: Buffer.concat([Buffer.from([VERSION, INLINE]), tag, keyBytes]), keyHash: undefined };
+  }
+  const hash = md5(key);
+  return { handle: Buffer.concat([Buffer.from([VERSION, HASHED]), tag, hash]), keyHash: hash.toString('hex') };
+}
+
+/** Reads a handle's fields; anything this gateway did not make is NFS3ERR_BADHANDLE. Never throws. */
+export function parseHandle(handle: Buffer): ParsedHandle {
+  if (handle.length < HEADER_BYTES || handle[0] !== VERSION) return { ok: false, status: 'NFS3ERR_BADHANDLE' };
+  const bucketTag = handle.subarray(2, HEADER_BYTES).toString('hex');
+  const rest = handle.subarray(HEADER_BYTES);
+  if (handle[1] === HASHED) {
+    if (rest.length !== 16) return { ok: false, status: 'NFS3ERR_BADHANDLE' };
+    return { ok: true, bucketTag, keyHash: rest.toString('hex'), hashed: true };
+  }
+  if (handle[1] !== INLINE) return { ok: false, status: 'NFS3ERR_BADHANDLE' };
+  const key = new TextDecoder('utf-8', { fatal: false }).decode(rest);
+  if (Buffer.byteLength(key, 'utf8') !== rest.length) return { ok: false, status: 'NFS3ERR_BADHANDLE' };
+  return { ok: true, bucketTag, key, hashed: false };
+}
+
+/** A 64-bit number for a key, the same on every gateway: NFS's fileid (the inode number clients show). */
+export function fileIdOf(bucketTag: string, key: string): bigint {
+  const id = md5(`${bucketTag}\0${key}`).readBigUInt64BE(0);
+  // 0 is not a valid inode number to many clients.
+  return id === 0n ? 1n : id;
+}
+
+/** Where the hash → key pairs of long keys are kept (the gateway's node state; a Map in tests). */
+export interface HandleStore {
+  get(keyHash: string): { readonly key: string } | undefined;
+  put(keyHash: string, value: { readonly key: string }): Promise<void>;
+}
+
+export function isHandleRecord(value: unknown): value is { readonly key: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { key?: unknown }).key === 'string';
+}
+
+export type ResolvedHandle =
+  | { readonly ok: true; readonly bucket: BucketRecord; readonly bucketTag: string; readonly key: string }
+  | { readonly ok: false; readonly status: 'NFS3ERR_BADHANDLE' | 'NFS3ERR_STALE' };
+
+export class FileHandles {
+  private indexedSnapshot: AuthSnapshot | undefined;
+  private bucketsByTag = new Map<string, BucketRecord>();
+
+  constructor(
+    private readonly view: AuthView,
+    private readonly store: HandleStore,
+  ) {}
+
+  /** A handle for `key`, its hash → key pair stored first when the handle needs one. */
+  async handleFor(bucketTag: string, key: string): Promise<Buffer> {
+    const { handle, keyHash } = encodeHandle(bucketTag, key);
+    if (keyHash !== undefined && this.store.get(keyHash)?.key !== key) await this.store.put(keyHash, { key });
+    return handle;
+  }
+
+  /** The bucket and key a handle names; STALE when the bucket (this incarnation of it) is gone or the key unknown. */
+  resolve(handle: Buffer): ResolvedHandle {
+    const parsed = parseHandle(handle);
+    if (!parsed.ok) return parsed;
+    const bucket = this.bucketByTag(parsed.bucketTag);
+    if (bucket === undefined) return { ok: false, status: 'NFS3ERR_STALE' };
+    const key = parsed.hashed ? this.store.get(parsed.keyHash)?.key : parsed.key;
+    if (key === undefined) return { ok: false, status: 'NFS3ERR_STALE' };
+    return { ok: true, bucket, bucketTag: parsed.bucketTag, key };
+  }
+
+  private bucketByTag(tag: string): BucketRecord | undefined {
+    const snapshot = this.view.current;
+    if (snapshot !== this.indexedSnapshot) {
+      this.indexedSnapshot = snapshot;
+      this.bucketsByTag = new Map((snapshot?.buckets ?? []).map((bucket) => [bucketTagOf(bucket), bucket]));
+    }
+    return this.bucketsByTag.get(tag);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The MOUNT program: `/bucket` (or a directory in it, `/bucket/a/b`) becomes the root handle a client
+ * then uses with NFS. A bucket not exported to the client's address, or whose mapped user may not list
+ * it, is MNT3ERR_ACCES; one that does not exist, MNT3ERR_NOENT.
+ */
+import type { Mount3Call, Mount3Result, MntResult } from '../../../protocol/nfs/mount3.js';
+import { AUTH_FLAVOR } from '../../../protocol/nfs/rpc.js';
+import { NfsError } from './nfs-errors.js';
+import { scopeOf, type NfsCaller } from './nfs-scope.js';
+import { findDirectory } from './nodes.js';
+
+/** Who mounted what, as DUMP reports it (informational: NFS v3 needs no mount state). */
+export class MountTable {
+  private readonly mounts = new Map<string, { readonly hostname: string; readonly directory: string }>();
+
+  add(hostname: string, directory: string): void {
+    if (this.mounts.size >= 10_000) this.mounts.delete(this.mounts.keys().next().value as string);
+    this.mounts.set(`${hostname}\0${directory}`, { hostname, directory });
+  }
+
+  remove(hostname: string, directory: string | undefined): void {
+    for (const [id, mount] of this.mounts) if (mount.hostname === hostname && (directory === undefined || mount.directory === directory)) this.mounts.delete(id);
+  }
+
+  list(): Array<{ readonly hostname: string; readonly directory: string }> {
+    return [...this.mounts.values()];
+  }
+}
+
+export async function mountCall(caller: NfsCaller, mounts: MountTable, call: Mount3Call): Promise<Mount3Result> {
+  switch (call.proc) {
+    case 'NULL':
+      return { proc: 'NULL' };
+    case 'MNT': {
+      const result = await mount(caller, call.dirpath);
+      if (result.status === 'MNT3_OK') mounts.add(caller.address, call.dirpath);
+      caller.log.info('NFS mount', { client: caller.address, path: call.dirpath, status: result.status });
+      return { proc: 'MNT', result };
+    }
+    case 'DUMP':
+      return { proc: 'DUMP', mounts: mounts.list() };
+    case 'UMNT':
+      mounts.remove(caller.address, call.dirpath);
+      return { proc: 'UMNT' };
+    case 'UMNTALL':
+      mounts.remove(caller.address, undefined);
+      return { proc: 'UMNTALL' };
+    case 'EXPORT':
+      return { proc: 'EXPORT', exports: caller.deps.exports.exportedTo(caller.address).map((name) => ({ directory: `/${name}`, groups: [] })) };
+  }
+}
+
+async function mount(caller: NfsCaller, dirpath: string): Promise<MntResult> {
+  const parts = dirpath.split('/').filter((part) => part !== '');
+  if (!dirpath.startsWith('/') || parts.length === 0 || parts.some((part) => part === '.' || part === '..')) return { status: 'MNT3ERR_INVAL' };
+  const bucket = caller.deps.gateway.authView.bucket(parts[0]!);
+  if (bucket === undefined) return { status: 'MNT3ERR_NOENT' };
+  const dirKey = parts.slice(1).map((part) => `${part}/`).join('');
+  try {
+    const scope = scopeOf(caller, bucket, 'list');
+    if ((await findDirectory(scope, dirKey)) === undefined) return { status: 'MNT3ERR_NOENT' };
+    const fhandle = await caller.deps.handles.handleFor(scope.bucketTag, dirKey);
+    return { status: 'MNT3_OK', fhandle, authFlavors: [AUTH_FLAVOR.AUTH_SYS, AUTH_FLAVOR.AUTH_NONE] };
+  } catch (error) {
+    if (error instanceof NfsError && (error.status === 'NFS3ERR_ACCES' || error.status === 'NFS3ERR_ROFS')) return { status: 'MNT3ERR_ACCES' };
+    if (error instanceof NfsError && error.status === 'NFS3ERR_STALE') return { status: 'MNT3ERR_NOENT' };
+    caller.log.warn('an NFS mount failed', { path: dirpath, error });
+    return { status: 'MNT3ERR_SERVERFAULT' };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The gateway's NFS listener as a supervised actor, beside the S3 one: its init opens the NFS port, its
+ * terminate closes it and stores what open files hold. Calls never pass through its mailbox.
+ */
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Behavior } from '../../../runtime/actor.js';
+import { assertNever } from '../../../core/assert-never.js';
+import type { NfsListenerMessage } from '../../../protocol/cluster/nfs-listener.js';
+import { NFS3_WRITEVERFSIZE } from '../../../protocol/nfs/nfs3-types.js';
+import type { StateTable } from '../../../store/node-state.js';
+import type { HttpListenerDeps } from '../http-listener.js';
+import { createGatewayDeps } from '../gateway-server.js';
+import { DirectoryCookies } from './directory-cookies.js';
+import { ExportAccess } from './exports.js';
+import { FileHandles } from './file-handles.js';
+import type { NfsConfig } from './nfs-config.js';
+import type { NfsDeps } from './nfs-scope.js';
+import { startNfsServer, type NfsServer } from './nfs-server.js';
+import { OpenFiles } from './open-files.js';
+
+/** Cookies of directory entries remembered (directory-listing.ts). */
+const MAX_REMEMBERED_COOKIES = 200_000;
+
+export interface NfsListenerDeps extends HttpListenerDeps {
+  readonly nfs: NfsConfig;
+  /** hash → key of handles too long to hold their key (file-handles.ts). */
+  readonly handleTable: StateTable<{ readonly key: string }>;
+  /** Where files too large for memory are buffered while written. */
+  readonly spillDir: string;
+}
+
+interface ListenerState {
+  readonly server: NfsServer;
+  readonly deps: NfsDeps;
+}
+
+export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerState, NfsListenerMessage> {
+  let open: NfsServer | undefined;
+  return {
+    accepts: ['status'],
+    async init(ctx) {
+      if (open !== undefined) {
+        await open.close();
+        open = undefined;
+      }
+      const gateway = createGatewayDeps({
+        config: deps.config,
+        storage: deps.storage,
+        authView: deps.authView,
+        bucketAdmin: deps.bucketAdmin,
+        clock: ctx.clock,
+        log: ctx.log,
+        node: ctx.system.node,
+        cache: deps.cache,
+        ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
+      });
+      const openFiles = new OpenFiles({
+        memoryBytes: deps.nfs.writeMemoryBytes,
+        fileMemoryBytes: deps.nfs.fileMemoryBytes,
+        maxOpenFiles: deps.nfs.maxOpenFiles,
+        idleFlushMs: deps.nfs.writeIdleFlushMs,
+        spillDir: join(deps.spillDir, ctx.system.node.replace(/[^A-Za-z0-9_.-]/g, '_')),
+        clock: ctx.clock,
+        log: ctx.log,
+      });
+      await openFiles.clearSpills();
+      const nfsDeps: NfsDeps = {
+        gateway,
+        config: deps.nfs,
+        handles: new FileHandles(deps.authView, deps.handleTable),
+        exports: new ExportAccess(deps.nfs, deps.authView),
+        openFiles,
+        cookies: new DirectoryCookies(MAX_REMEMBERED_COOKIES),
+        writeVerifier: randomBytes(NFS3_WRITEVERFSIZE),
+      };
+      const server = await startNfsServer(nfsDeps);
+      open = server;
+      if (deps.nfs.exports.length === 0) ctx.log.warn('NFS is on but nothing is exported (gateway.nfs.exports, --nfs-export)');
+      ctx.log.info('NFS listening', { nfsHost: server.host, nfsPort: server.port, exports: deps.nfs.exports.map((entry) => entry.bucket) });
+      return { server, deps: nfsDeps };
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'status':
+          ctx.system.reply(message.replyTo, { ok: true, host: state.server.host, port: state.server.port, openFiles: state.deps.openFiles.count });
+          return state;
+        default:
+          return assertNever(message.type);
+      }
+    },
+    async terminate(state, ctx) {
+      await state.server.close();
+      await state.deps.gateway.digests.close();
+      state.deps.gateway.chunkBuffers.close();
+      open = undefined;
+      ctx.log.info('NFS closed');
+    },
+  };
+}

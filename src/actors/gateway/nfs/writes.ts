@@ -1,0 +1,97 @@
+/**
+ * WRITE, COMMIT and SETATTR. Writes land in the file's buffer (open-files.ts) and reach the store on
+ * COMMIT, with a FILE_SYNC or DATA_SYNC write (answered FILE_SYNC: the whole object is stored), or when
+ * the file goes idle. SETATTR is stored before it is answered, as the RFC asks: a size truncates or
+ * extends the file, mode, owner and times go to the object's metadata.
+ */
+import type { CommitResult, SetattrResult, WriteResult } from '../../../protocol/nfs/nfs3-results.js';
+import type { NfsTime3, Sattr3, StableHow, WccData } from '../../../protocol/nfs/nfs3-types.js';
+import { setsMetadata, userMetaWith, wccAttrOf } from './attributes.js';
+import { NfsError } from './nfs-errors.js';
+import type { Scope } from './nfs-scope.js';
+import { attributesOf, existingNode, type FsNode } from './nodes.js';
+import type { OpenFile } from './open-files.js';
+import { fileStoreOf, rewriteMetadata, storeEmpty } from './stored-objects.js';
+
+/** The largest file this gateway takes (S3's largest object). */
+export const MAX_FILE_BYTES = 5 * 1024 ** 4;
+
+function sameTime(a: NfsTime3, b: NfsTime3): boolean {
+  return a.seconds === b.seconds && a.nseconds === b.nseconds;
+}
+
+/** Runs `change` on `key`'s open file (opened if need be), again on a fresh one if it closed meanwhile. */
+async function withOpenFile<T>(scope: Scope, node: FsNode & { kind: 'file' }, change: (file: OpenFile) => Promise<T>): Promise<T> {
+  for (;;) {
+    const file = await scope.caller.deps.openFiles.open(fileStoreOf(scope), node.key, node.meta, {});
+    const outcome = await file.locked(async () => (file.closed ? { retry: true as const } : { retry: false as const, value: await change(file) }));
+    if (!outcome.retry) return outcome.value;
+  }
+}
+
+export async function writeFile(scope: Scope, key: string, offset: bigint, stable: StableHow, data: Buffer): Promise<WriteResult> {
+  const node = await existingNode(scope, key);
+  if (node.kind === 'dir') throw new NfsError('NFS3ERR_ISDIR');
+  if (offset + BigInt(data.length) > BigInt(MAX_FILE_BYTES)) throw new NfsError('NFS3ERR_FBIG');
+  const before = wccAttrOf(attributesOf(scope, node));
+  await withOpenFile(scope, node, async (file) => {
+    await file.write(Number(offset), data);
+    if (stable !== 'UNSTABLE') await file.storeNow();
+  });
+  return {
+    status: 'NFS3_OK',
+    fileWcc: { before, after: attributesOf(scope, node) },
+    count: data.length,
+    committed: stable === 'UNSTABLE' ? 'UNSTABLE' : 'FILE_SYNC',
+    verifier: scope.caller.deps.writeVerifier,
+  };
+}
+
+export async function commitFile(scope: Scope, key: string): Promise<CommitResult> {
+  const node = await existingNode(scope, key);
+  const before = wccAttrOf(attributesOf(scope, node));
+  const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
+  if (open !== undefined) await scope.caller.deps.openFiles.flush(open);
+  return { status: 'NFS3_OK', fileWcc: { before, after: attributesOf(scope, node) }, verifier: scope.caller.deps.writeVerifier };
+}
+
+export async function setAttributes(scope: Scope, key: string, sattr: Sattr3, guardCtime: NfsTime3 | undefined): Promise<SetattrResult> {
+  const node = await existingNode(scope, key);
+  const attributes = attributesOf(scope, node);
+  const before = wccAttrOf(attributes);
+  if (guardCtime !== undefined && !sameTime(guardCtime, attributes.ctime)) {
+    return { status: 'NFS3ERR_NOT_SYNC', wcc: { before, after: attributes } };
+  }
+  const nowMs = scope.gateway.clock.now();
+  if (node.kind === 'dir') {
+    if (sattr.size !== undefined) throw new NfsError('NFS3ERR_ISDIR');
+    // The root has no marker to keep attributes in: it keeps the export's.
+    if (setsMetadata(sattr) && node.key !== '') {
+      await storeEmpty(scope, node.key, userMetaWith(node.marker?.userMeta ?? {}, sattr, 'NF3DIR', nowMs));
+    }
+    return { status: 'NFS3_OK', wcc: await afterChange(scope, key, before) };
+  }
+  if (sattr.size !== undefined && sattr.size > BigInt(MAX_FILE_BYTES)) throw new NfsError('NFS3ERR_FBIG');
+  const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
+  if (open === undefined && sattr.size === 0n) {
+    // Truncating to nothing (an O_TRUNC open) needs none of the old bytes.
+    await storeEmpty(scope, key, userMetaWith(node.meta?.userMeta ?? {}, sattr, 'NF3REG', nowMs));
+  } else if (open === undefined && sattr.size === undefined) {
+    if (setsMetadata(sattr) && node.meta !== undefined) await rewriteMetadata(scope, node.meta, userMetaWith(node.meta.userMeta, sattr, 'NF3REG', nowMs));
+  } else {
+    await withOpenFile(scope, node, async (file) => {
+      if (sattr.size !== undefined && Number(sattr.size) !== file.size) await file.truncate(Number(sattr.size));
+      if (setsMetadata(sattr)) {
+        file.userMeta = userMetaWith(file.userMeta, sattr, 'NF3REG', nowMs);
+        file.dirty = true;
+      }
+      await file.storeNow();
+    });
+  }
+  return { status: 'NFS3_OK', wcc: await afterChange(scope, key, before) };
+}
+
+async function afterChange(scope: Scope, key: string, before: WccData['before']): Promise<WccData> {
+  const node = await existingNode(scope, key).catch(() => undefined);
+  return { before, after: node === undefined ? undefined : attributesOf(scope, node) };
+}
