@@ -44,9 +44,13 @@ export interface DevOptions {
   readonly httpPort?: number;
   /** The manager's metrics port, the next ones for the other nodes in order; 0 (default): free ports. */
   readonly metricsPort?: number;
+  /** Port of the gateway's NFS v3 service on 127.0.0.1 (0: any free port); undefined: no NFS. */
+  readonly nfsPort?: number;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
+/** Who NFS clients of a dev cluster act as: the admin user the manager makes on its first start. */
+const DEV_NFS_USER = 'admin';
 
 export function devCommandOptions(yargs: Argv): Argv {
   return yargs
@@ -56,6 +60,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('storage-nodes', { type: 'number', default: 3, describe: 'how many storage nodes to run' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
+    .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" });
 }
 
@@ -78,6 +83,8 @@ class ChildNode {
   metricsUrl = '';
   /** A gateway's S3 port, as it bound it. */
   httpPort: number | undefined;
+  /** A gateway's NFS port, as it bound it. */
+  nfsPort: number | undefined;
   private child: ChildProcess | undefined;
   private restartMs = RESTART_INITIAL_MS;
   private startedAtMs = 0;
@@ -123,6 +130,7 @@ class ChildNode {
             continue;
           }
           if (record.msg === 'S3 API listening' && typeof record.httpPort === 'number') this.httpPort = record.httpPort;
+          if (record.msg === 'NFS listening' && typeof record.nfsPort === 'number') this.nfsPort = record.nfsPort;
           if (!started && record.msg === 'node started' && typeof record.address === 'string') {
             started = true;
             clearTimeout(timer);
@@ -337,7 +345,11 @@ export async function runDev(options: DevOptions): Promise<void> {
   });
   const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
   // A restart keeps the S3 port the gateway bound first.
-  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile];
+  const nfsArgs = (): string[] => options.nfsPort === undefined ? [] : [
+    '--protocol', 'nfs', '--nfs-host', '127.0.0.1', '--nfs-port', String(gateway.nfsPort ?? options.nfsPort),
+    '--nfs-export', `*=127.0.0.0/8,::1=${DEV_NFS_USER}`,
+  ];
+  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile, ...nfsArgs()];
   const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(managerCount + options.storageNodes), logDir, echo);
   const children = [...managers, ...storage, gateway];
 
@@ -373,6 +385,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
+      ...(gateway.nfsPort === undefined ? [] : [`  NFS v3    127.0.0.1:${gateway.nfsPort}  mount -t nfs -o vers=3,tcp,port=${gateway.nfsPort},mountport=${gateway.nfsPort},mountproto=tcp,nolock 127.0.0.1:/BUCKET /mnt`]),
       ...children.map((node) => `  metrics   ${node.name}  ${node.metricsUrl}`),
       `  data      ${dataDir}`,
       `  logs      ${logDir}`,

@@ -47,6 +47,7 @@ await yargs(hideBin(process.argv))
           logLevel: String(argv['log-level']),
           httpPort: Number(argv['http-port']),
           metricsPort: Number(argv['metrics-port']),
+          ...(argv['nfs-port'] === undefined ? {} : { nfsPort: Number(argv['nfs-port']) }),
         });
       } catch (error) {
         fail(error);

@@ -34,6 +34,7 @@ import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
 import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type RawSettings } from './config.js';
 import { readTlsFiles } from './tls-files.js';
+import { parseExportFlag } from '../actors/gateway/nfs/nfs-config.js';
 import { findMasterKeys, SSE_KEYS_ENV } from './master-keys.js';
 import type { MasterKeys } from '../core/object-encryption.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
@@ -54,6 +55,10 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('config', { type: 'string', describe: 'JSON config file; flags override it' })
     .option('http-host', { type: 'string', describe: 'address the S3 API listens on (gateway nodes; default 127.0.0.1)' })
     .option('http-port', { type: 'number', describe: 'port of the S3 API (gateway nodes; default 8080, 0: any free port)' })
+    .option('protocol', { type: 'array', choices: ['s3', 'nfs'], describe: 'gateway nodes: what to serve besides the S3 API, which is always on (nfs: NFS v3, see --nfs-*)' })
+    .option('nfs-host', { type: 'string', describe: 'address MOUNT and NFS v3 listen on (gateway nodes with --protocol nfs; default 127.0.0.1)' })
+    .option('nfs-port', { type: 'number', describe: 'port of MOUNT and NFS v3 (gateway nodes with --protocol nfs; default 2049, 0: any free port)' })
+    .option('nfs-export', { type: 'array', string: true, describe: 'an NFS export, BUCKET=CIDR[,CIDR...]=USER (BUCKET * for every bucket); repeat for more' })
     .option('sse-key-file', { type: 'string', describe: 'file of the SSE-S3 master keys, mode 0600 (gateway nodes; or LEOFS_SSE_KEYS holds the keys themselves)' })
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
@@ -76,6 +81,10 @@ export interface NodeFlags {
   readonly httpHost?: string | undefined;
   readonly httpPort?: number | undefined;
   readonly sseKeyFile?: string | undefined;
+  readonly protocol?: readonly (string | number)[] | undefined;
+  readonly nfsHost?: string | undefined;
+  readonly nfsPort?: number | undefined;
+  readonly nfsExport?: readonly (string | number)[] | undefined;
   readonly alias?: string | undefined;
   readonly metricsPort?: number | undefined;
   readonly metricsHost?: string | undefined;
@@ -310,7 +319,7 @@ function roleTree(
         nodeState,
         secrets,
         authView: new AuthView(),
-        s3: { node, ringView, config: config.gateway, managers, metrics, ...(masterKeys ? { masterKeys } : {}) },
+        s3: { node, ringView, config: config.gateway, managers, metrics, dataDir: config.dataDir, ...(masterKeys ? { masterKeys } : {}) },
       });
   }
 }
@@ -379,7 +388,25 @@ function storageFlags(file: unknown, flags: NodeFlags): unknown {
 
 /** --http-host, --http-port and --sse-key-file win over the file's `gateway` settings, which they sit inside. */
 function gatewayFlags(file: unknown, flags: NodeFlags): unknown {
-  const flagged = { httpHost: flags.httpHost, httpPort: flags.httpPort, sseKeyFile: flags.sseKeyFile };
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
+  const flagged = { httpHost: flags.httpHost, httpPort: flags.httpPort, sseKeyFile: flags.sseKeyFile, nfs: nfsFlags(base.nfs, flags) };
+  if (Object.values(flagged).every((value) => value === undefined)) return file;
+  return overlay(base, flagged);
+}
+
+/** --protocol nfs turns NFS on; --nfs-host, --nfs-port and --nfs-export win over the file's `gateway.nfs`. */
+function nfsFlags(file: unknown, flags: NodeFlags): unknown {
+  const exports = (flags.nfsExport ?? []).map((text) => {
+    const parsed = parseExportFlag(String(text));
+    if (typeof parsed === 'string') throw new ConfigError(parsed);
+    return { bucket: parsed.bucket, clients: parsed.clients, user: parsed.user };
+  });
+  const flagged = {
+    enabled: (flags.protocol ?? []).map(String).includes('nfs') ? true : undefined,
+    host: flags.nfsHost,
+    port: flags.nfsPort,
+    exports: exports.length > 0 ? exports : undefined,
+  };
   if (Object.values(flagged).every((value) => value === undefined)) return undefined;
   const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
   return overlay(base, flagged);
