@@ -1,0 +1,92 @@
+/**
+ * A small NFS v3 client over TCP for tests: the calls libnfs's command-line tools do not make
+ * (MKDIR, RENAME, REMOVE, RMDIR) and raw calls to probe the server, written with the wire layer's own
+ * XDR and RPC encoders and read back by hand.
+ */
+import { connect, type Socket } from 'node:net';
+import { MOUNT_PROGRAM, MOUNT_VERSION } from '../../src/protocol/nfs/mount3.js';
+import { NFS3_PROGRAM, NFS3_VERSION, NFSSTAT3, type Nfs3Status } from '../../src/protocol/nfs/nfs3-types.js';
+import { NFS3_PROCEDURES, type Nfs3Procedure } from '../../src/protocol/nfs/nfs3.js';
+import { encodeRecord, RecordDecoder } from '../../src/protocol/nfs/rpc-record.js';
+import { AUTH_NONE_VERIFIER, decodeRpcReply, encodeRpcCall, type RpcReply } from '../../src/protocol/nfs/rpc.js';
+import { XdrReader, XdrWriter } from '../../src/protocol/nfs/xdr.js';
+
+export class NfsTestClient {
+  private nextXid = 1;
+  private readonly waiting = new Map<number, (reply: RpcReply) => void>();
+  private readonly decoder = new RecordDecoder(16 * 1024 * 1024);
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (const record of this.decoder.push(chunk).records) {
+        const reply = decodeRpcReply(record);
+        this.waiting.get(reply.xid)?.(reply);
+        this.waiting.delete(reply.xid);
+      }
+    });
+  }
+
+  static open(port: number, host = '127.0.0.1'): Promise<NfsTestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, host, () => resolve(new NfsTestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** One call; the accepted reply's results (SUCCESS), else throws. */
+  async call(program: number, version: number, procedure: number, args: Buffer): Promise<XdrReader> {
+    const xid = this.nextXid++;
+    const reply = await new Promise<RpcReply>((resolve) => {
+      this.waiting.set(xid, resolve);
+      const credential = { flavor: 'AUTH_SYS' as const, stamp: 1, machineName: 'test', uid: 1000, gid: 1000, gids: [] };
+      for (const buffer of encodeRecord(encodeRpcCall({ xid, program, version, procedure, credential, verifier: AUTH_NONE_VERIFIER }, [args]))) this.socket.write(buffer);
+    });
+    if (reply.type !== 'accepted' || reply.result.stat !== 'SUCCESS') throw new Error(`RPC call refused: ${JSON.stringify(reply)}`);
+    return new XdrReader(Buffer.concat(reply.result.results));
+  }
+
+  async mount(path: string): Promise<{ status: number; handle: Buffer | undefined }> {
+    const reader = await this.call(MOUNT_PROGRAM, MOUNT_VERSION, 1, new XdrWriter().string(path).toBuffer());
+    const status = reader.uint32();
+    return { status, handle: status === 0 ? reader.varOpaque(64) : undefined };
+  }
+
+  private async nfs(proc: Nfs3Procedure, args: XdrWriter): Promise<{ status: Nfs3Status; reader: XdrReader }> {
+    const reader = await this.call(NFS3_PROGRAM, NFS3_VERSION, NFS3_PROCEDURES.indexOf(proc), args.toBuffer());
+    return { status: NFSSTAT3.read(reader), reader };
+  }
+
+  async lookup(dir: Buffer, name: string): Promise<{ status: Nfs3Status; handle: Buffer | undefined }> {
+    const { status, reader } = await this.nfs('LOOKUP', new XdrWriter().varOpaque(dir, 64).string(name));
+    return { status, handle: status === 'NFS3_OK' ? reader.varOpaque(64) : undefined };
+  }
+
+  async mkdir(dir: Buffer, name: string): Promise<{ status: Nfs3Status; handle: Buffer | undefined }> {
+    const { status, reader } = await this.nfs('MKDIR', new XdrWriter().varOpaque(dir, 64).string(name).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0));
+    return { status, handle: status === 'NFS3_OK' && reader.bool() ? reader.varOpaque(64) : undefined };
+  }
+
+  async getattr(handle: Buffer): Promise<Nfs3Status> {
+    return (await this.nfs('GETATTR', new XdrWriter().varOpaque(handle, 64))).status;
+  }
+
+  async rename(fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<Nfs3Status> {
+    return (await this.nfs('RENAME', new XdrWriter().varOpaque(fromDir, 64).string(fromName).varOpaque(toDir, 64).string(toName))).status;
+  }
+
+  async remove(dir: Buffer, name: string): Promise<Nfs3Status> {
+    return (await this.nfs('REMOVE', new XdrWriter().varOpaque(dir, 64).string(name))).status;
+  }
+
+  async rmdir(dir: Buffer, name: string): Promise<Nfs3Status> {
+    return (await this.nfs('RMDIR', new XdrWriter().varOpaque(dir, 64).string(name))).status;
+  }
+
+  async symlink(dir: Buffer, name: string, target: string): Promise<Nfs3Status> {
+    return (await this.nfs('SYMLINK', new XdrWriter().varOpaque(dir, 64).string(name).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).string(target))).status;
+  }
+}
