@@ -10,7 +10,8 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { expect } from 'chai';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -55,6 +56,21 @@ async function randomFile(path: string, bytes: number): Promise<string> {
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
   return hash.digest('hex');
+}
+
+/** The pid of the child of `parent` whose command line has `word`, from /proc. */
+function childPid(parent: number, word: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(word)) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
 }
 
 describe('NFS v3 gateway with libnfs clients', function () {
@@ -199,5 +215,49 @@ describe('NFS v3 gateway with libnfs clients', function () {
     expect(await client.getattr(Buffer.from('not a handle'))).to.equal('NFS3ERR_BADHANDLE');
     expect((await client.mkdir(handle!, 'x/y')).status).to.equal('NFS3ERR_INVAL');
     expect((await client.lookup(handle!, 'moved.txt')).status).to.equal('NFS3_OK');
+  });
+
+  it('keeps its handles valid across a restart of the gateway, long keys too', async function () {
+    if (!readdirSync('/proc').includes('self')) this.skip();
+    const { handle } = await client.mount(`/${BUCKET}`);
+    const long = 'a-directory-name-long-enough-that-its-key-does-not-fit-in-a-handle';
+    const made = await client.mkdir(handle!, long);
+    expect(made.status).to.equal('NFS3_OK');
+    const papers = (await client.lookup(handle!, 'papers')).handle!;
+    const gateway = childPid(dev.pid!, 'gateway');
+    expect(gateway, 'the gateway process').to.be.a('number');
+    process.kill(gateway!, 'SIGKILL');
+    client.close();
+    await eventually(async () => {
+      try {
+        client = await NfsTestClient.open(nfsPort);
+        return (await client.getattr(handle!)) === 'NFS3_OK';
+      } catch {
+        client?.close();
+        return false;
+      }
+    }, 60_000, 'the gateway back');
+    expect(await client.getattr(papers)).to.equal('NFS3_OK');
+    expect(await client.getattr(made.handle!)).to.equal('NFS3_OK');
+    expect(await client.rmdir(handle!, long)).to.equal('NFS3_OK');
+    expect(await client.getattr(made.handle!)).to.equal('NFS3ERR_STALE');
+  });
+
+  it('survives garbage: a connection sending it is answered or closed, others are served', async () => {
+    for (const garbage of [
+      Buffer.concat([Buffer.from([0x80, 0, 0, 12]), randomBytes(12)]),
+      Buffer.concat([Buffer.from([0x80, 0, 0, 40]), Buffer.from([0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa3, 0, 0, 0, 3, 0, 0, 0, 1]), randomBytes(16)]),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      randomBytes(4096),
+    ]) {
+      const socket = connect(nfsPort, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.on('error', () => undefined);
+      socket.write(garbage);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+    }
+    const { handle } = await client.mount(`/${BUCKET}`);
+    expect(await client.getattr(handle!)).to.equal('NFS3_OK');
   });
 });

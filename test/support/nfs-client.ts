@@ -11,18 +11,26 @@ import { encodeRecord, RecordDecoder } from '../../src/protocol/nfs/rpc-record.j
 import { AUTH_NONE_VERIFIER, decodeRpcReply, encodeRpcCall, type RpcReply } from '../../src/protocol/nfs/rpc.js';
 import { XdrReader, XdrWriter } from '../../src/protocol/nfs/xdr.js';
 
+const CALL_TIMEOUT_MS = 20_000;
+
 export class NfsTestClient {
   private nextXid = 1;
-  private readonly waiting = new Map<number, (reply: RpcReply) => void>();
+  private readonly waiting = new Map<number, { resolve: (reply: RpcReply) => void; reject: (error: Error) => void }>();
   private readonly decoder = new RecordDecoder(16 * 1024 * 1024);
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       for (const record of this.decoder.push(chunk).records) {
         const reply = decodeRpcReply(record);
-        this.waiting.get(reply.xid)?.(reply);
+        this.waiting.get(reply.xid)?.resolve(reply);
         this.waiting.delete(reply.xid);
       }
+    });
+    // A connection that ends fails the calls still waiting on it.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      for (const { reject } of this.waiting.values()) reject(new Error('the connection closed'));
+      this.waiting.clear();
     });
   }
 
@@ -40,8 +48,12 @@ export class NfsTestClient {
   /** One call; the accepted reply's results (SUCCESS), else throws. */
   async call(program: number, version: number, procedure: number, args: Buffer): Promise<XdrReader> {
     const xid = this.nextXid++;
-    const reply = await new Promise<RpcReply>((resolve) => {
-      this.waiting.set(xid, resolve);
+    const reply = await new Promise<RpcReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(xid);
+        reject(new Error(`no reply to call ${xid} within ${CALL_TIMEOUT_MS} ms`));
+      }, CALL_TIMEOUT_MS);
+      this.waiting.set(xid, { resolve: (value) => (clearTimeout(timer), resolve(value)), reject: (error) => (clearTimeout(timer), reject(error)) });
       const credential = { flavor: 'AUTH_SYS' as const, stamp: 1, machineName: 'test', uid: 1000, gid: 1000, gids: [] };
       for (const buffer of encodeRecord(encodeRpcCall({ xid, program, version, procedure, credential, verifier: AUTH_NONE_VERIFIER }, [args]))) this.socket.write(buffer);
     });
