@@ -19,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eventually } from '../support/eventually.js';
+import { mapBounded } from '../../src/runtime/bounded.js';
 import { NfsTestClient } from '../support/nfs-client.js';
 import { stopChild } from '../support/node-process.js';
 
@@ -215,6 +216,15 @@ describe('NFS v3 gateway with libnfs clients', function () {
     expect(await client.getattr(Buffer.from('not a handle'))).to.equal('NFS3ERR_BADHANDLE');
     expect((await client.mkdir(handle!, 'x/y')).status).to.equal('NFS3ERR_INVAL');
     expect((await client.lookup(handle!, 'moved.txt')).status).to.equal('NFS3_OK');
+  });
+
+  it('lists a directory of many entries page by page, each entry once', async () => {
+    const names = Array.from({ length: 1500 }, (_, i) => `entry-${String(i).padStart(5, '0')}${i % 7 === 0 ? '/inner.txt' : '.txt'}`);
+    await mapBounded(names, 32, (name) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `many/${name}`, Body: 'x' })));
+    const expected = names.map((name) => name.split('/')[0]!).sort();
+    const listed = (await run('nfs-ls', [url('many')], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 })).stdout
+      .split('\n').filter((line) => line.trim() !== '').map((line) => line.trim().split(/\s+/).pop()!).filter((name) => name !== '.' && name !== '..');
+    expect(listed.sort()).to.deep.equal(expected);
   });
 
   it('keeps its handles valid across a restart of the gateway, long keys too', async function () {
