@@ -1,0 +1,93 @@
+/**
+ * NFS exports over the in-memory gateway: which client addresses and users get in, and what the others
+ * are answered (MNT3ERR_ACCES, NFS3ERR_ACCES, NFS3ERR_ROFS), never a crash.
+ */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
+import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
+import { bucketTagOf, encodeHandle, FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
+import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
+import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
+import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
+import { systemClock } from '../../../src/runtime/clock.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { startHarness, type Harness } from '../../support/gateway-harness.js';
+import { NfsTestClient } from '../../support/nfs-client.js';
+
+describe('NFS exports on the gateway', function () {
+  this.timeout(30_000);
+  let harness: Harness;
+  let server: NfsServer;
+  let client: NfsTestClient;
+  let spill: string;
+
+  before(async () => {
+    harness = await startHarness();
+    await harness.client('alice').send(new CreateBucketCommand({ Bucket: 'photos' }));
+    await harness.client('alice').send(new CreateBucketCommand({ Bucket: 'archive' }));
+    await harness.client('alice').send(new CreateBucketCommand({ Bucket: 'secret' }));
+    await harness.client('bob').send(new CreateBucketCommand({ Bucket: 'music' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const parsed = parseNfsConfig({
+      enabled: true,
+      port: 0,
+      exports: [
+        { bucket: 'photos', clients: ['127.0.0.0/8'], user: 'alice' },
+        { bucket: 'archive', clients: ['127.0.0.1'], user: 'alice', readOnly: true },
+        { bucket: 'secret', clients: ['10.0.0.0/8'], user: 'alice' },
+        { bucket: '*', clients: ['127.0.0.1'], user: 'alice' },
+      ],
+    });
+    if (!parsed.ok) throw new Error(parsed.problem);
+    spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-access-'));
+    const table = new Map<string, { key: string }>();
+    server = await startNfsServer({
+      gateway: harness.deps,
+      config: parsed.config,
+      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      exports: new ExportAccess(parsed.config, harness.view),
+      openFiles: new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxOpenFiles: 4, idleFlushMs: 1000, spillDir: spill, clock: systemClock, log: memoryLogger().logger }),
+      cookies: new DirectoryCookies(1000),
+      writeVerifier: Buffer.alloc(8, 1),
+    });
+    client = await NfsTestClient.open(server.port);
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.close();
+    await harness?.close();
+    if (spill) rmSync(spill, { recursive: true, force: true });
+  });
+
+  it('mounts an exported bucket for an allowed address and lets its user write', async () => {
+    const mounted = await client.mount('/photos');
+    expect(mounted.status).to.equal(0);
+    expect((await client.mkdir(mounted.handle!, 'albums')).status).to.equal('NFS3_OK');
+  });
+
+  it('refuses a client address the export does not list: MNT3ERR_ACCES', async () => {
+    expect((await client.mount('/secret')).status).to.equal(13);
+  });
+
+  it("refuses a bucket the mapped user may not use, at mount and on every call", async () => {
+    expect((await client.mount('/music')).status).to.equal(13);
+    const music = harness.view.bucket('music')!;
+    expect(await client.getattr(encodeHandle(bucketTagOf(music), '').handle)).to.equal('NFS3ERR_ACCES');
+  });
+
+  it('answers writes to a read-only export with NFS3ERR_ROFS', async () => {
+    const mounted = await client.mount('/archive');
+    expect(mounted.status).to.equal(0);
+    expect((await client.mkdir(mounted.handle!, 'nope')).status).to.equal('NFS3ERR_ROFS');
+    expect(await client.getattr(mounted.handle!)).to.equal('NFS3_OK');
+  });
+
+  it('answers a bucket that does not exist with MNT3ERR_NOENT', async () => {
+    expect((await client.mount('/nothing-here')).status).to.equal(2);
+  });
+});
