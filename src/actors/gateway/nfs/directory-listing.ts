@@ -62,7 +62,8 @@ async function listChildren(scope: Scope, dirKey: string, after: string | undefi
     const children = keys.map((key) => {
       const name = key.slice(dirKey.length).replace(/\/$/, '');
       return { name, key, cookie: cookieOf(name) };
-    }).filter((child) => child.name !== '');
+    // Keys with empty, `.` or `..` segments (`a//b`, `a/../b`) have no place in a file tree.
+    }).filter((child) => child.name !== '' && child.name !== '.' && child.name !== '..');
     if (children.length > 0 || !listed.isTruncated || listed.nextMarker === undefined) return { children, reachedEnd: !listed.isTruncated };
     marker = listed.nextMarker;
   }

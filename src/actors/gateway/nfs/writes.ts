@@ -12,6 +12,7 @@ import type { Scope } from './nfs-scope.js';
 import { attributesOf, existingNode, type FsNode } from './nodes.js';
 import type { OpenFile } from './open-files.js';
 import { fileStoreOf, rewriteMetadata, storeEmpty } from './stored-objects.js';
+import { currentObject } from '../object-versions.js';
 
 /** The largest file this gateway takes (S3's largest object). */
 export const MAX_FILE_BYTES = 5 * 1024 ** 4;
@@ -20,17 +21,27 @@ function sameTime(a: NfsTime3, b: NfsTime3): boolean {
   return a.seconds === b.seconds && a.nseconds === b.nseconds;
 }
 
-/** Runs `change` on `key`'s open file (opened if need be), again on a fresh one if it closed meanwhile. */
+/**
+ * Runs `change` on `key`'s open file, again on a fresh one if it closed meanwhile. A file is opened with
+ * the object as it is now, read just before: one stored and closed a moment ago has new bytes.
+ */
 async function withOpenFile<T>(scope: Scope, node: FsNode & { kind: 'file' }, change: (file: OpenFile) => Promise<T>): Promise<T> {
+  const openFiles = scope.caller.deps.openFiles;
   for (;;) {
-    const file = await scope.caller.deps.openFiles.open(fileStoreOf(scope), node.key, node.meta, {});
+    let file = openFiles.peek(scope.bucketTag, node.key);
+    if (file === undefined || file.closed) {
+      const meta = await currentObject(scope.gateway, scope.bucket.name, node.key);
+      file = await openFiles.open(fileStoreOf(scope), node.key, meta, {});
+    }
     const outcome = await file.locked(async () => (file.closed ? { retry: true as const } : { retry: false as const, value: await change(file) }));
     if (!outcome.retry) return outcome.value;
   }
 }
 
 export async function writeFile(scope: Scope, key: string, offset: bigint, stable: StableHow, data: Buffer): Promise<WriteResult> {
-  const node = await existingNode(scope, key);
+  // A file being written is known without asking the cluster: a WRITE costs no storage call until stored.
+  const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
+  const node: FsNode = open !== undefined && !open.closed ? { kind: 'file', key, meta: undefined } : await existingNode(scope, key);
   if (node.kind === 'dir') throw new NfsError('NFS3ERR_ISDIR');
   if (offset + BigInt(data.length) > BigInt(MAX_FILE_BYTES)) throw new NfsError('NFS3ERR_FBIG');
   const before = wccAttrOf(attributesOf(scope, node));
