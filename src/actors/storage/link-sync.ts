@@ -67,6 +67,8 @@ interface ClusterWalk {
 interface SyncState {
   readonly timer: SelfTimer<SyncMessage>;
   readonly walks: Map<string, ClusterWalk>;
+  /** Linked clusters this node is comparing keys with one by one: one such comparison each at a time. */
+  readonly comparing: Set<string>;
 }
 
 export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): Behavior<SyncState, SyncMessage> {
@@ -198,8 +200,8 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
   const startDue = (state: SyncState, ctx: ActorContext<SyncMessage>): number => {
     for (const id of state.walks.keys()) if (!context.links.targets.has(id)) state.walks.delete(id);
     if (digestingNodes(context)[0] !== context.node) {
-      // Another node leads: should this one lead later, it starts its passes afresh.
-      for (const walk of state.walks.values()) if (!walk.busy) Object.assign(walk, { bucket: undefined, after: undefined, bucketDone: false });
+      // Another node leads. Should this one lead again, it goes on from where it was, so that a lead
+      // that moves back and forth does not start the pass over each time and leave its end undone.
       for (const id of context.links.targets.keys()) context.links.comparisonLedElsewhere(id);
       return IDLE_MS;
     }
@@ -230,7 +232,7 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
   return {
     accepts: ['scope_digest', 'scope_compare'],
     init(ctx) {
-      const state: SyncState = { timer: new SelfTimer<SyncMessage>(ctx, { type: 'tick' }, context.pace), walks: new Map() };
+      const state: SyncState = { timer: new SelfTimer<SyncMessage>(ctx, { type: 'tick' }, context.pace), walks: new Map(), comparing: new Set() };
       state.timer.schedule(IDLE_MS);
       return state;
     },
@@ -256,9 +258,18 @@ export function linkSyncBehavior(context: StorageContext, deps: LinkSyncDeps): B
             reply({ ok: false, code: 'BadRequest', message: 'malformed stretch of keys' });
             return state;
           }
+          // A leader that gave up waiting asks again later; the comparison it gave up on may still run.
+          if (state.comparing.has(message.clusterId)) {
+            reply({ ok: false, code: 'Busy', message: `${context.node} is still comparing keys with ${message.clusterId}` });
+            return state;
+          }
+          state.comparing.add(message.clusterId);
           void compareHere(ctx, state, message.clusterId, message.scope)
             .catch((error: unknown) => ({ ok: false, code: 'InternalError', message: error instanceof Error ? error.message : String(error) }))
-            .then(reply);
+            .then((answer) => {
+              state.comparing.delete(message.clusterId);
+              reply(answer);
+            });
           return state;
         }
         default:
