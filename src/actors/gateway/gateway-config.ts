@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
 import { DEFAULT_NFS_CONFIG, parseNfsConfig, type NfsConfig } from './nfs/nfs-config.js';
+import { parseRestConfig, type RestConfig } from './rest/rest-config.js';
 
 export interface GatewayConfig {
   readonly httpHost: string;
@@ -66,6 +67,8 @@ export interface GatewayConfig {
   readonly sseKeyFile?: string;
   /** The NFS v3 gateway beside the S3 API (nfs/nfs-config.ts); off unless enabled. */
   readonly nfs: NfsConfig;
+  /** The unsigned REST API on its own port (rest/rest-config.ts); absent: off. */
+  readonly rest?: RestConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -135,7 +138,7 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
 };
 
 /** Settings without a default, absent unless given. */
-const OPTIONAL_KEYS = ['sseKeyFile'];
+const OPTIONAL_KEYS = ['sseKeyFile', 'rest'];
 const KNOWN_KEYS = [...Object.keys(DEFAULT_GATEWAY_CONFIG), ...OPTIONAL_KEYS];
 const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
 
@@ -171,6 +174,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   }
   const nfs = parseNfsConfig(record.nfs);
   if (!nfs.ok) return fail(nfs.problem);
+  const rest = parseRestConfig(record.rest);
+  if (!rest.ok) return fail(rest.problem);
   const suffixes = record.virtualHostSuffixes ?? [];
   if (!Array.isArray(suffixes) || !suffixes.every((s): s is string => typeof s === 'string' && HOST_NAME.test(s))) {
     return fail('gateway.virtualHostSuffixes must be a list of host names');
@@ -183,9 +188,13 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
     nfs: nfs.config,
     ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
+    ...(rest.config === undefined ? {} : { rest: rest.config }),
   });
   if (config.cacheMaxObjectBytes > config.chunkSizeBytes) {
     return fail('gateway.cacheMaxObjectBytes cannot exceed gateway.chunkSizeBytes: only bodies stored whole are cached');
+  }
+  if (config.rest !== undefined && config.rest.port !== 0 && (config.rest.port === config.httpPort || (config.nfs.enabled && config.rest.port === config.nfs.port))) {
+    return fail(`gateway.rest.port ${config.rest.port} is already the port of the S3 API or of NFS: the REST API needs a port of its own`);
   }
   if (config.maxConnectionsPerAddress > config.maxConnections) {
     return fail('gateway.maxConnectionsPerAddress cannot exceed gateway.maxConnections');
