@@ -75,6 +75,7 @@ function authType(auth: Authentication): string | undefined {
     case 'sigv2-query':
       return 'REST-QUERY-STRING';
     case 'anonymous':
+    case 'trusted-network':
       return undefined;
   }
 }

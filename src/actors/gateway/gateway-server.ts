@@ -26,7 +26,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
 import { UNOBSERVED, type RequestObserver } from './gateway-metrics.js';
 import type { GatewayDeps } from './request-context.js';
-import { createRequestHandler, newRequestId } from './request-handler.js';
+import { S3_ENTRY, createRequestHandler, newRequestId, type RequestEntry } from './request-handler.js';
 import { DeadlineStorage } from './storage-errors.js';
 
 export interface GatewayDepsInput {
@@ -95,9 +95,25 @@ const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 /** A refused connection is given this long to read its answer before it is cut. */
 const REFUSED_LINGER_MS = 1_000;
 
-export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServer> {
+/** Where a listener opens, what it serves, and to whom. */
+export interface ListenerOptions {
+  /** Names the listener in the log: `S3`, `REST`. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** How its requests are routed and who they act as. */
+  readonly entry: RequestEntry;
+  /** The clients it serves; any other is answered 403 AccessDenied as it connects, before any request is read. */
+  readonly admits?: (remoteAddress: string | undefined) => boolean;
+}
+
+export function s3ListenerOptions(config: GatewayConfig): ListenerOptions {
+  return { name: 'S3', host: config.httpHost, port: config.httpPort, entry: S3_ENTRY };
+}
+
+export async function startGatewayServer(deps: GatewayDeps, listener: ListenerOptions = s3ListenerOptions(deps.config)): Promise<GatewayServer> {
   const { config, log } = deps;
-  const handle = createRequestHandler(deps);
+  const handle = createRequestHandler(deps, listener.entry);
   /** Connections with a request in progress, and what to tell them once it is answered. */
   const busySockets = new Map<Duplex, Busy>();
   let inFlight = 0;
@@ -155,6 +171,14 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
   // Before node's own listener, so a refused connection costs no more than its answer.
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
+    if (listener.admits !== undefined && !listener.admits(address)) {
+      refusedSockets.add(socket);
+      log.info(`a client outside the networks the ${listener.name} API serves was refused`, { address: address ?? null });
+      refuse(socket, new S3Error('AccessDenied', `This address may not use the ${listener.name} API.`));
+      const linger = deps.clock.setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+      socket.once('close', () => linger.cancel());
+      return;
+    }
     if (address !== undefined && limits.admit(address)) {
       socket.once('close', () => limits.leave(address));
       return;
@@ -182,12 +206,12 @@ export async function startGatewayServer(deps: GatewayDeps): Promise<GatewayServ
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
-    server.listen(config.httpPort, config.httpHost, () => {
+    server.listen(listener.port, listener.host, () => {
       server.off('error', onError);
       resolve();
     });
   });
-  server.on('error', (error) => log.error('the S3 listener failed', { error }));
+  server.on('error', (error) => log.error(`the ${listener.name} listener failed`, { error }));
   const address = server.address() as AddressInfo;
 
   return {

@@ -10,11 +10,13 @@ import { assertNever } from '../../core/assert-never.js';
 import { authenticate } from '../../protocol/s3/auth.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import { getHeader, parseQueryString } from '../../protocol/s3/headers.js';
-import { routeS3Request, type S3Operation } from '../../protocol/s3/router.js';
+import { routeS3Request, type Addressing, type RouteResult, type S3Operation, type S3RequestInput } from '../../protocol/s3/router.js';
+import type { Authentication } from '../../protocol/s3/auth.js';
+import type { HeaderBag } from '../../protocol/s3/headers.js';
 import { accessContext } from './access-context.js';
 import { authorize, authorizeVersion, type AccessAsker, type PendingObjectAccess } from './authorization.js';
 import { findObjectVersion } from './object-versions.js';
-import type { BucketRecord } from '../../core/auth-snapshot.js';
+import type { BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
 import type { BodyFraming } from './body-framing.js';
 import { BucketScopedStorage } from './bucket-scoped-storage.js';
 import {
@@ -54,6 +56,75 @@ const PREFLIGHT = { ok: true, auth: { scheme: 'anonymous', payload: { type: 'uns
 /** Host names under which `<bucket>.<host>` always addresses a bucket, for local use. */
 const LOCAL_SUFFIXES = ['localhost', '127.0.0.1'];
 
+/** A routed request, as an entry sees it to tell who sends it. */
+export interface RoutedRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  /** As sent, percent-encoded, without the query. */
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly headers: HeaderBag;
+  readonly operation: S3Operation;
+  readonly addressing: Addressing;
+}
+
+/** Who a request acts as: its authentication, and its user (undefined: anonymous). */
+export interface Identity {
+  readonly auth: Authentication;
+  readonly user: UserRecord | undefined;
+}
+
+/**
+ * How requests reach the one pipeline: which operations a listener routes to and how it tells who sends
+ * them. The S3 API routes every operation and verifies signatures; the REST API (rest/rest-entry.ts)
+ * routes plain object requests and names the user itself. Authorization, handlers and errors are shared.
+ */
+export interface RequestEntry {
+  route(input: S3RequestInput, deps: GatewayDeps): RouteResult;
+  /** Throws the S3 error a request that may not go on is answered with. */
+  identify(request: RoutedRequest, deps: GatewayDeps): Promise<Identity>;
+}
+
+/** The S3 API: SigV4, SigV2 or anonymous; path-style and virtual-host addressing; CORS. */
+export const S3_ENTRY: RequestEntry = {
+  route(input, deps) {
+    return routeS3Request(input, { virtualHostSuffixes: [...deps.authView.endpoints(), ...deps.config.virtualHostSuffixes, ...LOCAL_SUFFIXES] });
+  },
+  async identify(request, deps) {
+    const { res, method, path, rawQuery, headers, operation, addressing } = request;
+    if (operation.type !== 'PreflightRequest' && addressing.bucket !== undefined) {
+      // Before authentication: a page is told why it was refused only if CORS lets it read the answer.
+      const cors = corsHeadersFor(deps.authView.bucket(addressing.bucket), method, headers);
+      for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+    }
+    const regions = signingRegionsOf(deps.authView, deps.config.region, operation);
+    const authenticated = operation.type === 'PreflightRequest' ? PREFLIGHT : await authenticate(
+      {
+        method,
+        path,
+        query: rawQuery,
+        headers,
+        virtualHostBucket: addressing.style === 'virtual-host' ? addressing.bucket : undefined,
+      },
+      {
+        lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
+        nowMs: deps.clock.now(),
+        keyCache: deps.keyCache,
+        region: regions?.expected,
+        alsoAcceptedRegions: regions?.alsoAccepted,
+      },
+    );
+    if (!authenticated.ok) throw authenticated.error;
+    const auth = authenticated.auth;
+    if (auth.scheme === 'anonymous') return { auth, user: undefined };
+    if (auth.scheme === 'trusted-network') throw new Error('S3 signatures never make a trusted-network request');
+    const user = deps.authView.userByAccessKey(auth.accessKeyId);
+    if (user === undefined) throw new S3Error('InvalidAccessKeyId');
+    return { auth, user };
+  },
+};
+
 export function newRequestId(): string {
   return randomHex(8).toUpperCase();
 }
@@ -62,16 +133,19 @@ export function newRequestId(): string {
  * The node:http request listener of a gateway, given also where the server reports a body it could not
  * parse. It never throws and its promise never rejects.
  */
-export function createRequestHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse, framing: BodyFraming) => void {
+export function createRequestHandler(
+  deps: GatewayDeps,
+  entry: RequestEntry = S3_ENTRY,
+): (req: IncomingMessage, res: ServerResponse, framing: BodyFraming) => void {
   return (req, res, framing) => {
-    handleRequest(deps, req, res, framing).catch((error: unknown) => {
+    handleRequest(deps, entry, req, res, framing).catch((error: unknown) => {
       deps.log.error('request handling failed outside its scope', { error });
       res.destroy();
     });
   };
 }
 
-async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: ServerResponse, framing: BodyFraming): Promise<void> {
+async function handleRequest(deps: GatewayDeps, entry: RequestEntry, req: IncomingMessage, res: ServerResponse, framing: BodyFraming): Promise<void> {
   const requestId = newRequestId();
   const startedMs = deps.clock.now();
   const method = (req.method ?? 'GET').toUpperCase();
@@ -95,39 +169,11 @@ async function handleRequest(deps: GatewayDeps, req: IncomingMessage, res: Serve
     const query = parseQueryString(rawQuery);
     if (query === undefined) throw new S3Error('InvalidURI');
     const headers = req.headersDistinct;
-    const routed = routeS3Request(
-      { method, path, query, headers, host: req.headers.host },
-      { virtualHostSuffixes: [...deps.authView.endpoints(), ...deps.config.virtualHostSuffixes, ...LOCAL_SUFFIXES] },
-    );
+    const routed = entry.route({ method, path, query, headers, host: req.headers.host }, deps);
     resource = routed.addressing?.resource;
     if (!routed.ok) throw routed.error;
     operation = routed.operation.type;
-    if (operation !== 'PreflightRequest' && routed.addressing.bucket !== undefined) {
-      // Before authentication: a page is told why it was refused only if CORS lets it read the answer.
-      const cors = corsHeadersFor(deps.authView.bucket(routed.addressing.bucket), method, headers);
-      for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
-    }
-    const regions = signingRegionsOf(deps.authView, deps.config.region, routed.operation);
-    const authenticated = operation === 'PreflightRequest' ? PREFLIGHT : await authenticate(
-      {
-        method,
-        path,
-        query: rawQuery,
-        headers,
-        virtualHostBucket: routed.addressing.style === 'virtual-host' ? routed.addressing.bucket : undefined,
-      },
-      {
-        lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
-        nowMs: deps.clock.now(),
-        keyCache: deps.keyCache,
-        region: regions?.expected,
-        alsoAcceptedRegions: regions?.alsoAccepted,
-      },
-    );
-    if (!authenticated.ok) throw authenticated.error;
-    const auth = authenticated.auth;
-    const user = auth.scheme === 'anonymous' ? undefined : deps.authView.userByAccessKey(auth.accessKeyId);
-    if (auth.scheme !== 'anonymous' && user === undefined) throw new S3Error('InvalidAccessKeyId');
+    const { auth, user } = await entry.identify({ req, res, method, path, rawQuery, headers, operation: routed.operation, addressing: routed.addressing }, deps);
     const conditions = accessContext({ req, headers, query, operation: routed.operation, auth, user, nowMs: deps.clock.now() });
     const { bucket, pending } = authorize(deps.authView, routed.operation, { user, conditions, log });
     const expectedOwner = getHeader(headers, 'x-amz-expected-bucket-owner');

@@ -16,7 +16,9 @@ export type AuthScheme = 'anonymous' | 'sigv4-header' | 'sigv4-query' | 'sigv2-h
 export type Authentication =
   | { readonly scheme: 'anonymous'; readonly payload: PayloadMode }
   | ({ readonly scheme: 'sigv4-header' | 'sigv4-query' } & SigV4Identity)
-  | ({ readonly scheme: 'sigv2-header' | 'sigv2-query' } & SigV2Identity & { readonly payload: PayloadMode });
+  | ({ readonly scheme: 'sigv2-header' | 'sigv2-query' } & SigV2Identity & { readonly payload: PayloadMode })
+  /** No signature: the listener trusts the client's network and names the user itself (the REST API). */
+  | { readonly scheme: 'trusted-network'; readonly payload: PayloadMode };
 
 export type AuthenticateOptions = SigV4Options & SigV2Options;
 
@@ -100,3 +102,15 @@ export async function authenticate(
   }
 }
 
+
+/**
+ * A request to a listener that trusts its clients' networks: whatever it signs is not looked at, and its
+ * body is read as an unsigned one (a declared hash is still checked).
+ */
+export function trustedNetworkAuthentication(
+  request: SigV2Request,
+): { readonly ok: true; readonly auth: Authentication } | { readonly ok: false; readonly error: S3Error } {
+  const payload = unsignedPayloadMode(request);
+  if (payload instanceof S3Error) return { ok: false, error: payload };
+  return { ok: true, auth: { scheme: 'trusted-network', payload } };
+}
