@@ -6,6 +6,7 @@
  *     /node/gateway/auth   users, keys, buckets, endpoints pushed by the manager
  *     /node/gateway/http   the S3 API (request handlers run in their own scopes, not in its mailbox)
  *     /node/gateway/nfs    the NFS v3 gateway, when enabled (nfs/), on the same storage paths and cache
+ *     /node/gateway/rest   the unsigned REST API, when configured (rest/), on the same request pipeline and cache
  */
 import { worker, type ChildSpec, type SupervisorSpec } from '../../runtime/supervisor.js';
 import type { ClusterNode } from '../../runtime/node.js';
@@ -29,6 +30,7 @@ import type { MasterKeys } from '../../core/object-encryption.js';
 import { join } from 'node:path';
 import { isHandleRecord } from './nfs/file-handles.js';
 import { nfsListenerBehavior } from './nfs/nfs-listener.js';
+import { restListenerBehavior } from './rest/rest-listener.js';
 
 /** How long a bucket change may take at the manager. */
 const BUCKET_ADMIN_TIMEOUT_MS = 10_000;
@@ -97,14 +99,20 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   const http = worker('http', httpListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });
-  if (!config.nfs.enabled) return [http];
+  const listeners = [http];
+  if (config.rest !== undefined) {
+    listeners.push(worker('rest', restListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}), rest: config.rest }), {
+      shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
+    }));
+  }
+  if (!config.nfs.enabled) return listeners;
   const nfs = worker('nfs', nfsListenerBehavior({
     ...listenerDeps,
     nfs: config.nfs,
     handleTable: nodeState.table(NFS_HANDLE_TABLE, isHandleRecord),
     spillDir: join(options.dataDir ?? '.', 'nfs-spill'),
   }), { shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS });
-  return [http, nfs];
+  return [...listeners, nfs];
 }
 
 /** hash → key of NFS handles too long to hold their key, kept across restarts. */

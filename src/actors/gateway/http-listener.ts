@@ -25,7 +25,7 @@ import type { MasterKeys } from '../../core/object-encryption.js';
 const PORT_WAIT_MS = 30_000;
 const PORT_RETRY_MS = 500;
 
-async function bindWhenFree<T>(start: () => Promise<T>, clock: Clock, log: Logger): Promise<T> {
+export async function bindWhenFree<T>(start: () => Promise<T>, clock: Clock, log: Logger, name = 'S3'): Promise<T> {
   const begunMs = clock.now();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -33,7 +33,7 @@ async function bindWhenFree<T>(start: () => Promise<T>, clock: Clock, log: Logge
     } catch (error) {
       const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
       if (!busy || clock.now() - begunMs >= PORT_WAIT_MS) throw error;
-      if (attempt === 0) log.warn('the S3 port is in use; waiting for it', { waitMs: PORT_WAIT_MS });
+      if (attempt === 0) log.warn(`the ${name} port is in use; waiting for it`, { waitMs: PORT_WAIT_MS });
       await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), PORT_RETRY_MS));
     }
   }

@@ -1,0 +1,37 @@
+/**
+ * The REST API's way into the gateway's request pipeline: plain object requests routed to the S3
+ * operations (protocol/rest/router.ts), every one acting as the configured cluster user. Nothing is
+ * signed; what keeps strangers out is the listener, which serves only the trusted networks (checked
+ * again here, per request). Authorization, handlers and error bodies are the S3 API's own.
+ */
+import { trustedNetworkAuthentication } from '../../../protocol/s3/auth.js';
+import { S3Error } from '../../../protocol/s3/errors.js';
+import { routeRestRequest } from '../../../protocol/rest/router.js';
+import type { RequestEntry } from '../request-handler.js';
+import type { RestConfig } from './rest-config.js';
+import type { TrustedNetworks } from './trusted-networks.js';
+
+export function restEntry(config: RestConfig, networks: TrustedNetworks): RequestEntry {
+  return {
+    route(input) {
+      return routeRestRequest(input);
+    },
+    async identify(request, deps) {
+      const { req, method, path, rawQuery, headers } = request;
+      if (!networks.includes(req.socket.remoteAddress)) throw new S3Error('AccessDenied', 'This address may not use the REST API.');
+      const user = deps.authView.user(config.user);
+      if (user === undefined) {
+        deps.log.warn('the REST API acts as a user the cluster does not have (gateway.rest.user)', { user: config.user });
+        throw new S3Error('AccessDenied', 'The user the REST API acts as does not exist.');
+      }
+      const authenticated = trustedNetworkAuthentication({ method, path, query: rawQuery, headers, virtualHostBucket: undefined });
+      if (!authenticated.ok) throw authenticated.error;
+      return { auth: authenticated.auth, user };
+    },
+  };
+}
+
+/** What the log says when the API opens: whoever reaches it acts as its user, unsigned. */
+export function restWarning(config: RestConfig, host: string, port: number): string {
+  return `unsigned REST API enabled on ${host}:${port} for ${config.allow.join(', ')}; anyone there acts as ${config.user}`;
+}
