@@ -46,11 +46,15 @@ export interface DevOptions {
   readonly metricsPort?: number;
   /** Port of the gateway's NFS v3 service on 127.0.0.1 (0: any free port); undefined: no NFS. */
   readonly nfsPort?: number;
+  /** Port of the gateway's unsigned REST API on 127.0.0.1 (0: any free port); undefined: no REST API. */
+  readonly restPort?: number;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
 /** Who NFS clients of a dev cluster act as: the admin user the manager makes on its first start. */
 const DEV_NFS_USER = 'admin';
+/** Who REST requests to a dev cluster act as: the same admin user. */
+const DEV_REST_USER = 'admin';
 
 export function devCommandOptions(yargs: Argv): Argv {
   return yargs
@@ -61,6 +65,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
     .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
+    .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" });
 }
 
@@ -85,6 +90,8 @@ class ChildNode {
   httpPort: number | undefined;
   /** A gateway's NFS port, as it bound it. */
   nfsPort: number | undefined;
+  /** A gateway's REST port, as it bound it. */
+  restPort: number | undefined;
   private child: ChildProcess | undefined;
   private restartMs = RESTART_INITIAL_MS;
   private startedAtMs = 0;
@@ -131,6 +138,7 @@ class ChildNode {
           }
           if (record.msg === 'S3 API listening' && typeof record.httpPort === 'number') this.httpPort = record.httpPort;
           if (record.msg === 'NFS listening' && typeof record.nfsPort === 'number') this.nfsPort = record.nfsPort;
+          if (record.msg === 'REST API listening' && typeof record.restPort === 'number') this.restPort = record.restPort;
           if (!started && record.msg === 'node started' && typeof record.address === 'string') {
             started = true;
             clearTimeout(timer);
@@ -349,7 +357,10 @@ export async function runDev(options: DevOptions): Promise<void> {
     '--protocol', 'nfs', '--nfs-host', '127.0.0.1', '--nfs-port', String(gateway.nfsPort ?? options.nfsPort),
     '--nfs-export', `*=127.0.0.0/8,::1=${DEV_NFS_USER}`,
   ];
-  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile, ...nfsArgs()];
+  const restArgs = (): string[] => options.restPort === undefined ? [] : [
+    '--rest-host', '127.0.0.1', '--rest-port', String(gateway.restPort ?? options.restPort), '--rest-allow', '127.0.0.0/8', '--rest-user', DEV_REST_USER,
+  ];
+  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile, ...nfsArgs(), ...restArgs()];
   const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(managerCount + options.storageNodes), logDir, echo);
   const children = [...managers, ...storage, gateway];
 
@@ -385,6 +396,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       ...storage.map((node) => `  storage   ${node.name}  cluster port ${node.address}`),
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
+      ...(gateway.restPort === undefined ? [] : [`  REST      http://127.0.0.1:${gateway.restPort}  unsigned, as ${DEV_REST_USER}: curl -T FILE http://127.0.0.1:${gateway.restPort}/BUCKET/KEY`]),
       ...(gateway.nfsPort === undefined ? [] : [`  NFS v3    127.0.0.1:${gateway.nfsPort}  mount -t nfs -o vers=3,tcp,port=${gateway.nfsPort},mountport=${gateway.nfsPort},mountproto=tcp,nolock 127.0.0.1:/BUCKET /mnt`]),
       ...children.map((node) => `  metrics   ${node.name}  ${node.metricsUrl}`),
       `  data      ${dataDir}`,

@@ -48,6 +48,7 @@ await yargs(hideBin(process.argv))
           httpPort: Number(argv['http-port']),
           metricsPort: Number(argv['metrics-port']),
           ...(argv['nfs-port'] === undefined ? {} : { nfsPort: Number(argv['nfs-port']) }),
+          ...(argv['rest-port'] === undefined ? {} : { restPort: Number(argv['rest-port']) }),
         });
       } catch (error) {
         fail(error);

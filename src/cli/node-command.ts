@@ -59,6 +59,10 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('nfs-host', { type: 'string', describe: 'address MOUNT and NFS v3 listen on (gateway nodes with --protocol nfs; default 127.0.0.1)' })
     .option('nfs-port', { type: 'number', describe: 'port of MOUNT and NFS v3 (gateway nodes with --protocol nfs; default 2049, 0: any free port)' })
     .option('nfs-export', { type: 'array', string: true, describe: 'an NFS export, BUCKET=CIDR[,CIDR...]=USER (BUCKET * for every bucket); repeat for more' })
+    .option('rest-port', { type: 'number', describe: 'gateway nodes: also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on this port (0: any free port); see --rest-*' })
+    .option('rest-host', { type: 'string', describe: 'address the REST API listens on (default 127.0.0.1; any other needs --rest-allow)' })
+    .option('rest-allow', { type: 'array', string: true, describe: 'networks trusted to use the REST API, CIDR[,CIDR...] (default on loopback: 127.0.0.0/8 and ::1); repeat for more' })
+    .option('rest-user', { type: 'string', describe: 'the cluster user every REST request acts as' })
     .option('sse-key-file', { type: 'string', describe: 'file of the SSE-S3 master keys, mode 0600 (gateway nodes; or LEOFS_SSE_KEYS holds the keys themselves)' })
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
@@ -85,6 +89,10 @@ export interface NodeFlags {
   readonly nfsHost?: string | undefined;
   readonly nfsPort?: number | undefined;
   readonly nfsExport?: readonly (string | number)[] | undefined;
+  readonly restHost?: string | undefined;
+  readonly restPort?: number | undefined;
+  readonly restAllow?: readonly (string | number)[] | undefined;
+  readonly restUser?: string | undefined;
   readonly alias?: string | undefined;
   readonly metricsPort?: number | undefined;
   readonly metricsHost?: string | undefined;
@@ -389,9 +397,18 @@ function storageFlags(file: unknown, flags: NodeFlags): unknown {
 /** --http-host, --http-port and --sse-key-file win over the file's `gateway` settings, which they sit inside. */
 function gatewayFlags(file: unknown, flags: NodeFlags): unknown {
   const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
-  const flagged = { httpHost: flags.httpHost, httpPort: flags.httpPort, sseKeyFile: flags.sseKeyFile, nfs: nfsFlags(base.nfs, flags) };
+  const flagged = { httpHost: flags.httpHost, httpPort: flags.httpPort, sseKeyFile: flags.sseKeyFile, nfs: nfsFlags(base.nfs, flags), rest: restFlags(base.rest, flags) };
   if (Object.values(flagged).every((value) => value === undefined)) return file;
   return overlay(base, flagged);
+}
+
+/** Any --rest-* flag turns the REST API on; each wins over its setting in the file's `gateway.rest`. */
+function restFlags(file: unknown, flags: NodeFlags): unknown {
+  const allow = (flags.restAllow ?? []).flatMap((text) => String(text).split(',')).map((cidr) => cidr.trim()).filter((cidr) => cidr !== '');
+  const flagged = { host: flags.restHost, port: flags.restPort, allow: allow.length > 0 ? allow : undefined, user: flags.restUser };
+  if (Object.values(flagged).every((value) => value === undefined)) return undefined;
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
+  return overlay({ ...base, enabled: undefined }, flagged);
 }
 
 /** --protocol nfs turns NFS on; --nfs-host, --nfs-port and --nfs-export win over the file's `gateway.nfs`. */

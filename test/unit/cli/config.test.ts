@@ -115,6 +115,17 @@ describe('cli/config gateway flags', () => {
     expect(loadNodeConfig({ ...gateway, sseKeyFile: '/run/keys' }).gateway.sseKeyFile).to.equal('/run/keys');
     expect(loadNodeConfig(gateway).gateway).to.not.have.property('sseKeyFile');
   });
+
+  it('leaves the REST API off unless the file or a --rest-* flag turns it on, and refuses it beyond loopback without trusted networks', () => {
+    expect(loadNodeConfig(gateway).gateway.rest).to.equal(undefined);
+    expect(loadNodeConfig({ ...gateway, restPort: 8081, restUser: 'admin' }).gateway.rest).to.deep.equal({ host: '127.0.0.1', port: 8081, allow: ['127.0.0.0/8', '::1/128'], user: 'admin' });
+    expect(loadNodeConfig({ ...gateway, restPort: 0, restUser: 'ops', restHost: '0.0.0.0', restAllow: ['10.0.0.0/8,192.168.0.0/16', 'fd00::/8'] }).gateway.rest?.allow)
+      .to.deep.equal(['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8']);
+    expect(() => loadNodeConfig({ ...gateway, restPort: 8081, restUser: 'admin', restHost: '0.0.0.0' })).to.throw(ConfigError, /gateway\.rest\.allow must list the networks trusted/);
+    writeFileSync(configFile, JSON.stringify({ ...gateway, gateway: { httpPort: 9000, rest: { enabled: false, port: 9100, user: 'admin' } } }));
+    expect(loadNodeConfig({ config: configFile }).gateway.rest).to.equal(undefined);
+    expect(loadNodeConfig({ config: configFile, restUser: 'ops' }).gateway.rest).to.include({ port: 9100, user: 'ops' });
+  });
 });
 
 describe('cli/config managers', () => {
