@@ -192,7 +192,8 @@ async function handleRequest(deps: GatewayDeps, entry: RequestEntry, req: Incomi
       res.destroy();
     } else {
       const s3 = toS3Error(error);
-      if (!(error instanceof S3Error) || s3.status >= 500) {
+      // NotImplemented refuses what a client asked for; it is no failure of the gateway.
+      if (!(error instanceof S3Error) || (s3.status >= 500 && s3.code !== 'NotImplemented')) {
         log.error('request failed', { method, operation: operation ?? null, status: s3.status, code: s3.code, error });
       }
       sendError(req, res, s3, { requestId, hostId: deps.hostId, resource });
