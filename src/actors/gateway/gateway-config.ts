@@ -7,14 +7,34 @@ import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
 import { DEFAULT_NFS_CONFIG, parseNfsConfig, type NfsConfig } from './nfs/nfs-config.js';
 import { parseRestConfig, type RestConfig } from './rest/rest-config.js';
 
+export type CacheMode = 'validated' | 'http';
+const CACHE_MODES: readonly CacheMode[] = ['validated', 'http'];
+
 export interface GatewayConfig {
   readonly httpHost: string;
   /** 0 picks a free port (logged at start-up). */
   readonly httpPort: number;
   /** Bytes of small objects the memory cache may hold; 0 turns the cache off. */
   readonly cacheBytes: number;
-  /** Larger objects are never cached. */
+  /** Larger objects are never cached in memory. */
   readonly cacheMaxObjectBytes: number;
+  /**
+   * Bytes of larger objects (chunked ones too) the disk tier may hold in files under `cacheDiskDir`;
+   * 0 turns it off. Off by default: how much of a gateway's disk may go to it is the operator's call.
+   */
+  readonly cacheDiskBytes: number;
+  /** Larger objects are never cached on disk. */
+  readonly cacheDiskMaxObjectBytes: number;
+  /** Where the disk tier keeps its files; `<data dir>/object-cache` when absent. */
+  readonly cacheDiskDir?: string;
+  /**
+   * `validated`: every hit is checked with the storage node (its current version, without body) before
+   * it is served. `http`: a hit younger than `cacheTtlSeconds` is served without asking, with
+   * Cache-Control and Expires; writes through a gateway tell the other gateways to drop their copies.
+   */
+  readonly cacheMode: CacheMode;
+  /** In `http` mode: how long a cached object is served without asking the storage node. */
+  readonly cacheTtlSeconds: number;
   readonly maxHeaderBytes: number;
   /** Time a client has to send the request line and headers. */
   readonly headersTimeoutMs: number;
@@ -78,6 +98,10 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   httpPort: 8080,
   cacheBytes: 64 * MiB,
   cacheMaxObjectBytes: 1 * MiB,
+  cacheDiskBytes: 0,
+  cacheDiskMaxObjectBytes: 1024 * MiB,
+  cacheMode: 'validated',
+  cacheTtlSeconds: 300,
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 60_000,
   bodyIdleTimeoutMs: 60_000,
@@ -116,6 +140,9 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   httpPort: [0, 65535],
   cacheBytes: [0, 64 * 1024 * MiB],
   cacheMaxObjectBytes: [0, MAX_CHUNK_SIZE_BYTES],
+  cacheDiskBytes: [0, 64 * 1024 * 1024 * MiB],
+  cacheDiskMaxObjectBytes: [0, 5 * 1024 * 1024 * MiB],
+  cacheTtlSeconds: [1, 365 * 24 * 3600],
   maxHeaderBytes: [4096, 1024 * 1024],
   headersTimeoutMs: [100, 3_600_000],
   bodyIdleTimeoutMs: [100, 3_600_000],
@@ -138,7 +165,7 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
 };
 
 /** Settings without a default, absent unless given. */
-const OPTIONAL_KEYS = ['sseKeyFile', 'rest'];
+const OPTIONAL_KEYS = ['sseKeyFile', 'rest', 'cacheDiskDir'];
 const KNOWN_KEYS = [...Object.keys(DEFAULT_GATEWAY_CONFIG), ...OPTIONAL_KEYS];
 const HOST_NAME = /^[A-Za-z0-9.-]{1,253}$/;
 
@@ -172,6 +199,14 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   if (sseKeyFile !== undefined && (typeof sseKeyFile !== 'string' || sseKeyFile.trim() === '')) {
     return fail(`gateway.sseKeyFile must be the path of a file of master keys (got ${JSON.stringify(sseKeyFile)})`);
   }
+  const cacheDiskDir = record.cacheDiskDir;
+  if (cacheDiskDir !== undefined && (typeof cacheDiskDir !== 'string' || cacheDiskDir.trim() === '')) {
+    return fail(`gateway.cacheDiskDir must be the path of a directory (got ${JSON.stringify(cacheDiskDir)})`);
+  }
+  const cacheMode = record.cacheMode ?? DEFAULT_GATEWAY_CONFIG.cacheMode;
+  if (!CACHE_MODES.includes(cacheMode as CacheMode)) {
+    return fail(`gateway.cacheMode must be one of ${CACHE_MODES.join(', ')} (got ${JSON.stringify(cacheMode)})`);
+  }
   const nfs = parseNfsConfig(record.nfs);
   if (!nfs.ok) return fail(nfs.problem);
   const rest = parseRestConfig(record.rest);
@@ -187,6 +222,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     region,
     virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
     nfs: nfs.config,
+    cacheMode: cacheMode as CacheMode,
+    ...(typeof cacheDiskDir === 'string' ? { cacheDiskDir } : {}),
     ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
     ...(rest.config === undefined ? {} : { rest: rest.config }),
   });
