@@ -111,7 +111,7 @@ describe('metrics and health endpoints of real processes', function () {
     const get = async (): Promise<void> => void (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'k0' }))).Body!.transformToByteArray());
     const counts = async () => {
       const scrape = await Scrape.of(cluster.gateways[0]!.metricsUrl!);
-      return { hits: scrape.value('leofs_gateway_cache_hits_total')!, misses: scrape.value('leofs_gateway_cache_misses_total')! };
+      return { hits: scrape.value('leofs_gateway_cache_hits_total', { tier: 'memory' })!, misses: scrape.value('leofs_gateway_cache_misses_total', { tier: 'memory' })! };
     };
     await get();
     const warm = await counts();

@@ -472,3 +472,28 @@ async function md5OfFile(path: string): Promise<string> {
   for await (const piece of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(piece as Buffer);
   return hash.digest('hex');
 }
+
+/**
+ * Passes a body's pieces on as they come while `fill` copies them; once the last one has passed, the
+ * copy is completed by `finish` (in the background: the client does not wait for the sync). A body
+ * not read to its end (the client went away, a read failed) leaves no copy.
+ */
+export async function* copyWhileSending(pieces: AsyncIterable<Buffer>, fill: DiskFill, finish: (complete: () => Promise<void>) => void): AsyncGenerator<Buffer> {
+  let whole = false;
+  try {
+    for await (const piece of pieces) {
+      const written = fill.write(piece);
+      yield piece;
+      await written;
+    }
+    whole = true;
+  } finally {
+    if (whole) {
+      finish(async () => {
+        await fill.complete();
+      });
+    } else {
+      await fill.abandon();
+    }
+  }
+}

@@ -7,6 +7,8 @@
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ObjectCache } from './object-cache.js';
+import type { DiskCache } from './disk-cache.js';
+import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 
 export interface AnsweredRequest {
   /** The S3 operation, or 'Unknown' when the request could not be routed. */
@@ -26,7 +28,7 @@ export const UNOBSERVED: RequestObserver = { answered: () => undefined };
 /** Seconds: from a cached small GET to a large upload over a slow link. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-export function gatewayMetrics(registry: Registry, cache: ObjectCache): RequestObserver {
+export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: DiskCache): RequestObserver {
   const registers = [registry];
   const requests = new Counter({ name: 'leofs_s3_requests_total', help: 'S3 requests answered, by operation and HTTP status.', labelNames: ['operation', 'status'], registers });
   const latency = new Histogram({
@@ -38,30 +40,45 @@ export function gatewayMetrics(registry: Registry, cache: ObjectCache): RequestO
   });
   const received = new Counter({ name: 'leofs_s3_received_bytes_total', help: 'Bytes of S3 requests read from clients (headers and bodies), by operation.', labelNames: ['operation'], registers });
   const sent = new Counter({ name: 'leofs_s3_sent_bytes_total', help: 'Bytes of S3 responses written to clients (headers and bodies), by operation.', labelNames: ['operation'], registers });
+  const tiers = (): ReadonlyArray<readonly [string, ObjectCacheStats]> => [['memory', cache.stats], ...(disk?.enabled ? [['disk', disk.stats] as const] : [])];
   new Counter({
     name: 'leofs_gateway_cache_hits_total',
-    help: 'GETs answered from the gateway\'s object cache.',
+    help: 'GETs that found a copy in the gateway\'s object cache, by tier (memory, disk).',
+    labelNames: ['tier'],
     registers,
     collect() {
       this.reset();
-      this.inc(cache.stats.hits);
+      for (const [tier, stats] of tiers()) this.inc({ tier }, stats.hits);
     },
   });
   new Counter({
     name: 'leofs_gateway_cache_misses_total',
-    help: 'GETs of cacheable objects the gateway\'s object cache did not hold.',
+    help: 'GETs of cacheable objects the gateway\'s object cache did not hold, by tier (memory, disk).',
+    labelNames: ['tier'],
     registers,
     collect() {
       this.reset();
-      this.inc(cache.stats.misses);
+      for (const [tier, stats] of tiers()) this.inc({ tier }, stats.misses);
     },
   });
   new Gauge({
     name: 'leofs_gateway_cache_bytes',
-    help: 'Bytes of object bodies in the gateway\'s cache.',
+    help: 'Bytes of object bodies in the gateway\'s cache, by tier (memory, disk).',
+    labelNames: ['tier'],
     registers,
     collect() {
-      this.set(cache.stats.bytes);
+      this.reset();
+      for (const [tier, stats] of tiers()) this.set({ tier }, stats.bytes);
+    },
+  });
+  new Gauge({
+    name: 'leofs_gateway_cache_entries',
+    help: 'Objects in the gateway\'s cache, by tier (memory, disk).',
+    labelNames: ['tier'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [tier, stats] of tiers()) this.set({ tier }, stats.entries);
     },
   });
   const counted = new WeakMap<Socket, { read: number; written: number }>();

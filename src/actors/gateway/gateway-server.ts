@@ -24,6 +24,9 @@ import { ChunkBuffers } from './chunk-buffers.js';
 import { DigestPool } from './digest-pool.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
+import { DiskCache } from './disk-cache.js';
+import { CacheInvalidatingStorage, NO_PEERS, type CachePeers } from './cache-invalidation.js';
+import { join } from 'node:path';
 import { UNOBSERVED, type RequestObserver } from './gateway-metrics.js';
 import type { GatewayDeps } from './request-context.js';
 import { S3_ENTRY, createRequestHandler, newRequestId, type RequestEntry } from './request-handler.js';
@@ -40,6 +43,10 @@ export interface GatewayDepsInput {
   readonly node: string;
   /** Kept across restarts of the listener when given. */
   readonly cache?: ObjectCache;
+  /** Kept across restarts of the listener when given; otherwise made from the config. */
+  readonly diskCache?: DiskCache;
+  /** The other gateways, told of writes in HTTP-cache mode. */
+  readonly cachePeers?: CachePeers;
   /** Told of every answered request (the gateway's metrics). */
   readonly requests?: RequestObserver;
   /** The operator's master keys for SSE-S3; without them SSE-S3 is refused. */
@@ -51,12 +58,24 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     input.config.bodyMemoryBytes,
     Math.floor((input.config.bodyMemoryBytes * input.config.maxBodyMemoryPerUserPercent) / 100),
   );
+  const cache = input.cache ?? new ObjectCache(input.config.cacheBytes, input.config.cacheMaxObjectBytes);
+  const diskCache = input.diskCache ?? diskCacheOf(input.config, join('.', DISK_CACHE_DIR), input.clock, input.log);
+  const peers = input.config.cacheMode === 'http' ? (input.cachePeers ?? NO_PEERS) : NO_PEERS;
+  const storage = new CacheInvalidatingStorage(
+    new DeadlineStorage(input.storage, input.clock, input.config.storageTimeoutMs),
+    (bucket, key) => {
+      cache.invalidate(bucket, key);
+      diskCache.invalidate(bucket, key);
+    },
+    (bucket, key) => peers.announce(bucket, key),
+  );
   return {
     config: input.config,
-    storage: new DeadlineStorage(input.storage, input.clock, input.config.storageTimeoutMs),
+    storage,
     authView: input.authView,
     bucketAdmin: input.bucketAdmin,
-    cache: input.cache ?? new ObjectCache(input.config.cacheBytes, input.config.cacheMaxObjectBytes),
+    cache,
+    diskCache,
     clock: input.clock,
     log: input.log,
     requests: input.requests ?? UNOBSERVED,
@@ -68,6 +87,20 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     digests: new DigestPool(input.config.digestThreads, input.log),
     masterKeys: input.masterKeys,
   };
+}
+
+/** The disk tier's directory under the gateway's data directory, unless the config names one. */
+export const DISK_CACHE_DIR = 'object-cache';
+
+/** The disk tier the config asks for; `defaultDir` unless the config names its directory. */
+export function diskCacheOf(config: GatewayConfig, defaultDir: string, clock: Clock, log: Logger): DiskCache {
+  return new DiskCache({
+    dir: config.cacheDiskDir ?? defaultDir,
+    maxBytes: config.cacheDiskBytes,
+    maxObjectBytes: config.cacheDiskMaxObjectBytes,
+    // Objects the memory tier takes stay there, unless it is off.
+    minObjectBytes: config.cacheBytes === 0 ? 0 : config.cacheMaxObjectBytes,
+  }, clock, log);
 }
 
 export interface GatewayServer {
@@ -113,6 +146,7 @@ export function s3ListenerOptions(config: GatewayConfig): ListenerOptions {
 
 export async function startGatewayServer(deps: GatewayDeps, listener: ListenerOptions = s3ListenerOptions(deps.config)): Promise<GatewayServer> {
   const { config, log } = deps;
+  await deps.diskCache.open();
   const handle = createRequestHandler(deps, listener.entry);
   /** Connections with a request in progress, and what to tell them once it is answered. */
   const busySockets = new Map<Duplex, Busy>();

@@ -24,6 +24,8 @@ import type { ManagerLink } from '../common/manager-link.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { httpListenerBehavior, LISTENER_STOP_MARGIN_MS } from './http-listener.js';
 import { ObjectCache } from './object-cache.js';
+import { DISK_CACHE_DIR, diskCacheOf } from './gateway-server.js';
+import { managerCachePeers } from './cache-peers.js';
 import { gatewayMetrics } from './gateway-metrics.js';
 import type { Registry } from 'prom-client';
 import type { MasterKeys } from '../../core/object-encryption.js';
@@ -57,7 +59,7 @@ export interface GatewayS3Options {
   readonly metrics?: Registry;
   /** The operator's keys that wrap SSE-S3 objects' data keys; without them SSE-S3 is refused. */
   readonly masterKeys?: MasterKeys;
-  /** The gateway's data directory: NFS buffers files too large for memory under it. */
+  /** The gateway's data directory: NFS buffers files too large for memory under it, the disk cache lives under it. */
   readonly dataDir?: string;
 }
 
@@ -93,9 +95,11 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   });
   const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
-  const requests = options.metrics ? gatewayMetrics(options.metrics, cache) : undefined;
+  const diskCache = diskCacheOf(config, join(options.dataDir ?? '.', DISK_CACHE_DIR), node.clock, node.logger);
+  const cachePeers = managerCachePeers({ api: node.system, managers: options.managers, clock: node.clock, log: node.logger });
+  const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache) : undefined;
   const masterKeys = options.masterKeys;
-  const listenerDeps = { config, storage, authView, bucketAdmin, cache, ...(masterKeys ? { masterKeys } : {}) };
+  const listenerDeps = { config, storage, authView, bucketAdmin, cache, diskCache, cachePeers, ...(masterKeys ? { masterKeys } : {}) };
   const http = worker('http', httpListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}) }), {
     shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS,
   });

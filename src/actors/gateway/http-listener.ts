@@ -14,6 +14,8 @@ import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
 import type { ObjectCache } from './object-cache.js';
+import type { DiskCache } from './disk-cache.js';
+import type { CachePeers } from './cache-invalidation.js';
 import type { HttpListenerMessage } from '../../protocol/cluster/http-listener.js';
 import type { RequestObserver } from './gateway-metrics.js';
 import type { MasterKeys } from '../../core/object-encryption.js';
@@ -49,6 +51,10 @@ export interface HttpListenerDeps {
   readonly bucketAdmin: BucketAdmin;
   /** Outlives restarts of the listener, so a restart does not empty it. */
   readonly cache: ObjectCache;
+  /** Outlives restarts of the listener too. */
+  readonly diskCache?: DiskCache;
+  /** The other gateways, told of writes in HTTP-cache mode. */
+  readonly cachePeers?: CachePeers;
   readonly requests?: RequestObserver;
   /** Read once at process start; a restarted listener keeps them. */
   readonly masterKeys?: MasterKeys;
@@ -57,6 +63,7 @@ export interface HttpListenerDeps {
 interface ListenerState {
   readonly server: GatewayServer;
   readonly cache: ObjectCache;
+  readonly diskCache: DiskCache;
 }
 
 export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerState, HttpListenerMessage> {
@@ -78,22 +85,32 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
         log: ctx.log,
         node: ctx.system.node,
         cache: deps.cache,
+        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
+        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
         ...(deps.requests ? { requests: deps.requests } : {}),
         ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
       });
       const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;
       ctx.log.info('S3 API listening', { httpHost: server.host, httpPort: server.port });
-      return { server, cache: gateway.cache };
+      return { server, cache: gateway.cache, diskCache: gateway.diskCache };
     },
     receive(state, message, ctx) {
       switch (message.type) {
         case 'status':
-          ctx.system.reply(message.replyTo, { ok: true, host: state.server.host, port: state.server.port, inFlight: state.server.inFlight, cache: state.cache.stats });
+          ctx.system.reply(message.replyTo, {
+            ok: true, host: state.server.host, port: state.server.port, inFlight: state.server.inFlight, cache: state.cache.stats,
+            ...(state.diskCache.enabled ? { diskCache: state.diskCache.stats } : {}),
+          });
           return state;
         case 'purge_cache':
-          if (typeof message.bucket === 'string' && typeof message.key === 'string') state.cache.invalidate(message.bucket, message.key);
-          else state.cache.purge();
+          if (typeof message.bucket === 'string' && typeof message.key === 'string') {
+            state.cache.invalidate(message.bucket, message.key);
+            state.diskCache.invalidate(message.bucket, message.key);
+          } else {
+            state.cache.purge();
+            state.diskCache.purge();
+          }
           if (message.replyTo) ctx.system.reply(message.replyTo, { ok: true });
           return state;
         default:

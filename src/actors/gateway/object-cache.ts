@@ -7,10 +7,22 @@
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
+import type { GatewayConfig } from './gateway-config.js';
 
 export interface CachedObject {
   readonly meta: ObjectMeta;
   readonly body: Uint8Array;
+  /** When it was stored or last found current (clock ms): what HTTP-cache mode's TTL counts from. */
+  readonly checkedAtMs: number;
+}
+
+/**
+ * How much longer (ms) a copy last found current at `checkedAtMs` may be served without asking the
+ * storage node: only in HTTP-cache mode, for its TTL; 0 or less means check it first.
+ */
+export function freshForMs(config: Pick<GatewayConfig, 'cacheMode' | 'cacheTtlSeconds'>, checkedAtMs: number, nowMs: number): number {
+  if (config.cacheMode !== 'http') return 0;
+  return checkedAtMs + config.cacheTtlSeconds * 1000 - nowMs;
 }
 
 
@@ -42,20 +54,31 @@ export class ObjectCache {
     return found;
   }
 
-  /** Keeps a body that was just read, if it is small enough to be worth it. */
-  offer(meta: ObjectMeta, body: Uint8Array): void {
-    if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return;
+  /**
+   * Keeps a body that was just read, if it is small enough to be worth it; returns whether it did.
+   * `checkedAtMs`: when it was read (without it, the copy is checked before its first use in any mode).
+   */
+  offer(meta: ObjectMeta, body: Uint8Array, checkedAtMs = Number.NEGATIVE_INFINITY): boolean {
+    if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
     this.remove(id);
-    const entry: CachedObject = { meta, body: ownedCopy(body) };
+    const entry: CachedObject = { meta, body: ownedCopy(body), checkedAtMs };
     const cost = charge(entry);
-    if (cost > this.maxBytes) return;
+    if (cost > this.maxBytes) return false;
     this.entries.set(id, entry);
     this.bytes += cost;
     for (const [oldest] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.remove(oldest);
     }
+    return true;
+  }
+
+  /** The storage node confirmed the entry is current at `nowMs`. */
+  refresh(bucket: string, key: string, nowMs: number): void {
+    const id = cacheKey(bucket, key);
+    const found = this.entries.get(id);
+    if (found !== undefined) this.entries.set(id, { ...found, checkedAtMs: nowMs });
   }
 
   invalidate(bucket: string, key: string): void {

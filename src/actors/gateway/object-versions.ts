@@ -10,7 +10,8 @@ import { findVersion, layoutsDroppedBy, versionIdOf } from '../../core/object-ve
 import { S3Error } from '../../protocol/s3/errors.js';
 import { formatHttpDate } from '../../protocol/s3/headers.js';
 import { deleteChunks } from '../common/chunk-deletion.js';
-import { sameVersion } from './object-cache.js';
+import { freshForMs, sameVersion } from './object-cache.js';
+import type { FileHandle } from 'node:fs/promises';
 import type { GatewayDeps } from './request-context.js';
 import { expectOk, storageFailureError } from './storage-errors.js';
 
@@ -29,34 +30,76 @@ export interface LoadedObject {
   readonly meta: ObjectMeta;
   /** The body when it lives in the record and was asked for. */
   readonly body: Uint8Array | undefined;
+  /** A copy of the body in the disk tier, open for reading (only with `fromDisk`); the caller closes it. */
+  readonly file?: FileHandle;
+  /** When the copy served (or just cached) was last known current: what HTTP-cache mode's TTL counts from. */
+  readonly cachedAtMs?: number;
+}
+
+export interface LoadOptions {
+  /** The caller reads a body from the disk tier's file when it gets one (`LoadedObject.file`). */
+  readonly fromDisk?: boolean;
 }
 
 /**
  * An object for a read: its current version, or the version `versionId` names. A cached copy is served
- * only after the storage node confirms it is still the current version; that check carries no body,
- * which is what the cache saves.
+ * only after the storage node confirms it is still the current version (that check carries no body,
+ * which is what the cache saves), or in HTTP-cache mode while it is younger than the TTL.
  */
-export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean, versionId?: string): Promise<LoadedObject> {
+export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean, versionId?: string, options: LoadOptions = {}): Promise<LoadedObject> {
   if (versionId !== undefined) return loadVersion(deps, bucket, key, withBody, versionId);
-  const cached = withBody ? deps.cache.get(bucket, key) : undefined;
-  if (cached !== undefined) {
-    const head = await deps.storage.get('object', bucket, key, { withBody: false });
-    if (!head.ok) {
-      deps.cache.invalidate(bucket, key);
-      throw storageFailureError(head, 'NoSuchKey');
-    }
-    if (sameVersion(head.meta, cached.meta)) return { meta: cached.meta, body: cached.body };
-    deps.cache.invalidate(bucket, key);
-    if (head.meta.deleteMarker) throw deleteMarkerAsCurrent(head.meta);
-    if (head.meta.chunks !== undefined) return { meta: head.meta, body: undefined };
+  if (withBody) {
+    const cached = await fromCaches(deps, bucket, key, options.fromDisk === true);
+    if (cached !== undefined && 'body' in cached) return cached;
+    // The copy was stale: what the check found is the current version, and for a chunked one all a read needs.
+    if (cached !== undefined && cached.chunks !== undefined) return { meta: cached, body: undefined };
   }
   const result = await deps.storage.get('object', bucket, key, { withBody });
   // As S3 answers a key that is gone: not hidden by a delete marker, simply not there.
   if (!result.ok && result.code === 'NotFound') throw new S3Error('NoSuchKey', undefined, { fields: { Key: key }, headers: { 'x-amz-delete-marker': 'false' } });
   const got = expectOk(result, 'NoSuchKey');
   if (got.meta.deleteMarker) throw deleteMarkerAsCurrent(got.meta);
-  if (withBody && got.body !== undefined && got.meta.chunks === undefined) deps.cache.offer(got.meta, got.body);
+  if (withBody && got.body !== undefined && got.meta.chunks === undefined) {
+    const nowMs = deps.clock.now();
+    if (deps.cache.offer(got.meta, got.body, nowMs)) return { meta: got.meta, body: got.body, cachedAtMs: nowMs };
+  }
   return { meta: got.meta, body: got.body };
+}
+
+/**
+ * A cached copy of the current version, checked as the cache mode says; the current version's record
+ * when the copy was stale; undefined when there was no usable copy.
+ */
+async function fromCaches(deps: GatewayDeps, bucket: string, key: string, fromDisk: boolean): Promise<LoadedObject | ObjectMeta | undefined> {
+  const memory = deps.cache.get(bucket, key);
+  const disk = memory === undefined && fromDisk ? deps.diskCache.lookup(bucket, key) : undefined;
+  const candidate = memory ?? disk;
+  if (candidate === undefined) return undefined;
+  let cachedAtMs = candidate.checkedAtMs;
+  const nowMs = deps.clock.now();
+  if (freshForMs(deps.config, cachedAtMs, nowMs) <= 0) {
+    const head = await deps.storage.get('object', bucket, key, { withBody: false });
+    if (!head.ok) {
+      dropCopies(deps, bucket, key);
+      throw storageFailureError(head, 'NoSuchKey');
+    }
+    if (!sameVersion(head.meta, candidate.meta)) {
+      dropCopies(deps, bucket, key);
+      if (head.meta.deleteMarker) throw deleteMarkerAsCurrent(head.meta);
+      return head.meta;
+    }
+    cachedAtMs = nowMs;
+    if (memory !== undefined) deps.cache.refresh(bucket, key, nowMs);
+    else deps.diskCache.refresh(bucket, key, nowMs);
+  }
+  if (memory !== undefined) return { meta: memory.meta, body: memory.body, cachedAtMs };
+  const file = await deps.diskCache.openBody(disk!);
+  return file === undefined ? undefined : { meta: disk!.meta, body: undefined, file, cachedAtMs };
+}
+
+function dropCopies(deps: GatewayDeps, bucket: string, key: string): void {
+  deps.cache.invalidate(bucket, key);
+  deps.diskCache.invalidate(bucket, key);
 }
 
 /**

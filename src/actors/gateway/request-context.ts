@@ -24,6 +24,7 @@ import type { DigestPool } from './digest-pool.js';
 import type { GatewayConfig } from './gateway-config.js';
 import type { RequestObserver } from './gateway-metrics.js';
 import type { ObjectCache } from './object-cache.js';
+import type { DiskCache } from './disk-cache.js';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -31,7 +32,10 @@ export interface GatewayDeps {
   readonly storage: StorageApi;
   readonly authView: AuthView;
   readonly bucketAdmin: BucketAdmin;
+  /** The memory tier of the object cache: small objects. */
   readonly cache: ObjectCache;
+  /** The disk tier: large objects, chunked ones too; off when its size is 0. */
+  readonly diskCache: DiskCache;
   readonly clock: Clock;
   readonly log: Logger;
   readonly requests: RequestObserver;

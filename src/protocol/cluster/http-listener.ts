@@ -19,12 +19,15 @@ export interface HttpListenerStatus {
   readonly host: string;
   readonly port: number;
   readonly inFlight: number;
+  /** The memory tier. */
   readonly cache: ObjectCacheStats;
+  /** The disk tier, when it is on. */
+  readonly diskCache?: ObjectCacheStats;
 }
 
 export type HttpListenerMessage =
   | { readonly type: 'status'; readonly replyTo: ReplyTo<HttpListenerStatus> }
-  /** Both `bucket` and `key`: that object only; neither: everything. */
+  /** Both tiers. Both `bucket` and `key`: that object only; neither: everything. */
   | { readonly type: 'purge_cache'; readonly bucket?: string; readonly key?: string; readonly replyTo?: ReplyTo<{ readonly ok: true }> };
 
 export const httpListenerRef = (gatewayNode: string): ActorRef<HttpListenerMessage> => actorRef(gatewayNode, HTTP_LISTENER_PATH);

@@ -17,7 +17,10 @@ import { checksumModeEnabled, checksumTypeOf, readHeaders, storedChecksum } from
 import { versionHeaders } from '../object-records.js';
 import { lockHeaders } from './object-lock.js';
 import { tagCountHeaders } from './tagging.js';
-import { loadObject } from '../object-versions.js';
+import { loadObject, type LoadedObject } from '../object-versions.js';
+import { copyWhileSending, readCachedBody } from '../disk-cache.js';
+import { freshForMs } from '../object-cache.js';
+import type { FileHandle } from 'node:fs/promises';
 import { recheckVersion } from '../authorization.js';
 import { bodyDecryptor, encryptionHeaders, readDataKey, refuseEncryptionHeaderOnRead } from '../server-side-encryption.js';
 import type { OperationOf, RequestContext } from '../request-context.js';
@@ -25,10 +28,22 @@ import { sendBody } from '../response-body.js';
 import { sendXml } from '../responses.js';
 
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
+  const withBody = op.type === 'GetObject';
+  refuseEncryptionHeaderOnRead(ctx.headers);
+  const loaded = await loadObject(ctx.deps, op.bucket, op.key, withBody, op.versionId, { fromDisk: withBody });
+  // A cached file not handed to a reader is closed whatever happens.
+  const file = { handle: loaded.file };
+  try {
+    await answer(ctx, op, loaded, file);
+  } finally {
+    await file.handle?.close().catch(() => undefined);
+  }
+}
+
+async function answer(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>, loaded: LoadedObject, file: { handle: FileHandle | undefined }): Promise<void> {
   const { deps, headers, res } = ctx;
   const withBody = op.type === 'GetObject';
-  refuseEncryptionHeaderOnRead(headers);
-  const { meta, body } = await loadObject(deps, op.bucket, op.key, withBody, op.versionId);
+  const { meta, body } = loaded;
   // The version served is the version allowed, even if another became current since the decision.
   recheckVersion(ctx, meta);
   const { dataKey, keyMd5 } = readDataKey(deps, meta.encryption, headers);
@@ -52,7 +67,23 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     if (parsed.type === 'unsatisfiable') throw parsed.error;
     if (parsed.type === 'range') range = parsed.range;
   }
+  const decrypt = bodyDecryptor(meta, dataKey);
+  let pieces: AsyncIterable<Buffer> | undefined;
+  let cachedAtMs = loaded.cachedAtMs;
+  if (withBody && file.handle !== undefined) {
+    pieces = readCachedBody(file.handle, meta.sizeBytes, range, deps.config.readPieceBytes, ctx.memory);
+    file.handle = undefined;
+  } else if (withBody) {
+    pieces = readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
+    // A whole read of the current version leaves a copy in the disk tier, if the object belongs there.
+    const fill = range === undefined && op.versionId === undefined ? deps.diskCache.fill(meta) : undefined;
+    if (fill !== undefined) {
+      pieces = copyWhileSending(pieces, fill, (complete) => void deps.background.start('fill the disk cache', complete));
+      cachedAtMs = deps.clock.now();
+    }
+  }
   const responseHeaders: Record<string, string | number> = {
+    ...httpCacheHeaders(ctx, cachedAtMs),
     ...readHeaders(meta, { overrides: op.overrides, withChecksum: range === undefined && checksumModeEnabled(headers) }),
     ...versionHeaders(ctx.bucket, meta),
     ...tagCountHeaders(meta.tags),
@@ -62,14 +93,24 @@ export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject'
     'Content-Length': range === undefined ? meta.sizeBytes : rangeLength(range),
   };
   if (range !== undefined) responseHeaders['Content-Range'] = contentRange(range, meta.sizeBytes);
-  const decrypt = bodyDecryptor(meta, dataKey);
-  const pieces = withBody ? readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config) : undefined;
   res.writeHead(range === undefined ? 200 : 206, responseHeaders);
   if (pieces === undefined) {
     res.end();
     return;
   }
   await sendBody(ctx, pieces);
+}
+
+/**
+ * In HTTP-cache mode, a response from a cached copy tells clients and proxies they may keep it for what
+ * is left of its TTL here (an object's own Cache-Control and Expires, and response-* overrides, win).
+ */
+function httpCacheHeaders(ctx: RequestContext, cachedAtMs: number | undefined): Record<string, string> {
+  const { config, clock } = ctx.deps;
+  if (config.cacheMode !== 'http' || cachedAtMs === undefined) return {};
+  const nowMs = clock.now();
+  const maxAgeSeconds = Math.max(0, Math.floor(freshForMs(config, cachedAtMs, nowMs) / 1000));
+  return { 'Cache-Control': `max-age=${maxAgeSeconds}`, Expires: formatHttpDate(nowMs + maxAgeSeconds * 1000) };
 }
 
 /**
