@@ -21,7 +21,8 @@ import type { ObjectLockConfig } from '../../src/core/object-lock.js';
 import type { LifecycleConfig } from '../../src/core/lifecycle.js';
 import type { BucketDocument } from '../../src/protocol/cluster/auth.js';
 import type { MasterKeys } from '../../src/core/object-encryption.js';
-import { systemClock } from '../../src/runtime/clock.js';
+import { systemClock, type Clock } from '../../src/runtime/clock.js';
+import type { CachePeers } from '../../src/actors/gateway/cache-invalidation.js';
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
 import { NodeSha256 } from './node-sha256.js';
@@ -179,6 +180,10 @@ export interface HarnessOptions {
   readonly endpoints?: readonly string[];
   /** Master keys for SSE-S3; none by default. */
   readonly masterKeys?: MasterKeys;
+  /** The system clock by default. */
+  readonly clock?: Clock;
+  /** The other gateways, told of writes in HTTP-cache mode; nobody by default. */
+  readonly cachePeers?: CachePeers;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -196,8 +201,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { logger, lines } = memoryLogger('debug');
   const config: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG, httpPort: 0, ...options.config };
   const deps = createGatewayDeps({
-    config, storage, authView: view, bucketAdmin: admin, clock: systemClock, log: logger, node: 'gateway_test@127.0.0.1',
+    config, storage, authView: view, bucketAdmin: admin, clock: options.clock ?? systemClock, log: logger, node: 'gateway_test@127.0.0.1',
     ...(options.masterKeys === undefined ? {} : { masterKeys: options.masterKeys }),
+    ...(options.cachePeers === undefined ? {} : { cachePeers: options.cachePeers }),
   });
   const server = await startGatewayServer(deps);
   const endpoint = `http://127.0.0.1:${server.port}`;
