@@ -1,7 +1,12 @@
 /**
  * S3 load generator; works against any S3 endpoint.
  *
- *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20] [--warmup 3] [--sse AES256]
+ *   npm run bench:s3 -- --endpoint http://127.0.0.1:8080 --access-key K --secret-key S [--concurrency 32] [--duration 20] [--warmup 3] [--sse AES256] [--cache on|off]
+ *
+ * --cache on reads a hot set (each lane GETs the first --hot-keys objects it wrote, over and over), what
+ * the gateway's object cache is for; off (default) spreads GETs over everything written. Whether the
+ * gateway caches is its own config (gateway.cacheBytes, gateway.cacheDiskBytes): compare a gateway with
+ * the cache on and the hot set against one with it off.
  *
  * Phases: PutObject and GetObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
  * ListObjectsV2 pages of 1000 keys in a bucket of --list-objects objects (populated once and reused:
@@ -28,6 +33,8 @@ const argv = await yargs(hideBin(process.argv))
   .option('list-requests', { type: 'number', default: 50 })
   .option('bucket-prefix', { type: 'string', default: 'bench' })
   .option('sse', { type: 'string', choices: ['AES256'], describe: 'PUT with x-amz-server-side-encryption (SSE-S3)' })
+  .option('cache', { type: 'string', choices: ['on', 'off'], default: 'off', describe: 'GET a hot set of --hot-keys objects per lane (on) or everything written (off)' })
+  .option('hot-keys', { type: 'number', default: 2, describe: 'objects per lane in the hot set with --cache on' })
   .strict()
   .parseAsync();
 
@@ -63,6 +70,10 @@ const writtenPerLane = (lanes: number): number[] => new Array<number>(lanes).fil
 /** Headers of every PUT: with --sse, objects are written encrypted, and read back decrypted. */
 const writeHeaders: Record<string, string> = argv.sse === undefined ? {} : { 'x-amz-server-side-encryption': argv.sse };
 
+/** Which of a lane's `written` objects its `n`th GET reads. */
+const hot = argv.cache === 'on' ? Math.max(1, argv['hot-keys']) : Number.POSITIVE_INFINITY;
+const readIndex = (n: number, written: number): number => n % Math.max(1, Math.min(written, hot));
+
 const small = randomBytes(4096);
 const written4k = writtenPerLane(concurrency);
 const put4k = await phase('put4k', concurrency, async (lane) => {
@@ -71,7 +82,7 @@ const put4k = await phase('put4k', concurrency, async (lane) => {
   return { ok: ok(response.status), bytes: small.length };
 });
 const get4k = await phase('get4k', concurrency, async (lane, n) => {
-  const response = await client.send('GET', `/${workBucket}/small/${lane}/${n % Math.max(1, written4k[lane]!)}`, '', undefined, true);
+  const response = await client.send('GET', `/${workBucket}/small/${lane}/${readIndex(n, written4k[lane]!)}`, '', undefined, true);
   return { ok: response.status === 200 && response.body.length === small.length, bytes: response.bodyBytes };
 });
 
@@ -84,7 +95,7 @@ const put16m = await phase('put16m', largeLanes, async (lane) => {
   return { ok: ok(response.status), bytes: large.length };
 });
 const get16m = await phase('get16m', largeLanes, async (lane, n) => {
-  const response = await client.send('GET', `/${workBucket}/large/${lane}/${n % Math.max(1, written16m[lane]!)}`, '', undefined, false);
+  const response = await client.send('GET', `/${workBucket}/large/${lane}/${readIndex(n, written16m[lane]!)}`, '', undefined, false);
   return { ok: response.status === 200 && response.bodyBytes === large.length, bytes: response.bodyBytes };
 });
 

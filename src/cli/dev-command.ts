@@ -48,6 +48,8 @@ export interface DevOptions {
   readonly nfsPort?: number;
   /** Port of the gateway's unsigned REST API on 127.0.0.1 (0: any free port); undefined: no REST API. */
   readonly restPort?: number;
+  /** A config file for the gateway (its `gateway` settings: cache, limits); defaults otherwise. */
+  readonly gatewayConfig?: string;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
@@ -66,7 +68,8 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
     .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
-    .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" });
+    .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
+    .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' });
 }
 
 type Role = 'manager' | 'storage' | 'gateway';
@@ -360,7 +363,7 @@ export async function runDev(options: DevOptions): Promise<void> {
   const restArgs = (): string[] => options.restPort === undefined ? [] : [
     '--rest-host', '127.0.0.1', '--rest-port', String(gateway.restPort ?? options.restPort), '--rest-allow', '127.0.0.0/8', '--rest-user', DEV_REST_USER,
   ];
-  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile, ...nfsArgs(), ...restArgs()];
+  const gatewayArgs = (): string[] => [...withManager('gateway_0@127.0.0.1')(), '--http-port', String(gateway.httpPort ?? httpPort), '--sse-key-file', sseKeyFile, ...nfsArgs(), ...restArgs(), ...(options.gatewayConfig === undefined ? [] : ['--config', options.gatewayConfig])];
   const gateway: ChildNode = new ChildNode('gateway_0@127.0.0.1', 'gateway', gatewayArgs, metricsPort(managerCount + options.storageNodes), logDir, echo);
   const children = [...managers, ...storage, gateway];
 

@@ -49,6 +49,7 @@ await yargs(hideBin(process.argv))
           metricsPort: Number(argv['metrics-port']),
           ...(argv['nfs-port'] === undefined ? {} : { nfsPort: Number(argv['nfs-port']) }),
           ...(argv['rest-port'] === undefined ? {} : { restPort: Number(argv['rest-port']) }),
+          ...(argv['gateway-config'] === undefined ? {} : { gatewayConfig: String(argv['gateway-config']) }),
         });
       } catch (error) {
         fail(error);
