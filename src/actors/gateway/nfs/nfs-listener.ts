@@ -53,6 +53,8 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
         log: ctx.log,
         node: ctx.system.node,
         cache: deps.cache,
+        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
+        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
         ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
       });
       const openFiles = new OpenFiles({

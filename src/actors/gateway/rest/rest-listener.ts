@@ -39,6 +39,8 @@ export function restListenerBehavior(deps: RestListenerDeps): Behavior<ListenerS
         log: ctx.log,
         node: ctx.system.node,
         cache: deps.cache,
+        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
+        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
         ...(deps.requests ? { requests: deps.requests } : {}),
         ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
       });
