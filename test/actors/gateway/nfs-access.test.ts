@@ -50,7 +50,7 @@ describe('NFS exports on the gateway', function () {
       config: parsed.config,
       handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
       exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxOpenFiles: 4, idleFlushMs: 1000, spillDir: spill, clock: systemClock, log: memoryLogger().logger }),
+      openFiles: new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 1000, spillDir: spill, clock: systemClock, log: memoryLogger().logger }),
       cookies: new DirectoryCookies(1000),
       writeVerifier: Buffer.alloc(8, 1),
     });

@@ -32,6 +32,10 @@ export interface NfsConfig {
   readonly writeMemoryBytes: number;
   /** A file whose buffered bytes grow past this spills to the gateway's disk. */
   readonly fileMemoryBytes: number;
+  /** The gateway's disk taken by spilled files, holes of sparse files counted: beyond it writes answer NFS3ERR_NOSPC. */
+  readonly maxSpillBytes: number;
+  /** The largest file taken (a WRITE or SETATTR beyond it answers NFS3ERR_FBIG); S3's PutObject limit by default. */
+  readonly maxFileBytes: number;
   /** Files with buffered writes at once; the oldest idle one is stored to make room. */
   readonly maxOpenFiles: number;
   /** Calls of one connection being answered at once; the connection is not read beyond that. */
@@ -49,18 +53,23 @@ export const DEFAULT_NFS_CONFIG: NfsConfig = Object.freeze({
   writeIdleFlushMs: 5_000,
   writeMemoryBytes: 64 * MiB,
   fileMemoryBytes: 1 * MiB,
+  maxSpillBytes: 16 * 1024 * MiB,
+  maxFileBytes: 5 * 1024 * MiB,
   maxOpenFiles: 1024,
   maxCallsPerConnection: 32,
   maxConnections: 256,
 });
 
-type NumberKey = 'port' | 'writeIdleFlushMs' | 'writeMemoryBytes' | 'fileMemoryBytes' | 'maxOpenFiles' | 'maxCallsPerConnection' | 'maxConnections';
+type NumberKey = 'port' | 'writeIdleFlushMs' | 'writeMemoryBytes' | 'fileMemoryBytes' | 'maxSpillBytes' | 'maxFileBytes' | 'maxOpenFiles' | 'maxCallsPerConnection' | 'maxConnections';
 
 const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   port: [0, 65535],
   writeIdleFlushMs: [10, 3_600_000],
   writeMemoryBytes: [0, 64 * 1024 * MiB],
   fileMemoryBytes: [0, 1024 * MiB],
+  maxSpillBytes: [0, 1024 * 1024 * 1024 * MiB],
+  // S3's largest object.
+  maxFileBytes: [1, 5 * 1024 * 1024 * MiB],
   maxOpenFiles: [1, 1_000_000],
   maxCallsPerConnection: [1, 1024],
   maxConnections: [1, 1_000_000],

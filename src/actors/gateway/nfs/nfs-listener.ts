@@ -60,6 +60,8 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
       const openFiles = new OpenFiles({
         memoryBytes: deps.nfs.writeMemoryBytes,
         fileMemoryBytes: deps.nfs.fileMemoryBytes,
+        maxSpillBytes: deps.nfs.maxSpillBytes,
+        maxFileBytes: deps.nfs.maxFileBytes,
         maxOpenFiles: deps.nfs.maxOpenFiles,
         idleFlushMs: deps.nfs.writeIdleFlushMs,
         spillDir: join(deps.spillDir, ctx.system.node.replace(/[^A-Za-z0-9_.-]/g, '_')),

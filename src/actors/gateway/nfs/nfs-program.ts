@@ -12,7 +12,7 @@ import { openHandle, type NfsCaller } from './nfs-scope.js';
 import { attributesOf, existingNode, lookupChild } from './nodes.js';
 import { MAX_READ_BYTES, readFile } from './reads.js';
 import { createFile, makeDirectory, removeDirectory, removeFile, rename } from './namespace-changes.js';
-import { commitFile, MAX_FILE_BYTES, setAttributes, writeFile } from './writes.js';
+import { commitFile, setAttributes, writeFile } from './writes.js';
 import { NFS3_MAXNAMLEN } from '../../../protocol/nfs/nfs3-types.js';
 
 /** FSINFO's wtmax: the most one WRITE carries. */
@@ -123,7 +123,7 @@ async function answer(caller: NfsCaller, call: Nfs3Call): Promise<Nfs3Result> {
           status: 'NFS3_OK', objectAttributes,
           rtmax: MAX_READ_BYTES, rtpref: MAX_READ_BYTES, rtmult: 4096,
           wtmax: MAX_WRITE_BYTES, wtpref: MAX_WRITE_BYTES, wtmult: 4096,
-          dtpref: 64 * 1024, maxFileSize: BigInt(MAX_FILE_BYTES), timeDelta: { seconds: 0, nseconds: 1_000_000 },
+          dtpref: 64 * 1024, maxFileSize: BigInt(caller.deps.config.maxFileBytes), timeDelta: { seconds: 0, nseconds: 1_000_000 },
           properties: FSF3.HOMOGENEOUS | FSF3.CANSETTIME,
         },
       };

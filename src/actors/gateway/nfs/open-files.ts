@@ -7,8 +7,11 @@
  *
  * Memory is bounded: a file is held in memory up to `fileMemoryBytes` while all open files together
  * stay within `memoryBytes`; beyond either it spills to a sparse temporary file in `spillDir` on the
- * gateway's disk, so a file of any size costs the page cache, not the heap. At most `maxOpenFiles` are
- * open; opening one more first stores and closes the least recently written.
+ * gateway's disk, so a file of any size costs the page cache, not the heap. The spilled files together
+ * stay within `maxSpillBytes` of disk, counted by their sizes (a sparse file's holes are stored as zeros
+ * in the end, so they count): beyond it a write is NFS3ERR_NOSPC. No file grows past `maxFileBytes`
+ * (NFS3ERR_FBIG). At most `maxOpenFiles` are open; opening one more first stores and closes the least
+ * recently written.
  *
  * Writing into an object that already has bytes (an append, a change in the middle) first copies the
  * object into the buffer. UNSTABLE writes live only here until stored: the write verifier (new at
@@ -20,6 +23,7 @@ import { randomHex } from '../../../core/random-id.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { Logger } from '../../../runtime/logger.js';
+import { NfsError } from './nfs-errors.js';
 
 /** Where an open file's bytes come from and go to: its bucket, as the last writer may reach it (stored-objects.ts). */
 export interface FileStore {
@@ -32,6 +36,8 @@ export interface FileStore {
 export interface OpenFilesOptions {
   readonly memoryBytes: number;
   readonly fileMemoryBytes: number;
+  readonly maxSpillBytes: number;
+  readonly maxFileBytes: number;
   readonly maxOpenFiles: number;
   readonly idleFlushMs: number;
   readonly spillDir: string;
@@ -51,6 +57,8 @@ export class OpenFile {
   scope: FileStore;
   private memory: Buffer | undefined = Buffer.alloc(0);
   private spill: { readonly handle: FileHandle; readonly path: string } | undefined;
+  /** The spill disk this file holds in the owner's account: the spill file's size. */
+  private spillBytes = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: TimerHandle | undefined;
   closed = false;
@@ -77,11 +85,13 @@ export class OpenFile {
 
   async write(offset: number, data: Buffer): Promise<void> {
     const end = offset + data.length;
-    if (this.memory !== undefined && end > this.memory.length && !this.growMemory(end)) await this.spillToDisk();
+    this.owner.checkFileSize(end);
+    if (this.memory !== undefined && end > this.memory.length && !this.growMemory(end)) await this.spillToDisk(end);
     if (this.memory !== undefined) {
       if (offset > this.size) this.memory.fill(0, this.size, offset);
       data.copy(this.memory, offset);
     } else {
+      this.holdOnDisk(Math.max(this.size, end));
       await this.spill!.handle.write(data, 0, data.length, offset);
     }
     this.size = Math.max(this.size, end);
@@ -98,11 +108,16 @@ export class OpenFile {
   }
 
   async truncate(size: number): Promise<void> {
+    this.owner.checkFileSize(size);
     if (size > this.size) {
-      if (this.memory !== undefined && !this.growMemory(size)) await this.spillToDisk();
+      if (this.memory !== undefined && !this.growMemory(size)) await this.spillToDisk(size);
       if (this.memory !== undefined) this.memory.fill(0, this.size, size);
     }
-    if (this.spill !== undefined) await this.spill.handle.truncate(size);
+    if (this.spill !== undefined) {
+      if (size > this.spillBytes) this.holdOnDisk(size);
+      await this.spill.handle.truncate(size);
+      this.holdOnDisk(size);
+    }
     this.size = size;
     this.touched();
   }
@@ -142,7 +157,16 @@ export class OpenFile {
     return true;
   }
 
-  private async spillToDisk(): Promise<void> {
+  /** Sets the spill disk this file holds to `bytes`; NFS3ERR_NOSPC when the owner has no more. */
+  private holdOnDisk(bytes: number): void {
+    if (bytes > this.spillBytes && !this.owner.reserveSpill(bytes - this.spillBytes)) throw new NfsError('NFS3ERR_NOSPC');
+    if (bytes < this.spillBytes) this.owner.releaseSpill(this.spillBytes - bytes);
+    this.spillBytes = bytes;
+  }
+
+  /** Moves the bytes to a spill file that will hold `size` bytes. */
+  private async spillToDisk(size: number): Promise<void> {
+    this.holdOnDisk(Math.max(this.size, size));
     const path = join(this.owner.spillDir, `${this.id}.spill`);
     await mkdir(this.owner.spillDir, { recursive: true, mode: 0o700 });
     const handle = await open(path, 'w+', 0o600);
@@ -161,6 +185,7 @@ export class OpenFile {
     this.memory = undefined;
     const spill = this.spill;
     this.spill = undefined;
+    this.holdOnDisk(0);
     if (spill !== undefined) {
       await spill.handle.close().catch(() => undefined);
       await rm(spill.path, { force: true });
@@ -173,6 +198,7 @@ export class OpenFiles {
   private readonly files = new Map<string, OpenFile>();
   private readonly opening = new Map<string, Promise<OpenFile>>();
   private memoryUsed = 0;
+  private spillUsed = 0;
   readonly clock: Clock;
   readonly spillDir: string;
   readonly fileMemoryBytes: number;
@@ -221,10 +247,15 @@ export class OpenFiles {
     }
     const file = new OpenFile(this, randomHex(12), key, scope, meta?.userMeta ?? userMeta, this.clock.now());
     if (meta !== undefined && meta.sizeBytes > 0) {
-      let at = 0;
-      for await (const piece of scope.read(meta, 0, meta.sizeBytes - 1)) {
-        await file.write(at, piece);
-        at += piece.length;
+      try {
+        let at = 0;
+        for await (const piece of scope.read(meta, 0, meta.sizeBytes - 1)) {
+          await file.write(at, piece);
+          at += piece.length;
+        }
+      } catch (error) {
+        await file.close();
+        throw error;
       }
       file.dirty = false;
       file.modifiedMs = meta.lastModifiedMs;
@@ -269,6 +300,26 @@ export class OpenFiles {
 
   release(bytes: number): void {
     this.memoryUsed -= bytes;
+  }
+
+  reserveSpill(bytes: number): boolean {
+    if (this.spillUsed + bytes > this.options.maxSpillBytes) return false;
+    this.spillUsed += bytes;
+    return true;
+  }
+
+  releaseSpill(bytes: number): void {
+    this.spillUsed -= bytes;
+  }
+
+  /** The spill disk held by open files, holes counted. */
+  get spillBytes(): number {
+    return this.spillUsed;
+  }
+
+  /** NFS3ERR_FBIG for a file that would grow past `maxFileBytes`. */
+  checkFileSize(bytes: number): void {
+    if (bytes > this.options.maxFileBytes) throw new NfsError('NFS3ERR_FBIG');
   }
 
   private async idle(file: OpenFile): Promise<void> {

@@ -14,9 +14,6 @@ import type { OpenFile } from './open-files.js';
 import { fileStoreOf, rewriteMetadata, storeEmpty } from './stored-objects.js';
 import { currentObject } from '../object-versions.js';
 
-/** The largest file this gateway takes (S3's largest object). */
-export const MAX_FILE_BYTES = 5 * 1024 ** 4;
-
 function sameTime(a: NfsTime3, b: NfsTime3): boolean {
   return a.seconds === b.seconds && a.nseconds === b.nseconds;
 }
@@ -43,7 +40,7 @@ export async function writeFile(scope: Scope, key: string, offset: bigint, stabl
   const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
   const node: FsNode = open !== undefined && !open.closed ? { kind: 'file', key, meta: undefined } : await existingNode(scope, key);
   if (node.kind === 'dir') throw new NfsError('NFS3ERR_ISDIR');
-  if (offset + BigInt(data.length) > BigInt(MAX_FILE_BYTES)) throw new NfsError('NFS3ERR_FBIG');
+  if (offset + BigInt(data.length) > BigInt(scope.caller.deps.config.maxFileBytes)) throw new NfsError('NFS3ERR_FBIG');
   const before = wccAttrOf(attributesOf(scope, node));
   await withOpenFile(scope, node, async (file) => {
     await file.write(Number(offset), data);
@@ -82,7 +79,7 @@ export async function setAttributes(scope: Scope, key: string, sattr: Sattr3, gu
     }
     return { status: 'NFS3_OK', wcc: await afterChange(scope, key, before) };
   }
-  if (sattr.size !== undefined && sattr.size > BigInt(MAX_FILE_BYTES)) throw new NfsError('NFS3ERR_FBIG');
+  if (sattr.size !== undefined && sattr.size > BigInt(scope.caller.deps.config.maxFileBytes)) throw new NfsError('NFS3ERR_FBIG');
   const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
   if (open === undefined && sattr.size === 0n) {
     // Truncating to nothing (an O_TRUNC open) needs none of the old bytes.

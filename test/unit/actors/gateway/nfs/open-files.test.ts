@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NfsError } from '../../../../../src/actors/gateway/nfs/nfs-errors.js';
 import { OpenFiles, type FileStore } from '../../../../../src/actors/gateway/nfs/open-files.js';
 import type { ObjectMeta } from '../../../../../src/core/object-meta.js';
 import { ManualClock } from '../../../../../src/runtime/clock.js';
@@ -26,14 +27,31 @@ class FakeStore implements FileStore {
   }
 }
 
+async function statusOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'NFS3_OK';
+  } catch (error) {
+    if (error instanceof NfsError) return error.status;
+    throw error;
+  }
+}
+
+type Options = Partial<{ memoryBytes: number; fileMemoryBytes: number; maxOpenFiles: number; maxSpillBytes: number; maxFileBytes: number }>;
+
 describe('NFS open files', () => {
   let dir: string;
-  const clock = new ManualClock();
-  const open = (options: Partial<{ memoryBytes: number; fileMemoryBytes: number; maxOpenFiles: number }> = {}) =>
-    new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 256 * 1024, maxOpenFiles: 8, idleFlushMs: 1000, spillDir: dir, clock, log: memoryLogger().logger, ...options });
+  // One clock per test: timers armed by one test never fire in another.
+  let clock: ManualClock;
+  const open = (options: Options = {}) =>
+    new OpenFiles({
+      memoryBytes: 1 << 20, fileMemoryBytes: 256 * 1024, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 8, idleFlushMs: 1000,
+      spillDir: dir, clock, log: memoryLogger().logger, ...options,
+    });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'leofs-open-files-'));
+    clock = new ManualClock();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -91,5 +109,36 @@ describe('NFS open files', () => {
     expect([...store.stored.keys()]).to.deep.equal(['1']);
     await files.closeAll();
     expect([...store.stored.keys()].sort()).to.deep.equal(['1', '2', '3']);
+  });
+
+  it('refuse a write or a truncation past maxFileBytes with NFS3ERR_FBIG, storing nothing', async () => {
+    const store = new FakeStore();
+    const files = open({ maxFileBytes: 1000 });
+    const file = await files.open(store, 'f', undefined, {});
+    expect(await statusOf(file.locked(() => file.write(999, Buffer.alloc(2))))).to.equal('NFS3ERR_FBIG');
+    expect(await statusOf(file.locked(() => file.truncate(1001)))).to.equal('NFS3ERR_FBIG');
+    expect(await statusOf(file.locked(() => file.write(999, Buffer.alloc(1))))).to.equal('NFS3_OK');
+    expect(file.size).to.equal(1000);
+  });
+
+  it("count a sparse spill file's holes against maxSpillBytes: NFS3ERR_NOSPC beyond it, the disk given back when a file closes", async () => {
+    const store = new FakeStore();
+    const files = open({ memoryBytes: 64 * 1024, fileMemoryBytes: 64 * 1024, maxSpillBytes: 1024 * 1024 });
+    const first = await files.open(store, 'first', undefined, {});
+    // One byte far out would be a huge file of zeros once stored.
+    expect(await statusOf(first.locked(() => first.write(2 * 1024 * 1024, Buffer.from('x'))))).to.equal('NFS3ERR_NOSPC');
+    expect(await statusOf(first.locked(() => first.truncate(2 * 1024 * 1024)))).to.equal('NFS3ERR_NOSPC');
+    expect(files.spillBytes).to.equal(0);
+    await first.locked(() => first.write(600 * 1024, Buffer.from('x')));
+    expect(files.spillBytes).to.equal(600 * 1024 + 1);
+    const second = await files.open(store, 'second', undefined, {});
+    expect(await statusOf(second.locked(() => second.truncate(500 * 1024)))).to.equal('NFS3ERR_NOSPC');
+    await first.locked(() => first.truncate(100 * 1024));
+    expect(files.spillBytes).to.equal(100 * 1024);
+    await second.locked(() => second.truncate(500 * 1024));
+    await files.closeAll();
+    expect(files.spillBytes).to.equal(0);
+    expect(store.stored.get('first')!.length).to.equal(100 * 1024);
+    expect(store.stored.get('second')!.length).to.equal(500 * 1024);
   });
 });
