@@ -45,6 +45,39 @@ export class NfsTestClient {
     this.socket.destroy();
   }
 
+  /** Resolves once the server has closed (or this side destroyed) the connection. */
+  closed(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
+  /** Calls started inside `start` leave in one write, so the server reads them as one chunk. */
+  together<T>(start: () => T): T {
+    this.socket.cork();
+    try {
+      return start();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  /** Stops (and starts again) reading replies, as a client that does not read them. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  async null(): Promise<void> {
+    await this.call(NFS3_PROGRAM, NFS3_VERSION, 0, Buffer.alloc(0));
+  }
+
+  async read(file: Buffer, offset: bigint, count: number): Promise<Nfs3Status> {
+    return (await this.nfs('READ', new XdrWriter().varOpaque(file, 64).uint64(offset).uint32(count))).status;
+  }
+
   /** One call; the accepted reply's results (SUCCESS), else throws. */
   async call(program: number, version: number, procedure: number, args: Buffer): Promise<XdrReader> {
     const xid = this.nextXid++;

@@ -47,6 +47,11 @@ export class ExportAccess {
     this.lists = config.exports.map((entry) => [entry, blockListOf(entry.clients)] as const);
   }
 
+  /** Whether any export lets `address` in: a connection from any other address is not served at all. */
+  admits(address: string): boolean {
+    return this.lists.some(([, list]) => addressAllowed(list, address));
+  }
+
   /** The export that lets `address` at `bucket`: the first that names it, else the first `*` one. */
   exportFor(bucket: string, address: string): NfsExport | undefined {
     const named = this.lists.find(([entry, list]) => entry.bucket === bucket && addressAllowed(list, address));

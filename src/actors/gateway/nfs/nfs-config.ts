@@ -41,6 +41,10 @@ export interface NfsConfig {
   /** Calls of one connection being answered at once; the connection is not read beyond that. */
   readonly maxCallsPerConnection: number;
   readonly maxConnections: number;
+  /** Connections from one client address at once. */
+  readonly maxConnectionsPerAddress: number;
+  /** A connection with no call arriving or being answered for this long is closed (clients reconnect). */
+  readonly idleConnectionMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -58,9 +62,11 @@ export const DEFAULT_NFS_CONFIG: NfsConfig = Object.freeze({
   maxOpenFiles: 1024,
   maxCallsPerConnection: 32,
   maxConnections: 256,
+  maxConnectionsPerAddress: 32,
+  idleConnectionMs: 300_000,
 });
 
-type NumberKey = 'port' | 'writeIdleFlushMs' | 'writeMemoryBytes' | 'fileMemoryBytes' | 'maxSpillBytes' | 'maxFileBytes' | 'maxOpenFiles' | 'maxCallsPerConnection' | 'maxConnections';
+type NumberKey = 'port' | 'writeIdleFlushMs' | 'writeMemoryBytes' | 'fileMemoryBytes' | 'maxSpillBytes' | 'maxFileBytes' | 'maxOpenFiles' | 'maxCallsPerConnection' | 'maxConnections' | 'maxConnectionsPerAddress' | 'idleConnectionMs';
 
 const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   port: [0, 65535],
@@ -73,6 +79,8 @@ const BOUNDS: Readonly<Record<NumberKey, readonly [number, number]>> = {
   maxOpenFiles: [1, 1_000_000],
   maxCallsPerConnection: [1, 1024],
   maxConnections: [1, 1_000_000],
+  maxConnectionsPerAddress: [1, 1_000_000],
+  idleConnectionMs: [100, 86_400_000],
 };
 
 const KNOWN_KEYS = ['enabled', 'host', 'exports', ...Object.keys(BOUNDS)];

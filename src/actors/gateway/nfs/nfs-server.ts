@@ -1,10 +1,17 @@
 /**
  * The NFS gateway's TCP server: MOUNT v3 and NFS v3 on one port, records framed as RFC 5531 says
  * (rpc-record.ts), calls dispatched by program and version. Calls of a connection are answered
- * concurrently, replies in whatever order they finish (clients match them by xid); beyond
- * `maxCallsPerConnection` the connection is not read until some are answered, which bounds the memory a
- * client can make us hold. A record that breaks the framing closes its connection; garbage in a call is
- * GARBAGE_ARGS; a failure inside a call is that call's error, and never reaches the process.
+ * concurrently, replies in whatever order they finish (clients match them by xid).
+ *
+ * What a client can make us hold is bounded: records are taken from a connection's queue only while
+ * fewer than `maxCallsPerConnection` calls are open, and a call stays open until its reply has left for
+ * the network (its write callback), not merely been queued; while anything is queued, all calls are
+ * open, or unsent replies pass WRITE_HIGH_WATER_BYTES, the connection is not read. So a client that
+ * sends without reading stops being read. A connection from an address no export lists is closed at
+ * once; connections are limited in all and per address; one idle for `idleConnectionMs` is closed.
+ *
+ * A record that breaks the framing closes its connection; garbage in a call is GARBAGE_ARGS; a failure
+ * inside a call is that call's error, and never reaches the process.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { decodeMount3Call, encodeMount3Result, MOUNT_PROGRAM, MOUNT_VERSION } from '../../../protocol/nfs/mount3.js';
@@ -15,13 +22,17 @@ import { encodeRecord, RecordDecoder } from '../../../protocol/nfs/rpc-record.js
 import {
   AUTH_NONE_VERIFIER, decodeRpcCall, encodeRpcReply, type AcceptedResult, type ArgsDecoding, type RpcCall, type RpcReply,
 } from '../../../protocol/nfs/rpc.js';
+import { ConnectionLimits } from '../connection-limits.js';
 import { clientAddressOf } from './exports.js';
 import { MountTable, mountCall } from './mount.js';
 import { MAX_WRITE_BYTES, nfsCall } from './nfs-program.js';
 import type { NfsCaller, NfsDeps } from './nfs-scope.js';
+import type { TimerHandle } from '../../../runtime/clock.js';
 
 /** A WRITE of wtmax bytes and its header, with room to spare. */
 const MAX_RECORD_BYTES = MAX_WRITE_BYTES + 64 * 1024;
+/** Reply bytes a connection may have waiting for the network before it is no longer read. */
+const WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 export interface NfsServer {
   readonly host: string;
@@ -35,15 +46,25 @@ export async function startNfsServer(deps: NfsDeps): Promise<NfsServer> {
   const log = deps.gateway.log;
   const mounts = new MountTable();
   const sockets = new Set<Socket>();
+  const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
   const server: Server = createServer((socket) => {
-    if (sockets.size >= config.maxConnections) {
-      log.warn('an NFS connection over the limit was refused', { open: sockets.size });
+    const address = clientAddressOf(socket.remoteAddress);
+    if (!deps.exports.admits(address)) {
+      log.debug('an NFS connection from an address no export lists was closed', { nfsClient: address });
+      socket.destroy();
+      return;
+    }
+    if (!limits.admit(address)) {
+      log.warn('an NFS connection over the limit was refused', { nfsClient: address, open: limits.open });
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    serveConnection(deps, mounts, socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      limits.leave(address);
+    });
+    serveConnection(deps, mounts, socket, address);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -66,38 +87,76 @@ export async function startNfsServer(deps: NfsDeps): Promise<NfsServer> {
   };
 }
 
-function serveConnection(deps: NfsDeps, mounts: MountTable, socket: Socket): void {
-  const address = clientAddressOf(socket.remoteAddress);
+function serveConnection(deps: NfsDeps, mounts: MountTable, socket: Socket, address: string): void {
   const log = deps.gateway.log.child({ nfsClient: address });
+  const { clock } = deps.gateway;
+  const { maxCallsPerConnection, idleConnectionMs } = deps.config;
   const decoder = new RecordDecoder(MAX_RECORD_BYTES);
+  const queue: Buffer[] = [];
   let inFlight = 0;
+  let lastActiveMs = clock.elapsed();
   socket.setNoDelay(true);
   socket.on('error', () => undefined);
+
+  const busy = (): boolean => queue.length > 0 || inFlight > 0;
+  const adjustReading = (): void => {
+    const full = queue.length > 0 || inFlight >= maxCallsPerConnection || socket.writableLength > WRITE_HIGH_WATER_BYTES;
+    if (full && !socket.isPaused()) socket.pause();
+    else if (!full && socket.isPaused()) socket.resume();
+  };
+  const finished = (): void => {
+    inFlight--;
+    lastActiveMs = clock.elapsed();
+    pump();
+  };
   const send = (reply: RpcReply): void => {
-    if (socket.destroyed) return;
+    if (socket.destroyed) return finished();
     const buffers = encodeRecord(encodeRpcReply(reply));
     socket.cork();
-    for (const buffer of buffers) socket.write(buffer);
+    // The call is open until its last bytes are handed to the network (or the write fails).
+    buffers.forEach((buffer, index) => (index === buffers.length - 1 ? socket.write(buffer, () => finished()) : socket.write(buffer)));
     socket.uncork();
   };
-  socket.on('data', (chunk: Buffer) => {
-    const batch = decoder.push(chunk);
-    for (const record of batch.records) {
+  const pump = (): void => {
+    while (queue.length > 0 && inFlight < maxCallsPerConnection && !socket.destroyed) {
+      const record = queue.shift()!;
       inFlight++;
-      if (inFlight >= deps.config.maxCallsPerConnection) socket.pause();
-      answerRecord(deps, mounts, address, log, record)
-        .then((reply) => {
-          if (reply !== undefined) send(reply);
-        }, (error: unknown) => log.error('an NFS call failed outside its scope', { error }))
-        .finally(() => {
-          inFlight--;
-          if (inFlight < deps.config.maxCallsPerConnection && socket.isPaused()) socket.resume();
-        });
+      answerRecord(deps, mounts, address, log, record).then(
+        (reply) => (reply === undefined ? finished() : send(reply)),
+        (error: unknown) => {
+          log.error('an NFS call failed outside its scope', { error });
+          finished();
+        },
+      );
     }
+    if (!socket.destroyed) adjustReading();
+  };
+
+  // One timer per connection, moved on lazily: a connection idle (nothing queued, open or arriving) that long is closed.
+  let idleTimer: TimerHandle | undefined;
+  const checkIdle = (): void => {
+    const idleMs = clock.elapsed() - lastActiveMs;
+    if (!busy() && idleMs >= idleConnectionMs) {
+      log.debug('an idle NFS connection was closed', { idleMs });
+      socket.destroy();
+      return;
+    }
+    idleTimer = clock.setTimeout(checkIdle, busy() ? idleConnectionMs : idleConnectionMs - idleMs);
+  };
+  idleTimer = clock.setTimeout(checkIdle, idleConnectionMs);
+  socket.once('close', () => idleTimer?.cancel());
+
+  socket.on('drain', pump);
+  socket.on('data', (chunk: Buffer) => {
+    lastActiveMs = clock.elapsed();
+    const batch = decoder.push(chunk);
+    queue.push(...batch.records);
     if (batch.error !== undefined) {
       log.warn('an NFS client sent a record over the limit; closing its connection', { bytes: batch.error.recordBytes, limit: batch.error.maxRecordBytes });
       socket.destroy();
+      return;
     }
+    pump();
   });
 }
 
