@@ -2,7 +2,7 @@
  * NFS exports over the in-memory gateway: which client addresses and users get in, and what the others
  * are answered (MNT3ERR_ACCES, NFS3ERR_ACCES, NFS3ERR_ROFS), never a crash.
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,5 +89,21 @@ describe('NFS exports on the gateway', function () {
 
   it('answers a bucket that does not exist with MNT3ERR_NOENT', async () => {
     expect((await client.mount('/nothing-here')).status).to.equal(2);
+  });
+
+  it("refuses a directory RENAME when the user may not read, delete or write any one key below it, and moves none", async () => {
+    const alice = harness.client('alice');
+    await alice.send(new CreateBucketCommand({ Bucket: 'guarded' }));
+    for (const key of ['dir/a.txt', 'dir/keep.txt', 'src/b.txt', 'src/c.txt']) await alice.send(new PutObjectCommand({ Bucket: 'guarded', Key: key, Body: key }));
+    const statement = (action: string, key: string) => ({ Effect: 'Deny', Principal: '*', Action: action, Resource: `arn:aws:s3:::guarded/${key}` });
+    const policy = { Version: '2012-10-17', Statement: [statement('s3:DeleteObject', 'dir/keep.txt'), statement('s3:PutObject', 'locked/c.txt')] };
+    await alice.send(new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: JSON.stringify(policy) }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const root = (await client.mount('/guarded')).handle!;
+    expect(await client.rename(root, 'dir', root, 'moved')).to.equal('NFS3ERR_ACCES');
+    expect(await client.rename(root, 'src', root, 'locked')).to.equal('NFS3ERR_ACCES');
+    const exists = (key: string) => alice.send(new HeadObjectCommand({ Bucket: 'guarded', Key: key })).then(() => true, () => false);
+    for (const key of ['dir/a.txt', 'dir/keep.txt', 'src/b.txt', 'src/c.txt']) expect(await exists(key), key).to.equal(true);
+    for (const key of ['moved/a.txt', 'moved/keep.txt', 'locked/b.txt', 'locked/c.txt']) expect(await exists(key), key).to.equal(false);
   });
 });

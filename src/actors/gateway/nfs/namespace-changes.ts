@@ -132,7 +132,15 @@ async function settle(scope: Scope, key: string): Promise<void> {
   if (open !== undefined) await scope.caller.deps.openFiles.flush(open);
 }
 
+/** A move reads and deletes its source and writes its target: each key's own rights, as S3 would judge them. */
+function checkMove(scope: Scope, from: string, to: string): void {
+  alsoAllowed(scope, 'read', from);
+  alsoAllowed(scope, 'delete', from);
+  alsoAllowed(scope, 'write', to);
+}
+
 async function moveKey(scope: Scope, from: string, to: string): Promise<ObjectMeta | undefined> {
+  checkMove(scope, from, to);
   await settle(scope, from);
   const copied = await copyObject(scope, from, to);
   await scope.caller.deps.openFiles.discard(scope.bucketTag, to);
@@ -183,6 +191,8 @@ async function moveDirectory(scope: Scope, from: string, to: string): Promise<vo
     const listed = expectOk(await scope.gateway.storage.list('object', scope.bucket.name, { prefix: from, maxKeys: RENAME_PAGE_KEYS }), 'NoSuchBucket').result;
     const keys = listed.contents.map((entry) => entry.key);
     if (keys.length === 0) return;
+    // A key below the directory the user may not move stops the rename before any key of the page moves.
+    for (const key of keys) checkMove(scope, key, to + key.slice(from.length));
     await mapBounded(keys, RENAME_CONCURRENCY, (key) => moveKey(scope, key, to + key.slice(from.length)));
   }
 }
