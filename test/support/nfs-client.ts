@@ -115,6 +115,25 @@ export class NfsTestClient {
     return { status, handle: status === 'NFS3_OK' && reader.bool() ? reader.varOpaque(64) : undefined };
   }
 
+  /** CREATE UNCHECKED with no attributes set. */
+  async create(dir: Buffer, name: string): Promise<{ status: Nfs3Status; handle: Buffer | undefined }> {
+    const { status, reader } = await this.nfs('CREATE', new XdrWriter().varOpaque(dir, 64).string(name).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0));
+    return { status, handle: status === 'NFS3_OK' && reader.bool() ? reader.varOpaque(64) : undefined };
+  }
+
+  async write(file: Buffer, offset: bigint, data: Buffer, stable: 'UNSTABLE' | 'FILE_SYNC' = 'FILE_SYNC'): Promise<Nfs3Status> {
+    return (await this.nfs('WRITE', new XdrWriter().varOpaque(file, 64).uint64(offset).uint32(data.length).uint32(stable === 'UNSTABLE' ? 0 : 2).varOpaque(data))).status;
+  }
+
+  async commit(file: Buffer): Promise<Nfs3Status> {
+    return (await this.nfs('COMMIT', new XdrWriter().varOpaque(file, 64).uint64(0n).uint32(0))).status;
+  }
+
+  /** SETATTR of the mode alone, unguarded. */
+  async chmod(handle: Buffer, mode: number): Promise<Nfs3Status> {
+    return (await this.nfs('SETATTR', new XdrWriter().varOpaque(handle, 64).bool(true).uint32(mode).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).bool(false))).status;
+  }
+
   async getattr(handle: Buffer): Promise<Nfs3Status> {
     return (await this.nfs('GETATTR', new XdrWriter().varOpaque(handle, 64))).status;
   }

@@ -65,7 +65,7 @@ export async function createFile(scope: Scope, dirKey: string, name: string, how
     }
     if (how.attributes.size === 0n) {
       await scope.caller.deps.openFiles.discard(scope.bucketTag, key);
-      await storeEmpty(scope, key, userMetaWith(existing.meta?.userMeta ?? {}, how.attributes, 'NF3REG', nowMs));
+      await storeEmpty(scope, key, userMetaWith(existing.meta?.userMeta ?? {}, how.attributes, 'NF3REG', nowMs), existing.meta);
     }
     return created(scope, key, dir, before);
   }

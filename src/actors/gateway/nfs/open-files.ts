@@ -29,7 +29,8 @@ import { NfsError } from './nfs-errors.js';
 export interface FileStore {
   /** The bucket's incarnation tag (file-handles.ts). */
   readonly bucketTag: string;
-  store(key: string, sizeBytes: number, pieces: AsyncIterable<Buffer>, userMeta: Readonly<Record<string, string>>): Promise<ObjectMeta>;
+  /** `template`: the version the file was opened from, whose fields the stored object keeps. */
+  store(key: string, sizeBytes: number, pieces: AsyncIterable<Buffer>, userMeta: Readonly<Record<string, string>>, template: ObjectMeta | undefined): Promise<ObjectMeta>;
   read(meta: ObjectMeta, start: number, end: number): AsyncIterable<Buffer>;
 }
 
@@ -55,6 +56,8 @@ export class OpenFile {
   dirty = false;
   /** The store as the last call that wrote reaches it: whose rights the object is stored with. */
   scope: FileStore;
+  /** The version the file was opened from (the last one stored from it since). */
+  template: ObjectMeta | undefined;
   private memory: Buffer | undefined = Buffer.alloc(0);
   private spill: { readonly handle: FileHandle; readonly path: string } | undefined;
   /** The spill disk this file holds in the owner's account: the spill file's size. */
@@ -70,8 +73,10 @@ export class OpenFile {
     scope: FileStore,
     userMeta: Readonly<Record<string, string>>,
     nowMs: number,
+    template: ObjectMeta | undefined,
   ) {
     this.scope = scope;
+    this.template = template;
     this.userMeta = { ...userMeta };
     this.modifiedMs = nowMs;
   }
@@ -130,7 +135,8 @@ export class OpenFile {
   /** Stores the file if it has changes; the caller holds the lock. */
   async storeNow(): Promise<ObjectMeta | undefined> {
     if (!this.dirty) return undefined;
-    const meta = await this.scope.store(this.key, this.size, this.pieces(), this.userMeta);
+    const meta = await this.scope.store(this.key, this.size, this.pieces(), this.userMeta, this.template);
+    this.template = meta;
     this.dirty = false;
     return meta;
   }
@@ -245,7 +251,7 @@ export class OpenFiles {
       const oldest = this.files.values().next().value as OpenFile;
       await this.storeAndClose(oldest);
     }
-    const file = new OpenFile(this, randomHex(12), key, scope, meta?.userMeta ?? userMeta, this.clock.now());
+    const file = new OpenFile(this, randomHex(12), key, scope, meta?.userMeta ?? userMeta, this.clock.now(), meta);
     if (meta !== undefined && meta.sizeBytes > 0) {
       try {
         let at = 0;

@@ -83,7 +83,7 @@ export async function setAttributes(scope: Scope, key: string, sattr: Sattr3, gu
   const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
   if (open === undefined && sattr.size === 0n) {
     // Truncating to nothing (an O_TRUNC open) needs none of the old bytes.
-    await storeEmpty(scope, key, userMetaWith(node.meta?.userMeta ?? {}, sattr, 'NF3REG', nowMs));
+    await storeEmpty(scope, key, userMetaWith(node.meta?.userMeta ?? {}, sattr, 'NF3REG', nowMs), node.meta);
   } else if (open === undefined && sattr.size === undefined) {
     if (setsMetadata(sattr) && node.meta !== undefined) await rewriteMetadata(scope, node.meta, userMetaWith(node.meta.userMeta, sattr, 'NF3REG', nowMs));
   } else {
