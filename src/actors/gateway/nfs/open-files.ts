@@ -23,7 +23,7 @@ import { randomHex } from '../../../core/random-id.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { Logger } from '../../../runtime/logger.js';
-import { NfsError } from './nfs-errors.js';
+import { NfsError, nfsStatusOf } from './nfs-errors.js';
 
 /** Where an open file's bytes come from and go to: its bucket, as the last writer may reach it (stored-objects.ts). */
 export interface FileStore {
@@ -48,12 +48,16 @@ export interface OpenFilesOptions {
 
 /** Pieces an open file is read and stored in. */
 const PIECE_BYTES = 1024 * 1024;
+/** Stores of one file that fail for a reason a retry does not cure, before its writes are dropped. */
+const MAX_FAILED_STORES = 3;
 
 export class OpenFile {
   size = 0;
   modifiedMs: number;
   userMeta: Record<string, string>;
   dirty = false;
+  /** Stores of the file that failed in a row. */
+  failedStores = 0;
   /** The store as the last call that wrote reaches it: whose rights the object is stored with. */
   scope: FileStore;
   /** The version the file was opened from (the last one stored from it since). */
@@ -138,6 +142,7 @@ export class OpenFile {
     const meta = await this.scope.store(this.key, this.size, this.pieces(), this.userMeta, this.template);
     this.template = meta;
     this.dirty = false;
+    this.failedStores = 0;
     return meta;
   }
 
@@ -247,9 +252,20 @@ export class OpenFiles {
   }
 
   private async openNew(id: string, scope: FileStore, key: string, meta: ObjectMeta | undefined, userMeta: Readonly<Record<string, string>>): Promise<OpenFile> {
-    while (this.files.size >= this.options.maxOpenFiles) {
-      const oldest = this.files.values().next().value as OpenFile;
-      await this.storeAndClose(oldest);
+    // Files still being opened count: each will take a place.
+    const othersOpening = (): number => this.opening.size - (this.opening.has(id) ? 1 : 0);
+    while (this.files.size + othersOpening() >= this.options.maxOpenFiles) {
+      // The least recently written that can be stored makes room; one whose store fails is passed over.
+      let freed = false;
+      for (const candidate of [...this.files.values()]) {
+        if (await this.tryStoreAndClose(candidate)) {
+          freed = true;
+          break;
+        }
+        // A file that failed for good was dropped, which made room too.
+        if (this.files.size + othersOpening() < this.options.maxOpenFiles) break;
+      }
+      if (!freed && this.files.size + othersOpening() >= this.options.maxOpenFiles) throw new NfsError('NFS3ERR_JUKEBOX', 'no open file could be stored to make room');
     }
     const file = new OpenFile(this, randomHex(12), key, scope, meta?.userMeta ?? userMeta, this.clock.now(), meta);
     if (meta !== undefined && meta.sizeBytes > 0) {
@@ -284,9 +300,17 @@ export class OpenFiles {
     await file.locked(() => file.close());
   }
 
-  /** Stores every open file and lets them go (the listener stops). */
+  /** Stores every open file and lets them go (the listener stops); what cannot be stored is logged and lost. */
   async closeAll(): Promise<void> {
-    for (const file of [...this.files.values()]) await this.storeAndClose(file).catch(() => undefined);
+    for (const file of [...this.files.values()]) {
+      try {
+        await this.storeAndClose(file);
+      } catch (error) {
+        this.options.log.error('an NFS file could not be stored as the listener stopped; its unstored writes are lost', { key: file.key, error });
+        this.forget(file);
+        await file.locked(() => file.close());
+      }
+    }
   }
 
   touch(file: OpenFile): void {
@@ -329,13 +353,32 @@ export class OpenFiles {
   }
 
   private async idle(file: OpenFile): Promise<void> {
+    // Kept on failure, to be tried again: the client was told its UNSTABLE writes are safe only once COMMIT says so.
+    if (!(await this.tryStoreAndClose(file)) && !file.closed) file.armTimer(this.options.idleFlushMs, () => void this.idle(file));
+  }
+
+  /** Stores and closes `file`; false if the store failed, after which a file failing for good is dropped. */
+  private async tryStoreAndClose(file: OpenFile): Promise<boolean> {
     try {
       await this.storeAndClose(file);
+      return true;
     } catch (error) {
-      // Kept, to be tried again: the client was told its UNSTABLE writes are safe only once COMMIT says so.
-      this.options.log.warn('an idle NFS file could not be stored; trying again later', { key: file.key, error });
-      file.armTimer(this.options.idleFlushMs, () => void this.idle(file));
+      file.failedStores++;
+      const { status } = nfsStatusOf(error);
+      if (status !== 'NFS3ERR_JUKEBOX' && file.failedStores >= MAX_FAILED_STORES) {
+        this.options.log.error('an NFS file could not be stored and was dropped; its unstored writes are lost', { key: file.key, status, failedStores: file.failedStores, error });
+        this.forget(file);
+        await file.locked(() => file.close());
+      } else {
+        this.options.log.warn('an NFS file could not be stored; trying again later', { key: file.key, status, failedStores: file.failedStores, error });
+      }
+      return false;
     }
+  }
+
+  private forget(file: OpenFile): void {
+    const id = `${file.scope.bucketTag}\0${file.key}`;
+    if (this.files.get(id) === file) this.files.delete(id);
   }
 
   private async storeAndClose(file: OpenFile): Promise<void> {

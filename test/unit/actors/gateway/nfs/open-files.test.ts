@@ -6,14 +6,20 @@ import { join } from 'node:path';
 import { NfsError } from '../../../../../src/actors/gateway/nfs/nfs-errors.js';
 import { OpenFiles, type FileStore } from '../../../../../src/actors/gateway/nfs/open-files.js';
 import type { ObjectMeta } from '../../../../../src/core/object-meta.js';
+import { S3Error } from '../../../../../src/protocol/s3/errors.js';
 import { ManualClock } from '../../../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../../../src/runtime/logger.js';
 
 class FakeStore implements FileStore {
   readonly bucketTag = '0011223344556677';
   readonly stored = new Map<string, Buffer>();
+  /** Keys whose every store fails, as a bucket the user may no longer write. */
+  readonly refused = new Set<string>();
+  /** Reads wait for this, when set. */
+  readGate: Promise<void> | undefined;
 
   async store(key: string, sizeBytes: number, pieces: AsyncIterable<Buffer>, userMeta: Readonly<Record<string, string>>): Promise<ObjectMeta> {
+    if (this.refused.has(key)) throw new S3Error('AccessDenied');
     const parts: Buffer[] = [];
     for await (const piece of pieces) parts.push(piece);
     const body = Buffer.concat(parts);
@@ -23,6 +29,7 @@ class FakeStore implements FileStore {
   }
 
   async *read(meta: ObjectMeta, start: number, end: number): AsyncIterable<Buffer> {
+    await this.readGate;
     yield this.stored.get(meta.key)!.subarray(start, end + 1);
   }
 }
@@ -37,7 +44,7 @@ async function statusOf(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-type Options = Partial<{ memoryBytes: number; fileMemoryBytes: number; maxOpenFiles: number; maxSpillBytes: number; maxFileBytes: number }>;
+type Options = Partial<{ memoryBytes: number; fileMemoryBytes: number; maxOpenFiles: number; maxSpillBytes: number; maxFileBytes: number; log: ReturnType<typeof memoryLogger>['logger'] }>;
 
 describe('NFS open files', () => {
   let dir: string;
@@ -140,5 +147,51 @@ describe('NFS open files', () => {
     expect(files.spillBytes).to.equal(0);
     expect(store.stored.get('first')!.length).to.equal(100 * 1024);
     expect(store.stored.get('second')!.length).to.equal(500 * 1024);
+  });
+
+  it('pass over a file whose store fails to make room, and drop it with an error logged once it has failed for good', async () => {
+    const store = new FakeStore();
+    store.refused.add('bad');
+    const { logger, lines } = memoryLogger();
+    const files = open({ maxOpenFiles: 2, log: logger });
+    const bad = await files.open(store, 'bad', undefined, {});
+    await bad.locked(() => bad.write(0, Buffer.from('lost')));
+    for (const name of ['1', '2', '3', '4']) {
+      const file = await files.open(store, name, undefined, {});
+      await file.locked(() => file.write(0, Buffer.from(name)));
+    }
+    // Each open tried `bad` first, and stored the next one instead, until `bad` was dropped (the third failure).
+    expect([...store.stored.keys()].sort()).to.deep.equal(['1', '2']);
+    expect(files.count).to.equal(2);
+    expect(bad.closed).to.equal(true);
+    expect(files.peek(store.bucketTag, 'bad')).to.equal(undefined);
+    expect(lines.filter((line) => line.level === 'error' && line.key === 'bad')).to.have.length(1);
+    expect(lines.filter((line) => line.level === 'warn' && line.key === 'bad')).to.have.length(2);
+  });
+
+  it('count files being opened against maxOpenFiles', async () => {
+    const store = new FakeStore();
+    store.stored.set('old', Buffer.from('old bytes'));
+    let release!: () => void;
+    store.readGate = new Promise((resolve) => (release = resolve));
+    const files = open({ maxOpenFiles: 1 });
+    const meta = { key: 'old', sizeBytes: 9, userMeta: {}, lastModifiedMs: 5 } as unknown as ObjectMeta;
+    const opening = files.open(store, 'old', meta, {});
+    expect(await statusOf(files.open(store, 'new', undefined, {}))).to.equal('NFS3ERR_JUKEBOX');
+    release();
+    await opening;
+    expect(files.count).to.equal(1);
+  });
+
+  it('log a file that cannot be stored as all are closed', async () => {
+    const store = new FakeStore();
+    store.refused.add('bad');
+    const { logger, lines } = memoryLogger();
+    const files = open({ log: logger });
+    const bad = await files.open(store, 'bad', undefined, {});
+    await bad.locked(() => bad.write(0, Buffer.from('lost')));
+    await files.closeAll();
+    expect(files.count).to.equal(0);
+    expect(lines.filter((line) => line.level === 'error' && line.key === 'bad')).to.have.length(1);
   });
 });
