@@ -207,6 +207,8 @@ export function formatResult(result: AdminResult): string {
     }
     case 'user':
       return `user-id: ${result.user.userId}\nrole: ${result.user.role}\naccess-key-id: ${result.user.accessKeyId}\nsecret-access-key: ${result.user.secretAccessKey}`;
+    case 'credentials':
+      return `OK: the secret is ${result.user.userId}'s (${result.user.role})`;
     case 'users':
       return formatTable(['user_id', 'role', 'access_key_id', 'created_at'], result.users.map((user) => [user.userId, user.role, user.accessKeyId, time(user.createdAtMs)]));
     case 'bucket':

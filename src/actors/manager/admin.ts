@@ -27,6 +27,7 @@ import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type {
   AuthMessage,
+  CheckSecretReply,
   ChownBucketReply,
   CreateBucketReply,
   CreateUserReply,
@@ -165,6 +166,10 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       case 'delete_user':
         await onAuth<DeleteUserReply>((replyTo) => ({ type: 'delete_user', userId: command.userId, replyTo }));
         return { kind: 'done', message: `deleted user ${command.userId}` };
+      case 'check_credentials': {
+        const checked = await onAuth<CheckSecretReply>((replyTo) => ({ type: 'check_secret', accessKeyId: command.accessKeyId, secretAccessKey: command.secretAccessKey, replyTo }));
+        return { kind: 'credentials', user: checked.user };
+      }
       case 'get_users':
         return { kind: 'users', users: (await onAuth<GetUsersReply>((replyTo) => ({ type: 'get_users', replyTo }))).users };
       case 'update_user_role': {

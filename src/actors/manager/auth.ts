@@ -29,6 +29,7 @@ import {
   type UserView,
 } from '../../core/auth-snapshot.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
+import { secretsEqual } from '../../core/constant-time.js';
 import { isBucketVersioning } from '../../core/object-versioning.js';
 import { isTags, MAX_BUCKET_TAGS } from '../../core/object-tags.js';
 import { isObjectLockConfig } from '../../core/object-lock.js';
@@ -184,6 +185,13 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         case 'user_by_key': {
           const user = findByAccessKey(state, message.accessKeyId);
           ctx.system.reply(message.replyTo, user ? { ok: true, user: viewOfUser(user) } : { ok: false, code: 'NoSuchUser', message: `no user has the access key ${message.accessKeyId}` });
+          return state;
+        }
+        case 'check_secret': {
+          const user = findByAccessKey(state, message.accessKeyId);
+          // An unknown key is compared against a stand-in, so both refusals take the same time.
+          const matches = secretsEqual(user?.secretAccessKey ?? UNKNOWN_KEY_SECRET, message.secretAccessKey) && user !== undefined;
+          ctx.system.reply(message.replyTo, matches ? { ok: true, user: viewOfUser(user) } : { ok: false, code: 'InvalidCredentials', message: 'the access key id or the secret access key is wrong' });
           return state;
         }
         case 'chown_bucket':
@@ -492,6 +500,9 @@ function snapshotOf(state: AuthState): AuthSnapshot {
 function endpointList(state: AuthState): EndpointRecord[] {
   return [...state.endpoints.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
 }
+
+/** What an unknown access key's secret is compared with: no user's secret can be empty. */
+const UNKNOWN_KEY_SECRET = '';
 
 function findByAccessKey(state: AuthState, accessKeyId: string): UserRecord | undefined {
   for (const user of state.users.values()) if (user.accessKeyId === accessKeyId) return user;

@@ -32,6 +32,8 @@ export type AdminCommand =
   | { readonly command: 'create_user'; readonly userId: string; readonly role?: UserRole; readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly displayName?: string }
   | { readonly command: 'delete_user'; readonly userId: string }
   | { readonly command: 'get_users' }
+  /** Whether the secret is the access key's: how the web console checks who logs in (never listed, never logged). */
+  | { readonly command: 'check_credentials'; readonly accessKeyId: string; readonly secretAccessKey: string }
   | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
   | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
   | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
@@ -130,6 +132,8 @@ export type AdminResult =
   /** A created or imported user, with its secret: shown this once. */
   | { readonly kind: 'user'; readonly user: UserRecord }
   | { readonly kind: 'users'; readonly users: readonly UserView[] }
+  /** The user whose credentials were checked. */
+  | { readonly kind: 'credentials'; readonly user: UserView }
   | { readonly kind: 'bucket'; readonly bucket: BucketRecord }
   | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
@@ -242,6 +246,8 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         );
       case 'delete_user':
         return { command, userId: need('userId') };
+      case 'check_credentials':
+        return { command, accessKeyId: need('accessKeyId'), secretAccessKey: need('secretAccessKey') };
       case 'get_users':
       case 'get_buckets':
       case 'get_endpoints':

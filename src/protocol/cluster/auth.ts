@@ -51,6 +51,8 @@ export type DeleteUserReply = { readonly ok: true } | AuthError<'NoSuchUser' | '
 export type UpdateUserRoleReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser' | 'LastAdmin' | 'InvalidArgument'>;
 export type GetUsersReply = { readonly ok: true; readonly users: readonly UserView[] };
 export type UserByKeyReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser'>;
+/** One answer for an unknown key and a wrong secret, so that a guess learns nothing of which keys exist. */
+export type CheckSecretReply = { readonly ok: true; readonly user: UserView } | AuthError<'InvalidCredentials'>;
 export type ChownBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'NoSuchUser'>;
 export type EndpointReply = { readonly ok: true; readonly endpoints: readonly EndpointRecord[] } | AuthError<'InvalidArgument' | 'NoSuchEndpoint'>;
 
@@ -105,6 +107,8 @@ export type AdminAuthMessage =
   | { readonly type: 'update_user_role'; readonly userId: string; readonly role: UserRole; readonly replyTo: ReplyTo<UpdateUserRoleReply> }
   | { readonly type: 'get_users'; readonly replyTo: ReplyTo<GetUsersReply> }
   | { readonly type: 'user_by_key'; readonly accessKeyId: string; readonly replyTo: ReplyTo<UserByKeyReply> }
+  /** Whether `secretAccessKey` is the secret of `accessKeyId` (the web console's login). */
+  | { readonly type: 'check_secret'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly replyTo: ReplyTo<CheckSecretReply> }
   | { readonly type: 'chown_bucket'; readonly name: string; readonly owner: string; readonly replyTo: ReplyTo<ChownBucketReply> }
   | { readonly type: 'add_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
   | { readonly type: 'delete_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }

@@ -100,6 +100,19 @@ describe('manager admin commands', () => {
     expect(await admin({ command: 'delete_user', userId: 'bob' })).to.include({ ok: false, code: 'NoSuchUser' });
   });
 
+  it("checks a user's secret with one refusal for a wrong secret and an unknown key", async () => {
+    await ok({ command: 'create_user', userId: 'carol', accessKeyId: 'CAROLKEY0001', secretAccessKey: 'carol-secret-123' }, 'user');
+    const checked = await ok({ command: 'check_credentials', accessKeyId: 'CAROLKEY0001', secretAccessKey: 'carol-secret-123' }, 'credentials');
+    expect(checked.user).to.deep.include({ userId: 'carol', role: 'normal' });
+    expect(JSON.stringify(checked)).to.not.include('carol-secret-123');
+    const wrong = await admin({ command: 'check_credentials', accessKeyId: 'CAROLKEY0001', secretAccessKey: 'carol-secret-124' });
+    const unknown = await admin({ command: 'check_credentials', accessKeyId: 'NOSUCHKEY0001', secretAccessKey: 'carol-secret-123' });
+    expect(wrong).to.include({ ok: false, code: 'InvalidCredentials' });
+    expect(unknown).to.deep.equal(wrong);
+    expect(await admin({ command: 'check_credentials', accessKeyId: 'CAROLKEY0001' })).to.include({ ok: false, code: 'BadCommand' });
+    await ok({ command: 'delete_user', userId: 'carol' }, 'done');
+  });
+
   it('manages endpoints', async () => {
     expect((await ok({ command: 'add_endpoint', host: 'S3.Example.com' }, 'endpoints')).endpoints.map((e) => e.host)).to.deep.equal(['s3.example.com']);
     expect(await admin({ command: 'add_endpoint', host: 'not a host' })).to.include({ ok: false, code: 'InvalidArgument' });
