@@ -13,6 +13,7 @@ import { readCookieFile } from './cookie.js';
 import { DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogThresholds } from '../core/watchdog-rules.js';
 import { thresholdProblem } from '../protocol/cluster/watchdog.js';
 import { parseManagerAddresses } from './manager-addresses.js';
+import { isLoopbackHost } from '../protocol/console/web.js';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -44,6 +45,19 @@ export interface NodeConfig {
   /** Where /metrics and /health/* are served; absent: not served. */
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
   readonly watchdog: WatchdogSettings;
+  /** The manager's web console (`console`); absent: not served. */
+  readonly console: ConsoleSettings | undefined;
+}
+
+export interface ConsoleSettings {
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  /** Required to listen anywhere but loopback, together with `tls`. */
+  readonly allowRemote: boolean;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** A session unused this long ends (default 30 minutes). */
+  readonly sessionIdleMinutes: number;
 }
 
 export interface WatchdogSettings {
@@ -181,7 +195,35 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     gateway: gatewaySettings(raw.gateway),
     metrics: metricsListener(raw),
     watchdog: watchdogSettings(raw.watchdog),
+    console: consoleSettings(raw.console, role as Role),
   });
+}
+
+const CONSOLE_KEYS = ['port', 'host', 'allowRemote', 'tls', 'sessionIdleMinutes'];
+
+/**
+ * `console`: the manager's web console, on loopback unless `host` says otherwise. Anywhere else it is
+ * reachable by others, so it must be asked for twice: `allowRemote: true`, and `tls`, since a login
+ * carries a secret and the cookie a session.
+ */
+function consoleSettings(value: unknown, role: Role): ConsoleSettings | undefined {
+  if (value === undefined) return undefined;
+  if (role !== 'manager') throw new ConfigError('console is served by managers only (--role manager)');
+  const raw = value;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('console must be an object, e.g. {"port": 4020}');
+  const record = raw as RawSettings;
+  for (const key of Object.keys(record)) if (!CONSOLE_KEYS.includes(key)) throw new ConfigError(`console.${key} is not a known setting (known: ${CONSOLE_KEYS.join(', ')})`);
+  const host = optionalString(record, 'host') ?? '127.0.0.1';
+  const allowRemote = record.allowRemote ?? false;
+  if (typeof allowRemote !== 'boolean') throw new ConfigError('console.allowRemote must be true or false');
+  const tls = record.tls === undefined ? undefined : parseTlsFiles(record.tls);
+  if (!isLoopbackHost(host)) {
+    if (!allowRemote) throw new ConfigError(`console.host ${host} is not loopback: the console would be reachable from other machines; set console.allowRemote to true (with tls) to mean it`);
+    if (tls === undefined) throw new ConfigError(`console.host ${host} is not loopback: give console.tls (certFile, keyFile), since logins carry secrets`);
+  }
+  const idle = record.sessionIdleMinutes ?? 30;
+  if (typeof idle !== 'number' || !Number.isInteger(idle) || idle < 1 || idle > 24 * 60) throw new ConfigError('console.sessionIdleMinutes must be an integer from 1 to 1440');
+  return Object.freeze({ host, port: port(record.port, 'console.port'), allowRemote, tls: tls === undefined ? undefined : Object.freeze({ certFile: tls.certFile, keyFile: tls.keyFile }), sessionIdleMinutes: idle });
 }
 
 /**

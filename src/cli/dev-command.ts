@@ -50,6 +50,8 @@ export interface DevOptions {
   readonly restPort?: number;
   /** A config file for the gateway (its `gateway` settings: cache, limits); defaults otherwise. */
   readonly gatewayConfig?: string;
+  /** Port of the first manager's web console on 127.0.0.1 (0: any free port); undefined: no console. */
+  readonly consolePort?: number;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
@@ -67,6 +69,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
     .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
+    .option('console-port', { type: 'number', describe: "serve the web console from the first manager on this port of 127.0.0.1, and print its URL (0: any free port)" })
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
     .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' });
@@ -84,6 +87,12 @@ function metricsPortOf(url: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** The port of a console URL, http://host:port. */
+function consolePortOf(url: string | undefined): number | undefined {
+  const match = url === undefined ? null : /:(\d+)$/.exec(url);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** One supervised child node. */
 class ChildNode {
   address = '';
@@ -95,6 +104,8 @@ class ChildNode {
   nfsPort: number | undefined;
   /** A gateway's REST port, as it bound it. */
   restPort: number | undefined;
+  /** A manager's web console, as it bound it. */
+  consoleUrl: string | undefined;
   private child: ChildProcess | undefined;
   private restartMs = RESTART_INITIAL_MS;
   private startedAtMs = 0;
@@ -147,6 +158,7 @@ class ChildNode {
             clearTimeout(timer);
             this.address = record.address;
             this.metricsUrl = typeof record.metrics === 'string' ? record.metrics : '';
+            if (typeof record.console === 'string') this.consoleUrl = record.console;
             this.metricsPort = metricsPortOf(this.metricsUrl) ?? this.metricsPort;
             resolveStart({ address: record.address });
           }
@@ -342,9 +354,11 @@ export async function runDev(options: DevOptions): Promise<void> {
   const metricsPort = (offset: number): number => (options.metricsPort ? options.metricsPort + offset : 0);
   const ports = await managerPorts(dataDir, options.managerPort, managerCount);
   const controlPlane = managerCount > 1 ? ports.map((port) => `127.0.0.1:${port}`) : [];
-  const managers = ports.map((_, i) => {
+  const managers: ChildNode[] = ports.map((_, i) => {
     const name = `manager_${i}@127.0.0.1`;
-    return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : [])], metricsPort(i), logDir, echo);
+    // A restart keeps the console port the manager bound first.
+    const consoleArgs = (): string[] => (i === 0 && options.consolePort !== undefined ? ['--console-port', String(consolePortOf(managers[0]!.consoleUrl) ?? options.consolePort)] : []);
+    return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : []), ...consoleArgs()], metricsPort(i), logDir, echo);
   });
   // Together: a control plane of several is created once a majority of them answer.
   const managerAddresses = (await Promise.all(managers.map((manager, i) => manager.start(ports[i]!)))).map((started) => started.address);
@@ -400,6 +414,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
       ...(gateway.restPort === undefined ? [] : [`  REST      http://127.0.0.1:${gateway.restPort}  unsigned, as ${DEV_REST_USER}: curl -T FILE http://127.0.0.1:${gateway.restPort}/BUCKET/KEY`]),
+      ...(managers[0]!.consoleUrl === undefined ? [] : [`  console   ${managers[0]!.consoleUrl}  (log in with the admin keys below)`]),
       ...(gateway.nfsPort === undefined ? [] : [`  NFS v3    127.0.0.1:${gateway.nfsPort}  mount -t nfs -o vers=3,tcp,port=${gateway.nfsPort},mountport=${gateway.nfsPort},mountproto=tcp,nolock 127.0.0.1:/BUCKET /mnt`]),
       ...children.map((node) => `  metrics   ${node.name}  ${node.metricsUrl}`),
       `  data      ${dataDir}`,

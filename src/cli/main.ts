@@ -50,6 +50,7 @@ await yargs(hideBin(process.argv))
           ...(argv['nfs-port'] === undefined ? {} : { nfsPort: Number(argv['nfs-port']) }),
           ...(argv['rest-port'] === undefined ? {} : { restPort: Number(argv['rest-port']) }),
           ...(argv['gateway-config'] === undefined ? {} : { gatewayConfig: String(argv['gateway-config']) }),
+          ...(argv['console-port'] === undefined ? {} : { consolePort: Number(argv['console-port']) }),
         });
       } catch (error) {
         fail(error);

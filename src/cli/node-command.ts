@@ -39,6 +39,12 @@ import { findMasterKeys, SSE_KEYS_ENV } from './master-keys.js';
 import type { MasterKeys } from '../core/object-encryption.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
 import { missingProcessSettings, startCommand } from './role-process.js';
+import { readFileSync } from 'node:fs';
+import type { ConsoleSettings } from './config.js';
+import { startConsoleServer, type ConsoleServer } from '../actors/manager/console/console-server.js';
+import { leaderAdminRunner } from '../actors/manager/console/admin-runner.js';
+import { DEFAULT_SESSION_LIMITS } from '../core/console-sessions.js';
+import { isLoopbackHost } from '../protocol/console/web.js';
 
 export function nodeCommandOptions(yargs: Argv): Argv {
   return yargs
@@ -66,6 +72,7 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('sse-key-file', { type: 'string', describe: 'file of the SSE-S3 master keys, mode 0600 (gateway nodes; or LEOFS_SSE_KEYS holds the keys themselves)' })
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
+    .option('console-port', { type: 'number', describe: "managers: serve the web console on this port of 127.0.0.1 (0: any free port; default: console in the config file, else not served)" })
     .option('restore', { type: 'string', describe: "managers: start a new control plane from a backup written by leofs-adm backup-manager (the data directory must be empty)" })
     .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
 }
@@ -96,6 +103,7 @@ export interface NodeFlags {
   readonly alias?: string | undefined;
   readonly metricsPort?: number | undefined;
   readonly metricsHost?: string | undefined;
+  readonly consolePort?: number | undefined;
 }
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
@@ -124,6 +132,7 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       metricsHost: flags.metricsHost,
       gateway: gatewayFlags(file.gateway, flags),
       storage: storageFlags(file.storage, flags),
+      console: consoleFlags(file.console, flags),
     }),
   );
 }
@@ -224,6 +233,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   const endpoint = config.metrics ? await startMetricsEndpoint({ ...config.metrics, registry: metrics, health: () => health.report(), logger: node.logger }) : undefined;
   handleProcessSignals(node.logger, async () => {
     await endpoint?.close();
+    await webConsole?.close();
     await node.stop();
     await storage?.close();
     await nodeState.close();
@@ -261,6 +271,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
+  const webConsole = config.console ? await startWebConsole(config.console, node) : undefined;
   health.markStarted();
   const missing = missingProcessSettings(config.role);
   if (missing.length > 0) {
@@ -273,8 +284,28 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     managers: config.managers,
     pid: process.pid,
     metrics: endpoint ? `${endpoint.url}/metrics` : null,
+    ...(webConsole ? { console: webConsole.url } : {}),
   });
   return node;
+}
+
+/** Limit on each admin command the web console runs (whereis-like ones ask other nodes). */
+const CONSOLE_ADMIN_TIMEOUT_MS = 15_000;
+
+/** The manager's web console; listening before the start line, so that the line can name it. */
+async function startWebConsole(settings: ConsoleSettings, node: ClusterNode): Promise<ConsoleServer> {
+  const tls = settings.tls ? { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) } : undefined;
+  const server = await startConsoleServer({
+    host: settings.host,
+    port: settings.port,
+    ...(tls ? { tls } : {}),
+    run: leaderAdminRunner(node.system, CONSOLE_ADMIN_TIMEOUT_MS),
+    clock: node.clock,
+    logger: node.logger,
+    sessionLimits: { ...DEFAULT_SESSION_LIMITS, idleMs: settings.sessionIdleMinutes * 60_000 },
+  });
+  if (settings.allowRemote && !isLoopbackHost(settings.host)) node.logger.warn('the web console is reachable from other machines; keep it behind a firewall or VPN all the same', { url: server.url });
+  return server;
 }
 
 /** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */
@@ -385,6 +416,13 @@ async function upgradeState(config: NodeConfig, nodeState: NodeState, secrets: S
     case 'storage':
       return;
   }
+}
+
+/** --console-port wins over the file's `console.port`, keeping its other console settings. */
+function consoleFlags(file: unknown, flags: NodeFlags): unknown {
+  if (flags.consolePort === undefined) return file;
+  const base = typeof file === 'object' && file !== null && !Array.isArray(file) ? (file as RawSettings) : {};
+  return { ...base, port: flags.consolePort };
 }
 
 /** --alias wins over the file's `storage.alias`. */

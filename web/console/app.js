@@ -1,0 +1,293 @@
+// The console's pages. Everything comes from the console's own /api (the admin commands of
+// leofs-adm); every change is a POST carrying this session's CSRF token. Text is only ever set
+// with textContent, never parsed as HTML.
+const SVG = 'http://www.w3.org/2000/svg';
+const COLOURS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1', '#b83280', '#2c7a7b', '#975a16', '#4a5568'];
+
+let session = null;
+let events = null;
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = String(text);
+  if (className !== undefined) node.className = className;
+  return node;
+}
+
+function showProblem(message) {
+  const problem = $('problem');
+  problem.textContent = message ?? '';
+  problem.hidden = message === undefined;
+}
+
+function toLogin(reason) {
+  window.location.assign(reason ? `/login?failed=${reason}` : '/login');
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  if (response.status === 401) {
+    toLogin('expired');
+    throw new Error('logged out');
+  }
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${body.code}: ${body.message}`);
+  return body;
+}
+
+async function post(path, fields) {
+  const response = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrfToken },
+    body: JSON.stringify(fields),
+  });
+  if (response.status === 401) {
+    toLogin('expired');
+    throw new Error('logged out');
+  }
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${body.code}: ${body.message}`);
+  return body;
+}
+
+function when(ms) {
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+// --- Cluster -------------------------------------------------------------------------------
+
+function colourOf(node, storageNodes) {
+  return COLOURS[Math.max(0, storageNodes.indexOf(node)) % COLOURS.length];
+}
+
+function drawRing(view) {
+  const svg = $('ring');
+  const legend = $('ring-legend');
+  svg.replaceChildren();
+  legend.replaceChildren();
+  if (view.ring === null) {
+    const text = document.createElementNS(SVG, 'text');
+    text.setAttribute('text-anchor', 'middle');
+    text.textContent = 'no ring yet (leofs-adm start)';
+    svg.append(text);
+    return;
+  }
+  const nodes = view.ring.shares.map((entry) => entry.node);
+  const radius = 100;
+  for (const arc of view.ring.arcs) {
+    const path = document.createElementNS(SVG, 'path');
+    const point = (fraction) => {
+      const angle = fraction * 2 * Math.PI;
+      return `${(radius * Math.sin(angle)).toFixed(3)} ${(-radius * Math.cos(angle)).toFixed(3)}`;
+    };
+    const large = arc.end - arc.start > 0.5 ? 1 : 0;
+    path.setAttribute('d', `M ${point(arc.start)} A ${radius} ${radius} 0 ${large} 1 ${point(arc.end)}`);
+    path.setAttribute('stroke', colourOf(arc.node, nodes));
+    path.setAttribute('class', 'arc');
+    path.dataset.node = arc.node;
+    svg.append(path);
+  }
+  const centre = document.createElementNS(SVG, 'text');
+  centre.setAttribute('text-anchor', 'middle');
+  centre.setAttribute('class', 'ring-centre');
+  centre.textContent = view.checksum;
+  svg.append(centre);
+  for (const entry of view.ring.shares) {
+    const item = element('li');
+    const swatch = element('span', '', 'swatch');
+    swatch.classList.add(`swatch-${nodes.indexOf(entry.node) % COLOURS.length}`);
+    item.append(swatch, element('span', `${entry.node} ${(entry.share * 100).toFixed(1)}%`));
+    item.dataset.node = entry.node;
+    legend.append(item);
+  }
+}
+
+function drawRebalance(view) {
+  const section = $('rebalance');
+  const bars = $('rebalance-bars');
+  bars.replaceChildren();
+  const rebalance = view.rebalance;
+  section.hidden = !rebalance || !rebalance.running;
+  if (section.hidden) return;
+  for (const receiver of rebalance.receivers) {
+    const status = receiver.status;
+    const total = status?.segments ?? 0;
+    const done = status?.segmentsDone ?? 0;
+    const row = element('div', undefined, 'bar-row');
+    const bar = element('progress');
+    bar.max = Math.max(1, total);
+    bar.value = done;
+    row.append(element('span', receiver.node), bar, element('span', total > 0 ? `${done} / ${total}` : 'waiting'));
+    bars.append(row);
+  }
+}
+
+function drawCluster(view) {
+  $('ring-checksum').textContent = view.checksum;
+  $('ring-consistent').textContent = view.consistent ? 'yes' : 'no';
+  $('ring-consistent').className = view.consistent ? 'good' : 'bad';
+  $('ring-settings').textContent = view.settings ? `N=${view.settings.n} W=${view.settings.w} R=${view.settings.r} D=${view.settings.d}` : 'not started';
+  $('updated').textContent = new Date().toLocaleTimeString();
+  const body = $('nodes').tBodies[0];
+  body.replaceChildren();
+  for (const member of view.members) {
+    const row = element('tr');
+    row.dataset.role = member.role;
+    row.dataset.node = member.node;
+    const ring = member.ringChecksum === null ? '-' : `${member.ringChecksum}${member.ringAgrees ? '' : ' (differs)'}`;
+    row.append(
+      element('td', member.node),
+      element('td', member.role),
+      element('td', member.state, `state-${member.state}`),
+      element('td', member.address ?? '-'),
+      element('td', ring, member.ringAgrees || member.ringChecksum === null ? '' : 'bad'),
+      element('td', member.alarms.join(', ') || '-', member.alarms.length > 0 ? 'bad' : ''),
+    );
+    body.append(row);
+  }
+  drawRing(view);
+  drawRebalance(view);
+}
+
+function follow() {
+  if (events !== null) return;
+  events = new EventSource('/api/events');
+  events.addEventListener('cluster', (event) => {
+    showProblem();
+    drawCluster(JSON.parse(event.data));
+  });
+  events.addEventListener('problem', (event) => {
+    const problem = JSON.parse(event.data);
+    showProblem(`${problem.code}: ${problem.message}`);
+  });
+  events.addEventListener('ended', () => toLogin('expired'));
+}
+
+function unfollow() {
+  events?.close();
+  events = null;
+}
+
+// --- Accounts and buckets ------------------------------------------------------------------
+
+async function loadAccounts() {
+  const [{ users }, { buckets }] = await Promise.all([getJson('/api/users'), getJson('/api/buckets')]);
+  const userBody = $('users').tBodies[0];
+  userBody.replaceChildren();
+  const owner = $('bucket-owner');
+  owner.replaceChildren();
+  for (const user of users) {
+    const row = element('tr');
+    row.dataset.user = user.userId;
+    const remove = element('button', 'Delete', 'danger');
+    remove.type = 'button';
+    remove.addEventListener('click', () => act(`Delete user ${user.userId}?`, '/api/users/delete', { userId: user.userId }));
+    const cell = element('td');
+    cell.append(remove);
+    row.append(element('td', user.userId), element('td', user.role), element('td', user.accessKeyId, 'mono'), element('td', when(user.createdAtMs)), cell);
+    userBody.append(row);
+    const option = element('option', `${user.userId} (${user.accessKeyId})`);
+    option.value = user.accessKeyId;
+    owner.append(option);
+  }
+  const keyOf = new Map(users.map((user) => [user.userId, user.accessKeyId]));
+  const bucketBody = $('buckets').tBodies[0];
+  bucketBody.replaceChildren();
+  for (const bucket of buckets) {
+    const row = element('tr');
+    row.dataset.bucket = bucket.name;
+    const remove = element('button', 'Delete', 'danger');
+    remove.type = 'button';
+    remove.addEventListener('click', () =>
+      act(`Delete bucket ${bucket.name} and everything in it?`, '/api/buckets/delete', { bucket: bucket.name, accessKeyId: keyOf.get(bucket.owner) ?? '' }),
+    );
+    const cell = element('td');
+    cell.append(remove);
+    row.append(element('td', bucket.name), element('td', bucket.owner), element('td', bucket.acl), element('td', when(bucket.createdAtMs)), cell);
+    bucketBody.append(row);
+  }
+}
+
+async function act(question, path, fields) {
+  if (!window.confirm(question)) return;
+  try {
+    await post(path, fields);
+    showProblem();
+  } catch (error) {
+    showProblem(error.message);
+  }
+  await loadAccounts().catch((error) => showProblem(error.message));
+}
+
+function fieldsOf(form) {
+  return Object.fromEntries([...new FormData(form)].filter(([, value]) => typeof value === 'string' && value.length > 0));
+}
+
+$('create-user').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    const created = await post('/api/users/create', fieldsOf(form));
+    $('new-user-id').textContent = created.user.userId;
+    $('new-access-key-id').textContent = created.user.accessKeyId;
+    $('new-secret-access-key').textContent = created.user.secretAccessKey;
+    $('new-secret').hidden = false;
+    form.reset();
+    showProblem();
+  } catch (error) {
+    showProblem(error.message);
+  }
+  await loadAccounts().catch((error) => showProblem(error.message));
+});
+
+$('hide-secret').addEventListener('click', () => {
+  $('new-secret-access-key').textContent = '';
+  $('new-secret').hidden = true;
+});
+
+$('create-bucket').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    await post('/api/buckets/create', fieldsOf(form));
+    form.reset();
+    showProblem();
+  } catch (error) {
+    showProblem(error.message);
+  }
+  await loadAccounts().catch((error) => showProblem(error.message));
+});
+
+// --- Pages ---------------------------------------------------------------------------------
+
+function route() {
+  const page = window.location.hash === '#accounts' ? 'accounts' : 'cluster';
+  $('page-cluster').hidden = page !== 'cluster';
+  $('page-accounts').hidden = page !== 'accounts';
+  $('nav-cluster').classList.toggle('current', page === 'cluster');
+  $('nav-accounts').classList.toggle('current', page === 'accounts');
+  showProblem();
+  if (page === 'cluster') follow();
+  else {
+    unfollow();
+    loadAccounts().catch((error) => showProblem(error.message));
+  }
+}
+
+$('logout').addEventListener('click', async () => {
+  unfollow();
+  try {
+    await post('/logout', {});
+  } finally {
+    toLogin();
+  }
+});
+
+window.addEventListener('hashchange', route);
+
+session = await getJson('/api/session');
+$('who').textContent = session.userId;
+route();
