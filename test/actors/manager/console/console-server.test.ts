@@ -1,0 +1,131 @@
+/**
+ * The web console's doors, over HTTP against a stand-in for the admin actor and a manual clock: a
+ * wrong secret, a non-administrator, a change without its CSRF token or from another origin, and a
+ * session past its idle time are all refused; nothing but the login page answers without a session.
+ */
+import { expect } from 'chai';
+import { startConsoleServer, type ConsoleServer } from '../../../../src/actors/manager/console/console-server.js';
+import type { AdminCommand, AdminReply } from '../../../../src/protocol/cluster/admin.js';
+import { ManualClock } from '../../../../src/runtime/clock.js';
+import { createLogger } from '../../../../src/runtime/logger.js';
+
+const ADMIN = { userId: 'admin', accessKeyId: 'ADMINKEY0001', secret: 'admin-secret-0123456789', role: 'admin' as const };
+const NORMAL = { userId: 'alice', accessKeyId: 'ALICEKEY0001', secret: 'alice-secret-0123456789', role: 'normal' as const };
+const IDLE_MS = 30 * 60_000;
+
+describe('web console server', () => {
+  const clock = new ManualClock();
+  const commands: AdminCommand[] = [];
+  let server: ConsoleServer;
+
+  async function run(command: AdminCommand): Promise<AdminReply> {
+    commands.push(command);
+    switch (command.command) {
+      case 'check_credentials': {
+        const user = [ADMIN, NORMAL].find((candidate) => candidate.accessKeyId === command.accessKeyId && candidate.secret === command.secretAccessKey);
+        if (user === undefined) return { ok: false, code: 'InvalidCredentials', message: 'wrong' };
+        return { ok: true, result: { kind: 'credentials', user: { userId: user.userId, accessKeyId: user.accessKeyId, role: user.role, createdAtMs: 0 } } };
+      }
+      case 'get_users':
+        return { ok: true, result: { kind: 'users', users: [] } };
+      case 'create_user':
+        return { ok: true, result: { kind: 'user', user: { userId: command.userId, accessKeyId: 'NEWKEY', secretAccessKey: 'new-secret', role: 'normal', createdAtMs: 0 } } };
+      default:
+        return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
+    }
+  }
+
+  before(async () => {
+    server = await startConsoleServer({
+      host: '127.0.0.1',
+      port: 0,
+      run,
+      clock,
+      logger: createLogger({ level: 'error', sink: () => {} }),
+      sessionLimits: { idleMs: IDLE_MS, maxAgeMs: 12 * 3_600_000, maxSessions: 16 },
+    });
+  });
+
+  after(() => server.close());
+
+  async function login(accessKeyId: string, secretAccessKey: string): Promise<{ location: string | null; cookie: string | null }> {
+    const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId, secretAccessKey }) });
+    expect(response.status).to.equal(303);
+    const setCookie = response.headers.get('set-cookie');
+    return { location: response.headers.get('location'), cookie: setCookie === null ? null : setCookie.split(';')[0]! };
+  }
+
+  async function session(cookie: string): Promise<{ csrfToken: string }> {
+    const response = await fetch(`${server.url}/api/session`, { headers: { cookie } });
+    expect(response.status).to.equal(200);
+    return (await response.json()) as { csrfToken: string };
+  }
+
+  it('answers nothing but the login page without a session', async () => {
+    const page = await fetch(`${server.url}/`, { redirect: 'manual' });
+    expect(page.status).to.equal(303);
+    expect(page.headers.get('location')).to.equal('/login');
+    expect((await fetch(`${server.url}/api/users`)).status).to.equal(401);
+    expect((await fetch(`${server.url}/api/events`)).status).to.equal(401);
+    expect((await fetch(`${server.url}/assets/app.js`, { redirect: 'manual' })).status).to.equal(303);
+    const loginPage = await fetch(`${server.url}/login`);
+    expect(loginPage.status).to.equal(200);
+    expect(loginPage.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+    expect(loginPage.headers.get('content-security-policy')).to.include("script-src 'self'");
+    expect(loginPage.headers.get('cache-control')).to.equal('no-store');
+    const script = await fetch(`${server.url}/assets/login.js`);
+    expect(script.headers.get('content-type')).to.equal('text/javascript; charset=utf-8');
+    const etag = script.headers.get('etag')!;
+    expect((await fetch(`${server.url}/assets/login.js`, { headers: { 'if-none-match': etag } })).status).to.equal(304);
+  });
+
+  it('refuses a wrong secret and a user who is not an administrator, with no cookie', async () => {
+    expect(await login(ADMIN.accessKeyId, 'not-the-secret')).to.deep.equal({ location: '/login?failed=invalid', cookie: null });
+    expect(await login(NORMAL.accessKeyId, NORMAL.secret)).to.deep.equal({ location: '/login?failed=invalid', cookie: null });
+  });
+
+  it('logs an administrator in with a cookie no script can read, and lets a change through only with its CSRF token', async () => {
+    const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
+    expect(response.headers.get('location')).to.equal('/');
+    expect(response.headers.get('set-cookie')).to.match(/^leofs_console=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    const { csrfToken } = await session(cookie);
+    const create = (headers: Record<string, string>): Promise<Response> =>
+      fetch(`${server.url}/api/users/create`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ userId: 'bob' }) });
+    const before = commands.length;
+    const without = await create({});
+    expect(without.status).to.equal(403);
+    expect(await without.json()).to.include({ code: 'BadCsrfToken' });
+    expect((await create({ 'x-csrf-token': 'forged' })).status).to.equal(403);
+    expect((await create({ 'x-csrf-token': csrfToken, origin: 'http://evil.example' })).status).to.equal(403);
+    expect(commands.slice(before), 'no command ran').to.deep.equal([]);
+    const created = await create({ 'x-csrf-token': csrfToken });
+    expect(created.status).to.equal(200);
+    expect(await created.json()).to.deep.include({ kind: 'user' });
+    expect(commands.at(-1)).to.deep.equal({ command: 'create_user', userId: 'bob', role: 'normal' });
+  });
+
+  it('ends a session left idle, and on logout', async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    await session(cookie!);
+    clock.advance(IDLE_MS - 1_000);
+    await session(cookie!);
+    clock.advance(IDLE_MS);
+    const expired = await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } });
+    expect(expired.status).to.equal(401);
+    const again = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const { csrfToken } = await session(again.cookie!);
+    expect((await fetch(`${server.url}/logout`, { method: 'POST', headers: { cookie: again.cookie! } })).status, 'logout needs the token too').to.equal(403);
+    const out = await fetch(`${server.url}/logout`, { method: 'POST', headers: { cookie: again.cookie!, 'x-csrf-token': csrfToken } });
+    expect(out.status).to.equal(200);
+    expect(out.headers.get('set-cookie')).to.include('Max-Age=0');
+    expect((await fetch(`${server.url}/api/users`, { headers: { cookie: again.cookie! } })).status).to.equal(401);
+  });
+
+  it('makes an address wait after five failed logins', async () => {
+    for (let i = 0; i < 5; i++) await login(ADMIN.accessKeyId, `wrong-${i}`);
+    expect((await login(ADMIN.accessKeyId, ADMIN.secret)).location).to.equal('/login?failed=throttled');
+    clock.advance(61_000);
+    expect((await login(ADMIN.accessKeyId, ADMIN.secret)).location).to.equal('/');
+  });
+});
