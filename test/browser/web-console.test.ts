@@ -1,0 +1,120 @@
+/**
+ * The web console as an operator uses it, in headless Chromium against `leofs dev --console-port 0`
+ * (a manager, three storage nodes and a gateway as processes on loopback): a wrong secret is refused,
+ * the admin's keys log in, the Cluster page shows the three storage nodes running on one ring drawn
+ * as a circle, a user is created and its secret shown once, and logging out ends the session. The
+ * main pages are saved as screenshots (1280x800) in a temporary folder whose path is printed.
+ * Chromium is the Debian package; where it is missing the test says so and is skipped.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { eventually } from '../support/eventually.js';
+import { stopChild } from '../support/node-process.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const STEP_TIMEOUT_MS = 20_000;
+
+describe('web console in a browser', function () {
+  this.timeout(180_000);
+
+  let root: string;
+  let dev: ChildProcess | undefined;
+  let out = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  let url: string;
+  let accessKeyId: string;
+  let secret: string;
+  let shots: string;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.warn(`      ${CHROMIUM} is missing (Debian package chromium): web console browser tests skipped`);
+      this.skip();
+    }
+    root = mkdtempSync(join(tmpdir(), 'leofs-console-'));
+    shots = mkdtempSync(join(tmpdir(), 'leofs-console-screenshots-'));
+    const { LEOFS_COOKIE: _cookie, LEOFS_COOKIE_FILE: _file, LEOFS_MANAGER: _manager, ...env } = process.env;
+    dev = spawn(process.execPath, [CLI, 'dev', '--manager-port', '0', '--http-port', '0', '--console-port', '0', '--log-level', 'warn'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await eventually(() => {
+      if (dev!.exitCode !== null) throw new Error(`leofs dev exited:\n${out}`);
+      return /npx leofs-adm.*status/.test(out);
+    }, 90_000, `leofs dev up:\n${out}`);
+    url = /console\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+    accessKeyId = /access key id (\S+)/.exec(out)![1]!;
+    secret = /secret access key (\S+)/.exec(out)![1]!;
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 30_000, protocolTimeout: 30_000 });
+    page = await browser.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.setViewport({ width: 1280, height: 800 });
+    page.on('dialog', (dialog) => void dialog.accept());
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stopChild(dev);
+    if (root) rmSync(root, { recursive: true, force: true });
+    if (shots) console.log(`      web console screenshots: ${shots}`);
+  });
+
+  async function logIn(key: string, secretAccessKey: string): Promise<void> {
+    await page.goto(`${url}/login`);
+    await page.type('#access-key-id', key);
+    await page.type('#secret-access-key', secretAccessKey);
+    await Promise.all([page.waitForNavigation(), page.click('#login-button')]);
+  }
+
+  it('refuses a wrong secret and says why', async () => {
+    await logIn(accessKeyId, `${secret}x`);
+    expect(new URL(page.url()).pathname).to.equal('/login');
+    await page.waitForSelector('#login-problem:not([hidden])');
+    expect(await page.$eval('#login-problem', (node) => node.textContent)).to.include('wrong');
+    await page.screenshot({ path: join(shots, 'login-refused.png') });
+    const cookies = await browser!.cookies();
+    expect(cookies.filter((cookie) => cookie.name === 'leofs_console')).to.deep.equal([]);
+  });
+
+  it('logs the admin in and shows three running storage nodes on one ring', async () => {
+    await logIn(accessKeyId, secret);
+    expect(new URL(page.url()).pathname).to.equal('/');
+    const [cookie] = (await browser!.cookies()).filter((candidate) => candidate.name === 'leofs_console');
+    expect(cookie).to.include({ httpOnly: true, sameSite: 'Strict' });
+    await page.waitForFunction(`document.querySelectorAll('#nodes tr[data-role="storage"] .state-running').length === 3`);
+    expect(await page.$eval('#ring-consistent', (node) => node.textContent)).to.equal('yes');
+    expect(await page.$$eval('#ring path.arc', (paths) => new Set(paths.map((path) => path.getAttribute('data-node'))).size)).to.equal(3);
+    const legend = await page.$$eval('#ring-legend li', (items) => items.map((item) => item.textContent ?? ''));
+    expect(legend).to.have.length(3);
+    await page.screenshot({ path: join(shots, 'cluster.png') });
+  });
+
+  it('creates a user and shows its secret once', async () => {
+    await page.click('#nav-accounts');
+    await page.waitForSelector('#users tr[data-user="admin"]');
+    await page.type('#create-user input[name="userId"]', 'carol');
+    await page.click('#create-user button[type="submit"]');
+    await page.waitForSelector('#new-secret:not([hidden])');
+    expect(await page.$eval('#new-user-id', (node) => node.textContent)).to.equal('carol');
+    expect(await page.$eval('#new-secret-access-key', (node) => node.textContent)).to.have.length.greaterThan(20);
+    await page.waitForSelector('#users tr[data-user="carol"]');
+    await page.screenshot({ path: join(shots, 'accounts.png') });
+    await page.click('#hide-secret');
+    expect(await page.$eval('#new-secret-access-key', (node) => node.textContent)).to.equal('');
+  });
+
+  it('logs out, after which nothing answers without logging in again', async () => {
+    await Promise.all([page.waitForNavigation(), page.click('#logout')]);
+    expect(new URL(page.url()).pathname).to.equal('/login');
+    await page.goto(`${url}/`);
+    expect(new URL(page.url()).pathname).to.equal('/login');
+    const status = await page.evaluate(async () => (await fetch('/api/users')).status);
+    expect(status).to.equal(401);
+  });
+});
