@@ -190,3 +190,25 @@ describe('config/ examples', () => {
     });
   }
 });
+
+describe('web console settings', () => {
+  const manager = { role: 'manager', name: 'manager_0@127.0.0.1', clusterPort: 0, cookie: 'config-test-cookie' };
+
+  it('is off unless asked for, and on loopback by default', () => {
+    expect(validateNodeConfig(manager).console).to.equal(undefined);
+    expect(validateNodeConfig({ ...manager, console: { port: 4020 } }).console).to.deep.equal({ host: '127.0.0.1', port: 4020, allowRemote: false, tls: undefined, sessionIdleMinutes: 30 });
+    expect(loadNodeConfig({ role: 'manager', name: 'manager_0@127.0.0.1', clusterPort: 0, cookie: 'config-test-cookie', consolePort: 0 }).console?.port).to.equal(0);
+  });
+
+  it('refuses another host unless allowRemote and tls are both given', () => {
+    expect(() => validateNodeConfig({ ...manager, console: { port: 4020, host: '0.0.0.0' } })).to.throw(ConfigError, /allowRemote/);
+    expect(() => validateNodeConfig({ ...manager, console: { port: 4020, host: '0.0.0.0', allowRemote: true } })).to.throw(ConfigError, /tls/);
+    const remote = validateNodeConfig({ ...manager, console: { port: 4020, host: '0.0.0.0', allowRemote: true, tls: { certFile: 'c.pem', keyFile: 'k.pem' } } }).console;
+    expect(remote).to.deep.include({ host: '0.0.0.0', allowRemote: true, tls: { certFile: 'c.pem', keyFile: 'k.pem' } });
+  });
+
+  it('is served by managers only, and names unknown settings', () => {
+    expect(() => validateNodeConfig({ ...base, console: { port: 4020 } })).to.throw(ConfigError, /managers only/);
+    expect(() => validateNodeConfig({ ...manager, console: { port: 4020, hots: 'x' } })).to.throw(ConfigError, /console.hots is not a known setting/);
+  });
+});
