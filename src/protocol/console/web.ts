@@ -31,7 +31,8 @@ export function securityHeaders(tls: boolean): Record<string, string> {
     'Content-Security-Policy': CONTENT_SECURITY_POLICY,
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
+    // Not no-referrer: under it a browser sends "Origin: null" with the console's own forms, which the origin check refuses.
+    'Referrer-Policy': 'same-origin',
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Resource-Policy': 'same-origin',
     ...(tls ? { 'Strict-Transport-Security': 'max-age=31536000' } : {}),
