@@ -115,9 +115,10 @@ export class NfsTestClient {
     return { status, handle: status === 'NFS3_OK' && reader.bool() ? reader.varOpaque(64) : undefined };
   }
 
-  /** CREATE UNCHECKED with no attributes set. */
-  async create(dir: Buffer, name: string): Promise<{ status: Nfs3Status; handle: Buffer | undefined }> {
-    const { status, reader } = await this.nfs('CREATE', new XdrWriter().varOpaque(dir, 64).string(name).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0));
+  /** CREATE UNCHECKED (or GUARDED) with no attributes set. */
+  async create(dir: Buffer, name: string, mode: 'UNCHECKED' | 'GUARDED' = 'UNCHECKED'): Promise<{ status: Nfs3Status; handle: Buffer | undefined }> {
+    const how = mode === 'GUARDED' ? 1 : 0;
+    const { status, reader } = await this.nfs('CREATE', new XdrWriter().varOpaque(dir, 64).string(name).uint32(how).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0).uint32(0));
     return { status, handle: status === 'NFS3_OK' && reader.bool() ? reader.varOpaque(64) : undefined };
   }
 

@@ -118,6 +118,23 @@ describe('NFS writes on the gateway', function () {
     expect(Buffer.compare(await bodyOf(got), Buffer.concat([body, Buffer.from('!')]))).to.equal(0);
   });
 
+  it('answers NFS3ERR_EXIST to a GUARDED CREATE or a MKDIR whose name another writer takes between its check and its write', async () => {
+    const alice = harness.client('alice');
+    const root = (await client.mount('/plain')).handle!;
+    beforeRecordWrite.set('taken.txt', async () => {
+      await alice.send(new PutObjectCommand({ Bucket: 'plain', Key: 'taken.txt', Body: 'first' }));
+    });
+    expect((await client.create(root, 'taken.txt', 'GUARDED')).status).to.equal('NFS3ERR_EXIST');
+    expect(await bodyOf(await alice.send(new GetObjectCommand({ Bucket: 'plain', Key: 'taken.txt' }))).then(String)).to.equal('first');
+    beforeRecordWrite.set('taken-dir/', async () => {
+      await alice.send(new PutObjectCommand({ Bucket: 'plain', Key: 'taken-dir/', Body: '' }));
+    });
+    expect((await client.mkdir(root, 'taken-dir')).status).to.equal('NFS3ERR_EXIST');
+    // Without a race, both go through.
+    expect((await client.create(root, 'fresh.txt', 'GUARDED')).status).to.equal('NFS3_OK');
+    expect((await client.mkdir(root, 'fresh-dir')).status).to.equal('NFS3_OK');
+  });
+
   it('answers NFS3ERR_JUKEBOX to a SETATTR that an S3 overwrite overtakes, and leaves the overwrite readable', async () => {
     const alice = harness.client('alice');
     await alice.send(new PutObjectCommand({ Bucket: 'plain', Key: 'chunked.bin', Body: Buffer.alloc(200 * 1024, 1) }));

@@ -72,7 +72,14 @@ export async function createFile(scope: Scope, dirKey: string, name: string, how
   const attributes = how.mode === 'EXCLUSIVE' ? NO_SATTR : how.attributes;
   const userMeta = userMetaWith({}, ownedAttributes(scope, attributes), 'NF3REG', nowMs);
   if (verifier !== undefined) userMeta[META_CREATE_VERIFIER] = verifier;
-  await storeEmpty(scope, key, userMeta);
+  // GUARDED and EXCLUSIVE promise the file is new: the key's replicas decide, so of two such creates at once one gets EXIST.
+  try {
+    await storeEmpty(scope, key, userMeta, undefined, how.mode === 'UNCHECKED' ? undefined : { ifNoneMatch: '*' });
+  } catch (error) {
+    // The same EXCLUSIVE CREATE sent again while the first was being stored finds its own verifier.
+    const found = how.mode === 'EXCLUSIVE' ? await lookupChild(scope, dirKey, name) : undefined;
+    if (found?.kind !== 'file' || found.meta?.userMeta[META_CREATE_VERIFIER] !== verifier) throw error;
+  }
   return created(scope, key, dir, before);
 }
 
@@ -83,7 +90,8 @@ export async function makeDirectory(scope: Scope, dirKey: string, name: string, 
   alsoAllowed(scope, 'write', key);
   const { before } = await dirWcc(scope, dir);
   if ((await lookupChild(scope, dirKey, name)) !== undefined) throw new NfsError('NFS3ERR_EXIST');
-  await storeEmpty(scope, key, userMetaWith({}, ownedAttributes(scope, sattr), 'NF3DIR', scope.gateway.clock.now()));
+  // Of two MKDIRs of one name at once, one gets EXIST.
+  await storeEmpty(scope, key, userMetaWith({}, ownedAttributes(scope, sattr), 'NF3DIR', scope.gateway.clock.now()), undefined, { ifNoneMatch: '*' });
   return created(scope, key, dir, before);
 }
 
