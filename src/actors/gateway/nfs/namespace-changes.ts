@@ -150,8 +150,9 @@ function checkMove(scope: Scope, from: string, to: string): void {
 async function moveKey(scope: Scope, from: string, to: string): Promise<ObjectMeta | undefined> {
   checkMove(scope, from, to);
   await settle(scope, from);
-  const copied = await copyObject(scope, from, to);
+  // The target's open file goes first: stored later, it would overwrite the copy.
   await scope.caller.deps.openFiles.discard(scope.bucketTag, to);
+  const copied = await copyObject(scope, from, to);
   if (copied === undefined) return undefined;
   await scope.caller.deps.openFiles.discard(scope.bucketTag, from);
   await deleteKey(scope, from);
@@ -194,11 +195,14 @@ export async function rename(scope: Scope, fromDirKey: string, fromName: string,
 
 /** Moves every key under `from` to the same place under `to`, a page at a time. */
 async function moveDirectory(scope: Scope, from: string, to: string): Promise<void> {
+  // Each page starts after the last key of the one before, so a key that cannot be moved (gone
+  // meanwhile, say) is passed over rather than listed again forever; `to` never lies below `from`.
+  let marker: string | undefined;
   for (;;) {
-    // Each page's keys are deleted once moved, so the listing always starts from the front.
-    const listed = expectOk(await scope.gateway.storage.list('object', scope.bucket.name, { prefix: from, maxKeys: RENAME_PAGE_KEYS }), 'NoSuchBucket').result;
+    const listed = expectOk(await scope.gateway.storage.list('object', scope.bucket.name, { prefix: from, maxKeys: RENAME_PAGE_KEYS, ...(marker !== undefined ? { marker } : {}) }), 'NoSuchBucket').result;
     const keys = listed.contents.map((entry) => entry.key);
     if (keys.length === 0) return;
+    marker = keys[keys.length - 1];
     // A key below the directory the user may not move stops the rename before any key of the page moves.
     for (const key of keys) checkMove(scope, key, to + key.slice(from.length));
     await mapBounded(keys, RENAME_CONCURRENCY, (key) => moveKey(scope, key, to + key.slice(from.length)));
