@@ -16,6 +16,15 @@ export const META_MODE = 'mode';
 export const META_UID = 'uid';
 export const META_GID = 'gid';
 export const META_MTIME = 'mtime';
+
+/**
+ * The metadata of a file whose bytes changed: a modification time once set by SETATTR no longer holds,
+ * and the time of the change (the version's) is its mtime again, as clients that watch mtime expect.
+ */
+export function afterContentChange(userMeta: Readonly<Record<string, string>>): Record<string, string> {
+  const { [META_MTIME]: _dropped, ...rest } = userMeta;
+  return rest;
+}
 export const META_ATIME = 'atime';
 /** createverf3 of an EXCLUSIVE CREATE, in hex, so a retransmitted CREATE is recognised. */
 export const META_CREATE_VERIFIER = 'nfs-create-verifier';

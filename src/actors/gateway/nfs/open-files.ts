@@ -23,6 +23,7 @@ import { randomHex } from '../../../core/random-id.js';
 import type { ObjectMeta } from '../../../core/object-meta.js';
 import type { Clock, TimerHandle } from '../../../runtime/clock.js';
 import type { Logger } from '../../../runtime/logger.js';
+import { afterContentChange } from './attributes.js';
 import { NfsError, nfsStatusOf } from './nfs-errors.js';
 
 /** Where an open file's bytes come from and go to: its bucket, as the last writer may reach it (stored-objects.ts). */
@@ -147,6 +148,7 @@ export class OpenFile {
   }
 
   private touched(): void {
+    this.userMeta = afterContentChange(this.userMeta);
     this.dirty = true;
     this.modifiedMs = this.owner.clock.now();
     this.owner.touch(this);

@@ -6,7 +6,7 @@
  */
 import type { CommitResult, SetattrResult, WriteResult } from '../../../protocol/nfs/nfs3-results.js';
 import type { NfsTime3, Sattr3, StableHow, WccData } from '../../../protocol/nfs/nfs3-types.js';
-import { setsMetadata, userMetaWith, wccAttrOf } from './attributes.js';
+import { afterContentChange, setsMetadata, userMetaWith, wccAttrOf } from './attributes.js';
 import { NfsError } from './nfs-errors.js';
 import type { Scope } from './nfs-scope.js';
 import { attributesOf, existingNode, type FsNode } from './nodes.js';
@@ -42,13 +42,16 @@ export async function writeFile(scope: Scope, key: string, offset: bigint, stabl
   if (node.kind === 'dir') throw new NfsError('NFS3ERR_ISDIR');
   if (offset + BigInt(data.length) > BigInt(scope.caller.deps.config.maxFileBytes)) throw new NfsError('NFS3ERR_FBIG');
   const before = wccAttrOf(attributesOf(scope, node));
-  await withOpenFile(scope, node, async (file) => {
+  // The attributes after are read while the file is still held: once let go, it may be stored and
+  // closed, and a node without its open file would say size 0.
+  const after = await withOpenFile(scope, node, async (file) => {
     await file.write(Number(offset), data);
     if (stable !== 'UNSTABLE') await file.storeNow();
+    return attributesOf(scope, node);
   });
   return {
     status: 'NFS3_OK',
-    fileWcc: { before, after: attributesOf(scope, node) },
+    fileWcc: { before, after },
     count: data.length,
     committed: stable === 'UNSTABLE' ? 'UNSTABLE' : 'FILE_SYNC',
     verifier: scope.caller.deps.writeVerifier,
@@ -83,7 +86,7 @@ export async function setAttributes(scope: Scope, key: string, sattr: Sattr3, gu
   const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
   if (open === undefined && sattr.size === 0n) {
     // Truncating to nothing (an O_TRUNC open) needs none of the old bytes.
-    await storeEmpty(scope, key, userMetaWith(node.meta?.userMeta ?? {}, sattr, 'NF3REG', nowMs), node.meta);
+    await storeEmpty(scope, key, userMetaWith(afterContentChange(node.meta?.userMeta ?? {}), sattr, 'NF3REG', nowMs), node.meta);
   } else if (open === undefined && sattr.size === undefined) {
     if (setsMetadata(sattr) && node.meta !== undefined) await rewriteMetadata(scope, node.meta, userMetaWith(node.meta.userMeta, sattr, 'NF3REG', nowMs));
   } else {

@@ -75,6 +75,19 @@ describe('NFS open files', () => {
     expect(store.stored.get('a.bin')).to.deep.equal(content);
   });
 
+  it('forget a modification time set by SETATTR once the bytes change, so the change shows as a new mtime', async () => {
+    const store = new FakeStore();
+    const files = open();
+    const file = await files.open(store, 'touched.txt', undefined, { mtime: '1000000000.0', mode: '420' });
+    // Less than the idle time, after which the file would be stored and let go.
+    await clock.advance(500);
+    await file.locked(() => file.write(0, Buffer.from('changed')));
+    expect(file.userMeta).to.deep.equal({ mode: '420' });
+    expect(file.modifiedMs).to.equal(clock.now());
+    await file.locked(() => file.truncate(3));
+    expect(file.userMeta).to.not.have.property('mtime');
+  });
+
   it('spill a file larger than its memory share to the disk, and let it go when idle', async () => {
     const store = new FakeStore();
     const files = open();
