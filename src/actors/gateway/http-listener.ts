@@ -13,6 +13,7 @@ import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayDeps, startGatewayServer, type GatewayServer } from './gateway-server.js';
+import type { GatewayDeps } from './request-context.js';
 import type { ObjectCache } from './object-cache.js';
 import type { DiskCache } from './disk-cache.js';
 import type { CachePeers } from './cache-invalidation.js';
@@ -60,6 +61,27 @@ export interface HttpListenerDeps {
   readonly masterKeys?: MasterKeys;
 }
 
+/**
+ * What a listener's requests need, for one incarnation of it: the parts that outlive restarts (caches,
+ * keys) from `deps`, the clock and log from the actor. Every listener (S3, REST, NFS) builds it so.
+ */
+export function listenerGatewayDeps(deps: HttpListenerDeps, ctx: { readonly clock: Clock; readonly log: Logger; readonly system: { readonly node: string } }): GatewayDeps {
+  return createGatewayDeps({
+    config: deps.config,
+    storage: deps.storage,
+    authView: deps.authView,
+    bucketAdmin: deps.bucketAdmin,
+    clock: ctx.clock,
+    log: ctx.log,
+    node: ctx.system.node,
+    cache: deps.cache,
+    ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
+    ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
+    ...(deps.requests ? { requests: deps.requests } : {}),
+    ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
+  });
+}
+
 interface ListenerState {
   readonly server: GatewayServer;
   readonly cache: ObjectCache;
@@ -76,20 +98,7 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
         await open.close(0);
         open = undefined;
       }
-      const gateway = createGatewayDeps({
-        config: deps.config,
-        storage: deps.storage,
-        authView: deps.authView,
-        bucketAdmin: deps.bucketAdmin,
-        clock: ctx.clock,
-        log: ctx.log,
-        node: ctx.system.node,
-        cache: deps.cache,
-        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
-        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
-        ...(deps.requests ? { requests: deps.requests } : {}),
-        ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
-      });
+      const gateway = listenerGatewayDeps(deps, ctx);
       const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;
       ctx.log.info('S3 API listening', { httpHost: server.host, httpPort: server.port });

@@ -9,8 +9,7 @@ import { assertNever } from '../../../core/assert-never.js';
 import type { NfsListenerMessage } from '../../../protocol/cluster/nfs-listener.js';
 import { NFS3_WRITEVERFSIZE } from '../../../protocol/nfs/nfs3-types.js';
 import type { StateTable } from '../../../store/node-state.js';
-import type { HttpListenerDeps } from '../http-listener.js';
-import { createGatewayDeps } from '../gateway-server.js';
+import { listenerGatewayDeps, type HttpListenerDeps } from '../http-listener.js';
 import { DirectoryCookies } from './directory-cookies.js';
 import { ExportAccess } from './exports.js';
 import { FileHandles } from './file-handles.js';
@@ -44,19 +43,7 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
         await open.close();
         open = undefined;
       }
-      const gateway = createGatewayDeps({
-        config: deps.config,
-        storage: deps.storage,
-        authView: deps.authView,
-        bucketAdmin: deps.bucketAdmin,
-        clock: ctx.clock,
-        log: ctx.log,
-        node: ctx.system.node,
-        cache: deps.cache,
-        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
-        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
-        ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
-      });
+      const gateway = listenerGatewayDeps(deps, ctx);
       const openFiles = new OpenFiles({
         memoryBytes: deps.nfs.writeMemoryBytes,
         fileMemoryBytes: deps.nfs.fileMemoryBytes,

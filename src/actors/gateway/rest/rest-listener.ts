@@ -7,8 +7,8 @@
 import type { Behavior } from '../../../runtime/actor.js';
 import { assertNever } from '../../../core/assert-never.js';
 import type { RestListenerMessage } from '../../../protocol/cluster/rest-listener.js';
-import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../gateway-server.js';
-import { bindWhenFree, type HttpListenerDeps } from '../http-listener.js';
+import { startGatewayServer, type GatewayServer } from '../gateway-server.js';
+import { bindWhenFree, listenerGatewayDeps, type HttpListenerDeps } from '../http-listener.js';
 import type { RestConfig } from './rest-config.js';
 import { restEntry, restWarning } from './rest-entry.js';
 import { TrustedNetworks } from './trusted-networks.js';
@@ -30,20 +30,7 @@ export function restListenerBehavior(deps: RestListenerDeps): Behavior<ListenerS
         await open.close(0);
         open = undefined;
       }
-      const gateway = createGatewayDeps({
-        config: deps.config,
-        storage: deps.storage,
-        authView: deps.authView,
-        bucketAdmin: deps.bucketAdmin,
-        clock: ctx.clock,
-        log: ctx.log,
-        node: ctx.system.node,
-        cache: deps.cache,
-        ...(deps.diskCache ? { diskCache: deps.diskCache } : {}),
-        ...(deps.cachePeers ? { cachePeers: deps.cachePeers } : {}),
-        ...(deps.requests ? { requests: deps.requests } : {}),
-        ...(deps.masterKeys ? { masterKeys: deps.masterKeys } : {}),
-      });
+      const gateway = listenerGatewayDeps(deps, ctx);
       const networks = new TrustedNetworks(deps.rest.allow);
       const listener = { name: 'REST', host: deps.rest.host, port: deps.rest.port, entry: restEntry(deps.rest, networks), admits: (address: string | undefined) => networks.includes(address) };
       const server = await bindWhenFree(() => startGatewayServer(gateway, listener), ctx.clock, ctx.log, 'REST');
