@@ -21,12 +21,15 @@
  *    so neither cluster's nodes can reach the other's, for --cut-seconds while both clusters take 4 KiB
  *    PUTs at --cut-rate per second each; then the right secret again. The time to converge runs from
  *    that join to the moment each cluster holds the other's writes and neither has anything queued.
+ * 6. The link removed from A, put4k on A again: A's CPU per PUT grows with its store, so the linked
+ *    phase is also set against the mean of the unlinked phases before and after it (bracketed ratio).
  *
  *   npm run bench:links [-- --phase-seconds 10] [--lag-objects 300] [--lag-rate 30] [--ship-mib 128] [--cut-seconds 300] [--cut-rate 20]
  *
  * Last lines:
  *   links.put4k_per_s_unlinked=, links.put4k_per_s_linked=, links.put4k_ratio=,
  *   links.a_cpu_ms_per_put_unlinked=, links.a_cpu_ms_per_put_linked=, links.put4k_ratio_by_a_cpu=,
+ *   links.put4k_per_s_unlinked_after=, links.a_cpu_ms_per_put_unlinked_after=, links.put4k_ratio_by_a_cpu_bracketed=
  *   links.put4k_per_s_queued_only=, links.put4k_ratio_queued_only=, links.a_cpu_ms_per_put_queued_only=
  *   links.lag_ms_p50=, links.lag_ms_p99=
  *   links.ship_mb_per_s=
@@ -268,8 +271,24 @@ try {
   const cutWrites = cutKeysA.length + cutKeysB.length;
   console.error(`after a ${argv['cut-seconds']} s cut with ${cutWrites} writes on both sides: converged in ${((convergedAt - healedAt) / 1000).toFixed(1)} s`);
 
+  // The link removed from A, put4k once more: a cluster costs more CPU per PUT as its store grows and
+  // background work (anti-entropy, digests) follows, so the linked phase is set against the unlinked
+  // phases before and after it.
+  await admin(admA, { command: 'remove_cluster', clusterId: idB }, 'done');
+  await sleep(5_000);
+  const afterCpuStart = cpuSecondsOf(pidsOfA());
+  const afterStartMs = performance.now();
+  const afterPhase = await put4k(s3A, argv['phase-seconds'], argv.concurrency, 'unlinked-again');
+  await sleep(SETTLE_MS);
+  const afterCpuMsPerPut = cpuMsPerPut(afterCpuStart, afterStartMs, afterPhase.keys.length);
+  console.error(`put4k with the link removed again: ${afterPhase.perSecond.toFixed(0)}/s, A's CPU ${afterCpuMsPerPut.toFixed(2)} ms per PUT`);
+  const unlinkedCpuMean = (unlinkedCpuMsPerPut + afterCpuMsPerPut) / 2;
+
   await teardown.run();
   console.log(`links.put4k_per_s_unlinked=${unlinked.toFixed(0)}`);
+  console.log(`links.put4k_per_s_unlinked_after=${afterPhase.perSecond.toFixed(0)}`);
+  console.log(`links.a_cpu_ms_per_put_unlinked_after=${afterCpuMsPerPut.toFixed(2)}`);
+  console.log(`links.put4k_ratio_by_a_cpu_bracketed=${(unlinkedCpuMean / linkedCpuMsPerPut).toFixed(2)}`);
   console.log(`links.put4k_per_s_linked=${linked.toFixed(0)}`);
   console.log(`links.put4k_ratio=${(linked / unlinked).toFixed(2)}`);
   console.log(`links.a_cpu_ms_per_put_unlinked=${unlinkedCpuMsPerPut.toFixed(2)}`);
