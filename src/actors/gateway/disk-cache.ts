@@ -166,6 +166,12 @@ export class DiskCache {
     this.remove(id);
   }
 
+  /** Drops every copy of the bucket's objects, those being written too. */
+  invalidateBucket(bucket: string): void {
+    for (const fill of [...this.fills.values()]) if (fill.meta.bucket === bucket) fill.cancel();
+    for (const [id, entry] of [...this.entries]) if (entry.meta.bucket === bucket) this.remove(id);
+  }
+
   /** Drops everything (purge-cache). */
   purge(): void {
     for (const fill of this.fills.values()) fill.cancel();

@@ -32,6 +32,7 @@ import type { MasterKeys } from '../../core/object-encryption.js';
 import { join } from 'node:path';
 import { isHandleRecord } from './nfs/file-handles.js';
 import { nfsListenerBehavior } from './nfs/nfs-listener.js';
+import { dropCopiesOfEndedBuckets } from './cache-incarnations.js';
 import { restListenerBehavior } from './rest/rest-listener.js';
 
 /** How long a bucket change may take at the manager. */
@@ -96,6 +97,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   const diskCache = diskCacheOf(config, join(options.dataDir ?? '.', DISK_CACHE_DIR), node.clock, node.logger);
+  dropCopiesOfEndedBuckets(authView, [cache, diskCache]);
   const cachePeers = managerCachePeers({ api: node.system, managers: options.managers, clock: node.clock, log: node.logger });
   const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache) : undefined;
   const masterKeys = options.masterKeys;

@@ -85,6 +85,11 @@ export class ObjectCache {
     this.remove(cacheKey(bucket, key));
   }
 
+  /** Drops every copy of the bucket's objects. */
+  invalidateBucket(bucket: string): void {
+    for (const [id, entry] of [...this.entries]) if (entry.meta.bucket === bucket) this.remove(id);
+  }
+
   /** Drops everything (purge-cache). */
   purge(): void {
     this.entries.clear();

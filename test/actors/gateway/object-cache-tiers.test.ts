@@ -15,6 +15,7 @@ import { memoryLogger } from '../../../src/runtime/logger.js';
 import { supervisor, worker } from '../../../src/runtime/supervisor.js';
 import { ActorSystem } from '../../../src/runtime/system.js';
 import { bodyOf, eventually, MiB, pattern, startHarness, type Harness, type HarnessOptions } from '../../support/gateway-harness.js';
+import { dropCopiesOfEndedBuckets } from '../../../src/actors/gateway/cache-incarnations.js';
 import { MemoryStorage } from '../../support/memory-storage.js';
 
 const BUCKET = 'tiers';
@@ -129,6 +130,30 @@ describe('actors/gateway object cache tiers', function () {
     expect((await get(h, 'small')).body.equals(small)).to.equal(true);
     expect(storageGets(h)).to.equal(gets + 2);
     expect(h.storage.calls.slice(-2).every((c) => c.kind === 'object')).to.equal(true);
+  });
+
+  it('in HTTP mode never serves a deleted bucket\'s copies to a bucket created again under its name', async () => {
+    const h = await start({ cacheMode: 'http', cacheTtlSeconds: 3600 });
+    const stop = dropCopiesOfEndedBuckets(h.view, [h.deps.cache, h.deps.diskCache]);
+    try {
+      await put(h, 'large', pattern(6 * MiB, 3));
+      await put(h, 'small', pattern(100, 3));
+      await get(h, 'large');
+      await get(h, 'small');
+      await cached(h, 1);
+      expect(h.deps.cache.stats.entries).to.equal(1);
+      h.admin.forget(BUCKET);
+      h.admin.addBucket(BUCKET, 'alice');
+      expect(h.deps.cache.stats.entries).to.equal(0);
+      expect(h.deps.diskCache.stats.entries).to.equal(0);
+      // The new bucket holds nothing: whatever storage says of it, no old copy answers.
+      for (const key of ['large', 'small']) {
+        const gone = await h.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(() => 'served', (error: { name: string }) => error.name);
+        expect(gone).to.be.oneOf(['NoSuchKey', 'NoSuchBucket']);
+      }
+    } finally {
+      stop();
+    }
   });
 
   it('in HTTP mode a write, copy or delete through one gateway drops the other gateways\' copies', async () => {
