@@ -16,6 +16,7 @@ import { FileHandles } from './file-handles.js';
 import type { NfsConfig } from './nfs-config.js';
 import type { NfsDeps } from './nfs-scope.js';
 import { startNfsServer, type NfsServer } from './nfs-server.js';
+import type { GatewayDeps } from '../request-context.js';
 import { OpenFiles } from './open-files.js';
 
 /** Cookies of directory entries remembered (directory-listing.ts). */
@@ -34,16 +35,25 @@ interface ListenerState {
   readonly deps: NfsDeps;
 }
 
+/** Closes what one incarnation opened: its server (when it got that far), its hashing threads and chunk buffers. */
+async function closeIncarnation(server: NfsServer | undefined, gateway: GatewayDeps): Promise<void> {
+  await server?.close();
+  await gateway.digests.close();
+  gateway.chunkBuffers.close();
+}
+
 export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerState, NfsListenerMessage> {
-  let open: NfsServer | undefined;
+  // A crashed incarnation is not terminated: the next one closes what it left open.
+  let open: { server: NfsServer | undefined; gateway: GatewayDeps } | undefined;
   return {
     accepts: ['status'],
     async init(ctx) {
       if (open !== undefined) {
-        await open.close();
+        await closeIncarnation(open.server, open.gateway);
         open = undefined;
       }
       const gateway = listenerGatewayDeps(deps, ctx);
+      open = { server: undefined, gateway };
       const openFiles = new OpenFiles({
         memoryBytes: deps.nfs.writeMemoryBytes,
         fileMemoryBytes: deps.nfs.fileMemoryBytes,
@@ -66,7 +76,7 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
         writeVerifier: randomBytes(NFS3_WRITEVERFSIZE),
       };
       const server = await startNfsServer(nfsDeps);
-      open = server;
+      open.server = server;
       if (deps.nfs.exports.length === 0) ctx.log.warn('NFS is on but nothing is exported (gateway.nfs.exports, --nfs-export)');
       ctx.log.info('NFS listening', { nfsHost: server.host, nfsPort: server.port, exports: deps.nfs.exports.map((entry) => entry.bucket) });
       return { server, deps: nfsDeps };
@@ -81,9 +91,7 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
       }
     },
     async terminate(state, ctx) {
-      await state.server.close();
-      await state.deps.gateway.digests.close();
-      state.deps.gateway.chunkBuffers.close();
+      await closeIncarnation(state.server, state.deps.gateway);
       open = undefined;
       ctx.log.info('NFS closed');
     },
