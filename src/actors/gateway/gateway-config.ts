@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_CHUNK_SIZE_BYTES } from '../../core/chunks.js';
+import { boundedIntegers } from './config-numbers.js';
 import { DEFAULT_NFS_CONFIG, parseNfsConfig, type NfsConfig } from './nfs/nfs-config.js';
 import { parseRestConfig, type RestConfig } from './rest/rest-config.js';
 
@@ -177,16 +178,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   for (const key of Object.keys(record)) {
     if (!KNOWN_KEYS.includes(key)) return fail(`gateway.${key} is not a known setting (known: ${KNOWN_KEYS.join(', ')})`);
   }
-  const numbers: Partial<Record<NumberKey, number>> = {};
-  for (const [key, [min, max]] of Object.entries(BOUNDS) as Array<[NumberKey, readonly [number, number]]>) {
-    const value = record[key];
-    if (value === undefined) continue;
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-      return fail(`gateway.${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    }
-    numbers[key] = number;
-  }
+  const numbers = boundedIntegers(record, BOUNDS, 'gateway');
+  if (typeof numbers === 'string') return fail(numbers);
   const httpHost = record.httpHost ?? DEFAULT_GATEWAY_CONFIG.httpHost;
   if (typeof httpHost !== 'string' || !(HOST_NAME.test(httpHost) || /^[0-9a-fA-F:]+$/.test(httpHost))) {
     return fail(`gateway.httpHost must be a host name or IP address (got ${JSON.stringify(httpHost)})`);

@@ -10,7 +10,7 @@ import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../..
 import { parseRestConfig, type RestConfig } from '../../../src/actors/gateway/rest/rest-config.js';
 import { restEntry } from '../../../src/actors/gateway/rest/rest-entry.js';
 import { restListenerBehavior } from '../../../src/actors/gateway/rest/rest-listener.js';
-import { TrustedNetworks } from '../../../src/actors/gateway/rest/trusted-networks.js';
+import { ClientNetworks } from '../../../src/actors/gateway/client-networks.js';
 import { restListenerRef, type RestListenerMessage, type RestListenerStatus } from '../../../src/protocol/cluster/rest-listener.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { isRuntimeFailure } from '../../../src/runtime/failures.js';
@@ -33,7 +33,7 @@ async function restServer(h: Harness, config: RestConfig): Promise<GatewayServer
     config: h.deps.config, storage: h.storage, authView: h.view, bucketAdmin: h.admin, clock: systemClock, log: memoryLogger('error').logger,
     node: 'gateway_test@127.0.0.1', cache: h.deps.cache,
   });
-  const networks = new TrustedNetworks(config.allow);
+  const networks = new ClientNetworks(config.allow);
   return startGatewayServer(deps, { name: 'REST', host: config.host, port: config.port, entry: restEntry(config, networks), admits: (address) => networks.includes(address) });
 }
 

@@ -4,7 +4,6 @@
  * client's address against the export, then the user's right to the S3 action the call amounts to,
  * decided as for an S3 request from that address (bucket policies see `aws:SourceIp`).
  */
-import { BlockList, isIPv4 } from 'node:net';
 import type { BucketRecord, UserRecord } from '../../../core/auth-snapshot.js';
 import { conditionContext } from '../../../core/policy-conditions.js';
 import type { S3Action } from '../../../core/s3-actions.js';
@@ -14,58 +13,37 @@ import type { AuthView } from '../../common/auth-view.js';
 import { authorizeAction } from '../authorization.js';
 import type { NfsConfig, NfsExport } from './nfs-config.js';
 import { NfsError } from './nfs-errors.js';
-
-/** IPv4 clients of a dual-stack socket appear as `::ffff:a.b.c.d`. */
-export function clientAddressOf(address: string | undefined): string {
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-}
-
-function blockListOf(clients: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const client of clients) {
-    const [address, bits] = client.split('/') as [string, string | undefined];
-    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(bits), type);
-  }
-  return list;
-}
-
-export function addressAllowed(list: BlockList, address: string): boolean {
-  if (address === '') return false;
-  return list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
-}
+import { ClientNetworks } from '../client-networks.js';
 
 export class ExportAccess {
-  private readonly lists: ReadonlyArray<readonly [NfsExport, BlockList]>;
+  private readonly lists: ReadonlyArray<readonly [NfsExport, ClientNetworks]>;
 
   constructor(
     config: NfsConfig,
     private readonly view: AuthView,
   ) {
-    this.lists = config.exports.map((entry) => [entry, blockListOf(entry.clients)] as const);
+    this.lists = config.exports.map((entry) => [entry, new ClientNetworks(entry.clients)] as const);
   }
 
   /** Whether any export lets `address` in: a connection from any other address is not served at all. */
   admits(address: string): boolean {
-    return this.lists.some(([, list]) => addressAllowed(list, address));
+    return this.lists.some(([, list]) => list.includes(address));
   }
 
   /** The export that lets `address` at `bucket`: the first that names it, else the first `*` one. */
   exportFor(bucket: string, address: string): NfsExport | undefined {
-    const named = this.lists.find(([entry, list]) => entry.bucket === bucket && addressAllowed(list, address));
+    const named = this.lists.find(([entry, list]) => entry.bucket === bucket && list.includes(address));
     if (named !== undefined) return named[0];
     // A client refused by the export that names the bucket is not let in by a wildcard one.
     if (this.lists.some(([entry]) => entry.bucket === bucket)) return undefined;
-    return this.lists.find(([entry, list]) => entry.bucket === '*' && addressAllowed(list, address))?.[0];
+    return this.lists.find(([entry, list]) => entry.bucket === '*' && list.includes(address))?.[0];
   }
 
   /** The buckets `address` may mount, as MOUNT's EXPORT lists them. */
   exportedTo(address: string): string[] {
     const names = new Set<string>();
     for (const [entry, list] of this.lists) {
-      if (!addressAllowed(list, address)) continue;
+      if (!list.includes(address)) continue;
       const buckets = entry.bucket === '*' ? this.allBuckets() : [entry.bucket];
       for (const name of buckets) if (this.exportFor(name, address) !== undefined && this.view.bucket(name) !== undefined) names.add(name);
     }

@@ -5,6 +5,8 @@
  * user's rights on the bucket are checked as for S3.
  */
 import { isIP } from 'node:net';
+import { boundedIntegers } from '../config-numbers.js';
+import { isCidr } from '../client-networks.js';
 
 export interface NfsExport {
   /** A bucket name, or `*` for every bucket. */
@@ -96,16 +98,8 @@ export function parseNfsConfig(raw: unknown): NfsConfigResult {
   for (const key of Object.keys(record)) {
     if (!KNOWN_KEYS.includes(key)) return fail(`gateway.nfs.${key} is not a known setting (known: ${KNOWN_KEYS.join(', ')})`);
   }
-  const numbers: Partial<Record<NumberKey, number>> = {};
-  for (const [key, [min, max]] of Object.entries(BOUNDS) as Array<[NumberKey, readonly [number, number]]>) {
-    const value = record[key];
-    if (value === undefined) continue;
-    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-      return fail(`gateway.nfs.${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    }
-    numbers[key] = number;
-  }
+  const numbers = boundedIntegers(record, BOUNDS, 'gateway.nfs');
+  if (typeof numbers === 'string') return fail(numbers);
   const enabled = record.enabled ?? DEFAULT_NFS_CONFIG.enabled;
   if (typeof enabled !== 'boolean') return fail('gateway.nfs.enabled must be true or false');
   const host = record.host ?? DEFAULT_NFS_CONFIG.host;
@@ -150,18 +144,6 @@ function parseExport(entry: unknown, where: string): NfsExport | string {
     ids[key] = value;
   }
   return Object.freeze({ bucket, clients: Object.freeze([...clients]), user, readOnly, ...ids });
-}
-
-/** `a.b.c.d/n`, an IPv6 block, or a bare address. */
-export function isCidr(text: string): boolean {
-  const slash = text.indexOf('/');
-  const address = slash < 0 ? text : text.slice(0, slash);
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (slash < 0) return true;
-  const bits = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function fail(problem: string): NfsConfigResult {

@@ -23,7 +23,7 @@ import {
   AUTH_NONE_VERIFIER, decodeRpcCall, encodeRpcReply, type AcceptedResult, type ArgsDecoding, type RpcCall, type RpcReply,
 } from '../../../protocol/nfs/rpc.js';
 import { ConnectionLimits } from '../connection-limits.js';
-import { clientAddressOf } from './exports.js';
+import { clientAddressOf } from '../client-networks.js';
 import { MountTable, mountCall } from './mount.js';
 import { MAX_WRITE_BYTES, nfsCall } from './nfs-program.js';
 import type { NfsCaller, NfsDeps } from './nfs-scope.js';

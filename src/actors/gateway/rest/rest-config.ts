@@ -5,7 +5,7 @@
  * a listener on any address but loopback must name the networks it trusts.
  */
 import { isIP } from 'node:net';
-import { isCidr } from '../nfs/nfs-config.js';
+import { isCidr } from '../client-networks.js';
 
 export interface RestConfig {
   readonly host: string;

@@ -9,9 +9,9 @@ import { S3Error } from '../../../protocol/s3/errors.js';
 import { routeRestRequest } from '../../../protocol/rest/router.js';
 import type { RequestEntry } from '../request-handler.js';
 import type { RestConfig } from './rest-config.js';
-import type { TrustedNetworks } from './trusted-networks.js';
+import type { ClientNetworks } from '../client-networks.js';
 
-export function restEntry(config: RestConfig, networks: TrustedNetworks): RequestEntry {
+export function restEntry(config: RestConfig, networks: ClientNetworks): RequestEntry {
   return {
     route(input) {
       return routeRestRequest(input);

@@ -11,7 +11,7 @@ import { startGatewayServer, type GatewayServer } from '../gateway-server.js';
 import { bindWhenFree, listenerGatewayDeps, type HttpListenerDeps } from '../http-listener.js';
 import type { RestConfig } from './rest-config.js';
 import { restEntry, restWarning } from './rest-entry.js';
-import { TrustedNetworks } from './trusted-networks.js';
+import { ClientNetworks } from '../client-networks.js';
 
 export interface RestListenerDeps extends HttpListenerDeps {
   readonly rest: RestConfig;
@@ -31,7 +31,7 @@ export function restListenerBehavior(deps: RestListenerDeps): Behavior<ListenerS
         open = undefined;
       }
       const gateway = listenerGatewayDeps(deps, ctx);
-      const networks = new TrustedNetworks(deps.rest.allow);
+      const networks = new ClientNetworks(deps.rest.allow);
       const listener = { name: 'REST', host: deps.rest.host, port: deps.rest.port, entry: restEntry(deps.rest, networks), admits: (address: string | undefined) => networks.includes(address) };
       const server = await bindWhenFree(() => startGatewayServer(gateway, listener), ctx.clock, ctx.log, 'REST');
       open = server;

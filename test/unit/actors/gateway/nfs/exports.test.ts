@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { AuthView } from '../../../../../src/actors/common/auth-view.js';
-import { clientAddressOf, ExportAccess } from '../../../../../src/actors/gateway/nfs/exports.js';
-import { isCidr, parseExportFlag, parseNfsConfig } from '../../../../../src/actors/gateway/nfs/nfs-config.js';
+import { ExportAccess } from '../../../../../src/actors/gateway/nfs/exports.js';
+import { clientAddressOf, isCidr } from '../../../../../src/actors/gateway/client-networks.js';
+import { parseExportFlag, parseNfsConfig } from '../../../../../src/actors/gateway/nfs/nfs-config.js';
 import { NfsError } from '../../../../../src/actors/gateway/nfs/nfs-errors.js';
 import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketRecord, type UserRecord } from '../../../../../src/core/auth-snapshot.js';
 import { memoryLogger } from '../../../../../src/runtime/logger.js';

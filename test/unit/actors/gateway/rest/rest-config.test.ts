@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseGatewayConfig } from '../../../../../src/actors/gateway/gateway-config.js';
 import { isLoopbackHost, parseRestConfig } from '../../../../../src/actors/gateway/rest/rest-config.js';
-import { TrustedNetworks } from '../../../../../src/actors/gateway/rest/trusted-networks.js';
+import { ClientNetworks } from '../../../../../src/actors/gateway/client-networks.js';
 
 function problem(raw: unknown): string {
   const result = parseRestConfig(raw);
@@ -64,7 +64,7 @@ describe('actors/gateway/rest/rest-config', () => {
 
 describe('actors/gateway/rest/trusted-networks', () => {
   it('matches client addresses against CIDR blocks and single addresses, IPv4 and IPv6', () => {
-    const networks = new TrustedNetworks(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1/128']);
+    const networks = new ClientNetworks(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1/128']);
     expect(networks.includes('10.200.3.4')).to.equal(true);
     expect(networks.includes('11.0.0.1')).to.equal(false);
     expect(networks.includes('192.168.1.7')).to.equal(true);
@@ -75,7 +75,7 @@ describe('actors/gateway/rest/trusted-networks', () => {
   });
 
   it('matches an IPv4 client of a dual-stack socket as its IPv4 address, and never an unknown one', () => {
-    const networks = new TrustedNetworks(['127.0.0.0/8']);
+    const networks = new ClientNetworks(['127.0.0.0/8']);
     expect(networks.includes('::ffff:127.0.0.1')).to.equal(true);
     expect(networks.includes('::ffff:10.0.0.1')).to.equal(false);
     expect(networks.includes(undefined)).to.equal(false);
