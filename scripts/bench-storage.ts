@@ -13,18 +13,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ringKeeperRef } from '../src/protocol/cluster/paths.js';
-import { RingView } from '../src/actors/common/ring-view.js';
 import type { ObjectFields } from '../src/protocol/cluster/storage-api.js';
-import { StorageClient } from '../src/actors/common/storage-client.js';
-import type { ClusterStatus, MemberView, RingKeeperMessage } from '../src/protocol/cluster/ring-keeper.js';
-import { readCookieFile } from '../src/cli/cookie.js';
-import type { RingDocument } from '../src/core/ring/ring-document.js';
-import { isRuntimeFailure } from '../src/runtime/failures.js';
-import { createLogger } from '../src/runtime/logger.js';
-import { startClusterNode, type ClusterNode } from '../src/runtime/node.js';
-import type { ReplyTo } from '../src/runtime/refs.js';
 import { startDevCluster } from './bench-support/dev-cluster.js';
+import { openInternalClient } from './bench-support/internal-client.js';
 import { Teardown } from './bench-support/teardown.js';
 import { runPhase, type Operation, type PhaseResult } from './bench-support/phases.js';
 
@@ -41,40 +32,11 @@ const concurrency = Math.max(1, Math.floor(argv.concurrency));
 const phaseMs = Math.max(1, argv.duration) * 1000;
 const warmupMs = Math.max(0, argv.warmup) * 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const RING_WAIT_MS = 60_000;
-const ASK_TIMEOUT_MS = 10_000;
 const PHASES = 4;
 
 /** A warm-up of --warmup seconds, reported but not counted, then the measured phase. */
 function phase(name: string, lanes: number, op: Operation): Promise<PhaseResult> {
   return runPhase(name, lanes, op, { warmupMs, phaseMs });
-}
-
-/** Asks the manager's ring keeper; a runtime failure (timeout, node down) becomes an error. */
-async function askRingKeeper<R>(node: ClusterNode, managerNode: string, build: (replyTo: ReplyTo<R>) => RingKeeperMessage): Promise<R> {
-  const reply = await node.system.ask<RingKeeperMessage, R>(ringKeeperRef(managerNode), build, ASK_TIMEOUT_MS);
-  if (isRuntimeFailure(reply)) throw new Error(`the manager's ring keeper did not answer: ${reply.code} ${reply.message}`);
-  return reply;
-}
-
-/**
- * The ring, once every storage node runs on it (a write routed before that could meet a node that
- * does not know the ring yet), and the members' addresses, so this node can reach them directly.
- */
-async function joinCluster(node: ClusterNode, managerAddress: string): Promise<{ doc: RingDocument; members: readonly MemberView[] }> {
-  const managerNode = await node.transport.connect(managerAddress);
-  const deadline = Date.now() + RING_WAIT_MS;
-  for (;;) {
-    const status = await askRingKeeper<ClusterStatus>(node, managerNode, (replyTo) => ({ type: 'status', replyTo }));
-    const onRing = status.members.filter((member) => member.role === 'storage' && member.ring?.checksum === status.checksum).length;
-    if (status.settings && status.consistent && onRing === storageNodes) break;
-    if (Date.now() > deadline) throw new Error(`only ${onRing} of ${storageNodes} storage nodes run on the ring after ${RING_WAIT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const { members } = await askRingKeeper<{ readonly ok: true; readonly members: readonly MemberView[] }>(node, managerNode, (replyTo) => ({ type: 'list', replyTo }));
-  const { doc } = await askRingKeeper<{ readonly ok: true; readonly doc: RingDocument | null }>(node, managerNode, (replyTo) => ({ type: 'get_ring', replyTo }));
-  if (!doc) throw new Error('the manager has no ring although the cluster started');
-  return { doc, members };
 }
 
 function md5(body: Uint8Array): string {
@@ -87,16 +49,7 @@ teardown.limitTime(120_000 + PHASES * (warmupMs + phaseMs + REQUEST_TIMEOUT_MS) 
 try {
   const cluster = await startDevCluster(storageNodes, teardown);
   const { n, w, r, d } = cluster.quorum;
-  const cookie = readCookieFile(cluster.cookieFile);
-  if (!cookie.ok) throw new Error(cookie.problem);
-  const name = `bench_storage_${process.pid}@127.0.0.1`;
-  const node = await startClusterNode({ node: name, cookie: cookie.cookie, logger: createLogger({ level: 'warn', bindings: { node: name } }) });
-  teardown.add({ orderly: () => node.stop(), lastResort: () => {} });
-  const { doc, members } = await joinCluster(node, cluster.managerAddress);
-  for (const member of members) if (member.address) node.transport.addPeer(member.node, member.address);
-  const ringView = new RingView();
-  ringView.install(doc);
-  const storage = new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer), requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const storage = await openInternalClient(cluster, storageNodes, teardown, REQUEST_TIMEOUT_MS);
 
   // A namespace no bucket record names: the storage nodes store it as they store any bucket's.
   const bucket = `bench-storage-${randomBytes(4).toString('hex')}`;
