@@ -7,6 +7,12 @@
  * Two rules keep the result exact. A node whose page was truncated may hold unseen keys after its
  * last key, so nothing past the smallest such key is decided in that round. And once a common prefix
  * is returned, the next fetch starts after every key under it instead of scanning them.
+ *
+ * With a delimiter, each node also jumps over a common prefix on its own (`collectPage`): once it has
+ * listed a key under the prefix that is live on it, it leaves out the rest of the prefix and says so
+ * with a gap. A key inside some node's gap is undecided (that node did not say what it holds for it),
+ * so the round stops there and the next round lists plainly from that key. Keys that roll up a prefix
+ * are almost always live on every replica, so a delimiter listing reads about one key per prefix.
  */
 import type { Hlc } from './hlc.js';
 import { compareKeys, keyAfter, prefixSuccessor } from './key-order.js';
@@ -86,6 +92,14 @@ export interface ListingPage<T extends Listable = ListingEntry> {
   readonly entries: readonly T[];
   /** More entries follow the last one on this node. */
   readonly truncated: boolean;
+  /** Stretches of keys this node left out (in key order, apart, each after one of its entries). */
+  readonly gaps?: readonly ListingGap[];
+}
+
+/** Keys a node did not list: those after `after` and before `until` (to the end when absent). */
+export interface ListingGap {
+  readonly after: string;
+  readonly until?: string;
 }
 
 export interface ListingRequest {
@@ -113,6 +127,8 @@ export interface ListingFetch {
   readonly startAt: string;
   /** Enough for the keys still wanted plus one to learn whether more follow; larger is allowed. */
   readonly limit: number;
+  /** The listing's delimiter: a node may jump over the rest of a common prefix (see `collectPage`). */
+  readonly delimiter?: string;
 }
 
 export interface ListingResult<T extends Listable = ListingEntry> {
@@ -181,6 +197,7 @@ export function stepListing<T extends Listable>(
     if (first !== undefined && compareKeys(first.key, fetch.startAt) < 0) {
       throw new RangeError(`listing page starts at ${JSON.stringify(first.key)}, before ${JSON.stringify(fetch.startAt)}`);
     }
+    checkGaps(page);
     if (!page.truncated) continue;
     const last = page.entries[page.entries.length - 1];
     if (last === undefined) throw new RangeError('a truncated listing page must hold at least one entry');
@@ -188,16 +205,22 @@ export function stepListing<T extends Listable>(
   }
 
   const merge = kWayMerge(pages);
+  const inGap = gapCursor(pages);
   const contents = [...progress.contents];
   const commonPrefixes = [...progress.commonPrefixes];
   let after = progress.after;
   let skipTo: string | undefined;
   let moreFollow = false;
   let nothingAfter = false;
+  let undecided: string | undefined;
 
   for (;;) {
     const key = merge.peekKey();
     if (key === undefined || (bound !== undefined && compareKeys(key, bound) > 0)) break;
+    if (inGap(key)) {
+      undecided = key;
+      break;
+    }
     const newest = choose(merge.takeAll());
     if (!key.startsWith(prefix) || !newest || (newest.deleted && !includeTombstones)) continue;
     if (newest.deleteMarker === true && !newest.deleted && !includeDeleteMarkers) continue;
@@ -226,6 +249,8 @@ export function stepListing<T extends Listable>(
 
   const next: ListingProgress<T> = { ...progress, contents, commonPrefixes, ...(after === undefined ? {} : { after }) };
   if (moreFollow) return finish(next, true);
+  // Some node jumped over this key: every node lists it, and what follows, without jumping.
+  if (undecided !== undefined) return fetchFrom(next, undecided, false);
   if (nothingAfter || bound === undefined) return finish(next, false);
   const resumeAt = keyAfter(bound);
   return fetchFrom(next, skipTo !== undefined && compareKeys(skipTo, resumeAt) > 0 ? skipTo : resumeAt);
@@ -242,12 +267,20 @@ export function commonPrefixOf(key: string, prefix: string, delimiter: string): 
   return at < 0 ? undefined : key.slice(0, at + delimiter.length);
 }
 
-function fetchFrom<T extends Listable>(progress: ListingProgress<T>, startAt: string): ListingState<T> {
+/**
+ * Longest delimiter sent to nodes: keys are at most 1024 bytes, so a longer one rolls nothing up and
+ * nodes have nothing to jump over.
+ */
+export const MAX_FETCH_DELIMITER_LENGTH = 1024;
+
+/** `jump`: nodes may jump over common prefixes (when the listing has a delimiter). */
+function fetchFrom<T extends Listable>(progress: ListingProgress<T>, startAt: string, jump = true): ListingState<T> {
   // A start past every key under the prefix means nothing is left to find.
   if (!startAt.startsWith(progress.prefix) && compareKeys(startAt, progress.prefix) > 0) return finish(progress, false);
   const returned = progress.contents.length + progress.commonPrefixes.length;
   const limit = Math.max(progress.maxKeys - returned, 0) + 1;
-  return { phase: 'fetch', fetch: { prefix: progress.prefix, startAt, limit }, progress };
+  const delimiter = jump && progress.delimiter !== undefined && progress.delimiter.length <= MAX_FETCH_DELIMITER_LENGTH ? { delimiter: progress.delimiter } : {};
+  return { phase: 'fetch', fetch: { prefix: progress.prefix, startAt, limit, ...delimiter }, progress };
 }
 
 function finish<T extends Listable>(progress: ListingProgress<T>, isTruncated: boolean): ListingState<T> {
@@ -258,6 +291,62 @@ function finish<T extends Listable>(progress: ListingProgress<T>, isTruncated: b
     ...(isTruncated && progress.after !== undefined ? { nextMarker: progress.after } : {}),
   };
   return { phase: 'done', result };
+}
+
+function checkGaps(page: ListingPage<Listable>): void {
+  const gaps = page.gaps ?? [];
+  for (let i = 0; i < gaps.length; i++) {
+    const { after, until } = gaps[i]!;
+    const apart = until === undefined ? i === gaps.length - 1 : compareKeys(after, until) < 0 && (i === gaps.length - 1 || compareKeys(until, gaps[i + 1]!.after) <= 0);
+    if (!apart) throw new RangeError(`listing page gaps overlap or are out of order at ${JSON.stringify(after)}`);
+  }
+}
+
+/**
+ * Whether a key lies in some page's gap. Asked with keys in increasing order, so each page's gaps
+ * are passed over once.
+ */
+function gapCursor(pages: readonly ListingPage<Listable>[]): (key: string) => boolean {
+  const at = pages.map(() => 0);
+  return (key) =>
+    pages.some((page, p) => {
+      const gaps = page.gaps ?? [];
+      let i = at[p]!;
+      while (i < gaps.length && gaps[i]!.until !== undefined && compareKeys(gaps[i]!.until!, key) <= 0) i++;
+      at[p] = i;
+      const gap = gaps[i];
+      return gap !== undefined && compareKeys(gap.after, key) < 0;
+    });
+}
+
+/**
+ * A node's page of a listing from its sorted index: `scan(from)` yields its entries under the prefix
+ * from `from` on, in key order (it is asked again after each jump). With a delimiter in the fetch, once
+ * the page holds a key that rolls up a common prefix and is live here (not deleted, not a delete
+ * marker, not an unsettled write), the rest of that prefix is left out as a gap.
+ */
+export function collectPage<T extends ListingEntry>(fetch: ListingFetch, scan: (from: string) => Iterable<T>): ListingPage<T> {
+  const entries: T[] = [];
+  const gaps: ListingGap[] = [];
+  const { prefix, delimiter, limit } = fetch;
+  let from: string | undefined = compareKeys(fetch.startAt, prefix) < 0 ? prefix : fetch.startAt;
+  scanning: while (from !== undefined) {
+    const start: string = from;
+    from = undefined;
+    for (const entry of scan(start)) {
+      if (!entry.key.startsWith(prefix)) break scanning;
+      if (entries.length >= limit) return { entries, truncated: true, ...(gaps.length > 0 ? { gaps } : {}) };
+      entries.push(entry);
+      if (delimiter === undefined || entry.deleted || entry.deleteMarker === true || entry.unsettled === true) continue;
+      const rolledUp = commonPrefixOf(entry.key, prefix, delimiter);
+      if (rolledUp === undefined) continue;
+      const successor = prefixSuccessor(rolledUp);
+      gaps.push({ after: entry.key, ...(successor === undefined ? {} : { until: successor }) });
+      from = successor;
+      continue scanning;
+    }
+  }
+  return { entries, truncated: false, ...(gaps.length > 0 ? { gaps } : {}) };
 }
 
 function checkSorted(entries: readonly Listable[]): void {

@@ -23,7 +23,7 @@ import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sliceBounds, type BodySlice } from '../core/body-slice.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
-import { listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
+import { collectPage, listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';
 import { hasValidVersions } from '../core/object-versioning.js';
 import { keyPosition, type RingPosition } from '../core/ring/position.js';
@@ -378,30 +378,25 @@ export class ObjectStore {
    */
   list(kind: ObjectKind, bucket: string, fetch: ListingFetch, markUnsettled = false, withVersions = false): ListingPage<ListingEntry> {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
-    const startKey = fetch.startAt < fetch.prefix ? fetch.prefix : fetch.startAt;
     // With no write unsettled anywhere on this node (the common case at rest), no entry needs a look.
     const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
-    const entries: ListingEntry[] = [];
-    let truncated = false;
+    return collectPage(fetch, (from) => this.listingEntries(kind, bucket, from, lookForUnsettled, withVersions));
+  }
+
+  /** A bucket's listing entries from `from` on, in key order. */
+  private *listingEntries(kind: ObjectKind, bucket: string, from: string, lookForUnsettled: boolean, withVersions: boolean): Generator<ListingEntry> {
     // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
-    const keys = this.db.meta.getKeys({ start: bucketScanStart(kind, bucket, startKey), end: bucketScanEnd(kind, bucket) });
-    for (const key of keys) {
+    for (const key of this.db.meta.getKeys({ start: bucketScanStart(kind, bucket, from), end: bucketScanEnd(kind, bucket) })) {
       const address = parseMetaKey(key);
       if (!address) continue;
-      if (!address.key.startsWith(fetch.prefix)) break;
       const meta = this.readMeta(key);
       if (!meta) continue;
-      if (entries.length >= fetch.limit) {
-        truncated = true;
-        break;
-      }
       const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
-      entries.push({
+      yield {
         ...listingEntryOf(address.key, meta, withVersions),
         ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions) } : {}),
-      });
+      };
     }
-    return { entries, truncated };
   }
 
   /**

@@ -16,6 +16,7 @@ import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
+import { MAX_FETCH_DELIMITER_LENGTH } from '../../core/listing.js';
 import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
@@ -373,6 +374,7 @@ function validate(message: RouterMessage): string | undefined {
       if (!OBJECT_KINDS.includes(message.objectKind) || typeof message.bucket !== 'string') return 'bucket';
       if (!fetch || typeof fetch.prefix !== 'string' || typeof fetch.startAt !== 'string') return 'fetch';
       if (!Number.isInteger(fetch.limit) || (fetch.limit as number) < 0 || (fetch.limit as number) > MAX_LIST_LIMIT) return 'fetch.limit';
+      if (fetch.delimiter !== undefined && (typeof fetch.delimiter !== 'string' || fetch.delimiter.length === 0 || fetch.delimiter.length > MAX_FETCH_DELIMITER_LENGTH)) return 'fetch.delimiter';
       return undefined;
     }
     case 'seal_namespace':

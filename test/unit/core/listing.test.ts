@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Hlc } from '../../../src/core/hlc.js';
 import { compareHlc } from '../../../src/core/hlc.js';
 import {
-  commonPrefixOf, startListing, stepListing, type ListingEntry, type ListingFetch, type ListingPage, type ListingRequest,
+  collectPage, commonPrefixOf, startListing, stepListing, type ListingEntry, type ListingFetch, type ListingPage, type ListingRequest,
   type ListingResult, type ListingState,
 } from '../../../src/core/listing.js';
 import { randomInt, seededRandom } from './seeded-random.js';
@@ -21,10 +21,23 @@ function node(...entries: ListingEntry[]): Node {
   return [...entries].sort((a, b) => byteOrder(a.key, b.key));
 }
 
-/** A storage node answering from its sorted index; `capOf` lets a test shrink pages below the asked limit. */
+/**
+ * A storage node answering from its sorted index as the store does, jumping over common prefixes when
+ * the fetch has a delimiter; `limit` lets a test shrink pages below the asked limit.
+ */
 function servePage(data: Node, fetch: ListingFetch, limit: number): ListingPage {
-  const matching = data.filter((e) => e.key.startsWith(fetch.prefix) && byteOrder(e.key, fetch.startAt) >= 0);
-  return { entries: matching.slice(0, limit), truncated: matching.length > limit };
+  return collectPage({ ...fetch, limit }, (from) => entriesFrom(data, from));
+}
+
+function* entriesFrom(data: Node, from: string): Generator<ListingEntry> {
+  let low = 0;
+  let high = data.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (byteOrder(data[mid]!.key, from) < 0) low = mid + 1;
+    else high = mid;
+  }
+  for (let i = low; i < data.length; i++) yield data[i]!;
 }
 
 interface Run {
@@ -251,6 +264,49 @@ describe('core/listing', () => {
       expect(small.result.isTruncated).to.equal(true);
       expect(small.servedEntries).to.be.below(30);
       expect(small.rounds).to.be.below(5);
+    });
+
+    it('lets each node jump over a common prefix once it lists a live key under it', () => {
+      const entries: ListingEntry[] = [entry('a/0', 1, { deleted: true })];
+      for (let p = 0; p < 3; p++) for (let i = 1; i <= 50; i++) entries.push(entry(`${'abc'[p]}/${i}`, 1));
+      const page = collectPage({ prefix: '', startAt: '', limit: 10, delimiter: '/' }, (from) => entriesFrom(node(...entries), from));
+      // The tombstone does not roll its prefix up on its own; the first live key does.
+      expect(page.entries.map((e) => e.key)).to.deep.equal(['a/0', 'a/1', 'b/1', 'c/1']);
+      expect(page.gaps).to.deep.equal([{ after: 'a/1', until: 'a0' }, { after: 'b/1', until: 'b0' }, { after: 'c/1', until: 'c0' }]);
+      expect(page.truncated).to.equal(false);
+
+      const many: ListingEntry[] = [];
+      for (let p = 0; p < 1200; p++) for (let i = 0; i < 10; i++) many.push(entry(`p${String(p).padStart(4, '0')}/${i}`, 1));
+      const replica = node(...many);
+      const run = runListing([replica, replica, replica], { maxKeys: 1000, delimiter: '/' });
+      expect(run.result.commonPrefixes).to.have.length(1000);
+      expect(run.result.isTruncated).to.equal(true);
+      expect(run.rounds).to.equal(1);
+      expect(run.servedEntries).to.equal(3 * 1001);
+    });
+
+    it('decides a key some node jumped over by listing it plainly on every node', () => {
+      // Each replica missed the other's delete: neither key is live, so no common prefix is listed.
+      const a = node(entry('x/1', 5, { deleted: true }), entry('x/2', 1), entry('y', 1));
+      const b = node(entry('x/1', 1), entry('x/2', 5, { deleted: true }), entry('y', 1));
+      const fetches: ListingFetch[] = [];
+      let state: ListingState = startListing({ maxKeys: 10, delimiter: '/' });
+      while (state.phase === 'fetch') {
+        const { fetch } = state;
+        fetches.push(fetch);
+        state = stepListing(state, [a, b].map((data) => servePage(data, fetch, fetch.limit)));
+      }
+      expect(state.result.commonPrefixes).to.deep.equal([]);
+      expect(keysOf(state.result)).to.deep.equal(['y']);
+      expect(fetches.map((f) => [f.startAt, f.delimiter])).to.deep.equal([['', '/'], ['x/2', undefined]]);
+    });
+
+    it('refuses gaps that overlap or are out of order', () => {
+      const state = startListing({ maxKeys: 10, delimiter: '/' });
+      const entries = [entry('a/1', 1), entry('b/1', 1)];
+      expect(() => stepListing(state, [{ entries, truncated: false, gaps: [{ after: 'b/1', until: 'b0' }, { after: 'a/1', until: 'a0' }] }])).to.throw(RangeError);
+      expect(() => stepListing(state, [{ entries, truncated: false, gaps: [{ after: 'a/1' }, { after: 'b/1', until: 'b0' }] }])).to.throw(RangeError);
+      expect(() => stepListing(state, [{ entries, truncated: false, gaps: [{ after: 'b0', until: 'b/1' }] }])).to.throw(RangeError);
     });
 
     it('skips a prefix the marker is inside of without scanning it', () => {

@@ -321,6 +321,13 @@ describe('store/object-store', () => {
     expect(store.list('object', 'bk', { prefix: 'a/', startAt: 'a/3', limit: 2 }).truncated).to.equal(false);
     expect(store.list('object', 'b', { prefix: '', startAt: '', limit: 10 }).entries.map((e) => e.key)).to.deep.equal(['k\u0000zero']);
     expect(store.list('object', 'missing', { prefix: '', startAt: '', limit: 10 }).entries).to.deep.equal([]);
+
+    // With a delimiter the index jumps over the rest of a prefix once a live key rolls it up.
+    const jumped = store.list('object', 'bk', { prefix: '', startAt: '', limit: 100, delimiter: '/' });
+    expect(jumped.entries.map((e) => e.key)).to.deep.equal(['a/1', 'b', 'z', '\u00e9', '\u{1F600}']);
+    expect(jumped.gaps).to.deep.equal([{ after: 'a/1', until: 'a0' }]);
+    const fromTombstone = store.list('object', 'bk', { prefix: 'a/', startAt: 'a/2', limit: 100, delimiter: '2' });
+    expect(fromTombstone.entries.map((e) => e.key), 'a tombstone does not roll a prefix up').to.deep.equal(['a/2', 'a/3', 'a/\uFFFF']);
   });
 
   it('walks a ring range (start, end] in position order, wrapping past the top', async () => {
