@@ -12,6 +12,24 @@ import { AUTH_NONE_VERIFIER, decodeRpcReply, encodeRpcCall, type RpcReply } from
 import { XdrReader, XdrWriter } from '../../src/protocol/nfs/xdr.js';
 
 const CALL_TIMEOUT_MS = 20_000;
+/** fattr3 on the wire: five uint32 then eight uint64-sized fields. */
+const FATTR3_BYTES = 84;
+
+function skipPostOpAttr(reader: XdrReader): void {
+  if (reader.bool()) reader.fixedOpaque(FATTR3_BYTES);
+}
+
+function skipWcc(reader: XdrReader): void {
+  if (reader.bool()) reader.fixedOpaque(24);
+  skipPostOpAttr(reader);
+}
+
+export interface ReaddirPage {
+  readonly status: Nfs3Status;
+  readonly cookieverf: Buffer;
+  readonly entries: ReadonlyArray<{ readonly name: string; readonly cookie: bigint }>;
+  readonly eof: boolean;
+}
 
 export class NfsTestClient {
   private nextXid = 1;
@@ -127,7 +145,55 @@ export class NfsTestClient {
   }
 
   async commit(file: Buffer): Promise<Nfs3Status> {
-    return (await this.nfs('COMMIT', new XdrWriter().varOpaque(file, 64).uint64(0n).uint32(0))).status;
+    return (await this.committed(file)).status;
+  }
+
+  /** WRITE, with the write verifier of a successful one. */
+  async written(file: Buffer, offset: bigint, data: Buffer, stable: 'UNSTABLE' | 'FILE_SYNC' = 'FILE_SYNC'): Promise<{ status: Nfs3Status; verifier: Buffer | undefined }> {
+    const { status, reader } = await this.nfs('WRITE', new XdrWriter().varOpaque(file, 64).uint64(offset).uint32(data.length).uint32(stable === 'UNSTABLE' ? 0 : 2).varOpaque(data));
+    skipWcc(reader);
+    if (status !== 'NFS3_OK') return { status, verifier: undefined };
+    reader.uint32();
+    reader.uint32();
+    return { status, verifier: Buffer.from(reader.fixedOpaque(8)) };
+  }
+
+  /** COMMIT of the whole file, with the write verifier of a successful one. */
+  async committed(file: Buffer): Promise<{ status: Nfs3Status; verifier: Buffer | undefined }> {
+    const { status, reader } = await this.nfs('COMMIT', new XdrWriter().varOpaque(file, 64).uint64(0n).uint32(0));
+    skipWcc(reader);
+    return { status, verifier: status === 'NFS3_OK' ? Buffer.from(reader.fixedOpaque(8)) : undefined };
+  }
+
+  /** ACCESS asking for `bits`: the bits granted. */
+  async access(handle: Buffer, bits: number): Promise<{ status: Nfs3Status; access: number | undefined }> {
+    const { status, reader } = await this.nfs('ACCESS', new XdrWriter().varOpaque(handle, 64).uint32(bits));
+    skipPostOpAttr(reader);
+    return { status, access: status === 'NFS3_OK' ? reader.uint32() : undefined };
+  }
+
+  /** READDIR from `cookie`, sending `cookieverf`. */
+  async readdir(dir: Buffer, cookie: bigint, cookieverf: Buffer, count: number): Promise<ReaddirPage> {
+    const { status, reader } = await this.nfs('READDIR', new XdrWriter().varOpaque(dir, 64).uint64(cookie).fixedOpaque(cookieverf, 8).uint32(count));
+    skipPostOpAttr(reader);
+    if (status !== 'NFS3_OK') return { status, cookieverf: Buffer.alloc(8), entries: [], eof: false };
+    const verifier = Buffer.from(reader.fixedOpaque(8));
+    const entries = reader.list(100_000, (entry) => {
+      entry.uint64();
+      const name = entry.string(1024);
+      return { name, cookie: entry.uint64() };
+    });
+    return { status, cookieverf: verifier, entries, eof: reader.bool() };
+  }
+
+  /** MOUNT's EXPORT: the paths listed. */
+  async exports(): Promise<string[]> {
+    const reader = await this.call(MOUNT_PROGRAM, MOUNT_VERSION, 5, Buffer.alloc(0));
+    return reader.list(100_000, (entry) => {
+      const directory = entry.string(1024);
+      entry.list(100_000, (group) => group.string(255));
+      return directory;
+    });
   }
 
   /** SETATTR of the mode alone, unguarded. */

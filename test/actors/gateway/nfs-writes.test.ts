@@ -118,6 +118,16 @@ describe('NFS writes on the gateway', function () {
     expect(Buffer.compare(await bodyOf(got), Buffer.concat([body, Buffer.from('!')]))).to.equal(0);
   });
 
+  it('answers COMMIT of a directory with NFS3ERR_ISDIR, and of a file with its write verifier', async () => {
+    const root = (await client.mount('/plain')).handle!;
+    const dir = (await client.mkdir(root, 'committed-dir')).handle!;
+    expect(await client.committed(dir)).to.deep.equal({ status: 'NFS3ERR_ISDIR', verifier: undefined });
+    expect(await client.committed(root)).to.deep.equal({ status: 'NFS3ERR_ISDIR', verifier: undefined });
+    const file = (await client.create(root, 'committed.txt')).handle!;
+    expect((await client.written(file, 0n, Buffer.from('data'), 'UNSTABLE')).verifier).to.deep.equal(Buffer.alloc(8, 1));
+    expect(await client.committed(file)).to.deep.equal({ status: 'NFS3_OK', verifier: Buffer.alloc(8, 1) });
+  });
+
   it('answers NFS3ERR_EXIST to a GUARDED CREATE or a MKDIR whose name another writer takes between its check and its write', async () => {
     const alice = harness.client('alice');
     const root = (await client.mount('/plain')).handle!;

@@ -60,6 +60,8 @@ export async function writeFile(scope: Scope, key: string, offset: bigint, stabl
 
 export async function commitFile(scope: Scope, key: string): Promise<CommitResult> {
   const node = await existingNode(scope, key);
+  // A directory has nothing to commit: ISDIR, as the Linux server answers (RFC 1813 lists no better status).
+  if (node.kind === 'dir') throw new NfsError('NFS3ERR_ISDIR');
   const before = wccAttrOf(attributesOf(scope, node));
   const open = scope.caller.deps.openFiles.peek(scope.bucketTag, key);
   if (open !== undefined) await scope.caller.deps.openFiles.flush(open);
