@@ -5,7 +5,8 @@
  */
 import type { Nfs3Call } from '../../../protocol/nfs/nfs3.js';
 import type { Nfs3Result } from '../../../protocol/nfs/nfs3-results.js';
-import { ACCESS3, FSF3, NO_WCC, type Nfs3ErrorStatus } from '../../../protocol/nfs/nfs3-types.js';
+import { FSF3, NO_WCC, type Nfs3ErrorStatus } from '../../../protocol/nfs/nfs3-types.js';
+import { accessRights } from './access-rights.js';
 import { readdir, readdirplus } from './directory-listing.js';
 import { nfsStatusOf, NfsError } from './nfs-errors.js';
 import { openHandle, type NfsCaller } from './nfs-scope.js';
@@ -57,10 +58,7 @@ async function answer(caller: NfsCaller, call: Nfs3Call): Promise<Nfs3Result> {
     case 'ACCESS': {
       const { scope, key } = openHandle(caller, call.args.object, 'list');
       const node = await existingNode(scope, key);
-      const read = ACCESS3.READ | ACCESS3.LOOKUP | ACCESS3.EXECUTE;
-      const write = ACCESS3.MODIFY | ACCESS3.EXTEND | ACCESS3.DELETE;
-      const allowed = scope.export.readOnly ? read : read | write;
-      return { proc: 'ACCESS', result: { status: 'NFS3_OK', objectAttributes: attributesOf(scope, node), access: call.args.access & allowed } };
+      return { proc: 'ACCESS', result: { status: 'NFS3_OK', objectAttributes: attributesOf(scope, node), access: accessRights(scope, node, call.args.access) } };
     }
     case 'READ': {
       const { scope, key } = openHandle(caller, call.args.file, 'read');
