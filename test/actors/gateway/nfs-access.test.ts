@@ -87,6 +87,44 @@ describe('NFS exports on the gateway', function () {
     expect(await client.getattr(mounted.handle!)).to.equal('NFS3_OK');
   });
 
+  it("answers ACCESS with the rights the export's user has, not with what the export alone allows", async () => {
+    const all = 0x3f;
+    const readBits = 0x01 | 0x02 | 0x20;
+    const bob = harness.client('bob');
+    await bob.send(new CreateBucketCommand({ Bucket: 'lent' }));
+    await bob.send(new PutObjectCommand({ Bucket: 'lent', Key: 'doc.txt', Body: 'doc' }));
+    const readOnly = { Effect: 'Allow', Principal: { AWS: 'alice' }, Action: ['s3:ListBucket', 's3:GetObject'], Resource: ['arn:aws:s3:::lent', 'arn:aws:s3:::lent/*'] };
+    await bob.send(new PutBucketPolicyCommand({ Bucket: 'lent', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [readOnly] }) }));
+    const alice = harness.client('alice');
+    await alice.send(new PutObjectCommand({ Bucket: 'photos', Key: 'kept.jpg', Body: 'jpg' }));
+    const keep = { Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::photos/kept.jpg' };
+    await alice.send(new PutBucketPolicyCommand({ Bucket: 'photos', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [keep] }) }));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const lent = (await client.mount('/lent')).handle!;
+    expect(await client.access(lent, all)).to.deep.equal({ status: 'NFS3_OK', access: readBits });
+    const doc = (await client.lookup(lent, 'doc.txt')).handle!;
+    expect(await client.access(doc, all)).to.deep.equal({ status: 'NFS3_OK', access: readBits });
+    expect(await client.access(doc, 0x04)).to.deep.equal({ status: 'NFS3_OK', access: 0 });
+
+    const photos = (await client.mount('/photos')).handle!;
+    expect(await client.access(photos, all)).to.deep.equal({ status: 'NFS3_OK', access: all });
+    const kept = (await client.lookup(photos, 'kept.jpg')).handle!;
+    expect(await client.access(kept, all)).to.deep.equal({ status: 'NFS3_OK', access: all & ~0x10 });
+
+    const archive = (await client.mount('/archive')).handle!;
+    expect(await client.access(archive, all)).to.deep.equal({ status: 'NFS3_OK', access: readBits });
+  });
+
+  it("lists in MOUNT's EXPORT only the buckets this client may mount", async () => {
+    const listed = await client.exports();
+    expect(listed).to.include.members(['/photos', '/archive']);
+    // `secret` is exported to other addresses only, `music` is bob's and alice may not list it.
+    expect(listed).to.not.include.members(['/secret']);
+    expect(listed).to.not.include('/music');
+    for (const path of listed) expect((await client.mount(path)).status, path).to.equal(0);
+  });
+
   it('answers a bucket that does not exist with MNT3ERR_NOENT', async () => {
     expect((await client.mount('/nothing-here')).status).to.equal(2);
   });

@@ -1,7 +1,8 @@
 /**
  * The MOUNT program: `/bucket` (or a directory in it, `/bucket/a/b`) becomes the root handle a client
  * then uses with NFS. A bucket not exported to the client's address, or whose mapped user may not list
- * it, is MNT3ERR_ACCES; one that does not exist, MNT3ERR_NOENT.
+ * it, is MNT3ERR_ACCES; one that does not exist, MNT3ERR_NOENT. EXPORT lists only what MNT would
+ * let the caller mount, so that a client's list shows neither other users' buckets nor other exports'.
  */
 import type { Mount3Call, Mount3Result, MntResult } from '../../../protocol/nfs/mount3.js';
 import { AUTH_FLAVOR } from '../../../protocol/nfs/rpc.js';
@@ -46,8 +47,23 @@ export async function mountCall(caller: NfsCaller, mounts: MountTable, call: Mou
       mounts.remove(caller.address, undefined);
       return { proc: 'UMNTALL' };
     case 'EXPORT':
-      return { proc: 'EXPORT', exports: caller.deps.exports.exportedTo(caller.address).map((name) => ({ directory: `/${name}`, groups: [] })) };
+      return { proc: 'EXPORT', exports: mountableBuckets(caller).map((name) => ({ directory: `/${name}`, groups: [] })) };
   }
+}
+
+/** The buckets exported to the caller's address that its export's user may list: those MNT would let it mount. */
+function mountableBuckets(caller: NfsCaller): string[] {
+  return caller.deps.exports.exportedTo(caller.address).filter((name) => {
+    const bucket = caller.deps.gateway.authView.bucket(name);
+    if (bucket === undefined) return false;
+    try {
+      scopeOf(caller, bucket, 'list');
+      return true;
+    } catch (error) {
+      if (error instanceof NfsError) return false;
+      throw error;
+    }
+  });
 }
 
 async function mount(caller: NfsCaller, dirpath: string): Promise<MntResult> {
