@@ -1,13 +1,18 @@
 /**
  * READDIR and READDIRPLUS over the sorted listing: a directory's entries are the keys and common
  * prefixes under its prefix with `/` as delimiter, paged from the storage nodes' sorted indexes, so a
- * directory of any size is read a page at a time.
+ * directory of any size is read a page at a time, and each page costs the same however far in it is.
  *
  * A cookie must let the client resume after any entry, and 64 bits cannot hold a key. So an entry's
  * cookie is a hash of its name, and the gateway remembers which key each cookie it handed out stands
- * for (a bounded map). A cookie it no longer remembers (after a restart, say) is found again by
- * reading the directory from its start, hashing names until one matches; only a cookie that matches
- * nothing is NFS3ERR_BAD_COOKIE. Cookies 1 and 2 stand for `.` and `..`.
+ * for (directory-cookies.ts, bounded): the next page is listed from just after that key. A cookie it
+ * does not remember is NFS3ERR_BAD_COOKIE, never looked for by reading the directory again, and so is
+ * one sent with another start's cookie verifier (each start has its own): the client lists again from
+ * the start. Cookies 1 and 2 stand for `.` and `..`.
+ *
+ * A key `a` and keys under `a/` would both be the entry `a`. The file wins, as LOOKUP finds it first
+ * (nodes.ts): the entry is the file `a`, listed once, and the keys under `a/` are reached over S3 only
+ * until the file is removed or renamed.
  */
 import { createHash } from 'node:crypto';
 import { compareKeys } from '../../../core/key-order.js';
@@ -20,16 +25,15 @@ import { expectOk } from '../storage-errors.js';
 import { encodeHandle, fileIdOf } from './file-handles.js';
 import { NfsError } from './nfs-errors.js';
 import type { Scope } from './nfs-scope.js';
-import { attributesAt, attributesOf, parentOf, type FsNode } from './nodes.js';
+import { attributesAt, attributesOf, findNode, parentOf, type FsNode } from './nodes.js';
 
 const DOT_COOKIE = 1n;
 const DOTDOT_COOKIE = 2n;
-/** Directories read from the start to find a forgotten cookie stop after this many entries. */
-const MAX_COOKIE_SCAN_ENTRIES = 1_000_000;
 const LIST_PAGE_KEYS = 1000;
 /** Entries whose attributes are read at once for READDIRPLUS. */
 const ATTRIBUTE_READS = 16;
-const COOKIE_VERIFIER = Buffer.alloc(NFS3_COOKIEVERFSIZE);
+/** What clients send as the verifier of a listing's first page, and some with every page. */
+const NO_VERIFIER = Buffer.alloc(NFS3_COOKIEVERFSIZE);
 
 /** The cookie of the entry called `name`: never 0, 1 or 2. */
 export function cookieOf(name: string): bigint {
@@ -55,11 +59,16 @@ async function listChildren(scope: Scope, dirKey: string, after: string | undefi
     const listed = expectOk(await scope.gateway.storage.list('object', scope.bucket.name, {
       prefix: dirKey, delimiter: '/', maxKeys, ...(marker === undefined ? {} : { marker }),
     }), 'NoSuchBucket').result;
-    const keys = [
-      ...listed.contents.filter((entry) => entry.key !== dirKey && !entry.key.endsWith('/')).map((entry) => entry.key),
-      ...listed.commonPrefixes,
-    ].sort(compareKeys);
-    const children = keys.map((key) => {
+    const files = listed.contents.filter((entry) => entry.key !== dirKey && !entry.key.endsWith('/')).map((entry) => entry.key);
+    const fileSet = new Set(files);
+    const prefixes: string[] = [];
+    for (const prefix of listed.commonPrefixes) {
+      // The file of the same name wins. It sorts before its prefix: in this page, or at or before the marker.
+      const file = prefix.slice(0, -1);
+      const shadowed = fileSet.has(file) || (marker !== undefined && compareKeys(file, marker) <= 0 && (await findNode(scope, file)) !== undefined);
+      if (!shadowed) prefixes.push(prefix);
+    }
+    const children = [...files, ...prefixes].sort(compareKeys).map((key) => {
       const name = key.slice(dirKey.length).replace(/\/$/, '');
       return { name, key, cookie: cookieOf(name) };
     // Keys with empty, `.` or `..` segments (`a//b`, `a/../b`) have no place in a file tree.
@@ -69,40 +78,32 @@ async function listChildren(scope: Scope, dirKey: string, after: string | undefi
   }
 }
 
-/** The key a cookie stands for, from memory or by reading the directory again. */
-async function keyOfCookie(scope: Scope, dirKey: string, cookie: bigint): Promise<string> {
+/** The key a cookie stands for; NFS3ERR_BAD_COOKIE when this start of the gateway did not hand it out or has forgotten it. */
+function keyOfCookie(scope: Scope, dirKey: string, cookie: bigint, cookieverf: Buffer): string {
   const cookies = scope.caller.deps.cookies;
+  if (!cookieverf.equals(NO_VERIFIER) && !cookieverf.equals(cookies.verifier)) throw new NfsError('NFS3ERR_BAD_COOKIE');
   const known = cookies.keyOf(scope.bucketTag, dirKey, cookie);
-  if (known !== undefined) return known;
-  let after: string | undefined;
-  for (let scanned = 0; scanned < MAX_COOKIE_SCAN_ENTRIES;) {
-    const page = await listChildren(scope, dirKey, after, LIST_PAGE_KEYS);
-    for (const child of page.children) {
-      cookies.remember(scope.bucketTag, dirKey, child.cookie, child.key);
-      if (child.cookie === cookie) return child.key;
-    }
-    scanned += page.children.length;
-    if (page.reachedEnd || page.children.length === 0) break;
-    after = page.children[page.children.length - 1]!.key;
-  }
-  throw new NfsError('NFS3ERR_BAD_COOKIE');
+  if (known === undefined) throw new NfsError('NFS3ERR_BAD_COOKIE');
+  return known;
 }
 
 type Entry = { readonly kind: 'dot' | 'dotdot' } | ({ readonly kind: 'child' } & Child);
 
 /** The entries after `cookie`, at most about `maxKeys` of them, `.` and `..` first. */
-async function entriesAfter(scope: Scope, dirKey: string, cookie: bigint, maxKeys: number): Promise<{ entries: Entry[]; reachedEnd: boolean }> {
+async function entriesAfter(scope: Scope, dirKey: string, cookie: bigint, cookieverf: Buffer, maxKeys: number): Promise<{ entries: Entry[]; reachedEnd: boolean }> {
   const entries: Entry[] = [];
   let after: string | undefined;
   if (cookie === 0n) entries.push({ kind: 'dot' }, { kind: 'dotdot' });
   else if (cookie === DOT_COOKIE) entries.push({ kind: 'dotdot' });
-  else if (cookie !== DOTDOT_COOKIE) after = await keyOfCookie(scope, dirKey, cookie);
+  else if (cookie !== DOTDOT_COOKIE) after = keyOfCookie(scope, dirKey, cookie, cookieverf);
   const page = await listChildren(scope, dirKey, after, maxKeys);
-  for (const child of page.children) {
-    scope.caller.deps.cookies.remember(scope.bucketTag, dirKey, child.cookie, child.key);
-    entries.push({ kind: 'child', ...child });
-  }
+  for (const child of page.children) entries.push({ kind: 'child', ...child });
   return { entries, reachedEnd: page.reachedEnd };
+}
+
+/** The cookies of the entries sent (the first of those listed: the rest did not fit), so each can be resumed from. */
+function rememberSent(scope: Scope, dirKey: string, sent: readonly Entry[]): void {
+  for (const entry of sent) if (entry.kind === 'child') scope.caller.deps.cookies.remember(scope.bucketTag, dirKey, entry.cookie, entry.key);
 }
 
 function basicEntry(scope: Scope, dirKey: string, entry: Entry): ReaddirEntry {
@@ -121,25 +122,28 @@ function keyOfEntry(dirKey: string, entry: Entry): string {
   return entry.kind === 'dot' ? dirKey : parentOf(dirKey);
 }
 
-export async function readdir(scope: Scope, dir: FsNode, cookie: bigint, count: number): Promise<ReaddirResult> {
+export async function readdir(scope: Scope, dir: FsNode, cookie: bigint, cookieverf: Buffer, count: number): Promise<ReaddirResult> {
   const dirAttributes = attributesOf(scope, dir);
   const maxKeys = Math.max(8, Math.min(LIST_PAGE_KEYS, Math.floor(count / 24)));
-  const { entries, reachedEnd } = await entriesAfter(scope, dir.key, cookie, maxKeys);
-  return fitReaddir(count, { dirAttributes, cookieverf: COOKIE_VERIFIER, entries: entries.map((entry) => basicEntry(scope, dir.key, entry)), reachedEnd });
+  const { entries, reachedEnd } = await entriesAfter(scope, dir.key, cookie, cookieverf, maxKeys);
+  const fitted = fitReaddir(count, { dirAttributes, cookieverf: scope.caller.deps.cookies.verifier, entries: entries.map((entry) => basicEntry(scope, dir.key, entry)), reachedEnd });
+  if (fitted.status === 'NFS3_OK') rememberSent(scope, dir.key, entries.slice(0, fitted.entries.length));
+  return fitted;
 }
 
-export async function readdirplus(scope: Scope, dir: FsNode, cookie: bigint, dircount: number, maxcount: number): Promise<ReaddirplusResult> {
+export async function readdirplus(scope: Scope, dir: FsNode, cookie: bigint, cookieverf: Buffer, dircount: number, maxcount: number): Promise<ReaddirplusResult> {
   const dirAttributes = attributesOf(scope, dir);
   const maxKeys = Math.max(8, Math.min(LIST_PAGE_KEYS, Math.floor(maxcount / 160), Math.floor(dircount / 16)));
-  const { entries, reachedEnd } = await entriesAfter(scope, dir.key, cookie, maxKeys);
+  const { entries, reachedEnd } = await entriesAfter(scope, dir.key, cookie, cookieverf, maxKeys);
   // Fitted first with stand-in attributes (they take the same room), so only entries sent are read.
   const planned: ReaddirplusEntry[] = entries.map((entry) => ({
     ...basicEntry(scope, dir.key, entry),
     attributes: dirAttributes,
     handle: encodeHandle(scope.bucketTag, keyOfEntry(dir.key, entry)).handle,
   }));
-  const fitted = fitReaddirplus(dircount, maxcount, { dirAttributes, cookieverf: COOKIE_VERIFIER, entries: planned, reachedEnd });
+  const fitted = fitReaddirplus(dircount, maxcount, { dirAttributes, cookieverf: scope.caller.deps.cookies.verifier, entries: planned, reachedEnd });
   if (fitted.status !== 'NFS3_OK') return fitted;
+  rememberSent(scope, dir.key, entries.slice(0, fitted.entries.length));
   const handles = scope.caller.deps.handles;
   // The entries fitted are the first of those planned, in order.
   const fittedAt = fitted.entries.map((entry, index) => ({ entry, key: keyOfEntry(dir.key, entries[index]!) }));

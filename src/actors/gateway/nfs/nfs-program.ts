@@ -93,13 +93,13 @@ async function answer(caller: NfsCaller, call: Nfs3Call): Promise<Nfs3Result> {
       const { scope, key } = openHandle(caller, call.args.dir, 'list');
       const dir = await existingNode(scope, key);
       if (dir.kind !== 'dir') throw new NfsError('NFS3ERR_NOTDIR');
-      return { proc: 'READDIR', result: await readdir(scope, dir, call.args.cookie, call.args.count) };
+      return { proc: 'READDIR', result: await readdir(scope, dir, call.args.cookie, call.args.cookieverf, call.args.count) };
     }
     case 'READDIRPLUS': {
       const { scope, key } = openHandle(caller, call.args.dir, 'list');
       const dir = await existingNode(scope, key);
       if (dir.kind !== 'dir') throw new NfsError('NFS3ERR_NOTDIR');
-      return { proc: 'READDIRPLUS', result: await readdirplus(scope, dir, call.args.cookie, call.args.dircount, call.args.maxcount) };
+      return { proc: 'READDIRPLUS', result: await readdirplus(scope, dir, call.args.cookie, call.args.cookieverf, call.args.dircount, call.args.maxcount) };
     }
     case 'FSSTAT': {
       const { scope, key } = openHandle(caller, call.args.fsroot, 'list');

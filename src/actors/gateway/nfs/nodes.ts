@@ -71,7 +71,10 @@ export async function hasChildren(scope: Scope, dirKey: string): Promise<boolean
   return listed.result.contents.some((entry) => entry.key !== dirKey) || listed.result.commonPrefixes.length > 0;
 }
 
-/** `name` in the directory `dirKey`: a file first, then a directory, as S3 tools resolve a path. */
+/**
+ * `name` in the directory `dirKey`: a file first, then a directory, as S3 tools resolve a path. With
+ * both a key `a` and keys under `a/`, `a` is the file, here and in READDIR (directory-listing.ts).
+ */
 export async function lookupChild(scope: Scope, dirKey: string, name: string): Promise<FsNode | undefined> {
   if (name === '.') return findDirectory(scope, dirKey);
   if (name === '..') return findDirectory(scope, parentOf(dirKey));
