@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
 import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { bucketTagOf, encodeHandle, FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
+import { bucketTagOf, encodeHandle } from '../../../src/actors/gateway/nfs/file-handles.js';
 import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
 import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
@@ -17,6 +17,7 @@ import { systemClock } from '../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
+import { memoryHandles } from '../../support/nfs-handles.js';
 
 describe('NFS exports on the gateway', function () {
   this.timeout(30_000);
@@ -44,11 +45,10 @@ describe('NFS exports on the gateway', function () {
     });
     if (!parsed.ok) throw new Error(parsed.problem);
     spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-access-'));
-    const table = new Map<string, { key: string }>();
     server = await startNfsServer({
       gateway: harness.deps,
       config: parsed.config,
-      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      handles: memoryHandles(harness.view),
       exports: new ExportAccess(parsed.config, harness.view),
       openFiles: new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 1000, spillDir: spill, clock: systemClock, log: memoryLogger().logger }),
       cookies: new DirectoryCookies(1000),

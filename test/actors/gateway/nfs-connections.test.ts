@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
 import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { bucketTagOf, encodeHandle, FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
+import { bucketTagOf, encodeHandle } from '../../../src/actors/gateway/nfs/file-handles.js';
 import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
 import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
@@ -19,6 +19,7 @@ import { ManualClock, systemClock, type Clock } from '../../../src/runtime/clock
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
+import { memoryHandles } from '../../support/nfs-handles.js';
 
 /** Storage whose object reads wait until let go, counting how many wait at once. */
 class GatedStorage {
@@ -92,11 +93,10 @@ describe('NFS connections on the gateway', function () {
   async function serve(settings: Record<string, unknown>, options: { storage?: StorageApi; clock?: Clock } = {}): Promise<NfsServer> {
     const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: 'photos', clients: ['127.0.0.0/8'], user: 'alice' }], ...settings });
     if (!parsed.ok) throw new Error(parsed.problem);
-    const table = new Map<string, { key: string }>();
     const server = await startNfsServer({
       gateway: { ...harness.deps, ...(options.storage ? { storage: options.storage } : {}), ...(options.clock ? { clock: options.clock } : {}) },
       config: parsed.config,
-      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      handles: memoryHandles(harness.view),
       exports: new ExportAccess(parsed.config, harness.view),
       openFiles: new OpenFiles({
         memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 1000,

@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
 import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
 import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
 import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
@@ -24,6 +23,7 @@ import { systemClock } from '../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { bodyOf, startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
+import { memoryHandles } from '../../support/nfs-handles.js';
 
 const MASTER_KEYS: MasterKeys = { current: 'k1', keys: new Map([['k1', Buffer.alloc(32, 1)]]) };
 
@@ -50,7 +50,6 @@ describe('NFS writes on the gateway', function () {
     const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
     if (!parsed.ok) throw new Error(parsed.problem);
     spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-writes-'));
-    const table = new Map<string, { key: string }>();
     const inner = harness.deps.storage;
     const storage = new Proxy(inner, {
       get: (target, name, receiver) => {
@@ -68,7 +67,7 @@ describe('NFS writes on the gateway', function () {
     server = await startNfsServer({
       gateway: { ...harness.deps, storage },
       config: parsed.config,
-      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      handles: memoryHandles(harness.view),
       exports: new ExportAccess(parsed.config, harness.view),
       openFiles: new OpenFiles({
         memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,

@@ -11,6 +11,11 @@
  * a table on the gateway's own disk (its node state), written before the handle is given out: such a
  * handle stays valid across restarts of this gateway, not on another gateway.
  *
+ * That table is bounded: it keeps at most `maxEntries` pairs and none unused for `maxAgeMs`, the least
+ * recently used going first, and a handle of a pair gone answers NFS3ERR_STALE. A pair's time of use is
+ * stored again only once it is `maxAgeMs / 10` old, so a handle in use costs a disk write now and then,
+ * not one per call, and stays valid as long as it is used.
+ *
  * A bucket deleted and created again has a new incarnation, so handles into the old one answer
  * NFS3ERR_STALE, as do handles of keys that no longer exist.
  */
@@ -18,6 +23,7 @@ import { createHash } from 'node:crypto';
 import type { AuthSnapshot, BucketRecord } from '../../../core/auth-snapshot.js';
 import { namespaceOf } from '../../../core/bucket-namespace.js';
 import { NFS3_FHSIZE } from '../../../protocol/nfs/nfs3-types.js';
+import type { Clock } from '../../../runtime/clock.js';
 import type { AuthView } from '../../common/auth-view.js';
 
 const VERSION = 1;
@@ -73,14 +79,30 @@ export function fileIdOf(bucketTag: string, key: string): bigint {
   return id === 0n ? 1n : id;
 }
 
-/** Where the hash → key pairs of long keys are kept (the gateway's node state; a Map in tests). */
-export interface HandleStore {
-  get(keyHash: string): { readonly key: string } | undefined;
-  put(keyHash: string, value: { readonly key: string }): Promise<void>;
+/** A long key's pair in the table, with when it was last used (absent in pairs written before that was kept). */
+export interface HandleRecord {
+  readonly key: string;
+  readonly usedAtMs?: number;
 }
 
-export function isHandleRecord(value: unknown): value is { readonly key: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { key?: unknown }).key === 'string';
+/** Where the hash → key pairs of long keys are kept (the gateway's node state; a Map in tests). */
+export interface HandleStore {
+  get(keyHash: string): HandleRecord | undefined;
+  put(keyHash: string, value: HandleRecord): Promise<void>;
+  remove(keyHash: string): Promise<void>;
+  entries(): Array<[string, HandleRecord]>;
+}
+
+export interface HandleTableLimits {
+  readonly clock: Clock;
+  readonly maxEntries: number;
+  readonly maxAgeMs: number;
+}
+
+export function isHandleRecord(value: unknown): value is HandleRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const { key, usedAtMs } = value as { key?: unknown; usedAtMs?: unknown };
+  return typeof key === 'string' && (usedAtMs === undefined || (typeof usedAtMs === 'number' && Number.isFinite(usedAtMs)));
 }
 
 export type ResolvedHandle =
@@ -90,17 +112,48 @@ export type ResolvedHandle =
 export class FileHandles {
   private indexedSnapshot: AuthSnapshot | undefined;
   private bucketsByTag = new Map<string, BucketRecord>();
+  /** When each long key's pair was last used, least recently first. */
+  private readonly usedAtMs = new Map<string, number>();
 
   constructor(
     private readonly view: AuthView,
     private readonly store: HandleStore,
-  ) {}
+    private readonly limits: HandleTableLimits,
+  ) {
+    const nowMs = limits.clock.now();
+    const loaded = store.entries().map(([hash, record]) => [hash, record.usedAtMs ?? nowMs] as const);
+    for (const [hash, atMs] of loaded.sort((a, b) => a[1] - b[1])) this.usedAtMs.set(hash, atMs);
+  }
+
+  /** Pairs of long keys kept. */
+  get longKeys(): number {
+    return this.usedAtMs.size;
+  }
 
   /** A handle for `key`, its hash → key pair stored first when the handle needs one. */
   async handleFor(bucketTag: string, key: string): Promise<Buffer> {
     const { handle, keyHash } = encodeHandle(bucketTag, key);
-    if (keyHash !== undefined && this.store.get(keyHash)?.key !== key) await this.store.put(keyHash, { key });
+    if (keyHash !== undefined) await this.used(keyHash, key);
     return handle;
+  }
+
+  /** Marks a long key's pair used now, stores it when new or its stored time is old, and prunes the table. */
+  private async used(keyHash: string, key: string): Promise<void> {
+    const nowMs = this.limits.clock.now();
+    this.usedAtMs.delete(keyHash);
+    this.usedAtMs.set(keyHash, nowMs);
+    const stored = this.store.get(keyHash);
+    const stale = stored?.usedAtMs === undefined || nowMs - stored.usedAtMs >= this.limits.maxAgeMs / 10;
+    if (stored?.key !== key || stale) await this.store.put(keyHash, { key, usedAtMs: nowMs });
+    await this.prune(nowMs);
+  }
+
+  private async prune(nowMs: number): Promise<void> {
+    for (const [hash, atMs] of this.usedAtMs) {
+      if (this.usedAtMs.size <= this.limits.maxEntries && nowMs - atMs < this.limits.maxAgeMs) return;
+      this.usedAtMs.delete(hash);
+      await this.store.remove(hash);
+    }
   }
 
   /** The bucket and key a handle names; STALE when the bucket (this incarnation of it) is gone or the key unknown. */
@@ -111,6 +164,8 @@ export class FileHandles {
     if (bucket === undefined) return { ok: false, status: 'NFS3ERR_STALE' };
     const key = parsed.hashed ? this.store.get(parsed.keyHash)?.key : parsed.key;
     if (key === undefined) return { ok: false, status: 'NFS3ERR_STALE' };
+    // A failed write of the time of use costs nothing but an earlier prune of this pair.
+    if (parsed.hashed) void this.used(parsed.keyHash, key).catch(() => undefined);
     return { ok: true, bucket, bucketTag: parsed.bucketTag, key };
   }
 

@@ -12,20 +12,23 @@ import type { StateTable } from '../../../store/node-state.js';
 import { listenerGatewayDeps, type HttpListenerDeps } from '../http-listener.js';
 import { DirectoryCookies } from './directory-cookies.js';
 import { ExportAccess } from './exports.js';
-import { FileHandles } from './file-handles.js';
+import { FileHandles, type HandleRecord } from './file-handles.js';
 import type { NfsConfig } from './nfs-config.js';
 import type { NfsDeps } from './nfs-scope.js';
 import { startNfsServer, type NfsServer } from './nfs-server.js';
 import type { GatewayDeps } from '../request-context.js';
 import { OpenFiles } from './open-files.js';
 
+/** Pairs of long keys' handles kept, and how long one unused is kept (file-handles.ts). */
+const MAX_LONG_KEY_HANDLES = 200_000;
+const LONG_KEY_HANDLE_MAX_AGE_MS = 90 * 24 * 60 * 60 * 1000;
 /** Cookies of directory entries remembered (directory-listing.ts). */
 const MAX_REMEMBERED_COOKIES = 200_000;
 
 export interface NfsListenerDeps extends HttpListenerDeps {
   readonly nfs: NfsConfig;
   /** hash → key of handles too long to hold their key (file-handles.ts). */
-  readonly handleTable: StateTable<{ readonly key: string }>;
+  readonly handleTable: StateTable<HandleRecord>;
   /** Where files too large for memory are buffered while written. */
   readonly spillDir: string;
 }
@@ -69,7 +72,7 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
       const nfsDeps: NfsDeps = {
         gateway,
         config: deps.nfs,
-        handles: new FileHandles(deps.authView, deps.handleTable),
+        handles: new FileHandles(deps.authView, deps.handleTable, { clock: ctx.clock, maxEntries: MAX_LONG_KEY_HANDLES, maxAgeMs: LONG_KEY_HANDLE_MAX_AGE_MS }),
         exports: new ExportAccess(deps.nfs, deps.authView),
         openFiles,
         cookies: new DirectoryCookies(MAX_REMEMBERED_COOKIES),

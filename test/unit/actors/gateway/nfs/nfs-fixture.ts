@@ -11,7 +11,7 @@ import { createGatewayDeps } from '../../../../../src/actors/gateway/gateway-ser
 import { DEFAULT_GATEWAY_CONFIG } from '../../../../../src/actors/gateway/gateway-config.js';
 import { DirectoryCookies } from '../../../../../src/actors/gateway/nfs/directory-cookies.js';
 import { ExportAccess } from '../../../../../src/actors/gateway/nfs/exports.js';
-import { bucketTagOf, FileHandles } from '../../../../../src/actors/gateway/nfs/file-handles.js';
+import { bucketTagOf } from '../../../../../src/actors/gateway/nfs/file-handles.js';
 import { parseNfsConfig } from '../../../../../src/actors/gateway/nfs/nfs-config.js';
 import { scopeOf, type Access, type NfsDeps, type Scope } from '../../../../../src/actors/gateway/nfs/nfs-scope.js';
 import { OpenFiles } from '../../../../../src/actors/gateway/nfs/open-files.js';
@@ -20,6 +20,7 @@ import { ManualClock } from '../../../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../../../src/runtime/logger.js';
 import { FakeBucketAdmin, USERS } from '../../../../support/gateway-harness.js';
 import { MemoryStorage } from '../../../../support/memory-storage.js';
+import { memoryHandles } from '../../../../support/nfs-handles.js';
 
 export const BUCKET = 'files';
 
@@ -52,11 +53,10 @@ export function nfsFixture(options: { readonly idleFlushMs?: number; readonly ma
   const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: BUCKET, clients: ['127.0.0.1'], user: 'alice', readOnly: options.readOnly ?? false }] });
   if (!parsed.ok) throw new Error(parsed.problem);
   const spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-unit-'));
-  const table = new Map<string, { key: string }>();
   const deps: NfsDeps = {
     gateway,
     config: parsed.config,
-    handles: new FileHandles(view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+    handles: memoryHandles(view),
     exports: new ExportAccess(parsed.config, view),
     openFiles: new OpenFiles({
       memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 24, maxFileBytes: 1 << 24, maxOpenFiles: 4,
