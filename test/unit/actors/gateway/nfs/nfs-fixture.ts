@@ -36,6 +36,8 @@ export interface NfsFixture {
   put(key: string, body?: string): Promise<void>;
   /** The live keys of the bucket, sorted. */
   keys(): string[];
+  /** The stored body of a small object, as text; undefined when there is none. */
+  body(key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,10 @@ export function nfsFixture(options: { readonly idleFlushMs?: number; readonly ma
       if (!result.ok) throw new Error(`put ${key}: ${result.code}`);
     },
     keys: () => storage.liveKeys('object', BUCKET).sort(),
+    async body(key) {
+      const got = await scopeOf(caller, bucket, 'list').gateway.storage.get('object', BUCKET, key, { withBody: true });
+      return got.ok && !got.meta.deleteMarker ? Buffer.from(got.body ?? new Uint8Array(0)).toString() : undefined;
+    },
     async close() {
       await deps.openFiles.closeAll();
       await gateway.digests.close();
