@@ -21,6 +21,9 @@ import { promisify } from 'node:util';
 import { eventually } from '../support/eventually.js';
 import { mapBounded } from '../../src/runtime/bounded.js';
 import { NfsTestClient } from '../support/nfs-client.js';
+import { NFS3_PROGRAM, NFS3_VERSION } from '../../src/protocol/nfs/nfs3-types.js';
+import { encodeRecord, RecordDecoder } from '../../src/protocol/nfs/rpc-record.js';
+import { AUTH_NONE_VERIFIER, encodeRpcCall } from '../../src/protocol/nfs/rpc.js';
 import { stopChild } from '../support/node-process.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -28,6 +31,8 @@ const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const LARGE_MIB = Number(process.env.LEOFS_NFS_LARGE_MIB ?? 32);
 const BUCKET = 'nfsbucket';
+/** The xid of the call that follows garbage. */
+const PROBE_XID = 0x0badcafe;
 
 function libnfsInstalled(): boolean {
   return spawnSync('nfs-ls', ['--help'], { stdio: 'ignore' }).error === undefined;
@@ -234,6 +239,11 @@ describe('NFS v3 gateway with libnfs clients', function () {
     const made = await client.mkdir(handle!, long);
     expect(made.status).to.equal('NFS3_OK');
     const papers = (await client.lookup(handle!, 'papers')).handle!;
+    // Clients resend UNSTABLE writes when the write verifier changes: it must change with the gateway's start.
+    const unstable = (await client.create(handle!, 'unstable.txt')).handle!;
+    const before = await client.written(unstable, 0n, Buffer.from('before'), 'UNSTABLE');
+    expect(before.status).to.equal('NFS3_OK');
+    expect((await client.committed(unstable)).verifier).to.deep.equal(before.verifier);
     const gateway = childPid(dev.pid!, 'gateway');
     expect(gateway, 'the gateway process').to.be.a('number');
     process.kill(gateway!, 'SIGKILL');
@@ -249,6 +259,11 @@ describe('NFS v3 gateway with libnfs clients', function () {
     }, 60_000, 'the gateway back');
     expect(await client.getattr(papers)).to.equal('NFS3_OK');
     expect(await client.getattr(made.handle!)).to.equal('NFS3_OK');
+    const after = await client.written(unstable, 0n, Buffer.from('after!'), 'UNSTABLE');
+    expect(after.status).to.equal('NFS3_OK');
+    expect(after.verifier).to.not.deep.equal(before.verifier);
+    expect((await client.committed(unstable)).verifier).to.deep.equal(after.verifier);
+    expect(await client.remove(handle!, 'unstable.txt')).to.equal('NFS3_OK');
     expect(await client.rmdir(handle!, long)).to.equal('NFS3_OK');
     expect(await client.getattr(made.handle!)).to.equal('NFS3ERR_STALE');
   });
@@ -258,13 +273,22 @@ describe('NFS v3 gateway with libnfs clients', function () {
       Buffer.concat([Buffer.from([0x80, 0, 0, 12]), randomBytes(12)]),
       Buffer.concat([Buffer.from([0x80, 0, 0, 40]), Buffer.from([0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa3, 0, 0, 0, 3, 0, 0, 0, 1]), randomBytes(16)]),
       Buffer.from([0xff, 0xff, 0xff, 0xff]),
-      randomBytes(4096),
+      Buffer.concat([Buffer.from([0x80, 0, 0x0f, 0xfc]), randomBytes(4092)]),
     ]) {
+      // After the garbage, a NULL call: the connection has been dealt with once it is answered or closed.
       const socket = connect(nfsPort, '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
       socket.on('error', () => undefined);
+      const outcome = new Promise<'answered' | 'closed'>((resolve) => {
+        const decoder = new RecordDecoder(1024 * 1024);
+        socket.on('data', (chunk: Buffer) => {
+          if (decoder.push(chunk).records.some((record) => record.length >= 4 && record.readUInt32BE(0) === PROBE_XID)) resolve('answered');
+        });
+        socket.once('close', () => resolve('closed'));
+      });
       socket.write(garbage);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const buffer of encodeRecord(encodeRpcCall({ xid: PROBE_XID, program: NFS3_PROGRAM, version: NFS3_VERSION, procedure: 0, credential: { flavor: 'AUTH_NONE' }, verifier: AUTH_NONE_VERIFIER }, []))) socket.write(buffer);
+      expect(await outcome).to.be.oneOf(['answered', 'closed']);
       socket.destroy();
     }
     const { handle } = await client.mount(`/${BUCKET}`);
