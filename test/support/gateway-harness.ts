@@ -13,7 +13,10 @@ import type { StorageApi } from '../../src/protocol/cluster/storage-api.js';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
 import type { BucketAdmin } from '../../src/actors/gateway/bucket-admin.js';
 import { DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from '../../src/actors/gateway/gateway-config.js';
-import { createGatewayDeps, startGatewayServer, type GatewayServer } from '../../src/actors/gateway/gateway-server.js';
+import { createGatewayDeps, DISK_CACHE_DIR, diskCacheOf, startGatewayServer, type GatewayServer } from '../../src/actors/gateway/gateway-server.js';
+import { gatewayMetrics } from '../../src/actors/gateway/gateway-metrics.js';
+import { ObjectCache } from '../../src/actors/gateway/object-cache.js';
+import type { Registry } from 'prom-client';
 import type { GatewayDeps } from '../../src/actors/gateway/request-context.js';
 import { AUTH_SNAPSHOT_VERSION, type AuthSnapshot, type BucketAcl, type BucketRecord, type UserRecord } from '../../src/core/auth-snapshot.js';
 import type { BucketVersioning } from '../../src/core/object-versioning.js';
@@ -184,6 +187,8 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   /** The other gateways, told of writes in HTTP-cache mode; nobody by default. */
   readonly cachePeers?: CachePeers;
+  /** Where the gateway's instruments go; none by default. */
+  readonly metrics?: Registry;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -200,8 +205,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const admin = new FakeBucketAdmin(view, storage);
   const { logger, lines } = memoryLogger('debug');
   const config: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG, httpPort: 0, ...options.config };
+  const clock = options.clock ?? systemClock;
+  // The instruments read the caches, so with metrics the caches are made first, as the gateway's tree does.
+  const caches = options.metrics === undefined ? undefined : {
+    cache: new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes),
+    diskCache: diskCacheOf(config, DISK_CACHE_DIR, clock, logger),
+  };
   const deps = createGatewayDeps({
-    config, storage, authView: view, bucketAdmin: admin, clock: options.clock ?? systemClock, log: logger, node: 'gateway_test@127.0.0.1',
+    config, storage, authView: view, bucketAdmin: admin, clock, log: logger, node: 'gateway_test@127.0.0.1',
+    ...(caches === undefined || options.metrics === undefined ? {} : { ...caches, requests: gatewayMetrics(options.metrics, caches.cache, caches.diskCache) }),
     ...(options.masterKeys === undefined ? {} : { masterKeys: options.masterKeys }),
     ...(options.cachePeers === undefined ? {} : { cachePeers: options.cachePeers }),
   });

@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP server: node:http with bounded header size, header and idle timeouts and
- * keep-alive, limits on open connections in all and per client address, S3 error documents even for
- * requests node itself refuses, and a graceful close that lets requests in progress finish before
+ * keep-alive, limits on open connections in all and per client address, error documents in the
+ * listener's own format even for requests node itself refuses, and a graceful close that lets requests in progress finish before
  * connections are cut.
  */
 import type { MasterKeys } from '../../core/object-encryption.js';
@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
-import { S3Error, errorXml } from '../../protocol/s3/errors.js';
+import { S3Error } from '../../protocol/s3/errors.js';
 import { SigningKeyCache } from '../../protocol/s3/sigv4.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
@@ -191,12 +191,12 @@ export async function startGatewayServer(deps: GatewayDeps, listener: ListenerOp
       return;
     }
     const requestId = newRequestId();
-    const body = errorXml(s3, { requestId, hostId: deps.hostId });
+    const { contentType, body } = listener.entry.errorDocument(s3, { requestId, hostId: deps.hostId }, {});
     const head = [
       `HTTP/1.1 ${s3.status} ${STATUS_CODES[s3.status] ?? 'Error'}`,
       `x-amz-request-id: ${requestId}`,
       `x-amz-id-2: ${deps.hostId}`,
-      'Content-Type: application/xml',
+      `Content-Type: ${contentType}`,
       `Content-Length: ${Buffer.byteLength(body)}`,
       'Connection: close',
     ];

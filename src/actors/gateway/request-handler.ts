@@ -8,7 +8,7 @@ import { randomHex } from '../../core/random-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNever } from '../../core/assert-never.js';
 import { authenticate } from '../../protocol/s3/auth.js';
-import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
+import { S3Error, toS3Error, xmlErrorDocument, type ErrorContext, type ErrorDocument } from '../../protocol/s3/errors.js';
 import { getHeader, parseQueryString } from '../../protocol/s3/headers.js';
 import { routeS3Request, type Addressing, type RouteResult, type S3Operation, type S3RequestInput } from '../../protocol/s3/router.js';
 import type { Authentication } from '../../protocol/s3/auth.js';
@@ -78,16 +78,22 @@ export interface Identity {
 /**
  * How requests reach the one pipeline: which operations a listener routes to and how it tells who sends
  * them. The S3 API routes every operation and verifies signatures; the REST API (rest/rest-entry.ts)
- * routes plain object requests and names the user itself. Authorization, handlers and errors are shared.
+ * routes plain object requests and names the user itself. Authorization, handlers and the error table are
+ * shared; each entry tells errors in its own format (S3 XML, REST JSON).
  */
 export interface RequestEntry {
+  /** Which API the entry is, as metrics label its requests. */
+  readonly api: 'S3' | 'REST';
   route(input: S3RequestInput, deps: GatewayDeps): RouteResult;
   /** Throws the S3 error a request that may not go on is answered with. */
   identify(request: RoutedRequest, deps: GatewayDeps): Promise<Identity>;
+  /** The body of an error answer, given the request's headers (empty for a connection refused before any). */
+  errorDocument(error: S3Error, context: ErrorContext, headers: HeaderBag): ErrorDocument;
 }
 
 /** The S3 API: SigV4, SigV2 or anonymous; path-style and virtual-host addressing; CORS. */
 export const S3_ENTRY: RequestEntry = {
+  api: 'S3',
   route(input, deps) {
     return routeS3Request(input, { virtualHostSuffixes: [...deps.authView.endpoints(), ...deps.config.virtualHostSuffixes, ...LOCAL_SUFFIXES] });
   },
@@ -122,6 +128,9 @@ export const S3_ENTRY: RequestEntry = {
     const user = deps.authView.userByAccessKey(auth.accessKeyId);
     if (user === undefined) throw new S3Error('InvalidAccessKeyId');
     return { auth, user };
+  },
+  errorDocument(error, context) {
+    return xmlErrorDocument(error, context);
   },
 };
 
@@ -159,7 +168,7 @@ async function handleRequest(deps: GatewayDeps, entry: RequestEntry, req: Incomi
   let resource: string | undefined;
   let operation: S3Operation['type'] | undefined;
   res.once('close', () => {
-    deps.requests.answered({ operation: operation ?? 'Unknown', status: res.statusCode, seconds: (deps.clock.now() - startedMs) / 1000, socket: req.socket });
+    deps.requests.answered({ api: entry.api, operation: operation ?? 'Unknown', status: res.statusCode, seconds: (deps.clock.now() - startedMs) / 1000, socket: req.socket });
   });
   try {
     const url = req.url ?? '/';
@@ -196,7 +205,7 @@ async function handleRequest(deps: GatewayDeps, entry: RequestEntry, req: Incomi
       if (!(error instanceof S3Error) || (s3.status >= 500 && s3.code !== 'NotImplemented')) {
         log.error('request failed', { method, operation: operation ?? null, status: s3.status, code: s3.code, error });
       }
-      sendError(req, res, s3, { requestId, hostId: deps.hostId, resource });
+      sendError(req, res, s3, { requestId, hostId: deps.hostId, resource, document: (e, context) => entry.errorDocument(e, context, req.headersDistinct) });
     }
   } finally {
     log.debug('request', { method, operation: operation ?? null, status: res.statusCode, ms: deps.clock.now() - startedMs });

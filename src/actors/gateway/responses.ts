@@ -1,10 +1,11 @@
 /**
- * Writing responses: XML documents, empty answers and S3 error documents, each with the request id.
+ * Writing responses: XML documents, empty answers and error documents (S3 XML, or what the listener's
+ * API speaks), each with the request id.
  * An error that happens after the headers went out cannot be reported in-band any more; the
  * connection is cut so the client sees a truncated response rather than a wrong one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { S3Error, errorHasBody, errorXml } from '../../protocol/s3/errors.js';
+import { S3Error, errorHasBody, type ErrorContext, type ErrorDocument } from '../../protocol/s3/errors.js';
 import type { RequestContext } from './request-context.js';
 
 export type ResponseHeaders = Readonly<Record<string, string | number | readonly string[]>>;
@@ -28,6 +29,8 @@ export interface ErrorResponseInfo {
   readonly requestId: string;
   readonly hostId: string;
   readonly resource: string | undefined;
+  /** The error's body as the request's API tells it. */
+  readonly document: (error: S3Error, context: ErrorContext) => ErrorDocument;
 }
 
 /** Answers with `error` if nothing was sent yet; otherwise cuts the connection. */
@@ -45,8 +48,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: S3Er
     res.writeHead(error.status, { ...headers, 'Content-Length': 0 });
     res.end();
   } else {
-    const body = Buffer.from(errorXml(error, { resource: info.resource, requestId: info.requestId, hostId: info.hostId }), 'utf8');
-    res.writeHead(error.status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': body.length });
+    const document = info.document(error, { resource: info.resource, requestId: info.requestId, hostId: info.hostId });
+    const body = Buffer.from(document.body, 'utf8');
+    res.writeHead(error.status, { ...headers, 'Content-Type': document.contentType, 'Content-Length': body.length });
     res.end(body);
   }
   if (!req.complete) req.resume();

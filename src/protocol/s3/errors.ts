@@ -221,6 +221,17 @@ export function errorHasBody(error: S3Error, method: string): boolean {
   return error.status !== 304 && method.toUpperCase() !== 'HEAD';
 }
 
+/** An error body and its media type. */
+export interface ErrorDocument {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** The S3 error document as a response body. */
+export function xmlErrorDocument(error: S3Error, context: ErrorContext): ErrorDocument {
+  return { contentType: 'application/xml', body: errorXml(error, context) };
+}
+
 /** The exact S3 error document: Code, Message, the error's fields, Resource, RequestId, HostId. */
 export function errorXml(error: S3Error, context: ErrorContext): string {
   const parts = [

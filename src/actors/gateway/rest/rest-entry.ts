@@ -2,17 +2,21 @@
  * The REST API's way into the gateway's request pipeline: plain object requests routed to the S3
  * operations (protocol/rest/router.ts), every one acting as the configured cluster user. Nothing is
  * signed; what keeps strangers out is the listener, which serves only the trusted networks (checked
- * again here, per request). Authorization, handlers and error bodies are the S3 API's own.
+ * again here, per request). Authorization and handlers are the S3 API's own; errors keep the S3 codes and
+ * statuses but are told as JSON (protocol/rest/errors.ts).
  */
 import { trustedNetworkAuthentication } from '../../../protocol/s3/auth.js';
 import { S3Error } from '../../../protocol/s3/errors.js';
 import { routeRestRequest } from '../../../protocol/rest/router.js';
+import { restErrorDocument } from '../../../protocol/rest/errors.js';
+import { getHeader } from '../../../protocol/s3/headers.js';
 import type { RequestEntry } from '../request-handler.js';
 import type { RestConfig } from './rest-config.js';
 import type { ClientNetworks } from '../client-networks.js';
 
 export function restEntry(config: RestConfig, networks: ClientNetworks): RequestEntry {
   return {
+    api: 'REST',
     route(input) {
       return routeRestRequest(input);
     },
@@ -27,6 +31,9 @@ export function restEntry(config: RestConfig, networks: ClientNetworks): Request
       const authenticated = trustedNetworkAuthentication({ method, path, query: rawQuery, headers, virtualHostBucket: undefined });
       if (!authenticated.ok) throw authenticated.error;
       return { auth: authenticated.auth, user };
+    },
+    errorDocument(error, context, headers) {
+      return restErrorDocument(error, context, getHeader(headers, 'accept'));
     },
   };
 }
