@@ -6,9 +6,13 @@
  * What is on disk, per entry: `<id>.json`, its record (the object's metadata, the body file's name,
  * size and MD5), and the body file it names. A fill writes the body to `tmp/`, syncs it, checks it
  * against the object's size and ETag, moves it into place, then writes the record the same way: the
- * rename of the record is what makes an entry exist. So a crash leaves at worst a body without a
- * record or a file in `tmp/`, both removed when the cache opens; a record whose body is missing, of the
- * wrong size or of the wrong MD5 is dropped then too. Nothing torn is ever served.
+ * rename of the record is what makes an entry exist, and it happens only once the body is whole and
+ * synced. So a crash (a SIGKILL, a power cut) leaves at worst a body without a record or a file in
+ * `tmp/`, both removed when the cache opens, and a record that does not parse or whose body is missing
+ * or of the wrong size is dropped then too: all of that costs a directory listing and a stat per entry.
+ * What a crash cannot explain, a body damaged on the disk since, is caught by its MD5, checked once per
+ * entry when it is first read after the cache opens rather than for every entry at start-up (which for a
+ * large tier would hold the gateway's start for minutes). Nothing torn or damaged is ever served.
  *
  * Like the memory tier, an entry is only a candidate: the reader decides (by cache mode) whether to
  * check it with the storage node before serving it.
@@ -43,6 +47,8 @@ export interface DiskEntry {
 interface IndexEntry extends DiskEntry {
   readonly bodyFile: string;
   readonly md5: string;
+  /** The body's MD5 was computed from the bytes written (a fill) or checked on disk since the cache opened. */
+  readonly verified: boolean;
 }
 
 /** What `<id>.json` holds. */
@@ -65,6 +71,8 @@ export class DiskCache {
   private readonly fills = new Map<string, DiskFill>();
   /** Disk changes of one id run one after another, so a removal never overtakes a later install. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** First reads after opening whose body is being checked against its MD5, by id: later readers wait on the same check. */
+  private readonly verifying = new Map<string, Promise<boolean>>();
   private opening: Promise<void> | undefined;
   private opened = false;
   private bytes = 0;
@@ -132,12 +140,15 @@ export class DiskCache {
   }
 
   /**
-   * The entry's body file, open for reading; undefined when it went meanwhile. An open file stays
-   * readable if it is evicted while it is read.
+   * The entry's body file, open for reading; undefined when it went meanwhile, or when it is read for the
+   * first time since the cache opened and its body does not match its MD5 (the entry is dropped). An open
+   * file stays readable if it is evicted while it is read.
    */
   async openBody(entry: DiskEntry): Promise<FileHandle | undefined> {
-    const found = this.entries.get(entryId(entry.meta.bucket, entry.meta.key));
+    const id = entryId(entry.meta.bucket, entry.meta.key);
+    const found = this.entries.get(id);
     if (found === undefined || found.meta !== entry.meta) return undefined;
+    if (!found.verified && !(await this.verify(id, found))) return undefined;
     try {
       return await open(join(this.settings.dir, found.bodyFile), 'r');
     } catch {
@@ -178,6 +189,27 @@ export class DiskCache {
     for (const id of [...this.entries.keys()]) this.remove(id);
   }
 
+  /** Checks an entry found on disk at opening against its MD5, once; a damaged one is dropped. */
+  private verify(id: string, found: IndexEntry): Promise<boolean> {
+    const pending = this.verifying.get(id);
+    if (pending !== undefined) return pending;
+    const check = md5OfFile(join(this.settings.dir, found.bodyFile)).then((md5) => md5 === found.md5, () => false).then((whole) => {
+      this.verifying.delete(id);
+      const now = this.entries.get(id);
+      // Replaced or dropped meanwhile: this body is no longer the entry's.
+      if (now === undefined || now.bodyFile !== found.bodyFile) return false;
+      if (whole) {
+        this.entries.set(id, { ...now, verified: true });
+      } else {
+        this.log.warn('a disk cache entry did not match its MD5 and was dropped', { bucket: found.meta.bucket, key: found.meta.key });
+        this.remove(id);
+      }
+      return whole;
+    });
+    this.verifying.set(id, check);
+    return check;
+  }
+
   get stats(): ObjectCacheStats {
     return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
   }
@@ -214,7 +246,7 @@ export class DiskCache {
         await unlinkQuietly(join(this.settings.dir, bodyFile));
         return;
       }
-      this.entries.set(fill.id, { meta: fill.meta, checkedAtMs: storedAtMs, bodyFile, md5 });
+      this.entries.set(fill.id, { meta: fill.meta, checkedAtMs: storedAtMs, bodyFile, md5, verified: true });
       this.bytes += fill.meta.sizeBytes;
       this.evict();
     });
@@ -277,7 +309,10 @@ export class DiskCache {
     this.log.info('disk cache opened', { dir, entries: this.entries.size, bytes: this.bytes, dropped });
   }
 
-  /** A record and its body as found on disk, or undefined when either is not whole. */
+  /**
+   * A record and its body as found on disk, or undefined when either is not whole. The body's bytes are
+   * not read here: its MD5 is checked when it is first read.
+   */
   private async checkEntry(recordName: string): Promise<IndexEntry | undefined> {
     const { dir } = this.settings;
     try {
@@ -285,9 +320,8 @@ export class DiskCache {
       if (record.version !== 1 || `${entryId(record.meta.bucket, record.meta.key)}${RECORD_SUFFIX}` !== recordName) return undefined;
       const bodyPath = join(dir, record.bodyFile);
       const { size } = await stat(bodyPath);
-      if (size !== record.sizeBytes || size !== record.meta.sizeBytes) return undefined;
-      if ((await md5OfFile(bodyPath)) !== record.md5) return undefined;
-      return { meta: record.meta, checkedAtMs: record.storedAtMs, bodyFile: record.bodyFile, md5: record.md5 };
+      if (size !== record.sizeBytes || size !== record.meta.sizeBytes || typeof record.md5 !== 'string') return undefined;
+      return { meta: record.meta, checkedAtMs: record.storedAtMs, bodyFile: record.bodyFile, md5: record.md5, verified: false };
     } catch {
       return undefined;
     }

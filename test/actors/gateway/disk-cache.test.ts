@@ -9,6 +9,7 @@ import { multipartEtag, type ObjectMeta } from '../../../src/core/object-meta.js
 import { systemClock } from '../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { pattern } from '../../support/gateway-harness.js';
+import { spawn } from 'node:child_process';
 
 const md5 = (bytes: Uint8Array): string => createHash('md5').update(bytes).digest('hex');
 
@@ -41,6 +42,36 @@ async function served(cache: DiskCache, key: string, range?: { start: number; en
   for await (const piece of readCachedBody(file, entry.meta.sizeBytes, range, 777, UNBOUNDED)) parts.push(piece);
   return Buffer.concat(parts);
 }
+
+/** The body the filling process below stores under key `k<i>`: its size and bytes follow from `i`. */
+function killedBody(i: number): Buffer {
+  const body = Buffer.alloc(20_000 + ((i * 7919) % 60_000));
+  for (let j = 0; j < body.length; j++) body[j] = (i * 31 + j * 7) & 0xff;
+  return body;
+}
+
+/**
+ * A process that fills the cache in `dir` until it is killed, saying `stored <i>` after each entry. Its
+ * bodies are made as `killedBody` makes them.
+ */
+const FILLER = `
+const [moduleUrl, dir] = process.argv.slice(1);
+const { DiskCache } = await import(moduleUrl);
+const { createHash } = await import('node:crypto');
+const clock = { now: () => Date.now() };
+const log = { info() {}, warn() {}, error() {}, debug() {}, child() { return log; } };
+const cache = new DiskCache({ dir, maxBytes: 100_000_000, maxObjectBytes: 1_000_000, minObjectBytes: 0 }, clock, log);
+await cache.open();
+for (let i = 0; ; i++) {
+  const body = Buffer.alloc(20_000 + ((i * 7919) % 60_000));
+  for (let j = 0; j < body.length; j++) body[j] = (i * 31 + j * 7) & 0xff;
+  const etag = createHash('md5').update(body).digest('hex');
+  const fill = cache.fill({ bucket: 'b', key: 'k' + i, sizeBytes: body.length, etag, contentType: 'x', userMeta: {},
+    clock: { wallMs: 1, counter: 0, node: 'n' }, lastModifiedMs: 1, ringChecksum: 0, deleted: false, chunks: { chunkSizesBytes: [body.length] } });
+  for (let at = 0; at < body.length; at += 4096) await fill.write(body.subarray(at, at + 4096));
+  if (await fill.complete()) process.stdout.write('stored ' + i + '\\n');
+}
+`;
 
 describe('actors/gateway/disk-cache', () => {
   let dir: string;
@@ -153,12 +184,77 @@ describe('actors/gateway/disk-cache', () => {
     await writeFile(join(dir, 'garbage.json'), '{"version":1,');
 
     const second = await open();
+    // Opening reads no body: the damaged one is found by its MD5 when it is first read, and dropped then.
+    expect(second.stats).to.deep.include({ entries: 2, bytes: 16_000 });
+    expect(await served(second, 'damaged')).to.equal(undefined);
     expect(second.stats).to.deep.include({ entries: 1, bytes: 8_000 });
     expect((await served(second, 'whole'))!.equals(bodies.get('whole')!)).to.equal(true);
     for (const key of ['truncated', 'damaged', 'norecord']) expect(second.lookup('b', key)).to.equal(undefined);
+    await second.settled();
     const left = await readdir(dir);
     expect(left.filter((n) => n.endsWith('.body'))).to.have.length(1);
     expect(left.filter((n) => n.endsWith('.json'))).to.have.length(1);
     expect(await readdir(join(dir, 'tmp'))).to.deep.equal([]);
+  });
+
+  it('after a SIGKILL in the middle of filling, opens without reading bodies and serves only whole, undamaged entries', async function () {
+    this.timeout(30_000);
+    const moduleUrl = new URL('../../../src/actors/gateway/disk-cache.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', FILLER, moduleUrl, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    let stored = 0;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => {
+        stored += (data.toString().match(/stored \d+/g) ?? []).length;
+        // Killed while it writes the next body, its record or both.
+        if (stored >= 8) resolve();
+      });
+      child.once('exit', () => reject(new Error(`the filling process ended after ${stored} entries`)));
+    });
+    child.kill('SIGKILL');
+    expect(await exited).to.equal('SIGKILL');
+
+    // One whole entry is damaged on the disk afterwards, as no crash could.
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json'))) {
+      const record = JSON.parse(await readFile(join(dir, name), 'utf8')) as { meta: ObjectMeta; bodyFile: string };
+      if (record.meta.key !== 'k0') continue;
+      const damaged = await readFile(join(dir, record.bodyFile));
+      damaged[10] = damaged[10]! ^ 0xff;
+      await writeFile(join(dir, record.bodyFile), damaged);
+    }
+
+    const cache = await open({ maxBytes: 100_000_000, maxObjectBytes: 1_000_000 });
+    const entries = cache.stats.entries;
+    // The damaged entry is indexed: opening stat'ed the bodies, it did not read them.
+    expect(entries).to.be.at.least(stored);
+    expect(cache.lookup('b', 'k0')).to.not.equal(undefined);
+    let servedCount = 0;
+    for (let i = 0; i < entries + 2; i++) {
+      const got = await served(cache, `k${i}`);
+      if (got === undefined) continue;
+      expect(got.equals(killedBody(i)), `k${i}`).to.equal(true);
+      servedCount++;
+    }
+    expect(await served(cache, 'k0')).to.equal(undefined);
+    // Every other entry the index held was whole: only the damaged one was dropped by its first read's check.
+    expect(servedCount).to.equal(entries - 1);
+    expect(cache.stats.entries).to.equal(entries - 1);
+  });
+
+  it('serves an entry found at opening to first reads that come together, and to none if it goes during its check', async () => {
+    const first = await open();
+    const body = pattern(30_000, 9);
+    await store(first, meta('shared', body), body);
+    await store(first, meta('dropped', body), body);
+    await first.settled();
+    const second = await open();
+    const checked = served(second, 'dropped');
+    second.invalidate('b', 'dropped');
+    expect(await checked).to.equal(undefined);
+    const results = await Promise.all([served(second, 'shared'), served(second, 'shared'), served(second, 'shared', { start: 5, end: 9 })]);
+    expect(results[0]!.equals(body)).to.equal(true);
+    expect(results[1]!.equals(body)).to.equal(true);
+    expect(results[2]!.equals(body.subarray(5, 10))).to.equal(true);
+    expect(second.stats).to.deep.include({ entries: 1, hits: 4 });
   });
 });
