@@ -11,6 +11,9 @@ import { encodeRecord, RecordDecoder } from '../../src/protocol/nfs/rpc-record.j
 import { AUTH_NONE_VERIFIER, decodeRpcReply, encodeRpcCall, type RpcReply } from '../../src/protocol/nfs/rpc.js';
 import { XdrReader, XdrWriter } from '../../src/protocol/nfs/xdr.js';
 
+/** An fattr3 on the wire. */
+const FATTR3_BYTES = 84;
+
 const CALL_TIMEOUT_MS = 20_000;
 /** fattr3 on the wire: five uint32 then eight uint64-sized fields. */
 const FATTR3_BYTES = 84;
@@ -94,6 +97,16 @@ export class NfsTestClient {
 
   async read(file: Buffer, offset: bigint, count: number): Promise<Nfs3Status> {
     return (await this.nfs('READ', new XdrWriter().varOpaque(file, 64).uint64(offset).uint32(count))).status;
+  }
+
+  /** READ, with the bytes and end-of-file flag it returned. */
+  async readData(file: Buffer, offset: bigint, count: number): Promise<{ status: Nfs3Status; data: Buffer | undefined; eof: boolean }> {
+    const { status, reader } = await this.nfs('READ', new XdrWriter().varOpaque(file, 64).uint64(offset).uint32(count));
+    if (status !== 'NFS3_OK') return { status, data: undefined, eof: false };
+    if (reader.bool()) reader.fixedOpaque(FATTR3_BYTES);
+    reader.uint32();
+    const eof = reader.bool();
+    return { status, data: reader.varOpaque(count), eof };
   }
 
   /** One call; the accepted reply's results (SUCCESS), else throws. */

@@ -1,9 +1,13 @@
 /**
- * READ: a file's bytes at an offset. A file being written is read from its buffer; a stored one through
- * the ranged GET path (body-reader.ts), which fetches only the chunks the range touches, so a READ of a
- * large object costs its own bytes, not the object's.
+ * READ: a file's bytes at an offset. A file being written is read from its buffer; a stored one from
+ * the gateway's disk tier when it holds that very version, otherwise through the ranged GET path
+ * (body-reader.ts), which fetches only the chunks the range touches, so a READ of a large object costs
+ * its own bytes, not the object's.
  */
+import type { ObjectMeta } from '../../../core/object-meta.js';
 import type { ReadResult } from '../../../protocol/nfs/nfs3-results.js';
+import { readCachedBody } from '../disk-cache.js';
+import { sameVersion } from '../object-cache.js';
 import { expectOk } from '../storage-errors.js';
 import { NfsError } from './nfs-errors.js';
 import type { Scope } from './nfs-scope.js';
@@ -32,7 +36,10 @@ export async function readFile(scope: Scope, key: string, offset: bigint, count:
   const start = Number(offset);
   const end = Math.min(size, start + wanted) - 1;
   let data: Buffer;
-  if (meta.chunks === undefined && meta.encryption === undefined) {
+  const cached = await fromDiskTier(scope, meta, start, end);
+  if (cached !== undefined) {
+    data = cached;
+  } else if (meta.chunks === undefined && meta.encryption === undefined) {
     // A body kept in its record: only the slice asked for crosses the cluster.
     const got = expectOk(await scope.gateway.storage.get('object', scope.bucket.name, key, { withBody: true, bodySlice: { offsetBytes: start, lengthBytes: end - start + 1 } }));
     if (got.meta.etag !== meta.etag || got.body === undefined) throw new NfsError('NFS3ERR_JUKEBOX', 'the file changed while it was read');
@@ -43,4 +50,21 @@ export async function readFile(scope: Scope, key: string, offset: bigint, count:
     data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   }
   return { status: 'NFS3_OK', fileAttributes, data, eof: end + 1 >= size };
+}
+
+/**
+ * Bytes `start`..`end` of `meta` from the disk tier, when it holds this version: the READ has just read
+ * the current record, which is the check a cached copy needs in validated mode. READs come in pieces,
+ * so they use the tier but do not fill it; a whole GET does.
+ */
+async function fromDiskTier(scope: Scope, meta: ObjectMeta, start: number, end: number): Promise<Buffer | undefined> {
+  const disk = scope.gateway.diskCache;
+  if (!disk.accepts(meta)) return undefined;
+  const entry = disk.lookup(scope.bucket.name, meta.key);
+  if (entry === undefined || !sameVersion(entry.meta, meta)) return undefined;
+  const file = await disk.openBody(entry);
+  if (file === undefined) return undefined;
+  const pieces: Buffer[] = [];
+  for await (const piece of readCachedBody(file, meta.sizeBytes, { start, end }, scope.gateway.config.readPieceBytes, scope.memory)) pieces.push(piece);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }

@@ -1,0 +1,96 @@
+/**
+ * NFS READs of stored files on the in-memory gateway use the gateway's disk tier: once a whole GET has
+ * left a copy of a large object there, READs of that version are served from it, byte for byte, and a
+ * newer version is read from storage.
+ */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
+import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
+import { FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
+import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
+import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
+import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
+import { systemClock } from '../../../src/runtime/clock.js';
+import { memoryLogger } from '../../../src/runtime/logger.js';
+import { bodyOf, eventually, MiB, pattern, startHarness, type Harness } from '../../support/gateway-harness.js';
+import { NfsTestClient } from '../../support/nfs-client.js';
+
+describe('NFS reads through the gateway\'s disk tier', function () {
+  this.timeout(60_000);
+  let harness: Harness;
+  let server: NfsServer;
+  let client: NfsTestClient;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'leofs-nfs-reads-'));
+    harness = await startHarness({ config: { chunkSizeBytes: 256 * 1024, cacheDiskBytes: 64 * MiB, cacheDiskDir: join(dir, 'cache') } });
+    harness.admin.addBucket('files', 'alice');
+    const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
+    if (!parsed.ok) throw new Error(parsed.problem);
+    const table = new Map<string, { key: string }>();
+    server = await startNfsServer({
+      gateway: harness.deps,
+      config: parsed.config,
+      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      exports: new ExportAccess(parsed.config, harness.view),
+      openFiles: new OpenFiles({
+        memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,
+        spillDir: join(dir, 'spill'), clock: systemClock, log: memoryLogger().logger,
+      }),
+      cookies: new DirectoryCookies(1000),
+      writeVerifier: Buffer.alloc(8, 1),
+    });
+    client = await NfsTestClient.open(server.port);
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.close();
+    await harness?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const chunkReads = (): number => harness.storage.calls.filter((c) => c.op === 'get' && c.kind === 'chunk').length;
+
+  it('serves READs of a version the disk tier holds from it, and a newer version from storage', async () => {
+    const alice = harness.client('alice');
+    const body = pattern(3 * MiB + 17, 4);
+    await alice.send(new PutObjectCommand({ Bucket: 'files', Key: 'big.bin', Body: body }));
+    const root = (await client.mount('/files')).handle!;
+    const file = (await client.lookup(root, 'big.bin')).handle!;
+    const disk = harness.deps.diskCache;
+
+    // Nothing cached yet: the READ fetches the chunks its range touches, and leaves no copy.
+    const cold = chunkReads();
+    const first = await client.readData(file, 1000n, 4096);
+    expect(first.data!.equals(body.subarray(1000, 5096))).to.equal(true);
+    expect(chunkReads()).to.be.above(cold);
+    expect(disk.stats.entries).to.equal(0);
+
+    // A whole GET leaves the copy (in the background).
+    expect((await bodyOf(await alice.send(new GetObjectCommand({ Bucket: 'files', Key: 'big.bin' })))).equals(body)).to.equal(true);
+    await eventually(() => disk.stats.entries === 1);
+    const warm = chunkReads();
+    const hits = disk.stats.hits;
+    for (const [offset, count] of [[0, 65536], [MiB - 10, 300_000], [3 * MiB, 4096]] as const) {
+      const read = await client.readData(file, BigInt(offset), count);
+      expect(read.status).to.equal('NFS3_OK');
+      expect(read.data!.equals(body.subarray(offset, offset + count)), `${offset}+${count}`).to.equal(true);
+      expect(read.eof).to.equal(offset + count >= body.length);
+    }
+    expect(disk.stats.hits).to.equal(hits + 3);
+    expect(chunkReads()).to.equal(warm);
+
+    // A new version drops the copy; READs see it.
+    const next = pattern(2 * MiB, 9);
+    await alice.send(new PutObjectCommand({ Bucket: 'files', Key: 'big.bin', Body: next }));
+    const after = await client.readData(file, 10n, 1000);
+    expect(after.data!.equals(next.subarray(10, 1010))).to.equal(true);
+    expect(chunkReads()).to.be.above(warm);
+  });
+});
