@@ -11,9 +11,6 @@ import { encodeRecord, RecordDecoder } from '../../src/protocol/nfs/rpc-record.j
 import { AUTH_NONE_VERIFIER, decodeRpcReply, encodeRpcCall, type RpcReply } from '../../src/protocol/nfs/rpc.js';
 import { XdrReader, XdrWriter } from '../../src/protocol/nfs/xdr.js';
 
-/** An fattr3 on the wire. */
-const FATTR3_BYTES = 84;
-
 const CALL_TIMEOUT_MS = 20_000;
 /** fattr3 on the wire: five uint32 then eight uint64-sized fields. */
 const FATTR3_BYTES = 84;

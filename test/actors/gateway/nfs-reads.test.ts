@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
 import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { FileHandles } from '../../../src/actors/gateway/nfs/file-handles.js';
+import { memoryHandles } from '../../support/nfs-handles.js';
 import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
 import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
@@ -32,11 +32,10 @@ describe('NFS reads through the gateway\'s disk tier', function () {
     harness.admin.addBucket('files', 'alice');
     const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
     if (!parsed.ok) throw new Error(parsed.problem);
-    const table = new Map<string, { key: string }>();
     server = await startNfsServer({
       gateway: harness.deps,
       config: parsed.config,
-      handles: new FileHandles(harness.view, { get: (hash) => table.get(hash), put: async (hash, value) => void table.set(hash, value) }),
+      handles: memoryHandles(harness.view),
       exports: new ExportAccess(parsed.config, harness.view),
       openFiles: new OpenFiles({
         memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,
