@@ -380,23 +380,50 @@ export class ObjectStore {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     // With no write unsettled anywhere on this node (the common case at rest), no entry needs a look.
     const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
-    return collectPage(fetch, (from) => this.listingEntries(kind, bucket, from, lookForUnsettled, withVersions));
+    // A scan with a delimiter is restarted at every common prefix; key-by-key reads restart cheaper.
+    const onePass = fetch.delimiter === undefined;
+    return collectPage(fetch, (from) => this.listingEntries(kind, bucket, from, { onePass, lookForUnsettled, withVersions }));
   }
 
-  /** A bucket's listing entries from `from` on, in key order. */
-  private *listingEntries(kind: ObjectKind, bucket: string, from: string, lookForUnsettled: boolean, withVersions: boolean): Generator<ListingEntry> {
-    // Keys first, then each value on its own: one record that does not decode is skipped, not fatal.
-    for (const key of this.db.meta.getKeys({ start: bucketScanStart(kind, bucket, from), end: bucketScanEnd(kind, bucket) })) {
-      const address = parseMetaKey(key);
-      if (!address) continue;
-      const meta = this.readMeta(key);
-      if (!meta) continue;
-      const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
-      yield {
-        ...listingEntryOf(address.key, meta, withVersions),
-        ...(unsettled ? { unsettled: true as const, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions) } : {}),
-      };
+  /**
+   * A bucket's listing entries from `from` on, in key order. With `onePass`, keys and values are read
+   * in one pass; a value that does not decode ends it. The rest is read key by key, so that one damaged
+   * record is skipped, not fatal.
+   */
+  private *listingEntries(kind: ObjectKind, bucket: string, from: string, options: { onePass: boolean; lookForUnsettled: boolean; withVersions: boolean }): Generator<ListingEntry> {
+    const { lookForUnsettled, withVersions } = options;
+    const end = bucketScanEnd(kind, bucket);
+    let start = bucketScanStart(kind, bucket, from);
+    const range = options.onePass ? this.db.meta.getRange({ start, end })[Symbol.iterator]() : undefined;
+    try {
+      while (range) {
+        let step: IteratorResult<{ key: Buffer; value: unknown }>;
+        try {
+          step = range.next();
+        } catch {
+          break;
+        }
+        if (step.done) return;
+        const { key, value } = step.value;
+        start = justAfter(key);
+        const address = parseMetaKey(key);
+        const meta = address && this.checkMeta(key, value);
+        if (address && meta) yield this.listingEntry(address, meta, lookForUnsettled, withVersions);
+      }
+    } finally {
+      range?.return?.();
     }
+    for (const key of this.db.meta.getKeys({ start, end })) {
+      const address = parseMetaKey(key);
+      const meta = address && this.readMeta(key);
+      if (address && meta) yield this.listingEntry(address, meta, lookForUnsettled, withVersions);
+    }
+  }
+
+  private listingEntry(address: ObjectAddress, meta: ObjectMeta, lookForUnsettled: boolean, withVersions: boolean): ListingEntry {
+    const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
+    const entry = listingEntryOf(address.key, meta, withVersions);
+    return unsettled ? { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions) } : entry;
   }
 
   /**
