@@ -16,7 +16,8 @@
  *   list.load_per_s=  list.keys_per_s=  list.page_p50_ms=  list.page_p99_ms=  list.delimiter_first_ms=
  *   list.storage_rss_mib=  list.storage_rss_peak_mib=
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { namespaceOf } from '../src/core/bucket-namespace.js';
@@ -53,18 +54,36 @@ const prefixWidth = String(prefixes - 1).length;
 const indexWidth = String(objects - 1).length;
 const keyOf = (index: number): string => `p${String(index % prefixes).padStart(prefixWidth, '0')}/k${String(index).padStart(indexWidth, '0')}`;
 
-/** Resident memory of a process in MiB, from /proc (Linux); 0 when it cannot be read. */
-function rssMib(pid: number | undefined): number {
+/** A field of a process's /proc status in MiB (Linux): VmRSS, RssAnon, RssFile; 0 when it cannot be read. */
+function statusMib(pid: number | undefined, field: string): number {
   if (pid === undefined) return 0;
   try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : 0;
   } catch {
     return 0;
   }
 }
 
-const storageRssMib = (cluster: DevCluster): number => Math.max(...STORAGE_NODES.map((node) => rssMib(cluster.pidOf(node))));
+const storageRssMib = (cluster: DevCluster): number => Math.max(...STORAGE_NODES.map((node) => statusMib(cluster.pidOf(node), 'VmRSS')));
+
+/** Bytes of the files under a directory. */
+function directoryBytes(path: string): number {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
+/** Each storage node's resident memory split into its heap and other private memory, and mapped files (LMDB's pages). */
+const storageMemoryLine = (cluster: DevCluster): string =>
+  STORAGE_NODES.map((node) => {
+    const pid = cluster.pidOf(node);
+    const name = node.split('@')[0]!;
+    const files = directoryBytes(join(cluster.dataDir, name)) / 2 ** 20;
+    return `${name} ${['VmRSS', 'RssAnon', 'RssFile'].map((field) => `${field}=${statusMib(pid, field).toFixed(0)}`).join(' ')} files=${files.toFixed(0)}`;
+  }).join('; ');
 
 /** The values of every `<tag>` element of an XML listing (keys and tokens hold no markup). */
 function elements(xml: string, tag: string): string[] {
@@ -118,7 +137,7 @@ try {
   // At rest: the load's garbage given a moment to be collected.
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const restRss = storageRssMib(cluster);
-  process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes})\n`);
+  process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}); MiB: ${storageMemoryLine(cluster)}\n`);
 
   let peakRss = restRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, storageRssMib(cluster))), 200);
