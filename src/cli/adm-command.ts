@@ -110,6 +110,17 @@ const COMMANDS: readonly CommandSpec[] = [
   { usage: 'delete-user <user>', describe: 'delete a user (it must own no bucket)', build: (args) => ({ command: 'delete_user', userId: str(args, 'user') }) },
   { usage: 'get-users', describe: 'list users and their access key ids', build: () => ({ command: 'get_users' }) },
   {
+    usage: 'add-access-key <user>',
+    describe: 'give a user a second access key and print its secret, once (to rotate: add one, move clients to it, delete the old one)',
+    build: (args) => ({ command: 'add_access_key', userId: str(args, 'user') }),
+  },
+  {
+    usage: 'delete-access-key <user> <accessKeyId>',
+    describe: 'delete one of a user\'s access keys; requests signed with it are refused from then on (its last key stays)',
+    build: (args) => ({ command: 'delete_access_key', userId: str(args, 'user'), accessKeyId: str(args, 'accessKeyId') }),
+  },
+  { usage: 'get-access-keys <user>', describe: "list a user's access key ids, oldest first", build: (args) => ({ command: 'get_access_keys', userId: str(args, 'user') }) },
+  {
     usage: 'update-user-role <user> <role>',
     describe: 'make a user admin or normal (LeoFS role ids 9 and 1 work too)',
     build: (args) => {

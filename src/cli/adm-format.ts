@@ -207,6 +207,10 @@ export function formatResult(result: AdminResult): string {
     }
     case 'user':
       return `user-id: ${result.user.userId}\nrole: ${result.user.role}\naccess-key-id: ${result.user.accessKeyId}\nsecret-access-key: ${result.user.secretAccessKey}`;
+    case 'access_key':
+      return `user-id: ${result.userId}\naccess-key-id: ${result.key.accessKeyId}\nsecret-access-key: ${result.key.secretAccessKey}`;
+    case 'access_keys':
+      return formatTable(['user_id', 'access_key_id', 'created_at'], result.keys.map((key) => [result.userId, key.accessKeyId, time(key.createdAtMs)]));
     case 'credentials':
       return `OK: the secret is ${result.user.userId}'s (${result.user.role})`;
     case 'users':

@@ -20,18 +20,57 @@ export type UserRole = (typeof USER_ROLES)[number];
 export const BUCKET_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
 export type BucketAcl = (typeof BUCKET_ACLS)[number];
 
+/**
+ * A user may hold this many access keys at once, as in AWS IAM: enough to rotate (a new key is made,
+ * clients move to it, then the old one is deleted) without a moment in which no key works.
+ */
+export const MAX_ACCESS_KEYS = 2;
+
+export interface AccessKeyRecord {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly createdAtMs: number;
+}
+
+/** An access key as shown to administrators: never its secret. */
+export type AccessKeyView = Omit<AccessKeyRecord, 'secretAccessKey'>;
+
 export interface UserRecord {
   readonly userId: string;
+  /** The user's oldest key; records of one key only keep the shape they always had. */
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly role: UserRole;
   readonly createdAtMs: number;
   /** The name S3 shows as the owner's DisplayName; the user id when absent. */
   readonly displayName?: string;
+  /** When the oldest key was made; absent: with the user. */
+  readonly keyCreatedAtMs?: number;
+  /** The user's other keys, newest last (at most MAX_ACCESS_KEYS - 1); absent when it has none. */
+  readonly otherKeys?: readonly AccessKeyRecord[];
 }
 
-/** A user as shown to administrators: never the secret. */
-export type UserView = Omit<UserRecord, 'secretAccessKey'>;
+/** A user as shown to administrators: never a secret. */
+export type UserView = Omit<UserRecord, 'secretAccessKey' | 'otherKeys' | 'keyCreatedAtMs'>;
+
+/** Every key of a user, oldest first. */
+export function accessKeysOf(user: UserRecord): readonly AccessKeyRecord[] {
+  return [{ accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey, createdAtMs: user.keyCreatedAtMs ?? user.createdAtMs }, ...(user.otherKeys ?? [])];
+}
+
+/** The user holding `keys` (oldest first, at least one): the oldest becomes the record's own key. */
+export function withAccessKeys(user: UserRecord, keys: readonly AccessKeyRecord[]): UserRecord {
+  const [first, ...others] = keys;
+  if (first === undefined) throw new Error(`${user.userId} must keep an access key`);
+  const { otherKeys: _others, keyCreatedAtMs: _created, ...rest } = user;
+  return {
+    ...rest,
+    accessKeyId: first.accessKeyId,
+    secretAccessKey: first.secretAccessKey,
+    ...(first.createdAtMs === user.createdAtMs ? {} : { keyCreatedAtMs: first.createdAtMs }),
+    ...(others.length === 0 ? {} : { otherKeys: others }),
+  };
+}
 
 export interface BucketRecord {
   readonly name: string;
@@ -162,8 +201,16 @@ export function isUserRecord(value: unknown): value is UserRecord {
     secretProblem(user.secretAccessKey) === undefined &&
     isUserRole(user.role) &&
     Number.isSafeInteger(user.createdAtMs) &&
-    displayNameProblem(user.displayName) === undefined
+    displayNameProblem(user.displayName) === undefined &&
+    (user.keyCreatedAtMs === undefined || Number.isSafeInteger(user.keyCreatedAtMs)) &&
+    (user.otherKeys === undefined || (Array.isArray(user.otherKeys) && user.otherKeys.length > 0 && user.otherKeys.length < MAX_ACCESS_KEYS && user.otherKeys.every(isAccessKeyRecord)))
   );
+}
+
+function isAccessKeyRecord(value: unknown): value is AccessKeyRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const key = value as Record<string, unknown>;
+  return accessKeyProblem(key.accessKeyId) === undefined && secretProblem(key.secretAccessKey) === undefined && Number.isSafeInteger(key.createdAtMs);
 }
 
 /** Bucket names are checked where they are created; a stored record only needs the right shape. */

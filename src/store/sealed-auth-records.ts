@@ -4,26 +4,45 @@
  * `secretAccessKey`. Records written by releases that kept the secret in plain text still read; they
  * count as outdated, so NodeState.upgrade seals them at start.
  */
-import type { AuthSnapshot, UserRecord } from '../core/auth-snapshot.js';
+import type { AccessKeyRecord, AuthSnapshot, UserRecord } from '../core/auth-snapshot.js';
 import type { RecordCodec } from './node-state.js';
 import type { SecretBox } from './secret-box.js';
 
-type SealedUser = Omit<UserRecord, 'secretAccessKey'> & { readonly sealedSecret: Uint8Array };
+type SealedKey = Omit<AccessKeyRecord, 'secretAccessKey'> & { readonly sealedSecret: Uint8Array };
+type SealedUser = Omit<UserRecord, 'secretAccessKey' | 'otherKeys'> & { readonly sealedSecret: Uint8Array; readonly otherKeys?: readonly SealedKey[] };
 
-function isSealedUser(stored: unknown): stored is SealedUser {
+function isSealed(stored: unknown): stored is { readonly sealedSecret: Uint8Array } {
   return typeof stored === 'object' && stored !== null && (stored as { sealedSecret?: unknown }).sealedSecret instanceof Uint8Array;
 }
 
-function sealUser(box: SecretBox, user: UserRecord): SealedUser {
-  const { secretAccessKey, ...rest } = user;
-  return { ...rest, sealedSecret: box.seal(secretAccessKey, user.accessKeyId) };
+/** Sealed, its other keys' secrets included (a user's second key is as secret as its first). */
+function isSealedUser(stored: unknown): stored is SealedUser {
+  if (!isSealed(stored)) return false;
+  const others = (stored as { otherKeys?: unknown }).otherKeys;
+  return others === undefined || (Array.isArray(others) && others.every(isSealed));
 }
 
-/** A stored user as used; one that is not sealed is returned as it is, for the validator to judge. */
+function sealKey(box: SecretBox, key: AccessKeyRecord): SealedKey {
+  const { secretAccessKey, ...rest } = key;
+  return { ...rest, sealedSecret: box.seal(secretAccessKey, key.accessKeyId) };
+}
+
+function sealUser(box: SecretBox, user: UserRecord): SealedUser {
+  const { secretAccessKey, otherKeys, ...rest } = user;
+  return { ...rest, sealedSecret: box.seal(secretAccessKey, user.accessKeyId), ...(otherKeys === undefined ? {} : { otherKeys: otherKeys.map((key) => sealKey(box, key)) }) };
+}
+
+/** A stored key or user as used: its sealed secrets opened; what is not sealed is left for the validator to judge. */
+function openKey(box: SecretBox, stored: unknown): unknown {
+  if (!isSealed(stored)) return stored;
+  const { sealedSecret, ...rest } = stored as SealedKey;
+  return { ...rest, secretAccessKey: box.open(sealedSecret, String(rest.accessKeyId)) };
+}
+
 function openUser(box: SecretBox, stored: unknown): unknown {
-  if (!isSealedUser(stored)) return stored;
-  const { sealedSecret, ...rest } = stored;
-  return { ...rest, secretAccessKey: box.open(sealedSecret, String(stored.accessKeyId)) };
+  const opened = openKey(box, stored);
+  const others = (opened as { otherKeys?: unknown } | null)?.otherKeys;
+  return Array.isArray(others) ? { ...(opened as object), otherKeys: others.map((key) => openKey(box, key)) } : opened;
 }
 
 export function sealedUserCodec(box: SecretBox): RecordCodec<UserRecord> {

@@ -3,11 +3,11 @@
  * every request makes (access key → user, bucket → owner and ACL, Host → endpoint). Only the auth
  * cache actor changes it; request handlers read.
  */
-import type { AuthSnapshot, BucketRecord, UserRecord } from '../../core/auth-snapshot.js';
+import { accessKeysOf, type AccessKeyRecord, type AuthSnapshot, type BucketRecord, type UserRecord } from '../../core/auth-snapshot.js';
 
 export class AuthView {
   private snapshot: AuthSnapshot | undefined;
-  private usersByAccessKey = new Map<string, UserRecord>();
+  private keys = new Map<string, { readonly user: UserRecord; readonly key: AccessKeyRecord }>();
   private usersById = new Map<string, UserRecord>();
   private bucketsByName = new Map<string, BucketRecord>();
   private readonly listeners = new Set<(snapshot: AuthSnapshot) => void>();
@@ -18,15 +18,20 @@ export class AuthView {
 
   install(snapshot: AuthSnapshot): void {
     this.snapshot = snapshot;
-    this.usersByAccessKey = new Map(snapshot.users.map((user) => [user.accessKeyId, user]));
+    this.keys = new Map(snapshot.users.flatMap((user) => accessKeysOf(user).map((key) => [key.accessKeyId, { user, key }] as const)));
     this.usersById = new Map(snapshot.users.map((user) => [user.userId, user]));
     this.bucketsByName = new Map(snapshot.buckets.map((bucket) => [bucket.name, bucket]));
     for (const listener of this.listeners) listener(snapshot);
   }
 
-  /** The user holding an access key: whose secret verifies a signature. */
+  /** The user holding an access key (any of its keys). */
   userByAccessKey(accessKeyId: string): UserRecord | undefined {
-    return this.usersByAccessKey.get(accessKeyId);
+    return this.keys.get(accessKeyId)?.user;
+  }
+
+  /** The secret of an access key, which verifies a signature made with it; undefined for a key nobody holds. */
+  secretOf(accessKeyId: string): string | undefined {
+    return this.keys.get(accessKeyId)?.key.secretAccessKey;
   }
 
   user(userId: string): UserRecord | undefined {

@@ -114,7 +114,7 @@ export const S3_ENTRY: RequestEntry = {
         virtualHostBucket: addressing.style === 'virtual-host' ? addressing.bucket : undefined,
       },
       {
-        lookupSecret: (accessKeyId) => deps.authView.userByAccessKey(accessKeyId)?.secretAccessKey,
+        lookupSecret: (accessKeyId) => deps.authView.secretOf(accessKeyId),
         nowMs: deps.clock.now(),
         keyCache: deps.keyCache,
         region: regions?.expected,

@@ -26,7 +26,10 @@ import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
 import type {
+  AddAccessKeyReply,
   AuthMessage,
+  DeleteAccessKeyReply,
+  GetAccessKeysReply,
   CheckSecretReply,
   ChownBucketReply,
   CreateBucketReply,
@@ -166,6 +169,17 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       case 'delete_user':
         await onAuth<DeleteUserReply>((replyTo) => ({ type: 'delete_user', userId: command.userId, replyTo }));
         return { kind: 'done', message: `deleted user ${command.userId}` };
+      case 'add_access_key': {
+        const added = await onAuth<AddAccessKeyReply>((replyTo) => ({ type: 'add_access_key', userId: command.userId, replyTo }));
+        return { kind: 'access_key', userId: added.userId, key: added.key };
+      }
+      case 'delete_access_key':
+        await onAuth<DeleteAccessKeyReply>((replyTo) => ({ type: 'delete_access_key', userId: command.userId, accessKeyId: command.accessKeyId, replyTo }));
+        return { kind: 'done', message: `deleted access key ${command.accessKeyId} of ${command.userId}; it signs nothing from now on` };
+      case 'get_access_keys': {
+        const found = await onAuth<GetAccessKeysReply>((replyTo) => ({ type: 'get_access_keys', userId: command.userId, replyTo }));
+        return { kind: 'access_keys', userId: found.userId, keys: found.keys };
+      }
       case 'check_credentials': {
         const checked = await onAuth<CheckSecretReply>((replyTo) => ({ type: 'check_secret', accessKeyId: command.accessKeyId, secretAccessKey: command.secretAccessKey, replyTo }));
         return { kind: 'credentials', user: checked.user };

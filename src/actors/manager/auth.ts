@@ -12,7 +12,10 @@ import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { assertNever } from '../../core/assert-never.js';
 import {
   AUTH_SNAPSHOT_VERSION,
+  MAX_ACCESS_KEYS,
   accessKeyProblem,
+  accessKeysOf,
+  withAccessKeys,
   endpointProblem,
   isBucketAcl,
   isUserRole,
@@ -21,6 +24,7 @@ import {
   secretProblem,
   userIdProblem,
   displayNameProblem,
+  type AccessKeyRecord,
   type AuthSnapshot,
   type BucketRecord,
   type EndpointRecord,
@@ -41,8 +45,10 @@ import { isAclGrants, isObjectOwnership } from '../../core/acl.js';
 import { isValidBucketName } from '../../protocol/s3/router.js';
 import type { StateTable } from '../../store/node-state.js';
 import type {
+  AddAccessKeyReply,
   AuthError,
   AuthMessage,
+  DeleteAccessKeyReply,
   ChownBucketReply,
   CreateBucketReply,
   CreateUserReply,
@@ -182,16 +188,30 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
         case 'get_users':
           ctx.system.reply(message.replyTo, { ok: true, users: [...state.users.values()].sort(byUserId).map(viewOfUser) });
           return state;
+        case 'add_access_key':
+          ctx.system.reply(message.replyTo, await addAccessKey(state, message.userId, ctx));
+          return state;
+        case 'delete_access_key':
+          ctx.system.reply(message.replyTo, await deleteAccessKey(state, message.userId, message.accessKeyId, ctx));
+          return state;
+        case 'get_access_keys': {
+          const user = state.users.get(message.userId);
+          ctx.system.reply(
+            message.replyTo,
+            user ? { ok: true, userId: user.userId, keys: accessKeysOf(user).map(({ accessKeyId, createdAtMs }) => ({ accessKeyId, createdAtMs })) } : noSuchUser(message.userId),
+          );
+          return state;
+        }
         case 'user_by_key': {
-          const user = findByAccessKey(state, message.accessKeyId);
+          const user = findByAccessKey(state, message.accessKeyId)?.user;
           ctx.system.reply(message.replyTo, user ? { ok: true, user: viewOfUser(user) } : { ok: false, code: 'NoSuchUser', message: `no user has the access key ${message.accessKeyId}` });
           return state;
         }
         case 'check_secret': {
-          const user = findByAccessKey(state, message.accessKeyId);
+          const found = findByAccessKey(state, message.accessKeyId);
           // An unknown key is compared against a stand-in, so both refusals take the same time.
-          const matches = secretsEqual(user?.secretAccessKey ?? UNKNOWN_KEY_SECRET, message.secretAccessKey) && user !== undefined;
-          ctx.system.reply(message.replyTo, matches ? { ok: true, user: viewOfUser(user) } : { ok: false, code: 'InvalidCredentials', message: 'the access key id or the secret access key is wrong' });
+          const matches = secretsEqual(found?.key.secretAccessKey ?? UNKNOWN_KEY_SECRET, message.secretAccessKey) && found !== undefined;
+          ctx.system.reply(message.replyTo, matches ? { ok: true, user: viewOfUser(found.user) } : { ok: false, code: 'InvalidCredentials', message: 'the access key id or the secret access key is wrong' });
           return state;
         }
         case 'chown_bucket':
@@ -434,6 +454,37 @@ export function authBehavior(deps: AuthDeps): Behavior<AuthState, AuthMessage> {
     return { ok: true, user: viewOfUser(state.users.get(userId)!) };
   }
 
+  async function addAccessKey(state: AuthState, userId: string, ctx: ActorContext<AuthMessage>): Promise<AddAccessKeyReply> {
+    const user = state.users.get(userId);
+    if (!user) return noSuchUser(userId);
+    const keys = accessKeysOf(user);
+    if (keys.length >= MAX_ACCESS_KEYS) {
+      return { ok: false, code: 'TooManyAccessKeys', message: `${userId} already holds ${keys.length} access keys, the most a user may; delete one of them first` };
+    }
+    const key = { ...newKeys(state), createdAtMs: ctx.clock.now() };
+    await replaceUser(state, withAccessKeys(user, [...keys, key]));
+    ctx.log.info('access key added', { userId, accessKeyId: key.accessKeyId });
+    await changed(state, ctx);
+    return { ok: true, userId, key };
+  }
+
+  async function deleteAccessKey(state: AuthState, userId: string, accessKeyId: string, ctx: ActorContext<AuthMessage>): Promise<DeleteAccessKeyReply> {
+    const user = state.users.get(userId);
+    if (!user) return noSuchUser(userId);
+    const keys = accessKeysOf(user);
+    if (!keys.some((key) => key.accessKeyId === accessKeyId)) return { ok: false, code: 'NoSuchAccessKey', message: `${userId} holds no access key ${accessKeyId}` };
+    if (keys.length === 1) return { ok: false, code: 'LastAccessKey', message: `${accessKeyId} is the last access key of ${userId}; add another first, or delete the user` };
+    await replaceUser(state, withAccessKeys(user, keys.filter((key) => key.accessKeyId !== accessKeyId)));
+    ctx.log.info('access key deleted', { userId, accessKeyId });
+    await changed(state, ctx);
+    return { ok: true };
+  }
+
+  async function replaceUser(state: AuthState, user: UserRecord): Promise<void> {
+    await tables.users.put(user.userId, user);
+    state.users.set(user.userId, user);
+  }
+
   function newKeys(state: AuthState): { accessKeyId: string; secretAccessKey: string } {
     for (;;) {
       const accessKeyId = randomAccessKey(random);
@@ -504,9 +555,17 @@ function endpointList(state: AuthState): EndpointRecord[] {
 /** What an unknown access key's secret is compared with: no user's secret can be empty. */
 const UNKNOWN_KEY_SECRET = '';
 
-function findByAccessKey(state: AuthState, accessKeyId: string): UserRecord | undefined {
-  for (const user of state.users.values()) if (user.accessKeyId === accessKeyId) return user;
+/** The user holding the key (as any of its keys), and the key. */
+function findByAccessKey(state: AuthState, accessKeyId: string): { readonly user: UserRecord; readonly key: AccessKeyRecord } | undefined {
+  for (const user of state.users.values()) {
+    const key = accessKeysOf(user).find((candidate) => candidate.accessKeyId === accessKeyId);
+    if (key) return { user, key };
+  }
   return undefined;
+}
+
+function noSuchUser(userId: string): AuthError<'NoSuchUser'> {
+  return { ok: false, code: 'NoSuchUser', message: `no user ${userId}` };
 }
 
 function adminCount(state: AuthState): number {

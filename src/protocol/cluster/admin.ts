@@ -4,7 +4,7 @@
  * fields that the CLI prints as a table or as JSON. Commands arrive from the wire, so they are checked
  * here before anything runs.
  */
-import type { BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
+import type { AccessKeyRecord, AccessKeyView, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import { isBucketAcl, isUserRole } from '../../core/auth-snapshot.js';
 import type { RingDocument } from '../../core/ring/ring-document.js';
 import type { ReplyTo } from '../../runtime/refs.js';
@@ -35,6 +35,10 @@ export type AdminCommand =
   /** Whether the secret is the access key's: how the web console checks who logs in (never listed, never logged). */
   | { readonly command: 'check_credentials'; readonly accessKeyId: string; readonly secretAccessKey: string }
   | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
+  /** A second access key for the user (a user holds at most two): how a key is rotated before the old one is deleted. */
+  | { readonly command: 'add_access_key'; readonly userId: string }
+  | { readonly command: 'delete_access_key'; readonly userId: string; readonly accessKeyId: string }
+  | { readonly command: 'get_access_keys'; readonly userId: string }
   | { readonly command: 'add_bucket'; readonly bucket: string; readonly accessKeyId: string; readonly acl?: BucketAcl }
   | { readonly command: 'delete_bucket'; readonly bucket: string; readonly accessKeyId: string }
   | { readonly command: 'delete_bucket_stats'; readonly bucket?: string }
@@ -132,6 +136,9 @@ export type AdminResult =
   /** A created or imported user, with its secret: shown this once. */
   | { readonly kind: 'user'; readonly user: UserRecord }
   | { readonly kind: 'users'; readonly users: readonly UserView[] }
+  /** A key just added, with its secret: shown this once. */
+  | { readonly kind: 'access_key'; readonly userId: string; readonly key: AccessKeyRecord }
+  | { readonly kind: 'access_keys'; readonly userId: string; readonly keys: readonly AccessKeyView[] }
   /** The user whose credentials were checked. */
   | { readonly kind: 'credentials'; readonly user: UserView }
   | { readonly kind: 'bucket'; readonly bucket: BucketRecord }
@@ -245,7 +252,11 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
           { role: raw.role === undefined ? undefined : role('role'), accessKeyId: optional('accessKeyId'), secretAccessKey: optional('secretAccessKey'), displayName: optional('displayName') },
         );
       case 'delete_user':
+      case 'add_access_key':
+      case 'get_access_keys':
         return { command, userId: need('userId') };
+      case 'delete_access_key':
+        return { command, userId: need('userId'), accessKeyId: need('accessKeyId') };
       case 'check_credentials':
         return { command, accessKeyId: need('accessKeyId'), secretAccessKey: need('secretAccessKey') };
       case 'get_users':

@@ -2,7 +2,7 @@
  * The contract of the manager's keeper of users, access keys, buckets and endpoints: what the
  * gateways ask about buckets, and what the manager's own actors ask about everything.
  */
-import type { AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
+import type { AccessKeyRecord, AccessKeyView, AuthSnapshot, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import type { BucketVersioning } from '../../core/object-versioning.js';
 import type { Tags } from '../../core/object-tags.js';
 import type { ObjectLockConfig } from '../../core/object-lock.js';
@@ -53,6 +53,11 @@ export type GetUsersReply = { readonly ok: true; readonly users: readonly UserVi
 export type UserByKeyReply = { readonly ok: true; readonly user: UserView } | AuthError<'NoSuchUser'>;
 /** One answer for an unknown key and a wrong secret, so that a guess learns nothing of which keys exist. */
 export type CheckSecretReply = { readonly ok: true; readonly user: UserView } | AuthError<'InvalidCredentials'>;
+/** A key just made, with its secret: shown this once. */
+export type AddAccessKeyReply = { readonly ok: true; readonly userId: string; readonly key: AccessKeyRecord } | AuthError<'NoSuchUser' | 'TooManyAccessKeys'>;
+export type DeleteAccessKeyReply = { readonly ok: true } | AuthError<'NoSuchUser' | 'NoSuchAccessKey' | 'LastAccessKey'>;
+/** A user's keys, oldest first, without their secrets. */
+export type GetAccessKeysReply = { readonly ok: true; readonly userId: string; readonly keys: readonly AccessKeyView[] } | AuthError<'NoSuchUser'>;
 export type ChownBucketReply = { readonly ok: true; readonly bucket: BucketRecord } | AuthError<'NoSuchBucket' | 'NoSuchUser'>;
 export type EndpointReply = { readonly ok: true; readonly endpoints: readonly EndpointRecord[] } | AuthError<'InvalidArgument' | 'NoSuchEndpoint'>;
 
@@ -109,6 +114,11 @@ export type AdminAuthMessage =
   | { readonly type: 'user_by_key'; readonly accessKeyId: string; readonly replyTo: ReplyTo<UserByKeyReply> }
   /** Whether `secretAccessKey` is the secret of `accessKeyId` (the web console's login). */
   | { readonly type: 'check_secret'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly replyTo: ReplyTo<CheckSecretReply> }
+  /** A new key for the user, beside the one it has (rotation: make one, move clients to it, delete the old). */
+  | { readonly type: 'add_access_key'; readonly userId: string; readonly replyTo: ReplyTo<AddAccessKeyReply> }
+  /** Deletes one of the user's keys; its last key stays (delete the user instead). */
+  | { readonly type: 'delete_access_key'; readonly userId: string; readonly accessKeyId: string; readonly replyTo: ReplyTo<DeleteAccessKeyReply> }
+  | { readonly type: 'get_access_keys'; readonly userId: string; readonly replyTo: ReplyTo<GetAccessKeysReply> }
   | { readonly type: 'chown_bucket'; readonly name: string; readonly owner: string; readonly replyTo: ReplyTo<ChownBucketReply> }
   | { readonly type: 'add_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }
   | { readonly type: 'delete_endpoint'; readonly host: string; readonly replyTo: ReplyTo<EndpointReply> }

@@ -113,6 +113,33 @@ describe('manager admin commands', () => {
     await ok({ command: 'delete_user', userId: 'carol' }, 'done');
   });
 
+  it('rotates access keys: a second key works beside the first until one is deleted, two at most, never none', async () => {
+    const dave = (await ok({ command: 'create_user', userId: 'dave' }, 'user')).user;
+    const added = await ok({ command: 'add_access_key', userId: 'dave' }, 'access_key');
+    expect(added.userId).to.equal('dave');
+    expect(added.key.accessKeyId).to.match(/^[A-Z0-9]{20}$/).and.not.equal(dave.accessKeyId);
+    expect(added.key.secretAccessKey).to.have.length(40);
+    expect(await admin({ command: 'add_access_key', userId: 'dave' })).to.include({ ok: false, code: 'TooManyAccessKeys' });
+    const listed = await ok({ command: 'get_access_keys', userId: 'dave' }, 'access_keys');
+    expect(listed.keys.map((key) => key.accessKeyId)).to.deep.equal([dave.accessKeyId, added.key.accessKeyId]);
+    expect(JSON.stringify(listed)).to.not.include(added.key.secretAccessKey).and.not.include(dave.secretAccessKey);
+    await ok({ command: 'check_credentials', accessKeyId: added.key.accessKeyId, secretAccessKey: added.key.secretAccessKey }, 'credentials');
+    await ok({ command: 'check_credentials', accessKeyId: dave.accessKeyId, secretAccessKey: dave.secretAccessKey }, 'credentials');
+    expect(await admin({ command: 'check_credentials', accessKeyId: added.key.accessKeyId, secretAccessKey: dave.secretAccessKey }), "one key's secret does not open the other").to.include({ ok: false, code: 'InvalidCredentials' });
+    expect((await ok({ command: 'add_bucket', bucket: 'dave-new-key', accessKeyId: added.key.accessKeyId }, 'bucket')).bucket.owner).to.equal('dave');
+    expect(await admin({ command: 'create_user', userId: 'eve', accessKeyId: added.key.accessKeyId, secretAccessKey: 'eve-secret-1234' })).to.include({ ok: false, code: 'AccessKeyInUse' });
+
+    await ok({ command: 'delete_access_key', userId: 'dave', accessKeyId: dave.accessKeyId }, 'done');
+    expect(await admin({ command: 'check_credentials', accessKeyId: dave.accessKeyId, secretAccessKey: dave.secretAccessKey })).to.include({ ok: false, code: 'InvalidCredentials' });
+    expect((await ok({ command: 'get_users' }, 'users')).users.find((user) => user.userId === 'dave')?.accessKeyId, 'the new key is the user\'s now').to.equal(added.key.accessKeyId);
+    expect(await admin({ command: 'delete_access_key', userId: 'dave', accessKeyId: dave.accessKeyId })).to.include({ ok: false, code: 'NoSuchAccessKey' });
+    expect(await admin({ command: 'delete_access_key', userId: 'dave', accessKeyId: added.key.accessKeyId })).to.include({ ok: false, code: 'LastAccessKey' });
+    expect(await admin({ command: 'get_access_keys', userId: 'nobody' })).to.include({ ok: false, code: 'NoSuchUser' });
+    expect(await admin({ command: 'delete_access_key', userId: 'dave' })).to.include({ ok: false, code: 'BadCommand' });
+    await ok({ command: 'delete_bucket', bucket: 'dave-new-key', accessKeyId: added.key.accessKeyId }, 'done');
+    await ok({ command: 'delete_user', userId: 'dave' }, 'done');
+  });
+
   it('manages endpoints', async () => {
     expect((await ok({ command: 'add_endpoint', host: 'S3.Example.com' }, 'endpoints')).endpoints.map((e) => e.host)).to.deep.equal(['s3.example.com']);
     expect(await admin({ command: 'add_endpoint', host: 'not a host' })).to.include({ ok: false, code: 'InvalidArgument' });

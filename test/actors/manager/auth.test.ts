@@ -7,7 +7,7 @@ import { AuthView } from '../../../src/actors/common/auth-view.js';
 import { authRef, ROOT_NAME } from '../../../src/protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../../../src/actors/gateway/gateway-tree.js';
 import { authBehavior, randomAccessKey } from '../../../src/actors/manager/auth.js';
-import type { AuthMessage } from '../../../src/protocol/cluster/auth.js';
+import type { AddAccessKeyReply, AuthMessage } from '../../../src/protocol/cluster/auth.js';
 import { authTables, upgradeManagerState } from '../../../src/actors/manager/manager-tree.js';
 import { AUTH_SNAPSHOT_VERSION, isAuthSnapshot, type AuthSnapshot, type BucketRecord, type UserRecord, type UserView } from '../../../src/core/auth-snapshot.js';
 import { namespaceOf } from '../../../src/core/bucket-namespace.js';
@@ -333,17 +333,24 @@ describe('manager auth: secrets at rest', () => {
     const h = harness;
     const admin = h.keptAdminKeys[0]!;
     expect(await h.createUser(ALICE.userId, { accessKeyId: ALICE.accessKeyId, secretAccessKey: ALICE.secretAccessKey })).to.include({ ok: true });
-    await eventually(() => h.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey === ALICE.secretAccessKey, 2_000, 'user pushed to the gateway');
+    const second = await h.ask<AddAccessKeyReply>((replyTo) => ({ type: 'add_access_key', userId: ALICE.userId, replyTo }));
+    if (!second.ok) throw new Error(`add_access_key refused: ${second.code}`);
+    await eventually(() => h.authView.secretOf(second.key.accessKeyId) === second.key.secretAccessKey, 2_000, 'user pushed to the gateway');
+    expect(h.authView.userByAccessKey(second.key.accessKeyId)?.userId).to.equal(ALICE.userId);
+    expect(h.authView.secretOf(ALICE.accessKeyId), 'the first key still works').to.equal(ALICE.secretAccessKey);
     await harness.stop();
     harness = undefined;
     const bytes = stateBytes();
     expect(bytes.includes(Buffer.from('ALICEKEY01')), 'the search finds what is stored').to.equal(true);
+    expect(bytes.includes(Buffer.from(second.key.accessKeyId)), 'the search finds the second key').to.equal(true);
     expect(bytes.includes(Buffer.from(ALICE.secretAccessKey)), "alice's secret").to.equal(false);
+    expect(bytes.includes(Buffer.from(second.key.secretAccessKey)), "alice's second secret").to.equal(false);
     expect(bytes.includes(Buffer.from(admin.secretAccessKey)), "the admin's secret").to.equal(false);
 
     harness = await Harness.start(dir);
     const again = harness;
     await eventually(() => again.authView.userByAccessKey(ALICE.accessKeyId)?.secretAccessKey === ALICE.secretAccessKey, 2_000, 'secret read back');
+    expect(again.authView.secretOf(second.key.accessKeyId), 'second secret read back').to.equal(second.key.secretAccessKey);
   });
 
   it('loads users and a gateway copy stored in plain text by an earlier release, and seals them at start', async () => {

@@ -65,3 +65,28 @@ describe('cli/adm-command: links with other clusters', () => {
     expect(JSON.parse(out[1]!)).to.deep.equal(result);
   });
 });
+
+describe('cli/adm-command: access keys', () => {
+  it('turns add-access-key, delete-access-key and get-access-keys into their commands', async () => {
+    const { client, sent } = recordingClient({ kind: 'done', message: 'fine' });
+    const { output } = capture();
+    expect(await runAdmCommandLine(['add-access-key', 'alice'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['delete-access-key', 'alice', 'AKEY0001'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['get-access-keys', 'alice'], client, output)).to.equal(0);
+    expect(sent).to.deep.equal([
+      { command: 'add_access_key', userId: 'alice' },
+      { command: 'delete_access_key', userId: 'alice', accessKeyId: 'AKEY0001' },
+      { command: 'get_access_keys', userId: 'alice' },
+    ]);
+  });
+
+  it('prints a new key with its secret, and a list of keys without', async () => {
+    const added = capture();
+    await runAdmCommandLine(['add-access-key', 'alice'], recordingClient({ kind: 'access_key', userId: 'alice', key: { accessKeyId: 'AKEY0002', secretAccessKey: 'the-new-secret-0002', createdAtMs: 0 } }).client, added.output);
+    expect(added.out.join('\n')).to.include('access-key-id: AKEY0002').and.include('secret-access-key: the-new-secret-0002');
+    const listed = capture();
+    await runAdmCommandLine(['get-access-keys', 'alice'], recordingClient({ kind: 'access_keys', userId: 'alice', keys: [{ accessKeyId: 'AKEY0001', createdAtMs: 0 }, { accessKeyId: 'AKEY0002', createdAtMs: 1 }] }).client, listed.output);
+    const table = listed.out.join('\n');
+    expect(table).to.include('AKEY0001').and.include('AKEY0002');
+  });
+});

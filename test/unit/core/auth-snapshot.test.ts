@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import {
   accessKeyProblem,
+  accessKeysOf,
+  isUserRecord,
+  withAccessKeys,
   authSnapshotProblem,
   endpointProblem,
   supersedes,
@@ -47,5 +50,22 @@ describe('core/auth-snapshot', () => {
     expect(endpointProblem('localhost')).to.equal(undefined);
     expect(endpointProblem('-bad.example.com')).to.be.a('string');
     expect(endpointProblem('host:8080')).to.be.a('string');
+  });
+
+  it("lists a user's keys oldest first and makes the oldest left the record's own key", () => {
+    const alice = snapshot.users[0]!;
+    const second = { accessKeyId: 'AKIAEXAMPLE000000002', secretAccessKey: 'second-secret-0002', createdAtMs: 5 };
+    expect(accessKeysOf(alice)).to.deep.equal([{ accessKeyId: alice.accessKeyId, secretAccessKey: alice.secretAccessKey, createdAtMs: 1 }]);
+    const both = withAccessKeys(alice, [...accessKeysOf(alice), second]);
+    expect(both).to.deep.equal({ ...alice, otherKeys: [second] });
+    expect(isUserRecord(both)).to.equal(true);
+    const rotated = withAccessKeys(both, [second]);
+    expect(rotated).to.deep.equal({ ...alice, accessKeyId: second.accessKeyId, secretAccessKey: second.secretAccessKey, keyCreatedAtMs: 5 });
+    expect(accessKeysOf(rotated)).to.deep.equal([second]);
+    expect(withAccessKeys(rotated, accessKeysOf(rotated)), 'a round trip changes nothing').to.deep.equal(rotated);
+    expect(() => withAccessKeys(alice, [])).to.throw(/must keep an access key/);
+    expect(isUserRecord({ ...alice, otherKeys: [second, { ...second, accessKeyId: 'AKIAEXAMPLE000000003' }] }), 'three keys').to.equal(false);
+    expect(isUserRecord({ ...alice, otherKeys: [] }), 'an empty list is left out instead').to.equal(false);
+    expect(isUserRecord({ ...alice, otherKeys: [{ ...second, secretAccessKey: 'short' }] })).to.equal(false);
   });
 });

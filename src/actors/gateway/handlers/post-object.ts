@@ -146,7 +146,7 @@ function signer(ctx: RequestContext, fields: FormFields, policy: PostPolicy | un
     if (signed || fields.has('awsaccesskeyid') || fields.has('x-amz-credential')) throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'policy'.", { fields: { ArgumentName: 'policy' } });
     return undefined;
   }
-  const { accessKeyId } = verifyPostSignature(fields, (id) => ctx.deps.authView.userByAccessKey(id)?.secretAccessKey);
+  const { accessKeyId } = verifyPostSignature(fields, (id) => ctx.deps.authView.secretOf(id));
   const user = ctx.deps.authView.userByAccessKey(accessKeyId);
   if (user === undefined) throw new S3Error('InvalidAccessKeyId');
   return user;
