@@ -94,6 +94,11 @@ export class SessionTable {
     for (const [id, session] of this.sessions) if (session.userId === userId) this.sessions.delete(id);
   }
 
+  /** Ends every session opened with an access key (the key was deleted). */
+  closeAccessKey(accessKeyId: string): void {
+    for (const [id, session] of this.sessions) if (session.accessKeyId === accessKeyId) this.sessions.delete(id);
+  }
+
   private sweep(nowMs: number): void {
     for (const [id, session] of this.sessions) if (nowMs >= session.expiresAtMs) this.sessions.delete(id);
   }

@@ -109,6 +109,25 @@ describe('web console in a browser', function () {
     expect(await page.$eval('#new-secret-access-key', (node) => node.textContent)).to.equal('');
   });
 
+  it("rotates a user's access key: a second key is shown once, then the old one is deleted", async () => {
+    const oldKey = await page.$eval('#users tr[data-user="carol"] td.mono', (node) => node.textContent ?? '');
+    await page.click('#users tr[data-user="carol"] .keys-button');
+    await page.waitForSelector(`#key-table tr[data-key="${oldKey}"]`);
+    expect(await page.$eval(`#key-table tr[data-key="${oldKey}"] button.danger`, (node) => (node as unknown as { disabled: boolean }).disabled), 'the last key stays').to.equal(true);
+    await page.click('#add-key');
+    await page.waitForSelector('#new-key:not([hidden])');
+    const newKey = await page.$eval('#new-key-id', (node) => node.textContent ?? '');
+    expect(newKey).to.match(/^[A-Z0-9]{20}$/).and.not.equal(oldKey);
+    expect(await page.$eval('#new-key-secret', (node) => node.textContent)).to.have.length(40);
+    await page.waitForFunction(`document.querySelectorAll('#key-table tr[data-key]').length === 2`);
+    expect(await page.$eval('#add-key', (node) => (node as unknown as { disabled: boolean }).disabled), 'two keys at most').to.equal(true);
+    await page.screenshot({ path: join(shots, 'access-keys.png') });
+    await page.click('#hide-key');
+    await page.click(`#key-table tr[data-key="${oldKey}"] button.danger`);
+    await page.waitForFunction(`document.querySelector('#key-table tr[data-key="${oldKey}"]') === null`);
+    await page.waitForFunction(`document.querySelector('#users tr[data-user="carol"] td.mono')?.textContent === '${newKey}'`);
+  });
+
   it('logs out, after which nothing answers without logging in again', async () => {
     await Promise.all([page.waitForNavigation(), page.click('#logout')]);
     expect(new URL(page.url()).pathname).to.equal('/login');

@@ -182,11 +182,15 @@ async function loadAccounts() {
   for (const user of users) {
     const row = element('tr');
     row.dataset.user = user.userId;
+    const keys = element('button', 'Keys');
+    keys.type = 'button';
+    keys.className = 'keys-button';
+    keys.addEventListener('click', () => showKeys(user.userId));
     const remove = element('button', 'Delete', 'danger');
     remove.type = 'button';
     remove.addEventListener('click', () => act(`Delete user ${user.userId}?`, '/api/users/delete', { userId: user.userId }));
-    const cell = element('td');
-    cell.append(remove);
+    const cell = element('td', undefined, 'actions');
+    cell.append(keys, ' ', remove);
     row.append(element('td', user.userId), element('td', user.role), element('td', user.accessKeyId, 'mono'), element('td', when(user.createdAtMs)), cell);
     userBody.append(row);
     const option = element('option', `${user.userId} (${user.accessKeyId})`);
@@ -210,6 +214,77 @@ async function loadAccounts() {
     bucketBody.append(row);
   }
 }
+
+// A user's access keys: at most two, so that one can be rotated without a moment in which none works.
+const MAX_ACCESS_KEYS = 2;
+let keysUser = null;
+
+async function loadKeys() {
+  if (keysUser === null) return;
+  const { keys } = await getJson(`/api/access-keys?userId=${encodeURIComponent(keysUser)}`);
+  const body = $('key-table').tBodies[0];
+  body.replaceChildren();
+  for (const key of keys) {
+    const row = element('tr');
+    row.dataset.key = key.accessKeyId;
+    const remove = element('button', 'Delete', 'danger');
+    remove.type = 'button';
+    remove.disabled = keys.length === 1;
+    remove.title = keys.length === 1 ? 'the last key stays; add another first' : '';
+    remove.addEventListener('click', () => deleteKey(key.accessKeyId));
+    const cell = element('td');
+    cell.append(remove);
+    row.append(element('td', key.accessKeyId, 'mono'), element('td', when(key.createdAtMs)), cell);
+    body.append(row);
+  }
+  $('add-key').disabled = keys.length >= MAX_ACCESS_KEYS;
+}
+
+function showKeys(userId) {
+  keysUser = userId;
+  $('keys-user').textContent = userId;
+  hideNewKey();
+  $('keys').hidden = false;
+  loadKeys().catch((error) => showProblem(error.message));
+}
+
+function hideNewKey() {
+  $('new-key-id').textContent = '';
+  $('new-key-secret').textContent = '';
+  $('new-key').hidden = true;
+}
+
+async function deleteKey(accessKeyId) {
+  if (!window.confirm(`Delete access key ${accessKeyId} of ${keysUser}? Requests signed with it are refused from now on.`)) return;
+  try {
+    await post('/api/access-keys/delete', { userId: keysUser, accessKeyId });
+    showProblem();
+  } catch (error) {
+    showProblem(error.message);
+  }
+  await Promise.all([loadKeys(), loadAccounts()]).catch((error) => showProblem(error.message));
+}
+
+$('add-key').addEventListener('click', async () => {
+  try {
+    const added = await post('/api/access-keys/create', { userId: keysUser });
+    $('new-key-id').textContent = added.key.accessKeyId;
+    $('new-key-secret').textContent = added.key.secretAccessKey;
+    $('new-key').hidden = false;
+    showProblem();
+  } catch (error) {
+    showProblem(error.message);
+  }
+  await loadKeys().catch((error) => showProblem(error.message));
+});
+
+$('hide-key').addEventListener('click', hideNewKey);
+
+$('close-keys').addEventListener('click', () => {
+  hideNewKey();
+  keysUser = null;
+  $('keys').hidden = true;
+});
 
 async function act(question, path, fields) {
   if (!window.confirm(question)) return;

@@ -51,6 +51,15 @@ describe('web console sessions', () => {
     expect(sessions.use(second.id)).to.equal(undefined);
   });
 
+  it('ends the sessions opened with an access key when that key is deleted, and no other', () => {
+    const { sessions } = table();
+    const old = sessions.open('admin', 'OLDKEY');
+    const rotated = sessions.open('admin', 'NEWKEY');
+    sessions.closeAccessKey('OLDKEY');
+    expect(sessions.use(old.id)).to.equal(undefined);
+    expect(sessions.use(rotated.id)).to.not.equal(undefined);
+  });
+
   it("accepts a change only with the session's own CSRF token", () => {
     const { sessions } = table();
     const one = sessions.open('admin', 'KEY1');

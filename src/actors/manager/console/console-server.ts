@@ -179,6 +179,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return;
       case '/api/users':
         return answer(res, { command: 'get_users' });
+      case '/api/access-keys': {
+        const userId = queryOf(req).get('userId');
+        if (userId === null || userId.length === 0) throw new HttpRefusal(400, 'MissingField', 'userId is required');
+        return answer(res, { command: 'get_access_keys', userId });
+      }
       case '/api/buckets':
         return answer(res, { command: 'get_buckets' });
       case '/api/rebalance':
@@ -240,6 +245,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         sessions.closeUser(userId);
         return done;
       }
+      case '/api/access-keys/create':
+        return answer(res, { command: 'add_access_key', userId: need('userId') }, session);
+      case '/api/access-keys/delete': {
+        const accessKeyId = need('accessKeyId');
+        // A session opened with the deleted key ends with it, as an S3 request signed with it is refused.
+        if (await answered(res, { command: 'delete_access_key', userId: need('userId'), accessKeyId }, session)) sessions.closeAccessKey(accessKeyId);
+        return;
+      }
       case '/api/buckets/create': {
         const acl = optional('acl') ?? 'private';
         if (!isBucketAcl(acl)) throw new HttpRefusal(400, 'BadField', 'acl must be private, public-read, public-read-write or authenticated-read');
@@ -254,10 +267,16 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
   /** Runs the command and sends its result, or its refusal with the admin actor's code. */
   async function answer(res: ServerResponse, command: AdminCommand, session?: ConsoleSession): Promise<void> {
+    await answered(res, command, session);
+  }
+
+  /** As answer; true when the command was done. */
+  async function answered(res: ServerResponse, command: AdminCommand, session?: ConsoleSession): Promise<boolean> {
     const reply = await runAdmin(command);
     if (session !== undefined) options.logger.info('console change', { userId: session.userId, command: command.command, ok: reply.ok, ...(reply.ok ? {} : { code: reply.code }) });
-    if (reply.ok) return sendJson(res, 200, reply.result);
-    return sendJson(res, statusOf(reply.code), { code: reply.code, message: reply.message });
+    if (reply.ok) sendJson(res, 200, reply.result);
+    else sendJson(res, statusOf(reply.code), { code: reply.code, message: reply.message });
+    return reply.ok;
   }
 
   function sendAsset(req: IncomingMessage, res: ServerResponse, name: ConsoleFile): void {
@@ -305,6 +324,12 @@ function statusOf(code: string): number {
 
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0] ?? '/';
+}
+
+function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '/';
+  const at = url.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

@@ -30,6 +30,12 @@ describe('web console server', () => {
         return { ok: true, result: { kind: 'users', users: [] } };
       case 'create_user':
         return { ok: true, result: { kind: 'user', user: { userId: command.userId, accessKeyId: 'NEWKEY', secretAccessKey: 'new-secret', role: 'normal', createdAtMs: 0 } } };
+      case 'add_access_key':
+        return { ok: true, result: { kind: 'access_key', userId: command.userId, key: { accessKeyId: 'SECONDKEY0001', secretAccessKey: 'second-secret-0123', createdAtMs: 0 } } };
+      case 'get_access_keys':
+        return { ok: true, result: { kind: 'access_keys', userId: command.userId, keys: [{ accessKeyId: ADMIN.accessKeyId, createdAtMs: 0 }] } };
+      case 'delete_access_key':
+        return command.accessKeyId === 'NOSUCHKEY' ? { ok: false, code: 'NoSuchAccessKey', message: 'none' } : { ok: true, result: { kind: 'done', message: 'deleted' } };
       default:
         return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
     }
@@ -120,6 +126,26 @@ describe('web console server', () => {
     expect(out.status).to.equal(200);
     expect(out.headers.get('set-cookie')).to.include('Max-Age=0');
     expect((await fetch(`${server.url}/api/users`, { headers: { cookie: again.cookie! } })).status).to.equal(401);
+  });
+
+  it("adds, lists and deletes a user's access keys; deleting the key a session logged in with ends that session", async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const { csrfToken } = await session(cookie!);
+    const change = (path: string, fields: Record<string, string>): Promise<Response> =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { cookie: cookie!, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify(fields) });
+    const listed = await fetch(`${server.url}/api/access-keys?userId=admin`, { headers: { cookie: cookie! } });
+    expect(await listed.json()).to.deep.include({ kind: 'access_keys', userId: 'admin' });
+    expect(commands.at(-1)).to.deep.equal({ command: 'get_access_keys', userId: 'admin' });
+    expect((await fetch(`${server.url}/api/access-keys`, { headers: { cookie: cookie! } })).status, 'no user named').to.equal(400);
+    const added = await change('/api/access-keys/create', { userId: 'admin' });
+    expect(((await added.json()) as { key: { secretAccessKey: string } }).key.secretAccessKey).to.equal('second-secret-0123');
+    expect(commands.at(-1)).to.deep.equal({ command: 'add_access_key', userId: 'admin' });
+    const refused = await change('/api/access-keys/delete', { userId: 'admin', accessKeyId: 'NOSUCHKEY' });
+    expect(refused.status).to.equal(404);
+    expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status, 'a refused deletion ends nothing').to.equal(200);
+    expect((await change('/api/access-keys/delete', { userId: 'admin', accessKeyId: ADMIN.accessKeyId })).status).to.equal(200);
+    expect(commands.at(-1)).to.deep.equal({ command: 'delete_access_key', userId: 'admin', accessKeyId: ADMIN.accessKeyId });
+    expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status, 'its key is gone').to.equal(401);
   });
 
   it('makes an address wait after five failed logins', async () => {
