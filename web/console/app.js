@@ -22,6 +22,12 @@ function showProblem(message) {
   problem.hidden = message === undefined;
 }
 
+function showNotice(message) {
+  const notice = $('notice');
+  notice.textContent = message ?? '';
+  notice.hidden = message === undefined;
+}
+
 function toLogin(reason) {
   window.location.assign(reason ? `/login?failed=${reason}` : '/login');
 }
@@ -105,25 +111,110 @@ function drawRing(view) {
   }
 }
 
+function progressRow(node, done, total, text) {
+  const row = element('div', undefined, 'bar-row');
+  row.dataset.node = node;
+  const bar = element('progress');
+  bar.max = Math.max(1, total);
+  bar.value = Math.min(done, bar.max);
+  row.append(element('span', node), bar, element('span', text));
+  return row;
+}
+
+// The last rebalance seen running, so that its end is shown as such rather than the bars vanishing.
+let lastRebalance = null;
+
 function drawRebalance(view) {
   const section = $('rebalance');
   const bars = $('rebalance-bars');
   bars.replaceChildren();
   const rebalance = view.rebalance;
-  section.hidden = !rebalance || !rebalance.running;
+  const running = Boolean(rebalance && rebalance.running);
+  if (running) lastRebalance = rebalance;
+  section.hidden = lastRebalance === null;
+  $('start-rebalance').disabled = running;
+  const pending = view.members.filter((member) => member.role === 'storage' && (member.state === 'attached' || member.state === 'detached'));
+  $('rebalance-hint').textContent = running
+    ? 'a rebalance is moving data'
+    : pending.length > 0
+      ? `waiting for a rebalance: ${pending.map((member) => `${member.node} (${member.state})`).join(', ')}`
+      : 'no node waits for a rebalance';
   if (section.hidden) return;
-  for (const receiver of rebalance.receivers) {
+  $('rebalance-state').textContent = running ? `epoch ${rebalance.epoch}, running` : `epoch ${lastRebalance.epoch}, finished`;
+  $('rebalance-state').dataset.state = running ? 'running' : 'finished';
+  for (const receiver of lastRebalance.receivers) {
     const status = receiver.status;
     const total = status?.segments ?? 0;
+    if (!running) {
+      bars.append(progressRow(receiver.node, 1, 1, '100% (done)'));
+      continue;
+    }
     const done = status?.segmentsDone ?? 0;
-    const row = element('div', undefined, 'bar-row');
-    const bar = element('progress');
-    bar.max = Math.max(1, total);
-    bar.value = done;
-    row.append(element('span', receiver.node), bar, element('span', total > 0 ? `${done} / ${total}` : 'waiting'));
-    bars.append(row);
+    bars.append(progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments)` : 'waiting'));
   }
 }
+
+// Recovery (recover-node, recover-consistency) is read while one runs, and once when the page opens.
+let recoveryRunning = true;
+
+async function loadRecovery() {
+  const { nodes, unreachable } = await getJson('/api/recovery');
+  const bars = $('recovery-bars');
+  bars.replaceChildren();
+  const shown = nodes.filter((entry) => entry.recovery !== null);
+  recoveryRunning = shown.some((entry) => !entry.recovery.finished);
+  $('recovery').hidden = shown.length === 0;
+  for (const { node, recovery } of shown) {
+    const what = recovery.kind === 'node' ? `recover-node ${recovery.peers.join(', ')}` : 'recover-consistency';
+    const state = recovery.finished ? 'done' : 'running';
+    const text = `${what}: ${recovery.rangesDone} / ${recovery.ranges} ranges, ${recovery.keysSynced} keys repaired, ${state}`;
+    bars.append(progressRow(node, recovery.rangesDone, recovery.ranges, text));
+  }
+  if (unreachable.length > 0) bars.append(element('p', `no answer from ${unreachable.join(', ')}`, 'hint'));
+}
+
+// --- Node actions --------------------------------------------------------------------------
+
+// What an operator may ask of a storage node in each state; the manager checks again and says why not.
+const NODE_ACTIONS = {
+  running: ['suspend', 'detach'],
+  suspend: ['resume', 'detach'],
+  detached: ['rollback'],
+  stop: ['detach'],
+  attached: ['detach'],
+  restarted: ['detach'],
+};
+
+// Detaching moves the node's data away at the next rebalance: asked twice.
+const CONFIRM = {
+  detach: (node) => `Detach ${node}? The next rebalance moves its data to the other nodes and takes it out of the ring.`,
+};
+
+async function nodeAction(action, node) {
+  const question = CONFIRM[action];
+  if (question && !window.confirm(question(node))) return;
+  try {
+    const done = await post('/api/nodes/action', { action, node });
+    showProblem();
+    showNotice(done.message);
+  } catch (error) {
+    showProblem(error.message);
+  }
+}
+
+$('start-rebalance').addEventListener('click', async () => {
+  if (!window.confirm('Start a rebalance? Attached nodes enter the ring, detached ones leave it, and data moves between the storage nodes until it is done.')) return;
+  try {
+    const started = await post('/api/rebalance/start', {});
+    showProblem(started.started ? undefined : 'nothing to rebalance: no node is attached or detached');
+    if (started.started) {
+      lastRebalance = { epoch: started.epoch, receivers: [] };
+      showNotice(`rebalance to ring epoch ${started.epoch} started${started.joined.length > 0 ? `; joining: ${started.joined.join(', ')}` : ''}${started.left.length > 0 ? `; leaving: ${started.left.join(', ')}` : ''}`);
+    }
+  } catch (error) {
+    showProblem(error.message);
+  }
+});
 
 function drawCluster(view) {
   $('ring-checksum').textContent = view.checksum;
@@ -146,10 +237,22 @@ function drawCluster(view) {
       element('td', ring, member.ringAgrees || member.ringChecksum === null ? '' : 'bad'),
       element('td', member.alarms.join(', ') || '-', member.alarms.length > 0 ? 'bad' : ''),
     );
+    const actions = element('td', undefined, 'actions');
+    if (member.role === 'storage' && view.settings !== null) {
+      for (const action of NODE_ACTIONS[member.state] ?? []) {
+        const button = element('button', action[0].toUpperCase() + action.slice(1), action === 'detach' ? 'danger' : undefined);
+        button.type = 'button';
+        button.dataset.action = action;
+        button.addEventListener('click', () => nodeAction(action, member.node));
+        actions.append(button, ' ');
+      }
+    }
+    row.append(actions);
     body.append(row);
   }
   drawRing(view);
   drawRebalance(view);
+  if (recoveryRunning) loadRecovery().catch((error) => showProblem(error.message));
 }
 
 function follow() {
@@ -345,7 +448,11 @@ function route() {
   $('nav-cluster').classList.toggle('current', page === 'cluster');
   $('nav-accounts').classList.toggle('current', page === 'accounts');
   showProblem();
-  if (page === 'cluster') follow();
+  showNotice();
+  if (page === 'cluster') {
+    recoveryRunning = true;
+    follow();
+  }
   else {
     unfollow();
     loadAccounts().catch((error) => showProblem(error.message));

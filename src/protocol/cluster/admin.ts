@@ -22,6 +22,7 @@ import type { BackupHeader, ManagerStatus } from './consensus.js';
 import type { LinkBacklog } from '../../core/link-backlog.js';
 import type { LinkStatus } from './link-keeper.js';
 import { linkJoinProblem } from './cluster-link.js';
+import { isMemberAction } from './ring-keeper.js';
 
 export type AdminMessage = { readonly type: 'admin'; readonly command: AdminCommand; readonly replyTo: ReplyTo<AdminReply> };
 
@@ -302,7 +303,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command };
       case 'member_action': {
         const action = raw.action;
-        if (action !== 'detach' && action !== 'rollback' && action !== 'suspend' && action !== 'resume') throw new CommandError('action must be detach, rollback, suspend or resume');
+        if (!isMemberAction(action)) throw new CommandError('action must be detach, rollback, suspend or resume');
         return { command, action, node: need('node') };
       }
       case 'rebalance': {

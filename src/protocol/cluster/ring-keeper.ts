@@ -81,7 +81,12 @@ export type StartReply =
   | { readonly ok: false; readonly code: 'AlreadyStarted' | 'BadQuorum' | 'NotEnoughNodes' | 'BadMembers'; readonly message: string };
 
 /** Operator commands on one storage node (LeoFS's detach, rollback, suspend, resume). */
-export type MemberAction = 'detach' | 'rollback' | 'suspend' | 'resume';
+export const MEMBER_ACTIONS = ['detach', 'rollback', 'suspend', 'resume'] as const;
+export type MemberAction = (typeof MEMBER_ACTIONS)[number];
+
+export function isMemberAction(value: unknown): value is MemberAction {
+  return (MEMBER_ACTIONS as readonly unknown[]).includes(value);
+}
 
 export type MemberActionReply =
   | { readonly ok: true; readonly node: string; readonly state: MemberState; readonly message: string }

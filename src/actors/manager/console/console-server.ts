@@ -17,6 +17,7 @@ import type { Clock } from '../../../runtime/clock.js';
 import { isRuntimeFailure } from '../../../runtime/failures.js';
 import type { Logger } from '../../../runtime/logger.js';
 import type { AdminCommand, AdminResult } from '../../../protocol/cluster/admin.js';
+import { isMemberAction } from '../../../protocol/cluster/ring-keeper.js';
 import { isBucketAcl, isUserRole } from '../../../core/auth-snapshot.js';
 import { csrfMatches, DEFAULT_LOGIN_LIMITS, DEFAULT_SESSION_LIMITS, LoginThrottle, SessionTable, type ConsoleSession, type SessionLimits } from '../../../core/console-sessions.js';
 import {
@@ -188,6 +189,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return answer(res, { command: 'get_buckets' });
       case '/api/rebalance':
         return answer(res, { command: 'rebalance_status' });
+      case '/api/recovery':
+        return answer(res, { command: 'recovery_status' });
       default:
         throw new HttpRefusal(404, 'NotFound', `nothing at ${path}`);
     }
@@ -253,6 +256,15 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         if (await answered(res, { command: 'delete_access_key', userId: need('userId'), accessKeyId }, session)) sessions.closeAccessKey(accessKeyId);
         return;
       }
+      case '/api/nodes/action': {
+        const action = need('action');
+        if (!isMemberAction(action)) throw new HttpRefusal(400, 'BadField', 'action must be suspend, resume, detach or rollback');
+        if (await answered(res, { command: 'member_action', action, node: need('node') }, session)) feed.refresh();
+        return;
+      }
+      case '/api/rebalance/start':
+        if (await answered(res, { command: 'rebalance' }, session)) feed.refresh();
+        return;
       case '/api/buckets/create': {
         const acl = optional('acl') ?? 'private';
         if (!isBucketAcl(acl)) throw new HttpRefusal(400, 'BadField', 'acl must be private, public-read, public-read-write or authenticated-read');

@@ -48,6 +48,11 @@ export class StatusFeed {
     return true;
   }
 
+  /** Tells every listener now, not at the next tick (the cluster was just changed from the console). */
+  refresh(): void {
+    if (this.listeners.size > 0) void this.poll();
+  }
+
   close(): void {
     for (const listener of [...this.listeners]) listener.res.end();
     this.listeners.clear();

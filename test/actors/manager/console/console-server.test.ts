@@ -36,6 +36,12 @@ describe('web console server', () => {
         return { ok: true, result: { kind: 'access_keys', userId: command.userId, keys: [{ accessKeyId: ADMIN.accessKeyId, createdAtMs: 0 }] } };
       case 'delete_access_key':
         return command.accessKeyId === 'NOSUCHKEY' ? { ok: false, code: 'NoSuchAccessKey', message: 'none' } : { ok: true, result: { kind: 'done', message: 'deleted' } };
+      case 'member_action':
+        return { ok: true, result: { kind: 'done', message: `${command.node}: ${command.action}` } };
+      case 'rebalance':
+        return { ok: true, result: { kind: 'rebalance', started: true, epoch: 3, checksum: 1, joined: ['storage_3@127.0.0.1'], left: [], receivers: ['storage_3@127.0.0.1'], segments: 168, rateBytesPerSec: 0 } };
+      case 'recovery_status':
+        return { ok: true, result: { kind: 'recovery_status', nodes: [], unreachable: [] } };
       default:
         return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
     }
@@ -146,6 +152,34 @@ describe('web console server', () => {
     expect((await change('/api/access-keys/delete', { userId: 'admin', accessKeyId: ADMIN.accessKeyId })).status).to.equal(200);
     expect(commands.at(-1)).to.deep.equal({ command: 'delete_access_key', userId: 'admin', accessKeyId: ADMIN.accessKeyId });
     expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status, 'its key is gone').to.equal(401);
+  });
+
+  it('suspends, resumes and detaches nodes and starts a rebalance through the admin commands, only with the CSRF token', async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const { csrfToken } = await session(cookie!);
+    const change = (path: string, fields: Record<string, string>, token: string | null = csrfToken): Promise<Response> =>
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { cookie: cookie!, 'content-type': 'application/json', ...(token === null ? {} : { 'x-csrf-token': token }) },
+        body: JSON.stringify(fields),
+      });
+    const before = commands.length;
+    expect((await change('/api/nodes/action', { action: 'detach', node: 'storage_1@127.0.0.1' }, null)).status).to.equal(403);
+    expect((await change('/api/rebalance/start', {}, null)).status).to.equal(403);
+    const bad = await change('/api/nodes/action', { action: 'format', node: 'storage_1@127.0.0.1' });
+    expect(bad.status).to.equal(400);
+    expect(await bad.json()).to.include({ code: 'BadField' });
+    expect((await change('/api/nodes/action', { action: 'suspend' })).status, 'no node named').to.equal(400);
+    expect(commands.slice(before), 'no command ran').to.deep.equal([]);
+    for (const action of ['suspend', 'resume', 'detach', 'rollback']) {
+      const done = await change('/api/nodes/action', { action, node: 'storage_1@127.0.0.1' });
+      expect(done.status).to.equal(200);
+      expect(commands.at(-1)).to.deep.equal({ command: 'member_action', action, node: 'storage_1@127.0.0.1' });
+    }
+    const started = await change('/api/rebalance/start', {});
+    expect(await started.json()).to.deep.include({ kind: 'rebalance', started: true });
+    expect(commands.at(-1)).to.deep.equal({ command: 'rebalance' });
+    expect(await (await fetch(`${server.url}/api/recovery`, { headers: { cookie: cookie! } })).json()).to.deep.equal({ kind: 'recovery_status', nodes: [], unreachable: [] });
   });
 
   it('makes an address wait after five failed logins', async () => {
