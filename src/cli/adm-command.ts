@@ -191,6 +191,11 @@ const COMMANDS: readonly CommandSpec[] = [
     build: () => ({ command: 'rebalance_status' }),
     watch: (args) => args.watch === true,
   },
+  {
+    usage: 'actors <node>',
+    describe: "a node's actors by path: status, incarnation, mailbox depth, crashes and the last crash (leofs shell draws them as a tree)",
+    build: (args) => ({ command: 'actors', node: str(args, 'node') }),
+  },
   { usage: 'mq-stats <node>', describe: "a storage node's durable queues (repair, revert) with their state and items, its anti-entropy and rebalance hand-off", build: (args) => ({ command: 'mq_stats', node: str(args, 'node') }) },
   {
     usage: 'mq-suspend <node> [queue]',

@@ -307,6 +307,16 @@ export function formatResult(result: AdminResult): string {
     }
     case 'rebalance_status':
       return formatRebalanceStatus(result);
+    case 'actors':
+      return formatTable(
+        ['actor', 'status', 'incarnation', 'mailbox', 'crashes', 'last crash'],
+        [...result.actors]
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+          .map((actor) => [
+            actor.path, actor.status, String(actor.incarnation), String(actor.mailbox), String(actor.crashes),
+            actor.lastCrash ? `${Math.max(0, Math.round((result.atMs - actor.lastCrash.atMs) / 1000))}s ago: ${actor.lastCrash.reason.replace(/\s*\n\s*/g, ' ')}` : '',
+          ]),
+      );
     case 'queues': {
       const queues = formatTable(['queue', 'state', 'items'], result.queues.map((queue) => [queue.name, queue.state, String(queue.size)]));
       const ae = result.antiEntropy;

@@ -128,6 +128,18 @@ describe('web console in a browser', function () {
     await page.waitForFunction(`document.querySelector('#users tr[data-user="carol"] td.mono')?.textContent === '${newKey}'`);
   });
 
+  it("shows each storage node's durable queues and a node's actors with their mailboxes and restarts", async () => {
+    await page.click('#nav-queues');
+    await page.waitForFunction(`new Set([...document.querySelectorAll('#queues tbody tr[data-queue]')].map((row) => row.dataset.node)).size === 3`);
+    await page.waitForFunction(`document.querySelectorAll('#background tbody tr').length === 3`);
+    await page.waitForSelector('#actors tbody tr[data-path$="/recoverer"]');
+    expect(await page.$eval('#actors-node', (node) => (node as unknown as { value: string }).value)).to.match(/^storage_\d@127\.0\.0\.1$/);
+    const recoverer = await page.$$eval('#actors tbody tr[data-path$="/recoverer"] td', (cells) => cells.map((cell) => cell.textContent ?? ''));
+    expect(recoverer[1]).to.equal('running');
+    expect(Number(recoverer[2]), 'mailbox').to.be.at.least(0);
+    await page.screenshot({ path: join(shots, 'queues-and-actors.png') });
+  });
+
   it('logs out, after which nothing answers without logging in again', async () => {
     await Promise.all([page.waitForNavigation(), page.click('#logout')]);
     expect(new URL(page.url()).pathname).to.equal('/login');

@@ -439,23 +439,122 @@ $('create-bucket').addEventListener('submit', async (event) => {
   await loadAccounts().catch((error) => showProblem(error.message));
 });
 
+// --- Queues and actors ----------------------------------------------------------------------
+
+// The page is read again this often while it is shown.
+const QUEUES_REFRESH_MS = 5_000;
+let queuesTimer = null;
+
+function queueRow(node, queue) {
+  const row = element('tr');
+  row.dataset.node = node;
+  row.dataset.queue = queue.name;
+  row.append(element('td', node), element('td', queue.name), element('td', queue.state, `queue-${queue.state}`), element('td', queue.size, queue.size > 0 ? 'busy' : ''));
+  return row;
+}
+
+function backgroundRow(node, stats) {
+  const row = element('tr');
+  row.dataset.node = node;
+  const ae = stats.antiEntropy;
+  const handoff = stats.handoff;
+  row.append(
+    element('td', node),
+    element('td', ae ? `${ae.rangesHeld} ranges, ${ae.urgentPending} comparisons queued, ${ae.keysSynced} keys repaired` : 'no answer'),
+    element('td', handoff ? `${handoff.state}, ${handoff.segmentsDone} / ${handoff.segments} segments, ${handoff.objects} objects` : 'no answer'),
+  );
+  return row;
+}
+
+async function loadQueues() {
+  const view = await getJson('/api/cluster');
+  const storage = view.members.filter((member) => member.role === 'storage').map((member) => member.node);
+  const answers = await Promise.all(storage.map((node) => getJson(`/api/queues?node=${encodeURIComponent(node)}`).then((stats) => ({ node, stats }), (error) => ({ node, error }))));
+  const queues = $('queues').tBodies[0];
+  const background = $('background').tBodies[0];
+  queues.replaceChildren();
+  background.replaceChildren();
+  for (const { node, stats, error } of answers) {
+    if (error) {
+      const row = element('tr');
+      row.dataset.node = node;
+      const cell = element('td', error.message, 'bad');
+      cell.colSpan = 3;
+      row.append(element('td', node), cell);
+      queues.append(row);
+      continue;
+    }
+    for (const queue of stats.queues) queues.append(queueRow(node, queue));
+    background.append(backgroundRow(node, stats));
+  }
+  const select = $('actors-node');
+  const chosen = select.value;
+  const nodes = view.members.map((member) => member.node);
+  if ([...select.options].map((option) => option.value).join() !== nodes.join()) {
+    select.replaceChildren(...nodes.map((node) => element('option', node)));
+    select.value = nodes.includes(chosen) ? chosen : (storage[0] ?? nodes[0] ?? '');
+  }
+  await loadActors();
+  $('queues-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+async function loadActors() {
+  const node = $('actors-node').value;
+  const body = $('actors').tBodies[0];
+  if (!node) return body.replaceChildren();
+  const { actors, atMs } = await getJson(`/api/actors?node=${encodeURIComponent(node)}`);
+  body.replaceChildren();
+  for (const actor of [...actors].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    const parts = actor.path.split('/').filter((part) => part.length > 0);
+    const row = element('tr');
+    row.dataset.path = actor.path;
+    const crash = actor.lastCrash ? `${Math.max(0, Math.round((atMs - actor.lastCrash.atMs) / 1000))}s ago: ${actor.lastCrash.reason}` : '';
+    row.append(
+      element('td', `${'  '.repeat(Math.max(0, parts.length - 1))}${parts.at(-1) ?? '/'}`, 'mono tree'),
+      element('td', actor.status, actor.status === 'running' ? 'good' : 'bad'),
+      element('td', actor.mailbox, actor.mailbox > 0 ? 'busy' : ''),
+      // The first incarnation is the start; each later one a restart by its supervisor.
+      element('td', Math.max(0, actor.incarnation - 1), actor.incarnation > 1 ? 'busy' : ''),
+      element('td', actor.crashes, actor.crashes > 0 ? 'bad' : ''),
+      element('td', crash),
+    );
+    row.title = actor.path;
+    body.append(row);
+  }
+}
+
+function refreshQueues() {
+  loadQueues().catch((error) => showProblem(error.message));
+}
+
+$('refresh-queues').addEventListener('click', refreshQueues);
+$('actors-node').addEventListener('change', () => loadActors().catch((error) => showProblem(error.message)));
+
 // --- Pages ---------------------------------------------------------------------------------
 
+const PAGES = ['cluster', 'accounts', 'queues'];
+
 function route() {
-  const page = window.location.hash === '#accounts' ? 'accounts' : 'cluster';
-  $('page-cluster').hidden = page !== 'cluster';
-  $('page-accounts').hidden = page !== 'accounts';
-  $('nav-cluster').classList.toggle('current', page === 'cluster');
-  $('nav-accounts').classList.toggle('current', page === 'accounts');
+  const wanted = window.location.hash.slice(1);
+  const page = PAGES.includes(wanted) ? wanted : 'cluster';
+  for (const name of PAGES) {
+    $(`page-${name}`).hidden = page !== name;
+    $(`nav-${name}`).classList.toggle('current', page === name);
+  }
   showProblem();
   showNotice();
+  if (queuesTimer !== null) window.clearInterval(queuesTimer);
+  queuesTimer = null;
   if (page === 'cluster') {
     recoveryRunning = true;
     follow();
+    return;
   }
+  unfollow();
+  if (page === 'accounts') loadAccounts().catch((error) => showProblem(error.message));
   else {
-    unfollow();
-    loadAccounts().catch((error) => showProblem(error.message));
+    refreshQueues();
+    queuesTimer = window.setInterval(refreshQueues, QUEUES_REFRESH_MS);
   }
 }
 

@@ -319,6 +319,10 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       }
       case 'mq_stats':
         return queuesOf(command.node, ctx, await expectOk(ask(ctx.system, recovererRef(command.node), { type: 'stats' }, remoteTimeoutMs), command.node));
+      case 'actors': {
+        const { actors } = await expectOk(ask(ctx.system, nodeInfoRef(command.node), { type: 'which_actors' }, remoteTimeoutMs), command.node);
+        return { kind: 'actors', node: command.node, atMs: ctx.clock.now(), actors };
+      }
       case 'mq_suspend':
       case 'mq_resume': {
         const { node, queue } = command;

@@ -21,6 +21,7 @@ import type { NodeAlarms, WatchdogStatus } from './watchdog.js';
 import type { BackupHeader, ManagerStatus } from './consensus.js';
 import type { LinkBacklog } from '../../core/link-backlog.js';
 import type { LinkStatus } from './link-keeper.js';
+import type { ActorSummary } from './node-info.js';
 import { linkJoinProblem } from './cluster-link.js';
 import { isMemberAction } from './ring-keeper.js';
 
@@ -70,6 +71,8 @@ export type AdminCommand =
   | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
   | { readonly command: 'rebalance_status' }
   | { readonly command: 'mq_stats'; readonly node: string }
+  /** A node's actors with their status, mailbox depth and crashes (what `leofs shell` shows as `actors NODE`). */
+  | { readonly command: 'actors'; readonly node: string }
   /** `queue` absent: every queue of the node. */
   | { readonly command: 'mq_suspend' | 'mq_resume'; readonly node: string; readonly queue?: string }
   | { readonly command: 'recover_file'; readonly bucket: string; readonly key: string }
@@ -167,6 +170,8 @@ export type AdminResult =
       readonly antiEntropy: Omit<AntiEntropyStats, 'ok'> | null;
       readonly handoff: Omit<HandoffStatus, 'ok'> | null;
     }
+  /** `atMs`: the manager's clock when the node answered, to tell how long ago a crash was. */
+  | { readonly kind: 'actors'; readonly node: string; readonly atMs: number; readonly actors: readonly ActorSummary[] }
   | { readonly kind: 'recover_file'; readonly bucket: string; readonly key: string; readonly items: readonly RecoverFileItem[] }
   /** Every storage member's last recovery (null: none asked of it since it started; absent from `unreachable`). */
   | {
@@ -316,6 +321,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       case 'recovery_status':
         return { command };
       case 'mq_stats':
+      case 'actors':
       case 'recover_node':
       case 'recover_consistency':
       case 'recover_ring':

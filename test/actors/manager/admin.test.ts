@@ -140,6 +140,17 @@ describe('manager admin commands', () => {
     await ok({ command: 'delete_user', userId: 'dave' }, 'done');
   });
 
+  it("lists a node's actors with their mailboxes and crashes, as the shell does, and names a node that does not answer", async () => {
+    const listed = await ok({ command: 'actors', node: MANAGER }, 'actors');
+    expect(listed.node).to.equal(MANAGER);
+    const adminActor = listed.actors.find((actor) => actor.path.endsWith('/manager/admin'));
+    expect(adminActor, 'the admin actor itself').to.include({ status: 'running', crashes: 0 });
+    expect(adminActor!.mailbox).to.be.a('number');
+    expect(listed.actors.length).to.be.greaterThan(5);
+    expect(await admin({ command: 'actors', node: 'storage_9@127.0.0.1' })).to.include({ ok: false, code: 'NodeUnavailable' });
+    expect(await admin({ command: 'actors' })).to.include({ ok: false, code: 'BadCommand' });
+  });
+
   it('manages endpoints', async () => {
     expect((await ok({ command: 'add_endpoint', host: 'S3.Example.com' }, 'endpoints')).endpoints.map((e) => e.host)).to.deep.equal(['s3.example.com']);
     expect(await admin({ command: 'add_endpoint', host: 'not a host' })).to.include({ ok: false, code: 'InvalidArgument' });

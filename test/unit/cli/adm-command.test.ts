@@ -90,3 +90,24 @@ describe('cli/adm-command: access keys', () => {
     expect(table).to.include('AKEY0001').and.include('AKEY0002');
   });
 });
+
+describe('cli/adm-command: actors', () => {
+  it("turns actors NODE into its command and prints each actor's mailbox and crashes by path", async () => {
+    const { client, sent } = recordingClient({
+      kind: 'actors',
+      node: 'storage_0@127.0.0.1',
+      atMs: 90_000,
+      actors: [
+        { path: '/node/storage/recoverer', status: 'running', incarnation: 2, mailbox: 7, crashes: 1, lastCrash: { atMs: 30_000, reason: 'disk\nfull' } },
+        { path: '/node', status: 'running', incarnation: 1, mailbox: 0, crashes: 0, lastCrash: null },
+      ],
+    });
+    const { output, out } = capture();
+    expect(await runAdmCommandLine(['actors', 'storage_0@127.0.0.1'], client, output)).to.equal(0);
+    expect(sent).to.deep.equal([{ command: 'actors', node: 'storage_0@127.0.0.1' }]);
+    const lines = out.join('\n').split('\n').map((line) => line.trim());
+    const root = lines.findIndex((line) => line.startsWith('/node '));
+    expect(root, 'sorted by path').to.be.greaterThan(0).and.lessThan(lines.findIndex((line) => line.startsWith('/node/storage/recoverer')));
+    expect(lines.find((line) => line.startsWith('/node/storage/recoverer'))).to.match(/running \| 2 +\| 7 +\| 1 +\| 60s ago: disk full$/);
+  });
+});

@@ -191,6 +191,10 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return answer(res, { command: 'rebalance_status' });
       case '/api/recovery':
         return answer(res, { command: 'recovery_status' });
+      case '/api/queues':
+        return answer(res, { command: 'mq_stats', node: nodeOf(req) });
+      case '/api/actors':
+        return answer(res, { command: 'actors', node: nodeOf(req) });
       default:
         throw new HttpRefusal(404, 'NotFound', `nothing at ${path}`);
     }
@@ -342,6 +346,12 @@ function queryOf(req: IncomingMessage): URLSearchParams {
   const url = req.url ?? '/';
   const at = url.indexOf('?');
   return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+}
+
+function nodeOf(req: IncomingMessage): string {
+  const node = queryOf(req).get('node');
+  if (node === null || node.length === 0) throw new HttpRefusal(400, 'MissingField', 'node is required');
+  return node;
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

@@ -40,6 +40,10 @@ describe('web console server', () => {
         return { ok: true, result: { kind: 'done', message: `${command.node}: ${command.action}` } };
       case 'rebalance':
         return { ok: true, result: { kind: 'rebalance', started: true, epoch: 3, checksum: 1, joined: ['storage_3@127.0.0.1'], left: [], receivers: ['storage_3@127.0.0.1'], segments: 168, rateBytesPerSec: 0 } };
+      case 'mq_stats':
+        return { ok: true, result: { kind: 'queues', node: command.node, queues: [{ name: 'repair', size: 2, state: 'running' }], antiEntropy: null, handoff: null } };
+      case 'actors':
+        return { ok: true, result: { kind: 'actors', node: command.node, atMs: 0, actors: [] } };
       case 'recovery_status':
         return { ok: true, result: { kind: 'recovery_status', nodes: [], unreachable: [] } };
       default:
@@ -180,6 +184,18 @@ describe('web console server', () => {
     expect(await started.json()).to.deep.include({ kind: 'rebalance', started: true });
     expect(commands.at(-1)).to.deep.equal({ command: 'rebalance' });
     expect(await (await fetch(`${server.url}/api/recovery`, { headers: { cookie: cookie! } })).json()).to.deep.equal({ kind: 'recovery_status', nodes: [], unreachable: [] });
+  });
+
+  it("reads a node's queues and actors through mq_stats and actors, and needs the node named", async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const get = (path: string): Promise<Response> => fetch(`${server.url}${path}`, { headers: { cookie: cookie! } });
+    expect(await (await get('/api/queues?node=storage_0%40127.0.0.1')).json()).to.deep.include({ kind: 'queues', node: 'storage_0@127.0.0.1' });
+    expect(commands.at(-1)).to.deep.equal({ command: 'mq_stats', node: 'storage_0@127.0.0.1' });
+    expect(await (await get('/api/actors?node=storage_0%40127.0.0.1')).json()).to.deep.include({ kind: 'actors', node: 'storage_0@127.0.0.1' });
+    expect(commands.at(-1)).to.deep.equal({ command: 'actors', node: 'storage_0@127.0.0.1' });
+    expect((await get('/api/queues')).status).to.equal(400);
+    expect((await get('/api/actors?node=')).status).to.equal(400);
+    expect((await fetch(`${server.url}/api/actors?node=storage_0%40127.0.0.1`)).status, 'no session').to.equal(401);
   });
 
   it('makes an address wait after five failed logins', async () => {
