@@ -200,6 +200,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
 }
 
 const CONSOLE_KEYS = ['port', 'host', 'allowRemote', 'tls', 'sessionIdleMinutes'];
+const MIN_SESSION_IDLE_MINUTES = 0.05;
 
 /**
  * `console`: the manager's web console, on loopback unless `host` says otherwise. Anywhere else it is
@@ -222,7 +223,10 @@ function consoleSettings(value: unknown, role: Role): ConsoleSettings | undefine
     if (tls === undefined) throw new ConfigError(`console.host ${host} is not loopback: give console.tls (certFile, keyFile), since logins carry secrets`);
   }
   const idle = record.sessionIdleMinutes ?? 30;
-  if (typeof idle !== 'number' || !Number.isInteger(idle) || idle < 1 || idle > 24 * 60) throw new ConfigError('console.sessionIdleMinutes must be an integer from 1 to 1440');
+  // Fractions are taken (0.5: half a minute), down to a few seconds for trying out expiry.
+  if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < MIN_SESSION_IDLE_MINUTES || idle > 24 * 60) {
+    throw new ConfigError(`console.sessionIdleMinutes must be a number of minutes from ${MIN_SESSION_IDLE_MINUTES} (3 s) to 1440`);
+  }
   return Object.freeze({ host, port: port(record.port, 'console.port'), allowRemote, tls: tls === undefined ? undefined : Object.freeze({ certFile: tls.certFile, keyFile: tls.keyFile }), sessionIdleMinutes: idle });
 }
 

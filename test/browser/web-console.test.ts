@@ -2,19 +2,23 @@
  * The web console as an operator uses it, in headless Chromium against `leofs dev --console-port 0`
  * (a manager, three storage nodes and a gateway as processes on loopback): a wrong secret is refused,
  * the admin's keys log in, the Cluster page shows the three storage nodes running on one ring drawn
- * as a circle, a user is created and its secret shown once, and logging out ends the session. The
- * main pages are saved as screenshots (1280x800) in a temporary folder whose path is printed.
- * Chromium is the Debian package; where it is missing the test says so and is skipped.
+ * as a circle, a user is created and its secret shown once, its access key rotated, a change without
+ * the CSRF token refused, a fourth storage node added and rebalanced in from the page, the queues and
+ * actors shown, and logging out ends the session. A second manager of its own, whose config makes
+ * sessions end after 3 s idle, shows an idle session ended. The pages are saved as screenshots
+ * (1280x800) in a temporary folder whose path is printed. Chromium is the Debian package; where it
+ * is missing the test says so and is skipped.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { readAdminCredentials, ADMIN_CREDENTIALS_FILE } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
-import { stopChild } from '../support/node-process.js';
+import { NodeProcess, stopChild } from '../support/node-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -32,6 +36,10 @@ describe('web console in a browser', function () {
   let accessKeyId: string;
   let secret: string;
   let shots: string;
+  let managerAddress: string;
+  /** The confirmations the pages asked for (all accepted). */
+  const dialogs: string[] = [];
+  const extraNodes: NodeProcess[] = [];
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -51,15 +59,20 @@ describe('web console in a browser', function () {
     url = /console\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     accessKeyId = /access key id (\S+)/.exec(out)![1]!;
     secret = /secret access key (\S+)/.exec(out)![1]!;
+    managerAddress = /leofs-adm .*--manager (\S+)/.exec(out)![1]!;
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 30_000, protocolTimeout: 30_000 });
     page = await browser.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     await page.setViewport({ width: 1280, height: 800 });
-    page.on('dialog', (dialog) => void dialog.accept());
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
   });
 
   after(async () => {
     await browser?.close();
+    for (const node of extraNodes) await node.kill('SIGTERM');
     await stopChild(dev);
     if (root) rmSync(root, { recursive: true, force: true });
     if (shots) console.log(`      web console screenshots: ${shots}`);
@@ -140,6 +153,47 @@ describe('web console in a browser', function () {
     await page.screenshot({ path: join(shots, 'queues-and-actors.png') });
   });
 
+  it('refuses a change from the page without the CSRF token, or with a forged one', async () => {
+    const tried = await page.evaluate(async () => {
+      const create = (headers: Record<string, string>): Promise<Response> =>
+        fetch('/api/users/create', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ userId: 'mallory' }) });
+      const without = await create({});
+      const forged = await create({ 'X-CSRF-Token': 'forged-token' });
+      const users = (await (await fetch('/api/users')).json()) as { users: Array<{ userId: string }> };
+      return { without: without.status, code: ((await without.json()) as { code: string }).code, forged: forged.status, users: users.users.map((user) => user.userId) };
+    });
+    expect(tried).to.deep.equal({ without: 403, code: 'BadCsrfToken', forged: 403, users: ['admin', 'carol'] });
+  });
+
+  it('adds a fourth storage node, rebalances it in after a confirmation, and shows the bar at 100%', async () => {
+    const fourth = new NodeProcess('storage_3@127.0.0.1', ['--role', 'storage', '--manager', managerAddress, '--data', join(root, 'storage_3'), '--cookie-file', join(root, 'data', 'dev', 'cookie'), '--log-level', 'warn']);
+    extraNodes.push(fourth);
+    await fourth.start(30_000);
+    await page.click('#nav-cluster');
+    await page.waitForSelector('#nodes tr[data-node="storage_3@127.0.0.1"] .state-attached');
+    expect(await page.$eval('#rebalance-hint', (node) => node.textContent)).to.include('storage_3@127.0.0.1 (attached)');
+    const asked = dialogs.length;
+    await page.click('#start-rebalance');
+    await page.waitForSelector('#rebalance-state[data-state="finished"]', { timeout: 60_000 });
+    expect(dialogs.slice(asked), 'asked once before it started').to.have.length(1);
+    expect(dialogs.at(-1)).to.match(/^Start a rebalance\?/);
+    const bars = await page.$$eval('#rebalance-bars .bar-row', (rows) => rows.map((row) => ({ node: (row as unknown as { dataset: { node: string } }).dataset.node, value: (row.querySelector('progress') as unknown as { value: number; max: number }).value, max: (row.querySelector('progress') as unknown as { max: number }).max })));
+    expect(bars.map((bar) => bar.node)).to.include('storage_3@127.0.0.1');
+    for (const bar of bars) expect(bar.value, bar.node).to.equal(bar.max);
+    await page.waitForSelector('#nodes tr[data-node="storage_3@127.0.0.1"] .state-running');
+    await page.waitForFunction(`document.querySelectorAll('#ring-legend li').length === 4`);
+    await page.screenshot({ path: join(shots, 'cluster-rebalanced.png') });
+  });
+
+  it('suspends a storage node and resumes it from the Cluster page', async () => {
+    await page.click('#nodes tr[data-node="storage_3@127.0.0.1"] button[data-action="suspend"]');
+    await page.waitForSelector('#nodes tr[data-node="storage_3@127.0.0.1"] .state-suspend');
+    await page.waitForSelector('#notice:not([hidden])');
+    await page.click('#nodes tr[data-node="storage_3@127.0.0.1"] button[data-action="resume"]');
+    await page.waitForSelector('#nodes tr[data-node="storage_3@127.0.0.1"] .state-running');
+    expect(await page.$('#nodes tr[data-node="storage_3@127.0.0.1"] button[data-action="detach"]'), 'detach offered').to.not.equal(null);
+  });
+
   it('logs out, after which nothing answers without logging in again', async () => {
     await Promise.all([page.waitForNavigation(), page.click('#logout')]);
     expect(new URL(page.url()).pathname).to.equal('/login');
@@ -147,5 +201,39 @@ describe('web console in a browser', function () {
     expect(new URL(page.url()).pathname).to.equal('/login');
     const status = await page.evaluate(async () => (await fetch('/api/users')).status);
     expect(status).to.equal(401);
+  });
+
+  it('ends a session left idle for the time its manager is configured with, and says so at the login', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leofs-console-expiry-'));
+    const config = join(dir, 'manager.json');
+    writeFileSync(config, JSON.stringify({ console: { port: 0, sessionIdleMinutes: 0.05 } }));
+    const manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--data', join(dir, 'manager'), '--cookie', 'console-expiry-test-cookie', '--config', config, '--log-level', 'warn']);
+    extraNodes.push(manager);
+    const context = await browser!.createBrowserContext();
+    try {
+      await manager.start(30_000);
+      const consoleUrl = String(manager.lines.find((line) => line.msg === 'node started')!.console);
+      // The admin user is made once the manager leads, after its start line.
+      const keysFile = join(dir, 'manager', ADMIN_CREDENTIALS_FILE);
+      await eventually(() => readAdminCredentials(keysFile) !== undefined, 30_000, 'the admin keys written');
+      const keys = readAdminCredentials(keysFile)!;
+      const idlePage = await context.newPage();
+      idlePage.setDefaultTimeout(STEP_TIMEOUT_MS);
+      await idlePage.goto(`${consoleUrl}/login`);
+      await idlePage.type('#access-key-id', keys.accessKeyId);
+      await idlePage.type('#secret-access-key', keys.secretAccessKey);
+      await Promise.all([idlePage.waitForNavigation(), idlePage.click('#login-button')]);
+      expect(new URL(idlePage.url()).pathname).to.equal('/');
+      // The Cluster page only follows the live feed, which does not count as use: the session lapses and the page is sent to the login.
+      await idlePage.waitForFunction(`window.location.pathname === '/login'`);
+      expect(new URL(idlePage.url()).searchParams.get('failed')).to.equal('expired');
+      expect(await idlePage.$eval('#login-problem', (node) => node.textContent)).to.include('session has ended');
+      expect(await idlePage.evaluate(async () => (await fetch('/api/users')).status)).to.equal(401);
+      await idlePage.screenshot({ path: join(shots, 'session-expired.png') });
+    } finally {
+      await context.close();
+      await manager.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -140,12 +140,14 @@ function drawRebalance(view) {
       ? `waiting for a rebalance: ${pending.map((member) => `${member.node} (${member.state})`).join(', ')}`
       : 'no node waits for a rebalance';
   if (section.hidden) return;
-  $('rebalance-state').textContent = running ? `epoch ${rebalance.epoch}, running` : `epoch ${lastRebalance.epoch}, finished`;
-  $('rebalance-state').dataset.state = running ? 'running' : 'finished';
+  // A reading taken before the rebalance began has an older ring: it is starting, not finished.
+  const state = running ? 'running' : view.epoch < lastRebalance.epoch ? 'starting' : 'finished';
+  $('rebalance-state').textContent = `epoch ${lastRebalance.epoch}, ${state}`;
+  $('rebalance-state').dataset.state = state;
   for (const receiver of lastRebalance.receivers) {
     const status = receiver.status;
     const total = status?.segments ?? 0;
-    if (!running) {
+    if (state === 'finished') {
       bars.append(progressRow(receiver.node, 1, 1, '100% (done)'));
       continue;
     }
@@ -208,7 +210,7 @@ $('start-rebalance').addEventListener('click', async () => {
     const started = await post('/api/rebalance/start', {});
     showProblem(started.started ? undefined : 'nothing to rebalance: no node is attached or detached');
     if (started.started) {
-      lastRebalance = { epoch: started.epoch, receivers: [] };
+      lastRebalance = { epoch: started.epoch, receivers: started.receivers.map((node) => ({ node, status: null })) };
       showNotice(`rebalance to ring epoch ${started.epoch} started${started.joined.length > 0 ? `; joining: ${started.joined.join(', ')}` : ''}${started.left.length > 0 ? `; leaving: ${started.left.join(', ')}` : ''}`);
     }
   } catch (error) {

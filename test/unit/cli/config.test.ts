@@ -200,6 +200,14 @@ describe('web console settings', () => {
     expect(loadNodeConfig({ role: 'manager', name: 'manager_0@127.0.0.1', clusterPort: 0, cookie: 'config-test-cookie', consolePort: 0 }).console?.port).to.equal(0);
   });
 
+  it('takes an idle time for sessions in minutes, fractions down to 3 s included', () => {
+    expect(validateNodeConfig({ ...manager, console: { port: 0, sessionIdleMinutes: 0.05 } }).console?.sessionIdleMinutes).to.equal(0.05);
+    expect(validateNodeConfig({ ...manager, console: { port: 0, sessionIdleMinutes: 90 } }).console?.sessionIdleMinutes).to.equal(90);
+    for (const wrong of [0, 0.01, 1441, '30', Number.NaN]) {
+      expect(() => validateNodeConfig({ ...manager, console: { port: 0, sessionIdleMinutes: wrong } }), String(wrong)).to.throw(ConfigError, /sessionIdleMinutes/);
+    }
+  });
+
   it('refuses another host unless allowRemote and tls are both given', () => {
     expect(() => validateNodeConfig({ ...manager, console: { port: 4020, host: '0.0.0.0' } })).to.throw(ConfigError, /allowRemote/);
     expect(() => validateNodeConfig({ ...manager, console: { port: 4020, host: '0.0.0.0', allowRemote: true } })).to.throw(ConfigError, /tls/);
