@@ -7,6 +7,7 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCo
 import { expect } from 'chai';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
+import { scaled } from '../support/test-scale.js';
 
 const BUCKET = 'locks';
 
@@ -69,8 +70,10 @@ describe('conditional writes through two gateways (real processes, N=3, W=2, R=2
     }
   }
 
-  it('gives a lock to exactly one of eight writers racing through both gateways, in every one of 200 rounds', async () => {
-    await rounds(200, 'lock');
+  const LOCK_ROUNDS = scaled(200, 60);
+
+  it(`gives a lock to exactly one of eight writers racing through both gateways, in every one of ${LOCK_ROUNDS} rounds`, async () => {
+    await rounds(LOCK_ROUNDS, 'lock');
   });
 
   it('deletes only the version If-Match names, and answers 404 for a key that is gone', async () => {
