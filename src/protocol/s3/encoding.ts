@@ -8,6 +8,8 @@
  * would be normalised to LF by every XML parser and the client would see a different key.
  */
 const NEEDS_ESCAPE = /[&<>"'\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f\ufffe\uffff]/g;
+/** The same class without the global flag: most text needs no escaping, and a test is cheaper than a replace. */
+const HAS_ESCAPE = new RegExp(NEEDS_ESCAPE.source);
 
 function escapeChar(ch: string): string {
   switch (ch) {
@@ -27,7 +29,7 @@ function escapeChar(ch: string): string {
 }
 
 export function escapeXmlText(value: string): string {
-  return value.replace(NEEDS_ESCAPE, escapeChar);
+  return HAS_ESCAPE.test(value) ? value.replace(NEEDS_ESCAPE, escapeChar) : value;
 }
 
 const HEX = '0123456789ABCDEF';

@@ -42,16 +42,17 @@ function opt(name: string, value: string | number | boolean | undefined): XmlNod
 }
 
 function render(node: XmlNode): string {
-  let attrs = '';
+  // Appends to one string: listings render thousands of elements, and concatenation beats map/join.
+  let out = `<${node.name}`;
   if (node.attributes !== undefined) {
-    for (const [name, value] of Object.entries(node.attributes)) attrs += ` ${name}="${escapeXmlText(value)}"`;
+    for (const [name, value] of Object.entries(node.attributes)) out += ` ${name}="${escapeXmlText(value)}"`;
   }
+  out += '>';
   const { content } = node;
-  let inner: string;
-  if (typeof content === 'string') inner = escapeXmlText(content);
-  else if (typeof content === 'number' || typeof content === 'boolean') inner = String(content);
-  else inner = content.map((child) => (child === undefined ? '' : render(child))).join('');
-  return `<${node.name}${attrs}>${inner}</${node.name}>`;
+  if (typeof content === 'string') out += escapeXmlText(content);
+  else if (typeof content === 'number' || typeof content === 'boolean') out += String(content);
+  else for (const child of content) if (child !== undefined) out += render(child);
+  return `${out}</${node.name}>`;
 }
 
 function document(root: string, children: readonly (XmlNode | undefined)[]): string {
