@@ -116,6 +116,27 @@ describe('NFS exports on the gateway', function () {
     expect(await client.access(archive, all)).to.deep.equal({ status: 'NFS3_OK', access: readBits });
   });
 
+  it('grants DELETE on a directory where a policy lets the user remove only some names in it, as REMOVE of such a name succeeds', async () => {
+    const bob = harness.client('bob');
+    await bob.send(new CreateBucketCommand({ Bucket: 'dropbox' }));
+    await bob.send(new PutObjectCommand({ Bucket: 'dropbox', Key: 'uploads/alice-1', Body: 'x' }));
+    const perUser = [
+      { Effect: 'Allow', Principal: { AWS: 'alice' }, Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::dropbox'] },
+      { Effect: 'Allow', Principal: { AWS: 'alice' }, Action: ['s3:GetObject', 's3:PutObject'], Resource: ['arn:aws:s3:::dropbox/*'] },
+      { Effect: 'Allow', Principal: { AWS: 'alice' }, Action: ['s3:DeleteObject'], Resource: ['arn:aws:s3:::dropbox/uploads/alice-*'] },
+    ];
+    await bob.send(new PutBucketPolicyCommand({ Bucket: 'dropbox', Policy: JSON.stringify({ Version: '2012-10-17', Statement: perUser }) }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const root = (await client.mount('/dropbox')).handle!;
+    const uploads = (await client.lookup(root, 'uploads')).handle!;
+    const asked = 0x04 | 0x08 | 0x10;
+    const granted = (await client.access(uploads, asked)).access;
+    // The server lets alice remove uploads/alice-1 ...
+    expect(await client.remove(uploads, 'alice-1')).to.equal('NFS3_OK');
+    // ... so ACCESS should not tell her client that she may not delete entries of uploads/.
+    expect(granted).to.equal(asked);
+  });
+
   it("lists in MOUNT's EXPORT only the buckets this client may mount", async () => {
     const listed = await client.exports();
     expect(listed).to.include.members(['/photos', '/archive']);
