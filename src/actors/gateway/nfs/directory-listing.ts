@@ -4,8 +4,9 @@
  * directory of any size is read a page at a time, and each page costs the same however far in it is.
  *
  * A cookie must let the client resume after any entry, and 64 bits cannot hold a key. So an entry's
- * cookie is a hash of its name, and the gateway remembers which key each cookie it handed out stands
- * for (directory-cookies.ts, bounded): the next page is listed from just after that key. A cookie it
+ * cookie is a hash of its key within the directory (`a` for a file, `a/` for a directory, so the two
+ * never share one), and the gateway remembers which key each cookie it handed out stands for
+ * (directory-cookies.ts, bounded): the next page is listed from just after that key. A cookie it
  * does not remember is NFS3ERR_BAD_COOKIE, never looked for by reading the directory again, and so is
  * one sent with another start's cookie verifier (each start has its own): the client lists again from
  * the start. Cookies 1 and 2 stand for `.` and `..`.
@@ -35,9 +36,9 @@ const ATTRIBUTE_READS = 16;
 /** What clients send as the verifier of a listing's first page, and some with every page. */
 const NO_VERIFIER = Buffer.alloc(NFS3_COOKIEVERFSIZE);
 
-/** The cookie of the entry called `name`: never 0, 1 or 2. */
-export function cookieOf(name: string): bigint {
-  return createHash('md5').update(name, 'utf8').digest().readBigUInt64BE(0) | (1n << 63n);
+/** The cookie of the entry whose key within its directory is `relativeKey` (a directory's with its `/`): never 0, 1 or 2. */
+export function cookieOf(relativeKey: string): bigint {
+  return createHash('md5').update(relativeKey, 'utf8').digest().readBigUInt64BE(0) | (1n << 63n);
 }
 
 interface Child {
@@ -69,8 +70,8 @@ async function listChildren(scope: Scope, dirKey: string, after: string | undefi
       if (!shadowed) prefixes.push(prefix);
     }
     const children = [...files, ...prefixes].sort(compareKeys).map((key) => {
-      const name = key.slice(dirKey.length).replace(/\/$/, '');
-      return { name, key, cookie: cookieOf(name) };
+      const relativeKey = key.slice(dirKey.length);
+      return { name: relativeKey.replace(/\/$/, ''), key, cookie: cookieOf(relativeKey) };
     // Keys with empty, `.` or `..` segments (`a//b`, `a/../b`) have no place in a file tree.
     }).filter((child) => child.name !== '' && child.name !== '.' && child.name !== '..');
     if (children.length > 0 || !listed.isTruncated || listed.nextMarker === undefined) return { children, reachedEnd: !listed.isTruncated };

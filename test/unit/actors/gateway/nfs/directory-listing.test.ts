@@ -115,4 +115,21 @@ describe('NFS directory listing', () => {
     expect(await listAll('q/', 4096)).to.deep.equal(['.', '..', 'ok']);
     expect(await listAll('empty/', 4096)).to.deep.equal(['.', '..']);
   });
+
+  it('resumes after the directory `a` from its cookie once a file `a` appears beside it', async () => {
+    fixture = nfsFixture();
+    for (const key of ['p/a.txt', 'p/a/x', 'p/b']) await fixture.put(key);
+    const first = await page('p/', 0n, NO_VERIFIER, 4096);
+    if (first.status !== 'NFS3_OK') throw new Error(first.status);
+    expect(first.entries.map((e) => e.name)).to.deep.equal(['.', '..', 'a.txt', 'a', 'b']);
+    const dirCookie = first.entries[3]!.cookie;
+    // A file `a` is written over S3, and another client lists the directory.
+    await fixture.put('p/a');
+    const other = await page('p/', 0n, NO_VERIFIER, 4096);
+    if (other.status !== 'NFS3_OK') throw new Error(other.status);
+    // The first client resumes after the entry `a` it got (the directory): `a.txt` is before it, it must not come again.
+    const resumed = await page('p/', dirCookie, first.cookieverf, 4096);
+    if (resumed.status !== 'NFS3_OK') throw new Error(resumed.status);
+    expect(resumed.entries.map((e) => e.name)).to.deep.equal(['b']);
+  });
 });
