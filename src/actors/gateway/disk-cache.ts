@@ -12,7 +12,9 @@
  * or of the wrong size is dropped then too: all of that costs a directory listing and a stat per entry.
  * What a crash cannot explain, a body damaged on the disk since, is caught by its MD5, checked once per
  * entry when it is first read after the cache opens rather than for every entry at start-up (which for a
- * large tier would hold the gateway's start for minutes). Nothing torn or damaged is ever served.
+ * large tier would hold the gateway's start for minutes). Only a read of a whole body waits for that
+ * check; a read of part of one (a Range GET, an NFS READ) is sent to storage while the check runs in the
+ * background, and at most CONCURRENT_CHECKS checks run at once. Nothing torn or damaged is ever served.
  *
  * Like the memory tier, an entry is only a candidate: the reader decides (by cache mode) whether to
  * check it with the storage node before serving it.
@@ -62,6 +64,8 @@ interface EntryRecord {
 }
 
 const RECORD_SUFFIX = '.json';
+/** Bodies read whole at once to check their MD5: each reads its whole file, so few at a time. */
+const CONCURRENT_CHECKS = 2;
 const BODY_SUFFIX = '.body';
 const TMP_DIR = 'tmp';
 
@@ -73,6 +77,9 @@ export class DiskCache {
   private readonly queues = new Map<string, Promise<void>>();
   /** First reads after opening whose body is being checked against its MD5, by id: later readers wait on the same check. */
   private readonly verifying = new Map<string, Promise<boolean>>();
+  private checksRunning = 0;
+  /** Checks waiting for one of the CONCURRENT_CHECKS places, first come first run. */
+  private readonly checksWaiting: Array<() => void> = [];
   private opening: Promise<void> | undefined;
   private opened = false;
   private bytes = 0;
@@ -117,16 +124,19 @@ export class DiskCache {
       && (meta.chunks !== undefined || meta.sizeBytes > this.settings.minObjectBytes);
   }
 
-  /** The entry for a key, marked as recently used; the caller decides whether to check it first. */
-  lookup(bucket: string, key: string): DiskEntry | undefined {
+  /**
+   * The entry for a key, marked as recently used; the caller decides whether to check it first. Counted
+   * as a hit or a miss unless `counted` is false (a reader that asks again for each piece of one read).
+   */
+  lookup(bucket: string, key: string, counted = true): DiskEntry | undefined {
     if (!this.opened) return undefined;
     const id = entryId(bucket, key);
     const found = this.entries.get(id);
     if (found === undefined) {
-      this.misses++;
+      if (counted) this.misses++;
       return undefined;
     }
-    this.hits++;
+    if (counted) this.hits++;
     this.entries.delete(id);
     this.entries.set(id, found);
     return found;
@@ -141,20 +151,38 @@ export class DiskCache {
 
   /**
    * The entry's body file, open for reading; undefined when it went meanwhile, or when it is read for the
-   * first time since the cache opened and its body does not match its MD5 (the entry is dropped). An open
-   * file stays readable if it is evicted while it is read.
+   * first time since the cache opened and its body does not match its MD5 (the entry is dropped). A read
+   * of part of the body (`partial`) does not wait for that check: it is started in the background and the
+   * reader told to read from storage. An open file stays readable if it is evicted while it is read.
    */
-  async openBody(entry: DiskEntry): Promise<FileHandle | undefined> {
+  async openBody(entry: DiskEntry, options: { readonly partial?: boolean } = {}): Promise<FileHandle | undefined> {
     const id = entryId(entry.meta.bucket, entry.meta.key);
     const found = this.entries.get(id);
     if (found === undefined || found.meta !== entry.meta) return undefined;
-    if (!found.verified && !(await this.verify(id, found))) return undefined;
+    if (!found.verified) {
+      const check = this.verify(id, found);
+      if (options.partial === true || !(await check)) return undefined;
+    }
     try {
       return await open(join(this.settings.dir, found.bodyFile), 'r');
     } catch {
-      this.invalidate(entry.meta.bucket, entry.meta.key);
+      this.removeIfBody(id, found.bodyFile);
       return undefined;
     }
+  }
+
+  /**
+   * Drops `entry` because its body could not be read, if it is still the entry of its key: a fill that
+   * replaced it meanwhile brought a body file of its own (and its own metadata record).
+   */
+  discard(entry: DiskEntry): void {
+    const id = entryId(entry.meta.bucket, entry.meta.key);
+    const found = this.entries.get(id);
+    if (found !== undefined && found.meta === entry.meta) this.removeIfBody(id, found.bodyFile);
+  }
+
+  private removeIfBody(id: string, bodyFile: string): void {
+    if (this.entries.get(id)?.bodyFile === bodyFile) this.remove(id);
   }
 
   /**
@@ -193,7 +221,8 @@ export class DiskCache {
   private verify(id: string, found: IndexEntry): Promise<boolean> {
     const pending = this.verifying.get(id);
     if (pending !== undefined) return pending;
-    const check = md5OfFile(join(this.settings.dir, found.bodyFile)).then((md5) => md5 === found.md5, () => false).then((whole) => {
+    const digest = this.checkSlot(() => md5OfFile(join(this.settings.dir, found.bodyFile)));
+    const check = digest.then((md5) => md5 === found.md5, () => false).then((whole) => {
       this.verifying.delete(id);
       const now = this.entries.get(id);
       // Replaced or dropped meanwhile: this body is no longer the entry's.
@@ -210,13 +239,32 @@ export class DiskCache {
     return check;
   }
 
+  /** Runs `work` once fewer than CONCURRENT_CHECKS checks are running. */
+  private async checkSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.checksRunning >= CONCURRENT_CHECKS) await new Promise<void>((resolve) => this.checksWaiting.push(resolve));
+    else this.checksRunning++;
+    try {
+      return await work();
+    } finally {
+      const next = this.checksWaiting.shift();
+      // The place passes straight to the next check waiting, so none overtakes it.
+      if (next !== undefined) next();
+      else this.checksRunning--;
+    }
+  }
+
+  /** Checks of bodies against their MD5 running or waiting to run. */
+  get checksPending(): number {
+    return this.verifying.size;
+  }
+
   get stats(): ObjectCacheStats {
     return { entries: this.entries.size, bytes: this.bytes, hits: this.hits, misses: this.misses };
   }
 
-  /** Resolves when the disk changes started so far are done (tests, shutdown). */
+  /** Resolves when the disk changes and body checks started so far are done (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+    while (this.queues.size > 0 || this.verifying.size > 0) await Promise.all([...this.queues.values(), ...this.verifying.values()]);
   }
 
   /** @internal A fill ended, stored or not. */

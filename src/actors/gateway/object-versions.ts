@@ -39,6 +39,8 @@ export interface LoadedObject {
 export interface LoadOptions {
   /** The caller reads a body from the disk tier's file when it gets one (`LoadedObject.file`). */
   readonly fromDisk?: boolean;
+  /** Only part of the body will be read: a disk copy not yet checked since the tier opened is not waited for. */
+  readonly partial?: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export interface LoadOptions {
 export async function loadObject(deps: GatewayDeps, bucket: string, key: string, withBody: boolean, versionId?: string, options: LoadOptions = {}): Promise<LoadedObject> {
   if (versionId !== undefined) return loadVersion(deps, bucket, key, withBody, versionId);
   if (withBody) {
-    const cached = await fromCaches(deps, bucket, key, options.fromDisk === true);
+    const cached = await fromCaches(deps, bucket, key, options.fromDisk === true, options.partial === true);
     if (cached !== undefined && 'body' in cached) return cached;
     // The copy was stale: what the check found is the current version, and for a chunked one all a read needs.
     if (cached !== undefined && cached.chunks !== undefined) return { meta: cached, body: undefined };
@@ -70,7 +72,7 @@ export async function loadObject(deps: GatewayDeps, bucket: string, key: string,
  * A cached copy of the current version, checked as the cache mode says; the current version's record
  * when the copy was stale; undefined when there was no usable copy.
  */
-async function fromCaches(deps: GatewayDeps, bucket: string, key: string, fromDisk: boolean): Promise<LoadedObject | ObjectMeta | undefined> {
+async function fromCaches(deps: GatewayDeps, bucket: string, key: string, fromDisk: boolean, partial: boolean): Promise<LoadedObject | ObjectMeta | undefined> {
   const memory = deps.cache.get(bucket, key);
   const disk = memory === undefined && fromDisk ? deps.diskCache.lookup(bucket, key) : undefined;
   const candidate = memory ?? disk;
@@ -93,7 +95,7 @@ async function fromCaches(deps: GatewayDeps, bucket: string, key: string, fromDi
     else deps.diskCache.refresh(bucket, key, nowMs);
   }
   if (memory !== undefined) return { meta: memory.meta, body: memory.body, cachedAtMs };
-  const file = await deps.diskCache.openBody(disk!);
+  const file = await deps.diskCache.openBody(disk!, { partial });
   return file === undefined ? undefined : { meta: disk!.meta, body: undefined, file, cachedAtMs };
 }
 

@@ -257,4 +257,54 @@ describe('actors/gateway/disk-cache', () => {
     expect(results[2]!.equals(body.subarray(5, 10))).to.equal(true);
     expect(second.stats).to.deep.include({ entries: 1, hits: 4 });
   });
+  it('sends a partial read of an entry found at opening to storage while its check runs in the background, then serves it', async () => {
+    const first = await open();
+    const body = pattern(30_000, 5);
+    await store(first, meta('ranged', body), body);
+    await store(first, meta('damaged', body), body);
+    await first.settled();
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json'))) {
+      const record = JSON.parse(await readFile(join(dir, name), 'utf8')) as { meta: ObjectMeta; bodyFile: string };
+      if (record.meta.key === 'damaged') await writeFile(join(dir, record.bodyFile), pattern(30_000, 6));
+    }
+    const second = await open();
+    const ranged = second.lookup('b', 'ranged')!;
+    expect(await second.openBody(ranged, { partial: true })).to.equal(undefined);
+    expect(await second.openBody(second.lookup('b', 'damaged')!, { partial: true })).to.equal(undefined);
+    expect(second.checksPending).to.equal(2);
+    await second.settled();
+    expect(second.checksPending).to.equal(0);
+    expect(second.lookup('b', 'damaged')).to.equal(undefined);
+    const file = await second.openBody(ranged, { partial: true });
+    expect(file).to.not.equal(undefined);
+    await file!.close();
+    expect((await served(second, 'ranged', { start: 100, end: 199 }))!.equals(body.subarray(100, 200))).to.equal(true);
+  });
+
+  it('drops an entry whose body cannot be read only while it is still the entry of its key', async () => {
+    const cache = await open();
+    const body = pattern(10_000, 6);
+    await store(cache, meta('k', body), body);
+    const old = cache.lookup('b', 'k')!;
+    const next = pattern(12_000, 7);
+    await store(cache, meta('k', next, 1), next);
+    cache.discard(old);
+    expect((await served(cache, 'k'))!.equals(next)).to.equal(true);
+    cache.discard(cache.lookup('b', 'k')!);
+    expect(cache.lookup('b', 'k')).to.equal(undefined);
+    await cache.settled();
+    expect((await readdir(dir)).filter((name) => name.endsWith('.body'))).to.deep.equal([]);
+  });
+
+  it('counts a lookup as a hit or a miss only when asked to', async () => {
+    const cache = await open();
+    const body = pattern(10_000, 8);
+    await store(cache, meta('k', body), body);
+    cache.lookup('b', 'k', false);
+    cache.lookup('b', 'none', false);
+    expect(cache.stats).to.deep.include({ hits: 0, misses: 0 });
+    cache.lookup('b', 'k');
+    cache.lookup('b', 'none');
+    expect(cache.stats).to.deep.include({ hits: 1, misses: 1 });
+  });
 });

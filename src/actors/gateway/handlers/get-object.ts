@@ -30,7 +30,8 @@ import { sendXml } from '../responses.js';
 export async function getObject(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadObject'>): Promise<void> {
   const withBody = op.type === 'GetObject';
   refuseEncryptionHeaderOnRead(ctx.headers);
-  const loaded = await loadObject(ctx.deps, op.bucket, op.key, withBody, op.versionId, { fromDisk: withBody });
+  const partial = op.partNumber !== undefined || getHeader(ctx.headers, 'range') !== undefined;
+  const loaded = await loadObject(ctx.deps, op.bucket, op.key, withBody, op.versionId, { fromDisk: withBody, partial });
   // A cached file not handed to a reader is closed whatever happens.
   const file = { handle: loaded.file };
   try {

@@ -55,16 +55,25 @@ export async function readFile(scope: Scope, key: string, offset: bigint, count:
 /**
  * Bytes `start`..`end` of `meta` from the disk tier, when it holds this version: the READ has just read
  * the current record, which is the check a cached copy needs in validated mode. READs come in pieces,
- * so they use the tier but do not fill it; a whole GET does.
+ * so they use the tier but do not fill it; a whole GET does. A file is read in many READs, so only the
+ * one from its start counts as a hit or a miss. A copy not yet checked since the tier opened is not
+ * waited for (its check runs in the background), and one whose body cannot be read is dropped: either
+ * way the READ is served from storage.
  */
 async function fromDiskTier(scope: Scope, meta: ObjectMeta, start: number, end: number): Promise<Buffer | undefined> {
   const disk = scope.gateway.diskCache;
   if (!disk.accepts(meta)) return undefined;
-  const entry = disk.lookup(scope.bucket.name, meta.key);
+  const entry = disk.lookup(scope.bucket.name, meta.key, start === 0);
   if (entry === undefined || !sameVersion(entry.meta, meta)) return undefined;
-  const file = await disk.openBody(entry);
+  const file = await disk.openBody(entry, { partial: true });
   if (file === undefined) return undefined;
   const pieces: Buffer[] = [];
-  for await (const piece of readCachedBody(file, meta.sizeBytes, { start, end }, scope.gateway.config.readPieceBytes, scope.memory)) pieces.push(piece);
+  try {
+    for await (const piece of readCachedBody(file, meta.sizeBytes, { start, end }, scope.gateway.config.readPieceBytes, scope.memory)) pieces.push(piece);
+  } catch (error) {
+    scope.caller.log.warn('a disk cache copy could not be read; it is dropped and the READ served from storage', { bucket: meta.bucket, key: meta.key, error });
+    disk.discard(entry);
+    return undefined;
+  }
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }
