@@ -50,7 +50,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: S3Er
   } else {
     const document = info.document(error, { resource: info.resource, requestId: info.requestId, hostId: info.hostId });
     const body = Buffer.from(document.body, 'utf8');
-    res.writeHead(error.status, { ...headers, 'Content-Type': document.contentType, 'Content-Length': body.length });
+    res.writeHead(error.status, { ...headers, 'Content-Type': document.contentType, 'Content-Length': body.length, ...(document.vary === undefined ? {} : { Vary: document.vary }) });
     res.end(body);
   }
   if (!req.complete) req.resume();

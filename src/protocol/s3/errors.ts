@@ -225,6 +225,8 @@ export function errorHasBody(error: S3Error, method: string): boolean {
 export interface ErrorDocument {
   readonly contentType: string;
   readonly body: string;
+  /** The request headers the choice of document depended on, for the response's Vary header. */
+  readonly vary?: string;
 }
 
 /** The S3 error document as a response body. */

@@ -273,7 +273,7 @@ describe('actors/gateway REST API', function () {
     expect((JSON.parse(body) as { error: JsonError }).error.code).to.equal('InvalidRequest');
   });
 
-  it('answers a HEAD error with its status and no body, and keeps S3 XML for a client that asks for XML', async () => {
+  it('answers a HEAD error with its status and no body, keeps S3 XML for a client that ranks XML first, and says errors vary with Accept', async () => {
     const head = await rawRequest(rest, { method: 'HEAD', path: '/docs/missing' });
     expect(head.status).to.equal(404);
     expect(head.body.length).to.equal(0);
@@ -282,8 +282,12 @@ describe('actors/gateway REST API', function () {
     expect(xml.status).to.equal(404);
     expect(xml.headers['content-type']).to.equal('application/xml');
     expect(xmlValue(xml.text, 'Code')).to.equal('NoSuchKey');
+    expect(xml.headers['vary']).to.equal('Accept');
     const ranked = await rawRequest(rest, { method: 'GET', path: '/docs/missing', headers: { accept: 'application/xml;q=0.5, application/json' } });
     expect(jsonError(ranked).code).to.equal('NoSuchKey');
+    expect(ranked.headers['vary']).to.equal('Accept');
+    const anything = await rawRequest(rest, { method: 'GET', path: '/docs/missing', headers: { accept: 'application/xml;q=0.5, */*' } });
+    expect(jsonError(anything).code).to.equal('NoSuchKey');
   });
 
   it('leaves the S3 API\'s errors in S3 XML', async () => {

@@ -13,8 +13,11 @@ describe('protocol/rest errors', () => {
     });
   });
 
-  it('prefers JSON unless Accept ranks an XML type above it', () => {
-    for (const accept of [undefined, '', '*/*', 'application/json', 'application/xml, application/json', 'application/xml;q=0.4, application/json;q=0.5', 'application/xml;q=0']) {
+  it('prefers JSON unless Accept ranks an XML type above it, counting the wildcards that include JSON for it', () => {
+    for (const accept of [
+      undefined, '', '*/*', 'application/json', 'application/xml, application/json', 'application/xml;q=0.4, application/json;q=0.5', 'application/xml;q=0',
+      'application/xml;q=0.5, */*', 'text/xml;q=0.9, application/*', 'application/xml, */*',
+    ]) {
       expect(prefersXml(accept), String(accept)).to.equal(false);
     }
     for (const accept of ['application/xml', 'text/xml', 'application/json;q=0.2, application/xml', 'text/html, application/xml;q=0.9, */*;q=0.8']) {
@@ -25,7 +28,7 @@ describe('protocol/rest errors', () => {
   it('gives the S3 XML document to a client that asks for XML', () => {
     const error = new S3Error('NoSuchBucket');
     const context = { resource: '/b', requestId: 'R' };
-    expect(restErrorDocument(error, context, 'application/xml')).to.deep.equal({ contentType: 'application/xml', body: errorXml(error, context) });
-    expect(restErrorDocument(error, context, undefined)).to.deep.equal({ contentType: 'application/json', body: errorJson(error, context) });
+    expect(restErrorDocument(error, context, 'application/xml')).to.deep.equal({ contentType: 'application/xml', body: errorXml(error, context), vary: 'Accept' });
+    expect(restErrorDocument(error, context, undefined)).to.deep.equal({ contentType: 'application/json', body: errorJson(error, context), vary: 'Accept' });
   });
 });
