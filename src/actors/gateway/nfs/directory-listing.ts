@@ -150,7 +150,7 @@ export async function readdirplus(scope: Scope, dir: FsNode, cookie: bigint, coo
   const fittedAt = fitted.entries.map((entry, index) => ({ entry, key: keyOfEntry(dir.key, entries[index]!) }));
   const filled = await mapBounded(fittedAt, ATTRIBUTE_READS, async ({ entry, key }): Promise<ReaddirplusEntry> => {
     const attributes: Fattr3 | undefined = key === dir.key ? dirAttributes : await attributesAt(scope, key);
-    return { ...entry, attributes, handle: await handles.handleFor(scope.bucketTag, key) };
+    return { ...entry, attributes, handle: await handles.handleFor(scope.bucketTag, key, true) };
   });
   return { ...fitted, entries: filled };
 }

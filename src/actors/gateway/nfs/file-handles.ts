@@ -16,6 +16,12 @@
  * stored again only once it is `maxAgeMs / 10` old, so a handle in use costs a disk write now and then,
  * not one per call, and stays valid as long as it is used.
  *
+ * READDIRPLUS hands out a handle for every entry it lists, most never used: such pairs are kept apart,
+ * as minted, and go before any pair a client has used, so one large listing cannot push out the handles
+ * clients hold. Pairs the gateway knows to be held (a mounted root, a file open for writing: `holders`)
+ * are never dropped. A clock that jumps ahead would age every pair at once: a stretch of over a day in
+ * which no pair was used (the gateway down, the clock set forward) does not count toward any age.
+ *
  * A bucket deleted and created again has a new incarnation, so handles into the old one answer
  * NFS3ERR_STALE, as do handles of keys that no longer exist.
  */
@@ -93,6 +99,12 @@ export interface HandleStore {
   entries(): Array<[string, HandleRecord]>;
 }
 
+/** Whether the pair of `keyHash` (for `key`) is held: a mounted root, an open file. */
+export type HandleHolders = (keyHash: string, key: string) => boolean;
+
+/** A stretch without any use longer than this is taken as time the table was not in use, not as age. */
+const MAX_IDLE_GAP_MS = 24 * 60 * 60 * 1000;
+
 export interface HandleTableLimits {
   readonly clock: Clock;
   readonly maxEntries: number;
@@ -112,8 +124,15 @@ export type ResolvedHandle =
 export class FileHandles {
   private indexedSnapshot: AuthSnapshot | undefined;
   private bucketsByTag = new Map<string, BucketRecord>();
-  /** When each long key's pair was last used, least recently first. */
+  /** When each long key's pair used by a client was last used, least recently first. */
   private readonly usedAtMs = new Map<string, number>();
+  /** Pairs only handed out in a listing, never resolved, least recently first: dropped before any used one. */
+  private readonly minted = new Map<string, number>();
+  /** The latest time of use recorded, on the table's own time line. */
+  private newestUseMs = Number.NEGATIVE_INFINITY;
+  /** Added to the clock's time to make the table's: the idle stretches left out of every age. */
+  private skippedMs = 0;
+  private holders: HandleHolders = () => false;
 
   constructor(
     private readonly view: AuthView,
@@ -122,37 +141,69 @@ export class FileHandles {
   ) {
     const nowMs = limits.clock.now();
     const loaded = store.entries().map(([hash, record]) => [hash, record.usedAtMs ?? nowMs] as const);
-    for (const [hash, atMs] of loaded.sort((a, b) => a[1] - b[1])) this.usedAtMs.set(hash, atMs);
+    for (const [hash, atMs] of loaded.sort((a, b) => a[1] - b[1])) {
+      this.usedAtMs.set(hash, atMs);
+      this.newestUseMs = Math.max(this.newestUseMs, atMs);
+    }
   }
 
   /** Pairs of long keys kept. */
   get longKeys(): number {
-    return this.usedAtMs.size;
+    return this.usedAtMs.size + this.minted.size;
   }
 
-  /** A handle for `key`, its hash → key pair stored first when the handle needs one. */
-  async handleFor(bucketTag: string, key: string): Promise<Buffer> {
+  /** Tells the table which pairs are held and must not be dropped. */
+  holdWith(holders: HandleHolders): void {
+    this.holders = holders;
+  }
+
+  /**
+   * A handle for `key`, its hash → key pair stored first when the handle needs one. A handle only
+   * `minted` (listed by READDIRPLUS) counts as used once a client resolves it.
+   */
+  async handleFor(bucketTag: string, key: string, minted = false): Promise<Buffer> {
     const { handle, keyHash } = encodeHandle(bucketTag, key);
-    if (keyHash !== undefined) await this.used(keyHash, key);
+    if (keyHash !== undefined) await this.used(keyHash, key, minted);
     return handle;
   }
 
+  /** The table's time now: the clock's, less the idle stretches (MAX_IDLE_GAP_MS) before it. */
+  private tableNowMs(): number {
+    const nowMs = this.limits.clock.now() + this.skippedMs;
+    if (Number.isFinite(this.newestUseMs) && nowMs - this.newestUseMs > MAX_IDLE_GAP_MS) {
+      this.skippedMs -= nowMs - this.newestUseMs;
+      return this.newestUseMs;
+    }
+    return nowMs;
+  }
+
   /** Marks a long key's pair used now, stores it when new or its stored time is old, and prunes the table. */
-  private async used(keyHash: string, key: string): Promise<void> {
-    const nowMs = this.limits.clock.now();
-    this.usedAtMs.delete(keyHash);
-    this.usedAtMs.set(keyHash, nowMs);
+  private async used(keyHash: string, key: string, minted: boolean): Promise<void> {
+    const nowMs = this.tableNowMs();
+    this.newestUseMs = Math.max(this.newestUseMs, nowMs);
+    // A listing of a pair a client already uses leaves it where it is.
+    if (minted && this.usedAtMs.has(keyHash)) return;
+    const generation = minted ? this.minted : this.usedAtMs;
+    if (!minted) this.minted.delete(keyHash);
+    generation.delete(keyHash);
+    generation.set(keyHash, nowMs);
     const stored = this.store.get(keyHash);
     const stale = stored?.usedAtMs === undefined || nowMs - stored.usedAtMs >= this.limits.maxAgeMs / 10;
     if (stored?.key !== key || stale) await this.store.put(keyHash, { key, usedAtMs: nowMs });
     await this.prune(nowMs);
   }
 
+  /** Drops pairs over the count, minted ones first, and pairs too old; never a held one. */
   private async prune(nowMs: number): Promise<void> {
-    for (const [hash, atMs] of this.usedAtMs) {
-      if (this.usedAtMs.size <= this.limits.maxEntries && nowMs - atMs < this.limits.maxAgeMs) return;
-      this.usedAtMs.delete(hash);
-      await this.store.remove(hash);
+    for (const generation of [this.minted, this.usedAtMs]) {
+      for (const [hash, atMs] of generation) {
+        const over = this.longKeys > this.limits.maxEntries;
+        if (!over && nowMs - atMs < this.limits.maxAgeMs) break;
+        const key = this.store.get(hash)?.key;
+        if (key !== undefined && this.holders(hash, key)) continue;
+        generation.delete(hash);
+        await this.store.remove(hash);
+      }
     }
   }
 
@@ -165,7 +216,7 @@ export class FileHandles {
     const key = parsed.hashed ? this.store.get(parsed.keyHash)?.key : parsed.key;
     if (key === undefined) return { ok: false, status: 'NFS3ERR_STALE' };
     // A failed write of the time of use costs nothing but an earlier prune of this pair.
-    if (parsed.hashed) void this.used(parsed.keyHash, key).catch(() => undefined);
+    if (parsed.hashed) void this.used(parsed.keyHash, key, false).catch(() => undefined);
     return { ok: true, bucket, bucketTag: parsed.bucketTag, key };
   }
 

@@ -6,17 +6,27 @@
  */
 import type { Mount3Call, Mount3Result, MntResult } from '../../../protocol/nfs/mount3.js';
 import { AUTH_FLAVOR } from '../../../protocol/nfs/rpc.js';
+import { parseHandle } from './file-handles.js';
 import { NfsError } from './nfs-errors.js';
 import { scopeOf, type NfsCaller } from './nfs-scope.js';
 import { findDirectory } from './nodes.js';
 
-/** Who mounted what, as DUMP reports it (informational: NFS v3 needs no mount state). */
+/**
+ * Who mounted what, as DUMP reports it (NFS v3 needs no mount state), and the long-key pairs of the
+ * roots mounted, which the handle table keeps (file-handles.ts).
+ */
 export class MountTable {
-  private readonly mounts = new Map<string, { readonly hostname: string; readonly directory: string }>();
+  private readonly mounts = new Map<string, { readonly hostname: string; readonly directory: string; readonly keyHash: string | undefined }>();
 
-  add(hostname: string, directory: string): void {
+  add(hostname: string, directory: string, keyHash?: string): void {
     if (this.mounts.size >= 10_000) this.mounts.delete(this.mounts.keys().next().value as string);
-    this.mounts.set(`${hostname}\0${directory}`, { hostname, directory });
+    this.mounts.set(`${hostname}\0${directory}`, { hostname, directory, keyHash });
+  }
+
+  /** Whether a mounted root's handle names its key by `keyHash`. */
+  holds(keyHash: string): boolean {
+    for (const mount of this.mounts.values()) if (mount.keyHash === keyHash) return true;
+    return false;
   }
 
   remove(hostname: string, directory: string | undefined): void {
@@ -24,7 +34,7 @@ export class MountTable {
   }
 
   list(): Array<{ readonly hostname: string; readonly directory: string }> {
-    return [...this.mounts.values()];
+    return [...this.mounts.values()].map(({ hostname, directory }) => ({ hostname, directory }));
   }
 }
 
@@ -34,7 +44,10 @@ export async function mountCall(caller: NfsCaller, mounts: MountTable, call: Mou
       return { proc: 'NULL' };
     case 'MNT': {
       const result = await mount(caller, call.dirpath);
-      if (result.status === 'MNT3_OK') mounts.add(caller.address, call.dirpath);
+      if (result.status === 'MNT3_OK') {
+        const parsed = parseHandle(result.fhandle);
+        mounts.add(caller.address, call.dirpath, parsed.ok && parsed.hashed ? parsed.keyHash : undefined);
+      }
       caller.log.info('NFS mount', { client: caller.address, path: call.dirpath, status: result.status });
       return { proc: 'MNT', result };
     }

@@ -45,6 +45,7 @@ export async function startNfsServer(deps: NfsDeps): Promise<NfsServer> {
   const { config } = deps;
   const log = deps.gateway.log;
   const mounts = new MountTable();
+  deps.handles.holdWith((keyHash, key) => mounts.holds(keyHash) || deps.openFiles.holdsKey(key));
   const sockets = new Set<Socket>();
   const limits = new ConnectionLimits(config.maxConnections, config.maxConnectionsPerAddress);
   const server: Server = createServer((socket) => {

@@ -231,6 +231,12 @@ export class OpenFiles {
     await rm(this.spillDir, { recursive: true, force: true });
   }
 
+  /** Whether a file of this key is open, in any bucket: its handle's pair is kept (file-handles.ts). */
+  holdsKey(key: string): boolean {
+    for (const id of this.files.keys()) if (id.slice(id.indexOf('\0') + 1) === key) return true;
+    return false;
+  }
+
   peek(bucketTag: string, key: string): OpenFile | undefined {
     return this.files.get(`${bucketTag}\0${key}`);
   }

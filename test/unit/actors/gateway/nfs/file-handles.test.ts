@@ -122,6 +122,59 @@ describe('NFS file handles', () => {
       expect([...store.map.values()].map((record) => record.key)).to.deep.equal([longKey(1)]);
     });
 
+    it('drops pairs only listed by READDIRPLUS before any a client used, and never a pair held', async () => {
+      const clock = new ManualClock();
+      const store = new MapHandleStore();
+      const handles = open(clock, store);
+      const root = await handles.handleFor(tag, longKey(0));
+      const rootHash = parseHandle(root);
+      handles.holdWith((keyHash) => rootHash.ok && rootHash.hashed && keyHash === rootHash.keyHash);
+      clock.advance(1000);
+      const used = await handles.handleFor(tag, longKey(1), true);
+      expect(keyOf(handles, used)).to.equal(longKey(1));
+      // A large listing: many handles minted, each newer than the two in use.
+      const listed: Buffer[] = [];
+      for (let i = 2; i < 12; i++) {
+        clock.advance(1000);
+        listed.push(await handles.handleFor(tag, longKey(i), true));
+      }
+      await Promise.resolve();
+      expect(handles.longKeys).to.equal(3);
+      expect(keyOf(handles, root)).to.equal(longKey(0));
+      expect(keyOf(handles, used)).to.equal(longKey(1));
+      expect(keyOf(handles, listed[listed.length - 1]!)).to.equal(longKey(11));
+      expect(keyOf(handles, listed[0]!)).to.equal('NFS3ERR_STALE');
+      // Used pairs over the count: the held root stays even as the least recently used.
+      for (let i = 20; i < 24; i++) {
+        clock.advance(1000);
+        await handles.handleFor(tag, longKey(i));
+      }
+      await Promise.resolve();
+      expect(keyOf(handles, root)).to.equal(longKey(0));
+      expect(keyOf(handles, used)).to.equal('NFS3ERR_STALE');
+    });
+
+    it('does not age pairs by a clock that jumped ahead while no pair was used', async () => {
+      const clock = new ManualClock();
+      const store = new MapHandleStore();
+      const first = open(clock, store);
+      const kept = [await first.handleFor(tag, longKey(0)), await first.handleFor(tag, longKey(1))];
+      // Started again with a clock a year ahead: the first use must not make every other pair look a year old.
+      clock.advance(365 * DAY_MS);
+      const handles = open(clock, store);
+      expect(keyOf(handles, kept[0]!)).to.equal(longKey(0));
+      await handles.handleFor(tag, longKey(2));
+      await Promise.resolve();
+      expect(keyOf(handles, kept[1]!)).to.equal(longKey(1));
+      // Ages count again from there: a pair left unused for maxAgeMs, a day at a time, goes.
+      for (let day = 0; day < 31; day++) {
+        clock.advance(DAY_MS);
+        expect(keyOf(handles, kept[0]!)).to.equal(longKey(0));
+      }
+      await Promise.resolve();
+      expect(keyOf(handles, kept[1]!)).to.equal('NFS3ERR_STALE');
+    });
+
     it('reads pairs stored before their time of use was kept as used at start', async () => {
       const clock = new ManualClock();
       const store = new MapHandleStore();
