@@ -15,6 +15,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { processMapReservation } from './map-reservation.js';
 import { copyRecords, databaseNames } from './lmdb-copy.js';
 import { makePrivateDir, privateEnvironment, restrictFilesToOwner, writePrivateFile } from './private-files.js';
 
@@ -55,14 +56,6 @@ interface Tables {
 }
 
 /** The named databases of the object store (see object-store.ts for what each holds). */
-/**
- * Address space reserved for a store's file up front. Growing the map later maps the file again and
- * keeps every earlier mapping (buffers read from them stay valid), so the same pages are counted in the
- * process's resident memory once per mapping: a store grown to 800 MiB showed 2.3 GiB. The reservation
- * is address space only; the file grows as pages are written, and past this the map still grows.
- */
-const STORE_MAP_BYTES = 256 * 2 ** 30;
-
 export class StoreTables implements Tables {
   readonly meta: Database<unknown, Buffer>;
   readonly data: Database<Uint8Array, Buffer>;
@@ -142,7 +135,9 @@ export class StoreTables implements Tables {
     // gather into larger commits while a sync runs, and a small write costs about a fifth fewer syncs
     // and a tenth fewer page writes. A committed transaction is then one on disk.
     const sync = options.durable ? {} : { noSync: true };
-    const root = open(privateEnvironment({ path, maxDbs: 16, noMemInit: true, overlappingSync: false, mapSize: STORE_MAP_BYTES, ...sync }));
+    const reserved = processMapReservation();
+    const mapSize = reserved === undefined ? {} : { mapSize: reserved };
+    const root = open(privateEnvironment({ path, maxDbs: 16, noMemInit: true, overlappingSync: false, ...mapSize, ...sync }));
     restrictFilesToOwner(path);
     return new StoreTables(root, generation, path);
   }
