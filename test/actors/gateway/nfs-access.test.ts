@@ -7,17 +7,11 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
-import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
 import { bucketTagOf, encodeHandle } from '../../../src/actors/gateway/nfs/file-handles.js';
-import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
-import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
-import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
-import { systemClock } from '../../../src/runtime/clock.js';
-import { memoryLogger } from '../../../src/runtime/logger.js';
+import type { NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
-import { memoryHandles } from '../../support/nfs-handles.js';
+import { startTestNfsServer } from '../../support/nfs-server.js';
 
 describe('NFS exports on the gateway', function () {
   this.timeout(30_000);
@@ -33,27 +27,16 @@ describe('NFS exports on the gateway', function () {
     await harness.client('alice').send(new CreateBucketCommand({ Bucket: 'secret' }));
     await harness.client('bob').send(new CreateBucketCommand({ Bucket: 'music' }));
     await new Promise((resolve) => setImmediate(resolve));
-    const parsed = parseNfsConfig({
-      enabled: true,
-      port: 0,
+    spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-access-'));
+    const settings = {
       exports: [
         { bucket: 'photos', clients: ['127.0.0.0/8'], user: 'alice' },
         { bucket: 'archive', clients: ['127.0.0.1'], user: 'alice', readOnly: true },
         { bucket: 'secret', clients: ['10.0.0.0/8'], user: 'alice' },
         { bucket: '*', clients: ['127.0.0.1'], user: 'alice' },
       ],
-    });
-    if (!parsed.ok) throw new Error(parsed.problem);
-    spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-access-'));
-    server = await startNfsServer({
-      gateway: harness.deps,
-      config: parsed.config,
-      handles: memoryHandles(harness.view),
-      exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({ memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 1000, spillDir: spill, clock: systemClock, log: memoryLogger().logger }),
-      cookies: new DirectoryCookies(1000),
-      writeVerifier: Buffer.alloc(8, 1),
-    });
+    };
+    server = await startTestNfsServer({ gateway: harness.deps, view: harness.view, settings, spillDir: spill, idleFlushMs: 1000 });
     client = await NfsTestClient.open(server.port);
   });
 

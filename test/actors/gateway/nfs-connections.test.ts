@@ -8,18 +8,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
-import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
 import { bucketTagOf, encodeHandle } from '../../../src/actors/gateway/nfs/file-handles.js';
-import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
-import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
-import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
+import type { NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import type { StorageApi } from '../../../src/protocol/cluster/storage-api.js';
-import { ManualClock, systemClock, type Clock } from '../../../src/runtime/clock.js';
-import { memoryLogger } from '../../../src/runtime/logger.js';
+import { ManualClock, type Clock } from '../../../src/runtime/clock.js';
 import { startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
-import { memoryHandles } from '../../support/nfs-handles.js';
+import { startTestNfsServer } from '../../support/nfs-server.js';
 
 /** Storage whose object reads wait until let go, counting how many wait at once. */
 class GatedStorage {
@@ -91,19 +86,12 @@ describe('NFS connections on the gateway', function () {
   });
 
   async function serve(settings: Record<string, unknown>, options: { storage?: StorageApi; clock?: Clock } = {}): Promise<NfsServer> {
-    const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: 'photos', clients: ['127.0.0.0/8'], user: 'alice' }], ...settings });
-    if (!parsed.ok) throw new Error(parsed.problem);
-    const server = await startNfsServer({
+    const server = await startTestNfsServer({
       gateway: { ...harness.deps, ...(options.storage ? { storage: options.storage } : {}), ...(options.clock ? { clock: options.clock } : {}) },
-      config: parsed.config,
-      handles: memoryHandles(harness.view),
-      exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({
-        memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 1000,
-        spillDir: spill, clock: systemClock, log: memoryLogger().logger,
-      }),
-      cookies: new DirectoryCookies(1000),
-      writeVerifier: Buffer.alloc(8, 1),
+      view: harness.view,
+      settings: { exports: [{ bucket: 'photos', clients: ['127.0.0.0/8'], user: 'alice' }], ...settings },
+      spillDir: spill,
+      idleFlushMs: 1000,
     });
     servers.push(server);
     return server;

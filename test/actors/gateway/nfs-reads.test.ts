@@ -9,19 +9,16 @@ import { mkdtemp, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskCache } from '../../../src/actors/gateway/disk-cache.js';
-import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
-import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { memoryHandles } from '../../support/nfs-handles.js';
-import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
-import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
-import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
+import type { NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import { systemClock } from '../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { bodyOf, eventually, MiB, pattern, startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
+import { startTestNfsServer } from '../../support/nfs-server.js';
 
 describe('NFS reads through the gateway\'s disk tier', function () {
   this.timeout(60_000);
+  const ALICE_EVERYWHERE = { exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] };
   let harness: Harness;
   let server: NfsServer;
   let client: NfsTestClient;
@@ -31,20 +28,7 @@ describe('NFS reads through the gateway\'s disk tier', function () {
     dir = await mkdtemp(join(tmpdir(), 'leofs-nfs-reads-'));
     harness = await startHarness({ config: { chunkSizeBytes: 256 * 1024, cacheDiskBytes: 64 * MiB, cacheDiskDir: join(dir, 'cache') } });
     harness.admin.addBucket('files', 'alice');
-    const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
-    if (!parsed.ok) throw new Error(parsed.problem);
-    server = await startNfsServer({
-      gateway: harness.deps,
-      config: parsed.config,
-      handles: memoryHandles(harness.view),
-      exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({
-        memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,
-        spillDir: join(dir, 'spill'), clock: systemClock, log: memoryLogger().logger,
-      }),
-      cookies: new DirectoryCookies(1000),
-      writeVerifier: Buffer.alloc(8, 1),
-    });
+    server = await startTestNfsServer({ gateway: harness.deps, view: harness.view, settings: ALICE_EVERYWHERE, spillDir: join(dir, 'spill') });
     client = await NfsTestClient.open(server.port);
   });
 
@@ -134,19 +118,8 @@ describe('NFS reads through the gateway\'s disk tier', function () {
     // The same directory opened again, as at a restart of the gateway: its entries are unchecked.
     const reopened = new DiskCache(harness.deps.diskCache.settings, systemClock, memoryLogger().logger);
     await reopened.open();
-    const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
-    if (!parsed.ok) throw new Error(parsed.problem);
-    const restarted = await startNfsServer({
-      gateway: { ...harness.deps, diskCache: reopened },
-      config: parsed.config,
-      handles: memoryHandles(harness.view),
-      exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({
-        memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,
-        spillDir: join(dir, 'spill-restarted'), clock: systemClock, log: memoryLogger().logger,
-      }),
-      cookies: new DirectoryCookies(1000),
-      writeVerifier: Buffer.alloc(8, 2),
+    const restarted = await startTestNfsServer({
+      gateway: { ...harness.deps, diskCache: reopened }, view: harness.view, settings: ALICE_EVERYWHERE, spillDir: join(dir, 'spill-restarted'), writeVerifier: Buffer.alloc(8, 2),
     });
     const second = await NfsTestClient.open(restarted.port);
     try {

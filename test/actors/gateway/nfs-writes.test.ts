@@ -12,18 +12,12 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryCookies } from '../../../src/actors/gateway/nfs/directory-cookies.js';
-import { ExportAccess } from '../../../src/actors/gateway/nfs/exports.js';
-import { parseNfsConfig } from '../../../src/actors/gateway/nfs/nfs-config.js';
-import { startNfsServer, type NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
-import { OpenFiles } from '../../../src/actors/gateway/nfs/open-files.js';
+import type { NfsServer } from '../../../src/actors/gateway/nfs/nfs-server.js';
 import type { MasterKeys } from '../../../src/core/object-encryption.js';
 import type { StorageApi } from '../../../src/protocol/cluster/storage-api.js';
-import { systemClock } from '../../../src/runtime/clock.js';
-import { memoryLogger } from '../../../src/runtime/logger.js';
 import { bodyOf, startHarness, type Harness } from '../../support/gateway-harness.js';
 import { NfsTestClient } from '../../support/nfs-client.js';
-import { memoryHandles } from '../../support/nfs-handles.js';
+import { startTestNfsServer } from '../../support/nfs-server.js';
 
 const MASTER_KEYS: MasterKeys = { current: 'k1', keys: new Map([['k1', Buffer.alloc(32, 1)]]) };
 
@@ -47,8 +41,6 @@ describe('NFS writes on the gateway', function () {
       Bucket: 'vault', ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } },
     }));
     await new Promise((resolve) => setImmediate(resolve));
-    const parsed = parseNfsConfig({ enabled: true, port: 0, exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] });
-    if (!parsed.ok) throw new Error(parsed.problem);
     spill = mkdtempSync(join(tmpdir(), 'leofs-nfs-writes-'));
     const inner = harness.deps.storage;
     const storage = new Proxy(inner, {
@@ -64,18 +56,7 @@ describe('NFS writes on the gateway', function () {
         };
       },
     });
-    server = await startNfsServer({
-      gateway: { ...harness.deps, storage },
-      config: parsed.config,
-      handles: memoryHandles(harness.view),
-      exports: new ExportAccess(parsed.config, harness.view),
-      openFiles: new OpenFiles({
-        memoryBytes: 1 << 20, fileMemoryBytes: 1 << 16, maxSpillBytes: 1 << 30, maxFileBytes: 1 << 30, maxOpenFiles: 4, idleFlushMs: 60_000,
-        spillDir: spill, clock: systemClock, log: memoryLogger().logger,
-      }),
-      cookies: new DirectoryCookies(1000),
-      writeVerifier: Buffer.alloc(8, 1),
-    });
+    server = await startTestNfsServer({ gateway: { ...harness.deps, storage }, view: harness.view, settings: { exports: [{ bucket: '*', clients: ['127.0.0.1'], user: 'alice' }] }, spillDir: spill });
     client = await NfsTestClient.open(server.port);
   });
 
