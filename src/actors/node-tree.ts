@@ -21,6 +21,7 @@ import type { ManagerLink } from './common/manager-link.js';
 import type { NodeState } from '../store/node-state.js';
 import type { StorageJoin } from '../protocol/cluster/ring-keeper.js';
 import type { Role } from '../protocol/cluster/roles.js';
+import type { TrafficCounters } from '../core/traffic-history.js';
 
 export interface NodeTreeOptions {
   readonly role: Role;
@@ -37,6 +38,8 @@ export interface NodeTreeOptions {
   /** The release the node runs, told to whoever asks. */
   readonly version?: string;
   readonly watchdog?: WatchdogDeps;
+  /** The node's request counters, which the managers sample for their charts. */
+  readonly traffic?: () => Promise<TrafficCounters | null>;
 }
 
 /** What the common tree needs of the node it runs on. */
@@ -57,6 +60,7 @@ export function nodeTree(node: NodeTreeHost, options: NodeTreeOptions): Supervis
         deliverGuarded: (path, message) => system.deliverGuarded(path, message),
         onLogLine: (observer) => node.logger.onLine(observer),
         linkBacklogBytes: (peer) => transport.peerInfo().find((info) => info.node === peer)?.bufferedBytes ?? 0,
+        ...(options.traffic ? { traffic: options.traffic } : {}),
       }),
     ),
     worker('ring', ringCacheBehavior({ view: options.ringView, table: options.nodeState.table('ring', isRingDocument) })),

@@ -196,6 +196,11 @@ const COMMANDS: readonly CommandSpec[] = [
     describe: "a node's actors by path: status, incarnation, mailbox depth, crashes and the last crash (leofs shell draws them as a tree)",
     build: (args) => ({ command: 'actors', node: str(args, 'node') }),
   },
+  {
+    usage: 'metrics-history [node]',
+    describe: "the last hour of requests per node, as the managers sample each node's counters: rate, latency (p50, p99) and bytes in and out; with a node, minute by minute",
+    build: (args) => (args.node === undefined ? { command: 'metrics_history' } : { command: 'metrics_history', node: str(args, 'node') }),
+  },
   { usage: 'mq-stats <node>', describe: "a storage node's durable queues (repair, revert) with their state and items, its anti-entropy and rebalance hand-off", build: (args) => ({ command: 'mq_stats', node: str(args, 'node') }) },
   {
     usage: 'mq-suspend <node> [queue]',

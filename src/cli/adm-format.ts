@@ -352,9 +352,59 @@ export function formatResult(result: AdminResult): string {
       return formatLinkJoined(result.link);
     case 'linked_clusters':
       return formatLinkedClusters(result);
+    case 'metrics_history':
+      return formatMetricsHistory(result);
     default:
       return assertNever(result);
   }
+}
+
+type MetricsHistory = Extract<AdminResult, { kind: 'metrics_history' }>;
+
+/**
+ * One line per node: its latest point and the hour's average; with one node, also a line per minute
+ * (the samples of that minute taken together), so an hour fits on a screen.
+ */
+export function formatMetricsHistory(result: MetricsHistory): string {
+  if (result.nodes.length === 0) return `no samples yet (the managers sample every ${result.intervalMs / 1000} s; only nodes that answer clients, the gateways, have request counters)`;
+  const number = (value: number | null, digits = 1): string => (value === null ? '-' : value.toFixed(digits));
+  const summary = formatTable(
+    ['node', 'role', 'points', 'req/s now', 'req/s hour', 'p50 ms', 'p99 ms', 'in B/s', 'out B/s'],
+    result.nodes.map(({ node, role, points }) => {
+      const last = points.at(-1);
+      const hour = mergePoints(points);
+      return [node, role, String(points.length), number(last?.requestsPerSecond ?? null), number(hour?.requestsPerSecond ?? null), number(last?.p50Ms ?? null), number(last?.p99Ms ?? null), number(last?.receivedBytesPerSecond ?? null, 0), number(last?.sentBytesPerSecond ?? null, 0)];
+    }),
+  );
+  const header = `traffic of the last ${result.windowMs / 60_000} minutes, sampled every ${result.intervalMs / 1000} s`;
+  if (result.nodes.length !== 1) return `${header}\n${summary}`;
+  const minutes = new Map<number, Array<MetricsHistory['nodes'][number]['points'][number]>>();
+  for (const point of result.nodes[0]!.points) {
+    const minute = Math.floor(point.atMs / 60_000) * 60_000;
+    minutes.set(minute, [...(minutes.get(minute) ?? []), point]);
+  }
+  const rows = [...minutes].map(([minute, points]) => {
+    const merged = mergePoints(points)!;
+    return [time(minute).slice(11, 16), number(merged.requestsPerSecond), number(merged.meanMs), number(merged.p99Ms), number(merged.receivedBytesPerSecond, 0), number(merged.sentBytesPerSecond, 0)];
+  });
+  return `${header}\n${summary}\n\n${formatTable(['minute', 'req/s', 'mean ms', 'max p99 ms', 'in B/s', 'out B/s'], rows)}`;
+}
+
+/** Points taken together: rates over their whole span, the mean latency weighted by requests, the highest p99. */
+function mergePoints(points: MetricsHistory['nodes'][number]['points']): { requestsPerSecond: number; receivedBytesPerSecond: number; sentBytesPerSecond: number; meanMs: number | null; p99Ms: number | null } | undefined {
+  if (points.length === 0) return undefined;
+  const spanMs = points.reduce((sum, point) => sum + point.spanMs, 0);
+  const total = (rate: (point: (typeof points)[number]) => number): number => points.reduce((sum, point) => sum + rate(point) * point.spanMs, 0) / Math.max(1, spanMs);
+  const requests = points.reduce((sum, point) => sum + point.requestsPerSecond * point.spanMs, 0);
+  const latencyWeighted = points.reduce((sum, point) => sum + (point.meanMs ?? 0) * point.requestsPerSecond * point.spanMs, 0);
+  const p99s = points.flatMap((point) => (point.p99Ms === null ? [] : [point.p99Ms]));
+  return {
+    requestsPerSecond: total((point) => point.requestsPerSecond),
+    receivedBytesPerSecond: total((point) => point.receivedBytesPerSecond),
+    sentBytesPerSecond: total((point) => point.sentBytesPerSecond),
+    meanMs: requests > 0 ? latencyWeighted / requests : null,
+    p99Ms: p99s.length > 0 ? Math.max(...p99s) : null,
+  };
 }
 
 /** What join-cluster did, and what the other cluster said to the first hello. */

@@ -47,6 +47,8 @@ export interface NodeConfig {
   readonly watchdog: WatchdogSettings;
   /** The manager's web console (`console`); absent: not served. */
   readonly console: ConsoleSettings | undefined;
+  /** Managers: how often each member's request counters are sampled for the last hour's charts (`trafficSampleIntervalMs`). */
+  readonly trafficSampleIntervalMs: number;
 }
 
 export interface ConsoleSettings {
@@ -196,6 +198,7 @@ export function validateNodeConfig(raw: RawSettings, env: NodeJS.ProcessEnv = pr
     metrics: metricsListener(raw),
     watchdog: watchdogSettings(raw.watchdog),
     console: consoleSettings(raw.console, role as Role),
+    trafficSampleIntervalMs: trafficSampleInterval(raw.trafficSampleIntervalMs),
   });
 }
 
@@ -304,6 +307,15 @@ function watchdogSettings(value: unknown): WatchdogSettings {
     thresholds[name] = setting as number;
   }
   return { intervalMs, thresholds: thresholds as unknown as WatchdogThresholds };
+}
+
+const DEFAULT_TRAFFIC_SAMPLE_INTERVAL_MS = 10_000;
+
+/** Below 100 ms the samples would cost more than they tell; above 10 minutes an hour holds too few points. */
+function trafficSampleInterval(value: unknown): number {
+  if (value === undefined) return DEFAULT_TRAFFIC_SAMPLE_INTERVAL_MS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 100 || value > 600_000) throw new ConfigError('trafficSampleIntervalMs must be an integer from 100 to 600000');
+  return value;
 }
 
 /** `metricsPort` turns the endpoint on; it listens on loopback unless `metricsHost` says otherwise. */

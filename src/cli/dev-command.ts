@@ -52,6 +52,8 @@ export interface DevOptions {
   readonly gatewayConfig?: string;
   /** Port of the first manager's web console on 127.0.0.1 (0: any free port); undefined: no console. */
   readonly consolePort?: number;
+  /** How often the managers sample each member's request counters for the charts (default 10 s). */
+  readonly trafficSampleIntervalMs?: number;
 }
 
 const DEFAULT_HTTP_PORT = 8080;
@@ -70,6 +72,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
     .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
     .option('console-port', { type: 'number', describe: "serve the web console from the first manager on this port of 127.0.0.1, and print its URL (0: any free port)" })
+    .option('traffic-sample-interval-ms', { type: 'number', describe: "how often the managers sample each node's request counters for the charts of the last hour (default 10000)" })
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
     .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' });
@@ -358,7 +361,8 @@ export async function runDev(options: DevOptions): Promise<void> {
     const name = `manager_${i}@127.0.0.1`;
     // A restart keeps the console port the manager bound first.
     const consoleArgs = (): string[] => (i === 0 && options.consolePort !== undefined ? ['--console-port', String(consolePortOf(managers[0]!.consoleUrl) ?? options.consolePort)] : []);
-    return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : []), ...consoleArgs()], metricsPort(i), logDir, echo);
+    const trafficArgs = options.trafficSampleIntervalMs !== undefined ? ['--traffic-sample-interval-ms', String(options.trafficSampleIntervalMs)] : [];
+    return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : []), ...consoleArgs(), ...trafficArgs], metricsPort(i), logDir, echo);
   });
   // Together: a control plane of several is created once a majority of them answer.
   const managerAddresses = (await Promise.all(managers.map((manager, i) => manager.start(ports[i]!)))).map((started) => started.address);

@@ -51,6 +51,7 @@ await yargs(hideBin(process.argv))
           ...(argv['rest-port'] === undefined ? {} : { restPort: Number(argv['rest-port']) }),
           ...(argv['gateway-config'] === undefined ? {} : { gatewayConfig: String(argv['gateway-config']) }),
           ...(argv['console-port'] === undefined ? {} : { consolePort: Number(argv['console-port']) }),
+          ...(argv['traffic-sample-interval-ms'] === undefined ? {} : { trafficSampleIntervalMs: Number(argv['traffic-sample-interval-ms']) }),
         });
       } catch (error) {
         fail(error);

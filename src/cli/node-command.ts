@@ -20,6 +20,7 @@ import { NodeHealth } from '../actors/common/node-health.js';
 import { ManagerLink } from '../actors/common/manager-link.js';
 import type { AuthMessage } from '../protocol/cluster/auth.js';
 import { nodeMetricsRegistry } from '../actors/common/node-metrics.js';
+import { trafficCounters } from '../actors/common/traffic-counters.js';
 import { processSampler } from '../actors/common/watchdog-sampler.js';
 import { managerMetrics } from '../actors/manager/manager-metrics.js';
 import type { Registry } from 'prom-client';
@@ -73,6 +74,7 @@ export function nodeCommandOptions(yargs: Argv): Argv {
     .option('metrics-port', { type: 'number', describe: 'port of /metrics and /health/* (0: any free port; default: not served)' })
     .option('metrics-host', { type: 'string', describe: 'address /metrics and /health/* listen on (default 127.0.0.1)' })
     .option('console-port', { type: 'number', describe: "managers: serve the web console on this port of 127.0.0.1 (0: any free port; default: console in the config file, else not served)" })
+    .option('traffic-sample-interval-ms', { type: 'number', describe: "managers: how often each member's request counters are sampled for the charts of the last hour (default 10000)" })
     .option('restore', { type: 'string', describe: "managers: start a new control plane from a backup written by leofs-adm backup-manager (the data directory must be empty)" })
     .option('alias', { type: 'string', describe: "storage nodes: the name of the node's ring points; give a detached node's alias to take over its place" });
 }
@@ -104,6 +106,7 @@ export interface NodeFlags {
   readonly metricsPort?: number | undefined;
   readonly metricsHost?: string | undefined;
   readonly consolePort?: number | undefined;
+  readonly trafficSampleIntervalMs?: number | undefined;
 }
 
 export function loadNodeConfig(flags: NodeFlags): NodeConfig {
@@ -133,6 +136,7 @@ export function loadNodeConfig(flags: NodeFlags): NodeConfig {
       gateway: gatewayFlags(file.gateway, flags),
       storage: storageFlags(file.storage, flags),
       console: consoleFlags(file.console, flags),
+      trafficSampleIntervalMs: flags.trafficSampleIntervalMs,
     }),
   );
 }
@@ -254,6 +258,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
       ringView,
       health,
       version: releaseVersion(),
+      traffic: () => trafficCounters(metrics),
       watchdog: {
         openSampler: () =>
           processSampler({
@@ -349,6 +354,7 @@ function roleTree(
         selfAddress: `${config.clusterHost}:${config.clusterPort}`,
         leaderChanged,
         ...(realms ? { realms } : {}),
+        trafficSampleIntervalMs: config.trafficSampleIntervalMs,
       });
     case 'storage':
       throw new Error('a storage node builds its tree with storageRole');

@@ -79,10 +79,15 @@ export class SessionTable {
     return renewed;
   }
 
+  /** The live session of this id without counting as a use (a page refreshing itself is not the operator at work). */
+  peek(id: string | undefined): ConsoleSession | undefined {
+    const found = id === undefined ? undefined : this.sessions.get(id);
+    return found !== undefined && this.now() < found.expiresAtMs ? found : undefined;
+  }
+
   /** Whether the session is live without counting as a use (a feed of events is not the operator at work). */
   isLive(id: string): boolean {
-    const found = this.sessions.get(id);
-    return found !== undefined && this.now() < found.expiresAtMs;
+    return this.peek(id) !== undefined;
   }
 
   close(id: string): void {

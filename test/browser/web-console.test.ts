@@ -3,7 +3,8 @@
  * (a manager, three storage nodes and a gateway as processes on loopback): a wrong secret is refused,
  * the admin's keys log in, the Cluster page shows the three storage nodes running on one ring drawn
  * as a circle, a user is created and its secret shown once, its access key rotated, a change without
- * the CSRF token refused, a fourth storage node added and rebalanced in from the page, the queues and
+ * the CSRF token refused, a fourth storage node added and rebalanced in from the page, the requests of
+ * a few hundred objects written through the S3 API charted on the Traffic page, the queues and
  * actors shown, and logging out ends the session. A second manager of its own, whose config makes
  * sessions end after 3 s idle, shows an idle session ended. The pages are saved as screenshots
  * (1280x800) in a temporary folder whose path is printed. Chromium is the Debian package; where it
@@ -15,6 +16,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { readAdminCredentials, ADMIN_CREDENTIALS_FILE } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
@@ -23,6 +25,11 @@ import { NodeProcess, stopChild } from '../support/node-process.js';
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const STEP_TIMEOUT_MS = 20_000;
+/** The managers sample every node's request counters this often: a chart has points within seconds. */
+const TRAFFIC_SAMPLE_INTERVAL_MS = 500;
+/** Small objects written through the S3 API, whose requests the Traffic page charts. */
+const OBJECTS = 300;
+const OBJECTS_IN_FLIGHT = 16;
 
 describe('web console in a browser', function () {
   this.timeout(180_000);
@@ -37,6 +44,7 @@ describe('web console in a browser', function () {
   let secret: string;
   let shots: string;
   let managerAddress: string;
+  let s3: S3Client | undefined;
   /** The confirmations the pages asked for (all accepted). */
   const dialogs: string[] = [];
   const extraNodes: NodeProcess[] = [];
@@ -49,7 +57,11 @@ describe('web console in a browser', function () {
     root = mkdtempSync(join(tmpdir(), 'leofs-console-'));
     shots = mkdtempSync(join(tmpdir(), 'leofs-console-screenshots-'));
     const { LEOFS_COOKIE: _cookie, LEOFS_COOKIE_FILE: _file, LEOFS_MANAGER: _manager, ...env } = process.env;
-    dev = spawn(process.execPath, [CLI, 'dev', '--manager-port', '0', '--http-port', '0', '--console-port', '0', '--log-level', 'warn'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    dev = spawn(process.execPath, [CLI, 'dev', '--manager-port', '0', '--http-port', '0', '--console-port', '0', '--traffic-sample-interval-ms', String(TRAFFIC_SAMPLE_INTERVAL_MS), '--log-level', 'info'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     dev.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     dev.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await eventually(() => {
@@ -60,6 +72,7 @@ describe('web console in a browser', function () {
     accessKeyId = /access key id (\S+)/.exec(out)![1]!;
     secret = /secret access key (\S+)/.exec(out)![1]!;
     managerAddress = /leofs-adm .*--manager (\S+)/.exec(out)![1]!;
+    s3 = new S3Client({ endpoint: /S3\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey: secret } });
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 30_000, protocolTimeout: 30_000 });
     page = await browser.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -71,6 +84,7 @@ describe('web console in a browser', function () {
   });
 
   after(async () => {
+    s3?.destroy();
     await browser?.close();
     for (const node of extraNodes) await node.kill('SIGTERM');
     await stopChild(dev);
@@ -106,6 +120,30 @@ describe('web console in a browser', function () {
     const legend = await page.$$eval('#ring-legend li', (items) => items.map((item) => item.textContent ?? ''));
     expect(legend).to.have.length(3);
     await page.screenshot({ path: join(shots, 'cluster.png') });
+  });
+
+  it("charts each gateway's requests, latency and bytes of the last hour from the requests it answered", async () => {
+    await s3!.send(new CreateBucketCommand({ Bucket: 'charts' }));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: OBJECTS_IN_FLIGHT }, async () => {
+        for (let i = next++; i < OBJECTS; i = next++) await s3!.send(new PutObjectCommand({ Bucket: 'charts', Key: `object-${i}`, Body: `body of object ${i}`.padEnd(512, '.') }));
+      }),
+    );
+    await page.click('#nav-traffic');
+    const requests = '#traffic-nodes section[data-node^="gateway_"] .chart[data-chart="Requests"] polyline';
+    // A line with a point above zero: the puts, sampled by the manager and drawn by the page.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('${requests}')].some((line) => (line.getAttribute('data-values') ?? '').split(' ').some((value) => Number(value) > 0))`,
+      { timeout: 30_000 },
+    );
+    const drawn = await page.$$eval('#traffic-nodes section[data-node^="gateway_"] .chart', (charts) =>
+      charts.map((chart) => ({ chart: chart.getAttribute('data-chart'), series: [...chart.querySelectorAll('polyline')].map((line) => line.getAttribute('data-series')) })),
+    );
+    expect(drawn.map((chart) => chart.chart)).to.deep.equal(['Requests', 'Latency', 'Bytes']);
+    expect(new Set(drawn.find((chart) => chart.chart === 'Bytes')!.series)).to.include.members(['in', 'out']);
+    expect(new Set(drawn.find((chart) => chart.chart === 'Latency')!.series)).to.include.members(['p50', 'p99']);
+    await page.screenshot({ path: join(shots, 'traffic.png') });
   });
 
   it('creates a user and shows its secret once', async () => {

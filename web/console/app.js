@@ -445,6 +445,7 @@ $('create-bucket').addEventListener('submit', async (event) => {
 
 // The page is read again this often while it is shown.
 const QUEUES_REFRESH_MS = 5_000;
+const TRAFFIC_REFRESH_MS = 5_000;
 let queuesTimer = null;
 
 function queueRow(node, queue) {
@@ -532,9 +533,110 @@ function refreshQueues() {
 $('refresh-queues').addEventListener('click', refreshQueues);
 $('actors-node').addEventListener('change', () => loadActors().catch((error) => showProblem(error.message)));
 
+// --- Traffic -------------------------------------------------------------------------------
+
+const CHART_WIDTH = 360;
+const CHART_HEIGHT = 120;
+const CHART_MARGIN = { left: 44, right: 6, top: 6, bottom: 16 };
+let trafficTimer = null;
+
+/** A number for an axis: 1.2k, 3.4M. */
+function short(value) {
+  if (value >= 1e9) return `${(value / 1e9).toFixed(1)}G`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value >= 10 || value === 0 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function svgNode(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * One chart of the hour as inline SVG: a line per series over time (x from an hour ago to now, y from
+ * 0 to the highest value), a gap where no point was taken. Each line carries its points' values, so
+ * what it shows can be read back.
+ */
+function chart(title, unit, series, points, nowMs, windowMs, gapMs) {
+  const box = element('div', undefined, 'chart');
+  box.dataset.chart = title;
+  const heading = element('h3', `${title} (${unit}) `);
+  series.forEach((entry, index) => heading.append(element('span', `— ${entry.name} `, `legend-${index}`)));
+  box.append(heading);
+  const svg = svgNode('svg', { width: CHART_WIDTH, height: CHART_HEIGHT, viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`, role: 'img', 'aria-label': title });
+  const plotWidth = CHART_WIDTH - CHART_MARGIN.left - CHART_MARGIN.right;
+  const plotHeight = CHART_HEIGHT - CHART_MARGIN.top - CHART_MARGIN.bottom;
+  const values = series.flatMap((entry) => points.map(entry.value).filter((value) => value !== null));
+  const top = Math.max(1e-9, ...values);
+  const x = (atMs) => CHART_MARGIN.left + ((atMs - (nowMs - windowMs)) / windowMs) * plotWidth;
+  const y = (value) => CHART_MARGIN.top + plotHeight - (value / top) * plotHeight;
+  const bottom = CHART_MARGIN.top + plotHeight;
+  svg.append(
+    svgNode('line', { class: 'axis', x1: CHART_MARGIN.left, y1: bottom, x2: CHART_WIDTH - CHART_MARGIN.right, y2: bottom }),
+    svgNode('line', { class: 'axis', x1: CHART_MARGIN.left, y1: CHART_MARGIN.top, x2: CHART_MARGIN.left, y2: bottom }),
+    svgNode('text', { class: 'axis-label', x: CHART_MARGIN.left - 4, y: CHART_MARGIN.top + 8, 'text-anchor': 'end' }, short(values.length > 0 ? top : 0)),
+    svgNode('text', { class: 'axis-label', x: CHART_MARGIN.left - 4, y: bottom, 'text-anchor': 'end' }, '0'),
+    svgNode('text', { class: 'axis-label', x: CHART_MARGIN.left, y: CHART_HEIGHT - 3 }, '-60 min'),
+    svgNode('text', { class: 'axis-label', x: CHART_WIDTH - CHART_MARGIN.right, y: CHART_HEIGHT - 3, 'text-anchor': 'end' }, 'now'),
+  );
+  series.forEach((entry, index) => {
+    // A new run of the line after a gap, or after a span without a value (no request, no latency).
+    const runs = [];
+    let run = [];
+    let lastMs = null;
+    for (const point of points) {
+      const value = entry.value(point);
+      if (value === null || (lastMs !== null && point.atMs - lastMs > gapMs)) {
+        if (run.length > 0) runs.push(run);
+        run = [];
+      }
+      if (value !== null) run.push([point.atMs, value]);
+      lastMs = point.atMs;
+    }
+    if (run.length > 0) runs.push(run);
+    for (const line of runs) {
+      const path = svgNode('polyline', { class: `series series-${index}`, points: line.map(([atMs, value]) => `${x(atMs).toFixed(1)},${y(value).toFixed(1)}`).join(' ') });
+      path.dataset.series = entry.name;
+      path.dataset.values = line.map(([, value]) => value.toFixed(3)).join(' ');
+      svg.append(path);
+    }
+  });
+  box.append(svg);
+  return box;
+}
+
+async function loadTraffic() {
+  const history = await getJson('/api/metrics');
+  const container = $('traffic-nodes');
+  container.replaceChildren();
+  const gapMs = history.intervalMs * 3;
+  for (const { node, role, points } of history.nodes) {
+    const section = element('section', undefined, 'traffic-node');
+    section.dataset.node = node;
+    section.append(element('h2', `${node} (${role})`));
+    const charts = element('div', undefined, 'charts');
+    charts.append(
+      chart('Requests', 'per second', [{ name: 'requests', value: (point) => point.requestsPerSecond }], points, history.atMs, history.windowMs, gapMs),
+      chart('Latency', 'ms', [{ name: 'p50', value: (point) => point.p50Ms }, { name: 'p99', value: (point) => point.p99Ms }], points, history.atMs, history.windowMs, gapMs),
+      chart('Bytes', 'per second', [{ name: 'in', value: (point) => point.receivedBytesPerSecond }, { name: 'out', value: (point) => point.sentBytesPerSecond }], points, history.atMs, history.windowMs, gapMs),
+    );
+    section.append(charts);
+    container.append(section);
+  }
+  if (history.nodes.length === 0) container.append(element('p', 'No samples yet: only nodes that answer clients (the gateways) have request counters.', 'hint'));
+  $('traffic-summary').textContent = `sampled every ${Math.round(history.intervalMs / 100) / 10} s; updated ${new Date().toLocaleTimeString()}`;
+}
+
+function refreshTraffic() {
+  loadTraffic().catch((error) => showProblem(error.message));
+}
+
 // --- Pages ---------------------------------------------------------------------------------
 
-const PAGES = ['cluster', 'accounts', 'queues'];
+const PAGES = ['cluster', 'accounts', 'queues', 'traffic'];
 
 function route() {
   const wanted = window.location.hash.slice(1);
@@ -547,6 +649,8 @@ function route() {
   showNotice();
   if (queuesTimer !== null) window.clearInterval(queuesTimer);
   queuesTimer = null;
+  if (trafficTimer !== null) window.clearInterval(trafficTimer);
+  trafficTimer = null;
   if (page === 'cluster') {
     recoveryRunning = true;
     follow();
@@ -554,7 +658,10 @@ function route() {
   }
   unfollow();
   if (page === 'accounts') loadAccounts().catch((error) => showProblem(error.message));
-  else {
+  else if (page === 'traffic') {
+    refreshTraffic();
+    trafficTimer = window.setInterval(refreshTraffic, TRAFFIC_REFRESH_MS);
+  } else {
     refreshQueues();
     queuesTimer = window.setInterval(refreshQueues, QUEUES_REFRESH_MS);
   }

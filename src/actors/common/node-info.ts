@@ -3,7 +3,7 @@
  * probe callers' timeouts), peers and their link state, the actors of this node, the log level, a ping
  * of another node from here (Erlang's net_adm:ping), and what the admin shell uses: a message delivered
  * to any actor of this node, guarded so that it cannot crash it, and this node's log lines teed to
- * followers under a lease.
+ * followers under a lease, and the node's request counters, which the managers sample for their charts.
  */
 import { assertNever } from '../../core/assert-never.js';
 import type { Behavior } from '../../runtime/actor.js';
@@ -15,6 +15,7 @@ import { nodeInfoRef } from '../../protocol/cluster/paths.js';
 import type { ActorSummary, FollowReply, NodeFacts, NodeInfoMessage, PingReply } from '../../protocol/cluster/node-info.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import { ask } from '../../runtime/typed-ask.js';
+import type { TrafficCounters } from '../../core/traffic-history.js';
 import { DEFAULT_LOG_TEE_LIMITS, LogTee, type LogTeeLimits } from './log-tee.js';
 
 const MAX_PING_DELAY_MS = 60_000;
@@ -34,6 +35,8 @@ export interface NodeIntrospection {
   onLogLine(observer: LineObserver): () => void;
   /** Bytes waiting to be sent on the link to `node`. */
   linkBacklogBytes(node: string): number;
+  /** The node's request counters; null when it answers no requests of clients. */
+  traffic?(): Promise<TrafficCounters | null>;
 }
 
 interface NodeInfoState {
@@ -44,7 +47,7 @@ interface NodeInfoState {
 
 export function nodeInfoBehavior(introspection: NodeIntrospection, teeLimits: LogTeeLimits = DEFAULT_LOG_TEE_LIMITS): Behavior<NodeInfoState, NodeInfoMessage> {
   return {
-    accepts: ['ping', 'ping_node', 'which_nodes', 'which_actors', 'set_log_level', 'deliver', 'follow', 'unfollow'],
+    accepts: ['ping', 'ping_node', 'which_nodes', 'which_actors', 'set_log_level', 'traffic', 'deliver', 'follow', 'unfollow'],
     init: (ctx) => {
       const state: NodeInfoState = { tee: new LogTee(teeLimits, () => ctx.clock.now()), following: undefined };
       ctx.onEnd(() => state.following?.stopObserving());
@@ -74,6 +77,15 @@ export function nodeInfoBehavior(introspection: NodeIntrospection, teeLimits: Lo
         case 'which_actors':
           ctx.system.reply(message.replyTo, { ok: true, actors: introspection.actors() });
           return state;
+        case 'traffic': {
+          const replyTo = message.replyTo;
+          // Read off the mailbox: a registry's collectors may ask other actors.
+          void (introspection.traffic?.() ?? Promise.resolve(null)).then(
+            (traffic) => ctx.system.reply(replyTo, { ok: true, traffic }),
+            (error: unknown) => ctx.system.reply(replyTo, runtimeFailure('Crashed', `the node's counters could not be read: ${String(error)}`)),
+          );
+          return state;
+        }
         case 'set_log_level':
           if (!isLogLevel(message.level)) {
             ctx.system.reply(message.replyTo, { ok: false, code: 'BadLevel', message: `unknown log level ${String(message.level)}` });

@@ -17,6 +17,7 @@ import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import { handoffRef } from '../../protocol/cluster/handoff.js';
+import { trafficSamplerRef } from '../../protocol/cluster/traffic.js';
 import { httpListenerRef } from '../../protocol/cluster/http-listener.js';
 import { alarmBoardRef, watchdogRef } from '../../protocol/cluster/watchdog.js';
 import { lifecycleRef, type BucketLifecycleProgress } from '../../protocol/cluster/lifecycle.js';
@@ -365,6 +366,17 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
           else nodes.push({ node, recovery: reply.recovery ?? null });
         });
         return { kind: 'recovery_status', nodes, unreachable };
+      }
+      case 'metrics_history': {
+        // Every manager samples on its own: the leader's history is as long as it has been a manager.
+        const history = await expectOk(ask(ctx.system, trafficSamplerRef(self), command.node === undefined ? { type: 'history' } : { type: 'history', node: command.node }, localTimeoutMs));
+        if (command.node !== undefined && history.nodes.length === 0) {
+          const status = await onKeeper<ClusterStatus>((replyTo) => ({ type: 'status', replyTo }));
+          const member = status.members.find((m) => m.node === command.node);
+          if (member === undefined) throw new Refused('UnknownNode', `${command.node} is not a member of this cluster`);
+        }
+        const { ok: _ok, ...rest } = history;
+        return { kind: 'metrics_history', atMs: ctx.clock.now(), ...rest };
       }
       case 'update_property':
         return updateProperty(command.node, command.key, command.value, ctx);

@@ -4,6 +4,7 @@
  *   /node/manager               one_for_one
  *     /node/manager/consensus    the managers' replicated log (on every manager)
  *     /node/manager/cluster_link what linked clusters and this cluster's storage nodes ask (on every manager)
+ *     /node/manager/traffic      samples each member's request counters for the last hour (on every manager)
  *   and, on the leader only, started when it is elected and stopped when it is not any more:
  *     /node/manager/ring_keeper  members, cluster settings, the ring and its distribution
  *     /node/manager/auth         users, keys, buckets, endpoints, pushed to gateways
@@ -44,6 +45,7 @@ import { sealedLinkCodec } from '../../store/sealed-link-records.js';
 import type { StateTable } from '../../store/node-state.js';
 import { clusterLinkBehavior, type ClusterLinkActorMessage } from './cluster-link.js';
 import { linkKeeperBehavior } from './link-keeper.js';
+import { trafficSamplerBehavior } from './traffic-sampler.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
 /** A change waits this long for a majority of managers before it is refused. */
@@ -82,6 +84,8 @@ export interface ManagerTreeOptions {
   readonly realms?: LinkRealms;
   /** How often the leader says hello to each linked cluster. */
   readonly linkProbeIntervalMs?: number;
+  /** How often every member's request counters are sampled for the charts. */
+  readonly trafficSampleIntervalMs?: number;
 }
 
 /** What the manager needs of the node it runs on: its actor system and who is up. */
@@ -136,6 +140,13 @@ export function managerTree(node: ManagerHost, options: ManagerTreeOptions): Sup
           linked: links.local,
           managers: () => (options.managers && options.managers.length > 0 ? options.managers : transport.address !== null ? [transport.address] : []),
           storage: () => linkEndpoints(node, members),
+        }),
+      ),
+      worker(
+        'traffic',
+        trafficSamplerBehavior({
+          members: () => members.entries().map(([, member]) => ({ node: member.node, role: member.role })),
+          ...(options.trafficSampleIntervalMs !== undefined ? { intervalMs: options.trafficSampleIntervalMs } : {}),
         }),
       ),
     ],

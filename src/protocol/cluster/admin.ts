@@ -22,6 +22,7 @@ import type { BackupHeader, ManagerStatus } from './consensus.js';
 import type { LinkBacklog } from '../../core/link-backlog.js';
 import type { LinkStatus } from './link-keeper.js';
 import type { ActorSummary } from './node-info.js';
+import type { TrafficHistoryReply } from './traffic.js';
 import { linkJoinProblem } from './cluster-link.js';
 import { isMemberAction } from './ring-keeper.js';
 
@@ -71,6 +72,8 @@ export type AdminCommand =
   | { readonly command: 'rebalance'; readonly rateBytesPerSec?: number }
   | { readonly command: 'rebalance_status' }
   | { readonly command: 'mq_stats'; readonly node: string }
+  /** The last hour of a node's requests (every node's with request counters when none is named): rates, latency and bytes, sampled by the managers. */
+  | { readonly command: 'metrics_history'; readonly node?: string }
   /** A node's actors with their status, mailbox depth and crashes (what `leofs shell` shows as `actors NODE`). */
   | { readonly command: 'actors'; readonly node: string }
   /** `queue` absent: every queue of the node. */
@@ -170,6 +173,8 @@ export type AdminResult =
       readonly antiEntropy: Omit<AntiEntropyStats, 'ok'> | null;
       readonly handoff: Omit<HandoffStatus, 'ok'> | null;
     }
+  /** `atMs`: the manager's clock when it answered; points are oldest first, one per sample interval. */
+  | ({ readonly kind: 'metrics_history'; readonly atMs: number } & Omit<TrafficHistoryReply, 'ok'>)
   /** `atMs`: the manager's clock when the node answered, to tell how long ago a crash was. */
   | { readonly kind: 'actors'; readonly node: string; readonly atMs: number; readonly actors: readonly ActorSummary[] }
   | { readonly kind: 'recover_file'; readonly bucket: string; readonly key: string; readonly items: readonly RecoverFileItem[] }
@@ -296,6 +301,7 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
       case 'delete_endpoint':
         return { command, host: need('host') };
       case 'dump_ring':
+      case 'metrics_history':
         return withOptional({ command }, { node: optional('node') });
       case 'update_log_level':
         return { command, node: need('node'), level: need('level') };

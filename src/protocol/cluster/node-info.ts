@@ -2,11 +2,12 @@
  * The contract of every node's introspection actor: liveness (ping), peers and their link state, the
  * actors of the node, its log level, a ping of another node from there, a message delivered to any of
  * its actors on an operator's behalf (guarded, so it cannot crash the actor), and its log lines
- * followed under a lease (what `leofs shell` uses).
+ * followed under a lease (what `leofs shell` uses), and its request counters (what the managers chart).
  */
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { ActorRef, ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
+import type { TrafficCounters } from '../../core/traffic-history.js';
 
 export interface NodeFacts {
   readonly node: string;
@@ -45,6 +46,7 @@ export type FollowReply =
 
 export type PingReply = { ok: true; node: string; role: string; uptimeMs: number };
 export type PingNodeReply = { ok: true; node: string; roundTripMs: number } | RuntimeFailure;
+export type TrafficReply = { readonly ok: true; readonly traffic: TrafficCounters | null } | RuntimeFailure;
 export type SetLogLevelReply = { ok: true } | { ok: false; code: 'BadLevel'; message: string };
 
 export type NodeInfoMessage =
@@ -53,6 +55,8 @@ export type NodeInfoMessage =
   | { readonly type: 'which_nodes'; readonly replyTo: ReplyTo<{ ok: true; facts: NodeFacts; peers: PeerInfo[] }> }
   | { readonly type: 'which_actors'; readonly replyTo: ReplyTo<{ ok: true; actors: ActorSummary[] }> }
   | { readonly type: 'set_log_level'; readonly level: string; readonly replyTo: ReplyTo<SetLogLevelReply> }
+  /** The node's request counters now, summed over its APIs and operations; null on a node that answers no requests of clients. */
+  | { readonly type: 'traffic'; readonly replyTo: ReplyTo<TrafficReply> }
   /**
    * `message` goes to the actor at `path` on this node with this message's `replyTo`, so its answer
    * goes straight to the asker; if the actor's handler throws on it, the asker gets BadMessage and the

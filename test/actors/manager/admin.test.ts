@@ -14,14 +14,17 @@ import { memoryLogger } from '../../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js';
 import { NodeState } from '../../../src/store/node-state.js';
 import { managerReady } from '../../support/manager-ready.js';
+import { eventually } from '../../support/eventually.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
+const TRAFFIC_SAMPLE_INTERVAL_MS = 100;
 
 describe('manager admin commands', () => {
   let dir: string;
   let node: ClusterNode;
   let nodeState: NodeState;
+  let sampled = 0;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'leofs-admin-'));
@@ -31,10 +34,15 @@ describe('manager admin commands', () => {
       ROOT_NAME,
       nodeTree(node, {
         role: 'manager',
-        roleTree: managerTree(node, { nodeState, secrets: SecretBox.fromCookie('admin-test-cookie'), dataDir: dir }),
+        roleTree: managerTree(node, { nodeState, secrets: SecretBox.fromCookie('admin-test-cookie'), dataDir: dir, trafficSampleIntervalMs: TRAFFIC_SAMPLE_INTERVAL_MS }),
         startedAtMs: Date.now(),
         nodeState,
         ringView: new RingView(),
+        // The manager stands in for a gateway: 10 requests of 20 ms, 1000 bytes in and out, each time it is sampled.
+        traffic: () => {
+          sampled += 10;
+          return Promise.resolve({ requests: sampled, receivedBytes: sampled * 100, sentBytes: sampled * 100, latency: { buckets: [[0.01, 0], [0.05, sampled]], sumSeconds: sampled * 0.02, count: sampled } });
+        },
       }),
       () => {},
     );
@@ -149,6 +157,22 @@ describe('manager admin commands', () => {
     expect(listed.actors.length).to.be.greaterThan(5);
     expect(await admin({ command: 'actors', node: 'storage_9@127.0.0.1' })).to.include({ ok: false, code: 'NodeUnavailable' });
     expect(await admin({ command: 'actors' })).to.include({ ok: false, code: 'BadCommand' });
+  });
+
+  it("shows a node's requests over the last hour as the manager sampled them, and refuses a node that is not a member", async () => {
+    await eventually(async () => (await ok({ command: 'metrics_history', node: MANAGER }, 'metrics_history')).nodes[0]!.points.length >= 2, 10_000, 'two points sampled');
+    const history = await ok({ command: 'metrics_history', node: MANAGER }, 'metrics_history');
+    expect(history).to.include({ intervalMs: TRAFFIC_SAMPLE_INTERVAL_MS, windowMs: 3_600_000 });
+    expect(history.nodes.map(({ node, role }) => ({ node, role }))).to.deep.equal([{ node: MANAGER, role: 'manager' }]);
+    for (const point of history.nodes[0]!.points) {
+      expect(point.requestsPerSecond, 'ten requests a sample').to.be.greaterThan(0);
+      expect(point.sentBytesPerSecond).to.be.closeTo(point.requestsPerSecond * 100, 1e-6);
+      expect(point.meanMs).to.be.closeTo(20, 1e-6);
+      expect(point.p50Ms).to.be.within(10, 50);
+    }
+    expect((await ok({ command: 'metrics_history' }, 'metrics_history')).nodes.map((entry) => entry.node)).to.deep.equal([MANAGER]);
+    expect(await admin({ command: 'metrics_history', node: 'ghost@127.0.0.1' })).to.include({ ok: false, code: 'UnknownNode' });
+    expect(await admin({ command: 'metrics_history', node: 42 })).to.include({ ok: false, code: 'BadCommand' });
   });
 
   it('manages endpoints', async () => {

@@ -111,3 +111,39 @@ describe('cli/adm-command: actors', () => {
     expect(lines.find((line) => line.startsWith('/node/storage/recoverer'))).to.match(/running \| 2 +\| 7 +\| 1 +\| 60s ago: disk full$/);
   });
 });
+
+describe('cli/adm-command: metrics-history', () => {
+  const point = (atMs: number, requestsPerSecond: number, p99Ms: number | null) => ({
+    atMs,
+    spanMs: 10_000,
+    requestsPerSecond,
+    receivedBytesPerSecond: requestsPerSecond * 100,
+    sentBytesPerSecond: requestsPerSecond * 200,
+    meanMs: p99Ms === null ? null : p99Ms / 2,
+    p50Ms: p99Ms === null ? null : p99Ms / 3,
+    p99Ms,
+  });
+  const minute = 1_700_000_040_000 - (1_700_000_040_000 % 60_000);
+
+  it('turns metrics-history [NODE] into its command and prints a line per node, and per minute for one node', async () => {
+    const { client, sent } = recordingClient({
+      kind: 'metrics_history',
+      atMs: minute + 120_000,
+      intervalMs: 10_000,
+      windowMs: 3_600_000,
+      nodes: [{ node: 'gateway_0@127.0.0.1', role: 'gateway', points: [point(minute + 10_000, 4, 12), point(minute + 20_000, 2, 30), point(minute + 70_000, 0, null)] }],
+    });
+    const { output, out } = capture();
+    expect(await runAdmCommandLine(['metrics-history', 'gateway_0@127.0.0.1'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['metrics-history'], client, output)).to.equal(0);
+    expect(sent).to.deep.equal([{ command: 'metrics_history', node: 'gateway_0@127.0.0.1' }, { command: 'metrics_history' }]);
+    const lines = out[0]!.split('\n').map((line) => line.trim());
+    expect(lines[0]).to.equal('traffic of the last 60 minutes, sampled every 10 s');
+    // Now: the last point (no request); over the hour: 60 requests in 30 s.
+    expect(lines.find((line) => line.startsWith('gateway_0'))).to.match(/gateway \| 3 +\| 0\.0 +\| 2\.0 +\| - +\| - +\| 0 +\| 0$/);
+    const minutes = lines.slice(lines.findIndex((line) => line.startsWith('minute')) + 2);
+    // The first minute: 60 requests in 20 s, mean latency weighted by requests (4x6 ms, 2x15 ms), the higher p99.
+    expect(minutes[0]).to.match(/^\d\d:\d\d +\| 3\.0 +\| 9\.0 +\| 30\.0 +\| 300 +\| 600$/);
+    expect(minutes[1]).to.match(/^\d\d:\d\d +\| 0\.0 +\| - +\| - +\| 0 +\| 0$/);
+  });
+});

@@ -133,7 +133,9 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
-    const session = sessions.use(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+    // The charts refresh themselves: reading them is no use of the session, so a page left open on them still lapses.
+    const session = method === 'GET' && path === '/api/metrics' ? sessions.peek(sessionId) : sessions.use(sessionId);
     if (method === 'POST') {
       if (!sameOrigin(req.headers.origin, req.headers.host, tls)) throw new HttpRefusal(403, 'CrossOrigin', 'changes are taken from the console its own pages only');
       const fields = await readFields(req);
@@ -195,6 +197,10 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return answer(res, { command: 'mq_stats', node: nodeOf(req) });
       case '/api/actors':
         return answer(res, { command: 'actors', node: nodeOf(req) });
+      case '/api/metrics': {
+        const node = queryOf(req).get('node');
+        return answer(res, node === null || node.length === 0 ? { command: 'metrics_history' } : { command: 'metrics_history', node });
+      }
       default:
         throw new HttpRefusal(404, 'NotFound', `nothing at ${path}`);
     }

@@ -46,6 +46,12 @@ describe('web console server', () => {
         return { ok: true, result: { kind: 'actors', node: command.node, atMs: 0, actors: [] } };
       case 'recovery_status':
         return { ok: true, result: { kind: 'recovery_status', nodes: [], unreachable: [] } };
+      case 'metrics_history': {
+        const point = { atMs: 10_000, spanMs: 10_000, requestsPerSecond: 5, receivedBytesPerSecond: 500, sentBytesPerSecond: 900, meanMs: 3, p50Ms: 2, p99Ms: 9 };
+        const nodes = [{ node: 'gateway_0@127.0.0.1', role: 'gateway', points: [point] }].filter((entry) => command.node === undefined || entry.node === command.node);
+        if (command.node !== undefined && nodes.length === 0) return { ok: false, code: 'UnknownNode', message: `${command.node} is not a member` };
+        return { ok: true, result: { kind: 'metrics_history', atMs: 10_000, intervalMs: 10_000, windowMs: 3_600_000, nodes } };
+      }
       default:
         return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
     }
@@ -196,6 +202,25 @@ describe('web console server', () => {
     expect((await get('/api/queues')).status).to.equal(400);
     expect((await get('/api/actors?node=')).status).to.equal(400);
     expect((await fetch(`${server.url}/api/actors?node=storage_0%40127.0.0.1`)).status, 'no session').to.equal(401);
+  });
+
+  it('reads the last hour of requests through metrics_history, without counting as a use of the session', async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const get = (path: string): Promise<Response> => fetch(`${server.url}${path}`, { headers: { cookie: cookie! } });
+    const all = (await (await get('/api/metrics')).json()) as { kind: string; nodes: Array<{ node: string; points: Array<{ requestsPerSecond: number }> }> };
+    expect(all.kind).to.equal('metrics_history');
+    expect(all.nodes.map((entry) => entry.points[0]!.requestsPerSecond)).to.deep.equal([5]);
+    expect(commands.at(-1)).to.deep.equal({ command: 'metrics_history' });
+    expect((await get('/api/metrics?node=gateway_0%40127.0.0.1')).status).to.equal(200);
+    expect(commands.at(-1)).to.deep.equal({ command: 'metrics_history', node: 'gateway_0@127.0.0.1' });
+    expect((await get('/api/metrics?node=ghost%40127.0.0.1')).status).to.equal(404);
+    expect((await fetch(`${server.url}/api/metrics`)).status, 'no session').to.equal(401);
+    // Polled for longer than the idle time, the charts alone do not keep the session.
+    for (let polled = 0; polled < IDLE_MS; polled += IDLE_MS / 4) {
+      clock.advance(IDLE_MS / 4);
+      await get('/api/metrics');
+    }
+    expect((await get('/api/metrics')).status).to.equal(401);
   });
 
   it('makes an address wait after five failed logins', async () => {

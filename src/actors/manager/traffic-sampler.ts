@@ -1,0 +1,92 @@
+/**
+ * The manager's traffic sampler, on every manager whether it leads or not (so a newly elected leader
+ * already has the last hour): every few seconds it asks each member's introspection actor for its
+ * request counters, over the cluster transport as `leofs-adm status NODE` asks, and keeps the points
+ * (core/traffic-history.ts) that the admin command `metrics_history` shows, as a table in leofs-adm
+ * and as charts in the web console.
+ *
+ * The asks run off the mailbox and their answers come back as one message, so a slow node delays
+ * neither the history's readers nor the next sample's start; a sample still running when the next is
+ * due makes that one skipped.
+ */
+import type { Behavior } from '../../runtime/actor.js';
+import { isRuntimeFailure } from '../../runtime/failures.js';
+import { SelfTimer } from '../../runtime/self-timer.js';
+import { ask } from '../../runtime/typed-ask.js';
+import { assertNever } from '../../core/assert-never.js';
+import { DEFAULT_TRAFFIC_WINDOW_MS, isTrafficCounters, TrafficHistory, type TrafficCounters } from '../../core/traffic-history.js';
+import { nodeInfoRef } from '../../protocol/cluster/paths.js';
+import type { TrafficSamplerMessage } from '../../protocol/cluster/traffic.js';
+
+export const DEFAULT_TRAFFIC_SAMPLE_INTERVAL_MS = 10_000;
+/** Members followed at most. */
+const MAX_NODES = 512;
+
+export interface TrafficSamplerDeps {
+  /** The cluster's members now (this manager's copy of the replicated members). */
+  readonly members: () => ReadonlyArray<{ readonly node: string; readonly role: string }>;
+  readonly intervalMs?: number;
+  readonly windowMs?: number;
+  /** Limit on each member's answer (default: the interval, at most 5 s). */
+  readonly askTimeoutMs?: number;
+}
+
+interface SamplerState {
+  readonly history: TrafficHistory;
+  readonly roles: Map<string, string>;
+  readonly timer: SelfTimer<TrafficSamplerMessage>;
+  sampling: boolean;
+}
+
+export function trafficSamplerBehavior(deps: TrafficSamplerDeps): Behavior<SamplerState, TrafficSamplerMessage> {
+  const intervalMs = deps.intervalMs ?? DEFAULT_TRAFFIC_SAMPLE_INTERVAL_MS;
+  const windowMs = deps.windowMs ?? DEFAULT_TRAFFIC_WINDOW_MS;
+  const askTimeoutMs = deps.askTimeoutMs ?? Math.min(intervalMs, 5_000);
+  return {
+    accepts: ['history'],
+    init(ctx) {
+      const timer = new SelfTimer<TrafficSamplerMessage>(ctx, { type: 'sample' });
+      timer.schedule(intervalMs);
+      return { history: new TrafficHistory({ windowMs, intervalMs, maxNodes: MAX_NODES }), roles: new Map(), timer, sampling: false };
+    },
+    receive(state, message, ctx) {
+      switch (message.type) {
+        case 'sample': {
+          state.timer.schedule(intervalMs);
+          if (state.sampling) return state;
+          state.sampling = true;
+          const atMs = ctx.clock.now();
+          const members = deps.members();
+          void Promise.all(
+            members.map(async ({ node, role }) => {
+              const reply = await ask(ctx.system, nodeInfoRef(node), { type: 'traffic' }, askTimeoutMs);
+              if (isRuntimeFailure(reply)) return { node, role, counters: undefined };
+              // null: the node answers no clients' requests; nothing to chart.
+              if (reply.traffic === null) return null;
+              return { node, role, counters: isTrafficCounters(reply.traffic) ? (reply.traffic as TrafficCounters) : undefined };
+            }),
+          ).then((answers) => ctx.system.dispatch(ctx.self, { type: 'sampled', atMs, answers: answers.filter((answer) => answer !== null) }));
+          return state;
+        }
+        case 'sampled':
+          state.sampling = false;
+          for (const { node, role, counters } of message.answers) {
+            state.history.record(node, message.atMs, counters);
+            state.roles.set(node, role);
+          }
+          const followed = new Set(state.history.nodeNames());
+          for (const node of state.roles.keys()) if (!followed.has(node)) state.roles.delete(node);
+          return state;
+        case 'history': {
+          const nowMs = ctx.clock.now();
+          const names = state.history.nodeNames().filter((node) => message.node === undefined || node === message.node);
+          const nodes = names.map((node) => ({ node, role: state.roles.get(node) ?? 'unknown', points: state.history.points(node, nowMs) }));
+          ctx.system.reply(message.replyTo, { ok: true, intervalMs, windowMs, nodes });
+          return state;
+        }
+        default:
+          return assertNever(message);
+      }
+    },
+  };
+}
