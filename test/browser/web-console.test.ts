@@ -3,8 +3,8 @@
  * (a manager, three storage nodes and a gateway as processes on loopback): a wrong secret is refused,
  * the admin's keys log in, the Cluster page shows the three storage nodes running on one ring drawn
  * as a circle, a user is created and its secret shown once, its access key rotated, a change without
- * the CSRF token refused, a fourth storage node added and rebalanced in from the page, the requests of
- * a few hundred objects written through the S3 API charted on the Traffic page, the queues and
+ * the CSRF token refused, a fourth storage node added and rebalanced in from the page (after a few
+ * hundred objects were written through the S3 API, charted on the Traffic page, and partly moved to it), the queues and
  * actors shown, and logging out ends the session. A second manager of its own, whose config makes
  * sessions end after 3 s idle, shows an idle session ended. The pages are saved as screenshots
  * (1280x800) in a temporary folder whose path is printed. Chromium is the Debian package; where it
@@ -27,7 +27,7 @@ const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const STEP_TIMEOUT_MS = 20_000;
 /** The managers sample every node's request counters this often: a chart has points within seconds. */
 const TRAFFIC_SAMPLE_INTERVAL_MS = 500;
-/** Small objects written through the S3 API, whose requests the Traffic page charts. */
+/** Small objects written before the fourth storage node joins, so that the rebalance has data to move. */
 const OBJECTS = 300;
 const OBJECTS_IN_FLIGHT = 16;
 
@@ -211,8 +211,22 @@ describe('web console in a browser', function () {
     await page.waitForSelector('#nodes tr[data-node="storage_3@127.0.0.1"] .state-attached');
     expect(await page.$eval('#rebalance-hint', (node) => node.textContent)).to.include('storage_3@127.0.0.1 (attached)');
     const asked = dialogs.length;
+    // Every bar the page draws is watched: one below 100% shows data on its way.
+    await page.evaluate(`
+      window.barsSeen = [];
+      new MutationObserver(() => {
+        for (const bar of document.querySelectorAll('#rebalance-bars progress')) window.barsSeen.push({ value: bar.value, max: bar.max });
+      }).observe(document.getElementById('rebalance-bars'), { childList: true });
+    `);
     await page.click('#start-rebalance');
     await page.waitForSelector('#rebalance-state[data-state="finished"]', { timeout: 60_000 });
+    // Once over, each receiver says what it took in: the objects written above, partly.
+    await page.waitForSelector('#rebalance-bars .bar-row[data-node="storage_3@127.0.0.1"][data-objects]');
+    const moved = await page.$eval('#rebalance-bars .bar-row[data-node="storage_3@127.0.0.1"]', (row) => ({ objects: Number(row.getAttribute('data-objects')), bytes: Number(row.getAttribute('data-bytes')) }));
+    const seen = (await page.evaluate('window.barsSeen')) as Array<{ value: number; max: number }>;
+    expect(moved.objects > 0 || seen.some((bar) => bar.value < bar.max), `data moved (${JSON.stringify(moved)}, bars seen ${JSON.stringify(seen)})`).to.equal(true);
+    expect(moved.objects, 'objects moved to the new node').to.be.within(1, OBJECTS);
+    expect(moved.bytes).to.be.greaterThan(0);
     expect(dialogs.slice(asked), 'asked once before it started').to.have.length(1);
     expect(dialogs.at(-1)).to.match(/^Start a rebalance\?/);
     const bars = await page.$$eval('#rebalance-bars .bar-row', (rows) => rows.map((row) => ({ node: (row as unknown as { dataset: { node: string } }).dataset.node, value: (row.querySelector('progress') as unknown as { value: number; max: number }).value, max: (row.querySelector('progress') as unknown as { max: number }).max })));

@@ -144,16 +144,54 @@ function drawRebalance(view) {
   const state = running ? 'running' : view.epoch < lastRebalance.epoch ? 'starting' : 'finished';
   $('rebalance-state').textContent = `epoch ${lastRebalance.epoch}, ${state}`;
   $('rebalance-state').dataset.state = state;
+  if (state === 'finished' && moved.epoch !== lastRebalance.epoch) void loadMoved(lastRebalance, view);
   for (const receiver of lastRebalance.receivers) {
     const status = receiver.status;
     const total = status?.segments ?? 0;
     if (state === 'finished') {
-      bars.append(progressRow(receiver.node, 1, 1, '100% (done)'));
+      const received = moved.epoch === lastRebalance.epoch ? moved.nodes.get(receiver.node) : undefined;
+      const row = progressRow(receiver.node, 1, 1, received ? `100% (done: ${received.objects} objects, ${bytesText(received.bytes)} received)` : '100% (done)');
+      if (received) {
+        row.dataset.objects = String(received.objects);
+        row.dataset.bytes = String(received.bytes);
+      }
+      bars.append(row);
       continue;
     }
     const done = status?.segmentsDone ?? 0;
-    bars.append(progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments)` : 'waiting'));
+    const row = progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments, ${status.objects} objects, ${bytesText(status.bytes)})` : 'waiting');
+    if (status) {
+      row.dataset.objects = String(status.objects);
+      row.dataset.bytes = String(status.bytes);
+    }
+    bars.append(row);
   }
+}
+
+function bytesText(count) {
+  if (count >= 1024 * 1024) return `${(count / 1024 / 1024).toFixed(1)} MiB`;
+  if (count >= 1024) return `${(count / 1024).toFixed(1)} KiB`;
+  return `${count} B`;
+}
+
+// What each receiver of the last finished rebalance took in, asked once it is over (the ring keeper
+// forgets the receivers then; each node's hand-off keeps its totals for the epoch).
+let moved = { epoch: null, nodes: new Map() };
+
+async function loadMoved(rebalance, view) {
+  moved = { epoch: rebalance.epoch, nodes: new Map() };
+  const found = moved;
+  await Promise.all(
+    rebalance.receivers.map(async ({ node }) => {
+      try {
+        const { handoff } = await getJson(`/api/queues?node=${encodeURIComponent(node)}`);
+        if (handoff) found.nodes.set(node, handoff);
+      } catch {
+        // Shown as done without the totals.
+      }
+    }),
+  );
+  if (moved === found && found.nodes.size > 0) drawRebalance(view);
 }
 
 // Recovery (recover-node, recover-consistency) is read while one runs, and once when the page opens.

@@ -102,7 +102,10 @@ export function handoffBehavior(context: StorageContext): Behavior<HandoffActorS
           state.run = undefined;
           const moves = snapshot?.previous ? planRebalance(snapshot.previous, snapshot.current, snapshot.doc.settings.n).filter((move) => move.added.includes(context.node)) : [];
           if (!snapshot || moves.length === 0) {
-            state.status = { change, state: 'idle', segments: 0, segmentsDone: 0, objects: 0, bytes: 0, rateLimitBytesPerSec: state.status.rateLimitBytesPerSec };
+            // Once the rebalance is over, what this node took in stays told (mq-stats, the console, the metrics) until the next one.
+            const over = snapshot !== undefined && !snapshot.previous;
+            const kept = over ? { change: state.status.change, objects: state.status.objects, bytes: state.status.bytes } : { change, objects: 0, bytes: 0 };
+            state.status = { ...kept, state: 'idle', segments: 0, segmentsDone: 0, rateLimitBytesPerSec: state.status.rateLimitBytesPerSec };
             return state;
           }
           const run: Run = { id: state.nextRunId++, change, moves, cancelled: false, checking: false };

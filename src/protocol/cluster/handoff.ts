@@ -22,7 +22,7 @@ export interface HandoffStatus {
   readonly state: HandoffState;
   readonly segments: number;
   readonly segmentsDone: number;
-  /** Objects and bytes received for this epoch, across restarts. */
+  /** Objects and bytes received for rebalance `change`, across restarts; once it is over, kept (state idle) until the next one. */
   readonly objects: number;
   readonly bytes: number;
   /** Receiving rate over the last few seconds. */

@@ -78,6 +78,13 @@ describe('the rebalance hand-off between storage nodes', function () {
     epoch++;
     const { rebalanceEpoch: _began, ...settled } = cluster.doc;
     install({ ...settled, epoch, previous: null });
+    // Once the rebalance is over, each receiver still tells what it took in, until the next one.
+    for (const [node, received] of statuses) {
+      await eventually(async () => {
+        const reply = await ask(cluster.clientNode.system, handoffRef(node), { type: 'status' }, 5_000);
+        return reply.ok && reply.state === 'idle' && reply.objects === received.objects && reply.bytes === received.bytes && reply.segments === 0;
+      }, 10_000, `${node} idle with its totals kept`);
+    }
     return [...statuses.values()].reduce((sum, status) => sum + status.bytes, 0);
   }
 
