@@ -50,7 +50,7 @@ export interface DevOptions {
   readonly restPort?: number;
   /** A config file for the gateway (its `gateway` settings: cache, limits); defaults otherwise. */
   readonly gatewayConfig?: string;
-  /** Port of the first manager's web console on 127.0.0.1 (0: any free port); undefined: no console. */
+  /** Port of the first manager's web console on 127.0.0.1, the others' on the next ports (0: any free ports); undefined: no console. */
   readonly consolePort?: number;
   /** How often the managers sample each member's request counters for the charts (default 10 s). */
   readonly trafficSampleIntervalMs?: number;
@@ -71,7 +71,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error'], default: 'info' })
     .option('http-port', { type: 'number', default: DEFAULT_HTTP_PORT, describe: 'port of the S3 API on 127.0.0.1' })
     .option('nfs-port', { type: 'number', describe: 'also serve NFS v3 (MOUNT and NFS on this one port) on 127.0.0.1, every bucket exported to loopback clients as the admin user (0: any free port)' })
-    .option('console-port', { type: 'number', describe: "serve the web console from the first manager on this port of 127.0.0.1, and print its URL (0: any free port)" })
+    .option('console-port', { type: 'number', describe: "serve the web console from every manager on 127.0.0.1, the first on this port and the others on the next ones, and print their URLs (0: any free ports)" })
     .option('traffic-sample-interval-ms', { type: 'number', describe: "how often the managers sample each node's request counters for the charts of the last hour (default 10000)" })
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
@@ -359,8 +359,12 @@ export async function runDev(options: DevOptions): Promise<void> {
   const controlPlane = managerCount > 1 ? ports.map((port) => `127.0.0.1:${port}`) : [];
   const managers: ChildNode[] = ports.map((_, i) => {
     const name = `manager_${i}@127.0.0.1`;
-    // A restart keeps the console port the manager bound first.
-    const consoleArgs = (): string[] => (i === 0 && options.consolePort !== undefined ? ['--console-port', String(consolePortOf(managers[0]!.consoleUrl) ?? options.consolePort)] : []);
+    // Every manager serves the console (a session holds on each); a restart keeps the port it bound first.
+    const consoleArgs = (): string[] => {
+      if (options.consolePort === undefined) return [];
+      const wanted = options.consolePort === 0 ? 0 : options.consolePort + i;
+      return ['--console-port', String(consolePortOf(managers[i]!.consoleUrl) ?? wanted)];
+    };
     const trafficArgs = options.trafficSampleIntervalMs !== undefined ? ['--traffic-sample-interval-ms', String(options.trafficSampleIntervalMs)] : [];
     return new ChildNode(name, 'manager', () => [...common(name), ...(controlPlane.length > 0 ? ['--managers', controlPlane.join(',')] : []), ...consoleArgs(), ...trafficArgs], metricsPort(i), logDir, echo);
   });
@@ -418,7 +422,9 @@ export async function runDev(options: DevOptions): Promise<void> {
       `  gateway   ${gateway.name}  cluster port ${gateway.address}`,
       `  S3        ${s3Endpoint}`,
       ...(gateway.restPort === undefined ? [] : [`  REST      http://127.0.0.1:${gateway.restPort}  unsigned, as ${DEV_REST_USER}: curl -T FILE http://127.0.0.1:${gateway.restPort}/BUCKET/KEY`]),
-      ...(managers[0]!.consoleUrl === undefined ? [] : [`  console   ${managers[0]!.consoleUrl}  (log in with the admin keys below)`]),
+      ...managers.flatMap((manager, i) =>
+        manager.consoleUrl === undefined ? [] : [`  console   ${manager.consoleUrl}  ${i === 0 ? '(log in with the admin keys below)' : `(${manager.name}; a session holds on every manager)`}`],
+      ),
       ...(gateway.nfsPort === undefined ? [] : [`  NFS v3    127.0.0.1:${gateway.nfsPort}  mount -t nfs -o vers=3,tcp,port=${gateway.nfsPort},mountport=${gateway.nfsPort},mountproto=tcp,nolock 127.0.0.1:/BUCKET /mnt`]),
       ...children.map((node) => `  metrics   ${node.name}  ${node.metricsUrl}`),
       `  data      ${dataDir}`,

@@ -9,7 +9,7 @@ import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree
 import { managerTree, restoreManagerState, upgradeManagerState } from '../actors/manager/manager-tree.js';
 import { readManagerBackup } from '../store/manager-backup.js';
 import { recordCount } from '../core/consensus/snapshot-pages.js';
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { nodeTree } from '../actors/node-tree.js';
 import { ROLES } from '../protocol/cluster/roles.js';
 import { storageRole } from '../actors/storage/storage-role.js';
@@ -44,7 +44,8 @@ import { readFileSync } from 'node:fs';
 import type { ConsoleSettings } from './config.js';
 import { startConsoleServer, type ConsoleServer } from '../actors/manager/console/console-server.js';
 import { leaderAdminRunner } from '../actors/manager/console/admin-runner.js';
-import { DEFAULT_SESSION_LIMITS } from '../core/console-sessions.js';
+import { DEFAULT_SESSION_LIMITS, isSessionRevocation } from '../core/console-sessions.js';
+import { CONSOLE_REVOCATIONS_TABLE } from '../protocol/cluster/console-sessions.js';
 import { isLoopbackHost } from '../protocol/console/web.js';
 
 export function nodeCommandOptions(yargs: Argv): Argv {
@@ -276,7 +277,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
-  const webConsole = config.console ? await startWebConsole(config.console, node) : undefined;
+  const webConsole = config.console ? await startWebConsole(config.console, node, config.cookie, nodeState) : undefined;
   health.markStarted();
   const missing = missingProcessSettings(config.role);
   if (missing.length > 0) {
@@ -298,7 +299,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
 const CONSOLE_ADMIN_TIMEOUT_MS = 15_000;
 
 /** The manager's web console; listening before the start line, so that the line can name it. */
-async function startWebConsole(settings: ConsoleSettings, node: ClusterNode): Promise<ConsoleServer> {
+async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, cookie: string, nodeState: NodeState): Promise<ConsoleServer> {
+  // This manager's copy of the revocations the leader writes: a session ended on any manager ends here too.
+  const revocations = nodeState.table(CONSOLE_REVOCATIONS_TABLE, isSessionRevocation);
   const tls = settings.tls ? { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) } : undefined;
   const server = await startConsoleServer({
     host: settings.host,
@@ -308,9 +311,20 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode): Pr
     clock: node.clock,
     logger: node.logger,
     sessionLimits: { ...DEFAULT_SESSION_LIMITS, idleMs: settings.sessionIdleMinutes * 60_000 },
+    sessionKey: consoleSessionKey(cookie),
+    revocations: (key) => revocations.get(key),
   });
   if (settings.allowRemote && !isLoopbackHost(settings.host)) node.logger.warn('the web console is reachable from other machines; keep it behind a firewall or VPN all the same', { url: server.url });
   return server;
+}
+
+/**
+ * The key console sessions are signed with: derived from the cluster cookie, which every manager holds,
+ * so a session opened on one is valid on each, and changing the cookie ends them all. (Whoever holds
+ * the cookie may run any admin command over the cluster transport already; the key gives no more.)
+ */
+function consoleSessionKey(cookie: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(cookie, 'utf8'), Buffer.alloc(0), 'leofs-ts console sessions v1', 32));
 }
 
 /** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */

@@ -1,18 +1,28 @@
 /**
- * The web console's logins, kept on the server: a session is a random id (the browser's cookie holds
- * nothing else) with a CSRF token of its own, and it ends after a while without use and, in any case,
- * some hours after the login. Time and randomness are given, so expiry is tested without waiting.
+ * The web console's logins, valid on every manager: a session is a token the manager signs with a key
+ * every manager holds (derived from the cluster cookie), carrying the session's id, user, access key,
+ * login time and last use. Any manager checks it without asking another, so an operator whose manager
+ * went away goes on with a standby. It ends after a while without use (each manager moves the last use
+ * on by issuing the token again) and, in any case, some hours after the login.
+ *
+ * A token cannot be taken back by forgetting it, so ending sessions early (a logout, a deleted user or
+ * access key) is a revocation kept in the managers' replicated state: every manager refuses what it
+ * names once the record reaches it. Time and randomness are given, so expiry is tested without waiting.
  * Failed logins are counted per client address: past a few, that address waits before it may try again.
  */
+import { createHmac } from 'node:crypto';
 import { secretsEqual } from './constant-time.js';
 
 export interface ConsoleSession {
   readonly id: string;
-  /** Sent back by the page with every change it asks for; never in a cookie. */
+  /** The signed token, the cookie's whole value; issued again with each use. */
+  readonly token: string;
+  /** Sent back by the page with every change it asks for; never in a cookie. Derived from the id, the same on every manager. */
   readonly csrfToken: string;
   readonly userId: string;
   readonly accessKeyId: string;
   readonly createdAtMs: number;
+  readonly usedAtMs: number;
   /** Moves forward with each use, never past `createdAtMs + maxAgeMs`. */
   readonly expiresAtMs: number;
 }
@@ -22,90 +32,178 @@ export interface SessionLimits {
   readonly idleMs: number;
   /** A session ends this long after its login, used or not. */
   readonly maxAgeMs: number;
-  /** The oldest session ends when one more would pass this. */
+  /** Sessions whose last use this manager remembers (beyond them, the token's own says when it was used). */
   readonly maxSessions: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({ idleMs: 30 * 60_000, maxAgeMs: 12 * 3_600_000, maxSessions: 256 });
+export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({ idleMs: 30 * 60_000, maxAgeMs: 12 * 3_600_000, maxSessions: 4_096 });
 
-/** 32 bytes as text: a session id or a CSRF token. */
+/** A session id as text (random). */
 export type TokenSource = () => string;
 
-export class SessionTable {
-  private readonly sessions = new Map<string, ConsoleSession>();
+/** What ends sessions early: a session by id, or every session of a user or access key opened up to `beforeMs`. */
+export type RevocationKind = 'session' | 'user' | 'access_key';
+
+export interface SessionRevocation {
+  readonly kind: RevocationKind;
+  readonly subject: string;
+  /** Sessions opened at or before this are refused. */
+  readonly beforeMs: number;
+  /** No session it names lives past this: the record may be dropped then. */
+  readonly untilMs: number;
+}
+
+/** Where a revocation is kept: one record per subject, the latest wins. */
+export function revocationKey(kind: RevocationKind, subject: string): string {
+  return `${kind}:${subject}`;
+}
+
+export function isSessionRevocation(value: unknown): value is SessionRevocation {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    (record.kind === 'session' || record.kind === 'user' || record.kind === 'access_key') &&
+    typeof record.subject === 'string' && record.subject.length > 0 && record.subject.length <= 256 &&
+    Number.isSafeInteger(record.beforeMs) && Number.isSafeInteger(record.untilMs)
+  );
+}
+
+/** The revocations that hold now; `lookup` finds the record of a key. */
+export function isRevoked(session: Pick<ConsoleSession, 'id' | 'userId' | 'accessKeyId' | 'createdAtMs'>, nowMs: number, lookup: (key: string) => SessionRevocation | undefined): boolean {
+  const subjects: ReadonlyArray<readonly [RevocationKind, string]> = [['session', session.id], ['user', session.userId], ['access_key', session.accessKeyId]];
+  return subjects.some(([kind, subject]) => {
+    const record = lookup(revocationKey(kind, subject));
+    return record !== undefined && nowMs < record.untilMs && session.createdAtMs <= record.beforeMs;
+  });
+}
+
+const TOKEN_VERSION = 1;
+/** A token longer than this is not one of ours (it is read before its signature is checked). */
+const MAX_TOKEN_CHARS = 2_048;
+
+interface TokenPayload {
+  readonly v: number;
+  readonly s: string;
+  readonly u: string;
+  readonly k: string;
+  readonly c: number;
+  readonly l: number;
+}
+
+export class SessionTokens {
+  /** The latest use of each session seen here: a token issued earlier (a page's open feed) does not lapse while the session is in use. */
+  private readonly lastUse = new Map<string, number>();
+  /** Sessions ended here, held until the replicated revocation arrives (or in its stead, when it could not be written). */
+  private readonly ended = new Map<string, number>();
 
   constructor(
     private readonly now: () => number,
-    private readonly token: TokenSource,
+    private readonly key: Uint8Array,
+    private readonly randomId: TokenSource,
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
+    private readonly revoked: (session: Pick<ConsoleSession, 'id' | 'userId' | 'accessKeyId' | 'createdAtMs'>, nowMs: number) => boolean = () => false,
   ) {}
-
-  get size(): number {
-    return this.sessions.size;
-  }
 
   open(userId: string, accessKeyId: string): ConsoleSession {
     const nowMs = this.now();
-    this.sweep(nowMs);
-    while (this.sessions.size >= this.limits.maxSessions) {
-      const oldest = this.sessions.keys().next();
-      if (oldest.done) break;
-      this.sessions.delete(oldest.value);
-    }
-    const session: ConsoleSession = Object.freeze({
-      id: this.token(),
-      csrfToken: this.token(),
-      userId,
-      accessKeyId,
-      createdAtMs: nowMs,
-      expiresAtMs: nowMs + Math.min(this.limits.idleMs, this.limits.maxAgeMs),
-    });
-    this.sessions.set(session.id, session);
+    return this.issue({ v: TOKEN_VERSION, s: this.randomId(), u: userId, k: accessKeyId, c: nowMs, l: nowMs });
+  }
+
+  /** The live session of this token, its last use moved to now (with a new token); undefined when forged, over or revoked. */
+  use(token: string | undefined): ConsoleSession | undefined {
+    const found = this.peek(token);
+    if (found === undefined) return undefined;
+    const nowMs = this.now();
+    this.remember(found.id, nowMs);
+    return this.issue({ v: TOKEN_VERSION, s: found.id, u: found.userId, k: found.accessKeyId, c: found.createdAtMs, l: nowMs });
+  }
+
+  /** The live session of this token without counting as a use (a page refreshing itself is not the operator at work). */
+  peek(token: string | undefined): ConsoleSession | undefined {
+    const payload = this.verify(token);
+    if (payload === undefined) return undefined;
+    const nowMs = this.now();
+    const usedAtMs = Math.max(payload.l, this.lastUse.get(payload.s) ?? 0);
+    const session = this.sessionOf({ ...payload, l: usedAtMs }, token!);
+    if (nowMs >= session.expiresAtMs || nowMs < payload.c) return undefined;
+    const endedUntil = this.ended.get(session.id);
+    if (endedUntil !== undefined && nowMs < endedUntil) return undefined;
+    if (this.revoked(session, nowMs)) return undefined;
     return session;
   }
 
-  /** The live session of this id, its expiry moved on by this use; undefined when unknown or over. */
-  use(id: string | undefined): ConsoleSession | undefined {
-    if (id === undefined) return undefined;
-    const found = this.sessions.get(id);
-    if (found === undefined) return undefined;
+  /** Whether the session of this token is live, without counting as a use. */
+  isLive(token: string): boolean {
+    return this.peek(token) !== undefined;
+  }
+
+  /** Ends a session on this manager at once; the other managers learn it from the replicated revocation. */
+  end(session: Pick<ConsoleSession, 'id' | 'createdAtMs'>): SessionRevocation {
+    const untilMs = session.createdAtMs + this.limits.maxAgeMs;
+    this.lastUse.delete(session.id);
+    this.bounded(this.ended, session.id, untilMs);
+    return { kind: 'session', subject: session.id, beforeMs: untilMs, untilMs };
+  }
+
+  /** The revocation that ends every session of a user or access key opened until now. */
+  endAll(kind: 'user' | 'access_key', subject: string): SessionRevocation {
     const nowMs = this.now();
-    if (nowMs >= found.expiresAtMs) {
-      this.sessions.delete(id);
+    return { kind, subject, beforeMs: nowMs, untilMs: nowMs + this.limits.maxAgeMs };
+  }
+
+  private remember(id: string, usedAtMs: number): void {
+    this.bounded(this.lastUse, id, usedAtMs);
+  }
+
+  private bounded(map: Map<string, number>, id: string, value: number): void {
+    map.delete(id);
+    map.set(id, value);
+    while (map.size > this.limits.maxSessions) {
+      const oldest = map.keys().next();
+      if (oldest.done) break;
+      map.delete(oldest.value);
+    }
+  }
+
+  private issue(payload: TokenPayload): ConsoleSession {
+    const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+    return this.sessionOf(payload, `${body}.${this.sign(body)}`);
+  }
+
+  private sessionOf(payload: TokenPayload, token: string): ConsoleSession {
+    return Object.freeze({
+      id: payload.s,
+      token,
+      csrfToken: this.sign(`csrf\n${payload.s}`),
+      userId: payload.u,
+      accessKeyId: payload.k,
+      createdAtMs: payload.c,
+      usedAtMs: payload.l,
+      expiresAtMs: Math.min(payload.l + this.limits.idleMs, payload.c + this.limits.maxAgeMs),
+    });
+  }
+
+  private verify(token: string | undefined): TokenPayload | undefined {
+    if (token === undefined || token.length > MAX_TOKEN_CHARS) return undefined;
+    const dot = token.indexOf('.');
+    if (dot <= 0) return undefined;
+    const body = token.slice(0, dot);
+    if (!secretsEqual(this.sign(body), token.slice(dot + 1))) return undefined;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
       return undefined;
     }
-    const renewed = Object.freeze({ ...found, expiresAtMs: Math.min(nowMs + this.limits.idleMs, found.createdAtMs + this.limits.maxAgeMs) });
-    this.sessions.set(id, renewed);
-    return renewed;
+    const fields = payload as Partial<TokenPayload> | null;
+    if (typeof fields !== 'object' || fields === null || fields.v !== TOKEN_VERSION) return undefined;
+    if (typeof fields.s !== 'string' || typeof fields.u !== 'string' || typeof fields.k !== 'string') return undefined;
+    if (!Number.isSafeInteger(fields.c) || !Number.isSafeInteger(fields.l)) return undefined;
+    return fields as TokenPayload;
   }
 
-  /** The live session of this id without counting as a use (a page refreshing itself is not the operator at work). */
-  peek(id: string | undefined): ConsoleSession | undefined {
-    const found = id === undefined ? undefined : this.sessions.get(id);
-    return found !== undefined && this.now() < found.expiresAtMs ? found : undefined;
-  }
-
-  /** Whether the session is live without counting as a use (a feed of events is not the operator at work). */
-  isLive(id: string): boolean {
-    return this.peek(id) !== undefined;
-  }
-
-  close(id: string): void {
-    this.sessions.delete(id);
-  }
-
-  /** Ends every session of a user (deleted, or no longer an administrator). */
-  closeUser(userId: string): void {
-    for (const [id, session] of this.sessions) if (session.userId === userId) this.sessions.delete(id);
-  }
-
-  /** Ends every session opened with an access key (the key was deleted). */
-  closeAccessKey(accessKeyId: string): void {
-    for (const [id, session] of this.sessions) if (session.accessKeyId === accessKeyId) this.sessions.delete(id);
-  }
-
-  private sweep(nowMs: number): void {
-    for (const [id, session] of this.sessions) if (nowMs >= session.expiresAtMs) this.sessions.delete(id);
+  private sign(text: string): string {
+    return createHmac('sha256', this.key).update(text, 'utf8').digest('base64url');
   }
 }
 

@@ -10,7 +10,7 @@ import { isControlPlaneId } from '../core/consensus/control-plane.js';
 import type { NodeState, StateTable } from './node-state.js';
 
 /** The tables every manager holds a copy of; nothing else may be written through the log. */
-export const REPLICATED_TABLES = ['members', 'cluster', 'users', 'buckets', 'endpoints', 'auth_meta', 'deleted_buckets', 'bucket_deletions', 'linked_clusters'] as const;
+export const REPLICATED_TABLES = ['members', 'cluster', 'users', 'buckets', 'endpoints', 'auth_meta', 'deleted_buckets', 'bucket_deletions', 'linked_clusters', 'console_revocations'] as const;
 
 export interface StoredConsensus {
   readonly id: ControlPlaneId | null;

@@ -17,6 +17,8 @@ import { routerOf, type HeadLocalReply } from '../../protocol/cluster/storage.js
 import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResult, type RecoverFileItem, type WhereisAnswer, type WhereisRow } from '../../protocol/cluster/admin.js';
 import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import { handoffRef } from '../../protocol/cluster/handoff.js';
+import { consoleSessionsRef } from '../../protocol/cluster/console-sessions.js';
+import { DEFAULT_SESSION_LIMITS, type SessionRevocation } from '../../core/console-sessions.js';
 import { trafficSamplerRef } from '../../protocol/cluster/traffic.js';
 import { httpListenerRef } from '../../protocol/cluster/http-listener.js';
 import { alarmBoardRef, watchdogRef } from '../../protocol/cluster/watchdog.js';
@@ -169,6 +171,7 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       }
       case 'delete_user':
         await onAuth<DeleteUserReply>((replyTo) => ({ type: 'delete_user', userId: command.userId, replyTo }));
+        await revokeConsoleSessions(consoleRevocationOf('user', command.userId, ctx.clock.now()), ctx);
         return { kind: 'done', message: `deleted user ${command.userId}` };
       case 'add_access_key': {
         const added = await onAuth<AddAccessKeyReply>((replyTo) => ({ type: 'add_access_key', userId: command.userId, replyTo }));
@@ -176,11 +179,16 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       }
       case 'delete_access_key':
         await onAuth<DeleteAccessKeyReply>((replyTo) => ({ type: 'delete_access_key', userId: command.userId, accessKeyId: command.accessKeyId, replyTo }));
+        // A console session logged in with the key ends with it, as an S3 request signed with it is refused.
+        await revokeConsoleSessions(consoleRevocationOf('access_key', command.accessKeyId, ctx.clock.now()), ctx);
         return { kind: 'done', message: `deleted access key ${command.accessKeyId} of ${command.userId}; it signs nothing from now on` };
       case 'get_access_keys': {
         const found = await onAuth<GetAccessKeysReply>((replyTo) => ({ type: 'get_access_keys', userId: command.userId, replyTo }));
         return { kind: 'access_keys', userId: found.userId, keys: found.keys };
       }
+      case 'revoke_console_sessions':
+        await revokeConsoleSessions(command.revocation, ctx);
+        return { kind: 'done', message: `console sessions of ${command.revocation.kind} ${command.revocation.kind === 'session' ? '(one session)' : command.revocation.subject} end on every manager` };
       case 'check_credentials': {
         const checked = await onAuth<CheckSecretReply>((replyTo) => ({ type: 'check_secret', accessKeyId: command.accessKeyId, secretAccessKey: command.secretAccessKey, replyTo }));
         return { kind: 'credentials', user: checked.user };
@@ -429,6 +437,10 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
     }
   }
 
+  async function revokeConsoleSessions(revocation: SessionRevocation, ctx: ActorContext<AdminMessage>): Promise<void> {
+    await expectOk(ask(ctx.system, consoleSessionsRef(ctx.system.node), { type: 'revoke', revocation }, localTimeoutMs));
+  }
+
   /** Each linked cluster's link, with what every running storage node still has to ship to it, summed. */
   async function linkedClusters(ctx: ActorContext<AdminMessage>, onKeeper: Asker<RingKeeperMessage>, onLinks: Asker<LinkKeeperMessage>): Promise<AdminResult> {
     const [{ self, links }, { members }] = await Promise.all([
@@ -587,6 +599,11 @@ function answerOf(reply: HeadLocalReply | RuntimeFailure): WhereisAnswer {
 
 export function clockText(clock: Hlc): string {
   return `${new Date(clock.wallMs).toISOString()} #${clock.counter} ${clock.node}`;
+}
+
+/** Every console session of a user or access key opened until now: no session outlives the longest a session lives. */
+function consoleRevocationOf(kind: 'user' | 'access_key', subject: string, nowMs: number): SessionRevocation {
+  return { kind, subject, beforeMs: nowMs, untilMs: nowMs + DEFAULT_SESSION_LIMITS.maxAgeMs };
 }
 
 /** The reply when it is a success; a refusal (with the answering node named when remote) otherwise. */

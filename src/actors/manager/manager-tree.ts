@@ -11,6 +11,7 @@
  *     /node/manager/bucket_deletion  ends buckets' incarnations and has storage nodes purge them
  *     /node/manager/alarms       the alarms each node's watchdog reports
  *     /node/manager/link_keeper  the clusters linked with this one, and how each answers
+ *     /node/manager/console_sessions  ends web console sessions on every manager (replicated revocations)
  *     /node/manager/admin        the leofs-adm entry point
  *
  * The duties keep their state in the replicated tables, so a newly elected leader starts them on the
@@ -46,6 +47,9 @@ import type { StateTable } from '../../store/node-state.js';
 import { clusterLinkBehavior, type ClusterLinkActorMessage } from './cluster-link.js';
 import { linkKeeperBehavior } from './link-keeper.js';
 import { trafficSamplerBehavior } from './traffic-sampler.js';
+import { consoleSessionsBehavior } from './console-sessions.js';
+import { CONSOLE_REVOCATIONS_TABLE } from '../../protocol/cluster/console-sessions.js';
+import { isSessionRevocation } from '../../core/console-sessions.js';
 
 const GATEWAY_LIST_TIMEOUT_MS = 5_000;
 /** A change waits this long for a majority of managers before it is refused. */
@@ -245,6 +249,7 @@ function leaderDuties(node: ManagerHost, options: ManagerTreeOptions, tables: Ta
         ...(options.linkProbeIntervalMs !== undefined ? { probeIntervalMs: options.linkProbeIntervalMs } : {}),
       }),
     ),
+    worker('console_sessions', consoleSessionsBehavior({ revocations: tables.table(CONSOLE_REVOCATIONS_TABLE, isSessionRevocation) })),
     worker('admin', adminBehavior()),
   ];
 }

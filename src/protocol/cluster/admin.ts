@@ -7,6 +7,7 @@
 import type { AccessKeyRecord, AccessKeyView, BucketAcl, BucketRecord, EndpointRecord, UserRecord, UserRole, UserView } from '../../core/auth-snapshot.js';
 import { isBucketAcl, isUserRole } from '../../core/auth-snapshot.js';
 import type { RingDocument } from '../../core/ring/ring-document.js';
+import { isSessionRevocation, type SessionRevocation } from '../../core/console-sessions.js';
 import type { ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
@@ -35,6 +36,8 @@ export type AdminCommand =
   | { readonly command: 'create_user'; readonly userId: string; readonly role?: UserRole; readonly accessKeyId?: string; readonly secretAccessKey?: string; readonly displayName?: string }
   | { readonly command: 'delete_user'; readonly userId: string }
   | { readonly command: 'get_users' }
+  /** Ends web console sessions on every manager: one (a logout), or a user's or access key's opened up to `beforeMs`. */
+  | { readonly command: 'revoke_console_sessions'; readonly revocation: SessionRevocation }
   /** Whether the secret is the access key's: how the web console checks who logs in (never listed, never logged). */
   | { readonly command: 'check_credentials'; readonly accessKeyId: string; readonly secretAccessKey: string }
   | { readonly command: 'update_user_role'; readonly userId: string; readonly role: UserRole }
@@ -270,6 +273,12 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, userId: need('userId'), accessKeyId: need('accessKeyId') };
       case 'check_credentials':
         return { command, accessKeyId: need('accessKeyId'), secretAccessKey: need('secretAccessKey') };
+      case 'revoke_console_sessions': {
+        const revocation = raw.revocation;
+        if (!isSessionRevocation(revocation)) throw new CommandError('revocation must name a session, user or access key (kind, subject) with beforeMs and untilMs');
+        const { kind, subject, beforeMs, untilMs } = revocation;
+        return { command, revocation: { kind, subject, beforeMs, untilMs } };
+      }
       case 'get_users':
       case 'get_buckets':
       case 'get_endpoints':

@@ -55,7 +55,8 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 
 /**
  * The session cookie: readable by no script, sent by the browser to this site's own pages only,
- * over TLS only when the console has it; `maxAgeS` 0 removes it. It holds the session id, nothing else.
+ * over TLS only when the console has it; `maxAgeS` 0 removes it. It holds the signed session token
+ * (core/console-sessions.ts), nothing else.
  */
 export function sessionCookie(id: string, maxAgeS: number, tls: boolean): string {
   return [`${SESSION_COOKIE}=${id}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(maxAgeS))}`, ...(tls ? ['Secure'] : [])].join('; ');

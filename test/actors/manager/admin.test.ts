@@ -15,6 +15,8 @@ import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js
 import { NodeState } from '../../../src/store/node-state.js';
 import { managerReady } from '../../support/manager-ready.js';
 import { eventually } from '../../support/eventually.js';
+import { isSessionRevocation, revocationKey } from '../../../src/core/console-sessions.js';
+import { CONSOLE_REVOCATIONS_TABLE } from '../../../src/protocol/cluster/console-sessions.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
@@ -173,6 +175,21 @@ describe('manager admin commands', () => {
     expect((await ok({ command: 'metrics_history' }, 'metrics_history')).nodes.map((entry) => entry.node)).to.deep.equal([MANAGER]);
     expect(await admin({ command: 'metrics_history', node: 'ghost@127.0.0.1' })).to.include({ ok: false, code: 'UnknownNode' });
     expect(await admin({ command: 'metrics_history', node: 42 })).to.include({ ok: false, code: 'BadCommand' });
+  });
+
+  it("ends console sessions on every manager through the replicated state: a logout's, and a deleted user's or access key's", async () => {
+    const revocations = nodeState.table(CONSOLE_REVOCATIONS_TABLE, isSessionRevocation);
+    const logout = { kind: 'session' as const, subject: 'session-id-1', beforeMs: 2_000, untilMs: 2_000 };
+    await ok({ command: 'revoke_console_sessions', revocation: logout }, 'done');
+    expect(revocations.get(revocationKey('session', 'session-id-1'))).to.deep.equal(logout);
+    expect(await admin({ command: 'revoke_console_sessions', revocation: { kind: 'everyone', subject: 'x', beforeMs: 1, untilMs: 1 } })).to.include({ ok: false, code: 'BadCommand' });
+    const frank = (await ok({ command: 'create_user', userId: 'frank' }, 'user')).user;
+    const second = (await ok({ command: 'add_access_key', userId: 'frank' }, 'access_key')).key;
+    await ok({ command: 'delete_access_key', userId: 'frank', accessKeyId: second.accessKeyId }, 'done');
+    expect(revocations.get(revocationKey('access_key', second.accessKeyId))?.beforeMs).to.be.closeTo(Date.now(), 10_000);
+    await ok({ command: 'delete_user', userId: 'frank' }, 'done');
+    expect(revocations.get(revocationKey('user', 'frank'))).to.include({ kind: 'user', subject: 'frank' });
+    expect(revocations.get(revocationKey('access_key', frank.accessKeyId)), 'the user is named, not each key').to.equal(undefined);
   });
 
   it('manages endpoints', async () => {

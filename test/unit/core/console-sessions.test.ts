@@ -1,70 +1,95 @@
 import { expect } from 'chai';
-import { csrfMatches, LoginThrottle, SessionTable } from '../../../src/core/console-sessions.js';
+import { csrfMatches, isRevoked, LoginThrottle, revocationKey, SessionTokens, type SessionRevocation } from '../../../src/core/console-sessions.js';
 
 const LIMITS = { idleMs: 30 * 60_000, maxAgeMs: 2 * 3_600_000, maxSessions: 3 };
+const KEY = Buffer.alloc(32, 7);
 
-function table(limits = LIMITS): { sessions: SessionTable; advance: (ms: number) => void } {
+/** Two managers' tokens over one key and one replicated table of revocations, on one manual clock. */
+function managers(limits = LIMITS): { a: SessionTokens; b: SessionTokens; advance: (ms: number) => void; revoke: (revocation: SessionRevocation) => void } {
   let nowMs = 1_700_000_000_000;
   let counter = 0;
-  const sessions = new SessionTable(() => nowMs, () => `token-${++counter}`, limits);
-  return { sessions, advance: (ms) => void (nowMs += ms) };
+  const table = new Map<string, SessionRevocation>();
+  const make = (): SessionTokens => new SessionTokens(() => nowMs, KEY, () => `id-${++counter}`, limits, (session, atMs) => isRevoked(session, atMs, (key) => table.get(key)));
+  return { a: make(), b: make(), advance: (ms) => void (nowMs += ms), revoke: (revocation) => void table.set(revocationKey(revocation.kind, revocation.subject), revocation) };
 }
 
 describe('web console sessions', () => {
-  it('knows a session by its id, with a CSRF token apart from it', () => {
-    const { sessions } = table();
-    const session = sessions.open('admin', 'KEY1');
-    expect(session.id).to.not.equal(session.csrfToken);
-    expect(sessions.use(session.id)).to.include({ userId: 'admin', accessKeyId: 'KEY1' });
-    expect(sessions.use('token-99')).to.equal(undefined);
-    expect(sessions.use(undefined)).to.equal(undefined);
+  it('is known by its signed token on every manager holding the key, and by none other', () => {
+    const { a, b } = managers();
+    const session = a.open('admin', 'KEY1');
+    expect(session.csrfToken).to.not.equal(session.token);
+    expect(b.use(session.token)).to.include({ id: session.id, userId: 'admin', accessKeyId: 'KEY1', csrfToken: session.csrfToken });
+    const stranger = new SessionTokens(() => session.createdAtMs, Buffer.alloc(32, 8), () => 'x');
+    expect(stranger.use(session.token), 'another key').to.equal(undefined);
+    const [body, mac] = session.token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), u: 'mallory' })).toString('base64url');
+    expect(a.use(`${forged}.${mac}`), 'a changed payload').to.equal(undefined);
+    expect(a.use('garbage')).to.equal(undefined);
+    expect(a.use(undefined)).to.equal(undefined);
   });
 
-  it('ends a session left unused for the idle time, and keeps one in use until its maximum age', () => {
-    const { sessions, advance } = table();
-    const idle = sessions.open('admin', 'KEY1');
-    const busy = sessions.open('admin', 'KEY1');
+  it('ends a session left unused for the idle time, and keeps one in use until its maximum age, on whichever manager it is used', () => {
+    const { a, b, advance } = managers();
+    const idle = a.open('admin', 'KEY1');
+    let busy = a.open('admin', 'KEY1');
     advance(LIMITS.idleMs - 1);
-    expect(sessions.use(busy.id)).to.not.equal(undefined);
+    busy = b.use(busy.token)!;
+    expect(busy).to.not.equal(undefined);
     advance(1);
-    expect(sessions.use(idle.id), 'idle for 30 minutes').to.equal(undefined);
-    expect(sessions.use(idle.id), 'gone for good').to.equal(undefined);
+    expect(a.use(idle.token), 'idle for 30 minutes').to.equal(undefined);
+    expect(b.use(idle.token), 'on the other manager too').to.equal(undefined);
     for (let used = LIMITS.idleMs; used < LIMITS.maxAgeMs - 60_000; used += 60_000) {
       advance(60_000);
-      expect(sessions.use(busy.id), `used every minute, at ${used} ms`).to.not.equal(undefined);
+      busy = (used % 120_000 === 0 ? a : b).use(busy.token)!;
+      expect(busy, `used every minute, at ${used} ms`).to.not.equal(undefined);
     }
     advance(60_000);
-    expect(sessions.use(busy.id), 'past its maximum age').to.equal(undefined);
+    expect(a.use(busy.token), 'past its maximum age').to.equal(undefined);
   });
 
-  it('ends the oldest session when too many are open, and every session of a user on demand', () => {
-    const { sessions } = table();
-    const first = sessions.open('a', 'KA');
-    const second = sessions.open('b', 'KB');
-    sessions.open('a', 'KA');
-    sessions.open('c', 'KC');
-    expect(sessions.size).to.equal(3);
-    expect(sessions.use(first.id)).to.equal(undefined);
-    sessions.closeUser('a');
-    expect(sessions.size).to.equal(2);
-    sessions.close(second.id);
-    expect(sessions.use(second.id)).to.equal(undefined);
+  it('does not count a look as a use, and keeps an earlier token alive while the session is used on the same manager', () => {
+    const { a, b, advance } = managers();
+    const first = a.open('admin', 'KEY1');
+    advance(LIMITS.idleMs / 2);
+    expect(a.peek(first.token)!.usedAtMs, 'a look moves nothing').to.equal(first.createdAtMs);
+    a.use(first.token);
+    advance(LIMITS.idleMs / 2 + 1);
+    expect(a.isLive(first.token), 'its last use is remembered here').to.equal(true);
+    expect(b.isLive(first.token), 'the other manager only has the token').to.equal(false);
   });
 
-  it('ends the sessions opened with an access key when that key is deleted, and no other', () => {
-    const { sessions } = table();
-    const old = sessions.open('admin', 'OLDKEY');
-    const rotated = sessions.open('admin', 'NEWKEY');
-    sessions.closeAccessKey('OLDKEY');
-    expect(sessions.use(old.id)).to.equal(undefined);
-    expect(sessions.use(rotated.id)).to.not.equal(undefined);
+  it('ends a session on every manager once its revocation is replicated, and at once where it was ended', () => {
+    const { a, b, revoke } = managers();
+    const session = a.open('admin', 'KEY1');
+    const other = a.open('admin', 'KEY1');
+    const revocation = a.end(session);
+    expect(a.use(session.token), 'ended here').to.equal(undefined);
+    expect(b.use(session.token), 'not yet replicated').to.not.equal(undefined);
+    revoke(revocation);
+    expect(b.use(session.token)).to.equal(undefined);
+    expect(b.use(other.token), 'another session of the same user').to.not.equal(undefined);
   });
 
-  it("accepts a change only with the session's own CSRF token", () => {
-    const { sessions } = table();
-    const one = sessions.open('admin', 'KEY1');
-    const other = sessions.open('admin', 'KEY1');
+  it("ends the sessions a user or an access key opened before its revocation, and not those opened after", () => {
+    const { a, b, advance, revoke } = managers();
+    const old = a.open('admin', 'OLDKEY');
+    const rotated = a.open('admin', 'NEWKEY');
+    const carol = a.open('carol', 'CAROLKEY');
+    revoke(a.endAll('access_key', 'OLDKEY'));
+    revoke(b.endAll('user', 'carol'));
+    expect(b.use(old.token)).to.equal(undefined);
+    expect(b.use(rotated.token)).to.not.equal(undefined);
+    expect(a.use(carol.token)).to.equal(undefined);
+    advance(1);
+    expect(a.use(a.open('carol', 'CAROLKEY2').token), 'carol made again, logged in again').to.not.equal(undefined);
+  });
+
+  it("accepts a change only with the session's own CSRF token, the same on every manager", () => {
+    const { a, b } = managers();
+    const one = a.open('admin', 'KEY1');
+    const other = a.open('admin', 'KEY1');
     expect(csrfMatches(one, one.csrfToken)).to.equal(true);
+    expect(csrfMatches(b.use(one.token)!, one.csrfToken)).to.equal(true);
     expect(csrfMatches(one, other.csrfToken)).to.equal(false);
     expect(csrfMatches(one, one.id)).to.equal(false);
     expect(csrfMatches(one, undefined)).to.equal(false);

@@ -4,8 +4,10 @@
  * the leading manager's admin actor; it keeps nothing but its logins.
  *
  * A login is an administrator's access key id and secret, checked by the admin command
- * `check_credentials`; it opens a server-side session whose id is the only thing in the cookie
- * (HttpOnly, SameSite=Strict). Every change is a POST carrying the session's CSRF token, which the page
+ * `check_credentials`; it opens a session whose signed token is the cookie (HttpOnly, SameSite=Strict),
+ * valid on every manager (core/console-sessions.ts): each use issues it again with its last use moved
+ * on, and a logout is a revocation replicated to every manager through the admin command
+ * `revoke_console_sessions`, as deleting a user or access key is. Every change is a POST carrying the session's CSRF token, which the page
  * reads from /api/session; a change without it, or from another origin, is refused. Nothing but the
  * login page, its script and styles answers without a session.
  */
@@ -19,7 +21,7 @@ import type { Logger } from '../../../runtime/logger.js';
 import type { AdminCommand, AdminResult } from '../../../protocol/cluster/admin.js';
 import { isMemberAction } from '../../../protocol/cluster/ring-keeper.js';
 import { isBucketAcl, isUserRole } from '../../../core/auth-snapshot.js';
-import { csrfMatches, DEFAULT_LOGIN_LIMITS, DEFAULT_SESSION_LIMITS, LoginThrottle, SessionTable, type ConsoleSession, type SessionLimits } from '../../../core/console-sessions.js';
+import { csrfMatches, DEFAULT_LOGIN_LIMITS, DEFAULT_SESSION_LIMITS, isRevoked, LoginThrottle, SessionTokens, type ConsoleSession, type SessionLimits, type SessionRevocation } from '../../../core/console-sessions.js';
 import {
   CSRF_FIELD,
   CSRF_HEADER,
@@ -57,7 +59,11 @@ export interface ConsoleServerOptions {
   readonly feedIntervalMs?: number;
   /** Where the pages are read from (default: web/console of this package). */
   readonly assetsDir?: string;
-  /** Session ids and CSRF tokens (crypto's by default). */
+  /** Signs session tokens: the same on every manager, so that a session holds on each. */
+  readonly sessionKey: Uint8Array;
+  /** This manager's copy of the replicated revocations, by key (core/console-sessions.ts revocationKey). */
+  readonly revocations?: (key: string) => SessionRevocation | undefined;
+  /** Session ids (crypto's by default). */
   readonly token?: () => string;
 }
 
@@ -83,7 +89,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const assets = loadConsoleAssets(options.assetsDir);
   const now = (): number => options.clock.now();
   const limits = options.sessionLimits ?? DEFAULT_SESSION_LIMITS;
-  const sessions = new SessionTable(now, options.token ?? (() => randomBytes(32).toString('base64url')), limits);
+  const lookup = options.revocations ?? (() => undefined);
+  const sessions = new SessionTokens(now, options.sessionKey, options.token ?? (() => randomBytes(24).toString('base64url')), limits, (session, nowMs) => isRevoked(session, nowMs, lookup));
   const throttle = new LoginThrottle(now, DEFAULT_LOGIN_LIMITS);
   const headers = securityHeaders(tls);
   let lastRing: Extract<AdminResult, { kind: 'ring' }> | null = null;
@@ -104,7 +111,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     logger: options.logger,
     intervalMs: options.feedIntervalMs ?? DEFAULT_FEED_INTERVAL_MS,
     read: readCluster,
-    isLive: (id) => sessions.isLive(id),
+    isLive: (token) => sessions.isLive(token),
     maxListeners: MAX_FEED_LISTENERS,
   });
 
@@ -136,6 +143,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
     // The charts refresh themselves: reading them is no use of the session, so a page left open on them still lapses.
     const session = method === 'GET' && path === '/api/metrics' ? sessions.peek(sessionId) : sessions.use(sessionId);
+    // Each use moves the session's last use on: the browser keeps the token issued with it.
+    if (session !== undefined && session.token !== sessionId) res.setHeader('Set-Cookie', sessionCookie(session.token, (session.createdAtMs + limits.maxAgeMs - now()) / 1000, tls));
     if (method === 'POST') {
       if (!sameOrigin(req.headers.origin, req.headers.host, tls)) throw new HttpRefusal(403, 'CrossOrigin', 'changes are taken from the console its own pages only');
       const fields = await readFields(req);
@@ -178,7 +187,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return read.ok ? sendJson(res, 200, read.view) : sendJson(res, 502, { code: read.code, message: read.message });
       }
       case '/api/events':
-        if (!feed.listen(res, session.id, headers)) throw new HttpRefusal(503, 'TooManyListeners', 'too many pages follow the cluster; close some');
+        if (!feed.listen(res, session.token, headers)) throw new HttpRefusal(503, 'TooManyListeners', 'too many pages follow the cluster; close some');
         return;
       case '/api/users':
         return answer(res, { command: 'get_users' });
@@ -225,7 +234,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     throttle.succeeded(address);
     const session = sessions.open(checked.result.user.userId, accessKeyId);
     options.logger.info('console login', { userId: session.userId, address });
-    res.setHeader('Set-Cookie', sessionCookie(session.id, limits.maxAgeMs / 1000, tls));
+    res.setHeader('Set-Cookie', sessionCookie(session.token, limits.maxAgeMs / 1000, tls));
     return redirect(res, '/');
   }
 
@@ -241,11 +250,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       return value === undefined || value.length === 0 ? undefined : value;
     };
     switch (path) {
-      case '/logout':
-        sessions.close(session.id);
+      case '/logout': {
+        // Ended here at once; on the other managers once the revocation reaches them.
+        const revoked = await runAdmin({ command: 'revoke_console_sessions', revocation: sessions.end(session) });
+        if (!revoked.ok) options.logger.warn('console logout not told to the other managers: the session still holds there until it lapses', { userId: session.userId, code: revoked.code, reason: revoked.message });
         options.logger.info('console logout', { userId: session.userId });
         res.setHeader('Set-Cookie', sessionCookie('', 0, tls));
-        return sendJson(res, 200, { loggedOut: true });
+        return sendJson(res, 200, { loggedOut: true, everywhere: revoked.ok });
+      }
       case '/api/users/create': {
         const role = optional('role') ?? 'normal';
         if (!isUserRole(role)) throw new HttpRefusal(400, 'BadField', 'role must be admin or normal');
@@ -253,18 +265,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return answer(res, { command: 'create_user', userId: need('userId'), role, ...(displayName !== undefined ? { displayName } : {}) }, session);
       }
       case '/api/users/delete': {
-        const userId = need('userId');
-        const done = await answer(res, { command: 'delete_user', userId }, session);
-        sessions.closeUser(userId);
-        return done;
+        // The admin command ends the user's console sessions on every manager.
+        return answer(res, { command: 'delete_user', userId: need('userId') }, session);
       }
       case '/api/access-keys/create':
         return answer(res, { command: 'add_access_key', userId: need('userId') }, session);
       case '/api/access-keys/delete': {
-        const accessKeyId = need('accessKeyId');
-        // A session opened with the deleted key ends with it, as an S3 request signed with it is refused.
-        if (await answered(res, { command: 'delete_access_key', userId: need('userId'), accessKeyId }, session)) sessions.closeAccessKey(accessKeyId);
-        return;
+        // The admin command ends the sessions opened with the key on every manager.
+        return answer(res, { command: 'delete_access_key', userId: need('userId'), accessKeyId: need('accessKeyId') }, session);
       }
       case '/api/nodes/action': {
         const action = need('action');

@@ -15,13 +15,13 @@ export interface StatusFeedOptions {
   /** The cluster now, or why it cannot be told. */
   readonly read: () => Promise<{ readonly ok: true; readonly view: ClusterView } | { readonly ok: false; readonly code: string; readonly message: string }>;
   /** Whether the listener's session still holds. */
-  readonly isLive: (sessionId: string) => boolean;
+  readonly isLive: (sessionToken: string) => boolean;
   readonly maxListeners: number;
 }
 
 interface Listener {
   readonly res: ServerResponse;
-  readonly sessionId: string;
+  readonly sessionToken: string;
 }
 
 export class StatusFeed {
@@ -36,9 +36,9 @@ export class StatusFeed {
   }
 
   /** Starts the stream on `res`; false when there are too many listeners already (nothing written). */
-  listen(res: ServerResponse, sessionId: string, headers: Record<string, string>): boolean {
+  listen(res: ServerResponse, sessionToken: string, headers: Record<string, string>): boolean {
     if (this.listeners.size >= this.options.maxListeners) return false;
-    const listener: Listener = { res, sessionId };
+    const listener: Listener = { res, sessionToken };
     this.listeners.add(listener);
     res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     res.write(`retry: ${this.options.intervalMs}\n\n`);
@@ -76,7 +76,7 @@ export class StatusFeed {
       const read = await this.options.read();
       const event = read.ok ? `event: cluster\ndata: ${JSON.stringify(read.view)}\n\n` : `event: problem\ndata: ${JSON.stringify({ code: read.code, message: read.message })}\n\n`;
       for (const listener of [...this.listeners]) {
-        if (!this.options.isLive(listener.sessionId)) {
+        if (!this.options.isLive(listener.sessionToken)) {
           listener.res.end('event: ended\ndata: {}\n\n');
           this.drop(listener);
         } else {

@@ -2,21 +2,32 @@
  * The web console's doors, over HTTP against a stand-in for the admin actor and a manual clock: a
  * wrong secret, a non-administrator, a change without its CSRF token or from another origin, and a
  * session past its idle time are all refused; nothing but the login page answers without a session.
+ * A second console over the same key and the same revocations stands for a second manager.
  */
 import { expect } from 'chai';
 import { startConsoleServer, type ConsoleServer } from '../../../../src/actors/manager/console/console-server.js';
 import type { AdminCommand, AdminReply } from '../../../../src/protocol/cluster/admin.js';
 import { ManualClock } from '../../../../src/runtime/clock.js';
+import { revocationKey, type SessionRevocation } from '../../../../src/core/console-sessions.js';
 import { createLogger } from '../../../../src/runtime/logger.js';
 
 const ADMIN = { userId: 'admin', accessKeyId: 'ADMINKEY0001', secret: 'admin-secret-0123456789', role: 'admin' as const };
 const NORMAL = { userId: 'alice', accessKeyId: 'ALICEKEY0001', secret: 'alice-secret-0123456789', role: 'normal' as const };
 const IDLE_MS = 30 * 60_000;
+const MAX_AGE_MS = 12 * 3_600_000;
+const SESSION_KEY = Buffer.alloc(32, 3);
 
 describe('web console server', () => {
   const clock = new ManualClock();
   const commands: AdminCommand[] = [];
+  /** The managers' replicated revocations, as the admin commands write them. */
+  const revocations = new Map<string, SessionRevocation>();
   let server: ConsoleServer;
+  let other: ConsoleServer;
+
+  function revoke(revocation: SessionRevocation): void {
+    revocations.set(revocationKey(revocation.kind, revocation.subject), revocation);
+  }
 
   async function run(command: AdminCommand): Promise<AdminReply> {
     commands.push(command);
@@ -35,7 +46,12 @@ describe('web console server', () => {
       case 'get_access_keys':
         return { ok: true, result: { kind: 'access_keys', userId: command.userId, keys: [{ accessKeyId: ADMIN.accessKeyId, createdAtMs: 0 }] } };
       case 'delete_access_key':
-        return command.accessKeyId === 'NOSUCHKEY' ? { ok: false, code: 'NoSuchAccessKey', message: 'none' } : { ok: true, result: { kind: 'done', message: 'deleted' } };
+        if (command.accessKeyId === 'NOSUCHKEY') return { ok: false, code: 'NoSuchAccessKey', message: 'none' };
+        revoke({ kind: 'access_key', subject: command.accessKeyId, beforeMs: clock.now(), untilMs: clock.now() + MAX_AGE_MS });
+        return { ok: true, result: { kind: 'done', message: 'deleted' } };
+      case 'revoke_console_sessions':
+        revoke(command.revocation);
+        return { ok: true, result: { kind: 'done', message: 'revoked' } };
       case 'member_action':
         return { ok: true, result: { kind: 'done', message: `${command.node}: ${command.action}` } };
       case 'rebalance':
@@ -58,17 +74,24 @@ describe('web console server', () => {
   }
 
   before(async () => {
-    server = await startConsoleServer({
+    const options = {
       host: '127.0.0.1',
       port: 0,
       run,
       clock,
       logger: createLogger({ level: 'error', sink: () => {} }),
-      sessionLimits: { idleMs: IDLE_MS, maxAgeMs: 12 * 3_600_000, maxSessions: 16 },
-    });
+      sessionLimits: { idleMs: IDLE_MS, maxAgeMs: MAX_AGE_MS, maxSessions: 16 },
+      sessionKey: SESSION_KEY,
+      revocations: (key: string) => revocations.get(key),
+    };
+    server = await startConsoleServer(options);
+    other = await startConsoleServer(options);
   });
 
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await other.close();
+  });
 
   async function login(accessKeyId: string, secretAccessKey: string): Promise<{ location: string | null; cookie: string | null }> {
     const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId, secretAccessKey }) });
@@ -109,7 +132,7 @@ describe('web console server', () => {
   it('logs an administrator in with a cookie no script can read, and lets a change through only with its CSRF token', async () => {
     const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
     expect(response.headers.get('location')).to.equal('/');
-    expect(response.headers.get('set-cookie')).to.match(/^leofs_console=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect(response.headers.get('set-cookie')).to.match(/^leofs_console=[\w-]+\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
     const { csrfToken } = await session(cookie);
     const create = (headers: Record<string, string>): Promise<Response> =>
@@ -144,6 +167,25 @@ describe('web console server', () => {
     expect((await fetch(`${server.url}/api/users`, { headers: { cookie: again.cookie! } })).status).to.equal(401);
   });
 
+  it('holds a session opened on one manager on another, with the same CSRF token, and a logout on either ends it on both', async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    const { csrfToken } = await session(cookie!);
+    clock.advance(1_000);
+    const there = await fetch(`${other.url}/api/session`, { headers: { cookie: cookie! } });
+    expect(there.status).to.equal(200);
+    const renewed = there.headers.get('set-cookie');
+    expect(renewed, 'the use is told back in a new token').to.match(/^leofs_console=[\w-]+\.[\w-]{43}; Path=\/; HttpOnly/);
+    expect(await there.json()).to.include({ userId: 'admin', csrfToken });
+    const created = await fetch(`${other.url}/api/users/create`, { method: 'POST', headers: { cookie: cookie!, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify({ userId: 'erin' }) });
+    expect(created.status).to.equal(200);
+    // The renewed token is the same session: logging out with it on the second manager ends both.
+    const out = await fetch(`${other.url}/logout`, { method: 'POST', headers: { cookie: renewed!.split(';')[0]!, 'x-csrf-token': csrfToken } });
+    expect(await out.json()).to.deep.equal({ loggedOut: true, everywhere: true });
+    expect(commands.at(-1)).to.deep.include({ command: 'revoke_console_sessions' });
+    expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status).to.equal(401);
+    expect((await fetch(`${other.url}/api/users`, { headers: { cookie: cookie! } })).status).to.equal(401);
+  });
+
   it("adds, lists and deletes a user's access keys; deleting the key a session logged in with ends that session", async () => {
     const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
     const { csrfToken } = await session(cookie!);
@@ -162,6 +204,9 @@ describe('web console server', () => {
     expect((await change('/api/access-keys/delete', { userId: 'admin', accessKeyId: ADMIN.accessKeyId })).status).to.equal(200);
     expect(commands.at(-1)).to.deep.equal({ command: 'delete_access_key', userId: 'admin', accessKeyId: ADMIN.accessKeyId });
     expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status, 'its key is gone').to.equal(401);
+    expect((await fetch(`${other.url}/api/users`, { headers: { cookie: cookie! } })).status, 'on every manager').to.equal(401);
+    // The stand-in still takes the deleted key: logins after the deletion are sessions it does not name.
+    clock.advance(1);
   });
 
   it('suspends, resumes and detaches nodes and starts a rebalance through the admin commands, only with the CSRF token', async () => {
