@@ -36,6 +36,7 @@ interface SamplerState {
   readonly roles: Map<string, string>;
   readonly timer: SelfTimer<TrafficSamplerMessage>;
   sampling: boolean;
+  lastSampleAtMs: number | null;
 }
 
 export function trafficSamplerBehavior(deps: TrafficSamplerDeps): Behavior<SamplerState, TrafficSamplerMessage> {
@@ -47,7 +48,7 @@ export function trafficSamplerBehavior(deps: TrafficSamplerDeps): Behavior<Sampl
     init(ctx) {
       const timer = new SelfTimer<TrafficSamplerMessage>(ctx, { type: 'sample' });
       timer.schedule(intervalMs);
-      return { history: new TrafficHistory({ windowMs, intervalMs, maxNodes: MAX_NODES }), roles: new Map(), timer, sampling: false };
+      return { history: new TrafficHistory({ windowMs, intervalMs, maxNodes: MAX_NODES }), roles: new Map(), timer, sampling: false, lastSampleAtMs: null };
     },
     receive(state, message, ctx) {
       switch (message.type) {
@@ -70,6 +71,7 @@ export function trafficSamplerBehavior(deps: TrafficSamplerDeps): Behavior<Sampl
         }
         case 'sampled':
           state.sampling = false;
+          state.lastSampleAtMs = message.atMs;
           for (const { node, role, counters } of message.answers) {
             state.history.record(node, message.atMs, counters);
             state.roles.set(node, role);
@@ -81,7 +83,7 @@ export function trafficSamplerBehavior(deps: TrafficSamplerDeps): Behavior<Sampl
           const nowMs = ctx.clock.now();
           const names = state.history.nodeNames().filter((node) => message.node === undefined || node === message.node);
           const nodes = names.map((node) => ({ node, role: state.roles.get(node) ?? 'unknown', points: state.history.points(node, nowMs) }));
-          ctx.system.reply(message.replyTo, { ok: true, intervalMs, windowMs, nodes });
+          ctx.system.reply(message.replyTo, { ok: true, intervalMs, windowMs, lastSampleAtMs: state.lastSampleAtMs, nodes });
           return state;
         }
         default:

@@ -19,6 +19,8 @@ export interface TrafficHistoryReply {
   /** How often the members are sampled, and how far back points are kept. */
   readonly intervalMs: number;
   readonly windowMs: number;
+  /** When the members were last sampled (all answers in); null before the first sample. */
+  readonly lastSampleAtMs: number | null;
   readonly nodes: readonly NodeTrafficHistory[];
 }
 

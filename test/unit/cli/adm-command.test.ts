@@ -131,6 +131,7 @@ describe('cli/adm-command: metrics-history', () => {
       atMs: minute + 120_000,
       intervalMs: 10_000,
       windowMs: 3_600_000,
+      lastSampleAtMs: minute + 70_000,
       nodes: [{ node: 'gateway_0@127.0.0.1', role: 'gateway', points: [point(minute + 10_000, 4, 12), point(minute + 20_000, 2, 30), point(minute + 70_000, 0, null)] }],
     });
     const { output, out } = capture();

@@ -66,7 +66,7 @@ describe('web console server', () => {
         const point = { atMs: 10_000, spanMs: 10_000, requestsPerSecond: 5, receivedBytesPerSecond: 500, sentBytesPerSecond: 900, meanMs: 3, p50Ms: 2, p99Ms: 9 };
         const nodes = [{ node: 'gateway_0@127.0.0.1', role: 'gateway', points: [point] }].filter((entry) => command.node === undefined || entry.node === command.node);
         if (command.node !== undefined && nodes.length === 0) return { ok: false, code: 'UnknownNode', message: `${command.node} is not a member` };
-        return { ok: true, result: { kind: 'metrics_history', atMs: 10_000, intervalMs: 10_000, windowMs: 3_600_000, nodes } };
+        return { ok: true, result: { kind: 'metrics_history', atMs: 10_000, intervalMs: 10_000, windowMs: 3_600_000, lastSampleAtMs: 10_000, nodes } };
       }
       default:
         return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
