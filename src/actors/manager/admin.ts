@@ -197,6 +197,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         return { kind: 'users', users: (await onAuth<GetUsersReply>((replyTo) => ({ type: 'get_users', replyTo }))).users };
       case 'update_user_role': {
         await onAuth<UpdateUserRoleReply>((replyTo) => ({ type: 'update_user_role', userId: command.userId, role: command.role, replyTo }));
+        // Only administrators log in to the console: one who is no longer ends the sessions open.
+        if (command.role !== 'admin') await revokeConsoleSessions(consoleRevocationOf('user', command.userId, ctx.clock.now()), ctx);
         return { kind: 'done', message: `${command.userId} is now ${command.role}` };
       }
       case 'add_bucket': {

@@ -187,6 +187,10 @@ describe('manager admin commands', () => {
     const second = (await ok({ command: 'add_access_key', userId: 'frank' }, 'access_key')).key;
     await ok({ command: 'delete_access_key', userId: 'frank', accessKeyId: second.accessKeyId }, 'done');
     expect(revocations.get(revocationKey('access_key', second.accessKeyId))?.beforeMs).to.be.closeTo(Date.now(), 10_000);
+    await ok({ command: 'update_user_role', userId: 'frank', role: 'admin' }, 'done');
+    expect(revocations.get(revocationKey('user', 'frank')), 'made an administrator: nothing to end').to.equal(undefined);
+    await ok({ command: 'update_user_role', userId: 'frank', role: 'normal' }, 'done');
+    expect(revocations.get(revocationKey('user', 'frank')), 'no longer an administrator').to.include({ kind: 'user', subject: 'frank' });
     await ok({ command: 'delete_user', userId: 'frank' }, 'done');
     expect(revocations.get(revocationKey('user', 'frank'))).to.include({ kind: 'user', subject: 'frank' });
     expect(revocations.get(revocationKey('access_key', frank.accessKeyId)), 'the user is named, not each key').to.equal(undefined);
