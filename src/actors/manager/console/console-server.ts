@@ -1,15 +1,15 @@
 /**
  * The operators' web console, served by the manager on an HTTP port of its own (off unless
  * configured). Everything it shows or changes goes through the admin commands leofs-adm sends, run on
- * the leading manager's admin actor; it keeps nothing but its logins.
+ * the leading manager's admin actor; it keeps nothing but when it last saw each session used.
  *
  * A login is an administrator's access key id and secret, checked by the admin command
  * `check_credentials`; it opens a session whose signed token is the cookie (HttpOnly, SameSite=Strict),
  * valid on every manager (core/console-sessions.ts): each use issues it again with its last use moved
  * on, and a logout is a revocation replicated to every manager through the admin command
- * `revoke_console_sessions`, as deleting a user or access key is. Every change is a POST carrying the session's CSRF token, which the page
- * reads from /api/session; a change without it, or from another origin, is refused. Nothing but the
- * login page, its script and styles answers without a session.
+ * `revoke_console_sessions`, as deleting a user or access key is. Every change is a POST carrying the
+ * session's CSRF token, which the page reads from /api/session; a change without it, or from another
+ * origin, is refused. Nothing but the login page, its script and styles answers without a session.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
