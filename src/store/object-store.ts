@@ -26,6 +26,7 @@ import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.j
 import { collectPage, listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';
 import { hasValidVersions } from '../core/object-versioning.js';
+import { addSizes, EMPTY_BUCKET_SIZE, sizeOfRecord, type BucketSize } from '../core/bucket-stats.js';
 import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
@@ -208,6 +209,8 @@ export interface StaleWrite {
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
+/** Keys a bucket size walk reads between two yields to other work. */
+const BUCKET_SIZE_BATCH_KEYS = 2_000;
 
 export class ObjectStore {
   /** The LMDB tables; replaced whole when a compaction switches to a new generation. */
@@ -1028,6 +1031,29 @@ export class ObjectStore {
       lmdbUsedBytes: this.db.usedBytes(),
       totalBytes: this.db.fileBytes() + this.fileBytes,
     };
+  }
+
+  /**
+   * The size of each bucket namespace (core/bucket-stats.ts), from the object records of the keys
+   * `counts` picks (the keys this node counts of those it holds as a replica), of one namespace or of
+   * all. The walk reads `batchKeys` keys at a time and yields to other work between two batches, so a
+   * store of millions of keys is walked in seconds without holding anything up; each batch reads its
+   * own snapshot, so writes made meanwhile may or may not be counted. Deleted namespaces are skipped.
+   */
+  async bucketSizes(options: { readonly namespace?: string; readonly counts: (namespace: string, key: string) => boolean; readonly batchKeys?: number }): Promise<Map<string, BucketSize>> {
+    const batchKeys = options.batchKeys ?? BUCKET_SIZE_BATCH_KEYS;
+    const sizes = new Map<string, BucketSize>();
+    let after: ObjectAddress | undefined;
+    do {
+      const walk = options.namespace === undefined ? this.walkRecords('object', after, batchKeys) : this.walkNamespace(options.namespace, after?.key, undefined, batchKeys);
+      for (const { address, meta } of walk.records) {
+        if (!options.counts(address.bucket, address.key)) continue;
+        sizes.set(address.bucket, addSizes(sizes.get(address.bucket) ?? EMPTY_BUCKET_SIZE, sizeOfRecord(meta)));
+      }
+      after = walk.last;
+      if (after !== undefined) await new Promise((resolve) => setImmediate(resolve));
+    } while (after !== undefined);
+    return sizes;
   }
 
   /** A durable queue of work items kept in this store; open each name once (its `length` counts its own writes). */

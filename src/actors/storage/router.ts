@@ -21,10 +21,11 @@ import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
-  COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
+  COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_ABSENT_COUNTERS, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
+import { BucketStatsWalks } from './bucket-stats.js';
 
 const MAX_LIST_LIMIT = 10_000;
 /** The most peers one absence_view asks about. */
@@ -50,6 +51,8 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'range_entries',
   'versions_local',
   'purge_tombstones',
+  // A node coming back from a long absence is about to drop what it held: its counts would be wrong.
+  'bucket_stats',
 ]);
 
 /** A report of a peer's absence is logged at most this often per peer. */
@@ -57,6 +60,7 @@ const ABSENCE_REPORT_LOG_MS = 60 * 60_000;
 
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
   const absenceLoggedAtMs = new Map<string, number>();
+  const bucketStats = new BucketStatsWalks(context);
   return {
     accepts: ROUTER_ACCEPTS,
     init: () => null,
@@ -174,6 +178,9 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'compaction':
         case 'disk_usage':
           ctx.system.dispatch(actorRef<CompactorMessage>(context.node, COMPACTOR_PATH), message);
+          return state;
+        case 'bucket_stats':
+          void bucketStats.sizes({ ...(message.namespace !== undefined ? { namespace: message.namespace } : {}), absent: message.absent }).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         case 'purge_stats': {
           const wanted = message.namespaces === undefined ? undefined : new Set(message.namespaces);
@@ -390,6 +397,10 @@ function validate(message: RouterMessage): string | undefined {
     case 'compaction':
       return ['start', 'suspend', 'resume', 'status'].includes(message.action) ? undefined : 'action';
     case 'disk_usage':
+      return undefined;
+    case 'bucket_stats':
+      if (message.namespace !== undefined && !isNamespace(message.namespace)) return 'namespace';
+      if (!Array.isArray(message.absent) || message.absent.length > MAX_ABSENT_COUNTERS || !message.absent.every((node) => typeof node === 'string')) return 'absent';
       return undefined;
     case 'purge_stats':
       if (message.namespaces === undefined) return undefined;

@@ -13,6 +13,7 @@ import type { RingPosition } from '../../core/ring/position.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
 import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
+import type { BucketSize } from '../../core/bucket-stats.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
 
@@ -111,6 +112,15 @@ export type CompactorMessage =
   | { readonly type: 'compaction'; readonly action: CompactionAction; readonly replyTo: ReplyTo<CompactionReply> }
   | { readonly type: 'disk_usage'; readonly replyTo: ReplyTo<DiskUsageReply> }
   | { readonly type: 'finished'; readonly outcome: { readonly ok: true; readonly result: CompactionResult } | { readonly ok: false; readonly message: string; readonly cancelled: boolean } };
+
+/**
+ * The sizes of bucket namespaces as one node counts them (core/bucket-stats.ts): only the keys it is the
+ * counter of on `ringChecksum`'s ring, so that the answers of all nodes on one ring add up.
+ */
+export type BucketStatsReply = { readonly ok: true; readonly ringChecksum: number; readonly namespaces: ReadonlyArray<{ readonly namespace: string } & BucketSize> } | StorageError;
+
+/** The most nodes a bucket_stats names absent. */
+export const MAX_ABSENT_COUNTERS = 1000;
 
 /** The most namespaces one namespaces_deleted carries. */
 export const MAX_DELETED_NAMESPACES = 1000;
@@ -254,6 +264,11 @@ export type RouterMessage =
     }
   /** compact-start, -suspend, -resume and -status, and du: handed to the compactor. */
   | Extract<CompactorMessage, { type: 'compaction' | 'disk_usage' }>
+  /**
+   * The size of one bucket namespace, or of each, counting the keys this node is the counter of; the
+   * nodes in `absent` (not running) count for nothing, their keys counted by their next replica.
+   */
+  | { readonly type: 'bucket_stats'; readonly namespace?: string; readonly absent: readonly string[]; readonly replyTo: ReplyTo<BucketStatsReply> }
   /** The purge progress of these namespaces, or of every deleted one when none are named. */
   | { readonly type: 'purge_stats'; readonly namespaces?: readonly string[]; readonly replyTo: ReplyTo<PurgeStatsReply> }
   /**
@@ -318,6 +333,7 @@ export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'unseal_namespace',
   'namespaces_deleted',
   'purge_stats',
+  'bucket_stats',
   'seals_in_force',
   'compaction',
   'disk_usage',
