@@ -259,6 +259,12 @@ const COMMANDS: readonly CommandSpec[] = [
     build: (args) => ({ command: 'lifecycle_explain', bucket: str(args, 'bucket'), key: str(args, 'key') }),
   },
   { usage: 'get-buckets', describe: 'list every bucket', build: () => ({ command: 'get_buckets' }) },
+  {
+    usage: 'bucket-stats [bucket]',
+    describe: "each bucket's owner, objects and size (every version's bytes), summed over the storage nodes; a count up to 30 s old is shown again",
+    options: (yargs) => yargs.option('fresh', { type: 'boolean', default: false, describe: 'count now, even if a recent count is kept' }),
+    build: (args) => ({ command: 'bucket_stats', ...(args.bucket === undefined ? {} : { bucket: str(args, 'bucket') }), ...(args.fresh === true ? { fresh: true } : {}) }),
+  },
   { usage: 'get-bucket <accessKeyId>', describe: 'list the buckets of the holder of the access key', build: (args) => ({ command: 'get_bucket', accessKeyId: str(args, 'accessKeyId') }) },
   {
     usage: 'chown-bucket <bucket> <accessKeyId>',

@@ -226,6 +226,8 @@ export function formatResult(result: AdminResult): string {
         ]),
       );
     }
+    case 'bucket_stats':
+      return formatBucketStats(result);
     case 'endpoints':
       return formatTable(['endpoint', 'created_at'], result.endpoints.map((endpoint) => [endpoint.host, time(endpoint.createdAtMs)]));
     case 'delete_bucket_stats': {
@@ -466,4 +468,28 @@ function formatManagers(managers: readonly ManagerStatus[]): string {
       manager.reachable ? 'yes' : 'no',
     ]),
   );
+}
+
+/** bucket-stats: one row per bucket, then what the sums may lack. */
+function formatBucketStats(result: Extract<AdminResult, { kind: 'bucket_stats' }>): string {
+  const rows = result.buckets.map((b) => [b.bucket, b.owner, String(b.objects), shortBytes(b.bytes), b.noncurrentVersions === 0 ? '-' : `${b.noncurrentVersions} (${shortBytes(b.noncurrentBytes)})`]);
+  const lines = [result.buckets.length === 0 ? 'no bucket' : formatTable(['bucket', 'owner', 'objects', 'size', 'older versions'], rows)];
+  lines.push(`counted at ${time(result.countedAtMs)} by ${result.nodes.length} storage node(s)`);
+  if (result.notRunning.length > 0) lines.push(`not running (their keys counted by other replicas): ${result.notRunning.join(', ')}`);
+  for (const { node, reason } of result.missing) lines.push(`not counted: ${node} (${reason})`);
+  if (result.partial) lines.push('PARTIAL: some keys are not counted; the figures are too low');
+  if (result.rebalancing) lines.push('a rebalance is moving data: keys not yet on their new first replica are not counted until they are');
+  return lines.join('\n');
+}
+
+/** A byte count as people read it: 1.5 GiB, 512 B. */
+export function shortBytes(count: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

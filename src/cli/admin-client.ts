@@ -51,7 +51,7 @@ export interface AdminClient {
  * one went down before answering; any other is answered with that failure, since it may have been made.
  */
 const REPEATABLE_COMMANDS: ReadonlySet<AdminCommand['command']> = new Set([
-  'status', 'whereis', 'get_users', 'get_access_keys', 'get_buckets', 'get_bucket', 'get_endpoints', 'delete_bucket_stats', 'lifecycle_status', 'lifecycle_explain',
+  'status', 'whereis', 'get_users', 'get_access_keys', 'get_buckets', 'get_bucket', 'get_endpoints', 'bucket_stats', 'delete_bucket_stats', 'lifecycle_status', 'lifecycle_explain',
   'du', 'dump_ring', 'version', 'backup_manager', 'rebalance_status', 'mq_stats', 'actors', 'recovery_status', 'update_log_level', 'update_property', 'purge_cache',
   'cluster_status',
 ]);

@@ -49,6 +49,7 @@ import type {
 import type { ClusterStatus, MemberView, MemberActionReply, RebalanceReply, RebalanceStatus, RingKeeperMessage, StartReply } from '../../protocol/cluster/ring-keeper.js';
 import type { BucketDeletionMessage, DeleteBucketReply, DeleteBucketStatsReply } from '../../protocol/cluster/bucket-deletion.js';
 import { namespaceOf } from '../../core/bucket-namespace.js';
+import { addSizes, EMPTY_BUCKET_SIZE, isBucketSize, type BucketSize } from '../../core/bucket-stats.js';
 import { sumBacklogs, type NodeBacklog } from '../../core/link-backlog.js';
 import { linkShipperRef, type LinkQueueStats } from '../../protocol/cluster/cluster-link.js';
 import { linkKeeperRef, type LinkJoinReply, type LinkKeeperMessage, type LinkRemoveReply, type LinksReply } from '../../protocol/cluster/link-keeper.js';
@@ -59,10 +60,17 @@ export interface AdminOptions {
   readonly localTimeoutMs?: number;
   /** Limit on each ask to another node (status of a node, whereis replicas). */
   readonly remoteTimeoutMs?: number;
+  /** How long a complete bucket_stats result is answered again without asking the storage nodes. */
+  readonly bucketStatsCacheMs?: number;
 }
 
 const DEFAULT_LOCAL_TIMEOUT_MS = 10_000;
 const DEFAULT_REMOTE_TIMEOUT_MS = 5_000;
+const DEFAULT_BUCKET_STATS_CACHE_MS = 30_000;
+/** Different bucket_stats results kept (one per bucket asked about, and the one of every bucket). */
+const MAX_BUCKET_STATS_CACHED = 64;
+
+type BucketStatsResult = Extract<AdminResult, { kind: 'bucket_stats' }>;
 
 type Failure = { readonly ok: false; readonly code: string; readonly message: string };
 
@@ -87,6 +95,13 @@ class Refused extends Error {
 export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminMessage> {
   const localTimeoutMs = options.localTimeoutMs ?? DEFAULT_LOCAL_TIMEOUT_MS;
   const remoteTimeoutMs = options.remoteTimeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS;
+  const bucketStatsCacheMs = options.bucketStatsCacheMs ?? DEFAULT_BUCKET_STATS_CACHE_MS;
+  /**
+   * bucket_stats results by the bucket asked about ('' for all): a count under way is joined, and a
+   * complete one is answered again for bucketStatsCacheMs, so that a console refreshed often does not
+   * walk the storage nodes each time. A partial result or a failure is not kept.
+   */
+  const bucketStatsCache = new Map<string, { readonly pending: Promise<BucketStatsResult>; doneAtMs?: number }>();
 
   return {
     accepts: ['admin'],
@@ -238,6 +253,8 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         const { ok: _ok, ...usage } = reply;
         return { kind: 'disk_usage', node, ...usage };
       }
+      case 'bucket_stats':
+        return cachedBucketStats(command.bucket, command.fresh === true, ctx, onKeeper, onAuth);
       case 'delete_bucket_stats': {
         const bucket = command.bucket;
         const reply = await onDeletion<DeleteBucketStatsReply>((replyTo) => (bucket === undefined ? { type: 'stats', replyTo } : { type: 'stats', name: bucket, replyTo }));
@@ -441,6 +458,72 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
 
   async function revokeConsoleSessions(revocation: SessionRevocation, ctx: ActorContext<AdminMessage>): Promise<void> {
     await expectOk(ask(ctx.system, consoleSessionsRef(ctx.system.node), { type: 'revoke', revocation }, localTimeoutMs));
+  }
+
+  function cachedBucketStats(bucket: string | undefined, fresh: boolean, ctx: ActorContext<AdminMessage>, onKeeper: Asker<RingKeeperMessage>, onAuth: Asker<AuthMessage>): Promise<BucketStatsResult> {
+    const key = bucket ?? '';
+    const nowMs = ctx.clock.now();
+    const cached = bucketStatsCache.get(key);
+    if (cached !== undefined && (cached.doneAtMs === undefined || (!fresh && nowMs - cached.doneAtMs < bucketStatsCacheMs))) return cached.pending;
+    const entry: { pending: Promise<BucketStatsResult>; doneAtMs?: number } = { pending: bucketStats(bucket, ctx, onKeeper, onAuth) };
+    bucketStatsCache.delete(key);
+    bucketStatsCache.set(key, entry);
+    for (const oldest of bucketStatsCache.keys()) {
+      if (bucketStatsCache.size <= MAX_BUCKET_STATS_CACHED) break;
+      bucketStatsCache.delete(oldest);
+    }
+    const forget = (): void => {
+      if (bucketStatsCache.get(key) === entry) bucketStatsCache.delete(key);
+    };
+    entry.pending.then(
+      (result) => (result.partial ? forget() : (entry.doneAtMs = ctx.clock.now())),
+      forget,
+    );
+    return entry.pending;
+  }
+
+  /**
+   * Every running storage node counts the keys it is the counter of (core/bucket-stats.ts), with the ring
+   * members that are not running named absent so that their keys are counted by their next replica; the
+   * answers are summed per bucket. A node that does not answer, or counted on another ring, is named in
+   * `missing` and the result is partial.
+   */
+  async function bucketStats(bucket: string | undefined, ctx: ActorContext<AdminMessage>, onKeeper: Asker<RingKeeperMessage>, onAuth: Asker<AuthMessage>): Promise<BucketStatsResult> {
+    const countedAtMs = ctx.clock.now();
+    const [records, { doc }, { members }] = await Promise.all([
+      bucket === undefined
+        ? onAuth<ListBucketsReply>((replyTo) => ({ type: 'list_buckets', replyTo })).then((reply) => reply.buckets)
+        : onAuth<GetBucketReply>((replyTo) => ({ type: 'get_bucket', name: bucket, replyTo })).then((reply) => [reply.bucket]),
+      onKeeper<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo })),
+      onKeeper<{ ok: true; members: readonly MemberView[] }>((replyTo) => ({ type: 'list', replyTo })),
+    ]);
+    if (!doc) throw new Refused('NotStarted', 'the cluster has no ring yet; run start first');
+    const ring = snapshotOf(doc);
+    const running = new Set(members.filter((member) => member.state === 'running').map((member) => member.node));
+    const ringMembers = doc.current.map((member) => member.node);
+    const asked = ringMembers.filter((node) => running.has(node));
+    const notRunning = ringMembers.filter((node) => !running.has(node));
+    const namespace = bucket === undefined ? undefined : namespaceOf(records[0]!);
+    const message = { type: 'bucket_stats' as const, ...(namespace !== undefined ? { namespace } : {}), absent: notRunning };
+    // A walk of a large store takes a while, as du does.
+    const replies = await Promise.all(asked.map((node) => ask(ctx.system, routerOf(node), message, remoteTimeoutMs * 12)));
+    const sizes = new Map<string, BucketSize>();
+    const nodes: string[] = [];
+    const missing: Array<{ node: string; reason: string }> = [];
+    asked.forEach((node, index) => {
+      const reply = replies[index]!;
+      if (!reply.ok) return void missing.push({ node, reason: `${reply.code}: ${reply.message}` });
+      if (reply.ringChecksum !== ring.checksum) return void missing.push({ node, reason: `counted on another ring (checksum ${(reply.ringChecksum >>> 0).toString(16)}); it has not installed the current one yet` });
+      nodes.push(node);
+      for (const { namespace: name, ...size } of reply.namespaces) if (isBucketSize(size)) sizes.set(name, addSizes(sizes.get(name) ?? EMPTY_BUCKET_SIZE, size));
+    });
+    const buckets = records.map((record) => {
+      const size = sizes.get(namespaceOf(record)) ?? EMPTY_BUCKET_SIZE;
+      return { bucket: record.name, owner: record.owner, acl: record.acl, objects: size.objects, bytes: size.bytes, noncurrentVersions: size.noncurrentVersions, noncurrentBytes: size.noncurrentBytes };
+    });
+    // With fewer members absent than replicas, every key has a replica that counts it.
+    const uncounted = notRunning.length >= Math.min(doc.settings.n, ringMembers.length);
+    return { kind: 'bucket_stats', buckets, countedAtMs, nodes, notRunning, missing, partial: missing.length > 0 || uncounted, rebalancing: doc.previous !== null };
   }
 
   /** Each linked cluster's link, with what every running storage node still has to ship to it, summed. */

@@ -11,6 +11,7 @@ import { isSessionRevocation, type SessionRevocation } from '../../core/console-
 import type { ReplyTo } from '../../runtime/refs.js';
 import type { PeerInfo } from '../../runtime/remote/transport.js';
 import type { DiskUsage } from '../../store/object-store.js';
+import type { BucketSize } from '../../core/bucket-stats.js';
 import type { DeletedBucketStats } from './bucket-deletion.js';
 import type { BucketLifecycleProgress, LifecycleExplainReply } from './lifecycle.js';
 import type { ClusterStatus, MemberAction, MemberState, RebalanceReply, RebalanceStatus } from './ring-keeper.js';
@@ -55,6 +56,11 @@ export type AdminCommand =
   | { readonly command: 'compact'; readonly node: string; readonly action: CompactionAction }
   | { readonly command: 'du'; readonly node: string }
   | { readonly command: 'get_buckets' }
+  /**
+   * Each bucket's objects and bytes (one bucket's when given), summed over the storage nodes; a result
+   * a few seconds old is answered again unless `fresh`.
+   */
+  | { readonly command: 'bucket_stats'; readonly bucket?: string; readonly fresh?: boolean }
   | { readonly command: 'get_bucket'; readonly accessKeyId: string }
   | { readonly command: 'chown_bucket'; readonly bucket: string; readonly accessKeyId: string }
   | { readonly command: 'update_acl'; readonly bucket: string; readonly accessKeyId: string; readonly acl: BucketAcl }
@@ -154,6 +160,22 @@ export type AdminResult =
   | { readonly kind: 'bucket'; readonly bucket: BucketRecord }
   | { readonly kind: 'buckets'; readonly buckets: readonly BucketRecord[] }
   | { readonly kind: 'endpoints'; readonly endpoints: readonly EndpointRecord[] }
+  | {
+      readonly kind: 'bucket_stats';
+      readonly buckets: readonly BucketStatsRow[];
+      /** When the storage nodes were asked, by the manager's clock (a cached result is that old). */
+      readonly countedAtMs: number;
+      /** The storage nodes whose counts are summed. */
+      readonly nodes: readonly string[];
+      /** Ring members not running: their keys are counted by their next replica. */
+      readonly notRunning: readonly string[];
+      /** Nodes whose counts are missing from the sums, and why. */
+      readonly missing: ReadonlyArray<{ readonly node: string; readonly reason: string }>;
+      /** Some keys may be uncounted: a node is missing, or every replica of some keys is not running. */
+      readonly partial: boolean;
+      /** A rebalance moves data: a key not yet on its new first replica is not counted until it is. */
+      readonly rebalancing: boolean;
+    }
   | { readonly kind: 'delete_bucket_stats'; readonly buckets: readonly DeletedBucketStats[] }
   | {
       readonly kind: 'lifecycle_status';
@@ -198,6 +220,9 @@ export type LinkedClusterReport = Omit<LinkStatus, 'storage'> & {
   readonly storageNodes: number;
   readonly backlog: LinkBacklog;
 };
+
+/** One bucket in bucket-stats: who owns it, its ACL, and its size summed over the storage nodes. */
+export type BucketStatsRow = { readonly bucket: string; readonly owner: string; readonly acl: BucketAcl } & BucketSize;
 
 /** One ring object of a recovered file (the object, or a chunk of it) and the repairs queued for it. */
 export interface RecoverFileItem {
@@ -292,6 +317,10 @@ export function parseAdminCommand(value: unknown): AdminCommand | string {
         return { command, bucket: need('bucket'), accessKeyId: need('accessKeyId') };
       case 'get_bucket':
         return { command, accessKeyId: need('accessKeyId') };
+      case 'bucket_stats': {
+        if (raw.fresh !== undefined && typeof raw.fresh !== 'boolean') throw new CommandError('fresh must be true or false');
+        return withOptional({ command }, { bucket: optional('bucket'), fresh: raw.fresh === true ? true : undefined });
+      }
       case 'delete_bucket_stats':
       case 'lifecycle_status':
         return withOptional({ command }, { bucket: optional('bucket') });

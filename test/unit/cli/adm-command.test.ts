@@ -148,3 +148,45 @@ describe('cli/adm-command: metrics-history', () => {
     expect(minutes[1]).to.match(/^\d\d:\d\d +\| 0\.0 +\| - +\| - +\| 0 +\| 0$/);
   });
 });
+
+describe('cli/adm-command: bucket-stats', () => {
+  const result: AdminResult = {
+    kind: 'bucket_stats',
+    buckets: [
+      { bucket: 'photos', owner: 'alice', acl: 'public-read', objects: 1200, bytes: 5 * 1024 * 1024 * 1024 + 512 * 1024 * 1024, noncurrentVersions: 3, noncurrentBytes: 2048 },
+      { bucket: 'empty', owner: 'bob', acl: 'private', objects: 0, bytes: 0, noncurrentVersions: 0, noncurrentBytes: 0 },
+    ],
+    countedAtMs: Date.UTC(2024, 0, 2, 3, 4, 5),
+    nodes: ['storage_0@127.0.0.1', 'storage_1@127.0.0.1'],
+    notRunning: [],
+    missing: [{ node: 'storage_2@127.0.0.1', reason: 'Timeout: no answer in 60000 ms' }],
+    partial: true,
+    rebalancing: false,
+  };
+
+  it('turns bucket-stats, with or without a bucket and --fresh, into its command', async () => {
+    const { client, sent } = recordingClient(result);
+    const { output } = capture();
+    expect(await runAdmCommandLine(['bucket-stats'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['bucket-stats', 'photos'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['bucket-stats', 'photos', '--fresh'], client, output)).to.equal(0);
+    expect(sent).to.deep.equal([{ command: 'bucket_stats' }, { command: 'bucket_stats', bucket: 'photos' }, { command: 'bucket_stats', bucket: 'photos', fresh: true }]);
+  });
+
+  it('prints a row per bucket with its owner, objects and size, and says what a partial count lacks', async () => {
+    const { client } = recordingClient(result);
+    const { output, out } = capture();
+    await runAdmCommandLine(['bucket-stats'], client, output);
+    const lines = out.join('\n').split('\n');
+    expect(lines[0]).to.match(/^ bucket\s+\| owner\s+\| objects\s+\| size\s+\| older versions$/);
+    expect(lines[2]).to.match(/^ photos\s+\| alice\s+\| 1200\s+\| 5\.5 GiB\s+\| 3 \(2\.0 KiB\)$/);
+    expect(lines[3]).to.match(/^ empty\s+\| bob\s+\| 0\s+\| 0 B\s+\| -$/);
+    expect(lines.slice(4)).to.deep.equal([
+      'counted at 2024-01-02 03:04:05Z by 2 storage node(s)',
+      'not counted: storage_2@127.0.0.1 (Timeout: no answer in 60000 ms)',
+      'PARTIAL: some keys are not counted; the figures are too low',
+    ]);
+    await runAdmCommandLine(['bucket-stats', '--json'], client, output);
+    expect(JSON.parse(out[1]!)).to.deep.equal(result);
+  });
+});

@@ -26,6 +26,14 @@ describe('manager admin command parsing', () => {
     expect(parseAdminCommand({ command: 'status', node: 42 })).to.equal('node must be a non-empty string');
   });
 
+  it('takes bucket_stats with an optional bucket and fresh flag, and nothing else in them', () => {
+    expect(parseAdminCommand({ command: 'bucket_stats' })).to.deep.equal({ command: 'bucket_stats' });
+    expect(parseAdminCommand({ command: 'bucket_stats', bucket: 'photos', fresh: true })).to.deep.equal({ command: 'bucket_stats', bucket: 'photos', fresh: true });
+    expect(parseAdminCommand({ command: 'bucket_stats', fresh: false })).to.deep.equal({ command: 'bucket_stats' });
+    expect(parseAdminCommand({ command: 'bucket_stats', bucket: '' })).to.equal('bucket must be a non-empty string');
+    expect(parseAdminCommand({ command: 'bucket_stats', fresh: 'yes' })).to.equal('fresh must be true or false');
+  });
+
   it('checks the words of a link with another cluster before anything runs', () => {
     const join = { command: 'join_cluster', manager: '10.0.0.5:4010', clusterId: '0123456789abcdef01234567', secret: 'sixteen-chars-ok' };
     expect(parseAdminCommand(join)).to.deep.equal(join);
