@@ -356,6 +356,63 @@ async function loadAccounts() {
     row.append(element('td', bucket.name), element('td', bucket.owner), element('td', bucket.acl), element('td', when(bucket.createdAtMs)), cell);
     bucketBody.append(row);
   }
+  loadBucketExtras();
+}
+
+// --- Bucket sizes and endpoints: read after the tables are drawn, so a count under way never holds the page up.
+
+function sizeText(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+async function loadBucketExtras() {
+  // Objects and Size go after ACL, before Created, in the rows just drawn.
+  const cells = new Map();
+  for (const row of $('buckets').tBodies[0].rows) {
+    const objects = element('td', '…');
+    const size = element('td', '…');
+    row.insertBefore(objects, row.cells[3]);
+    row.insertBefore(size, row.cells[4]);
+    cells.set(row.dataset.bucket, { objects, size });
+  }
+  const note = $('bucket-stats-note');
+  note.textContent = 'counting objects and sizes…';
+  await Promise.all([
+    getJson('/api/bucket-stats').then(
+      (stats) => {
+        for (const bucket of stats.buckets) {
+          const cell = cells.get(bucket.bucket);
+          if (cell === undefined) continue;
+          cell.objects.textContent = String(bucket.objects);
+          cell.size.textContent = sizeText(bucket.bytes);
+          cell.size.title = `${bucket.bytes} bytes, every version${bucket.noncurrentVersions > 0 ? `; ${bucket.noncurrentVersions} older versions take ${sizeText(bucket.noncurrentBytes)}` : ''}`;
+        }
+        const missing = stats.missing.map((entry) => `${entry.node} (${entry.reason})`).join(', ');
+        note.textContent = `Counted ${when(stats.countedAtMs)} by ${stats.nodes.length} storage nodes; size counts every version.` +
+          (stats.partial ? ` Partial: some keys are not counted${missing ? `; not counted: ${missing}` : ''}.` : '') +
+          (stats.rebalancing ? ' A rebalance is moving data: keys not yet moved are not counted.' : '');
+      },
+      (error) => {
+        for (const cell of cells.values()) cell.objects.textContent = cell.size.textContent = '?';
+        note.textContent = `Objects and sizes could not be counted: ${error.message}`;
+      },
+    ),
+    getJson('/api/endpoints').then(
+      ({ endpoints }) => {
+        const list = $('endpoints');
+        list.replaceChildren(...endpoints.map((endpoint) => element('li', endpoint.host, 'mono')));
+        if (endpoints.length === 0) list.append(element('li', 'none: buckets are served by path only'));
+      },
+      (error) => showProblem(error.message),
+    ),
+  ]);
 }
 
 // A user's access keys: at most two, so that one can be rotated without a moment in which none works.

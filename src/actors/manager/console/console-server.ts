@@ -198,6 +198,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       }
       case '/api/buckets':
         return answer(res, { command: 'get_buckets' });
+      // Each bucket's objects and size (the count may be up to half a minute old), and the endpoints.
+      case '/api/bucket-stats':
+        return answer(res, { command: 'bucket_stats' });
+      case '/api/endpoints':
+        return answer(res, { command: 'get_endpoints' });
       case '/api/rebalance':
         return answer(res, { command: 'rebalance_status' });
       case '/api/recovery':
