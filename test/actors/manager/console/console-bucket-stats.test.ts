@@ -4,6 +4,7 @@
  * neither answers without a session; the Accounts page has the columns and the list to show them in.
  */
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { startConsoleServer, type ConsoleServer } from '../../../../src/actors/manager/console/console-server.js';
 import type { AdminCommand, AdminReply, AdminResult } from '../../../../src/protocol/cluster/admin.js';
 import { ManualClock } from '../../../../src/runtime/clock.js';
@@ -44,7 +45,7 @@ describe('web console bucket sizes and endpoints', () => {
   }
 
   before(async () => {
-    server = await startConsoleServer({ host: '127.0.0.1', port: 0, run, clock: new ManualClock(), logger: createLogger({ level: 'error', sink: () => {} }) });
+    server = await startConsoleServer({ host: '127.0.0.1', port: 0, run, sessionKey: randomBytes(32), clock: new ManualClock(), logger: createLogger({ level: 'error', sink: () => {} }) });
     const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
     cookie = response.headers.get('set-cookie')!.split(';')[0]!;
   });
