@@ -159,13 +159,24 @@ function drawRebalance(view) {
       continue;
     }
     const done = status?.segmentsDone ?? 0;
-    const row = progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments, ${status.objects} objects, ${bytesText(status.bytes)})` : 'waiting');
+    const row = progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments, ${status.objects} objects, ${bytesText(status.bytes)}, ${rateText(status.bytesPerSec)}, ${etaText(status.etaSeconds)})` : 'waiting');
     if (status) {
       row.dataset.objects = String(status.objects);
       row.dataset.bytes = String(status.bytes);
     }
     bars.append(row);
   }
+}
+
+function rateText(bytesPerSec) {
+  return typeof bytesPerSec === 'number' ? `${bytesText(bytesPerSec)}/s` : 'rate unknown';
+}
+
+function etaText(seconds) {
+  if (typeof seconds !== 'number') return 'ETA unknown';
+  if (seconds < 60) return `ETA ${seconds} s`;
+  if (seconds < 3600) return `ETA ${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `ETA ${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
 }
 
 function bytesText(count) {
