@@ -150,7 +150,7 @@ function drawRebalance(view) {
     const total = status?.segments ?? 0;
     if (state === 'finished') {
       const received = moved.epoch === lastRebalance.epoch ? moved.nodes.get(receiver.node) : undefined;
-      const row = progressRow(receiver.node, 1, 1, received ? `100% (done: ${received.objects} objects, ${bytesText(received.bytes)} received)` : '100% (done)');
+      const row = progressRow(receiver.node, 1, 1, received ? `100% (done: ${received.objects} objects, ${sizeText(received.bytes)} received)` : '100% (done)');
       if (received) {
         row.dataset.objects = String(received.objects);
         row.dataset.bytes = String(received.bytes);
@@ -159,7 +159,7 @@ function drawRebalance(view) {
       continue;
     }
     const done = status?.segmentsDone ?? 0;
-    const row = progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments, ${status.objects} objects, ${bytesText(status.bytes)}, ${rateText(status.bytesPerSec)}, ${etaText(status.etaSeconds)})` : 'waiting');
+    const row = progressRow(receiver.node, done, total, total > 0 ? `${Math.floor((done / total) * 100)}% (${done} / ${total} segments, ${status.objects} objects, ${sizeText(status.bytes)}, ${rateText(status.bytesPerSec)}, ${etaText(status.etaSeconds)})` : 'waiting');
     if (status) {
       row.dataset.objects = String(status.objects);
       row.dataset.bytes = String(status.bytes);
@@ -169,7 +169,7 @@ function drawRebalance(view) {
 }
 
 function rateText(bytesPerSec) {
-  return typeof bytesPerSec === 'number' ? `${bytesText(bytesPerSec)}/s` : 'rate unknown';
+  return typeof bytesPerSec === 'number' ? `${sizeText(bytesPerSec)}/s` : 'rate unknown';
 }
 
 function etaText(seconds) {
@@ -177,12 +177,6 @@ function etaText(seconds) {
   if (seconds < 60) return `ETA ${seconds} s`;
   if (seconds < 3600) return `ETA ${Math.floor(seconds / 60)} min ${seconds % 60} s`;
   return `ETA ${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
-}
-
-function bytesText(count) {
-  if (count >= 1024 * 1024) return `${(count / 1024 / 1024).toFixed(1)} MiB`;
-  if (count >= 1024) return `${(count / 1024).toFixed(1)} KiB`;
-  return `${count} B`;
 }
 
 // What each receiver of the last finished rebalance took in, asked once it is over (the ring keeper
@@ -267,7 +261,40 @@ $('start-rebalance').addEventListener('click', async () => {
   }
 });
 
+// Each node's disk, from its watchdog's last reading (leofs-adm status NODE), read every DISK_REFRESH_MS
+// beside the live feed: the feed's cluster status does not carry it.
+const DISK_REFRESH_MS = 15_000;
+const diskUse = new Map();
+let diskNodes = [];
+
+function diskText(readings) {
+  if (!readings || typeof readings.diskTotalBytes !== 'number' || typeof readings.diskFreeBytes !== 'number' || readings.diskTotalBytes <= 0) return '-';
+  const used = readings.diskTotalBytes - readings.diskFreeBytes;
+  return `${Math.round((used / readings.diskTotalBytes) * 100)}% of ${sizeText(readings.diskTotalBytes)}`;
+}
+
+async function refreshDisks() {
+  await Promise.all(
+    diskNodes.map(async (node) => {
+      try {
+        const status = await getJson(`/api/node?node=${encodeURIComponent(node)}`);
+        diskUse.set(node, diskText(status.watchdog?.readings));
+      } catch {
+        diskUse.set(node, '?');
+      }
+      const cell = document.querySelector(`#nodes tr[data-node="${CSS.escape(node)}"] td.disk`);
+      if (cell) cell.textContent = diskUse.get(node);
+    }),
+  );
+}
+
 function drawCluster(view) {
+  const known = diskNodes.length > 0;
+  diskNodes = view.members.filter((member) => member.role === 'storage').map((member) => member.node);
+  if (!known && diskNodes.length > 0) {
+    void refreshDisks();
+    window.setInterval(() => void refreshDisks(), DISK_REFRESH_MS);
+  }
   $('ring-checksum').textContent = view.checksum;
   $('ring-consistent').textContent = view.consistent ? 'yes' : 'no';
   $('ring-consistent').className = view.consistent ? 'good' : 'bad';
@@ -286,6 +313,7 @@ function drawCluster(view) {
       element('td', member.state, `state-${member.state}`),
       element('td', member.address ?? '-'),
       element('td', ring, member.ringAgrees || member.ringChecksum === null ? '' : 'bad'),
+      element('td', diskUse.get(member.node) ?? '-', 'disk'),
       element('td', member.alarms.join(', ') || '-', member.alarms.length > 0 ? 'bad' : ''),
     );
     const actions = element('td', undefined, 'actions');

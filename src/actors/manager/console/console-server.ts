@@ -211,6 +211,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return answer(res, { command: 'mq_stats', node: nodeOf(req) });
       case '/api/actors':
         return answer(res, { command: 'actors', node: nodeOf(req) });
+      case '/api/node':
+        return answer(res, { command: 'status', node: nodeOf(req) });
       case '/api/metrics': {
         const node = queryOf(req).get('node');
         return answer(res, node === null || node.length === 0 ? { command: 'metrics_history' } : { command: 'metrics_history', node });

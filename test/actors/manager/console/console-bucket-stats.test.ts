@@ -1,5 +1,5 @@
 /**
- * The console's bucket sizes and endpoints, over HTTP against a stand-in for the admin actor: each is
+ * The console's bucket sizes, endpoints and node status, over HTTP against a stand-in for the admin actor: each is
  * the admin command leofs-adm sends, answered as the admin actor answers it, a refusal with its status;
  * neither answers without a session; the Accounts page has the columns and the list to show them in.
  */
@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { startConsoleServer, type ConsoleServer } from '../../../../src/actors/manager/console/console-server.js';
 import type { AdminCommand, AdminReply, AdminResult } from '../../../../src/protocol/cluster/admin.js';
+import { DEFAULT_WATCHDOG_THRESHOLDS } from '../../../../src/core/watchdog-rules.js';
 import { ManualClock } from '../../../../src/runtime/clock.js';
 import { createLogger } from '../../../../src/runtime/logger.js';
 
@@ -23,7 +24,16 @@ const STATS: AdminResult = {
   rebalancing: false,
 };
 
-describe('web console bucket sizes and endpoints', () => {
+const NODE_STATUS: AdminResult = {
+  kind: 'node_status', node: 'storage_0@127.0.0.1', role: 'storage', address: '127.0.0.1:1', state: 'running', startedAtMs: 0, uptimeMs: 1, ring: null, peers: [], version: '1',
+  watchdog: {
+    readings: { cpuPercent: 1, rssBytes: 1, eventLoopDelayMs: 1, diskFreeBytes: 75 * 2 ** 30, diskTotalBytes: 100 * 2 ** 30, errorsPerMinute: 0 },
+    alarms: [],
+    thresholds: DEFAULT_WATCHDOG_THRESHOLDS,
+  },
+};
+
+describe('web console bucket sizes, endpoints and node status', () => {
   const commands: AdminCommand[] = [];
   let statsReply: AdminReply = { ok: true, result: STATS };
   let server: ConsoleServer;
@@ -39,6 +49,8 @@ describe('web console bucket sizes and endpoints', () => {
         return statsReply;
       case 'get_endpoints':
         return { ok: true, result: { kind: 'endpoints', endpoints: [{ host: 's3.example.com', createdAtMs: 0 }] } };
+      case 'status':
+        return command.node === undefined ? { ok: false, code: 'BadCommand', message: 'a node is named' } : { ok: true, result: NODE_STATUS };
       default:
         return { ok: false, code: 'BadCommand', message: `not in this test: ${command.command}` };
     }
@@ -69,6 +81,15 @@ describe('web console bucket sizes and endpoints', () => {
     expect(endpoints.status).to.equal(200);
     expect(await endpoints.json()).to.deep.equal({ kind: 'endpoints', endpoints: [{ host: 's3.example.com', createdAtMs: 0 }] });
     expect(commands.at(-1)).to.deep.equal({ command: 'get_endpoints' });
+  });
+
+  it("reads a node's status (its disk among its watchdog's readings) through status NODE, and needs the node named", async () => {
+    expect((await get('/api/node?node=storage_0%40127.0.0.1', false)).status).to.equal(401);
+    const status = await get('/api/node?node=storage_0%40127.0.0.1');
+    expect(status.status).to.equal(200);
+    expect(await status.json()).to.deep.equal(NODE_STATUS);
+    expect(commands.at(-1)).to.deep.equal({ command: 'status', node: 'storage_0@127.0.0.1' });
+    expect((await get('/api/node')).status).to.equal(400);
   });
 
   it('passes a refusal on with its status', async () => {
