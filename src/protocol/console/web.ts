@@ -4,6 +4,12 @@
  */
 
 export const SESSION_COOKIE = 'leofs_console';
+/** The cookie's name under TLS: the __Host- prefix makes the browser refuse it unless Secure, for this host only, on every path. */
+export const SECURE_SESSION_COOKIE = '__Host-leofs_console';
+
+export function sessionCookieName(tls: boolean): string {
+  return tls ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 /** The header a page sends its CSRF token in (a form sends it as the field `csrf`). */
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_FIELD = 'csrf';
@@ -59,7 +65,7 @@ export function parseCookies(header: string | undefined): Map<string, string> {
  * (core/console-sessions.ts), nothing else.
  */
 export function sessionCookie(id: string, maxAgeS: number, tls: boolean): string {
-  return [`${SESSION_COOKIE}=${id}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(maxAgeS))}`, ...(tls ? ['Secure'] : [])].join('; ');
+  return [`${sessionCookieName(tls)}=${id}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${Math.max(0, Math.floor(maxAgeS))}`, ...(tls ? ['Secure'] : [])].join('; ');
 }
 
 /** Fields of an `application/x-www-form-urlencoded` or JSON body (string values only); undefined when it is neither. */

@@ -6,6 +6,8 @@ describe('web console HTTP conventions', () => {
     const cookie = sessionCookie('abc', 1800, false);
     expect(cookie).to.equal('leofs_console=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=1800');
     expect(sessionCookie('abc', 1800, true)).to.match(/; Secure$/);
+    // Under TLS the __Host- prefix: the browser keeps it only Secure, for this host, on every path.
+    expect(sessionCookie('abc', 1800, true)).to.match(/^__Host-leofs_console=abc; Path=\/; /);
     expect(sessionCookie('', 0, false)).to.include('Max-Age=0');
   });
 
