@@ -6,7 +6,8 @@ import { clusterLinkRef, LINK_OFFERED_PATHS, type ClusterLinkMessage } from '../
 import type { Argv } from 'yargs';
 import { authRef, ROOT_NAME } from '../protocol/cluster/paths.js';
 import { gatewayTree, upgradeGatewayState } from '../actors/gateway/gateway-tree.js';
-import { managerTree, restoreManagerState, upgradeManagerState } from '../actors/manager/manager-tree.js';
+import { authTables, managerTree, restoreManagerState, upgradeManagerState } from '../actors/manager/manager-tree.js';
+import { accessKeysOf } from '../core/auth-snapshot.js';
 import { readManagerBackup } from '../store/manager-backup.js';
 import { recordCount } from '../core/consensus/snapshot-pages.js';
 import { hkdfSync, randomBytes } from 'node:crypto';
@@ -277,7 +278,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     }),
     (reason) => exitAfterGiveUp(node.logger, reason),
   );
-  const webConsole = config.console ? await startWebConsole(config.console, node, config.cookie, nodeState) : undefined;
+  const webConsole = config.console ? await startWebConsole(config.console, node, config.cookie, nodeState, secrets) : undefined;
   health.markStarted();
   const missing = missingProcessSettings(config.role);
   if (missing.length > 0) {
@@ -299,9 +300,11 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
 const CONSOLE_ADMIN_TIMEOUT_MS = 15_000;
 
 /** The manager's web console; listening before the start line, so that the line can name it. */
-async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, cookie: string, nodeState: NodeState): Promise<ConsoleServer> {
+async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, cookie: string, nodeState: NodeState, secrets: SecretBox): Promise<ConsoleServer> {
   // This manager's copy of the revocations the leader writes: a session ended on any manager ends here too.
   const revocations = nodeState.table(CONSOLE_REVOCATIONS_TABLE, isSessionRevocation);
+  // And of the users: a session whose user, role or key is gone ends even if its revocation was never written.
+  const { users } = authTables(nodeState, secrets);
   const tls = settings.tls ? { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) } : undefined;
   const server = await startConsoleServer({
     host: settings.host,
@@ -313,6 +316,10 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
     sessionLimits: { ...DEFAULT_SESSION_LIMITS, idleMs: settings.sessionIdleMinutes * 60_000 },
     sessionKey: consoleSessionKey(cookie),
     revocations: (key) => revocations.get(key),
+    account: (userId, accessKeyId) => {
+      const user = users.get(userId);
+      return user !== undefined && user.role === 'admin' && accessKeysOf(user).some((key) => key.accessKeyId === accessKeyId);
+    },
   });
   if (settings.allowRemote && !isLoopbackHost(settings.host)) node.logger.warn('the web console is reachable from other machines; keep it behind a firewall or VPN all the same', { url: server.url });
   return server;

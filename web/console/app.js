@@ -810,7 +810,12 @@ $('logout').addEventListener('click', async () => {
   }
 });
 
-window.addEventListener('hashchange', route);
+// A move to another page is the operator at work: /api/session counts as a use of the session, the
+// pages' own refreshes do not.
+window.addEventListener('hashchange', () => {
+  getJson('/api/session').catch(() => {});
+  route();
+});
 
 session = await getJson('/api/session');
 $('who').textContent = session.userId;

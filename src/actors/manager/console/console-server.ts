@@ -30,8 +30,8 @@ import {
   parseFields,
   sameOrigin,
   securityHeaders,
-  SESSION_COOKIE,
   sessionCookie,
+  sessionCookieName,
 } from '../../../protocol/console/web.js';
 import type { AdminRunner } from './admin-runner.js';
 import { loadConsoleAssets, type ConsoleAsset, type ConsoleFile } from './console-assets.js';
@@ -61,6 +61,12 @@ export interface ConsoleServerOptions {
   readonly assetsDir?: string;
   /** Signs session tokens: the same on every manager, so that a session holds on each. */
   readonly sessionKey: Uint8Array;
+  /**
+   * Whether the user exists, is an administrator and still holds the access key, in this manager's
+   * copy of the replicated users: checked on every request, so a session outlives none of them even
+   * when the revocation that should have ended it was never written.
+   */
+  readonly account: (userId: string, accessKeyId: string) => boolean;
   /** This manager's copy of the replicated revocations, by key (core/console-sessions.ts revocationKey). */
   readonly revocations?: (key: string) => SessionRevocation | undefined;
   /** Session ids (crypto's by default). */
@@ -90,7 +96,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const now = (): number => options.clock.now();
   const limits = options.sessionLimits ?? DEFAULT_SESSION_LIMITS;
   const lookup = options.revocations ?? (() => undefined);
-  const sessions = new SessionTokens(now, options.sessionKey, options.token ?? (() => randomBytes(24).toString('base64url')), limits, (session, nowMs) => isRevoked(session, nowMs, lookup));
+  const sessions = new SessionTokens(now, options.sessionKey, options.token ?? (() => randomBytes(24).toString('base64url')), limits, (session, nowMs) => isRevoked(session, nowMs, lookup) || !options.account(session.userId, session.accessKeyId));
   const throttle = new LoginThrottle(now, DEFAULT_LOGIN_LIMITS);
   const headers = securityHeaders(tls);
   let lastRing: Extract<AdminResult, { kind: 'ring' }> | null = null;
@@ -140,9 +146,10 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
     const method = req.method ?? 'GET';
-    const sessionId = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-    // The charts refresh themselves: reading them is no use of the session, so a page left open on them still lapses.
-    const session = method === 'GET' && path === '/api/metrics' ? sessions.peek(sessionId) : sessions.use(sessionId);
+    const sessionId = parseCookies(req.headers.cookie).get(sessionCookieName(tls));
+    // Pages refresh their data themselves: reading /api is no use of the session, so a page left open
+    // still lapses. A use is a page loaded, /api/session (asked on each move to another page) or a change.
+    const session = method !== 'POST' && path.startsWith('/api/') && path !== '/api/session' ? sessions.peek(sessionId) : sessions.use(sessionId);
     // Each use moves the session's last use on: the browser keeps the token issued with it.
     if (session !== undefined && session.token !== sessionId) res.setHeader('Set-Cookie', sessionCookie(session.token, (session.createdAtMs + limits.maxAgeMs - now()) / 1000, tls));
     if (method === 'POST') {
@@ -224,6 +231,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
   async function login(req: IncomingMessage, res: ServerResponse, fields: ReadonlyMap<string, string>): Promise<void> {
     const address = req.socket.remoteAddress ?? 'unknown';
+    // Read before the check: a revocation of the user written while it runs covers this session.
+    const startedAtMs = now();
     if (throttle.waitMs(address) > 0) return redirect(res, '/login?failed=throttled');
     const accessKeyId = fields.get('accessKeyId')?.trim() ?? '';
     const secretAccessKey = fields.get('secretAccessKey') ?? '';
@@ -235,11 +244,12 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     }
     if (!checked.ok || checked.result.kind !== 'credentials' || checked.result.user.role !== 'admin') {
       throttle.failed(address);
-      options.logger.warn('console login refused', { accessKeyId, address });
+      // Not the access key id typed: it may be a secret pasted in the wrong field.
+      options.logger.warn('console login refused', { address });
       return redirect(res, '/login?failed=invalid');
     }
     throttle.succeeded(address);
-    const session = sessions.open(checked.result.user.userId, accessKeyId);
+    const session = sessions.open(checked.result.user.userId, accessKeyId, startedAtMs);
     options.logger.info('console login', { userId: session.userId, address });
     res.setHeader('Set-Cookie', sessionCookie(session.token, limits.maxAgeMs / 1000, tls));
     return redirect(res, '/');

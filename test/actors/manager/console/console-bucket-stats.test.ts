@@ -57,7 +57,7 @@ describe('web console bucket sizes, endpoints and node status', () => {
   }
 
   before(async () => {
-    server = await startConsoleServer({ host: '127.0.0.1', port: 0, run, sessionKey: randomBytes(32), clock: new ManualClock(), logger: createLogger({ level: 'error', sink: () => {} }) });
+    server = await startConsoleServer({ host: '127.0.0.1', port: 0, run, sessionKey: randomBytes(32), account: () => true, clock: new ManualClock(), logger: createLogger({ level: 'error', sink: () => {} }) });
     const response = await fetch(`${server.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
     cookie = response.headers.get('set-cookie')!.split(';')[0]!;
   });

@@ -9,7 +9,7 @@ import { startConsoleServer, type ConsoleServer } from '../../../../src/actors/m
 import type { AdminCommand, AdminReply } from '../../../../src/protocol/cluster/admin.js';
 import { ManualClock } from '../../../../src/runtime/clock.js';
 import { revocationKey, type SessionRevocation } from '../../../../src/core/console-sessions.js';
-import { createLogger } from '../../../../src/runtime/logger.js';
+import { memoryLogger } from '../../../../src/runtime/logger.js';
 
 const ADMIN = { userId: 'admin', accessKeyId: 'ADMINKEY0001', secret: 'admin-secret-0123456789', role: 'admin' as const };
 const NORMAL = { userId: 'alice', accessKeyId: 'ALICEKEY0001', secret: 'alice-secret-0123456789', role: 'normal' as const };
@@ -20,6 +20,12 @@ const SESSION_KEY = Buffer.alloc(32, 3);
 describe('web console server', () => {
   const clock = new ManualClock();
   const commands: AdminCommand[] = [];
+  /** Each manager's copy of the replicated users, as the console checks it: administrators and the keys they hold. */
+  const accounts = new Set<string>([`${ADMIN.userId}/${ADMIN.accessKeyId}`]);
+  /** What the consoles log (warnings and up). */
+  const log = memoryLogger('warn');
+  /** Run while check_credentials is checking a login, when set. */
+  let duringCheck: (() => void) | undefined;
   /** The managers' replicated revocations, as the admin commands write them. */
   const revocations = new Map<string, SessionRevocation>();
   let server: ConsoleServer;
@@ -33,6 +39,7 @@ describe('web console server', () => {
     commands.push(command);
     switch (command.command) {
       case 'check_credentials': {
+        duringCheck?.();
         const user = [ADMIN, NORMAL].find((candidate) => candidate.accessKeyId === command.accessKeyId && candidate.secret === command.secretAccessKey);
         if (user === undefined) return { ok: false, code: 'InvalidCredentials', message: 'wrong' };
         return { ok: true, result: { kind: 'credentials', user: { userId: user.userId, accessKeyId: user.accessKeyId, role: user.role, createdAtMs: 0 } } };
@@ -79,10 +86,11 @@ describe('web console server', () => {
       port: 0,
       run,
       clock,
-      logger: createLogger({ level: 'error', sink: () => {} }),
+      logger: log.logger,
       sessionLimits: { idleMs: IDLE_MS, maxAgeMs: MAX_AGE_MS, maxSessions: 16 },
       sessionKey: SESSION_KEY,
       revocations: (key: string) => revocations.get(key),
+      account: (userId: string, accessKeyId: string) => accounts.has(`${userId}/${accessKeyId}`),
     };
     server = await startConsoleServer(options);
     other = await startConsoleServer(options);
@@ -124,9 +132,62 @@ describe('web console server', () => {
     expect((await fetch(`${server.url}/assets/login.js`, { headers: { 'if-none-match': etag } })).status).to.equal(304);
   });
 
-  it('refuses a wrong secret and a user who is not an administrator, with no cookie', async () => {
+  it('refuses a wrong secret and a user who is not an administrator, with no cookie, and logs the address but not what was typed', async () => {
+    const logged = log.lines.length;
     expect(await login(ADMIN.accessKeyId, 'not-the-secret')).to.deep.equal({ location: '/login?failed=invalid', cookie: null });
     expect(await login(NORMAL.accessKeyId, NORMAL.secret)).to.deep.equal({ location: '/login?failed=invalid', cookie: null });
+    const refusals = log.lines.slice(logged).filter((line) => line.msg === 'console login refused');
+    expect(refusals).to.have.length(2);
+    for (const line of refusals) {
+      expect(line).to.have.property('address');
+      expect(JSON.stringify(line)).to.not.include(ADMIN.accessKeyId).and.to.not.include(NORMAL.accessKeyId);
+    }
+  });
+
+  it("ends a session whose user is no longer an administrator or no longer holds its key, on this manager's copy of the users, with no revocation written", async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    await session(cookie!);
+    accounts.delete(`${ADMIN.userId}/${ADMIN.accessKeyId}`);
+    try {
+      expect((await fetch(`${server.url}/api/users`, { headers: { cookie: cookie! } })).status).to.equal(401);
+      expect((await fetch(`${other.url}/api/session`, { headers: { cookie: cookie! } })).status).to.equal(401);
+    } finally {
+      accounts.add(`${ADMIN.userId}/${ADMIN.accessKeyId}`);
+    }
+    expect(revocations.size, 'no revocation did it').to.equal(0);
+  });
+
+  it('covers a login with a revocation of its user written while its credentials were checked', async () => {
+    duringCheck = () => {
+      revoke({ kind: 'user', subject: ADMIN.userId, beforeMs: clock.now(), untilMs: clock.now() + MAX_AGE_MS });
+      clock.advance(2_000);
+    };
+    try {
+      const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+      expect((await fetch(`${server.url}/api/session`, { headers: { cookie: cookie! } })).status).to.equal(401);
+    } finally {
+      duringCheck = undefined;
+      revocations.delete(revocationKey('user', ADMIN.userId));
+    }
+    clock.advance(1_000);
+  });
+
+  it('lets a session lapse while its page refreshes itself (queues, actors, recovery, cluster), and counts a move to another page as use', async () => {
+    const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+    await session(cookie!);
+    const poll = async (): Promise<number[]> =>
+      Promise.all(['/api/queues?node=storage_0@127.0.0.1', '/api/actors?node=storage_0@127.0.0.1', '/api/recovery', '/api/cluster', '/api/metrics'].map(async (path) => (await fetch(`${server.url}${path}`, { headers: { cookie: cookie! } })).status));
+    for (let elapsedMs = 0; elapsedMs < IDLE_MS; elapsedMs += 5 * 60_000) {
+      expect(await poll()).to.not.include(401);
+      clock.advance(5 * 60_000);
+    }
+    expect(await poll(), 'idle since the login').to.deep.equal([401, 401, 401, 401, 401]);
+    const again = await login(ADMIN.accessKeyId, ADMIN.secret);
+    clock.advance(IDLE_MS - 60_000);
+    // A move to another page asks /api/session: the idle time starts again.
+    await session(again.cookie!);
+    clock.advance(IDLE_MS - 60_000);
+    expect((await fetch(`${server.url}/api/recovery`, { headers: { cookie: again.cookie! } })).status).to.equal(200);
   });
 
   it('logs an administrator in with a cookie no script can read, and lets a change through only with its CSRF token', async () => {
