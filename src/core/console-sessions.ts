@@ -38,6 +38,13 @@ export interface SessionLimits {
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({ idleMs: 30 * 60_000, maxAgeMs: 12 * 3_600_000, maxSessions: 4_096 });
 
+/**
+ * A revocation is dated by the leader's clock, a session's login by the clock of the manager that
+ * opened it: a revocation reaches this far past its writer's now, so a manager whose clock runs ahead
+ * of the leader's by up to this much has its sessions ended all the same.
+ */
+export const REVOCATION_CLOCK_MARGIN_MS = 5 * 60_000;
+
 /** A session id as text (random). */
 export type TokenSource = () => string;
 
@@ -56,6 +63,12 @@ export interface SessionRevocation {
 /** Where a revocation is kept: one record per subject, the latest wins. */
 export function revocationKey(kind: RevocationKind, subject: string): string {
   return `${kind}:${subject}`;
+}
+
+/** Every session of a user or access key opened until `nowMs` (and the clock margin past it): none outlives the longest a session lives. */
+export function revocationOfAll(kind: 'user' | 'access_key', subject: string, nowMs: number, limits: Pick<SessionLimits, 'maxAgeMs'> = DEFAULT_SESSION_LIMITS): SessionRevocation {
+  const beforeMs = nowMs + REVOCATION_CLOCK_MARGIN_MS;
+  return { kind, subject, beforeMs, untilMs: beforeMs + limits.maxAgeMs };
 }
 
 export function isSessionRevocation(value: unknown): value is SessionRevocation {
@@ -104,8 +117,9 @@ export class SessionTokens {
     private readonly revoked: (session: Pick<ConsoleSession, 'id' | 'userId' | 'accessKeyId' | 'createdAtMs'>, nowMs: number) => boolean = () => false,
   ) {}
 
-  open(userId: string, accessKeyId: string): ConsoleSession {
-    const nowMs = this.now();
+  /** `openedAtMs`: when the login began (read before its credentials were checked, so a revocation written meanwhile covers it). */
+  open(userId: string, accessKeyId: string, openedAtMs: number = this.now()): ConsoleSession {
+    const nowMs = openedAtMs;
     return this.issue({ v: TOKEN_VERSION, s: this.randomId(), u: userId, k: accessKeyId, c: nowMs, l: nowMs });
   }
 
@@ -147,8 +161,7 @@ export class SessionTokens {
 
   /** The revocation that ends every session of a user or access key opened until now. */
   endAll(kind: 'user' | 'access_key', subject: string): SessionRevocation {
-    const nowMs = this.now();
-    return { kind, subject, beforeMs: nowMs, untilMs: nowMs + this.limits.maxAgeMs };
+    return revocationOfAll(kind, subject, this.now(), this.limits);
   }
 
   private remember(id: string, usedAtMs: number): void {

@@ -18,7 +18,7 @@ import { parseAdminCommand, type AdminCommand, type AdminMessage, type AdminResu
 import { antiEntropyRef, type RecoveryProgress } from '../../protocol/cluster/anti-entropy.js';
 import { handoffRef } from '../../protocol/cluster/handoff.js';
 import { consoleSessionsRef } from '../../protocol/cluster/console-sessions.js';
-import { DEFAULT_SESSION_LIMITS, type SessionRevocation } from '../../core/console-sessions.js';
+import { revocationOfAll, type SessionRevocation } from '../../core/console-sessions.js';
 import { trafficSamplerRef } from '../../protocol/cluster/traffic.js';
 import { httpListenerRef } from '../../protocol/cluster/http-listener.js';
 import { alarmBoardRef, watchdogRef } from '../../protocol/cluster/watchdog.js';
@@ -185,18 +185,19 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
         return { kind: 'user', user: created.user };
       }
       case 'delete_user':
+        // Revoked first: a deletion whose revocation failed would stand, and a retry would stop at NoSuchUser.
+        await revokeConsoleSessions(revocationOfAll('user', command.userId, ctx.clock.now()), ctx);
         await onAuth<DeleteUserReply>((replyTo) => ({ type: 'delete_user', userId: command.userId, replyTo }));
-        await revokeConsoleSessions(consoleRevocationOf('user', command.userId, ctx.clock.now()), ctx);
         return { kind: 'done', message: `deleted user ${command.userId}` };
       case 'add_access_key': {
         const added = await onAuth<AddAccessKeyReply>((replyTo) => ({ type: 'add_access_key', userId: command.userId, replyTo }));
         return { kind: 'access_key', userId: added.userId, key: added.key };
       }
       case 'delete_access_key':
+        // A console session logged in with the key ends with it, as an S3 request signed with it is refused; revoked first, as for a user.
+        await revokeConsoleSessions(revocationOfAll('access_key', command.accessKeyId, ctx.clock.now()), ctx);
         await onAuth<DeleteAccessKeyReply>((replyTo) => ({ type: 'delete_access_key', userId: command.userId, accessKeyId: command.accessKeyId, replyTo }));
-        // A console session logged in with the key ends with it, as an S3 request signed with it is refused.
-        await revokeConsoleSessions(consoleRevocationOf('access_key', command.accessKeyId, ctx.clock.now()), ctx);
-        return { kind: 'done', message: `deleted access key ${command.accessKeyId} of ${command.userId}; it signs nothing from now on` };
+        return { kind: 'done', message: `deleted access key ${command.accessKeyId} of ${command.userId}; requests signed with it are refused once the gateways receive the change` };
       case 'get_access_keys': {
         const found = await onAuth<GetAccessKeysReply>((replyTo) => ({ type: 'get_access_keys', userId: command.userId, replyTo }));
         return { kind: 'access_keys', userId: found.userId, keys: found.keys };
@@ -211,9 +212,9 @@ export function adminBehavior(options: AdminOptions = {}): Behavior<null, AdminM
       case 'get_users':
         return { kind: 'users', users: (await onAuth<GetUsersReply>((replyTo) => ({ type: 'get_users', replyTo }))).users };
       case 'update_user_role': {
+        // Only administrators log in to the console: one who is no longer ends the sessions open (revoked first, as for a deletion).
+        if (command.role !== 'admin') await revokeConsoleSessions(revocationOfAll('user', command.userId, ctx.clock.now()), ctx);
         await onAuth<UpdateUserRoleReply>((replyTo) => ({ type: 'update_user_role', userId: command.userId, role: command.role, replyTo }));
-        // Only administrators log in to the console: one who is no longer ends the sessions open.
-        if (command.role !== 'admin') await revokeConsoleSessions(consoleRevocationOf('user', command.userId, ctx.clock.now()), ctx);
         return { kind: 'done', message: `${command.userId} is now ${command.role}` };
       }
       case 'add_bucket': {
@@ -684,11 +685,6 @@ function answerOf(reply: HeadLocalReply | RuntimeFailure): WhereisAnswer {
 
 export function clockText(clock: Hlc): string {
   return `${new Date(clock.wallMs).toISOString()} #${clock.counter} ${clock.node}`;
-}
-
-/** Every console session of a user or access key opened until now: no session outlives the longest a session lives. */
-function consoleRevocationOf(kind: 'user' | 'access_key', subject: string, nowMs: number): SessionRevocation {
-  return { kind, subject, beforeMs: nowMs, untilMs: nowMs + DEFAULT_SESSION_LIMITS.maxAgeMs };
 }
 
 /** The reply when it is a success; a refusal (with the answering node named when remote) otherwise. */

@@ -15,7 +15,7 @@ import { startClusterNode, type ClusterNode } from '../../../src/runtime/node.js
 import { NodeState } from '../../../src/store/node-state.js';
 import { managerReady } from '../../support/manager-ready.js';
 import { eventually } from '../../support/eventually.js';
-import { isSessionRevocation, revocationKey } from '../../../src/core/console-sessions.js';
+import { isSessionRevocation, REVOCATION_CLOCK_MARGIN_MS, revocationKey } from '../../../src/core/console-sessions.js';
 import { CONSOLE_REVOCATIONS_TABLE } from '../../../src/protocol/cluster/console-sessions.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 
@@ -187,7 +187,7 @@ describe('manager admin commands', () => {
     const frank = (await ok({ command: 'create_user', userId: 'frank' }, 'user')).user;
     const second = (await ok({ command: 'add_access_key', userId: 'frank' }, 'access_key')).key;
     await ok({ command: 'delete_access_key', userId: 'frank', accessKeyId: second.accessKeyId }, 'done');
-    expect(revocations.get(revocationKey('access_key', second.accessKeyId))?.beforeMs).to.be.closeTo(Date.now(), 10_000);
+    expect(revocations.get(revocationKey('access_key', second.accessKeyId))?.beforeMs, "the leader's now and the clock margin").to.be.closeTo(Date.now() + REVOCATION_CLOCK_MARGIN_MS, 10_000);
     await ok({ command: 'update_user_role', userId: 'frank', role: 'admin' }, 'done');
     expect(revocations.get(revocationKey('user', 'frank')), 'made an administrator: nothing to end').to.equal(undefined);
     await ok({ command: 'update_user_role', userId: 'frank', role: 'normal' }, 'done');
@@ -195,6 +195,16 @@ describe('manager admin commands', () => {
     await ok({ command: 'delete_user', userId: 'frank' }, 'done');
     expect(revocations.get(revocationKey('user', 'frank'))).to.include({ kind: 'user', subject: 'frank' });
     expect(revocations.get(revocationKey('access_key', frank.accessKeyId)), 'the user is named, not each key').to.equal(undefined);
+  });
+
+  it('writes the revocation before the change it goes with, so a change that fails leaves the sessions ended and a retry writes it again', async () => {
+    const revocations = nodeState.table(CONSOLE_REVOCATIONS_TABLE, isSessionRevocation);
+    expect(await admin({ command: 'delete_user', userId: 'ghost' })).to.include({ ok: false, code: 'NoSuchUser' });
+    expect(revocations.get(revocationKey('user', 'ghost')), 'written before the deletion was refused').to.include({ kind: 'user', subject: 'ghost' });
+    expect(await admin({ command: 'delete_access_key', userId: 'ghost', accessKeyId: 'GHOSTKEY' })).to.include({ ok: false });
+    expect(revocations.get(revocationKey('access_key', 'GHOSTKEY'))).to.include({ kind: 'access_key', subject: 'GHOSTKEY' });
+    expect(await admin({ command: 'update_user_role', userId: 'ghost2', role: 'normal' })).to.include({ ok: false, code: 'NoSuchUser' });
+    expect(revocations.get(revocationKey('user', 'ghost2'))).to.include({ kind: 'user', subject: 'ghost2' });
   });
 
   it('manages endpoints', async () => {

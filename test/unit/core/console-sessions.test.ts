@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { csrfMatches, isRevoked, LoginThrottle, revocationKey, SessionTokens, type SessionRevocation } from '../../../src/core/console-sessions.js';
+import { csrfMatches, isRevoked, LoginThrottle, REVOCATION_CLOCK_MARGIN_MS, revocationKey, revocationOfAll, SessionTokens, type SessionRevocation } from '../../../src/core/console-sessions.js';
 
 const LIMITS = { idleMs: 30 * 60_000, maxAgeMs: 2 * 3_600_000, maxSessions: 3 };
 const KEY = Buffer.alloc(32, 7);
@@ -80,8 +80,21 @@ describe('web console sessions', () => {
     expect(b.use(old.token)).to.equal(undefined);
     expect(b.use(rotated.token)).to.not.equal(undefined);
     expect(a.use(carol.token)).to.equal(undefined);
-    advance(1);
+    advance(REVOCATION_CLOCK_MARGIN_MS + 1);
     expect(a.use(a.open('carol', 'CAROLKEY2').token), 'carol made again, logged in again').to.not.equal(undefined);
+  });
+
+  it("ends the sessions opened on a manager whose clock runs minutes ahead of the leader's that dated the revocation", () => {
+    const { a, advance, revoke } = managers();
+    // The login happens on a manager four minutes ahead; the leader, four minutes behind it, revokes the user a moment later.
+    advance(4 * 60_000);
+    const ahead = a.open('dave', 'DAVEKEY');
+    advance(-4 * 60_000 + 1_000);
+    const revocation = a.endAll('user', 'dave');
+    expect(revocation).to.deep.equal(revocationOfAll('user', 'dave', ahead.createdAtMs - 4 * 60_000 + 1_000, LIMITS));
+    revoke(revocation);
+    advance(4 * 60_000);
+    expect(a.use(ahead.token)).to.equal(undefined);
   });
 
   it("accepts a change only with the session's own CSRF token, the same on every manager", () => {
