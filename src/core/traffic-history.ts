@@ -87,6 +87,11 @@ export class TrafficHistory {
     return traffic === undefined ? [] : traffic.points.filter((point) => point.atMs > nowMs - this.limits.windowMs);
   }
 
+  /** Forgets a node (no longer a member). */
+  forget(node: string): void {
+    this.nodes.delete(node);
+  }
+
   /** The nodes with a sample, in the order they were first seen. */
   nodeNames(): string[] {
     return [...this.nodes.keys()];

@@ -84,3 +84,75 @@ describe("the managers' traffic sampler", () => {
     expect({ intervalMs, windowMs, node: nodes[0]!.node, role: nodes[0]!.role }).to.deep.equal({ intervalMs: INTERVAL_MS, windowMs: HOUR_MS, node: MANAGER, role: 'gateway' });
   });
 });
+
+describe("the managers' traffic sampler, when answers go wrong or members leave", () => {
+  const SHORT_INTERVAL_MS = 1_000;
+  const clock = new ManualClock();
+  const system = new ActorSystem({ node: MANAGER, clock, logger: memoryLogger('error').logger });
+  /** What the stand-in does next: answer counters, answer something that is no reply at all, or stay silent. */
+  let next: TrafficCounters | 'malformed' | 'silent' = counters(0);
+  let members = [{ node: MANAGER, role: 'gateway' }];
+  /** How often the stand-in was asked. */
+  let asked = 0;
+
+  const standIn: Behavior<null, NodeInfoMessage> = {
+    accepts: ['traffic'],
+    init: () => null,
+    receive(state, message, ctx) {
+      if (message.type === 'traffic') asked += 1;
+      if (message.type === 'traffic' && next !== 'silent') ctx.system.reply(message.replyTo, (next === 'malformed' ? null : { ok: true, traffic: next }) as never);
+      return state;
+    },
+  };
+
+  before(async () => {
+    const sampler = trafficSamplerBehavior({ members: () => members, intervalMs: SHORT_INTERVAL_MS });
+    const manager = supervisor('manager', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('traffic', sampler)] });
+    await system.startRoot('node', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('info', standIn), manager] }, () => {});
+  });
+  after(() => system.stop());
+
+  async function history(): Promise<TrafficHistoryReply> {
+    const reply = await system.ask<TrafficSamplerMessage, TrafficHistoryReply>(trafficSamplerRef(MANAGER), (replyTo) => ({ type: 'history', replyTo }), 1_000);
+    if (!reply.ok) throw new Error(reply.code);
+    return reply;
+  }
+
+  /** Moves the clock to the next sample and waits until the stand-in is asked; the sample's time. */
+  async function sampleStarts(): Promise<number> {
+    const before = asked;
+    clock.advance(SHORT_INTERVAL_MS);
+    await eventually(() => Promise.resolve(asked > before), 5_000, 'the stand-in asked');
+    return clock.now();
+  }
+
+  it('gives up on members that do not answer before the next sample is due', async () => {
+    next = 'silent';
+    const atMs = await sampleStarts();
+    // Answers are waited for 0.8 of the interval: the sample is in before the next one is due.
+    clock.advance(SHORT_INTERVAL_MS * 0.8);
+    await eventually(async () => (await history()).lastSampleAtMs === atMs, 5_000, 'the silent sample recorded within 0.8 of the interval');
+  });
+
+  it('goes on sampling after an answer that is no reply at all', async () => {
+    next = 'malformed';
+    clock.advance(SHORT_INTERVAL_MS * 0.2);
+    const malformedAtMs = await sampleStarts();
+    await eventually(async () => (await history()).lastSampleAtMs === malformedAtMs, 5_000, 'the malformed sample recorded');
+    next = counters(10);
+    const atMs = await sampleStarts();
+    await eventually(async () => (await history()).lastSampleAtMs === atMs, 5_000, 'the next sample recorded');
+  });
+
+  it('drops a node from the charts once it is no longer a member', async () => {
+    next = counters(20);
+    let atMs = await sampleStarts();
+    await eventually(async () => (await history()).lastSampleAtMs === atMs, 5_000, 'sampled while a member');
+    expect((await history()).nodes.map((node) => node.node)).to.deep.equal([MANAGER]);
+    members = [];
+    clock.advance(SHORT_INTERVAL_MS);
+    atMs = clock.now();
+    await eventually(async () => (await history()).lastSampleAtMs === atMs, 5_000, 'sampled with no member');
+    expect((await history()).nodes).to.deep.equal([]);
+  });
+});
