@@ -28,6 +28,8 @@ export class StatusFeed {
   private readonly listeners = new Set<Listener>();
   private timer: TimerHandle | undefined;
   private polling = false;
+  /** A refresh asked for while a poll ran: that poll may have read the cluster before the change, so one more follows. */
+  private again = false;
 
   constructor(private readonly options: StatusFeedOptions) {}
 
@@ -50,7 +52,9 @@ export class StatusFeed {
 
   /** Tells every listener now, not at the next tick (the cluster was just changed from the console). */
   refresh(): void {
-    if (this.listeners.size > 0) void this.poll();
+    if (this.listeners.size === 0) return;
+    if (this.polling) this.again = true;
+    else void this.poll();
   }
 
   close(): void {
@@ -72,6 +76,7 @@ export class StatusFeed {
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
+    this.again = false;
     try {
       const read = await this.options.read();
       const event = read.ok ? `event: cluster\ndata: ${JSON.stringify(read.view)}\n\n` : `event: problem\ndata: ${JSON.stringify({ code: read.code, message: read.message })}\n\n`;
@@ -88,5 +93,6 @@ export class StatusFeed {
     } finally {
       this.polling = false;
     }
+    if (this.again && this.listeners.size > 0) await this.poll();
   }
 }
