@@ -10,7 +10,7 @@ import { authTables, managerTree, restoreManagerState, upgradeManagerState } fro
 import { accessKeysOf } from '../core/auth-snapshot.js';
 import { readManagerBackup } from '../store/manager-backup.js';
 import { recordCount } from '../core/consensus/snapshot-pages.js';
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { nodeTree } from '../actors/node-tree.js';
 import { ROLES } from '../protocol/cluster/roles.js';
 import { storageRole } from '../actors/storage/storage-role.js';
@@ -31,6 +31,7 @@ import { ask } from '../runtime/typed-ask.js';
 import { isRuntimeFailure } from '../runtime/failures.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
+import { ConsensusStore } from '../store/consensus-store.js';
 import type { LogFields, Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
@@ -45,7 +46,7 @@ import { readFileSync } from 'node:fs';
 import type { ConsoleSettings } from './config.js';
 import { startConsoleServer, type ConsoleServer } from '../actors/manager/console/console-server.js';
 import { leaderAdminRunner } from '../actors/manager/console/admin-runner.js';
-import { DEFAULT_SESSION_LIMITS, isSessionRevocation } from '../core/console-sessions.js';
+import { DEFAULT_SESSION_LIMITS, isSessionRevocation, sessionKeyOf } from '../core/console-sessions.js';
 import { CONSOLE_REVOCATIONS_TABLE } from '../protocol/cluster/console-sessions.js';
 import { isLoopbackHost } from '../protocol/console/web.js';
 
@@ -314,7 +315,7 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
     clock: node.clock,
     logger: node.logger,
     sessionLimits: { ...DEFAULT_SESSION_LIMITS, idleMs: settings.sessionIdleMinutes * 60_000 },
-    sessionKey: consoleSessionKey(cookie),
+    sessionKey: consoleSessionKey(cookie, nodeState),
     revocations: (key) => revocations.get(key),
     account: (userId, accessKeyId) => {
       const user = users.get(userId);
@@ -326,12 +327,20 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
 }
 
 /**
- * The key console sessions are signed with: derived from the cluster cookie, which every manager holds,
- * so a session opened on one is valid on each, and changing the cookie ends them all. (Whoever holds
- * the cookie may run any admin command over the cluster transport already; the key gives no more.)
+ * The key console sessions are signed with (core/console-sessions.ts sessionKeyOf): from the cluster
+ * cookie, which every manager holds, so a session opened on one is valid on each, and changing the
+ * cookie ends them all. Undefined until this manager knows the cluster's id (it joined the managers'
+ * control plane); derived once, as it is slow on purpose.
  */
-function consoleSessionKey(cookie: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(cookie, 'utf8'), Buffer.alloc(0), 'leofs-ts console sessions v1', 32));
+function consoleSessionKey(cookie: string, nodeState: NodeState): () => Uint8Array | undefined {
+  const store = new ConsensusStore(nodeState);
+  let derived: { readonly clusterId: string; readonly key: Buffer } | undefined;
+  return () => {
+    const clusterId = store.controlPlaneId()?.clusterId;
+    if (clusterId === undefined) return undefined;
+    if (derived?.clusterId !== clusterId) derived = { clusterId, key: sessionKeyOf(cookie, clusterId) };
+    return derived.key;
+  };
 }
 
 /** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */

@@ -1,6 +1,7 @@
 /**
  * The web console's logins, valid on every manager: a session is a token the manager signs with a key
- * every manager holds (derived from the cluster cookie), carrying the session's id, user, access key,
+ * every manager holds (derived from the cluster cookie and the cluster's id by a slow KDF, so that a
+ * token seen does not let the cookie be guessed offline at speed), carrying the session's id, user, access key,
  * login time and last use. Any manager checks it without asking another, so an operator whose manager
  * went away goes on with a standby. It ends after a while without use (each manager moves the last use
  * on by issuing the token again) and, in any case, some hours after the login.
@@ -10,7 +11,7 @@
  * names once the record reaches it. Time and randomness are given, so expiry is tested without waiting.
  * Failed logins are counted per client address: past a few, that address waits before it may try again.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, scryptSync } from 'node:crypto';
 import { secretsEqual } from './constant-time.js';
 
 export interface ConsoleSession {
@@ -90,6 +91,18 @@ export function isRevoked(session: Pick<ConsoleSession, 'id' | 'userId' | 'acces
   });
 }
 
+/** About 64 MiB and a few tenths of a second per guess; each manager derives the key once. */
+const SESSION_KEY_SCRYPT = Object.freeze({ N: 2 ** 16, r: 8, p: 1, maxmem: 128 * 1024 * 1024 });
+
+/**
+ * The key sessions are signed with, the same on every manager of a cluster: scrypt of the cluster
+ * cookie salted with the cluster's id, so a token seen lets no one try cookies offline at the speed
+ * of a hash, and a token of another cluster with the same cookie is refused.
+ */
+export function sessionKeyOf(cookie: string, clusterId: string): Buffer {
+  return scryptSync(cookie, `leofs-ts console sessions v2\n${clusterId}`, 32, SESSION_KEY_SCRYPT);
+}
+
 const TOKEN_VERSION = 1;
 /** A token longer than this is not one of ours (it is read before its signature is checked). */
 const MAX_TOKEN_CHARS = 2_048;
@@ -111,11 +124,17 @@ export class SessionTokens {
 
   constructor(
     private readonly now: () => number,
-    private readonly key: Uint8Array,
+    /** The signing key; undefined while this manager cannot tell it yet (no session is opened or accepted then). */
+    private readonly key: Uint8Array | (() => Uint8Array | undefined),
     private readonly randomId: TokenSource,
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
     private readonly revoked: (session: Pick<ConsoleSession, 'id' | 'userId' | 'accessKeyId' | 'createdAtMs'>, nowMs: number) => boolean = () => false,
   ) {}
+
+  /** Whether sessions can be signed and checked now. */
+  ready(): boolean {
+    return this.keyNow() !== undefined;
+  }
 
   /** `openedAtMs`: when the login began (read before its credentials were checked, so a revocation written meanwhile covers it). */
   open(userId: string, accessKeyId: string, openedAtMs: number = this.now()): ConsoleSession {
@@ -201,7 +220,7 @@ export class SessionTokens {
     const dot = token.indexOf('.');
     if (dot <= 0) return undefined;
     const body = token.slice(0, dot);
-    if (!secretsEqual(this.sign(body), token.slice(dot + 1))) return undefined;
+    if (!this.ready() || !secretsEqual(this.sign(body), token.slice(dot + 1))) return undefined;
     let payload: unknown;
     try {
       payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -215,8 +234,14 @@ export class SessionTokens {
     return fields as TokenPayload;
   }
 
+  private keyNow(): Uint8Array | undefined {
+    return typeof this.key === 'function' ? this.key() : this.key;
+  }
+
   private sign(text: string): string {
-    return createHmac('sha256', this.key).update(text, 'utf8').digest('base64url');
+    const key = this.keyNow();
+    if (key === undefined) throw new Error('console sessions cannot be signed before their key is known');
+    return createHmac('sha256', key).update(text, 'utf8').digest('base64url');
   }
 }
 

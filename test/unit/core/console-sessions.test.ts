@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { csrfMatches, isRevoked, LoginThrottle, REVOCATION_CLOCK_MARGIN_MS, revocationKey, revocationOfAll, SessionTokens, type SessionRevocation } from '../../../src/core/console-sessions.js';
+import { csrfMatches, isRevoked, LoginThrottle, REVOCATION_CLOCK_MARGIN_MS, revocationKey, revocationOfAll, sessionKeyOf, SessionTokens, type SessionRevocation } from '../../../src/core/console-sessions.js';
 
 const LIMITS = { idleMs: 30 * 60_000, maxAgeMs: 2 * 3_600_000, maxSessions: 3 };
 const KEY = Buffer.alloc(32, 7);
@@ -26,6 +26,20 @@ describe('web console sessions', () => {
     expect(a.use(`${forged}.${mac}`), 'a changed payload').to.equal(undefined);
     expect(a.use('garbage')).to.equal(undefined);
     expect(a.use(undefined)).to.equal(undefined);
+  });
+
+  it("signs with a key slow to derive from the cookie, salted with the cluster's id: another cluster's token is refused", () => {
+    const started = process.hrtime.bigint();
+    const key = sessionKeyOf('the-cookie', 'cluster-a');
+    expect(Number(process.hrtime.bigint() - started) / 1e6, 'milliseconds for one guess').to.be.greaterThan(20);
+    expect(sessionKeyOf('the-cookie', 'cluster-a').equals(key), 'the same on every manager of the cluster').to.equal(true);
+    const nowMs = 1_700_000_000_000;
+    const here = new SessionTokens(() => nowMs, key, () => 'id-1');
+    const elsewhere = new SessionTokens(() => nowMs, sessionKeyOf('the-cookie', 'cluster-b'), () => 'id-2');
+    expect(here.use(elsewhere.open('admin', 'KEY1').token)).to.equal(undefined);
+    const unknown = new SessionTokens(() => nowMs, () => undefined, () => 'id-3');
+    expect(unknown.ready()).to.equal(false);
+    expect(unknown.use(here.open('admin', 'KEY1').token), 'no key known yet: nothing accepted').to.equal(undefined);
   });
 
   it('ends a session left unused for the idle time, and keeps one in use until its maximum age, on whichever manager it is used', () => {

@@ -59,8 +59,8 @@ export interface ConsoleServerOptions {
   readonly feedIntervalMs?: number;
   /** Where the pages are read from (default: web/console of this package). */
   readonly assetsDir?: string;
-  /** Signs session tokens: the same on every manager, so that a session holds on each. */
-  readonly sessionKey: Uint8Array;
+  /** Signs session tokens: the same on every manager, so that a session holds on each; undefined while not known yet (logins wait). */
+  readonly sessionKey: Uint8Array | (() => Uint8Array | undefined);
   /**
    * Whether the user exists, is an administrator and still holds the access key, in this manager's
    * copy of the replicated users: checked on every request, so a session outlives none of them even
@@ -234,6 +234,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     // Read before the check: a revocation of the user written while it runs covers this session.
     const startedAtMs = now();
     if (throttle.waitMs(address) > 0) return redirect(res, '/login?failed=throttled');
+    if (!sessions.ready()) return redirect(res, '/login?failed=unavailable');
     const accessKeyId = fields.get('accessKeyId')?.trim() ?? '';
     const secretAccessKey = fields.get('secretAccessKey') ?? '';
     if (accessKeyId.length === 0 || secretAccessKey.length === 0) return redirect(res, '/login?failed=missing');

@@ -329,6 +329,17 @@ describe('web console server', () => {
     expect((await get('/api/metrics')).status).to.equal(401);
   });
 
+  it('refuses logins, as unavailable, while its manager does not know the session key yet', async () => {
+    const early = await startConsoleServer({ host: '127.0.0.1', port: 0, run, clock, logger: log.logger, sessionKey: () => undefined, account: () => true });
+    try {
+      const response = await fetch(`${early.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
+      expect(response.headers.get('location')).to.equal('/login?failed=unavailable');
+      expect(response.headers.get('set-cookie')).to.equal(null);
+    } finally {
+      await early.close();
+    }
+  });
+
   it('makes an address wait after five failed logins', async () => {
     for (let i = 0; i < 5; i++) await login(ADMIN.accessKeyId, `wrong-${i}`);
     expect((await login(ADMIN.accessKeyId, ADMIN.secret)).location).to.equal('/login?failed=throttled');
