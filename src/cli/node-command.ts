@@ -307,6 +307,7 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
   // And of the users: a session whose user, role or key is gone ends even if its revocation was never written.
   const { users } = authTables(nodeState, secrets);
   const tls = settings.tls ? { cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile) } : undefined;
+  const sessionKey = consoleSessionKey(cookie, nodeState, node);
   const server = await startConsoleServer({
     host: settings.host,
     port: settings.port,
@@ -315,7 +316,7 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
     clock: node.clock,
     logger: node.logger,
     sessionLimits: { ...DEFAULT_SESSION_LIMITS, idleMs: settings.sessionIdleMinutes * 60_000 },
-    sessionKey: consoleSessionKey(cookie, nodeState),
+    sessionKey: sessionKey.key,
     revocations: (key) => revocations.get(key),
     account: (userId, accessKeyId) => {
       const user = users.get(userId);
@@ -323,7 +324,13 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
     },
   });
   if (settings.allowRemote && !isLoopbackHost(settings.host)) node.logger.warn('the web console is reachable from other machines; keep it behind a firewall or VPN all the same', { url: server.url });
-  return server;
+  return {
+    url: server.url,
+    close: () => {
+      sessionKey.stop();
+      return server.close();
+    },
+  };
 }
 
 /**
@@ -332,16 +339,33 @@ async function startWebConsole(settings: ConsoleSettings, node: ClusterNode, coo
  * cookie ends them all. Undefined until this manager knows the cluster's id (it joined the managers'
  * control plane); derived once, as it is slow on purpose.
  */
-function consoleSessionKey(cookie: string, nodeState: NodeState): () => Uint8Array | undefined {
+function consoleSessionKey(cookie: string, nodeState: NodeState, node: ClusterNode): { readonly key: () => Uint8Array | undefined; stop(): void } {
   const store = new ConsensusStore(nodeState);
-  let derived: { readonly clusterId: string; readonly key: Buffer } | undefined;
-  return () => {
+  let derived: { readonly clusterId: string; key?: Buffer } | undefined;
+  const key = (): Uint8Array | undefined => {
     const clusterId = store.controlPlaneId()?.clusterId;
     if (clusterId === undefined) return undefined;
-    if (derived?.clusterId !== clusterId) derived = { clusterId, key: sessionKeyOf(cookie, clusterId) };
+    if (derived?.clusterId !== clusterId) {
+      const deriving: { readonly clusterId: string; key?: Buffer } = { clusterId };
+      derived = deriving;
+      sessionKeyOf(cookie, clusterId).then(
+        (made) => void (deriving.key = made),
+        (error: unknown) => {
+          node.logger.error('the console session key could not be derived', { error });
+          if (derived === deriving) derived = undefined;
+        },
+      );
+    }
     return derived.key;
   };
+  // Derived as soon as the cluster's id is known, not at the first login.
+  const timer = node.clock.setInterval(() => {
+    if (key() !== undefined) timer.cancel();
+  }, CONSOLE_KEY_CHECK_MS);
+  return { key, stop: () => timer.cancel() };
 }
+
+const CONSOLE_KEY_CHECK_MS = 250;
 
 /** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */
 const MANAGER_ASK_TIMEOUT_MS = 10_000;

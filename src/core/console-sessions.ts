@@ -11,7 +11,7 @@
  * names once the record reaches it. Time and randomness are given, so expiry is tested without waiting.
  * Failed logins are counted per client address: past a few, that address waits before it may try again.
  */
-import { createHmac, scryptSync } from 'node:crypto';
+import { createHmac, scrypt } from 'node:crypto';
 import { secretsEqual } from './constant-time.js';
 
 export interface ConsoleSession {
@@ -99,8 +99,9 @@ const SESSION_KEY_SCRYPT = Object.freeze({ N: 2 ** 16, r: 8, p: 1, maxmem: 128 *
  * cookie salted with the cluster's id, so a token seen lets no one try cookies offline at the speed
  * of a hash, and a token of another cluster with the same cookie is refused.
  */
-export function sessionKeyOf(cookie: string, clusterId: string): Buffer {
-  return scryptSync(cookie, `leofs-ts console sessions v2\n${clusterId}`, 32, SESSION_KEY_SCRYPT);
+export function sessionKeyOf(cookie: string, clusterId: string): Promise<Buffer> {
+  // Off the event loop: a manager's heartbeats go on while it derives.
+  return new Promise((resolve, reject) => scrypt(cookie, `leofs-ts console sessions v2\n${clusterId}`, 32, SESSION_KEY_SCRYPT, (error, key) => (error ? reject(error) : resolve(key))));
 }
 
 const TOKEN_VERSION = 1;

@@ -28,14 +28,14 @@ describe('web console sessions', () => {
     expect(a.use(undefined)).to.equal(undefined);
   });
 
-  it("signs with a key slow to derive from the cookie, salted with the cluster's id: another cluster's token is refused", () => {
+  it("signs with a key slow to derive from the cookie, salted with the cluster's id: another cluster's token is refused", async () => {
     const started = process.hrtime.bigint();
-    const key = sessionKeyOf('the-cookie', 'cluster-a');
+    const key = await sessionKeyOf('the-cookie', 'cluster-a');
     expect(Number(process.hrtime.bigint() - started) / 1e6, 'milliseconds for one guess').to.be.greaterThan(20);
-    expect(sessionKeyOf('the-cookie', 'cluster-a').equals(key), 'the same on every manager of the cluster').to.equal(true);
+    expect((await sessionKeyOf('the-cookie', 'cluster-a')).equals(key), 'the same on every manager of the cluster').to.equal(true);
     const nowMs = 1_700_000_000_000;
     const here = new SessionTokens(() => nowMs, key, () => 'id-1');
-    const elsewhere = new SessionTokens(() => nowMs, sessionKeyOf('the-cookie', 'cluster-b'), () => 'id-2');
+    const elsewhere = new SessionTokens(() => nowMs, await sessionKeyOf('the-cookie', 'cluster-b'), () => 'id-2');
     expect(here.use(elsewhere.open('admin', 'KEY1').token)).to.equal(undefined);
     const unknown = new SessionTokens(() => nowMs, () => undefined, () => 'id-3');
     expect(unknown.ready()).to.equal(false);
