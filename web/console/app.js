@@ -426,12 +426,20 @@ async function loadBucketExtras() {
   await Promise.all([
     getJson('/api/bucket-stats').then(
       (stats) => {
+        const counted = new Set();
         for (const bucket of stats.buckets) {
           const cell = cells.get(bucket.bucket);
           if (cell === undefined) continue;
+          counted.add(bucket.bucket);
           cell.objects.textContent = String(bucket.objects);
           cell.size.textContent = sizeText(bucket.bytes);
           cell.size.title = `${bucket.bytes} bytes, every version${bucket.noncurrentVersions > 0 ? `; ${bucket.noncurrentVersions} older versions take ${sizeText(bucket.noncurrentBytes)}` : ''}`;
+        }
+        // A bucket made after the (cached) count is counted by the next one.
+        for (const [name, cell] of cells) {
+          if (counted.has(name)) continue;
+          cell.objects.textContent = cell.size.textContent = '-';
+          cell.objects.title = cell.size.title = 'not counted yet: made after the last count';
         }
         const missing = stats.missing.map((entry) => `${entry.node} (${entry.reason})`).join(', ');
         note.textContent = `Counted ${when(stats.countedAtMs)} by ${stats.nodes.length} storage nodes; size counts every version.` +
