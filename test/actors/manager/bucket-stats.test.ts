@@ -8,11 +8,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminRef, ringKeeperRef, ROOT_NAME } from '../../../src/protocol/cluster/paths.js';
+import { adminRef, ROOT_NAME } from '../../../src/protocol/cluster/paths.js';
 import { RingView } from '../../../src/actors/common/ring-view.js';
 import type { AdminCommand, AdminMessage, AdminReply, AdminResult } from '../../../src/protocol/cluster/admin.js';
 import { managerTree } from '../../../src/actors/manager/manager-tree.js';
-import type { JoinReply, RingKeeperMessage } from '../../../src/protocol/cluster/ring-keeper.js';
 import { nodeTree } from '../../../src/actors/node-tree.js';
 import { namespaceOf } from '../../../src/core/bucket-namespace.js';
 import { isRuntimeFailure } from '../../../src/runtime/failures.js';
@@ -22,7 +21,7 @@ import { NodeState } from '../../../src/store/node-state.js';
 import { SecretBox } from '../../../src/store/secret-box.js';
 import { StoreFailure } from '../../../src/store/object-store.js';
 import { eventually } from '../../support/eventually.js';
-import { managerReady } from '../../support/manager-ready.js';
+import { joinStorageNodes, managerReady } from '../../support/manager-ready.js';
 import { objectFields, STORAGE_CLUSTER_COOKIE, StorageCluster } from '../../support/storage-cluster.js';
 
 const MANAGER = 'manager_0@127.0.0.1';
@@ -75,14 +74,7 @@ describe('manager bucket_stats with storage nodes', function () {
       () => {},
     );
     await managerReady(manager.system, MANAGER);
-    for (const [i, node] of cluster.nodes.entries()) {
-      const joined = await manager.system.ask<RingKeeperMessage, JoinReply>(
-        ringKeeperRef(MANAGER),
-        (replyTo) => ({ type: 'join', node: node.name, role: 'storage', address: node.address, storage: { numOfVnodes: 32, alias: `storage_${i}` }, replyTo }),
-        5_000,
-      );
-      expect(joined).to.include({ ok: true });
-    }
+    await joinStorageNodes(manager.system, MANAGER, cluster.nodes);
     const started = await admin<'started'>({ command: 'start', n: 2, w: 2, r: 1, d: 2, rackAware: false });
     expect(started.checksum, 'the manager and the storage nodes agree on the ring').to.equal(cluster.nodes[0]!.ringView.current!.checksum);
     const aliceKey = (await admin<'user'>({ command: 'create_user', userId: 'alice' })).user.accessKeyId;
