@@ -15,11 +15,11 @@ const RUNS: ReadonlyArray<{ readonly faults: readonly FaultClass[]; readonly see
   { faults: ['partitions'], seeds: firstSeeds(15) },
   { faults: ['crashes'], seeds: firstSeeds(15) },
   { faults: ['clocks'], seeds: firstSeeds(15) },
-  { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(30) },
+  { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(18) },
   { faults: ALL, seeds: firstSeeds(20) },
   // A storage node added and rebalanced in, another detached and rebalanced out, while clients run.
   { faults: ['membership'], seeds: firstSeeds(10) },
-  { faults: [...ALL, 'membership'], seeds: firstSeeds(20), why: 'membership changes under every other fault' },
+  { faults: [...ALL, 'membership'], seeds: firstSeeds(12), why: 'membership changes under every other fault' },
   // Each of these found a bug in an earlier form of the simulation (a version from a fast clock, left
   // on too few replicas by a coordinator that crashed or was retried elsewhere, winning over writes and
   // deletes acknowledged after it; a restarted node stamping a clock it had stamped before; a node
