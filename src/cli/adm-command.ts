@@ -8,6 +8,7 @@
 import yargs, { type Argv } from 'yargs';
 import type { AdminCommand, AdminResult } from '../protocol/cluster/admin.js';
 import { BUCKET_ACLS, isBucketAcl, type UserRole } from '../core/auth-snapshot.js';
+import { revocationOfAll } from '../core/console-sessions.js';
 import type { AdminClient } from './admin-client.js';
 import { adminConnectionOptions, connectFromFlags, EXIT_REFUSED, EXIT_UNREACHABLE } from './admin-connection.js';
 import { formatResult, recoveryRunning } from './adm-format.js';
@@ -120,6 +121,17 @@ const COMMANDS: readonly CommandSpec[] = [
     build: (args) => ({ command: 'delete_access_key', userId: str(args, 'user'), accessKeyId: str(args, 'accessKeyId') }),
   },
   { usage: 'get-access-keys <user>', describe: "list a user's access key ids, oldest first", build: (args) => ({ command: 'get_access_keys', userId: str(args, 'user') }) },
+  {
+    usage: 'revoke-console-sessions <user>',
+    describe: "end the user's web console sessions on every manager (with --key, only those logged in with that access key)",
+    options: (yargs) => yargs.option('key', { type: 'string', describe: 'an access key id of the user' }),
+    // Stamped with this machine's clock: the revocation's margin covers its skew from the managers'.
+    build: (args) => {
+      const key = args['key'];
+      const revocation = typeof key === 'string' && key.length > 0 ? revocationOfAll('access_key', key, Date.now()) : revocationOfAll('user', str(args, 'user'), Date.now());
+      return { command: 'revoke_console_sessions', revocation };
+    },
+  },
   {
     usage: 'update-user-role <user> <role>',
     describe: 'make a user admin or normal (LeoFS role ids 9 and 1 work too)',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { runAdmCommandLine, type AdmOutput } from '../../../src/cli/adm-command.js';
 import type { AdminClient } from '../../../src/cli/admin-client.js';
+import { DEFAULT_SESSION_LIMITS, REVOCATION_CLOCK_MARGIN_MS } from '../../../src/core/console-sessions.js';
 import type { AdminCommand, AdminResult } from '../../../src/protocol/cluster/admin.js';
 import type { ClusterNode } from '../../../src/runtime/node.js';
 
@@ -88,6 +89,23 @@ describe('cli/adm-command: access keys', () => {
     await runAdmCommandLine(['get-access-keys', 'alice'], recordingClient({ kind: 'access_keys', userId: 'alice', keys: [{ accessKeyId: 'AKEY0001', createdAtMs: 0 }, { accessKeyId: 'AKEY0002', createdAtMs: 1 }] }).client, listed.output);
     const table = listed.out.join('\n');
     expect(table).to.include('AKEY0001').and.include('AKEY0002');
+  });
+});
+
+describe('cli/adm-command: revoke-console-sessions', () => {
+  it("revokes a user's console sessions, or one access key's, from now and the clock margin on, for as long as a session lives", async () => {
+    const { client, sent } = recordingClient({ kind: 'done', message: 'fine' });
+    const { output } = capture();
+    const before = Date.now();
+    expect(await runAdmCommandLine(['revoke-console-sessions', 'alice'], client, output)).to.equal(0);
+    expect(await runAdmCommandLine(['revoke-console-sessions', 'alice', '--key', 'AKEY0001'], client, output)).to.equal(0);
+    const after = Date.now();
+    const revocations = sent.map((command) => (command.command === 'revoke_console_sessions' ? command.revocation : undefined));
+    expect(revocations.map((revocation) => [revocation?.kind, revocation?.subject])).to.deep.equal([['user', 'alice'], ['access_key', 'AKEY0001']]);
+    for (const revocation of revocations) {
+      expect(revocation!.beforeMs).to.be.within(before + REVOCATION_CLOCK_MARGIN_MS, after + REVOCATION_CLOCK_MARGIN_MS);
+      expect(revocation!.untilMs - revocation!.beforeMs).to.equal(DEFAULT_SESSION_LIMITS.maxAgeMs);
+    }
   });
 });
 
