@@ -32,7 +32,7 @@ import { isRuntimeFailure } from '../runtime/failures.js';
 import { NodeState } from '../store/node-state.js';
 import { SecretBox } from '../store/secret-box.js';
 import { ConsensusStore } from '../store/consensus-store.js';
-import type { LogFields, Logger } from '../runtime/logger.js';
+import { logAtAnyLevel, type Logger } from '../runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../runtime/node.js';
 import type { SupervisorSpec } from '../runtime/supervisor.js';
 import { ConfigError, DEFAULT_REBALANCE_RATE_MBPS, overlay, readConfigFile, validateNodeConfig, type NodeConfig, type RawSettings } from './config.js';
@@ -286,7 +286,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     const hint = `start it as: ${startCommand(config.role, process.argv[1] ?? 'leofs')}`;
     node.logger.warn('node started without the process settings of its role; it will use more CPU or memory than it needs', { missing, hint });
   }
-  logWhateverTheLevel(node.logger, 'node started', {
+  logAtAnyLevel(node.logger, 'node started', {
     role: config.role,
     address: node.transport.address,
     managers: config.managers,
@@ -369,15 +369,6 @@ const CONSOLE_KEY_CHECK_MS = 250;
 
 /** How long a storage node's question to the managers' leader (the buckets, for lifecycle) may take before it is asked again later. */
 const MANAGER_ASK_TIMEOUT_MS = 10_000;
-
-/** An info line written at any log level: supervisors (leofs dev, process managers) wait for it. */
-function logWhateverTheLevel(logger: Logger, message: string, fields: LogFields): void {
-  const level = logger.level;
-  if (level === 'debug' || level === 'info') return logger.info(message, fields);
-  logger.setLevel('info');
-  logger.info(message, fields);
-  logger.setLevel(level);
-}
 
 /** A purge rate as batches: small batches often, so a purge never holds the write lock for long. */
 function purgePace(keysPerSecond: number): { purgeBatchKeys: number; purgeIntervalMs: number } {

@@ -99,6 +99,18 @@ class JsonLogger implements Logger {
   }
 }
 
+/**
+ * An info line written at any log level: what supervisors (leofs dev, process managers) wait for, such
+ * as the address a node or a listener bound.
+ */
+export function logAtAnyLevel(logger: Logger, message: string, fields: LogFields): void {
+  const level = logger.level;
+  if (level === 'debug' || level === 'info') return logger.info(message, fields);
+  logger.setLevel('info');
+  logger.info(message, fields);
+  logger.setLevel(level);
+}
+
 function serializable(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   if (typeof value === 'bigint') return value.toString();

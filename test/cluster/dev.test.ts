@@ -175,11 +175,15 @@ describe('leofs dev: log levels', function () {
 
   it('starts a cluster whose nodes log only warnings (it waits for each node\u2019s start line whatever the level)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'leofs-dev-quiet-'));
-    const { dev } = await runningDev(root, ['--log-level', 'warn'], 60_000);
+    const { dev, output } = await runningDev(root, ['--log-level', 'warn'], 60_000);
     try {
       const log = readFileSync(join(root, 'data', 'logs', 'storage_0.log'), 'utf8');
       expect(log).to.include('"msg":"node started"');
       expect(log, 'no other info line').to.not.match(/"level":"info","msg":"(?!node started)/);
+      // --http-port 0: the port the gateway bound is learnt from its listening line, logged whatever the level.
+      const endpoint = /^\s*S3\s+(http:\/\/\S+)/m.exec(output())?.[1];
+      expect(endpoint, 'the S3 endpoint printed').to.match(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      expect((await fetch(`${endpoint!}/`)).status, 'an unsigned request is answered').to.equal(403);
     } finally {
       await stopChild(dev);
       rmSync(root, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  */
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
-import type { Logger } from '../../runtime/logger.js';
+import { logAtAnyLevel, type Logger } from '../../runtime/logger.js';
 import { assertNever } from '../../core/assert-never.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
@@ -101,7 +101,7 @@ export function httpListenerBehavior(deps: HttpListenerDeps): Behavior<ListenerS
       const gateway = listenerGatewayDeps(deps, ctx);
       const server = await bindWhenFree(() => startGatewayServer(gateway), ctx.clock, ctx.log);
       open = server;
-      ctx.log.info('S3 API listening', { httpHost: server.host, httpPort: server.port });
+      logAtAnyLevel(ctx.log, 'S3 API listening', { httpHost: server.host, httpPort: server.port });
       return { server, cache: gateway.cache, diskCache: gateway.diskCache };
     },
     receive(state, message, ctx) {

@@ -18,6 +18,7 @@ import type { NfsDeps } from './nfs-scope.js';
 import { startNfsServer, type NfsServer } from './nfs-server.js';
 import type { GatewayDeps } from '../request-context.js';
 import { OpenFiles } from './open-files.js';
+import { logAtAnyLevel } from '../../../runtime/logger.js';
 
 /** Pairs of long keys' handles kept, and how long one unused is kept (file-handles.ts). */
 const MAX_LONG_KEY_HANDLES = 200_000;
@@ -81,7 +82,7 @@ export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerSta
       const server = await startNfsServer(nfsDeps);
       open.server = server;
       if (deps.nfs.exports.length === 0) ctx.log.warn('NFS is on but nothing is exported (gateway.nfs.exports, --nfs-export)');
-      ctx.log.info('NFS listening', { nfsHost: server.host, nfsPort: server.port, exports: deps.nfs.exports.map((entry) => entry.bucket) });
+      logAtAnyLevel(ctx.log, 'NFS listening', { nfsHost: server.host, nfsPort: server.port, exports: deps.nfs.exports.map((entry) => entry.bucket) });
       return { server, deps: nfsDeps };
     },
     receive(state, message, ctx) {

@@ -12,6 +12,7 @@ import { bindWhenFree, listenerGatewayDeps, type HttpListenerDeps } from '../htt
 import type { RestConfig } from './rest-config.js';
 import { restEntry, restWarning } from './rest-entry.js';
 import { ClientNetworks } from '../client-networks.js';
+import { logAtAnyLevel } from '../../../runtime/logger.js';
 
 export interface RestListenerDeps extends HttpListenerDeps {
   readonly rest: RestConfig;
@@ -39,7 +40,7 @@ export function restListenerBehavior(deps: RestListenerDeps): Behavior<ListenerS
       if (deps.authView.current !== undefined && deps.authView.user(deps.rest.user) === undefined) {
         ctx.log.warn('the REST API acts as a user the cluster does not have: its requests are refused until the user is created', { user: deps.rest.user });
       }
-      ctx.log.info('REST API listening', { restHost: server.host, restPort: server.port });
+      logAtAnyLevel(ctx.log, 'REST API listening', { restHost: server.host, restPort: server.port });
       return { server };
     },
     receive(state, message, ctx) {
