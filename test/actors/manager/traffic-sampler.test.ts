@@ -24,6 +24,18 @@ function counters(requests: number): TrafficCounters {
   return { requests, receivedBytes: requests * 10, sentBytes: requests * 20, latency: { buckets: [[0.01, requests]], sumSeconds: requests * 0.005, count: requests } };
 }
 
+/** The sampler under a manager supervisor beside `standIn`, the introspection actor it asks. */
+function startSampler(system: ActorSystem, standIn: Behavior<null, NodeInfoMessage>, sampler: ReturnType<typeof trafficSamplerBehavior>): Promise<unknown> {
+  const manager = supervisor('manager', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('traffic', sampler)] });
+  return system.startRoot('node', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('info', standIn), manager] }, () => {});
+}
+
+async function historyOf(system: ActorSystem): Promise<TrafficHistoryReply> {
+  const reply = await system.ask<TrafficSamplerMessage, TrafficHistoryReply>(trafficSamplerRef(MANAGER), (replyTo) => ({ type: 'history', replyTo }), 1_000);
+  if (!reply.ok) throw new Error(reply.code);
+  return reply;
+}
+
 describe("the managers' traffic sampler", () => {
   const clock = new ManualClock();
   const system = new ActorSystem({ node: MANAGER, clock, logger: memoryLogger('error').logger });
@@ -41,18 +53,10 @@ describe("the managers' traffic sampler", () => {
     },
   };
 
-  before(async () => {
-    const sampler = trafficSamplerBehavior({ members: () => [{ node: MANAGER, role: 'gateway' }], intervalMs: INTERVAL_MS });
-    const manager = supervisor('manager', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('traffic', sampler)] });
-    await system.startRoot('node', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('info', standIn), manager] }, () => {});
-  });
+  before(() => startSampler(system, standIn, trafficSamplerBehavior({ members: () => [{ node: MANAGER, role: 'gateway' }], intervalMs: INTERVAL_MS })));
   after(() => system.stop());
 
-  async function history(): Promise<TrafficHistoryReply> {
-    const reply = await system.ask<TrafficSamplerMessage, TrafficHistoryReply>(trafficSamplerRef(MANAGER), (replyTo) => ({ type: 'history', replyTo }), 1_000);
-    if (!reply.ok) throw new Error(reply.code);
-    return reply;
-  }
+  const history = (): Promise<TrafficHistoryReply> => historyOf(system);
 
   /** One sample: the clock moves on by `ms`, the stand-in is asked, and the answer is recorded. */
   async function sample(answer: TrafficCounters | 'fails', ms = INTERVAL_MS): Promise<TrafficHistoryReply['nodes'][number]['points']> {
@@ -105,18 +109,10 @@ describe("the managers' traffic sampler, when answers go wrong or members leave"
     },
   };
 
-  before(async () => {
-    const sampler = trafficSamplerBehavior({ members: () => members, intervalMs: SHORT_INTERVAL_MS });
-    const manager = supervisor('manager', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('traffic', sampler)] });
-    await system.startRoot('node', { strategy: 'one_for_one', maxRestarts: 3, periodMs: 10_000, children: [worker('info', standIn), manager] }, () => {});
-  });
+  before(() => startSampler(system, standIn, trafficSamplerBehavior({ members: () => members, intervalMs: SHORT_INTERVAL_MS })));
   after(() => system.stop());
 
-  async function history(): Promise<TrafficHistoryReply> {
-    const reply = await system.ask<TrafficSamplerMessage, TrafficHistoryReply>(trafficSamplerRef(MANAGER), (replyTo) => ({ type: 'history', replyTo }), 1_000);
-    if (!reply.ok) throw new Error(reply.code);
-    return reply;
-  }
+  const history = (): Promise<TrafficHistoryReply> => historyOf(system);
 
   /** Moves the clock to the next sample and waits until the stand-in is asked; the sample's time. */
   async function sampleStarts(): Promise<number> {
