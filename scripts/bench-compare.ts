@@ -7,9 +7,12 @@
  *   npm run bench:compare [-- --duration 10] [--warmup 3] [--concurrency 32] [--list-objects 2000]
  *
  * Prints each benchmark's output as it runs, then a table of the figures, then as last lines each
- * leofs figure divided by s3rver's:
- *   compare.put4k_n1_ratio=  compare.put4k_n3_ratio=  compare.get4k_n1_ratio=  compare.get4k_n3_ratio=
+ * leofs figure divided by s3rver's (above 1 is faster than s3rver, except p99 latency, where below 1 is
+ * better), and the N=3 put4k rate divided by the N=1 one (what two more replicas cost):
+ *   compare.put4k_n1_ratio=  compare.put4k_n3_ratio=  compare.put4k_p99_n1_ratio=  compare.put4k_p99_n3_ratio=
+ *   compare.get4k_n1_ratio=  compare.get4k_n3_ratio=  compare.head4k_n1_ratio=  compare.head4k_n3_ratio=
  *   compare.put16m_n1_ratio= compare.put16m_n3_ratio= compare.get16m_n1_ratio= compare.get16m_n3_ratio=
+ *   compare.put4k_n3_over_n1=
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +37,7 @@ const argv = await yargs(hideBin(process.argv))
   .parseAsync();
 
 /** The figures bench-s3 prints as its last lines, by name without the `s3.` prefix. */
-const FIGURES = ['put4k_per_s', 'get4k_per_s', 'put16m_mb_per_s', 'get16m_mb_per_s', 'list_ms_p50'] as const;
+const FIGURES = ['put4k_per_s', 'put4k_p99_ms', 'get4k_per_s', 'head4k_per_s', 'put16m_mb_per_s', 'get16m_mb_per_s', 'list_ms_p50'] as const;
 type Figure = (typeof FIGURES)[number];
 type Figures = Readonly<Record<Figure, number>>;
 
@@ -107,16 +110,16 @@ async function benchmark(label: string, server: Endpoint): Promise<Figures> {
 }
 
 function table(rows: ReadonlyArray<{ label: string; figures: Figures | undefined }>): string {
-  const header = ['server', 'put4k/s', 'get4k/s', 'put16m MB/s', 'get16m MB/s', 'list p50 ms'];
+  const header = ['server', 'put4k/s', 'put4k p99 ms', 'get4k/s', 'head4k/s', 'put16m MB/s', 'get16m MB/s', 'list p50 ms'];
   const cells = rows.map(({ label, figures }) => [label, ...FIGURES.map((name) => (figures === undefined ? 'failed' : String(figures[name])))]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
   const line = (row: readonly string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...cells.map(line)].join('\n') + '\n';
 }
 
-function ratio(leofsFigures: Figures | undefined, s3rverFigures: Figures | undefined, name: Figure): string {
-  if (leofsFigures === undefined || s3rverFigures === undefined || s3rverFigures[name] <= 0) return 'n/a';
-  return (leofsFigures[name] / s3rverFigures[name]).toFixed(2);
+function ratio(numerator: Figures | undefined, denominator: Figures | undefined, name: Figure): string {
+  if (numerator === undefined || denominator === undefined || denominator[name] <= 0) return 'n/a';
+  return (numerator[name] / denominator[name]).toFixed(2);
 }
 
 const root = mkdtempSync(join(tmpdir(), 'leofs-bench-compare-'));
@@ -159,8 +162,17 @@ await teardown.run();
 const of = (label: string): Figures | undefined => results.find((result) => result.label === label)?.figures;
 const [s3rver, n1, n3] = [of('s3rver'), of('leofs N=1'), of('leofs N=3')];
 process.stdout.write(`\n${table(results)}\n`);
-for (const [name, figure] of [['put4k', 'put4k_per_s'], ['get4k', 'get4k_per_s'], ['put16m', 'put16m_mb_per_s'], ['get16m', 'get16m_mb_per_s']] as const) {
+const RATIOS = [
+  ['put4k', 'put4k_per_s'],
+  ['put4k_p99', 'put4k_p99_ms'],
+  ['get4k', 'get4k_per_s'],
+  ['head4k', 'head4k_per_s'],
+  ['put16m', 'put16m_mb_per_s'],
+  ['get16m', 'get16m_mb_per_s'],
+] as const;
+for (const [name, figure] of RATIOS) {
   process.stdout.write(`compare.${name}_n1_ratio=${ratio(n1, s3rver, figure)}\n`);
   process.stdout.write(`compare.${name}_n3_ratio=${ratio(n3, s3rver, figure)}\n`);
 }
+process.stdout.write(`compare.put4k_n3_over_n1=${ratio(n3, n1, 'put4k_per_s')}\n`);
 process.exit(failures > 0 ? 1 : 0);

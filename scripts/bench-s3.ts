@@ -8,18 +8,24 @@
  * gateway caches is its own config (gateway.cacheBytes, gateway.cacheDiskBytes): compare a gateway with
  * the cache on and the hot set against one with it off.
  *
- * Phases: PutObject and GetObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
+ * Phases: PutObject, GetObject and HeadObject of 4 KiB objects, PutObject and GetObject of 16 MiB objects, and
  * ListObjectsV2 pages of 1000 keys in a bucket of --list-objects objects (populated once and reused:
  * a marker object records that the bucket is full). Each PUT and GET phase first runs its load for
  * --warmup seconds uncounted (a server just started is still compiling its hot paths); that rate is
- * printed too. Prints latencies per phase, then as last lines:
- *   s3.put4k_per_s=  s3.get4k_per_s=  s3.put16m_mb_per_s=  s3.get16m_mb_per_s=  s3.list_ms_p50=
+ * printed too. --phases runs only the phases named (GET and HEAD read what their PUT phase wrote, so
+ * they need it), e.g. `--phases put4k` to profile the servers under small writes alone. Prints
+ * latencies per phase, then as last lines the figures of the phases run:
+ *   s3.put4k_per_s=  s3.put4k_p99_ms=  s3.get4k_per_s=  s3.head4k_per_s=  s3.put16m_mb_per_s=  s3.get16m_mb_per_s=
+ *   s3.list_ms_p50=
  */
 import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
 import { percentile, runPhase, type Operation, type PhaseResult } from './bench-support/phases.js';
+
+const PHASES = ['put4k', 'get4k', 'head4k', 'put16m', 'get16m', 'list'] as const;
+type Phase = (typeof PHASES)[number];
 
 const argv = await yargs(hideBin(process.argv))
   .option('endpoint', { type: 'string', demandOption: true })
@@ -35,8 +41,16 @@ const argv = await yargs(hideBin(process.argv))
   .option('sse', { type: 'string', choices: ['AES256'], describe: 'PUT with x-amz-server-side-encryption (SSE-S3)' })
   .option('cache', { type: 'string', choices: ['on', 'off'], default: 'off', describe: 'GET a hot set of --hot-keys objects per lane (on) or everything written (off)' })
   .option('hot-keys', { type: 'number', default: 2, describe: 'objects per lane in the hot set with --cache on' })
+  .option('phases', { type: 'string', default: PHASES.join(','), describe: `comma-separated, of ${PHASES.join(', ')}` })
   .strict()
   .parseAsync();
+
+const chosen = new Set(argv.phases.split(',').map((name) => name.trim()));
+for (const name of chosen) if (!(PHASES as readonly string[]).includes(name)) throw new Error(`--phases: unknown phase ${name}; the phases are ${PHASES.join(', ')}`);
+for (const [reader, writer] of [['get4k', 'put4k'], ['head4k', 'put4k'], ['get16m', 'put16m']] as const) {
+  if (chosen.has(reader) && !chosen.has(writer)) throw new Error(`--phases: ${reader} reads what ${writer} writes; name both`);
+}
+const runs = (name: Phase): boolean => chosen.has(name);
 
 const concurrency = Math.max(1, argv.concurrency);
 const phaseMs = Math.max(1, argv.duration) * 1000;
@@ -76,69 +90,82 @@ const readIndex = (n: number, written: number): number => n % Math.max(1, Math.m
 
 const small = randomBytes(4096);
 const written4k = writtenPerLane(concurrency);
-const put4k = await phase('put4k', concurrency, async (lane) => {
+const put4k = !runs('put4k') ? undefined : await phase('put4k', concurrency, async (lane) => {
   const response = await client.send('PUT', `/${workBucket}/small/${lane}/${written4k[lane]}`, '', small, true, writeHeaders);
   if (ok(response.status)) written4k[lane]!++;
   return { ok: ok(response.status), bytes: small.length };
 });
-const get4k = await phase('get4k', concurrency, async (lane, n) => {
+const get4k = !runs('get4k') ? undefined : await phase('get4k', concurrency, async (lane, n) => {
   const response = await client.send('GET', `/${workBucket}/small/${lane}/${readIndex(n, written4k[lane]!)}`, '', undefined, true);
   return { ok: response.status === 200 && response.body.length === small.length, bytes: response.bodyBytes };
+});
+const head4k = !runs('head4k') ? undefined : await phase('head4k', concurrency, async (lane, n) => {
+  const response = await client.send('HEAD', `/${workBucket}/small/${lane}/${readIndex(n, written4k[lane]!)}`, '', undefined, false);
+  return { ok: response.status === 200 && response.headers['content-length'] === String(small.length), bytes: 0 };
 });
 
 const large = randomBytes(16 * 1024 * 1024);
 const largeLanes = Math.min(concurrency, 8);
 const written16m = writtenPerLane(largeLanes);
-const put16m = await phase('put16m', largeLanes, async (lane) => {
+const put16m = !runs('put16m') ? undefined : await phase('put16m', largeLanes, async (lane) => {
   const response = await client.send('PUT', `/${workBucket}/large/${lane}/${written16m[lane]}`, '', large, true, writeHeaders);
   if (ok(response.status)) written16m[lane]!++;
   return { ok: ok(response.status), bytes: large.length };
 });
-const get16m = await phase('get16m', largeLanes, async (lane, n) => {
+const get16m = !runs('get16m') ? undefined : await phase('get16m', largeLanes, async (lane, n) => {
   const response = await client.send('GET', `/${workBucket}/large/${lane}/${readIndex(n, written16m[lane]!)}`, '', undefined, false);
   return { ok: response.status === 200 && response.bodyBytes === large.length, bytes: response.bodyBytes };
 });
 
-const listCount = argv['list-objects'];
-const listBucket = `${argv['bucket-prefix']}-list-${listCount}`;
-await ensureBucket(listBucket);
-const marker = `_populated-${listCount}`;
-const keyOf = (i: number): string => `obj/${String(i).padStart(8, '0')}`;
-if ((await client.send('HEAD', `/${listBucket}/${marker}`, '')).status !== 200) {
-  process.stdout.write(`populating ${listBucket} with ${listCount} objects\n`);
-  let next = 0;
-  const begin = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < listCount; i = next++) {
-        for (let attempt = 0; ; attempt++) {
-          const response = await client.send('PUT', `/${listBucket}/${encodeKeyPath(keyOf(i))}`, '', Buffer.alloc(0));
-          if (ok(response.status)) break;
-          if (attempt >= 5) throw new Error(`populating failed at ${keyOf(i)}: ${response.status}`);
+/** Times --list-requests ListObjectsV2 pages of 1000 keys from random places in a bucket of --list-objects objects. */
+async function listLatenciesMs(): Promise<number[]> {
+  const listCount = argv['list-objects'];
+  const listBucket = `${argv['bucket-prefix']}-list-${listCount}`;
+  await ensureBucket(listBucket);
+  const marker = `_populated-${listCount}`;
+  const keyOf = (i: number): string => `obj/${String(i).padStart(8, '0')}`;
+  if ((await client.send('HEAD', `/${listBucket}/${marker}`, '')).status !== 200) {
+    process.stdout.write(`populating ${listBucket} with ${listCount} objects\n`);
+    let next = 0;
+    const begin = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < listCount; i = next++) {
+          for (let attempt = 0; ; attempt++) {
+            const response = await client.send('PUT', `/${listBucket}/${encodeKeyPath(keyOf(i))}`, '', Buffer.alloc(0));
+            if (ok(response.status)) break;
+            if (attempt >= 5) throw new Error(`populating failed at ${keyOf(i)}: ${response.status}`);
+          }
         }
-      }
-    }),
-  );
-  await client.send('PUT', `/${listBucket}/${marker}`, '', Buffer.alloc(0));
-  process.stdout.write(`populated in ${((performance.now() - begin) / 1000).toFixed(1)} s\n`);
+      }),
+    );
+    await client.send('PUT', `/${listBucket}/${marker}`, '', Buffer.alloc(0));
+    process.stdout.write(`populated in ${((performance.now() - begin) / 1000).toFixed(1)} s\n`);
+  }
+  const listLatencies: number[] = [];
+  for (let i = 0; i < argv['list-requests']; i++) {
+    const startIndex = Math.floor(Math.random() * Math.max(1, listCount - 1000));
+    const begin = performance.now();
+    const response = await client.send('GET', `/${listBucket}`, `list-type=2&max-keys=1000&start-after=${encodeURIComponent(keyOf(startIndex))}`);
+    const elapsed = performance.now() - begin;
+    const keys = (response.body.toString().match(/<Key>/g) ?? []).length;
+    const expected = Math.min(1000, listCount - startIndex - 1);
+    if (response.status !== 200 || keys !== expected) throw new Error(`ListObjectsV2 returned ${response.status} with ${keys} keys, expected ${expected}`);
+    listLatencies.push(elapsed);
+  }
+  listLatencies.sort((a, b) => a - b);
+  process.stdout.write(`list1000: ${listLatencies.length} requests, p50=${percentile(listLatencies, 50).toFixed(1)} ms p99=${percentile(listLatencies, 99).toFixed(1)} ms\n`);
+  return listLatencies;
 }
-const listLatencies: number[] = [];
-for (let i = 0; i < argv['list-requests']; i++) {
-  const startIndex = Math.floor(Math.random() * Math.max(1, listCount - 1000));
-  const begin = performance.now();
-  const response = await client.send('GET', `/${listBucket}`, `list-type=2&max-keys=1000&start-after=${encodeURIComponent(keyOf(startIndex))}`);
-  const elapsed = performance.now() - begin;
-  const keys = (response.body.toString().match(/<Key>/g) ?? []).length;
-  const expected = Math.min(1000, listCount - startIndex - 1);
-  if (response.status !== 200 || keys !== expected) throw new Error(`ListObjectsV2 returned ${response.status} with ${keys} keys, expected ${expected}`);
-  listLatencies.push(elapsed);
-}
-listLatencies.sort((a, b) => a - b);
-process.stdout.write(`list1000: ${listLatencies.length} requests, p50=${percentile(listLatencies, 50).toFixed(1)} ms p99=${percentile(listLatencies, 99).toFixed(1)} ms\n`);
+
+const listLatencies = runs('list') ? await listLatenciesMs() : undefined;
 
 client.close();
-process.stdout.write(`s3.put4k_per_s=${Math.round(put4k.ops / put4k.seconds)}\n`);
-process.stdout.write(`s3.get4k_per_s=${Math.round(get4k.ops / get4k.seconds)}\n`);
-process.stdout.write(`s3.put16m_mb_per_s=${Math.round(put16m.bytes / put16m.seconds / 1e6)}\n`);
-process.stdout.write(`s3.get16m_mb_per_s=${Math.round(get16m.bytes / get16m.seconds / 1e6)}\n`);
-process.stdout.write(`s3.list_ms_p50=${percentile(listLatencies, 50).toFixed(1)}\n`);
+const perSecond = (result: PhaseResult): number => Math.round(result.ops / result.seconds);
+const megabytesPerSecond = (result: PhaseResult): number => Math.round(result.bytes / result.seconds / 1e6);
+if (put4k) process.stdout.write(`s3.put4k_per_s=${perSecond(put4k)}\ns3.put4k_p99_ms=${percentile(put4k.latenciesMs, 99).toFixed(1)}\n`);
+if (get4k) process.stdout.write(`s3.get4k_per_s=${perSecond(get4k)}\n`);
+if (head4k) process.stdout.write(`s3.head4k_per_s=${perSecond(head4k)}\n`);
+if (put16m) process.stdout.write(`s3.put16m_mb_per_s=${megabytesPerSecond(put16m)}\n`);
+if (get16m) process.stdout.write(`s3.get16m_mb_per_s=${megabytesPerSecond(get16m)}\n`);
+if (listLatencies) process.stdout.write(`s3.list_ms_p50=${percentile(listLatencies, 50).toFixed(1)}\n`);
