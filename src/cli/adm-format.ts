@@ -326,6 +326,7 @@ export function formatResult(result: AdminResult): string {
         ? formatFields('Anti-entropy', [
             ['ranges held', String(ae.rangesHeld)],
             ['comparisons queued', `${ae.urgentPending}${ae.urgentPending > 0 ? ` ${progressBar(ae.rangesHeld === 0 ? 1 : Math.max(0, 1 - ae.urgentPending / Math.max(ae.rangesHeld, ae.urgentPending)))}` : ''}`],
+            ['pace', ae.quiet ? 'quiet (every range was in step for a whole walk)' : 'sweeping'],
             ['rounds done', String(ae.roundsDone)],
             ['keys repaired', String(ae.keysSynced)],
           ])

@@ -104,6 +104,8 @@ export interface StorageSettings {
   readonly sweepKeysPerSecond?: number;
   /** Rest between two passes of the orphan sweep (default 10 minutes). */
   readonly sweepPauseMs?: number;
+  /** Anti-entropy's pause between ranges once a whole walk found every range in step (default 1 s). */
+  readonly antiEntropyQuietIntervalMs?: number;
   /** Keys the lifecycle worker looks at per second at most (default 1000). */
   readonly lifecycleKeysPerSecond?: number;
   /** Rest between two lifecycle passes (default 1 hour). */
@@ -341,13 +343,13 @@ export function parseTlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
-  'lifecycleKeysPerSecond', 'lifecyclePauseMs',
+  'antiEntropyQuietIntervalMs', 'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
   'linkRateMBps', 'linkSyncKeysPerSecond', 'linkSyncPauseMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
 const STORAGE_NUMBERS: Readonly<Record<
-  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps' | 'linkSyncKeysPerSecond' | 'linkSyncPauseMs',
+  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'antiEntropyQuietIntervalMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps' | 'linkSyncKeysPerSecond' | 'linkSyncPauseMs',
   readonly [number, number]
 >> = {
   rebalanceRateMBps: [0, 100_000],
@@ -359,6 +361,7 @@ const STORAGE_NUMBERS: Readonly<Record<
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],
   sweepPauseMs: [100, 24 * 3_600_000],
+  antiEntropyQuietIntervalMs: [1, 60_000],
   lifecycleKeysPerSecond: [1, 1_000_000],
   lifecyclePauseMs: [100, 7 * 24 * 3_600_000],
   conditionalWriteDeadlineMs: [100, 10 * 60_000],

@@ -191,7 +191,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   });
   const {
     numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
-    lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
+    antiEntropyQuietIntervalMs, lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps, linkSyncKeysPerSecond, linkSyncPauseMs } = config.storage;
   const storage =
@@ -209,6 +209,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(uploadMaxAgeMs !== undefined ? { uploadMaxAgeMs } : {}),
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),
             ...(sweepPauseMs !== undefined ? { sweepPauseMs } : {}),
+            ...(antiEntropyQuietIntervalMs !== undefined ? { antiEntropyQuietIntervalMs } : {}),
             ...(lifecycleKeysPerSecond !== undefined ? { lifecycleKeysPerSecond } : {}),
             ...(lifecyclePauseMs !== undefined ? { lifecyclePauseMs } : {}),
             ...(conditionalWriteDeadlineMs !== undefined ? { conditionalWriteDeadlineMs } : {}),

@@ -49,6 +49,7 @@ const TUNING: Partial<StorageOptions> = {
   readTimeoutMs: 2_000,
   recovererIntervalMs: 50,
   antiEntropyIntervalMs: 20,
+  antiEntropyQuietIntervalMs: 20,
   conditionalWriteDeadlineMs: 5_000,
   // Longer than any one write can take here (rounds of replica timeouts), short enough that writes
   // whose coordinator crashed are ended within a run.

@@ -35,6 +35,8 @@ export const FAST_TUNING: Partial<StorageOptions> = {
   readTimeoutMs: 5_000,
   recovererIntervalMs: 20,
   antiEntropyIntervalMs: 5,
+  // Tests that make a replica diverge expect it found at the quick pace however long the cluster ran.
+  antiEntropyQuietIntervalMs: 5,
 };
 
 export interface StorageNodeOptions {

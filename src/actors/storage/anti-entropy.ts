@@ -3,6 +3,11 @@
  * with the range's other replicas. When a peer comes back up, the ranges shared with it are walked
  * first, without pause, so a restarted node converges quickly.
  *
+ * Once a whole walk's worth of ranges in a row were found in step with their peers, the walk goes on at
+ * the quiet pace (`antiEntropyQuietIntervalMs` between ranges): an idle cluster then costs next to
+ * nothing, and divergence is still found within one slow walk. A range that needed repair, or a new
+ * ring, brings back the quick pace; work for a peer back up or a recovery never waits for either.
+ *
  * While a rebalance moves data, a range is not compared with a node that receives part of it: its
  * hand-off (handoff.ts) brings that data, and comparing meanwhile would send the same bytes twice.
  */
@@ -64,6 +69,8 @@ interface AntiEntropyState {
   readonly timer: SelfTimer<AntiEntropyMessage>;
   roundsDone: number;
   keysSynced: number;
+  /** Rounds in a row that compared a range with a peer and found nothing to repair. */
+  inStepInRow: number;
 }
 
 export interface AntiEntropyDeps {
@@ -89,6 +96,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     }
     state.cursor = 0;
     state.urgent = [];
+    state.inStepInRow = 0;
     // A recovery goes on over every range of the new ring; the ranges it counted so far stay counted.
     const recovery = state.recovery;
     if (recovery && recovery.finishedAtMs === undefined) {
@@ -98,11 +106,15 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     }
   };
 
+  /** The pause before the next range of the regular walk. */
+  const paceOf = (state: AntiEntropyState): number =>
+    isQuiet(state) ? Math.max(context.options.antiEntropyQuietIntervalMs, context.options.antiEntropyIntervalMs) : context.options.antiEntropyIntervalMs;
+
   return {
     accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0, inStepInRow: 0 };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -145,6 +157,9 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           state.busy = false;
           state.roundsDone++;
           state.keysSynced += message.synced;
+          // A round that compared nothing (every other holder down) says nothing either way.
+          if (message.synced > 0) state.inStepInRow = 0;
+          else if (message.compared > 0) state.inStepInRow++;
           if (message.synced > 0) ctx.log.info('anti-entropy repaired keys', { keys: message.synced });
           const recovery = state.recovery;
           const counted = state.current?.recovery;
@@ -159,7 +174,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
             }
           }
           state.current = undefined;
-          schedule(state.urgent.length > 0 ? 0 : context.options.antiEntropyIntervalMs);
+          schedule(state.urgent.length > 0 ? 0 : paceOf(state));
           return state;
         }
         case 'node_event': {
@@ -213,6 +228,7 @@ function statsOf(state: AntiEntropyState, nowMs: number): AntiEntropyStats {
     roundsDone: state.roundsDone,
     keysSynced: state.keysSynced,
     urgentPending: state.urgent.length,
+    quiet: isQuiet(state),
     ...(recovery
       ? {
           recovery: {
@@ -243,6 +259,11 @@ function planRecovery(state: AntiEntropyState, recovery: Recovery, asked: Pick<R
   recovery.ranges += work.length;
   if (recovery.rangesDone + recovery.rangesSkipped >= recovery.ranges) recovery.finishedAtMs ??= nowMs;
   return work.length;
+}
+
+/** Whether a whole walk's worth of ranges in a row were in step with their peers. */
+function isQuiet(state: AntiEntropyState): boolean {
+  return state.ranges.length > 0 && state.inStepInRow >= state.ranges.length;
 }
 
 function nextRegular(state: AntiEntropyState): Work | undefined {

@@ -38,6 +38,8 @@ export interface StorageOptions {
   readonly recovererBatchSize: number;
   /** Pause between two ranges of an anti-entropy sweep. */
   readonly antiEntropyIntervalMs: number;
+  /** The pause instead, once a whole sweep found every range in step with its peers. */
+  readonly antiEntropyQuietIntervalMs: number;
   /** Keys repaired per range and peer in one anti-entropy round. */
   readonly antiEntropyMaxKeysPerRound: number;
   /** Records of a deleted bucket removed per transaction. */
@@ -93,6 +95,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   recovererIntervalMs: 100,
   recovererBatchSize: 32,
   antiEntropyIntervalMs: 50,
+  antiEntropyQuietIntervalMs: 1_000,
   antiEntropyMaxKeysPerRound: 1_000,
   purgeBatchKeys: 256,
   purgeIntervalMs: 50,

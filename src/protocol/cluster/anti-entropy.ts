@@ -33,6 +33,8 @@ export interface AntiEntropyStats {
   readonly keysSynced: number;
   /** Ranges (times peers) queued ahead of the regular walk: a peer back up, or a recovery asked for. */
   readonly urgentPending: number;
+  /** Every range was in step with its peers for a whole walk: the walk goes on at the quiet pace. */
+  readonly quiet: boolean;
   readonly recovery?: RecoveryProgress;
 }
 
