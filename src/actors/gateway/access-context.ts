@@ -29,14 +29,23 @@ const HEADER_KEYS = [
 
 const LIST_OPERATIONS: ReadonlySet<S3Operation['type']> = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads']);
 
+/**
+ * The context of a request, worked out when a policy first reads it: most requests meet no bucket
+ * policy. What the connection says is taken at once, while the socket is sure to be there.
+ */
 export function accessContext(input: AccessContextInput): ConditionContext {
-  const { req, headers, query, auth, user } = input;
+  const connection = { remoteAddress: input.req.socket.remoteAddress, encrypted: (input.req.socket as Partial<TLSSocket>).encrypted === true };
+  return new LazyConditionContext(() => buildContext(input, connection));
+}
+
+function buildContext(input: AccessContextInput, connection: { readonly remoteAddress: string | undefined; readonly encrypted: boolean }): ConditionContext {
+  const { headers, query, auth, user } = input;
   const header = (name: string): string | undefined => getHeader(headers, name);
   const listing = LIST_OPERATIONS.has(input.operation.type);
   const tags = requestTags(headers);
   const entries: Record<string, string | readonly string[] | undefined> = {
-    'aws:SourceIp': sourceIp(req.socket.remoteAddress),
-    'aws:SecureTransport': (req.socket as Partial<TLSSocket>).encrypted === true ? 'true' : 'false',
+    'aws:SourceIp': sourceIp(connection.remoteAddress),
+    'aws:SecureTransport': connection.encrypted ? 'true' : 'false',
     'aws:CurrentTime': new Date(input.nowMs).toISOString(),
     'aws:EpochTime': String(Math.floor(input.nowMs / 1000)),
     'aws:Referer': header('referer'),
@@ -59,6 +68,49 @@ export function accessContext(input: AccessContextInput): ConditionContext {
   for (const name of HEADER_KEYS) entries[`s3:${name}`] = header(name);
   for (const [key, value] of tags ?? []) entries[`s3:RequestObjectTag/${key}`] = value;
   return conditionContext(entries);
+}
+
+/** A condition context built on its first read. */
+class LazyConditionContext implements ConditionContext {
+  private built: ConditionContext | undefined;
+
+  constructor(private readonly build: () => ConditionContext) {}
+
+  private get context(): ConditionContext {
+    return (this.built ??= this.build());
+  }
+
+  get size(): number {
+    return this.context.size;
+  }
+
+  get(key: string): readonly string[] | undefined {
+    return this.context.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.context.has(key);
+  }
+
+  forEach(callback: (value: readonly string[], key: string, map: ReadonlyMap<string, readonly string[]>) => void, thisArg?: unknown): void {
+    this.context.forEach((value, key) => callback.call(thisArg, value, key, this));
+  }
+
+  entries(): MapIterator<[string, readonly string[]]> {
+    return this.context.entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.context.keys();
+  }
+
+  values(): MapIterator<readonly string[]> {
+    return this.context.values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, readonly string[]]> {
+    return this.context[Symbol.iterator]();
+  }
 }
 
 /** IPv4 clients of a dual-stack socket appear as `::ffff:a.b.c.d`; policies name them as `a.b.c.d`. */

@@ -102,6 +102,17 @@ describe('actors/gateway bucket policies', function () {
     expect(await failure(bob.send(new PutObjectCommand({ Bucket: 'target', Key: 'direct', Body: 'x' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
   });
 
+  it('judges what the connection says: the source address and whether it is encrypted', async () => {
+    await alice.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyOf(
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/public/*`, Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } },
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/private/*`, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
+      { Effect: 'Deny', Principal: { AWS: 'bob' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    ) }));
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: `/${BUCKET}/public/a.txt` })).text).to.equal('public/a.txt');
+    expect((await rawRequest(h.endpoint, { method: 'GET', path: `/${BUCKET}/private/b.txt` })).status).to.equal(403);
+    expect(await failure(bob.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'public/a.txt' })))).to.deep.equal({ name: 'AccessDenied', status: 403 });
+  });
+
   it('judges the tags an upload asks for', async () => {
     await alice.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyOf({
       Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*`,
