@@ -209,11 +209,16 @@ interface Credential {
 
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
+/** The last x-amz-date parsed: a busy client signs many requests within the same second. */
+let lastAmzDate: { readonly value: string; readonly ms: number | undefined } = { value: '', ms: undefined };
+
 function parseAmzDate(value: string): number | undefined {
+  if (value === lastAmzDate.value) return lastAmzDate.ms;
   const m = AMZ_DATE.exec(value);
-  if (m === null) return undefined;
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  return formatAmzDate(t) === value ? t : undefined;
+  const t = m === null ? undefined : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const ms = t !== undefined && formatAmzDate(t) === value ? t : undefined;
+  lastAmzDate = { value, ms };
+  return ms;
 }
 
 function parseCredential(value: string): Credential | undefined {
