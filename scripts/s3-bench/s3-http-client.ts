@@ -37,10 +37,18 @@ export class S3HttpClient {
 
   /**
    * One signed request. `body` may be a Buffer or a stream of known length; `keepBody` false discards
-   * the response body while counting it (large GETs must not fill the client's memory). `extraHeaders`
+   * the response body while counting it (large GETs must not fill the client's memory), a function
+   * is given each piece of it instead (to hash it) and the body is not kept either. `extraHeaders`
    * (lower-case names) are sent and signed.
    */
-  send(method: string, path: string, query: string, body?: Buffer | { stream: Readable; length: number }, keepBody = true, extraHeaders: Record<string, string> = {}): Promise<S3Response> {
+  send(
+    method: string,
+    path: string,
+    query: string,
+    body?: Buffer | { stream: Readable; length: number },
+    keepBody: boolean | ((piece: Buffer) => void) = true,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<S3Response> {
     const now = new Date();
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const date = amzDate.slice(0, 8);
@@ -64,7 +72,8 @@ export class S3HttpClient {
           let bodyBytes = 0;
           res.on('data', (chunk: Buffer) => {
             bodyBytes += chunk.length;
-            if (keepBody) chunks.push(chunk);
+            if (typeof keepBody === 'function') keepBody(chunk);
+            else if (keepBody) chunks.push(chunk);
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bodyBytes }));
           res.on('error', reject);
