@@ -45,6 +45,9 @@ const sizeBytes = sizeMib * MiB;
 const GATEWAY = 'gateway_0@127.0.0.1';
 const TARGET_MIB = 200;
 const METRICS_EVERY_MS = 1000;
+/** smaps is copied when the RSS grew this much since the last copy, at most this often (it is long to read). */
+const SMAPS_STEP_KB = 2048;
+const SMAPS_EVERY_MS = 250;
 
 /** The first piece of every body, copied and stamped for each piece sent. */
 const PATTERN = Buffer.alloc(PIECE_BYTES);
@@ -73,6 +76,45 @@ function procStatus(pid: number): Map<string, number> {
 }
 
 const kbToMib = (kb: number): number => kb / 1024;
+
+const ARENA_BYTES = 64 * MiB;
+const V8_PAGE_BYTES = 256 * 1024;
+
+/**
+ * Where a process's resident memory lies, from a copy of its /proc smaps, in kB by kind: files mapped
+ * (the node binary, libraries), the main malloc heap ([heap]), malloc's per-thread arenas (64 MiB
+ * aligned reservations), anonymous 256 KiB mappings (V8's heap pages), and other anonymous mappings
+ * (large V8 objects, mallocs above glibc's mmap threshold, thread stacks).
+ */
+function smapsBreakdown(smaps: string): Map<string, number> {
+  interface Mapping {
+    readonly start: bigint;
+    readonly end: bigint;
+    readonly perm: string;
+    readonly name: string;
+    rssKb: number;
+  }
+  const mappings: Mapping[] = [];
+  for (const line of smaps.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) mappings.push({ start: BigInt(`0x${header[1]!}`), end: BigInt(`0x${header[2]!}`), perm: header[3]!, name: header[4]!, rssKb: 0 });
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && mappings.length > 0) mappings.at(-1)!.rssKb += Number(rss[1]);
+  }
+  const kinds = new Map<string, number>();
+  mappings.forEach((mapping, i) => {
+    const next = mappings[i + 1];
+    let kind: string;
+    if (mapping.name.startsWith('/')) kind = 'files';
+    else if (mapping.name === '[heap]') kind = 'malloc heap';
+    else if (mapping.name !== '') kind = 'other';
+    else if (mapping.start % BigInt(ARENA_BYTES) === 0n && next?.start === mapping.end && next.perm === '---p' && Number(next.end - mapping.start) === ARENA_BYTES) kind = 'malloc arenas';
+    else if (Number(mapping.end - mapping.start) === V8_PAGE_BYTES) kind = 'V8 pages';
+    else kind = 'other anonymous';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + mapping.rssKb);
+  });
+  return kinds;
+}
 
 /** The gateway's /metrics URL, from the last `node started` line of its log. */
 function metricsUrlOf(cluster: DevCluster): string | undefined {
@@ -104,9 +146,24 @@ class PhasePeaks {
   longestGapMs = 0;
   private last = 0;
 
+  /** A copy of the process's smaps near its largest RSS seen, taken now and then as the RSS grows. */
+  smapsAtPeak = '';
+  private smapsRssKb = 0;
+  private smapsAt = 0;
+
   sample(pid: number): void {
     const status = procStatus(pid);
-    this.rssKb = Math.max(this.rssKb, status.get('VmRSS') ?? 0);
+    const rssKb = status.get('VmRSS') ?? 0;
+    if (rssKb > this.smapsRssKb + SMAPS_STEP_KB && performance.now() - this.smapsAt > SMAPS_EVERY_MS) {
+      try {
+        this.smapsAtPeak = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+        this.smapsRssKb = rssKb;
+        this.smapsAt = performance.now();
+      } catch {
+        // The process is gone: the last copy stands.
+      }
+    }
+    this.rssKb = Math.max(this.rssKb, rssKb);
     this.anonKb = Math.max(this.anonKb, status.get('RssAnon') ?? 0);
     this.fileKb = Math.max(this.fileKb, status.get('RssFile') ?? 0);
     const now = performance.now();
@@ -165,7 +222,8 @@ function phaseLine(name: string, outcome: PhaseOutcome, bytes: number): string {
     `${name}: ${(bytes / MiB).toFixed(0)} MiB in ${outcome.seconds.toFixed(1)} s, ${rate.toFixed(1)} MiB/s; gateway MiB: ` +
     `VmRSS max ${kbToMib(peaks.rssKb).toFixed(1)} (RssAnon ${kbToMib(peaks.anonKb).toFixed(1)}, RssFile ${kbToMib(peaks.fileKb).toFixed(1)}), ` +
     `VmHWM ${kbToMib(outcome.hwmKb).toFixed(1)}; heap used ${(peaks.heapUsed / MiB).toFixed(1)} of ${(peaks.heapTotal / MiB).toFixed(1)}, ` +
-    `external ${(peaks.external / MiB).toFixed(1)}; ${peaks.samples} samples, longest gap ${peaks.longestGapMs.toFixed(0)} ms`
+    `external ${(peaks.external / MiB).toFixed(1)}; ${peaks.samples} samples, longest gap ${peaks.longestGapMs.toFixed(0)} ms` +
+    `\n  RSS near the peak by kind, MiB: ${[...smapsBreakdown(peaks.smapsAtPeak)].map(([kind, kb]) => `${kind} ${kbToMib(kb).toFixed(1)}`).join(', ')}`
   );
 }
 
