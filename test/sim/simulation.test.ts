@@ -1,9 +1,11 @@
 /**
  * The deterministic simulation in `npm test`: a fixed set of seeds per fault class, each run checked by
- * the history checker and for convergence, and a check that a seed replays exactly.
+ * the history checker and for convergence, and a check that a seed replays exactly. `npm test` runs
+ * fewer seeds of each generic range than `npm run test:long`; the seeds that once found bugs run in both.
  * `npm run sim -- --seeds 1000 --faults all` runs many more (all: every class, membership changes included).
  */
 import { expect } from 'chai';
+import { scaled } from '../support/test-scale.js';
 import { runSimulation, type FaultClass } from './simulation.js';
 
 const ALL: readonly FaultClass[] = ['loss', 'duplicates', 'partitions', 'crashes', 'clocks'];
@@ -11,15 +13,15 @@ const firstSeeds = (count: number): number[] => Array.from({ length: count }, (_
 
 const RUNS: ReadonlyArray<{ readonly faults: readonly FaultClass[]; readonly seeds: readonly number[]; readonly why?: string }> = [
   { faults: [], seeds: firstSeeds(5) },
-  { faults: ['loss', 'duplicates'], seeds: firstSeeds(15) },
+  { faults: ['loss', 'duplicates'], seeds: firstSeeds(scaled(15, 8)) },
   { faults: ['partitions'], seeds: firstSeeds(15) },
-  { faults: ['crashes'], seeds: firstSeeds(15) },
-  { faults: ['clocks'], seeds: firstSeeds(15) },
-  { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(18) },
-  { faults: ALL, seeds: firstSeeds(20) },
+  { faults: ['crashes'], seeds: firstSeeds(scaled(15, 8)) },
+  { faults: ['clocks'], seeds: firstSeeds(scaled(15, 8)) },
+  { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(scaled(30, 8)) },
+  { faults: ALL, seeds: firstSeeds(scaled(20, 10)) },
   // A storage node added and rebalanced in, another detached and rebalanced out, while clients run.
-  { faults: ['membership'], seeds: firstSeeds(10) },
-  { faults: [...ALL, 'membership'], seeds: firstSeeds(12), why: 'membership changes under every other fault' },
+  { faults: ['membership'], seeds: firstSeeds(scaled(10, 5)) },
+  { faults: [...ALL, 'membership'], seeds: firstSeeds(scaled(20, 6)), why: 'membership changes under every other fault' },
   // Each of these found a bug in an earlier form of the simulation (a version from a fast clock, left
   // on too few replicas by a coordinator that crashed or was retried elsewhere, winning over writes and
   // deletes acknowledged after it; a restarted node stamping a clock it had stamped before; a node
