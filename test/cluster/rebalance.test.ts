@@ -15,6 +15,7 @@ import { keyPosition } from '../../src/core/ring/position.js';
 import { buildRing, preferenceList } from '../../src/core/ring/ring.js';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
+import { parallel } from '../../scripts/bench-support/parallel.js';
 
 const BUCKET = 'elastic';
 const N = 3;
@@ -134,11 +135,11 @@ describe('an elastic cluster with real processes', function () {
     const s3 = cluster.client(0, cluster.credentials, 20_000);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     traffic = new Traffic(s3);
-    for (let i = 0; i < 200; i++) {
+    await parallel(Array.from({ length: 200 }, (_, i) => i), 8, async (i) => {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `k/${i}`, Body: bodyOf(i) }));
       traffic.written.set(`k/${i}`, bodyOf(i));
       traffic.attempted.add(`k/${i}`);
-    }
+    });
     traffic.start(1_000_000);
   });
   after(async () => {
@@ -170,18 +171,21 @@ describe('an elastic cluster with real processes', function () {
   }
 
   it('refuses a rebalance with nothing to do, and unknown or impossible member commands', async () => {
-    const nothing = await cluster.adm('rebalance');
+    // Each is refused and changes nothing, so they may run at once.
+    const [nothing, unknown, tooFew, notDetached, gateway] = await Promise.all([
+      cluster.adm('rebalance'),
+      cluster.adm('detach', 'storage_9@127.0.0.1'),
+      cluster.adm('detach', cluster.storage[0]!.name),
+      cluster.adm('rollback', cluster.storage[0]!.name),
+      cluster.adm('suspend', cluster.gateways[0]!.name),
+    ]);
     expect(nothing.code).to.equal(1);
     expect(nothing.stderr).to.match(/no node is attached or detached.*NothingToDo/);
-    const unknown = await cluster.adm('detach', 'storage_9@127.0.0.1');
     expect(unknown.code).to.equal(1);
     expect(unknown.stderr).to.include('not a member');
-    const tooFew = await cluster.adm('detach', cluster.storage[0]!.name);
     expect(tooFew.code).to.equal(1);
     expect(tooFew.stderr).to.include('NotEnoughNodes');
-    const notDetached = await cluster.adm('rollback', cluster.storage[0]!.name);
     expect(notDetached.stderr).to.include('BadState');
-    const gateway = await cluster.adm('suspend', cluster.gateways[0]!.name);
     expect(gateway.stderr).to.include('NotStorage');
     expect((await membersOf()).filter((m) => m.state === 'running')).to.have.length(5);
   });
@@ -193,13 +197,12 @@ describe('an elastic cluster with real processes', function () {
     const started = await startRebalance('--rate', '0.2');
     expect(started.code, started.stderr).to.equal(0);
     expect(started.stdout).to.match(/rebalance started .*\+storage_3/);
-    const second = await cluster.adm('rebalance');
+    // Two refusals and a status, at once while the slow rebalance runs.
+    const [second, detachMeanwhile, status] = await Promise.all([cluster.adm('rebalance'), cluster.adm('detach', cluster.storage[1]!.name), cluster.adm('status')]);
     expect(second.code, `${second.stdout} ${second.stderr}`).to.equal(1);
     expect(second.stderr).to.include('RebalanceRunning');
-    const detachMeanwhile = await cluster.adm('detach', cluster.storage[1]!.name);
     expect(detachMeanwhile.code, `${detachMeanwhile.stdout} ${detachMeanwhile.stderr}`).to.equal(1);
     expect(detachMeanwhile.stderr).to.include('RebalanceRunning');
-    const status = await cluster.adm('status');
     expect(status.code, status.stderr).to.equal(0);
     expect(status.stdout).to.match(/\[Rebalance\][\s\S]*storage_3@127\.0\.0\.1/);
     const faster = await cluster.adm('rebalance', '--rate', '0');
@@ -263,24 +266,24 @@ describe('an elastic cluster with real processes', function () {
     expect(traffic.problems.slice(0, 10)).to.deep.equal([]);
     expect(traffic.listings).to.be.greaterThan(0);
     const s3 = cluster.client(0, cluster.credentials, 20_000);
-    for (const [key, body] of traffic.written) {
-      if (traffic.deleting.has(key)) continue;
+    const kept = [...traffic.written].filter(([key]) => !traffic.deleting.has(key));
+    await parallel(kept, 8, async ([key, body]) => {
       const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body), key).to.equal(true);
-    }
-    for (const key of traffic.deleted) {
+    });
+    await parallel([...traffic.deleted], 8, async (key) => {
       const error = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(() => undefined, (e: Error) => e);
       expect(error?.name, key).to.equal('NoSuchKey');
-    }
+    });
     // whereis asks every replica; all N of the ring's owners hold the same version.
     const sample = [...traffic.written.keys()].filter((key) => !traffic.deleting.has(key)).filter((_, i) => i % 25 === 0);
-    for (const key of sample) {
+    await parallel(sample, 4, async (key) => {
       await eventually(async () => {
         const where = await cluster.run<'whereis'>({ command: 'whereis', bucket: BUCKET, key });
         const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
         return where.replicas.length === N && where.replicas.every((row) => row.ring === 'current') && new Set(clocks).size === 1 && !clocks.includes('missing');
       }, 30_000, `${key} on its ${N} replicas`);
-    }
+    });
   });
 
   it('dropped, after the grace period, what each node no longer holds', async () => {
