@@ -1,16 +1,17 @@
 /**
  * Faults with real processes: a manager, three storage nodes (N=3, W=2, R=2, D=2) and a gateway, under
  * S3 load from four clients, while storage nodes are SIGKILLed and restarted one at a time, twenty
- * times. Everything the clients saw is checked by the history checker, and the replicas must converge
+ * times (ten in `npm test`, twenty in `npm run test:long`). Everything the clients saw is checked by the history checker, and the replicas must converge
  * once the faults stop. The schedule comes from a seed (LEOFS_FAULT_SEED, default 7).
  */
 import { expect } from 'chai';
 import { ProcessCluster } from '../support/process-cluster.js';
 import { pause, runUnderFaults } from '../support/s3-load.js';
+import { scaled } from '../support/test-scale.js';
 import { randomInt } from '../unit/core/seeded-random.js';
 
 const BUCKET = 'faults';
-const CYCLES = 20;
+const CYCLES = scaled(20, 10);
 const CLIENTS = 4;
 const SEED = Number(process.env.LEOFS_FAULT_SEED ?? 7);
 
