@@ -25,27 +25,33 @@ const DIARY_B: BucketRecord = { ...photosIn('bbbbbbbbbbbb0004'), name: 'diary' }
 let linked = true;
 /** The buckets the links ship; undefined: all. */
 let onlyBuckets: string[] | undefined;
+/** What the managers say now, and what each storage node (by cluster and index) was last told. */
+const viewNow = (): string => JSON.stringify([linked, onlyBuckets ?? null]);
+const heard = new Map<string, string>();
 
 /** Two in-process clusters of three storage nodes, each with its own cookie, linked both ways. */
 function linkedClusters(): { a: StorageCluster; b: StorageCluster } {
   const clusters: Record<'a' | 'b', StorageCluster> = {} as never;
-  const viewFrom = (self: 'a' | 'b'): (() => Promise<LinkViewReply>) => {
+  const viewFrom = (self: 'a' | 'b', index: number): (() => Promise<LinkViewReply>) => {
     const other = self === 'a' ? 'b' : 'a';
-    return () =>
-      Promise.resolve({
+    return () => {
+      // A node acts on the answer as soon as it has it: before any timer of the test runs again.
+      heard.set(`${self}/${index}`, viewNow());
+      return Promise.resolve({
         ok: true,
         self: `cluster-${self}`,
         clusters: linked
           ? [{ clusterId: `cluster-${other}`, secret: SECRET, storage: [...clusters[other].addresses()].map(([node, address]) => ({ node, address })), ...(onlyBuckets ? { buckets: onlyBuckets } : {}) }]
           : [],
       });
+    };
   };
   for (const self of ['a', 'b'] as const) {
     const buckets = self === 'a' ? [PHOTOS_A, DIARY_A] : [PHOTOS_B, DIARY_B];
     clusters[self] = new StorageCluster(
       3,
       SETTINGS,
-      () => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000, linkSyncStretchKeys: 2 }, buckets: () => Promise.resolve(buckets), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self) } }),
+      (index) => ({ tuning: { linkSyncPauseMs: 300, linkSyncKeysPerSecond: 10_000, linkSyncStretchKeys: 2 }, buckets: () => Promise.resolve(buckets), links: { realms: new LinkRealms(LINK_OFFERED_PATHS), linkView: viewFrom(self, index) } }),
       'error',
       `cookie-of-${self}`,
     );
@@ -69,6 +75,10 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     await a?.stop();
     await b?.stop();
   });
+
+  /** Waits until every storage node of both clusters has been told what the managers say now. */
+  const everyNodeHeard = (): Promise<void> =>
+    eventually(() => heard.size === a.nodes.length + b.nodes.length && [...heard.values()].every((view) => view === viewNow()), 10_000, 'every node told of the change');
 
   const bodyIn = async (cluster: StorageCluster, namespace: string, key: string): Promise<string | undefined> => {
     const read = await cluster.client.get('object', namespace, key, { withBody: true });
@@ -134,8 +144,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
 
   it('finds by comparison what was written before the clusters were linked, and ships it', async () => {
     linked = false;
-    // Long enough for every node to hear that the link is gone.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await everyNodeHeard();
     await a.client.put('object', objectFields(inA, 'before-the-link.txt', 'early'), Buffer.from('early'));
     await b.client.put('object', objectFields(inB, 'only-in-b.txt', 'b side'), Buffer.from('b side'));
     linked = true;
@@ -171,7 +180,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     expect(await digestOf(a)).to.not.equal(0);
     linked = false;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await everyNodeHeard();
       await b.client.put('object', objectFields(inB, 'b-alone.txt', 'alone'), Buffer.from('alone'));
       // Once the write has settled on its replicas, it counts.
       await eventually(async () => (await digestOf(a)) !== (await digestOf(b)), 5_000, 'different digests');
@@ -194,7 +203,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     linked = false;
     const many = Array.from({ length: 40 }, (_, i) => `zz-many-${String(i).padStart(2, '0')}.txt`);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await everyNodeHeard();
       // The end of the bucket: a in a holds one key of it, b forty (b's nodes fold 8 keys each at most).
       await a.client.put('object', objectFields(inA, 'zz-a-alone.txt', 'a'), Buffer.from('a'));
       for (const key of many) await b.client.put('object', objectFields(inB, key, key), Buffer.from(key));
@@ -213,7 +222,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     await eventually(async () => (await bodyIn(b, inB, 'doomed.txt')) === 'doomed', 20_000, 'shipped to b');
     linked = false;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await everyNodeHeard();
       await a.client.delete('object', inA, 'doomed.txt');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(await bodyIn(b, inB, 'doomed.txt')).to.equal('doomed');
@@ -232,7 +241,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     await eventually(async () => (await Promise.all(keys.map((key) => bodyIn(b, diaryB, key)))).every((body, i) => body === keys[i]), 20_000, 'shipped to b');
     linked = false;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await everyNodeHeard();
       for (const key of keys) await a.client.delete('object', diaryA, key);
     } finally {
       linked = true;
@@ -245,8 +254,7 @@ describe('shipping writes to a linked cluster (two in-process clusters)', functi
     const diaryB = namespaceOf(DIARY_B);
     onlyBuckets = ['photos'];
     try {
-      // Long enough for every node to hear which buckets the link ships.
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await everyNodeHeard();
       await a.client.put('object', objectFields(diaryA, 'secret.txt', 'dear diary'), Buffer.from('dear diary'));
       await a.client.put('object', objectFields(inA, 'shared.jpg', 'a photo'), Buffer.from('a photo'));
       await eventually(async () => (await bodyIn(b, inB, 'shared.jpg')) === 'a photo', 20_000, 'the photo shipped');
