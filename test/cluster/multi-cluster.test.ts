@@ -136,7 +136,8 @@ describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 g
     const killed = clusters[1]!;
     await Promise.all([...killed.gateways, ...killed.storage, ...killed.managers].map((node) => node.kill('SIGKILL')));
     await writeEverywhere(12, 'while 1 is down', [0, 2]);
-    for (const node of [...killed.managers, ...killed.storage]) await node.start();
+    for (const manager of killed.managers) await manager.start();
+    await Promise.all(killed.storage.map((node) => node.start()));
     const gateway = killed.gateways[0]!;
     const from = gateway.lines.length;
     await gateway.start();
