@@ -11,6 +11,7 @@ import { networkLabOrSkip, type NetworkLab } from '../support/network-lab.js';
 import { NodeProcess } from '../support/node-process.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 import { openAdminClient } from '../../src/cli/admin-client.js';
+import { parallel } from '../../scripts/bench-support/parallel.js';
 
 type ClusterStatus = Extract<AdminResult, { kind: 'cluster_status' }>;
 
@@ -144,7 +145,9 @@ describe('a control plane of three managers (real processes)', function () {
 
   it('finishes a rebalance whose leader is SIGKILLed in the middle of it, under the next leader', async () => {
     const body = 'r'.repeat(16 * 1024);
-    for (let i = 0; i < 150; i++) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `moved-${i}`, Body: body }));
+    await parallel(Array.from({ length: 150 }, (_, i) => i), 8, async (i) => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `moved-${i}`, Body: body }));
+    });
     await cluster.addStorageNode(3);
     await eventually(async () => (await statusOf(cluster)).members.some((m) => m.node === cluster.storage[3]!.name && m.state === 'attached'), 20_000, 'the fourth storage node attached');
     const killed = leaderIndex(cluster, await settled(cluster));

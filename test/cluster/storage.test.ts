@@ -26,6 +26,7 @@ import { memoryLogger } from '../../src/runtime/logger.js';
 import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import { eventually } from '../support/storage-cluster.js';
 import { NodeProcess } from '../support/node-process.js';
+import { parallel } from '../../scripts/bench-support/parallel.js';
 
 const COOKIE = 'storage-cluster-test-cookie';
 const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
@@ -165,16 +166,18 @@ describe('storage cluster with real processes (N=3, W=2, R=1, D=2)', function ()
     expect(killed).to.equal(true);
     expect(acknowledged.size, `${failed} puts failed`).to.be.greaterThan(450);
 
-    for (const [key, digest] of acknowledged) {
+    await parallel([...acknowledged], 8, async ([key, digest]) => {
       const got = await objects.get('object', 'invariants', key, { withBody: true });
       if (!got.ok) throw new Error(`${key}: ${got.code} ${got.message}`);
       expect(md5(got.body ?? new Uint8Array()), key).to.equal(digest);
-    }
+    });
 
     await victim.start();
     const pending = new Set(acknowledged.keys());
     await eventually(async () => {
-      for (const key of [...pending]) if (await converged('invariants', key, acknowledged.get(key))) pending.delete(key);
+      await parallel([...pending], 8, async (key) => {
+        if (await converged('invariants', key, acknowledged.get(key))) pending.delete(key);
+      });
       return pending.size === 0;
     }, 120_000, 'all 3 replicas of every acknowledged key with equal clocks');
   });
