@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually.js';
+import { parallel } from '../../scripts/bench-support/parallel.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
 const BUCKET = 'recovering';
@@ -32,16 +33,15 @@ describe('recovery commands with real processes', function () {
     expect(stats.code, stats.stderr).to.equal(0);
     expect(stats.stdout).to.match(/repair\s+\|\s+(idling|running)/);
     expect(stats.stdout).to.include('[Anti-entropy]');
-    const held = await cluster.adm('mq-suspend', node, 'repair');
+    // The two refusals change nothing, so they run alongside the hold.
+    const [held, wrong, unknown] = await Promise.all([cluster.adm('mq-suspend', node, 'repair'), cluster.adm('mq-suspend', node, 'nonsense'), cluster.adm('mq-stats', 'storage_9@127.0.0.1')]);
     expect(held.code, held.stderr).to.equal(0);
     expect(held.stdout).to.match(/repair\s+\|\s+suspended/);
     expect(held.stdout).to.match(/revert\s+\|\s+(idling|running)/);
-    const wrong = await cluster.adm('mq-suspend', node, 'nonsense');
     expect(wrong.code).to.equal(1);
     expect(wrong.stderr).to.include('UnknownQueue');
     const resumed = await cluster.adm('mq-resume', node);
     expect(resumed.stdout).to.not.include('suspended');
-    const unknown = await cluster.adm('mq-stats', 'storage_9@127.0.0.1');
     expect(unknown.code).to.not.equal(0);
   });
 
@@ -51,11 +51,11 @@ describe('recovery commands with real processes', function () {
     await down.kill('SIGKILL');
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missed', Body: 'written while a replica was down' }));
     // Nothing else repairs it meanwhile: the other nodes' repair queues are held.
-    for (const node of cluster.storage.slice(0, 2)) expect((await cluster.adm('mq-suspend', node.name, 'repair')).code).to.equal(0);
+    for (const held of await Promise.all(cluster.storage.slice(0, 2).map((node) => cluster.adm('mq-suspend', node.name, 'repair')))) expect(held.code).to.equal(0);
     await down.start();
     await down.waitFor((line) => line.msg === 'ring loaded from local state' || line.msg === 'ring installed', 20_000);
-    for (const node of cluster.storage.slice(0, 2)) expect((await cluster.adm('mq-resume', node.name, 'repair')).code).to.equal(0);
-    const recovered = await cluster.adm('recover-file', `${BUCKET}/missed`);
+    for (const resumed of await Promise.all(cluster.storage.slice(0, 2).map((node) => cluster.adm('mq-resume', node.name, 'repair')))) expect(resumed.code).to.equal(0);
+    const [recovered, bad] = await Promise.all([cluster.adm('recover-file', `${BUCKET}/missed`), cluster.adm('recover-file', 'no-slash')]);
     expect(recovered.code, recovered.stderr).to.equal(0);
     expect(recovered.stdout).to.match(/object\s+\|\s+missed/);
     await eventually(async () => {
@@ -63,13 +63,14 @@ describe('recovery commands with real processes', function () {
       const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
       return where.replicas.length === 3 && new Set(clocks).size === 1 && !clocks.includes('missing');
     }, 30_000, 'every replica holds the object');
-    const bad = await cluster.adm('recover-file', 'no-slash');
     expect(bad.code).to.equal(1);
   });
 
   it('recover-node refills a node whose disk was wiped; recover-consistency and recover-ring answer', async () => {
     const s3 = cluster.client(0, cluster.credentials, 20_000);
-    for (let i = 0; i < 60; i++) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `w/${i}`, Body: `body ${i}` }));
+    await parallel(Array.from({ length: 60 }, (_, i) => i), 8, async (i) => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `w/${i}`, Body: `body ${i}` }));
+    });
     const wiped = cluster.storage[1]!;
     await wiped.kill('SIGKILL');
     rmSync(join(cluster.dataDir('storage_1'), 'objects'), { recursive: true, force: true });
@@ -95,14 +96,17 @@ describe('recovery commands with real processes', function () {
       const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `w/${i}` }));
       expect(await got.Body!.transformToString()).to.equal(`body ${i}`);
     }
-    const consistency = await cluster.adm('recover-consistency', wiped.name, '--watch');
+    // A gateway's ring and a refused recover-node meddle with no storage node's pass: all three at once.
+    const [consistency, ring, notInRing] = await Promise.all([
+      cluster.adm('recover-consistency', wiped.name, '--watch'),
+      cluster.adm('recover-ring', cluster.gateways[0]!.name),
+      cluster.adm('recover-node', cluster.gateways[0]!.name),
+    ]);
     expect(consistency.code, consistency.stderr).to.equal(0);
     expect(consistency.stdout).to.include('compares all of its');
     expect(consistency.stdout).to.match(/storage_1@127\.0\.0\.1 +\| full pass +\| \[#{20}\] (\d+)\/\1 /);
-    const ring = await cluster.adm('recover-ring', cluster.gateways[0]!.name);
     expect(ring.code, ring.stderr).to.equal(0);
     expect(ring.stdout).to.match(/holds ring epoch \d+/);
-    const notInRing = await cluster.adm('recover-node', cluster.gateways[0]!.name);
     expect(notInRing.code).to.equal(1);
     expect(notInRing.stderr).to.include('not in the ring');
   });
