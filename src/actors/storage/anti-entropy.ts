@@ -7,6 +7,8 @@
  * the quiet pace (`antiEntropyQuietIntervalMs` between ranges): an idle cluster then costs next to
  * nothing, and divergence is still found within one slow walk. A range that needed repair, or a new
  * ring, brings back the quick pace; work for a peer back up or a recovery never waits for either.
+ * While a rebalance runs the walk stays quick: a delete that races a range's hand-off can leave a new
+ * holder with the version it deleted, and comparing ranges is what takes that version back.
  *
  * While a rebalance moves data, a range is not compared with a node that receives part of it: its
  * hand-off (handoff.ts) brings that data, and comparing meanwhile would send the same bytes twice.
@@ -71,6 +73,8 @@ interface AntiEntropyState {
   keysSynced: number;
   /** Rounds in a row that compared a range with a peer and found nothing to repair. */
   inStepInRow: number;
+  /** The ring has a previous one: a rebalance is moving data. */
+  rebalancing: boolean;
 }
 
 export interface AntiEntropyDeps {
@@ -97,6 +101,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     state.cursor = 0;
     state.urgent = [];
     state.inStepInRow = 0;
+    state.rebalancing = Boolean(snapshot.previous);
     // A recovery goes on over every range of the new ring; the ranges it counted so far stay counted.
     const recovery = state.recovery;
     if (recovery && recovery.finishedAtMs === undefined) {
@@ -114,7 +119,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0, inStepInRow: 0 };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0, inStepInRow: 0, rebalancing: false };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -261,9 +266,9 @@ function planRecovery(state: AntiEntropyState, recovery: Recovery, asked: Pick<R
   return work.length;
 }
 
-/** Whether a whole walk's worth of ranges in a row were in step with their peers. */
+/** Whether a whole walk's worth of ranges in a row were in step with their peers, with no rebalance running. */
 function isQuiet(state: AntiEntropyState): boolean {
-  return state.ranges.length > 0 && state.inStepInRow >= state.ranges.length;
+  return !state.rebalancing && state.ranges.length > 0 && state.inStepInRow >= state.ranges.length;
 }
 
 function nextRegular(state: AntiEntropyState): Work | undefined {
