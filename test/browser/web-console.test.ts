@@ -6,7 +6,7 @@
  * the CSRF token refused, a fourth storage node added and rebalanced in from the page (after a few
  * hundred objects were written through the S3 API, charted on the Traffic page, and partly moved to it), the queues and
  * actors shown, and logging out ends the session. A second manager of its own, whose config makes
- * sessions end after 3 s idle, shows an idle session ended. The pages are saved as screenshots
+ * sessions end after 10 s idle, shows an idle session ended. The pages are saved as screenshots
  * (1280x800) in a temporary folder whose path is printed. Chromium is the Debian package; where it
  * is missing the test says so and is skipped.
  */
@@ -275,7 +275,8 @@ describe('web console in a browser', function () {
   it('ends a session left idle for the time its manager is configured with, and says so at the login', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leofs-console-expiry-'));
     const config = join(dir, 'manager.json');
-    writeFileSync(config, JSON.stringify({ console: { port: 0, sessionIdleMinutes: 0.05 } }));
+    // Long enough for the login and the first page to load on a busy machine before the session lapses.
+    writeFileSync(config, JSON.stringify({ console: { port: 0, sessionIdleMinutes: 10 / 60 } }));
     const manager = new NodeProcess('manager_0@127.0.0.1', ['--role', 'manager', '--data', join(dir, 'manager'), '--cookie', 'console-expiry-test-cookie', '--config', config, '--log-level', 'warn']);
     extraNodes.push(manager);
     const context = await browser!.createBrowserContext();
