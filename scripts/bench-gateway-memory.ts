@@ -18,8 +18,7 @@
  * Exits non-zero when a transfer failed or a GET did not return what was PUT.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -118,19 +117,8 @@ function smapsBreakdown(smaps: string): Map<string, number> {
 
 /** The gateway's /metrics URL, from the last `node started` line of its log. */
 function metricsUrlOf(cluster: DevCluster): string | undefined {
-  const log = join(cluster.dataDir, 'logs', `${GATEWAY.split('@')[0]}.log`);
-  if (!existsSync(log)) return undefined;
-  let url: string | undefined;
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"node started"')) continue;
-    try {
-      const record = JSON.parse(line) as { msg?: unknown; metrics?: unknown };
-      if (record.msg === 'node started' && typeof record.metrics === 'string') url = record.metrics;
-    } catch {
-      // A line cut off by a kill: the next start writes a whole one.
-    }
-  }
-  return url;
+  const url = cluster.startRecordOf(GATEWAY)?.metrics;
+  return typeof url === 'string' ? url : undefined;
 }
 
 /** The largest of each memory figure seen while a phase runs. */

@@ -54,6 +54,8 @@ export interface DevCluster {
    * starts a child that died again, so it changes. Undefined before the node first logged it.
    */
   pidOf(node: string): number | undefined;
+  /** A node's last `node started` log record (its pid, ports, metrics URL); undefined before it logged one. */
+  startRecordOf(node: string): Readonly<Record<string, unknown>> | undefined;
   /** Stops every node and removes the data; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -106,7 +108,11 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
       cookieFile: field(out, /^\s*cookie\s+(\S.*)$/m, 'cookie file').trim(),
       dataDir,
       quorum: { n: Number(quorum[1]), w: Number(quorum[2]), r: Number(quorum[3]), d: Number(quorum[4]) },
-      pidOf: (node) => lastStartedPid(join(dataDir, 'logs', `${node.split('@')[0]}.log`)),
+      pidOf: (node) => {
+        const pid = lastStartRecord(join(dataDir, 'logs', `${node.split('@')[0]}.log`))?.pid;
+        return typeof pid === 'number' ? pid : undefined;
+      },
+      startRecordOf: (node) => lastStartRecord(join(dataDir, 'logs', `${node.split('@')[0]}.log`)),
       stop,
     };
   } catch (error) {
@@ -115,19 +121,20 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
   }
 }
 
-function lastStartedPid(logFile: string): number | undefined {
+/** The last `node started` record of a node's log: leofs dev restarts a child that died, so it changes. */
+function lastStartRecord(logFile: string): Readonly<Record<string, unknown>> | undefined {
   if (!existsSync(logFile)) return undefined;
-  let pid: number | undefined;
+  let found: Record<string, unknown> | undefined;
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     if (!line.startsWith('{') || !line.includes('"node started"')) continue;
     try {
-      const record = JSON.parse(line) as { msg?: unknown; pid?: unknown };
-      if (record.msg === 'node started' && typeof record.pid === 'number') pid = record.pid;
+      const record = JSON.parse(line) as Record<string, unknown>;
+      if (record.msg === 'node started') found = record;
     } catch {
       // A line cut off by a kill: the next start writes a whole one.
     }
   }
-  return pid;
+  return found;
 }
 
 function field(text: string, pattern: RegExp, what: string): string {
