@@ -94,6 +94,8 @@ export interface StorageSettings {
   readonly capacityBytes?: number;
   /** Turn read-only while the file system has less free space than this (default 256 MiB). */
   readonly minFreeDiskBytes: number;
+  /** Write object bodies past the page cache (O_DIRECT) where the file system allows it (default true). */
+  readonly directBodyWrites?: boolean;
   /** How fast the data of deleted buckets is removed, in records (objects, chunks, parts) per second. */
   readonly purgeKeysPerSecond: number;
   /** Chunks and part records nothing names are removed once older than this (default 1 day). */
@@ -342,7 +344,7 @@ export function parseTlsFiles(value: unknown): TlsFiles | undefined {
 }
 
 const STORAGE_KEYS = [
-  'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
+  'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'directBodyWrites', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
   'antiEntropyQuietIntervalMs', 'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
   'linkRateMBps', 'linkSyncKeysPerSecond', 'linkSyncPauseMs',
@@ -391,6 +393,7 @@ function storageSettings(value: unknown): StorageSettings {
     const bytes = record[key];
     if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)) throw new ConfigError(`storage.${key} must be a number of bytes`);
   }
+  if (record.directBodyWrites !== undefined && typeof record.directBodyWrites !== 'boolean') throw new ConfigError('storage.directBodyWrites must be true or false');
   const purgeRate = record.purgeKeysPerSecond ?? DEFAULT_PURGE_KEYS_PER_SECOND;
   if (typeof purgeRate !== 'number' || !Number.isInteger(purgeRate) || purgeRate < 1 || purgeRate > MAX_PURGE_KEYS_PER_SECOND) {
     throw new ConfigError(`storage.purgeKeysPerSecond must be an integer from 1 to ${MAX_PURGE_KEYS_PER_SECOND}`);
@@ -406,6 +409,7 @@ function storageSettings(value: unknown): StorageSettings {
     ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack' | 'alias'>),
     ...optional,
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
+    ...(record.directBodyWrites !== undefined ? { directBodyWrites: record.directBodyWrites as boolean } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
     purgeKeysPerSecond: purgeRate,
     ...tombstoneSettings(record),

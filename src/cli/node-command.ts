@@ -190,7 +190,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     },
   });
   const {
-    numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
+    numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, directBodyWrites, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
     antiEntropyQuietIntervalMs, lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps, linkSyncKeysPerSecond, linkSyncPauseMs } = config.storage;
@@ -219,6 +219,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(linkSyncPauseMs !== undefined ? { linkSyncPauseMs } : {}),
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
+          ...(directBodyWrites !== undefined ? { directBodyWrites } : {}),
           metrics,
           buckets: async () => {
             if (managers === undefined) return undefined;

@@ -80,6 +80,8 @@ export interface ObjectStoreOptions {
   readonly durable?: boolean;
   /** Bodies of at least this many bytes are kept in files beside the environment (default 128 KiB). */
   readonly fileBodyMinBytes?: number;
+  /** Write body files past the page cache where the file system allows it (default true; see body-files.ts). */
+  readonly directBodyWrites?: boolean;
   /** The node's time, for the durations the store measures and caches (the system clock by default). */
   readonly now?: () => number;
   /** Time that is never stepped, for how long writes have been unsettled (performance.now by default). */
@@ -263,7 +265,7 @@ export class ObjectStore {
     this.now = options.now ?? Date.now;
     this.elapsed = options.elapsed ?? (() => performance.now());
     this.openedElapsedMs = this.elapsed();
-    this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, options.durable !== false);
+    this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, { durable: options.durable !== false, directWrites: options.directBodyWrites !== false });
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
     this.tombstones = new TombstoneIndex(() => this.db.tombstones);

@@ -34,6 +34,8 @@ export interface StorageRoleOptions {
   readonly tuning?: Partial<StorageOptions>;
   /** Sync every commit to disk (default); a simulation that never loses power may skip it. */
   readonly durable?: boolean;
+  /** Write body files past the page cache where the file system allows it (default true). */
+  readonly directBodyWrites?: boolean;
   /** The node's randomness (Math.random by default; a simulation seeds it). */
   readonly random?: () => number;
   /** Where the storage instruments go, when the node exports metrics. */
@@ -68,6 +70,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     now: () => node.clock.now(),
     elapsed: () => node.clock.elapsed(),
     ...(options.durable === false ? { durable: false } : {}),
+    ...(options.directBodyWrites === false ? { directBodyWrites: false } : {}),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
   });

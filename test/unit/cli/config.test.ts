@@ -42,6 +42,12 @@ describe('cli/config storage settings', () => {
     expect(() => validateNodeConfig({ ...base, storage: { minFreeDiskBytes: '1G' } })).to.throw(ConfigError, /storage\.minFreeDiskBytes/);
   });
 
+  it('takes whether bodies are written past the page cache, as a boolean', () => {
+    expect(validateNodeConfig(base).storage.directBodyWrites).to.equal(undefined);
+    expect(validateNodeConfig({ ...base, storage: { directBodyWrites: false } }).storage.directBodyWrites).to.equal(false);
+    expect(() => validateNodeConfig({ ...base, storage: { directBodyWrites: 'no' } })).to.throw(ConfigError, /storage\.directBodyWrites must be true or false/);
+  });
+
   it('takes the tombstone grace period, purge rate and purge horizon, within bounds', () => {
     const storage = validateNodeConfig({ ...base, storage: { tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS } }).storage;
     expect(storage).to.deep.include({ tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS });
