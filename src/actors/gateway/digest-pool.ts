@@ -193,7 +193,7 @@ class DigestThread {
       if (free === 0) return this.waitForRoom().then(() => this.copyIn(stream, piece, offset));
       const at = this.written % this.ringBytes;
       const length = Math.min(piece.length - offset, free, this.ringBytes - at);
-      piece.copy(this.ring, at, offset, offset + length);
+      copyIntoShared(this.ring, at, piece.subarray(offset, offset + length));
       this.send({ t: 'update', stream, offset: at, length });
       this.written += length;
       offset += length;
@@ -249,6 +249,15 @@ class DigestThread {
   private wakeRoomWaiters(): void {
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
+}
+
+/**
+ * Copies `bytes` into shared memory at `at`. V8 copies into a SharedArrayBuffer with relaxed atomic
+ * moves, which cost a large upload's request thread more than a fifth of its time; `fill` with a
+ * buffer of exactly the range's length is one plain memcpy in Node's native code.
+ */
+function copyIntoShared(target: Buffer, at: number, bytes: Buffer): void {
+  target.fill(bytes, at, at + bytes.length);
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
