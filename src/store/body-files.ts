@@ -12,11 +12,10 @@
  * Names are the MD5 of the body's data key: fixed length, no characters a file system minds, spread
  * over 256 directories.
  *
- * Bodies are written past the page cache (O_DIRECT) where the file system allows it. A durable write
- * must reach the disk before it is acknowledged anyway, and through the page cache it costs a copy
- * into freshly allocated cache pages and then their write-back, several times the CPU of the device
- * write itself (on a small virtual machine, where a guest's free memory goes back to its host, about
- * five times). Reads still go through the page cache, which keeps what is read often.
+ * Bodies are written past the page cache (O_DIRECT) where the file system allows it: a durable write
+ * reaches the disk before it is acknowledged anyway, and through the cache it also costs a copy into
+ * cache pages and their write-back, several times the CPU of the disk write itself. Reads still go
+ * through the page cache, which keeps what is read often.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -33,6 +32,8 @@ export interface BodyFilesOptions {
   readonly directWrites?: boolean;
   /** Where direct writes are staged (tests hand in their own). */
   readonly staging?: Pick<AlignedStaging, 'take' | 'give'>;
+  /** Opens the files bodies are written to (tests hand in their own). */
+  readonly openFile?: (path: string, flags: number, mode: number) => Promise<FileHandle>;
 }
 
 /** Staging for direct writes: a body goes through one slot, piece by piece. */
@@ -50,6 +51,7 @@ export class BodyFiles {
   /** Whether bodies are written past the page cache: until a file system refuses it, when durable. */
   private direct: boolean;
   private readonly staging: Pick<AlignedStaging, 'take' | 'give'>;
+  private readonly openFile: (path: string, flags: number, mode: number) => Promise<FileHandle>;
 
   constructor(
     readonly root: string,
@@ -59,6 +61,7 @@ export class BodyFiles {
     this.durable = options.durable ?? true;
     this.direct = this.durable && (options.directWrites ?? true);
     this.staging = options.staging ?? new AlignedStaging(STAGING_SLOT_BYTES, STAGING_SLOTS);
+    this.openFile = options.openFile ?? open;
   }
 
   /** Whether the next body is written past the page cache. */
@@ -91,7 +94,7 @@ export class BodyFiles {
   }
 
   private async writeBuffered(path: string, body: Uint8Array): Promise<void> {
-    const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
+    const file = await this.openFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
     try {
       await writeAll(file, body);
       if (this.durable) await file.datasync();
@@ -101,51 +104,50 @@ export class BodyFiles {
   }
 
   /**
-   * Writes `body` to a new file at `path` past the page cache, through the aligned staging slots, the
-   * last block padded and the file then cut to the body's length. False when the file system refuses
-   * direct writes, with nothing left at `path`: from then on every body goes through the page cache.
+   * Writes `body` to a new file at `path` past the page cache, through an aligned staging slot, the
+   * last block padded and the file then cut to the body's length. False when direct writes cannot be
+   * done here (the file system refuses them, or the staging memory cannot be had), with nothing left
+   * at `path`: from then on every body goes through the page cache.
    */
   private async writeDirect(path: string, body: Uint8Array): Promise<boolean> {
-    let file: FileHandle;
+    let slot: Buffer;
     try {
-      file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, PRIVATE_FILE_MODE);
+      slot = await this.staging.take();
     } catch (error) {
-      if (!refusesDirect(error)) throw error;
       this.stopDirect(error);
       return false;
     }
     try {
-      const slot = await this.staging.take();
+      const file = await this.openFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, PRIVATE_FILE_MODE);
       try {
         for (let at = 0; at < body.length; at += slot.length) {
           const length = Math.min(slot.length, body.length - at);
           slot.set(body.subarray(at, at + length));
           const padded = alignUp(length);
           slot.fill(0, length, padded);
-          const { bytesWritten } = await file.write(slot, 0, padded, at);
-          if (bytesWritten !== padded) throw new Error(`a direct write of ${padded} bytes to a body file wrote ${bytesWritten}`);
+          await writeAligned(file, slot.subarray(0, padded), at);
         }
+        if (body.length % DIRECT_IO_ALIGNMENT !== 0) await file.truncate(body.length);
+        await file.datasync();
       } finally {
-        this.staging.give(slot);
+        await file.close();
       }
-      if (body.length % DIRECT_IO_ALIGNMENT !== 0) await file.truncate(body.length);
-      await file.datasync();
+      return true;
     } catch (error) {
-      await file.close();
       if (!refusesDirect(error)) throw error;
-      // Refused at the first write (an alignment the device does not take): nothing of it counts.
-      await unlink(path);
+      // Linux creates the file before it checks the flags: a refusal at the open leaves it too.
+      await unlink(path).catch(() => undefined);
       this.stopDirect(error);
       return false;
+    } finally {
+      this.staging.give(slot);
     }
-    await file.close();
-    return true;
   }
 
   private stopDirect(error: unknown): void {
     if (!this.direct) return;
     this.direct = false;
-    this.log.info('the file system refuses direct writes; body files are written through the page cache', { root: this.root, error });
+    this.log.warn('body files cannot be written past the page cache here; they are written through it', { root: this.root, error });
   }
 
   /** `length` bytes from `offset` of a body; undefined when there is no such file. */
@@ -255,6 +257,21 @@ class DirectorySync {
 /** What a file system that cannot write past its cache (or not from this alignment) answers. */
 function refusesDirect(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EINVAL';
+}
+
+/**
+ * Writes `block` (a multiple of the alignment) at `position`. A short write goes on from where it
+ * stopped, so that a disk that filled up answers with its own error (ENOSPC) on the next call.
+ */
+async function writeAligned(file: FileHandle, block: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < block.length) {
+    const { bytesWritten } = await file.write(block, done, block.length - done, position + done);
+    done += bytesWritten;
+    if (done < block.length && (bytesWritten === 0 || done % DIRECT_IO_ALIGNMENT !== 0)) {
+      throw new Error(`a direct write to a body file stopped after ${done} of ${block.length} bytes`);
+    }
+  }
 }
 
 async function writeAll(file: FileHandle, body: Uint8Array): Promise<void> {
