@@ -11,9 +11,10 @@
  * so a half-received object is never readable and a version written meanwhile by a client is never
  * overwritten by an older one. Small bodies come many to a request (replica_get_many) and their
  * versions share a commit; large ones are pulled one at a time. Of a version still unsettled on the
- * source, the version beneath it is taken (pullOne).
+ * source, the version beneath it is taken, and the segment waits a while for the other to settle
+ * (pullOne).
  */
-import { compareHlc, encodeHlc } from '../../core/hlc.js';
+import { compareHlc, encodeHlc, type Hlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
 import { planRebalance, type RebalanceMove } from '../../core/ring/rebalance.js';
 import { rebalanceIdOf, type RingSnapshot } from '../../core/ring/ring-document.js';
@@ -48,6 +49,13 @@ const RATE_RECHECK_MS = 1_000;
 const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
 const RATE_WINDOW_MS = 5_000;
+/**
+ * How long a key whose version is unsettled on its source keeps its segment from being done. Such a
+ * version is most often a write whose coordinator has yet to settle it, a delete among them, which
+ * settles within a moment; one whose coordinator died stays unsettled until the source's sweep, and
+ * after this the version beneath it stands here (anti-entropy brings the other should it settle).
+ */
+const UNSETTLED_WAIT_MS = 30_000;
 
 type HandoffActorMessage =
   | HandoffMessage
@@ -196,6 +204,9 @@ class SegmentReceiver {
   private pacedRate = 0;
   /** Body bytes a request brings, on average lately. */
   private expectedBytes = INITIAL_EXPECTED_BYTES;
+
+  /** When each version found unsettled on a source was first seen so (see UNSETTLED_WAIT_MS). */
+  private readonly unsettledSince = new Map<string, number>();
 
   constructor(
     private readonly system: ActorApi,
@@ -374,27 +385,43 @@ class SegmentReceiver {
   }
 
   /**
-   * A version still unsettled on the source (its coordinator died, say, and the source's sweep has not
-   * ended it yet) is not taken: it may never have been acknowledged. The version beneath it is, the one
-   * its write replaced there; should the unsettled one settle, anti-entropy brings it here later.
+   * A version still unsettled on the source is not taken: it may never have been acknowledged. The
+   * version beneath it is, the one its write replaced there, and the key stays not done for a while, so
+   * that a later pass takes the unsettled one once it has settled; should it settle after that (its
+   * coordinator died, and the source's sweep ends it), anti-entropy brings it here.
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     const reserved = await this.keepToRate();
     const addressed = { objectKind: entry.kind, bucket: entry.bucket, key: entry.key };
-    let pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true }, this.timeoutMs);
+    const pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true }, this.timeoutMs);
     this.spent(reserved, pulled.ok ? pulled.body?.length ?? 0 : 0);
-    if (pulled.ok && pulled.meta && pulled.unsettled) {
-      const beneath = pulled.unsettled.previous;
-      if (pulled.unsettled.previousUnsettled) return false;
-      if (!beneath) return true;
-      const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
-      if (local && compareHlc(local.clock, beneath.clock) >= 0) return true;
-      pulled = await ask(this.system, routerOf(source), { type: 'replica_get', ...addressed, withBody: true, clock: beneath.clock }, this.timeoutMs);
-      this.spent(0, pulled.ok ? pulled.body?.length ?? 0 : 0);
-      if (pulled.ok && pulled.meta && compareHlc(pulled.meta.clock, beneath.clock) !== 0) return false;
-    }
-    if (!pulled.ok || !pulled.meta || pulled.unsettled) return false;
+    if (!pulled.ok || !pulled.meta) return false;
+    if (!pulled.unsettled) return this.take(entry, pulled.meta, pulled.body);
+    if (pulled.unsettled.previousUnsettled) return false;
+    // Until the unsettled version settles or goes there, the key is not done: were it a delete, the
+    // version beneath would be a live object that a read here could serve.
+    const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
+    return tookBeneath && this.waitedForSettling(entry, pulled.meta.clock);
+  }
+
+  /** Takes the version beneath an unsettled one on `source` unless this node holds it or a newer one. */
+  private async pullBeneath(source: string, entry: RangeKey, beneath: { readonly clock: Hlc } | null | undefined): Promise<boolean> {
+    if (!beneath) return true;
+    const local = this.context.store.getMeta({ kind: entry.kind, bucket: entry.bucket, key: entry.key });
+    if (local && compareHlc(local.clock, beneath.clock) >= 0) return true;
+    const pulled = await ask(this.system, routerOf(source), { type: 'replica_get', objectKind: entry.kind, bucket: entry.bucket, key: entry.key, withBody: true, clock: beneath.clock }, this.timeoutMs);
+    this.spent(0, pulled.ok ? pulled.body?.length ?? 0 : 0);
+    if (!pulled.ok || !pulled.meta || pulled.unsettled || compareHlc(pulled.meta.clock, beneath.clock) !== 0) return false;
     return this.take(entry, pulled.meta, pulled.body);
+  }
+
+  /** Whether the version at `clock` of `entry` has been seen unsettled for UNSETTLED_WAIT_MS. */
+  private waitedForSettling(entry: RangeKey, clock: Hlc): boolean {
+    const id = `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(clock)}`;
+    const now = this.clock.now();
+    const since = this.unsettledSince.get(id);
+    if (since === undefined) this.unsettledSince.set(id, now);
+    return since !== undefined && now - since >= UNSETTLED_WAIT_MS;
   }
 
   /** Writes a pulled version here; false when it must be tried again. */

@@ -6,10 +6,12 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
+import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import type { RingDocument } from '../../../src/core/ring/ring-document.js';
 import { buildRing, preferenceList, type RingMember } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { handoffRef, type HandoffStatus } from '../../../src/protocol/cluster/handoff.js';
+import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
 import { ask } from '../../../src/runtime/typed-ask.js';
 import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
@@ -113,5 +115,39 @@ describe('the rebalance hand-off between storage nodes', function () {
     const moved = await rebalanceTo(all);
     expect(moved / minimum, `moved ${moved} bytes for a minimum of ${minimum}`).to.be.within(1, 1.25);
     await everyObjectReadsBack();
+  });
+
+  it('waits for a delete still unsettled on the old holders, rather than taking the object beneath it for good', async () => {
+    const key = 'deleted-while-moving';
+    const address = { kind: 'object' as const, bucket: BUCKET, key };
+    const body = Buffer.from('an object being deleted');
+    expect((await cluster.client.put('object', objectFields(BUCKET, key, body), body)).ok).to.equal(true);
+    const all = cluster.doc.current;
+    const position = keyPosition(BUCKET, key);
+    const holders = preferenceList(buildRing(all, { rackAware: false }), position, N);
+    // Without one of its holders, the key gains a holder that has nothing of it.
+    const leaving = holders[0]!;
+    const without = all.filter((member) => member.node !== leaving);
+    const receiver = preferenceList(buildRing(without, { rackAware: false }), position, N).find((node) => !holders.includes(node))!;
+    // The delete as its coordinator leaves it on the holders before it settles the write.
+    const clock = { wallMs: Date.now() + 1_000, counter: 0, node: holders[1]! };
+    const tombstone: ObjectMeta = { ...objectFields(BUCKET, key, ''), clock, lastModifiedMs: clock.wallMs, ringChecksum: cluster.clientRing.current!.checksum, deleted: true };
+    for (const holder of holders) {
+      const reply = await cluster.clientNode.system.ask<RouterMessage, ReplicaPutReply>(routerOf(holder), (replyTo) => ({ type: 'replica_put', objectKind: 'object', meta: tombstone, keepPrevious: true, replyTo }), 5_000);
+      expect(reply).to.include({ ok: true, applied: true });
+    }
+    epoch++;
+    install({ ...cluster.doc, epoch, current: without, previous: all, rebalanceEpoch: epoch });
+    const receiverStore = cluster.node(receiver).role!.context.store;
+    await eventually(() => receiverStore.getMeta(address)?.deleted === false, 20_000, 'the object beneath the delete taken');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const waiting = await ask(cluster.clientNode.system, handoffRef(receiver), { type: 'status' }, 5_000);
+    expect(waiting.ok && waiting.state, 'the receiver is not done while the delete is unsettled').to.not.be.oneOf(['done', 'idle']);
+    for (const holder of holders) await cluster.node(holder).role!.context.store.settle(address, clock);
+    await eventually(async () => {
+      const reply = await ask(cluster.clientNode.system, handoffRef(receiver), { type: 'status' }, 5_000);
+      return reply.ok && reply.state === 'done';
+    }, 20_000, 'the receiver done once the delete settled');
+    expect(receiverStore.getMeta(address)?.deleted).to.equal(true);
   });
 });
