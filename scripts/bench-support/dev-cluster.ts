@@ -99,6 +99,7 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
     if (!quorum) throw new Error(`leofs dev did not say which quorum it started the cluster with:\n${err.slice(-3000)}`);
     const managers = [...out.matchAll(/^\s*manager\s+(\S+)\s+cluster port\s+(\S+)/gm)].map((match) => ({ name: match[1]!, address: match[2]! }));
     if (managers.length !== managerCount) throw new Error(`leofs dev printed ${managers.length} managers, not ${managerCount}:\n${out}`);
+    const startRecordOf = (node: string): Readonly<Record<string, unknown>> | undefined => lastStartRecord(join(dataDir, 'logs', `${node.split('@')[0]}.log`));
     return {
       endpoint: field(out, /^\s*S3\s+(http:\/\/\S+)/m, 'S3 endpoint'),
       accessKey: field(out, /access key id\s+(\S+)/, 'access key id'),
@@ -109,10 +110,10 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
       dataDir,
       quorum: { n: Number(quorum[1]), w: Number(quorum[2]), r: Number(quorum[3]), d: Number(quorum[4]) },
       pidOf: (node) => {
-        const pid = lastStartRecord(join(dataDir, 'logs', `${node.split('@')[0]}.log`))?.pid;
+        const pid = startRecordOf(node)?.pid;
         return typeof pid === 'number' ? pid : undefined;
       },
-      startRecordOf: (node) => lastStartRecord(join(dataDir, 'logs', `${node.split('@')[0]}.log`)),
+      startRecordOf,
       stop,
     };
   } catch (error) {

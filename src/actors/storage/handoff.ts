@@ -328,7 +328,7 @@ class SegmentReceiver {
   private async pullNewer(source: string, keys: readonly RangeKey[], claimed?: Set<string>): Promise<number> {
     const wanted = keys.filter((entry) => {
       if (claimed) {
-        const id = `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(entry.clock)}`;
+        const id = versionIdOf(entry, entry.clock);
         if (claimed.has(id)) return false;
         claimed.add(id);
       }
@@ -417,7 +417,7 @@ class SegmentReceiver {
 
   /** Whether the version at `clock` of `entry` has been seen unsettled for UNSETTLED_WAIT_MS. */
   private waitedForSettling(entry: RangeKey, clock: Hlc): boolean {
-    const id = `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(clock)}`;
+    const id = versionIdOf(entry, clock);
     const now = this.clock.now();
     const since = this.unsettledSince.get(id);
     if (since === undefined) this.unsettledSince.set(id, now);
@@ -507,6 +507,11 @@ class SegmentReceiver {
 }
 
 /** Bytes per second over a sliding window, in one-second slots. */
+/** Names one version of a key, for the sets and maps that track versions across sources and passes. */
+function versionIdOf(entry: RangeKey, clock: Hlc): string {
+  return `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(clock)}`;
+}
+
 class ByteRate {
   private readonly slots = new Map<number, number>();
 
