@@ -2,15 +2,20 @@ import { expect } from 'chai';
 import { missingProcessSettings, processFor, startCommand } from '../../../src/cli/role-process.js';
 
 describe('process settings by role', () => {
-  it('gives storage nodes a larger initial old space, gateways that and a fixed malloc mmap threshold, managers the defaults', () => {
-    expect(processFor('storage')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: {} });
+  it('gives storage nodes and gateways a larger initial old space and fixed malloc thresholds, managers the defaults', () => {
+    expect(processFor('storage')).to.deep.equal({
+      v8Flags: ['--initial-old-space-size=128'],
+      env: { MALLOC_MMAP_THRESHOLD_: '8388608', MALLOC_TRIM_THRESHOLD_: '67108864' },
+    });
     expect(processFor('gateway')).to.deep.equal({ v8Flags: ['--initial-old-space-size=128'], env: { MALLOC_MMAP_THRESHOLD_: '4194304' } });
     expect(processFor('manager')).to.deep.equal({ v8Flags: [], env: {} });
   });
 
   it('names what a process was started without', () => {
-    expect(missingProcessSettings('storage', [], {})).to.deep.equal(['--initial-old-space-size=128']);
-    expect(missingProcessSettings('storage', ['--inspect', '--initial-old-space-size=128'], {})).to.deep.equal([]);
+    const storageEnv = { MALLOC_MMAP_THRESHOLD_: '8388608', MALLOC_TRIM_THRESHOLD_: '67108864' };
+    expect(missingProcessSettings('storage', [], {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=8388608', 'MALLOC_TRIM_THRESHOLD_=67108864', '--initial-old-space-size=128']);
+    expect(missingProcessSettings('storage', ['--inspect', '--initial-old-space-size=128'], storageEnv)).to.deep.equal([]);
+    expect(missingProcessSettings('storage', ['--initial-old-space-size=128'], { MALLOC_MMAP_THRESHOLD_: '8388608' })).to.deep.equal(['MALLOC_TRIM_THRESHOLD_=67108864']);
     const oldSpace = ['--initial-old-space-size=128'];
     expect(missingProcessSettings('gateway', [], {})).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304', ...oldSpace]);
     expect(missingProcessSettings('gateway', oldSpace, { MALLOC_MMAP_THRESHOLD_: '131072' })).to.deep.equal(['MALLOC_MMAP_THRESHOLD_=4194304']);
@@ -19,7 +24,9 @@ describe('process settings by role', () => {
   });
 
   it('spells the command line that starts a node with them', () => {
-    expect(startCommand('storage', 'bin/leofs')).to.equal('node --initial-old-space-size=128 bin/leofs node --role storage ...');
+    expect(startCommand('storage', 'bin/leofs')).to.equal(
+      'MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=67108864 node --initial-old-space-size=128 bin/leofs node --role storage ...',
+    );
     expect(startCommand('gateway', 'bin/leofs')).to.equal('MALLOC_MMAP_THRESHOLD_=4194304 node --initial-old-space-size=128 bin/leofs node --role gateway ...');
     expect(startCommand('manager', 'bin/leofs')).to.equal('node bin/leofs node --role manager ...');
   });
