@@ -32,12 +32,15 @@ import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
 
 /**
- * Segments received at once, and batches pulled at once within each. A batch's answer carries at most
- * GET_MANY_BODY_BUDGET_BYTES of small bodies, and its large ones (up to a chunk, 5 MiB) are pulled one
- * at a time: at most 8 × 2 × 6 MiB of bodies are in flight.
+ * Segments received at once, and batches pulled at once within each. Every write waits for a commit,
+ * and a commit costs this node a few fsyncs whatever it holds, so many writes in flight are what make
+ * the rate. A batch's answer carries at most GET_MANY_BODY_BUDGET_BYTES of small bodies; its large ones
+ * (up to a chunk, 5 MiB) are pulled one at a time, at most LARGE_PULLS at once across the run: at most
+ * 16 × 2 × 1 MiB + 8 × 5 MiB of bodies are in flight.
  */
-const SEGMENT_CONCURRENCY = 8;
+const SEGMENT_CONCURRENCY = 16;
 const BATCH_CONCURRENCY = 2;
+const LARGE_PULLS = 8;
 /** Keys asked for in one replica_get_many. */
 const BATCH_KEYS = 64;
 /** What the rate limit expects a request to bring before any came back, and the weight of each that does. */
@@ -205,6 +208,15 @@ class SegmentReceiver {
   /** Body bytes a request brings, on average lately. */
   private expectedBytes = INITIAL_EXPECTED_BYTES;
 
+  /** Large pulls running, and those waiting for one of them to end. */
+  private largePulls = 0;
+  private readonly largePullWaiters: Array<() => void> = [];
+
+  /** The progress save under way, whether another is due after it, and the failure of the last. */
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
+  private saveFailure: Error | undefined;
+
   /** When each version found unsettled on a source was first seen so (see UNSETTLED_WAIT_MS). */
   private readonly unsettledSince = new Map<string, number>();
 
@@ -225,6 +237,7 @@ class SegmentReceiver {
     // Several segments at once: each write is a durable commit, and concurrent ones share it.
     const pending = this.run.moves.filter((move) => !progress.done.includes(move.end));
     await this.inLanes(pending, SEGMENT_CONCURRENCY, (move) => this.receive(move));
+    await this.progressSaved();
   }
 
   /** Verifies every segment again, a few at a time. */
@@ -247,8 +260,7 @@ class SegmentReceiver {
     await this.verify(move);
     if (this.run.cancelled) return;
     const { [move.end]: _walked, ...walking } = this.progress.walking;
-    await this.record({ ...this.progress, done: [...this.progress.done, move.end], walking });
-    if (!this.run.cancelled) this.state.status = { ...this.state.status, segmentsDone: this.state.status.segmentsDone + 1 };
+    this.record({ ...this.progress, done: [...this.progress.done, move.end], walking });
   }
 
   /** Walks the segment on one old holder after another, pulling what is newer there. */
@@ -279,7 +291,7 @@ class SegmentReceiver {
       const last = page.entries[page.entries.length - 1];
       if (last) {
         after = { position: last.position, kind: last.kind, bucket: last.bucket, key: last.key };
-        await this.record({ ...this.progress, walking: { ...this.progress.walking, [move.end]: after } });
+        this.record({ ...this.progress, walking: { ...this.progress.walking, [move.end]: after } });
       }
       if (page.done) return;
     }
@@ -380,8 +392,22 @@ class SegmentReceiver {
       asking = again;
     }
     // One at a time: these are the large bodies, up to a chunk each.
-    for (const entry of alone) if (!this.run.cancelled && !(await this.pullOne(source, entry))) missed++;
+    for (const entry of alone) if (!this.run.cancelled && !(await this.largePull(() => this.pullOne(source, entry)))) missed++;
     return missed;
+  }
+
+  /** Runs `pull` once fewer than LARGE_PULLS run, in the order asked. */
+  private async largePull<T>(pull: () => Promise<T>): Promise<T> {
+    if (this.largePulls >= LARGE_PULLS) await new Promise<void>((resolve) => this.largePullWaiters.push(resolve));
+    else this.largePulls++;
+    try {
+      return await pull();
+    } finally {
+      // The slot passes straight to the next waiter, if any.
+      const next = this.largePullWaiters.shift();
+      if (next) next();
+      else this.largePulls--;
+    }
   }
 
   /**
@@ -444,10 +470,41 @@ class SegmentReceiver {
     return move.sources.filter((node) => node !== this.context.node && !this.context.isKnownDown(node));
   }
 
-  private async record(next: HandoffRecord): Promise<void> {
+  /**
+   * Records progress and saves it in the background, one save at a time, each of the latest progress:
+   * a segment's lanes do not wait for a commit of their own. Progress lost in a crash only means a page
+   * pulled or a segment verified again. A save that failed fails the next record. The segments told
+   * done (status) are those saved so.
+   */
+  private record(next: HandoffRecord): void {
     if (this.run.cancelled) return;
+    if (this.saveFailure !== undefined) throw this.saveFailure;
     this.progress = { ...next, objects: this.state.status.objects, bytes: this.state.status.bytes };
-    await this.context.store.handoff.save(this.progress);
+    if (this.saving) this.saveAgain = true;
+    else this.saveProgress();
+  }
+
+  private saveProgress(): void {
+    const saved = this.progress;
+    this.saving = this.context.store.handoff.save(saved).then(
+      () => {
+        this.saving = undefined;
+        if (!this.run.cancelled && saved.done.length > this.state.status.segmentsDone) this.state.status = { ...this.state.status, segmentsDone: saved.done.length };
+        if (!this.saveAgain || this.run.cancelled) return;
+        this.saveAgain = false;
+        this.saveProgress();
+      },
+      (error: unknown) => {
+        this.saving = undefined;
+        this.saveFailure = error instanceof Error ? error : new Error(String(error));
+      },
+    );
+  }
+
+  /** Resolves once every progress recorded so far is durable. */
+  private async progressSaved(): Promise<void> {
+    while (this.saving) await this.saving;
+    if (this.saveFailure !== undefined) throw this.saveFailure;
   }
 
   private setState(state: HandoffState): void {
