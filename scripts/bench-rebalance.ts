@@ -323,8 +323,11 @@ try {
   for (;;) {
     const status = await admin(adm, { command: 'status' }, 'cluster_status');
     const member = status.members.find((m) => m.node === NEW_NODE);
-    if (member?.state === 'attached') break;
-    if (Date.now() > attachDeadline) throw new Error(`${NEW_NODE} is not attached after ${ATTACH_TIMEOUT_MS / 1000} s (state: ${member?.state ?? 'not a member'})`);
+    // A rebalance is refused until every running node, the new one too, holds the current ring.
+    if (member?.state === 'attached' && status.consistent) break;
+    if (Date.now() > attachDeadline) {
+      throw new Error(`${NEW_NODE} is not attached with the cluster's ring after ${ATTACH_TIMEOUT_MS / 1000} s (state: ${member?.state ?? 'not a member'}, rings consistent: ${status.consistent})`);
+    }
     if (added.exited()) throw new Error(`${NEW_NODE} exited before it was attached`);
     await sleep(250);
   }

@@ -41,7 +41,7 @@ import { ask } from '../../runtime/typed-ask.js';
 
 export const DEFAULT_RING_CHECK_INTERVAL_MS = 2_000;
 /** While a rebalance runs the nodes are asked this often, so that its end is noticed soon. */
-const REBALANCE_CHECK_INTERVAL_MS = 500;
+const REBALANCE_CHECK_INTERVAL_MS = 250;
 const RING_ASK_TIMEOUT_MS = 5_000;
 const RING_KEY = 'ring';
 const MAX_RACK_LENGTH = 64;
