@@ -3,8 +3,8 @@
  * ring has a previous membership, every segment whose new preference list adds this node is pulled
  * from the segment's old holders, page by page in ring order, and then verified: compared by range
  * digests with N-W+1 old holders, until none holds a version newer than this node's. Progress is
- * durable (store/handoff-progress.ts): a node restarted mid-way resumes after the last page it
- * recorded, never from the start. Once every receiver is done and every node holds the new ring, the
+ * saved as it goes (store/handoff-progress.ts, in the background): a node restarted mid-way resumes
+ * after the last page whose progress was saved, a page or two behind at most, never from the start. Once every receiver is done and every node holds the new ring, the
  * manager asks for a final check of every segment, then drops the previous ring.
  *
  * Only what is newer than the local copy is pulled, and written through the store's normal write path,
@@ -392,7 +392,9 @@ class SegmentReceiver {
       asking = again;
     }
     // One at a time: these are the large bodies, up to a chunk each.
-    for (const entry of alone) if (!this.run.cancelled && !(await this.largePull(() => this.pullOne(source, entry)))) missed++;
+    // A run cancelled while a pull waited for its turn pulls nothing more.
+    const pullAlone = (entry: RangeKey) => () => (this.run.cancelled ? Promise.resolve(true) : this.pullOne(source, entry));
+    for (const entry of alone) if (!this.run.cancelled && !(await this.largePull(pullAlone(entry)))) missed++;
     return missed;
   }
 
