@@ -4,8 +4,9 @@
  * from the segment's old holders, page by page in ring order, and then verified: compared by range
  * digests with N-W+1 old holders, until none holds a version newer than this node's. Progress is
  * saved as it goes (store/handoff-progress.ts, in the background): a node restarted mid-way resumes
- * after the last page whose progress was saved, a page or two behind at most, never from the start. Once every receiver is done and every node holds the new ring, the
- * manager asks for a final check of every segment, then drops the previous ring.
+ * after the last page whose progress was saved, a page or two behind at most, never from the start.
+ * Once every receiver is done and every node holds the new ring, the manager asks for a final check of
+ * every segment, then drops the previous ring.
  *
  * Only what is newer than the local copy is pulled, and written through the store's normal write path,
  * so a half-received object is never readable and a version written meanwhile by a client is never
@@ -393,8 +394,7 @@ class SegmentReceiver {
     }
     // One at a time: these are the large bodies, up to a chunk each.
     // A run cancelled while a pull waited for its turn pulls nothing more.
-    const pullAlone = (entry: RangeKey) => () => (this.run.cancelled ? Promise.resolve(true) : this.pullOne(source, entry));
-    for (const entry of alone) if (!this.run.cancelled && !(await this.largePull(pullAlone(entry)))) missed++;
+    for (const entry of alone) if (!this.run.cancelled && !(await this.largePull(async () => this.run.cancelled || this.pullOne(source, entry)))) missed++;
     return missed;
   }
 
@@ -565,12 +565,12 @@ class SegmentReceiver {
   }
 }
 
-/** Bytes per second over a sliding window, in one-second slots. */
 /** Names one version of a key, for the sets and maps that track versions across sources and passes. */
 function versionIdOf(entry: RangeKey, clock: Hlc): string {
   return `${entry.kind}\n${entry.bucket}\n${entry.key}\n${encodeHlc(clock)}`;
 }
 
+/** Bytes per second over a sliding window, in one-second slots. */
 class ByteRate {
   private readonly slots = new Map<number, number>();
 
