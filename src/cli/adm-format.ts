@@ -437,6 +437,7 @@ export function formatLinkedClusters(result: Extract<AdminResult, { kind: 'linke
     cluster.state,
     cluster.lastContactMs === null ? '-' : time(cluster.lastContactMs),
     String(cluster.storageNodes),
+    String(cluster.backlog.shippingNodes),
     String(cluster.backlog.queued),
     cluster.backlog.lagSeconds === null ? '-' : duration(cluster.backlog.lagSeconds * 1000),
     String(cluster.backlog.shippedObjects),
@@ -444,7 +445,7 @@ export function formatLinkedClusters(result: Extract<AdminResult, { kind: 'linke
     `${cluster.backlog.sync.passes} passes, ${cluster.backlog.sync.compared} keys, ${cluster.backlog.sync.behind} sent again`,
     cluster.backlog.errors.length > 0 ? cluster.backlog.errors[cluster.backlog.errors.length - 1]! : '-',
   ]);
-  const table = formatTable(['cluster', 'buckets', 'link', 'last contact', 'storage nodes', 'queued', 'lag', 'objects shipped', 'bytes shipped', 'compared', 'last error'], rows);
+  const table = formatTable(['cluster', 'buckets', 'link', 'last contact', 'storage nodes', 'shipping here', 'queued', 'lag', 'objects shipped', 'bytes shipped', 'compared', 'last error'], rows);
   const reasons = result.clusters.flatMap((cluster) => [
     ...(cluster.reason !== undefined ? [`${cluster.clusterId} ${cluster.state}: ${cluster.reason}`] : []),
     ...cluster.backlog.errors.map((error) => `${cluster.clusterId} shipments from ${error}`),

@@ -17,6 +17,12 @@ export interface NodeBacklog {
 }
 
 export interface LinkBacklog {
+  /**
+   * Storage nodes here that have learnt of the link from the managers (a few seconds after it is made)
+   * and so queue their writes for it; a write a node coordinates before then reaches the linked cluster
+   * only through the comparison of keys.
+   */
+  readonly shippingNodes: number;
   readonly queued: number;
   /** Seconds since the oldest waiting key was written; null when none waits. */
   readonly lagSeconds: number | null;
@@ -53,5 +59,5 @@ export function sumBacklogs(nodes: ReadonlyArray<{ readonly node: string; readon
   }
   // A clock a little ahead on a storage node must not show as a negative lag.
   const lagSeconds = oldestMs === null ? null : Math.max(0, Math.round((nowMs - oldestMs) / 1000));
-  return { queued, lagSeconds, shippedObjects, shippedBytes, errors, sync: { passes, compared, behind } };
+  return { shippingNodes: nodes.length, queued, lagSeconds, shippedObjects, shippedBytes, errors, sync: { passes, compared, behind } };
 }

@@ -41,8 +41,20 @@ async function contentOf(client: S3Client): Promise<Map<string, string>> {
 
 describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 gateway each, N=2)', function () {
   this.timeout(600_000);
+  // Each cluster on its own loopback address, so that no two clusters' nodes share a name (as in any real
+  // deployment): versions two same-named nodes stamp in the same millisecond could never be ordered.
   const clusters = [0, 1, 2].map(
-    (i) => new ProcessCluster({ storageNodes: 3, gateways: 1, settings: { n: 2, w: 2, r: 1, d: 2 }, storageSettings: { linkSyncPauseMs: 1_000 }, cookie: `cookie-of-cluster-${i}`, fixedManagerPort: true, metrics: i === 0 }),
+    (i) =>
+      new ProcessCluster({
+        storageNodes: 3,
+        gateways: 1,
+        settings: { n: 2, w: 2, r: 1, d: 2 },
+        storageSettings: { linkSyncPauseMs: 1_000 },
+        cookie: `cookie-of-cluster-${i}`,
+        fixedManagerPort: true,
+        metrics: i === 0,
+        host: `127.0.0.${2 + i}`,
+      }),
   );
   const ids: string[] = [];
   const clients: S3Client[] = [];
@@ -94,9 +106,10 @@ describe('three linked clusters (real processes: 1 manager, 3 storage nodes, 1 g
     for (const [i, j] of [[1, 0], [0, 2], [2, 0], [1, 2], [2, 1]] as const) {
       await clusters[i]!.run({ command: 'join_cluster', manager: clusters[j]!.manager.address, clusterId: ids[j]!, secret: SECRET });
     }
+    // Up, and known to every storage node, which queues its writes for the link from then on.
     await eventually(async () => {
       const statuses = await Promise.all([0, 1, 2].map((i) => links(i)));
-      return statuses.every((status) => status.clusters.length === 2 && status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3));
+      return statuses.every((status) => status.clusters.length === 2 && status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3 && link.backlog.shippingNodes === 3));
     }, 30_000, 'every link up');
     // Buckets are not replicated: each cluster's operator makes the bucket (same name) on each side.
     for (const client of clients) await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -184,9 +197,10 @@ describe('two linked clusters with the network between them cut while both take 
     for (const [i, j] of [[0, 1], [1, 0]] as const) {
       await clusters[i]!.run({ command: 'join_cluster', manager: clusters[j]!.manager.address, clusterId: ids[j]!, secret: SECRET });
     }
+    // Up, and known to every storage node, which queues its writes for the link from then on.
     await eventually(async () => {
       const statuses = await Promise.all(clusters.map((cluster) => cluster.run<'linked_clusters'>({ command: 'cluster_status' })));
-      return statuses.every((status) => status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3));
+      return statuses.every((status) => status.clusters.every((link) => link.state === 'up' && link.storageNodes === 3 && link.backlog.shippingNodes === 3));
     }, 30_000, 'both links up');
     for (const cluster of clusters) {
       const client = cluster.client(0);

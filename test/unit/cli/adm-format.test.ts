@@ -99,21 +99,21 @@ describe('cli/adm-format', () => {
   });
 
   it('shows each linked cluster in cluster-status: link, contact, storage nodes, backlog, and why a link is not up', () => {
-    const backlog = { queued: 12, lagSeconds: 75, shippedObjects: 40, shippedBytes: 2048, errors: ['storage_1: timed out'], sync: { passes: 2, compared: 300, behind: 4 } };
+    const backlog = { shippingNodes: 2, queued: 12, lagSeconds: 75, shippedObjects: 40, shippedBytes: 2048, errors: ['storage_1: timed out'], sync: { passes: 2, compared: 300, behind: 4 } };
     const text = formatResult({
       kind: 'linked_clusters',
       clusterId: 'c1',
       clusters: [
         { clusterId: 'c2', managers: ['m'], joinedAtMs: 0, buckets: ['photos', 'logs'], state: 'up', lastContactMs: 0, storageNodes: 3, backlog },
-        { clusterId: 'c3', managers: ['m'], joinedAtMs: 0, state: 'waiting', reason: 'it has not joined', lastContactMs: null, storageNodes: 0, backlog: { queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [], sync: { passes: 0, compared: 0, behind: 0 } } },
+        { clusterId: 'c3', managers: ['m'], joinedAtMs: 0, state: 'waiting', reason: 'it has not joined', lastContactMs: null, storageNodes: 0, backlog: { shippingNodes: 0, queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [], sync: { passes: 0, compared: 0, behind: 0 } } },
       ],
       unreachable: ['storage_2'],
     });
     const lines = text.split('\n');
     expect(lines[0]).to.equal('this cluster: c1');
-    expect(lines[1]).to.match(/cluster \| buckets\s+\| link\s+\| last contact\s+\| storage nodes \| queued \| lag\s+\| objects shipped \| bytes shipped\s+\| compared\s+\| last error/);
-    expect(lines[3]).to.match(/^ c2\s+\| photos,logs \| up\s+\| 1970-01-01 00:00:00Z \| 3\s+\| 12\s+\| 1m 15s \| 40\s+\| 2.0 KiB \(2048 B\) \| 2 passes, 300 keys, 4 sent again \| storage_1: timed out$/);
-    expect(lines[4]).to.match(/^ c3\s+\| all\s+\| waiting \| -\s+\| 0\s+\| 0\s+\| -\s+\| 0\s+\| 0 B\s+\| 0 passes, 0 keys, 0 sent again\s+\| -$/);
+    expect(lines[1]).to.match(/cluster \| buckets\s+\| link\s+\| last contact\s+\| storage nodes \| shipping here \| queued \| lag\s+\| objects shipped \| bytes shipped\s+\| compared\s+\| last error/);
+    expect(lines[3]).to.match(/^ c2\s+\| photos,logs \| up\s+\| 1970-01-01 00:00:00Z \| 3\s+\| 2\s+\| 12\s+\| 1m 15s \| 40\s+\| 2.0 KiB \(2048 B\) \| 2 passes, 300 keys, 4 sent again \| storage_1: timed out$/);
+    expect(lines[4]).to.match(/^ c3\s+\| all\s+\| waiting \| -\s+\| 0\s+\| 0\s+\| 0\s+\| -\s+\| 0\s+\| 0 B\s+\| 0 passes, 0 keys, 0 sent again\s+\| -$/);
     expect(text).to.include('- c3 waiting: it has not joined');
     expect(text).to.include('- c2 shipments from storage_1: timed out');
     expect(text).to.match(/no answer from: storage_2$/);

@@ -14,11 +14,11 @@ describe('core/link-backlog', () => {
       nowMs,
     );
     // One node leads the comparison; one that led it before and still counts passes may count more.
-    expect(summed).to.deep.equal({ queued: 4, lagSeconds: 90, shippedObjects: 12, shippedBytes: 1_020, errors: ['s1: connection refused'], sync: { passes: 3, compared: 150, behind: 3 } });
+    expect(summed).to.deep.equal({ shippingNodes: 3, queued: 4, lagSeconds: 90, shippedObjects: 12, shippedBytes: 1_020, errors: ['s1: connection refused'], sync: { passes: 3, compared: 150, behind: 3 } });
   });
 
   it('has no lag when nothing waits, and none below zero when a node is ahead of this clock', () => {
-    expect(sumBacklogs([], nowMs)).to.deep.equal({ queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [], sync: { passes: 0, compared: 0, behind: 0 } });
+    expect(sumBacklogs([], nowMs)).to.deep.equal({ shippingNodes: 0, queued: 0, lagSeconds: null, shippedObjects: 0, shippedBytes: 0, errors: [], sync: { passes: 0, compared: 0, behind: 0 } });
     expect(sumBacklogs([{ node: 's0', backlog: { queued: 1, oldestMs: nowMs + 5_000, shippedObjects: 0, shippedBytes: 0 } }], nowMs).lagSeconds).to.equal(0);
   });
 });
