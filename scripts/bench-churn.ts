@@ -10,13 +10,13 @@
  *   churn.disk_ratio=     the nodes' disk use after compaction / the bytes of the versions they keep
  *   churn.put4k_ratio=    4 KiB PUTs per second while the compactions run / before, without them
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { parallel } from './bench-support/parallel.js';
+import { runToEnd } from './bench-support/processes.js';
 import { seededRandom } from './bench-support/seeded-random.js';
 import { Teardown } from './bench-support/teardown.js';
 import { encodeKeyPath, S3HttpClient } from './s3-bench/s3-http-client.js';
@@ -52,15 +52,10 @@ function objectSizes(next: () => number): number[] {
 }
 
 
-function adm(cluster: DevCluster, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ADM, '--manager', cluster.managerAddress, '--cookie-file', cluster.cookieFile, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`leofs-adm ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-  });
+async function adm(cluster: DevCluster, ...args: string[]): Promise<string> {
+  const run = await runToEnd([ADM, '--manager', cluster.managerAddress, '--cookie-file', cluster.cookieFile, '--json', ...args]);
+  if (run.code !== 0) throw new Error(`leofs-adm ${args.join(' ')}: ${run.stderr.trim() || `exit ${run.code}`}`);
+  return run.stdout;
 }
 
 /** 4 KiB PUTs on every lane until `until` says stop; returns PUTs per second. */

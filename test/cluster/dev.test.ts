@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,14 +78,7 @@ describe('leofs dev: secrets stay with their user', function () {
   });
 
   function adm(args: readonly string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [ADM, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runToEnd([ADM, ...args], { cwd: root, env });
   }
 
   const cookie = (): string => readFileSync(join(data, 'cookie'), 'utf8').trim();
@@ -202,13 +196,9 @@ describe('leofs dev: a control plane of three managers', function () {
       expect(out.match(/^ {2}manager {3}manager_\d@127\.0\.0\.1/gm)).to.have.length(3);
       const managers = /npx leofs-adm --manager (\S+)/.exec(out)![1]!;
       expect(managers.split(',')).to.have.length(3);
-      const status = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [ADM, '--manager', managers, '--cookie-file', join(root, 'data', 'cookie'), '--json', 'status'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let text = '';
-        child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`leofs-adm status exited ${code}`))));
-      });
-      const roles = (JSON.parse(status) as { managers: Array<{ role: string }> }).managers.map((manager) => manager.role).sort();
+      const status = await runToEnd([ADM, '--manager', managers, '--cookie-file', join(root, 'data', 'cookie'), '--json', 'status']);
+      expect(status.code, status.stderr).to.equal(0);
+      const roles = (JSON.parse(status.stdout) as { managers: Array<{ role: string }> }).managers.map((manager) => manager.role).sort();
       expect(roles).to.deep.equal(['follower', 'follower', 'leader']);
     } finally {
       await stopChild(dev);

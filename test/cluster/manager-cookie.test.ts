@@ -4,7 +4,7 @@
  * old one.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,16 +34,7 @@ describe('manager: the cluster cookie', function () {
 
   /** Runs a node that is expected to exit by itself; one still running after the limit is killed. */
   function runToExit(args: readonly string[], limitMs = 15_000): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'node', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
-    });
+    return runToEnd([CLI, 'node', ...args], { limitMs });
   }
 
   it('takes the cookie from a file, warns about one on the command line, and refuses to start with another cookie', async () => {

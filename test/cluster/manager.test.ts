@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,14 +55,7 @@ describe('manager: membership, ring distribution and leofs-adm with real process
   }
 
   function admAt(address: string, cookie: string, ...args: string[]): Promise<AdmRun> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [ADM, '--manager', address, '--cookie', cookie, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runToEnd([ADM, '--manager', address, '--cookie', cookie, ...args]);
   }
 
   async function status(): Promise<ClusterStatusResult> {

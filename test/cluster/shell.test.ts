@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,9 @@ function startShell(args: readonly string[], options: { readonly env?: NodeJS.Pr
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   // A shell that hangs fails its test instead of the whole run.
   const limit = setTimeout(() => child.kill('SIGKILL'), SHELL_LIMIT_MS);
+  // 'close', not 'exit': the output may still be in the pipes when the process has exited.
   const exited = new Promise<ShellRun>((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(limit);
       resolve({ code, stdout, stderr });
     }),
@@ -229,14 +231,7 @@ describe('leofs shell and leofs-adm with a cluster port that speaks TLS', functi
   });
 
   it('lets leofs-adm use the same flags', async () => {
-    const adm = await new Promise<ShellRun>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'adm', '--manager', manager.address, '--tls-ca', join(root, 'cert.pem'), 'status'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const adm = await runToEnd([CLI, 'adm', '--manager', manager.address, '--tls-ca', join(root, 'cert.pem'), 'status'], { env: { ...process.env, ...env } });
     expect(adm.code, adm.stderr).to.equal(0);
     expect(adm.stdout).to.include('[System Configuration]');
   });

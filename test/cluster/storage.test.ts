@@ -3,7 +3,6 @@
  * N=3, W=2, R=1, D=2.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { startClusterNode, type ClusterNode } from '../../src/runtime/node.js';
 import { eventually } from '../support/storage-cluster.js';
 import { NodeProcess } from '../support/node-process.js';
 import { parallel } from '../../scripts/bench-support/parallel.js';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 
 const COOKIE = 'storage-cluster-test-cookie';
 const routerOf = (node: string) => actorRef<RouterMessage>(node, STORAGE_ROUTER_PATH);
@@ -47,14 +47,7 @@ function randomSize(): number {
 }
 
 function runAdm(manager: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ADM, '--manager', manager, '--cookie', COOKIE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd([ADM, '--manager', manager, '--cookie', COOKIE, ...args]);
 }
 
 describe('storage cluster with real processes (N=3, W=2, R=1, D=2)', function () {

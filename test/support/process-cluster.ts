@@ -5,7 +5,6 @@
  * removes the directory.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js
 import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from './eventually.js';
 import { NodeProcess } from './node-process.js';
-import { freePort } from '../../scripts/bench-support/processes.js';
+import { freePort, runToEnd } from '../../scripts/bench-support/processes.js';
 
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
 
@@ -164,17 +163,7 @@ export class ProcessCluster {
 
   /** Runs the `leofs-adm` executable against this cluster's manager, the cookie in its environment. */
   adm(...args: string[]): Promise<AdmRun> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [ADM, '--manager', this.managerAddresses, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LEOFS_COOKIE: this.cookie },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runToEnd([ADM, '--manager', this.managerAddresses, ...args], { env: { ...process.env, LEOFS_COOKIE: this.cookie } });
   }
 
   /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries. */
