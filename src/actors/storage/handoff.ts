@@ -11,9 +11,10 @@
  * Only what is newer than the local copy is pulled, and written through the store's normal write path,
  * so a half-received object is never readable and a version written meanwhile by a client is never
  * overwritten by an older one. Small bodies come many to a request (replica_get_many) and their
- * versions share a commit; large ones are pulled one at a time. Of a version still unsettled on the
- * source, the version beneath it is taken, and the segment waits a while for the other to settle
- * (pullOne).
+ * versions share a commit; large ones are pulled one at a time. A version still unsettled on the
+ * source is judged as a read judges it, by what its replicas hold (pullOne): taken when it may have been
+ * acknowledged, the version beneath it taken when it never was, and while that cannot be told, the
+ * version beneath it taken and the segment left waiting a while.
  */
 import { compareHlc, encodeHlc, type Hlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
@@ -31,6 +32,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { releasePending } from './release-sweeper.js';
 import { applyReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
+import { judgeByReplicas } from './unsettled-judge.js';
 
 /**
  * Segments received at once, and batches pulled at once within each. Every write waits for a commit,
@@ -54,10 +56,9 @@ const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
 const RATE_WINDOW_MS = 5_000;
 /**
- * How long a key whose version is unsettled on its source keeps its segment from being done. Such a
- * version is most often a write whose coordinator has yet to settle it, a delete among them, which
- * settles within a moment; one whose coordinator died stays unsettled until the source's sweep, and
- * after this the version beneath it stands here (anti-entropy brings the other should it settle).
+ * How long a key whose version is unsettled on its source, and cannot be judged yet (replicas that
+ * could tell do not answer), keeps its segment from being done. After this the version beneath it
+ * stands here; anti-entropy brings the other should it settle.
  */
 const UNSETTLED_WAIT_MS = 30_000;
 
@@ -413,10 +414,12 @@ class SegmentReceiver {
   }
 
   /**
-   * A version still unsettled on the source is not taken: it may never have been acknowledged. The
-   * version beneath it is, the one its write replaced there, and the key stays not done for a while, so
-   * that a later pass takes the unsettled one once it has settled; should it settle after that (its
-   * coordinator died, and the source's sweep ends it), anti-entropy brings it here.
+   * A version still unsettled on the source (its coordinator has yet to settle it, or died first) is
+   * judged by what the key's replicas hold, as a read judges it. One that may have been acknowledged is
+   * taken: had the version beneath it been taken instead, a read here would serve an object whose
+   * delete was acknowledged. Of one never acknowledged, the version beneath it is taken, the one its
+   * write replaced there. While it cannot be told, the version beneath is taken and the key stays not
+   * done for a while, so that a later pass judges it again.
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     const reserved = await this.keepToRate();
@@ -425,11 +428,15 @@ class SegmentReceiver {
     this.spent(reserved, pulled.ok ? pulled.body?.length ?? 0 : 0);
     if (!pulled.ok || !pulled.meta) return false;
     if (!pulled.unsettled) return this.take(entry, pulled.meta, pulled.body);
+    const { meta } = pulled;
+    const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
+    const local = this.context.store.getMeta(address);
+    const here = { clock: local?.clock ?? null, unsettled: local !== undefined && this.context.store.isUnsettled(address, local.clock) };
+    const verdict = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
+    if (verdict === 'settle') return this.take(entry, meta, pulled.body);
     if (pulled.unsettled.previousUnsettled) return false;
-    // Until the unsettled version settles or goes there, the key is not done: were it a delete, the
-    // version beneath would be a live object that a read here could serve.
     const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
-    return tookBeneath && this.waitedForSettling(entry, pulled.meta.clock);
+    return tookBeneath && (verdict === 'revert' || this.waitedForSettling(entry, meta.clock));
   }
 
   /** Takes the version beneath an unsettled one on `source` unless this node holds it or a newer one. */

@@ -7,16 +7,11 @@
  * resurrect a delete or lose a write, so that waits for `settleGiveUpMs` (an hour): reads of the key
  * answer 503 meanwhile, and after it the write is settled as it stands.
  */
-import { keyPosition } from '../../core/ring/position.js';
-import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
-import { judgeUnsettled, type ReplicaView, type UnsettledVerdict } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
-import { ask } from '../../runtime/typed-ask.js';
-import type { StaleWrite } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
-import { routerOf } from '../../protocol/cluster/storage.js';
 import { revertReplicaWrite } from './replica-ops.js';
 import type { StorageContext } from './storage-context.js';
+import { judgeByReplicas } from './unsettled-judge.js';
 
 /** Stale writes judged per sweep, so a large backlog never floods the peers. */
 const SWEEP_BATCH = 256;
@@ -34,7 +29,7 @@ export async function resolveStaleWrites(system: ActorApi, context: StorageConte
   const stale = context.store.staleWrites(context.options.settleGraceMs, SWEEP_BATCH, after);
   const verdicts = await Promise.all(
     stale.map(async (write) => {
-      const verdict = await judge(system, context, write);
+      const verdict = await judgeByReplicas(system, context, write, { clock: write.clock, unsettled: true });
       return { write, verdict: verdict === 'wait' && write.ageMs > context.options.settleGiveUpMs ? 'settle' : verdict };
     }),
   );
@@ -49,30 +44,4 @@ export async function resolveStaleWrites(system: ActorApi, context: StorageConte
   if (stale.length < SWEEP_BATCH) await context.store.removeOrphanedUndo(SWEEP_BATCH);
   const last = stale.length === SWEEP_BATCH ? { last: stale[stale.length - 1]!.address } : {};
   return { settled: settle.length, reverted, waiting: verdicts.length - settle.length - reverted, ...last };
-}
-
-async function judge(system: ActorApi, context: StorageContext, write: StaleWrite): Promise<UnsettledVerdict> {
-  const snapshot = context.ringView.current;
-  if (!snapshot) return 'wait';
-  const { address, clock } = write;
-  const { n, w, d } = snapshot.doc.settings;
-  // Made under another ring, the write went to that ring's replicas; they are asked along with today's
-  // (which a rebalance gave whatever those held). A ring this node no longer knows (it restarted since)
-  // leaves the replicas unknown: their silence proves nothing, and the write waits.
-  const position = keyPosition(address.bucket, address.key);
-  const writeRing = context.ringView.ringOf(write.ringChecksum);
-  const knownRing = writeRing !== undefined;
-  const replicas = writeRing
-    ? [...new Set([...preferenceList(writeRing, position, n), ...preferenceList(snapshot.current, position, n)])]
-    : readPreferenceList(snapshot.current, snapshot.previous, position, n);
-  const peers = replicas.filter((replica) => replica !== context.node);
-  const views = await Promise.all(
-    peers.map(async (peer): Promise<ReplicaView> => {
-      if (context.isKnownDown(peer)) return 'unknown';
-      const reply = await ask(system, routerOf(peer), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs);
-      return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
-    }),
-  );
-  const verdict = judgeUnsettled(clock, write.deleted ? d : w, [{ clock, unsettled: true }, ...views]);
-  return verdict === 'revert' && !knownRing ? 'wait' : verdict;
 }

@@ -1,0 +1,47 @@
+/**
+ * Judges a version that some replica holds unsettled by what the key's replicas hold now
+ * (core/unsettled-rules.ts). The write went to the replicas of the ring it was made under; they are
+ * asked along with today's, which a rebalance gave whatever those held. A ring this node no longer
+ * knows (it restarted since) leaves the write's replicas unknown: their silence proves nothing, so the
+ * version is then never judged never-acknowledged, only left to wait.
+ */
+import type { Hlc } from '../../core/hlc.js';
+import { keyPosition } from '../../core/ring/position.js';
+import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
+import { judgeUnsettled, type ReplicaView, type UnsettledVerdict } from '../../core/unsettled-rules.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { ask } from '../../runtime/typed-ask.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
+import type { StorageContext } from './storage-context.js';
+
+export interface UnsettledVersion {
+  readonly address: ObjectAddress;
+  readonly clock: Hlc;
+  readonly deleted: boolean;
+  /** The ring its write was made under. */
+  readonly ringChecksum: number;
+}
+
+/** `here`: what this node holds of the key, as the judgement counts it. */
+export async function judgeByReplicas(system: ActorApi, context: StorageContext, version: UnsettledVersion, here: ReplicaView): Promise<UnsettledVerdict> {
+  const snapshot = context.ringView.current;
+  if (!snapshot) return 'wait';
+  const { address, clock } = version;
+  const { n, w, d } = snapshot.doc.settings;
+  const position = keyPosition(address.bucket, address.key);
+  const writeRing = context.ringView.ringOf(version.ringChecksum);
+  const replicas = writeRing
+    ? [...new Set([...preferenceList(writeRing, position, n), ...preferenceList(snapshot.current, position, n)])]
+    : readPreferenceList(snapshot.current, snapshot.previous, position, n);
+  const peers = replicas.filter((replica) => replica !== context.node);
+  const views = await Promise.all(
+    peers.map(async (peer): Promise<ReplicaView> => {
+      if (context.isKnownDown(peer)) return 'unknown';
+      const reply = await ask(system, routerOf(peer), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs);
+      return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
+    }),
+  );
+  const verdict = judgeUnsettled(clock, version.deleted ? d : w, [here, ...views]);
+  return verdict === 'revert' && writeRing === undefined ? 'wait' : verdict;
+}
