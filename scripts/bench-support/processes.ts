@@ -37,5 +37,10 @@ export function runToEnd(args: readonly string[], options: { readonly env?: Node
       clearTimeout(limit);
       resolve({ code, stdout, stderr });
     });
+    // A process that could not be started may never close.
+    child.on('error', (error) => {
+      clearTimeout(limit);
+      resolve({ code: null, stdout, stderr: `${stderr}${error.message}` });
+    });
   });
 }

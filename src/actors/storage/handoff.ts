@@ -13,8 +13,8 @@
  * overwritten by an older one. Small bodies come many to a request (replica_get_many) and their
  * versions share a commit; large ones are pulled one at a time. A version still unsettled on the
  * source is judged as a read judges it, by what its replicas hold (pullOne): taken when it may have been
- * acknowledged, the version beneath it taken when it never was, and while that cannot be told, the
- * version beneath it taken and the segment left waiting a while.
+ * acknowledged; otherwise the version beneath it is taken, and the segment waits a while for the other
+ * to settle.
  */
 import { compareHlc, encodeHlc, type Hlc } from '../../core/hlc.js';
 import { differingBuckets } from '../../core/range-summary.js';
@@ -56,9 +56,9 @@ const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
 const RATE_WINDOW_MS = 5_000;
 /**
- * How long a key whose version is unsettled on its source, and cannot be judged yet (replicas that
- * could tell do not answer), keeps its segment from being done. After this the version beneath it
- * stands here; anti-entropy brings the other should it settle.
+ * How long a key whose version is unsettled on its source, and not known to be acknowledged, keeps its
+ * segment from being done: a write still on its way to its quorum settles within this. After it the
+ * version beneath stands here; anti-entropy brings the other should it settle.
  */
 const UNSETTLED_WAIT_MS = 30_000;
 
@@ -417,9 +417,9 @@ class SegmentReceiver {
    * A version still unsettled on the source (its coordinator has yet to settle it, or died first) is
    * judged by what the key's replicas hold, as a read judges it. One that may have been acknowledged is
    * taken: had the version beneath it been taken instead, a read here would serve an object whose
-   * delete was acknowledged. Of one never acknowledged, the version beneath it is taken, the one its
-   * write replaced there. While it cannot be told, the version beneath is taken and the key stays not
-   * done for a while, so that a later pass judges it again.
+   * delete was acknowledged. Otherwise (it never reached its quorum, or has yet to, or the replicas that
+   * could tell do not answer) the version beneath it is taken, the one its write replaced there, and the
+   * key stays not done for a while, so that a later pass judges it again.
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     const reserved = await this.keepToRate();
@@ -432,11 +432,12 @@ class SegmentReceiver {
     const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
     const local = this.context.store.getMeta(address);
     const here = { clock: local?.clock ?? null, unsettled: local !== undefined && this.context.store.isUnsettled(address, local.clock) };
-    const verdict = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
-    if (verdict === 'settle') return this.take(entry, meta, pulled.body);
+    const judged = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
+    // Moot under a settled newer version, it is not known to have been acknowledged: not taken as if it were.
+    if (judged.verdict === 'settle' && !judged.overridden) return this.take(entry, meta, pulled.body);
     if (pulled.unsettled.previousUnsettled) return false;
     const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
-    return tookBeneath && (verdict === 'revert' || this.waitedForSettling(entry, meta.clock));
+    return tookBeneath && this.waitedForSettling(entry, meta.clock);
   }
 
   /** Takes the version beneath an unsettled one on `source` unless this node holds it or a newer one. */

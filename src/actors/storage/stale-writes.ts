@@ -29,7 +29,7 @@ export async function resolveStaleWrites(system: ActorApi, context: StorageConte
   const stale = context.store.staleWrites(context.options.settleGraceMs, SWEEP_BATCH, after);
   const verdicts = await Promise.all(
     stale.map(async (write) => {
-      const verdict = await judgeByReplicas(system, context, write, { clock: write.clock, unsettled: true });
+      const { verdict } = await judgeByReplicas(system, context, write, { clock: write.clock, unsettled: true });
       return { write, verdict: verdict === 'wait' && write.ageMs > context.options.settleGiveUpMs ? 'settle' : verdict };
     }),
   );

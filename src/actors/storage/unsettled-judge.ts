@@ -5,7 +5,7 @@
  * knows (it restarted since) leaves the write's replicas unknown: their silence proves nothing, so the
  * version is then never judged never-acknowledged, only left to wait.
  */
-import type { Hlc } from '../../core/hlc.js';
+import { compareHlc, type Hlc } from '../../core/hlc.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { judgeUnsettled, type ReplicaView, type UnsettledVerdict } from '../../core/unsettled-rules.js';
@@ -23,10 +23,19 @@ export interface UnsettledVersion {
   readonly ringChecksum: number;
 }
 
+export interface Judgement {
+  readonly verdict: UnsettledVerdict;
+  /**
+   * A replica holds a settled newer version: the verdict is 'settle' because the version is moot, which
+   * says nothing of whether its own write was acknowledged.
+   */
+  readonly overridden: boolean;
+}
+
 /** `here`: what this node holds of the key, as the judgement counts it. */
-export async function judgeByReplicas(system: ActorApi, context: StorageContext, version: UnsettledVersion, here: ReplicaView): Promise<UnsettledVerdict> {
+export async function judgeByReplicas(system: ActorApi, context: StorageContext, version: UnsettledVersion, here: ReplicaView): Promise<Judgement> {
   const snapshot = context.ringView.current;
-  if (!snapshot) return 'wait';
+  if (!snapshot) return { verdict: 'wait', overridden: false };
   const { address, clock } = version;
   const { n, w, d } = snapshot.doc.settings;
   const position = keyPosition(address.bucket, address.key);
@@ -42,6 +51,8 @@ export async function judgeByReplicas(system: ActorApi, context: StorageContext,
       return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
     }),
   );
-  const verdict = judgeUnsettled(clock, version.deleted ? d : w, [here, ...views]);
-  return verdict === 'revert' && writeRing === undefined ? 'wait' : verdict;
+  const all = [here, ...views];
+  const verdict = judgeUnsettled(clock, version.deleted ? d : w, all);
+  const overridden = all.some((view) => view !== 'unknown' && view.clock !== null && !view.unsettled && compareHlc(view.clock, clock) > 0);
+  return { verdict: verdict === 'revert' && writeRing === undefined ? 'wait' : verdict, overridden };
 }
