@@ -95,6 +95,11 @@ export function linkReceiverBehavior(context: StorageContext, deps: LinkReceiver
         ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'SlowDown', message: `${MAX_IN_FLIGHT} shipments are being stored here; send again later` });
         return state;
       }
+      // A malformed digest request is refused as such, not told to come back (it would fail again).
+      if (message.type === 'link_digest' && !isLinkScope(message.scope)) {
+        ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'BadRequest', message: 'malformed stretch of keys' });
+        return state;
+      }
       if (message.type === 'link_digest' && state.digesting >= MAX_DIGESTS_IN_FLIGHT) {
         // Every storage node here walks its keys for a digest: one at a time is what a comparison needs.
         ctx.system.reply(message.replyTo as ReplyTo<unknown>, { ok: false, code: 'SlowDown', message: 'a digest is being folded here; ask again later' });
