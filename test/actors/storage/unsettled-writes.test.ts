@@ -3,7 +3,8 @@
  * before its quorum, left on one replica with a clock ahead of the acknowledged one, is never read and
  * is reverted by that replica's sweep; a version on a quorum whose settles were lost is read and
  * settled; while the replica that could tell is away, neither is guessed where the version could hide
- * a later write.
+ * a later write. The judgement the sweep and a rebalance's receiver share tells a version W replicas
+ * hold from one never acknowledged and from one moot under a settled newer version.
  */
 import { expect } from 'chai';
 import { tick } from '../../../src/core/hlc.js';
@@ -12,6 +13,7 @@ import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
+import { judgeByReplicas, type Judgement } from '../../../src/actors/storage/unsettled-judge.js';
 import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'unsettled';
@@ -150,5 +152,36 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
     }
     // Its coordinator is gone and it never reached W replicas: once all can be asked, it is undone.
     await eventually(async () => (await read(key)) === 'acknowledged', 15_000, 'the version in doubt reverted');
+  });
+  it('judges a version by its replicas: held by W, never acknowledged, or moot under a settled newer one', async () => {
+    // Judged from its first replica's side, by the peers' answers (what the sweep there does meanwhile is no matter).
+    const judge = async (key: string, meta: ObjectMeta): Promise<Judgement> => {
+      const node = cluster.node(replicasOf(key)[0]!);
+      return judgeByReplicas(node.node!.system, node.role!.context, { address: address(key), clock: meta.clock, deleted: false, ringChecksum: meta.ringChecksum }, { clock: meta.clock, unsettled: true });
+    };
+    const onQuorum = 'judged-on-quorum';
+    await acknowledged(onQuorum, 'first');
+    await unsettled(onQuorum, 'second', replicasOf(onQuorum).slice(0, 2));
+    expect(await judge(onQuorum, storeOf(replicasOf(onQuorum)[0]!).getMeta(address(onQuorum))!)).to.deep.equal({ verdict: 'settle', overridden: false });
+
+    const alone = 'judged-alone';
+    await acknowledged(alone, 'first');
+    await unsettled(alone, 'second', replicasOf(alone).slice(0, 1));
+    expect(await judge(alone, storeOf(replicasOf(alone)[0]!).getMeta(address(alone))!)).to.deep.equal({ verdict: 'revert', overridden: false });
+
+    // Alone, but a replica holds a settled newer version: moot, which is not to say it was acknowledged.
+    const moot = 'judged-moot';
+    await acknowledged(moot, 'first');
+    await unsettled(moot, 'second', replicasOf(moot).slice(0, 1));
+    const second = storeOf(replicasOf(moot)[0]!).getMeta(address(moot))!;
+    const clock = tick(second.clock, second.clock.wallMs + 60_000, replicasOf(moot)[1]!);
+    const newer: ObjectMeta = { ...fields(moot, 'third'), clock, lastModifiedMs: clock.wallMs, ringChecksum: second.ringChecksum, deleted: false };
+    const reply = await cluster.clientNode.system.ask<RouterMessage, ReplicaPutReply>(
+      routerOf(replicasOf(moot)[1]!),
+      (replyTo) => ({ type: 'replica_put', objectKind: 'object', meta: newer, body: Buffer.from('third'), keepPrevious: false, replyTo }),
+      5_000,
+    );
+    expect(reply).to.include({ ok: true, applied: true });
+    expect(await judge(moot, second)).to.deep.equal({ verdict: 'settle', overridden: true });
   });
 });
