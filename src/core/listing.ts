@@ -42,6 +42,8 @@ export interface ListingEntry extends Listable {
    * absent when that is not known.
    */
   readonly previous?: ListingEntry | null;
+  /** With `unsettled`: `previous` arrived after that write was taken, so it is not what the write replaced. */
+  readonly previousLater?: true;
 }
 
 /** An older version of a listed key. */

@@ -42,10 +42,15 @@ export function judgeUnsettled(clock: Hlc, required: number, views: readonly Rep
   return holders + possible < required ? 'revert' : 'wait';
 }
 
-/** What a replica holding an undecided version told of the version its write replaced there. */
+/** What a replica holding an undecided version told of the version beneath it there. */
 export interface Replaced {
   readonly previous: Hlc | null;
-  readonly previousUnsettled: boolean;
+  /**
+   * `previous` is known to be what the write replaced: false when it was unsettled itself (what it had
+   * replaced is gone), or arrived after the write (an older version kept beneath it, which may have been
+   * acknowledged after the write began).
+   */
+  readonly vouches: boolean;
 }
 
 /**
@@ -57,7 +62,7 @@ export interface Replaced {
  */
 export function hidesNoWrite(holders: readonly Replaced[], others: ReadonlyArray<Hlc | null>, settings: { readonly n: number; readonly w: number; readonly d: number }): boolean {
   if (holders.length === 0 || holders.length + others.length < settings.n - Math.min(settings.w, settings.d) + 1) return false;
-  if (holders.some((holder) => holder.previousUnsettled)) return false;
+  if (holders.some((holder) => !holder.vouches)) return false;
   const replaced = holders[0]!.previous;
   const same = (clock: Hlc | null): boolean => (clock === null ? replaced === null : replaced !== null && compareHlc(clock, replaced) === 0);
   return holders.every((holder) => same(holder.previous)) && others.every(same);
@@ -69,6 +74,8 @@ export interface HeldVersion<E> {
   readonly deleted: boolean;
   readonly unsettled?: true;
   readonly previous?: E | null;
+  /** `previous` arrived after the write of this version, rather than being what it replaced. */
+  readonly previousLater?: true;
 }
 
 /**
@@ -102,7 +109,7 @@ export function acknowledgedNewest<E extends HeldVersion<E>>(
       const holders = answering.map((replica) => versions.get(replica)).filter((entry): entry is E => holdsIt(entry));
       const others = answering.map((replica) => versions.get(replica)).filter((entry) => !holdsIt(entry)).map((entry) => entry?.clock ?? null);
       // A holder that does not tell what its version replaced might hide anything beneath it.
-      const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, previousUnsettled: entry.previous === undefined || entry.previous?.unsettled === true }));
+      const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, vouches: entry.previous !== undefined && entry.previous?.unsettled !== true && entry.previousLater !== true }));
       return hidesNoWrite(replaced, others, settings) ? newest : 'undecided';
     }
     versions = new Map([...versions].map(([node, entry]) => [node, holdsIt(entry) ? (entry!.previous ?? null) : entry]));

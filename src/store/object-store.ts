@@ -198,6 +198,11 @@ interface UndoRecord {
    * undo restores it unsettled, over nothing, so that it is judged in its turn.
    */
   readonly previousUnsettled?: true;
+  /**
+   * `previous` arrived after this write was taken here (an older version kept beneath it): it is not
+   * what the write replaced, so a reader cannot take it as such.
+   */
+  readonly previousLater?: true;
 }
 
 /** A write left unsettled here past a grace period: its coordinator never said how it ended. */
@@ -352,13 +357,13 @@ export class ObjectStore {
   }
 
   /**
-   * While the version at `clock` is unsettled: the version its write replaced here (null: none), and
-   * whether that one was unsettled too.
+   * While the version at `clock` is unsettled: the version an undo restores here (null: none), whether
+   * that one was unsettled too, and whether it arrived after the write rather than being what it replaced.
    */
-  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true } | undefined {
+  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true; readonly previousLater?: true } | undefined {
     const undo = this.readUndo(metaKey(address));
     if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
-    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}) };
+    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}), ...(undo.previousLater ? { previousLater: true as const } : {}) };
   }
 
   /** Whether any write is unsettled on this replica. */
@@ -428,7 +433,8 @@ export class ObjectStore {
   private listingEntry(address: ObjectAddress, meta: ObjectMeta, lookForUnsettled: boolean, withVersions: boolean): ListingEntry {
     const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
     const entry = listingEntryOf(address.key, meta, withVersions);
-    return unsettled ? { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions) } : entry;
+    if (!unsettled) return entry;
+    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions), ...(unsettled.previousLater ? { previousLater: true as const } : {}) };
   }
 
   /**
@@ -1109,7 +1115,7 @@ export class ObjectStore {
     if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
     // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled).
     const { previousUnsettled: _was, ...rest } = undo;
-    this.db.undo.put(key, { ...rest, previous: meta, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
+    this.db.undo.put(key, { ...rest, previous: meta, previousLater: true, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
     return true;
   }
 

@@ -42,13 +42,14 @@ describe('core/unsettled-rules', () => {
 
   it('shows an undecided version only when no write acknowledged since can lie beneath it', () => {
     const settings = { n: 3, w: 2, d: 2 };
-    const replaced = { previous: at(10, 'b'), previousUnsettled: false };
+    const replaced = { previous: at(10, 'b'), vouches: true };
     expect(hidesNoWrite([replaced], [at(10, 'b')], settings)).to.equal(true);
     expect(hidesNoWrite([replaced], [at(20, 'c')], settings), 'another replica moved on').to.equal(false);
     expect(hidesNoWrite([replaced], [], settings), 'too few answers for every quorum to meet one').to.equal(false);
-    expect(hidesNoWrite([{ previous: null, previousUnsettled: false }], [null], settings)).to.equal(true);
-    expect(hidesNoWrite([{ ...replaced, previousUnsettled: true }], [at(10, 'b')], settings)).to.equal(false);
-    expect(hidesNoWrite([replaced, { previous: at(5, 'c'), previousUnsettled: false }], [], settings), 'holders disagree beneath').to.equal(false);
+    expect(hidesNoWrite([{ previous: null, vouches: true }], [null], settings)).to.equal(true);
+    // Beneath it an unsettled version, or one that arrived after it (acknowledged since, maybe): no proof.
+    expect(hidesNoWrite([{ ...replaced, vouches: false }], [at(10, 'b')], settings)).to.equal(false);
+    expect(hidesNoWrite([replaced, { previous: at(5, 'c'), vouches: true }], [], settings), 'holders disagree beneath').to.equal(false);
   });
 
   describe('acknowledgedNewest', () => {
@@ -80,6 +81,9 @@ describe('core/unsettled-rules', () => {
       expect(acknowledgedNewest(new Map([['a', ghost]]), replicas, settings), 'one answer is too few to tell').to.equal('undecided');
       const overUnknown: Entry = { name: 'ghost over unknown', clock: ghost.clock, deleted: true, unsettled: true };
       expect(acknowledgedNewest(new Map([['a', overUnknown], ['b', settled]]), replicas, settings)).to.equal('undecided');
+      // What lies beneath it on a arrived after it: a write acknowledged since it, not what it replaced.
+      const overLater: Entry = { ...ghost, name: 'ghost over a later arrival', previousLater: true };
+      expect(acknowledgedNewest(new Map([['a', overLater], ['b', settled]]), replicas, settings)).to.equal('undecided');
     });
 
     it('counts only the key\u2019s replicas as witnesses, while any node\u2019s settled copy settles it', () => {

@@ -74,9 +74,14 @@ describe('store/object-store', () => {
   it('keeps a version that arrives behind an unsettled newer one, and restores it if that one is undone', async () => {
     await put(a, clock(10), Buffer.from('v10'));
     await put(a, clock(30), Buffer.from('v30'), true);
+    expect(store.unsettledWrite(a, clock(30))?.previous?.clock, 'v10 is what v30 replaced').to.deep.equal(clock(10));
+    expect(store.unsettledWrite(a, clock(30))).to.not.have.property('previousLater');
     // v20 is older than v30, which is still being written: v20 waits in the place v30 would give back.
     expect(await put(a, clock(20), Buffer.from('v20'))).to.deep.include({ applied: false });
     expect(await put(a, clock(15), Buffer.from('v15'))).to.deep.include({ applied: false });
+    // It is not what v30 replaced, and says so: it may have been acknowledged after v30 was written.
+    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousLater: true });
+    expect(store.unsettledWrite(a, clock(30))?.previous?.clock).to.deep.equal(clock(20));
     expect(await store.readBody(a, clock(10)), 'the version v20 outdid is gone').to.equal(undefined);
     await store.revert(a, clock(30));
     expect(store.getMeta(a)?.clock).to.deep.equal(clock(20));
