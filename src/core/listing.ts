@@ -42,8 +42,8 @@ export interface ListingEntry extends Listable {
    * absent when that is not known.
    */
   readonly previous?: ListingEntry | null;
-  /** With `unsettled`: `previous` arrived after that write was taken, so it is not what the write replaced. */
-  readonly previousLater?: true;
+  /** With `unsettled`: `previous` is not known to be what that write replaced (it arrived later, or is what an undo left). */
+  readonly replacedUnknown?: true;
 }
 
 /** An older version of a listed key. */

@@ -47,8 +47,8 @@ export interface Replaced {
   readonly previous: Hlc | null;
   /**
    * `previous` is known to be what the write replaced: false when it was unsettled itself (what it had
-   * replaced is gone), or arrived after the write (an older version kept beneath it, which may have been
-   * acknowledged after the write began).
+   * replaced is gone), arrived after the write (an older version kept beneath it, which may have been
+   * acknowledged after the write began), or an undo left the write over nothing known.
    */
   readonly vouches: boolean;
 }
@@ -74,8 +74,8 @@ export interface HeldVersion<E> {
   readonly deleted: boolean;
   readonly unsettled?: true;
   readonly previous?: E | null;
-  /** `previous` arrived after the write of this version, rather than being what it replaced. */
-  readonly previousLater?: true;
+  /** `previous` is not known to be what the write of this version replaced. */
+  readonly replacedUnknown?: true;
 }
 
 /**
@@ -109,7 +109,7 @@ export function acknowledgedNewest<E extends HeldVersion<E>>(
       const holders = answering.map((replica) => versions.get(replica)).filter((entry): entry is E => holdsIt(entry));
       const others = answering.map((replica) => versions.get(replica)).filter((entry) => !holdsIt(entry)).map((entry) => entry?.clock ?? null);
       // A holder that does not tell what its version replaced might hide anything beneath it.
-      const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, vouches: entry.previous !== undefined && entry.previous?.unsettled !== true && entry.previousLater !== true }));
+      const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, vouches: entry.previous !== undefined && entry.previous?.unsettled !== true && entry.replacedUnknown !== true }));
       return hidesNoWrite(replaced, others, settings) ? newest : 'undecided';
     }
     versions = new Map([...versions].map(([node, entry]) => [node, holdsIt(entry) ? (entry!.previous ?? null) : entry]));

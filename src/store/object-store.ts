@@ -199,10 +199,11 @@ interface UndoRecord {
    */
   readonly previousUnsettled?: true;
   /**
-   * `previous` arrived after this write was taken here (an older version kept beneath it): it is not
-   * what the write replaced, so a reader cannot take it as such.
+   * What this write replaced is not known: `previous` arrived after the write was taken here (an older
+   * version kept beneath it), or is null because the write that had replaced it was undone. A reader
+   * cannot take `previous` for what the write replaced.
    */
-  readonly previousLater?: true;
+  readonly replacedUnknown?: true;
 }
 
 /** A write left unsettled here past a grace period: its coordinator never said how it ended. */
@@ -358,12 +359,12 @@ export class ObjectStore {
 
   /**
    * While the version at `clock` is unsettled: the version an undo restores here (null: none), whether
-   * that one was unsettled too, and whether it arrived after the write rather than being what it replaced.
+   * that one was unsettled too, and whether it is not known to be what the write replaced.
    */
-  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true; readonly previousLater?: true } | undefined {
+  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true; readonly replacedUnknown?: true } | undefined {
     const undo = this.readUndo(metaKey(address));
     if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
-    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}), ...(undo.previousLater ? { previousLater: true as const } : {}) };
+    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}), ...(undo.replacedUnknown ? { replacedUnknown: true as const } : {}) };
   }
 
   /** Whether any write is unsettled on this replica. */
@@ -434,7 +435,7 @@ export class ObjectStore {
     const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
     const entry = listingEntryOf(address.key, meta, withVersions);
     if (!unsettled) return entry;
-    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions), ...(unsettled.previousLater ? { previousLater: true as const } : {}) };
+    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions), ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}) };
   }
 
   /**
@@ -612,7 +613,7 @@ export class ObjectStore {
       if (undo.previous && undo.previousUnsettled) {
         // Still undecided itself; what it replaced is gone, so undoing it in turn leaves the key empty
         // here, for the other replicas to fill.
-        this.db.undo.put(key, { clock: undo.previous.clock, previous: null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
+        this.db.undo.put(key, { clock: undo.previous.clock, previous: null, replacedUnknown: true, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
       } else this.db.undo.remove(key);
       this.tombstones.note(key, current, undo.previous ?? undefined);
       outcome = { reverted: true, restored: undo.previous?.clock };
@@ -1115,7 +1116,7 @@ export class ObjectStore {
     if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
     // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled).
     const { previousUnsettled: _was, ...rest } = undo;
-    this.db.undo.put(key, { ...rest, previous: meta, previousLater: true, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
+    this.db.undo.put(key, { ...rest, previous: meta, replacedUnknown: true, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
     return true;
   }
 

@@ -103,7 +103,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     const verdict = judgeUnsettled(clock, required, views);
     if (verdict === 'settle') break;
     if (verdict === 'wait') {
-      const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, vouches: holder.unsettled!.previousUnsettled !== true && holder.unsettled!.previousLater !== true }));
+      const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, vouches: holder.unsettled!.previousUnsettled !== true && holder.unsettled!.replacedUnknown !== true }));
       const others = answers.filter((answer) => replicas.includes(answer.replica) && !holders.includes(answer)).map((answer) => answer.meta?.clock ?? null);
       if (hidesNoWrite(replaced, others, snapshot.doc.settings)) break;
       undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;

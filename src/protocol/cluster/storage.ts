@@ -49,8 +49,8 @@ export interface UnsettledWrite {
   readonly previous: ObjectMeta | null;
   /** `previous` was unsettled too when this write replaced it; what it had replaced is not known. */
   readonly previousUnsettled?: true;
-  /** `previous` arrived after this write was taken (kept beneath it): not what the write replaced. */
-  readonly previousLater?: true;
+  /** `previous` is not known to be what this write replaced: it arrived after it, or an undo left nothing known. */
+  readonly replacedUnknown?: true;
 }
 
 export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null; readonly unsettled?: UnsettledWrite } | StorageError;

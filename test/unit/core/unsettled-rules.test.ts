@@ -82,7 +82,7 @@ describe('core/unsettled-rules', () => {
       const overUnknown: Entry = { name: 'ghost over unknown', clock: ghost.clock, deleted: true, unsettled: true };
       expect(acknowledgedNewest(new Map([['a', overUnknown], ['b', settled]]), replicas, settings)).to.equal('undecided');
       // What lies beneath it on a arrived after it: a write acknowledged since it, not what it replaced.
-      const overLater: Entry = { ...ghost, name: 'ghost over a later arrival', previousLater: true };
+      const overLater: Entry = { ...ghost, name: 'ghost over a later arrival', replacedUnknown: true };
       expect(acknowledgedNewest(new Map([['a', overLater], ['b', settled]]), replicas, settings)).to.equal('undecided');
     });
 

@@ -75,12 +75,12 @@ describe('store/object-store', () => {
     await put(a, clock(10), Buffer.from('v10'));
     await put(a, clock(30), Buffer.from('v30'), true);
     expect(store.unsettledWrite(a, clock(30))?.previous?.clock, 'v10 is what v30 replaced').to.deep.equal(clock(10));
-    expect(store.unsettledWrite(a, clock(30))).to.not.have.property('previousLater');
+    expect(store.unsettledWrite(a, clock(30))).to.not.have.property('replacedUnknown');
     // v20 is older than v30, which is still being written: v20 waits in the place v30 would give back.
     expect(await put(a, clock(20), Buffer.from('v20'))).to.deep.include({ applied: false });
     expect(await put(a, clock(15), Buffer.from('v15'))).to.deep.include({ applied: false });
     // It is not what v30 replaced, and says so: it may have been acknowledged after v30 was written.
-    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousLater: true });
+    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ replacedUnknown: true });
     expect(store.unsettledWrite(a, clock(30))?.previous?.clock).to.deep.equal(clock(20));
     expect(await store.readBody(a, clock(10)), 'the version v20 outdid is gone').to.equal(undefined);
     await store.revert(a, clock(30));
@@ -267,7 +267,7 @@ describe('store/object-store', () => {
     await put(a, clock(30), Buffer.from('second'), true);
     expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousUnsettled: true });
     expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
-    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null });
+    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null, replacedUnknown: true });
     expect((await store.readBody(a, clock(20)))?.toString()).to.equal('first');
     expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: undefined });
     expect(store.getMeta(a), 'empty here, for the other replicas to fill').to.equal(undefined);
