@@ -13,7 +13,7 @@ import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
 import type { ActorApi, Behavior } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { isObjectMeta } from '../../store/object-store.js';
-import { isLinkScope } from '../../protocol/cluster/cluster-link.js';
+import { isLinkScope, type LinkScope } from '../../protocol/cluster/cluster-link.js';
 import type {
   LinkApplyReply,
   LinkDigestReply,
@@ -173,8 +173,7 @@ async function compare(storage: StorageApi, versions: unknown, byName: Promise<R
 }
 
 /** This cluster's digest of a stretch a linked cluster compares; null when it holds too many keys there to fold at once. */
-async function digest(system: ActorApi, context: StorageContext, scope: unknown, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkDigestReply> {
-  if (!isLinkScope(scope)) return { ok: false, code: 'BadRequest', message: 'malformed stretch of keys' };
+async function digest(system: ActorApi, context: StorageContext, scope: LinkScope, byName: Promise<ReadonlyMap<string, string> | undefined>): Promise<LinkDigestReply> {
   const namespaces = await byName;
   if (!namespaces) return { ok: false, code: 'Unavailable', message: 'the buckets of this cluster cannot be read now' };
   const namespace = namespaces.get(scope.bucket);
