@@ -20,7 +20,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../runtime/logger.js';
 import { AlignedStaging, alignUp, DIRECT_IO_ALIGNMENT } from './aligned-staging.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
@@ -160,17 +160,15 @@ export class BodyFiles {
       throw error;
     }
     try {
-      const out = Buffer.allocUnsafeSlow(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await file.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error(`body file ${name} is shorter than its record says`);
-        done += bytesRead;
-      }
-      return out;
+      return await readExactly(file, offset, length, `body file ${name}`);
     } finally {
       await file.close();
     }
+  }
+
+  /** The absolute path of the body file `name`, for a reader in another process on this machine. */
+  pathFor(name: string): string {
+    return resolve(this.pathOf(name));
   }
 
   /** Removes a body file whose record is gone; a failure is logged (the next sweep retries). */
@@ -252,6 +250,18 @@ class DirectorySync {
       await handle.close();
     }
   }
+}
+
+/** `length` bytes from `offset` of an open file, into a buffer of their own; `what` names it in errors. */
+export async function readExactly(file: FileHandle, offset: number, length: number, what: string): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await file.read(out, done, length - done, offset + done);
+    if (bytesRead === 0) throw new Error(`${what} is shorter than its record says`);
+    done += bytesRead;
+  }
+  return out;
 }
 
 /** What a file system that cannot write past its cache (or not from this alignment) answers. */

@@ -21,7 +21,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sliceBounds, type BodySlice } from '../core/body-slice.js';
+import { sliceBounds, type BodyFileRef, type BodySlice } from '../core/body-slice.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
 import { collectPage, listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';
@@ -314,6 +314,19 @@ export class ObjectStore {
       return this.files.read(this.files.nameOf(key), bounds.start, bounds.end - bounds.start);
     }
     return slice === undefined ? this.readStoredBody(key) : this.readStoredSlice(key, slice);
+  }
+
+  /**
+   * Where the body of the version with `clock` (or the slice of it asked for) lies, when it is kept in
+   * a file; undefined when it is not (or this replica has no such version).
+   */
+  bodyFileOf(address: ObjectAddress, clock: Hlc, slice?: BodySlice): BodyFileRef | 'out-of-range' | undefined {
+    const key = dataKey(address, clock);
+    const fileBytes = this.db.files.get(key);
+    if (typeof fileBytes !== 'number') return undefined;
+    const bounds = slice === undefined ? { start: 0, end: fileBytes } : sliceBounds(slice, fileBytes);
+    if (!bounds) return 'out-of-range';
+    return { path: this.files.pathFor(this.files.nameOf(key)), offset: bounds.start, length: bounds.end - bounds.start, fileBytes };
   }
 
   private readStoredBody(key: Buffer): Buffer | undefined {

@@ -8,13 +8,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
 import { readAdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
 import { NodeProcess } from '../support/node-process.js';
+import { Scrape } from '../support/scrape.js';
 
 const COOKIE = 'gateway-cluster-test-cookie';
 const MiB = 1024 * 1024;
@@ -50,19 +51,24 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
     const started = await admin.run({ command: 'start', n: 3, w: 2, r: 1, d: 2, rackAware: false });
     expect(started.ok, JSON.stringify(started)).to.equal(true);
 
-    gateway = new NodeProcess('gateway_0@127.0.0.1', ['--role', 'gateway', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, 'gateway_0'), '--http-port', '0']);
-    await gateway.start();
-    const listening = await gateway.waitFor((line) => line.msg === 'S3 API listening');
-    await gateway.waitFor((line) => line.msg === 'ring installed');
-    await gateway.waitFor((line) => line.msg === 'users and buckets updated' || line.msg === 'users and buckets loaded from local state');
-    s3 = new S3Client({
+    gateway = new NodeProcess('gateway_0@127.0.0.1', ['--role', 'gateway', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, 'gateway_0'), '--http-port', '0', '--metrics-port', '0']);
+    s3 = await startGateway(gateway, credentials);
+  });
+
+  /** Starts `node`, waits until it serves S3 with the cluster's ring and users, and returns a client of it. */
+  async function startGateway(node: NodeProcess, credentials: { readonly accessKeyId: string; readonly secretAccessKey: string }): Promise<S3Client> {
+    await node.start();
+    const listening = await node.waitFor((line) => line.msg === 'S3 API listening');
+    await node.waitFor((line) => line.msg === 'ring installed');
+    await node.waitFor((line) => line.msg === 'users and buckets updated' || line.msg === 'users and buckets loaded from local state');
+    return new S3Client({
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${String(listening.httpPort)}`,
       forcePathStyle: true,
       maxAttempts: 1,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      credentials,
     });
-  });
+  }
 
   after(async () => {
     s3?.destroy();
@@ -96,6 +102,34 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
 
     for (const key of ['small.txt', 'large.bin', 'parts.bin']) await s3.send(new DeleteObjectCommand({ Bucket: 'cluster', Key: key }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'cluster' }));
+  });
+
+  it("reads large bodies from the storage nodes' files on its machine, and has them sent when told not to", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'machine' }));
+    const large = randomBytes(11 * MiB + 5);
+    await s3.send(new PutObjectCommand({ Bucket: 'machine', Key: 'large.bin', Body: large }));
+    const reads = async (node: NodeProcess, outcome: string): Promise<number> => (await Scrape.of(node.metricsUrl!)).total('leofs_gateway_same_machine_reads_total', { outcome });
+    const before = await reads(gateway, 'read');
+    expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: 'machine', Key: 'large.bin' })))).equals(large)).to.equal(true);
+    const range = await s3.send(new GetObjectCommand({ Bucket: 'machine', Key: 'large.bin', Range: `bytes=${5 * MiB - 7}-${5 * MiB + 7}` }));
+    expect((await bodyOf(range)).equals(large.subarray(5 * MiB - 7, 5 * MiB + 8))).to.equal(true);
+    // Three chunks read whole in 1 MiB pieces, then the two pieces of the range.
+    expect((await reads(gateway, 'read')) - before).to.equal(14);
+    expect(await reads(gateway, 'fell_back')).to.equal(0);
+
+    const config = join(root, 'sent.json');
+    writeFileSync(config, JSON.stringify({ gateway: { sameMachineReads: false } }));
+    const sent = new NodeProcess('gateway_1@127.0.0.1', ['--role', 'gateway', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, 'gateway_1'), '--http-port', '0', '--metrics-port', '0', '--config', config]);
+    const credentials = await s3.config.credentials();
+    const viaTransport = await startGateway(sent, credentials);
+    try {
+      expect((await bodyOf(await viaTransport.send(new GetObjectCommand({ Bucket: 'machine', Key: 'large.bin' })))).equals(large)).to.equal(true);
+      expect(await reads(sent, 'read')).to.equal(0);
+    } finally {
+      viaTransport.destroy();
+      await sent.kill('SIGTERM');
+    }
+    await s3.send(new DeleteObjectCommand({ Bucket: 'machine', Key: 'large.bin' }));
   });
 
   it('keeps serving with one storage node down, and answers 503 without a write quorum', async () => {

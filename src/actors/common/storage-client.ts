@@ -62,8 +62,9 @@ export class StorageClient implements StorageApi {
   get(kind: ObjectKind, bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {
     const withBody = options.withBody === true;
     const slice = withBody && options.bodySlice ? { bodySlice: options.bodySlice } : {};
+    const fileOnMachine = withBody && options.fileOnMachine !== undefined ? { fileOnMachine: options.fileOnMachine } : {};
     return this.viaCoordinator(this.readers(bucket, key), true, (node) =>
-      ask(this.deps.system, readerRef(node), { type: 'get', objectKind: kind, bucket, key, withBody, ...slice }, this.timeoutMs),
+      ask(this.deps.system, readerRef(node), { type: 'get', objectKind: kind, bucket, key, withBody, ...slice, ...fileOnMachine }, this.timeoutMs),
     );
   }
 

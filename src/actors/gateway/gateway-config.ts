@@ -64,6 +64,11 @@ export interface GatewayConfig {
   /** Pieces a GET fetches ahead of the one it is sending, as far as the body memory allows. */
   readonly readAheadPieces: number;
   /**
+   * Read bodies that a storage node on this machine keeps in files from those files, rather than have
+   * the node send them (store/same-machine.ts). Needs read access to the storage nodes' data directories.
+   */
+  readonly sameMachineReads: boolean;
+  /**
    * Threads that hash large request bodies beside the request thread (MD5 for the ETag and any declared
    * checksum); 0 hashes everything on the request thread.
    */
@@ -115,6 +120,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   maxChunksInFlight: 2,
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
+  sameMachineReads: true,
   digestThreads: Math.min(4, Math.max(1, availableParallelism() - 1)),
   bodyMemoryBytes: 32 * MiB,
   maxBodyMemoryPerUserPercent: 80,
@@ -200,6 +206,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   if (!CACHE_MODES.includes(cacheMode as CacheMode)) {
     return fail(`gateway.cacheMode must be one of ${CACHE_MODES.join(', ')} (got ${JSON.stringify(cacheMode)})`);
   }
+  const sameMachineReads = record.sameMachineReads ?? DEFAULT_GATEWAY_CONFIG.sameMachineReads;
+  if (typeof sameMachineReads !== 'boolean') return fail(`gateway.sameMachineReads must be true or false (got ${JSON.stringify(sameMachineReads)})`);
   const nfs = parseNfsConfig(record.nfs);
   if (!nfs.ok) return fail(nfs.problem);
   const rest = parseRestConfig(record.rest);
@@ -216,6 +224,7 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     virtualHostSuffixes: Object.freeze(suffixes.map((s) => s.toLowerCase())),
     nfs: nfs.config,
     cacheMode: cacheMode as CacheMode,
+    sameMachineReads,
     ...(typeof cacheDiskDir === 'string' ? { cacheDiskDir } : {}),
     ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
     ...(rest.config === undefined ? {} : { rest: rest.config }),

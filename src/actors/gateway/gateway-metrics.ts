@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ObjectCache } from './object-cache.js';
 import type { DiskCache } from './disk-cache.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
+import type { SameMachineCounts } from './same-machine-reads.js';
 
 export interface AnsweredRequest {
   /** The listener's API: `S3` or `REST`. */
@@ -30,7 +31,7 @@ export const UNOBSERVED: RequestObserver = { answered: () => undefined };
 /** Seconds: from a cached small GET to a large upload over a slow link. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: DiskCache): RequestObserver {
+export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: DiskCache, sameMachine?: { readonly counts: SameMachineCounts }): RequestObserver {
   const registers = [registry];
   // The REST API runs S3 operations: one family for both, told apart by `api`, keeps dashboards' sums whole.
   const requests = new Counter({
@@ -88,6 +89,18 @@ export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: Di
     collect() {
       this.reset();
       for (const [tier, stats] of tiers()) this.set({ tier }, stats.entries);
+    },
+  });
+  new Counter({
+    name: 'leofs_gateway_same_machine_reads_total',
+    help: 'Bodies a storage node on this machine pointed the gateway at in its files, by outcome (read: read there; fell_back: sent by the node after all).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      if (sameMachine === undefined) return;
+      this.inc({ outcome: 'read' }, sameMachine.counts.read);
+      this.inc({ outcome: 'fell_back' }, sameMachine.counts.fellBack);
     },
   });
   const counted = new WeakMap<Socket, { read: number; written: number }>();

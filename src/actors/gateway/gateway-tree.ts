@@ -19,6 +19,8 @@ import { AUTH_CACHE_TABLE, authCacheBehavior } from '../common/auth-cache.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { RingView } from '../common/ring-view.js';
 import { StorageClient } from '../common/storage-client.js';
+import { machineIdentity } from '../../store/same-machine.js';
+import { SameMachineReads } from './same-machine-reads.js';
 import { managerBucketAdmin } from './bucket-admin.js';
 import type { ManagerLink } from '../common/manager-link.js';
 import type { GatewayConfig } from './gateway-config.js';
@@ -87,19 +89,22 @@ export async function upgradeGatewayState(nodeState: NodeState, secrets: SecretB
 
 function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS3Options): ChildSpec[] {
   const { node, config } = options;
-  const storage = new StorageClient({
+  const client = new StorageClient({
     system: node.system,
     ringView: options.ringView,
     isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer),
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
   });
+  const machine = config.sameMachineReads ? machineIdentity() : undefined;
+  const sameMachine = machine === undefined ? undefined : new SameMachineReads(client, machine, node.logger);
+  const storage = sameMachine ?? client;
   const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
   const cache = new ObjectCache(config.cacheBytes, config.cacheMaxObjectBytes);
   const diskCache = diskCacheOf(config, join(options.dataDir ?? '.', DISK_CACHE_DIR), node.clock, node.logger);
   dropCopiesOfEndedBuckets(authView, [cache, diskCache]);
   const cachePeers = managerCachePeers({ api: node.system, managers: options.managers, clock: node.clock, log: node.logger });
-  const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache) : undefined;
+  const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache, sameMachine) : undefined;
   const masterKeys = options.masterKeys;
   const listenerDeps = { config, storage, authView, bucketAdmin, cache, diskCache, cachePeers, ...(masterKeys ? { masterKeys } : {}) };
   const http = worker('http', httpListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}) }), {

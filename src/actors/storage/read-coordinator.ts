@@ -4,7 +4,7 @@
  * the previous ring are asked too, R of them at least. A miss is confirmed with every replica before it is reported, so a
  * replica that missed a write while it was down never hides an acknowledged object.
  */
-import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { isPastGrace } from '../../core/purge-rules.js';
@@ -25,6 +25,8 @@ export interface ReadRequest {
   readonly withBody: boolean;
   /** With `withBody`: only these bytes of the body. */
   readonly bodySlice?: BodySlice;
+  /** With `withBody`: see GetOptions.fileOnMachine. */
+  readonly fileOnMachine?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ interface Answer {
   readonly replica: string;
   readonly meta: ObjectMeta | null;
   readonly body?: Uint8Array;
+  readonly bodyFile?: BodyFileRef;
   /** Present while the write of `meta` may still be undone on this replica. */
   readonly unsettled?: UnsettledWrite;
   /** `meta` is what an unsettled write replaced here: that write was found never acknowledged. */
@@ -64,7 +67,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
     const replies = await Promise.all(batch.map((replica) => askReplica(system, context, replica, request, withBody, timeoutMs)));
     for (let i = 0; i < batch.length; i++) {
       const reply = replies[i]!;
-      if (reply.ok) answers.push({ replica: batch[i]!, meta: reply.meta, ...(reply.body ? { body: reply.body } : {}), ...(reply.unsettled ? { unsettled: reply.unsettled } : {}) });
+      if (reply.ok) answers.push({ replica: batch[i]!, meta: reply.meta, ...bodyOf(reply), ...(reply.unsettled ? { unsettled: reply.unsettled } : {}) });
     }
   };
 
@@ -124,15 +127,21 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
 
   if (newest?.meta && !newest.unsettled && !answers.some((answer) => answer.beneath)) repairStale(system, context, log, request, answers, newest);
   if (!newest?.meta || newest.meta.deleted) return failure('NotFound', `${request.bucket}/${request.key} does not exist`);
-  if (!request.withBody || !carriesBody(newest.meta) || newest.body) return { ok: true, meta: newest.meta, ...(newest.body ? { body: newest.body } : {}) };
+  if (!request.withBody || !carriesBody(newest.meta) || newest.body || newest.bodyFile) return { ok: true, meta: newest.meta, ...bodyOf(newest) };
 
   const holder = newest.replica;
   const withBody = await askReplica(system, context, holder, { ...request, clock: newest.meta.clock }, true);
   if (!withBody.ok) return failure('Unavailable', `${holder} did not return the body: ${withBody.message}`);
-  if (!withBody.meta || compareHlc(withBody.meta.clock, newest.meta.clock) !== 0 || !withBody.body) {
+  if (!withBody.meta || compareHlc(withBody.meta.clock, newest.meta.clock) !== 0 || !(withBody.body || withBody.bodyFile)) {
     return failure('Unavailable', `${holder} changed while it was read; retry`);
   }
-  return { ok: true, meta: withBody.meta, body: withBody.body };
+  return { ok: true, meta: withBody.meta, ...bodyOf(withBody) };
+}
+
+/** The body a replica answered with: its bytes, or where they lie for a reader on its machine. */
+function bodyOf(reply: { readonly body?: Uint8Array; readonly bodyFile?: BodyFileRef }): { body?: Uint8Array; bodyFile?: BodyFileRef } {
+  if (reply.body) return { body: reply.body };
+  return reply.bodyFile ? { bodyFile: reply.bodyFile } : {};
 }
 
 /** What a replica holds once its unsettled newest version is set aside: the version that write replaced. */
@@ -156,9 +165,10 @@ async function askReplica(
   timeoutMs = context.options.readTimeoutMs,
 ): Promise<ReplicaGetReply | StorageFailure> {
   const slice = withBody && request.bodySlice ? { bodySlice: request.bodySlice } : {};
+  const fileOnMachine = withBody && request.fileOnMachine !== undefined ? { fileOnMachine: request.fileOnMachine } : {};
   const { objectKind, bucket, key } = request;
   const clock = request.clock ? { clock: request.clock } : {};
-  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...clock }, timeoutMs);
+  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...fileOnMachine, ...clock }, timeoutMs);
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 

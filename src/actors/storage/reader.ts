@@ -13,13 +13,18 @@ export function readerBehavior(context: StorageContext): Behavior<null, ReaderMe
     accepts: ['get'],
     init: () => null,
     receive(state, message, ctx) {
-      const { objectKind, bucket, key, bodySlice } = message;
-      const malformed = !OBJECT_KINDS.includes(objectKind) || typeof bucket !== 'string' || typeof key !== 'string' || (bodySlice !== undefined && !isBodySlice(bodySlice));
+      const { objectKind, bucket, key, bodySlice, fileOnMachine } = message;
+      const malformed =
+        !OBJECT_KINDS.includes(objectKind) ||
+        typeof bucket !== 'string' ||
+        typeof key !== 'string' ||
+        (bodySlice !== undefined && !isBodySlice(bodySlice)) ||
+        (fileOnMachine !== undefined && typeof fileOnMachine !== 'string');
       if (malformed) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed read request' });
         return state;
       }
-      const request = { objectKind, bucket, key, withBody: message.withBody === true, ...(bodySlice ? { bodySlice } : {}) };
+      const request = { objectKind, bucket, key, withBody: message.withBody === true, ...(bodySlice ? { bodySlice } : {}), ...(fileOnMachine === undefined ? {} : { fileOnMachine }) };
       void coordinateRead(ctx.system, context, ctx.log, request).then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },

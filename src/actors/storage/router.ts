@@ -25,6 +25,7 @@ import {
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
+import { machineIdentity } from '../../store/same-machine.js';
 import { BucketStatsWalks } from './bucket-stats.js';
 
 const MAX_LIST_LIMIT = 10_000;
@@ -116,7 +117,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         }
         case 'replica_get':
-          void readVersion(context, addressOf(message), message.withBody, message.bodySlice, message.clock).then(
+          void readVersion(context, addressOf(message), message.withBody, message.bodySlice, message.clock, message.fileOnMachine).then(
             (reply) => {
               if (!reply.ok && reply.code === 'StoreError') ctx.log.error('cannot read a body', { bucket: message.bucket, key: message.key, reason: reply.message });
               ctx.system.reply(message.replyTo, reply);
@@ -263,13 +264,26 @@ const BODY_READ_ATTEMPTS = 3;
 /**
  * The newest version of a key (or the one at `clock`) with its body or the slice asked for. A body in a
  * file is read after its record; if a newer version replaced the newest meanwhile, the newer one is
- * read instead.
+ * read instead. A reader on this machine (`fileOnMachine`, store/same-machine.ts) is told where the
+ * file lies instead, and reads it itself.
  */
-async function readVersion(context: StorageContext, address: ObjectAddress, withBody: boolean, slice: BodySlice | undefined, clock: Hlc | undefined): Promise<ReplicaGetReply> {
+async function readVersion(
+  context: StorageContext,
+  address: ObjectAddress,
+  withBody: boolean,
+  slice: BodySlice | undefined,
+  clock: Hlc | undefined,
+  fileOnMachine: string | undefined,
+): Promise<ReplicaGetReply> {
   for (let attempt = 1; ; attempt++) {
     const meta = clock ? context.store.versionAt(address, clock) : context.store.getMeta(address);
     const unsettled = unsettledOf(context, address, meta ?? null);
     if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null, ...unsettled };
+    if (fileOnMachine !== undefined && fileOnMachine === machineIdentity()) {
+      const bodyFile = context.store.bodyFileOf(address, meta.clock, slice);
+      if (bodyFile === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
+      if (bodyFile) return { ok: true, meta, bodyFile, ...unsettled };
+    }
     const body = await context.store.readBody(address, meta.clock, slice);
     if (body === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
     if (body) return { ok: true, meta, body, ...unsettled };
@@ -375,6 +389,7 @@ function validate(message: RouterMessage): string | undefined {
       return message.items.some((item) => !isRecord(item) || addressProblem(item) !== undefined) ? 'items' : undefined;
     case 'replica_get':
       if (message.clock !== undefined && !isHlc(message.clock)) return 'clock';
+      if (message.fileOnMachine !== undefined && typeof message.fileOnMachine !== 'string') return 'fileOnMachine';
       return addressProblem(message) ?? (message.bodySlice === undefined || isBodySlice(message.bodySlice) ? undefined : 'bodySlice');
     case 'list_local': {
       const fetch = message.fetch as Partial<typeof message.fetch> | undefined;

@@ -17,6 +17,8 @@ export type ReaderMessage = {
   readonly withBody: boolean;
   /** With `withBody`: only these bytes of the body. */
   readonly bodySlice?: BodySlice;
+  /** With `withBody`: see GetOptions.fileOnMachine. */
+  readonly fileOnMachine?: string;
   readonly replyTo: ReplyTo<GetResult>;
 };
 

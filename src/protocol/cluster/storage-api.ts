@@ -3,7 +3,7 @@
  * and list of ring objects, routed to the first available replica. Implemented over the cluster
  * transport by actors/common/storage-client.ts; a test may substitute an in-memory implementation.
  */
-import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';
@@ -62,7 +62,8 @@ export interface StorageFailure {
  * reading the key first.
  */
 export type PutResult = { readonly ok: true; readonly meta: ObjectMeta; readonly replaced?: ObjectMeta } | StorageFailure;
-export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array } | StorageFailure;
+/** `bodyFile`, asked for with `fileOnMachine`: the body is to be read from there, and is not in `body`. */
+export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array; readonly bodyFile?: BodyFileRef } | StorageFailure;
 /** `written`: the record a versioned delete left (a delete marker's, or what remains of the key). */
 export type DeleteResult = { readonly ok: true; readonly replaced?: ObjectMeta; readonly written?: ObjectMeta } | StorageFailure;
 export type ListResult = { readonly ok: true; readonly result: ListingResult<ListingEntry> } | StorageFailure;
@@ -72,6 +73,11 @@ export interface GetOptions {
   readonly withBody?: boolean;
   /** With `withBody`: only these bytes of it. A slice past the body's end is an InternalError. */
   readonly bodySlice?: BodySlice;
+  /**
+   * With `withBody`: the identity of the reader's machine (store/same-machine.ts). A replica on that
+   * machine that keeps the body in a file answers with where it lies (`bodyFile`) instead of the bytes.
+   */
+  readonly fileOnMachine?: string;
 }
 
 export interface StorageApi {

@@ -4,7 +4,7 @@
  * and anti-entropy, and the compactor's commands it hands on. Replies are result unions; runtime
  * failures (NodeDown, Timeout, ...) come on top.
  */
-import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
 import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
@@ -57,7 +57,7 @@ export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | nu
 
 /** `body` is the part asked for when the request named a slice. */
 export type ReplicaGetReply =
-  | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array; readonly unsettled?: UnsettledWrite }
+  | { readonly ok: true; readonly meta: ObjectMeta | null; readonly body?: Uint8Array; readonly bodyFile?: BodyFileRef; readonly unsettled?: UnsettledWrite }
   | StorageError;
 
 /** The most keys one replica_get_many names. */
@@ -214,8 +214,18 @@ export type HeadLocalMessage = Addressed & { readonly type: 'head_local'; readon
 
 export type RouterMessage =
   | HeadLocalMessage
-  /** `clock`: the version at this clock (the newest, or the one an unsettled write replaced), not the newest. */
-  | (Addressed & { readonly type: 'replica_get'; readonly withBody: boolean; readonly bodySlice?: BodySlice; readonly clock?: Hlc; readonly replyTo: ReplyTo<ReplicaGetReply> })
+  /**
+   * `clock`: the version at this clock (the newest, or the one an unsettled write replaced), not the
+   * newest. `fileOnMachine`: see GetOptions.fileOnMachine.
+   */
+  | (Addressed & {
+      readonly type: 'replica_get';
+      readonly withBody: boolean;
+      readonly bodySlice?: BodySlice;
+      readonly clock?: Hlc;
+      readonly fileOnMachine?: string;
+      readonly replyTo: ReplyTo<ReplicaGetReply>;
+    })
   /** The newest versions of many keys with their small bodies, in one answer (a rebalance's pulls). */
   | { readonly type: 'replica_get_many'; readonly items: readonly Addressed[]; readonly replyTo: ReplyTo<ReplicaGetManyReply> }
   | {

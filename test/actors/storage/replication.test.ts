@@ -5,6 +5,7 @@ import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { SyncFailed, syncKey } from '../../../src/actors/storage/key-sync.js';
 import { applyReplicaWrite } from '../../../src/actors/storage/replica-ops.js';
+import { machineIdentity, readBodyFile } from '../../../src/store/same-machine.js';
 import { eventually, objectFields, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
 
 const fields = (bucket: string, key: string, body: Buffer): ObjectFields => objectFields(bucket, key, body, 'application/octet-stream');
@@ -18,6 +19,31 @@ describe('storage replication (in-process cluster)', function () {
 
   const replicasOf = (bucket: string, key: string): readonly string[] => preferenceList(cluster.clientRing.current!.current, keyPosition(bucket, key), cluster.doc.settings.n);
   const localMeta = (node: string, bucket: string, key: string) => cluster.node(node).role?.context.store.getMeta({ kind: 'object', bucket, key });
+
+  for (const r of [1, 2]) {
+    it(`points a reader on its own machine at the body files, and sends the bytes to any other (R=${r})`, async () => {
+      cluster = new StorageCluster(3, { n: 3, w: 2, r, d: 2, rackAware: false });
+      await cluster.start();
+      const large = randomBytes(300 * 1024 + 1);
+      const small = randomBytes(1000);
+      for (const [key, body] of [['large', large], ['small', small]] as const) expect(await cluster.client.put('chunk', fields('b1', key, body), body)).to.include({ ok: true });
+      const here = machineIdentity()!;
+      const slice = { offsetBytes: 1000, lengthBytes: 200 * 1024 };
+
+      const pointed = await cluster.client.get('chunk', 'b1', 'large', { withBody: true, bodySlice: slice, fileOnMachine: here });
+      if (!pointed.ok || !pointed.bodyFile) throw new Error(`no body file: ${JSON.stringify(pointed)}`);
+      expect(pointed.body).to.equal(undefined);
+      expect(pointed.bodyFile).to.include({ offset: 1000, length: 200 * 1024, fileBytes: large.length });
+      expect((await readBodyFile(pointed.bodyFile)).equals(large.subarray(1000, 1000 + 200 * 1024))).to.equal(true);
+
+      const elsewhere = await cluster.client.get('chunk', 'b1', 'large', { withBody: true, bodySlice: slice, fileOnMachine: 'another machine' });
+      expect(elsewhere.ok && elsewhere.bodyFile).to.equal(undefined);
+      expect(elsewhere.ok && Buffer.from(elsewhere.body!).equals(large.subarray(1000, 1000 + 200 * 1024))).to.equal(true);
+      const inline = await cluster.client.get('chunk', 'b1', 'small', { withBody: true, fileOnMachine: here });
+      expect(inline.ok && inline.bodyFile).to.equal(undefined);
+      expect(inline.ok && Buffer.from(inline.body!).equals(small)).to.equal(true);
+    });
+  }
 
   it('writes to N replicas, reads back, deletes, and lists', async () => {
     cluster = new StorageCluster(5, { n: 3, w: 2, r: 1, d: 2, rackAware: false });

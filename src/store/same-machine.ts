@@ -1,0 +1,53 @@
+/**
+ * Reads of a storage node's body files by another process on the same machine. A gateway that runs
+ * beside the storage nodes (the embedded layout, or a small cluster with a gateway on each storage
+ * machine) reads the bodies they keep in files itself: the bytes then cross no socket, and the storage
+ * node's read and send and the gateway's receive cost nothing. A storage node says where a body lies
+ * only to a reader that names the same machine as its own; the reader reads only what looks like a body
+ * file and has the size it was told, and any failure sends it back to the ordinary read.
+ *
+ * A machine is named by the kernel's boot id and the mount namespace: processes that share both see
+ * the same files at the same paths (containers on one host share the boot id, not the mounts).
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { normalize } from 'node:path';
+import type { BodyFileRef } from '../core/body-slice.js';
+import { readExactly } from './body-files.js';
+
+let identity: string | null | undefined;
+
+/** This process's machine, as a reader or a storage node names it; undefined where it cannot be told. */
+export function machineIdentity(): string | undefined {
+  if (identity === undefined) {
+    try {
+      identity = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${readlinkSync('/proc/self/ns/mnt')}`;
+    } catch {
+      identity = null;
+    }
+  }
+  return identity ?? undefined;
+}
+
+/** `<anything>/bodies/<xx>/<32 hex digits starting xx>`: how body-files.ts names its files. */
+const BODY_FILE_PATH = /\/bodies\/([0-9a-f]{2})\/\1[0-9a-f]{30}$/;
+
+export class BodyFileMismatch extends Error {}
+
+/**
+ * The bytes `ref` points at. Throws BodyFileMismatch when the path is not a body file's or the file
+ * is not the size it was said to be, and the file system's error (ENOENT when the file was removed
+ * meanwhile, because a newer version replaced it) when it cannot be read.
+ */
+export async function readBodyFile(ref: BodyFileRef): Promise<Buffer> {
+  if (normalize(ref.path) !== ref.path || !BODY_FILE_PATH.test(ref.path)) throw new BodyFileMismatch(`${ref.path} is not a body file`);
+  const file = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const stats = await file.stat();
+    if (!stats.isFile() || stats.size !== ref.fileBytes) throw new BodyFileMismatch(`${ref.path} holds ${stats.size} bytes, not ${ref.fileBytes}`);
+    return await readExactly(file, ref.offset, ref.length, ref.path);
+  } finally {
+    await file.close();
+  }
+}
