@@ -21,7 +21,8 @@
  */
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sliceBounds, type BodyFileRef, type BodySlice } from '../core/body-slice.js';
+import { sliceBounds, type BodySlice } from '../core/body-slice.js';
+import type { BodyFileRef } from '../core/body-file-ref.js';
 import { compareHlc, decodeHlc, encodeHlc, isHlc, type Hlc } from '../core/hlc.js';
 import { collectPage, listingEntryOf, type ListingEntry, type ListingFetch, type ListingPage } from '../core/listing.js';
 import type { ObjectMeta } from '../core/object-meta.js';

@@ -9,11 +9,10 @@
  * A machine is named by the kernel's boot id and the mount namespace: processes that share both see
  * the same files at the same paths (containers on one host share the boot id, not the mounts).
  */
-import { readFileSync, readlinkSync } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, readFileSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { normalize } from 'node:path';
-import type { BodyFileRef } from '../core/body-slice.js';
+import { isBodyFileRef, type BodyFileRef } from '../core/body-file-ref.js';
 import { readExactly } from './body-files.js';
 
 let identity: string | null | undefined;
@@ -33,19 +32,25 @@ export function machineIdentity(): string | undefined {
 /** `<anything>/bodies/<xx>/<32 hex digits starting xx>`: how body-files.ts names its files. */
 const BODY_FILE_PATH = /\/bodies\/([0-9a-f]{2})\/\1[0-9a-f]{30}$/;
 
+/** What no body file could be: a reference to anything else means the files cannot be trusted here. */
+export class NotABodyFile extends Error {}
+/** A body file of another size than its storage node said: this read's alone (the file is damaged). */
 export class BodyFileMismatch extends Error {}
 
 /**
- * The bytes `ref` points at. Throws BodyFileMismatch when the path is not a body file's or the file
- * is not the size it was said to be, and the file system's error (ENOENT when the file was removed
- * meanwhile, because a newer version replaced it) when it cannot be read.
+ * The bytes `ref` points at. Throws NotABodyFile when it does not point at a regular file named as
+ * body files are, BodyFileMismatch when the file is not the size it was said to be, and the file
+ * system's error (ENOENT when the file was removed meanwhile, because a newer version replaced it)
+ * when it cannot be read.
  */
 export async function readBodyFile(ref: BodyFileRef): Promise<Buffer> {
-  if (normalize(ref.path) !== ref.path || !BODY_FILE_PATH.test(ref.path)) throw new BodyFileMismatch(`${ref.path} is not a body file`);
-  const file = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  if (!isBodyFileRef(ref) || normalize(ref.path) !== ref.path || !BODY_FILE_PATH.test(ref.path)) throw new NotABodyFile(`${String(ref.path)} is not a body file`);
+  // Not blocking: a FIFO in a body file's place opens at once (and is refused below) rather than never.
+  const file = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const stats = await file.stat();
-    if (!stats.isFile() || stats.size !== ref.fileBytes) throw new BodyFileMismatch(`${ref.path} holds ${stats.size} bytes, not ${ref.fileBytes}`);
+    if (!stats.isFile()) throw new NotABodyFile(`${ref.path} is not a regular file`);
+    if (stats.size !== ref.fileBytes) throw new BodyFileMismatch(`${ref.path} holds ${stats.size} bytes, not ${ref.fileBytes}`);
     return await readExactly(file, ref.offset, ref.length, ref.path);
   } finally {
     await file.close();

@@ -29,6 +29,8 @@ export interface ProcessClusterOptions {
   readonly gateways: number;
   /** `storage` settings of every storage node's config file. */
   readonly storageSettings?: Readonly<Record<string, unknown>>;
+  /** `gateway` settings of every gateway's config file. */
+  readonly gatewaySettings?: Readonly<Record<string, unknown>>;
   readonly settings?: { readonly n: number; readonly w: number; readonly r: number; readonly d: number };
   /** The address the manager and gateways listen on for the cluster (default 127.0.0.1). */
   readonly host?: string;
@@ -118,9 +120,11 @@ export class ProcessCluster {
       return status.ok && status.result.kind === 'cluster_status' && status.result.members.filter((m) => m.role === 'storage' && m.state === 'attached').length === this.storage.length;
     }, 20_000, 'attached storage nodes');
     await this.run({ command: 'start', ...(this.options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false });
+    const gatewayConfig = join(this.root, 'gateway.json');
+    writeFileSync(gatewayConfig, JSON.stringify({ gateway: this.options.gatewaySettings ?? {} }));
     this.gateways = Array.from(
       { length: this.options.gateways },
-      (_, i) => new NodeProcess(`gateway_${i}@${host}`, ['--role', 'gateway', ...common, '--manager', this.managerAddresses, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
+      (_, i) => new NodeProcess(`gateway_${i}@${host}`, ['--role', 'gateway', ...common, '--config', gatewayConfig, '--manager', this.managerAddresses, '--data', this.dataDir(`gateway_${i}`), '--http-port', '0']),
     );
     for (const gateway of this.gateways) {
       await gateway.start();

@@ -5,11 +5,12 @@
  * meanwhile, not readable by this process) is read again the ordinary way; where this process cannot
  * read those files at all, it stops asking.
  */
-import type { BodyFileRef } from '../../core/body-slice.js';
+import type { BodyFileRef } from '../../core/body-file-ref.js';
+import type { BodySlice } from '../../core/body-slice.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { GetOptions, GetResult, StorageApi } from '../../protocol/cluster/storage-api.js';
-import { BodyFileMismatch, readBodyFile } from '../../store/same-machine.js';
+import { NotABodyFile, readBodyFile } from '../../store/same-machine.js';
 
 /** Errors that say this process cannot read the storage nodes' files here, now or later. */
 const UNREADABLE_HERE = new Set(['EACCES', 'EPERM', 'ELOOP', 'ENOTDIR']);
@@ -45,24 +46,27 @@ export class SameMachineReads implements StorageApi {
     if (!options.withBody || !this.asking) return this.storage.get(kind, bucket, key, options);
     const result = await this.storage.get(kind, bucket, key, { ...options, fileOnMachine: this.machine });
     if (!result.ok || result.bodyFile === undefined) return result;
-    const body = await this.read(result.bodyFile);
+    const body = await this.read(result.bodyFile, options.bodySlice);
     if (body !== undefined) return { ok: true, meta: result.meta, body };
     this.fellBackCount++;
     return this.storage.get(kind, bucket, key, options);
   }
 
-  private async read(ref: BodyFileRef): Promise<Buffer | undefined> {
+  /** The bytes `ref` points at, `slice` of the body or all of it; undefined when they are to be read the ordinary way. */
+  private async read(ref: BodyFileRef, slice: BodySlice | undefined): Promise<Buffer | undefined> {
     try {
+      const asked = slice === undefined ? ref.offset === 0 && ref.length === ref.fileBytes : ref.offset === slice.offsetBytes && ref.length === slice.lengthBytes;
+      if (!asked) throw new NotABodyFile(`pointed at ${String(ref.length)} bytes from ${String(ref.offset)}, not the bytes asked for`);
       const body = await this.readFile(ref);
       this.readCount++;
       return body;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (error instanceof BodyFileMismatch || (code !== undefined && UNREADABLE_HERE.has(code))) {
+      if (error instanceof NotABodyFile || (code !== undefined && UNREADABLE_HERE.has(code))) {
         if (this.asking) this.log.warn('cannot read the body files of the storage nodes on this machine; they send bodies instead', { path: ref.path, error });
         this.asking = false;
       }
-      // Anything else (ENOENT: a newer version replaced the file meanwhile) is this read's alone.
+      // Anything else (ENOENT: a newer version replaced the file meanwhile; a damaged file) is this read's alone.
       return undefined;
     }
   }

@@ -4,7 +4,8 @@
  * the previous ring are asked too, R of them at least. A miss is confirmed with every replica before it is reported, so a
  * replica that missed a write while it was down never hides an acknowledged object.
  */
-import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
+import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef } from '../../core/body-file-ref.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
 import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { isPastGrace } from '../../core/purge-rules.js';

@@ -3,7 +3,8 @@
  * and list of ring objects, routed to the first available replica. Implemented over the cluster
  * transport by actors/common/storage-client.ts; a test may substitute an in-memory implementation.
  */
-import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
+import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef } from '../../core/body-file-ref.js';
 import type { ListingEntry, ListingRequest, ListingResult } from '../../core/listing.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { WriteCondition } from '../../core/write-condition.js';

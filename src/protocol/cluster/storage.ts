@@ -4,7 +4,8 @@
  * and anti-entropy, and the compactor's commands it hands on. Replies are result unions; runtime
  * failures (NodeDown, Timeout, ...) come on top.
  */
-import type { BodyFileRef, BodySlice } from '../../core/body-slice.js';
+import type { BodySlice } from '../../core/body-slice.js';
+import type { BodyFileRef } from '../../core/body-file-ref.js';
 import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';

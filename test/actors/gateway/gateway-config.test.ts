@@ -33,6 +33,13 @@ describe('actors/gateway/gateway-config', () => {
     expect(problem({ sseKeyFile: 42 })).to.match(/gateway\.sseKeyFile/);
   });
 
+  it('reads bodies from files on the same machine unless told not to', () => {
+    expect(DEFAULT_GATEWAY_CONFIG.sameMachineReads).to.equal(true);
+    const result = parseGatewayConfig({ sameMachineReads: false });
+    expect(result.ok && result.config.sameMachineReads).to.equal(false);
+    expect(problem({ sameMachineReads: 'no' })).to.match(/gateway\.sameMachineReads must be true or false/);
+  });
+
   it('gives slow clients a floor and a deadline that real clients on slow links stay well within', () => {
     const config = DEFAULT_GATEWAY_CONFIG;
     expect(config.minBodyBytesPerSec, 'at most 8 kbit/s').to.be.at.most(1024);

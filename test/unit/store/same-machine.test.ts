@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { ObjectStore } from '../../../src/store/object-store.js';
-import { BodyFileMismatch, machineIdentity, readBodyFile } from '../../../src/store/same-machine.js';
+import { BodyFileMismatch, machineIdentity, NotABodyFile, readBodyFile } from '../../../src/store/same-machine.js';
 import type { ObjectAddress } from '../../../src/store/store-keys.js';
 
 const KiB = 1024;
@@ -22,8 +23,13 @@ async function refusal(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
-describe('store/same-machine', () => {
+describe('store/same-machine', function () {
   let dir: string;
+
+  before(function () {
+    // Machines are told apart by what Linux shows in /proc; elsewhere nothing is read across processes.
+    if (machineIdentity() === undefined) this.skip();
+  });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'leofs-same-machine-'));
@@ -51,19 +57,26 @@ describe('store/same-machine', () => {
       expect(read.equals(body.subarray(1000, 1000 + 50 * KiB))).to.equal(true);
     });
 
-    it('reads nothing that is not named like a body file', async () => {
+    it('reads nothing that is not named like a body file, nor outside the file', async () => {
       const other = join(dir, 'secret.key');
       writeFileSync(other, body);
-      for (const wrong of [other, join(dir, 'bodies', 'cd', NAME), `${dir}/bodies/ab/../ab/${NAME}`, `${path}.tmp`]) {
-        expect(await refusal(readBodyFile({ path: wrong, offset: 0, length: 1, fileBytes: body.length }))).to.be.instanceOf(BodyFileMismatch);
+      for (const wrong of [other, join(dir, 'bodies', 'cd', NAME), `${dir}/bodies/ab/../ab/${NAME}`, `${dir}/../${dir.split('/').pop()!}/bodies/ab/${NAME}`, `${path}.tmp`, `bodies/ab/${NAME}`]) {
+        expect(await refusal(readBodyFile({ path: wrong, offset: 0, length: 1, fileBytes: body.length })), wrong).to.be.instanceOf(NotABodyFile);
+      }
+      for (const [offset, length] of [[-2, 10], [body.length - 1, 2], [0.5, 1]]) {
+        expect(await refusal(readBodyFile({ path, offset: offset!, length: length!, fileBytes: body.length })), `${offset} ${length}`).to.be.instanceOf(NotABodyFile);
       }
     });
 
-    it('refuses a file of another size than it was told, and a link in a body file\'s place', async () => {
+    it('refuses a file of another size than it was told, a link or a pipe in a body file\'s place', async () => {
       expect(await refusal(readBodyFile({ path, offset: 0, length: 1, fileBytes: body.length + 1 }))).to.be.instanceOf(BodyFileMismatch);
       const linked = join(dir, 'bodies', 'ab', `ab${'f'.repeat(30)}`);
       symlinkSync(path, linked);
       expect((await refusal(readBodyFile({ path: linked, offset: 0, length: 1, fileBytes: body.length })) as NodeJS.ErrnoException).code).to.equal('ELOOP');
+      // Opening a pipe for reading would wait for a writer that never comes.
+      const pipe = join(dir, 'bodies', 'ab', `ab${'e'.repeat(30)}`);
+      execFileSync('mkfifo', [pipe]);
+      expect(await refusal(readBodyFile({ path: pipe, offset: 0, length: 1, fileBytes: 0 }))).to.be.instanceOf(NotABodyFile);
     });
 
     it('fails with ENOENT when the file is gone', async () => {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import type { BodyFileRef } from '../../../../src/core/body-slice.js';
+import type { BodyFileRef } from '../../../../src/core/body-file-ref.js';
 import type { ObjectMeta } from '../../../../src/core/object-meta.js';
 import { SameMachineReads } from '../../../../src/actors/gateway/same-machine-reads.js';
 import type { GetOptions, GetResult, StorageApi } from '../../../../src/protocol/cluster/storage-api.js';
 import { memoryLogger } from '../../../../src/runtime/logger.js';
-import { BodyFileMismatch } from '../../../../src/store/same-machine.js';
+import { BodyFileMismatch, NotABodyFile } from '../../../../src/store/same-machine.js';
 
 const MACHINE = 'boot/mnt:[1]';
 const META: ObjectMeta = { bucket: 'b', key: 'k', sizeBytes: 8, etag: 'e', contentType: '', userMeta: {}, clock: { wallMs: 1, counter: 0, node: 'n' }, lastModifiedMs: 1, ringChecksum: 1, deleted: false };
@@ -50,17 +50,27 @@ describe('actors/gateway/same-machine-reads', () => {
     expect(reads.counts).to.deep.equal({ read: 1, fellBack: 0 });
   });
 
-  it('has a body sent when its file went away meanwhile, and keeps reading files afterwards', async () => {
+  for (const [why, error] of [['its file went away meanwhile', errno('ENOENT')], ['its file is damaged', new BodyFileMismatch('short')]] as const) {
+    it(`has a body sent when ${why}, and keeps reading files afterwards`, async () => {
+      const storage = new PointingStorage();
+      const reads = new SameMachineReads(storage, MACHINE, memoryLogger('error').logger, failing(error));
+      expect(await reads.get('chunk', 'b', 'k', { withBody: true })).to.deep.equal({ ok: true, meta: META, body: SENT });
+      expect(storage.asked).to.deep.equal([{ withBody: true, fileOnMachine: MACHINE }, { withBody: true }]);
+      await reads.get('chunk', 'b', 'k', { withBody: true });
+      expect(storage.asked[2]).to.deep.equal({ withBody: true, fileOnMachine: MACHINE });
+      expect(reads.counts).to.deep.equal({ read: 0, fellBack: 2 });
+    });
+  }
+
+  it('reads nothing when pointed at other bytes than it asked for, and stops asking', async () => {
     const storage = new PointingStorage();
-    const reads = new SameMachineReads(storage, MACHINE, memoryLogger('error').logger, failing(errno('ENOENT')));
+    const reads = new SameMachineReads(storage, MACHINE, memoryLogger('error').logger, () => Promise.resolve(IN_FILE));
+    expect(await reads.get('chunk', 'b', 'k', { withBody: true, bodySlice: { offsetBytes: 2, lengthBytes: 6 } })).to.deep.equal({ ok: true, meta: META, body: SENT });
     expect(await reads.get('chunk', 'b', 'k', { withBody: true })).to.deep.equal({ ok: true, meta: META, body: SENT });
-    expect(storage.asked).to.deep.equal([{ withBody: true, fileOnMachine: MACHINE }, { withBody: true }]);
-    await reads.get('chunk', 'b', 'k', { withBody: true });
-    expect(storage.asked[2]).to.deep.equal({ withBody: true, fileOnMachine: MACHINE });
-    expect(reads.counts).to.deep.equal({ read: 0, fellBack: 2 });
+    expect(storage.asked.map((options) => options.fileOnMachine)).to.deep.equal([MACHINE, undefined, undefined]);
   });
 
-  for (const [why, error] of [['not allowed to read them', errno('EACCES')], ['pointed at something else', new BodyFileMismatch('no')]] as const) {
+  for (const [why, error] of [['not allowed to read them', errno('EACCES')], ['pointed at something else', new NotABodyFile('no')]] as const) {
     it(`stops asking for files when it is ${why}, and says so once`, async () => {
       const storage = new PointingStorage();
       const { logger, lines } = memoryLogger('warn');
