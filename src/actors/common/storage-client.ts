@@ -1,6 +1,6 @@
 /**
  * StorageApi over the cluster transport. A write goes to the replicator of the first replica of its
- * key that is not known to be down, a read to its reader; a coordinator that turns out unreachable is
+ * key that is not known to be down, a read to its reader (one on the client's own host first); a coordinator that turns out unreachable is
  * replaced by the next replica (for an unconditional write, only if the request never reached it). A
  * listing asks every storage node for a sorted page and merges them with the core listing step, so a
  * page costs O(page) whatever the bucket's size.
@@ -32,6 +32,11 @@ export interface StorageClientDeps {
   readonly requestTimeoutMs?: number;
   /** Names a write across the coordinators it is tried on (random by default). */
   readonly newWriteId?: () => string;
+  /**
+   * The host part of the client's own node name: a read goes first to a replica on it, whose body
+   * then crosses no network (and a gateway beside it may read the body from its files).
+   */
+  readonly nearHost?: string;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -144,7 +149,11 @@ export class StorageClient implements StorageApi {
   private readers(bucket: string, key: string): string[] {
     const snapshot = this.deps.ringView.current;
     if (!snapshot) return [];
-    return this.upFirst(readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), snapshot.doc.settings.n));
+    const replicas = readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), snapshot.doc.settings.n);
+    const { nearHost } = this.deps;
+    if (nearHost === undefined) return this.upFirst(replicas);
+    const near = (node: string): boolean => node.slice(node.indexOf('@') + 1) === nearHost;
+    return this.upFirst([...replicas.filter(near), ...replicas.filter((node) => !near(node))]);
   }
 
   private upFirst(nodes: readonly string[]): string[] {

@@ -95,6 +95,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
     isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer),
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
+    nearHost: node.system.node.slice(node.system.node.indexOf('@') + 1),
   });
   const machine = config.sameMachineReads ? machineIdentity() : undefined;
   const sameMachine = machine === undefined ? undefined : new SameMachineReads(client, machine, node.logger);

@@ -53,3 +53,29 @@ describe('actors/common/storage-client: retries', () => {
     expect(sent).to.have.length(2);
   });
 });
+
+describe('actors/common/storage-client: near replicas', () => {
+  const hosts = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
+  const clientOn = (nearHost: string | undefined): { client: StorageClient; asked: string[] } => {
+    const asked: string[] = [];
+    const ringView = new RingView();
+    ringView.install({ epoch: 1, settings: { n: 3, w: 2, r: 1, d: 2, rackAware: false }, current: hosts.map((host, i) => ({ node: `storage_${i}@${host}`, alias: `storage_${i}`, numOfVnodes: 8 })), previous: null });
+    const answer = (ref: ActorRef<never>): Promise<unknown> => {
+      asked.push(ref.node);
+      return Promise.resolve({ ok: false, code: 'NotFound', message: 'none' });
+    };
+    const system = { node: 'gateway_0@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
+    return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, ...(nearHost === undefined ? {} : { nearHost }) }), asked };
+  };
+
+  it('sends every read first to the replica on its own host, and reads in ring order without one', async () => {
+    const near = clientOn('10.0.0.2');
+    const ringOrder = clientOn(undefined);
+    for (let i = 0; i < 20; i++) {
+      await near.client.get('object', 'b', `k${i}`);
+      await ringOrder.client.get('object', 'b', `k${i}`);
+    }
+    expect(near.asked).to.deep.equal(Array(20).fill('storage_1@10.0.0.2'));
+    expect(new Set(ringOrder.asked).size, 'coordinators spread over the ring').to.equal(3);
+  });
+});
