@@ -6,10 +6,11 @@
  * only to a reader that names the same machine as its own; the reader reads only what looks like a body
  * file and has the size it was told, and any failure sends it back to the ordinary read.
  *
- * A machine is named by the kernel's boot id and the mount namespace: processes that share both see
- * the same files at the same paths (containers on one host share the boot id, not the mounts).
+ * A machine is named by the kernel's boot id, the mount namespace and the root directory: processes
+ * that share all three see the same files at the same paths (containers on one host share the boot id,
+ * not the mounts; a chrooted process shares the mounts, not the root).
  */
-import { constants, readFileSync, readlinkSync } from 'node:fs';
+import { constants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { isBodyFileRef, type BodyFileRef } from '../core/body-file-ref.js';
@@ -21,7 +22,8 @@ let identity: string | null | undefined;
 export function machineIdentity(): string | undefined {
   if (identity === undefined) {
     try {
-      identity = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${readlinkSync('/proc/self/ns/mnt')}`;
+      const root = statSync('/');
+      identity = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${readlinkSync('/proc/self/ns/mnt')}/${root.dev}:${root.ino}`;
     } catch {
       identity = null;
     }

@@ -98,6 +98,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
     nearHost: node.system.node.slice(node.system.node.indexOf('@') + 1),
   });
   const machine = config.sameMachineReads ? machineIdentity() : undefined;
+  if (config.sameMachineReads && machine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent by the storage nodes');
   const sameMachine = machine === undefined ? undefined : new SameMachineReads(client, machine, node.logger);
   const storage = sameMachine ?? client;
   const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });

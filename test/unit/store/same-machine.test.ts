@@ -38,7 +38,7 @@ describe('store/same-machine', function () {
 
   it('names this machine the same way every time', () => {
     const identity = machineIdentity();
-    expect(identity).to.match(/^[0-9a-f-]{36}\/mnt:\[\d+\]$/);
+    expect(identity).to.match(/^[0-9a-f-]{36}\/mnt:\[\d+\]\/\d+:\d+$/);
     expect(machineIdentity()).to.equal(identity);
   });
 
