@@ -6,6 +6,9 @@ import { keyPosition } from '../../../src/core/ring/position.js';
 import { SyncFailed, syncKey } from '../../../src/actors/storage/key-sync.js';
 import { applyReplicaWrite } from '../../../src/actors/storage/replica-ops.js';
 import { machineIdentity, readBodyFile } from '../../../src/store/same-machine.js';
+import { readerRef, type ReaderMessage } from '../../../src/protocol/cluster/reader.js';
+import { routerOf, type ReplicaGetReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
+import type { GetResult } from '../../../src/protocol/cluster/storage-api.js';
 import { eventually, objectFields, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
 
 const fields = (bucket: string, key: string, body: Buffer): ObjectFields => objectFields(bucket, key, body, 'application/octet-stream');
@@ -43,6 +46,14 @@ describe('storage replication (in-process cluster)', function () {
       const inline = await cluster.client.get('chunk', 'b1', 'small', { withBody: true, fileOnMachine: here });
       expect(inline.ok && inline.bodyFile).to.equal(undefined);
       expect(inline.ok && Buffer.from(inline.body!).equals(small)).to.equal(true);
+
+      // A machine that is not named by a string is a malformed request, to the coordinator and to a replica.
+      const { system } = cluster.clientNode;
+      const address = { objectKind: 'chunk', bucket: 'b1', key: 'large', withBody: true, fileOnMachine: 42 };
+      const toReader = await system.ask<ReaderMessage, GetResult>(readerRef(cluster.nodes[0]!.name), (replyTo) => ({ type: 'get', ...address, replyTo }) as unknown as ReaderMessage, 10_000);
+      expect(toReader).to.include({ ok: false, code: 'InternalError' });
+      const toReplica = await system.ask<RouterMessage, ReplicaGetReply>(routerOf(cluster.nodes[0]!.name), (replyTo) => ({ type: 'replica_get', ...address, replyTo }) as unknown as RouterMessage, 10_000);
+      expect(toReplica.ok).to.equal(false);
     });
   }
 
