@@ -18,4 +18,3 @@ export function sliceBounds(slice: BodySlice, bodyBytes: number): { readonly sta
   const end = slice.offsetBytes + slice.lengthBytes;
   return end <= bodyBytes ? { start: slice.offsetBytes, end } : undefined;
 }
-

@@ -46,6 +46,7 @@ export class BodyFiles {
   private readonly directories = new Map<string, DirectorySync>();
 
   private readonly startedAtMs = Date.now();
+  private readonly absoluteRoot: string;
 
   private readonly durable: boolean;
   /** Whether bodies are written past the page cache: until a file system refuses it, when durable. */
@@ -58,6 +59,7 @@ export class BodyFiles {
     private readonly log: Logger,
     options: BodyFilesOptions = {},
   ) {
+    this.absoluteRoot = resolve(root);
     this.durable = options.durable ?? true;
     this.direct = this.durable && (options.directWrites ?? true);
     this.staging = options.staging ?? new AlignedStaging(STAGING_SLOT_BYTES, STAGING_SLOTS);
@@ -154,7 +156,7 @@ export class BodyFiles {
   async read(name: string, offset: number, length: number): Promise<Buffer | undefined> {
     let file: FileHandle;
     try {
-      file = await open(this.pathOf(name), 'r');
+      file = await open(this.pathFor(name), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -166,14 +168,14 @@ export class BodyFiles {
     }
   }
 
-  /** The absolute path of the body file `name`, for a reader in another process on this machine. */
+  /** The absolute path of the body file `name` (a reader in another process on this machine reads it there too). */
   pathFor(name: string): string {
-    return resolve(this.pathOf(name));
+    return join(this.absoluteRoot, name.slice(0, 2), name);
   }
 
   /** Removes a body file whose record is gone; a failure is logged (the next sweep retries). */
   remove(name: string): void {
-    unlink(this.pathOf(name)).catch((error: NodeJS.ErrnoException) => {
+    unlink(this.pathFor(name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') this.log.warn('cannot remove a body file', { name, error });
     });
   }
@@ -202,10 +204,6 @@ export class BodyFiles {
       }
     }
     return removed;
-  }
-
-  private pathOf(name: string): string {
-    return join(this.root, name.slice(0, 2), name);
   }
 
   private async directoryOf(name: string): Promise<DirectorySync> {

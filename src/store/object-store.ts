@@ -308,12 +308,9 @@ export class ObjectStore {
    */
   async readBody(address: ObjectAddress, clock: Hlc, slice?: BodySlice): Promise<Buffer | 'out-of-range' | undefined> {
     const key = dataKey(address, clock);
-    const fileBytes = this.db.files.get(key);
-    if (typeof fileBytes === 'number') {
-      const bounds = slice === undefined ? { start: 0, end: fileBytes } : sliceBounds(slice, fileBytes);
-      if (!bounds) return 'out-of-range';
-      return this.files.read(this.files.nameOf(key), bounds.start, bounds.end - bounds.start);
-    }
+    const inFile = this.fileSliceOf(key, slice);
+    if (inFile === 'out-of-range') return inFile;
+    if (inFile) return this.files.read(inFile.name, inFile.offset, inFile.length);
     return slice === undefined ? this.readStoredBody(key) : this.readStoredSlice(key, slice);
   }
 
@@ -322,12 +319,19 @@ export class ObjectStore {
    * a file; undefined when it is not (or this replica has no such version).
    */
   bodyFileOf(address: ObjectAddress, clock: Hlc, slice?: BodySlice): BodyFileRef | 'out-of-range' | undefined {
-    const key = dataKey(address, clock);
+    const inFile = this.fileSliceOf(dataKey(address, clock), slice);
+    if (inFile === undefined || inFile === 'out-of-range') return inFile;
+    const { name, ...bytes } = inFile;
+    return { path: this.files.pathFor(name), ...bytes };
+  }
+
+  /** The file of the body under `key` and the bytes of `slice` (all of them without one) in it; undefined when the body is not in a file. */
+  private fileSliceOf(key: Buffer, slice: BodySlice | undefined): { name: string; offset: number; length: number; fileBytes: number } | 'out-of-range' | undefined {
     const fileBytes = this.db.files.get(key);
     if (typeof fileBytes !== 'number') return undefined;
     const bounds = slice === undefined ? { start: 0, end: fileBytes } : sliceBounds(slice, fileBytes);
     if (!bounds) return 'out-of-range';
-    return { path: this.files.pathFor(this.files.nameOf(key)), offset: bounds.start, length: bounds.end - bounds.start, fileBytes };
+    return { name: this.files.nameOf(key), offset: bounds.start, length: bounds.end - bounds.start, fileBytes };
   }
 
   private readStoredBody(key: Buffer): Buffer | undefined {

@@ -152,7 +152,7 @@ export class StorageClient implements StorageApi {
     const replicas = readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), snapshot.doc.settings.n);
     const { nearHost } = this.deps;
     if (nearHost === undefined) return this.upFirst(replicas);
-    const near = (node: string): boolean => node.slice(node.indexOf('@') + 1) === nearHost;
+    const near = (node: string): boolean => hostOf(node) === nearHost;
     return this.upFirst([...replicas.filter(near), ...replicas.filter((node) => !near(node))]);
   }
 
@@ -202,6 +202,11 @@ export class StorageClient implements StorageApi {
     }
     return failure('Unavailable', last);
   }
+}
+
+/** The host part of a node's name (name@host). */
+export function hostOf(node: string): string {
+  return node.slice(node.indexOf('@') + 1);
 }
 
 /** A listed key whose version cannot be decided from the nodes that answered. */

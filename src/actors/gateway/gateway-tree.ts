@@ -18,7 +18,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { AUTH_CACHE_TABLE, authCacheBehavior } from '../common/auth-cache.js';
 import type { AuthView } from '../common/auth-view.js';
 import type { RingView } from '../common/ring-view.js';
-import { StorageClient } from '../common/storage-client.js';
+import { hostOf, StorageClient } from '../common/storage-client.js';
 import { machineIdentity } from '../../store/same-machine.js';
 import { SameMachineReads } from './same-machine-reads.js';
 import { managerBucketAdmin } from './bucket-admin.js';
@@ -95,7 +95,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
     isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer),
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
-    nearHost: node.system.node.slice(node.system.node.indexOf('@') + 1),
+    nearHost: hostOf(node.system.node),
   });
   const machine = config.sameMachineReads ? machineIdentity() : undefined;
   if (config.sameMachineReads && machine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent by the storage nodes');

@@ -54,20 +54,23 @@ export class SameMachineReads implements StorageApi {
 
   /** The bytes `ref` points at, `slice` of the body or all of it; undefined when they are to be read the ordinary way. */
   private async read(ref: BodyFileRef, slice: BodySlice | undefined): Promise<Buffer | undefined> {
+    const asked = slice === undefined ? ref.offset === 0 && ref.length === ref.fileBytes : ref.offset === slice.offsetBytes && ref.length === slice.lengthBytes;
+    if (!asked) return this.stopAsking(ref, new NotABodyFile(`pointed at ${String(ref.length)} bytes from ${String(ref.offset)}, not the bytes asked for`));
     try {
-      const asked = slice === undefined ? ref.offset === 0 && ref.length === ref.fileBytes : ref.offset === slice.offsetBytes && ref.length === slice.lengthBytes;
-      if (!asked) throw new NotABodyFile(`pointed at ${String(ref.length)} bytes from ${String(ref.offset)}, not the bytes asked for`);
       const body = await this.readFile(ref);
       this.readCount++;
       return body;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (error instanceof NotABodyFile || (code !== undefined && UNREADABLE_HERE.has(code))) {
-        if (this.asking) this.log.warn('cannot read the body files of the storage nodes on this machine; they send bodies instead', { path: ref.path, error });
-        this.asking = false;
-      }
+      if (error instanceof NotABodyFile || (code !== undefined && UNREADABLE_HERE.has(code))) return this.stopAsking(ref, error);
       // Anything else (ENOENT: a newer version replaced the file meanwhile; a damaged file) is this read's alone.
       return undefined;
     }
+  }
+
+  private stopAsking(ref: BodyFileRef, error: unknown): undefined {
+    if (this.asking) this.log.warn('cannot read the body files of the storage nodes on this machine; they send bodies instead', { path: ref.path, error });
+    this.asking = false;
+    return undefined;
   }
 }

@@ -279,12 +279,9 @@ async function readVersion(
     const meta = clock ? context.store.versionAt(address, clock) : context.store.getMeta(address);
     const unsettled = unsettledOf(context, address, meta ?? null);
     if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null, ...unsettled };
-    if (fileOnMachine !== undefined && fileOnMachine === machineIdentity()) {
-      const bodyFile = context.store.bodyFileOf(address, meta.clock, slice);
-      if (bodyFile === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
-      if (bodyFile) return { ok: true, meta, bodyFile, ...unsettled };
-    }
-    const body = await context.store.readBody(address, meta.clock, slice);
+    const inFile = fileOnMachine !== undefined && fileOnMachine === machineIdentity() ? context.store.bodyFileOf(address, meta.clock, slice) : undefined;
+    if (typeof inFile === 'object') return { ok: true, meta, bodyFile: inFile, ...unsettled };
+    const body = inFile ?? (await context.store.readBody(address, meta.clock, slice));
     if (body === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
     if (body) return { ok: true, meta, body, ...unsettled };
     const now = clock ? undefined : context.store.getMeta(address);
