@@ -95,7 +95,7 @@ async function holdsNone(
     await Promise.all(
       [...answered].map(async (node) => {
         const reply = await ask(deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket: namespace, fetch, markUnsettled: true }, deps.timeoutMs);
-        if (!isRuntimeFailure(reply) && reply.ok) pages.push(reply.page);
+        if (!isRuntimeFailure(reply) && reply.ok && 'page' in reply) pages.push(reply.page);
         else answered.delete(node);
       }),
     );

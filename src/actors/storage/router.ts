@@ -18,6 +18,7 @@ import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { MAX_FETCH_DELIMITER_LENGTH } from '../../core/listing.js';
 import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
+import { packListingPage } from '../../protocol/cluster/listing-rows.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
@@ -131,9 +132,11 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
             (error: unknown) => ctx.system.reply(message.replyTo, storageError(error)),
           );
           return state;
-        case 'list_local':
-          ctx.system.reply(message.replyTo, { ok: true, page: context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true) });
+        case 'list_local': {
+          const page = context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true);
+          ctx.system.reply(message.replyTo, message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
           return state;
+        }
         case 'seal_namespace':
           void context.store.sealNamespace(message.namespace, message.sealId, context.clock.now()).then(
             (sealed) => {

@@ -9,6 +9,7 @@ import type { BodyFileRef } from '../../core/body-file-ref.js';
 import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
+import type { PackedListingPage } from './listing-rows.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
@@ -128,7 +129,8 @@ export const MAX_ABSENT_COUNTERS = 1000;
 /** The most namespaces one namespaces_deleted carries. */
 export const MAX_DELETED_NAMESPACES = 1000;
 
-export type ListLocalReply = { readonly ok: true; readonly page: ListingPage<ListingEntry> } | StorageError;
+/** `packed` answers a request that asked for it (protocol/cluster/listing-rows.ts); nodes of releases before it answer `page`. */
+export type ListLocalReply = { readonly ok: true; readonly page: ListingPage<ListingEntry> } | { readonly ok: true; readonly packed: PackedListingPage } | StorageError;
 
 /** XOR digests of (key, clock) per summary bucket of a ring range; equal digests, equal contents. */
 export type RangeSummaryReply = { readonly ok: true; readonly digests: readonly number[] } | StorageError;
@@ -264,6 +266,8 @@ export type RouterMessage =
       readonly markUnsettled?: boolean;
       /** Entries carry their version ids and older versions. */
       readonly withVersions?: boolean;
+      /** Answer with the page packed (listing-rows.ts). */
+      readonly packed?: boolean;
       readonly replyTo: ReplyTo<ListLocalReply>;
     }
   /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */

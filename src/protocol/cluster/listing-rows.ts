@@ -1,0 +1,99 @@
+/**
+ * A storage node's listing page in the compact form it crosses the cluster in: one array per entry
+ * instead of a map, and the clock's node as an index into a table of names. A page of a thousand
+ * entries then encodes in about a third and decodes in about a sixth of the time that maps, each
+ * spelling out its field names, take.
+ *
+ *   [key, wallMs, counter, node index, flags, sizeBytes, etag, lastModifiedMs, rare fields?]
+ *
+ * flags: 1 deleted, 2 delete marker, 4 unsettled, 8 replaced unknown. The rare fields (version id,
+ * older versions, what an unsettled write replaced) follow as a map when an entry has any.
+ */
+import type { ListedVersionSummary, ListingEntry, ListingGap, ListingPage } from '../../core/listing.js';
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+type Row = readonly [string, number, number, number, number, number, string, number, RareFields?];
+
+interface RareFields {
+  readonly versionId?: string;
+  readonly noncurrent?: readonly ListedVersionSummary[];
+  readonly previous?: ListingEntry | null;
+}
+
+export interface PackedListingPage {
+  readonly nodes: readonly string[];
+  readonly rows: readonly Row[];
+  readonly truncated: boolean;
+  readonly gaps?: readonly ListingGap[];
+}
+
+const DELETED = 1;
+const DELETE_MARKER = 2;
+const UNSETTLED = 4;
+const REPLACED_UNKNOWN = 8;
+
+export function packListingPage(page: ListingPage<ListingEntry>): PackedListingPage {
+  const nodes: string[] = [];
+  const nodeIndex = new Map<string, number>();
+  const rows = page.entries.map((entry): Row => {
+    let index = nodeIndex.get(entry.clock.node);
+    if (index === undefined) {
+      index = nodes.push(entry.clock.node) - 1;
+      nodeIndex.set(entry.clock.node, index);
+    }
+    const flags = (entry.deleted ? DELETED : 0) | (entry.deleteMarker ? DELETE_MARKER : 0) | (entry.unsettled ? UNSETTLED : 0) | (entry.replacedUnknown ? REPLACED_UNKNOWN : 0);
+    const rare = rareFieldsOf(entry);
+    const { key, clock, sizeBytes, etag, lastModifiedMs } = entry;
+    return rare === undefined
+      ? [key, clock.wallMs, clock.counter, index, flags, sizeBytes, etag, lastModifiedMs]
+      : [key, clock.wallMs, clock.counter, index, flags, sizeBytes, etag, lastModifiedMs, rare];
+  });
+  return { nodes, rows, truncated: page.truncated, ...(page.gaps === undefined ? {} : { gaps: page.gaps }) };
+}
+
+function rareFieldsOf(entry: ListingEntry): RareFields | undefined {
+  if (entry.versionId === undefined && entry.noncurrent === undefined && entry.previous === undefined) return undefined;
+  return {
+    ...(entry.versionId === undefined ? {} : { versionId: entry.versionId }),
+    ...(entry.noncurrent === undefined ? {} : { noncurrent: entry.noncurrent }),
+    ...(entry.previous === undefined ? {} : { previous: entry.previous }),
+  };
+}
+
+/** The page a packed one stands for; undefined when it is not one (a damaged or foreign reply). */
+export function unpackListingPage(packed: unknown): ListingPage<ListingEntry> | undefined {
+  if (typeof packed !== 'object' || packed === null) return undefined;
+  const { nodes, rows, truncated, gaps } = packed as Partial<PackedListingPage>;
+  if (!Array.isArray(nodes) || !nodes.every((node) => typeof node === 'string') || !Array.isArray(rows) || typeof truncated !== 'boolean') return undefined;
+  if (gaps !== undefined && !Array.isArray(gaps)) return undefined;
+  const entries: ListingEntry[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const entry = entryOf(rows[i], nodes);
+    if (entry === undefined) return undefined;
+    entries[i] = entry;
+  }
+  return { entries, truncated, ...(gaps === undefined ? {} : { gaps }) };
+}
+
+function entryOf(row: unknown, nodes: readonly string[]): ListingEntry | undefined {
+  if (!Array.isArray(row) || row.length < 8 || row.length > 9) return undefined;
+  const [key, wallMs, counter, index, flags, sizeBytes, etag, lastModifiedMs, rare] = row as unknown[];
+  if (typeof key !== 'string' || typeof etag !== 'string') return undefined;
+  if (typeof wallMs !== 'number' || typeof counter !== 'number' || typeof flags !== 'number' || typeof sizeBytes !== 'number' || typeof lastModifiedMs !== 'number') return undefined;
+  const node = typeof index === 'number' ? nodes[index] : undefined;
+  if (node === undefined) return undefined;
+  if (rare !== undefined && (typeof rare !== 'object' || rare === null)) return undefined;
+  const entry: Writable<ListingEntry> = { key, clock: { wallMs, counter, node }, deleted: (flags & DELETED) !== 0, sizeBytes, etag, lastModifiedMs };
+  // Most entries have none of what follows; those that do take another shape, which is rare.
+  if ((flags & DELETE_MARKER) !== 0) entry.deleteMarker = true;
+  if ((flags & UNSETTLED) !== 0) entry.unsettled = true;
+  if ((flags & REPLACED_UNKNOWN) !== 0) entry.replacedUnknown = true;
+  if (rare !== undefined) {
+    const { versionId, noncurrent, previous } = rare as RareFields;
+    if (versionId !== undefined) entry.versionId = versionId;
+    if (noncurrent !== undefined) entry.noncurrent = noncurrent;
+    if (previous !== undefined) entry.previous = previous;
+  }
+  return entry;
+}
