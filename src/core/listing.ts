@@ -57,8 +57,11 @@ export interface ListedVersionSummary {
 
 /** A record as a node lists it; `withVersions`: with its version ids and older versions. */
 export function listingEntryOf(key: string, meta: ObjectMeta, withVersions = false): ListingEntry {
+  const entry = { key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs };
+  // Nodes list a thousand records a page: the common case builds one object, not one per field spread.
+  if (!meta.deleteMarker && !(withVersions && (meta.versionId !== undefined || meta.noncurrent !== undefined))) return entry;
   return {
-    key, clock: meta.clock, deleted: meta.deleted, sizeBytes: meta.sizeBytes, etag: meta.etag, lastModifiedMs: meta.lastModifiedMs,
+    ...entry,
     ...(meta.deleteMarker ? { deleteMarker: true as const } : {}),
     ...(withVersions && meta.versionId !== undefined ? { versionId: meta.versionId } : {}),
     ...(withVersions && meta.noncurrent !== undefined

@@ -420,10 +420,13 @@ export class ObjectStore {
    * record is skipped, not fatal.
    */
   private *listingEntries(kind: ObjectKind, bucket: string, from: string, options: { onePass: boolean; lookForUnsettled: boolean; withVersions: boolean }): Generator<ListingEntry> {
-    const { lookForUnsettled, withVersions } = options;
     const end = bucketScanEnd(kind, bucket);
     let start = bucketScanStart(kind, bucket, from);
+    // Every key in the range is one of this bucket's: its object key follows the bucket's part.
+    const keyStart = bucketScanStart(kind, bucket, '').length;
+    const entryOf = (key: Buffer, meta: ObjectMeta): ListingEntry => this.listingEntry(kind, bucket, key.toString('utf8', keyStart), meta, options);
     const range = options.onePass ? this.db.meta.getRange({ start, end })[Symbol.iterator]() : undefined;
+    let last: Buffer | undefined;
     try {
       while (range) {
         let step: IteratorResult<{ key: Buffer; value: unknown }>;
@@ -434,26 +437,26 @@ export class ObjectStore {
         }
         if (step.done) return;
         const { key, value } = step.value;
-        start = justAfter(key);
-        const address = parseMetaKey(key);
-        const meta = address && this.checkMeta(key, value);
-        if (address && meta) yield this.listingEntry(address, meta, lookForUnsettled, withVersions);
+        last = key;
+        const meta = this.checkMeta(key, value);
+        if (meta) yield entryOf(key, meta);
       }
     } finally {
       range?.return?.();
     }
+    if (last !== undefined) start = justAfter(last);
     for (const key of this.db.meta.getKeys({ start, end })) {
-      const address = parseMetaKey(key);
-      const meta = address && this.readMeta(key);
-      if (address && meta) yield this.listingEntry(address, meta, lookForUnsettled, withVersions);
+      const meta = this.readMeta(key);
+      if (meta) yield entryOf(key, meta);
     }
   }
 
-  private listingEntry(address: ObjectAddress, meta: ObjectMeta, lookForUnsettled: boolean, withVersions: boolean): ListingEntry {
-    const unsettled = lookForUnsettled ? this.unsettledWrite(address, meta.clock) : undefined;
-    const entry = listingEntryOf(address.key, meta, withVersions);
+  private listingEntry(kind: ObjectKind, bucket: string, key: string, meta: ObjectMeta, options: { lookForUnsettled: boolean; withVersions: boolean }): ListingEntry {
+    const { withVersions } = options;
+    const unsettled = options.lookForUnsettled ? this.unsettledWrite({ kind, bucket, key }, meta.clock) : undefined;
+    const entry = listingEntryOf(key, meta, withVersions);
     if (!unsettled) return entry;
-    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(address.key, unsettled, withVersions), ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}) };
+    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(key, unsettled, withVersions), ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}) };
   }
 
   /**
