@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { S3Error, errorHasBody, type ErrorContext, type ErrorDocument } from '../../protocol/s3/errors.js';
+import type { XmlBytes } from '../../protocol/s3/xml.js';
 import type { RequestContext } from './request-context.js';
 
 export type ResponseHeaders = Readonly<Record<string, string | number | readonly string[]>>;
@@ -14,10 +15,18 @@ const XML_TYPE = 'application/xml';
 /** A rejected request body larger than this is not read to its end: the connection closes instead. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
-export function sendXml(ctx: RequestContext, status: number, xml: string, headers: ResponseHeaders = {}): void {
-  const body = Buffer.from(xml, 'utf8');
-  ctx.res.writeHead(status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': body.length });
-  ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
+export function sendXml(ctx: RequestContext, status: number, xml: string | XmlBytes, headers: ResponseHeaders = {}): void {
+  const chunks = typeof xml === 'string' ? [Buffer.from(xml, 'utf8')] : xml.chunks;
+  const length = chunks.reduce((total, chunk) => total + chunk.length, 0);
+  ctx.res.writeHead(status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': length });
+  if (ctx.method === 'HEAD' || chunks.length === 1) {
+    ctx.res.end(ctx.method === 'HEAD' ? undefined : chunks[0]);
+    return;
+  }
+  // Corked, the pieces leave in one write; end uncorks.
+  ctx.res.cork();
+  for (const chunk of chunks) ctx.res.write(chunk);
+  ctx.res.end();
 }
 
 export function sendEmpty(ctx: RequestContext, status: number, headers: ResponseHeaders = {}): void {

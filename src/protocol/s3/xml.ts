@@ -42,12 +42,8 @@ function opt(name: string, value: string | number | boolean | undefined): XmlNod
 }
 
 function render(node: XmlNode): string {
-  // Appends to one string: listings render thousands of elements, and concatenation beats map/join.
-  let out = `<${node.name}`;
-  if (node.attributes !== undefined) {
-    for (const [name, value] of Object.entries(node.attributes)) out += ` ${name}="${escapeXmlText(value)}"`;
-  }
-  out += '>';
+  // Appends to one string: concatenation beats map/join (see documentBytes for long documents).
+  let out = openingTag(node);
   const { content } = node;
   if (typeof content === 'string') out += escapeXmlText(content);
   else if (typeof content === 'number' || typeof content === 'boolean') out += String(content);
@@ -55,8 +51,57 @@ function render(node: XmlNode): string {
   return `${out}</${node.name}>`;
 }
 
+function openingTag(node: XmlNode): string {
+  let out = `<${node.name}`;
+  if (node.attributes !== undefined) {
+    for (const [name, value] of Object.entries(node.attributes)) out += ` ${name}="${escapeXmlText(value)}"`;
+  }
+  return `${out}>`;
+}
+
 function document(root: string, children: readonly (XmlNode | undefined)[]): string {
   return DECLARATION + render(el(root, children, { xmlns: S3_XMLNS }));
+}
+
+/**
+ * A document as the bytes it is sent as, in pieces of at most a few dozen kilobytes. A listing runs to
+ * hundreds of kilobytes: as one string, appended to element by element, it made a rope of tens of
+ * thousands of pieces whose flattening when sent took several times as long as rendering it, and
+ * memory that large is fresh pages for every response, each faulted in on first touch.
+ */
+export class XmlBytes {
+  constructor(readonly chunks: readonly Buffer[]) {}
+
+  get byteLength(): number {
+    return this.chunks.reduce((total, chunk) => total + chunk.length, 0);
+  }
+
+  toString(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+const XML_CHUNK_BYTES = 32 * 1024;
+
+function documentBytes(root: string, children: readonly (XmlNode | undefined)[]): XmlBytes {
+  const chunks: Buffer[] = [];
+  let chunk = Buffer.allocUnsafe(XML_CHUNK_BYTES);
+  let used = 0;
+  const write = (text: string): void => {
+    // A UTF-16 code unit takes at most three bytes of UTF-8.
+    if (used + text.length * 3 > chunk.length) {
+      if (used > 0) chunks.push(chunk.subarray(0, used));
+      chunk = Buffer.allocUnsafe(Math.max(XML_CHUNK_BYTES, text.length * 3));
+      used = 0;
+    }
+    used += chunk.write(text, used, 'utf8');
+  };
+  const node = el(root, children, { xmlns: S3_XMLNS });
+  write(DECLARATION + openingTag(node));
+  for (const child of children) if (child !== undefined) write(render(child));
+  write(`</${root}>`);
+  chunks.push(chunk.subarray(0, used));
+  return new XmlBytes(chunks);
 }
 
 type Time = Date | number;
@@ -233,9 +278,9 @@ export interface ListObjectsV1Input {
   readonly commonPrefixes: readonly string[];
 }
 
-export function buildListObjectsResult(input: ListObjectsV1Input): string {
+export function buildListObjectsResult(input: ListObjectsV1Input): XmlBytes {
   const encode = encoder(input.encodingType);
-  return document('ListBucketResult', [
+  return documentBytes('ListBucketResult', [
     el('Name', input.bucket),
     el('Prefix', encode(input.prefix) ?? ''),
     el('Marker', encode(input.marker) ?? ''),
@@ -264,9 +309,9 @@ export interface ListObjectsV2Input {
   readonly commonPrefixes: readonly string[];
 }
 
-export function buildListObjectsV2Result(input: ListObjectsV2Input): string {
+export function buildListObjectsV2Result(input: ListObjectsV2Input): XmlBytes {
   const encode = encoder(input.encodingType);
-  return document('ListBucketResult', [
+  return documentBytes('ListBucketResult', [
     el('Name', input.bucket),
     el('Prefix', encode(input.prefix) ?? ''),
     opt('ContinuationToken', input.continuationToken),
@@ -319,9 +364,9 @@ export interface ListVersionsInput {
   readonly commonPrefixes: readonly string[];
 }
 
-export function buildListVersionsResult(input: ListVersionsInput): string {
+export function buildListVersionsResult(input: ListVersionsInput): XmlBytes {
   const encode = encoder(input.encodingType);
-  return document('ListVersionsResult', [
+  return documentBytes('ListVersionsResult', [
     el('Name', input.bucket),
     el('Prefix', encode(input.prefix) ?? ''),
     el('KeyMarker', encode(input.keyMarker) ?? ''),

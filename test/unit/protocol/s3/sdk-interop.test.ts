@@ -227,7 +227,7 @@ describe('protocol/s3 with the AWS SDK for JavaScript', function () {
           continuationToken: undefined, nextContinuationToken: undefined, startAfter: undefined, encodingType: op.encodingType,
           fetchOwner: false, commonPrefixes: [],
           contents: keys.map((key) => ({ key, lastModified: Date.UTC(2024, 1, 2, 3, 4, 5, 678), etag: 'abc', size: 3 })),
-        }),
+        }).toString(),
       };
     };
     const plain = await client.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'p q' }));

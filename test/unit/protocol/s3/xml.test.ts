@@ -45,7 +45,7 @@ describe('protocol/s3/xml', () => {
         bucket: 'bucket', prefix: '', marker: undefined, delimiter: '/', maxKeys: 1000, isTruncated: true, nextMarker: 'my-image.jpg',
         encodingType: undefined, commonPrefixes: ['photos/'],
         contents: [{ key: 'my-image.jpg', lastModified: T, etag: 'fba9dede5f27731c9771645a39863328', size: 434234, owner: OWNER }],
-      });
+      }).toString();
       expect(xml).to.equal(
         `${DECL}<ListBucketResult ${NS}><Name>bucket</Name><Prefix></Prefix><Marker></Marker><MaxKeys>1000</MaxKeys>` +
           '<Delimiter>/</Delimiter><IsTruncated>true</IsTruncated><NextMarker>my-image.jpg</NextMarker>' +
@@ -61,7 +61,7 @@ describe('protocol/s3/xml', () => {
         bucket: 'bucket', prefix: 'a b/', marker: 'm+1', delimiter: '/', maxKeys: 2, isTruncated: true, nextMarker: 'a b/ü~*',
         encodingType: 'url', commonPrefixes: ['a b/c&d/'],
         contents: [{ key: 'a b/ü~*\r', lastModified: T, etag: '"e"', size: 1 }],
-      });
+      }).toString();
       expect(xml).to.contain('<Prefix>a+b/</Prefix><Marker>m%2B1</Marker>');
       expect(xml).to.contain('<Delimiter>/</Delimiter>');
       expect(xml).to.contain('<EncodingType>url</EncodingType><NextMarker>a+b/%C3%BC%7E*</NextMarker>');
@@ -76,14 +76,28 @@ describe('protocol/s3/xml', () => {
         nextContinuationToken: 'c2', startAfter: 'a&b', encodingType: undefined, fetchOwner: false, commonPrefixes: ['p/x/'],
         contents: [{ key: 'p1', lastModified: T, etag: 'e1', size: 0, owner: OWNER, checksumAlgorithm: 'CRC32' as const }],
       };
-      expect(buildListObjectsV2Result(input)).to.equal(
+      expect(buildListObjectsV2Result(input).toString()).to.equal(
         `${DECL}<ListBucketResult ${NS}><Name>bucket</Name><Prefix>p</Prefix><ContinuationToken>c1</ContinuationToken>` +
           '<NextContinuationToken>c2</NextContinuationToken><KeyCount>2</KeyCount><MaxKeys>3</MaxKeys><IsTruncated>true</IsTruncated>' +
           '<StartAfter>a&amp;b</StartAfter><Contents><Key>p1</Key><LastModified>2009-10-12T17:50:30.000Z</LastModified>' +
           '<ETag>&quot;e1&quot;</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents>' +
           '<CommonPrefixes><Prefix>p/x/</Prefix></CommonPrefixes></ListBucketResult>',
       );
-      expect(buildListObjectsV2Result({ ...input, fetchOwner: true })).to.contain(`<Owner><ID>${OWNER.id}</ID>`);
+      expect(buildListObjectsV2Result({ ...input, fetchOwner: true }).toString()).to.contain(`<Owner><ID>${OWNER.id}</ID>`);
+    });
+
+    it('a listing of thousands of keys, in pieces that together are the whole document', () => {
+      const keys = Array.from({ length: 3000 }, (_, i) => `dir/ü-${i}-😀-<&>`);
+      const xml = buildListObjectsV2Result({
+        bucket: 'bucket', prefix: '', delimiter: undefined, maxKeys: 3000, isTruncated: false, continuationToken: undefined,
+        nextContinuationToken: undefined, startAfter: undefined, encodingType: undefined, fetchOwner: false, commonPrefixes: [],
+        contents: keys.map((key) => ({ key, lastModified: T, etag: 'e', size: 1 })),
+      });
+      expect(xml.chunks.length).to.be.above(1);
+      const text = xml.toString();
+      expect(Buffer.byteLength(text)).to.equal(xml.byteLength);
+      expect([...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((match) => match[1])).to.deep.equal(keys.map((key) => key.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')));
+      expect(text.endsWith('</Contents></ListBucketResult>')).to.equal(true);
     });
 
     it('ListVersionsResult with null version ids and delete markers', () => {
@@ -95,7 +109,7 @@ describe('protocol/s3/xml', () => {
           { kind: 'delete-marker', key: 'gone', versionId: 'null', isLatest: true, lastModified: T, owner: OWNER },
           { kind: 'version', key: 'here', versionId: 'null', isLatest: true, lastModified: T, etag: 'abc', size: 3 },
         ],
-      });
+      }).toString();
       expect(xml).to.equal(
         `${DECL}<ListVersionsResult ${NS}><Name>bucket</Name><Prefix></Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker>` +
           '<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>' +
