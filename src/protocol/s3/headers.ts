@@ -360,7 +360,33 @@ export function formatHttpDate(time: Date | number): string {
 
 /** ISO 8601 with milliseconds, as S3 writes timestamps in XML: 2009-10-12T17:50:30.000Z. */
 export function formatIsoDate(time: Date | number): string {
-  return (typeof time === 'number' ? new Date(time) : time).toISOString();
+  const ms = typeof time === 'number' ? time : time.getTime();
+  // Listings write a date per key; arithmetic takes a tenth of the time of a Date and its toISOString.
+  if (!Number.isInteger(ms) || ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString();
+  const days = Math.floor(ms / DAY_MS);
+  const inDay = ms - days * DAY_MS;
+  const { year, month, day } = civilDate(days);
+  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(Math.floor(inDay / 3_600_000))}:${pad2(Math.floor(inDay / 60_000) % 60)}:${pad2(Math.floor(inDay / 1000) % 60)}.${String(inDay % 1000).padStart(3, '0')}Z`;
+}
+
+const DAY_MS = 86_400_000;
+const YEAR_10000_MS = 253_402_300_800_000;
+
+function pad2(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
+}
+
+/** The proleptic Gregorian date `days` days after 1970-01-01 (days ≥ 0), by the era arithmetic of H. Hinnant's civil_from_days. */
+function civilDate(days: number): { year: number; month: number; day: number } {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
 /** x-amz-date / X-Amz-Date style basic ISO 8601: 20130524T000000Z. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { seededRandom } from '../../core/seeded-random.js';
 import {
   extractStoredHeaders, extractUserMetadata, formatAmzDate, formatHttpDate, formatIsoDate, getHeader, hasAwsChunkedEncoding,
   parseBodyLength, parseCannedAcl, parseHttpDate, parseMetadataDirective, parseQueryPairs, parseQueryString,
@@ -101,6 +102,15 @@ describe('protocol/s3/headers', () => {
       expect(formatHttpDate(new Date(t + 999))).to.equal('Sun, 06 Nov 1994 08:49:37 GMT');
       expect(formatIsoDate(Date.UTC(2009, 9, 12, 17, 50, 30))).to.equal('2009-10-12T17:50:30.000Z');
       expect(formatAmzDate(Date.UTC(2013, 4, 24))).to.equal('20130524T000000Z');
+    });
+
+    it('formats ISO 8601 dates as Date does, leap days, year ends and the years past 9999 included', () => {
+      const next = seededRandom(7);
+      const edges = [0, 1, 999, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(2024, 11, 31, 23, 59, 59, 999),
+        Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), -1, Date.UTC(1969, 11, 31), 1.5];
+      const random = Array.from({ length: 20_000 }, () => Math.floor(next() * Date.UTC(10000, 0, 1)));
+      for (const ms of [...edges, ...random]) expect(formatIsoDate(ms), String(ms)).to.equal(new Date(ms).toISOString());
+      expect(formatIsoDate(new Date(Date.UTC(2009, 9, 12)))).to.equal('2009-10-12T00:00:00.000Z');
     });
 
     it('parses the three HTTP forms, numeric offsets and ISO 8601', () => {
