@@ -218,6 +218,20 @@ export interface StaleWrite {
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
+/** One listing's scan of a bucket's records: where its keys end and what each entry carries. */
+interface BucketScan {
+  readonly kind: ObjectKind;
+  readonly bucket: string;
+  /** Just past the bucket's last key. */
+  readonly end: Buffer;
+  /** Where, in each of the bucket's LMDB keys, the object key begins. */
+  readonly keyStart: number;
+  /** Keys and values in one pass (see listingEntries). */
+  readonly onePass: boolean;
+  readonly lookForUnsettled: boolean;
+  readonly withVersions: boolean;
+}
+
 /** Keys a bucket size walk reads between two yields to other work. */
 const BUCKET_SIZE_BATCH_KEYS = 2_000;
 
@@ -411,7 +425,11 @@ export class ObjectStore {
     const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
     // A scan with a delimiter is restarted at every common prefix; key-by-key reads restart cheaper.
     const onePass = fetch.delimiter === undefined;
-    return collectPage(fetch, (from) => this.listingEntries(kind, bucket, from, { onePass, lookForUnsettled, withVersions }));
+    // What every scan of the page shares (a delimiter listing scans anew at each common prefix).
+    const scan: BucketScan = {
+      kind, bucket, end: bucketScanEnd(kind, bucket), keyStart: bucketScanStart(kind, bucket, '').length, onePass, lookForUnsettled, withVersions,
+    };
+    return collectPage(fetch, (from) => this.listingEntries(scan, from));
   }
 
   /**
@@ -419,13 +437,12 @@ export class ObjectStore {
    * in one pass; a value that does not decode ends it. The rest is read key by key, so that one damaged
    * record is skipped, not fatal.
    */
-  private *listingEntries(kind: ObjectKind, bucket: string, from: string, options: { onePass: boolean; lookForUnsettled: boolean; withVersions: boolean }): Generator<ListingEntry> {
-    const end = bucketScanEnd(kind, bucket);
+  private *listingEntries(scan: BucketScan, from: string): Generator<ListingEntry> {
+    const { kind, bucket, end } = scan;
     let start = bucketScanStart(kind, bucket, from);
     // Every key in the range is one of this bucket's: its object key follows the bucket's part.
-    const keyStart = bucketScanStart(kind, bucket, '').length;
-    const entryOf = (key: Buffer, meta: ObjectMeta): ListingEntry => this.listingEntry(kind, bucket, key.toString('utf8', keyStart), meta, options);
-    const range = options.onePass ? this.db.meta.getRange({ start, end })[Symbol.iterator]() : undefined;
+    const entryOf = (key: Buffer, meta: ObjectMeta): ListingEntry => this.listingEntry(key.toString('utf8', scan.keyStart), meta, scan);
+    const range = scan.onePass ? this.db.meta.getRange({ start, end })[Symbol.iterator]() : undefined;
     let last: Buffer | undefined;
     try {
       while (range) {
@@ -451,9 +468,9 @@ export class ObjectStore {
     }
   }
 
-  private listingEntry(kind: ObjectKind, bucket: string, key: string, meta: ObjectMeta, options: { lookForUnsettled: boolean; withVersions: boolean }): ListingEntry {
-    const { withVersions } = options;
-    const unsettled = options.lookForUnsettled ? this.unsettledWrite({ kind, bucket, key }, meta.clock) : undefined;
+  private listingEntry(key: string, meta: ObjectMeta, scan: BucketScan): ListingEntry {
+    const { withVersions } = scan;
+    const unsettled = scan.lookForUnsettled ? this.unsettledWrite({ kind: scan.kind, bucket: scan.bucket, key }, meta.clock) : undefined;
     const entry = listingEntryOf(key, meta, withVersions);
     if (!unsettled) return entry;
     return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(key, unsettled, withVersions), ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}) };
