@@ -73,14 +73,3 @@ export function validateQuorums(settings: QuorumSettings, nodeCount: number): st
   }
   return undefined;
 }
-
-/**
- * How many storage nodes a listing may leave unasked and still show every acknowledged write and
- * delete: each is on at least W (D) replicas of its key, so with fewer nodes than that unasked one of
- * them answers. Never more than N - R, what a read may do without; none while the ring keeps a previous
- * one, since a key then has replicas on both.
- */
-export function listingNodesToSpare(settings: QuorumSettings, keepsPreviousRing: boolean): number {
-  if (keepsPreviousRing) return 0;
-  return Math.max(0, Math.min(settings.w - 1, settings.d - 1, settings.n - settings.r));
-}

@@ -2,8 +2,8 @@
  * StorageApi over the cluster transport. A write goes to the replicator of the first replica of its
  * key that is not known to be down, a read to its reader (one on the client's own host first); a coordinator that turns out unreachable is
  * replaced by the next replica (for an unconditional write, only if the request never reached it). A
- * listing asks the storage nodes for sorted pages and merges them with the core listing step, so a
- * page costs O(page) whatever the bucket's size; the quorums let it leave a node or more out.
+ * listing asks every storage node for a sorted page and merges them with the core listing step, so a
+ * page costs O(page) whatever the bucket's size.
  */
 import { newestListed, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
@@ -11,7 +11,6 @@ import { randomHex } from '../../core/random-id.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import type { VersionedWrite } from '../../core/object-versioning.js';
 import { acknowledgedNewest } from '../../core/unsettled-rules.js';
-import { listingNodesToSpare } from '../../core/quorum.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -43,6 +42,9 @@ export interface StorageClientDeps {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
+/** Rounds of one listing page; each round makes progress, this only bounds a pathological case. */
+const MAX_LISTING_ROUNDS = 10_000;
+
 type ListedPage = { readonly ok: true; readonly page: ListingPage<ListingEntry> };
 
 /** A node's listing page as the merge takes it, whichever form the node answered in. */
@@ -51,13 +53,9 @@ function unpacked(reply: ListLocalReply | RuntimeFailure): ListedPage | StorageE
   const page = unpackListingPage(reply.packed);
   return page === undefined ? runtimeFailure('BadMessage', 'a storage node answered a listing with a damaged page') : { ok: true, page };
 }
-/** Rounds of one listing page; each round makes progress, this only bounds a pathological case. */
-const MAX_LISTING_ROUNDS = 10_000;
 
 export class StorageClient implements StorageApi {
   private readonly timeoutMs: number;
-  /** Listings begun, to take turns at leaving nodes out of them. */
-  private listings = 0;
 
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -106,7 +104,6 @@ export class StorageClient implements StorageApi {
     const { settings } = snapshot.doc;
     const nodes = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
     const tolerated = settings.n - settings.r;
-    const spared = this.sparedFromListing(nodes, listingNodesToSpare(settings, snapshot.previous !== undefined));
     let state = startListing<ListingEntry>(request);
     for (let round = 0; state.phase === 'fetch'; round++) {
       if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
@@ -115,22 +112,15 @@ export class StorageClient implements StorageApi {
         this.deps.isKnownDown(node)
           ? Promise.resolve({ ok: false, code: 'NodeDown', message: `${node} is down` })
           : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.timeoutMs).then(unpacked);
-      let asked = nodes.filter((node) => !spared.has(node));
-      let replies = await Promise.all(asked.map(pageFrom));
-      // A node that did not answer, or a version whose write may be undone, wants every node's word.
-      if (spared.size > 0 && replies.some((reply) => !reply.ok || reply.page.entries.some((entry) => entry.unsettled === true))) {
-        const rest = [...spared];
-        replies = [...replies, ...(await Promise.all(rest.map(pageFrom)))];
-        asked = [...asked, ...rest];
-      }
+      const replies = await Promise.all(nodes.map(pageFrom));
       const pages: ListingPage<ListingEntry>[] = [];
       const answered: string[] = [];
       const failed: string[] = [];
       replies.forEach((reply, index) => {
-        if (!reply.ok) failed.push(`${asked[index]}: ${reply.code}`);
+        if (!reply.ok) failed.push(`${nodes[index]}: ${reply.code}`);
         else {
           pages.push(reply.page);
-          answered.push(asked[index]!);
+          answered.push(nodes[index]!);
         }
       });
       if (failed.length > tolerated) return failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`);
@@ -151,18 +141,6 @@ export class StorageClient implements StorageApi {
       }
     }
     return { ok: true, result: state.result };
-  }
-
-  /**
-   * The nodes a listing leaves out while the rest answer: those known to be down first (they would
-   * not answer anyway), then in turn, so that the work of listings is spread over the nodes.
-   */
-  private sparedFromListing(nodes: readonly string[], count: number): Set<string> {
-    if (count === 0) return new Set();
-    const down = nodes.filter((node) => this.deps.isKnownDown(node));
-    const up = nodes.filter((node) => !this.deps.isKnownDown(node));
-    const turn = this.listings++ % Math.max(up.length, 1);
-    return new Set([...down, ...up.slice(turn), ...up.slice(0, turn)].slice(0, count));
   }
 
   /** A write's id, which every coordinator it is tried on sees, with its condition if it has one. */

@@ -9,6 +9,7 @@
  * flags: 1 deleted, 2 delete marker, 4 unsettled, 8 replaced unknown. The rare fields (version id,
  * older versions, what an unsettled write replaced) follow as a map when an entry has any.
  */
+import { isHlc } from '../../core/hlc.js';
 import type { ListedVersionSummary, ListingEntry, ListingGap, ListingPage } from '../../core/listing.js';
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
@@ -66,7 +67,7 @@ export function unpackListingPage(packed: unknown): ListingPage<ListingEntry> | 
   if (typeof packed !== 'object' || packed === null) return undefined;
   const { nodes, rows, truncated, gaps } = packed as Partial<PackedListingPage>;
   if (!Array.isArray(nodes) || !nodes.every((node) => typeof node === 'string') || !Array.isArray(rows) || typeof truncated !== 'boolean') return undefined;
-  if (gaps !== undefined && !Array.isArray(gaps)) return undefined;
+  if (gaps !== undefined && !(Array.isArray(gaps) && gaps.every(isGap))) return undefined;
   const entries: ListingEntry[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const entry = entryOf(rows[i], nodes);
@@ -90,10 +91,32 @@ function entryOf(row: unknown, nodes: readonly string[]): ListingEntry | undefin
   if ((flags & UNSETTLED) !== 0) entry.unsettled = true;
   if ((flags & REPLACED_UNKNOWN) !== 0) entry.replacedUnknown = true;
   if (rare !== undefined) {
-    const { versionId, noncurrent, previous } = rare as RareFields;
+    const { versionId, noncurrent, previous } = rare as Record<string, unknown>;
+    if (versionId !== undefined && typeof versionId !== 'string') return undefined;
+    if (noncurrent !== undefined && !(Array.isArray(noncurrent) && noncurrent.every(isVersionSummary))) return undefined;
+    if (previous !== undefined && previous !== null && !isPlainEntry(previous)) return undefined;
     if (versionId !== undefined) entry.versionId = versionId;
-    if (noncurrent !== undefined) entry.noncurrent = noncurrent;
-    if (previous !== undefined) entry.previous = previous;
+    if (noncurrent !== undefined) entry.noncurrent = noncurrent as ListedVersionSummary[];
+    if (previous !== undefined) entry.previous = previous as ListingEntry | null;
   }
   return entry;
+}
+
+function isGap(value: unknown): value is ListingGap {
+  if (typeof value !== 'object' || value === null) return false;
+  const { after, until } = value as Partial<ListingGap>;
+  return typeof after === 'string' && (until === undefined || typeof until === 'string');
+}
+
+function isVersionSummary(value: unknown): value is ListedVersionSummary {
+  if (typeof value !== 'object' || value === null) return false;
+  const { versionId, sizeBytes, etag, lastModifiedMs } = value as Partial<ListedVersionSummary>;
+  return typeof versionId === 'string' && typeof sizeBytes === 'number' && typeof etag === 'string' && typeof lastModifiedMs === 'number';
+}
+
+/** What an unsettled write replaced travels as a plain entry: the fields the merge and a read's judgement use. */
+function isPlainEntry(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { key, clock, deleted, sizeBytes, etag, lastModifiedMs } = value as Partial<ListingEntry>;
+  return typeof key === 'string' && isHlc(clock) && typeof deleted === 'boolean' && typeof sizeBytes === 'number' && typeof etag === 'string' && typeof lastModifiedMs === 'number';
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  listingNodesToSpare, pendingReplicas, recordAck, recordFailure, startQuorum, validateQuorums,
+  pendingReplicas, recordAck, recordFailure, startQuorum, validateQuorums,
 } from '../../../src/core/quorum.js';
 
 const REPLICAS = ['s0', 's1', 's2'];
@@ -84,15 +84,5 @@ describe('core/quorum', () => {
       expect(validateQuorums({ n: 3, w: 2, r: 1, d: 5 }, 3)).to.equal('D (delete quorum) must be between 1 and N=3, got 5');
       expect(validateQuorums({ n: 3, w: 1.5, r: 1, d: 1 }, 3)).to.equal('W must be an integer, got 1.5');
     });
-  });
-
-  it('lets a listing leave out fewer nodes than W and D, no more than N-R, and none while a previous ring is kept', () => {
-    expect(listingNodesToSpare({ n: 3, w: 2, r: 1, d: 2 }, false)).to.equal(1);
-    expect(listingNodesToSpare({ n: 5, w: 3, r: 1, d: 3 }, false)).to.equal(2);
-    expect(listingNodesToSpare({ n: 5, w: 4, r: 3, d: 4 }, false)).to.equal(2);
-    expect(listingNodesToSpare({ n: 3, w: 3, r: 1, d: 2 }, false)).to.equal(1);
-    expect(listingNodesToSpare({ n: 3, w: 1, r: 1, d: 1 }, false)).to.equal(0);
-    expect(listingNodesToSpare({ n: 1, w: 1, r: 1, d: 1 }, false)).to.equal(0);
-    expect(listingNodesToSpare({ n: 3, w: 2, r: 1, d: 2 }, true)).to.equal(0);
   });
 });

@@ -41,7 +41,9 @@ describe('protocol/cluster/listing-rows', () => {
       undefined, null, 'page', [], { ...good, nodes: 'storage_0@h' }, { ...good, nodes: [1] }, { ...good, rows: {} }, { ...good, truncated: 'no' },
       { ...good, gaps: 'none' }, { ...good, rows: [row.slice(0, 7)] }, { ...good, rows: [[...row, {}, 'extra']] }, { ...good, rows: [[1, ...row.slice(1)]] },
       { ...good, rows: [[row[0], '10', ...row.slice(2)]] }, { ...good, rows: [[...row.slice(0, 3), 5, ...row.slice(4)]] }, { ...good, rows: [[...row, 'rare']] },
-      { ...good, rows: ['row'] },
+      { ...good, rows: ['row'] }, { ...good, gaps: [{ until: 'b' }] }, { ...good, gaps: [{ after: 'a', until: 5 }] },
+      { ...good, rows: [[...row, { versionId: 7 }]] }, { ...good, rows: [[...row, { noncurrent: [{ versionId: 'v' }] }]] },
+      { ...good, rows: [[...row, { previous: { key: 'a' } }]] }, { ...good, rows: [[...row, { previous: { ...plain, clock: { wallMs: 'x' } } }]] },
     ]) {
       expect(unpackListingPage(bad), JSON.stringify(bad)).to.equal(undefined);
     }
