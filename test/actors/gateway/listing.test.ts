@@ -101,6 +101,21 @@ describe('actors/gateway listing', function () {
     expect(xmlValue(clamped.text, 'MaxKeys')).to.equal('1000');
   });
 
+  it('sends a listing of many pieces whole, with its length', async () => {
+    const bucket = 'listing-long';
+    h.admin.addBucket(bucket, 'alice');
+    // Long keys with characters of every UTF-8 length, so that the document spans several pieces.
+    const keys = Array.from({ length: 600 }, (_, i) => `${String(i).padStart(4, '0')}/ü€😀&<>/${'k'.repeat(120)}`);
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
+    const raw = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: `/${bucket}?list-type=2` });
+    expect(raw.status).to.equal(200);
+    expect(raw.body.length).to.be.above(100_000);
+    expect(Number(raw.headers['content-length'])).to.equal(raw.body.length);
+    expect(raw.text.endsWith('</ListBucketResult>')).to.equal(true);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(listed.Contents?.map((c) => c.Key)).to.deep.equal(keys);
+  });
+
   it('url-encodes keys and prefixes when asked', async () => {
     const raw = await signedRequest(h.endpoint, 'alice', { method: 'GET', path: `/${BUCKET}?list-type=2&encoding-type=url&prefix=c` });
     expect(raw.text).to.contain('<Key>c+d/%C3%BC</Key>');
