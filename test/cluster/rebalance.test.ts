@@ -277,9 +277,14 @@ describe('an elastic cluster with real processes', function () {
       const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body), key).to.equal(true);
     });
+    // With R + D = N a read may meet the one replica a delete has not reached yet (its repair is queued):
+    // every acknowledged delete reads as deleted once the replicas converge, and never comes back.
     await parallel([...traffic.deleted], 8, async (key) => {
-      const error = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(() => undefined, (e: Error) => e);
-      expect(error?.name, key).to.equal('NoSuchKey');
+      const deleted = async (): Promise<boolean> => {
+        const error = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then(() => undefined, (e: Error) => e);
+        return error?.name === 'NoSuchKey';
+      };
+      await eventually(deleted, 30_000, `${key} read as deleted`);
     });
     // whereis asks every replica; all N of the ring's owners hold the same version.
     const sample = [...traffic.written.keys()].filter((key) => !traffic.deleting.has(key)).filter((_, i) => i % 25 === 0);
