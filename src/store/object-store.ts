@@ -218,6 +218,7 @@ export interface StaleWrite {
 }
 
 const FREE_SPACE_CACHE_MS = 1_000;
+
 /** One listing's scan of a bucket's records: where its keys end and what each entry carries. */
 interface BucketScan {
   readonly kind: ObjectKind;

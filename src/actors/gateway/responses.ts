@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { S3Error, errorHasBody, type ErrorContext, type ErrorDocument } from '../../protocol/s3/errors.js';
-import type { XmlBytes } from '../../protocol/s3/xml.js';
+import { XmlBytes } from '../../protocol/s3/xml.js';
 import type { RequestContext } from './request-context.js';
 
 export type ResponseHeaders = Readonly<Record<string, string | number | readonly string[]>>;
@@ -16,9 +16,9 @@ const XML_TYPE = 'application/xml';
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
 export function sendXml(ctx: RequestContext, status: number, xml: string | XmlBytes, headers: ResponseHeaders = {}): void {
-  const chunks = typeof xml === 'string' ? [Buffer.from(xml, 'utf8')] : xml.chunks;
-  const length = chunks.reduce((total, chunk) => total + chunk.length, 0);
-  ctx.res.writeHead(status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': length });
+  const document = typeof xml === 'string' ? new XmlBytes([Buffer.from(xml, 'utf8')]) : xml;
+  const { chunks } = document;
+  ctx.res.writeHead(status, { ...headers, 'Content-Type': XML_TYPE, 'Content-Length': document.byteLength });
   if (ctx.method === 'HEAD' || chunks.length === 1) {
     ctx.res.end(ctx.method === 'HEAD' ? undefined : chunks[0]);
     return;
