@@ -152,6 +152,12 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     const session = method !== 'POST' && path.startsWith('/api/') && path !== '/api/session' ? sessions.peek(sessionId) : sessions.use(sessionId);
     // Each use moves the session's last use on: the browser keeps the token issued with it.
     if (session !== undefined && session.token !== sessionId) res.setHeader('Set-Cookie', sessionCookie(session.token, (session.createdAtMs + limits.maxAgeMs - now()) / 1000, tls));
+    // A manager that cannot check sessions yet (it is joining the others) says so: its session may be
+    // good, and a 401 would send the operator back to the login page for nothing.
+    if (session === undefined && sessionId !== undefined && sessionId.length > 0 && !sessions.ready() && path !== '/login' && !path.startsWith('/assets/')) {
+      res.setHeader('Retry-After', '1');
+      throw new HttpRefusal(503, 'NotReady', 'this manager cannot check sessions yet; try again in a moment');
+    }
     if (method === 'POST') {
       if (!sameOrigin(req.headers.origin, req.headers.host, tls)) throw new HttpRefusal(403, 'CrossOrigin', 'changes are taken from the console its own pages only');
       const fields = await readFields(req);

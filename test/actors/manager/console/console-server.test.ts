@@ -335,6 +335,13 @@ describe('web console server', () => {
       const response = await fetch(`${early.url}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secret }) });
       expect(response.headers.get('location')).to.equal('/login?failed=unavailable');
       expect(response.headers.get('set-cookie')).to.equal(null);
+      // A session opened elsewhere is neither taken nor refused as gone: the operator is told to wait.
+      const { cookie } = await login(ADMIN.accessKeyId, ADMIN.secret);
+      const waiting = await fetch(`${early.url}/api/session`, { headers: { cookie: cookie! } });
+      expect(waiting.status).to.equal(503);
+      expect(waiting.headers.get('retry-after')).to.equal('1');
+      expect(((await waiting.json()) as { code: string }).code).to.equal('NotReady');
+      expect((await fetch(`${early.url}/api/session`)).status, 'no cookie at all').to.equal(401);
     } finally {
       await early.close();
     }
