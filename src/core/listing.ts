@@ -421,8 +421,16 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
     },
     seek: (key) => {
       pages.forEach((page, p) => {
+        const { entries } = page;
         let low = heads[p]!;
-        let high = page.entries.length;
+        // A delimiter listing seeks past each common prefix, usually only an entry or two ahead: gallop
+        // from the head to bound the search, then halve.
+        let step = 1;
+        while (low + step < entries.length && compareKeys(entries[low + step - 1]!.key, key) < 0) {
+          low += step;
+          step *= 2;
+        }
+        let high = Math.min(low + step, entries.length);
         while (low < high) {
           const mid = (low + high) >>> 1;
           if (compareKeys(page.entries[mid]!.key, key) < 0) low = mid + 1;
