@@ -4,31 +4,20 @@
  * the previous ring are asked too, R of them at least. A miss is confirmed with every replica before it is reported, so a
  * replica that missed a write while it was down never hides an acknowledged object.
  */
-import type { BodySlice } from '../../core/body-slice.js';
 import type { BodyFileRef } from '../../core/body-file-ref.js';
 import { compareHlc, type Hlc } from '../../core/hlc.js';
-import { carriesBody, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
+import { carriesBody, type ObjectMeta } from '../../core/object-meta.js';
 import { isPastGrace } from '../../core/purge-rules.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { hidesNoWrite, judgeUnsettled, type ReplicaView } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
+import type { ReadRequest } from '../../protocol/cluster/reader.js';
 import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaGetReply, type UnsettledWrite } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
-
-export interface ReadRequest {
-  readonly objectKind: ObjectKind;
-  readonly bucket: string;
-  readonly key: string;
-  readonly withBody: boolean;
-  /** With `withBody`: only these bytes of the body. */
-  readonly bodySlice?: BodySlice;
-  /** With `withBody`: see GetOptions.fileOnMachine. */
-  readonly fileOnMachine?: string;
-}
 
 /**
  * How long a read whose newest version is undecided keeps asking the replicas that could tell (pauses

@@ -9,8 +9,8 @@ import type { GetResult } from './storage-api.js';
 
 export const READER_PATH = '/node/storage/reader';
 
-export type ReaderMessage = {
-  readonly type: 'get';
+/** One object to read from the replicas of its key. */
+export interface ReadRequest {
   readonly objectKind: ObjectKind;
   readonly bucket: string;
   readonly key: string;
@@ -19,7 +19,8 @@ export type ReaderMessage = {
   readonly bodySlice?: BodySlice;
   /** With `withBody`: see GetOptions.fileOnMachine. */
   readonly fileOnMachine?: string;
-  readonly replyTo: ReplyTo<GetResult>;
-};
+}
+
+export type ReaderMessage = ReadRequest & { readonly type: 'get'; readonly replyTo: ReplyTo<GetResult> };
 
 export const readerRef = (node: string) => actorRef<ReaderMessage>(node, READER_PATH);

@@ -14,7 +14,6 @@ function md5(data: Buffer): string {
 }
 
 
-
 describe('actors/gateway objects', function () {
   this.timeout(60_000);
   let h: Harness;
