@@ -155,6 +155,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     // A manager that cannot check sessions yet (it is joining the others) says so: its session may be
     // good, and a 401 would send the operator back to the login page for nothing.
     if (session === undefined && sessionId !== undefined && sessionId.length > 0 && !sessions.ready() && path !== '/login' && !path.startsWith('/assets/')) {
+      if (method === 'GET' && !path.startsWith('/api/')) return redirect(res, '/login?failed=unavailable');
       res.setHeader('Retry-After', '1');
       throw new HttpRefusal(503, 'NotReady', 'this manager cannot check sessions yet; try again in a moment');
     }

@@ -342,6 +342,10 @@ describe('web console server', () => {
       expect(waiting.headers.get('retry-after')).to.equal('1');
       expect(((await waiting.json()) as { code: string }).code).to.equal('NotReady');
       expect((await fetch(`${early.url}/api/session`)).status, 'no cookie at all').to.equal(401);
+      // A page asked for meanwhile leads to the login page, which says why; the cookie is kept.
+      const page = await fetch(`${early.url}/`, { headers: { cookie: cookie! }, redirect: 'manual' });
+      expect(page.headers.get('location')).to.equal('/login?failed=unavailable');
+      expect(page.headers.get('set-cookie')).to.equal(null);
     } finally {
       await early.close();
     }
