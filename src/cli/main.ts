@@ -9,9 +9,10 @@ import { ConfigError } from './config.js';
 import { devCommandOptions, runDev } from './dev-command.js';
 import { loadNodeConfig, nodeCommandOptions, runNode, type NodeFlags } from './node-command.js';
 import { runShell, shellCommandOptions } from './shell-command.js';
+import { StoreFormatError } from '../store/store-format.js';
 
 function fail(error: unknown): never {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof StoreFormatError) {
     process.stderr.write(`leofs: ${error.message}\n`);
     process.exit(2);
   }

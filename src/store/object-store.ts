@@ -10,8 +10,8 @@
  *   queues      durable work (repairs), see durable-queue.ts
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
- *   presence    when this node was last present in the cluster (presence-marks.ts), and a wall time
- *               above every clock it stamped (clock-floor.ts)
+ *   presence    when this node was last present in the cluster (presence-marks.ts), a wall time
+ *               above every clock it stamped (clock-floor.ts), and the store's format (store-format.ts)
  *   cas         per key, the state of compare-and-set for conditional writes (cas-ledger.ts)
  *
  * Every write is one LMDB transaction that compares clocks inside it (last writer wins, decided at
@@ -38,6 +38,7 @@ import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
+import { settleStoreFormat } from './store-format.js';
 import { HandoffProgress } from './handoff-progress.js';
 import { LinkedClustersMark } from './linked-clusters-mark.js';
 import { ReleaseMark } from './release-mark.js';
@@ -305,8 +306,17 @@ export class ObjectStore {
     return this.writesInFlight;
   }
 
+  /** Throws StoreFormatError, having changed nothing, when the store was written by a later release. */
   static open(options: ObjectStoreOptions): ObjectStore {
-    return new ObjectStore(StoreTables.open(environmentOf(options)), options);
+    const environment = environmentOf(options);
+    const tables = StoreTables.open(environment);
+    try {
+      settleStoreFormat(tables.presence, environment.directory);
+    } catch (error) {
+      void tables.close();
+      throw error;
+    }
+    return new ObjectStore(tables, options);
   }
 
   // ---- reads ----

@@ -8,8 +8,8 @@
  *                           unreachable for longer than the purge horizon (so purges may have gone
  *                           ahead without it)
  *
- * The same table keeps the clock floor (clock-floor.ts), a rebalance's progress (handoff-progress.ts)
- * and when data of ranges no longer held may go (release-mark.ts).
+ * The same table keeps the clock floor (clock-floor.ts), a rebalance's progress (handoff-progress.ts),
+ * when data of ranges no longer held may go (release-mark.ts) and the store's format (store-format.ts).
  */
 import type { Database } from 'lmdb';
 
