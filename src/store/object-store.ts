@@ -39,6 +39,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { settleStoreFormat } from './store-format.js';
+import type { MetaFormat } from './meta-encoding.js';
 import { HandoffProgress } from './handoff-progress.js';
 import { LinkedClustersMark } from './linked-clusters-mark.js';
 import { ReleaseMark } from './release-mark.js';
@@ -82,6 +83,11 @@ export interface ObjectStoreOptions {
   readonly durable?: boolean;
   /** Bodies of at least this many bytes are kept in files beside the environment (default 128 KiB). */
   readonly fileBodyMinBytes?: number;
+  /**
+   * The format metadata records are written in (meta-encoding.ts; default 1); both are read. Writing
+   * format 2 marks the store so (store-format.ts): releases that do not read it refuse to start on it.
+   */
+  readonly metaFormat?: MetaFormat;
   /** Write body files past the page cache where the file system allows it (default true; see body-files.ts). */
   readonly directBodyWrites?: boolean;
   /** The node's time, for the durations the store measures and caches (the system clock by default). */
@@ -311,7 +317,7 @@ export class ObjectStore {
     const environment = environmentOf(options);
     const tables = StoreTables.open(environment);
     try {
-      settleStoreFormat(tables.presence, environment.directory);
+      settleStoreFormat(tables.presence, environment.directory, environment.metaFormat ?? 1);
     } catch (error) {
       void tables.close();
       throw error;
@@ -1287,7 +1293,7 @@ export function isObjectMeta(value: unknown): value is ObjectMeta {
 const MAX_WRITE_ID_CHARS = 64;
 
 function environmentOf(options: ObjectStoreOptions): EnvironmentOptions {
-  return { directory: join(options.path, 'objects'), durable: options.durable !== false };
+  return { directory: join(options.path, 'objects'), durable: options.durable !== false, ...(options.metaFormat === undefined ? {} : { metaFormat: options.metaFormat }) };
 }
 
 function classify(error: unknown): StoreFailure {

@@ -14,9 +14,10 @@
  */
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { processMapReservation } from './map-reservation.js';
 import { copyRecords, databaseNames } from './lmdb-copy.js';
+import { metaEncoder, type MetaFormat, type TableEncoder } from './meta-encoding.js';
 import { makePrivateDir, privateEnvironment, restrictFilesToOwner, writePrivateFile } from './private-files.js';
 
 const CURRENT_FILE = 'CURRENT';
@@ -27,6 +28,8 @@ export interface EnvironmentOptions {
   readonly directory: string;
   /** Sync every commit to disk (default). */
   readonly durable: boolean;
+  /** The format metadata records are written in (meta-encoding.ts); every format is read. Default 1. */
+  readonly metaFormat?: MetaFormat;
 }
 
 export const TABLE_NAMES = ['meta', 'data', 'tails', 'files', 'ringIndex', 'undo', 'queues', 'namespaces', 'tombstones', 'presence', 'cas'] as const;
@@ -75,8 +78,11 @@ export class StoreTables implements Tables {
     readonly generation: number,
     readonly path: string,
     tables?: Tables,
+    metaFormat: MetaFormat = 1,
   ) {
-    this.meta = tables?.meta ?? root.openDB({ name: 'meta', keyEncoding: 'binary' });
+    // lmdb-js takes a table's own encoder, though its typings leave the option out.
+    const metaOptions: DatabaseOptions & { name: string; encoder: TableEncoder } = { name: 'meta', keyEncoding: 'binary', encoder: metaEncoder(metaFormat) };
+    this.meta = tables?.meta ?? root.openDB(metaOptions);
     this.data = tables?.data ?? root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
     this.tails = tables?.tails ?? root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
     this.files = tables?.files ?? root.openDB({ name: 'body_files', keyEncoding: 'binary' });
@@ -139,7 +145,7 @@ export class StoreTables implements Tables {
     const mapSize = reserved === undefined ? {} : { mapSize: reserved };
     const root = open(privateEnvironment({ path, maxDbs: 16, noMemInit: true, overlappingSync: false, ...mapSize, ...sync }));
     restrictFilesToOwner(path);
-    return new StoreTables(root, generation, path);
+    return new StoreTables(root, generation, path, undefined, options.metaFormat);
   }
 
   /** Bytes of the environment's file on disk. */

@@ -7,7 +7,7 @@ import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { ObjectStore } from '../../../src/store/object-store.js';
 import { currentEnvironmentPath } from '../../../src/store/store-environment.js';
-import { STORE_FORMAT, StoreFormatError } from '../../../src/store/store-format.js';
+import { LATEST_STORE_FORMAT, StoreFormatError } from '../../../src/store/store-format.js';
 import type { ObjectAddress } from '../../../src/store/store-keys.js';
 
 const AT: ObjectAddress = { kind: 'object', bucket: 'b', key: 'large' };
@@ -17,7 +17,7 @@ const META: ObjectMeta = { bucket: 'b', key: 'large', sizeBytes: BODY.length, et
 describe('store/store-format', function () {
   this.timeout(30_000);
   let dir: string;
-  const openStore = (): ObjectStore => ObjectStore.open({ path: dir, logger: memoryLogger('error').logger });
+  const openStore = (metaFormat: 1 | 2 = 1): ObjectStore => ObjectStore.open({ path: dir, logger: memoryLogger('error').logger, metaFormat });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'leofs-format-'));
@@ -40,13 +40,16 @@ describe('store/store-format', function () {
   /** Body files, as paths under `bodies/<two characters>/`. */
   const bodyFiles = (): string[] => readdirSync(join(dir, 'objects', 'bodies'), { recursive: true, encoding: 'utf8' }).filter((path) => path.includes('/'));
 
-  it("marks a new store, and a store written before the mark existed, with this release's format", async () => {
-    const store = openStore();
-    await store.close();
-    expect(await mark()).to.equal(STORE_FORMAT);
+  it('marks a new store, and a store written before the mark existed, with the format it writes, and never lowers the mark', async () => {
+    await openStore().close();
+    expect(await mark()).to.equal(1);
     expect(await mark({ to: undefined })).to.equal(undefined);
     await openStore().close();
-    expect(await mark()).to.equal(STORE_FORMAT);
+    expect(await mark()).to.equal(1);
+    await openStore(2).close();
+    expect(await mark(), 'raised before a record of format 2 is written').to.equal(2);
+    await openStore(1).close();
+    expect(await mark(), 'records of format 2 may be there').to.equal(2);
   });
 
   it('refuses a store of a later format at open, leaving its records and body files as they were', async () => {
@@ -55,7 +58,7 @@ describe('store/store-format', function () {
     await store.close();
     const files = bodyFiles();
     expect(files, 'the body is kept in a file').to.not.be.empty;
-    await mark({ to: STORE_FORMAT + 1 });
+    await mark({ to: LATEST_STORE_FORMAT + 1 });
 
     let refused: unknown;
     try {
@@ -64,12 +67,12 @@ describe('store/store-format', function () {
       refused = error;
     }
     expect(refused).to.be.instanceOf(StoreFormatError);
-    expect((refused as Error).message).to.include(`of format ${STORE_FORMAT + 1}`).and.include(`reads format ${STORE_FORMAT} and earlier`);
-    expect(await mark(), 'the mark is left as it was').to.equal(STORE_FORMAT + 1);
+    expect((refused as Error).message).to.include(`of format ${LATEST_STORE_FORMAT + 1}`).and.include(`reads formats up to ${LATEST_STORE_FORMAT}`);
+    expect(await mark(), 'the mark is left as it was').to.equal(LATEST_STORE_FORMAT + 1);
     expect(bodyFiles()).to.deep.equal(files);
 
     // Back with a release that reads it, everything is there.
-    await mark({ to: STORE_FORMAT });
+    await mark({ to: LATEST_STORE_FORMAT });
     const again = openStore();
     try {
       expect(again.getMeta(AT)?.sizeBytes).to.equal(BODY.length);

@@ -1,0 +1,107 @@
+/**
+ * How the `meta` table's records are encoded (store-format.ts says which formats a store holds).
+ *
+ * Format 1 is msgpackr's default, lmdb-js's own: every record carries its own record definition, the
+ * names of all its fields, so a record of an empty object takes about 450 bytes and decoding one means
+ * reading those names and building a reader for them, about 2 µs, most of a listing's time on a node.
+ *
+ * Format 2 writes the fields every record has by position, in a msgpack array led by the format number,
+ * and the others (rarer: headers, checksums, versions, ACLs, ...) after them as a plain map, present
+ * only when there are any:
+ *
+ *   [2, bucket, key, sizeBytes, etag, contentType, userMeta, clock.wallMs, clock.counter, clock.node,
+ *    lastModifiedMs, ringChecksum, deleted, rest?]
+ *
+ * Format 1 records never are arrays (a metadata record is an object), so a record says which format
+ * it is in by its first byte, and a store may hold both. Values that are not metadata records are
+ * written in format 1 whatever the format chosen.
+ */
+import { Packr } from 'msgpackr';
+import type { ObjectMeta } from '../core/object-meta.js';
+
+/** The formats a meta record may be written in. */
+export type MetaFormat = 1 | 2;
+
+/**
+ * What lmdb-js takes as a table's encoder. With `copyBuffers` set it passes msgpackr's buffer modes to
+ * `encode` (it copies the bytes at once, so they may live in a buffer the next encoding reuses).
+ */
+export interface TableEncoder {
+  readonly copyBuffers: true;
+  encode(value: unknown, mode?: number): Buffer;
+  /** `end`: lmdb-js may hand over a larger buffer and the length of the value in it (or options). */
+  decode(bytes: Uint8Array, end?: number | object): unknown;
+}
+
+/** Format 1: what lmdb-js configures for a table of its own accord. */
+const recordPackr = new Packr({ copyBuffers: true });
+/** Format 2: arrays and plain maps, no record definitions. */
+const positionalPackr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+
+const FORMAT_2 = 2;
+/** Fields written by position; the rest go in the trailing map. */
+const POSITIONAL_FIELDS: ReadonlySet<string> = new Set(['bucket', 'key', 'sizeBytes', 'etag', 'contentType', 'userMeta', 'clock', 'lastModifiedMs', 'ringChecksum', 'deleted']);
+const FIXED_LENGTH = 13;
+
+export function metaEncoder(writeFormat: MetaFormat): TableEncoder {
+  return {
+    copyBuffers: true,
+    encode: (value, mode) => (writeFormat === 2 && isPositional(value) ? encodePositional(value, mode) : recordPackr.pack(value, mode)),
+    decode: (bytes, end) => (isArrayHead(bytes[0]) ? decodePositional(positionalPackr.unpack(bytes, end)) : recordPackr.unpack(bytes, end)),
+  };
+}
+
+/** A msgpack fixarray, array 16 or array 32. */
+function isArrayHead(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte & 0xf0) === 0x90 || byte === 0xdc || byte === 0xdd);
+}
+
+/** A metadata record whose positional fields have the types that position keeps. */
+function isPositional(value: unknown): value is ObjectMeta {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const meta = value as Partial<ObjectMeta>;
+  const clock = meta.clock;
+  return (
+    typeof meta.bucket === 'string' && typeof meta.key === 'string' && typeof meta.sizeBytes === 'number' &&
+    typeof meta.etag === 'string' && typeof meta.contentType === 'string' &&
+    typeof meta.userMeta === 'object' && meta.userMeta !== null && !Array.isArray(meta.userMeta) &&
+    typeof clock === 'object' && clock !== null && Object.keys(clock).length === 3 &&
+    typeof clock.wallMs === 'number' && typeof clock.counter === 'number' && typeof clock.node === 'string' &&
+    typeof meta.lastModifiedMs === 'number' && typeof meta.ringChecksum === 'number' && typeof meta.deleted === 'boolean'
+  );
+}
+
+function encodePositional(meta: ObjectMeta, mode: number | undefined): Buffer {
+  const row: unknown[] = [
+    FORMAT_2, meta.bucket, meta.key, meta.sizeBytes, meta.etag, meta.contentType, meta.userMeta,
+    meta.clock.wallMs, meta.clock.counter, meta.clock.node, meta.lastModifiedMs, meta.ringChecksum, meta.deleted,
+  ];
+  let rest: Record<string, unknown> | undefined;
+  for (const [name, field] of Object.entries(meta)) {
+    if (POSITIONAL_FIELDS.has(name)) continue;
+    (rest ??= {})[name] = field;
+  }
+  if (rest !== undefined) row.push(rest);
+  return positionalPackr.pack(row, mode);
+}
+
+function decodePositional(row: unknown): unknown {
+  // Anything else is not a record this format writes: handed on as it is, for the reader's check to refuse.
+  if (!Array.isArray(row) || row[0] !== FORMAT_2 || (row.length !== FIXED_LENGTH && row.length !== FIXED_LENGTH + 1)) return row;
+  const meta = {
+    bucket: row[1],
+    key: row[2],
+    sizeBytes: row[3],
+    etag: row[4],
+    contentType: row[5],
+    userMeta: row[6],
+    clock: { wallMs: row[7], counter: row[8], node: row[9] },
+    lastModifiedMs: row[10],
+    ringChecksum: row[11],
+    deleted: row[12],
+  };
+  const rest = row[FIXED_LENGTH];
+  // Assigned onto the record rather than spread into a new one: spreading took twice the whole decode.
+  if (typeof rest === 'object' && rest !== null && !Array.isArray(rest)) Object.assign(meta, rest);
+  return meta;
+}
