@@ -2,7 +2,7 @@
  * Listing benchmark: a bucket of --objects keys spread under --prefixes common prefixes, walked by one
  * S3 client with ListObjectsV2 pages of 1000 through a fresh `leofs dev`, then listed by delimiter.
  *
- *   npm run bench:list [-- --objects 1000000] [--prefixes 10000] [--storage-nodes 3] [--walks 2]
+ *   npm run bench:list [-- --objects 1000000] [--prefixes 10000] [--storage-nodes 3] [--walks 2] [--meta-format 2]
  *
  * The objects are loaded through the storage nodes' internal client (the gateway's own path to them,
  * without HTTP and S3 signing), with empty bodies: a million S3 PUTs would take most of an hour on a
@@ -36,6 +36,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('load-concurrency', { type: 'number', default: 64, describe: 'writes in flight while loading' })
   .option('walks', { type: 'number', default: 2, describe: 'whole walks of the bucket measured' })
   .option('delimiter-tries', { type: 'number', default: 9, describe: 'first pages of the delimiter listing measured' })
+  .option('meta-format', { type: 'number', choices: [1, 2], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
   .strict()
   .parseAsync();
 
@@ -100,7 +101,7 @@ const teardown = new Teardown();
 // Start-up, a load at no less than 500 objects/s, the walks at no less than 5000 keys/s, and the stop.
 teardown.limitTime(180_000 + (objects / 500) * 1000 + ((walks * objects) / 5000) * 1000 + 120_000, 'bench:list');
 try {
-  const cluster = await startDevCluster(storageNodes, teardown);
+  const cluster = await startDevCluster(storageNodes, teardown, argv['meta-format'] === undefined ? {} : { storage: { metaFormat: argv['meta-format'] } });
   const { n, w, r } = cluster.quorum;
   const client = new S3HttpClient({ url: new URL(cluster.endpoint), accessKey: cluster.accessKey, secretKey: cluster.secretKey, region: 'us-east-1' }, 4);
   const bucket = `bench-list-${process.pid}`;

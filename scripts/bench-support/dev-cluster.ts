@@ -5,7 +5,7 @@
  * every node and removes the directory.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ export interface DevManager {
 export interface DevClusterOptions {
   /** leofs dev --managers: how many managers form the control plane (default 1). */
   readonly managers?: number;
+  /** Every storage node's `storage` settings (leofs dev --storage-config); defaults otherwise. */
+  readonly storage?: Readonly<Record<string, unknown>>;
 }
 
 export interface DevCluster {
@@ -66,7 +68,10 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
   const dataDir = join(root, 'dev');
   const httpPort = await freePort();
   const managerCount = options.managers ?? 1;
-  const dev = spawn(process.execPath, [CLI, 'dev', '--data', dataDir, '--manager-port', '0', '--managers', String(managerCount), '--http-port', String(httpPort), '--storage-nodes', String(storageNodes)], {
+  const storageConfig = join(root, 'storage.json');
+  if (options.storage !== undefined) writeFileSync(storageConfig, JSON.stringify({ storage: options.storage }));
+  const configArgs = options.storage === undefined ? [] : ['--storage-config', storageConfig];
+  const dev = spawn(process.execPath, [CLI, 'dev', '--data', dataDir, '--manager-port', '0', '--managers', String(managerCount), '--http-port', String(httpPort), '--storage-nodes', String(storageNodes), ...configArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = teardown.add({

@@ -96,6 +96,8 @@ export interface StorageSettings {
   readonly minFreeDiskBytes: number;
   /** Write object bodies past the page cache (O_DIRECT) where the file system allows it (default true). */
   readonly directBodyWrites?: boolean;
+  /** The format object metadata is written in (1 or 2; default 1); both are read. */
+  readonly metaFormat?: 1 | 2;
   /** How fast the data of deleted buckets is removed, in records (objects, chunks, parts) per second. */
   readonly purgeKeysPerSecond: number;
   /** Chunks and part records nothing names are removed once older than this (default 1 day). */
@@ -344,7 +346,7 @@ export function parseTlsFiles(value: unknown): TlsFiles | undefined {
 }
 
 const STORAGE_KEYS = [
-  'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'directBodyWrites', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
+  'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'directBodyWrites', 'metaFormat', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
   'antiEntropyQuietIntervalMs', 'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
   'linkRateMBps', 'linkSyncKeysPerSecond', 'linkSyncPauseMs',
@@ -394,6 +396,7 @@ function storageSettings(value: unknown): StorageSettings {
     if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)) throw new ConfigError(`storage.${key} must be a number of bytes`);
   }
   if (record.directBodyWrites !== undefined && typeof record.directBodyWrites !== 'boolean') throw new ConfigError('storage.directBodyWrites must be true or false');
+  if (record.metaFormat !== undefined && record.metaFormat !== 1 && record.metaFormat !== 2) throw new ConfigError('storage.metaFormat must be 1 or 2');
   const purgeRate = record.purgeKeysPerSecond ?? DEFAULT_PURGE_KEYS_PER_SECOND;
   if (typeof purgeRate !== 'number' || !Number.isInteger(purgeRate) || purgeRate < 1 || purgeRate > MAX_PURGE_KEYS_PER_SECOND) {
     throw new ConfigError(`storage.purgeKeysPerSecond must be an integer from 1 to ${MAX_PURGE_KEYS_PER_SECOND}`);
@@ -410,6 +413,7 @@ function storageSettings(value: unknown): StorageSettings {
     ...optional,
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     ...(record.directBodyWrites !== undefined ? { directBodyWrites: record.directBodyWrites as boolean } : {}),
+    ...(record.metaFormat !== undefined ? { metaFormat: record.metaFormat as 1 | 2 } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
     purgeKeysPerSecond: purgeRate,
     ...tombstoneSettings(record),

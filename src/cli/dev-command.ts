@@ -50,6 +50,8 @@ export interface DevOptions {
   readonly restPort?: number;
   /** A config file for the gateway (its `gateway` settings: cache, limits); defaults otherwise. */
   readonly gatewayConfig?: string;
+  /** A config file for every storage node (its `storage` settings); defaults otherwise. */
+  readonly storageConfig?: string;
   /** Port of the first manager's web console on 127.0.0.1, the others' on the next ports (0: any free ports); undefined: no console. */
   readonly consolePort?: number;
   /** How often the managers sample each member's request counters for the charts (default 10 s). */
@@ -75,7 +77,8 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('traffic-sample-interval-ms', { type: 'number', describe: "how often the managers sample each node's request counters for the charts of the last hour (default 10000)" })
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
-    .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' });
+    .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' })
+    .option('storage-config', { type: 'string', describe: 'a JSON config file for every storage node, e.g. {"storage": {"metaFormat": 2}}' });
 }
 
 type Role = 'manager' | 'storage' | 'gateway';
@@ -374,7 +377,8 @@ export async function runDev(options: DevOptions): Promise<void> {
   const withManager = (name: string) => () => [...common(name), '--manager', managerAddress];
   const storage = Array.from({ length: options.storageNodes }, (_, i) => {
     const name = `storage_${i}@127.0.0.1`;
-    return new ChildNode(name, 'storage', withManager(name), metricsPort(managerCount + i), logDir, echo);
+    const storageArgs = (): string[] => [...withManager(name)(), ...(options.storageConfig === undefined ? [] : ['--config', options.storageConfig])];
+    return new ChildNode(name, 'storage', storageArgs, metricsPort(managerCount + i), logDir, echo);
   });
   const httpPort = options.httpPort ?? DEFAULT_HTTP_PORT;
   // A restart keeps the S3 port the gateway bound first.

@@ -51,6 +51,7 @@ await yargs(hideBin(process.argv))
           ...(argv['nfs-port'] === undefined ? {} : { nfsPort: Number(argv['nfs-port']) }),
           ...(argv['rest-port'] === undefined ? {} : { restPort: Number(argv['rest-port']) }),
           ...(argv['gateway-config'] === undefined ? {} : { gatewayConfig: String(argv['gateway-config']) }),
+          ...(argv['storage-config'] === undefined ? {} : { storageConfig: String(argv['storage-config']) }),
           ...(argv['console-port'] === undefined ? {} : { consolePort: Number(argv['console-port']) }),
           ...(argv['traffic-sample-interval-ms'] === undefined ? {} : { trafficSampleIntervalMs: Number(argv['traffic-sample-interval-ms']) }),
         });

@@ -190,7 +190,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
     },
   });
   const {
-    numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, directBodyWrites, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
+    numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, directBodyWrites, metaFormat, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
     antiEntropyQuietIntervalMs, lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps, linkSyncKeysPerSecond, linkSyncPauseMs } = config.storage;
@@ -220,6 +220,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
           },
           ...(capacityBytes !== undefined ? { capacityBytes } : {}),
           ...(directBodyWrites !== undefined ? { directBodyWrites } : {}),
+          ...(metaFormat !== undefined ? { metaFormat } : {}),
           metrics,
           buckets: async () => {
             if (managers === undefined) return undefined;

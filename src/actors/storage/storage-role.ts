@@ -5,6 +5,7 @@
 import type { ClusterNode } from '../../runtime/node.js';
 import type { SupervisorSpec } from '../../runtime/supervisor.js';
 import { ObjectStore } from '../../store/object-store.js';
+import type { MetaFormat } from '../../store/meta-encoding.js';
 import type { RingView } from '../common/ring-view.js';
 import { presenceTiming } from '../../core/purge-rules.js';
 import { HlcSource } from './hlc-source.js';
@@ -36,6 +37,8 @@ export interface StorageRoleOptions {
   readonly durable?: boolean;
   /** Write body files past the page cache where the file system allows it (default true). */
   readonly directBodyWrites?: boolean;
+  /** The format metadata records are written in (store/meta-encoding.ts; default 1). */
+  readonly metaFormat?: MetaFormat;
   /** The node's randomness (Math.random by default; a simulation seeds it). */
   readonly random?: () => number;
   /** Where the storage instruments go, when the node exports metrics. */
@@ -71,6 +74,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     elapsed: () => node.clock.elapsed(),
     ...(options.durable === false ? { durable: false } : {}),
     ...(options.directBodyWrites === false ? { directBodyWrites: false } : {}),
+    ...(options.metaFormat !== undefined ? { metaFormat: options.metaFormat } : {}),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
   });

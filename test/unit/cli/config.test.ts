@@ -48,6 +48,12 @@ describe('cli/config storage settings', () => {
     expect(() => validateNodeConfig({ ...base, storage: { directBodyWrites: 'no' } })).to.throw(ConfigError, /storage\.directBodyWrites must be true or false/);
   });
 
+  it('takes the format metadata is written in, 1 or 2', () => {
+    expect(validateNodeConfig(base).storage.metaFormat).to.equal(undefined);
+    expect(validateNodeConfig({ ...base, storage: { metaFormat: 2 } }).storage.metaFormat).to.equal(2);
+    for (const wrong of [0, 3, '2', 1.5]) expect(() => validateNodeConfig({ ...base, storage: { metaFormat: wrong } }), String(wrong)).to.throw(ConfigError, /storage\.metaFormat must be 1 or 2/);
+  });
+
   it('takes the tombstone grace period, purge rate and purge horizon, within bounds', () => {
     const storage = validateNodeConfig({ ...base, storage: { tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS } }).storage;
     expect(storage).to.deep.include({ tombstoneGraceMs: 3_600_000, tombstonePurgeKeysPerSecond: 50, purgeHorizonMs: 2 * DAY_MS });
