@@ -12,6 +12,7 @@ import { parseGatewayConfig, type GatewayConfig } from '../actors/gateway/gatewa
 import { readCookieFile } from './cookie.js';
 import { DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogThresholds } from '../core/watchdog-rules.js';
 import { thresholdProblem } from '../protocol/cluster/watchdog.js';
+import type { MetaFormat } from '../store/meta-encoding.js';
 import { parseManagerAddresses } from './manager-addresses.js';
 import { isLoopbackHost } from '../protocol/console/web.js';
 
@@ -97,7 +98,7 @@ export interface StorageSettings {
   /** Write object bodies past the page cache (O_DIRECT) where the file system allows it (default true). */
   readonly directBodyWrites?: boolean;
   /** The format object metadata is written in (1 or 2; default 1); both are read. */
-  readonly metaFormat?: 1 | 2;
+  readonly metaFormat?: MetaFormat;
   /** How fast the data of deleted buckets is removed, in records (objects, chunks, parts) per second. */
   readonly purgeKeysPerSecond: number;
   /** Chunks and part records nothing names are removed once older than this (default 1 day). */
@@ -413,7 +414,7 @@ function storageSettings(value: unknown): StorageSettings {
     ...optional,
     ...(record.capacityBytes !== undefined ? { capacityBytes: record.capacityBytes as number } : {}),
     ...(record.directBodyWrites !== undefined ? { directBodyWrites: record.directBodyWrites as boolean } : {}),
-    ...(record.metaFormat !== undefined ? { metaFormat: record.metaFormat as 1 | 2 } : {}),
+    ...(record.metaFormat !== undefined ? { metaFormat: record.metaFormat as MetaFormat } : {}),
     minFreeDiskBytes: (record.minFreeDiskBytes as number | undefined) ?? DEFAULT_MIN_FREE_DISK_BYTES,
     purgeKeysPerSecond: purgeRate,
     ...tombstoneSettings(record),

@@ -22,9 +22,14 @@ import type { ObjectMeta } from '../core/object-meta.js';
 /** The formats a meta record may be written in. */
 export type MetaFormat = 1 | 2;
 
+/** What a store writes unless told otherwise: what every release reads. */
+export const DEFAULT_META_FORMAT: MetaFormat = 1;
+
 /**
  * What lmdb-js takes as a table's encoder. With `copyBuffers` set it passes msgpackr's buffer modes to
- * `encode` (it copies the bytes at once, so they may live in a buffer the next encoding reuses).
+ * `encode`, and may keep pointing into msgpackr's buffer until its transaction commits: an encoding
+ * must leave earlier ones in place (msgpackr's reuse mode moves on past them; only a reset, which
+ * lmdb-js asks for inside a synchronous transaction once it copied the bytes, starts over).
  */
 export interface TableEncoder {
   readonly copyBuffers: true;
@@ -76,12 +81,9 @@ function encodePositional(meta: ObjectMeta, mode: number | undefined): Buffer {
     FORMAT_2, meta.bucket, meta.key, meta.sizeBytes, meta.etag, meta.contentType, meta.userMeta,
     meta.clock.wallMs, meta.clock.counter, meta.clock.node, meta.lastModifiedMs, meta.ringChecksum, meta.deleted,
   ];
-  let rest: Record<string, unknown> | undefined;
-  for (const [name, field] of Object.entries(meta)) {
-    if (POSITIONAL_FIELDS.has(name)) continue;
-    (rest ??= {})[name] = field;
-  }
-  if (rest !== undefined) row.push(rest);
+  // Built from entries, so that every name is a field of its own, `__proto__` too.
+  const rest = Object.entries(meta).filter(([name]) => !POSITIONAL_FIELDS.has(name));
+  if (rest.length > 0) row.push(Object.fromEntries(rest));
   return positionalPackr.pack(row, mode);
 }
 

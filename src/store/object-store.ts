@@ -39,7 +39,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { settleStoreFormat } from './store-format.js';
-import type { MetaFormat } from './meta-encoding.js';
+import { DEFAULT_META_FORMAT, type MetaFormat } from './meta-encoding.js';
 import { HandoffProgress } from './handoff-progress.js';
 import { LinkedClustersMark } from './linked-clusters-mark.js';
 import { ReleaseMark } from './release-mark.js';
@@ -315,13 +315,7 @@ export class ObjectStore {
   /** Throws StoreFormatError, having changed nothing, when the store was written by a later release. */
   static open(options: ObjectStoreOptions): ObjectStore {
     const environment = environmentOf(options);
-    const tables = StoreTables.open(environment);
-    try {
-      settleStoreFormat(tables.presence, environment.directory, environment.metaFormat ?? 1);
-    } catch (error) {
-      void tables.close();
-      throw error;
-    }
+    const tables = StoreTables.open(environment, (opened) => settleStoreFormat(opened.presence, environment.directory, environment.metaFormat ?? DEFAULT_META_FORMAT));
     return new ObjectStore(tables, options);
   }
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { processMapReservation } from './map-reservation.js';
 import { copyRecords, databaseNames } from './lmdb-copy.js';
-import { metaEncoder, type MetaFormat, type TableEncoder } from './meta-encoding.js';
+import { DEFAULT_META_FORMAT, metaEncoder, type MetaFormat, type TableEncoder } from './meta-encoding.js';
 import { makePrivateDir, privateEnvironment, restrictFilesToOwner, writePrivateFile } from './private-files.js';
 
 const CURRENT_FILE = 'CURRENT';
@@ -78,11 +78,9 @@ export class StoreTables implements Tables {
     readonly generation: number,
     readonly path: string,
     tables?: Tables,
-    metaFormat: MetaFormat = 1,
+    metaFormat: MetaFormat = DEFAULT_META_FORMAT,
   ) {
-    // lmdb-js takes a table's own encoder, though its typings leave the option out.
-    const metaOptions: DatabaseOptions & { name: string; encoder: TableEncoder } = { name: 'meta', keyEncoding: 'binary', encoder: metaEncoder(metaFormat) };
-    this.meta = tables?.meta ?? root.openDB(metaOptions);
+    this.meta = tables?.meta ?? openMetaTable(root, metaFormat);
     this.data = tables?.data ?? root.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
     this.tails = tables?.tails ?? root.openDB({ name: 'data_tails', keyEncoding: 'binary', encoding: 'binary' });
     this.files = tables?.files ?? root.openDB({ name: 'body_files', keyEncoding: 'binary' });
@@ -126,12 +124,22 @@ export class StoreTables implements Tables {
     });
   }
 
-  /** Opens the generation CURRENT names, removing any other a compaction left behind. */
-  static open(options: EnvironmentOptions): StoreTables {
+  /**
+   * Opens the generation CURRENT names, then removes any other a compaction left behind. `check` sees
+   * the tables first: what it throws closes them and is thrown, before anything else is removed.
+   */
+  static open(options: EnvironmentOptions, check: (tables: StoreTables) => void = () => undefined): StoreTables {
     makePrivateDir(options.directory);
     const generation = currentGeneration(options.directory);
+    const tables = StoreTables.openGeneration(options, generation);
+    try {
+      check(tables);
+    } catch (error) {
+      tables.close().catch(() => undefined);
+      throw error;
+    }
     removeOtherGenerations(options.directory, generation);
-    return StoreTables.openGeneration(options, generation);
+    return tables;
   }
 
   private static openGeneration(options: EnvironmentOptions, generation: number): StoreTables {
@@ -228,6 +236,12 @@ function currentGeneration(directory: string): number {
 
 function pathOf(directory: string, generation: number): string {
   return generation === 0 ? directory : join(directory, `env-${generation}`);
+}
+
+function openMetaTable(root: RootDatabase, format: MetaFormat): Database<unknown, Buffer> {
+  // lmdb-js takes a table's own encoder, though its typings leave the option out.
+  const options: DatabaseOptions & { name: string; encoder: TableEncoder } = { name: 'meta', keyEncoding: 'binary', encoder: metaEncoder(format) };
+  return root.openDB(options);
 }
 
 function removeOtherGenerations(directory: string, keep: number): void {

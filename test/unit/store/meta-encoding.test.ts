@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { open } from 'lmdb';
+import { Packr } from 'msgpackr';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ describe('store/meta-encoding', () => {
       expect(metaEncoder(1).decode(bytes)).to.deep.equal(meta);
       expect(roundTrip(2, meta)).to.deep.equal(meta);
     }
+    // Every field of a plain record is one of the positions: no map follows them.
+    expect(new Packr({ useRecords: false }).unpack(metaEncoder(2).encode(PLAIN))).to.have.length(13);
     // The fields every record has take no names: a record of an empty object is a fraction of its format 1 size.
     expect(metaEncoder(2).encode(PLAIN).length).to.be.below(metaEncoder(1).encode(PLAIN).length / 2);
   });
@@ -64,6 +67,13 @@ describe('store/meta-encoding', () => {
       expect(bytes, JSON.stringify(value)).to.deep.equal(Buffer.from(metaEncoder(1).encode(value)));
       expect(metaEncoder(2).decode(bytes)).to.deep.equal(value);
     }
+  });
+
+  it('keeps a field named __proto__ as a field, the same way in both formats', () => {
+    const odd = { ...PLAIN, ...(JSON.parse('{"__proto__": "x"}') as object) } as ObjectMeta;
+    expect(Object.keys(odd)).to.include('__proto__');
+    expect(roundTrip(2, odd)).to.deep.equal(roundTrip(1, odd));
+    expect(Object.getPrototypeOf(roundTrip(2, odd))).to.equal(Object.prototype);
   });
 
   it('hands on an array that is not a record of format 2 as it is, for the reader to refuse', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { open as openLmdb } from 'lmdb';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,5 +102,27 @@ describe('store/object-store compaction', function () {
     store = open();
     expect(existsSync(join(dir, 'objects', 'env-2'))).to.equal(false);
     expect((await store.readBody(address(9), clock(1)))?.length).to.equal(100);
+  });
+
+  it('copies records of both metadata formats, and the mark, and takes format 2 writes while it copies', async () => {
+    await fill(300, 100);
+    await store.close();
+    store = ObjectStore.open({ path: dir, logger: memoryLogger('error').logger, metaFormat: 2 });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.apply({ address: address(300 + i), meta: meta(address(300 + i), 1, 100), body: Buffer.alloc(100, 1), keepPrevious: false })));
+    const compaction = store.compact();
+    const late = Array.from({ length: 100 }, (_, i) => store.apply({ address: address(i), meta: meta(address(i), 2, 0, true), keepPrevious: false }));
+    await Promise.all([compaction, ...late]);
+    await store.close();
+    store = open();
+    expect(currentEnvironmentPath(join(dir, 'objects'))).to.equal(join(dir, 'objects', 'env-1'));
+    for (const i of [0, 99]) expect(store.getMeta(address(i))).to.deep.equal(meta(address(i), 2, 0, true));
+    for (const i of [100, 299, 300, 599]) expect(store.getMeta(address(i))).to.deep.equal(meta(address(i), 1, 100));
+    expect(store.list('object', 'b', { prefix: '', startAt: '', limit: 1000 }).entries).to.have.length(600);
+    const root = openLmdb({ path: currentEnvironmentPath(join(dir, 'objects')), maxDbs: 16, readOnly: true });
+    try {
+      expect(root.openDB({ name: 'presence' }).get('store-format'), 'the copy may hold format 2 records').to.equal(2);
+    } finally {
+      await root.close();
+    }
   });
 });

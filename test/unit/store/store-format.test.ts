@@ -71,6 +71,13 @@ describe('store/store-format', function () {
     expect(await mark(), 'the mark is left as it was').to.equal(LATEST_STORE_FORMAT + 1);
     expect(bodyFiles()).to.deep.equal(files);
 
+    // A mark that is not a format is refused, and left as it is.
+    for (const wrong of ['3', 3.5, 0, { format: 3 }]) {
+      await mark({ to: wrong as number });
+      expect(() => openStore(), JSON.stringify(wrong)).to.throw(StoreFormatError, /a format its mark does not say/);
+      expect(await mark()).to.deep.equal(wrong);
+    }
+
     // Back with a release that reads it, everything is there.
     await mark({ to: LATEST_STORE_FORMAT });
     const again = openStore();
