@@ -68,9 +68,12 @@ export async function startDevCluster(storageNodes: number, teardown: Teardown, 
   const dataDir = join(root, 'dev');
   const httpPort = await freePort();
   const managerCount = options.managers ?? 1;
-  const storageConfig = join(root, 'storage.json');
-  if (options.storage !== undefined) writeFileSync(storageConfig, JSON.stringify({ storage: options.storage }));
-  const configArgs = options.storage === undefined ? [] : ['--storage-config', storageConfig];
+  const configArgs: string[] = [];
+  if (options.storage !== undefined) {
+    const storageConfig = join(root, 'storage.json');
+    writeFileSync(storageConfig, JSON.stringify({ storage: options.storage }));
+    configArgs.push('--storage-config', storageConfig);
+  }
   const dev = spawn(process.execPath, [CLI, 'dev', '--data', dataDir, '--manager-port', '0', '--managers', String(managerCount), '--http-port', String(httpPort), '--storage-nodes', String(storageNodes), ...configArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -433,7 +433,7 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
         let high = Math.min(low + step, entries.length);
         while (low < high) {
           const mid = (low + high) >>> 1;
-          if (compareKeys(page.entries[mid]!.key, key) < 0) low = mid + 1;
+          if (compareKeys(entries[mid]!.key, key) < 0) low = mid + 1;
           else high = mid;
         }
         heads[p] = low;

@@ -85,7 +85,7 @@ export interface ObjectStoreOptions {
   readonly fileBodyMinBytes?: number;
   /**
    * The format metadata records are written in (meta-encoding.ts; default 1); both are read. Writing
-   * format 2 marks the store so (store-format.ts): releases that do not read it refuse to start on it.
+   * format 2 raises the store's format mark first (store-format.ts).
    */
   readonly metaFormat?: MetaFormat;
   /** Write body files past the page cache where the file system allows it (default true; see body-files.ts). */
@@ -312,7 +312,7 @@ export class ObjectStore {
     return this.writesInFlight;
   }
 
-  /** Throws StoreFormatError, having changed nothing, when the store was written by a later release. */
+  /** Throws StoreFormatError, having changed no record, when the store's format mark is later than this release reads, or not a format. */
   static open(options: ObjectStoreOptions): ObjectStore {
     const environment = environmentOf(options);
     const tables = StoreTables.open(environment, (opened) => settleStoreFormat(opened.presence, environment.directory, environment.metaFormat ?? DEFAULT_META_FORMAT));

@@ -238,7 +238,8 @@ function pathOf(directory: string, generation: number): string {
   return generation === 0 ? directory : join(directory, `env-${generation}`);
 }
 
-function openMetaTable(root: RootDatabase, format: MetaFormat): Database<unknown, Buffer> {
+/** The `meta` table of an environment, its records read in every format and written in `format`. */
+export function openMetaTable(root: RootDatabase, format: MetaFormat): Database<unknown, Buffer> {
   // lmdb-js takes a table's own encoder, though its typings leave the option out.
   const options: DatabaseOptions & { name: string; encoder: TableEncoder } = { name: 'meta', keyEncoding: 'binary', encoder: metaEncoder(format) };
   return root.openDB(options);

@@ -25,15 +25,15 @@ export class StoreFormatError extends Error {
   }
 }
 
-/** The format a store's mark says: 1 when it has none; StoreFormatError when the mark is not a format. */
-export function storeFormatOf(table: Database<unknown, string>, directory: string): number {
+/** The format a store's mark says; undefined when it has none; StoreFormatError when the mark is not a format. */
+function markOf(table: Database<unknown, string>, directory: string): number | undefined {
   let stored: unknown;
   try {
     stored = table.get(FORMAT_KEY);
   } catch {
     throw new StoreFormatError(directory, 'a format its mark does not say (the mark does not decode)');
   }
-  if (stored === undefined) return 1;
+  if (stored === undefined) return undefined;
   if (typeof stored !== 'number' || !Number.isSafeInteger(stored) || stored < 1) throw new StoreFormatError(directory, `a format its mark does not say (${describe(stored)})`);
   return stored;
 }
@@ -52,7 +52,10 @@ function describe(value: unknown): string {
  * lowered: records of the later format stay where they are.
  */
 export function settleStoreFormat(table: Database<unknown, string>, directory: string, writes: MetaFormat): void {
-  const found = storeFormatOf(table, directory);
+  const mark = markOf(table, directory);
+  // A store with no mark was written before the mark existed, in format 1.
+  const found = mark ?? 1;
   if (found > LATEST_STORE_FORMAT) throw new StoreFormatError(directory, `format ${found}, written by a later release`);
-  if (writes > found || table.get(FORMAT_KEY) === undefined) table.putSync(FORMAT_KEY, Math.max(found, writes));
+  const marked = Math.max(found, writes);
+  if (mark !== marked) table.putSync(FORMAT_KEY, marked);
 }

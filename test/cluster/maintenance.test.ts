@@ -7,10 +7,9 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { open, type DatabaseOptions } from 'lmdb';
+import { open } from 'lmdb';
 import { namespaceOf } from '../../src/core/bucket-namespace.js';
-import { currentEnvironmentPath } from '../../src/store/store-environment.js';
-import { metaEncoder, type TableEncoder } from '../../src/store/meta-encoding.js';
+import { currentEnvironmentPath, openMetaTable } from '../../src/store/store-environment.js';
 import { eventually } from '../support/eventually.js';
 import { ProcessCluster } from '../support/process-cluster.js';
 
@@ -21,8 +20,7 @@ async function liveChunksOf(dataDir: string, namespace: string, key: string): Pr
   const root = open({ path: currentEnvironmentPath(join(dataDir, 'objects')), maxDbs: 12, readOnly: true });
   try {
     // Read as the node reads it, whichever format its records are in.
-    const options: DatabaseOptions & { name: string; encoder: TableEncoder } = { name: 'meta', keyEncoding: 'binary', encoder: metaEncoder(1) };
-    const meta = root.openDB(options);
+    const meta = openMetaTable(root, 1);
     const prefix = Buffer.concat([Buffer.from('c', 'utf8'), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(`${key}\n`, 'utf8')]);
     let live = 0;
     for (const { key: stored, value } of meta.getRange({ start: prefix })) {
