@@ -271,7 +271,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             clock: node.clock,
             dataDir: config.dataDir,
             registry: metrics,
-            ...(storage ? { queueItems: () => storage.context.repairs.length + storage.context.reverts.length } : {}),
+            ...(storage ? { queueItems: () => storage.context.repairs.length + storage.context.reverts.length, clientRequests: () => storage.context.clientRequests.total } : {}),
           }),
         thresholds: config.watchdog.thresholds,
         intervalMs: config.watchdog.intervalMs,

@@ -18,6 +18,8 @@ export interface WatchdogReadings {
   readonly queueItems?: number;
   /** The node's own failures over the last minute: a gateway's 5xx answers, a storage node's writes that failed their quorum. */
   readonly errorsPerMinute: number;
+  /** Requests clients made of a storage node over the last interval (the reads and writes it coordinated, the listings it answered). */
+  readonly clientRequests?: number;
 }
 
 export interface WatchdogThresholds {
@@ -93,7 +95,11 @@ interface Check {
 export function evaluateAlarms(readings: WatchdogReadings, thresholds: WatchdogThresholds, previous: readonly Alarm[], nowMs: number): Alarm[] {
   const diskFreePercent = readings.diskFreeBytes !== undefined && readings.diskTotalBytes ? (readings.diskFreeBytes / readings.diskTotalBytes) * 100 : undefined;
   const checks: Check[] = [
-    { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core', limits: [{ level: 'throttle', threshold: thresholds.cpuThrottlePercent }] },
+    // Slowing background work gives the CPU back to clients; with none served it is the background
+    // work's own, and slowing it would only make the work take longer: the alarm then just tells.
+    readings.clientRequests === 0
+      ? { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core with no client requests', limits: [{ level: 'report', threshold: thresholds.cpuThrottlePercent }] }
+      : { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core', limits: [{ level: 'throttle', threshold: thresholds.cpuThrottlePercent }] },
     {
       name: 'memory',
       reading: readings.rssBytes,

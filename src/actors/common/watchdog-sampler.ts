@@ -1,7 +1,8 @@
 /**
  * Where a node's watchdog gets its readings from: this process's CPU time and resident memory, the
- * event loop's delay (node:perf_hooks), the file system under the data directory, the durable queues
- * and the errors counted by the node's own metrics. Each sample covers the time since the last.
+ * event loop's delay (node:perf_hooks), the file system under the data directory, the durable queues,
+ * the errors counted by the node's own metrics and the requests its clients made. Each sample covers
+ * the time since the last.
  */
 import { statfsSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -19,6 +20,8 @@ export interface ProcessSamplerOptions {
   /** Where the node keeps its data; its file system's free space is watched. */
   readonly dataDir?: string;
   readonly queueItems?: () => number;
+  /** Requests clients made of the node since it started (a storage node's). */
+  readonly clientRequests?: () => number;
   /** The node's metrics, whose error counters the error rate is taken from. */
   readonly registry?: Registry;
 }
@@ -43,6 +46,7 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
   let lastCpu = process.cpuUsage();
   let lastMs = options.clock.elapsed();
   let lastErrors: number | undefined;
+  let lastClientRequests = 0;
   return {
     async sample() {
       const nowMs = options.clock.elapsed();
@@ -56,6 +60,9 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
       const errors = options.registry ? await errorsCounted(options.registry) : 0;
       const errorsPerMinute = lastErrors === undefined ? 0 : (Math.max(0, errors - lastErrors) * 60_000) / spanMs;
       lastErrors = errors;
+      const clientRequests = options.clientRequests?.();
+      const clientRequestsSince = clientRequests === undefined ? undefined : clientRequests - lastClientRequests;
+      lastClientRequests = clientRequests ?? 0;
       return {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / spanMs) * 100,
         rssBytes: process.memoryUsage.rss(),
@@ -63,6 +70,7 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
         errorsPerMinute,
         ...(options.dataDir !== undefined ? diskOf(options.dataDir) : {}),
         ...(options.queueItems ? { queueItems: options.queueItems() } : {}),
+        ...(clientRequestsSince !== undefined ? { clientRequests: clientRequestsSince } : {}),
       };
     },
     close() {

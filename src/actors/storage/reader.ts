@@ -13,6 +13,7 @@ export function readerBehavior(context: StorageContext): Behavior<null, ReaderMe
     accepts: ['get'],
     init: () => null,
     receive(state, message, ctx) {
+      context.clientRequests.note();
       const { objectKind, bucket, key, bodySlice, fileOnMachine } = message;
       const malformed =
         !OBJECT_KINDS.includes(objectKind) ||

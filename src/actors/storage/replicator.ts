@@ -34,6 +34,7 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
     accepts: ['put', 'delete'],
     init: () => null,
     receive(state, message, ctx) {
+      context.clientRequests.note();
       const snapshot = context.ringView.current;
       if (!snapshot) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node has no ring yet' });

@@ -133,6 +133,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           );
           return state;
         case 'list_local': {
+          context.clientRequests.note();
           const page = context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true);
           ctx.system.reply(message.replyTo, message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
           return state;

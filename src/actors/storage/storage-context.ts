@@ -15,6 +15,7 @@ import type { RangeDigests } from './range-digests.js';
 import type { LinkQueues } from './link-queues.js';
 import type { SettleBatcher } from './settle-batcher.js';
 import type { BackgroundPace } from './background-pace.js';
+import type { ClientRequests } from './client-requests.js';
 import type { WriteGate } from './write-gate.js';
 
 export interface StorageOptions {
@@ -174,6 +175,8 @@ export interface StorageContext {
   readonly counters: StorageCounters;
   /** How fast background work runs now (slowed by the watchdog under strain). */
   readonly pace: BackgroundPace;
+  /** Counted for the watchdog, which slows background work for CPU only while clients are served. */
+  readonly clientRequests: ClientRequests;
   /** Whether this node takes writes now (refused by the watchdog when overloaded or nearly full). */
   readonly writes: WriteGate;
   readonly options: StorageOptions;

@@ -17,6 +17,7 @@ import { SettleBatcher } from './settle-batcher.js';
 import { DEFAULT_STORAGE_OPTIONS, isRepairItem, isRevertItem, UNCOUNTED, type StorageContext, type StorageOptions } from './storage-context.js';
 import { storageMetrics } from './storage-metrics.js';
 import { BackgroundPace } from './background-pace.js';
+import { ClientRequests } from './client-requests.js';
 import { WriteGate } from './write-gate.js';
 import { throttles, type Alarm, type WatchdogThresholds } from '../../core/watchdog-rules.js';
 import type { HealthCheck } from '../common/node-health.js';
@@ -111,6 +112,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     settles: new SettleBatcher(node.system),
     counters,
     pace,
+    clientRequests: new ClientRequests(),
     writes,
     options: storageOptions,
   };

@@ -69,6 +69,26 @@ describe('a storage node under its watchdog\'s alarms (in-process cluster)', fun
     expect(full).to.be.above(throttled);
   });
 
+  it('counts the writes it coordinates and the listings it answers for clients, not the replica writes it takes', async () => {
+    const requests = watched.role!.context.clientRequests;
+    const elsewhere = keyCoordinatedBy(watched.name, false, 'counted-elsewhere');
+    let from = requests.total;
+    expect(await put(elsewhere)).to.include({ ok: true });
+    await eventually(() => held(elsewhere) !== undefined, 5_000, 'the replica write taken');
+    expect(requests.total).to.equal(from);
+    expect(await put(keyCoordinatedBy(watched.name, true, 'counted-here'))).to.include({ ok: true });
+    expect(requests.total).to.equal(from + 1);
+    from = requests.total;
+    expect(await cluster.client.list('object', 'b', { prefix: 'counted', maxKeys: 10 })).to.include({ ok: true });
+    expect(requests.total).to.be.above(from);
+    // With no client request in the sample, a busy CPU does not slow background work.
+    sample({ ...CALM, cpuPercent: 97, clientRequests: 0 });
+    expect(watched.role!.context.pace.factor).to.equal(1);
+    sample({ ...CALM, cpuPercent: 97, clientRequests: 3 });
+    expect(watched.role!.context.pace.factor).to.equal(T.throttleFactor);
+    sample(CALM);
+  });
+
   it('refuses to coordinate writes with SlowDown while overloaded, still takes replica writes, and recovers', async () => {
     sample({ ...CALM, eventLoopDelayMs: 5_000 });
     expect(writable()).to.include({ ok: false });

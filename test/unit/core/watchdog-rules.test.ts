@@ -38,4 +38,18 @@ describe('core/watchdog-rules', () => {
     expect(throttles(refusing)).to.equal(true);
     expect(throttles(evaluateAlarms({ ...CALM, queueItems: 1e6 }, T, [], 0))).to.equal(false);
   });
+
+  it('has a CPU alarm of a storage node serving no client only tell, and throttle once clients come', () => {
+    const idle = evaluateAlarms({ ...CALM, cpuPercent: 95, clientRequests: 0 }, T, [], 1_000);
+    expect(levels(idle)).to.deep.equal({ cpu: 'report' });
+    expect(idle[0]!.message).to.match(/no client requests/);
+    expect(throttles(idle)).to.equal(false);
+    // Clients arrive while it is busy: it throttles; they leave while the reading hovers: it only tells again.
+    const served = evaluateAlarms({ ...CALM, cpuPercent: 95, clientRequests: 40 }, T, idle, 2_000);
+    expect(levels(served)).to.deep.equal({ cpu: 'throttle' });
+    expect(throttles(served)).to.equal(true);
+    expect(levels(evaluateAlarms({ ...CALM, cpuPercent: 80, clientRequests: 0 }, T, served, 3_000))).to.deep.equal({ cpu: 'report' });
+    // The other alarms throttle whether or not clients are served.
+    expect(levels(evaluateAlarms({ ...CALM, eventLoopDelayMs: 300, clientRequests: 0 }, T, [], 0))).to.deep.equal({ event_loop: 'throttle' });
+  });
 });

@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { processSampler } from '../../../../src/actors/common/watchdog-sampler.js';
+import { ManualClock } from '../../../../src/runtime/clock.js';
+
+describe('actors/common/watchdog-sampler', () => {
+  it('reads the client requests of each interval from a running count, and none for a role without one', async () => {
+    const clock = new ManualClock();
+    let total = 5;
+    const sampler = processSampler({ clock, clientRequests: () => total });
+    try {
+      clock.advance(1_000);
+      expect((await sampler.sample()).clientRequests).to.equal(5);
+      total += 12;
+      clock.advance(1_000);
+      expect((await sampler.sample()).clientRequests).to.equal(12);
+      clock.advance(1_000);
+      expect((await sampler.sample()).clientRequests).to.equal(0);
+    } finally {
+      sampler.close();
+    }
+    const gatewaySampler = processSampler({ clock });
+    try {
+      expect(await gatewaySampler.sample()).to.not.have.property('clientRequests');
+    } finally {
+      gatewaySampler.close();
+    }
+  });
+});
