@@ -95,11 +95,7 @@ interface Check {
 export function evaluateAlarms(readings: WatchdogReadings, thresholds: WatchdogThresholds, previous: readonly Alarm[], nowMs: number): Alarm[] {
   const diskFreePercent = readings.diskFreeBytes !== undefined && readings.diskTotalBytes ? (readings.diskFreeBytes / readings.diskTotalBytes) * 100 : undefined;
   const checks: Check[] = [
-    // Slowing background work gives the CPU back to clients; with none served it is the background
-    // work's own, and slowing it would only make the work take longer: the alarm then just tells.
-    readings.clientRequests === 0
-      ? { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core with no client requests', limits: [{ level: 'report', threshold: thresholds.cpuThrottlePercent }] }
-      : { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core', limits: [{ level: 'throttle', threshold: thresholds.cpuThrottlePercent }] },
+    { name: 'cpu', reading: readings.cpuPercent, unit: '% of a core', limits: [{ level: 'throttle', threshold: thresholds.cpuThrottlePercent }] },
     {
       name: 'memory',
       reading: readings.rssBytes,
@@ -122,9 +118,14 @@ export function evaluateAlarms(readings: WatchdogReadings, thresholds: WatchdogT
     { name: 'errors', reading: readings.errorsPerMinute, unit: ' errors a minute', limits: [{ level: 'throttle', threshold: thresholds.errorsThrottlePerMinute }] },
   ];
   const alarms: Alarm[] = [];
+  // A CPU alarm that only told (below) is still a throttling one for its hysteresis.
+  const underlying = previous.map((alarm) => (alarm.name === 'cpu' && alarm.level === 'report' ? { ...alarm, level: 'throttle' as const } : alarm));
   for (const check of checks) {
-    const alarm = judge(check, previous, nowMs);
-    if (alarm) alarms.push(alarm);
+    const alarm = judge(check, underlying, nowMs);
+    if (!alarm) continue;
+    // Slowing background work gives the CPU back to clients. In a sample with none, the CPU is the
+    // background work's own and slowing it would only drag it out: the alarm then just tells.
+    alarms.push(alarm.name === 'cpu' && readings.clientRequests === 0 ? { ...alarm, level: 'report', message: `${alarm.message}, with no client requests` } : alarm);
   }
   // Free disk has two floors in different units: bytes for read-only, a share of the disk for throttling.
   const disk =

@@ -8,8 +8,12 @@ import type { Pace } from '../../runtime/self-timer.js';
 
 /** Under throttling a step waits at least this long, however eager its worker: at most five a second. */
 const THROTTLED_STEP_MS = 200;
-/** A rebalance with no rate limit is held to this per receiving node while throttled. */
-const THROTTLED_UNLIMITED_BYTES_PER_SEC = 5_000_000;
+/**
+ * Work with no byte-rate limit (a rebalance, link shipping) is held to this times the factor while
+ * throttled: what the default rebalance limit (20 MB/s) gives throttled, so lifting the limit never
+ * makes a throttled rebalance slower than keeping it.
+ */
+const THROTTLED_UNLIMITED_BYTES_PER_SEC = 20_000_000;
 
 export class BackgroundPace implements Pace {
   private current = 1;

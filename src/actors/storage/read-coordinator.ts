@@ -158,7 +158,9 @@ async function askReplica(
   const fileOnMachine = withBody && request.fileOnMachine !== undefined ? { fileOnMachine: request.fileOnMachine } : {};
   const { objectKind, bucket, key } = request;
   const clock = request.clock ? { clock: request.clock } : {};
-  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...fileOnMachine, ...clock }, timeoutMs);
+  // This node counted the read when it took it.
+  const forClient = replica === context.node ? {} : { forClient: true };
+  const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...fileOnMachine, ...clock, ...forClient }, timeoutMs);
   return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 

@@ -79,6 +79,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
       }
       switch (message.type) {
         case 'replica_put': {
+          if (message.forClient === true) context.clientRequests.note();
           if (!holdsUnder(context, message.meta)) {
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node no longer holds this key (the ring changed since the write was stamped); retry' });
             return state;
@@ -93,6 +94,8 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         }
         case 'cas_prepare':
+          // Only a client's conditional or versioned write sends it.
+          context.clientRequests.note();
           void casPrepare(context, addressOf(message), message.ballot).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         case 'cas_propose':
@@ -118,6 +121,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         }
         case 'replica_get':
+          if (message.forClient === true) context.clientRequests.note();
           void readVersion(context, addressOf(message), message.withBody, message.bodySlice, message.clock, message.fileOnMachine).then(
             (reply) => {
               if (!reply.ok && reply.code === 'StoreError') ctx.log.error('cannot read a body', { bucket: message.bucket, key: message.key, reason: reply.message });

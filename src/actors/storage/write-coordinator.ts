@@ -163,7 +163,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
           : askWhenWritable(
               system,
               routerOf(replica),
-              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, ...(request.body ? { body: request.body } : {}) },
+              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true, ...(request.body ? { body: request.body } : {}) },
               context.options.replicaTimeoutMs,
               request.body?.length ?? 0,
             );
@@ -183,7 +183,7 @@ function tombstoneOnPreviousHolders(system: ActorApi, context: StorageContext, o
   const previous = preferenceList(snapshot.previous, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
   for (const holder of previous) {
     if (replicas.includes(holder) || context.isKnownDown(holder)) continue;
-    void ask(system, routerOf(holder), { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: true }, context.options.replicaTimeoutMs).then((reply) => {
+    void ask(system, routerOf(holder), { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: true, forClient: true }, context.options.replicaTimeoutMs).then((reply) => {
       if (reply.ok && reply.applied) context.settles.add(holder, objectKind, meta.bucket, meta.key, meta.clock);
     });
   }

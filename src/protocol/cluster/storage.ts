@@ -227,6 +227,8 @@ export type RouterMessage =
       readonly bodySlice?: BodySlice;
       readonly clock?: Hlc;
       readonly fileOnMachine?: string;
+      /** Sent by a coordinator for a client's read: the replica counts it as client work (its watchdog's CPU alarm). */
+      readonly forClient?: boolean;
       readonly replyTo: ReplyTo<ReplicaGetReply>;
     })
   /** The newest versions of many keys with their small bodies, in one answer (a rebalance's pulls). */
@@ -244,6 +246,8 @@ export type RouterMessage =
        * would otherwise wipe out.
        */
       readonly plain?: boolean;
+      /** Sent by a coordinator for a client's write: the replica counts it as client work (its watchdog's CPU alarm). */
+      readonly forClient?: boolean;
       readonly replyTo: ReplyTo<ReplicaPutReply>;
     }
   /** Compare-and-set of a conditional write (core/cas-rules.ts): promise to take no lower ballot. */

@@ -8,6 +8,7 @@ import { evaluateAlarms, DEFAULT_WATCHDOG_THRESHOLDS, type WatchdogReadings } fr
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { antiEntropyRef, type AntiEntropyControl, type AntiEntropyStats } from '../../../src/protocol/cluster/anti-entropy.js';
+import { routerOf } from '../../../src/protocol/cluster/storage.js';
 import { eventually } from '../../support/eventually.js';
 import { objectFields, StorageCluster, type InProcessStorageNode } from '../../support/storage-cluster.js';
 
@@ -69,16 +70,27 @@ describe('a storage node under its watchdog\'s alarms (in-process cluster)', fun
     expect(full).to.be.above(throttled);
   });
 
-  it('counts the writes it coordinates and the listings it answers for clients, not the replica writes it takes', async () => {
+  it('counts the client work it does: reads and writes it coordinates or takes part in, listings it answers', async () => {
     const requests = watched.role!.context.clientRequests;
-    const elsewhere = keyCoordinatedBy(watched.name, false, 'counted-elsewhere');
+    const here = keyCoordinatedBy(watched.name, true, 'counted-here');
     let from = requests.total;
-    expect(await put(elsewhere)).to.include({ ok: true });
-    await eventually(() => held(elsewhere) !== undefined, 5_000, 'the replica write taken');
-    expect(requests.total).to.equal(from);
-    expect(await put(keyCoordinatedBy(watched.name, true, 'counted-here'))).to.include({ ok: true });
+    expect(await put(here)).to.include({ ok: true });
+    // Its own copy is written in place: the coordinated write counts once.
     expect(requests.total).to.equal(from + 1);
     from = requests.total;
+    expect(await cluster.client.get('object', 'b', here, { withBody: true })).to.include({ ok: true });
+    expect(requests.total).to.equal(from + 1);
+    // A replica write another node sends for a client counts; one sent for background work does not.
+    const elsewhere = keyCoordinatedBy(watched.name, false, 'counted-elsewhere');
+    from = requests.total;
+    expect(await put(elsewhere)).to.include({ ok: true });
+    await eventually(() => held(elsewhere) !== undefined, 5_000, 'the replica write taken');
+    expect(requests.total).to.equal(from + 1);
+    from = requests.total;
+    const meta = { ...held(elsewhere)!, clock: { ...held(elsewhere)!.clock, counter: held(elsewhere)!.clock.counter + 1 } };
+    const background = await cluster.nodes[1]!.node!.system.ask(routerOf(watched.name), (replyTo) => ({ type: 'replica_put' as const, objectKind: 'object' as const, meta, keepPrevious: false, replyTo }), 5_000);
+    expect(background).to.include({ ok: true });
+    expect(requests.total).to.equal(from);
     expect(await cluster.client.list('object', 'b', { prefix: 'counted', maxKeys: 10 })).to.include({ ok: true });
     expect(requests.total).to.be.above(from);
     // With no client request in the sample, a busy CPU does not slow background work.
