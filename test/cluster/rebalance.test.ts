@@ -1,7 +1,7 @@
 /**
- * The cluster changes shape while S3 traffic runs, with real processes on loopback: a fourth storage
- * node joins and a rebalance moves data to it; a node is detached and its data moves away; a SIGKILLed
- * node is replaced by a new one under its alias. Meanwhile a writer, a deleter, a reader and a lister
+ * The cluster changes shape while S3 traffic runs, with real processes on loopback: a fourth and then a
+ * fifth storage node join and a rebalance moves data to each; a node is detached and its data moves
+ * away; a SIGKILLed node is replaced by a new one under its alias. Meanwhile a writer, a deleter, a reader and a lister
  * run without pause; afterwards every acknowledged PUT reads back byte-identical, every acknowledged
  * DELETE stays deleted, and every key sits on exactly its N replicas of the new ring. Wrong admin
  * commands along the way are refused with a clear error and change nothing.
@@ -49,7 +49,7 @@ class Traffic {
 
   start(first: number): void {
     let next = first;
-    const until = Date.now() + 170_000;
+    const until = Date.now() + 240_000;
     const go = () => this.running && Date.now() < until;
     const writer = async () => {
       while (go()) {
@@ -196,7 +196,14 @@ describe('an elastic cluster with real processes', function () {
     expect((await membersOf()).filter((m) => m.state === 'running')).to.have.length(5);
   });
 
-  it('grows from 3 to 4 storage nodes while traffic runs, refusing a second change meanwhile', async () => {
+  /** Writes acknowledged while `step` ran: the traffic went on through it. */
+  async function whileWriting(step: () => Promise<void>): Promise<void> {
+    const putsBefore = traffic.puts;
+    await step();
+    expect(traffic.puts, 'writes acknowledged during the step').to.be.greaterThan(putsBefore);
+  }
+
+  it('grows from 3 to 4 storage nodes while traffic runs, refusing a second change meanwhile', () => whileWriting(async () => {
     const added = await cluster.addStorageNode(3);
     await eventually(async () => (await membersOf()).some((m) => m.node === added.name && m.state === 'attached'), 20_000, 'new node attached');
     // Slowly at first (0.2 MB/s), so that it is surely still running for the refusals below.
@@ -224,7 +231,18 @@ describe('an elastic cluster with real processes', function () {
     // The first three held every key; after the grace period each drops the quarter it gave away.
     const dropped = await cluster.storage[0]!.waitFor((line) => line.msg === 'dropped the data of ranges this node no longer holds', 30_000);
     expect(Number(dropped.records)).to.be.greaterThan(20);
-  });
+  }));
+
+  it('grows from 4 to 5 storage nodes while traffic runs', () => whileWriting(async () => {
+    const added = await cluster.addStorageNode(4);
+    await eventually(async () => (await membersOf()).some((m) => m.node === added.name && m.state === 'attached'), 20_000, 'fifth node attached');
+    const started = await startRebalance('--rate', '0');
+    expect(started.code, started.stderr).to.equal(0);
+    expect(started.stdout).to.match(/rebalance started .*\+storage_4/);
+    await rebalanceDone();
+    expect((await membersOf()).find((m) => m.node === added.name)?.state).to.equal('running');
+    expect(added.lines.some((line) => line.msg === 'received every segment a rebalance moves here'), 'the fifth node received its segments').to.equal(true);
+  }));
 
   it('suspends and resumes a node: requests go around it meanwhile', async () => {
     const node = cluster.storage[2]!.name;
@@ -238,7 +256,7 @@ describe('an elastic cluster with real processes', function () {
     expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('running');
   });
 
-  it('detaches a node (after a rollback of a first detach) and moves its data away', async () => {
+  it('detaches a node (after a rollback of a first detach) and moves its data away', () => whileWriting(async () => {
     const node = cluster.storage[0]!.name;
     expect((await cluster.adm('detach', node)).code).to.equal(0);
     expect((await membersOf()).find((m) => m.node === node)?.state).to.equal('detached');
@@ -250,13 +268,13 @@ describe('an elastic cluster with real processes', function () {
     expect(started.stdout).to.include(`-${node}`);
     await rebalanceDone();
     expect((await membersOf()).some((m) => m.node === node)).to.equal(false);
-  });
+  }));
 
-  it('replaces a SIGKILLed node by a new one under its alias', async () => {
+  it('replaces a SIGKILLed node by a new one under its alias', () => whileWriting(async () => {
     const dead = cluster.storage[1]!;
     await dead.kill('SIGKILL');
     await eventually(async () => (await membersOf()).find((m) => m.node === dead.name)?.state === 'stop', 20_000, 'node seen down');
-    const replacement = await cluster.addStorageNode(4, '--alias', 'storage_1');
+    const replacement = await cluster.addStorageNode(5, '--alias', 'storage_1');
     await eventually(async () => (await membersOf()).some((m) => m.node === replacement.name && m.state === 'attached'), 20_000, 'replacement attached');
     expect((await cluster.adm('detach', dead.name)).code).to.equal(0);
     const started = await startRebalance('--rate', '0');
@@ -265,7 +283,7 @@ describe('an elastic cluster with real processes', function () {
     const ring = await cluster.run<'ring'>({ command: 'dump_ring' });
     expect(ring.doc!.current.find((m) => m.node === replacement.name)?.alias).to.equal('storage_1');
     expect(ring.doc!.previous).to.equal(null);
-  });
+  }));
 
   it('lost nothing: acknowledged writes read back, deletes stay deleted, every key is on its N replicas', async () => {
     await traffic.stop();
@@ -286,9 +304,9 @@ describe('an elastic cluster with real processes', function () {
       };
       await eventually(deleted, 30_000, `${key} read as deleted`);
     });
-    // whereis asks every replica; all N of the ring's owners hold the same version.
-    const sample = [...traffic.written.keys()].filter((key) => !traffic.deleting.has(key)).filter((_, i) => i % 25 === 0);
-    await parallel(sample, 4, async (key) => {
+    // whereis asks every replica: for every key, all N of the ring's owners hold the same version.
+    const live = [...traffic.written.keys()].filter((key) => !traffic.deleting.has(key));
+    await parallel(live, 8, async (key) => {
       await eventually(async () => {
         const where = await cluster.run<'whereis'>({ command: 'whereis', bucket: BUCKET, key });
         const clocks = where.replicas.map((row) => (row.answer.ok && row.answer.exists ? row.answer.clock : 'missing'));
