@@ -236,10 +236,13 @@ describe('an elastic cluster with real processes', function () {
   it('grows from 4 to 5 storage nodes while traffic runs', () => whileWriting(async () => {
     const added = await cluster.addStorageNode(4);
     await eventually(async () => (await membersOf()).some((m) => m.node === added.name && m.state === 'attached'), 20_000, 'fifth node attached');
-    const started = await startRebalance('--rate', '0');
+    // --watch draws the receivers' progress until the rebalance is done.
+    const started = await startRebalance('--rate', '0', '--watch');
     expect(started.code, started.stderr).to.equal(0);
     expect(started.stdout).to.match(/rebalance started .*\+storage_4/);
-    await rebalanceDone();
+    expect(started.stdout).to.match(/rebalance from ring \S+ to \S+, no rate limit\n[\s\S]*?storage_4@127\.0\.0\.1 \| (no answer yet|\w+ +\| \[[#.]{20}\] \d+\/\d+)/);
+    expect(started.stdout.trimEnd()).to.match(/no rebalance is running \(ring epoch \d+, checksum \S+\)$/);
+    expect((await cluster.run<'rebalance_status'>({ command: 'rebalance_status' })).running).to.equal(false);
     expect((await membersOf()).find((m) => m.node === added.name)?.state).to.equal('running');
     expect(added.lines.some((line) => line.msg === 'received every segment a rebalance moves here'), 'the fifth node received its segments').to.equal(true);
   }));
@@ -284,6 +287,25 @@ describe('an elastic cluster with real processes', function () {
     expect(ring.doc!.current.find((m) => m.node === replacement.name)?.alias).to.equal('storage_1');
     expect(ring.doc!.previous).to.equal(null);
   }));
+
+  it('takes one of two detaches sent at once that together would leave fewer than N nodes, and refuses the other', async () => {
+    const storage = (await membersOf()).filter((m) => m.state === 'running' && m.node.startsWith('storage_')).map((m) => m.node);
+    expect(storage).to.have.length(N + 1);
+    const epochBefore = (await cluster.run<'ring'>({ command: 'dump_ring' })).doc!.epoch;
+    const answers = await Promise.all(storage.slice(0, 2).map((node) => cluster.adm('detach', node)));
+    const taken = answers.findIndex((answer) => answer.code === 0);
+    expect(taken, answers.map((answer) => answer.stderr).join(' ')).to.be.at.least(0);
+    const refused = answers[1 - taken]!;
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.include('NotEnoughNodes');
+    const members = await membersOf();
+    expect(members.find((m) => m.node === storage[taken])?.state).to.equal('detached');
+    expect(members.find((m) => m.node === storage[1 - taken])?.state).to.equal('running');
+    expect((await cluster.adm('rollback', storage[taken]!)).code).to.equal(0);
+    expect((await membersOf()).filter((m) => storage.includes(m.node)).every((m) => m.state === 'running')).to.equal(true);
+    // A detach changes the ring only when a rebalance follows.
+    expect((await cluster.run<'ring'>({ command: 'dump_ring' })).doc!.epoch).to.equal(epochBefore);
+  });
 
   it('lost nothing: acknowledged writes read back, deletes stay deleted, every key is on its N replicas', async () => {
     await traffic.stop();
