@@ -78,6 +78,8 @@ export class SimNode {
     private readonly network: SimNetwork,
     skewMs: number,
     private readonly random: () => number,
+    /** A storage node that takes over a departed one's place: its vnode points are that node's. */
+    private readonly alias?: string,
   ) {
     this.clock = new ManualClock(SIM_EPOCH_MS + skewMs);
   }
@@ -121,7 +123,7 @@ export class SimNode {
       startedAtMs: 0,
       nodeState,
       ringView: this.ringView,
-      ...(this.role === 'storage' ? { storage: { numOfVnodes: VNODES_PER_NODE } } : {}),
+      ...(this.role === 'storage' ? { storage: { numOfVnodes: VNODES_PER_NODE, ...(this.alias !== undefined ? { alias: this.alias } : {}) } } : {}),
     });
     this.system = system;
     this.storage = storage;
@@ -152,6 +154,11 @@ export class SimCluster {
   /** A storage node started only when a run adds one to the cluster (it joins as attached). */
   readonly spare: SimNode;
   private spareStarted = false;
+  /** A storage node started only when a run replaces storage_1 by it, under storage_1's alias. */
+  readonly replacement: SimNode;
+  private replacementStarted = false;
+  /** Storage nodes killed for good: never restarted, no longer counted among the nodes. */
+  private readonly retired = new Set<SimNode>();
   readonly clientNode: SimNode;
   client!: StorageClient;
 
@@ -161,16 +168,19 @@ export class SimCluster {
     skewsMs: readonly number[],
     seed: number,
   ) {
-    const node = (name: string, role: Role, skewMs: number, index: number): SimNode => new SimNode(`${name}@sim`, role, join(this.root, name), network, skewMs, seededRandom(seed * 7 + index));
+    const node = (name: string, role: Role, skewMs: number, index: number, alias?: string): SimNode =>
+      new SimNode(`${name}@sim`, role, join(this.root, name), network, skewMs, seededRandom(seed * 7 + index), alias);
     this.manager = node('manager', 'manager', 0, 100);
     this.storageNodes = skewsMs.map((skewMs, i) => node(`storage_${i}`, 'storage', skewMs, i));
     this.spare = node(`storage_${skewsMs.length}`, 'storage', 0, skewsMs.length);
+    this.replacement = node(`storage_${skewsMs.length + 1}`, 'storage', 0, skewsMs.length + 1, 'storage_1');
     this.clientNode = node('client', 'gateway', 0, 101);
   }
 
-  /** The manager and the storage nodes (the spare once started): what crashes. */
+  /** The manager and the storage nodes (the spare and the replacement once started, not those killed for good): what crashes. */
   get nodes(): SimNode[] {
-    return [this.manager, ...this.storageNodes, ...(this.spareStarted ? [this.spare] : [])];
+    const storage = [...this.storageNodes, ...(this.spareStarted ? [this.spare] : []), ...(this.replacementStarted ? [this.replacement] : [])];
+    return [this.manager, ...storage.filter((node) => !this.retired.has(node))];
   }
 
   /** Starts the spare storage node: it joins the cluster as attached. */
@@ -180,11 +190,28 @@ export class SimCluster {
     await this.spare.start();
   }
 
+  /**
+   * Kills `departing` for good (its directory is lost with it, as a dead disk would be) and starts the
+   * replacement under its alias: it joins as attached.
+   */
+  async replace(departing: SimNode): Promise<void> {
+    if (this.replacementStarted) return;
+    this.retired.add(departing);
+    await departing.crash();
+    this.replacementStarted = true;
+    await this.replacement.start();
+  }
+
+  /** Whether `name` was killed for good. */
+  isRetired(name: string): boolean {
+    return [...this.retired].some((node) => node.name === name);
+  }
+
   /** The storage nodes that hold a key of `bucket`. */
   replicasOf(bucket: string, key: string): SimNode[] {
     const snapshot = this.clientNode.ringView.current!;
     const names = preferenceList(snapshot.current, keyPosition(bucket, key), this.settings.n);
-    return [...this.storageNodes, this.spare].filter((node) => names.includes(node.name));
+    return [...this.storageNodes, this.spare, this.replacement].filter((node) => names.includes(node.name));
   }
 
   /** Starts every node and forms the cluster: the storage nodes join, the ring keeper starts the ring. */

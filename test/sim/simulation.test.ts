@@ -19,7 +19,8 @@ const RUNS: ReadonlyArray<{ readonly faults: readonly FaultClass[]; readonly see
   { faults: ['clocks'], seeds: firstSeeds(scaled(15, 8)) },
   { faults: ['loss', 'duplicates', 'partitions', 'crashes'], seeds: firstSeeds(scaled(30, 8)) },
   { faults: ALL, seeds: firstSeeds(scaled(20, 10)) },
-  // A storage node added and rebalanced in, another detached and rebalanced out, while clients run.
+  // A storage node added and rebalanced in, another detached and rebalanced out, a third killed for good
+  // and replaced under its alias, while clients run.
   { faults: ['membership'], seeds: firstSeeds(scaled(10, 5)) },
   { faults: [...ALL, 'membership'], seeds: firstSeeds(scaled(20, 6)), why: 'membership changes under every other fault' },
   // Each of these found a bug in an earlier form of the simulation (a version from a fast clock, left
