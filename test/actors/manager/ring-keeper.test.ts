@@ -7,7 +7,7 @@ import { isRingDocument, ringCacheBehavior } from '../../../src/actors/common/ri
 import type { InstallReply, RingCacheMessage, RingStatus } from '../../../src/protocol/cluster/ring-cache.js';
 import { RingView } from '../../../src/actors/common/ring-view.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior } from '../../../src/actors/manager/ring-keeper.js';
-import type { ClusterStatus, JoinReply, RingKeeperMessage, StartReply, StartSettings, StorageJoin } from '../../../src/protocol/cluster/ring-keeper.js';
+import type { ClusterStatus, JoinReply, RebalanceReply, RingKeeperMessage, StartReply, StartSettings, StorageJoin } from '../../../src/protocol/cluster/ring-keeper.js';
 import { ringChecksum } from '../../../src/core/ring/ring.js';
 import type { RingDocument } from '../../../src/core/ring/ring-document.js';
 import { systemClock } from '../../../src/runtime/clock.js';
@@ -235,6 +235,28 @@ describe('manager ring keeper', () => {
     expect(await harness.join('gateway_0@127.0.0.1', 'gateway')).to.include({ ok: true });
     expect(harness.gatewaysJoined).to.deep.equal(['gateway_0@127.0.0.1']);
     expect((await harness.status()).members.find((m) => m.role === 'gateway')?.state).to.equal('running');
+  });
+
+  it('refuses a rebalance while a running node has not reported the current ring, and changes nothing', async () => {
+    const h = await withAttached(3);
+    const started = await h.start({ n: 3, w: 2, r: 1, d: 2 });
+    if (!started.ok) throw new Error(started.message);
+    expect(await h.join('storage_3@127.0.0.1')).to.include({ ok: true });
+    const report = (node: string) => h.system.dispatch(ringKeeperRef(MANAGER), { type: 'ring_reported', node, epoch: started.epoch, checksum: started.checksum, fromCheck: true });
+    // Two storage nodes say they hold the ring; the third and the new one have said nothing yet.
+    report(STORAGE[0]!);
+    report(STORAGE[1]!);
+    const refused = await h.ask<RebalanceReply>((replyTo) => ({ type: 'rebalance', replyTo }));
+    expect(refused).to.include({ ok: false, code: 'RingsDiffer' });
+    const unchanged = await h.status();
+    expect(unchanged).to.include({ epoch: started.epoch, checksum: started.checksum, previousChecksum: null });
+    expect(unchanged.members.find((m) => m.node === 'storage_3@127.0.0.1')?.state).to.equal('attached');
+    report(STORAGE[2]!);
+    report('storage_3@127.0.0.1');
+    await eventually(async () => (await h.status()).consistent, 2_000, 'every running member on the ring');
+    // Past the ring check: these stand-in nodes never say whether they still hold released data, which is asked next.
+    const next = await h.ask<RebalanceReply>((replyTo) => ({ type: 'rebalance', replyTo }));
+    expect(next).to.include({ ok: false, code: 'ReleasePending' });
   });
 
   it('installs the ring on its own node and sends it again when that copy differs', async () => {
