@@ -18,7 +18,10 @@ export interface WatchdogReadings {
   readonly queueItems?: number;
   /** The node's own failures over the last minute: a gateway's 5xx answers, a storage node's writes that failed their quorum. */
   readonly errorsPerMinute: number;
-  /** Requests clients made of a storage node over the last interval (the reads and writes it coordinated, the listings it answered). */
+  /**
+   * Requests clients made of a storage node over the last two intervals: the reads and writes it
+   * coordinated or took part in as a replica, and the listings it answered.
+   */
   readonly clientRequests?: number;
 }
 
@@ -125,7 +128,10 @@ export function evaluateAlarms(readings: WatchdogReadings, thresholds: WatchdogT
     if (!alarm) continue;
     // Slowing background work gives the CPU back to clients. In a sample with none, the CPU is the
     // background work's own and slowing it would only drag it out: the alarm then just tells.
-    alarms.push(alarm.name === 'cpu' && readings.clientRequests === 0 ? { ...alarm, level: 'report', message: `${alarm.message}, with no client requests` } : alarm);
+    const judged = alarm.name === 'cpu' && readings.clientRequests === 0 ? { ...alarm, level: 'report' as const, message: `${alarm.message}, with no client requests` } : alarm;
+    // Like any alarm's, its time is that of its level.
+    const before = previous.find((earlier) => earlier.name === judged.name);
+    alarms.push(before && before.level !== judged.level ? { ...judged, sinceMs: nowMs } : judged);
   }
   // Free disk has two floors in different units: bytes for read-only, a share of the disk for throttling.
   const disk =

@@ -49,7 +49,7 @@ class Traffic {
 
   start(first: number): void {
     let next = first;
-    const until = Date.now() + 240_000;
+    const until = Date.now() + 280_000;
     const go = () => this.running && Date.now() < until;
     const writer = async () => {
       while (go()) {

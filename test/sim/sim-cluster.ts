@@ -191,7 +191,7 @@ export class SimCluster {
   }
 
   /**
-   * Kills `departing` for good (its directory is lost with it, as a dead disk would be) and starts the
+   * Kills `departing` for good (its store is never opened again, as with a dead disk) and starts the
    * replacement under its alias: it joins as attached.
    */
   async replace(departing: SimNode): Promise<void> {

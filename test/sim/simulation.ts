@@ -9,8 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { ObjectMeta } from '../../src/core/object-meta.js';
 import type { ObjectFields } from '../../src/protocol/cluster/storage-api.js';
+import { compareHlc } from '../../src/core/hlc.js';
 import { keyPosition } from '../../src/core/ring/position.js';
 import { preferenceList } from '../../src/core/ring/ring.js';
+import { judgeUnsettled, type ReplicaView } from '../../src/core/unsettled-rules.js';
 import { History, type Outcome, type Value } from '../support/history-checker.js';
 import { randomInt, seededRandom } from '../unit/core/seeded-random.js';
 import { SIM_EPOCH_MS, SimCluster, type SimNode } from './sim-cluster.js';
@@ -41,6 +43,7 @@ const DATA_KEYS = ['k0', 'k1', 'k2'];
 const LOCK_KEYS = ['lock0', 'lock1'];
 const CLIENTS = 4;
 const STORAGE_NODES = 5;
+const SETTINGS = { n: 3, w: 2, r: 2, d: 2, rackAware: false } as const;
 const MAX_STEPS = 20_000;
 /**
  * Simulated time the replicas get to converge once the faults stop: a wall clock stepped back by up to
@@ -63,7 +66,7 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
   const has = (fault: FaultClass): boolean => faults.includes(fault);
   const network = new SimNetwork(seededRandom(seed + 1));
   const skews = Array.from({ length: STORAGE_NODES }, () => (has('clocks') ? (randomInt(random, 3) - 1) * randomInt(random, 5 * 60_000) : 0));
-  const cluster = new SimCluster(network, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, skews, seed);
+  const cluster = new SimCluster(network, SETTINGS, skews, seed);
   // Some wall clocks run up to twice as fast as real time, or half as fast.
   if (has('clocks')) for (const node of cluster.storageNodes) node.drift = randomInt(random, 3) === 0 ? random() * 1.5 - 0.5 : 0;
   const history = new History();
@@ -308,23 +311,39 @@ function disagreeing(cluster: SimCluster): string[] {
 }
 
 /**
- * Whether the key's replicas differ only by versions unsettled on some of them whose write went to a
- * replica since killed for good: nothing can tell any more whether such a write was acknowledged, so
- * they wait for storage.settleGiveUpMs (longer than a run) before they are settled blind.
+ * Whether the key's replicas differ only by one version, unsettled where it is held and newer than what
+ * the others agree on, that waits only for the replica killed for good: judged as the nodes judge it
+ * (core/unsettled-rules.ts), it waits with that replica unknown and would not were it known to hold
+ * nothing. Nothing can tell any more whether its write was acknowledged, so it waits for
+ * storage.settleGiveUpMs (longer than a run) before it is settled blind.
  */
 function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
   const address = { kind: 'object' as const, bucket: BUCKET, key };
   const replicas = cluster.replicasOf(BUCKET, key);
+  const metaOf = (node: SimNode) => node.storage?.context.store.getMeta(address);
   const unsettled = replicas.filter((node) => {
-    const meta = node.storage?.context.store.getMeta(address);
+    const meta = metaOf(node);
     return meta !== undefined && node.storage!.context.store.isUnsettled(address, meta.clock);
   });
   const others = replicas.filter((node) => !unsettled.includes(node));
-  if (unsettled.length === 0 || new Set(others.map((node) => replicaState(node, key))).size > 1) return false;
-  return unsettled.every((node) => {
-    const ring = node.ringView.ringOf(node.storage!.context.store.getMeta(address)!.ringChecksum);
-    return ring !== undefined && preferenceList(ring, keyPosition(BUCKET, key), 3).some((name) => cluster.isRetired(name));
-  });
+  const versions = new Set(unsettled.map((node) => clockText(metaOf(node)!.clock)));
+  if (unsettled.length === 0 || others.length === 0 || versions.size !== 1 || new Set(others.map((node) => replicaState(node, key))).size !== 1) return false;
+  const meta = metaOf(unsettled[0]!)!;
+  const agreed = metaOf(others[0]!);
+  if (agreed && compareHlc(agreed.clock, meta.clock) >= 0) return false;
+  const ring = unsettled[0]!.ringView.ringOf(meta.ringChecksum);
+  if (!ring) return false;
+  const writeReplicas = preferenceList(ring, keyPosition(BUCKET, key), SETTINGS.n);
+  if (!writeReplicas.some((name) => cluster.isRetired(name))) return false;
+  const viewOf = (name: string, lost: ReplicaView): ReplicaView => {
+    if (cluster.isRetired(name)) return lost;
+    const node = replicas.find((candidate) => candidate.name === name) ?? cluster.nodes.find((candidate) => candidate.name === name);
+    const held = node ? metaOf(node) : undefined;
+    return node?.storage ? { clock: held?.clock ?? null, unsettled: held !== undefined && node.storage.context.store.isUnsettled(address, held.clock) } : 'unknown';
+  };
+  const required = meta.deleted ? SETTINGS.d : SETTINGS.w;
+  const judged = (lost: ReplicaView) => judgeUnsettled(meta.clock, required, writeReplicas.map((name) => viewOf(name, lost)));
+  return judged('unknown') === 'wait' && judged({ clock: null, unsettled: false }) !== 'wait';
 }
 
 function report(seed: number, history: History, network: SimNetwork, problems: readonly string[], membership: readonly string[] = []): SimReport {

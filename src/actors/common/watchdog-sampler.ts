@@ -20,7 +20,7 @@ export interface ProcessSamplerOptions {
   /** Where the node keeps its data; its file system's free space is watched. */
   readonly dataDir?: string;
   readonly queueItems?: () => number;
-  /** Requests clients made of the node since it started (a storage node's). */
+  /** Requests clients made of the node since it started (a storage node's): the reading is those of this interval and the one before. */
   readonly clientRequests?: () => number;
   /** The node's metrics, whose error counters the error rate is taken from. */
   readonly registry?: Registry;
@@ -46,7 +46,8 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
   let lastCpu = process.cpuUsage();
   let lastMs = options.clock.elapsed();
   let lastErrors: number | undefined;
-  let lastClientRequests = 0;
+  // Counted from when this sampler opened; the interval before the first counts none.
+  let clientRequestsBefore = [options.clientRequests?.() ?? 0, options.clientRequests?.() ?? 0];
   return {
     async sample() {
       const nowMs = options.clock.elapsed();
@@ -60,9 +61,10 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
       const errors = options.registry ? await errorsCounted(options.registry) : 0;
       const errorsPerMinute = lastErrors === undefined ? 0 : (Math.max(0, errors - lastErrors) * 60_000) / spanMs;
       lastErrors = errors;
+      // Two intervals, so that a lull of one does not turn throttling off and on again at every sample.
       const clientRequests = options.clientRequests?.();
-      const clientRequestsSince = clientRequests === undefined ? undefined : clientRequests - lastClientRequests;
-      lastClientRequests = clientRequests ?? 0;
+      const clientRequestsSince = clientRequests === undefined ? undefined : clientRequests - clientRequestsBefore[0]!;
+      clientRequestsBefore = [clientRequestsBefore[1]!, clientRequests ?? 0];
       return {
         cpuPercent: ((cpu.user + cpu.system) / 1000 / spanMs) * 100,
         rssBytes: process.memoryUsage.rss(),

@@ -10,8 +10,8 @@ import type { Pace } from '../../runtime/self-timer.js';
 const THROTTLED_STEP_MS = 200;
 /**
  * Work with no byte-rate limit (a rebalance, link shipping) is held to this times the factor while
- * throttled: what the default rebalance limit (20 MB/s) gives throttled, so lifting the limit never
- * makes a throttled rebalance slower than keeping it.
+ * throttled: what the default rebalance limit (20 MB/s) gives throttled, so lifting the default limit
+ * never makes a throttled rebalance slower than keeping it.
  */
 const THROTTLED_UNLIMITED_BYTES_PER_SEC = 20_000_000;
 

@@ -44,10 +44,11 @@ describe('core/watchdog-rules', () => {
     expect(levels(idle)).to.deep.equal({ cpu: 'report' });
     expect(idle[0]!.message).to.match(/with no client requests/);
     expect(throttles(idle)).to.equal(false);
-    // Clients arrive while the reading is still not back well inside: it throttles, since when it first crossed.
+    // Clients arrive while the reading is still not back well inside: it throttles, from now.
     const served = evaluateAlarms({ ...CALM, cpuPercent: 85, clientRequests: 40 }, T, idle, 2_000);
     expect(served).to.have.length(1);
-    expect(served[0]).to.include({ level: 'throttle', sinceMs: 1_000 });
+    expect(served[0]).to.include({ level: 'throttle', sinceMs: 2_000 });
+    expect(evaluateAlarms({ ...CALM, cpuPercent: 95, clientRequests: 1 }, T, served, 2_500)[0]).to.include({ level: 'throttle', sinceMs: 2_000 });
     expect(throttles(served)).to.equal(true);
     // They leave while it hovers: it only tells again, and clears once the reading is back.
     const left = evaluateAlarms({ ...CALM, cpuPercent: 80, clientRequests: 0 }, T, served, 3_000);
