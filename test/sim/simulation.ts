@@ -128,8 +128,9 @@ export async function runSimulation(seed: number, faults: readonly FaultClass[],
 
 /**
  * What an operator does to the membership, in order: add a node, rebalance, detach one, rebalance;
- * then a node dies for good (once no rebalance runs), a new one takes over its place under its alias,
- * the dead one is detached and a rebalance moves only its ranges to the new one.
+ * then a node dies for good (a rebalance may be running), a new one takes over its place under its
+ * alias, the dead one is detached (leaving a running rebalance at once) and a rebalance moves its
+ * ranges to the new one.
  */
 const MEMBERSHIP_STEPS = ['add', 'rebalance', 'detach', 'rebalance', 'replace', 'detach', 'rebalance'] as const;
 
@@ -155,9 +156,6 @@ async function changeMembership(cluster: SimCluster, script: MembershipScript): 
     return;
   }
   if (step === 'replace') {
-    // A node that dies for good while a rebalance runs holds that rebalance up (it can neither finish
-    // without the node nor be changed): the script kills it between rebalances.
-    if (cluster.manager.ringView.current?.previous) return;
     await cluster.replace(cluster.storageNodes[1]!);
     script.log.push(`${cluster.storageNodes[1]!.name} killed for good, ${cluster.replacement.name} started under its alias`);
     script.next++;
@@ -173,7 +171,10 @@ async function changeMembership(cluster: SimCluster, script: MembershipScript): 
     // An answer lost on the way back may leave the change made: the manager's ring (or, for a detach,
     // the next try's answer) says so, as it would tell an operator.
     const ring = cluster.manager.ringView.current?.doc.current.map((member) => member.node) ?? [];
-    const made = step === 'detach' ? !reply.ok && reply.code === 'BadState' : script.next === 1 ? ring.includes(cluster.spare.name) : !ring.includes(leaving);
+    // A dead node detached while a rebalance ran leaves the ring at once, and the cluster with it.
+    const detached = !reply.ok && (reply.code === 'BadState' || reply.code === 'UnknownNode');
+    const rebalanced = script.next === 1 ? ring.includes(cluster.spare.name) : script.next === 3 ? !ring.includes(leaving) : ring.includes(cluster.replacement.name) && !ring.includes(leaving);
+    const made = step === 'detach' ? detached : rebalanced;
     if (reply.ok || made) script.next++;
   });
 }

@@ -399,8 +399,12 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
       case 'detach': {
         if (ring.doc.previous) {
           const joiningNow = inRing && !ring.doc.previous.some((m) => m.node === node);
-          if (!joiningNow) return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status)' };
-          return withdrawReceiver(state, ctx, member);
+          // A member that is down (its disk lost, say) would hold the rebalance up for good: it may leave it.
+          const down = inRing && !state.up.has(node);
+          if (!joiningNow && !down) {
+            return { ok: false, code: 'RebalanceRunning', message: 'a rebalance is still moving data; wait until it is done (leofs-adm rebalance-status); only a member that is down can be detached meanwhile' };
+          }
+          return withdrawFromRebalance(state, ctx, member, joiningNow ? 'joining' : 'down');
         }
         if (member.adminState === 'detached') return { ok: false, code: 'BadState', message: `${node} is already detached; run rebalance to take it out of the ring` };
         if (!inRing) {
@@ -546,10 +550,12 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
   }
 
   /**
-   * A node that entered the ring in the rebalance in progress leaves it again (it died before it had
-   * its data, say): the rebalance goes on towards the ring without it, from the same previous ring.
+   * A node leaves the ring while a rebalance runs: one that entered the ring in it (it died before it
+   * had its data, say), or a member that is down and would never finish its part (a lost disk). The
+   * rebalance goes on towards the ring without it, from the same previous ring: what it held there is
+   * taken from the other old holders, as a rebalance takes it from any old holder that is down.
    */
-  async function withdrawReceiver(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, member: MemberRecord): Promise<MemberActionReply> {
+  async function withdrawFromRebalance(state: KeeperState, ctx: ActorContext<RingKeeperMessage>, member: MemberRecord, why: 'joining' | 'down'): Promise<MemberActionReply> {
     const ring = state.ring!;
     const current = ring.doc.current.filter((m) => m.node !== member.node);
     if (current.length < ring.doc.settings.n) {
@@ -561,7 +567,7 @@ export function ringKeeperBehavior(deps: RingKeeperDeps): Behavior<KeeperState, 
     await publish(state, ctx, sameAsBefore ? { ...rest, epoch, current, previous: null } : { ...rest, epoch, current, rebalanceEpoch: epoch, ...(rate !== undefined ? { handoffRateBytesPerSec: rate } : {}) });
     state.handoffs.clear();
     await forget(state, member.node);
-    ctx.log.info('a node that was joining left the rebalance', { member: member.node, epoch, rebalanceEnded: sameAsBefore });
+    ctx.log.info(why === 'joining' ? 'a node that was joining left the rebalance' : 'a node that is down left the ring during a rebalance', { member: member.node, epoch, rebalanceEnded: sameAsBefore });
     broadcast(state, ctx.system, undefined);
     const message = sameAsBefore ? `${member.node} left the ring; nothing else was changing, so the rebalance is over` : `${member.node} left the ring; the rebalance goes on without it`;
     return { ok: true, node: member.node, state: 'detached', message };

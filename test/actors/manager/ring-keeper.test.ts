@@ -7,7 +7,7 @@ import { isRingDocument, ringCacheBehavior } from '../../../src/actors/common/ri
 import type { InstallReply, RingCacheMessage, RingStatus } from '../../../src/protocol/cluster/ring-cache.js';
 import { RingView } from '../../../src/actors/common/ring-view.js';
 import { isMemberRecord, isStoredRing, ringKeeperBehavior } from '../../../src/actors/manager/ring-keeper.js';
-import type { ClusterStatus, JoinReply, RebalanceReply, RingKeeperMessage, StartReply, StartSettings, StorageJoin } from '../../../src/protocol/cluster/ring-keeper.js';
+import type { ClusterStatus, JoinReply, MemberActionReply, RebalanceReply, RingKeeperMessage, StartReply, StartSettings, StorageJoin } from '../../../src/protocol/cluster/ring-keeper.js';
 import { ringChecksum } from '../../../src/core/ring/ring.js';
 import type { RingDocument } from '../../../src/core/ring/ring-document.js';
 import { systemClock } from '../../../src/runtime/clock.js';
@@ -257,6 +257,40 @@ describe('manager ring keeper', () => {
     // Past the ring check: these stand-in nodes never say whether they still hold released data, which is asked next.
     const next = await h.ask<RebalanceReply>((replyTo) => ({ type: 'rebalance', replyTo }));
     expect(next).to.include({ ok: false, code: 'ReleasePending' });
+  });
+
+  it('lets a member that is down leave a running rebalance, and refuses to detach a running one meanwhile', async () => {
+    harness = await Harness.start(dir);
+    const h = harness;
+    const NEW = 'storage_3@127.0.0.1';
+    for (const node of STORAGE) await h.join(node);
+    const started = await h.start({ n: 2, w: 2, r: 1, d: 2 });
+    if (!started.ok) throw new Error(started.message);
+    expect(await h.join(NEW)).to.include({ ok: true });
+    for (const node of [...STORAGE, NEW]) {
+      h.system.dispatch(ringKeeperRef(MANAGER), { type: 'ring_reported', node, epoch: started.epoch, checksum: started.checksum, fromCheck: true });
+      const idle = { ok: true as const, change: '', state: 'idle' as const, segments: 0, segmentsDone: 0, objects: 0, bytes: 0, bytesPerSec: 0, etaSeconds: 0, rateLimitBytesPerSec: 0, releasePending: false };
+      h.system.dispatch(ringKeeperRef(MANAGER), { type: 'handoff_reported', node, status: idle });
+    }
+    await eventually(async () => (await h.status()).consistent, 2_000, 'every running member on the ring');
+    const rebalance = await h.ask<RebalanceReply>((replyTo) => ({ type: 'rebalance', replyTo }));
+    expect(rebalance, JSON.stringify(rebalance)).to.include({ ok: true, started: true });
+    const previous = (await h.status()).previousChecksum;
+    expect(previous).to.equal(started.checksum);
+
+    const detach = (node: string) => h.ask<MemberActionReply>((replyTo) => ({ type: 'member_action', action: 'detach', node, replyTo }));
+    expect(await detach(STORAGE[1]!)).to.include({ ok: false, code: 'RebalanceRunning' });
+    h.nodeEvent({ type: 'nodedown', node: STORAGE[1]! });
+    await eventually(async () => (await h.status()).members.find((m) => m.node === STORAGE[1])?.state === 'stop', 2_000, 'the member seen down');
+    expect(await detach(STORAGE[1]!)).to.include({ ok: true, state: 'detached' });
+    // Out of the ring and of the cluster at once; the rebalance goes on from the same previous ring.
+    const status = await h.status();
+    expect(status.members.some((m) => m.node === STORAGE[1])).to.equal(false);
+    expect(status.previousChecksum).to.equal(previous);
+    const ring = await h.ask<{ ok: true; doc: RingDocument | null }>((replyTo) => ({ type: 'get_ring', replyTo }));
+    expect(ring.doc!.current.map((m) => m.node).sort()).to.deep.equal([STORAGE[0]!, STORAGE[2]!, NEW]);
+    expect(ring.doc!.previous!.map((m) => m.node)).to.include(STORAGE[1]!);
+    expect(h.lines.some((line) => line.msg === 'a node that is down left the ring during a rebalance' && line.member === STORAGE[1])).to.equal(true);
   });
 
   it('installs the ring on its own node and sends it again when that copy differs', async () => {
