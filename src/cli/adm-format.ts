@@ -64,7 +64,12 @@ function formatWatchdog(node: string, watchdog: NodeDetails['watchdog']): string
   const mib = (value: number): string => `${(value / 1024 / 1024).toFixed(0)} MiB`;
   const fields: Array<readonly [string, string]> = readings
     ? [
-        ['cpu', `${readings.cpuPercent.toFixed(0)}% of a core (throttle above ${thresholds.cpuThrottlePercent}%)`],
+        [
+          'cpu',
+          readings.clientRequests === undefined
+            ? `${readings.cpuPercent.toFixed(0)}% of a core (throttle above ${thresholds.cpuThrottlePercent}%)`
+            : `${readings.cpuPercent.toFixed(0)}% of a core, ${readings.clientRequests} client requests in the last two samples (throttle above ${thresholds.cpuThrottlePercent}% while clients are served)`,
+        ],
         ['memory', `${mib(readings.rssBytes)} resident (throttle above ${mib(thresholds.memoryThrottleBytes)}, refuse writes above ${mib(thresholds.memoryRefuseBytes)})`],
         ['event loop', `${readings.eventLoopDelayMs.toFixed(0)} ms p99 delay (throttle above ${thresholds.eventLoopThrottleMs} ms, refuse writes above ${thresholds.eventLoopRefuseMs} ms)`],
         ...(readings.diskFreeBytes !== undefined

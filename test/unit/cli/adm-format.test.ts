@@ -1,3 +1,4 @@
+import { DEFAULT_WATCHDOG_THRESHOLDS } from '../../../src/core/watchdog-rules.js';
 import { expect } from 'chai';
 import { formatResult, formatTable, hexChecksum } from '../../../src/cli/adm-format.js';
 
@@ -118,5 +119,16 @@ describe('cli/adm-format', () => {
     expect(text).to.include('- c2 shipments from storage_1: timed out');
     expect(text).to.match(/no answer from: storage_2$/);
     expect(formatResult({ kind: 'linked_clusters', clusterId: 'c1', clusters: [], unreachable: [] })).to.equal('this cluster: c1\nno cluster is linked with this one (leofs-adm join-cluster links one)');
+  });
+
+  it("shows a storage node's CPU reading with its client requests, since only they make the CPU alarm throttle", () => {
+    const readings = { cpuPercent: 95, rssBytes: 1, eventLoopDelayMs: 1, errorsPerMinute: 0 };
+    const status = (clientRequests?: number) =>
+      formatResult({
+        kind: 'node_status', node: 's0', role: 'storage', address: '127.0.0.1:1', state: 'running', startedAtMs: 0, uptimeMs: 1, ring: null, peers: [], version: '1',
+        watchdog: { readings: { ...readings, ...(clientRequests === undefined ? {} : { clientRequests }) }, alarms: [], thresholds: DEFAULT_WATCHDOG_THRESHOLDS },
+      });
+    expect(status(0)).to.match(/cpu\s+\S*\s*95% of a core, 0 client requests in the last two samples \(throttle above 90% while clients are served\)/);
+    expect(status()).to.match(/95% of a core \(throttle above 90%\)/);
   });
 });
