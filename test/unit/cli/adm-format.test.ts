@@ -1,6 +1,6 @@
-import { DEFAULT_WATCHDOG_THRESHOLDS } from '../../../src/core/watchdog-rules.js';
 import { expect } from 'chai';
 import { formatResult, formatTable, hexChecksum } from '../../../src/cli/adm-format.js';
+import { DEFAULT_WATCHDOG_THRESHOLDS } from '../../../src/core/watchdog-rules.js';
 
 describe('cli/adm-format', () => {
   it('aligns columns to the widest cell under a ruled header', () => {
