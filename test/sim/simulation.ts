@@ -322,10 +322,8 @@ function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
   const address = { kind: 'object' as const, bucket: BUCKET, key };
   const replicas = cluster.replicasOf(BUCKET, key);
   const metaOf = (node: SimNode) => node.storage?.context.store.getMeta(address);
-  const unsettled = replicas.filter((node) => {
-    const meta = metaOf(node);
-    return meta !== undefined && node.storage!.context.store.isUnsettled(address, meta.clock);
-  });
+  const isUnsettledOn = (node: SimNode, meta: ObjectMeta | undefined): boolean => meta !== undefined && node.storage!.context.store.isUnsettled(address, meta.clock);
+  const unsettled = replicas.filter((node) => isUnsettledOn(node, metaOf(node)));
   const others = replicas.filter((node) => !unsettled.includes(node));
   const versions = new Set(unsettled.map((node) => clockText(metaOf(node)!.clock)));
   if (unsettled.length === 0 || others.length === 0 || versions.size !== 1 || new Set(others.map((node) => replicaState(node, key))).size !== 1) return false;
@@ -338,9 +336,10 @@ function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
   if (!writeReplicas.some((name) => cluster.isRetired(name))) return false;
   const viewOf = (name: string, lost: ReplicaView): ReplicaView => {
     if (cluster.isRetired(name)) return lost;
-    const node = replicas.find((candidate) => candidate.name === name) ?? cluster.nodes.find((candidate) => candidate.name === name);
-    const held = node ? metaOf(node) : undefined;
-    return node?.storage ? { clock: held?.clock ?? null, unsettled: held !== undefined && node.storage.context.store.isUnsettled(address, held.clock) } : 'unknown';
+    const node = cluster.nodes.find((candidate) => candidate.name === name);
+    if (!node?.storage) return 'unknown';
+    const held = metaOf(node);
+    return { clock: held?.clock ?? null, unsettled: isUnsettledOn(node, held) };
   };
   const required = meta.deleted ? SETTINGS.d : SETTINGS.w;
   const judged = (lost: ReplicaView) => judgeUnsettled(meta.clock, required, writeReplicas.map((name) => viewOf(name, lost)));

@@ -47,7 +47,8 @@ export function processSampler(options: ProcessSamplerOptions): WatchdogSampler 
   let lastMs = options.clock.elapsed();
   let lastErrors: number | undefined;
   // Counted from when this sampler opened; the interval before the first counts none.
-  let clientRequestsBefore = [options.clientRequests?.() ?? 0, options.clientRequests?.() ?? 0];
+  const clientRequestsAtOpen = options.clientRequests?.() ?? 0;
+  let clientRequestsBefore = [clientRequestsAtOpen, clientRequestsAtOpen];
   return {
     async sample() {
       const nowMs = options.clock.elapsed();
