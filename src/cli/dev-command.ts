@@ -78,7 +78,7 @@ export function devCommandOptions(yargs: Argv): Argv {
     .option('rest-port', { type: 'number', describe: 'also serve the unsigned REST API (GET/PUT/HEAD/DELETE /bucket/key) on 127.0.0.1, every loopback client acting as the admin user (0: any free port)' })
     .option('metrics-port', { type: 'number', default: 0, describe: "the manager's /metrics port; the storage nodes and the gateway get the next ones (0: any free ports)" })
     .option('gateway-config', { type: 'string', describe: 'a JSON config file for the gateway, e.g. {"gateway": {"cacheDiskBytes": 1073741824}}' })
-    .option('storage-config', { type: 'string', describe: 'a JSON config file for every storage node, e.g. {"storage": {"metaFormat": 2}}' });
+    .option('storage-config', { type: 'string', describe: 'a JSON config file for every storage node, e.g. {"storage": {"metaFormat": 1}}' });
 }
 
 type Role = 'manager' | 'storage' | 'gateway';

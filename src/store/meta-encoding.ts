@@ -23,8 +23,8 @@ import type { ObjectMeta } from '../core/object-meta.js';
 /** The formats a meta record may be written in. */
 export type MetaFormat = 1 | 2;
 
-/** What a store writes unless told otherwise: what every release reads. */
-export const DEFAULT_META_FORMAT: MetaFormat = 1;
+/** What a store writes unless told otherwise: every release since the store format mark reads it. */
+export const DEFAULT_META_FORMAT: MetaFormat = 2;
 
 /**
  * What lmdb-js takes as a table's encoder. With `copyBuffers` set it passes msgpackr's buffer modes to
