@@ -25,6 +25,23 @@ import type { Logger } from '../runtime/logger.js';
 import { AlignedStaging, alignUp, DIRECT_IO_ALIGNMENT } from './aligned-staging.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
+/**
+ * What a body file is written from: bytes in memory, or a body another process on this machine staged
+ * in a file (staged-bodies.ts), read piece by piece.
+ */
+export interface BodySource {
+  readonly sizeBytes: number;
+  /** Reads `length` bytes from `position` of the body into the start of `target`. */
+  readInto(target: Uint8Array, length: number, position: number): Promise<void>;
+  /** The whole body in memory (for one too small to live in a file). */
+  bytes(): Promise<Uint8Array>;
+}
+
+/** The size of a body to be written, whichever form it has. */
+export function sizeOfBody(body: Uint8Array | BodySource): number {
+  return body instanceof Uint8Array ? body.length : body.sizeBytes;
+}
+
 export interface BodyFilesOptions {
   /** Sync files and directories before a write resolves (default). Tests of logic may turn it off. */
   readonly durable?: boolean;
@@ -81,7 +98,7 @@ export class BodyFiles {
    * temporary name and renamed into place, so a reader never sees it half written, even when the same
    * version arrives twice (a replica sent it again).
    */
-  async write(name: string, body: Uint8Array): Promise<void> {
+  async write(name: string, body: Uint8Array | BodySource): Promise<void> {
     const directory = await this.directoryOf(name);
     const path = join(directory.path, name);
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
@@ -95,10 +112,11 @@ export class BodyFiles {
     if (this.durable) await directory.sync();
   }
 
-  private async writeBuffered(path: string, body: Uint8Array): Promise<void> {
+  private async writeBuffered(path: string, body: Uint8Array | BodySource): Promise<void> {
     const file = await this.openFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
     try {
-      await writeAll(file, body);
+      if (body instanceof Uint8Array) await writeAll(file, body, 0);
+      else await this.copyThrough(file, body);
       if (this.durable) await file.datasync();
     } finally {
       await file.close();
@@ -111,7 +129,7 @@ export class BodyFiles {
    * done here (the file system refuses them, or the staging memory cannot be had), with nothing left
    * at `path`: from then on every body goes through the page cache.
    */
-  private async writeDirect(path: string, body: Uint8Array): Promise<boolean> {
+  private async writeDirect(path: string, body: Uint8Array | BodySource): Promise<boolean> {
     let slot: Buffer;
     try {
       slot = await this.staging.take();
@@ -122,14 +140,16 @@ export class BodyFiles {
     try {
       const file = await this.openFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, PRIVATE_FILE_MODE);
       try {
-        for (let at = 0; at < body.length; at += slot.length) {
-          const length = Math.min(slot.length, body.length - at);
-          slot.set(body.subarray(at, at + length));
+        const sizeBytes = sizeOfBody(body);
+        for (let at = 0; at < sizeBytes; at += slot.length) {
+          const length = Math.min(slot.length, sizeBytes - at);
+          if (body instanceof Uint8Array) slot.set(body.subarray(at, at + length));
+          else await body.readInto(slot, length, at);
           const padded = alignUp(length);
           slot.fill(0, length, padded);
           await writeAligned(file, slot.subarray(0, padded), at);
         }
-        if (body.length % DIRECT_IO_ALIGNMENT !== 0) await file.truncate(body.length);
+        if (sizeBytes % DIRECT_IO_ALIGNMENT !== 0) await file.truncate(sizeBytes);
         await file.datasync();
       } finally {
         await file.close();
@@ -141,6 +161,20 @@ export class BodyFiles {
       await unlink(path).catch(() => undefined);
       this.stopDirect(error);
       return false;
+    } finally {
+      this.staging.give(slot);
+    }
+  }
+
+  /** Copies a body from its source to `file` through a staging slot (the page cache way). */
+  private async copyThrough(file: FileHandle, body: BodySource): Promise<void> {
+    const slot = await this.staging.take();
+    try {
+      for (let at = 0; at < body.sizeBytes; at += slot.length) {
+        const length = Math.min(slot.length, body.sizeBytes - at);
+        await body.readInto(slot, length, at);
+        await writeAll(file, slot.subarray(0, length), at);
+      }
     } finally {
       this.staging.give(slot);
     }
@@ -282,10 +316,11 @@ async function writeAligned(file: FileHandle, block: Buffer, position: number): 
   }
 }
 
-async function writeAll(file: FileHandle, body: Uint8Array): Promise<void> {
+/** Writes all of `bytes` at `position`. */
+async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
-  while (done < body.length) {
-    const { bytesWritten } = await file.write(body, done, body.length - done, done);
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
   }
 }

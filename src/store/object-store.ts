@@ -32,7 +32,7 @@ import { keyPosition, type RingPosition } from '../core/ring/position.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
-import { BodyFiles } from './body-files.js';
+import { BodyFiles, sizeOfBody, type BodySource } from './body-files.js';
 import { StoreTables, type EnvironmentOptions, type TableWrite } from './store-environment.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
@@ -102,7 +102,8 @@ export interface ApplyRequest {
   readonly address: ObjectAddress;
   /** The version to store; a tombstone when `meta.deleted`. */
   readonly meta: ObjectMeta;
-  readonly body?: Uint8Array;
+  /** The body in memory, or staged by another process on this machine (staged-bodies.ts). */
+  readonly body?: Uint8Array | BodySource;
   /** Keep the replaced version until `settle` (or restore it on `revert`). */
   readonly keepPrevious: boolean;
   /** Refuse to replace a record that keeps versions or a lock (a client's plain write). */
@@ -573,13 +574,17 @@ export class ObjectStore {
    * comparison happens inside the write transaction, so concurrent writers cannot interleave.
    */
   async apply(request: ApplyRequest): Promise<ApplyResult> {
-    this.checkSpace(request.body?.length ?? 0);
-    const { address, meta, body, keepPrevious } = request;
+    const source = request.body;
+    const sizeBytes = source === undefined ? 0 : sizeOfBody(source);
+    this.checkSpace(sizeBytes);
+    const { address, meta, keepPrevious } = request;
     const key = metaKey(address);
     const bodyKey = dataKey(address, meta.clock);
     // A large body goes to its file first, durably: the record that points at it commits after.
-    const inFile = body !== undefined && !meta.deleted && body.length >= this.fileBodyMinBytes;
-    if (inFile) await this.files.write(this.files.nameOf(bodyKey), body);
+    const inFile = source !== undefined && !meta.deleted && sizeBytes >= this.fileBodyMinBytes;
+    if (inFile) await this.files.write(this.files.nameOf(bodyKey), source);
+    // What the record's transaction stores: a file's size, or a small body's bytes.
+    const body = source === undefined ? undefined : inFile ? sizeBytes : source instanceof Uint8Array ? source : await source.bytes();
     let result: ApplyResult | undefined;
     await this.write(() => {
       const fence = this.fenced.get(address.bucket);
@@ -591,7 +596,7 @@ export class ObjectStore {
       if (fence !== undefined || (current && compareHlc(current.clock, meta.clock) >= 0)) {
         // Behind a newer version still being written, this one takes the place that version would give
         // back if it were undone: a write acknowledged here is never lost to a write that fails.
-        if (fence === undefined && this.keepBehindUnsettled(address, key, current!, meta, body, inFile, keepPrevious)) {
+        if (fence === undefined && this.keepBehindUnsettled(address, key, current!, meta, body, keepPrevious)) {
           result = { applied: false, current: current!.clock };
           return;
         }
@@ -600,7 +605,7 @@ export class ObjectStore {
         result = fence !== undefined ? { applied: false, refused: fence.state } : { applied: false, current: current!.clock };
         return;
       }
-      if (body && !meta.deleted) this.putBody(bodyKey, body, inFile);
+      if (body !== undefined && !meta.deleted) this.putBody(bodyKey, body);
       this.db.meta.put(key, meta);
       this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
@@ -1157,12 +1162,12 @@ export class ObjectStore {
    * and `meta` is newer than the version its undo record would restore, `meta` becomes that version.
    * Says whether it did.
    */
-  private keepBehindUnsettled(address: ObjectAddress, key: Buffer, current: ObjectMeta, meta: ObjectMeta, body: Uint8Array | undefined, inFile: boolean, unsettled: boolean): boolean {
+  private keepBehindUnsettled(address: ObjectAddress, key: Buffer, current: ObjectMeta, meta: ObjectMeta, body: Uint8Array | number | undefined, unsettled: boolean): boolean {
     const undo = this.readUndo(key);
     if (!undo || compareHlc(undo.clock, current.clock) !== 0 || compareHlc(meta.clock, current.clock) >= 0) return false;
     if (undo.previous && compareHlc(undo.previous.clock, meta.clock) >= 0) return false;
     if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
-    if (body && !meta.deleted) this.putBody(dataKey(address, meta.clock), body, inFile);
+    if (body !== undefined && !meta.deleted) this.putBody(dataKey(address, meta.clock), body);
     // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled).
     const { previousUnsettled: _was, ...rest } = undo;
     this.db.undo.put(key, { ...rest, previous: meta, replacedUnknown: true, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
@@ -1170,13 +1175,13 @@ export class ObjectStore {
   }
 
   /**
-   * Inside a write transaction: records a body written to its file, or stores a small one as its head
-   * and, when that saves a page, a tail.
+   * Inside a write transaction: records a body written to its file (`body`: its size), or stores a
+   * small one as its head and, when that saves a page, a tail.
    */
-  private putBody(key: Buffer, body: Uint8Array, inFile: boolean): void {
-    if (inFile) {
-      if (this.db.files.get(key) === undefined) this.fileBytes += body.length;
-      this.db.files.put(key, body.length);
+  private putBody(key: Buffer, body: Uint8Array | number): void {
+    if (typeof body === 'number') {
+      if (this.db.files.get(key) === undefined) this.fileBytes += body;
+      this.db.files.put(key, body);
       return;
     }
     const headBytes = bodyHeadBytes(body.length, this.db.pageSize);

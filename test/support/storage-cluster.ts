@@ -50,6 +50,8 @@ export interface StorageNodeOptions {
   readonly cookie?: string;
   /** Linked clusters, as the manager would tell them (multi-cluster replication). */
   readonly links?: { readonly realms: LinkRealms; readonly linkView: () => Promise<LinkViewReply | undefined> };
+  /** The machine the node says it runs on (this one's by default). */
+  readonly machine?: string;
 }
 
 export class InProcessStorageNode {
@@ -93,6 +95,7 @@ export class InProcessStorageNode {
       ...(this.options.capacityBytes !== undefined ? { capacityBytes: this.options.capacityBytes } : {}),
       ...(this.options.buckets ? { buckets: this.options.buckets } : {}),
       ...(this.options.links ? this.options.links : {}),
+      ...(this.options.machine !== undefined ? { machine: this.options.machine } : {}),
     });
     await node.system.startRoot(
       'node',

@@ -8,6 +8,7 @@
 import { newestListed, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import { randomHex } from '../../core/random-id.js';
+import type { StagedBodyRef } from '../../core/staged-body-ref.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import type { VersionedWrite } from '../../core/object-versioning.js';
 import { acknowledgedNewest } from '../../core/unsettled-rules.js';
@@ -38,7 +39,21 @@ export interface StorageClientDeps {
    * then crosses no network (and a gateway beside it may read the body from its files).
    */
   readonly nearHost?: string;
+  /**
+   * Where large bodies of plain writes are staged for coordinators on this machine to read
+   * (store/staged-bodies.ts); without it every body is sent.
+   */
+  readonly staging?: BodyStaging;
 }
+
+/** The part of store/staged-bodies.ts's StagingArea a client uses. */
+export interface BodyStaging {
+  stage(bytes: Uint8Array): Promise<StagedBodyRef | undefined>;
+  discard(ref: StagedBodyRef): void;
+}
+
+/** Bodies at least this large are staged: below it, the files cost more than the sends they save. */
+export const STAGED_BODY_MIN_BYTES = 1024 * 1024;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -56,14 +71,17 @@ function unpacked(reply: ListLocalReply | RuntimeFailure): ListedPage | StorageE
 
 export class StorageClient implements StorageApi {
   private readonly timeoutMs: number;
+  /** Coordinators that take no staged body from this client: they are sent bytes. */
+  private readonly bytesOnlyNodes = new Set<string>();
 
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
-    const conditional = this.named(condition);
     const decided = condition !== undefined || versioning !== undefined;
+    if (!decided && body !== undefined && body.length >= STAGED_BODY_MIN_BYTES && this.deps.staging !== undefined) return this.putStaged(kind, fields, body, this.deps.staging);
+    const conditional = this.named(condition);
     return this.viaCoordinator(this.writers(fields.bucket, fields.key), decided, (node, retried) =>
       askWhenWritable(
         this.deps.system,
@@ -73,6 +91,32 @@ export class StorageClient implements StorageApi {
         body?.length ?? 0,
       ),
     );
+  }
+
+  /**
+   * A plain write whose body is staged for its coordinator, unless that one refused staged bodies
+   * before. A coordinator that refuses it is sent the bytes, as a write of its own (the refused one
+   * took no effect). The staging file goes once the write is answered.
+   */
+  private async putStaged(kind: ObjectKind, fields: ObjectFields, body: Uint8Array, staging: BodyStaging): Promise<PutResult> {
+    let staged: Promise<StagedBodyRef | undefined> | undefined;
+    try {
+      return await this.viaCoordinator(this.writers(fields.bucket, fields.key), false, async (node, retried) => {
+        const again = retried ? { retried } : {};
+        if (!this.bytesOnlyNodes.has(node)) {
+          staged ??= staging.stage(body);
+          const stagedBody = await staged;
+          if (stagedBody !== undefined) {
+            const reply = await ask(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, stagedBody, ...this.named(undefined), ...again }, this.timeoutMs);
+            if (isRuntimeFailure(reply) || reply.ok || reply.code !== 'StagedBodyRefused') return reply;
+            if (reply.everyStagedBody === true) this.bytesOnlyNodes.add(node);
+          }
+        }
+        return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...this.named(undefined), ...again }, this.timeoutMs, body.length);
+      });
+    } finally {
+      void staged?.then((ref) => ref && staging.discard(ref));
+    }
   }
 
   get(kind: ObjectKind, bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {

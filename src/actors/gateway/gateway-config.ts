@@ -69,6 +69,12 @@ export interface GatewayConfig {
    */
   readonly sameMachineReads: boolean;
   /**
+   * Hand large bodies of plain writes to coordinators on this machine through staging files under the
+   * gateway's data directory, rather than send them (store/staged-bodies.ts). The storage nodes need read
+   * access to those files.
+   */
+  readonly sameMachineWrites: boolean;
+  /**
    * Threads that hash large request bodies beside the request thread (MD5 for the ETag and any declared
    * checksum); 0 hashes everything on the request thread.
    */
@@ -121,6 +127,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = Object.freeze({
   readPieceBytes: 1 * MiB,
   readAheadPieces: 2,
   sameMachineReads: true,
+  sameMachineWrites: true,
   digestThreads: Math.min(4, Math.max(1, availableParallelism() - 1)),
   bodyMemoryBytes: 32 * MiB,
   maxBodyMemoryPerUserPercent: 80,
@@ -208,6 +215,8 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
   }
   const sameMachineReads = record.sameMachineReads ?? DEFAULT_GATEWAY_CONFIG.sameMachineReads;
   if (typeof sameMachineReads !== 'boolean') return fail(`gateway.sameMachineReads must be true or false (got ${JSON.stringify(sameMachineReads)})`);
+  const sameMachineWrites = record.sameMachineWrites ?? DEFAULT_GATEWAY_CONFIG.sameMachineWrites;
+  if (typeof sameMachineWrites !== 'boolean') return fail(`gateway.sameMachineWrites must be true or false (got ${JSON.stringify(sameMachineWrites)})`);
   const nfs = parseNfsConfig(record.nfs);
   if (!nfs.ok) return fail(nfs.problem);
   const rest = parseRestConfig(record.rest);
@@ -225,6 +234,7 @@ export function parseGatewayConfig(raw: unknown): GatewayConfigResult {
     nfs: nfs.config,
     cacheMode: cacheMode as CacheMode,
     sameMachineReads,
+    sameMachineWrites,
     ...(typeof cacheDiskDir === 'string' ? { cacheDiskDir } : {}),
     ...(typeof sseKeyFile === 'string' ? { sseKeyFile } : {}),
     ...(rest.config === undefined ? {} : { rest: rest.config }),

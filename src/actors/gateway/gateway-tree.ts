@@ -21,6 +21,7 @@ import type { RingView } from '../common/ring-view.js';
 import { hostOf, StorageClient } from '../common/storage-client.js';
 import { machineIdentity } from '../../store/same-machine.js';
 import { SameMachineReads } from './same-machine-reads.js';
+import { StagingArea } from '../../store/staged-bodies.js';
 import { managerBucketAdmin } from './bucket-admin.js';
 import type { ManagerLink } from '../common/manager-link.js';
 import type { GatewayConfig } from './gateway-config.js';
@@ -89,6 +90,9 @@ export async function upgradeGatewayState(nodeState: NodeState, secrets: SecretB
 
 function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS3Options): ChildSpec[] {
   const { node, config } = options;
+  const thisMachine = config.sameMachineReads || config.sameMachineWrites ? machineIdentity() : undefined;
+  if ((config.sameMachineReads || config.sameMachineWrites) && thisMachine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent');
+  const staging = config.sameMachineWrites && thisMachine !== undefined ? new StagingArea(join(options.dataDir ?? '.', STAGING_DIR), thisMachine, node.logger) : undefined;
   const client = new StorageClient({
     system: node.system,
     ringView: options.ringView,
@@ -96,9 +100,9 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
     isUp: (peer) => node.transport.isUp(peer),
     requestTimeoutMs: config.storageTimeoutMs,
     nearHost: hostOf(node.system.node),
+    ...(staging ? { staging } : {}),
   });
-  const machine = config.sameMachineReads ? machineIdentity() : undefined;
-  if (config.sameMachineReads && machine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent by the storage nodes');
+  const machine = config.sameMachineReads ? thisMachine : undefined;
   const sameMachine = machine === undefined ? undefined : new SameMachineReads(client, machine, node.logger);
   const storage = sameMachine ?? client;
   const bucketAdmin = managerBucketAdmin({ managers: options.managers, timeoutMs: BUCKET_ADMIN_TIMEOUT_MS, deleteTimeoutMs: BUCKET_DELETE_TIMEOUT_MS });
@@ -127,6 +131,9 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   }), { shutdownTimeoutMs: config.shutdownTimeoutMs + LISTENER_STOP_MARGIN_MS });
   return [...listeners, nfs];
 }
+
+/** Where large bodies are staged for the storage nodes on this machine, under the gateway's data directory. */
+const STAGING_DIR = 'staging';
 
 /** hash → key of NFS handles too long to hold their key, kept across restarts. */
 const NFS_HANDLE_TABLE = 'nfs_handles';

@@ -48,8 +48,9 @@ export function storageFailureError(failure: Pick<StorageFailure, 'code' | 'cond
     // Not an S3 limit: this store keeps a key's versions in one record. A retry cannot help.
     case 'TooManyVersions':
       return new S3Error('InvalidRequest', `This key keeps the most versions this store holds for one key (${MAX_VERSIONS_PER_KEY}, or their metadata is too large); delete older versions, or let a lifecycle rule expire them.`);
-    // The writer moves the body and writes again; reaching a client, it is the store's own failure.
+    // The writer moves the body (or sends it) and writes again; reaching a client, it is the store's own failure.
     case 'InlineBody':
+    case 'StagedBodyRefused':
     case 'InternalError':
       return new S3Error('InternalError');
   }

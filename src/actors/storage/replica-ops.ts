@@ -4,7 +4,10 @@
  */
 import { compareHlc, type Hlc } from '../../core/hlc.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
+import type { StagedBodyRef } from '../../core/staged-body-ref.js';
+import type { BodySource } from '../../store/body-files.js';
 import { StoreFailure, type TombstoneRef } from '../../store/object-store.js';
+import { refusesEveryStagedBody, StagedBody, StagedBodyRefused } from '../../store/staged-bodies.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import type { ReplicaPutReply, StorageError } from '../../protocol/cluster/storage.js';
 import type { StorageContext } from './storage-context.js';
@@ -12,7 +15,8 @@ import type { StorageContext } from './storage-context.js';
 export interface ReplicaWrite {
   readonly objectKind: ObjectKind;
   readonly meta: ObjectMeta;
-  readonly body?: Uint8Array;
+  /** In memory, or staged on this machine by the writer (store/staged-bodies.ts). */
+  readonly body?: Uint8Array | BodySource;
   readonly keepPrevious: boolean;
   /** A client's plain write (see the replica_put message): refused over a record that keeps versions. */
   readonly plain?: boolean;
@@ -91,4 +95,32 @@ function refusal(code: 'BucketDeleted' | 'BucketSealed' | 'KeyVersioned', messag
 export function storageError(error: unknown): StorageError {
   if (error instanceof StoreFailure) return { ok: false, code: error.code, message: error.message };
   return { ok: false, code: 'StoreError', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The answer to a staged body that was not taken: both a replica's and a coordinator's failure. */
+export interface StagedBodyRefusedReply {
+  readonly ok: false;
+  readonly code: 'StagedBodyRefused';
+  readonly message: string;
+  readonly everyStagedBody?: true;
+}
+
+/**
+ * Runs `write` with the body staged at `ref` (store/staged-bodies.ts), closing it once what `write`
+ * started has read it. A body this node does not take, or cannot open, is refused with
+ * StagedBodyRefused, and its sender sends the bytes instead.
+ */
+export async function withStagedBody<R>(ref: StagedBodyRef, machine: string | undefined, write: (body: StagedBody) => Promise<R>): Promise<R | StagedBodyRefusedReply> {
+  let body: StagedBody;
+  try {
+    body = await StagedBody.open(ref, machine);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const every = error instanceof StagedBodyRefused && refusesEveryStagedBody(error.reason);
+    return { ok: false, code: 'StagedBodyRefused', message, ...(every ? { everyStagedBody: true as const } : {}) };
+  }
+  const written = write(body);
+  body.track(written);
+  void body.closeAfterUse();
+  return written;
 }

@@ -16,6 +16,9 @@ import { ConditionalWrite } from './cas-coordinator.js';
 import { RecentWrites } from './recent-writes.js';
 import type { StorageContext } from './storage-context.js';
 import { coordinateNewestWrite } from './write-coordinator.js';
+import { withStagedBody } from './replica-ops.js';
+import { isStagedBodyRef } from '../../core/staged-body-ref.js';
+import type { StagedBody } from '../../store/staged-bodies.js';
 
 /** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
 const FIELD_NAMES = [
@@ -87,19 +90,29 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       const fields: Record<string, unknown> = {};
       for (const name of FIELD_NAMES) if (message.fields?.[name] !== undefined) fields[name] = message.fields[name];
       const meta = { ...fields, deleted: false, ...common };
-      const body = message.body;
+      const { body, stagedBody } = message;
       if (!isObjectMeta(meta) || (body !== undefined && !(body instanceof Uint8Array))) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed object fields' });
         return state;
       }
-      if (body && body.length > MAX_BODY_BYTES) {
-        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: `a body of ${body.length} bytes must be cut into chunks` });
+      // A staged body is taken for a plain write only: a compare-and-set carries its body in its messages.
+      if (stagedBody !== undefined && (body !== undefined || decided || !isStagedBodyRef(stagedBody))) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'a staged body is taken alone, for a plain write' });
+        return state;
+      }
+      const sizeBytes = body?.length ?? stagedBody?.sizeBytes ?? 0;
+      if (sizeBytes > MAX_BODY_BYTES) {
+        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: `a body of ${sizeBytes} bytes must be cut into chunks` });
         return state;
       }
       const required = snapshot.doc.settings.w;
+      const plainWrite = (source: Uint8Array | StagedBody | undefined): Promise<PutResult> =>
+        coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(source ? { body: source } : {}) });
       const written = queuedForLinks(context, ctx, message.objectKind, decided
         ? conditionally(context, ctx, message.objectKind, { ...meta, writeId }, body, { condition, versioning }, required, message.retried === true)
-        : coordinateNewestWrite(ctx.system, context, ctx.log, { objectKind: message.objectKind, meta, required, ...(body ? { body } : {}) }));
+        : stagedBody !== undefined
+          ? withStagedBody(stagedBody, context.machine, plainWrite)
+          : plainWrite(body));
       void written.then((result) => ctx.system.reply(message.replyTo, result));
       return state;
     },

@@ -14,19 +14,19 @@ import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
+import { isStagedBodyRef } from '../../core/staged-body-ref.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { MAX_FETCH_DELIMITER_LENGTH } from '../../core/listing.js';
 import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
 import { packListingPage } from '../../protocol/cluster/listing-rows.js';
-import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError } from './replica-ops.js';
+import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError, withStagedBody } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
   COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_ABSENT_COUNTERS, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
-import { machineIdentity } from '../../store/same-machine.js';
 import { BucketStatsWalks } from './bucket-stats.js';
 
 const MAX_LIST_LIMIT = 10_000;
@@ -84,7 +84,12 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node no longer holds this key (the ring changed since the write was stamped); retry' });
             return state;
           }
-          void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
+          if (message.stagedBody === undefined) {
+            void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
+            return state;
+          }
+          const { stagedBody, ...write } = message;
+          void withStagedBody(stagedBody, context.machine, (body) => applyReplicaWrite(context, { ...write, body })).then((reply) => ctx.system.reply(message.replyTo, reply));
           return state;
         }
         case 'replica_settle_many': {
@@ -287,7 +292,7 @@ async function readVersion(
     const meta = clock ? context.store.versionAt(address, clock) : context.store.getMeta(address);
     const unsettled = unsettledOf(context, address, meta ?? null);
     if (!meta || !carriesBody(meta) || !withBody) return { ok: true, meta: meta ?? null, ...unsettled };
-    const inFile = fileOnMachine !== undefined && fileOnMachine === machineIdentity() ? context.store.bodyFileOf(address, meta.clock, slice) : undefined;
+    const inFile = fileOnMachine !== undefined && fileOnMachine === context.machine ? context.store.bodyFileOf(address, meta.clock, slice) : undefined;
     if (typeof inFile === 'object') return { ok: true, meta, bodyFile: inFile, ...unsettled };
     const body = inFile ?? (await context.store.readBody(address, meta.clock, slice));
     if (body === 'out-of-range') return { ok: false, code: 'StoreError', message: `the slice asked for runs past the ${meta.sizeBytes}-byte body` };
@@ -366,6 +371,7 @@ function validate(message: RouterMessage): string | undefined {
       if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
       if (!isObjectMeta(message.meta)) return 'meta';
       if (message.body !== undefined && !(message.body instanceof Uint8Array)) return 'body';
+      if (message.stagedBody !== undefined && (message.body !== undefined || !isStagedBodyRef(message.stagedBody))) return 'stagedBody';
       if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
       return undefined;
     case 'cas_prepare':

@@ -172,6 +172,10 @@ export interface StorageContext {
   readonly links: LinkQueues;
   /** Settles owed to replicas, sent in batches. */
   readonly settles: SettleBatcher;
+  /** Peers that take no staged body from this node (another machine, files they may not read): they are sent bytes. */
+  readonly bytesOnlyPeers: Set<string>;
+  /** This node's machine, as same-machine readers and writers name it (store/same-machine.ts); undefined where it cannot be told. */
+  readonly machine: string | undefined;
   readonly counters: StorageCounters;
   /** How fast background work runs now (slowed by the watchdog under strain). */
   readonly pace: BackgroundPace;

@@ -4,6 +4,7 @@
  */
 import type { ClusterNode } from '../../runtime/node.js';
 import type { SupervisorSpec } from '../../runtime/supervisor.js';
+import { machineIdentity } from '../../store/same-machine.js';
 import { ObjectStore } from '../../store/object-store.js';
 import type { MetaFormat } from '../../store/meta-encoding.js';
 import type { RingView } from '../common/ring-view.js';
@@ -38,7 +39,7 @@ export interface StorageRoleOptions {
   readonly durable?: boolean;
   /** Write body files past the page cache where the file system allows it (default true). */
   readonly directBodyWrites?: boolean;
-  /** The format metadata records are written in (store/meta-encoding.ts; default 1). */
+  /** The format metadata records are written in (store/meta-encoding.ts; default 2). */
   readonly metaFormat?: MetaFormat;
   /** The node's randomness (Math.random by default; a simulation seeds it). */
   readonly random?: () => number;
@@ -50,6 +51,8 @@ export interface StorageRoleOptions {
   readonly linkView?: () => Promise<LinkViewReply | undefined>;
   /** The transport's book of linked clusters, which the shipper keeps up to date. */
   readonly realms?: LinkRealms;
+  /** The machine this node runs on, as same-machine readers and writers name it (store/same-machine.ts; the kernel's by default). */
+  readonly machine?: string;
 }
 
 export interface StorageRole {
@@ -110,6 +113,8 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
     links,
     settles: new SettleBatcher(node.system),
+    bytesOnlyPeers: new Set(),
+    machine: options.machine ?? machineIdentity(),
     counters,
     pace,
     clientRequests: new ClientRequests(),

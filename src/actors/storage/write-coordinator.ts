@@ -18,7 +18,8 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type ReplicaPutReply } from '../../protocol/cluster/storage.js';
+import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { StagedBody } from '../../store/staged-bodies.js';
 import { applyReplicaWrite, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
@@ -26,7 +27,8 @@ import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 export interface WriteRequest {
   readonly objectKind: ObjectKind;
   readonly meta: ObjectMeta;
-  readonly body?: Uint8Array;
+  /** In memory, or staged on this machine by the writer: the replicas here read it there, the others get the bytes. */
+  readonly body?: Uint8Array | StagedBody;
   /** W for writes, D for deletes. */
   readonly required: number;
   /**
@@ -160,16 +162,37 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       const written =
         replica === context.node
           ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
-          : askWhenWritable(
-              system,
-              routerOf(replica),
-              { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true, ...(request.body ? { body: request.body } : {}) },
-              context.options.replicaTimeoutMs,
-              request.body?.length ?? 0,
-            );
+          : sendCopy(system, context, replica, { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true }, request.body);
+      if (request.body instanceof StagedBody) request.body.track(written);
       void written.then((outcome) => settle(replica, outcome));
     }
   });
+}
+
+type ReplicaPut = Omit<Extract<RouterMessage, { type: 'replica_put' }>, 'body' | 'stagedBody' | 'replyTo'>;
+
+/**
+ * Sends a replica its copy of a write. A staged body goes as where it lies, unless the replica has
+ * refused staged bodies from this node before; one that refuses it (another machine, a file it may not
+ * read, the file gone meanwhile) is sent the bytes.
+ */
+async function sendCopy(system: ActorApi, context: StorageContext, replica: string, put: ReplicaPut, body: Uint8Array | StagedBody | undefined): Promise<ReplicaOutcome> {
+  const timeoutMs = context.options.replicaTimeoutMs;
+  if (body instanceof StagedBody) {
+    if (!context.bytesOnlyPeers.has(replica)) {
+      const reply = await ask(system, routerOf(replica), { ...put, stagedBody: body.ref }, timeoutMs);
+      if (reply.ok || reply.code !== 'StagedBodyRefused') return reply;
+      if (reply.everyStagedBody === true) context.bytesOnlyPeers.add(replica);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await body.bytes();
+    } catch (error) {
+      return { ok: false, code: 'StoreError', message: `cannot read the staged body: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    return askWhenWritable(system, routerOf(replica), { ...put, body: bytes }, timeoutMs, bytes.length);
+  }
+  return askWhenWritable(system, routerOf(replica), { ...put, ...(body ? { body } : {}) }, timeoutMs, body?.length ?? 0);
 }
 
 /**

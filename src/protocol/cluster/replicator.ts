@@ -3,6 +3,7 @@
  * client of the cluster) sends to put or delete one object on the replicas of its key.
  */
 import type { ObjectKind } from '../../core/object-meta.js';
+import type { StagedBodyRef } from '../../core/staged-body-ref.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import type { VersionedWrite } from '../../core/object-versioning.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
@@ -26,6 +27,11 @@ export type ReplicatorMessage =
       readonly objectKind: ObjectKind;
       readonly fields: ObjectFields;
       readonly body?: Uint8Array;
+      /**
+       * Instead of `body`, for a plain write of a chunk: where the writer staged it on this node's
+       * machine (store/staged-bodies.ts). A coordinator that cannot take it answers StagedBodyRefused.
+       */
+      readonly stagedBody?: StagedBodyRef;
       readonly condition?: WriteCondition;
       /** A write to a bucket with versioning (a `put`), or new tags for a version (a `retag`): decided against the key's versions, atomically. */
       readonly versioning?: VersionedWrite;

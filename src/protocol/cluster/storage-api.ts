@@ -45,6 +45,11 @@ export type StorageFailureCode =
   | 'ObjectLocked'
   /** The key keeps as many versions as its record holds; nothing was written. */
   | 'TooManyVersions'
+  /**
+   * The coordinator cannot take the body staged for it (store/staged-bodies.ts); the writer sends the
+   * bytes. `everyStagedBody`: nor any other from this writer.
+   */
+  | 'StagedBodyRefused'
   | 'InternalError';
 
 export interface StorageFailure {
@@ -55,6 +60,8 @@ export interface StorageFailure {
   readonly condition?: 'If-Match' | 'If-None-Match';
   /** With InlineBody. */
   readonly inlineClock?: Hlc;
+  /** With StagedBodyRefused. */
+  readonly everyStagedBody?: boolean;
 }
 
 /**

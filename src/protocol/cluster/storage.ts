@@ -9,10 +9,11 @@ import type { BodyFileRef } from '../../core/body-file-ref.js';
 import type { CasProposal } from '../../core/cas-rules.js';
 import type { Hlc } from '../../core/hlc.js';
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
-import type { PackedListingPage } from './listing-rows.js';
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { RingPosition } from '../../core/ring/position.js';
+import type { StagedBodyRef } from '../../core/staged-body-ref.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
+import type { PackedListingPage } from './listing-rows.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
 import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
 import type { BucketSize } from '../../core/bucket-stats.js';
@@ -31,9 +32,12 @@ export type StorageErrorCode =
   /** The key's bucket namespace was deleted. */
   | 'BucketDeleted'
   /** A plain write met a key whose record keeps versions or a lock: only a versioned write may change it. */
-  | 'KeyVersioned';
+  | 'KeyVersioned'
+  /** A staged body (store/staged-bodies.ts) this replica cannot take: send it the bytes. */
+  | 'StagedBodyRefused';
 
-export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string };
+/** `everyStagedBody`: with StagedBodyRefused, no staged body from this sender will do (another machine, files it may not read). */
+export type StorageError = { readonly ok: false; readonly code: StorageErrorCode; readonly message: string; readonly everyStagedBody?: boolean };
 
 export type ReplicaPutReply =
   /**
@@ -238,6 +242,8 @@ export type RouterMessage =
       readonly objectKind: ObjectKind;
       readonly meta: ObjectMeta;
       readonly body?: Uint8Array;
+      /** Instead of `body`: where a process on this node's machine staged it (store/staged-bodies.ts). */
+      readonly stagedBody?: StagedBodyRef;
       /** Keep the replaced version until the coordinator settles or reverts this write. */
       readonly keepPrevious: boolean;
       /**

@@ -38,6 +38,10 @@ describe('actors/gateway/gateway-config', () => {
     const result = parseGatewayConfig({ sameMachineReads: false });
     expect(result.ok && result.config.sameMachineReads).to.equal(false);
     expect(problem({ sameMachineReads: 'no' })).to.match(/gateway\.sameMachineReads must be true or false/);
+    expect(DEFAULT_GATEWAY_CONFIG.sameMachineWrites).to.equal(true);
+    const writes = parseGatewayConfig({ sameMachineWrites: false });
+    expect(writes.ok && writes.config.sameMachineWrites).to.equal(false);
+    expect(problem({ sameMachineWrites: 1 })).to.match(/gateway\.sameMachineWrites must be true or false/);
   });
 
   it('gives slow clients a floor and a deadline that real clients on slow links stay well within', () => {

@@ -21,6 +21,7 @@ describe('actors/gateway/storage-errors', () => {
       ConditionalConflict: ['ConditionalRequestConflict', 409],
       NoSuchVersion: ['NoSuchVersion', 404],
       InlineBody: ['InternalError', 500],
+      StagedBodyRefused: ['InternalError', 500],
       ObjectLocked: ['AccessDenied', 403],
       TooManyVersions: ['InvalidRequest', 400],
     } as const satisfies Record<StorageFailureCode, readonly [string, number]>;
