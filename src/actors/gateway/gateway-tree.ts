@@ -92,7 +92,8 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   const { node, config } = options;
   const thisMachine = config.sameMachineReads || config.sameMachineWrites ? machineIdentity() : undefined;
   if ((config.sameMachineReads || config.sameMachineWrites) && thisMachine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent');
-  const staging = config.sameMachineWrites && thisMachine !== undefined ? new StagingArea(join(options.dataDir ?? '.', STAGING_DIR), thisMachine, node.logger) : undefined;
+  // Staging files live under the data directory: a gateway without one sends every body.
+  const staging = config.sameMachineWrites && thisMachine !== undefined && options.dataDir !== undefined ? new StagingArea(join(options.dataDir, STAGING_DIR), thisMachine, node.logger) : undefined;
   const client = new StorageClient({
     system: node.system,
     ringView: options.ringView,
