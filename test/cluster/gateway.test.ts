@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js';
@@ -105,11 +105,17 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
     await s3.send(new DeleteBucketCommand({ Bucket: 'cluster' }));
   });
 
-  it("reads large bodies from the storage nodes' files on its machine, and has them sent when told not to", async function () {
+  it("writes large bodies through staging files for, and reads them from the files of, the storage nodes on its machine, and sends them when told not to", async function () {
     if (machineIdentity() === undefined) this.skip(); // machines are told apart by what Linux shows in /proc
     await s3.send(new CreateBucketCommand({ Bucket: 'machine' }));
     const large = randomBytes(11 * MiB + 5);
+    const writes = async (node: NodeProcess, outcome: string): Promise<number> => (await Scrape.of(node.metricsUrl!)).total('leofs_gateway_same_machine_writes_total', { outcome });
+    const stagedBefore = await writes(gateway, 'staged');
     await s3.send(new PutObjectCommand({ Bucket: 'machine', Key: 'large.bin', Body: large }));
+    // Chunks of 5, 5 and 1 MiB, each taken from a staging file, which are gone once answered.
+    expect((await writes(gateway, 'staged')) - stagedBefore).to.equal(3);
+    expect(await writes(gateway, 'sent')).to.equal(0);
+    await eventually(() => readdirSync(join(root, 'gateway_0', 'staging')).length === 0, 5_000, 'the staging files removed');
     const reads = async (node: NodeProcess, outcome: string): Promise<number> => (await Scrape.of(node.metricsUrl!)).total('leofs_gateway_same_machine_reads_total', { outcome });
     const before = await reads(gateway, 'read');
     expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: 'machine', Key: 'large.bin' })))).equals(large)).to.equal(true);
@@ -120,13 +126,17 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
     expect(await reads(gateway, 'fell_back')).to.equal(0);
 
     const config = join(root, 'sent.json');
-    writeFileSync(config, JSON.stringify({ gateway: { sameMachineReads: false } }));
+    writeFileSync(config, JSON.stringify({ gateway: { sameMachineReads: false, sameMachineWrites: false } }));
     const sent = new NodeProcess('gateway_1@127.0.0.1', ['--role', 'gateway', '--cookie', COOKIE, '--manager', manager.address, '--data', join(root, 'gateway_1'), '--http-port', '0', '--metrics-port', '0', '--config', config]);
     const credentials = await s3.config.credentials();
     const viaTransport = await startGateway(sent, credentials);
     try {
       expect((await bodyOf(await viaTransport.send(new GetObjectCommand({ Bucket: 'machine', Key: 'large.bin' })))).equals(large)).to.equal(true);
       expect(await reads(sent, 'read')).to.equal(0);
+      await viaTransport.send(new PutObjectCommand({ Bucket: 'machine', Key: 'sent.bin', Body: large }));
+      expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: 'machine', Key: 'sent.bin' })))).equals(large)).to.equal(true);
+      expect(await writes(sent, 'staged')).to.equal(0);
+      await s3.send(new DeleteObjectCommand({ Bucket: 'machine', Key: 'sent.bin' }));
     } finally {
       viaTransport.destroy();
       await sent.kill('SIGTERM');

@@ -55,6 +55,13 @@ export interface BodyStaging {
 /** Bodies at least this large are staged: below it, the files cost more than the sends they save. */
 export const STAGED_BODY_MIN_BYTES = 1024 * 1024;
 
+export interface StagedWriteCounts {
+  /** Bodies a coordinator took from their staging file. */
+  readonly staged: number;
+  /** Bodies large enough to stage that were sent: staging failed, or the coordinator cannot take them. */
+  readonly sent: number;
+}
+
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** Rounds of one listing page; each round makes progress, this only bounds a pathological case. */
@@ -73,6 +80,8 @@ export class StorageClient implements StorageApi {
   private readonly timeoutMs: number;
   /** Coordinators that take no staged body from this client: they are sent bytes. */
   private readonly bytesOnlyNodes = new Set<string>();
+  private stagedCount = 0;
+  private sentCount = 0;
 
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -108,15 +117,24 @@ export class StorageClient implements StorageApi {
           const stagedBody = await staged;
           if (stagedBody !== undefined) {
             const reply = await ask(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, stagedBody, ...this.named(undefined), ...again }, this.timeoutMs);
-            if (isRuntimeFailure(reply) || reply.ok || reply.code !== 'StagedBodyRefused') return reply;
+            if (isRuntimeFailure(reply) || reply.ok || reply.code !== 'StagedBodyRefused') {
+              if (!isRuntimeFailure(reply)) this.stagedCount++;
+              return reply;
+            }
             if (reply.everyStagedBody === true) this.bytesOnlyNodes.add(node);
           }
         }
+        this.sentCount++;
         return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...this.named(undefined), ...again }, this.timeoutMs, body.length);
       });
     } finally {
       void staged?.then((ref) => ref && staging.discard(ref));
     }
+  }
+
+  /** How the bodies this client could stage went to their coordinators. */
+  get stagedWriteCounts(): StagedWriteCounts {
+    return { staged: this.stagedCount, sent: this.sentCount };
   }
 
   get(kind: ObjectKind, bucket: string, key: string, options: GetOptions = {}): Promise<GetResult> {

@@ -10,6 +10,7 @@ import type { ObjectCache } from './object-cache.js';
 import type { DiskCache } from './disk-cache.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import type { SameMachineCounts } from './same-machine-reads.js';
+import type { StagedWriteCounts } from '../common/storage-client.js';
 
 export interface AnsweredRequest {
   /** The listener's API: `S3` or `REST`. */
@@ -31,7 +32,13 @@ export const UNOBSERVED: RequestObserver = { answered: () => undefined };
 /** Seconds: from a cached small GET to a large upload over a slow link. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: DiskCache, sameMachine?: { readonly counts: SameMachineCounts }): RequestObserver {
+export function gatewayMetrics(
+  registry: Registry,
+  cache: ObjectCache,
+  disk?: DiskCache,
+  sameMachine?: { readonly counts: SameMachineCounts },
+  stagedWrites?: { readonly stagedWriteCounts: StagedWriteCounts },
+): RequestObserver {
   const registers = [registry];
   // The REST API runs S3 operations: one family for both, told apart by `api`, keeps dashboards' sums whole.
   const requests = new Counter({
@@ -101,6 +108,18 @@ export function gatewayMetrics(registry: Registry, cache: ObjectCache, disk?: Di
       if (sameMachine === undefined) return;
       this.inc({ outcome: 'read' }, sameMachine.counts.read);
       this.inc({ outcome: 'fell_back' }, sameMachine.counts.fellBack);
+    },
+  });
+  new Counter({
+    name: 'leofs_gateway_same_machine_writes_total',
+    help: 'Bodies large enough to stage for a storage node on this machine, by outcome (staged: the coordinator took the staging file; sent: the bytes were sent).',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      if (stagedWrites === undefined) return;
+      this.inc({ outcome: 'staged' }, stagedWrites.stagedWriteCounts.staged);
+      this.inc({ outcome: 'sent' }, stagedWrites.stagedWriteCounts.sent);
     },
   });
   const counted = new WeakMap<Socket, { read: number; written: number }>();

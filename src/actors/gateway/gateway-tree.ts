@@ -111,7 +111,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   const diskCache = diskCacheOf(config, join(options.dataDir ?? '.', DISK_CACHE_DIR), node.clock, node.logger);
   dropCopiesOfEndedBuckets(authView, [cache, diskCache]);
   const cachePeers = managerCachePeers({ api: node.system, managers: options.managers, clock: node.clock, log: node.logger });
-  const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache, sameMachine) : undefined;
+  const requests = options.metrics ? gatewayMetrics(options.metrics, cache, diskCache, sameMachine, client) : undefined;
   const masterKeys = options.masterKeys;
   const listenerDeps = { config, storage, authView, bucketAdmin, cache, diskCache, cachePeers, ...(masterKeys ? { masterKeys } : {}) };
   const http = worker('http', httpListenerBehavior({ ...listenerDeps, ...(requests ? { requests } : {}) }), {
