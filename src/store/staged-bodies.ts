@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import type { StagedBodyRef } from '../core/staged-body-ref.js';
 import type { Logger } from '../runtime/logger.js';
 import { readExactly } from './body-files.js';
@@ -46,7 +46,10 @@ export function refusesEveryStagedBody(reason: StagedBodyRefusal): boolean {
   return reason === 'elsewhere' || reason === 'unreadable';
 }
 
-const UNREADABLE = new Set(['EACCES', 'EPERM', 'ELOOP', 'ENOTDIR']);
+/** What the file system answers a reader that may not read the writer's files. */
+const UNREADABLE = new Set(['EACCES', 'EPERM']);
+/** What it answers for a path that is not a staging file (a link in its place, a file where a directory should be). */
+const NOT_STAGED = new Set(['ELOOP', 'ENOTDIR', 'ENOENT']);
 
 /**
  * A staged body opened for reading by a storage node. The work that reads it is tracked, and the file
@@ -65,20 +68,23 @@ export class StagedBody {
   /** Opens the body `ref` names, or refuses it (StagedBodyRefused) when it is not one this node may take. */
   static async open(ref: StagedBodyRef, machine: string | undefined): Promise<StagedBody> {
     if (machine === undefined || ref.machine !== machine) throw new StagedBodyRefused('elsewhere', 'the staged body is on another machine');
-    if (!STAGED_FILE_PATH.test(ref.path)) throw new StagedBodyRefused('not-staged', `${ref.path} is not named as a staged body`);
+    if (!STAGED_FILE_PATH.test(ref.path) || normalize(ref.path) !== ref.path) throw new StagedBodyRefused('not-staged', `${ref.path} is not named as a staged body`);
     let file: FileHandle;
     try {
       // Not blocking: a FIFO in a staging file's place opens at once (and is refused below) rather than never.
       file = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (code === 'ENOENT') throw new StagedBodyRefused('gone', `${ref.path} is gone`);
+      if (code === 'ENOENT' && (await isDirectory(dirname(ref.path)))) throw new StagedBodyRefused('gone', `${ref.path} is gone`);
       if (UNREADABLE.has(code)) throw new StagedBodyRefused('unreadable', `${ref.path} cannot be read here (${code})`);
+      if (NOT_STAGED.has(code)) throw new StagedBodyRefused('not-staged', `${ref.path} is not a staged body (${code})`);
       throw error;
     }
     try {
       const stats = await file.stat();
-      if (!stats.isFile()) throw new StagedBodyRefused('not-staged', `${ref.path} is not a regular file`);
+      // A writer's own new file: not a link to another (nor another user's, where a node runs as root).
+      if (!stats.isFile() || stats.nlink !== 1) throw new StagedBodyRefused('not-staged', `${ref.path} is not a regular file of its own`);
+      if (process.getuid !== undefined && stats.uid !== process.getuid()) throw new StagedBodyRefused('unreadable', `${ref.path} belongs to another user`);
       if (stats.size !== ref.sizeBytes) throw new StagedBodyRefused('mismatch', `${ref.path} holds ${stats.size} bytes, not ${ref.sizeBytes}`);
     } catch (error) {
       await file.close();
@@ -149,7 +155,11 @@ export class StagingArea {
    */
   async stage(bytes: Uint8Array): Promise<StagedBodyRef | undefined> {
     try {
-      this.ready ??= this.prepare();
+      // A directory that could not be made is tried again by the next body.
+      this.ready ??= this.prepare().catch((error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      });
       await this.ready;
       return await this.write(bytes);
     } catch (error) {
@@ -192,4 +202,8 @@ export class StagingArea {
     }
     if (removed > 0) this.log.info('removed staged bodies an earlier process left', { removed, dir: this.dir });
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true;
 }

@@ -19,7 +19,7 @@ import { isRuntimeFailure, runtimeFailure, type RuntimeFailure } from '../../run
 import { readerRef } from '../../protocol/cluster/reader.js';
 import { replicatorRef } from '../../protocol/cluster/replicator.js';
 import { unpackListingPage } from '../../protocol/cluster/listing-rows.js';
-import { routerOf, type ListLocalReply, type StorageError } from '../../protocol/cluster/storage.js';
+import { routerOf, stagedBodyRefusal, type ListLocalReply, type StorageError } from '../../protocol/cluster/storage.js';
 import type { RingView } from './ring-view.js';
 import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
@@ -108,6 +108,10 @@ export class StorageClient implements StorageApi {
    * took no effect). The staging file goes once the write is answered.
    */
   private async putStaged(kind: ObjectKind, fields: ObjectFields, body: Uint8Array, staging: BodyStaging): Promise<PutResult> {
+    // Two writes by name: a coordinator that refused the staged one took it (and drops it if it comes
+    // again), so the bytes go as a write of their own. Each keeps its name across coordinators.
+    const stagedId = this.named(undefined);
+    const sentId = this.named(undefined);
     let staged: Promise<StagedBodyRef | undefined> | undefined;
     try {
       return await this.viaCoordinator(this.writers(fields.bucket, fields.key), false, async (node, retried) => {
@@ -116,16 +120,17 @@ export class StorageClient implements StorageApi {
           staged ??= staging.stage(body);
           const stagedBody = await staged;
           if (stagedBody !== undefined) {
-            const reply = await ask(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, stagedBody, ...this.named(undefined), ...again }, this.timeoutMs);
-            if (isRuntimeFailure(reply) || reply.ok || reply.code !== 'StagedBodyRefused') {
+            const reply = await ask(this.deps.system, replicatorRef(node), { type: 'put_staged', objectKind: kind, fields, stagedBody, ...stagedId, ...again }, this.timeoutMs);
+            const refusal = stagedBodyRefusal(reply);
+            if (refusal === undefined) {
               if (!isRuntimeFailure(reply)) this.stagedCount++;
               return reply;
             }
-            if (reply.everyStagedBody === true) this.bytesOnlyNodes.add(node);
+            if (refusal === 'every-body') this.bytesOnlyNodes.add(node);
           }
         }
         this.sentCount++;
-        return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...this.named(undefined), ...again }, this.timeoutMs, body.length);
+        return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...sentId, ...again }, this.timeoutMs, body.length);
       });
     } finally {
       void staged?.then((ref) => ref && staging.discard(ref));

@@ -112,7 +112,7 @@ export function gatewayMetrics(
   });
   new Counter({
     name: 'leofs_gateway_same_machine_writes_total',
-    help: 'Bodies large enough to stage for a storage node on this machine, by outcome (staged: the coordinator took the staging file; sent: the bytes were sent).',
+    help: 'With sameMachineWrites on, bodies large enough to stage for a coordinator, by outcome (staged: the coordinator took the staging file; sent: the bytes were sent).',
     labelNames: ['outcome'],
     registers,
     collect() {

@@ -34,7 +34,7 @@ const RECENT_WRITES_MAX = 100_000;
 export function replicatorBehavior(context: StorageContext): Behavior<null, ReplicatorMessage> {
   const recent = new RecentWrites(RECENT_WRITES_MS, RECENT_WRITES_MAX);
   return {
-    accepts: ['put', 'delete'],
+    accepts: ['put', 'put_staged', 'delete'],
     init: () => null,
     receive(state, message, ctx) {
       context.clientRequests.note();
@@ -47,14 +47,15 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'unknown object kind' });
         return state;
       }
-      const { condition, versioning } = message;
+      // A staged put is a plain write: a compare-and-set carries its body in its own messages.
+      const { condition, versioning } = message.type === 'put_staged' ? {} : message;
       if (condition !== undefined && !isWriteCondition(condition)) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed write condition' });
         return state;
       }
       // A put writes a version or changes one's tags or lock; a delete makes a marker or removes a version.
       const writesVersion = versioning !== undefined && versioning.type !== 'marker' && versioning.type !== 'remove';
-      if (versioning !== undefined && (!isVersionedWrite(versioning) || writesVersion !== (message.type === 'put'))) {
+      if (versioning !== undefined && (!isVersionedWrite(versioning) || writesVersion !== (message.type !== 'delete'))) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed versioned write' });
         return state;
       }
@@ -90,14 +91,10 @@ export function replicatorBehavior(context: StorageContext): Behavior<null, Repl
       const fields: Record<string, unknown> = {};
       for (const name of FIELD_NAMES) if (message.fields?.[name] !== undefined) fields[name] = message.fields[name];
       const meta = { ...fields, deleted: false, ...common };
-      const { body, stagedBody } = message;
-      if (!isObjectMeta(meta) || (body !== undefined && !(body instanceof Uint8Array))) {
+      const body = message.type === 'put' ? message.body : undefined;
+      const stagedBody = message.type === 'put_staged' ? message.stagedBody : undefined;
+      if (!isObjectMeta(meta) || (body !== undefined && !(body instanceof Uint8Array)) || (message.type === 'put_staged' && !isStagedBodyRef(stagedBody))) {
         ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'malformed object fields' });
-        return state;
-      }
-      // A staged body is taken for a plain write only: a compare-and-set carries its body in its messages.
-      if (stagedBody !== undefined && (body !== undefined || decided || !isStagedBodyRef(stagedBody))) {
-        ctx.system.reply(message.replyTo, { ok: false, code: 'InternalError', message: 'a staged body is taken alone, for a plain write' });
         return state;
       }
       const sizeBytes = body?.length ?? stagedBody?.sizeBytes ?? 0;

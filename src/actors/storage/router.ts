@@ -9,16 +9,17 @@
 import { isBodySlice, type BodySlice } from '../../core/body-slice.js';
 import { carriesBody, OBJECT_KINDS, type ObjectKind, type ObjectMeta } from '../../core/object-meta.js';
 import { isRingPosition, keyPosition } from '../../core/ring/position.js';
+import { isStagedBodyRef } from '../../core/staged-body-ref.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
 import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
-import { isStagedBodyRef } from '../../core/staged-body-ref.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { isNamespace } from '../../core/bucket-namespace.js';
 import { MAX_FETCH_DELIMITER_LENGTH } from '../../core/listing.js';
 import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
+import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
 import { packListingPage } from '../../protocol/cluster/listing-rows.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError, withStagedBody } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
@@ -42,6 +43,8 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'replica_get',
   'replica_get_many',
   'replica_put',
+  'replica_put_staged',
+  'replica_put_staged',
   'cas_prepare',
   'cas_propose',
   'cas_commit',
@@ -78,13 +81,14 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         return state;
       }
       switch (message.type) {
-        case 'replica_put': {
+        case 'replica_put':
+        case 'replica_put_staged': {
           if (message.forClient === true) context.clientRequests.note();
           if (!holdsUnder(context, message.meta)) {
             ctx.system.reply(message.replyTo, { ok: false, code: 'Unavailable', message: 'this node no longer holds this key (the ring changed since the write was stamped); retry' });
             return state;
           }
-          if (message.stagedBody === undefined) {
+          if (message.type === 'replica_put') {
             void applyReplicaWrite(context, message).then((reply) => ctx.system.reply(message.replyTo, reply));
             return state;
           }
@@ -371,7 +375,13 @@ function validate(message: RouterMessage): string | undefined {
       if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
       if (!isObjectMeta(message.meta)) return 'meta';
       if (message.body !== undefined && !(message.body instanceof Uint8Array)) return 'body';
-      if (message.stagedBody !== undefined && (message.body !== undefined || !isStagedBodyRef(message.stagedBody))) return 'stagedBody';
+      if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
+      return undefined;
+    case 'replica_put_staged':
+      if (!OBJECT_KINDS.includes(message.objectKind)) return 'objectKind';
+      if (!isObjectMeta(message.meta)) return 'meta';
+      // A body that large is cut into chunks by its writer; this node copies no more than that.
+      if (!isStagedBodyRef(message.stagedBody) || message.stagedBody.sizeBytes > MAX_BODY_BYTES) return 'stagedBody';
       if (typeof message.keepPrevious !== 'boolean') return 'keepPrevious';
       return undefined;
     case 'cas_prepare':

@@ -18,7 +18,7 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
-import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
+import { routerOf, stagedBodyRefusal, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import { StagedBody } from '../../store/staged-bodies.js';
 import { applyReplicaWrite, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
@@ -162,14 +162,14 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       const written =
         replica === context.node
           ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
-          : sendCopy(system, context, replica, { type: 'replica_put', objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true }, request.body);
+          : sendCopy(system, context, replica, { objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true }, request.body);
       if (request.body instanceof StagedBody) request.body.track(written);
       void written.then((outcome) => settle(replica, outcome));
     }
   });
 }
 
-type ReplicaPut = Omit<Extract<RouterMessage, { type: 'replica_put' }>, 'body' | 'stagedBody' | 'replyTo'>;
+type ReplicaPut = Omit<Extract<RouterMessage, { type: 'replica_put' }>, 'type' | 'body' | 'replyTo'>;
 
 /**
  * Sends a replica its copy of a write. A staged body goes as where it lies, unless the replica has
@@ -180,9 +180,10 @@ async function sendCopy(system: ActorApi, context: StorageContext, replica: stri
   const timeoutMs = context.options.replicaTimeoutMs;
   if (body instanceof StagedBody) {
     if (!context.bytesOnlyPeers.has(replica)) {
-      const reply = await ask(system, routerOf(replica), { ...put, stagedBody: body.ref }, timeoutMs);
-      if (reply.ok || reply.code !== 'StagedBodyRefused') return reply;
-      if (reply.everyStagedBody === true) context.bytesOnlyPeers.add(replica);
+      const reply = await ask(system, routerOf(replica), { type: 'replica_put_staged', ...put, stagedBody: body.ref }, timeoutMs);
+      const refusal = stagedBodyRefusal(reply);
+      if (refusal === undefined) return reply;
+      if (refusal === 'every-body') context.bytesOnlyPeers.add(replica);
     }
     let bytes: Uint8Array;
     try {
@@ -190,9 +191,9 @@ async function sendCopy(system: ActorApi, context: StorageContext, replica: stri
     } catch (error) {
       return { ok: false, code: 'StoreError', message: `cannot read the staged body: ${error instanceof Error ? error.message : String(error)}` };
     }
-    return askWhenWritable(system, routerOf(replica), { ...put, body: bytes }, timeoutMs, bytes.length);
+    return askWhenWritable(system, routerOf(replica), { type: 'replica_put', ...put, body: bytes }, timeoutMs, bytes.length);
   }
-  return askWhenWritable(system, routerOf(replica), { ...put, ...(body ? { body } : {}) }, timeoutMs, body?.length ?? 0);
+  return askWhenWritable(system, routerOf(replica), { type: 'replica_put', ...put, ...(body ? { body } : {}) }, timeoutMs, body?.length ?? 0);
 }
 
 /**

@@ -27,14 +27,23 @@ export type ReplicatorMessage =
       readonly objectKind: ObjectKind;
       readonly fields: ObjectFields;
       readonly body?: Uint8Array;
-      /**
-       * Instead of `body`, for a plain write of a chunk: where the writer staged it on this node's
-       * machine (store/staged-bodies.ts). A coordinator that cannot take it answers StagedBodyRefused.
-       */
-      readonly stagedBody?: StagedBodyRef;
       readonly condition?: WriteCondition;
       /** A write to a bucket with versioning (a `put`), or new tags for a version (a `retag`): decided against the key's versions, atomically. */
       readonly versioning?: VersionedWrite;
+      readonly writeId?: string;
+      readonly retried?: boolean;
+      readonly replyTo: ReplyTo<PutResult>;
+    }
+  /**
+   * A plain put whose body the writer staged on this node's machine (store/staged-bodies.ts) instead of
+   * sending it. A coordinator that cannot take it answers StagedBodyRefused (one of a release before it,
+   * BadMessage); the writer then sends the bytes.
+   */
+  | {
+      readonly type: 'put_staged';
+      readonly objectKind: ObjectKind;
+      readonly fields: ObjectFields;
+      readonly stagedBody: StagedBodyRef;
       readonly writeId?: string;
       readonly retried?: boolean;
       readonly replyTo: ReplyTo<PutResult>;

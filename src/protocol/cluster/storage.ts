@@ -242,8 +242,28 @@ export type RouterMessage =
       readonly objectKind: ObjectKind;
       readonly meta: ObjectMeta;
       readonly body?: Uint8Array;
-      /** Instead of `body`: where a process on this node's machine staged it (store/staged-bodies.ts). */
-      readonly stagedBody?: StagedBodyRef;
+      /** Keep the replaced version until the coordinator settles or reverts this write. */
+      readonly keepPrevious: boolean;
+      /**
+       * A client's plain write of an object (not a versioned one, not a repair): refused over a record
+       * that keeps versions or a lock, which a gateway that has not yet learnt of its bucket's versioning
+       * would otherwise wipe out.
+       */
+      readonly plain?: boolean;
+      /** Sent by a coordinator for a client's write: the replica counts it as client work (its watchdog's CPU alarm). */
+      readonly forClient?: boolean;
+      readonly replyTo: ReplyTo<ReplicaPutReply>;
+    }
+  /**
+   * A replica_put whose body a process on this node's machine staged (store/staged-bodies.ts). A replica
+   * that cannot take it answers StagedBodyRefused (one of a release before it, BadMessage); the
+   * coordinator then sends the bytes.
+   */
+  | {
+      readonly type: 'replica_put_staged';
+      readonly objectKind: ObjectKind;
+      readonly meta: ObjectMeta;
+      readonly stagedBody: StagedBodyRef;
       /** Keep the replaced version until the coordinator settles or reverts this write. */
       readonly keepPrevious: boolean;
       /**
@@ -344,11 +364,25 @@ export type RouterMessage =
   /** From `node`, back after an absence: have you reported me absent at or after `sinceMs`? */
   | { readonly type: 'absence_reports'; readonly node: string; readonly sinceMs: number; readonly replyTo: ReplyTo<AbsenceReportsReply> };
 
+/**
+ * Whether the answer to a staged put (`put_staged`, `replica_put_staged`) refused its staged body: for
+ * this body alone, or for every one from this sender (another machine, files the node may not read, or
+ * a release that does not know staged puts and answered BadMessage). Undefined when the body was taken,
+ * whatever came of the write.
+ */
+export function stagedBodyRefusal(reply: { readonly ok: boolean; readonly code?: string; readonly everyStagedBody?: boolean }): 'this-body' | 'every-body' | undefined {
+  if (reply.ok) return undefined;
+  if (reply.code === 'BadMessage') return 'every-body';
+  if (reply.code !== 'StagedBodyRefused') return undefined;
+  return reply.everyStagedBody === true ? 'every-body' : 'this-body';
+}
+
 export const ROUTER_ACCEPTS: readonly RouterMessage['type'][] = [
   'head_local',
   'replica_get',
   'replica_get_many',
   'replica_put',
+  'replica_put_staged',
   'cas_prepare',
   'cas_propose',
   'cas_commit',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageClient, type BodyStaging } from '../../../src/actors/common/storage-client.js';
@@ -82,6 +82,16 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     }
     return held;
   }
+  /** Files this process (every node of the in-process cluster) holds open in the staging directory. */
+  const openStagingFiles = (): string[] =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        const target = readlinkSync(`/proc/self/fd/${fd}`);
+        return target.includes(`${dir}/staging/`) ? [target] : [];
+      } catch {
+        return [];
+      }
+    });
   /** A key whose first replica (its coordinator) is `node`, or is not when `not`. */
   const keyCoordinatedBy = (node: string, not = false): string => {
     for (let i = 0; ; i++) if ((replicasOf(`k${i}`)[0] === node) !== not) return `k${i}`;
@@ -97,6 +107,7 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     await eventually(async () => [...(await heldBodies('large')).values()].every((held) => held?.equals(reversed) === true), 10_000, 'every replica holding the staged body');
     expect(staging.discarded).to.have.length(1);
     await eventually(() => readdirSync(stagingDir).length === 0, 5_000, 'the staging file removed');
+    await eventually(() => openStagingFiles().length === 0, 5_000, 'every reader closing the staging file');
 
     // Small bodies, and conditional writes, are sent.
     const small = randomBytes(512 * 1024);
@@ -129,6 +140,7 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     const reversed = Buffer.from(body).reverse();
     await eventually(async () => [...(await heldBodies(key)).values()].every((held) => held?.equals(reversed) === true), 10_000, 'every replica holding the staged body');
     expect([...cluster!.node(coordinator).role!.context.bytesOnlyPeers]).to.deep.equal([far]);
+    await eventually(() => openStagingFiles().length === 0, 5_000, 'the coordinator closing the staging file');
   });
 
   it('a replica refuses a staged body it may not take, and a malformed one', async () => {
@@ -140,15 +152,16 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     const clock = { wallMs: Date.now(), counter: 0, node };
     const meta = { ...fields('direct', body), clock, lastModifiedMs: clock.wallMs, ringChecksum: cluster!.clientRing.current!.checksum, deleted: false };
     const replicaPut = (extra: Record<string, unknown>): Promise<ReplicaPutReply | RuntimeFailure> =>
-      cluster!.clientNode.system.ask<RouterMessage, ReplicaPutReply>(routerOf(node), (replyTo) => ({ type: 'replica_put', objectKind: 'chunk', meta, keepPrevious: false, ...extra, replyTo }) as unknown as RouterMessage, 10_000);
+      cluster!.clientNode.system.ask<RouterMessage, ReplicaPutReply>(routerOf(node), (replyTo) => ({ type: 'replica_put_staged', objectKind: 'chunk', meta, keepPrevious: false, ...extra, replyTo }) as unknown as RouterMessage, 10_000);
 
     expect(await replicaPut({ stagedBody: { ...ref, machine: 'another machine' } })).to.include({ ok: false, code: 'StagedBodyRefused', everyStagedBody: true });
     const mismatch = await replicaPut({ stagedBody: { ...ref, sizeBytes: ref.sizeBytes - 1 } });
     expect(mismatch).to.include({ ok: false, code: 'StagedBodyRefused' });
     expect(mismatch).not.to.have.property('everyStagedBody');
     expect(await replicaPut({ stagedBody: { ...ref, path: '/etc/passwd' } })).to.include({ ok: false, code: 'StagedBodyRefused' });
-    expect(await replicaPut({ stagedBody: ref, body })).to.include({ ok: false, code: 'StoreError' });
+    // Malformed: no reference, or a body larger than a writer may send in one message.
     expect(await replicaPut({ stagedBody: { path: 42 } })).to.include({ ok: false, code: 'StoreError' });
+    expect(await replicaPut({ stagedBody: { ...ref, sizeBytes: 64 * MiB } })).to.include({ ok: false, code: 'StoreError' });
 
     expect(await replicaPut({ stagedBody: ref })).to.include({ ok: true, applied: true });
     const stored = await cluster!.node(node).role!.context.store.readBody({ kind: 'chunk', bucket: 'b1', key: 'direct' }, clock);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StagedBodyRef } from '../../../src/core/staged-body-ref.js';
@@ -104,7 +104,13 @@ describe('store/staged-bodies', function () {
 
     const link = join(dir, 'staging', `${'b'.repeat(32)}.staged`);
     symlinkSync(ref.path, link);
-    expect(await refusalOf({ ...ref, path: link }, machine)).to.equal('unreadable');
+    expect(await refusalOf({ ...ref, path: link }, machine)).to.equal('not-staged');
+    const hardLink = join(dir, 'staging', `${'e'.repeat(32)}.staged`);
+    linkSync(ref.path, hardLink);
+    expect(await refusalOf({ ...ref, path: hardLink }, machine)).to.equal('not-staged');
+    rmSync(hardLink);
+    expect(await refusalOf({ ...ref, path: ref.path.replace('/staging/', '/staging/../staging/') }, machine)).to.equal('not-staged');
+    expect(await refusalOf({ ...ref, path: `/nowhere/staging/${'f'.repeat(32)}.staged` }, machine)).to.equal('not-staged');
     const directory = join(dir, 'staging', `${'c'.repeat(32)}.staged`);
     mkdirSync(directory);
     expect(await refusalOf({ ...ref, path: directory }, machine)).to.equal('not-staged');
