@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageClient, type BodyStaging } from '../../../src/actors/common/storage-client.js';
+import { applyReplicaWrite } from '../../../src/actors/storage/replica-ops.js';
 import type { StagedBodyRef } from '../../../src/core/staged-body-ref.js';
 import { preferenceList } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
@@ -141,6 +142,25 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     await eventually(async () => [...(await heldBodies(key)).values()].every((held) => held?.equals(reversed) === true), 10_000, 'every replica holding the staged body');
     expect([...cluster!.node(coordinator).role!.context.bytesOnlyPeers]).to.deep.equal([far]);
     await eventually(() => openStagingFiles().length === 0, 5_000, 'the coordinator closing the staging file');
+  });
+
+  it('writes a staged body again, stamped above a later version its replicas held, from the same staging file', async () => {
+    const { client, staging } = await start([undefined, undefined, undefined]);
+    // Every replica holds a version stamped a minute ahead of the coordinators' clocks.
+    const ahead = { wallMs: Date.now() + 60_000, counter: 0, node: 'elsewhere@127.0.0.1' };
+    const older = randomBytes(1000);
+    for (const node of replicasOf('ahead')) {
+      const meta = { ...fields('ahead', older), clock: ahead, lastModifiedMs: ahead.wallMs, ringChecksum: cluster!.clientRing.current!.checksum, deleted: false };
+      expect(await applyReplicaWrite(cluster!.node(node).role!.context, { objectKind: 'chunk', meta, body: older, keepPrevious: false })).to.include({ ok: true, applied: true });
+    }
+    const body = randomBytes(2 * MiB);
+    const put = await client.put('chunk', fields('ahead', body), body);
+    if (!put.ok) throw new Error(JSON.stringify(put));
+    expect(put.meta.clock.wallMs).to.be.at.least(ahead.wallMs);
+    expect(staging.staged).to.equal(1);
+    const reversed = Buffer.from(body).reverse();
+    await eventually(async () => [...(await heldBodies('ahead')).values()].every((held) => held?.equals(reversed) === true), 10_000, 'every replica holding the staged body');
+    await eventually(() => openStagingFiles().length === 0, 5_000, 'every reader closing the staging file');
   });
 
   it('a replica refuses a staged body it may not take, and a malformed one', async () => {
