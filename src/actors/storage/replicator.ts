@@ -7,8 +7,10 @@ import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import { OBJECT_KINDS } from '../../core/object-meta.js';
 import type { ActorContext, Behavior } from '../../runtime/actor.js';
 import { isObjectMeta } from '../../store/object-store.js';
+import type { StagedBody } from '../../store/staged-bodies.js';
 import { MAX_BODY_BYTES, type ReplicatorMessage } from '../../protocol/cluster/replicator.js';
 import { randomHex } from '../../core/random-id.js';
+import { isStagedBodyRef } from '../../core/staged-body-ref.js';
 import { isWriteCondition, type WriteCondition } from '../../core/write-condition.js';
 import { isVersionedWrite, type VersionedWrite } from '../../core/object-versioning.js';
 import type { PutResult } from '../../protocol/cluster/storage-api.js';
@@ -17,8 +19,6 @@ import { RecentWrites } from './recent-writes.js';
 import type { StorageContext } from './storage-context.js';
 import { coordinateNewestWrite } from './write-coordinator.js';
 import { withStagedBody } from './replica-ops.js';
-import { isStagedBodyRef } from '../../core/staged-body-ref.js';
-import type { StagedBody } from '../../store/staged-bodies.js';
 
 /** Copies only the fields a version may carry: a remote writer cannot smuggle others into the record. */
 const FIELD_NAMES = [
