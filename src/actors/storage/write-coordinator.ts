@@ -102,10 +102,13 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
     const reverts: Array<Promise<void>> = [];
     let decided = false;
     const address = { objectKind, bucket: meta.bucket, key: meta.key };
+    // With a quorum of one, this node's own copy decides the write once taken: nothing can undo it, so
+    // it keeps no undo record and is not settled.
+    const ownCopyDecides = required === 1;
 
     const followUp = (replica: string, outcome: ReplicaOutcome): void => {
       if (quorum.state === 'met') {
-        if (outcome.ok) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
+        if (outcome.ok && !(replica === context.node && ownCopyDecides)) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
         // This node itself, when it did not take the write, gets it back from anti-entropy.
         else if (replica !== context.node && replicas.includes(context.node)) {
           const item = { peer: replica, ...address };
@@ -161,7 +164,7 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
       // so it needs no message.
       const written =
         replica === context.node
-          ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: true, ...(request.body ? { body: request.body } : {}) })
+          ? applyReplicaWrite(context, { objectKind, meta, keepPrevious: !ownCopyDecides, ...(request.body ? { body: request.body } : {}) })
           : sendCopy(system, context, replica, { objectKind, meta, keepPrevious: true, plain: request.received !== true, forClient: request.received !== true }, request.body);
       if (request.body instanceof StagedBody) request.body.track(written);
       void written.then((outcome) => settle(replica, outcome));

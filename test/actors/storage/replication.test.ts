@@ -57,6 +57,28 @@ describe('storage replication (in-process cluster)', function () {
     });
   }
 
+  it("keeps no undo record of the coordinator's own copy when W=1, which its answer decided, and settles the other replicas", async () => {
+    cluster = new StorageCluster(3, { n: 3, w: 1, r: 1, d: 1, rackAware: false });
+    await cluster.start();
+    const [coordinator, ...others] = replicasOf('b1', 'decided');
+    const settled: string[] = [];
+    const settles = cluster.node(coordinator!).role!.context.settles;
+    const add = settles.add.bind(settles);
+    settles.add = (replica, ...rest) => {
+      settled.push(replica);
+      add(replica, ...rest);
+    };
+    for (const body of ['first', 'second']) {
+      const put = await cluster.client.put('object', fields('b1', 'decided', Buffer.from(body)), Buffer.from(body));
+      if (!put.ok) throw new Error(JSON.stringify(put));
+      // Its own copy was written settled: no undo record, the replaced version gone at once.
+      expect(cluster.node(coordinator!).role!.context.store.unsettledWrite({ kind: 'object', bucket: 'b1', key: 'decided' }, put.meta.clock)).to.equal(undefined);
+    }
+    await eventually(() => settled.length === 4, 10_000, 'the other replicas settled');
+    expect([...new Set(settled)].sort()).to.deep.equal([...others].sort());
+    for (const node of others) await eventually(() => !cluster.node(node).role!.context.store.hasUnsettledWrites(), 10_000, `${node} settled`);
+  });
+
   it('writes to N replicas, reads back, deletes, and lists', async () => {
     cluster = new StorageCluster(5, { n: 3, w: 2, r: 1, d: 2, rackAware: false });
     await cluster.start();
