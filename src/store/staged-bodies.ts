@@ -133,7 +133,7 @@ export class StagedBody {
 /**
  * A writer's staging directory. Files are created 0600 in a 0700 directory: readers must run as the
  * same user (a storage node that cannot read them refuses, and gets the bytes). What a writer that
- * stopped left in it is removed the first time a later one stages a body.
+ * stopped left in it is removed when a later one opens it (`open`, or its first body).
  */
 export class StagingArea {
   private readonly dir: string;
@@ -155,18 +155,31 @@ export class StagingArea {
    */
   async stage(bytes: Uint8Array): Promise<StagedBodyRef | undefined> {
     try {
-      // A directory that could not be made is tried again by the next body.
-      this.ready ??= this.prepare().catch((error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      });
-      await this.ready;
+      await this.prepared();
       return await this.write(bytes);
     } catch (error) {
-      if (!this.failed) this.log.warn('cannot stage bodies for the storage nodes on this machine; sending them instead', { dir: this.dir, error });
-      this.failed = true;
+      this.failedOnce(error);
       return undefined;
     }
+  }
+
+  /** Makes the directory and removes what an earlier writer left in it; never rejects (a failure is logged). */
+  async open(): Promise<void> {
+    await this.prepared().catch((error: unknown) => this.failedOnce(error));
+  }
+
+  /** A directory that could not be made is tried again by the next body. */
+  private prepared(): Promise<void> {
+    this.ready ??= this.prepare().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  private failedOnce(error: unknown): void {
+    if (!this.failed) this.log.warn('cannot stage bodies for the storage nodes on this machine; sending them instead', { dir: this.dir, error });
+    this.failed = true;
   }
 
   private async write(bytes: Uint8Array): Promise<StagedBodyRef> {
@@ -206,4 +219,23 @@ export class StagingArea {
 
 async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() === true;
+}
+
+/**
+ * Removes every staging file in `dir`, for a writer that no longer stages: what it left when it staged
+ * before is of no use to anyone. Never rejects; a directory that is not there is nothing to do.
+ */
+export async function removeStagedBodies(dir: string, log: Logger): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.endsWith('.staged')) continue;
+    await unlink(join(dir, name)).then(() => removed++, () => undefined);
+  }
+  if (removed > 0) log.info('removed staged bodies left from when this writer staged', { removed, dir });
 }

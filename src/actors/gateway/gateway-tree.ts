@@ -21,7 +21,7 @@ import type { RingView } from '../common/ring-view.js';
 import { hostOf, StorageClient } from '../common/storage-client.js';
 import { machineIdentity } from '../../store/same-machine.js';
 import { SameMachineReads } from './same-machine-reads.js';
-import { StagingArea } from '../../store/staged-bodies.js';
+import { removeStagedBodies, StagingArea } from '../../store/staged-bodies.js';
 import { managerBucketAdmin } from './bucket-admin.js';
 import type { ManagerLink } from '../common/manager-link.js';
 import type { GatewayConfig } from './gateway-config.js';
@@ -93,7 +93,11 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
   const thisMachine = config.sameMachineReads || config.sameMachineWrites ? machineIdentity() : undefined;
   if ((config.sameMachineReads || config.sameMachineWrites) && thisMachine === undefined) node.logger.info('this system cannot tell which storage nodes share its machine; bodies are sent');
   // Staging files live under the data directory: a gateway without one sends every body.
-  const staging = config.sameMachineWrites && thisMachine !== undefined && options.dataDir !== undefined ? new StagingArea(join(options.dataDir, STAGING_DIR), thisMachine, node.logger) : undefined;
+  const stagingDir = options.dataDir === undefined ? undefined : join(options.dataDir, STAGING_DIR);
+  const staging = config.sameMachineWrites && thisMachine !== undefined && stagingDir !== undefined ? new StagingArea(stagingDir, thisMachine, node.logger) : undefined;
+  // What a gateway that stopped left there goes at start, also when it no longer stages.
+  if (staging !== undefined) void staging.open();
+  else if (stagingDir !== undefined) void removeStagedBodies(stagingDir, node.logger);
   const client = new StorageClient({
     system: node.system,
     ringView: options.ringView,

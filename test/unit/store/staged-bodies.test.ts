@@ -10,7 +10,7 @@ import { memoryLogger } from '../../../src/runtime/logger.js';
 import { BodyFiles } from '../../../src/store/body-files.js';
 import { ObjectStore } from '../../../src/store/object-store.js';
 import { machineIdentity } from '../../../src/store/same-machine.js';
-import { StagedBody, StagedBodyRefused, StagingArea, type StagedBodyRefusal } from '../../../src/store/staged-bodies.js';
+import { removeStagedBodies, StagedBody, StagedBodyRefused, StagingArea, type StagedBodyRefusal } from '../../../src/store/staged-bodies.js';
 
 const KiB = 1024;
 
@@ -80,6 +80,30 @@ describe('store/staged-bodies', function () {
     const first = (await staging.stage(randomBytes(10)))!;
     const second = (await staging.stage(randomBytes(10)))!;
     expect(readdirSync(stagingDir).sort()).to.deep.equal([first.path, second.path].map((path) => path.split('/').pop()!).sort());
+  });
+
+  it('removes what an earlier writer left when opened, and every staged body once a writer stops staging', async () => {
+    const stagingDir = join(dir, 'staging');
+    mkdirSync(stagingDir);
+    const left = join(stagingDir, `${'a'.repeat(32)}.staged`);
+    writeFileSync(left, 'left over');
+    utimesSync(left, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const staging = area();
+    await staging.open();
+    expect(readdirSync(stagingDir)).to.deep.equal([]);
+
+    const fresh = (await staging.stage(randomBytes(10)))!;
+    writeFileSync(join(stagingDir, 'not-staged.txt'), 'kept');
+    await removeStagedBodies(stagingDir, memoryLogger('error').logger);
+    expect(existsSync(fresh.path)).to.equal(false);
+    expect(readdirSync(stagingDir)).to.deep.equal(['not-staged.txt']);
+    // Nothing there: nothing to do.
+    await removeStagedBodies(join(dir, 'nowhere'), memoryLogger('error').logger);
+    // A directory that cannot be made is logged, not thrown.
+    writeFileSync(join(dir, 'blocked'), 'a file');
+    const { logger, lines } = memoryLogger('warn');
+    await new StagingArea(join(dir, 'blocked', 'staging'), machine, logger).open();
+    expect(lines.filter((line) => /cannot stage bodies/.test(String(line.msg)))).to.have.length(1);
   });
 
   it('answers undefined, and logs once, when it cannot stage', async () => {
