@@ -287,13 +287,18 @@ class DirectorySync {
 /** `length` bytes from `offset` of an open file, into a buffer of their own; `what` names it in errors. */
 export async function readExactly(file: FileHandle, offset: number, length: number, what: string): Promise<Buffer> {
   const out = Buffer.allocUnsafeSlow(length);
+  await readFully(file, out, length, offset, what);
+  return out;
+}
+
+/** `length` bytes from `position` of an open file, into the start of `target`; `what` names it in errors. */
+export async function readFully(file: FileHandle, target: Uint8Array, length: number, position: number, what: string): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await file.read(out, done, length - done, offset + done);
+    const { bytesRead } = await file.read(target, done, length - done, position + done);
     if (bytesRead === 0) throw new Error(`${what} is shorter than its record says`);
     done += bytesRead;
   }
-  return out;
 }
 
 /** What a file system that cannot write past its cache (or not from this alignment) answers. */
@@ -317,7 +322,7 @@ async function writeAligned(file: FileHandle, block: Buffer, position: number): 
 }
 
 /** Writes all of `bytes` at `position`. */
-async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+export async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);

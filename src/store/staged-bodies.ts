@@ -19,7 +19,7 @@ import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/pro
 import { dirname, join, normalize, resolve } from 'node:path';
 import type { StagedBodyRef } from '../core/staged-body-ref.js';
 import type { Logger } from '../runtime/logger.js';
-import { readExactly } from './body-files.js';
+import { readExactly, readFully, writeAll } from './body-files.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 
 /** `<anything>/staging/<32 hex digits>.staged`: how StagingArea names its files. */
@@ -99,12 +99,7 @@ export class StagedBody {
 
   /** Reads `length` bytes from `position` of the body into the start of `target`. */
   async readInto(target: Uint8Array, length: number, position: number): Promise<void> {
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.file.read(target, done, length - done, position + done);
-      if (bytesRead === 0) throw new Error(`the staged body ${this.ref.path} is shorter than ${this.ref.sizeBytes} bytes`);
-      done += bytesRead;
-    }
+    await readFully(this.file, target, length, position, `the staged body ${this.ref.path}`);
   }
 
   /** The whole body in memory (read once, however often asked), for a replica it must be sent to. */
@@ -186,8 +181,7 @@ export class StagingArea {
     const path = join(this.dir, `${randomBytes(16).toString('hex')}.staged`);
     const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, PRIVATE_FILE_MODE);
     try {
-      let done = 0;
-      while (done < bytes.length) done += (await file.write(bytes, done, bytes.length - done, done)).bytesWritten;
+      await writeAll(file, bytes, 0);
     } catch (error) {
       await unlink(path).catch(() => undefined);
       throw error;

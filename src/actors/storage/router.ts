@@ -44,7 +44,6 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
   'replica_get_many',
   'replica_put',
   'replica_put_staged',
-  'replica_put_staged',
   'cas_prepare',
   'cas_propose',
   'cas_commit',

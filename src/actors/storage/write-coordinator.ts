@@ -108,7 +108,9 @@ function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger,
 
     const followUp = (replica: string, outcome: ReplicaOutcome): void => {
       if (quorum.state === 'met') {
-        if (outcome.ok && !(replica === context.node && ownCopyDecides)) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
+        if (outcome.ok) {
+          if (!(replica === context.node && ownCopyDecides)) context.settles.add(replica, objectKind, meta.bucket, meta.key, meta.clock);
+        }
         // This node itself, when it did not take the write, gets it back from anti-entropy.
         else if (replica !== context.node && replicas.includes(context.node)) {
           const item = { peer: replica, ...address };

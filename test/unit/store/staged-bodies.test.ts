@@ -42,6 +42,15 @@ describe('store/staged-bodies', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const area = (): StagingArea => new StagingArea(join(dir, 'staging'), machine, memoryLogger('error').logger);
+  /** The staging directory, holding a file a writer left a minute ago. */
+  const leftByEarlierWriter = (): string => {
+    const stagingDir = join(dir, 'staging');
+    mkdirSync(stagingDir);
+    const left = join(stagingDir, `${'a'.repeat(32)}.staged`);
+    writeFileSync(left, 'left over');
+    utimesSync(left, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    return stagingDir;
+  };
 
   it('stages a body in a private file for a reader on this machine, and removes it when discarded', async () => {
     const staging = area();
@@ -71,11 +80,7 @@ describe('store/staged-bodies', function () {
   });
 
   it('removes what an earlier writer left when it first stages, and nothing of its own', async () => {
-    const stagingDir = join(dir, 'staging');
-    mkdirSync(stagingDir);
-    const left = join(stagingDir, `${'a'.repeat(32)}.staged`);
-    writeFileSync(left, 'left over');
-    utimesSync(left, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const stagingDir = leftByEarlierWriter();
     const staging = area();
     const first = (await staging.stage(randomBytes(10)))!;
     const second = (await staging.stage(randomBytes(10)))!;
@@ -83,11 +88,7 @@ describe('store/staged-bodies', function () {
   });
 
   it('removes what an earlier writer left when opened, and every staged body once a writer stops staging', async () => {
-    const stagingDir = join(dir, 'staging');
-    mkdirSync(stagingDir);
-    const left = join(stagingDir, `${'a'.repeat(32)}.staged`);
-    writeFileSync(left, 'left over');
-    utimesSync(left, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const stagingDir = leftByEarlierWriter();
     const staging = area();
     await staging.open();
     expect(readdirSync(stagingDir)).to.deep.equal([]);
