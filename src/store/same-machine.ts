@@ -14,7 +14,7 @@ import { constants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { normalize } from 'node:path';
 import { isBodyFileRef, type BodyFileRef } from '../core/body-file-ref.js';
-import { readExactly } from './body-files.js';
+import { readExactly, readFully } from './body-files.js';
 
 let identity: string | null | undefined;
 
@@ -43,9 +43,9 @@ export class BodyFileMismatch extends Error {}
  * The bytes `ref` points at. Throws NotABodyFile when it does not point at a regular file named as
  * body files are, BodyFileMismatch when the file is not the size it was said to be, and the file
  * system's error (ENOENT when the file was removed meanwhile, because a newer version replaced it)
- * when it cannot be read.
+ * when it cannot be read. Read into `into` when it is as long as the bytes pointed at.
  */
-export async function readBodyFile(ref: BodyFileRef): Promise<Buffer> {
+export async function readBodyFile(ref: BodyFileRef, into?: Buffer): Promise<Buffer> {
   if (!isBodyFileRef(ref) || normalize(ref.path) !== ref.path || !BODY_FILE_PATH.test(ref.path)) throw new NotABodyFile(`${String(ref.path)} is not a body file`);
   // Not blocking: a FIFO in a body file's place opens at once (and is refused below) rather than never.
   const file = await open(ref.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -53,7 +53,9 @@ export async function readBodyFile(ref: BodyFileRef): Promise<Buffer> {
     const stats = await file.stat();
     if (!stats.isFile()) throw new NotABodyFile(`${ref.path} is not a regular file`);
     if (stats.size !== ref.fileBytes) throw new BodyFileMismatch(`${ref.path} holds ${stats.size} bytes, not ${ref.fileBytes}`);
-    return await readExactly(file, ref.offset, ref.length, ref.path);
+    if (into === undefined || into.length !== ref.length) return await readExactly(file, ref.offset, ref.length, ref.path);
+    await readFully(file, into, ref.length, ref.offset, ref.path);
+    return into;
   } finally {
     await file.close();
   }

@@ -13,6 +13,7 @@ import type { ByteRange } from '../../protocol/s3/range.js';
 import type { StorageApi } from '../../protocol/cluster/storage-api.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { GatewayConfig } from './gateway-config.js';
+import type { PieceBuffers } from './piece-buffers.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface ReadSource {
@@ -25,6 +26,11 @@ export interface ReadSource {
   readonly inline: Uint8Array | undefined;
   /** Turns the stored bytes of an encrypted body back into plaintext (server-side-encryption.ts). */
   readonly decrypt?: (chunkIndex: number, offsetInChunk: number, bytes: Uint8Array) => Buffer;
+  /**
+   * Lends the buffers pieces are read into, when the reader's consumer gives each piece back once done
+   * with it (response-body.ts). Pieces of encrypted bodies are decrypted into buffers of their own.
+   */
+  readonly pieces?: PieceBuffers;
 }
 
 export type ReadSettings = Pick<GatewayConfig, 'readPieceBytes' | 'readAheadPieces'>;
@@ -58,6 +64,29 @@ async function* pieces(list: readonly Buffer[]): AsyncGenerator<Buffer> {
   yield* list;
 }
 
+/** The bytes of one read of a chunk, into `readInto` where the storage can read them there. */
+async function fetchPiece(source: ReadSource, keys: readonly string[], sizes: readonly number[], read: ChunkRead, readInto: Buffer | undefined): Promise<Buffer | Error> {
+  const { meta } = source;
+  const { chunkIndex: index, offsetInChunk, lengthBytes } = read;
+  const whole = offsetInChunk === 0 && lengthBytes === sizes[index];
+  const options = {
+    withBody: true,
+    ...(whole ? {} : { bodySlice: { offsetBytes: offsetInChunk, lengthBytes } }),
+    ...(readInto === undefined ? {} : { readInto }),
+  };
+  let result: Awaited<ReturnType<StorageApi['get']>>;
+  try {
+    result = await source.storage.get('chunk', meta.bucket, keys[index]!, options);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  if (!result.ok) return result.code === 'NotFound' ? new Error(`chunk ${index} of ${meta.key} is missing`) : storageFailureError(result);
+  const body = result.body;
+  if (body === undefined || body.length !== lengthBytes) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
+  if (source.decrypt !== undefined) return source.decrypt(index, offsetInChunk, body);
+  return Buffer.from(body.buffer, body.byteOffset, body.length);
+}
+
 async function* readChunks(
   source: ReadSource,
   keys: readonly string[],
@@ -65,23 +94,15 @@ async function* readChunks(
   reads: readonly ChunkRead[],
   readAhead: number,
 ): AsyncGenerator<Buffer> {
-  const { meta } = source;
   // Never rejects: fetches still running when the reader stops early must not become unhandled. A
   // storage failure is the client's S3 error; a missing or damaged chunk is an internal one, logged.
-  const fetch = async ({ chunkIndex: index, offsetInChunk, lengthBytes }: ChunkRead): Promise<Buffer | Error> => {
-    const whole = offsetInChunk === 0 && lengthBytes === sizes[index];
-    const options = whole ? { withBody: true } : { withBody: true, bodySlice: { offsetBytes: offsetInChunk, lengthBytes } };
-    let result: Awaited<ReturnType<StorageApi['get']>>;
-    try {
-      result = await source.storage.get('chunk', meta.bucket, keys[index]!, options);
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-    if (!result.ok) return result.code === 'NotFound' ? new Error(`chunk ${index} of ${meta.key} is missing`) : storageFailureError(result);
-    const body = result.body;
-    if (body === undefined || body.length !== lengthBytes) return new Error(`chunk ${index} of ${meta.key} has the wrong size`);
-    if (source.decrypt !== undefined) return source.decrypt(index, offsetInChunk, body);
-    return Buffer.from(body.buffer, body.byteOffset, body.length);
+  const lender = source.decrypt === undefined ? source.pieces : undefined;
+  const fetch = async (read: ChunkRead): Promise<Buffer | Error> => {
+    const readInto = lender?.take(read.lengthBytes);
+    const piece = await fetchPiece(source, keys, sizes, read, readInto);
+    // A buffer lent and not read into (the body came another way, or not at all) is nobody's.
+    if (readInto !== undefined && (piece instanceof Error || piece.buffer !== readInto.buffer)) lender!.give(readInto);
+    return piece;
   };
   // Every slice fetched is held until it has been consumed, and counts against the body memory
   // meanwhile: the next one waits for room, those beyond it are fetched ahead only if there is room.

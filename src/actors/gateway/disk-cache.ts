@@ -29,6 +29,7 @@ import type { ByteRange } from '../../protocol/s3/range.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { BodyMemoryAccount } from './body-memory.js';
+import type { PieceBuffers } from './piece-buffers.js';
 
 export interface DiskCacheSettings {
   readonly dir: string;
@@ -495,7 +496,8 @@ export class DiskFill {
 
 /**
  * The bytes of `range` (all when undefined) of a cached body, in pieces of at most `pieceBytes`, each
- * counted against the reader's body memory until it is consumed. Closes the file when done or stopped.
+ * counted against the reader's body memory until it is consumed, read into buffers `lent` lends when
+ * given (for a consumer that gives them back). Closes the file when done or stopped.
  */
 export async function* readCachedBody(
   file: FileHandle,
@@ -503,6 +505,7 @@ export async function* readCachedBody(
   range: ByteRange | undefined,
   pieceBytes: number,
   memory: BodyMemoryAccount,
+  lent?: PieceBuffers,
 ): AsyncGenerator<Buffer> {
   let position = range?.start ?? 0;
   const end = (range?.end ?? sizeBytes - 1) + 1;
@@ -511,7 +514,7 @@ export async function* readCachedBody(
       const length = Math.min(pieceBytes, end - position);
       await memory.acquire(length);
       try {
-        const piece = Buffer.allocUnsafe(length);
+        const piece = lent?.take(length) ?? Buffer.allocUnsafe(length);
         let filled = 0;
         while (filled < length) {
           const { bytesRead } = await file.read(piece, filled, length - filled, position + filled);
@@ -568,11 +571,13 @@ async function md5OfFile(path: string): Promise<string> {
  * copy is completed by `finish` (in the background: the client does not wait for the sync). A body
  * not read to its end (the client went away, a read failed) leaves no copy.
  */
-export async function* copyWhileSending(pieces: AsyncIterable<Buffer>, fill: DiskFill, finish: (complete: () => Promise<void>) => void): AsyncGenerator<Buffer> {
+export async function* copyWhileSending(pieces: AsyncIterable<Buffer>, fill: DiskFill, lent: PieceBuffers, finish: (complete: () => Promise<void>) => void): AsyncGenerator<Buffer> {
   let whole = false;
   try {
     for await (const piece of pieces) {
-      const written = fill.write(piece);
+      // The copy holds a lent piece until it is written, however soon the response is done with it.
+      lent.hold(piece);
+      const written = fill.write(piece).finally(() => lent.give(piece));
       yield piece;
       await written;
     }

@@ -21,6 +21,7 @@ import type { GatewayConfig } from './gateway-config.js';
 import { BodyFraming } from './body-framing.js';
 import { BodyMemory } from './body-memory.js';
 import { ChunkBuffers } from './chunk-buffers.js';
+import { PieceBuffers } from './piece-buffers.js';
 import { DigestPool } from './digest-pool.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ObjectCache } from './object-cache.js';
@@ -84,6 +85,7 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     background: new BackgroundWork(input.log, input.clock),
     bodyMemory,
     chunkBuffers: new ChunkBuffers(input.config.chunkSizeBytes, bodyMemory, input.clock, CHUNK_BUFFER_IDLE_MS),
+    pieceBuffers: new PieceBuffers(input.config.readPieceBytes, PIECE_BUFFERS_KEPT, input.clock, CHUNK_BUFFER_IDLE_MS),
     digests: new DigestPool(input.config.digestThreads, input.log),
     masterKeys: input.masterKeys,
   };
@@ -121,8 +123,10 @@ interface Busy {
   refusal: S3Error | undefined;
 }
 
-/** Chunk buffers no upload took for this long are let go. */
+/** Chunk buffers no upload took for this long are let go, and piece buffers no download took. */
 const CHUNK_BUFFER_IDLE_MS = 5_000;
+/** Piece buffers kept idle at most: enough for the pieces of a few downloads between reads. */
+const PIECE_BUFFERS_KEPT = 16;
 /** A connection on which nothing moves either way for this long is closed. */
 const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 /** A refused connection is given this long to read its answer before it is cut. */
@@ -272,6 +276,7 @@ export async function startGatewayServer(deps: GatewayDeps, listener: ListenerOp
       await deps.background.settle(Math.max(0, timeoutMs - (deps.clock.now() - startedMs)));
       await deps.digests.close();
       deps.chunkBuffers.close();
+      deps.pieceBuffers.close();
     },
   };
 }

@@ -20,6 +20,7 @@ import type { BodyMemory, BodyMemoryAccount } from './body-memory.js';
 import type { BackgroundWork } from './background-work.js';
 import type { BucketAdmin } from './bucket-admin.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
+import type { PieceBuffers } from './piece-buffers.js';
 import type { DigestPool } from './digest-pool.js';
 import type { GatewayConfig } from './gateway-config.js';
 import type { RequestObserver } from './gateway-metrics.js';
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   readonly bodyMemory: BodyMemory;
   /** Chunk buffers kept for reuse by uploads. */
   readonly chunkBuffers: ChunkBuffers;
+  /** Buffers lent to downloads for their pieces. */
+  readonly pieceBuffers: PieceBuffers;
   /** Where request bodies are hashed. */
   readonly digests: DigestPool;
   /** The operator's master keys for SSE-S3 (core/object-encryption.ts); undefined: SSE-S3 is refused. */

@@ -7,6 +7,9 @@
  * can tell it). Pieces are written whole, one write each; what the client has taken is read when the
  * pace is checked, as the bytes written less those still waiting in the response and the socket, so
  * the floor is judged while a piece is on its way without cutting it into many small writes.
+ *
+ * Each piece is given back to the piece buffers (piece-buffers.ts) once written: pieces read into lent
+ * buffers are read into again, anything else is left alone.
  */
 import type { RequestContext } from './request-context.js';
 import { whenWritable } from './responses.js';
@@ -29,7 +32,8 @@ export async function sendBody(ctx: RequestContext, pieces: AsyncIterable<Buffer
   try {
     for await (const piece of pieces) {
       writtenBytes += piece.length;
-      if (res.write(piece)) continue;
+      // A lent piece goes back once the socket has taken it (or given up on it).
+      if (res.write(piece, () => deps.pieceBuffers.give(piece))) continue;
       watch.pace.waiting(clock.now());
       try {
         await whenWritable(res);

@@ -86,6 +86,12 @@ export interface GetOptions {
    * machine that keeps the body in a file answers with where it lies (`bodyFile`) instead of the bytes.
    */
   readonly fileOnMachine?: string;
+  /**
+   * With `withBody`: a buffer of the body's (or slice's) length that a reader in this process may read
+   * the body into rather than a buffer of its own (the gateway's reads of files on its machine). Never
+   * sent: the result's body is this buffer when it was read into, and the caller tells by its memory.
+   */
+  readonly readInto?: Buffer;
 }
 
 export interface StorageApi {

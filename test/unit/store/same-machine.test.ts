@@ -57,6 +57,18 @@ describe('store/same-machine', function () {
       expect(read.equals(body.subarray(1000, 1000 + 50 * KiB))).to.equal(true);
     });
 
+    it('reads into the buffer it is given when that is as long as the slice, and into its own otherwise', async () => {
+      const into = Buffer.alloc(50 * KiB);
+      const read = await readBodyFile({ path, offset: 1000, length: 50 * KiB, fileBytes: body.length }, into);
+      expect(read).to.equal(into);
+      expect(into.equals(body.subarray(1000, 1000 + 50 * KiB))).to.equal(true);
+      const shorter = Buffer.alloc(10);
+      const own = await readBodyFile({ path, offset: 0, length: 11, fileBytes: body.length }, shorter);
+      expect(own).to.not.equal(shorter);
+      expect(own.equals(body.subarray(0, 11))).to.equal(true);
+      expect(shorter.equals(Buffer.alloc(10))).to.equal(true);
+    });
+
     it('reads nothing that is not named like a body file, nor outside the file', async () => {
       const other = join(dir, 'secret.key');
       writeFileSync(other, body);

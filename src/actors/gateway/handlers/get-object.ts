@@ -72,14 +72,14 @@ async function answer(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadOb
   let pieces: AsyncIterable<Buffer> | undefined;
   let cachedAtMs = loaded.cachedAtMs;
   if (withBody && file.handle !== undefined) {
-    pieces = readCachedBody(file.handle, meta.sizeBytes, range, deps.config.readPieceBytes, ctx.memory);
+    pieces = readCachedBody(file.handle, meta.sizeBytes, range, deps.config.readPieceBytes, ctx.memory, deps.pieceBuffers);
     file.handle = undefined;
   } else if (withBody) {
-    pieces = readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
+    pieces = readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, pieces: deps.pieceBuffers, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
     // A whole read of the current version leaves a copy in the disk tier, if the object belongs there.
     const fill = range === undefined && op.versionId === undefined ? deps.diskCache.fill(meta) : undefined;
     if (fill !== undefined) {
-      pieces = copyWhileSending(pieces, fill, (complete) => void deps.background.start('fill the disk cache', complete));
+      pieces = copyWhileSending(pieces, fill, deps.pieceBuffers, (complete) => void deps.background.start('fill the disk cache', complete));
       cachedAtMs = deps.clock.now();
     }
   }

@@ -44,6 +44,7 @@ async function closeIncarnation(server: NfsServer | undefined, gateway: GatewayD
   await server?.close();
   await gateway.digests.close();
   gateway.chunkBuffers.close();
+  gateway.pieceBuffers.close();
 }
 
 export function nfsListenerBehavior(deps: NfsListenerDeps): Behavior<ListenerState, NfsListenerMessage> {

@@ -50,6 +50,21 @@ describe('actors/gateway/same-machine-reads', () => {
     expect(reads.counts).to.deep.equal({ read: 1, fellBack: 0 });
   });
 
+  it('reads the body into the buffer the caller lends', async () => {
+    const storage = new PointingStorage();
+    const readInto = Buffer.alloc(8);
+    const lentTo: Array<Buffer | undefined> = [];
+    const reads = new SameMachineReads(storage, MACHINE, memoryLogger('error').logger, (_ref, into) => {
+      lentTo.push(into);
+      IN_FILE.copy(into!);
+      return Promise.resolve(into!);
+    });
+    const got = await reads.get('chunk', 'b', 'k', { withBody: true, readInto });
+    expect(got).to.deep.equal({ ok: true, meta: META, body: IN_FILE });
+    expect(lentTo).to.deep.equal([readInto]);
+    expect(got.ok && got.body).to.equal(readInto);
+  });
+
   for (const [why, error] of [['its file went away meanwhile', errno('ENOENT')], ['its file is damaged', new BodyFileMismatch('short')]] as const) {
     it(`has a body sent when ${why}, and keeps reading files afterwards`, async () => {
       const storage = new PointingStorage();

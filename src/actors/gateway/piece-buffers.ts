@@ -1,0 +1,86 @@
+/**
+ * Buffers for the pieces of downloads, lent to a download and given back once its socket has taken
+ * them. A download reads its body a piece at a time (body-reader.ts); read into fresh buffers, every
+ * piece was garbage as soon as the socket took it, and V8 collects Buffer memory only once a lot of it
+ * has piled up: under ten parallel downloads the gateway held more memory in dead pieces than in live
+ * ones. Pieces read into lent buffers come back here and are read into again.
+ *
+ * A lent buffer has holders: the download it was read for, and whoever uses its bytes after the
+ * download is done with them (a disk-cache fill still writing them). It comes back when the last one
+ * lets go. A buffer that never comes back (a download stopped early, a socket that never called back)
+ * is collected like any other. Few buffers are kept idle (`maxIdle`), and none once no download has
+ * taken one for `idleMs`. Idle buffers do not count against the body memory: a grant there precedes
+ * the read it is for, and letting go of idle buffers to make room for it would turn the very buffer
+ * that read could use into garbage.
+ */
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
+
+export class PieceBuffers {
+  private readonly idle: Buffer[] = [];
+  /** Holders of each lent buffer, by its memory. */
+  private readonly holders = new WeakMap<ArrayBufferLike, number>();
+  private lastTakenMs = 0;
+  private trimTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    readonly sizeBytes: number,
+    private readonly maxIdle: number,
+    private readonly clock: Clock,
+    private readonly idleMs: number,
+  ) {}
+
+  /** Buffers kept idle now. */
+  get keptCount(): number {
+    return this.idle.length;
+  }
+
+  /**
+   * A lent buffer of `lengthBytes` with arbitrary contents, held once (by the caller), or undefined
+   * when no piece is that large.
+   */
+  take(lengthBytes: number): Buffer | undefined {
+    if (lengthBytes > this.sizeBytes || lengthBytes <= 0) return undefined;
+    this.lastTakenMs = this.clock.now();
+    const whole = this.idle.pop() ?? Buffer.allocUnsafeSlow(this.sizeBytes);
+    this.holders.set(whole.buffer, 1);
+    return whole.subarray(0, lengthBytes);
+  }
+
+  /** One more holder of `piece`, if it is lent; anything else is left alone. */
+  hold(piece: Uint8Array): void {
+    const count = this.holders.get(piece.buffer);
+    if (count !== undefined) this.holders.set(piece.buffer, count + 1);
+  }
+
+  /**
+   * A holder of `piece` is done with its bytes; after the last one the buffer is read into again.
+   * Anything not lent by this pool is left alone, so a consumer may give back every piece it had.
+   */
+  give(piece: Uint8Array): void {
+    const count = this.holders.get(piece.buffer);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.holders.set(piece.buffer, count - 1);
+      return;
+    }
+    this.holders.delete(piece.buffer);
+    if (this.closed || this.idle.length >= this.maxIdle) return;
+    this.idle.push(Buffer.from(piece.buffer, 0, this.sizeBytes));
+    this.trimTimer ??= this.clock.setTimeout(() => this.trim(), this.idleMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.trimTimer?.cancel();
+    this.trimTimer = undefined;
+    this.idle.length = 0;
+  }
+
+  private trim(): void {
+    this.trimTimer = undefined;
+    const idleForMs = this.clock.now() - this.lastTakenMs;
+    if (idleForMs >= this.idleMs) this.idle.length = 0;
+    else if (this.idle.length > 0) this.trimTimer = this.clock.setTimeout(() => this.trim(), this.idleMs - idleForMs);
+  }
+}
