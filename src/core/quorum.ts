@@ -60,6 +60,15 @@ export interface QuorumSettings {
   readonly d: number;
 }
 
+/**
+ * How many of a key's replicas a listing may leave unasked and still see what a read sees and more:
+ * an acknowledged write is on W of the N replicas and an acknowledged delete on D, so any N-W+1 and
+ * any N-D+1 of them hold the newest of each, and a read asks R. The smallest of W-1, D-1 and N-R.
+ */
+export function listingSpareReplicas(settings: QuorumSettings): number {
+  return Math.max(0, Math.min(settings.w - 1, settings.d - 1, settings.n - settings.r));
+}
+
 /** Undefined when 1 ≤ W, R, D ≤ N ≤ nodeCount holds, else a message naming the value at fault. */
 export function validateQuorums(settings: QuorumSettings, nodeCount: number): string | undefined {
   const { n, w, r, d } = settings;

@@ -5,21 +5,20 @@
  * listing asks every storage node for a sorted page and merges them with the core listing step, so a
  * page costs O(page) whatever the bucket's size.
  */
-import { newestListed, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest } from '../../core/listing.js';
+import type { ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import { randomHex } from '../../core/random-id.js';
 import type { StagedBodyRef } from '../../core/staged-body-ref.js';
 import type { WriteCondition } from '../../core/write-condition.js';
 import type { VersionedWrite } from '../../core/object-versioning.js';
-import { acknowledgedNewest } from '../../core/unsettled-rules.js';
 import { preferenceList, readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
-import { isRuntimeFailure, runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
+import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import { readerRef } from '../../protocol/cluster/reader.js';
 import { replicatorRef } from '../../protocol/cluster/replicator.js';
-import { unpackListingPage } from '../../protocol/cluster/listing-rows.js';
-import { routerOf, stagedBodyRefusal, type ListLocalReply, type StorageError } from '../../protocol/cluster/storage.js';
+import { stagedBodyRefusal } from '../../protocol/cluster/storage.js';
+import { ClusterListing } from './cluster-listing.js';
 import type { RingView } from './ring-view.js';
 import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
@@ -64,18 +63,6 @@ export interface StagedWriteCounts {
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-/** Rounds of one listing page; each round makes progress, this only bounds a pathological case. */
-const MAX_LISTING_ROUNDS = 10_000;
-
-type ListedPage = { readonly ok: true; readonly page: ListingPage<ListingEntry> };
-
-/** A node's listing page as the merge takes it, whichever form the node answered in. */
-function unpacked(reply: ListLocalReply | RuntimeFailure): ListedPage | StorageError | RuntimeFailure {
-  if (!reply.ok || 'page' in reply) return reply;
-  const page = unpackListingPage(reply.packed);
-  return page === undefined ? runtimeFailure('BadMessage', 'a storage node answered a listing with a damaged page') : { ok: true, page };
-}
-
 export class StorageClient implements StorageApi {
   private readonly timeoutMs: number;
   /** Coordinators that take no staged body from this client: they are sent bytes. */
@@ -83,8 +70,11 @@ export class StorageClient implements StorageApi {
   private stagedCount = 0;
   private sentCount = 0;
 
+  private readonly listing: ClusterListing;
+
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.listing = new ClusterListing({ system: deps.system, ringView: deps.ringView, isKnownDown: deps.isKnownDown, timeoutMs: this.timeoutMs });
   }
 
   put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
@@ -159,55 +149,9 @@ export class StorageClient implements StorageApi {
     );
   }
 
-  /**
-   * A listing as consistent as a read: every key's newest version among its replicas, as long as no
-   * more than N-R nodes are missing (so at least R replicas of every key answer). A version whose write
-   * is unsettled is judged as a read judges it (core/unsettled-rules.ts); while one cannot be, the
-   * listing answers Unavailable.
-   */
-  async list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
-    const snapshot = this.deps.ringView.current;
-    if (!snapshot) return failure('Unavailable', 'no ring yet');
-    const { settings } = snapshot.doc;
-    const nodes = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
-    const tolerated = settings.n - settings.r;
-    let state = startListing<ListingEntry>(request);
-    for (let round = 0; state.phase === 'fetch'; round++) {
-      if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
-      const { fetch } = state;
-      const pageFrom = (node: string): Promise<ListedPage | StorageError | RuntimeFailure> =>
-        this.deps.isKnownDown(node)
-          ? Promise.resolve({ ok: false, code: 'NodeDown', message: `${node} is down` })
-          : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.timeoutMs).then(unpacked);
-      const replies = await Promise.all(nodes.map(pageFrom));
-      const pages: ListingPage<ListingEntry>[] = [];
-      const answered: string[] = [];
-      const failed: string[] = [];
-      replies.forEach((reply, index) => {
-        if (!reply.ok) failed.push(`${nodes[index]}: ${reply.code}`);
-        else {
-          pages.push(reply.page);
-          answered.push(nodes[index]!);
-        }
-      });
-      if (failed.length > tolerated) return failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`);
-      try {
-        state = stepListing(state, pages, (versions) => {
-          if (!versions.some(({ entry }) => entry.unsettled)) return newestListed(versions);
-          const held = new Map<string, ListingEntry | null>(answered.map((node) => [node, null]));
-          for (const { page, entry } of versions) held.set(answered[page]!, entry);
-          const key = versions[0]!.entry.key;
-          const replicas = readPreferenceList(snapshot.current, snapshot.previous, keyPosition(bucket, key), settings.n);
-          const chosen = acknowledgedNewest(held, replicas, settings);
-          if (chosen === 'undecided') throw new UndecidedVersion(key);
-          return chosen;
-        });
-      } catch (error) {
-        if (!(error instanceof UndecidedVersion)) throw error;
-        return failure('Unavailable', `the newest version of ${bucket}/${error.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
-      }
-    }
-    return { ok: true, result: state.result };
+  /** Every key's newest version among its replicas, as cluster-listing.ts lists them. */
+  list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
+    return this.listing.list(kind, bucket, request);
   }
 
   /** A write's id, which every coordinator it is tried on sees, with its condition if it has one. */
@@ -283,14 +227,6 @@ export class StorageClient implements StorageApi {
 /** The host part of a node's name (name@host). */
 export function hostOf(node: string): string {
   return node.slice(node.indexOf('@') + 1);
-}
-
-/** A listed key whose version cannot be decided from the nodes that answered. */
-class UndecidedVersion extends Error {
-  override readonly name = 'UndecidedVersion';
-  constructor(readonly key: string) {
-    super(`the version of ${key} is undecided`);
-  }
 }
 
 function failure(code: StorageFailure['code'], message: string): StorageFailure {

@@ -1,7 +1,7 @@
 /**
- * A listing asks every storage node and takes each node's page in the form it answers in: packed rows
- * (protocol/cluster/listing-rows.ts), or maps from nodes of the release before; a page that does not
- * unpack counts as no answer.
+ * A listing asks the storage nodes (all of them, or all but those cluster-listing.ts may leave out) and
+ * takes each node's page in the form it answers in: packed rows (protocol/cluster/listing-rows.ts), or
+ * maps from nodes of the release before; a page that does not unpack counts as no answer.
  */
 import { expect } from 'chai';
 import { RingView } from '../../../src/actors/common/ring-view.js';
@@ -26,11 +26,15 @@ function harness(options: {
   readonly damaged?: readonly string[];
   /** Nodes of a release before packed pages, which answer with maps. */
   readonly unpacking?: readonly string[];
+  readonly down?: readonly string[];
+  /** The ring is changing: the previous one had these nodes. */
+  readonly previous?: readonly string[];
 }): { client: StorageClient; asked: Array<{ node: string; packed: boolean }> } {
   const asked: Array<{ node: string; packed: boolean }> = [];
   const ringView = new RingView();
   const members = NODES.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 }));
-  ringView.install({ epoch: 1, settings: { ...(options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false }, current: members, previous: null });
+  const previous = options.previous?.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })) ?? null;
+  ringView.install({ epoch: 1, settings: { ...(options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false }, current: members, previous });
   const answer = (ref: ActorRef<never>, build: (replyTo: never) => unknown): Promise<unknown> => {
     const message = build({ node: 'gateway_0@h', ask: asked.length } as never) as { packed?: boolean };
     asked.push({ node: ref.node, packed: message.packed === true });
@@ -41,10 +45,16 @@ function harness(options: {
     return Promise.resolve(decodeCbor(encodeCbor(packs ? { ok: true, packed: packListingPage(page) } : { ok: true, page })));
   };
   const system = { node: 'gateway_0@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
-  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true }), asked };
+  const isKnownDown = (node: string): boolean => options.down?.includes(node) === true;
+  return { client: new StorageClient({ system, ringView, isKnownDown, isUp: (node) => !isKnownDown(node) }), asked };
 }
 
+const listedKeys = (listed: Awaited<ReturnType<StorageClient['list']>>): Array<[string, number]> | string =>
+  listed.ok ? listed.result.contents.map((e) => [e.key, e.lastModifiedMs]) : listed.code;
+
 describe('actors/common/storage-client: listings', () => {
+  // With W=1 a write may be on one replica only, so no node may be left out.
+  const everyNode = { n: 3, w: 1, r: 1, d: 2 };
   // Each node holds a key the others do not, and a version of `shared` newer than theirs.
   const pages = {
     'storage_0@h': [entry('only-0', 1), entry('shared', 3)],
@@ -53,24 +63,78 @@ describe('actors/common/storage-client: listings', () => {
   };
 
   it('asks every node for packed pages and lists each key once, at its newest version', async () => {
-    const { client, asked } = harness({ pages });
+    const { client, asked } = harness({ settings: everyNode, pages });
     const listed = await client.list('object', 'b', { maxKeys: 10 });
     expect(listed.ok && listed.result.contents.map((e) => [e.key, e.lastModifiedMs])).to.deep.equal([['only-0', 1], ['only-1', 1], ['only-2', 1], ['shared', 3]]);
     expect(asked).to.deep.equal(NODES.map((node) => ({ node, packed: true })));
   });
 
   it('takes the pages of nodes that answer with maps as they are', async () => {
-    const { client } = harness({ pages, unpacking: ['storage_0@h', 'storage_2@h'] });
+    const { client } = harness({ settings: everyNode, pages, unpacking: ['storage_0@h', 'storage_2@h'] });
     const listed = await client.list('object', 'b', { maxKeys: 10 });
     expect(listed.ok && listed.result.contents.map((e) => [e.key, e.lastModifiedMs])).to.deep.equal([['only-0', 1], ['only-1', 1], ['only-2', 1], ['shared', 3]]);
   });
 
   it('counts a page that does not unpack as no answer', async () => {
-    const tolerant = harness({ pages, damaged: ['storage_0@h'] });
+    const tolerant = harness({ settings: everyNode, pages, damaged: ['storage_0@h'] });
     const listed = await tolerant.client.list('object', 'b', { maxKeys: 10 });
     expect(listed.ok && listed.result.contents.map((e) => [e.key, e.lastModifiedMs])).to.deep.equal([['only-1', 1], ['only-2', 1], ['shared', 2]]);
     // With R = N no node may be missing.
     const strict = harness({ settings: { n: 3, w: 2, r: 3, d: 2 }, pages, damaged: ['storage_1@h'] });
     expect(await strict.client.list('object', 'b', { maxKeys: 10 })).to.deep.include({ ok: false, code: 'Unavailable' });
+  });
+
+  describe('leaving nodes out', () => {
+    // What acknowledged changes with W=D=2 leave: `a` on every replica, `b` written again and acknowledged
+    // by two (the third still has the old version), `c` deleted with two tombstones.
+    const replicated = {
+      'storage_0@h': [entry('a', 1), entry('b', 5), entry('c', 2)],
+      'storage_1@h': [entry('a', 1), entry('b', 5), entry('c', 6, { deleted: true })],
+      'storage_2@h': [entry('a', 1), entry('b', 3), entry('c', 6, { deleted: true })],
+    };
+    const expected = [['a', 1], ['b', 5]];
+
+    it('asks two of three nodes with N=3 and W=D=2, each listing leaving out another, and lists every acknowledged change', async () => {
+      const { client, asked } = harness({ pages: replicated });
+      const askedPerListing: string[][] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = asked.length;
+        expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);
+        askedPerListing.push(asked.slice(before).map((a) => a.node));
+      }
+      expect(askedPerListing).to.deep.equal([['storage_1@h', 'storage_2@h'], ['storage_0@h', 'storage_2@h'], ['storage_0@h', 'storage_1@h']]);
+    });
+
+    it('leaves out a node known to be down first', async () => {
+      const { client, asked } = harness({ pages: replicated, down: ['storage_1@h'] });
+      for (let i = 0; i < 3; i++) expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);
+      expect(asked.map((a) => a.node)).to.deep.equal(['storage_0@h', 'storage_2@h', 'storage_0@h', 'storage_2@h', 'storage_0@h', 'storage_2@h']);
+    });
+
+    it('asks every node again when a node asked does not answer', async () => {
+      const { client, asked } = harness({ pages: replicated, damaged: ['storage_2@h'] });
+      expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);
+      expect(asked.map((a) => a.node)).to.deep.equal(['storage_1@h', 'storage_2@h', ...NODES]);
+    });
+
+    it('asks every node again when it meets an unsettled version, and judges it from every replica', async () => {
+      // A write that reached one replica and was not acknowledged: no listing may show it.
+      const unsettled = { 'storage_0@h': [entry('a', 1), entry('u', 7, { unsettled: true, previous: null })], 'storage_1@h': [entry('a', 1)], 'storage_2@h': [entry('a', 1)] };
+      const { client, asked } = harness({ pages: unsettled });
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = asked.length;
+        expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal([['a', 1]]);
+        counts.push(asked.length - before);
+      }
+      // Only the listings that asked the node holding it met it.
+      expect(counts).to.deep.equal([2, 5, 5]);
+    });
+
+    it('asks every node while the ring changes', async () => {
+      const { client, asked } = harness({ pages: replicated, previous: NODES });
+      expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);
+      expect(asked.map((a) => a.node)).to.deep.equal(NODES);
+    });
   });
 });
