@@ -8,8 +8,12 @@
  * would be normalised to LF by every XML parser and the client would see a different key.
  */
 const NEEDS_ESCAPE = /[&<>"'\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f\ufffe\uffff]/g;
-/** The same class without the global flag: most text needs no escaping, and a test is cheaper than a replace. */
-const HAS_ESCAPE = new RegExp(NEEDS_ESCAPE.source);
+
+/** Whether a UTF-16 code unit is in NEEDS_ESCAPE's class. */
+function needsEscape(code: number): boolean {
+  if (code < 0x7f) return code < 0x20 ? code !== 0x09 && code !== 0x0a : code === 0x26 || code === 0x3c || code === 0x3e || code === 0x22 || code === 0x27;
+  return code === 0x7f || code >= 0xfffe;
+}
 
 function escapeChar(ch: string): string {
   switch (ch) {
@@ -29,7 +33,11 @@ function escapeChar(ch: string): string {
 }
 
 export function escapeXmlText(value: string): string {
-  return HAS_ESCAPE.test(value) ? value.replace(NEEDS_ESCAPE, escapeChar) : value;
+  // Most text needs no escaping (a listing escapes every key), and a scan is cheaper than a pattern.
+  for (let i = 0; i < value.length; i++) {
+    if (needsEscape(value.charCodeAt(i))) return value.replace(NEEDS_ESCAPE, escapeChar);
+  }
+  return value;
 }
 
 const HEX = '0123456789ABCDEF';

@@ -258,11 +258,17 @@ export interface ObjectSummary {
  */
 function contentsXml(o: ObjectSummary, encode: (v: string) => string | undefined, withOwner: boolean): RenderedXml {
   let out = `<Contents><Key>${escapeXmlText(encode(o.key) ?? o.key)}</Key><LastModified>${formatIsoDate(o.lastModified)}</LastModified>`;
-  out += `<ETag>${escapeXmlText(quoteEtag(o.etag))}</ETag>`;
+  out += `<ETag>${quotedEtagXml(o.etag)}</ETag>`;
   if (o.checksumAlgorithm !== undefined) out += `<ChecksumAlgorithm>${escapeXmlText(o.checksumAlgorithm)}</ChecksumAlgorithm>`;
   out += `<Size>${o.size}</Size>`;
   if (withOwner && o.owner !== undefined) out += render(ownerNode('Owner', o.owner));
   return { rendered: `${out}<StorageClass>${escapeXmlText(o.storageClass ?? 'STANDARD')}</StorageClass></Contents>` };
+}
+
+/** An ETag quoted, as XML text: a listing writes one per key, and its quotes always need escaping. */
+function quotedEtagXml(etag: string): string {
+  const quoted = quoteEtag(etag);
+  return quoted === etag ? escapeXmlText(quoted) : `&quot;${escapeXmlText(etag)}&quot;`;
 }
 
 function commonPrefixNodes(prefixes: readonly string[], encode: (v: string) => string | undefined): XmlNode[] {

@@ -9,6 +9,17 @@ describe('protocol/s3/encoding', () => {
     expect(escapeXmlText('tab\tnewline\n€😀')).to.equal('tab\tnewline\n€😀');
   });
 
+  it('escapes exactly the code units XML text cannot hold as they are, wherever they stand', () => {
+    const mustEscape = /[&<>"'\u0000-\u0008\u000b-\u001f\u007f\ufffe\uffff]/;
+    const differing: number[] = [];
+    for (let code = 0; code < 0x10000; code++) {
+      const text = `key${String.fromCharCode(code)}`;
+      if ((escapeXmlText(text) !== text) !== mustEscape.test(text)) differing.push(code);
+    }
+    expect(differing).to.deep.equal([]);
+    expect(escapeXmlText('a<b')).to.equal('a&lt;b');
+  });
+
   it("encodes listing values the way S3's encoding-type=url does", () => {
     expect(s3UrlEncode('a b+c/d*e~f')).to.equal('a+b%2Bc/d*e%7Ef');
     expect(s3UrlEncode('é€')).to.equal('%C3%A9%E2%82%AC');
