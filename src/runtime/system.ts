@@ -2,6 +2,7 @@
  * One node's actor system: the registry of cells by path, dispatch and ask for local and remote refs
  * alike, the table of pending asks, node up/down events, and the root supervisor.
  */
+import { randomInt } from 'node:crypto';
 import { start as nactStart } from 'nact';
 import type { Ref } from 'nact';
 import type { ActorApi } from './actor.js';
@@ -49,7 +50,16 @@ export interface SystemOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly limits?: Partial<SystemLimits>;
+  /**
+   * The correlation id of this system's first ask; random by default. A node's asks then take other
+   * ids after each restart, so that an answer still on its way to the process before cannot settle an
+   * ask of the process after it, sent to the same node under the same id.
+   */
+  readonly firstAsk?: number;
 }
+
+/** Default first ask ids are below this, so that ids stay safe integers however many asks follow. */
+const FIRST_ASK_RANGE = 2 ** 40;
 
 interface PendingAsk {
   readonly node: string;
@@ -67,7 +77,7 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
   private readonly cells = new Map<string, ActorCell>();
   private readonly pending = new Map<number, PendingAsk>();
   private readonly nodeListeners = new Set<(event: NodeEvent) => void>();
-  private nextAsk = 1;
+  private nextAsk: number;
   private remote: RemoteLink | undefined;
   private root: ActorCell | undefined;
   private rootGaveUp: ((reason: unknown) => void) | undefined;
@@ -78,6 +88,7 @@ export class ActorSystem implements ActorApi, CellHost, SupervisorHost {
     this.clock = options.clock;
     this.logger = options.logger;
     this.limits = { ...DEFAULT_SYSTEM_LIMITS, ...options.limits };
+    this.nextAsk = options.firstAsk ?? 1 + randomInt(FIRST_ASK_RANGE);
     this.nactSystem = nactStart();
   }
 

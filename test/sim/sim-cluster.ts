@@ -70,6 +70,8 @@ export class SimNode {
   /** A storage node's role while it runs: its store and actors' context. */
   storage: StorageRole | undefined;
   private nodeState: NodeState | undefined;
+  /** Starts so far: each incarnation numbers its asks apart, as a real process's random first ask does. */
+  private starts = 0;
 
   constructor(
     readonly name: string,
@@ -95,7 +97,7 @@ export class SimNode {
 
   async start(): Promise<void> {
     const logger = SIM_LOG ? createLogger({ level: SIM_LOG, bindings: { node: this.name }, now: () => this.clock.now() }) : memoryLogger('error').logger;
-    const system = new ActorSystem({ node: this.name, clock: this.clock, logger });
+    const system = new ActorSystem({ node: this.name, clock: this.clock, logger, firstAsk: ++this.starts * 2 ** 32 });
     const link = this.network.linkOf(this.name);
     system.attachRemote(link);
     const nodeState = NodeState.open(join(this.dir, 'node'), logger);
