@@ -25,6 +25,7 @@ import { acknowledgedNewest } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
 import { ask } from '../../runtime/typed-ask.js';
+import { unpackListingColumns } from '../../protocol/cluster/listing-columns.js';
 import { unpackListingPage } from '../../protocol/cluster/listing-rows.js';
 import { routerOf, type ListLocalReply, type StorageError } from '../../protocol/cluster/storage.js';
 import type { ListResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
@@ -100,7 +101,7 @@ export class ClusterListing {
     const pageFrom = (node: string): Promise<ListedPage | StorageError | RuntimeFailure> =>
       this.deps.isKnownDown(node)
         ? Promise.resolve({ ok: false, code: 'NodeDown', message: `${node} is down` })
-        : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.deps.timeoutMs).then(unpacked);
+        : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, columns: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.deps.timeoutMs).then(unpacked);
     const replies = await Promise.all(asked.map(pageFrom));
     const pages: ListingPage<ListingEntry>[] = [];
     const answered: string[] = [];
@@ -138,7 +139,7 @@ export class ClusterListing {
 /** A node's listing page as the merge takes it, whichever form the node answered in. */
 function unpacked(reply: ListLocalReply | RuntimeFailure): ListedPage | StorageError | RuntimeFailure {
   if (!reply.ok || 'page' in reply) return reply;
-  const page = unpackListingPage(reply.packed);
+  const page = 'columns' in reply ? unpackListingColumns(reply.columns) : unpackListingPage(reply.packed);
   return page === undefined ? runtimeFailure('BadMessage', 'a storage node answered a listing with a damaged page') : { ok: true, page };
 }
 

@@ -20,6 +20,7 @@ import { isNamespace } from '../../core/bucket-namespace.js';
 import { MAX_FETCH_DELIMITER_LENGTH } from '../../core/listing.js';
 import { SIDE_PAYLOAD_MIN_BYTES } from '../../protocol/cluster/frame.js';
 import { MAX_BODY_BYTES } from '../../protocol/cluster/replicator.js';
+import { packListingColumns } from '../../protocol/cluster/listing-columns.js';
 import { packListingPage } from '../../protocol/cluster/listing-rows.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError, withStagedBody } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
@@ -147,7 +148,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'list_local': {
           context.clientRequests.note();
           const page = context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true);
-          ctx.system.reply(message.replyTo, message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
+          ctx.system.reply(message.replyTo, message.columns === true ? { ok: true, columns: packListingColumns(page) } : message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
           return state;
         }
         case 'seal_namespace':

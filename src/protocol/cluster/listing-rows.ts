@@ -9,14 +9,14 @@
  * flags: 1 deleted, 2 delete marker, 4 unsettled, 8 replaced unknown. The rare fields (version id,
  * older versions, what an unsettled write replaced) follow as a map when an entry has any.
  */
-import { isHlc } from '../../core/hlc.js';
+import { isHlc, type Hlc } from '../../core/hlc.js';
 import type { ListedVersionSummary, ListingEntry, ListingGap, ListingPage } from '../../core/listing.js';
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 type Row = readonly [string, number, number, number, number, number, string, number, RareFields?];
 
-interface RareFields {
+export interface RareFields {
   readonly versionId?: string;
   readonly noncurrent?: readonly ListedVersionSummary[];
   readonly previous?: ListingEntry | null;
@@ -43,7 +43,7 @@ export function packListingPage(page: ListingPage<ListingEntry>): PackedListingP
       index = nodes.push(entry.clock.node) - 1;
       nodeIndex.set(entry.clock.node, index);
     }
-    const flags = (entry.deleted ? DELETED : 0) | (entry.deleteMarker ? DELETE_MARKER : 0) | (entry.unsettled ? UNSETTLED : 0) | (entry.replacedUnknown ? REPLACED_UNKNOWN : 0);
+    const flags = flagsOf(entry);
     const rare = rareFieldsOf(entry);
     const { key, clock, sizeBytes, etag, lastModifiedMs } = entry;
     return rare === undefined
@@ -53,7 +53,13 @@ export function packListingPage(page: ListingPage<ListingEntry>): PackedListingP
   return { nodes, rows, truncated: page.truncated, ...(page.gaps === undefined ? {} : { gaps: page.gaps }) };
 }
 
-function rareFieldsOf(entry: ListingEntry): RareFields | undefined {
+/** An entry's flags, as both packed forms carry them. */
+export function flagsOf(entry: ListingEntry): number {
+  return (entry.deleted ? DELETED : 0) | (entry.deleteMarker ? DELETE_MARKER : 0) | (entry.unsettled ? UNSETTLED : 0) | (entry.replacedUnknown ? REPLACED_UNKNOWN : 0);
+}
+
+/** What an entry has of the fields most entries lack, undefined when none. */
+export function rareFieldsOf(entry: ListingEntry): RareFields | undefined {
   if (entry.versionId === undefined && entry.noncurrent === undefined && entry.previous === undefined) return undefined;
   return {
     ...(entry.versionId === undefined ? {} : { versionId: entry.versionId }),
@@ -84,8 +90,16 @@ function entryOf(row: unknown, nodes: readonly string[]): ListingEntry | undefin
   if (typeof wallMs !== 'number' || typeof counter !== 'number' || typeof flags !== 'number' || typeof sizeBytes !== 'number' || typeof lastModifiedMs !== 'number') return undefined;
   const node = typeof index === 'number' ? nodes[index] : undefined;
   if (node === undefined) return undefined;
+  return entryFrom(key, { wallMs, counter, node }, flags, sizeBytes, etag, lastModifiedMs, rare);
+}
+
+/**
+ * The entry that packed fields stand for: flags and rare fields as packListingPage writes them.
+ * Undefined when the rare fields are not what they must be.
+ */
+export function entryFrom(key: string, clock: Hlc, flags: number, sizeBytes: number, etag: string, lastModifiedMs: number, rare: unknown): ListingEntry | undefined {
   if (rare !== undefined && (typeof rare !== 'object' || rare === null)) return undefined;
-  const entry: Writable<ListingEntry> = { key, clock: { wallMs, counter, node }, deleted: (flags & DELETED) !== 0, sizeBytes, etag, lastModifiedMs };
+  const entry: Writable<ListingEntry> = { key, clock, deleted: (flags & DELETED) !== 0, sizeBytes, etag, lastModifiedMs };
   // Most entries have none of what follows; those that do take another shape, which is rare.
   if ((flags & DELETE_MARKER) !== 0) entry.deleteMarker = true;
   if ((flags & UNSETTLED) !== 0) entry.unsettled = true;
@@ -102,7 +116,7 @@ function entryOf(row: unknown, nodes: readonly string[]): ListingEntry | undefin
   return entry;
 }
 
-function isGap(value: unknown): value is ListingGap {
+export function isGap(value: unknown): value is ListingGap {
   if (typeof value !== 'object' || value === null) return false;
   const { after, until } = value as Partial<ListingGap>;
   return typeof after === 'string' && (until === undefined || typeof until === 'string');

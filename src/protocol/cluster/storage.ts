@@ -14,6 +14,7 @@ import type { RingPosition } from '../../core/ring/position.js';
 import type { StagedBodyRef } from '../../core/staged-body-ref.js';
 import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { PackedListingPage } from './listing-rows.js';
+import type { ListingColumns } from './listing-columns.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
 import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
 import type { BucketSize } from '../../core/bucket-stats.js';
@@ -134,7 +135,11 @@ export const MAX_ABSENT_COUNTERS = 1000;
 export const MAX_DELETED_NAMESPACES = 1000;
 
 /** `packed` answers a request that asked for it (protocol/cluster/listing-rows.ts); nodes of releases before it answer `page`. */
-export type ListLocalReply = { readonly ok: true; readonly page: ListingPage<ListingEntry> } | { readonly ok: true; readonly packed: PackedListingPage } | StorageError;
+export type ListLocalReply =
+  | { readonly ok: true; readonly page: ListingPage<ListingEntry> }
+  | { readonly ok: true; readonly packed: PackedListingPage }
+  | { readonly ok: true; readonly columns: ListingColumns }
+  | StorageError;
 
 /** XOR digests of (key, clock) per summary bucket of a ring range; equal digests, equal contents. */
 export type RangeSummaryReply = { readonly ok: true; readonly digests: readonly number[] } | StorageError;
@@ -298,6 +303,8 @@ export type RouterMessage =
       readonly withVersions?: boolean;
       /** Answer with the page packed (listing-rows.ts). */
       readonly packed?: boolean;
+      /** Answer with the page as columns (listing-columns.ts); nodes of earlier releases answer rows. */
+      readonly columns?: boolean;
       readonly replyTo: ReplyTo<ListLocalReply>;
     }
   /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */

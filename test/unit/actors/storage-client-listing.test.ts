@@ -1,7 +1,8 @@
 /**
  * A listing asks the storage nodes (all of them, or all but those cluster-listing.ts may leave out) and
- * takes each node's page in the form it answers in: packed rows (protocol/cluster/listing-rows.ts), or
- * maps from nodes of the release before; a page that does not unpack counts as no answer.
+ * takes each node's page in the form it answers in: columns (protocol/cluster/listing-columns.ts), or
+ * rows (listing-rows.ts) or maps from nodes of earlier releases; a page that does not unpack counts as
+ * no answer.
  */
 import { expect } from 'chai';
 import { RingView } from '../../../src/actors/common/ring-view.js';
@@ -9,6 +10,7 @@ import { StorageClient } from '../../../src/actors/common/storage-client.js';
 import type { ListingEntry } from '../../../src/core/listing.js';
 import type { QuorumSettings } from '../../../src/core/quorum.js';
 import { decodeCbor, encodeCbor } from '../../../src/protocol/cluster/cbor.js';
+import { packListingColumns } from '../../../src/protocol/cluster/listing-columns.js';
 import { packListingPage } from '../../../src/protocol/cluster/listing-rows.js';
 import type { ActorApi } from '../../../src/runtime/actor.js';
 import type { ActorRef } from '../../../src/runtime/refs.js';
@@ -26,23 +28,27 @@ function harness(options: {
   readonly damaged?: readonly string[];
   /** Nodes of a release before packed pages, which answer with maps. */
   readonly unpacking?: readonly string[];
+  /** Nodes of a release before pages as columns, which answer rows. */
+  readonly rowsOnly?: readonly string[];
   readonly down?: readonly string[];
   /** The ring is changing: the previous one had these nodes. */
   readonly previous?: readonly string[];
-}): { client: StorageClient; asked: Array<{ node: string; packed: boolean }> } {
-  const asked: Array<{ node: string; packed: boolean }> = [];
+}): { client: StorageClient; asked: Array<{ node: string; packed: boolean; columns: boolean }> } {
+  const asked: Array<{ node: string; packed: boolean; columns: boolean }> = [];
   const ringView = new RingView();
   const members = NODES.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 }));
   const previous = options.previous?.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })) ?? null;
   ringView.install({ epoch: 1, settings: { ...(options.settings ?? { n: 3, w: 2, r: 1, d: 2 }), rackAware: false }, current: members, previous });
   const answer = (ref: ActorRef<never>, build: (replyTo: never) => unknown): Promise<unknown> => {
-    const message = build({ node: 'gateway_0@h', ask: asked.length } as never) as { packed?: boolean };
-    asked.push({ node: ref.node, packed: message.packed === true });
-    if (options.damaged?.includes(ref.node)) return Promise.resolve({ ok: true, packed: { nodes: [], rows: [['a']], truncated: false } });
+    const message = build({ node: 'gateway_0@h', ask: asked.length } as never) as { packed?: boolean; columns?: boolean };
+    asked.push({ node: ref.node, packed: message.packed === true, columns: message.columns === true });
+    if (options.damaged?.includes(ref.node)) return Promise.resolve({ ok: true, columns: { nodes: [], keys: 'a', etags: '', fields: new Uint8Array(3), truncated: false } });
     const page = { entries: options.pages[ref.node] ?? [], truncated: false };
     const packs = message.packed === true && !options.unpacking?.includes(ref.node);
+    const columns = packs && message.columns === true && !options.rowsOnly?.includes(ref.node);
+    const reply = columns ? { ok: true, columns: packListingColumns(page) } : packs ? { ok: true, packed: packListingPage(page) } : { ok: true, page };
     // Through the wire's encoding, as a node's answer comes.
-    return Promise.resolve(decodeCbor(encodeCbor(packs ? { ok: true, packed: packListingPage(page) } : { ok: true, page })));
+    return Promise.resolve(decodeCbor(encodeCbor(reply)));
   };
   const system = { node: 'gateway_0@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
   const isKnownDown = (node: string): boolean => options.down?.includes(node) === true;
@@ -62,15 +68,15 @@ describe('actors/common/storage-client: listings', () => {
     'storage_2@h': [entry('only-2', 1), entry('shared', 2)],
   };
 
-  it('asks every node for packed pages and lists each key once, at its newest version', async () => {
+  it('asks every node for pages as columns and lists each key once, at its newest version', async () => {
     const { client, asked } = harness({ settings: everyNode, pages });
     const listed = await client.list('object', 'b', { maxKeys: 10 });
     expect(listed.ok && listed.result.contents.map((e) => [e.key, e.lastModifiedMs])).to.deep.equal([['only-0', 1], ['only-1', 1], ['only-2', 1], ['shared', 3]]);
-    expect(asked).to.deep.equal(NODES.map((node) => ({ node, packed: true })));
+    expect(asked).to.deep.equal(NODES.map((node) => ({ node, packed: true, columns: true })));
   });
 
-  it('takes the pages of nodes that answer with maps as they are', async () => {
-    const { client } = harness({ settings: everyNode, pages, unpacking: ['storage_0@h', 'storage_2@h'] });
+  it('takes the pages of nodes that answer with rows or maps as they are', async () => {
+    const { client } = harness({ settings: everyNode, pages, unpacking: ['storage_0@h'], rowsOnly: ['storage_2@h'] });
     const listed = await client.list('object', 'b', { maxKeys: 10 });
     expect(listed.ok && listed.result.contents.map((e) => [e.key, e.lastModifiedMs])).to.deep.equal([['only-0', 1], ['only-1', 1], ['only-2', 1], ['shared', 3]]);
   });

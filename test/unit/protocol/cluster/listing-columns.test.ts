@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import type { ListingEntry, ListingPage } from '../../../../src/core/listing.js';
+import { decodeCbor, encodeCbor } from '../../../../src/protocol/cluster/cbor.js';
+import { packListingColumns, unpackListingColumns } from '../../../../src/protocol/cluster/listing-columns.js';
+import { packListingPage } from '../../../../src/protocol/cluster/listing-rows.js';
+
+const clock = (wallMs: number, node = 'storage_0@h') => ({ wallMs, counter: wallMs % 3, node });
+
+const plain: ListingEntry = { key: 'a/1', clock: clock(1_764_000_000_123), deleted: false, sizeBytes: 5 * 2 ** 40, etag: '0123456789abcdef0123456789abcdef-12', lastModifiedMs: 1_764_000_000_123 };
+const tombstone: ListingEntry = { key: 'a/2 😀', clock: clock(11, 'storage_1@h'), deleted: true, sizeBytes: 0, etag: '', lastModifiedMs: 11 };
+const marker: ListingEntry = {
+  key: 'a/3', clock: clock(12), deleted: false, deleteMarker: true, sizeBytes: 0, etag: '', lastModifiedMs: 12, versionId: 'v3',
+  noncurrent: [{ versionId: 'v2', sizeBytes: 5, etag: 'e2', lastModifiedMs: 9 }, { versionId: 'v1', sizeBytes: 0, etag: '', lastModifiedMs: 8, deleteMarker: true }],
+};
+const unsettled: ListingEntry = { key: 'é/4', clock: clock(13, 'storage_2@h'), deleted: false, sizeBytes: 1, etag: 'e', lastModifiedMs: 13, unsettled: true, replacedUnknown: true, previous: plain };
+const unsettledFirst: ListingEntry = { key: '', clock: clock(14), deleted: false, sizeBytes: 1, etag: 'e', lastModifiedMs: 14, unsettled: true, previous: null };
+
+const viaWire = (value: unknown): unknown => decodeCbor(encodeCbor(value));
+
+describe('protocol/cluster/listing-columns', () => {
+  it('carries every field of every kind of entry, gaps and truncation across the wire', () => {
+    const page: ListingPage<ListingEntry> = { entries: [plain, tombstone, marker, unsettled, unsettledFirst], truncated: true, gaps: [{ after: 'a/1', until: 'a/2' }, { after: 'z' }] };
+    expect(unpackListingColumns(viaWire(packListingColumns(page)))).to.deep.equal(page);
+    const empty: ListingPage<ListingEntry> = { entries: [], truncated: false };
+    expect(unpackListingColumns(viaWire(packListingColumns(empty)))).to.deep.equal(empty);
+  });
+
+  it('names each clock node once, and carries rare fields only for the entries that have them', () => {
+    const packed = packListingColumns({ entries: [plain, tombstone, { ...plain, key: 'b' }, unsettled], truncated: false });
+    expect(packed.nodes).to.deep.equal(['storage_0@h', 'storage_1@h', 'storage_2@h']);
+    expect(packed.rare?.map(([index]) => index)).to.deep.equal([3]);
+    expect(packListingColumns({ entries: [plain], truncated: false }).rare).to.equal(undefined);
+  });
+
+  it('encodes a page of a thousand keys into hardly more bytes than its rows', () => {
+    const entries = Array.from({ length: 1000 }, (_, i) => ({ ...plain, key: `prefix/${String(i).padStart(6, '0')}` }));
+    expect(encodeCbor(packListingColumns({ entries, truncated: true })).length).to.be.below(encodeCbor(packListingPage({ entries, truncated: true })).length * 1.3);
+  });
+
+  it('refuses what is not a page of columns', () => {
+    const good = viaWire(packListingColumns({ entries: [plain, marker], truncated: false })) as Record<string, unknown>;
+    const fields = good.fields as Uint8Array;
+    const withField = (offset: number, write: (view: DataView) => void): Uint8Array => {
+      const copy = Uint8Array.from(fields);
+      write(new DataView(copy.buffer, offset));
+      return copy;
+    };
+    expect(unpackListingColumns(good)).to.not.equal(undefined);
+    for (const [why, bad] of [
+      ['nothing', undefined], ['null', null], ['a string', 'page'], ['nodes not a list', { ...good, nodes: 'storage_0@h' }], ['a node not a name', { ...good, nodes: [1] }],
+      ['keys not text', { ...good, keys: 5 }], ['etags missing', { ...good, etags: undefined }], ['fields not bytes', { ...good, fields: [1, 2] }],
+      ['fields cut short', { ...good, fields: fields.subarray(0, fields.length - 1) }], ['truncated not a flag', { ...good, truncated: 'no' }],
+      ['gaps not a list', { ...good, gaps: 'none' }], ['a key longer than the keys', { ...good, fields: withField(0, (view) => view.setUint32(0, 1000, true)) }],
+      ['keys left over', { ...good, keys: `${String(good.keys)}x` }], ['etags left over', { ...good, etags: `${String(good.etags)}x` }],
+      ['an unknown node', { ...good, fields: withField(0, (view) => view.setUint16(6, 9, true)) }],
+      ['rare fields not pairs', { ...good, rare: [[1]] }], ['rare fields of an entry there is not', { ...good, rare: [[2, { versionId: 'v' }]] }],
+      ['rare fields of the wrong kind', { ...good, rare: [[1, { versionId: 7 }]] }], ['rare fields not a map', { ...good, rare: [[1, 'v']] }],
+    ] as const) {
+      expect(unpackListingColumns(bad), why).to.equal(undefined);
+    }
+  });
+});
