@@ -3,8 +3,10 @@
  * fetching only the bytes a range needs. Used to answer GETs and as the source of copies.
  *
  * Pieces are smaller than chunks because what a reader holds is what the gateway's memory is made of:
- * ten parallel ranged GETs (as awscli sends) reading whole 5 MiB chunks two ahead hold 100 MiB, and
- * every fetched piece is also received into a fresh buffer, garbage until V8 collects it.
+ * ten parallel ranged GETs (as awscli sends) reading whole 5 MiB chunks two ahead hold 100 MiB. A piece
+ * received from a storage node arrives in a fresh buffer, garbage until V8 collects it; one read from a
+ * file on this machine goes into a buffer lent for it (piece-buffers.ts), read into again once the
+ * response has sent it.
  */
 import { chunkKeysOf } from '../../core/chunk-layout.js';
 import { chunkReads, type ChunkRead } from '../../core/chunks.js';
@@ -27,10 +29,10 @@ export interface ReadSource {
   /** Turns the stored bytes of an encrypted body back into plaintext (server-side-encryption.ts). */
   readonly decrypt?: (chunkIndex: number, offsetInChunk: number, bytes: Uint8Array) => Buffer;
   /**
-   * Lends the buffers pieces are read into, when the reader's consumer gives each piece back once done
-   * with it (response-body.ts). Pieces of encrypted bodies are decrypted into buffers of their own.
+   * Lends the buffers pieces read from files on this machine go into, for a consumer that gives each
+   * piece back once done with it (response-body.ts).
    */
-  readonly pieces?: PieceBuffers;
+  readonly pieceBuffers?: PieceBuffers;
 }
 
 export type ReadSettings = Pick<GatewayConfig, 'readPieceBytes' | 'readAheadPieces'>;
@@ -64,15 +66,15 @@ async function* pieces(list: readonly Buffer[]): AsyncGenerator<Buffer> {
   yield* list;
 }
 
-/** The bytes of one read of a chunk, into `readInto` where the storage can read them there. */
-async function fetchPiece(source: ReadSource, keys: readonly string[], sizes: readonly number[], read: ChunkRead, readInto: Buffer | undefined): Promise<Buffer | Error> {
+/** The bytes of one read of a chunk, in a buffer `lender` lends where the storage reads them itself. */
+async function fetchPiece(source: ReadSource, keys: readonly string[], sizes: readonly number[], read: ChunkRead, lender: PieceBuffers | undefined): Promise<Buffer | Error> {
   const { meta } = source;
   const { chunkIndex: index, offsetInChunk, lengthBytes } = read;
   const whole = offsetInChunk === 0 && lengthBytes === sizes[index];
   const options = {
     withBody: true,
     ...(whole ? {} : { bodySlice: { offsetBytes: offsetInChunk, lengthBytes } }),
-    ...(readInto === undefined ? {} : { readInto }),
+    ...(lender === undefined ? {} : { lendBuffer: (length: number) => lender.take(length) }),
   };
   let result: Awaited<ReturnType<StorageApi['get']>>;
   try {
@@ -96,14 +98,9 @@ async function* readChunks(
 ): AsyncGenerator<Buffer> {
   // Never rejects: fetches still running when the reader stops early must not become unhandled. A
   // storage failure is the client's S3 error; a missing or damaged chunk is an internal one, logged.
-  const lender = source.decrypt === undefined ? source.pieces : undefined;
-  const fetch = async (read: ChunkRead): Promise<Buffer | Error> => {
-    const readInto = lender?.take(read.lengthBytes);
-    const piece = await fetchPiece(source, keys, sizes, read, readInto);
-    // A buffer lent and not read into (the body came another way, or not at all) is nobody's.
-    if (readInto !== undefined && (piece instanceof Error || piece.buffer !== readInto.buffer)) lender!.give(readInto);
-    return piece;
-  };
+  // Pieces of encrypted bodies are decrypted into buffers of their own: theirs need no lending.
+  const lender = source.decrypt === undefined ? source.pieceBuffers : undefined;
+  const fetch = (read: ChunkRead): Promise<Buffer | Error> => fetchPiece(source, keys, sizes, read, lender);
   // Every slice fetched is held until it has been consumed, and counts against the body memory
   // meanwhile: the next one waits for room, those beyond it are fetched ahead only if there is room.
   const ahead: Array<Promise<Buffer | Error>> = [];

@@ -84,8 +84,8 @@ export function createGatewayDeps(input: GatewayDepsInput): GatewayDeps {
     keyCache: new SigningKeyCache(),
     background: new BackgroundWork(input.log, input.clock),
     bodyMemory,
-    chunkBuffers: new ChunkBuffers(input.config.chunkSizeBytes, bodyMemory, input.clock, CHUNK_BUFFER_IDLE_MS),
-    pieceBuffers: new PieceBuffers(input.config.readPieceBytes, PIECE_BUFFERS_KEPT, input.clock, CHUNK_BUFFER_IDLE_MS),
+    chunkBuffers: new ChunkBuffers(input.config.chunkSizeBytes, bodyMemory, input.clock, IDLE_BUFFER_MS),
+    pieceBuffers: new PieceBuffers(input.config.readPieceBytes, PIECE_BUFFERS_KEPT, input.clock, IDLE_BUFFER_MS),
     digests: new DigestPool(input.config.digestThreads, input.log),
     masterKeys: input.masterKeys,
   };
@@ -124,7 +124,7 @@ interface Busy {
 }
 
 /** Chunk buffers no upload took for this long are let go, and piece buffers no download took. */
-const CHUNK_BUFFER_IDLE_MS = 5_000;
+const IDLE_BUFFER_MS = 5_000;
 /** Piece buffers kept idle at most: enough for the pieces of a few downloads between reads. */
 const PIECE_BUFFERS_KEPT = 16;
 /** A connection on which nothing moves either way for this long is closed. */

@@ -36,11 +36,12 @@ export class PieceBuffers {
   }
 
   /**
-   * A lent buffer of `lengthBytes` with arbitrary contents, held once (by the caller), or undefined
-   * when no piece is that large.
+   * A lent buffer of `lengthBytes` with arbitrary contents, held once (by the caller). Undefined for a
+   * piece larger than the buffers, or smaller than half of one: a short range would hold a whole
+   * buffer while the body memory counts only its length.
    */
   take(lengthBytes: number): Buffer | undefined {
-    if (lengthBytes > this.sizeBytes || lengthBytes <= 0) return undefined;
+    if (lengthBytes > this.sizeBytes || lengthBytes * 2 < this.sizeBytes) return undefined;
     this.lastTakenMs = this.clock.now();
     const whole = this.idle.pop() ?? Buffer.allocUnsafeSlow(this.sizeBytes);
     this.holders.set(whole.buffer, 1);

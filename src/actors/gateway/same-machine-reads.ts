@@ -46,18 +46,18 @@ export class SameMachineReads implements StorageApi {
     if (!options.withBody || !this.asking) return this.storage.get(kind, bucket, key, options);
     const result = await this.storage.get(kind, bucket, key, { ...options, fileOnMachine: this.machine });
     if (!result.ok || result.bodyFile === undefined) return result;
-    const body = await this.read(result.bodyFile, options.bodySlice, options.readInto);
+    const body = await this.read(result.bodyFile, options.bodySlice, options.lendBuffer);
     if (body !== undefined) return { ok: true, meta: result.meta, body };
     this.fellBackCount++;
     return this.storage.get(kind, bucket, key, options);
   }
 
   /** The bytes `ref` points at, `slice` of the body or all of it; undefined when they are to be read the ordinary way. */
-  private async read(ref: BodyFileRef, slice: BodySlice | undefined, into: Buffer | undefined): Promise<Buffer | undefined> {
+  private async read(ref: BodyFileRef, slice: BodySlice | undefined, lendBuffer: GetOptions['lendBuffer']): Promise<Buffer | undefined> {
     const asked = slice === undefined ? ref.offset === 0 && ref.length === ref.fileBytes : ref.offset === slice.offsetBytes && ref.length === slice.lengthBytes;
     if (!asked) return this.stopAsking(ref, new NotABodyFile(`pointed at ${String(ref.length)} bytes from ${String(ref.offset)}, not the bytes asked for`));
     try {
-      const body = await this.readFile(ref, into);
+      const body = await this.readFile(ref, lendBuffer?.(ref.length));
       this.readCount++;
       return body;
     } catch (error) {

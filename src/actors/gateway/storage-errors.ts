@@ -9,7 +9,7 @@ import { MAX_VERSIONS_PER_KEY, type VersionedWrite } from '../../core/object-ver
 import type { Clock } from '../../runtime/clock.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import type {
-  DeleteResult, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure,
+  DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure,
 } from '../../protocol/cluster/storage-api.js';
 
 /**
@@ -79,7 +79,7 @@ export class DeadlineStorage implements StorageApi {
     return this.bounded(`put ${kind}`, () => this.inner.put(kind, fields, body, condition, versioning));
   }
 
-  get(kind: ObjectKind, bucket: string, key: string, options?: { readonly withBody?: boolean }): Promise<GetResult> {
+  get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult> {
     return this.bounded(`get ${kind}`, () => this.inner.get(kind, bucket, key, options));
   }
 

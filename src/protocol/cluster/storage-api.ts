@@ -87,11 +87,12 @@ export interface GetOptions {
    */
   readonly fileOnMachine?: string;
   /**
-   * With `withBody`: a buffer of the body's (or slice's) length that a reader in this process may read
-   * the body into rather than a buffer of its own (the gateway's reads of files on its machine). Never
-   * sent: the result's body is this buffer when it was read into, and the caller tells by its memory.
+   * With `withBody`: where a reader in this process that reads the body itself (the gateway's reads of
+   * files on its machine) gets the buffer it reads into, asked for only when it is about to read; the
+   * result's body is then that buffer. A buffer lent for a read that failed is dropped, never handed
+   * back: the read may still be writing into it. Never sent.
    */
-  readonly readInto?: Buffer;
+  readonly lendBuffer?: (lengthBytes: number) => Buffer | undefined;
 }
 
 export interface StorageApi {

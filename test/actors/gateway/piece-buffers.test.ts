@@ -5,6 +5,7 @@ import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { BodyMemory } from '../../../src/actors/gateway/body-memory.js';
 import { readBody } from '../../../src/actors/gateway/body-reader.js';
 import { copyWhileSending, type DiskFill } from '../../../src/actors/gateway/disk-cache.js';
+import { DeadlineStorage } from '../../../src/actors/gateway/storage-errors.js';
 import { PieceBuffers } from '../../../src/actors/gateway/piece-buffers.js';
 import type { GetOptions, GetResult, StorageApi } from '../../../src/protocol/cluster/storage-api.js';
 import { ManualClock } from '../../../src/runtime/clock.js';
@@ -16,8 +17,16 @@ function pool(maxIdle = 4, clock = new ManualClock()): PieceBuffers {
   return new PieceBuffers(PIECE, maxIdle, clock, IDLE_MS);
 }
 
-/** Chunks of a body of `sizeBytes` cut at `chunkBytes`, and a storage that reads them into a lent buffer when it can. */
-function chunkedBody(sizeBytes: number, chunkBytes: number, readsInto: boolean): { meta: ObjectMeta; body: Buffer; storage: StorageApi & { readonly readInto: Buffer[] } } {
+/**
+ * Chunks of a body of `sizeBytes` cut at `chunkBytes`, and a storage that reads them into a lent buffer
+ * when `readsInto` (as reads of files on this machine do), after `delay` resolves.
+ */
+function chunkedBody(
+  sizeBytes: number,
+  chunkBytes: number,
+  readsInto: boolean,
+  delay: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): { meta: ObjectMeta; body: Buffer; storage: StorageApi & { readonly readInto: Buffer[] } } {
   const body = Buffer.alloc(sizeBytes);
   for (let i = 0; i < sizeBytes; i++) body[i] = (i * 7 + (i >> 8)) & 0xff;
   const sizes: number[] = [];
@@ -45,11 +54,12 @@ function chunkedBody(sizeBytes: number, chunkBytes: number, readsInto: boolean):
       const start = index * chunkBytes + (options.bodySlice?.offsetBytes ?? 0);
       const length = options.bodySlice?.lengthBytes ?? sizes[index]!;
       const bytes = body.subarray(start, start + length);
-      await new Promise((resolve) => setImmediate(resolve));
-      if (!readsInto || options.readInto === undefined) return { ok: true, meta, body: Buffer.from(bytes) };
-      readInto.push(options.readInto);
-      bytes.copy(options.readInto);
-      return { ok: true, meta, body: options.readInto };
+      const into = readsInto ? options.lendBuffer?.(length) : undefined;
+      await delay();
+      if (into === undefined) return { ok: true, meta, body: Buffer.from(bytes) };
+      readInto.push(into);
+      bytes.copy(into);
+      return { ok: true, meta, body: into };
     },
   };
   return { meta, body, storage };
@@ -62,15 +72,17 @@ describe('actors/gateway piece buffers', () => {
     expect(first.length).to.equal(PIECE);
     buffers.give(first);
     expect(buffers.keptCount).to.equal(1);
-    const shorter = buffers.take(100)!;
-    expect(shorter.length).to.equal(100);
+    const shorter = buffers.take(PIECE / 2)!;
+    expect(shorter.length).to.equal(PIECE / 2);
     expect(shorter.buffer).to.equal(first.buffer);
     // Given back twice, or a buffer it never lent: nothing happens.
     buffers.give(shorter);
     buffers.give(shorter);
     buffers.give(Buffer.alloc(PIECE));
     expect(buffers.keptCount).to.equal(1);
+    // Too large, or so short that a whole buffer would be held for it.
     expect(buffers.take(PIECE + 1)).to.equal(undefined);
+    expect(buffers.take(PIECE / 2 - 1)).to.equal(undefined);
     expect(buffers.take(0)).to.equal(undefined);
   });
 
@@ -117,7 +129,7 @@ describe('actors/gateway piece buffers', () => {
     const memory = new BodyMemory(16 * PIECE).account('alice');
     const received = createHash('md5');
     let bytes = 0;
-    for await (const piece of readBody({ storage, memory, meta, inline: undefined, pieces: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 2 })) {
+    for await (const piece of readBody({ storage, memory, meta, inline: undefined, pieceBuffers: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 2 })) {
       received.update(piece);
       bytes += piece.length;
       buffers.give(piece);
@@ -131,17 +143,40 @@ describe('actors/gateway piece buffers', () => {
     expect(memory.heldBytes).to.equal(0);
   });
 
-  it('gives a lent buffer back at once when the body comes another way', async () => {
+  it('lends nothing for a body that comes another way', async () => {
     const buffers = pool();
     const { meta, body, storage } = chunkedBody(3 * PIECE, 3 * PIECE, false);
     const memory = new BodyMemory(16 * PIECE).account('alice');
     const pieces: Buffer[] = [];
-    for await (const piece of readBody({ storage, memory, meta, inline: undefined, pieces: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 1 })) pieces.push(piece);
+    for await (const piece of readBody({ storage, memory, meta, inline: undefined, pieceBuffers: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 1 })) pieces.push(piece);
     expect(Buffer.concat(pieces).equals(body)).to.equal(true);
-    expect(buffers.keptCount).to.be.greaterThan(0);
-    // Pieces that were not lent stay the consumer's own.
     for (const piece of pieces) buffers.give(piece);
-    expect(buffers.keptCount).to.be.at.most(2);
+    expect(buffers.keptCount).to.equal(0);
+  });
+
+  it('never lends again a buffer whose read outlived its deadline: the read may still write into it', async () => {
+    const buffers = pool();
+    const clock = new ManualClock();
+    let finishRead: () => void = () => undefined;
+    const { meta, storage } = chunkedBody(PIECE, PIECE, true, () => new Promise((resolve) => (finishRead = resolve)));
+    const bounded = new DeadlineStorage(storage, clock, 1_000);
+    const memory = new BodyMemory(16 * PIECE).account('alice');
+    const reading = (async () => {
+      for await (const piece of readBody({ storage: bounded, memory, meta, inline: undefined, pieceBuffers: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 1 })) buffers.give(piece);
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(1_000);
+    let failure: unknown;
+    await reading.catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(Error);
+    // Another download takes a buffer while the late read still runs, and fills it.
+    const other = buffers.take(PIECE)!;
+    other.fill(0xee);
+    finishRead();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(storage.readInto).to.have.length(1);
+    expect(storage.readInto[0]!.buffer).to.not.equal(other.buffer);
+    expect(other.every((byte) => byte === 0xee)).to.equal(true);
   });
 
   it('does not lend a piece again while a disk-cache copy still writes it', async () => {
@@ -161,7 +196,7 @@ describe('actors/gateway piece buffers', () => {
       abandon: async () => undefined,
       complete: async () => true,
     } as unknown as DiskFill;
-    const pieces = copyWhileSending(readBody({ storage, memory, meta, inline: undefined, pieces: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 1 }), fill, buffers, () => undefined);
+    const pieces = copyWhileSending(readBody({ storage, memory, meta, inline: undefined, pieceBuffers: buffers }, undefined, { readPieceBytes: PIECE, readAheadPieces: 1 }), fill, buffers, () => undefined);
     const sent: Buffer[] = [];
     for await (const piece of pieces) {
       sent.push(Buffer.from(piece));

@@ -75,7 +75,7 @@ async function answer(ctx: RequestContext, op: OperationOf<'GetObject' | 'HeadOb
     pieces = readCachedBody(file.handle, meta.sizeBytes, range, deps.config.readPieceBytes, ctx.memory, deps.pieceBuffers);
     file.handle = undefined;
   } else if (withBody) {
-    pieces = readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, pieces: deps.pieceBuffers, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
+    pieces = readBody({ storage: deps.storage, memory: ctx.memory, meta, inline: body, pieceBuffers: deps.pieceBuffers, ...(decrypt === undefined ? {} : { decrypt }) }, range, deps.config);
     // A whole read of the current version leaves a copy in the disk tier, if the object belongs there.
     const fill = range === undefined && op.versionId === undefined ? deps.diskCache.fill(meta) : undefined;
     if (fill !== undefined) {

@@ -50,19 +50,29 @@ describe('actors/gateway/same-machine-reads', () => {
     expect(reads.counts).to.deep.equal({ read: 1, fellBack: 0 });
   });
 
-  it('reads the body into the buffer the caller lends', async () => {
+  it('reads the body into a buffer the caller lends, asked for only when it reads a file', async () => {
     const storage = new PointingStorage();
-    const readInto = Buffer.alloc(8);
-    const lentTo: Array<Buffer | undefined> = [];
+    const lent = Buffer.alloc(8);
+    const asked: number[] = [];
+    const lendBuffer = (length: number): Buffer => {
+      asked.push(length);
+      return lent;
+    };
+    const readInto: Array<Buffer | undefined> = [];
     const reads = new SameMachineReads(storage, MACHINE, memoryLogger('error').logger, (_ref, into) => {
-      lentTo.push(into);
+      readInto.push(into);
       IN_FILE.copy(into!);
       return Promise.resolve(into!);
     });
-    const got = await reads.get('chunk', 'b', 'k', { withBody: true, readInto });
+    const got = await reads.get('chunk', 'b', 'k', { withBody: true, lendBuffer });
     expect(got).to.deep.equal({ ok: true, meta: META, body: IN_FILE });
-    expect(lentTo).to.deep.equal([readInto]);
-    expect(got.ok && got.body).to.equal(readInto);
+    expect(readInto).to.deep.equal([lent]);
+    expect(got.ok && got.body).to.equal(lent);
+    expect(asked).to.deep.equal([8]);
+    // A body sent by a replica elsewhere borrows nothing.
+    const elsewhere = new SameMachineReads(storage, 'another machine', memoryLogger('error').logger);
+    expect(await elsewhere.get('chunk', 'b', 'k', { withBody: true, lendBuffer })).to.deep.equal({ ok: true, meta: META, body: SENT });
+    expect(asked).to.deep.equal([8]);
   });
 
   for (const [why, error] of [['its file went away meanwhile', errno('ENOENT')], ['its file is damaged', new BodyFileMismatch('short')]] as const) {
