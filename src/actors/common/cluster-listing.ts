@@ -72,11 +72,15 @@ export class ClusterListing {
     return { ok: true, result: state.result };
   }
 
-  /** `everyNode` less `spare` of them: known-down nodes first, then in turn. */
+  /**
+   * `everyNode` less `spare` of them: known-down nodes first, then in turn. Every node when more are
+   * down than may be left out: a round without them would fail, and be asked of every node anyway.
+   */
   private nodesToAsk(everyNode: readonly string[], spare: number): readonly string[] {
     if (spare <= 0) return everyNode;
     const down = everyNode.filter((node) => this.deps.isKnownDown(node));
     const up = everyNode.filter((node) => !this.deps.isKnownDown(node));
+    if (down.length > spare || up.length === 0) return everyNode;
     const left = new Set(down.slice(0, spare));
     const start = this.turn++ % Math.max(1, up.length);
     for (let i = 0; left.size < spare && i < up.length - 1; i++) left.add(up[(start + i) % up.length]!);

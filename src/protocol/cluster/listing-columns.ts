@@ -7,8 +7,8 @@
  *
  * Each entry's fixed fields, FIELD_BYTES little-endian bytes:
  *
- *   key length (u32, UTF-16 units), ETag length (u16), node index (u16), flags (u32), clock counter
- *   (u32), clock wallMs (f64), sizeBytes (f64), lastModifiedMs (f64)
+ *   key length (u32, UTF-16 units), ETag length (u32, UTF-16 units), node index (u32), flags (u32),
+ *   clock counter (f64), clock wallMs (f64), sizeBytes (f64), lastModifiedMs (f64)
  *
  * Flags and the rare fields are those of the rows; the rare fields travel as [entry index, fields]
  * pairs for the few entries that have any.
@@ -26,7 +26,7 @@ export interface ListingColumns {
   readonly gaps?: readonly ListingGap[];
 }
 
-const FIELD_BYTES = 40;
+const FIELD_BYTES = 48;
 
 export function packListingColumns(page: ListingPage<ListingEntry>): ListingColumns {
   const { entries } = page;
@@ -48,13 +48,13 @@ export function packListingColumns(page: ListingPage<ListingEntry>): ListingColu
     etags[i] = entry.etag;
     const at = i * FIELD_BYTES;
     view.setUint32(at, entry.key.length, true);
-    view.setUint16(at + 4, entry.etag.length, true);
-    view.setUint16(at + 6, index, true);
-    view.setUint32(at + 8, flagsOf(entry), true);
-    view.setUint32(at + 12, entry.clock.counter, true);
-    view.setFloat64(at + 16, entry.clock.wallMs, true);
-    view.setFloat64(at + 24, entry.sizeBytes, true);
-    view.setFloat64(at + 32, entry.lastModifiedMs, true);
+    view.setUint32(at + 4, entry.etag.length, true);
+    view.setUint32(at + 8, index, true);
+    view.setUint32(at + 12, flagsOf(entry), true);
+    view.setFloat64(at + 16, entry.clock.counter, true);
+    view.setFloat64(at + 24, entry.clock.wallMs, true);
+    view.setFloat64(at + 32, entry.sizeBytes, true);
+    view.setFloat64(at + 40, entry.lastModifiedMs, true);
     const fieldsOfEntry = rareFieldsOf(entry);
     if (fieldsOfEntry !== undefined) rare.push([i, fieldsOfEntry]);
   }
@@ -82,11 +82,11 @@ export function unpackListingColumns(packed: unknown): ListingPage<ListingEntry>
   for (let i = 0; i < count; i++) {
     const at = i * FIELD_BYTES;
     const keyEnd = keyAt + view.getUint32(at, true);
-    const etagEnd = etagAt + view.getUint16(at + 4, true);
-    const node = nodes[view.getUint16(at + 6, true)];
+    const etagEnd = etagAt + view.getUint32(at + 4, true);
+    const node = nodes[view.getUint32(at + 8, true)];
     if (keyEnd > keys.length || etagEnd > etags.length || node === undefined) return undefined;
-    const clock = { wallMs: view.getFloat64(at + 16, true), counter: view.getUint32(at + 12, true), node };
-    const entry = entryFrom(keys.slice(keyAt, keyEnd), clock, view.getUint32(at + 8, true), view.getFloat64(at + 24, true), etags.slice(etagAt, etagEnd), view.getFloat64(at + 32, true), rareByEntry.get(i));
+    const clock = { wallMs: view.getFloat64(at + 24, true), counter: view.getFloat64(at + 16, true), node };
+    const entry = entryFrom(keys.slice(keyAt, keyEnd), clock, view.getUint32(at + 12, true), view.getFloat64(at + 32, true), etags.slice(etagAt, etagEnd), view.getFloat64(at + 40, true), rareByEntry.get(i));
     if (entry === undefined) return undefined;
     entries[i] = entry;
     keyAt = keyEnd;

@@ -98,6 +98,8 @@ function entryOf(row: unknown, nodes: readonly string[]): ListingEntry | undefin
  * Undefined when the rare fields are not what they must be.
  */
 export function entryFrom(key: string, clock: Hlc, flags: number, sizeBytes: number, etag: string, lastModifiedMs: number, rare: unknown): ListingEntry | undefined {
+  // A damaged number would upset the merge's order, or the rendering of a date, further on.
+  if (!isHlc(clock) || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0 || !Number.isFinite(lastModifiedMs)) return undefined;
   if (rare !== undefined && (typeof rare !== 'object' || rare === null)) return undefined;
   const entry: Writable<ListingEntry> = { key, clock, deleted: (flags & DELETED) !== 0, sizeBytes, etag, lastModifiedMs };
   // Most entries have none of what follows; those that do take another shape, which is rare.

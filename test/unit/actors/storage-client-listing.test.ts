@@ -117,6 +117,13 @@ describe('actors/common/storage-client: listings', () => {
       expect(asked.map((a) => a.node)).to.deep.equal(['storage_0@h', 'storage_2@h', 'storage_0@h', 'storage_2@h', 'storage_0@h', 'storage_2@h']);
     });
 
+    it('asks every node at once when more are known to be down than may be left out', async () => {
+      const { client, asked } = harness({ pages: replicated, down: ['storage_0@h', 'storage_1@h'], settings: { n: 3, w: 2, r: 1, d: 2 } });
+      expect(await client.list('object', 'b', { maxKeys: 10 })).to.deep.include({ ok: true });
+      // The down nodes answer NodeDown without being asked: only the node that is up was sent the round.
+      expect(asked.map((a) => a.node)).to.deep.equal(['storage_2@h']);
+    });
+
     it('asks every node again when a node asked does not answer', async () => {
       const { client, asked } = harness({ pages: replicated, damaged: ['storage_2@h'] });
       expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);

@@ -44,6 +44,8 @@ describe('protocol/cluster/listing-rows', () => {
       { ...good, rows: ['row'] }, { ...good, gaps: [{ until: 'b' }] }, { ...good, gaps: [{ after: 'a', until: 5 }] },
       { ...good, rows: [[...row, { versionId: 7 }]] }, { ...good, rows: [[...row, { noncurrent: [{ versionId: 'v' }] }]] },
       { ...good, rows: [[...row, { previous: { key: 'a' } }]] }, { ...good, rows: [[...row, { previous: { ...plain, clock: { wallMs: 'x' } } }]] },
+      { ...good, rows: [[row[0], Number.NaN, ...row.slice(2)]] }, { ...good, rows: [[...row.slice(0, 5), -1, ...row.slice(6)]] },
+      { ...good, rows: [[...row.slice(0, 7), Number.POSITIVE_INFINITY]] },
     ]) {
       expect(unpackListingPage(bad), JSON.stringify(bad)).to.equal(undefined);
     }
