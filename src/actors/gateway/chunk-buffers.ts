@@ -8,21 +8,22 @@
  * needs the room, and all of them once no upload has taken one for `idleMs`, so a gateway that stops
  * receiving large uploads gives the memory back.
  */
-import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { BodyMemory } from './body-memory.js';
+import { IdleTrim } from './idle-trim.js';
 
 export class ChunkBuffers {
   private readonly idle: Buffer[] = [];
-  private lastTakenMs = 0;
-  private trimTimer: TimerHandle | undefined;
+  private readonly trim: IdleTrim;
   private closed = false;
 
   constructor(
     readonly sizeBytes: number,
     private readonly memory: BodyMemory,
-    private readonly clock: Clock,
-    private readonly idleMs: number,
+    clock: Clock,
+    idleMs: number,
   ) {
+    this.trim = new IdleTrim(clock, idleMs, () => this.letGo(this.idle.length), () => this.idle.length > 0);
     memory.setIdleReclaimer((bytes) => this.letGo(Math.ceil(bytes / this.sizeBytes)));
   }
 
@@ -36,7 +37,7 @@ export class ChunkBuffers {
    * size from the body memory.
    */
   take(): Buffer {
-    this.lastTakenMs = this.clock.now();
+    this.trim.taken();
     const kept = this.idle.pop();
     if (kept === undefined) return Buffer.allocUnsafe(this.sizeBytes);
     this.memory.releaseIdle(this.sizeBytes);
@@ -47,13 +48,12 @@ export class ChunkBuffers {
   give(buffer: Buffer): void {
     if (this.closed || buffer.length !== this.sizeBytes || !this.memory.keepIdle(this.sizeBytes)) return;
     this.idle.push(buffer);
-    this.trimTimer ??= this.clock.setTimeout(() => this.trim(), this.idleMs);
+    this.trim.kept();
   }
 
   close(): void {
     this.closed = true;
-    this.trimTimer?.cancel();
-    this.trimTimer = undefined;
+    this.trim.stop();
     this.letGo(this.idle.length);
     this.memory.setIdleReclaimer(undefined);
   }
@@ -61,12 +61,5 @@ export class ChunkBuffers {
   private letGo(count: number): void {
     const dropped = this.idle.splice(Math.max(0, this.idle.length - count)).length;
     if (dropped > 0) this.memory.releaseIdle(dropped * this.sizeBytes);
-  }
-
-  private trim(): void {
-    this.trimTimer = undefined;
-    const idleForMs = this.clock.now() - this.lastTakenMs;
-    if (idleForMs >= this.idleMs) this.letGo(this.idle.length);
-    else if (this.idle.length > 0) this.trimTimer = this.clock.setTimeout(() => this.trim(), this.idleMs - idleForMs);
   }
 }

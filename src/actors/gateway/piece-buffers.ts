@@ -13,22 +13,24 @@
  * the read it is for, and letting go of idle buffers to make room for it would turn the very buffer
  * that read could use into garbage.
  */
-import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import type { Clock } from '../../runtime/clock.js';
+import { IdleTrim } from './idle-trim.js';
 
 export class PieceBuffers {
   private readonly idle: Buffer[] = [];
   /** Holders of each lent buffer, by its memory. */
   private readonly holders = new WeakMap<ArrayBufferLike, number>();
-  private lastTakenMs = 0;
-  private trimTimer: TimerHandle | undefined;
+  private readonly trim: IdleTrim;
   private closed = false;
 
   constructor(
     readonly sizeBytes: number,
     private readonly maxIdle: number,
-    private readonly clock: Clock,
-    private readonly idleMs: number,
-  ) {}
+    clock: Clock,
+    idleMs: number,
+  ) {
+    this.trim = new IdleTrim(clock, idleMs, () => (this.idle.length = 0), () => this.idle.length > 0);
+  }
 
   /** Buffers kept idle now. */
   get keptCount(): number {
@@ -42,7 +44,7 @@ export class PieceBuffers {
    */
   take(lengthBytes: number): Buffer | undefined {
     if (lengthBytes > this.sizeBytes || lengthBytes * 2 < this.sizeBytes) return undefined;
-    this.lastTakenMs = this.clock.now();
+    this.trim.taken();
     const whole = this.idle.pop() ?? Buffer.allocUnsafeSlow(this.sizeBytes);
     this.holders.set(whole.buffer, 1);
     return whole.subarray(0, lengthBytes);
@@ -68,20 +70,12 @@ export class PieceBuffers {
     this.holders.delete(piece.buffer);
     if (this.closed || this.idle.length >= this.maxIdle) return;
     this.idle.push(Buffer.from(piece.buffer, 0, this.sizeBytes));
-    this.trimTimer ??= this.clock.setTimeout(() => this.trim(), this.idleMs);
+    this.trim.kept();
   }
 
   close(): void {
     this.closed = true;
-    this.trimTimer?.cancel();
-    this.trimTimer = undefined;
+    this.trim.stop();
     this.idle.length = 0;
-  }
-
-  private trim(): void {
-    this.trimTimer = undefined;
-    const idleForMs = this.clock.now() - this.lastTakenMs;
-    if (idleForMs >= this.idleMs) this.idle.length = 0;
-    else if (this.idle.length > 0) this.trimTimer = this.clock.setTimeout(() => this.trim(), this.idleMs - idleForMs);
   }
 }
