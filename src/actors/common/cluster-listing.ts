@@ -10,12 +10,13 @@
  * asks two: a third less work for the nodes and for the merge. Which nodes are left out turns from one
  * listing to the next, known-down nodes first.
  *
- * When a node asked does not answer, or the round meets an unsettled version (rare: a write in flight,
- * or one whose coordinator failed), the round is asked again of every node: an unsettled version is
- * judged from every replica, and up to N-R nodes may be missing. While the ring changes (a previous
- * ring is still read) every node is asked.
+ * When a node asked does not answer, or the round meets an unsettled version (a write in flight, or
+ * one whose coordinator failed), the nodes left out and those that did not answer are asked too, and
+ * the round is merged from every node's page: an unsettled version is judged from every replica, and
+ * up to N-R nodes may be missing. While the ring changes (a previous ring is still read) every node is
+ * asked.
  */
-import { newestListed, startListing, stepListing, type ListingEntry, type ListingPage, type ListingRequest, type ListingState } from '../../core/listing.js';
+import { newestListed, startListing, stepListing, type ListingEntry, type ListingFetch, type ListingPage, type ListingRequest, type ListingState } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
 import { listingSpareReplicas } from '../../core/quorum.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
@@ -44,6 +45,11 @@ const MAX_LISTING_ROUNDS = 10_000;
 
 type ListedPage = { readonly ok: true; readonly page: ListingPage<ListingEntry> };
 
+/** A node's page, or why it did not answer. */
+type NodePage = ListedPage | StorageError | RuntimeFailure;
+
+type FetchingState = ListingState<ListingEntry> & { readonly phase: 'fetch' };
+
 type RoundOutcome = { readonly ok: true; readonly state: ListingState<ListingEntry> } | { readonly ok: false; readonly failure: StorageFailure };
 
 export class ClusterListing {
@@ -57,14 +63,17 @@ export class ClusterListing {
     if (!snapshot) return failure('Unavailable', 'no ring yet');
     const { settings } = snapshot.doc;
     const everyNode = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
-    let asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0);
+    const asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0);
     let state = startListing<ListingEntry>(request);
     for (let round = 0; state.phase === 'fetch'; round++) {
       if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
-      let outcome = await this.round(kind, bucket, request, snapshot, state, asked, asked.length < everyNode.length);
+      const fetched = await this.fetchPages(kind, bucket, request, state.fetch, asked);
+      let outcome = this.merge(bucket, snapshot, state, fetched, asked.length < everyNode.length);
       if (!outcome.ok && asked.length < everyNode.length) {
-        asked = everyNode;
-        outcome = await this.round(kind, bucket, request, snapshot, state, asked, false);
+        // Pages already in hand are merged again: only the nodes left out, or that did not answer, are asked.
+        const rest = everyNode.filter((node) => fetched.get(node)?.ok !== true);
+        const more = await this.fetchPages(kind, bucket, request, state.fetch, rest);
+        outcome = this.merge(bucket, snapshot, state, new Map([...fetched, ...more]), false);
       }
       if (!outcome.ok) return outcome.failure;
       state = outcome.state;
@@ -87,36 +96,32 @@ export class ClusterListing {
     return everyNode.filter((node) => !left.has(node));
   }
 
-  /**
-   * One round: `asked` nodes' pages for `state.fetch`, merged. Of every node (not `partial`), up to N-R
-   * may be missing; of some, none may, and an unsettled version fails the round rather than be judged.
-   */
-  private async round(
-    kind: ObjectKind,
-    bucket: string,
-    request: ListingRequest,
-    snapshot: RingSnapshot,
-    state: ListingState<ListingEntry> & { readonly phase: 'fetch' },
-    asked: readonly string[],
-    partial: boolean,
-  ): Promise<RoundOutcome> {
-    const { fetch } = state;
-    const { settings } = snapshot.doc;
-    const pageFrom = (node: string): Promise<ListedPage | StorageError | RuntimeFailure> =>
+  /** The pages of `nodes` for `fetch`, or why each did not answer. */
+  private async fetchPages(kind: ObjectKind, bucket: string, request: ListingRequest, fetch: ListingFetch, nodes: readonly string[]): Promise<Map<string, NodePage>> {
+    const pageFrom = (node: string): Promise<NodePage> =>
       this.deps.isKnownDown(node)
         ? Promise.resolve({ ok: false, code: 'NodeDown', message: `${node} is down` })
         : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, columns: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.deps.timeoutMs).then(unpacked);
-    const replies = await Promise.all(asked.map(pageFrom));
+    const replies = await Promise.all(nodes.map(pageFrom));
+    return new Map(nodes.map((node, index) => [node, replies[index]!]));
+  }
+
+  /**
+   * A round's pages merged. Of every node (not `partial`), up to N-R may be missing; of some, none may,
+   * and an unsettled version fails the round rather than be judged.
+   */
+  private merge(bucket: string, snapshot: RingSnapshot, state: FetchingState, fetched: ReadonlyMap<string, NodePage>, partial: boolean): RoundOutcome {
+    const { settings } = snapshot.doc;
     const pages: ListingPage<ListingEntry>[] = [];
     const answered: string[] = [];
     const failed: string[] = [];
-    replies.forEach((reply, index) => {
-      if (!reply.ok) failed.push(`${asked[index]}: ${reply.code}`);
+    for (const [node, reply] of fetched) {
+      if (!reply.ok) failed.push(`${node}: ${reply.code}`);
       else {
         pages.push(reply.page);
-        answered.push(asked[index]!);
+        answered.push(node);
       }
-    });
+    }
     if (failed.length > (partial ? 0 : settings.n - settings.r)) return { ok: false, failure: failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`) };
     try {
       return {
@@ -141,7 +146,7 @@ export class ClusterListing {
 }
 
 /** A node's listing page as the merge takes it, whichever form the node answered in. */
-function unpacked(reply: ListLocalReply | RuntimeFailure): ListedPage | StorageError | RuntimeFailure {
+function unpacked(reply: ListLocalReply | RuntimeFailure): NodePage {
   if (!reply.ok || 'page' in reply) return reply;
   const page = 'columns' in reply ? unpackListingColumns(reply.columns) : unpackListingPage(reply.packed);
   return page === undefined ? runtimeFailure('BadMessage', 'a storage node answered a listing with a damaged page') : { ok: true, page };
