@@ -29,7 +29,7 @@ import { ask } from '../../runtime/typed-ask.js';
 import { unpackListingColumns } from '../../protocol/cluster/listing-columns.js';
 import { unpackListingPage } from '../../protocol/cluster/listing-rows.js';
 import { routerOf, type ListLocalReply, type StorageError } from '../../protocol/cluster/storage.js';
-import type { ListResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { type ListResult, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import type { RingView } from './ring-view.js';
 
 export interface ClusterListingDeps {
@@ -60,16 +60,17 @@ export class ClusterListing {
 
   async list(kind: ObjectKind, bucket: string, request: ListingRequest): Promise<ListResult> {
     const snapshot = this.deps.ringView.current;
-    if (!snapshot) return failure('Unavailable', 'no ring yet');
+    if (!snapshot) return storageFailure('Unavailable', 'no ring yet');
     const { settings } = snapshot.doc;
     const everyNode = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
     const asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0);
+    const partial = asked.length < everyNode.length;
     let state = startListing<ListingEntry>(request);
     for (let round = 0; state.phase === 'fetch'; round++) {
-      if (round >= MAX_LISTING_ROUNDS) return failure('InternalError', 'listing made no progress');
+      if (round >= MAX_LISTING_ROUNDS) return storageFailure('InternalError', 'listing made no progress');
       const fetched = await this.fetchPages(kind, bucket, request, state.fetch, asked);
-      let outcome = this.merge(bucket, snapshot, state, fetched, asked.length < everyNode.length);
-      if (!outcome.ok && asked.length < everyNode.length) {
+      let outcome = this.merge(bucket, snapshot, state, fetched, partial);
+      if (!outcome.ok && partial) {
         // Pages already in hand are merged again: only the nodes left out, or that did not answer, are asked.
         const rest = everyNode.filter((node) => fetched.get(node)?.ok !== true);
         const more = await this.fetchPages(kind, bucket, request, state.fetch, rest);
@@ -122,7 +123,7 @@ export class ClusterListing {
         answered.push(node);
       }
     }
-    if (failed.length > (partial ? 0 : settings.n - settings.r)) return { ok: false, failure: failure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`) };
+    if (failed.length > (partial ? 0 : settings.n - settings.r)) return { ok: false, failure: storageFailure('Unavailable', `too many storage nodes did not answer (${failed.join(', ')})`) };
     try {
       return {
         ok: true,
@@ -140,7 +141,7 @@ export class ClusterListing {
       };
     } catch (error) {
       if (!(error instanceof UndecidedVersion)) throw error;
-      return { ok: false, failure: failure('Unavailable', `the newest version of ${bucket}/${error.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`) };
+      return { ok: false, failure: storageFailure('Unavailable', `the newest version of ${bucket}/${error.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`) };
     }
   }
 }
@@ -159,8 +160,4 @@ class UndecidedVersion extends Error {
   constructor(readonly key: string) {
     super(`undecided version of ${key}`);
   }
-}
-
-function failure(code: StorageFailure['code'], message: string): StorageFailure {
-  return { ok: false, code, message };
 }

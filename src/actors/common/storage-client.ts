@@ -20,7 +20,7 @@ import { replicatorRef } from '../../protocol/cluster/replicator.js';
 import { stagedBodyRefusal } from '../../protocol/cluster/storage.js';
 import { ClusterListing } from './cluster-listing.js';
 import type { RingView } from './ring-view.js';
-import type { DeleteResult, GetOptions, GetResult, ListResult, ObjectFields, PutResult, StorageApi, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { type DeleteResult, type GetOptions, type GetResult, type ListResult, type ObjectFields, type PutResult, type StorageApi, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
 
 export interface StorageClientDeps {
@@ -192,7 +192,7 @@ export class StorageClient implements StorageApi {
     retryTaken: boolean,
     send: (node: string, retried: boolean) => Promise<R | RuntimeFailure>,
   ): Promise<R | StorageFailure> {
-    if (candidates.length === 0) return failure('Unavailable', 'no ring yet');
+    if (candidates.length === 0) return storageFailure('Unavailable', 'no ring yet');
     let last = 'no replica reachable';
     let retried = false;
     for (const node of candidates) {
@@ -206,29 +206,25 @@ export class StorageClient implements StorageApi {
           last = `${node}: ${reply.message}`;
           // Sent to a node that then went down, it may have been taken (NoProc: not taken by anyone).
           if (reply.code === 'NodeDown' && sentOut) {
-            if (!retryTaken) return failure('Timeout', `${node} went down with the write in hand; its outcome is unknown`);
+            if (!retryTaken) return storageFailure('Timeout', `${node} went down with the write in hand; its outcome is unknown`);
             retried = true;
           }
           continue;
         case 'Timeout':
-          return failure('Timeout', reply.message);
+          return storageFailure('Timeout', reply.message);
         case 'Overloaded':
-          return failure('SlowDown', reply.message);
+          return storageFailure('SlowDown', reply.message);
         case 'Crashed':
         case 'BadMessage':
         case 'TooLarge':
-          return failure('InternalError', reply.message);
+          return storageFailure('InternalError', reply.message);
       }
     }
-    return failure('Unavailable', last);
+    return storageFailure('Unavailable', last);
   }
 }
 
 /** The host part of a node's name (name@host). */
 export function hostOf(node: string): string {
   return node.slice(node.indexOf('@') + 1);
-}
-
-function failure(code: StorageFailure['code'], message: string): StorageFailure {
-  return { ok: false, code, message };
 }

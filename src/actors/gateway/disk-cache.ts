@@ -28,6 +28,7 @@ import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
+import { readFully } from '../../store/body-files.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { PieceBuffers } from './piece-buffers.js';
 
@@ -515,12 +516,7 @@ export async function* readCachedBody(
       await memory.acquire(length);
       try {
         const piece = lent?.take(length) ?? Buffer.allocUnsafe(length);
-        let filled = 0;
-        while (filled < length) {
-          const { bytesRead } = await file.read(piece, filled, length - filled, position + filled);
-          if (bytesRead === 0) throw new Error('a cached body ended before its size');
-          filled += bytesRead;
-        }
+        await readFully(file, piece, length, position, 'a cached body');
         yield piece;
         position += length;
       } finally {

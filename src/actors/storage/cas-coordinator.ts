@@ -33,7 +33,7 @@ import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
-import { versionedWriteFailure, type PutResult, type StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { type PutResult, type StorageFailure, storageFailure, versionedWriteFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type CasCommitReply, type CasPrepareReply, type CasProposeReply } from '../../protocol/cluster/storage.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
@@ -107,7 +107,7 @@ export class ConditionalWrite {
   private async attempt(): Promise<Round> {
     const { context, request } = this;
     const snapshot = context.ringView.current;
-    if (!snapshot) return { type: 'decided', result: failure('Unavailable', 'this node has no ring yet') };
+    if (!snapshot) return { type: 'decided', result: storageFailure('Unavailable', 'this node has no ring yet') };
     const { n, w, d } = snapshot.doc.settings;
     const all = preferenceList(snapshot.current, keyPosition(this.address.bucket, this.address.key), n);
     const replicas: Replicas = { all, reachable: all.filter((replica) => !context.isKnownDown(replica)), quorum: casQuorum(n, w, d), settings: { w, d } };
@@ -130,7 +130,7 @@ export class ConditionalWrite {
     if (promises.some((promise) => promise.applied?.includes(this.writeId))) {
       const mine = head && this.isMine(head) ? head : this.proposed[0];
       // Replaced since, by a version this coordinator never saw: it took effect, but what it was is lost.
-      if (!mine) return { type: 'decided', result: failure('Timeout', 'this conditional write took effect and has been replaced since') };
+      if (!mine) return { type: 'decided', result: storageFailure('Timeout', 'this conditional write took effect and has been replaced since') };
       return { type: 'decided', result: { ok: true, meta: mine } };
     }
 
@@ -172,12 +172,12 @@ export class ConditionalWrite {
    * full, is the outcome unknown.
    */
   private async refuse(replicas: Replicas, ballot: Hlc, refusal: StorageFailure, promises: readonly CasPromise[]): Promise<Round> {
-    if (this.request.retried) return { type: 'decided', result: failure('Timeout', `${refusal.message} now, but the coordinator this write was first sent to may still make it take effect; its outcome is unknown`) };
+    if (this.request.retried) return { type: 'decided', result: storageFailure('Timeout', `${refusal.message} now, but the coordinator this write was first sent to may still make it take effect; its outcome is unknown`) };
     if (this.proposed.length > 0) {
       const unfenced = await this.fence(replicas, ballot);
       if (unfenced) return unfenced;
       const forgetful = promises.some((promise) => (promise.applied?.length ?? 0) >= RECENT_APPLIED);
-      if (this.mayHaveBeenAccepted && forgetful) return { type: 'decided', result: failure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
+      if (this.mayHaveBeenAccepted && forgetful) return { type: 'decided', result: storageFailure('Timeout', 'an earlier round of this conditional write may have taken effect; its outcome is unknown') };
     }
     return { type: 'decided', result: refusal };
   }
@@ -234,7 +234,7 @@ export class ConditionalWrite {
       if (reply === undefined || !reply.ok) this.queueRepair(replicas, replica);
     }
     if (acks < required) {
-      return { type: 'decided', result: failure('Timeout', `the conditional write was chosen and is applied on ${acks} replicas, ${required} required; it will surface`) };
+      return { type: 'decided', result: storageFailure('Timeout', `the conditional write was chosen and is applied on ${acks} replicas, ${required} required; it will surface`) };
     }
     const replaced = newestReplaced(applied.values());
     return { type: 'decided', result: { ok: true, meta: proposal.meta, ...(replaced ? { replaced } : {}) } };
@@ -294,9 +294,9 @@ export class ConditionalWrite {
   private giveUp(last: Round): PutResult {
     const problem = last.type === 'retry' ? last.problem : 'decided';
     // A proposal accepted anywhere may still be finished by another coordinator: the outcome is unknown.
-    if (this.proposed.length > 0 || this.request.retried) return failure('Timeout', `the conditional write was not decided in time and may still surface (${problem})`);
-    if (last.type === 'retry' && last.unreachable) return failure('Unavailable', problem);
-    return failure('ConditionalConflict', `concurrent conditional writes kept this one from being decided (${problem})`);
+    if (this.proposed.length > 0 || this.request.retried) return storageFailure('Timeout', `the conditional write was not decided in time and may still surface (${problem})`);
+    if (last.type === 'retry' && last.unreachable) return storageFailure('Unavailable', problem);
+    return storageFailure('ConditionalConflict', `concurrent conditional writes kept this one from being decided (${problem})`);
   }
 
   /**
@@ -332,7 +332,7 @@ export class ConditionalWrite {
           (reply) => settle(replica, reply),
           (error: unknown) => {
             this.log.error('a compare-and-set step failed', { replica, error });
-            settle(replica, failure('InternalError', error instanceof Error ? error.message : String(error)) as R);
+            settle(replica, storageFailure('InternalError', error instanceof Error ? error.message : String(error)) as R);
           },
         );
       }
@@ -359,12 +359,8 @@ function count<R>(replies: ReadonlyMap<string, R>, test: (reply: R) => boolean):
   return matching;
 }
 
-function failure(code: StorageFailure['code'], message: string): StorageFailure {
-  return { ok: false, code, message };
-}
-
 /** A write condition that does not hold: 404 for If-Match on a key without a version, as S3 answers, 412 otherwise. */
 function conditionFailure(key: string, failed: 'If-Match' | 'If-None-Match' | 'absent'): StorageFailure {
-  if (failed === 'absent') return failure('NotFound', `${key} has no version to match`);
-  return { ...failure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed };
+  if (failed === 'absent') return storageFailure('NotFound', `${key} has no version to match`);
+  return { ...storageFailure('PreconditionFailed', `the ${failed} condition does not hold`), condition: failed };
 }

@@ -14,7 +14,7 @@ import { hidesNoWrite, judgeUnsettled, type ReplicaView } from '../../core/unset
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { ReadRequest } from '../../protocol/cluster/reader.js';
-import type { GetResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { type GetResult, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaGetReply, type UnsettledWrite } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -39,13 +39,13 @@ interface Answer {
 
 export async function coordinateRead(system: ActorApi, context: StorageContext, log: Logger, request: ReadRequest): Promise<GetResult> {
   const snapshot = context.ringView.current;
-  if (!snapshot) return failure('Unavailable', 'this node has no ring yet');
+  if (!snapshot) return storageFailure('Unavailable', 'this node has no ring yet');
   const { n, r, w, d } = snapshot.doc.settings;
   const position = keyPosition(request.bucket, request.key);
   const replicas = readPreferenceList(snapshot.current, snapshot.previous, position, n);
   // This node is asked first, unless it does not serve its data now (it then counts itself down).
   let candidates = [...replicas.filter((node) => node === context.node && !context.isKnownDown(node)), ...replicas.filter((node) => node !== context.node && !context.isKnownDown(node))];
-  if (candidates.length === 0) return failure('Unavailable', `no replica of ${request.bucket}/${request.key} is reachable`);
+  if (candidates.length === 0) return storageFailure('Unavailable', `no replica of ${request.bucket}/${request.key} is reachable`);
 
   // With R = 1 the first replica is asked for the body at once: one round trip for the common case.
   const bodyFirst = request.withBody && r === 1;
@@ -63,7 +63,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
 
   await askSome(Math.min(r, candidates.length), bodyFirst);
   while (answers.length < r && next < candidates.length) await askSome(r - answers.length, bodyFirst);
-  if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
+  if (answers.length < r) return storageFailure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
   // While a rebalance moves data, a new holder may not have received the key yet: R of the previous
   // holders (which took every write acknowledged before the rebalance) are asked as well.
   const previousHolders = snapshot.previous ? preferenceList(snapshot.previous, position, n) : [];
@@ -102,28 +102,28 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
       undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;
       const leftMs = undecidedUntilMs - context.clock.elapsed() - UNDECIDED_PAUSE_MS;
       if (leftMs <= 0) {
-        return failure('Unavailable', `the newest version of ${request.bucket}/${request.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
+        return storageFailure('Unavailable', `the newest version of ${request.bucket}/${request.key} is unsettled and the replicas that could tell whether it was acknowledged did not answer; retry`);
       }
       await new Promise((resolve) => context.clock.setTimeout(() => resolve(undefined), UNDECIDED_PAUSE_MS));
       answers = [];
       next = 0;
       candidates = replicas.filter((replica) => !context.isKnownDown(replica));
       await askSome(candidates.length, false, Math.min(context.options.readTimeoutMs, leftMs));
-      if (answers.length < r) return failure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
+      if (answers.length < r) return storageFailure('Unavailable', `${answers.length} of ${r} replicas answered for ${request.bucket}/${request.key}`);
       continue;
     }
     answers = answers.map((answer) => (holders.includes(answer) ? beneath(answer) : answer));
   }
 
   if (newest?.meta && !newest.unsettled && !answers.some((answer) => answer.beneath)) repairStale(system, context, log, request, answers, newest);
-  if (!newest?.meta || newest.meta.deleted) return failure('NotFound', `${request.bucket}/${request.key} does not exist`);
+  if (!newest?.meta || newest.meta.deleted) return storageFailure('NotFound', `${request.bucket}/${request.key} does not exist`);
   if (!request.withBody || !carriesBody(newest.meta) || newest.body || newest.bodyFile) return { ok: true, meta: newest.meta, ...bodyOf(newest) };
 
   const holder = newest.replica;
   const withBody = await askReplica(system, context, holder, { ...request, clock: newest.meta.clock }, true);
-  if (!withBody.ok) return failure('Unavailable', `${holder} did not return the body: ${withBody.message}`);
+  if (!withBody.ok) return storageFailure('Unavailable', `${holder} did not return the body: ${withBody.message}`);
   if (!withBody.meta || compareHlc(withBody.meta.clock, newest.meta.clock) !== 0 || !(withBody.body || withBody.bodyFile)) {
-    return failure('Unavailable', `${holder} changed while it was read; retry`);
+    return storageFailure('Unavailable', `${holder} changed while it was read; retry`);
   }
   return { ok: true, meta: withBody.meta, ...bodyOf(withBody) };
 }
@@ -161,7 +161,7 @@ async function askReplica(
   // This node counted the read when it took it.
   const forClient = replica === context.node ? {} : { forClient: true };
   const reply = await ask(system, routerOf(replica), { type: 'replica_get', objectKind, bucket, key, withBody, ...slice, ...fileOnMachine, ...clock, ...forClient }, timeoutMs);
-  return reply.ok ? reply : failure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
+  return reply.ok ? reply : storageFailure('Unavailable', `${replica}: ${reply.code} ${reply.message}`);
 }
 
 /** Read repair: every replica that answered with an older version (or none) gets the newest. */
@@ -181,8 +181,4 @@ function repairStale(system: ActorApi, context: StorageContext, log: Logger, req
     else if (stale.replica === context.node) queueHere(newest.replica); // we are stale: pull it
     else system.dispatch(routerOf(newest.replica), { type: 'queue_repair', ...address, peer: stale.replica });
   }
-}
-
-function failure(code: StorageFailure['code'], message: string): StorageFailure {
-  return { ok: false, code, message };
 }

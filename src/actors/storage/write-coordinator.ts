@@ -17,7 +17,7 @@ import { keyPosition } from '../../core/ring/position.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { RuntimeFailure } from '../../runtime/failures.js';
 import type { Logger } from '../../runtime/logger.js';
-import type { PutResult, StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { type PutResult, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, stagedBodyRefusal, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import { StagedBody } from '../../store/staged-bodies.js';
 import { applyReplicaWrite, newestReplaced } from './replica-ops.js';
@@ -88,12 +88,12 @@ interface WriteRound {
 
 function coordinateWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<WriteRound> {
   const snapshot = context.ringView.current;
-  if (!snapshot) return Promise.resolve({ result: failure('Unavailable', 'this node has no ring yet') });
+  if (!snapshot) return Promise.resolve({ result: storageFailure('Unavailable', 'this node has no ring yet') });
   const { meta, objectKind, required } = request;
   const replicas = preferenceList(snapshot.current, keyPosition(meta.bucket, meta.key), snapshot.doc.settings.n);
   const reachable = replicas.filter((replica) => !context.isKnownDown(replica));
   if (reachable.length < required) {
-    return Promise.resolve({ result: failure('QuorumFailed', `${reachable.length} of ${replicas.length} replicas are reachable and ${required} must acknowledge; nothing was written`) });
+    return Promise.resolve({ result: storageFailure('QuorumFailed', `${reachable.length} of ${replicas.length} replicas are reachable and ${required} must acknowledge; nothing was written`) });
   }
 
   return new Promise<WriteRound>((resolve) => {
@@ -232,16 +232,12 @@ function quorumFailure(outcomes: Map<string, ReplicaOutcome>, n: number, require
   const failures = [...outcomes.entries()].filter(([, outcome]) => !outcome.ok) as Array<[string, Exclude<ReplicaOutcome, { ok: true }>]>;
   const detail = failures.map(([replica, outcome]) => `${replica}: ${outcome.code}`).join(', ');
   if (failures.length > 0 && failures.every(([, outcome]) => outcome.code === 'InsufficientStorage')) {
-    return failure('InsufficientStorage', `replicas are out of space (${detail})`);
+    return storageFailure('InsufficientStorage', `replicas are out of space (${detail})`);
   }
   // A replica that refused for the bucket's sake speaks for the bucket, whatever the others said.
-  if (failures.some(([, outcome]) => outcome.code === 'BucketDeleted')) return failure('NoSuchBucket', `the bucket was deleted (${detail})`);
-  if (failures.some(([, outcome]) => outcome.code === 'BucketSealed')) return failure('BucketBusy', `the bucket is being deleted (${detail})`);
+  if (failures.some(([, outcome]) => outcome.code === 'BucketDeleted')) return storageFailure('NoSuchBucket', `the bucket was deleted (${detail})`);
+  if (failures.some(([, outcome]) => outcome.code === 'BucketSealed')) return storageFailure('BucketBusy', `the bucket is being deleted (${detail})`);
   // The writer's view of the bucket is behind (versioning was just enabled): a retry is a versioned write.
-  if (failures.some(([, outcome]) => outcome.code === 'KeyVersioned')) return failure('Unavailable', `the key keeps versions; this gateway had not yet learnt that its bucket is versioned (${detail})`);
-  return failure('QuorumFailed', `${n - failures.length} of ${n} replicas acknowledged, ${required} required (${detail})`);
-}
-
-function failure(code: StorageFailure['code'], message: string): StorageFailure {
-  return { ok: false, code, message };
+  if (failures.some(([, outcome]) => outcome.code === 'KeyVersioned')) return storageFailure('Unavailable', `the key keeps versions; this gateway had not yet learnt that its bucket is versioned (${detail})`);
+  return storageFailure('QuorumFailed', `${n - failures.length} of ${n} replicas acknowledged, ${required} required (${detail})`);
 }

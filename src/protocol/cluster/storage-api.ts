@@ -64,6 +64,11 @@ export interface StorageFailure {
   readonly everyStagedBody?: boolean;
 }
 
+/** A failure with nothing more to tell than its code and message. */
+export function storageFailure(code: StorageFailureCode, message: string): StorageFailure {
+  return { ok: false, code, message };
+}
+
 /**
  * `replaced`: the newest version the write replaced on the replicas that acknowledged it (none for a
  * new key), so that the writer can retire what it referenced (the chunks of a large object) without
