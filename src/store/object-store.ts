@@ -235,8 +235,6 @@ interface BucketScan {
   readonly end: Buffer;
   /** Where, in each of the bucket's LMDB keys, the object key begins. */
   readonly keyStart: number;
-  /** Keys and values in one pass (see listingEntries). */
-  readonly onePass: boolean;
   readonly lookForUnsettled: boolean;
   readonly withVersions: boolean;
 }
@@ -435,29 +433,28 @@ export class ObjectStore {
     if (this.isDeleted(bucket)) return { entries: [], truncated: false };
     // With no write unsettled anywhere on this node (the common case at rest), no entry needs a look.
     const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
-    // A scan with a delimiter is restarted at every common prefix; key-by-key reads restart cheaper.
-    const onePass = fetch.delimiter === undefined;
     // What every scan of the page shares (a delimiter listing scans anew at each common prefix).
     const scan: BucketScan = {
-      kind, bucket, end: bucketScanEnd(kind, bucket), keyStart: bucketScanStart(kind, bucket, '').length, onePass, lookForUnsettled, withVersions,
+      kind, bucket, end: bucketScanEnd(kind, bucket), keyStart: bucketScanStart(kind, bucket, '').length, lookForUnsettled, withVersions,
     };
     return collectPage(fetch, (from) => this.listingEntries(scan, from));
   }
 
   /**
-   * A bucket's listing entries from `from` on, in key order. With `onePass`, keys and values are read
-   * in one pass; a value that does not decode ends it. The rest is read key by key, so that one damaged
-   * record is skipped, not fatal.
+   * A bucket's listing entries from `from` on, in key order. Keys and values are read in one pass
+   * (fewer lookups than a key and then its value, also for a delimiter listing's scans, which read an
+   * entry or two each); a value that does not decode ends it. The rest is read key by key, so that one
+   * damaged record is skipped, not fatal.
    */
   private *listingEntries(scan: BucketScan, from: string): Generator<ListingEntry> {
     const { kind, bucket, end } = scan;
     let start = bucketScanStart(kind, bucket, from);
     // Every key in the range is one of this bucket's: its object key follows the bucket's part.
     const entryOf = (key: Buffer, meta: ObjectMeta): ListingEntry => this.listingEntry(key.toString('utf8', scan.keyStart), meta, scan);
-    const range = scan.onePass ? this.db.meta.getRange({ start, end })[Symbol.iterator]() : undefined;
+    const range = this.db.meta.getRange({ start, end })[Symbol.iterator]();
     let last: Buffer | undefined;
     try {
-      while (range) {
+      for (;;) {
         let step: IteratorResult<{ key: Buffer; value: unknown }>;
         try {
           step = range.next();
@@ -471,7 +468,7 @@ export class ObjectStore {
         if (meta) yield entryOf(key, meta);
       }
     } finally {
-      range?.return?.();
+      range.return?.();
     }
     if (last !== undefined) start = justAfter(last);
     for (const key of this.db.meta.getKeys({ start, end })) {

@@ -102,7 +102,7 @@ export class ClusterListing {
     const pageFrom = (node: string): Promise<NodePage> =>
       this.deps.isKnownDown(node)
         ? Promise.resolve({ ok: false, code: 'NodeDown', message: `${node} is down` })
-        : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, columns: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.deps.timeoutMs).then(unpacked);
+        : ask(this.deps.system, routerOf(node), { type: 'list_local', objectKind: kind, bucket, fetch, markUnsettled: true, packed: true, columns: true, gapColumns: true, ...(request.withVersions ? { withVersions: true } : {}) }, this.deps.timeoutMs).then(unpacked);
     const replies = await Promise.all(nodes.map(pageFrom));
     return new Map(nodes.map((node, index) => [node, replies[index]!]));
   }

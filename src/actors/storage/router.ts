@@ -148,7 +148,7 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
         case 'list_local': {
           context.clientRequests.note();
           const page = context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true);
-          ctx.system.reply(message.replyTo, message.columns === true ? { ok: true, columns: packListingColumns(page) } : message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
+          ctx.system.reply(message.replyTo, message.columns === true ? { ok: true, columns: packListingColumns(page, message.gapColumns === true) } : message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
           return state;
         }
         case 'seal_namespace':

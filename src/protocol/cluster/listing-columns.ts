@@ -12,6 +12,10 @@
  *
  * Flags and the rare fields are those of the rows; the rare fields travel as [entry index, fields]
  * pairs for the few entries that have any.
+ *
+ * A delimiter listing's page has a gap after nearly every entry. When the request asks for it, the
+ * gaps travel as columns too: their bounds in one string, and each gap's `after` and `until` lengths
+ * as two u32 (NO_UNTIL when the gap runs to the end of the prefix).
  */
 import type { ListingEntry, ListingGap, ListingPage } from '../../core/listing.js';
 import { entryFrom, flagsOf, isGap, rareFieldsOf, type RareFields } from './listing-rows.js';
@@ -24,11 +28,16 @@ export interface ListingColumns {
   readonly rare?: ReadonlyArray<readonly [number, RareFields]>;
   readonly truncated: boolean;
   readonly gaps?: readonly ListingGap[];
+  readonly gapBounds?: string;
+  readonly gapLengths?: Uint8Array;
 }
 
 const FIELD_BYTES = 48;
+const GAP_BYTES = 8;
+const NO_UNTIL = 0xffffffff;
 
-export function packListingColumns(page: ListingPage<ListingEntry>): ListingColumns {
+/** `gapColumns`: the gaps as columns too, for readers that take them (earlier releases read objects). */
+export function packListingColumns(page: ListingPage<ListingEntry>, gapColumns = false): ListingColumns {
   const { entries } = page;
   const nodes: string[] = [];
   const nodeIndex = new Map<string, number>();
@@ -61,17 +70,52 @@ export function packListingColumns(page: ListingPage<ListingEntry>): ListingColu
   return {
     nodes, keys: keys.join(''), etags: etags.join(''), fields, truncated: page.truncated,
     ...(rare.length > 0 ? { rare } : {}),
-    ...(page.gaps === undefined ? {} : { gaps: page.gaps }),
+    ...(page.gaps === undefined ? {} : gapColumns ? packGaps(page.gaps) : { gaps: page.gaps }),
   };
+}
+
+function packGaps(gaps: readonly ListingGap[]): Pick<ListingColumns, 'gapBounds' | 'gapLengths'> {
+  const bounds = new Array<string>(gaps.length);
+  const lengths = Buffer.allocUnsafe(gaps.length * GAP_BYTES);
+  for (let i = 0; i < gaps.length; i++) {
+    const { after, until } = gaps[i]!;
+    bounds[i] = until === undefined ? after : after + until;
+    lengths.writeUInt32LE(after.length, i * GAP_BYTES);
+    lengths.writeUInt32LE(until === undefined ? NO_UNTIL : until.length, i * GAP_BYTES + 4);
+  }
+  return { gapBounds: bounds.join(''), gapLengths: lengths };
+}
+
+/** The gaps that columns stand for (none: an empty list); undefined when they are damaged. */
+function unpackGaps(gaps: unknown, gapBounds: unknown, gapLengths: unknown): ListingGap[] | undefined {
+  if (gapBounds === undefined && gapLengths === undefined) {
+    if (gaps === undefined) return [];
+    return Array.isArray(gaps) && gaps.every(isGap) ? gaps : undefined;
+  }
+  if (gaps !== undefined || typeof gapBounds !== 'string' || !(gapLengths instanceof Uint8Array) || gapLengths.length % GAP_BYTES !== 0) return undefined;
+  const view = new DataView(gapLengths.buffer, gapLengths.byteOffset, gapLengths.length);
+  const unpacked = new Array<ListingGap>(gapLengths.length / GAP_BYTES);
+  let at = 0;
+  for (let i = 0; i < unpacked.length; i++) {
+    const afterEnd = at + view.getUint32(i * GAP_BYTES, true);
+    const untilLength = view.getUint32(i * GAP_BYTES + 4, true);
+    const end = untilLength === NO_UNTIL ? afterEnd : afterEnd + untilLength;
+    if (end > gapBounds.length) return undefined;
+    const after = gapBounds.slice(at, afterEnd);
+    unpacked[i] = untilLength === NO_UNTIL ? { after } : { after, until: gapBounds.slice(afterEnd, end) };
+    at = end;
+  }
+  return at === gapBounds.length ? unpacked : undefined;
 }
 
 /** The page packed columns stand for; undefined when they are not such columns (a damaged or foreign reply). */
 export function unpackListingColumns(packed: unknown): ListingPage<ListingEntry> | undefined {
   if (typeof packed !== 'object' || packed === null) return undefined;
-  const { nodes, keys, etags, fields, rare, truncated, gaps } = packed as Partial<ListingColumns>;
+  const { nodes, keys, etags, fields, rare, truncated, gapBounds, gapLengths } = packed as Partial<ListingColumns>;
   if (!Array.isArray(nodes) || !nodes.every((node) => typeof node === 'string') || typeof keys !== 'string' || typeof etags !== 'string') return undefined;
   if (!(fields instanceof Uint8Array) || fields.length % FIELD_BYTES !== 0 || typeof truncated !== 'boolean') return undefined;
-  if (gaps !== undefined && !(Array.isArray(gaps) && gaps.every(isGap))) return undefined;
+  const gaps = unpackGaps((packed as Partial<ListingColumns>).gaps, gapBounds, gapLengths);
+  if (gaps === undefined) return undefined;
   const count = fields.length / FIELD_BYTES;
   const rareByEntry = rareFieldsByEntry(rare, count);
   if (rareByEntry === undefined) return undefined;
@@ -93,7 +137,7 @@ export function unpackListingColumns(packed: unknown): ListingPage<ListingEntry>
     etagAt = etagEnd;
   }
   if (keyAt !== keys.length || etagAt !== etags.length) return undefined;
-  return { entries, truncated, ...(gaps === undefined ? {} : { gaps }) };
+  return { entries, truncated, ...(gaps.length === 0 ? {} : { gaps }) };
 }
 
 /** The rare fields by entry index; undefined when they are not [index, fields] pairs of entries there are. */

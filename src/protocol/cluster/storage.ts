@@ -305,6 +305,8 @@ export type RouterMessage =
       readonly packed?: boolean;
       /** Answer with the page as columns (listing-columns.ts); nodes of earlier releases answer rows. */
       readonly columns?: boolean;
+      /** With `columns`, the gaps as columns too; nodes of earlier releases send them as objects. */
+      readonly gapColumns?: boolean;
       readonly replyTo: ReplyTo<ListLocalReply>;
     }
   /** Refuse writes to a bucket namespace until unsealed (a deletion checks that the bucket is empty). */

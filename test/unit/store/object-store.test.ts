@@ -435,4 +435,17 @@ describe('store/object-store', () => {
     expect(await put(broken, clock(30), Buffer.from('repaired'))).to.deep.include({ applied: true });
     expect(store.getMeta(broken)?.clock).to.deep.equal(clock(30));
   });
+
+  it('skips a metadata record that does not decode where a delimiter listing jumps to a common prefix', async () => {
+    for (const key of ['a/1', 'b/2', 'b/3', 'c/4']) await put({ kind: 'object', bucket: 'photos', key }, clock(10), Buffer.from(key));
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
+    const rawMeta = raw.openDB({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' });
+    await rawMeta.put(metaKey({ kind: 'object', bucket: 'photos', key: 'b/1' }), Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    const page = store.list('object', 'photos', { prefix: '', startAt: '', limit: 10, delimiter: '/' });
+    expect(page.entries.map((e) => e.key)).to.deep.equal(['a/1', 'b/2', 'c/4']);
+    expect(page.gaps).to.deep.equal([{ after: 'a/1', until: 'a0' }, { after: 'b/2', until: 'b0' }, { after: 'c/4', until: 'c0' }]);
+  });
 });

@@ -25,6 +25,17 @@ describe('protocol/cluster/listing-columns', () => {
     expect(unpackListingColumns(viaWire(packListingColumns(empty)))).to.deep.equal(empty);
   });
 
+  it('carries the gaps as columns when asked, and reads gaps in either form', () => {
+    const gaps = [{ after: 'a/1', until: 'a/2' }, { after: 'a/2 😀', until: 'b' }, { after: 'é/4' }, { after: '', until: '' }];
+    const page: ListingPage<ListingEntry> = { entries: [plain, tombstone, unsettled], truncated: false, gaps };
+    const packed = packListingColumns(page, true);
+    expect(packed.gaps).to.equal(undefined);
+    expect(packed.gapLengths?.length).to.equal(gaps.length * 8);
+    expect(unpackListingColumns(viaWire(packed))).to.deep.equal(page);
+    expect(packListingColumns(page).gaps).to.deep.equal(gaps);
+    expect(unpackListingColumns(viaWire(packListingColumns({ entries: [plain], truncated: true }, true)))).to.deep.equal({ entries: [plain], truncated: true });
+  });
+
   it('carries keys and ETags of any length', () => {
     const page: ListingPage<ListingEntry> = { entries: [{ ...plain, key: 'k'.repeat(70_000), etag: 'e'.repeat(70_000) }, { ...plain, key: 'z' }], truncated: false };
     expect(unpackListingColumns(viaWire(packListingColumns(page)))).to.deep.equal(page);
@@ -40,6 +51,24 @@ describe('protocol/cluster/listing-columns', () => {
   it('encodes a page of a thousand keys into not many more bytes than its rows', () => {
     const entries = Array.from({ length: 1000 }, (_, i) => ({ ...plain, key: `prefix/${String(i).padStart(6, '0')}` }));
     expect(encodeCbor(packListingColumns({ entries, truncated: true })).length).to.be.below(encodeCbor(packListingPage({ entries, truncated: true })).length * 1.5);
+  });
+
+  it('refuses gap columns that do not add up', () => {
+    const good = viaWire(packListingColumns({ entries: [plain], truncated: false, gaps: [{ after: 'a/1', until: 'a/2' }, { after: 'b' }] }, true)) as Record<string, unknown>;
+    const lengths = good.gapLengths as Uint8Array;
+    const withLength = (offset: number, length: number): Uint8Array => {
+      const copy = Uint8Array.from(lengths);
+      new DataView(copy.buffer).setUint32(offset, length, true);
+      return copy;
+    };
+    expect(unpackListingColumns(good)?.gaps).to.deep.equal([{ after: 'a/1', until: 'a/2' }, { after: 'b' }]);
+    for (const [why, bad] of [
+      ['bounds not text', { ...good, gapBounds: 7 }], ['lengths not bytes', { ...good, gapLengths: [3, 3] }], ['lengths missing', { ...good, gapLengths: undefined }],
+      ['lengths cut short', { ...good, gapLengths: lengths.subarray(0, lengths.length - 1) }], ['bounds left over', { ...good, gapBounds: `${String(good.gapBounds)}x` }],
+      ['a bound longer than the bounds', { ...good, gapLengths: withLength(4, 1000) }], ['gaps in both forms', { ...good, gaps: [] }],
+    ] as const) {
+      expect(unpackListingColumns(bad), why).to.equal(undefined);
+    }
   });
 
   it('refuses what is not a page of columns', () => {
