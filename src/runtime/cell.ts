@@ -146,6 +146,8 @@ export class ActorCell {
   private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
   private crashes = 0;
   private lastCrash: CrashRecord | null = null;
+  /** Ends the running incarnation's restart backoff early, while it waits one out. */
+  private cutBackoff: (() => void) | undefined;
 
   constructor(
     private readonly host: CellHost,
@@ -234,6 +236,8 @@ export class ActorCell {
       this.stopping = { done, then };
       this.status = 'stopping';
       nactDispatch(this.current, new TerminateSignal());
+      // An incarnation still waiting out its restart backoff stops at once: it never started.
+      this.cutBackoff?.();
       const timer = this.host.clock.setTimeout(() => done.resolve(), timeoutMs);
       await done.promise;
       timer.cancel();
@@ -249,7 +253,13 @@ export class ActorCell {
 
   private async handle(incarnation: number, ctx: ActorContext<Message>, state: unknown, message: unknown): Promise<unknown> {
     if (message instanceof InitSignal) {
-      if (message.delayMs > 0) await sleep(this.host.clock, message.delayMs);
+      if (message.delayMs > 0) await this.waitOutBackoff(message.delayMs);
+      if (this.stopping !== undefined) {
+        // Stopped during its backoff: no init, so no terminate either.
+        this.started?.resolve();
+        this.halt();
+        return state;
+      }
       const initial = await this.behavior.init(ctx);
       if (incarnation === this.incarnation) this.started?.resolve();
       return initial;
@@ -265,6 +275,18 @@ export class ActorCell {
       return state;
     }
     return this.behavior.receive(state, message as Message, ctx);
+  }
+
+  private waitOutBackoff(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        timer.cancel();
+        if (this.cutBackoff === wake) this.cutBackoff = undefined;
+        resolve();
+      };
+      const timer = this.host.clock.setTimeout(wake, delayMs);
+      this.cutBackoff = wake;
+    });
   }
 
   /** A full mailbox refuses: a request is answered Overloaded, a one-way message is dropped (and said so, now and then). */
@@ -366,10 +388,6 @@ export class ActorCell {
     this.held = [];
     for (const message of held) this.host.failRequest(message, code, `${this.path} is not running`);
   }
-}
-
-function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
 function describeError(error: unknown): string {

@@ -223,6 +223,22 @@ describe('runtime/supervisor', () => {
     expect(delays[2]).to.be.within(250, 260);
   });
 
+  it('stops a child that is waiting out its restart backoff at once, without starting it', async () => {
+    const clock = new ManualClock();
+    const inits = new Map<string, number>();
+    let terminated = 0;
+    system = makeSystem(clock);
+    const child: Behavior<CounterState, CounterMessage> = { ...counter('w', inits), terminate: () => void terminated++ };
+    await system.startRoot('root', { strategy: 'one_for_one', maxRestarts: 10, periodMs: 60_000, backoff: { initialMs: 60_000, maxMs: 60_000 }, children: [worker('w', child)] }, () => {});
+    system.dispatch(ref('/root/w'), { type: 'boom' });
+    await eventually(() => system.listActors().some((a) => a.path === '/root/w' && a.incarnation === 2));
+    // The clock never moves: a stop that waited for the backoff (or for its own timeout) would not end.
+    const stopped = await Promise.race([system.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 2_000))]);
+    expect(stopped).to.equal(true);
+    expect(inits.get('w')).to.equal(1);
+    expect(terminated).to.equal(0);
+  });
+
   it('ends the timers and subscriptions of a crashed incarnation', async () => {
     const clock = new ManualClock();
     system = makeSystem(clock);
