@@ -146,8 +146,8 @@ export class ActorCell {
   private stopping: { readonly done: Deferred<void>; readonly then: 'stopped' | 'restarting' } | undefined;
   private crashes = 0;
   private lastCrash: CrashRecord | null = null;
-  /** Ends the running incarnation's restart backoff early, while it waits one out. */
-  private cutBackoff: (() => void) | undefined;
+  /** The running incarnation's restart backoff, while it waits one out. */
+  private backoff: { readonly cancel: () => void } | undefined;
 
   constructor(
     private readonly host: CellHost,
@@ -236,8 +236,11 @@ export class ActorCell {
       this.stopping = { done, then };
       this.status = 'stopping';
       nactDispatch(this.current, new TerminateSignal());
-      // An incarnation still waiting out its restart backoff stops at once: it never started.
-      this.cutBackoff?.();
+      if (this.backoff !== undefined) {
+        // Still waiting out its restart backoff, it never started: it stops at once, without init or terminate.
+        this.started?.resolve();
+        this.halt();
+      }
       const timer = this.host.clock.setTimeout(() => done.resolve(), timeoutMs);
       await done.promise;
       timer.cancel();
@@ -253,12 +256,14 @@ export class ActorCell {
 
   private async handle(incarnation: number, ctx: ActorContext<Message>, state: unknown, message: unknown): Promise<unknown> {
     if (message instanceof InitSignal) {
-      if (message.delayMs > 0) await this.waitOutBackoff(message.delayMs);
-      if (this.stopping !== undefined) {
-        // Stopped during its backoff: no init, so no terminate either.
-        this.started?.resolve();
-        this.halt();
-        return state;
+      if (message.delayMs > 0) {
+        if (this.stopping !== undefined) {
+          // Stopped before its backoff began: it never starts.
+          this.started?.resolve();
+          this.halt();
+          return state;
+        }
+        await this.waitOutBackoff(message.delayMs);
       }
       const initial = await this.behavior.init(ctx);
       if (incarnation === this.incarnation) this.started?.resolve();
@@ -277,15 +282,20 @@ export class ActorCell {
     return this.behavior.receive(state, message as Message, ctx);
   }
 
+  /** Resolves once `delayMs` have passed; never, when the incarnation is halted first (see halt). */
   private waitOutBackoff(delayMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const wake = (): void => {
-        timer.cancel();
-        if (this.cutBackoff === wake) this.cutBackoff = undefined;
-        resolve();
+      const backoff = {
+        cancel: (): void => {
+          timer.cancel();
+          if (this.backoff === backoff) this.backoff = undefined;
+        },
       };
-      const timer = this.host.clock.setTimeout(wake, delayMs);
-      this.cutBackoff = wake;
+      const timer = this.host.clock.setTimeout(() => {
+        backoff.cancel();
+        resolve();
+      }, delayMs);
+      this.backoff = backoff;
     });
   }
 
@@ -349,6 +359,8 @@ export class ActorCell {
   }
 
   private halt(): void {
+    // A halted incarnation never ends its backoff: its init must not run.
+    this.backoff?.cancel();
     this.held = [...this.takeQueued(), ...this.held];
     this.scope?.end();
     const current = this.current;

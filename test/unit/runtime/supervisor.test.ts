@@ -233,7 +233,9 @@ describe('runtime/supervisor', () => {
     system.dispatch(ref('/root/w'), { type: 'boom' });
     await eventually(() => system.listActors().some((a) => a.path === '/root/w' && a.incarnation === 2));
     // The clock never moves: a stop that waited for the backoff (or for its own timeout) would not end.
-    const stopped = await Promise.race([system.stop().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 2_000))]);
+    let giveUp: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([system.stop().then(() => true), new Promise<false>((resolve) => (giveUp = setTimeout(() => resolve(false), 2_000)))]);
+    clearTimeout(giveUp);
     expect(stopped).to.equal(true);
     expect(inits.get('w')).to.equal(1);
     expect(terminated).to.equal(0);

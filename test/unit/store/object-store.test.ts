@@ -438,6 +438,9 @@ describe('store/object-store', () => {
 
   it('skips a metadata record that does not decode where a delimiter listing jumps to a common prefix', async () => {
     for (const key of ['a/1', 'b/2', 'b/3', 'c/4']) await put({ kind: 'object', bucket: 'photos', key }, clock(10), Buffer.from(key));
+    // A tombstone first in its prefix: the scan reads on past it into the damaged record.
+    const gone: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'b/0' };
+    await store.apply({ address: gone, meta: meta(gone, clock(10), undefined, true), keepPrevious: false });
     await store.close();
     const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
     const rawMeta = raw.openDB({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' });
@@ -445,7 +448,7 @@ describe('store/object-store', () => {
     await raw.close();
     store = ObjectStore.open({ path: dir, logger: logged.logger });
     const page = store.list('object', 'photos', { prefix: '', startAt: '', limit: 10, delimiter: '/' });
-    expect(page.entries.map((e) => e.key)).to.deep.equal(['a/1', 'b/2', 'c/4']);
+    expect(page.entries.map((e) => e.key)).to.deep.equal(['a/1', 'b/0', 'b/2', 'c/4']);
     expect(page.gaps).to.deep.equal([{ after: 'a/1', until: 'a0' }, { after: 'b/2', until: 'b0' }, { after: 'c/4', until: 'c0' }]);
   });
 });
