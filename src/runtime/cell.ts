@@ -236,11 +236,8 @@ export class ActorCell {
       this.stopping = { done, then };
       this.status = 'stopping';
       nactDispatch(this.current, new TerminateSignal());
-      if (this.backoff !== undefined) {
-        // Still waiting out its restart backoff, it never started: it stops at once, without init or terminate.
-        this.started?.resolve();
-        this.halt();
-      }
+      // Still waiting out its restart backoff, it never started: it stops at once.
+      if (this.backoff !== undefined) this.haltUnstarted();
       const timer = this.host.clock.setTimeout(() => done.resolve(), timeoutMs);
       await done.promise;
       timer.cancel();
@@ -259,8 +256,7 @@ export class ActorCell {
       if (message.delayMs > 0) {
         if (this.stopping !== undefined) {
           // Stopped before its backoff began: it never starts.
-          this.started?.resolve();
-          this.halt();
+          this.haltUnstarted();
           return state;
         }
         await this.waitOutBackoff(message.delayMs);
@@ -356,6 +352,12 @@ export class ActorCell {
     this.queueHead = 0;
     this.draining = false;
     return rest;
+  }
+
+  /** Halts an incarnation that never ran init, so runs no terminate either. */
+  private haltUnstarted(): void {
+    this.started?.resolve();
+    this.halt();
   }
 
   private halt(): void {

@@ -111,10 +111,10 @@ function unpackGaps(gaps: unknown, gapBounds: unknown, gapLengths: unknown): Lis
 /** The page packed columns stand for; undefined when they are not such columns (a damaged or foreign reply). */
 export function unpackListingColumns(packed: unknown): ListingPage<ListingEntry> | undefined {
   if (typeof packed !== 'object' || packed === null) return undefined;
-  const { nodes, keys, etags, fields, rare, truncated, gapBounds, gapLengths } = packed as Partial<ListingColumns>;
+  const { nodes, keys, etags, fields, rare, truncated, gaps: gapMaps, gapBounds, gapLengths } = packed as Partial<ListingColumns>;
   if (!Array.isArray(nodes) || !nodes.every((node) => typeof node === 'string') || typeof keys !== 'string' || typeof etags !== 'string') return undefined;
   if (!(fields instanceof Uint8Array) || fields.length % FIELD_BYTES !== 0 || typeof truncated !== 'boolean') return undefined;
-  const gaps = unpackGaps((packed as Partial<ListingColumns>).gaps, gapBounds, gapLengths);
+  const gaps = unpackGaps(gapMaps, gapBounds, gapLengths);
   if (gaps === undefined) return undefined;
   const count = fields.length / FIELD_BYTES;
   const rareByEntry = rareFieldsByEntry(rare, count);
