@@ -1,3 +1,5 @@
+import { ownCopy } from '../../protocol/cluster/cbor.js';
+
 /**
  * The writes a coordinator took lately, by the id their client gave them: a request delivered twice (a
  * duplicate on the wire, a resend) is taken once. Bounded in age and in number; the oldest go first.
@@ -18,7 +20,8 @@ export class RecentWrites {
       this.seenAtMs.delete(id);
     }
     if (this.seenAtMs.has(writeId)) return false;
-    this.seenAtMs.set(writeId, nowMs);
+    // Kept for minutes, up to maxEntries of them: a copy, not a view into the frame it came in.
+    this.seenAtMs.set(ownCopy(writeId), nowMs);
     return true;
   }
 }

@@ -11,7 +11,18 @@ export function encodeCbor(value: unknown): Buffer {
   return encoder.encode(value);
 }
 
-/** Throws on malformed input; callers at the edge catch and close the connection. */
+/**
+ * Throws on malformed input; callers at the edge catch and close the connection.
+ *
+ * Short text strings of a frame may come out as slices of one string that holds a whole run of the
+ * frame's bytes (cbor-x's native string extraction): a string kept long after the frame, keeps that
+ * run alive with it. Keep `ownCopy` of such strings instead.
+ */
 export function decodeCbor(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
+}
+
+/** A string equal to `text` that shares no memory with the frame it was decoded from. */
+export function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
