@@ -36,7 +36,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('load-concurrency', { type: 'number', default: 64, describe: 'writes in flight while loading' })
   .option('walks', { type: 'number', default: 2, describe: 'whole walks of the bucket measured' })
   .option('delimiter-tries', { type: 'number', default: 9, describe: 'first pages of the delimiter listing measured' })
-  .option('meta-format', { type: 'number', choices: [1, 2], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
+  .option('meta-format', { type: 'number', choices: [1, 2, 3], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
   .strict()
   .parseAsync();
 

@@ -397,7 +397,7 @@ function storageSettings(value: unknown): StorageSettings {
     if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0)) throw new ConfigError(`storage.${key} must be a number of bytes`);
   }
   if (record.directBodyWrites !== undefined && typeof record.directBodyWrites !== 'boolean') throw new ConfigError('storage.directBodyWrites must be true or false');
-  if (record.metaFormat !== undefined && record.metaFormat !== 1 && record.metaFormat !== 2) throw new ConfigError('storage.metaFormat must be 1 or 2');
+  if (record.metaFormat !== undefined && record.metaFormat !== 1 && record.metaFormat !== 2 && record.metaFormat !== 3) throw new ConfigError('storage.metaFormat must be 1, 2 or 3');
   const purgeRate = record.purgeKeysPerSecond ?? DEFAULT_PURGE_KEYS_PER_SECOND;
   if (typeof purgeRate !== 'number' || !Number.isInteger(purgeRate) || purgeRate < 1 || purgeRate > MAX_PURGE_KEYS_PER_SECOND) {
     throw new ConfigError(`storage.purgeKeysPerSecond must be an integer from 1 to ${MAX_PURGE_KEYS_PER_SECOND}`);

@@ -39,7 +39,7 @@ import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } 
 import { OBJECT_KINDS } from '../core/object-meta.js';
 import { PresenceMarks } from './presence-marks.js';
 import { settleStoreFormat } from './store-format.js';
-import { DEFAULT_META_FORMAT, type MetaFormat } from './meta-encoding.js';
+import { DEFAULT_META_FORMAT, fillAddress, type MetaFormat } from './meta-encoding.js';
 import { HandoffProgress } from './handoff-progress.js';
 import { LinkedClustersMark } from './linked-clusters-mark.js';
 import { ReleaseMark } from './release-mark.js';
@@ -449,8 +449,6 @@ export class ObjectStore {
   private *listingEntries(scan: BucketScan, from: string): Generator<ListingEntry> {
     const { kind, bucket, end } = scan;
     let start = bucketScanStart(kind, bucket, from);
-    // Every key in the range is one of this bucket's: its object key follows the bucket's part.
-    const entryOf = (key: Buffer, meta: ObjectMeta): ListingEntry => this.listingEntry(key.toString('utf8', scan.keyStart), meta, scan);
     const range = this.db.meta.getRange({ start, end })[Symbol.iterator]();
     let last: Buffer | undefined;
     try {
@@ -464,8 +462,10 @@ export class ObjectStore {
         if (step.done) return;
         const { key, value } = step.value;
         last = key;
-        const meta = this.checkMeta(key, value);
-        if (meta) yield entryOf(key, meta);
+        // Every key in the range is one of this bucket's: its object key follows the bucket's part.
+        const objectKey = key.toString('utf8', scan.keyStart);
+        const meta = this.checkMeta(key, value, () => ({ bucket, key: objectKey }));
+        if (meta) yield this.listingEntry(objectKey, meta, scan);
       }
     } finally {
       range.return?.();
@@ -473,7 +473,7 @@ export class ObjectStore {
     if (last !== undefined) start = justAfter(last);
     for (const key of this.db.meta.getKeys({ start, end })) {
       const meta = this.readMeta(key);
-      if (meta) yield entryOf(key, meta);
+      if (meta) yield this.listingEntry(key.toString('utf8', scan.keyStart), meta, scan);
     }
   }
 
@@ -575,6 +575,8 @@ export class ObjectStore {
     const sizeBytes = source === undefined ? 0 : sizeOfBody(source);
     this.checkSpace(sizeBytes);
     const { address, meta, keepPrevious } = request;
+    // The record's format may leave its bucket and key to the address it is stored under (meta-encoding.ts).
+    if (meta.bucket !== address.bucket || meta.key !== address.key) throw new Error(`a record of ${meta.bucket}/${meta.key} cannot be stored under ${address.bucket}/${address.key}`);
     const key = metaKey(address);
     const bodyKey = dataKey(address, meta.clock);
     // A large body goes to its file first, durably: the record that points at it commits after.
@@ -1244,8 +1246,10 @@ export class ObjectStore {
     return value === undefined ? undefined : this.checkMeta(key, value);
   }
 
-  private checkMeta(key: Uint8Array, value: unknown): ObjectMeta | undefined {
-    if (isObjectMeta(value)) return value;
+  /** `address`: the bucket and key `key` names, for a record whose format leaves them to its key. */
+  private checkMeta(key: Uint8Array, value: unknown, address: () => { bucket: string; key: string } | undefined = () => parseMetaKey(key)): ObjectMeta | undefined {
+    const record = fillAddress(value, address);
+    if (isObjectMeta(record)) return record;
     this.log.error('metadata record is malformed; treating it as absent', { key: Buffer.from(key).toString('hex').slice(0, 80) });
     return undefined;
   }

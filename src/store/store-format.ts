@@ -12,7 +12,7 @@ import type { Database } from 'lmdb';
 import type { MetaFormat } from './meta-encoding.js';
 
 /** The latest format this release reads; it reads every earlier one too. */
-export const LATEST_STORE_FORMAT: MetaFormat = 2;
+export const LATEST_STORE_FORMAT: MetaFormat = 3;
 
 const FORMAT_KEY = 'store-format';
 

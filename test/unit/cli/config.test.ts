@@ -48,10 +48,10 @@ describe('cli/config storage settings', () => {
     expect(() => validateNodeConfig({ ...base, storage: { directBodyWrites: 'no' } })).to.throw(ConfigError, /storage\.directBodyWrites must be true or false/);
   });
 
-  it('takes the format metadata is written in, 1 or 2', () => {
+  it('takes the format metadata is written in, 1, 2 or 3', () => {
     expect(validateNodeConfig(base).storage.metaFormat).to.equal(undefined);
-    expect(validateNodeConfig({ ...base, storage: { metaFormat: 2 } }).storage.metaFormat).to.equal(2);
-    for (const wrong of [0, 3, '2', 1.5]) expect(() => validateNodeConfig({ ...base, storage: { metaFormat: wrong } }), String(wrong)).to.throw(ConfigError, /storage\.metaFormat must be 1 or 2/);
+    for (const format of [1, 2, 3]) expect(validateNodeConfig({ ...base, storage: { metaFormat: format } }).storage.metaFormat).to.equal(format);
+    for (const wrong of [0, 4, '2', 1.5]) expect(() => validateNodeConfig({ ...base, storage: { metaFormat: wrong } }), String(wrong)).to.throw(ConfigError, /storage\.metaFormat must be 1, 2 or 3/);
   });
 
   it('takes the tombstone grace period, purge rate and purge horizon, within bounds', () => {

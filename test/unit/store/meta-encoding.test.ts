@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
-import { metaEncoder, type MetaFormat } from '../../../src/store/meta-encoding.js';
-import { ObjectStore } from '../../../src/store/object-store.js';
+import { ADDRESS_FROM_KEY, fillAddress, metaEncoder, type MetaFormat } from '../../../src/store/meta-encoding.js';
+import { isObjectMeta, ObjectStore } from '../../../src/store/object-store.js';
 import { currentEnvironmentPath } from '../../../src/store/store-environment.js';
 import { metaKey, type ObjectAddress } from '../../../src/store/store-keys.js';
 import { randomInt, seededRandom } from '../core/seeded-random.js';
@@ -35,10 +35,16 @@ const FULL = {
 
 const TOMBSTONE: ObjectMeta = { ...PLAIN, deleted: true, etag: '', contentType: '' };
 
-function roundTrip(format: MetaFormat, value: unknown): unknown {
+/** `value` written and read back in `format`; a record's bucket and key filled in from `address`, as its store does. */
+function roundTrip(format: MetaFormat, value: unknown, address?: { bucket: string; key: string }): unknown {
   const encoder = metaEncoder(format);
-  return encoder.decode(encoder.encode(value));
+  const found = encoder.decode(encoder.encode(value));
+  const fallback = value as { bucket?: unknown; key?: unknown };
+  return fillAddress(found, () => address ?? (typeof fallback.bucket === 'string' && typeof fallback.key === 'string' ? { bucket: fallback.bucket, key: fallback.key } : undefined));
 }
+
+/** `bytes` random bytes from `next`, in lower-case hex. */
+const hexOf = (next: () => number, bytes: number): string => Array.from({ length: bytes }, () => randomInt(next, 256).toString(16).padStart(2, '0')).join('');
 
 describe('store/meta-encoding', () => {
   it('writes metadata records by position in format 2, and reads them back whole', () => {
@@ -54,6 +60,46 @@ describe('store/meta-encoding', () => {
     expect(metaEncoder(2).encode(PLAIN).length).to.be.below(metaEncoder(1).encode(PLAIN).length / 2);
   });
 
+  it('writes format 3 without what the key says, the commonest values shorter, and reads it back whole once the key is filled in', () => {
+    for (const meta of [PLAIN, FULL, TOMBSTONE]) {
+      const bytes = metaEncoder(3).encode(meta);
+      expect(bytes[0]! & 0xf0, 'a msgpack array').to.equal(0x90);
+      const read = metaEncoder(1).decode(bytes) as Record<string, unknown>;
+      expect(read['bucket'], 'until filled in').to.equal(ADDRESS_FROM_KEY);
+      expect(read['key']).to.equal(ADDRESS_FROM_KEY);
+      expect(fillAddress(read, () => ({ bucket: meta.bucket, key: meta.key }))).to.deep.equal(meta);
+      expect(roundTrip(3, meta)).to.deep.equal(meta);
+      expect(Buffer.from(bytes).includes(Buffer.from(meta.key)), 'the key is not written').to.equal(false);
+    }
+    const row = new Packr({ useRecords: false }).unpack(metaEncoder(3).encode({ ...PLAIN, contentType: 'application/octet-stream' })) as unknown[];
+    expect(row, 'every field of a plain record is a position').to.have.length(11);
+    expect(row[3], 'the default content type').to.equal(0);
+    expect(row[8], 'a last-modified time equal to the clock').to.equal(null);
+    // Well under two thirds of format 2 for a record of an empty object of the default type.
+    const empty = { ...PLAIN, contentType: 'application/octet-stream' };
+    expect(metaEncoder(3).encode(empty).length).to.be.below(metaEncoder(2).encode(empty).length * 0.65);
+
+    // What is not the common case is written as it is.
+    const uncommon: ObjectMeta[] = [
+      { ...PLAIN, etag: 'D41D8CD98F00B204E9800998ECF8427E' },
+      { ...PLAIN, etag: 'd41d8cd98f00b204e9800998ecf8427' },
+      { ...PLAIN, etag: '' },
+      { ...PLAIN, contentType: 'application/octet-stream; charset=x' },
+      { ...PLAIN, contentType: '' },
+      { ...PLAIN, lastModifiedMs: PLAIN.clock.wallMs - 1 },
+      { ...PLAIN, lastModifiedMs: 0 },
+    ];
+    for (const meta of uncommon) expect(roundTrip(3, meta), JSON.stringify(meta)).to.deep.equal(meta);
+  });
+
+  it('leaves a record its key cannot complete, and every other value, as it is', () => {
+    const read = metaEncoder(3).decode(metaEncoder(3).encode(PLAIN)) as Record<string, unknown>;
+    expect(fillAddress(read, () => undefined)).to.have.property('bucket', ADDRESS_FROM_KEY);
+    for (const value of [undefined, null, 7, 'text', [3], { bucket: 'b', key: 'k' }]) {
+      expect(fillAddress(value, () => ({ bucket: 'x', key: 'y' }))).to.deep.equal(value);
+    }
+  });
+
   it('reads format 1 as lmdb-js wrote it on its own, and writes what is not a metadata record in format 1', () => {
     for (const meta of [PLAIN, FULL, TOMBSTONE]) expect(roundTrip(1, meta)).to.deep.equal(meta);
     const others: unknown[] = [
@@ -63,45 +109,58 @@ describe('store/meta-encoding', () => {
       { ...PLAIN, deleted: undefined },
     ];
     for (const value of others) {
-      const bytes = Buffer.from(metaEncoder(2).encode(value));
-      expect(bytes, JSON.stringify(value)).to.deep.equal(Buffer.from(metaEncoder(1).encode(value)));
-      expect(metaEncoder(2).decode(bytes)).to.deep.equal(value);
+      for (const format of [2, 3] as const) {
+        const bytes = Buffer.from(metaEncoder(format).encode(value));
+        expect(bytes, JSON.stringify(value)).to.deep.equal(Buffer.from(metaEncoder(1).encode(value)));
+        expect(metaEncoder(format).decode(bytes)).to.deep.equal(value);
+      }
     }
   });
 
   it('keeps a field named __proto__ as a field, the same way in both formats', () => {
     const odd = { ...PLAIN, ...(JSON.parse('{"__proto__": "x"}') as object) } as ObjectMeta;
     expect(Object.keys(odd)).to.include('__proto__');
-    expect(roundTrip(2, odd)).to.deep.equal(roundTrip(1, odd));
-    expect(Object.getPrototypeOf(roundTrip(2, odd))).to.equal(Object.prototype);
+    for (const format of [2, 3] as const) {
+      expect(roundTrip(format, odd)).to.deep.equal(roundTrip(1, odd));
+      expect(Object.getPrototypeOf(roundTrip(format, odd))).to.equal(Object.prototype);
+    }
   });
 
-  it('hands on an array that is not a record of format 2 as it is, for the reader to refuse', () => {
+  it('hands on an array that is not a record of format 2 or 3 as it is, for the reader to refuse', () => {
     const encoder = metaEncoder(2);
     expect(encoder.decode(encoder.encode([3, 'b', 'k']))).to.deep.equal([3, 'b', 'k']);
     expect(encoder.decode(encoder.encode([2, 'b']))).to.deep.equal([2, 'b']);
+    expect(encoder.decode(encoder.encode([4, ...Array(10).fill(0)]))).to.deep.equal([4, ...Array(10).fill(0)]);
+    // Of format 3's length but not its types: a record, which the store's check refuses.
+    const wrong = encoder.decode(encoder.encode([3, 'size', 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(isObjectMeta(fillAddress(wrong, () => ({ bucket: 'b', key: 'k' })))).to.equal(false);
   });
 
   it('reads a record from the start of a larger buffer when told where it ends', () => {
-    const bytes = metaEncoder(2).encode(FULL);
-    const larger = Buffer.concat([bytes, Buffer.from([0xc1, 0xc1, 0xc1])]);
-    expect(metaEncoder(2).decode(larger, bytes.length)).to.deep.equal(FULL);
+    for (const format of [2, 3] as const) {
+      const bytes = metaEncoder(format).encode(FULL);
+      const larger = Buffer.concat([bytes, Buffer.from([0xc1, 0xc1, 0xc1])]);
+      expect(fillAddress(metaEncoder(format).decode(larger, bytes.length), () => FULL)).to.deep.equal(FULL);
+    }
   });
 
-  it('reads back random records the same in both formats', () => {
+  it('reads back random records the same in every format', () => {
     const next = seededRandom(20261206);
     for (let i = 0; i < 500; i++) {
       const userMeta: Record<string, string> = {};
       for (let j = randomInt(next, 4); j > 0; j--) userMeta[`m${randomInt(next, 100)}`] = 'v'.repeat(randomInt(next, 20));
+      const wallMs = randomInt(next, 2 ** 45);
       const meta = {
         ...PLAIN, key: `k/${randomInt(next, 1e9)}`, sizeBytes: randomInt(next, 2 ** 40), userMeta,
-        clock: { wallMs: randomInt(next, 2 ** 45), counter: randomInt(next, 70_000), node: `s${randomInt(next, 9)}` },
+        etag: next() < 0.5 ? hexOf(next, 16) : `${hexOf(next, 16)}-${randomInt(next, 100)}`,
+        contentType: next() < 0.5 ? 'application/octet-stream' : 'text/plain',
+        clock: { wallMs, counter: randomInt(next, 70_000), node: `s${randomInt(next, 9)}` },
+        lastModifiedMs: next() < 0.5 ? wallMs : randomInt(next, 2 ** 45),
         deleted: next() < 0.2,
         ...(next() < 0.3 ? { versionId: `v${i}` } : {}),
         ...(next() < 0.2 ? { contentEncoding: 'br' } : {}),
       };
-      expect(roundTrip(2, meta)).to.deep.equal(meta);
-      expect(roundTrip(1, meta)).to.deep.equal(meta);
+      for (const format of [1, 2, 3] as const) expect(roundTrip(format, meta)).to.deep.equal(meta);
     }
   });
 });
@@ -117,7 +176,7 @@ describe('store/meta-encoding in an object store', function () {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('lists and reads a store that holds records of both formats, and of the release before, the same', async () => {
+  it('lists and reads a store that holds records of every format, and of the release before, the same', async () => {
     // Records as a release before this encoding wrote them: lmdb-js's own encoding.
     await openStore(1).close();
     const root = open({ path: currentEnvironmentPath(join(dir, 'objects')), maxDbs: 16 });
@@ -135,14 +194,21 @@ describe('store/meta-encoding in an object store', function () {
     await second.apply({ address: at(written2.key), meta: written2, body: Buffer.alloc(0), keepPrevious: false });
     await second.apply({ address: at(plain2.key), meta: plain2, body: Buffer.alloc(0), keepPrevious: false });
     await second.close();
+    const third = openStore(3);
+    const written3: ObjectMeta = { ...PLAIN, key: 'e-format-3', etag: '0123456789abcdef0123456789abcdef-3', contentEncoding: 'br', userMeta: { color: 'blue' }, lastModifiedMs: PLAIN.lastModifiedMs - 5 };
+    const plain3 = { ...PLAIN, key: 'f-format-3', contentType: 'application/octet-stream' };
+    await third.apply({ address: at(written3.key), meta: written3, body: Buffer.alloc(0), keepPrevious: false });
+    await third.apply({ address: at(plain3.key), meta: plain3, body: Buffer.alloc(0), keepPrevious: false });
+    await third.close();
 
-    for (const format of [1, 2] as const) {
+    for (const format of [1, 2, 3] as const) {
       const store = openStore(format);
       try {
-        for (const meta of [before, written1, written2, plain2]) expect(store.getMeta(at(meta.key)), `${meta.key} read with format ${format}`).to.deep.equal(meta);
+        for (const meta of [before, written1, written2, plain2, written3, plain3]) expect(store.getMeta(at(meta.key)), `${meta.key} read with format ${format}`).to.deep.equal(meta);
         const page = store.list('object', 'photos', { prefix: '', startAt: '', limit: 10 });
-        expect(page.entries.map((entry) => entry.key)).to.deep.equal(['a-before', 'b-format-1', 'c-format-2', 'd-format-2']);
-        expect(page.entries.map((entry) => entry.deleted)).to.deep.equal([false, false, true, false]);
+        expect(page.entries.map((entry) => entry.key)).to.deep.equal(['a-before', 'b-format-1', 'c-format-2', 'd-format-2', 'e-format-3', 'f-format-3']);
+        expect(page.entries.map((entry) => entry.deleted)).to.deep.equal([false, false, true, false, false, false]);
+        expect(page.entries.map((entry) => entry.etag)).to.deep.equal([PLAIN.etag, PLAIN.etag, '', PLAIN.etag, written3.etag, PLAIN.etag]);
       } finally {
         await store.close();
       }

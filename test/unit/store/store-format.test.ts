@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
+import type { MetaFormat } from '../../../src/store/meta-encoding.js';
 import { ObjectStore } from '../../../src/store/object-store.js';
 import { currentEnvironmentPath } from '../../../src/store/store-environment.js';
 import { LATEST_STORE_FORMAT, StoreFormatError } from '../../../src/store/store-format.js';
@@ -17,7 +18,7 @@ const META: ObjectMeta = { bucket: 'b', key: 'large', sizeBytes: BODY.length, et
 describe('store/store-format', function () {
   this.timeout(30_000);
   let dir: string;
-  const openStore = (metaFormat: 1 | 2 = 1): ObjectStore => ObjectStore.open({ path: dir, logger: memoryLogger('error').logger, metaFormat });
+  const openStore = (metaFormat: MetaFormat = 1): ObjectStore => ObjectStore.open({ path: dir, logger: memoryLogger('error').logger, metaFormat });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'leofs-format-'));
@@ -50,6 +51,10 @@ describe('store/store-format', function () {
     expect(await mark(), 'raised before a record of format 2 is written').to.equal(2);
     await openStore(1).close();
     expect(await mark(), 'records of format 2 may be there').to.equal(2);
+    await openStore(3).close();
+    expect(await mark()).to.equal(3);
+    await openStore(2).close();
+    expect(await mark(), 'records of format 3 may be there').to.equal(3);
   });
 
   it('refuses a store of a later format at open, leaving its records and body files as they were', async () => {
