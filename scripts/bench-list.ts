@@ -47,6 +47,8 @@ const loadConcurrency = Math.max(1, Math.floor(argv['load-concurrency']));
 const walks = Math.max(1, Math.floor(argv.walks));
 const delimiterTries = Math.max(1, Math.floor(argv['delimiter-tries']));
 const PAGE = 1000;
+/** How long the cluster rests after the load before its memory is read: two idle-collection intervals. */
+const REST_MS = 22_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const STORAGE_NODES = Array.from({ length: storageNodes }, (_, i) => `storage_${i}@127.0.0.1`);
@@ -137,8 +139,8 @@ try {
   const loadSeconds = (performance.now() - loadStart) / 1000;
   process.stdout.write(`load: ${objects} objects in ${loadSeconds.toFixed(1)} s, ${Math.round(objects / loadSeconds)}/s\n`);
 
-  // At rest: the load's garbage given a moment to be collected.
-  await new Promise((resolve) => setTimeout(resolve, 5000));
+  // At rest: long enough for an idle node's collection of the load's garbage (runtime/idle-heap-trim.ts).
+  await new Promise((resolve) => setTimeout(resolve, REST_MS));
   const restRss = storageRssMib(cluster);
   process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}); MiB: ${storageMemoryLine(cluster)}\n`);
 

@@ -42,6 +42,7 @@ import { findMasterKeys, SSE_KEYS_ENV } from './master-keys.js';
 import type { MasterKeys } from '../core/object-encryption.js';
 import { exitAfterGiveUp, handleProcessSignals } from './process-lifecycle.js';
 import { missingProcessSettings, startCommand } from './role-process.js';
+import { startIdleHeapTrim } from '../runtime/idle-heap-trim.js';
 import { readFileSync } from 'node:fs';
 import type { ConsoleSettings } from './config.js';
 import { startConsoleServer, type ConsoleServer } from '../actors/manager/console/console-server.js';
@@ -241,7 +242,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   if (config.role === 'manager') managerMetrics(metrics, node.system);
   for (const check of storage?.healthChecks ?? []) health.addCheck(check);
   const endpoint = config.metrics ? await startMetricsEndpoint({ ...config.metrics, registry: metrics, health: () => health.report(), logger: node.logger }) : undefined;
+  const heapTrim = startIdleHeapTrim();
   handleProcessSignals(node.logger, async () => {
+    heapTrim?.stop();
     await endpoint?.close();
     await webConsole?.close();
     await node.stop();

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { IdleHeapTrim } from '../../../src/runtime/idle-heap-trim.js';
+
+const MiB = 1024 * 1024;
+
+/** A heap and an event loop the test sets interval by interval; a collection leaves `liveBytes`. */
+function fakeProcess(): { heapBytes: number; liveBytes: number; busy: number; collections: number; trim: IdleHeapTrim } {
+  const state = { heapBytes: 40 * MiB, liveBytes: 40 * MiB, busy: 0, collections: 0 } as { heapBytes: number; liveBytes: number; busy: number; collections: number; trim: IdleHeapTrim };
+  state.trim = new IdleHeapTrim(
+    {
+      collect: () => {
+        state.collections++;
+        state.heapBytes = state.liveBytes;
+      },
+      heapUsedBytes: () => state.heapBytes,
+      busyShare: () => state.busy,
+    },
+    { idleBelow: 0.05, minGrowthBytes: 32 * MiB },
+  );
+  return state;
+}
+
+describe('runtime/idle-heap-trim', () => {
+  it('collects once the loop is idle and the heap grew well past what the last collection left', () => {
+    const node = fakeProcess();
+    node.heapBytes = 150 * MiB;
+    node.busy = 0.6;
+    expect(node.trim.tick(), 'busy: no collection however large the heap').to.equal(false);
+    node.busy = 0.01;
+    expect(node.trim.tick()).to.equal(true);
+    expect(node.heapBytes).to.equal(40 * MiB);
+    expect(node.trim.tick(), 'nothing grew since').to.equal(false);
+    node.heapBytes = 60 * MiB;
+    expect(node.trim.tick(), 'grew by less than the threshold').to.equal(false);
+    node.heapBytes = 75 * MiB;
+    expect(node.trim.tick()).to.equal(true);
+    expect(node.collections).to.equal(2);
+  });
+
+  it('measures growth from what V8 left when it collected on its own', () => {
+    const node = fakeProcess();
+    node.busy = 0.5;
+    node.heapBytes = 20 * MiB;
+    expect(node.trim.tick()).to.equal(false);
+    node.busy = 0;
+    node.heapBytes = 45 * MiB;
+    expect(node.trim.tick(), '25 MiB above the lower baseline').to.equal(false);
+    node.heapBytes = 53 * MiB;
+    expect(node.trim.tick(), '33 MiB above it').to.equal(true);
+  });
+});
