@@ -26,6 +26,7 @@ import { admin, openDevAdmin } from './bench-support/admin.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { openInternalClient } from './bench-support/internal-client.js';
 import { percentile } from './bench-support/phases.js';
+import { limitMemory, type MemoryCgroup } from './bench-support/memory-cgroup.js';
 import { Teardown } from './bench-support/teardown.js';
 import { S3HttpClient } from './s3-bench/s3-http-client.js';
 
@@ -37,6 +38,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('walks', { type: 'number', default: 2, describe: 'whole walks of the bucket measured' })
   .option('delimiter-tries', { type: 'number', default: 9, describe: 'first pages of the delimiter listing measured' })
   .option('meta-format', { type: 'number', choices: [1, 2, 3], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
+  .option('storage-memory-mib', { type: 'number', describe: 'run each storage node in a cgroup limited to this much memory, page cache included (Linux, needs the right to create cgroups)' })
   .strict()
   .parseAsync();
 
@@ -46,6 +48,7 @@ const storageNodes = Math.max(1, Math.floor(argv['storage-nodes']));
 const loadConcurrency = Math.max(1, Math.floor(argv['load-concurrency']));
 const walks = Math.max(1, Math.floor(argv.walks));
 const delimiterTries = Math.max(1, Math.floor(argv['delimiter-tries']));
+const storageMemoryMib = argv['storage-memory-mib'] === undefined ? undefined : Math.max(64, Math.floor(argv['storage-memory-mib']));
 const PAGE = 1000;
 /** How long the cluster rests after the load before its memory is read: two idle-collection intervals. */
 const REST_MS = 22_000;
@@ -88,6 +91,17 @@ const storageMemoryLine = (cluster: DevCluster): string =>
     return `${name} ${['VmRSS', 'RssAnon', 'RssFile'].map((field) => `${field}=${statusMib(pid, field).toFixed(0)}`).join(' ')} files=${files.toFixed(0)}`;
   }).join('; ');
 
+/** Each storage node in a cgroup of its own limited to `mib`. */
+function limitStorageMemory(cluster: DevCluster, mib: number): MemoryCgroup[] {
+  return STORAGE_NODES.map((node) => {
+    const pid = cluster.pidOf(node);
+    if (pid === undefined) throw new Error(`no process for ${node}`);
+    const cgroup = limitMemory(pid, `leofs-bench-list-${process.pid}-${node.split('@')[0]!}`, mib * 2 ** 20);
+    process.stdout.write(`${node} limited to ${mib} MiB in ${cgroup.path}\n`);
+    return cgroup;
+  });
+}
+
 /** The values of every `<tag>` element of an XML listing (keys and tokens hold no markup). */
 function elements(xml: string, tag: string): string[] {
   return [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((match) => match[1]!);
@@ -103,7 +117,12 @@ const teardown = new Teardown();
 // Start-up, a load at no less than 500 objects/s, the walks at no less than 5000 keys/s, and the stop.
 teardown.limitTime(180_000 + (objects / 500) * 1000 + ((walks * objects) / 5000) * 1000 + 120_000, 'bench:list');
 try {
+  // Registered before the cluster, so that it runs after the cluster's stop: a cgroup goes once its node has exited.
+  const cgroups: MemoryCgroup[] = [];
+  const removeCgroups = (): void => cgroups.forEach((cgroup) => cgroup.remove());
+  teardown.add({ orderly: async () => removeCgroups(), lastResort: removeCgroups });
   const cluster = await startDevCluster(storageNodes, teardown, argv['meta-format'] === undefined ? {} : { storage: { metaFormat: argv['meta-format'] } });
+  if (storageMemoryMib !== undefined) cgroups.push(...limitStorageMemory(cluster, storageMemoryMib));
   const { n, w, r } = cluster.quorum;
   const client = new S3HttpClient({ url: new URL(cluster.endpoint), accessKey: cluster.accessKey, secretKey: cluster.secretKey, region: 'us-east-1' }, 4);
   const bucket = `bench-list-${process.pid}`;
@@ -189,6 +208,8 @@ try {
   process.stdout.write(`pages: ${pageMs.length}, p50=${percentile(pageMs, 50).toFixed(1)} ms p99=${percentile(pageMs, 99).toFixed(1)} ms\n`);
   process.stdout.write(`delimiter first page: p50=${percentile(firstPageMs, 50).toFixed(1)} ms of ${delimiterTries} tries (${firstPageMs.map((ms) => ms.toFixed(0)).join(' ')})\n`);
 
+  const oomKills = cgroups.reduce((sum, cgroup) => sum + cgroup.oomKills(), 0);
+  if (storageMemoryMib !== undefined) process.stdout.write(`memory limit reached: ${cgroups.map((cgroup) => cgroup.limitHits()).join(', ')} times; nodes killed for going over: ${oomKills}\n`);
   await teardown.run();
   process.stdout.write(`list.load_per_s=${Math.round(objects / loadSeconds)}\n`);
   process.stdout.write(`list.keys_per_s=${Math.round(walkedKeys / walkedSeconds)}\n`);
@@ -197,6 +218,10 @@ try {
   process.stdout.write(`list.delimiter_first_ms=${percentile(firstPageMs, 50).toFixed(1)}\n`);
   process.stdout.write(`list.storage_rss_mib=${restRss.toFixed(0)}\n`);
   process.stdout.write(`list.storage_rss_peak_mib=${peakRss.toFixed(0)}\n`);
+  if (storageMemoryMib !== undefined) {
+    process.stdout.write(`list.storage_memory_limit_mib=${storageMemoryMib}\n`);
+    process.stdout.write(`list.storage_oom_kills=${oomKills}\n`);
+  }
   process.exit(0);
 } catch (error) {
   await teardown.exit(1, `bench:list: ${(error as Error).message}`);

@@ -21,7 +21,7 @@ function fakeProcess(): { heapBytes: number; liveBytes: number; busy: number; co
 }
 
 describe('runtime/idle-heap-trim', () => {
-  it('collects once the loop is idle and the heap grew well past what the last collection left', () => {
+  it('collects once the loop is idle and the heap grew well past what the last collection left, and once more after', () => {
     const node = fakeProcess();
     node.heapBytes = 150 * MiB;
     node.busy = 0.6;
@@ -29,12 +29,17 @@ describe('runtime/idle-heap-trim', () => {
     node.busy = 0.01;
     expect(node.trim.tick()).to.equal(true);
     expect(node.heapBytes).to.equal(40 * MiB);
+    node.busy = 0.2;
+    expect(node.trim.tick(), 'the follow-up waits for an idle interval').to.equal(false);
+    node.busy = 0;
+    expect(node.trim.tick(), 'the follow-up').to.equal(true);
     expect(node.trim.tick(), 'nothing grew since').to.equal(false);
+    expect(node.trim.tick()).to.equal(false);
     node.heapBytes = 60 * MiB;
     expect(node.trim.tick(), 'grew by less than the threshold').to.equal(false);
     node.heapBytes = 75 * MiB;
     expect(node.trim.tick()).to.equal(true);
-    expect(node.collections).to.equal(2);
+    expect(node.collections).to.equal(3);
   });
 
   it('measures growth from what V8 left when it collected on its own', () => {
