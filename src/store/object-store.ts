@@ -2,7 +2,8 @@
  * A storage node's objects in one LMDB environment (`<data>/objects`):
  *
  *   meta        one metadata record per object or chunk (the newest version this replica has)
- *   data        small bodies, one row per version, so a replaced version can be restored until settled
+ *   data        small bodies, one row per version, so a replaced version can be restored until settled;
+ *               none for an empty body, which no reader asks for
  *   data_tails  the last bytes of bodies that would otherwise need an extra page (body-layout.ts)
  *   body_files  bodies of `fileBodyMinBytes` and more, which live in files (body-files.ts): size by key
  *   ring_index  (position, key) -> clock, so a range of the ring can be walked and summarised (anti-entropy, rebalance hand-off)
@@ -329,6 +330,7 @@ export class ObjectStore {
   /**
    * The body of the version with `clock` (or the slice of it asked for), copied out of the store;
    * undefined when this replica has no such version, 'out-of-range' when the slice runs past its end.
+   * Only for a version that carries a body (carriesBody): an empty one is not stored.
    */
   async readBody(address: ObjectAddress, clock: Hlc, slice?: BodySlice): Promise<Buffer | 'out-of-range' | undefined> {
     const key = dataKey(address, clock);
@@ -1178,6 +1180,9 @@ export class ObjectStore {
    * small one as its head and, when that saves a page, a tail.
    */
   private putBody(key: Buffer, body: Uint8Array | number): void {
+    // No reader asks for the body of a version that carries none (carriesBody in core/object-meta.ts),
+    // so an empty one is not stored: a row of about 150 bytes per empty object saved.
+    if (typeof body !== 'number' && body.length === 0) return;
     if (typeof body === 'number') {
       if (this.db.files.get(key) === undefined) this.fileBytes += body;
       this.db.files.put(key, body);

@@ -160,6 +160,34 @@ describe('store/object-store', () => {
     store = ObjectStore.open({ path: dir, logger: logged.logger });
   });
 
+  it('stores no row for an empty body, and still drops an empty one an earlier release stored', async () => {
+    const empty: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'empty' };
+    const older: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'older' };
+    const dataRows = async (change?: (data: ReturnType<ReturnType<typeof open>['openDB']>) => Promise<unknown>): Promise<Buffer[]> => {
+      await store.close();
+      const raw = open({ path: join(dir, 'objects'), maxDbs: 8 });
+      const data = raw.openDB({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+      await change?.(data);
+      const keys = [...data.getKeys({})].map((key) => Buffer.from(key as Buffer));
+      await raw.close();
+      store = ObjectStore.open({ path: dir, logger: logged.logger });
+      return keys;
+    };
+
+    await put(empty, clock(10), Buffer.alloc(0));
+    await put(empty, clock(20), Buffer.from('now with a body'), true);
+    await put(older, clock(10), Buffer.alloc(0));
+    // An empty body of `older` as an earlier release stored it.
+    expect(await dataRows((data) => data.put(dataKey(older, clock(10)), Buffer.alloc(0)))).to.deep.equal([dataKey(empty, clock(20)), dataKey(older, clock(10))]);
+
+    expect(await store.revert(empty, clock(20))).to.deep.include({ reverted: true });
+    expect(store.getMeta(empty)).to.deep.include({ sizeBytes: 0, clock: clock(10) });
+    await put(older, clock(30), Buffer.from('body'));
+    expect(await dataRows(), 'the undone body, and the empty one replaced').to.deep.equal([dataKey(older, clock(30))]);
+    expect((await store.readBody(older, clock(30)))?.toString()).to.equal('body');
+    expect(store.list('object', 'photos', { prefix: '', startAt: '', limit: 10 }).entries.map((entry) => [entry.key, entry.sizeBytes])).to.deep.equal([['empty', 0], ['older', 4]]);
+  });
+
   it('reads a body of whole pages stored whole, without a tail, as it was written', async () => {
     const body = Buffer.alloc(4096, 9);
     body[4095] = 1;
