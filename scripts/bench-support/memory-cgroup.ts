@@ -22,6 +22,19 @@ export interface MemoryCgroup {
   remove(): void;
 }
 
+/**
+ * Asks v1 to move what the process had charged before it moved along with it, so that the limit
+ * covers all of it. Some kernels refuse (the setting is deprecated): then only what it charges from
+ * now on counts, which for a process moved right after its start is nearly all.
+ */
+function moveChargesAlong(path: string): void {
+  try {
+    writeFileSync(join(path, 'memory.move_charge_at_immigrate'), '3');
+  } catch {
+    // Refused: see above.
+  }
+}
+
 /** Puts `pid` in a new cgroup `name` limited to `limitBytes`; throws, saying why, where that cannot be done. */
 export function limitMemory(pid: number, name: string, limitBytes: number): MemoryCgroup {
   const v2 = existsSync(join(V2_ROOT, 'cgroup.controllers')) && readFileSync(join(V2_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory');
@@ -34,8 +47,7 @@ export function limitMemory(pid: number, name: string, limitBytes: number): Memo
       writeFileSync(join(path, 'memory.max'), String(limitBytes));
     } else {
       writeFileSync(join(path, 'memory.limit_in_bytes'), String(limitBytes));
-      // What the process had charged before it moved comes along, so the limit covers all of it.
-      writeFileSync(join(path, 'memory.move_charge_at_immigrate'), '3');
+      moveChargesAlong(path);
     }
     writeFileSync(join(path, 'cgroup.procs'), String(pid));
   } catch (error) {
