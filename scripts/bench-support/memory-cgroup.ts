@@ -4,7 +4,9 @@
  * else cgroup v1's `memory.limit_in_bytes`. The limit covers the page cache the process brings in as
  * well as its own memory: the kernel keeps the sum under it by dropping clean file pages (LMDB's
  * mapped pages among them, read again when needed) and kills the process when what it cannot give back
- * goes over. So a process that runs well under a limit needs no more than it.
+ * goes over. So a process that runs well under a limit needs no more than it. What a process charged
+ * before it moved in stays outside the limit on v2 (and on v1 kernels that refuse to move it along):
+ * move a process in right after it starts.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

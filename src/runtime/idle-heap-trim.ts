@@ -31,7 +31,7 @@ export interface HeapTrimSettings {
 }
 
 export const DEFAULT_HEAP_TRIM: HeapTrimSettings = { idleBelow: 0.05, minGrowthBytes: 32 * 1024 * 1024 };
-const INTERVAL_MS = 10_000;
+const INTERVAL_MS = 5_000;
 
 /** The decision, interval by interval. */
 export class IdleHeapTrim {

@@ -85,8 +85,8 @@ export interface ObjectStoreOptions {
   /** Bodies of at least this many bytes are kept in files beside the environment (default 128 KiB). */
   readonly fileBodyMinBytes?: number;
   /**
-   * The format metadata records are written in (meta-encoding.ts; default 1); both are read. Writing
-   * format 2 raises the store's format mark first (store-format.ts).
+   * The format metadata records are written in (meta-encoding.ts; default 3); every format is read.
+   * Writing a later format than the store holds raises its format mark first (store-format.ts).
    */
   readonly metaFormat?: MetaFormat;
   /** Write body files past the page cache where the file system allows it (default true; see body-files.ts). */

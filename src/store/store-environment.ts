@@ -28,7 +28,7 @@ export interface EnvironmentOptions {
   readonly directory: string;
   /** Sync every commit to disk (default). */
   readonly durable: boolean;
-  /** The format metadata records are written in (meta-encoding.ts); every format is read. Default 1. */
+  /** The format metadata records are written in (meta-encoding.ts); every format is read. Default 3. */
   readonly metaFormat?: MetaFormat;
 }
 

@@ -39,7 +39,7 @@ export interface StorageRoleOptions {
   readonly durable?: boolean;
   /** Write body files past the page cache where the file system allows it (default true). */
   readonly directBodyWrites?: boolean;
-  /** The format metadata records are written in (store/meta-encoding.ts; default 2). */
+  /** The format metadata records are written in (store/meta-encoding.ts; default 3). */
   readonly metaFormat?: MetaFormat;
   /** The node's randomness (Math.random by default; a simulation seeds it). */
   readonly random?: () => number;

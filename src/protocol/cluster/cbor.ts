@@ -22,7 +22,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
 }
 
-/** A string equal to `text` that shares no memory with the frame it was decoded from. */
+/** A string equal to `text` (unit for unit, lone surrogates too) that shares no memory with the frame it was decoded from. */
 export function ownCopy(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  return Buffer.from(text, 'utf16le').toString('utf16le');
 }

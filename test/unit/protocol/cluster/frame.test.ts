@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Tag } from 'cbor-x';
-import { encodeCbor } from '../../../../src/protocol/cluster/cbor.js';
+import { decodeCbor, encodeCbor, ownCopy } from '../../../../src/protocol/cluster/cbor.js';
 import { deliverFrame, FrameBuilder, readFrame, SIDE_PAYLOAD_MIN_BYTES, SIDE_PAYLOAD_TAG, type EncodedFrame } from '../../../../src/protocol/cluster/frame.js';
 import { PROTOCOL_VERSION } from '../../../../src/protocol/cluster/version.js';
 
@@ -29,6 +29,13 @@ describe('protocol/cluster/frame', () => {
     expect(messages.map((m) => m[0])).to.deep.equal(['/node/info', '/node/storage/vnode_1']);
     expect(replies).to.deep.equal([[42, { ok: true, value: 'x' }]]);
     expect(builder.envelopeCount).to.equal(0);
+  });
+
+  it('copies a decoded string unit for unit, lone surrogates and all', () => {
+    const texts = ['write-1', 'ключ/日本/🙂', 'lone \ud800 high', 'lone \udc00 low', ''];
+    expect(texts.map(ownCopy)).to.deep.equal(texts);
+    const decoded = decodeCbor(encodeCbor({ texts: texts.slice(0, 2) })) as { texts: string[] };
+    expect(decoded.texts.map(ownCopy)).to.deep.equal(texts.slice(0, 2));
   });
 
   it('carries small binary payloads inside the frame as byte strings, decoded without a copy', () => {
