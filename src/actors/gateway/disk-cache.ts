@@ -29,6 +29,7 @@ import type { ByteRange } from '../../protocol/s3/range.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import { readFully } from '../../store/body-files.js';
+import { ownedMeta } from './object-cache.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { PieceBuffers } from './piece-buffers.js';
 
@@ -196,7 +197,7 @@ export class DiskCache {
     const id = entryId(meta.bucket, meta.key);
     if (this.fills.has(id)) return undefined;
     const name = `${id}.${this.clock.now().toString(36)}.${(this.sequence++).toString(36)}`;
-    const fill = new DiskFill(this, meta, id, name, this.settings.dir);
+    const fill = new DiskFill(this, ownedMeta(meta), id, name, this.settings.dir);
     this.fills.set(id, fill);
     return fill;
   }

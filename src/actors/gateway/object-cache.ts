@@ -62,7 +62,7 @@ export class ObjectCache {
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
     this.remove(id);
-    const entry: CachedObject = { meta, body: ownedCopy(body), checkedAtMs };
+    const entry: CachedObject = { meta: ownedMeta(meta), body: ownedCopy(body), checkedAtMs };
     const cost = charge(entry);
     if (cost > this.maxBytes) return false;
     this.entries.set(id, entry);
@@ -111,6 +111,15 @@ export class ObjectCache {
 /** Whether a cached record is still the current version: same content and same write. */
 export function sameVersion(a: ObjectMeta, b: ObjectMeta): boolean {
   return a.etag === b.etag && a.sizeBytes === b.sizeBytes && compareHlc(a.clock, b.clock) === 0;
+}
+
+/**
+ * A copy of a record whose texts share no memory with the frame it was decoded from: short strings of
+ * a frame may be slices of one string holding a run of its bytes (protocol/cluster/cbor.ts), about
+ * 1.3 KiB that each cached record (here and in the disk cache) would keep alive uncharged.
+ */
+export function ownedMeta(meta: ObjectMeta): ObjectMeta {
+  return structuredClone(meta);
 }
 
 /**

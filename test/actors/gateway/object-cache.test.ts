@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { ObjectCache, sameVersion } from '../../../src/actors/gateway/object-cache.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
+import { decodeCbor, encodeCbor } from '../../../src/protocol/cluster/cbor.js';
+import { manyShortFields, retainedBytesPerItem } from '../../support/retained-heap.js';
 
 function meta(key: string, size: number, counter = 0): ObjectMeta {
   return {
@@ -55,6 +57,20 @@ describe('actors/gateway/object-cache', () => {
     expect(kept.buffer).not.to.equal(frame.buffer);
     expect(kept.byteLength).to.equal(kept.buffer.byteLength);
     expect(Buffer.from(kept).equals(slice)).to.equal(true);
+  });
+
+  it('keeps records apart from the frames they were decoded from', () => {
+    const count = 3000;
+    const cache = new ObjectCache(1_000_000_000, 100);
+    const perEntryBytes = retainedBytesPerItem(count, (index) => {
+      // A storage node's answer: the record among many short strings, which the decoder may take out as one run.
+      const reply = decodeCbor(encodeCbor({ ok: true, meta: meta(`small/${index}`, 4), extra: manyShortFields(index) })) as { meta: ObjectMeta };
+      expect(cache.offer(reply.meta, Buffer.alloc(4))).to.equal(true);
+    });
+    expect(cache.get('b', `small/${count - 1}`)?.meta).to.deep.equal(meta(`small/${count - 1}`, 4));
+    // A record, its 4-byte body and its map entry take a few hundred bytes; one that kept its frame's
+    // strings alive would take well over a thousand more.
+    expect(perEntryBytes).to.be.below(1000);
   });
 
   it('tells versions apart by clock as well as by content', () => {
