@@ -13,14 +13,14 @@ function meta(key: string, size: number, counter = 0): ObjectMeta {
 
 describe('actors/gateway/object-cache', () => {
   it('keeps small bodies within its byte budget, evicting the least recently used', () => {
-    const cache = new ObjectCache(3 * (1000 + 512), 2000);
+    const cache = new ObjectCache(3 * (1000 + 1024), 2000);
     for (const key of ['a', 'b', 'c']) cache.offer(meta(key, 1000), Buffer.alloc(1000));
     expect(cache.stats.entries).to.equal(3);
     expect(cache.get('b', 'a')).not.to.equal(undefined);
     cache.offer(meta('d', 1000), Buffer.alloc(1000));
     expect(cache.get('b', 'b')).to.equal(undefined);
     expect(cache.get('b', 'a')).not.to.equal(undefined);
-    expect(cache.stats.bytes).to.be.at.most(3 * 1512);
+    expect(cache.stats.bytes).to.be.at.most(3 * 2024);
   });
 
   it('does not keep large, chunked or uncacheable bodies', () => {
@@ -37,7 +37,7 @@ describe('actors/gateway/object-cache', () => {
     const cache = new ObjectCache(1_000_000, 100);
     cache.offer(meta('a', 10), Buffer.alloc(10));
     cache.offer(meta('a', 20, 1), Buffer.alloc(20));
-    expect(cache.stats).to.deep.include({ entries: 1, bytes: 20 + 512 });
+    expect(cache.stats).to.deep.include({ entries: 1, bytes: 20 + 1024 });
     cache.invalidate('b', 'a');
     expect(cache.stats).to.deep.include({ entries: 0, bytes: 0 });
     cache.offer(meta('z', 10), Buffer.alloc(10));
