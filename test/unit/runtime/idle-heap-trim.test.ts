@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { IdleHeapTrim } from '../../../src/runtime/idle-heap-trim.js';
+import { IdleHeapTrim, startIdleHeapTrim } from '../../../src/runtime/idle-heap-trim.js';
 
 const MiB = 1024 * 1024;
 
@@ -52,5 +52,21 @@ describe('runtime/idle-heap-trim', () => {
     expect(node.trim.tick(), '25 MiB above the lower baseline').to.equal(false);
     node.heapBytes = 53 * MiB;
     expect(node.trim.tick(), '33 MiB above it').to.equal(true);
+  });
+
+  it('starts only in a process whose gc V8 exposes, and stops', () => {
+    const global = globalThis as { gc?: () => void };
+    const exposed = global.gc;
+    try {
+      delete global.gc;
+      expect(startIdleHeapTrim(), 'without --expose-gc').to.equal(undefined);
+      global.gc = () => undefined;
+      const trim = startIdleHeapTrim();
+      expect(trim).to.not.equal(undefined);
+      trim!.stop();
+    } finally {
+      if (exposed === undefined) delete global.gc;
+      else global.gc = exposed;
+    }
   });
 });
