@@ -14,6 +14,8 @@ export interface CachedObject {
   readonly body: Uint8Array;
   /** When it was stored or last found current (clock ms): what HTTP-cache mode's TTL counts from. */
   readonly checkedAtMs: number;
+  /** What the entry counts against the cache's budget: its body, its record and its bookkeeping. */
+  readonly chargedBytes: number;
 }
 
 /**
@@ -27,10 +29,12 @@ export function freshForMs(config: Pick<GatewayConfig, 'cacheMode' | 'cacheTtlSe
 
 
 /**
- * A record is charged its body plus this much, so many tiny objects cannot exceed the budget unseen:
- * an entry of a 4-byte object with a short key and no user metadata took about 700 bytes of heap.
+ * An entry is charged its body, an estimate of its record (recordBytes) and this much for the rest (its
+ * map entry, key and body's Buffer object), so many tiny objects cannot exceed the budget unseen: an
+ * entry of a 4-byte object with a short key and no user metadata took about 700 bytes of heap, and is
+ * charged about 900.
  */
-const ENTRY_OVERHEAD_BYTES = 1024;
+const ENTRY_OVERHEAD_BYTES = 512;
 
 export class ObjectCache {
   private readonly entries = new Map<string, CachedObject>();
@@ -65,7 +69,8 @@ export class ObjectCache {
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
     this.remove(id);
-    const entry: CachedObject = { meta: ownedMeta(meta), body: ownedCopy(body), checkedAtMs };
+    const owned = ownedCopy(body);
+    const entry: CachedObject = { meta: ownedMeta(meta), body: owned, checkedAtMs, chargedBytes: owned.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES };
     const cost = charge(entry);
     if (cost > this.maxBytes) return false;
     this.entries.set(id, entry);
@@ -142,5 +147,25 @@ function cacheKey(bucket: string, key: string): string {
 }
 
 function charge(entry: CachedObject): number {
-  return entry.body.length + ENTRY_OVERHEAD_BYTES;
+  return entry.chargedBytes;
 }
+
+/**
+ * Roughly the heap a record's copy takes: its strings, and a slot per field and element. A record may
+ * carry user metadata, tags, an ACL or a version list far larger than its fixed fields.
+ */
+function recordBytes(value: unknown): number {
+  if (typeof value === 'string') return STRING_HEADER_BYTES + value.length;
+  if (typeof value !== 'object' || value === null) return SLOT_BYTES;
+  let total = OBJECT_HEADER_BYTES;
+  if (Array.isArray(value)) {
+    for (const item of value) total += SLOT_BYTES + recordBytes(item);
+    return total;
+  }
+  for (const name in value) total += SLOT_BYTES + name.length + recordBytes((value as Record<string, unknown>)[name]);
+  return total;
+}
+
+const SLOT_BYTES = 8;
+const STRING_HEADER_BYTES = 16;
+const OBJECT_HEADER_BYTES = 32;

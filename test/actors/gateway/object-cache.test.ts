@@ -37,7 +37,10 @@ describe('actors/gateway/object-cache', () => {
     const cache = new ObjectCache(1_000_000, 100);
     cache.offer(meta('a', 10), Buffer.alloc(10));
     cache.offer(meta('a', 20, 1), Buffer.alloc(20));
-    expect(cache.stats).to.deep.include({ entries: 1, bytes: 20 + 1024 });
+    const alone = new ObjectCache(1_000_000, 100);
+    alone.offer(meta('a', 20, 1), Buffer.alloc(20));
+    expect(cache.stats).to.deep.include({ entries: 1, bytes: alone.stats.bytes });
+    expect(alone.stats.bytes, 'its body, its record and the rest').to.be.within(20 + 512 + 200, 20 + 512 + 600);
     cache.invalidate('b', 'a');
     expect(cache.stats).to.deep.include({ entries: 0, bytes: 0 });
     cache.offer(meta('z', 10), Buffer.alloc(10));
@@ -57,6 +60,15 @@ describe('actors/gateway/object-cache', () => {
     expect(kept.buffer).not.to.equal(frame.buffer);
     expect(kept.byteLength).to.equal(kept.buffer.byteLength);
     expect(Buffer.from(kept).equals(slice)).to.equal(true);
+  });
+
+  it('charges a record by its size, user metadata and versions included', () => {
+    const cache = new ObjectCache(1_000_000, 100);
+    cache.offer(meta('plain', 4), Buffer.alloc(4));
+    const plain = cache.stats.bytes;
+    const userMeta = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`name-${i}`, 'v'.repeat(90)]));
+    cache.offer({ ...meta('rich', 4), userMeta }, Buffer.alloc(4));
+    expect(cache.stats.bytes - plain - plain, '20 values of 90 characters').to.be.above(20 * 90);
   });
 
   it('keeps records apart from the frames they were decoded from', () => {

@@ -54,9 +54,14 @@ describe('runtime/idle-heap-trim', () => {
     expect(node.trim.tick(), '33 MiB above it').to.equal(true);
   });
 
-  it('starts only in a process whose gc V8 exposes, and stops', () => {
+  it('starts only in a process whose gc V8 exposes', () => {
     const global = globalThis as { gc?: () => void };
     const exposed = global.gc;
+    // Under --expose-gc, V8's gc cannot be taken away: only the start is checked.
+    if (Object.getOwnPropertyDescriptor(globalThis, 'gc')?.configurable === false) {
+      startIdleHeapTrim()!.stop();
+      return;
+    }
     try {
       delete global.gc;
       expect(startIdleHeapTrim(), 'without --expose-gc').to.equal(undefined);
