@@ -32,7 +32,7 @@ export function freshForMs(config: Pick<GatewayConfig, 'cacheMode' | 'cacheTtlSe
  * An entry is charged its body, an estimate of its record (recordBytes) and this much for the rest (its
  * map entry, key and body's Buffer object), so many tiny objects cannot exceed the budget unseen: an
  * entry of a 4-byte object with a short key and no user metadata took about 700 bytes of heap, and is
- * charged about 900.
+ * charged about 1,000.
  */
 const ENTRY_OVERHEAD_BYTES = 512;
 
