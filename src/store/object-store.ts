@@ -1180,14 +1180,14 @@ export class ObjectStore {
    * small one as its head and, when that saves a page, a tail.
    */
   private putBody(key: Buffer, body: Uint8Array | number): void {
-    // No reader asks for the body of a version that carries none (carriesBody in core/object-meta.ts),
-    // so an empty one is not stored: a row of about 150 bytes per empty object saved.
-    if (typeof body !== 'number' && body.length === 0) return;
     if (typeof body === 'number') {
       if (this.db.files.get(key) === undefined) this.fileBytes += body;
       this.db.files.put(key, body);
       return;
     }
+    // No reader asks for the body of a version that carries none (carriesBody in core/object-meta.ts),
+    // so an empty one is not stored: a row of about 150 bytes per empty object saved.
+    if (body.length === 0) return;
     const headBytes = bodyHeadBytes(body.length, this.db.pageSize);
     if (headBytes === body.length) {
       this.db.data.put(key, body);

@@ -24,12 +24,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectMeta } from '../../core/object-meta.js';
+import { ownRecord } from '../../protocol/cluster/cbor.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import type { ByteRange } from '../../protocol/s3/range.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import { readFully } from '../../store/body-files.js';
-import { ownedMeta } from './object-cache.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { PieceBuffers } from './piece-buffers.js';
 
@@ -197,7 +197,7 @@ export class DiskCache {
     const id = entryId(meta.bucket, meta.key);
     if (this.fills.has(id)) return undefined;
     const name = `${id}.${this.clock.now().toString(36)}.${(this.sequence++).toString(36)}`;
-    const fill = new DiskFill(this, ownedMeta(meta), id, name, this.settings.dir);
+    const fill = new DiskFill(this, ownRecord(meta), id, name, this.settings.dir);
     this.fills.set(id, fill);
     return fill;
   }

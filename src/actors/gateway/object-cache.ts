@@ -4,6 +4,7 @@
  * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
  * through this gateway drop the entry at once.
  */
+import { ownRecord } from '../../protocol/cluster/cbor.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
@@ -66,11 +67,12 @@ export class ObjectCache {
    * `checkedAtMs`: when it was read (without it, the copy is checked before its first use in any mode).
    */
   offer(meta: ObjectMeta, body: Uint8Array, checkedAtMs = Number.NEGATIVE_INFINITY): boolean {
+    // Records are kept as copies: one decoded from a frame would keep much of that frame alive, uncharged.
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
     this.remove(id);
     const owned = ownedCopy(body);
-    const entry: CachedObject = { meta: ownedMeta(meta), body: owned, checkedAtMs, chargedBytes: owned.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES };
+    const entry: CachedObject = { meta: ownRecord(meta), body: owned, checkedAtMs, chargedBytes: owned.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES };
     const cost = charge(entry);
     if (cost > this.maxBytes) return false;
     this.entries.set(id, entry);
@@ -119,15 +121,6 @@ export class ObjectCache {
 /** Whether a cached record is still the current version: same content and same write. */
 export function sameVersion(a: ObjectMeta, b: ObjectMeta): boolean {
   return a.etag === b.etag && a.sizeBytes === b.sizeBytes && compareHlc(a.clock, b.clock) === 0;
-}
-
-/**
- * A copy of a record whose texts share no memory with the frame it was decoded from: short strings of
- * a frame may be slices of one string holding a run of its bytes (protocol/cluster/cbor.ts), about
- * 1.3 KiB that each cached record (here and in the disk cache) would keep alive uncharged.
- */
-export function ownedMeta(meta: ObjectMeta): ObjectMeta {
-  return structuredClone(meta);
 }
 
 /**
