@@ -272,6 +272,8 @@ export class ObjectStore {
   /** Write transactions begun and not yet settled; a compaction waits for none. */
   private writesInFlight = 0;
   private writesSettled: (() => void) | undefined;
+  /** Moves whenever what a read sees may change: see `contentsMark`. */
+  private contentsChanges = 0;
   /** While a compaction switches environments, writes wait for this. */
   private writesPaused: Promise<void> | undefined;
   private compacting = false;
@@ -310,6 +312,15 @@ export class ObjectStore {
   /** Write transactions begun and not yet committed (a simulation waits for none before its next step). */
   get pendingWrites(): number {
     return this.writesInFlight;
+  }
+
+  /**
+   * While this stays the same, every read answers as it did when it was taken: it moves when a write
+   * transaction begins and again once it has committed (so a read made while one was in flight is
+   * not taken for current), and when a compaction switches environments.
+   */
+  get contentsMark(): number {
+    return this.contentsChanges;
   }
 
   /** Throws StoreFormatError, having changed no record, when the store's format mark is later than this release reads, or not a format. */
@@ -1032,6 +1043,7 @@ export class ObjectStore {
         await copy!.replay(log);
         copy!.promote(this.environment);
         this.db = copy!;
+        this.contentsChanges++;
       });
       pausedMs = this.now() - heldMs;
     } catch (error) {
@@ -1221,6 +1233,7 @@ export class ObjectStore {
     while (this.writesPaused !== undefined) await this.writesPaused;
     const unlinks: string[] = [];
     this.writesInFlight++;
+    this.contentsChanges++;
     try {
       await this.db.root.transaction(() => {
         this.unlinkAfterCommit = unlinks;
@@ -1235,6 +1248,7 @@ export class ObjectStore {
       throw classify(error);
     } finally {
       this.writesInFlight--;
+      this.contentsChanges++;
       if (this.writesInFlight === 0) this.writesSettled?.();
     }
     for (const name of unlinks) this.files.remove(name);

@@ -63,7 +63,9 @@ export class ClusterListing {
     if (!snapshot) return storageFailure('Unavailable', 'no ring yet');
     const { settings } = snapshot.doc;
     const everyNode = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
-    const asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0);
+    // A walk's pages go to the same nodes, which read each next page ahead (storage/listing-read-ahead.ts).
+    const turn = request.marker === undefined ? this.turn++ : walkTurn(bucket, request.prefix ?? '');
+    const asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0, turn);
     const partial = asked.length < everyNode.length;
     let state = startListing<ListingEntry>(request);
     for (let round = 0; state.phase === 'fetch'; round++) {
@@ -83,16 +85,16 @@ export class ClusterListing {
   }
 
   /**
-   * `everyNode` less `spare` of them: known-down nodes first, then in turn. Every node when more are
+   * `everyNode` less `spare` of them: known-down nodes first, then by `turn`. Every node when more are
    * down than may be left out: a round without them would fail, and be asked of every node anyway.
    */
-  private nodesToAsk(everyNode: readonly string[], spare: number): readonly string[] {
+  private nodesToAsk(everyNode: readonly string[], spare: number, turn: number): readonly string[] {
     if (spare <= 0) return everyNode;
     const down = everyNode.filter((node) => this.deps.isKnownDown(node));
     const up = everyNode.filter((node) => !this.deps.isKnownDown(node));
     if (down.length > spare || up.length === 0) return everyNode;
     const left = new Set(down.slice(0, spare));
-    const start = this.turn++ % Math.max(1, up.length);
+    const start = turn % Math.max(1, up.length);
     for (let i = 0; left.size < spare && i < up.length - 1; i++) left.add(up[(start + i) % up.length]!);
     return everyNode.filter((node) => !left.has(node));
   }
@@ -160,4 +162,13 @@ class UndecidedVersion extends Error {
   constructor(readonly key: string) {
     super(`undecided version of ${key}`);
   }
+}
+
+/** The same turn for every page of a walk of `bucket` under `prefix`: FNV-1a of both. */
+function walkTurn(bucket: string, prefix: string): number {
+  let hash = 0x811c9dc5;
+  for (const text of [bucket, '\u0000', prefix]) {
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return hash;
 }

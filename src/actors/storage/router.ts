@@ -25,11 +25,12 @@ import { packListingPage } from '../../protocol/cluster/listing-rows.js';
 import { applyReplicaWrite, purgeReplicaTombstones, revertReplicaWrite, storageError, withStagedBody } from './replica-ops.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
 import {
-  COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_ABSENT_COUNTERS, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
+  COMPACTOR_PATH, GET_MANY_BODY_BUDGET_BYTES, MAX_ABSENT_COUNTERS, MAX_DELETED_NAMESPACES, MAX_GET_MANY_ITEMS, MAX_RANGE_ENTRIES, MAX_SETTLE_ITEMS, MAX_TOMBSTONE_ITEMS, ROUTER_ACCEPTS, type CompactorMessage, type PositionedKey, type RangeKey, type GetManyItem, type ListLocalReply, type ReplicaGetManyReply, type ReplicaGetReply, type UnsettledWrite,
   type RouterMessage, type StorageError,
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { BucketStatsWalks } from './bucket-stats.js';
+import { ListingReadAhead } from './listing-read-ahead.js';
 
 const MAX_LIST_LIMIT = 10_000;
 /** The most peers one absence_view asks about. */
@@ -66,6 +67,7 @@ const ABSENCE_REPORT_LOG_MS = 60 * 60_000;
 export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
   const absenceLoggedAtMs = new Map<string, number>();
   const bucketStats = new BucketStatsWalks(context);
+  const listings = listingReadAhead(context);
   return {
     accepts: ROUTER_ACCEPTS,
     init: () => null,
@@ -147,8 +149,9 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         case 'list_local': {
           context.clientRequests.note();
-          const page = context.store.list(message.objectKind, message.bucket, message.fetch, message.markUnsettled === true, message.withVersions === true);
-          ctx.system.reply(message.replyTo, message.columns === true ? { ok: true, columns: packListingColumns(page, message.gapColumns === true) } : message.packed === true ? { ok: true, packed: packListingPage(page) } : { ok: true, page });
+          const form = message.columns === true ? (message.gapColumns === true ? 'columns+gaps' : 'columns') : message.packed === true ? 'packed' : 'rows';
+          const query = { objectKind: message.objectKind, bucket: message.bucket, fetch: message.fetch, markUnsettled: message.markUnsettled === true, withVersions: message.withVersions === true, form };
+          ctx.system.reply(message.replyTo, listings.answer(query));
           return state;
         }
         case 'seal_namespace':
@@ -506,4 +509,25 @@ function addressProblem(message: { objectKind: unknown; bucket: unknown; key: un
   if (typeof message.bucket !== 'string' || message.bucket.length === 0 || message.bucket.includes('\u0000')) return 'bucket';
   if (typeof message.key !== 'string') return 'key';
   return undefined;
+}
+
+/** A node's listing pages, read ahead for clients walking a bucket (listing-read-ahead.ts). */
+function listingReadAhead(context: StorageContext): ListingReadAhead<ListLocalReply> {
+  return new ListingReadAhead<ListLocalReply>({
+    read: (query) => context.store.list(query.objectKind, query.bucket, query.fetch, query.markUnsettled, query.withVersions),
+    pack: (page, query) => {
+      switch (query.form) {
+        case 'columns':
+        case 'columns+gaps':
+          return { ok: true, columns: packListingColumns(page, query.form === 'columns+gaps') };
+        case 'packed':
+          return { ok: true, packed: packListingPage(page) };
+        default:
+          return { ok: true, page };
+      }
+    },
+    contentsMark: () => context.store.contentsMark,
+    clock: context.clock,
+    answered: (readAhead) => context.counters.listingPageAnswered(readAhead),
+  });
 }

@@ -141,6 +141,8 @@ export interface StorageCounters {
   queuedWorkFailed(queue: 'repair' | 'revert'): void;
   /** A read found a replica behind the newest version and queued its repair. */
   readRepairQueued(): void;
+  /** A listing page was answered: from what was read ahead for its walk, or read then. */
+  listingPageAnswered(readAhead: boolean): void;
 }
 
 export const UNCOUNTED: StorageCounters = {
@@ -148,6 +150,7 @@ export const UNCOUNTED: StorageCounters = {
   quorumFailed: () => undefined,
   queuedWorkFailed: () => undefined,
   readRepairQueued: () => undefined,
+  listingPageAnswered: () => undefined,
 };
 
 export interface StorageContext {

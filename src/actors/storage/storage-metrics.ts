@@ -44,6 +44,12 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
   const quorumFailures = new Counter({ name: 'leofs_write_quorum_failures_total', help: 'Writes and deletes coordinated here that failed their quorum and were undone.', registers });
   const queuedFailures = new Counter({ name: 'leofs_queue_retries_total', help: 'Repairs and reverts from the durable queues that failed and wait for another try, by queue.', labelNames: ['queue'], registers });
   const readRepairs = new Counter({ name: 'leofs_read_repairs_total', help: 'Replicas a read found behind the newest version, whose repair was queued.', registers });
+  const listingPages = new Counter({
+    name: 'leofs_listing_pages_total',
+    help: 'Listing pages this node answered, by source: read_ahead (read while the client walked the previous page) or store (read when asked).',
+    labelNames: ['source'],
+    registers,
+  });
   new Gauge({
     name: 'leofs_queue_messages',
     help: 'Items waiting in each durable queue of this node.',
@@ -64,6 +70,7 @@ export function storageMetrics(registry: Registry, sources: StorageMetricsSource
     quorumFailed: () => quorumFailures.inc(),
     queuedWorkFailed: (queue) => queuedFailures.inc({ queue }),
     readRepairQueued: () => readRepairs.inc(),
+    listingPageAnswered: (readAhead) => listingPages.inc({ source: readAhead ? 'read_ahead' : 'store' }),
   };
 }
 

@@ -111,6 +111,22 @@ describe('actors/common/storage-client: listings', () => {
       expect(askedPerListing).to.deep.equal([['storage_1@h', 'storage_2@h'], ['storage_0@h', 'storage_2@h'], ['storage_0@h', 'storage_1@h']]);
     });
 
+    it('asks the same nodes for every page of a walk, which read its next page ahead, and others for other walks', async () => {
+      // Nodes with nothing past the markers: only who is asked matters here.
+      const { client, asked } = harness({ pages: {} });
+      const askedFor = async (bucket: string, prefix: string, marker: string): Promise<string[]> => {
+        const before = asked.length;
+        await client.list('object', bucket, { maxKeys: 10, prefix, marker });
+        return asked.slice(before).map((a) => a.node);
+      };
+      const walk = await askedFor('b', '', 'a');
+      expect(walk).to.have.length(2);
+      for (const marker of ['a0', 'a1', 'a2']) expect(await askedFor('b', '', marker)).to.deep.equal(walk);
+      const others = new Set<string>();
+      for (let i = 0; i < 12; i++) others.add((await askedFor(`bucket-${i}`, '', 'a')).join());
+      expect(others.size).to.be.greaterThan(1);
+    });
+
     it('leaves out a node known to be down first', async () => {
       const { client, asked } = harness({ pages: replicated, down: ['storage_1@h'] });
       for (let i = 0; i < 3; i++) expect(listedKeys(await client.list('object', 'b', { maxKeys: 10 }))).to.deep.equal(expected);
