@@ -315,12 +315,12 @@ export class ObjectStore {
   }
 
   /**
-   * While this stays the same, every read answers as it did when it was taken: it moves when a write
-   * transaction begins and again once it has committed (so a read made while one was in flight is
-   * not taken for current), and when a compaction switches environments.
+   * While this stays the same, every read answers as it did when the mark was taken: it moves once
+   * each write transaction has ended, and when a compaction switches environments. Undefined while a
+   * write is in flight, whose changes a read may or may not see (and which equals no mark).
    */
-  get contentsMark(): number {
-    return this.contentsChanges;
+  get contentsMark(): number | undefined {
+    return this.writesInFlight > 0 ? undefined : this.contentsChanges;
   }
 
   /** Throws StoreFormatError, having changed no record, when the store's format mark is later than this release reads, or not a format. */
@@ -1233,7 +1233,6 @@ export class ObjectStore {
     while (this.writesPaused !== undefined) await this.writesPaused;
     const unlinks: string[] = [];
     this.writesInFlight++;
-    this.contentsChanges++;
     try {
       await this.db.root.transaction(() => {
         this.unlinkAfterCommit = unlinks;

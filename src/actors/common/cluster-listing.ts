@@ -8,7 +8,9 @@
  * `listingSpareReplicas` nodes (the smallest of W-1, D-1 and N-R) still lists every acknowledged
  * change, from at least R replicas of every key, as a read would. With N=3 on three nodes and W=D=2 it
  * asks two: a third less work for the nodes and for the merge. Which nodes are left out turns from one
- * listing to the next, known-down nodes first.
+ * listing to the next, known-down nodes first; but every page of one walk through a bucket (a
+ * continuation, not by delimiter) goes to the same nodes, which read each next page ahead
+ * (storage/listing-read-ahead.ts).
  *
  * When a node asked does not answer, or the round meets an unsettled version (a write in flight, or
  * one whose coordinator failed), the nodes left out and those that did not answer are asked too, and
@@ -53,7 +55,7 @@ type FetchingState = ListingState<ListingEntry> & { readonly phase: 'fetch' };
 type RoundOutcome = { readonly ok: true; readonly state: ListingState<ListingEntry> } | { readonly ok: false; readonly failure: StorageFailure };
 
 export class ClusterListing {
-  /** Counts listings, to turn which nodes are left out. */
+  /** Counts listings that begin a walk (or are by delimiter), to turn which nodes are left out. */
   private turn = 0;
 
   constructor(private readonly deps: ClusterListingDeps) {}
@@ -64,7 +66,8 @@ export class ClusterListing {
     const { settings } = snapshot.doc;
     const everyNode = [...new Set([...snapshot.current.members, ...(snapshot.previous?.members ?? [])].map((member) => member.node))];
     // A walk's pages go to the same nodes, which read each next page ahead (storage/listing-read-ahead.ts).
-    const turn = request.marker === undefined ? this.turn++ : walkTurn(bucket, request.prefix ?? '');
+    const walking = request.marker !== undefined && !request.delimiter;
+    const turn = walking ? walkTurn(bucket, request.prefix ?? '') : this.turn++;
     const asked = this.nodesToAsk(everyNode, snapshot.previous === undefined ? listingSpareReplicas(settings) : 0, turn);
     const partial = asked.length < everyNode.length;
     let state = startListing<ListingEntry>(request);

@@ -13,6 +13,7 @@ import { isStagedBodyRef } from '../../core/staged-body-ref.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import { compareHlc, isHlc, type Hlc } from '../../core/hlc.js';
 import type { Behavior } from '../../runtime/actor.js';
+import type { Clock } from '../../runtime/clock.js';
 import { actorRef } from '../../runtime/refs.js';
 import { isObjectMeta } from '../../store/object-store.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
@@ -30,7 +31,7 @@ import {
 } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { BucketStatsWalks } from './bucket-stats.js';
-import { ListingReadAhead } from './listing-read-ahead.js';
+import { ListingReadAhead, type ListingForm } from './listing-read-ahead.js';
 
 const MAX_LIST_LIMIT = 10_000;
 /** The most peers one absence_view asks about. */
@@ -64,13 +65,15 @@ const OBJECT_REQUESTS: ReadonlySet<RouterMessage['type']> = new Set<RouterMessag
 /** A report of a peer's absence is logged at most this often per peer. */
 const ABSENCE_REPORT_LOG_MS = 60 * 60_000;
 
-export function routerBehavior(context: StorageContext): Behavior<null, RouterMessage> {
+/** The router's state: its listing pages read ahead, which go with the incarnation that read them. */
+type RouterState = ListingReadAhead<ListLocalReply>;
+
+export function routerBehavior(context: StorageContext): Behavior<RouterState, RouterMessage> {
   const absenceLoggedAtMs = new Map<string, number>();
   const bucketStats = new BucketStatsWalks(context);
-  const listings = listingReadAhead(context);
   return {
     accepts: ROUTER_ACCEPTS,
-    init: () => null,
+    init: (ctx) => listingReadAhead(context, ctx.clock),
     receive(state, message, ctx) {
       const problem = validate(message);
       if (problem) {
@@ -149,9 +152,9 @@ export function routerBehavior(context: StorageContext): Behavior<null, RouterMe
           return state;
         case 'list_local': {
           context.clientRequests.note();
-          const form = message.columns === true ? (message.gapColumns === true ? 'columns+gaps' : 'columns') : message.packed === true ? 'packed' : 'rows';
+          const form: ListingForm = message.columns === true ? (message.gapColumns === true ? 'columns+gaps' : 'columns') : message.packed === true ? 'packed' : 'rows';
           const query = { objectKind: message.objectKind, bucket: message.bucket, fetch: message.fetch, markUnsettled: message.markUnsettled === true, withVersions: message.withVersions === true, form };
-          ctx.system.reply(message.replyTo, listings.answer(query));
+          ctx.system.reply(message.replyTo, state.answer(query));
           return state;
         }
         case 'seal_namespace':
@@ -512,7 +515,7 @@ function addressProblem(message: { objectKind: unknown; bucket: unknown; key: un
 }
 
 /** A node's listing pages, read ahead for clients walking a bucket (listing-read-ahead.ts). */
-function listingReadAhead(context: StorageContext): ListingReadAhead<ListLocalReply> {
+function listingReadAhead(context: StorageContext, clock: Clock): ListingReadAhead<ListLocalReply> {
   return new ListingReadAhead<ListLocalReply>({
     read: (query) => context.store.list(query.objectKind, query.bucket, query.fetch, query.markUnsettled, query.withVersions),
     pack: (page, query) => {
@@ -522,12 +525,12 @@ function listingReadAhead(context: StorageContext): ListingReadAhead<ListLocalRe
           return { ok: true, columns: packListingColumns(page, query.form === 'columns+gaps') };
         case 'packed':
           return { ok: true, packed: packListingPage(page) };
-        default:
+        case 'rows':
           return { ok: true, page };
       }
     },
     contentsMark: () => context.store.contentsMark,
-    clock: context.clock,
+    clock,
     answered: (readAhead) => context.counters.listingPageAnswered(readAhead),
   });
 }

@@ -125,6 +125,20 @@ describe('actors/common/storage-client: listings', () => {
       const others = new Set<string>();
       for (let i = 0; i < 12; i++) others.add((await askedFor(`bucket-${i}`, '', 'a')).join());
       expect(others.size).to.be.greaterThan(1);
+      const underPrefixes = new Set<string>();
+      for (let i = 0; i < 12; i++) underPrefixes.add((await askedFor('b', `prefix-${i}/`, `prefix-${i}/a`)).join());
+      expect(underPrefixes.size).to.be.greaterThan(1);
+    });
+
+    it('turns the nodes it leaves out between the pages of a listing by delimiter, which read nothing ahead', async () => {
+      const { client, asked } = harness({ pages: {} });
+      const seen = new Set<string>();
+      for (const marker of ['a0', 'a1', 'a2']) {
+        const before = asked.length;
+        await client.list('object', 'b', { maxKeys: 10, delimiter: '/', marker });
+        seen.add(asked.slice(before).map((a) => a.node).join());
+      }
+      expect(seen.size).to.equal(3);
     });
 
     it('leaves out a node known to be down first', async () => {

@@ -62,6 +62,19 @@ describe('store/object-store', () => {
     expect((await store.readBody(a, clock(20, 0, 'n2')))?.toString()).to.equal('n2');
   });
 
+  it('has no contents mark while a write is in flight, and a new one once each write (or settle) has ended', async () => {
+    const before = store.contentsMark;
+    expect(before).to.be.a('number');
+    const written = put(a, clock(10), Buffer.from('v10'), true);
+    expect(store.contentsMark).to.equal(undefined);
+    await written;
+    const afterWrite = store.contentsMark;
+    expect(afterWrite).to.be.a('number').and.not.equal(before);
+    // A settle changes no record, but it does change what a listing marks unsettled.
+    await store.settle(a, clock(10));
+    expect(store.contentsMark).to.not.equal(afterWrite);
+  });
+
   it('says whether the version a write replaced had settled', async () => {
     await put(a, clock(10), Buffer.from('v10'), true);
     // v10 is still being written (its coordinator has not settled it): a version that may come back.
