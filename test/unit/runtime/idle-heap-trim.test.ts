@@ -15,7 +15,7 @@ function fakeProcess(): { heapBytes: number; liveBytes: number; busy: number; co
       heapUsedBytes: () => state.heapBytes,
       busyShare: () => state.busy,
     },
-    { idleBelow: 0.05, minGrowthBytes: 32 * MiB },
+    { idleBelow: 0.05, minGrowthBytes: 32 * MiB, spellFrom: 0.25 },
   );
   return state;
 }
@@ -44,7 +44,8 @@ describe('runtime/idle-heap-trim', () => {
 
   it('measures growth from what V8 left when it collected on its own', () => {
     const node = fakeProcess();
-    node.busy = 0.5;
+    // Busy, but short of a spell.
+    node.busy = 0.2;
     node.heapBytes = 20 * MiB;
     expect(node.trim.tick()).to.equal(false);
     node.busy = 0;
@@ -52,6 +53,32 @@ describe('runtime/idle-heap-trim', () => {
     expect(node.trim.tick(), '25 MiB above the lower baseline').to.equal(false);
     node.heapBytes = 53 * MiB;
     expect(node.trim.tick(), '33 MiB above it').to.equal(true);
+  });
+
+  it('collects at the first idle interval after a busy spell, and once more, however little the heap grew', () => {
+    const node = fakeProcess();
+    node.busy = 0.6;
+    // V8 collected on its own near the end of the spell: the heap in use looks small.
+    node.heapBytes = 20 * MiB;
+    node.liveBytes = 20 * MiB;
+    expect(node.trim.tick()).to.equal(false);
+    node.busy = 0.1;
+    expect(node.trim.tick(), 'not idle yet').to.equal(false);
+    node.busy = 0.01;
+    node.heapBytes = 24 * MiB;
+    expect(node.trim.tick(), 'the first idle interval after the spell').to.equal(true);
+    expect(node.trim.tick(), 'the follow-up').to.equal(true);
+    expect(node.trim.tick()).to.equal(false);
+    expect(node.collections).to.equal(2);
+  });
+
+  it('never takes a steady light load for a spell', () => {
+    const node = fakeProcess();
+    for (let i = 0; i < 20; i++) {
+      node.busy = i % 2 === 0 ? 0.2 : 0.01;
+      expect(node.trim.tick()).to.equal(false);
+    }
+    expect(node.collections).to.equal(0);
   });
 
   it('starts only in a process whose gc V8 exposes', () => {
