@@ -6,8 +6,8 @@
  * 180 MiB of private memory after loading a bucket, against 44 MiB live.
  *
  * Every interval this looks at how busy the event loop was; when it was nearly idle and the heap holds
- * well more than after the last collection, or the loop has just come out of a busy spell, it runs a
- * full collection (tens of milliseconds, at a time nothing waits for it), and one more at the next idle
+ * well more than after the last collection, or a busy spell came since its last idle interval (at most
+ * once a minute for spells alone, so that periodic bursts do not keep it collecting), it runs a full collection (tens of milliseconds, at a time nothing waits for it), and one more at the next idle
  * interval. After a spell the heap in use may look small (V8 collected on its own near its end) while
  * the process still holds what the spell's work allocated: a storage node kept 176 MiB of private
  * memory for as long as it stayed idle after loading 600,000 objects, where its peers, which did
@@ -30,23 +30,27 @@ export interface HeapTrimSources {
 export interface HeapTrimSettings {
   /** A loop busy less than this share of an interval is idle. */
   readonly idleBelow: number;
-  /** Collect only when the heap grew by at least this much since the last collection (or after a busy spell). */
+  /** Collect when the heap grew by at least this much since the last collection, unless a busy spell came since the last idle interval. */
   readonly minGrowthBytes: number;
   /** A loop busy at least this share of an interval is in a busy spell: the next idle interval collects. */
   readonly spellFrom: number;
+  /** Intervals from one collection a spell alone caused to the next. */
+  readonly spellGapIntervals: number;
 }
 
-export const DEFAULT_HEAP_TRIM: HeapTrimSettings = { idleBelow: 0.05, minGrowthBytes: 32 * 1024 * 1024, spellFrom: 0.25 };
+export const DEFAULT_HEAP_TRIM: HeapTrimSettings = { idleBelow: 0.05, minGrowthBytes: 32 * 1024 * 1024, spellFrom: 0.25, spellGapIntervals: 12 };
 const INTERVAL_MS = 5_000;
 
 /** The decision, interval by interval. */
 export class IdleHeapTrim {
   /** Heap in use after the last collection this ran, or the lowest seen since. */
   private baselineBytes: number;
-  /** The previous interval collected: the next idle one collects again. */
+  /** The last collection was a first one: the next idle interval collects again. */
   private followUp = false;
   /** A busy spell since the last idle interval. */
   private afterSpell = false;
+  /** Intervals since a spell alone last caused a collection. */
+  private sinceSpellCollection = Infinity;
 
   constructor(
     private readonly sources: HeapTrimSources,
@@ -61,15 +65,18 @@ export class IdleHeapTrim {
     const usedBytes = this.sources.heapUsedBytes();
     // V8 collected on its own meanwhile: what it left is the new baseline.
     if (usedBytes < this.baselineBytes) this.baselineBytes = usedBytes;
+    this.sinceSpellCollection++;
     if (busy >= this.settings.spellFrom) this.afterSpell = true;
     if (busy >= this.settings.idleBelow) return false;
     const grown = usedBytes - this.baselineBytes >= this.settings.minGrowthBytes;
-    if (!grown && !this.afterSpell && !this.followUp) return false;
+    const spell = this.afterSpell && this.sinceSpellCollection >= this.settings.spellGapIntervals;
+    this.afterSpell = false;
+    if (!grown && !spell && !this.followUp) return false;
     this.sources.collect();
     this.baselineBytes = this.sources.heapUsedBytes();
+    if (spell && !grown) this.sinceSpellCollection = 0;
     // A first collection is followed by one more; the follow-up by none.
-    this.followUp = grown || this.afterSpell;
-    this.afterSpell = false;
+    this.followUp = grown || spell;
     return true;
   }
 }

@@ -15,7 +15,7 @@ function fakeProcess(): { heapBytes: number; liveBytes: number; busy: number; co
       heapUsedBytes: () => state.heapBytes,
       busyShare: () => state.busy,
     },
-    { idleBelow: 0.05, minGrowthBytes: 32 * MiB, spellFrom: 0.25 },
+    { idleBelow: 0.05, minGrowthBytes: 32 * MiB, spellFrom: 0.25, spellGapIntervals: 12 },
   );
   return state;
 }
@@ -70,6 +70,18 @@ describe('runtime/idle-heap-trim', () => {
     expect(node.trim.tick(), 'the follow-up').to.equal(true);
     expect(node.trim.tick()).to.equal(false);
     expect(node.collections).to.equal(2);
+  });
+
+  it('collects for spells alone at most once in twelve intervals, however often bursts come', () => {
+    const node = fakeProcess();
+    node.heapBytes = 20 * MiB;
+    node.liveBytes = 20 * MiB;
+    for (let i = 0; i < 48; i++) {
+      node.busy = i % 2 === 0 ? 0.6 : 0.01;
+      node.trim.tick();
+    }
+    // A spell then an idle interval 24 times over: a collection and its follow-up every twelve intervals.
+    expect(node.collections).to.equal(8);
   });
 
   it('never takes a steady light load for a spell', () => {
