@@ -7,7 +7,8 @@
  *
  * Every interval this looks at how busy the event loop was; when it was nearly idle and the heap holds
  * well more than after the last collection, or a busy spell came since its last idle interval (at most
- * once a minute for spells alone, so that periodic bursts do not keep it collecting), it runs a full collection (tens of milliseconds, at a time nothing waits for it), and one more at the next idle
+ * once a minute for spells alone, so that periodic bursts do not keep it collecting), it runs a full
+ * collection (tens of milliseconds, at a time nothing waits for it), and one more at the next idle
  * interval. After a spell the heap in use may look small (V8 collected on its own near its end) while
  * the process still holds what the spell's work allocated: a storage node kept 176 MiB of private
  * memory for as long as it stayed idle after loading 600,000 objects, where its peers, which did
@@ -30,7 +31,7 @@ export interface HeapTrimSources {
 export interface HeapTrimSettings {
   /** A loop busy less than this share of an interval is idle. */
   readonly idleBelow: number;
-  /** Collect when the heap grew by at least this much since the last collection, unless a busy spell came since the last idle interval. */
+  /** Collect when the heap grew by at least this much since the last collection (a busy spell makes it collect too). */
   readonly minGrowthBytes: number;
   /** A loop busy at least this share of an interval is in a busy spell: the next idle interval collects. */
   readonly spellFrom: number;

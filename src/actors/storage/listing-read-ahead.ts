@@ -21,7 +21,7 @@
 import type { ListingEntry, ListingFetch, ListingPage } from '../../core/listing.js';
 import { compareKeys, keyAfter } from '../../core/key-order.js';
 import type { ObjectKind } from '../../core/object-meta.js';
-import type { Clock } from '../../runtime/clock.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
 
 /** How a node's page is answered (protocol/cluster/storage.ts): answers in different forms are not interchangeable. */
 export type ListingForm = 'columns' | 'columns+gaps' | 'packed' | 'rows';
@@ -73,6 +73,8 @@ interface Run<Answer> {
 export class ListingReadAhead<Answer> {
   private runs: Array<Run<Answer>> = [];
   private pausedUntilMs = -Infinity;
+  /** Drops the runs whose time is up on a node left idle: one timer while any run is kept. */
+  private expiry: TimerHandle | undefined;
 
   constructor(private readonly deps: ReadAheadDeps<Answer>) {}
 
@@ -137,8 +139,15 @@ export class ListingReadAhead<Answer> {
     const foreseen = pageOf(run, next.fetch);
     if (foreseen === undefined) return;
     this.runs.push({ ...run, foreseen: { startAt: next.fetch.startAt, answer: this.deps.pack(foreseen, next) } });
-    // A node left idle does not keep a run past its time.
-    this.deps.clock.setTimeout(() => this.dropStale(this.deps.contentsMark()), RUN_TTL_MS + 1);
+    this.expireLater();
+  }
+
+  private expireLater(): void {
+    this.expiry ??= this.deps.clock.setTimeout(() => {
+      this.expiry = undefined;
+      this.dropStale(this.deps.contentsMark());
+      if (this.runs.length > 0) this.expireLater();
+    }, RUN_TTL_MS + 1);
   }
 
   /** Drops the runs a write made stale, and those of walks that stopped. */
