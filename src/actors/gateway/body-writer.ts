@@ -4,6 +4,10 @@
  * `maxChunksInFlight` at a time: the source is not read while the writes are behind, which is the
  * backpressure that keeps a large upload's memory to a few chunks.
  *
+ * A writer given `hashes` feeds them every byte as it stores it. Chunk buffers are shared memory, so
+ * it names the bytes it copied into a chunk rather than having them copied again for hashing, and
+ * reuses or gives back a buffer only once its bytes were hashed.
+ *
  * A writer never leaves chunks behind when it fails: it waits for its writes to settle and deletes
  * every chunk it started. After it succeeded, the caller owns the chunks and must delete them if it
  * does not commit the parent (`deleteChunks`).
@@ -14,6 +18,8 @@ import type { ChunkLayout } from '../../core/object-meta.js';
 import { S3Error, toS3Error } from '../../protocol/s3/errors.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import type { ChunkBuffers } from './chunk-buffers.js';
+import type { BodyHashFeed } from './digest-pool.js';
+import { copyIntoShared, sharedBuffer } from './shared-memory.js';
 import { storageFailureError } from './storage-errors.js';
 
 export interface BodyTarget {
@@ -31,6 +37,8 @@ export interface BodyWriterOptions {
   readonly expectedBytes: number | undefined;
   /** Keep a body of at most one chunk whole instead of writing it as a chunk. */
   readonly allowInline: boolean;
+  /** Where the writer feeds every byte it stores, for a body whose size is declared (`expectedBytes`). */
+  readonly hashes?: BodyHashFeed;
 }
 
 /** What the object's record carries for a stored body: the body itself, or nothing when it is chunked. */
@@ -56,6 +64,7 @@ export interface WriterDeps extends ChunkDeps {
 
 export async function writeBody(deps: WriterDeps, target: BodyTarget, source: AsyncIterable<Buffer>, options: BodyWriterOptions): Promise<StoredBody> {
   if (options.expectedBytes === undefined) {
+    if (options.hashes !== undefined) throw new Error('a writer hashes only bodies of a declared size');
     return options.allowInline ? writeUnsizedBody(deps, target, source, options) : new ChunkWriter(deps, target, options).write(source);
   }
   if (options.allowInline && options.expectedBytes <= options.chunkSizeBytes) {
@@ -67,6 +76,8 @@ export async function writeBody(deps: WriterDeps, target: BodyTarget, source: As
         if (filled + piece.length > whole.length) throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
         piece.copy(whole, filled);
         filled += piece.length;
+        const waiting = options.hashes?.update(piece);
+        if (waiting !== undefined) await waiting;
       }
       if (filled !== whole.length) throw new S3Error('IncompleteBody');
       return { sizeBytes: filled, inline: whole, layout: undefined };
@@ -133,6 +144,8 @@ class ChunkWriter {
     } finally {
       stopGivingBack();
       const spares = this.spare.splice(0);
+      // A spare's bytes may still be hashing; waited for here, as the body's digests wait for them too.
+      for (const spare of spares) await this.options.hashes?.hashed(spare);
       this.deps.memory.release(this.granted * this.options.chunkSizeBytes);
       this.granted = 0;
       for (const spare of spares) this.deps.chunkBuffers.give(spare);
@@ -154,7 +167,7 @@ class ChunkWriter {
         while (offset < piece.length) {
           current ??= await this.buffer();
           const take = Math.min(chunkSize - filled, piece.length - offset);
-          piece.copy(current, filled, offset, offset + take);
+          this.copy(piece.subarray(offset, offset + take), current, filled);
           filled += take;
           offset += take;
           if (filled === chunkSize) {
@@ -183,6 +196,12 @@ class ChunkWriter {
     return { sizeBytes: total, inline: undefined, layout: this.layout() };
   }
 
+  /** Copies `bytes` into `chunk` at `at`, and feeds them to the hashes where they now lie. */
+  private copy(bytes: Buffer, chunk: Buffer, at: number): void {
+    copyIntoShared(chunk, at, bytes);
+    this.options.hashes?.updateShared(chunk.subarray(at, at + bytes.length));
+  }
+
   private layout(): ChunkLayout {
     return { chunkSizesBytes: [...this.sizes], runs: [{ versionId: this.target.versionId, chunkCount: this.sizes.length }] };
   }
@@ -198,7 +217,10 @@ class ChunkWriter {
       // A writer whose write failed stops here rather than waiting in line for memory it will not use.
       if (this.failure !== undefined) throw this.failure;
       const spare = this.spare.pop();
-      if (spare) return spare;
+      if (spare) {
+        await this.options.hashes?.hashed(spare);
+        return spare;
+      }
       if (this.deps.memory.tryAcquire(size)) break;
       if (this.inFlight.size === 0) {
         await this.deps.memory.acquire(size);
@@ -207,7 +229,8 @@ class ChunkWriter {
       await Promise.race(this.inFlight);
     }
     this.granted++;
-    return size === this.deps.chunkBuffers.sizeBytes ? this.deps.chunkBuffers.take() : Buffer.allocUnsafe(size);
+    if (size === this.deps.chunkBuffers.sizeBytes) return this.deps.chunkBuffers.take();
+    return this.options.hashes === undefined ? Buffer.allocUnsafe(size) : sharedBuffer(size);
   }
 
   private async launch(buffer: Buffer, length: number): Promise<void> {
@@ -242,24 +265,26 @@ class ChunkWriter {
    */
   private keep(buffer: Buffer): void {
     if (this.granted > 1 && this.deps.memory.overShare) {
-      this.giveBack();
-      this.deps.chunkBuffers.give(buffer);
+      this.giveBack(buffer);
     } else {
       this.spare.push(buffer);
     }
   }
 
   private giveBackSpares(): void {
-    while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) {
-      const spare = this.spare.pop()!;
-      this.giveBack();
-      this.deps.chunkBuffers.give(spare);
-    }
+    while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) this.giveBack(this.spare.pop()!);
   }
 
-  private giveBack(): void {
+  /** Returns `buffer` and its grant once its bytes were hashed: until then it is still read. */
+  private giveBack(buffer: Buffer): void {
     this.granted--;
-    this.deps.memory.release(this.options.chunkSizeBytes);
+    const returned = (): void => {
+      this.deps.memory.release(this.options.chunkSizeBytes);
+      this.deps.chunkBuffers.give(buffer);
+    };
+    const hashing = this.options.hashes?.hashed(buffer);
+    if (hashing === undefined) returned();
+    else void hashing.then(returned);
   }
 
   private async settle(): Promise<void> {

@@ -4,12 +4,16 @@
  * memory: every page of it faults on its first write, and under large uploads those faults cost the
  * gateway about a tenth of its CPU. Reused buffers are written at memory speed.
  *
+ * Chunk buffers are shared memory, so that a digest thread can hash the bytes of a body where they
+ * lie in its chunks (digest-pool.ts).
+ *
  * Kept buffers count against the body memory (body-memory.ts) and are let go of as soon as a request
  * needs the room, and all of them once no upload has taken one for `idleMs`, so a gateway that stops
  * receiving large uploads gives the memory back.
  */
 import type { Clock } from '../../runtime/clock.js';
 import type { BodyMemory } from './body-memory.js';
+import { sharedBuffer } from './shared-memory.js';
 import { IdleTrim } from './idle-trim.js';
 
 export class ChunkBuffers {
@@ -39,7 +43,7 @@ export class ChunkBuffers {
   take(): Buffer {
     this.trim.taken();
     const kept = this.idle.pop();
-    if (kept === undefined) return Buffer.allocUnsafe(this.sizeBytes);
+    if (kept === undefined) return sharedBuffer(this.sizeBytes);
     this.memory.releaseIdle(this.sizeBytes);
     return kept;
   }

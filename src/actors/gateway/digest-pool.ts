@@ -10,6 +10,12 @@
  * thread alone, so it cannot deadlock with the body memory or storage. Small bodies are hashed in
  * place: handing them over would cost more than hashing them.
  *
+ * A reader that copies a body into shared memory anyway (the chunk writer, whose chunk buffers are
+ * shared) names its bytes there instead (`updateShared`), sparing the request thread the copy into the
+ * ring: on a large upload, the request thread is the busiest and every copy of every byte is a
+ * noticeable part of its time. It must then leave those bytes unchanged until `hashed` says the
+ * thread has read them.
+ *
  * A digest thread that dies fails the bodies it was hashing (their requests answer InternalError) and
  * is replaced by the next body that needs one.
  */
@@ -18,16 +24,28 @@ import { BodyHashes, type ComputedDigests, type HashPlan } from '../../protocol/
 import { S3Error } from '../../protocol/s3/errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { DigestBatch, DigestOp, DigestProgress, DigestThreadData } from './digest-messages.js';
+import { copyIntoShared } from './shared-memory.js';
 
 /** Bodies declared at least this large are hashed on a digest thread. */
 export const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 /** Memory each digest thread shares with the request thread. */
 const RING_BYTES = 8 * 1024 * 1024;
 
-/** The digests of one body as it streams: feed it every byte, then take `digests` once. */
-export interface StreamHashes {
+/** Where a body's reader feeds every byte of it, in order (see request-body.ts). */
+export interface BodyHashFeed {
   /** Takes `piece`; returns a promise when it had to wait for room, to be awaited before the next. */
   update(piece: Buffer): Promise<void> | undefined;
+  /**
+   * Takes bytes that lie in shared memory (shared-memory.ts) without copying them: the caller leaves
+   * them unchanged until `hashed` of their memory settles.
+   */
+  updateShared(bytes: Buffer): void;
+  /** Undefined when every byte named from `memory` has been read; else a promise of that moment. */
+  hashed(memory: Buffer): Promise<void> | undefined;
+}
+
+/** The digests of one body as it streams: feed it every byte, then take `digests` once. */
+export interface StreamHashes extends BodyHashFeed {
   /** After the last update. Rejects with an S3 error when the digest thread died. */
   digests(): Promise<ComputedDigests>;
   /** The body ends without digests (its request failed). */
@@ -99,6 +117,14 @@ class InPlaceHashes implements StreamHashes {
     return undefined;
   }
 
+  updateShared(bytes: Buffer): void {
+    this.hashes.update(bytes);
+  }
+
+  hashed(): undefined {
+    return undefined;
+  }
+
   digests(): Promise<ComputedDigests> {
     return Promise.resolve(this.hashes.digests());
   }
@@ -118,6 +144,13 @@ class DigestThread {
   private written = 0;
   private consumed = 0;
   private ops: DigestOp[] = [];
+  /** Shared memory named by the ops not yet sent, at its index in their batch. */
+  private memories = new Map<SharedArrayBuffer, number>();
+  /** Bytes of shared memory ever named and ever hashed, and where each memory's last named byte stands. */
+  private sharedNamed = 0;
+  private sharedHashed = 0;
+  private readonly sharedMarks = new WeakMap<ArrayBufferLike, number>();
+  private readonly hashedWaiters: Array<{ readonly mark: number; readonly wake: () => void }> = [];
   private flushing: NodeJS.Immediate | undefined;
   private readonly roomWaiters: Array<() => void> = [];
   private readonly finishing = new Map<number, Finishing>();
@@ -158,6 +191,11 @@ class DigestThread {
         if (ended) throw new Error('a finished digest stream was fed');
         return this.copyIn(stream, piece, 0);
       },
+      updateShared: (bytes) => {
+        if (ended) throw new Error('a finished digest stream was fed');
+        this.nameShared(stream, bytes);
+      },
+      hashed: (memory) => this.untilHashed(memory),
       digests: () => {
         if (ended) throw new Error('a digest stream was finished twice');
         if (this.dead) {
@@ -201,6 +239,26 @@ class DigestThread {
     return undefined;
   }
 
+  private nameShared(stream: number, bytes: Buffer): void {
+    if (this.dead) throw threadLost();
+    const memory = bytes.buffer;
+    if (!(memory instanceof SharedArrayBuffer)) throw new Error('updateShared takes bytes in shared memory only');
+    let index = this.memories.get(memory);
+    if (index === undefined) {
+      index = this.memories.size;
+      this.memories.set(memory, index);
+    }
+    this.send({ t: 'update-shared', stream, memory: index, offset: bytes.byteOffset, length: bytes.length });
+    this.sharedNamed += bytes.length;
+    this.sharedMarks.set(memory, this.sharedNamed);
+  }
+
+  private untilHashed(memory: Buffer): Promise<void> | undefined {
+    const mark = this.sharedMarks.get(memory.buffer);
+    if (mark === undefined || mark <= this.sharedHashed || this.dead) return undefined;
+    return new Promise<void>((wake) => this.hashedWaiters.push({ mark, wake }));
+  }
+
   private waitForRoom(): Promise<void> {
     return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
@@ -209,8 +267,9 @@ class DigestThread {
     this.ops.push(op);
     this.flushing ??= setImmediate(() => {
       this.flushing = undefined;
-      const batch: DigestBatch = { ops: this.ops };
+      const batch: DigestBatch = { ops: this.ops, memories: [...this.memories.keys()] };
       this.ops = [];
+      this.memories = new Map();
       if (!this.dead) this.worker.postMessage(batch);
     });
   }
@@ -230,6 +289,10 @@ class DigestThread {
     }
     this.unrefWhenIdle();
     if (progress.consumed > 0) this.wakeRoomWaiters();
+    if (progress.sharedHashed > 0) {
+      this.sharedHashed += progress.sharedHashed;
+      this.wakeHashedWaiters();
+    }
   }
 
   private die(error: Error): void {
@@ -239,6 +302,7 @@ class DigestThread {
     for (const waiter of this.finishing.values()) waiter.reject(threadLost());
     this.finishing.clear();
     this.wakeRoomWaiters();
+    this.wakeHashedWaiters();
     this.worker.unref();
   }
 
@@ -249,15 +313,14 @@ class DigestThread {
   private wakeRoomWaiters(): void {
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
-}
 
-/**
- * Copies `bytes` into shared memory at `at`. V8 copies into a SharedArrayBuffer with relaxed atomic
- * moves, which cost a large upload's request thread more than a fifth of its time; `fill` with a
- * buffer of exactly the range's length is one plain memcpy in Node's native code.
- */
-function copyIntoShared(target: Buffer, at: number, bytes: Buffer): void {
-  target.fill(bytes, at, at + bytes.length);
+  private wakeHashedWaiters(): void {
+    const waiting = this.hashedWaiters.splice(0);
+    for (const waiter of waiting) {
+      if (this.dead || waiter.mark <= this.sharedHashed) waiter.wake();
+      else this.hashedWaiters.push(waiter);
+    }
+  }
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

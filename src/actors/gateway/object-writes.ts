@@ -13,6 +13,7 @@ import { deleteChunks } from '../common/chunk-deletion.js';
 import type { BodyMemoryAccount } from './body-memory.js';
 import { recordBody, writeBody } from './body-writer.js';
 import { keepsBodiesInline, writeObjectRecord } from './object-records.js';
+import type { UnhashedBody } from './request-body.js';
 import type { GatewayDeps } from './request-context.js';
 import { retireReplaced } from './object-versions.js';
 import { encryptedPieces, etagFor, oneWriteEncryption, type WriteEncryption } from './server-side-encryption.js';
@@ -28,6 +29,11 @@ export interface NewObject {
   readonly bucketRecord: BucketRecord | undefined;
   /** The plaintext, in pieces. */
   readonly pieces: AsyncIterable<Buffer>;
+  /**
+   * The plaintext unhashed, read instead of `pieces` when the body is stored as it came and its size is
+   * declared: the writer feeds the hashes itself, sparing a copy (body-writer.ts).
+   */
+  readonly unhashed?: () => UnhashedBody;
   readonly expectedBytes: number | undefined;
   readonly encryption: WriteEncryption | undefined;
   readonly description: ObjectDescription;
@@ -49,13 +55,15 @@ export interface WrittenObject {
 export async function writeNewObject(deps: GatewayDeps, memory: BodyMemoryAccount, object: NewObject): Promise<WrittenObject> {
   const { bucket, key, encryption } = object;
   const versionId = newVersionId();
+  const unhashed = encryption === undefined && object.expectedBytes !== undefined ? object.unhashed?.() : undefined;
   let stored;
   try {
-    stored = await writeBody({ ...deps, memory }, { bucket, key, versionId }, encryptedIfAsked(object.pieces, encryption, versionId), {
+    stored = await writeBody({ ...deps, memory }, { bucket, key, versionId }, unhashed?.pieces ?? encryptedIfAsked(object.pieces, encryption, versionId), {
       chunkSizeBytes: deps.config.chunkSizeBytes,
       maxChunksInFlight: deps.config.maxChunksInFlight,
       expectedBytes: object.expectedBytes,
       allowInline: keepsBodiesInline(object.bucketRecord),
+      ...(unhashed === undefined ? {} : { hashes: unhashed.hashes }),
     });
   } catch (error) {
     object.abandon?.();

@@ -19,6 +19,7 @@ import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
 import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/headers.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { RequestContext } from './request-context.js';
+import type { BodyHashFeed, StreamHashes } from './digest-pool.js';
 import { sendContinue } from './responses.js';
 import { watchPace } from './transfer-watch.js';
 
@@ -27,8 +28,20 @@ export interface RequestBody {
   readonly declaredBytes: number | undefined;
   /** The decoded payload, in pieces as they arrive; read it once. */
   pieces(): AsyncGenerator<Buffer>;
+  /**
+   * The decoded payload for a reader that feeds the hashes itself (so it can name bytes it keeps in
+   * shared memory rather than have them copied): it passes every byte of each piece to `hashes`, in
+   * order, before it asks for the next piece. Read it, or `pieces`, once.
+   */
+  unhashedPieces(): UnhashedBody;
   /** After the payload was read to its end: the digests, or the S3 error a mismatch is. */
   finish(): Promise<BodyDigests>;
+}
+
+export interface UnhashedBody {
+  readonly pieces: AsyncGenerator<Buffer>;
+  /** Where every byte goes; usable once the first piece has arrived. */
+  readonly hashes: BodyHashFeed;
 }
 
 export interface BodyOptions {
@@ -64,11 +77,17 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
   /** Asked for as soon as the last byte arrived, so the hashes are never left open. */
   let computed: Promise<ComputedDigests> | undefined;
 
-  async function* pieces(): AsyncGenerator<Buffer> {
+  /** The hashes of the body being read; opened once reading starts, so a body never read leaves nothing open on a digest thread. */
+  let hashes: StreamHashes | undefined;
+  const opened = (): StreamHashes => {
+    if (hashes === undefined) throw new Error('a body is hashed only once it is read');
+    return hashes;
+  };
+
+  async function* read(hashHere: boolean): AsyncGenerator<Buffer> {
     if (consumed) throw new Error('a request body is read once');
     consumed = true;
-    // Opened once reading starts: a body never read leaves nothing open on a digest thread.
-    const hashes = deps.digests.hashesFor(hashPlanOf(expected), declaredBytes);
+    hashes = deps.digests.hashesFor(hashPlanOf(expected), declaredBytes);
     const source: Transform = decoder ?? new PassThrough();
     let failure: S3Error | undefined;
     const fail = (error: S3Error): void => {
@@ -108,8 +127,10 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
         if (declaredBytes !== undefined && received > declaredBytes) {
           throw new S3Error('InvalidRequest', 'The body is longer than its declared length.');
         }
-        const waiting = hashes.update(piece);
-        if (waiting !== undefined) await waiting;
+        if (hashHere) {
+          const waiting = hashes.update(piece);
+          if (waiting !== undefined) await waiting;
+        }
         yield piece;
         awaitClient();
       }
@@ -139,7 +160,15 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
 
   return {
     declaredBytes,
-    pieces,
+    pieces: () => read(true),
+    unhashedPieces: () => ({
+      pieces: read(false),
+      hashes: {
+        update: (piece) => opened().update(piece),
+        updateShared: (bytes) => opened().updateShared(bytes),
+        hashed: (memory) => hashes?.hashed(memory),
+      },
+    }),
     async finish() {
       if (computed === undefined) throw new Error('the body was not read to its end');
       const digests = checkBodyDigests(expected, await computed, decoder?.trailers);

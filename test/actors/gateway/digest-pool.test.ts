@@ -8,6 +8,7 @@ import { checksumBase64, type ComputedDigests, type HashPlan } from '../../../sr
 import { S3Error } from '../../../src/protocol/s3/errors.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
 import { DigestPool, OFF_THREAD_MIN_BYTES, type DigestPoolOptions, type StreamHashes } from '../../../src/actors/gateway/digest-pool.js';
+import { copyIntoShared, sharedBuffer } from '../../../src/actors/gateway/shared-memory.js';
 
 const FULL_PLAN: HashPlan = { sha256: true, checksum: 'CRC32C' };
 
@@ -73,6 +74,41 @@ describe('actors/gateway digest pool', function () {
     results.forEach((digests, i) => expect(digests.md5.equals(createHash('md5').update(bodies[i]!).digest())).to.equal(true));
   });
 
+  it('hashes bytes named where they lie in shared memory, between copied pieces, and says once its thread has read them', async () => {
+    const pool = poolOf(1, { workerUrl: new URL('../../support/slow-digest-worker.js', import.meta.url) });
+    const body = randomBytes(3 * OFF_THREAD_MIN_BYTES + 5);
+    const hashes = pool.hashesFor(FULL_PLAN, body.length);
+    const copied = 1000;
+    await hashes.update(body.subarray(0, copied));
+    // One buffer, written again for every part of the body: only once the thread read a part may the next overwrite it.
+    const memory = sharedBuffer(OFF_THREAD_MIN_BYTES);
+    let waitedForThread = 0;
+    for (let offset = copied; offset < body.length; offset += memory.length) {
+      const reading = hashes.hashed(memory);
+      if (reading !== undefined) {
+        waitedForThread++;
+        await reading;
+      }
+      const part = body.subarray(offset, offset + memory.length);
+      copyIntoShared(memory, 0, part);
+      hashes.updateShared(memory.subarray(0, part.length));
+    }
+    expect(waitedForThread).to.equal(Math.ceil((body.length - copied) / memory.length) - 1);
+    expectDigestsOf(await hashes.digests(), body);
+    expect(hashes.hashed(memory)).to.equal(undefined);
+    expect(() => pool.hashesFor(FULL_PLAN, body.length).updateShared(Buffer.alloc(10))).to.throw(/shared memory/);
+  });
+
+  it('lets go of bytes named in shared memory when its thread dies before reading them', async () => {
+    const pool = poolOf(1, { workerUrl: new URL('../../support/crashing-digest-worker.js', import.meta.url) });
+    const hashes = pool.hashesFor(FULL_PLAN, 2 * OFF_THREAD_MIN_BYTES);
+    const memory = sharedBuffer(OFF_THREAD_MIN_BYTES);
+    hashes.updateShared(memory);
+    await hashes.hashed(memory);
+    const failure = await hashes.digests().then(() => undefined, (error: unknown) => error);
+    expect((failure as S3Error).code).to.equal('InternalError');
+  });
+
   it('forgets an abandoned body and goes on hashing the others', async () => {
     const pool = poolOf(1);
     const dropped = pool.hashesFor(FULL_PLAN, 4 * OFF_THREAD_MIN_BYTES);
@@ -132,7 +168,11 @@ describe('actors/gateway digest pool', function () {
     const pool = poolOf(0);
     const body = randomBytes(2 * OFF_THREAD_MIN_BYTES);
     const hashes = pool.hashesFor(FULL_PLAN, body.length);
-    expect(hashes.update(body)).to.equal(undefined);
+    expect(hashes.update(body.subarray(0, 100))).to.equal(undefined);
+    const rest = sharedBuffer(body.length - 100);
+    copyIntoShared(rest, 0, body.subarray(100));
+    hashes.updateShared(rest);
+    expect(hashes.hashed(rest)).to.equal(undefined);
     expectDigestsOf(await hashes.digests(), body);
   });
 });

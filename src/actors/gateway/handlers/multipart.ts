@@ -94,11 +94,14 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
   const partKey = uploadDataKey(ctx, upload);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
   const versionId = newVersionId();
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, encryptedIfAsked(body.pieces(), partKey, versionId), {
+  // A part stored as it came feeds the hashes from its chunks (body-writer.ts).
+  const unhashed = partKey === undefined && body.declaredBytes !== undefined ? body.unhashedPieces() : undefined;
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, unhashed?.pieces ?? encryptedIfAsked(body.pieces(), partKey, versionId), {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
     allowInline: false,
+    ...(unhashed === undefined ? {} : { hashes: unhashed.hashes }),
   });
   const written = await commitPart(ctx, op, upload, stored, async () => {
     const digests = await body.finish();

@@ -36,6 +36,7 @@ export async function putObject(ctx: RequestContext, op: OperationOf<'PutObject'
     key: op.key,
     bucketRecord: ctx.bucket,
     pieces: body.pieces(),
+    unhashed: () => body.unhashedPieces(),
     expectedBytes: body.declaredBytes,
     encryption,
     description: { ...described, ...(tags === undefined ? {} : { tags }), acl, ...lock },
