@@ -37,6 +37,7 @@ export const FAST_TUNING: Partial<StorageOptions> = {
   antiEntropyIntervalMs: 5,
   // Tests that make a replica diverge expect it found at the quick pace however long the cluster ran.
   antiEntropyQuietIntervalMs: 5,
+  recoveryRetryMs: 10,
 };
 
 export interface StorageNodeOptions {

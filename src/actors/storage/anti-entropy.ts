@@ -29,16 +29,34 @@ export { ANTI_ENTROPY_PATH, antiEntropyRef, type AntiEntropyStats } from '../../
 export type AntiEntropyMessage =
   | AntiEntropyControl
   | { readonly type: 'tick' }
-  /** `compared`: peers the range was compared with (none when every other holder was down or failed). */
-  | { readonly type: 'round_done'; readonly synced: number; readonly compared: number }
+  /**
+   * `compared`: peers the range was compared with (none when every other holder was down or failed);
+   * `missed`: the peers it could not be compared with.
+   */
+  | { readonly type: 'round_done'; readonly synced: number; readonly compared: number; readonly missed: readonly string[] }
   | { readonly type: 'node_event'; readonly event: NodeEvent };
 
 interface Work {
   readonly range: RingRange;
   readonly peers: readonly string[];
   /** Part of this plan of this recovery: only then does its progress count the round. */
-  readonly recovery?: { readonly of: Recovery; readonly plan: number };
+  readonly recovery?: RecoveryWork;
 }
+
+interface RecoveryWork {
+  readonly of: Recovery;
+  readonly plan: number;
+  /** Earlier rounds of this range that missed peers, and whether any of them compared it with one. */
+  readonly retries: number;
+  readonly compared: boolean;
+}
+
+/**
+ * A recovery's range whose round missed a peer (down, or restarted and not serving yet: a wiped node
+ * that recover-node is to refill is often just that) is compared with it again, after
+ * `recoveryRetryMs`, then twice that and so on, this many times before it counts as skipped.
+ */
+const RECOVERY_RETRIES = 5;
 
 /** A recovery under way; `peers` empty for recover-consistency (every holder of every range). */
 interface Recovery {
@@ -64,6 +82,8 @@ interface AntiEntropyState {
   cursor: number;
   /** Ranges to compare with a peer that just came back, ahead of the regular walk. */
   urgent: Work[];
+  /** Recovery ranges to compare again with the peers their round missed, each once its time comes. */
+  retries: Array<{ readonly work: Work; readonly atMs: number }>;
   busy: boolean;
   /** The work of the round under way. */
   current: Work | undefined;
@@ -100,6 +120,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     }
     state.cursor = 0;
     state.urgent = [];
+    state.retries = [];
     state.inStepInRow = 0;
     state.rebalancing = Boolean(snapshot.previous);
     // A recovery goes on over every range of the new ring; the ranges it counted so far stay counted.
@@ -119,7 +140,7 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
     accepts: ['stats', 'recover_peer', 'full_pass'],
     init(ctx) {
       ctx.onEnd(deps.watchNodes((event) => ctx.system.dispatch(ctx.self, { type: 'node_event', event })));
-      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0, inStepInRow: 0, rebalancing: false };
+      const state: AntiEntropyState = { ringChecksum: 0, ringShape: '', ranges: [], receiving: new Map(), cursor: 0, urgent: [], retries: [], busy: false, current: undefined, recovery: undefined, timer: new SelfTimer<AntiEntropyMessage>(ctx, { type: 'tick' }, context.pace), roundsDone: 0, keysSynced: 0, inStepInRow: 0, rebalancing: false };
       state.timer.schedule(context.options.antiEntropyIntervalMs);
       return state;
     },
@@ -133,29 +154,33 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
             return state;
           }
           refreshRanges(state, ctx.clock.now());
-          const work = state.urgent.shift() ?? nextRegular(state);
+          const work = state.urgent.shift() ?? dueRetry(state, ctx.clock.now()) ?? nextRegular(state);
           if (!work) {
             schedule(Math.max(1_000, context.options.antiEntropyIntervalMs));
             return state;
           }
           const receiving = state.receiving.get(work.range.index);
-          const peers = receiving?.has(context.node) ? [] : work.peers.filter((peer) => peer !== context.node && !context.isKnownDown(peer) && !receiving?.has(peer));
+          // Holders receiving the range in a rebalance are left out on purpose; those known down are missed.
+          const holders = receiving?.has(context.node) ? [] : work.peers.filter((peer) => peer !== context.node && !receiving?.has(peer));
+          const peers = holders.filter((peer) => !context.isKnownDown(peer));
           state.busy = true;
           state.current = work;
           const checksum = state.ringChecksum;
           void (async () => {
             let synced = 0;
             let compared = 0;
+            const missed = holders.filter((peer) => !peers.includes(peer));
             for (const peer of peers) {
               try {
                 synced += (await reconcileRange(ctx.system, context, work.range, peer, checksum)).synced;
                 compared++;
               } catch (error) {
+                missed.push(peer);
                 ctx.log.warn('anti-entropy round failed', { peer, error });
               }
             }
-            return { synced, compared };
-          })().then(({ synced, compared }) => ctx.system.dispatch(ctx.self, { type: 'round_done', synced, compared }));
+            return { synced, compared, missed };
+          })().then(({ synced, compared, missed }) => ctx.system.dispatch(ctx.self, { type: 'round_done', synced, compared, missed }));
           return state;
         }
         case 'round_done': {
@@ -168,18 +193,26 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           if (message.synced > 0) ctx.log.info('anti-entropy repaired keys', { keys: message.synced });
           const recovery = state.recovery;
           const counted = state.current?.recovery;
+          const nowMs = ctx.clock.now();
           if (recovery && counted?.of === recovery && counted.plan === recovery.plan && recovery.finishedAtMs === undefined) {
-            // A range no other holder could be compared with is counted apart: nothing was checked.
-            if (message.compared > 0) recovery.rangesDone++;
-            else recovery.rangesSkipped++;
             recovery.keysSynced += message.synced;
+            const compared = counted.compared || message.compared > 0;
+            if (message.missed.length > 0 && counted.retries < RECOVERY_RETRIES) {
+              const work: Work = { range: state.current!.range, peers: message.missed, recovery: { ...counted, retries: counted.retries + 1, compared } };
+              state.retries.push({ work, atMs: nowMs + context.options.recoveryRetryMs * 2 ** counted.retries });
+            } else if (compared) {
+              recovery.rangesDone++;
+            } else {
+              // A range no other holder could be compared with is counted apart: nothing was checked.
+              recovery.rangesSkipped++;
+            }
             if (recovery.rangesDone + recovery.rangesSkipped >= recovery.ranges) {
               recovery.finishedAtMs = ctx.clock.now();
               ctx.log.info('recovery finished', { kind: recovery.kind, ranges: recovery.ranges, skipped: recovery.rangesSkipped, keysRepaired: recovery.keysSynced, seconds: Math.round((recovery.finishedAtMs - recovery.startedAtMs) / 1000) });
             }
           }
           state.current = undefined;
-          schedule(state.urgent.length > 0 ? 0 : paceOf(state));
+          schedule(state.urgent.length > 0 ? 0 : Math.min(paceOf(state), untilNextRetry(state, nowMs)));
           return state;
         }
         case 'node_event': {
@@ -259,7 +292,7 @@ function recoveryWork(ranges: readonly RingRange[], recovery: Pick<Recovery, 'ki
 
 /** Queues the comparisons `asked` needs as part of the current plan of `recovery`; one left with none is finished. */
 function planRecovery(state: AntiEntropyState, recovery: Recovery, asked: Pick<Recovery, 'kind' | 'peers'>, nowMs: number): number {
-  const work = recoveryWork(state.ranges, asked).map((item) => ({ ...item, recovery: { of: recovery, plan: recovery.plan } }));
+  const work = recoveryWork(state.ranges, asked).map((item) => ({ ...item, recovery: { of: recovery, plan: recovery.plan, retries: 0, compared: false } }));
   state.urgent.push(...work);
   recovery.ranges += work.length;
   if (recovery.rangesDone + recovery.rangesSkipped >= recovery.ranges) recovery.finishedAtMs ??= nowMs;
@@ -269,6 +302,17 @@ function planRecovery(state: AntiEntropyState, recovery: Recovery, asked: Pick<R
 /** Whether a whole walk's worth of ranges in a row were in step with their peers, with no rebalance running. */
 function isQuiet(state: AntiEntropyState): boolean {
   return !state.rebalancing && state.ranges.length > 0 && state.inStepInRow >= state.ranges.length;
+}
+
+/** The first recovery range whose time to be compared again has come, taken off the list. */
+function dueRetry(state: AntiEntropyState, nowMs: number): Work | undefined {
+  const due = state.retries.findIndex((retry) => retry.atMs <= nowMs);
+  return due < 0 ? undefined : state.retries.splice(due, 1)[0]!.work;
+}
+
+/** How long until a recovery range is due to be compared again; Infinity when none waits. */
+function untilNextRetry(state: AntiEntropyState, nowMs: number): number {
+  return state.retries.reduce((soonest, retry) => Math.min(soonest, Math.max(0, retry.atMs - nowMs)), Number.POSITIVE_INFINITY);
 }
 
 function nextRegular(state: AntiEntropyState): Work | undefined {

@@ -41,6 +41,11 @@ export interface StorageOptions {
   readonly antiEntropyIntervalMs: number;
   /** The pause instead, once a whole sweep found every range in step with its peers. */
   readonly antiEntropyQuietIntervalMs: number;
+  /**
+   * A recovery's range that could not be compared with a peer is tried again after this long, then
+   * twice as long, and so on a few times (anti-entropy.ts).
+   */
+  readonly recoveryRetryMs: number;
   /** Keys repaired per range and peer in one anti-entropy round. */
   readonly antiEntropyMaxKeysPerRound: number;
   /** Records of a deleted bucket removed per transaction. */
@@ -97,6 +102,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   recovererBatchSize: 32,
   antiEntropyIntervalMs: 50,
   antiEntropyQuietIntervalMs: 1_000,
+  recoveryRetryMs: 1_000,
   antiEntropyMaxKeysPerRound: 1_000,
   purgeBatchKeys: 256,
   purgeIntervalMs: 50,

@@ -1,7 +1,7 @@
 /**
  * The progress a storage node reports of a recovery asked of it (recover-node, recover-consistency):
- * every range counted once, compared or, when no other holder could be reached, skipped; a second
- * recovery asked while one runs joins it.
+ * every range counted once, compared or, when no other holder could be reached however often it was
+ * tried, skipped; a second recovery asked while one runs joins it.
  */
 import { expect } from 'chai';
 import { antiEntropyRef, type AntiEntropyControl, type AntiEntropyStats, type RecoveryProgress } from '../../../src/protocol/cluster/anti-entropy.js';
@@ -13,7 +13,8 @@ const TIMEOUT_MS = 10_000;
 describe('recovery progress of a storage node', function () {
   this.timeout(60_000);
 
-  const cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ tuning: FAST_TUNING }));
+  // A range that misses a peer is tried again for 0.25 + 0.5 + 1 + 2 + 4 s: long enough to restart a node.
+  const cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ tuning: { ...FAST_TUNING, recoveryRetryMs: 250 } }));
 
   before(async () => {
     await cluster.start();
@@ -76,5 +77,18 @@ describe('recovery progress of a storage node', function () {
     expect(recovery.ranges).to.equal(asked.rangesHeld);
     expect(recovery.rangesSkipped).to.equal(recovery.ranges);
     expect(recovery.rangesDone).to.equal(0);
+  });
+
+  it('compares a range again with a peer that was down when it was asked, once the peer is back', async () => {
+    const [first, second] = cluster.nodes.map((node) => node.name) as [string, string];
+    expect(cluster.node(first).role!.context.isKnownDown(second)).to.equal(true);
+    const asked = await control(first, 'stats', second);
+    expect(asked.recovery).to.include({ kind: 'node', finished: false });
+    await cluster.restart(second);
+    const recovery = await finished(first);
+    expect(recovery.peers).to.deep.equal([second]);
+    expect(recovery.ranges).to.equal(asked.rangesHeld);
+    expect(recovery.rangesSkipped).to.equal(0);
+    expect(recovery.rangesDone).to.equal(recovery.ranges);
   });
 });
