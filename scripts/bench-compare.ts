@@ -4,10 +4,15 @@
  * fsync), leofs dev with one storage node (N=1) and leofs dev with three (N=3). Each server is started
  * fresh in its own temporary directory, measured, and stopped before the next one starts.
  *
- *   npm run bench:compare [-- --duration 10] [--warmup 3] [--concurrency 32] [--list-objects 2000]
+ *   npm run bench:compare [-- --duration 10] [--warmup 3] [--concurrency 32] [--list-objects 2000] [--rounds 1]
  *
- * Prints each benchmark's output as it runs, then a table of the figures, then as last lines each
- * leofs figure divided by s3rver's (above 1 is faster than s3rver, except p99 latency, where below 1 is
+ * With --rounds R, every server is measured R times, each round in another order (s3rver first, then
+ * N=1 first, then N=3 first, ...): a machine whose speed drifts from minute to minute moves the figures
+ * of a single run by a fifth or more, and rounds in turn spread that drift over all three servers.
+ *
+ * Prints each benchmark's output as it runs, then a table of the figures (each server's median over the
+ * rounds), then each round's ratios, then as last lines each leofs figure divided by s3rver's in the same
+ * round, the median over the rounds (above 1 is faster than s3rver, except p99 latency, where below 1 is
  * better), and the N=3 put4k rate divided by the N=1 one (what two more replicas cost):
  *   compare.put4k_n1_ratio=  compare.put4k_n3_ratio=  compare.put4k_p99_n1_ratio=  compare.put4k_p99_n3_ratio=
  *   compare.get4k_n1_ratio=  compare.get4k_n3_ratio=  compare.head4k_n1_ratio=  compare.head4k_n3_ratio=
@@ -33,6 +38,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('warmup', { type: 'number', default: 3, describe: 'seconds of uncounted load before each PUT and GET phase' })
   .option('concurrency', { type: 'number', default: 32 })
   .option('list-objects', { type: 'number', default: 2000, describe: 'objects in the bucket that ListObjectsV2 is timed on' })
+  .option('rounds', { type: 'number', default: 1, describe: 'times every server is measured, each round in another order; medians are reported' })
   .strict()
   .parseAsync();
 
@@ -53,10 +59,11 @@ interface Server {
   start(): Promise<Endpoint>;
 }
 
+const rounds = Math.max(1, Math.floor(argv.rounds));
 const teardown = new Teardown();
 const benchLimitMs = 60_000 + 4 * (argv.warmup + argv.duration + 30) * 1000 + argv['list-objects'] * 50;
-// The install, then per server: its start, the benchmark and its stop.
-teardown.limitTime(180_000 + 3 * (120_000 + benchLimitMs + 60_000), 'bench:compare');
+// The install, then per server and round: its start, the benchmark and its stop.
+teardown.limitTime(180_000 + rounds * 3 * (120_000 + benchLimitMs + 60_000), 'bench:compare');
 
 /** leofs dev with `storageNodes` storage nodes, refused unless it runs the cluster with `n` replicas. */
 function leofs(storageNodes: number, n: number): Server {
@@ -117,14 +124,33 @@ function table(rows: ReadonlyArray<{ label: string; figures: Figures | undefined
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...cells.map(line)].join('\n') + '\n';
 }
 
-function ratio(numerator: Figures | undefined, denominator: Figures | undefined, name: Figure): string {
-  if (numerator === undefined || denominator === undefined || denominator[name] <= 0) return 'n/a';
-  return (numerator[name] / denominator[name]).toFixed(2);
+function ratio(numerator: Figures | undefined, denominator: Figures | undefined, name: Figure): number | undefined {
+  if (numerator === undefined || denominator === undefined || denominator[name] <= 0) return undefined;
+  return numerator[name] / denominator[name];
+}
+
+/** The median of the values that are there; undefined when none is. */
+function median(values: ReadonlyArray<number | undefined>): number | undefined {
+  const present = values.filter((value): value is number => value !== undefined).sort((a, b) => a - b);
+  if (present.length === 0) return undefined;
+  const middle = Math.floor(present.length / 2);
+  return present.length % 2 === 1 ? present[middle] : (present[middle - 1]! + present[middle]!) / 2;
+}
+
+/** Each figure's median over the rounds in which the server was measured; undefined when it never was. */
+function medianFigures(measured: ReadonlyArray<Figures | undefined>): Figures | undefined {
+  if (measured.every((figures) => figures === undefined)) return undefined;
+  return Object.fromEntries(FIGURES.map((name) => [name, median(measured.map((figures) => figures?.[name]))!])) as Record<Figure, number>;
+}
+
+function formatRatio(value: number | undefined): string {
+  return value === undefined ? 'n/a' : value.toFixed(2);
 }
 
 const root = mkdtempSync(join(tmpdir(), 'leofs-bench-compare-'));
 teardown.add({ orderly: async () => rmSync(root, { recursive: true, force: true }), lastResort: () => rmSync(root, { recursive: true, force: true }) });
-const results: Array<{ label: string; figures: Figures | undefined }> = [];
+/** Per round, each server's figures by label (undefined where its run failed). */
+const roundResults: Array<Map<string, Figures | undefined>> = [];
 let failures = 0;
 try {
   process.stdout.write(`installing s3rver ${S3RVER_VERSION} into ${root}\n`);
@@ -137,21 +163,26 @@ try {
     leofs(1, 1),
     leofs(3, 3),
   ];
-  for (const server of servers) {
-    process.stdout.write(`\n== ${server.label}\n`);
-    try {
-      const running = await server.start();
+  for (let round = 0; round < rounds; round++) {
+    const measured = new Map<string, Figures | undefined>();
+    roundResults.push(measured);
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+    for (const server of order) {
+      process.stdout.write(`\n== ${server.label}${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''}\n`);
       try {
-        results.push({ label: server.label, figures: await benchmark(server.label, running) });
-      } finally {
-        await running.stop();
+        const running = await server.start();
+        try {
+          measured.set(server.label, await benchmark(server.label, running));
+        } finally {
+          await running.stop();
+        }
+      } catch (error) {
+        // Work cut off because the run is being given up is no result; that exit ends the run.
+        if (teardown.stopping) await teardown.exit(1, 'stopping');
+        failures++;
+        process.stderr.write(`bench:compare: ${(error as Error).message}\n`);
+        measured.set(server.label, undefined);
       }
-    } catch (error) {
-      // Work cut off because the run is being given up is no result; that exit ends the run.
-      if (teardown.stopping) await teardown.exit(1, 'stopping');
-      failures++;
-      process.stderr.write(`bench:compare: ${(error as Error).message}\n`);
-      results.push({ label: server.label, figures: undefined });
     }
   }
 } catch (error) {
@@ -159,9 +190,9 @@ try {
 }
 await teardown.run();
 
-const of = (label: string): Figures | undefined => results.find((result) => result.label === label)?.figures;
-const [s3rver, n1, n3] = [of('s3rver'), of('leofs N=1'), of('leofs N=3')];
-process.stdout.write(`\n${table(results)}\n`);
+const LABELS = ['s3rver', 'leofs N=1', 'leofs N=3'] as const;
+const results = LABELS.map((label) => ({ label, figures: medianFigures(roundResults.map((measured) => measured.get(label))) }));
+process.stdout.write(`\n${rounds > 1 ? `medians of ${rounds} rounds:\n` : ''}${table(results)}\n`);
 const RATIOS = [
   ['put4k', 'put4k_per_s'],
   ['put4k_p99', 'put4k_p99_ms'],
@@ -170,9 +201,21 @@ const RATIOS = [
   ['put16m', 'put16m_mb_per_s'],
   ['get16m', 'get16m_mb_per_s'],
 ] as const;
-for (const [name, figure] of RATIOS) {
-  process.stdout.write(`compare.${name}_n1_ratio=${ratio(n1, s3rver, figure)}\n`);
-  process.stdout.write(`compare.${name}_n3_ratio=${ratio(n3, s3rver, figure)}\n`);
+/** Each ratio as measured in every round: leofs against s3rver in the same round. */
+const ratiosByRound = roundResults.map((measured) => {
+  const [s3rver, n1, n3] = LABELS.map((label) => measured.get(label));
+  const line = new Map<string, number | undefined>();
+  for (const [name, figure] of RATIOS) {
+    line.set(`${name}_n1_ratio`, ratio(n1, s3rver, figure));
+    line.set(`${name}_n3_ratio`, ratio(n3, s3rver, figure));
+  }
+  line.set('put4k_n3_over_n1', ratio(n3, n1, 'put4k_per_s'));
+  return line;
+});
+const ratioNames = [...ratiosByRound[0]!.keys()];
+if (rounds > 1) {
+  ratiosByRound.forEach((line, round) => process.stdout.write(`round ${round + 1}: ${ratioNames.map((name) => `${name.replace(/_ratio$/, '')} ${formatRatio(line.get(name))}`).join(', ')}\n`));
+  process.stdout.write('\n');
 }
-process.stdout.write(`compare.put4k_n3_over_n1=${ratio(n3, n1, 'put4k_per_s')}\n`);
+for (const name of ratioNames) process.stdout.write(`compare.${name}=${formatRatio(median(ratiosByRound.map((line) => line.get(name))))}\n`);
 process.exit(failures > 0 ? 1 : 0);
