@@ -24,6 +24,7 @@ import { listingSpareReplicas } from '../../core/quorum.js';
 import { readPreferenceList } from '../../core/ring/ring.js';
 import { keyPosition } from '../../core/ring/position.js';
 import type { RingSnapshot } from '../../core/ring/ring-document.js';
+import { fnv1a32 } from '../../core/string-hash.js';
 import { acknowledgedNewest } from '../../core/unsettled-rules.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import { runtimeFailure, type RuntimeFailure } from '../../runtime/failures.js';
@@ -169,9 +170,5 @@ class UndecidedVersion extends Error {
 
 /** The same turn for every page of a walk of `bucket` under `prefix`: FNV-1a of both. */
 function walkTurn(bucket: string, prefix: string): number {
-  let hash = 0x811c9dc5;
-  for (const text of [bucket, '\u0000', prefix]) {
-    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return hash;
+  return fnv1a32(bucket, '\u0000', prefix);
 }

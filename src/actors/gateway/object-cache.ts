@@ -1,5 +1,6 @@
 /**
- * The gateway's memory cache of small objects, least recently used first out, bounded in bytes. An
+ * The gateway's memory cache of small objects, least recently used first out, bounded in bytes. It
+ * takes an object in on its second offer (cache-admission.ts), so objects read once pass it by. An
  * entry is only a candidate: the reader checks it against the storage node's current version (etag and
  * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
  * through this gateway drop the entry at once.
@@ -8,6 +9,7 @@ import { ownRecord } from '../../protocol/cluster/cbor.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
+import { SecondOfferAdmission } from './cache-admission.js';
 import type { GatewayConfig } from './gateway-config.js';
 
 export interface CachedObject {
@@ -37,16 +39,24 @@ export function freshForMs(config: Pick<GatewayConfig, 'cacheMode' | 'cacheTtlSe
  */
 const ENTRY_OVERHEAD_BYTES = 512;
 
+/** Keys the cache remembers as offered once: a multiple of the entries a default-sized cache holds. */
+export const REMEMBERED_KEYS = 256 * 1024;
+
 export class ObjectCache {
   private readonly entries = new Map<string, CachedObject>();
+  private readonly admission: SecondOfferAdmission | undefined;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
 
+  /** `rememberedKeys` 0 takes every object in on its first offer. */
   constructor(
     private readonly maxBytes: number,
     private readonly maxObjectBytes: number,
-  ) {}
+    rememberedKeys = REMEMBERED_KEYS,
+  ) {
+    this.admission = maxBytes > 0 && rememberedKeys > 0 ? new SecondOfferAdmission(rememberedKeys) : undefined;
+  }
 
   /** The entry for a key, marked as recently used; the caller validates it before use. */
   get(bucket: string, key: string): CachedObject | undefined {
@@ -63,14 +73,16 @@ export class ObjectCache {
   }
 
   /**
-   * Keeps a body that was just read, if it is small enough to be worth it; returns whether it did.
-   * `checkedAtMs`: when it was read (without it, the copy is checked before its first use in any mode).
+   * Keeps a body that was just read or written, if it is small enough to be worth it and offered before
+   * (or cached now); returns whether it did. `checkedAtMs`: when it was read (without it, the copy is
+   * checked before its first use in any mode).
    */
   offer(meta: ObjectMeta, body: Uint8Array, checkedAtMs = Number.NEGATIVE_INFINITY): boolean {
-    // Records are kept as copies: one decoded from a frame would keep much of that frame alive, uncharged.
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
+    if (!this.entries.has(id) && this.admission !== undefined && !this.admission.admits(id)) return false;
     this.remove(id);
+    // Records are kept as copies: one decoded from a frame would keep much of that frame alive, uncharged.
     const owned = ownedCopy(body);
     const entry: CachedObject = { meta: ownRecord(meta), body: owned, checkedAtMs, chargedBytes: owned.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES };
     const cost = charge(entry);

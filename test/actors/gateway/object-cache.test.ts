@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { SecondOfferAdmission } from '../../../src/actors/gateway/cache-admission.js';
 import { ObjectCache, sameVersion } from '../../../src/actors/gateway/object-cache.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { decodeCbor, encodeCbor } from '../../../src/protocol/cluster/cbor.js';
@@ -11,9 +12,40 @@ function meta(key: string, size: number, counter = 0): ObjectMeta {
   };
 }
 
+/** A cache that takes every object in on its first offer: what its budget and eviction do, alone. */
+function lru(maxBytes: number, maxObjectBytes: number): ObjectCache {
+  return new ObjectCache(maxBytes, maxObjectBytes, 0);
+}
+
 describe('actors/gateway/object-cache', () => {
+  it('takes an object in on its second offer, so one read once passes it by', () => {
+    const cache = new ObjectCache(1_000_000, 100);
+    expect(cache.offer(meta('once', 10), Buffer.alloc(10))).to.equal(false);
+    expect(cache.offer(meta('twice', 10), Buffer.alloc(10))).to.equal(false);
+    expect(cache.stats.entries).to.equal(0);
+    expect(cache.offer(meta('twice', 10), Buffer.alloc(10))).to.equal(true);
+    expect(cache.get('b', 'twice')).to.not.equal(undefined);
+    // A new version of a cached object replaces it at once.
+    expect(cache.offer(meta('twice', 20, 1), Buffer.alloc(20))).to.equal(true);
+    expect(cache.get('b', 'twice')?.meta.sizeBytes).to.equal(20);
+    expect(cache.get('b', 'once')).to.equal(undefined);
+  });
+
+  it('remembers keys offered once in a bounded table, forgetting one whose slot another takes', () => {
+    const admission = new SecondOfferAdmission(1);
+    expect(admission.admits('a')).to.equal(false);
+    expect(admission.admits('a')).to.equal(true);
+    expect(admission.admits('b')).to.equal(false);
+    expect(admission.admits('a'), 'b took the only slot').to.equal(false);
+    expect(admission.admits('a')).to.equal(true);
+    const roomy = new SecondOfferAdmission(1000);
+    const keys = Array.from({ length: 100 }, (_, i) => `key/${i}`);
+    for (const key of keys) roomy.admits(key);
+    expect(keys.filter((key) => roomy.admits(key)).length, 'nearly all of 100 keys in 1024 slots').to.be.at.least(90);
+  });
+
   it('keeps small bodies within its byte budget, evicting the least recently used', () => {
-    const cache = new ObjectCache(3 * (1000 + 1024), 2000);
+    const cache = lru(3 * (1000 + 1024), 2000);
     for (const key of ['a', 'b', 'c']) cache.offer(meta(key, 1000), Buffer.alloc(1000));
     expect(cache.stats.entries).to.equal(3);
     expect(cache.get('b', 'a')).not.to.equal(undefined);
@@ -24,20 +56,20 @@ describe('actors/gateway/object-cache', () => {
   });
 
   it('does not keep large, chunked or uncacheable bodies', () => {
-    const cache = new ObjectCache(1_000_000, 100);
+    const cache = lru(1_000_000, 100);
     cache.offer(meta('big', 101), Buffer.alloc(101));
     cache.offer({ ...meta('chunked', 10), chunks: { chunkSizesBytes: [10] } }, Buffer.alloc(10));
     expect(cache.stats.entries).to.equal(0);
-    const off = new ObjectCache(0, 100);
+    const off = lru(0, 100);
     off.offer(meta('x', 1), Buffer.alloc(1));
     expect(off.stats.entries).to.equal(0);
   });
 
   it('drops entries on invalidate and purge, and keeps the byte count exact', () => {
-    const cache = new ObjectCache(1_000_000, 100);
+    const cache = lru(1_000_000, 100);
     cache.offer(meta('a', 10), Buffer.alloc(10));
     cache.offer(meta('a', 20, 1), Buffer.alloc(20));
-    const alone = new ObjectCache(1_000_000, 100);
+    const alone = lru(1_000_000, 100);
     alone.offer(meta('a', 20, 1), Buffer.alloc(20));
     expect(cache.stats).to.deep.include({ entries: 1, bytes: alone.stats.bytes });
     expect(alone.stats.bytes, 'its body, its record and the rest').to.be.within(20 + 512 + 200, 20 + 512 + 600);
@@ -49,7 +81,7 @@ describe('actors/gateway/object-cache', () => {
   });
 
   it('keeps a body that owns its memory as it is, and copies one sliced from a larger buffer', () => {
-    const cache = new ObjectCache(1_000_000, 100);
+    const cache = lru(1_000_000, 100);
     const owned = Buffer.alloc(64, 1);
     cache.offer(meta('owned', 64), owned);
     expect(cache.get('b', 'owned')?.body).to.equal(owned);
@@ -63,7 +95,7 @@ describe('actors/gateway/object-cache', () => {
   });
 
   it('charges a record by its size, user metadata and versions included', () => {
-    const cache = new ObjectCache(1_000_000, 100);
+    const cache = lru(1_000_000, 100);
     cache.offer(meta('plain', 4), Buffer.alloc(4));
     const plain = cache.stats.bytes;
     const userMeta = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`name-${i}`, 'v'.repeat(90)]));
@@ -73,7 +105,7 @@ describe('actors/gateway/object-cache', () => {
 
   it('keeps records apart from the frames they were decoded from', () => {
     const count = 3000;
-    const cache = new ObjectCache(1_000_000_000, 100);
+    const cache = lru(1_000_000_000, 100);
     const perEntryBytes = retainedBytesPerItem(count, (index) => {
       // A storage node's answer: the record among many short strings, which the decoder may take out as one run.
       const reply = decodeCbor(encodeCbor({ ok: true, meta: meta(`small/${index}`, 4), extra: manyShortFields(index) })) as { meta: ObjectMeta };
