@@ -59,7 +59,8 @@ interface Server {
   start(): Promise<Endpoint>;
 }
 
-const rounds = Math.max(1, Math.floor(argv.rounds));
+if (!Number.isInteger(argv.rounds) || argv.rounds < 1) throw new Error(`--rounds: a whole number of at least 1, not ${argv.rounds}`);
+const rounds = argv.rounds;
 const teardown = new Teardown();
 const benchLimitMs = 60_000 + 4 * (argv.warmup + argv.duration + 30) * 1000 + argv['list-objects'] * 50;
 // The install, then per server and round: its start, the benchmark and its stop.

@@ -129,6 +129,8 @@ class ChunkWriter {
   private readonly spare: Buffer[] = [];
   /** Chunk buffers taken from the body memory, given back when the write ends. */
   private granted = 0;
+  /** Buffers given back whose grants wait for their bytes to be hashed: the account still holds them. */
+  private returning = 0;
   private failure: S3Error | undefined;
 
   constructor(
@@ -219,7 +221,9 @@ class ChunkWriter {
       const spare = this.spare.pop();
       if (spare) {
         await this.options.hashes?.hashed(spare);
-        return spare;
+        if (this.failure === undefined) return spare;
+        this.spare.push(spare);
+        throw this.failure;
       }
       if (this.deps.memory.tryAcquire(size)) break;
       if (this.inFlight.size === 0) {
@@ -264,7 +268,7 @@ class ChunkWriter {
    * holds more than its share, and it has another buffer to go on with.
    */
   private keep(buffer: Buffer): void {
-    if (this.granted > 1 && this.deps.memory.overShare) {
+    if (this.mayGiveBack()) {
       this.giveBack(buffer);
     } else {
       this.spare.push(buffer);
@@ -272,7 +276,16 @@ class ChunkWriter {
   }
 
   private giveBackSpares(): void {
-    while (this.spare.length > 0 && this.granted > 1 && this.deps.memory.overShare) this.giveBack(this.spare.pop()!);
+    while (this.spare.length > 0 && this.mayGiveBack()) this.giveBack(this.spare.pop()!);
+  }
+
+  /**
+   * Others wait while this writer holds more than its share, and it has another buffer to go on with.
+   * While a buffer given back waits for its hashing the account still counts it, so that one is
+   * awaited before the share is judged again.
+   */
+  private mayGiveBack(): boolean {
+    return this.returning === 0 && this.granted > 1 && this.deps.memory.overShare;
   }
 
   /** Returns `buffer` and its grant once its bytes were hashed: until then it is still read. */
@@ -283,8 +296,15 @@ class ChunkWriter {
       this.deps.chunkBuffers.give(buffer);
     };
     const hashing = this.options.hashes?.hashed(buffer);
-    if (hashing === undefined) returned();
-    else void hashing.then(returned);
+    if (hashing === undefined) {
+      returned();
+      return;
+    }
+    this.returning++;
+    void hashing.then(() => {
+      this.returning--;
+      returned();
+    });
   }
 
   private async settle(): Promise<void> {

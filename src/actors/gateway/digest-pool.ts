@@ -40,7 +40,10 @@ export interface BodyHashFeed {
    * them unchanged until `hashed` of their memory settles.
    */
   updateShared(bytes: Buffer): void;
-  /** Undefined when every byte named from `memory` has been read; else a promise of that moment. */
+  /**
+   * Undefined when nothing will read the bytes named from `memory` any more (all were read, or the
+   * thread that was to read them died); else a promise of that moment.
+   */
   hashed(memory: Buffer): Promise<void> | undefined;
 }
 

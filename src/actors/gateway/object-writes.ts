@@ -105,8 +105,8 @@ export function recordMayLand(result: { readonly ok: boolean; readonly code?: st
 
 /** What every write of an object's record is followed by: the cache learns, the replaced version goes. */
 export function afterRecordWrite(deps: GatewayDeps, replaced: ObjectMeta | undefined, written: ObjectMeta, inline: Uint8Array | undefined): void {
-  deps.cache.invalidate(written.bucket, written.key);
-  if (inline !== undefined) deps.cache.offer(written, inline);
+  // Offered first, so that a cached object's new version replaces it at once; one not taken in drops it.
+  if (inline === undefined || !deps.cache.offer(written, inline)) deps.cache.invalidate(written.bucket, written.key);
   retireReplaced(deps, replaced, written);
 }
 

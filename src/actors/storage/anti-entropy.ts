@@ -221,6 +221,9 @@ export function antiEntropyBehavior(context: StorageContext, deps: AntiEntropyDe
           const peer = message.event.node;
           const shared = state.ranges.filter((range) => range.nodes.includes(peer));
           state.urgent.push(...shared.map((range) => ({ range, peers: [peer] })));
+          // A recovery's ranges that missed the peer need not wait out their pause now that it is back.
+          const nowMs = ctx.clock.now();
+          state.retries = state.retries.map((retry) => (retry.work.peers.includes(peer) ? { ...retry, atMs: nowMs } : retry));
           if (!state.busy) schedule(0);
           return state;
         }
@@ -265,7 +268,7 @@ function statsOf(state: AntiEntropyState, nowMs: number): AntiEntropyStats {
     rangesHeld: state.ranges.length,
     roundsDone: state.roundsDone,
     keysSynced: state.keysSynced,
-    urgentPending: state.urgent.length,
+    urgentPending: state.urgent.length + state.retries.length,
     quiet: isQuiet(state),
     ...(recovery
       ? {

@@ -31,7 +31,10 @@ export interface AntiEntropyStats {
   readonly rangesHeld: number;
   readonly roundsDone: number;
   readonly keysSynced: number;
-  /** Ranges (times peers) queued ahead of the regular walk: a peer back up, or a recovery asked for. */
+  /**
+   * Ranges (times peers) queued ahead of the regular walk: a peer back up, a recovery asked for, or a
+   * recovery's range waiting to be compared again with a peer it missed.
+   */
   readonly urgentPending: number;
   /** Every range was in step with its peers for a whole walk: the walk goes on at the quiet pace. */
   readonly quiet: boolean;

@@ -5,8 +5,10 @@ import { BodyMemory } from '../../../src/actors/gateway/body-memory.js';
 import { writeBody, type StoredBody, type WriterDeps } from '../../../src/actors/gateway/body-writer.js';
 import { ChunkBuffers } from '../../../src/actors/gateway/chunk-buffers.js';
 import { DigestPool, OFF_THREAD_MIN_BYTES } from '../../../src/actors/gateway/digest-pool.js';
+import { S3Error } from '../../../src/protocol/s3/errors.js';
 import { ManualClock } from '../../../src/runtime/clock.js';
 import { memoryLogger } from '../../../src/runtime/logger.js';
+import { eventually } from '../../support/eventually.js';
 import { MemoryStorage } from '../../support/memory-storage.js';
 
 /** Bodies are hashed on the digest thread from OFF_THREAD_MIN_BYTES (four chunks) on. */
@@ -75,6 +77,22 @@ describe('actors/gateway body writer', function () {
     await writeBody(deps, { bucket: 'bucket', key: 'second', versionId: newVersionId() }, piecesOf(second), { ...options, expectedBytes: second.length, hashes: secondHashes });
     expect((await firstHashes.digests()).md5.equals(createHash('md5').update(first).digest())).to.equal(true);
     expect((await secondHashes.digests()).md5.equals(createHash('md5').update(second).digest())).to.equal(true);
+  });
+
+  it('gives every grant back and leaves no chunk when a chunk write fails while its bytes are still hashing', async () => {
+    const body = randomBytes(OFF_THREAD_MIN_BYTES);
+    const hashes = pool.hashesFor(MD5_ONLY, body.length);
+    storage.inject((call) => call.op === 'put' && call.kind === 'chunk', 'QuorumFailed', 1);
+    const versionId = newVersionId();
+    const failure = await writeBody(deps, { bucket: 'bucket', key: 'failed', versionId }, piecesOf(body), {
+      chunkSizeBytes: CHUNK_BYTES, maxChunksInFlight: 2, expectedBytes: body.length, allowInline: false, hashes,
+    }).then(() => undefined, (error: unknown) => error);
+    expect(failure).to.be.instanceOf(S3Error);
+    hashes.abandon();
+    await eventually(() => deps.memory.heldBytes === 0, 5_000, 'every chunk buffer grant given back');
+    for (let index = 0; index < OFF_THREAD_MIN_BYTES / CHUNK_BYTES; index++) {
+      expect((await storage.get('chunk', 'bucket', versionedChunkKey('failed', versionId, index))).ok, `chunk ${index}`).to.equal(false);
+    }
   });
 
   it('hashes a body kept whole as it copies it, and refuses to hash one of undeclared size', async () => {

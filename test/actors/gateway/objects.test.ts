@@ -245,4 +245,16 @@ describe('actors/gateway objects', function () {
     expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'hot' })))).toString()).to.equal('v2');
     expect(bodyReads.length).to.be.greaterThan(0);
   });
+
+  it('caches an object on its second read, not its first, and a new version written here replaces it at once', async () => {
+    const bucket = namespaceOf(h.view.bucket(BUCKET)!);
+    await h.storage.put('object', { bucket, key: 'read-once', sizeBytes: 2, etag: md5(Buffer.from('r1')), contentType: 'text/plain', userMeta: {} }, Buffer.from('r1'));
+    const read = async (): Promise<string> => (await bodyOf(await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'read-once' })))).toString();
+    expect(await read()).to.equal('r1');
+    expect(h.deps.cache.get(BUCKET, 'read-once'), 'not after one read').to.equal(undefined);
+    expect(await read()).to.equal('r1');
+    expect(h.deps.cache.get(BUCKET, 'read-once')?.meta.etag).to.equal(md5(Buffer.from('r1')));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'read-once', Body: 'r2' }));
+    expect(h.deps.cache.get(BUCKET, 'read-once')?.meta.etag).to.equal(md5(Buffer.from('r2')));
+  });
 });
