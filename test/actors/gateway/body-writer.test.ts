@@ -95,6 +95,45 @@ describe('actors/gateway body writer', function () {
     }
   });
 
+  it('gives every grant back and leaves no chunk when the client goes away mid-chunk', async () => {
+    const body = randomBytes(OFF_THREAD_MIN_BYTES);
+    const hashes = pool.hashesFor(MD5_ONLY, body.length);
+    async function* cutShort(): AsyncGenerator<Buffer> {
+      let sent = 0;
+      for await (const piece of piecesOf(body)) {
+        if (sent >= 2.5 * CHUNK_BYTES) throw new S3Error('IncompleteBody');
+        sent += piece.length;
+        yield piece;
+      }
+    }
+    const versionId = newVersionId();
+    const failure = await writeBody(deps, { bucket: 'bucket', key: 'cut', versionId }, cutShort(), {
+      chunkSizeBytes: CHUNK_BYTES, maxChunksInFlight: 1, expectedBytes: body.length, allowInline: false, hashes,
+    }).then(() => undefined, (error: unknown) => error);
+    expect((failure as S3Error).code).to.equal('IncompleteBody');
+    hashes.abandon();
+    await eventually(() => deps.memory.heldBytes === 0, 5_000, 'every chunk buffer grant given back');
+    for (let index = 0; index < 3; index++) expect((await storage.get('chunk', 'bucket', versionedChunkKey('cut', versionId, index))).ok, `chunk ${index}`).to.equal(false);
+  });
+
+  it('fails with InternalError, gives every grant back and leaves no chunk when the digest thread dies', async () => {
+    const crashing = new DigestPool(1, memoryLogger('error').logger, { workerUrl: new URL('../../support/crashing-digest-worker.js', import.meta.url) });
+    try {
+      const body = randomBytes(OFF_THREAD_MIN_BYTES);
+      // The crashing thread dies on the first body that wants a SHA-256.
+      const hashes = crashing.hashesFor({ sha256: true, checksum: undefined }, body.length);
+      const versionId = newVersionId();
+      const failure = await writeBody(deps, { bucket: 'bucket', key: 'orphaned', versionId }, piecesOf(body), {
+        chunkSizeBytes: CHUNK_BYTES, maxChunksInFlight: 1, expectedBytes: body.length, allowInline: false, hashes,
+      }).then(() => undefined, (error: unknown) => error);
+      expect((failure as S3Error).code).to.equal('InternalError');
+      await eventually(() => deps.memory.heldBytes === 0, 5_000, 'every chunk buffer grant given back');
+      for (let index = 0; index < 4; index++) expect((await storage.get('chunk', 'bucket', versionedChunkKey('orphaned', versionId, index))).ok, `chunk ${index}`).to.equal(false);
+    } finally {
+      await crashing.close();
+    }
+  });
+
   it('hashes a body kept whole as it copies it, and refuses to hash one of undeclared size', async () => {
     const body = randomBytes(OFF_THREAD_MIN_BYTES + 3);
     const hashes = pool.hashesFor(MD5_ONLY, body.length);
