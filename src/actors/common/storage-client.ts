@@ -18,6 +18,7 @@ import { isRuntimeFailure, type RuntimeFailure } from '../../runtime/failures.js
 import { readerRef } from '../../protocol/cluster/reader.js';
 import { replicatorRef } from '../../protocol/cluster/replicator.js';
 import { stagedBodyRefusal } from '../../protocol/cluster/storage.js';
+import { BytesOnlyPeers } from './bytes-only-peers.js';
 import { ClusterListing } from './cluster-listing.js';
 import type { RingView } from './ring-view.js';
 import { type DeleteResult, type GetOptions, type GetResult, type ListResult, type ObjectFields, type PutResult, type StorageApi, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
@@ -43,6 +44,8 @@ export interface StorageClientDeps {
    * (store/staged-bodies.ts); without it every body is sent.
    */
   readonly staging?: BodyStaging;
+  /** The time (ms) by which a coordinator that refused staged bodies is tried again; the system clock by default. */
+  readonly now?: () => number;
 }
 
 /** The part of store/staged-bodies.ts's StagingArea a client uses. */
@@ -65,8 +68,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export class StorageClient implements StorageApi {
   private readonly timeoutMs: number;
-  /** Coordinators that take no staged body from this client: they are sent bytes. */
-  private readonly bytesOnlyNodes = new Set<string>();
+  /** Coordinators that took no staged body from this client lately: they are sent bytes. */
+  private readonly bytesOnlyNodes: BytesOnlyPeers;
   private stagedCount = 0;
   private sentCount = 0;
 
@@ -74,6 +77,7 @@ export class StorageClient implements StorageApi {
 
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.bytesOnlyNodes = new BytesOnlyPeers(deps.now ?? Date.now);
     this.listing = new ClusterListing({ system: deps.system, ringView: deps.ringView, isKnownDown: deps.isKnownDown, timeoutMs: this.timeoutMs });
   }
 
@@ -116,7 +120,7 @@ export class StorageClient implements StorageApi {
               if (!isRuntimeFailure(reply)) this.stagedCount++;
               return reply;
             }
-            if (refusal === 'every-body') this.bytesOnlyNodes.add(node);
+            if (refusal === 'every-body') this.bytesOnlyNodes.refused(node);
           }
         }
         this.sentCount++;

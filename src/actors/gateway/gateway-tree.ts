@@ -106,6 +106,7 @@ function s3Listeners(authView: AuthView, nodeState: NodeState, options: GatewayS
     requestTimeoutMs: config.storageTimeoutMs,
     nearHost: hostOf(node.system.node),
     ...(staging ? { staging } : {}),
+    now: () => node.clock.now(),
   });
   const machine = config.sameMachineReads ? thisMachine : undefined;
   const sameMachine = machine === undefined ? undefined : new SameMachineReads(client, machine, node.logger);

@@ -5,6 +5,7 @@
  */
 import type { ObjectKind, ObjectMeta } from '../../core/object-meta.js';
 import type { Clock } from '../../runtime/clock.js';
+import type { BytesOnlyPeers } from '../common/bytes-only-peers.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import type { DurableQueue } from '../../store/durable-queue.js';
 import type { RingView } from '../common/ring-view.js';
@@ -181,8 +182,8 @@ export interface StorageContext {
   readonly links: LinkQueues;
   /** Settles owed to replicas, sent in batches. */
   readonly settles: SettleBatcher;
-  /** Peers that take no staged body from this node (another machine, files they may not read): they are sent bytes. */
-  readonly bytesOnlyPeers: Set<string>;
+  /** Peers that took no staged body from this node lately (an earlier release): they are sent bytes. */
+  readonly bytesOnlyPeers: BytesOnlyPeers;
   /** This node's machine, as same-machine readers and writers name it (store/same-machine.ts); undefined where it cannot be told. */
   readonly machine: string | undefined;
   readonly counters: StorageCounters;

@@ -24,6 +24,7 @@ import { throttles, type Alarm, type WatchdogThresholds } from '../../core/watch
 import type { HealthCheck } from '../common/node-health.js';
 import type { Registry } from 'prom-client';
 import { storageTree } from './storage-tree.js';
+import { BytesOnlyPeers } from '../common/bytes-only-peers.js';
 import { StorageClient } from '../common/storage-client.js';
 import type { BucketRecord } from '../../core/auth-snapshot.js';
 import type { LinkViewReply } from '../../protocol/cluster/cluster-link.js';
@@ -113,7 +114,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     digests: new RangeDigests(store, options.ringView, () => node.clock.now()),
     links,
     settles: new SettleBatcher(node.system),
-    bytesOnlyPeers: new Set(),
+    bytesOnlyPeers: new BytesOnlyPeers(() => node.clock.now()),
     machine: options.machine ?? machineIdentity(),
     counters,
     pace,

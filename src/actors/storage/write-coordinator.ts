@@ -188,7 +188,7 @@ async function sendCopy(system: ActorApi, context: StorageContext, replica: stri
       const reply = await ask(system, routerOf(replica), { type: 'replica_put_staged', ...put, stagedBody: body.ref }, timeoutMs);
       const refusal = stagedBodyRefusal(reply);
       if (refusal === undefined) return reply;
-      if (refusal === 'every-body') context.bytesOnlyPeers.add(replica);
+      if (refusal === 'every-body') context.bytesOnlyPeers.refused(replica);
     }
     let bytes: Uint8Array;
     try {
