@@ -13,8 +13,9 @@ const TIMEOUT_MS = 10_000;
 describe('recovery progress of a storage node', function () {
   this.timeout(60_000);
 
-  // A range that misses a peer is tried again for 0.25 + 0.5 + 1 + 2 + 4 s: long enough to restart a node.
-  const cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ tuning: { ...FAST_TUNING, recoveryRetryMs: 250 } }));
+  // A range that misses a peer is tried again for 0.15 + 0.3 + 0.6 + 1.2 + 2.4 s, and at once when the peer is
+  // back: long enough to restart a node.
+  const cluster = new StorageCluster(3, { n: 3, w: 2, r: 1, d: 2, rackAware: false }, () => ({ tuning: { ...FAST_TUNING, recoveryRetryMs: 150 } }));
 
   before(async () => {
     await cluster.start();
