@@ -164,6 +164,46 @@ describe('actors/gateway digest pool', function () {
     expect(out.trim()).to.equal(createHash('md5').update(Buffer.alloc(4 << 20, 1)).digest('hex'));
   });
 
+  it('lets go of shared memory it hashed once it goes quiet, so a chunk buffer dropped is freed', async () => {
+    const poolModule = new URL('../../../src/actors/gateway/digest-pool.js', import.meta.url).href;
+    const sharedModule = new URL('../../../src/actors/gateway/shared-memory.js', import.meta.url).href;
+    const loggerModule = new URL('../../../src/runtime/logger.js', import.meta.url).href;
+    // A process (with V8's gc, as the gateway has) that hashes 128 MiB of shared memory, drops it, and
+    // reports its resident memory while it still held it and once the digest thread has gone quiet.
+    const script = `
+      const { DigestPool } = await import(${JSON.stringify(poolModule)});
+      const { sharedBuffer } = await import(${JSON.stringify(sharedModule)});
+      const { memoryLogger } = await import(${JSON.stringify(loggerModule)});
+      const pool = new DigestPool(1, memoryLogger('error').logger);
+      let memory = sharedBuffer(128 << 20);
+      memory.fill(1);
+      const hashes = pool.hashesFor({ sha256: false, checksum: undefined }, memory.length);
+      hashes.updateShared(memory);
+      await hashes.hashed(memory);
+      await hashes.digests();
+      const held = process.memoryUsage().rss;
+      memory = undefined;
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      globalThis.gc();
+      console.log(JSON.stringify({ held, after: process.memoryUsage().rss }));
+      await pool.close();
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'digest-pool-'));
+    const file = join(dir, 'drop-shared-memory.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, ['--expose-gc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+    expect(code).to.equal(0);
+    const { held, after } = JSON.parse(out) as { held: number; after: number };
+    expect(held - after, `resident ${held >> 20} MiB while held, ${after >> 20} MiB after`).to.be.greaterThan(96 << 20);
+  });
+
   it('hashes everything in place when it has no threads', async () => {
     const pool = poolOf(0);
     const body = randomBytes(2 * OFF_THREAD_MIN_BYTES);
