@@ -56,5 +56,5 @@ export async function openInternalClient(cluster: DevCluster, storageNodes: numb
   for (const member of members) if (member.address) node.transport.addPeer(member.node, member.address);
   const ringView = new RingView();
   ringView.install(doc);
-  return new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer), requestTimeoutMs });
+  return new StorageClient({ system: node.system, ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer), isUp: (peer) => node.transport.isUp(peer), requestTimeoutMs, now: () => node.clock.now() });
 }

@@ -120,7 +120,7 @@ describe('storage cluster with real processes (N=3, W=2, R=1, D=2)', function ()
     if (!ring.ok || !ring.doc) throw new Error('no ring after start');
     ringView = new RingView();
     ringView.install(ring.doc);
-    objects = new StorageClient({ system: client.system, ringView, isKnownDown: (node) => client.transport.isKnownDown(node), isUp: (node) => client.transport.isUp(node), requestTimeoutMs: 60_000 });
+    objects = new StorageClient({ system: client.system, ringView, isKnownDown: (node) => client.transport.isKnownDown(node), isUp: (node) => client.transport.isUp(node), requestTimeoutMs: 60_000, now: () => Date.now() });
     // Every storage node has the ring before the first write.
     await eventually(async () => {
       const status = await admin.run({ command: 'status' });

@@ -220,7 +220,7 @@ export class SimCluster {
   async start(): Promise<void> {
     for (const node of [...this.nodes, this.clientNode]) await node.start();
     const system = this.clientNode.system!;
-    this.client = new StorageClient({ system, ringView: this.clientNode.ringView, isKnownDown: (peer) => this.network.linkOf(CLIENT).isKnownDown(peer), isUp: (peer) => this.network.linkOf(CLIENT).isUp(peer), requestTimeoutMs: 8_000, newWriteId: writeIds() });
+    this.client = new StorageClient({ system, ringView: this.clientNode.ringView, isKnownDown: (peer) => this.network.linkOf(CLIENT).isKnownDown(peer), isUp: (peer) => this.network.linkOf(CLIENT).isUp(peer), requestTimeoutMs: 8_000, newWriteId: writeIds(), now: () => this.clientNode.clock.now() });
 
     const attached = async (): Promise<boolean> => {
       const reply = await ask(system, ringKeeperRef(MANAGER), { type: 'list' }, 1_000);

@@ -163,7 +163,7 @@ export class StorageCluster {
     this.clientNode = await startClusterNode({ node: 'client@127.0.0.1', cookie: this.cookie, logger: memoryLogger('error').logger });
     for (const [peer, address] of this.addresses()) this.clientNode.transport.addPeer(peer, address);
     this.clientRing.install(this.doc);
-    this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), isUp: (n) => this.clientNode.transport.isUp(n), requestTimeoutMs: 10_000 });
+    this.client = new StorageClient({ system: this.clientNode.system, ringView: this.clientRing, isKnownDown: (n) => this.clientNode.transport.isKnownDown(n), isUp: (n) => this.clientNode.transport.isUp(n), requestTimeoutMs: 10_000, now: () => Date.now() });
   }
 
   addresses(): Map<string, string> {

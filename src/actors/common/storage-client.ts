@@ -44,8 +44,8 @@ export interface StorageClientDeps {
    * (store/staged-bodies.ts); without it every body is sent.
    */
   readonly staging?: BodyStaging;
-  /** The time (ms) by which a coordinator that refused staged bodies is tried again; the system clock by default. */
-  readonly now?: () => number;
+  /** The node's wall clock (ms): a coordinator that refused staged bodies is tried again by it. */
+  readonly now: () => number;
 }
 
 /** The part of store/staged-bodies.ts's StagingArea a client uses. */
@@ -77,7 +77,7 @@ export class StorageClient implements StorageApi {
 
   constructor(private readonly deps: StorageClientDeps) {
     this.timeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.bytesOnlyNodes = new BytesOnlyPeers(deps.now ?? Date.now);
+    this.bytesOnlyNodes = new BytesOnlyPeers(deps.now);
     this.listing = new ClusterListing({ system: deps.system, ringView: deps.ringView, isKnownDown: deps.isKnownDown, timeoutMs: this.timeoutMs });
   }
 

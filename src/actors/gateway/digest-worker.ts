@@ -8,6 +8,7 @@
  * go of; so once quiet it collects, where V8's `gc` is exposed (the gateway role's `--expose-gc`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { systemClock, type TimerHandle } from '../../runtime/clock.js';
 import type { DigestBatch, DigestThreadData } from './digest-messages.js';
 import { DigestStreams } from './digest-streams.js';
 
@@ -17,14 +18,25 @@ const QUIET_COLLECT_MS = 1_000;
 const port = parentPort;
 if (port === null) throw new Error('digest-worker.js runs as a worker thread');
 const streams = new DigestStreams(new Uint8Array((workerData as DigestThreadData).ring));
+// This thread is its own entry point: the system clock is the one it is given.
+const clock = systemClock;
 const collect = (globalThis as { gc?: () => void }).gc;
-let quiet: NodeJS.Timeout | undefined;
+let lastNamedMs = 0;
+let quiet: TimerHandle | undefined;
+
+function collectOnceQuiet(): void {
+  const leftMs = lastNamedMs + QUIET_COLLECT_MS - clock.elapsed();
+  if (leftMs > 0) {
+    quiet = clock.setTimeout(collectOnceQuiet, leftMs);
+    return;
+  }
+  quiet = undefined;
+  collect?.();
+}
+
 port.on('message', (batch: DigestBatch) => {
   port.postMessage(streams.apply(batch));
   if (batch.memories.length === 0 || collect === undefined) return;
-  if (quiet !== undefined) quiet.refresh();
-  else quiet = setTimeout(() => {
-    quiet = undefined;
-    collect();
-  }, QUIET_COLLECT_MS).unref();
+  lastNamedMs = clock.elapsed();
+  quiet ??= clock.setTimeout(collectOnceQuiet, QUIET_COLLECT_MS);
 });

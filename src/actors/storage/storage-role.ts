@@ -139,7 +139,7 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     tree: storageTree(context, {
       system: node.system,
       buckets: options.buckets ?? (() => Promise.resolve(undefined)),
-      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer) }),
+      storage: new StorageClient({ system: node.system, ringView: options.ringView, isKnownDown: (peer) => node.transport.isKnownDown(peer) || options.ringView.isSuspended(peer), isUp: (peer) => node.transport.isUp(peer), now: () => node.clock.now() }),
       watchNodes: (listener) => node.system.onNodeEvent(listener),
       links: {
         linkView: options.linkView ?? (() => Promise.resolve(undefined)),

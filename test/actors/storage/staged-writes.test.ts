@@ -66,7 +66,7 @@ describe('bodies staged on the same machine (in-process cluster)', function () {
     const staging = new ReversingStaging(new StagingArea(stagingDir, stagingMachine, memoryLogger('error').logger));
     const { clientNode } = started;
     const client = new StorageClient({
-      system: clientNode.system, ringView: started.clientRing, isKnownDown: (n) => clientNode.transport.isKnownDown(n), isUp: (n) => clientNode.transport.isUp(n), requestTimeoutMs: 10_000, staging,
+      system: clientNode.system, ringView: started.clientRing, isKnownDown: (n) => clientNode.transport.isKnownDown(n), isUp: (n) => clientNode.transport.isUp(n), requestTimeoutMs: 10_000, staging, now: () => Date.now(),
     });
     return { client, staging, stagingDir };
   }

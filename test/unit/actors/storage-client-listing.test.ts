@@ -52,7 +52,7 @@ function harness(options: {
   };
   const system = { node: 'gateway_0@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
   const isKnownDown = (node: string): boolean => options.down?.includes(node) === true;
-  return { client: new StorageClient({ system, ringView, isKnownDown, isUp: (node) => !isKnownDown(node) }), asked };
+  return { client: new StorageClient({ system, ringView, isKnownDown, isUp: (node) => !isKnownDown(node), now: () => Date.now() }), asked };
 }
 
 const listedKeys = (listed: Awaited<ReturnType<StorageClient['list']>>): Array<[string, number]> | string =>

@@ -26,7 +26,7 @@ function clientWithFirstCoordinatorDying(): { client: StorageClient; sent: Array
     return Promise.resolve(message.type === 'get' ? { ok: false, code: 'NotFound', message: 'none' } : { ok: true, meta: {} });
   };
   const system = { node: 'client@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
-  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true }), sent };
+  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, now: () => Date.now() }), sent };
 }
 
 const fields = { bucket: 'b', key: 'k', sizeBytes: 1, etag: 'e', contentType: 'text/plain', userMeta: {} };
@@ -65,7 +65,7 @@ describe('actors/common/storage-client: near replicas', () => {
       return Promise.resolve({ ok: false, code: 'NotFound', message: 'none' });
     };
     const system = { node: 'gateway_0@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
-    return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, ...(nearHost === undefined ? {} : { nearHost }) }), asked };
+    return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, now: () => Date.now(), ...(nearHost === undefined ? {} : { nearHost }) }), asked };
   };
 
   it('sends every read first to the replica on its own host, and reads in ring order without one', async () => {
