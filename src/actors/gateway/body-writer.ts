@@ -38,7 +38,7 @@ export interface BodyWriterOptions {
   /** Keep a body of at most one chunk whole instead of writing it as a chunk. */
   readonly allowInline: boolean;
   /** Where the writer feeds every byte it stores, for a body whose size is declared (`expectedBytes`). */
-  readonly hashes?: BodyHashFeed;
+  readonly hashes?: BodyHashFeed | undefined;
 }
 
 /** What the object's record carries for a stored body: the body itself, or nothing when it is chunked. */

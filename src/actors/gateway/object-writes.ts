@@ -11,6 +11,7 @@ import type { WriteCondition } from '../../core/write-condition.js';
 import type { ObjectFields } from '../../protocol/cluster/storage-api.js';
 import { deleteChunks } from '../common/chunk-deletion.js';
 import type { BodyMemoryAccount } from './body-memory.js';
+import type { BodyHashFeed } from './digest-pool.js';
 import { recordBody, writeBody } from './body-writer.js';
 import { keepsBodiesInline, writeObjectRecord } from './object-records.js';
 import type { UnhashedBody } from './request-body.js';
@@ -55,15 +56,15 @@ export interface WrittenObject {
 export async function writeNewObject(deps: GatewayDeps, memory: BodyMemoryAccount, object: NewObject): Promise<WrittenObject> {
   const { bucket, key, encryption } = object;
   const versionId = newVersionId();
-  const unhashed = encryption === undefined && object.expectedBytes !== undefined ? object.unhashed?.() : undefined;
+  const source = bodyToStore(object.pieces, object.unhashed, object.expectedBytes, encryption, versionId);
   let stored;
   try {
-    stored = await writeBody({ ...deps, memory }, { bucket, key, versionId }, unhashed?.pieces ?? encryptedIfAsked(object.pieces, encryption, versionId), {
+    stored = await writeBody({ ...deps, memory }, { bucket, key, versionId }, source.pieces, {
       chunkSizeBytes: deps.config.chunkSizeBytes,
       maxChunksInFlight: deps.config.maxChunksInFlight,
       expectedBytes: object.expectedBytes,
       allowInline: keepsBodiesInline(object.bucketRecord),
-      ...(unhashed === undefined ? {} : { hashes: unhashed.hashes }),
+      hashes: source.hashes,
     });
   } catch (error) {
     object.abandon?.();
@@ -108,6 +109,22 @@ export function afterRecordWrite(deps: GatewayDeps, replaced: ObjectMeta | undef
   // Offered first, so that a cached object's new version replaces it at once; one not taken in drops it.
   if (inline === undefined || !deps.cache.offer(written, inline)) deps.cache.invalidate(written.bucket, written.key);
   retireReplaced(deps, replaced, written);
+}
+
+/**
+ * What a writer stores from. A body stored as it came, of declared size, is read unhashed when the
+ * request offers that (`unhashed`): the writer feeds the hashes from its chunks, sparing a copy
+ * (body-writer.ts). Any other is `pieces`, encrypted as asked, hashed as they are read.
+ */
+export function bodyToStore(
+  pieces: AsyncIterable<Buffer>,
+  unhashed: (() => UnhashedBody) | undefined,
+  expectedBytes: number | undefined,
+  encryption: WriteEncryption | undefined,
+  versionId: string,
+): { readonly pieces: AsyncIterable<Buffer>; readonly hashes: BodyHashFeed | undefined } {
+  if (encryption === undefined && expectedBytes !== undefined && unhashed !== undefined) return unhashed();
+  return { pieces: encryptedIfAsked(pieces, encryption, versionId), hashes: undefined };
 }
 
 /**

@@ -37,7 +37,8 @@ import {
   uploadRecordKey, uploadRecordPrefix,
 } from '../../../core/upload-records.js';
 import { copyBody, openCopySource } from './copy-object.js';
-import { afterObjectWrite, checkWriteHeaders, encryptedIfAsked, writeConditionOf } from './put-object.js';
+import { bodyToStore } from '../object-writes.js';
+import { afterObjectWrite, checkWriteHeaders, writeConditionOf } from './put-object.js';
 import { encryptionForWrite, encryptionHeaders, etagFor, readDataKey, requestedEncryption, type WriteEncryption } from '../server-side-encryption.js';
 import { writeAclOf } from '../acl-requests.js';
 import { authorizeAclOnWrite } from '../authorization.js';
@@ -94,14 +95,13 @@ export async function uploadPart(ctx: RequestContext, op: OperationOf<'UploadPar
   const partKey = uploadDataKey(ctx, upload);
   const body = openBody(ctx, { requireLength: true, maxBytes: MAX_UPLOAD_BYTES, tooLarge: 'EntityTooLarge' });
   const versionId = newVersionId();
-  // A part stored as it came feeds the hashes from its chunks (body-writer.ts).
-  const unhashed = partKey === undefined && body.declaredBytes !== undefined ? body.unhashedPieces() : undefined;
-  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, unhashed?.pieces ?? encryptedIfAsked(body.pieces(), partKey, versionId), {
+  const source = bodyToStore(body.pieces(), () => body.unhashedPieces(), body.declaredBytes, partKey, versionId);
+  const stored = await writeBody({ ...deps, memory: ctx.memory }, { bucket: op.bucket, key: op.key, versionId }, source.pieces, {
     chunkSizeBytes: deps.config.chunkSizeBytes,
     maxChunksInFlight: deps.config.maxChunksInFlight,
     expectedBytes: body.declaredBytes,
     allowInline: false,
-    ...(unhashed === undefined ? {} : { hashes: unhashed.hashes }),
+    hashes: source.hashes,
   });
   const written = await commitPart(ctx, op, upload, stored, async () => {
     const digests = await body.finish();
