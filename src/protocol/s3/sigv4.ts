@@ -3,7 +3,7 @@
  * S3 signs the path as sent (no normalisation, no double encoding), so the canonical URI is
  * rebuilt from the raw path segment by segment rather than from a decoded key.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { awsUriEncode, percentDecode, trimHeaderValue, wireBytes } from './encoding.js';
 import { S3Error } from './errors.js';
 import { formatAmzDate, getHeader, parseHttpDate, parseQueryPairs, type HeaderBag } from './headers.js';
@@ -84,7 +84,7 @@ export function hmac(key: Buffer | string, data: string): Buffer {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
@@ -126,9 +126,14 @@ export class SigningKeyCache {
 // ---------------------------------------------------------------------------------------------
 // Canonical request
 
+/** A path of unreserved characters and slashes only: its own canonical URI. */
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** The canonical URI of a raw S3 path: each segment decoded once and re-encoded per RFC 3986. */
 export function canonicalUri(rawPath: string): string | undefined {
   if (rawPath === '') return '/';
+  // Most paths hold only characters that decode and encode to themselves.
+  if (UNRESERVED_PATH.test(rawPath)) return rawPath;
   const segments = rawPath.split('/');
   const out: string[] = [];
   for (const segment of segments) {
@@ -150,8 +155,13 @@ export function canonicalQueryString(rawQuery: string, exclude?: string): string
   return encoded.map(([name, value]) => `${name}=${value}`).join('&');
 }
 
+/** A value with no tab, no run of spaces and no space at either end: its own canonical form. */
+const CANONICAL_HEADER_VALUE = /^(?:[^ \t]+(?: [^ \t]+)*)?$/;
+
 function canonicalHeaderValue(value: string | undefined): string {
-  return trimHeaderValue((value ?? '').replace(/[ \t]+/g, ' '));
+  if (value === undefined) return '';
+  if (CANONICAL_HEADER_VALUE.test(value)) return value;
+  return trimHeaderValue(value.replace(/[ \t]+/g, ' '));
 }
 
 export function canonicalRequest(input: {
@@ -185,8 +195,11 @@ function expectedSignature(
   return { canonical, toSign, expected: createHmac('sha256', key).update(toSign, 'utf8').digest('hex') };
 }
 
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 export function stringToSign(timestamp: string, scope: string, canonical: string): string {
-  return `${SIGV4_ALGORITHM}\n${timestamp}\n${scope}\n${sha256Hex(wireBytes(canonical))}`;
+  // An ASCII string hashes as the same bytes whichever way it is encoded; only others need wireBytes.
+  return `${SIGV4_ALGORITHM}\n${timestamp}\n${scope}\n${sha256Hex(NON_ASCII.test(canonical) ? wireBytes(canonical) : canonical)}`;
 }
 
 /** Compares two hex signatures without leaking where they differ. */
@@ -259,10 +272,19 @@ export function wrongRegionError(presigned: boolean, provided: string, expected:
   return presigned ? credentialParameterError(message, fields) : malformedHeader(message, fields);
 }
 
-function parseSignedHeaders(value: string): string[] | undefined {
+/** The SignedHeaders lists parsed lately: a client sends the same one with request after request. */
+const parsedSignedHeaders = new Map<string, readonly string[]>();
+const PARSED_SIGNED_HEADERS_KEPT = 64;
+
+function parseSignedHeaders(value: string): readonly string[] | undefined {
+  const known = parsedSignedHeaders.get(value);
+  if (known !== undefined) return known;
   const names = value.split(';').map((n) => n.trim().toLowerCase());
   if (names.some((n) => n === '' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(n))) return undefined;
-  return names;
+  if (parsedSignedHeaders.size >= PARSED_SIGNED_HEADERS_KEPT) parsedSignedHeaders.clear();
+  const frozen = Object.freeze(names);
+  parsedSignedHeaders.set(value, frozen);
+  return frozen;
 }
 
 /** Every x-amz-* header must be signed, or a holder of a presigned URL could add, say, x-amz-acl. */
@@ -342,7 +364,7 @@ function mismatch(accessKeyId: string, toSign: string, provided: string, canonic
 
 interface AuthorizationHeader {
   readonly credential: Credential;
-  readonly signedHeaders: string[];
+  readonly signedHeaders: readonly string[];
   readonly signature: string;
 }
 
@@ -360,19 +382,23 @@ export function parseAuthorizationHeader(value: string): AuthorizationHeader | S
       fields: { ArgumentName: 'Authorization', ArgumentValue: value },
     });
   }
-  const components = new Map<string, string>();
+  const names: string[] = [];
+  let credentialText: string | undefined;
+  let signedText: string | undefined;
+  let signature: string | undefined;
   for (const part of text.slice(SIGV4_ALGORITHM.length).split(',')) {
     const item = part.trim();
     if (item === '') continue;
     const eq = item.indexOf('=');
     if (eq <= 0) return malformedHeader(`the authorization component "${item}" is malformed.`);
     const name = item.slice(0, eq).trim();
-    if (components.has(name)) return malformedHeader(`the authorization component "${item}" is malformed.`);
-    components.set(name, item.slice(eq + 1).trim());
+    if (names.includes(name)) return malformedHeader(`the authorization component "${item}" is malformed.`);
+    names.push(name);
+    const value = item.slice(eq + 1).trim();
+    if (name === 'Credential') credentialText = value;
+    else if (name === 'SignedHeaders') signedText = value;
+    else if (name === 'Signature') signature = value;
   }
-  const credentialText = components.get('Credential');
-  const signedText = components.get('SignedHeaders');
-  const signature = components.get('Signature');
   if (credentialText === undefined) return malformedHeader('missing Credential.');
   if (signedText === undefined) return malformedHeader('missing SignedHeaders.');
   if (signature === undefined) return malformedHeader('missing Signature.');

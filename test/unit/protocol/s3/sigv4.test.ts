@@ -1,7 +1,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { expect } from 'chai';
 import {
-  EMPTY_SHA256, SigningKeyCache, canonicalQueryString, canonicalUri, deriveSigningKey, verifySigV4Header,
+  EMPTY_SHA256, SigningKeyCache, canonicalQueryString, canonicalRequest, canonicalUri, deriveSigningKey, verifySigV4Header,
   verifySigV4Presigned, type SigV4Options, type SignedRequest,
 } from '../../../../src/protocol/s3/sigv4.js';
 import { DOC_ACCESS_KEY, DOC_SECRET, DOC_TIME, NodeSha256, lookupDocSecret, sdkEncode } from './signing-helpers.js';
@@ -293,6 +293,9 @@ describe('protocol/s3/sigv4', () => {
       // A signature that is not 64 hex digits is a wrong signature like any other.
       await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=xyz', 'SignatureDoesNotMatch');
       await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=range;x-amz-date,Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
+      // A component named twice, even with the same value.
+      await bad(docAuthorization('host;range;x-amz-content-sha256;x-amz-date', '0'.repeat(64)) + ',Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
+      await bad('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;;x-amz-date,Signature=' + '0'.repeat(64), 'AuthorizationHeaderMalformed');
       await bad('AWS4-HMAC-SHA512 Credential=x', 'InvalidArgument');
       await bad('AWS4-ECDSA-P256-SHA256 Credential=x', 'NotImplemented');
     });
@@ -334,6 +337,17 @@ describe('protocol/s3/sigv4', () => {
       expect(canonicalUri('/a+b')).to.equal('/a%2Bb');
       expect(canonicalUri('')).to.equal('/');
       expect(canonicalUri('/%E2%82')).to.equal(undefined);
+      expect(canonicalUri('/bucket/dir.v2/file_1~x-y')).to.equal('/bucket/dir.v2/file_1~x-y');
+    });
+
+    it('trims header values and folds their runs of spaces and tabs into one space', () => {
+      const headerLines = (value: string): string =>
+        canonicalRequest({ method: 'get', canonicalUri: '/', canonicalQuery: '', headers: { host: 'h', 'x-amz-meta-a': value }, signedHeaders: ['host', 'x-amz-meta-a'], payloadHash: 'p' }).split('\n')[4]!;
+      expect(headerLines('plain value')).to.equal('x-amz-meta-a:plain value');
+      expect(headerLines('  a\t\tb   c ')).to.equal('x-amz-meta-a:a b c');
+      expect(headerLines('a \tb')).to.equal('x-amz-meta-a:a b');
+      expect(headerLines('\t')).to.equal('x-amz-meta-a:');
+      expect(headerLines('')).to.equal('x-amz-meta-a:');
     });
 
     it('sorts and encodes the query', () => {
