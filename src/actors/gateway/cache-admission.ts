@@ -1,31 +1,66 @@
 /**
- * Which objects the gateway's memory cache takes in: one offered a second time while it is still
- * remembered (read twice, or written and then read). Taking an object in costs a copy of its record and
- * body and the eviction of others; an object read once and never again (a scan, a backup, a bucket read
- * evenly) would pay that on every read and push out the objects that are read over and over.
+ * How often the gateway's memory cache saw each object lately: what decides which objects it takes in
+ * (TinyLFU). An object is taken in once it was used twice (read twice, or written and then read), and,
+ * when the cache is full, only if it was used more often than the entry it would push out. Taking an
+ * object in costs a copy of its record and body and the eviction of others: an object read once and
+ * never again (a scan, a backup) would pay that on every read, and a loop over more objects than the
+ * cache holds (a bucket read evenly, again and again) would push out each copy before its next read,
+ * so that nothing is ever served from memory. With counts, such a loop leaves the cache holding a part
+ * of it, which is then served from memory on every turn.
  *
- * Keys are remembered as 32-bit hashes in a table of fixed size, so the memory is bounded: a key whose
- * slot another took is forgotten and taken in one offer later, and two keys of the same hash count as
- * one (the second is taken in an offer early). Both only move when an object is cached, never what a
- * read answers.
+ * Counts are kept in a fixed table of small counters (a count-min sketch of two rows), so the memory
+ * is bounded: two keys that share both counters count as one, which only ever makes a count high.
+ * Every counter is halved after ten uses per slot, so what was popular long ago gives way. Counts
+ * move only what is cached, never what a read answers.
  */
 import { fnv1a32 } from '../../core/string-hash.js';
 
-export class SecondOfferAdmission {
-  private readonly seen: Uint32Array;
+/** Counts stop here: enough to tell a popular object from the rest, and small enough to age fast. */
+const MAX_COUNT = 15;
+/** Uses per slot between two halvings of every count. */
+const USES_PER_SLOT_BETWEEN_AGINGS = 10;
 
-  /** `slots`: how many keys it remembers at most, rounded up to a power of two. */
+export class FrequencySketch {
+  private readonly counts: Uint8Array;
+  private readonly mask: number;
+  private readonly agingEvery: number;
+  private usesSinceAging = 0;
+
+  /** `slots`: counters per row, rounded up to a power of two (two rows, a byte per counter). */
   constructor(slots: number) {
-    this.seen = new Uint32Array(2 ** Math.ceil(Math.log2(Math.max(1, slots))));
+    const rowSlots = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
+    this.mask = rowSlots - 1;
+    this.counts = new Uint8Array(2 * rowSlots);
+    this.agingEvery = USES_PER_SLOT_BETWEEN_AGINGS * rowSlots;
   }
 
-  /** Whether `id` was offered before and is remembered; otherwise it is remembered now. */
-  admits(id: string): boolean {
-    // 0 marks an empty slot.
-    const hash = fnv1a32(id) || 1;
-    const slot = hash & (this.seen.length - 1);
-    if (this.seen[slot] === hash) return true;
-    this.seen[slot] = hash;
-    return false;
+  /** Counts one use of `id`: an offer, or a hit. */
+  record(id: string): void {
+    const hash = fnv1a32(id);
+    const first = hash & this.mask;
+    const second = this.mask + 1 + (mix(hash) & this.mask);
+    if (this.counts[first]! < MAX_COUNT) this.counts[first]!++;
+    if (this.counts[second]! < MAX_COUNT) this.counts[second]!++;
+    if (++this.usesSinceAging >= this.agingEvery) this.age();
   }
+
+  /** How often `id` was used lately: never less than the uses recorded since the last aging halved them. */
+  frequency(id: string): number {
+    const hash = fnv1a32(id);
+    return Math.min(this.counts[hash & this.mask]!, this.counts[this.mask + 1 + (mix(hash) & this.mask)]!);
+  }
+
+  private age(): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! >>= 1;
+    this.usesSinceAging = 0;
+  }
+}
+
+/** A second, independent-looking index from the same hash (murmur3's finaliser). */
+function mix(hash: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

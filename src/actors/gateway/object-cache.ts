@@ -1,6 +1,8 @@
 /**
  * The gateway's memory cache of small objects, least recently used first out, bounded in bytes. It
- * takes an object in on its second offer (cache-admission.ts), so objects read once pass it by. An
+ * takes an object in on its second use, and when full only one used more often than the entry it would
+ * push out (cache-admission.ts), so objects read once pass it by and a loop over more objects than it
+ * holds leaves part of them cached rather than none. An
  * entry is only a candidate: the reader checks it against the storage node's current version (etag and
  * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
  * through this gateway drop the entry at once.
@@ -9,7 +11,7 @@ import { ownRecord } from '../../protocol/cluster/cbor.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
-import { SecondOfferAdmission } from './cache-admission.js';
+import { FrequencySketch } from './cache-admission.js';
 import type { GatewayConfig } from './gateway-config.js';
 
 export interface CachedObject {
@@ -39,23 +41,23 @@ export function freshForMs(config: Pick<GatewayConfig, 'cacheMode' | 'cacheTtlSe
  */
 const ENTRY_OVERHEAD_BYTES = 512;
 
-/** Keys the cache remembers as offered once: a multiple of the entries a default-sized cache holds. */
-export const REMEMBERED_KEYS = 256 * 1024;
+/** Counters per row of the cache's use counts: a multiple of the entries a default-sized cache holds. */
+export const COUNTED_KEYS = 256 * 1024;
 
 export class ObjectCache {
   private readonly entries = new Map<string, CachedObject>();
-  private readonly admission: SecondOfferAdmission | undefined;
+  private readonly uses: FrequencySketch | undefined;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
 
-  /** `rememberedKeys` 0 takes every object in on its first offer. */
+  /** `countedKeys` 0 takes every object in on its first offer (a plain LRU). */
   constructor(
     private readonly maxBytes: number,
     private readonly maxObjectBytes: number,
-    rememberedKeys = REMEMBERED_KEYS,
+    countedKeys = COUNTED_KEYS,
   ) {
-    this.admission = maxBytes > 0 && rememberedKeys > 0 ? new SecondOfferAdmission(rememberedKeys) : undefined;
+    this.uses = maxBytes > 0 && countedKeys > 0 ? new FrequencySketch(countedKeys) : undefined;
   }
 
   /** The entry for a key, marked as recently used; the caller validates it before use. */
@@ -67,26 +69,27 @@ export class ObjectCache {
       return undefined;
     }
     this.hits++;
+    this.uses?.record(id);
     this.entries.delete(id);
     this.entries.set(id, found);
     return found;
   }
 
   /**
-   * Keeps a body that was just read or written, if it is small enough to be worth it and offered before
-   * (or cached now); returns whether it did. `checkedAtMs`: when it was read (without it, the copy is
-   * checked before its first use in any mode).
+   * Keeps a body that was just read or written, if it is small enough to be worth it and used often
+   * enough (or cached now); returns whether it did. `checkedAtMs`: when it was read (without it, the
+   * copy is checked before its first use in any mode).
    */
   offer(meta: ObjectMeta, body: Uint8Array, checkedAtMs = Number.NEGATIVE_INFINITY): boolean {
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
-    if (!this.entries.has(id) && this.admission !== undefined && !this.admission.admits(id)) return false;
+    const cost = body.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES;
+    const cached = this.entries.has(id);
+    // The copy cached now goes, whether or not this version takes its place.
     this.remove(id);
+    if (cost > this.maxBytes || !this.admits(id, cost, cached)) return false;
     // Records are kept as copies: one decoded from a frame would keep much of that frame alive, uncharged.
-    const owned = ownedCopy(body);
-    const entry: CachedObject = { meta: ownRecord(meta), body: owned, checkedAtMs, chargedBytes: owned.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES };
-    const cost = charge(entry);
-    if (cost > this.maxBytes) return false;
+    const entry: CachedObject = { meta: ownRecord(meta), body: ownedCopy(body), checkedAtMs, chargedBytes: cost };
     this.entries.set(id, entry);
     this.bytes += cost;
     for (const [oldest] of this.entries) {
@@ -94,6 +97,22 @@ export class ObjectCache {
       this.remove(oldest);
     }
     return true;
+  }
+
+  /**
+   * Counts an offer of `id` and tells whether to take it in: a key cached now always is (a new version
+   * replaces the old); another once used twice, and when it does not fit without evicting, only if used
+   * more often than the least recently used entry.
+   */
+  private admits(id: string, cost: number, cached: boolean): boolean {
+    if (this.uses === undefined) return true;
+    this.uses.record(id);
+    if (cached) return true;
+    const uses = this.uses.frequency(id);
+    if (uses < 2) return false;
+    if (this.bytes + cost <= this.maxBytes) return true;
+    const victim = this.entries.keys().next();
+    return victim.done === true || uses > this.uses.frequency(victim.value);
   }
 
   /** The storage node confirmed the entry is current at `nowMs`. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SecondOfferAdmission } from '../../../src/actors/gateway/cache-admission.js';
+import { FrequencySketch } from '../../../src/actors/gateway/cache-admission.js';
 import { ObjectCache, sameVersion } from '../../../src/actors/gateway/object-cache.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import { decodeCbor, encodeCbor } from '../../../src/protocol/cluster/cbor.js';
@@ -31,17 +31,54 @@ describe('actors/gateway/object-cache', () => {
     expect(cache.get('b', 'once')).to.equal(undefined);
   });
 
-  it('remembers keys offered once in a bounded table, forgetting one whose slot another takes', () => {
-    const admission = new SecondOfferAdmission(1);
-    expect(admission.admits('a')).to.equal(false);
-    expect(admission.admits('a')).to.equal(true);
-    expect(admission.admits('b')).to.equal(false);
-    expect(admission.admits('a'), 'b took the only slot').to.equal(false);
-    expect(admission.admits('a')).to.equal(true);
-    const roomy = new SecondOfferAdmission(1000);
+  it('counts uses in a bounded table, never fewer than were made, and halves every count as it ages', () => {
+    const sketch = new FrequencySketch(1024);
     const keys = Array.from({ length: 100 }, (_, i) => `key/${i}`);
-    for (const key of keys) roomy.admits(key);
-    expect(keys.filter((key) => roomy.admits(key)).length, 'nearly all of 100 keys in 1024 slots').to.be.at.least(90);
+    keys.forEach((key, i) => {
+      for (let use = 0; use < i % 5; use++) sketch.record(key);
+    });
+    expect(keys.every((key, i) => sketch.frequency(key) >= i % 5)).to.equal(true);
+    expect(keys.filter((key, i) => sketch.frequency(key) === i % 5).length, 'nearly all of 100 keys counted exactly in 1024 slots').to.be.at.least(90);
+    // Counts stop at 15.
+    for (let use = 0; use < 40; use++) sketch.record('popular');
+    expect(sketch.frequency('popular')).to.equal(15);
+    // Ten uses per slot later, every count was halved once.
+    const small = new FrequencySketch(4);
+    for (let use = 0; use < 6; use++) small.record('a');
+    expect(small.frequency('a')).to.equal(6);
+    for (let use = 0; use < 34; use++) small.record('b');
+    expect(small.frequency('a')).to.be.at.most(3);
+  });
+
+  it('keeps, when full, only objects used more often than the one they would push out', () => {
+    // Room for three entries of 1000-byte bodies.
+    const cache = new ObjectCache(3 * 2024, 2000);
+    const offerTwice = (key: string): boolean => (cache.offer(meta(key, 1000), Buffer.alloc(1000)), cache.offer(meta(key, 1000), Buffer.alloc(1000)));
+    expect(['a', 'b', 'c'].map(offerTwice)).to.deep.equal([true, true, true]);
+    // Used as often as the least recently used entry: refused, and nothing is evicted.
+    expect(offerTwice('d')).to.equal(false);
+    expect(cache.stats.entries).to.equal(3);
+    // Used more often: taken in, in place of the least recently used.
+    expect(cache.offer(meta('d', 1000), Buffer.alloc(1000))).to.equal(true);
+    expect(cache.get('b', 'a')).to.equal(undefined);
+    expect(cache.get('b', 'd')).to.not.equal(undefined);
+  });
+
+  it('serves part of a loop over more objects than it holds from memory, where a plain LRU serves none', () => {
+    const loop = (cache: ObjectCache): number => {
+      const keys = Array.from({ length: 40 }, (_, i) => `loop/${i}`);
+      let hits = 0;
+      for (let turn = 0; turn < 4; turn++) {
+        for (const key of keys) {
+          if (cache.get('b', key) !== undefined) hits++;
+          else cache.offer(meta(key, 1000), Buffer.alloc(1000));
+        }
+      }
+      return hits;
+    };
+    // Room for ten of the forty.
+    expect(loop(lru(10 * 2024, 2000))).to.equal(0);
+    expect(loop(new ObjectCache(10 * 2024, 2000))).to.be.at.least(15);
   });
 
   it('keeps small bodies within its byte budget, evicting the least recently used', () => {
