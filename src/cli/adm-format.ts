@@ -283,6 +283,7 @@ export function formatResult(result: AdminResult): string {
       const fields: Array<readonly [string, string]> = [
         ['node', result.node],
         ['current status', result.state],
+        ['started by', result.trigger === undefined ? '-' : result.trigger],
         ['last compaction start', result.lastStartedAtMs === undefined ? '-' : time(result.lastStartedAtMs)],
         ['last compaction end', result.lastFinishedAtMs === undefined ? '-' : time(result.lastFinishedAtMs)],
       ];
@@ -290,6 +291,10 @@ export function formatResult(result: AdminResult): string {
         fields.push(['LMDB file before', bytes(result.last.beforeBytes)], ['LMDB file after', bytes(result.last.afterBytes)], ['writes held', `${result.last.pausedMs} ms of ${result.last.tookMs} ms`]);
       }
       if (result.lastError) fields.push(['last error', result.lastError]);
+      if (result.lastOutlook) {
+        const { atMs, fileBytes, compactedBytes } = result.lastOutlook;
+        fields.push(['last automatic look', `${time(atMs)}: LMDB file ${bytes(fileBytes)}, about ${bytes(compactedBytes)} once compacted`]);
+      }
       return formatFields('Compaction', fields);
     }
     case 'disk_usage':

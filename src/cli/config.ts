@@ -109,6 +109,12 @@ export interface StorageSettings {
   readonly sweepKeysPerSecond?: number;
   /** Rest between two passes of the orphan sweep (default 10 minutes). */
   readonly sweepPauseMs?: number;
+  /** How often a node looks whether a compaction would pay; 0 turns automatic compaction off (default 10 minutes). */
+  readonly autoCompactionIntervalMs?: number;
+  /** A compaction starts by itself when it would give back at least this share of the LMDB file, in percent (default 25). */
+  readonly autoCompactionMinReclaimPercent?: number;
+  /** ... of an LMDB file at least this large (default 64 MiB). */
+  readonly autoCompactionMinFileBytes?: number;
   /** Anti-entropy's pause between ranges once a whole walk found every range in step (default 1 s). */
   readonly antiEntropyQuietIntervalMs?: number;
   /** Keys the lifecycle worker looks at per second at most (default 1000). */
@@ -348,13 +354,13 @@ export function parseTlsFiles(value: unknown): TlsFiles | undefined {
 
 const STORAGE_KEYS = [
   'numOfVnodes', 'rack', 'capacityBytes', 'minFreeDiskBytes', 'directBodyWrites', 'metaFormat', 'purgeKeysPerSecond', 'orphanAgeMs', 'uploadMaxAgeMs', 'sweepKeysPerSecond', 'sweepPauseMs',
-  'antiEntropyQuietIntervalMs', 'lifecycleKeysPerSecond', 'lifecyclePauseMs',
+  'autoCompactionIntervalMs', 'autoCompactionMinReclaimPercent', 'autoCompactionMinFileBytes', 'antiEntropyQuietIntervalMs', 'lifecycleKeysPerSecond', 'lifecyclePauseMs',
   'conditionalWriteDeadlineMs', 'tombstoneGraceMs', 'tombstonePurgeKeysPerSecond', 'purgeHorizonMs', 'alias', 'rebalanceRateMBps', 'releaseGraceMs',
   'linkRateMBps', 'linkSyncKeysPerSecond', 'linkSyncPauseMs',
 ];
 /** Inclusive bounds of the storage settings that are optional whole numbers. */
 const STORAGE_NUMBERS: Readonly<Record<
-  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'antiEntropyQuietIntervalMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps' | 'linkSyncKeysPerSecond' | 'linkSyncPauseMs',
+  'orphanAgeMs' | 'uploadMaxAgeMs' | 'sweepKeysPerSecond' | 'sweepPauseMs' | 'autoCompactionIntervalMs' | 'autoCompactionMinReclaimPercent' | 'autoCompactionMinFileBytes' | 'antiEntropyQuietIntervalMs' | 'lifecycleKeysPerSecond' | 'lifecyclePauseMs' | 'conditionalWriteDeadlineMs' | 'rebalanceRateMBps' | 'releaseGraceMs' | 'linkRateMBps' | 'linkSyncKeysPerSecond' | 'linkSyncPauseMs',
   readonly [number, number]
 >> = {
   rebalanceRateMBps: [0, 100_000],
@@ -366,6 +372,9 @@ const STORAGE_NUMBERS: Readonly<Record<
   uploadMaxAgeMs: [1_000, 3650 * 24 * 3_600_000],
   sweepKeysPerSecond: [1, 1_000_000],
   sweepPauseMs: [100, 24 * 3_600_000],
+  autoCompactionIntervalMs: [0, 7 * 24 * 3_600_000],
+  autoCompactionMinReclaimPercent: [1, 99],
+  autoCompactionMinFileBytes: [0, Number.MAX_SAFE_INTEGER],
   antiEntropyQuietIntervalMs: [1, 60_000],
   lifecycleKeysPerSecond: [1, 1_000_000],
   lifecyclePauseMs: [100, 7 * 24 * 3_600_000],

@@ -192,7 +192,7 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
   });
   const {
     numOfVnodes, rack, alias, capacityBytes, minFreeDiskBytes, directBodyWrites, metaFormat, purgeKeysPerSecond, orphanAgeMs, uploadMaxAgeMs, sweepKeysPerSecond, sweepPauseMs,
-    antiEntropyQuietIntervalMs, lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
+    autoCompactionIntervalMs, autoCompactionMinReclaimPercent, autoCompactionMinFileBytes, antiEntropyQuietIntervalMs, lifecycleKeysPerSecond, lifecyclePauseMs, conditionalWriteDeadlineMs,
   } = config.storage;
   const { tombstoneGraceMs, tombstonePurgeKeysPerSecond, purgeHorizonMs, releaseGraceMs, linkRateMBps, linkSyncKeysPerSecond, linkSyncPauseMs } = config.storage;
   const storage =
@@ -210,6 +210,9 @@ export async function runNode(config: NodeConfig, options: RunOptions = {}): Pro
             ...(uploadMaxAgeMs !== undefined ? { uploadMaxAgeMs } : {}),
             ...(sweepKeysPerSecond !== undefined ? { sweepKeysPerSecond } : {}),
             ...(sweepPauseMs !== undefined ? { sweepPauseMs } : {}),
+            ...(autoCompactionIntervalMs !== undefined ? { autoCompactionIntervalMs } : {}),
+            ...(autoCompactionMinReclaimPercent !== undefined ? { autoCompactionMinReclaimPercent } : {}),
+            ...(autoCompactionMinFileBytes !== undefined ? { autoCompactionMinFileBytes } : {}),
             ...(antiEntropyQuietIntervalMs !== undefined ? { antiEntropyQuietIntervalMs } : {}),
             ...(lifecycleKeysPerSecond !== undefined ? { lifecycleKeysPerSecond } : {}),
             ...(lifecyclePauseMs !== undefined ? { lifecyclePauseMs } : {}),

@@ -133,6 +133,20 @@ export interface CompactionResult {
   readonly tookMs: number;
 }
 
+/** What a compaction would give back now: the LMDB file, and what it would take once compacted. */
+export interface CompactionOutlook {
+  readonly fileBytes: number;
+  readonly compactedBytes: number;
+  /** Records in the LMDB file's tables. */
+  readonly records: number;
+}
+
+/** What tells, cheaply, whether a store changed much since a compaction outlook was taken. */
+export interface StoreShape {
+  readonly fileBytes: number;
+  readonly records: number;
+}
+
 /** Rounds of replaying recorded writes into a compaction's copy while writes go on. */
 const MAX_REPLAY_ROUNDS = 10;
 /** Recorded writes few enough to replay with writes held. */
@@ -1078,6 +1092,25 @@ export class ObjectStore {
    * What this store holds and what its files take on disk. Counting walks every record, yielding to
    * other work between batches, so it is for an operator's command, not for a hot path.
    */
+  /**
+   * The LMDB file and what a compaction would leave of it, from the sizes of its records read a batch at
+   * a time; between batches it waits `pauseMs()` (or yields), and it stops if `signal` is aborted.
+   */
+  async compactionOutlook(signal?: AbortSignal, pauseMs: () => number = () => 0): Promise<CompactionOutlook> {
+    const tables = this.db;
+    const between = (): Promise<void> => {
+      const waitMs = pauseMs();
+      return new Promise((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : setImmediate(resolve)));
+    };
+    const estimate = await tables.estimateCompacted(between, signal);
+    return { fileBytes: tables.fileBytes(), compactedBytes: estimate.bytes, records: estimate.records };
+  }
+
+  /** The LMDB file's size and its records, from its statistics (no records read). */
+  shape(): StoreShape {
+    return { fileBytes: this.db.fileBytes(), records: this.db.recordCount() };
+  }
+
   async diskUsage(): Promise<DiskUsage> {
     let objects = 0;
     let activeBytes = 0;

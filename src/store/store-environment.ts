@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { processMapReservation } from './map-reservation.js';
 import { copyRecords, databaseNames } from './lmdb-copy.js';
+import { estimateCompactedBytes, type CompactedEstimate } from './lmdb-survey.js';
 import { DEFAULT_META_FORMAT, metaEncoder, type MetaFormat, type TableEncoder } from './meta-encoding.js';
 import { makePrivateDir, privateEnvironment, restrictFilesToOwner, writePrivateFile } from './private-files.js';
 
@@ -176,10 +177,24 @@ export class StoreTables implements Tables {
   freeBytes(): number {
     const root = this.root.getStats() as LmdbStats;
     let occupied = 2 + treePages(root) + treePages(root.free);
-    for (const table of [this.meta, this.data, this.tails, this.files, this.ringIndex, this.undo, this.queues, this.namespaces, this.tombstones, this.presence, this.cas]) {
-      occupied += treePages(table.getStats() as LmdbStats);
-    }
+    for (const table of this.tables()) occupied += treePages(table.getStats() as LmdbStats);
     return Math.max(0, root.lastPageNumber + 1 - occupied) * root.pageSize;
+  }
+
+  private tables(): ReadonlyArray<{ getStats(): unknown }> {
+    return [this.meta, this.data, this.tails, this.files, this.ringIndex, this.undo, this.queues, this.namespaces, this.tombstones, this.presence, this.cas];
+  }
+
+  /** Records in every table. */
+  recordCount(): number {
+    let records = 0;
+    for (const table of this.tables()) records += (table.getStats() as LmdbStats).entryCount;
+    return records;
+  }
+
+  /** Bytes the file would take once compacted, from the sizes of its records (lmdb-survey.ts). */
+  async estimateCompacted(between: () => Promise<void>, signal?: AbortSignal): Promise<CompactedEstimate> {
+    return estimateCompactedBytes(this.root, databaseNames(this.root), between, signal);
   }
 
   /**
@@ -263,6 +278,7 @@ function removeGeneration(directory: string, generation: number): void {
 }
 
 interface TreeStats {
+  readonly entryCount: number;
   readonly treeBranchPageCount: number;
   readonly treeLeafPageCount: number;
   readonly overflowPages: number;

@@ -3,33 +3,64 @@
  * (du). A compaction gives the LMDB file's free pages back to the file system while the node serves
  * (object-store.ts `compact`); body files need none. Suspending stops a compaction that runs (its
  * copy is dropped) and refuses new ones until resumed; resuming starts it again.
+ *
+ * Automatic compaction (LeoFS's autonomic compaction): every `autoCompactionIntervalMs` the node looks
+ * whether a compaction would give back at least `autoCompactionMinReclaimPercent` of an LMDB file of at
+ * least `autoCompactionMinFileBytes`, and starts one if so. It looks only once the store has settled
+ * (its file and records moved by less than a hundredth since the previous check: a compaction while
+ * writes pour in would be undone by them), not while the watchdog throttles background work, and not
+ * again while the file and its records stay within a twentieth of what the last look saw: looking
+ * reads the sizes of every record (lmdb-survey.ts), paced like the compaction.
+ * Deletes and overwrites leave free pages, and keys written in random order leave pages a third empty:
+ * both are what a compaction gives back.
  */
 import type { Behavior } from '../../runtime/actor.js';
-import type { CompactionReply, CompactionStatus, CompactorMessage } from '../../protocol/cluster/storage.js';
+import { SelfTimer } from '../../runtime/self-timer.js';
+import type { CompactionReply, CompactionStatus, CompactionTrigger, CompactorMessage } from '../../protocol/cluster/storage.js';
+import type { CompactionOutlook, StoreShape } from '../../store/object-store.js';
 import type { StorageContext } from './storage-context.js';
+
+/** A store whose file or records moved less than this share since the last look is not looked at again. */
+const RESURVEY_CHANGE = 0.05;
+/** A store whose file and records moved less than this share since the previous check has settled. */
+const SETTLED_CHANGE = 0.01;
 
 interface CompactorState {
   status: CompactionStatus;
   running: AbortController | undefined;
   /** Resumed while a suspended compaction was still stopping: it starts again once stopped. */
   restart: boolean;
+  readonly timer: SelfTimer<CompactorMessage> | undefined;
+  /** The look automatic compaction is taking. */
+  surveying: AbortController | undefined;
+  /** What the last look saw, to tell whether the store changed enough to look again. */
+  surveyedShape: StoreShape | undefined;
+  /** What the previous check saw, to tell whether the store has settled. */
+  checkedShape: StoreShape | undefined;
 }
 
 export function compactorBehavior(context: StorageContext): Behavior<CompactorState, CompactorMessage> {
+  const { options } = context;
+  const pauseMs = (): number => (context.pace.throttled ? context.pace.stretch(0) : 0);
   return {
     accepts: ['compaction', 'disk_usage'],
-    init: () => ({ status: { state: 'idle' }, running: undefined, restart: false }),
+    init: (ctx) => {
+      const timer = options.autoCompactionIntervalMs > 0 ? new SelfTimer<CompactorMessage>(ctx, { type: 'auto_check' }, context.pace) : undefined;
+      timer?.schedule(options.autoCompactionIntervalMs);
+      return { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checkedShape: undefined };
+    },
     receive(state, message, ctx) {
       const answer = (reply: CompactionReply): void => {
         if (message.type === 'compaction') ctx.system.reply(message.replyTo, reply);
       };
       const refuse = (code: 'AlreadyRunning' | 'Suspended' | 'NotRunning', text: string): void => answer({ ok: false, code, message: text });
-      const start = (): void => {
+      const start = (trigger: CompactionTrigger): void => {
+        state.surveying?.abort();
         const controller = new AbortController();
         state.running = controller;
-        state.status = { ...state.status, state: 'running', lastStartedAtMs: ctx.clock.now() };
-        ctx.log.info('compaction started');
-        void context.store.compact(controller.signal, () => (context.pace.throttled ? context.pace.stretch(0) : 0)).then(
+        state.status = { ...state.status, state: 'running', trigger, lastStartedAtMs: ctx.clock.now() };
+        ctx.log.info('compaction started', { trigger });
+        void context.store.compact(controller.signal, pauseMs).then(
           (result) => ctx.system.dispatch(ctx.self, { type: 'finished', outcome: { ok: true, result } }),
           (error: unknown) =>
             ctx.system.dispatch(ctx.self, { type: 'finished', outcome: { ok: false, message: error instanceof Error ? error.message : String(error), cancelled: controller.signal.aborted } }),
@@ -43,11 +74,12 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
             case 'start':
               if (state.status.state === 'running') return refuse('AlreadyRunning', 'a compaction is running on this node'), state;
               if (state.status.state === 'suspended') return refuse('Suspended', 'compaction is suspended on this node; resume it'), state;
-              start();
+              start('operator');
               break;
             case 'suspend':
               if (state.status.state === 'suspended') break;
               state.running?.abort();
+              state.surveying?.abort();
               state.status = { ...state.status, state: 'suspended' };
               ctx.log.info('compaction suspended');
               break;
@@ -57,7 +89,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
                 state.restart = true;
                 state.status = { ...state.status, state: 'running' };
               } else {
-                start();
+                start(state.status.trigger ?? 'operator');
               }
               break;
           }
@@ -75,19 +107,63 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           const finishedAtMs = ctx.clock.now();
           if (outcome.ok) {
             state.status = { ...withoutError(state.status), state: state.status.state === 'suspended' ? 'suspended' : 'idle', lastFinishedAtMs: finishedAtMs, last: outcome.result };
+            // What the compaction left is the baseline the next look compares with.
+            state.surveyedShape = context.store.shape();
           } else {
             if (!outcome.cancelled) ctx.log.warn('compaction failed', { reason: outcome.message });
             state.status = { ...state.status, state: state.status.state === 'suspended' ? 'suspended' : 'idle', ...(outcome.cancelled ? {} : { lastError: outcome.message }) };
           }
           if (state.restart) {
             state.restart = false;
-            start();
+            start(state.status.trigger ?? 'operator');
+          }
+          return state;
+        }
+        case 'auto_check': {
+          state.timer?.schedule(options.autoCompactionIntervalMs);
+          if (state.status.state !== 'idle' || state.surveying !== undefined || context.pace.throttled) return state;
+          const shape = context.store.shape();
+          const settled = state.checkedShape !== undefined && !changed(state.checkedShape, shape, SETTLED_CHANGE);
+          state.checkedShape = shape;
+          if (!settled || shape.fileBytes < options.autoCompactionMinFileBytes) return state;
+          if (state.surveyedShape !== undefined && !changed(state.surveyedShape, shape, RESURVEY_CHANGE)) return state;
+          const controller = new AbortController();
+          state.surveying = controller;
+          state.surveyedShape = shape;
+          void context.store.compactionOutlook(controller.signal, pauseMs).then(
+            (outlook) => ctx.system.dispatch(ctx.self, { type: 'outlook', outcome: { ok: true, outlook } }),
+            (error: unknown) => ctx.system.dispatch(ctx.self, { type: 'outlook', outcome: { ok: false, message: error instanceof Error ? error.message : String(error), cancelled: controller.signal.aborted } }),
+          );
+          return state;
+        }
+        case 'outlook': {
+          state.surveying = undefined;
+          const { outcome } = message;
+          if (!outcome.ok) {
+            if (!outcome.cancelled) ctx.log.warn('cannot tell what a compaction would give back', { reason: outcome.message });
+            return state;
+          }
+          const { outlook } = outcome;
+          state.status = { ...state.status, lastOutlook: { atMs: ctx.clock.now(), fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes } };
+          if (state.status.state === 'idle' && pays(outlook, options.autoCompactionMinReclaimPercent)) {
+            ctx.log.info('a compaction would give back a large share of the store', { fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes });
+            start('automatic');
           }
           return state;
         }
       }
     },
   };
+}
+
+/** Whether the file or its records moved by more than `share` of what they were. */
+function changed(before: StoreShape, now: StoreShape, share: number): boolean {
+  const moved = (a: number, b: number): boolean => Math.abs(b - a) > share * Math.max(a, 1);
+  return moved(before.fileBytes, now.fileBytes) || moved(before.records, now.records);
+}
+
+function pays(outlook: CompactionOutlook, minReclaimPercent: number): boolean {
+  return outlook.fileBytes > 0 && (outlook.fileBytes - outlook.compactedBytes) * 100 >= minReclaimPercent * outlook.fileBytes;
 }
 
 function withoutError(status: CompactionStatus): CompactionStatus {

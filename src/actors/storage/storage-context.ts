@@ -61,6 +61,12 @@ export interface StorageOptions {
   readonly sweepKeysPerSecond: number;
   /** Rest between two passes of the orphan sweep (and before the first). */
   readonly sweepPauseMs: number;
+  /** How often the node looks whether a compaction would pay (compactor.ts); 0 turns automatic compaction off. */
+  readonly autoCompactionIntervalMs: number;
+  /** A compaction starts by itself when it would give back at least this share of the LMDB file, in percent. */
+  readonly autoCompactionMinReclaimPercent: number;
+  /** ... of an LMDB file at least this large. */
+  readonly autoCompactionMinFileBytes: number;
   /** Keys the lifecycle worker looks at per second at most. */
   readonly lifecycleKeysPerSecond: number;
   /** Rest between two lifecycle passes (and before the first). */
@@ -111,6 +117,9 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   uploadMaxAgeMs: 7 * 24 * 60 * 60_000,
   sweepKeysPerSecond: 2_000,
   sweepPauseMs: 10 * 60_000,
+  autoCompactionIntervalMs: 10 * 60_000,
+  autoCompactionMinReclaimPercent: 25,
+  autoCompactionMinFileBytes: 64 * 1024 * 1024,
   lifecycleKeysPerSecond: 1_000,
   lifecyclePauseMs: 60 * 60_000,
   tombstoneGraceMs: 24 * 60 * 60_000,

@@ -16,7 +16,7 @@ import { actorRef, type ReplyTo } from '../../runtime/refs.js';
 import type { PackedListingPage } from './listing-rows.js';
 import type { ListingColumns } from './listing-columns.js';
 import type { DeletedNamespaceRecord } from '../../store/namespace-records.js';
-import type { CompactionResult, DiskUsage } from '../../store/object-store.js';
+import type { CompactionOutlook, CompactionResult, DiskUsage } from '../../store/object-store.js';
 import type { BucketSize } from '../../core/bucket-stats.js';
 
 export const STORAGE_ROUTER_PATH = '/node/storage/router';
@@ -96,10 +96,20 @@ export type PurgeStatsReply = { readonly ok: true; readonly namespaces: readonly
 /** What a storage node's compactor is doing (LeoFS's compaction states). */
 export type CompactionState = 'idle' | 'running' | 'suspended';
 
+/** Who started a compaction: an operator (compact-start), or the node itself (automatic compaction). */
+export type CompactionTrigger = 'operator' | 'automatic';
+
 export interface CompactionStatus {
   readonly state: CompactionState;
+  /** Who started the running compaction, or the last one. */
+  readonly trigger?: CompactionTrigger;
   readonly lastStartedAtMs?: number;
   readonly lastFinishedAtMs?: number;
+  /**
+   * The last look automatic compaction took: when, the LMDB file then, and what a compaction would have
+   * left of it (an estimate from the sizes of its records).
+   */
+  readonly lastOutlook?: { readonly atMs: number; readonly fileBytes: number; readonly compactedBytes: number };
   /** The last compaction that finished: the LMDB file before and after, and how long writes were held. */
   readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly pausedMs: number; readonly tookMs: number };
   readonly lastError?: string;
@@ -120,7 +130,11 @@ export const COMPACTOR_PATH = '/node/storage/compactor';
 export type CompactorMessage =
   | { readonly type: 'compaction'; readonly action: CompactionAction; readonly replyTo: ReplyTo<CompactionReply> }
   | { readonly type: 'disk_usage'; readonly replyTo: ReplyTo<DiskUsageReply> }
-  | { readonly type: 'finished'; readonly outcome: { readonly ok: true; readonly result: CompactionResult } | { readonly ok: false; readonly message: string; readonly cancelled: boolean } };
+  | { readonly type: 'finished'; readonly outcome: { readonly ok: true; readonly result: CompactionResult } | { readonly ok: false; readonly message: string; readonly cancelled: boolean } }
+  /** Time for automatic compaction to look whether a compaction would pay. */
+  | { readonly type: 'auto_check' }
+  /** What that look found (the outlook), or why it could not tell. */
+  | { readonly type: 'outlook'; readonly outcome: { readonly ok: true; readonly outlook: CompactionOutlook } | { readonly ok: false; readonly message: string; readonly cancelled: boolean } };
 
 /**
  * The sizes of bucket namespaces as one node counts them (core/bucket-stats.ts): only the keys it is the

@@ -34,6 +34,9 @@ describe('cli/config storage settings', () => {
     expect(validateNodeConfig({ ...base, storage: { orphanAgeMs: 5000, uploadMaxAgeMs: 60_000, sweepKeysPerSecond: 10, sweepPauseMs: 200 } }).storage)
       .to.include({ orphanAgeMs: 5000, uploadMaxAgeMs: 60_000, sweepKeysPerSecond: 10, sweepPauseMs: 200 });
     expect(() => validateNodeConfig({ ...base, storage: { orphanAgeMs: 10 } })).to.throw(ConfigError, /storage\.orphanAgeMs/);
+    expect(validateNodeConfig({ ...base, storage: { autoCompactionIntervalMs: 0, autoCompactionMinReclaimPercent: 40, autoCompactionMinFileBytes: 1024 } }).storage)
+      .to.include({ autoCompactionIntervalMs: 0, autoCompactionMinReclaimPercent: 40, autoCompactionMinFileBytes: 1024 });
+    expect(() => validateNodeConfig({ ...base, storage: { autoCompactionMinReclaimPercent: 0 } })).to.throw(ConfigError, /storage\.autoCompactionMinReclaimPercent/);
     expect(validateNodeConfig({ ...base, storage: { antiEntropyQuietIntervalMs: 250 } }).storage.antiEntropyQuietIntervalMs).to.equal(250);
     expect(() => validateNodeConfig({ ...base, storage: { antiEntropyQuietIntervalMs: 0 } })).to.throw(ConfigError, /storage\.antiEntropyQuietIntervalMs/);
     expect(validateNodeConfig({ ...base, storage: { conditionalWriteDeadlineMs: 2_000 } }).storage.conditionalWriteDeadlineMs).to.equal(2_000);

@@ -1,0 +1,74 @@
+/**
+ * What an LMDB environment's file would shrink to if compacted (lmdb-copy.ts copies every record into a
+ * fresh environment), estimated from the sizes of its records: the share of the file a compaction would
+ * give back is what decides whether one pays (actors/storage/compactor.ts).
+ *
+ * LMDB keeps a record in a leaf page as a node of an 8-byte header, the key and the value, plus 2 bytes
+ * of the page's index; a node larger than half a page keeps only an 8-byte page number in the leaf and
+ * its value on pages of its own (a 16-byte header, then the value). Pages have a 16-byte header. A copy
+ * written in key order fills its leaf pages to about nine tenths, and its branch pages add about one
+ * leaf page in a hundred.
+ */
+import type { RootDatabase } from 'lmdb';
+
+const BATCH_RECORDS = 1000;
+const PAGE_HEADER_BYTES = 16;
+const NODE_HEADER_BYTES = 8;
+const INDEX_BYTES = 2;
+const PAGE_NUMBER_BYTES = 8;
+/** How full a compacted copy's leaf pages are. */
+const COPY_LEAF_FILL = 0.92;
+/** Branch pages per leaf page of a copy. */
+const BRANCH_PAGES_PER_LEAF = 0.01;
+/** The two meta pages, and a root page for the table of table names. */
+const FIXED_PAGES = 3;
+
+export interface CompactedEstimate {
+  /** Records in the environment's tables. */
+  readonly records: number;
+  /** Bytes its file would take once compacted. */
+  readonly bytes: number;
+}
+
+/**
+ * Reads the sizes of every record of the tables `names` (values are not decoded), `BATCH_RECORDS` at a
+ * time, calling `between()` after each batch (to yield, or wait) and stopping if `signal` is aborted.
+ */
+export async function estimateCompactedBytes(root: RootDatabase, names: readonly string[], between: () => Promise<void>, signal?: AbortSignal): Promise<CompactedEstimate> {
+  const pageSize = (root.getStats() as { pageSize: number }).pageSize;
+  const largestNode = (pageSize - PAGE_HEADER_BYTES) / 2;
+  let records = 0;
+  let pages = FIXED_PAGES;
+  for (const name of names) {
+    const table = root.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
+    let leafBytes = 0;
+    let overflowPages = 0;
+    let start: Buffer | undefined;
+    for (;;) {
+      let batch = 0;
+      let last: Buffer | undefined;
+      for (const { key, value } of table.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
+        const keyBytes = (key as Uint8Array).length;
+        const valueBytes = (value as Uint8Array).length;
+        const node = NODE_HEADER_BYTES + keyBytes + valueBytes;
+        if (node <= largestNode) {
+          leafBytes += node + INDEX_BYTES;
+        } else {
+          leafBytes += NODE_HEADER_BYTES + keyBytes + PAGE_NUMBER_BYTES + INDEX_BYTES;
+          overflowPages += Math.ceil((PAGE_HEADER_BYTES + valueBytes) / pageSize);
+        }
+        last = Buffer.from(key as Uint8Array);
+        batch++;
+      }
+      records += batch;
+      if (batch < BATCH_RECORDS || last === undefined) break;
+      // The next key after the last one read: the same bytes and a zero byte.
+      start = Buffer.concat([last, Buffer.from([0])]);
+      await between();
+      signal?.throwIfAborted();
+    }
+    const leafPages = Math.ceil(leafBytes / ((pageSize - PAGE_HEADER_BYTES) * COPY_LEAF_FILL));
+    pages += 1 + leafPages + Math.ceil(leafPages * BRANCH_PAGES_PER_LEAF) + overflowPages;
+  }
+  return { records, bytes: pages * pageSize };
+}
