@@ -12,9 +12,11 @@
  * Measured: keys per second of whole walks (each page asked after the previous one answered, as
  * clients walk), page latency percentiles, the first page of a `delimiter=/` listing (which has
  * --prefixes common prefixes to skip through), and the storage nodes' resident memory at rest after
- * the load and at its peak while the walks run. Last lines:
+ * the load, at rest again once each node's automatic compaction ran (the nodes look every
+ * --compaction-check-seconds; 0 turns it off and skips the wait), and at its peak while the walks run,
+ * which come after. Last lines:
  *   list.load_per_s=  list.keys_per_s=  list.page_p50_ms=  list.page_p99_ms=  list.delimiter_first_ms=
- *   list.storage_rss_mib=  list.storage_rss_peak_mib=
+ *   list.storage_rss_mib=  list.storage_rss_compacted_mib=  list.storage_rss_peak_mib=
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +40,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('walks', { type: 'number', default: 2, describe: 'whole walks of the bucket measured' })
   .option('delimiter-tries', { type: 'number', default: 9, describe: 'first pages of the delimiter listing measured' })
   .option('meta-format', { type: 'number', choices: [1, 2, 3], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
+  .option('compaction-check-seconds', { type: 'number', default: 5, describe: "the storage nodes' storage.autoCompactionIntervalMs, in seconds; 0: no automatic compaction, and no wait for it" })
   .option('storage-memory-mib', { type: 'number', describe: 'run each storage node in a cgroup limited to this much memory, page cache included (Linux, needs the right to create cgroups)' })
   .strict()
   .parseAsync();
@@ -49,6 +52,9 @@ const loadConcurrency = Math.max(1, Math.floor(argv['load-concurrency']));
 const walks = Math.max(1, Math.floor(argv.walks));
 const delimiterTries = Math.max(1, Math.floor(argv['delimiter-tries']));
 const storageMemoryMib = argv['storage-memory-mib'] === undefined ? undefined : Math.max(64, Math.floor(argv['storage-memory-mib']));
+const compactionCheckSeconds = Math.max(0, argv['compaction-check-seconds']);
+/** How long the nodes' automatic compactions may take, at most, after the rest. */
+const COMPACTION_WAIT_MS = 300_000;
 const PAGE = 1000;
 /** How long the cluster rests after the load before its memory is read: two idle-collection intervals. */
 const REST_MS = 22_000;
@@ -114,14 +120,18 @@ function unescapeXml(text: string): string {
 }
 
 const teardown = new Teardown();
-// Start-up, a load at no less than 500 objects/s, the walks at no less than 5000 keys/s, and the stop.
-teardown.limitTime(180_000 + (objects / 500) * 1000 + ((walks * objects) / 5000) * 1000 + 120_000, 'bench:list');
+// Start-up, a load at no less than 500 objects/s, the compactions, the walks at no less than 5000 keys/s, and the stop.
+teardown.limitTime(180_000 + (objects / 500) * 1000 + ((walks * objects) / 5000) * 1000 + 120_000 + (compactionCheckSeconds > 0 ? COMPACTION_WAIT_MS + REST_MS : 0), 'bench:list');
 try {
   // Registered before the cluster, so that it runs after the cluster's stop: a cgroup goes once its node has exited.
   const cgroups: MemoryCgroup[] = [];
   const removeCgroups = (): void => cgroups.forEach((cgroup) => cgroup.remove());
   teardown.add({ orderly: async () => removeCgroups(), lastResort: removeCgroups });
-  const cluster = await startDevCluster(storageNodes, teardown, argv['meta-format'] === undefined ? {} : { storage: { metaFormat: argv['meta-format'] } });
+  const storageSettings = {
+    ...(argv['meta-format'] === undefined ? {} : { metaFormat: argv['meta-format'] }),
+    autoCompactionIntervalMs: Math.round(compactionCheckSeconds * 1000),
+  };
+  const cluster = await startDevCluster(storageNodes, teardown, { storage: storageSettings });
   if (storageMemoryMib !== undefined) cgroups.push(...limitStorageMemory(cluster, storageMemoryMib));
   const { n, w, r } = cluster.quorum;
   const client = new S3HttpClient({ url: new URL(cluster.endpoint), accessKey: cluster.accessKey, secretKey: cluster.secretKey, region: 'us-east-1' }, 4);
@@ -163,7 +173,29 @@ try {
   const restRss = storageRssMib(cluster);
   process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}); MiB: ${storageMemoryLine(cluster)}\n`);
 
-  let peakRss = restRss;
+  let compactedRss = restRss;
+  if (compactionCheckSeconds > 0) {
+    const deadline = Date.now() + COMPACTION_WAIT_MS;
+    const compacted = new Set<string>();
+    while (compacted.size < STORAGE_NODES.length && Date.now() < deadline) {
+      for (const node of STORAGE_NODES) {
+        if (compacted.has(node)) continue;
+        const status = await admin(adminClient, { command: 'compact', node, action: 'status' }, 'compaction');
+        if (status.state === 'idle' && status.trigger === 'automatic' && status.last !== undefined) {
+          compacted.add(node);
+          process.stdout.write(`${node} compacted by itself: ${(status.last.beforeBytes / 2 ** 20).toFixed(0)} -> ${(status.last.afterBytes / 2 ** 20).toFixed(0)} MiB in ${(status.last.tookMs / 1000).toFixed(1)} s\n`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    if (compacted.size < STORAGE_NODES.length) process.stdout.write(`not compacted by themselves within ${COMPACTION_WAIT_MS / 1000} s: ${STORAGE_NODES.filter((node) => !compacted.has(node)).join(', ')}\n`);
+    // As long again at rest after the last one, for the idle collection of the compaction's garbage.
+    await new Promise((resolve) => setTimeout(resolve, REST_MS));
+    compactedRss = storageRssMib(cluster);
+    process.stdout.write(`storage node RSS at rest after automatic compaction: ${compactedRss.toFixed(0)} MiB; MiB: ${storageMemoryLine(cluster)}\n`);
+  }
+
+  let peakRss = compactedRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, storageRssMib(cluster))), 200);
   const pageMs: number[] = [];
   let walkedKeys = 0;
@@ -221,6 +253,7 @@ try {
   process.stdout.write(`list.page_p99_ms=${percentile(pageMs, 99).toFixed(1)}\n`);
   process.stdout.write(`list.delimiter_first_ms=${percentile(firstPageMs, 50).toFixed(1)}\n`);
   process.stdout.write(`list.storage_rss_mib=${restRss.toFixed(0)}\n`);
+  if (compactionCheckSeconds > 0) process.stdout.write(`list.storage_rss_compacted_mib=${compactedRss.toFixed(0)}\n`);
   process.stdout.write(`list.storage_rss_peak_mib=${peakRss.toFixed(0)}\n`);
   if (storageMemoryMib !== undefined) {
     process.stdout.write(`list.storage_memory_limit_mib=${storageMemoryMib}\n`);
