@@ -9,29 +9,24 @@
  * of it, which is then served from memory on every turn.
  *
  * Counts are kept in a fixed table of small counters (a count-min sketch of two rows), so the memory
- * is bounded: two keys that share both counters count as one, which only ever makes a count high.
- * Every counter is halved after ten uses per slot, so what was popular long ago gives way. Counts
+ * is bounded: two keys that share both counters count as one, which only ever makes a count high. Its
+ * owner halves every count (`age`) often enough for what was popular a while ago to give way. Counts
  * move only what is cached, never what a read answers.
  */
 import { fnv1a32 } from '../../core/string-hash.js';
 
 /** Counts stop here: enough to tell a popular object from the rest, and small enough to age fast. */
-const MAX_COUNT = 15;
-/** Uses per slot between two halvings of every count. */
-const USES_PER_SLOT_BETWEEN_AGINGS = 10;
+export const MAX_COUNT = 15;
 
 export class FrequencySketch {
   private readonly counts: Uint8Array;
   private readonly mask: number;
-  private readonly agingEvery: number;
-  private usesSinceAging = 0;
 
   /** `slots`: counters per row, rounded up to a power of two (two rows, a byte per counter). */
   constructor(slots: number) {
     const rowSlots = 2 ** Math.ceil(Math.log2(Math.max(1, slots)));
     this.mask = rowSlots - 1;
     this.counts = new Uint8Array(2 * rowSlots);
-    this.agingEvery = USES_PER_SLOT_BETWEEN_AGINGS * rowSlots;
   }
 
   /** Counts one use of `id`: an offer, or a hit. */
@@ -41,7 +36,6 @@ export class FrequencySketch {
     const second = this.mask + 1 + (mix(hash) & this.mask);
     if (this.counts[first]! < MAX_COUNT) this.counts[first]!++;
     if (this.counts[second]! < MAX_COUNT) this.counts[second]!++;
-    if (++this.usesSinceAging >= this.agingEvery) this.age();
   }
 
   /** How often `id` was used lately: never less than the uses recorded since the last aging halved them. */
@@ -50,9 +44,9 @@ export class FrequencySketch {
     return Math.min(this.counts[hash & this.mask]!, this.counts[this.mask + 1 + (mix(hash) & this.mask)]!);
   }
 
-  private age(): void {
+  /** Halves every count. */
+  age(): void {
     for (let i = 0; i < this.counts.length; i++) this.counts[i]! >>= 1;
-    this.usesSinceAging = 0;
   }
 }
 

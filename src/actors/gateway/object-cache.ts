@@ -1,17 +1,16 @@
 /**
  * The gateway's memory cache of small objects, least recently used first out, bounded in bytes. It
- * takes an object in on its second use, and when full only one used more often than the entry it would
- * push out (cache-admission.ts), so objects read once pass it by and a loop over more objects than it
- * holds leaves part of them cached rather than none. An
- * entry is only a candidate: the reader checks it against the storage node's current version (etag and
- * clock, no body) before serving it, so a write through another gateway is never hidden. Writes
- * through this gateway drop the entry at once.
+ * takes an object in on its second use, and when full only one used more often than each entry it
+ * would push out (cache-admission.ts): objects read once pass it by, and a loop over more objects than
+ * it holds leaves part of them cached rather than none. An entry is only a candidate: the reader checks
+ * it against the storage node's current version (etag and clock, no body) before serving it, so a
+ * write through another gateway is never hidden. Writes through this gateway drop the entry at once.
  */
 import { ownRecord } from '../../protocol/cluster/cbor.js';
 import type { ObjectCacheStats } from '../../protocol/cluster/http-listener.js';
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
-import { FrequencySketch } from './cache-admission.js';
+import { FrequencySketch, MAX_COUNT } from './cache-admission.js';
 import type { GatewayConfig } from './gateway-config.js';
 
 export interface CachedObject {
@@ -43,10 +42,18 @@ const ENTRY_OVERHEAD_BYTES = 512;
 
 /** Counters per row of the cache's use counts: a multiple of the entries a default-sized cache holds. */
 export const COUNTED_KEYS = 256 * 1024;
+/**
+ * Uses counted between two halvings of every count, per entry held (at least MIN_AGING_ENTRIES): a
+ * count stays a measure of the last few turns over what the cache holds, so an object that was popular
+ * and no longer is gives way within them, whatever the cache's size.
+ */
+const USES_PER_ENTRY_BETWEEN_AGINGS = 10;
+const MIN_AGING_ENTRIES = 1024;
 
 export class ObjectCache {
   private readonly entries = new Map<string, CachedObject>();
   private readonly uses: FrequencySketch | undefined;
+  private usesSinceAging = 0;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -69,7 +76,7 @@ export class ObjectCache {
       return undefined;
     }
     this.hits++;
-    this.uses?.record(id);
+    this.countUse(id);
     this.entries.delete(id);
     this.entries.set(id, found);
     return found;
@@ -102,17 +109,31 @@ export class ObjectCache {
   /**
    * Counts an offer of `id` and tells whether to take it in: a key cached now always is (a new version
    * replaces the old); another once used twice, and when it does not fit without evicting, only if used
-   * more often than the least recently used entry.
+   * more often than each entry it would push out (or as often, when counts reached their top: then the
+   * least recently used goes, as in a plain LRU).
    */
   private admits(id: string, cost: number, cached: boolean): boolean {
     if (this.uses === undefined) return true;
-    this.uses.record(id);
+    this.countUse(id);
     if (cached) return true;
     const uses = this.uses.frequency(id);
     if (uses < 2) return false;
-    if (this.bytes + cost <= this.maxBytes) return true;
-    const victim = this.entries.keys().next();
-    return victim.done === true || uses > this.uses.frequency(victim.value);
+    let freed = this.maxBytes - this.bytes;
+    for (const [victim, entry] of this.entries) {
+      if (freed >= cost) break;
+      const victimUses = this.uses.frequency(victim);
+      if (victimUses > uses || (victimUses === uses && uses < MAX_COUNT)) return false;
+      freed += entry.chargedBytes;
+    }
+    return true;
+  }
+
+  private countUse(id: string): void {
+    if (this.uses === undefined) return;
+    this.uses.record(id);
+    if (++this.usesSinceAging < USES_PER_ENTRY_BETWEEN_AGINGS * Math.max(MIN_AGING_ENTRIES, this.entries.size)) return;
+    this.uses.age();
+    this.usesSinceAging = 0;
   }
 
   /** The storage node confirmed the entry is current at `nowMs`. */

@@ -31,7 +31,7 @@ describe('actors/gateway/object-cache', () => {
     expect(cache.get('b', 'once')).to.equal(undefined);
   });
 
-  it('counts uses in a bounded table, never fewer than were made, and halves every count as it ages', () => {
+  it('counts uses in a bounded table, never fewer than were made, and halves every count when aged', () => {
     const sketch = new FrequencySketch(1024);
     const keys = Array.from({ length: 100 }, (_, i) => `key/${i}`);
     keys.forEach((key, i) => {
@@ -42,12 +42,55 @@ describe('actors/gateway/object-cache', () => {
     // Counts stop at 15.
     for (let use = 0; use < 40; use++) sketch.record('popular');
     expect(sketch.frequency('popular')).to.equal(15);
-    // Ten uses per slot later, every count was halved once.
-    const small = new FrequencySketch(4);
-    for (let use = 0; use < 6; use++) small.record('a');
-    expect(small.frequency('a')).to.equal(6);
-    for (let use = 0; use < 34; use++) small.record('b');
-    expect(small.frequency('a')).to.be.at.most(3);
+    sketch.age();
+    expect(sketch.frequency('popular')).to.equal(7);
+    expect(sketch.frequency('key/4')).to.be.at.most(2);
+  });
+
+  it('halves its counts after ten uses per entry it holds, so objects popular a while ago give way', () => {
+    const cache = new ObjectCache(3 * 2024, 2000);
+    const use = (key: string): void => {
+      if (cache.get('b', key) === undefined) cache.offer(meta(key, 1000), Buffer.alloc(1000));
+    };
+    for (const key of ['a', 'b', 'c']) for (let n = 0; n < 20; n++) use(key);
+    expect(cache.stats.entries).to.equal(3);
+    // Read as often as the cached ones were, a new object is refused until its count reaches theirs.
+    for (let n = 0; n < 6; n++) use('d');
+    expect(cache.get('b', 'd')).to.equal(undefined);
+    // 10,240 uses later (ten per entry, for at least 1,024 entries), their counts were halved and d's too;
+    // a new object read more often than that since is taken in.
+    for (let n = 0; n < 10_240; n++) use(`once/${n}`);
+    for (let n = 0; n < 9; n++) use('e');
+    expect(cache.get('b', 'e')).to.not.equal(undefined);
+  });
+
+  it('takes in an object whose count reached the top in place of the least recently used of equals', () => {
+    const cache = new ObjectCache(3 * 2024, 2000);
+    const use = (key: string): void => {
+      if (cache.get('b', key) === undefined) cache.offer(meta(key, 1000), Buffer.alloc(1000));
+    };
+    for (const key of ['a', 'b', 'c']) for (let n = 0; n < 20; n++) use(key);
+    for (let n = 0; n < 14; n++) use('d');
+    expect(cache.get('b', 'd'), 'used 14 times against 15').to.equal(undefined);
+    use('d');
+    expect(cache.get('b', 'd')).to.not.equal(undefined);
+    expect(cache.get('b', 'a')).to.equal(undefined);
+  });
+
+  it('compares an object with every entry it would push out, not only the least recently used', () => {
+    // Room for two entries of 1,000-byte bodies and a small one (each charged its record and 512 bytes too).
+    const cache = new ObjectCache(5_000, 2_000);
+    const use = (key: string, size: number): void => {
+      if (cache.get('b', key) === undefined) cache.offer(meta(key, size), Buffer.alloc(size));
+    };
+    for (let n = 0; n < 2; n++) use('small', 10);
+    for (let n = 0; n < 10; n++) use('x', 1_000);
+    for (let n = 0; n < 10; n++) use('y', 1_000);
+    expect(cache.stats.entries).to.equal(3);
+    // 'large' needs the room of the small entry (used twice) and of x (used ten times): refused.
+    for (let n = 0; n < 3; n++) use('large', 1_900);
+    expect(cache.get('b', 'large')).to.equal(undefined);
+    expect(cache.get('b', 'x')).to.not.equal(undefined);
   });
 
   it('keeps, when full, only objects used more often than the one they would push out', () => {
