@@ -381,6 +381,9 @@ const STORAGE_NUMBERS: Readonly<Record<
   conditionalWriteDeadlineMs: [100, 10 * 60_000],
 };
 
+/** Automatic compaction checks no more often than this: each check reads the statistics of every table. */
+const MIN_AUTO_COMPACTION_INTERVAL_MS = 1_000;
+
 const TOMBSTONE_DEFAULTS = {
   tombstoneGraceMs: DEFAULT_TOMBSTONE_GRACE_MS,
   tombstonePurgeKeysPerSecond: DEFAULT_TOMBSTONE_PURGE_KEYS_PER_SECOND,
@@ -417,6 +420,10 @@ function storageSettings(value: unknown): StorageSettings {
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new ConfigError(`storage.${key} must be an integer from ${min} to ${max}`);
     optional[key] = value;
+  }
+  const checkMs = optional.autoCompactionIntervalMs;
+  if (checkMs !== undefined && checkMs > 0 && checkMs < MIN_AUTO_COMPACTION_INTERVAL_MS) {
+    throw new ConfigError(`storage.autoCompactionIntervalMs must be 0 (off) or at least ${MIN_AUTO_COMPACTION_INTERVAL_MS}`);
   }
   return {
     ...(placement as Pick<StorageSettings, 'numOfVnodes' | 'rack' | 'alias'>),

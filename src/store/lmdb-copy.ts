@@ -41,10 +41,14 @@ export async function copyRecords(source: RootDatabase, target: RootDatabase, na
       // The next key after the last one copied: the same bytes and a zero byte.
       start = Buffer.concat([batch[batch.length - 1]!.key, Buffer.from([0])]);
       if (batch.length < BATCH_RECORDS) break;
-      const waitMs = pauseMs();
-      await new Promise((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : setImmediate(resolve)));
+      await pause(pauseMs());
       signal?.throwIfAborted();
     }
   }
   return copied;
+}
+
+/** Waits `waitMs`, or, for 0, lets other work have one turn: the step between two batches of background work. */
+export function pause(waitMs: number): Promise<void> {
+  return new Promise((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : setImmediate(resolve)));
 }

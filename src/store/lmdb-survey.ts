@@ -4,12 +4,15 @@
  * give back is what decides whether one pays (actors/storage/compactor.ts).
  *
  * LMDB keeps a record in a leaf page as a node of an 8-byte header, the key and the value, plus 2 bytes
- * of the page's index; a node larger than half a page keeps only an 8-byte page number in the leaf and
- * its value on pages of its own (a 16-byte header, then the value). Pages have a 16-byte header. A copy
- * written in key order fills its leaf pages to about nine tenths, and its branch pages add about one
- * leaf page in a hundred.
+ * of the page's index; a node larger than about half a page keeps only an 8-byte page number in the
+ * leaf and its value on pages of its own (a 16-byte header, then the value). Pages have a 16-byte
+ * header. A copy written in key order fills its leaf pages to about nine tenths, and its branch pages
+ * add about one leaf page in a hundred; a table with records has a root page besides.
+ *
+ * Values are read only for their length: the tables are opened with a decoder that returns it, which
+ * lmdb-js hands its read buffer without copying it.
  */
-import type { RootDatabase } from 'lmdb';
+import type { DatabaseOptions, RootDatabase } from 'lmdb';
 
 const BATCH_RECORDS = 1000;
 const PAGE_HEADER_BYTES = 16;
@@ -22,6 +25,8 @@ const COPY_LEAF_FILL = 0.92;
 const BRANCH_PAGES_PER_LEAF = 0.01;
 /** The two meta pages, and a root page for the table of table names. */
 const FIXED_PAGES = 3;
+/** A value's length, for lmdb-js as a table's encoder (only ever used to read). */
+const LENGTH_ONLY = { decode: (_bytes: Uint8Array, length: number): number => length };
 
 export interface CompactedEstimate {
   /** Records in the environment's tables. */
@@ -36,11 +41,13 @@ export interface CompactedEstimate {
  */
 export async function estimateCompactedBytes(root: RootDatabase, names: readonly string[], between: () => Promise<void>, signal?: AbortSignal): Promise<CompactedEstimate> {
   const pageSize = (root.getStats() as { pageSize: number }).pageSize;
-  const largestNode = (pageSize - PAGE_HEADER_BYTES) / 2;
+  // LMDB's own bound (me_nodemax) on a node kept whole in its leaf.
+  const largestNode = (((pageSize - PAGE_HEADER_BYTES) / 2) & ~1) - 2;
   let records = 0;
   let pages = FIXED_PAGES;
   for (const name of names) {
-    const table = root.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
+    const options: DatabaseOptions & { name: string; encoder: typeof LENGTH_ONLY } = { name, keyEncoding: 'binary', encoder: LENGTH_ONLY };
+    const table = root.openDB(options);
     let leafBytes = 0;
     let overflowPages = 0;
     let start: Buffer | undefined;
@@ -49,7 +56,7 @@ export async function estimateCompactedBytes(root: RootDatabase, names: readonly
       let last: Buffer | undefined;
       for (const { key, value } of table.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
         const keyBytes = (key as Uint8Array).length;
-        const valueBytes = (value as Uint8Array).length;
+        const valueBytes = value as number;
         const node = NODE_HEADER_BYTES + keyBytes + valueBytes;
         if (node <= largestNode) {
           leafBytes += node + INDEX_BYTES;
@@ -67,6 +74,7 @@ export async function estimateCompactedBytes(root: RootDatabase, names: readonly
       await between();
       signal?.throwIfAborted();
     }
+    if (leafBytes === 0) continue;
     const leafPages = Math.ceil(leafBytes / ((pageSize - PAGE_HEADER_BYTES) * COPY_LEAF_FILL));
     pages += 1 + leafPages + Math.ceil(leafPages * BRANCH_PAGES_PER_LEAF) + overflowPages;
   }

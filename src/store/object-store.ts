@@ -35,6 +35,7 @@ import type { ObjectKind } from '../core/object-meta.js';
 import { bodyHeadBytes } from './body-layout.js';
 import { BodyFiles, sizeOfBody, type BodySource } from './body-files.js';
 import { StoreTables, type EnvironmentOptions, type TableWrite } from './store-environment.js';
+import { pause } from './lmdb-copy.js';
 import { DurableQueue } from './durable-queue.js';
 import { isNamespaceRecord, type DeletedNamespaceRecord, type NamespaceRecord } from './namespace-records.js';
 import { OBJECT_KINDS } from '../core/object-meta.js';
@@ -137,8 +138,6 @@ export interface CompactionResult {
 export interface CompactionOutlook {
   readonly fileBytes: number;
   readonly compactedBytes: number;
-  /** Records in the LMDB file's tables. */
-  readonly records: number;
 }
 
 /** What tells, cheaply, whether a store changed much since a compaction outlook was taken. */
@@ -1089,21 +1088,15 @@ export class ObjectStore {
   }
 
   /**
-   * What this store holds and what its files take on disk. Counting walks every record, yielding to
-   * other work between batches, so it is for an operator's command, not for a hot path.
-   */
-  /**
    * The LMDB file and what a compaction would leave of it, from the sizes of its records read a batch at
    * a time; between batches it waits `pauseMs()` (or yields), and it stops if `signal` is aborted.
+   * Refused while a compaction runs: its switch of environments would close the one being read.
    */
   async compactionOutlook(signal?: AbortSignal, pauseMs: () => number = () => 0): Promise<CompactionOutlook> {
+    if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is running');
     const tables = this.db;
-    const between = (): Promise<void> => {
-      const waitMs = pauseMs();
-      return new Promise((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : setImmediate(resolve)));
-    };
-    const estimate = await tables.estimateCompacted(between, signal);
-    return { fileBytes: tables.fileBytes(), compactedBytes: estimate.bytes, records: estimate.records };
+    const estimate = await tables.estimateCompacted(() => pause(pauseMs()), signal);
+    return { fileBytes: tables.fileBytes(), compactedBytes: estimate.bytes };
   }
 
   /** The LMDB file's size and its records, from its statistics (no records read). */
@@ -1111,6 +1104,10 @@ export class ObjectStore {
     return { fileBytes: this.db.fileBytes(), records: this.db.recordCount() };
   }
 
+  /**
+   * What this store holds and what its files take on disk. Counting walks every record, yielding to
+   * other work between batches, so it is for an operator's command, not for a hot path.
+   */
   async diskUsage(): Promise<DiskUsage> {
     let objects = 0;
     let activeBytes = 0;

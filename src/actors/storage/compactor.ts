@@ -12,7 +12,9 @@
  * again while the file and its records stay within a twentieth of what the last look saw: looking
  * reads the sizes of every record (lmdb-survey.ts), paced like the compaction.
  * Deletes and overwrites leave free pages, and keys written in random order leave pages a third empty:
- * both are what a compaction gives back.
+ * both are what a compaction gives back. (Overwrites that reuse free pages move neither the file nor
+ * its records: such a store looks settled while written to, and a compaction then replays the writes
+ * made meanwhile, as it does for an operator's.)
  */
 import type { Behavior } from '../../runtime/actor.js';
 import { SelfTimer } from '../../runtime/self-timer.js';
@@ -47,7 +49,13 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
     init: (ctx) => {
       const timer = options.autoCompactionIntervalMs > 0 ? new SelfTimer<CompactorMessage>(ctx, { type: 'auto_check' }, context.pace) : undefined;
       timer?.schedule(options.autoCompactionIntervalMs);
-      return { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checkedShape: undefined };
+      const state: CompactorState = { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checkedShape: undefined };
+      // The work ends with the incarnation that began it (a restart begins with nothing running, and not suspended).
+      ctx.onEnd(() => {
+        state.surveying?.abort();
+        state.running?.abort();
+      });
+      return state;
     },
     receive(state, message, ctx) {
       const answer = (reply: CompactionReply): void => {
@@ -85,11 +93,12 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
               break;
             case 'resume':
               if (state.status.state !== 'suspended') return refuse('NotRunning', 'compaction is not suspended on this node'), state;
+              // Resumed by an operator: whatever starts now is theirs.
               if (state.running !== undefined) {
                 state.restart = true;
-                state.status = { ...state.status, state: 'running' };
+                state.status = { ...state.status, state: 'running', trigger: 'operator' };
               } else {
-                start(state.status.trigger ?? 'operator');
+                start('operator');
               }
               break;
           }
@@ -115,7 +124,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           }
           if (state.restart) {
             state.restart = false;
-            start(state.status.trigger ?? 'operator');
+            start('operator');
           }
           return state;
         }
@@ -129,7 +138,6 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           if (state.surveyedShape !== undefined && !changed(state.surveyedShape, shape, RESURVEY_CHANGE)) return state;
           const controller = new AbortController();
           state.surveying = controller;
-          state.surveyedShape = shape;
           void context.store.compactionOutlook(controller.signal, pauseMs).then(
             (outlook) => ctx.system.dispatch(ctx.self, { type: 'outlook', outcome: { ok: true, outlook } }),
             (error: unknown) => ctx.system.dispatch(ctx.self, { type: 'outlook', outcome: { ok: false, message: error instanceof Error ? error.message : String(error), cancelled: controller.signal.aborted } }),
@@ -144,6 +152,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
             return state;
           }
           const { outlook } = outcome;
+          state.surveyedShape = context.store.shape();
           state.status = { ...state.status, lastOutlook: { atMs: ctx.clock.now(), fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes } };
           if (state.status.state === 'idle' && pays(outlook, options.autoCompactionMinReclaimPercent)) {
             ctx.log.info('a compaction would give back a large share of the store', { fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes });

@@ -37,6 +37,7 @@ describe('cli/config storage settings', () => {
     expect(validateNodeConfig({ ...base, storage: { autoCompactionIntervalMs: 0, autoCompactionMinReclaimPercent: 40, autoCompactionMinFileBytes: 1024 } }).storage)
       .to.include({ autoCompactionIntervalMs: 0, autoCompactionMinReclaimPercent: 40, autoCompactionMinFileBytes: 1024 });
     expect(() => validateNodeConfig({ ...base, storage: { autoCompactionMinReclaimPercent: 0 } })).to.throw(ConfigError, /storage\.autoCompactionMinReclaimPercent/);
+    expect(() => validateNodeConfig({ ...base, storage: { autoCompactionIntervalMs: 500 } })).to.throw(ConfigError, /storage\.autoCompactionIntervalMs must be 0 \(off\) or at least 1000/);
     expect(validateNodeConfig({ ...base, storage: { antiEntropyQuietIntervalMs: 250 } }).storage.antiEntropyQuietIntervalMs).to.equal(250);
     expect(() => validateNodeConfig({ ...base, storage: { antiEntropyQuietIntervalMs: 0 } })).to.throw(ConfigError, /storage\.antiEntropyQuietIntervalMs/);
     expect(validateNodeConfig({ ...base, storage: { conditionalWriteDeadlineMs: 2_000 } }).storage.conditionalWriteDeadlineMs).to.equal(2_000);
