@@ -138,7 +138,15 @@ export interface CompactionResult {
 export interface CompactionOutlook {
   readonly fileBytes: number;
   readonly compactedBytes: number;
+  /**
+   * Whether the disk has room for the copy a compaction writes (the compacted size and a tenth more)
+   * and still the free space the store keeps (`minFreeDiskBytes`).
+   */
+  readonly roomForCopy: boolean;
 }
+
+/** A compaction's copy may come out larger than estimated by this share. */
+const COPY_SIZE_MARGIN = 1.1;
 
 /** What tells, cheaply, whether a store changed much since a compaction outlook was taken. */
 export interface StoreShape {
@@ -1096,7 +1104,8 @@ export class ObjectStore {
     if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is running');
     const tables = this.db;
     const estimate = await tables.estimateCompacted(() => pause(pauseMs()), signal);
-    return { fileBytes: tables.fileBytes(), compactedBytes: estimate.bytes };
+    const roomForCopy = this.freeDiskBytes() - estimate.bytes * COPY_SIZE_MARGIN >= (this.options.minFreeDiskBytes ?? 0);
+    return { fileBytes: tables.fileBytes(), compactedBytes: estimate.bytes, roomForCopy };
   }
 
   /** The LMDB file's size and its records, from its statistics (no records read). */

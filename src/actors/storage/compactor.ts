@@ -6,7 +6,8 @@
  *
  * Automatic compaction (LeoFS's autonomic compaction): every `autoCompactionIntervalMs` the node looks
  * whether a compaction would give back at least `autoCompactionMinReclaimPercent` of an LMDB file of at
- * least `autoCompactionMinFileBytes`, and starts one if so. It looks only once the store has settled
+ * least `autoCompactionMinFileBytes`, and starts one if so and the disk has room for the copy (with the
+ * free space the node keeps for writes to spare). It looks only once the store has settled
  * (its file and records moved by less than a hundredth since the previous check: a compaction while
  * writes pour in would be undone by them), not while the watchdog throttles background work, and not
  * again while the file and its records stay within a twentieth of what the last look saw: looking
@@ -154,10 +155,14 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           const { outlook } = outcome;
           state.surveyedShape = context.store.shape();
           state.status = { ...state.status, lastOutlook: { atMs: ctx.clock.now(), fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes } };
-          if (state.status.state === 'idle' && pays(outlook, options.autoCompactionMinReclaimPercent)) {
-            ctx.log.info('a compaction would give back a large share of the store', { fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes });
-            start('automatic');
+          if (state.status.state !== 'idle' || !pays(outlook, options.autoCompactionMinReclaimPercent)) return state;
+          if (!outlook.roomForCopy) {
+            // The copy must not take the space that writes need: an operator frees some, or compacts knowingly.
+            ctx.log.warn('a compaction would give back a large share of the store, but the disk has no room for its copy', { fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes });
+            return state;
           }
+          ctx.log.info('a compaction would give back a large share of the store', { fileBytes: outlook.fileBytes, compactedBytes: outlook.compactedBytes });
+          start('automatic');
           return state;
         }
       }

@@ -71,6 +71,20 @@ describe('store/object-store compaction', function () {
     expect(readdirSync(join(dir, 'objects')).filter((entry) => entry.startsWith('env-'))).to.deep.equal(['env-2']);
   });
 
+  it('foresees what a compaction leaves, and whether the disk has room for its copy', async () => {
+    await fill(2000, 8 * 1024);
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => store.apply({ address: address(i), meta: meta(address(i), 2, 0, true), keepPrevious: false })));
+    const outlook = await store.compactionOutlook();
+    expect(outlook.roomForCopy).to.equal(true);
+    expect(outlook.compactedBytes).to.be.below(outlook.fileBytes / 2);
+    const result = await store.compact();
+    expect(outlook.compactedBytes).to.be.within(result.afterBytes * 0.8, result.afterBytes * 1.25);
+    expect(result.beforeBytes).to.equal(outlook.fileBytes);
+    await store.close();
+    store = ObjectStore.open({ path: dir, logger: memoryLogger('error').logger, minFreeDiskBytes: Number.MAX_SAFE_INTEGER });
+    expect((await store.compactionOutlook()).roomForCopy, 'no disk keeps that much free').to.equal(false);
+  });
+
   it('takes writes while it copies, and loses none of them, removals and overwrites included', async () => {
     await fill(3000, 8 * 1024);
     const compaction = store.compact();
