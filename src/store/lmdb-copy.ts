@@ -27,25 +27,44 @@ export async function copyRecords(source: RootDatabase, target: RootDatabase, na
   for (const name of names) {
     const from = source.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
     const to = target.openDB({ name, keyEncoding: 'binary', encoding: 'binary' });
-    let start: Buffer | undefined;
-    for (;;) {
-      const batch: Array<{ key: Buffer; value: Buffer }> = [];
-      for (const { key, value } of from.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
-        batch.push({ key: Buffer.from(key as Uint8Array), value: Buffer.from(value as Uint8Array) });
-      }
-      if (batch.length === 0) break;
+    const records = recordBatches(from, (key, value) => ({ key, value: Buffer.from(value as Uint8Array) }), () => pause(pauseMs()), signal);
+    for await (const batch of records) {
       await target.transaction(() => {
         for (const { key, value } of batch) void to.put(key, value);
       });
       copied += batch.length;
-      // The next key after the last one copied: the same bytes and a zero byte.
-      start = Buffer.concat([batch[batch.length - 1]!.key, Buffer.from([0])]);
-      if (batch.length < BATCH_RECORDS) break;
-      await pause(pauseMs());
-      signal?.throwIfAborted();
     }
   }
   return copied;
+}
+
+/** A table read by key ranges, as lmdb-js gives them. */
+export interface RangeReadable {
+  getRange(options: { start?: Buffer; limit: number }): Iterable<{ readonly key: unknown; readonly value: unknown }>;
+}
+
+/**
+ * Every record of `table` in key order, BATCH_RECORDS at a time, each batch read at once: `take` turns
+ * a record (its key a copy) into what the batch keeps. After each full batch, once the caller is done
+ * with it, `between()` runs (to yield, or wait), and the reading stops if `signal` was aborted.
+ */
+export async function* recordBatches<T>(table: RangeReadable, take: (key: Buffer, value: unknown) => T, between: () => Promise<void>, signal?: AbortSignal): AsyncGenerator<T[]> {
+  let start: Buffer | undefined;
+  for (;;) {
+    const batch: T[] = [];
+    let last: Buffer | undefined;
+    for (const { key, value } of table.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
+      last = Buffer.from(key as Uint8Array);
+      batch.push(take(last, value));
+    }
+    if (last === undefined) return;
+    yield batch;
+    if (batch.length < BATCH_RECORDS) return;
+    // The next key after the last one read: the same bytes and a zero byte.
+    start = Buffer.concat([last, Buffer.from([0])]);
+    await between();
+    signal?.throwIfAborted();
+  }
 }
 
 /** Waits `waitMs`, or, for 0, lets other work have one turn: the step between two batches of background work. */

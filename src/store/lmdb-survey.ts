@@ -13,8 +13,8 @@
  * lmdb-js hands its read buffer without copying it.
  */
 import type { DatabaseOptions, RootDatabase } from 'lmdb';
+import { recordBatches } from './lmdb-copy.js';
 
-const BATCH_RECORDS = 1000;
 const PAGE_HEADER_BYTES = 16;
 const NODE_HEADER_BYTES = 8;
 const INDEX_BYTES = 2;
@@ -36,8 +36,8 @@ export interface CompactedEstimate {
 }
 
 /**
- * Reads the sizes of every record of the tables `names` (values are not decoded), `BATCH_RECORDS` at a
- * time, calling `between()` after each batch (to yield, or wait) and stopping if `signal` is aborted.
+ * Reads the sizes of every record of the tables `names` (values are not decoded), a batch at a time
+ * (lmdb-copy.ts `recordBatches`), calling `between()` after each and stopping if `signal` is aborted.
  */
 export async function estimateCompactedBytes(root: RootDatabase, names: readonly string[], between: () => Promise<void>, signal?: AbortSignal): Promise<CompactedEstimate> {
   const pageSize = (root.getStats() as { pageSize: number }).pageSize;
@@ -50,13 +50,8 @@ export async function estimateCompactedBytes(root: RootDatabase, names: readonly
     const table = root.openDB(options);
     let leafBytes = 0;
     let overflowPages = 0;
-    let start: Buffer | undefined;
-    for (;;) {
-      let batch = 0;
-      let last: Buffer | undefined;
-      for (const { key, value } of table.getRange({ ...(start ? { start } : {}), limit: BATCH_RECORDS })) {
-        const keyBytes = (key as Uint8Array).length;
-        const valueBytes = value as number;
+    for await (const batch of recordBatches(table, (key, value) => [key.length, value as number] as const, between, signal)) {
+      for (const [keyBytes, valueBytes] of batch) {
         const node = NODE_HEADER_BYTES + keyBytes + valueBytes;
         if (node <= largestNode) {
           leafBytes += node + INDEX_BYTES;
@@ -64,15 +59,8 @@ export async function estimateCompactedBytes(root: RootDatabase, names: readonly
           leafBytes += NODE_HEADER_BYTES + keyBytes + PAGE_NUMBER_BYTES + INDEX_BYTES;
           overflowPages += Math.ceil((PAGE_HEADER_BYTES + valueBytes) / pageSize);
         }
-        last = Buffer.from(key as Uint8Array);
-        batch++;
       }
-      records += batch;
-      if (batch < BATCH_RECORDS || last === undefined) break;
-      // The next key after the last one read: the same bytes and a zero byte.
-      start = Buffer.concat([last, Buffer.from([0])]);
-      await between();
-      signal?.throwIfAborted();
+      records += batch.length;
     }
     if (leafBytes === 0) continue;
     const leafPages = Math.ceil(leafBytes / ((pageSize - PAGE_HEADER_BYTES) * COPY_LEAF_FILL));

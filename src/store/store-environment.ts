@@ -182,7 +182,7 @@ export class StoreTables implements Tables {
   }
 
   private tables(): ReadonlyArray<{ getStats(): unknown }> {
-    return [this.meta, this.data, this.tails, this.files, this.ringIndex, this.undo, this.queues, this.namespaces, this.tombstones, this.presence, this.cas];
+    return TABLE_NAMES.map((name) => this[name]);
   }
 
   /** Records in every table. */

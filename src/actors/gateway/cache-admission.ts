@@ -29,13 +29,14 @@ export class FrequencySketch {
     this.counts = new Uint8Array(2 * rowSlots);
   }
 
-  /** Counts one use of `id`: an offer, or a hit. */
-  record(id: string): void {
+  /** Counts one use of `id` (an offer, or a hit), and says how often it was used lately, this one included. */
+  record(id: string): number {
     const hash = fnv1a32(id);
     const first = hash & this.mask;
     const second = this.mask + 1 + (mix(hash) & this.mask);
     if (this.counts[first]! < MAX_COUNT) this.counts[first]!++;
     if (this.counts[second]! < MAX_COUNT) this.counts[second]!++;
+    return Math.min(this.counts[first]!, this.counts[second]!);
   }
 
   /** How often `id` was used lately: never less than the uses recorded since the last aging halved them. */

@@ -90,11 +90,16 @@ export class ObjectCache {
   offer(meta: ObjectMeta, body: Uint8Array, checkedAtMs = Number.NEGATIVE_INFINITY): boolean {
     if (this.maxBytes === 0 || body.length > this.maxObjectBytes || meta.chunks !== undefined) return false;
     const id = cacheKey(meta.bucket, meta.key);
-    const cost = body.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES;
     const cached = this.entries.has(id);
     // The copy cached now goes, whether or not this version takes its place.
     this.remove(id);
-    if (cost > this.maxBytes || !this.admits(id, cost, cached)) return false;
+    const uses = this.countUse(id);
+    // A new version of a cached key is taken in without question, as everything is when uses are not counted.
+    const judged = !cached && uses !== undefined;
+    // Used once: passed by before its record is even sized.
+    if (judged && uses < 2) return false;
+    const cost = body.length + recordBytes(meta) + ENTRY_OVERHEAD_BYTES;
+    if (cost > this.maxBytes || (judged && !this.outweighs(uses, cost))) return false;
     // Records are kept as copies: one decoded from a frame would keep much of that frame alive, uncharged.
     const entry: CachedObject = { meta: ownRecord(meta), body: ownedCopy(body), checkedAtMs, chargedBytes: cost };
     this.entries.set(id, entry);
@@ -107,33 +112,31 @@ export class ObjectCache {
   }
 
   /**
-   * Counts an offer of `id` and tells whether to take it in: a key cached now always is (a new version
-   * replaces the old); another once used twice, and when it does not fit without evicting, only if used
-   * more often than each entry it would push out (or as often, when counts reached their top: then the
-   * least recently used goes, as in a plain LRU).
+   * Whether an object used `uses` times lately, costing `cost`, is taken in: when it does not fit
+   * without evicting, only if used more often than each entry it would push out (or as often, when
+   * counts reached their top: then the least recently used goes, as in a plain LRU). A key cached now
+   * always is (a new version replaces the old), and another only once used twice (`offer`).
    */
-  private admits(id: string, cost: number, cached: boolean): boolean {
-    if (this.uses === undefined) return true;
-    this.countUse(id);
-    if (cached) return true;
-    const uses = this.uses.frequency(id);
-    if (uses < 2) return false;
+  private outweighs(uses: number, cost: number): boolean {
     let freed = this.maxBytes - this.bytes;
     for (const [victim, entry] of this.entries) {
       if (freed >= cost) break;
-      const victimUses = this.uses.frequency(victim);
+      const victimUses = this.uses!.frequency(victim);
       if (victimUses > uses || (victimUses === uses && uses < MAX_COUNT)) return false;
       freed += entry.chargedBytes;
     }
     return true;
   }
 
-  private countUse(id: string): void {
-    if (this.uses === undefined) return;
-    this.uses.record(id);
-    if (++this.usesSinceAging < USES_PER_ENTRY_BETWEEN_AGINGS * Math.max(MIN_AGING_ENTRIES, this.entries.size)) return;
-    this.uses.age();
-    this.usesSinceAging = 0;
+  /** Counts a use of `id` and says how often it was used lately; undefined when uses are not counted. */
+  private countUse(id: string): number | undefined {
+    if (this.uses === undefined) return undefined;
+    const uses = this.uses.record(id);
+    if (++this.usesSinceAging >= USES_PER_ENTRY_BETWEEN_AGINGS * Math.max(MIN_AGING_ENTRIES, this.entries.size)) {
+      this.uses.age();
+      this.usesSinceAging = 0;
+    }
+    return uses;
   }
 
   /** The storage node confirmed the entry is current at `nowMs`. */
