@@ -47,8 +47,7 @@ describe('recovery commands with real processes', function () {
 
   it('recover-file brings a replica that missed a write up to date', async () => {
     const s3 = cluster.client(0, cluster.credentials, 20_000);
-    const down = cluster.storage[2]!;
-    await down.kill('SIGKILL');
+    const down = await cluster.killStorage(2);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'missed', Body: 'written while a replica was down' }));
     // Nothing else repairs it meanwhile: the other nodes' repair queues are held.
     for (const held of await Promise.all(cluster.storage.slice(0, 2).map((node) => cluster.adm('mq-suspend', node.name, 'repair')))) expect(held.code).to.equal(0);

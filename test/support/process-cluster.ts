@@ -17,6 +17,8 @@ import { NodeProcess } from './node-process.js';
 import { freePort, runToEnd } from '../../scripts/bench-support/processes.js';
 
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
+/** A gateway linked to a killed node sees the link close within moments; one that has no link never logs it. */
+const LINK_LOSS_NOTICE_MS = 2_000;
 
 export interface AdmRun {
   readonly code: number | null;
@@ -133,6 +135,22 @@ export class ProcessCluster {
       await gateway.waitFor((line) => line.msg === 'users and buckets updated' || line.msg === 'users and buckets loaded from local state');
       this.endpoints.push(`http://127.0.0.1:${String(listening.httpPort)}`);
     }
+  }
+
+  /**
+   * Kills storage node `index` with SIGKILL and waits until each gateway linked to it has seen the link
+   * go. An unconditional write sent to it in the moment before is answered 503, its outcome unknown,
+   * which the clients of these tests do not retry. A gateway with no link to it has nothing to notice:
+   * its first request dials, and the failed dial sends the request on.
+   */
+  async killStorage(index: number): Promise<NodeProcess> {
+    const node = this.storage[index]!;
+    const seenFrom = this.gateways.map((gateway) => gateway.lines.length);
+    await node.kill('SIGKILL');
+    await Promise.all(this.gateways.map((gateway, i) =>
+      gateway.waitFor((line) => line.msg === 'node down' && line.peer === node.name, LINK_LOSS_NOTICE_MS, seenFrom[i]).catch(() => undefined),
+    ));
+    return node;
   }
 
   /** Starts one more storage node (attached: it enters the ring at the next rebalance); `args` are extra flags. */

@@ -1,7 +1,8 @@
 /**
  * StorageApi over the cluster transport. A write goes to the replicator of the first replica of its
- * key that is not known to be down, a read to its reader (one on the client's own host first); a coordinator that turns out unreachable is
- * replaced by the next replica (for an unconditional write, only if the request never reached it). A
+ * key that is not known to be down, a read to its reader (one on the client's own host first); a
+ * coordinator that turns out unreachable is replaced by the next replica (for an unconditional write
+ * of an object, only if the request never reached it). A
  * listing asks every storage node for a sorted page and merges them with the core listing step, so a
  * page costs O(page) whatever the bucket's size.
  */
@@ -85,7 +86,7 @@ export class StorageClient implements StorageApi {
     const decided = condition !== undefined || versioning !== undefined;
     if (!decided && body !== undefined && body.length >= STAGED_BODY_MIN_BYTES && this.deps.staging !== undefined) return this.putStaged(kind, fields, body, this.deps.staging);
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(fields.bucket, fields.key), decided, (node, retried) =>
+    return this.viaCoordinator(this.writers(fields.bucket, fields.key), decided || writtenOnce(kind), (node, retried) =>
       askWhenWritable(
         this.deps.system,
         replicatorRef(node),
@@ -108,7 +109,7 @@ export class StorageClient implements StorageApi {
     const sentId = this.named(undefined);
     let staged: Promise<StagedBodyRef | undefined> | undefined;
     try {
-      return await this.viaCoordinator(this.writers(fields.bucket, fields.key), false, async (node, retried) => {
+      return await this.viaCoordinator(this.writers(fields.bucket, fields.key), writtenOnce(kind), async (node, retried) => {
         const again = retried ? { retried } : {};
         if (!this.bytesOnlyNodes.has(node)) {
           staged ??= staging.stage(body);
@@ -187,9 +188,10 @@ export class StorageClient implements StorageApi {
   /**
    * Sends to the first candidate, and to the next while one turns out unreachable. `retried`: an earlier
    * candidate may have received the request before it went away. A request that may not be taken twice
-   * (`retryTaken` false: an unconditional write, which a second coordinator would stamp again, so that it
-   * could take effect a second time after what followed it) is not sent on once a candidate may have
-   * taken it: its outcome is unknown. A conditional write may be, as the compare-and-set recognises it.
+   * (`retryTaken` false: an unconditional write of an object, which a second coordinator would stamp
+   * again, so that it could take effect a second time after what followed it) is not sent on once a
+   * candidate may have taken it: its outcome is unknown. A conditional write may be, as the
+   * compare-and-set recognises it, and so may a chunk (`writtenOnce`).
    */
   private async viaCoordinator<R extends { ok: boolean }>(
     candidates: readonly string[],
@@ -226,6 +228,17 @@ export class StorageClient implements StorageApi {
     }
     return storageFailure('Unavailable', last);
   }
+}
+
+/**
+ * A chunk's key names the one body write it belongs to (a fresh version id, chunk-layout.ts), and
+ * nothing writes the key after it but that writer's deletion of its chunks, which waits for the answer.
+ * Stamped again by a second coordinator it holds the same bytes, so it may be sent on like a
+ * conditional write; should the first coordinator still apply its copy after a deletion, that copy is
+ * an orphan the orphan sweep removes.
+ */
+function writtenOnce(kind: ObjectKind): boolean {
+  return kind === 'chunk';
 }
 
 /** The host part of a node's name (name@host). */

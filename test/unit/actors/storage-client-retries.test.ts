@@ -1,18 +1,20 @@
 /**
  * Which requests the storage client sends on to the next replica when the coordinator it chose goes
- * down with the request in hand: reads and conditional writes (marked retried), never an unconditional
- * write, which a second coordinator would stamp again and so could make take effect twice.
+ * down with the request in hand: reads, conditional writes (marked retried) and chunks, whose keys
+ * only their own body write writes; never an unconditional write of an object, which a second
+ * coordinator would stamp again and so could make take effect twice.
  */
 import { expect } from 'chai';
 import { RingView } from '../../../src/actors/common/ring-view.js';
-import { StorageClient } from '../../../src/actors/common/storage-client.js';
+import { STAGED_BODY_MIN_BYTES, StorageClient, type BodyStaging } from '../../../src/actors/common/storage-client.js';
 import type { ActorApi } from '../../../src/runtime/actor.js';
 import { runtimeFailure } from '../../../src/runtime/failures.js';
 import type { ActorRef } from '../../../src/runtime/refs.js';
+import type { StagedBodyRef } from '../../../src/core/staged-body-ref.js';
 
 const NODES = ['storage_0@h', 'storage_1@h', 'storage_2@h'];
 
-function clientWithFirstCoordinatorDying(): { client: StorageClient; sent: Array<{ node: string; message: Record<string, unknown> }> } {
+function clientWithFirstCoordinatorDying(staging?: BodyStaging): { client: StorageClient; sent: Array<{ node: string; message: Record<string, unknown> }> } {
   const sent: Array<{ node: string; message: Record<string, unknown> }> = [];
   const ringView = new RingView();
   ringView.install({ epoch: 1, settings: { n: 3, w: 2, r: 1, d: 2, rackAware: false }, current: NODES.map((node, i) => ({ node, alias: `storage_${i}`, numOfVnodes: 8 })), previous: null });
@@ -26,7 +28,7 @@ function clientWithFirstCoordinatorDying(): { client: StorageClient; sent: Array
     return Promise.resolve(message.type === 'get' ? { ok: false, code: 'NotFound', message: 'none' } : { ok: true, meta: {} });
   };
   const system = { node: 'client@h', ask: answer, askWhenWritable: answer } as unknown as ActorApi;
-  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, now: () => Date.now() }), sent };
+  return { client: new StorageClient({ system, ringView, isKnownDown: () => false, isUp: () => true, now: () => Date.now(), ...(staging ? { staging } : {}) }), sent };
 }
 
 const fields = { bucket: 'b', key: 'k', sizeBytes: 1, etag: 'e', contentType: 'text/plain', userMeta: {} };
@@ -45,6 +47,23 @@ describe('actors/common/storage-client: retries', () => {
     expect(sent).to.have.length(2);
     expect(sent[0]!.message).to.not.have.property('retried');
     expect(sent[1]!.message).to.include({ retried: true, writeId: sent[0]!.message.writeId });
+  });
+
+  it('sends a chunk on to the next replica, sent or staged, under the same write id', async () => {
+    const { client, sent } = clientWithFirstCoordinatorDying();
+    expect(await client.put('chunk', fields, Buffer.from('x'))).to.include({ ok: true });
+    expect(sent.map((request) => request.message.type)).to.deep.equal(['put', 'put']);
+    expect(sent[1]!.message).to.include({ retried: true, writeId: sent[0]!.message.writeId });
+
+    const staged = { path: '/staged', sizeBytes: STAGED_BODY_MIN_BYTES } as unknown as StagedBodyRef;
+    const discarded: StagedBodyRef[] = [];
+    const staging: BodyStaging = { stage: () => Promise.resolve(staged), discard: (ref) => discarded.push(ref) };
+    const large = clientWithFirstCoordinatorDying(staging);
+    expect(await large.client.put('chunk', fields, Buffer.alloc(STAGED_BODY_MIN_BYTES))).to.include({ ok: true });
+    expect(large.sent.map((request) => request.message.type)).to.deep.equal(['put_staged', 'put_staged']);
+    expect(large.sent[1]!.message).to.include({ retried: true, writeId: large.sent[0]!.message.writeId });
+    await Promise.resolve();
+    expect(discarded).to.deep.equal([staged]);
   });
 
   it('sends a read on to the next replica', async () => {
