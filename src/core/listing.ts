@@ -209,7 +209,7 @@ export function stepListing<T extends Listable>(
     if (bound === undefined || compareKeys(last.key, bound) < 0) bound = last.key;
   }
 
-  const merge = kWayMerge(pages);
+  const merge = kWayMerge(pages, bound);
   const inGap = gapCursor(pages);
   const contents = [...progress.contents];
   const commonPrefixes = [...progress.commonPrefixes];
@@ -218,10 +218,13 @@ export function stepListing<T extends Listable>(
   let moreFollow = false;
   let nothingAfter = false;
   let undecided: string | undefined;
+  // Keys leave the merge in increasing order, and so do the items they make: once one item is taken,
+  // every later one follows `after` (which is then the item before it).
+  let taken = false;
 
   for (;;) {
     const key = merge.peekKey();
-    if (key === undefined || (bound !== undefined && compareKeys(key, bound) > 0)) break;
+    if (key === undefined) break;
     if (inGap(key)) {
       undecided = key;
       break;
@@ -240,7 +243,7 @@ export function stepListing<T extends Listable>(
       }
     }
     const item = rolledUp ?? key;
-    if (after === undefined || compareKeys(item, after) > 0) {
+    if (taken || after === undefined || compareKeys(item, after) > 0) {
       if (contents.length + commonPrefixes.length >= maxKeys) {
         moreFollow = true;
         break;
@@ -248,6 +251,7 @@ export function stepListing<T extends Listable>(
       if (rolledUp === undefined) contents.push(newest);
       else commonPrefixes.push(rolledUp);
       after = item;
+      taken = true;
     }
     if (nothingAfter) break;
   }
@@ -263,7 +267,9 @@ export function stepListing<T extends Listable>(
 
 /** The newest of the nodes' entries for a key, by clock. */
 export function newestListed<T extends Listable>(versions: readonly ListedVersion<T>[]): T {
-  return versions.map(({ entry }) => entry).reduce((newest, entry) => newerOf(newest, entry));
+  let newest = versions[0]!.entry;
+  for (let i = 1; i < versions.length; i++) newest = newerOf(newest, versions[i]!.entry);
+  return newest;
 }
 
 /** The common prefix `key` rolls up into: up to and including the first delimiter after the prefix. */
@@ -370,9 +376,13 @@ interface KWayMerge<T extends Listable> {
   seek(key: string): void;
 }
 
-/** A min-heap of page indices ordered by each page's current entry. */
-function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMerge<T> {
+/**
+ * A min-heap of page indices ordered by each page's current entry. Entries past `bound` are left out:
+ * each page ends at its last entry at or before it (found by halving, not by a comparison per key).
+ */
+function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[], bound: string | undefined): KWayMerge<T> {
   const heads = pages.map(() => 0);
+  const ends = pages.map(({ entries }) => (bound === undefined ? entries.length : firstNotBefore(entries, 0, (key) => compareKeys(key, bound) <= 0)));
   let heap: number[] = [];
   const keyOf = (page: number): string => pages[page]!.entries[heads[page]!]!.key;
   const less = (a: number, b: number): boolean => compareKeys(keyOf(heap[a]!), keyOf(heap[b]!)) < 0;
@@ -395,16 +405,14 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
   };
   const rebuild = (): void => {
     heap = [];
-    pages.forEach((page, p) => {
-      if (heads[p]! < page.entries.length) heap.push(p);
-    });
+    for (let p = 0; p < pages.length; p++) if (heads[p]! < ends[p]!) heap.push(p);
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i);
   };
   const advanceTop = (): ListedVersion<T> => {
     const page = heap[0]!;
     const entry = pages[page]!.entries[heads[page]!]!;
     heads[page] = heads[page]! + 1;
-    if (heads[page]! >= pages[page]!.entries.length) {
+    if (heads[page]! >= ends[page]!) {
       heap[0] = heap[heap.length - 1]!;
       heap.pop();
     }
@@ -420,25 +428,29 @@ function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[]): KWayMe
       return all;
     },
     seek: (key) => {
-      pages.forEach((page, p) => {
-        const { entries } = page;
-        let low = heads[p]!;
-        // A delimiter listing seeks past each common prefix, usually only an entry or two ahead: gallop
-        // from the head to bound the search, then halve.
-        let step = 1;
-        while (low + step < entries.length && compareKeys(entries[low + step - 1]!.key, key) < 0) {
-          low += step;
-          step *= 2;
-        }
-        let high = Math.min(low + step, entries.length);
-        while (low < high) {
-          const mid = (low + high) >>> 1;
-          if (compareKeys(entries[mid]!.key, key) < 0) low = mid + 1;
-          else high = mid;
-        }
-        heads[p] = low;
-      });
+      // A delimiter listing seeks past each common prefix, usually only an entry or two ahead.
+      for (let p = 0; p < pages.length; p++) heads[p] = Math.min(ends[p]!, firstNotBefore(pages[p]!.entries, heads[p]!, (entryKey) => compareKeys(entryKey, key) < 0));
       rebuild();
     },
   };
+}
+
+/**
+ * The first index at or after `from` whose entry is not `before` (entries before it all are, as in a
+ * sorted page): gallops from `from` to bound the search, then halves.
+ */
+function firstNotBefore(entries: readonly Listable[], from: number, before: (key: string) => boolean): number {
+  let low = from;
+  let step = 1;
+  while (low + step - 1 < entries.length && before(entries[low + step - 1]!.key)) {
+    low += step;
+    step *= 2;
+  }
+  let high = Math.min(low + step - 1, entries.length);
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (before(entries[mid]!.key)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

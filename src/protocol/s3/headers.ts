@@ -365,11 +365,16 @@ export function formatIsoDate(time: Date | number): string {
   if (!Number.isInteger(ms) || ms < 0 || ms >= YEAR_10000_MS) return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);
   const inDay = ms - days * DAY_MS;
-  const { year, month, day } = civilDate(days);
-  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(Math.floor(inDay / 3_600_000))}:${pad2(Math.floor(inDay / 60_000) % 60)}:${pad2(Math.floor(inDay / 1000) % 60)}.${String(inDay % 1000).padStart(3, '0')}Z`;
+  if (days !== lastDay.days) {
+    const { year, month, day } = civilDate(days);
+    lastDay = { days, text: `${year}-${pad2(month)}-${pad2(day)}` };
+  }
+  return `${lastDay.text}T${pad2(Math.floor(inDay / 3_600_000))}:${pad2(Math.floor(inDay / 60_000) % 60)}:${pad2(Math.floor(inDay / 1000) % 60)}.${String(inDay % 1000).padStart(3, '0')}Z`;
 }
 
 const DAY_MS = 86_400_000;
+/** The date of the last day written: a listing's objects were mostly written on a few days. */
+let lastDay = { days: -1, text: '' };
 const YEAR_10000_MS = 253_402_300_800_000;
 
 function pad2(value: number): string {

@@ -88,7 +88,8 @@ interface RenderedXml {
   readonly rendered: string;
 }
 
-function documentBytes(root: string, children: readonly (XmlNode | RenderedXml | undefined)[]): XmlBytes {
+/** `more`: further children, a listing's thousand entries, passed as lists of their own rather than spread into one. */
+function documentBytes(root: string, children: readonly (XmlNode | RenderedXml | undefined)[], ...more: ReadonlyArray<readonly (XmlNode | RenderedXml)[]>): XmlBytes {
   const chunks: Buffer[] = [];
   let chunk = Buffer.allocUnsafe(XML_CHUNK_BYTES);
   let used = 0;
@@ -102,7 +103,7 @@ function documentBytes(root: string, children: readonly (XmlNode | RenderedXml |
     used += chunk.write(text, used, 'utf8');
   };
   write(DECLARATION + openingTag(el(root, [], { xmlns: S3_XMLNS })));
-  for (const child of children) if (child !== undefined) write('rendered' in child ? child.rendered : render(child));
+  for (const list of [children, ...more]) for (const child of list) if (child !== undefined) write('rendered' in child ? child.rendered : render(child));
   write(`</${root}>`);
   chunks.push(chunk.subarray(0, used));
   return new XmlBytes(chunks);
@@ -300,9 +301,7 @@ export function buildListObjectsResult(input: ListObjectsV1Input): XmlBytes {
     el('IsTruncated', input.isTruncated),
     opt('EncodingType', input.encodingType),
     opt('NextMarker', encode(input.nextMarker)),
-    ...input.contents.map((o) => contentsXml(o, encode, true)),
-    ...commonPrefixNodes(input.commonPrefixes, encode),
-  ]);
+  ], input.contents.map((o) => contentsXml(o, encode, true)), commonPrefixNodes(input.commonPrefixes, encode));
 }
 
 export interface ListObjectsV2Input {
@@ -333,9 +332,7 @@ export function buildListObjectsV2Result(input: ListObjectsV2Input): XmlBytes {
     el('IsTruncated', input.isTruncated),
     opt('StartAfter', encode(input.startAfter)),
     opt('EncodingType', input.encodingType),
-    ...input.contents.map((o) => contentsXml(o, encode, input.fetchOwner)),
-    ...commonPrefixNodes(input.commonPrefixes, encode),
-  ]);
+  ], input.contents.map((o) => contentsXml(o, encode, input.fetchOwner)), commonPrefixNodes(input.commonPrefixes, encode));
 }
 
 export type VersionEntry =
