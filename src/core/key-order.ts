@@ -19,6 +19,21 @@ export function compareKeys(a: string, b: string): number {
   return a.length - b.length;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Whether `key` holds a character past U+FFFF (a surrogate pair): only then can `<` disagree with `compareKeys`. */
+export function beyondBmp(key: string): boolean {
+  return SURROGATE.test(key);
+}
+
+/**
+ * `compareKeys` for keys that are not `beyondBmp`, whose code units are their code points: JavaScript's
+ * own comparison, several times faster than a loop over the units.
+ */
+export function compareBmpKeys(a: string, b: string): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
 function codePointRank(unit: number): number {
   return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }

@@ -15,7 +15,7 @@
  * are almost always live on every replica, so a delimiter listing reads about one key per prefix.
  */
 import type { Hlc } from './hlc.js';
-import { compareKeys, keyAfter, prefixSuccessor } from './key-order.js';
+import { beyondBmp, compareBmpKeys, compareKeys, keyAfter, prefixSuccessor } from './key-order.js';
 import { newerOf, type ObjectMeta } from './object-meta.js';
 import { versionIdOf } from './object-versioning.js';
 
@@ -193,10 +193,12 @@ export function stepListing<T extends Listable>(
   const { fetch, progress } = state;
   const { prefix, delimiter, maxKeys, includeTombstones, includeDeleteMarkers } = progress;
 
+  // Keys within the BMP, nearly always all of them, are checked and merged by JavaScript's own comparison.
+  const order = pages.some((page) => page.entries.some((entry) => beyondBmp(entry.key))) ? compareKeys : compareBmpKeys;
   // Past the smallest last key of a truncated page, some node's keys are still unseen.
   let bound: string | undefined;
   for (const page of pages) {
-    checkSorted(page.entries);
+    checkSorted(page.entries, order);
     // A page starting before the fetch could pull the next fetch backwards and never finish.
     const first = page.entries[0];
     if (first !== undefined && compareKeys(first.key, fetch.startAt) < 0) {
@@ -209,7 +211,7 @@ export function stepListing<T extends Listable>(
     if (bound === undefined || compareKeys(last.key, bound) < 0) bound = last.key;
   }
 
-  const merge = kWayMerge(pages, bound);
+  const merge = kWayMerge(pages, bound, order);
   const inGap = gapCursor(pages);
   const contents = [...progress.contents];
   const commonPrefixes = [...progress.commonPrefixes];
@@ -360,13 +362,16 @@ export function collectPage<T extends ListingEntry>(fetch: ListingFetch, scan: (
   return { entries, truncated: false, ...(gaps.length > 0 ? { gaps } : {}) };
 }
 
-function checkSorted(entries: readonly Listable[]): void {
+function checkSorted(entries: readonly Listable[], order: KeyOrder): void {
   for (let i = 1; i < entries.length; i++) {
-    if (compareKeys(entries[i - 1]!.key, entries[i]!.key) >= 0) {
+    if (order(entries[i - 1]!.key, entries[i]!.key) >= 0) {
       throw new RangeError(`listing page is not strictly sorted at ${JSON.stringify(entries[i]!.key)}`);
     }
   }
 }
+
+/** `compareKeys`, or an order that agrees with it on the keys at hand. */
+type KeyOrder = (a: string, b: string) => number;
 
 interface KWayMerge<T extends Listable> {
   peekKey(): string | undefined;
@@ -380,12 +385,12 @@ interface KWayMerge<T extends Listable> {
  * A min-heap of page indices ordered by each page's current entry. Entries past `bound` are left out:
  * each page ends at its last entry at or before it (found by halving, not by a comparison per key).
  */
-function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[], bound: string | undefined): KWayMerge<T> {
+function kWayMerge<T extends Listable>(pages: readonly ListingPage<T>[], bound: string | undefined, order: KeyOrder): KWayMerge<T> {
   const heads = pages.map(() => 0);
   const ends = pages.map(({ entries }) => (bound === undefined ? entries.length : firstNotBefore(entries, 0, (key) => compareKeys(key, bound) <= 0)));
   let heap: number[] = [];
   const keyOf = (page: number): string => pages[page]!.entries[heads[page]!]!.key;
-  const less = (a: number, b: number): boolean => compareKeys(keyOf(heap[a]!), keyOf(heap[b]!)) < 0;
+  const less = (a: number, b: number): boolean => order(keyOf(heap[a]!), keyOf(heap[b]!)) < 0;
   const swap = (a: number, b: number): void => {
     const t = heap[a]!;
     heap[a] = heap[b]!;

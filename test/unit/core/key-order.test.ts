@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compareKeys, keyAfter, prefixSuccessor } from '../../../src/core/key-order.js';
+import { beyondBmp, compareBmpKeys, compareKeys, keyAfter, prefixSuccessor } from '../../../src/core/key-order.js';
 import { seededRandom } from './seeded-random.js';
 
 const ALPHABET = ['a', 'b', '/', '\u0000', '\u007f', 'é', '\ud7ff', '\ue000', '\uffff', '😀', '\u{10000}', '\u{10ffff}'];
@@ -30,6 +30,21 @@ describe('core/key-order', () => {
     expect(compareKeys('ab', 'abc')).to.be.lessThan(0);
     expect(compareKeys('b', 'abc')).to.be.greaterThan(0);
     expect(compareKeys('x', 'x')).to.equal(0);
+  });
+
+  it('orders keys within the BMP by the < operator as their UTF-8 bytes do, and tells the others apart', () => {
+    const next = seededRandom(13);
+    let within = 0;
+    for (let i = 0; i < 5000; i++) {
+      const a = randomString(next, 4);
+      const b = randomString(next, 4);
+      const astral = [a, b].filter((key) => [...key].some((char) => char.codePointAt(0)! > 0xffff));
+      expect(beyondBmp(a) || beyondBmp(b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).to.equal(astral.length > 0);
+      if (astral.length > 0) continue;
+      within++;
+      expect(Math.sign(compareBmpKeys(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).to.equal(utf8Order(a, b));
+    }
+    expect(within).to.be.greaterThan(1000);
   });
 
   it('keyAfter is the immediate successor of a key', () => {
