@@ -2,9 +2,9 @@
  * StorageApi over the cluster transport. A write goes to the replicator of the first replica of its
  * key that is not known to be down, a read to its reader (one on the client's own host first); a
  * coordinator that turns out unreachable is replaced by the next replica (for an unconditional write
- * of an object, only if the request never reached it). A
- * listing asks every storage node for a sorted page and merges them with the core listing step, so a
- * page costs O(page) whatever the bucket's size.
+ * of an object, only if the request never reached it). A listing asks every storage node for a
+ * sorted page and merges them with the core listing step, so a page costs O(page) whatever the
+ * bucket's size.
  */
 import type { ListingRequest } from '../../core/listing.js';
 import type { ObjectKind } from '../../core/object-meta.js';
