@@ -82,19 +82,22 @@ export class StorageClient implements StorageApi {
     this.listing = new ClusterListing({ system: deps.system, ringView: deps.ringView, isKnownDown: deps.isKnownDown, timeoutMs: this.timeoutMs });
   }
 
-  put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
+  async put(kind: ObjectKind, fields: ObjectFields, body?: Uint8Array, condition?: WriteCondition, versioning?: VersionedWrite): Promise<PutResult> {
     const decided = condition !== undefined || versioning !== undefined;
     if (!decided && body !== undefined && body.length >= STAGED_BODY_MIN_BYTES && this.deps.staging !== undefined) return this.putStaged(kind, fields, body, this.deps.staging);
     const conditional = this.named(condition);
-    return this.viaCoordinator(this.writers(fields.bucket, fields.key), decided || writtenOnce(kind), (node, retried) =>
-      askWhenWritable(
+    let resent = false;
+    const result = await this.viaCoordinator(this.writers(fields.bucket, fields.key), decided || writtenOnce(kind), (node, retried) => {
+      resent ||= retried;
+      return askWhenWritable(
         this.deps.system,
         replicatorRef(node),
         { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional, ...(versioning ? { versioning } : {}), ...(retried ? { retried } : {}) },
         this.timeoutMs,
         body?.length ?? 0,
-      ),
-    );
+      );
+    });
+    return result.ok && resent ? { ...result, resent: true } : result;
   }
 
   /**
@@ -108,8 +111,10 @@ export class StorageClient implements StorageApi {
     const stagedId = this.named(undefined);
     const sentId = this.named(undefined);
     let staged: Promise<StagedBodyRef | undefined> | undefined;
+    let resent = false;
     try {
-      return await this.viaCoordinator(this.writers(fields.bucket, fields.key), writtenOnce(kind), async (node, retried) => {
+      const result = await this.viaCoordinator(this.writers(fields.bucket, fields.key), writtenOnce(kind), async (node, retried) => {
+        resent ||= retried;
         const again = retried ? { retried } : {};
         if (!this.bytesOnlyNodes.has(node)) {
           staged ??= staging.stage(body);
@@ -127,6 +132,7 @@ export class StorageClient implements StorageApi {
         this.sentCount++;
         return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...sentId, ...again }, this.timeoutMs, body.length);
       });
+      return result.ok && resent ? { ...result, resent: true } : result;
     } finally {
       void staged?.then((ref) => ref && staging.discard(ref));
     }
@@ -232,10 +238,10 @@ export class StorageClient implements StorageApi {
 
 /**
  * A chunk's key names the one body write it belongs to (a fresh version id, chunk-layout.ts), and
- * nothing writes the key after it but that writer's deletion of its chunks, which waits for the answer.
- * Stamped again by a second coordinator it holds the same bytes, so it may be sent on like a
- * conditional write; should the first coordinator still apply its copy after a deletion, that copy is
- * an orphan the orphan sweep removes.
+ * nothing else writes it: stamped again by a second coordinator it holds the same bytes, so it may be
+ * sent on like a conditional write. A copy the first coordinator still stores after the chunk was
+ * deleted (its writer gave up, or its version was replaced) belongs to no record, and the orphan sweep
+ * removes it. The answer says it was sent on (`resent`): the lost link may still be reading the body.
  */
 function writtenOnce(kind: ObjectKind): boolean {
   return kind === 'chunk';

@@ -247,12 +247,13 @@ class ChunkWriter {
       .put('chunk', { bucket, key: versionedChunkKey(key, versionId, index), sizeBytes: length, etag: '', contentType: '', userMeta: {} }, buffer.subarray(0, length))
       .then(
         (result) => {
+          // A failed write may still be reading its buffer (a timed-out ask, a link closing with the
+          // chunk queued on it), and so may one sent on after its first coordinator went down with it:
+          // such a buffer is never reused.
           if (result.ok) {
-            this.keep(buffer);
+            if (result.resent !== true) this.keep(buffer);
             return;
           }
-          // A failed write may still be reading its buffer (a timed-out ask, a link closing with the
-          // chunk queued on it): the buffer is never reused.
           this.failure ??= storageFailureError(result);
         },
         (error: unknown) => {

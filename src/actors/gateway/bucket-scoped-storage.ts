@@ -32,7 +32,7 @@ export class BucketScopedStorage implements StorageApi {
     if (namespace === undefined) return noSuchBucket(fields.bucket);
     const result = await this.inner.put(kind, { ...fields, bucket: namespace }, body, condition, versioning);
     if (!result.ok) return result;
-    return { ok: true, meta: named(result.meta, fields.bucket), ...(result.replaced ? { replaced: named(result.replaced, fields.bucket) } : {}) };
+    return { ...result, meta: named(result.meta, fields.bucket), ...(result.replaced ? { replaced: named(result.replaced, fields.bucket) } : {}) };
   }
 
   async get(kind: ObjectKind, bucket: string, key: string, options?: GetOptions): Promise<GetResult> {

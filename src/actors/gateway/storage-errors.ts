@@ -65,8 +65,9 @@ export function expectOk<T extends { readonly ok: true }>(result: T | StorageFai
 /**
  * Every call to the wrapped storage either settles or fails with Timeout after `timeoutMs`. A call that
  * settles later is ignored. A chunk that lands after its deadline is one nobody points at, which the
- * clean-up of the failed request deletes; a record that may land after its deadline keeps the chunks it
- * names (handlers/put-object.ts), and the orphan sweep removes them if it never did.
+ * clean-up of the failed request deletes, or, landing after that clean-up too (it may still be on its
+ * way to a second coordinator), the orphan sweep; a record that may land after its deadline keeps the
+ * chunks it names (handlers/put-object.ts), and the orphan sweep removes them if it never did.
  */
 export class DeadlineStorage implements StorageApi {
   constructor(

@@ -74,7 +74,11 @@ export function storageFailure(code: StorageFailureCode, message: string): Stora
  * new key), so that the writer can retire what it referenced (the chunks of a large object) without
  * reading the key first.
  */
-export type PutResult = { readonly ok: true; readonly meta: ObjectMeta; readonly replaced?: ObjectMeta } | StorageFailure;
+/**
+ * `resent`: the write was sent on to another coordinator after the first went down with it in hand; the
+ * lost link may still be reading the body it was given, which is therefore not to be reused.
+ */
+export type PutResult = { readonly ok: true; readonly meta: ObjectMeta; readonly replaced?: ObjectMeta; readonly resent?: true } | StorageFailure;
 /** `bodyFile`, asked for with `fileOnMachine`: the body is to be read from there, and is not in `body`. */
 export type GetResult = { readonly ok: true; readonly meta: ObjectMeta; readonly body?: Uint8Array; readonly bodyFile?: BodyFileRef } | StorageFailure;
 /** `written`: the record a versioned delete left (a delete marker's, or what remains of the key). */

@@ -79,6 +79,30 @@ describe('actors/gateway body writer', function () {
     expect((await secondHashes.digests()).md5.equals(createHash('md5').update(second).digest())).to.equal(true);
   });
 
+  it('never reuses the buffer of a chunk write that was sent on after its first coordinator went down with it', async () => {
+    // The buffers each chunk write was handed, and a storage that answers the first as sent on.
+    async function buffersOfChunkWrites(firstResent: boolean): Promise<ArrayBufferLike[]> {
+      const handed: ArrayBufferLike[] = [];
+      const resending = Object.create(storage) as MemoryStorage;
+      resending.put = async (kind, fields, body, condition, versioning) => {
+        handed.push(body!.buffer);
+        const result = await storage.put(kind, fields, body, condition, versioning);
+        return firstResent && handed.length === 1 && result.ok ? { ...result, resent: true } : result;
+      };
+      const body = randomBytes(3 * CHUNK_BYTES);
+      const versionId = newVersionId();
+      const stored = await writeBody({ ...deps, storage: resending }, { bucket: 'bucket', key: 'resent', versionId }, piecesOf(body), {
+        chunkSizeBytes: CHUNK_BYTES, maxChunksInFlight: 1, expectedBytes: body.length, allowInline: false,
+      });
+      expect((await storedBytes('resent', versionId, stored)).equals(body)).to.equal(true);
+      return handed;
+    }
+    const reused = await buffersOfChunkWrites(false);
+    expect(reused.slice(1), 'a settled chunk buffer is taken for the next chunk').to.include(reused[0]);
+    const resent = await buffersOfChunkWrites(true);
+    expect(resent.slice(1)).to.not.include(resent[0]);
+  });
+
   it('gives every grant back and leaves no chunk when a chunk write fails while its bytes are still hashing', async () => {
     const body = randomBytes(OFF_THREAD_MIN_BYTES);
     const hashes = pool.hashesFor(MD5_ONLY, body.length);

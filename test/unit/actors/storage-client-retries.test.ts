@@ -43,7 +43,7 @@ describe('actors/common/storage-client: retries', () => {
 
   it('sends a conditional write on to the next replica, marked retried', async () => {
     const { client, sent } = clientWithFirstCoordinatorDying();
-    expect(await client.put('object', fields, Buffer.from('x'), { ifNoneMatch: '*' })).to.include({ ok: true });
+    expect(await client.put('object', fields, Buffer.from('x'), { ifNoneMatch: '*' })).to.include({ ok: true, resent: true });
     expect(sent).to.have.length(2);
     expect(sent[0]!.message).to.not.have.property('retried');
     expect(sent[1]!.message).to.include({ retried: true, writeId: sent[0]!.message.writeId });
@@ -51,7 +51,8 @@ describe('actors/common/storage-client: retries', () => {
 
   it('sends a chunk on to the next replica, sent or staged, under the same write id', async () => {
     const { client, sent } = clientWithFirstCoordinatorDying();
-    expect(await client.put('chunk', fields, Buffer.from('x'))).to.include({ ok: true });
+    // The lost link may still be reading the body: the writer must not reuse its buffer.
+    expect(await client.put('chunk', fields, Buffer.from('x'))).to.include({ ok: true, resent: true });
     expect(sent.map((request) => request.message.type)).to.deep.equal(['put', 'put']);
     expect(sent[1]!.message).to.include({ retried: true, writeId: sent[0]!.message.writeId });
 
@@ -59,7 +60,7 @@ describe('actors/common/storage-client: retries', () => {
     const discarded: StagedBodyRef[] = [];
     const staging: BodyStaging = { stage: () => Promise.resolve(staged), discard: (ref) => discarded.push(ref) };
     const large = clientWithFirstCoordinatorDying(staging);
-    expect(await large.client.put('chunk', fields, Buffer.alloc(STAGED_BODY_MIN_BYTES))).to.include({ ok: true });
+    expect(await large.client.put('chunk', fields, Buffer.alloc(STAGED_BODY_MIN_BYTES))).to.include({ ok: true, resent: true });
     expect(large.sent.map((request) => request.message.type)).to.deep.equal(['put_staged', 'put_staged']);
     expect(large.sent[1]!.message).to.include({ retried: true, writeId: large.sent[0]!.message.writeId });
     await Promise.resolve();
