@@ -7,8 +7,9 @@
  * hundred objects were written through the S3 API, charted on the Traffic page, and partly moved to it), the queues and
  * actors shown, and logging out ends the session. A second manager of its own, whose config makes
  * sessions end after 10 s idle, shows an idle session ended. The pages are saved as screenshots
- * (1280x800) in a temporary folder whose path is printed. Chromium is the Debian package; where it
- * is missing the test says so and is skipped.
+ * (1280x800) in a temporary folder, kept and its path printed when a test failed or
+ * LEOFS_KEEP_SCREENSHOTS is set, removed otherwise. Chromium is the Debian package; where it is
+ * missing the test says so and is skipped.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +44,8 @@ describe('web console in a browser', function () {
   let accessKeyId: string;
   let secret: string;
   let shots: string;
+  /** Screenshots are kept for a look when a test failed. */
+  let anyFailed = false;
   let managerAddress: string;
   let s3: S3Client | undefined;
   /** The confirmations the pages asked for (all accepted). */
@@ -89,7 +92,13 @@ describe('web console in a browser', function () {
     for (const node of extraNodes) await node.kill('SIGTERM');
     await stopChild(dev);
     if (root) rmSync(root, { recursive: true, force: true });
-    if (shots) console.log(`      web console screenshots: ${shots}`);
+    if (!shots) return;
+    if (anyFailed || process.env.LEOFS_KEEP_SCREENSHOTS) console.log(`      web console screenshots: ${shots}`);
+    else rmSync(shots, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') anyFailed = true;
   });
 
   async function logIn(key: string, secretAccessKey: string): Promise<void> {
