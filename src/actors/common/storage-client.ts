@@ -86,18 +86,15 @@ export class StorageClient implements StorageApi {
     const decided = condition !== undefined || versioning !== undefined;
     if (!decided && body !== undefined && body.length >= STAGED_BODY_MIN_BYTES && this.deps.staging !== undefined) return this.putStaged(kind, fields, body, this.deps.staging);
     const conditional = this.named(condition);
-    let resent = false;
-    const result = await this.viaCoordinator(this.writers(fields.bucket, fields.key), decided || writtenOnce(kind), (node, retried) => {
-      resent ||= retried;
-      return askWhenWritable(
+    return this.writeVia(this.writers(fields.bucket, fields.key), decided || writtenOnce(kind), (node, retried) =>
+      askWhenWritable(
         this.deps.system,
         replicatorRef(node),
         { type: 'put', objectKind: kind, fields, ...(body ? { body } : {}), ...conditional, ...(versioning ? { versioning } : {}), ...(retried ? { retried } : {}) },
         this.timeoutMs,
         body?.length ?? 0,
-      );
-    });
-    return result.ok && resent ? { ...result, resent: true } : result;
+      ),
+    );
   }
 
   /**
@@ -111,10 +108,8 @@ export class StorageClient implements StorageApi {
     const stagedId = this.named(undefined);
     const sentId = this.named(undefined);
     let staged: Promise<StagedBodyRef | undefined> | undefined;
-    let resent = false;
     try {
-      const result = await this.viaCoordinator(this.writers(fields.bucket, fields.key), writtenOnce(kind), async (node, retried) => {
-        resent ||= retried;
+      return await this.writeVia(this.writers(fields.bucket, fields.key), writtenOnce(kind), async (node, retried) => {
         const again = retried ? { retried } : {};
         if (!this.bytesOnlyNodes.has(node)) {
           staged ??= staging.stage(body);
@@ -132,7 +127,6 @@ export class StorageClient implements StorageApi {
         this.sentCount++;
         return askWhenWritable(this.deps.system, replicatorRef(node), { type: 'put', objectKind: kind, fields, body, ...sentId, ...again }, this.timeoutMs, body.length);
       });
-      return result.ok && resent ? { ...result, resent: true } : result;
     } finally {
       void staged?.then((ref) => ref && staging.discard(ref));
     }
@@ -189,6 +183,23 @@ export class StorageClient implements StorageApi {
 
   private upFirst(nodes: readonly string[]): string[] {
     return [...nodes.filter((node) => !this.deps.isKnownDown(node)), ...nodes.filter((node) => this.deps.isKnownDown(node))];
+  }
+
+  /**
+   * `viaCoordinator` for a put, whose answer says when it was sent on after a coordinator went down with
+   * it in hand (`resent`): that coordinator's link may still be reading the body.
+   */
+  private async writeVia<R extends { ok: boolean }>(
+    candidates: readonly string[],
+    retryTaken: boolean,
+    send: (node: string, retried: boolean) => Promise<R | RuntimeFailure>,
+  ): Promise<R | StorageFailure | (R & { readonly resent: true })> {
+    let resent = false;
+    const result = await this.viaCoordinator(candidates, retryTaken, (node, retried) => {
+      resent ||= retried;
+      return send(node, retried);
+    });
+    return result.ok && resent ? { ...result, resent: true } : result;
   }
 
   /**
