@@ -44,6 +44,8 @@ export interface ListingEntry extends Listable {
   readonly previous?: ListingEntry | null;
   /** With `unsettled`: `previous` is not known to be what that write replaced (it arrived later, or is what an undo left). */
   readonly replacedUnknown?: true;
+  /** With `unsettled`: the write was taken so lately that its coordinator may still be sending it to other replicas. */
+  readonly inFlight?: true;
 }
 
 /** An older version of a listed key. */

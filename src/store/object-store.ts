@@ -96,7 +96,14 @@ export interface ObjectStoreOptions {
   readonly now?: () => number;
   /** Time that is never stepped, for how long writes have been unsettled (performance.now by default). */
   readonly elapsed?: () => number;
+  /**
+   * How long a write's coordinator may take to decide it (its replica timeout): a version unsettled here
+   * for less may still be on its way to other replicas, and is marked `inFlight` (default 30 s).
+   */
+  readonly writeDecidedWithinMs?: number;
 }
+
+export const DEFAULT_WRITE_DECIDED_WITHIN_MS = 30_000;
 
 export const DEFAULT_FILE_BODY_MIN_BYTES = 128 * 1024;
 
@@ -237,6 +244,17 @@ interface UndoRecord {
   readonly replacedUnknown?: true;
 }
 
+/** A version unsettled here: what an undo restores (null: none) and what is known of its write. */
+export interface UnsettledHere {
+  readonly previous: ObjectMeta | null;
+  /** `previous` was unsettled too when this write replaced it. */
+  readonly previousUnsettled?: true;
+  /** `previous` is not known to be what the write replaced. */
+  readonly replacedUnknown?: true;
+  /** Taken here less than `writeDecidedWithinMs` ago: its coordinator may still be sending it to other replicas. */
+  readonly inFlight?: true;
+}
+
 /** A write left unsettled here past a grace period: its coordinator never said how it ended. */
 export interface StaleWrite {
   readonly address: ObjectAddress;
@@ -306,6 +324,7 @@ export class ObjectStore {
   /** Names this opening of the store: an elapsed time means something only within it. */
   private readonly session = randomHex(8);
   private readonly openedElapsedMs: number;
+  private readonly writeDecidedWithinMs: number;
 
   private constructor(
     tables: StoreTables,
@@ -317,6 +336,7 @@ export class ObjectStore {
     this.now = options.now ?? Date.now;
     this.elapsed = options.elapsed ?? (() => performance.now());
     this.openedElapsedMs = this.elapsed();
+    this.writeDecidedWithinMs = options.writeDecidedWithinMs ?? DEFAULT_WRITE_DECIDED_WITHIN_MS;
     this.files = new BodyFiles(join(options.path, 'objects', 'bodies'), this.log, { durable: options.durable !== false, directWrites: options.directBodyWrites !== false });
     this.fileBodyMinBytes = options.fileBodyMinBytes ?? DEFAULT_FILE_BODY_MIN_BYTES;
     for (const { value } of this.db.files.getRange({})) if (typeof value === 'number') this.fileBytes += value;
@@ -435,12 +455,28 @@ export class ObjectStore {
 
   /**
    * While the version at `clock` is unsettled: the version an undo restores here (null: none), whether
-   * that one was unsettled too, and whether it is not known to be what the write replaced.
+   * that one was unsettled too, whether it is not known to be what the write replaced, and whether the
+   * write may still be in flight.
    */
-  unsettledWrite(address: ObjectAddress, clock: Hlc): { readonly previous: ObjectMeta | null; readonly previousUnsettled?: true; readonly replacedUnknown?: true } | undefined {
+  unsettledWrite(address: ObjectAddress, clock: Hlc): UnsettledHere | undefined {
     const undo = this.readUndo(metaKey(address));
     if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
-    return { previous: undo.previous, ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}), ...(undo.replacedUnknown ? { replacedUnknown: true as const } : {}) };
+    return {
+      previous: undo.previous,
+      ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}),
+      ...(undo.replacedUnknown ? { replacedUnknown: true as const } : {}),
+      ...(this.unsettledForMs(undo) < this.writeDecidedWithinMs ? { inFlight: true as const } : {}),
+    };
+  }
+
+  /**
+   * How long the write of `undo` has been unsettled here, by the clock that is never stepped; a write
+   * taken before this store was opened is at least as old as the store's session, which is all that is
+   * known of it.
+   */
+  private unsettledForMs(undo: UndoRecord): number {
+    const nowMs = this.elapsed();
+    return undo.session === this.session && typeof undo.sinceElapsedMs === 'number' ? nowMs - undo.sinceElapsedMs : nowMs - this.openedElapsedMs;
   }
 
   /** Whether any write is unsettled on this replica. */
@@ -516,7 +552,13 @@ export class ObjectStore {
     const unsettled = scan.lookForUnsettled ? this.unsettledWrite({ kind: scan.kind, bucket: scan.bucket, key }, meta.clock) : undefined;
     const entry = listingEntryOf(key, meta, withVersions);
     if (!unsettled) return entry;
-    return { ...entry, unsettled: true, previous: unsettled.previous && previousEntryOf(key, unsettled, withVersions), ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}) };
+    return {
+      ...entry,
+      unsettled: true,
+      previous: unsettled.previous && previousEntryOf(key, unsettled, withVersions),
+      ...(unsettled.replacedUnknown ? { replacedUnknown: true as const } : {}),
+      ...(unsettled.inFlight ? { inFlight: true as const } : {}),
+    };
   }
 
   /**
@@ -713,7 +755,6 @@ export class ObjectStore {
    * order after `after` (from the first without it).
    */
   staleWrites(olderThanMs: number, limit: number, after?: ObjectAddress): StaleWrite[] {
-    const nowMs = this.elapsed();
     const stale: StaleWrite[] = [];
     const afterKey = after ? metaKey(after) : undefined;
     for (const { key, value } of this.db.undo.getRange(afterKey ? { start: afterKey } : {})) {
@@ -722,9 +763,7 @@ export class ObjectStore {
       const undo = value as UndoRecord;
       const address = parseMetaKey(key);
       if (!address || !isHlc(undo?.clock)) continue;
-      // By the clock that is never stepped; a write taken before this store was opened is at least as old
-      // as the store's session, which is all that is known of it.
-      const ageMs = undo.session === this.session && typeof undo.sinceElapsedMs === 'number' ? nowMs - undo.sinceElapsedMs : nowMs - this.openedElapsedMs;
+      const ageMs = this.unsettledForMs(undo);
       const current = this.readMeta(key);
       if (ageMs > olderThanMs && current && compareHlc(current.clock, undo.clock) === 0) stale.push({ address, clock: undo.clock, deleted: current.deleted === true, ageMs, ringChecksum: current.ringChecksum });
     }

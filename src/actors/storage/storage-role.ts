@@ -72,6 +72,7 @@ export type StorageHost = Pick<ClusterNode, 'system' | 'clock' | 'logger'> & {
 };
 
 export function storageRole(node: StorageHost, options: StorageRoleOptions): StorageRole {
+  const storageOptions = { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning };
   const store = ObjectStore.open({
     path: options.dataDir,
     logger: node.logger,
@@ -82,11 +83,12 @@ export function storageRole(node: StorageHost, options: StorageRoleOptions): Sto
     ...(options.metaFormat !== undefined ? { metaFormat: options.metaFormat } : {}),
     ...(options.capacityBytes !== undefined ? { capacityBytes: options.capacityBytes } : {}),
     ...(options.minFreeDiskBytes !== undefined ? { minFreeDiskBytes: options.minFreeDiskBytes } : {}),
+    // A coordinator decides a write within its replica timeout, which the nodes of a cluster share.
+    writeDecidedWithinMs: storageOptions.replicaTimeoutMs,
   });
   // Files a crash left without their record go; files written from now on are never touched by it.
   void store.sweepBodyFiles().catch((error: unknown) => node.logger.warn('cannot sweep body files', { error }));
   const self = node.system.node;
-  const storageOptions = { ...DEFAULT_STORAGE_OPTIONS, ...options.tuning };
   const absence = new PeerAbsence({ self, clock: node.clock, isUp: (peer) => node.transport.isUp(peer) });
   const stopWatchingNodes = node.system.onNodeEvent((event) => absence.observe(event));
   // Closed before any actor starts when the node comes back from a long absence.

@@ -6,8 +6,9 @@
  *
  *   [key, wallMs, counter, node index, flags, sizeBytes, etag, lastModifiedMs, rare fields?]
  *
- * flags: 1 deleted, 2 delete marker, 4 unsettled, 8 replaced unknown. The rare fields (version id,
- * older versions, what an unsettled write replaced) follow as a map when an entry has any.
+ * flags: 1 deleted, 2 delete marker, 4 unsettled, 8 replaced unknown, 16 in flight; a reader ignores flags
+ * it does not know. The rare fields (version id, older versions, what an unsettled write replaced) follow
+ * as a map when an entry has any.
  */
 import { isHlc, type Hlc } from '../../core/hlc.js';
 import type { ListedVersionSummary, ListingEntry, ListingGap, ListingPage } from '../../core/listing.js';
@@ -33,6 +34,7 @@ const DELETED = 1;
 const DELETE_MARKER = 2;
 const UNSETTLED = 4;
 const REPLACED_UNKNOWN = 8;
+const IN_FLIGHT = 16;
 
 export function packListingPage(page: ListingPage<ListingEntry>): PackedListingPage {
   const nodes: string[] = [];
@@ -55,7 +57,7 @@ export function packListingPage(page: ListingPage<ListingEntry>): PackedListingP
 
 /** An entry's flags, as both packed forms carry them. */
 export function flagsOf(entry: ListingEntry): number {
-  return (entry.deleted ? DELETED : 0) | (entry.deleteMarker ? DELETE_MARKER : 0) | (entry.unsettled ? UNSETTLED : 0) | (entry.replacedUnknown ? REPLACED_UNKNOWN : 0);
+  return (entry.deleted ? DELETED : 0) | (entry.deleteMarker ? DELETE_MARKER : 0) | (entry.unsettled ? UNSETTLED : 0) | (entry.replacedUnknown ? REPLACED_UNKNOWN : 0) | (entry.inFlight ? IN_FLIGHT : 0);
 }
 
 /** What an entry has of the fields most entries lack, undefined when none. */
@@ -106,6 +108,7 @@ export function entryFrom(key: string, clock: Hlc, flags: number, sizeBytes: num
   if ((flags & DELETE_MARKER) !== 0) entry.deleteMarker = true;
   if ((flags & UNSETTLED) !== 0) entry.unsettled = true;
   if ((flags & REPLACED_UNKNOWN) !== 0) entry.replacedUnknown = true;
+  if ((flags & IN_FLIGHT) !== 0) entry.inFlight = true;
   if (rare !== undefined) {
     const { versionId, noncurrent, previous } = rare as Record<string, unknown>;
     if (versionId !== undefined && typeof versionId !== 'string') return undefined;

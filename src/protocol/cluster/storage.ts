@@ -58,6 +58,8 @@ export interface UnsettledWrite {
   readonly previousUnsettled?: true;
   /** `previous` is not known to be what this write replaced: it arrived after it, or an undo left nothing known. */
   readonly replacedUnknown?: true;
+  /** Taken so lately that its coordinator may still be sending it to other replicas, which may yet take it. */
+  readonly inFlight?: true;
 }
 
 export type HeadLocalReply = { readonly ok: true; readonly meta: ObjectMeta | null; readonly unsettled?: UnsettledWrite } | StorageError;

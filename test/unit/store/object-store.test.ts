@@ -282,6 +282,32 @@ describe('store/object-store', () => {
     }
   });
 
+  it('marks an unsettled write in flight until its coordinator must have decided it, in reads and listings alike', async () => {
+    let elapsedMs = 1_000;
+    const path = join(dir, 'in-flight');
+    let timed = ObjectStore.open({ path, logger: logged.logger, now: () => 0, elapsed: () => elapsedMs, writeDecidedWithinMs: 2_000 });
+    const listed = () => timed.list('object', 'photos', { prefix: '', startAt: '', limit: 10 }, true).entries.find((entry) => entry.key === 'cat.jpg');
+    try {
+      await timed.apply({ address: a, meta: meta(a, clock(10), Buffer.from('old')), body: Buffer.from('old'), keepPrevious: false });
+      await timed.apply({ address: a, meta: meta(a, clock(20), Buffer.from('new')), body: Buffer.from('new'), keepPrevious: true });
+      expect(timed.unsettledWrite(a, clock(20))).to.include({ inFlight: true });
+      expect(listed()).to.include({ unsettled: true, inFlight: true });
+      elapsedMs = 3_000;
+      expect(timed.unsettledWrite(a, clock(20))).to.not.have.property('inFlight');
+      expect(listed()).to.include({ unsettled: true }).and.not.have.property('inFlight');
+
+      // After a restart the write is as old as the session at least: in flight again only for what is left of that.
+      await timed.close();
+      elapsedMs = 0;
+      timed = ObjectStore.open({ path, logger: logged.logger, now: () => 0, elapsed: () => elapsedMs, writeDecidedWithinMs: 2_000 });
+      expect(timed.unsettledWrite(a, clock(20))).to.include({ inFlight: true });
+      elapsedMs = 2_000;
+      expect(timed.unsettledWrite(a, clock(20))).to.not.have.property('inFlight');
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('removes undo records that no longer belong to their key\u2019s version, and only those', async () => {
     const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
     await put(a, clock(10), Buffer.from('old'));
@@ -308,7 +334,7 @@ describe('store/object-store', () => {
     await put(a, clock(30), Buffer.from('second'), true);
     expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousUnsettled: true });
     expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
-    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null, replacedUnknown: true });
+    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null, replacedUnknown: true, inFlight: true });
     expect((await store.readBody(a, clock(20)))?.toString()).to.equal('first');
     expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: undefined });
     expect(store.getMeta(a), 'empty here, for the other replicas to fill').to.equal(undefined);

@@ -12,7 +12,7 @@ const marker: ListingEntry = {
   key: 'a/3', clock: clock(12), deleted: false, deleteMarker: true, sizeBytes: 0, etag: '', lastModifiedMs: 12, versionId: 'v3',
   noncurrent: [{ versionId: 'v2', sizeBytes: 5, etag: 'e2', lastModifiedMs: 9 }, { versionId: 'v1', sizeBytes: 0, etag: '', lastModifiedMs: 8, deleteMarker: true }],
 };
-const unsettled: ListingEntry = { key: 'é/4', clock: clock(13, 'storage_2@h'), deleted: false, sizeBytes: 1, etag: 'e', lastModifiedMs: 13, unsettled: true, replacedUnknown: true, previous: plain };
+const unsettled: ListingEntry = { key: 'é/4', clock: clock(13, 'storage_2@h'), deleted: false, sizeBytes: 1, etag: 'e', lastModifiedMs: 13, unsettled: true, replacedUnknown: true, inFlight: true, previous: plain };
 const unsettledFirst: ListingEntry = { key: '', clock: clock(14), deleted: false, sizeBytes: 1, etag: 'e', lastModifiedMs: 14, unsettled: true, previous: null };
 
 const viaWire = (value: unknown): unknown => decodeCbor(encodeCbor(value));
