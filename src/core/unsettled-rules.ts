@@ -13,6 +13,9 @@
  *   'revert'  never acknowledged: fewer than `required` replicas hold it or may have held it;
  *   'wait'    not known yet: replicas that did not answer, or unsettled newer versions over it, may
  *             hide holders.
+ * 'revert' speaks of now: a write still in flight (its coordinator may still be sending it) may yet be
+ * acknowledged. A reader may show what it replaced meanwhile, but never the write itself before it
+ * settles: a later reader that all the replicas answer would take it back (see hidesNoWrite).
  */
 import { compareHlc, type Hlc } from './hlc.js';
 
@@ -58,7 +61,10 @@ export interface Replaced {
  * holds just the version its write replaced on the replicas that hold it, and enough replicas answered
  * that every write's quorum (W or D) includes one of them. A write acknowledged after it would then
  * show on an answering replica (as its version, or kept beneath the undecided one), so showing it hides
- * no acknowledged write; at worst it shows a write whose outcome its client does not know.
+ * no acknowledged write; at worst it shows a write whose outcome its client does not know. Only for a
+ * write no longer in flight: while its coordinator may still send it, a later reader that all the
+ * replicas answer judges it 'revert' for now and shows what it replaced, and a write shown and then
+ * taken back may yet be acknowledged. A reader waits for such a write to settle instead.
  */
 export function hidesNoWrite(holders: readonly Replaced[], others: ReadonlyArray<Hlc | null>, settings: { readonly n: number; readonly w: number; readonly d: number }): boolean {
   if (holders.length === 0 || holders.length + others.length < settings.n - Math.min(settings.w, settings.d) + 1) return false;
@@ -76,6 +82,8 @@ export interface HeldVersion<E> {
   readonly previous?: E | null;
   /** `previous` is not known to be what the write of this version replaced. */
   readonly replacedUnknown?: true;
+  /** The write of this unsettled version may still be sent to other replicas. */
+  readonly inFlight?: true;
 }
 
 /**
@@ -110,7 +118,8 @@ export function acknowledgedNewest<E extends HeldVersion<E>>(
       const others = answering.map((replica) => versions.get(replica)).filter((entry) => !holdsIt(entry)).map((entry) => entry?.clock ?? null);
       // A holder that does not tell what its version replaced might hide anything beneath it.
       const replaced = holders.map((entry) => ({ previous: entry.previous?.clock ?? null, vouches: entry.previous !== undefined && entry.previous?.unsettled !== true && entry.replacedUnknown !== true }));
-      return hidesNoWrite(replaced, others, settings) ? newest : 'undecided';
+      const inFlight = holders.some((entry) => entry.inFlight === true);
+      return !inFlight && hidesNoWrite(replaced, others, settings) ? newest : 'undecided';
     }
     versions = new Map([...versions].map(([node, entry]) => [node, holdsIt(entry) ? (entry!.previous ?? null) : entry]));
   }

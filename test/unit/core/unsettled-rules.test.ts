@@ -86,6 +86,17 @@ describe('core/unsettled-rules', () => {
       expect(acknowledgedNewest(new Map([['a', overLater], ['b', settled]]), replicas, settings)).to.equal('undecided');
     });
 
+    it('never shows a write still in flight before it settles, where it would show one no longer in flight', () => {
+      const inFlight: Entry = { ...ghost, name: 'in flight', inFlight: true };
+      // A replica did not answer: showing it now, a later reader that all answer would take it back.
+      expect(acknowledgedNewest(new Map([['a', ghost], ['b', settled]]), replicas, settings)).to.equal(ghost);
+      expect(acknowledgedNewest(new Map([['a', inFlight], ['b', settled]]), replicas, settings)).to.equal('undecided');
+      // All answered: not acknowledged so far, so what it replaced, in flight or not.
+      expect(acknowledgedNewest(new Map([['a', inFlight], ['b', settled], ['c', settled]]), replicas, settings)).to.equal(settled);
+      // On W replicas it may have been acknowledged, in flight or not.
+      expect(acknowledgedNewest(new Map([['a', inFlight], ['b', inFlight]]), replicas, settings)).to.equal(inFlight);
+    });
+
     it('counts only the key\u2019s replicas as witnesses, while any node\u2019s settled copy settles it', () => {
       const elsewhere = new Map<string, Entry | null>([['a', ghost], ['b', settled], ['c', settled], ['x', null]]);
       expect(acknowledgedNewest(elsewhere, replicas, settings)).to.equal(settled);
