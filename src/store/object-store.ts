@@ -97,8 +97,10 @@ export interface ObjectStoreOptions {
   /** Time that is never stepped, for how long writes have been unsettled (performance.now by default). */
   readonly elapsed?: () => number;
   /**
-   * How long a write's coordinator may take to decide it (its replica timeout): a version unsettled here
-   * for less may still be on its way to other replicas, and is marked `inFlight` (default 30 s).
+   * How long a write's coordinator takes to decide it (its replica timeout): a version unsettled here
+   * for less may still be on its way to other replicas, and is marked `inFlight` (default 30 s, the
+   * storage nodes' default replica timeout). A coordinator whose own disk stalls, or whose links stay
+   * full, can take longer than that.
    */
   readonly writeDecidedWithinMs?: number;
 }
@@ -356,9 +358,11 @@ export class ObjectStore {
   }
 
   /**
-   * While this stays the same, every read answers as it did when the mark was taken: it moves once
-   * each write transaction has ended, and when a compaction switches environments. Undefined while a
-   * write is in flight, whose changes a read may or may not see (and which equals no mark).
+   * While this stays the same, every read answers as it did when the mark was taken, but for the
+   * `inFlight` mark of unsettled versions, which lapses with time (an answer kept from before only makes
+   * a reader more careful): it moves once each write transaction has ended, and when a compaction
+   * switches environments. Undefined while a write is in flight, whose changes a read may or may not see
+   * (and which equals no mark).
    */
   get contentsMark(): number | undefined {
     return this.writesInFlight > 0 ? undefined : this.contentsChanges;

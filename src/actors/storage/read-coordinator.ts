@@ -99,7 +99,7 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
       const replaced = holders.filter((holder) => replicas.includes(holder.replica)).map((holder) => ({ previous: holder.unsettled!.previous?.clock ?? null, vouches: holder.unsettled!.previousUnsettled !== true && holder.unsettled!.replacedUnknown !== true }));
       const others = answers.filter((answer) => replicas.includes(answer.replica) && !holders.includes(answer)).map((answer) => answer.meta?.clock ?? null);
       // A write still in flight is shown once it settles, or not at all: see core/unsettled-rules.ts.
-      const inFlight = holders.some((holder) => holder.unsettled?.inFlight === true);
+      const inFlight = holders.some((holder) => holder.unsettled!.inFlight === true);
       if (!inFlight && hidesNoWrite(replaced, others, snapshot.doc.settings)) break;
       undecidedUntilMs ??= context.clock.elapsed() + UNDECIDED_WAIT_MS;
       const leftMs = undecidedUntilMs - context.clock.elapsed() - UNDECIDED_PAUSE_MS;

@@ -14,10 +14,12 @@ import { keyPosition } from '../../../src/core/ring/position.js';
 import type { ObjectFields } from '../../../src/protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaPutReply, type RouterMessage } from '../../../src/protocol/cluster/storage.js';
 import { judgeByReplicas, type Judgement } from '../../../src/actors/storage/unsettled-judge.js';
-import { eventually, FAST_TUNING, objectFields, StorageCluster } from '../../support/storage-cluster.js';
+import { eventually, objectFields, StorageCluster } from '../../support/storage-cluster.js';
 
 const BUCKET = 'unsettled';
 const GRACE_MS = 400;
+/** Long enough that a read which waits for an undecided version gives up well before a fresh one stops being in flight. */
+const REPLICA_TIMEOUT_MS = 10_000;
 
 const fields = (key: string, body: string): ObjectFields => objectFields(BUCKET, key, body);
 
@@ -26,7 +28,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
   let cluster: StorageCluster;
 
   before(async () => {
-    cluster = new StorageCluster(3, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, () => ({ tuning: { settleGraceMs: GRACE_MS } }));
+    cluster = new StorageCluster(3, { n: 3, w: 2, r: 2, d: 2, rackAware: false }, () => ({ tuning: { settleGraceMs: GRACE_MS, replicaTimeoutMs: REPLICA_TIMEOUT_MS } }));
     await cluster.start();
   });
   after(async () => {
@@ -149,7 +151,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
       const takenMs = Date.now();
       // Its coordinator may still be sending it: a reader that all the replicas answer would take it back now.
       expect(await read(key)).to.equal('Unavailable');
-      await new Promise((resolve) => setTimeout(resolve, takenMs + FAST_TUNING.replicaTimeoutMs! + 100 - Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, takenMs + REPLICA_TIMEOUT_MS + 100 - Date.now()));
       expect(await read(key)).to.equal('in doubt');
     } finally {
       await cluster.restart(away);
