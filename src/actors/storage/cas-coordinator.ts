@@ -7,7 +7,8 @@
  *   2. the newest accepted proposal, unless every promising replica holds its version, is finished
  *      first: it may have been chosen (one older than the proposal horizon is fenced off instead:
  *      nobody waits for it any more, and what it named may have been purged since)
- *   3. the condition is judged against the newest version the quorum holds
+ *   3. the condition is judged against the newest version the quorum holds (and, while a rebalance
+ *      moves the key, the previous ring's replicas: previous-replicas.ts)
  *   4. propose the new version; a quorum must accept (preempted: back off, retry from 1)
  *   5. apply it on every replica; answer once W (D for a delete) have
  *
@@ -37,6 +38,7 @@ import { type PutResult, type StorageFailure, storageFailure, versionedWriteFail
 import { routerOf, type CasCommitReply, type CasPrepareReply, type CasProposeReply } from '../../protocol/cluster/storage.js';
 import type { ObjectAddress } from '../../store/store-keys.js';
 import { casCommit, casPrepare, casPropose } from './cas-acceptor.js';
+import { newestOnPreviousReplicas } from './previous-replicas.js';
 import { addressOf, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 
@@ -150,14 +152,18 @@ export class ConditionalWrite {
 
     // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
     if (head && this.isMine(head)) return { type: 'decided', result: { ok: true, meta: head } };
+    // While a rebalance moves the key, the quorum may not hold yet what the previous ring's replicas do.
+    const earlier = await newestOnPreviousReplicas(this.system, context, this.address, request.required);
+    if (!earlier.ok) return { type: 'retry', unreachable: true, problem: earlier.message };
+    const newest = earlier.newest && (!head || compareHlc(earlier.newest.clock, head.clock) > 0) ? earlier.newest : head;
     // A delete marker is no version to match: the key reads as absent.
-    const current = head && !head.deleted && head.deleteMarker !== true ? head : undefined;
+    const current = newest && !newest.deleted && newest.deleteMarker !== true ? newest : undefined;
     const verdict = request.condition === undefined ? undefined : judgeWriteCondition(request.condition, current);
     if (verdict !== undefined && !verdict.pass) return this.refuse(replicas, ballot, conditionFailure(this.address.key, verdict.failed), promises);
-    const version = this.versionOver(head);
+    const version = this.versionOver(newest);
     if (!version.ok) return this.refuse(replicas, ballot, version, promises);
 
-    if (head) context.hlc.observe(head.clock);
+    if (newest) context.hlc.observe(newest.clock);
     const clock = context.hlc.stamp();
     const meta = { lastModifiedMs: clock.wallMs, ...version.fields, clock, ringChecksum: snapshot.checksum } as ObjectMeta;
     this.proposed.push(meta);

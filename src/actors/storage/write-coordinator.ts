@@ -20,6 +20,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { type PutResult, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, stagedBodyRefusal, type ReplicaPutReply, type RouterMessage } from '../../protocol/cluster/storage.js';
 import { StagedBody } from '../../store/staged-bodies.js';
+import { newestOnPreviousReplicas } from './previous-replicas.js';
 import { applyReplicaWrite, newestReplaced } from './replica-ops.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
 import { ask, askWhenWritable } from '../../runtime/typed-ask.js';
@@ -54,21 +55,30 @@ const MAX_ROUNDS = 3;
  * acknowledging such a write would let a write that came after another lose to it. So the version is
  * stamped again above the later clock and written again. Should a later round fail, the write fails:
  * the round before was taken by its replicas but loses to the version they held, so acknowledging it
- * would acknowledge a write that readers never see.
+ * would acknowledge a write that readers never see. While a rebalance moves the key, its replicas may
+ * not hold the versions it had on the previous ring yet: those are asked first (previous-replicas.ts).
  */
 export async function coordinateNewestWrite(system: ActorApi, context: StorageContext, log: Logger, request: WriteRequest): Promise<PutResult> {
   let attempt = request;
+  const earlier = await newestOnPreviousReplicas(system, context, { kind: request.objectKind, bucket: request.meta.bucket, key: request.meta.key }, request.required);
+  if (!earlier.ok) return earlier;
+  if (earlier.newest && compareHlc(earlier.newest.clock, attempt.meta.clock) > 0) attempt = stampedAbove(context, attempt, earlier.newest.clock);
   for (let round = 1; ; round++) {
     const { result, outdatedBy } = await coordinateWrite(system, context, log, attempt);
     if (!result.ok && round > 1) return { ...result, message: `the write was stamped again above a version its replicas held, and that round failed (an earlier round stays behind that version): ${result.message}` };
     if (!result.ok || outdatedBy === undefined || round >= MAX_ROUNDS) return result;
-    context.hlc.observe(outdatedBy);
-    const clock = context.hlc.stamp();
     log.debug('a write was stamped behind a version its replicas held; writing it again above that version', {
       bucket: attempt.meta.bucket, key: attempt.meta.key, stampedMs: attempt.meta.clock.wallMs, heldMs: outdatedBy.wallMs,
     });
-    attempt = { ...attempt, meta: { ...attempt.meta, clock, lastModifiedMs: clock.wallMs } };
+    attempt = stampedAbove(context, attempt, outdatedBy);
   }
+}
+
+/** `request` stamped anew, above `held`. */
+function stampedAbove(context: StorageContext, request: WriteRequest, held: Hlc): WriteRequest {
+  context.hlc.observe(held);
+  const clock = context.hlc.stamp();
+  return { ...request, meta: { ...request.meta, clock, lastModifiedMs: clock.wallMs } };
 }
 
 /**

@@ -1,0 +1,75 @@
+/**
+ * What a write must learn before its stamp while a rebalance moves its key. A write is ordered after
+ * an earlier acknowledged one because their quorums meet: some replica that takes the later write holds
+ * the earlier and makes the coordinator stamp again above it (write-coordinator.ts), or shows it to a
+ * conditional write's judgement (cas-coordinator.ts). A rebalance breaks that: a key's new replica holds
+ * nothing of it until its hand-off is done, so a write taken by it and by one replica that missed the
+ * earlier write can be stamped below that write, and lose to it once acknowledged. So while the key's
+ * replicas differ between the previous ring and the current one, the coordinator first asks the previous
+ * ring's replicas for the newest version each holds, and hears from as many of them as the write's own
+ * quorum: any earlier write's quorum on that ring meets them as it would meet a quorum on an unchanged
+ * ring.
+ */
+import { compareHlc } from '../../core/hlc.js';
+import type { ObjectMeta } from '../../core/object-meta.js';
+import { keyPosition } from '../../core/ring/position.js';
+import { preferenceList } from '../../core/ring/ring.js';
+import type { ActorApi } from '../../runtime/actor.js';
+import { ask } from '../../runtime/typed-ask.js';
+import { storageFailure, type StorageFailure } from '../../protocol/cluster/storage-api.js';
+import { routerOf } from '../../protocol/cluster/storage.js';
+import type { ObjectAddress } from '../../store/store-keys.js';
+import type { StorageContext } from './storage-context.js';
+
+/** `newest`: null when none of them holds the key, or when no rebalance moves its replicas. */
+export type PreviousReplicasView = { readonly ok: true; readonly newest: ObjectMeta | null } | StorageFailure;
+
+/**
+ * The newest version that `required` of the key's previous replicas hold, or a failure when too few
+ * of them answer.
+ */
+export async function newestOnPreviousReplicas(
+  system: ActorApi,
+  context: StorageContext,
+  address: ObjectAddress,
+  required: number,
+): Promise<PreviousReplicasView> {
+  const snapshot = context.ringView.current;
+  if (!snapshot?.previous) return { ok: true, newest: null };
+  const { n } = snapshot.doc.settings;
+  const position = keyPosition(address.bucket, address.key);
+  const previous = preferenceList(snapshot.previous, position, n);
+  const current = preferenceList(snapshot.current, position, n);
+  if (previous.length === current.length && previous.every((node) => current.includes(node))) return { ok: true, newest: null };
+
+  const needed = Math.min(required, previous.length);
+  return new Promise((resolve) => {
+    let newest: ObjectMeta | null = null;
+    let answered = 0;
+    let pending = previous.length;
+    const heard = (meta: ObjectMeta | null | undefined): void => {
+      pending--;
+      if (meta !== undefined) {
+        answered++;
+        if (meta !== null && (newest === null || compareHlc(meta.clock, newest.clock) > 0)) newest = meta;
+      }
+      if (answered === needed) resolve({ ok: true, newest });
+      else if (pending === 0 && answered < needed) {
+        resolve(storageFailure('Unavailable', `a rebalance is moving ${address.bucket}/${address.key} and ${answered} of its ${previous.length} previous replicas answered where ${needed} must, to order the write after what they hold; retry`));
+      }
+    };
+    for (const replica of previous) {
+      if (replica === context.node) {
+        heard(context.store.getMeta(address) ?? null);
+        continue;
+      }
+      if (context.isKnownDown(replica)) {
+        heard(undefined);
+        continue;
+      }
+      void ask(system, routerOf(replica), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs).then((reply) =>
+        heard(reply.ok ? reply.meta : undefined),
+      );
+    }
+  });
+}
