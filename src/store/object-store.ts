@@ -7,7 +7,7 @@
  *   data_tails  the last bytes of bodies that would otherwise need an extra page (body-layout.ts)
  *   body_files  bodies of `fileBodyMinBytes` and more, which live in files (body-files.ts): size by key
  *   ring_index  (position, key) -> clock, so a range of the ring can be walked and summarised (anti-entropy, rebalance hand-off)
- *   undo        the version a still-unsettled write replaced
+ *   undo        the version a still-unsettled write replaced, and that one's own while it is unsettled too (undo-chain.ts)
  *   queues      durable work (repairs), see durable-queue.ts
  *   namespaces  bucket namespaces that refuse writes: sealed or deleted (namespace-records.ts)
  *   tombstones  tombstones by wall time, for the reaper that purges them (tombstone-index.ts)
@@ -49,6 +49,7 @@ import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
+import { keptVersions, restoredUndo, settledIn, stacked, type UndoRecord } from './undo-chain.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -225,25 +226,6 @@ export interface RangeCursor {
 export interface TombstoneRef {
   readonly address: ObjectAddress;
   readonly clock: Hlc;
-}
-
-interface UndoRecord {
-  readonly clock: Hlc;
-  readonly previous: ObjectMeta | null;
-  /** The store session that took the write, and when by its never-stepped clock. */
-  readonly session?: string;
-  readonly sinceElapsedMs?: number;
-  /**
-   * `previous` was itself unsettled when this write replaced it (what it had replaced is gone): an
-   * undo restores it unsettled, over nothing, so that it is judged in its turn.
-   */
-  readonly previousUnsettled?: true;
-  /**
-   * What this write replaced is not known: `previous` arrived after the write was taken here (an older
-   * version kept beneath it), or is null because the write that had replaced it was undone. A reader
-   * cannot take `previous` for what the write replaced.
-   */
-  readonly replacedUnknown?: true;
 }
 
 /** A version unsettled here: what an undo restores (null: none) and what is known of its write. */
@@ -689,11 +671,17 @@ export class ObjectStore {
       this.db.ringIndex.put(ringIndexKey(keyPosition(address.bucket, address.key), address), encodeHlc(meta.clock));
       const undo = this.readUndo(key);
       const previousSettled = current === undefined || undo === undefined || compareHlc(undo.clock, current.clock) !== 0;
-      if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
-      if (keepPrevious) {
-        const stacked = previousSettled ? {} : { previousUnsettled: true as const };
-        this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed(), ...stacked } satisfies UndoRecord);
+      if (keepPrevious && !previousSettled) {
+        // The version replaced may still be undone in its turn: its own undo record stays beneath.
+        const top = { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed(), previousUnsettled: true as const };
+        const change = stacked(top, undo!);
+        this.removeBodies(address, change.dropped);
+        this.db.undo.put(key, change.record);
+      } else if (keepPrevious) {
+        this.removeBodies(address, keptVersions(undo));
+        this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
       } else {
+        this.removeBodies(address, keptVersions(undo));
         if (undo) this.db.undo.remove(key);
         if (current) this.removeBody(dataKey(address, current.clock));
       }
@@ -714,9 +702,11 @@ export class ObjectStore {
       for (const { address, clock } of items) {
         const key = metaKey(address);
         const undo = this.readUndo(key);
-        if (!undo || compareHlc(undo.clock, clock) !== 0) continue;
-        if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
-        this.db.undo.remove(key);
+        const change = undo && settledIn(undo, clock);
+        if (!change) continue;
+        this.removeBodies(address, change.dropped);
+        if (change.record) this.db.undo.put(key, change.record);
+        else this.db.undo.remove(key);
       }
     });
   }
@@ -743,11 +733,11 @@ export class ObjectStore {
         this.db.ringIndex.remove(indexKey);
       }
       this.removeBody(dataKey(address, clock));
-      if (undo.previous && undo.previousUnsettled) {
-        // Still undecided itself; what it replaced is gone, so undoing it in turn leaves the key empty
-        // here, for the other replicas to fill.
-        this.db.undo.put(key, { clock: undo.previous.clock, previous: null, replacedUnknown: true, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
-      } else this.db.undo.remove(key);
+      // Still undecided itself, the version given back keeps its own undo record, or one over nothing
+      // known when that was not kept: undoing it in turn then leaves the key for the other replicas to fill.
+      const restored = restoredUndo(undo, this.session, this.elapsed());
+      if (restored) this.db.undo.put(key, restored);
+      else this.db.undo.remove(key);
       this.tombstones.note(key, current, undo.previous ?? undefined);
       outcome = { reverted: true, restored: undo.previous?.clock };
     });
@@ -793,7 +783,7 @@ export class ObjectStore {
         const current = this.readMeta(key);
         if (undo && current && compareHlc(current.clock, undo.clock) === 0) continue;
         const address = parseMetaKey(key);
-        if (undo?.previous && address && (!current || compareHlc(undo.previous.clock, current.clock) !== 0)) this.removeBody(dataKey(address, undo.previous.clock));
+        if (address) this.removeBodies(address, keptVersions(undo).filter((kept) => !current || compareHlc(kept.clock, current.clock) !== 0));
         this.db.undo.remove(key);
         removed++;
       }
@@ -887,7 +877,7 @@ export class ObjectStore {
         const meta = this.readMeta(key);
         if (!address || !meta || meta.deleted) continue;
         const undo = this.readUndo(key);
-        if (undo?.previous) this.removeBody(dataKey(address, undo.previous.clock));
+        this.removeBodies(address, keptVersions(undo));
         if (undo) this.db.undo.remove(key);
         this.removeBody(dataKey(address, meta.clock));
         this.db.ringIndex.remove(ringIndexKey(keyPosition(address.bucket, address.key), address));
@@ -1261,10 +1251,21 @@ export class ObjectStore {
     const undo = this.readUndo(key);
     if (!undo || compareHlc(undo.clock, current.clock) !== 0 || compareHlc(meta.clock, current.clock) >= 0) return false;
     if (undo.previous && compareHlc(undo.previous.clock, meta.clock) >= 0) return false;
-    if (undo.previous) this.removeBody(dataKey(address, undo.previous.clock));
     if (body !== undefined && !meta.deleted) this.putBody(dataKey(address, meta.clock), body);
-    // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled).
-    const { previousUnsettled: _was, ...rest } = undo;
+    const { previousUnsettled, replaced, ...rest } = undo;
+    // `meta` is unsettled itself when a coordinator sent it (a copy from a replica is settled): then the
+    // version it displaces stays beneath it, for an undo of `meta` in its turn to give back.
+    if (unsettled && undo.previous) {
+      const beneath: UndoRecord = {
+        clock: meta.clock, previous: undo.previous, replacedUnknown: true, session: this.session, sinceElapsedMs: this.elapsed(),
+        ...(previousUnsettled ? { previousUnsettled } : {}), ...(replaced ? { replaced } : {}),
+      };
+      const change = stacked({ ...rest, previous: meta, replacedUnknown: true, previousUnsettled: true }, beneath);
+      this.removeBodies(address, change.dropped);
+      this.db.undo.put(key, change.record);
+      return true;
+    }
+    this.removeBodies(address, keptVersions(undo));
     this.db.undo.put(key, { ...rest, previous: meta, replacedUnknown: true, ...(unsettled ? { previousUnsettled: true as const } : {}) } satisfies UndoRecord);
     return true;
   }
@@ -1289,6 +1290,11 @@ export class ObjectStore {
     }
     this.db.data.put(key, body.subarray(0, headBytes));
     this.db.tails.put(key, body.subarray(headBytes));
+  }
+
+  /** Inside a write transaction: removes the bodies of versions an undo record no longer keeps. */
+  private removeBodies(address: ObjectAddress, versions: readonly ObjectMeta[]): void {
+    for (const version of versions) this.removeBody(dataKey(address, version.clock));
   }
 
   /** Inside a write transaction: removes a body with its tail, or its file once the transaction commits. */

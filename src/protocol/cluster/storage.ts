@@ -54,7 +54,7 @@ export type ReplicaPutReply =
  */
 export interface UnsettledWrite {
   readonly previous: ObjectMeta | null;
-  /** `previous` was unsettled too when this write replaced it; what it had replaced is not known. */
+  /** `previous` was unsettled too when this write replaced it; what that one replaced is not told here. */
   readonly previousUnsettled?: true;
   /** `previous` is not known to be what this write replaced: it arrived after it, or an undo left nothing known. */
   readonly replacedUnknown?: true;

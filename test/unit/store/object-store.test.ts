@@ -328,16 +328,68 @@ describe('store/object-store', () => {
     expect(await store.removeOrphanedUndo(10)).to.equal(0);
   });
 
-  it('undoes a write over an unsettled version to that version, unsettled over nothing', async () => {
+  it('undoes a write over an unsettled version to that version, with what that one replaced beneath it', async () => {
     await put(a, clock(10), Buffer.from('settled'));
     await put(a, clock(20), Buffer.from('first'), true);
     await put(a, clock(30), Buffer.from('second'), true);
     expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousUnsettled: true });
     expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
-    expect(store.unsettledWrite(a, clock(20)), 'still to be judged, over nothing known').to.deep.equal({ previous: null, replacedUnknown: true, inFlight: true });
+    expect(store.unsettledWrite(a, clock(20))?.previous?.clock, 'still to be judged, over what it replaced').to.deep.equal(clock(10));
     expect((await store.readBody(a, clock(20)))?.toString()).to.equal('first');
+    expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: clock(10) });
+    expect((await store.readBody(a, clock(10)))?.toString()).to.equal('settled');
+    expect(store.isUnsettled(a, clock(10))).to.equal(false);
+  });
+
+  it('never loses a version acknowledged beneath two writes that both fail', async () => {
+    await put(a, clock(10), Buffer.from('old'));
+    await put(a, clock(19), Buffer.from('acknowledged'), true);
+    await put(a, clock(22), Buffer.from('failed once'), true);
+    // The first write's settle comes after the second write arrived: what it replaced can go.
+    await store.settle(a, clock(19));
+    expect(store.unsettledWrite(a, clock(22))).to.not.have.property('previousUnsettled');
+    expect(await store.readBody(a, clock(10))).to.equal(undefined);
+    await put(a, clock(27), Buffer.from('failed twice'), true);
+    expect(await store.revert(a, clock(27))).to.deep.equal({ reverted: true, restored: clock(22) });
+    expect(await store.revert(a, clock(22))).to.deep.equal({ reverted: true, restored: clock(19) });
+    expect((await store.readBody(a, clock(19)))?.toString()).to.equal('acknowledged');
+    expect(store.isUnsettled(a, clock(19)), 'settled, nothing left to undo').to.equal(false);
+  });
+
+  it('settles the newest write of a chain with every version kept beneath it', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(20), Buffer.from('v20'), true);
+    await put(a, clock(30), Buffer.from('v30'), true);
+    await store.settle(a, clock(30));
+    expect(store.isUnsettled(a, clock(30))).to.equal(false);
+    expect(await store.readBody(a, clock(20))).to.equal(undefined);
+    expect(await store.readBody(a, clock(10))).to.equal(undefined);
+    expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: false });
+  });
+
+  it('keeps at most four undo records for a key, and undoes past them to a version over nothing known', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    for (const at of [20, 30, 40, 50, 60]) await put(a, clock(at), Buffer.from(`v${at}`), true);
+    expect(await store.readBody(a, clock(10)), 'cut off beneath the fourth record').to.equal(undefined);
+    for (const at of [60, 50, 40, 30]) expect(await store.revert(a, clock(at))).to.deep.include({ reverted: true });
+    expect(store.unsettledWrite(a, clock(20))).to.deep.include({ previous: null, replacedUnknown: true });
     expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: undefined });
     expect(store.getMeta(a), 'empty here, for the other replicas to fill').to.equal(undefined);
+  });
+
+  it('keeps the version an older unsettled write displaces beneath it, and drops it for a settled copy', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(30), Buffer.from('v30'), true);
+    expect(await put(a, clock(20), Buffer.from('v20'), true)).to.deep.include({ applied: false });
+    expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
+    expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, restored: clock(10) });
+    expect((await store.readBody(a, clock(10)))?.toString()).to.equal('v10');
+
+    await put(a, clock(40), Buffer.from('v40'), true);
+    expect(await put(a, clock(35), Buffer.from('v35'), false)).to.deep.include({ applied: false });
+    expect(await store.readBody(a, clock(10)), 'a settled copy stands where the older version stood').to.equal(undefined);
+    expect(await store.revert(a, clock(40))).to.deep.equal({ reverted: true, restored: clock(35) });
+    expect(store.isUnsettled(a, clock(35))).to.equal(false);
   });
 
   it('marks unsettled versions in a listing when asked, with what they replaced', async () => {
