@@ -49,7 +49,7 @@ import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
-import { keptVersions, restoredUndo, settledIn, stacked, type UndoRecord } from './undo-chain.js';
+import { keptVersions, restoredUndo, settledIn, stacked, withoutBeneath, type UndoRecord } from './undo-chain.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -208,7 +208,11 @@ export interface PurgeProgress {
   readonly finished: boolean;
 }
 
-export type RevertOutcome = { readonly reverted: false } | { readonly reverted: true; readonly restored: Hlc | undefined };
+/** `beneathNewest`: the write undone was kept beneath a newer one, which stays the key's version. */
+export type RevertOutcome =
+  | { readonly reverted: false }
+  | { readonly reverted: true; readonly restored: Hlc | undefined }
+  | { readonly reverted: true; readonly beneathNewest: true };
 
 export interface RangeEntry {
   readonly position: RingPosition;
@@ -723,7 +727,16 @@ export class ObjectStore {
       if (this.isDeleted(address.bucket)) return;
       const current = this.readMeta(key);
       const undo = this.readUndo(key);
-      if (!current || !undo || compareHlc(current.clock, clock) !== 0 || compareHlc(undo.clock, clock) !== 0) return;
+      if (!current || !undo || compareHlc(undo.clock, current.clock) !== 0) return;
+      if (compareHlc(current.clock, clock) !== 0) {
+        // Kept beneath a newer write: it must not come back when that one is undone.
+        const change = withoutBeneath(undo, clock);
+        if (!change) return;
+        this.removeBodies(address, change.dropped);
+        this.db.undo.put(key, change.record);
+        outcome = { reverted: true, beneathNewest: true };
+        return;
+      }
       const indexKey = ringIndexKey(keyPosition(address.bucket, address.key), address);
       if (undo.previous) {
         this.db.meta.put(key, undo.previous);

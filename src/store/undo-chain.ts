@@ -3,8 +3,8 @@
  * replaces another still unsettled keeps that one's own undo record beneath its own (`replaced`), so
  * an undo gives back the version before together with what undoing that one would give back in turn:
  * a version acknowledged beneath two writes that both fail is never lost. The chain is cut after
- * MAX_UNDO_LEVELS; an undo that reaches the cut restores its version over nothing known beneath, as
- * one whose earlier history is lost (`previousUnsettled`).
+ * MAX_UNDO_LEVELS; an undo that reaches the cut restores its version over nothing known beneath
+ * (`previous` null, `replacedUnknown`), as one whose earlier history is lost.
  */
 import { compareHlc, type Hlc } from '../core/hlc.js';
 import type { ObjectMeta } from '../core/object-meta.js';
@@ -86,4 +86,31 @@ export function restoredUndo(undo: UndoRecord, session: string, sinceElapsedMs: 
   if (!undo.previous || !undo.previousUnsettled) return undefined;
   if (undo.replaced && compareHlc(undo.replaced.clock, undo.previous.clock) === 0) return undo.replaced;
   return { clock: undo.previous.clock, previous: null, replacedUnknown: true, session, sinceElapsedMs };
+}
+
+/**
+ * The chain once the write at `clock`, kept beneath the newest (unsettled, and failed since), is undone
+ * there: the write above it gives back what it had replaced instead. Undefined when no unsettled version
+ * beneath the newest has that clock.
+ */
+export function withoutBeneath(undo: UndoRecord, clock: Hlc): UndoChange | undefined {
+  const { previous, replaced, ...level } = undo;
+  if (!previous) return undefined;
+  if (compareHlc(previous.clock, clock) === 0) {
+    if (!undo.previousUnsettled) return undefined;
+    const { previousUnsettled: _undone, ...rest } = level;
+    const own = replaced && compareHlc(replaced.clock, clock) === 0 ? replaced : undefined;
+    const spliced: UndoRecord = {
+      ...rest,
+      previous: own?.previous ?? null,
+      replacedUnknown: true,
+      ...(own?.previousUnsettled ? { previousUnsettled: true as const } : {}),
+      ...(own?.replaced ? { replaced: own.replaced } : {}),
+    };
+    return { record: spliced, dropped: [previous] };
+  }
+  if (!replaced) return undefined;
+  const below = withoutBeneath(replaced, clock);
+  if (!below) return undefined;
+  return { record: { ...level, previous, replaced: below.record! }, dropped: below.dropped };
 }

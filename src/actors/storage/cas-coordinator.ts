@@ -153,9 +153,11 @@ export class ConditionalWrite {
     // A proposal of this write's own, chosen and applied by another coordinator meanwhile.
     if (head && this.isMine(head)) return { type: 'decided', result: { ok: true, meta: head } };
     // While a rebalance moves the key, the quorum may not hold yet what the previous ring's replicas do.
-    const earlier = await newestOnPreviousReplicas(this.system, context, this.address, request.required);
+    const earlier = await newestOnPreviousReplicas(this.system, context, this.address, replicas.quorum);
     if (!earlier.ok) return { type: 'retry', unreachable: true, problem: earlier.message };
     const newest = earlier.newest && (!head || compareHlc(earlier.newest.clock, head.clock) > 0) ? earlier.newest : head;
+    // This write's own version, applied there by a coordinator still on that ring.
+    if (newest && newest !== head && this.isMine(newest)) return { type: 'decided', result: { ok: true, meta: newest } };
     // A delete marker is no version to match: the key reads as absent.
     const current = newest && !newest.deleted && newest.deleteMarker !== true ? newest : undefined;
     const verdict = request.condition === undefined ? undefined : judgeWriteCondition(request.condition, current);

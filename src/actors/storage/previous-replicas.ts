@@ -6,9 +6,9 @@
  * nothing of it until its hand-off is done, so a write taken by it and by one replica that missed the
  * earlier write can be stamped below that write, and lose to it once acknowledged. So while the key's
  * replicas differ between the previous ring and the current one, the coordinator first asks the previous
- * ring's replicas for the newest version each holds, and hears from as many of them as the write's own
- * quorum: any earlier write's quorum on that ring meets them as it would meet a quorum on an unchanged
- * ring.
+ * ring's replicas for the newest version each holds, and hears from as many of them as its own quorum,
+ * or N-min(W,D)+1 if fewer: any earlier write's quorum on that ring meets them as it would meet a quorum
+ * on an unchanged ring. Chunks are written once under keys of their own, so nothing orders them.
  */
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
@@ -25,24 +25,24 @@ import type { StorageContext } from './storage-context.js';
 export type PreviousReplicasView = { readonly ok: true; readonly newest: ObjectMeta | null } | StorageFailure;
 
 /**
- * The newest version that `required` of the key's previous replicas hold, or a failure when too few
- * of them answer.
+ * The newest version that the key's previous replicas hold, heard from `quorum` of them (the write's
+ * own quorum) or N-min(W,D)+1 if fewer, or a failure when too few of them answer.
  */
 export async function newestOnPreviousReplicas(
   system: ActorApi,
   context: StorageContext,
   address: ObjectAddress,
-  required: number,
+  quorum: number,
 ): Promise<PreviousReplicasView> {
   const snapshot = context.ringView.current;
-  if (!snapshot?.previous) return { ok: true, newest: null };
-  const { n } = snapshot.doc.settings;
+  if (!snapshot?.previous || address.kind === 'chunk') return { ok: true, newest: null };
+  const { n, w, d } = snapshot.doc.settings;
   const position = keyPosition(address.bucket, address.key);
   const previous = preferenceList(snapshot.previous, position, n);
   const current = preferenceList(snapshot.current, position, n);
-  if (previous.length === current.length && previous.every((node) => current.includes(node))) return { ok: true, newest: null };
+  if (previous.length === 0 || (previous.length === current.length && previous.every((node) => current.includes(node)))) return { ok: true, newest: null };
 
-  const needed = Math.min(required, previous.length);
+  const needed = Math.min(quorum, n - Math.min(w, d) + 1, previous.length);
   return new Promise((resolve) => {
     let newest: ObjectMeta | null = null;
     let answered = 0;

@@ -64,7 +64,7 @@ export async function applyReplicaWrite(context: StorageContext, write: ReplicaW
 export async function revertReplicaWrite(context: StorageContext, address: ObjectAddress, clock: Hlc): Promise<{ ok: true; reverted: boolean } | StorageError> {
   try {
     const outcome = await context.store.revert(address, clock);
-    if (outcome.reverted) context.digests.changed(address, clock, outcome.restored);
+    if (outcome.reverted && 'restored' in outcome) context.digests.changed(address, clock, outcome.restored);
     return { ok: true, reverted: outcome.reverted };
   } catch (error) {
     return storageError(error);

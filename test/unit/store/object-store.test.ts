@@ -356,6 +356,20 @@ describe('store/object-store', () => {
     expect(store.isUnsettled(a, clock(19)), 'settled, nothing left to undo').to.equal(false);
   });
 
+  it('undoes a failed write kept beneath a newer one there, so that undoing the newer gives back the version before both', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(20), Buffer.from('v20'), true);
+    await put(a, clock(30), Buffer.from('v30'), true);
+    expect(await store.revert(a, clock(20))).to.deep.equal({ reverted: true, beneathNewest: true });
+    expect(store.getMeta(a)?.clock, 'the newer write stays').to.deep.equal(clock(30));
+    expect(await store.readBody(a, clock(20))).to.equal(undefined);
+    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ replacedUnknown: true });
+    expect(await store.revert(a, clock(20)), 'undone once').to.deep.equal({ reverted: false });
+    expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(10) });
+    expect((await store.readBody(a, clock(10)))?.toString()).to.equal('v10');
+    expect(store.isUnsettled(a, clock(10))).to.equal(false);
+  });
+
   it('settles the newest write of a chain with every version kept beneath it', async () => {
     await put(a, clock(10), Buffer.from('v10'));
     await put(a, clock(20), Buffer.from('v20'), true);
