@@ -14,7 +14,7 @@ import type { RingDocument, RingSnapshot } from '../../../src/core/ring/ring-doc
 import type { RingMember } from '../../../src/core/ring/ring.js';
 import { handoffRef } from '../../../src/protocol/cluster/handoff.js';
 import { replicatorRef, type ReplicatorMessage } from '../../../src/protocol/cluster/replicator.js';
-import type { PutResult } from '../../../src/protocol/cluster/storage-api.js';
+import type { DeleteResult, PutResult } from '../../../src/protocol/cluster/storage-api.js';
 import type { RuntimeFailure } from '../../../src/runtime/failures.js';
 import { ask } from '../../../src/runtime/typed-ask.js';
 import { applyReplicaWrite } from '../../../src/actors/storage/replica-ops.js';
@@ -37,8 +37,9 @@ describe('writes while a rebalance moves their key', function () {
     cluster.clientRing.install(doc);
   }
 
-  beforeEach(async () => {
-    cluster = new StorageCluster(4, { n: 3, w: 2, r: 2, d: 2, rackAware: false });
+  /** Four nodes, the ring moving from storage_0-2 to storage_1-3, storage_3 done receiving. */
+  async function moving(quorums: { w: number; d: number } = { w: 2, d: 2 }): Promise<void> {
+    cluster = new StorageCluster(4, { n: 3, r: 2, ...quorums, rackAware: false });
     await cluster.start();
     install({ ...cluster.doc, epoch: ++epoch, current: members([0, 1, 2]), previous: null });
     const before = cluster.doc.current;
@@ -47,7 +48,8 @@ describe('writes while a rebalance moves their key', function () {
       const status = await ask(cluster.clientNode.system, handoffRef(name(3)), { type: 'status' }, 5_000);
       return status.ok && status.state === 'done';
     }, 20_000, 'storage_3 done receiving');
-  });
+  }
+
   afterEach(async () => {
     await cluster?.stop();
   });
@@ -78,6 +80,7 @@ describe('writes while a rebalance moves their key', function () {
   }
 
   it('stamps a write above what the previous ring holds of its key, though its own quorum holds none of it', async () => {
+    await moving();
     const deleted = await earlierVersion('k');
     await cluster.stopNode(name(2));
     const put = await putThroughStorage1('k', 'after the delete');
@@ -89,7 +92,30 @@ describe('writes while a rebalance moves their key', function () {
     }
   });
 
+  it('stamps a delete above what the previous ring holds of its key', async () => {
+    await moving();
+    const written = await earlierVersion('k', 'written ahead');
+    await cluster.stopNode(name(2));
+    const deleted = await cluster.clientNode.system.ask<ReplicatorMessage, DeleteResult>(
+      replicatorRef(name(1)), (replyTo) => ({ type: 'delete', objectKind: 'object', bucket: BUCKET, key: 'k', replyTo }), 20_000,
+    );
+    expect(deleted.ok, JSON.stringify(deleted)).to.equal(true);
+    for (const index of [1, 3]) {
+      const held = cluster.nodes[index]!.role!.context.store.getMeta({ kind: 'object', bucket: BUCKET, key: 'k' });
+      expect(held?.deleted, `storage_${index} holds the delete`).to.equal(true);
+      expect(compareHlc(held!.clock, written), 'the delete is ordered after the write').to.be.greaterThan(0);
+    }
+  });
+
+  it('takes writes with W=N while a previous replica is down: one of the previous replicas is enough then', async () => {
+    await moving({ w: 3, d: 3 });
+    await cluster.stopNode(name(0));
+    const put = await putThroughStorage1('k', 'all three');
+    expect(put.ok, JSON.stringify(put)).to.equal(true);
+  });
+
   it('judges a conditional write by what the previous ring holds of its key', async () => {
+    await moving();
     await earlierVersion('k', 'taken');
     await cluster.stopNode(name(2));
     const put = await putThroughStorage1('k', 'mine', { ifNoneMatch: '*' });
@@ -97,6 +123,7 @@ describe('writes while a rebalance moves their key', function () {
   });
 
   it('refuses the write when fewer of the previous replicas answer than its quorum', async () => {
+    await moving();
     await earlierVersion('k');
     await cluster.stopNode(name(2));
     await cluster.stopNode(name(0));
