@@ -72,6 +72,25 @@ describe('store/object-store body files', () => {
     expect(await store.readBody(a, clock(3))).to.equal(undefined);
   });
 
+  it('keeps the files of a chain of unsettled writes while they may come back, and removes each once it cannot', async () => {
+    const first = randomBytes(100 * KiB);
+    await put(a, clock(1), first);
+    await put(a, clock(2), randomBytes(100 * KiB), true);
+    await put(a, clock(3), randomBytes(100 * KiB), true);
+    expect(files(), 'every version an undo could give back').to.have.length(3);
+    expect(await store.revert(a, clock(2))).to.deep.equal({ reverted: true, beneathNewest: true });
+    await waitFor(() => files().length === 2);
+    expect(await store.revert(a, clock(3))).to.deep.equal({ reverted: true, restored: clock(1) });
+    await waitFor(() => files().length === 1);
+    expect((await store.readBody(a, clock(1)) as Buffer).equals(first)).to.equal(true);
+
+    await put(a, clock(4), randomBytes(100 * KiB), true);
+    await put(a, clock(5), randomBytes(100 * KiB), true);
+    await store.settle(a, clock(5));
+    await waitFor(() => files().length === 1);
+    expect(await store.readBody(a, clock(5))).to.not.equal(undefined);
+  });
+
   it('keeps the file when the same version arrives twice, and drops one a newer version made useless', async () => {
     const body = randomBytes(80 * KiB);
     await put(a, clock(5), body);

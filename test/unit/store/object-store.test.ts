@@ -370,6 +370,16 @@ describe('store/object-store', () => {
     expect(store.isUnsettled(a, clock(10))).to.equal(false);
   });
 
+  it('drops a key whose writes form a chain with every body the chain kept', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(20), Buffer.from('v20'), true);
+    await put(a, clock(30), Buffer.from('v30'), true);
+    expect((await store.dropLiveVersions(undefined, 10)).dropped).to.equal(1);
+    expect(store.getMeta(a)).to.equal(undefined);
+    for (const at of [10, 20, 30]) expect(await store.readBody(a, clock(at)), `v${at}`).to.equal(undefined);
+    expect(store.hasUnsettledWrites()).to.equal(false);
+  });
+
   it('settles the newest write of a chain with every version kept beneath it', async () => {
     await put(a, clock(10), Buffer.from('v10'));
     await put(a, clock(20), Buffer.from('v20'), true);
