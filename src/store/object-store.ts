@@ -306,6 +306,12 @@ export class ObjectStore {
   private compacting = false;
   /** A write failed while a compaction recorded writes: its copy may hold what never committed. */
   private writesFailed = false;
+  /**
+   * Set once `close` begins. Work that was waiting on another node when this one stopped may still come
+   * here: it reads nothing and writes nothing, since a read of a closed LMDB environment leaves a timer
+   * behind that throws outside any caller (and ends the process).
+   */
+  private closed = false;
   private readonly environment: EnvironmentOptions;
   private readonly now: () => number;
   private readonly elapsed: () => number;
@@ -1332,6 +1338,7 @@ export class ObjectStore {
    */
   private async write(action: () => void): Promise<void> {
     while (this.writesPaused !== undefined) await this.writesPaused;
+    if (this.closed) throw new StoreFailure('StoreError', 'the store is closed');
     const unlinks: string[] = [];
     this.writesInFlight++;
     try {
@@ -1355,6 +1362,7 @@ export class ObjectStore {
   }
 
   private readMeta(key: Buffer): ObjectMeta | undefined {
+    if (this.closed) return undefined;
     let value: unknown;
     try {
       value = this.db.meta.get(key);
@@ -1374,6 +1382,7 @@ export class ObjectStore {
   }
 
   private readUndo(key: Buffer): UndoRecord | undefined {
+    if (this.closed) return undefined;
     try {
       const value = this.db.undo.get(key) as UndoRecord | undefined;
       return value && isHlc(value.clock) ? value : undefined;
@@ -1383,6 +1392,7 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.db.close();
   }
 }

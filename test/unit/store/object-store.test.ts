@@ -47,6 +47,21 @@ describe('store/object-store', () => {
     return store.apply({ address, meta: meta(address, at, body, deleted), ...(body ? { body } : {}), keepPrevious });
   }
 
+  it('reads nothing and writes nothing once closed, and leaves nothing behind that throws', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    const closing = store.close();
+    expect(store.getMeta(a), 'read while it closes').to.equal(undefined);
+    await closing;
+    expect(store.getMeta(a)).to.equal(undefined);
+    expect(store.isUnsettled(a, clock(10))).to.equal(false);
+    let failure: unknown;
+    await put(a, clock(20), Buffer.from('v20')).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(StoreFailure);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    expect(store.getMeta(a)?.clock).to.deep.equal(clock(10));
+  });
+
   it('keeps the newest version by clock and drops the body it replaced', async () => {
     expect(await put(a, clock(10), Buffer.from('v10'))).to.deep.equal({ applied: true, previous: undefined, previousSettled: true });
     expect(await put(a, clock(5), Buffer.from('v5'))).to.deep.include({ applied: false });
