@@ -107,7 +107,7 @@ export function withoutBeneath(undo: UndoRecord, clock: Hlc): UndoChange | undef
       ...(own?.previousUnsettled ? { previousUnsettled: true as const } : {}),
       ...(own?.replaced ? { replaced: own.replaced } : {}),
     };
-    return { record: spliced, dropped: [previous] };
+    return { record: spliced, dropped: [previous, ...(replaced && !own ? keptVersions(replaced) : [])] };
   }
   if (!replaced) return undefined;
   const below = withoutBeneath(replaced, clock);
