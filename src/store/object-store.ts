@@ -688,7 +688,8 @@ export class ObjectStore {
         this.removeBodies(address, change.dropped);
         this.db.undo.put(key, change.record);
       } else if (keepPrevious) {
-        this.removeBodies(address, keptVersions(undo));
+        // A record left over from an earlier write of the key: what it kept goes, but for the version replaced now.
+        this.removeBodies(address, keptVersions(undo).filter((kept) => !current || compareHlc(kept.clock, current.clock) !== 0));
         this.db.undo.put(key, { clock: meta.clock, previous: current ?? null, session: this.session, sinceElapsedMs: this.elapsed() } satisfies UndoRecord);
       } else {
         this.removeBodies(address, keptVersions(undo));
