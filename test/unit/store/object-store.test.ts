@@ -431,6 +431,22 @@ describe('store/object-store', () => {
     expect(store.isUnsettled(a, clock(35))).to.equal(false);
   });
 
+  it('removes an orphaned chain of undo records with every body it kept but the current version\u2019s', async () => {
+    await put(a, clock(10), Buffer.from('v10'));
+    await put(a, clock(20), Buffer.from('v20'), true);
+    await put(a, clock(30), Buffer.from('v30'), true);
+    // The record moved back to a version the chain keeps, its undo records stayed.
+    await store.close();
+    const raw = open({ path: join(dir, 'objects'), maxDbs: 16 });
+    await raw.openDB({ name: 'meta', keyEncoding: 'binary' }).put(metaKey(a), meta(a, clock(20), Buffer.from('v20')));
+    await raw.close();
+    store = ObjectStore.open({ path: dir, logger: logged.logger });
+    expect(await store.removeOrphanedUndo(10)).to.equal(1);
+    expect((await store.readBody(a, clock(20)))?.toString(), 'the current version keeps its body').to.equal('v20');
+    expect(await store.readBody(a, clock(10)), 'a body only the chain kept goes').to.equal(undefined);
+    expect(store.isUnsettled(a, clock(20))).to.equal(false);
+  });
+
   it('marks unsettled versions in a listing when asked, with what they replaced', async () => {
     const b: ObjectAddress = { kind: 'object', bucket: 'photos', key: 'dog.jpg' };
     await put(a, clock(10), Buffer.from('old'));
