@@ -12,6 +12,7 @@
  */
 import { compareHlc } from '../../core/hlc.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
+import { recordAck, recordFailure, startQuorum, type Quorum } from '../../core/quorum.js';
 import { keyPosition } from '../../core/ring/position.js';
 import { preferenceList } from '../../core/ring/ring.js';
 import type { ActorApi } from '../../runtime/actor.js';
@@ -44,32 +45,28 @@ export async function newestOnPreviousReplicas(
 
   const needed = Math.min(quorum, n - Math.min(w, d) + 1, previous.length);
   return new Promise((resolve) => {
+    let heard: Quorum = startQuorum(previous, needed);
     let newest: ObjectMeta | null = null;
-    let answered = 0;
-    let pending = previous.length;
-    const heard = (meta: ObjectMeta | null | undefined): void => {
-      pending--;
-      if (meta !== undefined) {
-        answered++;
+    const answered = (replica: string, meta: ObjectMeta | null | undefined): void => {
+      if (heard.state !== 'pending') return;
+      if (meta === undefined) heard = recordFailure(heard, replica);
+      else {
+        heard = recordAck(heard, replica);
         if (meta !== null && (newest === null || compareHlc(meta.clock, newest.clock) > 0)) newest = meta;
       }
-      if (answered === needed) resolve({ ok: true, newest });
-      else if (pending === 0 && answered < needed) {
-        resolve(storageFailure('Unavailable', `a rebalance is moving ${address.bucket}/${address.key} and ${answered} of its ${previous.length} previous replicas answered where ${needed} must, to order the write after what they hold; retry`));
+      if (heard.state === 'met') resolve({ ok: true, newest });
+      else if (heard.state === 'failed') {
+        resolve(storageFailure('Unavailable', `a rebalance is moving ${address.bucket}/${address.key} and ${heard.acked.length} of its ${previous.length} previous replicas answered where ${needed} must, to order the write after what they hold; retry`));
       }
     };
     for (const replica of previous) {
-      if (replica === context.node) {
-        heard(context.store.getMeta(address) ?? null);
-        continue;
+      if (replica === context.node) answered(replica, context.store.getMeta(address) ?? null);
+      else if (context.isKnownDown(replica)) answered(replica, undefined);
+      else {
+        void ask(system, routerOf(replica), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs).then((reply) =>
+          answered(replica, reply.ok ? reply.meta : undefined),
+        );
       }
-      if (context.isKnownDown(replica)) {
-        heard(undefined);
-        continue;
-      }
-      void ask(system, routerOf(replica), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs).then((reply) =>
-        heard(reply.ok ? reply.meta : undefined),
-      );
     }
   });
 }
