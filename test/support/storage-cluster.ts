@@ -190,6 +190,12 @@ export class StorageCluster {
     await this.node(name).start(this.doc, this.addresses());
   }
 
+  /** Waits until no peer (the client included) counts a restarted node as down: they redial it with a backoff of up to seconds. */
+  async reachable(name: string): Promise<void> {
+    const reachable = (): boolean => !this.clientNode.transport.isKnownDown(name) && this.nodes.every((peer) => peer.name === name || !peer.node || !peer.node.transport.isKnownDown(name));
+    await eventually(reachable, 15_000, `peers reaching the restarted ${name}`);
+  }
+
   async stop(): Promise<void> {
     await this.clientNode?.stop();
     for (const node of this.nodes) await node.stop();

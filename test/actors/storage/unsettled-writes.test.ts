@@ -135,6 +135,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
       expect(storeOf(holder).getMeta(address(key))?.etag, 'kept while undecided').to.equal(fields(key, 'ghost').etag);
     } finally {
       await cluster.restart(away);
+      await cluster.reachable(away);
     }
     await eventually(async () => (await read(key)) === 'second', 15_000, 'the ghost set aside once the third replica answered');
     await eventually(() => storeOf(holder).getMeta(address(key))?.etag === fields(key, 'second').etag, 15_000, 'the ghost reverted and the later write repaired in');
@@ -155,6 +156,7 @@ describe('writes that never settled (in-process cluster, N=3, W=2, R=2)', functi
       expect(await read(key)).to.equal('in doubt');
     } finally {
       await cluster.restart(away);
+      await cluster.reachable(away);
     }
     // Its coordinator is gone and it never reached W replicas: once all can be asked, it is undone.
     await eventually(async () => (await read(key)) === 'acknowledged', 15_000, 'the version in doubt reverted');
