@@ -188,15 +188,15 @@ export class ProcessCluster {
     return runToEnd([ADM, '--manager', this.managerAddresses, ...args], { env: { ...process.env, LEOFS_COOKIE: this.cookie } });
   }
 
-  /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries. */
-  client(index: number, keys: { readonly accessKeyId: string; readonly secretAccessKey: string } = this.credentials, requestTimeoutMs?: number): S3Client {
+  /** An S3 client of gateway `index` with the given keys (the admin's by default), no retries unless `attempts` says. */
+  client(index: number, keys: { readonly accessKeyId: string; readonly secretAccessKey: string } = this.credentials, requestTimeoutMs?: number, attempts = 1): S3Client {
     const endpoint = this.endpoints[index];
     if (endpoint === undefined) throw new Error(`no gateway ${index}`);
     const client = new S3Client({
       region: 'us-east-1',
       endpoint,
       forcePathStyle: true,
-      maxAttempts: 1,
+      maxAttempts: attempts,
       ...(requestTimeoutMs === undefined ? {} : { requestHandler: { requestTimeout: requestTimeoutMs } }),
       credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
     });
