@@ -49,7 +49,7 @@ import { ClockFloor } from './clock-floor.js';
 import { randomHex } from '../core/random-id.js';
 import { CasLedger } from './cas-ledger.js';
 import { justAfter, TombstoneIndex, type TombstoneEntry } from './tombstone-index.js';
-import { keptVersions, restoredUndo, settledIn, stacked, withoutBeneath, type UndoRecord } from './undo-chain.js';
+import { keptVersions, restoredUndo, settledBeneath, settledIn, stacked, withoutBeneath, type UndoRecord } from './undo-chain.js';
 import {
   bucketScanEnd,
   bucketScanStart,
@@ -237,6 +237,8 @@ export interface UnsettledHere {
   readonly previous: ObjectMeta | null;
   /** `previous` was unsettled too when this write replaced it. */
   readonly previousUnsettled?: true;
+  /** With `previousUnsettled`, when known: the settled version every unsettled write of the key here stands over (undo-chain.ts `settledBeneath`). */
+  readonly settledBeneath?: Hlc | null;
   /** `previous` is not known to be what the write replaced. */
   readonly replacedUnknown?: true;
   /** Taken here less than `writeDecidedWithinMs` ago: its coordinator may still be sending it to other replicas. */
@@ -451,15 +453,17 @@ export class ObjectStore {
 
   /**
    * While the version at `clock` is unsettled: the version an undo restores here (null: none), whether
-   * that one was unsettled too, whether it is not known to be what the write replaced, and whether the
-   * write may still be in flight.
+   * that one was unsettled too (and then the settled version beneath them all, when known), whether it
+   * is not known to be what the write replaced, and whether the write may still be in flight.
    */
   unsettledWrite(address: ObjectAddress, clock: Hlc): UnsettledHere | undefined {
     const undo = this.readUndo(metaKey(address));
     if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
+    const beneath = undo.previousUnsettled ? settledBeneath(undo) : undefined;
     return {
       previous: undo.previous,
       ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}),
+      ...(beneath ? { settledBeneath: beneath.clock } : {}),
       ...(undo.replacedUnknown ? { replacedUnknown: true as const } : {}),
       ...(this.unsettledForMs(undo) < this.writeDecidedWithinMs ? { inFlight: true as const } : {}),
     };

@@ -47,6 +47,19 @@ export function keptVersions(undo: UndoRecord | undefined): ObjectMeta[] {
   return kept;
 }
 
+/**
+ * The version the chain's writes stand over: what this replica holds once every unsettled write of
+ * the key is undone (its clock; null: nothing), the first level whose `previous` was settled when
+ * replaced. Undefined when the chain does not reach it (cut short) or that level's `previous` is not
+ * known to be what its write replaced.
+ */
+export function settledBeneath(undo: UndoRecord): { readonly clock: Hlc | null } | undefined {
+  let level: UndoRecord | undefined = undo;
+  while (level?.previousUnsettled) level = level.replaced;
+  if (level === undefined || level.replacedUnknown) return undefined;
+  return { clock: level.previous?.clock ?? null };
+}
+
 /** `top` over `beneath` (the undo record of the version `top` replaced), cut to MAX_UNDO_LEVELS. */
 export function stacked(top: Omit<UndoRecord, 'replaced'>, beneath: UndoRecord): UndoChange {
   return cut({ ...top, replaced: beneath }, MAX_UNDO_LEVELS);

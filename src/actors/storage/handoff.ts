@@ -55,12 +55,6 @@ const RATE_RECHECK_MS = 1_000;
 const RETRY_PAUSE_MS = 1_000;
 /** The receiving rate is measured over this window. */
 const RATE_WINDOW_MS = 5_000;
-/**
- * How long a key whose version is unsettled on its source, and not known to be acknowledged, keeps its
- * segment from being done: a write still on its way to its quorum settles within this. After it the
- * version beneath stands here; anti-entropy brings the other should it settle.
- */
-const UNSETTLED_WAIT_MS = 30_000;
 
 type HandoffActorMessage =
   | HandoffMessage
@@ -219,7 +213,7 @@ class SegmentReceiver {
   private saveAgain = false;
   private saveFailure: Error | undefined;
 
-  /** When each version found unsettled on a source was first seen so (see UNSETTLED_WAIT_MS). */
+  /** When each version found unsettled on a source was first seen so (see StorageOptions.handoffUnsettledWaitMs). */
   private readonly unsettledSince = new Map<string, number>();
 
   constructor(
@@ -419,7 +413,8 @@ class SegmentReceiver {
    * taken: had the version beneath it been taken instead, a read here would serve an object whose
    * delete was acknowledged. Otherwise (it never reached its quorum, or has yet to, or the replicas that
    * could tell do not answer) the version beneath it is taken, the one its write replaced there, and the
-   * key stays not done for a while, so that a later pass judges it again.
+   * key stays not done for a while, so that a later pass judges it again. When that version is itself
+   * unsettled there, the settled one beneath them all must be here already (holdsWhatChainStandsOver).
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     const reserved = await this.keepToRate();
@@ -435,9 +430,22 @@ class SegmentReceiver {
     const judged = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
     // Moot under a settled newer version, it is not known to have been acknowledged: not taken as if it were.
     if (judged.verdict === 'settle' && !judged.overridden) return this.take(entry, meta, pulled.body);
-    if (pulled.unsettled.previousUnsettled) return false;
+    if (pulled.unsettled.previousUnsettled) return this.holdsWhatChainStandsOver(local, here.unsettled, pulled.unsettled.settledBeneath) && this.waitedForSettling(entry, meta.clock);
     const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
     return tookBeneath && this.waitedForSettling(entry, meta.clock);
+  }
+
+  /**
+   * The version beneath an unsettled one on the source is unsettled too, and so may be every version
+   * down to the settled one they all stand over (`settledBeneath`). Each of the unsettled ones is judged
+   * in its turn there, as the newest is; the settled one is what this node must not lack. Only a settled
+   * version here at or above it will do, as the source cannot give a version kept that deep; one it does
+   * not name leaves the key not done.
+   */
+  private holdsWhatChainStandsOver(local: ObjectMeta | undefined, localUnsettled: boolean, settledBeneath: Hlc | null | undefined): boolean {
+    if (settledBeneath === undefined) return false;
+    if (settledBeneath === null) return true;
+    return local !== undefined && !localUnsettled && compareHlc(local.clock, settledBeneath) >= 0;
   }
 
   /** Takes the version beneath an unsettled one on `source` unless this node holds it or a newer one. */
@@ -451,13 +459,13 @@ class SegmentReceiver {
     return this.take(entry, pulled.meta, pulled.body);
   }
 
-  /** Whether the version at `clock` of `entry` has been seen unsettled for UNSETTLED_WAIT_MS. */
+  /** Whether the version at `clock` of `entry` has been seen unsettled for `handoffUnsettledWaitMs`; anti-entropy brings it should it settle later. */
   private waitedForSettling(entry: RangeKey, clock: Hlc): boolean {
     const id = versionIdOf(entry, clock);
     const now = this.clock.now();
     const since = this.unsettledSince.get(id);
     if (since === undefined) this.unsettledSince.set(id, now);
-    return since !== undefined && now - since >= UNSETTLED_WAIT_MS;
+    return since !== undefined && now - since >= this.context.options.handoffUnsettledWaitMs;
   }
 
   /** Writes a pulled version here; false when it must be tried again. */

@@ -90,6 +90,12 @@ export interface StorageOptions {
    * before a tombstone that a later delete left on the new holders can be purged.
    */
   readonly releaseGraceMs: number;
+  /**
+   * How long a rebalance's receiver leaves a key not done while its version on the old holder is
+   * unsettled and not known to be acknowledged: a write still on its way to its quorum settles within
+   * this. After it the version beneath stands on the receiver (handoff.ts).
+   */
+  readonly handoffUnsettledWaitMs: number;
   /** Bytes per second this node ships to each linked cluster at most (0: no limit). */
   readonly linkRateBytesPerSec: number;
   /** Keys a node compares with each linked cluster per second at most (link-sync.ts). */
@@ -128,6 +134,7 @@ export const DEFAULT_STORAGE_OPTIONS: StorageOptions = {
   presenceRefreshMs: 60_000,
   conditionalWriteDeadlineMs: 10_000,
   releaseGraceMs: 60 * 60_000,
+  handoffUnsettledWaitMs: 30_000,
   linkRateBytesPerSec: 20 * 1024 * 1024,
   linkSyncKeysPerSecond: 1_000,
   linkSyncPauseMs: 10 * 60_000,

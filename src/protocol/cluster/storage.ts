@@ -56,6 +56,11 @@ export interface UnsettledWrite {
   readonly previous: ObjectMeta | null;
   /** `previous` was unsettled too when this write replaced it; what that one replaced is not told here. */
   readonly previousUnsettled?: true;
+  /**
+   * With `previousUnsettled`, when the replica knows it: the clock of the settled version that every
+   * unsettled write of the key there stands over, which undoing them all would leave (null: nothing).
+   */
+  readonly settledBeneath?: Hlc | null;
   /** `previous` is not known to be what this write replaced: it arrived after it, or an undo left nothing known. */
   readonly replacedUnknown?: true;
   /** Taken so lately that its coordinator may still be sending it to other replicas, which may yet take it. */

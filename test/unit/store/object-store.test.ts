@@ -347,7 +347,7 @@ describe('store/object-store', () => {
     await put(a, clock(10), Buffer.from('settled'));
     await put(a, clock(20), Buffer.from('first'), true);
     await put(a, clock(30), Buffer.from('second'), true);
-    expect(store.unsettledWrite(a, clock(30))).to.deep.include({ previousUnsettled: true });
+    expect(store.unsettledWrite(a, clock(30)), 'and the settled version both stand over').to.deep.include({ previousUnsettled: true, settledBeneath: clock(10) });
     expect(await store.revert(a, clock(30))).to.deep.equal({ reverted: true, restored: clock(20) });
     expect(store.unsettledWrite(a, clock(20))?.previous?.clock, 'still to be judged, over what it replaced').to.deep.equal(clock(10));
     expect((await store.readBody(a, clock(20)))?.toString()).to.equal('first');
@@ -363,6 +363,7 @@ describe('store/object-store', () => {
     // The first write's settle comes after the second write arrived: what it replaced can go.
     await store.settle(a, clock(19));
     expect(store.unsettledWrite(a, clock(22))).to.not.have.property('previousUnsettled');
+    expect(store.unsettledWrite(a, clock(22))).to.not.have.property('settledBeneath');
     expect(await store.readBody(a, clock(10))).to.equal(undefined);
     await put(a, clock(27), Buffer.from('failed twice'), true);
     expect(await store.revert(a, clock(27))).to.deep.equal({ reverted: true, restored: clock(22) });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
-import { keptVersions, MAX_UNDO_LEVELS, restoredUndo, settledIn, stacked, withoutBeneath, type UndoRecord } from '../../../src/store/undo-chain.js';
+import { keptVersions, MAX_UNDO_LEVELS, restoredUndo, settledBeneath, settledIn, stacked, withoutBeneath, type UndoRecord } from '../../../src/store/undo-chain.js';
 
 const clock = (wallMs: number): Hlc => ({ wallMs, counter: 0, node: 'n1' });
 const version = (wallMs: number): ObjectMeta => ({
@@ -47,6 +47,16 @@ describe('store/undo-chain', () => {
     const { replaced: _cut, ...cut } = chain;
     expect(restoredUndo(cut, 's', 5)).to.deep.equal({ clock: clock(20), previous: null, replacedUnknown: true, session: 's', sinceElapsedMs: 5 });
     expect(restoredUndo(chainOf(20), 's', 0), 'a settled version beneath needs no record').to.equal(undefined);
+  });
+
+  it('names the settled version a chain stands over, unless the chain was cut or lost it', () => {
+    expect(settledBeneath(chainOf(20))).to.deep.equal({ clock: clock(10) });
+    expect(settledBeneath(chainOf(20, 30, 40))).to.deep.equal({ clock: clock(10) });
+    expect(settledBeneath({ clock: clock(20), previous: null }), 'a first version over nothing').to.deep.equal({ clock: null });
+    const { replaced: _cut, ...cut } = chainOf(20, 30);
+    expect(settledBeneath(cut), 'past the cut').to.equal(undefined);
+    expect(settledBeneath(withoutBeneath(chainOf(20, 30, 40), clock(30))!.record!), 'a failed write taken out between').to.deep.equal({ clock: clock(10) });
+    expect(settledBeneath(restoredUndo(cut, 's', 0)!), 'an undo that left nothing known').to.equal(undefined);
   });
 
   it('takes a failed write out of the chain beneath the newest, keeping what it had replaced', () => {
