@@ -312,11 +312,12 @@ function disagreeing(cluster: SimCluster): string[] {
 }
 
 /**
- * Whether the key's replicas differ only by one version, unsettled where it is held and newer than what
- * the others agree on, that waits only for the replica killed for good: judged as the nodes judge it
- * (core/unsettled-rules.ts), it waits with that replica unknown and would not were it known to hold
- * nothing. Nothing can tell any more whether its write was acknowledged, so it waits for
- * storage.settleGiveUpMs (longer than a run) before it is settled blind.
+ * Whether the key's replicas differ only by versions unsettled where they are held, each newer than
+ * what the others agree on, that wait only for the replica killed for good: judged as the nodes judge
+ * them (core/unsettled-rules.ts), each waits with that replica unknown, and one of them would not were
+ * it known to hold nothing (the others may wait on that one, an unsettled newer version that may hide
+ * them). Nothing can tell any more whether their writes were acknowledged, so they wait for
+ * storage.settleGiveUpMs (longer than a run) before they are settled blind.
  */
 function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
   const address = { kind: 'object' as const, bucket: BUCKET, key };
@@ -325,15 +326,8 @@ function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
   const isUnsettledOn = (node: SimNode, meta: ObjectMeta | undefined): boolean => meta !== undefined && node.storage!.context.store.isUnsettled(address, meta.clock);
   const unsettled = replicas.filter((node) => isUnsettledOn(node, metaOf(node)));
   const others = replicas.filter((node) => !unsettled.includes(node));
-  const versions = new Set(unsettled.map((node) => clockText(metaOf(node)!.clock)));
-  if (unsettled.length === 0 || others.length === 0 || versions.size !== 1 || new Set(others.map((node) => replicaState(node, key))).size !== 1) return false;
-  const meta = metaOf(unsettled[0]!)!;
+  if (unsettled.length === 0 || others.length === 0 || new Set(others.map((node) => replicaState(node, key))).size !== 1) return false;
   const agreed = metaOf(others[0]!);
-  if (agreed && compareHlc(agreed.clock, meta.clock) >= 0) return false;
-  const ring = unsettled[0]!.ringView.ringOf(meta.ringChecksum);
-  if (!ring) return false;
-  const writeReplicas = preferenceList(ring, keyPosition(BUCKET, key), SETTINGS.n);
-  if (!writeReplicas.some((name) => cluster.isRetired(name))) return false;
   const viewOf = (name: string, lost: ReplicaView): ReplicaView => {
     if (cluster.isRetired(name)) return lost;
     const node = cluster.nodes.find((candidate) => candidate.name === name);
@@ -341,9 +335,18 @@ function waitsForLostReplica(cluster: SimCluster, key: string): boolean {
     const held = metaOf(node);
     return { clock: held?.clock ?? null, unsettled: isUnsettledOn(node, held) };
   };
-  const required = meta.deleted ? SETTINGS.d : SETTINGS.w;
-  const judged = (lost: ReplicaView) => judgeUnsettled(meta.clock, required, writeReplicas.map((name) => viewOf(name, lost)));
-  return judged('unknown') === 'wait' && judged({ clock: null, unsettled: false }) !== 'wait';
+  const verdicts = unsettled.map((node) => {
+    const meta = metaOf(node)!;
+    if (agreed && compareHlc(agreed.clock, meta.clock) >= 0) return undefined;
+    const ring = node.ringView.ringOf(meta.ringChecksum);
+    if (!ring) return undefined;
+    const writeReplicas = preferenceList(ring, keyPosition(BUCKET, key), SETTINGS.n);
+    if (!writeReplicas.some((name) => cluster.isRetired(name))) return undefined;
+    const required = meta.deleted ? SETTINGS.d : SETTINGS.w;
+    const judged = (lost: ReplicaView) => judgeUnsettled(meta.clock, required, writeReplicas.map((name) => viewOf(name, lost)));
+    return { waits: judged('unknown') === 'wait', waitsForLost: judged({ clock: null, unsettled: false }) !== 'wait' };
+  });
+  return verdicts.every((verdict) => verdict?.waits === true) && verdicts.some((verdict) => verdict?.waitsForLost === true);
 }
 
 function report(seed: number, history: History, network: SimNetwork, problems: readonly string[], membership: readonly string[] = []): SimReport {

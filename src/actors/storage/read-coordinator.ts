@@ -89,7 +89,11 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
       await askSome(candidates.length - next, false);
       continue;
     }
-    const views = replicas.map((replica): ReplicaView => {
+    // The replicas its write went to count too, asked or not: a node of today's ring that has replaced one
+    // of them (under its alias, say) lacks the version without telling whether its write was acknowledged.
+    const writeRing = context.ringView.ringOf(newest.meta.ringChecksum);
+    const judgedBy = writeRing ? [...new Set([...replicas, ...preferenceList(writeRing, position, n)])] : replicas;
+    const views = judgedBy.map((replica): ReplicaView => {
       const answer = answers.find((candidate) => candidate.replica === replica);
       return answer ? { clock: answer.meta?.clock ?? null, unsettled: answer.unsettled !== undefined } : 'unknown';
     });
