@@ -237,7 +237,7 @@ export interface UnsettledHere {
   readonly previous: ObjectMeta | null;
   /** `previous` was unsettled too when this write replaced it. */
   readonly previousUnsettled?: true;
-  /** With `previousUnsettled`, when known: the settled version every unsettled write of the key here stands over (undo-chain.ts `settledBeneath`). */
+  /** With `previousUnsettled`, when `previous` stands right over a settled version: that one (undo-chain.ts `settledBeneath`). */
   readonly settledBeneath?: Hlc | null;
   /** `previous` is not known to be what the write replaced. */
   readonly replacedUnknown?: true;
@@ -453,7 +453,7 @@ export class ObjectStore {
 
   /**
    * While the version at `clock` is unsettled: the version an undo restores here (null: none), whether
-   * that one was unsettled too (and then the settled version beneath them all, when known), whether it
+   * that one was unsettled too (and then the settled version beneath it, when it stands right over one), whether it
    * is not known to be what the write replaced, and whether the write may still be in flight.
    */
   unsettledWrite(address: ObjectAddress, clock: Hlc): UnsettledHere | undefined {

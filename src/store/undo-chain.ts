@@ -48,15 +48,14 @@ export function keptVersions(undo: UndoRecord | undefined): ObjectMeta[] {
 }
 
 /**
- * The version the chain's writes stand over: what this replica holds once every unsettled write of
- * the key is undone (its clock; null: nothing), the first level whose `previous` was settled when
- * replaced. Undefined when the chain does not reach it (cut short) or that level's `previous` is not
- * known to be what its write replaced.
+ * When the version `undo`'s write replaced was itself unsettled, and stands right over a settled one:
+ * that settled version (its clock; null: nothing), what this replica holds once both writes are undone.
+ * Undefined for a deeper chain, one cut short, or one that lost what lay beneath.
  */
 export function settledBeneath(undo: UndoRecord): { readonly clock: Hlc | null } | undefined {
-  let level: UndoRecord | undefined = undo;
-  while (level?.previousUnsettled) level = level.replaced;
-  if (level === undefined || level.replacedUnknown) return undefined;
+  const level = undo.previousUnsettled ? undo.replaced : undefined;
+  if (level === undefined || level.previousUnsettled) return undefined;
+  if (level.previous === null && level.replacedUnknown) return undefined;
   return { clock: level.previous?.clock ?? null };
 }
 

@@ -26,7 +26,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { ask } from '../../runtime/typed-ask.js';
 import type { HandoffCursor, HandoffRecord } from '../../store/handoff-progress.js';
 import type { HandoffMessage, HandoffState, HandoffStatus } from '../../protocol/cluster/handoff.js';
-import { MAX_RANGE_ENTRIES, routerOf, type RangeKey } from '../../protocol/cluster/storage.js';
+import { MAX_RANGE_ENTRIES, routerOf, type RangeKey, type UnsettledWrite } from '../../protocol/cluster/storage.js';
 import type { ActorApi } from '../../runtime/actor.js';
 import type { Logger } from '../../runtime/logger.js';
 import { releasePending } from './release-sweeper.js';
@@ -414,7 +414,7 @@ class SegmentReceiver {
    * delete was acknowledged. Otherwise (it never reached its quorum, or has yet to, or the replicas that
    * could tell do not answer) the version beneath it is taken, the one its write replaced there, and the
    * key stays not done for a while, so that a later pass judges it again. When that version is itself
-   * unsettled there, the settled one beneath them all must be here already (holdsWhatChainStandsOver).
+   * unsettled there, it is judged in its turn (pullOverUnsettled).
    */
   private async pullOne(source: string, entry: RangeKey): Promise<boolean> {
     const reserved = await this.keepToRate();
@@ -430,22 +430,27 @@ class SegmentReceiver {
     const judged = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
     // Moot under a settled newer version, it is not known to have been acknowledged: not taken as if it were.
     if (judged.verdict === 'settle' && !judged.overridden) return this.take(entry, meta, pulled.body);
-    if (pulled.unsettled.previousUnsettled) return this.holdsWhatChainStandsOver(local, here.unsettled, pulled.unsettled.settledBeneath) && this.waitedForSettling(entry, meta.clock);
+    if (pulled.unsettled.previousUnsettled) return this.pullOverUnsettled(source, entry, meta.clock, pulled.unsettled, local, here);
     const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
     return tookBeneath && this.waitedForSettling(entry, meta.clock);
   }
 
   /**
-   * The version beneath an unsettled one on the source is unsettled too, and so may be every version
-   * down to the settled one they all stand over (`settledBeneath`). Each of the unsettled ones is judged
-   * in its turn there, as the newest is; the settled one is what this node must not lack. Only a settled
-   * version here at or above it will do, as the source cannot give a version kept that deep; one it does
-   * not name leaves the key not done.
+   * The version beneath the unsettled one on the source was unsettled too when replaced. It is judged as
+   * the newest was: taken if it may have been acknowledged. Otherwise this node needs the settled version
+   * the two stand over (`settledBeneath`), which the other old holders give: once it holds that one or a
+   * newer settled one, the key waits as above. A deeper chain, or one whose bottom the source does not
+   * know, leaves the key not done until the source's sweep ends its writes.
    */
-  private holdsWhatChainStandsOver(local: ObjectMeta | undefined, localUnsettled: boolean, settledBeneath: Hlc | null | undefined): boolean {
+  private async pullOverUnsettled(source: string, entry: RangeKey, clock: Hlc, unsettled: UnsettledWrite, local: ObjectMeta | undefined, here: { readonly clock: Hlc | null; readonly unsettled: boolean }): Promise<boolean> {
+    const { previous, settledBeneath } = unsettled;
+    if (!previous) return false;
+    const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
+    const judged = await judgeByReplicas(this.system, this.context, { address, clock: previous.clock, deleted: previous.deleted === true, ringChecksum: previous.ringChecksum }, here);
+    if (judged.verdict === 'settle' && !judged.overridden) return (await this.pullBeneath(source, entry, previous)) && this.waitedForSettling(entry, clock);
     if (settledBeneath === undefined) return false;
-    if (settledBeneath === null) return true;
-    return local !== undefined && !localUnsettled && compareHlc(local.clock, settledBeneath) >= 0;
+    const covered = settledBeneath === null || (local !== undefined && !here.unsettled && compareHlc(local.clock, settledBeneath) >= 0);
+    return covered && this.waitedForSettling(entry, clock);
   }
 
   /** Takes the version beneath an unsettled one on `source` unless this node holds it or a newer one. */

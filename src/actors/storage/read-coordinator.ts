@@ -17,6 +17,7 @@ import type { ReadRequest } from '../../protocol/cluster/reader.js';
 import { type GetResult, type StorageFailure, storageFailure } from '../../protocol/cluster/storage-api.js';
 import { routerOf, type ReplicaGetReply, type UnsettledWrite } from '../../protocol/cluster/storage.js';
 import { repairItemKey, type StorageContext } from './storage-context.js';
+import { askReplicaViews } from './unsettled-judge.js';
 import { ask } from '../../runtime/typed-ask.js';
 
 /**
@@ -89,14 +90,16 @@ export async function coordinateRead(system: ActorApi, context: StorageContext, 
       await askSome(candidates.length - next, false);
       continue;
     }
-    // The replicas its write went to count too, asked or not: a node of today's ring that has replaced one
-    // of them (under its alias, say) lacks the version without telling whether its write was acknowledged.
-    const writeRing = context.ringView.ringOf(newest.meta.ringChecksum);
-    const judgedBy = writeRing ? [...new Set([...replicas, ...preferenceList(writeRing, position, n)])] : replicas;
-    const views = judgedBy.map((replica): ReplicaView => {
+    const views = replicas.map((replica): ReplicaView => {
       const answer = answers.find((candidate) => candidate.replica === replica);
       return answer ? { clock: answer.meta?.clock ?? null, unsettled: answer.unsettled !== undefined } : 'unknown';
     });
+    // The replicas its write went to are asked too, as the sweep asks them: a node of today's ring that has
+    // replaced one of them (under its alias, say) lacks the version without telling whether its write was
+    // acknowledged, and the one it replaced may hold it.
+    const writeRing = context.ringView.ringOf(newest.meta.ringChecksum);
+    const gone = writeRing ? preferenceList(writeRing, position, n).filter((replica) => !replicas.includes(replica)) : [];
+    if (gone.length > 0) views.push(...(await askReplicaViews(system, context, { kind: request.objectKind, bucket: request.bucket, key: request.key }, gone, context.options.readTimeoutMs)));
     const verdict = judgeUnsettled(clock, required, views);
     if (verdict === 'settle') break;
     if (verdict === 'wait') {

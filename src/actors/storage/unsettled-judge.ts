@@ -43,16 +43,20 @@ export async function judgeByReplicas(system: ActorApi, context: StorageContext,
   const replicas = writeRing
     ? [...new Set([...preferenceList(writeRing, position, n), ...preferenceList(snapshot.current, position, n)])]
     : readPreferenceList(snapshot.current, snapshot.previous, position, n);
-  const peers = replicas.filter((replica) => replica !== context.node);
-  const views = await Promise.all(
-    peers.map(async (peer): Promise<ReplicaView> => {
-      if (context.isKnownDown(peer)) return 'unknown';
-      const reply = await ask(system, routerOf(peer), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, context.options.replicaTimeoutMs);
-      return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
-    }),
-  );
+  const views = await askReplicaViews(system, context, address, replicas.filter((replica) => replica !== context.node));
   const all = [here, ...views];
   const verdict = judgeUnsettled(clock, version.deleted ? d : w, all);
   const overridden = all.some((view) => view !== 'unknown' && view.clock !== null && !view.unsettled && compareHlc(view.clock, clock) > 0);
   return { verdict: verdict === 'revert' && writeRing === undefined ? 'wait' : verdict, overridden };
+}
+
+/** What each of `peers` holds of a key now, as a judgement counts it: 'unknown' for one down or not answering. */
+export function askReplicaViews(system: ActorApi, context: StorageContext, address: ObjectAddress, peers: readonly string[], timeoutMs = context.options.replicaTimeoutMs): Promise<ReplicaView[]> {
+  return Promise.all(
+    peers.map(async (peer): Promise<ReplicaView> => {
+      if (context.isKnownDown(peer)) return 'unknown';
+      const reply = await ask(system, routerOf(peer), { type: 'head_local', objectKind: address.kind, bucket: address.bucket, key: address.key }, timeoutMs);
+      return reply.ok ? { clock: reply.meta?.clock ?? null, unsettled: reply.unsettled !== undefined } : 'unknown';
+    }),
+  );
 }

@@ -57,8 +57,8 @@ export interface UnsettledWrite {
   /** `previous` was unsettled too when this write replaced it; what that one replaced is not told here. */
   readonly previousUnsettled?: true;
   /**
-   * With `previousUnsettled`, when the replica knows it: the clock of the settled version that every
-   * unsettled write of the key there stands over, which undoing them all would leave (null: nothing).
+   * With `previousUnsettled`, when `previous` stands right over a settled version there: that version's
+   * clock (null: nothing), which undoing both writes would leave.
    */
   readonly settledBeneath?: Hlc | null;
   /** `previous` is not known to be what this write replaced: it arrived after it, or an undo left nothing known. */

@@ -49,14 +49,17 @@ describe('store/undo-chain', () => {
     expect(restoredUndo(chainOf(20), 's', 0), 'a settled version beneath needs no record').to.equal(undefined);
   });
 
-  it('names the settled version a chain stands over, unless the chain was cut or lost it', () => {
-    expect(settledBeneath(chainOf(20))).to.deep.equal({ clock: clock(10) });
-    expect(settledBeneath(chainOf(20, 30, 40))).to.deep.equal({ clock: clock(10) });
-    expect(settledBeneath({ clock: clock(20), previous: null }), 'a first version over nothing').to.deep.equal({ clock: null });
+  it('names the settled version two unsettled writes stand over, and nothing for other chains', () => {
+    expect(settledBeneath(chainOf(20, 30))).to.deep.equal({ clock: clock(10) });
+    expect(settledBeneath(chainOf(20)), 'one write over a settled version').to.equal(undefined);
+    expect(settledBeneath(chainOf(20, 30, 40)), 'three writes deep').to.equal(undefined);
+    const overNothing = stacked({ clock: clock(30), previous: version(20), previousUnsettled: true }, { clock: clock(20), previous: null }).record!;
+    expect(settledBeneath(overNothing), 'a first version beneath').to.deep.equal({ clock: null });
     const { replaced: _cut, ...cut } = chainOf(20, 30);
     expect(settledBeneath(cut), 'past the cut').to.equal(undefined);
     expect(settledBeneath(withoutBeneath(chainOf(20, 30, 40), clock(30))!.record!), 'a failed write taken out between').to.deep.equal({ clock: clock(10) });
-    expect(settledBeneath(restoredUndo(cut, 's', 0)!), 'an undo that left nothing known').to.equal(undefined);
+    const lost = stacked({ clock: clock(30), previous: version(20), previousUnsettled: true }, restoredUndo(cut, 's', 0)!).record!;
+    expect(settledBeneath(lost), 'an undo that left nothing known beneath').to.equal(undefined);
   });
 
   it('takes a failed write out of the chain beneath the newest, keeping what it had replaced', () => {
