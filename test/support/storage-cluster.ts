@@ -190,6 +190,13 @@ export class StorageCluster {
     await this.node(name).start(this.doc, this.addresses());
   }
 
+  /** Installs a ring document on every running node and the client, as the manager distributes one. */
+  installRing(doc: RingDocument): void {
+    this.doc = doc;
+    for (const node of this.nodes) if (node.node) node.ringView.install(doc);
+    this.clientRing.install(doc);
+  }
+
   /** Waits until no peer (the client included) counts a restarted node as down: they redial it with a backoff of up to seconds. */
   async reachable(name: string): Promise<void> {
     const reachable = (): boolean => !this.clientNode.transport.isKnownDown(name) && this.nodes.every((peer) => peer.name === name || !peer.node || !peer.node.transport.isKnownDown(name));

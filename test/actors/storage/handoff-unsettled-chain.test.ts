@@ -63,9 +63,7 @@ describe('the rebalance hand-off and writes left unsettled one over another', fu
     expect(unsettled, 'the old holder tells what the two writes stand over').to.deep.include({ previousUnsettled: true, settledBeneath: acknowledged });
 
     const epoch = cluster.doc.epoch + 1;
-    cluster.doc = { ...cluster.doc, epoch, current: without, previous: all, rebalanceEpoch: epoch };
-    for (const node of cluster.nodes) if (node.node) node.ringView.install(cluster.doc);
-    cluster.clientRing.install(cluster.doc);
+    cluster.installRing({ ...cluster.doc, epoch, current: without, previous: all, rebalanceEpoch: epoch });
 
     await eventually(async () => (await stateOf(receiver)) === 'done', 30_000, 'the receiver done');
     const held = cluster.node(receiver).role!.context.store.getMeta(address);

@@ -43,12 +43,7 @@ describe('the rebalance hand-off between storage nodes', function () {
     await cluster.stop();
   });
 
-  /** Installs a ring document on every running node and the client. */
-  function install(doc: RingDocument): void {
-    cluster.doc = doc;
-    for (const node of cluster.nodes) if (node.node) node.ringView.install(doc);
-    cluster.clientRing.install(doc);
-  }
+  const install = (doc: RingDocument): void => cluster.installRing(doc);
 
   function minimumBytes(previous: readonly RingMember[], current: readonly RingMember[]): number {
     const before = buildRing(previous, { rackAware: false });

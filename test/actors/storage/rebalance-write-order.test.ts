@@ -31,11 +31,7 @@ describe('writes while a rebalance moves their key', function () {
   const name = (index: number): string => cluster.nodes[index]!.name;
   const members = (indexes: readonly number[]): RingMember[] => indexes.map((i) => ({ node: name(i), alias: `storage_${i}`, numOfVnodes: 32 }));
 
-  function install(doc: RingDocument): void {
-    cluster.doc = doc;
-    for (const node of cluster.nodes) if (node.node) node.ringView.install(doc);
-    cluster.clientRing.install(doc);
-  }
+  const install = (doc: RingDocument): void => cluster.installRing(doc);
 
   /** Four nodes, the ring moving from storage_0-2 to storage_1-3, storage_3 done receiving. */
   async function moving(quorums: { w: number; d: number } = { w: 2, d: 2 }): Promise<void> {

@@ -31,11 +31,6 @@ describe('a read of a version written before one of its replicas was replaced (i
     await cluster.stop();
   });
 
-  function install(doc: RingDocument): void {
-    cluster.doc = doc;
-    for (const node of cluster.nodes) if (node.node) node.ringView.install(doc);
-    cluster.clientRing.install(doc);
-  }
 
   async function put(node: string, meta: ObjectMeta, body: string, keepPrevious: boolean): Promise<void> {
     const reply = await cluster.clientNode.system.ask<RouterMessage, ReplicaPutReply>(routerOf(node), (replyTo) => ({ type: 'replica_put', objectKind: 'object', meta, body: Buffer.from(body), keepPrevious, replyTo }), 5_000);
@@ -52,7 +47,7 @@ describe('a read of a version written before one of its replicas was replaced (i
   async function readAfterReplacement(key: string, takenBy: readonly string[], lost: boolean): Promise<string> {
     const [s0, s1, s2, s3] = cluster.nodes.map((node) => node.name) as [string, string, string, string];
     const memberOf = (name: string) => members.find((member) => member.node === name)!;
-    install({ ...cluster.doc, epoch: ++epoch, current: [s0, s1, s2].map(memberOf) });
+    cluster.installRing({ ...cluster.doc, epoch: ++epoch, current: [s0, s1, s2].map(memberOf) });
     const address = { kind: 'object' as const, bucket: BUCKET, key };
     const before = Buffer.from('before');
     expect((await cluster.client.put('object', objectFields(BUCKET, key, before), before)).ok).to.equal(true);
@@ -69,7 +64,7 @@ describe('a read of a version written before one of its replicas was replaced (i
     for (const node of takenBy) await put(node, latest, 'latest', true);
 
     if (lost) await cluster.stopNode(s1);
-    install({ ...cluster.doc, epoch: ++epoch, current: [memberOf(s0), { ...memberOf(s3), alias: memberOf(s1).alias }, memberOf(s2)] });
+    cluster.installRing({ ...cluster.doc, epoch: ++epoch, current: [memberOf(s0), { ...memberOf(s3), alias: memberOf(s1).alias }, memberOf(s2)] });
     await put(s3, first, 'before', false);
     await new Promise((resolve) => setTimeout(resolve, REPLICA_TIMEOUT_MS + 200));
 
