@@ -459,7 +459,7 @@ export class ObjectStore {
   unsettledWrite(address: ObjectAddress, clock: Hlc): UnsettledHere | undefined {
     const undo = this.readUndo(metaKey(address));
     if (undo === undefined || compareHlc(undo.clock, clock) !== 0) return undefined;
-    const beneath = undo.previousUnsettled ? settledBeneath(undo) : undefined;
+    const beneath = settledBeneath(undo);
     return {
       previous: undo.previous,
       ...(undo.previousUnsettled ? { previousUnsettled: true as const } : {}),

@@ -21,6 +21,7 @@ import { differingBuckets } from '../../core/range-summary.js';
 import { planRebalance, type RebalanceMove } from '../../core/ring/rebalance.js';
 import { rebalanceIdOf, type RingSnapshot } from '../../core/ring/ring-document.js';
 import type { ObjectMeta } from '../../core/object-meta.js';
+import type { ReplicaView } from '../../core/unsettled-rules.js';
 import type { Behavior } from '../../runtime/actor.js';
 import type { Clock } from '../../runtime/clock.js';
 import { ask } from '../../runtime/typed-ask.js';
@@ -430,7 +431,7 @@ class SegmentReceiver {
     const judged = await judgeByReplicas(this.system, this.context, { address, clock: meta.clock, deleted: meta.deleted === true, ringChecksum: meta.ringChecksum }, here);
     // Moot under a settled newer version, it is not known to have been acknowledged: not taken as if it were.
     if (judged.verdict === 'settle' && !judged.overridden) return this.take(entry, meta, pulled.body);
-    if (pulled.unsettled.previousUnsettled) return this.pullOverUnsettled(source, entry, meta.clock, pulled.unsettled, local, here);
+    if (pulled.unsettled.previousUnsettled) return this.pullOverUnsettled(source, entry, meta.clock, pulled.unsettled, here);
     const tookBeneath = await this.pullBeneath(source, entry, pulled.unsettled.previous);
     return tookBeneath && this.waitedForSettling(entry, meta.clock);
   }
@@ -442,14 +443,14 @@ class SegmentReceiver {
    * newer settled one, the key waits as above. A deeper chain, or one whose bottom the source does not
    * know, leaves the key not done until the source's sweep ends its writes.
    */
-  private async pullOverUnsettled(source: string, entry: RangeKey, clock: Hlc, unsettled: UnsettledWrite, local: ObjectMeta | undefined, here: { readonly clock: Hlc | null; readonly unsettled: boolean }): Promise<boolean> {
+  private async pullOverUnsettled(source: string, entry: RangeKey, clock: Hlc, unsettled: UnsettledWrite, here: Exclude<ReplicaView, 'unknown'>): Promise<boolean> {
     const { previous, settledBeneath } = unsettled;
     if (!previous) return false;
     const address = { kind: entry.kind, bucket: entry.bucket, key: entry.key };
     const judged = await judgeByReplicas(this.system, this.context, { address, clock: previous.clock, deleted: previous.deleted === true, ringChecksum: previous.ringChecksum }, here);
     if (judged.verdict === 'settle' && !judged.overridden) return (await this.pullBeneath(source, entry, previous)) && this.waitedForSettling(entry, clock);
     if (settledBeneath === undefined) return false;
-    const covered = settledBeneath === null || (local !== undefined && !here.unsettled && compareHlc(local.clock, settledBeneath) >= 0);
+    const covered = settledBeneath === null || (here.clock !== null && !here.unsettled && compareHlc(here.clock, settledBeneath) >= 0);
     return covered && this.waitedForSettling(entry, clock);
   }
 
