@@ -27,6 +27,11 @@ import type { StorageContext } from './storage-context.js';
 const RESURVEY_CHANGE = 0.05;
 /** A store whose file and records moved less than this share since the previous check has settled. */
 const SETTLED_CHANGE = 0.01;
+/**
+ * Checks less than this far apart ask for SETTLED_CHANGE scaled down to the time between them: a steady
+ * stream of writes into a large store moves it by little in a few seconds, and is no settled store.
+ */
+const SETTLED_WINDOW_MS = 60_000;
 
 interface CompactorState {
   status: CompactionStatus;
@@ -38,8 +43,8 @@ interface CompactorState {
   surveying: AbortController | undefined;
   /** What the last look saw, to tell whether the store changed enough to look again. */
   surveyedShape: StoreShape | undefined;
-  /** What the previous check saw, to tell whether the store has settled. */
-  checkedShape: StoreShape | undefined;
+  /** What the previous check saw, and when, to tell whether the store has settled. */
+  checked: { readonly shape: StoreShape; readonly atMs: number } | undefined;
 }
 
 export function compactorBehavior(context: StorageContext): Behavior<CompactorState, CompactorMessage> {
@@ -50,7 +55,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
     init: (ctx) => {
       const timer = options.autoCompactionIntervalMs > 0 ? new SelfTimer<CompactorMessage>(ctx, { type: 'auto_check' }, context.pace) : undefined;
       timer?.schedule(options.autoCompactionIntervalMs);
-      const state: CompactorState = { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checkedShape: undefined };
+      const state: CompactorState = { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checked: undefined };
       // The work ends with the incarnation that began it (a restart begins with nothing running, and not suspended).
       ctx.onEnd(() => {
         state.surveying?.abort();
@@ -133,8 +138,9 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           state.timer?.schedule(options.autoCompactionIntervalMs);
           if (state.status.state !== 'idle' || state.surveying !== undefined || context.pace.throttled) return state;
           const shape = context.store.shape();
-          const settled = state.checkedShape !== undefined && !changed(state.checkedShape, shape, SETTLED_CHANGE);
-          state.checkedShape = shape;
+          const atMs = ctx.clock.now();
+          const settled = state.checked !== undefined && !changed(state.checked.shape, shape, settledChange(atMs - state.checked.atMs));
+          state.checked = { shape, atMs };
           if (!settled || shape.fileBytes < options.autoCompactionMinFileBytes) return state;
           if (state.surveyedShape !== undefined && !changed(state.surveyedShape, shape, RESURVEY_CHANGE)) return state;
           const controller = new AbortController();
@@ -168,6 +174,11 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
       }
     },
   };
+}
+
+/** The share of a store's file and records that may move in `elapsedMs` between two checks of a settled store. */
+function settledChange(elapsedMs: number): number {
+  return SETTLED_CHANGE * Math.min(1, Math.max(0, elapsedMs) / SETTLED_WINDOW_MS);
 }
 
 /** Whether the file or its records moved by more than `share` of what they were. */
