@@ -8,8 +8,9 @@
  * whether a compaction would give back at least `autoCompactionMinReclaimPercent` of an LMDB file of at
  * least `autoCompactionMinFileBytes`, and starts one if so and the disk has room for the copy (with the
  * free space the node keeps for writes to spare). It looks only once the store has settled
- * (its file and records moved by less than a hundredth since the previous check: a compaction while
- * writes pour in would be undone by them), not while the watchdog throttles background work, and not
+ * (its file and records moved by less than a hundredth since the previous check, or by less than that
+ * hundredth scaled to the time between them when the checks came less than a minute apart: a compaction
+ * while writes pour in would be undone by them), not while the watchdog throttles background work, and not
  * again while the file and its records stay within a twentieth of what the last look saw: looking
  * reads the sizes of every record (lmdb-survey.ts), paced like the compaction.
  * Deletes and overwrites leave free pages, and keys written in random order leave pages a third empty:
@@ -43,8 +44,10 @@ interface CompactorState {
   surveying: AbortController | undefined;
   /** What the last look saw, to tell whether the store changed enough to look again. */
   surveyedShape: StoreShape | undefined;
-  /** What the previous check saw, and when, to tell whether the store has settled. */
-  checked: { readonly shape: StoreShape; readonly atMs: number } | undefined;
+  /** What the previous check saw, to tell whether the store has settled. */
+  checkedShape: StoreShape | undefined;
+  /** When it looked, on the clock that is never stepped. */
+  checkedAtElapsedMs: number;
 }
 
 export function compactorBehavior(context: StorageContext): Behavior<CompactorState, CompactorMessage> {
@@ -55,7 +58,7 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
     init: (ctx) => {
       const timer = options.autoCompactionIntervalMs > 0 ? new SelfTimer<CompactorMessage>(ctx, { type: 'auto_check' }, context.pace) : undefined;
       timer?.schedule(options.autoCompactionIntervalMs);
-      const state: CompactorState = { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checked: undefined };
+      const state: CompactorState = { status: { state: 'idle' }, running: undefined, restart: false, timer, surveying: undefined, surveyedShape: undefined, checkedShape: undefined, checkedAtElapsedMs: 0 };
       // The work ends with the incarnation that began it (a restart begins with nothing running, and not suspended).
       ctx.onEnd(() => {
         state.surveying?.abort();
@@ -138,9 +141,10 @@ export function compactorBehavior(context: StorageContext): Behavior<CompactorSt
           state.timer?.schedule(options.autoCompactionIntervalMs);
           if (state.status.state !== 'idle' || state.surveying !== undefined || context.pace.throttled) return state;
           const shape = context.store.shape();
-          const atMs = ctx.clock.now();
-          const settled = state.checked !== undefined && !changed(state.checked.shape, shape, settledChange(atMs - state.checked.atMs));
-          state.checked = { shape, atMs };
+          const atElapsedMs = ctx.clock.elapsed();
+          const settled = state.checkedShape !== undefined && !changed(state.checkedShape, shape, settledChange(atElapsedMs - state.checkedAtElapsedMs));
+          state.checkedShape = shape;
+          state.checkedAtElapsedMs = atElapsedMs;
           if (!settled || shape.fileBytes < options.autoCompactionMinFileBytes) return state;
           if (state.surveyedShape !== undefined && !changed(state.surveyedShape, shape, RESURVEY_CHANGE)) return state;
           const controller = new AbortController();

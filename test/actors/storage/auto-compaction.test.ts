@@ -3,7 +3,8 @@
  * the configured share compacts by itself once its writes have settled, says so in compact-status, and
  * keeps every record; a node whose file would not shrink enough, or whose compaction is suspended,
  * does not. The checks are sent by the test (the nodes' own come only once an hour), so that what a
- * check sees does not depend on how fast the machine writes.
+ * check sees does not depend on how fast the machine writes (beyond the time between two checks, which
+ * scales the move a settled store may make when they come less than a minute apart).
  */
 import { expect } from 'chai';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
@@ -62,8 +63,9 @@ describe('storage automatic compaction (in-process cluster)', function () {
     await churn(running);
     check(running);
     const store = running.node(NODE).role!.context.store;
-    // A few writes since the first check, half a hundredth of the records: checks a moment apart ask for
-    // much less movement than that, so the second does not find the store settled, and does not look.
+    // A few writes since the first check, a third of a hundredth of the records (each key has a record in
+    // two tables; the churn left about 60,000): checks a moment apart ask for much less movement than that
+    // (checks 20 s apart would allow it), so the second does not find the store settled, and does not look.
     await Promise.all(Array.from({ length: 100 }, (_, i) => store.apply({ address: { kind: 'object', bucket: BUCKET, key: `late/${i}` }, meta: meta({ kind: 'object', bucket: BUCKET, key: `late/${i}` }, 3), keepPrevious: false })));
     check(running);
     await new Promise((resolve) => setTimeout(resolve, 300));
