@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
-import { rebalanceIdOf, type RingDocument } from '../../../src/core/ring/ring-document.js';
+import { rebalanceIdOf } from '../../../src/core/ring/ring-document.js';
 import { buildRing, preferenceList, type RingMember } from '../../../src/core/ring/ring.js';
 import { keyPosition } from '../../../src/core/ring/position.js';
 import { handoffRef, type HandoffStatus } from '../../../src/protocol/cluster/handoff.js';
@@ -43,8 +43,6 @@ describe('the rebalance hand-off between storage nodes', function () {
     await cluster.stop();
   });
 
-  const install = (doc: RingDocument): void => cluster.installRing(doc);
-
   function minimumBytes(previous: readonly RingMember[], current: readonly RingMember[]): number {
     const before = buildRing(previous, { rackAware: false });
     const after = buildRing(current, { rackAware: false });
@@ -62,7 +60,7 @@ describe('the rebalance hand-off between storage nodes', function () {
   async function rebalanceTo(current: readonly RingMember[]): Promise<number> {
     const previous = cluster.doc.current;
     epoch++;
-    install({ ...cluster.doc, epoch, current, previous, rebalanceEpoch: epoch });
+    cluster.installRing({ ...cluster.doc, epoch, current, previous, rebalanceEpoch: epoch });
     const receivers = current.map((member) => member.node);
     const statuses = new Map<string, HandoffStatus>();
     await eventually(async () => {
@@ -82,7 +80,7 @@ describe('the rebalance hand-off between storage nodes', function () {
     }
     epoch++;
     const { rebalanceEpoch: _began, ...settled } = cluster.doc;
-    install({ ...settled, epoch, previous: null });
+    cluster.installRing({ ...settled, epoch, previous: null });
     // Once the rebalance is over, each receiver still tells what it took in, until the next one.
     for (const [node, received] of statuses) {
       await eventually(async () => {
@@ -163,7 +161,7 @@ describe('the rebalance hand-off between storage nodes', function () {
     await leaveUnsettledDelete(acknowledged, holdersOf(acknowledged));
     await leaveUnsettledDelete(neverAcknowledged, [holdersOf(neverAcknowledged).find((node) => node !== leaving)!]);
     epoch++;
-    install({ ...cluster.doc, epoch, current: without, previous: all, rebalanceEpoch: epoch });
+    cluster.installRing({ ...cluster.doc, epoch, current: without, previous: all, rebalanceEpoch: epoch });
     const held = (key: string) => cluster.node(receiverOf(key)).role!.context.store.getMeta({ kind: 'object', bucket: BUCKET, key });
     const stateOf = async (node: string): Promise<string> => {
       const reply = await ask(cluster.clientNode.system, handoffRef(node), { type: 'status' }, 5_000);

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { compareHlc, tick, type Hlc } from '../../../src/core/hlc.js';
 import type { ObjectMeta } from '../../../src/core/object-meta.js';
 import type { WriteCondition } from '../../../src/core/write-condition.js';
-import type { RingDocument, RingSnapshot } from '../../../src/core/ring/ring-document.js';
+import type { RingSnapshot } from '../../../src/core/ring/ring-document.js';
 import type { RingMember } from '../../../src/core/ring/ring.js';
 import { handoffRef } from '../../../src/protocol/cluster/handoff.js';
 import { replicatorRef, type ReplicatorMessage } from '../../../src/protocol/cluster/replicator.js';
@@ -31,15 +31,13 @@ describe('writes while a rebalance moves their key', function () {
   const name = (index: number): string => cluster.nodes[index]!.name;
   const members = (indexes: readonly number[]): RingMember[] => indexes.map((i) => ({ node: name(i), alias: `storage_${i}`, numOfVnodes: 32 }));
 
-  const install = (doc: RingDocument): void => cluster.installRing(doc);
-
   /** Four nodes, the ring moving from storage_0-2 to storage_1-3, storage_3 done receiving. */
   async function moving(quorums: { w: number; d: number } = { w: 2, d: 2 }): Promise<void> {
     cluster = new StorageCluster(4, { n: 3, r: 2, ...quorums, rackAware: false });
     await cluster.start();
-    install({ ...cluster.doc, epoch: ++epoch, current: members([0, 1, 2]), previous: null });
+    cluster.installRing({ ...cluster.doc, epoch: ++epoch, current: members([0, 1, 2]), previous: null });
     const before = cluster.doc.current;
-    install({ ...cluster.doc, epoch: ++epoch, current: members([1, 2, 3]), previous: before, rebalanceEpoch: epoch });
+    cluster.installRing({ ...cluster.doc, epoch: ++epoch, current: members([1, 2, 3]), previous: before, rebalanceEpoch: epoch });
     await eventually(async () => {
       const status = await ask(cluster.clientNode.system, handoffRef(name(3)), { type: 'status' }, 5_000);
       return status.ok && status.state === 'done';
