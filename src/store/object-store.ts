@@ -139,6 +139,11 @@ export interface CompactionResult {
   /** The LMDB file before and after. */
   readonly beforeBytes: number;
   readonly afterBytes: number;
+  /**
+   * The size the copy came out at, when it came out no smaller than the live file: the store then kept
+   * its file and threw the copy away (writes replayed into a packed copy during a heavy load can grow it).
+   */
+  readonly keptCopyBytes?: number;
   /** How long writes were held for the switch. */
   readonly pausedMs: number;
   readonly tookMs: number;
@@ -1106,6 +1111,7 @@ export class ObjectStore {
     this.db = live.recording(log);
     let copy: StoreTables | undefined;
     let pausedMs = 0;
+    let keptCopyBytes: number | undefined;
     try {
       copy = await live.copyInto(this.environment, signal, pauseMs);
       for (let round = 0; round < MAX_REPLAY_ROUNDS && log.length > REPLAY_WITH_WRITES_HELD; round++) {
@@ -1119,6 +1125,11 @@ export class ObjectStore {
       await this.holdWrites(async () => {
         if (this.writesFailed) throw new StoreFailure('StoreError', 'a write failed while the store was being compacted');
         await copy!.replay(log);
+        if (copy!.fileBytes() >= live.fileBytes()) {
+          keptCopyBytes = copy!.fileBytes();
+          this.db = live;
+          return;
+        }
         copy!.promote(this.environment);
         this.db = copy!;
         this.contentsChanges++;
@@ -1131,6 +1142,12 @@ export class ObjectStore {
     } finally {
       this.compacting = false;
       this.writesFailed = false;
+    }
+    if (keptCopyBytes !== undefined) {
+      await copy.discard(this.environment);
+      const result = { beforeBytes, afterBytes: live.fileBytes(), keptCopyBytes, pausedMs, tookMs: this.now() - startedMs };
+      this.log.info('object store kept its file: the compacted copy came out no smaller', result);
+      return result;
     }
     await live.retire(this.environment);
     const result = { beforeBytes, afterBytes: this.db.fileBytes(), pausedMs, tookMs: this.now() - startedMs };

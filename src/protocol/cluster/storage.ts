@@ -117,8 +117,11 @@ export interface CompactionStatus {
    * left of it (an estimate from the sizes of its records).
    */
   readonly lastOutlook?: { readonly atMs: number; readonly fileBytes: number; readonly compactedBytes: number };
-  /** The last compaction that finished: the LMDB file before and after, and how long writes were held. */
-  readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly pausedMs: number; readonly tookMs: number };
+  /**
+   * The last compaction that finished: the LMDB file before and after, how long writes were held, and
+   * the copy's size when it came out no smaller and the store kept its file.
+   */
+  readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly keptCopyBytes?: number; readonly pausedMs: number; readonly tookMs: number };
   readonly lastError?: string;
 }
 
