@@ -173,7 +173,11 @@ try {
   // At rest: long enough for an idle node's collection of the load's garbage (runtime/idle-heap-trim.ts).
   await new Promise((resolve) => setTimeout(resolve, REST_MS));
   const restRss = storageRssMib(cluster);
-  process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}); MiB: ${storageMemoryLine(cluster)}\n`);
+  // Nodes checking every few seconds may have begun compacting by now: the figure then holds the copy's pages.
+  const compacting: string[] = [];
+  for (const node of STORAGE_NODES) if ((await admin(adminClient, { command: 'compact', node, action: 'status' }, 'compaction')).state === 'running') compacting.push(node);
+  const during = compacting.length === 0 ? '' : `, taken while ${compacting.join(', ')} compacted`;
+  process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}${during}); MiB: ${storageMemoryLine(cluster)}\n`);
 
   let compactedRss = restRss;
   if (compactionCheckSeconds > 0) {
