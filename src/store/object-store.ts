@@ -1144,7 +1144,8 @@ export class ObjectStore {
       this.writesFailed = false;
     }
     if (keptCopyBytes !== undefined) {
-      await copy.discard(this.environment);
+      // A copy left behind is removed at the next start, whatever generation CURRENT names.
+      await copy.discard(this.environment).catch((error: unknown) => this.log.warn('could not remove a compaction copy', { error }));
       const result = { beforeBytes, afterBytes: live.fileBytes(), keptCopyBytes, pausedMs, tookMs: this.now() - startedMs };
       this.log.info('object store kept its file: the compacted copy came out no smaller', result);
       return result;
