@@ -289,7 +289,7 @@ export function formatResult(result: AdminResult): string {
       ];
       if (result.last) {
         fields.push(['LMDB file before', bytes(result.last.beforeBytes)], ['LMDB file after', bytes(result.last.afterBytes)], ['writes held', `${result.last.pausedMs} ms of ${result.last.tookMs} ms`]);
-        if (result.last.keptCopyBytes !== undefined) fields.push(['outcome', `the copy came out at ${bytes(result.last.keptCopyBytes)}, no smaller: the file was kept`]);
+        if (result.last.keptCopyBytes !== undefined) fields.push(['outcome', `the copy came out at ${bytes(result.last.keptCopyBytes)}, too little smaller: the file was kept`]);
       }
       if (result.lastError) fields.push(['last error', result.lastError]);
       if (result.lastOutlook) {

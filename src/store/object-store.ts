@@ -140,8 +140,8 @@ export interface CompactionResult {
   readonly beforeBytes: number;
   readonly afterBytes: number;
   /**
-   * The size the copy came out at, when it came out no smaller than the live file: the store then kept
-   * its file and threw the copy away (writes replayed into a packed copy during a heavy load can grow it).
+   * The size the copy came out at, when it would have given back next to nothing: the store then kept
+   * its file and removed the copy (writes replayed into a packed copy during a heavy load can grow it).
    */
   readonly keptCopyBytes?: number;
   /** How long writes were held for the switch. */
@@ -168,6 +168,12 @@ export interface StoreShape {
   readonly fileBytes: number;
   readonly records: number;
 }
+
+/**
+ * A compaction's copy smaller than the live file by less than this share is not switched to: a store
+ * already packed copies to about its own size, and a few pages are not worth a new generation.
+ */
+const KEEP_BELOW_SHRINK = 0.01;
 
 /** Rounds of replaying recorded writes into a compaction's copy while writes go on. */
 const MAX_REPLAY_ROUNDS = 10;
@@ -1099,7 +1105,8 @@ export class ObjectStore {
    * while writes keep coming, and the last few with writes held for the moment that takes. Body files
    * need nothing of the kind: they are removed as soon as their version goes. Aborting `signal` stops
    * it before the switch, the copy removed. `pauseMs` says how long to rest between two batches of
-   * the copy (the node's watchdog slows it under strain).
+   * the copy (the node's watchdog slows it under strain). A copy that would give back less than
+   * KEEP_BELOW_SHRINK of the file is removed instead, and the store keeps its file (`keptCopyBytes`).
    */
   async compact(signal?: AbortSignal, pauseMs?: () => number): Promise<CompactionResult> {
     if (this.compacting) throw new StoreFailure('StoreError', 'a compaction is already running');
@@ -1125,7 +1132,7 @@ export class ObjectStore {
       await this.holdWrites(async () => {
         if (this.writesFailed) throw new StoreFailure('StoreError', 'a write failed while the store was being compacted');
         await copy!.replay(log);
-        if (copy!.fileBytes() >= live.fileBytes()) {
+        if (copy!.fileBytes() > live.fileBytes() * (1 - KEEP_BELOW_SHRINK)) {
           keptCopyBytes = copy!.fileBytes();
           this.db = live;
           return;
@@ -1135,6 +1142,9 @@ export class ObjectStore {
         this.contentsChanges++;
       });
       pausedMs = this.now() - heldMs;
+      // Removed while this compaction still runs: the next one makes its copy in the same directory.
+      // One left behind is removed at the next start, whatever generation CURRENT names.
+      if (keptCopyBytes !== undefined) await copy.discard(this.environment).catch((error: unknown) => this.log.warn('could not remove a compaction copy', { error }));
     } catch (error) {
       this.db = live;
       if (copy !== undefined) await copy.discard(this.environment).catch(() => undefined);
@@ -1144,10 +1154,8 @@ export class ObjectStore {
       this.writesFailed = false;
     }
     if (keptCopyBytes !== undefined) {
-      // A copy left behind is removed at the next start, whatever generation CURRENT names.
-      await copy.discard(this.environment).catch((error: unknown) => this.log.warn('could not remove a compaction copy', { error }));
       const result = { beforeBytes, afterBytes: live.fileBytes(), keptCopyBytes, pausedMs, tookMs: this.now() - startedMs };
-      this.log.info('object store kept its file: the compacted copy came out no smaller', result);
+      this.log.info('object store kept its file: the compacted copy would have given back next to nothing', result);
       return result;
     }
     await live.retire(this.environment);

@@ -119,7 +119,7 @@ export interface CompactionStatus {
   readonly lastOutlook?: { readonly atMs: number; readonly fileBytes: number; readonly compactedBytes: number };
   /**
    * The last compaction that finished: the LMDB file before and after, how long writes were held, and
-   * the copy's size when it came out no smaller and the store kept its file.
+   * the copy's size when it would have given back next to nothing and the store kept its file.
    */
   readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly keptCopyBytes?: number; readonly pausedMs: number; readonly tookMs: number };
   readonly lastError?: string;

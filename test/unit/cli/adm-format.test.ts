@@ -66,12 +66,12 @@ describe('cli/adm-format', () => {
     ]);
   });
 
-  it('says in compact-status when a compaction kept the file because its copy came out no smaller', () => {
+  it('says in compact-status when a compaction kept the file because its copy came out too little smaller', () => {
     const last = { beforeBytes: 300 * 1024 * 1024, afterBytes: 310 * 1024 * 1024, pausedMs: 40, tookMs: 9000 };
     const status = { kind: 'compaction' as const, node: 's0', state: 'idle' as const, lastStartedAtMs: 0, lastFinishedAtMs: 9000 };
     expect(formatResult({ ...status, last })).to.not.include('outcome');
     const kept = formatResult({ ...status, last: { ...last, keptCopyBytes: 320 * 1024 * 1024 } });
-    expect(kept).to.match(/ outcome +the copy came out at 320\.0 MiB \(335544320 B\), no smaller: the file was kept$/m);
+    expect(kept).to.match(/ outcome +the copy came out at 320\.0 MiB \(335544320 B\), too little smaller: the file was kept$/m);
   });
 
   it('shows a cluster that is not started as such', () => {

@@ -108,20 +108,20 @@ describe('store/object-store compaction', function () {
     for (let i = 0; i < 200; i++) expect((await store.readBody({ kind: 'object', bucket: 'b', key: `late${i}` }, clock(5)))?.toString()).to.equal('new');
   });
 
-  it('keeps its file when the copy comes out no smaller, and the writes made while it copied', async () => {
+  it('keeps its file when the copy comes out too little smaller, and the writes made while it copied', async () => {
     await fill(2000, 8 * 1024);
     await Promise.all(Array.from({ length: 1000 }, (_, i) => store.apply({ address: address(i), meta: meta(address(i), 2, 0, true), keepPrevious: false })));
     expect((await store.compact()).keptCopyBytes, 'the first compaction gives pages back').to.equal(undefined);
     const packed = join(dir, 'objects', 'env-1');
     expect(currentEnvironmentPath(join(dir, 'objects'))).to.equal(packed);
 
-    // A packed store copied again comes out the same size: nothing to give back, so nothing is switched.
+    // A packed store copied again comes out about its own size: nothing to give back, so nothing is switched.
     const compaction = store.compact();
     const late = { kind: 'object' as const, bucket: 'b', key: 'late' };
-    const written = store.apply({ address: late, meta: { ...meta(late, 3, 4), key: late.key }, body: Buffer.from('late'), keepPrevious: false });
+    const written = store.apply({ address: late, meta: meta(late, 3, 4), body: Buffer.from('late'), keepPrevious: false });
     const result = await compaction;
     await written;
-    expect(result.keptCopyBytes).to.be.at.least(result.afterBytes);
+    expect(result.keptCopyBytes).to.be.above(result.afterBytes * 0.99);
     expect(result.afterBytes).to.be.at.least(result.beforeBytes);
     expect(readdirSync(join(dir, 'objects')).filter((entry) => entry.startsWith('env-')), 'the copy is gone').to.deep.equal(['env-1']);
     expect((await store.readBody(late, clock(3)))?.toString()).to.equal('late');
