@@ -24,6 +24,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { namespaceOf } from '../src/core/bucket-namespace.js';
 import type { ObjectFields } from '../src/protocol/cluster/storage-api.js';
+import type { AdminClient } from '../src/cli/admin-client.js';
 import { admin, openDevAdmin } from './bench-support/admin.js';
 import { startDevCluster, type DevCluster } from './bench-support/dev-cluster.js';
 import { openInternalClient } from './bench-support/internal-client.js';
@@ -78,6 +79,12 @@ function statusMib(pid: number | undefined, field: string): number {
 }
 
 const storageRssMib = (cluster: DevCluster): number => Math.max(...STORAGE_NODES.map((node) => statusMib(cluster.pidOf(node), 'VmRSS')));
+
+/** The storage nodes running a compaction now. */
+async function compactingNodes(client: AdminClient): Promise<string[]> {
+  const states = await Promise.all(STORAGE_NODES.map(async (node) => ({ node, state: (await admin(client, { command: 'compact', node, action: 'status' }, 'compaction')).state })));
+  return states.filter(({ state }) => state === 'running').map(({ node }) => node);
+}
 
 /** Bytes of the files under a directory. */
 function directoryBytes(path: string): number {
@@ -172,10 +179,10 @@ try {
 
   // At rest: long enough for an idle node's collection of the load's garbage (runtime/idle-heap-trim.ts).
   await new Promise((resolve) => setTimeout(resolve, REST_MS));
-  const restRss = storageRssMib(cluster);
   // Nodes checking every few seconds may have begun compacting by now: the figure then holds the copy's pages.
-  const compacting: string[] = [];
-  for (const node of STORAGE_NODES) if ((await admin(adminClient, { command: 'compact', node, action: 'status' }, 'compaction')).state === 'running') compacting.push(node);
+  const compactingBefore = await compactingNodes(adminClient);
+  const restRss = storageRssMib(cluster);
+  const compacting = [...new Set([...compactingBefore, ...(await compactingNodes(adminClient))])];
   const during = compacting.length === 0 ? '' : `, taken while ${compacting.join(', ')} compacted`;
   process.stdout.write(`storage node RSS at rest: ${restRss.toFixed(0)} MiB (largest of ${storageNodes}${during}); MiB: ${storageMemoryLine(cluster)}\n`);
 
@@ -189,7 +196,8 @@ try {
         const status = await admin(adminClient, { command: 'compact', node, action: 'status' }, 'compaction');
         if (status.state === 'idle' && status.trigger === 'automatic' && status.last !== undefined) {
           compacted.add(node);
-          process.stdout.write(`${node} compacted by itself: ${(status.last.beforeBytes / 2 ** 20).toFixed(0)} -> ${(status.last.afterBytes / 2 ** 20).toFixed(0)} MiB in ${(status.last.tookMs / 1000).toFixed(1)} s\n`);
+          const kept = status.last.keptCopyBytes === undefined ? '' : ` (file kept: the copy came out at ${(status.last.keptCopyBytes / 2 ** 20).toFixed(0)} MiB)`;
+          process.stdout.write(`${node} compacted by itself: ${(status.last.beforeBytes / 2 ** 20).toFixed(0)} -> ${(status.last.afterBytes / 2 ** 20).toFixed(0)} MiB in ${(status.last.tookMs / 1000).toFixed(1)} s${kept}\n`);
         } else if (status.state === 'idle' && status.lastOutlook !== undefined && status.lastStartedAtMs === undefined) {
           // It looked, and a compaction would not give back enough to start one.
           compacted.add(node);
