@@ -440,10 +440,10 @@ class SegmentReceiver {
    * The version beneath the unsettled one on the source was unsettled too when replaced. It is judged as
    * the newest was. If it may have been acknowledged, this node needs it: other replicas showed it as
    * their newest for that verdict, and the comparison with them brings it (this node takes no unsettled
-   * version from beneath another: `pullBeneath`). Otherwise this node needs the settled version the two stand over
-   * (`settledBeneath`), which the other old holders give. Once it holds the one it needs, or a newer
-   * settled one, the key waits as above. A deeper chain, or one whose bottom the source does not know,
-   * leaves the key not done until the source's sweep ends its writes.
+   * version from beneath another: `pullBeneath`). Otherwise this node needs the settled version the two
+   * stand over (`settledBeneath`), which the other old holders give. Once it holds the one it needs, or
+   * a newer settled one, the key waits as above. A deeper chain, or one whose bottom the source does not
+   * know, leaves the key not done until the source's sweep ends its writes.
    */
   private async pullOverUnsettled(source: string, entry: RangeKey, clock: Hlc, unsettled: UnsettledWrite, here: Exclude<ReplicaView, 'unknown'>): Promise<boolean> {
     const { previous, settledBeneath } = unsettled;

@@ -121,7 +121,7 @@ export interface CompactionStatus {
    * The last compaction that finished: the LMDB file before and after, how long writes were held, and
    * the copy's size when it would have given back next to nothing and the store kept its file.
    */
-  readonly last?: { readonly beforeBytes: number; readonly afterBytes: number; readonly keptCopyBytes?: number; readonly pausedMs: number; readonly tookMs: number };
+  readonly last?: CompactionResult;
   readonly lastError?: string;
 }
 

@@ -57,6 +57,12 @@ describe('the rebalance hand-off and writes left unsettled one over another', fu
     throw new Error(`no key under ${prefix} moves away from ${leaving}`);
   }
 
+  /** Writes `body` to `key` through the client and waits until every old holder has settled it. */
+  async function settledWrite(key: string, body: Buffer, oldHolders: readonly string[]): Promise<void> {
+    expect((await cluster.client.put('object', objectFields(BUCKET, key, body), body)).ok).to.equal(true);
+    await eventually(() => oldHolders.every((node) => !cluster.node(node).role!.context.store.hasUnsettledWrites()), 10_000, 'the write settled everywhere');
+  }
+
   /** Starts the rebalance of every member of `all` but `leaving`. */
   function rebalanceWithout(all: readonly RingMember[], leaving: string): void {
     const epoch = cluster.doc.epoch + 1;
@@ -69,8 +75,7 @@ describe('the rebalance hand-off and writes left unsettled one over another', fu
     const { key, oldHolders, receiver } = movedKey(all, leaving, 'chain');
     const chained = oldHolders.find((node) => node !== leaving)!;
     const body = Buffer.from('acknowledged');
-    expect((await cluster.client.put('object', objectFields(BUCKET, key, body), body)).ok).to.equal(true);
-    await eventually(() => oldHolders.every((node) => !cluster.node(node).role!.context.store.hasUnsettledWrites()), 10_000, 'the write settled everywhere');
+    await settledWrite(key, body, oldHolders);
     const address = { kind: 'object' as const, bucket: BUCKET, key };
     const acknowledged = cluster.node(chained).role!.context.store.getMeta(address)!.clock;
     const now = Date.now();
@@ -95,8 +100,7 @@ describe('the rebalance hand-off and writes left unsettled one over another', fu
     const { key, oldHolders, receiver } = movedKey(all, leaving, 'middle');
     const chained = oldHolders.find((node) => node !== leaving)!;
     const body = Buffer.from('settled');
-    expect((await cluster.client.put('object', objectFields(BUCKET, key, body), body)).ok).to.equal(true);
-    await eventually(() => oldHolders.every((node) => !cluster.node(node).role!.context.store.hasUnsettledWrites()), 10_000, 'the write settled everywhere');
+    await settledWrite(key, body, oldHolders);
     const now = Date.now();
     // Every old holder took the first write, so its coordinator may have answered before it died. A
     // replica shows only its newest version: the two without the second write are what vouch for it.
