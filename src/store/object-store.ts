@@ -60,6 +60,7 @@ import {
   parseRingIndexKey,
   positionAfter,
   ringIndexKey,
+  scanStartAt,
   type ObjectAddress,
 } from './store-keys.js';
 
@@ -274,8 +275,8 @@ interface BucketScan {
   readonly bucket: string;
   /** Just past the bucket's last key. */
   readonly end: Buffer;
-  /** Where, in each of the bucket's LMDB keys, the object key begins. */
-  readonly keyStart: number;
+  /** The bucket's part of each of its LMDB keys, which the object key follows. */
+  readonly bucketStart: Buffer;
   readonly lookForUnsettled: boolean;
   readonly withVersions: boolean;
 }
@@ -516,7 +517,7 @@ export class ObjectStore {
     const lookForUnsettled = markUnsettled && this.hasUnsettledWrites();
     // What every scan of the page shares (a delimiter listing scans anew at each common prefix).
     const scan: BucketScan = {
-      kind, bucket, end: bucketScanEnd(kind, bucket), keyStart: bucketScanStart(kind, bucket, '').length, lookForUnsettled, withVersions,
+      kind, bucket, end: bucketScanEnd(kind, bucket), bucketStart: bucketScanStart(kind, bucket, ''), lookForUnsettled, withVersions,
     };
     return collectPage(fetch, (from) => this.listingEntries(scan, from));
   }
@@ -528,8 +529,8 @@ export class ObjectStore {
    * damaged record is skipped, not fatal.
    */
   private *listingEntries(scan: BucketScan, from: string): Generator<ListingEntry> {
-    const { kind, bucket, end } = scan;
-    let start = bucketScanStart(kind, bucket, from);
+    const { bucket, end } = scan;
+    let start = scanStartAt(scan.bucketStart, from);
     const range = this.db.meta.getRange({ start, end })[Symbol.iterator]();
     let last: Buffer | undefined;
     try {
@@ -544,7 +545,7 @@ export class ObjectStore {
         const { key, value } = step.value;
         last = key;
         // Every key in the range is one of this bucket's: its object key follows the bucket's part.
-        const objectKey = key.toString('utf8', scan.keyStart);
+        const objectKey = key.toString('utf8', scan.bucketStart.length);
         const meta = this.checkMeta(key, value, () => ({ bucket, key: objectKey }));
         if (meta) yield this.listingEntry(objectKey, meta, scan);
       }
@@ -554,7 +555,7 @@ export class ObjectStore {
     if (last !== undefined) start = justAfter(last);
     for (const key of this.db.meta.getKeys({ start, end })) {
       const meta = this.readMeta(key);
-      if (meta) yield this.listingEntry(key.toString('utf8', scan.keyStart), meta, scan);
+      if (meta) yield this.listingEntry(key.toString('utf8', scan.bucketStart.length), meta, scan);
     }
   }
 

@@ -23,13 +23,13 @@ export interface ObjectAddress {
 }
 
 export function metaKey(address: ObjectAddress): Buffer {
-  const bucket = Buffer.from(address.bucket, 'utf8');
-  const key = Buffer.from(address.key, 'utf8');
-  const out = Buffer.allocUnsafe(2 + bucket.length + key.length);
+  // One allocation, the strings encoded in place: every record read or written builds its key.
+  const bucketBytes = Buffer.byteLength(address.bucket, 'utf8');
+  const out = Buffer.allocUnsafe(2 + bucketBytes + Buffer.byteLength(address.key, 'utf8'));
   out[0] = KIND_BYTE[address.kind];
-  bucket.copy(out, 1);
-  out[1 + bucket.length] = 0;
-  key.copy(out, 2 + bucket.length);
+  out.write(address.bucket, 1, 'utf8');
+  out[1 + bucketBytes] = 0;
+  out.write(address.key, 2 + bucketBytes, 'utf8');
   return out;
 }
 
@@ -69,6 +69,17 @@ export function kindScanRange(kind: ObjectKind): { readonly start: Buffer; reado
 /** The first key of `kind`/`bucket` at or after `key` (the start of a listing scan). */
 export function bucketScanStart(kind: ObjectKind, bucket: string, key: string): Buffer {
   return metaKey({ kind, bucket, key });
+}
+
+/**
+ * `bucketStart` (a `bucketScanStart` at '') followed by `key`: the same key as `bucketScanStart`, for
+ * scans that start many times in one bucket (a delimiter listing starts anew at each common prefix).
+ */
+export function scanStartAt(bucketStart: Buffer, key: string): Buffer {
+  const out = Buffer.allocUnsafe(bucketStart.length + Buffer.byteLength(key, 'utf8'));
+  bucketStart.copy(out, 0);
+  out.write(key, bucketStart.length, 'utf8');
+  return out;
 }
 
 /** The key just past every key of `kind`/`bucket`. */

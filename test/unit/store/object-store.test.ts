@@ -508,6 +508,9 @@ describe('store/object-store', () => {
     expect(jumped.gaps).to.deep.equal([{ after: 'a/1', until: 'a0' }]);
     const fromTombstone = store.list('object', 'bk', { prefix: 'a/', startAt: 'a/2', limit: 100, delimiter: '2' });
     expect(fromTombstone.entries.map((e) => e.key), 'a tombstone does not roll a prefix up').to.deep.equal(['a/2', 'a/3', 'a/\uFFFF']);
+    // A scan's start is the whole key in UTF-8: cut short, it would take '\u00e9' too.
+    const fromMultiByte = store.list('object', 'bk', { prefix: '', startAt: '\u00e9a', limit: 100, delimiter: '/' });
+    expect(fromMultiByte.entries.map((e) => e.key)).to.deep.equal(['\u{1F600}']);
   });
 
   it('walks a ring range (start, end] in position order, wrapping past the top', async () => {
