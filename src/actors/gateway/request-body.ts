@@ -9,10 +9,9 @@
  * Only time spent waiting for the client counts against its pace and its idle time: while the handler
  * holds a piece (waiting for memory or storage) the stream is paused and the client cannot send.
  *
- * The request stream is piped into a stream of our own, so a failure ends only the reading: the
- * socket stays up to carry the error response.
+ * A failure ends only the reading (request-pieces.ts): the socket stays up to carry the error
+ * response.
  */
-import { PassThrough, type Transform } from 'node:stream';
 import { createChunkedDecoder } from '../../protocol/s3/aws-chunked.js';
 import { checkBodyDigests, hashPlanOf, parseBodyExpectations, type BodyDigests, type ComputedDigests } from '../../protocol/s3/checksums.js';
 import { S3Error, type S3ErrorCode } from '../../protocol/s3/errors.js';
@@ -20,6 +19,7 @@ import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/header
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { RequestContext } from './request-context.js';
 import type { BodyHashFeed, StreamHashes } from './digest-pool.js';
+import { decodedPieces, plainPieces, type RequestPieces } from './request-pieces.js';
 import { sendContinue } from './responses.js';
 import { watchPace } from './transfer-watch.js';
 
@@ -88,13 +88,12 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     if (consumed) throw new Error('a request body is read once');
     consumed = true;
     hashes = deps.digests.hashesFor(hashPlanOf(expected), declaredBytes);
-    const source: Transform = decoder ?? new PassThrough();
+    let source: RequestPieces | undefined;
     let failure: S3Error | undefined;
     const fail = (error: S3Error): void => {
       if (failure !== undefined) return;
       failure = error;
-      req.unpipe(source);
-      source.destroy(error);
+      source?.stop(error);
     };
     const onAborted = (): void => fail(new S3Error('IncompleteBody'));
     const onClose = (): void => {
@@ -113,12 +112,13 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       idle = clock.setTimeout(() => fail(timedOut()), config.bodyIdleTimeoutMs);
     };
     awaitClient();
-    req.pipe(source);
+    source = decoder === undefined ? plainPieces(req) : decodedPieces(req, decoder);
+    if (failure !== undefined) source.stop(failure);
     const stopFraming = framing.onBreak(fail);
     if (framing.broken !== undefined) fail(framing.broken);
     let received = 0;
     try {
-      for await (const piece of source as AsyncIterable<Buffer>) {
+      for (let piece = await source.next(); piece !== undefined; piece = await source.next()) {
         idle?.cancel();
         watch.pace.resumed(clock.now());
         watch.pace.progressed(clock.now(), piece.length);
@@ -152,8 +152,7 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       stopFraming();
       if (computed === undefined) {
         hashes.abandon();
-        req.unpipe(source);
-        source.destroy();
+        source.stop();
       }
     }
   }

@@ -1,0 +1,88 @@
+/**
+ * Where request-body.ts takes a body's pieces from: the request itself for a plain body, or the
+ * aws-chunked decoder the request is piped into. Either way, `stop` ends the reading without
+ * destroying the request, so its socket stays up to carry the error response.
+ *
+ * A plain body is read from the request's own events rather than through a stream of ours: a 4 KiB
+ * PUT read through a PassThrough and an async iterator cost the gateway a fifth more CPU than the
+ * whole request handled this way.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
+
+export interface RequestPieces {
+  /** The next piece; undefined once the body has ended. Rejects with the error the reading was stopped with. */
+  next(): Promise<Buffer | undefined>;
+  /** Ends the reading: a pending or later `next` rejects with `error` (a plain end without one). */
+  stop(error?: Error): void;
+}
+
+/**
+ * The pieces of a plain body, one at a time: the request is paused while its reader holds a piece,
+ * so a client sends no faster than the handler takes its bytes.
+ */
+export function plainPieces(req: IncomingMessage): RequestPieces {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const onData = (piece: Buffer): void => {
+    queue.push(piece);
+    req.pause();
+    wake?.();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    wake?.();
+  };
+  // Paused first: a 'data' listener would otherwise set the request flowing.
+  req.pause();
+  req.on('data', onData);
+  req.on('end', onEnd);
+
+  const take = (): Buffer | undefined => {
+    if (failure !== undefined) throw failure;
+    return queue.shift();
+  };
+  return {
+    async next() {
+      for (;;) {
+        const piece = take();
+        if (piece !== undefined || ended) return piece;
+        const arrived = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        req.resume();
+        await arrived;
+        wake = undefined;
+      }
+    },
+    stop(error = new Error('the body was not read to its end')) {
+      if (failure !== undefined) return;
+      failure = error;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.pause();
+      wake?.();
+    },
+  };
+}
+
+/** The decoded pieces of an aws-chunked body, out of `decoder`, which the request is piped into. */
+export function decodedPieces(req: IncomingMessage, decoder: Transform): RequestPieces {
+  const pieces = (decoder as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  req.pipe(decoder);
+  let stopped = false;
+  return {
+    async next() {
+      const step = await pieces.next();
+      return step.done === true ? undefined : step.value;
+    },
+    stop(error) {
+      if (stopped) return;
+      stopped = true;
+      req.unpipe(decoder);
+      decoder.destroy(error);
+    },
+  };
+}

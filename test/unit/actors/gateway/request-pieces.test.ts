@@ -1,0 +1,76 @@
+import { expect } from 'chai';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, Transform } from 'node:stream';
+import { decodedPieces, plainPieces } from '../../../../src/actors/gateway/request-pieces.js';
+
+/** A stand-in for a request: what the readers use of one is a Readable's. */
+function fakeRequest(): PassThrough & IncomingMessage {
+  return new PassThrough() as PassThrough & IncomingMessage;
+}
+
+function settles(promise: Promise<unknown>): Promise<boolean> {
+  return Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20))]);
+}
+
+describe('actors/gateway request pieces', () => {
+  it('gives a plain body piece by piece in order, then its end, leaving the request paused while a piece is held', async () => {
+    const req = fakeRequest();
+    const pieces = plainPieces(req);
+    req.write(Buffer.from('one'));
+    req.write(Buffer.from('two'));
+    req.end(Buffer.from('three'));
+    const first = await pieces.next();
+    expect(first?.toString()).to.equal('one');
+    expect(req.isPaused()).to.equal(true);
+    expect((await pieces.next())?.toString()).to.equal('two');
+    expect((await pieces.next())?.toString()).to.equal('three');
+    expect(await pieces.next()).to.equal(undefined);
+    expect(await pieces.next()).to.equal(undefined);
+  });
+
+  it('waits for a piece still to come', async () => {
+    const req = fakeRequest();
+    const pieces = plainPieces(req);
+    const pending = pieces.next();
+    expect(await settles(pending)).to.equal(false);
+    req.write(Buffer.from('late'));
+    expect((await pending)?.toString()).to.equal('late');
+  });
+
+  it('stops with an error: a waiting read and every later one fail with it, and the request stays up, paused and unread', async () => {
+    const req = fakeRequest();
+    const pieces = plainPieces(req);
+    const pending = pieces.next();
+    const error = new Error('too slow');
+    pieces.stop(error);
+    await pending.then(
+      () => expect.fail('a stopped read must fail'),
+      (failure: unknown) => expect(failure).to.equal(error),
+    );
+    req.write(Buffer.from('after'));
+    await pieces.next().then(
+      () => expect.fail('a stopped read must fail'),
+      (failure: unknown) => expect(failure).to.equal(error),
+    );
+    expect(req.destroyed).to.equal(false);
+    expect(req.isPaused()).to.equal(true);
+    expect(req.listenerCount('data')).to.equal(0);
+  });
+
+  it('reads an encoded body through its decoder, and stopping destroys the decoder but not the request', async () => {
+    const req = fakeRequest();
+    const upperCase = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk.toString().toUpperCase())) });
+    const pieces = decodedPieces(req, upperCase);
+    req.write(Buffer.from('abc'));
+    expect((await pieces.next())?.toString()).to.equal('ABC');
+    const pending = pieces.next();
+    const error = new Error('bad chunk signature');
+    pieces.stop(error);
+    await pending.then(
+      () => expect.fail('a stopped read must fail'),
+      (failure: unknown) => expect(failure).to.equal(error),
+    );
+    expect(upperCase.destroyed).to.equal(true);
+    expect(req.destroyed).to.equal(false);
+  });
+});
