@@ -73,4 +73,22 @@ describe('actors/gateway request pieces', () => {
     expect(upperCase.destroyed).to.equal(true);
     expect(req.destroyed).to.equal(false);
   });
+
+  it('fails the read with the error of a decoder that cannot decode, and gives the decoded end of a body that decodes', async () => {
+    const refusing = new Transform({ transform: (_chunk: Buffer, _encoding, done) => done(new Error('the chunk signature does not match')) });
+    const req = fakeRequest();
+    const pieces = decodedPieces(req, refusing);
+    req.write(Buffer.from('forged'));
+    await pieces.next().then(
+      () => expect.fail('an undecodable body must fail its read'),
+      (failure: unknown) => expect((failure as Error).message).to.equal('the chunk signature does not match'),
+    );
+    expect(req.destroyed).to.equal(false);
+
+    const whole = fakeRequest();
+    const passing = decodedPieces(whole, new PassThrough());
+    whole.end(Buffer.from('all of it'));
+    expect((await passing.next())?.toString()).to.equal('all of it');
+    expect(await passing.next()).to.equal(undefined);
+  });
 });
