@@ -8,6 +8,14 @@ function fakeRequest(): PassThrough & IncomingMessage {
   return new PassThrough() as PassThrough & IncomingMessage;
 }
 
+/** The error `read` failed with; fails the test if it did not fail. */
+async function failureOf(read: Promise<unknown>): Promise<unknown> {
+  return read.then(
+    () => expect.fail('a stopped or failed read must fail'),
+    (failure: unknown) => failure,
+  );
+}
+
 function settles(promise: Promise<unknown>): Promise<boolean> {
   return Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20))]);
 }
@@ -43,15 +51,9 @@ describe('actors/gateway request pieces', () => {
     const pending = pieces.next();
     const error = new Error('too slow');
     pieces.stop(error);
-    await pending.then(
-      () => expect.fail('a stopped read must fail'),
-      (failure: unknown) => expect(failure).to.equal(error),
-    );
+    expect(await failureOf(pending)).to.equal(error);
     req.write(Buffer.from('after'));
-    await pieces.next().then(
-      () => expect.fail('a stopped read must fail'),
-      (failure: unknown) => expect(failure).to.equal(error),
-    );
+    expect(await failureOf(pieces.next())).to.equal(error);
     expect(req.destroyed).to.equal(false);
     expect(req.isPaused()).to.equal(true);
     expect(req.listenerCount('data')).to.equal(0);
@@ -66,10 +68,7 @@ describe('actors/gateway request pieces', () => {
     const pending = pieces.next();
     const error = new Error('bad chunk signature');
     pieces.stop(error);
-    await pending.then(
-      () => expect.fail('a stopped read must fail'),
-      (failure: unknown) => expect(failure).to.equal(error),
-    );
+    expect(await failureOf(pending)).to.equal(error);
     expect(upperCase.destroyed).to.equal(true);
     expect(req.destroyed).to.equal(false);
   });
@@ -79,10 +78,7 @@ describe('actors/gateway request pieces', () => {
     const req = fakeRequest();
     const pieces = decodedPieces(req, refusing);
     req.write(Buffer.from('forged'));
-    await pieces.next().then(
-      () => expect.fail('an undecodable body must fail its read'),
-      (failure: unknown) => expect((failure as Error).message).to.equal('the chunk signature does not match'),
-    );
+    expect(((await failureOf(pieces.next())) as Error).message).to.equal('the chunk signature does not match');
     expect(req.destroyed).to.equal(false);
 
     const whole = fakeRequest();
