@@ -45,7 +45,8 @@ export function decodedPieces(req: IncomingMessage, decoder: Transform): Request
 /** A readable stream's pieces as they come, the stream paused while one is held. */
 function piecesOf(stream: Readable): RequestPieces {
   const queue: Buffer[] = [];
-  let ended = false;
+  // A stream read to its end before (by an earlier reader) emits no 'end' again.
+  let ended = stream.readableEnded;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const onData = (piece: Buffer): void => {

@@ -36,6 +36,16 @@ describe('actors/gateway request pieces', () => {
     expect(await pieces.next()).to.equal(undefined);
   });
 
+  it('gives at once the end of a body read to its end before', async () => {
+    const req = fakeRequest();
+    req.end(Buffer.from('read elsewhere'));
+    req.resume();
+    await new Promise((resolve) => req.once('end', resolve));
+    const end = plainPieces(req).next();
+    expect(await settles(end)).to.equal(true);
+    expect(await end).to.equal(undefined);
+  });
+
   it('waits for a piece still to come', async () => {
     const req = fakeRequest();
     const pieces = plainPieces(req);
