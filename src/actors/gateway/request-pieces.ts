@@ -10,10 +10,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 
+/** Read by one reader: each `next` is awaited before the next one is asked for. */
 export interface RequestPieces {
   /** The next piece; undefined once the body has ended. Rejects with the error the reading was stopped with. */
   next(): Promise<Buffer | undefined>;
-  /** Ends the reading: a pending or later `next` rejects with `error` (a plain end without one). */
+  /** Ends the reading: a pending or later `next` rejects with `error`, or with one saying the body was not read to its end. */
   stop(error?: Error): void;
 }
 
