@@ -33,6 +33,7 @@ export function decodedPieces(req: IncomingMessage, decoder: Transform): Request
   // error. The listener stays for good: a decoder destroyed with an error and no listener would throw.
   decoder.on('error', (error) => pieces.stop(error));
   req.pipe(decoder);
+  if (isGone(req)) pieces.stop(goneError());
   return {
     next: () => pieces.next(),
     stop(error) {
@@ -63,6 +64,7 @@ function piecesOf(stream: Readable): RequestPieces {
   stream.pause();
   stream.on('data', onData);
   stream.on('end', onEnd);
+  if (isGone(stream)) failure = goneError();
 
   const take = (): Buffer | undefined => {
     if (failure !== undefined) throw failure;
@@ -90,4 +92,16 @@ function piecesOf(stream: Readable): RequestPieces {
       wake?.();
     },
   };
+}
+
+/**
+ * A stream destroyed before its end was read: a client that went away while its request waited (for
+ * body memory, say) before its body was read. Nothing more will come, and no 'close' will tell again.
+ */
+function isGone(stream: Readable): boolean {
+  return stream.destroyed && !stream.readableEnded;
+}
+
+function goneError(): Error {
+  return new Error('the request was gone before its body was read');
 }

@@ -46,6 +46,21 @@ describe('actors/gateway request pieces', () => {
     expect(await end).to.equal(undefined);
   });
 
+  it('fails at once the read of a request destroyed before its body was read, plain or encoded', async () => {
+    const plain = fakeRequest();
+    plain.write(Buffer.from('part of it'));
+    plain.destroy();
+    const read = plainPieces(plain).next();
+    expect(await settles(read)).to.equal(true);
+    expect(((await failureOf(read)) as Error).message).to.match(/gone before its body was read/);
+
+    const encoded = fakeRequest();
+    encoded.destroy();
+    const decoded = decodedPieces(encoded, new PassThrough()).next();
+    expect(await settles(decoded)).to.equal(true);
+    expect(((await failureOf(decoded)) as Error).message).to.match(/gone before its body was read/);
+  });
+
   it('waits for a piece still to come', async () => {
     const req = fakeRequest();
     const pieces = plainPieces(req);
