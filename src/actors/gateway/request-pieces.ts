@@ -4,8 +4,8 @@
  * destroying the request, so its socket stays up to carry the error response.
  *
  * Pieces are taken from the stream's own events rather than through a stream of ours and an async
- * iterator: a 4 KiB PUT read through a PassThrough and an async iterator cost the gateway a fifth more
- * CPU than the whole request handled this way.
+ * iterator: reading a 4 KiB PUT's body through a PassThrough and an async iterator cost a bare HTTP
+ * server a fifth more CPU per request, and the gateway about a tenth more.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
