@@ -19,7 +19,7 @@ import { hasAwsChunkedEncoding, parseBodyLength } from '../../protocol/s3/header
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { RequestContext } from './request-context.js';
 import type { BodyHashFeed, StreamHashes } from './digest-pool.js';
-import { decodedPieces, plainPieces, type RequestPieces } from './request-pieces.js';
+import { decodedPieces, plainPieces } from './request-pieces.js';
 import { sendContinue } from './responses.js';
 import { watchPace } from './transfer-watch.js';
 
@@ -88,12 +88,13 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
     if (consumed) throw new Error('a request body is read once');
     consumed = true;
     hashes = deps.digests.hashesFor(hashPlanOf(expected), declaredBytes);
-    let source: RequestPieces | undefined;
+    // Paused until the first `next` asks for a piece.
+    const source = decoder === undefined ? plainPieces(req) : decodedPieces(req, decoder);
     let failure: S3Error | undefined;
     const fail = (error: S3Error): void => {
       if (failure !== undefined) return;
       failure = error;
-      source?.stop(error);
+      source.stop(error);
     };
     const onAborted = (): void => fail(new S3Error('IncompleteBody'));
     const onClose = (): void => {
@@ -112,8 +113,6 @@ export function openBody(ctx: RequestContext, options: BodyOptions): RequestBody
       idle = clock.setTimeout(() => fail(timedOut()), config.bodyIdleTimeoutMs);
     };
     awaitClient();
-    source = decoder === undefined ? plainPieces(req) : decodedPieces(req, decoder);
-    if (failure !== undefined) source.stop(failure);
     const stopFraming = framing.onBreak(fail);
     if (framing.broken !== undefined) fail(framing.broken);
     let received = 0;
