@@ -39,7 +39,8 @@ export class S3HttpClient {
    * One signed request. `body` may be a Buffer or a stream of known length; `keepBody` false discards
    * the response body while counting it (large GETs must not fill the client's memory), a function
    * is given each piece of it instead (to hash it) and the body is not kept either. `extraHeaders`
-   * (lower-case names) are sent and signed.
+   * (lower-case names) are sent and signed; an `x-amz-content-sha256` among them replaces
+   * UNSIGNED-PAYLOAD (for a body framed aws-chunked).
    */
   send(
     method: string,
@@ -53,11 +54,12 @@ export class S3HttpClient {
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
     const date = amzDate.slice(0, 8);
     const host = this.endpoint.url.host;
-    const headers: Record<string, string> = { ...extraHeaders, host, 'x-amz-date': amzDate, 'x-amz-content-sha256': UNSIGNED_PAYLOAD };
+    const payloadHash = extraHeaders['x-amz-content-sha256'] ?? UNSIGNED_PAYLOAD;
+    const headers: Record<string, string> = { ...extraHeaders, host, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash };
     const length = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body.length;
     if (body !== undefined || method === 'PUT' || method === 'POST') headers['content-length'] = String(length);
-    const signed = ['host', 'x-amz-content-sha256', 'x-amz-date', ...Object.keys(extraHeaders)].sort();
-    const canonical = canonicalRequest({ method, canonicalUri: canonicalUri(path) ?? path, canonicalQuery: canonicalQueryString(query) ?? '', headers, signedHeaders: signed, payloadHash: UNSIGNED_PAYLOAD });
+    const signed = [...new Set(['host', 'x-amz-content-sha256', 'x-amz-date', ...Object.keys(extraHeaders)])].sort();
+    const canonical = canonicalRequest({ method, canonicalUri: canonicalUri(path) ?? path, canonicalQuery: canonicalQueryString(query) ?? '', headers, signedHeaders: signed, payloadHash });
     const scope = `${date}/${this.endpoint.region}/s3/aws4_request`;
     if (this.signingKey?.date !== date) this.signingKey = { date, key: deriveSigningKey(this.endpoint.secretKey, date, this.endpoint.region, 's3') };
     const signature = hmac(this.signingKey.key, stringToSign(amzDate, scope, canonical)).toString('hex');
