@@ -1,7 +1,11 @@
 /**
- * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slice-by-8 so it keeps up with object bodies.
- * Used for ring checksums and for S3's x-amz-checksum-crc32.
+ * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320). Used for ring checksums and for S3's
+ * x-amz-checksum-crc32, the checksum the AWS SDKs send with every upload by default; zlib's when Node
+ * has it (from 20.15), about four times the speed of the slice-by-8 tables here, which other reflected
+ * CRCs (CRC-32C) use.
  */
+import * as zlib from 'node:zlib';
+
 const POLY = 0xedb88320;
 
 function buildTables(poly: number): Uint32Array[] {
@@ -43,5 +47,10 @@ export function makeCrc32Variant(poly: number): (data: Uint8Array, previous?: nu
   };
 }
 
+/** The table-driven CRC-32, where Node has no zlib.crc32. */
+export const crc32ByTables = makeCrc32Variant(POLY);
+
+const zlibCrc32: ((data: Uint8Array, previous?: number) => number) | undefined = (zlib as Partial<typeof zlib>).crc32;
+
 /** CRC-32 of `data`, continuing from `previous` (the CRC of the bytes before it) when given. */
-export const crc32 = makeCrc32Variant(POLY);
+export const crc32: (data: Uint8Array, previous?: number) => number = zlibCrc32 ?? crc32ByTables;
