@@ -1,14 +1,23 @@
 /**
  * CRC-64/NVME (reflected polynomial 0x9A6C9329AC4BC9B5, init and xorout all ones), for S3's
  * x-amz-checksum-crc64nvme. The 64-bit register is kept as two 32-bit halves and the tables are
- * slice-by-8, so a body is hashed with plain integer arithmetic; BigInt appears only at the API.
+ * slice-by-8, so a body is hashed with plain integer arithmetic, four bytes at a time where the
+ * machine's byte order allows (see word-view.ts); BigInt appears only at the API.
  */
+import { bytesToAlignment, LITTLE_ENDIAN, wordsOf } from './word-view.js';
+
 const POLY_HI = 0x9a6c9329;
 const POLY_LO = 0xac4bc9b5;
 
-/** Table t, entry n: high halves at HI[t * 256 + n], low halves at LO[t * 256 + n]. */
-const HI = new Uint32Array(8 * 256);
-const LO = new Uint32Array(8 * 256);
+/**
+ * Table t, entry n: high halves at HI[t * 256 + n], low halves at LO[t * 256 + n]. Signed, as the
+ * halves are kept while hashing (XOR and shifts give signed 32-bit values; `>>> 0` only at the end).
+ */
+const HI = new Int32Array(8 * 256);
+const LO = new Int32Array(8 * 256);
+
+/** Inputs shorter than this are hashed a byte at a time: a word view costs more than it saves. */
+const MIN_WORD_BYTES = 64;
 
 for (let n = 0; n < 256; n++) {
   let hi = 0;
@@ -37,33 +46,43 @@ for (let t = 1; t < 8; t++) {
 
 /** An incremental CRC-64/NVME; `digest()` is the 8-byte big-endian value S3 base64-encodes. */
 export class Crc64Nvme {
-  private hi = 0xffffffff;
-  private lo = 0xffffffff;
+  // All ones, as signed 32-bit halves.
+  private hi = -1;
+  private lo = -1;
 
   update(data: Uint8Array): this {
     let hi = this.hi;
     let lo = this.lo;
-    let i = 0;
-    const end8 = data.length - (data.length % 8);
-    while (i < end8) {
-      const a = (lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-      const b = (hi ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24))) >>> 0;
-      const i7 = 7 * 256 + (a & 0xff);
-      const i6 = 6 * 256 + ((a >>> 8) & 0xff);
-      const i5 = 5 * 256 + ((a >>> 16) & 0xff);
-      const i4 = 4 * 256 + (a >>> 24);
-      const i3 = 3 * 256 + (b & 0xff);
-      const i2 = 2 * 256 + ((b >>> 8) & 0xff);
-      const i1 = 256 + ((b >>> 16) & 0xff);
-      const i0 = b >>> 24;
-      lo = (LO[i7]! ^ LO[i6]! ^ LO[i5]! ^ LO[i4]! ^ LO[i3]! ^ LO[i2]! ^ LO[i1]! ^ LO[i0]!) >>> 0;
-      hi = (HI[i7]! ^ HI[i6]! ^ HI[i5]! ^ HI[i4]! ^ HI[i3]! ^ HI[i2]! ^ HI[i1]! ^ HI[i0]!) >>> 0;
-      i += 8;
+    let from = 0;
+    if (LITTLE_ENDIAN && data.length >= MIN_WORD_BYTES) {
+      const head = bytesToAlignment(data);
+      for (let i = 0; i < head; i++) {
+        const idx = (lo ^ data[i]!) & 0xff;
+        lo = ((lo >>> 8) | (hi << 24)) ^ LO[idx]!;
+        hi = (hi >>> 8) ^ HI[idx]!;
+      }
+      const count = ((data.length - head) >>> 3) << 1;
+      const words = wordsOf(data, head, count);
+      for (let k = 0; k < count; k += 2) {
+        const a = lo ^ words[k]!;
+        const b = hi ^ words[k + 1]!;
+        const i7 = 7 * 256 + (a & 0xff);
+        const i6 = 6 * 256 + ((a >>> 8) & 0xff);
+        const i5 = 5 * 256 + ((a >>> 16) & 0xff);
+        const i4 = 4 * 256 + (a >>> 24);
+        const i3 = 3 * 256 + (b & 0xff);
+        const i2 = 2 * 256 + ((b >>> 8) & 0xff);
+        const i1 = 256 + ((b >>> 16) & 0xff);
+        const i0 = b >>> 24;
+        lo = LO[i7]! ^ LO[i6]! ^ LO[i5]! ^ LO[i4]! ^ LO[i3]! ^ LO[i2]! ^ LO[i1]! ^ LO[i0]!;
+        hi = HI[i7]! ^ HI[i6]! ^ HI[i5]! ^ HI[i4]! ^ HI[i3]! ^ HI[i2]! ^ HI[i1]! ^ HI[i0]!;
+      }
+      from = head + count * 4;
     }
-    while (i < data.length) {
-      const idx = (lo ^ data[i++]!) & 0xff;
-      lo = (((lo >>> 8) | (hi << 24)) ^ LO[idx]!) >>> 0;
-      hi = ((hi >>> 8) ^ HI[idx]!) >>> 0;
+    for (let i = from; i < data.length; i++) {
+      const idx = (lo ^ data[i]!) & 0xff;
+      lo = ((lo >>> 8) | (hi << 24)) ^ LO[idx]!;
+      hi = (hi >>> 8) ^ HI[idx]!;
     }
     this.hi = hi;
     this.lo = lo;

@@ -1,5 +1,16 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { crc32c } from '../../../../src/core/checksums/crc32c.js';
+
+/** The definition, one bit at a time, to check the table-driven code against. */
+function reference(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
 
 describe('core/checksums/crc32c', () => {
   it('matches the standard check value', () => {
@@ -28,6 +39,18 @@ describe('core/checksums/crc32c', () => {
     const whole = crc32c(data);
     for (let cut = 0; cut <= data.length; cut++) {
       expect(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut)))).to.equal(whole);
+    }
+  });
+
+  it('agrees with the bitwise definition at every alignment, four bytes at a time and one at a time', () => {
+    const data = randomBytes(4200);
+    for (let offset = 0; offset < 4; offset++) {
+      for (const length of [0, 1, 63, 64, 65, 71, 72, 73, 150, 4096]) {
+        const part = data.subarray(offset, offset + length);
+        expect(crc32c(part), `offset ${offset}, length ${length}`).to.equal(reference(part));
+        const cut = Math.floor(length / 3) + 1;
+        if (cut < length) expect(crc32c(part.subarray(cut), crc32c(part.subarray(0, cut))), `split at ${cut}`).to.equal(reference(part));
+      }
     }
   });
 });
