@@ -48,13 +48,47 @@ export interface AccountOptions {
   readonly capped?: boolean;
 }
 
-interface Holder {
-  readonly userId: string;
-  readonly capped: boolean;
-  heldBytes: number;
+/** What an account asks of the budget it draws on: one per budget, shared by its accounts. */
+interface Budget {
+  tryAcquire(holder: Holder, bytes: number): boolean;
+  acquire(holder: Holder, bytes: number): Promise<void>;
+  release(holder: Holder, bytes: number): void;
+  overShare(holder: Holder): boolean;
+}
+
+/** An account, and what the budget keeps of it. A class: every request makes one. */
+class Holder implements BodyMemoryAccount {
+  heldBytes = 0;
   /** Grants this account waits for. */
-  waits: number;
-  readonly giveBack: Set<() => void>;
+  waits = 0;
+  readonly giveBack = new Set<() => void>();
+
+  constructor(
+    readonly userId: string,
+    readonly capped: boolean,
+    private readonly budget: Budget,
+  ) {}
+
+  get overShare(): boolean {
+    return this.budget.overShare(this);
+  }
+
+  tryAcquire(bytes: number): boolean {
+    return this.budget.tryAcquire(this, bytes);
+  }
+
+  acquire(bytes: number): Promise<void> {
+    return this.budget.acquire(this, bytes);
+  }
+
+  release(bytes: number): void {
+    this.budget.release(this, bytes);
+  }
+
+  onContention(giveBack: () => void): () => void {
+    this.giveBack.add(giveBack);
+    return () => this.giveBack.delete(giveBack);
+  }
 }
 
 /** Whether another request than `holder` waits for memory it could use. */
@@ -81,6 +115,12 @@ export class BodyMemory {
   /** Accounts holding memory or waiting for it: the budget is shared among them. */
   private readonly active = new Set<Holder>();
   private pressing = false;
+  private readonly budget: Budget = {
+    tryAcquire: (holder, bytes) => this.tryAcquire(holder, bytes),
+    acquire: (holder, bytes) => this.acquire(holder, bytes),
+    release: (holder, bytes) => this.release(holder, bytes),
+    overShare: (holder) => this.overShare(holder),
+  };
 
   constructor(readonly limitBytes: number, readonly userLimitBytes: number = limitBytes) {}
 
@@ -120,23 +160,7 @@ export class BodyMemory {
 
   /** A new account for one request of `userId` (`anonymous` for anonymous requests). */
   account(userId: string, options: AccountOptions = {}): BodyMemoryAccount {
-    const holder: Holder = { userId, capped: options.capped ?? true, heldBytes: 0, waits: 0, giveBack: new Set() };
-    const overShare = (): boolean => this.overShare(holder);
-    return {
-      get heldBytes() {
-        return holder.heldBytes;
-      },
-      get overShare() {
-        return overShare();
-      },
-      tryAcquire: (bytes) => this.tryAcquire(holder, bytes),
-      acquire: (bytes) => this.acquire(holder, bytes),
-      release: (bytes) => this.release(holder, bytes),
-      onContention: (giveBack) => {
-        holder.giveBack.add(giveBack);
-        return () => holder.giveBack.delete(giveBack);
-      },
-    };
+    return new Holder(userId, options.capped ?? true, this.budget);
   }
 
   private tryAcquire(holder: Holder, bytes: number): boolean {
