@@ -41,11 +41,16 @@ interface LoggerFamily {
 }
 
 class JsonLogger implements Logger {
+  /**
+   * `bindings` are this logger's own; its parent's are added as a line is written, not when the child
+   * is made: the gateway makes a child per request, and most write nothing.
+   */
   constructor(
     private readonly family: LoggerFamily,
     private readonly bindings: LogFields,
     private readonly sink: LogSink,
     private readonly now: () => number,
+    private readonly parent?: JsonLogger,
   ) {}
 
   get level(): LogLevel {
@@ -80,12 +85,13 @@ class JsonLogger implements Logger {
   }
 
   child(bindings: LogFields): Logger {
-    return new JsonLogger(this.family, { ...this.bindings, ...bindings }, this.sink, this.now);
+    return new JsonLogger(this.family, bindings, this.sink, this.now, this);
   }
 
   private write(level: LogLevel, message: string, fields: LogFields | undefined): void {
     if (RANK[level] < RANK[this.family.level]) return;
-    const record: Record<string, unknown> = { t: new Date(this.now()).toISOString(), level, msg: message, ...this.bindings };
+    const record: Record<string, unknown> = { t: new Date(this.now()).toISOString(), level, msg: message };
+    this.addBindings(record);
     if (fields) for (const [name, value] of Object.entries(fields)) record[name] = serializable(value);
     const line = JSON.stringify(record);
     this.sink(line);
@@ -96,6 +102,12 @@ class JsonLogger implements Logger {
         // Logging must not fail because of someone watching it.
       }
     }
+  }
+
+  /** The bindings of this logger's ancestors, then its own (a child's binding wins over its parent's). */
+  private addBindings(record: Record<string, unknown>): void {
+    this.parent?.addBindings(record);
+    Object.assign(record, this.bindings);
   }
 }
 

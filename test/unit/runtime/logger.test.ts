@@ -31,4 +31,16 @@ describe('runtime/logger line observers', () => {
     expect(written).to.have.length(1);
     expect(seen).to.deep.equal(written);
   });
+
+  it("write a child's bindings after its ancestors', the nearest winning, then the line's own fields", () => {
+    const written: string[] = [];
+    const root = createLogger({ sink: (line) => written.push(line), now: () => 0, bindings: { node: 'n1', role: 'gateway' } });
+    const grandchild = root.child({ component: 'http', role: 'handler' }).child({ requestId: 'R1' });
+    grandchild.info('hello', { role: 'line', status: 200 });
+    root.info('root');
+    const line = JSON.parse(written[0]!) as Record<string, unknown>;
+    expect(Object.keys(line)).to.deep.equal(['t', 'level', 'msg', 'node', 'role', 'component', 'requestId', 'status']);
+    expect(line).to.include({ node: 'n1', role: 'line', component: 'http', requestId: 'R1', status: 200 });
+    expect(JSON.parse(written[1]!)).to.deep.equal({ t: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'root', node: 'n1', role: 'gateway' });
+  });
 });
