@@ -113,6 +113,15 @@ describe('protocol/s3/headers', () => {
       expect(formatIsoDate(new Date(Date.UTC(2009, 9, 12)))).to.equal('2009-10-12T00:00:00.000Z');
     });
 
+    it('formats IMF-fixdates as Date does, leap days, year ends and the years past 9999 included', () => {
+      const next = seededRandom(11);
+      const edges = [0, 1, 999, 1000, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(2024, 11, 31, 23, 59, 59, 999),
+        Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), -1, Date.UTC(1969, 11, 31), 1.5, 1999.9];
+      const random = Array.from({ length: 20_000 }, () => Math.floor(next() * Date.UTC(10000, 0, 1)));
+      for (const ms of [...edges, ...random]) expect(formatHttpDate(ms), String(ms)).to.equal(new Date(ms).toUTCString());
+      expect(formatHttpDate(new Date(Date.UTC(2026, 11, 7, 19, 5, 9)))).to.equal('Mon, 07 Dec 2026 19:05:09 GMT');
+    });
+
     it('parses the three HTTP forms, numeric offsets and ISO 8601', () => {
       expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT')).to.equal(t);
       expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT')).to.equal(t);
