@@ -3,12 +3,9 @@
  * taking the body four bytes at a time where the machine's byte order allows (see word-view.ts).
  */
 import { buildCrc32Tables } from './crc32.js';
-import { bytesToAlignment, LITTLE_ENDIAN, wordsOf } from './word-view.js';
+import { bytesToAlignment, LITTLE_ENDIAN, MIN_WORD_BYTES, wordsOf } from './word-view.js';
 
 const TABLES = buildCrc32Tables(0x82f63b78);
-
-/** Inputs shorter than this are hashed a byte at a time: a word view costs more than it saves. */
-const MIN_WORD_BYTES = 64;
 
 function bytes(crc: number, data: Uint8Array, from: number, to: number): number {
   for (let i = from; i < to; i++) crc = TABLES[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);

@@ -4,7 +4,7 @@
  * slice-by-8, so a body is hashed with plain integer arithmetic, four bytes at a time where the
  * machine's byte order allows (see word-view.ts); BigInt appears only at the API.
  */
-import { bytesToAlignment, LITTLE_ENDIAN, wordsOf } from './word-view.js';
+import { bytesToAlignment, LITTLE_ENDIAN, MIN_WORD_BYTES, wordsOf } from './word-view.js';
 
 const POLY_HI = 0x9a6c9329;
 const POLY_LO = 0xac4bc9b5;
@@ -15,9 +15,6 @@ const POLY_LO = 0xac4bc9b5;
  */
 const HI = new Int32Array(8 * 256);
 const LO = new Int32Array(8 * 256);
-
-/** Inputs shorter than this are hashed a byte at a time: a word view costs more than it saves. */
-const MIN_WORD_BYTES = 64;
 
 for (let n = 0; n < 256; n++) {
   let hi = 0;

@@ -5,6 +5,9 @@
  */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Inputs shorter than this are hashed a byte at a time: a word view costs more than it saves. */
+export const MIN_WORD_BYTES = 64;
+
 /** Bytes from the start of `data` to its first 4-byte-aligned byte (at most its length). */
 export function bytesToAlignment(data: Uint8Array): number {
   return Math.min(data.length, (4 - (data.byteOffset & 3)) & 3);
