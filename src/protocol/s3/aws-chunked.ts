@@ -3,12 +3,13 @@
  * (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), signed chunks with a signed trailer (...-TRAILER), and
  * plain chunks with an unsigned trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
  *
- * Payload bytes are passed on as they arrive, before the chunk's signature can be checked (it
- * follows the data), so a consumer must treat a stream error as the failure of the whole upload
- * and never commit what it received. Only a chunk header or trailer line is ever held back.
+ * The decoder is fed the body's pieces as they arrive and gives back, synchronously, the payload
+ * they carry, as views into them: no stream of its own stands between the request and its reader.
+ * Payload bytes are passed on before the chunk's signature can be checked (it follows the data), so
+ * a consumer must treat a decoding error as the failure of the whole upload and never commit what it
+ * received. Only a chunk header or trailer line is ever held back.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
 import { wireBytes } from './encoding.js';
 import { S3Error } from './errors.js';
 import { getHeader, type HeaderBag } from './headers.js';
@@ -67,7 +68,7 @@ function malformed(message: string): S3Error {
   return new S3Error('InvalidRequest', message);
 }
 
-export class AwsChunkedDecoder extends Transform {
+export class AwsChunkedDecoder {
   private readonly mode: ChunkedMode;
   private readonly signing: StreamingSigningContext | undefined;
   private readonly expectedLength: number | undefined;
@@ -88,10 +89,12 @@ export class AwsChunkedDecoder extends Transform {
   private skippedTrailerBlank = false;
   private trailerSignatureSeen = false;
   private readonly trailerLines: Array<[string, string]> = [];
-  private failed = false;
+  /** What made the body undecodable: every later call throws it again. */
+  private failure: S3Error | undefined;
+  /** Where `consume` puts the payload it finds: the array of the `decode` call in progress (or of the last). */
+  private out: Buffer[] = [];
 
   constructor(options: AwsChunkedOptions) {
-    super();
     this.mode = options.mode;
     if (options.mode !== 'unsigned-trailer' && options.signing === undefined) {
       throw new TypeError('signed aws-chunked decoding needs the streaming signing context');
@@ -115,33 +118,33 @@ export class AwsChunkedDecoder extends Transform {
     return this.decoded;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.failed) {
-      callback();
-      return;
-    }
+  /**
+   * Decodes the next piece of the body: the payload in it is appended to `out`, as views into `piece`.
+   * Throws the S3 error of a body that cannot be decoded (and again on every later call).
+   */
+  decode(piece: Buffer, out: Buffer[]): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.out = out;
     try {
-      this.consume(chunk);
-      callback();
+      this.consume(piece);
     } catch (error) {
-      this.failed = true;
-      callback(error instanceof S3Error ? error : new S3Error('InternalError'));
+      throw this.failed(error);
     }
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.failed) {
-      callback();
-      return;
-    }
+  /** The body ended: throws the S3 error of a body cut short or whose trailers are not all there. */
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
     try {
       this.finish();
-      this.emit('trailers', this.trailers);
-      callback();
     } catch (error) {
-      this.failed = true;
-      callback(error instanceof S3Error ? error : new S3Error('InternalError'));
+      throw this.failed(error);
     }
+  }
+
+  private failed(error: unknown): S3Error {
+    this.failure = error instanceof S3Error ? error : new S3Error('InternalError');
+    return this.failure;
   }
 
   private consume(buf: Buffer): void {
@@ -165,7 +168,7 @@ export class AwsChunkedDecoder extends Transform {
             throw malformed('The decoded body is longer than x-amz-decoded-content-length.');
           }
           this.chunkHash?.update(slice);
-          this.push(slice);
+          this.out.push(slice);
           if (this.remaining === 0) this.state = 'data-cr';
           break;
         }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, Transform } from 'node:stream';
-import { decodedPieces, plainPieces } from '../../../../src/actors/gateway/request-pieces.js';
+import { PassThrough } from 'node:stream';
+import { decodedPieces, plainPieces, type BodyDecoder } from '../../../../src/actors/gateway/request-pieces.js';
 
 /** A stand-in for a request: what the readers use of one is a Readable's. */
 function fakeRequest(): PassThrough & IncomingMessage {
@@ -15,6 +15,9 @@ async function failureOf(read: Promise<unknown>): Promise<unknown> {
     (failure: unknown) => failure,
   );
 }
+
+/** A decoder that passes every piece on as it is. */
+const passing = (): BodyDecoder => ({ decode: (piece, out) => out.push(piece), end: () => undefined });
 
 function settles(promise: Promise<unknown>): Promise<boolean> {
   return Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20))]);
@@ -56,7 +59,7 @@ describe('actors/gateway request pieces', () => {
 
     const encoded = fakeRequest();
     encoded.destroy();
-    const decoded = decodedPieces(encoded, new PassThrough()).next();
+    const decoded = decodedPieces(encoded, passing()).next();
     expect(await settles(decoded)).to.equal(true);
     expect(((await failureOf(decoded)) as Error).message).to.match(/gone before its body was read/);
   });
@@ -84,32 +87,58 @@ describe('actors/gateway request pieces', () => {
     expect(req.listenerCount('data')).to.equal(0);
   });
 
-  it('reads an encoded body through its decoder, and stopping destroys the decoder but not the request', async () => {
+  it('gives each piece as its decoder decodes it, several out of one, and stopping leaves the request up and paused', async () => {
     const req = fakeRequest();
-    const upperCase = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk.toString().toUpperCase())) });
-    const pieces = decodedPieces(req, upperCase);
-    req.write(Buffer.from('abc'));
-    expect((await pieces.next())?.toString()).to.equal('ABC');
+    const halves: BodyDecoder = {
+      decode(piece, out) {
+        const text = piece.toString().toUpperCase();
+        out.push(Buffer.from(text.slice(0, 2)), Buffer.from(text.slice(2)));
+      },
+      end: () => undefined,
+    };
+    const pieces = decodedPieces(req, halves);
+    req.write(Buffer.from('abcd'));
+    expect((await pieces.next())?.toString()).to.equal('AB');
+    expect(req.isPaused()).to.equal(true);
+    expect((await pieces.next())?.toString()).to.equal('CD');
     const pending = pieces.next();
-    const error = new Error('bad chunk signature');
+    const error = new Error('too slow');
     pieces.stop(error);
     expect(await failureOf(pending)).to.equal(error);
-    expect(upperCase.destroyed).to.equal(true);
     expect(req.destroyed).to.equal(false);
+    expect(req.isPaused()).to.equal(true);
+    expect(req.listenerCount('data')).to.equal(0);
   });
 
-  it('fails the read with the error of a decoder that cannot decode, and gives the decoded end of a body that decodes', async () => {
-    const refusing = new Transform({ transform: (_chunk: Buffer, _encoding, done) => done(new Error('the chunk signature does not match')) });
+  it('fails the read with what its decoder throws, for a piece or at the end, and gives the end of a body that decodes', async () => {
+    const refusing: BodyDecoder = {
+      decode: () => {
+        throw new Error('the chunk signature does not match');
+      },
+      end: () => undefined,
+    };
     const req = fakeRequest();
     const pieces = decodedPieces(req, refusing);
     req.write(Buffer.from('forged'));
     expect(((await failureOf(pieces.next())) as Error).message).to.equal('the chunk signature does not match');
     expect(req.destroyed).to.equal(false);
 
+    const cut = fakeRequest();
+    const cutShort = decodedPieces(cut, {
+      decode: (piece, out) => out.push(piece),
+      end: () => {
+        throw new Error('the body ended before its last chunk');
+      },
+    });
+    cut.end(Buffer.from('some of it'));
+    expect((await cutShort.next())?.toString()).to.equal('some of it');
+    expect(((await failureOf(cutShort.next())) as Error).message).to.equal('the body ended before its last chunk');
+
     const whole = fakeRequest();
-    const passing = decodedPieces(whole, new PassThrough());
+    const all = decodedPieces(whole, passing());
     whole.end(Buffer.from('all of it'));
-    expect((await passing.next())?.toString()).to.equal('all of it');
-    expect(await passing.next()).to.equal(undefined);
+    expect((await all.next())?.toString()).to.equal('all of it');
+    expect(await all.next()).to.equal(undefined);
+    expect(await all.next()).to.equal(undefined);
   });
 });

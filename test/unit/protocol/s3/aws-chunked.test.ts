@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AwsChunkedDecoder, chunkSignature, createChunkedDecoder, trailerSignature, type AwsChunkedOptions,
 } from '../../../../src/protocol/s3/aws-chunked.js';
@@ -78,12 +76,8 @@ async function decode(options: AwsChunkedOptions | AwsChunkedDecoder, pieces: Bu
   const decoder = options instanceof AwsChunkedDecoder ? options : new AwsChunkedDecoder(options);
   const out: Buffer[] = [];
   try {
-    await pipeline(Readable.from(pieces), decoder, new Writable({
-      write(chunk: Buffer, _encoding, callback): void {
-        out.push(chunk);
-        callback();
-      },
-    }));
+    for (const piece of pieces) decoder.decode(piece, out);
+    decoder.end();
     return { ok: true, data: Buffer.concat(out), trailers: decoder.trailers };
   } catch (error) {
     if (error instanceof S3Error) return { ok: false, error };
@@ -252,6 +246,26 @@ describe('protocol/s3/aws-chunked', () => {
       }
     });
 
+    it('gives the payload of each piece as it comes, and once it failed fails every later call with the same error', () => {
+      const body = unsignedBody(data, [70000, 10], 'x-amz-checksum-crc32:AAAAAA==\r\n');
+      const decoder = new AwsChunkedDecoder(options);
+      const first: Buffer[] = [];
+      decoder.decode(body.subarray(0, 1000), first);
+      expect(Buffer.concat(first).equals(data.subarray(0, 1000 - '11170\r\n'.length))).to.equal(true);
+      expect(decoder.decodedLength).to.equal(1000 - '11170\r\n'.length);
+      const forged = Buffer.from(body.subarray(1000));
+      forged.write('zz', forged.indexOf('\r\na\r\n') + 2, 'latin1');
+      let failure: unknown;
+      try {
+        decoder.decode(forged, []);
+      } catch (error) {
+        failure = error;
+      }
+      expect((failure as S3Error).code).to.equal('InvalidRequest');
+      expect(() => decoder.decode(Buffer.from('0\r\n\r\n'), [])).to.throw().that.equals(failure);
+      expect(() => decoder.end()).to.throw().that.equals(failure);
+    });
+
     it('accepts chunk extensions and a missing final blank line, and refuses truncation', async () => {
       const withExtension = Buffer.from(unsignedBody(data, [70010], 'x-amz-checksum-crc32:AAAAAA==\r\n').toString('latin1').replace('1117a\r\n', '1117a;ext=1\r\n'), 'latin1');
       expect((await decode(options, [withExtension])).ok).to.equal(true);
@@ -284,13 +298,15 @@ describe('protocol/s3/aws-chunked', () => {
       const decoder = new AwsChunkedDecoder({ mode: 'unsigned-trailer', decodedContentLength: chunks * chunk.length });
       let total = 0;
       let largest = 0;
-      await pipeline(Readable.from(body()), decoder, new Writable({
-        write(piece: Buffer, _encoding, callback): void {
-          total += piece.length;
-          largest = Math.max(largest, piece.length);
-          callback();
-        },
-      }));
+      for await (const piece of body()) {
+        const out: Buffer[] = [];
+        decoder.decode(piece, out);
+        for (const payload of out) {
+          total += payload.length;
+          largest = Math.max(largest, payload.length);
+        }
+      }
+      decoder.end();
       expect(total).to.equal(chunks * chunk.length);
       expect(largest).to.be.at.most(chunk.length);
       expect(decoder.decodedLength).to.equal(total);

@@ -10,11 +10,10 @@ import {
 import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { authenticate, type Authentication } from '../../../../src/protocol/s3/auth.js';
 import { createChunkedDecoder } from '../../../../src/protocol/s3/aws-chunked.js';
-import { BodyDigester, digestingStream, parseBodyExpectations } from '../../../../src/protocol/s3/checksums.js';
+import { BodyDigester, parseBodyExpectations } from '../../../../src/protocol/s3/checksums.js';
 import { evaluateReadConditions } from '../../../../src/protocol/s3/conditionals.js';
 import { S3Error, errorXml, toS3Error } from '../../../../src/protocol/s3/errors.js';
 import { parseQueryString } from '../../../../src/protocol/s3/headers.js';
@@ -62,14 +61,17 @@ async function handle(req: IncomingMessage): Promise<Handled> {
   if (!decoder.ok) throw decoder.error;
   const digester = new BodyDigester(expectations.value);
   const parts: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback): void {
-      parts.push(chunk);
-      callback();
-    },
-  });
-  if (decoder.decoder === undefined) await pipeline(req, digestingStream(digester), sink);
-  else await pipeline(req, decoder.decoder, digestingStream(digester), sink);
+  const chunked = decoder.decoder;
+  for await (const piece of req as AsyncIterable<Buffer>) {
+    const payload: Buffer[] = [];
+    if (chunked === undefined) payload.push(piece);
+    else chunked.decode(piece, payload);
+    for (const bytes of payload) {
+      digester.update(bytes);
+      parts.push(bytes);
+    }
+  }
+  chunked?.end();
   const trailers = decoder.decoder?.trailers ?? new Map<string, string>();
   const digests = digester.finish(trailers);
   if (!digests.ok) throw digests.error;
