@@ -58,6 +58,8 @@ export function decodedPieces(req: IncomingMessage, decoder: BodyDecoder): Reque
       }
     },
     stop(error) {
+      // What was decoded and not yet read goes with the rest: a later read fails with `error`.
+      decoded.length = 0;
       encoded.stop(error);
     },
   };

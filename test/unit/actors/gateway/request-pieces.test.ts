@@ -105,6 +105,15 @@ describe('actors/gateway request pieces', () => {
     const error = new Error('too slow');
     pieces.stop(error);
     expect(await failureOf(pending)).to.equal(error);
+
+    // Stopped with decoded pieces not yet read: those go too.
+    const other = fakeRequest();
+    const stopped = decodedPieces(other, halves);
+    other.write(Buffer.from('efgh'));
+    expect((await stopped.next())?.toString()).to.equal('EF');
+    stopped.stop(error);
+    expect(await failureOf(stopped.next())).to.equal(error);
+    expect(other.destroyed).to.equal(false);
     expect(req.destroyed).to.equal(false);
     expect(req.isPaused()).to.equal(true);
     expect(req.listenerCount('data')).to.equal(0);
