@@ -108,7 +108,7 @@ export class AwsChunkedDecoder {
     this.maxChunkBytes = options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
   }
 
-  /** The trailer values by lower-case name, complete once the stream has ended. */
+  /** The trailer values by lower-case name, complete once `end` has returned. */
   get trailers(): ReadonlyMap<string, string> {
     return new Map(this.trailerLines.filter(([name]) => name !== TRAILER_SIGNATURE_NAME));
   }
