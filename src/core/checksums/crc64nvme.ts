@@ -48,42 +48,47 @@ export class Crc64Nvme {
   private lo = -1;
 
   update(data: Uint8Array): this {
+    if (!LITTLE_ENDIAN || data.length < MIN_WORD_BYTES) {
+      this.bytes(data, 0, data.length);
+      return this;
+    }
+    const head = bytesToAlignment(data);
+    this.bytes(data, 0, head);
     let hi = this.hi;
     let lo = this.lo;
-    let from = 0;
-    if (LITTLE_ENDIAN && data.length >= MIN_WORD_BYTES) {
-      const head = bytesToAlignment(data);
-      for (let i = 0; i < head; i++) {
-        const idx = (lo ^ data[i]!) & 0xff;
-        lo = ((lo >>> 8) | (hi << 24)) ^ LO[idx]!;
-        hi = (hi >>> 8) ^ HI[idx]!;
-      }
-      const count = ((data.length - head) >>> 3) << 1;
-      const words = wordsOf(data, head, count);
-      for (let k = 0; k < count; k += 2) {
-        const a = lo ^ words[k]!;
-        const b = hi ^ words[k + 1]!;
-        const i7 = 7 * 256 + (a & 0xff);
-        const i6 = 6 * 256 + ((a >>> 8) & 0xff);
-        const i5 = 5 * 256 + ((a >>> 16) & 0xff);
-        const i4 = 4 * 256 + (a >>> 24);
-        const i3 = 3 * 256 + (b & 0xff);
-        const i2 = 2 * 256 + ((b >>> 8) & 0xff);
-        const i1 = 256 + ((b >>> 16) & 0xff);
-        const i0 = b >>> 24;
-        lo = LO[i7]! ^ LO[i6]! ^ LO[i5]! ^ LO[i4]! ^ LO[i3]! ^ LO[i2]! ^ LO[i1]! ^ LO[i0]!;
-        hi = HI[i7]! ^ HI[i6]! ^ HI[i5]! ^ HI[i4]! ^ HI[i3]! ^ HI[i2]! ^ HI[i1]! ^ HI[i0]!;
-      }
-      from = head + count * 4;
+    const count = ((data.length - head) >>> 3) << 1;
+    const words = wordsOf(data, head, count);
+    for (let k = 0; k < count; k += 2) {
+      const a = lo ^ words[k]!;
+      const b = hi ^ words[k + 1]!;
+      const i7 = 7 * 256 + (a & 0xff);
+      const i6 = 6 * 256 + ((a >>> 8) & 0xff);
+      const i5 = 5 * 256 + ((a >>> 16) & 0xff);
+      const i4 = 4 * 256 + (a >>> 24);
+      const i3 = 3 * 256 + (b & 0xff);
+      const i2 = 2 * 256 + ((b >>> 8) & 0xff);
+      const i1 = 256 + ((b >>> 16) & 0xff);
+      const i0 = b >>> 24;
+      lo = LO[i7]! ^ LO[i6]! ^ LO[i5]! ^ LO[i4]! ^ LO[i3]! ^ LO[i2]! ^ LO[i1]! ^ LO[i0]!;
+      hi = HI[i7]! ^ HI[i6]! ^ HI[i5]! ^ HI[i4]! ^ HI[i3]! ^ HI[i2]! ^ HI[i1]! ^ HI[i0]!;
     }
-    for (let i = from; i < data.length; i++) {
+    this.hi = hi;
+    this.lo = lo;
+    this.bytes(data, head + count * 4, data.length);
+    return this;
+  }
+
+  /** Hashes `data[from, to)` a byte at a time. */
+  private bytes(data: Uint8Array, from: number, to: number): void {
+    let hi = this.hi;
+    let lo = this.lo;
+    for (let i = from; i < to; i++) {
       const idx = (lo ^ data[i]!) & 0xff;
       lo = ((lo >>> 8) | (hi << 24)) ^ LO[idx]!;
       hi = (hi >>> 8) ^ HI[idx]!;
     }
     this.hi = hi;
     this.lo = lo;
-    return this;
   }
 
   /** The CRC of everything passed to update so far, as a 64-bit unsigned value. */
