@@ -32,8 +32,8 @@ type Write = (action: () => void) => Promise<void>;
 export class DurableQueue<T> {
   private readonly itemPrefix: Buffer;
   private readonly duePrefix: Buffer;
-  /** Items queued, kept as they come and go once counted (see `length`). */
-  private counted: number | undefined;
+  /** Items queued: counted in the store when the queue is opened, then kept by its own writes (see `length`). */
+  private counted: number;
 
   constructor(
     /** The database now: the store may switch to a compacted copy of its environment. */
@@ -45,6 +45,9 @@ export class DurableQueue<T> {
   ) {
     this.itemPrefix = Buffer.concat([Buffer.from('i' + name, 'utf8'), Buffer.from([0])]);
     this.duePrefix = Buffer.concat([Buffer.from('d' + name, 'utf8'), Buffer.from([0])]);
+    // Counted before this queue writes anything: a count taken later, while one of its writes had run
+    // but not yet committed, would miss that item for good.
+    this.counted = this.size;
   }
 
   /**
@@ -58,7 +61,7 @@ export class DurableQueue<T> {
       const item: QueueItem<T> = existing
         ? { ...existing, payload: merge(existing.payload, payload), dueMs: Math.min(existing.dueMs, dueMs) }
         : { itemKey, payload, attempts: 0, dueMs, enqueuedMs: nowMs };
-      if (!existing && this.counted !== undefined) this.counted++;
+      if (!existing) this.counted++;
       this.store(existing, item);
     });
   }
@@ -82,7 +85,7 @@ export class DurableQueue<T> {
     await this.write(() => {
       const existing = this.read(itemKey);
       if (!existing || unless?.(existing)) return;
-      if (this.counted !== undefined) this.counted--;
+      this.counted--;
       this.db().remove(this.itemKeyOf(itemKey));
       this.db().remove(this.dueKeyOf(existing.dueMs, itemKey));
     });
@@ -95,13 +98,14 @@ export class DurableQueue<T> {
       if (keys.length === 0) break;
       await this.write(() => {
         for (const key of keys) {
+          if (!this.db().doesExist(key)) continue;
           const item = this.read(key.subarray(this.itemPrefix.length).toString('utf8'));
           this.db().remove(key);
+          this.counted--;
           if (item) this.db().remove(this.dueKeyOf(item.dueMs, item.itemKey));
         }
       });
     }
-    this.counted = 0;
   }
 
   /** The item failed: due again after a backoff that doubles with each attempt, up to the cap. */
@@ -134,12 +138,11 @@ export class DurableQueue<T> {
   }
 
   /**
-   * Items queued, counted in the store at the first call and kept up to date by this queue's own
-   * writes after it: cheap enough for every metrics scrape and watchdog sample, where `size` would walk
-   * millions of items on the event loop while a long outage fills the queue.
+   * Items queued, as counted when the queue was opened and kept up to date by its own writes since:
+   * cheap enough for every metrics scrape and watchdog sample, where `size` would walk millions of
+   * items on the event loop while a long outage fills the queue.
    */
   get length(): number {
-    this.counted ??= this.size;
     return this.counted;
   }
 
@@ -177,7 +180,7 @@ export class DurableQueue<T> {
     this.log.error('queue item does not decode; dropping it', { queue: this.name, itemKey });
     void this.write(() => {
       if (!this.db().doesExist(key)) return;
-      if (this.counted !== undefined) this.counted--;
+      this.counted--;
       this.db().remove(key);
     });
     return undefined;

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { memoryLogger } from '../../../src/runtime/logger.js';
+import { DurableQueue } from '../../../src/store/durable-queue.js';
 import { ObjectStore } from '../../../src/store/object-store.js';
 
 interface Repair {
@@ -85,6 +87,34 @@ describe('store/durable-queue', () => {
     await queue.complete('never-there');
     expect(queue.length).to.equal(2);
     expect(queue.length).to.equal(queue.size);
+  });
+
+  it('counts an item whose write had run but not yet committed when its length was first asked', async () => {
+    const root = open({ path: join(dir, 'raw'), noSync: true });
+    try {
+      const db = root.openDB<unknown, Buffer>({ name: 'queues', keyEncoding: 'binary' });
+      let ran = 0;
+      const write = (action: () => void): Promise<void> =>
+        root.transaction(() => {
+          action();
+          ran++;
+        }).then(() => undefined);
+      const queue = new DurableQueue<Repair>(() => db, 'repair', isRepair, write, logged.logger);
+      // The window: the enqueue's action has run in the write transaction, whose commit readers do not see yet.
+      let caught = false;
+      for (let attempt = 0; attempt < 20 && !caught; attempt++) {
+        const before = ran;
+        const enqueued = queue.enqueue(`k${attempt}`, { peer: 'a' }, 0);
+        while (ran === before) await new Promise((resolve) => setImmediate(resolve));
+        caught = queue.size === attempt;
+        expect(queue.length, `attempt ${attempt}`).to.equal(attempt + 1);
+        await enqueued;
+      }
+      expect(caught, 'a write seen before its commit').to.equal(true);
+      expect(queue.length).to.equal(queue.size);
+    } finally {
+      await root.close();
+    }
   });
 
   it('wakes items for a target that came back', async () => {
