@@ -16,6 +16,7 @@ import { readAdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from '../support/eventually.js';
 import { NodeProcess } from '../support/node-process.js';
 import { Scrape } from '../support/scrape.js';
+import { DROP_IDLE_CONNECTIONS_EARLY } from '../support/sdk-connections.js';
 import { machineIdentity } from '../../src/store/same-machine.js';
 
 const COOKIE = 'gateway-cluster-test-cookie';
@@ -67,6 +68,7 @@ describe('gateway with real processes (N=3, W=2, R=1, D=2)', function () {
       endpoint: `http://127.0.0.1:${String(listening.httpPort)}`,
       forcePathStyle: true,
       maxAttempts: 1,
+      requestHandler: DROP_IDLE_CONNECTIONS_EARLY,
       credentials,
     });
   }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
 import { stopChild } from '../support/node-process.js';
 import { Scrape } from '../support/scrape.js';
+import { DROP_IDLE_CONNECTIONS_EARLY } from '../support/sdk-connections.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -56,7 +57,7 @@ describe('REST API of a real cluster', function () {
     const endpoint = /S3\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     gatewayMetrics = /metrics\s+gateway_0@\S+\s+(http:\S+)/.exec(out)![1]!;
     s3 = new S3Client({
-      region: 'us-east-1', endpoint, forcePathStyle: true, maxAttempts: 1,
+      region: 'us-east-1', endpoint, forcePathStyle: true, maxAttempts: 1, requestHandler: DROP_IDLE_CONNECTIONS_EARLY,
       credentials: { accessKeyId: /access key id\s+(\S+)/.exec(out)![1]!, secretAccessKey: /secret access key\s+(\S+)/.exec(out)![1]! },
     });
     // Buckets are made over S3: the REST API serves objects only. Its user is the admin, who owns this one.

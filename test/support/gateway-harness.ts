@@ -29,6 +29,7 @@ import type { CachePeers } from '../../src/actors/gateway/cache-invalidation.js'
 import { memoryLogger } from '../../src/runtime/logger.js';
 import { MemoryStorage } from './memory-storage.js';
 import { NodeSha256 } from './node-sha256.js';
+import { DROP_IDLE_CONNECTIONS_EARLY } from './sdk-connections.js';
 export { NodeSha256 };
 
 export const USERS: Readonly<Record<'admin' | 'alice' | 'bob', UserRecord>> = {
@@ -234,6 +235,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         endpoint,
         forcePathStyle: true,
         maxAttempts: 1,
+        requestHandler: DROP_IDLE_CONNECTIONS_EARLY,
         credentials: { accessKeyId: USERS[user].accessKeyId, secretAccessKey: USERS[user].secretAccessKey },
         ...extra,
       });

@@ -14,6 +14,7 @@ import { openAdminClient, type AdminClient } from '../../src/cli/admin-client.js
 import { readAdminCredentials, type AdminCredentials } from '../../src/store/admin-credentials.js';
 import { eventually } from './eventually.js';
 import { NodeProcess } from './node-process.js';
+import { DROP_IDLE_CONNECTIONS_EARLY } from './sdk-connections.js';
 import { freePort, runToEnd } from '../../scripts/bench-support/processes.js';
 
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
@@ -197,7 +198,7 @@ export class ProcessCluster {
       endpoint,
       forcePathStyle: true,
       maxAttempts: attempts,
-      ...(requestTimeoutMs === undefined ? {} : { requestHandler: { requestTimeout: requestTimeoutMs } }),
+      requestHandler: { ...DROP_IDLE_CONNECTIONS_EARLY, ...(requestTimeoutMs === undefined ? {} : { requestTimeout: requestTimeoutMs }) },
       credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
     });
     this.clients.push(client);

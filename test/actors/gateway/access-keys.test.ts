@@ -27,6 +27,7 @@ import { SecretBox } from '../../../src/store/secret-box.js';
 import { eventually } from '../../support/eventually.js';
 import { FakeBucketAdmin } from '../../support/gateway-harness.js';
 import { MemoryStorage } from '../../support/memory-storage.js';
+import { DROP_IDLE_CONNECTIONS_EARLY } from '../../support/sdk-connections.js';
 
 const NODE = 'manager_0@127.0.0.1';
 const SECRETS = SecretBox.fromCookie('access-keys-test-cookie');
@@ -91,7 +92,7 @@ describe('gateway: access keys rotated on the manager', () => {
   }
 
   function client(accessKeyId: string, secretAccessKey: string): S3Client {
-    const made = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId, secretAccessKey } });
+    const made = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, maxAttempts: 1, requestHandler: DROP_IDLE_CONNECTIONS_EARLY, credentials: { accessKeyId, secretAccessKey } });
     clients.push(made);
     return made;
   }
