@@ -11,12 +11,13 @@
  *
  * Measured: keys per second of whole walks (each page asked after the previous one answered, as
  * clients walk), page latency percentiles, the first page of a `delimiter=/` listing (which has
- * --prefixes common prefixes to skip through), and the storage nodes' resident memory at rest after
+ * --prefixes common prefixes to skip through; its first --delimiter-warmup listings are not counted, for
+ * the servers' code for it is cold after the walks: the very first is printed apart), and the storage nodes' resident memory at rest after
  * the load, at rest again once each node's automatic compaction ran (the nodes look every
  * --compaction-check-seconds; 0 turns it off and skips the wait), and at its peak while the walks run,
  * which come after. Last lines:
  *   list.load_per_s=  list.keys_per_s=  list.page_p50_ms=  list.page_p99_ms=  list.delimiter_first_ms=
- *   list.storage_rss_mib=  list.storage_rss_compacted_mib=  list.storage_rss_peak_mib=
+ *   list.delimiter_cold_ms=  list.storage_rss_mib=  list.storage_rss_compacted_mib=  list.storage_rss_peak_mib=
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('load-concurrency', { type: 'number', default: 64, describe: 'writes in flight while loading' })
   .option('walks', { type: 'number', default: 2, describe: 'whole walks of the bucket measured' })
   .option('delimiter-tries', { type: 'number', default: 9, describe: 'first pages of the delimiter listing measured' })
+  .option('delimiter-warmup', { type: 'number', default: 10, describe: 'first pages of the delimiter listing asked before those measured' })
   .option('meta-format', { type: 'number', choices: [1, 2, 3], describe: "the storage nodes' storage.metaFormat (default: theirs)" })
   .option('compaction-check-seconds', { type: 'number', default: 5, describe: "the storage nodes' storage.autoCompactionIntervalMs, in seconds; 0: no automatic compaction, and no wait for it" })
   .option('storage-memory-mib', { type: 'number', describe: 'run each storage node in a cgroup limited to this much memory, page cache included (Linux, needs the right to create cgroups)' })
@@ -52,6 +54,7 @@ const storageNodes = Math.max(1, Math.floor(argv['storage-nodes']));
 const loadConcurrency = Math.max(1, Math.floor(argv['load-concurrency']));
 const walks = Math.max(1, Math.floor(argv.walks));
 const delimiterTries = Math.max(1, Math.floor(argv['delimiter-tries']));
+const delimiterWarmup = Math.max(0, Math.floor(argv['delimiter-warmup']));
 const storageMemoryMib = argv['storage-memory-mib'] === undefined ? undefined : Math.max(64, Math.floor(argv['storage-memory-mib']));
 const compactionCheckSeconds = Math.max(0, argv['compaction-check-seconds']);
 /** How long the nodes' automatic compactions may take, at most, after the rest. */
@@ -243,20 +246,24 @@ try {
     walkedSeconds += seconds;
   }
 
+  // The first listings by delimiter run the servers' code for it cold (the walks did not use it): the
+  // first --delimiter-warmup are not counted, and the very first is reported apart.
+  const warmupMs: number[] = [];
   const firstPageMs: number[] = [];
-  for (let attempt = 0; attempt < delimiterTries; attempt++) {
+  for (let attempt = 0; attempt < delimiterWarmup + delimiterTries; attempt++) {
     const begin = performance.now();
     const response = await client.send('GET', `/${bucket}`, `delimiter=%2F&list-type=2&max-keys=${PAGE}`);
-    firstPageMs.push(performance.now() - begin);
+    (attempt < delimiterWarmup ? warmupMs : firstPageMs).push(performance.now() - begin);
     const xml = response.body.toString('utf8');
     const common = xml.split('<CommonPrefixes>').length - 1;
     if (response.status !== 200 || common !== Math.min(PAGE, prefixes)) throw new Error(`the delimiter listing answered ${response.status} with ${common} common prefixes, expected ${Math.min(PAGE, prefixes)}`);
   }
+  const coldMs = warmupMs[0] ?? firstPageMs[0]!;
   clearInterval(sampler);
   pageMs.sort((a, b) => a - b);
   firstPageMs.sort((a, b) => a - b);
   process.stdout.write(`pages: ${pageMs.length}, p50=${percentile(pageMs, 50).toFixed(1)} ms p99=${percentile(pageMs, 99).toFixed(1)} ms\n`);
-  process.stdout.write(`delimiter first page: p50=${percentile(firstPageMs, 50).toFixed(1)} ms of ${delimiterTries} tries (${firstPageMs.map((ms) => ms.toFixed(0)).join(' ')})\n`);
+  process.stdout.write(`delimiter first page: p50=${percentile(firstPageMs, 50).toFixed(1)} ms of ${delimiterTries} tries (${firstPageMs.map((ms) => ms.toFixed(0)).join(' ')}) after ${delimiterWarmup} not counted (${warmupMs.map((ms) => ms.toFixed(0)).join(' ')})\n`);
 
   const oomKills = cgroups.reduce((sum, cgroup) => sum + cgroup.oomKills(), 0);
   if (storageMemoryMib !== undefined) {
@@ -270,6 +277,7 @@ try {
   process.stdout.write(`list.page_p50_ms=${percentile(pageMs, 50).toFixed(1)}\n`);
   process.stdout.write(`list.page_p99_ms=${percentile(pageMs, 99).toFixed(1)}\n`);
   process.stdout.write(`list.delimiter_first_ms=${percentile(firstPageMs, 50).toFixed(1)}\n`);
+  process.stdout.write(`list.delimiter_cold_ms=${coldMs.toFixed(1)}\n`);
   process.stdout.write(`list.storage_rss_mib=${restRss.toFixed(0)}\n`);
   if (compactionCheckSeconds > 0) process.stdout.write(`list.storage_rss_compacted_mib=${compactedRss.toFixed(0)}\n`);
   process.stdout.write(`list.storage_rss_peak_mib=${peakRss.toFixed(0)}\n`);
