@@ -11,11 +11,11 @@
  *
  * Measured: keys per second of whole walks (each page asked after the previous one answered, as
  * clients walk), page latency percentiles, the first page of a `delimiter=/` listing (which has
- * --prefixes common prefixes to skip through; its first --delimiter-warmup listings are not counted, for
- * the servers' code for it is cold after the walks: the very first is printed apart), and the storage nodes' resident memory at rest after
- * the load, at rest again once each node's automatic compaction ran (the nodes look every
- * --compaction-check-seconds; 0 turns it off and skips the wait), and at its peak while the walks run,
- * which come after. Last lines:
+ * --prefixes common prefixes to skip through; its first --delimiter-warmup listings are not counted,
+ * for the servers' code for it is cold after the walks: the very first is printed apart), and the
+ * storage nodes' resident memory at rest after the load, at rest again once each node's automatic
+ * compaction ran (the nodes look every --compaction-check-seconds; 0 turns it off and skips the wait),
+ * and at its peak while the walks run, which come after. Last lines:
  *   list.load_per_s=  list.keys_per_s=  list.page_p50_ms=  list.page_p99_ms=  list.delimiter_first_ms=
  *   list.delimiter_cold_ms=  list.storage_rss_mib=  list.storage_rss_compacted_mib=  list.storage_rss_peak_mib=
  */
