@@ -162,6 +162,7 @@ describe('manager: membership, ring distribution and leofs-adm with real process
     await restarted.start();
     expect((await ringStatusOf(restarted)).checksum, 'ring from local state, no manager running').to.equal(before.checksum);
 
+    const restartedAt = manager.lines.length;
     await manager.start();
     await eventually(
       async () => {
@@ -172,6 +173,9 @@ describe('manager: membership, ring distribution and leofs-adm with real process
       15_000,
       'members running again with the same ring',
     );
+    // The manager may see a node running before that node's join arrives; wait for the joins, whose
+    // answer installs the ring, so that none lands in the next test.
+    for (const node of storage) await manager.waitFor((line) => line.msg === 'node rejoined' && line.member === node.name, 10_000, restartedAt);
     const after = await status();
     expect(after.checksum).to.equal(before.checksum);
     expect(after.epoch).to.equal(before.epoch);
