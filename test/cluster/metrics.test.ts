@@ -94,8 +94,7 @@ describe('metrics and health endpoints of real processes', function () {
   });
 
   it('counts replica writes that failed while a storage node is down', async () => {
-    const down = cluster.storage[2]!;
-    await down.kill();
+    const down = await cluster.killStorage(2);
     const s3 = cluster.client(0);
     // Every key has a replica on each of the three nodes (N=3), so every write misses one.
     await eventually(async () => {

@@ -41,7 +41,7 @@ describe('the directory following the managers\' leader', function () {
     });
     await node.system.startRoot(ROOT_NAME, { strategy: 'one_for_one', maxRestarts: 5, periodMs: 1_000, children: [worker('directory', directory)] }, () => {});
     await eventually(() => joinsOf(0) === 1, 5_000, 'the join at the first leader');
-    await eventually(() => health.joined.length === 1, 2_000, 'health told of the join');
+    await eventually(() => health.joined.length === 1, 5_000, 'health told of the join');
   });
   afterEach(async () => {
     await node.stop();
@@ -56,7 +56,7 @@ describe('the directory following the managers\' leader', function () {
   it('joins the new leader when another manager is elected, within a check or two', async () => {
     await plane.elect(2);
     await eventually(() => joinsOf(2) === 1, 5_000, 'the join at the new leader');
-    await eventually(() => health.joined.at(-1) === 'manager_2@127.0.0.1', 2_000, 'health told');
+    await eventually(() => health.joined.at(-1) === 'manager_2@127.0.0.1', 5_000, 'health told');
     expect(joinedLines()).to.deep.equal(['manager_0@127.0.0.1', 'manager_2@127.0.0.1']);
     expect(logs.lines.some((line) => line.msg === 'the managers have another leader; joining it' && line.previous === 'manager_0@127.0.0.1')).to.equal(true);
   });
