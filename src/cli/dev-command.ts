@@ -18,7 +18,7 @@ import { randomHex } from '../core/random-id.js';
 import { ADMIN_CREDENTIALS_FILE, readAdminCredentials, type AdminCredentials } from '../store/admin-credentials.js';
 import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFile } from '../store/private-files.js';
 import { openAdminClient } from './admin-client.js';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
 import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_MANAGER_PORTS_FILE, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
@@ -279,11 +279,7 @@ async function managerPorts(dataDir: string, firstPort: number, count: number): 
     if (kept.length === count && kept.every((port) => Number.isInteger(port) && port > 0 && port < 65_536)) return kept;
     throw new ConfigError(`${file} lists the ports of ${kept.length} managers, not ${count}: start with --managers ${kept.length}, or give --manager-port`);
   }
-  const picked: number[] = [];
-  while (picked.length < count) {
-    const port = await freePort();
-    if (!picked.includes(port)) picked.push(port);
-  }
+  const picked = await freePorts(count);
   writePrivateFile(file, picked.join(',') + '\n');
   return picked;
 }

@@ -15,7 +15,8 @@ import { readAdminCredentials, type AdminCredentials } from '../../src/store/adm
 import { eventually } from './eventually.js';
 import { NodeProcess } from './node-process.js';
 import { DROP_IDLE_CONNECTIONS_EARLY } from './sdk-connections.js';
-import { freePort, runToEnd } from '../../scripts/bench-support/processes.js';
+import { freePorts } from '../../src/cli/free-port.js';
+import { runToEnd } from '../../scripts/bench-support/processes.js';
 
 const ADM = fileURLToPath(new URL('../../src/cli/adm-main.js', import.meta.url));
 /** A gateway linked to a killed node sees the link close within moments; one that has no link never logs it. */
@@ -91,7 +92,7 @@ export class ProcessCluster {
     const count = this.options.managers ?? 1;
     // Managers of a control plane know each other by address, so theirs are fixed before any starts.
     const listed = count > 1 || this.options.fixedManagerPort === true;
-    const ports = listed ? await Promise.all(Array.from({ length: count }, () => freePort())) : [0];
+    const ports = listed ? await freePorts(count) : [0];
     const managerHost = (i: number): string => this.options.managerHost?.(i) ?? host;
     const controlPlane = listed ? ['--managers', ports.map((port, i) => `${managerHost(i)}:${port}`).join(',')] : [];
     this.managers = ports.map((port, i) => {
@@ -212,3 +213,4 @@ export class ProcessCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
+
