@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/cli/free-port.js';
 import { processFor } from '../../src/cli/role-process.js';
 import { ROLES, type Role } from '../../src/protocol/cluster/roles.js';
 
@@ -44,7 +45,9 @@ export class NodeProcess {
 
   /** Starts the process (on the port it had before, when restarted) and waits for its start line. */
   async start(timeoutMs = 15_000): Promise<void> {
-    const port = this.address ? this.address.slice(this.address.lastIndexOf(':') + 1) : '0';
+    // A first start takes a port below the ephemeral range, which no outgoing connection can hold when
+    // the node is restarted on it.
+    const port = this.address ? this.address.slice(this.address.lastIndexOf(':') + 1) : String(await freePort());
     // Lines of an earlier run stay in `lines`; only this run's start line counts.
     const firstLine = this.lines.length;
     const role = this.args[this.args.indexOf('--role') + 1] as Role;
