@@ -18,7 +18,7 @@ import { randomHex } from '../core/random-id.js';
 import { ADMIN_CREDENTIALS_FILE, readAdminCredentials, type AdminCredentials } from '../store/admin-credentials.js';
 import { makePrivateDir, PRIVATE_FILE_MODE, restrictFilesToOwner, writePrivateFile } from '../store/private-files.js';
 import { openAdminClient } from './admin-client.js';
-import { freePorts } from './free-port.js';
+import { freePort, freePorts } from './free-port.js';
 import { ConfigError } from './config.js';
 import { readCookieFile } from './cookie.js';
 import { DEV_COOKIE_FILE, DEV_DATA_DIR, DEV_MANAGER_PORT, DEV_MANAGER_PORTS_FILE, DEV_SSE_KEY_FILE, DEV_SSE_KEY_ID } from './dev-defaults.js';
@@ -130,8 +130,14 @@ class ChildNode {
     this.log = createWriteStream(join(logDir, `${name.split('@')[0]}.log`), { flags: 'a', mode: PRIVATE_FILE_MODE });
   }
 
-  /** Starts the process and resolves once it logged its start line. */
-  start(port: number): Promise<StartLine> {
+  /**
+   * Starts the process and resolves once it logged its start line. Ports left to choose (0) are picked
+   * below the ephemeral range (free-port.ts): a restart reuses them, and an outgoing connection could
+   * hold a port the kernel had handed out when the node first bound it.
+   */
+  async start(wantedPort: number): Promise<StartLine> {
+    const port = wantedPort === 0 ? await freePort() : wantedPort;
+    if (this.metricsPort === 0) this.metricsPort = await freePort();
     return new Promise((resolveStart, rejectStart) => {
       // Own process group, so a Ctrl-C in the terminal reaches only us and we stop children in order;
       // LEOFS_PARENT_PID makes a child stop once we are gone, however we went.
