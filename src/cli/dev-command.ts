@@ -150,7 +150,11 @@ class ChildNode {
       this.startedAtMs = Date.now();
       let pending = '';
       let started = false;
-      const timer = setTimeout(() => rejectStart(new Error(`${this.name} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        // Stopped, so that a start tried again does not find it holding the ports.
+        child.kill('SIGKILL');
+        rejectStart(new Error(`${this.name} did not start within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (chunk: string) => {
         this.log.write(chunk);
@@ -206,17 +210,22 @@ class ChildNode {
   }
 
   private exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.restartLater(`exited (code ${code}, signal ${signal})`);
+  }
+
+  /** Starts the process again on its ports after a pause that doubles while it keeps failing. */
+  private restartLater(why: string): void {
     if (this.stopping) return;
     if (Date.now() - this.startedAtMs > STABLE_AFTER_MS) this.restartMs = RESTART_INITIAL_MS;
     const delayMs = this.restartMs;
     this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
-    this.echo(`[dev] ${this.name} exited (code ${code}, signal ${signal}); restarting in ${delayMs} ms`);
+    this.echo(`[dev] ${this.name} ${why}; restarting in ${delayMs} ms`);
     const port = Number(this.address.slice(this.address.lastIndexOf(':') + 1));
     setTimeout(() => {
       if (this.stopping) return;
       this.start(port).then(
         () => this.echo(`[dev] ${this.name} is back on ${this.address}`),
-        (error: Error) => this.echo(`[dev] ${error.message}`),
+        (error: Error) => this.restartLater(`did not start again: ${error.message}`),
       );
     }, delayMs);
   }

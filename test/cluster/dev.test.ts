@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { runToEnd } from '../../scripts/bench-support/processes.js';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,16 +24,16 @@ interface Run {
   readonly stderr: string;
 }
 
-/** The command lines of the live children of `pid`, from /proc. */
-function childCommandLines(pid: number): string[][] {
-  const out: string[][] = [];
+/** The live children of `pid` with their command lines, from /proc. */
+function childProcesses(pid: number): Array<{ readonly pid: number; readonly args: string[] }> {
+  const out: Array<{ pid: number; args: string[] }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // Field 4 of stat is the parent pid; the command name (field 2) may hold spaces, so count from ')'.
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
-      out.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((arg) => arg.length > 0));
+      out.push({ pid: Number(entry), args: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((arg) => arg.length > 0) });
     } catch {
       // Gone meanwhile.
     }
@@ -95,7 +96,7 @@ describe('leofs dev: secrets stay with their user', function () {
   const adminSecret = (): string => /secret access key\s+(\S+)/.exec(out)![1]!;
 
   it('starts no child with the cookie on its command line', () => {
-    const lines = childCommandLines(dev.pid!);
+    const lines = childProcesses(dev.pid!).map((child) => child.args);
     expect(lines.map((args) => args.slice(args.indexOf('--role'), args.indexOf('--role') + 2).join(' ')).sort()).to.deep.equal(['--role gateway', '--role manager', '--role storage']);
     for (const args of lines) {
       expect(args.join(' '), 'the cookie').to.not.include(cookie());
@@ -206,6 +207,46 @@ describe('leofs dev: a control plane of three managers', function () {
     }
   });
 });
+
+describe('leofs dev: children started again', function () {
+  this.timeout(120_000);
+
+  it('starts a killed child again on its port, and tries again while the port is held, once it is free', async function () {
+    if (!existsSync('/proc/self/stat')) this.skip();
+    const root = mkdtempSync(join(tmpdir(), 'leofs-dev-restart-'));
+    const { dev, output } = await runningDev(root, [], 60_000);
+    let holder: Server | undefined;
+    try {
+      const storage = childProcesses(dev.pid!).find((child) => child.args.includes('storage'))!;
+      const port = Number(storage.args[storage.args.indexOf('--cluster-port') + 1]);
+      expect(port, 'a port picked below the ephemeral range').to.be.within(1, ephemeralRangeStart() - 1);
+      process.kill(storage.pid, 'SIGKILL');
+      // Held before the first try (a second after the exit), and given back once a try has failed.
+      await eventually(async () => (holder = await listenOn(port).catch(() => undefined)) !== undefined, 900, 'the port let go by the killed child');
+      await eventually(() => output().includes('storage_0@127.0.0.1 did not start again'), 30_000, 'a failed try');
+      await new Promise((resolve) => holder!.close(resolve));
+      holder = undefined;
+      await eventually(() => output().includes(`storage_0@127.0.0.1 is back on 127.0.0.1:${port}`), 60_000, 'the child back on its port');
+    } finally {
+      if (holder) await new Promise((resolve) => holder!.close(resolve));
+      await stopChild(dev);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+function ephemeralRangeStart(): number {
+  return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+}
+
+/** A server on `port` that drops every connection (the cluster's nodes dial the port it holds). */
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.destroy());
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
 
 /** `leofs dev` with one storage node on free ports, data under `root`, once it says it is running; its output so far. */
 async function runningDev(root: string, extraArgs: readonly string[], timeoutMs: number): Promise<{ dev: ChildProcess; output: () => string }> {
