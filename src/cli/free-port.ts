@@ -37,7 +37,7 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /** The first port of the kernel's ephemeral range (Linux), or undefined where it cannot be read. */
-function ephemeralRangeStart(): number | undefined {
+export function ephemeralRangeStart(): number | undefined {
   try {
     const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     return Number.isInteger(first) && first > 0 && first < 65_536 ? first : undefined;

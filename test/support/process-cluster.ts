@@ -213,4 +213,3 @@ export class ProcessCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
-
